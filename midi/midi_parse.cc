@@ -1,0 +1,77 @@
+#include "midi/midi_parse.h"
+
+namespace tutti::midi {
+
+int ChannelMessageSize(uint8_t status) {
+  if (status < 0x80 || status >= 0xF0) return 0;
+  const uint8_t kind = status & 0xF0;
+  return (kind == kProgramChange || kind == kChannelPressure) ? 2 : 3;
+}
+
+ChannelMessage MakeNoteOn(uint8_t channel, uint8_t note, uint8_t velocity) {
+  return ChannelMessage{static_cast<uint8_t>(kNoteOn | (channel & 0x0F)),
+                        static_cast<uint8_t>(note & 0x7F), static_cast<uint8_t>(velocity & 0x7F),
+                        3};
+}
+
+ChannelMessage MakeNoteOff(uint8_t channel, uint8_t note, uint8_t velocity) {
+  return ChannelMessage{static_cast<uint8_t>(kNoteOff | (channel & 0x0F)),
+                        static_cast<uint8_t>(note & 0x7F), static_cast<uint8_t>(velocity & 0x7F),
+                        3};
+}
+
+ChannelMessage MakeControlChange(uint8_t channel, uint8_t controller, uint8_t value) {
+  return ChannelMessage{static_cast<uint8_t>(kControlChange | (channel & 0x0F)),
+                        static_cast<uint8_t>(controller & 0x7F), static_cast<uint8_t>(value & 0x7F),
+                        3};
+}
+
+absl::Status ParseChannelMessages(std::string_view data, size_t max_messages,
+                                  std::vector<ChannelMessage>* out) {
+  if (data.empty()) return absl::InvalidArgumentError("empty MIDI data");
+  // Parse into a local vector so a refusal leaves *out untouched.
+  std::vector<ChannelMessage> parsed;
+  size_t i = 0;
+  while (i < data.size()) {
+    const uint8_t status = static_cast<uint8_t>(data[i]);
+    if (status < 0x80) {
+      return absl::InvalidArgumentError("data byte where a status byte is expected");
+    }
+    const int size = ChannelMessageSize(status);
+    if (size == 0) return absl::InvalidArgumentError("system or SysEx message not allowed");
+    if (data.size() - i < static_cast<size_t>(size)) {
+      return absl::InvalidArgumentError("truncated MIDI message");
+    }
+    if (parsed.size() >= max_messages) {
+      return absl::InvalidArgumentError("too many MIDI messages");
+    }
+    ChannelMessage m;
+    m.status = status;
+    m.size = static_cast<uint8_t>(size);
+    m.data1 = static_cast<uint8_t>(data[i + 1]);
+    if (size == 3) m.data2 = static_cast<uint8_t>(data[i + 2]);
+    if (m.data1 > 0x7F || m.data2 > 0x7F) {
+      return absl::InvalidArgumentError("MIDI data byte above 0x7F");
+    }
+    parsed.push_back(m);
+    i += size;
+  }
+  out->insert(out->end(), parsed.begin(), parsed.end());
+  return absl::OkStatus();
+}
+
+absl::Status ParseOneChannelMessage(std::string_view data, ChannelMessage* out) {
+  std::vector<ChannelMessage> one;
+  absl::Status s = ParseChannelMessages(data, 1, &one);
+  if (!s.ok()) return s;
+  *out = one.front();
+  return absl::OkStatus();
+}
+
+void AppendBytes(const ChannelMessage& m, std::string* out) {
+  out->push_back(static_cast<char>(m.status));
+  out->push_back(static_cast<char>(m.data1));
+  if (m.size == 3) out->push_back(static_cast<char>(m.data2));
+}
+
+}  // namespace tutti::midi

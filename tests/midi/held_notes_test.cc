@@ -1,0 +1,113 @@
+#include "midi/held_notes.h"
+
+#include <tuple>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace tutti::midi {
+namespace {
+
+TEST(HeldNotesTest, StartsEmpty) {
+  HeldNotes h;
+  EXPECT_TRUE(h.Empty());
+  EXPECT_EQ(h.held_count(), 0u);
+  EXPECT_TRUE(h.ReleaseAll().empty());
+}
+
+TEST(HeldNotesTest, NoteOnOffAndVelocityZero) {
+  HeldNotes h;
+  h.Apply(MakeNoteOn(0, 60, 100));
+  h.Apply(MakeNoteOn(0, 64, 90));
+  h.Apply(MakeNoteOn(1, 60, 80));
+  EXPECT_EQ(h.held_count(), 3u);
+  EXPECT_TRUE(h.IsHeld(1, 60));
+  h.Apply(MakeNoteOff(0, 60));
+  h.Apply(MakeNoteOn(0, 64, 0));  // velocity 0 = off
+  EXPECT_EQ(h.held_count(), 1u);
+  EXPECT_FALSE(h.IsHeld(0, 64));
+  h.Apply(MakeNoteOff(0, 61));  // off for a key not held: ignored
+  EXPECT_EQ(h.held_count(), 1u);
+}
+
+TEST(HeldNotesTest, RepeatedNoteOnKeepsOneEntryWithLatestVelocity) {
+  HeldNotes h;
+  h.Apply(MakeNoteOn(2, 60, 10));
+  h.Apply(MakeNoteOn(2, 60, 20));
+  EXPECT_EQ(h.held_count(), 1u);
+  std::vector<std::tuple<int, int, int>> seen;
+  h.ForEachHeld([&](uint8_t c, uint8_t n, uint8_t v) { seen.emplace_back(c, n, v); });
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], std::make_tuple(2, 60, 20));
+}
+
+TEST(HeldNotesTest, SustainPedal) {
+  HeldNotes h;
+  h.Apply(MakeControlChange(3, kCcSustain, 64));
+  EXPECT_FALSE(h.Empty());
+  EXPECT_EQ(h.sustain_mask(), 1u << 3);
+  h.Apply(MakeControlChange(5, kCcSustain, 127));
+  h.Apply(MakeControlChange(3, kCcSustain, 63));
+  EXPECT_EQ(h.sustain_mask(), 1u << 5);
+  h.Apply(MakeControlChange(5, kCcResetAllControllers, 0));
+  EXPECT_TRUE(h.Empty());
+}
+
+TEST(HeldNotesTest, AllNotesOffAndAllSoundOffReleaseOnlyThatChannel) {
+  HeldNotes h;
+  h.Apply(MakeNoteOn(0, 60, 1));
+  h.Apply(MakeNoteOn(0, 61, 1));
+  h.Apply(MakeNoteOn(1, 60, 1));
+  h.Apply(MakeNoteOn(2, 60, 1));
+  h.Apply(MakeControlChange(0, kCcSustain, 127));
+  h.Apply(MakeControlChange(0, kCcAllNotesOff, 0));
+  EXPECT_EQ(h.held_count(), 2u);
+  EXPECT_TRUE(h.SustainDown(0)) << "the pedal is still physically down";
+  h.Apply(MakeControlChange(1, kCcAllSoundOff, 0));
+  EXPECT_EQ(h.held_count(), 1u);
+  EXPECT_TRUE(h.IsHeld(2, 60));
+}
+
+TEST(HeldNotesTest, OtherMessagesIgnored) {
+  HeldNotes h;
+  h.Apply(MakeControlChange(0, 7, 100));
+  h.Apply(ChannelMessage{0xC0, 5, 0, 2});
+  h.Apply(ChannelMessage{0xE0, 0, 64, 3});
+  h.Apply(ChannelMessage{0xA0, 60, 64, 3});
+  EXPECT_TRUE(h.Empty());
+}
+
+TEST(HeldNotesTest, ReleaseAllEmitsNoteOffsThenSustainOffAndClears) {
+  HeldNotes h;
+  h.Apply(MakeNoteOn(4, 67, 1));
+  h.Apply(MakeNoteOn(0, 60, 1));
+  h.Apply(MakeNoteOn(0, 64, 1));
+  h.Apply(MakeControlChange(0, kCcSustain, 127));
+  h.Apply(MakeControlChange(9, kCcSustain, 100));
+  const std::vector<ChannelMessage> out = h.ReleaseAll();
+  const std::vector<ChannelMessage> want = {MakeNoteOff(0, 60), MakeNoteOff(0, 64),
+                                            MakeNoteOff(4, 67), MakeControlChange(0, kCcSustain, 0),
+                                            MakeControlChange(9, kCcSustain, 0)};
+  EXPECT_EQ(out, want);
+  EXPECT_TRUE(h.Empty());
+  EXPECT_TRUE(h.ReleaseAll().empty());
+}
+
+TEST(HeldNotesTest, ReleaseAllOutputSilencesAnotherTracker) {
+  // What ReleaseAll emits, applied to a mirror of the same state, leaves nothing sounding.
+  HeldNotes sender;
+  HeldNotes mirror;
+  for (int n = 0; n < 128; n += 3) {
+    const ChannelMessage on = MakeNoteOn(static_cast<uint8_t>(n % 16), static_cast<uint8_t>(n), 9);
+    sender.Apply(on);
+    mirror.Apply(on);
+  }
+  const ChannelMessage pedal = MakeControlChange(7, kCcSustain, 127);
+  sender.Apply(pedal);
+  mirror.Apply(pedal);
+  for (const ChannelMessage& m : sender.ReleaseAll()) mirror.Apply(m);
+  EXPECT_TRUE(mirror.Empty());
+}
+
+}  // namespace
+}  // namespace tutti::midi
