@@ -1,0 +1,127 @@
+// The WebSocket upgrade check: turns a request resource
+// "/api/websocket/<payload>" into a verified Identity or a typed refusal.
+//
+// Owns: the server's keys, the replay cache, the verified-token cache, and
+// counters. Steps: length -> path -> base64url -> open sealed box -> parse
+// JSON -> freshness (ts) -> token (cache or verify; exp/nbf; sub == uuid) or
+// guest rules -> single use of socket_id.
+// Thread affinity: thread-safe after construction; every shard's validate
+// handler calls Authenticate() concurrently and gets an answer synchronously.
+// The caches use short striped mutexes; nothing blocks on I/O.
+// Owner: the server (one instance shared by all shards).
+//
+// Never logs or returns payloads or tokens; reasons are fixed short strings.
+#ifndef TUTTI_CRYPTO_AUTHENTICATOR_H_
+#define TUTTI_CRYPTO_AUTHENTICATOR_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "crypto/keys.h"
+#include "crypto/replay_cache.h"
+#include "crypto/token_cache.h"
+
+namespace tutti::crypto {
+
+// Every way a connect can be refused. HTTP statuses (AuthFailureHttpStatus):
+//   kPathTooLong                                         414
+//   kBadPath, kNotBase64, kCannotOpen, kBadJson          400  malformed
+//   kStale, kFromFuture                                  401  rebuild the payload
+//   kBadToken, kBadSignature, kExpired, kNotYetValid,
+//   kSubjectMismatch                                     401  get a new token
+//   kReplayed                                            409  socket_id already used
+//   kGuestsNotAllowed                                    403
+enum class AuthFailure {
+  kNone,
+  kPathTooLong,
+  kBadPath,
+  kNotBase64,
+  kCannotOpen,
+  kBadJson,
+  kStale,
+  kFromFuture,
+  kReplayed,
+  kBadToken,
+  kBadSignature,
+  kExpired,
+  kNotYetValid,
+  kSubjectMismatch,
+  kGuestsNotAllowed
+};
+
+struct AuthError {
+  AuthFailure failure = AuthFailure::kNone;
+  int http_status = 0;
+  std::string reason;  // short, fixed text; safe to send to the client
+};
+
+struct Identity {
+  std::string user_id, username, socket_id;
+  bool is_member = false, is_guest = false, is_admin = false, is_moderator = false;
+};
+
+struct AuthenticatorOptions {
+  // The whole resource; longer is refused (414) before any decoding.
+  size_t max_resource_bytes = 2048;
+  // A payload is fresh while now - max_age_ms <= ts <= now + max_future_ms.
+  int64_t max_age_ms = 60000;
+  int64_t max_future_ms = 5000;
+  // Clock skew tolerated on the token's exp and nbf.
+  int64_t token_leeway_s = 30;
+  bool allow_guests = true;
+  size_t token_cache_entries = 4096;     // 0 disables the cache
+  size_t replay_cache_entries = 200000;  // see replay_cache.h for sizing
+};
+
+class Authenticator {
+ public:
+  // unix_ms: injected wall clock (tests pass a fake); it is called from the
+  // threads that call Authenticate, so it must be thread-safe itself.
+  // Thread-safe after construction.
+  Authenticator(ServerKeys keys, AuthenticatorOptions options, std::function<int64_t()> unix_ms);
+
+  Authenticator(const Authenticator&) = delete;
+  Authenticator& operator=(const Authenticator&) = delete;
+
+  // resource = the request's resource, e.g. "/api/websocket/<payload>" (a
+  // query string, if any, is ignored). On success fills *identity and returns
+  // true; otherwise fills *error and returns false, leaving *identity alone.
+  // A successful call consumes the payload's socket_id for its window.
+  bool Authenticate(std::string_view resource, Identity* identity, AuthError* error);
+
+  struct Stats {
+    uint64_t accepted, refused, token_cache_hits;
+    uint64_t replay_evictions;  // live replay entries pushed out by a full cache
+  };
+  Stats stats() const;
+
+  const AuthenticatorOptions& options() const { return options_; }
+
+ private:
+  AuthFailure Check(std::string_view resource, Identity* identity);
+
+  const ServerKeys keys_;
+  const AuthenticatorOptions options_;
+  const std::function<int64_t()> unix_ms_;
+  ReplayCache replay_cache_;
+  TokenCache token_cache_;
+  std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> refused_{0};
+  std::atomic<uint64_t> token_cache_hits_{0};
+};
+
+const char* AuthFailureName(AuthFailure f);
+int AuthFailureHttpStatus(AuthFailure f);
+// The short reason text put in AuthError::reason.
+const char* AuthFailureReason(AuthFailure f);
+
+// The real wall clock in unix milliseconds, for production use of Authenticator.
+int64_t WallClockUnixMs();
+
+}  // namespace tutti::crypto
+
+#endif  // TUTTI_CRYPTO_AUTHENTICATOR_H_

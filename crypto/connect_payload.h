@@ -1,0 +1,59 @@
+// The connect payload: the JSON a client seals to the server's public key and
+// puts in the WebSocket URL, `/api/websocket/<base64url(sealed box)>`.
+//
+// Owns: the payload's fields, their JSON form and limits, building the URL
+// resource, and the username rules shared with the Authenticator.
+// Thread affinity: any thread (pure functions, plus libsodium's thread-safe RNG).
+// Owner: the Authenticator parses; tutti-token and test clients build.
+#ifndef TUTTI_CRYPTO_CONNECT_PAYLOAD_H_
+#define TUTTI_CRYPTO_CONNECT_PAYLOAD_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "crypto/keys.h"
+
+namespace tutti::crypto {
+
+inline constexpr char kConnectPathPrefix[] = "/api/websocket/";
+
+// Field limits, checked by the parser. The resource length limit on the whole
+// URL is tighter still; these keep any one field sane on its own.
+inline constexpr size_t kMaxSocketIdBytes = 128;
+inline constexpr size_t kMaxPayloadNameBytes = 256;  // raw, before sanitising
+inline constexpr size_t kMaxUuidBytes = 256;
+// Usernames shown to others are at most this many UTF-8 bytes.
+inline constexpr size_t kMaxUsernameBytes = 32;
+
+struct ConnectPayload {
+  std::string username, uuid, socket_id, token;
+  bool is_member = false;  // the client's claim; the server trusts the token instead
+  int64_t ts_ms = 0;       // unix ms when sealed
+};
+
+// Strict parse: `socket_id` (1..128 printable ASCII, no spaces) and `ts` (an
+// integer) are required; the other fields are optional with the defaults
+// above; unknown fields are ignored so clients can add some without breaking.
+absl::StatusOr<ConnectPayload> ParseConnectPayloadJson(std::string_view json);
+
+// JSON with the keys {"username","uuid","socket_id","is_member","token","ts"}.
+std::string ConnectPayloadToJson(const ConnectPayload& p);
+
+// "/api/websocket/" + base64url(Seal(ConnectPayloadToJson(p), seal_public)).
+std::string BuildConnectResource(const ConnectPayload& p, const PublicKey& seal_public);
+
+// A fresh single-use socket id: 16 random bytes in base64url (22 characters).
+std::string RandomSocketId();
+
+// Display-name rules: drops control and invisible formatting characters
+// (C0/C1 controls, DEL, zero-width and bidi controls, line separators) and
+// invalid UTF-8, turns other whitespace into spaces, collapses runs of spaces,
+// trims, and cuts to kMaxUsernameBytes at a character boundary. May return "".
+std::string SanitizeUsername(std::string_view raw);
+
+}  // namespace tutti::crypto
+
+#endif  // TUTTI_CRYPTO_CONNECT_PAYLOAD_H_
