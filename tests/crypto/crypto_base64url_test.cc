@@ -1,0 +1,99 @@
+#include "crypto/base64url.h"
+
+#include <cctype>
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace tutti::crypto {
+namespace {
+
+TEST(Base64UrlTest, Rfc4648VectorsWithoutPadding) {
+  EXPECT_EQ(Base64UrlEncode(""), "");
+  EXPECT_EQ(Base64UrlEncode("f"), "Zg");
+  EXPECT_EQ(Base64UrlEncode("fo"), "Zm8");
+  EXPECT_EQ(Base64UrlEncode("foo"), "Zm9v");
+  EXPECT_EQ(Base64UrlEncode("foob"), "Zm9vYg");
+  EXPECT_EQ(Base64UrlEncode("fooba"), "Zm9vYmE");
+  EXPECT_EQ(Base64UrlEncode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64UrlDecode("Zm9vYmFy"), "foobar");
+  EXPECT_EQ(Base64UrlDecode("Zm9vYmE"), "fooba");
+  EXPECT_EQ(Base64UrlDecode(""), "");
+}
+
+TEST(Base64UrlTest, UsesUrlSafeAlphabet) {
+  EXPECT_EQ(Base64UrlEncode(std::string("\xfb\xff", 2)), "-_8");
+  EXPECT_EQ(Base64UrlDecode("-_8"), std::string("\xfb\xff", 2));
+  std::string all;
+  for (int i = 0; i < 64; ++i) all.push_back(static_cast<char>(i << 2));
+  // Every sextet value appears in the first character of some triple.
+  std::string encoded = Base64UrlEncode(all);
+  for (char c : encoded) {
+    EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << c;
+  }
+}
+
+TEST(Base64UrlTest, RoundTripsEveryLengthAndByte) {
+  std::mt19937 rng(42);
+  for (size_t len = 0; len < 300; ++len) {
+    std::string bytes(len, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng() & 0xff);
+    std::string encoded = Base64UrlEncode(bytes);
+    EXPECT_EQ(encoded.size(), Base64UrlEncodedLength(len));
+    EXPECT_EQ(encoded.find('='), std::string::npos);
+    EXPECT_EQ(Base64UrlDecode(encoded), bytes) << "len " << len;
+  }
+  std::string every;
+  for (int i = 0; i < 256; ++i) every.push_back(static_cast<char>(i));
+  EXPECT_EQ(Base64UrlDecode(Base64UrlEncode(every)), every);
+}
+
+TEST(Base64UrlTest, RejectsPaddingBadCharactersAndBadLengths) {
+  EXPECT_FALSE(Base64UrlDecode("Zg=="));
+  EXPECT_FALSE(Base64UrlDecode("Zm8="));
+  EXPECT_FALSE(Base64UrlDecode("Z"));      // no encoding has length % 4 == 1
+  EXPECT_FALSE(Base64UrlDecode("Zm9vY"));  // same
+  EXPECT_FALSE(Base64UrlDecode("Zm+v"));   // standard alphabet, not url-safe
+  EXPECT_FALSE(Base64UrlDecode("Zm/v"));
+  EXPECT_FALSE(Base64UrlDecode("Zm9v\n"));
+  EXPECT_FALSE(Base64UrlDecode(" Zm9v"));
+  EXPECT_FALSE(Base64UrlDecode(std::string("Zm\0v", 4)));
+  EXPECT_FALSE(Base64UrlDecode("Zm9v%3D"));
+}
+
+TEST(Base64UrlTest, RejectsNonCanonicalTrailingBits) {
+  // "Zg" is "f"; "Zh" carries a set bit past the last byte.
+  EXPECT_TRUE(Base64UrlDecode("Zg"));
+  EXPECT_FALSE(Base64UrlDecode("Zh"));
+  EXPECT_TRUE(Base64UrlDecode("Zm8"));
+  EXPECT_FALSE(Base64UrlDecode("Zm9"));
+}
+
+TEST(Base64UrlTest, ExactlyTheAlphabetIsAccepted) {
+  for (int c = 0; c < 256; ++c) {
+    std::string text = "AA";
+    text.push_back(static_cast<char>(c));
+    text.push_back('A');
+    bool in_alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '_';
+    EXPECT_EQ(Base64UrlDecode(text).has_value(), in_alphabet) << "char " << c;
+  }
+}
+
+TEST(Base64UrlTest, DecodeIntoNeedsTheExactLengthAndZeroesOnFailure) {
+  uint8_t out[3] = {1, 2, 3};
+  EXPECT_TRUE(Base64UrlDecodeInto("Zm9v", out, 3));
+  EXPECT_EQ(out[0], 'f');
+  EXPECT_EQ(out[2], 'o');
+  EXPECT_FALSE(Base64UrlDecodeInto("Zm8", out, 3));  // decodes to 2 bytes
+  EXPECT_EQ(out[0], 0);
+  EXPECT_EQ(out[1], 0);
+  out[0] = 7;
+  EXPECT_FALSE(Base64UrlDecodeInto("Zm9=", out, 3));
+  EXPECT_EQ(out[0], 0);
+}
+
+}  // namespace
+}  // namespace tutti::crypto
