@@ -1,0 +1,73 @@
+// ServerConfig: every limit and tunable of the server in one place, with the reason for
+// each default beside it. Owned by tutti::server::Server; copied into each shard at start
+// and read-only afterwards, so it is safe to read from any thread.
+#ifndef TUTTI_SERVER_CONFIG_H_
+#define TUTTI_SERVER_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace tutti::server {
+
+struct ServerConfig {
+  // --- listening -----------------------------------------------------------------
+  std::string listen_address = "127.0.0.1";  // loopback unless the operator opts in
+  uint16_t port = 8080;                       // 0 = ephemeral (tests)
+  int shards = 0;                             // 0 = one per core
+  std::string key_dir = "var/keys";           // dev keys are generated here when missing
+  std::string data_dir = "var";               // SQLite store lives here
+  std::string store_path;                     // empty = <data_dir>/tutti.db
+  bool allow_guests = true;
+
+  // --- transport limits (set at the door) ---------------------------------------
+  // A Tutti frame is a few hundred bytes; 64 KiB leaves room for a room snapshot
+  // request while making a memory attack by oversize frames pointless.
+  size_t max_frame_bytes = 64 * 1024;
+  // The sealed payload is ~300 bytes of base64; anything near this size is an attack.
+  size_t max_resource_bytes = 2048;
+  int handshake_timeout_ms = 5000;  // slowloris guard for the HTTP upgrade
+  int close_timeout_ms = 1000;      // a slow consumer must not hold its socket for long
+  int idle_timeout_ms = 60000;      // clients heartbeat every 20-30 s (seed 003: 30 s)
+  int heartbeat_interval_ms = 20000;
+  int socket_send_buffer = 0;       // 0 = kernel default; tests shrink it
+
+  // --- outbound budget per connection (bytes queued in the server, not the kernel) --
+  // Past the soft limit droppable traffic (avatar moves) is dropped; past the hard
+  // limit the connection is closed (4001) because MIDI and chat are never dropped.
+  size_t outbound_soft_limit = 256 * 1024;
+  size_t outbound_hard_limit = 1024 * 1024;
+
+  // --- per-client rate limits (token buckets, server time) ----------------------
+  double chat_per_second = 2.0;  // a fast typist; floods beyond this are spam
+  double chat_burst = 6.0;
+  // Note quota in the spirit of Multiplayer Piano's: generous for a pianist playing
+  // fast passages with both hands, useless for a flooding bot.
+  double notes_per_second = 400.0;
+  double note_burst = 1200.0;
+  double joins_per_second = 1.0;
+  double join_burst = 5.0;
+  double avatar_per_second = 20.0;  // cursor moves; droppable anyway
+  double avatar_burst = 40.0;
+  double requests_per_second = 50.0;  // everything else (room list, status, ...)
+  double request_burst = 100.0;
+  // Malformed frames tolerated before the connection is closed (1008).
+  int malformed_strikes = 5;
+
+  // --- rooms ---------------------------------------------------------------------
+  size_t max_rooms = 10000;
+  int max_users_per_room = 64;   // settings may lower it, never raise it
+  int lobby_max_users = 32;
+  size_t chat_history = 50;      // messages kept per room and sent to joiners
+  size_t max_chat_length = 512;  // bytes of UTF-8 after cleaning
+  size_t max_room_name_length = 64;
+  size_t max_password_length = 128;
+  size_t max_request_id_length = 64;
+  size_t max_midi_messages = 64;  // channel messages per MidiMessage batch
+  int64_t max_midi_span_us = 500000;  // a batch may spread its events over 0.5 s at most
+  int held_notes_snapshot_ms = 1000;
+};
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_CONFIG_H_

@@ -1,0 +1,639 @@
+#include "server/dispatcher.h"
+
+#include <cmath>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <google/protobuf/arena.h>
+
+#include "midi/midi_parse.h"
+#include "server/envelope.h"
+#include "server/password.h"
+#include "server/room.h"
+#include "server/server.h"
+#include "server/shard.h"
+#include "server/text.h"
+
+namespace tutti::server {
+namespace {
+
+constexpr char kVersion[] = "tutti/0.1.0";
+
+bool ValidColor(const std::string& c) {
+  if (c.empty()) return true;
+  if (c.size() != 7 || c[0] != '#') return false;
+  for (size_t i = 1; i < 7; ++i) {
+    char ch = c[i];
+    bool hex = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+    if (!hex) return false;
+  }
+  return true;
+}
+
+bool IsRelease(const midi::ChannelMessage& m) {
+  if (m.IsNoteOff()) return true;
+  if (m.IsControlChange()) {
+    return (m.data1 == 64 && m.data2 < 64) || m.data1 == 120 || m.data1 == 123;
+  }
+  return false;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(Shard* shard) : shard_(shard) {}
+
+void Dispatcher::Reply(Session& s, proto::ClientMessage msg, const std::string& request_id) {
+  msg.set_request_id(request_id);
+  StampType(&msg);
+  s.Send(MakeFrame(msg), false);
+}
+
+void Dispatcher::Error(Session& s, proto::ErrorCode code, const std::string& text,
+                       const std::string& request_id) {
+  s.Send(MakeFrame(MakeError(code, text, request_id)), false);
+}
+
+void Dispatcher::Malformed(Session& s, const std::string& why) {
+  // Garbage costs the sender: a few mistakes are answered, a stream of them is closed.
+  if (++s.malformed_strikes >= shard_->server().config().malformed_strikes) {
+    s.Close(kClosePolicy, "too many malformed messages");
+    return;
+  }
+  Error(s, proto::MALFORMED_MESSAGE, why, "");
+}
+
+bool Dispatcher::TakeRequest(Session& s, const std::string& rid) {
+  if (s.request_bucket.TryTake(1, shard_->NowUs())) return true;
+  Error(s, proto::RATE_LIMITED, "too many requests", rid);
+  return false;
+}
+
+void Dispatcher::SendWelcome(Session& s) {
+  const ServerConfig& cfg = shard_->server().config();
+  proto::ClientMessage msg;
+  auto* w = msg.mutable_welcome();
+  *w->mutable_user() = s.user();
+  w->set_server_time(shard_->NowUs());
+  w->set_unix_time_ms(shard_->server().clock().UnixMs());
+  w->set_server_version(kVersion);
+  w->set_shard(static_cast<uint32_t>(shard_->index()));
+  auto* l = w->mutable_limits();
+  l->set_max_frame_bytes(static_cast<uint32_t>(cfg.max_frame_bytes));
+  l->set_max_chat_length(static_cast<uint32_t>(cfg.max_chat_length));
+  l->set_chat_messages_per_second(cfg.chat_per_second);
+  l->set_chat_burst(static_cast<uint32_t>(cfg.chat_burst));
+  l->set_notes_per_second(cfg.notes_per_second);
+  l->set_note_burst(static_cast<uint32_t>(cfg.note_burst));
+  l->set_joins_per_second(cfg.joins_per_second);
+  l->set_join_burst(static_cast<uint32_t>(cfg.join_burst));
+  l->set_idle_timeout_ms(static_cast<uint32_t>(cfg.idle_timeout_ms));
+  l->set_heartbeat_interval_ms(static_cast<uint32_t>(cfg.heartbeat_interval_ms));
+  l->set_max_users_per_room(static_cast<uint32_t>(cfg.max_users_per_room));
+  l->set_max_events_per_midi_message(static_cast<uint32_t>(cfg.max_midi_messages));
+  Reply(s, std::move(msg), "");
+}
+
+void Dispatcher::Handle(Session& s, const std::string& payload, bool binary, int64_t arrival_us) {
+  s.last_activity_us = arrival_us;
+  if (!binary) return Malformed(s, "binary protobuf frames only");
+  // Decoding into a stack-backed arena: no heap allocation for ordinary messages.
+  alignas(16) char block[4096];
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block;
+  options.initial_block_size = sizeof(block);
+  google::protobuf::Arena arena(options);
+  auto* msg = google::protobuf::Arena::CreateMessage<proto::ServerMessage>(&arena);
+  if (!msg->ParseFromString(payload)) return Malformed(s, "not a ServerMessage");
+  if (!TypeMatches(*msg)) return Malformed(s, "message_type does not match the message");
+  if (msg->request_id().size() > shard_->server().config().max_request_id_length) {
+    return Error(s, proto::INVALID_PARAMETERS, "request_id is too long", "");
+  }
+  Dispatch(s, *msg, arrival_us);
+}
+
+void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t arrival_us) {
+  const std::string& rid = msg.request_id();
+  using M = proto::ServerMessage;
+  switch (msg.message_case()) {
+    case M::kHeartbeatMessage:
+      return OnHeartbeat(s, msg.heartbeat_message(), arrival_us, rid);
+    case M::kMidiMessage:
+      return OnMidi(s, msg.midi_message(), arrival_us, rid);
+    case M::kRoomChatMessage:
+      return OnChat(s, msg.room_chat_message(), rid);
+    case M::kAvatarCommand:
+      return OnAvatar(s, msg.avatar_command(), rid);
+    case M::kJoinRoomByName:
+      return OnJoinByName(s, msg.join_room_by_name().room_name(),
+                          msg.join_room_by_name().password(), rid, false);
+    case M::kCreateRoomCommand:
+      return OnCreate(s, msg.create_room_command(), rid, false);
+    case M::kJoinNextAvailableLobby:
+      return OnLobby(s, rid);
+    case M::kLeaveRoom:
+      return OnLeave(s, rid);
+    case M::kGetRoomList:
+      return OnRoomList(s, rid);
+    case M::kUpdateRoomCommand:
+      return OnUpdate(s, msg.update_room_command(), rid);
+    case M::kUserStatusUpdate:
+      return OnStatus(s, msg.user_status_update(), rid);
+    case M::kPrivateMessage:
+      return OnPrivateMessage(s, msg.private_message(), rid);
+    case M::kServerCommand:
+      return OnServerCommand(s, msg.server_command(), arrival_us, rid);
+    case M::kRoomChatServerCommand:
+    case M::kFriendRequest:
+      if (!TakeRequest(s, rid)) return;
+      return Error(s, proto::UNSUPPORTED, "not available on this server yet", rid);
+    case M::MESSAGE_NOT_SET:
+      return Malformed(s, "empty ServerMessage");
+  }
+}
+
+// --- heartbeat / clock sync --------------------------------------------------------------
+
+void Dispatcher::OnHeartbeat(Session& s, const proto::HeartbeatMessage& hb, int64_t arrival_us,
+                             const std::string& rid) {
+  // Not rate-limited by the request bucket: clock sync bursts are legitimate, and a
+  // heartbeat reply is small and never fanned out. The frame itself is rate-bounded by
+  // the idle sweep and TCP.
+  if (hb.has_clock()) s.clock = hb.clock();
+  proto::ClientMessage out;
+  auto* r = out.mutable_heartbeat_message();
+  r->set_timestamp(hb.timestamp());
+  r->set_server_receive_time(arrival_us);
+  r->set_server_send_time(shard_->NowUs());
+  Reply(s, std::move(out), rid);
+}
+
+// --- rooms ---------------------------------------------------------------------------------
+
+JoinRequest Dispatcher::JoinRequestFor(Session& s, const std::string& rid) {
+  JoinRequest j;
+  j.session = s.id();
+  j.user = s.user();
+  j.server_admin = s.identity().is_admin;
+  j.server_moderator = s.identity().is_moderator;
+  j.request_id = rid;
+  return j;
+}
+
+bool Dispatcher::BeginJoin(Session& s, RoomRequest req, const std::string& rid) {
+  if (!s.joining_room_id.empty()) {
+    Error(s, proto::WRONG_STATE, "a join is already in progress", rid);
+    return false;
+  }
+  if (!s.join_bucket.TryTake(1, shard_->NowUs())) {
+    Error(s, proto::RATE_LIMITED, "too many room joins", rid);
+    return false;
+  }
+  if (!s.room_id.empty() && s.room_id == req.room_id && req.kind != RoomRequest::kLobby) {
+    Error(s, proto::WRONG_STATE, "already in this room", rid);
+    return false;
+  }
+  if (!s.room_id.empty()) OnLeave(s, "");
+  s.joining_room_id = req.room_id;
+  Shard& home = shard_->server().RoomHome(req.room_id);
+  home.Post([&home, req = std::move(req)]() mutable { home.HandleRoomRequest(std::move(req)); });
+  return true;
+}
+
+void Dispatcher::OnJoinByName(Session& s, const std::string& name, const std::string& password,
+                              const std::string& rid, bool create_if_missing) {
+  const ServerConfig& cfg = shard_->server().config();
+  RoomRequest req;
+  req.room_id = CanonicalRoomId(name, cfg.max_room_name_length);
+  if (req.room_id.empty()) return Error(s, proto::INVALID_PARAMETERS, "room name is empty", rid);
+  if (password.size() > cfg.max_password_length) {
+    return Error(s, proto::INVALID_PARAMETERS, "password is too long", rid);
+  }
+  if (create_if_missing) {
+    proto::CreateRoomCommand cmd;
+    cmd.set_room_name(name);
+    cmd.set_password(password);
+    cmd.mutable_settings()->set_allow_chat(true);
+    cmd.mutable_settings()->set_allow_guests(true);
+    return OnCreate(s, cmd, rid, /*join_if_exists=*/true);
+  }
+  req.kind = RoomRequest::kJoin;
+  req.password = password;
+  req.join = JoinRequestFor(s, rid);
+  BeginJoin(s, std::move(req), rid);
+}
+
+void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const std::string& rid,
+                          bool join_if_exists) {
+  const ServerConfig& cfg = shard_->server().config();
+  if (cmd.room_name().size() > cfg.max_room_name_length * 4) {
+    return Error(s, proto::INVALID_PARAMETERS, "room name is too long", rid);
+  }
+  RoomRequest req;
+  req.kind = join_if_exists ? RoomRequest::kCreateOrJoin : RoomRequest::kCreate;
+  req.room_name = CleanText(cmd.room_name(), cfg.max_room_name_length, false);
+  req.room_id = CanonicalRoomId(cmd.room_name(), cfg.max_room_name_length);
+  if (req.room_id.empty()) return Error(s, proto::INVALID_PARAMETERS, "room name is empty", rid);
+  if (LobbyIndexOf(req.room_id) > 0 && !join_if_exists) {
+    return Error(s, proto::ALREADY_EXISTS, "lobby names are reserved", rid);
+  }
+  if (cmd.room_type() == proto::LOBBY) {
+    return Error(s, proto::INVALID_PARAMETERS, "lobbies are created by the server", rid);
+  }
+  if (cmd.password().size() > cfg.max_password_length) {
+    return Error(s, proto::INVALID_PARAMETERS, "password is too long", rid);
+  }
+  if (cmd.settings().max_users() < 0) {
+    return Error(s, proto::INVALID_PARAMETERS, "max_users must not be negative", rid);
+  }
+  req.room_type = cmd.room_type();
+  req.settings = cmd.settings();
+  req.settings.set_welcome_message(
+      CleanText(cmd.settings().welcome_message(), cfg.max_chat_length, true));
+  req.password = cmd.password();
+  req.join = JoinRequestFor(s, rid);
+  if (cmd.password().empty()) {
+    BeginJoin(s, std::move(req), rid);
+    return;
+  }
+  // Hash off the event loop, then continue on this shard.
+  if (!s.joining_room_id.empty()) return Error(s, proto::WRONG_STATE, "a join is already in progress", rid);
+  Shard* shard = shard_;
+  SessionId id = s.id();
+  auto shared = std::make_shared<RoomRequest>(std::move(req));
+  bool queued = shard_->server().PostSlow([shard, id, shared, rid] {
+    shared->password_hash = HashPassword(shared->password);
+    shard->Post([shard, id, shared, rid] {
+      Session* sess = shard->FindSession(id);
+      if (!sess) return;
+      if (shared->password_hash.empty()) {
+        sess->Send(MakeFrame(MakeError(proto::INTERNAL_ERROR, "could not hash password", rid)), false);
+        return;
+      }
+      shard->dispatcher().BeginJoin(*sess, std::move(*shared), rid);
+    });
+  });
+  if (!queued) Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+}
+
+void Dispatcher::OnLobby(Session& s, const std::string& rid) {
+  RoomRequest req;
+  req.kind = RoomRequest::kLobby;
+  req.lobby_index = 1;
+  req.room_id = CanonicalRoomId(LobbyName(1), 64);
+  req.join = JoinRequestFor(s, rid);
+  BeginJoin(s, std::move(req), rid);
+}
+
+void Dispatcher::OnLeave(Session& s, const std::string& rid) {
+  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  std::string room_id = std::move(s.room_id);
+  s.room_id.clear();
+  Shard& home = shard_->server().RoomHome(room_id);
+  SessionId id = s.id();
+  home.Post([&home, room_id, id, rid] {
+    if (Room* r = home.FindRoom(room_id)) r->Leave(id, "left", rid);
+  });
+}
+
+void Dispatcher::OnRoomList(Session& s, const std::string& rid) {
+  if (!TakeRequest(s, rid)) return;
+  // Gather from every shard; the merge happens here, on the asking shard only.
+  struct Gather {
+    int pending;
+    proto::ClientMessage msg;
+  };
+  Server& server = shard_->server();
+  auto gather = std::make_shared<Gather>();
+  gather->pending = server.shard_count();
+  Shard* origin = shard_;
+  SessionId id = s.id();
+  for (int i = 0; i < server.shard_count(); ++i) {
+    Shard& target = server.shard(i);
+    target.Post([&target, origin, gather, id, rid] {
+      std::vector<proto::RoomInfo> rooms = target.ListedRooms();
+      origin->Post([origin, gather, id, rid, rooms = std::move(rooms)] {
+        for (const auto& r : rooms) *gather->msg.mutable_room_list()->add_rooms() = r;
+        if (--gather->pending > 0) return;
+        gather->msg.mutable_room_list();
+        gather->msg.set_request_id(rid);
+        StampType(&gather->msg);
+        origin->SendLocal(id, MakeFrame(gather->msg));
+      });
+    });
+  }
+}
+
+void Dispatcher::OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const std::string& rid) {
+  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  if (!TakeRequest(s, rid)) return;
+  const ServerConfig& cfg = shard_->server().config();
+  if (cmd.set_password() && cmd.password().size() > cfg.max_password_length) {
+    return Error(s, proto::INVALID_PARAMETERS, "password is too long", rid);
+  }
+  proto::UpdateRoomCommand clean = cmd;
+  if (clean.has_settings()) {
+    clean.mutable_settings()->set_welcome_message(
+        CleanText(cmd.settings().welcome_message(), cfg.max_chat_length, true));
+  }
+  Server& server = shard_->server();
+  Shard& home = server.RoomHome(s.room_id);
+  std::string room_id = s.room_id;
+  SessionId id = s.id();
+  auto post = [&home, room_id, id, rid](proto::UpdateRoomCommand c, std::string hash) {
+    home.Post([&home, room_id, id, rid, c = std::move(c), hash = std::move(hash)] {
+      if (Room* r = home.FindRoom(room_id)) r->Update(id, c, hash, rid);
+    });
+  };
+  if (!clean.set_password() || clean.password().empty()) return post(std::move(clean), "");
+  auto shared = std::make_shared<proto::UpdateRoomCommand>(std::move(clean));
+  bool queued = server.PostSlow([shared, post] {
+    std::string hash = HashPassword(shared->password());
+    shared->clear_password();
+    post(std::move(*shared), std::move(hash));
+  });
+  if (!queued) Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+}
+
+void Dispatcher::OnSnapshot(Session& s, const std::string& rid) {
+  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  if (!TakeRequest(s, rid)) return;
+  Shard& home = shard_->server().RoomHome(s.room_id);
+  std::string room_id = s.room_id;
+  SessionId id = s.id();
+  home.Post([&home, room_id, id, rid] {
+    if (Room* r = home.FindRoom(room_id)) r->SendSnapshot(id, rid);
+  });
+}
+
+// --- chat --------------------------------------------------------------------------------------
+
+void Dispatcher::OnChat(Session& s, const proto::RoomChatMessage& chat, const std::string& rid) {
+  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  if (!s.chat_bucket.TryTake(1, shard_->NowUs())) {
+    return Error(s, proto::RATE_LIMITED, "you are sending messages too fast", rid);
+  }
+  const ServerConfig& cfg = shard_->server().config();
+  if (chat.message().size() > cfg.max_chat_length * 4) {
+    return Error(s, proto::INVALID_PARAMETERS, "message is too long", rid);
+  }
+  std::string text = CleanText(chat.message(), cfg.max_chat_length, false);
+  if (text.empty()) return Error(s, proto::INVALID_PARAMETERS, "message is empty", rid);
+  Shard& home = shard_->server().RoomHome(s.room_id);
+  std::string room_id = s.room_id;
+  SessionId id = s.id();
+  proto::ChatMessageType type = chat.message_type();
+  home.Post([&home, room_id, id, text = std::move(text), type, rid] {
+    if (Room* r = home.FindRoom(room_id)) r->Chat(id, text, type, rid);
+  });
+}
+
+// --- MIDI -------------------------------------------------------------------------------------
+
+void Dispatcher::OnMidi(Session& s, const proto::MidiMessage& midi, int64_t arrival_us,
+                        const std::string& rid) {
+  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  const ServerConfig& cfg = shard_->server().config();
+  MidiRelay relay;
+  relay.parsed.reserve(8);
+  if (!midi.midi_data().empty()) {
+    absl::Status st = midi::ParseChannelMessages(midi.midi_data(), cfg.max_midi_messages,
+                                                 &relay.parsed);
+    if (!st.ok()) return Error(s, proto::INVALID_PARAMETERS, std::string(st.message()), rid);
+  }
+  int64_t span = 0;
+  for (const auto& e : midi.events()) {
+    if (relay.parsed.size() >= cfg.max_midi_messages) {
+      return Error(s, proto::INVALID_PARAMETERS, "too many MIDI events in one message", rid);
+    }
+    size_t before = relay.parsed.size();
+    absl::Status st = midi::ParseChannelMessages(e.data(), 1, &relay.parsed);
+    if (!st.ok()) return Error(s, proto::INVALID_PARAMETERS, std::string(st.message()), rid);
+    if (relay.parsed.size() != before + 1) {
+      return Error(s, proto::INVALID_PARAMETERS, "each event carries exactly one message", rid);
+    }
+    if (static_cast<int64_t>(e.delay_us()) > cfg.max_midi_span_us) {
+      return Error(s, proto::INVALID_PARAMETERS, "event delay beyond the batch span limit", rid);
+    }
+    span = std::max<int64_t>(span, e.delay_us());
+  }
+  if (relay.parsed.empty()) return Error(s, proto::INVALID_PARAMETERS, "no MIDI data", rid);
+
+  // Note quota in server time. Batches that only release notes are charged to their own,
+  // larger bucket: refusing a note-off would leave a note stuck for everyone.
+  double cost = 0;
+  bool releases_only = true;
+  for (const auto& m : relay.parsed) {
+    if (m.IsNoteOn()) {
+      cost += 1;
+      releases_only = false;
+    } else {
+      cost += 0.25;
+      if (!IsRelease(m)) releases_only = false;
+    }
+  }
+  TokenBucket& bucket = releases_only ? s.release_bucket : s.note_bucket;
+  if (!bucket.TryTake(cost, arrival_us)) {
+    return Error(s, proto::RATE_LIMITED, "note quota exceeded", rid);
+  }
+
+  midi::StampInput in;
+  in.client_time_us = midi.timestamp();
+  in.arrival_us = arrival_us;
+  in.span_us = span;
+  in.synced = s.clock.synced();
+  in.error_bound_us = s.clock.error_bound_us();
+  midi::StampOutput stamp = s.stamper.Stamp(in);
+
+  relay.session = s.id();
+  relay.sequence = ++s.midi_sequence;
+  relay.stamped_us = stamp.stamped_us;
+  relay.arrival_us = arrival_us;
+  relay.flags = stamp.flags;
+  relay.midi_data = midi.midi_data();
+  relay.events.reserve(midi.events_size());
+  for (const auto& e : midi.events()) {
+    relay.events.emplace_back(e.data(), static_cast<uint32_t>(stamp.ClampDelay(e.delay_us())));
+  }
+  Shard& home = shard_->server().RoomHome(s.room_id);
+  std::string room_id = s.room_id;
+  home.Post([&home, room_id, relay = std::move(relay)]() mutable {
+    if (Room* r = home.FindRoom(room_id)) r->Midi(std::move(relay));
+  });
+}
+
+// --- avatars and status -------------------------------------------------------------------------
+
+void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std::string& rid) {
+  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  const auto& d = cmd.avatar_data();
+  if (cmd.action() == proto::UPDATE_POSITION) {
+    if (!std::isfinite(d.x()) || !std::isfinite(d.y()) || d.x() < 0 || d.x() > 1 || d.y() < 0 ||
+        d.y() > 1) {
+      return Error(s, proto::INVALID_PARAMETERS, "position must be within 0..1", rid);
+    }
+    // Positions are droppable: past the rate they are shed silently, as the next move
+    // supersedes them anyway.
+    if (!s.avatar_bucket.TryTake(1, shard_->NowUs())) return;
+  } else {
+    if (!TakeRequest(s, rid)) return;
+    if (!ValidColor(d.color()) || d.appearance().size() > 256 || d.status_text().size() > 128 ||
+        d.status() == proto::OFFLINE) {
+      return Error(s, proto::INVALID_PARAMETERS, "invalid avatar data", rid);
+    }
+  }
+  proto::AvatarCommand clean = cmd;
+  clean.mutable_avatar_data()->set_status_text(CleanText(d.status_text(), 128, false));
+  if (cmd.action() != proto::UPDATE_POSITION) {
+    *s.mutable_user().mutable_avatar() = clean.avatar_data();
+  }
+  Shard& home = shard_->server().RoomHome(s.room_id);
+  std::string room_id = s.room_id;
+  SessionId id = s.id();
+  home.Post([&home, room_id, id, clean = std::move(clean)] {
+    if (Room* r = home.FindRoom(room_id)) r->Avatar(id, clean);
+  });
+}
+
+void Dispatcher::OnStatus(Session& s, const proto::UserStatusUpdate& update,
+                          const std::string& rid) {
+  if (!TakeRequest(s, rid)) return;
+  if (update.status() == proto::OFFLINE || !proto::UserStatus_IsValid(update.status())) {
+    return Error(s, proto::INVALID_PARAMETERS, "status must be ONLINE, AWAY, BUSY or INVISIBLE", rid);
+  }
+  proto::UserStatusUpdate clean;
+  clean.set_status(update.status());
+  clean.set_status_text(CleanText(update.status_text(), 128, false));
+  clean.set_user_id(s.user().user_id());
+  clean.set_username(s.user().username());
+  s.mutable_user().mutable_avatar()->set_status(clean.status());
+  s.mutable_user().mutable_avatar()->set_status_text(clean.status_text());
+  // Acknowledge to the sender with its own view.
+  proto::ClientMessage ack;
+  *ack.mutable_user_status_update() = clean;
+  Reply(s, std::move(ack), rid);
+  if (s.room_id.empty()) return;
+  // Room members see an invisible user as plainly online: invisibility hides presence
+  // from friends and lists, not from the people in the same room.
+  if (clean.status() == proto::INVISIBLE) clean.set_status(proto::ONLINE);
+  Shard& home = shard_->server().RoomHome(s.room_id);
+  std::string room_id = s.room_id;
+  SessionId id = s.id();
+  home.Post([&home, room_id, id, clean = std::move(clean)] {
+    if (Room* r = home.FindRoom(room_id)) r->UserStatus(id, clean);
+  });
+}
+
+// --- private messages ------------------------------------------------------------------------------
+
+void Dispatcher::OnPrivateMessage(Session& s, const proto::PrivateMessage& pm,
+                                  const std::string& rid) {
+  if (!s.chat_bucket.TryTake(1, shard_->NowUs())) {
+    return Error(s, proto::RATE_LIMITED, "you are sending messages too fast", rid);
+  }
+  const ServerConfig& cfg = shard_->server().config();
+  if (pm.message().size() > cfg.max_chat_length * 4 || pm.to_user_id().size() > 128) {
+    return Error(s, proto::INVALID_PARAMETERS, "message is too long", rid);
+  }
+  std::string text = CleanText(pm.message(), cfg.max_chat_length, false);
+  if (text.empty() || pm.to_user_id().empty()) {
+    return Error(s, proto::INVALID_PARAMETERS, "recipient and message are required", rid);
+  }
+  proto::ClientMessage out;
+  auto* p = out.mutable_private_message();
+  p->set_message(std::move(text));
+  p->set_from_user_id(s.user().user_id());
+  p->set_from_username(s.user().username());
+  p->set_server_time(shard_->NowUs());
+  std::string to = pm.to_user_id();
+  Server& server = shard_->server();
+  Shard& directory_shard = server.shard(0);
+  SessionId from = s.id();
+  directory_shard.Post([&server, &directory_shard, out = std::move(out), to, from, rid]() mutable {
+    std::string user_id;
+    std::vector<SessionId> targets = server.directory().Find(to, &user_id);
+    if (targets.empty()) {
+      directory_shard.SendToSession(
+          from, MakeFrame(MakeError(proto::NOT_FOUND, "that user is not online", rid)));
+      return;
+    }
+    out.mutable_private_message()->set_to_user_id(user_id);
+    StampType(&out);
+    Frame frame = MakeFrame(out);
+    for (SessionId t : targets) {
+      if (t != from) directory_shard.SendToSession(t, frame);
+    }
+    out.set_request_id(rid);  // the sender's copy confirms delivery
+    directory_shard.SendToSession(from, MakeFrame(out));
+  });
+}
+
+// --- seed 003 ServerCommand ------------------------------------------------------------------------
+
+void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, int64_t arrival_us,
+                                 const std::string& rid) {
+  auto param = [&cmd](const char* key) {
+    auto it = cmd.parameters().find(key);
+    return it == cmd.parameters().end() ? std::string() : it->second;
+  };
+  switch (cmd.commandtype()) {
+    case proto::JOIN:
+      return OnJoinByName(s, param("room_name"), param("password"), rid, false);
+    case proto::CREATE_OR_JOIN_ROOM:
+      return OnJoinByName(s, param("room_name"), param("password"), rid, true);
+    case proto::LEAVE:
+      return OnLeave(s, rid);
+    case proto::ENTER_LOBBY:
+      return OnLobby(s, rid);
+    case proto::HEARTBEAT:
+      return OnHeartbeat(s, proto::HeartbeatMessage(), arrival_us, rid);
+    case proto::SYNC_STATE:
+      return OnSnapshot(s, rid);
+    case proto::GET_STATUS: {
+      if (!TakeRequest(s, rid)) return;
+      if (!s.identity().is_admin) {
+        return Error(s, proto::PERMISSION_DENIED, "server administrators only", rid);
+      }
+      // Gathered from every shard like the room list.
+      struct Gather {
+        int pending;
+        proto::ServerStatus status;
+      };
+      Server& server = shard_->server();
+      auto g = std::make_shared<Gather>();
+      g->pending = server.shard_count();
+      g->status.set_shards(static_cast<uint32_t>(server.shard_count()));
+      g->status.set_rooms(server.rooms());
+      g->status.set_uptime_ms((shard_->NowUs() - server.started_us()) / 1000);
+      Shard* origin = shard_;
+      SessionId id = s.id();
+      for (int i = 0; i < server.shard_count(); ++i) {
+        Shard& t = server.shard(i);
+        t.Post([&t, origin, g, id, rid] {
+          uint64_t conns = t.session_count(), in = t.counters().frames_in,
+                   out = t.counters().frames_out;
+          origin->Post([origin, g, id, rid, conns, in, out] {
+            g->status.set_connections(g->status.connections() + conns);
+            g->status.set_frames_in(g->status.frames_in() + in);
+            g->status.set_frames_out(g->status.frames_out() + out);
+            if (--g->pending > 0) return;
+            proto::ClientMessage msg;
+            *msg.mutable_server_status() = g->status;
+            msg.set_request_id(rid);
+            StampType(&msg);
+            origin->SendLocal(id, MakeFrame(msg));
+          });
+        });
+      }
+      return;
+    }
+    case proto::UPDATE_SETTINGS:
+    case proto::RECONNECT:
+    case proto::UPDATE_PERMISSIONS:
+    default:
+      if (!TakeRequest(s, rid)) return;
+      return Error(s, proto::UNSUPPORTED, "use the dedicated message for this command", rid);
+  }
+}
+
+}  // namespace tutti::server

@@ -1,0 +1,65 @@
+// Dispatcher: turns one inbound frame into actions, on the shard of the session that
+// sent it. Every handler checks state, then rate limit, then permission, then acts, and
+// every refusal is a typed ErrorMessage echoing the request id. Cheap rejections never
+// leave this shard; accepted room work is posted to the room's home shard as values.
+// Owned by its Shard; single-threaded (the shard's thread).
+#ifndef TUTTI_SERVER_DISPATCHER_H_
+#define TUTTI_SERVER_DISPATCHER_H_
+
+#include <string>
+
+#include "protos/tutti.pb.h"
+#include "server/session.h"
+
+namespace tutti::server {
+
+class Shard;
+struct RoomRequest;
+struct JoinRequest;
+
+class Dispatcher {
+ public:
+  explicit Dispatcher(Shard* shard);
+
+  void SendWelcome(Session& s);
+  // `arrival_us`: server time taken first thing on receipt (clock sync t2, MIDI arrival).
+  void Handle(Session& s, const std::string& payload, bool binary, int64_t arrival_us);
+  // Leaves the current room (if any) and sends `req` to the target room's home shard.
+  bool BeginJoin(Session& s, RoomRequest req, const std::string& rid);
+
+ private:
+  void Dispatch(Session& s, const proto::ServerMessage& msg, int64_t arrival_us);
+  void Reply(Session& s, proto::ClientMessage msg, const std::string& request_id);
+  void Error(Session& s, proto::ErrorCode code, const std::string& text,
+             const std::string& request_id);
+  void Malformed(Session& s, const std::string& why);
+  bool TakeRequest(Session& s, const std::string& request_id);
+
+  void OnHeartbeat(Session& s, const proto::HeartbeatMessage& hb, int64_t arrival_us,
+                   const std::string& rid);
+  void OnJoinByName(Session& s, const std::string& name, const std::string& password,
+                    const std::string& rid, bool create_if_missing);
+  void OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const std::string& rid,
+                bool join_if_exists);
+  void OnLobby(Session& s, const std::string& rid);
+  void OnLeave(Session& s, const std::string& rid);
+  void OnRoomList(Session& s, const std::string& rid);
+  void OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const std::string& rid);
+  void OnChat(Session& s, const proto::RoomChatMessage& chat, const std::string& rid);
+  void OnMidi(Session& s, const proto::MidiMessage& midi, int64_t arrival_us,
+              const std::string& rid);
+  void OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std::string& rid);
+  void OnStatus(Session& s, const proto::UserStatusUpdate& update, const std::string& rid);
+  void OnPrivateMessage(Session& s, const proto::PrivateMessage& pm, const std::string& rid);
+  void OnServerCommand(Session& s, const proto::ServerCommand& cmd, int64_t arrival_us,
+                       const std::string& rid);
+  void OnSnapshot(Session& s, const std::string& rid);
+
+  JoinRequest JoinRequestFor(Session& s, const std::string& rid);
+
+  Shard* shard_;
+};
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_DISPATCHER_H_

@@ -1,0 +1,36 @@
+// Endpoint: the only file pair that knows websocketpp. One per shard: a websocketpp
+// server on the shard's io_context, listening with SO_REUSEPORT on the shared port so
+// the kernel spreads connections over shards. It runs the upgrade gate (auth, limits)
+// before any upgrade, turns frames into Shard::HandleFrame calls and implements
+// SessionLink. Owned by its Shard; used only on that shard's thread.
+#ifndef TUTTI_SERVER_ENDPOINT_H_
+#define TUTTI_SERVER_ENDPOINT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace tutti::server {
+
+class Shard;
+
+class Endpoint {
+ public:
+  explicit Endpoint(Shard* shard);
+  ~Endpoint();
+
+  absl::Status Listen(const std::string& address, uint16_t port);
+  uint16_t LocalPort() const;
+  void StopListening();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_ENDPOINT_H_

@@ -1,0 +1,130 @@
+// tutti-server: parses flags, makes sure keys exist, runs the Server until SIGINT or
+// SIGTERM. No logic lives here.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "crypto/dev_connection.h"
+#include "crypto/keys.h"
+#include "crypto/sodium_init.h"
+#include "server/clock.h"
+#include "server/config.h"
+#include "server/server.h"
+
+namespace {
+
+void Usage() {
+  std::fprintf(stderr,
+               "usage: tutti-server [--listen ADDR] [--port N] [--shards N] [--keys DIR]\n"
+               "                    [--data DIR] [--no-guests] [--max-frame BYTES]\n"
+               "  --listen ADDR  address to bind (default 127.0.0.1)\n"
+               "  --port N       TCP port, 0 = any free port (default 8080)\n"
+               "  --shards N     event-loop threads (default: one per core)\n"
+               "  --keys DIR     key files; dev keys are generated there when missing\n"
+               "                 (default var/keys)\n"
+               "  --data DIR     where the embedded store lives (default var)\n"
+               "  --no-guests    refuse connections without a token\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tutti::server::ServerConfig config;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "tutti-server: %s needs a value\n", arg.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--listen") {
+      config.listen_address = value();
+    } else if (arg == "--port") {
+      config.port = static_cast<uint16_t>(std::atoi(value().c_str()));
+    } else if (arg == "--shards") {
+      config.shards = std::atoi(value().c_str());
+    } else if (arg == "--keys") {
+      config.key_dir = value();
+    } else if (arg == "--data") {
+      config.data_dir = value();
+    } else if (arg == "--no-guests") {
+      config.allow_guests = false;
+    } else if (arg == "--max-frame") {
+      config.max_frame_bytes = static_cast<size_t>(std::atol(value().c_str()));
+    } else if (arg == "-h" || arg == "--help") {
+      Usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "tutti-server: unknown argument %s\n", arg.c_str());
+      Usage();
+      return 2;
+    }
+  }
+
+  tutti::crypto::EnsureSodiumInitialized();
+  auto generated = tutti::crypto::EnsureDevKeys(config.key_dir);
+  if (!generated.ok()) {
+    std::fprintf(stderr, "tutti-server: keys: %s\n", std::string(generated.status().message()).c_str());
+    return 1;
+  }
+  if (*generated) {
+    std::printf("tutti: generated development keys in %s (keep the .key files private)\n",
+                config.key_dir.c_str());
+  }
+  auto keys = tutti::crypto::LoadServerKeys(config.key_dir);
+  if (!keys.ok()) {
+    std::fprintf(stderr, "tutti-server: keys: %s\n", std::string(keys.status().message()).c_str());
+    return 1;
+  }
+  tutti::crypto::PublicKey seal_public = keys->seal_public;
+
+  // Signals are taken by sigwait on this thread only; shard threads inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto clock = std::make_shared<tutti::server::SystemClock>();
+  tutti::server::Server server(config, std::move(*keys), clock);
+  absl::Status st = server.Start();
+  if (!st.ok()) {
+    std::fprintf(stderr, "tutti-server: %s\n", std::string(st.message()).c_str());
+    return 1;
+  }
+  std::printf("tutti: listening on ws://%s:%u with %d shards\n", config.listen_address.c_str(),
+              server.port(), server.shard_count());
+  // A ready-to-use URL for a first try (single use, valid for the replay window).
+  auto issuer = tutti::crypto::LoadIssuerKeys(config.key_dir);
+  if (issuer.ok()) {
+    tutti::crypto::DevConnectionRequest req;
+    req.user_id = "dev-user";
+    req.name = "Dev";
+    req.member = true;
+    req.host = config.listen_address;
+    req.port = server.port();
+    auto dev = tutti::crypto::MintDevConnection(req, &*issuer, seal_public, clock->UnixMs());
+    if (dev.ok()) std::printf("tutti: connect URL (single use, 60 s): %s\n", dev->url.c_str());
+  }
+  std::printf(
+      "tutti: try it: build/tools/cli/tutti-cli --keys %s --port %u --name Alice --room Lobby\n",
+      config.key_dir.c_str(), server.port());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::printf("tutti: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  std::fflush(stdout);
+  server.Shutdown();
+  server.Wait();
+  std::printf("tutti: stopped\n");
+  return 0;
+}

@@ -1,0 +1,364 @@
+#include "server/room.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "server/envelope.h"
+
+namespace tutti::server {
+
+Room::Room(std::string room_id, std::string room_name, proto::RoomType type,
+           proto::RoomSettings settings, std::string password_hash, std::string owner_id,
+           const ServerConfig* config, RoomHost* host)
+    : id_(std::move(room_id)),
+      name_(std::move(room_name)),
+      type_(type),
+      settings_(std::move(settings)),
+      password_hash_(std::move(password_hash)),
+      owner_id_(std::move(owner_id)),
+      config_(config),
+      host_(host) {}
+
+int Room::capacity() const {
+  int limit = is_lobby() ? config_->lobby_max_users : config_->max_users_per_room;
+  int wanted = settings_.max_users();
+  return (wanted > 0 && wanted < limit) ? wanted : limit;
+}
+
+proto::RoomInfo Room::Info() const {
+  proto::RoomInfo info;
+  info.set_room_id(id_);
+  info.set_room_name(name_);
+  info.set_room_type(type_);
+  info.set_owner_id(owner_id_);
+  *info.mutable_settings() = settings_;
+  info.mutable_settings()->set_max_users(capacity());
+  info.set_user_count(static_cast<int32_t>(members_.size()));
+  info.set_has_password(has_password());
+  info.set_topic(topic_);
+  return info;
+}
+
+proto::UserInfo Room::UserView(const Member& m) const {
+  proto::UserInfo u = m.user;
+  if (IsOwner(m)) u.add_roles(proto::ROLE_ROOM_OWNER);
+  return u;
+}
+
+proto::HeldNotesSnapshot Room::HeldView(SessionId s, const Member& m) const {
+  proto::HeldNotesSnapshot snap;
+  snap.set_user_id(m.user.user_id());
+  snap.set_session_id(s);
+  snap.set_sequence(m.last_sequence);
+  snap.set_server_time(host_->NowUs());
+  m.held.ForEachHeld([&snap](uint8_t channel, uint8_t note, uint8_t velocity) {
+    auto* n = snap.add_notes();
+    n->set_channel(channel);
+    n->set_note(note);
+    n->set_velocity(velocity);
+  });
+  snap.set_sustain_channels(m.held.sustain_mask());
+  return snap;
+}
+
+void Room::BroadcastFrame(const Frame& frame, SessionId exclude, bool droppable) {
+  for (int shard = 0; shard < kMaxShards; ++shard) {
+    if (shard_members_[shard] > 0) host_->DeliverToShard(shard, id_, frame, exclude, droppable);
+  }
+}
+
+void Room::Broadcast(const proto::ClientMessage& msg, SessionId exclude, bool droppable) {
+  BroadcastFrame(MakeFrame(msg), exclude, droppable);
+}
+
+void Room::SendTo(SessionId s, proto::ClientMessage msg, const std::string& request_id) {
+  msg.set_request_id(request_id);
+  StampType(&msg);
+  host_->SendToSession(s, MakeFrame(msg));
+}
+
+void Room::Error(SessionId s, proto::ErrorCode code, const std::string& text,
+                 const std::string& request_id) {
+  host_->SendToSession(s, MakeFrame(MakeError(code, text, request_id)));
+}
+
+int64_t Room::NextRoomTime() {
+  // Relay order time: strictly increasing per room even if two events share a clock tick.
+  last_room_time_ = std::max(host_->NowUs(), last_room_time_ + 1);
+  return last_room_time_;
+}
+
+void Room::Join(const JoinRequest& req, bool password_ok) {
+  auto fail = [&](proto::ErrorCode code, const std::string& text) {
+    host_->JoinFailed(req.session, id_, MakeFrame(MakeError(code, text, req.request_id)));
+  };
+  const bool staff = req.server_admin || req.server_moderator;
+  if (members_.count(req.session)) {
+    fail(proto::WRONG_STATE, "already in this room");
+    return;
+  }
+  if (!password_ok && !staff) {
+    fail(proto::WRONG_PASSWORD, "wrong room password");
+    return;
+  }
+  if (full() && !staff) {
+    fail(proto::ROOM_FULL, "room is full");
+    return;
+  }
+  if (req.user.is_guest() && !settings_.allow_guests() && !is_lobby() && !staff) {
+    fail(proto::PERMISSION_DENIED, "this room does not allow guests");
+    return;
+  }
+  if (settings_.require_pro() && !req.user.is_member() && !staff) {
+    fail(proto::PERMISSION_DENIED, "this room is for members only");
+    return;
+  }
+
+  Member m;
+  m.user = req.user;
+  m.user.set_session_id(req.session);
+  m.server_admin = req.server_admin;
+  m.server_moderator = req.server_moderator;
+  m.join_order = next_join_order_++;
+  const bool had_owner = !owner_id_.empty();
+  if (!had_owner && !is_lobby()) owner_id_ = m.user.user_id();
+
+  proto::ClientMessage joined;
+  auto* info = joined.mutable_user_joined_room();
+  info->set_room_id(id_);
+  // Insert first so the announcement carries the new member's room roles.
+  auto [it, inserted] = members_.emplace(req.session, std::move(m));
+  ++shard_members_[ShardOfSession(req.session)];
+  *info->mutable_user_info() = UserView(it->second);
+  StampType(&joined);
+  Broadcast(joined, req.session, /*droppable=*/false);
+
+  proto::ClientMessage resp;
+  auto* r = resp.mutable_room_joined_response();
+  r->set_success(true);
+  *r->mutable_room_info() = Info();
+  for (const auto& [sid, member] : members_) {
+    *r->add_current_users() = UserView(member);
+    if (sid != req.session && !member.held.Empty()) *r->add_held_notes() = HeldView(sid, member);
+  }
+  for (const auto& line : history_) *r->add_chat_history() = line;
+  *r->mutable_you() = UserView(it->second);
+  resp.set_request_id(req.request_id);
+  StampType(&resp);
+  host_->MemberJoined(req.session, id_, MakeFrame(resp));
+  if (!settings_.welcome_message().empty()) {
+    proto::ClientMessage welcome;
+    auto* line = welcome.mutable_room_chat_message();
+    line->set_message(settings_.welcome_message());
+    line->set_message_type(proto::SYSTEM_MESSAGE);
+    line->set_server_time(host_->NowUs());
+    SendTo(req.session, std::move(welcome), req.request_id);
+  }
+}
+
+void Room::ReleaseHeldNotes(SessionId s, Member& m) {
+  if (m.held.Empty()) return;
+  // Nobody else can release these notes once their sender is gone: the server does it,
+  // flagged synthetic so receivers can tell it from playing.
+  std::string bytes;
+  for (const auto& off : m.held.ReleaseAll()) midi::AppendBytes(off, &bytes);
+  proto::ClientMessage out;
+  auto* midi = out.mutable_midi_message();
+  midi->set_midi_data(std::move(bytes));
+  const int64_t now = host_->NowUs();
+  midi->set_timestamp(now);
+  midi->set_server_arrival_time(now);
+  midi->set_room_time(NextRoomTime());
+  midi->set_user_id(m.user.user_id());
+  midi->set_session_id(s);
+  midi->set_sequence(++m.last_sequence);
+  midi->set_flags(proto::MIDI_FLAG_SYNTHETIC);
+  StampType(&out);
+  Broadcast(out, s, /*droppable=*/false);
+}
+
+void Room::HandOwnership() {
+  // The longest-present registered member inherits the room; guests only if nobody else.
+  const Member* best = nullptr;
+  for (const auto& [sid, m] : members_) {
+    if (m.user.user_id() == owner_id_) return;  // another session of the owner remains
+    bool better = !best || (best->user.is_guest() && !m.user.is_guest()) ||
+                  (best->user.is_guest() == m.user.is_guest() && m.join_order < best->join_order);
+    if (better) best = &m;
+  }
+  owner_id_ = best ? best->user.user_id() : std::string();
+}
+
+void Room::Leave(SessionId session, const std::string& reason, const std::string& request_id) {
+  auto it = members_.find(session);
+  if (it == members_.end()) return;  // e.g. a leave that crossed a kick; nothing to undo
+  ReleaseHeldNotes(session, it->second);
+  const std::string user_id = it->second.user.user_id();
+  const bool was_owner = IsOwner(it->second);
+  members_.erase(it);
+  --shard_members_[ShardOfSession(session)];
+
+  proto::ClientMessage notice;
+  notice.mutable_room_left()->set_room_id(id_);
+  notice.mutable_room_left()->set_reason(reason);
+  notice.set_request_id(request_id);
+  StampType(&notice);
+  host_->MemberLeft(session, id_, MakeFrame(notice));
+
+  proto::ClientMessage left;
+  auto* l = left.mutable_user_left_room();
+  l->set_user_id(user_id);
+  l->set_session_id(session);
+  l->set_room_id(id_);
+  l->set_reason(reason);
+  StampType(&left);
+  Broadcast(left, 0, /*droppable=*/false);
+
+  if (was_owner && !is_lobby()) {
+    HandOwnership();
+    proto::ClientMessage updated;
+    *updated.mutable_room_updated()->mutable_room_info() = Info();
+    StampType(&updated);
+    if (!members_.empty()) Broadcast(updated, 0, /*droppable=*/false);
+  }
+  if (members_.empty() && !is_lobby()) host_->RoomEmpty(id_);
+}
+
+void Room::Chat(SessionId session, const std::string& text, proto::ChatMessageType type,
+                const std::string& request_id) {
+  auto it = members_.find(session);
+  if (it == members_.end()) return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  if (!settings_.allow_chat() && !IsOwner(it->second) && !it->second.server_admin &&
+      !it->second.server_moderator) {
+    return Error(session, proto::PERMISSION_DENIED, "chat is disabled in this room", request_id);
+  }
+  proto::ClientMessage out;
+  auto* line = out.mutable_room_chat_message();
+  line->set_message(text);
+  // Only staff may speak as moderators; a client cannot forge system or bot lines.
+  const bool staff = IsOwner(it->second) || it->second.server_admin || it->second.server_moderator;
+  line->set_message_type(type == proto::MODERATOR_MESSAGE && staff ? type : proto::USER_MESSAGE);
+  line->set_user_id(it->second.user.user_id());
+  line->set_username(it->second.user.username());
+  line->set_session_id(session);
+  line->set_server_time(NextRoomTime());
+  line->set_message_id(next_message_id_++);
+  history_.push_back(*line);
+  while (history_.size() > config_->chat_history) history_.pop_front();
+  StampType(&out);
+  Frame frame = MakeFrame(out);
+  if (request_id.empty()) {
+    BroadcastFrame(frame, 0, /*droppable=*/false);
+  } else {
+    // The sender's copy echoes its request id; everyone else shares one frame.
+    BroadcastFrame(frame, session, /*droppable=*/false);
+    SendTo(session, out, request_id);
+  }
+}
+
+void Room::Midi(MidiRelay relay) {
+  auto it = members_.find(relay.session);
+  if (it == members_.end()) return;  // left while the batch was in flight
+  Member& m = it->second;
+  for (const auto& msg : relay.parsed) m.held.Apply(msg);
+  m.last_sequence = relay.sequence;
+  proto::ClientMessage out;
+  auto* midi = out.mutable_midi_message();
+  midi->set_midi_data(std::move(relay.midi_data));
+  for (auto& [data, delay] : relay.events) {
+    auto* e = midi->add_events();
+    e->set_data(std::move(data));
+    e->set_delay_us(delay);
+  }
+  midi->set_timestamp(relay.stamped_us);
+  midi->set_server_arrival_time(relay.arrival_us);
+  midi->set_room_time(NextRoomTime());
+  midi->set_user_id(m.user.user_id());
+  midi->set_session_id(relay.session);
+  midi->set_sequence(relay.sequence);
+  midi->set_flags(relay.flags);
+  StampType(&out);
+  Broadcast(out, relay.session, /*droppable=*/false);
+}
+
+void Room::Avatar(SessionId session, const proto::AvatarCommand& cmd) {
+  auto it = members_.find(session);
+  if (it == members_.end()) return;
+  proto::ClientMessage out;
+  auto* a = out.mutable_avatar_command();
+  *a = cmd;
+  a->set_user_id(it->second.user.user_id());
+  a->set_session_id(session);
+  if (cmd.action() != proto::UPDATE_POSITION) {
+    *it->second.user.mutable_avatar() = cmd.avatar_data();
+  }
+  StampType(&out);
+  Broadcast(out, session, /*droppable=*/cmd.action() == proto::UPDATE_POSITION);
+}
+
+void Room::UserStatus(SessionId session, const proto::UserStatusUpdate& update) {
+  auto it = members_.find(session);
+  if (it == members_.end()) return;
+  auto* avatar = it->second.user.mutable_avatar();
+  avatar->set_status(update.status());
+  avatar->set_status_text(update.status_text());
+  proto::ClientMessage out;
+  *out.mutable_user_status_update() = update;
+  out.mutable_user_status_update()->set_room_id(id_);
+  StampType(&out);
+  Broadcast(out, session, /*droppable=*/true);
+}
+
+void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
+                  const std::string& new_password_hash, const std::string& request_id) {
+  auto it = members_.find(session);
+  if (it == members_.end()) return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  if (is_lobby()) return Error(session, proto::PERMISSION_DENIED, "lobby settings are fixed", request_id);
+  if (!IsOwner(it->second) && !it->second.server_admin) {
+    return Error(session, proto::PERMISSION_DENIED, "only the room owner may change settings",
+                 request_id);
+  }
+  if (cmd.has_settings()) {
+    settings_ = cmd.settings();
+    if (settings_.max_users() < 0) settings_.set_max_users(0);
+  }
+  if (cmd.set_password()) password_hash_ = new_password_hash;
+  if (cmd.set_room_type()) {
+    if (cmd.room_type() == proto::LOBBY) {
+      return Error(session, proto::INVALID_PARAMETERS, "a room cannot become a lobby", request_id);
+    }
+    type_ = cmd.room_type();
+  }
+  proto::ClientMessage updated;
+  *updated.mutable_room_updated()->mutable_room_info() = Info();
+  StampType(&updated);
+  Frame frame = MakeFrame(updated);
+  BroadcastFrame(frame, request_id.empty() ? 0 : session, false);
+  if (!request_id.empty()) SendTo(session, updated, request_id);
+}
+
+void Room::SendSnapshot(SessionId session, const std::string& request_id) {
+  if (!members_.count(session)) return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  proto::ClientMessage out;
+  auto* snap = out.mutable_room_snapshot();
+  *snap->mutable_room_info() = Info();
+  for (const auto& [sid, m] : members_) {
+    *snap->add_users() = UserView(m);
+    if (!m.held.Empty()) *snap->add_held_notes() = HeldView(sid, m);
+  }
+  for (const auto& line : history_) *snap->add_chat_history() = line;
+  snap->set_server_time(host_->NowUs());
+  SendTo(session, std::move(out), request_id);
+}
+
+void Room::TickHeldNotes() {
+  for (const auto& [sid, m] : members_) {
+    if (m.held.Empty()) continue;
+    proto::ClientMessage out;
+    *out.mutable_held_notes_snapshot() = HeldView(sid, m);
+    StampType(&out);
+    Broadcast(out, sid, /*droppable=*/false);
+  }
+}
+
+}  // namespace tutti::server

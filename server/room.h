@@ -1,0 +1,140 @@
+// Room: the state of one room — members, settings, owner, chat history, what each
+// member's keyboard holds — and the rules for changing it. Owned by the Shard that is
+// the room's home (hash of the room id); every method runs on that shard's thread and
+// takes no lock. It knows nothing about sockets: all output goes through RoomHost, so
+// tests drive it with a fake host.
+#ifndef TUTTI_SERVER_ROOM_H_
+#define TUTTI_SERVER_ROOM_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "midi/held_notes.h"
+#include "midi/midi_parse.h"
+#include "protos/tutti.pb.h"
+#include "server/config.h"
+#include "server/frame.h"
+#include "server/ids.h"
+
+namespace tutti::server {
+
+// What a room needs from the shard it lives on.
+class RoomHost {
+ public:
+  virtual ~RoomHost() = default;
+  virtual int64_t NowUs() = 0;
+  // Sends `frame` to every member of `room_id` whose session lives on `shard`,
+  // except `exclude` (0 = nobody). Droppable frames may be shed under backpressure.
+  virtual void DeliverToShard(int shard, const std::string& room_id, const Frame& frame,
+                              SessionId exclude, bool droppable) = 0;
+  virtual void SendToSession(SessionId session, const Frame& frame) = 0;
+  // The session is now a member: its shard indexes it and then sends `response`.
+  virtual void MemberJoined(SessionId session, const std::string& room_id,
+                            const Frame& response) = 0;
+  // The join did not happen; `error` goes to the session, which may join elsewhere.
+  virtual void JoinFailed(SessionId session, const std::string& room_id, const Frame& error) = 0;
+  // The session is no longer a member; `notice` (may be null) goes to it afterwards.
+  virtual void MemberLeft(SessionId session, const std::string& room_id, const Frame& notice) = 0;
+  // The room has no members and should be dropped. Called last in a Room method; the
+  // host must defer the destruction until that method has returned.
+  virtual void RoomEmpty(const std::string& room_id) = 0;
+};
+
+struct JoinRequest {
+  SessionId session = 0;
+  proto::UserInfo user;  // identity as established at the upgrade gate
+  bool server_admin = false;
+  bool server_moderator = false;
+  std::string request_id;
+};
+
+// A MIDI batch that the sender's shard has decoded, validated, rate-limited and stamped.
+struct MidiRelay {
+  SessionId session = 0;
+  uint64_t sequence = 0;
+  int64_t stamped_us = 0;
+  int64_t arrival_us = 0;
+  uint32_t flags = 0;
+  std::string midi_data;
+  std::vector<std::pair<std::string, uint32_t>> events;  // data, delay_us
+  std::vector<midi::ChannelMessage> parsed;                // all events, in time order
+};
+
+class Room {
+ public:
+  Room(std::string room_id, std::string room_name, proto::RoomType type,
+       proto::RoomSettings settings, std::string password_hash, std::string owner_id,
+       const ServerConfig* config, RoomHost* host);
+
+  const std::string& id() const { return id_; }
+  bool empty() const { return members_.empty(); }
+  size_t size() const { return members_.size(); }
+  bool is_lobby() const { return type_ == proto::LOBBY; }
+  bool full() const { return static_cast<int>(members_.size()) >= capacity(); }
+  bool has_password() const { return !password_hash_.empty(); }
+  const std::string& password_hash() const { return password_hash_; }
+  bool IsMember(SessionId s) const { return members_.count(s) != 0; }
+  int capacity() const;
+  proto::RoomInfo Info() const;
+
+  // `password_ok`: the caller has already checked the password (off the event loop).
+  void Join(const JoinRequest& req, bool password_ok);
+  void Leave(SessionId session, const std::string& reason, const std::string& request_id);
+  void Chat(SessionId session, const std::string& text, proto::ChatMessageType type,
+            const std::string& request_id);
+  void Midi(MidiRelay relay);
+  void Avatar(SessionId session, const proto::AvatarCommand& cmd);
+  void UserStatus(SessionId session, const proto::UserStatusUpdate& update);
+  // new_password_hash is used only when cmd.set_password() (already hashed).
+  void Update(SessionId session, const proto::UpdateRoomCommand& cmd,
+              const std::string& new_password_hash, const std::string& request_id);
+  void SendSnapshot(SessionId session, const std::string& request_id);
+  // Called about once a second: a held-notes snapshot for every member holding notes.
+  void TickHeldNotes();
+
+ private:
+  struct Member {
+    proto::UserInfo user;
+    bool server_admin = false;
+    bool server_moderator = false;
+    uint64_t join_order = 0;
+    uint64_t last_sequence = 0;
+    midi::HeldNotes held;
+  };
+
+  bool IsOwner(const Member& m) const { return m.user.user_id() == owner_id_; }
+  proto::UserInfo UserView(const Member& m) const;
+  proto::HeldNotesSnapshot HeldView(SessionId s, const Member& m) const;
+  void Broadcast(const proto::ClientMessage& msg, SessionId exclude, bool droppable);
+  void BroadcastFrame(const Frame& frame, SessionId exclude, bool droppable);
+  void SendTo(SessionId s, proto::ClientMessage msg, const std::string& request_id);
+  void Error(SessionId s, proto::ErrorCode code, const std::string& text,
+             const std::string& request_id);
+  void ReleaseHeldNotes(SessionId s, Member& m);
+  void HandOwnership();
+  int64_t NextRoomTime();
+
+  const std::string id_;
+  std::string name_;
+  proto::RoomType type_;
+  proto::RoomSettings settings_;
+  std::string password_hash_;
+  std::string owner_id_;
+  std::string topic_;
+  const ServerConfig* config_;
+  RoomHost* host_;
+
+  std::map<SessionId, Member> members_;
+  int shard_members_[kMaxShards] = {};
+  std::deque<proto::RoomChatMessage> history_;
+  uint64_t next_join_order_ = 1;
+  uint64_t next_message_id_ = 1;
+  int64_t last_room_time_ = 0;
+};
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_ROOM_H_

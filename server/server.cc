@@ -1,0 +1,94 @@
+#include "server/server.h"
+
+#include <thread>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+
+#include "server/endpoint.h"
+#include "server/ids.h"
+#include "server/shard.h"
+
+namespace tutti::server {
+namespace {
+
+constexpr int kMaxSlowPending = 64;
+
+int ShardCountFor(const ServerConfig& config) {
+  int n = config.shards > 0 ? config.shards : static_cast<int>(std::thread::hardware_concurrency());
+  if (n < 1) n = 1;
+  return n > kMaxShards ? kMaxShards : n;
+}
+
+}  // namespace
+
+Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<const Clock> clock)
+    : config_(std::move(config)), clock_(std::move(clock)) {
+  crypto::AuthenticatorOptions auth;
+  auth.max_resource_bytes = config_.max_resource_bytes;
+  auth.allow_guests = config_.allow_guests;
+  const Clock* c = clock_.get();
+  authenticator_ = std::make_unique<crypto::Authenticator>(std::move(keys), auth,
+                                                           [c] { return c->UnixMs(); });
+  const int n = ShardCountFor(config_);
+  for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, this));
+}
+
+Server::~Server() {
+  Shutdown();
+  Wait();
+  slow_pool_.join();
+}
+
+absl::Status Server::Start() {
+  started_us_ = clock_->NowUs();
+  uint16_t port = config_.port;
+  for (auto& shard : shards_) {
+    absl::Status st = shard->endpoint().Listen(config_.listen_address, port);
+    if (!st.ok()) return st;
+    if (port == 0) port = shard->endpoint().LocalPort();
+  }
+  port_ = port;
+  for (auto& shard : shards_) shard->StartThread();
+  return absl::OkStatus();
+}
+
+void Server::Shutdown() {
+  if (shutting_down_.exchange(true)) return;
+  for (auto& shard : shards_) {
+    Shard* s = shard.get();
+    s->Post([s] { s->BeginShutdown(); });
+  }
+}
+
+void Server::Wait() {
+  for (auto& shard : shards_) shard->Join();
+}
+
+Shard& Server::RoomHome(const std::string& room_id) {
+  return *shards_[HomeShardOfRoom(room_id, shard_count())];
+}
+
+bool Server::PostSlow(std::function<void()> fn) {
+  if (slow_pending_.fetch_add(1) >= kMaxSlowPending) {
+    slow_pending_.fetch_sub(1);
+    return false;
+  }
+  boost::asio::post(slow_pool_, [this, fn = std::move(fn)] {
+    slow_pending_.fetch_sub(1);
+    fn();
+  });
+  return true;
+}
+
+bool Server::ReserveRoom() {
+  if (rooms_.fetch_add(1) >= config_.max_rooms) {
+    rooms_.fetch_sub(1);
+    return false;
+  }
+  return true;
+}
+
+void Server::ReleaseRoom() { rooms_.fetch_sub(1); }
+
+}  // namespace tutti::server

@@ -1,0 +1,75 @@
+// Server: owns the shards, the configuration, the clock, the authenticator and the small
+// pool for slow work (password hashing), and starts and stops them. Created by main()
+// or a test; Start/Shutdown/Wait may be called from any thread. State that belongs to
+// one shard is reached through that shard (Post), never through locks here.
+#ifndef TUTTI_SERVER_SERVER_H_
+#define TUTTI_SERVER_SERVER_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "absl/status/status.h"
+#include "crypto/authenticator.h"
+#include "crypto/keys.h"
+#include "server/clock.h"
+#include "server/config.h"
+#include "server/directory.h"
+
+namespace tutti::server {
+
+class Shard;
+
+class Server {
+ public:
+  Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<const Clock> clock);
+  ~Server();
+
+  // Binds every shard's listener (the first picks the port when config.port == 0) and
+  // starts the shard threads.
+  absl::Status Start();
+  uint16_t port() const { return port_; }
+  // Thread-safe and idempotent: stop accepting, close clients with 1001, drain.
+  void Shutdown();
+  // Blocks until every shard thread has exited.
+  void Wait();
+
+  const ServerConfig& config() const { return config_; }
+  const Clock& clock() const { return *clock_; }
+  crypto::Authenticator& authenticator() { return *authenticator_; }
+  int shard_count() const { return static_cast<int>(shards_.size()); }
+  Shard& shard(int i) { return *shards_[i]; }
+  Shard& RoomHome(const std::string& room_id);
+  // Touched only on shard 0.
+  Directory& directory() { return directory_; }
+
+  // Runs `fn` on the slow-work pool. False (and `fn` dropped) when too much is queued,
+  // so a flood of password joins cannot build an unbounded backlog.
+  bool PostSlow(std::function<void()> fn);
+
+  // Rooms alive across all shards, for max_rooms. Reserve before creating.
+  bool ReserveRoom();
+  void ReleaseRoom();
+  size_t rooms() const { return rooms_.load(); }
+  int64_t started_us() const { return started_us_; }
+
+ private:
+  ServerConfig config_;
+  std::shared_ptr<const Clock> clock_;
+  std::unique_ptr<crypto::Authenticator> authenticator_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  Directory directory_;
+  boost::asio::thread_pool slow_pool_{1};
+  std::atomic<int> slow_pending_{0};
+  std::atomic<size_t> rooms_{0};
+  std::atomic<bool> shutting_down_{false};
+  uint16_t port_ = 0;
+  int64_t started_us_ = 0;
+};
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_SERVER_H_

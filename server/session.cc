@@ -1,0 +1,61 @@
+#include "server/session.h"
+
+#include <utility>
+
+namespace tutti::server {
+namespace {
+
+midi::StamperOptions StamperOptionsFor(const ServerConfig& config) {
+  midi::StamperOptions o;
+  o.max_span_us = config.max_midi_span_us;
+  return o;
+}
+
+}  // namespace
+
+Session::Session(SessionId id, crypto::Identity identity, std::unique_ptr<SessionLink> link,
+                 const ServerConfig& config, int64_t now_us)
+    : chat_bucket(config.chat_per_second, config.chat_burst, now_us),
+      note_bucket(config.notes_per_second, config.note_burst, now_us),
+      release_bucket(2 * config.notes_per_second, 2 * config.note_burst, now_us),
+      join_bucket(config.joins_per_second, config.join_burst, now_us),
+      avatar_bucket(config.avatar_per_second, config.avatar_burst, now_us),
+      request_bucket(config.requests_per_second, config.request_burst, now_us),
+      stamper(StamperOptionsFor(config)),
+      last_activity_us(now_us),
+      id_(id),
+      identity_(std::move(identity)),
+      link_(std::move(link)),
+      config_(config) {
+  user_.set_user_id(identity_.user_id);
+  user_.set_username(identity_.username);
+  user_.set_is_member(identity_.is_member);
+  user_.set_is_guest(identity_.is_guest);
+  user_.set_session_id(id_);
+  user_.add_roles(identity_.is_guest ? proto::ROLE_GUEST : proto::ROLE_MEMBER);
+  if (identity_.is_moderator) user_.add_roles(proto::ROLE_SERVER_MODERATOR);
+  if (identity_.is_admin) user_.add_roles(proto::ROLE_SERVER_ADMIN);
+}
+
+bool Session::Send(const Frame& frame, bool droppable) {
+  if (closing_) return false;
+  const size_t queued = link_->BufferedBytes();
+  if (queued + frame->wire_size() > config_.outbound_hard_limit) {
+    Close(kCloseSlowConsumer, "slow consumer: outbound buffer limit reached");
+    return false;
+  }
+  if (droppable && queued > config_.outbound_soft_limit) {
+    ++dropped_frames;
+    return false;
+  }
+  link_->Send(frame);
+  return true;
+}
+
+void Session::Close(uint16_t code, const std::string& reason) {
+  if (closing_) return;
+  closing_ = true;
+  link_->Close(code, reason);
+}
+
+}  // namespace tutti::server

@@ -1,0 +1,98 @@
+// Session: one authenticated client connection's state — identity, current room, flood
+// limiters, MIDI stamping and sequence, clock status, outbound budget accounting.
+// Owned by the Shard whose listener accepted the connection (in its session map) and
+// touched only on that shard's thread. The transport sits behind SessionLink, so the
+// rest of the server never sees websocketpp.
+#ifndef TUTTI_SERVER_SESSION_H_
+#define TUTTI_SERVER_SESSION_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/authenticator.h"
+#include "midi/stamper.h"
+#include "protos/tutti.pb.h"
+#include "server/config.h"
+#include "server/frame.h"
+#include "server/ids.h"
+#include "server/token_bucket.h"
+
+namespace tutti::server {
+
+// WebSocket close codes the server uses (documented in docs/PROTOCOL.md).
+enum CloseCode : uint16_t {
+  kCloseGoingAway = 1001,      // server shutting down
+  kClosePolicy = 1008,         // repeated malformed input
+  kCloseTooBig = 1009,         // frame over max_frame_bytes (sent by websocketpp)
+  kCloseIdle = 4000,           // nothing received for idle_timeout_ms
+  kCloseSlowConsumer = 4001,   // outbound budget past the hard limit
+  kCloseBanned = 4003,         // server ban while connected
+};
+
+// The connection as the session sees it. Implemented over websocketpp in endpoint.cc.
+class SessionLink {
+ public:
+  virtual ~SessionLink() = default;
+  virtual size_t BufferedBytes() const = 0;
+  virtual void Send(const Frame& frame) = 0;
+  virtual void Close(uint16_t code, const std::string& reason) = 0;
+  virtual const std::string& RemoteIp() const = 0;
+};
+
+class Session {
+ public:
+  Session(SessionId id, crypto::Identity identity, std::unique_ptr<SessionLink> link,
+          const ServerConfig& config, int64_t now_us);
+
+  SessionId id() const { return id_; }
+  const crypto::Identity& identity() const { return identity_; }
+  const proto::UserInfo& user() const { return user_; }
+  proto::UserInfo& mutable_user() { return user_; }
+  bool is_staff() const { return identity_.is_admin || identity_.is_moderator; }
+
+  // Applies the outbound budget: past the hard limit the connection is closed (MIDI and
+  // chat are never dropped silently); past the soft limit droppable frames are shed.
+  // Returns false when the frame was not queued.
+  bool Send(const Frame& frame, bool droppable);
+  void Close(uint16_t code, const std::string& reason);
+  bool closing() const { return closing_; }
+  size_t BufferedBytes() const { return link_->BufferedBytes(); }
+  const std::string& remote_ip() const { return link_->RemoteIp(); }
+
+  // Room membership as this shard knows it. `room_id` is set when the room confirms the
+  // join and cleared as soon as the session asks to leave.
+  std::string room_id;
+  std::string joining_room_id;  // a join is in flight; another one is refused meanwhile
+  // Rooms whose fan-out index on this shard lists this session. It can differ from
+  // room_id for a moment after a leave (until the room confirms it).
+  std::vector<std::string> indexed_rooms;
+
+  TokenBucket chat_bucket;
+  TokenBucket note_bucket;
+  TokenBucket release_bucket;  // release-only MIDI batches: must not cause stuck notes
+  TokenBucket join_bucket;
+  TokenBucket avatar_bucket;
+  TokenBucket request_bucket;
+
+  midi::Stamper stamper;
+  uint64_t midi_sequence = 0;
+  proto::ClockSyncStatus clock;
+
+  int64_t last_activity_us = 0;
+  int malformed_strikes = 0;
+  uint64_t dropped_frames = 0;
+
+ private:
+  const SessionId id_;
+  const crypto::Identity identity_;
+  proto::UserInfo user_;
+  std::unique_ptr<SessionLink> link_;
+  const ServerConfig& config_;
+  bool closing_ = false;
+};
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_SESSION_H_

@@ -1,0 +1,345 @@
+#include "server/shard.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+
+#include "server/dispatcher.h"
+#include "server/endpoint.h"
+#include "server/envelope.h"
+#include "server/password.h"
+#include "server/server.h"
+#include "server/text.h"
+
+namespace tutti::server {
+namespace {
+
+constexpr auto kSweepPeriod = std::chrono::milliseconds(250);
+constexpr int kShutdownGraceMs = 3000;
+
+}  // namespace
+
+Shard::Shard(int index, Server* server)
+    : index_(index), server_(server), io_(1), sweep_timer_(io_) {
+  endpoint_ = std::make_unique<Endpoint>(this);
+  dispatcher_ = std::make_unique<Dispatcher>(this);
+}
+
+Shard::~Shard() = default;
+
+void Shard::Post(std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }
+
+void Shard::StartThread() {
+  Sweep();
+  thread_ = std::thread([this] {
+    // No exception may take a shard down with every room and session on it; handlers
+    // report errors as values, and anything that still escapes is logged and survived.
+    for (;;) {
+      try {
+        io_.run();
+        return;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "tutti: shard %d: unexpected exception: %s\n", index_, e.what());
+      }
+    }
+  });
+}
+
+void Shard::Join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Shard::BeginShutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  endpoint_->StopListening();
+  for (auto& [id, s] : sessions_) s->Close(kCloseGoingAway, "server shutting down");
+  // Clients that do not answer the close handshake are cut off after a grace period.
+  sweep_timer_.expires_after(std::chrono::milliseconds(kShutdownGraceMs));
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) io_.stop();
+  });
+  if (sessions_.empty()) sweep_timer_.cancel();
+}
+
+void Shard::Sweep() {
+  if (shutting_down_) return;
+  const int64_t now = NowUs();
+  const int64_t idle_us = static_cast<int64_t>(server_->config().idle_timeout_ms) * 1000;
+  for (auto& [id, s] : sessions_) {
+    if (!s->closing() && now - s->last_activity_us > idle_us) {
+      s->Close(kCloseIdle, "idle timeout");
+    }
+  }
+  const int64_t held_us = static_cast<int64_t>(server_->config().held_notes_snapshot_ms) * 1000;
+  if (now - last_held_tick_us_ >= held_us) {
+    last_held_tick_us_ = now;
+    for (auto& [id, room] : rooms_) room->TickHeldNotes();
+  }
+  sweep_timer_.expires_after(kSweepPeriod);
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) Sweep();
+  });
+}
+
+// --- sessions -------------------------------------------------------------------------
+
+Session* Shard::AddSession(crypto::Identity identity, std::unique_ptr<SessionLink> link) {
+  const SessionId id = MakeSessionId(next_session_serial_++, index_);
+  auto session = std::make_unique<Session>(id, std::move(identity), std::move(link),
+                                           server_->config(), NowUs());
+  Session* s = session.get();
+  sessions_.emplace(id, std::move(session));
+  if (shutting_down_) {
+    s->Close(kCloseGoingAway, "server shutting down");
+    return s;
+  }
+  dispatcher_->SendWelcome(*s);
+  Server* server = server_;
+  std::string user_id = s->user().user_id(), username = s->user().username();
+  server_->shard(0).Post([server, id, user_id, username] {
+    server->directory().Register(id, user_id, username);
+  });
+  return s;
+}
+
+Session* Shard::FindSession(SessionId id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void Shard::EndSession(SessionId id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session* s = it->second.get();
+  for (const std::string& room : s->indexed_rooms) Unindex(room, s);
+  for (const std::string* room : {&s->room_id, &s->joining_room_id}) {
+    if (room->empty()) continue;
+    // The room releases what this sender held (synthetic note-offs) and tells the others.
+    Shard& home = server_->RoomHome(*room);
+    std::string room_id = *room;
+    home.Post([&home, room_id, id] {
+      if (Room* r = home.FindRoom(room_id)) r->Leave(id, "disconnected", "");
+    });
+  }
+  Server* server = server_;
+  std::string user_id = s->user().user_id(), username = s->user().username();
+  server_->shard(0).Post([server, id, user_id, username] {
+    server->directory().Unregister(id, user_id, username);
+  });
+  sessions_.erase(it);
+  if (shutting_down_ && sessions_.empty()) sweep_timer_.cancel();
+}
+
+void Shard::HandleFrame(SessionId id, const std::string& payload, bool binary) {
+  Session* s = FindSession(id);
+  if (!s || s->closing()) return;
+  ++counters_.frames_in;
+  dispatcher_->Handle(*s, payload, binary, NowUs());
+}
+
+// --- rooms -----------------------------------------------------------------------------
+
+Room* Shard::FindRoom(const std::string& room_id) {
+  auto it = rooms_.find(room_id);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+std::vector<proto::RoomInfo> Shard::ListedRooms() const {
+  std::vector<proto::RoomInfo> out;
+  for (const auto& [id, room] : rooms_) {
+    proto::RoomInfo info = room->Info();
+    if (info.room_type() != proto::PRIVATE) out.push_back(std::move(info));
+  }
+  return out;
+}
+
+void Shard::HandleRoomRequest(RoomRequest req) {
+  auto fail = [&](proto::ErrorCode code, const std::string& text) {
+    JoinFailed(req.join.session, req.room_id, MakeFrame(MakeError(code, text, req.join.request_id)));
+  };
+  const bool staff = req.join.server_admin || req.join.server_moderator;
+  Room* room = FindRoom(req.room_id);
+  switch (req.kind) {
+    case RoomRequest::kLobby: {
+      if (!room) {
+        if (!server_->ReserveRoom()) return fail(proto::LIMIT_REACHED, "no room for another lobby");
+        proto::RoomSettings lobby;
+        lobby.set_allow_chat(true);
+        lobby.set_allow_guests(true);
+        auto created = std::make_unique<Room>(req.room_id, LobbyName(req.lobby_index), proto::LOBBY,
+                                              lobby, "", "", &server_->config(), this);
+        room = created.get();
+        rooms_.emplace(req.room_id, std::move(created));
+      }
+      if (room->full()) {
+        // Lobby k is full: the request walks on to lobby k+1 on its own home shard.
+        req.lobby_index += 1;
+        req.room_id = CanonicalRoomId(LobbyName(req.lobby_index), 64);
+        Shard& next = server_->RoomHome(req.room_id);
+        next.Post([&next, req = std::move(req)]() mutable { next.HandleRoomRequest(std::move(req)); });
+        return;
+      }
+      room->Join(req.join, true);
+      return;
+    }
+    case RoomRequest::kCreate:
+    case RoomRequest::kCreateOrJoin:
+      if (!room) return CreateRoom(std::move(req));
+      if (req.kind == RoomRequest::kCreate) return fail(proto::ALREADY_EXISTS, "a room with that name exists");
+      [[fallthrough]];
+    case RoomRequest::kJoin: {
+      if (!room) return fail(proto::NOT_FOUND, "no such room");
+      if (!room->has_password() || staff) return room->Join(req.join, true);
+      if (req.password.empty()) return fail(proto::WRONG_PASSWORD, "this room needs a password");
+      std::string hash = room->password_hash();
+      std::string password = std::move(req.password);
+      req.password.clear();
+      auto shared = std::make_shared<RoomRequest>(std::move(req));
+      bool queued = server_->PostSlow([this, shared, hash, password] {
+        bool ok = VerifyPassword(hash, password);
+        Post([this, shared, ok] { ContinueJoin(std::move(*shared), ok); });
+      });
+      if (!queued) {
+        JoinFailed(shared->join.session, shared->room_id,
+                   MakeFrame(MakeError(proto::RATE_LIMITED, "server busy, try again",
+                                       shared->join.request_id)));
+      }
+      return;
+    }
+  }
+}
+
+void Shard::ContinueJoin(RoomRequest req, bool password_ok) {
+  Room* room = FindRoom(req.room_id);
+  if (!room) {
+    JoinFailed(req.join.session, req.room_id,
+               MakeFrame(MakeError(proto::NOT_FOUND, "no such room", req.join.request_id)));
+    return;
+  }
+  room->Join(req.join, password_ok);
+}
+
+void Shard::CreateRoom(RoomRequest req) {
+  if (!server_->ReserveRoom()) {
+    JoinFailed(req.join.session, req.room_id,
+               MakeFrame(MakeError(proto::LIMIT_REACHED, "the server has too many rooms",
+                                   req.join.request_id)));
+    return;
+  }
+  auto room = std::make_unique<Room>(req.room_id, req.room_name, req.room_type, req.settings,
+                                     req.password_hash, req.join.user.user_id(),
+                                     &server_->config(), this);
+  Room* r = room.get();
+  rooms_.emplace(req.room_id, std::move(room));
+  r->Join(req.join, true);
+}
+
+// --- RoomHost -----------------------------------------------------------------------------
+
+int64_t Shard::NowUs() { return server_->clock().NowUs(); }
+
+void Shard::DeliverToShard(int shard, const std::string& room_id, const Frame& frame,
+                           SessionId exclude, bool droppable) {
+  if (shard == index_) return DeliverLocal(room_id, frame, exclude, droppable);
+  Shard& target = server_->shard(shard);
+  target.Post([&target, room_id, frame, exclude, droppable] {
+    target.DeliverLocal(room_id, frame, exclude, droppable);
+  });
+}
+
+void Shard::DeliverLocal(const std::string& room_id, const Frame& frame, SessionId exclude,
+                         bool droppable) {
+  auto it = local_index_.find(room_id);
+  if (it == local_index_.end()) return;
+  for (Session* s : it->second) {
+    if (s->id() == exclude) continue;
+    if (s->Send(frame, droppable)) {
+      ++counters_.frames_out;
+    } else {
+      ++counters_.frames_dropped;
+    }
+  }
+}
+
+void Shard::SendLocal(SessionId session, const Frame& frame) {
+  if (Session* s = FindSession(session)) {
+    if (s->Send(frame, false)) ++counters_.frames_out;
+  }
+}
+
+void Shard::SendToSession(SessionId session, const Frame& frame) {
+  const int shard = ShardOfSession(session);
+  if (shard == index_) return SendLocal(session, frame);
+  Shard& target = server_->shard(shard);
+  target.Post([&target, session, frame] { target.SendLocal(session, frame); });
+}
+
+void Shard::MemberJoined(SessionId session, const std::string& room_id, const Frame& response) {
+  Shard& target = server_->shard(ShardOfSession(session));
+  auto apply = [&target, session, room_id, response] {
+    Session* s = target.FindSession(session);
+    if (!s) return;  // gone: its EndSession already asked the room to drop it
+    s->joining_room_id.clear();
+    s->room_id = room_id;
+    target.local_index_[room_id].push_back(s);
+    s->indexed_rooms.push_back(room_id);
+    s->Send(response, false);
+  };
+  if (&target == this) return apply();
+  target.Post(std::move(apply));
+}
+
+void Shard::JoinFailed(SessionId session, const std::string& room_id, const Frame& error) {
+  Shard& target = server_->shard(ShardOfSession(session));
+  auto apply = [&target, session, error] {
+    Session* s = target.FindSession(session);
+    if (!s) return;
+    s->joining_room_id.clear();
+    s->Send(error, false);
+  };
+  if (&target == this) return apply();
+  target.Post(std::move(apply));
+}
+
+void Shard::MemberLeft(SessionId session, const std::string& room_id, const Frame& notice) {
+  Shard& target = server_->shard(ShardOfSession(session));
+  auto apply = [&target, session, room_id, notice] {
+    Session* s = target.FindSession(session);
+    if (!s) return;
+    target.Unindex(room_id, s);
+    auto& rooms = s->indexed_rooms;
+    auto pos = std::find(rooms.begin(), rooms.end(), room_id);
+    if (pos != rooms.end()) rooms.erase(pos);
+    if (s->room_id == room_id) s->room_id.clear();  // kicked or banned
+    if (notice) s->Send(notice, false);
+  };
+  if (&target == this) return apply();
+  target.Post(std::move(apply));
+}
+
+void Shard::Unindex(const std::string& room_id, Session* s) {
+  auto idx = local_index_.find(room_id);
+  if (idx == local_index_.end()) return;
+  auto& v = idx->second;
+  auto pos = std::find(v.begin(), v.end(), s);
+  if (pos != v.end()) v.erase(pos);
+  if (v.empty()) local_index_.erase(idx);
+}
+
+void Shard::RoomEmpty(const std::string& room_id) {
+  // Deferred: the room is still on the call stack.
+  Post([this, room_id] {
+    auto it = rooms_.find(room_id);
+    if (it != rooms_.end() && it->second->empty()) {
+      rooms_.erase(it);
+      server_->ReleaseRoom();
+    }
+  });
+}
+
+}  // namespace tutti::server

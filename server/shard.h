@@ -1,0 +1,124 @@
+// Shard: one thread, one io_context, and everything that lives on it — the sessions its
+// listener accepted, the rooms whose home it is, and the local room index used for
+// fan-out (room id -> this shard's member sessions). Nothing here takes a lock: other
+// shards reach it only through Post() with values (ids, Frames). Owned by Server.
+#ifndef TUTTI_SERVER_SHARD_H_
+#define TUTTI_SERVER_SHARD_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "server/room.h"
+#include "server/session.h"
+
+namespace tutti::server {
+
+class Server;
+class Endpoint;
+class Dispatcher;
+
+// A join or create travelling from the session's shard to the room's home shard.
+struct RoomRequest {
+  enum Kind { kJoin, kCreate, kCreateOrJoin, kLobby };
+  Kind kind = kJoin;
+  std::string room_id;
+  std::string room_name;
+  proto::RoomType room_type = proto::PUBLIC;
+  proto::RoomSettings settings;
+  std::string password;       // plain, for joins; checked off the event loop
+  std::string password_hash;  // for creates; hashed off the event loop
+  int lobby_index = 0;
+  JoinRequest join;
+};
+
+class Shard final : public RoomHost {
+ public:
+  Shard(int index, Server* server);
+  ~Shard() override;
+
+  int index() const { return index_; }
+  boost::asio::io_context& io() { return io_; }
+  Server& server() { return *server_; }
+  Endpoint& endpoint() { return *endpoint_; }
+  Dispatcher& dispatcher() { return *dispatcher_; }
+  void Post(std::function<void()> fn);
+
+  void StartThread();
+  void Join();
+  // Stop accepting, close every connection with 1001, and let the loop drain.
+  void BeginShutdown();
+
+  // --- sessions (this shard's) -----------------------------------------------------
+  Session* AddSession(crypto::Identity identity, std::unique_ptr<SessionLink> link);
+  Session* FindSession(SessionId id);
+  void EndSession(SessionId id);
+  size_t session_count() const { return sessions_.size(); }
+  void HandleFrame(SessionId id, const std::string& payload, bool binary);
+
+  // --- rooms (homed here) ------------------------------------------------------------
+  void HandleRoomRequest(RoomRequest req);
+  Room* FindRoom(const std::string& room_id);
+  std::vector<proto::RoomInfo> ListedRooms() const;
+  size_t room_count() const { return rooms_.size(); }
+
+  // --- RoomHost -----------------------------------------------------------------------
+  int64_t NowUs() override;
+  void DeliverToShard(int shard, const std::string& room_id, const Frame& frame,
+                      SessionId exclude, bool droppable) override;
+  void SendToSession(SessionId session, const Frame& frame) override;
+  void MemberJoined(SessionId session, const std::string& room_id, const Frame& response) override;
+  void JoinFailed(SessionId session, const std::string& room_id, const Frame& error) override;
+  void MemberLeft(SessionId session, const std::string& room_id, const Frame& notice) override;
+  void RoomEmpty(const std::string& room_id) override;
+
+  // Runs on this shard: delivery to local members of a room.
+  void DeliverLocal(const std::string& room_id, const Frame& frame, SessionId exclude,
+                    bool droppable);
+  // Runs on this shard: one frame to one local session.
+  void SendLocal(SessionId session, const Frame& frame);
+
+  struct Counters {
+    uint64_t frames_in = 0;
+    uint64_t frames_out = 0;
+    uint64_t frames_dropped = 0;
+    uint64_t slow_consumers_closed = 0;
+    uint64_t malformed = 0;
+  };
+  const Counters& counters() const { return counters_; }
+
+ private:
+  void Sweep();
+  void Unindex(const std::string& room_id, Session* s);
+  void ContinueJoin(RoomRequest req, bool password_ok);
+  void CreateRoom(RoomRequest req);
+
+  const int index_;
+  Server* const server_;
+  boost::asio::io_context io_;
+  std::unique_ptr<Endpoint> endpoint_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::thread thread_;
+  boost::asio::steady_timer sweep_timer_;
+  bool shutting_down_ = false;
+
+  uint64_t next_session_serial_ = 1;
+  std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
+  // Room id -> this shard's sessions in it. Raw pointers are safe: both the index and
+  // the sessions belong to this shard, and EndSession removes a session from the index
+  // before destroying it.
+  std::unordered_map<std::string, std::vector<Session*>> local_index_;
+  std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
+  int64_t last_held_tick_us_ = 0;
+  Counters counters_;
+};
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_SHARD_H_
