@@ -29,13 +29,9 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "midi/midi_flags.h"
 
 namespace tutti::midi {
-
-// MidiFlag bits (protos/tutti.proto), repeated here so midi/ does not depend on protobuf.
-inline constexpr uint32_t kFlagClamped = 1;
-inline constexpr uint32_t kFlagRestamped = 2;
-inline constexpr uint32_t kFlagSynthetic = 4;
 
 struct StampInput {
   int64_t client_time_us = 0;  // sender's source time in server time; 0 = unsynced

@@ -1,0 +1,185 @@
+// The receiver's jitter buffer: turns relayed MIDI batches from every remote sender into events
+// at local play times, steady in spacing, with nothing left sounding.
+//
+// Owns: per remote sender (keyed by server session id): a DelayEstimator, the queue of
+// scheduled events, what has been played (sounding) and what will be once the queue drains
+// (expected), sequence tracking and counters.
+// Thread affinity: single-threaded; not synchronized. Time is passed in (the receiver's local
+// monotonic clock, microseconds). Foreign threads (network, MIDI output) must post to the
+// owner's thread.
+// Who owns it: the client (native client, load generator, simulation), one per connection.
+// It reads the connection's ClockSync (not owned; must outlive the buffer).
+//
+// Rules (docs/TIMING.md):
+//   * An event stamped s (server time, batch stamp + delay) plays at LocalFromServer(s) + target,
+//     where target comes from the sender's DelayEstimator. Events stamped together are
+//     scheduled together and play together.
+//   * Per sender, play times never go backwards (same order as on the wire) and never lie
+//     beyond push time + max_delay_us, whatever the stamps say.
+//   * Late events (due before they arrived) play at once. Exception: a note-on later than
+//     max_late_note_on_us is dropped, and so is the note-off that ends it. Note-offs, sustain
+//     and other controllers are never dropped.
+//   * A sequence gap is counted and reported (the caller asks for a state sync); a
+//     HeldNotesSnapshot releases notes that the snapshot says are no longer held.
+//   * Connection drop, sender removal and the stuck-note watchdog release everything sounding
+//     (note-offs, then sustain off), so no note can hang.
+#ifndef TUTTI_MIDI_JITTER_BUFFER_H_
+#define TUTTI_MIDI_JITTER_BUFFER_H_
+
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "midi/clock_sync.h"
+#include "midi/delay_estimator.h"
+#include "midi/held_notes.h"
+#include "midi/midi_flags.h"
+#include "midi/midi_parse.h"
+
+namespace tutti::midi {
+
+struct RelayedEvent {
+  ChannelMessage message;
+  int64_t delay_us = 0;  // after the batch's stamped time
+};
+
+// A relayed MidiMessage in plain form (the client decodes the proto into this).
+struct RelayedBatch {
+  uint64_t session_id = 0;  // the sender's server session
+  uint64_t sequence = 0;    // per sender, +1 per batch; 0 = not sequenced
+  int64_t stamped_us = 0;   // server time
+  uint32_t flags = 0;       // MidiFlag bits
+  std::vector<RelayedEvent> events;
+};
+
+// A sender's held state as published by the server (HeldNotesSnapshot in plain form).
+struct HeldSnapshot {
+  uint64_t session_id = 0;
+  uint64_t sequence = 0;  // last batch the snapshot covers
+  struct Note {
+    uint8_t channel = 0;
+    uint8_t note = 0;
+  };
+  std::vector<Note> notes;
+  uint16_t sustain_channels = 0;
+};
+
+struct PlayedEvent {
+  uint64_t session_id = 0;
+  int64_t local_us = 0;  // when it is due (PopDue returns it at or after this time)
+  ChannelMessage message;
+  uint32_t flags = 0;      // the batch's MidiFlag bits
+  bool late = false;       // arrived after its play time; played at once
+  bool generated = false;  // made here (snapshot reconcile, drop, watchdog)
+  uint64_t sequence = 0;   // the batch it came from (0 if generated)
+  uint32_t index = 0;      // position in that batch
+};
+
+struct ReceiverOptions {
+  DelayOptions delay;
+  // A note-on later than this is dropped rather than played out of time.
+  int64_t max_late_note_on_us = 150000;
+  // Per-sender queue cap: past it, note-ons are dropped and everything else plays at once.
+  size_t max_queued_per_sender = 4096;
+  // A sender whose notes have sounded this long without any batch or snapshot from it is
+  // released (the last resort; the server's synthetic note-offs normally arrive first).
+  int64_t stuck_note_timeout_us = 60000000;
+};
+
+struct SenderStats {
+  uint64_t batches = 0;
+  uint64_t duplicates = 0;
+  uint64_t gaps = 0;
+  uint64_t note_ons = 0;
+  uint64_t late_note_ons = 0;
+  uint64_t dropped_note_ons = 0;
+  uint64_t late_other = 0;     // late note-offs/controllers (played at once, never dropped)
+  uint64_t bound_clamped = 0;  // events pulled in to push time + max_delay_us
+  uint64_t snapshot_releases = 0;
+  uint64_t watchdog_releases = 0;
+  uint64_t stalls_discarded = 0;
+  int64_t target_us = 0;
+};
+
+struct PushResult {
+  bool duplicate = false;  // sequence already seen: ignored
+  bool gap = false;        // batches were missed: ask the server for a state sync
+  size_t scheduled = 0;
+  size_t dropped = 0;
+};
+
+class JitterBuffer {
+ public:
+  // `clock` maps server to local time; it must outlive the buffer.
+  explicit JitterBuffer(const ClockSync* clock, ReceiverOptions o = {});
+
+  PushResult Push(const RelayedBatch& batch, int64_t local_now);
+  // Appends every event due at or before local_now, in play-time order.
+  void PopDue(int64_t local_now, std::vector<PlayedEvent>* out);
+  // Earliest queued play time, if any (so an event loop can sleep until then).
+  std::optional<int64_t> NextDue() const;
+
+  // Reconciles with the sender's published state. Returns false (and does nothing) for a
+  // snapshot older than the batches already received.
+  bool ApplySnapshot(const HeldSnapshot& s, int64_t local_now);
+  // The connection to the server dropped: discard queues, release everything sounding now
+  // (appended to out), forget all senders.
+  void DropConnection(int64_t local_now, std::vector<PlayedEvent>* out);
+  // One sender left: the same for that sender only.
+  void RemoveSender(uint64_t session_id, int64_t local_now, std::vector<PlayedEvent>* out);
+  // Stuck-note watchdog; call now and then (e.g. once a second).
+  void Tick(int64_t local_now, std::vector<PlayedEvent>* out);
+
+  // User settings, applied to every sender.
+  void SetDelayBounds(int64_t min_delay_us, int64_t max_delay_us);
+  void SetSmoothness(Smoothness s);
+  void SetPercentile(double p);
+  const ReceiverOptions& options() const { return options_; }
+
+  SenderStats Stats(uint64_t session_id) const;
+  size_t sender_count() const { return senders_.size(); }
+  size_t queued(uint64_t session_id) const;
+  // True if nothing is sounding or queued for any sender.
+  bool Idle() const;
+
+ private:
+  struct Scheduled {
+    PlayedEvent event;
+    uint64_t order = 0;  // tie-break across senders
+  };
+  struct Sender {
+    explicit Sender(const DelayOptions& o) : delay(o) {}
+    DelayEstimator delay;
+    std::deque<Scheduled> queue;    // play times non-decreasing
+    HeldNotes sounding;             // what the synthesizer was told
+    HeldNotes expected;             // sounding + queued
+    std::bitset<16 * 128> dropped;  // keys whose note-on was dropped: swallow the note-off
+    uint64_t last_sequence = 0;
+    bool have_stamp = false;
+    int64_t last_stamp_us = 0;
+    int64_t last_play_us = 0;
+    bool have_play = false;
+    int64_t last_activity_us = 0;
+    SenderStats stats;
+  };
+
+  Sender& GetSender(uint64_t session_id);
+  void Enqueue(Sender& s, PlayedEvent ev);
+  void ReleaseSender(Sender& s, uint64_t session_id, int64_t local_now,
+                     std::vector<PlayedEvent>* out);
+  void ApplyDelayOptions();
+
+  const ClockSync* clock_;
+  ReceiverOptions options_;
+  std::map<uint64_t, Sender> senders_;
+  uint64_t clock_epoch_;
+  uint64_t next_order_ = 0;
+};
+
+}  // namespace tutti::midi
+
+#endif  // TUTTI_MIDI_JITTER_BUFFER_H_

@@ -1,0 +1,818 @@
+#include "tests/midi/timing_sim.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <utility>
+
+namespace tutti::midi::sim {
+
+namespace {
+
+constexpr int64_t kServerEpochUs = 1000000000;  // server time = true time + this
+constexpr int64_t kDrainUs = 10000000;          // simulated time after the sources stop
+constexpr double kPi = 3.14159265358979323846;
+
+// splitmix64: tiny, fully specified, identical on every platform (std distributions are not).
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  double Uniform() { return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0); }
+  double Normal() {
+    const double u1 = std::max(Uniform(), 1e-300);
+    const double u2 = Uniform();
+    return std::sqrt(-2 * std::log(u1)) * std::cos(2 * kPi * u2);
+  }
+
+ private:
+  uint64_t state_;
+};
+
+class Link {
+ public:
+  Link(PathProfile p, uint64_t seed) : p_(std::move(p)), rng_(seed) {}
+  // Delivery time of a message sent at t, in order after everything sent before it.
+  int64_t Send(int64_t t) {
+    int64_t floor = p_.floor_us;
+    for (const auto& [at, delta] : p_.steps) {
+      if (t >= at) floor += delta;
+    }
+    const double jitter =
+        p_.gaussian ? std::max(0.0, p_.jitter_scale_us + p_.gaussian_sd_us * rng_.Normal())
+                    : std::abs(rng_.Normal()) * p_.jitter_scale_us;
+    int64_t transit = floor + std::llround(jitter);
+    if (p_.loss > 0 && rng_.Uniform() < p_.loss) transit += p_.rto_us;
+    last_ = std::max(last_, t + transit);
+    return last_;
+  }
+
+ private:
+  PathProfile p_;
+  Rng rng_;
+  int64_t last_ = std::numeric_limits<int64_t>::min();
+};
+
+class Loop {
+ public:
+  void At(int64_t t, std::function<void()> fn) { q_.push(Item{t, next_++, std::move(fn)}); }
+  int64_t now() const { return now_; }
+  void Run(int64_t until) {
+    while (!q_.empty() && q_.top().t <= until) {
+      Item it = q_.top();
+      q_.pop();
+      now_ = it.t;
+      it.fn();
+    }
+  }
+
+ private:
+  struct Item {
+    int64_t t;
+    uint64_t seq;
+    std::function<void()> fn;
+    bool operator>(const Item& o) const { return t != o.t ? t > o.t : seq > o.seq; }
+  };
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> q_;
+  uint64_t next_ = 0;
+  int64_t now_ = 0;
+};
+
+// What a synthesizer would be sounding: keys down, and keys released under a down pedal.
+class Synth {
+ public:
+  void Apply(const ChannelMessage& m) {
+    const int ch = m.channel();
+    if (m.IsNoteOn()) {
+      down_[ch][m.data1] = true;
+    } else if (m.IsNoteOff()) {
+      if (down_[ch][m.data1] && pedal_[ch]) sustained_[ch][m.data1] = true;
+      down_[ch][m.data1] = false;
+    } else if (m.IsControlChange()) {
+      if (m.data1 == kCcSustain) {
+        pedal_[ch] = m.data2 >= 64;
+        if (!pedal_[ch]) sustained_[ch].fill(false);
+      } else if (m.data1 == kCcAllNotesOff || m.data1 == kCcAllSoundOff) {
+        down_[ch].fill(false);
+        if (m.data1 == kCcAllSoundOff) sustained_[ch].fill(false);
+      }
+    }
+  }
+  int Sounding() const {
+    int n = 0;
+    for (int c = 0; c < 16; ++c) {
+      for (int k = 0; k < 128; ++k) n += (down_[c][k] || sustained_[c][k]) ? 1 : 0;
+    }
+    return n;
+  }
+
+ private:
+  std::array<std::array<bool, 128>, 16> down_{};
+  std::array<std::array<bool, 128>, 16> sustained_{};
+  std::array<bool, 16> pedal_{};
+};
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
+}
+
+struct ClientState {
+  ClientState(const ClientClock& c, const PathProfile& up_path, const PathProfile& down_path,
+              uint64_t seed)
+      : clock(c), up(up_path, seed * 2 + 11), down(down_path, seed * 2 + 12) {}
+  ClientClock clock;
+  ClockSync sync;
+  Link up;
+  Link down;
+  int64_t connect_us = 0;
+  bool alive = true;
+  std::vector<double> clock_err_ms;
+  double clock_at_1s_ms = 1e9;
+  bool within_bound = true;
+};
+
+struct BatchInfo {
+  int64_t src_us = 0;  // true source time
+  int group = -1;      // index into the stream (-1: abuse or synthetic)
+  int64_t arrival_us = -1;
+  int64_t push_local_us = 0;
+};
+
+struct SenderState {
+  SenderState(const SenderSpec& s, uint64_t seed, const StamperOptions& so)
+      : spec(s), client(s.clock, s.up, s.down, seed), stamper(so) {}
+  const SenderSpec& spec;
+  ClientState client;
+  uint64_t session_id = 0;
+  // Server side.
+  Stamper stamper;
+  HeldNotes held;
+  uint64_t sequence = 0;
+  bool connected = true;
+  // Metrics.
+  uint64_t sent = 0;  // batches sent = the sequence the server will give the last one
+  std::map<uint64_t, BatchInfo> batches;
+  std::map<int, std::vector<int64_t>> note_on_play;  // group -> played true times
+  std::map<int, int> note_on_count;                  // group -> note-ons in the source
+  std::vector<double> targets_ms;
+  SenderStats last_stats;
+  double max_ahead_ms = 0;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(const Scenario& sc)
+      : sc_(sc),
+        receiver_(sc.receiver.clock, sc.receiver.up, sc.receiver.down, sc.seed * 1000 + 7),
+        jb_(&receiver_.sync, sc.receiver.options) {
+    for (size_t i = 0; i < sc.senders.size(); ++i) {
+      senders_.push_back(
+          std::make_unique<SenderState>(sc.senders[i], sc.seed * 1000 + 100 + i, sc.stamper));
+      senders_.back()->session_id = 1000 + i;
+    }
+    end_us_ = sc.duration_us + kDrainUs;
+  }
+
+  Result Run() {
+    receiver_.connect_us = sc_.receiver.connect_us;
+    StartClient(&receiver_);
+    for (auto& s : senders_) StartSender(s.get());
+    if (sc_.receiver_drop_us >= 0) {
+      loop_.At(sc_.receiver_drop_us, [this] {
+        std::vector<PlayedEvent> out;
+        for (auto& s : senders_) s->last_stats = jb_.Stats(s->session_id);
+        jb_.DropConnection(Local(), &out);
+        receiver_dropped_ = true;
+        Record(out);
+      });
+    }
+    for (int64_t t = 1000000; t < end_us_; t += 1000000) {
+      loop_.At(t, [this] {
+        for (auto& s : senders_) {
+          if (receiver_dropped_) break;
+          const SenderStats st = jb_.Stats(s->session_id);
+          if (st.batches > 0) {
+            s->last_stats = st;
+            s->targets_ms.push_back(static_cast<double>(st.target_us) / 1000);
+          }
+        }
+        if (sc_.watchdog) {
+          std::vector<PlayedEvent> out;
+          jb_.Tick(Local(), &out);
+          Record(out);
+        }
+      });
+    }
+    loop_.Run(end_us_);
+    return Collect();
+  }
+
+ private:
+  int64_t Local() const { return receiver_.clock.Local(loop_.now()); }
+  static int64_t Server(int64_t true_us) { return true_us + kServerEpochUs; }
+
+  void StartClient(ClientState* c) {
+    loop_.At(c->connect_us, [this, c] { Ping(c); });
+    for (int64_t t = c->connect_us + 100000; t < end_us_; t += 100000) {
+      loop_.At(t, [this, c, t] {
+        if (!c->alive) return;
+        const int64_t local = c->clock.Local(t);
+        const double err =
+            c->sync.has_estimate()
+                ? static_cast<double>(c->sync.ServerTimeFromLocal(local) - Server(t)) / 1000
+                : 1e9;
+        if (t == c->connect_us + 1000000) c->clock_at_1s_ms = std::abs(err);
+        if (t >= c->connect_us + 1000000) c->clock_err_ms.push_back(std::abs(err));
+        if (c->sync.locked() &&
+            std::abs(err) * 1000 > static_cast<double>(c->sync.Status(local).error_bound_us) + 1) {
+          c->within_bound = false;
+        }
+      });
+    }
+  }
+
+  void Ping(ClientState* c) {
+    if (!c->alive || loop_.now() > end_us_) return;
+    const int64_t t1 = c->clock.Local(loop_.now());
+    c->sync.OnPingSent(t1);
+    const int64_t at_server = c->up.Send(loop_.now());
+    loop_.At(at_server, [this, c, t1, at_server] {
+      const int64_t t2 = Server(at_server);
+      const int64_t t3 = t2 + 50;
+      const int64_t back = c->down.Send(at_server + 50);
+      loop_.At(back, [this, c, t1, t2, t3, back] {
+        if (c->alive) c->sync.OnSample(t1, t2, t3, c->clock.Local(back));
+      });
+    });
+    const int64_t delay = c->sync.NextPingDelay(t1);
+    loop_.At(loop_.now() + std::max<int64_t>(delay, 1000), [this, c] { Ping(c); });
+  }
+
+  void StartSender(SenderState* s) {
+    s->client.connect_us = s->spec.connect_us;
+    StartClient(&s->client);
+    const auto& stream = s->spec.stream;
+    for (size_t g = 0; g < stream.size(); ++g) {
+      if (s->spec.kill_us >= 0 && stream[g].t_us >= s->spec.kill_us) break;
+      int ons = 0;
+      for (const ChannelMessage& m : stream[g].messages) ons += m.IsNoteOn() ? 1 : 0;
+      if (ons > 0) s->note_on_count[static_cast<int>(g)] = ons;
+      loop_.At(stream[g].t_us, [this, s, g] { SendGroup(s, static_cast<int>(g)); });
+    }
+    if (s->spec.abuse == Abuse::kFlood) {
+      for (int64_t t = s->spec.connect_us + 5000000; t < sc_.duration_us; t += 2000) {
+        loop_.At(t, [this, s] { SendFlood(s); });
+      }
+    }
+    if (s->spec.kill_us >= 0) {
+      loop_.At(s->spec.kill_us, [s] { s->client.alive = false; });
+      loop_.At(s->spec.kill_us + sc_.disconnect_detect_us, [this, s] { Disconnect(s); });
+    }
+  }
+
+  struct WireBatch {
+    int64_t client_time = 0;
+    bool synced = false;
+    int64_t error_bound = 0;
+    std::vector<RelayedEvent> events;
+  };
+
+  WireBatch Stamped(SenderState* s, const std::vector<ChannelMessage>& msgs) {
+    WireBatch b;
+    const int64_t local = s->client.clock.Local(loop_.now());
+    const ClockSyncStatus st = s->client.sync.Status(local);
+    b.synced = s->spec.sync && st.synced;
+    b.client_time = b.synced ? s->client.sync.ServerTimeFromLocal(local) : 0;
+    b.error_bound = st.error_bound_us;
+    switch (s->spec.abuse) {
+      case Abuse::kFutureStamps:
+        b.synced = true;
+        b.client_time = Server(loop_.now()) + 10000000;
+        break;
+      case Abuse::kPastStamps:
+        b.synced = true;
+        b.client_time = Server(loop_.now()) - 10000000;
+        break;
+      default:
+        break;
+    }
+    for (size_t i = 0; i < msgs.size(); ++i) {
+      RelayedEvent e;
+      e.message = msgs[i];
+      if (s->spec.abuse == Abuse::kLongSpans) {
+        e.delay_us = 60000000 * static_cast<int64_t>(i + 1) / static_cast<int64_t>(msgs.size());
+      }
+      b.events.push_back(e);
+    }
+    return b;
+  }
+
+  void SendGroup(SenderState* s, int g) {
+    if (!s->client.alive) return;
+    WireBatch b = Stamped(s, s->spec.stream[static_cast<size_t>(g)].messages);
+    BatchInfo info;
+    info.src_us = loop_.now();
+    info.group = g;
+    s->batches[++s->sent] = info;
+    Transmit(s, std::move(b));
+  }
+
+  void SendFlood(SenderState* s) {
+    if (!s->client.alive) return;
+    const uint8_t note = static_cast<uint8_t>(20 + (s->sent % 8));
+    WireBatch b = Stamped(s, {MakeNoteOn(1, note, 90), MakeNoteOff(1, note)});
+    BatchInfo info;
+    info.src_us = loop_.now();
+    s->batches[++s->sent] = info;
+    Transmit(s, std::move(b));
+  }
+
+  void Transmit(SenderState* s, WireBatch b) {
+    const int64_t at_server = s->client.up.Send(loop_.now() + 200);
+    loop_.At(at_server, [this, s, b = std::move(b)]() mutable { ServerReceive(s, std::move(b)); });
+  }
+
+  void ServerReceive(SenderState* s, WireBatch b) {
+    if (!s->connected) return;
+    StampInput in;
+    in.client_time_us = b.client_time;
+    in.arrival_us = Server(loop_.now());
+    in.synced = b.synced;
+    in.error_bound_us = b.error_bound;
+    for (const RelayedEvent& e : b.events) in.span_us = std::max(in.span_us, e.delay_us);
+    const StampOutput out = s->stamper.Stamp(in);
+    RelayedBatch rb;
+    rb.session_id = s->session_id;
+    rb.sequence = ++s->sequence;
+    rb.stamped_us = out.stamped_us;
+    rb.flags = out.flags;
+    for (RelayedEvent e : b.events) {
+      e.delay_us = out.ClampDelay(e.delay_us);
+      s->held.Apply(e.message);
+      rb.events.push_back(e);
+    }
+    Relay(s, std::move(rb));
+  }
+
+  void Disconnect(SenderState* s) {
+    s->connected = false;
+    if (!sc_.synthetic_note_offs || s->held.Empty()) return;
+    StampInput in;
+    in.arrival_us = Server(loop_.now());
+    const StampOutput out = s->stamper.Stamp(in);
+    RelayedBatch rb;
+    rb.session_id = s->session_id;
+    rb.sequence = ++s->sequence;
+    rb.stamped_us = out.stamped_us;
+    rb.flags = out.flags | kFlagSynthetic;
+    for (const ChannelMessage& m : s->held.ReleaseAll()) rb.events.push_back({m, 0});
+    Relay(s, std::move(rb));
+  }
+
+  void Relay(SenderState* s, RelayedBatch rb) {
+    const int64_t at_receiver = receiver_.down.Send(loop_.now() + 100);
+    loop_.At(at_receiver, [this, s, rb = std::move(rb)] {
+      if (receiver_dropped_) return;
+      auto it = s->batches.find(rb.sequence);
+      const int64_t local = Local();
+      if (it != s->batches.end()) {
+        it->second.arrival_us = loop_.now();
+        it->second.push_local_us = local;
+      }
+      push_local_[{rb.session_id, rb.sequence}] = local;
+      jb_.Push(rb, local);
+      Wake();
+    });
+  }
+
+  void Wake() {
+    std::vector<PlayedEvent> out;
+    jb_.PopDue(Local(), &out);
+    Record(out);
+    const std::optional<int64_t> next = jb_.NextDue();
+    if (!next) return;
+    const int64_t t = std::max(receiver_.clock.TrueFromLocal(*next), loop_.now());
+    if (t < wake_at_ || wake_at_ <= loop_.now()) {
+      wake_at_ = t;
+      loop_.At(t, [this] { Wake(); });
+    }
+  }
+
+  void Record(const std::vector<PlayedEvent>& out) {
+    for (const PlayedEvent& ev : out) {
+      synth_.Apply(ev.message);
+      SenderState* s = nullptr;
+      for (auto& c : senders_) {
+        if (c->session_id == ev.session_id) s = c.get();
+      }
+      if (s == nullptr || ev.generated) continue;
+      auto pl = push_local_.find({ev.session_id, ev.sequence});
+      if (pl != push_local_.end()) {
+        s->max_ahead_ms =
+            std::max(s->max_ahead_ms, static_cast<double>(ev.local_us - pl->second) / 1000);
+      }
+      auto it = s->batches.find(ev.sequence);
+      if (it == s->batches.end() || it->second.group < 0 || !ev.message.IsNoteOn()) continue;
+      s->note_on_play[it->second.group].push_back(loop_.now());
+    }
+  }
+
+  void Summarize(const ClientState& c, double* p95, double* max, double* at1s, bool* within) {
+    *p95 = Percentile(c.clock_err_ms, 0.95);
+    *max = c.clock_err_ms.empty() ? 0
+                                  : *std::max_element(c.clock_err_ms.begin(), c.clock_err_ms.end());
+    *at1s = c.clock_at_1s_ms;
+    *within = c.within_bound;
+  }
+
+  static double SkewError(const ClientState& c) {
+    const double s = c.clock.skew_ppm * 1e-6;
+    const double true_ppm = -s / (1 + s) * 1e6;  // d(server - local) / d(local)
+    return std::abs(c.sync.skew_ppm() - true_ppm);
+  }
+
+  Result Collect() {
+    Result r;
+    Summarize(receiver_, &r.clock_p95_ms, &r.clock_max_ms, &r.clock_at_1s_ms,
+              &r.clock_within_bound);
+    r.skew_error_ppm = SkewError(receiver_);
+    r.stuck_notes = synth_.Sounding();
+    r.buffer_idle = jb_.Idle();
+    for (auto& sp : senders_) {
+      SenderState& s = *sp;
+      SenderResult sr;
+      Summarize(s.client, &sr.clock_p95_ms, &sr.clock_max_ms, &sr.clock_at_1s_ms,
+                &sr.clock_within_bound);
+      sr.skew_error_ppm = SkewError(s.client);
+      if (!receiver_dropped_) s.last_stats = jb_.Stats(s.session_id);
+      sr.stats = s.last_stats;
+      sr.note_ons = s.last_stats.note_ons;
+      if (sr.note_ons > 0) {
+        sr.late_fraction =
+            static_cast<double>(s.last_stats.late_note_ons) / static_cast<double>(sr.note_ons);
+        sr.dropped_fraction =
+            static_cast<double>(s.last_stats.dropped_note_ons) / static_cast<double>(sr.note_ons);
+      }
+      std::vector<double> transit;
+      for (const auto& [seq, info] : s.batches) {
+        if (info.group >= 0 && info.arrival_us >= 0) {
+          transit.push_back(static_cast<double>(info.arrival_us - info.src_us) / 1000);
+        }
+      }
+      std::vector<double> latency;
+      std::vector<double> ioi;
+      bool have_prev = false;
+      int64_t prev_src = 0;
+      int64_t prev_play = 0;
+      const auto& stream = s.spec.stream;
+      for (const auto& [g, count] : s.note_on_count) {
+        auto it = s.note_on_play.find(g);
+        const bool complete =
+            it != s.note_on_play.end() && static_cast<int>(it->second.size()) == count;
+        const int64_t src = stream[static_cast<size_t>(g)].t_us;
+        if (!complete) {
+          have_prev = false;
+          continue;
+        }
+        const auto [lo, hi] = std::minmax_element(it->second.begin(), it->second.end());
+        sr.chord_spread_max_ms =
+            std::max(sr.chord_spread_max_ms, static_cast<double>(*hi - *lo) / 1000);
+        for (int64_t p : it->second) latency.push_back(static_cast<double>(p - src) / 1000);
+        if (have_prev) {
+          ioi.push_back(std::abs(static_cast<double>((*lo - prev_play) - (src - prev_src))) / 1000);
+        }
+        have_prev = true;
+        prev_src = src;
+        prev_play = *lo;
+      }
+      sr.ioi_pairs = ioi.size();
+      sr.ioi_p50_ms = Percentile(ioi, 0.50);
+      sr.ioi_p95_ms = Percentile(ioi, 0.95);
+      sr.ioi_p99_ms = Percentile(ioi, 0.99);
+      sr.ioi_max_ms = Percentile(ioi, 1.0);
+      sr.transit_median_ms = Percentile(transit, 0.5);
+      sr.latency_median_ms = Percentile(latency, 0.5);
+      sr.latency_p99_ms = Percentile(latency, 0.99);
+      sr.added_latency_ms = sr.latency_median_ms - sr.transit_median_ms;
+      sr.target_median_ms = Percentile(s.targets_ms, 0.5);
+      sr.target_max_ms = Percentile(s.targets_ms, 1.0);
+      sr.targets_ms = s.targets_ms;
+      sr.max_scheduled_ahead_ms = s.max_ahead_ms;
+      r.senders.push_back(sr);
+    }
+    return r;
+  }
+
+  const Scenario& sc_;
+  Loop loop_;
+  ClientState receiver_;
+  JitterBuffer jb_;
+  std::vector<std::unique_ptr<SenderState>> senders_;
+  std::map<std::pair<uint64_t, uint64_t>, int64_t> push_local_;
+  Synth synth_;
+  bool receiver_dropped_ = false;
+  int64_t wake_at_ = 0;
+  int64_t end_us_ = 0;
+};
+
+void AddNote(std::vector<SourceGroup>* g, int64_t on, int64_t off, uint8_t note, uint8_t vel,
+             uint8_t ch = 0) {
+  g->push_back({on, {MakeNoteOn(ch, note, vel)}});
+  g->push_back({off, {MakeNoteOff(ch, note)}});
+}
+
+std::vector<SourceGroup> Normalize(std::vector<SourceGroup> v) {
+  std::stable_sort(v.begin(), v.end(),
+                   [](const SourceGroup& a, const SourceGroup& b) { return a.t_us < b.t_us; });
+  std::vector<SourceGroup> out;
+  for (SourceGroup& g : v) {
+    if (!out.empty() && out.back().t_us == g.t_us) {
+      out.back().messages.insert(out.back().messages.end(), g.messages.begin(), g.messages.end());
+    } else {
+      out.push_back(std::move(g));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+PathProfile ReferencePath() { return PathProfile{}; }
+
+PathProfile LoopbackPath() {
+  PathProfile p;
+  p.floor_us = 100;
+  p.jitter_scale_us = 100;
+  return p;
+}
+
+int64_t ClientClock::Local(int64_t true_us) const {
+  return true_us + std::llround(static_cast<double>(true_us) * skew_ppm * 1e-6) + offset_us;
+}
+
+int64_t ClientClock::TrueFromLocal(int64_t local_us) const {
+  int64_t t = std::llround(static_cast<double>(local_us - offset_us) / (1 + skew_ppm * 1e-6));
+  while (Local(t) < local_us) ++t;
+  while (Local(t - 1) >= local_us) --t;
+  return t;
+}
+
+std::vector<SourceGroup> Sixteenths(int64_t start_us, int64_t duration_us, int bpm) {
+  static const uint8_t kPattern[] = {60, 64, 67, 72, 67, 64, 62, 65, 69, 74, 69, 65};
+  const int64_t step = 60000000 / bpm / 4;
+  std::vector<SourceGroup> g;
+  int i = 0;
+  for (int64_t t = start_us; t + step <= start_us + duration_us; t += step, ++i) {
+    AddNote(&g, t, t + step * 8 / 10, kPattern[i % 12], static_cast<uint8_t>(70 + (i % 4) * 10));
+  }
+  return Normalize(std::move(g));
+}
+
+std::vector<SourceGroup> Trill(int64_t start_us, int64_t duration_us, int64_t ioi_us) {
+  std::vector<SourceGroup> g;
+  int i = 0;
+  for (int64_t t = start_us; t + ioi_us <= start_us + duration_us; t += ioi_us, ++i) {
+    AddNote(&g, t, t + ioi_us * 85 / 100, (i % 2) ? 74 : 72, 80);
+  }
+  return Normalize(std::move(g));
+}
+
+std::vector<SourceGroup> Chords(int64_t start_us, int64_t duration_us, int64_t every_us) {
+  static const uint8_t kChords[][4] = {{48, 60, 64, 67}, {53, 60, 65, 69}, {55, 59, 62, 67}};
+  std::vector<SourceGroup> g;
+  int i = 0;
+  for (int64_t t = start_us; t + every_us <= start_us + duration_us; t += every_us, ++i) {
+    for (uint8_t n : kChords[i % 3]) AddNote(&g, t, t + every_us * 8 / 10, n, 90);
+  }
+  return Normalize(std::move(g));
+}
+
+std::vector<SourceGroup> PedalHolds(int64_t start_us, int64_t duration_us) {
+  std::vector<SourceGroup> g;
+  for (int64_t c = start_us; c + 4000000 <= start_us + duration_us; c += 4000000) {
+    g.push_back({c, {MakeControlChange(0, kCcSustain, 127)}});
+    int i = 0;
+    for (int64_t t = c + 20000; t < c + 3000000; t += 250000, ++i) {
+      AddNote(&g, t, t + 150000, static_cast<uint8_t>(48 + (i * 7) % 36), 75);
+    }
+    g.push_back({c + 3900000, {MakeControlChange(0, kCcSustain, 0)}});
+  }
+  return Normalize(std::move(g));
+}
+
+std::vector<SourceGroup> Merge(std::vector<SourceGroup> a, const std::vector<SourceGroup>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return Normalize(std::move(a));
+}
+
+std::vector<SourceGroup> MixedPiece(int64_t start_us, int64_t duration_us, uint64_t seed) {
+  std::vector<SourceGroup> out;
+  const int64_t end = start_us + duration_us;
+  int64_t t = start_us;
+  int section = static_cast<int>(seed % 4);
+  while (t < end) {
+    int64_t len = 0;
+    std::vector<SourceGroup> part;
+    switch (section % 4) {
+      case 0:
+        len = std::min<int64_t>(8000000, end - t);
+        part = Sixteenths(t, len);
+        break;
+      case 1:
+        len = std::min<int64_t>(3000000, end - t);
+        part = Trill(t, len);
+        break;
+      case 2:
+        len = std::min<int64_t>(5000000, end - t);
+        part = Chords(t, len);
+        break;
+      default:
+        len = std::min<int64_t>(8000000, end - t);
+        part = PedalHolds(t, len);
+        break;
+    }
+    out.insert(out.end(), part.begin(), part.end());
+    t += len + 50000;
+    ++section;
+  }
+  return Normalize(std::move(out));
+}
+
+Result Run(const Scenario& scenario) { return Simulation(scenario).Run(); }
+
+namespace scenarios {
+
+namespace {
+SenderSpec HonestSender(int64_t duration_us, uint64_t seed) {
+  SenderSpec s;
+  s.clock = ClientClock{123456789012, 100};
+  s.up = ReferencePath();
+  s.down = ReferencePath();
+  s.stream = MixedPiece(2000000, duration_us - 2000000, seed);
+  return s;
+}
+
+Scenario Base(const std::string& name, int64_t duration_us) {
+  Scenario sc;
+  sc.name = name;
+  sc.duration_us = duration_us;
+  sc.receiver.clock = ClientClock{-5000000, -100};
+  sc.receiver.up = ReferencePath();
+  sc.receiver.down = ReferencePath();
+  sc.senders.push_back(HonestSender(duration_us, 1));
+  return sc;
+}
+}  // namespace
+
+Scenario Reference() { return Base("reference 30+-10 ms each way", 150000000); }
+
+Scenario Loopback() {
+  Scenario sc = Base("loopback", 40000000);
+  sc.receiver.up = sc.receiver.down = LoopbackPath();
+  sc.senders[0].up = sc.senders[0].down = LoopbackPath();
+  return sc;
+}
+
+Scenario GaussianJitter() {
+  Scenario sc = Base("gaussian 30+-5 ms each way (symmetric)", 60000000);
+  PathProfile p;
+  p.floor_us = 0;
+  p.gaussian = true;
+  p.jitter_scale_us = 30000;
+  p.gaussian_sd_us = 5000;
+  sc.receiver.up = sc.receiver.down = p;
+  sc.senders[0].up = sc.senders[0].down = p;
+  return sc;
+}
+
+Scenario Lossy(double loss) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "lossy %.1f%% per message, both legs", loss * 100);
+  Scenario sc = Base(name, 60000000);
+  sc.receiver.down.loss = loss;
+  sc.receiver.up.loss = loss;
+  sc.senders[0].up.loss = loss;
+  sc.senders[0].down.loss = loss;
+  return sc;
+}
+
+Scenario StepChanges() {
+  Scenario sc = Base("step +40 ms at 20 s, -40 ms at 40 s", 60000000);
+  sc.senders[0].up.steps = {{20000000, 40000}, {40000000, 0}};
+  // The second entry must undo the first from 40 s on.
+  sc.senders[0].up.steps = {{20000000, 40000}, {40000000, -40000}};
+  return sc;
+}
+
+Scenario Asymmetric() {
+  Scenario sc = Base("asymmetric 45 ms up / 10 ms down floors", 60000000);
+  for (PathProfile* p : {&sc.receiver.up, &sc.senders[0].up}) p->floor_us = 45000;
+  for (PathProfile* p : {&sc.receiver.down, &sc.senders[0].down}) p->floor_us = 10000;
+  return sc;
+}
+
+Scenario KilledMidChord(bool synthetic_note_offs) {
+  Scenario sc = Base(synthetic_note_offs ? "sender killed mid-chord, pedal down"
+                                         : "sender killed, no synthetic note-offs (watchdog)",
+                     30000000);
+  SenderSpec& s = sc.senders[0];
+  s.stream = MixedPiece(2000000, 20000000, 3);
+  s.stream = Merge(s.stream, {{22500000, {MakeControlChange(0, kCcSustain, 127)}},
+                              {22600000, {MakeNoteOn(0, 60, 90), MakeNoteOn(0, 64, 90)}},
+                              {22610000, {MakeNoteOn(0, 67, 90)}},
+                              {22700000, {MakeNoteOff(0, 64)}}});
+  s.kill_us = 22650000;
+  sc.synthetic_note_offs = synthetic_note_offs;
+  sc.receiver.options.stuck_note_timeout_us = 5000000;
+  return sc;
+}
+
+Scenario ReceiverDrops() {
+  Scenario sc = Base("receiver connection drops at 12.3 s", 20000000);
+  sc.senders[0].stream = Merge(PedalHolds(2000000, 18000000), Chords(2100000, 17000000));
+  sc.receiver_drop_us = 12300000;
+  return sc;
+}
+
+Scenario WithAbuser(Abuse a) {
+  static const char* kNames[] = {"none", "stamps +10 s", "stamps -10 s", "60 s spans",
+                                 "flood 500 batches/s"};
+  Scenario sc = Base(std::string("abuser: ") + kNames[static_cast<int>(a)], 40000000);
+  SenderSpec abuser = HonestSender(40000000, 2);
+  abuser.clock = ClientClock{777000000, -60};
+  abuser.abuse = a;
+  abuser.stream = MixedPiece(2000000, 38000000, 2);
+  sc.senders.push_back(abuser);
+  return sc;
+}
+
+Scenario Unsynced() {
+  Scenario sc = Base("unsynced sender (restamped on arrival)", 40000000);
+  sc.senders[0].sync = false;
+  return sc;
+}
+
+std::vector<Scenario> All() {
+  return {Reference(),
+          Loopback(),
+          GaussianJitter(),
+          Asymmetric(),
+          StepChanges(),
+          Lossy(0.005),
+          Lossy(0.02),
+          Unsynced(),
+          KilledMidChord(true),
+          KilledMidChord(false),
+          ReceiverDrops(),
+          WithAbuser(Abuse::kFutureStamps),
+          WithAbuser(Abuse::kPastStamps),
+          WithAbuser(Abuse::kLongSpans),
+          WithAbuser(Abuse::kFlood)};
+}
+
+}  // namespace scenarios
+
+std::string Describe(const Scenario& sc, const Result& r) {
+  std::string s;
+  char buf[1024];
+  std::snprintf(buf, sizeof(buf),
+                "%s: receiver clock p95 %.2f ms (at 1 s %.2f ms, max %.2f), skew err %.2f ppm, "
+                "stuck %d\n",
+                sc.name.c_str(), r.clock_p95_ms, r.clock_at_1s_ms, r.clock_max_ms, r.skew_error_ppm,
+                r.stuck_notes);
+  s += buf;
+  for (size_t i = 0; i < r.senders.size(); ++i) {
+    const SenderResult& x = r.senders[i];
+    std::snprintf(
+        buf, sizeof(buf),
+        "  sender %zu: IOI err p50 %.2f p95 %.2f p99 %.2f max %.1f ms (%zu pairs), chord spread "
+        "%.3f ms, transit median %.1f ms, added latency %.1f ms (latency p99 %.1f), target "
+        "median %.1f max %.1f ms, late %.2f%% dropped %.2f%% of %zu note-ons, stalls discarded "
+        "%llu, ahead max %.1f ms, clock p95 %.2f ms (at 1 s %.2f), skew err %.2f ppm%s\n",
+        i, x.ioi_p50_ms, x.ioi_p95_ms, x.ioi_p99_ms, x.ioi_max_ms, x.ioi_pairs,
+        x.chord_spread_max_ms, x.transit_median_ms, x.added_latency_ms, x.latency_p99_ms,
+        x.target_median_ms, x.target_max_ms, 100 * x.late_fraction, 100 * x.dropped_fraction,
+        x.note_ons, static_cast<unsigned long long>(x.stats.stalls_discarded),
+        x.max_scheduled_ahead_ms, x.clock_p95_ms, x.clock_at_1s_ms, x.skew_error_ppm,
+        x.clock_within_bound ? "" : " (ERROR OUTSIDE BOUND)");
+    s += buf;
+  }
+  return s;
+}
+
+}  // namespace tutti::midi::sim

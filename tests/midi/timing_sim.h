@@ -1,0 +1,171 @@
+// Deterministic, seeded simulation of the MIDI timing path on a virtual clock: sender client
+// (ClockSync, source stamps) -> TCP-like link -> server (Stamper, HeldNotes, sequence,
+// synthetic note-offs) -> TCP-like link -> receiver client (ClockSync, JitterBuffer) -> a
+// synthesizer model. Used by the simulation tests and by midi_timing_report (docs/TIMING.md).
+//
+// Owns: everything it simulates; nothing outlives Run().
+// Thread affinity: single-threaded. No wall clock: "true time" is the simulation's own.
+#ifndef TUTTI_TESTS_MIDI_TIMING_SIM_H_
+#define TUTTI_TESTS_MIDI_TIMING_SIM_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "midi/clock_sync.h"
+#include "midi/jitter_buffer.h"
+#include "midi/midi_parse.h"
+#include "midi/stamper.h"
+
+namespace tutti::midi::sim {
+
+// One direction of one TCP connection. Messages are delivered in order (head-of-line
+// blocking): a message never overtakes the one before it.
+struct PathProfile {
+  int64_t floor_us = 20000;  // propagation: no message is faster
+  // Queueing jitter added to the floor: |N(0, jitter_scale_us)| (half-normal: most messages
+  // near the floor, a tail above), or with gaussian == true, N(jitter_scale_us, sd) clipped at 0
+  // (symmetric around floor + jitter_scale_us).
+  double jitter_scale_us = 12500;
+  bool gaussian = false;
+  double gaussian_sd_us = 5000;
+  // Each message is lost with this probability; TCP retransmits it after rto_us, and everything
+  // behind it waits (the stall a receiver sees).
+  double loss = 0;
+  int64_t rto_us = 200000;
+  // Step changes of the floor: from true time .first on, add .second.
+  std::vector<std::pair<int64_t, int64_t>> steps;
+};
+
+// "30 ms +- 10 ms each way": 20 ms floor + half-normal jitter of scale 12.5 ms (mean 30 ms,
+// standard deviation 7.5 ms, 99th percentile 52 ms).
+PathProfile ReferencePath();
+// Loopback-like: 0.1 ms floor, 0.1 ms jitter scale.
+PathProfile LoopbackPath();
+
+// A client's monotonic clock: local = true * (1 + skew_ppm / 1e6) + offset_us.
+struct ClientClock {
+  int64_t offset_us = 0;
+  double skew_ppm = 0;
+  int64_t Local(int64_t true_us) const;
+  int64_t TrueFromLocal(int64_t local_us) const;  // smallest true time with Local >= local_us
+};
+
+// A group of events happening at the same source instant (true time).
+struct SourceGroup {
+  int64_t t_us = 0;
+  std::vector<ChannelMessage> messages;
+};
+
+// Musical material, sorted by time, groups at equal times merged.
+std::vector<SourceGroup> Sixteenths(int64_t start_us, int64_t duration_us, int bpm = 120);
+std::vector<SourceGroup> Trill(int64_t start_us, int64_t duration_us, int64_t ioi_us = 60000);
+std::vector<SourceGroup> Chords(int64_t start_us, int64_t duration_us, int64_t every_us = 500000);
+std::vector<SourceGroup> PedalHolds(int64_t start_us, int64_t duration_us);
+// Sections of the four above, one after the other, until duration.
+std::vector<SourceGroup> MixedPiece(int64_t start_us, int64_t duration_us, uint64_t seed);
+std::vector<SourceGroup> Merge(std::vector<SourceGroup> a, const std::vector<SourceGroup>& b);
+
+enum class Abuse {
+  kNone,
+  kFutureStamps,  // client_time = true server time + 10 s
+  kPastStamps,    // client_time = true server time - 10 s
+  kLongSpans,     // every batch claims events spread over 60 s
+  kFlood,         // 500 extra note batches per second
+};
+
+struct SenderSpec {
+  ClientClock clock;
+  PathProfile up;    // sender -> server
+  PathProfile down;  // server -> sender (pings only)
+  std::vector<SourceGroup> stream;
+  int64_t connect_us = 0;
+  bool sync = true;  // false: always sends timestamp 0 (unsynced client)
+  // Killed at this true time (-1: never): sends nothing more; the server notices after
+  // disconnect_detect_us and, if synthetic_note_offs, relays note-offs for what it held.
+  int64_t kill_us = -1;
+  Abuse abuse = Abuse::kNone;
+};
+
+struct ReceiverSpec {
+  ClientClock clock;
+  PathProfile up;    // receiver -> server (pings)
+  PathProfile down;  // server -> receiver (relayed MIDI and pings)
+  int64_t connect_us = 0;
+  ReceiverOptions options;
+};
+
+struct Scenario {
+  std::string name;
+  uint64_t seed = 1;
+  int64_t duration_us = 60000000;  // sources run until here; the simulation drains after
+  std::vector<SenderSpec> senders;
+  ReceiverSpec receiver;
+  StamperOptions stamper;
+  int64_t disconnect_detect_us = 1000000;
+  bool synthetic_note_offs = true;
+  // The receiver's connection drops at this true time (-1: never): DropConnection.
+  int64_t receiver_drop_us = -1;
+  // Call JitterBuffer::Tick every second.
+  bool watchdog = true;
+};
+
+struct SenderResult {
+  // Inter-onset-interval error |played IOI - source IOI|, ms, over consecutive onsets.
+  double ioi_p50_ms = 0, ioi_p95_ms = 0, ioi_p99_ms = 0, ioi_max_ms = 0;
+  size_t ioi_pairs = 0;
+  double chord_spread_max_ms = 0;  // largest spread of note-ons with one source time
+  double transit_median_ms = 0;    // source -> receiver arrival, median
+  double latency_median_ms = 0;    // source -> played, median (note-ons)
+  double latency_p99_ms = 0;
+  double added_latency_ms = 0;  // latency_median - transit_median
+  double late_fraction = 0;     // of note-ons
+  double dropped_fraction = 0;  // of note-ons
+  double target_median_ms = 0;  // receiver target delay sampled once per second
+  double target_max_ms = 0;
+  std::vector<double> targets_ms;  // receiver target delay, once per simulated second
+  size_t note_ons = 0;
+  SenderStats stats;
+  // Largest (play time - push time) of any event, ms: the buffer's bound.
+  double max_scheduled_ahead_ms = 0;
+  // Clock sync of this sender's client.
+  double clock_p95_ms = 0, clock_max_ms = 0, clock_at_1s_ms = 0;
+  double skew_error_ppm = 0;
+  bool clock_within_bound = true;
+};
+
+struct Result {
+  std::vector<SenderResult> senders;
+  // Receiver's own clock sync.
+  double clock_p95_ms = 0, clock_max_ms = 0, clock_at_1s_ms = 0;
+  double skew_error_ppm = 0;
+  bool clock_within_bound = true;
+  // Notes (or sustained notes) still sounding in the synthesizer model at the end.
+  int stuck_notes = 0;
+  bool buffer_idle = true;
+};
+
+Result Run(const Scenario& scenario);
+
+// The scenarios the simulation tests assert and midi_timing_report prints. Every one uses a
+// sender clock 100 ppm fast and a receiver clock 100 ppm slow, both far from server time.
+namespace scenarios {
+Scenario Reference();         // 30 +- 10 ms each way, 150 s (skew target at 2 minutes)
+Scenario Loopback();          // clean loopback-like transit
+Scenario GaussianJitter();    // symmetric normal jitter instead of queueing jitter
+Scenario Lossy(double loss);  // TCP stalls on both legs
+Scenario StepChanges();       // +40 ms at 20 s, back at 40 s, on the sender's path
+Scenario Asymmetric();        // 45 ms up, 10 ms down (floors)
+Scenario KilledMidChord(bool synthetic_note_offs);
+Scenario ReceiverDrops();      // receiver's connection drops mid-piece
+Scenario WithAbuser(Abuse a);  // sender 0 honest, sender 1 abusive
+Scenario Unsynced();           // sender never syncs (restamped on arrival)
+std::vector<Scenario> All();
+}  // namespace scenarios
+
+// One line per sender, for logs and docs/TIMING.md.
+std::string Describe(const Scenario& scenario, const Result& result);
+
+}  // namespace tutti::midi::sim
+
+#endif  // TUTTI_TESTS_MIDI_TIMING_SIM_H_
