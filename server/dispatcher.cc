@@ -55,6 +55,7 @@ void Dispatcher::Error(Session& s, proto::ErrorCode code, const std::string& tex
 }
 
 void Dispatcher::Malformed(Session& s, const std::string& why) {
+  ++shard_->mutable_counters().malformed;
   // Garbage costs the sender: a few mistakes are answered, a stream of them is closed.
   if (++s.malformed_strikes >= shard_->server().config().malformed_strikes) {
     s.Close(kClosePolicy, "too many malformed messages");

@@ -37,19 +37,19 @@ Session::Session(SessionId id, crypto::Identity identity, std::unique_ptr<Sessio
   if (identity_.is_admin) user_.add_roles(proto::ROLE_SERVER_ADMIN);
 }
 
-bool Session::Send(const Frame& frame, bool droppable) {
-  if (closing_) return false;
+Session::SendResult Session::Send(const Frame& frame, bool droppable) {
+  if (closing_) return SendResult::kClosing;
   const size_t queued = link_->BufferedBytes();
   if (queued + frame->wire_size() > config_.outbound_hard_limit) {
     Close(kCloseSlowConsumer, "slow consumer: outbound buffer limit reached");
-    return false;
+    return SendResult::kClosedSlow;
   }
   if (droppable && queued > config_.outbound_soft_limit) {
     ++dropped_frames;
-    return false;
+    return SendResult::kDropped;
   }
   link_->Send(frame);
-  return true;
+  return SendResult::kQueued;
 }
 
 void Session::Close(uint16_t code, const std::string& reason) {

@@ -54,8 +54,8 @@ class Session {
 
   // Applies the outbound budget: past the hard limit the connection is closed (MIDI and
   // chat are never dropped silently); past the soft limit droppable frames are shed.
-  // Returns false when the frame was not queued.
-  bool Send(const Frame& frame, bool droppable);
+  enum class SendResult { kQueued, kDropped, kClosedSlow, kClosing };
+  SendResult Send(const Frame& frame, bool droppable);
   void Close(uint16_t code, const std::string& reason);
   bool closing() const { return closing_; }
   size_t BufferedBytes() const { return link_->BufferedBytes(); }

@@ -258,17 +258,27 @@ void Shard::DeliverLocal(const std::string& room_id, const Frame& frame, Session
   if (it == local_index_.end()) return;
   for (Session* s : it->second) {
     if (s->id() == exclude) continue;
-    if (s->Send(frame, droppable)) {
-      ++counters_.frames_out;
-    } else {
-      ++counters_.frames_dropped;
-    }
+    Count(s->Send(frame, droppable));
   }
 }
 
 void Shard::SendLocal(SessionId session, const Frame& frame) {
-  if (Session* s = FindSession(session)) {
-    if (s->Send(frame, false)) ++counters_.frames_out;
+  if (Session* s = FindSession(session)) Count(s->Send(frame, false));
+}
+
+void Shard::Count(Session::SendResult r) {
+  switch (r) {
+    case Session::SendResult::kQueued:
+      ++counters_.frames_out;
+      break;
+    case Session::SendResult::kDropped:
+      ++counters_.frames_dropped;
+      break;
+    case Session::SendResult::kClosedSlow:
+      ++counters_.slow_consumers_closed;
+      break;
+    case Session::SendResult::kClosing:
+      break;
   }
 }
 

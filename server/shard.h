@@ -92,9 +92,11 @@ class Shard final : public RoomHost {
     uint64_t malformed = 0;
   };
   const Counters& counters() const { return counters_; }
+  Counters& mutable_counters() { return counters_; }
 
  private:
   void Sweep();
+  void Count(Session::SendResult r);
   void Unindex(const std::string& room_id, Session* s);
   void ContinueJoin(RoomRequest req, bool password_ok);
   void CreateRoom(RoomRequest req);

@@ -1,0 +1,193 @@
+// The embedded store: everything that must survive a restart (profiles, friendships
+// and pending requests, blocks, server bans, persistent room settings and room bans,
+// the audit log) in one SQLite file.
+//
+// Thread affinity: single-threaded and synchronous. In the server only the storage
+// thread calls it (see storage_thread.h); tests and tools may use it directly.
+// Ownership: StorageThread owns the Store; the Store owns the SQLite connection and its
+// prepared-statement cache.
+//
+// Durability: the file is in WAL mode with synchronous=FULL, so when a write method
+// returns OK its transaction is on stable storage (the WAL is fsynced at commit). The
+// server acknowledges a write to a user only from the completion of that method, so an
+// acknowledged ban, friend acceptance or settings change survives kill -9 and power
+// loss. Methods that change several rows do so in one transaction.
+//
+// Errors are typed: INVALID_ARGUMENT (empty ids, befriending oneself), NOT_FOUND (the
+// thing to change or read is absent), ALREADY_EXISTS, FAILED_PRECONDITION (blocked,
+// room not saved, file from a newer server), UNAVAILABLE (file locked by another
+// process), DATA_LOSS (not a database / corrupt), INTERNAL otherwise.
+//
+// Times are wall-clock unix milliseconds passed in by the caller (the injected clock).
+// Sizes of user-supplied values (appearance, status text, topic) are validated by the
+// protocol layer before they get here.
+#ifndef TUTTI_SERVER_STORE_STORE_H_
+#define TUTTI_SERVER_STORE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/moderation/audit.h"
+#include "server/moderation/ban_list.h"
+#include "server/store/sqlite_db.h"
+
+namespace tutti::server::store {
+
+struct Profile {
+  std::string user_id;
+  std::string username;
+  std::string appearance;  // opaque client bytes (AvatarData.appearance)
+  int status = 0;          // tutti.proto UserStatus
+  std::string status_text;
+  int64_t updated_unix_ms = 0;
+};
+
+enum class FriendRequestResult {
+  kRequestSent,  // a new pending request from -> to
+  kAccepted,     // `to` had already asked `from`: they are now friends
+};
+
+// One line of a user's friend list: a friend, or a pending request either way.
+struct FriendRow {
+  std::string user_id;
+  std::string username;  // from the profile; empty when the user has none
+  int status = 0;        // the stored status; live presence is the caller's to add
+  std::string status_text;
+  bool pending_incoming = false;  // they asked; this user may accept or decline
+  bool pending_outgoing = false;  // this user asked
+  int64_t since_unix_ms = 0;      // friendship start or request time
+};
+
+struct RoomRecord {
+  std::string room_id;  // canonical room id (lower-case, trimmed)
+  std::string name;     // as the creator typed it
+  int type = 0;         // tutti.proto RoomType
+  std::string settings;       // serialized tutti.proto RoomSettings
+  std::string password_hash;  // crypto_pwhash_str output, empty = no password
+  std::string owner_id;
+  std::string topic;
+  std::vector<std::string> moderators;  // sorted on load
+  int64_t updated_unix_ms = 0;
+};
+
+struct RoomBanRecord {
+  std::string room_id;
+  std::string user_id;
+  std::string reason;
+  std::string actor;
+  int64_t created_unix_ms = 0;
+  int64_t until_unix_ms = 0;  // 0 = permanent
+};
+
+class Store {
+ public:
+  // Opens or creates the database file (the directory must exist), sets WAL,
+  // synchronous=FULL, foreign keys and a busy timeout, and applies migrations.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  int schema_version() const { return schema_version_; }
+  Db& db() { return *db_; }
+
+  // --- Profiles -------------------------------------------------------------------
+  // Inserts or replaces the profile of profile.user_id.
+  absl::Status UpsertProfile(const Profile& profile);
+  absl::StatusOr<Profile> GetProfile(std::string_view user_id);
+
+  // --- Friends --------------------------------------------------------------------
+  // Refuses oneself (INVALID_ARGUMENT), a pair where either blocks the other
+  // (FAILED_PRECONDITION), existing friends or a repeated request (ALREADY_EXISTS).
+  // When `to` already asked `from`, this accepts that request instead.
+  absl::StatusOr<FriendRequestResult> SendFriendRequest(std::string_view from,
+                                                        std::string_view to, int64_t now_unix_ms);
+  // `user` accepts the pending request from `from`. NOT_FOUND when there is none.
+  absl::Status AcceptFriendRequest(std::string_view user, std::string_view from,
+                                   int64_t now_unix_ms);
+  // Removes the pending request between the two: the one `other` sent to `user`
+  // (decline) or, if none, the one `user` sent to `other` (withdraw). NOT_FOUND when
+  // neither exists.
+  absl::Status DeclineFriendRequest(std::string_view user, std::string_view other);
+  // NOT_FOUND when they are not friends.
+  absl::Status RemoveFriend(std::string_view user, std::string_view other);
+  // Friends and pending requests both ways, ordered by user id.
+  absl::StatusOr<std::vector<FriendRow>> ListFriends(std::string_view user);
+  absl::StatusOr<bool> AreFriends(std::string_view a, std::string_view b);
+
+  // --- Blocks ---------------------------------------------------------------------
+  // Blocking ends any friendship and drops pending requests both ways, in one
+  // transaction. Returns true when a friendship ended (the caller tells the other
+  // side their friend is gone). ALREADY_EXISTS when already blocked.
+  absl::StatusOr<bool> Block(std::string_view blocker, std::string_view blocked,
+                             int64_t now_unix_ms);
+  absl::Status Unblock(std::string_view blocker, std::string_view blocked);  // NOT_FOUND
+  absl::StatusOr<bool> IsBlocked(std::string_view blocker, std::string_view blocked);
+  // True when either blocks the other: whispers and requests are refused both ways.
+  absl::StatusOr<bool> IsBlockedEitherWay(std::string_view a, std::string_view b);
+  absl::StatusOr<std::vector<std::string>> ListBlocked(std::string_view blocker);
+
+  // --- Server bans ----------------------------------------------------------------
+  // Inserts or replaces the ban on ban.target, stored in canonical form
+  // (moderation::CanonicalBanTarget: "192.0.2.7/24" is kept as "192.0.2.0/24").
+  absl::Status AddServerBan(const moderation::ServerBan& ban);
+  // Canonicalises `target` the same way. NOT_FOUND when there is no such ban.
+  absl::Status RemoveServerBan(std::string_view target);
+  // Bans still active at `now`, ordered by target: the input of BanList::Build.
+  absl::StatusOr<std::vector<moderation::ServerBan>> ListServerBans(int64_t now_unix_ms);
+
+  // --- Rooms ----------------------------------------------------------------------
+  // Inserts or updates the room and replaces its moderator list, in one transaction.
+  // Room bans are untouched.
+  absl::Status SaveRoom(const RoomRecord& room);
+  absl::StatusOr<RoomRecord> LoadRoom(std::string_view room_id);  // NOT_FOUND
+  // Every saved room, ordered by room id (loaded at startup).
+  absl::StatusOr<std::vector<RoomRecord>> ListPersistentRooms();
+  // Deletes the room with its moderators and bans. NOT_FOUND when absent.
+  absl::Status DeleteRoom(std::string_view room_id);
+
+  // --- Room bans ------------------------------------------------------------------
+  // Inserts or replaces. FAILED_PRECONDITION when the room is not saved: only
+  // persistent rooms keep bans across restarts.
+  absl::Status AddRoomBan(const RoomBanRecord& ban);
+  absl::Status RemoveRoomBan(std::string_view room_id, std::string_view user_id);  // NOT_FOUND
+  // Bans active at `now`, ordered by user id.
+  absl::StatusOr<std::vector<RoomBanRecord>> ListRoomBans(std::string_view room_id,
+                                                          int64_t now_unix_ms);
+
+  // Deletes server and room bans that ended before `now`. Returns how many.
+  absl::StatusOr<int64_t> PurgeExpiredBans(int64_t now_unix_ms);
+
+  // --- Audit log ------------------------------------------------------------------
+  absl::Status AppendAudit(const moderation::AuditRecord& record);
+  // The newest `limit` entries (1..kMaxAuditList), oldest first, for one room
+  // (room_id = "jam"), for server-wide actions only (room_id = ""), or for everything
+  // (nullopt).
+  static constexpr int kMaxAuditList = 1000;
+  absl::StatusOr<std::vector<moderation::AuditRecord>> ListAudit(
+      std::optional<std::string_view> room_id, int limit);
+  // Deletes entries older than `before`. Returns how many.
+  absl::StatusOr<int64_t> PruneAudit(int64_t before_unix_ms);
+
+ private:
+  Store(std::unique_ptr<Db> db, int schema_version)
+      : db_(std::move(db)), schema_version_(schema_version) {}
+
+  absl::StatusOr<bool> Exists(const std::string& sql, std::string_view a, std::string_view b);
+  absl::Status InsertFriendship(std::string_view a, std::string_view b, int64_t now_unix_ms);
+  absl::Status DeleteRequest(std::string_view from, std::string_view to, bool* deleted);
+  absl::StatusOr<std::vector<std::string>> LoadModerators(std::string_view room_id);
+
+  std::unique_ptr<Db> db_;
+  int schema_version_;
+};
+
+}  // namespace tutti::server::store
+
+#endif  // TUTTI_SERVER_STORE_STORE_H_

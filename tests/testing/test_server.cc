@@ -1,0 +1,182 @@
+#include "tests/testing/test_server.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <future>
+
+#include <gtest/gtest.h>
+
+#include "crypto/dev_connection.h"
+#include "server/clock.h"
+
+namespace tutti::testing {
+
+TestServer::TestServer(int shards, const std::function<void(server::ServerConfig&)>& tweak) {
+  char tmpl[] = "/tmp/tutti-test-XXXXXX";
+  char* made = mkdtemp(tmpl);
+  if (made == nullptr) {
+    ADD_FAILURE() << "mkdtemp failed";
+    return;
+  }
+  dir_ = made;
+  absl::Status st = crypto::GenerateKeyFiles(dir_, false);
+  EXPECT_TRUE(st.ok()) << st;
+  auto keys = crypto::LoadServerKeys(dir_);
+  EXPECT_TRUE(keys.ok()) << keys.status();
+  auto issuer = crypto::LoadIssuerKeys(dir_);
+  EXPECT_TRUE(issuer.ok()) << issuer.status();
+  issuer_ = std::move(*issuer);
+  seal_public_ = keys->seal_public;
+
+  server::ServerConfig config;
+  config.port = 0;
+  config.shards = shards;
+  config.key_dir = dir_;
+  config.data_dir = dir_;
+  if (tweak) tweak(config);
+  server_ = std::make_unique<server::Server>(config, std::move(*keys),
+                                             std::make_shared<server::SystemClock>());
+  st = server_->Start();
+  EXPECT_TRUE(st.ok()) << st;
+}
+
+TestServer::~TestServer() {
+  server_.reset();  // shuts down and joins the shard threads
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string TestServer::Resource(const UserSpec& user) {
+  crypto::DevConnectionRequest req;
+  req.user_id = user.user_id.empty() ? "u-" + user.name : user.user_id;
+  req.name = user.name;
+  req.member = user.member;
+  req.guest = user.guest;
+  req.roles = user.roles;
+  req.port = port();
+  auto dev = crypto::MintDevConnection(req, user.guest ? nullptr : &issuer_, seal_public_,
+                                       server::SystemClock().UnixMs());
+  EXPECT_TRUE(dev.ok()) << dev.status();
+  return dev.ok() ? dev->resource : std::string();
+}
+
+std::unique_ptr<client::Client> TestServer::Connect(const UserSpec& user, proto::Welcome* welcome) {
+  auto c = std::make_unique<client::Client>();
+  client::ConnectResult r = c->Connect("127.0.0.1", port(), Resource(user));
+  if (!r.ok) {
+    ADD_FAILURE() << "connect failed: " << r.http_status << " " << r.error;
+    return nullptr;
+  }
+  auto w = c->WaitFor(proto::ClientMessage::kWelcome, 5s);
+  if (!w) {
+    ADD_FAILURE() << "no Welcome";
+    return nullptr;
+  }
+  if (welcome) *welcome = w->welcome();
+  return c;
+}
+
+server::Shard::Counters TestServer::TotalCounters() {
+  server::Shard::Counters total;
+  for (int i = 0; i < server_->shard_count(); ++i) {
+    std::promise<server::Shard::Counters> p;
+    server::Shard& s = server_->shard(i);
+    s.Post([&p, &s] { p.set_value(s.counters()); });
+    server::Shard::Counters c = p.get_future().get();
+    total.frames_in += c.frames_in;
+    total.frames_out += c.frames_out;
+    total.frames_dropped += c.frames_dropped;
+    total.slow_consumers_closed += c.slow_consumers_closed;
+    total.malformed += c.malformed;
+  }
+  return total;
+}
+
+proto::ServerMessage JoinMsg(const std::string& room, const std::string& password,
+                             const std::string& request_id) {
+  proto::ServerMessage m;
+  m.mutable_join_room_by_name()->set_room_name(room);
+  m.mutable_join_room_by_name()->set_password(password);
+  m.set_request_id(request_id);
+  return m;
+}
+
+proto::ServerMessage CreateMsg(const std::string& room, proto::RoomType type,
+                               const std::string& password, int max_users,
+                               const std::string& request_id) {
+  proto::ServerMessage m;
+  auto* c = m.mutable_create_room_command();
+  c->set_room_name(room);
+  c->set_room_type(type);
+  c->set_password(password);
+  c->mutable_settings()->set_max_users(max_users);
+  c->mutable_settings()->set_allow_chat(true);
+  c->mutable_settings()->set_allow_guests(true);
+  m.set_request_id(request_id);
+  return m;
+}
+
+proto::ServerMessage ChatMsg(const std::string& text, const std::string& request_id) {
+  proto::ServerMessage m;
+  m.mutable_room_chat_message()->set_message(text);
+  m.set_request_id(request_id);
+  return m;
+}
+
+proto::ServerMessage MidiMsg(const std::string& bytes, int64_t timestamp,
+                             const std::string& request_id) {
+  proto::ServerMessage m;
+  m.mutable_midi_message()->set_midi_data(bytes);
+  m.mutable_midi_message()->set_timestamp(timestamp);
+  m.set_request_id(request_id);
+  return m;
+}
+
+proto::ServerMessage LobbyMsg() {
+  proto::ServerMessage m;
+  m.mutable_join_next_available_lobby();
+  return m;
+}
+
+proto::ServerMessage LeaveMsg(const std::string& request_id) {
+  proto::ServerMessage m;
+  m.mutable_leave_room();
+  m.set_request_id(request_id);
+  return m;
+}
+
+bool JoinRoom(client::Client& c, const std::string& room, proto::RoomJoinedResponse* out) {
+  proto::ServerMessage m;
+  m.mutable_server_command()->set_commandtype(proto::CREATE_OR_JOIN_ROOM);
+  (*m.mutable_server_command()->mutable_parameters())["room_name"] = room;
+  if (!c.Send(m)) {
+    ADD_FAILURE() << "send failed";
+    return false;
+  }
+  for (;;) {
+    auto r = c.Next(5s);
+    if (!r) {
+      ADD_FAILURE() << "no RoomJoinedResponse for " << room;
+      return false;
+    }
+    if (r->has_error_message()) {
+      ADD_FAILURE() << "join " << room << ": " << r->error_message().error_message();
+      return false;
+    }
+    if (r->has_room_joined_response()) {
+      if (out) *out = r->room_joined_response();
+      return true;
+    }
+  }
+}
+
+proto::ErrorCode WaitError(client::Client& c, std::chrono::milliseconds timeout,
+                           std::string* request_id) {
+  auto m = c.WaitFor(proto::ClientMessage::kErrorMessage, timeout);
+  if (!m) return proto::ERROR_CODE_UNSPECIFIED;
+  if (request_id) *request_id = m->request_id();
+  return m->error_message().code();
+}
+
+}  // namespace tutti::testing
