@@ -1,0 +1,144 @@
+// Deterministic simulation tests: the timing targets, asserted on seeded virtual-time
+// runs (tests/midi/timing_sim.h). Figures: build and run midi_timing_report.
+#include "tests/midi/timing_sim.h"
+
+#include "gtest/gtest.h"
+
+namespace tutti::midi::sim {
+namespace {
+
+void ExpectMusicalTargets(const SenderResult& s) {
+  EXPECT_LE(s.ioi_p50_ms, 0.5);
+  EXPECT_LE(s.ioi_p95_ms, 3.0);
+  EXPECT_LE(s.ioi_p99_ms, 10.0);
+  EXPECT_LE(s.chord_spread_max_ms, 0.1);
+  EXPECT_LE(s.late_fraction, 0.015);
+  EXPECT_LE(s.dropped_fraction, 0.002);
+  EXPECT_GT(s.ioi_pairs, 100u);
+}
+
+TEST(TimingSimTest, ReferenceNetworkMeetsEveryTarget) {
+  const Scenario sc = scenarios::Reference();
+  const Result r = sim::Run(sc);
+  SCOPED_TRACE(Describe(sc, r));
+  ASSERT_EQ(r.senders.size(), 1u);
+  const SenderResult& s = r.senders[0];
+  ExpectMusicalTargets(s);
+  EXPECT_LE(s.added_latency_ms, 40.0);
+  EXPECT_EQ(r.stuck_notes, 0);
+  EXPECT_TRUE(r.buffer_idle);
+  // Clock sync, both clients (100 ppm fast sender, 100 ppm slow receiver).
+  for (const auto& [p95, at1s, skew, within] :
+       {std::make_tuple(r.clock_p95_ms, r.clock_at_1s_ms, r.skew_error_ppm, r.clock_within_bound),
+        std::make_tuple(s.clock_p95_ms, s.clock_at_1s_ms, s.skew_error_ppm,
+                        s.clock_within_bound)}) {
+    EXPECT_LE(p95, 2.0);
+    EXPECT_LE(at1s, 5.0);
+    EXPECT_LE(skew, 5.0) << "after 150 s of simulated time";
+    EXPECT_TRUE(within) << "offset error beyond the reported bound";
+  }
+}
+
+TEST(TimingSimTest, LoopbackAddsLittleLatency) {
+  const Scenario sc = scenarios::Loopback();
+  const Result r = sim::Run(sc);
+  SCOPED_TRACE(Describe(sc, r));
+  ExpectMusicalTargets(r.senders[0]);
+  EXPECT_LE(r.senders[0].added_latency_ms, 8.0);
+  EXPECT_TRUE(r.clock_within_bound);
+  EXPECT_TRUE(r.senders[0].clock_within_bound);
+}
+
+TEST(TimingSimTest, AsymmetricPathsKeepTimingAndAnHonestErrorBound) {
+  const Scenario sc = scenarios::Asymmetric();
+  const Result r = sim::Run(sc);
+  SCOPED_TRACE(Describe(sc, r));
+  ExpectMusicalTargets(r.senders[0]);
+  // The asymmetry cannot be measured, but it is inside the reported bound.
+  EXPECT_TRUE(r.clock_within_bound);
+  EXPECT_TRUE(r.senders[0].clock_within_bound);
+}
+
+TEST(TimingSimTest, IsolatedStallsDoNotInflateTheTarget) {
+  const Result clean = sim::Run(scenarios::Reference());
+  const Scenario sc = scenarios::Lossy(0.005);
+  const Result r = sim::Run(sc);
+  SCOPED_TRACE(Describe(sc, r));
+  const SenderResult& s = r.senders[0];
+  EXPECT_GT(s.stats.stalls_discarded, 3u);
+  EXPECT_LE(s.target_median_ms, clean.senders[0].target_median_ms + 5);
+  EXPECT_LE(s.added_latency_ms, 40.0);
+  EXPECT_EQ(r.stuck_notes, 0);
+}
+
+TEST(TimingSimTest, StepChangesAreFollowedAndNothingSticks) {
+  const Scenario sc = scenarios::StepChanges();
+  const Result r = sim::Run(sc);
+  SCOPED_TRACE(Describe(sc, r));
+  const SenderResult& s = r.senders[0];
+  EXPECT_GE(s.target_max_ms, 120) << "rose to cover the +40 ms path";
+  // The step was on one leg only, so the sender's clock offset (which assumes symmetric paths)
+  // moves by half of it and slews back slowly; the target follows it down.
+  EXPECT_LE(s.targets_ms.back(), s.target_max_ms - 10) << "came down after the path recovered";
+  EXPECT_LE(s.late_fraction, 0.015);
+  EXPECT_LE(s.dropped_fraction, 0.002);
+  EXPECT_EQ(r.stuck_notes, 0);
+  EXPECT_TRUE(s.clock_within_bound);
+}
+
+TEST(TimingSimTest, KilledSenderWithPedalDownLeavesNothingSounding) {
+  for (bool synthetic : {true, false}) {
+    const Scenario sc = scenarios::KilledMidChord(synthetic);
+    const Result r = sim::Run(sc);
+    SCOPED_TRACE(Describe(sc, r));
+    EXPECT_EQ(r.stuck_notes, 0);
+    EXPECT_TRUE(r.buffer_idle);
+    if (synthetic) {
+      EXPECT_EQ(r.senders[0].stats.watchdog_releases, 0u) << "server note-offs came first";
+    } else {
+      EXPECT_EQ(r.senders[0].stats.watchdog_releases, 1u);
+    }
+  }
+}
+
+TEST(TimingSimTest, ReceiverConnectionDropLeavesNothingSounding) {
+  const Scenario sc = scenarios::ReceiverDrops();
+  const Result r = sim::Run(sc);
+  SCOPED_TRACE(Describe(sc, r));
+  EXPECT_EQ(r.stuck_notes, 0);
+  EXPECT_TRUE(r.buffer_idle);
+}
+
+TEST(TimingSimTest, AbusersAreBoundedAndOthersUnaffected) {
+  for (Abuse a : {Abuse::kFutureStamps, Abuse::kPastStamps, Abuse::kLongSpans, Abuse::kFlood}) {
+    const Scenario sc = scenarios::WithAbuser(a);
+    const Result r = sim::Run(sc);
+    SCOPED_TRACE(Describe(sc, r));
+    ASSERT_EQ(r.senders.size(), 2u);
+    ExpectMusicalTargets(r.senders[0]);
+    EXPECT_LE(r.senders[0].added_latency_ms, 40.0);
+    const double bound_ms = static_cast<double>(sc.receiver.options.delay.max_delay_us) / 1000;
+    for (const SenderResult& s : r.senders) EXPECT_LE(s.max_scheduled_ahead_ms, bound_ms);
+    EXPECT_EQ(r.stuck_notes, 0);
+  }
+}
+
+TEST(TimingSimTest, UnsyncedSenderIsRestampedAndStillPlays) {
+  const Scenario sc = scenarios::Unsynced();
+  const Result r = sim::Run(sc);
+  SCOPED_TRACE(Describe(sc, r));
+  const SenderResult& s = r.senders[0];
+  EXPECT_LE(s.dropped_fraction, 0.002);
+  EXPECT_LE(s.chord_spread_max_ms, 0.1);
+  // Spacing now carries the sender's one-way jitter (no source stamps): worse, but bounded.
+  EXPECT_LE(s.ioi_p50_ms, 15);
+  EXPECT_EQ(r.stuck_notes, 0);
+}
+
+TEST(TimingSimTest, RunsAreDeterministic) {
+  const Scenario sc = scenarios::Lossy(0.02);
+  EXPECT_EQ(Describe(sc, sim::Run(sc)), Describe(sc, sim::Run(sc)));
+}
+
+}  // namespace
+}  // namespace tutti::midi::sim
