@@ -164,6 +164,11 @@ void Shard::HandleRoomRequest(RoomRequest req) {
   };
   const bool staff = req.join.server_admin || req.join.server_moderator;
   Room* room = FindRoom(req.room_id);
+  if (!room && req.kind == RoomRequest::kJoin && LobbyIndexOf(req.room_id) > 0) {
+    // Lobbies exist on demand: joining "Lobby 3" by name opens it (or the next with room).
+    req.kind = RoomRequest::kLobby;
+    req.lobby_index = LobbyIndexOf(req.room_id);
+  }
   switch (req.kind) {
     case RoomRequest::kLobby: {
       if (!room) {

@@ -1,0 +1,366 @@
+// tutti-cli: a small interactive client. Connects with a URL or by minting a payload
+// from key files, joins a room, sends chat lines and test notes typed on stdin, and
+// prints every decoded server message on one line. Two of them in two terminals show
+// a room working end to end.
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crypto/dev_connection.h"
+#include "crypto/keys.h"
+#include "crypto/sodium_init.h"
+#include "tools/client/client.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using tutti::proto::ClientMessage;
+using tutti::proto::ServerMessage;
+
+int64_t MonoUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Usage() {
+  std::fprintf(stderr,
+      "usage: tutti-cli (--url WS_URL | --keys DIR [--host H] [--port P])\n"
+      "                 [--name NAME] [--user-id ID] [--guest] [--roles admin,moderator]\n"
+      "                 [--room NAME | --lobby] [--linger MS]\n"
+      "Type a line to chat. Commands:\n"
+      "  /note N [VEL]      play MIDI note N (note-on, note-off 300 ms later)\n"
+      "  /play              a C major scale\n"
+      "  /join ROOM [PW]    /create ROOM [PW]   /leave   /lobby   /rooms   /sync\n"
+      "  /status online|away|busy|invisible [TEXT]   /pm USER TEXT   /quit\n"
+      "Any other /command is sent as chat for the server to run (try /help).\n");
+}
+
+std::string Describe(const tutti::proto::MidiMessage& m) {
+  std::string out;
+  auto describe_one = [&out](const std::string& d) {
+    for (size_t i = 0; i + 1 < d.size();) {
+      uint8_t st = static_cast<uint8_t>(d[i]);
+      uint8_t kind = st & 0xF0;
+      size_t len = (kind == 0xC0 || kind == 0xD0) ? 2 : 3;
+      if (i + len > d.size()) break;
+      char buf[64];
+      uint8_t a = static_cast<uint8_t>(d[i + 1]);
+      uint8_t b = len == 3 ? static_cast<uint8_t>(d[i + 2]) : 0;
+      if (kind == 0x90 && b > 0) {
+        std::snprintf(buf, sizeof buf, " on %u/%u", a, b);
+      } else if (kind == 0x80 || kind == 0x90) {
+        std::snprintf(buf, sizeof buf, " off %u", a);
+      } else if (kind == 0xB0) {
+        std::snprintf(buf, sizeof buf, " cc%u=%u", a, b);
+      } else {
+        std::snprintf(buf, sizeof buf, " 0x%02x", st);
+      }
+      out += buf;
+      i += len;
+    }
+  };
+  describe_one(m.midi_data());
+  for (const auto& e : m.events()) describe_one(e.data());
+  return out;
+}
+
+void Print(const ClientMessage& m) {
+  switch (m.message_case()) {
+    case ClientMessage::kWelcome:
+      std::printf("* welcome %s (%s) on shard %u, server %s\n", m.welcome().user().username().c_str(),
+                  m.welcome().user().user_id().c_str(), m.welcome().shard(),
+                  m.welcome().server_version().c_str());
+      break;
+    case ClientMessage::kRoomJoinedResponse: {
+      const auto& r = m.room_joined_response();
+      std::printf("* joined %s (%d users):", r.room_info().room_name().c_str(),
+                  r.room_info().user_count());
+      for (const auto& u : r.current_users()) std::printf(" %s", u.username().c_str());
+      std::printf("\n");
+      for (const auto& line : r.chat_history()) {
+        std::printf("  [history] %s: %s\n", line.username().c_str(), line.message().c_str());
+      }
+      break;
+    }
+    case ClientMessage::kUserJoinedRoom:
+      std::printf("* %s joined\n", m.user_joined_room().user_info().username().c_str());
+      break;
+    case ClientMessage::kUserLeftRoom:
+      std::printf("* %s left (%s)\n", m.user_left_room().user_id().c_str(),
+                  m.user_left_room().reason().c_str());
+      break;
+    case ClientMessage::kRoomLeft:
+      std::printf("* you left %s (%s)\n", m.room_left().room_id().c_str(),
+                  m.room_left().reason().c_str());
+      break;
+    case ClientMessage::kRoomChatMessage:
+      std::printf("%s: %s\n",
+                  m.room_chat_message().username().empty() ? "*"
+                                                           : m.room_chat_message().username().c_str(),
+                  m.room_chat_message().message().c_str());
+      break;
+    case ClientMessage::kPrivateMessage:
+      std::printf("[pm] %s -> %s: %s\n", m.private_message().from_username().c_str(),
+                  m.private_message().to_user_id().c_str(), m.private_message().message().c_str());
+      break;
+    case ClientMessage::kMidiMessage:
+      std::printf("~ %s #%llu%s%s\n", m.midi_message().user_id().c_str(),
+                  static_cast<unsigned long long>(m.midi_message().sequence()),
+                  Describe(m.midi_message()).c_str(),
+                  (m.midi_message().flags() & 4) ? " (synthetic)" : "");
+      break;
+    case ClientMessage::kRoomList:
+      std::printf("* %d rooms:\n", m.room_list().rooms_size());
+      for (const auto& r : m.room_list().rooms()) {
+        std::printf("  %s (%d/%d)%s\n", r.room_name().c_str(), r.user_count(),
+                    r.settings().max_users(), r.has_password() ? " [password]" : "");
+      }
+      break;
+    case ClientMessage::kErrorMessage:
+      std::printf("! %s: %s\n", m.error_message().error_code().c_str(),
+                  m.error_message().error_message().c_str());
+      break;
+    case ClientMessage::kCommandResult:
+      for (const auto& line : m.command_result().lines()) std::printf("  %s\n", line.c_str());
+      break;
+    case ClientMessage::kHeartbeatMessage:
+      break;  // clock sync; not interesting to a person
+    case ClientMessage::kHeldNotesSnapshot: {
+      std::printf("~ %s holds", m.held_notes_snapshot().user_id().c_str());
+      for (const auto& n : m.held_notes_snapshot().notes()) std::printf(" %u", n.note());
+      std::printf("%s\n", m.held_notes_snapshot().sustain_channels() ? " +pedal" : "");
+      break;
+    }
+    case ClientMessage::kRoomUpdated:
+      std::printf("* room %s: owner %s, %d users\n", m.room_updated().room_info().room_name().c_str(),
+                  m.room_updated().room_info().owner_id().c_str(),
+                  m.room_updated().room_info().user_count());
+      break;
+    default: {
+      std::string text = m.ShortDebugString();
+      if (text.size() > 300) text = text.substr(0, 300) + "...";
+      std::printf("* %s\n", text.c_str());
+    }
+  }
+  std::fflush(stdout);
+}
+
+ServerMessage Note(int note, int velocity) {
+  ServerMessage m;
+  std::string data;
+  data.push_back(static_cast<char>(velocity > 0 ? 0x90 : 0x80));
+  data.push_back(static_cast<char>(note & 0x7F));
+  data.push_back(static_cast<char>(velocity & 0x7F));
+  m.mutable_midi_message()->set_midi_data(data);
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string url, keys, host = "127.0.0.1", name = "cli", user_id, room, roles;
+  int port = 8080, linger_ms = 500;
+  bool guest = false, lobby = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto v = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        Usage();
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--url") url = v();
+    else if (a == "--keys") keys = v();
+    else if (a == "--host") host = v();
+    else if (a == "--port") port = std::atoi(v().c_str());
+    else if (a == "--name") name = v();
+    else if (a == "--user-id") user_id = v();
+    else if (a == "--roles") roles = v();
+    else if (a == "--guest") guest = true;
+    else if (a == "--room") room = v();
+    else if (a == "--lobby") lobby = true;
+    else if (a == "--linger") linger_ms = std::atoi(v().c_str());
+    else if (a == "-h" || a == "--help") { Usage(); return 0; }
+    else { std::fprintf(stderr, "tutti-cli: unknown argument %s\n", a.c_str()); Usage(); return 2; }
+  }
+
+  std::string resource;
+  if (!url.empty()) {
+    // ws://host:port/api/websocket/...
+    std::string rest = url.rfind("ws://", 0) == 0 ? url.substr(5) : url;
+    size_t slash = rest.find('/');
+    std::string hostport = rest.substr(0, slash);
+    resource = slash == std::string::npos ? "/" : rest.substr(slash);
+    size_t colon = hostport.rfind(':');
+    host = hostport.substr(0, colon);
+    if (colon != std::string::npos) port = std::atoi(hostport.substr(colon + 1).c_str());
+  } else if (!keys.empty()) {
+    tutti::crypto::EnsureSodiumInitialized();
+    auto seal = tutti::crypto::LoadSealPublicKey(keys);
+    if (!seal.ok()) {
+      std::fprintf(stderr, "tutti-cli: %s\n", std::string(seal.status().message()).c_str());
+      return 1;
+    }
+    tutti::crypto::DevConnectionRequest req;
+    req.user_id = user_id.empty() ? "cli-" + name : user_id;
+    req.name = name;
+    req.member = !guest;
+    req.guest = guest;
+    req.host = host;
+    req.port = port;
+    std::stringstream ss(roles);
+    for (std::string r; std::getline(ss, r, ',');) {
+      if (!r.empty()) req.roles.push_back(r);
+    }
+    absl::StatusOr<tutti::crypto::IssuerKeys> issuer;
+    if (!guest) {
+      issuer = tutti::crypto::LoadIssuerKeys(keys);
+      if (!issuer.ok()) {
+        std::fprintf(stderr, "tutti-cli: %s\n", std::string(issuer.status().message()).c_str());
+        return 1;
+      }
+    }
+    auto dev = tutti::crypto::MintDevConnection(req, guest ? nullptr : &*issuer, *seal, UnixMs());
+    if (!dev.ok()) {
+      std::fprintf(stderr, "tutti-cli: %s\n", std::string(dev.status().message()).c_str());
+      return 1;
+    }
+    resource = dev->resource;
+  } else {
+    Usage();
+    return 2;
+  }
+
+  tutti::client::Client client;
+  auto r = client.Connect(host, static_cast<uint16_t>(port), resource);
+  if (!r.ok) {
+    std::fprintf(stderr, "tutti-cli: connect refused: %d %s\n", r.http_status, r.error.c_str());
+    return 1;
+  }
+
+  std::atomic<bool> done{false};
+  std::atomic<bool> settled{room.empty() && !lobby};  // the first join answered
+  std::thread printer([&] {
+    auto last_beat = std::chrono::steady_clock::now();
+    while (!done) {
+      auto m = client.Next(200ms);
+      if (m) {
+        Print(*m);
+        if (m->has_room_joined_response() || m->has_error_message()) settled = true;
+      }
+      if (!client.is_open()) {
+        uint16_t code = 0;
+        std::string why;
+        client.WaitClosed(0ms, &code, &why);
+        std::printf("* connection closed (%u %s)\n", code, why.c_str());
+        std::fflush(stdout);
+        done = true;
+        break;
+      }
+      if (std::chrono::steady_clock::now() - last_beat > 15s) {
+        ServerMessage hb;
+        hb.mutable_heartbeat_message()->set_timestamp(MonoUs());
+        client.Send(hb);
+        last_beat = std::chrono::steady_clock::now();
+      }
+    }
+  });
+
+  if (lobby) {
+    ServerMessage m;
+    m.mutable_join_next_available_lobby();
+    client.Send(m);
+  } else if (!room.empty()) {
+    ServerMessage m;
+    m.mutable_server_command()->set_commandtype(tutti::proto::CREATE_OR_JOIN_ROOM);
+    (*m.mutable_server_command()->mutable_parameters())["room_name"] = room;
+    client.Send(m);
+  }
+
+  // Typing before the join is answered would only earn "not in a room".
+  for (int i = 0; i < 50 && !settled && !done; ++i) std::this_thread::sleep_for(100ms);
+
+  std::string line;
+  while (!done && std::getline(std::cin, line)) {
+    if (line.empty()) continue;
+    std::istringstream in(line);
+    std::string cmd;
+    in >> cmd;
+    ServerMessage m;
+    if (cmd == "/quit") {
+      break;
+    } else if (cmd == "/note") {
+      int note = 60, vel = 100;
+      in >> note >> vel;
+      client.Send(Note(note, vel));
+      std::this_thread::sleep_for(300ms);
+      client.Send(Note(note, 0));
+      continue;
+    } else if (cmd == "/play") {
+      for (int n : {60, 62, 64, 65, 67, 69, 71, 72}) {
+        client.Send(Note(n, 90));
+        std::this_thread::sleep_for(200ms);
+        client.Send(Note(n, 0));
+      }
+      continue;
+    } else if (cmd == "/join" || cmd == "/create") {
+      std::string name_arg, pw;
+      in >> name_arg >> pw;
+      if (cmd == "/join") {
+        m.mutable_join_room_by_name()->set_room_name(name_arg);
+        m.mutable_join_room_by_name()->set_password(pw);
+      } else {
+        auto* c = m.mutable_create_room_command();
+        c->set_room_name(name_arg);
+        c->set_password(pw);
+        c->mutable_settings()->set_allow_chat(true);
+        c->mutable_settings()->set_allow_guests(true);
+      }
+    } else if (cmd == "/leave") {
+      m.mutable_leave_room();
+    } else if (cmd == "/lobby") {
+      m.mutable_join_next_available_lobby();
+    } else if (cmd == "/rooms") {
+      m.mutable_get_room_list();
+    } else if (cmd == "/sync") {
+      m.mutable_server_command()->set_commandtype(tutti::proto::SYNC_STATE);
+    } else if (cmd == "/pm") {
+      std::string to, rest;
+      in >> to;
+      std::getline(in, rest);
+      m.mutable_private_message()->set_to_user_id(to);
+      m.mutable_private_message()->set_message(rest);
+    } else if (cmd == "/status" && line.find(' ') != std::string::npos) {
+      std::string s, rest;
+      in >> s;
+      std::getline(in, rest);
+      tutti::proto::UserStatus st = tutti::proto::ONLINE;
+      if (s == "away") st = tutti::proto::AWAY;
+      if (s == "busy") st = tutti::proto::BUSY;
+      if (s == "invisible") st = tutti::proto::INVISIBLE;
+      m.mutable_user_status_update()->set_status(st);
+      m.mutable_user_status_update()->set_status_text(rest);
+    } else {
+      m.mutable_room_chat_message()->set_message(line);
+    }
+    client.Send(m);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(linger_ms));
+  done = true;
+  printer.join();
+  client.Close();
+  return 0;
+}
