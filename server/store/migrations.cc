@@ -110,9 +110,9 @@ absl::StatusOr<int> ApplyMigrations(Db& db, const std::vector<Migration>& migrat
   if (!version.ok()) return version.status();
   const int latest = static_cast<int>(migrations.size());
   if (*version > latest) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the database has schema version ", *version,
-                     " but this server knows only up to ", latest, "; use a newer server"));
+    return absl::FailedPreconditionError(absl::StrCat("the database has schema version ", *version,
+                                                      " but this server knows only up to ", latest,
+                                                      "; use a newer server"));
   }
   for (int next = *version + 1; next <= latest; ++next) {
     const Migration& migration = migrations[next - 1];
@@ -122,9 +122,9 @@ absl::StatusOr<int> ApplyMigrations(Db& db, const std::vector<Migration>& migrat
     if (status.ok()) status = db.Exec(absl::StrCat("PRAGMA user_version = ", next));
     if (status.ok()) status = (*tx)->Commit();
     if (!status.ok()) {
-      return absl::Status(status.code(), absl::StrCat("migration ", next, " (",
-                                                      migration.description,
-                                                      ") failed: ", status.message()));
+      return absl::Status(status.code(),
+                          absl::StrCat("migration ", next, " (", migration.description,
+                                       ") failed: ", status.message()));
     }
   }
   return latest;

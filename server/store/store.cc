@@ -108,8 +108,7 @@ absl::StatusOr<Profile> Store::GetProfile(std::string_view user_id) {
 
 // --- Friends -----------------------------------------------------------------------
 
-absl::StatusOr<bool> Store::Exists(const std::string& sql, std::string_view a,
-                                   std::string_view b) {
+absl::StatusOr<bool> Store::Exists(const std::string& sql, std::string_view a, std::string_view b) {
   absl::StatusOr<Statement> stmt = db_->Prepare(sql);
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, a).Bind(2, b);
@@ -121,11 +120,10 @@ absl::StatusOr<bool> Store::AreFriends(std::string_view a, std::string_view b) {
   return Exists("SELECT 1 FROM friendships WHERE user_a = ?1 AND user_b = ?2", first, second);
 }
 
-absl::Status Store::InsertFriendship(std::string_view a, std::string_view b,
-                                     int64_t now_unix_ms) {
+absl::Status Store::InsertFriendship(std::string_view a, std::string_view b, int64_t now_unix_ms) {
   auto [first, second] = Ordered(a, b);
-  absl::StatusOr<Statement> stmt = db_->Prepare(
-      "INSERT INTO friendships (user_a, user_b, since_unix_ms) VALUES (?1, ?2, ?3)");
+  absl::StatusOr<Statement> stmt =
+      db_->Prepare("INSERT INTO friendships (user_a, user_b, since_unix_ms) VALUES (?1, ?2, ?3)");
   if (!stmt.ok()) return stmt.status();
   return stmt->Bind(1, first).Bind(2, second).Bind(3, now_unix_ms).Run();
 }
@@ -248,8 +246,8 @@ absl::StatusOr<bool> Store::Block(std::string_view blocker, std::string_view blo
 
   absl::StatusOr<std::unique_ptr<Transaction>> tx = Transaction::Begin(*db_);
   if (!tx.ok()) return tx.status();
-  absl::StatusOr<Statement> insert = db_->Prepare(
-      "INSERT INTO blocks (blocker, blocked, created_unix_ms) VALUES (?1, ?2, ?3)");
+  absl::StatusOr<Statement> insert =
+      db_->Prepare("INSERT INTO blocks (blocker, blocked, created_unix_ms) VALUES (?1, ?2, ?3)");
   if (!insert.ok()) return insert.status();
   absl::Status inserted = insert->Bind(1, blocker).Bind(2, blocked).Bind(3, now_unix_ms).Run();
   if (absl::IsAlreadyExists(inserted)) return absl::AlreadyExistsError("already blocked");
@@ -328,10 +326,10 @@ absl::Status Store::RemoveServerBan(std::string_view target) {
 }
 
 absl::StatusOr<std::vector<moderation::ServerBan>> Store::ListServerBans(int64_t now_unix_ms) {
-  absl::StatusOr<Statement> stmt = db_->Prepare(
-      absl::StrCat("SELECT target, reason, actor, created_unix_ms, until_unix_ms "
-                   "FROM server_bans WHERE ",
-                   kActiveBan, " ORDER BY target"));
+  absl::StatusOr<Statement> stmt =
+      db_->Prepare(absl::StrCat("SELECT target, reason, actor, created_unix_ms, until_unix_ms "
+                                "FROM server_bans WHERE ",
+                                kActiveBan, " ORDER BY target"));
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, now_unix_ms);
   std::vector<moderation::ServerBan> bans;
@@ -380,8 +378,8 @@ absl::Status Store::SaveRoom(const RoomRecord& room) {
     TUTTI_STORE_RETURN_IF_ERROR(clear->Bind(1, room.room_id).Run());
   }
   for (const std::string& moderator : room.moderators) {
-    absl::StatusOr<Statement> add = db_->Prepare(
-        "INSERT OR IGNORE INTO room_moderators (room_id, user_id) VALUES (?1, ?2)");
+    absl::StatusOr<Statement> add =
+        db_->Prepare("INSERT OR IGNORE INTO room_moderators (room_id, user_id) VALUES (?1, ?2)");
     if (!add.ok()) return add.status();
     TUTTI_STORE_RETURN_IF_ERROR(add->Bind(1, room.room_id).Bind(2, moderator).Run());
   }
@@ -507,10 +505,10 @@ absl::Status Store::RemoveRoomBan(std::string_view room_id, std::string_view use
 
 absl::StatusOr<std::vector<RoomBanRecord>> Store::ListRoomBans(std::string_view room_id,
                                                                int64_t now_unix_ms) {
-  absl::StatusOr<Statement> stmt = db_->Prepare(
-      absl::StrCat("SELECT user_id, reason, actor, created_unix_ms, until_unix_ms "
-                   "FROM room_bans WHERE ",
-                   kActiveBan, " AND room_id = ?2 ORDER BY user_id"));
+  absl::StatusOr<Statement> stmt =
+      db_->Prepare(absl::StrCat("SELECT user_id, reason, actor, created_unix_ms, until_unix_ms "
+                                "FROM room_bans WHERE ",
+                                kActiveBan, " AND room_id = ?2 ORDER BY user_id"));
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, now_unix_ms).Bind(2, room_id);
   std::vector<RoomBanRecord> bans;

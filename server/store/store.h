@@ -65,9 +65,9 @@ struct FriendRow {
 };
 
 struct RoomRecord {
-  std::string room_id;  // canonical room id (lower-case, trimmed)
-  std::string name;     // as the creator typed it
-  int type = 0;         // tutti.proto RoomType
+  std::string room_id;        // canonical room id (lower-case, trimmed)
+  std::string name;           // as the creator typed it
+  int type = 0;               // tutti.proto RoomType
   std::string settings;       // serialized tutti.proto RoomSettings
   std::string password_hash;  // crypto_pwhash_str output, empty = no password
   std::string owner_id;
@@ -106,8 +106,8 @@ class Store {
   // Refuses oneself (INVALID_ARGUMENT), a pair where either blocks the other
   // (FAILED_PRECONDITION), existing friends or a repeated request (ALREADY_EXISTS).
   // When `to` already asked `from`, this accepts that request instead.
-  absl::StatusOr<FriendRequestResult> SendFriendRequest(std::string_view from,
-                                                        std::string_view to, int64_t now_unix_ms);
+  absl::StatusOr<FriendRequestResult> SendFriendRequest(std::string_view from, std::string_view to,
+                                                        int64_t now_unix_ms);
   // `user` accepts the pending request from `from`. NOT_FOUND when there is none.
   absl::Status AcceptFriendRequest(std::string_view user, std::string_view from,
                                    int64_t now_unix_ms);
