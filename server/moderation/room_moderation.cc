@@ -191,19 +191,39 @@ int64_t RoomModeration::NextExpiry() const {
 absl::StatusOr<RoomModeration::Outcome> RoomModeration::Apply(
     const ParsedCommand& command, std::string_view actor_id, RoomRole actor_server_role,
     RoomRole target_server_role, std::string_view room_id, int64_t now_unix_ms) {
+  bool targeted = true;
+  switch (command.kind) {
+    case CommandKind::kKick:
+    case CommandKind::kBan:
+    case CommandKind::kUnban:
+    case CommandKind::kMute:
+    case CommandKind::kUnmute:
+    case CommandKind::kMod:
+    case CommandKind::kUnmod:
+    case CommandKind::kOwner:
+      break;
+    case CommandKind::kTopic:
+    case CommandKind::kClear:
+      targeted = false;
+      break;
+    default:
+      return absl::UnimplementedError(absl::StrCat("/", ToAbsl(CommandName(command.kind)),
+                                                   " is not a room moderation command"));
+  }
+  const std::string target = targeted ? command.target : std::string();
   const RoomRole actor_role = RoleOf(actor_id, actor_server_role);
-  const RoomRole target_role = RoleOf(command.target, target_server_role);
-  if (absl::Status s = Authorize(actor_id, actor_role, command.target, target_role, command.kind);
+  const RoomRole target_role = targeted ? RoleOf(target, target_server_role) : RoomRole::kGuest;
+  if (absl::Status s = Authorize(actor_id, actor_role, target, target_role, command.kind);
       !s.ok()) {
     return s;
   }
-  if (command.target.empty()) return absl::InvalidArgumentError("missing <user>");
+  if (targeted && target.empty()) return absl::InvalidArgumentError("missing <user>");
 
   Outcome outcome;
   AuditRecord& audit = outcome.audit;
   audit.unix_ms = now_unix_ms;
   audit.actor = std::string(actor_id);
-  audit.target = command.target;
+  audit.target = target;
   audit.room_id = std::string(room_id);
   audit.reason = command.reason;
 
@@ -250,9 +270,15 @@ absl::StatusOr<RoomModeration::Outcome> RoomModeration::Apply(
       outcome.previous_owner = owner_id_;
       if (absl::Status s = TransferOwnership(command.target); !s.ok()) return s;
       break;
-    default:
-      return absl::UnimplementedError(absl::StrCat("/", ToAbsl(CommandName(command.kind)),
-                                                   " is not a room moderation command"));
+    case CommandKind::kTopic:
+      audit.action = AuditAction::kSetTopic;
+      audit.reason = command.text;  // the log shows what the topic became
+      break;
+    case CommandKind::kClear:
+      audit.action = AuditAction::kClearChat;
+      break;
+    default:  // filtered at the top
+      return absl::InternalError("unreachable");
   }
   return outcome;
 }

@@ -120,14 +120,17 @@ class RoomModeration {
   // The earliest end among temporary bans and mutes, or 0 when there is none.
   int64_t NextExpiry() const;
 
-  // Checks and applies a command aimed at a user: permission (Authorize), then the state
-  // change. Handles kick, ban, unban, mute, unmute, mod, unmod and owner; for kick the
-  // state does not change (the room removes the sessions). `target_server_role` is the
-  // target's token role when they are present; for someone absent the room passes
-  // kMember (or kGuest for a guest id), so their room role still counts.
-  // Returns the audit record to append, or the refusal (PERMISSION_DENIED,
+  // Checks and applies a moderation command: permission (Authorize), then the change
+  // to this object's state. Handles kick, ban, unban, mute, unmute, mod, unmod and
+  // owner (aimed at command.target) and topic and clear (room-wide). For kick, topic
+  // and clear nothing changes here: the room removes the sessions, sets the topic
+  // (command.text) or clears its history once this returns OK.
+  // `target_server_role` is the target's token role when they are present; for
+  // someone absent the room passes kMember (or kGuest for a guest id), so their room
+  // role still counts. Returns the audit record to append (and announce), or the
+  // refusal: UNIMPLEMENTED for other kinds (checked first), PERMISSION_DENIED,
   // INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND, ALREADY_EXISTS,
-  // RESOURCE_EXHAUSTED, UNIMPLEMENTED for other kinds). On error nothing changed.
+  // RESOURCE_EXHAUSTED. On error nothing changed.
   absl::StatusOr<Outcome> Apply(const ParsedCommand& command, std::string_view actor_id,
                                 RoomRole actor_server_role, RoomRole target_server_role,
                                 std::string_view room_id, int64_t now_unix_ms);
