@@ -58,7 +58,8 @@ Authenticator::Authenticator(ServerKeys keys, AuthenticatorOptions options,
                              std::function<int64_t()> unix_ms)
     : keys_(std::move(keys)),
       options_(options),
-      unix_ms_(std::move(unix_ms)),
+      // An empty clock would crash on the first connect; default to the real one.
+      unix_ms_(unix_ms ? std::move(unix_ms) : std::function<int64_t()>(WallClockUnixMs)),
       replay_cache_(options.replay_cache_entries),
       token_cache_(options.token_cache_entries) {
   EnsureSodiumInitialized();

@@ -80,8 +80,8 @@ struct AuthenticatorOptions {
 class Authenticator {
  public:
   // unix_ms: injected wall clock (tests pass a fake); it is called from the
-  // threads that call Authenticate, so it must be thread-safe itself.
-  // Thread-safe after construction.
+  // threads that call Authenticate, so it must be thread-safe itself. An empty
+  // function means WallClockUnixMs. Thread-safe after construction.
   Authenticator(ServerKeys keys, AuthenticatorOptions options, std::function<int64_t()> unix_ms);
 
   Authenticator(const Authenticator&) = delete;
@@ -90,6 +90,7 @@ class Authenticator {
   // resource = the request's resource, e.g. "/api/websocket/<payload>" (a
   // query string, if any, is ignored). On success fills *identity and returns
   // true; otherwise fills *error and returns false, leaving *identity alone.
+  // Both pointers must be non-null.
   // A successful call consumes the payload's socket_id for its window.
   bool Authenticate(std::string_view resource, Identity* identity, AuthError* error);
 

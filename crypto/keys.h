@@ -101,7 +101,8 @@ IssuerKeys GenerateIssuerKeys();
 // Deterministic issuer keys from a 32-byte Ed25519 seed (RFC 8032 private key).
 IssuerKeys IssuerKeysFromSeed(const uint8_t seed[32]);
 
-// Key text in the file format, e.g. "tutti-seal-public-v1 <base64url>".
+// Key text in the file format without the newline, e.g.
+// "tutti-seal-public-v1 <base64url>"; `kind` is "seal-public" or "issuer-public".
 std::string FormatPublicKeyLine(const char* kind, const PublicKey& key);
 
 }  // namespace tutti::crypto

@@ -2,10 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <string>
 
@@ -25,6 +25,25 @@ std::string ReadAll(const std::string& path) {
 
 void WriteAll(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+}
+
+// "tutti-<kind>-v1 <43 base64url chars>\n". (No std::regex: g++ 12 warns
+// inside <regex> under the sanitizer build, and warnings are errors.)
+bool IsKeyLine(const std::string& text) {
+  static const char* const kKinds[] = {"seal-secret", "seal-public", "issuer-secret",
+                                       "issuer-public"};
+  for (const char* kind : kKinds) {
+    std::string prefix = std::string("tutti-") + kind + "-v1 ";
+    if (text.rfind(prefix, 0) != 0) continue;
+    std::string rest = text.substr(prefix.size());
+    if (rest.size() != 44 || rest.back() != '\n') return false;
+    for (size_t i = 0; i < 43; ++i) {
+      char c = rest[i];
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+    }
+    return true;
+  }
+  return false;
 }
 
 mode_t ModeOf(const std::string& path) {
@@ -73,10 +92,9 @@ TEST_F(KeysTest, GeneratesFilesWithModesAndTheDocumentedFormat) {
   EXPECT_EQ(ModeOf(Path(kIssuerSecretFile)), 0600u);
   EXPECT_EQ(ModeOf(Path(kSealPublicFile)), 0644u);
   EXPECT_EQ(ModeOf(Path(kIssuerPublicFile)), 0644u);
-  const std::regex line(R"(tutti-(seal|issuer)-(secret|public)-v1 [A-Za-z0-9_-]{43}\n)");
   for (const char* name :
        {kSealSecretFile, kSealPublicFile, kIssuerSecretFile, kIssuerPublicFile}) {
-    EXPECT_TRUE(std::regex_match(ReadAll(Path(name)), line)) << name;
+    EXPECT_TRUE(IsKeyLine(ReadAll(Path(name)))) << name;
   }
   EXPECT_EQ(ReadAll(Path(kSealSecretFile)).rfind("tutti-seal-secret-v1 ", 0), 0u);
   EXPECT_EQ(ReadAll(Path(kIssuerPublicFile)).rfind("tutti-issuer-public-v1 ", 0), 0u);
