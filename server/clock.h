@@ -14,8 +14,8 @@ namespace tutti::server {
 class Clock {
  public:
   virtual ~Clock() = default;
-  virtual int64_t NowUs() const = 0;      // monotonic, microseconds
-  virtual int64_t UnixMs() const = 0;     // wall clock, milliseconds
+  virtual int64_t NowUs() const = 0;   // monotonic, microseconds
+  virtual int64_t UnixMs() const = 0;  // wall clock, milliseconds
 };
 
 class SystemClock final : public Clock {

@@ -13,11 +13,11 @@ namespace tutti::server {
 struct ServerConfig {
   // --- listening -----------------------------------------------------------------
   std::string listen_address = "127.0.0.1";  // loopback unless the operator opts in
-  uint16_t port = 8080;                       // 0 = ephemeral (tests)
-  int shards = 0;                             // 0 = one per core
-  std::string key_dir = "var/keys";           // dev keys are generated here when missing
-  std::string data_dir = "var";               // SQLite store lives here
-  std::string store_path;                     // empty = <data_dir>/tutti.db
+  uint16_t port = 8080;                      // 0 = ephemeral (tests)
+  int shards = 0;                            // 0 = one per core
+  std::string key_dir = "var/keys";          // dev keys are generated here when missing
+  std::string data_dir = "var";              // SQLite store lives here
+  std::string store_path;                    // empty = <data_dir>/tutti.db
   bool allow_guests = true;
 
   // --- transport limits (set at the door) ---------------------------------------
@@ -30,7 +30,7 @@ struct ServerConfig {
   int close_timeout_ms = 1000;      // a slow consumer must not hold its socket for long
   int idle_timeout_ms = 60000;      // clients heartbeat every 20-30 s (seed 003: 30 s)
   int heartbeat_interval_ms = 20000;
-  int socket_send_buffer = 0;       // 0 = kernel default; tests shrink it
+  int socket_send_buffer = 0;  // 0 = kernel default; tests shrink it
 
   // --- outbound budget per connection (bytes queued in the server, not the kernel) --
   // Past the soft limit droppable traffic (avatar moves) is dropped; past the hard
@@ -56,14 +56,14 @@ struct ServerConfig {
 
   // --- rooms ---------------------------------------------------------------------
   size_t max_rooms = 10000;
-  int max_users_per_room = 64;   // settings may lower it, never raise it
+  int max_users_per_room = 64;  // settings may lower it, never raise it
   int lobby_max_users = 32;
   size_t chat_history = 50;      // messages kept per room and sent to joiners
   size_t max_chat_length = 512;  // bytes of UTF-8 after cleaning
   size_t max_room_name_length = 64;
   size_t max_password_length = 128;
   size_t max_request_id_length = 64;
-  size_t max_midi_messages = 64;  // channel messages per MidiMessage batch
+  size_t max_midi_messages = 64;      // channel messages per MidiMessage batch
   int64_t max_midi_span_us = 500000;  // a batch may spread its events over 0.5 s at most
   int held_notes_snapshot_ms = 1000;
 };

@@ -258,7 +258,8 @@ void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const
     return;
   }
   // Hash off the event loop, then continue on this shard.
-  if (!s.joining_room_id.empty()) return Error(s, proto::WRONG_STATE, "a join is already in progress", rid);
+  if (!s.joining_room_id.empty())
+    return Error(s, proto::WRONG_STATE, "a join is already in progress", rid);
   Shard* shard = shard_;
   SessionId id = s.id();
   auto shared = std::make_shared<RoomRequest>(std::move(req));
@@ -268,7 +269,8 @@ void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const
       Session* sess = shard->FindSession(id);
       if (!sess) return;
       if (shared->password_hash.empty()) {
-        sess->Send(MakeFrame(MakeError(proto::INTERNAL_ERROR, "could not hash password", rid)), false);
+        sess->Send(MakeFrame(MakeError(proto::INTERNAL_ERROR, "could not hash password", rid)),
+                   false);
         return;
       }
       shard->dispatcher().BeginJoin(*sess, std::move(*shared), rid);
@@ -398,8 +400,8 @@ void Dispatcher::OnMidi(Session& s, const proto::MidiMessage& midi, int64_t arri
   MidiRelay relay;
   relay.parsed.reserve(8);
   if (!midi.midi_data().empty()) {
-    absl::Status st = midi::ParseChannelMessages(midi.midi_data(), cfg.max_midi_messages,
-                                                 &relay.parsed);
+    absl::Status st =
+        midi::ParseChannelMessages(midi.midi_data(), cfg.max_midi_messages, &relay.parsed);
     if (!st.ok()) return Error(s, proto::INVALID_PARAMETERS, std::string(st.message()), rid);
   }
   int64_t span = 0;
@@ -500,7 +502,8 @@ void Dispatcher::OnStatus(Session& s, const proto::UserStatusUpdate& update,
                           const std::string& rid) {
   if (!TakeRequest(s, rid)) return;
   if (update.status() == proto::OFFLINE || !proto::UserStatus_IsValid(update.status())) {
-    return Error(s, proto::INVALID_PARAMETERS, "status must be ONLINE, AWAY, BUSY or INVISIBLE", rid);
+    return Error(s, proto::INVALID_PARAMETERS, "status must be ONLINE, AWAY, BUSY or INVISIBLE",
+                 rid);
   }
   proto::UserStatusUpdate clean;
   clean.set_status(update.status());
@@ -525,7 +528,8 @@ void Dispatcher::OnStatus(Session& s, const proto::UserStatusUpdate& update,
   });
 }
 
-// --- private messages ------------------------------------------------------------------------------
+// --- private messages
+// ------------------------------------------------------------------------------
 
 void Dispatcher::OnPrivateMessage(Session& s, const proto::PrivateMessage& pm,
                                   const std::string& rid) {
@@ -569,7 +573,8 @@ void Dispatcher::OnPrivateMessage(Session& s, const proto::PrivateMessage& pm,
   });
 }
 
-// --- seed 003 ServerCommand ------------------------------------------------------------------------
+// --- seed 003 ServerCommand
+// ------------------------------------------------------------------------
 
 void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, int64_t arrival_us,
                                  const std::string& rid) {

@@ -28,7 +28,11 @@ void Usage() {
                "  --keys DIR     key files; dev keys are generated there when missing\n"
                "                 (default var/keys)\n"
                "  --data DIR     where the embedded store lives (default var)\n"
-               "  --no-guests    refuse connections without a token\n");
+               "  --no-guests    refuse connections without a token\n"
+               "load-test overrides of ServerConfig limits (docs/PERFORMANCE.md):\n"
+               "  --max-users-per-room N  --lobby-max-users N  --max-rooms N\n"
+               "  --notes-per-second X  --note-burst X  --chat-per-second X  --chat-burst X\n"
+               "  --idle-timeout-ms N\n");
 }
 
 }  // namespace
@@ -58,6 +62,22 @@ int main(int argc, char** argv) {
       config.allow_guests = false;
     } else if (arg == "--max-frame") {
       config.max_frame_bytes = static_cast<size_t>(std::atol(value().c_str()));
+    } else if (arg == "--max-users-per-room") {
+      config.max_users_per_room = std::atoi(value().c_str());
+    } else if (arg == "--lobby-max-users") {
+      config.lobby_max_users = std::atoi(value().c_str());
+    } else if (arg == "--max-rooms") {
+      config.max_rooms = static_cast<size_t>(std::atol(value().c_str()));
+    } else if (arg == "--notes-per-second") {
+      config.notes_per_second = std::atof(value().c_str());
+    } else if (arg == "--note-burst") {
+      config.note_burst = std::atof(value().c_str());
+    } else if (arg == "--chat-per-second") {
+      config.chat_per_second = std::atof(value().c_str());
+    } else if (arg == "--chat-burst") {
+      config.chat_burst = std::atof(value().c_str());
+    } else if (arg == "--idle-timeout-ms") {
+      config.idle_timeout_ms = std::atoi(value().c_str());
     } else if (arg == "-h" || arg == "--help") {
       Usage();
       return 0;
@@ -71,7 +91,8 @@ int main(int argc, char** argv) {
   tutti::crypto::EnsureSodiumInitialized();
   auto generated = tutti::crypto::EnsureDevKeys(config.key_dir);
   if (!generated.ok()) {
-    std::fprintf(stderr, "tutti-server: keys: %s\n", std::string(generated.status().message()).c_str());
+    std::fprintf(stderr, "tutti-server: keys: %s\n",
+                 std::string(generated.status().message()).c_str());
     return 1;
   }
   if (*generated) {

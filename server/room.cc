@@ -227,7 +227,8 @@ void Room::Leave(SessionId session, const std::string& reason, const std::string
 void Room::Chat(SessionId session, const std::string& text, proto::ChatMessageType type,
                 const std::string& request_id) {
   auto it = members_.find(session);
-  if (it == members_.end()) return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  if (it == members_.end())
+    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
   if (!settings_.allow_chat() && !IsOwner(it->second) && !it->second.server_admin &&
       !it->second.server_moderator) {
     return Error(session, proto::PERMISSION_DENIED, "chat is disabled in this room", request_id);
@@ -312,8 +313,10 @@ void Room::UserStatus(SessionId session, const proto::UserStatusUpdate& update) 
 void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
                   const std::string& new_password_hash, const std::string& request_id) {
   auto it = members_.find(session);
-  if (it == members_.end()) return Error(session, proto::WRONG_STATE, "not in this room", request_id);
-  if (is_lobby()) return Error(session, proto::PERMISSION_DENIED, "lobby settings are fixed", request_id);
+  if (it == members_.end())
+    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  if (is_lobby())
+    return Error(session, proto::PERMISSION_DENIED, "lobby settings are fixed", request_id);
   if (!IsOwner(it->second) && !it->second.server_admin) {
     return Error(session, proto::PERMISSION_DENIED, "only the room owner may change settings",
                  request_id);
@@ -338,7 +341,8 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
 }
 
 void Room::SendSnapshot(SessionId session, const std::string& request_id) {
-  if (!members_.count(session)) return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  if (!members_.count(session))
+    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
   proto::ClientMessage out;
   auto* snap = out.mutable_room_snapshot();
   *snap->mutable_room_info() = Info();

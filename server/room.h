@@ -60,7 +60,7 @@ struct MidiRelay {
   uint32_t flags = 0;
   std::string midi_data;
   std::vector<std::pair<std::string, uint32_t>> events;  // data, delay_us
-  std::vector<midi::ChannelMessage> parsed;                // all events, in time order
+  std::vector<midi::ChannelMessage> parsed;              // all events, in time order
 };
 
 class Room {

@@ -28,8 +28,8 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   auth.max_resource_bytes = config_.max_resource_bytes;
   auth.allow_guests = config_.allow_guests;
   const Clock* c = clock_.get();
-  authenticator_ = std::make_unique<crypto::Authenticator>(std::move(keys), auth,
-                                                           [c] { return c->UnixMs(); });
+  authenticator_ =
+      std::make_unique<crypto::Authenticator>(std::move(keys), auth, [c] { return c->UnixMs(); });
   const int n = ShardCountFor(config_);
   for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, this));
 }

@@ -23,12 +23,12 @@ namespace tutti::server {
 
 // WebSocket close codes the server uses (documented in docs/PROTOCOL.md).
 enum CloseCode : uint16_t {
-  kCloseGoingAway = 1001,      // server shutting down
-  kClosePolicy = 1008,         // repeated malformed input
-  kCloseTooBig = 1009,         // frame over max_frame_bytes (sent by websocketpp)
-  kCloseIdle = 4000,           // nothing received for idle_timeout_ms
-  kCloseSlowConsumer = 4001,   // outbound budget past the hard limit
-  kCloseBanned = 4003,         // server ban while connected
+  kCloseGoingAway = 1001,     // server shutting down
+  kClosePolicy = 1008,        // repeated malformed input
+  kCloseTooBig = 1009,        // frame over max_frame_bytes (sent by websocketpp)
+  kCloseIdle = 4000,          // nothing received for idle_timeout_ms
+  kCloseSlowConsumer = 4001,  // outbound budget past the hard limit
+  kCloseBanned = 4003,        // server ban while connected
 };
 
 // The connection as the session sees it. Implemented over websocketpp in endpoint.cc.

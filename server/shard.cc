@@ -101,9 +101,8 @@ Session* Shard::AddSession(crypto::Identity identity, std::unique_ptr<SessionLin
   dispatcher_->SendWelcome(*s);
   Server* server = server_;
   std::string user_id = s->user().user_id(), username = s->user().username();
-  server_->shard(0).Post([server, id, user_id, username] {
-    server->directory().Register(id, user_id, username);
-  });
+  server_->shard(0).Post(
+      [server, id, user_id, username] { server->directory().Register(id, user_id, username); });
   return s;
 }
 
@@ -128,9 +127,8 @@ void Shard::EndSession(SessionId id) {
   }
   Server* server = server_;
   std::string user_id = s->user().user_id(), username = s->user().username();
-  server_->shard(0).Post([server, id, user_id, username] {
-    server->directory().Unregister(id, user_id, username);
-  });
+  server_->shard(0).Post(
+      [server, id, user_id, username] { server->directory().Unregister(id, user_id, username); });
   sessions_.erase(it);
   if (shutting_down_ && sessions_.empty()) sweep_timer_.cancel();
 }
@@ -160,7 +158,8 @@ std::vector<proto::RoomInfo> Shard::ListedRooms() const {
 
 void Shard::HandleRoomRequest(RoomRequest req) {
   auto fail = [&](proto::ErrorCode code, const std::string& text) {
-    JoinFailed(req.join.session, req.room_id, MakeFrame(MakeError(code, text, req.join.request_id)));
+    JoinFailed(req.join.session, req.room_id,
+               MakeFrame(MakeError(code, text, req.join.request_id)));
   };
   const bool staff = req.join.server_admin || req.join.server_moderator;
   Room* room = FindRoom(req.room_id);
@@ -186,7 +185,8 @@ void Shard::HandleRoomRequest(RoomRequest req) {
         req.lobby_index += 1;
         req.room_id = CanonicalRoomId(LobbyName(req.lobby_index), 64);
         Shard& next = server_->RoomHome(req.room_id);
-        next.Post([&next, req = std::move(req)]() mutable { next.HandleRoomRequest(std::move(req)); });
+        next.Post(
+            [&next, req = std::move(req)]() mutable { next.HandleRoomRequest(std::move(req)); });
         return;
       }
       room->Join(req.join, true);
@@ -195,7 +195,8 @@ void Shard::HandleRoomRequest(RoomRequest req) {
     case RoomRequest::kCreate:
     case RoomRequest::kCreateOrJoin:
       if (!room) return CreateRoom(std::move(req));
-      if (req.kind == RoomRequest::kCreate) return fail(proto::ALREADY_EXISTS, "a room with that name exists");
+      if (req.kind == RoomRequest::kCreate)
+        return fail(proto::ALREADY_EXISTS, "a room with that name exists");
       [[fallthrough]];
     case RoomRequest::kJoin: {
       if (!room) return fail(proto::NOT_FOUND, "no such room");
@@ -236,9 +237,9 @@ void Shard::CreateRoom(RoomRequest req) {
                                    req.join.request_id)));
     return;
   }
-  auto room = std::make_unique<Room>(req.room_id, req.room_name, req.room_type, req.settings,
-                                     req.password_hash, req.join.user.user_id(),
-                                     &server_->config(), this);
+  auto room =
+      std::make_unique<Room>(req.room_id, req.room_name, req.room_type, req.settings,
+                             req.password_hash, req.join.user.user_id(), &server_->config(), this);
   Room* r = room.get();
   rooms_.emplace(req.room_id, std::move(room));
   r->Join(req.join, true);

@@ -70,8 +70,8 @@ class Shard final : public RoomHost {
 
   // --- RoomHost -----------------------------------------------------------------------
   int64_t NowUs() override;
-  void DeliverToShard(int shard, const std::string& room_id, const Frame& frame,
-                      SessionId exclude, bool droppable) override;
+  void DeliverToShard(int shard, const std::string& room_id, const Frame& frame, SessionId exclude,
+                      bool droppable) override;
   void SendToSession(SessionId session, const Frame& frame) override;
   void MemberJoined(SessionId session, const std::string& room_id, const Frame& response) override;
   void JoinFailed(SessionId session, const std::string& room_id, const Frame& error) override;

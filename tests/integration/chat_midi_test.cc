@@ -103,7 +103,8 @@ TEST(ChatMidi, DisconnectReleasesHeldNotesWithSyntheticNoteOffs) {
   ASSERT_TRUE(JoinRoom(*alice, "Keys"));
   ASSERT_TRUE(JoinRoom(*bob, "Keys"));
   // A chord with the sustain pedal down.
-  ASSERT_TRUE(alice->Send(MidiMsg(std::string("\xB0\x40\x7F\x90\x3c\x64\x90\x40\x64\x90\x43\x64", 12))));
+  ASSERT_TRUE(
+      alice->Send(MidiMsg(std::string("\xB0\x40\x7F\x90\x3c\x64\x90\x40\x64\x90\x43\x64", 12))));
   ASSERT_TRUE(bob->WaitFor(proto::ClientMessage::kMidiMessage, 3s));
   alice.reset();  // the sender vanishes mid-chord
   auto off = bob->WaitFor(proto::ClientMessage::kMidiMessage, 5s);

@@ -4,11 +4,14 @@
 
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "crypto/dev_connection.h"
 #include "server/clock.h"
+#include "server/ids.h"
+#include "server/text.h"
 
 namespace tutti::testing {
 
@@ -177,6 +180,88 @@ proto::ErrorCode WaitError(client::Client& c, std::chrono::milliseconds timeout,
   if (!m) return proto::ERROR_CODE_UNSPECIFIED;
   if (request_id) *request_id = m->request_id();
   return m->error_message().code();
+}
+
+UserSpec Named(const std::string& name) {
+  UserSpec spec;
+  spec.name = name;
+  return spec;
+}
+
+proto::ServerMessage HeartbeatMsg(int64_t client_time_us, const std::string& request_id) {
+  proto::ServerMessage m;
+  m.mutable_heartbeat_message()->set_timestamp(client_time_us);
+  m.set_request_id(request_id);
+  return m;
+}
+
+proto::ServerMessage RoomListMsg(const std::string& request_id) {
+  proto::ServerMessage m;
+  m.mutable_get_room_list();
+  m.set_request_id(request_id);
+  return m;
+}
+
+proto::ServerMessage PrivateMsg(const std::string& to, const std::string& text,
+                                const std::string& request_id) {
+  proto::ServerMessage m;
+  m.mutable_private_message()->set_to_user_id(to);
+  m.mutable_private_message()->set_message(text);
+  m.set_request_id(request_id);
+  return m;
+}
+
+bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+std::optional<proto::ClientMessage> WaitForReply(client::Client& c,
+                                                 proto::ClientMessage::MessageCase which,
+                                                 const std::string& request_id,
+                                                 std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto m = c.Next(left);
+    if (!m) return std::nullopt;
+    if (m->message_case() == which && m->request_id() == request_id) return m;
+  }
+}
+
+std::string RoomNameOnShard(const std::string& prefix, int shard, int shard_count) {
+  for (int i = 0; i < 100000; ++i) {
+    std::string name = prefix + std::to_string(i);
+    if (server::HomeShardOfRoom(server::CanonicalRoomId(name, 64), shard_count) == shard) {
+      return name;
+    }
+  }
+  ADD_FAILURE() << "no room name for shard " << shard;
+  return prefix;
+}
+
+bool ServerStillServes(TestServer& ts, const std::string& tag) {
+  auto a = ts.Connect(tag + "-a");
+  auto b = ts.Connect(tag + "-b");
+  if (!a || !b) return false;
+  const std::string room = tag + " check room";
+  if (!JoinRoom(*a, room) || !JoinRoom(*b, room)) return false;
+  if (!a->Send(ChatMsg("still here"))) {
+    ADD_FAILURE() << "send failed";
+    return false;
+  }
+  auto got = b->WaitFor(proto::ClientMessage::kRoomChatMessage, 5s);
+  if (!got || got->room_chat_message().message() != "still here") {
+    ADD_FAILURE() << "a fresh client got no chat from another fresh client";
+    return false;
+  }
+  return true;
 }
 
 }  // namespace tutti::testing

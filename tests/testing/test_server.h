@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,33 @@ bool JoinRoom(client::Client& c, const std::string& room, proto::RoomJoinedRespo
 // Waits for an ErrorMessage; returns its code (ERROR_CODE_UNSPECIFIED on timeout).
 proto::ErrorCode WaitError(client::Client& c, std::chrono::milliseconds timeout = 3s,
                            std::string* request_id = nullptr);
+
+// --- helpers added for the gate, room, robustness and private-message suites ----------
+
+// A member with user id "u-" + name.
+UserSpec Named(const std::string& name);
+
+proto::ServerMessage HeartbeatMsg(int64_t client_time_us, const std::string& request_id = "");
+proto::ServerMessage RoomListMsg(const std::string& request_id = "");
+proto::ServerMessage PrivateMsg(const std::string& to, const std::string& text,
+                                const std::string& request_id = "");
+
+// Polls `done` every few milliseconds until it is true or `timeout` passes.
+bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout = 5s);
+
+// The next message of case `which` whose request_id is `request_id`; others are
+// discarded. Nullopt on timeout.
+std::optional<proto::ClientMessage> WaitForReply(client::Client& c,
+                                                 proto::ClientMessage::MessageCase which,
+                                                 const std::string& request_id,
+                                                 std::chrono::milliseconds timeout = 5s);
+
+// A room name (prefix + number) whose home is `shard` among `shard_count` shards.
+std::string RoomNameOnShard(const std::string& prefix, int shard, int shard_count);
+
+// Proof of life: two fresh clients connect, meet in a fresh room and exchange a chat
+// line. Records a test failure (and returns false) when any step does not happen.
+bool ServerStillServes(TestServer& ts, const std::string& tag = "alive");
 
 }  // namespace tutti::testing
 

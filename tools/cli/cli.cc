@@ -36,15 +36,15 @@ int64_t UnixMs() {
 
 void Usage() {
   std::fprintf(stderr,
-      "usage: tutti-cli (--url WS_URL | --keys DIR [--host H] [--port P])\n"
-      "                 [--name NAME] [--user-id ID] [--guest] [--roles admin,moderator]\n"
-      "                 [--room NAME | --lobby] [--linger MS]\n"
-      "Type a line to chat. Commands:\n"
-      "  /note N [VEL]      play MIDI note N (note-on, note-off 300 ms later)\n"
-      "  /play              a C major scale\n"
-      "  /join ROOM [PW]    /create ROOM [PW]   /leave   /lobby   /rooms   /sync\n"
-      "  /status online|away|busy|invisible [TEXT]   /pm USER TEXT   /quit\n"
-      "Any other /command is sent as chat for the server to run (try /help).\n");
+               "usage: tutti-cli (--url WS_URL | --keys DIR [--host H] [--port P])\n"
+               "                 [--name NAME] [--user-id ID] [--guest] [--roles admin,moderator]\n"
+               "                 [--room NAME | --lobby] [--linger MS]\n"
+               "Type a line to chat. Commands:\n"
+               "  /note N [VEL]      play MIDI note N (note-on, note-off 300 ms later)\n"
+               "  /play              a C major scale\n"
+               "  /join ROOM [PW]    /create ROOM [PW]   /leave   /lobby   /rooms   /sync\n"
+               "  /status online|away|busy|invisible [TEXT]   /pm USER TEXT   /quit\n"
+               "Any other /command is sent as chat for the server to run (try /help).\n");
 }
 
 std::string Describe(const tutti::proto::MidiMessage& m) {
@@ -79,9 +79,9 @@ std::string Describe(const tutti::proto::MidiMessage& m) {
 void Print(const ClientMessage& m) {
   switch (m.message_case()) {
     case ClientMessage::kWelcome:
-      std::printf("* welcome %s (%s) on shard %u, server %s\n", m.welcome().user().username().c_str(),
-                  m.welcome().user().user_id().c_str(), m.welcome().shard(),
-                  m.welcome().server_version().c_str());
+      std::printf("* welcome %s (%s) on shard %u, server %s\n",
+                  m.welcome().user().username().c_str(), m.welcome().user().user_id().c_str(),
+                  m.welcome().shard(), m.welcome().server_version().c_str());
       break;
     case ClientMessage::kRoomJoinedResponse: {
       const auto& r = m.room_joined_response();
@@ -106,10 +106,10 @@ void Print(const ClientMessage& m) {
                   m.room_left().reason().c_str());
       break;
     case ClientMessage::kRoomChatMessage:
-      std::printf("%s: %s\n",
-                  m.room_chat_message().username().empty() ? "*"
-                                                           : m.room_chat_message().username().c_str(),
-                  m.room_chat_message().message().c_str());
+      std::printf(
+          "%s: %s\n",
+          m.room_chat_message().username().empty() ? "*" : m.room_chat_message().username().c_str(),
+          m.room_chat_message().message().c_str());
       break;
     case ClientMessage::kPrivateMessage:
       std::printf("[pm] %s -> %s: %s\n", m.private_message().from_username().c_str(),
@@ -144,7 +144,8 @@ void Print(const ClientMessage& m) {
       break;
     }
     case ClientMessage::kRoomUpdated:
-      std::printf("* room %s: owner %s, %d users\n", m.room_updated().room_info().room_name().c_str(),
+      std::printf("* room %s: owner %s, %d users\n",
+                  m.room_updated().room_info().room_name().c_str(),
                   m.room_updated().room_info().owner_id().c_str(),
                   m.room_updated().room_info().user_count());
       break;
@@ -182,19 +183,36 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--url") url = v();
-    else if (a == "--keys") keys = v();
-    else if (a == "--host") host = v();
-    else if (a == "--port") port = std::atoi(v().c_str());
-    else if (a == "--name") name = v();
-    else if (a == "--user-id") user_id = v();
-    else if (a == "--roles") roles = v();
-    else if (a == "--guest") guest = true;
-    else if (a == "--room") room = v();
-    else if (a == "--lobby") lobby = true;
-    else if (a == "--linger") linger_ms = std::atoi(v().c_str());
-    else if (a == "-h" || a == "--help") { Usage(); return 0; }
-    else { std::fprintf(stderr, "tutti-cli: unknown argument %s\n", a.c_str()); Usage(); return 2; }
+    if (a == "--url")
+      url = v();
+    else if (a == "--keys")
+      keys = v();
+    else if (a == "--host")
+      host = v();
+    else if (a == "--port")
+      port = std::atoi(v().c_str());
+    else if (a == "--name")
+      name = v();
+    else if (a == "--user-id")
+      user_id = v();
+    else if (a == "--roles")
+      roles = v();
+    else if (a == "--guest")
+      guest = true;
+    else if (a == "--room")
+      room = v();
+    else if (a == "--lobby")
+      lobby = true;
+    else if (a == "--linger")
+      linger_ms = std::atoi(v().c_str());
+    else if (a == "-h" || a == "--help") {
+      Usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "tutti-cli: unknown argument %s\n", a.c_str());
+      Usage();
+      return 2;
+    }
   }
 
   std::string resource;

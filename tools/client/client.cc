@@ -21,22 +21,38 @@ using WsClient = websocketpp::client<ClientConfig>;
 void StampServerMessageType(proto::ServerMessage* msg) {
   using M = proto::ServerMessage;
   switch (msg->message_case()) {
-    case M::kCreateRoomCommand: return msg->set_message_type(M::CreateRoomCommand);
-    case M::kUpdateRoomCommand: return msg->set_message_type(M::UpdateRoomCommand);
-    case M::kJoinRoomByName: return msg->set_message_type(M::JoinRoomByName);
-    case M::kRoomChatMessage: return msg->set_message_type(M::RoomChatMessage);
-    case M::kMidiMessage: return msg->set_message_type(M::MidiMessage);
-    case M::kServerCommand: return msg->set_message_type(M::ServerCommand);
-    case M::kAvatarCommand: return msg->set_message_type(M::AvatarCommand);
-    case M::kJoinNextAvailableLobby: return msg->set_message_type(M::JoinNextAvailableLobby);
-    case M::kLeaveRoom: return msg->set_message_type(M::LeaveRoom);
-    case M::kRoomChatServerCommand: return msg->set_message_type(M::RoomChatServerCommand);
-    case M::kPrivateMessage: return msg->set_message_type(M::PrivateMessage);
-    case M::kUserStatusUpdate: return msg->set_message_type(M::UserStatusUpdate);
-    case M::kFriendRequest: return msg->set_message_type(M::FriendRequest);
-    case M::kHeartbeatMessage: return msg->set_message_type(M::HeartbeatMessage);
-    case M::kGetRoomList: return msg->set_message_type(M::GetRoomList);
-    case M::MESSAGE_NOT_SET: return msg->set_message_type(M::Unspecified);
+    case M::kCreateRoomCommand:
+      return msg->set_message_type(M::CreateRoomCommand);
+    case M::kUpdateRoomCommand:
+      return msg->set_message_type(M::UpdateRoomCommand);
+    case M::kJoinRoomByName:
+      return msg->set_message_type(M::JoinRoomByName);
+    case M::kRoomChatMessage:
+      return msg->set_message_type(M::RoomChatMessage);
+    case M::kMidiMessage:
+      return msg->set_message_type(M::MidiMessage);
+    case M::kServerCommand:
+      return msg->set_message_type(M::ServerCommand);
+    case M::kAvatarCommand:
+      return msg->set_message_type(M::AvatarCommand);
+    case M::kJoinNextAvailableLobby:
+      return msg->set_message_type(M::JoinNextAvailableLobby);
+    case M::kLeaveRoom:
+      return msg->set_message_type(M::LeaveRoom);
+    case M::kRoomChatServerCommand:
+      return msg->set_message_type(M::RoomChatServerCommand);
+    case M::kPrivateMessage:
+      return msg->set_message_type(M::PrivateMessage);
+    case M::kUserStatusUpdate:
+      return msg->set_message_type(M::UserStatusUpdate);
+    case M::kFriendRequest:
+      return msg->set_message_type(M::FriendRequest);
+    case M::kHeartbeatMessage:
+      return msg->set_message_type(M::HeartbeatMessage);
+    case M::kGetRoomList:
+      return msg->set_message_type(M::GetRoomList);
+    case M::MESSAGE_NOT_SET:
+      return msg->set_message_type(M::Unspecified);
   }
 }
 
@@ -131,9 +147,8 @@ ConnectResult Client::Connect(const std::string& host, uint16_t port, const std:
   }
   impl_->ws.connect(con);
   std::unique_lock<std::mutex> lock(impl_->mu);
-  bool done = impl_->cv.wait_for(lock, timeout, [this] {
-    return impl_->state != Impl::State::kConnecting;
-  });
+  bool done = impl_->cv.wait_for(lock, timeout,
+                                 [this] { return impl_->state != Impl::State::kConnecting; });
   if (!done) return ConnectResult{false, 0, "timed out"};
   return impl_->result;
 }
@@ -146,7 +161,8 @@ bool Client::Send(proto::ServerMessage msg) {
 bool Client::SendRaw(const std::string& bytes, bool binary) {
   websocketpp::lib::error_code ec;
   impl_->ws.send(impl_->hdl, bytes,
-                 binary ? websocketpp::frame::opcode::binary : websocketpp::frame::opcode::text, ec);
+                 binary ? websocketpp::frame::opcode::binary : websocketpp::frame::opcode::text,
+                 ec);
   return !ec;
 }
 
