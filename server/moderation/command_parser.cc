@@ -1,5 +1,6 @@
 #include "server/moderation/command_parser.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -299,6 +300,63 @@ absl::StatusOr<ParsedCommand> ParseCommand(std::string_view line) {
     }
   }
   return command;
+}
+
+namespace {
+
+// One double-quoted token that ArgReader reads back as exactly `text`.
+std::string Quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<ParsedCommand> CommandFromFields(std::string_view command, std::string_view target,
+                                                std::string_view reason,
+                                                std::string_view duration) {
+  if (!command.empty() && command[0] == '/') command.remove_prefix(1);
+  if (command.empty() || std::any_of(command.begin(), command.end(), IsSpace)) {
+    return absl::InvalidArgumentError("command must be one word");
+  }
+  const CommandKind kind = CommandKindFromName(command);
+  std::string line = absl::StrCat("/", ToAbsl(command));
+  switch (kind) {
+    case CommandKind::kTopic:  // takes only text, and that comes from `reason`
+      break;
+    case CommandKind::kHelp:
+    case CommandKind::kLog:
+    case CommandKind::kUsers:
+    case CommandKind::kBans:
+    case CommandKind::kClear:
+    case CommandKind::kUnknown:
+      if (!target.empty()) absl::StrAppend(&line, " ", Quote(target));
+      break;
+    default:
+      // Always present, so that an empty target is "missing <user>" rather than the
+      // reason moving into its place.
+      absl::StrAppend(&line, " ", Quote(target));
+      break;
+  }
+  if (!duration.empty()) {
+    if (kind != CommandKind::kBan && kind != CommandKind::kMute &&
+        kind != CommandKind::kServerBan) {
+      return UsageError(kind, "this command takes no duration");
+    }
+    // Unquoted, so that the parser takes it as the duration; it must be one.
+    if (!IsPermanentWord(duration)) {
+      absl::StatusOr<int64_t> parsed = ParseDuration(duration);
+      if (!parsed.ok()) return parsed.status();
+    }
+    absl::StrAppend(&line, " ", ToAbsl(duration));
+  }
+  if (!reason.empty()) absl::StrAppend(&line, " ", Quote(reason));
+  return ParseCommand(line);
 }
 
 absl::StatusOr<int64_t> ParseDuration(std::string_view text) {

@@ -113,6 +113,16 @@ std::string_view StripCommandEscape(std::string_view line);
 // arguments; an unknown command name parses to kind kUnknown.
 absl::StatusOr<ParsedCommand> ParseCommand(std::string_view line);
 
+// The structured form (tutti.proto RoomChatServerCommand: command, target_user,
+// reason, duration) as a ParsedCommand, through the same parser and rules as a typed
+// line. `command` is a command word with or without '/'. `reason` doubles as the text
+// of /topic, /w and /status; `target` holds the status word for /status and n for
+// /log. `duration` is empty or one duration ("10m", "perm"). Fields are quoted before
+// parsing, so a reason that starts with a digit stays a reason and spaces in a field
+// cannot inject extra arguments.
+absl::StatusOr<ParsedCommand> CommandFromFields(std::string_view command, std::string_view target,
+                                                std::string_view reason, std::string_view duration);
+
 // "10m", "1h30m", "2w" -> milliseconds. INVALID_ARGUMENT for a missing unit, an
 // unknown unit, zero, or more than kMaxDurationMs.
 absl::StatusOr<int64_t> ParseDuration(std::string_view text);

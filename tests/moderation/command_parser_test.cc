@@ -252,6 +252,49 @@ TEST(FormatDurationTest, CompactAndReadableBack) {
   }
 }
 
+TEST(CommandFromFieldsTest, StructuredCommandsShareTheLineRules) {
+  absl::StatusOr<ParsedCommand> c = CommandFromFields("ban", "DJ \"Bob\"", "5 complaints", "2h");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kind, CommandKind::kBan);
+  EXPECT_EQ(c->target, "DJ \"Bob\"");
+  EXPECT_EQ(*c->duration_ms, 2 * kHour);
+  EXPECT_EQ(c->reason, "5 complaints");  // a leading digit does not make it a duration
+
+  c = CommandFromFields("/mute", "bob", "", "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->duration_ms.has_value());
+  c = CommandFromFields("mute", "bob", "", "perm");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(*c->duration_ms, kPermanent);
+
+  c = CommandFromFields("topic", "ignored", "Jam \\ night", "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->text, "Jam \\ night");
+  c = CommandFromFields("w", "bob", "hi there", "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->target, "bob");
+  EXPECT_EQ(c->text, "hi there");
+  c = CommandFromFields("status", "away", "lunch", "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->status, StatusWord::kAway);
+  EXPECT_EQ(c->text, "lunch");
+  c = CommandFromFields("log", "7", "", "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->count, 7);
+  c = CommandFromFields("dance", "", "", "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->kind, CommandKind::kUnknown);
+}
+
+TEST(CommandFromFieldsTest, Refusals) {
+  EXPECT_FALSE(CommandFromFields("kick", "", "why", "").ok());       // no target
+  EXPECT_FALSE(CommandFromFields("ban", "bob", "", "10").ok());      // no unit
+  EXPECT_FALSE(CommandFromFields("ban", "bob", "", "1h eve").ok());  // injection
+  EXPECT_FALSE(CommandFromFields("kick", "bob", "", "1h").ok());     // no duration
+  EXPECT_FALSE(CommandFromFields("kick bob", "eve", "", "").ok());   // two words
+  EXPECT_FALSE(CommandFromFields("", "eve", "", "").ok());
+}
+
 TEST(CommandTableTest, EveryCommandHasNameUsageAndSummary) {
   for (CommandKind kind : kAllCommands) {
     EXPECT_FALSE(CommandName(kind).empty());
