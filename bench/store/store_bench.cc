@@ -114,8 +114,7 @@ void BM_ReadProfile(benchmark::State& state) {
   BenchStore bench;
   for (int i = 0; i < 1000; ++i) {
     const std::string id = "user" + std::to_string(i);
-    Check(bench.store().UpsertProfile(Profile{id, id, std::string(64, 'a'), 0, "hi", kNow}),
-          state);
+    Check(bench.store().UpsertProfile(Profile{id, id, std::string(64, 'a'), 0, "hi", kNow}), state);
   }
   int i = 0;
   for (auto _ : state) {
@@ -147,8 +146,8 @@ void BM_ListServerBansAndBuildSnapshot(benchmark::State& state) {
   BenchStore bench;
   for (int i = 0; i < state.range(0); ++i) {
     std::string target =
-        i % 2 ? "user" + std::to_string(i) : "10." + std::to_string(i / 256 % 256) + "." +
-                                                 std::to_string(i % 256) + ".0/24";
+        i % 2 ? "user" + std::to_string(i)
+              : "10." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + ".0/24";
     Check(bench.store().AddServerBan(moderation::ServerBan{target, "", "", kNow, 0}), state);
   }
   for (auto _ : state) {
