@@ -1,0 +1,114 @@
+// Room fan-out: one relayed MIDI batch, from Room::Midi (stamping, serialize and frame
+// once) through one DeliverToShard per shard with members to a push of the shared frame
+// on every receiver's send queue, as the shard's local delivery does. The fake host stands
+// in for the shards: cross-shard posts are not in this figure (the load test has them).
+#include <benchmark/benchmark.h>
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "server/config.h"
+#include "server/ids.h"
+#include "server/room.h"
+
+namespace tutti::server::store {
+class Store;
+}  // namespace tutti::server::store
+
+namespace tutti {
+namespace {
+
+class FakeHost final : public server::RoomHost {
+ public:
+  struct Sink {
+    server::SessionId id;
+    std::deque<server::Frame> queue;  // like a connection's send queue
+  };
+  explicit FakeHost(int shards) : shards_(shards) {}
+
+  void AddSink(server::SessionId id) {
+    sinks_[server::ShardOfSession(id)].push_back(Sink{id, {}});
+  }
+  // The "write completed" step: every queued frame released.
+  void DrainAll() {
+    for (auto& shard : sinks_) {
+      for (auto& s : shard) s.queue.clear();
+    }
+  }
+  uint64_t delivered = 0;
+
+  int64_t NowUs() override { return now_us_ += 10; }
+  void DeliverToShard(int shard, const std::string&, const server::Frame& frame,
+                      server::SessionId exclude, bool) override {
+    for (auto& s : sinks_[shard]) {
+      if (s.id == exclude) continue;
+      s.queue.push_back(frame);
+      ++delivered;
+    }
+  }
+  void SendToSession(server::SessionId, const server::Frame&) override {}
+  void MemberJoined(server::SessionId, const std::string&, const server::Frame&) override {}
+  void JoinFailed(server::SessionId, const std::string&, const server::Frame&) override {}
+  void MemberLeft(server::SessionId, const std::string&, const server::Frame&) override {}
+  void RoomEmpty(const std::string&) override {}
+  // Hooks that newer RoomHost versions declare (moderation and storage); harmless
+  // extra methods where they do not exist, overrides where they do.
+  int64_t UnixMs() { return 1'700'000'000'000; }
+  bool Storage(std::function<void(server::store::Store&)>, std::function<void()>) {
+    return false;
+  }
+
+ private:
+  int shards_;
+  int64_t now_us_ = 1'000'000'000;
+  std::vector<Sink> sinks_[server::kMaxShards];
+};
+
+void BM_RoomFanoutMidi(benchmark::State& state) {
+  const int members = static_cast<int>(state.range(0));
+  const int shards = static_cast<int>(state.range(1));
+  server::ServerConfig config;
+  config.max_users_per_room = members;
+  FakeHost host(shards);
+  proto::RoomSettings settings;
+  settings.set_max_users(members);
+  server::Room room("bench", "bench", proto::PUBLIC, settings, "", "", &config, &host);
+  for (int i = 0; i < members; ++i) {
+    server::JoinRequest j;
+    j.session = server::MakeSessionId(static_cast<uint64_t>(i + 1), i % shards);
+    j.user.set_user_id("u" + std::to_string(i));
+    j.user.set_username("u" + std::to_string(i));
+    j.user.set_session_id(j.session);
+    j.server_admin = true;  // past any capacity check
+    room.Join(j, true);
+    host.AddSink(j.session);
+  }
+  host.DrainAll();
+  const server::SessionId sender = server::MakeSessionId(1, 0);
+  uint64_t seq = 0;
+  host.delivered = 0;
+  for (auto _ : state) {
+    server::MidiRelay relay;
+    relay.session = sender;
+    relay.sequence = ++seq;
+    relay.stamped_us = 1'000'000'000 + static_cast<int64_t>(seq);
+    relay.arrival_us = relay.stamped_us + 50;
+    const bool on = (seq & 1) != 0;
+    relay.midi_data = on ? std::string("\x90\x3c\x60", 3) : std::string("\x80\x3c\x40", 3);
+    midi::ChannelMessage m;
+    (void)midi::ParseOneChannelMessage(relay.midi_data, &m);
+    relay.parsed.push_back(m);
+    room.Midi(std::move(relay));
+    host.DrainAll();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(host.delivered));
+  state.counters["receivers"] = members - 1;
+}
+BENCHMARK(BM_RoomFanoutMidi)
+    ->ArgNames({"members", "shards"})
+    ->ArgsProduct({{10, 100, 1000}, {1, 2, 4}});
+
+}  // namespace
+}  // namespace tutti
