@@ -8,7 +8,10 @@
 
 #include <string>
 
+#include <vector>
+
 #include "protos/tutti.pb.h"
+#include "server/moderation/command_parser.h"
 #include "server/session.h"
 
 namespace tutti::server {
@@ -54,6 +57,14 @@ class Dispatcher {
   void OnServerCommand(Session& s, const proto::ServerCommand& cmd, int64_t arrival_us,
                        const std::string& rid);
   void OnSnapshot(Session& s, const std::string& rid);
+  void OnCommandLine(Session& s, const std::string& line, const std::string& rid);
+  void OnServerChatCommand(Session& s, const proto::RoomChatServerCommand& cmd,
+                           const std::string& rid);
+  void OnServerBan(Session& s, const moderation::ParsedCommand& cmd, const std::string& rid);
+  void CommandResult(Session& s, const std::string& command, bool ok,
+                     const std::vector<std::string>& lines, const std::string& rid);
+  void DeliverPrivateMessage(Session& s, const proto::PrivateMessage& pm, const std::string& rid);
+  void ApplyStatus(Session& s, const proto::UserStatusUpdate& update, const std::string& rid);
 
   JoinRequest JoinRequestFor(Session& s, const std::string& rid);
 

@@ -140,14 +140,30 @@ struct Endpoint::Impl {
       return false;
     };
     Server& server = shard->server();
+    const int64_t now_ms = server.clock().UnixMs();
+    const std::string ip = RemoteIpOf(con);
+    // Cheap refusals first: an address that keeps failing, or a banned address, costs
+    // no sealed-box open.
+    if (server.auth_failures().BannedUntil(ip, now_ms)) {
+      return refuse(websocketpp::http::status_code::too_many_requests,
+                    "too many failed attempts, try later");
+    }
+    std::shared_ptr<const moderation::BanList> bans = server.bans();
+    if (!ip.empty() && bans->Match("", ip, now_ms)) {
+      return refuse(websocketpp::http::status_code::forbidden, "banned");
+    }
     if (resource.compare(0, kWsPrefix.size(), kWsPrefix) != 0) {
       return refuse(websocketpp::http::status_code::not_found, "unknown path");
     }
     crypto::Identity identity;
     crypto::AuthError error;
     if (!server.authenticator().Authenticate(resource, &identity, &error)) {
+      server.auth_failures().RecordFailure(ip, now_ms);
       return refuse(static_cast<websocketpp::http::status_code::value>(error.http_status),
                     error.reason);
+    }
+    if (bans->MatchUser(identity.user_id, now_ms)) {
+      return refuse(websocketpp::http::status_code::forbidden, "banned");
     }
     con->identity = std::make_unique<crypto::Identity>(std::move(identity));
     return true;

@@ -15,7 +15,7 @@ Room::Room(std::string room_id, std::string room_name, proto::RoomType type,
       type_(type),
       settings_(std::move(settings)),
       password_hash_(std::move(password_hash)),
-      owner_id_(std::move(owner_id)),
+      mod_(std::move(owner_id)),
       config_(config),
       host_(host) {}
 
@@ -30,7 +30,7 @@ proto::RoomInfo Room::Info() const {
   info.set_room_id(id_);
   info.set_room_name(name_);
   info.set_room_type(type_);
-  info.set_owner_id(owner_id_);
+  info.set_owner_id(mod_.owner_id());
   *info.mutable_settings() = settings_;
   info.mutable_settings()->set_max_users(capacity());
   info.set_user_count(static_cast<int32_t>(members_.size()));
@@ -41,8 +41,22 @@ proto::RoomInfo Room::Info() const {
 
 proto::UserInfo Room::UserView(const Member& m) const {
   proto::UserInfo u = m.user;
-  if (IsOwner(m)) u.add_roles(proto::ROLE_ROOM_OWNER);
+  if (IsOwner(m)) {
+    u.add_roles(proto::ROLE_ROOM_OWNER);
+  } else if (mod_.IsModerator(m.user.user_id())) {
+    u.add_roles(proto::ROLE_ROOM_MODERATOR);
+  }
   return u;
+}
+
+moderation::RoomRole Room::ServerRoleOf(const Member& m) {
+  if (m.server_admin) return moderation::RoomRole::kServerAdmin;
+  if (m.server_moderator) return moderation::RoomRole::kServerModerator;
+  return m.user.is_guest() ? moderation::RoomRole::kGuest : moderation::RoomRole::kMember;
+}
+
+moderation::RoomRole Room::RoleOf(const Member& m) const {
+  return mod_.RoleOf(m.user.user_id(), ServerRoleOf(m));
 }
 
 proto::HeldNotesSnapshot Room::HeldView(SessionId s, const Member& m) const {
@@ -101,6 +115,10 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
     fail(proto::WRONG_PASSWORD, "wrong room password");
     return;
   }
+  if (!staff && mod_.IsBanned(req.user.user_id(), host_->UnixMs())) {
+    fail(proto::BANNED, "you are banned from this room");
+    return;
+  }
   if (full() && !staff) {
     fail(proto::ROOM_FULL, "room is full");
     return;
@@ -120,8 +138,9 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
   m.server_admin = req.server_admin;
   m.server_moderator = req.server_moderator;
   m.join_order = next_join_order_++;
-  const bool had_owner = !owner_id_.empty();
-  if (!had_owner && !is_lobby()) owner_id_ = m.user.user_id();
+  if (mod_.owner_id().empty() && !is_lobby()) {
+    mod_.TransferOwnership(m.user.user_id()).IgnoreError();  // cannot fail: id non-empty
+  }
 
   proto::ClientMessage joined;
   auto* info = joined.mutable_user_joined_room();
@@ -178,20 +197,28 @@ void Room::ReleaseHeldNotes(SessionId s, Member& m) {
 }
 
 void Room::HandOwnership() {
-  // The longest-present registered member inherits the room; guests only if nobody else.
+  // A persistent room keeps its registered owner while away. Otherwise the
+  // longest-present registered member inherits the room; guests only if nobody else.
+  if (persistent()) return;
   const Member* best = nullptr;
   for (const auto& [sid, m] : members_) {
-    if (m.user.user_id() == owner_id_) return;  // another session of the owner remains
+    if (IsOwner(m)) return;  // another session of the owner remains
     bool better = !best || (best->user.is_guest() && !m.user.is_guest()) ||
                   (best->user.is_guest() == m.user.is_guest() && m.join_order < best->join_order);
     if (better) best = &m;
   }
-  owner_id_ = best ? best->user.user_id() : std::string();
+  if (best) mod_.TransferOwnership(best->user.user_id()).IgnoreError();
 }
 
 void Room::Leave(SessionId session, const std::string& reason, const std::string& request_id) {
   auto it = members_.find(session);
   if (it == members_.end()) return;  // e.g. a leave that crossed a kick; nothing to undo
+  RemoveMember(it, reason, request_id);
+}
+
+void Room::RemoveMember(MemberMap::iterator it, const std::string& reason,
+                        const std::string& request_id) {
+  const SessionId session = it->first;
   ReleaseHeldNotes(session, it->second);
   const std::string user_id = it->second.user.user_id();
   const bool was_owner = IsOwner(it->second);
@@ -214,14 +241,19 @@ void Room::Leave(SessionId session, const std::string& reason, const std::string
   StampType(&left);
   Broadcast(left, 0, /*droppable=*/false);
 
-  if (was_owner && !is_lobby()) {
+  if (was_owner && !is_lobby() && !members_.empty()) {
+    std::string before = mod_.owner_id();
     HandOwnership();
-    proto::ClientMessage updated;
-    *updated.mutable_room_updated()->mutable_room_info() = Info();
-    StampType(&updated);
-    if (!members_.empty()) Broadcast(updated, 0, /*droppable=*/false);
+    if (mod_.owner_id() != before) BroadcastInfo();
   }
-  if (members_.empty() && !is_lobby()) host_->RoomEmpty(id_);
+  if (members_.empty() && !is_lobby() && !persistent()) host_->RoomEmpty(id_);
+}
+
+void Room::BroadcastInfo() {
+  proto::ClientMessage updated;
+  *updated.mutable_room_updated()->mutable_room_info() = Info();
+  StampType(&updated);
+  Broadcast(updated, 0, /*droppable=*/false);
 }
 
 void Room::Chat(SessionId session, const std::string& text, proto::ChatMessageType type,
@@ -229,15 +261,17 @@ void Room::Chat(SessionId session, const std::string& text, proto::ChatMessageTy
   auto it = members_.find(session);
   if (it == members_.end())
     return Error(session, proto::WRONG_STATE, "not in this room", request_id);
-  if (!settings_.allow_chat() && !IsOwner(it->second) && !it->second.server_admin &&
-      !it->second.server_moderator) {
+  if (mod_.IsMuted(it->second.user.user_id(), host_->UnixMs())) {
+    return Error(session, proto::MUTED, "you are muted in this room", request_id);
+  }
+  if (!settings_.allow_chat() && RoleOf(it->second) < moderation::RoomRole::kRoomModerator) {
     return Error(session, proto::PERMISSION_DENIED, "chat is disabled in this room", request_id);
   }
   proto::ClientMessage out;
   auto* line = out.mutable_room_chat_message();
   line->set_message(text);
   // Only staff may speak as moderators; a client cannot forge system or bot lines.
-  const bool staff = IsOwner(it->second) || it->second.server_admin || it->second.server_moderator;
+  const bool staff = RoleOf(it->second) >= moderation::RoomRole::kRoomModerator;
   line->set_message_type(type == proto::MODERATOR_MESSAGE && staff ? type : proto::USER_MESSAGE);
   line->set_user_id(it->second.user.user_id());
   line->set_username(it->second.user.username());
@@ -261,6 +295,10 @@ void Room::Midi(MidiRelay relay) {
   auto it = members_.find(relay.session);
   if (it == members_.end()) return;  // left while the batch was in flight
   Member& m = it->second;
+  if (mod_.IsMuted(m.user.user_id(), host_->UnixMs())) {
+    // The mute released this sender's notes; nothing more is relayed until unmuted.
+    return Error(relay.session, proto::MUTED, "you are muted in this room", "");
+  }
   for (const auto& msg : relay.parsed) m.held.Apply(msg);
   m.last_sequence = relay.sequence;
   proto::ClientMessage out;
@@ -321,7 +359,11 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
     return Error(session, proto::PERMISSION_DENIED, "only the room owner may change settings",
                  request_id);
   }
+  const bool was_persistent = persistent();
   if (cmd.has_settings()) {
+    if (cmd.settings().persistent() && !was_persistent && it->second.user.is_guest()) {
+      return Error(session, proto::PERMISSION_DENIED, "guests cannot register rooms", request_id);
+    }
     settings_ = cmd.settings();
     if (settings_.max_users() < 0) settings_.set_max_users(0);
   }
@@ -336,8 +378,29 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
   *updated.mutable_room_updated()->mutable_room_info() = Info();
   StampType(&updated);
   Frame frame = MakeFrame(updated);
-  BroadcastFrame(frame, request_id.empty() ? 0 : session, false);
-  if (!request_id.empty()) SendTo(session, updated, request_id);
+  BroadcastFrame(frame, session, false);
+  if (!persistent() && !was_persistent) {
+    SendTo(session, updated, request_id);
+    return;
+  }
+  // A persistent room's settings are durable before the owner is told they changed
+  // (and an unregistered room's record is gone).
+  updated.set_request_id(request_id);
+  Frame done = MakeFrame(updated);
+  Frame failed =
+      MakeFrame(MakeError(proto::INTERNAL_ERROR, "settings applied but not saved", request_id));
+  store::RoomRecord record = Record();
+  auto ok = std::make_shared<absl::Status>();
+  RoomHost* host = host_;
+  const bool keep = persistent();
+  bool queued = host_->Storage(
+      [record = std::move(record), ok, keep](store::Store& st) {
+        *ok = keep ? st.SaveRoom(record) : st.DeleteRoom(record.room_id);
+      },
+      [host, session, done, failed, ok] {
+        host->SendToSession(session, ok->ok() ? done : failed);
+      });
+  if (!queued) host_->SendToSession(session, failed);
 }
 
 void Room::SendSnapshot(SessionId session, const std::string& request_id) {
@@ -363,6 +426,344 @@ void Room::TickHeldNotes() {
     StampType(&out);
     Broadcast(out, sid, /*droppable=*/false);
   }
+}
+
+// --- moderation -----------------------------------------------------------------------
+
+namespace {
+
+proto::ModerationAction ActionOf(moderation::AuditAction a) {
+  switch (a) {
+    case moderation::AuditAction::kKick:
+      return proto::MOD_KICK;
+    case moderation::AuditAction::kBan:
+      return proto::MOD_BAN;
+    case moderation::AuditAction::kUnban:
+      return proto::MOD_UNBAN;
+    case moderation::AuditAction::kMute:
+      return proto::MOD_MUTE;
+    case moderation::AuditAction::kUnmute:
+      return proto::MOD_UNMUTE;
+    case moderation::AuditAction::kAppointModerator:
+      return proto::MOD_APPOINT_MODERATOR;
+    case moderation::AuditAction::kRemoveModerator:
+      return proto::MOD_REMOVE_MODERATOR;
+    case moderation::AuditAction::kTransferOwnership:
+      return proto::MOD_TRANSFER_OWNERSHIP;
+    case moderation::AuditAction::kServerBan:
+      return proto::MOD_SERVER_BAN;
+    case moderation::AuditAction::kServerUnban:
+      return proto::MOD_SERVER_UNBAN;
+    case moderation::AuditAction::kClearChat:
+      return proto::MOD_CLEAR_CHAT;
+    case moderation::AuditAction::kSetTopic:
+      return proto::MOD_SET_TOPIC;
+  }
+  return proto::MOD_KICK;
+}
+
+proto::ErrorCode CodeOf(const absl::Status& st) {
+  switch (st.code()) {
+    case absl::StatusCode::kPermissionDenied:
+      return proto::PERMISSION_DENIED;
+    case absl::StatusCode::kNotFound:
+      return proto::NOT_FOUND;
+    case absl::StatusCode::kAlreadyExists:
+      return proto::ALREADY_EXISTS;
+    case absl::StatusCode::kResourceExhausted:
+      return proto::LIMIT_REACHED;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+      return proto::INVALID_PARAMETERS;
+    default:
+      return proto::INTERNAL_ERROR;
+  }
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+}  // namespace
+
+const Room::Member* Room::FindUser(const std::string& who) const {
+  const std::string lower = Lower(who);
+  const Member* by_name = nullptr;
+  for (const auto& [sid, m] : members_) {
+    if (m.user.user_id() == who) return &m;
+    if (!by_name && Lower(m.user.username()) == lower) by_name = &m;
+  }
+  return by_name;
+}
+
+void Room::Result(SessionId s, const std::string& command, bool ok, std::vector<std::string> lines,
+                  const std::string& request_id) {
+  proto::ClientMessage out;
+  auto* r = out.mutable_command_result();
+  r->set_command(command);
+  r->set_ok(ok);
+  for (auto& l : lines) r->add_lines(std::move(l));
+  SendTo(s, std::move(out), request_id);
+}
+
+void Room::Notice(SessionId s, proto::ModerationAction action, const moderation::AuditRecord& rec) {
+  proto::ClientMessage out;
+  auto* n = out.mutable_moderation_notice();
+  n->set_action(action);
+  n->set_room_id(id_);
+  n->set_target_user_id(rec.target);
+  n->set_actor_user_id(rec.actor);
+  n->set_reason(rec.reason);
+  n->set_until_unix_ms(rec.until_unix_ms);
+  SendTo(s, std::move(out), "");
+}
+
+void Room::SystemLine(const std::string& text) {
+  proto::ClientMessage out;
+  auto* line = out.mutable_room_chat_message();
+  line->set_message(text);
+  line->set_message_type(proto::MODERATOR_MESSAGE);
+  line->set_server_time(NextRoomTime());
+  line->set_message_id(next_message_id_++);
+  history_.push_back(*line);
+  while (history_.size() > config_->chat_history) history_.pop_front();
+  StampType(&out);
+  Broadcast(out, 0, /*droppable=*/false);
+}
+
+store::RoomRecord Room::Record() const {
+  store::RoomRecord r;
+  r.room_id = id_;
+  r.name = name_;
+  r.type = type_;
+  r.settings = settings_.SerializeAsString();
+  r.password_hash = password_hash_;
+  r.owner_id = mod_.owner_id();
+  r.topic = topic_;
+  r.moderators = mod_.Moderators();
+  r.updated_unix_ms = host_->UnixMs();
+  return r;
+}
+
+void Room::Restore(const store::RoomRecord& record, const std::vector<store::RoomBanRecord>& bans) {
+  topic_ = record.topic;
+  for (const auto& m : record.moderators) mod_.AddModerator(m).IgnoreError();
+  for (const auto& b : bans) {
+    moderation::RoomPenalty p;
+    p.user_id = b.user_id;
+    p.reason = b.reason;
+    p.actor = b.actor;
+    p.created_unix_ms = b.created_unix_ms;
+    p.until_unix_ms = b.until_unix_ms;
+    mod_.Ban(std::move(p)).IgnoreError();
+  }
+}
+
+void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
+                   const std::string& request_id) {
+  using moderation::CommandKind;
+  auto it = members_.find(session);
+  if (it == members_.end())
+    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  const Member& actor = it->second;
+  const moderation::RoomRole role = RoleOf(actor);
+  const std::string name(moderation::CommandName(cmd.kind));
+  const int64_t now_ms = host_->UnixMs();
+
+  switch (cmd.kind) {
+    case CommandKind::kHelp:
+      return Result(session, name, true,
+                    cmd.target.empty() ? moderation::HelpLines(role)
+                                       : moderation::HelpForCommand(role, cmd.target),
+                    request_id);
+    case CommandKind::kUsers: {
+      std::vector<std::string> lines;
+      for (const auto& [sid, m] : members_) {
+        std::string line = m.user.username() + " (" + m.user.user_id() + ") " +
+                           std::string(moderation::RoomRoleName(RoleOf(m)));
+        if (mod_.IsMuted(m.user.user_id(), now_ms)) line += " [muted]";
+        lines.push_back(std::move(line));
+      }
+      return Result(session, name, true, std::move(lines), request_id);
+    }
+    case CommandKind::kBans: {
+      if (!moderation::MayUse(role, cmd.kind)) {
+        return Error(session, proto::PERMISSION_DENIED, "/bans is for room moderators", request_id);
+      }
+      std::vector<std::string> lines;
+      for (const auto& b : mod_.ListBans(now_ms)) {
+        lines.push_back(b.user_id + " by " + b.actor + " until " +
+                        (b.until_unix_ms ? moderation::FormatUnixMs(b.until_unix_ms) : "forever") +
+                        (b.reason.empty() ? "" : ": " + b.reason));
+      }
+      if (lines.empty()) lines.push_back("no bans");
+      return Result(session, name, true, std::move(lines), request_id);
+    }
+    case CommandKind::kLog: {
+      if (!moderation::MayUse(role, cmd.kind)) {
+        return Error(session, proto::PERMISSION_DENIED, "/log is for room moderators", request_id);
+      }
+      auto log = std::make_shared<absl::StatusOr<std::vector<moderation::AuditRecord>>>();
+      std::string room_id = id_;
+      int count = cmd.count > 0 ? cmd.count : moderation::kDefaultLogCount;
+      RoomHost* host = host_;
+      bool queued = host_->Storage(
+          [log, room_id, count](store::Store& st) { *log = st.ListAudit(room_id, count); },
+          [host, log, session, request_id] {
+            if (!log->ok()) {
+              host->SendToSession(session, MakeFrame(MakeError(proto::INTERNAL_ERROR,
+                                                               "cannot read the log", request_id)));
+              return;
+            }
+            proto::ClientMessage out;
+            for (const auto& r : **log) {
+              auto* e = out.mutable_audit_log()->add_entries();
+              e->set_unix_ms(r.unix_ms);
+              e->set_actor_user_id(r.actor);
+              e->set_action(ActionOf(r.action));
+              e->set_target(r.target);
+              e->set_room_id(r.room_id);
+              e->set_reason(r.reason);
+              e->set_until_unix_ms(r.until_unix_ms);
+            }
+            out.mutable_audit_log();
+            out.set_request_id(request_id);
+            StampType(&out);
+            host->SendToSession(session, MakeFrame(out));
+          });
+      if (!queued) Error(session, proto::RATE_LIMITED, "server busy, try again", request_id);
+      return;
+    }
+    default:
+      break;
+  }
+
+  // Commands that change the room. Resolve the target among those present (by id or
+  // name); an absent target is taken as a user id (unban, unmod, ban of someone gone).
+  moderation::ParsedCommand resolved = cmd;
+  moderation::RoomRole target_server_role = moderation::RoomRole::kMember;
+  if (!cmd.target.empty()) {
+    if (const Member* t = FindUser(cmd.target)) {
+      resolved.target = t->user.user_id();
+      target_server_role = ServerRoleOf(*t);
+    } else if (cmd.target.rfind("guest:", 0) == 0) {
+      target_server_role = moderation::RoomRole::kGuest;
+    }
+  }
+  auto outcome = mod_.Apply(resolved, actor.user.user_id(), ServerRoleOf(actor), target_server_role,
+                            id_, now_ms);
+  if (!outcome.ok()) {
+    return Error(session, CodeOf(outcome.status()), std::string(outcome.status().message()),
+                 request_id);
+  }
+  const moderation::AuditRecord& rec = outcome->audit;
+  const proto::ModerationAction action = ActionOf(rec.action);
+  const std::string actor_name = actor.user.username();
+  std::string target_name = resolved.target;
+  if (const Member* t = FindUser(resolved.target)) target_name = t->user.username();
+
+  // Apply the effects on the room now: bans, mutes and kicks take effect at once.
+  std::vector<SessionId> targets;
+  for (const auto& [sid, m] : members_) {
+    if (!resolved.target.empty() && m.user.user_id() == resolved.target) targets.push_back(sid);
+  }
+  switch (cmd.kind) {
+    case CommandKind::kKick:
+    case CommandKind::kBan:
+      for (SessionId t : targets) {
+        Notice(t, action, rec);
+        RemoveMember(members_.find(t), cmd.kind == CommandKind::kKick ? "kicked" : "banned", "");
+      }
+      SystemLine(target_name +
+                 (cmd.kind == CommandKind::kKick ? " was kicked by " : " was banned by ") +
+                 actor_name + (rec.reason.empty() ? "" : ": " + rec.reason));
+      break;
+    case CommandKind::kMute:
+      for (SessionId t : targets) {
+        // A muted player's sounding notes would otherwise hang until unmuted.
+        ReleaseHeldNotes(t, members_.find(t)->second);
+        Notice(t, action, rec);
+      }
+      SystemLine(target_name + " was muted by " + actor_name +
+                 (rec.reason.empty() ? "" : ": " + rec.reason));
+      break;
+    case CommandKind::kUnmute:
+    case CommandKind::kUnban:
+      for (SessionId t : targets) Notice(t, action, rec);
+      break;
+    case CommandKind::kMod:
+    case CommandKind::kUnmod:
+    case CommandKind::kOwner:
+      for (SessionId t : targets) Notice(t, action, rec);
+      BroadcastInfo();
+      // Members' room roles changed: the room list of users is re-sent as a snapshot
+      // of infos on the next join; here everyone sees the new owner in RoomUpdated.
+      break;
+    case CommandKind::kTopic:
+      topic_ = cmd.text;
+      BroadcastInfo();
+      break;
+    case CommandKind::kClear: {
+      history_.clear();
+      proto::ClientMessage out;
+      out.mutable_chat_cleared()->set_room_id(id_);
+      out.mutable_chat_cleared()->set_actor_user_id(actor.user.user_id());
+      StampType(&out);
+      Broadcast(out, 0, /*droppable=*/false);
+      break;
+    }
+    default:
+      break;
+  }
+
+  // Durable before acknowledged: the audit record, and for a persistent room its ban
+  // table or saved state, are committed before the actor hears "done".
+  const bool keep = persistent();
+  store::RoomRecord record = Record();
+  store::RoomBanRecord ban;
+  ban.room_id = id_;
+  ban.user_id = rec.target;
+  ban.reason = rec.reason;
+  ban.actor = rec.actor;
+  ban.created_unix_ms = now_ms;
+  ban.until_unix_ms = rec.until_unix_ms;
+  const CommandKind kind = cmd.kind;
+  auto status = std::make_shared<absl::Status>();
+  RoomHost* host = host_;
+  std::string summary = std::string(moderation::AuditActionName(rec.action)) +
+                        (target_name.empty() ? "" : " " + target_name) + ": done";
+  bool queued = host_->Storage(
+      [rec, keep, record = std::move(record), ban, kind, status](store::Store& st) {
+        *status = st.AppendAudit(rec);
+        if (!status->ok() || !keep) return;
+        if (kind == CommandKind::kBan) {
+          *status = st.AddRoomBan(ban);
+        } else if (kind == CommandKind::kUnban) {
+          absl::Status s = st.RemoveRoomBan(ban.room_id, ban.user_id);
+          if (!s.ok() && !absl::IsNotFound(s)) *status = s;
+        } else if (kind != CommandKind::kKick && kind != CommandKind::kMute &&
+                   kind != CommandKind::kUnmute && kind != CommandKind::kClear) {
+          *status = st.SaveRoom(record);
+        }
+      },
+      [host, status, session, name, summary, request_id] {
+        proto::ClientMessage out;
+        if (status->ok()) {
+          auto* r = out.mutable_command_result();
+          r->set_command(name);
+          r->set_ok(true);
+          r->add_lines(summary);
+          out.set_request_id(request_id);
+          StampType(&out);
+        } else {
+          out = MakeError(proto::INTERNAL_ERROR, "applied but not saved", request_id);
+        }
+        host->SendToSession(session, MakeFrame(out));
+      });
+  if (!queued) Error(session, proto::INTERNAL_ERROR, "applied but not saved", request_id);
 }
 
 }  // namespace tutti::server

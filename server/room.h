@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,6 +19,9 @@
 #include "server/config.h"
 #include "server/frame.h"
 #include "server/ids.h"
+#include "server/moderation/command_parser.h"
+#include "server/moderation/room_moderation.h"
+#include "server/store/store.h"
 
 namespace tutti::server {
 
@@ -41,6 +45,11 @@ class RoomHost {
   // The room has no members and should be dropped. Called last in a Room method; the
   // host must defer the destruction until that method has returned.
   virtual void RoomEmpty(const std::string& room_id) = 0;
+  // Wall clock, for bans and mutes (they are shown and outlive restarts).
+  virtual int64_t UnixMs() = 0;
+  // Runs `work` on the storage thread, then `then` back on the room's shard. False when
+  // the store is overloaded: nothing runs.
+  virtual bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) = 0;
 };
 
 struct JoinRequest {
@@ -94,6 +103,16 @@ class Room {
   void SendSnapshot(SessionId session, const std::string& request_id);
   // Called about once a second: a held-notes snapshot for every member holding notes.
   void TickHeldNotes();
+  // A room-scope chat command (kick, ban, mute, mod, owner, topic, clear, users, bans,
+  // log, help), checked against the role table and applied. The caller's answer (and
+  // for changes, the audit record) is sent only after the store has committed.
+  void Command(SessionId session, const moderation::ParsedCommand& cmd,
+               const std::string& request_id);
+  // Loads a persistent room's saved state (called before the room is used).
+  void Restore(const store::RoomRecord& record, const std::vector<store::RoomBanRecord>& bans);
+  bool persistent() const { return settings_.persistent(); }
+  const std::string& owner_id() const { return mod_.owner_id(); }
+  store::RoomRecord Record() const;
 
  private:
   struct Member {
@@ -104,8 +123,22 @@ class Room {
     uint64_t last_sequence = 0;
     midi::HeldNotes held;
   };
+  using MemberMap = std::map<SessionId, Member>;
 
-  bool IsOwner(const Member& m) const { return m.user.user_id() == owner_id_; }
+  bool IsOwner(const Member& m) const { return mod_.IsOwner(m.user.user_id()); }
+  bool IsStaff(const Member& m) const { return m.server_admin || m.server_moderator; }
+  static moderation::RoomRole ServerRoleOf(const Member& m);
+  moderation::RoomRole RoleOf(const Member& m) const;
+  // Removes a member: releases its notes, tells it (RoomLeft) and the others.
+  void RemoveMember(MemberMap::iterator it, const std::string& reason,
+                    const std::string& request_id);
+  void Notice(SessionId s, proto::ModerationAction action, const moderation::AuditRecord& rec);
+  void SystemLine(const std::string& text);
+  void Result(SessionId s, const std::string& command, bool ok, std::vector<std::string> lines,
+              const std::string& request_id);
+  void BroadcastInfo();
+  // Finds a member by user id or (case-insensitive) username.
+  const Member* FindUser(const std::string& who) const;
   proto::UserInfo UserView(const Member& m) const;
   proto::HeldNotesSnapshot HeldView(SessionId s, const Member& m) const;
   void Broadcast(const proto::ClientMessage& msg, SessionId exclude, bool droppable);
@@ -122,7 +155,7 @@ class Room {
   proto::RoomType type_;
   proto::RoomSettings settings_;
   std::string password_hash_;
-  std::string owner_id_;
+  moderation::RoomModeration mod_;
   std::string topic_;
   const ServerConfig* config_;
   RoomHost* host_;

@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <cstdio>
+#include <filesystem>
 #include <thread>
 #include <utility>
 
@@ -38,10 +40,36 @@ Server::~Server() {
   Shutdown();
   Wait();
   slow_pool_.join();
+  // After the shards: their last posts may still write (e.g. an audit record).
+  if (storage_) storage_->Stop();
 }
 
 absl::Status Server::Start() {
   started_us_ = clock_->NowUs();
+  std::string path = config_.store_path;
+  if (path.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config_.data_dir, ec);
+    if (ec)
+      return absl::UnavailableError("cannot create " + config_.data_dir + ": " + ec.message());
+    path = config_.data_dir + "/tutti.db";
+  }
+  auto store = store::Store::Open(path);
+  if (!store.ok()) return store.status();
+  // Restore what must survive a restart before any thread runs: server bans for the
+  // gate, and persistent rooms on their home shards.
+  RepublishBans(**store);
+  auto rooms = (*store)->ListPersistentRooms();
+  if (!rooms.ok()) return rooms.status();
+  const int64_t now_ms = clock_->UnixMs();
+  for (auto& record : *rooms) {
+    auto bans = (*store)->ListRoomBans(record.room_id, now_ms);
+    if (!bans.ok()) return bans.status();
+    if (!ReserveRoom()) break;
+    RoomHome(record.room_id).RestoreRoom(std::move(record), std::move(*bans));
+  }
+  storage_ = std::make_unique<store::StorageThread>(std::move(*store));
+
   uint16_t port = config_.port;
   for (auto& shard : shards_) {
     absl::Status st = shard->endpoint().Listen(config_.listen_address, port);
@@ -79,6 +107,28 @@ bool Server::PostSlow(std::function<void()> fn) {
     fn();
   });
   return true;
+}
+
+bool Server::RunStorage(Shard& shard, std::function<void(store::Store&)> work,
+                        std::function<void()> then) {
+  Shard* target = &shard;
+  absl::Status st = storage_->Post(
+      [work = std::move(work), then = std::move(then), target](store::Store& store) mutable {
+        work(store);
+        target->Post(std::move(then));
+      });
+  return st.ok();
+}
+
+void Server::RepublishBans(store::Store& store) {
+  const int64_t now = clock_->UnixMs();
+  auto bans = store.ListServerBans(now);
+  if (!bans.ok()) {
+    std::fprintf(stderr, "tutti: cannot read server bans: %s\n",
+                 std::string(bans.status().message()).c_str());
+    return;
+  }
+  std::atomic_store(&bans_, moderation::BanList::Build(std::move(*bans), now));
 }
 
 bool Server::ReserveRoom() {

@@ -18,6 +18,9 @@
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/directory.h"
+#include "server/moderation/auth_failure_tracker.h"
+#include "server/moderation/ban_list.h"
+#include "server/store/storage_thread.h"
 
 namespace tutti::server {
 
@@ -28,8 +31,8 @@ class Server {
   Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<const Clock> clock);
   ~Server();
 
-  // Binds every shard's listener (the first picks the port when config.port == 0) and
-  // starts the shard threads.
+  // Opens the store (restoring server bans and persistent rooms), binds every shard's
+  // listener (the first picks the port when config.port == 0) and starts the threads.
   absl::Status Start();
   uint16_t port() const { return port_; }
   // Thread-safe and idempotent: stop accepting, close clients with 1001, drain.
@@ -50,6 +53,17 @@ class Server {
   // so a flood of password joins cannot build an unbounded backlog.
   bool PostSlow(std::function<void()> fn);
 
+  // Runs `work` on the storage thread, then `then` on `shard`. False when the storage
+  // queue is full (nothing runs); callers answer RATE_LIMITED or INTERNAL_ERROR.
+  bool RunStorage(Shard& shard, std::function<void(store::Store&)> work,
+                  std::function<void()> then);
+
+  // The server-ban snapshot, read by every shard's upgrade gate without a lock.
+  std::shared_ptr<const moderation::BanList> bans() const { return std::atomic_load(&bans_); }
+  // Rebuilds the snapshot from the store; call on the storage thread after a change.
+  void RepublishBans(store::Store& store);
+  moderation::AuthFailureTracker& auth_failures() { return auth_failures_; }
+
   // Rooms alive across all shards, for max_rooms. Reserve before creating.
   bool ReserveRoom();
   void ReleaseRoom();
@@ -61,6 +75,9 @@ class Server {
   std::shared_ptr<const Clock> clock_;
   std::unique_ptr<crypto::Authenticator> authenticator_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::unique_ptr<store::StorageThread> storage_;
+  std::shared_ptr<const moderation::BanList> bans_ = moderation::BanList::Empty();
+  moderation::AuthFailureTracker auth_failures_;
   Directory directory_;
   boost::asio::thread_pool slow_pool_{1};
   std::atomic<int> slow_pending_{0};

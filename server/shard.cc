@@ -133,6 +133,16 @@ void Shard::EndSession(SessionId id) {
   if (shutting_down_ && sessions_.empty()) sweep_timer_.cancel();
 }
 
+void Shard::CloseBannedSessions() {
+  auto bans = server_->bans();
+  const int64_t now = UnixMs();
+  for (auto& [id, s] : sessions_) {
+    if (!s->closing() && bans->Match(s->user().user_id(), s->remote_ip(), now)) {
+      s->Close(kCloseBanned, "banned from this server");
+    }
+  }
+}
+
 void Shard::HandleFrame(SessionId id, const std::string& payload, bool binary) {
   Session* s = FindSession(id);
   if (!s || s->closing()) return;
@@ -237,17 +247,68 @@ void Shard::CreateRoom(RoomRequest req) {
                                    req.join.request_id)));
     return;
   }
+  if (req.settings.persistent() && req.join.user.is_guest()) {
+    server_->ReleaseRoom();
+    JoinFailed(req.join.session, req.room_id,
+               MakeFrame(MakeError(proto::PERMISSION_DENIED, "guests cannot register rooms",
+                                   req.join.request_id)));
+    return;
+  }
   auto room =
       std::make_unique<Room>(req.room_id, req.room_name, req.room_type, req.settings,
                              req.password_hash, req.join.user.user_id(), &server_->config(), this);
   Room* r = room.get();
   rooms_.emplace(req.room_id, std::move(room));
-  r->Join(req.join, true);
+  if (!req.settings.persistent()) return r->Join(req.join, true);
+  // A registered room exists durably before its creator is told it does.
+  auto saved = std::make_shared<absl::Status>();
+  std::string room_id = req.room_id;
+  JoinRequest join = req.join;
+  bool queued =
+      Storage([record = r->Record(), saved](store::Store& st) { *saved = st.SaveRoom(record); },
+              [this, saved, room_id, join] {
+                Room* created = FindRoom(room_id);
+                if (!created) return;
+                if (!saved->ok()) {
+                  JoinFailed(join.session, room_id,
+                             MakeFrame(MakeError(proto::INTERNAL_ERROR, "room could not be saved",
+                                                 join.request_id)));
+                  return;
+                }
+                created->Join(join, true);
+              });
+  if (!queued) {
+    JoinFailed(
+        req.join.session, req.room_id,
+        MakeFrame(MakeError(proto::RATE_LIMITED, "server busy, try again", req.join.request_id)));
+  }
 }
 
 // --- RoomHost -----------------------------------------------------------------------------
 
 int64_t Shard::NowUs() { return server_->clock().NowUs(); }
+
+int64_t Shard::UnixMs() { return server_->clock().UnixMs(); }
+
+bool Shard::Storage(std::function<void(store::Store&)> work, std::function<void()> then) {
+  return server_->RunStorage(*this, std::move(work), std::move(then));
+}
+
+void Shard::RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanRecord> bans) {
+  proto::RoomSettings settings;
+  if (!settings.ParseFromString(record.settings)) {
+    std::fprintf(stderr, "tutti: room %s: unreadable saved settings, using defaults\n",
+                 record.room_id.c_str());
+  }
+  settings.set_persistent(true);
+  auto type = proto::RoomType_IsValid(record.type) ? static_cast<proto::RoomType>(record.type)
+                                                   : proto::PUBLIC;
+  auto room =
+      std::make_unique<Room>(record.room_id, record.name, type, settings, record.password_hash,
+                             record.owner_id, &server_->config(), this);
+  room->Restore(record, bans);
+  rooms_.emplace(record.room_id, std::move(room));
+}
 
 void Shard::DeliverToShard(int shard, const std::string& room_id, const Frame& frame,
                            SessionId exclude, bool droppable) {

@@ -61,6 +61,8 @@ class Shard final : public RoomHost {
   void EndSession(SessionId id);
   size_t session_count() const { return sessions_.size(); }
   void HandleFrame(SessionId id, const std::string& payload, bool binary);
+  // Closes (4003) every session the current server-ban snapshot matches.
+  void CloseBannedSessions();
 
   // --- rooms (homed here) ------------------------------------------------------------
   void HandleRoomRequest(RoomRequest req);
@@ -77,6 +79,11 @@ class Shard final : public RoomHost {
   void JoinFailed(SessionId session, const std::string& room_id, const Frame& error) override;
   void MemberLeft(SessionId session, const std::string& room_id, const Frame& notice) override;
   void RoomEmpty(const std::string& room_id) override;
+  int64_t UnixMs() override;
+  bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override;
+
+  // Before the shard threads start: recreates a persistent room from the store.
+  void RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanRecord> bans);
 
   // Runs on this shard: delivery to local members of a room.
   void DeliverLocal(const std::string& room_id, const Frame& frame, SessionId exclude,

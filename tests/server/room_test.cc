@@ -2,6 +2,9 @@
 // MIDI relay with held notes and synthetic note-offs, fan-out only to shards with members.
 #include "server/room.h"
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <map>
 #include <vector>
 
@@ -45,6 +48,29 @@ class FakeHost : public RoomHost {
     if (f) direct[s].push_back(Parse(f));
   }
   void RoomEmpty(const std::string&) override { ++empty_calls; }
+  int64_t UnixMs() override { return unix_ms; }
+  // A real SQLite store in a private directory, run inline (the test is the one thread).
+  bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override {
+    if (!db) {
+      char tmpl[] = "/tmp/tutti-room-test-XXXXXX";
+      dir = mkdtemp(tmpl);
+      auto opened = store::Store::Open(dir + "/t.db");
+      EXPECT_TRUE(opened.ok()) << opened.status();
+      db = std::move(*opened);
+    }
+    ++storage_calls;
+    work(*db);
+    then();
+    return true;
+  }
+  ~FakeHost() override {
+    db.reset();
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
+  int64_t unix_ms = 1'700'000'000'000;
+  int storage_calls = 0;
+  std::string dir;
+  std::unique_ptr<store::Store> db;
 
   static proto::ClientMessage Parse(const Frame& f) {
     proto::ClientMessage m;
@@ -324,6 +350,133 @@ TEST_F(RoomTest, AvatarMovesAreDroppableAppearanceIsNot) {
   bool found = false;
   for (const auto& u : users) found |= u.avatar().color() == "#112233";
   EXPECT_TRUE(found);
+}
+
+moderation::ParsedCommand Cmd(const std::string& line) {
+  auto parsed = moderation::ParseCommand(line);
+  EXPECT_TRUE(parsed.ok()) << line << ": " << parsed.status();
+  return parsed.ok() ? *parsed : moderation::ParsedCommand();
+}
+
+const proto::ClientMessage& Last(FakeHost& host, SessionId s) { return host.direct[s].back(); }
+
+TEST_F(RoomTest, OwnerKicksAndBansBannedUserCannotReturn) {
+  config.max_users_per_room = 10;
+  auto room = Make();
+  room->Join(Req(kA, "owner"), true);
+  room->Join(Req(kB, "bob"), true);
+  room->Join(Req(kC, "carol"), true);
+  room->Command(kA, Cmd("/kick bob spamming"), "k1");
+  EXPECT_FALSE(room->IsMember(kB));
+  EXPECT_EQ(host.direct[kB].back().room_left().reason(), "kicked");
+  bool noticed = false;
+  for (const auto& m : host.direct[kB]) noticed |= m.has_moderation_notice();
+  EXPECT_TRUE(noticed);
+  EXPECT_TRUE(Last(host, kA).command_result().ok());
+  EXPECT_EQ(Last(host, kA).request_id(), "k1");
+  // A kick is not a ban.
+  room->Join(Req(kB, "bob"), true);
+  EXPECT_TRUE(room->IsMember(kB));
+  room->Command(kA, Cmd("/ban Bob 1h rude"), "");  // by username, any case
+  EXPECT_FALSE(room->IsMember(kB));
+  room->Join(Req(kB, "bob"), true);
+  EXPECT_EQ(Last(host, kB).error_message().code(), proto::BANNED);
+  // The ban ends by itself.
+  host.unix_ms += 3'600'001;
+  room->Join(Req(kB, "bob"), true);
+  EXPECT_TRUE(room->IsMember(kB));
+  // Everything was audited in the store.
+  auto log = host.db->ListAudit("jam", 10);
+  ASSERT_TRUE(log.ok());
+  EXPECT_EQ(log->size(), 2u);
+}
+
+TEST_F(RoomTest, MembersCannotModerateAndModeratorsCannotTouchTheOwner) {
+  config.max_users_per_room = 10;
+  auto room = Make();
+  room->Join(Req(kA, "owner"), true);
+  room->Join(Req(kB, "bob"), true);
+  room->Join(Req(kC, "carol"), true);
+  room->Command(kB, Cmd("/kick carol"), "x");
+  EXPECT_EQ(Last(host, kB).error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_TRUE(room->IsMember(kC));
+  room->Command(kA, Cmd("/mod bob"), "");
+  EXPECT_TRUE(Last(host, kA).command_result().ok());
+  room->Command(kB, Cmd("/kick carol"), "");
+  EXPECT_FALSE(room->IsMember(kC));
+  room->Command(kB, Cmd("/kick owner"), "");
+  EXPECT_EQ(Last(host, kB).error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_TRUE(room->IsMember(kA));
+  room->Command(kA, Cmd("/owner bob"), "");
+  EXPECT_EQ(room->owner_id(), "bob");
+}
+
+TEST_F(RoomTest, MuteRefusesChatAndMidiAndReleasesHeldNotes) {
+  auto room = Make();
+  room->Join(Req(kA, "owner"), true);
+  room->Join(Req(kB, "bob"), true);
+  room->Midi(Relay(kB, 1, std::string("\x90\x3C\x64", 3)));
+  host.deliveries.clear();
+  room->Command(kA, Cmd("/mute bob 10m"), "");
+  auto off = host.OnShard(0, proto::ClientMessage::kMidiMessage);
+  ASSERT_EQ(off.size(), 1u);
+  EXPECT_TRUE(off[0].midi_message().flags() & proto::MIDI_FLAG_SYNTHETIC);
+  room->Chat(kB, "let me talk", proto::USER_MESSAGE, "c");
+  EXPECT_EQ(Last(host, kB).error_message().code(), proto::MUTED)
+      << Last(host, kB).ShortDebugString();
+  room->Midi(Relay(kB, 2, std::string("\x90\x3E\x64", 3)));
+  EXPECT_EQ(Last(host, kB).error_message().code(), proto::MUTED);
+  room->Command(kA, Cmd("/unmute bob"), "");
+  room->Chat(kB, "thanks", proto::USER_MESSAGE, "");
+  EXPECT_EQ(
+      host.OnShard(0, proto::ClientMessage::kRoomChatMessage).back().room_chat_message().message(),
+      "thanks");
+}
+
+TEST_F(RoomTest, UsersHelpTopicClearAndLog) {
+  auto room = Make();
+  room->Join(Req(kA, "owner"), true);
+  room->Join(Req(kB, "bob"), true);
+  room->Command(kB, Cmd("/users"), "");
+  EXPECT_EQ(Last(host, kB).command_result().lines_size(), 2);
+  room->Command(kB, Cmd("/help"), "");
+  const auto& member_help = Last(host, kB).command_result();
+  room->Command(kA, Cmd("/help"), "");
+  EXPECT_GT(Last(host, kA).command_result().lines_size(), member_help.lines_size());
+  room->Command(kA, Cmd("/topic Tonight: Bach"), "");
+  EXPECT_EQ(room->Info().topic(), "Tonight: Bach");
+  room->Chat(kB, "hello", proto::USER_MESSAGE, "");
+  room->Command(kA, Cmd("/clear"), "");
+  EXPECT_FALSE(host.OnShard(1, proto::ClientMessage::kChatCleared).empty());
+  room->Join(Req(kC, "carol"), true);
+  EXPECT_EQ(Last(host, kC).room_joined_response().chat_history_size(), 0);
+  room->Command(kB, Cmd("/log"), "");
+  EXPECT_EQ(Last(host, kB).error_message().code(), proto::PERMISSION_DENIED);
+  room->Command(kA, Cmd("/log 5"), "");
+  EXPECT_EQ(Last(host, kA).audit_log().entries_size(), 2);  // topic, clear
+}
+
+TEST_F(RoomTest, PersistentRoomSavesBansAndKeepsItsOwnerWhileAway) {
+  proto::RoomSettings settings = DefaultSettings();
+  settings.set_persistent(true);
+  auto room = Make(settings);
+  // As Shard::CreateRoom does: a registered room is saved before anyone joins.
+  host.Storage([&room](store::Store& st) { ASSERT_TRUE(st.SaveRoom(room->Record()).ok()); }, [] {});
+  room->Join(Req(kA, "owner"), true);
+  room->Join(Req(kB, "bob"), true);
+  room->Command(kA, Cmd("/ban bob"), "");
+  auto bans = host.db->ListRoomBans("jam", host.unix_ms);
+  ASSERT_TRUE(bans.ok());
+  ASSERT_EQ(bans->size(), 1u);
+  EXPECT_EQ((*bans)[0].user_id, "bob");
+  room->Leave(kA, "left", "");
+  EXPECT_EQ(room->owner_id(), "owner");
+  EXPECT_EQ(host.empty_calls, 0);
+  // Restored from its record, the ban still holds.
+  auto again = Make(settings);
+  again->Restore(room->Record(), *bans);
+  again->Join(Req(kB, "bob"), true);
+  EXPECT_EQ(Last(host, kB).error_message().code(), proto::BANNED);
 }
 
 }  // namespace
