@@ -53,6 +53,11 @@ struct ServerConfig {
   double request_burst = 100.0;
   // Malformed frames tolerated before the connection is closed (1008).
   int malformed_strikes = 5;
+  // Failed upgrades from one address (IPv6: per /64) before a short automatic ban:
+  // enough for a user mistyping, far too few for guessing or a flood of forged blobs.
+  int auth_failure_limit = 20;
+  int64_t auth_failure_window_ms = 60'000;
+  int64_t auth_failure_ban_ms = 5 * 60'000;
 
   // --- rooms ---------------------------------------------------------------------
   size_t max_rooms = 10000;

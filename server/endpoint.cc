@@ -158,7 +158,18 @@ struct Endpoint::Impl {
     crypto::Identity identity;
     crypto::AuthError error;
     if (!server.authenticator().Authenticate(resource, &identity, &error)) {
-      server.auth_failures().RecordFailure(ip, now_ms);
+      if (auto until = server.auth_failures().RecordFailure(ip, now_ms)) {
+        // An automatic ban is a moderation action like any other: it goes to the log.
+        moderation::AuditRecord rec;
+        rec.unix_ms = now_ms;
+        rec.actor = std::string(moderation::kServerActor);
+        rec.action = moderation::AuditAction::kServerBan;
+        rec.target = ip;
+        rec.reason = "too many failed connection attempts";
+        rec.until_unix_ms = *until;
+        server.RunStorage(
+            *shard, [rec](store::Store& st) { st.AppendAudit(rec).IgnoreError(); }, [] {});
+      }
       return refuse(static_cast<websocketpp::http::status_code::value>(error.http_status),
                     error.reason);
     }

@@ -32,6 +32,11 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   const Clock* c = clock_.get();
   authenticator_ =
       std::make_unique<crypto::Authenticator>(std::move(keys), auth, [c] { return c->UnixMs(); });
+  moderation::AuthFailureTracker::Options brake;
+  brake.max_failures = config_.auth_failure_limit;
+  brake.window_ms = config_.auth_failure_window_ms;
+  brake.ban_ms = config_.auth_failure_ban_ms;
+  auth_failures_ = std::make_unique<moderation::AuthFailureTracker>(brake);
   const int n = ShardCountFor(config_);
   for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, this));
 }

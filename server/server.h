@@ -62,7 +62,7 @@ class Server {
   std::shared_ptr<const moderation::BanList> bans() const { return std::atomic_load(&bans_); }
   // Rebuilds the snapshot from the store; call on the storage thread after a change.
   void RepublishBans(store::Store& store);
-  moderation::AuthFailureTracker& auth_failures() { return auth_failures_; }
+  moderation::AuthFailureTracker& auth_failures() { return *auth_failures_; }
 
   // Rooms alive across all shards, for max_rooms. Reserve before creating.
   bool ReserveRoom();
@@ -77,7 +77,7 @@ class Server {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unique_ptr<store::StorageThread> storage_;
   std::shared_ptr<const moderation::BanList> bans_ = moderation::BanList::Empty();
-  moderation::AuthFailureTracker auth_failures_;
+  std::unique_ptr<moderation::AuthFailureTracker> auth_failures_;
   Directory directory_;
   boost::asio::thread_pool slow_pool_{1};
   std::atomic<int> slow_pending_{0};

@@ -1,0 +1,181 @@
+// Social: the server-wide state that no room owns — who is online (a user is online
+// while any of their sessions is), their status and current room as friends see it,
+// friendships and pending requests, blocks, profiles, and the routing of private
+// messages to every live session of a user. It absorbs Directory's job.
+//
+// Thread affinity: shard 0 only. Every method runs on shard 0's thread and takes no
+// lock; other shards reach it with posts of values (ids, cleaned messages). Storage
+// completions (`then`) come back on shard 0 too.
+// Ownership: Server owns it (next to shard 0) and must keep it alive until shard 0 has
+// stopped running, because queued storage completions capture `this`.
+//
+// The store is the source of truth for friendships and blocks; Social only caches, for
+// each online user, the ids of their friends and of the users they block, so that a
+// presence push or a private message costs lookups, not queries. Every answer that says
+// a change succeeded is sent from the storage completion, after the store committed it.
+// Nothing here knows about sockets: all output goes through SocialHost, so tests drive
+// it with a fake host.
+#ifndef TUTTI_SERVER_SOCIAL_H_
+#define TUTTI_SERVER_SOCIAL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "protos/tutti.pb.h"
+#include "server/frame.h"
+#include "server/ids.h"
+#include "server/store/store.h"
+
+namespace tutti::server {
+
+// What Social needs from the shard it lives on.
+class SocialHost {
+ public:
+  virtual ~SocialHost() = default;
+  virtual int64_t NowUs() = 0;
+  // Wall clock, for stored times (friendship start, profile updates).
+  virtual int64_t UnixMs() = 0;
+  // Sends to a session on any shard (the shard is in the id).
+  virtual void SendToSession(SessionId session, const Frame& frame) = 0;
+  // Runs `work` on the storage thread, then `then` back on Social's shard. False when
+  // the store is overloaded: nothing runs. Completions run in submission order.
+  virtual bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) = 0;
+  // Tells the session's shard what the profile says (appearance, status) so its
+  // UserInfo shows it.
+  virtual void ApplyProfile(SessionId session, const proto::AvatarData& avatar) = 0;
+};
+
+class Social {
+ public:
+  // A soft cap on friendships per user. A presence change costs one lookup per friend,
+  // so the cap bounds the work of every event. It is checked against the cached lists
+  // of the online parties when a friendship would start; an offline user may end a
+  // little above it through requests they sent earlier.
+  static constexpr size_t kMaxFriends = 1000;
+  // Longest friend target (user id or username) accepted.
+  static constexpr size_t kMaxTargetLength = 128;
+
+  explicit Social(SocialHost* host);
+  Social(const Social&) = delete;
+  Social& operator=(const Social&) = delete;
+
+  // --- Presence ---------------------------------------------------------------------
+  // `user`: user_id, username, is_guest as established at the upgrade gate.
+  void SessionOnline(SessionId session, const proto::UserInfo& user);
+  void SessionOffline(SessionId session, const std::string& user_id);
+  // `status` is ONLINE, AWAY, BUSY or INVISIBLE (anything else is ignored); the text is
+  // already cleaned. Status is per user: the latest change from any session wins.
+  void StatusChanged(SessionId session, const std::string& user_id, proto::UserStatus status,
+                     const std::string& text);
+  // "" = in no room. The caller passes the room id friends may see.
+  void RoomChanged(SessionId session, const std::string& user_id, const std::string& room_id);
+  // Persists avatar.appearance in the profile (status goes through StatusChanged).
+  void AppearanceChanged(SessionId session, const std::string& user_id,
+                         const proto::AvatarData& avatar);
+
+  // --- Friends and blocks -----------------------------------------------------------
+  // SEND_REQUEST, ACCEPT_REQUEST, DECLINE_REQUEST, REMOVE_FRIEND, LIST_FRIENDS,
+  // BLOCK_USER, UNBLOCK_USER. The requester's answer is its FriendList (after the
+  // change) or a typed error, echoing `request_id`.
+  void Friend(SessionId session, const std::string& user_id, bool is_guest,
+              const proto::FriendRequest& req, const std::string& request_id);
+
+  // --- Private messages -------------------------------------------------------------
+  // `pm` is already cleaned and validated by the sender's shard; to_user_id is a user
+  // id or a username (case-insensitive).
+  void PrivateMessage(SessionId from_session, const std::string& from_user_id,
+                      const std::string& from_username, proto::PrivateMessage pm,
+                      const std::string& request_id);
+
+  // --- Queries ----------------------------------------------------------------------
+  size_t online_users() const { return users_.size(); }
+  // Live sessions of `who` (a user id, or a username, case-insensitive); empty when
+  // offline. Sets *user_id to the resolved id when found.
+  std::vector<SessionId> Find(const std::string& who, std::string* user_id) const;
+  // Whether the user is online and their friend and block lists are cached.
+  bool CacheLoaded(const std::string& user_id) const;
+
+ private:
+  enum class Load { kLoading, kLoaded, kFailed };
+
+  struct SessionState {
+    SessionId session = 0;
+    std::string room_id;
+    uint64_t room_order = 0;  // when room_id was set; the newest room is the user's
+  };
+
+  struct User {
+    uint64_t generation = 0;  // tells a stale storage completion from a current one
+    std::string username;
+    bool is_guest = false;
+    std::vector<SessionState> sessions;
+    proto::UserStatus status = proto::ONLINE;
+    std::string status_text;
+    std::string appearance;
+    // Set by this login before the profile arrived: newer than what the store holds.
+    bool status_set = false;
+    bool appearance_set = false;
+    bool has_profile = false;
+    Load load = Load::kLoading;
+    std::unordered_set<std::string> friends;  // valid only when load == kLoaded
+    std::unordered_set<std::string> blocked;  // users this one blocks; same
+    proto::FriendInfo pushed;                 // what friends were last told
+  };
+
+  // What one storage job brought back for a user's first session.
+  struct LoadResult;
+  // What one friend action brought back.
+  struct FriendResult;
+
+  User* FindUser(const std::string& user_id);
+  const User* FindUser(const std::string& user_id) const;
+  // By id, then by lower-case username.
+  const User* Resolve(const std::string& who, std::string* user_id) const;
+
+  void StartLoad(const std::string& user_id, User& u);
+  void FinishLoad(const std::string& user_id, uint64_t generation, const LoadResult& r);
+  void RetryLoadIfFailed(const std::string& user_id, User& u);
+  void SaveProfile(const std::string& user_id, const User& u);
+
+  // How `user_id` appears to friends: OFFLINE unless online, loaded and not invisible.
+  proto::FriendInfo Presence(const std::string& user_id, const User* u) const;
+  // Id and name only: for parties who are not (or no longer) friends.
+  proto::FriendInfo Bare(const std::string& user_id) const;
+  static std::string RoomOf(const User& u);
+  static proto::AvatarData ProfileAvatar(const User& u);
+  // Tells online friends when the visible presence differs from what they last heard.
+  void PushPresence(const std::string& user_id, User& u);
+
+  void FinishFriend(SessionId session, const std::string& user_id, const std::string& target,
+                    proto::FriendAction action, const FriendResult& r,
+                    const std::string& request_id);
+  void Link(const std::string& a, const std::string& b);
+  void Unlink(const std::string& a, const std::string& b);
+  void SendFriendList(SessionId session, const std::vector<store::FriendRow>& rows,
+                      const std::string& request_id);
+
+  void Deliver(SessionId from_session, const std::string& to_user_id, proto::PrivateMessage pm,
+               const std::string& request_id);
+
+  void SendToUser(const std::string& user_id, const Frame& frame);
+  void Error(SessionId session, proto::ErrorCode code, const std::string& text,
+             const std::string& request_id);
+  void StoreError(SessionId session, const absl::Status& status, const std::string& request_id);
+  static Frame EventFrame(proto::FriendEventKind kind, const proto::FriendInfo& info);
+
+  SocialHost* host_;
+  std::unordered_map<std::string, User> users_;           // online users by id
+  std::unordered_map<std::string, std::string> by_name_;  // lower-case username -> id
+  uint64_t next_generation_ = 1;
+  uint64_t next_room_order_ = 1;
+};
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_SOCIAL_H_
