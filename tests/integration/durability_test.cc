@@ -1,0 +1,139 @@
+// What users were told was saved survives `kill -9` of the real server process: a
+// server ban, a registered room's settings and its room ban. Also: SIGTERM exits 0.
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "crypto/dev_connection.h"
+#include "crypto/keys.h"
+#include "server/clock.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/test_server.h"
+
+namespace tutti::testing {
+namespace {
+
+class DurabilityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tutti-durability-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    ASSERT_TRUE(crypto::GenerateKeyFiles(dir_, false).ok());
+    auto issuer = crypto::LoadIssuerKeys(dir_);
+    ASSERT_TRUE(issuer.ok());
+    issuer_ = std::move(*issuer);
+    auto seal = crypto::LoadSealPublicKey(dir_);
+    ASSERT_TRUE(seal.ok());
+    seal_ = *seal;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::unique_ptr<client::Client> Connect(uint16_t port, const std::string& name,
+                                          std::vector<std::string> roles = {},
+                                          int* http_status = nullptr) {
+    crypto::DevConnectionRequest req;
+    req.user_id = "u-" + name;
+    req.name = name;
+    req.member = true;
+    req.roles = std::move(roles);
+    req.port = port;
+    auto dev = crypto::MintDevConnection(req, &issuer_, seal_, server::SystemClock().UnixMs());
+    EXPECT_TRUE(dev.ok());
+    auto c = std::make_unique<client::Client>();
+    auto r = c->Connect("127.0.0.1", port, dev->resource);
+    if (http_status) *http_status = r.http_status;
+    if (!r.ok) return nullptr;
+    if (!c->WaitFor(proto::ClientMessage::kWelcome, 5s)) return nullptr;
+    return c;
+  }
+
+  // Waits for the reply carrying `rid` (a CommandResult, RoomUpdated, ... or an error).
+  static proto::ClientMessage ReplyTo(client::Client& c, const std::string& rid) {
+    for (int i = 0; i < 100; ++i) {
+      auto m = c.Next(5s);
+      if (!m) break;
+      if (m->request_id() == rid) return *m;
+    }
+    ADD_FAILURE() << "no reply for " << rid;
+    return {};
+  }
+
+  std::string dir_;
+  crypto::IssuerKeys issuer_;
+  crypto::PublicKey seal_{};
+};
+
+TEST_F(DurabilityTest, AcknowledgedWritesSurviveKillNine) {
+  {
+    ServerProcess server(TUTTI_SERVER_BIN, dir_);
+    ASSERT_TRUE(server.Start()) << server.output();
+    auto admin = Connect(server.port(), "admin", {"admin"});
+    auto bob = Connect(server.port(), "bob");
+    ASSERT_TRUE(admin && bob);
+
+    // A registered room, created, reconfigured and with a room ban.
+    proto::ServerMessage create = CreateMsg("Hall", proto::PUBLIC, "", 0, "c");
+    create.mutable_create_room_command()->mutable_settings()->set_persistent(true);
+    ASSERT_TRUE(admin->Send(create));
+    ASSERT_TRUE(ReplyTo(*admin, "c").has_room_joined_response());
+    ASSERT_TRUE(JoinRoom(*bob, "Hall"));
+    proto::ServerMessage update;
+    auto* settings = update.mutable_update_room_command()->mutable_settings();
+    settings->set_persistent(true);
+    settings->set_allow_chat(true);
+    settings->set_max_users(7);
+    settings->set_welcome_message("Welcome back");
+    update.set_request_id("u");
+    ASSERT_TRUE(admin->Send(update));
+    ASSERT_TRUE(ReplyTo(*admin, "u").has_room_updated());
+    ASSERT_TRUE(admin->Send(ChatMsg("/ban bob", "b")));
+    ASSERT_TRUE(ReplyTo(*admin, "b").command_result().ok());
+    // A server ban, acknowledged last, then the process dies at once.
+    ASSERT_TRUE(admin->Send(ChatMsg("/sban u-mallory 1d", "s")));
+    ASSERT_TRUE(ReplyTo(*admin, "s").command_result().ok());
+    pid_t pid = server.pid();
+    ASSERT_GT(pid, 0);
+    int status = server.Stop(SIGKILL, 5000);
+    ASSERT_TRUE(WIFSIGNALED(status));
+    EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  }
+
+  ServerProcess server(TUTTI_SERVER_BIN, dir_);
+  ASSERT_TRUE(server.Start()) << server.output();
+  int http = 0;
+  EXPECT_EQ(Connect(server.port(), "mallory", {}, &http), nullptr);
+  EXPECT_EQ(http, 403);
+  auto bob = Connect(server.port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(bob->Send(JoinMsg("Hall", "", "j")));
+  EXPECT_EQ(ReplyTo(*bob, "j").error_message().code(), proto::BANNED);
+  auto carol = Connect(server.port(), "carol");
+  ASSERT_TRUE(carol);
+  ASSERT_TRUE(carol->Send(JoinMsg("hall", "", "j2")));
+  auto joined = ReplyTo(*carol, "j2");
+  ASSERT_TRUE(joined.has_room_joined_response());
+  const auto& info = joined.room_joined_response().room_info();
+  EXPECT_EQ(info.owner_id(), "u-admin");
+  EXPECT_EQ(info.settings().max_users(), 7);
+  EXPECT_EQ(info.settings().welcome_message(), "Welcome back");
+  EXPECT_TRUE(info.settings().persistent());
+
+  // SIGTERM: clients get 1001 and the process exits 0.
+  int status = server.Stop(SIGTERM, 8000);
+  ASSERT_TRUE(WIFEXITED(status)) << server.output();
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  uint16_t code = 0;
+  EXPECT_TRUE(carol->WaitClosed(3s, &code));
+  EXPECT_EQ(code, 1001);
+}
+
+}  // namespace
+}  // namespace tutti::testing

@@ -1,0 +1,86 @@
+#include "tests/testing/server_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+namespace tutti::testing {
+
+ServerProcess::ServerProcess(std::string binary, std::string dir, std::vector<std::string> extra)
+    : binary_(std::move(binary)), dir_(std::move(dir)), extra_(std::move(extra)) {}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) Stop(SIGKILL, 5000);
+  if (out_fd_ >= 0) close(out_fd_);
+}
+
+bool ServerProcess::Start() {
+  int fds[2];
+  if (pipe(fds) != 0) return false;
+  std::vector<std::string> args = {binary_,  "--port", "0",      "--shards", "2",
+                                   "--keys", dir_,     "--data", dir_};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  pid_ = fork();
+  if (pid_ < 0) return false;
+  if (pid_ == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary_.c_str(), argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  out_fd_ = fds[0];
+  fcntl(out_fd_, F_SETFL, O_NONBLOCK);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const std::string marker = "listening on ws://";
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{out_fd_, POLLIN, 0};
+    poll(&p, 1, 100);
+    char buf[4096];
+    ssize_t n = read(out_fd_, buf, sizeof buf);
+    if (n > 0) output_.append(buf, static_cast<size_t>(n));
+    if (n == 0) return false;  // exited
+    size_t at = output_.find(marker);
+    if (at != std::string::npos) {
+      size_t colon = output_.find(':', at + marker.size());
+      size_t end = output_.find(' ', colon);
+      if (colon != std::string::npos && end != std::string::npos) {
+        port_ =
+            static_cast<uint16_t>(std::atoi(output_.substr(colon + 1, end - colon - 1).c_str()));
+        return port_ != 0;
+      }
+    }
+  }
+  return false;
+}
+
+int ServerProcess::Stop(int sig, int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return -1;
+}
+
+}  // namespace tutti::testing
