@@ -18,28 +18,9 @@ namespace {
 
 constexpr int64_t kServerEpochUs = 1000000000;  // server time = true time + this
 constexpr int64_t kDrainUs = 10000000;          // simulated time after the sources stop
-constexpr double kPi = 3.14159265358979323846;
 
-// splitmix64: tiny, fully specified, identical on every platform (std distributions are not).
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double Uniform() { return static_cast<double>(Next() >> 11) * (1.0 / 9007199254740992.0); }
-  double Normal() {
-    const double u1 = std::max(Uniform(), 1e-300);
-    const double u2 = Uniform();
-    return std::sqrt(-2 * std::log(u1)) * std::cos(2 * kPi * u2);
-  }
-
- private:
-  uint64_t state_;
-};
+using Rng = timing::SplitMix64;
+using timing::Percentile;
 
 class Link {
  public:
@@ -90,47 +71,6 @@ class Loop {
   int64_t now_ = 0;
 };
 
-// What a synthesizer would be sounding: keys down, and keys released under a down pedal.
-class Synth {
- public:
-  void Apply(const ChannelMessage& m) {
-    const int ch = m.channel();
-    if (m.IsNoteOn()) {
-      down_[ch][m.data1] = true;
-    } else if (m.IsNoteOff()) {
-      if (down_[ch][m.data1] && pedal_[ch]) sustained_[ch][m.data1] = true;
-      down_[ch][m.data1] = false;
-    } else if (m.IsControlChange()) {
-      if (m.data1 == kCcSustain) {
-        pedal_[ch] = m.data2 >= 64;
-        if (!pedal_[ch]) sustained_[ch].fill(false);
-      } else if (m.data1 == kCcAllNotesOff || m.data1 == kCcAllSoundOff) {
-        down_[ch].fill(false);
-        if (m.data1 == kCcAllSoundOff) sustained_[ch].fill(false);
-      }
-    }
-  }
-  int Sounding() const {
-    int n = 0;
-    for (int c = 0; c < 16; ++c) {
-      for (int k = 0; k < 128; ++k) n += (down_[c][k] || sustained_[c][k]) ? 1 : 0;
-    }
-    return n;
-  }
-
- private:
-  std::array<std::array<bool, 128>, 16> down_{};
-  std::array<std::array<bool, 128>, 16> sustained_{};
-  std::array<bool, 16> pedal_{};
-};
-
-double Percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
-}
-
 struct ClientState {
   ClientState(const ClientClock& c, const PathProfile& up_path, const PathProfile& down_path,
               uint64_t seed)
@@ -141,9 +81,7 @@ struct ClientState {
   Link down;
   int64_t connect_us = 0;
   bool alive = true;
-  std::vector<double> clock_err_ms;
-  double clock_at_1s_ms = 1e9;
-  bool within_bound = true;
+  timing::ClockErrorLog clock_errors;
 };
 
 struct BatchInfo {
@@ -167,8 +105,7 @@ struct SenderState {
   // Metrics.
   uint64_t sent = 0;  // batches sent = the sequence the server will give the last one
   std::map<uint64_t, BatchInfo> batches;
-  std::map<int, std::vector<int64_t>> note_on_play;  // group -> played true times
-  std::map<int, int> note_on_count;                  // group -> note-ons in the source
+  timing::OnsetLog onsets;
   std::vector<double> targets_ms;
   SenderStats last_stats;
   double max_ahead_ms = 0;
@@ -232,16 +169,12 @@ class Simulation {
       loop_.At(t, [this, c, t] {
         if (!c->alive) return;
         const int64_t local = c->clock.Local(t);
-        const double err =
+        const double err_us =
             c->sync.has_estimate()
-                ? static_cast<double>(c->sync.ServerTimeFromLocal(local) - Server(t)) / 1000
-                : 1e9;
-        if (t == c->connect_us + 1000000) c->clock_at_1s_ms = std::abs(err);
-        if (t >= c->connect_us + 1000000) c->clock_err_ms.push_back(std::abs(err));
-        if (c->sync.locked() &&
-            std::abs(err) * 1000 > static_cast<double>(c->sync.Status(local).error_bound_us) + 1) {
-          c->within_bound = false;
-        }
+                ? static_cast<double>(c->sync.ServerTimeFromLocal(local) - Server(t))
+                : 1e12;
+        c->clock_errors.Add(t - c->connect_us, err_us, c->sync.locked(),
+                            c->sync.Status(local).error_bound_us);
       });
     }
   }
@@ -271,7 +204,7 @@ class Simulation {
       if (s->spec.kill_us >= 0 && stream[g].t_us >= s->spec.kill_us) break;
       int ons = 0;
       for (const ChannelMessage& m : stream[g].messages) ons += m.IsNoteOn() ? 1 : 0;
-      if (ons > 0) s->note_on_count[static_cast<int>(g)] = ons;
+      s->onsets.Expect(static_cast<int>(g), stream[g].t_us, ons);
       loop_.At(stream[g].t_us, [this, s, g] { SendGroup(s, static_cast<int>(g)); });
     }
     if (s->spec.abuse == Abuse::kFlood) {
@@ -393,6 +326,7 @@ class Simulation {
       if (it != s->batches.end()) {
         it->second.arrival_us = loop_.now();
         it->second.push_local_us = local;
+        if (it->second.group >= 0) s->onsets.Arrived(it->second.group, loop_.now());
       }
       push_local_[{rb.session_id, rb.sequence}] = local;
       jb_.Push(rb, local);
@@ -428,22 +362,16 @@ class Simulation {
       }
       auto it = s->batches.find(ev.sequence);
       if (it == s->batches.end() || it->second.group < 0 || !ev.message.IsNoteOn()) continue;
-      s->note_on_play[it->second.group].push_back(loop_.now());
+      s->onsets.Played(it->second.group, loop_.now());
     }
   }
 
   void Summarize(const ClientState& c, double* p95, double* max, double* at1s, bool* within) {
-    *p95 = Percentile(c.clock_err_ms, 0.95);
-    *max = c.clock_err_ms.empty() ? 0
-                                  : *std::max_element(c.clock_err_ms.begin(), c.clock_err_ms.end());
-    *at1s = c.clock_at_1s_ms;
-    *within = c.within_bound;
+    c.clock_errors.Summarize(p95, max, at1s, within);
   }
 
   static double SkewError(const ClientState& c) {
-    const double s = c.clock.skew_ppm * 1e-6;
-    const double true_ppm = -s / (1 + s) * 1e6;  // d(server - local) / d(local)
-    return std::abs(c.sync.skew_ppm() - true_ppm);
+    return std::abs(c.sync.skew_ppm() - timing::TrueOffsetSlopePpm(c.clock.skew_ppm));
   }
 
   Result Collect() {
@@ -460,58 +388,9 @@ class Simulation {
                 &sr.clock_within_bound);
       sr.skew_error_ppm = SkewError(s.client);
       if (!receiver_dropped_) s.last_stats = jb_.Stats(s.session_id);
-      sr.stats = s.last_stats;
-      sr.note_ons = s.last_stats.note_ons;
-      if (sr.note_ons > 0) {
-        sr.late_fraction =
-            static_cast<double>(s.last_stats.late_note_ons) / static_cast<double>(sr.note_ons);
-        sr.dropped_fraction =
-            static_cast<double>(s.last_stats.dropped_note_ons) / static_cast<double>(sr.note_ons);
-      }
-      std::vector<double> transit;
-      for (const auto& [seq, info] : s.batches) {
-        if (info.group >= 0 && info.arrival_us >= 0) {
-          transit.push_back(static_cast<double>(info.arrival_us - info.src_us) / 1000);
-        }
-      }
-      std::vector<double> latency;
-      std::vector<double> ioi;
-      bool have_prev = false;
-      int64_t prev_src = 0;
-      int64_t prev_play = 0;
-      const auto& stream = s.spec.stream;
-      for (const auto& [g, count] : s.note_on_count) {
-        auto it = s.note_on_play.find(g);
-        const bool complete =
-            it != s.note_on_play.end() && static_cast<int>(it->second.size()) == count;
-        const int64_t src = stream[static_cast<size_t>(g)].t_us;
-        if (!complete) {
-          have_prev = false;
-          continue;
-        }
-        const auto [lo, hi] = std::minmax_element(it->second.begin(), it->second.end());
-        sr.chord_spread_max_ms =
-            std::max(sr.chord_spread_max_ms, static_cast<double>(*hi - *lo) / 1000);
-        for (int64_t p : it->second) latency.push_back(static_cast<double>(p - src) / 1000);
-        if (have_prev) {
-          ioi.push_back(std::abs(static_cast<double>((*lo - prev_play) - (src - prev_src))) / 1000);
-        }
-        have_prev = true;
-        prev_src = src;
-        prev_play = *lo;
-      }
-      sr.ioi_pairs = ioi.size();
-      sr.ioi_p50_ms = Percentile(ioi, 0.50);
-      sr.ioi_p95_ms = Percentile(ioi, 0.95);
-      sr.ioi_p99_ms = Percentile(ioi, 0.99);
-      sr.ioi_max_ms = Percentile(ioi, 1.0);
-      sr.transit_median_ms = Percentile(transit, 0.5);
-      sr.latency_median_ms = Percentile(latency, 0.5);
-      sr.latency_p99_ms = Percentile(latency, 0.99);
-      sr.added_latency_ms = sr.latency_median_ms - sr.transit_median_ms;
-      sr.target_median_ms = Percentile(s.targets_ms, 0.5);
-      sr.target_max_ms = Percentile(s.targets_ms, 1.0);
       sr.targets_ms = s.targets_ms;
+      timing::SummarizeReceiver(s.last_stats, &sr);
+      s.onsets.Summarize(&sr);
       sr.max_scheduled_ahead_ms = s.max_ahead_ms;
       r.senders.push_back(sr);
     }
@@ -524,31 +403,11 @@ class Simulation {
   JitterBuffer jb_;
   std::vector<std::unique_ptr<SenderState>> senders_;
   std::map<std::pair<uint64_t, uint64_t>, int64_t> push_local_;
-  Synth synth_;
+  timing::SoundingModel synth_;
   bool receiver_dropped_ = false;
   int64_t wake_at_ = 0;
   int64_t end_us_ = 0;
 };
-
-void AddNote(std::vector<SourceGroup>* g, int64_t on, int64_t off, uint8_t note, uint8_t vel,
-             uint8_t ch = 0) {
-  g->push_back({on, {MakeNoteOn(ch, note, vel)}});
-  g->push_back({off, {MakeNoteOff(ch, note)}});
-}
-
-std::vector<SourceGroup> Normalize(std::vector<SourceGroup> v) {
-  std::stable_sort(v.begin(), v.end(),
-                   [](const SourceGroup& a, const SourceGroup& b) { return a.t_us < b.t_us; });
-  std::vector<SourceGroup> out;
-  for (SourceGroup& g : v) {
-    if (!out.empty() && out.back().t_us == g.t_us) {
-      out.back().messages.insert(out.back().messages.end(), g.messages.begin(), g.messages.end());
-    } else {
-      out.push_back(std::move(g));
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -570,87 +429,6 @@ int64_t ClientClock::TrueFromLocal(int64_t local_us) const {
   while (Local(t) < local_us) ++t;
   while (Local(t - 1) >= local_us) --t;
   return t;
-}
-
-std::vector<SourceGroup> Sixteenths(int64_t start_us, int64_t duration_us, int bpm) {
-  static const uint8_t kPattern[] = {60, 64, 67, 72, 67, 64, 62, 65, 69, 74, 69, 65};
-  const int64_t step = 60000000 / bpm / 4;
-  std::vector<SourceGroup> g;
-  int i = 0;
-  for (int64_t t = start_us; t + step <= start_us + duration_us; t += step, ++i) {
-    AddNote(&g, t, t + step * 8 / 10, kPattern[i % 12], static_cast<uint8_t>(70 + (i % 4) * 10));
-  }
-  return Normalize(std::move(g));
-}
-
-std::vector<SourceGroup> Trill(int64_t start_us, int64_t duration_us, int64_t ioi_us) {
-  std::vector<SourceGroup> g;
-  int i = 0;
-  for (int64_t t = start_us; t + ioi_us <= start_us + duration_us; t += ioi_us, ++i) {
-    AddNote(&g, t, t + ioi_us * 85 / 100, (i % 2) ? 74 : 72, 80);
-  }
-  return Normalize(std::move(g));
-}
-
-std::vector<SourceGroup> Chords(int64_t start_us, int64_t duration_us, int64_t every_us) {
-  static const uint8_t kChords[][4] = {{48, 60, 64, 67}, {53, 60, 65, 69}, {55, 59, 62, 67}};
-  std::vector<SourceGroup> g;
-  int i = 0;
-  for (int64_t t = start_us; t + every_us <= start_us + duration_us; t += every_us, ++i) {
-    for (uint8_t n : kChords[i % 3]) AddNote(&g, t, t + every_us * 8 / 10, n, 90);
-  }
-  return Normalize(std::move(g));
-}
-
-std::vector<SourceGroup> PedalHolds(int64_t start_us, int64_t duration_us) {
-  std::vector<SourceGroup> g;
-  for (int64_t c = start_us; c + 4000000 <= start_us + duration_us; c += 4000000) {
-    g.push_back({c, {MakeControlChange(0, kCcSustain, 127)}});
-    int i = 0;
-    for (int64_t t = c + 20000; t < c + 3000000; t += 250000, ++i) {
-      AddNote(&g, t, t + 150000, static_cast<uint8_t>(48 + (i * 7) % 36), 75);
-    }
-    g.push_back({c + 3900000, {MakeControlChange(0, kCcSustain, 0)}});
-  }
-  return Normalize(std::move(g));
-}
-
-std::vector<SourceGroup> Merge(std::vector<SourceGroup> a, const std::vector<SourceGroup>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return Normalize(std::move(a));
-}
-
-std::vector<SourceGroup> MixedPiece(int64_t start_us, int64_t duration_us, uint64_t seed) {
-  std::vector<SourceGroup> out;
-  const int64_t end = start_us + duration_us;
-  int64_t t = start_us;
-  int section = static_cast<int>(seed % 4);
-  while (t < end) {
-    int64_t len = 0;
-    std::vector<SourceGroup> part;
-    switch (section % 4) {
-      case 0:
-        len = std::min<int64_t>(8000000, end - t);
-        part = Sixteenths(t, len);
-        break;
-      case 1:
-        len = std::min<int64_t>(3000000, end - t);
-        part = Trill(t, len);
-        break;
-      case 2:
-        len = std::min<int64_t>(5000000, end - t);
-        part = Chords(t, len);
-        break;
-      default:
-        len = std::min<int64_t>(8000000, end - t);
-        part = PedalHolds(t, len);
-        break;
-    }
-    out.insert(out.end(), part.begin(), part.end());
-    t += len + 50000;
-    ++section;
-  }
-  return Normalize(std::move(out));
 }
 
 Result Run(const Scenario& scenario) { return Simulation(scenario).Run(); }
@@ -797,20 +575,9 @@ std::string Describe(const Scenario& sc, const Result& r) {
                 r.stuck_notes);
   s += buf;
   for (size_t i = 0; i < r.senders.size(); ++i) {
-    const SenderResult& x = r.senders[i];
-    std::snprintf(
-        buf, sizeof(buf),
-        "  sender %zu: IOI err p50 %.2f p95 %.2f p99 %.2f max %.1f ms (%zu pairs), chord spread "
-        "%.3f ms, transit median %.1f ms, added latency %.1f ms (latency p99 %.1f), target "
-        "median %.1f max %.1f ms, late %.2f%% dropped %.2f%% of %zu note-ons, stalls discarded "
-        "%llu, ahead max %.1f ms, clock p95 %.2f ms (at 1 s %.2f), skew err %.2f ppm%s\n",
-        i, x.ioi_p50_ms, x.ioi_p95_ms, x.ioi_p99_ms, x.ioi_max_ms, x.ioi_pairs,
-        x.chord_spread_max_ms, x.transit_median_ms, x.added_latency_ms, x.latency_p99_ms,
-        x.target_median_ms, x.target_max_ms, 100 * x.late_fraction, 100 * x.dropped_fraction,
-        x.note_ons, static_cast<unsigned long long>(x.stats.stalls_discarded),
-        x.max_scheduled_ahead_ms, x.clock_p95_ms, x.clock_at_1s_ms, x.skew_error_ppm,
-        x.clock_within_bound ? "" : " (ERROR OUTSIDE BOUND)");
+    std::snprintf(buf, sizeof(buf), "  sender %zu: ", i);
     s += buf;
+    s += timing::DescribeFigures(r.senders[i]);
   }
   return s;
 }

@@ -16,6 +16,7 @@
 #include "midi/jitter_buffer.h"
 #include "midi/midi_parse.h"
 #include "midi/stamper.h"
+#include "midi/timing_metrics.h"
 
 namespace tutti::midi::sim {
 
@@ -51,20 +52,14 @@ struct ClientClock {
   int64_t TrueFromLocal(int64_t local_us) const;  // smallest true time with Local >= local_us
 };
 
-// A group of events happening at the same source instant (true time).
-struct SourceGroup {
-  int64_t t_us = 0;
-  std::vector<ChannelMessage> messages;
-};
-
-// Musical material, sorted by time, groups at equal times merged.
-std::vector<SourceGroup> Sixteenths(int64_t start_us, int64_t duration_us, int bpm = 120);
-std::vector<SourceGroup> Trill(int64_t start_us, int64_t duration_us, int64_t ioi_us = 60000);
-std::vector<SourceGroup> Chords(int64_t start_us, int64_t duration_us, int64_t every_us = 500000);
-std::vector<SourceGroup> PedalHolds(int64_t start_us, int64_t duration_us);
-// Sections of the four above, one after the other, until duration.
-std::vector<SourceGroup> MixedPiece(int64_t start_us, int64_t duration_us, uint64_t seed);
-std::vector<SourceGroup> Merge(std::vector<SourceGroup> a, const std::vector<SourceGroup>& b);
+// Musical material and figures are shared with the layer-2 harness (midi/timing_metrics.h).
+using timing::Chords;
+using timing::Merge;
+using timing::MixedPiece;
+using timing::PedalHolds;
+using timing::Sixteenths;
+using timing::SourceGroup;
+using timing::Trill;
 
 enum class Abuse {
   kNone,
@@ -110,29 +105,8 @@ struct Scenario {
   bool watchdog = true;
 };
 
-struct SenderResult {
-  // Inter-onset-interval error |played IOI - source IOI|, ms, over consecutive onsets.
-  double ioi_p50_ms = 0, ioi_p95_ms = 0, ioi_p99_ms = 0, ioi_max_ms = 0;
-  size_t ioi_pairs = 0;
-  double chord_spread_max_ms = 0;  // largest spread of note-ons with one source time
-  double transit_median_ms = 0;    // source -> receiver arrival, median
-  double latency_median_ms = 0;    // source -> played, median (note-ons)
-  double latency_p99_ms = 0;
-  double added_latency_ms = 0;  // latency_median - transit_median
-  double late_fraction = 0;     // of note-ons
-  double dropped_fraction = 0;  // of note-ons
-  double target_median_ms = 0;  // receiver target delay sampled once per second
-  double target_max_ms = 0;
-  std::vector<double> targets_ms;  // receiver target delay, once per simulated second
-  size_t note_ons = 0;
-  SenderStats stats;
-  // Largest (play time - push time) of any event, ms: the buffer's bound.
-  double max_scheduled_ahead_ms = 0;
-  // Clock sync of this sender's client.
-  double clock_p95_ms = 0, clock_max_ms = 0, clock_at_1s_ms = 0;
-  double skew_error_ppm = 0;
-  bool clock_within_bound = true;
-};
+// Per sender: the shared figures (IOI error, chord spread, latency, late/dropped, clock).
+using SenderResult = timing::TimingFigures;
 
 struct Result {
   std::vector<SenderResult> senders;

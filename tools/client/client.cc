@@ -75,6 +75,16 @@ struct Client::Impl {
     ws.clear_error_channels(websocketpp::log::elevel::all);
     ws.init_asio();
     ws.start_perpetual();
+    // After the TCP connect (a client's socket is not open yet at socket-init time, so an option
+    // set there is silently lost). MIDI is many tiny frames: Nagle plus the peer's delayed ACK
+    // would hold one back for up to 40 ms (the layer-2 timing harness measured exactly that).
+    ws.set_tcp_post_init_handler([this](websocketpp::connection_hdl h) {
+      websocketpp::lib::error_code wec;
+      auto con = ws.get_con_from_hdl(h, wec);
+      if (wec || !con) return;
+      boost::system::error_code ec;
+      con->get_raw_socket().set_option(boost::asio::ip::tcp::no_delay(true), ec);
+    });
     ws.set_open_handler([this](websocketpp::connection_hdl) {
       std::lock_guard<std::mutex> lock(mu);
       state = State::kOpen;

@@ -1,0 +1,106 @@
+#include "tests/midi_io/jack_server.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "midi/rtmidi_port.h"
+
+extern char** environ;
+
+namespace tutti::testing {
+
+namespace {
+
+std::atomic<int> g_counter{0};
+
+// Reaps the child if it has exited; true if it is gone.
+bool Exited(pid_t pid, int* status) { return waitpid(pid, status, WNOHANG) == pid; }
+
+}  // namespace
+
+JackServer::JackServer() {
+  // Unique per process and object: parallel test processes each get their own server.
+  name_ = "tutti-test-" + std::to_string(getpid()) + "-" + std::to_string(g_counter++);
+  setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
+  // A client must never start a server of its own behind the test's back.
+  setenv("JACK_NO_START_SERVER", "1", 1);
+  if (midi::JackServerRunning()) {  // someone already serves this name: use it, own nothing
+    ok_ = true;
+    return;
+  }
+  const char* tmp = std::getenv("TMPDIR");
+  log_path_ = std::string(tmp != nullptr ? tmp : "/tmp") + "/" + name_ + ".log";
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<std::string> args = {"jackd", "-n", name_, "--no-realtime", "-d", "dummy",
+                                   "-r", "48000", "-p", "256"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int rc = posix_spawnp(&pid_, "jackd", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    pid_ = 0;
+    error_ = "cannot run jackd (is jackd2 installed? tools/setup.sh installs it): errno " +
+             std::to_string(rc);
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (Exited(pid_, &status)) {
+      pid_ = 0;
+      error_ = "jackd exited at start (status " + std::to_string(status) + "):\n" + ReadLog();
+      return;
+    }
+    if (midi::JackServerRunning()) {
+      ok_ = true;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  error_ = "jackd did not answer within 15 s:\n" + ReadLog();
+}
+
+JackServer::~JackServer() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+      gone = Exited(pid_, &status);
+      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (!gone) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+    }
+  }
+  if (!log_path_.empty()) std::remove(log_path_.c_str());
+}
+
+std::string JackServer::ReadLog() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace tutti::testing

@@ -1,0 +1,47 @@
+// JackServer: a private JACK server (dummy driver, no realtime) for tests that need real MIDI
+// ports. Starts `jackd -n <unique name> --no-realtime -d dummy -r 48000 -p 256`, points this
+// process's JACK clients at it (JACK_DEFAULT_SERVER, JACK_NO_START_SERVER), waits until it
+// answers, and on destruction stops exactly the jackd it started, by PID.
+//
+// Owns: the jackd child process and its log file.
+// Thread affinity: construct and destroy on one thread (a test fixture).
+// Who owns it: tests/midi_io fixtures, one per test process.
+//
+// A machine where jackd cannot start makes ok() false with the reason and jackd's own output:
+// tests assert on it and fail; they never skip.
+#ifndef TUTTI_TESTS_MIDI_IO_JACK_SERVER_H_
+#define TUTTI_TESTS_MIDI_IO_JACK_SERVER_H_
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace tutti::testing {
+
+class JackServer {
+ public:
+  JackServer();
+  ~JackServer();
+  JackServer(const JackServer&) = delete;
+  JackServer& operator=(const JackServer&) = delete;
+
+  bool ok() const { return ok_; }
+  // Why it is not ok, with jackd's output.
+  const std::string& error() const { return error_; }
+  const std::string& name() const { return name_; }
+  // The jackd this object started (0 if it did not start one).
+  pid_t pid() const { return pid_; }
+
+ private:
+  std::string ReadLog() const;
+
+  std::string name_;
+  std::string log_path_;
+  pid_t pid_ = 0;
+  bool ok_ = false;
+  std::string error_;
+};
+
+}  // namespace tutti::testing
+
+#endif  // TUTTI_TESTS_MIDI_IO_JACK_SERVER_H_

@@ -1,0 +1,209 @@
+// midi/rtmidi_port on real JACK ports: a private jackd (dummy driver) per test process, virtual
+// ports connected by name, bytes and timestamps checked on arrival.
+#include "midi/rtmidi_port.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/midi_io/jack_server.h"
+
+namespace tutti::midi {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One JACK period at the fixture's settings (256 frames at 48 kHz).
+constexpr int64_t kPeriodUs = 5333;
+
+class RtMidiPortTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new testing::JackServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    // Fail, never skip: a machine without a working jackd must show up red.
+    ASSERT_TRUE(server_->ok()) << "JACK server did not start: " << server_->error();
+  }
+
+  // The wake hook the JACK thread calls: notify only.
+  MidiInput::WakeFn Wake() {
+    return [this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++wakes_;
+      cv_.notify_all();
+    };
+  }
+
+  // Drains `in` until `count` messages arrived or the timeout passed.
+  std::vector<InputMessage> Collect(MidiInput& in, size_t count, std::chrono::milliseconds timeout,
+                                    int64_t* drained_at = nullptr) {
+    std::vector<InputMessage> got;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (got.size() < count) {
+      in.Drain(&got);
+      if (drained_at != nullptr) *drained_at = MonotonicNowUs();
+      if (got.size() >= count) break;
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+        lock.unlock();
+        in.Drain(&got);
+        break;
+      }
+    }
+    return got;
+  }
+
+  static testing::JackServer* server_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int wakes_ = 0;
+};
+
+testing::JackServer* RtMidiPortTest::server_ = nullptr;
+
+TEST_F(RtMidiPortTest, ConnectedPortsCarryBytesWithMonotonicTimestamps) {
+  auto in = MidiInput::OpenVirtual("tutti-rx", "in", Wake());
+  ASSERT_TRUE(in.ok()) << in.status();
+  auto out = MidiOutput::OpenVirtual("tutti-tx", "out");
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ((*in)->port_name(), "tutti-rx:in");
+  EXPECT_EQ((*out)->port_name(), "tutti-tx:out");
+  ASSERT_TRUE(ConnectMidiPorts((*out)->port_name(), (*in)->port_name()).ok());
+  std::this_thread::sleep_for(50ms);  // let the graph change reach the process cycle
+
+  const std::vector<ChannelMessage> sent = {MakeNoteOn(0, 60, 100), MakeControlChange(0, 64, 127),
+                                            MakeNoteOff(0, 60), MakeNoteOn(9, 36, 1),
+                                            ChannelMessage{0xC2, 5, 0, 2}};
+  std::vector<int64_t> sent_at;
+  for (const ChannelMessage& m : sent) {
+    sent_at.push_back(MonotonicNowUs());
+    ASSERT_TRUE((*out)->Send(m).ok());
+    std::this_thread::sleep_for(30ms);
+  }
+  int64_t drained_at = 0;
+  const std::vector<InputMessage> got = Collect(**in, sent.size(), 3000ms, &drained_at);
+  ASSERT_EQ(got.size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_EQ(got[i].size, sent[i].size);
+    EXPECT_EQ(got[i].bytes[0], sent[i].status);
+    EXPECT_EQ(got[i].bytes[1], sent[i].data1);
+    if (sent[i].size == 3) {
+      EXPECT_EQ(got[i].bytes[2], sent[i].data2);
+    }
+    // Read in a JACK cycle after it was sent, and before we drained it.
+    EXPECT_GE(got[i].local_us, sent_at[i]);
+    EXPECT_LE(got[i].local_us, drained_at);
+    if (i > 0) {
+      EXPECT_GE(got[i].local_us, got[i - 1].local_us);
+      // Spacing survives to within a few periods (non-realtime scheduling on a busy machine).
+      const int64_t sent_gap = sent_at[i] - sent_at[i - 1];
+      const int64_t got_gap = got[i].local_us - got[i - 1].local_us;
+      EXPECT_NEAR(static_cast<double>(got_gap), static_cast<double>(sent_gap), 4.0 * kPeriodUs);
+    }
+  }
+  EXPECT_EQ((*in)->overflows(), 0u);
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_GE(wakes_, 1);
+}
+
+TEST_F(RtMidiPortTest, NamedPortsConnectThemselves) {
+  auto out = MidiOutput::OpenVirtual("tutti-keys", "midi_out");
+  ASSERT_TRUE(out.ok()) << out.status();
+  // An input opened on a source by (part of) its name reads from it.
+  auto in = MidiInput::OpenNamed("tutti-bridge-in", "tutti-keys:midi_out", Wake());
+  ASSERT_TRUE(in.ok()) << in.status();
+  EXPECT_EQ((*in)->connected_to(), "tutti-keys:midi_out");
+
+  auto synth_in = MidiInput::OpenVirtual("tutti-synth", "midi_in", Wake());
+  ASSERT_TRUE(synth_in.ok()) << synth_in.status();
+  auto to_synth = MidiOutput::OpenNamed("tutti-bridge-out", "tutti-synth");
+  ASSERT_TRUE(to_synth.ok()) << to_synth.status();
+  EXPECT_EQ((*to_synth)->connected_to(), "tutti-synth:midi_in");
+  std::this_thread::sleep_for(50ms);
+
+  ASSERT_TRUE((*out)->Send(MakeNoteOn(1, 64, 90)).ok());
+  auto a = Collect(**in, 1, 3000ms);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].bytes[0], 0x91);
+
+  ASSERT_TRUE((*to_synth)->Send(MakeNoteOff(1, 64)).ok());
+  auto b = Collect(**synth_in, 1, 3000ms);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(b[0].bytes[0], 0x81);
+  EXPECT_EQ(b[0].bytes[1], 64);
+
+  auto sources = ListMidiSources();
+  ASSERT_TRUE(sources.ok());
+  bool listed = false;
+  for (const auto& s : *sources) listed = listed || s == "tutti-keys:midi_out";
+  EXPECT_TRUE(listed);
+}
+
+TEST_F(RtMidiPortTest, SystemMessagesAreNotQueued) {
+  auto in = MidiInput::OpenVirtual("tutti-rx2", "in", Wake());
+  ASSERT_TRUE(in.ok()) << in.status();
+  auto out = MidiOutput::OpenVirtual("tutti-tx2", "out");
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_TRUE(ConnectMidiPorts((*out)->port_name(), (*in)->port_name()).ok());
+  std::this_thread::sleep_for(50ms);
+  const uint8_t sysex[] = {0xF0, 0x7E, 0x7F, 0x06, 0x01, 0xF7};
+  const uint8_t clock[] = {0xF8};
+  const uint8_t song_position[] = {0xF2, 0x10, 0x20};
+  ASSERT_TRUE((*out)->Send(sysex, sizeof(sysex)).ok());
+  ASSERT_TRUE((*out)->Send(clock, sizeof(clock)).ok());
+  ASSERT_TRUE((*out)->Send(song_position, sizeof(song_position)).ok());
+  ASSERT_TRUE((*out)->Send(MakeNoteOn(0, 1, 1)).ok());
+  auto got = Collect(**in, 1, 3000ms);
+  std::this_thread::sleep_for(50ms);
+  (*in)->Drain(&got);
+  ASSERT_EQ(got.size(), 1u) << "only the channel message is queued";
+  EXPECT_EQ(got[0].bytes[0], 0x90);
+}
+
+TEST_F(RtMidiPortTest, AFullRingCountsOverflowsInsteadOfBlocking) {
+  auto in = MidiInput::OpenVirtual("tutti-rx3", "in", nullptr, /*capacity=*/4);
+  ASSERT_TRUE(in.ok()) << in.status();
+  auto out = MidiOutput::OpenVirtual("tutti-tx3", "out");
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_TRUE(ConnectMidiPorts((*out)->port_name(), (*in)->port_name()).ok());
+  std::this_thread::sleep_for(50ms);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE((*out)->Send(MakeNoteOn(0, 40 + i, 64)).ok());
+  std::vector<InputMessage> got;
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  while ((*in)->overflows() + got.size() < 10 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    if ((*in)->overflows() > 0) (*in)->Drain(&got);
+  }
+  (*in)->Drain(&got);
+  EXPECT_EQ(got.size() + (*in)->overflows(), 10u);
+  EXPECT_GE((*in)->overflows(), 1u);
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got[0].bytes[1], 40) << "the oldest messages are kept";
+}
+
+TEST_F(RtMidiPortTest, UnknownPortsAndMissingServerAreErrors) {
+  auto in = MidiInput::OpenNamed("tutti-rx4", "no-such-port", nullptr);
+  EXPECT_EQ(in.status().code(), absl::StatusCode::kNotFound);
+  auto out = MidiOutput::OpenNamed("tutti-tx4", "no-such-port");
+  EXPECT_EQ(out.status().code(), absl::StatusCode::kNotFound);
+
+  const std::string saved = std::getenv("JACK_DEFAULT_SERVER");
+  setenv("JACK_DEFAULT_SERVER", (saved + "-absent").c_str(), 1);
+  EXPECT_FALSE(JackServerRunning());
+  auto none = MidiInput::OpenVirtual("tutti-rx5", "in", nullptr);
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kUnavailable);
+  setenv("JACK_DEFAULT_SERVER", saved.c_str(), 1);
+  EXPECT_TRUE(JackServerRunning());
+}
+
+}  // namespace
+}  // namespace tutti::midi

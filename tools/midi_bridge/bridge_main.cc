@@ -1,0 +1,335 @@
+// tutti-midi-bridge: the native desktop client. Connects to a Tutti server, joins a room, reads
+// a MIDI input port (RtMidi over JACK), stamps each event at its source in server time and sends
+// it; plays what the others play to a MIDI output port through the jitter buffer. On exit or
+// disconnect it releases every note it was sounding. docs/TIMING.md explains the timing.
+//
+// Threads: the main loop owns everything (MidiLink, the ports, the client); the network pump,
+// the RtMidi input callback and the signal thread only post to its Inbox.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crypto/dev_connection.h"
+#include "crypto/keys.h"
+#include "crypto/sodium_init.h"
+#include "midi/rtmidi_port.h"
+#include "tools/client/client.h"
+#include "tools/midi_bridge/inbox.h"
+#include "tools/midi_bridge/midi_link.h"
+
+namespace {
+
+using tutti::midi::MonotonicNowUs;
+
+void Usage() {
+  std::fprintf(stderr,
+      "usage: tutti-midi-bridge (--url WS_URL | --keys DIR [--host H] [--port P])\n"
+      "                         [--name NAME] [--user-id ID] [--guest] [--room NAME]\n"
+      "                         [--input PORT | --virtual-input NAME]\n"
+      "                         [--output PORT | --virtual-output NAME] [--jack-client NAME]\n"
+      "                         [--min-delay-ms MS] [--max-delay-ms MS]\n"
+      "                         [--smoothness low|balanced|smooth] [--duration-s S]\n"
+      "                         [--stats-s S] [--list-ports]\n"
+      "Connection (as tutti-cli):\n"
+      "  --url WS_URL          a ready-made connect URL (ws://host:port/api/websocket/...)\n"
+      "  --keys DIR            mint a connect payload from the server's key files in DIR\n"
+      "  --host H --port P     server address with --keys (default 127.0.0.1:8080)\n"
+      "  --name, --user-id     who you are (with --keys); --guest connects without a token\n"
+      "  --room NAME           room to create or join (default Lobby)\n"
+      "MIDI (JACK; start jackd first, e.g. jackd --no-realtime -d dummy -r 48000 -p 256):\n"
+      "  --input PORT          read from the JACK MIDI source whose name contains PORT\n"
+      "  --virtual-input NAME  offer an input port NAME for others to connect (default: in)\n"
+      "  --output PORT         play to the JACK MIDI destination whose name contains PORT\n"
+      "  --virtual-output NAME offer an output port NAME (default: out)\n"
+      "  --jack-client NAME    JACK client name prefix (default tutti-bridge)\n"
+      "  --list-ports          print the JACK MIDI sources and destinations and exit\n"
+      "Timing:\n"
+      "  --min-delay-ms MS     lowest playout delay (default 5; raise it, e.g. 250, to trade\n"
+      "                        latency for completeness on a lossy link)\n"
+      "  --max-delay-ms MS     highest playout delay (default 500)\n"
+      "  --smoothness S        low (95th percentile), balanced (99th, default), smooth (99.8th)\n"
+      "Run:\n"
+      "  --duration-s S        exit after S seconds (default: until SIGINT/SIGTERM)\n"
+      "  --stats-s S           print clock and buffer figures every S seconds (default 10, 0 off)\n");
+}
+
+int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::atomic<bool> g_stop{false};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string url, keys, host = "127.0.0.1", name = "bridge", user_id, room = "Lobby";
+  std::string input, virtual_input, output, virtual_output, jack_client = "tutti-bridge";
+  std::string smoothness = "balanced";
+  int port = 8080;
+  bool guest = false, list_ports = false;
+  double min_delay_ms = 5, max_delay_ms = 500, duration_s = 0, stats_s = 10;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto v = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        Usage();
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--url") url = v();
+    else if (a == "--keys") keys = v();
+    else if (a == "--host") host = v();
+    else if (a == "--port") port = std::atoi(v().c_str());
+    else if (a == "--name") name = v();
+    else if (a == "--user-id") user_id = v();
+    else if (a == "--guest") guest = true;
+    else if (a == "--room") room = v();
+    else if (a == "--input") input = v();
+    else if (a == "--virtual-input") virtual_input = v();
+    else if (a == "--output") output = v();
+    else if (a == "--virtual-output") virtual_output = v();
+    else if (a == "--jack-client") jack_client = v();
+    else if (a == "--min-delay-ms") min_delay_ms = std::atof(v().c_str());
+    else if (a == "--max-delay-ms") max_delay_ms = std::atof(v().c_str());
+    else if (a == "--smoothness") smoothness = v();
+    else if (a == "--duration-s") duration_s = std::atof(v().c_str());
+    else if (a == "--stats-s") stats_s = std::atof(v().c_str());
+    else if (a == "--list-ports") list_ports = true;
+    else if (a == "-h" || a == "--help") {
+      Usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "tutti-midi-bridge: unknown argument %s\n", a.c_str());
+      Usage();
+      return 2;
+    }
+  }
+
+  if (list_ports) {
+    auto sources = tutti::midi::ListMidiSources();
+    auto dests = tutti::midi::ListMidiDestinations();
+    if (!sources.ok() || !dests.ok()) {
+      std::fprintf(stderr, "tutti-midi-bridge: %s\n", std::string(sources.status().message()).c_str());
+      return 1;
+    }
+    std::printf("sources (--input):\n");
+    for (const auto& s : *sources) std::printf("  %s\n", s.c_str());
+    std::printf("destinations (--output):\n");
+    for (const auto& d : *dests) std::printf("  %s\n", d.c_str());
+    return 0;
+  }
+  tutti::midi::Smoothness smooth = tutti::midi::Smoothness::kBalanced;
+  if (smoothness == "low") smooth = tutti::midi::Smoothness::kLowLatency;
+  else if (smoothness == "smooth") smooth = tutti::midi::Smoothness::kSmooth;
+  else if (smoothness != "balanced") {
+    Usage();
+    return 2;
+  }
+  if (min_delay_ms < 0 || max_delay_ms < min_delay_ms) {
+    std::fprintf(stderr, "tutti-midi-bridge: need 0 <= --min-delay-ms <= --max-delay-ms\n");
+    return 2;
+  }
+
+  // Signals: a thread takes them and only posts (sets a flag, wakes the loop).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  // --- connection details (as tutti-cli) ---
+  std::string resource;
+  if (!url.empty()) {
+    std::string rest = url.rfind("ws://", 0) == 0 ? url.substr(5) : url;
+    size_t slash = rest.find('/');
+    std::string hostport = rest.substr(0, slash);
+    resource = slash == std::string::npos ? "/" : rest.substr(slash);
+    size_t colon = hostport.rfind(':');
+    host = hostport.substr(0, colon);
+    if (colon != std::string::npos) port = std::atoi(hostport.substr(colon + 1).c_str());
+  } else if (!keys.empty()) {
+    tutti::crypto::EnsureSodiumInitialized();
+    auto seal = tutti::crypto::LoadSealPublicKey(keys);
+    if (!seal.ok()) {
+      std::fprintf(stderr, "tutti-midi-bridge: %s\n", std::string(seal.status().message()).c_str());
+      return 1;
+    }
+    tutti::crypto::DevConnectionRequest req;
+    req.user_id = user_id.empty() ? "bridge-" + name : user_id;
+    req.name = name;
+    req.member = !guest;
+    req.guest = guest;
+    req.host = host;
+    req.port = port;
+    absl::StatusOr<tutti::crypto::IssuerKeys> issuer;
+    if (!guest) {
+      issuer = tutti::crypto::LoadIssuerKeys(keys);
+      if (!issuer.ok()) {
+        std::fprintf(stderr, "tutti-midi-bridge: %s\n",
+                     std::string(issuer.status().message()).c_str());
+        return 1;
+      }
+    }
+    auto dev = tutti::crypto::MintDevConnection(req, guest ? nullptr : &*issuer, *seal, UnixMs());
+    if (!dev.ok()) {
+      std::fprintf(stderr, "tutti-midi-bridge: %s\n", std::string(dev.status().message()).c_str());
+      return 1;
+    }
+    resource = dev->resource;
+  } else {
+    Usage();
+    return 2;
+  }
+
+  // --- MIDI ports ---
+  tutti::bridge::Inbox inbox;
+  auto wake = [&inbox] { inbox.Wake(); };
+  absl::StatusOr<std::unique_ptr<tutti::midi::MidiInput>> in =
+      input.empty() ? tutti::midi::MidiInput::OpenVirtual(
+                          jack_client + "-in", virtual_input.empty() ? "in" : virtual_input, wake)
+                    : tutti::midi::MidiInput::OpenNamed(jack_client + "-in", input, wake);
+  if (!in.ok()) {
+    std::fprintf(stderr, "tutti-midi-bridge: input: %s\n", std::string(in.status().message()).c_str());
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<tutti::midi::MidiOutput>> out =
+      output.empty() ? tutti::midi::MidiOutput::OpenVirtual(
+                           jack_client + "-out", virtual_output.empty() ? "out" : virtual_output)
+                     : tutti::midi::MidiOutput::OpenNamed(jack_client + "-out", output);
+  if (!out.ok()) {
+    std::fprintf(stderr, "tutti-midi-bridge: output: %s\n",
+                 std::string(out.status().message()).c_str());
+    return 1;
+  }
+  std::printf("tutti-midi-bridge: MIDI in %s%s%s, out %s%s%s\n", (*in)->port_name().c_str(),
+              (*in)->connected_to().empty() ? "" : " <- ", (*in)->connected_to().c_str(),
+              (*out)->port_name().c_str(), (*out)->connected_to().empty() ? "" : " -> ",
+              (*out)->connected_to().c_str());
+
+  // --- connect ---
+  tutti::bridge::MidiLinkOptions lo;
+  tutti::bridge::MidiLink link(lo);
+  link.buffer().SetDelayBounds(static_cast<int64_t>(min_delay_ms * 1000),
+                               static_cast<int64_t>(max_delay_ms * 1000));
+  link.buffer().SetSmoothness(smooth);
+  tutti::client::Client client;
+  auto r = client.Connect(host, static_cast<uint16_t>(port), resource);
+  if (!r.ok) {
+    std::fprintf(stderr, "tutti-midi-bridge: connect refused: %d %s\n", r.http_status,
+                 r.error.c_str());
+    return 1;
+  }
+  link.OnConnected(MonotonicNowUs());
+  tutti::bridge::NetworkPump pump(&client, &inbox, [] { return MonotonicNowUs(); });
+  {
+    tutti::proto::ServerMessage join;
+    join.mutable_server_command()->set_commandtype(tutti::proto::CREATE_OR_JOIN_ROOM);
+    (*join.mutable_server_command()->mutable_parameters())["room_name"] = room;
+    client.Send(join);
+  }
+  std::thread signal_thread([&signals, &inbox] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    g_stop.store(true);
+    inbox.Wake();
+  });
+
+  const int64_t start = MonotonicNowUs();
+  const int64_t end = duration_s > 0 ? start + static_cast<int64_t>(duration_s * 1e6) : INT64_MAX;
+  int64_t next_stats = stats_s > 0 ? start + static_cast<int64_t>(stats_s * 1e6) : INT64_MAX;
+  uint64_t played = 0;
+  int exit_code = 0;
+  std::vector<tutti::bridge::Inbox::Item> items;
+  std::vector<tutti::midi::InputMessage> midi_in;
+  std::vector<tutti::midi::ChannelMessage> group;
+  auto play = [&](const tutti::bridge::LinkOutput& o) {
+    for (const auto& ev : o.play) {
+      if ((*out)->Send(ev.message).ok()) ++played;
+    }
+  };
+  for (;;) {
+    int64_t now = MonotonicNowUs();
+    const int64_t wake_at = std::min({link.NextWake(now), end, next_stats});
+    items.clear();
+    const bool closed = inbox.Wait(
+        std::chrono::steady_clock::time_point(std::chrono::microseconds(wake_at)), &items);
+    now = MonotonicNowUs();
+    tutti::bridge::LinkOutput o;
+    for (const auto& item : items) {
+      if (item.message.has_room_joined_response()) {
+        const auto& j = item.message.room_joined_response();
+        std::printf("tutti-midi-bridge: %s %s (%d users)\n", j.success() ? "joined" : "join failed:",
+                    j.success() ? j.room_info().room_name().c_str() : j.error_message().c_str(),
+                    j.room_info().user_count());
+      } else if (item.message.has_error_message()) {
+        std::printf("tutti-midi-bridge: server: %s %s\n",
+                    item.message.error_message().error_code().c_str(),
+                    item.message.error_message().error_message().c_str());
+      }
+      link.OnMessage(item.message, item.arrival_local_us, &o);
+    }
+    // Local MIDI: messages read in one JACK cycle share a timestamp and go as one batch.
+    midi_in.clear();
+    (*in)->Drain(&midi_in);
+    for (size_t i = 0; i < midi_in.size();) {
+      group.clear();
+      size_t k = i;
+      for (; k < midi_in.size() && midi_in[k].local_us == midi_in[i].local_us; ++k) {
+        tutti::midi::ChannelMessage m;
+        std::string_view bytes(reinterpret_cast<const char*>(midi_in[k].bytes.data()),
+                               midi_in[k].size);
+        if (tutti::midi::ParseOneChannelMessage(bytes, &m).ok()) group.push_back(m);
+      }
+      link.SendLocal(midi_in[i].local_us, group, now, &o);
+      i = k;
+    }
+    link.Poll(now, &o);
+    for (auto& msg : o.send) client.Send(std::move(msg));
+    play(o);
+    if (now >= next_stats) {
+      const auto st = link.clock().Status(now);
+      const auto& c = link.counters();
+      std::printf("tutti-midi-bridge: clock %s offset %lld us +- %lld us, skew %.1f ppm; sent %llu "
+                  "batches (%llu unsynced), received %llu, played %llu, gaps %llu\n",
+                  st.synced ? "synced" : "syncing", static_cast<long long>(st.offset_us),
+                  static_cast<long long>(st.error_bound_us), st.skew_ppm,
+                  static_cast<unsigned long long>(c.batches_sent),
+                  static_cast<unsigned long long>(c.unsynced_batches),
+                  static_cast<unsigned long long>(c.batches_received),
+                  static_cast<unsigned long long>(played), static_cast<unsigned long long>(c.gaps));
+      std::fflush(stdout);
+      next_stats = now + static_cast<int64_t>(stats_s * 1e6);
+    }
+    if (closed) {
+      std::printf("tutti-midi-bridge: connection closed\n");
+      exit_code = 1;
+      break;
+    }
+    if (g_stop.load() || now >= end) break;
+  }
+  // Whatever happens, nothing may keep sounding.
+  tutti::bridge::LinkOutput o;
+  link.OnDisconnected(MonotonicNowUs(), &o);
+  play(o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // one JACK cycle to send them
+  client.Close();
+  if (!g_stop.load()) {
+    // Unblock the signal thread: it waits for a signal only this process can send itself.
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+  }
+  signal_thread.join();
+  return exit_code;
+}

@@ -1,0 +1,209 @@
+#include "tools/midi_bridge/midi_link.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+namespace tutti::bridge {
+
+bool DecodeRelayed(const proto::MidiMessage& m, midi::RelayedBatch* out) {
+  out->session_id = m.session_id();
+  out->sequence = m.sequence();
+  out->stamped_us = m.timestamp();
+  out->flags = m.flags();
+  out->events.clear();
+  if (!m.midi_data().empty()) {
+    std::vector<midi::ChannelMessage> at_stamp;
+    if (!midi::ParseChannelMessages(m.midi_data(), 1024, &at_stamp).ok()) return false;
+    for (const auto& msg : at_stamp) out->events.push_back({msg, 0});
+  }
+  for (const auto& e : m.events()) {
+    midi::RelayedEvent ev;
+    if (!midi::ParseOneChannelMessage(e.data(), &ev.message).ok()) return false;
+    ev.delay_us = e.delay_us();
+    out->events.push_back(ev);
+  }
+  return !out->events.empty();
+}
+
+midi::HeldSnapshot DecodeSnapshot(const proto::HeldNotesSnapshot& s) {
+  midi::HeldSnapshot h;
+  h.session_id = s.session_id();
+  h.sequence = s.sequence();
+  h.sustain_channels = static_cast<uint16_t>(s.sustain_channels() & 0xFFFF);
+  for (const auto& n : s.notes()) {
+    h.notes.push_back({static_cast<uint8_t>(n.channel() & 0x0F), static_cast<uint8_t>(n.note() & 0x7F)});
+  }
+  return h;
+}
+
+MidiLink::MidiLink(MidiLinkOptions o)
+    : options_(std::move(o)), clock_(options_.clock), buffer_(&clock_, options_.receiver) {}
+
+void MidiLink::OnConnected(int64_t local_now) {
+  connected_ = true;
+  if (clock_.has_estimate()) clock_.OnReconnect();
+  next_watchdog_us_ = local_now + options_.watchdog_interval_us;
+}
+
+void MidiLink::OnMessage(const proto::ClientMessage& m, int64_t local_now, LinkOutput* out) {
+  switch (m.message_case()) {
+    case proto::ClientMessage::kWelcome: {
+      session_id_ = m.welcome().user().session_id();
+      const uint32_t limit = m.welcome().limits().max_events_per_midi_message();
+      if (limit > 0) options_.max_events_per_batch = std::min<size_t>(options_.max_events_per_batch, limit);
+      break;
+    }
+    case proto::ClientMessage::kHeartbeatMessage: {
+      const auto& hb = m.heartbeat_message();
+      // Replies to our pings only (t1 is our clock); a bare server heartbeat has no t2/t3.
+      if (hb.server_receive_time() != 0 && hb.server_send_time() != 0 &&
+          clock_.OnSample(hb.timestamp(), hb.server_receive_time(), hb.server_send_time(),
+                          local_now)) {
+        ++counters_.clock_samples;
+      }
+      break;
+    }
+    case proto::ClientMessage::kMidiMessage:
+      OnMidi(m.midi_message(), local_now, out);
+      break;
+    case proto::ClientMessage::kHeldNotesSnapshot:
+      ApplySnapshot(m.held_notes_snapshot(), local_now);
+      break;
+    case proto::ClientMessage::kRoomJoinedResponse:
+      for (const auto& s : m.room_joined_response().held_notes()) ApplySnapshot(s, local_now);
+      break;
+    case proto::ClientMessage::kRoomSnapshot:
+      for (const auto& s : m.room_snapshot().held_notes()) ApplySnapshot(s, local_now);
+      break;
+    case proto::ClientMessage::kUserLeftRoom: {
+      const uint64_t sid = m.user_left_room().session_id();
+      if (sid != 0 && departing_.count(sid) == 0) {
+        departing_[sid] = local_now + options_.leave_grace_us;
+      }
+      break;
+    }
+    case proto::ClientMessage::kRoomLeft: {
+      // We are out of the room: nobody will send note-offs for what is sounding.
+      const size_t from = out->play.size();
+      buffer_.DropConnection(local_now, &out->play);
+      CountGenerated(out->play, from);
+      departing_.clear();
+      break;
+    }
+    case proto::ClientMessage::kErrorMessage:
+      ++counters_.errors;
+      break;
+    default:
+      break;
+  }
+}
+
+void MidiLink::OnMidi(const proto::MidiMessage& m, int64_t local_now, LinkOutput* out) {
+  if (m.session_id() == session_id_ && session_id_ != 0) return;  // our own (never relayed)
+  midi::RelayedBatch batch;
+  if (!DecodeRelayed(m, &batch)) {
+    ++counters_.undecodable_batches;
+    return;
+  }
+  ++counters_.batches_received;
+  if (m.flags() & midi::kFlagSynthetic) ++counters_.synthetic_batches;
+  const midi::PushResult r = buffer_.Push(batch, local_now);
+  if (r.gap) {
+    ++counters_.gaps;
+    RequestSync(local_now, out);
+  }
+}
+
+void MidiLink::ApplySnapshot(const proto::HeldNotesSnapshot& s, int64_t local_now) {
+  if (s.session_id() == session_id_ && session_id_ != 0) return;
+  if (buffer_.ApplySnapshot(DecodeSnapshot(s), local_now)) ++counters_.snapshots_applied;
+}
+
+void MidiLink::RequestSync(int64_t local_now, LinkOutput* out) {
+  if (have_sync_request_ && local_now - last_sync_request_us_ < options_.resync_interval_us) return;
+  have_sync_request_ = true;
+  last_sync_request_us_ = local_now;
+  proto::ServerMessage msg;
+  msg.mutable_server_command()->set_commandtype(proto::SYNC_STATE);
+  out->send.push_back(std::move(msg));
+  ++counters_.sync_requests;
+}
+
+void MidiLink::SendLocal(int64_t source_local_us, const std::vector<midi::ChannelMessage>& messages,
+                         int64_t local_now, LinkOutput* out) {
+  if (messages.empty()) return;
+  const midi::ClockSyncStatus st = clock_.Status(local_now);
+  // Unsynced: 0 asks the server to stamp on arrival (RESTAMPED) rather than trust a guess.
+  const int64_t stamp = st.synced ? clock_.ServerTimeFromLocal(source_local_us) : 0;
+  for (size_t i = 0; i < messages.size(); i += options_.max_events_per_batch) {
+    const size_t end = std::min(messages.size(), i + options_.max_events_per_batch);
+    proto::ServerMessage msg;
+    auto* midi = msg.mutable_midi_message();
+    std::string bytes;
+    for (size_t k = i; k < end; ++k) midi::AppendBytes(messages[k], &bytes);
+    midi->set_midi_data(std::move(bytes));
+    midi->set_timestamp(stamp);
+    out->send.push_back(std::move(msg));
+    ++counters_.batches_sent;
+    counters_.events_sent += end - i;
+    if (stamp == 0) ++counters_.unsynced_batches;
+  }
+}
+
+void MidiLink::Poll(int64_t local_now, LinkOutput* out) {
+  if (connected_ && clock_.NextPingDelay(local_now) == 0) {
+    proto::ServerMessage msg;
+    auto* hb = msg.mutable_heartbeat_message();
+    hb->set_timestamp(local_now);
+    const midi::ClockSyncStatus st = clock_.Status(local_now);
+    auto* c = hb->mutable_clock();
+    c->set_synced(st.synced);
+    c->set_offset_us(st.offset_us);
+    c->set_error_bound_us(st.error_bound_us);
+    c->set_skew_ppm(st.skew_ppm);
+    clock_.OnPingSent(local_now);
+    out->send.push_back(std::move(msg));
+    ++counters_.heartbeats_sent;
+  }
+  buffer_.PopDue(local_now, &out->play);
+  for (auto it = departing_.begin(); it != departing_.end();) {
+    if (buffer_.queued(it->first) == 0 || local_now >= it->second) {
+      const size_t from = out->play.size();
+      buffer_.RemoveSender(it->first, local_now, &out->play);
+      CountGenerated(out->play, from);
+      ++counters_.senders_removed;
+      it = departing_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (local_now >= next_watchdog_us_) {
+    const size_t from = out->play.size();
+    buffer_.Tick(local_now, &out->play);
+    CountGenerated(out->play, from);
+    next_watchdog_us_ = local_now + options_.watchdog_interval_us;
+  }
+}
+
+int64_t MidiLink::NextWake(int64_t local_now) const {
+  int64_t at = next_watchdog_us_;
+  if (connected_) at = std::min(at, local_now + clock_.NextPingDelay(local_now));
+  if (auto due = buffer_.NextDue()) at = std::min(at, *due);
+  for (const auto& [sid, deadline] : departing_) at = std::min(at, deadline);
+  return std::max(at, local_now);
+}
+
+void MidiLink::OnDisconnected(int64_t local_now, LinkOutput* out) {
+  connected_ = false;
+  const size_t from = out->play.size();
+  buffer_.DropConnection(local_now, &out->play);
+  CountGenerated(out->play, from);
+  departing_.clear();
+}
+
+void MidiLink::CountGenerated(const std::vector<midi::PlayedEvent>& played, size_t from) {
+  for (size_t i = from; i < played.size(); ++i) counters_.local_releases += played[i].generated;
+}
+
+}  // namespace tutti::bridge

@@ -1,0 +1,130 @@
+// MidiLink: the MIDI timing side of one client connection, between the wire (protobuf) and the
+// timing core (midi/): clock sync over heartbeats, source stamping of outgoing batches, and the
+// jitter buffer for everything the room relays.
+//
+// Owns: the connection's ClockSync and JitterBuffer, the heartbeat schedule, the senders whose
+// departure is being played out, and counters.
+// Thread affinity: single-threaded; not synchronized. Time is passed in (the client's local
+// monotonic clock, microseconds); nothing here reads a clock or touches a socket. The caller's
+// loop feeds received messages and local MIDI in, and sends / plays what comes out.
+// Who owns it: tutti-midi-bridge (one per connection) and the timing harness bots.
+//
+// Rules (docs/TIMING.md):
+//   * Heartbeats are the clock-sync pings (a burst on connect, then every 500 ms); each one
+//     carries the ClockSyncStatus the server's stamper trusts.
+//   * An outgoing batch carries its source time mapped to server time while synced, else 0
+//     (the server restamps it on arrival).
+//   * A sender that left is removed only once its queued events have played (or after a grace
+//     period): the server's synthetic note-offs, queued like any batch, are what release its
+//     notes; the local release is the fallback.
+//   * A sequence gap asks the server for a state sync (at most once per resync interval).
+//   * Leaving the room or losing the connection releases everything sounding.
+#ifndef TUTTI_TOOLS_MIDI_BRIDGE_MIDI_LINK_H_
+#define TUTTI_TOOLS_MIDI_BRIDGE_MIDI_LINK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "midi/clock_sync.h"
+#include "midi/jitter_buffer.h"
+#include "midi/midi_parse.h"
+#include "protos/tutti.pb.h"
+
+namespace tutti::bridge {
+
+struct MidiLinkOptions {
+  midi::ClockSyncOptions clock;
+  midi::ReceiverOptions receiver;
+  // Channel messages per outgoing batch (the server's limit; the Welcome may lower it).
+  size_t max_events_per_batch = 64;
+  // At most one SYNC_STATE request per this interval (gaps come in bursts).
+  int64_t resync_interval_us = 1000000;
+  // How long a departed sender's queue may keep playing before it is released locally: longer
+  // than any target delay (max_delay_us is 500 ms) so the synthetic note-offs play first.
+  int64_t leave_grace_us = 700000;
+  int64_t watchdog_interval_us = 1000000;
+};
+
+// What the link wants done by its caller.
+struct LinkOutput {
+  std::vector<proto::ServerMessage> send;
+  std::vector<midi::PlayedEvent> play;
+};
+
+struct LinkCounters {
+  uint64_t batches_sent = 0;
+  uint64_t events_sent = 0;
+  uint64_t unsynced_batches = 0;  // sent with timestamp 0
+  uint64_t heartbeats_sent = 0;
+  uint64_t clock_samples = 0;
+  uint64_t batches_received = 0;
+  uint64_t synthetic_batches = 0;  // server note-offs for a departed sender
+  uint64_t undecodable_batches = 0;
+  uint64_t snapshots_applied = 0;
+  uint64_t gaps = 0;
+  uint64_t sync_requests = 0;
+  uint64_t errors = 0;            // ErrorMessage replies
+  uint64_t local_releases = 0;    // events generated here (departure fallback, drop, watchdog)
+  uint64_t senders_removed = 0;
+};
+
+class MidiLink {
+ public:
+  explicit MidiLink(MidiLinkOptions o = {});
+  MidiLink(const MidiLink&) = delete;
+  MidiLink& operator=(const MidiLink&) = delete;
+
+  // The connection is open: clock sync starts with a burst (sent from the next Poll).
+  void OnConnected(int64_t local_now);
+  // A message from the server, received at local_now.
+  void OnMessage(const proto::ClientMessage& m, int64_t local_now, LinkOutput* out);
+  // Local MIDI that happened at source_local_us (e.g. an input port's timestamp): one batch
+  // (several when more messages than the batch limit), stamped at its source.
+  void SendLocal(int64_t source_local_us, const std::vector<midi::ChannelMessage>& messages,
+                 int64_t local_now, LinkOutput* out);
+  // Heartbeats, due events, the stuck-note watchdog, departures.
+  void Poll(int64_t local_now, LinkOutput* out);
+  // When Poll next has something to do (local time).
+  int64_t NextWake(int64_t local_now) const;
+  // The connection is gone: releases everything sounding (into out->play), forgets senders.
+  void OnDisconnected(int64_t local_now, LinkOutput* out);
+
+  const midi::ClockSync& clock() const { return clock_; }
+  const midi::JitterBuffer& buffer() const { return buffer_; }
+  midi::JitterBuffer& buffer() { return buffer_; }
+  const LinkCounters& counters() const { return counters_; }
+  // Our own server session (from the Welcome), 0 before it.
+  uint64_t session_id() const { return session_id_; }
+  bool connected() const { return connected_; }
+
+ private:
+  void ApplySnapshot(const proto::HeldNotesSnapshot& s, int64_t local_now);
+  void OnMidi(const proto::MidiMessage& m, int64_t local_now, LinkOutput* out);
+  void RequestSync(int64_t local_now, LinkOutput* out);
+  void CountGenerated(const std::vector<midi::PlayedEvent>& played, size_t from);
+
+  MidiLinkOptions options_;
+  midi::ClockSync clock_;
+  midi::JitterBuffer buffer_;
+  LinkCounters counters_;
+  bool connected_ = false;
+  uint64_t session_id_ = 0;
+  bool have_sync_request_ = false;
+  int64_t last_sync_request_us_ = 0;
+  int64_t next_watchdog_us_ = 0;
+  std::map<uint64_t, int64_t> departing_;  // sender session -> release-by (local time)
+};
+
+// Decodes a relayed MidiMessage into the jitter buffer's form: midi_data's messages at the
+// batch time, then each event at its delay. False if any byte sequence is not a valid channel
+// message (the server validates, so this means a corrupt or hostile frame).
+bool DecodeRelayed(const proto::MidiMessage& m, midi::RelayedBatch* out);
+
+// The HeldNotesSnapshot in plain form.
+midi::HeldSnapshot DecodeSnapshot(const proto::HeldNotesSnapshot& s);
+
+}  // namespace tutti::bridge
+
+#endif  // TUTTI_TOOLS_MIDI_BRIDGE_MIDI_LINK_H_

@@ -1,0 +1,111 @@
+#include "tools/timing_harness/server_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <vector>
+
+extern char** environ;
+
+namespace tutti::harness {
+
+namespace {
+
+constexpr char kListening[] = "listening on ws://127.0.0.1:";
+
+}  // namespace
+
+absl::Status ServerProcess::Start(const std::string& binary, const std::string& dir, int shards) {
+  dir_ = dir;
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<std::string> args = {binary,       "--listen", "127.0.0.1", "--port",
+                                   "0",          "--keys",   dir + "/keys", "--data",
+                                   dir,          "--shards", std::to_string(shards)};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  if (rc != 0) {
+    close(pipe_fds[0]);
+    pid_ = 0;
+    return absl::NotFoundError("cannot run " + binary + " (errno " + std::to_string(rc) + ")");
+  }
+  out_fd_ = pipe_fds[0];
+  reader_ = std::thread([this] {
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = read(out_fd_, buf, sizeof(buf));
+      if (n <= 0) return;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (output_.size() < (1 << 20)) output_.append(buf, static_cast<size_t>(n));
+    }
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const size_t at = output_.find(kListening);
+      if (at != std::string::npos) {
+        const size_t p = at + sizeof(kListening) - 1;
+        const size_t end = output_.find_first_not_of("0123456789", p);
+        if (end != std::string::npos) {
+          port_ = static_cast<uint16_t>(std::atoi(output_.substr(p, end - p).c_str()));
+          return port_ != 0 ? absl::OkStatus()
+                            : absl::InternalError("bad listening line:\n" + output_);
+        }
+      }
+    }
+    if (Exited()) return absl::InternalError("tutti-server exited at start:\n" + output());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return absl::DeadlineExceededError("tutti-server did not report its port:\n" + output());
+}
+
+std::string ServerProcess::output() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return output_;
+}
+
+bool ServerProcess::Exited() {
+  if (pid_ <= 0) return true;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = 0;
+    return true;
+  }
+  return false;
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    bool gone = false;
+    for (int i = 0; i < 250 && !gone; ++i) {
+      gone = waitpid(pid_, &status, WNOHANG) == pid_;
+      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!gone) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+    }
+  }
+  if (reader_.joinable()) reader_.join();  // the pipe closes with the child
+  if (out_fd_ >= 0) close(out_fd_);
+}
+
+}  // namespace tutti::harness

@@ -1,0 +1,53 @@
+// ServerProcess: a tutti-server child process on 127.0.0.1 and an ephemeral port, for harness
+// runs on real sockets.
+//
+// Owns: the child (started with --port 0 in a private key/data directory) and the thread that
+// keeps reading its stdout so it never blocks on a full pipe.
+// Thread affinity: Start and destruction on one owner thread.
+// Who owns it: tutti-timing-harness. The destructor stops exactly the child it started, by PID
+// (SIGTERM, then SIGKILL after 5 s).
+#ifndef TUTTI_TOOLS_TIMING_HARNESS_SERVER_PROCESS_H_
+#define TUTTI_TOOLS_TIMING_HARNESS_SERVER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+
+namespace tutti::harness {
+
+class ServerProcess {
+ public:
+  ServerProcess() = default;
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Runs `binary --listen 127.0.0.1 --port 0 --keys <dir>/keys --data <dir> --shards N` and
+  // waits (up to 15 s) for its "listening on ws://127.0.0.1:PORT" line.
+  absl::Status Start(const std::string& binary, const std::string& dir, int shards);
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  std::string key_dir() const { return dir_ + "/keys"; }
+  // Everything the server printed so far (for failure reports).
+  std::string output() const;
+  // True if the child has exited (it should not, before the harness stops it).
+  bool Exited();
+
+ private:
+  std::string dir_;
+  pid_t pid_ = 0;
+  int out_fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread reader_;
+  mutable std::mutex mu_;
+  std::string output_;
+};
+
+}  // namespace tutti::harness
+
+#endif  // TUTTI_TOOLS_TIMING_HARNESS_SERVER_PROCESS_H_

@@ -1,0 +1,84 @@
+// The layer-2 timing run: the real server, real WebSocket clients and real TCP on 127.0.0.1,
+// with a userspace relay adding delay, jitter and stalls to every leg. It plays the
+// simulation's musical material (midi/timing_metrics.h) from a sender bot to a receiver bot and
+// measures with the monotonic clock that every process on one machine shares (the server stamps
+// with it too, so "true server time" is known exactly and clock error can be measured).
+//
+// Owns: for the length of RunHarness, a tutti-server child process, two in-process relays (one
+// per bot), the two bots (each a MidiLink behind a blocking Client) and their threads.
+// Thread affinity: RunHarness blocks its caller; it starts and joins every thread it uses.
+// Who owns it: tutti-timing-harness (main) and its ctest smoke run.
+//
+// Bots keep their own local clocks, offset far from server time and skewed (sender 100 ppm
+// fast, receiver 100 ppm slow, as in the simulation), so clock sync does real work.
+#ifndef TUTTI_TOOLS_TIMING_HARNESS_TIMING_HARNESS_H_
+#define TUTTI_TOOLS_TIMING_HARNESS_TIMING_HARNESS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "midi/timing_metrics.h"
+#include "tools/netem_relay/netem_relay.h"
+
+namespace tutti::harness {
+
+struct HarnessOptions {
+  std::string name = "layer 2";
+  std::string server_binary;  // tutti-server
+  std::string work_dir;       // keys and data of the child server (created if missing)
+  int server_shards = 2;
+  // Every leg (sender up/down, receiver up/down) gets this profile.
+  netem::DirectionProfile path;
+  uint64_t seed = 1;
+  // Music runs from 2 s after the sender connects for this long.
+  int64_t music_us = 30000000;
+  // At the end the sender puts the pedal down, starts a chord and is killed mid-chord (its
+  // connection severed as a process kill would): the server's synthetic note-offs must release
+  // everything.
+  bool kill_mid_chord = true;
+  // How long the receiver keeps running after the sender stops.
+  int64_t drain_us = 3000000;
+  // ACK the server's segments at once (TCP_QUICKACK on the relay's server side), so a server
+  // socket without TCP_NODELAY never waits for a delayed ACK: what the figures would be with
+  // Nagle off on the server. Off by default: measure the server as it is.
+  bool quickack = false;
+  // Per-batch leg times on stderr.
+  bool trace = false;
+  double sender_skew_ppm = 100;
+  double receiver_skew_ppm = -100;
+};
+
+struct HarnessReport {
+  std::string name;
+  midi::timing::TimingFigures sender;  // as heard by the receiver; clock fields: sender's
+  // Receiver's own clock sync.
+  double clock_p95_ms = 0, clock_max_ms = 0, clock_at_1s_ms = 0, skew_error_ppm = 0;
+  bool clock_within_bound = true;
+  int stuck_notes = 0;  // sounding in the synthesizer model at the end
+  bool buffer_idle = true;
+  size_t source_note_ons = 0;    // note-ons the sender sent
+  bool killed = false;
+  uint64_t synthetic_batches = 0;  // server note-offs for the killed sender
+  uint64_t local_releases = 0;     // releases the receiver had to make itself (fallback)
+  uint64_t gaps = 0;
+  uint64_t server_errors = 0;  // ErrorMessage replies to either bot
+  uint64_t sender_unsynced_batches = 0;
+  // Relay hold per leg (ms): what the path added, p50 / p99.
+  double sender_up_p50_ms = 0, sender_up_p99_ms = 0;
+  double receiver_down_p50_ms = 0, receiver_down_p99_ms = 0;
+  uint64_t stalls = 0;  // injected on any leg
+};
+
+absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& options);
+
+// The simulation's layout (midi_timing_report), plus the layer-2 lines.
+std::string DescribeReport(const HarnessReport& r);
+
+// Correctness only (the ctest smoke run): no stuck notes, every note-on delivered and none
+// dropped, the killed sender released by the server. Empty if fine, else what failed.
+std::string CheckCorrectness(const HarnessReport& r);
+
+}  // namespace tutti::harness
+
+#endif  // TUTTI_TOOLS_TIMING_HARNESS_TIMING_HARNESS_H_
