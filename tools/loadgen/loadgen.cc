@@ -1014,6 +1014,7 @@ bool Run(const Options& options, Results* r, std::string* error) {
 
   // --- setup: connect and join ---------------------------------------------------------
   const int64_t t0 = NowUs();
+  const ProcSample srv_setup0 = o.server_pid > 0 ? SampleProcess(o.server_pid) : ProcSample();
   for (auto& l : loops) l->StartThread();
   Totals prev = Sum(loops);
   ProcSample srv_prev = o.server_pid > 0 ? SampleProcess(o.server_pid) : ProcSample();
@@ -1043,6 +1044,11 @@ bool Run(const Options& options, Results* r, std::string* error) {
     r->setup_s = (NowUs() - t0) / 1e6;
     if (t.opened > 0 && t.last_open_us > t0) {
       r->handshakes_per_s = static_cast<double>(t.opened) / ((t.last_open_us - t0) / 1e6);
+    }
+    const ProcSample srv_setup1 = o.server_pid > 0 ? SampleProcess(o.server_pid) : ProcSample();
+    if (srv_setup0.ok && srv_setup1.ok && t.opened > 0) {
+      r->server_cpu_us_per_connection =
+          1e6 * (srv_setup1.cpu_seconds - srv_setup0.cpu_seconds) / static_cast<double>(t.opened);
     }
   }
   // Let join notices settle so they do not mix with the first measured deliveries.
@@ -1185,6 +1191,10 @@ bool Run(const Options& options, Results* r, std::string* error) {
     r->server_sampled = true;
     r->server_cpu_s = srv_w1.cpu_seconds - srv_w0.cpu_seconds;
     r->server_cpu_util = r->server_cpu_s / r->window_s;
+    r->server_wait_util = (srv_w1.run_wait_seconds - srv_w0.run_wait_seconds) / r->window_s;
+    if (r->server_cpu_s > 0) {
+      r->server_system_share = (srv_w1.system_seconds - srv_w0.system_seconds) / r->server_cpu_s;
+    }
     if (all.window_received > 0) {
       r->server_cpu_us_per_delivery = 1e6 * r->server_cpu_s / all.window_received;
     }
@@ -1196,8 +1206,10 @@ bool Run(const Options& options, Results* r, std::string* error) {
   if (self_w0.ok && self_w1.ok && r->window_s > 0) {
     r->loadgen_cpu_s = self_w1.cpu_seconds - self_w0.cpu_seconds;
     r->loadgen_cpu_util = r->loadgen_cpu_s / r->window_s / threads;
-    // Saturated: busy nearly all the time, or unable to keep its own send schedule.
-    r->loadgen_saturated = r->loadgen_cpu_util > 0.9 || r->max_send_lag_us > 20000;
+    r->loadgen_wait_util = (self_w1.run_wait_seconds - self_w0.run_wait_seconds) / r->window_s;
+    // Saturated: busy nearly all the time. Send lag alone is not proof: on a shared machine
+    // the generator can be descheduled while mostly idle (max_send_lag_us tells).
+    r->loadgen_saturated = r->loadgen_cpu_util > 0.9;
   }
   r->loadgen_rss = self_end.rss_bytes;
   if (r->connections_ok == 0) {

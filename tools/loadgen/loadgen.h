@@ -70,6 +70,9 @@ struct Results {
   uint64_t closed_by_server = 0;    // open connections the server closed or reset
   uint64_t joins_ok = 0, joins_failed = 0;
   double setup_s = 0, handshakes_per_s = 0;
+  // Server CPU spent while connecting and joining, per connection made: on a shared
+  // machine this tells the handshake capacity of a dedicated core (1e6 / this).
+  double server_cpu_us_per_connection = 0;
   // MIDI.
   uint64_t midi_sent = 0, midi_refused = 0, midi_expected = 0, midi_received = 0;
   uint64_t midi_lost = 0, midi_clamped = 0, midi_extra = 0;  // extra: received by churners
@@ -88,10 +91,14 @@ struct Results {
   // Server (when server_pid is given).
   bool server_sampled = false;
   double server_cpu_s = 0, server_cpu_us_per_delivery = 0, server_cpu_util = 0;
+  // Share of the window the server's threads spent runnable but without a CPU.
+  double server_wait_util = 0;
+  double server_system_share = 0;  // kernel time / CPU time
   uint64_t server_rss_before = 0, server_rss_after = 0;
   double server_rss_per_connection = 0;
   // The generator itself.
   double loadgen_cpu_s = 0, loadgen_cpu_util = 0;  // util per thread, 1.0 = saturated
+  double loadgen_wait_util = 0;
   bool loadgen_saturated = false;
   uint64_t loadgen_rss = 0;
   std::string first_error;  // first refusal or failure text seen, for the report

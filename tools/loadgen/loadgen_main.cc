@@ -67,8 +67,12 @@ void PrintTable(const Results& r) {
   std::printf("  connections            %llu ok, %llu failed (%llu refused), %llu closed by server\n",
               u(r.connections_ok), u(r.connections_failed), u(r.handshakes_refused),
               u(r.closed_by_server));
-  std::printf("  setup                  %.2f s, %.0f handshakes/s, joins %llu ok %llu failed\n",
+  std::printf("  setup                  %.2f s, %.0f handshakes/s, joins %llu ok %llu failed",
               r.setup_s, r.handshakes_per_s, u(r.joins_ok), u(r.joins_failed));
+  if (r.server_cpu_us_per_connection > 0) {
+    std::printf(", server cpu %.0f us/connection", r.server_cpu_us_per_connection);
+  }
+  std::printf("\n");
   if (r.midi_sent > 0) {
     std::printf("  midi                   sent %llu, refused %llu, expected %llu, received %llu, "
                 "LOST %llu, clamped %llu\n",
@@ -91,18 +95,21 @@ void PrintTable(const Results& r) {
   if (r.midi_sent > 0) PrintLatency("midi latency", r.latency_us);
   if (r.chat_sent > 0) PrintLatency("chat latency", r.chat_latency_us);
   if (r.server_sampled) {
-    std::printf("  server                 cpu %.2f s (%.0f%% of a core), %.3f us/delivery, "
-                "rss %.1f -> %.1f MiB",
-                r.server_cpu_s, 100 * r.server_cpu_util, r.server_cpu_us_per_delivery,
+    std::printf("  server                 cpu %.2f s (%.0f%% of a core, %.0f%% in the kernel, waited "
+                "for a cpu %.0f%%), %.3f us/delivery, rss %.1f -> %.1f MiB",
+                r.server_cpu_s, 100 * r.server_cpu_util, 100 * r.server_system_share,
+                100 * r.server_wait_util,
+                r.server_cpu_us_per_delivery,
                 r.server_rss_before / 1048576.0, r.server_rss_after / 1048576.0);
     if (r.server_rss_per_connection > 0) {
       std::printf(" (%.2f KiB/connection)", r.server_rss_per_connection / 1024);
     }
     std::printf("\n");
   }
-  std::printf("  loadgen                cpu %.2f s (%.0f%% per thread), send lag max %.1f ms, "
-              "rss %.1f MiB%s\n",
-              r.loadgen_cpu_s, 100 * r.loadgen_cpu_util, r.max_send_lag_us / 1e3,
+  std::printf("  loadgen                cpu %.2f s (%.0f%% per thread, waited %.0f%%), send lag max "
+              "%.1f ms, rss %.1f MiB%s\n",
+              r.loadgen_cpu_s, 100 * r.loadgen_cpu_util, 100 * r.loadgen_wait_util,
+              r.max_send_lag_us / 1e3,
               r.loadgen_rss / 1048576.0,
               r.loadgen_saturated ? "  ** SATURATED: figures bound by the generator **" : "");
   if (!r.first_error.empty()) std::printf("  first error            %s\n", r.first_error.c_str());
@@ -146,10 +153,11 @@ void PrintJson(const Results& r) {
               o.players_per_room, o.rate, o.chat_rate, o.churn_rate, o.duration_s);
   std::printf(",\"connections_planned\":%llu,\"connections_ok\":%llu,\"connections_failed\":%llu,"
               "\"handshakes_refused\":%llu,\"refused_status\":%d,\"closed_by_server\":%llu,"
-              "\"joins_ok\":%llu,\"joins_failed\":%llu,\"setup_s\":%.3f,\"handshakes_per_s\":%.1f",
+              "\"joins_ok\":%llu,\"joins_failed\":%llu,\"setup_s\":%.3f,\"handshakes_per_s\":%.1f,"
+              "\"server_cpu_us_per_connection\":%.1f",
               u(r.connections_planned), u(r.connections_ok), u(r.connections_failed),
               u(r.handshakes_refused), r.refused_status, u(r.closed_by_server), u(r.joins_ok),
-              u(r.joins_failed), r.setup_s, r.handshakes_per_s);
+              u(r.joins_failed), r.setup_s, r.handshakes_per_s, r.server_cpu_us_per_connection);
   std::printf(",\"midi_sent\":%llu,\"midi_refused\":%llu,\"midi_expected\":%llu,"
               "\"midi_received\":%llu,\"midi_lost\":%llu,\"midi_clamped\":%llu,"
               "\"midi_to_churners\":%llu",
@@ -167,6 +175,9 @@ void PrintJson(const Results& r) {
   PrintHistJson("latency", r.latency_us);
   PrintHistJson("chat_latency", r.chat_latency_us);
   PrintHistJson("churn_cycle", r.churn_cycle_us);
+  std::printf(",\"server_wait_util\":%.3f,\"loadgen_wait_util\":%.3f,"
+              "\"server_system_share\":%.3f",
+              r.server_wait_util, r.loadgen_wait_util, r.server_system_share);
   std::printf(",\"server_sampled\":%s,\"server_cpu_s\":%.3f,\"server_cpu_util\":%.3f,"
               "\"server_cpu_us_per_delivery\":%.4f,\"server_rss_before\":%llu,"
               "\"server_rss_after\":%llu,\"server_rss_per_connection\":%.1f",

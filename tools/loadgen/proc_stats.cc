@@ -1,5 +1,6 @@
 #include "tools/loadgen/proc_stats.h"
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -28,6 +29,7 @@ ProcSample SampleProcess(int pid) {
   }
   const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
   s.cpu_seconds = static_cast<double>(utime + stime) / hz;
+  s.system_seconds = static_cast<double>(stime) / hz;
   f = std::fopen((base + "/status").c_str(), "r");
   if (!f) return s;
   char line[256];
@@ -39,6 +41,19 @@ ProcSample SampleProcess(int pid) {
     }
   }
   std::fclose(f);
+  if (DIR* d = opendir((base + "/task").c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      FILE* t = std::fopen((base + "/task/" + e->d_name + "/schedstat").c_str(), "r");
+      if (!t) continue;
+      unsigned long long run_ns = 0, wait_ns = 0;
+      if (std::fscanf(t, "%llu %llu", &run_ns, &wait_ns) == 2) {
+        s.run_wait_seconds += static_cast<double>(wait_ns) / 1e9;
+      }
+      std::fclose(t);
+    }
+    closedir(d);
+  }
   s.ok = true;
   return s;
 }
