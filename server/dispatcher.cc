@@ -1,6 +1,10 @@
 #include "server/dispatcher.h"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -31,6 +35,35 @@ bool ValidColor(const std::string& c) {
     if (!hex) return false;
   }
   return true;
+}
+
+struct ProcessUsage {
+  double cpu_seconds = 0;
+  uint64_t rss_bytes = 0;
+};
+
+// This process's CPU time and resident memory, from /proc (Linux).
+ProcessUsage ReadProcessUsage() {
+  ProcessUsage u;
+  if (FILE* f = std::fopen("/proc/self/stat", "r")) {
+    char buf[1024];
+    size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    // Fields after the command name (which may hold spaces) start past the last ')'.
+    const char* p = std::strrchr(buf, ')');
+    unsigned long utime = 0, stime = 0;
+    long rss_pages = 0;
+    if (p && std::sscanf(p + 2,
+                         "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
+                         "%*d %*u %*u %ld",
+                         &utime, &stime, &rss_pages) == 3) {
+      const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+      u.cpu_seconds = static_cast<double>(utime + stime) / tick;
+      u.rss_bytes = static_cast<uint64_t>(rss_pages) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    }
+  }
+  return u;
 }
 
 bool IsRelease(const midi::ChannelMessage& m) {
@@ -795,6 +828,9 @@ void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, in
       g->status.set_shards(static_cast<uint32_t>(server.shard_count()));
       g->status.set_rooms(server.rooms());
       g->status.set_uptime_ms((shard_->NowUs() - server.started_us()) / 1000);
+      ProcessUsage usage = ReadProcessUsage();
+      g->status.set_cpu_seconds(usage.cpu_seconds);
+      g->status.set_rss_bytes(usage.rss_bytes);
       Shard* origin = shard_;
       SessionId id = s.id();
       for (int i = 0; i < server.shard_count(); ++i) {

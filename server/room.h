@@ -108,6 +108,8 @@ class Room {
   // for changes, the audit record) is sent only after the store has committed.
   void Command(SessionId session, const moderation::ParsedCommand& cmd,
                const std::string& request_id);
+  // Drops bans and mutes that are over (they already stopped applying; this frees them).
+  void ExpirePenalties(int64_t now_unix_ms) { mod_.ExpireUntil(now_unix_ms); }
   // Loads a persistent room's saved state (called before the room is used).
   void Restore(const store::RoomRecord& record, const std::vector<store::RoomBanRecord>& bans);
   bool persistent() const { return settings_.persistent(); }

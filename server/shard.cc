@@ -78,7 +78,11 @@ void Shard::Sweep() {
   const int64_t held_us = static_cast<int64_t>(server_->config().held_notes_snapshot_ms) * 1000;
   if (now - last_held_tick_us_ >= held_us) {
     last_held_tick_us_ = now;
-    for (auto& [id, room] : rooms_) room->TickHeldNotes();
+    const int64_t unix_ms = UnixMs();
+    for (auto& [id, room] : rooms_) {
+      room->TickHeldNotes();
+      room->ExpirePenalties(unix_ms);
+    }
   }
   sweep_timer_.expires_after(kSweepPeriod);
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {

@@ -200,6 +200,30 @@ TEST_F(ModerationTest, AddressBanAndFailedAuthBrake) {
   EXPECT_TRUE(Answer(*admin, "still").has_command_result());
 }
 
+TEST_F(ModerationTest, ServerStatusIsForAdmins) {
+  UserSpec admin_spec;
+  admin_spec.name = "admin";
+  admin_spec.roles = {"admin"};
+  auto admin = ts.Connect(admin_spec);
+  auto bob = ts.Connect("bob");
+  ASSERT_TRUE(admin && bob);
+  ASSERT_TRUE(JoinRoom(*bob, "Status Room"));
+  proto::ServerMessage get;
+  get.mutable_server_command()->set_commandtype(proto::GET_STATUS);
+  get.set_request_id("st");
+  ASSERT_TRUE(bob->Send(get));
+  EXPECT_EQ(WaitError(*bob), proto::PERMISSION_DENIED);
+  ASSERT_TRUE(admin->Send(get));
+  auto st = admin->WaitFor(proto::ClientMessage::kServerStatus, 5s);
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->request_id(), "st");
+  EXPECT_EQ(st->server_status().connections(), 2u);
+  EXPECT_EQ(st->server_status().shards(), 4u);
+  EXPECT_GE(st->server_status().rooms(), 1u);
+  EXPECT_GT(st->server_status().rss_bytes(), 0u);
+  EXPECT_GT(st->server_status().frames_in(), 0u);
+}
+
 TEST(ServerBanCidr, AddressBanRefusesEveryoneFromThatNetwork) {
   TestServer ts(2);
   UserSpec admin_spec;
