@@ -193,9 +193,9 @@ void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t a
 
 void Dispatcher::OnHeartbeat(Session& s, const proto::HeartbeatMessage& hb, int64_t arrival_us,
                              const std::string& rid) {
-  // Not rate-limited by the request bucket: clock sync bursts are legitimate, and a
-  // heartbeat reply is small and never fanned out. The frame itself is rate-bounded by
-  // the idle sweep and TCP.
+  // Clock-sync bursts (a handful of pings in the first second) fit the request bucket;
+  // a heartbeat flood does not, and each refused one costs only a small error.
+  if (!TakeRequest(s, rid)) return;
   if (hb.has_clock()) s.clock = hb.clock();
   proto::ClientMessage out;
   auto* r = out.mutable_heartbeat_message();
@@ -439,15 +439,6 @@ moderation::RoomRole ServerRoleOf(const Session& s) {
   return s.identity().is_guest ? moderation::RoomRole::kGuest : moderation::RoomRole::kMember;
 }
 
-std::string Quote(const std::string& word) {
-  std::string out = "\"";
-  for (char c : word) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 void Dispatcher::CommandResult(Session& s, const std::string& command, bool ok,
@@ -471,20 +462,27 @@ void Dispatcher::OnServerChatCommand(Session& s, const proto::RoomChatServerComm
     return Error(s, proto::INVALID_PARAMETERS, "command, target, duration or reason out of bounds",
                  rid);
   }
-  std::string line = "/" + cmd.command();
-  if (!cmd.target_user().empty()) line += " " + Quote(cmd.target_user());
-  if (!cmd.duration().empty()) line += " " + cmd.duration();
-  if (!cmd.reason().empty()) line += " " + Quote(cmd.reason());
-  OnCommandLine(s, CleanText(line, 1024, false), rid);
+  const ServerConfig& cfg = shard_->server().config();
+  auto parsed = moderation::CommandFromFields(
+      CleanText(cmd.command(), 32, false), CleanText(cmd.target_user(), 128, false),
+      CleanText(cmd.reason(), cfg.max_chat_length, false), CleanText(cmd.duration(), 16, false));
+  if (!parsed.ok()) {
+    return Error(s, proto::INVALID_PARAMETERS, std::string(parsed.status().message()), rid);
+  }
+  RunCommand(s, *parsed, rid);
 }
 
 void Dispatcher::OnCommandLine(Session& s, const std::string& line, const std::string& rid) {
-  using moderation::CommandKind;
   auto parsed = moderation::ParseCommand(line);
   if (!parsed.ok()) {
     return Error(s, proto::INVALID_PARAMETERS, std::string(parsed.status().message()), rid);
   }
-  const moderation::ParsedCommand& cmd = *parsed;
+  RunCommand(s, *parsed, rid);
+}
+
+void Dispatcher::RunCommand(Session& s, const moderation::ParsedCommand& cmd,
+                            const std::string& rid) {
+  using moderation::CommandKind;
   const moderation::RoomRole role = ServerRoleOf(s);
   switch (cmd.kind) {
     case CommandKind::kUnknown:

@@ -58,6 +58,7 @@ class Dispatcher {
                        const std::string& rid);
   void OnSnapshot(Session& s, const std::string& rid);
   void OnCommandLine(Session& s, const std::string& line, const std::string& rid);
+  void RunCommand(Session& s, const moderation::ParsedCommand& cmd, const std::string& rid);
   void OnServerChatCommand(Session& s, const proto::RoomChatServerCommand& cmd,
                            const std::string& rid);
   void OnServerBan(Session& s, const moderation::ParsedCommand& cmd, const std::string& rid);
