@@ -3,6 +3,7 @@
 // through an in-process delay/jitter/stall relay, plays the simulation's material from a sender
 // bot to a receiver bot and prints the simulation's figures. Bounded: it ends after the music,
 // the kill and the drain. --smoke checks correctness only and sets the exit code.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -62,6 +63,8 @@ std::string DefaultServer(const char* argv0) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed stdout (e.g. piped into head) must not kill the run before it stops its children.
+  signal(SIGPIPE, SIG_IGN);
   tutti::harness::HarnessOptions o;
   o.server_binary = DefaultServer(argv[0]);
   double delay = 0, jitter = 0, stall_prob = 0, stall_ms = 250;

@@ -3,15 +3,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <vector>
-
-extern char** environ;
 
 namespace tutti::harness {
 
@@ -23,26 +21,35 @@ constexpr char kListening[] = "listening on ws://127.0.0.1:";
 
 absl::Status ServerProcess::Start(const std::string& binary, const std::string& dir, int shards) {
   dir_ = dir;
+  if (access(binary.c_str(), X_OK) != 0) return absl::NotFoundError("cannot run " + binary);
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   std::vector<std::string> args = {binary,       "--listen", "127.0.0.1", "--port",
                                    "0",          "--keys",   dir + "/keys", "--data",
                                    dir,          "--shards", std::to_string(shards)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  const int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t parent = getpid();
+  const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  pid_ = fork();
+  if (pid_ == 0) {
+    // Only async-signal-safe calls until exec. If the harness dies without running its
+    // destructors (SIGKILL, SIGPIPE), the server goes with it instead of lingering.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);
+    dup2(null_fd, 0);
+    dup2(pipe_fds[1], 1);
+    dup2(pipe_fds[1], 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
   close(pipe_fds[1]);
-  if (rc != 0) {
+  if (null_fd >= 0) close(null_fd);
+  if (pid_ < 0) {
     close(pipe_fds[0]);
     pid_ = 0;
-    return absl::NotFoundError("cannot run " + binary + " (errno " + std::to_string(rc) + ")");
+    return absl::InternalError("fork failed");
   }
   out_fd_ = pipe_fds[0];
   reader_ = std::thread([this] {

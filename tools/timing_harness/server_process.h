@@ -3,7 +3,8 @@
 //
 // Owns: the child (started with --port 0 in a private key/data directory) and the thread that
 // keeps reading its stdout so it never blocks on a full pipe.
-// Thread affinity: Start and destruction on one owner thread.
+// Thread affinity: Start and destruction on one owner thread, which must outlive the child (the
+// child gets SIGTERM when the thread that started it ends: PR_SET_PDEATHSIG).
 // Who owns it: tutti-timing-harness. The destructor stops exactly the child it started, by PID
 // (SIGTERM, then SIGKILL after 5 s).
 #ifndef TUTTI_TOOLS_TIMING_HARNESS_SERVER_PROCESS_H_

@@ -1,0 +1,221 @@
+// tutti-midi-bridge end to end on real ports: a private jackd, a tutti-server child, two bridge
+// processes in one room. A keyboard port feeds bridge A, bridge B plays into a synth port; the
+// test plays on the keyboard and listens on the synth. Then it kills A with the pedal down (the
+// server's synthetic note-offs must release B's notes) and stops B while it sounds a note (B
+// must release it on its way out).
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "midi/rtmidi_port.h"
+#include "tests/midi_io/jack_server.h"
+#include "tools/timing_harness/server_process.h"
+
+extern char** environ;
+
+namespace tutti::midi {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A child process this test started; stopped by PID only.
+class Child {
+ public:
+  Child(const std::vector<std::string>& args, const std::string& log) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    std::vector<std::string> copy = args;
+    std::vector<char*> argv;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, copy[0].c_str(), &actions, nullptr, argv.data(), environ) != 0) pid_ = 0;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Child() { Stop(SIGKILL); }
+  bool started() const { return pid_ > 0; }
+  // Sends sig and reaps; returns the exit status (or -1).
+  int Stop(int sig) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    int status = 0;
+    for (int i = 0; i < 250; ++i) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = 0;
+        return status;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+    pid_ = 0;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = 0;
+};
+
+class MidiBridgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    jack_ = std::make_unique<testing::JackServer>();
+    ASSERT_TRUE(jack_->ok()) << "JACK server did not start: " << jack_->error();
+    char templ[] = "/tmp/tutti-bridge-test-XXXXXX";
+    ASSERT_NE(mkdtemp(templ), nullptr);
+    dir_ = templ;
+    ASSERT_TRUE(server_.Start(TUTTI_SERVER_BINARY, dir_, 1).ok()) << server_.output();
+    auto keys = MidiOutput::OpenVirtual("test-keys", "out");
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    keys_ = std::move(*keys);
+    auto synth = MidiInput::OpenVirtual("test-synth", "in", [this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      cv_.notify_all();
+    });
+    ASSERT_TRUE(synth.ok()) << synth.status();
+    synth_ = std::move(*synth);
+  }
+  void TearDown() override {
+    synth_.reset();
+    keys_.reset();
+    std::error_code ec;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+
+  std::unique_ptr<Child> Bridge(const std::string& name, const std::vector<std::string>& midi) {
+    std::vector<std::string> args = {TUTTI_BRIDGE_BINARY, "--keys", server_.key_dir(), "--port",
+                                     std::to_string(server_.port()), "--name", name, "--room",
+                                     "bridge-test", "--jack-client", "tutti-" + name,
+                                     "--stats-s", "0", "--duration-s", "60"};
+    args.insert(args.end(), midi.begin(), midi.end());
+    return std::make_unique<Child>(args, dir_ + "/" + name + ".log");
+  }
+
+  // Waits until a JACK port whose name contains `part` exists.
+  bool WaitPort(const std::string& part) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (auto list : {ListMidiSources(), ListMidiDestinations()}) {
+        if (!list.ok()) continue;
+        for (const auto& p : *list) {
+          if (p.find(part) != std::string::npos) return true;
+        }
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  // Collects synth input until `pred` holds for what arrived or the timeout passes.
+  template <typename Pred>
+  bool Listen(std::chrono::milliseconds timeout, Pred pred) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      synth_->Drain(&heard_);
+      if (pred(heard_)) return true;
+      std::unique_lock<std::mutex> lock(mu_);
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+        lock.unlock();
+        synth_->Drain(&heard_);
+        return pred(heard_);
+      }
+    }
+  }
+
+  static bool Has(const std::vector<InputMessage>& v, uint8_t status, uint8_t d1, int d2 = -1) {
+    for (const auto& m : v) {
+      if (m.bytes[0] == status && m.bytes[1] == d1 && (d2 < 0 || m.bytes[2] == d2)) return true;
+    }
+    return false;
+  }
+
+  void Play(const ChannelMessage& m) { ASSERT_TRUE(keys_->Send(m).ok()); }
+
+  std::string Log(const std::string& name) {
+    std::string cmd = dir_ + "/" + name + ".log";
+    FILE* f = std::fopen(cmd.c_str(), "r");
+    if (f == nullptr) return {};
+    std::string s;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) s.append(buf, n);
+    std::fclose(f);
+    return s;
+  }
+
+  std::unique_ptr<testing::JackServer> jack_;
+  std::string dir_;
+  harness::ServerProcess server_;
+  std::unique_ptr<MidiOutput> keys_;
+  std::unique_ptr<MidiInput> synth_;
+  std::vector<InputMessage> heard_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+TEST_F(MidiBridgeTest, NotesCrossTheRoomAndNothingIsLeftSounding) {
+  auto b = Bridge("b", {"--output", "test-synth:in"});
+  ASSERT_TRUE(b->started());
+  ASSERT_TRUE(WaitPort("tutti-b-out")) << Log("b");
+  auto a = Bridge("a", {"--input", "test-keys:out"});
+  ASSERT_TRUE(a->started());
+  ASSERT_TRUE(WaitPort("tutti-a-in")) << Log("a");
+  std::this_thread::sleep_for(2s);  // join and clock-sync burst
+
+  // A note and its release, 200 ms apart: both arrive, in order, with their spacing.
+  Play(MakeNoteOn(0, 60, 100));
+  std::this_thread::sleep_for(200ms);
+  Play(MakeNoteOff(0, 60));
+  ASSERT_TRUE(Listen(5000ms, [](const std::vector<InputMessage>& v) {
+    return Has(v, 0x90, 60, 100) && (Has(v, 0x80, 60) || Has(v, 0x90, 60, 0));
+  })) << Log("a") << Log("b");
+  ASSERT_GE(heard_.size(), 2u);
+  const double gap_ms = static_cast<double>(heard_[1].local_us - heard_[0].local_us) / 1000;
+  EXPECT_NEAR(gap_ms, 200, 25) << "spacing kept to within a few JACK periods";
+
+  // A is killed holding a note under the pedal: the server's synthetic note-offs reach B.
+  heard_.clear();
+  Play(MakeControlChange(0, kCcSustain, 127));
+  Play(MakeNoteOn(0, 62, 90));
+  ASSERT_TRUE(Listen(5000ms, [](const std::vector<InputMessage>& v) {
+    return Has(v, 0x90, 62, 90);
+  })) << Log("b");
+  a->Stop(SIGKILL);
+  ASSERT_TRUE(Listen(5000ms, [](const std::vector<InputMessage>& v) {
+    return (Has(v, 0x80, 62) || Has(v, 0x90, 62, 0)) && Has(v, 0xB0, kCcSustain, 0);
+  })) << "B never released the killed sender's notes\n" << Log("b");
+
+  // A new sender holds a note and B stops: B releases it on its way out.
+  auto a2 = Bridge("a2", {"--input", "test-keys:out"});
+  ASSERT_TRUE(WaitPort("tutti-a2-in")) << Log("a2");
+  std::this_thread::sleep_for(2s);
+  heard_.clear();
+  Play(MakeNoteOn(0, 65, 80));
+  ASSERT_TRUE(Listen(5000ms, [](const std::vector<InputMessage>& v) {
+    return Has(v, 0x90, 65, 80);
+  })) << Log("a2") << Log("b");
+  const int status = b->Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Log("b");
+  ASSERT_TRUE(Listen(3000ms, [](const std::vector<InputMessage>& v) {
+    return Has(v, 0x80, 65) || Has(v, 0x90, 65, 0);
+  })) << "B left a note sounding on exit\n" << Log("b");
+  a2->Stop(SIGTERM);
+}
+
+}  // namespace
+}  // namespace tutti::midi

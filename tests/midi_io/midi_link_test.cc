@@ -1,0 +1,239 @@
+// tools/midi_bridge/midi_link: the wire side of client timing, driven with hand-made server
+// messages on a virtual clock (no sockets, no JACK).
+#include "tools/midi_bridge/midi_link.h"
+
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace tutti::bridge {
+namespace {
+
+using midi::ChannelMessage;
+
+constexpr int64_t kServerOffset = 7000000000;  // server time = local + this (symmetric 1 ms path)
+
+proto::ClientMessage Welcome(uint64_t session, uint32_t max_events = 0) {
+  proto::ClientMessage m;
+  m.mutable_welcome()->mutable_user()->set_session_id(session);
+  m.mutable_welcome()->mutable_limits()->set_max_events_per_midi_message(max_events);
+  return m;
+}
+
+// Answers every heartbeat in `out` as a server 1 ms away each way would, at local time `now`.
+void AnswerPings(MidiLink& link, LinkOutput& out, int64_t now) {
+  std::vector<proto::ServerMessage> sent;
+  sent.swap(out.send);
+  for (const auto& s : sent) {
+    if (!s.has_heartbeat_message()) {
+      out.send.push_back(s);
+      continue;
+    }
+    proto::ClientMessage r;
+    const int64_t t1 = s.heartbeat_message().timestamp();
+    r.mutable_heartbeat_message()->set_timestamp(t1);
+    r.mutable_heartbeat_message()->set_server_receive_time(t1 + 1000 + kServerOffset);
+    r.mutable_heartbeat_message()->set_server_send_time(t1 + 1000 + kServerOffset);
+    link.OnMessage(r, std::max(now, t1 + 2000), &out);
+  }
+}
+
+// Runs the clock-sync burst until the link is synced; returns the local time reached.
+int64_t Sync(MidiLink& link, int64_t now) {
+  link.OnConnected(now);
+  for (int i = 0; i < 20 && !link.clock().locked(); ++i) {
+    LinkOutput out;
+    link.Poll(now, &out);
+    AnswerPings(link, out, now + 2000);
+    now += 100000;
+  }
+  return now;
+}
+
+proto::ClientMessage Relayed(uint64_t session, uint64_t seq, int64_t stamp,
+                             const std::vector<ChannelMessage>& at_stamp,
+                             const std::vector<std::pair<ChannelMessage, uint32_t>>& later = {},
+                             uint32_t flags = 0) {
+  proto::ClientMessage m;
+  auto* midi = m.mutable_midi_message();
+  std::string bytes;
+  for (const auto& x : at_stamp) midi::AppendBytes(x, &bytes);
+  midi->set_midi_data(bytes);
+  for (const auto& [x, delay] : later) {
+    auto* e = midi->add_events();
+    std::string one;
+    midi::AppendBytes(x, &one);
+    e->set_data(one);
+    e->set_delay_us(delay);
+  }
+  midi->set_session_id(session);
+  midi->set_sequence(seq);
+  midi->set_timestamp(stamp);
+  midi->set_flags(flags);
+  return m;
+}
+
+TEST(MidiLinkTest, HeartbeatsCarryClockStatusAndSyncTheClock) {
+  MidiLink link;
+  link.OnMessage(Welcome(42), 0, nullptr);
+  link.OnConnected(1000000);
+  LinkOutput out;
+  link.Poll(1000000, &out);
+  ASSERT_EQ(out.send.size(), 1u);
+  ASSERT_TRUE(out.send[0].has_heartbeat_message());
+  EXPECT_EQ(out.send[0].heartbeat_message().timestamp(), 1000000);
+  EXPECT_TRUE(out.send[0].heartbeat_message().has_clock());
+  EXPECT_FALSE(out.send[0].heartbeat_message().clock().synced());
+
+  const int64_t now = Sync(link, 1100000);
+  EXPECT_TRUE(link.clock().locked());
+  EXPECT_NEAR(static_cast<double>(link.clock().ServerTimeFromLocal(now)),
+              static_cast<double>(now + kServerOffset), 50);
+  EXPECT_GE(link.counters().clock_samples, 4u);
+  EXPECT_EQ(link.session_id(), 42u);
+}
+
+TEST(MidiLinkTest, OutgoingBatchesAreStampedAtTheirSourceOnlyWhenSynced) {
+  MidiLink link;
+  LinkOutput out;
+  link.OnConnected(0);
+  link.SendLocal(500, {midi::MakeNoteOn(0, 60, 100)}, 1000, &out);
+  ASSERT_EQ(out.send.size(), 1u);
+  EXPECT_EQ(out.send[0].midi_message().timestamp(), 0) << "unsynced: the server stamps";
+  EXPECT_EQ(link.counters().unsynced_batches, 1u);
+
+  const int64_t now = Sync(link, 100000);
+  out = {};
+  const int64_t source = now - 3000;  // the key went down 3 ms before we read it
+  link.SendLocal(source, {midi::MakeNoteOn(0, 60, 100), midi::MakeNoteOn(0, 64, 100)}, now, &out);
+  ASSERT_EQ(out.send.size(), 1u);
+  const auto& m = out.send[0].midi_message();
+  EXPECT_NEAR(static_cast<double>(m.timestamp()), static_cast<double>(source + kServerOffset), 50);
+  EXPECT_EQ(m.midi_data(), std::string("\x90\x3C\x64\x90\x40\x64", 6));
+}
+
+TEST(MidiLinkTest, LargeGroupsAreSplitAtTheServersLimit) {
+  MidiLink link;
+  link.OnMessage(Welcome(1, /*max_events=*/4), 0, nullptr);
+  LinkOutput out;
+  std::vector<ChannelMessage> ten;
+  for (int i = 0; i < 10; ++i) ten.push_back(midi::MakeNoteOn(0, static_cast<uint8_t>(40 + i), 90));
+  link.SendLocal(0, ten, 0, &out);
+  ASSERT_EQ(out.send.size(), 3u);
+  EXPECT_EQ(out.send[0].midi_message().midi_data().size(), 12u);
+  EXPECT_EQ(out.send[2].midi_message().midi_data().size(), 6u);
+  EXPECT_EQ(link.counters().events_sent, 10u);
+}
+
+TEST(MidiLinkTest, RelayedEventsPlayInOrderAtTheirDelays) {
+  MidiLink link;
+  int64_t now = Sync(link, 0);
+  const int64_t stamp = link.clock().ServerTimeFromLocal(now) - 1000;
+  LinkOutput out;
+  link.OnMessage(Relayed(9, 1, stamp, {midi::MakeNoteOn(0, 60, 90)},
+                         {{midi::MakeNoteOff(0, 60), 20000}}),
+                 now, &out);
+  EXPECT_EQ(link.counters().batches_received, 1u);
+  std::vector<midi::PlayedEvent> played;
+  for (int i = 0; i < 200 && played.size() < 2; ++i) {
+    now += 1000;
+    LinkOutput o;
+    link.Poll(now, &o);
+    AnswerPings(link, o, now);
+    for (const auto& ev : o.play) played.push_back(ev);
+  }
+  ASSERT_EQ(played.size(), 2u);
+  EXPECT_TRUE(played[0].message.IsNoteOn());
+  EXPECT_TRUE(played[1].message.IsNoteOff());
+  EXPECT_NEAR(static_cast<double>(played[1].local_us - played[0].local_us), 20000, 1);
+}
+
+TEST(MidiLinkTest, ADepartedSenderIsReleasedByTheServersNoteOffsNotLocally) {
+  MidiLink link;
+  int64_t now = Sync(link, 0);
+  LinkOutput out;
+  const int64_t stamp = link.clock().ServerTimeFromLocal(now);
+  link.OnMessage(Relayed(9, 1, stamp,
+                         {midi::MakeControlChange(0, midi::kCcSustain, 127),
+                          midi::MakeNoteOn(0, 60, 90)}),
+                 now, &out);
+  // The server's synthetic release, then the departure, back to back on the wire.
+  link.OnMessage(Relayed(9, 2, stamp + 1000,
+                         {midi::MakeNoteOff(0, 60), midi::MakeControlChange(0, midi::kCcSustain, 0)},
+                         {}, midi::kFlagSynthetic),
+                 now + 100, &out);
+  proto::ClientMessage left;
+  left.mutable_user_left_room()->set_session_id(9);
+  link.OnMessage(left, now + 200, &out);
+  std::vector<midi::PlayedEvent> played;
+  for (int i = 0; i < 1000 && link.buffer().sender_count() > 0; ++i) {
+    now += 1000;
+    LinkOutput o;
+    link.Poll(now, &o);
+    AnswerPings(link, o, now);
+    for (const auto& ev : o.play) played.push_back(ev);
+  }
+  EXPECT_EQ(link.buffer().sender_count(), 0u);
+  EXPECT_EQ(link.counters().synthetic_batches, 1u);
+  EXPECT_EQ(link.counters().senders_removed, 1u);
+  EXPECT_EQ(link.counters().local_releases, 0u) << "the synthetic note-offs covered everything";
+  ASSERT_EQ(played.size(), 4u);
+  EXPECT_TRUE(link.buffer().Idle());
+}
+
+TEST(MidiLinkTest, GapsAskForOneStateSyncPerInterval) {
+  MidiLink link;
+  int64_t now = Sync(link, 0);
+  const int64_t stamp = link.clock().ServerTimeFromLocal(now);
+  LinkOutput out;
+  link.OnMessage(Relayed(9, 1, stamp, {midi::MakeNoteOn(0, 60, 90)}), now, &out);
+  link.OnMessage(Relayed(9, 3, stamp + 10, {midi::MakeNoteOff(0, 60)}), now, &out);
+  link.OnMessage(Relayed(9, 5, stamp + 20, {midi::MakeNoteOn(0, 61, 90)}), now + 10, &out);
+  EXPECT_EQ(link.counters().gaps, 2u);
+  size_t syncs = 0;
+  for (const auto& s : out.send) {
+    syncs += s.has_server_command() && s.server_command().commandtype() == proto::SYNC_STATE;
+  }
+  EXPECT_EQ(syncs, 1u);
+}
+
+TEST(MidiLinkTest, DisconnectReleasesEverythingSounding) {
+  MidiLink link;
+  int64_t now = Sync(link, 0);
+  LinkOutput out;
+  link.OnMessage(Relayed(9, 1, link.clock().ServerTimeFromLocal(now),
+                         {midi::MakeControlChange(0, midi::kCcSustain, 127),
+                          midi::MakeNoteOn(0, 60, 90), midi::MakeNoteOn(0, 64, 90)}),
+                 now, &out);
+  for (int i = 0; i < 100; ++i) {
+    now += 1000;
+    LinkOutput o;
+    link.Poll(now, &o);
+  }
+  LinkOutput bye;
+  link.OnDisconnected(now, &bye);
+  int offs = 0, pedal_up = 0;
+  for (const auto& ev : bye.play) {
+    offs += ev.message.IsNoteOff();
+    pedal_up += ev.message.IsControlChange() && ev.message.data1 == midi::kCcSustain &&
+                ev.message.data2 == 0;
+  }
+  EXPECT_EQ(offs, 2);
+  EXPECT_EQ(pedal_up, 1);
+  EXPECT_TRUE(link.buffer().Idle());
+  EXPECT_FALSE(link.connected());
+}
+
+TEST(MidiLinkTest, CorruptRelayedBytesAreCountedNotPlayed) {
+  MidiLink link;
+  LinkOutput out;
+  proto::ClientMessage m = Relayed(9, 1, 1000, {});
+  m.mutable_midi_message()->set_midi_data(std::string("\x3C\x64", 2));  // running status
+  link.OnMessage(m, 0, &out);
+  EXPECT_EQ(link.counters().undecodable_batches, 1u);
+  EXPECT_EQ(link.buffer().sender_count(), 0u);
+}
+
+}  // namespace
+}  // namespace tutti::bridge
