@@ -589,10 +589,15 @@ void Conn::OnMessage(const uint8_t* data, size_t size, int64_t now_us) {
     ++c.midi_received;
     if ((s.midi_flags & proto::MIDI_FLAG_CLAMPED) != 0) ++c.midi_clamped;
     const Shared& sh = loop_->shared();
-    if (s.midi_timestamp >= sh.window_start_us.load(std::memory_order_relaxed) &&
-        sh.phase.load(std::memory_order_relaxed) >= kPlay) {
-      if (now_us < sh.send_stop_us.load(std::memory_order_relaxed)) ++c.window_received;
-      c.latency.Record(now_us - s.midi_timestamp);
+    if (sh.phase.load(std::memory_order_relaxed) >= kPlay) {
+      const int64_t window_start = sh.window_start_us.load(std::memory_order_relaxed);
+      // Throughput counts what arrives inside the window, whenever it was sent, so an
+      // overloaded run still reports what the server delivered; latency counts what was
+      // sent inside it, so warm-up messages do not flatter or spoil the percentiles.
+      if (now_us >= window_start && now_us < sh.send_stop_us.load(std::memory_order_relaxed)) {
+        ++c.window_received;
+      }
+      if (s.midi_timestamp >= window_start) c.latency.Record(now_us - s.midi_timestamp);
     }
     return;
   }
@@ -607,10 +612,11 @@ void Conn::OnMessage(const uint8_t* data, size_t size, int64_t now_us) {
     }
     ++c.chat_received;
     const Shared& sh = loop_->shared();
-    if (sent >= sh.window_start_us.load(std::memory_order_relaxed)) {
-      if (now_us < sh.send_stop_us.load(std::memory_order_relaxed)) ++c.window_received;
-      c.chat_latency.Record(now_us - sent);
+    const int64_t window_start = sh.window_start_us.load(std::memory_order_relaxed);
+    if (now_us >= window_start && now_us < sh.send_stop_us.load(std::memory_order_relaxed)) {
+      ++c.window_received;
     }
+    if (sent >= window_start) c.chat_latency.Record(now_us - sent);
     return;
   }
   OnControl(s.message_case, data, size);
