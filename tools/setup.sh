@@ -24,13 +24,34 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+if [ ${#missing[@]} -ne 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# ---------------------------------------------------------------------------
+# Interop test (tests/interop, ctest label "interop"): Node.js and its npm packages.
+# A node/npm already on PATH (possibly newer than Debian's) is kept as it is.
+node_missing=()
+command -v node >/dev/null 2>&1 || node_missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || node_missing+=(npm)
+if [ ${#node_missing[@]} -ne 0 ]; then
+  echo "setup: installing ${node_missing[*]}" >&2
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${node_missing[@]}" >/dev/null
+fi
+
+# npm ci (exact versions from package-lock.json) when node_modules is missing or older
+# than the lock file.
+interop_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/interop"
+if [ ! -d "$interop_dir/node_modules" ] ||
+   [ "$interop_dir/package-lock.json" -nt "$interop_dir/node_modules" ]; then
+  echo "setup: npm ci in tests/interop" >&2
+  (cd "$interop_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  touch "$interop_dir/node_modules"
+fi
