@@ -36,6 +36,8 @@ proto::UserStatus SettableStatus(int stored) {
 }
 
 bool SameView(const proto::FriendInfo& a, const proto::FriendInfo& b) {
+  // An offline view carries nothing else worth telling.
+  if (a.status() == proto::OFFLINE && b.status() == proto::OFFLINE) return true;
   return a.status() == b.status() && a.status_text() == b.status_text() &&
          a.room_id() == b.room_id() && a.username() == b.username();
 }
@@ -210,6 +212,7 @@ void Social::SessionOnline(SessionId session, const proto::UserInfo& user) {
     if (u.load == Load::kLoaded && (u.has_profile || u.status_set || u.appearance_set)) {
       host_->ApplyProfile(session, ProfileAvatar(u));
     }
+    PushPresence(user_id, u);  // friends see the latest name
     RetryLoadIfFailed(user_id, u);
     return;
   }
