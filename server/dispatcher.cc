@@ -89,14 +89,14 @@ void Dispatcher::Error(Session& s, proto::ErrorCode code, const std::string& tex
   s.Send(MakeFrame(MakeError(code, text, request_id)), false);
 }
 
-void Dispatcher::Malformed(Session& s, const std::string& why) {
+void Dispatcher::Malformed(Session& s, const std::string& why, const std::string& rid) {
   ++shard_->mutable_counters().malformed;
   // Garbage costs the sender: a few mistakes are answered, a stream of them is closed.
   if (++s.malformed_strikes >= shard_->server().config().malformed_strikes) {
     s.Close(kClosePolicy, "too many malformed messages");
     return;
   }
-  Error(s, proto::MALFORMED_MESSAGE, why, "");
+  Error(s, proto::MALFORMED_MESSAGE, why, rid);
 }
 
 bool Dispatcher::TakeRequest(Session& s, const std::string& rid) {
@@ -141,7 +141,9 @@ void Dispatcher::Handle(Session& s, const std::string& payload, bool binary, int
   google::protobuf::Arena arena(options);
   auto* msg = google::protobuf::Arena::CreateMessage<proto::ServerMessage>(&arena);
   if (!msg->ParseFromString(payload)) return Malformed(s, "not a ServerMessage");
-  if (!TypeMatches(*msg)) return Malformed(s, "message_type does not match the message");
+  if (!TypeMatches(*msg)) {
+    return Malformed(s, "message_type does not match the message", msg->request_id());
+  }
   if (msg->request_id().size() > shard_->server().config().max_request_id_length) {
     return Error(s, proto::INVALID_PARAMETERS, "request_id is too long", "");
   }
@@ -217,23 +219,34 @@ JoinRequest Dispatcher::JoinRequestFor(Session& s, const std::string& rid) {
   return j;
 }
 
-bool Dispatcher::BeginJoin(Session& s, RoomRequest req, const std::string& rid) {
+bool Dispatcher::AdmitJoin(Session& s, const RoomRequest& req, const std::string& rid) {
   if (!s.joining_room_id.empty()) {
     Error(s, proto::WRONG_STATE, "a join is already in progress", rid);
-    return false;
-  }
-  if (!s.join_bucket.TryTake(1, shard_->NowUs())) {
-    Error(s, proto::RATE_LIMITED, "too many room joins", rid);
     return false;
   }
   if (!s.room_id.empty() && s.room_id == req.room_id && req.kind != RoomRequest::kLobby) {
     Error(s, proto::WRONG_STATE, "already in this room", rid);
     return false;
   }
-  if (!s.room_id.empty()) OnLeave(s, "");
+  if (!s.join_bucket.TryTake(1, shard_->NowUs())) {
+    Error(s, proto::RATE_LIMITED, "too many room joins", rid);
+    return false;
+  }
+  // From here until the room answers, another join is refused.
   s.joining_room_id = req.room_id;
+  return true;
+}
+
+void Dispatcher::SendJoin(RoomRequest req) {
+  // The current room is left only once the new one has accepted (Shard::MemberJoined):
+  // a refused join leaves the user where they were.
   Shard& home = shard_->server().RoomHome(req.room_id);
   home.Post([&home, req = std::move(req)]() mutable { home.HandleRoomRequest(std::move(req)); });
+}
+
+bool Dispatcher::BeginJoin(Session& s, RoomRequest req, const std::string& rid) {
+  if (!AdmitJoin(s, req, rid)) return false;
+  SendJoin(std::move(req));
   return true;
 }
 
@@ -293,9 +306,10 @@ void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const
     BeginJoin(s, std::move(req), rid);
     return;
   }
-  // Hash off the event loop, then continue on this shard.
-  if (!s.joining_room_id.empty())
-    return Error(s, proto::WRONG_STATE, "a join is already in progress", rid);
+  // Admitted (rate limit, one join at a time) before the costly hash, so one client's
+  // flood of password creates cannot fill the shared slow-work pool. Hash off the event
+  // loop, then continue on this shard.
+  if (!AdmitJoin(s, req, rid)) return;
   Shard* shard = shard_;
   SessionId id = s.id();
   auto shared = std::make_shared<RoomRequest>(std::move(req));
@@ -303,16 +317,20 @@ void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const
     shared->password_hash = HashPassword(shared->password);
     shard->Post([shard, id, shared, rid] {
       Session* sess = shard->FindSession(id);
-      if (!sess) return;
+      if (!sess) return;  // gone before the room heard of it: nothing to undo
       if (shared->password_hash.empty()) {
+        sess->joining_room_id.clear();
         sess->Send(MakeFrame(MakeError(proto::INTERNAL_ERROR, "could not hash password", rid)),
                    false);
         return;
       }
-      shard->dispatcher().BeginJoin(*sess, std::move(*shared), rid);
+      shard->dispatcher().SendJoin(std::move(*shared));
     });
   });
-  if (!queued) Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+  if (!queued) {
+    s.joining_room_id.clear();
+    Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+  }
 }
 
 void Dispatcher::OnLobby(Session& s, const std::string& rid) {
@@ -386,9 +404,18 @@ void Dispatcher::OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const
   };
   if (!clean.set_password() || clean.password().empty()) return post(std::move(clean), "");
   auto shared = std::make_shared<proto::UpdateRoomCommand>(std::move(clean));
-  bool queued = server.PostSlow([shared, post] {
+  Shard* shard = shard_;
+  bool queued = server.PostSlow([shared, post, shard, id, rid] {
     std::string hash = HashPassword(shared->password());
     shared->clear_password();
+    if (hash.empty()) {
+      // Never post an empty hash: it would clear the room's password.
+      shard->Post([shard, id, rid] {
+        shard->SendLocal(
+            id, MakeFrame(MakeError(proto::INTERNAL_ERROR, "could not hash password", rid)));
+      });
+      return;
+    }
     post(std::move(*shared), std::move(hash));
   });
   if (!queued) Error(s, proto::RATE_LIMITED, "server busy, try again", rid);

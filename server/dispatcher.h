@@ -29,13 +29,18 @@ class Dispatcher {
   void Handle(Session& s, const std::string& payload, bool binary, int64_t arrival_us);
   // Leaves the current room (if any) and sends `req` to the target room's home shard.
   bool BeginJoin(Session& s, RoomRequest req, const std::string& rid);
+  // The checks every join passes on the session's shard; on success the session is
+  // marked as joining `req.room_id`.
+  bool AdmitJoin(Session& s, const RoomRequest& req, const std::string& rid);
+  // Sends an admitted request to the room's home shard.
+  void SendJoin(RoomRequest req);
 
  private:
   void Dispatch(Session& s, const proto::ServerMessage& msg, int64_t arrival_us);
   void Reply(Session& s, proto::ClientMessage msg, const std::string& request_id);
   void Error(Session& s, proto::ErrorCode code, const std::string& text,
              const std::string& request_id);
-  void Malformed(Session& s, const std::string& why);
+  void Malformed(Session& s, const std::string& why, const std::string& rid = "");
   bool TakeRequest(Session& s, const std::string& request_id);
 
   void OnHeartbeat(Session& s, const proto::HeartbeatMessage& hb, int64_t arrival_us,

@@ -46,8 +46,11 @@ struct WsConfig : public websocketpp::config::core {
   };
   typedef websocketpp::transport::asio::endpoint<transport_config> transport_type;
   typedef ConnectionData connection_base;
-  // An idle connection keeps this buffer: small frames do not need 16 KiB.
-  static const size_t connection_read_buffer_size = 4096;
+  // Every connection carries this buffer inline for its whole life, idle or not. What a
+  // client sends is small (MIDI batches of tens of bytes, chat lines up to 512), so 1 KiB
+  // holds dozens of frames per read, and a rare large frame just takes a few reads.
+  // docs/PERFORMANCE.md: 4096 -> 1024 took an idle connection from ~13.8 to ~10.8 KiB RSS.
+  static const size_t connection_read_buffer_size = 1024;
   static const websocketpp::log::level elog_level = websocketpp::log::elevel::none;
   static const websocketpp::log::level alog_level = websocketpp::log::alevel::none;
   // Overridden at run time from ServerConfig; the library default (32 MB) is never kept.
@@ -110,14 +113,17 @@ struct Endpoint::Impl {
       }
       return websocketpp::lib::error_code();
     });
+    // Options go on the accepted socket once it is open: the socket-init handler runs
+    // before accept, when setting them fails silently.
     const int sndbuf = cfg.socket_send_buffer;
-    ws.set_socket_init_handler(
-        [sndbuf](websocketpp::connection_hdl, boost::asio::ip::tcp::socket& socket) {
-          boost::system::error_code ec;
-          // MIDI is many tiny frames: Nagle would add up to 40 ms of jitter.
-          socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
-          if (sndbuf > 0) socket.set_option(boost::asio::socket_base::send_buffer_size(sndbuf), ec);
-        });
+    ws.set_tcp_post_init_handler([this, sndbuf](websocketpp::connection_hdl h) {
+      ConPtr con = ws.get_con_from_hdl(h);
+      auto& socket = con->get_raw_socket();
+      boost::system::error_code ec;
+      // MIDI is many tiny frames: Nagle would add up to 40 ms of jitter.
+      socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+      if (sndbuf > 0) socket.set_option(boost::asio::socket_base::send_buffer_size(sndbuf), ec);
+    });
     ws.set_validate_handler([this](websocketpp::connection_hdl h) { return Validate(h); });
     ws.set_http_handler([this](websocketpp::connection_hdl h) { Http(h); });
     ws.set_open_handler([this](websocketpp::connection_hdl h) { Open(h); });
@@ -137,6 +143,9 @@ struct Endpoint::Impl {
       con->set_status(status);
       con->set_body(why + "\n");
       con->append_header("Content-Type", "text/plain");
+      // websocketpp closes the socket after a refusal; say so, or HTTP clients that
+      // keep connections alive fail their next request on this dead one.
+      con->append_header("Connection", "close");
       return false;
     };
     Server& server = shard->server();
@@ -190,6 +199,7 @@ struct Endpoint::Impl {
       con->set_body("Tutti speaks WebSocket at /api/websocket/<payload>\n");
     }
     con->append_header("Content-Type", "text/plain");
+    con->append_header("Connection", "close");
   }
 
   void Open(websocketpp::connection_hdl h) {

@@ -359,21 +359,24 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
     return Error(session, proto::PERMISSION_DENIED, "only the room owner may change settings",
                  request_id);
   }
+  // Validate everything before changing anything: a refused update changes nothing.
+  if (cmd.set_room_type() &&
+      (cmd.room_type() == proto::LOBBY || !proto::RoomType_IsValid(cmd.room_type()))) {
+    return Error(session, proto::INVALID_PARAMETERS, "a room cannot become a lobby", request_id);
+  }
+  if (cmd.has_settings() && cmd.settings().max_users() < 0) {
+    return Error(session, proto::INVALID_PARAMETERS, "max_users must not be negative", request_id);
+  }
+  if (cmd.has_settings() && cmd.settings().persistent() && !persistent() &&
+      it->second.user.is_guest()) {
+    return Error(session, proto::PERMISSION_DENIED, "guests cannot register rooms", request_id);
+  }
   const bool was_persistent = persistent();
   if (cmd.has_settings()) {
-    if (cmd.settings().persistent() && !was_persistent && it->second.user.is_guest()) {
-      return Error(session, proto::PERMISSION_DENIED, "guests cannot register rooms", request_id);
-    }
     settings_ = cmd.settings();
-    if (settings_.max_users() < 0) settings_.set_max_users(0);
   }
   if (cmd.set_password()) password_hash_ = new_password_hash;
-  if (cmd.set_room_type()) {
-    if (cmd.room_type() == proto::LOBBY) {
-      return Error(session, proto::INVALID_PARAMETERS, "a room cannot become a lobby", request_id);
-    }
-    type_ = cmd.room_type();
-  }
+  if (cmd.set_room_type()) type_ = cmd.room_type();
   proto::ClientMessage updated;
   *updated.mutable_room_updated()->mutable_room_info() = Info();
   StampType(&updated);

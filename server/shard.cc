@@ -364,8 +364,25 @@ void Shard::MemberJoined(SessionId session, const std::string& room_id, const Fr
   Shard& target = server_->shard(ShardOfSession(session));
   auto apply = [&target, session, room_id, response] {
     Session* s = target.FindSession(session);
-    if (!s) return;  // gone: its EndSession already asked the room to drop it
+    if (!s) {
+      // The session ended while its join was in flight (a password check, a walk along
+      // full lobbies): the leave it posted may have reached the room first, so undo
+      // the join here or the room keeps a ghost member.
+      Shard& home = target.server().RoomHome(room_id);
+      home.Post([&home, room_id, session] {
+        if (Room* r = home.FindRoom(room_id)) r->Leave(session, "disconnected", "");
+      });
+      return;
+    }
     s->joining_room_id.clear();
+    if (!s->room_id.empty() && s->room_id != room_id) {
+      // Joined elsewhere: now leave the previous room (it releases held notes first).
+      Shard& home = target.server().RoomHome(s->room_id);
+      std::string old_room = s->room_id;
+      home.Post([&home, old_room, session] {
+        if (Room* r = home.FindRoom(old_room)) r->Leave(session, "left", "");
+      });
+    }
     s->room_id = room_id;
     target.local_index_[room_id].push_back(s);
     s->indexed_rooms.push_back(room_id);
