@@ -183,9 +183,18 @@ void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t a
       return OnServerCommand(s, msg.server_command(), arrival_us, rid);
     case M::kRoomChatServerCommand:
       return OnServerChatCommand(s, msg.room_chat_server_command(), rid);
-    case M::kFriendRequest:
+    case M::kFriendRequest: {
       if (!TakeRequest(s, rid)) return;
-      return Error(s, proto::UNSUPPORTED, "not available on this server yet", rid);
+      Server* server = &shard_->server();
+      SessionId id = s.id();
+      std::string user_id = s.user().user_id();
+      bool guest = s.identity().is_guest;
+      proto::FriendRequest req = msg.friend_request();
+      server->shard(0).Post([server, id, user_id, guest, req, rid] {
+        server->social().Friend(id, user_id, guest, req, rid);
+      });
+      return;
+    }
     case M::MESSAGE_NOT_SET:
       return Malformed(s, "empty ServerMessage");
   }
@@ -721,6 +730,13 @@ void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std
   clean.mutable_avatar_data()->set_status_text(CleanText(d.status_text(), 128, false));
   if (cmd.action() != proto::UPDATE_POSITION) {
     *s.mutable_user().mutable_avatar() = clean.avatar_data();
+    // The look is part of the profile: kept in the store for the next visit.
+    Server* server = &shard_->server();
+    SessionId id = s.id();
+    std::string user_id = s.user().user_id();
+    proto::AvatarData avatar = clean.avatar_data();
+    server->shard(0).Post(
+        [server, id, user_id, avatar] { server->social().AppearanceChanged(id, user_id, avatar); });
   }
   Shard& home = shard_->server().RoomHome(s.room_id);
   std::string room_id = s.room_id;
@@ -749,6 +765,16 @@ void Dispatcher::ApplyStatus(Session& s, const proto::UserStatusUpdate& update,
   clean.set_username(s.user().username());
   s.mutable_user().mutable_avatar()->set_status(clean.status());
   s.mutable_user().mutable_avatar()->set_status_text(clean.status_text());
+  {
+    Server* server = &shard_->server();
+    SessionId id = s.id();
+    std::string user_id = s.user().user_id();
+    proto::UserStatus status = clean.status();
+    std::string text = clean.status_text();
+    server->shard(0).Post([server, id, user_id, status, text] {
+      server->social().StatusChanged(id, user_id, status, text);
+    });
+  }
   // Acknowledge to the sender with its own view.
   proto::ClientMessage ack;
   *ack.mutable_user_status_update() = clean;
@@ -786,32 +812,16 @@ void Dispatcher::DeliverPrivateMessage(Session& s, const proto::PrivateMessage& 
   if (text.empty() || pm.to_user_id().empty()) {
     return Error(s, proto::INVALID_PARAMETERS, "recipient and message are required", rid);
   }
-  proto::ClientMessage out;
-  auto* p = out.mutable_private_message();
-  p->set_message(std::move(text));
-  p->set_from_user_id(s.user().user_id());
-  p->set_from_username(s.user().username());
-  p->set_server_time(shard_->NowUs());
-  std::string to = pm.to_user_id();
-  Server& server = shard_->server();
-  Shard& directory_shard = server.shard(0);
+  // Routing, blocks and delivery to every session of the recipient happen in the
+  // Social actor on shard 0, which knows who is online where.
+  proto::PrivateMessage clean;
+  clean.set_to_user_id(pm.to_user_id());
+  clean.set_message(std::move(text));
+  Server* server = &shard_->server();
   SessionId from = s.id();
-  directory_shard.Post([&server, &directory_shard, out = std::move(out), to, from, rid]() mutable {
-    std::string user_id;
-    std::vector<SessionId> targets = server.directory().Find(to, &user_id);
-    if (targets.empty()) {
-      directory_shard.SendToSession(
-          from, MakeFrame(MakeError(proto::NOT_FOUND, "that user is not online", rid)));
-      return;
-    }
-    out.mutable_private_message()->set_to_user_id(user_id);
-    StampType(&out);
-    Frame frame = MakeFrame(out);
-    for (SessionId t : targets) {
-      if (t != from) directory_shard.SendToSession(t, frame);
-    }
-    out.set_request_id(rid);  // the sender's copy confirms delivery
-    directory_shard.SendToSession(from, MakeFrame(out));
+  std::string user_id = s.user().user_id(), username = s.user().username();
+  server->shard(0).Post([server, from, user_id, username, clean = std::move(clean), rid]() mutable {
+    server->social().PrivateMessage(from, user_id, username, std::move(clean), rid);
   });
 }
 

@@ -39,6 +39,7 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   auth_failures_ = std::make_unique<moderation::AuthFailureTracker>(brake);
   const int n = ShardCountFor(config_);
   for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, this));
+  social_ = std::make_unique<Social>(shards_[0].get());
 }
 
 Server::~Server() {

@@ -17,9 +17,9 @@
 #include "crypto/keys.h"
 #include "server/clock.h"
 #include "server/config.h"
-#include "server/directory.h"
 #include "server/moderation/auth_failure_tracker.h"
 #include "server/moderation/ban_list.h"
+#include "server/social.h"
 #include "server/store/storage_thread.h"
 
 namespace tutti::server {
@@ -46,8 +46,8 @@ class Server {
   int shard_count() const { return static_cast<int>(shards_.size()); }
   Shard& shard(int i) { return *shards_[i]; }
   Shard& RoomHome(const std::string& room_id);
-  // Touched only on shard 0.
-  Directory& directory() { return directory_; }
+  // Friends, presence, blocks, private messages: touched only on shard 0.
+  Social& social() { return *social_; }
 
   // Runs `fn` on the slow-work pool. False (and `fn` dropped) when too much is queued,
   // so a flood of password joins cannot build an unbounded backlog.
@@ -78,7 +78,7 @@ class Server {
   std::unique_ptr<store::StorageThread> storage_;
   std::shared_ptr<const moderation::BanList> bans_ = moderation::BanList::Empty();
   std::unique_ptr<moderation::AuthFailureTracker> auth_failures_;
-  Directory directory_;
+  std::unique_ptr<Social> social_;
   boost::asio::thread_pool slow_pool_{1};
   std::atomic<int> slow_pending_{0};
   std::atomic<size_t> rooms_{0};

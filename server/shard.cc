@@ -104,9 +104,8 @@ Session* Shard::AddSession(crypto::Identity identity, std::unique_ptr<SessionLin
   }
   dispatcher_->SendWelcome(*s);
   Server* server = server_;
-  std::string user_id = s->user().user_id(), username = s->user().username();
-  server_->shard(0).Post(
-      [server, id, user_id, username] { server->directory().Register(id, user_id, username); });
+  proto::UserInfo user = s->user();
+  server_->shard(0).Post([server, id, user] { server->social().SessionOnline(id, user); });
   return s;
 }
 
@@ -130,9 +129,8 @@ void Shard::EndSession(SessionId id) {
     });
   }
   Server* server = server_;
-  std::string user_id = s->user().user_id(), username = s->user().username();
-  server_->shard(0).Post(
-      [server, id, user_id, username] { server->directory().Unregister(id, user_id, username); });
+  std::string user_id = s->user().user_id();
+  server_->shard(0).Post([server, id, user_id] { server->social().SessionOffline(id, user_id); });
   sessions_.erase(it);
   if (shutting_down_ && sessions_.empty()) sweep_timer_.cancel();
 }
@@ -298,6 +296,20 @@ bool Shard::Storage(std::function<void(store::Store&)> work, std::function<void(
   return server_->RunStorage(*this, std::move(work), std::move(then));
 }
 
+void Shard::ApplyProfile(SessionId session, const proto::AvatarData& avatar) {
+  Shard& target = server_->shard(ShardOfSession(session));
+  target.Post([&target, session, avatar] {
+    if (Session* s = target.FindSession(session)) {
+      // The stored look and status; the position stays where the client put it.
+      proto::AvatarData* mine = s->mutable_user().mutable_avatar();
+      const float x = mine->x(), y = mine->y();
+      *mine = avatar;
+      mine->set_x(x);
+      mine->set_y(y);
+    }
+  });
+}
+
 void Shard::RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanRecord> bans) {
   proto::RoomSettings settings;
   if (!settings.ParseFromString(record.settings)) {
@@ -362,7 +374,10 @@ void Shard::SendToSession(SessionId session, const Frame& frame) {
 
 void Shard::MemberJoined(SessionId session, const std::string& room_id, const Frame& response) {
   Shard& target = server_->shard(ShardOfSession(session));
-  auto apply = [&target, session, room_id, response] {
+  // Runs on the room's home shard: friends see where a user plays, but not private rooms.
+  const Room* joined = FindRoom(room_id);
+  std::string visible = joined && joined->Info().room_type() == proto::PRIVATE ? "" : room_id;
+  auto apply = [&target, session, room_id, response, visible] {
     Session* s = target.FindSession(session);
     if (!s) {
       // The session ended while its join was in flight (a password check, a walk along
@@ -386,6 +401,11 @@ void Shard::MemberJoined(SessionId session, const std::string& room_id, const Fr
     s->room_id = room_id;
     target.local_index_[room_id].push_back(s);
     s->indexed_rooms.push_back(room_id);
+    Server* server = &target.server();
+    std::string user_id = s->user().user_id();
+    server->shard(0).Post([server, session, user_id, visible] {
+      server->social().RoomChanged(session, user_id, visible);
+    });
     s->Send(response, false);
   };
   if (&target == this) return apply();
@@ -414,6 +434,12 @@ void Shard::MemberLeft(SessionId session, const std::string& room_id, const Fram
     auto pos = std::find(rooms.begin(), rooms.end(), room_id);
     if (pos != rooms.end()) rooms.erase(pos);
     if (s->room_id == room_id) s->room_id.clear();  // kicked or banned
+    if (s->room_id.empty() && s->joining_room_id.empty()) {
+      Server* server = &target.server();
+      std::string user_id = s->user().user_id();
+      server->shard(0).Post(
+          [server, session, user_id] { server->social().RoomChanged(session, user_id, ""); });
+    }
     if (notice) s->Send(notice, false);
   };
   if (&target == this) return apply();

@@ -17,6 +17,7 @@
 
 #include "server/room.h"
 #include "server/session.h"
+#include "server/social.h"
 
 namespace tutti::server {
 
@@ -38,7 +39,7 @@ struct RoomRequest {
   JoinRequest join;
 };
 
-class Shard final : public RoomHost {
+class Shard final : public RoomHost, public SocialHost {
  public:
   Shard(int index, Server* server);
   ~Shard() override;
@@ -81,6 +82,10 @@ class Shard final : public RoomHost {
   void RoomEmpty(const std::string& room_id) override;
   int64_t UnixMs() override;
   bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override;
+
+  // SocialHost (shard 0 hosts the Social actor). NowUs, UnixMs, SendToSession and
+  // Storage serve both interfaces.
+  void ApplyProfile(SessionId session, const proto::AvatarData& avatar) override;
 
   // Before the shard threads start: recreates a persistent room from the store.
   void RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanRecord> bans);

@@ -1,5 +1,6 @@
 // What users were told was saved survives `kill -9` of the real server process: a
-// server ban, a registered room's settings and its room ban. Also: SIGTERM exits 0.
+// server ban, a friendship, a registered room's settings and its room ban. Also:
+// SIGTERM closes clients with 1001 and exits 0.
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -96,6 +97,20 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveKillNine) {
     ASSERT_TRUE(ReplyTo(*admin, "u").has_room_updated());
     ASSERT_TRUE(admin->Send(ChatMsg("/ban bob", "b")));
     ASSERT_TRUE(ReplyTo(*admin, "b").command_result().ok());
+    // A friendship, accepted by bob and acknowledged.
+    auto alice = Connect(server.port(), "alice");
+    ASSERT_TRUE(alice);
+    proto::ServerMessage req;
+    req.mutable_friend_request()->set_action(proto::SEND_REQUEST);
+    req.mutable_friend_request()->set_target_user_id("u-bob");
+    req.set_request_id("f1");
+    ASSERT_TRUE(alice->Send(req));
+    ASSERT_TRUE(ReplyTo(*alice, "f1").has_friend_list());
+    req.mutable_friend_request()->set_action(proto::ACCEPT_REQUEST);
+    req.mutable_friend_request()->set_target_user_id("u-alice");
+    req.set_request_id("f2");
+    ASSERT_TRUE(bob->Send(req));
+    ASSERT_TRUE(ReplyTo(*bob, "f2").has_friend_list());
     // A server ban, acknowledged last, then the process dies at once.
     ASSERT_TRUE(admin->Send(ChatMsg("/sban u-mallory 1d", "s")));
     ASSERT_TRUE(ReplyTo(*admin, "s").command_result().ok());
@@ -115,6 +130,14 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveKillNine) {
   ASSERT_TRUE(bob);
   ASSERT_TRUE(bob->Send(JoinMsg("Hall", "", "j")));
   EXPECT_EQ(ReplyTo(*bob, "j").error_message().code(), proto::BANNED);
+  proto::ServerMessage list;
+  list.mutable_friend_request()->set_action(proto::LIST_FRIENDS);
+  list.set_request_id("l");
+  ASSERT_TRUE(bob->Send(list));
+  auto friends = ReplyTo(*bob, "l");
+  ASSERT_EQ(friends.friend_list().friends_size(), 1);
+  EXPECT_EQ(friends.friend_list().friends(0).user_id(), "u-alice");
+  EXPECT_FALSE(friends.friend_list().friends(0).pending_incoming());
   auto carol = Connect(server.port(), "carol");
   ASSERT_TRUE(carol);
   ASSERT_TRUE(carol->Send(JoinMsg("hall", "", "j2")));
