@@ -225,13 +225,13 @@ MidiOutput::~MidiOutput() {
   if (out_) out_->closePort();
 }
 
-absl::StatusOr<std::unique_ptr<MidiOutput>> MidiOutput::OpenVirtual(
-    const std::string& client_name, const std::string& port_name) {
+absl::StatusOr<std::unique_ptr<MidiOutput>> MidiOutput::OpenVirtual(const std::string& client_name,
+                                                                    const std::string& port_name) {
   return Open(client_name, port_name, nullptr);
 }
 
-absl::StatusOr<std::unique_ptr<MidiOutput>> MidiOutput::OpenNamed(
-    const std::string& client_name, const std::string& destination) {
+absl::StatusOr<std::unique_ptr<MidiOutput>> MidiOutput::OpenNamed(const std::string& client_name,
+                                                                  const std::string& destination) {
   return Open(client_name, "out", &destination);
 }
 

@@ -73,8 +73,7 @@ class MidiInput {
   // preferred).
   static absl::StatusOr<std::unique_ptr<MidiInput>> OpenNamed(const std::string& client_name,
                                                               const std::string& source,
-                                                              WakeFn wake,
-                                                              size_t capacity = 4096);
+                                                              WakeFn wake, size_t capacity = 4096);
   ~MidiInput();
   MidiInput(const MidiInput&) = delete;
   MidiInput& operator=(const MidiInput&) = delete;

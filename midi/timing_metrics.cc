@@ -196,10 +196,12 @@ void OnsetLog::Summarize(TimingFigures* f) const {
       continue;
     }
     const auto [lo, hi] = std::minmax_element(g.played.begin(), g.played.end());
-    f->chord_spread_max_ms = std::max(f->chord_spread_max_ms, static_cast<double>(*hi - *lo) / 1000);
+    f->chord_spread_max_ms =
+        std::max(f->chord_spread_max_ms, static_cast<double>(*hi - *lo) / 1000);
     for (int64_t p : g.played) latency.push_back(static_cast<double>(p - g.src_us) / 1000);
     if (have_prev) {
-      ioi.push_back(std::abs(static_cast<double>((*lo - prev_play) - (g.src_us - prev_src))) / 1000);
+      ioi.push_back(std::abs(static_cast<double>((*lo - prev_play) - (g.src_us - prev_src))) /
+                    1000);
     }
     have_prev = true;
     prev_src = g.src_us;

@@ -98,10 +98,21 @@ class MidiBridgeTest : public ::testing::Test {
   }
 
   std::unique_ptr<Child> Bridge(const std::string& name, const std::vector<std::string>& midi) {
-    std::vector<std::string> args = {TUTTI_BRIDGE_BINARY, "--keys", server_.key_dir(), "--port",
-                                     std::to_string(server_.port()), "--name", name, "--room",
-                                     "bridge-test", "--jack-client", "tutti-" + name,
-                                     "--stats-s", "0", "--duration-s", "60"};
+    std::vector<std::string> args = {TUTTI_BRIDGE_BINARY,
+                                     "--keys",
+                                     server_.key_dir(),
+                                     "--port",
+                                     std::to_string(server_.port()),
+                                     "--name",
+                                     name,
+                                     "--room",
+                                     "bridge-test",
+                                     "--jack-client",
+                                     "tutti-" + name,
+                                     "--stats-s",
+                                     "0",
+                                     "--duration-s",
+                                     "60"};
     args.insert(args.end(), midi.begin(), midi.end());
     return std::make_unique<Child>(args, dir_ + "/" + name + ".log");
   }
@@ -181,9 +192,11 @@ TEST_F(MidiBridgeTest, NotesCrossTheRoomAndNothingIsLeftSounding) {
   Play(MakeNoteOn(0, 60, 100));
   std::this_thread::sleep_for(200ms);
   Play(MakeNoteOff(0, 60));
-  ASSERT_TRUE(Listen(5000ms, [](const std::vector<InputMessage>& v) {
-    return Has(v, 0x90, 60, 100) && (Has(v, 0x80, 60) || Has(v, 0x90, 60, 0));
-  })) << Log("a") << Log("b");
+  ASSERT_TRUE(Listen(5000ms,
+                     [](const std::vector<InputMessage>& v) {
+                       return Has(v, 0x90, 60, 100) && (Has(v, 0x80, 60) || Has(v, 0x90, 60, 0));
+                     }))
+      << Log("a") << Log("b");
   ASSERT_GE(heard_.size(), 2u);
   const double gap_ms = static_cast<double>(heard_[1].local_us - heard_[0].local_us) / 1000;
   EXPECT_NEAR(gap_ms, 200, 25) << "spacing kept to within a few JACK periods";
@@ -196,9 +209,13 @@ TEST_F(MidiBridgeTest, NotesCrossTheRoomAndNothingIsLeftSounding) {
     return Has(v, 0x90, 62, 90);
   })) << Log("b");
   a->Stop(SIGKILL);
-  ASSERT_TRUE(Listen(5000ms, [](const std::vector<InputMessage>& v) {
-    return (Has(v, 0x80, 62) || Has(v, 0x90, 62, 0)) && Has(v, 0xB0, kCcSustain, 0);
-  })) << "B never released the killed sender's notes\n" << Log("b");
+  ASSERT_TRUE(Listen(5000ms,
+                     [](const std::vector<InputMessage>& v) {
+                       return (Has(v, 0x80, 62) || Has(v, 0x90, 62, 0)) &&
+                              Has(v, 0xB0, kCcSustain, 0);
+                     }))
+      << "B never released the killed sender's notes\n"
+      << Log("b");
 
   // A new sender holds a note and B stops: B releases it on its way out.
   auto a2 = Bridge("a2", {"--input", "test-keys:out"});
@@ -206,14 +223,16 @@ TEST_F(MidiBridgeTest, NotesCrossTheRoomAndNothingIsLeftSounding) {
   std::this_thread::sleep_for(2s);
   heard_.clear();
   Play(MakeNoteOn(0, 65, 80));
-  ASSERT_TRUE(Listen(5000ms, [](const std::vector<InputMessage>& v) {
-    return Has(v, 0x90, 65, 80);
-  })) << Log("a2") << Log("b");
+  ASSERT_TRUE(
+      Listen(5000ms, [](const std::vector<InputMessage>& v) { return Has(v, 0x90, 65, 80); }))
+      << Log("a2") << Log("b");
   const int status = b->Stop(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Log("b");
-  ASSERT_TRUE(Listen(3000ms, [](const std::vector<InputMessage>& v) {
-    return Has(v, 0x80, 65) || Has(v, 0x90, 65, 0);
-  })) << "B left a note sounding on exit\n" << Log("b");
+  ASSERT_TRUE(Listen(
+      3000ms,
+      [](const std::vector<InputMessage>& v) { return Has(v, 0x80, 65) || Has(v, 0x90, 65, 0); }))
+      << "B left a note sounding on exit\n"
+      << Log("b");
   a2->Stop(SIGTERM);
 }
 

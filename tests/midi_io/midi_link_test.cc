@@ -131,9 +131,9 @@ TEST(MidiLinkTest, RelayedEventsPlayInOrderAtTheirDelays) {
   int64_t now = Sync(link, 0);
   const int64_t stamp = link.clock().ServerTimeFromLocal(now) - 1000;
   LinkOutput out;
-  link.OnMessage(Relayed(9, 1, stamp, {midi::MakeNoteOn(0, 60, 90)},
-                         {{midi::MakeNoteOff(0, 60), 20000}}),
-                 now, &out);
+  link.OnMessage(
+      Relayed(9, 1, stamp, {midi::MakeNoteOn(0, 60, 90)}, {{midi::MakeNoteOff(0, 60), 20000}}), now,
+      &out);
   EXPECT_EQ(link.counters().batches_received, 1u);
   std::vector<midi::PlayedEvent> played;
   for (int i = 0; i < 200 && played.size() < 2; ++i) {
@@ -154,15 +154,16 @@ TEST(MidiLinkTest, ADepartedSenderIsReleasedByTheServersNoteOffsNotLocally) {
   int64_t now = Sync(link, 0);
   LinkOutput out;
   const int64_t stamp = link.clock().ServerTimeFromLocal(now);
-  link.OnMessage(Relayed(9, 1, stamp,
-                         {midi::MakeControlChange(0, midi::kCcSustain, 127),
-                          midi::MakeNoteOn(0, 60, 90)}),
-                 now, &out);
+  link.OnMessage(
+      Relayed(9, 1, stamp,
+              {midi::MakeControlChange(0, midi::kCcSustain, 127), midi::MakeNoteOn(0, 60, 90)}),
+      now, &out);
   // The server's synthetic release, then the departure, back to back on the wire.
-  link.OnMessage(Relayed(9, 2, stamp + 1000,
-                         {midi::MakeNoteOff(0, 60), midi::MakeControlChange(0, midi::kCcSustain, 0)},
-                         {}, midi::kFlagSynthetic),
-                 now + 100, &out);
+  link.OnMessage(
+      Relayed(9, 2, stamp + 1000,
+              {midi::MakeNoteOff(0, 60), midi::MakeControlChange(0, midi::kCcSustain, 0)}, {},
+              midi::kFlagSynthetic),
+      now + 100, &out);
   proto::ClientMessage left;
   left.mutable_user_left_room()->set_session_id(9);
   link.OnMessage(left, now + 200, &out);

@@ -6,6 +6,7 @@
 // Threads: the main loop owns everything (MidiLink, the ports, the client); the network pump,
 // the RtMidi input callback and the signal thread only post to its Inbox.
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 
 #include <atomic>
@@ -31,14 +32,15 @@ namespace {
 using tutti::midi::MonotonicNowUs;
 
 void Usage() {
-  std::fprintf(stderr,
+  std::fprintf(
+      stderr,
       "usage: tutti-midi-bridge (--url WS_URL | --keys DIR [--host H] [--port P])\n"
       "                         [--name NAME] [--user-id ID] [--guest] [--room NAME]\n"
       "                         [--input PORT | --virtual-input NAME]\n"
       "                         [--output PORT | --virtual-output NAME] [--jack-client NAME]\n"
       "                         [--min-delay-ms MS] [--max-delay-ms MS]\n"
       "                         [--smoothness low|balanced|smooth] [--duration-s S]\n"
-      "                         [--stats-s S] [--list-ports]\n"
+      "                         [--stats-s S] [--realtime] [--list-ports]\n"
       "Connection (as tutti-cli):\n"
       "  --url WS_URL          a ready-made connect URL (ws://host:port/api/websocket/...)\n"
       "  --keys DIR            mint a connect payload from the server's key files in DIR\n"
@@ -57,9 +59,12 @@ void Usage() {
       "                        latency for completeness on a lossy link)\n"
       "  --max-delay-ms MS     highest playout delay (default 500)\n"
       "  --smoothness S        low (95th percentile), balanced (99th, default), smooth (99.8th)\n"
+      "  --realtime            run the loop SCHED_FIFO (needs the privilege): on a busy machine\n"
+      "                        an ordinary thread can wake ~4 ms late and smear the timing\n"
       "Run:\n"
       "  --duration-s S        exit after S seconds (default: until SIGINT/SIGTERM)\n"
-      "  --stats-s S           print clock and buffer figures every S seconds (default 10, 0 off)\n");
+      "  --stats-s S           print clock and buffer figures every S seconds (default 10, 0 "
+      "off)\n");
 }
 
 int64_t UnixMs() {
@@ -77,7 +82,7 @@ int main(int argc, char** argv) {
   std::string input, virtual_input, output, virtual_output, jack_client = "tutti-bridge";
   std::string smoothness = "balanced";
   int port = 8080;
-  bool guest = false, list_ports = false;
+  bool guest = false, list_ports = false, realtime = false;
   double min_delay_ms = 5, max_delay_ms = 500, duration_s = 0, stats_s = 10;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -88,25 +93,46 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--url") url = v();
-    else if (a == "--keys") keys = v();
-    else if (a == "--host") host = v();
-    else if (a == "--port") port = std::atoi(v().c_str());
-    else if (a == "--name") name = v();
-    else if (a == "--user-id") user_id = v();
-    else if (a == "--guest") guest = true;
-    else if (a == "--room") room = v();
-    else if (a == "--input") input = v();
-    else if (a == "--virtual-input") virtual_input = v();
-    else if (a == "--output") output = v();
-    else if (a == "--virtual-output") virtual_output = v();
-    else if (a == "--jack-client") jack_client = v();
-    else if (a == "--min-delay-ms") min_delay_ms = std::atof(v().c_str());
-    else if (a == "--max-delay-ms") max_delay_ms = std::atof(v().c_str());
-    else if (a == "--smoothness") smoothness = v();
-    else if (a == "--duration-s") duration_s = std::atof(v().c_str());
-    else if (a == "--stats-s") stats_s = std::atof(v().c_str());
-    else if (a == "--list-ports") list_ports = true;
+    if (a == "--url")
+      url = v();
+    else if (a == "--keys")
+      keys = v();
+    else if (a == "--host")
+      host = v();
+    else if (a == "--port")
+      port = std::atoi(v().c_str());
+    else if (a == "--name")
+      name = v();
+    else if (a == "--user-id")
+      user_id = v();
+    else if (a == "--guest")
+      guest = true;
+    else if (a == "--room")
+      room = v();
+    else if (a == "--input")
+      input = v();
+    else if (a == "--virtual-input")
+      virtual_input = v();
+    else if (a == "--output")
+      output = v();
+    else if (a == "--virtual-output")
+      virtual_output = v();
+    else if (a == "--jack-client")
+      jack_client = v();
+    else if (a == "--min-delay-ms")
+      min_delay_ms = std::atof(v().c_str());
+    else if (a == "--max-delay-ms")
+      max_delay_ms = std::atof(v().c_str());
+    else if (a == "--smoothness")
+      smoothness = v();
+    else if (a == "--duration-s")
+      duration_s = std::atof(v().c_str());
+    else if (a == "--stats-s")
+      stats_s = std::atof(v().c_str());
+    else if (a == "--list-ports")
+      list_ports = true;
+    else if (a == "--realtime")
+      realtime = true;
     else if (a == "-h" || a == "--help") {
       Usage();
       return 0;
@@ -121,7 +147,8 @@ int main(int argc, char** argv) {
     auto sources = tutti::midi::ListMidiSources();
     auto dests = tutti::midi::ListMidiDestinations();
     if (!sources.ok() || !dests.ok()) {
-      std::fprintf(stderr, "tutti-midi-bridge: %s\n", std::string(sources.status().message()).c_str());
+      std::fprintf(stderr, "tutti-midi-bridge: %s\n",
+                   std::string(sources.status().message()).c_str());
       return 1;
     }
     std::printf("sources (--input):\n");
@@ -131,8 +158,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   tutti::midi::Smoothness smooth = tutti::midi::Smoothness::kBalanced;
-  if (smoothness == "low") smooth = tutti::midi::Smoothness::kLowLatency;
-  else if (smoothness == "smooth") smooth = tutti::midi::Smoothness::kSmooth;
+  if (smoothness == "low")
+    smooth = tutti::midi::Smoothness::kLowLatency;
+  else if (smoothness == "smooth")
+    smooth = tutti::midi::Smoothness::kSmooth;
   else if (smoothness != "balanced") {
     Usage();
     return 2;
@@ -140,6 +169,15 @@ int main(int argc, char** argv) {
   if (min_delay_ms < 0 || max_delay_ms < min_delay_ms) {
     std::fprintf(stderr, "tutti-midi-bridge: need 0 <= --min-delay-ms <= --max-delay-ms\n");
     return 2;
+  }
+
+  if (realtime) {
+    // Before any thread starts, so the network pump and the client's I/O thread inherit it.
+    sched_param p{};
+    p.sched_priority = 20;
+    if (sched_setscheduler(0, SCHED_FIFO, &p) != 0) {
+      std::perror("tutti-midi-bridge: --realtime (SCHED_FIFO) refused; running without it");
+    }
   }
 
   // Signals: a thread takes them and only posts (sets a flag, wakes the loop).
@@ -202,7 +240,8 @@ int main(int argc, char** argv) {
                           jack_client + "-in", virtual_input.empty() ? "in" : virtual_input, wake)
                     : tutti::midi::MidiInput::OpenNamed(jack_client + "-in", input, wake);
   if (!in.ok()) {
-    std::fprintf(stderr, "tutti-midi-bridge: input: %s\n", std::string(in.status().message()).c_str());
+    std::fprintf(stderr, "tutti-midi-bridge: input: %s\n",
+                 std::string(in.status().message()).c_str());
     return 1;
   }
   absl::StatusOr<std::unique_ptr<tutti::midi::MidiOutput>> out =
@@ -271,7 +310,8 @@ int main(int argc, char** argv) {
     for (const auto& item : items) {
       if (item.message.has_room_joined_response()) {
         const auto& j = item.message.room_joined_response();
-        std::printf("tutti-midi-bridge: %s %s (%d users)\n", j.success() ? "joined" : "join failed:",
+        std::printf("tutti-midi-bridge: %s %s (%d users)\n",
+                    j.success() ? "joined" : "join failed:",
                     j.success() ? j.room_info().room_name().c_str() : j.error_message().c_str(),
                     j.room_info().user_count());
       } else if (item.message.has_error_message()) {
@@ -302,14 +342,15 @@ int main(int argc, char** argv) {
     if (now >= next_stats) {
       const auto st = link.clock().Status(now);
       const auto& c = link.counters();
-      std::printf("tutti-midi-bridge: clock %s offset %lld us +- %lld us, skew %.1f ppm; sent %llu "
-                  "batches (%llu unsynced), received %llu, played %llu, gaps %llu\n",
-                  st.synced ? "synced" : "syncing", static_cast<long long>(st.offset_us),
-                  static_cast<long long>(st.error_bound_us), st.skew_ppm,
-                  static_cast<unsigned long long>(c.batches_sent),
-                  static_cast<unsigned long long>(c.unsynced_batches),
-                  static_cast<unsigned long long>(c.batches_received),
-                  static_cast<unsigned long long>(played), static_cast<unsigned long long>(c.gaps));
+      std::printf(
+          "tutti-midi-bridge: clock %s offset %lld us +- %lld us, skew %.1f ppm; sent %llu "
+          "batches (%llu unsynced), received %llu, played %llu, gaps %llu\n",
+          st.synced ? "synced" : "syncing", static_cast<long long>(st.offset_us),
+          static_cast<long long>(st.error_bound_us), st.skew_ppm,
+          static_cast<unsigned long long>(c.batches_sent),
+          static_cast<unsigned long long>(c.unsynced_batches),
+          static_cast<unsigned long long>(c.batches_received),
+          static_cast<unsigned long long>(played), static_cast<unsigned long long>(c.gaps));
       std::fflush(stdout);
       next_stats = now + static_cast<int64_t>(stats_s * 1e6);
     }

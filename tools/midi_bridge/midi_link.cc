@@ -32,7 +32,8 @@ midi::HeldSnapshot DecodeSnapshot(const proto::HeldNotesSnapshot& s) {
   h.sequence = s.sequence();
   h.sustain_channels = static_cast<uint16_t>(s.sustain_channels() & 0xFFFF);
   for (const auto& n : s.notes()) {
-    h.notes.push_back({static_cast<uint8_t>(n.channel() & 0x0F), static_cast<uint8_t>(n.note() & 0x7F)});
+    h.notes.push_back(
+        {static_cast<uint8_t>(n.channel() & 0x0F), static_cast<uint8_t>(n.note() & 0x7F)});
   }
   return h;
 }
@@ -51,7 +52,8 @@ void MidiLink::OnMessage(const proto::ClientMessage& m, int64_t local_now, LinkO
     case proto::ClientMessage::kWelcome: {
       session_id_ = m.welcome().user().session_id();
       const uint32_t limit = m.welcome().limits().max_events_per_midi_message();
-      if (limit > 0) options_.max_events_per_batch = std::min<size_t>(options_.max_events_per_batch, limit);
+      if (limit > 0)
+        options_.max_events_per_batch = std::min<size_t>(options_.max_events_per_batch, limit);
       break;
     }
     case proto::ClientMessage::kHeartbeatMessage: {

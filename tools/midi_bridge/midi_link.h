@@ -65,8 +65,8 @@ struct LinkCounters {
   uint64_t snapshots_applied = 0;
   uint64_t gaps = 0;
   uint64_t sync_requests = 0;
-  uint64_t errors = 0;            // ErrorMessage replies
-  uint64_t local_releases = 0;    // events generated here (departure fallback, drop, watchdog)
+  uint64_t errors = 0;          // ErrorMessage replies
+  uint64_t local_releases = 0;  // events generated here (departure fallback, drop, watchdog)
   uint64_t senders_removed = 0;
 };
 

@@ -209,8 +209,7 @@ void NetemRelay::Flush(Connection& c, Direction& d, int64_t now) {
       d.queue.pop_front();
       continue;
     }
-    ssize_t n = send(d.dst, ch.bytes.data() + ch.offset, ch.bytes.size() - ch.offset,
-                     MSG_NOSIGNAL);
+    ssize_t n = send(d.dst, ch.bytes.data() + ch.offset, ch.bytes.size() - ch.offset, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EINTR) continue;
@@ -300,7 +299,8 @@ void NetemRelay::Run() {
       }
     }
     const int64_t wait_us = std::max<int64_t>(0, wake_at - now);
-    timespec ts{static_cast<time_t>(wait_us / 1000000), static_cast<long>(wait_us % 1000000) * 1000};
+    timespec ts{static_cast<time_t>(wait_us / 1000000),
+                static_cast<long>(wait_us % 1000000) * 1000};
     int rc = ppoll(fds.data(), fds.size(), &ts, nullptr);
     if (rc < 0 && errno != EINTR) break;
     now = NowUs();

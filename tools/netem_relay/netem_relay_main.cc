@@ -14,7 +14,8 @@
 namespace {
 
 void Usage() {
-  std::fprintf(stderr,
+  std::fprintf(
+      stderr,
       "usage: tutti-netem-relay --target-port N [--listen-port N] [--delay-ms D] [--jitter-ms J]\n"
       "                         [--up-delay-ms D] [--up-jitter-ms J] [--down-delay-ms D]\n"
       "                         [--down-jitter-ms J] [--stall-prob P] [--stall-ms M]\n"
@@ -56,18 +57,30 @@ int main(int argc, char** argv) {
       return 2;
     }
     const char* v = argv[++i];
-    if (a == "--target-port") o.target_port = static_cast<uint16_t>(Number(a.c_str(), v));
-    else if (a == "--listen-port") o.listen_port = static_cast<uint16_t>(Number(a.c_str(), v));
-    else if (a == "--delay-ms") delay = Number(a.c_str(), v);
-    else if (a == "--jitter-ms") jitter = Number(a.c_str(), v);
-    else if (a == "--up-delay-ms") up_delay = Number(a.c_str(), v);
-    else if (a == "--up-jitter-ms") up_jitter = Number(a.c_str(), v);
-    else if (a == "--down-delay-ms") down_delay = Number(a.c_str(), v);
-    else if (a == "--down-jitter-ms") down_jitter = Number(a.c_str(), v);
-    else if (a == "--stall-prob") stall_prob = Number(a.c_str(), v);
-    else if (a == "--stall-ms") stall_ms = Number(a.c_str(), v);
-    else if (a == "--seed") o.seed = static_cast<uint64_t>(Number(a.c_str(), v));
-    else if (a == "--duration-s") o.duration_us = static_cast<int64_t>(Number(a.c_str(), v) * 1e6);
+    if (a == "--target-port")
+      o.target_port = static_cast<uint16_t>(Number(a.c_str(), v));
+    else if (a == "--listen-port")
+      o.listen_port = static_cast<uint16_t>(Number(a.c_str(), v));
+    else if (a == "--delay-ms")
+      delay = Number(a.c_str(), v);
+    else if (a == "--jitter-ms")
+      jitter = Number(a.c_str(), v);
+    else if (a == "--up-delay-ms")
+      up_delay = Number(a.c_str(), v);
+    else if (a == "--up-jitter-ms")
+      up_jitter = Number(a.c_str(), v);
+    else if (a == "--down-delay-ms")
+      down_delay = Number(a.c_str(), v);
+    else if (a == "--down-jitter-ms")
+      down_jitter = Number(a.c_str(), v);
+    else if (a == "--stall-prob")
+      stall_prob = Number(a.c_str(), v);
+    else if (a == "--stall-ms")
+      stall_ms = Number(a.c_str(), v);
+    else if (a == "--seed")
+      o.seed = static_cast<uint64_t>(Number(a.c_str(), v));
+    else if (a == "--duration-s")
+      o.duration_us = static_cast<int64_t>(Number(a.c_str(), v) * 1e6);
     else {
       std::fprintf(stderr, "tutti-netem-relay: unknown argument %s\n", a.c_str());
       Usage();
@@ -78,8 +91,8 @@ int main(int argc, char** argv) {
     Usage();
     return 2;
   }
-  o.up = {Ms(up_delay >= 0 ? up_delay : delay), Ms(up_jitter >= 0 ? up_jitter : jitter),
-          stall_prob, Ms(stall_ms)};
+  o.up = {Ms(up_delay >= 0 ? up_delay : delay), Ms(up_jitter >= 0 ? up_jitter : jitter), stall_prob,
+          Ms(stall_ms)};
   o.down = {Ms(down_delay >= 0 ? down_delay : delay), Ms(down_jitter >= 0 ? down_jitter : jitter),
             stall_prob, Ms(stall_ms)};
 
@@ -109,12 +122,12 @@ int main(int argc, char** argv) {
   auto line = [](const char* name, const tutti::netem::DirectionStats& d) {
     std::vector<double> ms(d.hold_us.begin(), d.hold_us.end());
     for (double& x : ms) x /= 1000;
-    std::printf("tutti-netem-relay: %s %llu chunks, %llu bytes, %llu stalls, held p50 %.1f p99 "
-                "%.1f max %.1f ms\n",
-                name, static_cast<unsigned long long>(d.chunks),
-                static_cast<unsigned long long>(d.bytes), static_cast<unsigned long long>(d.stalls),
-                tutti::midi::timing::Percentile(ms, 0.5), tutti::midi::timing::Percentile(ms, 0.99),
-                tutti::midi::timing::Percentile(ms, 1.0));
+    std::printf(
+        "tutti-netem-relay: %s %llu chunks, %llu bytes, %llu stalls, held p50 %.1f p99 "
+        "%.1f max %.1f ms\n",
+        name, static_cast<unsigned long long>(d.chunks), static_cast<unsigned long long>(d.bytes),
+        static_cast<unsigned long long>(d.stalls), tutti::midi::timing::Percentile(ms, 0.5),
+        tutti::midi::timing::Percentile(ms, 0.99), tutti::midi::timing::Percentile(ms, 1.0));
   };
   std::printf("tutti-netem-relay: %llu connections\n",
               static_cast<unsigned long long>(st.connections));

@@ -3,6 +3,7 @@
 // through an in-process delay/jitter/stall relay, plays the simulation's material from a sender
 // bot to a receiver bot and prints the simulation's figures. Bounded: it ends after the music,
 // the kill and the drain. --smoke checks correctness only and sets the exit code.
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,10 +17,12 @@
 namespace {
 
 void Usage() {
-  std::fprintf(stderr,
+  std::fprintf(
+      stderr,
       "usage: tutti-timing-harness [--server PATH] [--delay-ms D] [--jitter-ms J]\n"
       "                            [--stall-prob P] [--stall-ms M] [--seed N] [--duration-s S]\n"
-      "                            [--no-kill] [--quickack] [--trace] [--work-dir DIR]\n"
+      "                            [--no-kill] [--quickack] [--realtime] [--trace]\n"
+      "                            [--work-dir DIR]\n"
       "                            [--name NAME] [--smoke]\n"
       "  --server PATH   tutti-server binary (default: next to this build's tools)\n"
       "  --delay-ms D    mean one-way delay added on every leg (default 0: clean loopback)\n"
@@ -32,6 +35,8 @@ void Usage() {
       "  --quickack      ACK the server's segments at once (relay side), so a server socket\n"
       "                  without TCP_NODELAY cannot hold a frame for a delayed ACK: the\n"
       "                  figures the server would give with Nagle off\n"
+      "  --realtime      run every thread and the server child SCHED_FIFO (needs the\n"
+      "                  privilege): wake-up latency of a loaded machine stops counting\n"
       "  --trace         per-batch leg times (source->server, server->receiver) on stderr\n"
       "  --work-dir DIR  where the child server keeps keys and data (default: a new temp dir)\n"
       "  --smoke         check correctness only (no stuck notes, every note delivered, the\n"
@@ -68,7 +73,7 @@ int main(int argc, char** argv) {
   tutti::harness::HarnessOptions o;
   o.server_binary = DefaultServer(argv[0]);
   double delay = 0, jitter = 0, stall_prob = 0, stall_ms = 250;
-  bool smoke = false, named = false;
+  bool smoke = false, named = false, realtime = false;
   std::string work_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -84,6 +89,10 @@ int main(int argc, char** argv) {
       o.quickack = true;
       continue;
     }
+    if (a == "--realtime") {
+      realtime = true;
+      continue;
+    }
     if (a == "--trace") {
       o.trace = true;
       continue;
@@ -97,14 +106,22 @@ int main(int argc, char** argv) {
       return 2;
     }
     const char* v = argv[++i];
-    if (a == "--server") o.server_binary = v;
-    else if (a == "--delay-ms") delay = Number(a, v);
-    else if (a == "--jitter-ms") jitter = Number(a, v);
-    else if (a == "--stall-prob") stall_prob = Number(a, v);
-    else if (a == "--stall-ms") stall_ms = Number(a, v);
-    else if (a == "--seed") o.seed = static_cast<uint64_t>(Number(a, v));
-    else if (a == "--duration-s") o.music_us = static_cast<int64_t>(Number(a, v) * 1e6);
-    else if (a == "--work-dir") work_dir = v;
+    if (a == "--server")
+      o.server_binary = v;
+    else if (a == "--delay-ms")
+      delay = Number(a, v);
+    else if (a == "--jitter-ms")
+      jitter = Number(a, v);
+    else if (a == "--stall-prob")
+      stall_prob = Number(a, v);
+    else if (a == "--stall-ms")
+      stall_ms = Number(a, v);
+    else if (a == "--seed")
+      o.seed = static_cast<uint64_t>(Number(a, v));
+    else if (a == "--duration-s")
+      o.music_us = static_cast<int64_t>(Number(a, v) * 1e6);
+    else if (a == "--work-dir")
+      work_dir = v;
     else if (a == "--name") {
       o.name = v;
       named = true;
@@ -117,6 +134,15 @@ int main(int argc, char** argv) {
   if (stall_prob > 1 || o.music_us < 1000000) {
     std::fprintf(stderr, "tutti-timing-harness: need --stall-prob <= 1 and --duration-s >= 1\n");
     return 2;
+  }
+  if (realtime) {
+    // Before any thread or child exists, so every one of them inherits it: the bots, the relay
+    // and the server then wake on time even on a loaded machine (as on dedicated hosts).
+    sched_param p{};
+    p.sched_priority = 20;
+    if (sched_setscheduler(0, SCHED_FIFO, &p) != 0) {
+      std::perror("tutti-timing-harness: --realtime (SCHED_FIFO) refused; running without it");
+    }
   }
   o.path = {static_cast<int64_t>(delay * 1000), static_cast<int64_t>(jitter * 1000), stall_prob,
             static_cast<int64_t>(stall_ms * 1000)};
@@ -150,7 +176,8 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(work_dir, ec);
   }
   if (!report.ok()) {
-    std::fprintf(stderr, "tutti-timing-harness: %s\n", std::string(report.status().message()).c_str());
+    std::fprintf(stderr, "tutti-timing-harness: %s\n",
+                 std::string(report.status().message()).c_str());
     return 1;
   }
   std::fputs(tutti::harness::DescribeReport(*report).c_str(), stdout);

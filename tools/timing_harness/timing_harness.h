@@ -57,7 +57,7 @@ struct HarnessReport {
   bool clock_within_bound = true;
   int stuck_notes = 0;  // sounding in the synthesizer model at the end
   bool buffer_idle = true;
-  size_t source_note_ons = 0;    // note-ons the sender sent
+  size_t source_note_ons = 0;  // note-ons the sender sent
   bool killed = false;
   uint64_t synthetic_batches = 0;  // server note-offs for the killed sender
   uint64_t local_releases = 0;     // releases the receiver had to make itself (fallback)
@@ -68,6 +68,12 @@ struct HarnessReport {
   double sender_up_p50_ms = 0, sender_up_p99_ms = 0;
   double receiver_down_p50_ms = 0, receiver_down_p99_ms = 0;
   uint64_t stalls = 0;  // injected on any leg
+  bool stalls_configured = false;
+  // IOI error of the play times the buffer scheduled (before this machine's wake-up latency),
+  // how often the target delay changed, and how late the receiver thread woke for a due note.
+  double scheduled_ioi_p95_ms = 0, scheduled_ioi_p99_ms = 0;
+  uint64_t target_moves = 0;
+  double wake_late_p50_ms = 0, wake_late_p99_ms = 0;
 };
 
 absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& options);
@@ -76,7 +82,8 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& options);
 std::string DescribeReport(const HarnessReport& r);
 
 // Correctness only (the ctest smoke run): no stuck notes, every note-on delivered and none
-// dropped, the killed sender released by the server. Empty if fine, else what failed.
+// dropped (unless stalls were injected: then late note-ons are dropped by design), the killed
+// sender released by the server. Empty if fine, else what failed.
 std::string CheckCorrectness(const HarnessReport& r);
 
 }  // namespace tutti::harness
