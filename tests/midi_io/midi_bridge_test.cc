@@ -132,6 +132,19 @@ class MidiBridgeTest : public ::testing::Test {
     return false;
   }
 
+  // Waits until the bridge's log shows every one of `lines` (it flushes each status line).
+  bool WaitLog(const std::string& name, const std::vector<std::string>& lines) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const std::string log = Log(name);
+      bool all = true;
+      for (const auto& l : lines) all = all && log.find(l) != std::string::npos;
+      if (all) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
   // Collects synth input until `pred` holds for what arrived or the timeout passes.
   template <typename Pred>
   bool Listen(std::chrono::milliseconds timeout, Pred pred) {
@@ -186,7 +199,9 @@ TEST_F(MidiBridgeTest, NotesCrossTheRoomAndNothingIsLeftSounding) {
   auto a = Bridge("a", {"--input", "test-keys:out"});
   ASSERT_TRUE(a->started());
   ASSERT_TRUE(WaitPort("tutti-a-in")) << Log("a");
-  std::this_thread::sleep_for(2s);  // join and clock-sync burst
+  // Both in the room, A's clock synced (a busy machine can take longer than the usual ~0.5 s).
+  ASSERT_TRUE(WaitLog("b", {"joined"})) << Log("b");
+  ASSERT_TRUE(WaitLog("a", {"joined", "clock synced"})) << Log("a");
 
   // A note and its release, 200 ms apart: both arrive, in order, with their spacing.
   Play(MakeNoteOn(0, 60, 100));
@@ -220,7 +235,7 @@ TEST_F(MidiBridgeTest, NotesCrossTheRoomAndNothingIsLeftSounding) {
   // A new sender holds a note and B stops: B releases it on its way out.
   auto a2 = Bridge("a2", {"--input", "test-keys:out"});
   ASSERT_TRUE(WaitPort("tutti-a2-in")) << Log("a2");
-  std::this_thread::sleep_for(2s);
+  ASSERT_TRUE(WaitLog("a2", {"joined", "clock synced"})) << Log("a2");
   heard_.clear();
   Play(MakeNoteOn(0, 65, 80));
   ASSERT_TRUE(

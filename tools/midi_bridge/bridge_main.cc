@@ -290,6 +290,7 @@ int main(int argc, char** argv) {
   const int64_t end = duration_s > 0 ? start + static_cast<int64_t>(duration_s * 1e6) : INT64_MAX;
   int64_t next_stats = stats_s > 0 ? start + static_cast<int64_t>(stats_s * 1e6) : INT64_MAX;
   uint64_t played = 0;
+  bool announced_sync = false;
   int exit_code = 0;
   std::vector<tutti::bridge::Inbox::Item> items;
   std::vector<tutti::midi::InputMessage> midi_in;
@@ -319,6 +320,7 @@ int main(int argc, char** argv) {
                     item.message.error_message().error_code().c_str(),
                     item.message.error_message().error_message().c_str());
       }
+      std::fflush(stdout);
       link.OnMessage(item.message, item.arrival_local_us, &o);
     }
     // Local MIDI: messages read in one JACK cycle share a timestamp and go as one batch.
@@ -337,6 +339,13 @@ int main(int argc, char** argv) {
       i = k;
     }
     link.Poll(now, &o);
+    if (!announced_sync && link.clock().locked()) {
+      announced_sync = true;
+      const auto st = link.clock().Status(now);
+      std::printf("tutti-midi-bridge: clock synced (offset %lld us +- %lld us)\n",
+                  static_cast<long long>(st.offset_us), static_cast<long long>(st.error_bound_us));
+      std::fflush(stdout);
+    }
     for (auto& msg : o.send) client.Send(std::move(msg));
     play(o);
     if (now >= next_stats) {
