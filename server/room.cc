@@ -185,7 +185,9 @@ void Room::ReleaseHeldNotes(SessionId s, Member& m) {
   auto* midi = out.mutable_midi_message();
   midi->set_midi_data(std::move(bytes));
   const int64_t now = host_->NowUs();
-  midi->set_timestamp(now);
+  // Never before the sender's own last event: receivers play by stamped time, and a
+  // release stamped earlier than the note it releases would leave it sounding.
+  midi->set_timestamp(std::max(now, m.last_event_us));
   midi->set_server_arrival_time(now);
   midi->set_room_time(NextRoomTime());
   midi->set_user_id(m.user.user_id());
@@ -301,6 +303,9 @@ void Room::Midi(MidiRelay relay) {
   }
   for (const auto& msg : relay.parsed) m.held.Apply(msg);
   m.last_sequence = relay.sequence;
+  int64_t last_delay = 0;
+  for (const auto& [data, delay] : relay.events) last_delay = std::max<int64_t>(last_delay, delay);
+  m.last_event_us = std::max(m.last_event_us, relay.stamped_us + last_delay);
   proto::ClientMessage out;
   auto* midi = out.mutable_midi_message();
   midi->set_midi_data(std::move(relay.midi_data));

@@ -123,6 +123,7 @@ class Room {
     bool server_moderator = false;
     uint64_t join_order = 0;
     uint64_t last_sequence = 0;
+    int64_t last_event_us = 0;  // stamped time of the sender's latest relayed event
     midi::HeldNotes held;
   };
   using MemberMap = std::map<SessionId, Member>;

@@ -279,6 +279,8 @@ TEST_F(RoomTest, MidiRelayTracksHeldNotesAndReleasesThemOnLeave) {
   auto off = host.Broadcasts(proto::ClientMessage::kMidiMessage);
   ASSERT_FALSE(off.empty());
   EXPECT_EQ(off[0].midi_message().flags(), static_cast<uint32_t>(proto::MIDI_FLAG_SYNTHETIC));
+  // Stamped no earlier than the sender's last event (stamped 5001 while the clock says 1000).
+  EXPECT_GE(off[0].midi_message().timestamp(), 5001);
   EXPECT_EQ(off[0].midi_message().sequence(), 2u);
   std::vector<midi::ChannelMessage> msgs;
   ASSERT_TRUE(midi::ParseChannelMessages(off[0].midi_message().midi_data(), 64, &msgs).ok());
