@@ -107,7 +107,7 @@ for scenario in "${scenarios[@]}"; do
     server_pid=$!
     port=
     for _ in $(seq 1 100); do
-      port=$(grep -o 'listening on ws://127.0.0.1:[0-9]*' "$work/server.log" | sed 's/.*://' || true)
+      port=$(grep -so 'listening on ws://127.0.0.1:[0-9]*' "$work/server.log" | sed 's/.*://' || true)
       [[ -n "$port" ]] && break
       sleep 0.1
     done

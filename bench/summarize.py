@@ -74,12 +74,14 @@ def table(groups):
             spread([x["p999_us"] for x in lat], ms),
             spread([x["max_us"] for x in lat], ms),
             spread([r["midi_lost"] + r["chat_lost"] for r in runs], lambda v: f"{v:.0f}"),
-            spread([r["server_cpu_us_per_delivery"] for r in runs], lambda v: f"{v:.2f}"),
+            spread([r["server_cpu_us_per_delivery"] for r in runs if r["deliveries_per_s"] > 0],
+                   lambda v: f"{v:.2f}"),
             spread([100 * r["server_cpu_util"] for r in runs], lambda v: f"{v:.0f}%"),
-            spread([100 * r.get("server_wait_util", 0) for r in runs], lambda v: f"{v:.0f}%"),
+            spread([100 * r.get("server_wait_util", 0) for r in runs if r["deliveries_per_s"] > 0],
+                   lambda v: f"{v:.0f}%"),
             spread([100 * r["loadgen_cpu_util"] for r in runs], lambda v: f"{v:.0f}%"),
-            spread([1e6 * r["loadgen_cpu_s"] / max(1, r["deliveries_per_s"] * r["window_s"])
-                    for r in runs], lambda v: f"{v:.2f}"),
+            spread([1e6 * r["loadgen_cpu_s"] / (r["deliveries_per_s"] * r["window_s"])
+                    for r in runs if r["deliveries_per_s"] > 0], lambda v: f"{v:.2f}"),
             ", ".join(other),
         ]) + " |")
     return "\n".join(rows)

@@ -17,7 +17,7 @@ trap cleanup EXIT
 server_pid=$!
 port=
 for _ in $(seq 1 100); do
-  port=$(grep -o 'listening on ws://127.0.0.1:[0-9]*' "$dir/server.log" | sed 's/.*://' || true)
+  port=$(grep -so 'listening on ws://127.0.0.1:[0-9]*' "$dir/server.log" | sed 's/.*://' || true)
   [[ -n "$port" ]] && break
   sleep 0.1
 done
