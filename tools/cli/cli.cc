@@ -12,10 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "crypto/dev_connection.h"
-#include "crypto/keys.h"
-#include "crypto/sodium_init.h"
 #include "tools/client/client.h"
+#include "tools/client/connect_target.h"
 
 namespace {
 
@@ -26,11 +24,6 @@ using tutti::proto::ServerMessage;
 int64_t MonoUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-int64_t UnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -215,52 +208,31 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::string resource;
-  if (!url.empty()) {
-    // ws://host:port/api/websocket/...
-    std::string rest = url.rfind("ws://", 0) == 0 ? url.substr(5) : url;
-    size_t slash = rest.find('/');
-    std::string hostport = rest.substr(0, slash);
-    resource = slash == std::string::npos ? "/" : rest.substr(slash);
-    size_t colon = hostport.rfind(':');
-    host = hostport.substr(0, colon);
-    if (colon != std::string::npos) port = std::atoi(hostport.substr(colon + 1).c_str());
-  } else if (!keys.empty()) {
-    tutti::crypto::EnsureSodiumInitialized();
-    auto seal = tutti::crypto::LoadSealPublicKey(keys);
-    if (!seal.ok()) {
-      std::fprintf(stderr, "tutti-cli: %s\n", std::string(seal.status().message()).c_str());
-      return 1;
-    }
-    tutti::crypto::DevConnectionRequest req;
-    req.user_id = user_id.empty() ? "cli-" + name : user_id;
-    req.name = name;
-    req.member = !guest;
-    req.guest = guest;
-    req.host = host;
-    req.port = port;
-    std::stringstream ss(roles);
-    for (std::string r; std::getline(ss, r, ',');) {
-      if (!r.empty()) req.roles.push_back(r);
-    }
-    absl::StatusOr<tutti::crypto::IssuerKeys> issuer;
-    if (!guest) {
-      issuer = tutti::crypto::LoadIssuerKeys(keys);
-      if (!issuer.ok()) {
-        std::fprintf(stderr, "tutti-cli: %s\n", std::string(issuer.status().message()).c_str());
-        return 1;
-      }
-    }
-    auto dev = tutti::crypto::MintDevConnection(req, guest ? nullptr : &*issuer, *seal, UnixMs());
-    if (!dev.ok()) {
-      std::fprintf(stderr, "tutti-cli: %s\n", std::string(dev.status().message()).c_str());
-      return 1;
-    }
-    resource = dev->resource;
-  } else {
+  tutti::client::ConnectOptions connect;
+  connect.url = url;
+  connect.keys = keys;
+  connect.host = host;
+  connect.port = port;
+  connect.name = name;
+  connect.user_id = user_id;
+  connect.id_prefix = "cli-";
+  connect.guest = guest;
+  std::stringstream role_list(roles);
+  for (std::string r; std::getline(role_list, r, ',');) {
+    if (!r.empty()) connect.roles.push_back(r);
+  }
+  if (url.empty() && keys.empty()) {
     Usage();
     return 2;
   }
+  auto target = tutti::client::ResolveConnectTarget(connect);
+  if (!target.ok()) {
+    std::fprintf(stderr, "tutti-cli: %s\n", std::string(target.status().message()).c_str());
+    return 1;
+  }
+  host = target->host;
+  port = target->port;
+  const std::string resource = target->resource;
 
   tutti::client::Client client;
   auto r = client.Connect(host, static_cast<uint16_t>(port), resource);

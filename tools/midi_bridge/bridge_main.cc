@@ -19,11 +19,9 @@
 #include <thread>
 #include <vector>
 
-#include "crypto/dev_connection.h"
-#include "crypto/keys.h"
-#include "crypto/sodium_init.h"
 #include "midi/rtmidi_port.h"
 #include "tools/client/client.h"
+#include "tools/client/connect_target.h"
 #include "tools/midi_bridge/inbox.h"
 #include "tools/midi_bridge/midi_link.h"
 
@@ -65,12 +63,6 @@ void Usage() {
       "  --duration-s S        exit after S seconds (default: until SIGINT/SIGTERM)\n"
       "  --stats-s S           print clock and buffer figures every S seconds (default 10, 0 "
       "off)\n");
-}
-
-int64_t UnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::atomic<bool> g_stop{false};
@@ -189,48 +181,27 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   // --- connection details (as tutti-cli) ---
-  std::string resource;
-  if (!url.empty()) {
-    std::string rest = url.rfind("ws://", 0) == 0 ? url.substr(5) : url;
-    size_t slash = rest.find('/');
-    std::string hostport = rest.substr(0, slash);
-    resource = slash == std::string::npos ? "/" : rest.substr(slash);
-    size_t colon = hostport.rfind(':');
-    host = hostport.substr(0, colon);
-    if (colon != std::string::npos) port = std::atoi(hostport.substr(colon + 1).c_str());
-  } else if (!keys.empty()) {
-    tutti::crypto::EnsureSodiumInitialized();
-    auto seal = tutti::crypto::LoadSealPublicKey(keys);
-    if (!seal.ok()) {
-      std::fprintf(stderr, "tutti-midi-bridge: %s\n", std::string(seal.status().message()).c_str());
-      return 1;
-    }
-    tutti::crypto::DevConnectionRequest req;
-    req.user_id = user_id.empty() ? "bridge-" + name : user_id;
-    req.name = name;
-    req.member = !guest;
-    req.guest = guest;
-    req.host = host;
-    req.port = port;
-    absl::StatusOr<tutti::crypto::IssuerKeys> issuer;
-    if (!guest) {
-      issuer = tutti::crypto::LoadIssuerKeys(keys);
-      if (!issuer.ok()) {
-        std::fprintf(stderr, "tutti-midi-bridge: %s\n",
-                     std::string(issuer.status().message()).c_str());
-        return 1;
-      }
-    }
-    auto dev = tutti::crypto::MintDevConnection(req, guest ? nullptr : &*issuer, *seal, UnixMs());
-    if (!dev.ok()) {
-      std::fprintf(stderr, "tutti-midi-bridge: %s\n", std::string(dev.status().message()).c_str());
-      return 1;
-    }
-    resource = dev->resource;
-  } else {
+  tutti::client::ConnectOptions connect;
+  connect.url = url;
+  connect.keys = keys;
+  connect.host = host;
+  connect.port = port;
+  connect.name = name;
+  connect.user_id = user_id;
+  connect.id_prefix = "bridge-";
+  connect.guest = guest;
+  if (url.empty() && keys.empty()) {
     Usage();
     return 2;
   }
+  auto target = tutti::client::ResolveConnectTarget(connect);
+  if (!target.ok()) {
+    std::fprintf(stderr, "tutti-midi-bridge: %s\n", std::string(target.status().message()).c_str());
+    return 1;
+  }
+  host = target->host;
+  port = target->port;
+  const std::string resource = target->resource;
 
   // --- MIDI ports ---
   tutti::bridge::Inbox inbox;
