@@ -28,9 +28,7 @@ class FakeHost final : public server::RoomHost {
   };
   explicit FakeHost(int shards) : shards_(shards) {}
 
-  void AddSink(server::SessionId id) {
-    sinks_[server::ShardOfSession(id)].push_back(Sink{id, {}});
-  }
+  void AddSink(server::SessionId id) { sinks_[server::ShardOfSession(id)].push_back(Sink{id, {}}); }
   // The "write completed" step: every queued frame released.
   void DrainAll() {
     for (auto& shard : sinks_) {
@@ -56,9 +54,7 @@ class FakeHost final : public server::RoomHost {
   // Hooks that newer RoomHost versions declare (moderation and storage); harmless
   // extra methods where they do not exist, overrides where they do.
   int64_t UnixMs() { return 1'700'000'000'000; }
-  bool Storage(std::function<void(server::store::Store&)>, std::function<void()>) {
-    return false;
-  }
+  bool Storage(std::function<void(server::store::Store&)>, std::function<void()>) { return false; }
 
  private:
   int shards_;

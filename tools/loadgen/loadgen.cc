@@ -121,8 +121,16 @@ class Conn : public std::enable_shared_from_this<Conn> {
   int64_t started_us = 0;
 
  private:
-  enum State { kIdleState, kConnecting, kHandshake, kWelcomed, kJoining, kJoined, kLeaving,
-               kClosed };
+  enum State {
+    kIdleState,
+    kConnecting,
+    kHandshake,
+    kWelcomed,
+    kJoining,
+    kJoined,
+    kLeaving,
+    kClosed
+  };
 
   void OnConnected(const boost::system::error_code& ec);
   void StartRead();
@@ -312,8 +320,7 @@ class Loop {
         const double elapsed =
             static_cast<double>(now - shared_->play_start_us.load(std::memory_order_relaxed));
         const uint64_t due = static_cast<uint64_t>(elapsed * per_loop / 1e6);
-        while (churn_started_ < due &&
-               static_cast<int>(churners_.size()) < o.churn_max_active) {
+        while (churn_started_ < due && static_cast<int>(churners_.size()) < o.churn_max_active) {
           StartChurner();
         }
       }
@@ -455,11 +462,9 @@ void Conn::OnConnected(const boost::system::error_code& ec) {
 
 void Conn::StartRead() {
   if (rlen_ == rbuf_.size()) rbuf_.resize(rbuf_.size() * 2);  // one frame larger than it
-  socket_.async_read_some(
-      asio::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_),
-      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-        self->OnRead(ec, n);
-      });
+  socket_.async_read_some(asio::buffer(rbuf_.data() + rlen_, rbuf_.size() - rlen_),
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      size_t n) { self->OnRead(ec, n); });
 }
 
 void Conn::OnRead(const boost::system::error_code& ec, size_t n) {
@@ -488,8 +493,7 @@ void Conn::OnRead(const boost::system::error_code& ec, size_t n) {
     if (status != 101) {
       ++loop_->counters().refused;
       loop_->counters().refused_status = status;
-      std::string line(reinterpret_cast<const char*>(rbuf_.data()),
-                       std::min<size_t>(rlen_, 200));
+      std::string line(reinterpret_cast<const char*>(rbuf_.data()), std::min<size_t>(rlen_, 200));
       const size_t body = line.find("\r\n\r\n");
       loop_->NoteError("handshake refused: HTTP " + std::to_string(status) +
                        (body == std::string::npos ? "" : " " + line.substr(body + 4)));
@@ -710,8 +714,8 @@ void Conn::SendMidi(int64_t now_us) {
   size_t n = 0;
   if (held_count_ == 0) {
     const int chord_every = std::max(1, loop_->shared().options.chord_every);
-    const bool chord = (step_ / 2) % static_cast<uint32_t>(chord_every) ==
-                       static_cast<uint32_t>(chord_every - 1);
+    const bool chord =
+        (step_ / 2) % static_cast<uint32_t>(chord_every) == static_cast<uint32_t>(chord_every - 1);
     const uint8_t root = static_cast<uint8_t>(48 + (ordinal_ * 5 + step_) % 36);
     held_count_ = chord ? 3 : 1;
     const uint8_t intervals[3] = {0, 4, 7};
@@ -731,8 +735,8 @@ void Conn::SendMidi(int64_t now_us) {
   }
   ++step_;
   uint8_t payload[64];
-  const size_t len = EncodeMidiMessage(
-      std::string_view(reinterpret_cast<const char*>(midi), n), now_us, payload, sizeof(payload));
+  const size_t len = EncodeMidiMessage(std::string_view(reinterpret_cast<const char*>(midi), n),
+                                       now_us, payload, sizeof(payload));
   QueueFrame(kOpBinary, std::string_view(reinterpret_cast<const char*>(payload), len));
   Counters& c = loop_->counters();
   ++c.midi_sent;
@@ -941,7 +945,8 @@ bool Run(const Options& options, Results* r, std::string* error) {
   const int members = o.idle_connections > 0 && rooms == 0 ? 0 : rooms * o.room_size;
   const int stable = members + std::max(0, o.idle_connections);
   const int churn_users = o.churn_rate > 0 ? 256 : 0;
-  shared->room_joined = std::make_unique<std::atomic<int>[]>(static_cast<size_t>(std::max(1, rooms)));
+  shared->room_joined =
+      std::make_unique<std::atomic<int>[]>(static_cast<size_t>(std::max(1, rooms)));
 
   // Tokens once per user; each connection seals its own payload around its user's token.
   const int64_t now_s = UnixMs() / 1000;
@@ -991,22 +996,23 @@ bool Run(const Options& options, Results* r, std::string* error) {
   if (o.server_pid > 0) srv_before = SampleProcess(o.server_pid);
   r->server_rss_before = srv_before.rss_bytes;
 
-  auto progress = [&](const char* phase, double t, const Totals& now, const Totals& prev,
-                      double dt, const ProcSample& srv, const ProcSample& srv_prev,
-                      const ProcSample& self, const ProcSample& self_prev) {
+  auto progress = [&](const char* phase, double t, const Totals& now, const Totals& prev, double dt,
+                      const ProcSample& srv, const ProcSample& srv_prev, const ProcSample& self,
+                      const ProcSample& self_prev) {
     if (!o.progress) return;
-    std::fprintf(stderr,
-                 "[%5.1fs %-6s] conns %llu/%d (failed %llu, closed %llu) joined %llu  "
-                 "sent %s/s  recv %s/s  in flight %lld",
-                 t, phase, static_cast<unsigned long long>(now.opened), stable,
-                 static_cast<unsigned long long>(now.failed),
-                 static_cast<unsigned long long>(now.closed),
-                 static_cast<unsigned long long>(now.joined),
-                 Human((now.midi_sent + now.chat_sent - prev.midi_sent - prev.chat_sent) / dt).c_str(),
-                 Human((now.midi_received + now.chat_received - prev.midi_received -
-                        prev.chat_received) / dt).c_str(),
-                 static_cast<long long>(now.midi_expected + now.chat_expected) -
-                     static_cast<long long>(now.midi_received + now.chat_received));
+    std::fprintf(
+        stderr,
+        "[%5.1fs %-6s] conns %llu/%d (failed %llu, closed %llu) joined %llu  "
+        "sent %s/s  recv %s/s  in flight %lld",
+        t, phase, static_cast<unsigned long long>(now.opened), stable,
+        static_cast<unsigned long long>(now.failed), static_cast<unsigned long long>(now.closed),
+        static_cast<unsigned long long>(now.joined),
+        Human((now.midi_sent + now.chat_sent - prev.midi_sent - prev.chat_sent) / dt).c_str(),
+        Human((now.midi_received + now.chat_received - prev.midi_received - prev.chat_received) /
+              dt)
+            .c_str(),
+        static_cast<long long>(now.midi_expected + now.chat_expected) -
+            static_cast<long long>(now.midi_received + now.chat_received));
     if (srv.ok && srv_prev.ok) {
       std::fprintf(stderr, "  server cpu %.0f%% rss %.0f MiB",
                    100 * (srv.cpu_seconds - srv_prev.cpu_seconds) / dt, srv.rss_bytes / 1048576.0);
@@ -1087,8 +1093,8 @@ bool Run(const Options& options, Results* r, std::string* error) {
   ProcSample srv_w0, srv_w1, self_w0, self_w1;
   bool sampled_start = false;
   while (NowUs() < send_stop) {
-    const int64_t next = std::min({last_print + 1000000, send_stop,
-                                   sampled_start ? send_stop : window_start});
+    const int64_t next =
+        std::min({last_print + 1000000, send_stop, sampled_start ? send_stop : window_start});
     SleepUntilUs(next);
     const int64_t now = NowUs();
     if (!sampled_start && now >= window_start) {
@@ -1100,8 +1106,8 @@ bool Run(const Options& options, Results* r, std::string* error) {
       const Totals t = Sum(loops);
       const ProcSample srv = o.server_pid > 0 ? SampleProcess(o.server_pid) : ProcSample();
       const ProcSample self = SampleProcess(0);
-      progress(o.idle_connections > 0 && members == 0 ? "hold" : "play", (now - t0) / 1e6, t,
-               prev, (now - last_print) / 1e6, srv, srv_prev, self, self_prev);
+      progress(o.idle_connections > 0 && members == 0 ? "hold" : "play", (now - t0) / 1e6, t, prev,
+               (now - last_print) / 1e6, srv, srv_prev, self, self_prev);
       prev = t;
       srv_prev = srv;
       self_prev = self;

@@ -23,8 +23,8 @@ ProcSample SampleProcess(int pid) {
   if (!p) return s;
   unsigned long long utime = 0, stime = 0;
   // Fields 3..15 follow; utime and stime are the 14th and 15th fields of the line.
-  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-                  &stime) != 2) {
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) !=
+      2) {
     return s;
   }
   const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));

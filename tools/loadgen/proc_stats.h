@@ -10,9 +10,9 @@ namespace tutti::loadgen {
 
 struct ProcSample {
   bool ok = false;
-  double cpu_seconds = 0;  // utime + stime of all threads
+  double cpu_seconds = 0;     // utime + stime of all threads
   double system_seconds = 0;  // stime alone: the kernel's share (syscalls, TCP)
-  uint64_t rss_bytes = 0;  // VmRSS
+  uint64_t rss_bytes = 0;     // VmRSS
   // Time its threads were runnable but waiting for a CPU (schedstat): on a shared machine
   // this shows when other jobs, not the process itself, set the pace.
   double run_wait_seconds = 0;
