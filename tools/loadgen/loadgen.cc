@@ -215,8 +215,13 @@ class Loop {
     } else {
       ++counters_.churn_failed;
     }
-    // Erased after the current handler returns: the caller still runs on `c`.
-    asio::post(io_, [this, c] { churners_.erase(c); });
+    // Erased after the current handler returns: the caller still runs on `c`. It may
+    // also sit in the dirty list (a frame queued before it finished); drop it there
+    // first, or the next Tick would flush a freed connection.
+    asio::post(io_, [this, c] {
+      dirty_.erase(std::remove(dirty_.begin(), dirty_.end(), c), dirty_.end());
+      churners_.erase(c);
+    });
   }
   void NoteError(const std::string& text) {
     if (counters_.first_error.empty()) counters_.first_error = text;
