@@ -1,0 +1,96 @@
+// Avatars and status from real clients: validation, relay to the room, and who may
+// register a room.
+#include <gtest/gtest.h>
+
+#include "tests/testing/test_server.h"
+
+namespace tutti::testing {
+namespace {
+
+proto::ServerMessage Avatar(proto::AvatarAction action, float x, float y, const std::string& color,
+                            const std::string& rid) {
+  proto::ServerMessage m;
+  auto* a = m.mutable_avatar_command();
+  a->set_action(action);
+  a->mutable_avatar_data()->set_x(x);
+  a->mutable_avatar_data()->set_y(y);
+  a->mutable_avatar_data()->set_color(color);
+  m.set_request_id(rid);
+  return m;
+}
+
+TEST(AvatarStatus, PositionsAndAppearanceAreValidatedAndRelayed) {
+  TestServer ts(2);
+  auto alice = ts.Connect("alice");
+  auto bob = ts.Connect("bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_TRUE(JoinRoom(*alice, "Stage"));
+  ASSERT_TRUE(JoinRoom(*bob, "Stage"));
+  ASSERT_TRUE(alice->Send(Avatar(proto::UPDATE_POSITION, 1.5f, 0.2f, "", "p1")));
+  std::string rid;
+  EXPECT_EQ(WaitError(*alice, 3s, &rid), proto::INVALID_PARAMETERS);
+  EXPECT_EQ(rid, "p1");
+  ASSERT_TRUE(alice->Send(Avatar(proto::UPDATE_POSITION, 0.25f, 0.75f, "", "p2")));
+  auto moved = bob->WaitFor(proto::ClientMessage::kAvatarCommand, 3s);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->avatar_command().user_id(), "u-alice");
+  EXPECT_FLOAT_EQ(moved->avatar_command().avatar_data().x(), 0.25f);
+  ASSERT_TRUE(alice->Send(Avatar(proto::UPDATE_APPEARANCE, 0, 0, "red", "c1")));
+  EXPECT_EQ(WaitError(*alice), proto::INVALID_PARAMETERS);
+  ASSERT_TRUE(alice->Send(Avatar(proto::UPDATE_APPEARANCE, 0, 0, "#ff0080", "c2")));
+  auto look = bob->WaitFor(proto::ClientMessage::kAvatarCommand, 3s);
+  ASSERT_TRUE(look);
+  EXPECT_EQ(look->avatar_command().avatar_data().color(), "#ff0080");
+  // A newcomer sees the appearance in the member list.
+  auto carol = ts.Connect("carol");
+  proto::RoomJoinedResponse joined;
+  ASSERT_TRUE(carol && JoinRoom(*carol, "Stage", &joined));
+  bool seen = false;
+  for (const auto& u : joined.current_users()) seen |= u.avatar().color() == "#ff0080";
+  EXPECT_TRUE(seen);
+}
+
+TEST(AvatarStatus, StatusIsValidatedAndInvisibleLooksOnlineInTheRoom) {
+  TestServer ts(2);
+  auto alice = ts.Connect("alice");
+  auto bob = ts.Connect("bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_TRUE(JoinRoom(*alice, "Quiet"));
+  ASSERT_TRUE(JoinRoom(*bob, "Quiet"));
+  proto::ServerMessage st;
+  st.mutable_user_status_update()->set_status(proto::OFFLINE);
+  st.set_request_id("s1");
+  ASSERT_TRUE(alice->Send(st));
+  EXPECT_EQ(WaitError(*alice), proto::INVALID_PARAMETERS);
+  st.mutable_user_status_update()->set_status(proto::INVISIBLE);
+  st.mutable_user_status_update()->set_status_text("shh");
+  st.set_request_id("s2");
+  ASSERT_TRUE(alice->Send(st));
+  auto ack = alice->WaitFor(proto::ClientMessage::kUserStatusUpdate, 3s);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->request_id(), "s2");
+  EXPECT_EQ(ack->user_status_update().status(), proto::INVISIBLE);
+  auto seen = bob->WaitFor(proto::ClientMessage::kUserStatusUpdate, 3s);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->user_status_update().user_id(), "u-alice");
+  EXPECT_EQ(seen->user_status_update().status(), proto::ONLINE);
+}
+
+TEST(AvatarStatus, GuestsCannotRegisterRooms) {
+  TestServer ts(2);
+  UserSpec guest;
+  guest.name = "visitor";
+  guest.guest = true;
+  auto g = ts.Connect(guest);
+  ASSERT_TRUE(g);
+  proto::ServerMessage create = CreateMsg("Mine Forever", proto::PUBLIC, "", 0, "c");
+  create.mutable_create_room_command()->mutable_settings()->set_persistent(true);
+  ASSERT_TRUE(g->Send(create));
+  EXPECT_EQ(WaitError(*g), proto::PERMISSION_DENIED);
+  // An ordinary room is fine for a guest.
+  ASSERT_TRUE(g->Send(CreateMsg("Just Today", proto::PUBLIC, "", 0, "d")));
+  EXPECT_TRUE(g->WaitFor(proto::ClientMessage::kRoomJoinedResponse, 3s));
+}
+
+}  // namespace
+}  // namespace tutti::testing
