@@ -76,6 +76,30 @@ TEST(AvatarStatus, StatusIsValidatedAndInvisibleLooksOnlineInTheRoom) {
   EXPECT_EQ(seen->user_status_update().status(), proto::ONLINE);
 }
 
+TEST(AvatarStatus, HeartbeatFloodsAreRefusedLikeOtherRequests) {
+  TestServer ts(1, [](server::ServerConfig& c) {
+    c.requests_per_second = 0.001;  // no refill within the test, however slow the machine
+    c.request_burst = 5;
+  });
+  auto alice = ts.Connect("alice");
+  ASSERT_TRUE(alice);
+  for (int i = 0; i < 10; ++i) {
+    proto::ServerMessage hb;
+    hb.mutable_heartbeat_message()->set_timestamp(i + 1);
+    hb.set_request_id("hb" + std::to_string(i));
+    ASSERT_TRUE(alice->Send(hb));
+  }
+  int answered = 0, refused = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto m = alice->Next(3s);
+    ASSERT_TRUE(m);
+    if (m->has_heartbeat_message()) ++answered;
+    if (m->has_error_message() && m->error_message().code() == proto::RATE_LIMITED) ++refused;
+  }
+  EXPECT_EQ(answered, 5);  // the burst
+  EXPECT_EQ(refused, 5);
+}
+
 TEST(AvatarStatus, GuestsCannotRegisterRooms) {
   TestServer ts(2);
   UserSpec guest;
