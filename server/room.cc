@@ -707,8 +707,8 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
     case CommandKind::kOwner:
       for (SessionId t : targets) Notice(t, action, rec);
       BroadcastInfo();
-      // Members' room roles changed: the room list of users is re-sent as a snapshot
-      // of infos on the next join; here everyone sees the new owner in RoomUpdated.
+      // RoomUpdated carries the owner; a moderator appointment shows in the roles of
+      // UserInfo from the next RoomJoinedResponse or RoomSnapshot (SYNC_STATE).
       break;
     case CommandKind::kTopic:
       topic_ = cmd.text;
