@@ -7,8 +7,10 @@
 // The decoder is strict: it refuses '=', any character outside the url-safe
 // alphabet, a length that no encoding produces (len % 4 == 1) and non-zero
 // unused trailing bits, so every byte string has exactly one accepted text.
-// Both directions avoid data-dependent table lookups and branches on the
-// input bytes, so they are also used for secret key material.
+// Encoding and Base64UrlDecodeInto avoid data-dependent table lookups and
+// branches on the input bytes, so they are also used for secret key material.
+// Base64UrlDecode uses a lookup table and is only for public data (connect
+// payloads, tokens), where speed matters more.
 #ifndef TUTTI_CRYPTO_BASE64URL_H_
 #define TUTTI_CRYPTO_BASE64URL_H_
 
@@ -22,6 +24,7 @@ namespace tutti::crypto {
 
 std::string Base64UrlEncode(std::string_view bytes);
 
+// Public data only (table lookups depend on the input); same strictness as below.
 std::optional<std::string> Base64UrlDecode(std::string_view text);
 
 // Length of the encoding of `n` bytes (no padding).

@@ -95,5 +95,36 @@ TEST(Base64UrlTest, DecodeIntoNeedsTheExactLengthAndZeroesOnFailure) {
   EXPECT_EQ(out[0], 0);
 }
 
+// Base64UrlDecode (table) and Base64UrlDecodeInto (branch-free) must accept and refuse
+// exactly the same texts with the same bytes: every pair of byte values, and each byte
+// value in each position of a 4-character group.
+TEST(Base64UrlTest, TableAndBranchFreeDecodersAgreeOnEveryInput) {
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      const std::string text{static_cast<char>(a), static_cast<char>(b)};
+      uint8_t out = 0;
+      const bool ok = Base64UrlDecodeInto(text, &out, 1);
+      const auto table = Base64UrlDecode(text);
+      ASSERT_EQ(table.has_value(), ok) << a << "," << b;
+      if (ok) {
+        ASSERT_EQ(static_cast<uint8_t>((*table)[0]), out) << a << "," << b;
+      }
+    }
+  }
+  for (int pos = 0; pos < 4; ++pos) {
+    for (int c = 0; c < 256; ++c) {
+      std::string text = "Zm9v";
+      text[pos] = static_cast<char>(c);
+      uint8_t out[3] = {};
+      const bool ok = Base64UrlDecodeInto(text, out, 3);
+      const auto table = Base64UrlDecode(text);
+      ASSERT_EQ(table.has_value(), ok) << pos << "," << c;
+      if (ok) {
+        ASSERT_EQ(*table, std::string(reinterpret_cast<char*>(out), 3));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tutti::crypto
