@@ -26,6 +26,7 @@ class PreparedFrame {
   // The connection API takes a non-const pointer; the frame is never modified after
   // MakeFrame, and websocketpp only reads a prepared message.
   const WsMessage::ptr& message() const { return message_; }
+  const std::string& header() const { return message_->get_header(); }
   const std::string& payload() const { return message_->get_payload(); }
   size_t wire_size() const { return message_->get_header().size() + payload().size(); }
 
