@@ -342,10 +342,11 @@ struct WsConfig : public websocketpp::config::core {
   typedef OutboundEndpoint<transport_config> transport_type;
   typedef ConnectionData connection_base;
   // Every connection carries this buffer inline for its whole life, idle or not. What a
-  // client sends is small (MIDI batches of tens of bytes, chat lines up to 512), so 1 KiB
-  // holds dozens of frames per read, and a rare large frame just takes a few reads.
-  // docs/PERFORMANCE.md: 4096 -> 1024 took an idle connection from ~13.8 to ~10.8 KiB RSS.
-  static const size_t connection_read_buffer_size = 1024;
+  // client sends is small (MIDI batches of tens of bytes, chat lines up to 512), so
+  // 512 bytes hold a dozen MIDI frames per read, and a larger frame (a long chat line,
+  // the upgrade request) just takes a few reads. docs/PERFORMANCE.md: 4096 -> 1024 took
+  // an idle connection from ~13.8 to ~10.8 KiB of RSS, 1024 -> 512 saves another 0.5.
+  static const size_t connection_read_buffer_size = 512;
   static const websocketpp::log::level elog_level = websocketpp::log::elevel::none;
   static const websocketpp::log::level alog_level = websocketpp::log::alevel::none;
   // Overridden at run time from ServerConfig; the library default (32 MB) is never kept.
@@ -394,6 +395,9 @@ std::string RemoteIpOf(const ConPtr& con) {
 struct Endpoint::Impl {
   Shard* shard;
   WsServer ws;
+  // Stands in for every open connection's URI once the handshake is released.
+  const websocketpp::uri_ptr opened_uri_ =
+      std::make_shared<websocketpp::uri>(false, "localhost", "/api/websocket/");
 
   explicit Impl(Shard* s) : shard(s) {
     const ServerConfig& cfg = shard->server().config();
@@ -509,10 +513,28 @@ struct Endpoint::Impl {
       return;
     }
     std::string ip = RemoteIpOf(con);
+    ReleaseHandshake(*con);
     auto link = std::make_unique<WsLink>(con, std::move(ip));
     Session* s = shard->AddSession(std::move(*con->identity), std::move(link));
     con->identity.reset();
     con->session = s->id();
+  }
+
+  // websocketpp keeps the upgrade request (headers, and the ~650-byte sealed payload in
+  // its URI string), the response and the parsed URI for the connection's whole life:
+  // ~2.5 KiB of an idle connection's ~11 (docs/PERFORMANCE.md, "Memory per connection").
+  // Once open, websocketpp itself reads none of them (only its logging of failed
+  // handshakes and the getters Tutti stops calling here), so they are emptied. The
+  // accessors are const only to keep users from editing a handshake in progress; the
+  // members are not const objects, so writing through const_cast is well defined.
+  // Swapped with empty ones rather than assigned: a std::string move-assigned from an
+  // empty (inline) string keeps its heap buffer, a swapped-out one leaves with it.
+  void ReleaseHandshake(WsServer::connection_type& con) {
+    WsServer::connection_type::request_type request;
+    std::swap(const_cast<WsServer::connection_type::request_type&>(con.get_request()), request);
+    WsServer::connection_type::response_type response;
+    std::swap(const_cast<WsServer::connection_type::response_type&>(con.get_response()), response);
+    con.set_uri(opened_uri_);
   }
 
   void Closed(websocketpp::connection_hdl h) {
