@@ -488,5 +488,56 @@ TEST(Robustness, ShutdownAlsoClosesAClientThatStoppedReading) {
   waited.wait();
 }
 
+// Pongs are written by websocketpp while Tutti's own frames for the same connection are
+// queued: both must leave in order, whole, through the one outbound queue, even when a
+// small receive window forces partial writes.
+TEST(Robustness, PingsAreAnsweredInOrderAmongRoomTraffic) {
+  TestServer ts(2, [](server::ServerConfig& c) {
+    c.socket_send_buffer = 4096;
+    c.chat_per_second = 1e6;
+    c.chat_burst = 1e6;
+  });
+  const std::string room = "pingpong";
+  auto sender = ts.Connect("sender");
+  ASSERT_TRUE(sender);
+  ASSERT_TRUE(JoinRoom(*sender, room));
+  RawWs raw;
+  ASSERT_TRUE(raw.Open(ts.port(), ts.Resource(Named("pinger")), /*receive_buffer=*/4096));
+  proto::ServerMessage join = JoinMsg(room);
+  client::StampServerMessageType(&join);
+  ASSERT_TRUE(raw.SendBinary(join.SerializeAsString()));
+  ASSERT_TRUE(sender->WaitFor(proto::ClientMessage::kUserJoinedRoom, 5s));
+
+  constexpr int kLines = 60;
+  constexpr int kPings = 20;
+  const std::string filler(300, 'p');
+  for (int i = 0; i < kLines; ++i) {
+    ASSERT_TRUE(sender->Send(ChatMsg(std::to_string(i) + " " + filler)));
+    if (i % 3 == 0 && i / 3 < kPings) {
+      ASSERT_TRUE(raw.SendFrame(kOpPing, "ping-" + std::to_string(i / 3)));
+    }
+  }
+  int lines = 0, pongs = 0;
+  while (lines < kLines || pongs < kPings) {
+    auto f = raw.ReadFrame(5s);
+    ASSERT_TRUE(f) << "stalled after " << lines << " lines and " << pongs << " pongs";
+    if (f->opcode == kOpPong) {
+      EXPECT_EQ(f->payload, "ping-" + std::to_string(pongs));
+      ++pongs;
+      continue;
+    }
+    ASSERT_EQ(f->opcode, kOpBinary);
+    proto::ClientMessage m;
+    ASSERT_TRUE(m.ParseFromString(f->payload)) << "a frame arrived damaged";
+    if (m.has_room_chat_message()) {
+      EXPECT_EQ(m.room_chat_message().message(), std::to_string(lines) + " " + filler);
+      ++lines;
+    }
+  }
+  EXPECT_EQ(lines, kLines);
+  EXPECT_EQ(pongs, kPings);
+  EXPECT_TRUE(ServerStillServes(ts));
+}
+
 }  // namespace
 }  // namespace tutti::testing
