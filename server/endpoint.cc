@@ -62,8 +62,9 @@ struct FlushQueue {
 //
 // dispatch() (which websocketpp uses to start its write_frame, and to pause or resume
 // reading, which Tutti does not use) is deferred to the same flush instead of posted one
-// by one. websocketpp's write completions run inside the flush, where no Tutti code is
-// on the stack: websocketpp may terminate the connection from them.
+// by one. websocketpp's write completions run from the flush or from the writability
+// wait, never inside a call from Tutti's code: websocketpp may terminate the connection
+// from them, and the caller could be a room iterating over its members.
 //
 // The HTTP handshake's writes (the char* overload) keep the stock path; nothing of
 // Tutti's is sent before the open handler runs, which is after that write completed.
