@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <functional>
+#include <string>
 #include <utility>
 
 #include <boost/asio/post.hpp>
@@ -19,12 +21,13 @@ namespace tutti::server {
 namespace {
 
 constexpr auto kSweepPeriod = std::chrono::milliseconds(250);
+constexpr size_t kHeldSlices = 40;  // rooms get their held-notes tick in 40 slices
 constexpr int kShutdownGraceMs = 3000;
 
 }  // namespace
 
 Shard::Shard(int index, Server* server)
-    : index_(index), server_(server), io_(1), sweep_timer_(io_) {
+    : index_(index), server_(server), io_(1), sweep_timer_(io_), held_timer_(io_) {
   endpoint_ = std::make_unique<Endpoint>(this);
   dispatcher_ = std::make_unique<Dispatcher>(this);
 }
@@ -35,6 +38,7 @@ void Shard::Post(std::function<void()> fn) { boost::asio::post(io_, std::move(fn
 
 void Shard::StartThread() {
   Sweep();
+  TickHeld();
   thread_ = std::thread([this] {
     // No exception may take a shard down with every room and session on it; handlers
     // report errors as values, and anything that still escapes is logged and survived.
@@ -56,6 +60,7 @@ void Shard::Join() {
 void Shard::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
+  held_timer_.cancel();
   endpoint_->StopListening();
   for (auto& [id, s] : sessions_) s->Close(kCloseGoingAway, "server shutting down");
   // Clients that do not answer the close handshake are cut off after a grace period.
@@ -75,18 +80,32 @@ void Shard::Sweep() {
       s->Close(kCloseIdle, "idle timeout");
     }
   }
-  const int64_t held_us = static_cast<int64_t>(server_->config().held_notes_snapshot_ms) * 1000;
-  if (now - last_held_tick_us_ >= held_us) {
-    last_held_tick_us_ = now;
-    const int64_t unix_ms = UnixMs();
-    for (auto& [id, room] : rooms_) {
-      room->TickHeldNotes();
-      room->ExpirePenalties(unix_ms);
-    }
-  }
   sweep_timer_.expires_after(kSweepPeriod);
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) Sweep();
+  });
+}
+
+// Held-notes snapshots (and expiry of timed room penalties) go to every room once per
+// held_notes_snapshot_ms, a slice of the rooms per tick. Done all at once, the tick was
+// a burst of a few thousand frames every second with hundreds of rooms (500 rooms of 8:
+// tens of milliseconds of writes in one go), which every message sent meanwhile waited
+// behind: that burst set the rooms scenarios' p99 (docs/PERFORMANCE.md).
+void Shard::TickHeld() {
+  if (shutting_down_) return;
+  const int64_t unix_ms = UnixMs();
+  const size_t slice = held_slice_;
+  held_slice_ = (held_slice_ + 1) % kHeldSlices;
+  for (auto& [id, room] : rooms_) {
+    if (std::hash<std::string>{}(id) % kHeldSlices != slice) continue;
+    room->TickHeldNotes();
+    room->ExpirePenalties(unix_ms);
+  }
+  const int period_ms =
+      std::max(1, server_->config().held_notes_snapshot_ms / static_cast<int>(kHeldSlices));
+  held_timer_.expires_after(std::chrono::milliseconds(period_ms));
+  held_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) TickHeld();
   });
 }
 

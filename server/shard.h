@@ -108,6 +108,7 @@ class Shard final : public RoomHost, public SocialHost {
 
  private:
   void Sweep();
+  void TickHeld();
   void Count(Session::SendResult r);
   void Unindex(const std::string& room_id, Session* s);
   void ContinueJoin(RoomRequest req, bool password_ok);
@@ -129,7 +130,8 @@ class Shard final : public RoomHost, public SocialHost {
   // before destroying it.
   std::unordered_map<std::string, std::vector<Session*>> local_index_;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
-  int64_t last_held_tick_us_ = 0;
+  boost::asio::steady_timer held_timer_;
+  size_t held_slice_ = 0;  // the slice of rooms TickHeld serves next
   Counters counters_;
 };
 
