@@ -363,6 +363,10 @@ void AppendJsonString(std::string* out, std::string_view value) {
       case '\f':
         out->append("\\f");
         break;
+      case '\0':
+        // The reader refuses "\u0000", so NUL is replaced like invalid UTF-8.
+        AppendUtf8(out, 0xFFFD);
+        break;
       default:
         if (c < 0x20 || c == 0x7F) {
           out->append("\\u00");

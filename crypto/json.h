@@ -65,8 +65,8 @@ absl::Status GetJsonStringArray(const JsonObject& object, std::string_view key, 
                                 std::vector<std::string>* out);
 
 // Appends `value` as a quoted JSON string. Control characters, '"' and '\\'
-// are escaped; invalid UTF-8 is replaced by U+FFFD so the output is always
-// something ParseFlatJsonObject accepts.
+// are escaped; NUL and invalid UTF-8 are replaced by U+FFFD so the output is
+// always something ParseFlatJsonObject accepts.
 void AppendJsonString(std::string* out, std::string_view value);
 
 // Builds one flat object in insertion order. Keys are the caller's constants
