@@ -71,6 +71,11 @@ struct ServerConfig {
   size_t max_midi_messages = 64;      // channel messages per MidiMessage batch
   int64_t max_midi_span_us = 500000;  // a batch may spread its events over 0.5 s at most
   int held_notes_snapshot_ms = 1000;
+
+  // --- audit log -----------------------------------------------------------------
+  // Moderation records older than this are deleted, at start-up and every hour after,
+  // so the log cannot grow without bound. 0 keeps everything.
+  int audit_retention_days = 365;
 };
 
 }  // namespace tutti::server

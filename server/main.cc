@@ -29,6 +29,8 @@ void Usage() {
                "                 (default var/keys)\n"
                "  --data DIR     where the embedded store lives (default var)\n"
                "  --no-guests    refuse connections without a token\n"
+               "  --audit-retention-days N  delete moderation records older than N days\n"
+               "                 (default 365; 0 keeps them all)\n"
                "load-test overrides of ServerConfig limits (docs/PERFORMANCE.md):\n"
                "  --max-users-per-room N  --lobby-max-users N  --max-rooms N\n"
                "  --notes-per-second X  --note-burst X  --chat-per-second X  --chat-burst X\n"
@@ -76,6 +78,8 @@ int main(int argc, char** argv) {
       config.chat_per_second = std::atof(value().c_str());
     } else if (arg == "--chat-burst") {
       config.chat_burst = std::atof(value().c_str());
+    } else if (arg == "--audit-retention-days") {
+      config.audit_retention_days = std::atoi(value().c_str());
     } else if (arg == "--idle-timeout-ms") {
       config.idle_timeout_ms = std::atoi(value().c_str());
     } else if (arg == "-h" || arg == "--help") {

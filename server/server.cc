@@ -50,6 +50,11 @@ Server::~Server() {
   if (storage_) storage_->Stop();
 }
 
+std::optional<int64_t> Server::AuditCutoffMs() const {
+  if (config_.audit_retention_days <= 0) return std::nullopt;
+  return clock_->UnixMs() - int64_t{config_.audit_retention_days} * 24 * 3600 * 1000;
+}
+
 absl::Status Server::Start() {
   started_us_ = clock_->NowUs();
   std::string path = config_.store_path;
@@ -65,6 +70,10 @@ absl::Status Server::Start() {
   // Restore what must survive a restart before any thread runs: server bans for the
   // gate, and persistent rooms on their home shards.
   RepublishBans(**store);
+  if (std::optional<int64_t> cutoff = AuditCutoffMs()) {
+    auto pruned = (*store)->PruneAudit(*cutoff);
+    if (!pruned.ok()) return pruned.status();
+  }
   auto rooms = (*store)->ListPersistentRooms();
   if (!rooms.ok()) return rooms.status();
   const int64_t now_ms = clock_->UnixMs();

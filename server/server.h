@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <boost/asio/thread_pool.hpp>
@@ -62,6 +63,9 @@ class Server {
   std::shared_ptr<const moderation::BanList> bans() const { return std::atomic_load(&bans_); }
   // Rebuilds the snapshot from the store; call on the storage thread after a change.
   void RepublishBans(store::Store& store);
+  // Audit records stamped before this are past audit_retention_days; none when the
+  // retention is 0 (keep everything).
+  std::optional<int64_t> AuditCutoffMs() const;
   moderation::AuthFailureTracker& auth_failures() { return *auth_failures_; }
 
   // Rooms alive across all shards, for max_rooms. Reserve before creating.

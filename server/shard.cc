@@ -21,7 +21,9 @@ namespace tutti::server {
 namespace {
 
 constexpr auto kSweepPeriod = std::chrono::milliseconds(250);
-constexpr size_t kHeldSlices = 40;  // rooms get their held-notes tick in 40 slices
+constexpr size_t kHeldSlices = 40;
+constexpr int64_t kAuditPrunePeriodUs =
+    int64_t{3600} * 1000 * 1000;  // hourly  // rooms get their held-notes tick in 40 slices
 constexpr int kShutdownGraceMs = 3000;
 
 }  // namespace
@@ -37,6 +39,7 @@ Shard::~Shard() = default;
 void Shard::Post(std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }
 
 void Shard::StartThread() {
+  last_audit_prune_us_ = NowUs();  // Server::Start has just pruned
   Sweep();
   TickHeld();
   thread_ = std::thread([this] {
@@ -78,6 +81,14 @@ void Shard::Sweep() {
   for (auto& [id, s] : sessions_) {
     if (!s->closing() && now - s->last_activity_us > idle_us) {
       s->Close(kCloseIdle, "idle timeout");
+    }
+  }
+  // Shard 0 keeps the audit log within its retention (the store is shared).
+  if (index_ == 0 && now - last_audit_prune_us_ >= kAuditPrunePeriodUs) {
+    last_audit_prune_us_ = now;
+    if (std::optional<int64_t> cutoff = server_->AuditCutoffMs()) {
+      server_->RunStorage(
+          *this, [c = *cutoff](store::Store& st) { st.PruneAudit(c).IgnoreError(); }, [] {});
     }
   }
   sweep_timer_.expires_after(kSweepPeriod);

@@ -131,7 +131,9 @@ class Shard final : public RoomHost, public SocialHost {
   std::unordered_map<std::string, std::vector<Session*>> local_index_;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
   boost::asio::steady_timer held_timer_;
-  size_t held_slice_ = 0;  // the slice of rooms TickHeld serves next
+  size_t held_slice_ = 0;
+  int64_t last_audit_prune_us_ =
+      0;  // shard 0 prunes the audit log hourly  // the slice of rooms TickHeld serves next
   Counters counters_;
 };
 

@@ -6,12 +6,16 @@
 #include <sys/wait.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "crypto/dev_connection.h"
 #include "crypto/keys.h"
 #include "server/clock.h"
+#include "server/moderation/audit.h"
+#include "server/store/store.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
 
@@ -156,6 +160,57 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveKillNine) {
   uint16_t code = 0;
   EXPECT_TRUE(carol->WaitClosed(3s, &code));
   EXPECT_EQ(code, 1001);
+}
+
+// The audit log keeps audit_retention_days: older moderation records are deleted when
+// the server starts (and hourly after), recent ones stay, and 0 keeps everything.
+TEST_F(DurabilityTest, AuditRecordsPastTheRetentionArePruned) {
+  const std::string db = dir_ + "/audit.db";
+  const int64_t now_ms = server::SystemClock().UnixMs();
+  const int64_t day_ms = int64_t{24} * 3600 * 1000;
+  {
+    auto st = server::store::Store::Open(db);
+    ASSERT_TRUE(st.ok()) << st.status();
+    for (int64_t age_days : {400, 40, 20, 1}) {
+      server::moderation::AuditRecord r;
+      r.unix_ms = now_ms - age_days * day_ms;
+      r.actor = "u-mod";
+      r.action = server::moderation::AuditAction::kKick;
+      r.target = "u-" + std::to_string(age_days);
+      r.room_id = "jam";
+      ASSERT_TRUE((*st)->AppendAudit(r).ok());
+    }
+  }
+  auto remaining = [&]() {
+    std::vector<std::string> targets;
+    auto st = server::store::Store::Open(db);
+    EXPECT_TRUE(st.ok()) << st.status();
+    if (!st.ok()) return targets;
+    auto list = (*st)->ListAudit(std::nullopt, 100);
+    EXPECT_TRUE(list.ok()) << list.status();
+    if (list.ok()) {
+      for (const auto& r : *list) targets.push_back(r.target);
+    }
+    return targets;
+  };
+  {  // retention 0: nothing is deleted
+    TestServer ts(1, [&](server::ServerConfig& c) {
+      c.store_path = db;
+      c.audit_retention_days = 0;
+    });
+  }
+  EXPECT_EQ(remaining(), (std::vector<std::string>{"u-400", "u-40", "u-20", "u-1"}));
+  {  // the default year: the 400-day-old record goes
+    TestServer ts(1, [&](server::ServerConfig& c) { c.store_path = db; });
+  }
+  EXPECT_EQ(remaining(), (std::vector<std::string>{"u-40", "u-20", "u-1"}));
+  {  // 30 days
+    TestServer ts(1, [&](server::ServerConfig& c) {
+      c.store_path = db;
+      c.audit_retention_days = 30;
+    });
+  }
+  EXPECT_EQ(remaining(), (std::vector<std::string>{"u-20", "u-1"}));
 }
 
 }  // namespace
