@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <utility>
 #include <vector>
 
@@ -215,6 +216,12 @@ class OutboundConnection : public websocketpp::transport::asio::connection<cfg> 
       head_ = 0;
       return;
     }
+    // A reader that never quite catches up never empties the queue: drop the written
+    // items once they are half of it, so it cannot grow by one per frame forever.
+    if (head_ >= 64 && 2 * head_ >= queue_.size()) {
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
     // A slow reader: wait until the kernel has room again. New frames queue meanwhile.
     waiting_ = true;
     this->get_socket().async_wait(boost::asio::ip::tcp::socket::wait_write,
@@ -270,7 +277,14 @@ class OutboundConnection : public websocketpp::transport::asio::connection<cfg> 
     head_ = 0;
     head_offset_ = 0;
     queued_bytes_ = 0;
-    if (h) h(failure_);
+    if (h) {
+      h(failure_);
+    } else {
+      // websocketpp has no write pending to tell it; make its pending read fail now
+      // rather than whenever the peer's next bytes (or their absence) show it.
+      boost::system::error_code ec;
+      this->get_socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+    }
   }
 
   void Post(const websocketpp::transport::write_handler& handler, websocketpp::lib::error_code ec) {
@@ -374,9 +388,17 @@ class WsLink final : public SessionLink {
     con_->SendFrame(frame);
   }
   void Close(uint16_t code, const std::string& reason) override {
+    // Already closing (the peer's close frame, or websocketpp's own after a protocol
+    // error): websocketpp finishes it, with its own timeout. Terminating here would end
+    // the session inside the caller, which may be iterating over sessions or a room.
+    if (con_->get_state() != websocketpp::session::state::open) return;
     websocketpp::lib::error_code ec;
     con_->close(code, reason, ec);
-    if (ec) con_->terminate(ec);
+    if (ec) {
+      // Same reason: terminate from the loop, not from inside the caller.
+      boost::asio::post(con_->get_raw_socket().get_executor(),
+                        [con = con_, ec] { con->terminate(ec); });
+    }
   }
   const std::string& RemoteIp() const override { return ip_; }
 

@@ -539,5 +539,45 @@ TEST(Robustness, PingsAreAnsweredInOrderAmongRoomTraffic) {
   EXPECT_TRUE(ServerStillServes(ts));
 }
 
+// A client that sent its close frame while frames were still queued for it is in
+// websocketpp's "closing" state until the queue drains. Closing its session from the
+// server side then (shutdown here; a slow-consumer cut works the same way) must leave
+// the close to websocketpp, not end the session inside the loop over sessions.
+TEST(Robustness, ShutdownWhileAPeersCloseIsQueuedBehindItsFrames) {
+  TestServer ts(1, [](server::ServerConfig& c) {
+    c.socket_send_buffer = 4096;
+    c.chat_per_second = 1e6;
+    c.chat_burst = 1e6;
+    c.close_timeout_ms = 1000;
+  });
+  const std::string room = "backlog";
+  auto sender = ts.Connect("sender");
+  ASSERT_TRUE(sender);
+  ASSERT_TRUE(JoinRoom(*sender, room));
+  RawWs raw;
+  ASSERT_TRUE(raw.Open(ts.port(), ts.Resource(Named("leaving")), /*receive_buffer=*/4096));
+  proto::ServerMessage join = JoinMsg(room);
+  client::StampServerMessageType(&join);
+  ASSERT_TRUE(raw.SendBinary(join.SerializeAsString()));
+  ASSERT_TRUE(sender->WaitFor(proto::ClientMessage::kUserJoinedRoom, 5s));
+  // Fill the kernel's buffers and the server's queue for `raw`, which reads nothing.
+  const std::string filler(400, 'q');
+  constexpr int kLines = 60;
+  for (int i = 0; i < kLines; ++i) ASSERT_TRUE(sender->Send(ChatMsg(std::to_string(i) + filler)));
+  for (int i = 0; i < kLines; ++i) {
+    ASSERT_TRUE(sender->WaitFor(proto::ClientMessage::kRoomChatMessage, 5s)) << i;
+  }
+  // The peer says goodbye; the server's answer is queued behind the backlog.
+  ASSERT_TRUE(raw.SendFrame(kOpClose, std::string("\x03\xe8", 2)));
+  std::this_thread::sleep_for(200ms);  // let the server read it (ordering, not timing)
+  ts.server().Shutdown();
+  uint16_t code = 0;
+  ASSERT_TRUE(sender->WaitClosed(5s, &code));
+  EXPECT_EQ(code, 1001);
+  auto waited = std::async(std::launch::async, [&ts] { ts.server().Wait(); });
+  EXPECT_EQ(waited.wait_for(15s), std::future_status::ready) << "Wait() did not return";
+  waited.wait();
+}
+
 }  // namespace
 }  // namespace tutti::testing
