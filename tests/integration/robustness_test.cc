@@ -41,6 +41,16 @@ bool Answers(client::Client& c, const std::string& rid = "alive?") {
   return WaitForReply(c, proto::ClientMessage::kHeartbeatMessage, rid, 3s).has_value();
 }
 
+// Opens a raw connection for `name` with a `receive_buffer`-byte window and asks to
+// join `room` (the answer is left unread: these clients are the ones that stop reading).
+bool OpenAndJoin(RawWs& raw, TestServer& ts, const std::string& name, const std::string& room,
+                 int receive_buffer) {
+  if (!raw.Open(ts.port(), ts.Resource(Named(name)), receive_buffer)) return false;
+  proto::ServerMessage join = JoinMsg(room);
+  client::StampServerMessageType(&join);
+  return raw.SendBinary(join.SerializeAsString());
+}
+
 TEST(Robustness, OversizeFrameClosesWith1009) {
   TestServer ts(3, [](server::ServerConfig& c) { c.max_frame_bytes = 8 * 1024; });
   auto alice = ts.Connect("alice");
@@ -248,10 +258,7 @@ TEST(Robustness, SlowConsumerIsClosedAndOthersReceiveEverything) {
   ASSERT_TRUE(JoinRoom(*sender, room));
   ASSERT_TRUE(JoinRoom(*reader, room));
   RawWs slow;
-  ASSERT_TRUE(slow.Open(ts.port(), ts.Resource(Named("slow")), /*receive_buffer=*/4096));
-  proto::ServerMessage join = JoinMsg(room);
-  client::StampServerMessageType(&join);
-  ASSERT_TRUE(slow.SendBinary(join.SerializeAsString()));
+  ASSERT_TRUE(OpenAndJoin(slow, ts, "slow", room, /*receive_buffer=*/4096));
   auto joined = reader->WaitFor(proto::ClientMessage::kUserJoinedRoom, 5s);
   ASSERT_TRUE(joined);
   ASSERT_EQ(joined->user_joined_room().user_info().user_id(), "u-slow");
@@ -321,10 +328,7 @@ TEST(Robustness, SlowConsumerIsClosedWithDefaultSocketBuffers) {
   ASSERT_TRUE(JoinRoom(*sender, room));
   ASSERT_TRUE(JoinRoom(*reader, room));
   RawWs slow;
-  ASSERT_TRUE(slow.Open(ts.port(), ts.Resource(Named("slow")), /*receive_buffer=*/4096));
-  proto::ServerMessage join = JoinMsg(room);
-  client::StampServerMessageType(&join);
-  ASSERT_TRUE(slow.SendBinary(join.SerializeAsString()));
+  ASSERT_TRUE(OpenAndJoin(slow, ts, "slow", room, /*receive_buffer=*/4096));
   ASSERT_TRUE(reader->WaitFor(proto::ClientMessage::kUserJoinedRoom, 5s));
 
   constexpr int kMaxLines = 1024;  // 16 MB: far beyond any kernel buffering
@@ -502,10 +506,7 @@ TEST(Robustness, PingsAreAnsweredInOrderAmongRoomTraffic) {
   ASSERT_TRUE(sender);
   ASSERT_TRUE(JoinRoom(*sender, room));
   RawWs raw;
-  ASSERT_TRUE(raw.Open(ts.port(), ts.Resource(Named("pinger")), /*receive_buffer=*/4096));
-  proto::ServerMessage join = JoinMsg(room);
-  client::StampServerMessageType(&join);
-  ASSERT_TRUE(raw.SendBinary(join.SerializeAsString()));
+  ASSERT_TRUE(OpenAndJoin(raw, ts, "pinger", room, /*receive_buffer=*/4096));
   ASSERT_TRUE(sender->WaitFor(proto::ClientMessage::kUserJoinedRoom, 5s));
 
   constexpr int kLines = 60;
@@ -555,10 +556,7 @@ TEST(Robustness, ShutdownWhileAPeersCloseIsQueuedBehindItsFrames) {
   ASSERT_TRUE(sender);
   ASSERT_TRUE(JoinRoom(*sender, room));
   RawWs raw;
-  ASSERT_TRUE(raw.Open(ts.port(), ts.Resource(Named("leaving")), /*receive_buffer=*/4096));
-  proto::ServerMessage join = JoinMsg(room);
-  client::StampServerMessageType(&join);
-  ASSERT_TRUE(raw.SendBinary(join.SerializeAsString()));
+  ASSERT_TRUE(OpenAndJoin(raw, ts, "leaving", room, /*receive_buffer=*/4096));
   ASSERT_TRUE(sender->WaitFor(proto::ClientMessage::kUserJoinedRoom, 5s));
   // Fill the kernel's buffers and the server's queue for `raw`, which reads nothing.
   const std::string filler(400, 'q');
