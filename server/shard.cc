@@ -21,9 +21,8 @@ namespace tutti::server {
 namespace {
 
 constexpr auto kSweepPeriod = std::chrono::milliseconds(250);
-constexpr size_t kHeldSlices = 40;
-constexpr int64_t kAuditPrunePeriodUs =
-    int64_t{3600} * 1000 * 1000;  // hourly  // rooms get their held-notes tick in 40 slices
+constexpr size_t kHeldSlices = 40;  // rooms get their held-notes tick in 40 slices
+constexpr int64_t kAuditPrunePeriodUs = int64_t{3600} * 1000 * 1000;  // hourly
 constexpr int kShutdownGraceMs = 3000;
 
 }  // namespace
@@ -101,7 +100,7 @@ void Shard::Sweep() {
 // held_notes_snapshot_ms, a slice of the rooms per tick. Done all at once, the tick was
 // a burst of a few thousand frames every second with hundreds of rooms (500 rooms of 8:
 // tens of milliseconds of writes in one go), which every message sent meanwhile waited
-// behind: that burst set the rooms scenarios' p99 (docs/PERFORMANCE.md).
+// behind (docs/PERFORMANCE.md).
 void Shard::TickHeld() {
   if (shutting_down_) return;
   const int64_t unix_ms = UnixMs();
