@@ -1,4 +1,8 @@
 // Two or more real clients in a room: chat and MIDI relay with server times.
+#include <memory>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "tests/testing/test_server.h"
@@ -123,6 +127,32 @@ TEST(ChatMidi, DisconnectReleasesHeldNotesWithSyntheticNoteOffs) {
   auto left = bob->WaitFor(proto::ClientMessage::kUserLeftRoom, 3s);
   ASSERT_TRUE(left);
   EXPECT_EQ(left->user_left_room().reason(), "disconnected");
+}
+
+// Every room's held notes are re-announced once per held_notes_snapshot_ms, whichever of
+// the shard's tick slices the room falls in: receivers use the snapshot to release notes
+// whose note-off they missed.
+TEST(ChatMidi, EveryRoomGetsPeriodicHeldNotesSnapshots) {
+  TestServer ts(1, [](server::ServerConfig& c) { c.held_notes_snapshot_ms = 200; });
+  constexpr int kRooms = 12;
+  std::vector<std::unique_ptr<client::Client>> players, listeners;
+  for (int r = 0; r < kRooms; ++r) {
+    const std::string room = "held-" + std::to_string(r);
+    players.push_back(ts.Connect("p" + std::to_string(r)));
+    listeners.push_back(ts.Connect("l" + std::to_string(r)));
+    ASSERT_TRUE(players.back() && listeners.back());
+    ASSERT_TRUE(JoinRoom(*players.back(), room));
+    ASSERT_TRUE(JoinRoom(*listeners.back(), room));
+    ASSERT_TRUE(players.back()->Send(MidiMsg(kNoteOn60)));  // held, never released
+  }
+  for (int r = 0; r < kRooms; ++r) {
+    auto snap = listeners[r]->WaitFor(proto::ClientMessage::kHeldNotesSnapshot, 5s);
+    ASSERT_TRUE(snap) << "room " << r << " got no held-notes snapshot";
+    const auto& s = snap->held_notes_snapshot();
+    EXPECT_EQ(s.user_id(), "u-p" + std::to_string(r));
+    ASSERT_EQ(s.notes_size(), 1);
+    EXPECT_EQ(s.notes(0).note(), 60u);
+  }
 }
 
 }  // namespace
