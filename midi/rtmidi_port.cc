@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <mutex>
+#include <string>
 #include <utility>
 
 #include "RtMidi.h"
@@ -14,16 +16,59 @@ namespace tutti::midi {
 
 namespace {
 
-// A short-lived libjack client for what RtMidi does not expose: whether a server answers, the
-// port list, the real name of a port we opened, and connections by name.
+// What RtMidi does not expose (whether a server answers, the port list, the real name of a port
+// we opened, connections by name) goes through one libjack client per process, opened on first
+// use and kept until its server changes, goes away, or ReleaseJackProbe() closes it.
+//
+// Why not a short-lived client per call: JACK 1.9.21 hands a closed client's reference number to
+// the next client at once, and each process keeps a table from reference numbers to the clients'
+// wake-up semaphores that the server updates by asynchronous notifications. A client opened in a
+// process that has not yet seen the removal of the previous owner of its number can wait on the
+// wrong semaphore and is never woken: jackd then logs "client X was not finished, state =
+// Triggered" every cycle and no MIDI passes through X. A probe opened and closed per query (tests
+// poll the port list) made that happen to about one bridge in ten.
+struct ProbeState {
+  std::mutex mu;
+  jack_client_t* client = nullptr;  // guarded by mu
+  std::string server;               // JACK_DEFAULT_SERVER when `client` was opened; guarded by mu
+  std::atomic<bool> gone{false};    // set by JACK's shutdown callback on its own thread
+};
+
+// Never destroyed: a JACK thread may still call OnProbeShutdown while the process exits.
+ProbeState& Probe() {
+  static ProbeState* state = new ProbeState();
+  return *state;
+}
+
+std::string CurrentServer() {
+  const char* s = std::getenv("JACK_DEFAULT_SERVER");
+  return s != nullptr ? s : "";
+}
+
+void OnProbeShutdown(void* arg) { static_cast<ProbeState*>(arg)->gone.store(true); }
+
+void CloseProbeLocked(ProbeState& s) {
+  if (s.client != nullptr) jack_client_close(s.client);
+  s.client = nullptr;
+}
+
+// Holds the process's probe (and its lock) for one operation.
 class JackProbe {
  public:
-  JackProbe() {
-    jack_status_t status;
-    client_ = jack_client_open("tutti-probe", JackNoStartServer, &status);
-  }
-  ~JackProbe() {
-    if (client_ != nullptr) jack_client_close(client_);
+  JackProbe() : lock_(Probe().mu) {
+    ProbeState& s = Probe();
+    const std::string server = CurrentServer();
+    if (s.client != nullptr && (s.gone.load() || s.server != server)) CloseProbeLocked(s);
+    if (s.client == nullptr) {
+      jack_status_t status;
+      s.client = jack_client_open("tutti-probe", JackNoStartServer, &status);
+      if (s.client != nullptr) {
+        s.server = server;
+        s.gone.store(false);
+        jack_on_shutdown(s.client, &OnProbeShutdown, &s);
+      }
+    }
+    client_ = s.client;
   }
   JackProbe(const JackProbe&) = delete;
   JackProbe& operator=(const JackProbe&) = delete;
@@ -41,6 +86,7 @@ class JackProbe {
   }
 
  private:
+  std::unique_lock<std::mutex> lock_;
   jack_client_t* client_ = nullptr;
 };
 
@@ -96,6 +142,11 @@ int64_t MonotonicNowUs() {
 }
 
 bool JackServerRunning() { return JackProbe().ok(); }
+
+void ReleaseJackProbe() {
+  std::lock_guard<std::mutex> lock(Probe().mu);
+  CloseProbeLocked(Probe());
+}
 
 absl::StatusOr<std::vector<std::string>> ListMidiSources() {
   JackProbe probe;

@@ -2,7 +2,9 @@
 // machines this runs on have no /dev/snd, and RtMidi's default API tries ALSA first).
 //
 // Owns: one RtMidi input or output (its JACK client and port) per object; for an input, a
-// fixed-capacity single-producer/single-consumer ring of received messages.
+// fixed-capacity single-producer/single-consumer ring of received messages. Besides, one
+// process-wide libjack "probe" client (not activated, never in the process graph) for listing
+// and connecting ports, guarded by its own mutex so any thread may use the free functions.
 // Thread affinity: open, Drain, Send and destruction on the owner's thread. RtMidi calls the
 // input callback on the JACK process thread; that callback only copies the bytes and a
 // timestamp into the ring and calls the owner's wake-up hook (principle 13: foreign threads
@@ -49,6 +51,11 @@ struct InputMessage {
 // True if a JACK server answers (the one JACK_DEFAULT_SERVER names, or the default). Never
 // starts one.
 bool JackServerRunning();
+
+// Closes the process's probe client (the one libjack client that lists and connects ports; it
+// is otherwise kept open). Call it before the process exits or before stopping the JACK server
+// it talks to; the next call that needs the probe opens it again.
+void ReleaseJackProbe();
 
 // Full JACK names ("client:port") of MIDI ports: sources an input can read from (JACK output
 // ports) or destinations an output can write to (JACK input ports).

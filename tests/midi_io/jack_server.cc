@@ -80,6 +80,8 @@ JackServer::JackServer() {
 }
 
 JackServer::~JackServer() {
+  // Our probe client leaves before its server does (the next server gets a fresh one).
+  midi::ReleaseJackProbe();
   if (pid_ > 0) {
     kill(pid_, SIGTERM);
     int status = 0;

@@ -135,6 +135,12 @@ int main(int argc, char** argv) {
     }
   }
 
+  // The probe client that lists and connects ports leaves JACK after the ports do (they are
+  // declared later, so closed first), on every way out of main.
+  struct ReleaseProbeAtExit {
+    ~ReleaseProbeAtExit() { tutti::midi::ReleaseJackProbe(); }
+  } release_probe_at_exit;
+
   if (list_ports) {
     auto sources = tutti::midi::ListMidiSources();
     auto dests = tutti::midi::ListMidiDestinations();
