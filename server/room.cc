@@ -705,10 +705,19 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
     case CommandKind::kMod:
     case CommandKind::kUnmod:
     case CommandKind::kOwner:
-      for (SessionId t : targets) Notice(t, action, rec);
+      // Everyone's view of the roles changes, so every member gets the notice (a client
+      // updates the target's badge from action + target; RoomUpdated carries only the owner,
+      // and UserInfo roles arrive with the next RoomJoinedResponse or RoomSnapshot), and the
+      // chat says it.
+      for (const auto& [sid, m] : members_) Notice(sid, action, rec);
+      if (cmd.kind == CommandKind::kMod) {
+        SystemLine(target_name + " is now a room moderator (appointed by " + actor_name + ")");
+      } else if (cmd.kind == CommandKind::kUnmod) {
+        SystemLine(target_name + " is no longer a room moderator (by " + actor_name + ")");
+      } else {
+        SystemLine(target_name + " now owns the room (handed over by " + actor_name + ")");
+      }
       BroadcastInfo();
-      // RoomUpdated carries the owner; a moderator appointment shows in the roles of
-      // UserInfo from the next RoomJoinedResponse or RoomSnapshot (SYNC_STATE).
       break;
     case CommandKind::kTopic:
       topic_ = cmd.text;

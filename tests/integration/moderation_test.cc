@@ -98,6 +98,11 @@ TEST_F(ModerationTest, OwnershipHandOverAndRoomModerators) {
   ASSERT_TRUE(JoinRoom(*carol, "Hand"));
   ASSERT_TRUE(owner->Send(ChatMsg("/mod bob", "1")));
   EXPECT_TRUE(Answer(*owner, "1").command_result().ok());
+  // The other members learn of the appointment at once, not on their next join.
+  auto notice = carol->WaitFor(proto::ClientMessage::kModerationNotice, 3s);
+  ASSERT_TRUE(notice);
+  EXPECT_EQ(notice->moderation_notice().action(), proto::MOD_APPOINT_MODERATOR);
+  EXPECT_EQ(notice->moderation_notice().target_user_id(), "u-bob");
   ASSERT_TRUE(bob->Send(ChatMsg("/kick owner", "2")));
   EXPECT_EQ(Answer(*bob, "2").error_message().code(), proto::PERMISSION_DENIED);
   ASSERT_TRUE(owner->Send(ChatMsg("/owner carol", "3")));

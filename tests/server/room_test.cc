@@ -413,6 +413,40 @@ TEST_F(RoomTest, MembersCannotModerateAndModeratorsCannotTouchTheOwner) {
   EXPECT_EQ(room->owner_id(), "bob");
 }
 
+TEST_F(RoomTest, RoleChangesAreAnnouncedToEveryMember) {
+  config.max_users_per_room = 10;
+  auto room = Make();
+  room->Join(Req(kA, "owner"), true);
+  room->Join(Req(kB, "bob"), true);
+  room->Join(Req(kC, "carol"), true);
+  host.direct.clear();
+  host.deliveries.clear();
+  room->Command(kA, Cmd("/mod bob"), "");
+  room->Command(kA, Cmd("/unmod bob"), "");
+  room->Command(kA, Cmd("/owner carol"), "");
+  using Seen = std::vector<std::pair<proto::ModerationAction, std::string>>;
+  const Seen want = {{proto::MOD_APPOINT_MODERATOR, "bob"},
+                     {proto::MOD_REMOVE_MODERATOR, "bob"},
+                     {proto::MOD_TRANSFER_OWNERSHIP, "carol"}};
+  for (SessionId s : {kA, kB, kC}) {
+    Seen seen;
+    for (const auto& m : host.direct[s]) {
+      if (!m.has_moderation_notice()) continue;
+      EXPECT_EQ(m.moderation_notice().actor_user_id(), "owner");
+      seen.emplace_back(m.moderation_notice().action(), m.moderation_notice().target_user_id());
+    }
+    EXPECT_EQ(seen, want) << "session " << s;
+  }
+  std::vector<std::string> lines;
+  for (const auto& m : host.OnShard(0, proto::ClientMessage::kRoomChatMessage)) {
+    EXPECT_EQ(m.room_chat_message().message_type(), proto::MODERATOR_MESSAGE);
+    lines.push_back(m.room_chat_message().message());
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{"bob is now a room moderator (appointed by owner)",
+                                             "bob is no longer a room moderator (by owner)",
+                                             "carol now owns the room (handed over by owner)"}));
+}
+
 TEST_F(RoomTest, MuteRefusesChatAndMidiAndReleasesHeldNotes) {
   auto room = Make();
   room->Join(Req(kA, "owner"), true);
