@@ -709,9 +709,11 @@ void Dispatcher::OnMidi(Session& s, const proto::MidiMessage& midi, int64_t arri
 // --- avatars and status -------------------------------------------------------------------------
 
 void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std::string& rid) {
-  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
   const auto& d = cmd.avatar_data();
   if (cmd.action() == proto::UPDATE_POSITION) {
+    // A position is a place in a room; a look is part of the profile and may be set before
+    // joining any (a client's settings screen), so only positions need a room.
+    if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
     if (!std::isfinite(d.x()) || !std::isfinite(d.y()) || d.x() < 0 || d.x() > 1 || d.y() < 0 ||
         d.y() > 1) {
       return Error(s, proto::INVALID_PARAMETERS, "position must be within 0..1", rid);
@@ -737,6 +739,16 @@ void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std
     proto::AvatarData avatar = clean.avatar_data();
     server->shard(0).Post(
         [server, id, user_id, avatar] { server->social().AppearanceChanged(id, user_id, avatar); });
+  }
+  if (s.room_id.empty()) {
+    // Nobody to relay to: the sender gets its command back as confirmation, as the room
+    // would show it (the room's own relay skips the sender).
+    proto::ClientMessage out;
+    auto* a = out.mutable_avatar_command();
+    *a = std::move(clean);
+    a->set_user_id(s.user().user_id());
+    a->set_session_id(s.id());
+    return Reply(s, std::move(out), rid);
   }
   Shard& home = shard_->server().RoomHome(s.room_id);
   std::string room_id = s.room_id;

@@ -50,6 +50,32 @@ TEST(AvatarStatus, PositionsAndAppearanceAreValidatedAndRelayed) {
   EXPECT_TRUE(seen);
 }
 
+TEST(AvatarStatus, ALookSetBeforeJoiningIsConfirmedAndShownOnJoin) {
+  TestServer ts(2);
+  auto alice = ts.Connect("alice");
+  auto bob = ts.Connect("bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_TRUE(alice->Send(Avatar(proto::UPDATE_POSITION, 0.5f, 0.5f, "", "p")));
+  EXPECT_EQ(WaitError(*alice), proto::WRONG_STATE) << "a position needs a room";
+  ASSERT_TRUE(alice->Send(Avatar(proto::UPDATE_APPEARANCE, 0, 0, "#00ff7f", "look")));
+  auto ack = alice->WaitFor(proto::ClientMessage::kAvatarCommand, 3s);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->request_id(), "look");
+  EXPECT_EQ(ack->avatar_command().user_id(), "u-alice");
+  EXPECT_EQ(ack->avatar_command().avatar_data().color(), "#00ff7f");
+  ASSERT_TRUE(JoinRoom(*bob, "Gallery"));
+  proto::RoomJoinedResponse joined;
+  ASSERT_TRUE(JoinRoom(*alice, "Gallery", &joined));
+  bool own = false;
+  for (const auto& u : joined.current_users()) {
+    own |= u.user_id() == "u-alice" && u.avatar().color() == "#00ff7f";
+  }
+  EXPECT_TRUE(own) << joined.ShortDebugString();
+  auto arrival = bob->WaitFor(proto::ClientMessage::kUserJoinedRoom, 3s);
+  ASSERT_TRUE(arrival);
+  EXPECT_EQ(arrival->user_joined_room().user_info().avatar().color(), "#00ff7f");
+}
+
 TEST(AvatarStatus, StatusIsValidatedAndInvisibleLooksOnlineInTheRoom) {
   TestServer ts(2);
   auto alice = ts.Connect("alice");
