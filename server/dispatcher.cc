@@ -272,9 +272,7 @@ void Dispatcher::OnJoinByName(Session& s, const std::string& name, const std::st
     proto::CreateRoomCommand cmd;
     cmd.set_room_name(name);
     cmd.set_password(password);
-    cmd.mutable_settings()->set_allow_chat(true);
-    cmd.mutable_settings()->set_allow_guests(true);
-    return OnCreate(s, cmd, rid, /*join_if_exists=*/true);
+    return OnCreate(s, cmd, rid, /*join_if_exists=*/true);  // no settings: the defaults
   }
   req.kind = RoomRequest::kJoin;
   req.password = password;
@@ -307,6 +305,12 @@ void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const
   }
   req.room_type = cmd.room_type();
   req.settings = cmd.settings();
+  if (!cmd.has_settings()) {
+    // No settings at all is "the usual room", not "every switch off" (proto3's defaults):
+    // chat on and guests welcome, as in a lobby. Settings that are sent are taken as sent.
+    req.settings.set_allow_chat(true);
+    req.settings.set_allow_guests(true);
+  }
   req.settings.set_welcome_message(
       CleanText(cmd.settings().welcome_message(), cfg.max_chat_length, true));
   req.password = cmd.password();

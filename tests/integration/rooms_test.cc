@@ -127,6 +127,36 @@ TEST(Rooms, CreatePublicAndPrivateRooms) {
             proto::INVALID_PARAMETERS);
 }
 
+TEST(Rooms, ARoomCreatedWithoutSettingsHasChatAndGuests) {
+  TestServer ts;
+  auto alice = ts.Connect("alice");
+  auto bob = ts.Connect("bob");
+  UserSpec visitor;
+  visitor.name = "visitor";
+  visitor.guest = true;
+  auto guest = ts.Connect(visitor);
+  ASSERT_TRUE(alice && bob && guest);
+  proto::ServerMessage create;
+  create.mutable_create_room_command()->set_room_name("Plain");
+  create.set_request_id("plain");
+  auto made = ExpectJoin(*alice, create);
+  ASSERT_TRUE(made);
+  EXPECT_TRUE(made->room_info().settings().allow_chat());
+  EXPECT_TRUE(made->room_info().settings().allow_guests());
+  ASSERT_TRUE(ExpectJoin(*bob, JoinMsg("Plain")));
+  ASSERT_TRUE(ExpectJoin(*guest, JoinMsg("Plain")));
+  ASSERT_TRUE(bob->Send(ChatMsg("hi all", "hi")));
+  auto line = alice->WaitFor(proto::ClientMessage::kRoomChatMessage, 3s);
+  ASSERT_TRUE(line) << "a member's chat in a room made without settings";
+  EXPECT_EQ(line->room_chat_message().message(), "hi all");
+  // Settings that are sent are kept as sent.
+  proto::ServerMessage quiet = CreateMsg("Quiet", proto::PUBLIC, "", 0, "quiet");
+  quiet.mutable_create_room_command()->mutable_settings()->set_allow_chat(false);
+  auto q = ExpectJoin(*alice, quiet);
+  ASSERT_TRUE(q);
+  EXPECT_FALSE(q->room_info().settings().allow_chat());
+}
+
 TEST(Rooms, JoinByNameIsCaseAndSpaceInsensitive) {
   TestServer ts;
   auto alice = ts.Connect("alice");
