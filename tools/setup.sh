@@ -15,6 +15,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 zlib1g-dev
   librtmidi-dev libjack-jackd2-dev jackd2
   clang-format python3
+  chromium  # the browser test: tests/interop/browser_test.mjs
 )
 
 missing=()
