@@ -146,6 +146,19 @@ class MidiBridgeTest : public ::testing::Test {
     return false;
   }
 
+  // Waits until `text` appears at least `times` times in the bridge's log.
+  bool WaitLogCount(const std::string& name, const std::string& text, int times) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const std::string log = Log(name);
+      int n = 0;
+      for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
+      if (n >= times) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
   // Collects synth input until `pred` holds for what arrived or the timeout passes.
   template <typename Pred>
   bool Listen(std::chrono::milliseconds timeout, Pred pred) {
@@ -257,6 +270,51 @@ TEST_F(MidiBridgeTest, NotesCrossTheRoomAndNothingIsLeftSounding) {
       << "B left a note sounding on exit\n"
       << Log("b");
   a2->Stop(SIGTERM);
+}
+
+TEST_F(MidiBridgeTest, BridgesComeBackAfterTheServerRestarts) {
+  auto b = Bridge("b", {"--output", "test-synth:in"});
+  ASSERT_TRUE(b->started());
+  ASSERT_TRUE(WaitPort("tutti-b-out")) << Log("b");
+  auto a = Bridge("a", {"--input", "test-keys:out"});
+  ASSERT_TRUE(a->started());
+  ASSERT_TRUE(WaitPort("tutti-a-in")) << Log("a");
+  ASSERT_TRUE(WaitLog("b", {"joined"})) << Log("b");
+  ASSERT_TRUE(WaitLog("a", {"joined", "clock synced"})) << Log("a");
+  Play(MakeNoteOn(0, 60, 100));
+  ASSERT_TRUE(
+      Listen(5000ms, [](const std::vector<InputMessage>& v) { return Has(v, 0x90, 60, 100); }))
+      << Log("a") << Log("b");
+
+  // The server goes away while B sounds A's note: nobody will send its note-off now, so B
+  // releases it itself, at once.
+  const uint16_t port = server_.port();
+  heard_.clear();
+  server_.Stop();
+  ASSERT_TRUE(Listen(
+      5000ms,
+      [](const std::vector<InputMessage>& v) { return Has(v, 0x80, 60) || Has(v, 0x90, 60, 0); }))
+      << "B kept a note sounding when its connection dropped\n"
+      << Log("b");
+  Play(MakeNoteOff(0, 60));  // played offline: A must not send it later
+
+  // Same place, same keys: both bridges reconnect with fresh payloads and rejoin the room.
+  ASSERT_TRUE(server_.Start(TUTTI_SERVER_BINARY, dir_, 1, port).ok()) << server_.output();
+  ASSERT_TRUE(WaitLogCount("a", "joined bridge-test", 2)) << Log("a");
+  ASSERT_TRUE(WaitLogCount("b", "joined bridge-test", 2)) << Log("b");
+  EXPECT_NE(Log("b").find("connection lost (code 1001"), std::string::npos) << Log("b");
+  EXPECT_NE(Log("a").find("reconnected"), std::string::npos) << Log("a");
+
+  heard_.clear();
+  Play(MakeNoteOn(0, 62, 90));
+  ASSERT_TRUE(
+      Listen(5000ms, [](const std::vector<InputMessage>& v) { return Has(v, 0x90, 62, 90); }))
+      << "no note crossed the room after the restart\n"
+      << Log("a") << Log("b");
+  EXPECT_FALSE(Has(heard_, 0x80, 60)) << "the note-off played offline was sent after all";
+  Play(MakeNoteOff(0, 62));
+  EXPECT_EQ(a->Stop(SIGTERM), 0);
+  EXPECT_EQ(b->Stop(SIGTERM), 0);
 }
 
 }  // namespace

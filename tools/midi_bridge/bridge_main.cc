@@ -1,7 +1,8 @@
 // tutti-midi-bridge: the native desktop client. Connects to a Tutti server, joins a room, reads
 // a MIDI input port (RtMidi over JACK), stamps each event at its source in server time and sends
 // it; plays what the others play to a MIDI output port through the jitter buffer. On exit or
-// disconnect it releases every note it was sounding. docs/TIMING.md explains the timing.
+// disconnect it releases every note it was sounding; a lost connection is retried with backoff
+// (a fresh payload each time) and the room rejoined. docs/TIMING.md explains the timing.
 //
 // Threads: the main loop owns everything (MidiLink, the ports, the client); the network pump,
 // the RtMidi input callback and the signal thread only post to its Inbox.
@@ -9,11 +10,14 @@
 #include <sched.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -38,7 +42,7 @@ void Usage() {
       "                         [--output PORT | --virtual-output NAME] [--jack-client NAME]\n"
       "                         [--min-delay-ms MS] [--max-delay-ms MS]\n"
       "                         [--smoothness low|balanced|smooth] [--duration-s S]\n"
-      "                         [--stats-s S] [--realtime] [--list-ports]\n"
+      "                         [--stats-s S] [--realtime] [--no-reconnect] [--list-ports]\n"
       "Connection (as tutti-cli):\n"
       "  --url WS_URL          a ready-made connect URL (ws://host:port/api/websocket/...)\n"
       "  --keys DIR            mint a connect payload from the server's key files in DIR\n"
@@ -62,10 +66,27 @@ void Usage() {
       "Run:\n"
       "  --duration-s S        exit after S seconds (default: until SIGINT/SIGTERM)\n"
       "  --stats-s S           print clock and buffer figures every S seconds (default 10, 0 "
-      "off)\n");
+      "off)\n"
+      "  --no-reconnect        exit when the connection is lost (default: with --keys, retry\n"
+      "                        with backoff, 1 s doubling to 30 s, and rejoin the room; a\n"
+      "                        --url is single use, so it never reconnects)\n");
 }
 
 std::atomic<bool> g_stop{false};
+
+// Delay before reconnect attempt `attempt` (0, 1, ...): 1 s doubling to 30 s, +-20 % so that
+// the clients a restarted server dropped do not all come back in the same instant.
+int64_t ReconnectDelayUs(int attempt, std::mt19937& rng) {
+  const double base_s = std::min(30.0, std::ldexp(1.0, std::min(attempt, 5)));
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  return static_cast<int64_t>(base_s * jitter(rng) * 1e6);
+}
+
+// Close codes after which coming back would not help: our own close, a ban, or a protocol
+// error of ours (docs/PROTOCOL.md, close codes).
+bool ClosedForGood(uint16_t code) {
+  return code == 1000 || code == 1008 || code == 1009 || code == 4003;
+}
 
 }  // namespace
 
@@ -74,7 +95,7 @@ int main(int argc, char** argv) {
   std::string input, virtual_input, output, virtual_output, jack_client = "tutti-bridge";
   std::string smoothness = "balanced";
   int port = 8080;
-  bool guest = false, list_ports = false, realtime = false;
+  bool guest = false, list_ports = false, realtime = false, reconnect = true;
   double min_delay_ms = 5, max_delay_ms = 500, duration_s = 0, stats_s = 10;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -123,6 +144,8 @@ int main(int argc, char** argv) {
       stats_s = std::atof(v().c_str());
     else if (a == "--list-ports")
       list_ports = true;
+    else if (a == "--no-reconnect")
+      reconnect = false;
     else if (a == "--realtime")
       realtime = true;
     else if (a == "-h" || a == "--help") {
@@ -241,21 +264,37 @@ int main(int argc, char** argv) {
   link.buffer().SetDelayBounds(static_cast<int64_t>(min_delay_ms * 1000),
                                static_cast<int64_t>(max_delay_ms * 1000));
   link.buffer().SetSmoothness(smooth);
-  tutti::client::Client client;
-  auto r = client.Connect(host, static_cast<uint16_t>(port), resource);
-  if (!r.ok) {
+  // One connection at a time; the pump (declared second, so destroyed first) reads it.
+  std::unique_ptr<tutti::client::Client> client;
+  std::unique_ptr<tutti::bridge::NetworkPump> pump;
+  // Connects to `res`, starts the pump and asks to (re)join the room; the join answer
+  // (RoomJoinedResponse) brings the room's held notes, which the link reconciles.
+  auto open_connection = [&](const std::string& res) {
+    auto c = std::make_unique<tutti::client::Client>();
+    tutti::client::ConnectResult r = c->Connect(host, static_cast<uint16_t>(port), res);
+    if (!r.ok) return r;
+    client = std::move(c);
+    link.OnConnected(MonotonicNowUs());
+    pump = std::make_unique<tutti::bridge::NetworkPump>(client.get(), &inbox,
+                                                        [] { return MonotonicNowUs(); });
+    tutti::proto::ServerMessage join;
+    join.mutable_server_command()->set_commandtype(tutti::proto::CREATE_OR_JOIN_ROOM);
+    (*join.mutable_server_command()->mutable_parameters())["room_name"] = room;
+    client->Send(join);
+    return r;
+  };
+  if (auto r = open_connection(resource); !r.ok) {
     std::fprintf(stderr, "tutti-midi-bridge: connect refused: %d %s\n", r.http_status,
                  r.error.c_str());
     return 1;
   }
-  link.OnConnected(MonotonicNowUs());
-  tutti::bridge::NetworkPump pump(&client, &inbox, [] { return MonotonicNowUs(); });
-  {
-    tutti::proto::ServerMessage join;
-    join.mutable_server_command()->set_commandtype(tutti::proto::CREATE_OR_JOIN_ROOM);
-    (*join.mutable_server_command()->mutable_parameters())["room_name"] = room;
-    client.Send(join);
-  }
+  // A --url payload is single use; with --keys each attempt mints a fresh one.
+  const bool can_reconnect = reconnect && url.empty();
+  bool connected = true;
+  int attempt = 0;
+  int64_t reconnect_at = INT64_MAX;
+  uint64_t dropped_offline = 0;  // local events played while disconnected (not sent)
+  std::mt19937 rng(static_cast<unsigned>(MonotonicNowUs()));
   std::thread signal_thread([&signals, &inbox] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -279,7 +318,7 @@ int main(int argc, char** argv) {
   };
   for (;;) {
     int64_t now = MonotonicNowUs();
-    const int64_t wake_at = std::min({link.NextWake(now), end, next_stats});
+    const int64_t wake_at = std::min({link.NextWake(now), end, next_stats, reconnect_at});
     items.clear();
     const bool closed = inbox.Wait(
         std::chrono::steady_clock::time_point(std::chrono::microseconds(wake_at)), &items);
@@ -312,7 +351,12 @@ int main(int argc, char** argv) {
                                midi_in[k].size);
         if (tutti::midi::ParseOneChannelMessage(bytes, &m).ok()) group.push_back(m);
       }
-      link.SendLocal(midi_in[i].local_us, group, now, &o);
+      // Offline, local playing is not queued: stale notes would arrive in a burst later.
+      if (connected) {
+        link.SendLocal(midi_in[i].local_us, group, now, &o);
+      } else {
+        dropped_offline += group.size();
+      }
       i = k;
     }
     link.Poll(now, &o);
@@ -323,7 +367,9 @@ int main(int argc, char** argv) {
                   static_cast<long long>(st.offset_us), static_cast<long long>(st.error_bound_us));
       std::fflush(stdout);
     }
-    for (auto& msg : o.send) client.Send(std::move(msg));
+    if (connected) {
+      for (auto& msg : o.send) client->Send(std::move(msg));
+    }
     play(o);
     if (now >= next_stats) {
       const auto st = link.clock().Status(now);
@@ -340,10 +386,58 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       next_stats = now + static_cast<int64_t>(stats_s * 1e6);
     }
-    if (closed) {
-      std::printf("tutti-midi-bridge: connection closed\n");
-      exit_code = 1;
-      break;
+    if (closed && connected) {
+      uint16_t code = 0;
+      std::string reason;
+      client->WaitClosed(std::chrono::milliseconds(0), &code, &reason);
+      // Nobody will send the note-offs for what is sounding now: release it at once.
+      tutti::bridge::LinkOutput lost;
+      link.OnDisconnected(MonotonicNowUs(), &lost);
+      play(lost);
+      pump.reset();    // its thread has already returned after reporting the close
+      inbox.Reopen();  // else every Wait would return at once until the next connection
+      connected = false;
+      if (!can_reconnect || ClosedForGood(code) || g_stop.load()) {
+        std::printf("tutti-midi-bridge: connection closed (code %u%s%s)\n", code,
+                    reason.empty() ? "" : ": ", reason.c_str());
+        exit_code = 1;
+        break;
+      }
+      attempt = 0;
+      const int64_t delay = ReconnectDelayUs(attempt++, rng);
+      reconnect_at = now + delay;
+      std::printf("tutti-midi-bridge: connection lost (code %u%s%s); reconnecting in %.1f s\n",
+                  code, reason.empty() ? "" : ": ", reason.c_str(),
+                  static_cast<double>(delay) / 1e6);
+      std::fflush(stdout);
+    }
+    if (!connected && now >= reconnect_at && !g_stop.load()) {
+      client.reset();
+      auto fresh = tutti::client::ResolveConnectTarget(connect);
+      tutti::client::ConnectResult r;
+      if (fresh.ok()) {
+        r = open_connection(fresh->resource);
+      } else {
+        r.error = std::string(fresh.status().message());
+      }
+      if (r.ok) {
+        connected = true;
+        reconnect_at = INT64_MAX;
+        std::printf("tutti-midi-bridge: reconnected after %d attempt%s\n", attempt,
+                    attempt == 1 ? "" : "s");
+      } else if (r.http_status == 401 || r.http_status == 403 || !fresh.ok()) {
+        // Refused for who we are (bad token, banned) or cannot mint: retrying cannot help.
+        std::printf("tutti-midi-bridge: reconnect refused: %d %s\n", r.http_status,
+                    r.error.c_str());
+        exit_code = 1;
+        break;
+      } else {
+        const int64_t delay = ReconnectDelayUs(attempt++, rng);
+        reconnect_at = MonotonicNowUs() + delay;
+        std::printf("tutti-midi-bridge: reconnect failed (%d %s); next try in %.1f s\n",
+                    r.http_status, r.error.c_str(), static_cast<double>(delay) / 1e6);
+      }
+      std::fflush(stdout);
     }
     if (g_stop.load() || now >= end) break;
   }
@@ -352,7 +446,11 @@ int main(int argc, char** argv) {
   link.OnDisconnected(MonotonicNowUs(), &o);
   play(o);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // one JACK cycle to send them
-  client.Close();
+  if (connected) client->Close();
+  if (dropped_offline > 0) {
+    std::printf("tutti-midi-bridge: %llu local events were not sent while disconnected\n",
+                static_cast<unsigned long long>(dropped_offline));
+  }
   if (!g_stop.load()) {
     // Unblock the signal thread: it waits for a signal only this process can send itself.
     pthread_kill(signal_thread.native_handle(), SIGTERM);

@@ -16,6 +16,12 @@ void Inbox::PostClosed() {
   cv_.notify_one();
 }
 
+void Inbox::Reopen() {
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = false;
+  items_.clear();
+}
+
 void Inbox::Wake() {
   std::lock_guard<std::mutex> lock(mu_);
   woken_ = true;

@@ -40,6 +40,8 @@ class Inbox {
   void PostClosed();
   // Wakes the owner without a message (e.g. MIDI input arrived, a signal).
   void Wake();
+  // A new connection replaces the closed one: forget the close (and anything left over).
+  void Reopen();
 
   // Sleeps until `deadline`, a post or a wake; appends what was posted. Returns true once the
   // connection is closed and nothing is left.

@@ -19,14 +19,21 @@ constexpr char kListening[] = "listening on ws://127.0.0.1:";
 
 }  // namespace
 
-absl::Status ServerProcess::Start(const std::string& binary, const std::string& dir, int shards) {
+absl::Status ServerProcess::Start(const std::string& binary, const std::string& dir, int shards,
+                                  uint16_t port) {
+  if (!Exited()) return absl::FailedPreconditionError("already running; Stop() it first");
+  Stop();  // after a child that exited on its own: join its reader, close its pipe
   dir_ = dir;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    output_.clear();
+  }
   if (access(binary.c_str(), X_OK) != 0) return absl::NotFoundError("cannot run " + binary);
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe");
-  std::vector<std::string> args = {binary, "--listen", "127.0.0.1",           "--port",
-                                   "0",    "--keys",   dir + "/keys",         "--data",
-                                   dir,    "--shards", std::to_string(shards)};
+  std::vector<std::string> args = {
+      binary,        "--listen", "127.0.0.1", "--port",   std::to_string(port),  "--keys",
+      dir + "/keys", "--data",   dir,         "--shards", std::to_string(shards)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -97,7 +104,9 @@ bool ServerProcess::Exited() {
   return false;
 }
 
-ServerProcess::~ServerProcess() {
+ServerProcess::~ServerProcess() { Stop(); }
+
+void ServerProcess::Stop() {
   if (pid_ > 0) {
     kill(pid_, SIGTERM);
     int status = 0;
@@ -111,8 +120,10 @@ ServerProcess::~ServerProcess() {
       waitpid(pid_, &status, 0);
     }
   }
+  pid_ = 0;
   if (reader_.joinable()) reader_.join();  // the pipe closes with the child
   if (out_fd_ >= 0) close(out_fd_);
+  out_fd_ = -1;
 }
 
 }  // namespace tutti::harness

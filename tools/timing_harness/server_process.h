@@ -28,9 +28,15 @@ class ServerProcess {
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
-  // Runs `binary --listen 127.0.0.1 --port 0 --keys <dir>/keys --data <dir> --shards N` and
-  // waits (up to 15 s) for its "listening on ws://127.0.0.1:PORT" line.
-  absl::Status Start(const std::string& binary, const std::string& dir, int shards);
+  // Runs `binary --listen 127.0.0.1 --port P --keys <dir>/keys --data <dir> --shards N` and
+  // waits (up to 15 s) for its "listening on ws://127.0.0.1:PORT" line. Port 0 (the
+  // default) lets the kernel pick; a server restarted with Stop() and Start(..., port())
+  // comes back where its clients expect it.
+  absl::Status Start(const std::string& binary, const std::string& dir, int shards,
+                     uint16_t port = 0);
+  // SIGTERM (the server's graceful shutdown, 1001 to every client), then SIGKILL after 5 s;
+  // reaps the child. Nothing to do when it is not running.
+  void Stop();
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
   std::string key_dir() const { return dir_ + "/keys"; }
