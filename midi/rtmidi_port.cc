@@ -26,7 +26,7 @@ namespace {
 // process that has not yet seen the removal of the previous owner of its number can wait on the
 // wrong semaphore and is never woken: jackd then logs "client X was not finished, state =
 // Triggered" every cycle and no MIDI passes through X. A probe opened and closed per query (tests
-// poll the port list) made that happen to about one bridge in ten.
+// poll the port list) made that happen in about one bridge test run in ten.
 struct ProbeState {
   std::mutex mu;
   jack_client_t* client = nullptr;  // guarded by mu
