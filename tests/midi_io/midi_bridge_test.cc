@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "midi/rtmidi_port.h"
 #include "tests/midi_io/jack_server.h"
+#include "tools/client/connect_target.h"
 #include "tools/netem_relay/netem_relay.h"
 #include "tools/timing_harness/server_process.h"
 
@@ -330,6 +331,29 @@ TEST_F(MidiBridgeTest, BridgesComeBackAfterTheServerRestarts) {
   Play(MakeNoteOff(0, 62));
   EXPECT_EQ(a->Stop(SIGTERM), 0);
   EXPECT_EQ(b->Stop(SIGTERM), 0);
+}
+
+TEST_F(MidiBridgeTest, ABridgeOnASingleUseUrlExitsWhenTheServerGoesAway) {
+  client::ConnectOptions o;
+  o.keys = server_.key_dir();
+  o.port = server_.port();
+  o.name = "u";
+  auto target = client::ResolveConnectTarget(o);
+  ASSERT_TRUE(target.ok()) << target.status();
+  Child u({TUTTI_BRIDGE_BINARY, "--url",
+           "ws://127.0.0.1:" + std::to_string(server_.port()) + target->resource, "--room",
+           "bridge-test", "--jack-client", "tutti-u", "--output", "test-synth:in", "--stats-s", "0",
+           "--duration-s", "60"},
+          dir_ + "/u.log");
+  ASSERT_TRUE(u.started());
+  ASSERT_TRUE(WaitLog("u", {"joined"})) << Log("u");
+  server_.Stop();
+  // The URL's payload cannot be used twice, so there is no coming back: it says so and ends
+  // with status 1 rather than retrying for ever.
+  ASSERT_TRUE(WaitLog("u", {"connection closed (code 1001"})) << Log("u");
+  const int status = u.Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status << "\n" << Log("u");
+  EXPECT_EQ(Log("u").find("reconnect"), std::string::npos) << Log("u");
 }
 
 }  // namespace
