@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "midi/rtmidi_port.h"
 #include "tests/midi_io/jack_server.h"
+#include "tools/client/client.h"
 #include "tools/client/connect_target.h"
 #include "tools/netem_relay/netem_relay.h"
 #include "tools/timing_harness/server_process.h"
@@ -354,6 +355,32 @@ TEST_F(MidiBridgeTest, ABridgeOnASingleUseUrlExitsWhenTheServerGoesAway) {
   const int status = u.Stop(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status << "\n" << Log("u");
   EXPECT_EQ(Log("u").find("reconnect"), std::string::npos) << Log("u");
+}
+
+TEST_F(MidiBridgeTest, ABridgeBannedFromTheServerDoesNotComeBack) {
+  auto b = Bridge("b", {"--output", "test-synth:in"});
+  ASSERT_TRUE(b->started());
+  ASSERT_TRUE(WaitLog("b", {"joined"})) << Log("b");
+  client::ConnectOptions o;
+  o.keys = server_.key_dir();
+  o.port = server_.port();
+  o.name = "admin";
+  o.roles = {"admin"};
+  auto target = client::ResolveConnectTarget(o);
+  ASSERT_TRUE(target.ok()) << target.status();
+  client::Client admin;
+  ASSERT_TRUE(admin.Connect("127.0.0.1", server_.port(), target->resource).ok);
+  proto::ServerMessage ban;
+  ban.mutable_room_chat_message()->set_message("/sban bridge-b 1h testing");
+  ban.set_request_id("ban");
+  ASSERT_TRUE(admin.Send(ban));
+  auto done = admin.WaitFor(proto::ClientMessage::kCommandResult, 5s);
+  ASSERT_TRUE(done && done->command_result().ok()) << (done ? done->ShortDebugString() : "");
+  // 4003 means "banned": trying again could only be refused, so the bridge ends (status 1).
+  ASSERT_TRUE(WaitLog("b", {"connection closed (code 4003"})) << Log("b");
+  const int status = b->Stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << status << "\n" << Log("b");
+  EXPECT_EQ(Log("b").find("reconnect"), std::string::npos) << Log("b");
 }
 
 }  // namespace
