@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 jobs=$(nproc 2>/dev/null || echo 2)
+# ccache (when installed; CMakeLists.txt uses it) keyed on paths relative to this
+# clone, so a fresh clone reuses the objects an earlier one built.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 
 configure() {  # $1 = build dir, rest = extra cmake args
   local dir=$1

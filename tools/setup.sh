@@ -6,7 +6,7 @@ set -euo pipefail
 # librtmidi-dev, libjack-jackd2-dev and jackd2 must come in one apt command:
 # installing jackd2 alone would remove librtmidi-dev (it pulls libjack0 otherwise).
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache
   protobuf-compiler libprotobuf-dev
   libsodium-dev
   libwebsocketpp-dev libboost-dev libboost-system-dev
