@@ -231,7 +231,7 @@ TEST_F(MidiBridgeTest, NotesCrossTheRoomAndNothingIsLeftSounding) {
   ASSERT_TRUE(WaitLog("b", {"joined"})) << Log("b");
   ASSERT_TRUE(WaitLog("a", {"joined", "clock synced"})) << Log("a");
 
-  // A note and its release, 200 ms apart: both arrive, in order, with their spacing.
+  // A note and its release, 200 ms apart: both arrive, in order.
   Play(MakeNoteOn(0, 60, 100));
   std::this_thread::sleep_for(200ms);
   Play(MakeNoteOff(0, 60));
@@ -240,9 +240,13 @@ TEST_F(MidiBridgeTest, NotesCrossTheRoomAndNothingIsLeftSounding) {
                        return Has(v, 0x90, 60, 100) && (Has(v, 0x80, 60) || Has(v, 0x90, 60, 0));
                      }))
       << Log("a") << Log("b");
+  // In order. The spacing itself is not checked here: three processes and jackd share a busy
+  // machine, so milliseconds measured at B depend on scheduling. Spacing is checked where the
+  // clock is virtual (midi_link_test, timing_sim_test) and measured by tutti-timing-harness.
   ASSERT_GE(heard_.size(), 2u);
-  const double gap_ms = static_cast<double>(heard_[1].local_us - heard_[0].local_us) / 1000;
-  EXPECT_NEAR(gap_ms, 200, 25) << "spacing kept to within a few JACK periods";
+  EXPECT_EQ(heard_[0].bytes[0], 0x90);
+  EXPECT_EQ(heard_[0].bytes[1], 60);
+  EXPECT_GE(heard_[1].local_us, heard_[0].local_us);
 
   // A's connection dies while it holds a note under the pedal: the server's synthetic
   // note-offs reach B.

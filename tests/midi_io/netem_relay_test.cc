@@ -1,5 +1,8 @@
 // tools/netem_relay on real loopback sockets: bytes are delayed but never reordered, stalls hold
 // everything behind them, Sever behaves like a killed client, and the relay stops by itself.
+// Nothing here depends on how fast the machine is: a writer waits until the relay has read its
+// last write before the next one (so each write is one chunk however the threads are scheduled),
+// and times are only checked as lower bounds the relay itself guarantees.
 #include "tools/netem_relay/netem_relay.h"
 
 #include <arpa/inet.h>
@@ -71,6 +74,17 @@ int Dial(uint16_t port) {
   return fd;
 }
 
+// Waits (bounded) until the relay has read `bytes` bytes in one direction.
+bool WaitRead(const NetemRelay& relay, bool up, uint64_t bytes) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const RelayStats st = relay.stats();
+    if ((up ? st.up.bytes : st.down.bytes) >= bytes) return true;
+    std::this_thread::sleep_for(200us);
+  }
+  return false;
+}
+
 // Reads until `n` bytes or end of stream; records when each byte arrived.
 std::string ReadAll(int fd, size_t n, std::vector<int64_t>* at = nullptr) {
   std::string out;
@@ -97,21 +111,23 @@ TEST(NetemRelayTest, DelaysWithJitterButNeverReorders) {
   const int t = target.Accept();
   ASSERT_GE(t, 0);
 
-  // 200 numbered records, 1 ms apart, each its own chunk.
+  // 200 numbered records, each its own chunk: the next is written once the relay has read
+  // the last (a busy machine would otherwise let writes coalesce into fewer, larger chunks).
   std::string sent;
   std::vector<int64_t> sent_at;
+  bool writer_ok = true;
   std::thread writer([&] {
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 200 && writer_ok; ++i) {
       char rec[8];
       std::snprintf(rec, sizeof(rec), "%07d", i);
       sent_at.push_back(NowUs());
-      ASSERT_EQ(write(c, rec, 7), 7);
-      std::this_thread::sleep_for(1ms);
+      writer_ok = write(c, rec, 7) == 7 && WaitRead(relay, true, 7u * (i + 1));
     }
   });
   std::vector<int64_t> got_at;
   const std::string got = ReadAll(t, 1400, &got_at);
   writer.join();
+  ASSERT_TRUE(writer_ok) << "the relay did not read a record";
   std::string expected;
   for (int i = 0; i < 200; ++i) {
     char rec[8];
@@ -127,7 +143,10 @@ TEST(NetemRelayTest, DelaysWithJitterButNeverReorders) {
   const RelayStats st = relay.stats();
   EXPECT_EQ(st.connections, 1u);
   EXPECT_EQ(st.up.bytes, 1400u);
-  ASSERT_FALSE(st.up.hold_us.empty());
+  // One read per record, so the holds are the seeded generator's first 200 samples (plus any
+  // head-of-line wait): the same numbers on every run.
+  EXPECT_EQ(st.up.chunks, 200u);
+  ASSERT_EQ(st.up.hold_us.size(), 200u);
   int64_t lo = INT64_MAX, hi = 0;
   for (int64_t h : st.up.hold_us) {
     lo = std::min(lo, h);
@@ -149,14 +168,22 @@ TEST(NetemRelayTest, AStallHoldsEverythingBehindIt) {
   const int t = target.Accept();
   ASSERT_GE(t, 0);
   const int64_t start = NowUs();
+  // Five one-byte writes, each read by the relay before the next is written: five chunks,
+  // however busy the machine (a fixed pause between writes let two coalesce under load).
   for (int i = 0; i < 5; ++i) {
     ASSERT_EQ(write(t, "x", 1), 1);
-    std::this_thread::sleep_for(5ms);
+    ASSERT_TRUE(WaitRead(relay, false, static_cast<uint64_t>(i + 1)));
   }
   std::vector<int64_t> at;
   EXPECT_EQ(ReadAll(c, 5, &at), "xxxxx");
   EXPECT_GE(at[0] - start, 100000);
-  EXPECT_EQ(relay.stats().down.stalls, 5u);
+  const RelayStats st = relay.stats();
+  EXPECT_EQ(st.down.chunks, 5u);
+  EXPECT_EQ(st.down.stalls, 5u);
+  // Every chunk is held at least its own stall and transit; none overtakes the one before.
+  ASSERT_EQ(st.down.hold_us.size(), 5u);
+  for (int64_t h : st.down.hold_us) EXPECT_GE(h, 101000);
+  for (size_t i = 1; i < at.size(); ++i) EXPECT_GE(at[i], at[i - 1]);
   close(c);
 }
 
@@ -171,7 +198,7 @@ TEST(NetemRelayTest, SeverDeliversWhatWasSentThenEndsTheStream) {
   const int t = target.Accept();
   ASSERT_GE(t, 0);
   ASSERT_EQ(write(c, "last words", 10), 10);
-  std::this_thread::sleep_for(5ms);  // read by the relay, still held
+  ASSERT_TRUE(WaitRead(relay, true, 10));  // read by the relay, still held (30 ms)
   relay.Sever(0);
   // The client side is closed at once...
   char b;

@@ -18,9 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// One JACK period at the fixture's settings (256 frames at 48 kHz).
-constexpr int64_t kPeriodUs = 5333;
-
 class RtMidiPortTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = new testing::JackServer(); }
@@ -43,13 +40,12 @@ class RtMidiPortTest : public ::testing::Test {
   }
 
   // Drains `in` until `count` messages arrived or the timeout passed.
-  std::vector<InputMessage> Collect(MidiInput& in, size_t count, std::chrono::milliseconds timeout,
-                                    int64_t* drained_at = nullptr) {
+  std::vector<InputMessage> Collect(MidiInput& in, size_t count,
+                                    std::chrono::milliseconds timeout) {
     std::vector<InputMessage> got;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (got.size() < count) {
       in.Drain(&got);
-      if (drained_at != nullptr) *drained_at = MonotonicNowUs();
       if (got.size() >= count) break;
       std::unique_lock<std::mutex> lock(mu_);
       if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
@@ -59,6 +55,28 @@ class RtMidiPortTest : public ::testing::Test {
       }
     }
     return got;
+  }
+
+  // Waits until what `out` sends reaches `in`. JACK applies a new connection at a later process
+  // cycle, and a busy machine may take long to get there, so a fixed pause is not enough:
+  // probe with note-offs on channel 16 until one arrives, then until the last one sent has
+  // arrived too (order is kept, so it will), and drop them all.
+  static bool WaitLinked(MidiOutput& out, MidiInput& in) {
+    std::vector<InputMessage> got;
+    int sent = 0;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline && sent < 100) {
+      if (got.empty() && !out.Send(MakeNoteOff(15, static_cast<uint8_t>(sent++))).ok()) {
+        return false;
+      }
+      const auto until = std::chrono::steady_clock::now() + 100ms;
+      while (std::chrono::steady_clock::now() < until) {
+        in.Drain(&got);
+        if (!got.empty() && got.back().bytes[1] == sent - 1) return true;
+        std::this_thread::sleep_for(1ms);
+      }
+    }
+    return false;
   }
 
   static testing::JackServer* server_;
@@ -77,42 +95,52 @@ TEST_F(RtMidiPortTest, ConnectedPortsCarryBytesWithMonotonicTimestamps) {
   EXPECT_EQ((*in)->port_name(), "tutti-rx:in");
   EXPECT_EQ((*out)->port_name(), "tutti-tx:out");
   ASSERT_TRUE(ConnectMidiPorts((*out)->port_name(), (*in)->port_name()).ok());
-  std::this_thread::sleep_for(50ms);  // let the graph change reach the process cycle
+  ASSERT_TRUE(WaitLinked(**out, **in));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_GE(wakes_, 1) << "the JACK thread never called the wake hook";
+  }
 
   const std::vector<ChannelMessage> sent = {MakeNoteOn(0, 60, 100), MakeControlChange(0, 64, 127),
                                             MakeNoteOff(0, 60), MakeNoteOn(9, 36, 1),
                                             ChannelMessage{0xC2, 5, 0, 2}};
-  std::vector<int64_t> sent_at;
-  for (const ChannelMessage& m : sent) {
-    sent_at.push_back(MonotonicNowUs());
-    ASSERT_TRUE((*out)->Send(m).ok());
-    std::this_thread::sleep_for(30ms);
-  }
-  int64_t drained_at = 0;
-  const std::vector<InputMessage> got = Collect(**in, sent.size(), 3000ms, &drained_at);
-  ASSERT_EQ(got.size(), sent.size());
+  // One message in flight at a time: send it, wait for the JACK thread's wake-up, note the time,
+  // then drain. Its stamp must lie between the send and that time: it was stamped when JACK
+  // delivered it, not when we drained it. Only causal bounds are checked, never a spacing in
+  // milliseconds: a busy machine may run the JACK thread late, but never before the send.
+  std::vector<InputMessage> got;
   for (size_t i = 0; i < sent.size(); ++i) {
     SCOPED_TRACE(i);
-    ASSERT_EQ(got[i].size, sent[i].size);
-    EXPECT_EQ(got[i].bytes[0], sent[i].status);
-    EXPECT_EQ(got[i].bytes[1], sent[i].data1);
-    if (sent[i].size == 3) {
-      EXPECT_EQ(got[i].bytes[2], sent[i].data2);
+    int wakes_before = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      wakes_before = wakes_;
     }
-    // Read in a JACK cycle after it was sent, and before we drained it.
-    EXPECT_GE(got[i].local_us, sent_at[i]);
-    EXPECT_LE(got[i].local_us, drained_at);
+    const int64_t sent_at = MonotonicNowUs();
+    ASSERT_TRUE((*out)->Send(sent[i]).ok());
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ASSERT_TRUE(cv_.wait_for(lock, 3s, [&] { return wakes_ > wakes_before; }))
+          << "message never arrived";
+    }
+    const int64_t before_drain = MonotonicNowUs();
+    const size_t had = got.size();
+    (*in)->Drain(&got);
+    ASSERT_EQ(got.size(), had + 1);
+    const InputMessage& m = got.back();
+    ASSERT_EQ(m.size, sent[i].size);
+    EXPECT_EQ(m.bytes[0], sent[i].status);
+    EXPECT_EQ(m.bytes[1], sent[i].data1);
+    if (sent[i].size == 3) {
+      EXPECT_EQ(m.bytes[2], sent[i].data2);
+    }
+    EXPECT_GE(m.local_us, sent_at);
+    EXPECT_LE(m.local_us, before_drain);
     if (i > 0) {
-      EXPECT_GE(got[i].local_us, got[i - 1].local_us);
-      // Spacing survives to within a few periods (non-realtime scheduling on a busy machine).
-      const int64_t sent_gap = sent_at[i] - sent_at[i - 1];
-      const int64_t got_gap = got[i].local_us - got[i - 1].local_us;
-      EXPECT_NEAR(static_cast<double>(got_gap), static_cast<double>(sent_gap), 4.0 * kPeriodUs);
+      EXPECT_GE(m.local_us, got[i - 1].local_us);
     }
   }
   EXPECT_EQ((*in)->overflows(), 0u);
-  std::lock_guard<std::mutex> lock(mu_);
-  EXPECT_GE(wakes_, 1);
 }
 
 TEST_F(RtMidiPortTest, NamedPortsConnectThemselves) {
@@ -128,7 +156,8 @@ TEST_F(RtMidiPortTest, NamedPortsConnectThemselves) {
   auto to_synth = MidiOutput::OpenNamed("tutti-bridge-out", "tutti-synth");
   ASSERT_TRUE(to_synth.ok()) << to_synth.status();
   EXPECT_EQ((*to_synth)->connected_to(), "tutti-synth:midi_in");
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(WaitLinked(**out, **in));
+  ASSERT_TRUE(WaitLinked(**to_synth, **synth_in));
 
   ASSERT_TRUE((*out)->Send(MakeNoteOn(1, 64, 90)).ok());
   auto a = Collect(**in, 1, 3000ms);
@@ -154,7 +183,7 @@ TEST_F(RtMidiPortTest, SystemMessagesAreNotQueued) {
   auto out = MidiOutput::OpenVirtual("tutti-tx2", "out");
   ASSERT_TRUE(out.ok()) << out.status();
   ASSERT_TRUE(ConnectMidiPorts((*out)->port_name(), (*in)->port_name()).ok());
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(WaitLinked(**out, **in));
   const uint8_t sysex[] = {0xF0, 0x7E, 0x7F, 0x06, 0x01, 0xF7};
   const uint8_t clock[] = {0xF8};
   const uint8_t song_position[] = {0xF2, 0x10, 0x20};
@@ -175,7 +204,7 @@ TEST_F(RtMidiPortTest, AFullRingCountsOverflowsInsteadOfBlocking) {
   auto out = MidiOutput::OpenVirtual("tutti-tx3", "out");
   ASSERT_TRUE(out.ok()) << out.status();
   ASSERT_TRUE(ConnectMidiPorts((*out)->port_name(), (*in)->port_name()).ok());
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(WaitLinked(**out, **in));
   for (int i = 0; i < 10; ++i) ASSERT_TRUE((*out)->Send(MakeNoteOn(0, 40 + i, 64)).ok());
   std::vector<InputMessage> got;
   const auto deadline = std::chrono::steady_clock::now() + 3s;

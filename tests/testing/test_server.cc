@@ -15,7 +15,14 @@
 
 namespace tutti::testing {
 
-TestServer::TestServer(int shards, const std::function<void(server::ServerConfig&)>& tweak) {
+std::shared_ptr<server::FakeClock> NowFakeClock() {
+  const server::SystemClock system;
+  return std::make_shared<server::FakeClock>(system.NowUs(), system.UnixMs());
+}
+
+TestServer::TestServer(int shards, const std::function<void(server::ServerConfig&)>& tweak,
+                       std::shared_ptr<const server::Clock> clock)
+    : clock_(clock ? std::move(clock) : std::make_shared<server::SystemClock>()) {
   char tmpl[] = "/tmp/tutti-test-XXXXXX";
   char* made = mkdtemp(tmpl);
   if (made == nullptr) {
@@ -38,8 +45,7 @@ TestServer::TestServer(int shards, const std::function<void(server::ServerConfig
   config.key_dir = dir_;
   config.data_dir = dir_;
   if (tweak) tweak(config);
-  server_ = std::make_unique<server::Server>(config, std::move(*keys),
-                                             std::make_shared<server::SystemClock>());
+  server_ = std::make_unique<server::Server>(config, std::move(*keys), clock_);
   st = server_->Start();
   EXPECT_TRUE(st.ok()) << st;
 }
@@ -59,7 +65,7 @@ std::string TestServer::Resource(const UserSpec& user) {
   req.roles = user.roles;
   req.port = port();
   auto dev = crypto::MintDevConnection(req, user.guest ? nullptr : &issuer_, seal_public_,
-                                       server::SystemClock().UnixMs());
+                                       clock_->UnixMs());
   EXPECT_TRUE(dev.ok()) << dev.status();
   return dev.ok() ? dev->resource : std::string();
 }

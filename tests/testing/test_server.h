@@ -14,6 +14,7 @@
 
 #include "crypto/keys.h"
 #include "protos/tutti.pb.h"
+#include "server/clock.h"
 #include "server/config.h"
 #include "server/server.h"
 #include "server/shard.h"
@@ -33,8 +34,11 @@ struct UserSpec {
 
 class TestServer {
  public:
+  // `clock` defaults to the system clock; a test that must not depend on how fast the machine
+  // is passes a FakeClock (see NowFakeClock) and advances it by hand.
   explicit TestServer(int shards = 3,
-                      const std::function<void(server::ServerConfig&)>& tweak = nullptr);
+                      const std::function<void(server::ServerConfig&)>& tweak = nullptr,
+                      std::shared_ptr<const server::Clock> clock = nullptr);
   ~TestServer();
 
   uint16_t port() const { return server_->port(); }
@@ -59,10 +63,16 @@ class TestServer {
 
  private:
   std::string dir_;
+  std::shared_ptr<const server::Clock> clock_;
   crypto::IssuerKeys issuer_;
   crypto::PublicKey seal_public_{};
   std::unique_ptr<server::Server> server_;
 };
+
+// A FakeClock that starts at the real monotonic and wall time (so tokens minted now are valid)
+// and then moves only when the test advances it: rate limits, idle timeouts and stamps become
+// independent of how busy the machine is.
+std::shared_ptr<server::FakeClock> NowFakeClock();
 
 // Convenience builders for client-to-server messages.
 proto::ServerMessage JoinMsg(const std::string& room, const std::string& password = "",
