@@ -24,25 +24,6 @@ JsonLimits PayloadLimits() {
   return limits;
 }
 
-bool IsDroppedCodePoint(uint32_t cp) {
-  if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return true;  // C0, DEL, C1
-  if (cp == 0x00AD) return true;                             // soft hyphen
-  if (cp >= 0x200B && cp <= 0x200F) return true;             // zero-width, LRM/RLM
-  if (cp >= 0x202A && cp <= 0x202E) return true;             // bidi embeddings/overrides
-  if (cp >= 0x2060 && cp <= 0x2069) return true;             // word joiner, bidi isolates
-  if (cp == 0x2028 || cp == 0x2029) return true;             // line/paragraph separators
-  if (cp == 0xFEFF) return true;                             // BOM / zero-width no-break space
-  if (cp >= 0xFFF9 && cp <= 0xFFFB) return true;             // interlinear annotation
-  if ((cp & 0xFFFE) == 0xFFFE || (cp >= 0xFDD0 && cp <= 0xFDEF)) return true;  // nonchars
-  if (cp >= 0xE0000 && cp <= 0xE007F) return true;                             // tag characters
-  return false;
-}
-
-bool IsSpaceCodePoint(uint32_t cp) {
-  return cp == ' ' || cp == 0x00A0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) ||
-         cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-
 }  // namespace
 
 absl::StatusOr<ConnectPayload> ParseConnectPayloadJson(std::string_view json) {
@@ -97,29 +78,7 @@ std::string RandomSocketId() {
 }
 
 std::string SanitizeUsername(std::string_view raw) {
-  std::string out;
-  out.reserve(std::min(raw.size(), kMaxUsernameBytes));
-  bool pending_space = false;
-  size_t pos = 0;
-  while (pos < raw.size()) {
-    uint32_t cp;
-    if (!NextUtf8CodePoint(raw, &pos, &cp)) continue;
-    // Tabs and newlines separate words; treat them as spaces, not as nothing.
-    if (IsSpaceCodePoint(cp) || cp == '\t' || cp == '\n' || cp == '\r' || cp == 0x85) {
-      pending_space = !out.empty();  // leading spaces vanish; runs collapse
-      continue;
-    }
-    if (IsDroppedCodePoint(cp)) continue;
-    std::string piece;
-    if (pending_space) piece.push_back(' ');
-    AppendUtf8(&piece, cp);
-    // Stop at the first character that does not fit whole; trailing spaces are
-    // never emitted because a space is only written before a visible character.
-    if (out.size() + piece.size() > kMaxUsernameBytes) break;
-    out += piece;
-    pending_space = false;
-  }
-  return out;
+  return CleanUserText(raw, kMaxUsernameBytes, CleanOptions{});
 }
 
 }  // namespace tutti::crypto

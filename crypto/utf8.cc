@@ -72,4 +72,66 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+bool IsInvisibleCodePoint(uint32_t cp) {
+  if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return true;  // C0, DEL, C1
+  if (cp == 0x00AD || cp == 0x034F) return true;  // soft hyphen, combining grapheme joiner
+  if (cp == 0x115F || cp == 0x1160 || cp == 0x3164 || cp == 0xFFA0) return true;  // fillers
+  if (cp == 0x17B4 || cp == 0x17B5 || cp == 0x180E) return true;  // invisible Khmer/Mongolian
+  if (cp >= 0x200B && cp <= 0x200F) return true;                  // zero-width, LRM/RLM
+  if (cp >= 0x202A && cp <= 0x202E) return true;                  // bidi embeddings/overrides
+  if (cp >= 0x2060 && cp <= 0x206F) return true;  // word joiner, invisible operators, isolates
+  if (cp == 0x2028 || cp == 0x2029) return true;  // line/paragraph separators
+  if (cp == 0xFEFF) return true;                  // BOM / zero-width no-break space
+  if (cp >= 0xFFF9 && cp <= 0xFFFB) return true;  // interlinear annotation
+  if ((cp & 0xFFFE) == 0xFFFE || (cp >= 0xFDD0 && cp <= 0xFDEF)) return true;  // nonchars
+  if (cp >= 0xE0000 && cp <= 0xE007F) return true;                             // tag characters
+  return false;
+}
+
+namespace {
+
+bool IsSpaceCodePoint(uint32_t cp) {
+  return cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n' || cp == 0x85 || cp == 0x00A0 ||
+         cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x202F || cp == 0x205F ||
+         cp == 0x3000;
+}
+
+}  // namespace
+
+std::string CleanUserText(std::string_view raw, size_t max_bytes, CleanOptions options) {
+  std::string out;
+  out.reserve(raw.size() < max_bytes ? raw.size() : max_bytes);
+  // Separators seen since the last visible character: written only before the next
+  // one, so leading and trailing whitespace vanish without a second pass.
+  std::string pending;
+  size_t pos = 0;
+  while (pos < raw.size()) {
+    uint32_t cp;
+    if (!NextUtf8CodePoint(raw, &pos, &cp)) continue;
+    if (cp == '\r' && options.keep_newlines) continue;  // CRLF is one line break
+    if (cp == '\n' && options.keep_newlines) {
+      if (!out.empty()) pending.push_back('\n');
+      continue;
+    }
+    if (IsSpaceCodePoint(cp)) {
+      if (out.empty()) continue;
+      if (!options.collapse_spaces || pending.empty() || pending.back() != ' ') {
+        pending.push_back(' ');
+      }
+      continue;
+    }
+    if (IsInvisibleCodePoint(cp)) continue;
+    size_t before = pending.size();
+    AppendUtf8(&pending, cp);
+    // Stop at the first character that does not fit whole.
+    if (out.size() + pending.size() > max_bytes) {
+      pending.resize(before);
+      break;
+    }
+    out += pending;
+    pending.clear();
+  }
+  return out;
+}
+
 }  // namespace tutti::crypto

@@ -268,6 +268,15 @@ void Dispatcher::OnJoinByName(Session& s, const std::string& name, const std::st
   if (password.size() > cfg.max_password_length) {
     return Error(s, proto::INVALID_PARAMETERS, "password is too long", rid);
   }
+  if (int lobby = LobbyIndexOf(req.room_id); lobby > 0) {
+    // Lobby names are reserved on every path: "Lobby" by name (join or create-or-join)
+    // is a lobby join, never an ordinary owned room (which could then be locked).
+    req.kind = RoomRequest::kLobby;
+    req.lobby_index = lobby;
+    req.join = JoinRequestFor(s, rid);
+    BeginJoin(s, std::move(req), rid);
+    return;
+  }
   if (create_if_missing) {
     proto::CreateRoomCommand cmd;
     cmd.set_room_name(name);
@@ -288,7 +297,7 @@ void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const
   }
   RoomRequest req;
   req.kind = join_if_exists ? RoomRequest::kCreateOrJoin : RoomRequest::kCreate;
-  req.room_name = CleanText(cmd.room_name(), cfg.max_room_name_length, false);
+  req.room_name = CleanName(cmd.room_name(), cfg.max_room_name_length);
   req.room_id = CanonicalRoomId(cmd.room_name(), cfg.max_room_name_length);
   if (req.room_id.empty()) return Error(s, proto::INVALID_PARAMETERS, "room name is empty", rid);
   if (LobbyIndexOf(req.room_id) > 0 && !join_if_exists) {

@@ -204,8 +204,10 @@ void Shard::HandleRoomRequest(RoomRequest req) {
   };
   const bool staff = req.join.server_admin || req.join.server_moderator;
   Room* room = FindRoom(req.room_id);
-  if (!room && req.kind == RoomRequest::kJoin && LobbyIndexOf(req.room_id) > 0) {
-    // Lobbies exist on demand: joining "Lobby 3" by name opens it (or the next with room).
+  if (req.kind != RoomRequest::kCreate && req.kind != RoomRequest::kLobby &&
+      LobbyIndexOf(req.room_id) > 0) {
+    // Lobby names are reserved: joining "Lobby 3" by name (or create-or-join) opens it on
+    // demand, or walks on to the next with room, as JoinNextAvailableLobby would.
     req.kind = RoomRequest::kLobby;
     req.lobby_index = LobbyIndexOf(req.room_id);
   }

@@ -1,5 +1,6 @@
-// Text rules for what users type: room names, chat lines, usernames. Pure functions,
-// no state, safe from any thread.
+// Text rules for what users type: room names, chat lines, status text; lobby names.
+// Pure functions, no state, safe from any thread. The cleaning policy itself lives once,
+// in crypto/utf8.h, shared with usernames.
 #ifndef TUTTI_SERVER_TEXT_H_
 #define TUTTI_SERVER_TEXT_H_
 
@@ -9,13 +10,20 @@
 
 namespace tutti::server {
 
-// Replaces invalid UTF-8 with U+FFFD, removes C0/C1 control characters (tab becomes a
-// space; newlines are kept only when keep_newlines), trims, and truncates to max_bytes on
-// a character boundary.
+// Text users type, cleaned by the one policy that usernames also follow
+// (crypto::CleanUserText): invalid UTF-8 and invisible or formatting characters are
+// dropped, whitespace becomes spaces (newlines are kept only when keep_newlines), the
+// ends are trimmed, and the result is cut to max_bytes on a character boundary. Inner
+// spaces are kept as typed.
 std::string CleanText(std::string_view in, size_t max_bytes, bool keep_newlines);
 
-// The canonical room id for a room name: cleaned, trimmed, inner whitespace runs folded
-// to one space, ASCII lower-cased. Empty if the name has no visible character.
+// A name others see (a room's display name): the same policy with whitespace runs
+// folded to one space, exactly as usernames are cleaned.
+std::string CleanName(std::string_view name, size_t max_bytes);
+
+// The canonical room id for a room name: CleanName, then ASCII lower-cased. Names that
+// differ only by invisible characters, spacing or ASCII case share one id. Empty if the
+// name has no visible character.
 std::string CanonicalRoomId(std::string_view name, size_t max_bytes);
 
 // Lobby k (1-based) is named "Lobby" for k == 1 and "Lobby k" after that.
