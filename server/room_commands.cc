@@ -1,0 +1,332 @@
+// Room::Command and its helpers: the room-scope chat commands (kick, ban, mute, mod,
+// owner, topic, clear, users, bans, log, help), how their target is resolved, and what
+// each announces and records. Part of the Room class (room.h); runs on the room's home
+// shard like every Room method.
+#include <memory>
+#include <utility>
+
+#include "server/envelope.h"
+#include "server/room.h"
+
+namespace tutti::server {
+
+// --- moderation -----------------------------------------------------------------------
+
+namespace {
+
+proto::ModerationAction ActionOf(moderation::AuditAction a) {
+  switch (a) {
+    case moderation::AuditAction::kKick:
+      return proto::MOD_KICK;
+    case moderation::AuditAction::kBan:
+      return proto::MOD_BAN;
+    case moderation::AuditAction::kUnban:
+      return proto::MOD_UNBAN;
+    case moderation::AuditAction::kMute:
+      return proto::MOD_MUTE;
+    case moderation::AuditAction::kUnmute:
+      return proto::MOD_UNMUTE;
+    case moderation::AuditAction::kAppointModerator:
+      return proto::MOD_APPOINT_MODERATOR;
+    case moderation::AuditAction::kRemoveModerator:
+      return proto::MOD_REMOVE_MODERATOR;
+    case moderation::AuditAction::kTransferOwnership:
+      return proto::MOD_TRANSFER_OWNERSHIP;
+    case moderation::AuditAction::kServerBan:
+      return proto::MOD_SERVER_BAN;
+    case moderation::AuditAction::kServerUnban:
+      return proto::MOD_SERVER_UNBAN;
+    case moderation::AuditAction::kClearChat:
+      return proto::MOD_CLEAR_CHAT;
+    case moderation::AuditAction::kSetTopic:
+      return proto::MOD_SET_TOPIC;
+  }
+  return proto::MOD_KICK;
+}
+
+proto::ErrorCode CodeOf(const absl::Status& st) {
+  switch (st.code()) {
+    case absl::StatusCode::kPermissionDenied:
+      return proto::PERMISSION_DENIED;
+    case absl::StatusCode::kNotFound:
+      return proto::NOT_FOUND;
+    case absl::StatusCode::kAlreadyExists:
+      return proto::ALREADY_EXISTS;
+    case absl::StatusCode::kResourceExhausted:
+      return proto::LIMIT_REACHED;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+      return proto::INVALID_PARAMETERS;
+    default:
+      return proto::INTERNAL_ERROR;
+  }
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return s;
+}
+
+}  // namespace
+
+const Room::Member* Room::FindUser(const std::string& who) const {
+  const std::string lower = Lower(who);
+  const Member* by_name = nullptr;
+  for (const auto& [sid, m] : members_) {
+    if (m.user.user_id() == who) return &m;
+    if (!by_name && Lower(m.user.username()) == lower) by_name = &m;
+  }
+  return by_name;
+}
+
+void Room::Result(SessionId s, const std::string& command, bool ok, std::vector<std::string> lines,
+                  const std::string& request_id) {
+  proto::ClientMessage out;
+  auto* r = out.mutable_command_result();
+  r->set_command(command);
+  r->set_ok(ok);
+  for (auto& l : lines) r->add_lines(std::move(l));
+  SendTo(s, std::move(out), request_id);
+}
+
+void Room::Notice(SessionId s, proto::ModerationAction action, const moderation::AuditRecord& rec) {
+  proto::ClientMessage out;
+  auto* n = out.mutable_moderation_notice();
+  n->set_action(action);
+  n->set_room_id(id_);
+  n->set_target_user_id(rec.target);
+  n->set_actor_user_id(rec.actor);
+  n->set_reason(rec.reason);
+  n->set_until_unix_ms(rec.until_unix_ms);
+  SendTo(s, std::move(out), "");
+}
+
+void Room::SystemLine(const std::string& text) {
+  proto::ClientMessage out;
+  auto* line = out.mutable_room_chat_message();
+  line->set_message(text);
+  line->set_message_type(proto::MODERATOR_MESSAGE);
+  line->set_server_time(NextRoomTime());
+  line->set_message_id(next_message_id_++);
+  history_.push_back(*line);
+  while (history_.size() > config_->chat_history) history_.pop_front();
+  StampType(&out);
+  Broadcast(out, 0, /*droppable=*/false);
+}
+
+void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
+                   const std::string& request_id) {
+  using moderation::CommandKind;
+  auto it = members_.find(session);
+  if (it == members_.end())
+    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  const Member& actor = it->second;
+  const moderation::RoomRole role = RoleOf(actor);
+  const std::string name(moderation::CommandName(cmd.kind));
+  const int64_t now_ms = host_->UnixMs();
+
+  switch (cmd.kind) {
+    case CommandKind::kHelp:
+      return Result(session, name, true,
+                    cmd.target.empty() ? moderation::HelpLines(role)
+                                       : moderation::HelpForCommand(role, cmd.target),
+                    request_id);
+    case CommandKind::kUsers: {
+      std::vector<std::string> lines;
+      for (const auto& [sid, m] : members_) {
+        std::string line = m.user.username() + " (" + m.user.user_id() + ") " +
+                           std::string(moderation::RoomRoleName(RoleOf(m)));
+        if (mod_.IsMuted(m.user.user_id(), now_ms)) line += " [muted]";
+        lines.push_back(std::move(line));
+      }
+      return Result(session, name, true, std::move(lines), request_id);
+    }
+    case CommandKind::kBans: {
+      if (!moderation::MayUse(role, cmd.kind)) {
+        return Error(session, proto::PERMISSION_DENIED, "/bans is for room moderators", request_id);
+      }
+      std::vector<std::string> lines;
+      for (const auto& b : mod_.ListBans(now_ms)) {
+        lines.push_back(b.user_id + " by " + b.actor + " until " +
+                        (b.until_unix_ms ? moderation::FormatUnixMs(b.until_unix_ms) : "forever") +
+                        (b.reason.empty() ? "" : ": " + b.reason));
+      }
+      if (lines.empty()) lines.push_back("no bans");
+      return Result(session, name, true, std::move(lines), request_id);
+    }
+    case CommandKind::kLog: {
+      if (!moderation::MayUse(role, cmd.kind)) {
+        return Error(session, proto::PERMISSION_DENIED, "/log is for room moderators", request_id);
+      }
+      auto log = std::make_shared<absl::StatusOr<std::vector<moderation::AuditRecord>>>();
+      std::string room_id = id_;
+      int count = cmd.count > 0 ? cmd.count : moderation::kDefaultLogCount;
+      RoomHost* host = host_;
+      bool queued = host_->Storage(
+          [log, room_id, count](store::Store& st) { *log = st.ListAudit(room_id, count); },
+          [host, log, session, request_id] {
+            if (!log->ok()) {
+              host->SendToSession(session, MakeFrame(MakeError(proto::INTERNAL_ERROR,
+                                                               "cannot read the log", request_id)));
+              return;
+            }
+            proto::ClientMessage out;
+            for (const auto& r : **log) {
+              auto* e = out.mutable_audit_log()->add_entries();
+              e->set_unix_ms(r.unix_ms);
+              e->set_actor_user_id(r.actor);
+              e->set_action(ActionOf(r.action));
+              e->set_target(r.target);
+              e->set_room_id(r.room_id);
+              e->set_reason(r.reason);
+              e->set_until_unix_ms(r.until_unix_ms);
+            }
+            out.mutable_audit_log();
+            out.set_request_id(request_id);
+            StampType(&out);
+            host->SendToSession(session, MakeFrame(out));
+          });
+      if (!queued) Error(session, proto::RATE_LIMITED, "server busy, try again", request_id);
+      return;
+    }
+    default:
+      break;
+  }
+
+  // Commands that change the room. Resolve the target among those present (by id or
+  // name); an absent target is taken as a user id (unban, unmod, ban of someone gone).
+  moderation::ParsedCommand resolved = cmd;
+  moderation::RoomRole target_server_role = moderation::RoomRole::kMember;
+  if (!cmd.target.empty()) {
+    if (const Member* t = FindUser(cmd.target)) {
+      resolved.target = t->user.user_id();
+      target_server_role = ServerRoleOf(*t);
+    } else if (cmd.target.rfind("guest:", 0) == 0) {
+      target_server_role = moderation::RoomRole::kGuest;
+    }
+  }
+  auto outcome = mod_.Apply(resolved, actor.user.user_id(), ServerRoleOf(actor), target_server_role,
+                            id_, now_ms);
+  if (!outcome.ok()) {
+    return Error(session, CodeOf(outcome.status()), std::string(outcome.status().message()),
+                 request_id);
+  }
+  const moderation::AuditRecord& rec = outcome->audit;
+  const proto::ModerationAction action = ActionOf(rec.action);
+  const std::string actor_name = actor.user.username();
+  std::string target_name = resolved.target;
+  if (const Member* t = FindUser(resolved.target)) target_name = t->user.username();
+
+  // Apply the effects on the room now: bans, mutes and kicks take effect at once.
+  std::vector<SessionId> targets;
+  for (const auto& [sid, m] : members_) {
+    if (!resolved.target.empty() && m.user.user_id() == resolved.target) targets.push_back(sid);
+  }
+  switch (cmd.kind) {
+    case CommandKind::kKick:
+    case CommandKind::kBan:
+      for (SessionId t : targets) {
+        Notice(t, action, rec);
+        RemoveMember(members_.find(t), cmd.kind == CommandKind::kKick ? "kicked" : "banned", "");
+      }
+      SystemLine(target_name +
+                 (cmd.kind == CommandKind::kKick ? " was kicked by " : " was banned by ") +
+                 actor_name + (rec.reason.empty() ? "" : ": " + rec.reason));
+      break;
+    case CommandKind::kMute:
+      for (SessionId t : targets) {
+        // A muted player's sounding notes would otherwise hang until unmuted.
+        ReleaseHeldNotes(t, members_.find(t)->second);
+        Notice(t, action, rec);
+      }
+      SystemLine(target_name + " was muted by " + actor_name +
+                 (rec.reason.empty() ? "" : ": " + rec.reason));
+      break;
+    case CommandKind::kUnmute:
+    case CommandKind::kUnban:
+      for (SessionId t : targets) Notice(t, action, rec);
+      break;
+    case CommandKind::kMod:
+    case CommandKind::kUnmod:
+    case CommandKind::kOwner:
+      // Everyone's view of the roles changes, so every member gets the notice (a client
+      // updates the target's badge from action + target; RoomUpdated carries only the owner,
+      // and UserInfo roles arrive with the next RoomJoinedResponse or RoomSnapshot), and the
+      // chat says it.
+      for (const auto& [sid, m] : members_) Notice(sid, action, rec);
+      if (cmd.kind == CommandKind::kMod) {
+        SystemLine(target_name + " is now a room moderator (appointed by " + actor_name + ")");
+      } else if (cmd.kind == CommandKind::kUnmod) {
+        SystemLine(target_name + " is no longer a room moderator (by " + actor_name + ")");
+      } else {
+        SystemLine(target_name + " now owns the room (handed over by " + actor_name + ")");
+      }
+      BroadcastInfo();
+      break;
+    case CommandKind::kTopic:
+      topic_ = cmd.text;
+      BroadcastInfo();
+      break;
+    case CommandKind::kClear: {
+      history_.clear();
+      proto::ClientMessage out;
+      out.mutable_chat_cleared()->set_room_id(id_);
+      out.mutable_chat_cleared()->set_actor_user_id(actor.user.user_id());
+      StampType(&out);
+      Broadcast(out, 0, /*droppable=*/false);
+      break;
+    }
+    default:
+      break;
+  }
+
+  // Durable before acknowledged: the audit record, and for a persistent room its ban
+  // table or saved state, are committed before the actor hears "done".
+  const bool keep = persistent();
+  store::RoomRecord record = Record();
+  store::RoomBanRecord ban;
+  ban.room_id = id_;
+  ban.user_id = rec.target;
+  ban.reason = rec.reason;
+  ban.actor = rec.actor;
+  ban.created_unix_ms = now_ms;
+  ban.until_unix_ms = rec.until_unix_ms;
+  const CommandKind kind = cmd.kind;
+  auto status = std::make_shared<absl::Status>();
+  RoomHost* host = host_;
+  std::string summary = std::string(moderation::AuditActionName(rec.action)) +
+                        (target_name.empty() ? "" : " " + target_name) + ": done";
+  bool queued = host_->Storage(
+      [rec, keep, record = std::move(record), ban, kind, status](store::Store& st) {
+        *status = st.AppendAudit(rec);
+        if (!status->ok() || !keep) return;
+        if (kind == CommandKind::kBan) {
+          *status = st.AddRoomBan(ban);
+        } else if (kind == CommandKind::kUnban) {
+          absl::Status s = st.RemoveRoomBan(ban.room_id, ban.user_id);
+          if (!s.ok() && !absl::IsNotFound(s)) *status = s;
+        } else if (kind != CommandKind::kKick && kind != CommandKind::kMute &&
+                   kind != CommandKind::kUnmute && kind != CommandKind::kClear) {
+          *status = st.SaveRoom(record);
+        }
+      },
+      [host, status, session, name, summary, request_id] {
+        proto::ClientMessage out;
+        if (status->ok()) {
+          auto* r = out.mutable_command_result();
+          r->set_command(name);
+          r->set_ok(true);
+          r->add_lines(summary);
+          out.set_request_id(request_id);
+          StampType(&out);
+        } else {
+          out = MakeError(proto::INTERNAL_ERROR, "applied but not saved", request_id);
+        }
+        host->SendToSession(session, MakeFrame(out));
+      });
+  if (!queued) Error(session, proto::INTERNAL_ERROR, "applied but not saved", request_id);
+}
+
+}  // namespace tutti::server
