@@ -22,12 +22,14 @@ case "${1:-}" in
     bash tools/setup.sh
     configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
     cmake --build build -j "$jobs" --target tutti-server tutti-cli tutti-keygen tutti-token
+    bash web/build.sh  # the page the server serves (web/dist)
     exec build/server/tutti-server "$@"
     ;;
   test)
     bash tools/setup.sh
     configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
     cmake --build build -j "$jobs"
+    bash web/build.sh
     ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
     # The same tests under AddressSanitizer and UBSan (benchmarks are not built there).
     configure build-asan -DCMAKE_BUILD_TYPE=Debug -DTUTTI_SANITIZE=ON -DTUTTI_BUILD_BENCH=OFF

@@ -15,7 +15,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 zlib1g-dev
   librtmidi-dev libjack-jackd2-dev jackd2
   clang-format python3
-  chromium  # the browser test: tests/interop/browser_test.mjs
+  chromium  # the browser tests: tests/interop/browser_test.mjs, web/test/
 )
 
 missing=()
@@ -49,10 +49,13 @@ fi
 
 # npm ci (exact versions from package-lock.json) when node_modules is missing or older
 # than the lock file.
-interop_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/interop"
-if [ ! -d "$interop_dir/node_modules" ] ||
-   [ "$interop_dir/package-lock.json" -nt "$interop_dir/node_modules" ]; then
-  echo "setup: npm ci in tests/interop" >&2
-  (cd "$interop_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  touch "$interop_dir/node_modules"
-fi
+# tests/interop (the interop tests) and web/ (the web client and its tests).
+repo_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+for npm_dir in "$repo_dir/tests/interop" "$repo_dir/web"; do
+  if [ ! -d "$npm_dir/node_modules" ] ||
+     [ "$npm_dir/package-lock.json" -nt "$npm_dir/node_modules" ]; then
+    echo "setup: npm ci in ${npm_dir#"$repo_dir"/}" >&2
+    (cd "$npm_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$npm_dir/node_modules"
+  fi
+done

@@ -1,0 +1,193 @@
+// Player: turns MIDI into sound and key colours. Local notes play at once (the player
+// hears themselves without a round trip); others' batches are scheduled through the
+// timing seam (playout/timing.ts) at their playout time. Held-note snapshots and the
+// server's synthetic note-offs are honoured, and every source is released when its
+// sender leaves or the connection drops, so nothing sticks. Main thread only; owned by
+// the App.
+import type { HeldNotesSnapshot, MidiMessage } from '../gen/tutti_pb.js';
+import type { Timing } from '../playout/timing.js';
+import type { PianoSynth } from './piano.js';
+
+export type KeyListener = (note: number, owner: string | null, on: boolean) => void;
+
+export interface ParsedEvent { status: number; d1: number; d2: number; }
+
+// Splits a byte string of complete channel messages (no running status) into events.
+export function parseChannelMessages(bytes: Uint8Array): ParsedEvent[] {
+  const out: ParsedEvent[] = [];
+  let i = 0;
+  while (i < bytes.length) {
+    const st = bytes[i];
+    if (st < 0x80 || st >= 0xf0) break;
+    const len = (st & 0xf0) === 0xc0 || (st & 0xf0) === 0xd0 ? 2 : 3;
+    if (i + len > bytes.length) break;
+    out.push({ status: st, d1: bytes[i + 1], d2: len === 3 ? bytes[i + 2] : 0 });
+    i += len;
+  }
+  return out;
+}
+
+export const senderKey = (userId: string, sessionId: bigint | number | string): string =>
+  `${userId}#${sessionId}`;
+const sourceOf = (sender: string, ch: number) => `${sender}/${ch}`;
+const senderOfSource = (source: string) => source.slice(0, source.lastIndexOf('/'));
+
+export class Player {
+  // note -> owners currently showing on that key (the last one colours it).
+  private keyOwners = new Map<number, string[]>();
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+  localSender = 'local';
+
+  constructor(private synth: PianoSynth, private timing: Timing, private onKey: KeyListener,
+              private nowLocalUs: () => number) {}
+
+  // Local time (us) -> AudioContext time (s). currentTime advances in render quanta
+  // while performance.now() is fine-grained, so the mapping is kept steady and only
+  // re-anchored when it drifts by more than 20 ms (a suspended context, a clock jump);
+  // per sender, audio times never go backwards either.
+  private audioOffset: number | null = null;
+  private lastAudio = new Map<string, number>();
+  private audioTime(localUs: number, sender?: string): number {
+    const ctxNow = this.synth.ctx.currentTime;
+    const measured = ctxNow - this.nowLocalUs() / 1e6;
+    if (this.audioOffset === null || Math.abs(measured - this.audioOffset) > 0.02) this.audioOffset = measured;
+    let t = Math.max(ctxNow, localUs / 1e6 + this.audioOffset);
+    if (sender !== undefined) {
+      t = Math.max(t, this.lastAudio.get(sender) ?? 0);
+      this.lastAudio.set(sender, t);
+    }
+    return t;
+  }
+
+  private showKey(note: number, owner: string, on: boolean, atLocalUs: number): void {
+    const apply = () => {
+      const list = this.keyOwners.get(note) ?? [];
+      if (on) list.push(owner);
+      else { const i = list.lastIndexOf(owner); if (i >= 0) list.splice(i, 1); }
+      this.keyOwners.set(note, list);
+      this.onKey(note, list.length ? list[list.length - 1] : null, list.length > 0);
+    };
+    const wait = (atLocalUs - this.nowLocalUs()) / 1000;
+    if (wait <= 1) { apply(); return; }
+    const t = setTimeout(() => { this.timers.delete(t); apply(); }, wait);
+    this.timers.add(t);
+  }
+
+  private apply(sender: string, e: ParsedEvent, whenAudio: number, atLocalUs: number): void {
+    const ch = e.status & 0x0f;
+    const src = sourceOf(sender, ch);
+    switch (e.status & 0xf0) {
+      case 0x90:
+      case 0x80:
+        if ((e.status & 0xf0) === 0x90 && e.d2 > 0) {
+          this.synth.noteOn(src, e.d1, e.d2, whenAudio);
+          this.showKey(e.d1, sender, true, atLocalUs);
+          break;
+        }
+        // A note-off (or a note-on with velocity 0).
+        if (this.synth.soundingNotes(src).includes(e.d1) || this.isLit(e.d1, sender)) {
+          this.showKey(e.d1, sender, false, atLocalUs);
+        }
+        this.synth.noteOff(src, e.d1, whenAudio);
+        break;
+      case 0xb0:
+        if (e.d1 === 64) this.synth.sustain(src, e.d2 >= 64, whenAudio);
+        else if (e.d1 === 120 || e.d1 === 123) this.releaseSource(src, whenAudio, atLocalUs);
+        break;
+      case 0xe0:
+        this.synth.pitchBend(src, e.d1 | (e.d2 << 7), whenAudio);
+        break;
+      case 0xc0:
+        this.synth.program(src, e.d1, whenAudio);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private isLit(note: number, owner: string): boolean {
+    return (this.keyOwners.get(note) ?? []).includes(owner);
+  }
+
+  private releaseSource(src: string, whenAudio: number, atLocalUs: number): void {
+    const sender = senderOfSource(src);
+    for (const n of this.synth.soundingNotes(src)) this.showKey(n, sender, false, atLocalUs);
+    this.synth.releaseWhere((s) => s === src, whenAudio);
+  }
+
+  // The player's own events: sound and colour now.
+  playLocal(bytes: Uint8Array): void {
+    const now = this.nowLocalUs();
+    for (const e of parseChannelMessages(bytes)) {
+      this.apply(this.localSender, e, this.synth.ctx.currentTime, now);
+    }
+  }
+
+  // A relayed batch from someone else.
+  onMidi(m: MidiMessage, arrivalLocalUs: number): void {
+    const sender = senderKey(m.userId, m.sessionId);
+    const stamp = Number(m.timestamp);
+    const now = this.nowLocalUs();
+    const batch: { delay: number; bytes: Uint8Array }[] = [{ delay: 0, bytes: m.midiData }];
+    for (const ev of m.events) batch.push({ delay: ev.delayUs, bytes: ev.data });
+    for (const { delay, bytes } of batch) {
+      for (const e of parseChannelMessages(bytes)) {
+        const isOn = (e.status & 0xf0) === 0x90 && e.d2 > 0;
+        const at = this.timing.playout.playTime(sender, stamp, delay, arrivalLocalUs, now, isOn);
+        if (at === null) continue;
+        this.apply(sender, e, this.audioTime(at, sender), at);
+      }
+    }
+  }
+
+  // Reconcile with what the sender holds: release what it no longer lists.
+  onSnapshot(s: HeldNotesSnapshot): void {
+    const sender = senderKey(s.userId, s.sessionId);
+    if (sender === this.localSender) return;
+    const now = this.nowLocalUs();
+    let at = this.timing.clock.localFromServer(Number(s.serverTime)) + this.timing.playout.stats().targetMs * 1000;
+    if (at < now) at = now;
+    const held = new Set(s.notes.map((n) => `${n.channel}:${n.note}`));
+    for (let ch = 0; ch < 16; ch++) {
+      const src = sourceOf(sender, ch);
+      for (const n of this.synth.soundingNotes(src)) {
+        if (!held.has(`${ch}:${n}`)) {
+          this.showKey(n, sender, false, at);
+          this.synth.noteOff(src, n, this.audioTime(at));
+        }
+      }
+      if (this.synth.pedalDown(src) && !(s.sustainChannels & (1 << ch))) {
+        this.synth.sustain(src, false, this.audioTime(at));
+      }
+    }
+  }
+
+  // A sender left the room: release everything it had.
+  removeSender(userId: string, sessionId: bigint): void {
+    const sender = senderKey(userId, sessionId);
+    this.timing.playout.removeSender(sender);
+    this.lastAudio.delete(sender);
+    this.clearKeys((o) => o === sender);
+    this.synth.releaseWhere((s) => senderOfSource(s) === sender);
+  }
+
+  // The connection dropped or the room was left: silence everything, clear all keys.
+  releaseEverything(keepLocal = false): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.timing.playout.clear();
+    this.lastAudio.clear();
+    this.clearKeys((o) => !(keepLocal && o === this.localSender));
+    this.synth.releaseWhere((s) => !(keepLocal && senderOfSource(s) === this.localSender));
+  }
+
+  private clearKeys(pred: (owner: string) => boolean): void {
+    for (const [note, owners] of this.keyOwners) {
+      const left = owners.filter((o) => !pred(o));
+      if (left.length !== owners.length) {
+        this.keyOwners.set(note, left);
+        this.onKey(note, left.length ? left[left.length - 1] : null, left.length > 0);
+      }
+    }
+  }
+}

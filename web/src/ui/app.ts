@@ -1,0 +1,521 @@
+// The App: the page's controller. It owns the connection, the audio engine, the inputs
+// and the room state, turns server messages into screen updates and user actions into
+// requests, and rejoins its room after a reconnect. Main thread only; one per page.
+import { create } from '@bufbuild/protobuf';
+import {
+  type ClientMessage, type RoomInfo, RoomSettingsSchema, RoomType, ServerCommandType, UserStatus,
+} from '../gen/tutti_pb.js';
+import { PianoSynth, type ScheduledNote } from '../audio/piano.js';
+import { Player, senderKey } from '../audio/player.js';
+import { ComputerKeys } from '../input/computer_keys.js';
+import { WebMidi } from '../input/webmidi.js';
+import { Connection, type ConnState, nowLocalUs } from '../net/connection.js';
+import { wsOriginOf, type Identity } from '../net/auth.js';
+import { createTiming } from '../playout/select.js';
+import type { Timing } from '../playout/timing.js';
+import { $, $in, $sel, colorFor, el, readFragment } from './dom.js';
+import { PianoView } from './piano_view.js';
+import { chatLine, clearChat, type Member, pmLine, renderUsers, systemLine } from './room_view.js';
+import { LOCAL_HELP, parseChatInput } from './commands.js';
+
+type Screen = 'connect' | 'lobby' | 'room';
+interface TestHook { scheduled: (ScheduledNote & { ctxNow: number })[]; }
+declare global { interface Window { __TUTTI_TEST__?: TestHook; tutti?: App; } }
+
+const ROOM_LIST_REFRESH_MS = 5000;
+
+export class App {
+  timing: Timing;
+  conn: Connection;
+  ctx: AudioContext | null = null;
+  synth: PianoSynth | null = null;
+  player: Player | null = null;
+  piano: PianoView;
+  keys: ComputerKeys;
+  midi: WebMidi;
+  screen: Screen = 'connect';
+  me: { userId: string; sessionId: bigint; username: string } | null = null;
+  room: RoomInfo | null = null;
+  members = new Map<string, Member>();  // senderKey -> member
+  wantRoom: { name: string; password: string } | null = null;
+  private rejoining = false;
+  private pendingPm = new Map<string, string>();  // request id -> recipient as typed
+  private listTimer: ReturnType<typeof setInterval> | null = null;
+  private identity: Identity | null = null;
+
+  constructor() {
+    this.timing = createTiming();
+    const params = new URLSearchParams(location.search);
+    // ?ws=ws://host:port lets a development page talk to a server on another origin.
+    const wsOrigin = params.get('ws') ?? wsOriginOf(location);
+    this.conn = new Connection(this.timing.clock, {
+      state: (s, d) => this.onState(s, d),
+      message: (m, at) => this.onMessage(m, at),
+      opened: (first) => this.onOpened(first),
+      dropped: () => this.onDropped(),
+    }, wsOrigin, params.get('info') ?? '/api/server-info');
+    this.piano = new PianoView($('piano'), {
+      press: (n, v) => this.play(new Uint8Array([0x90, n, v])),
+      release: (n) => this.play(new Uint8Array([0x80, n, 0])),
+    });
+    this.keys = new ComputerKeys(window, {
+      press: (n, v) => this.screen === 'room' && this.play(new Uint8Array([0x90, n, v])),
+      release: (n) => this.play(new Uint8Array([0x80, n, 0])),
+      sustain: (d) => this.screen === 'room' && this.play(new Uint8Array([0xb0, 64, d ? 127 : 0])),
+      octaveChanged: () => this.refreshLabels(),
+    });
+    this.midi = new WebMidi((b) => { if (this.screen === 'room') this.play(b); }, () => this.fillMidiPickers());
+    this.bindUi();
+    this.refreshLabels();
+    void this.readServerInfo();
+    setInterval(() => this.showQuality(), 1000);
+    window.tutti = this;
+  }
+
+  // --- audio -----------------------------------------------------------------------------
+
+  private ensureAudio(): void {
+    if (!this.ctx) {
+      this.ctx = new AudioContext({ latencyHint: 'interactive' });
+      this.synth = new PianoSynth(this.ctx);
+      this.synth.setVolume(Number($in('volume').value) / 100);
+      this.player = new Player(this.synth, this.timing, (n, owner) => this.lightKey(n, owner), nowLocalUs);
+      const hook = window.__TUTTI_TEST__;
+      if (hook) this.synth.onSchedule = (n) => hook.scheduled.push({ ...n, ctxNow: this.ctx!.currentTime });
+    }
+    if (this.ctx.state !== 'running') void this.ctx.resume().then(() => this.soundButton());
+    this.soundButton();
+  }
+  private soundButton(): void {
+    $('sound-on').hidden = !this.ctx || this.ctx.state === 'running';
+  }
+
+  private lightKey(note: number, owner: string | null): void {
+    if (owner === null) { this.piano.setLit(note, null); return; }
+    const m = owner === 'local' ? null : this.members.get(owner);
+    const id = owner === 'local' ? this.me?.userId ?? 'me' : m?.info.userId ?? owner;
+    this.piano.setLit(note, colorFor(id, m?.info.avatar?.color));
+  }
+
+  // One MIDI message from any local input: heard at once, sent to the room.
+  play(bytes: Uint8Array): void {
+    if (this.screen !== 'room') return;
+    this.ensureAudio();
+    this.player?.playLocal(bytes);
+    if (!this.conn.isOpen || !this.room) return;
+    const c = this.timing.clock;
+    const ts = c.synced ? BigInt(Math.round(c.serverFromLocal(nowLocalUs()))) : 0n;
+    this.conn.send({ case: 'midiMessage', value: { midiData: bytes, timestamp: ts } });
+  }
+
+  // --- connection ----------------------------------------------------------------------------
+
+  private async readServerInfo(): Promise<void> {
+    try {
+      const info = await this.conn.fetchInfo();
+      $('server-line').textContent = `Tutti ${info.version || ''} · ${info.guestsAllowed ? 'guests welcome' : 'members only (token needed)'}`;
+    } catch (e) {
+      $('server-line').textContent = `Cannot read the server's information: ${(e as Error).message}`;
+    }
+    this.takeFragment();
+  }
+
+  // #room=NAME joins (or opens) that room; #token=JWT connects as that member. Also on
+  // hashchange, so an embedding site can hand over a token without reloading the page.
+  private takeFragment(): void {
+    const frag = readFragment(location.hash);
+    const room = frag.get('room');
+    if (room) $in('join-name').value = room;
+    const token = frag.get('token');
+    if (token) {
+      // The fragment never reaches a server; it is taken out of the address bar at once
+      // so a copied link does not carry the token.
+      history.replaceState(null, '', location.pathname + location.search + (room ? `#room=${encodeURIComponent(room)}` : ''));
+      (document.querySelector('input[value=member]') as HTMLInputElement).checked = true;
+      this.toggleAs();
+      $in('token').value = token;
+      if (room) this.wantRoom = { name: room, password: '' };
+      if (this.conn.state !== 'idle' && this.conn.state !== 'closed') this.conn.stop();
+      this.connect();
+      return;
+    }
+    if (!room) return;
+    if (this.conn.isOpen) {
+      if (room.toLowerCase() !== this.room?.roomName.toLowerCase()) this.join(room);
+    } else {
+      this.wantRoom = { name: room, password: '' };
+    }
+  }
+
+  connect(): void {
+    const member = (document.querySelector('input[name=as]:checked') as HTMLInputElement).value === 'member';
+    const name = $in('name').value.trim();
+    const token = $in('token').value.trim();
+    $('connect-error').textContent = '';
+    if (member && !token) { $('connect-error').textContent = 'Paste a token first.'; return; }
+    if (!member && !name) { $('connect-error').textContent = 'Pick a name first.'; return; }
+    if (!member) localStorage.setItem('tutti.name', name);
+    this.ensureAudio();
+    void this.midi.init().then(() => this.fillMidiPickers());
+    this.identity = member ? { name: '', token } : { name };
+    this.conn.start(this.identity);
+  }
+
+  private onState(s: ConnState, detail: string): void {
+    const dot = $('status-dot');
+    dot.className = `dot ${s}`;
+    $('status-text').textContent = detail + (s === 'open' && this.room ? ` · in ${this.room.roomName}` : '');
+    $('disconnect').hidden = s === 'idle' || s === 'closed';
+    if (s === 'closed') {
+      this.stopListRefresh();
+      this.room = null;
+      this.members.clear();
+      this.show('connect');
+      if (detail !== 'disconnected') $('connect-error').textContent = detail;
+    }
+  }
+
+  private onOpened(first: boolean): void {
+    if (this.wantRoom) {
+      // Create-or-join: after a server restart an ordinary room is gone until its first
+      // member comes back, and a link may name a room nobody opened yet.
+      if (!first) systemLine(`Reconnected; rejoining ${this.wantRoom.name}…`);
+      this.rejoining = !first;
+      this.conn.send({ case: 'serverCommand', value: {
+        commandType: ServerCommandType.CREATE_OR_JOIN_ROOM,
+        parameters: { room_name: this.wantRoom.name, password: this.wantRoom.password },
+      } }, true);
+    } else {
+      this.show('lobby');
+    }
+  }
+
+  private onDropped(): void {
+    // Nothing may keep sounding: others' notes, our own, the pedal, lit keys.
+    this.piano.releaseAllPointers();
+    this.keys.releaseAll();
+    this.player?.releaseEverything();
+    if (this.room) systemLine('Connection lost: reconnecting…', 'err');
+    this.room = null;
+    this.members.clear();
+    this.stopListRefresh();
+  }
+
+  disconnect(): void {
+    this.wantRoom = null;
+    this.conn.stop();
+    this.player?.releaseEverything();
+  }
+
+  // --- screens ---------------------------------------------------------------------------------
+
+  show(s: Screen): void {
+    this.screen = s;
+    for (const n of ['connect', 'lobby', 'room'] as Screen[]) $(`screen-${n}`).hidden = n !== s;
+    if (s === 'lobby') this.startListRefresh(); else this.stopListRefresh();
+    if (s === 'room') requestAnimationFrame(() => this.piano.reveal(this.keys.baseNote()));
+  }
+
+  private startListRefresh(): void {
+    this.conn.send({ case: 'getRoomList', value: {} });
+    if (!this.listTimer) {
+      this.listTimer = setInterval(() => this.conn.send({ case: 'getRoomList', value: {} }), ROOM_LIST_REFRESH_MS);
+    }
+  }
+  private stopListRefresh(): void {
+    if (this.listTimer) clearInterval(this.listTimer);
+    this.listTimer = null;
+  }
+
+  private renderRoomList(rooms: RoomInfo[]): void {
+    const ul = $('room-list');
+    ul.replaceChildren();
+    for (const r of rooms) {
+      const b = el('button', { 'data-room': r.roomName },
+        el('span', {}, `${r.roomName}${r.hasPassword ? ' 🔒' : ''}`),
+        el('span', { class: 'muted' }, `${r.userCount}${r.settings?.maxUsers ? `/${r.settings.maxUsers}` : ''} playing`));
+      b.addEventListener('click', () => this.join(r.roomName, r.hasPassword ? prompt(`Password for ${r.roomName}`) ?? '' : ''));
+      ul.append(el('li', {}, b));
+    }
+    $('room-list-empty').hidden = rooms.length > 0;
+  }
+
+  join(name: string, password = ''): void {
+    $('lobby-error').textContent = '';
+    this.wantRoom = { name, password };
+    this.conn.send({ case: 'joinRoomByName', value: { roomName: name, password } }, true);
+  }
+
+  leave(): void {
+    this.wantRoom = null;
+    this.conn.send({ case: 'leaveRoom', value: {} }, true);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+
+  private createRoom(): void {
+    const name = $in('create-name').value.trim();
+    const password = $in('create-password').value;
+    const settings = create(RoomSettingsSchema, {
+      maxUsers: Number($in('create-max').value) || 0,
+      allowChat: $in('create-chat').checked,
+      allowGuests: $in('create-guests').checked,
+      autoModeration: $in('create-automod').checked,
+      requirePro: $in('create-pro').checked,
+      persistent: $in('create-persistent').checked,
+      welcomeMessage: $in('create-welcome').value,
+    });
+    this.wantRoom = { name, password };
+    this.conn.send({ case: 'createRoomCommand', value: {
+      roomName: name, roomType: Number($sel('create-type').value) as RoomType, password, settings,
+    } }, true);
+  }
+
+  // --- server messages -----------------------------------------------------------------------
+
+  private member(userId: string, sessionId: bigint): Member | undefined {
+    return this.members.get(senderKey(userId, sessionId));
+  }
+  private redrawUsers(): void {
+    if (!this.room || !this.me) return;
+    renderUsers([...this.members.values()], this.room.ownerId, this.me.sessionId);
+  }
+
+  private onMessage(m: ClientMessage, at: number): void {
+    const v = m.message;
+    switch (v.case) {
+      case 'welcome': {
+        const u = v.value.user!;
+        this.me = { userId: u.userId, sessionId: u.sessionId, username: u.username };
+        if (this.player) this.player.localSender = 'local';
+        $('me-name').textContent = u.username;
+        break;
+      }
+      case 'roomList': this.renderRoomList(v.value.rooms); break;
+      case 'roomJoinedResponse': {
+        const r = v.value;
+        if (!r.success) { this.joinFailed(r.errorMessage); break; }
+        this.room = r.roomInfo ?? null;
+        this.members.clear();
+        for (const u of [...r.currentUsers, ...(r.you ? [r.you] : [])]) {
+          this.members.set(senderKey(u.userId, u.sessionId), { info: u, status: u.avatar?.status ?? UserStatus.ONLINE, statusText: u.avatar?.statusText ?? '' });
+        }
+        if (this.wantRoom) this.wantRoom.name = this.room?.roomName ?? this.wantRoom.name;
+        else this.wantRoom = { name: this.room?.roomName ?? '', password: '' };
+        $('room-title').textContent = this.room?.roomName ?? '';
+        $('room-topic').textContent = this.room?.topic ?? '';
+        history.replaceState(null, '', `${location.pathname}${location.search}#room=${encodeURIComponent(this.room?.roomName ?? '')}`);
+        clearChat();
+        for (const c of r.chatHistory) chatLine(c);
+        if (this.rejoining) systemLine(`Reconnected: back in ${this.room?.roomName ?? 'the room'}.`);
+        this.rejoining = false;
+        for (const s of r.heldNotes) this.player?.onSnapshot(s);
+        this.redrawUsers();
+        this.show('room');
+        this.onState(this.conn.state, 'connected');
+        break;
+      }
+      case 'roomLeft': {
+        this.player?.releaseEverything(true);
+        this.room = null;
+        this.members.clear();
+        if (v.value.reason !== 'left') $('lobby-error').textContent = `You were removed from the room (${v.value.reason}).`;
+        if (v.value.reason !== 'left' || m.requestId) this.wantRoom = null;
+        this.show('lobby');
+        this.onState(this.conn.state, 'connected');
+        break;
+      }
+      case 'userJoinedRoom': {
+        const u = v.value.userInfo!;
+        this.members.set(senderKey(u.userId, u.sessionId), { info: u, status: u.avatar?.status ?? UserStatus.ONLINE, statusText: u.avatar?.statusText ?? '' });
+        systemLine(`${u.username} joined`);
+        this.redrawUsers();
+        break;
+      }
+      case 'userLeftRoom': {
+        const key = senderKey(v.value.userId, v.value.sessionId);
+        const who = this.members.get(key);
+        this.members.delete(key);
+        this.player?.removeSender(v.value.userId, v.value.sessionId);
+        systemLine(`${who?.info.username ?? v.value.userId} left (${v.value.reason})`);
+        this.redrawUsers();
+        break;
+      }
+      case 'roomUpdated':
+        if (v.value.roomInfo && this.room) {
+          this.room = v.value.roomInfo;
+          $('room-topic').textContent = this.room.topic;
+          this.redrawUsers();
+        }
+        break;
+      case 'roomSnapshot': {
+        const s = v.value;
+        if (s.roomInfo) this.room = s.roomInfo;
+        this.members.clear();
+        for (const u of s.users) this.members.set(senderKey(u.userId, u.sessionId), { info: u, status: u.avatar?.status ?? 0, statusText: u.avatar?.statusText ?? '' });
+        for (const h of s.heldNotes) this.player?.onSnapshot(h);
+        this.redrawUsers();
+        break;
+      }
+      case 'roomChatMessage': chatLine(v.value); break;
+      case 'privateMessage': {
+        const p = v.value;
+        // Our own copy (the confirmation) echoes the request id; show whom we wrote to
+        // by the name typed, the server may have resolved it to an id.
+        const to = this.pendingPm.get(m.requestId);
+        this.pendingPm.delete(m.requestId);
+        pmLine(p.fromUsername, to ?? p.toUserId, p.message, to !== undefined);
+        break;
+      }
+      case 'commandResult':
+        systemLine(v.value.lines.join('\n') || (v.value.ok ? 'done' : 'failed'), 'cmd');
+        break;
+      case 'errorMessage': {
+        const text = `${v.value.errorCode}: ${v.value.errorMessage}`;
+        if (this.screen === 'room') systemLine(text, 'err'); else $('lobby-error').textContent = text;
+        if (this.screen !== 'room' && m.requestId && this.wantRoom && /NOT_FOUND|WRONG_PASSWORD|ROOM_FULL|BANNED|PERMISSION_DENIED|ALREADY_EXISTS|INVALID_PARAMETERS/.test(v.value.errorCode)) {
+          this.wantRoom = null;
+          this.show('lobby');
+        }
+        break;
+      }
+      case 'midiMessage': {
+        this.ensureAudio();
+        this.player?.onMidi(v.value, at);
+        if (this.midi.output) this.forwardToMidiOut(v.value.midiData);
+        break;
+      }
+      case 'heldNotesSnapshot': this.player?.onSnapshot(v.value); break;
+      case 'userStatusUpdate': {
+        for (const mem of this.members.values()) {
+          if (mem.info.userId === v.value.userId) { mem.status = v.value.status; mem.statusText = v.value.statusText; }
+        }
+        this.redrawUsers();
+        break;
+      }
+      case 'avatarCommand': {
+        const mem = this.member(v.value.userId, v.value.sessionId);
+        if (mem && v.value.avatarData) { mem.info.avatar = v.value.avatarData; this.redrawUsers(); }
+        break;
+      }
+      case 'moderationNotice': {
+        const n = v.value;
+        systemLine(`moderation: ${n.actorUserId} → ${n.targetUserId}${n.reason ? ` (${n.reason})` : ''}`);
+        break;
+      }
+      case 'chatCleared': clearChat(); systemLine('The chat was cleared.'); break;
+      default: break;
+    }
+  }
+
+  private joinFailed(msg: string): void {
+    this.wantRoom = null;
+    $('lobby-error').textContent = msg || 'Could not join.';
+    this.show('lobby');
+  }
+
+  private forwardToMidiOut(bytes: Uint8Array): void {
+    this.midi.sendOut(bytes, performance.now() + this.timing.playout.stats().targetMs);
+  }
+
+  // --- UI bindings ---------------------------------------------------------------------------
+
+  private toggleAs(): void {
+    const member = (document.querySelector('input[name=as]:checked') as HTMLInputElement).value === 'member';
+    $('name-row').hidden = member;
+    $('token-row').hidden = !member;
+    $in('name').required = !member;
+  }
+
+  private refreshLabels(): void {
+    this.piano.setLabels(this.keys.labels());
+    $('octave').textContent = `C${this.keys.octave}`;
+    if (this.screen === 'room') this.piano.reveal(this.keys.baseNote());
+  }
+
+  private fillMidiPickers(): void {
+    const fill = (sel: HTMLSelectElement, items: { id: string; name: string }[], none: string) => {
+      const keep = sel.value;
+      sel.replaceChildren(el('option', { value: '' }, none), ...items.map((p) => el('option', { value: p.id }, p.name)));
+      if (items.some((p) => p.id === keep)) sel.value = keep;
+      else if (sel.id === 'midi-in' && items.length > 0 && keep === '') { sel.value = items[0].id; this.midi.selectInput(items[0].id); }
+    };
+    const none = this.midi.error ? '(no MIDI access)' : '(none)';
+    $sel('midi-in').title = this.midi.error;
+    fill($sel('midi-in'), this.midi.inputs(), none);
+    fill($sel('midi-out'), this.midi.outputs(), this.midi.error ? '(unavailable)' : '(off)');
+  }
+
+  private sendChat(text: string): void {
+    const cmd = parseChatInput(text);
+    if (cmd.kind === 'empty') return;
+    if (cmd.kind === 'localHelp') { systemLine(LOCAL_HELP, 'cmd'); }
+    if (cmd.kind === 'pm') {
+      const id = this.conn.send({ case: 'privateMessage', value: { toUserId: cmd.to, message: cmd.text } }, true);
+      if (id) this.pendingPm.set(id, cmd.to);
+      return;
+    }
+    if (cmd.kind === 'status') {
+      this.setStatus(cmd.status, cmd.text);
+      return;
+    }
+    this.conn.send({ case: 'roomChatMessage', value: { message: cmd.text } }, true);
+  }
+
+  private setStatus(status: UserStatus, text: string): void {
+    $sel('my-status').value = String(status);
+    this.conn.send({ case: 'userStatusUpdate', value: { status, statusText: text } }, true);
+  }
+
+  private showQuality(): void {
+    const q = $('quality');
+    if (!this.conn.isOpen) { q.hidden = true; return; }
+    q.hidden = false;
+    const c = this.timing.clock;
+    const st = this.timing.playout.stats();
+    $('q-rtt').textContent = c.synced ? `RTT ${(c.rttUs / 1000).toFixed(1)} ms` : 'RTT syncing…';
+    // The offset itself is the distance between two unrelated monotonic clocks (large
+    // and meaningless to read); what matters is how well it is known.
+    $('q-offset').textContent = c.synced ? `clock ±${(c.errorBoundUs / 1000).toFixed(1)} ms` : 'clock –';
+    $('q-offset').title = `clock offset (server − this page): ${(c.offsetUs / 1000).toFixed(1)} ms`;
+    $('q-late').textContent = `late ${st.events ? ((100 * st.late) / st.events).toFixed(1) : '0.0'}% · buffer ${st.targetMs.toFixed(0)} ms`;
+    q.title = `round trip, clock offset (server − this page), late notes; timing core: ${this.timing.kind}`;
+  }
+
+  private bindUi(): void {
+    $in('name').value = localStorage.getItem('tutti.name') ?? '';
+    for (const r of document.querySelectorAll('input[name=as]')) r.addEventListener('change', () => this.toggleAs());
+    $('connect-form').addEventListener('submit', (e) => { e.preventDefault(); this.connect(); });
+    $('disconnect').addEventListener('click', () => this.disconnect());
+    $('refresh-rooms').addEventListener('click', () => this.conn.send({ case: 'getRoomList', value: {} }));
+    $('join-lobby').addEventListener('click', () => {
+      this.wantRoom = { name: 'Lobby', password: '' };
+      this.conn.send({ case: 'joinNextAvailableLobby', value: {} }, true);
+    });
+    $('join-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.join($in('join-name').value.trim(), $in('join-password').value);
+    });
+    $('create-form').addEventListener('submit', (e) => { e.preventDefault(); this.createRoom(); });
+    $('leave').addEventListener('click', () => this.leave());
+    $('copy-link').addEventListener('click', () => {
+      const link = `${location.origin}${location.pathname}#room=${encodeURIComponent(this.room?.roomName ?? '')}`;
+      void navigator.clipboard?.writeText(link).then(() => systemLine(`Link copied: ${link}`), () => systemLine(`Room link: ${link}`));
+    });
+    $('chat-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const input = $in('chat-input');
+      this.sendChat(input.value);
+      input.value = '';
+    });
+    $('oct-down').addEventListener('click', () => this.keys.shift(-1));
+    $('oct-up').addEventListener('click', () => this.keys.shift(1));
+    $in('velocity').addEventListener('input', () => { this.keys.velocity = Number($in('velocity').value); });
+    $in('volume').addEventListener('input', () => this.synth?.setVolume(Number($in('volume').value) / 100));
+    $sel('midi-in').addEventListener('change', () => this.midi.selectInput($sel('midi-in').value));
+    $sel('midi-out').addEventListener('change', () => this.midi.selectOutput($sel('midi-out').value));
+    $sel('my-status').addEventListener('change', () => this.setStatus(Number($sel('my-status').value) as UserStatus, ''));
+    $('sound-on').addEventListener('click', () => this.ensureAudio());
+    document.addEventListener('pointerdown', () => { if (this.ctx && this.ctx.state !== 'running') this.ensureAudio(); });
+    window.addEventListener('hashchange', () => this.takeFragment());
+  }
+}

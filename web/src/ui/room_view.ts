@@ -1,0 +1,73 @@
+// The room screen's panels: the people list (roles, status, colour) and the chat log
+// (history, system and moderator lines, private messages, command answers). Rendering
+// only; the App owns the state. Main thread only.
+import { Role, type RoomChatMessage, type UserInfo, UserStatus, ChatMessageType } from '../gen/tutti_pb.js';
+import { $, colorFor, el } from './dom.js';
+
+const MAX_LINES = 300;
+const STATUS_NAMES: Record<number, string> = {
+  [UserStatus.ONLINE]: 'online', [UserStatus.AWAY]: 'away', [UserStatus.BUSY]: 'busy',
+  [UserStatus.INVISIBLE]: 'invisible', [UserStatus.OFFLINE]: 'offline',
+};
+
+export interface Member {
+  info: UserInfo;
+  status: UserStatus;
+  statusText: string;
+}
+
+function roleBadges(info: UserInfo, ownerId: string): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  const roles = new Set(info.roles);
+  if (info.userId === ownerId || roles.has(Role.ROOM_OWNER)) out.push(el('span', { class: 'badge owner' }, 'owner'));
+  else if (roles.has(Role.ROOM_MODERATOR)) out.push(el('span', { class: 'badge mod' }, 'mod'));
+  if (roles.has(Role.SERVER_ADMIN)) out.push(el('span', { class: 'badge mod' }, 'admin'));
+  else if (roles.has(Role.SERVER_MODERATOR)) out.push(el('span', { class: 'badge mod' }, 'staff'));
+  out.push(el('span', { class: 'badge' }, info.isGuest ? 'guest' : 'member'));
+  return out;
+}
+
+export function renderUsers(members: Member[], ownerId: string, meSession: bigint): void {
+  const ul = $('user-list');
+  ul.replaceChildren();
+  for (const m of members) {
+    const sw = el('span', { class: 'swatch', 'aria-hidden': 'true' });
+    sw.style.setProperty('background', colorFor(m.info.userId, m.info.avatar?.color));
+    const name = el('span', {}, m.info.username + (m.info.sessionId === meSession ? ' (you)' : ''));
+    const st = el('span', { class: 'st' }, STATUS_NAMES[m.status] ?? '' + (m.statusText ? ` – ${m.statusText}` : ''));
+    if (m.statusText) st.textContent = `${STATUS_NAMES[m.status] ?? ''} – ${m.statusText}`;
+    const li = el('li', { 'data-user': m.info.userId }, sw, name, ...roleBadges(m.info, ownerId), st);
+    ul.append(li);
+  }
+  $('user-count').textContent = `(${members.length})`;
+}
+
+function append(li: HTMLElement): void {
+  const log = $('chat-log');
+  const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 30;
+  log.append(li);
+  while (log.childElementCount > MAX_LINES) log.firstElementChild?.remove();
+  if (stick) log.scrollTop = log.scrollHeight;
+}
+
+export function chatLine(m: RoomChatMessage): void {
+  if (m.messageType === ChatMessageType.SYSTEM_MESSAGE) {
+    append(el('li', { class: 'sys' }, m.message));
+    return;
+  }
+  const who = el('span', { class: 'who' }, `${m.username}:`);
+  who.style.setProperty('color', colorFor(m.userId));
+  const cls = m.messageType === ChatMessageType.MODERATOR_MESSAGE ? 'mod-line' : 'user-line';
+  append(el('li', { class: cls }, who, m.message));
+}
+
+export function pmLine(from: string, to: string, text: string, outgoing: boolean): void {
+  const head = outgoing ? `→ ${to}:` : `${from} → you:`;
+  append(el('li', { class: 'pm' }, el('span', { class: 'who' }, head), text));
+}
+
+export function systemLine(text: string, kind: 'sys' | 'cmd' | 'err' = 'sys'): void {
+  append(el('li', { class: kind }, text));
+}
+
+export function clearChat(): void { $('chat-log').replaceChildren(); }

@@ -1,0 +1,216 @@
+#!/usr/bin/env node
+// The web client in real Chromium, as two people would use it: tutti-server (the built
+// binary, on 127.0.0.1 with a free port) serves the page; Alice (a member, her token in
+// the URL fragment as an embedding site hands it over) creates a room through the UI,
+// Bob (a guest) follows the room link. Alice plays through the on-screen piano, the
+// computer keyboard and an injected Web MIDI input; Bob's page must schedule the same
+// notes, in order, with the same velocities. Chat and a private message cross. The
+// server is stopped and started again on the same port: both pages come back to the
+// room by themselves and play on. Alice's tab closes while she holds a note: nothing is
+// left sounding on Bob's side. Screenshots of the main screens go to --artifacts.
+//   node browser_test.mjs --server PATH --token PATH [--dist DIR] [--artifacts DIR] [--verbose]
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CheckFailed, check, main, until } from './harness.mjs';
+
+const STEP_MS = 20000;  // bounds a hang; nothing asserts how long a step took
+
+// Runs in each page before its scripts: the test hook the App fills with what the audio
+// engine schedules, and a fake Web MIDI input the test plays through.
+const INIT = () => {
+  window.__TUTTI_TEST__ = { scheduled: [] };
+  const input = { id: 'fake-in', name: 'Test Keyboard', type: 'input', state: 'connected',
+                  connection: 'open', manufacturer: 'test', onmidimessage: null };
+  window.__fakeMidi = { send(bytes) {
+    input.onmidimessage?.({ data: new Uint8Array(bytes), timeStamp: performance.now() });
+  } };
+  Object.defineProperty(navigator, 'requestMIDIAccess', { configurable: true, value: async () => ({
+    inputs: new Map([['fake-in', input]]), outputs: new Map(), sysexEnabled: false, onstatechange: null,
+  }) });
+};
+
+await main('web-browser', async (env) => {
+  const args = env.args;
+  const shots = args.artifacts ?? join(env.tmp, 'shots');
+  mkdirSync(shots, { recursive: true });
+  await env.detectWebRoot();
+  const port = await env.startServer(0);
+  await env.startPageServer();
+  env.log(`server on ${port}, page at ${env.pageUrl()} (served by ${env.webRootFlag ? 'tutti-server' : 'the test'})`);
+  const browser = await env.launch();
+
+  check(args.token, '--token PATH/TO/tutti-token is required');
+  const token = JSON.parse(execFileSync(args.token,
+    ['--keys', env.keys, '--user-id', 'u-alice', '--name', 'Alice', '--member', '--port', String(port),
+     '--json'], { encoding: 'utf8' })).token;
+
+  const pages = [];
+  async function open(label) {
+    const p = await browser.newPage();
+    p.label = label;
+    p.errors = [];
+    await p.addInitScript(INIT);
+    p.on('pageerror', (e) => p.errors.push(e.message));
+    p.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource|WebSocket connection/.test(m.text())) p.errors.push(m.text());
+      env.log(`${label} console: ${m.text()}`);
+    });
+    pages.push(p);
+    return p;
+  }
+  const wait = (p, fn, arg, what) => p.waitForFunction(fn, arg, { timeout: STEP_MS }).catch((e) => {
+    throw new CheckFailed(`${p.label}: timed out waiting for ${what} (${e.message.split('\n')[0]})`);
+  });
+  const visible = (p, sel, what) => wait(p, (s) => { const e = document.querySelector(s); return e && !e.closest('[hidden]'); }, sel, what);
+  const text = (p, sel) => p.evaluate((s) => document.querySelector(s)?.textContent ?? '', sel);
+  const shot = async (p, name) => { await p.screenshot({ path: join(shots, name) }); env.log(`screenshot ${name}`); };
+
+  // --- Alice: connect screen, then her token arrives in the fragment -----------------
+  const a = await open('alice');
+  await a.goto(env.pageUrl());
+  await wait(a, () => /Tutti|guests/.test(document.getElementById('server-line').textContent), null, 'server info');
+  await a.fill('#name', 'Alice');
+  await shot(a, '1-connect.png');
+  await a.goto(env.pageUrl(`#token=${token}`));
+  await visible(a, '#screen-lobby', 'the lobby after connecting with a token');
+  check(!(await a.evaluate(() => location.hash.includes('token'))), 'the token is taken out of the address bar');
+  check((await text(a, '#me-name')) === 'Alice', 'Alice is greeted by the name in her token');
+
+  // Create a room through the form: every RoomSettings field is on it.
+  await a.fill('#create-name', 'Jam');
+  await a.fill('#create-max', '8');
+  await a.fill('#create-welcome', 'Welcome to the jam');
+  await a.click('#create-form button[type=submit]');
+  await visible(a, '#screen-room', 'Alice in her room');
+  check((await text(a, '#room-title')) === 'Jam', 'room title');
+  check(await a.evaluate(() => location.hash === '#room=Jam'), 'the address names the room');
+
+  // --- Bob: a guest following the room link ------------------------------------------
+  const b = await open('bob');
+  await b.goto(env.pageUrl('#room=Jam'));
+  await wait(b, () => document.getElementById('server-line').textContent.includes('guests'), null, 'server info');
+  await b.fill('#name', 'Bob');
+  await b.click('#connect');
+  await visible(b, '#screen-room', 'Bob in the room from the link');
+  await wait(a, () => document.getElementById('user-count').textContent === '(2)', null, 'Alice sees two people');
+  await wait(b, () => document.getElementById('user-count').textContent === '(2)', null, 'Bob sees two people');
+  check((await text(b, '#user-list')).includes('owner'), 'Bob sees Alice\'s owner badge');
+  check((await text(b, '#chat-log')).includes('Welcome to the jam'), 'the welcome message reaches Bob');
+  await wait(a, () => window.tutti.timing.clock.synced, null, 'Alice\'s clock sync');
+  await wait(b, () => window.tutti.timing.clock.synced, null, 'Bob\'s clock sync');
+  // Both screens are in the room: the lobby screenshot comes from a third look below.
+
+  // --- Alice plays: on-screen piano, computer keyboard, Web MIDI ---------------------
+  const key = await a.$('.key[data-note="60"]');
+  await key.scrollIntoViewIfNeeded();
+  const box = await key.boundingBox();
+  await a.mouse.move(box.x + box.width / 2, box.y + box.height * 0.9);
+  await a.mouse.down();
+  await wait(b, () => window.__TUTTI_TEST__.scheduled.some((s) => s.kind === 'on' && s.note === 60 && !s.source.startsWith('local')), null, 'Bob hears the on-screen C4');
+  await shot(b, '3-room-piano.png');
+  await a.mouse.up();
+  await a.focus('#piano');
+  await a.keyboard.down('z');  // C3 on the lower row
+  await a.keyboard.up('z');
+  await wait(a, () => document.getElementById('midi-in').value === 'fake-in', null, 'the MIDI input picked');
+  await a.evaluate(() => {
+    const m = window.__fakeMidi;
+    m.send([0xc0, 4]);            // program change
+    m.send([0xb0, 64, 127]);      // sustain pedal down
+    m.send([0x90, 64, 77]);
+    m.send([0x80, 64, 0]);
+    m.send([0xe0, 0, 0x50]);      // pitch bend
+    m.send([0x90, 67, 33]);
+    m.send([0x90, 67, 0]);        // note-on with velocity 0 is a note-off
+    m.send([0xb0, 64, 0]);        // pedal up
+    m.send([0xf8]);               // MIDI clock: not relayed
+  });
+  const remote = (p) => p.evaluate(() => window.__TUTTI_TEST__.scheduled.filter((s) => !s.source.startsWith('local')));
+  await wait(b, () => window.__TUTTI_TEST__.scheduled.filter((s) => !s.source.startsWith('local') && s.kind === 'pedal').length >= 2, null, 'Bob gets the pedal up');
+  const local = await a.evaluate(() => window.__TUTTI_TEST__.scheduled.filter((s) => s.source.startsWith('local')));
+  const got = await remote(b);
+  const sig = (l) => l.filter((s) => s.kind !== 'releaseAll').map((s) => `${s.kind}:${s.note}:${s.velocity}`);
+  const want = ['on:60:V', 'off:60:0', 'on:48:96', 'off:48:0', 'program:4:0', 'pedal:0:127', 'on:64:77',
+                'off:64:0', 'bend:0:10240', 'on:67:33', 'off:67:0', 'pedal:0:0'];
+  const vel60 = local.find((s) => s.kind === 'on' && s.note === 60).velocity;
+  check(vel60 >= 100 && vel60 <= 127, `a press near the front of the key is loud (velocity ${vel60})`);
+  const expected = want.map((w) => w.replace('V', String(vel60)));
+  check(JSON.stringify(sig(local)) === JSON.stringify(expected), `Alice hears herself: ${sig(local)}`);
+  check(JSON.stringify(sig(got)) === JSON.stringify(expected),
+        `Bob's engine schedules Alice's notes in order with their velocities:\n  got  ${sig(got)}\n  want ${expected}`);
+  for (let i = 1; i < got.length; i++) {
+    check(got[i].when >= got[i - 1].when, `Bob's playout times never go backwards (${i})`);
+  }
+  check(got.every((s) => s.source.startsWith('u-alice#')), 'the notes are Alice\'s');
+  await wait(b, () => window.tutti.synth.activeVoices() === 0, null, 'nothing left sounding after the phrase');
+  console.log('web-browser: ok - on-screen piano, keyboard and Web MIDI reach the other page in order');
+
+  // --- chat and a private message ------------------------------------------------------
+  await b.fill('#chat-input', 'hi from bob');
+  await b.press('#chat-input', 'Enter');
+  await wait(a, () => document.getElementById('chat-log').textContent.includes('hi from bob'), null, 'Bob\'s chat at Alice');
+  await a.fill('#chat-input', '/w Bob psst, a secret');
+  await a.press('#chat-input', 'Enter');
+  await wait(b, () => [...document.querySelectorAll('#chat-log .pm')].some((l) => l.textContent.includes('psst, a secret')), null, 'Alice\'s whisper at Bob');
+  await wait(a, () => [...document.querySelectorAll('#chat-log .pm')].some((l) => l.textContent.includes('→ Bob')), null, 'the whisper confirmed to Alice');
+  await a.fill('#chat-input', '/help');
+  await a.press('#chat-input', 'Enter');
+  await wait(a, () => [...document.querySelectorAll('#chat-log .cmd')].length >= 2, null, 'help from the page and the server');
+  console.log('web-browser: ok - chat, a private message and /help');
+
+  // --- the server restarts: both pages come back by themselves -------------------------
+  await env.stopServer();
+  await wait(a, () => document.getElementById('status-dot').className.includes('waiting') ||
+                      document.getElementById('status-dot').className.includes('connecting'), null, 'Alice sees the drop');
+  check((await text(b, '#chat-log')).includes('Connection lost'), 'Bob is told the connection dropped');
+  await env.startServer(port);
+  await visible(a, '#screen-room', 'Alice back in the room');
+  for (const p of [a, b]) {
+    await wait(p, () => document.getElementById('status-dot').className === 'dot open' &&
+                        document.getElementById('user-count').textContent === '(2)' &&
+                        document.getElementById('room-title').textContent === 'Jam', null, 'both back in Jam');
+  }
+  check((await text(b, '#chat-log')).includes('Reconnected'), 'Bob is told it reconnected');
+  for (const p of [a, b]) {
+    await wait(p, () => window.tutti.timing.clock.synced && !document.getElementById('quality').hidden &&
+                        /RTT \d/.test(document.getElementById('q-rtt').textContent), null, 'clock synced again, shown');
+  }
+  console.log('web-browser: ok - after a server restart both pages are back in the room');
+
+  // --- after the restart Alice holds a chord and closes her tab ------------------------
+  await b.evaluate(() => { window.__TUTTI_TEST__.scheduled.length = 0; });
+  await wait(a, () => window.tutti.timing.clock.synced, null, 'Alice\'s clock after the restart');
+  await a.evaluate(() => { window.__fakeMidi.send([0x90, 72, 90]); window.__fakeMidi.send([0x90, 76, 91]); });
+  await wait(b, () => window.tutti.synth.activeVoices() === 2, null, 'Bob hears Alice\'s held chord');
+  await wait(b, () => document.querySelectorAll('.key.lit').length === 2, null, 'two keys lit in Alice\'s colour');
+  await shot(b, '4-room-chord.png');
+  await b.setViewportSize({ width: 390, height: 844 });
+  await shot(b, '5-room-phone.png');
+  await b.setViewportSize({ width: 1200, height: 860 });
+  await a.close();
+  await wait(b, () => window.tutti.synth.activeVoices() === 0 && document.querySelectorAll('.key.lit').length === 0,
+             null, 'nothing left sounding or lit after Alice\'s tab closed');
+  await wait(b, () => document.getElementById('user-count').textContent === '(1)', null, 'Alice gone from the list');
+  console.log('web-browser: ok - Alice\'s held chord is released when her tab closes');
+
+  // --- Bob leaves to the lobby: the room list refreshes by itself --------------------
+  await b.click('#leave');
+  await visible(b, '#screen-lobby', 'Bob in the lobby');
+  const c = await open('carol');
+  await c.goto(env.pageUrl());
+  await wait(c, () => document.getElementById('server-line').textContent.includes('guests'), null, 'server info');
+  await c.fill('#name', 'Carol');
+  await c.click('#connect');
+  await visible(c, '#screen-lobby', 'Carol in the lobby');
+  await c.fill('#create-name', 'Late Night');
+  await c.click('#create-form button[type=submit]');
+  await visible(c, '#screen-room', 'Carol in her room');
+  await wait(b, () => [...document.querySelectorAll('#room-list button')].some((x) => x.dataset.room === 'Late Night'),
+             null, 'Carol\'s room appears in Bob\'s list without a click');
+  await shot(b, '2-lobby.png');
+  console.log('web-browser: ok - the room list refreshes by itself');
+
+  for (const p of pages) check(p.errors.length === 0, `${p.label}: page errors ${JSON.stringify(p.errors)}`);
+  console.log(`web-browser: screenshots in ${shots}`);
+}, 180000);
