@@ -17,7 +17,9 @@
 #include "server/moderation/permissions.h"
 #include "server/password.h"
 #include "server/room.h"
+#include "server/room_info_request.h"
 #include "server/server.h"
+#include "server/server_command_params.h"
 #include "server/shard.h"
 #include "server/text.h"
 
@@ -173,6 +175,13 @@ void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t a
       return OnLeave(s, rid);
     case M::kGetRoomList:
       return OnRoomList(s, rid);
+    case M::kGetRoomInfo:
+      if (!TakeRequest(s, rid)) return;
+      return RequestRoomInfo(*shard_, s, msg.get_room_info(), rid);
+    case M::kSubscribeRoomList:
+    case M::kUnsubscribeRoomList:
+      if (!TakeRequest(s, rid)) return;
+      return Error(s, proto::UNSUPPORTED, "the live room list is not available yet", rid);
     case M::kUpdateRoomCommand:
       return OnUpdate(s, msg.update_room_command(), rid);
     case M::kUserStatusUpdate:
@@ -913,8 +922,20 @@ void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, in
       }
       return;
     }
-    case proto::UPDATE_SETTINGS:
-    case proto::RECONNECT:
+    case proto::UPDATE_SETTINGS: {
+      auto update = UpdateRoomFromParameters(cmd.parameters());
+      if (update.ok()) return OnUpdate(s, *update, rid);
+      if (!TakeRequest(s, rid)) return;
+      return Error(s, proto::INVALID_PARAMETERS, std::string(update.status().message()), rid);
+    }
+    case proto::RECONNECT: {
+      // Session resume does not exist yet: a documented refusal the client can act on.
+      if (!TakeRequest(s, rid)) return;
+      proto::ClientMessage refusal = MakeError(
+          proto::NOT_FOUND, "no session to resume: reconnect, rejoin and send SYNC_STATE", rid);
+      (*refusal.mutable_error_message()->mutable_error_details())["reason"] = "resume_unavailable";
+      return Reply(s, std::move(refusal), rid);
+    }
     case proto::UPDATE_PERMISSIONS:
     default:
       if (!TakeRequest(s, rid)) return;

@@ -37,6 +37,12 @@ proto::ServerMessage::MessageType ExpectedType(const proto::ServerMessage& msg) 
       return M::HeartbeatMessage;
     case M::kGetRoomList:
       return M::GetRoomList;
+    case M::kGetRoomInfo:
+      return M::GetRoomInfo;
+    case M::kSubscribeRoomList:
+      return M::SubscribeRoomList;
+    case M::kUnsubscribeRoomList:
+      return M::UnsubscribeRoomList;
     case M::MESSAGE_NOT_SET:
       return M::Unspecified;
   }
@@ -94,6 +100,14 @@ proto::ClientMessage::MessageType ExpectedType(const proto::ClientMessage& msg) 
       return M::ServerStatus;
     case M::kChatCleared:
       return M::ChatCleared;
+    case M::kRoomInfo:
+      return M::RoomInfo;
+    case M::kRoomListDelta:
+      return M::RoomListDelta;
+    case M::kPermissionsUpdated:
+      return M::PermissionsUpdated;
+    case M::kTokenExpiring:
+      return M::TokenExpiring;
     case M::MESSAGE_NOT_SET:
       return M::Unspecified;
   }

@@ -1,7 +1,8 @@
 // Fuzz target: what the server does with an inbound frame before any room or session
 // state is involved: parse a tutti::proto::ServerMessage from the bytes (into an arena,
 // as the dispatcher does), run the envelope checks (server/envelope.h), and run the text
-// rules (server/text.h) and the MIDI and command parsers on the fields that reach them.
+// rules (server/text.h) and the MIDI, command and ServerCommand-parameter parsers on the
+// fields that reach them.
 // No sockets, no shards: envelope.cc and text.cc are compiled into this target directly.
 //
 // Properties: ExpectedType names the oneof's message type, and TypeMatches accepts exactly
@@ -27,6 +28,7 @@
 #include "protos/tutti.pb.h"
 #include "server/envelope.h"
 #include "server/moderation/command_parser.h"
+#include "server/server_command_params.h"
 #include "server/text.h"
 #include "tests/fuzz/fuzz_target.h"
 
@@ -149,6 +151,18 @@ void CheckPayload(const proto::ServerMessage& msg) {
         (void)tutti::midi::ParseChannelMessages(e.data(), 1, &parsed);
       }
       break;
+    case M::kServerCommand: {
+      // UPDATE_SETTINGS's parameters: a refusal or an UpdateRoomCommand that only uses
+      // what the map said (no settings without a settings key).
+      auto update = server::UpdateRoomFromParameters(msg.server_command().parameters());
+      if (update.ok()) {
+        FUZZ_CHECK(!msg.server_command().parameters().empty());
+        FUZZ_CHECK(update->settings().max_users() >= 0);
+        FUZZ_CHECK(update->set_password() ==
+                   (msg.server_command().parameters().count("password") > 0));
+      }
+      break;
+    }
     default:
       break;
   }

@@ -51,6 +51,12 @@ void StampServerMessageType(proto::ServerMessage* msg) {
       return msg->set_message_type(M::HeartbeatMessage);
     case M::kGetRoomList:
       return msg->set_message_type(M::GetRoomList);
+    case M::kGetRoomInfo:
+      return msg->set_message_type(M::GetRoomInfo);
+    case M::kSubscribeRoomList:
+      return msg->set_message_type(M::SubscribeRoomList);
+    case M::kUnsubscribeRoomList:
+      return msg->set_message_type(M::UnsubscribeRoomList);
     case M::MESSAGE_NOT_SET:
       return msg->set_message_type(M::Unspecified);
   }

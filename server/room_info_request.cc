@@ -1,0 +1,52 @@
+#include "server/room_info_request.h"
+
+#include <utility>
+
+#include "server/envelope.h"
+#include "server/room.h"
+#include "server/room_directory.h"
+#include "server/server.h"
+#include "server/shard.h"
+#include "server/text.h"
+
+namespace tutti::server {
+
+void RequestRoomInfo(Shard& shard, Session& s, const proto::GetRoomInfo& req,
+                     const std::string& request_id) {
+  const ServerConfig& cfg = shard.server().config();
+  auto refuse = [&](proto::ErrorCode code, const char* text) {
+    s.Send(MakeFrame(MakeError(code, text, request_id)), false);
+  };
+  if (req.room_name().size() > cfg.max_room_name_length * 4) {
+    return refuse(proto::INVALID_PARAMETERS, "room name is too long");
+  }
+  std::string room_id = CanonicalRoomId(req.room_name(), cfg.max_room_name_length);
+  if (room_id.empty()) return refuse(proto::INVALID_PARAMETERS, "room name is empty");
+  RoomViewer viewer;
+  viewer.server_staff = s.is_staff();
+  viewer.user_id = s.user().user_id();
+  const SessionId id = s.id();
+  Shard& home = shard.server().RoomHome(room_id);
+  home.Post(
+      [&home, room_id = std::move(room_id), viewer = std::move(viewer), id, request_id]() mutable {
+        const Room* room = home.FindRoom(room_id);
+        proto::ClientMessage out;
+        if (room) {
+          viewer.in_room = room->IsMember(id);
+          proto::RoomInfo info = room->Info();
+          // Info() holds nothing staff-only (no password, bans or moderators), so a
+          // visible room is answered in full.
+          if (MaySeeRoom(info, viewer)) *out.mutable_room_info() = std::move(info);
+        }
+        if (!out.has_room_info()) {
+          // An unknown room and a hidden one get the same answer.
+          out = MakeError(proto::NOT_FOUND, "no such room", request_id);
+        } else {
+          out.set_request_id(request_id);
+          StampType(&out);
+        }
+        home.SendToSession(id, MakeFrame(out));
+      });
+}
+
+}  // namespace tutti::server
