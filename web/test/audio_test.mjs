@@ -62,4 +62,30 @@ await main('audio', async (env) => {
     if (rel[i - 1] > 0.002) check(rel[i] > rel[i - 1] * 0.3, `release fades smoothly (window ${i}: ${rel[i - 1]} -> ${rel[i]})`);
   }
   console.log('audio: ok - sound, release, sustain and a smooth fade in the rendered samples');
+
+  // The page's player (live AudioContext): a held-notes snapshot releases what its sender
+  // no longer lists (and the pedal it no longer holds); a departure releases the rest.
+  const p = await page.evaluate(() => {
+    const app = window.tutti;
+    app.ensureAudio();
+    const pl = app.player;
+    const syn = app.synth;
+    const localUs = () => performance.now() * 1000;
+    const server = () => BigInt(Math.round(app.timing.clock.serverFromLocal(localUs())));
+    pl.onMidi({ userId: 'u-x', sessionId: 5n, timestamp: server(), events: [],
+                midiData: new Uint8Array([0xb0, 64, 127, 0x90, 60, 100, 0x90, 64, 90, 0x91, 67, 80]) }, localUs());
+    const before = { active: syn.activeVoices(), pedal: syn.pedalDown('u-x#5/0') };
+    pl.onSnapshot({ userId: 'u-x', sessionId: 5n, serverTime: server(), sustainChannels: 0,
+                    notes: [{ channel: 0, note: 64, velocity: 90 }, { channel: 1, note: 67, velocity: 80 }] });
+    const after = { ch0: syn.soundingNotes('u-x#5/0'), ch1: syn.soundingNotes('u-x#5/1'),
+                    pedal: syn.pedalDown('u-x#5/0') };
+    pl.removeSender('u-x', 5n);
+    return { before, after, gone: syn.activeVoices() };
+  });
+  check(p.before.active === 3 && p.before.pedal, `three notes and the pedal sound first: ${JSON.stringify(p.before)}`);
+  check(JSON.stringify(p.after.ch0) === '[64]' && JSON.stringify(p.after.ch1) === '[67]',
+        `the snapshot released the note it no longer lists: ${JSON.stringify(p.after)}`);
+  check(!p.after.pedal, 'the snapshot lifted the pedal it no longer lists');
+  check(p.gone === 0, `the departure released everything (${p.gone} left)`);
+  console.log('audio: ok - snapshots and departures release what their sender no longer holds');
 });

@@ -22,11 +22,15 @@ const INIT = () => {
   window.__TUTTI_TEST__ = { scheduled: [] };
   const input = { id: 'fake-in', name: 'Test Keyboard', type: 'input', state: 'connected',
                   connection: 'open', manufacturer: 'test', onmidimessage: null };
-  window.__fakeMidi = { send(bytes) {
+  const sent = [];
+  const output = { id: 'fake-out', name: 'Test Synth', type: 'output', state: 'connected',
+                   connection: 'open', manufacturer: 'test', send(data) { sent.push([...data]); } };
+  window.__fakeMidi = { sent, send(bytes) {
     input.onmidimessage?.({ data: new Uint8Array(bytes), timeStamp: performance.now() });
   } };
   Object.defineProperty(navigator, 'requestMIDIAccess', { configurable: true, value: async () => ({
-    inputs: new Map([['fake-in', input]]), outputs: new Map(), sysexEnabled: false, onstatechange: null,
+    inputs: new Map([['fake-in', input]]), outputs: new Map([['fake-out', output]]), sysexEnabled: false,
+    onstatechange: null,
   }) });
 };
 
@@ -101,6 +105,10 @@ await main('web-browser', async (env) => {
   await wait(b, () => window.tutti.timing.clock.synced, null, 'Bob\'s clock sync');
   // Both screens are in the room: the lobby screenshot comes from a third look below.
 
+  // Bob sends what others play to his MIDI output too.
+  await wait(b, () => [...document.querySelectorAll('#midi-out option')].some((o) => o.value === 'fake-out'), null, 'Bob\'s MIDI outputs listed');
+  await b.selectOption('#midi-out', 'fake-out');
+
   // --- Alice plays: on-screen piano, computer keyboard, Web MIDI ---------------------
   const key = await a.$('.key[data-note="60"]');
   await key.scrollIntoViewIfNeeded();
@@ -143,6 +151,10 @@ await main('web-browser', async (env) => {
     check(got[i].when >= got[i - 1].when, `Bob's playout times never go backwards (${i})`);
   }
   check(got.every((s) => s.source.startsWith('u-alice#')), 'the notes are Alice\'s');
+  const outNotes = (await b.evaluate(() => window.__fakeMidi.sent))
+    .filter((m) => (m[0] & 0xe0) === 0x80).map((m) => `${m[0].toString(16)}:${m[1]}:${m[2]}`);
+  const wantOut = [`90:60:${vel60}`, '80:60:0', '90:48:96', '80:48:0', '90:64:77', '80:64:0', '90:67:33', '90:67:0'];
+  check(JSON.stringify(outNotes) === JSON.stringify(wantOut), `Bob's MIDI output plays Alice's notes: ${outNotes}`);
   await wait(b, () => window.tutti.synth.activeVoices() === 0, null, 'nothing left sounding after the phrase');
   console.log('web-browser: ok - on-screen piano, keyboard and Web MIDI reach the other page in order');
 
@@ -164,6 +176,8 @@ await main('web-browser', async (env) => {
   await wait(a, () => document.getElementById('status-dot').className.includes('waiting') ||
                       document.getElementById('status-dot').className.includes('connecting'), null, 'Alice sees the drop');
   check((await text(b, '#chat-log')).includes('Connection lost'), 'Bob is told the connection dropped');
+  const silenced = await b.evaluate(() => window.__fakeMidi.sent.filter((m) => (m[0] & 0xf0) === 0xb0 && m[1] === 123).length);
+  check(silenced >= 16, `the drop sends all-notes-off to Bob's MIDI output on every channel (${silenced})`);
   await env.startServer(port);
   await visible(a, '#screen-room', 'Alice back in the room');
   for (const p of [a, b]) {

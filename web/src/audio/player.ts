@@ -73,8 +73,16 @@ export class Player {
     this.timers.add(t);
   }
 
+  // Others' events also go to a Web MIDI output when one is picked, at their playout
+  // time (performance.now() milliseconds).
+  midiOut: ((bytes: number[], atMs: number) => void) | null = null;
+
   private apply(sender: string, e: ParsedEvent, whenAudio: number, atLocalUs: number): void {
     const ch = e.status & 0x0f;
+    if (this.midiOut && sender !== this.localSender) {
+      const two = (e.status & 0xf0) === 0xc0 || (e.status & 0xf0) === 0xd0;
+      this.midiOut(two ? [e.status, e.d1] : [e.status, e.d1, e.d2], atLocalUs / 1000);
+    }
     const src = sourceOf(sender, ch);
     switch (e.status & 0xf0) {
       case 0x90:

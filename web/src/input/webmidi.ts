@@ -62,16 +62,24 @@ export class WebMidi {
     }
   }
 
+  // Sustain off and all notes off on every channel, now (pending scheduled sends are
+  // cleared first where the browser can).
+  silenceOutput(): void {
+    const out = this.output;
+    if (!out) return;
+    try {
+      (out as MIDIOutput & { clear?: () => void }).clear?.();
+      for (let ch = 0; ch < 16; ch++) { out.send([0xb0 | ch, 64, 0]); out.send([0xb0 | ch, 123, 0]); }
+    } catch { /* a device that went away */ }
+  }
+
   selectOutput(id: string): void {
-    if (this.output) {
-      // All notes off on every channel of the output being left.
-      for (let ch = 0; ch < 16; ch++) this.output.send([0xb0 | ch, 123, 0]);
-    }
+    this.silenceOutput();
     this.output = id && this.access ? this.access.outputs.get(id) ?? null : null;
   }
 
   // `atMs` is a performance.now() time; Web MIDI schedules it.
-  sendOut(bytes: Uint8Array, atMs: number): void {
+  sendOut(bytes: number[], atMs: number): void {
     try { this.output?.send(bytes, atMs); } catch { /* a device that went away */ }
   }
 }

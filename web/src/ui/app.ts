@@ -80,6 +80,7 @@ export class App {
       this.synth = new PianoSynth(this.ctx);
       this.synth.setVolume(Number($in('volume').value) / 100);
       this.player = new Player(this.synth, this.timing, (n, owner) => this.lightKey(n, owner), nowLocalUs);
+      this.player.midiOut = (bytes, atMs) => { if (this.midi.output) this.midi.sendOut(bytes, atMs); };
       const hook = window.__TUTTI_TEST__;
       if (hook) this.synth.onSchedule = (n) => hook.scheduled.push({ ...n, ctxNow: this.ctx!.currentTime });
     }
@@ -195,6 +196,7 @@ export class App {
     this.piano.releaseAllPointers();
     this.keys.releaseAll();
     this.player?.releaseEverything();
+    this.midi.silenceOutput();
     if (this.room) systemLine('Connection lost: reconnecting…', 'err');
     this.room = null;
     this.members.clear();
@@ -316,6 +318,7 @@ export class App {
       }
       case 'roomLeft': {
         this.player?.releaseEverything(true);
+        this.midi.silenceOutput();
         this.room = null;
         this.members.clear();
         if (v.value.reason !== 'left') $('lobby-error').textContent = `You were removed from the room (${v.value.reason}).`;
@@ -381,7 +384,6 @@ export class App {
       case 'midiMessage': {
         this.ensureAudio();
         this.player?.onMidi(v.value, at);
-        if (this.midi.output) this.forwardToMidiOut(v.value.midiData);
         break;
       }
       case 'heldNotesSnapshot': this.player?.onSnapshot(v.value); break;
@@ -411,10 +413,6 @@ export class App {
     this.wantRoom = null;
     $('lobby-error').textContent = msg || 'Could not join.';
     this.show('lobby');
-  }
-
-  private forwardToMidiOut(bytes: Uint8Array): void {
-    this.midi.sendOut(bytes, performance.now() + this.timing.playout.stats().targetMs);
   }
 
   // --- UI bindings ---------------------------------------------------------------------------
