@@ -45,9 +45,10 @@ await main('web-browser', async (env) => {
   const browser = await env.launch();
 
   check(args.token, '--token PATH/TO/tutti-token is required');
-  const token = JSON.parse(execFileSync(args.token,
-    ['--keys', env.keys, '--user-id', 'u-alice', '--name', 'Alice', '--member', '--port', String(port),
+  const mintToken = (id, name) => JSON.parse(execFileSync(args.token,
+    ['--keys', env.keys, '--user-id', id, '--name', name, '--member', '--port', String(port),
      '--json'], { encoding: 'utf8' })).token;
+  const token = mintToken('u-alice', 'Alice');
 
   const pages = [];
   async function open(label) {
@@ -171,6 +172,22 @@ await main('web-browser', async (env) => {
   await wait(a, () => [...document.querySelectorAll('#chat-log .cmd')].length >= 2, null, 'help from the page and the server');
   console.log('web-browser: ok - chat, a private message and /help');
 
+  // --- friends: Carol (a member) asks Alice, Alice accepts, Carol sees where she plays --
+  check(await b.evaluate(() => !document.getElementById('friends-guest').hidden &&
+                               document.getElementById('friend-form').hidden), 'Bob (a guest) is told friends are for members');
+  const c = await open('carol');
+  await c.goto(env.pageUrl(`#token=${mintToken('u-carol', 'Carol')}`));
+  await visible(c, '#screen-lobby', 'Carol in the lobby');
+  await visible(c, '#friend-form', 'Carol\'s friends panel');
+  await c.fill('#friend-name', 'Alice');
+  await c.press('#friend-name', 'Enter');
+  await wait(c, () => document.querySelector('#friend-list [data-friend="u-alice"]')?.textContent.includes('request sent'), null, 'Carol\'s request pending');
+  await wait(a, () => document.querySelector('#friend-list [data-friend="u-carol"]')?.textContent.includes('wants to be friends'), null, 'Alice sees Carol\'s request');
+  await a.click('#friend-list [data-friend="u-carol"] button:text("Accept")');
+  await wait(c, () => /online · in jam/.test(document.querySelector('#friend-list [data-friend="u-alice"]')?.textContent ?? ''), null, 'Carol sees Alice online in Jam');
+  await shot(c, '2-lobby.png');
+  console.log('web-browser: ok - a friend request made, accepted and shown with presence');
+
   // --- the server restarts: both pages come back by themselves -------------------------
   await env.stopServer();
   await wait(a, () => document.getElementById('status-dot').className.includes('waiting') ||
@@ -211,18 +228,13 @@ await main('web-browser', async (env) => {
   // --- Bob leaves to the lobby: the room list refreshes by itself --------------------
   await b.click('#leave');
   await visible(b, '#screen-lobby', 'Bob in the lobby');
-  const c = await open('carol');
-  await c.goto(env.pageUrl());
-  await wait(c, () => document.getElementById('server-line').textContent.includes('guests'), null, 'server info');
-  await c.fill('#name', 'Carol');
-  await c.click('#connect');
-  await visible(c, '#screen-lobby', 'Carol in the lobby');
+  await visible(c, '#screen-lobby', 'Carol back in the lobby after the restart');
   await c.fill('#create-name', 'Late Night');
   await c.click('#create-form button[type=submit]');
   await visible(c, '#screen-room', 'Carol in her room');
   await wait(b, () => [...document.querySelectorAll('#room-list button')].some((x) => x.dataset.room === 'Late Night'),
              null, 'Carol\'s room appears in Bob\'s list without a click');
-  await shot(b, '2-lobby.png');
+  await shot(b, '6-lobby-list.png');
   console.log('web-browser: ok - the room list refreshes by itself');
 
   for (const p of pages) check(p.errors.length === 0, `${p.label}: page errors ${JSON.stringify(p.errors)}`);

@@ -17,6 +17,7 @@ import { $, $in, $sel, colorFor, el, readFragment } from './dom.js';
 import { PianoView } from './piano_view.js';
 import { chatLine, clearChat, type Member, pmLine, renderUsers, systemLine } from './room_view.js';
 import { LOCAL_HELP, parseChatInput } from './commands.js';
+import { FriendsView } from './friends_view.js';
 
 type Screen = 'connect' | 'lobby' | 'room';
 interface TestHook { scheduled: (ScheduledNote & { ctxNow: number })[]; }
@@ -33,6 +34,7 @@ export class App {
   piano: PianoView;
   keys: ComputerKeys;
   midi: WebMidi;
+  friends: FriendsView;
   screen: Screen = 'connect';
   me: { userId: string; sessionId: bigint; username: string } | null = null;
   room: RoomInfo | null = null;
@@ -65,6 +67,10 @@ export class App {
       octaveChanged: () => this.refreshLabels(),
     });
     this.midi = new WebMidi((b) => { if (this.screen === 'room') this.play(b); }, () => this.fillMidiPickers());
+    this.friends = new FriendsView(
+      (target, action) => this.conn.send({ case: 'friendRequest', value: { targetUserId: target, action } }, true),
+      (text) => { if (this.screen === 'room') systemLine(text); else $('lobby-note').textContent = text; },
+      (roomId) => this.join(roomId));
     this.bindUi();
     this.refreshLabels();
     void this.readServerInfo();
@@ -216,6 +222,9 @@ export class App {
     for (const n of ['connect', 'lobby', 'room'] as Screen[]) $(`screen-${n}`).hidden = n !== s;
     if (s === 'lobby') this.startListRefresh(); else this.stopListRefresh();
     if (s === 'room') requestAnimationFrame(() => this.piano.reveal(this.keys.baseNote()));
+    // One friends panel, shown beside whichever screen is up.
+    if (s === 'connect') $('friends').hidden = true;
+    else (s === 'room' ? $('room-side') : $('screen-lobby')).append($('friends'));
   }
 
   private startListRefresh(): void {
@@ -290,6 +299,7 @@ export class App {
         this.me = { userId: u.userId, sessionId: u.sessionId, username: u.username };
         if (this.player) this.player.localSender = 'local';
         $('me-name').textContent = u.username;
+        this.friends.setEnabled(!u.isGuest);
         break;
       }
       case 'roomList': this.renderRoomList(v.value.rooms); break;
@@ -404,6 +414,8 @@ export class App {
         systemLine(`moderation: ${n.actorUserId} → ${n.targetUserId}${n.reason ? ` (${n.reason})` : ''}`);
         break;
       }
+      case 'friendList': this.friends.onList(v.value.friends); break;
+      case 'friendEvent': this.friends.onEvent(v.value); break;
       case 'chatCleared': clearChat(); systemLine('The chat was cleared.'); break;
       default: break;
     }
