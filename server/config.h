@@ -19,6 +19,11 @@ struct ServerConfig {
   std::string data_dir = "var";              // SQLite store lives here
   std::string store_path;                    // empty = <data_dir>/tutti.db
   bool allow_guests = true;
+  // The browser client's files (docs/WEB.md), read once at start. Relative to the
+  // working directory, which tools/dev.sh sets to the repository root, where the web
+  // build writes its bundle. Empty, missing or unreadable: nothing is served but
+  // /healthz and /api/server-info; the WebSocket API runs either way.
+  std::string web_root = "web/dist";
 
   // --- transport limits (set at the door) ---------------------------------------
   // A Tutti frame is a few hundred bytes; 64 KiB leaves room for a room snapshot

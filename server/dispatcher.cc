@@ -22,11 +22,10 @@
 #include "server/server_command_params.h"
 #include "server/shard.h"
 #include "server/text.h"
+#include "server/version.h"
 
 namespace tutti::server {
 namespace {
-
-constexpr char kVersion[] = "tutti/0.1.0";
 
 bool ValidColor(const std::string& c) {
   if (c.empty()) return true;
@@ -114,7 +113,7 @@ void Dispatcher::SendWelcome(Session& s) {
   *w->mutable_user() = s.user();
   w->set_server_time(shard_->NowUs());
   w->set_unix_time_ms(shard_->server().clock().UnixMs());
-  w->set_server_version(kVersion);
+  w->set_server_version(kServerVersion);
   w->set_shard(static_cast<uint32_t>(shard_->index()));
   auto* l = w->mutable_limits();
   l->set_max_frame_bytes(static_cast<uint32_t>(cfg.max_frame_bytes));

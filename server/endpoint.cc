@@ -516,17 +516,24 @@ struct Endpoint::Impl {
     return true;
   }
 
+  // Plain HTTP (anything but an upgrade) is answered by the Server's HttpSite
+  // (server/http_site.h); this only moves its answer onto the wire. The body is any
+  // bytes (wasm included): websocketpp keeps it in a std::string and writes size()
+  // bytes. set_body() sets Content-Length; for HEAD and 304 the site's own
+  // Content-Length is sent with no body.
   void Http(websocketpp::connection_hdl h) {
     ConPtr con = ws.get_con_from_hdl(h);
-    if (con->get_resource() == "/healthz") {
-      con->set_status(websocketpp::http::status_code::ok);
-      con->set_body("ok\n");
-    } else {
-      con->set_status(websocketpp::http::status_code::not_found);
-      con->set_body("Tutti speaks WebSocket at /api/websocket/<payload>\n");
-    }
-    con->append_header("Content-Type", "text/plain");
-    con->append_header("Connection", "close");
+    const auto& req = con->get_request();
+    HttpRequest request;
+    request.method = req.get_method();
+    request.target = con->get_resource();
+    request.host = req.get_header("Host");
+    request.if_none_match = req.get_header("If-None-Match");
+    HttpResponse r = shard->server().http_site().Handle(request);
+    con->set_status(static_cast<websocketpp::http::status_code::value>(r.status));
+    if (r.send_body && !r.body.empty()) con->set_body(std::string(r.body));
+    for (const auto& [name, value] : r.headers) con->replace_header(name, value);
+    con->replace_header("Connection", "close");
   }
 
   void Open(websocketpp::connection_hdl h) {

@@ -29,6 +29,7 @@ void Usage() {
                "                 (default var/keys)\n"
                "  --data DIR     where the embedded store lives (default var)\n"
                "  --no-guests    refuse connections without a token\n"
+               "  --web-root DIR the browser client's files (default web/dist; \"\" = none)\n"
                "  --audit-retention-days N  delete moderation records older than N days\n"
                "                 (default 365; 0 keeps them all)\n"
                "load-test overrides of ServerConfig limits (docs/PERFORMANCE.md):\n"
@@ -60,6 +61,8 @@ int main(int argc, char** argv) {
       config.key_dir = value();
     } else if (arg == "--data") {
       config.data_dir = value();
+    } else if (arg == "--web-root") {
+      config.web_root = value();
     } else if (arg == "--no-guests") {
       config.allow_guests = false;
     } else if (arg == "--max-frame") {
@@ -127,6 +130,24 @@ int main(int argc, char** argv) {
   }
   std::printf("tutti: listening on ws://%s:%u with %d shards\n", config.listen_address.c_str(),
               server.port(), server.shard_count());
+  const tutti::server::WebRoot& web = server.http_site().root();
+  for (const std::string& warning : web.warnings()) {
+    std::printf("tutti: web root: %s\n", warning.c_str());
+  }
+  if (!web.loaded()) {
+    std::printf("tutti: no browser client served (web root %s); the WebSocket API runs anyway\n",
+                web.error().c_str());
+  } else if (!web.has_index()) {
+    std::printf("tutti: web root %s has no index.html; the WebSocket API runs anyway\n",
+                web.dir().c_str());
+  } else {
+    const std::string& host = config.listen_address;
+    const bool v6 = host.find(':') != std::string::npos;
+    std::printf("tutti: serving the browser client from %s (%zu files, %zu bytes)\n",
+                web.dir().c_str(), web.file_count(), web.total_bytes());
+    std::printf("tutti: open http://%s%s%s:%u/\n", v6 ? "[" : "", host.c_str(), v6 ? "]" : "",
+                server.port());
+  }
   // A ready-to-use URL for a first try (single use, valid for the replay window).
   auto issuer = tutti::crypto::LoadIssuerKeys(config.key_dir);
   if (issuer.ok()) {

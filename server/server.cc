@@ -10,6 +10,7 @@
 #include "server/endpoint.h"
 #include "server/ids.h"
 #include "server/shard.h"
+#include "server/version.h"
 
 namespace tutti::server {
 namespace {
@@ -30,6 +31,10 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   auth.max_resource_bytes = config_.max_resource_bytes;
   auth.allow_guests = config_.allow_guests;
   const Clock* c = clock_.get();
+  // Read before the keys move into the authenticator. Loading the web root is blocking
+  // file I/O, done here once so that no shard thread ever touches the disk for it.
+  http_site_ = std::make_unique<const HttpSite>(
+      WebRoot::Load(config_.web_root), ServerInfoJson(config_, keys.seal_public, kServerVersion));
   authenticator_ =
       std::make_unique<crypto::Authenticator>(std::move(keys), auth, [c] { return c->UnixMs(); });
   moderation::AuthFailureTracker::Options brake;

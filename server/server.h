@@ -18,6 +18,7 @@
 #include "crypto/keys.h"
 #include "server/clock.h"
 #include "server/config.h"
+#include "server/http_site.h"
 #include "server/moderation/auth_failure_tracker.h"
 #include "server/moderation/ban_list.h"
 #include "server/social.h"
@@ -49,6 +50,8 @@ class Server {
   Shard& RoomHome(const std::string& room_id);
   // Friends, presence, blocks, private messages: touched only on shard 0.
   Social& social() { return *social_; }
+  // Plain-HTTP answers (static files, /api/server-info, /healthz); immutable.
+  const HttpSite& http_site() const { return *http_site_; }
 
   // Runs `fn` on the slow-work pool. False (and `fn` dropped) when too much is queued,
   // so a flood of password joins cannot build an unbounded backlog.
@@ -83,6 +86,7 @@ class Server {
   std::shared_ptr<const moderation::BanList> bans_ = moderation::BanList::Empty();
   std::unique_ptr<moderation::AuthFailureTracker> auth_failures_;
   std::unique_ptr<Social> social_;
+  std::unique_ptr<const HttpSite> http_site_;
   boost::asio::thread_pool slow_pool_{1};
   std::atomic<int> slow_pending_{0};
   std::atomic<size_t> rooms_{0};

@@ -44,6 +44,7 @@ TestServer::TestServer(int shards, const std::function<void(server::ServerConfig
   config.shards = shards;
   config.key_dir = dir_;
   config.data_dir = dir_;
+  config.web_root = "";  // hermetic: tests that serve files name their own
   if (tweak) tweak(config);
   server_ = std::make_unique<server::Server>(config, std::move(*keys), clock_);
   st = server_->Start();
