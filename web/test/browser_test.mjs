@@ -209,9 +209,26 @@ await main('web-browser', async (env) => {
   }
   console.log('web-browser: ok - after a server restart both pages are back in the room');
 
-  // --- after the restart Alice holds a chord and closes her tab ------------------------
+  // --- after the restart: a two-finger chord on the touch screen -----------------------
   await b.evaluate(() => { window.__TUTTI_TEST__.scheduled.length = 0; });
   await wait(a, () => window.tutti.timing.clock.synced, null, 'Alice\'s clock after the restart');
+  const cdp = await a.context().newCDPSession(a);
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: true, maxTouchPoints: 5 });
+  const centre = async (n) => { const bb = await (await a.$(`.key[data-note="${n}"]`)).boundingBox();
+                                return { x: bb.x + bb.width / 2, y: bb.y + bb.height * 0.85 }; };
+  const [t1, t2] = [await centre(62), await centre(65)];
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ ...t1, id: 1 }, { ...t2, id: 2 }] });
+  await wait(b, () => ['62', '65'].every((n) => window.__TUTTI_TEST__.scheduled.some((s) => s.kind === 'on' && String(s.note) === n)), null, 'Bob hears both fingers');
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await wait(b, () => window.tutti.synth.activeVoices() === 0, null, 'both fingers lifted');
+  const chord = await remote(b);
+  check(chord.filter((s) => s.kind === 'on').length === 2 && chord.filter((s) => s.kind === 'off').length === 2,
+        `a two-finger chord is two notes on and two off: ${sig(chord)}`);
+  await cdp.send('Emulation.setTouchEmulationEnabled', { enabled: false });
+  console.log('web-browser: ok - a multi-touch chord');
+
+  // --- Alice holds a chord and closes her tab ------------------------------------------
+  await b.evaluate(() => { window.__TUTTI_TEST__.scheduled.length = 0; });
   await a.evaluate(() => { window.__fakeMidi.send([0x90, 72, 90]); window.__fakeMidi.send([0x90, 76, 91]); });
   await wait(b, () => window.tutti.synth.activeVoices() === 2, null, 'Bob hears Alice\'s held chord');
   await wait(b, () => document.querySelectorAll('.key.lit').length === 2, null, 'two keys lit in Alice\'s colour');
