@@ -35,7 +35,7 @@ const result = await esbuild.build({
   bundle: true,
   format: 'esm',
   target: ['chrome100', 'firefox102', 'safari15'],
-  minify: true,
+  minify: !process.env.NOMINIFY,
   sourcemap: 'linked',
   outdir: join(OUT, 'assets'),
   entryNames: '[name]-[hash]',

@@ -1,5 +1,5 @@
 // PianoSynth: a WebAudio instrument that sounds like a piano without samples. Each voice
-// is a few slightly inharmonic, detuned partials through a velocity-dependent low-pass
+// is a periodic wave of the timbre's partials on two slightly detuned oscillators, through a velocity-dependent low-pass
 // filter and a gain envelope (5 ms attack, pitch-dependent exponential decay, short
 // release). Every gain change is a ramp or a target curve, never a jump, so nothing
 // clicks. Pedal (CC64) holds released notes per source; a polyphony limit steals the
@@ -30,16 +30,39 @@ function timbreFor(program: number): Timbre {
   return TIMBRES[0];
 }
 
+const waves = new WeakMap<BaseAudioContext, Map<Timbre, PeriodicWave>>();
+function waveFor(ctx: BaseAudioContext, t: Timbre): PeriodicWave {
+  let m = waves.get(ctx);
+  if (!m) { m = new Map(); waves.set(ctx, m); }
+  let w = m.get(t);
+  if (!w) {
+    const n = Math.max(...t.partials.map(([h]) => h)) + 1;
+    const real = new Float32Array(n);
+    const imag = new Float32Array(n);
+    for (const [h, amp] of t.partials) imag[h] = amp;
+    w = ctx.createPeriodicWave(real, imag);
+    m.set(t, w);
+  }
+  return w;
+}
+
 const ATTACK_S = 0.005;
 const RELEASE_TAU_S = 0.06;  // release: exp. target, ~99% gone after 5 taus
-const STEAL_S = 0.012;
-export const MAX_VOICES = 48;
+const STEAL_S = 0.008;        // a stolen voice fades with this time constant
+const STOP_TAUS = 6;          // oscillators stop this many time constants into a fade
+export const MAX_VOICES = 48;  // notes held or sustained
+// Voices the audio thread renders at once, fading tails included: past this the oldest
+// are cut short with a quick fade. In a busy room the tails would otherwise pile up
+// (2,000 notes/s x a 0.4 s release) and starve both the audio thread and the main one.
+export const MAX_RENDERED = 96;
+// Note-ons per second above which new voices are light (one oscillator, no filter):
+// a person plays far fewer; a flood of notes must not stall the page.
+export const LIGHT_RATE = 120;
 
 class Voice {
   oscs: OscillatorNode[] = [];
   baseDetune: number[] = [];
   gain: GainNode;
-  filter: BiquadFilterNode;
   peak: number;
   decayTau: number;
   start: number;
@@ -49,41 +72,43 @@ class Voice {
   endsAt = Infinity;
 
   constructor(ctx: BaseAudioContext, out: AudioNode, public source: string, public note: number,
-              velocity: number, when: number, timbre: Timbre, bendCents: number) {
+              velocity: number, when: number, timbre: Timbre, bendCents: number, light: boolean) {
     this.start = when;
     const f0 = 440 * 2 ** ((note - 69) / 12);
     const v = Math.max(1, Math.min(127, velocity)) / 127;
     this.peak = 0.05 + 0.2 * v * v;
     // Lower notes ring longer: ~6 s at A0, ~0.8 s at C8.
     this.decayTau = Math.max(0.35, 3.2 * 2 ** (-(note - 21) / 30)) * timbre.decayScale;
-    this.filter = ctx.createBiquadFilter();
-    this.filter.type = 'lowpass';
-    const cutoff = Math.min(18000, f0 * (2 + 10 * v) * timbre.brightness);
-    this.filter.frequency.setValueAtTime(cutoff, when);
-    this.filter.frequency.setTargetAtTime(Math.max(f0 * 1.5, cutoff * 0.3), when + 0.02, this.decayTau / 2);
-    this.filter.Q.value = 0.3;
     this.gain = ctx.createGain();
     this.gain.gain.setValueAtTime(0, when);
     this.gain.gain.linearRampToValueAtTime(this.peak, when + ATTACK_S);
     this.gain.gain.setTargetAtTime(0, when + ATTACK_S, this.decayTau);
-    this.filter.connect(this.gain).connect(out);
-    const B = 0.0004;  // string inharmonicity
-    for (const [n, amp] of timbre.partials) {
-      const f = f0 * n * Math.sqrt(1 + B * n * n);
-      if (f > 16000) continue;
-      const detunes = n === 1 ? [-3, 3] : [0];
-      for (const d of detunes) {
-        const o = ctx.createOscillator();
-        o.type = 'sine';
-        o.frequency.value = f;
-        o.detune.setValueAtTime(d + bendCents, when);
-        const g = ctx.createGain();
-        g.gain.value = amp / detunes.length;
-        o.connect(g).connect(this.filter);
-        o.start(when);
-        this.oscs.push(o);
-        this.baseDetune.push(d);
-      }
+    this.gain.connect(out);
+    let input: AudioNode = this.gain;
+    if (!light) {
+      // Bright at the strike, mellower as it rings; harder strikes are brighter.
+      const filter = ctx.createBiquadFilter();
+      filter.type = 'lowpass';
+      const cutoff = Math.min(18000, f0 * (2 + 10 * v) * timbre.brightness);
+      filter.frequency.setValueAtTime(cutoff, when);
+      filter.frequency.setTargetAtTime(Math.max(f0 * 1.5, cutoff * 0.3), when + 0.02, this.decayTau / 2);
+      filter.Q.value = 0.3;
+      filter.connect(this.gain);
+      input = filter;
+    }
+    // Two oscillators a few cents apart (a piano's unison strings beat) playing one
+    // periodic wave with the timbre's partials; a light voice (busy room) has one and
+    // no filter: 2 nodes instead of 4 (docs/PERFORMANCE.md, web client).
+    const wave = waveFor(ctx, timbre);
+    for (const d of light ? [0] : [-3, 3]) {
+      const o = ctx.createOscillator();
+      o.setPeriodicWave(wave);
+      o.frequency.value = f0;
+      o.detune.setValueAtTime(d + bendCents, when);
+      o.connect(input);
+      o.start(when);
+      this.oscs.push(o);
+      this.baseDetune.push(d);
     }
   }
 
@@ -95,14 +120,32 @@ class Voice {
     return this.peak * Math.exp(-(t - this.start - ATTACK_S) / this.decayTau);
   }
 
+  releaseTau = RELEASE_TAU_S;
+  cut = false;  // cut short by MAX_RENDERED: no longer counted
+
   release(when: number, tau = RELEASE_TAU_S): void {
     if (when >= this.releasedAt) return;
     this.releasedAt = when;
+    this.releaseTau = tau;
+    this.fade(when, this.levelAt(when), tau);
+  }
+
+  // Cuts a voice short, fading or not: its level at `when` follows from the envelope
+  // and, once released, from the release curve.
+  cutShort(when: number): void {
+    this.cut = true;
+    const level = when <= this.releasedAt ? this.levelAt(when)
+      : this.levelAt(this.releasedAt) * Math.exp(-(when - this.releasedAt) / this.releaseTau);
+    if (when < this.releasedAt) this.releasedAt = when;
+    this.fade(when, level, STEAL_S);
+  }
+
+  private fade(when: number, level: number, tau: number): void {
     const g = this.gain.gain;
     g.cancelScheduledValues(when);
-    g.setValueAtTime(this.levelAt(when), when);
+    g.setValueAtTime(level, when);
     g.setTargetAtTime(0, when, tau);
-    this.endsAt = when + tau * 8;
+    this.endsAt = when + tau * STOP_TAUS;
     for (const o of this.oscs) {
       try { o.stop(this.endsAt); } catch { /* already stopped */ }
     }
@@ -119,6 +162,8 @@ export class PianoSynth {
   private pedal = new Map<string, boolean>();
   private bends = new Map<string, number>();
   private programs = new Map<string, number>();
+  private rate = 0;
+  private rateAt = 0;
   onSchedule: ((n: ScheduledNote) => void) | null = null;
 
   constructor(readonly ctx: BaseAudioContext, dest: AudioNode = ctx.destination) {
@@ -157,9 +202,20 @@ export class PianoSynth {
       const victim = live.find((v) => !v.held) ?? live[0];
       victim.release(when, STEAL_S);
     }
+    let rendered = 0;
+    for (const v of this.voices) if (!v.cut) rendered++;
+    for (const v of this.voices) {
+      if (rendered < MAX_RENDERED) break;
+      if (!v.cut) { v.cutShort(when); rendered--; }  // oldest first
+    }
     const timbre = timbreFor(this.programs.get(source) ?? 0);
+    // Note-ons per second, decayed over ~0.5 s: above LIGHT_RATE voices go light.
+    const now = this.ctx.currentTime;
+    this.rate = this.rate * Math.exp(-(now - this.rateAt) / 0.5) + 1;
+    this.rateAt = now;
+    const light = this.rate / 0.5 > LIGHT_RATE;
     this.voices.push(new Voice(this.ctx, this.out, source, note, velocity, when, timbre,
-                               this.bends.get(source) ?? 0));
+                               this.bends.get(source) ?? 0, light));
   }
 
   noteOff(source: string, note: number, when: number): void {
