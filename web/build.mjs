@@ -35,7 +35,7 @@ const result = await esbuild.build({
   bundle: true,
   format: 'esm',
   target: ['chrome100', 'firefox102', 'safari15'],
-  minify: !process.env.NOMINIFY,
+  minify: !process.env.NOMINIFY,  // NOMINIFY=1: readable names in a profile
   sourcemap: 'linked',
   outdir: join(OUT, 'assets'),
   entryNames: '[name]-[hash]',

@@ -4,7 +4,7 @@
 // later in the same batch, through tutti-server (note quota raised for the run) to a
 // second page (the listener). The listener counts the batches it handled, the
 // main-thread time its App spent per message (dispatch, playout, audio scheduling, key
-// colours; decoding is measured apart) and the long tasks (> 50 ms) the browser saw.
+// colours; not the protobuf decode) and the long tasks (> 50 ms) the browser saw.
 //   node bench_incoming.mjs --server PATH/TO/tutti-server [--dist DIR]
 // Environment: RATE (note-ons/s, default 2000), SECONDS (default 10).
 import { main } from './harness.mjs';
@@ -85,11 +85,6 @@ await main('bench', async (env) => {
   const r = await l.evaluate(() => ({ ...window.__bench, longTasks: window.__longTasks.slice(),
                                        voices: window.tutti.synth.activeVoices(),
                                        stats: window.tutti.timing.playout.stats() }));
-  // Decoding, measured apart on the same kind of frame.
-  const decodeUs = await l.evaluate(() => {
-    const t = window.tutti;
-    return t ? null : null;
-  });
   console.log(`bench: sent ${sent.batches} batches (${sent.batches * NOTES_PER_BATCH} note-ons, ` +
               `${(sent.batches * NOTES_PER_BATCH / sent.seconds).toFixed(0)}/s) in ${sent.seconds.toFixed(1)} s`);
   console.log(`bench: listener handled ${r.midi} MIDI batches; App cost per message: mean ` +
@@ -98,5 +93,4 @@ await main('bench', async (env) => {
   console.log(`bench: main-thread share for the App: ${((r.ms / 1000 / sent.seconds) * 100).toFixed(1)}%; ` +
               `long tasks: ${r.longTasks.length}${r.longTasks.length ? ` (max ${Math.max(...r.longTasks).toFixed(0)} ms)` : ''}; ` +
               `late ${r.stats.late}/${r.stats.events} events, dropped ${r.stats.dropped}; voices left ${r.voices}`);
-  void decodeUs;
 }, 240000);
