@@ -5,7 +5,7 @@
 // sender leaves or the connection drops, so nothing sticks. Main thread only; owned by
 // the App.
 import type { HeldNotesSnapshot, MidiMessage } from '../gen/tutti_pb.js';
-import type { Timing } from '../playout/timing.js';
+import type { InEvent, OutEvent, Timing } from '../playout/timing.js';
 import type { PianoSynth } from './piano.js';
 
 export type KeyListener = (note: number, owner: string | null, on: boolean) => void;
@@ -131,59 +131,47 @@ export class Player {
     }
   }
 
+  // Plays what the timing core hands back, each at its own time.
+  private playOut(events: OutEvent[]): void {
+    for (const e of events) this.apply(e.sender, e, this.audioTime(e.localUs, e.sender), e.localUs);
+  }
+
   // A relayed batch from someone else.
   onMidi(m: MidiMessage, arrivalLocalUs: number): void {
     const sender = senderKey(m.userId, m.sessionId);
-    const stamp = Number(m.timestamp);
-    const now = this.nowLocalUs();
-    const batch: { delay: number; bytes: Uint8Array }[] = [{ delay: 0, bytes: m.midiData }];
-    for (const ev of m.events) batch.push({ delay: ev.delayUs, bytes: ev.data });
-    for (const { delay, bytes } of batch) {
-      for (const e of parseChannelMessages(bytes)) {
-        const isOn = (e.status & 0xf0) === 0x90 && e.d2 > 0;
-        const at = this.timing.playout.playTime(sender, stamp, delay, arrivalLocalUs, now, isOn);
-        if (at === null) continue;
-        this.apply(sender, e, this.audioTime(at, sender), at);
-      }
-    }
+    const events: InEvent[] = [];
+    const add = (bytes: Uint8Array, delayUs: number) => {
+      for (const e of parseChannelMessages(bytes)) events.push({ ...e, delayUs });
+    };
+    add(m.midiData, 0);
+    for (const ev of m.events) add(ev.data, ev.delayUs);
+    this.playOut(this.timing.playout.push(sender, Number(m.sequence), Number(m.timestamp), m.flags,
+                                          events, arrivalLocalUs));
   }
 
-  // Reconcile with what the sender holds: release what it no longer lists.
+  // Reconcile with what the sender holds: the core releases what it no longer lists.
   onSnapshot(s: HeldNotesSnapshot): void {
     const sender = senderKey(s.userId, s.sessionId);
     if (sender === this.localSender) return;
-    const now = this.nowLocalUs();
-    let at = this.timing.clock.localFromServer(Number(s.serverTime)) + this.timing.playout.stats().targetMs * 1000;
-    if (at < now) at = now;
-    const held = new Set(s.notes.map((n) => `${n.channel}:${n.note}`));
-    for (let ch = 0; ch < 16; ch++) {
-      const src = sourceOf(sender, ch);
-      for (const n of this.synth.soundingNotes(src)) {
-        if (!held.has(`${ch}:${n}`)) {
-          this.showKey(n, sender, false, at);
-          this.synth.noteOff(src, n, this.audioTime(at));
-        }
-      }
-      if (this.synth.pedalDown(src) && !(s.sustainChannels & (1 << ch))) {
-        this.synth.sustain(src, false, this.audioTime(at));
-      }
-    }
+    this.playOut(this.timing.playout.snapshot(sender, Number(s.sequence), s.sustainChannels,
+                                              s.notes, this.nowLocalUs()));
   }
 
-  // A sender left the room: release everything it had.
+  // A sender left the room: release everything it had (the core's releases, and then
+  // anything the engine still sounds for it, whatever the core knew).
   removeSender(userId: string, sessionId: bigint): void {
     const sender = senderKey(userId, sessionId);
-    this.timing.playout.removeSender(sender);
+    this.playOut(this.timing.playout.removeSender(sender, this.nowLocalUs()));
     this.lastAudio.delete(sender);
     this.clearKeys((o) => o === sender);
     this.synth.releaseWhere((s) => senderOfSource(s) === sender);
   }
 
-  // The connection dropped or the room was left: silence everything, clear all keys.
+  // The connection dropped or the room was left: silence everything now, clear all keys.
   releaseEverything(keepLocal = false): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    this.timing.playout.clear();
+    this.timing.playout.dropConnection(this.nowLocalUs());
     this.lastAudio.clear();
     this.clearKeys((o) => !(keepLocal && o === this.localSender));
     this.synth.releaseWhere((s) => !(keepLocal && senderOfSource(s) === this.localSender));

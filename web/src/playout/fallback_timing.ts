@@ -2,9 +2,11 @@
 // the WebAssembly build of ClockSync/DelayEstimator/JitterBuffer (web/src/timing/) is
 // wired in behind the same interfaces (timing.ts). It follows TIMING.md in outline:
 // min-RTT filter over the last 8 exchanges, ping burst on connect, playout target =
-// the largest recent transit spread + a 2 ms margin within [5, 500] ms, late note-ons
-// beyond 150 ms dropped, per-sender play times that never go backwards.
-import type { ClockSync, Playout, PlayoutStats, Timing } from './timing.js';
+// the fastest recent transit + its spread + a 2 ms margin within [5, 500] ms, late
+// note-ons beyond 150 ms dropped with the note-off that ends them, per-sender play
+// times that never go backwards, held notes and pedals tracked per sender so
+// snapshots, departures and drops release exactly what is held.
+import type { ClockSync, InEvent, OutEvent, Playout, PlayoutStats, Timing } from './timing.js';
 
 interface Sample { rtt: number; offset: number; }
 
@@ -39,6 +41,10 @@ const LATE_DROP_US = 150000;
 class SenderState {
   transits: number[] = [];
   lastPlay = -Infinity;
+  lastSequence = 0;
+  held = new Set<number>();     // channel << 7 | note
+  dropped = new Set<number>();  // note-ons dropped: their note-off is dropped too
+  pedals = 0;                   // bit c = sustain down on channel c
 }
 
 export class FallbackPlayout implements Playout {
@@ -46,39 +52,105 @@ export class FallbackPlayout implements Playout {
   private counts = { events: 0, late: 0, dropped: 0, targetUs: MIN_TARGET_US };
   constructor(private clock: ClockSync) {}
 
+  private state(sender: string): SenderState {
+    let s = this.senders.get(sender);
+    if (!s) { s = new SenderState(); this.senders.set(sender, s); }
+    return s;
+  }
+
   private target(s: SenderState): number {
     if (s.transits.length === 0) return MIN_TARGET_US;
     const min = Math.min(...s.transits);
     const max = Math.max(...s.transits);
-    // Transit includes the clock offset error; the spread above the fastest batch is
-    // what the buffer has to absorb, on top of the fastest path itself.
     const t = Math.max(0, min) + (max - min) + MARGIN_US;
     return Math.min(MAX_TARGET_US, Math.max(MIN_TARGET_US, t));
   }
 
-  playTime(sender: string, stampUs: number, delayUs: number, arrivalLocalUs: number,
-           nowLocalUs: number, isNoteOn: boolean): number | null {
-    let s = this.senders.get(sender);
-    if (!s) { s = new SenderState(); this.senders.set(sender, s); }
-    if (delayUs === 0) {
-      s.transits.push(arrivalLocalUs - this.clock.localFromServer(stampUs));
-      if (s.transits.length > 64) s.transits.shift();
+  // Keeps the sender's held notes and pedals in step with what is played.
+  private track(s: SenderState, e: { status: number; d1: number; d2: number }): void {
+    const kind = e.status & 0xf0;
+    const ch = e.status & 0x0f;
+    const key = (ch << 7) | e.d1;
+    if (kind === 0x90 && e.d2 > 0) s.held.add(key);
+    else if (kind === 0x80 || kind === 0x90) s.held.delete(key);
+    else if (kind === 0xb0 && e.d1 === 64) s.pedals = e.d2 >= 64 ? s.pedals | (1 << ch) : s.pedals & ~(1 << ch);
+    else if (kind === 0xb0 && (e.d1 === 120 || e.d1 === 123)) {
+      for (const k of [...s.held]) if (k >> 7 === ch) s.held.delete(k);
     }
+  }
+
+  push(sender: string, sequence: number, stampUs: number, _flags: number, events: InEvent[],
+       arrivalLocalUs: number): OutEvent[] {
+    const s = this.state(sender);
+    if (sequence > s.lastSequence) s.lastSequence = sequence;
+    s.transits.push(arrivalLocalUs - this.clock.localFromServer(stampUs));
+    if (s.transits.length > 64) s.transits.shift();
     const target = this.target(s);
     this.counts.targetUs = target;
-    this.counts.events++;
-    let at = this.clock.localFromServer(stampUs + delayUs) + target;
-    if (at < nowLocalUs) {
-      this.counts.late++;
-      if (isNoteOn && nowLocalUs - at > LATE_DROP_US) { this.counts.dropped++; return null; }
-      at = nowLocalUs;
+    const out: OutEvent[] = [];
+    for (const e of events) {
+      this.counts.events++;
+      const kind = e.status & 0xf0;
+      const key = ((e.status & 0x0f) << 7) | e.d1;
+      const isOn = kind === 0x90 && e.d2 > 0;
+      let at = this.clock.localFromServer(stampUs + e.delayUs) + target;
+      if (at < arrivalLocalUs) {
+        this.counts.late++;
+        if (isOn && arrivalLocalUs - at > LATE_DROP_US) {
+          this.counts.dropped++;
+          s.dropped.add(key);
+          continue;
+        }
+        at = arrivalLocalUs;
+      }
+      if (!isOn && (kind === 0x80 || kind === 0x90) && s.dropped.delete(key)) continue;
+      if (at < s.lastPlay) at = s.lastPlay;
+      s.lastPlay = at;
+      this.track(s, e);
+      out.push({ sender, localUs: at, status: e.status, d1: e.d1, d2: e.d2 });
     }
-    if (at < s.lastPlay) at = s.lastPlay;
-    s.lastPlay = at;
-    return at;
+    return out;
   }
-  removeSender(sender: string): void { this.senders.delete(sender); }
-  clear(): void { this.senders.clear(); }
+
+  private releases(sender: string, s: SenderState, at: number, keep: Set<number>, keepPedals: number): OutEvent[] {
+    const out: OutEvent[] = [];
+    for (const k of [...s.held]) {
+      if (keep.has(k)) continue;
+      s.held.delete(k);
+      out.push({ sender, localUs: at, status: 0x80 | (k >> 7), d1: k & 0x7f, d2: 0 });
+    }
+    for (let ch = 0; ch < 16; ch++) {
+      if ((s.pedals & (1 << ch)) && !(keepPedals & (1 << ch))) {
+        s.pedals &= ~(1 << ch);
+        out.push({ sender, localUs: at, status: 0xb0 | ch, d1: 64, d2: 0 });
+      }
+    }
+    return out;
+  }
+
+  snapshot(sender: string, sequence: number, sustainChannels: number,
+           notes: { channel: number; note: number }[], nowLocalUs: number): OutEvent[] {
+    const s = this.senders.get(sender);
+    // Stale: batches after the snapshot may have started what it does not list.
+    if (!s || sequence < s.lastSequence) return [];
+    const keep = new Set(notes.map((n) => (n.channel << 7) | n.note));
+    return this.releases(sender, s, Math.max(nowLocalUs, s.lastPlay), keep, sustainChannels);
+  }
+
+  removeSender(sender: string, nowLocalUs: number): OutEvent[] {
+    const s = this.senders.get(sender);
+    if (!s) return [];
+    this.senders.delete(sender);
+    return this.releases(sender, s, Math.max(nowLocalUs, s.lastPlay), new Set(), 0);
+  }
+
+  dropConnection(nowLocalUs: number): OutEvent[] {
+    const out: OutEvent[] = [];
+    for (const [sender, s] of this.senders) out.push(...this.releases(sender, s, nowLocalUs, new Set(), 0));
+    this.senders.clear();
+    return out;
+  }
+
   stats(): PlayoutStats {
     return { events: this.counts.events, late: this.counts.late, dropped: this.counts.dropped,
              targetMs: this.counts.targetUs / 1000 };
