@@ -252,6 +252,8 @@ await main('web-browser', async (env) => {
   await wait(b, () => [...document.querySelectorAll('#room-list button')].some((x) => x.dataset.room === 'Late Night'),
              null, 'Carol\'s room appears in Bob\'s list without a click');
   await shot(b, '6-lobby-list.png');
+  await b.setViewportSize({ width: 390, height: 844 });
+  await shot(b, '7-lobby-phone.png');
   console.log('web-browser: ok - the room list refreshes by itself');
 
   for (const p of pages) check(p.errors.length === 0, `${p.label}: page errors ${JSON.stringify(p.errors)}`);
