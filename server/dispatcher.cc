@@ -12,6 +12,7 @@
 #include <google/protobuf/arena.h>
 
 #include "midi/midi_parse.h"
+#include "server/command_target.h"
 #include "server/envelope.h"
 #include "server/moderation/ban_list.h"
 #include "server/moderation/permissions.h"
@@ -575,11 +576,24 @@ void Dispatcher::RunCommand(Session& s, const moderation::ParsedCommand& cmd,
       }
       break;
   }
-  Shard& home = shard_->server().RoomHome(s.room_id);
+  Server* server = &shard_->server();
+  Shard& home = server->RoomHome(s.room_id);
   std::string room_id = s.room_id;
   SessionId id = s.id();
-  home.Post([&home, room_id, id, cmd, rid] {
-    if (Room* r = home.FindRoom(room_id)) r->Command(id, cmd, rid);
+  if (!CommandNamesUser(cmd.kind) || cmd.target.empty()) {
+    home.Post([&home, room_id, id, cmd, rid] {
+      if (Room* r = home.FindRoom(room_id)) r->Command(id, cmd, rid);
+    });
+    return;
+  }
+  // The target may be someone outside the room: shard 0 knows who is online and can
+  // read profiles; the room then decides (members first).
+  server->shard(0).Post([server, &home, room_id, id, cmd, rid] {
+    ResolveCommandTarget(*server, cmd.target, [&home, room_id, id, cmd, rid](CommandTarget t) {
+      home.Post([&home, room_id, id, cmd, rid, t = std::move(t)] {
+        if (Room* r = home.FindRoom(room_id)) r->Command(id, cmd, rid, t);
+      });
+    });
   });
 }
 

@@ -60,6 +60,15 @@ struct JoinRequest {
   std::string request_id;
 };
 
+// A moderation command's target as resolved outside the room, on shard 0: a user online
+// anywhere (by id or name), else a stored profile whose user id was typed. An empty
+// user_id means nobody outside the room answers to the name.
+struct CommandTarget {
+  std::string user_id;
+  std::string username;
+  bool is_guest = false;
+};
+
 // A MIDI batch that the sender's shard has decoded, validated, rate-limited and stamped.
 struct MidiRelay {
   SessionId session = 0;
@@ -106,10 +115,13 @@ class Room {
   // A room-scope chat command (kick, ban, mute, mod, owner, topic, clear, users, bans,
   // log, help), checked against the role table and applied. The caller's answer (and
   // for changes, the audit record) is sent only after the store has committed.
+  // A target is resolved in the room first (a member's id or name), then through
+  // `outside`, then among the room's own records (bans, mutes, moderators, owner) by id or
+  // remembered name; nobody is NOT_FOUND, and a kick needs a member.
   void Command(SessionId session, const moderation::ParsedCommand& cmd,
-               const std::string& request_id);
+               const std::string& request_id, const CommandTarget& outside = {});
   // Drops bans and mutes that are over (they already stopped applying; this frees them).
-  void ExpirePenalties(int64_t now_unix_ms) { mod_.ExpireUntil(now_unix_ms); }
+  void ExpirePenalties(int64_t now_unix_ms);
   // Loads a persistent room's saved state (called before the room is used).
   void Restore(const store::RoomRecord& record, const std::vector<store::RoomBanRecord>& bans);
   bool persistent() const { return settings_.persistent(); }
@@ -142,6 +154,10 @@ class Room {
   void BroadcastInfo();
   // Finds a member by user id or (case-insensitive) username.
   const Member* FindUser(const std::string& who) const;
+  // The user id of someone the room's records know (banned, muted, moderator, owner) as
+  // `who` (an id, or a remembered name); "" when none.
+  std::string FindRecorded(const std::string& who, int64_t now_ms) const;
+  void ListBans(SessionId session, const std::string& request_id, int64_t now_ms);
   proto::UserInfo UserView(const Member& m) const;
   proto::HeldNotesSnapshot HeldView(SessionId s, const Member& m) const;
   void Broadcast(const proto::ClientMessage& msg, SessionId exclude, bool droppable);
@@ -160,6 +176,9 @@ class Room {
   std::string password_hash_;
   moderation::RoomModeration mod_;
   std::string topic_;
+  // Names of users the room holds records about (ban and mute targets), so that /unban
+  // NAME works once they are gone and /bans shows names beside ids. Pruned with them.
+  std::map<std::string, std::string> record_names_;
   const ServerConfig* config_;
   RoomHost* host_;
 

@@ -116,8 +116,75 @@ void Room::SystemLine(const std::string& text) {
   Broadcast(out, 0, /*droppable=*/false);
 }
 
+void Room::ExpirePenalties(int64_t now_unix_ms) {
+  moderation::RoomModeration::Expired gone = mod_.ExpireUntil(now_unix_ms);
+  for (const auto* ids : {&gone.bans, &gone.mutes}) {
+    for (const std::string& id : *ids) {
+      if (!mod_.BanOf(id, now_unix_ms) && !mod_.MuteOf(id, now_unix_ms)) record_names_.erase(id);
+    }
+  }
+}
+
+std::string Room::FindRecorded(const std::string& who, int64_t now_ms) const {
+  if (mod_.BanOf(who, now_ms) || mod_.MuteOf(who, now_ms) || mod_.IsModerator(who) ||
+      mod_.IsOwner(who)) {
+    return who;
+  }
+  const std::string lower = Lower(who);
+  for (const auto& [id, name] : record_names_) {
+    if (Lower(name) == lower) return id;
+  }
+  return "";
+}
+
+void Room::ListBans(SessionId session, const std::string& request_id, int64_t now_ms) {
+  // Names come from the stored profiles (a ban outlives the session that made it, and a
+  // restored ban has only an id), falling back on the name the room remembers.
+  struct Listing {
+    std::vector<moderation::RoomPenalty> bans;
+    std::vector<std::string> names;
+  };
+  auto listing = std::make_shared<Listing>();
+  listing->bans = mod_.ListBans(now_ms);
+  for (const auto& b : listing->bans) {
+    auto it = record_names_.find(b.user_id);
+    listing->names.push_back(it == record_names_.end() ? "" : it->second);
+  }
+  RoomHost* host = host_;
+  auto reply = [host, listing, session, request_id] {
+    std::vector<std::string> lines;
+    for (size_t i = 0; i < listing->bans.size(); ++i) {
+      const auto& b = listing->bans[i];
+      const std::string& name = listing->names[i];
+      lines.push_back((name.empty() ? b.user_id : name + " (" + b.user_id + ")") + " by " +
+                      b.actor + " until " +
+                      (b.until_unix_ms ? moderation::FormatUnixMs(b.until_unix_ms) : "forever") +
+                      (b.reason.empty() ? "" : ": " + b.reason));
+    }
+    if (lines.empty()) lines.push_back("no bans");
+    proto::ClientMessage out;
+    auto* r = out.mutable_command_result();
+    r->set_command("bans");
+    r->set_ok(true);
+    for (auto& l : lines) r->add_lines(std::move(l));
+    out.set_request_id(request_id);
+    StampType(&out);
+    host->SendToSession(session, MakeFrame(out));
+  };
+  bool queued = host_->Storage(
+      [listing](store::Store& st) {
+        for (size_t i = 0; i < listing->bans.size(); ++i) {
+          if (!listing->names[i].empty()) continue;
+          auto profile = st.GetProfile(listing->bans[i].user_id);
+          if (profile.ok()) listing->names[i] = profile->username;
+        }
+      },
+      reply);
+  if (!queued) reply();  // ids only, rather than no answer
+}
+
 void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
-                   const std::string& request_id) {
+                   const std::string& request_id, const CommandTarget& outside) {
   using moderation::CommandKind;
   auto it = members_.find(session);
   if (it == members_.end())
@@ -143,19 +210,11 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
       }
       return Result(session, name, true, std::move(lines), request_id);
     }
-    case CommandKind::kBans: {
+    case CommandKind::kBans:
       if (!moderation::MayUse(role, cmd.kind)) {
         return Error(session, proto::PERMISSION_DENIED, "/bans is for room moderators", request_id);
       }
-      std::vector<std::string> lines;
-      for (const auto& b : mod_.ListBans(now_ms)) {
-        lines.push_back(b.user_id + " by " + b.actor + " until " +
-                        (b.until_unix_ms ? moderation::FormatUnixMs(b.until_unix_ms) : "forever") +
-                        (b.reason.empty() ? "" : ": " + b.reason));
-      }
-      if (lines.empty()) lines.push_back("no bans");
-      return Result(session, name, true, std::move(lines), request_id);
-    }
+      return ListBans(session, request_id, now_ms);
     case CommandKind::kLog: {
       if (!moderation::MayUse(role, cmd.kind)) {
         return Error(session, proto::PERMISSION_DENIED, "/log is for room moderators", request_id);
@@ -195,16 +254,40 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
       break;
   }
 
-  // Commands that change the room. Resolve the target among those present (by id or
-  // name); an absent target is taken as a user id (unban, unmod, ban of someone gone).
+  // Commands that change the room. The target is resolved in the room (a member's id or
+  // name), then outside it (online anywhere, or a stored profile by id: the dispatcher
+  // asked shard 0), then in the room's own records (unban, unmute, unmod of someone
+  // gone). Nobody by that name or id is NOT_FOUND: nothing is applied or recorded.
+  // Who may not use the command learns nothing about who exists.
+  if (!moderation::MayUse(role, cmd.kind)) {
+    return Error(session, proto::PERMISSION_DENIED,
+                 "/" + name + " is not yours to use in this room", request_id);
+  }
   moderation::ParsedCommand resolved = cmd;
   moderation::RoomRole target_server_role = moderation::RoomRole::kMember;
+  std::string target_name;
+  const Member* present = nullptr;
   if (!cmd.target.empty()) {
-    if (const Member* t = FindUser(cmd.target)) {
-      resolved.target = t->user.user_id();
-      target_server_role = ServerRoleOf(*t);
-    } else if (cmd.target.rfind("guest:", 0) == 0) {
-      target_server_role = moderation::RoomRole::kGuest;
+    if ((present = FindUser(cmd.target))) {
+      resolved.target = present->user.user_id();
+      target_server_role = ServerRoleOf(*present);
+      target_name = present->user.username();
+    } else if (!outside.user_id.empty()) {
+      resolved.target = outside.user_id;
+      target_name = outside.username;
+      if (outside.is_guest) target_server_role = moderation::RoomRole::kGuest;
+    } else if (std::string id = FindRecorded(cmd.target, now_ms); !id.empty()) {
+      resolved.target = id;
+      auto known = record_names_.find(id);
+      if (known != record_names_.end()) target_name = known->second;
+      if (id.rfind("guest:", 0) == 0) target_server_role = moderation::RoomRole::kGuest;
+    } else {
+      return Error(session, proto::NOT_FOUND,
+                   "nobody called " + cmd.target + " is in this room, online, or known by that id",
+                   request_id);
+    }
+    if (cmd.kind == CommandKind::kKick && !present) {
+      return Error(session, proto::NOT_FOUND, cmd.target + " is not in this room", request_id);
     }
   }
   auto outcome = mod_.Apply(resolved, actor.user.user_id(), ServerRoleOf(actor), target_server_role,
@@ -216,8 +299,18 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
   const moderation::AuditRecord& rec = outcome->audit;
   const proto::ModerationAction action = ActionOf(rec.action);
   const std::string actor_name = actor.user.username();
-  std::string target_name = resolved.target;
-  if (const Member* t = FindUser(resolved.target)) target_name = t->user.username();
+  if (cmd.kind == CommandKind::kBan || cmd.kind == CommandKind::kMute) {
+    if (!target_name.empty()) record_names_[resolved.target] = target_name;
+  } else if (cmd.kind == CommandKind::kUnban || cmd.kind == CommandKind::kUnmute) {
+    if (!mod_.BanOf(resolved.target, now_ms) && !mod_.MuteOf(resolved.target, now_ms)) {
+      record_names_.erase(resolved.target);
+    }
+  }
+  // Shown as "name (id)" when both are known, so two users of one name stay apart.
+  const std::string shown = target_name.empty() || target_name == resolved.target
+                                ? resolved.target
+                                : target_name + " (" + resolved.target + ")";
+  if (target_name.empty()) target_name = resolved.target;
 
   // Apply the effects on the room now: bans, mutes and kicks take effect at once.
   std::vector<SessionId> targets;
@@ -297,7 +390,7 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
   auto status = std::make_shared<absl::Status>();
   RoomHost* host = host_;
   std::string summary = std::string(moderation::AuditActionName(rec.action)) +
-                        (target_name.empty() ? "" : " " + target_name) + ": done";
+                        (shown.empty() ? "" : " " + shown) + ": done";
   bool queued = host_->Storage(
       [rec, keep, record = std::move(record), ban, kind, status](store::Store& st) {
         *status = st.AppendAudit(rec);

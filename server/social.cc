@@ -83,6 +83,15 @@ const Social::User* Social::Resolve(const std::string& who, std::string* user_id
   return &it->second;
 }
 
+bool Social::Lookup(const std::string& who, std::string* user_id, std::string* username,
+                    bool* is_guest) const {
+  const User* u = Resolve(who, user_id);
+  if (!u) return false;
+  *username = u->username;
+  *is_guest = u->is_guest;
+  return true;
+}
+
 std::vector<SessionId> Social::Find(const std::string& who, std::string* user_id) const {
   std::string id;
   const User* u = Resolve(who, &id);

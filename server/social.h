@@ -98,6 +98,10 @@ class Social {
   // Live sessions of `who` (a user id, or a username, case-insensitive); empty when
   // offline. Sets *user_id to the resolved id when found.
   std::vector<SessionId> Find(const std::string& who, std::string* user_id) const;
+  // The user online as `who` (a user id, or a username, case-insensitive): fills the
+  // id, name and guest flag and returns true; false when nobody online is `who`.
+  bool Lookup(const std::string& who, std::string* user_id, std::string* username,
+              bool* is_guest) const;
   // Whether the user is online and their friend and block lists are cached.
   bool CacheLoaded(const std::string& user_id) const;
 
