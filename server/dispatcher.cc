@@ -758,22 +758,39 @@ void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std
     if (!s.avatar_bucket.TryTake(1, shard_->NowUs())) return;
   } else {
     if (!TakeRequest(s, rid)) return;
-    if (!ValidColor(d.color()) || d.appearance().size() > 256 || d.status_text().size() > 128 ||
-        d.status() == proto::OFFLINE) {
+    if (cmd.action() == proto::UPDATE_STATUS) {
+      // Status has one path whatever message sets it: through Social (friends see it,
+      // INVISIBLE hides presence) and to the room as a UserStatusUpdate.
+      proto::UserStatusUpdate update;
+      update.set_status(d.status());
+      update.set_status_text(d.status_text());
+      return ApplyStatus(s, update, rid);
+    }
+    if (!ValidColor(d.color()) || d.appearance().size() > 256) {
       return Error(s, proto::INVALID_PARAMETERS, "invalid avatar data", rid);
     }
   }
   proto::AvatarCommand clean = cmd;
-  clean.mutable_avatar_data()->set_status_text(CleanText(d.status_text(), 128, false));
   if (cmd.action() != proto::UPDATE_POSITION) {
-    *s.mutable_user().mutable_avatar() = clean.avatar_data();
+    // A look changes colour and appearance only: the status stays what the status path
+    // set, and the room is shown it as it shows status (INVISIBLE as ONLINE).
+    proto::AvatarData* mine = s.mutable_user().mutable_avatar();
+    mine->set_color(d.color());
+    mine->set_appearance(d.appearance());
+    *clean.mutable_avatar_data() = *mine;
+    if (!s.room_id.empty() && mine->status() == proto::INVISIBLE) {
+      clean.mutable_avatar_data()->set_status(proto::ONLINE);
+    }
     // The look is part of the profile: kept in the store for the next visit.
     Server* server = &shard_->server();
     SessionId id = s.id();
     std::string user_id = s.user().user_id();
-    proto::AvatarData avatar = clean.avatar_data();
+    proto::AvatarData avatar = *mine;
     server->shard(0).Post(
         [server, id, user_id, avatar] { server->social().AppearanceChanged(id, user_id, avatar); });
+  } else {
+    clean.mutable_avatar_data()->clear_status();
+    clean.mutable_avatar_data()->clear_status_text();
   }
   if (s.room_id.empty()) {
     // Nobody to relay to: the sender gets its command back as confirmation, as the room

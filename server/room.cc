@@ -334,7 +334,12 @@ void Room::Avatar(SessionId session, const proto::AvatarCommand& cmd) {
   a->set_user_id(it->second.user.user_id());
   a->set_session_id(session);
   if (cmd.action() != proto::UPDATE_POSITION) {
-    *it->second.user.mutable_avatar() = cmd.avatar_data();
+    // The look only: status reaches the room through UserStatus, never through here.
+    auto* avatar = it->second.user.mutable_avatar();
+    avatar->set_color(cmd.avatar_data().color());
+    avatar->set_appearance(cmd.avatar_data().appearance());
+    a->mutable_avatar_data()->set_status(avatar->status());
+    a->mutable_avatar_data()->set_status_text(avatar->status_text());
   }
   StampType(&out);
   Broadcast(out, session, /*droppable=*/cmd.action() == proto::UPDATE_POSITION);

@@ -142,5 +142,104 @@ TEST(AvatarStatus, GuestsCannotRegisterRooms) {
   EXPECT_TRUE(g->WaitFor(proto::ClientMessage::kRoomJoinedResponse, 3s));
 }
 
+// AvatarCommand UPDATE_STATUS is the same status change as UserStatusUpdate: friends
+// hear it through the social path, and INVISIBLE does not leak to the room.
+TEST(AvatarStatus, AvatarStatusTakesTheOneStatusPath) {
+  TestServer ts(2);
+  auto alice = ts.Connect("alice");
+  auto bob = ts.Connect("bob");
+  auto fan = ts.Connect("fan");
+  ASSERT_TRUE(alice && bob && fan);
+  proto::ServerMessage ask;
+  ask.mutable_friend_request()->set_action(proto::SEND_REQUEST);
+  ask.mutable_friend_request()->set_target_user_id("u-alice");
+  ask.set_request_id("ask");
+  ASSERT_TRUE(fan->Send(ask));
+  ASSERT_TRUE(WaitForReply(*fan, proto::ClientMessage::kFriendList, "ask"));
+  proto::ServerMessage accept;
+  accept.mutable_friend_request()->set_action(proto::ACCEPT_REQUEST);
+  accept.mutable_friend_request()->set_target_user_id("u-fan");
+  accept.set_request_id("acc");
+  ASSERT_TRUE(alice->Send(accept));
+  ASSERT_TRUE(WaitForReply(*alice, proto::ClientMessage::kFriendList, "acc"));
+  ASSERT_TRUE(JoinRoom(*alice, "Path"));
+  ASSERT_TRUE(JoinRoom(*bob, "Path"));
+
+  proto::ServerMessage busy;
+  busy.mutable_avatar_command()->set_action(proto::UPDATE_STATUS);
+  busy.mutable_avatar_command()->mutable_avatar_data()->set_status(proto::BUSY);
+  busy.mutable_avatar_command()->mutable_avatar_data()->set_status_text("practising");
+  busy.set_request_id("busy");
+  ASSERT_TRUE(alice->Send(busy));
+  auto ack = WaitForReply(*alice, proto::ClientMessage::kUserStatusUpdate, "busy");
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->user_status_update().status(), proto::BUSY);
+  // The friend hears it.
+  bool heard = false;
+  for (int i = 0; i < 50 && !heard; ++i) {
+    auto e = fan->WaitFor(proto::ClientMessage::kFriendEvent, 5s);
+    if (!e) break;
+    heard = e->friend_event().kind() == proto::FRIEND_STATUS_CHANGED &&
+            e->friend_event().friend_info().user_id() == "u-alice" &&
+            e->friend_event().friend_info().status() == proto::BUSY;
+  }
+  EXPECT_TRUE(heard) << "a friend never saw a status set by AvatarCommand";
+
+  // INVISIBLE through AvatarCommand: the room sees ONLINE, never INVISIBLE.
+  proto::ServerMessage hide = busy;
+  hide.mutable_avatar_command()->mutable_avatar_data()->set_status(proto::INVISIBLE);
+  hide.set_request_id("hide");
+  ASSERT_TRUE(alice->Send(hide));
+  ASSERT_TRUE(WaitForReply(*alice, proto::ClientMessage::kUserStatusUpdate, "hide"));
+  bool seen_online = false;
+  for (int i = 0; i < 50 && !seen_online; ++i) {
+    auto m = bob->Next(5s);
+    if (!m) break;
+    ASSERT_FALSE(m->has_avatar_command() &&
+                 m->avatar_command().avatar_data().status() == proto::INVISIBLE)
+        << "INVISIBLE leaked to the room";
+    if (m->has_user_status_update()) {
+      EXPECT_NE(m->user_status_update().status(), proto::INVISIBLE);
+      seen_online = m->user_status_update().status() == proto::ONLINE;
+    }
+  }
+  EXPECT_TRUE(seen_online);
+}
+
+// Changing the look keeps the status the status path set.
+TEST(AvatarStatus, AppearanceDoesNotOverwriteTheStatus) {
+  TestServer ts(2);
+  auto alice = ts.Connect("alice");
+  auto bob = ts.Connect("bob");
+  auto carol = ts.Connect("carol");
+  ASSERT_TRUE(alice && bob && carol);
+  ASSERT_TRUE(JoinRoom(*alice, "Looks"));
+  ASSERT_TRUE(JoinRoom(*bob, "Looks"));
+  proto::ServerMessage away;
+  away.mutable_user_status_update()->set_status(proto::AWAY);
+  away.mutable_user_status_update()->set_status_text("brb");
+  away.set_request_id("away");
+  ASSERT_TRUE(alice->Send(away));
+  ASSERT_TRUE(WaitForReply(*alice, proto::ClientMessage::kUserStatusUpdate, "away"));
+
+  // A look sent with the proto default status (ONLINE) must not reset AWAY.
+  ASSERT_TRUE(alice->Send(Avatar(proto::UPDATE_APPEARANCE, 0, 0, "#123456", "look")));
+  auto relayed = bob->WaitFor(proto::ClientMessage::kAvatarCommand, 5s);
+  ASSERT_TRUE(relayed);
+  EXPECT_EQ(relayed->avatar_command().avatar_data().color(), "#123456");
+  EXPECT_EQ(relayed->avatar_command().avatar_data().status(), proto::AWAY);
+  EXPECT_EQ(relayed->avatar_command().avatar_data().status_text(), "brb");
+  proto::RoomJoinedResponse joined;
+  ASSERT_TRUE(JoinRoom(*carol, "Looks", &joined));
+  bool found = false;
+  for (const auto& u : joined.current_users()) {
+    if (u.user_id() != "u-alice") continue;
+    found = true;
+    EXPECT_EQ(u.avatar().status(), proto::AWAY) << "a joiner sees the look reset the status";
+    EXPECT_EQ(u.avatar().color(), "#123456");
+  }
+  EXPECT_TRUE(found);
+}
+
 }  // namespace
 }  // namespace tutti::testing
