@@ -193,6 +193,9 @@ await main('web-browser', async (env) => {
   await wait(a, () => document.getElementById('status-dot').className.includes('waiting') ||
                       document.getElementById('status-dot').className.includes('connecting'), null, 'Alice sees the drop');
   check((await text(b, '#chat-log')).includes('Connection lost'), 'Bob is told the connection dropped');
+  await wait(a, () => !document.getElementById('retry').hidden &&
+                      /retrying in \d+ s/.test(document.getElementById('status-text').textContent), null,
+             'a Retry now button and the seconds left while the page waits to reconnect');
   const silenced = await b.evaluate(() => window.__fakeMidi.sent.filter((m) => (m[0] & 0xf0) === 0xb0 && m[1] === 123).length);
   check(silenced >= 16, `the drop sends all-notes-off to Bob's MIDI output on every channel (${silenced})`);
   await env.startServer(port);

@@ -173,6 +173,7 @@ export class App {
     dot.className = `dot ${s}`;
     $('status-text').textContent = detail + (s === 'open' && this.room ? ` · in ${this.room.roomName}` : '');
     $('disconnect').hidden = s === 'idle' || s === 'closed';
+    $('retry').hidden = s !== 'waiting';
     if (s === 'closed') {
       this.stopListRefresh();
       this.room = null;
@@ -477,6 +478,10 @@ export class App {
   }
 
   private showQuality(): void {
+    if (this.conn.state === 'waiting') {
+      const left = Math.max(0, Math.ceil((this.conn.nextRetryAt - Date.now()) / 1000));
+      $('status-text').textContent = $('status-text').textContent!.replace(/retrying in \d+ s/, `retrying in ${left} s`);
+    }
     const q = $('quality');
     if (!this.conn.isOpen) { q.hidden = true; return; }
     q.hidden = false;
@@ -496,6 +501,7 @@ export class App {
     for (const r of document.querySelectorAll('input[name=as]')) r.addEventListener('change', () => this.toggleAs());
     $('connect-form').addEventListener('submit', (e) => { e.preventDefault(); this.connect(); });
     $('disconnect').addEventListener('click', () => this.disconnect());
+    $('retry').addEventListener('click', () => this.conn.retryNow());
     $('refresh-rooms').addEventListener('click', () => this.conn.send({ case: 'getRoomList', value: {} }));
     $('join-lobby').addEventListener('click', () => {
       this.wantRoom = { name: 'Lobby', password: '' };
