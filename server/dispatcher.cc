@@ -252,6 +252,7 @@ bool Dispatcher::AdmitJoin(Session& s, const RoomRequest& req, const std::string
   }
   // From here until the room answers, another join is refused.
   s.joining_room_id = req.room_id;
+  s.joining_request_id = rid;
   return true;
 }
 

@@ -147,7 +147,9 @@ class Room {
   // Removes a member: releases its notes, tells it (RoomLeft) and the others.
   void RemoveMember(MemberMap::iterator it, const std::string& reason,
                     const std::string& request_id);
-  void Notice(SessionId s, proto::ModerationAction action, const moderation::AuditRecord& rec);
+  // `request_id`: the actor's own copy echoes its request; others get "".
+  void Notice(SessionId s, proto::ModerationAction action, const moderation::AuditRecord& rec,
+              const std::string& request_id = "");
   void SystemLine(const std::string& text);
   void Result(SessionId s, const std::string& command, bool ok, std::vector<std::string> lines,
               const std::string& request_id);

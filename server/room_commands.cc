@@ -91,7 +91,8 @@ void Room::Result(SessionId s, const std::string& command, bool ok, std::vector<
   SendTo(s, std::move(out), request_id);
 }
 
-void Room::Notice(SessionId s, proto::ModerationAction action, const moderation::AuditRecord& rec) {
+void Room::Notice(SessionId s, proto::ModerationAction action, const moderation::AuditRecord& rec,
+                  const std::string& request_id) {
   proto::ClientMessage out;
   auto* n = out.mutable_moderation_notice();
   n->set_action(action);
@@ -100,7 +101,7 @@ void Room::Notice(SessionId s, proto::ModerationAction action, const moderation:
   n->set_actor_user_id(rec.actor);
   n->set_reason(rec.reason);
   n->set_until_unix_ms(rec.until_unix_ms);
-  SendTo(s, std::move(out), "");
+  SendTo(s, std::move(out), request_id);
 }
 
 void Room::SystemLine(const std::string& text) {
@@ -348,7 +349,9 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
       // updates the target's badge from action + target; RoomUpdated carries only the owner,
       // and UserInfo roles arrive with the next RoomJoinedResponse or RoomSnapshot), and the
       // chat says it.
-      for (const auto& [sid, m] : members_) Notice(sid, action, rec);
+      for (const auto& [sid, m] : members_) {
+        Notice(sid, action, rec, sid == session ? request_id : std::string());
+      }
       if (cmd.kind == CommandKind::kMod) {
         SystemLine(target_name + " is now a room moderator (appointed by " + actor_name + ")");
       } else if (cmd.kind == CommandKind::kUnmod) {
@@ -368,7 +371,8 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
       out.mutable_chat_cleared()->set_room_id(id_);
       out.mutable_chat_cleared()->set_actor_user_id(actor.user.user_id());
       StampType(&out);
-      Broadcast(out, 0, /*droppable=*/false);
+      Broadcast(out, session, /*droppable=*/false);
+      SendTo(session, std::move(out), request_id);  // the actor's copy echoes its request
       break;
     }
     default:

@@ -65,6 +65,8 @@ class Session {
   // join and cleared as soon as the session asks to leave.
   std::string room_id;
   std::string joining_room_id;  // a join is in flight; another one is refused meanwhile
+  // The request id of that join: the RoomLeft of the room it leaves echoes it.
+  std::string joining_request_id;
   // Rooms whose fan-out index on this shard lists this session. It can differ from
   // room_id for a moment after a leave (until the room confirms it).
   std::vector<std::string> indexed_rooms;

@@ -423,10 +423,12 @@ void Shard::MemberJoined(SessionId session, const std::string& room_id, const Fr
     s->joining_room_id.clear();
     if (!s->room_id.empty() && s->room_id != room_id) {
       // Joined elsewhere: now leave the previous room (it releases held notes first).
+      // The switch was this request's doing, so its RoomLeft echoes the request id.
       Shard& home = target.server().RoomHome(s->room_id);
       std::string old_room = s->room_id;
-      home.Post([&home, old_room, session] {
-        if (Room* r = home.FindRoom(old_room)) r->Leave(session, "left", "");
+      std::string rid = s->joining_request_id;
+      home.Post([&home, old_room, session, rid] {
+        if (Room* r = home.FindRoom(old_room)) r->Leave(session, "left", rid);
       });
     }
     s->room_id = room_id;
