@@ -64,8 +64,17 @@ await main('web-browser', async (env) => {
     pages.push(p);
     return p;
   }
-  const wait = (p, fn, arg, what) => p.waitForFunction(fn, arg, { timeout: STEP_MS }).catch((e) => {
-    throw new CheckFailed(`${p.label}: timed out waiting for ${what} (${e.message.split('\n')[0]})`);
+  const wait = (p, fn, arg, what) => p.waitForFunction(fn, arg, { timeout: STEP_MS }).catch(async (e) => {
+    // What the page shows, to say why.
+    const seen = await p.evaluate(() => ({
+      screen: ['connect', 'lobby', 'room'].find((n) => !document.getElementById(`screen-${n}`).hidden),
+      status: document.getElementById('status-text').textContent,
+      room: document.getElementById('room-title').textContent,
+      lobbyError: document.getElementById('lobby-error').textContent,
+      chat: [...document.querySelectorAll('#chat-log li')].slice(-4).map((l) => l.textContent),
+    })).catch(() => ({}));
+    throw new CheckFailed(`${p.label}: timed out waiting for ${what} (${e.message.split('\n')[0]}); ` +
+                          `page shows ${JSON.stringify(seen)}`);
   });
   const visible = (p, sel, what) => wait(p, (s) => { const e = document.querySelector(s); return e && !e.closest('[hidden]'); }, sel, what);
   const text = (p, sel) => p.evaluate((s) => document.querySelector(s)?.textContent ?? '', sel);
@@ -258,6 +267,21 @@ await main('web-browser', async (env) => {
   await b.setViewportSize({ width: 390, height: 844 });
   await shot(b, '7-lobby-phone.png');
   console.log('web-browser: ok - the room list refreshes by itself');
+
+  // --- Carol follows a link to another room while in hers: a switch, not a leave -------
+  await b.fill('#create-name', 'Switch Target');
+  await b.click('#create-form button[type=submit]');
+  await visible(b, '#screen-room', 'Bob in his new room');
+  await c.evaluate(() => { location.hash = '#room=Switch Target'; });
+  await wait(c, () => document.getElementById('room-title').textContent === 'Switch Target' &&
+                      !document.getElementById('screen-room').hidden &&
+                      document.getElementById('user-count').textContent === '(2)', null, 'Carol switched rooms');
+  check(await c.evaluate(() => window.tutti.wantRoom?.name === 'Switch Target'), 'Carol would rejoin the room she switched to');
+  await c.evaluate(() => { location.hash = '#room=Nowhere Yet'; });
+  await wait(c, () => document.getElementById('room-title').textContent === 'Nowhere Yet' &&
+                      !document.getElementById('screen-room').hidden, null, 'Carol opens a room by its link');
+  await wait(b, () => document.getElementById('user-count').textContent === '(1)', null, 'Carol left Bob\'s room');
+  console.log('web-browser: ok - a room link from a room switches rooms, or opens a new one');
 
   for (const p of pages) check(p.errors.length === 0, `${p.label}: page errors ${JSON.stringify(p.errors)}`);
   console.log(`web-browser: screenshots in ${shots}`);

@@ -41,6 +41,7 @@ export class App {
   members = new Map<string, Member>();  // senderKey -> member
   wantRoom: { name: string; password: string } | null = null;
   private rejoining = false;
+  private leaveRequest = '';  // request id of our last LeaveRoom
   private pendingPm = new Map<string, string>();  // request id -> recipient as typed
   private listTimer: ReturnType<typeof setInterval> | null = null;
   private identity: Identity | null = null;
@@ -148,7 +149,7 @@ export class App {
     }
     if (!room) return;
     if (this.conn.isOpen) {
-      if (room.toLowerCase() !== this.room?.roomName.toLowerCase()) this.join(room);
+      if (room.toLowerCase() !== this.room?.roomName.toLowerCase()) this.joinOrCreate(room);
     } else {
       this.wantRoom = { name: room, password: '' };
     }
@@ -189,10 +190,7 @@ export class App {
       // member comes back, and a link may name a room nobody opened yet.
       if (!first) systemLine(`Reconnected; rejoining ${this.wantRoom.name}…`);
       this.rejoining = !first;
-      this.conn.send({ case: 'serverCommand', value: {
-        commandType: ServerCommandType.CREATE_OR_JOIN_ROOM,
-        parameters: { room_name: this.wantRoom.name, password: this.wantRoom.password },
-      } }, true);
+      this.joinOrCreate(this.wantRoom.name, this.wantRoom.password);
     } else {
       this.show('lobby');
     }
@@ -258,9 +256,19 @@ export class App {
     this.conn.send({ case: 'joinRoomByName', value: { roomName: name, password } }, true);
   }
 
+  // A link names a room that may not be open yet: create-or-join, like a rejoin.
+  joinOrCreate(name: string, password = ''): void {
+    $('lobby-error').textContent = '';
+    this.wantRoom = { name, password };
+    this.conn.send({ case: 'serverCommand', value: {
+      commandType: ServerCommandType.CREATE_OR_JOIN_ROOM,
+      parameters: { room_name: name, password },
+    } }, true);
+  }
+
   leave(): void {
     this.wantRoom = null;
-    this.conn.send({ case: 'leaveRoom', value: {} }, true);
+    this.leaveRequest = this.conn.send({ case: 'leaveRoom', value: {} }, true);
     history.replaceState(null, '', location.pathname + location.search);
   }
 
@@ -307,6 +315,9 @@ export class App {
       case 'roomJoinedResponse': {
         const r = v.value;
         if (!r.success) { this.joinFailed(r.errorMessage); break; }
+        // Whatever the previous room was playing stops here (a switch may bring its
+        // RoomLeft later, and that is ignored).
+        if (this.room?.roomId !== r.roomInfo?.roomId) this.player?.releaseEverything(true);
         this.room = r.roomInfo ?? null;
         this.members.clear();
         for (const u of [...r.currentUsers, ...(r.you ? [r.you] : [])]) {
@@ -328,13 +339,20 @@ export class App {
         break;
       }
       case 'roomLeft': {
+        // Rooms live on different shards: when switching, the old room's RoomLeft may
+        // arrive after the new room's RoomJoinedResponse. It is about a room we are no
+        // longer showing.
+        if (this.room && v.value.roomId !== this.room.roomId) break;
         this.player?.releaseEverything(true);
         this.midi.silenceOutput();
         this.room = null;
         this.members.clear();
         if (v.value.reason !== 'left') $('lobby-error').textContent = `You were removed from the room (${v.value.reason}).`;
-        if (v.value.reason !== 'left' || m.requestId) this.wantRoom = null;
-        this.show('lobby');
+        // Our own Leave, or a removal: stay out. A switch to another room (its RoomLeft
+        // carries the join's request id) keeps the room we are going to.
+        const ours = m.requestId !== '' && m.requestId === this.leaveRequest;
+        if (v.value.reason !== 'left' || ours) this.wantRoom = null;
+        this.show('lobby');  // the join's answer (room or error) follows a switch
         this.onState(this.conn.state, 'connected');
         break;
       }
