@@ -176,11 +176,13 @@ MidiInput::MidiInput(size_t capacity, WakeFn wake)
     : wake_(std::move(wake)), ring_(capacity < 2 ? 2 : capacity + 1) {}
 
 MidiInput::~MidiInput() {
-  // Closing stops the JACK callbacks before the ring goes away.
-  if (in_) {
-    in_->cancelCallback();
-    in_->closePort();
-  }
+  // Destroying the RtMidiIn closes its JACK client, and jack_client_close returns only once
+  // JACK's process thread for it has stopped, so after this line nothing calls OnMessage and
+  // the ring and wake_ can go. Not cancelCallback() first: it clears RtMidi's callback pointer,
+  // its user data and its "using callback" flag one after the other, unsynchronized, while
+  // the JACK thread may be reading them to deliver a message, which can then call a null
+  // function or pass a null `self`.
+  in_.reset();
 }
 
 absl::StatusOr<std::unique_ptr<MidiInput>> MidiInput::OpenVirtual(const std::string& client_name,
@@ -208,10 +210,12 @@ absl::StatusOr<std::unique_ptr<MidiInput>> MidiInput::Open(const std::string& cl
   }
   const std::vector<std::string> before = probe.Ports(JackPortIsInput);
   std::unique_ptr<MidiInput> self(new MidiInput(capacity, std::move(wake)));
-  std::string warning;
+  const std::string& warning = self->rtmidi_warning_;
   try {
     self->in_ = std::make_unique<RtMidiIn>(RtMidi::UNIX_JACK, client_name);
-    self->in_->setErrorCallback(&QuietErrors, &warning);
+    // RtMidi keeps this pointer for the object's life, so it must outlive `in_` (not a local
+    // of this function: a later warning would write into a dead stack frame).
+    self->in_->setErrorCallback(&QuietErrors, &self->rtmidi_warning_);
     // Channel messages only: SysEx, MIDI clock and active sensing never go on the wire.
     self->in_->ignoreTypes(true, true, true);
     self->in_->setCallback(&MidiInput::OnMessage, self.get());
@@ -300,10 +304,11 @@ absl::StatusOr<std::unique_ptr<MidiOutput>> MidiOutput::Open(const std::string& 
   }
   const std::vector<std::string> before = probe.Ports(JackPortIsOutput);
   std::unique_ptr<MidiOutput> self(new MidiOutput());
-  std::string warning;
+  const std::string& warning = self->rtmidi_warning_;
   try {
     self->out_ = std::make_unique<RtMidiOut>(RtMidi::UNIX_JACK, client_name);
-    self->out_->setErrorCallback(&QuietErrors, &warning);
+    // Kept by RtMidi for the object's life (see MidiInput::Open).
+    self->out_->setErrorCallback(&QuietErrors, &self->rtmidi_warning_);
     self->out_->openVirtualPort(port_name);
   } catch (const RtMidiError& e) {
     return absl::UnavailableError("RtMidi output: " + e.getMessage());

@@ -9,6 +9,9 @@
 // input callback on the JACK process thread; that callback only copies the bytes and a
 // timestamp into the ring and calls the owner's wake-up hook (principle 13: foreign threads
 // copy and post). Nothing else is shared.
+// Caveat (libjack 1.9.21, docs/TIMING.md): a process whose port feeds a JACK client that is
+// leaving can crash inside libjack; where one program owns both ends, close the feeding object
+// (its JACK thread stops before the destructor returns) before the fed one leaves.
 // Who owns it: the tools that bridge MIDI (tutti-midi-bridge) and their tests; the server never
 // links this library.
 //
@@ -106,6 +109,9 @@ class MidiInput {
   static void OnMessage(double delta_s, std::vector<unsigned char>* message, void* self);
   void Push(const std::vector<unsigned char>& message);
 
+  // What RtMidi last reported through its error callback. RtMidi keeps a pointer to it for the
+  // life of `in_`, so it is declared before `in_` (destroyed after it).
+  std::string rtmidi_warning_;
   std::unique_ptr<RtMidiIn> in_;
   std::string port_name_;
   std::string connected_to_;
@@ -143,6 +149,7 @@ class MidiOutput {
                                                           const std::string& port_name,
                                                           const std::string* destination);
 
+  std::string rtmidi_warning_;  // see MidiInput::rtmidi_warning_
   std::unique_ptr<RtMidiOut> out_;
   std::string port_name_;
   std::string connected_to_;
