@@ -84,9 +84,7 @@ class MidiBridgeTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(templ), nullptr);
     dir_ = templ;
     ASSERT_TRUE(server_.Start(TUTTI_SERVER_BINARY, dir_, 1).ok()) << server_.output();
-    auto keys = MidiOutput::OpenVirtual("test-keys", "out");
-    ASSERT_TRUE(keys.ok()) << keys.status();
-    keys_ = std::move(*keys);
+    ASSERT_NO_FATAL_FAILURE(OpenKeys());
     auto synth = MidiInput::OpenVirtual("test-synth", "in", [this] {
       std::lock_guard<std::mutex> lock(mu_);
       cv_.notify_all();
@@ -99,6 +97,30 @@ class MidiBridgeTest : public ::testing::Test {
     keys_.reset();
     std::error_code ec;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+  }
+
+  void OpenKeys() {
+    auto keys = MidiOutput::OpenVirtual("test-keys", "out");
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    keys_ = std::move(*keys);
+  }
+
+  // Stops a bridge that reads the keyboard port, closing the keyboard first.
+  //
+  // Why: the keyboard's JACK process thread wakes every client it feeds, through a table of
+  // wake-up futexes that libjack (1.9.21) shares among all clients of this process. The
+  // "client removed" notifications that unmap an entry arrive asynchronously, on each of this
+  // process's clients' own notification threads (the probe's, the synth's, the keyboard's),
+  // and the process thread does not take the lock they take. When the bridge's client goes,
+  // one of them can unmap its futex while the keyboard's thread, descheduled on a busy machine
+  // while it still follows the graph that had the bridge in it, is about to wake it; and a
+  // notification thread that lags behind can unmap the entry again after a new client has
+  // taken over the same reference number. Either way the test process takes SIGSEGV inside
+  // libjack. Closing our own client first is certain: jack_client_close returns only after
+  // its process thread has stopped, so nothing in this process wakes the leaving client.
+  int StopSender(Child* sender) {
+    keys_.reset();
+    return sender->Stop(SIGTERM);
   }
 
   // A bridge process; `port` is where it connects (default: the server itself).
@@ -265,14 +287,16 @@ TEST_F(MidiBridgeTest, NotesCrossTheRoomAndNothingIsLeftSounding) {
       << "B never released the cut-off sender's notes\n"
       << Log("b");
   // A would come back (it reconnects); it leaves for good instead.
-  EXPECT_EQ(a->Stop(SIGTERM), 0) << Log("a");
+  EXPECT_EQ(StopSender(a.get()), 0) << Log("a");
 
   // JACK 1.9.21 gives the stopped bridge's client numbers to the next clients that open, and a
   // process that has not yet processed the old client's removal can wire a new client to the
-  // old one's wake-up semaphore (midi/rtmidi_port.cc, the probe's comment). The next bridge
-  // starts once jackd has dropped A's ports and the other processes have had time to follow.
+  // old one's wake-up semaphore (midi/rtmidi_port.cc, the probe's comment). The keyboard
+  // reopens and the next bridge starts once jackd has dropped A's ports and the other
+  // processes have had time to follow.
   ASSERT_TRUE(WaitPort("tutti-a-in", false) && WaitPort("tutti-a-out", false));
   std::this_thread::sleep_for(500ms);
+  ASSERT_NO_FATAL_FAILURE(OpenKeys());
 
   // A new sender holds a note and B stops: B releases it on its way out.
   auto a2 = Bridge("a2", {"--input", "test-keys:out"});
@@ -290,7 +314,7 @@ TEST_F(MidiBridgeTest, NotesCrossTheRoomAndNothingIsLeftSounding) {
       [](const std::vector<InputMessage>& v) { return Has(v, 0x80, 65) || Has(v, 0x90, 65, 0); }))
       << "B left a note sounding on exit\n"
       << Log("b");
-  a2->Stop(SIGTERM);
+  StopSender(a2.get());
 }
 
 TEST_F(MidiBridgeTest, BridgesComeBackAfterTheServerRestarts) {
@@ -334,7 +358,7 @@ TEST_F(MidiBridgeTest, BridgesComeBackAfterTheServerRestarts) {
       << Log("a") << Log("b");
   EXPECT_FALSE(Has(heard_, 0x80, 60)) << "the note-off played offline was sent after all";
   Play(MakeNoteOff(0, 62));
-  EXPECT_EQ(a->Stop(SIGTERM), 0);
+  EXPECT_EQ(StopSender(a.get()), 0);
   EXPECT_EQ(b->Stop(SIGTERM), 0);
 }
 
