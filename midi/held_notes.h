@@ -20,7 +20,7 @@
 #include <functional>
 #include <vector>
 
-#include "midi/midi_parse.h"
+#include "midi/channel_message.h"
 
 namespace tutti::midi {
 

@@ -34,11 +34,11 @@
 #include <optional>
 #include <vector>
 
+#include "midi/channel_message.h"
 #include "midi/clock_sync.h"
 #include "midi/delay_estimator.h"
 #include "midi/held_notes.h"
 #include "midi/midi_flags.h"
-#include "midi/midi_parse.h"
 
 namespace tutti::midi {
 

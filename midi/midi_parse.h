@@ -2,6 +2,8 @@
 //
 // Owns: nothing (pure functions over caller-owned buffers).
 // Thread affinity: none; every function is reentrant.
+// ChannelMessage itself and its builders live in midi/channel_message.h (no abseil), so the
+// timing core builds without abseil, also to WebAssembly (docs/WEB.md).
 // Who uses it: the server session (validating inbound MidiMessage bytes), the receiver
 // (decoding relayed events), tools and tests.
 //
@@ -18,52 +20,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "midi/channel_message.h"
 
 namespace tutti::midi {
-
-// One MIDI 1.0 channel message. Invariant when produced by the parser: `status` is in
-// 0x80..0xEF, `size` is 2 or 3 and matches the status, data bytes are <= 0x7F, and data2 is 0
-// for two-byte messages.
-struct ChannelMessage {
-  uint8_t status = 0;
-  uint8_t data1 = 0;
-  uint8_t data2 = 0;
-  uint8_t size = 0;  // 2 or 3
-
-  uint8_t channel() const { return status & 0x0F; }
-  uint8_t kind() const { return status & 0xF0; }
-  // A note-on with velocity 0 is a note-off (MIDI 1.0 convention).
-  bool IsNoteOn() const { return kind() == 0x90 && data2 > 0; }
-  bool IsNoteOff() const { return kind() == 0x80 || (kind() == 0x90 && data2 == 0); }
-  bool IsControlChange() const { return kind() == 0xB0; }
-
-  friend bool operator==(const ChannelMessage& a, const ChannelMessage& b) {
-    return a.status == b.status && a.data1 == b.data1 && a.data2 == b.data2 && a.size == b.size;
-  }
-  friend bool operator!=(const ChannelMessage& a, const ChannelMessage& b) { return !(a == b); }
-};
-
-// MIDI status kinds and controllers the project relies on.
-inline constexpr uint8_t kNoteOff = 0x80;
-inline constexpr uint8_t kNoteOn = 0x90;
-inline constexpr uint8_t kPolyPressure = 0xA0;
-inline constexpr uint8_t kControlChange = 0xB0;
-inline constexpr uint8_t kProgramChange = 0xC0;
-inline constexpr uint8_t kChannelPressure = 0xD0;
-inline constexpr uint8_t kPitchBend = 0xE0;
-inline constexpr uint8_t kCcSustain = 64;
-inline constexpr uint8_t kCcAllSoundOff = 120;
-inline constexpr uint8_t kCcResetAllControllers = 121;
-inline constexpr uint8_t kCcAllNotesOff = 123;
-
-// Total size (status included) of a channel message with this status byte, or 0 if the byte
-// is not a channel status (a data byte or >= 0xF0).
-int ChannelMessageSize(uint8_t status);
-
-// Builders for tests and synthetic events. Arguments are masked to their valid ranges.
-ChannelMessage MakeNoteOn(uint8_t channel, uint8_t note, uint8_t velocity);
-ChannelMessage MakeNoteOff(uint8_t channel, uint8_t note, uint8_t velocity = 0);
-ChannelMessage MakeControlChange(uint8_t channel, uint8_t controller, uint8_t value);
 
 // Appends every message in `data` to *out. Refuses (INVALID_ARGUMENT with a short reason):
 // empty data, more than max_messages, a data byte where a status byte is expected (running
