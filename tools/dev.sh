@@ -22,6 +22,7 @@ case "${1:-}" in
     bash tools/setup.sh
     configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
     cmake --build build -j "$jobs" --target tutti-server tutti-cli tutti-keygen tutti-token
+    bash tools/build_wasm.sh  # midi/'s timing core for the page (web/src/timing/gen)
     bash web/build.sh  # the page the server serves (web/dist)
     exec build/server/tutti-server "$@"
     ;;
@@ -29,6 +30,7 @@ case "${1:-}" in
     bash tools/setup.sh
     configure build -DCMAKE_BUILD_TYPE=RelWithDebInfo
     cmake --build build -j "$jobs"
+    bash tools/build_wasm.sh
     bash web/build.sh
     ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
     # The same tests under AddressSanitizer and UBSan (benchmarks are not built there).

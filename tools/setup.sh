@@ -16,6 +16,7 @@ PACKAGES=(
   librtmidi-dev libjack-jackd2-dev jackd2
   clang-format python3
   chromium  # the browser tests: tests/interop/browser_test.mjs, web/test/
+  emscripten node-acorn  # midi/'s timing core in WebAssembly (tools/build_wasm.sh)
 )
 
 missing=()
