@@ -176,12 +176,15 @@ MidiInput::MidiInput(size_t capacity, WakeFn wake)
     : wake_(std::move(wake)), ring_(capacity < 2 ? 2 : capacity + 1) {}
 
 MidiInput::~MidiInput() {
-  // Destroying the RtMidiIn closes its JACK client, and jack_client_close returns only once
-  // JACK's process thread for it has stopped, so after this line nothing calls OnMessage and
-  // the ring and wake_ can go. Not cancelCallback() first: it clears RtMidi's callback pointer,
-  // its user data and its "using callback" flag one after the other, unsynchronized, while
-  // the JACK thread may be reading them to deliver a message, which can then call a null
-  // function or pass a null `self`.
+  // The JACK thread drops what arrives from now on (see OnMessage), and with the port closed
+  // RtMidi stops delivering from the next cycle. Destroying the RtMidiIn then closes its JACK
+  // client, and jack_client_close returns only once that client's process thread has ended
+  // (libjack cancels it), so after this nothing calls OnMessage and the ring and wake_ can go.
+  // Not cancelCallback(): it clears RtMidi's callback pointer, its user data and its "using
+  // callback" flag one by one, unsynchronized, while the JACK thread may be reading them to
+  // deliver a message, which can then call a null function or pass a null `self`.
+  closing_.store(true, std::memory_order_release);
+  if (in_) in_->closePort();
   in_.reset();
 }
 
@@ -240,7 +243,8 @@ absl::StatusOr<std::unique_ptr<MidiInput>> MidiInput::Open(const std::string& cl
 }
 
 void MidiInput::OnMessage(double /*delta_s*/, std::vector<unsigned char>* message, void* self) {
-  if (message != nullptr) static_cast<MidiInput*>(self)->Push(*message);
+  auto* input = static_cast<MidiInput*>(self);
+  if (message != nullptr && !input->closing_.load(std::memory_order_acquire)) input->Push(*message);
 }
 
 void MidiInput::Push(const std::vector<unsigned char>& message) {

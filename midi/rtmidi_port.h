@@ -72,6 +72,8 @@ class MidiInput {
  public:
   // Called on the JACK thread after a message was queued. It must only wake the owner (notify
   // a condition variable, write an eventfd); it must not block or call back into this object.
+  // Closing a JACK client cancels its thread asynchronously (libjack), so a call in flight
+  // while the input is destroyed can be cut short; the destructor makes that window small.
   using WakeFn = std::function<void()>;
 
   // A new JACK port `client_name:port_name` that other ports can connect to.
@@ -123,6 +125,8 @@ class MidiInput {
   std::atomic<size_t> tail_{0};
   std::atomic<uint64_t> overflows_{0};
   std::atomic<uint64_t> ignored_{0};
+  // Set by the destructor before it closes the client: the JACK thread stops queueing/waking.
+  std::atomic<bool> closing_{false};
 };
 
 class MidiOutput {

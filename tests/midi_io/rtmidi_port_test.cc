@@ -230,11 +230,19 @@ TEST_F(RtMidiPortTest, InputsCloseWhileMessagesArrive) {
   }
   ASSERT_TRUE(appeared) << "jack_midiseq's port did not appear";
 
+  // No wake hook: the JACK thread then only touches the ring (libjack cancels that thread
+  // asynchronously on close, so a hook holding a lock could be cut short holding it).
   for (int i = 0; i < 25; ++i) {
-    auto in = MidiInput::OpenNamed("tutti-rx6", "tutti-seq:out", Wake());
+    auto in = MidiInput::OpenNamed("tutti-rx6", "tutti-seq:out", nullptr);
     ASSERT_TRUE(in.ok()) << in.status();
     // Messages are flowing when it closes.
-    ASSERT_FALSE(Collect(**in, 2, 5000ms).empty()) << "iteration " << i;
+    std::vector<InputMessage> got;
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (got.size() < 2 && std::chrono::steady_clock::now() < until) {
+      (*in)->Drain(&got);
+      std::this_thread::sleep_for(2ms);
+    }
+    ASSERT_GE(got.size(), 2u) << "iteration " << i;
   }
 }
 
