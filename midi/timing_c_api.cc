@@ -47,9 +47,12 @@ double D(uint64_t v) { return static_cast<double>(v); }
 
 uint64_t Session(uint32_t hi, uint32_t lo) { return (uint64_t{hi} << 32) | lo; }
 
+// Batch sequence numbers: NaN and negatives are 0 (not sequenced); like times, values are
+// clamped at 2^53, where llround is still defined (beyond int64 it is not).
 uint64_t Sequence(double v) {
   if (!(v > 0)) return 0;
-  if (v >= 1.8e19) return std::numeric_limits<uint64_t>::max();
+  constexpr double kMax = 9007199254740992.0;
+  if (v >= kMax) return static_cast<uint64_t>(kMax);
   return static_cast<uint64_t>(std::llround(v));
 }
 

@@ -136,6 +136,12 @@ TEST(TimingCApi, BadEventsAreRefusedAndDropReleasesEverything) {
   EXPECT_EQ(tutti_jitter_out_generated(jb, 0), 1);
   EXPECT_EQ(tutti_jitter_out_status(jb, 1), 0xB0u);
   EXPECT_EQ(tutti_jitter_idle(jb), 1);
+  // Sequence numbers past what a double holds exactly, or past int64, are clamped, not UB.
+  tutti_jitter_batch_begin(jb, 0, 8, 1e300, 1000, 0);
+  EXPECT_EQ(tutti_jitter_batch_add(jb, 0x90, 61, 100, 0), 1);
+  EXPECT_EQ(tutti_jitter_batch_push(jb, 10000002), 1);
+  EXPECT_EQ(tutti_jitter_pop_due(jb, 20000000), 1);
+  EXPECT_EQ(tutti_jitter_out_sequence(jb, 0), 9007199254740992.0);
   tutti_jitter_destroy(jb);
   tutti_clock_sync_destroy(cs);
 }
