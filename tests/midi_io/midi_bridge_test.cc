@@ -11,9 +11,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,7 +53,13 @@ class Child {
     if (posix_spawn(&pid_, copy[0].c_str(), &actions, nullptr, argv.data(), environ) != 0) pid_ = 0;
     posix_spawn_file_actions_destroy(&actions);
   }
-  ~Child() { Stop(SIGKILL); }
+  // A child still running here is one a failed assertion left behind.
+  ~Child() {
+    if (pid_ > 0 && before_kill_) before_kill_();
+    Stop(SIGKILL);
+  }
+  // Runs before the destructor kills a child that is still running.
+  void set_before_kill(std::function<void()> f) { before_kill_ = std::move(f); }
   bool started() const { return pid_ > 0; }
   // Sends sig and reaps; returns the exit status (or -1).
   int Stop(int sig) {
@@ -73,6 +81,7 @@ class Child {
 
  private:
   pid_t pid_ = 0;
+  std::function<void()> before_kill_;
 };
 
 class MidiBridgeTest : public ::testing::Test {
@@ -142,7 +151,13 @@ class MidiBridgeTest : public ::testing::Test {
                                      "--duration-s",
                                      "60"};
     args.insert(args.end(), midi.begin(), midi.end());
-    return std::make_unique<Child>(args, dir_ + "/" + name + ".log");
+    auto child = std::make_unique<Child>(args, dir_ + "/" + name + ".log");
+    // A bridge that reads the keyboard is stopped by StopSender; if a failed assertion leaves it
+    // running, the keyboard still closes first (see StopSender).
+    if (std::find(midi.begin(), midi.end(), "--input") != midi.end()) {
+      child->set_before_kill([this] { keys_.reset(); });
+    }
+    return child;
   }
 
   // Waits until a JACK port whose name contains `part` exists (or, with present = false, until
