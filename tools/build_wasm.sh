@@ -43,10 +43,15 @@ trap 'rm -f "$tmp"' EXIT
 # browsers and in node alike. DYNAMIC_EXECUTION=0: no eval, so the page's CSP needs only
 # 'wasm-unsafe-eval'. No FILESYSTEM, no exceptions caught: the core needs neither. -O2 and
 # no fast-math: the same IEEE double arithmetic as the native build, so results agree
-# bit for bit (tests/timing_wasm).
+# bit for bit (tests/timing_wasm). WASM_ASYNC_COMPILATION=0: the inlined wasm is
+# compiled from its bytes; the async path of emscripten 3.1.6 first fetch()es the data:
+# URL, which the page's CSP (connect-src) refuses with a console error on every load
+# before falling back. The module is ~100 KB, far below browsers' limit for compiling
+# synchronously on the main thread, and the factory still returns a promise.
 (cd "$repo" && em++ -std=c++17 -O2 -Wall -Wextra -Werror -I. "${sources[@]}" -o "$tmp" \
   -sMODULARIZE=1 -sEXPORT_ES6=1 -sEXPORT_NAME=createTimingCore -sENVIRONMENT=web \
   -sSINGLE_FILE=1 -sDYNAMIC_EXECUTION=0 -sFILESYSTEM=0 -sALLOW_MEMORY_GROWTH=1 \
+  -sWASM_ASYNC_COMPILATION=0 \
   -sEXPORTED_FUNCTIONS="$exports")
 mv "$tmp" "$out"
 

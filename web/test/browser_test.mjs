@@ -111,6 +111,8 @@ await main('web-browser', async (env) => {
   await wait(b, () => document.getElementById('user-count').textContent === '(2)', null, 'Bob sees two people');
   check((await text(b, '#user-list')).includes('owner'), 'Bob sees Alice\'s owner badge');
   check((await text(b, '#chat-log')).includes('Welcome to the jam'), 'the welcome message reaches Bob');
+  check((await b.evaluate(() => window.tutti.timing.kind)) === 'midi/ core (WebAssembly)',
+        'the page runs midi/\'s timing core compiled to WebAssembly');
   await wait(a, () => window.tutti.timing.clock.synced, null, 'Alice\'s clock sync');
   await wait(b, () => window.tutti.timing.clock.synced, null, 'Bob\'s clock sync');
   // Both screens are in the room: the lobby screenshot comes from a third look below.

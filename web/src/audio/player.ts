@@ -157,6 +157,11 @@ export class Player {
                                               s.notes, this.nowLocalUs()));
   }
 
+  // The timing core's stuck-note watchdog (called about once a second).
+  tick(): void {
+    this.playOut(this.timing.playout.tick(this.nowLocalUs()));
+  }
+
   // A sender left the room: release everything it had (the core's releases, and then
   // anything the engine still sounds for it, whatever the core knew).
   removeSender(userId: string, sessionId: bigint): void {

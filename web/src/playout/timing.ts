@@ -1,8 +1,8 @@
 // The seam between the page and the timing core (docs/TIMING.md): clock sync on the
 // heartbeat and a per-sender adaptive playout delay. The page only talks to these two
-// interfaces; `createTiming()` picks the implementation. The intended one is midi/'s C++
-// core compiled to WebAssembly (web/src/timing/, built by the server side of the
-// project); until that is available, `FallbackTiming` (fallback_timing.ts) stands in.
+// interfaces; `createTiming()` (select.ts) gives midi/'s C++ core compiled to
+// WebAssembly (web/src/timing/) through wasm_timing.ts: one implementation for the
+// native clients and the browser.
 // Times: "local" = performance.now() in microseconds; "server" = the server's clock, us.
 
 export interface ClockSync {
@@ -49,6 +49,8 @@ export interface Playout {
   removeSender(sender: string, nowLocalUs: number): OutEvent[];
   // The connection dropped: releases for everyone; forgets all senders.
   dropConnection(nowLocalUs: number): OutEvent[];
+  // The stuck-note watchdog, about once a second: releases for senders silent too long.
+  tick(nowLocalUs: number): OutEvent[];
   stats(): PlayoutStats;
 }
 

@@ -11,7 +11,6 @@ import { ComputerKeys } from '../input/computer_keys.js';
 import { WebMidi } from '../input/webmidi.js';
 import { Connection, type ConnState, nowLocalUs } from '../net/connection.js';
 import { wsOriginOf, type Identity } from '../net/auth.js';
-import { createTiming } from '../playout/select.js';
 import type { Timing } from '../playout/timing.js';
 import { $, $in, $sel, colorFor, el, readFragment } from './dom.js';
 import { PianoView } from './piano_view.js';
@@ -46,8 +45,8 @@ export class App {
   private listTimer: ReturnType<typeof setInterval> | null = null;
   private identity: Identity | null = null;
 
-  constructor() {
-    this.timing = createTiming();
+  constructor(timing: Timing) {
+    this.timing = timing;
     const params = new URLSearchParams(location.search);
     // ?ws=ws://host:port lets a development page talk to a server on another origin.
     const wsOrigin = params.get('ws') ?? wsOriginOf(location);
@@ -75,7 +74,7 @@ export class App {
     this.bindUi();
     this.refreshLabels();
     void this.readServerInfo();
-    setInterval(() => this.showQuality(), 1000);
+    setInterval(() => { this.showQuality(); this.player?.tick(); }, 1000);
     window.tutti = this;
   }
 
