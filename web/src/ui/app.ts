@@ -120,7 +120,7 @@ export class App {
   private async readServerInfo(): Promise<void> {
     try {
       const info = await this.conn.fetchInfo();
-      $('server-line').textContent = `Tutti ${info.version || ''} · ${info.guestsAllowed ? 'guests welcome' : 'members only (token needed)'}`;
+      $('server-line').textContent = `${info.version || 'Tutti'} · ${info.guestsAllowed ? 'guests welcome' : 'members only (token needed)'}`;
     } catch (e) {
       $('server-line').textContent = `Cannot read the server's information: ${(e as Error).message}`;
     }
