@@ -117,6 +117,13 @@ test('a tampered payload is refused (400) and a replayed one too (409)', async (
   assert.equal((await upgrade(`/api/websocket/${sealed}`)).status, 409);
 });
 
+test('an expired token is refused here, with a reason, before any connect', () => {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const token = `${b64({ alg: 'EdDSA' })}.${b64({ sub: 'u-1', exp: 1000 })}.sig`;
+  assert.throws(() => payloadFor({ name: '', token }, 1000 * 1000 + 31000), /token: expired/);
+  assert.equal(payloadFor({ name: '', token }, 1000 * 1000 + 29000).uuid, 'u-1');
+});
+
 test('every attempt gets a fresh socket_id', () => {
   const a = payloadFor({ name: 'x' }, 1), b = payloadFor({ name: 'x' }, 1);
   assert.notEqual(a.socket_id, b.socket_id);

@@ -82,7 +82,12 @@ export function tokenClaims(token: string): { sub: string; name?: string; exp?: 
 export function payloadFor(id: Identity, nowMs: number): Record<string, unknown> {
   const socketId = sodium.to_base64(sodium.randombytes_buf(16), B64URL());
   if (id.token) {
-    const { sub } = tokenClaims(id.token);
+    const { sub, exp } = tokenClaims(id.token);
+    // The server would refuse it (401) and a browser cannot read why: say it here. The
+    // server allows 30 s of skew, so only a token clearly past its time is refused.
+    if (exp !== undefined && exp * 1000 + 30000 < nowMs) {
+      throw new Error('token: expired; get a new one from your site');
+    }
     return { socket_id: socketId, ts: nowMs, token: id.token, uuid: sub, is_member: true };
   }
   return { socket_id: socketId, ts: nowMs, token: '', username: id.name };
