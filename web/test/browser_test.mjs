@@ -285,6 +285,17 @@ await main('web-browser', async (env) => {
   await wait(b, () => document.getElementById('user-count').textContent === '(1)', null, 'Carol left Bob\'s room');
   console.log('web-browser: ok - a room link from a room switches rooms, or opens a new one');
 
+  // --- the server comes back members-only: the guest is told, the member plays on -------
+  await env.stopServer();
+  await env.startServer(port, ['--no-guests']);
+  await visible(b, '#screen-connect', 'Bob (a guest) back on the connect screen');
+  await wait(b, () => /does not allow guests/.test(document.getElementById('connect-error').textContent) &&
+                      /members only/.test(document.getElementById('server-line').textContent), null,
+             'Bob told the server is members-only');
+  await wait(c, () => document.getElementById('status-dot').className === 'dot open' &&
+                      document.getElementById('room-title').textContent === 'Nowhere Yet', null, 'Carol (a member) back in her room');
+  console.log('web-browser: ok - a members-only server turns the guest away with a reason, the member rejoins');
+
   for (const p of pages) check(p.errors.length === 0, `${p.label}: page errors ${JSON.stringify(p.errors)}`);
   console.log(`web-browser: screenshots in ${shots}`);
 }, 180000);

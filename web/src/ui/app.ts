@@ -10,7 +10,7 @@ import { Player, senderKey } from '../audio/player.js';
 import { ComputerKeys } from '../input/computer_keys.js';
 import { WebMidi } from '../input/webmidi.js';
 import { Connection, type ConnState, nowLocalUs } from '../net/connection.js';
-import { wsOriginOf, type Identity } from '../net/auth.js';
+import { wsOriginOf, type Identity, type ServerInfo } from '../net/auth.js';
 import type { Timing } from '../playout/timing.js';
 import { $, $in, $sel, colorFor, el, readFragment } from './dom.js';
 import { PianoView } from './piano_view.js';
@@ -117,10 +117,14 @@ export class App {
 
   // --- connection ----------------------------------------------------------------------------
 
+  private showServerLine(info: ServerInfo): void {
+    $('server-line').textContent = `${info.version || 'Tutti'} · ${info.guestsAllowed ? 'guests welcome' : 'members only (token needed)'}`;
+  }
+
   private async readServerInfo(): Promise<void> {
     try {
       const info = await this.conn.fetchInfo();
-      $('server-line').textContent = `${info.version || 'Tutti'} · ${info.guestsAllowed ? 'guests welcome' : 'members only (token needed)'}`;
+      this.showServerLine(info);
     } catch (e) {
       $('server-line').textContent = `Cannot read the server's information: ${(e as Error).message}`;
     }
@@ -174,6 +178,7 @@ export class App {
     $('status-text').textContent = detail + (s === 'open' && this.room ? ` · in ${this.room.roomName}` : '');
     $('disconnect').hidden = s === 'idle' || s === 'closed';
     $('retry').hidden = s !== 'waiting';
+    if (this.conn.info) this.showServerLine(this.conn.info);  // read anew on every attempt
     if (s === 'closed') {
       this.stopListRefresh();
       this.room = null;
