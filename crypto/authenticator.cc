@@ -66,7 +66,21 @@ Authenticator::Authenticator(ServerKeys keys, AuthenticatorOptions options,
 }
 
 bool Authenticator::Authenticate(std::string_view resource, Identity* identity, AuthError* error) {
-  AuthFailure failure = Check(resource, identity);
+  return Finish(Check(resource, identity), error);
+}
+
+bool Authenticator::VerifyRefresh(std::string_view token, std::string_view expected_sub,
+                                  Identity* identity, AuthError* error) {
+  AuthFailure failure = AuthFailure::kBadToken;
+  if (!token.empty() && !expected_sub.empty()) {
+    Identity id;
+    failure = CheckToken(token, expected_sub, unix_ms_(), &id);
+    if (failure == AuthFailure::kNone) *identity = std::move(id);
+  }
+  return Finish(failure, error);
+}
+
+bool Authenticator::Finish(AuthFailure failure, AuthError* error) {
   if (failure == AuthFailure::kNone) {
     accepted_.fetch_add(1, std::memory_order_relaxed);
     return true;
@@ -109,32 +123,9 @@ AuthFailure Authenticator::Check(std::string_view resource, Identity* identity) 
     id.username = SanitizeUsername(payload->username);
     if (id.username.empty()) id.username = absl::StrCat("Guest-", RandomHex(2));
   } else {
-    const int64_t now_s = FloorDiv1000(now_ms);
-    TokenClaims claims;
-    bool hit = token_cache_.Lookup(payload->token, now_s, &claims);
-    if (!hit) {
-      TokenVerdict verdict = VerifyTokenSignature(payload->token, keys_.issuer_public, &claims);
-      if (verdict != TokenVerdict::kValid) return FromVerdict(verdict);
-    }
-    TokenVerdict times = CheckTokenTimes(claims, now_s, options_.token_leeway_s);
-    if (times != TokenVerdict::kValid) return FromVerdict(times);
-    if (hit) {
-      token_cache_hits_.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      token_cache_.Insert(payload->token, claims,
-                          SaturatingAdd(claims.exp, options_.token_leeway_s), now_s);
-    }
     // The payload's uuid is the client's word; the token binds it to a user.
-    if (claims.sub != payload->uuid) return AuthFailure::kSubjectMismatch;
-    id.user_id = claims.sub;
-    id.username = SanitizeUsername(claims.name);
-    if (id.username.empty()) id.username = SanitizeUsername(claims.sub);
-    if (id.username.empty()) id.username = "User";
-    id.is_member = claims.member;  // never payload->is_member
-    for (const std::string& role : claims.roles) {
-      if (role == "admin") id.is_admin = true;
-      if (role == "moderator") id.is_moderator = true;
-    }
+    AuthFailure token = CheckToken(payload->token, payload->uuid, now_ms, &id);
+    if (token != AuthFailure::kNone) return token;
   }
 
   // Last, so only a connect that passed every other check consumes its
@@ -143,6 +134,36 @@ AuthFailure Authenticator::Check(std::string_view resource, Identity* identity) 
   if (!replay_cache_.Insert(payload->socket_id, now_ms, expires_at)) return AuthFailure::kReplayed;
 
   *identity = std::move(id);
+  return AuthFailure::kNone;
+}
+
+AuthFailure Authenticator::CheckToken(std::string_view token, std::string_view expected_sub,
+                                      int64_t now_ms, Identity* id) {
+  const int64_t now_s = FloorDiv1000(now_ms);
+  TokenClaims claims;
+  bool hit = token_cache_.Lookup(token, now_s, &claims);
+  if (!hit) {
+    TokenVerdict verdict = VerifyTokenSignature(token, keys_.issuer_public, &claims);
+    if (verdict != TokenVerdict::kValid) return FromVerdict(verdict);
+  }
+  TokenVerdict times = CheckTokenTimes(claims, now_s, options_.token_leeway_s);
+  if (times != TokenVerdict::kValid) return FromVerdict(times);
+  if (hit) {
+    token_cache_hits_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    token_cache_.Insert(token, claims, SaturatingAdd(claims.exp, options_.token_leeway_s), now_s);
+  }
+  if (claims.sub != expected_sub) return AuthFailure::kSubjectMismatch;
+  id->user_id = claims.sub;
+  id->username = SanitizeUsername(claims.name);
+  if (id->username.empty()) id->username = SanitizeUsername(claims.sub);
+  if (id->username.empty()) id->username = "User";
+  id->is_member = claims.member;  // never the payload's is_member
+  for (const std::string& role : claims.roles) {
+    if (role == "admin") id->is_admin = true;
+    if (role == "moderator") id->is_moderator = true;
+  }
+  id->token_exp_s = claims.exp;
   return AuthFailure::kNone;
 }
 

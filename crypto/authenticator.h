@@ -62,6 +62,7 @@ struct AuthError {
 struct Identity {
   std::string user_id, username, socket_id;
   bool is_member = false, is_guest = false, is_admin = false, is_moderator = false;
+  int64_t token_exp_s = 0;  // the token's exp (unix seconds); 0 for guests
 };
 
 struct AuthenticatorOptions {
@@ -94,6 +95,14 @@ class Authenticator {
   // A successful call consumes the payload's socket_id for its window.
   bool Authenticate(std::string_view resource, Identity* identity, AuthError* error);
 
+  // A fresh token for an open session (ServerCommand UPDATE_PERMISSIONS): the same token
+  // checks as at the upgrade (cache or signature, exp/nbf with the same leeway, claims to
+  // roles), with `sub` compared to the session's user id instead of the payload's uuid
+  // (kSubjectMismatch when it differs). Fills *identity (socket_id left empty) or
+  // *error, like Authenticate. No payload, so no freshness or replay step.
+  bool VerifyRefresh(std::string_view token, std::string_view expected_sub, Identity* identity,
+                     AuthError* error);
+
   struct Stats {
     uint64_t accepted, refused, token_cache_hits;
     uint64_t replay_evictions;  // live replay entries pushed out by a full cache
@@ -104,6 +113,10 @@ class Authenticator {
 
  private:
   AuthFailure Check(std::string_view resource, Identity* identity);
+  // The token step shared by the upgrade and a refresh.
+  AuthFailure CheckToken(std::string_view token, std::string_view expected_sub, int64_t now_ms,
+                         Identity* id);
+  bool Finish(AuthFailure failure, AuthError* error);
 
   const ServerKeys keys_;
   const AuthenticatorOptions options_;

@@ -77,6 +77,17 @@ struct ServerConfig {
   int64_t max_midi_span_us = 500000;  // a batch may spread its events over 0.5 s at most
   int held_notes_snapshot_ms = 1000;
 
+  // --- tokens on open sessions -------------------------------------------------
+  // Clock skew tolerated on a token's exp and nbf, at the upgrade and on a refresh. A
+  // session is closed (4004) at exp + this unless it was given a fresh token.
+  int64_t token_leeway_s = 30;
+  // TokenExpiring goes out this long before that close, time enough for a client to
+  // mint or fetch a token and send UPDATE_PERMISSIONS.
+  int64_t token_expiry_notice_s = 60;
+  // --- live room list --------------------------------------------------------------
+  // Deltas go out at most this often (coalesced in between), to every subscriber.
+  int room_list_delta_ms = 250;
+  size_t room_list_limit = 500;  // rooms in a list (the busiest), as GetRoomList
   // --- audit log -----------------------------------------------------------------
   // Moderation records older than this are deleted, at start-up and every hour after,
   // so the log cannot grow without bound. 0 keeps everything.

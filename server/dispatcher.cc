@@ -23,6 +23,7 @@
 #include "server/server_command_params.h"
 #include "server/shard.h"
 #include "server/text.h"
+#include "server/token_refresh.h"
 #include "server/version.h"
 
 namespace tutti::server {
@@ -114,6 +115,10 @@ void Dispatcher::SendWelcome(Session& s) {
   *w->mutable_user() = s.user();
   w->set_server_time(shard_->NowUs());
   w->set_unix_time_ms(shard_->server().clock().UnixMs());
+  if (!s.identity().is_guest) {
+    w->set_session_expires_unix_ms(
+        SessionCloseAtMs(s.identity().token_exp_s, shard_->server().config().token_leeway_s));
+  }
   w->set_server_version(kServerVersion);
   w->set_shard(static_cast<uint32_t>(shard_->index()));
   auto* l = w->mutable_limits();
@@ -968,6 +973,8 @@ void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, in
       return Reply(s, std::move(refusal), rid);
     }
     case proto::UPDATE_PERMISSIONS:
+      if (!TakeRequest(s, rid)) return;
+      return RefreshSessionToken(*shard_, s, param("token"), rid);
     default:
       if (!TakeRequest(s, rid)) return;
       return Error(s, proto::UNSUPPORTED, "use the dedicated message for this command", rid);

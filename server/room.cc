@@ -175,6 +175,23 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
   }
 }
 
+void Room::UpdateMember(SessionId session, const proto::UserInfo& user, bool server_admin,
+                        bool server_moderator) {
+  auto it = members_.find(session);
+  if (it == members_.end()) return;
+  Member& m = it->second;
+  m.user.set_is_member(user.is_member());
+  *m.user.mutable_roles() = user.roles();
+  m.server_admin = server_admin;
+  m.server_moderator = server_moderator;
+  proto::ClientMessage out;
+  auto* p = out.mutable_permissions_updated();
+  *p->mutable_user() = UserView(m);
+  p->set_room_id(id_);
+  StampType(&out);
+  Broadcast(out, session, /*droppable=*/false);
+}
+
 void Room::ReleaseHeldNotes(SessionId s, Member& m) {
   if (m.held.Empty()) return;
   // Nobody else can release these notes once their sender is gone: the server does it,

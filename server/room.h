@@ -106,6 +106,10 @@ class Room {
   void Midi(MidiRelay relay);
   void Avatar(SessionId session, const proto::AvatarCommand& cmd);
   void UserStatus(SessionId session, const proto::UserStatusUpdate& update);
+  // A member's session took a fresh token: its server roles and membership change now
+  // (so do the room rules that depend on them); the others get PermissionsUpdated.
+  void UpdateMember(SessionId session, const proto::UserInfo& user, bool server_admin,
+                    bool server_moderator);
   // new_password_hash is used only when cmd.set_password() (already hashed).
   void Update(SessionId session, const proto::UpdateRoomCommand& cmd,
               const std::string& new_password_hash, const std::string& request_id);

@@ -30,6 +30,7 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   crypto::AuthenticatorOptions auth;
   auth.max_resource_bytes = config_.max_resource_bytes;
   auth.allow_guests = config_.allow_guests;
+  auth.token_leeway_s = config_.token_leeway_s;
   const Clock* c = clock_.get();
   // Read before the keys move into the authenticator. Loading the web root is blocking
   // file I/O, done here once so that no shard thread ever touches the disk for it.

@@ -29,12 +29,24 @@ Session::Session(SessionId id, crypto::Identity identity, std::unique_ptr<Sessio
       config_(config) {
   user_.set_user_id(identity_.user_id);
   user_.set_username(identity_.username);
-  user_.set_is_member(identity_.is_member);
   user_.set_is_guest(identity_.is_guest);
   user_.set_session_id(id_);
+  SetRolesFromIdentity();
+}
+
+void Session::SetRolesFromIdentity() {
+  user_.set_is_member(identity_.is_member);
+  user_.clear_roles();
   user_.add_roles(identity_.is_guest ? proto::ROLE_GUEST : proto::ROLE_MEMBER);
   if (identity_.is_moderator) user_.add_roles(proto::ROLE_SERVER_MODERATOR);
   if (identity_.is_admin) user_.add_roles(proto::ROLE_SERVER_ADMIN);
+}
+
+void Session::ReplaceIdentity(crypto::Identity identity) {
+  identity.username = identity_.username;  // the name others know this session by
+  identity.socket_id = identity_.socket_id;
+  identity_ = std::move(identity);
+  SetRolesFromIdentity();
 }
 
 Session::SendResult Session::Send(const Frame& frame, bool droppable) {

@@ -29,6 +29,7 @@ enum CloseCode : uint16_t {
   kCloseIdle = 4000,          // nothing received for idle_timeout_ms
   kCloseSlowConsumer = 4001,  // outbound budget past the hard limit
   kCloseBanned = 4003,        // server ban while connected
+  kCloseTokenExpired = 4004,  // token past exp + leeway and not refreshed
 };
 
 // The connection as the session sees it. Implemented over websocketpp in endpoint.cc.
@@ -48,6 +49,9 @@ class Session {
 
   SessionId id() const { return id_; }
   const crypto::Identity& identity() const { return identity_; }
+  // A refreshed token (already verified for this user): roles, membership and expiry
+  // are replaced in one step; the name, session id and avatar stay.
+  void ReplaceIdentity(crypto::Identity identity);
   const proto::UserInfo& user() const { return user_; }
   proto::UserInfo& mutable_user() { return user_; }
   bool is_staff() const { return identity_.is_admin || identity_.is_moderator; }
@@ -87,8 +91,10 @@ class Session {
   uint64_t dropped_frames = 0;
 
  private:
+  void SetRolesFromIdentity();
+
   const SessionId id_;
-  const crypto::Identity identity_;
+  crypto::Identity identity_;
   proto::UserInfo user_;
   std::unique_ptr<SessionLink> link_;
   const ServerConfig& config_;

@@ -16,6 +16,7 @@
 #include "server/password.h"
 #include "server/server.h"
 #include "server/text.h"
+#include "server/token_refresh.h"
 
 namespace tutti::server {
 namespace {
@@ -31,6 +32,7 @@ Shard::Shard(int index, Server* server)
     : index_(index), server_(server), io_(1), sweep_timer_(io_), held_timer_(io_) {
   endpoint_ = std::make_unique<Endpoint>(this);
   dispatcher_ = std::make_unique<Dispatcher>(this);
+  tokens_ = std::make_unique<SessionTokens>(this);
 }
 
 Shard::~Shard() = default;
@@ -63,6 +65,7 @@ void Shard::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   held_timer_.cancel();
+  tokens_->Stop();
   endpoint_->StopListening();
   for (auto& [id, s] : sessions_) s->Close(kCloseGoingAway, "server shutting down");
   // Clients that do not answer the close handshake are cut off after a grace period.
@@ -131,6 +134,7 @@ Session* Shard::AddSession(crypto::Identity identity, std::unique_ptr<SessionLin
     s->Close(kCloseGoingAway, "server shutting down");
     return s;
   }
+  tokens_->Track(*s);
   dispatcher_->SendWelcome(*s);
   Server* server = server_;
   proto::UserInfo user = s->user();
@@ -147,6 +151,7 @@ void Shard::EndSession(SessionId id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   Session* s = it->second.get();
+  tokens_->Forget(id);
   for (const std::string& room : s->indexed_rooms) Unindex(room, s);
   for (const std::string* room : {&s->room_id, &s->joining_room_id}) {
     if (room->empty()) continue;

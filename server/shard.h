@@ -24,6 +24,7 @@ namespace tutti::server {
 class Server;
 class Endpoint;
 class Dispatcher;
+class SessionTokens;
 
 // A join or create travelling from the session's shard to the room's home shard.
 struct RoomRequest {
@@ -49,6 +50,7 @@ class Shard final : public RoomHost, public SocialHost {
   Server& server() { return *server_; }
   Endpoint& endpoint() { return *endpoint_; }
   Dispatcher& dispatcher() { return *dispatcher_; }
+  SessionTokens& tokens() { return *tokens_; }
   void Post(std::function<void()> fn);
 
   void StartThread();
@@ -119,6 +121,7 @@ class Shard final : public RoomHost, public SocialHost {
   boost::asio::io_context io_;
   std::unique_ptr<Endpoint> endpoint_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<SessionTokens> tokens_;  // token expiry of this shard's sessions
   std::thread thread_;
   boost::asio::steady_timer sweep_timer_;
   bool shutting_down_ = false;

@@ -64,6 +64,7 @@ std::string TestServer::Resource(const UserSpec& user) {
   req.member = user.member;
   req.guest = user.guest;
   req.roles = user.roles;
+  req.ttl_s = user.ttl_s;
   req.port = port();
   auto dev = crypto::MintDevConnection(req, user.guest ? nullptr : &issuer_, seal_public_,
                                        clock_->UnixMs());

@@ -30,6 +30,7 @@ struct UserSpec {
   bool member = true;
   bool guest = false;
   std::vector<std::string> roles;
+  int64_t ttl_s = 3600;  // token lifetime
 };
 
 class TestServer {
