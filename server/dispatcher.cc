@@ -18,7 +18,9 @@
 #include "server/moderation/permissions.h"
 #include "server/password.h"
 #include "server/room.h"
+#include "server/room_directory.h"
 #include "server/room_info_request.h"
+#include "server/room_list.h"
 #include "server/server.h"
 #include "server/server_command_params.h"
 #include "server/shard.h"
@@ -184,9 +186,11 @@ void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t a
       if (!TakeRequest(s, rid)) return;
       return RequestRoomInfo(*shard_, s, msg.get_room_info(), rid);
     case M::kSubscribeRoomList:
+      if (!TakeRequest(s, rid)) return;
+      return shard_->room_feed().Subscribe(s.id(), rid);
     case M::kUnsubscribeRoomList:
       if (!TakeRequest(s, rid)) return;
-      return Error(s, proto::UNSUPPORTED, "the live room list is not available yet", rid);
+      return shard_->room_feed().Unsubscribe(s.id(), rid);
     case M::kUpdateRoomCommand:
       return OnUpdate(s, msg.update_room_command(), rid);
     case M::kUserStatusUpdate:
@@ -395,6 +399,7 @@ void Dispatcher::OnRoomList(Session& s, const std::string& rid) {
   // Gather from every shard; the merge happens here, on the asking shard only.
   struct Gather {
     int pending;
+    std::vector<proto::RoomInfo> rooms;
     proto::ClientMessage msg;
   };
   Server& server = shard_->server();
@@ -402,14 +407,18 @@ void Dispatcher::OnRoomList(Session& s, const std::string& rid) {
   gather->pending = server.shard_count();
   Shard* origin = shard_;
   SessionId id = s.id();
+  const size_t cap = server.config().room_list_limit;
   for (int i = 0; i < server.shard_count(); ++i) {
     Shard& target = server.shard(i);
-    target.Post([&target, origin, gather, id, rid] {
+    target.Post([&target, origin, gather, id, rid, cap] {
       std::vector<proto::RoomInfo> rooms = target.ListedRooms();
-      origin->Post([origin, gather, id, rid, rooms = std::move(rooms)] {
-        for (const auto& r : rooms) *gather->msg.mutable_room_list()->add_rooms() = r;
+      origin->Post([origin, gather, id, rid, cap, rooms = std::move(rooms)] {
+        for (const auto& r : rooms) gather->rooms.push_back(r);
         if (--gather->pending > 0) return;
-        gather->msg.mutable_room_list();
+        // The same order and cap as the live list (room_directory.h).
+        SortAndCap(&gather->rooms, cap);
+        auto* list = gather->msg.mutable_room_list();
+        for (auto& r : gather->rooms) *list->add_rooms() = std::move(r);
         gather->msg.set_request_id(rid);
         StampType(&gather->msg);
         origin->SendLocal(id, MakeFrame(gather->msg));

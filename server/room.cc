@@ -148,6 +148,7 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
   // Insert first so the announcement carries the new member's room roles.
   auto [it, inserted] = members_.emplace(req.session, std::move(m));
   ++shard_members_[ShardOfSession(req.session)];
+  host_->RoomChanged(id_);
   *info->mutable_user_info() = UserView(it->second);
   StampType(&joined);
   Broadcast(joined, req.session, /*droppable=*/false);
@@ -243,6 +244,7 @@ void Room::RemoveMember(MemberMap::iterator it, const std::string& reason,
   const bool was_owner = IsOwner(it->second);
   members_.erase(it);
   --shard_members_[ShardOfSession(session)];
+  host_->RoomChanged(id_);
 
   proto::ClientMessage notice;
   notice.mutable_room_left()->set_room_id(id_);
@@ -273,6 +275,7 @@ void Room::BroadcastInfo() {
   *updated.mutable_room_updated()->mutable_room_info() = Info();
   StampType(&updated);
   Broadcast(updated, 0, /*droppable=*/false);
+  host_->RoomChanged(id_);
 }
 
 void Room::Chat(SessionId session, const std::string& text, proto::ChatMessageType type,
@@ -404,6 +407,7 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
   }
   if (cmd.set_password()) password_hash_ = new_password_hash;
   if (cmd.set_room_type()) type_ = cmd.room_type();
+  host_->RoomChanged(id_);
   proto::ClientMessage updated;
   *updated.mutable_room_updated()->mutable_room_info() = Info();
   StampType(&updated);

@@ -50,6 +50,9 @@ class RoomHost {
   // Runs `work` on the storage thread, then `then` back on the room's shard. False when
   // the store is overloaded: nothing runs.
   virtual bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) = 0;
+  // What the room list shows of this room changed (users, settings, topic, owner, type),
+  // or the room is about to go. The host reads Info() later, once per batch of changes.
+  virtual void RoomChanged(const std::string& room_id) {}
 };
 
 struct JoinRequest {

@@ -9,6 +9,7 @@
 
 #include "server/endpoint.h"
 #include "server/ids.h"
+#include "server/room_list.h"
 #include "server/shard.h"
 #include "server/version.h"
 
@@ -46,6 +47,7 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   const int n = ShardCountFor(config_);
   for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, this));
   social_ = std::make_unique<Social>(shards_[0].get());
+  room_list_ = std::make_unique<RoomListService>(shards_[0].get());
 }
 
 Server::~Server() {

@@ -27,6 +27,7 @@
 namespace tutti::server {
 
 class Shard;
+class RoomListService;
 
 class Server {
  public:
@@ -50,6 +51,8 @@ class Server {
   Shard& RoomHome(const std::string& room_id);
   // Friends, presence, blocks, private messages: touched only on shard 0.
   Social& social() { return *social_; }
+  // The live room list's directory and publisher: touched only on shard 0.
+  RoomListService& room_list() { return *room_list_; }
   // Plain-HTTP answers (static files, /api/server-info, /healthz); immutable.
   const HttpSite& http_site() const { return *http_site_; }
 
@@ -86,6 +89,7 @@ class Server {
   std::shared_ptr<const moderation::BanList> bans_ = moderation::BanList::Empty();
   std::unique_ptr<moderation::AuthFailureTracker> auth_failures_;
   std::unique_ptr<Social> social_;
+  std::unique_ptr<RoomListService> room_list_;
   std::unique_ptr<const HttpSite> http_site_;
   boost::asio::thread_pool slow_pool_{1};
   std::atomic<int> slow_pending_{0};

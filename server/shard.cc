@@ -14,6 +14,7 @@
 #include "server/endpoint.h"
 #include "server/envelope.h"
 #include "server/password.h"
+#include "server/room_list.h"
 #include "server/server.h"
 #include "server/text.h"
 #include "server/token_refresh.h"
@@ -33,6 +34,7 @@ Shard::Shard(int index, Server* server)
   endpoint_ = std::make_unique<Endpoint>(this);
   dispatcher_ = std::make_unique<Dispatcher>(this);
   tokens_ = std::make_unique<SessionTokens>(this);
+  room_feed_ = std::make_unique<RoomListFeed>(this);
 }
 
 Shard::~Shard() = default;
@@ -66,6 +68,8 @@ void Shard::BeginShutdown() {
   shutting_down_ = true;
   held_timer_.cancel();
   tokens_->Stop();
+  room_feed_->Stop();
+  if (index_ == 0) server_->room_list().Stop();
   endpoint_->StopListening();
   for (auto& [id, s] : sessions_) s->Close(kCloseGoingAway, "server shutting down");
   // Clients that do not answer the close handshake are cut off after a grace period.
@@ -359,6 +363,7 @@ void Shard::RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanReco
       std::make_unique<Room>(record.room_id, record.name, type, settings, record.password_hash,
                              record.owner_id, &server_->config(), this);
   room->Restore(record, bans);
+  room_feed_->MarkDirty(record.room_id);  // an empty registered room is listed too
   rooms_.emplace(record.room_id, std::move(room));
 }
 
@@ -500,8 +505,11 @@ void Shard::RoomEmpty(const std::string& room_id) {
     if (it != rooms_.end() && it->second->empty()) {
       rooms_.erase(it);
       server_->ReleaseRoom();
+      room_feed_->MarkDirty(room_id);  // gone from the list
     }
   });
 }
+
+void Shard::RoomChanged(const std::string& room_id) { room_feed_->MarkDirty(room_id); }
 
 }  // namespace tutti::server

@@ -25,6 +25,7 @@ class Server;
 class Endpoint;
 class Dispatcher;
 class SessionTokens;
+class RoomListFeed;
 
 // A join or create travelling from the session's shard to the room's home shard.
 struct RoomRequest {
@@ -51,6 +52,7 @@ class Shard final : public RoomHost, public SocialHost {
   Endpoint& endpoint() { return *endpoint_; }
   Dispatcher& dispatcher() { return *dispatcher_; }
   SessionTokens& tokens() { return *tokens_; }
+  RoomListFeed& room_feed() { return *room_feed_; }
   void Post(std::function<void()> fn);
 
   void StartThread();
@@ -84,6 +86,7 @@ class Shard final : public RoomHost, public SocialHost {
   void RoomEmpty(const std::string& room_id) override;
   int64_t UnixMs() override;
   bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override;
+  void RoomChanged(const std::string& room_id) override;
 
   // SocialHost (shard 0 hosts the Social actor). NowUs, UnixMs, SendToSession and
   // Storage serve both interfaces.
@@ -121,7 +124,8 @@ class Shard final : public RoomHost, public SocialHost {
   boost::asio::io_context io_;
   std::unique_ptr<Endpoint> endpoint_;
   std::unique_ptr<Dispatcher> dispatcher_;
-  std::unique_ptr<SessionTokens> tokens_;  // token expiry of this shard's sessions
+  std::unique_ptr<SessionTokens> tokens_;    // token expiry of this shard's sessions
+  std::unique_ptr<RoomListFeed> room_feed_;  // live room list: reports and subscribers
   std::thread thread_;
   boost::asio::steady_timer sweep_timer_;
   bool shutting_down_ = false;

@@ -2,10 +2,13 @@
 // and the visibility rules of the list and GetRoomInfo. Pure, no sockets.
 #include "server/room_directory.h"
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "server/room_list.h"
 #include "server/server_command_params.h"
 
 namespace tutti::server {
@@ -135,6 +138,46 @@ TEST(RoomDirectory, PrivateRoomsAreNeverListedAndLeaveWhenTheyTurnPrivate) {
   EXPECT_EQ(gone->upserted_size(), 0);
   ASSERT_EQ(gone->removed_size(), 1);
   EXPECT_EQ(gone->removed(0), "open");
+}
+
+TEST(ListSubscribers, EachSubscriberGetsEveryDeltaAfterItsFullListOnce) {
+  ListSubscribers subs;
+  std::vector<SessionId> got;
+  auto send = [&](SessionId id) {
+    got.push_back(id);
+    return true;
+  };
+  subs.Add(1);
+  ASSERT_TRUE(subs.Start(1, 5));
+  subs.Add(2);  // its full list is still on its way
+  subs.Deliver(5, 6, send);
+  EXPECT_EQ(got, (std::vector<SessionId>{1}));
+  got.clear();
+  EXPECT_TRUE(subs.Start(2, 6));   // the list it gets already includes 5 -> 6
+  EXPECT_FALSE(subs.Start(2, 6));  // and only once
+  subs.Deliver(6, 7, send);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<SessionId>{1, 2}));
+  got.clear();
+  // A delta that does not follow what a subscriber holds is not sent to it.
+  subs.Deliver(3, 4, send);
+  EXPECT_TRUE(got.empty());
+  // A resubscribe waits for its new list; an unsubscribed session gets nothing.
+  subs.Add(1);
+  EXPECT_TRUE(subs.Remove(2));
+  subs.Deliver(7, 8, send);
+  EXPECT_TRUE(got.empty());
+  EXPECT_FALSE(subs.Start(2, 8));
+}
+
+TEST(ListSubscribers, GoneSessionsAreForgottenOnDelivery) {
+  ListSubscribers subs;
+  for (SessionId id = 1; id <= 3; ++id) {
+    subs.Add(id);
+    subs.Start(id, 0);
+  }
+  subs.Deliver(0, 1, [](SessionId id) { return id != 2; });
+  EXPECT_EQ(subs.size(), 2u);
 }
 
 TEST(RoomVisibility, PrivateRoomsAreForMembersOwnerAndStaff) {
