@@ -12,6 +12,8 @@
 #include "server/clock.h"
 #include "server/session.h"
 #include "tests/testing/test_server.h"
+#include "tools/client/connect_target.h"
+#include "tools/client/token_refresher.h"
 
 namespace tutti::testing {
 namespace {
@@ -186,6 +188,44 @@ TEST(TokenRefresh, ATokenForAnotherUserIsRefusedAndTheOldOneStays) {
   ASSERT_TRUE(admin->WaitClosed(15s, &code));
   EXPECT_GE(NowMs(), welcome.session_expires_unix_ms());
   EXPECT_EQ(code, server::kCloseTokenExpired);
+}
+
+// tutti-cli and tutti-midi-bridge renew their token with this code (TokenRefresher),
+// minting from the same key files they connected with.
+TEST(TokenRefresh, TheShippedClientsRenewTheirTokenOnTheirOwn) {
+  TestServer ts(3, NoLeeway);
+  client::ConnectOptions options;
+  options.keys = ts.dir();
+  options.port = ts.port();
+  options.name = "player";
+  options.token_ttl_s = 2;
+  auto target = client::ResolveConnectTarget(options);
+  ASSERT_TRUE(target.ok()) << target.status();
+  client::Client c;
+  ASSERT_TRUE(c.Connect("127.0.0.1", ts.port(), target->resource).ok);
+  client::TokenRefresher refresher(options);
+  ASSERT_TRUE(refresher.enabled());
+  int64_t first_close = 0;
+  int renewed = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  // Run the client's loop until well past the first token's close time.
+  while (std::chrono::steady_clock::now() < deadline && c.is_open()) {
+    if (auto m = c.Next(50ms)) {
+      refresher.OnMessage(*m, NowMs());
+      if (m->has_welcome()) first_close = m->welcome().session_expires_unix_ms();
+      if (m->has_permissions_updated()) ++renewed;
+    }
+    if (auto renew = refresher.Poll(NowMs())) {
+      ASSERT_TRUE(c.Send(*renew));
+    }
+    EXPECT_TRUE(refresher.TakeError().empty());
+    if (first_close > 0 && renewed >= 2 && NowMs() > first_close + 2000) break;
+  }
+  ASSERT_GT(first_close, 0);
+  EXPECT_TRUE(c.is_open()) << "closed although the client renewed its token";
+  EXPECT_GE(renewed, 2);
+  EXPECT_GT(NowMs(), first_close + 2000);
+  EXPECT_TRUE(Alive(c, "alive"));
 }
 
 TEST(TokenRefresh, GuestsAndEmptyTokensAreRefusedWithTypedErrors) {

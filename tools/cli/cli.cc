@@ -14,6 +14,7 @@
 
 #include "tools/client/client.h"
 #include "tools/client/connect_target.h"
+#include "tools/client/token_refresher.h"
 
 namespace {
 
@@ -31,7 +32,9 @@ void Usage() {
   std::fprintf(stderr,
                "usage: tutti-cli (--url WS_URL | --keys DIR [--host H] [--port P])\n"
                "                 [--name NAME] [--user-id ID] [--guest] [--roles admin,moderator]\n"
-               "                 [--room NAME | --lobby] [--linger MS]\n"
+               "                 [--room NAME | --lobby] [--linger MS] [--token-ttl S]\n"
+               "With --keys the token is minted for S seconds (default 3600) and renewed on the\n"
+               "open connection before it runs out (UPDATE_PERMISSIONS).\n"
                "Type a line to chat. Commands:\n"
                "  /note N [VEL]      play MIDI note N (note-on, note-off 300 ms later)\n"
                "  /play              a C major scale\n"
@@ -166,6 +169,7 @@ ServerMessage Note(int note, int velocity) {
 int main(int argc, char** argv) {
   std::string url, keys, host = "127.0.0.1", name = "cli", user_id, room, roles;
   int port = 8080, linger_ms = 500;
+  int64_t token_ttl_s = 3600;
   bool guest = false, lobby = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -198,6 +202,8 @@ int main(int argc, char** argv) {
       lobby = true;
     else if (a == "--linger")
       linger_ms = std::atoi(v().c_str());
+    else if (a == "--token-ttl")
+      token_ttl_s = std::atoll(v().c_str());
     else if (a == "-h" || a == "--help") {
       Usage();
       return 0;
@@ -217,6 +223,7 @@ int main(int argc, char** argv) {
   connect.user_id = user_id;
   connect.id_prefix = "cli-";
   connect.guest = guest;
+  connect.token_ttl_s = token_ttl_s > 0 ? token_ttl_s : 3600;
   std::stringstream role_list(roles);
   for (std::string r; std::getline(role_list, r, ',');) {
     if (!r.empty()) connect.roles.push_back(r);
@@ -243,12 +250,20 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> done{false};
   std::atomic<bool> settled{room.empty() && !lobby};  // the first join answered
+  // The session follows its token: renew it before the server closes the connection.
+  tutti::client::TokenRefresher refresher(connect);
   std::thread printer([&] {
     auto last_beat = std::chrono::steady_clock::now();
     while (!done) {
       auto m = client.Next(200ms);
       if (m) {
-        Print(*m);
+        refresher.OnMessage(*m, tutti::client::WallClockUnixMs());
+        if (m->has_permissions_updated() && m->permissions_updated().room_id().empty()) {
+          std::printf("* token renewed\n");
+          std::fflush(stdout);
+        } else {
+          Print(*m);
+        }
         if (m->has_room_joined_response() || m->has_error_message()) settled = true;
       }
       if (!client.is_open()) {
@@ -259,6 +274,10 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         done = true;
         break;
+      }
+      if (auto renew = refresher.Poll(tutti::client::WallClockUnixMs())) client.Send(*renew);
+      if (std::string e = refresher.TakeError(); !e.empty()) {
+        std::fprintf(stderr, "tutti-cli: cannot renew the token: %s\n", e.c_str());
       }
       if (std::chrono::steady_clock::now() - last_beat > 15s) {
         ServerMessage hb;

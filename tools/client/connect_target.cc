@@ -33,6 +33,7 @@ absl::StatusOr<ConnectTarget> ResolveConnectTarget(const ConnectOptions& o) {
   req.member = !o.guest;
   req.guest = o.guest;
   req.roles = o.roles;
+  req.ttl_s = o.token_ttl_s;
   req.host = o.host;
   req.port = o.port;
   absl::StatusOr<crypto::IssuerKeys> issuer;

@@ -4,6 +4,7 @@
 #ifndef TUTTI_TOOLS_CLIENT_CONNECT_TARGET_H_
 #define TUTTI_TOOLS_CLIENT_CONNECT_TARGET_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct ConnectOptions {
   std::string id_prefix = "cli-";
   bool guest = false;
   std::vector<std::string> roles;
+  int64_t token_ttl_s = 3600;  // lifetime of minted tokens (TokenRefresher renews them)
 };
 
 struct ConnectTarget {

@@ -26,6 +26,7 @@
 #include "midi/rtmidi_port.h"
 #include "tools/client/client.h"
 #include "tools/client/connect_target.h"
+#include "tools/client/token_refresher.h"
 #include "tools/midi_bridge/inbox.h"
 #include "tools/midi_bridge/midi_link.h"
 
@@ -67,6 +68,8 @@ void Usage() {
       "  --duration-s S        exit after S seconds (default: until SIGINT/SIGTERM)\n"
       "  --stats-s S           print clock and buffer figures every S seconds (default 10, 0 "
       "off)\n"
+      "  --token-ttl S         with --keys: minted tokens last S seconds (default 3600); the\n"
+      "                        token is renewed on the open connection before it runs out\n"
       "  --no-reconnect        exit when the connection is lost (default: with --keys, retry\n"
       "                        with backoff, 1 s doubling to 30 s, and rejoin the room; a\n"
       "                        --url is single use, so it never reconnects)\n");
@@ -96,6 +99,7 @@ int main(int argc, char** argv) {
   std::string smoothness = "balanced";
   int port = 8080;
   bool guest = false, list_ports = false, realtime = false, reconnect = true;
+  int64_t token_ttl_s = 3600;
   double min_delay_ms = 5, max_delay_ms = 500, duration_s = 0, stats_s = 10;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -146,6 +150,8 @@ int main(int argc, char** argv) {
       list_ports = true;
     else if (a == "--no-reconnect")
       reconnect = false;
+    else if (a == "--token-ttl")
+      token_ttl_s = std::atoll(v().c_str());
     else if (a == "--realtime")
       realtime = true;
     else if (a == "-h" || a == "--help") {
@@ -219,6 +225,9 @@ int main(int argc, char** argv) {
   connect.user_id = user_id;
   connect.id_prefix = "bridge-";
   connect.guest = guest;
+  connect.token_ttl_s = token_ttl_s > 0 ? token_ttl_s : 3600;
+  // The session follows its token: renewed on the open connection before it runs out.
+  tutti::client::TokenRefresher refresher(connect);
   if (url.empty() && keys.empty()) {
     Usage();
     return 2;
@@ -318,13 +327,25 @@ int main(int argc, char** argv) {
   };
   for (;;) {
     int64_t now = MonotonicNowUs();
-    const int64_t wake_at = std::min({link.NextWake(now), end, next_stats, reconnect_at});
+    // The refresh time is wall-clock (the server's); the loop sleeps on the monotonic clock.
+    const int64_t refresh_in_ms =
+        connected ? refresher.NextRefreshUnixMs() - tutti::client::WallClockUnixMs() : INT64_MAX;
+    const int64_t refresh_at = refresh_in_ms >= INT64_MAX / 2000
+                                   ? INT64_MAX
+                                   : now + std::max<int64_t>(0, refresh_in_ms) * 1000;
+    const int64_t wake_at =
+        std::min({link.NextWake(now), end, next_stats, reconnect_at, refresh_at});
     items.clear();
     const bool closed = inbox.Wait(
         std::chrono::steady_clock::time_point(std::chrono::microseconds(wake_at)), &items);
     now = MonotonicNowUs();
     tutti::bridge::LinkOutput o;
     for (const auto& item : items) {
+      refresher.OnMessage(item.message, tutti::client::WallClockUnixMs());
+      if (item.message.has_permissions_updated() &&
+          item.message.permissions_updated().room_id().empty()) {
+        std::printf("tutti-midi-bridge: token renewed\n");
+      }
       if (item.message.has_room_joined_response()) {
         const auto& j = item.message.room_joined_response();
         std::printf("tutti-midi-bridge: %s %s (%d users)\n",
@@ -369,6 +390,10 @@ int main(int argc, char** argv) {
     }
     if (connected) {
       for (auto& msg : o.send) client->Send(std::move(msg));
+      if (auto renew = refresher.Poll(tutti::client::WallClockUnixMs())) client->Send(*renew);
+      if (std::string e = refresher.TakeError(); !e.empty()) {
+        std::fprintf(stderr, "tutti-midi-bridge: cannot renew the token: %s\n", e.c_str());
+      }
     }
     play(o);
     if (now >= next_stats) {
