@@ -384,3 +384,49 @@ TEST(AuthFailureTest, EveryFailureHasANameStatusAndReason) {
 
 }  // namespace
 }  // namespace tutti::crypto
+
+// A token handed over on an open session (UPDATE_PERMISSIONS) goes through the same token
+// step as at the upgrade, with the session's user id in place of the payload's uuid.
+namespace tutti::crypto {
+namespace {
+
+TEST_F(AuthenticatorTest, RefreshVerifiesTheTokenAsAtTheUpgrade) {
+  TokenClaims claims = MemberClaims();
+  claims.roles = {"moderator"};
+  Identity id;
+  AuthError error;
+  ASSERT_TRUE(auth_->VerifyRefresh(MintToken(claims, issuer_), "user-1", &id, &error));
+  EXPECT_EQ(id.user_id, "user-1");
+  EXPECT_TRUE(id.is_moderator);
+  EXPECT_FALSE(id.is_admin);
+  EXPECT_EQ(id.token_exp_s, claims.exp);
+  EXPECT_TRUE(id.socket_id.empty());
+
+  // Another user's token: refused, *identity untouched.
+  Identity untouched;
+  untouched.user_id = "keep";
+  EXPECT_FALSE(auth_->VerifyRefresh(MintToken(MemberClaims("user-2"), issuer_), "user-1",
+                                    &untouched, &error));
+  EXPECT_EQ(error.failure, AuthFailure::kSubjectMismatch);
+  EXPECT_EQ(untouched.user_id, "keep");
+
+  // Expiry with the same leeway as the upgrade (30 s by default).
+  TokenClaims old = MemberClaims();
+  old.exp = kStartMs / 1000 - 31;
+  EXPECT_FALSE(auth_->VerifyRefresh(MintToken(old, issuer_), "user-1", &id, &error));
+  EXPECT_EQ(error.failure, AuthFailure::kExpired);
+  old.exp = kStartMs / 1000 - 29;
+  EXPECT_TRUE(auth_->VerifyRefresh(MintToken(old, issuer_), "user-1", &id, &error));
+
+  // Another issuer's signature, garbage and empty input.
+  IssuerKeys other = GenerateIssuerKeys();
+  EXPECT_FALSE(auth_->VerifyRefresh(MintToken(MemberClaims(), other), "user-1", &id, &error));
+  EXPECT_EQ(error.failure, AuthFailure::kBadSignature);
+  EXPECT_FALSE(auth_->VerifyRefresh("not.a.token", "user-1", &id, &error));
+  EXPECT_FALSE(auth_->VerifyRefresh("", "user-1", &id, &error));
+  EXPECT_FALSE(auth_->VerifyRefresh(MintToken(MemberClaims(), issuer_), "", &id, &error));
+  EXPECT_EQ(auth_->stats().accepted, 2u);
+}
+
+}  // namespace
+}  // namespace tutti::crypto
