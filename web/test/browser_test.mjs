@@ -19,7 +19,10 @@ const STEP_MS = 20000;  // bounds a hang; nothing asserts how long a step took
 // Runs in each page before its scripts: the test hook the App fills with what the audio
 // engine schedules, and a fake Web MIDI input the test plays through.
 const INIT = () => {
-  window.__TUTTI_TEST__ = { scheduled: [] };
+  // A 600 ms playout floor (the core's ceiling is 700 ms): only a stall of about 750 ms
+  // could make a note late enough for the timing core to drop it, so a saturated machine
+  // cannot fail the order checks.
+  window.__TUTTI_TEST__ = { scheduled: [], delayBoundsUs: [600000, 700000] };
   const input = { id: 'fake-in', name: 'Test Keyboard', type: 'input', state: 'connected',
                   connection: 'open', manufacturer: 'test', onmidimessage: null };
   const sent = [];
@@ -163,6 +166,8 @@ await main('web-browser', async (env) => {
     check(got[i].when >= got[i - 1].when, `Bob's playout times never go backwards (${i})`);
   }
   check(got.every((s) => s.source.startsWith('u-alice#')), 'the notes are Alice\'s');
+  const targetMs = await b.evaluate(() => window.tutti.timing.playout.stats().targetMs);
+  check(targetMs >= 599, `the test's playout floor is in force (${targetMs} ms)`);
   const outNotes = (await b.evaluate(() => window.__fakeMidi.sent))
     .filter((m) => (m[0] & 0xe0) === 0x80).map((m) => `${m[0].toString(16)}:${m[1]}:${m[2]}`);
   const wantOut = [`90:60:${vel60}`, '80:60:0', '90:48:96', '80:48:0', '90:64:77', '80:64:0', '90:67:33', '90:67:0'];

@@ -51,6 +51,8 @@ export interface Playout {
   dropConnection(nowLocalUs: number): OutEvent[];
   // The stuck-note watchdog, about once a second: releases for senders silent too long.
   tick(nowLocalUs: number): OutEvent[];
+  // Bounds on the per-sender playout delay (TIMING.md: default 5..500 ms).
+  setDelayBounds(minUs: number, maxUs: number): void;
   stats(): PlayoutStats;
 }
 

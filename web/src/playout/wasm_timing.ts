@@ -86,6 +86,8 @@ class WasmPlayout implements Playout {
     return out;
   }
 
+  setDelayBounds(minUs: number, maxUs: number): void { this.jb.setDelayBounds(minUs, maxUs); }
+
   // The stuck-note watchdog (about once a second).
   tick(nowLocalUs: number): OutEvent[] {
     return this.out(this.jb.tick(Math.round(nowLocalUs)));

@@ -19,7 +19,10 @@ import { LOCAL_HELP, parseChatInput } from './commands.js';
 import { FriendsView } from './friends_view.js';
 
 type Screen = 'connect' | 'lobby' | 'room';
-interface TestHook { scheduled: (ScheduledNote & { ctxNow: number })[]; }
+// Set by a test before the page loads: it records what the engine schedules and may
+// widen the playout delay so that a saturated test machine cannot make a note late
+// enough to be dropped (tests never depend on timing).
+interface TestHook { scheduled: (ScheduledNote & { ctxNow: number })[]; delayBoundsUs?: [number, number]; }
 declare global { interface Window { __TUTTI_TEST__?: TestHook; tutti?: App; } }
 
 const ROOM_LIST_REFRESH_MS = 5000;
@@ -47,6 +50,8 @@ export class App {
 
   constructor(timing: Timing) {
     this.timing = timing;
+    const bounds = window.__TUTTI_TEST__?.delayBoundsUs;
+    if (bounds) timing.playout.setDelayBounds(bounds[0], bounds[1]);
     const params = new URLSearchParams(location.search);
     // ?ws=ws://host:port lets a development page talk to a server on another origin.
     const wsOrigin = params.get('ws') ?? wsOriginOf(location);
