@@ -1,7 +1,9 @@
 // Shard: one thread, one io_context, and everything that lives on it — the sessions its
 // listener accepted, the rooms whose home it is, and the local room index used for
-// fan-out (room id -> this shard's member sessions). Nothing here takes a lock: other
-// shards reach it only through Post() with values (ids, Frames). Owned by Server.
+// fan-out (room id -> this shard's member sessions), the token expiry of its sessions
+// (SessionTokens) and its side of the live room list (RoomListFeed: changed rooms out,
+// deltas to its subscribers in). Nothing here takes a lock: other shards reach it only
+// through Post() with values (ids, Frames). Owned by Server.
 #ifndef TUTTI_SERVER_SHARD_H_
 #define TUTTI_SERVER_SHARD_H_
 
