@@ -37,6 +37,34 @@ struct ServerConfig {
   int heartbeat_interval_ms = 20000;
   int socket_send_buffer = 0;  // 0 = kernel default; tests shrink it
 
+  // --- the door: connection ceilings and per-address limits (docs/OPERATIONS.md) ----
+  // Open TCP connections (handshakes included) across all shards. Past it an upgrade is
+  // refused with 503 before any crypto runs. 0 = derived at start from RLIMIT_NOFILE
+  // minus fd_reserve, so the server never runs its own descriptors out on clients.
+  size_t max_connections = 0;
+  // Descriptors kept back from clients: the store (database, WAL, shared memory), key
+  // files, each shard's epoll and wake-up descriptors, the spare descriptor each
+  // acceptor holds to answer 503 when the process is out of them, and headroom.
+  int fd_reserve = 64;
+  // Concurrent connections from one IPv4 address or IPv6 /64; 0 = no cap. A classroom
+  // or an office behind one NAT address is tens of people with a tab or two each; one
+  // address holding hundreds is a script.
+  int max_connections_per_address = 256;
+  // Guests cost nothing to mint (the seal key is public), so an address gets fewer.
+  int max_guests_per_address = 64;
+  // Upgrade attempts per address (token bucket, checked before the sealed box is
+  // opened, ~290 us of CPU each). A household reconnecting after a restart is a burst
+  // of a few dozen; a steady 5/s is a reconnect loop or a script. 0 = no limit.
+  double upgrades_per_second_per_address = 5.0;
+  double upgrade_burst_per_address = 60.0;
+  // Networks exempt from the per-address limits (load generators, a gateway that
+  // fronts many users), comma-separated CIDRs. The global ceiling still applies.
+  std::string exempt_networks;
+  // Control frames (ping, pong) a client may send: a keep-alive needs one every few
+  // seconds; a flood costs the server a pong each. Past the burst: close 1008.
+  double control_frames_per_second = 5.0;
+  double control_frame_burst = 20.0;
+
   // --- outbound budget per connection (bytes queued in the server, not the kernel) --
   // Past the soft limit droppable traffic (avatar moves) is dropped; past the hard
   // limit the connection is closed (4001) because MIDI and chat are never dropped.

@@ -24,6 +24,7 @@
 #include "server/server.h"
 #include "server/server_command_params.h"
 #include "server/shard.h"
+#include "server/store/client_text.h"
 #include "server/text.h"
 #include "server/token_refresh.h"
 #include "server/version.h"
@@ -659,7 +660,7 @@ void Dispatcher::OnServerBan(Session& s, const moderation::ParsedCommand& cmd,
           if (sess) {
             proto::ErrorCode code =
                 absl::IsNotFound(*status) ? proto::NOT_FOUND : proto::INTERNAL_ERROR;
-            sess->Send(MakeFrame(MakeError(code, std::string(status->message()), rid)), false);
+            sess->Send(MakeFrame(MakeError(code, store::ClientText(*status), rid)), false);
           }
           return;
         }

@@ -1,29 +1,54 @@
 #include "server/endpoint.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <string>
 #include <utility>
 #include <vector>
+
+#include <boost/asio/steady_timer.hpp>
 
 #include <websocketpp/concurrency/none.hpp>
 #include <websocketpp/config/core.hpp>
 #include <websocketpp/server.hpp>
 #include <websocketpp/transport/asio/endpoint.hpp>
 
+#include "server/accept_backoff.h"
+#include "server/moderation/connection_limits.h"
 #include "server/server.h"
 #include "server/shard.h"
+#include "server/token_bucket.h"
 
 namespace tutti::server {
 namespace {
 
-// Per-connection data websocketpp keeps inside each connection object.
+// Per-connection data websocketpp keeps inside each connection object. It lives exactly
+// as long as the connection object, which owns the socket, so the door's count of open
+// connections is given back here, whatever way the connection ended.
 struct ConnectionData {
   SessionId session = 0;
   std::unique_ptr<crypto::Identity> identity;  // set by the gate, moved into the Session
+  // Set at accept (the tcp_post_init handler); none for the object waiting in accept.
+  moderation::ConnectionLimits* limits = nullptr;
+  const Clock* clock = nullptr;
+  moderation::ConnectionLimits::Ticket ticket;
+  TokenBucket control;  // pings and pongs from the client
+
+  ConnectionData() = default;
+  ConnectionData(const ConnectionData&) = delete;
+  ConnectionData& operator=(const ConnectionData&) = delete;
+  ~ConnectionData() {
+    if (limits != nullptr) limits->Released(ticket, clock->NowUs() / 1000);
+  }
 };
 
 template <typename cfg>
@@ -305,8 +330,34 @@ class OutboundConnection : public websocketpp::transport::asio::connection<cfg> 
   bool failed_ = false;
 };
 
+// Whether an accept() failure is the process or the system running out of something
+// (as opposed to, say, a closed acceptor).
+bool IsResourceExhaustion(const boost::system::error_code& ec) {
+  if (ec.category() != boost::system::system_category()) return false;
+  const int e = ec.value();
+  return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
+// What the head of the backlog gets when the process has no descriptor to serve it:
+// an answer, instead of a connection left hanging until the client gives up.
+constexpr char kOutOfDescriptorsResponse[] =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Retry-After: 5\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 21\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "server busy, try later";
+
 // The stock Asio endpoint, making connections of the type above that share its flush
-// queue.
+// queue, with an accept loop that pauses instead of spinning when accept() fails.
+//
+// websocketpp's server role restarts accept() as soon as one fails. Out of descriptors,
+// the listening socket stays readable (the backlog is not empty), so that loop spins a
+// core per shard. Here a failed accept waits (AcceptBackoff) before it is reported to
+// the server role, which then starts the next. When the failure is EMFILE or ENFILE,
+// the spare descriptor held for the purpose is given up for a moment to accept the head
+// of the backlog, answer it 503 and close it (the pattern nginx and libev use).
 template <typename cfg>
 class OutboundEndpoint : public websocketpp::transport::asio::endpoint<cfg> {
  public:
@@ -320,6 +371,7 @@ class OutboundEndpoint : public websocketpp::transport::asio::endpoint<cfg> {
   ~OutboundEndpoint() {
     flush_->handlers.clear();
     flush_->dirty.clear();
+    if (spare_fd_ >= 0) ::close(spare_fd_);
   }
 
   websocketpp::lib::error_code init(transport_con_ptr tcon) {
@@ -327,8 +379,93 @@ class OutboundEndpoint : public websocketpp::transport::asio::endpoint<cfg> {
     return base::init(tcon);
   }
 
+  // Called from the pre-bind handler with the acceptor the base created; `label` names
+  // this endpoint in log lines.
+  void set_acceptor(std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor, std::string label) {
+    acceptor_ = std::move(acceptor);
+    label_ = std::move(label);
+    if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+
+  // Hides the base's version: websocketpp's server role calls it qualified by this type.
+  void async_accept(transport_con_ptr tcon, websocketpp::transport::accept_handler callback,
+                    websocketpp::lib::error_code& ec) {
+    if (!acceptor_ || !this->is_listening()) {
+      ec = websocketpp::error::make_error_code(websocketpp::error::async_accept_not_listening);
+      return;
+    }
+    acceptor_->async_accept(
+        tcon->get_raw_socket(),
+        [this, callback](const boost::system::error_code& aec) { Accepted(aec, callback); });
+  }
+
  private:
+  static int64_t NowMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  void Accepted(const boost::system::error_code& aec,
+                const websocketpp::transport::accept_handler& callback) {
+    if (!aec) {
+      if (auto episode = backoff_.Succeeded(NowMs())) {
+        std::fprintf(stderr, "tutti: %s: accepting again after %llu failed accepts in %lld ms\n",
+                     label_.c_str(), static_cast<unsigned long long>(episode->failures),
+                     static_cast<long long>(episode->duration_ms));
+      }
+      callback(websocketpp::lib::error_code());
+      return;
+    }
+    if (aec == boost::asio::error::operation_aborted) {
+      callback(websocketpp::error::make_error_code(websocketpp::error::operation_canceled));
+      return;
+    }
+    const AcceptBackoff::Pause pause = backoff_.Failed(NowMs());
+    if (pause.episode_started) {
+      std::fprintf(stderr,
+                   "tutti: %s: accept failed (%s); pausing accepts, retrying every %lld-%lld ms "
+                   "(docs/OPERATIONS.md: descriptors)\n",
+                   label_.c_str(), aec.message().c_str(),
+                   static_cast<long long>(AcceptBackoff::kFirstDelayMs),
+                   static_cast<long long>(AcceptBackoff::kMaxDelayMs));
+    }
+    if (IsResourceExhaustion(aec)) ShedOne();
+    if (!timer_) timer_ = std::make_unique<boost::asio::steady_timer>(acceptor_->get_executor());
+    timer_->expires_after(std::chrono::milliseconds(pause.delay_ms));
+    timer_->async_wait([callback](const boost::system::error_code&) {
+      // Reported as a failure: the server role drops the unused connection object and
+      // starts the next accept (or stops, if the endpoint stopped listening meanwhile).
+      callback(websocketpp::transport::error::make_error_code(
+          websocketpp::transport::error::pass_through));
+    });
+  }
+
+  // Answers the oldest waiting connection 503 through the spare descriptor.
+  void ShedOne() {
+    if (spare_fd_ < 0) {
+      spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      return;
+    }
+    ::close(spare_fd_);
+    spare_fd_ = -1;
+    const int fd =
+        ::accept4(acceptor_->native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      ssize_t ignored = ::send(fd, kOutOfDescriptorsResponse, sizeof kOutOfDescriptorsResponse - 1,
+                               MSG_DONTWAIT | MSG_NOSIGNAL);
+      (void)ignored;
+      ::close(fd);
+    }
+    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+
   std::shared_ptr<FlushQueue<cfg>> flush_ = std::make_shared<FlushQueue<cfg>>();
+  std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<boost::asio::steady_timer> timer_;
+  std::string label_;
+  AcceptBackoff backoff_;
+  int spare_fd_ = -1;
 };
 
 // Each endpoint runs on exactly one thread, so websocketpp's locks and strands are
@@ -433,7 +570,8 @@ struct Endpoint::Impl {
     ws.set_max_http_body_size(0);
     ws.set_open_handshake_timeout(cfg.handshake_timeout_ms);
     ws.set_close_handshake_timeout(cfg.close_timeout_ms);
-    ws.set_tcp_pre_bind_handler([](std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor) {
+    ws.set_tcp_pre_bind_handler([this](std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor) {
+      ws.set_acceptor(acceptor, "shard " + std::to_string(shard->index()));
       int one = 1;
       if (setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
         return websocketpp::lib::error_code(errno, std::system_category());
@@ -447,6 +585,15 @@ struct Endpoint::Impl {
       ConPtr con = ws.get_con_from_hdl(h);
       auto& socket = con->get_raw_socket();
       boost::system::error_code ec;
+      // Counted from accept, handshake included: a silent connection holds a
+      // descriptor as surely as an open session does.
+      Server& server = shard->server();
+      const int64_t now_us = server.clock().NowUs();
+      con->limits = &server.connection_limits();
+      con->clock = &server.clock();
+      con->ticket = con->limits->Accepted(RemoteIpOf(con), now_us / 1000);
+      const ServerConfig& c = server.config();
+      con->control = TokenBucket(c.control_frames_per_second, c.control_frame_burst, now_us);
       // MIDI is many tiny frames: Nagle would add up to 40 ms of jitter.
       socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
       if (sndbuf > 0) socket.set_option(boost::asio::socket_base::send_buffer_size(sndbuf), ec);
@@ -456,11 +603,28 @@ struct Endpoint::Impl {
     ws.set_open_handler([this](websocketpp::connection_hdl h) { Open(h); });
     ws.set_close_handler([this](websocketpp::connection_hdl h) { Closed(h); });
     ws.set_fail_handler([this](websocketpp::connection_hdl h) { Closed(h); });
+    // websocketpp answers pings itself; a client flooding them (or pongs) would cost a
+    // pong and a wake-up each, outside every per-message bucket.
+    ws.set_ping_handler(
+        [this](websocketpp::connection_hdl h, std::string) { return ControlFrame(h); });
+    ws.set_pong_handler([this](websocketpp::connection_hdl h, std::string) { ControlFrame(h); });
     ws.set_message_handler([this](websocketpp::connection_hdl h, WsServer::message_ptr msg) {
       ConPtr con = ws.get_con_from_hdl(h);
       shard->HandleFrame(con->session, msg->get_payload(),
                          msg->get_opcode() == websocketpp::frame::opcode::binary);
     });
+  }
+
+  // A ping or pong arrived: true (answer a ping) while the client stays within its
+  // control-frame bucket; past it the connection is closed with 1008.
+  bool ControlFrame(websocketpp::connection_hdl h) {
+    ConPtr con = ws.get_con_from_hdl(h);
+    if (con->control.TryTake(1.0, shard->server().clock().NowUs())) return true;
+    if (con->get_state() == websocketpp::session::state::open) {
+      websocketpp::lib::error_code ec;
+      con->close(websocketpp::close::status::policy_violation, "too many control frames", ec);
+    }
+    return false;
   }
 
   bool Validate(websocketpp::connection_hdl h) {
@@ -478,7 +642,14 @@ struct Endpoint::Impl {
     Server& server = shard->server();
     const int64_t now_ms = server.clock().UnixMs();
     const std::string ip = RemoteIpOf(con);
-    // Cheap refusals first: an address that keeps failing, or a banned address, costs
+    // The door first: the ceiling and the address's share cost a hash lookup, and
+    // come before everything that costs more.
+    if (con->limits != nullptr) {
+      const moderation::ConnectionLimits::Verdict door =
+          con->limits->CheckUpgrade(con->ticket, server.clock().NowUs() / 1000);
+      if (!door.ok()) return RefuseAtTheDoor(con, door, refuse);
+    }
+    // Cheap refusals next: an address that keeps failing, or a banned address, costs
     // no sealed-box open.
     if (server.auth_failures().BannedUntil(ip, now_ms)) {
       return refuse(websocketpp::http::status_code::too_many_requests,
@@ -512,6 +683,10 @@ struct Endpoint::Impl {
     if (bans->MatchUser(identity.user_id, now_ms)) {
       return refuse(websocketpp::http::status_code::forbidden, "banned");
     }
+    if (identity.is_guest && con->limits != nullptr) {
+      const moderation::ConnectionLimits::Verdict door = con->limits->ClaimGuest(con->ticket);
+      if (!door.ok()) return RefuseAtTheDoor(con, door, refuse);
+    }
     con->identity = std::make_unique<crypto::Identity>(std::move(identity));
     return true;
   }
@@ -521,6 +696,29 @@ struct Endpoint::Impl {
   // bytes (wasm included): websocketpp keeps it in a std::string and writes size()
   // bytes. set_body() sets Content-Length; for HEAD and 304 the site's own
   // Content-Length is sent with no body.
+  template <typename Refuse>
+  static bool RefuseAtTheDoor(const ConPtr& con, const moderation::ConnectionLimits::Verdict& door,
+                              Refuse& refuse) {
+    using Refusal = moderation::ConnectionLimits::Refusal;
+    con->append_header("Retry-After", std::to_string(door.retry_after_s));
+    switch (door.refusal) {
+      case Refusal::kServerFull:
+        return refuse(websocketpp::http::status_code::service_unavailable,
+                      "server full, try later");
+      case Refusal::kAddressFull:
+        return refuse(websocketpp::http::status_code::too_many_requests,
+                      "too many connections from your address");
+      case Refusal::kGuestsFull:
+        return refuse(websocketpp::http::status_code::too_many_requests,
+                      "too many guests from your address");
+      case Refusal::kTooManyAttempts:
+      case Refusal::kNone:
+        break;
+    }
+    return refuse(websocketpp::http::status_code::too_many_requests,
+                  "too many connection attempts from your address, slow down");
+  }
+
   void Http(websocketpp::connection_hdl h) {
     ConPtr con = ws.get_con_from_hdl(h);
     const auto& req = con->get_request();

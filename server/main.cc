@@ -2,6 +2,7 @@
 // SIGTERM. No logic lives here.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +31,15 @@ void Usage() {
                "  --data DIR     where the embedded store lives (default var)\n"
                "  --no-guests    refuse connections without a token\n"
                "  --web-root DIR the browser client's files (default web/dist; \"\" = none)\n"
+               "the door (docs/OPERATIONS.md, \"Descriptors and ceilings\"):\n"
+               "  --max-connections N   open connections in all (default: RLIMIT_NOFILE - 64)\n"
+               "  --max-connections-per-address N  per IPv4 address or IPv6 /64 (default 256;\n"
+               "                 0 = no cap)\n"
+               "  --max-guests-per-address N  guest sessions per address (default 64; 0 = no cap)\n"
+               "  --upgrades-per-second-per-address X  --upgrade-burst-per-address X\n"
+               "                 upgrade attempts per address (default 5/s, burst 60; 0 = off)\n"
+               "  --exempt-networks CIDRS  comma-separated networks without per-address\n"
+               "                 limits (load generators, gateways)\n"
                "  --audit-retention-days N  delete moderation records older than N days\n"
                "                 (default 365; 0 keeps them all)\n"
                "load-test overrides of ServerConfig limits (docs/PERFORMANCE.md):\n"
@@ -85,6 +95,18 @@ int main(int argc, char** argv) {
       config.audit_retention_days = std::atoi(value().c_str());
     } else if (arg == "--idle-timeout-ms") {
       config.idle_timeout_ms = std::atoi(value().c_str());
+    } else if (arg == "--max-connections") {
+      config.max_connections = static_cast<size_t>(std::atol(value().c_str()));
+    } else if (arg == "--max-connections-per-address") {
+      config.max_connections_per_address = std::atoi(value().c_str());
+    } else if (arg == "--max-guests-per-address") {
+      config.max_guests_per_address = std::atoi(value().c_str());
+    } else if (arg == "--upgrades-per-second-per-address") {
+      config.upgrades_per_second_per_address = std::atof(value().c_str());
+    } else if (arg == "--upgrade-burst-per-address") {
+      config.upgrade_burst_per_address = std::atof(value().c_str());
+    } else if (arg == "--exempt-networks") {
+      config.exempt_networks = value();
     } else if (arg == "-h" || arg == "--help") {
       Usage();
       return 0;
@@ -120,6 +142,16 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A file-size limit (RLIMIT_FSIZE) must make the store's writes fail, which the
+  // store reports and survives, not kill the server.
+  signal(SIGXFSZ, SIG_IGN);
+  // Every connection is a descriptor: take the hard limit the operator allows (as Go's
+  // runtime does); the default ceiling is derived from it.
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
 
   auto clock = std::make_shared<tutti::server::SystemClock>();
   tutti::server::Server server(config, std::move(*keys), clock);
@@ -148,6 +180,8 @@ int main(int argc, char** argv) {
     std::printf("tutti: open http://%s%s%s:%u/\n", v6 ? "[" : "", host.c_str(), v6 ? "]" : "",
                 server.port());
   }
+  std::printf("tutti: at most %zu connections (%s)\n", server.connection_limits().max_connections(),
+              config.max_connections > 0 ? "--max-connections" : "RLIMIT_NOFILE less the reserve");
   // A ready-to-use URL for a first try (single use, valid for the replay window).
   auto issuer = tutti::crypto::LoadIssuerKeys(config.key_dir);
   if (issuer.ok()) {

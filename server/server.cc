@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <thread>
@@ -17,6 +19,14 @@ namespace tutti::server {
 namespace {
 
 constexpr int kMaxSlowPending = 64;
+
+// The ceiling when the operator set none: what RLIMIT_NOFILE leaves after the reserve.
+size_t DefaultMaxConnections(const ServerConfig& config) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  const int64_t left = static_cast<int64_t>(limit.rlim_cur) - config.fd_reserve;
+  return left > 0 ? static_cast<size_t>(left) : 1;
+}
 
 int ShardCountFor(const ServerConfig& config) {
   int n = config.shards > 0 ? config.shards : static_cast<int>(std::thread::hardware_concurrency());
@@ -65,6 +75,17 @@ std::optional<int64_t> Server::AuditCutoffMs() const {
 
 absl::Status Server::Start() {
   started_us_ = clock_->NowUs();
+  auto exempt = moderation::ConnectionLimits::ParseNetworks(config_.exempt_networks);
+  if (!exempt.ok()) return exempt.status();
+  moderation::ConnectionLimits::Options door;
+  door.max_connections =
+      config_.max_connections > 0 ? config_.max_connections : DefaultMaxConnections(config_);
+  door.max_per_address = config_.max_connections_per_address;
+  door.max_guests_per_address = config_.max_guests_per_address;
+  door.attempts_per_second = config_.upgrades_per_second_per_address;
+  door.attempt_burst = config_.upgrade_burst_per_address;
+  door.exempt = std::move(*exempt);
+  connection_limits_ = std::make_unique<moderation::ConnectionLimits>(std::move(door));
   std::string path = config_.store_path;
   if (path.empty()) {
     std::error_code ec;

@@ -21,6 +21,7 @@
 #include "server/http_site.h"
 #include "server/moderation/auth_failure_tracker.h"
 #include "server/moderation/ban_list.h"
+#include "server/moderation/connection_limits.h"
 #include "server/social.h"
 #include "server/store/storage_thread.h"
 
@@ -73,6 +74,8 @@ class Server {
   // retention is 0 (keep everything).
   std::optional<int64_t> AuditCutoffMs() const;
   moderation::AuthFailureTracker& auth_failures() { return *auth_failures_; }
+  // The door's counters (ceiling, per-address limits); made by Start().
+  moderation::ConnectionLimits& connection_limits() { return *connection_limits_; }
 
   // Rooms alive across all shards, for max_rooms. Reserve before creating.
   bool ReserveRoom();
@@ -84,6 +87,8 @@ class Server {
   ServerConfig config_;
   std::shared_ptr<const Clock> clock_;
   std::unique_ptr<crypto::Authenticator> authenticator_;
+  // Before shards_: connections give their tickets back as the shards' endpoints go.
+  std::unique_ptr<moderation::ConnectionLimits> connection_limits_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unique_ptr<store::StorageThread> storage_;
   std::shared_ptr<const moderation::BanList> bans_ = moderation::BanList::Empty();

@@ -1,5 +1,7 @@
 #include "server/social.h"
 
+#include "server/store/client_text.h"
+
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -172,7 +174,12 @@ void Social::Error(SessionId session, proto::ErrorCode code, const std::string& 
 
 void Social::StoreError(SessionId session, const absl::Status& status,
                         const std::string& request_id) {
-  const std::string text(status.message().data(), status.message().size());
+  const std::string text = store::ClientText(status);
+  if (store::FromSqlite(status) && status.code() != absl::StatusCode::kFailedPrecondition &&
+      status.code() != absl::StatusCode::kAlreadyExists) {
+    // A failure of the store itself: for the operator's log, not the user.
+    return Error(session, proto::INTERNAL_ERROR, text, request_id);
+  }
   switch (status.code()) {
     case absl::StatusCode::kNotFound:
       return Error(session, proto::NOT_FOUND, text, request_id);

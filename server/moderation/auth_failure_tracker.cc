@@ -10,12 +10,7 @@ AuthFailureTracker::AuthFailureTracker() : AuthFailureTracker(Options()) {}
 
 AuthFailureTracker::AuthFailureTracker(Options options) : options_(options) {}
 
-std::string AuthFailureTracker::KeyOf(std::string_view ip) {
-  std::optional<IpAddress> address = ParseIp(ip);
-  if (!address) return std::string(ip);
-  if (address->family == IpFamily::kV6) return MaskAddress(*address, 64).Key();
-  return address->Key();
-}
+std::string AuthFailureTracker::KeyOf(std::string_view ip) { return AddressKey(ip); }
 
 bool AuthFailureTracker::IsStale(const Entry& entry, int64_t now_ms) const {
   return now_ms >= entry.banned_until_ms && now_ms - entry.window_start_ms >= options_.window_ms;

@@ -127,4 +127,11 @@ absl::StatusOr<Cidr> ParseCidr(std::string_view text) {
   return cidr;
 }
 
+std::string AddressKey(std::string_view ip) {
+  std::optional<IpAddress> address = ParseIp(ip);
+  if (!address) return std::string(ip);
+  if (address->family == IpFamily::kV6) return MaskAddress(*address, 64).Key();
+  return address->Key();
+}
+
 }  // namespace tutti::server::moderation

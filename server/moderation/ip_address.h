@@ -68,6 +68,11 @@ struct Cidr {
 // address or a prefix out of range.
 absl::StatusOr<Cidr> ParseCidr(std::string_view text);
 
+// The key per-address counters use: an IPv4 address itself, an IPv6 address's /64
+// (one host usually owns a whole /64 and could otherwise rotate through 2^64 addresses
+// to dodge a counter), and unparsable text as it is.
+std::string AddressKey(std::string_view ip);
+
 }  // namespace tutti::server::moderation
 
 #endif  // TUTTI_SERVER_MODERATION_IP_ADDRESS_H_

@@ -1,11 +1,18 @@
 #include "server/store/sqlite_db.h"
 
+#include <cstdio>
+
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "server/moderation/string_view_compat.h"
+#include "server/store/client_text.h"
 
 namespace tutti::server::store {
+namespace {
+absl::Status SqliteStatusFor(int rc, int extended, std::string message);
+}  // namespace
 
 using moderation::ToAbsl;
 
@@ -14,6 +21,14 @@ absl::Status SqliteStatus(int rc, sqlite3* db, std::string_view context) {
   const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
   std::string message =
       absl::StrCat(ToAbsl(context), ": ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  absl::Status status = SqliteStatusFor(rc, extended, std::move(message));
+  // Marked, so that the text (SQL, file paths) never reaches a client: ClientText.
+  status.SetPayload(kSqlitePayload, absl::Cord(sqlite3_errstr(rc)));
+  return status;
+}
+
+namespace {
+absl::Status SqliteStatusFor(int rc, int extended, std::string message) {
   switch (rc & 0xff) {
     case SQLITE_CONSTRAINT:
       if (extended == SQLITE_CONSTRAINT_PRIMARYKEY || extended == SQLITE_CONSTRAINT_UNIQUE) {
@@ -37,6 +52,7 @@ absl::Status SqliteStatus(int rc, sqlite3* db, std::string_view context) {
       return absl::InternalError(message);
   }
 }
+}  // namespace
 
 Statement::~Statement() {
   if (stmt_ != nullptr) {
@@ -67,11 +83,18 @@ Statement& Statement::BindBlob(int index, std::string_view bytes) {
   return *this;
 }
 
+Statement::Statement(sqlite3_stmt* stmt, Db* owner)
+    : stmt_(stmt), db_(owner->raw()), owner_(owner) {}
+
 absl::StatusOr<bool> Statement::Step() {
   if (bind_error_ != SQLITE_OK) return SqliteStatus(bind_error_, db_, "bind");
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
+  if (rc == SQLITE_DONE) {
+    if (!sqlite3_stmt_readonly(stmt_) && sqlite3_get_autocommit(db_)) owner_->NoteDurableWrite();
+    return false;
+  }
+  owner_->NoteFailure(rc, sqlite3_sql(stmt_));
   return SqliteStatus(rc, db_, sqlite3_sql(stmt_));
 }
 
@@ -120,7 +143,32 @@ absl::Status Db::Exec(const std::string& sql) {
   char* error = nullptr;
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error);
   sqlite3_free(error);  // the same text is available from sqlite3_errmsg
+  if (rc != SQLITE_OK) {
+    NoteFailure(rc, sql);
+  } else if (sql == "COMMIT") {
+    NoteDurableWrite();
+  }
   return SqliteStatus(rc, db_, sql);
+}
+
+void Db::NoteFailure(int rc, std::string_view context) {
+  // A constraint is the data saying no (a duplicate friend request), not the store
+  // failing.
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return;
+  if (episode_failures_++ == 0) {
+    std::fprintf(stderr,
+                 "tutti: store: operation failed (%s: %s) in \"%.*s\"; writes fail "
+                 "until the store recovers\n",
+                 sqlite3_errstr(rc), sqlite3_errmsg(db_), static_cast<int>(context.size()),
+                 context.data());
+  }
+}
+
+void Db::NoteDurableWrite() {
+  if (episode_failures_ == 0) return;
+  std::fprintf(stderr, "tutti: store: writing again after %llu failed operations\n",
+               static_cast<unsigned long long>(episode_failures_));
+  episode_failures_ = 0;
 }
 
 absl::StatusOr<Statement> Db::Prepare(std::string_view sql) {
@@ -133,7 +181,7 @@ absl::StatusOr<Statement> Db::Prepare(std::string_view sql) {
     if (stmt == nullptr) return absl::InvalidArgumentError("empty SQL statement");
     it = cache_.emplace(std::string(sql), stmt).first;
   }
-  return Statement(it->second, db_);
+  return Statement(it->second, this);
 }
 
 int64_t Db::Changes() const { return sqlite3_changes64(db_); }

@@ -28,11 +28,13 @@ namespace tutti::server::store {
 // CORRUPT/NOTADB DATA_LOSS, CANTOPEN/READONLY FAILED_PRECONDITION, the rest INTERNAL.
 absl::Status SqliteStatus(int rc, sqlite3* db, std::string_view context);
 
+class Db;
+
 class Statement {
  public:
-  Statement(sqlite3_stmt* stmt, sqlite3* db) : stmt_(stmt), db_(db) {}
+  Statement(sqlite3_stmt* stmt, Db* owner);
   Statement(Statement&& other) noexcept
-      : stmt_(other.stmt_), db_(other.db_), bind_error_(other.bind_error_) {
+      : stmt_(other.stmt_), db_(other.db_), owner_(other.owner_), bind_error_(other.bind_error_) {
     other.stmt_ = nullptr;
   }
   Statement(const Statement&) = delete;
@@ -60,6 +62,7 @@ class Statement {
  private:
   sqlite3_stmt* stmt_;
   sqlite3* db_;
+  Db* owner_;
   int bind_error_ = SQLITE_OK;
 };
 
@@ -80,11 +83,24 @@ class Db {
   sqlite3* raw() const { return db_; }
   size_t cached_statements() const { return cache_.size(); }
 
+  // Failures of the database or the disk under it (full, I/O error, read-only,
+  // locked, corrupt: every result but a constraint) come in episodes: a full disk fails
+  // every write until space returns. Each episode is logged to stderr twice, at its
+  // first failure and at the first durable write after it, with a count, so an
+  // operator sees it without a line per failed write. `context` (SQL text, a path)
+  // goes to the log only, never to a client.
+  void NoteFailure(int rc, std::string_view context);
+  // A write is durable: a COMMIT, or a write statement outside a transaction.
+  void NoteDurableWrite();
+  // Failures in the current episode (0 when the store is healthy).
+  uint64_t failures_in_episode() const { return episode_failures_; }
+
  private:
   explicit Db(sqlite3* db) : db_(db) {}
 
   sqlite3* db_;
   absl::flat_hash_map<std::string, sqlite3_stmt*> cache_;
+  uint64_t episode_failures_ = 0;
 };
 
 // BEGIN IMMEDIATE on construction (the write lock is taken up front, so a transaction

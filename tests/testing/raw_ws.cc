@@ -87,6 +87,11 @@ bool RawWs::ConnectTcp(uint16_t port, int receive_buffer) {
     socket_.set_option(boost::asio::socket_base::receive_buffer_size(receive_buffer), ec);
     if (ec) return false;
   }
+  if (!source_address_.empty()) {
+    socket_.bind(
+        boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(source_address_, ec), 0), ec);
+    if (ec) return false;
+  }
   boost::asio::ip::tcp::endpoint ep(boost::asio::ip::make_address("127.0.0.1"), port);
   socket_.connect(ep, ec);
   if (ec) return false;

@@ -60,6 +60,9 @@ class RawWs {
   // Opens a TCP connection to 127.0.0.1:port. A positive `receive_buffer` sets SO_RCVBUF
   // before connecting, so the TCP window stays that small.
   bool ConnectTcp(uint16_t port, int receive_buffer = 0);
+  // The loopback address the next ConnectTcp binds to (e.g. "127.0.0.2"), so that a test
+  // can be two clients at two addresses; empty = the kernel's choice (127.0.0.1).
+  void set_source_address(std::string address) { source_address_ = std::move(address); }
   // Sends a hand-made upgrade request for `resource` and reads the HTTP answer (and,
   // for non-101 answers, its body as given by Content-Length or until EOF).
   HttpResponse Upgrade(const std::string& resource,
@@ -94,6 +97,7 @@ class RawWs {
   boost::asio::io_context io_;
   boost::asio::ip::tcp::socket socket_;
   uint16_t port_ = 0;
+  std::string source_address_;
   std::string buffer_;
   bool eof_ = false;
 };

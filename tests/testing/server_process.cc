@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,7 +30,13 @@ bool ServerProcess::Start() {
   pid_ = fork();
   if (pid_ < 0) return false;
   if (pid_ == 0) {
+    for (const Limit& l : limits_) {
+      rlimit r{static_cast<rlim_t>(l.soft), static_cast<rlim_t>(l.hard)};
+      setrlimit(l.resource, &r);
+    }
+    signal(SIGXFSZ, SIG_IGN);
     dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
     close(fds[0]);
     close(fds[1]);
     std::vector<char*> argv;
@@ -62,6 +69,28 @@ bool ServerProcess::Start() {
     }
   }
   return false;
+}
+
+bool ServerProcess::WaitForOutput(const std::string& text, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (output_.find(text) == std::string::npos) {
+    if (out_fd_ < 0 || std::chrono::steady_clock::now() >= deadline) return false;
+    pollfd p{out_fd_, POLLIN, 0};
+    poll(&p, 1, 50);
+    char buf[4096];
+    ssize_t n = read(out_fd_, buf, sizeof buf);
+    if (n > 0) output_.append(buf, static_cast<size_t>(n));
+    if (n == 0) return output_.find(text) != std::string::npos;  // exited
+  }
+  return true;
+}
+
+size_t ServerProcess::CountInOutput(const std::string& text) const {
+  size_t count = 0;
+  for (size_t at = output_.find(text); at != std::string::npos; at = output_.find(text, at + 1)) {
+    ++count;
+  }
+  return count;
 }
 
 int ServerProcess::Stop(int sig, int timeout_ms) {

@@ -18,8 +18,18 @@ class ServerProcess {
   ServerProcess(std::string binary, std::string dir, std::vector<std::string> extra = {});
   ~ServerProcess();
 
+  // Resource limits set in the child before exec (RLIMIT_NOFILE, RLIMIT_FSIZE, ...);
+  // call before Start. SIGXFSZ is ignored in the child either way.
+  void SetLimit(int resource, uint64_t soft, uint64_t hard) {
+    limits_.push_back({resource, soft, hard});
+  }
   // Starts the server and waits (bounded) for its "listening on" line.
   bool Start();
+  // Reads what the server printed (stdout and stderr) until `text` shows up or the
+  // deadline passes; true when it did.
+  bool WaitForOutput(const std::string& text, int timeout_ms);
+  // How many times `text` occurs in what was read so far.
+  size_t CountInOutput(const std::string& text) const;
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
   // Sends `sig` and waits (bounded) for the exit; returns the exit status or -1.
@@ -30,6 +40,11 @@ class ServerProcess {
   std::string binary_;
   std::string dir_;
   std::vector<std::string> extra_;
+  struct Limit {
+    int resource;
+    uint64_t soft, hard;
+  };
+  std::vector<Limit> limits_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   uint16_t port_ = 0;

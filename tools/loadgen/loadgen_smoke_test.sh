@@ -13,7 +13,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$server_bin" --port 0 --shards 2 --keys "$dir/keys" --data "$dir/data" >"$dir/server.log" 2>&1 &
+"$server_bin" --port 0 --shards 2 --keys "$dir/keys" --data "$dir/data" \
+  --exempt-networks 127.0.0.0/8 >"$dir/server.log" 2>&1 &
 server_pid=$!
 port=
 for _ in $(seq 1 100); do
