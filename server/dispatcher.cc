@@ -577,6 +577,13 @@ void Dispatcher::RunCommand(Session& s, const moderation::ParsedCommand& cmd,
     case CommandKind::kServerBan:
     case CommandKind::kServerUnban:
       return OnServerBan(s, cmd, rid);
+    case CommandKind::kLog:
+      // Outside a room, staff read the whole server's log (server bans included).
+      if (s.room_id.empty()) {
+        if (s.identity().is_admin || s.identity().is_moderator) return OnServerLog(s, cmd, rid);
+        return Error(s, proto::WRONG_STATE, "join a room first: /log acts on a room", rid);
+      }
+      break;
     case CommandKind::kHelp:
       if (s.room_id.empty()) {
         return CommandResult(s, "help", true,
@@ -968,6 +975,9 @@ void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, in
       }
       return;
     }
+    case proto::LIST_BANS:
+      if (!TakeRequest(s, rid)) return;
+      return OnListBans(s, cmd, rid);
     case proto::UPDATE_SETTINGS: {
       auto update = UpdateRoomFromParameters(cmd.parameters());
       if (update.ok()) return OnUpdate(s, *update, rid);

@@ -67,6 +67,9 @@ class Dispatcher {
   void OnServerChatCommand(Session& s, const proto::RoomChatServerCommand& cmd,
                            const std::string& rid);
   void OnServerBan(Session& s, const moderation::ParsedCommand& cmd, const std::string& rid);
+  // handlers_admin.cc: server staff's views of server-wide moderation.
+  void OnListBans(Session& s, const proto::ServerCommand& cmd, const std::string& rid);
+  void OnServerLog(Session& s, const moderation::ParsedCommand& cmd, const std::string& rid);
   void CommandResult(Session& s, const std::string& command, bool ok,
                      const std::vector<std::string>& lines, const std::string& rid);
   void DeliverPrivateMessage(Session& s, const proto::PrivateMessage& pm, const std::string& rid);

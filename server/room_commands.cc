@@ -2,6 +2,7 @@
 // owner, topic, clear, users, bans, log, help), how their target is resolved, and what
 // each announces and records. Part of the Room class (room.h); runs on the room's home
 // shard like every Room method.
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -224,8 +225,29 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
       std::string room_id = id_;
       int count = cmd.count > 0 ? cmd.count : moderation::kDefaultLogCount;
       RoomHost* host = host_;
+      // Server staff also see the server-wide records (server bans and unbans, automatic
+      // bans) among the room's, in time order.
+      const bool staff = IsStaff(actor);
       bool queued = host_->Storage(
-          [log, room_id, count](store::Store& st) { *log = st.ListAudit(room_id, count); },
+          [log, room_id, count, staff](store::Store& st) {
+            *log = st.ListAudit(room_id, count);
+            if (!staff || !log->ok()) return;
+            auto server_wide = st.ListAudit(std::string_view(), count);
+            if (!server_wide.ok()) {
+              *log = server_wide.status();
+              return;
+            }
+            auto& merged = **log;
+            merged.insert(merged.end(), server_wide->begin(), server_wide->end());
+            std::stable_sort(
+                merged.begin(), merged.end(),
+                [](const moderation::AuditRecord& a, const moderation::AuditRecord& b) {
+                  return a.unix_ms < b.unix_ms;
+                });
+            if (merged.size() > static_cast<size_t>(count)) {
+              merged.erase(merged.begin(), merged.end() - count);
+            }
+          },
           [host, log, session, request_id] {
             if (!log->ok()) {
               host->SendToSession(session, MakeFrame(MakeError(proto::INTERNAL_ERROR,

@@ -62,8 +62,11 @@ Statement::~Statement() {
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {
+  // An empty view may have a null data pointer, which SQLite binds as NULL, not as "":
+  // then "room_id = ?" would match nothing.
+  const char* data = text.data() ? text.data() : "";
   const int rc =
-      sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      sqlite3_bind_text64(stmt_, index, data, text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   if (bind_error_ == SQLITE_OK) bind_error_ = rc;
   return *this;
 }
