@@ -18,6 +18,8 @@ export interface ConnEvents {
   dropped(): void;               // an open connection was lost
 }
 
+export const SESSION_EXPIRED = 'session expired: sign in again';
+
 export const nowLocalUs = (): number => performance.now() * 1000;
 
 export class Connection {
@@ -116,8 +118,15 @@ export class Connection {
       if (wasOpen) this.events.dropped();
       if (!this.identity) { this.setState('closed', 'disconnected'); return; }
       if (ev.code === 4003) { this.setState('closed', 'banned by a server administrator'); return; }
+      // The token ran out (PROTOCOL.md 4004): retrying with it would only be refused.
+      if (ev.code === 4004) { this.identity = null; this.setState('closed', SESSION_EXPIRED); return; }
       this.scheduleRetry(wasOpen ? `connection lost (${ev.code})` : 'connect refused');
     };
+  }
+
+  // A refreshed token (UPDATE_PERMISSIONS) replaces the one later attempts seal.
+  updateToken(token: string): void {
+    if (this.identity?.token) this.identity = { ...this.identity, token };
   }
 
   private scheduleRetry(why: string): void {

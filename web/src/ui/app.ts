@@ -3,7 +3,8 @@
 // requests, and rejoins its room after a reconnect. Main thread only; one per page.
 import { create } from '@bufbuild/protobuf';
 import {
-  type ClientMessage, type RoomInfo, RoomSettingsSchema, RoomType, ServerCommandType, UserStatus,
+  type ClientMessage, Role, type RoomInfo, RoomSettingsSchema, RoomType, ServerCommandType, type UserInfo,
+  UserStatus,
 } from '../gen/tutti_pb.js';
 import { PianoSynth, type ScheduledNote } from '../audio/piano.js';
 import { Player, senderKey } from '../audio/player.js';
@@ -17,6 +18,8 @@ import { PianoView } from './piano_view.js';
 import { chatLine, clearChat, type Member, pmLine, renderUsers, systemLine } from './room_view.js';
 import { LOCAL_HELP, parseChatInput } from './commands.js';
 import { FriendsView } from './friends_view.js';
+import { TokenRefresh } from './token_refresh.js';
+import { allowedOriginOf, TokenSource } from '../net/token_source.js';
 
 type Screen = 'connect' | 'lobby' | 'room';
 // Set by a test before the page loads: it records what the engine schedules and may
@@ -37,6 +40,7 @@ export class App {
   keys: ComputerKeys;
   midi: WebMidi;
   friends: FriendsView;
+  tokens: TokenRefresh;
   screen: Screen = 'connect';
   me: { userId: string; sessionId: bigint; username: string } | null = null;
   room: RoomInfo | null = null;
@@ -76,6 +80,9 @@ export class App {
       (target, action) => this.conn.send({ case: 'friendRequest', value: { targetUserId: target, action } }, true),
       (text) => { if (this.screen === 'room') systemLine(text); else $('lobby-note').textContent = text; },
       (roomId) => this.join(roomId));
+    // A member's fresh tokens come from the embedding site (docs/WEB.md).
+    this.tokens = new TokenRefresh(this.conn, new TokenSource(window, allowedOriginOf(params.get('token-origin'))),
+      (t) => { this.conn.updateToken(t); $in('token').value = t; });
     this.bindUi();
     this.refreshLabels();
     void this.readServerInfo();
@@ -147,6 +154,8 @@ export class App {
       // The fragment never reaches a server; it is taken out of the address bar at once
       // so a copied link does not carry the token.
       history.replaceState(null, '', location.pathname + location.search + (room ? `#room=${encodeURIComponent(room)}` : ''));
+      // A fresh token for the member already connected refreshes the open session.
+      if (this.conn.isOpen && this.tokens.sameUser(token)) { this.tokens.send(token); return; }
       (document.querySelector('input[value=member]') as HTMLInputElement).checked = true;
       this.toggleAs();
       $in('token').value = token;
@@ -185,6 +194,8 @@ export class App {
     $('retry').hidden = s !== 'waiting';
     if (this.conn.info) this.showServerLine(this.conn.info);  // read anew on every attempt
     if (s === 'closed') {
+      this.tokens.stop();
+      $('token-notice').hidden = true;
       this.stopListRefresh();
       this.room = null;
       this.members.clear();
@@ -206,6 +217,7 @@ export class App {
   }
 
   private onDropped(): void {
+    this.tokens.stop();
     // Nothing may keep sounding: others' notes, our own, the pedal, lit keys.
     this.piano.releaseAllPointers();
     this.keys.releaseAll();
@@ -318,8 +330,11 @@ export class App {
         if (this.player) this.player.localSender = 'local';
         $('me-name').textContent = u.username;
         this.friends.setEnabled(!u.isGuest);
+        this.tokens.onWelcome(u.isGuest ? '' : u.userId, Number(v.value.sessionExpiresUnixMs));
         break;
       }
+      case 'tokenExpiring': this.tokens.onExpiring(Number(v.value.sessionExpiresUnixMs)); break;
+      case 'permissionsUpdated': this.onPermissions(v.value.user, v.value.roomId, m.requestId, Number(v.value.sessionExpiresUnixMs)); break;
       case 'roomList': this.renderRoomList(v.value.rooms); break;
       case 'roomJoinedResponse': {
         const r = v.value;
@@ -411,6 +426,7 @@ export class App {
         systemLine(v.value.lines.join('\n') || (v.value.ok ? 'done' : 'failed'), 'cmd');
         break;
       case 'errorMessage': {
+        if (this.tokens.onError(m.requestId, v.value.errorDetails.reason ?? v.value.errorCode)) break;
         const text = `${v.value.errorCode}: ${v.value.errorMessage}`;
         if (this.screen === 'room') systemLine(text, 'err'); else $('lobby-error').textContent = text;
         if (this.screen !== 'room' && m.requestId && this.wantRoom && /NOT_FOUND|WRONG_PASSWORD|ROOM_FULL|BANNED|PERMISSION_DENIED|ALREADY_EXISTS|INVALID_PARAMETERS/.test(v.value.errorCode)) {
@@ -447,6 +463,19 @@ export class App {
       case 'chatCleared': clearChat(); systemLine('The chat was cleared.'); break;
       default: break;
     }
+  }
+
+  // A refresh took effect: ours (no room id: server roles, the room keeps its own) or
+  // another member's in our room (their roles in the room).
+  private onPermissions(u: UserInfo | undefined, roomId: string, requestId: string, closeAtMs: number): void {
+    if (!u) return;
+    const mine = this.me !== null && u.sessionId === this.me.sessionId;
+    if (mine && roomId === '') this.tokens.onUpdated(requestId, closeAtMs);
+    const mem = this.member(u.userId, u.sessionId);
+    if (!mem) return;
+    const roomRoles = roomId === '' ? mem.info.roles.filter((r) => r === Role.ROOM_OWNER || r === Role.ROOM_MODERATOR) : [];
+    mem.info.roles = [...new Set([...u.roles, ...roomRoles])];
+    this.redrawUsers();
   }
 
   private joinFailed(msg: string): void {
