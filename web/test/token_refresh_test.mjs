@@ -10,7 +10,8 @@
 //   - Nina's page has no source: it shows the expiry notice with a paste field, and on
 //     the server's 4004 says "session expired: sign in again" and stops retrying.
 //   - Milo's page has no source either: a token with a broken signature pasted into the
-//     notice is refused by the server (the notice says why), a good one keeps him on.
+//     notice is refused by the server (the notice says why), a good one keeps him on,
+//     and a new #token= fragment for him refreshes rather than reconnects.
 // Every wait is for a condition with a bounded deadline; nothing asserts how long
 // anything took.
 //   node token_refresh_test.mjs --server PATH --token PATH [--dist DIR] [--artifacts DIR] [--verbose]
@@ -106,7 +107,12 @@ await main('web-token-refresh', async (env) => {
              'the pasted token accepted, the notice gone');
   const miloClose = await m.evaluate(() => window.tutti.tokens.closeAtMs);
   check(miloClose > Date.now() + 3000 * 1000, `Milo's session now lasts as long as the pasted token (${miloClose})`);
-  console.log('web-token-refresh: ok - the notice, a refused paste with its reason, an accepted paste');
+  // A new #token= fragment for the member already on refreshes too, without reconnecting.
+  await m.evaluate((t) => { location.hash = `#token=${t}`; }, mint('u-milo', 'Milo', 7200));
+  await wait(m, () => window.tutti.tokens.refreshes === 2, null, 'the fragment\'s token used as a refresh');
+  check(await m.evaluate(() => window.tutti.tokens.welcomes === 1 && !location.hash.includes('token')),
+        'no reconnect for a fresh fragment token, and it leaves the address bar');
+  console.log('web-token-refresh: ok - the notice, a refused paste with its reason, an accepted paste, a fragment refresh');
 
   // --- Rita refreshed on her own; her role is shown ------------------------------------
   await wait(r, () => window.tutti.tokens.refreshes >= 1, null, 'Rita\'s first refresh', EXPIRY_MS);
