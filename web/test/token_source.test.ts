@@ -72,6 +72,21 @@ test('the site provider function is asked first; its failures are reported', asy
   (w.win as Window).tuttiTokenProvider = async () => '';
   assert.equal(await src.fetch(), null);
   assert.match(src.error, /no token/);
+  (w.win as Window).tuttiTokenProvider = () => { throw new Error('sync throw'); };
+  assert.equal(await src.fetch(), null);
+  assert.match(src.error, /sync throw/);
+  // A provider that never answers is given up on (a short bound here, 10 s in the page).
+  const patient = new TokenSource(w.win, null, 20);
+  (w.win as Window).tuttiTokenProvider = () => new Promise<string>(() => {});
+  assert.equal(await patient.fetch(), null);
+  assert.match(patient.error, /no answer/);
+});
+
+test('a parent that never answers is given up on', async () => {
+  const w = fakeFramedWindow(() => {});
+  const src = new TokenSource(w.win, 'https://site.example', 20);
+  assert.equal(await src.fetch(), null);
+  assert.match(src.error, /did not answer/);
 });
 
 test('the parent frame is asked at the allowed origin; answers from elsewhere are ignored', async () => {

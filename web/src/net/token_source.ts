@@ -13,7 +13,7 @@ declare global { interface Window { tuttiTokenProvider?: () => Promise<string> |
 export const REFRESH_MARGIN_MS = 120_000;
 // A refused or failed refresh is tried again after this long, while time remains.
 export const REFRESH_RETRY_MS = 5_000;
-// How long the page waits for the parent frame's answer.
+// How long the page waits for the site's answer (provider or parent frame).
 export const PARENT_ANSWER_MS = 10_000;
 
 // When to ask for a fresh token for a session the server closes at `closeAtMs` (unix
@@ -54,7 +54,8 @@ export function tokenFromMessage(ev: { origin: string; source: unknown; data: un
 let requestCounter = 0;
 
 export class TokenSource {
-  constructor(private win: Window, private allowedOrigin: string | null) {}
+  constructor(private win: Window, private allowedOrigin: string | null,
+              private answerMs = PARENT_ANSWER_MS) {}
 
   // Whether the page has anywhere to ask (checked each time: a site may set its
   // provider after the page loaded).
@@ -69,12 +70,19 @@ export class TokenSource {
     this.error = '';
     const provider = this.win.tuttiTokenProvider;
     if (typeof provider === 'function') {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      // A provider that never settles must not stall refreshes for good.
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer')), this.answerMs);
+      });
       try {
-        const t = await provider();
+        const t = await Promise.race([Promise.resolve().then(provider), late]);
         if (typeof t === 'string' && t.trim() !== '') return t.trim();
         this.error = 'the site gave no token';
       } catch (e) {
         this.error = `the site's token provider failed (${(e as Error)?.message ?? e})`;
+      } finally {
+        clearTimeout(timer);
       }
       return null;
     }
@@ -95,7 +103,7 @@ export class TokenSource {
         const t = tokenFromMessage(ev, origin, this.win.parent, id);
         if (t !== null) done(t);
       };
-      const timer = setTimeout(() => { this.error = 'the site did not answer'; done(null); }, PARENT_ANSWER_MS);
+      const timer = setTimeout(() => { this.error = 'the site did not answer'; done(null); }, this.answerMs);
       this.win.addEventListener('message', onMessage);
       // Addressed to the configured origin only: no other site learns that we asked.
       this.win.parent.postMessage({ type: 'tutti:token-request', id }, origin);
