@@ -16,6 +16,7 @@ Stamper::Stamper(StamperOptions o) : options_(o), last_end_us_(kNoTime), last_ar
   options_.min_ahead_us = std::clamp<int64_t>(options_.min_ahead_us, 0, options_.max_ahead_cap_us);
   options_.max_age_us = std::max<int64_t>(0, options_.max_age_us);
   options_.max_span_us = std::clamp<int64_t>(options_.max_span_us, 0, options_.max_age_us);
+  options_.max_lead_us = std::max(options_.max_lead_us, options_.max_ahead_cap_us);
 }
 
 absl::Status Stamper::CheckSpan(int64_t span_us) const {
@@ -42,13 +43,11 @@ StampOutput Stamper::Stamp(const StampInput& in) {
   }
 
   const bool synced = in.synced && in.client_time_us != 0;
-  // Lead allowed past arrival. An unsynced sender's candidate ends exactly on arrival; the lead
-  // only gives the monotonic floor room to keep its spacing when batches arrive bunched.
-  const int64_t ahead =
-      synced ? std::clamp(in.error_bound_us, options_.min_ahead_us, options_.max_ahead_cap_us)
-             : options_.max_ahead_cap_us;
   int64_t stamped;
   if (synced) {
+    // Lead allowed past arrival: the sender's own clock error, within [min_ahead, cap].
+    const int64_t ahead =
+        std::clamp(in.error_bound_us, options_.min_ahead_us, options_.max_ahead_cap_us);
     // Bounds: end <= arrival + ahead; start >= arrival - max_age. Since span <= max_span <=
     // max_age the interval is never empty.
     const int64_t latest = arrival + ahead - span;
@@ -56,28 +55,23 @@ StampOutput Stamper::Stamp(const StampInput& in) {
     stamped = std::clamp(in.client_time_us, earliest, latest);
     if (stamped != in.client_time_us) out.flags |= kFlagClamped;
   } else {
+    // The anchor rule: the last event cannot have happened after the batch arrived.
     stamped = arrival - span;
     out.flags |= kFlagRestamped;
   }
 
-  // Never backwards: start at or after the previous batch's end.
+  // Never backwards: start at or after the previous batch's end, as long as the end stays
+  // within arrival + max_lead_us; past that, start as late as that bound allows (overlapping
+  // the previous batch's tail). The span is kept either way: shortening it would pull events
+  // of one batch together (a note-off at +100 ms and a CC at +150 ms arriving at once).
   if (last_end_us_ != kNoTime && stamped < last_end_us_) {
-    stamped = last_end_us_;
-    out.flags |= kFlagClamped;
-  }
-  // The floor is at most the previous arrival + cap <= arrival + cap, so shrinking the span is
-  // always enough to keep the end bound (for the largest lead ever allowed).
-  const int64_t end_limit =
-      arrival + std::max(ahead, last_end_us_ == kNoTime
-                                    ? ahead
-                                    : std::min(last_end_us_ - arrival, options_.max_ahead_cap_us));
-  if (stamped + span > end_limit) {
-    span = std::max<int64_t>(0, end_limit - stamped);
+    const int64_t latest_start = arrival + options_.max_lead_us - span;
+    stamped = std::max(stamped, std::min(last_end_us_, latest_start));
     out.flags |= kFlagClamped;
   }
   out.stamped_us = stamped;
   out.max_delay_us = span;
-  last_end_us_ = stamped + span;
+  last_end_us_ = last_end_us_ == kNoTime ? stamped + span : std::max(last_end_us_, stamped + span);
   return out;
 }
 

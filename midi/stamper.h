@@ -13,16 +13,21 @@
 //     reported clock error bound (kept within [min_ahead_us, max_ahead_cap_us]). A real event
 //     cannot arrive before it happened, so anything later is a lie or a broken clock.
 //   * No batch is stamped older than arrival - max_age_us.
+//   * An unsynced client (synced == false or client_time_us == 0) is anchored so its last event
+//     lands on arrival: stamped = arrival - span (the anchor rule), flagged RESTAMPED.
+//   * Events of one batch keep their spacing on every path: the span is never shortened (only
+//     a span above max_span_us is cut to it, and the server refuses those before stamping).
 //   * Per sender, batches never go backwards: a batch starts no earlier than the previous
-//     batch's end, so event order on the wire equals event order in time.
-//   * An unsynced client (synced == false or client_time_us == 0) is stamped so its last event
-//     lands on arrival, spacing kept, flagged RESTAMPED (the floor below may push it later,
-//     within max_ahead_cap_us, when batches arrive bunched).
-//   * The span is bounded (max_span_us); a longer one is clamped, and when the monotonic floor
-//     leaves less room than the span, the span shrinks (max_delay_us) rather than letting an
-//     event land beyond arrival + the allowed lead. Any such change sets CLAMPED.
-// Invariant (given non-decreasing arrivals): stamped_us + max_delay_us
-//   <= arrival_us + max_ahead_cap_us, and stamped_us >= every previous batch's end.
+//     batch's end (the floor), so event order on the wire equals event order in time. Batches
+//     bunched by the network (after a stall, or back to back) are pushed later, whole.
+//   * The floor may push a batch's end past arrival + the allowed lead, up to arrival +
+//     max_lead_us; a batch that would end later still (only a sender claiming more event time
+//     than passes) starts at arrival + max_lead_us - span instead and overlaps the previous
+//     batch's tail. Any such move sets CLAMPED.
+// Invariants (given non-decreasing arrivals): max_delay_us == min(span, max_span_us);
+//   stamped_us + max_delay_us <= arrival_us + max_lead_us, and <= arrival_us + the allowed lead
+//   when the floor did not move the batch; stamped_us >= the previous batch's end whenever that
+//   end + span <= arrival_us + max_lead_us.
 #ifndef TUTTI_MIDI_STAMPER_H_
 #define TUTTI_MIDI_STAMPER_H_
 
@@ -44,7 +49,7 @@ struct StampInput {
 struct StampOutput {
   int64_t stamped_us = 0;
   uint32_t flags = 0;  // MidiFlag bits: 1 CLAMPED, 2 RESTAMPED
-  // The largest delay the relayed batch may carry: equal to the input span unless clamped.
+  // The largest delay the relayed batch may carry: the input span, cut to max_span_us.
   // The relay must cap each event's delay at this value (ClampDelay).
   int64_t max_delay_us = 0;
 
@@ -65,6 +70,10 @@ struct StamperOptions {
   // Largest span (last event delay) of one batch; kept <= max_age_us. Batching is for events
   // already due together, so a real batch spans milliseconds (a throttled browser tab: ~1 s).
   int64_t max_span_us = 1000000;
+  // Largest lead of a batch end over its arrival when the floor pushes the batch later (kept
+  // >= max_ahead_cap_us). Honest batches bunched by a stall need as much lead as the stall was
+  // long; receivers hold early events in their buffer, so a lead costs them only memory.
+  int64_t max_lead_us = 1000000;
 };
 
 class Stamper {
@@ -80,7 +89,7 @@ class Stamper {
   absl::Status CheckSpan(int64_t span_us) const;
 
   const StamperOptions& options() const { return options_; }
-  // End (stamped + max_delay) of the last batch, or INT64_MIN before the first.
+  // Latest end (stamped + max_delay) of any batch so far, or INT64_MIN before the first.
   int64_t last_end_us() const { return last_end_us_; }
 
  private:

@@ -1,5 +1,6 @@
 #include "midi/stamper.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 
@@ -133,28 +134,56 @@ TEST(StamperTest, OversizedSpanIsClampedOrRefused) {
   EXPECT_EQ(o.ClampDelay(1234), 1234);
 }
 
-TEST(StamperTest, FloodOfLongSpansCannotPushIntoTheFuture) {
+TEST(StamperTest, FloodOfLongSpansIsBoundedByTheLeadLimit) {
   Stamper s;
-  int64_t prev_end = INT64_MIN;
   for (int i = 0; i < 1000; ++i) {
     const int64_t arrival = 10000000 + i * 1000;
     StampOutput o = s.Stamp(Synced(arrival + 10000000, arrival, 1000000, 25000));
-    EXPECT_LE(o.stamped_us + o.max_delay_us, arrival + 25000);
-    EXPECT_GE(o.stamped_us, prev_end);
-    prev_end = o.stamped_us + o.max_delay_us;
+    EXPECT_EQ(o.max_delay_us, 1000000) << "spacing kept";
+    EXPECT_LE(o.stamped_us + o.max_delay_us, arrival + s.options().max_lead_us);
+    EXPECT_GE(o.stamped_us, arrival - s.options().max_age_us);
   }
 }
 
-TEST(StamperTest, SpanShrinksWhenFloorLeavesNoRoom) {
+TEST(StamperTest, FloorPushesABatchLaterWithItsSpacingKept) {
   Stamper s;
   StampOutput a = s.Stamp(Synced(1020000, 1000000, 0, 25000));
   EXPECT_EQ(a.stamped_us, 1020000);
-  // Next batch from a now-unsynced or poorly synced sender: the floor (1,020,000) already sits
-  // past its arrival + lead.
+  // Next batch from a poorly synced sender: the floor (1,020,000) already sits past its
+  // arrival + lead. It starts on the floor, whole.
   StampOutput b = s.Stamp(Synced(1001000, 1001000, 10000, 1000));
   EXPECT_EQ(b.stamped_us, 1020000);
-  EXPECT_EQ(b.max_delay_us, 0) << "no lead beyond what the floor already took";
+  EXPECT_EQ(b.max_delay_us, 10000);
   EXPECT_EQ(b.flags, kFlagClamped);
+}
+
+// The review's case: an unsynced sender's note-on, then 20 ms later a batch with a note-off at
+// +100 ms and a CC at +150 ms. Its anchor (arrival - 150 ms) falls before the previous batch, so
+// the floor moves it; the two events must still be 50 ms apart (they used to be cut to the
+// same +45 ms and arrive together).
+TEST(StamperTest, UnsyncedBatchPushedByTheFloorKeepsItsSpacing) {
+  Stamper s;
+  StampOutput on = s.Stamp(Unsynced(1000000, 0));
+  EXPECT_EQ(on.stamped_us, 1000000);
+  StampOutput b = s.Stamp(Unsynced(1020000, 150000));
+  EXPECT_EQ(b.stamped_us, 1000000) << "starts where the previous batch ended";
+  EXPECT_EQ(b.max_delay_us, 150000);
+  EXPECT_EQ(b.ClampDelay(100000), 100000);
+  EXPECT_EQ(b.ClampDelay(150000), 150000);
+  EXPECT_EQ(b.flags, kFlagRestamped | kFlagClamped);
+}
+
+TEST(StamperTest, PastTheLeadLimitABatchOverlapsInsteadOfShrinking) {
+  StamperOptions opt;
+  opt.max_lead_us = 100000;
+  Stamper s(opt);
+  s.Stamp(Unsynced(1000000, 0));
+  s.Stamp(Unsynced(1000000, 90000));  // floor 1,000,000 -> ends at 1,090,000 (lead 90 ms)
+  StampOutput c = s.Stamp(Unsynced(1000000, 50000));
+  // On the floor it would end at 1,140,000, 140 ms ahead: it starts at 1,050,000 instead.
+  EXPECT_EQ(c.stamped_us, 1050000);
+  EXPECT_EQ(c.max_delay_us, 50000);
+  EXPECT_EQ(s.last_end_us(), 1100000);
 }
 
 TEST(StamperTest, ArrivalGoingBackwardsDoesNotMoveBounds) {
@@ -177,6 +206,7 @@ TEST(StamperTest, SendersAreIndependent) {
 TEST(StamperTest, RandomAbuseKeepsInvariants) {
   std::mt19937_64 rng(7);
   Stamper s;
+  const StamperOptions& o = s.options();
   int64_t arrival = 50000000;
   int64_t prev_end = INT64_MIN;
   for (int i = 0; i < 20000; ++i) {
@@ -187,13 +217,14 @@ TEST(StamperTest, RandomAbuseKeepsInvariants) {
     in.arrival_us = arrival;
     in.span_us = static_cast<int64_t>(rng() % 60000001) - 1000;
     in.error_bound_us = static_cast<int64_t>(rng() % 100000) - 10;
-    const StampOutput o = s.Stamp(in);
-    ASSERT_GE(o.max_delay_us, 0);
-    ASSERT_LE(o.max_delay_us, s.options().max_span_us);
-    ASSERT_LE(o.stamped_us + o.max_delay_us, arrival + s.options().max_ahead_cap_us);
-    ASSERT_GE(o.stamped_us, arrival - s.options().max_age_us - s.options().max_span_us);
-    ASSERT_GE(o.stamped_us, prev_end);
-    prev_end = o.stamped_us + o.max_delay_us;
+    const StampOutput out = s.Stamp(in);
+    ASSERT_EQ(out.max_delay_us, std::clamp<int64_t>(in.span_us, 0, o.max_span_us));
+    ASSERT_LE(out.stamped_us + out.max_delay_us, arrival + o.max_lead_us);
+    ASSERT_GE(out.stamped_us, arrival - o.max_age_us - o.max_span_us);
+    if (prev_end != INT64_MIN && prev_end + out.max_delay_us <= arrival + o.max_lead_us) {
+      ASSERT_GE(out.stamped_us, prev_end);
+    }
+    prev_end = std::max(prev_end, out.stamped_us + out.max_delay_us);
   }
 }
 
@@ -203,9 +234,11 @@ TEST(StamperTest, OptionsAreNormalized) {
   o.min_ahead_us = 500;
   o.max_age_us = 100;
   o.max_span_us = 1000;
+  o.max_lead_us = 5;
   Stamper s(o);
   EXPECT_EQ(s.options().min_ahead_us, 10);
   EXPECT_EQ(s.options().max_span_us, 100);
+  EXPECT_EQ(s.options().max_lead_us, 10) << "never below the cap";
 }
 
 }  // namespace
