@@ -26,4 +26,15 @@ ChannelMessage MakeControlChange(uint8_t channel, uint8_t controller, uint8_t va
                         3};
 }
 
+ChannelMessage MakeProgramChange(uint8_t channel, uint8_t program) {
+  return ChannelMessage{static_cast<uint8_t>(kProgramChange | (channel & 0x0F)),
+                        static_cast<uint8_t>(program & 0x7F), 0, 2};
+}
+
+ChannelMessage MakePitchBend(uint8_t channel, uint16_t value) {
+  value = static_cast<uint16_t>(value & 0x3FFF);
+  return ChannelMessage{static_cast<uint8_t>(kPitchBend | (channel & 0x0F)),
+                        static_cast<uint8_t>(value & 0x7F), static_cast<uint8_t>(value >> 7), 3};
+}
+
 }  // namespace tutti::midi

@@ -43,10 +43,14 @@ inline constexpr uint8_t kControlChange = 0xB0;
 inline constexpr uint8_t kProgramChange = 0xC0;
 inline constexpr uint8_t kChannelPressure = 0xD0;
 inline constexpr uint8_t kPitchBend = 0xE0;
+inline constexpr uint8_t kCcModWheel = 1;
 inline constexpr uint8_t kCcSustain = 64;
+inline constexpr uint8_t kCcSostenuto = 66;
+inline constexpr uint8_t kCcSoft = 67;
 inline constexpr uint8_t kCcAllSoundOff = 120;
 inline constexpr uint8_t kCcResetAllControllers = 121;
 inline constexpr uint8_t kCcAllNotesOff = 123;
+inline constexpr uint16_t kPitchBendCenter = 8192;  // 14-bit value, no bend
 
 // Total size (status included) of a channel message with this status byte, or 0 if the byte
 // is not a channel status (a data byte or >= 0xF0).
@@ -56,6 +60,8 @@ int ChannelMessageSize(uint8_t status);
 ChannelMessage MakeNoteOn(uint8_t channel, uint8_t note, uint8_t velocity);
 ChannelMessage MakeNoteOff(uint8_t channel, uint8_t note, uint8_t velocity = 0);
 ChannelMessage MakeControlChange(uint8_t channel, uint8_t controller, uint8_t value);
+ChannelMessage MakeProgramChange(uint8_t channel, uint8_t program);
+ChannelMessage MakePitchBend(uint8_t channel, uint16_t value);  // 0..16383, 8192 = center
 
 }  // namespace tutti::midi
 

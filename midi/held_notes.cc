@@ -2,6 +2,18 @@
 
 namespace tutti::midi {
 
+namespace {
+
+void SetBit(uint16_t* mask, uint8_t ch, bool on) {
+  if (on) {
+    *mask |= static_cast<uint16_t>(1u << ch);
+  } else {
+    *mask &= static_cast<uint16_t>(~(1u << ch));
+  }
+}
+
+}  // namespace
+
 void HeldNotes::Apply(const ChannelMessage& m) {
   const uint8_t ch = m.channel();
   if (m.IsNoteOn()) {
@@ -13,23 +25,56 @@ void HeldNotes::Apply(const ChannelMessage& m) {
   } else if (m.IsControlChange()) {
     switch (m.data1) {
       case kCcSustain:
-        if (m.data2 >= 64) {
-          sustain_mask_ |= static_cast<uint16_t>(1u << ch);
-        } else {
-          sustain_mask_ &= static_cast<uint16_t>(~(1u << ch));
-        }
+        SetBit(&sustain_mask_, ch, m.data2 >= 64);
+        break;
+      case kCcSostenuto:
+        SetBit(&sostenuto_mask_, ch, m.data2 >= 64);
+        break;
+      case kCcSoft:
+        SetBit(&soft_mask_, ch, m.data2 >= 64);
+        break;
+      case kCcModWheel:
+        mod_[ch] = static_cast<uint8_t>(m.data2 & 0x7F);
         break;
       case kCcAllSoundOff:
       case kCcAllNotesOff:
         ReleaseChannel(ch);
         break;
       case kCcResetAllControllers:
-        sustain_mask_ &= static_cast<uint16_t>(~(1u << ch));
+        ResetControllers(ch);
         break;
       default:
         break;
     }
+  } else if (m.kind() == kProgramChange) {
+    program_[ch] = static_cast<int8_t>(m.data1 & 0x7F);
+  } else if (m.kind() == kPitchBend) {
+    bend_[ch] = static_cast<uint16_t>((m.data1 & 0x7F) | ((m.data2 & 0x7F) << 7));
   }
+}
+
+void HeldNotes::ResetControllers(uint8_t ch) {
+  SetBit(&sustain_mask_, ch, false);
+  SetBit(&sostenuto_mask_, ch, false);
+  SetBit(&soft_mask_, ch, false);
+  bend_[ch] = kPitchBendCenter;
+  mod_[ch] = 0;
+}
+
+bool HeldNotes::AtRest() const {
+  if (!Empty() || soft_mask_ != 0) return false;
+  for (uint8_t ch = 0; ch < 16; ++ch) {
+    if (bend_[ch] != kPitchBendCenter || mod_[ch] != 0) return false;
+  }
+  return true;
+}
+
+bool HeldNotes::HasState() const {
+  if (!AtRest()) return true;
+  for (int8_t p : program_) {
+    if (p >= 0) return true;
+  }
+  return false;
 }
 
 void HeldNotes::Release(uint8_t channel, uint8_t note) {
@@ -51,8 +96,14 @@ std::vector<ChannelMessage> HeldNotes::ReleaseAll() {
   ForEachHeld([&out](uint8_t ch, uint8_t note, uint8_t) { out.push_back(MakeNoteOff(ch, note)); });
   for (uint8_t ch = 0; ch < 16; ++ch) {
     if (SustainDown(ch)) out.push_back(MakeControlChange(ch, kCcSustain, 0));
+    if ((sostenuto_mask_ >> ch) & 1) out.push_back(MakeControlChange(ch, kCcSostenuto, 0));
+    if ((soft_mask_ >> ch) & 1) out.push_back(MakeControlChange(ch, kCcSoft, 0));
+    if (mod_[ch] != 0) out.push_back(MakeControlChange(ch, kCcModWheel, 0));
+    if (bend_[ch] != kPitchBendCenter) out.push_back(MakePitchBend(ch, kPitchBendCenter));
   }
+  const std::array<int8_t, 16> programs = program_;
   Clear();
+  program_ = programs;
   return out;
 }
 
@@ -69,6 +120,11 @@ void HeldNotes::ForEachHeld(
 void HeldNotes::Clear() {
   for (auto& row : velocity_) row.fill(0);
   sustain_mask_ = 0;
+  sostenuto_mask_ = 0;
+  soft_mask_ = 0;
+  program_ = MakePrograms();
+  bend_ = MakeBends();
+  mod_.fill(0);
   held_count_ = 0;
 }
 

@@ -1,7 +1,9 @@
-// What one MIDI source holds right now: keys down and sustain pedals down, per channel.
+// What one MIDI source holds right now: keys down, pedals down (sustain, sostenuto, soft), and
+// the controller state a listener needs to hear it right: program, pitch bend and mod wheel,
+// per channel.
 //
-// Owns: a fixed 16 x 128 table of held velocities and a 16-bit sustain mask (about 2 KB, no
-// allocation after construction).
+// Owns: a fixed 16 x 128 table of held velocities, three 16-bit pedal masks and 16 entries of
+// controller state (about 2 KB, no allocation after construction).
 // Thread affinity: single-threaded; not synchronized.
 // Who owns it: the server keeps one per sender session (to build HeldNotesSnapshot and the
 // synthetic note-offs when a sender leaves); the receiver keeps one per remote sender (what
@@ -10,7 +12,8 @@
 // Invariants: held_count() equals the number of non-zero entries in the table; a note is held
 // from its note-on until a note-off, CC120/CC123 on its channel, or ReleaseAll(). The pedal
 // does not keep keys "held" here: a released key under a down pedal still sounds, but
-// ReleaseAll() silences it through the CC64 0 it emits for that channel.
+// ReleaseAll() silences it through the CC64/CC66 0 it emits for that channel. The program is
+// not something to release: ReleaseAll() keeps it (a muted player keeps their instrument).
 #ifndef TUTTI_MIDI_HELD_NOTES_H_
 #define TUTTI_MIDI_HELD_NOTES_H_
 
@@ -28,17 +31,24 @@ class HeldNotes {
  public:
   HeldNotes() = default;
 
-  // Note on/off (velocity 0 = off), CC64 sustain (>= 64 down), CC120 (all sound off) and
-  // CC123 (all notes off) release the channel's keys, CC121 (reset all controllers) lifts the
-  // pedal. A repeated note-on for a held key keeps one entry (latest velocity). Everything else
-  // is ignored.
+  // Note on/off (velocity 0 = off), CC64 sustain, CC66 sostenuto and CC67 soft (>= 64 down),
+  // CC1 mod wheel, pitch bend and program change are tracked; CC120 (all sound off) and CC123
+  // (all notes off) release the channel's keys, CC121 (reset all controllers) lifts the pedals
+  // and centres bend and mod wheel. A repeated note-on for a held key keeps one entry (latest
+  // velocity). Everything else is ignored.
   void Apply(const ChannelMessage& m);
 
-  // No held notes and no sustain pedal down.
-  bool Empty() const { return held_count_ == 0 && sustain_mask_ == 0; }
+  // No held notes and no sustain or sostenuto pedal down: nothing is sounding.
+  bool Empty() const { return held_count_ == 0 && sustain_mask_ == 0 && sostenuto_mask_ == 0; }
+  // Empty(), and no soft pedal, bend or mod wheel away from rest: ReleaseAll() would emit nothing.
+  bool AtRest() const;
+  // Something a listener joining now needs to hear this source right (AtRest() is false, or a
+  // program was chosen on some channel).
+  bool HasState() const;
 
-  // Note-offs for every held note (channel then note order), then sustain-off (CC64 0) for
-  // every channel with the pedal down; clears the state.
+  // Note-offs for every held note (channel then note order), then per channel: sustain,
+  // sostenuto and soft pedal up (CC64/66/67 0) where down, mod wheel to 0 (CC1 0) and pitch
+  // bend to centre where moved. Clears everything but the programs.
   std::vector<ChannelMessage> ReleaseAll();
 
   // Calls fn for every held note, channel then note order.
@@ -50,8 +60,14 @@ class HeldNotes {
   }
   bool SustainDown(uint8_t channel) const { return (sustain_mask_ >> (channel & 0x0F)) & 1; }
 
-  // Bit c set = sustain pedal down on channel c (HeldNotesSnapshot.sustain_channels).
+  // Bit c set = that pedal down on channel c (HeldNotesSnapshot.sustain_channels, ...).
   uint16_t sustain_mask() const { return sustain_mask_; }
+  uint16_t sostenuto_mask() const { return sostenuto_mask_; }
+  uint16_t soft_mask() const { return soft_mask_; }
+  // -1 = no program change seen on that channel.
+  int program(uint8_t channel) const { return program_[channel & 0x0F]; }
+  uint16_t pitch_bend(uint8_t channel) const { return bend_[channel & 0x0F]; }
+  uint8_t mod_wheel(uint8_t channel) const { return mod_[channel & 0x0F]; }
   size_t held_count() const { return held_count_; }
 
   void Clear();
@@ -59,11 +75,28 @@ class HeldNotes {
  private:
   void Release(uint8_t channel, uint8_t note);
   void ReleaseChannel(uint8_t channel);
+  void ResetControllers(uint8_t channel);
 
   // velocity_[c][n] = velocity of the held key, 0 = not held.
   std::array<std::array<uint8_t, 128>, 16> velocity_{};
   uint16_t sustain_mask_ = 0;
+  uint16_t sostenuto_mask_ = 0;
+  uint16_t soft_mask_ = 0;
+  std::array<int8_t, 16> program_ = MakePrograms();
+  std::array<uint16_t, 16> bend_ = MakeBends();
+  std::array<uint8_t, 16> mod_{};
   size_t held_count_ = 0;
+
+  static std::array<int8_t, 16> MakePrograms() {
+    std::array<int8_t, 16> p;
+    p.fill(-1);
+    return p;
+  }
+  static std::array<uint16_t, 16> MakeBends() {
+    std::array<uint16_t, 16> b;
+    b.fill(kPitchBendCenter);
+    return b;
+  }
 };
 
 }  // namespace tutti::midi

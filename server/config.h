@@ -78,8 +78,20 @@ struct ServerConfig {
   // fast passages with both hands, useless for a flooding bot.
   double notes_per_second = 400.0;
   double note_burst = 1200.0;
+  // Controllers (CC, program change, pitch bend, channel and poly pressure) have their own
+  // bucket: a pitch wheel and aftertouch moved together stream a few hundred messages a
+  // second at full resolution, and a DIN MIDI cable carries at most ~1,000. 500/s with a
+  // two-second burst keeps real wheels whole; charged against the note quota instead, a
+  // flooder could send 1,600 CCs/s.
+  double controllers_per_second = 500.0;
+  double controller_burst = 1000.0;
   double joins_per_second = 1.0;
   double join_burst = 5.0;
+  // Leaves: each one tells the whole room (RoomLeft, UserLeftRoom, synthetic releases), so a
+  // leave/join loop is a room-wide flood. Joins are limited above; leaves get the same pace,
+  // with a little more burst so a client can always leave the room it just failed to use.
+  double leaves_per_second = 1.0;
+  double leave_burst = 6.0;
   double avatar_per_second = 20.0;  // cursor moves; droppable anyway
   double avatar_burst = 40.0;
   double requests_per_second = 50.0;  // everything else (room list, status, ...)

@@ -11,9 +11,9 @@
 
 #include <google/protobuf/arena.h>
 
-#include "midi/midi_parse.h"
 #include "server/command_target.h"
 #include "server/envelope.h"
+#include "server/midi_intake.h"
 #include "server/moderation/ban_list.h"
 #include "server/moderation/permissions.h"
 #include "server/password.h"
@@ -70,14 +70,6 @@ ProcessUsage ReadProcessUsage() {
     }
   }
   return u;
-}
-
-bool IsRelease(const midi::ChannelMessage& m) {
-  if (m.IsNoteOff()) return true;
-  if (m.IsControlChange()) {
-    return (m.data1 == 64 && m.data2 < 64) || m.data1 == 120 || m.data1 == 123;
-  }
-  return false;
 }
 
 }  // namespace
@@ -386,6 +378,10 @@ void Dispatcher::OnLobby(Session& s, const std::string& rid) {
 
 void Dispatcher::OnLeave(Session& s, const std::string& rid) {
   if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  // Each leave tells the whole room; a leave/join loop must not become a room-wide flood.
+  if (!s.leave_bucket.TryTake(1, shard_->NowUs())) {
+    return Error(s, proto::RATE_LIMITED, "too many leaves, slow down", rid);
+  }
   std::string room_id = std::move(s.room_id);
   s.room_id.clear();
   Shard& home = shard_->server().RoomHome(room_id);
@@ -695,71 +691,12 @@ void Dispatcher::OnServerBan(Session& s, const moderation::ParsedCommand& cmd,
 void Dispatcher::OnMidi(Session& s, const proto::MidiMessage& midi, int64_t arrival_us,
                         const std::string& rid) {
   if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
-  const ServerConfig& cfg = shard_->server().config();
-  MidiRelay relay;
-  relay.parsed.reserve(8);
-  if (!midi.midi_data().empty()) {
-    absl::Status st =
-        midi::ParseChannelMessages(midi.midi_data(), cfg.max_midi_messages, &relay.parsed);
-    if (!st.ok()) return Error(s, proto::INVALID_PARAMETERS, std::string(st.message()), rid);
-  }
-  int64_t span = 0;
-  for (const auto& e : midi.events()) {
-    if (relay.parsed.size() >= cfg.max_midi_messages) {
-      return Error(s, proto::INVALID_PARAMETERS, "too many MIDI events in one message", rid);
-    }
-    size_t before = relay.parsed.size();
-    absl::Status st = midi::ParseChannelMessages(e.data(), 1, &relay.parsed);
-    if (!st.ok()) return Error(s, proto::INVALID_PARAMETERS, std::string(st.message()), rid);
-    if (relay.parsed.size() != before + 1) {
-      return Error(s, proto::INVALID_PARAMETERS, "each event carries exactly one message", rid);
-    }
-    if (static_cast<int64_t>(e.delay_us()) > cfg.max_midi_span_us) {
-      return Error(s, proto::INVALID_PARAMETERS, "event delay beyond the batch span limit", rid);
-    }
-    span = std::max<int64_t>(span, e.delay_us());
-  }
-  if (relay.parsed.empty()) return Error(s, proto::INVALID_PARAMETERS, "no MIDI data", rid);
-
-  // Note quota in server time. Batches that only release notes are charged to their own,
-  // larger bucket: refusing a note-off would leave a note stuck for everyone.
-  double cost = 0;
-  bool releases_only = true;
-  for (const auto& m : relay.parsed) {
-    if (m.IsNoteOn()) {
-      cost += 1;
-      releases_only = false;
-    } else {
-      cost += 0.25;
-      if (!IsRelease(m)) releases_only = false;
-    }
-  }
-  TokenBucket& bucket = releases_only ? s.release_bucket : s.note_bucket;
-  if (!bucket.TryTake(cost, arrival_us)) {
-    return Error(s, proto::RATE_LIMITED, "note quota exceeded", rid);
-  }
-
-  midi::StampInput in;
-  in.client_time_us = midi.timestamp();
-  in.arrival_us = arrival_us;
-  in.span_us = span;
-  in.synced = s.clock.synced();
-  in.error_bound_us = s.clock.error_bound_us();
-  midi::StampOutput stamp = s.stamper.Stamp(in);
-
-  relay.session = s.id();
-  relay.sequence = ++s.midi_sequence;
-  relay.stamped_us = stamp.stamped_us;
-  relay.arrival_us = arrival_us;
-  relay.flags = stamp.flags;
-  relay.midi_data = midi.midi_data();
-  relay.events.reserve(midi.events_size());
-  for (const auto& e : midi.events()) {
-    relay.events.emplace_back(e.data(), static_cast<uint32_t>(stamp.ClampDelay(e.delay_us())));
-  }
+  MidiIntakeResult in =
+      TakeMidi(midi, shard_->server().config(), s.clock, arrival_us, s.id(), rid, &s.midi);
+  if (!in.ok()) return Error(s, in.code, in.reason, rid);
   Shard& home = shard_->server().RoomHome(s.room_id);
   std::string room_id = s.room_id;
-  home.Post([&home, room_id, relay = std::move(relay)]() mutable {
+  home.Post([&home, room_id, relay = std::move(in.relay)]() mutable {
     if (Room* r = home.FindRoom(room_id)) r->Midi(std::move(relay));
   });
 }

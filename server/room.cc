@@ -72,6 +72,20 @@ proto::HeldNotesSnapshot Room::HeldView(SessionId s, const Member& m) const {
     n->set_velocity(velocity);
   });
   snap.set_sustain_channels(m.held.sustain_mask());
+  snap.set_sostenuto_channels(m.held.sostenuto_mask());
+  snap.set_soft_channels(m.held.soft_mask());
+  for (uint8_t ch = 0; ch < 16; ++ch) {
+    const int program = m.held.program(ch);
+    const uint16_t bend = m.held.pitch_bend(ch);
+    const uint8_t mod = m.held.mod_wheel(ch);
+    if (program < 0 && bend == midi::kPitchBendCenter && mod == 0) continue;
+    auto* c = snap.add_controllers();
+    c->set_channel(ch);
+    c->set_has_program(program >= 0);
+    c->set_program(program < 0 ? 0 : static_cast<uint32_t>(program));
+    c->set_pitch_bend(bend);
+    c->set_mod_wheel(mod);
+  }
   return snap;
 }
 
@@ -159,7 +173,11 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
   *r->mutable_room_info() = Info();
   for (const auto& [sid, member] : members_) {
     *r->add_current_users() = UserView(member);
-    if (sid != req.session && !member.held.Empty()) *r->add_held_notes() = HeldView(sid, member);
+    // Also a sender holding nothing but a program, a bend or a pedal: a late joiner must hear
+    // the right instrument at the right pitch.
+    if (sid != req.session && member.held.HasState()) {
+      *r->add_held_notes() = HeldView(sid, member);
+    }
   }
   for (const auto& line : history_) *r->add_chat_history() = line;
   *r->mutable_you() = UserView(it->second);
@@ -194,7 +212,9 @@ void Room::UpdateMember(SessionId session, const proto::UserInfo& user, bool ser
 }
 
 void Room::ReleaseHeldNotes(SessionId s, Member& m) {
-  if (m.held.Empty()) return;
+  // Keys, pedals, bend and mod wheel: a listener's synth must be left as if the sender had
+  // let go of everything (AtRest covers all of them, not only sounding notes).
+  if (m.held.AtRest()) return;
   // Nobody else can release these notes once their sender is gone: the server does it,
   // flagged synthetic so receivers can tell it from playing.
   std::string bytes;
@@ -319,7 +339,7 @@ void Room::Midi(MidiRelay relay) {
   Member& m = it->second;
   if (mod_.IsMuted(m.user.user_id(), host_->UnixMs())) {
     // The mute released this sender's notes; nothing more is relayed until unmuted.
-    return Error(relay.session, proto::MUTED, "you are muted in this room", "");
+    return Error(relay.session, proto::MUTED, "you are muted in this room", relay.request_id);
   }
   for (const auto& msg : relay.parsed) m.held.Apply(msg);
   m.last_sequence = relay.sequence;
@@ -445,7 +465,7 @@ void Room::SendSnapshot(SessionId session, const std::string& request_id) {
   *snap->mutable_room_info() = Info();
   for (const auto& [sid, m] : members_) {
     *snap->add_users() = UserView(m);
-    if (!m.held.Empty()) *snap->add_held_notes() = HeldView(sid, m);
+    if (m.held.HasState()) *snap->add_held_notes() = HeldView(sid, m);
   }
   for (const auto& line : history_) *snap->add_chat_history() = line;
   snap->set_server_time(host_->NowUs());

@@ -19,6 +19,7 @@
 #include "server/config.h"
 #include "server/frame.h"
 #include "server/ids.h"
+#include "server/midi_intake.h"
 #include "server/moderation/command_parser.h"
 #include "server/moderation/room_moderation.h"
 #include "server/store/store.h"
@@ -73,16 +74,6 @@ struct CommandTarget {
 };
 
 // A MIDI batch that the sender's shard has decoded, validated, rate-limited and stamped.
-struct MidiRelay {
-  SessionId session = 0;
-  uint64_t sequence = 0;
-  int64_t stamped_us = 0;
-  int64_t arrival_us = 0;
-  uint32_t flags = 0;
-  std::string midi_data;
-  std::vector<std::pair<std::string, uint32_t>> events;  // data, delay_us
-  std::vector<midi::ChannelMessage> parsed;              // all events, in time order
-};
 
 class Room {
  public:

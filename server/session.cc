@@ -3,25 +3,15 @@
 #include <utility>
 
 namespace tutti::server {
-namespace {
-
-midi::StamperOptions StamperOptionsFor(const ServerConfig& config) {
-  midi::StamperOptions o;
-  o.max_span_us = config.max_midi_span_us;
-  return o;
-}
-
-}  // namespace
 
 Session::Session(SessionId id, crypto::Identity identity, std::unique_ptr<SessionLink> link,
                  const ServerConfig& config, int64_t now_us)
     : chat_bucket(config.chat_per_second, config.chat_burst, now_us),
-      note_bucket(config.notes_per_second, config.note_burst, now_us),
-      release_bucket(2 * config.notes_per_second, 2 * config.note_burst, now_us),
       join_bucket(config.joins_per_second, config.join_burst, now_us),
+      leave_bucket(config.leaves_per_second, config.leave_burst, now_us),
       avatar_bucket(config.avatar_per_second, config.avatar_burst, now_us),
       request_bucket(config.requests_per_second, config.request_burst, now_us),
-      stamper(StamperOptionsFor(config)),
+      midi(config, now_us),
       last_activity_us(now_us),
       id_(id),
       identity_(std::move(identity)),

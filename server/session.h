@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "crypto/authenticator.h"
-#include "midi/stamper.h"
 #include "protos/tutti.pb.h"
 #include "server/config.h"
 #include "server/frame.h"
 #include "server/ids.h"
+#include "server/midi_intake.h"
 #include "server/token_bucket.h"
 
 namespace tutti::server {
@@ -76,14 +76,12 @@ class Session {
   std::vector<std::string> indexed_rooms;
 
   TokenBucket chat_bucket;
-  TokenBucket note_bucket;
-  TokenBucket release_bucket;  // release-only MIDI batches: must not cause stuck notes
   TokenBucket join_bucket;
+  TokenBucket leave_bucket;
   TokenBucket avatar_bucket;
   TokenBucket request_bucket;
 
-  midi::Stamper stamper;
-  uint64_t midi_sequence = 0;
+  MidiIntakeState midi;  // MIDI quotas, stamper and sequence (midi_intake.h)
   proto::ClockSyncStatus clock;
 
   int64_t last_activity_us = 0;

@@ -109,5 +109,64 @@ TEST(HeldNotesTest, ReleaseAllOutputSilencesAnotherTracker) {
   EXPECT_TRUE(mirror.Empty());
 }
 
+// A synthetic release must leave the listener's synth as a fresh one would be: keys up, every
+// pedal up, bend centred and mod wheel at rest. The program stays (it is not held).
+TEST(HeldNotesTest, ReleaseAllAlsoLiftsSostenutoAndSoftAndResetsBendAndModWheel) {
+  HeldNotes h;
+  h.Apply(MakeProgramChange(2, 40));
+  h.Apply(MakeNoteOn(2, 60, 90));
+  h.Apply(MakeControlChange(2, kCcSostenuto, 127));
+  h.Apply(MakeControlChange(2, kCcSoft, 100));
+  h.Apply(MakeControlChange(2, kCcModWheel, 50));
+  h.Apply(MakePitchBend(2, 12000));
+  h.Apply(MakeControlChange(3, kCcSustain, 127));
+  EXPECT_EQ(h.sostenuto_mask(), 1u << 2);
+  EXPECT_EQ(h.soft_mask(), 1u << 2);
+  EXPECT_EQ(h.pitch_bend(2), 12000);
+  EXPECT_EQ(h.mod_wheel(2), 50);
+  EXPECT_EQ(h.program(2), 40);
+  EXPECT_EQ(h.program(3), -1);
+  const std::vector<ChannelMessage> expected = {
+      MakeNoteOff(2, 60),
+      MakeControlChange(2, kCcSostenuto, 0),
+      MakeControlChange(2, kCcSoft, 0),
+      MakeControlChange(2, kCcModWheel, 0),
+      MakePitchBend(2, kPitchBendCenter),
+      MakeControlChange(3, kCcSustain, 0),
+  };
+  EXPECT_EQ(h.ReleaseAll(), expected);
+  EXPECT_TRUE(h.AtRest());
+  EXPECT_TRUE(h.ReleaseAll().empty());
+  EXPECT_EQ(h.program(2), 40) << "the instrument is not released";
+  EXPECT_TRUE(h.HasState());
+  h.Clear();
+  EXPECT_FALSE(h.HasState());
+}
+
+TEST(HeldNotesTest, SostenutoHoldsSoundButSoftBendAndModDoNot) {
+  HeldNotes h;
+  h.Apply(MakeControlChange(0, kCcSostenuto, 64));
+  EXPECT_FALSE(h.Empty());
+  h.Apply(MakeControlChange(0, kCcSostenuto, 0));
+  h.Apply(MakeControlChange(0, kCcSoft, 127));
+  h.Apply(MakePitchBend(0, 0));
+  h.Apply(MakeControlChange(0, kCcModWheel, 1));
+  EXPECT_TRUE(h.Empty()) << "nothing sounds";
+  EXPECT_FALSE(h.AtRest()) << "but a release has something to reset";
+  // CC121 (reset all controllers) brings the channel back to rest.
+  h.Apply(MakeControlChange(0, kCcResetAllControllers, 0));
+  EXPECT_TRUE(h.AtRest());
+  EXPECT_FALSE(h.HasState());
+}
+
+TEST(HeldNotesTest, PitchBendIsFourteenBitsLowByteFirst) {
+  HeldNotes h;
+  h.Apply(ChannelMessage{0xE5, 0x7F, 0x7F, 3});
+  EXPECT_EQ(h.pitch_bend(5), 16383);
+  h.Apply(ChannelMessage{0xE5, 0x00, 0x40, 3});
+  EXPECT_EQ(h.pitch_bend(5), kPitchBendCenter);
+  EXPECT_EQ(MakePitchBend(5, 16383), (ChannelMessage{0xE5, 0x7F, 0x7F, 3}));
+}
+
 }  // namespace
 }  // namespace tutti::midi

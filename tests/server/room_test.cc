@@ -447,6 +447,48 @@ TEST_F(RoomTest, RoleChangesAreAnnouncedToEveryMember) {
                                              "carol now owns the room (handed over by owner)"}));
 }
 
+// A synthetic release leaves a listener's synth at rest: keys and all three pedals up, bend
+// centred, mod wheel at 0. A late joiner learns the program, bend and pedals of a sender who
+// holds no key, so it hears the right instrument at the right pitch.
+TEST_F(RoomTest, ReleasesResetControllersAndJoinersLearnTheControllerState) {
+  auto room = Make();
+  room->Join(Req(kA, "pianist"), true);
+  room->Join(Req(kB, "listener"), true);
+  // Program 5 on channel 2, bend up, mod wheel, sostenuto and soft down; no key held.
+  room->Midi(Relay(kA, 1,
+                   std::string("\xC2\x05\xE2\x00\x60\xB2\x01\x40\xB2\x42\x7F"
+                               "\xB2\x43\x7F",
+                               14)));
+  room->Join(Req(kC, "late"), true);
+  const auto& joined = host.direct[kC].back().room_joined_response();
+  ASSERT_EQ(joined.held_notes_size(), 1);
+  const auto& snap = joined.held_notes(0);
+  EXPECT_EQ(snap.notes_size(), 0);
+  EXPECT_EQ(snap.sostenuto_channels(), 1u << 2);
+  EXPECT_EQ(snap.soft_channels(), 1u << 2);
+  ASSERT_EQ(snap.controllers_size(), 1);
+  EXPECT_EQ(snap.controllers(0).channel(), 2u);
+  EXPECT_TRUE(snap.controllers(0).has_program());
+  EXPECT_EQ(snap.controllers(0).program(), 5u);
+  EXPECT_EQ(snap.controllers(0).pitch_bend(), 0x60u << 7);
+  EXPECT_EQ(snap.controllers(0).mod_wheel(), 0x40u);
+
+  host.deliveries.clear();
+  room->Leave(kA, "left", "");
+  auto off = host.OnShard(0, proto::ClientMessage::kMidiMessage);
+  ASSERT_EQ(off.size(), 1u);
+  EXPECT_EQ(off[0].midi_message().flags(), static_cast<uint32_t>(proto::MIDI_FLAG_SYNTHETIC));
+  std::vector<midi::ChannelMessage> msgs;
+  ASSERT_TRUE(midi::ParseChannelMessages(off[0].midi_message().midi_data(), 64, &msgs).ok());
+  const std::vector<midi::ChannelMessage> expected = {
+      midi::MakeControlChange(2, midi::kCcSostenuto, 0),
+      midi::MakeControlChange(2, midi::kCcSoft, 0),
+      midi::MakeControlChange(2, midi::kCcModWheel, 0),
+      midi::MakePitchBend(2, midi::kPitchBendCenter),
+  };
+  EXPECT_EQ(msgs, expected);
+}
+
 TEST_F(RoomTest, MuteRefusesChatAndMidiAndReleasesHeldNotes) {
   auto room = Make();
   room->Join(Req(kA, "owner"), true);
@@ -460,8 +502,11 @@ TEST_F(RoomTest, MuteRefusesChatAndMidiAndReleasesHeldNotes) {
   room->Chat(kB, "let me talk", proto::USER_MESSAGE, "c");
   EXPECT_EQ(Last(host, kB).error_message().code(), proto::MUTED)
       << Last(host, kB).ShortDebugString();
-  room->Midi(Relay(kB, 2, std::string("\x90\x3E\x64", 3)));
+  MidiRelay refused = Relay(kB, 2, std::string("\x90\x3E\x64", 3));
+  refused.request_id = "midi-2";
+  room->Midi(std::move(refused));
   EXPECT_EQ(Last(host, kB).error_message().code(), proto::MUTED);
+  EXPECT_EQ(Last(host, kB).request_id(), "midi-2") << "the refusal echoes the request id";
   room->Command(kA, Cmd("/unmute bob"), "");
   room->Chat(kB, "thanks", proto::USER_MESSAGE, "");
   EXPECT_EQ(
