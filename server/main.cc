@@ -45,6 +45,7 @@ void Usage() {
                "load-test overrides of ServerConfig limits (docs/PERFORMANCE.md):\n"
                "  --max-users-per-room N  --lobby-max-users N  --max-rooms N\n"
                "  --notes-per-second X  --note-burst X  --chat-per-second X  --chat-burst X\n"
+               "  --controllers-per-second X  --controller-burst X\n"
                "  --idle-timeout-ms N\n");
 }
 
@@ -87,6 +88,10 @@ int main(int argc, char** argv) {
       config.notes_per_second = std::atof(value().c_str());
     } else if (arg == "--note-burst") {
       config.note_burst = std::atof(value().c_str());
+    } else if (arg == "--controllers-per-second") {
+      config.controllers_per_second = std::atof(value().c_str());
+    } else if (arg == "--controller-burst") {
+      config.controller_burst = std::atof(value().c_str());
     } else if (arg == "--chat-per-second") {
       config.chat_per_second = std::atof(value().c_str());
     } else if (arg == "--chat-burst") {
