@@ -38,9 +38,9 @@ struct ServerConfig {
   int socket_send_buffer = 0;  // 0 = kernel default; tests shrink it
 
   // --- the door: connection ceilings and per-address limits (docs/OPERATIONS.md) ----
-  // Open TCP connections (handshakes included) across all shards. Past it an upgrade is
-  // refused with 503 before any crypto runs. 0 = derived at start from RLIMIT_NOFILE
-  // minus fd_reserve, so the server never runs its own descriptors out on clients.
+  // Open TCP connections (handshakes included) across all shards. Past it a connection is
+  // refused with 503 as soon as it is accepted. 0 = derived at start from RLIMIT_NOFILE
+  // minus fd_reserve, so that clients leave the server descriptors of its own.
   size_t max_connections = 0;
   // Descriptors kept back from clients: the store (database, WAL, shared memory), key
   // files, each shard's epoll and wake-up descriptors, the spare descriptor each

@@ -1,5 +1,7 @@
 #include "server/endpoint.h"
 
+#include <sys/socket.h>
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,6 +22,8 @@ using WsServer = websocketpp::server<WsConfig>;
 using ConPtr = WsServer::connection_ptr;
 
 constexpr std::string_view kWsPrefix = "/api/websocket/";
+// How long a connection refused at accept may still take to send its request.
+constexpr long kRefusedHandshakeMs = 500;
 
 class WsLink final : public SessionLink {
  public:
@@ -102,6 +106,15 @@ struct Endpoint::Impl {
       con->limits = &server.connection_limits();
       con->clock = &server.clock();
       con->ticket = con->limits->Accepted(RemoteIpOf(con), now_us / 1000);
+      const moderation::ConnectionLimits::Verdict door = con->limits->CheckAccepted(con->ticket);
+      if (!door.ok()) {
+        RefuseAtAccept(socket, door);
+        con->door_refusal = door;
+        // Its answer is out; what is left is to read (and refuse again) whatever the
+        // client sends, so its descriptor is held for a moment, not the full 5 s.
+        con->set_open_handshake_timeout(kRefusedHandshakeMs);
+        return;
+      }
       const ServerConfig& c = server.config();
       con->control = TokenBucket(c.control_frames_per_second, c.control_frame_burst, now_us);
       // MIDI is many tiny frames: Nagle would add up to 40 ms of jitter.
@@ -154,6 +167,9 @@ struct Endpoint::Impl {
     const std::string ip = RemoteIpOf(con);
     // The door first: the ceiling and the address's share cost a hash lookup, and
     // come before everything that costs more.
+    if (!con->door_refusal.ok()) {
+      return RefuseAtTheDoor(con, con->door_refusal, refuse);  // already answered at accept
+    }
     if (con->limits != nullptr) {
       const moderation::ConnectionLimits::Verdict door =
           con->limits->CheckUpgrade(con->ticket, server.clock().NowUs() / 1000);
@@ -201,11 +217,29 @@ struct Endpoint::Impl {
     return true;
   }
 
-  // Plain HTTP (anything but an upgrade) is answered by the Server's HttpSite
-  // (server/http_site.h); this only moves its answer onto the wire. The body is any
-  // bytes (wasm included): websocketpp keeps it in a std::string and writes size()
-  // bytes. set_body() sets Content-Length; for HEAD and 304 the site's own
-  // Content-Length is sent with no body.
+  // A connection past the ceiling or its address's cap, refused before it reads a byte:
+  // the answer is written straight to the socket (it fits any socket buffer) and the
+  // write side shut, so a silent client cannot hold a slot by saying nothing.
+  static void RefuseAtAccept(boost::asio::ip::tcp::socket& socket,
+                             const moderation::ConnectionLimits::Verdict& door) {
+    using Refusal = moderation::ConnectionLimits::Refusal;
+    const bool full = door.refusal == Refusal::kServerFull;
+    const std::string body =
+        full ? "server full, try later\n" : "too many connections from your address\n";
+    const std::string response =
+        std::string(full ? "HTTP/1.1 503 Service Unavailable\r\n"
+                         : "HTTP/1.1 429 Too Many Requests\r\n") +
+        "Retry-After: " + std::to_string(door.retry_after_s) +
+        "\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n\r\n" + body;
+    const int fd = socket.native_handle();
+    ssize_t ignored = ::send(fd, response.data(), response.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)ignored;
+    // A FIN after the answer, not a reset: a client that sends its request meanwhile
+    // still reads the answer.
+    ::shutdown(fd, SHUT_WR);
+  }
+
   template <typename Refuse>
   static bool RefuseAtTheDoor(const ConPtr& con, const moderation::ConnectionLimits::Verdict& door,
                               Refuse& refuse) {
@@ -229,6 +263,11 @@ struct Endpoint::Impl {
                   "too many connection attempts from your address, slow down");
   }
 
+  // Plain HTTP (anything but an upgrade) is answered by the Server's HttpSite
+  // (server/http_site.h); this only moves its answer onto the wire. The body is any
+  // bytes (wasm included): websocketpp keeps it in a std::string and writes size()
+  // bytes. set_body() sets Content-Length; for HEAD and 304 the site's own
+  // Content-Length is sent with no body.
   void Http(websocketpp::connection_hdl h) {
     ConPtr con = ws.get_con_from_hdl(h);
     const auto& req = con->get_request();

@@ -37,7 +37,8 @@ void Usage() {
                "                 0 = no cap)\n"
                "  --max-guests-per-address N  guest sessions per address (default 64; 0 = no cap)\n"
                "  --upgrades-per-second-per-address X  --upgrade-burst-per-address X\n"
-               "                 upgrade attempts per address (default 5/s, burst 60; 0 = off)\n"
+               "                 upgrade attempts per address (default 5/s, burst 60;\n"
+               "                 a rate of 0 = no limit; the burst is at least 1)\n"
                "  --exempt-networks CIDRS  comma-separated networks without per-address\n"
                "                 limits (load generators, gateways)\n"
                "  --audit-retention-days N  delete moderation records older than N days\n"
@@ -61,6 +62,17 @@ int main(int argc, char** argv) {
         std::exit(2);
       }
       return argv[++i];
+    };
+    // The door's numbers are read strictly: a typo must not turn a limit off.
+    auto number = [&](const std::string& text, double lo, double hi) {
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0' || !(v >= lo && v <= hi)) {
+        std::fprintf(stderr, "tutti-server: %s wants a number from %g to %g, not \"%s\"\n",
+                     arg.c_str(), lo, hi, text.c_str());
+        std::exit(2);
+      }
+      return v;
     };
     if (arg == "--listen") {
       config.listen_address = value();
@@ -101,15 +113,15 @@ int main(int argc, char** argv) {
     } else if (arg == "--idle-timeout-ms") {
       config.idle_timeout_ms = std::atoi(value().c_str());
     } else if (arg == "--max-connections") {
-      config.max_connections = static_cast<size_t>(std::atol(value().c_str()));
+      config.max_connections = static_cast<size_t>(number(value(), 0, 1e9));
     } else if (arg == "--max-connections-per-address") {
-      config.max_connections_per_address = std::atoi(value().c_str());
+      config.max_connections_per_address = static_cast<int>(number(value(), 0, 1e9));
     } else if (arg == "--max-guests-per-address") {
-      config.max_guests_per_address = std::atoi(value().c_str());
+      config.max_guests_per_address = static_cast<int>(number(value(), 0, 1e9));
     } else if (arg == "--upgrades-per-second-per-address") {
-      config.upgrades_per_second_per_address = std::atof(value().c_str());
+      config.upgrades_per_second_per_address = number(value(), 0, 1e6);
     } else if (arg == "--upgrade-burst-per-address") {
-      config.upgrade_burst_per_address = std::atof(value().c_str());
+      config.upgrade_burst_per_address = number(value(), 1, 1e9);
     } else if (arg == "--exempt-networks") {
       config.exempt_networks = value();
     } else if (arg == "-h" || arg == "--help") {

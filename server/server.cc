@@ -75,6 +75,13 @@ std::optional<int64_t> Server::AuditCutoffMs() const {
 
 absl::Status Server::Start() {
   started_us_ = clock_->NowUs();
+  if (config_.upgrades_per_second_per_address > 0 && config_.upgrade_burst_per_address < 1) {
+    return absl::InvalidArgumentError(
+        "upgrade_burst_per_address must be at least 1 when upgrades are rate limited");
+  }
+  if (config_.control_frame_burst < 1) {
+    return absl::InvalidArgumentError("control_frame_burst must be at least 1");
+  }
   auto exempt = moderation::ConnectionLimits::ParseNetworks(config_.exempt_networks);
   if (!exempt.ok()) return exempt.status();
   moderation::ConnectionLimits::Options door;

@@ -46,6 +46,8 @@ struct ConnectionData {
   moderation::ConnectionLimits* limits = nullptr;
   const Clock* clock = nullptr;
   moderation::ConnectionLimits::Ticket ticket;
+  // Set when the door refused the connection right after accept (already answered).
+  moderation::ConnectionLimits::Verdict door_refusal;
   TokenBucket control;  // pings and pongs from the client
 
   ConnectionData() = default;
@@ -70,10 +72,10 @@ inline constexpr char kOutOfDescriptorsResponse[] =
     "HTTP/1.1 503 Service Unavailable\r\n"
     "Retry-After: 5\r\n"
     "Content-Type: text/plain\r\n"
-    "Content-Length: 21\r\n"
+    "Content-Length: 23\r\n"
     "Connection: close\r\n"
     "\r\n"
-    "server busy, try later";
+    "server full, try later\n";
 
 // The stock Asio endpoint, making connections of the type above that share its flush
 // queue, with an accept loop that pauses instead of spinning when accept() fails.
@@ -135,6 +137,8 @@ class OutboundEndpoint : public websocketpp::transport::asio::endpoint<cfg> {
   void Accepted(const boost::system::error_code& aec,
                 const websocketpp::transport::accept_handler& callback) {
     if (!aec) {
+      // Another shard may have taken the descriptor the spare gave up for a moment.
+      if (spare_fd_ < 0) spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       if (auto episode = backoff_.Succeeded(NowMs())) {
         std::fprintf(stderr, "tutti: %s: accepting again after %llu failed accepts in %lld ms\n",
                      label_.c_str(), static_cast<unsigned long long>(episode->failures),

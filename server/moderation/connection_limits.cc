@@ -13,9 +13,12 @@ namespace tutti::server::moderation {
 namespace {
 
 // Seconds until `missing` tokens have come back at `rate`, at least 1.
+// Clamped to a day: a tiny configured rate must not overflow the conversion.
 int SecondsFor(double missing, double rate) {
+  constexpr double kMaxS = 86'400;
   if (rate <= 0) return 1;
-  return std::max(1, static_cast<int>(std::ceil(missing / rate)));
+  const double s = std::ceil(missing / rate);
+  return s >= kMaxS ? static_cast<int>(kMaxS) : std::max(1, static_cast<int>(s));
 }
 
 // How long to come back after a concurrent-connection refusal: long enough that a
@@ -118,6 +121,21 @@ void ConnectionLimits::Released(Ticket& ticket, int64_t now_ms) {
   }
   ticket.key.clear();
   ticket.guest = false;
+}
+
+ConnectionLimits::Verdict ConnectionLimits::CheckAccepted(const Ticket& ticket) {
+  absl::MutexLock lock(&mu_);
+  if (options_.max_connections > 0 && open_ > options_.max_connections) {
+    ++counters_.refused_full;
+    return Verdict{Refusal::kServerFull, kRetryAfterFullS};
+  }
+  if (ticket.key.empty() || options_.max_per_address <= 0) return Verdict{};
+  auto it = entries_.find(ticket.key);
+  if (it != entries_.end() && it->second.connections > options_.max_per_address) {
+    ++counters_.refused_address;
+    return Verdict{Refusal::kAddressFull, kRetryAfterFullS};
+  }
+  return Verdict{};
 }
 
 ConnectionLimits::Verdict ConnectionLimits::CheckUpgrade(const Ticket& ticket, int64_t now_ms) {

@@ -1,7 +1,8 @@
 // ConnectionLimits: the door's accounting. Counts open TCP connections for the global
 // ceiling, and per client address (IPv4 address or IPv6 /64) the connections, the
 // guest sessions and a token bucket of upgrade attempts, so one address cannot hold the
-// server's descriptors or keep a core busy opening sealed boxes.
+// server's descriptors (refused at accept past its cap) or keep a core busy opening
+// sealed boxes (refused at the upgrade past its bucket).
 //
 // Thread affinity: thread-safe. Every shard's endpoint calls it at accept, at the
 // upgrade and when a connection object goes away; one absl::Mutex guards the table and
@@ -80,6 +81,10 @@ class ConnectionLimits {
   // The connection is gone; the ticket is emptied so a second call does nothing.
   void Released(Ticket& ticket, int64_t now_ms);
 
+  // Right after accept: the ceiling and the address's connections, so that connections
+  // that never send a byte cannot hold more than their share until the handshake limit
+  // closes them. The caller answers a refusal and closes at once.
+  Verdict CheckAccepted(const Ticket& ticket);
   // At the upgrade, before any crypto: the ceiling, the address's connections, then one
   // attempt from the address's bucket (taken only when the other two admit).
   Verdict CheckUpgrade(const Ticket& ticket, int64_t now_ms);

@@ -4,6 +4,9 @@
 // already held before them (silent and slowloris connections, protocol violations,
 // giant headers, churn) so that it stays held. Counts what the server answered;
 // never how fast.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -97,6 +100,52 @@ TEST(DoorLimits, ConnectionPastTheAddressCapGets429WhileAnotherAddressIsServed) 
   EXPECT_EQ(OpenFrom(*server, "127.0.0.1", Member("a4"), &held[0]).status, 101);
 }
 
+// A TCP connection from `source` that sends nothing; returns what the server said
+// before closing (empty if it said nothing within the deadline).
+std::string SilentAnswerFrom(uint16_t port, const std::string& source) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  inet_pton(AF_INET, source.c_str(), &local.sin_addr);
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
+  std::string answer;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0 &&
+      connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) == 0) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char buf[512];
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      answer.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return answer;
+}
+
+TEST(DoorLimits, SilentConnectionsPastTheAddressCapAreRefusedAtAccept) {
+  auto server = DoorServer([](server::ServerConfig& c) { c.max_connections_per_address = 3; });
+  std::vector<std::unique_ptr<RawWs>> held(4);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(OpenFrom(*server, "127.0.0.1", Member("a" + std::to_string(i)), &held[i]).status,
+              101);
+  }
+  // Without sending a byte, the next ones are answered and closed: they cannot sit on
+  // descriptors until the handshake limit.
+  for (int i = 0; i < 3; ++i) {
+    const std::string answer = SilentAnswerFrom(server->port(), "127.0.0.1");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 429", 0), 0u) << answer;
+    EXPECT_NE(answer.find("Retry-After: 5"), std::string::npos) << answer;
+  }
+  ASSERT_TRUE(WaitForOpenConnections(*server, 3));
+  EXPECT_EQ(OpenFrom(*server, "127.0.0.2", Member("b0"), &held[3]).status, 101);
+}
+
 TEST(DoorLimits, GuestsHaveTheirOwnTighterCap) {
   auto server = DoorServer([](server::ServerConfig& c) {
     c.max_connections_per_address = 10;
@@ -127,7 +176,8 @@ TEST(DoorLimits, TheAttemptBucketRefusesABurstBeforeAnyCrypto) {
   }
   RawWs ws;
   ASSERT_TRUE(ws.ConnectTcp(server->port()));
-  HttpResponse refused = ws.Upgrade(server->Resource(Member("late")));
+  // A payload that the gate would answer 400 gets 429: the bucket comes first.
+  HttpResponse refused = ws.Upgrade("/api/websocket/not-a-payload");
   EXPECT_EQ(refused.status, 429);
   EXPECT_GE(std::stoi(refused.headers["retry-after"]), 1);
   EXPECT_EQ(server->server().connection_limits().stats().refused_attempts, 1u);
@@ -179,7 +229,11 @@ TEST(DoorLimits, TheGlobalCeilingAnswers503WithRetryAfter) {
   HttpResponse refused = OpenFrom(*server, "127.0.0.3", Member("c"), nullptr);
   EXPECT_EQ(refused.status, 503);
   EXPECT_FALSE(refused.headers["retry-after"].empty());
+  EXPECT_EQ(refused.body, "server full, try later\n");
   EXPECT_EQ(server->server().connection_limits().stats().refused_full, 1u);
+  // One that says nothing is answered and closed all the same.
+  const std::string silent = SilentAnswerFrom(server->port(), "127.0.0.4");
+  EXPECT_EQ(silent.rfind("HTTP/1.1 503", 0), 0u) << silent;
   held[0]->CloseSocket();
   ASSERT_TRUE(WaitForOpenConnections(*server, 1));
   EXPECT_EQ(OpenFrom(*server, "127.0.0.3", Member("c"), &held[2]).status, 101);

@@ -32,6 +32,40 @@ TEST(ConnectionLimits, TheAddressCapCountsOpenConnectionsIncludingThisOne) {
   EXPECT_EQ(limits.stats().open, 3u);
 }
 
+TEST(ConnectionLimits, AcceptRefusesPastTheCapOrTheCeilingWithoutTakingAnAttempt) {
+  ConnectionLimits::Options o = Opts();
+  o.max_connections = 5;
+  ConnectionLimits limits(o);
+  std::vector<ConnectionLimits::Ticket> t;
+  for (int i = 0; i < 3; ++i) {
+    t.push_back(limits.Accepted("192.0.2.1", 0));
+    EXPECT_TRUE(limits.CheckAccepted(t.back()).ok()) << i;
+  }
+  t.push_back(limits.Accepted("192.0.2.1", 0));
+  EXPECT_EQ(limits.CheckAccepted(t[3]).refusal, Refusal::kAddressFull);
+  limits.Released(t[3], 0);
+  t.push_back(limits.Accepted("192.0.2.10", 0));
+  t.push_back(limits.Accepted("192.0.2.11", 0));
+  EXPECT_TRUE(limits.CheckAccepted(t[5]).ok());  // 5 open: at the ceiling, not past it
+  t.push_back(limits.Accepted("192.0.2.12", 0));
+  EXPECT_EQ(limits.CheckAccepted(t[6]).refusal, Refusal::kServerFull);
+  // The bucket was not touched: four upgrades still pass for the first address.
+  limits.Released(t[6], 0);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(limits.CheckUpgrade(t[i], 0).ok()) << i;
+}
+
+TEST(ConnectionLimits, RetryAfterStaysWithinADayForATinyRate) {
+  ConnectionLimits::Options o = Opts();
+  o.attempts_per_second = 1e-12;
+  o.attempt_burst = 1;
+  ConnectionLimits limits(o);
+  auto t = limits.Accepted("192.0.2.1", 0);
+  EXPECT_TRUE(limits.CheckUpgrade(t, 0).ok());
+  ConnectionLimits::Verdict v = limits.CheckUpgrade(t, 0);
+  EXPECT_EQ(v.refusal, Refusal::kTooManyAttempts);
+  EXPECT_EQ(v.retry_after_s, 86'400);
+}
+
 TEST(ConnectionLimits, IPv6AddressesOfOneSlash64ShareACount) {
   ConnectionLimits limits(Opts());
   std::vector<ConnectionLimits::Ticket> t;

@@ -85,7 +85,15 @@ bool ServerProcess::WaitForOutput(const std::string& text, int timeout_ms) {
   return true;
 }
 
-size_t ServerProcess::CountInOutput(const std::string& text) const {
+size_t ServerProcess::CountInOutput(const std::string& text) {
+  // Read what is waiting first: lines written since the last wait count too.
+  for (;;) {
+    if (out_fd_ < 0) break;
+    char buf[4096];
+    ssize_t n = read(out_fd_, buf, sizeof buf);
+    if (n <= 0) break;
+    output_.append(buf, static_cast<size_t>(n));
+  }
   size_t count = 0;
   for (size_t at = output_.find(text); at != std::string::npos; at = output_.find(text, at + 1)) {
     ++count;

@@ -28,8 +28,8 @@ class ServerProcess {
   // Reads what the server printed (stdout and stderr) until `text` shows up or the
   // deadline passes; true when it did.
   bool WaitForOutput(const std::string& text, int timeout_ms);
-  // How many times `text` occurs in what was read so far.
-  size_t CountInOutput(const std::string& text) const;
+  // How many times `text` occurs in what the server printed up to now.
+  size_t CountInOutput(const std::string& text);
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
   // Sends `sig` and waits (bounded) for the exit; returns the exit status or -1.
