@@ -107,6 +107,14 @@ class DoorProcess : public ::testing::Test {
 };
 
 TEST_F(DoorProcess, OutOfDescriptorsTheServerPausesInsteadOfSpinning) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan's vptr check probes whether memory is readable through a pipe; a process out
+  // of descriptors cannot open one, so every virtual call the check has not cached yet
+  // is reported as a call on an invalid object (seen: std::error_category, the
+  // ostream websocketpp logs to), and the sanitized server aborts. That is the
+  // sanitizer starving, not the server; the plain build runs this test.
+  GTEST_SKIP() << "sanitizer runtimes need descriptors to check memory";
+#endif
   ServerProcess server(TUTTI_SERVER_BIN, dir_);
   server.SetLimit(RLIMIT_NOFILE, 128, 128);
   ASSERT_TRUE(server.Start()) << server.output();
