@@ -151,6 +151,8 @@ class Social {
   proto::FriendInfo Presence(const std::string& user_id, const User* u) const;
   // Id and name only: for parties who are not (or no longer) friends.
   proto::FriendInfo Bare(const std::string& user_id) const;
+  // Guests ("guest:<hex>") have no stored friends, blocks or profile.
+  static bool IsGuestId(const std::string& user_id) { return user_id.rfind("guest:", 0) == 0; }
   static std::string RoomOf(const User& u);
   static proto::AvatarData ProfileAvatar(const User& u);
   // Tells online friends when the visible presence differs from what they last heard.

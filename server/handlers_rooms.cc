@@ -1,0 +1,269 @@
+// Dispatcher handlers for rooms: join by name, create, lobby, leave, the room list,
+// room updates and snapshots. Run on the session's shard (the Dispatcher's); each
+// admitted request is posted as values to the room's home shard, which answers back.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/dispatcher.h"
+#include "server/envelope.h"
+#include "server/password.h"
+#include "server/room.h"
+#include "server/room_directory.h"
+#include "server/room_list.h"
+#include "server/server.h"
+#include "server/shard.h"
+#include "server/text.h"
+
+namespace tutti::server {
+
+// --- rooms ---------------------------------------------------------------------------------
+
+JoinRequest Dispatcher::JoinRequestFor(Session& s, const std::string& rid) {
+  JoinRequest j;
+  j.session = s.id();
+  j.user = s.user();
+  j.server_admin = s.identity().is_admin;
+  j.server_moderator = s.identity().is_moderator;
+  j.request_id = rid;
+  return j;
+}
+
+bool Dispatcher::AdmitJoin(Session& s, const RoomRequest& req, const std::string& rid) {
+  if (!s.joining_room_id.empty()) {
+    Error(s, proto::WRONG_STATE, "a join is already in progress", rid);
+    return false;
+  }
+  if (!s.room_id.empty() && s.room_id == req.room_id && req.kind != RoomRequest::kLobby) {
+    Error(s, proto::WRONG_STATE, "already in this room", rid);
+    return false;
+  }
+  if (!s.join_bucket.TryTake(1, shard_->NowUs())) {
+    Error(s, proto::RATE_LIMITED, "too many room joins", rid);
+    return false;
+  }
+  // From here until the room answers, another join is refused.
+  s.joining_room_id = req.room_id;
+  s.joining_request_id = rid;
+  return true;
+}
+
+void Dispatcher::SendJoin(RoomRequest req) {
+  // The current room is left only once the new one has accepted (Shard::MemberJoined):
+  // a refused join leaves the user where they were.
+  Shard& home = shard_->server().RoomHome(req.room_id);
+  home.Post([&home, req = std::move(req)]() mutable { home.HandleRoomRequest(std::move(req)); });
+}
+
+bool Dispatcher::BeginJoin(Session& s, RoomRequest req, const std::string& rid) {
+  if (!AdmitJoin(s, req, rid)) return false;
+  SendJoin(std::move(req));
+  return true;
+}
+
+void Dispatcher::OnJoinByName(Session& s, const std::string& name, const std::string& password,
+                              const std::string& rid, bool create_if_missing) {
+  const ServerConfig& cfg = shard_->server().config();
+  RoomRequest req;
+  req.room_id = CanonicalRoomId(name, cfg.max_room_name_length);
+  if (req.room_id.empty()) return Error(s, proto::INVALID_PARAMETERS, "room name is empty", rid);
+  if (password.size() > cfg.max_password_length) {
+    return Error(s, proto::INVALID_PARAMETERS, "password is too long", rid);
+  }
+  if (int lobby = LobbyIndexOf(req.room_id); lobby > 0) {
+    // Lobby names are reserved on every path: "Lobby" by name (join or create-or-join)
+    // is a lobby join, never an ordinary owned room (which could then be locked).
+    req.kind = RoomRequest::kLobby;
+    req.lobby_index = lobby;
+    req.join = JoinRequestFor(s, rid);
+    BeginJoin(s, std::move(req), rid);
+    return;
+  }
+  if (create_if_missing) {
+    proto::CreateRoomCommand cmd;
+    cmd.set_room_name(name);
+    cmd.set_password(password);
+    return OnCreate(s, cmd, rid, /*join_if_exists=*/true);  // no settings: the defaults
+  }
+  req.kind = RoomRequest::kJoin;
+  req.password = password;
+  req.join = JoinRequestFor(s, rid);
+  BeginJoin(s, std::move(req), rid);
+}
+
+void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const std::string& rid,
+                          bool join_if_exists) {
+  const ServerConfig& cfg = shard_->server().config();
+  if (cmd.room_name().size() > cfg.max_room_name_length * 4) {
+    return Error(s, proto::INVALID_PARAMETERS, "room name is too long", rid);
+  }
+  RoomRequest req;
+  req.kind = join_if_exists ? RoomRequest::kCreateOrJoin : RoomRequest::kCreate;
+  req.room_name = CleanName(cmd.room_name(), cfg.max_room_name_length);
+  req.room_id = CanonicalRoomId(cmd.room_name(), cfg.max_room_name_length);
+  if (req.room_id.empty()) return Error(s, proto::INVALID_PARAMETERS, "room name is empty", rid);
+  if (LobbyIndexOf(req.room_id) > 0 && !join_if_exists) {
+    return Error(s, proto::ALREADY_EXISTS, "lobby names are reserved", rid);
+  }
+  if (cmd.room_type() == proto::LOBBY) {
+    return Error(s, proto::INVALID_PARAMETERS, "lobbies are created by the server", rid);
+  }
+  if (cmd.password().size() > cfg.max_password_length) {
+    return Error(s, proto::INVALID_PARAMETERS, "password is too long", rid);
+  }
+  if (cmd.settings().max_users() < 0) {
+    return Error(s, proto::INVALID_PARAMETERS, "max_users must not be negative", rid);
+  }
+  req.room_type = cmd.room_type();
+  req.settings = cmd.settings();
+  if (!cmd.has_settings()) {
+    // No settings at all is "the usual room", not "every switch off" (proto3's defaults):
+    // chat on and guests welcome, as in a lobby. Settings that are sent are taken as sent.
+    req.settings.set_allow_chat(true);
+    req.settings.set_allow_guests(true);
+  }
+  req.settings.set_welcome_message(
+      CleanText(cmd.settings().welcome_message(), cfg.max_chat_length, true));
+  req.password = cmd.password();
+  req.join = JoinRequestFor(s, rid);
+  if (cmd.password().empty()) {
+    BeginJoin(s, std::move(req), rid);
+    return;
+  }
+  // Admitted (rate limit, one join at a time) before the costly hash, so one client's
+  // flood of password creates cannot fill the shared slow-work pool. Hash off the event
+  // loop, then continue on this shard.
+  if (!AdmitJoin(s, req, rid)) return;
+  Shard* shard = shard_;
+  SessionId id = s.id();
+  auto shared = std::make_shared<RoomRequest>(std::move(req));
+  bool queued = shard_->server().PostSlow([shard, id, shared, rid] {
+    shared->password_hash = HashPassword(shared->password);
+    shard->Post([shard, id, shared, rid] {
+      Session* sess = shard->FindSession(id);
+      if (!sess) return;  // gone before the room heard of it: nothing to undo
+      if (shared->password_hash.empty()) {
+        sess->joining_room_id.clear();
+        sess->Send(MakeFrame(MakeError(proto::INTERNAL_ERROR, "could not hash password", rid)),
+                   false);
+        return;
+      }
+      shard->dispatcher().SendJoin(std::move(*shared));
+    });
+  });
+  if (!queued) {
+    s.joining_room_id.clear();
+    Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+  }
+}
+
+void Dispatcher::OnLobby(Session& s, const std::string& rid) {
+  RoomRequest req;
+  req.kind = RoomRequest::kLobby;
+  req.lobby_index = 1;
+  req.room_id = CanonicalRoomId(LobbyName(1), 64);
+  req.join = JoinRequestFor(s, rid);
+  BeginJoin(s, std::move(req), rid);
+}
+
+void Dispatcher::OnLeave(Session& s, const std::string& rid) {
+  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  // Each leave tells the whole room; a leave/join loop must not become a room-wide flood.
+  if (!s.leave_bucket.TryTake(1, shard_->NowUs())) {
+    return Error(s, proto::RATE_LIMITED, "too many leaves, slow down", rid);
+  }
+  std::string room_id = std::move(s.room_id);
+  s.room_id.clear();
+  Shard& home = shard_->server().RoomHome(room_id);
+  SessionId id = s.id();
+  home.Post([&home, room_id, id, rid] {
+    if (Room* r = home.FindRoom(room_id)) r->Leave(id, "left", rid);
+  });
+}
+
+void Dispatcher::OnRoomList(Session& s, const std::string& rid) {
+  if (!TakeRequest(s, rid)) return;
+  // Gather from every shard; the merge happens here, on the asking shard only.
+  struct Gather {
+    int pending;
+    std::vector<proto::RoomInfo> rooms;
+    proto::ClientMessage msg;
+  };
+  Server& server = shard_->server();
+  auto gather = std::make_shared<Gather>();
+  gather->pending = server.shard_count();
+  Shard* origin = shard_;
+  SessionId id = s.id();
+  const size_t cap = server.config().room_list_limit;
+  for (int i = 0; i < server.shard_count(); ++i) {
+    Shard& target = server.shard(i);
+    target.Post([&target, origin, gather, id, rid, cap] {
+      std::vector<proto::RoomInfo> rooms = target.ListedRooms();
+      origin->Post([origin, gather, id, rid, cap, rooms = std::move(rooms)] {
+        for (const auto& r : rooms) gather->rooms.push_back(r);
+        if (--gather->pending > 0) return;
+        // The same order and cap as the live list (room_directory.h).
+        SortAndCap(&gather->rooms, cap);
+        auto* list = gather->msg.mutable_room_list();
+        for (auto& r : gather->rooms) *list->add_rooms() = std::move(r);
+        gather->msg.set_request_id(rid);
+        StampType(&gather->msg);
+        origin->SendLocal(id, MakeFrame(gather->msg));
+      });
+    });
+  }
+}
+
+void Dispatcher::OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const std::string& rid) {
+  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  if (!TakeRequest(s, rid)) return;
+  const ServerConfig& cfg = shard_->server().config();
+  if (cmd.set_password() && cmd.password().size() > cfg.max_password_length) {
+    return Error(s, proto::INVALID_PARAMETERS, "password is too long", rid);
+  }
+  proto::UpdateRoomCommand clean = cmd;
+  if (clean.has_settings()) {
+    clean.mutable_settings()->set_welcome_message(
+        CleanText(cmd.settings().welcome_message(), cfg.max_chat_length, true));
+  }
+  Server& server = shard_->server();
+  Shard& home = server.RoomHome(s.room_id);
+  std::string room_id = s.room_id;
+  SessionId id = s.id();
+  auto post = [&home, room_id, id, rid](proto::UpdateRoomCommand c, std::string hash) {
+    home.Post([&home, room_id, id, rid, c = std::move(c), hash = std::move(hash)] {
+      if (Room* r = home.FindRoom(room_id)) r->Update(id, c, hash, rid);
+    });
+  };
+  if (!clean.set_password() || clean.password().empty()) return post(std::move(clean), "");
+  auto shared = std::make_shared<proto::UpdateRoomCommand>(std::move(clean));
+  Shard* shard = shard_;
+  bool queued = server.PostSlow([shared, post, shard, id, rid] {
+    std::string hash = HashPassword(shared->password());
+    shared->clear_password();
+    if (hash.empty()) {
+      // Never post an empty hash: it would clear the room's password.
+      shard->Post([shard, id, rid] {
+        shard->SendLocal(
+            id, MakeFrame(MakeError(proto::INTERNAL_ERROR, "could not hash password", rid)));
+      });
+      return;
+    }
+    post(std::move(*shared), std::move(hash));
+  });
+  if (!queued) Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+}
+
+void Dispatcher::OnSnapshot(Session& s, const std::string& rid) {
+  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  if (!TakeRequest(s, rid)) return;
+  Shard& home = shard_->server().RoomHome(s.room_id);
+  std::string room_id = s.room_id;
+  SessionId id = s.id();
+  home.Post([&home, room_id, id, rid] {
+    if (Room* r = home.FindRoom(room_id)) r->SendSnapshot(id, rid);
+  });
+}
+
+}  // namespace tutti::server
