@@ -217,6 +217,16 @@ TEST(DoorLimits, AServerBadlyConfiguredWithABadNetworkDoesNotStart) {
   absl::Status st = s.Start();
   EXPECT_FALSE(st.ok());
   EXPECT_NE(std::string(st.message()).find("not-a-network"), std::string::npos) << st;
+
+  // A rate with a burst below one token would refuse every upgrade forever.
+  config.exempt_networks = "";
+  config.upgrade_burst_per_address = 0;
+  auto keys2 = crypto::LoadServerKeys(tmpl);
+  ASSERT_TRUE(keys2.ok());
+  server::Server s2(config, std::move(*keys2), std::make_shared<server::SystemClock>());
+  st = s2.Start();
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(std::string(st.message()).find("upgrade_burst_per_address"), std::string::npos) << st;
   std::error_code ec;
   std::filesystem::remove_all(tmpl, ec);
 }
