@@ -1,3 +1,16 @@
+// The strict JSON reader behind the connect payload and the JWT header/claims.
+//
+// Why hand-written and strict, on purpose (do not "simplify" it to a general-purpose
+// library): these documents arrive from unauthenticated clients and decide who a user is.
+// General-purpose JSON libraries accept duplicate keys silently (keeping the first or the
+// last one, depending on the library), so {"sub":"alice","sub":"admin"} can be read one way
+// by the issuer that signed it and another way here (RFC 7519 section 4 asks JWT parsers to
+// reject duplicate claim names; RFC 7493, I-JSON, forbids them). They also accept "\u0000" inside
+// strings (which truncates a C string later), nest without a depth bound, and allocate
+// without a size bound. This reader refuses duplicate keys, "\u0000" and invalid UTF-8,
+// accepts exactly one flat level (plus arrays of strings for `roles`, so it never recurses),
+// and bounds every size by JsonLimits before allocating. docs/AUTH.md says the same for
+// client authors.
 #include "crypto/json.h"
 
 #include <cmath>
