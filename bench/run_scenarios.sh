@@ -10,7 +10,7 @@
 # cores have been at least 85% idle for a second, so that jobs sharing the machine do not
 # take the server's core; the idle fraction seen is recorded with each run.
 # scenarios: lobby-light lobby lobby-max rooms-200x5 rooms-200x5-max rooms-500x8 rooms-500x8-max
-#            idle churn chat (or "all")
+#            idle idle-rooms churn chat (or "all")
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +33,7 @@ while [[ $# -gt 0 ]]; do
     --quiet-wait) quiet_wait=$2; shift 2 ;;
     -h|--help) sed -n 2,12p "$0"; exit 0 ;;
     all) scenarios+=(lobby-light lobby lobby-max rooms-200x5 rooms-200x5-max rooms-500x8
-                    rooms-500x8-max idle churn chat); shift ;;
+                    rooms-500x8-max idle idle-rooms churn chat); shift ;;
     *) scenarios+=("$1"); shift ;;
   esac
 done
@@ -61,6 +61,7 @@ args_for() {
     rooms-500x8) echo "--scenario rooms --rooms 500 --room-size 8 --players 2 --rate 18 --duration 10" ;;  # 126k/s
     rooms-500x8-max) echo "--scenario rooms --rooms 500 --room-size 8 --players 2 --rate 40 --duration 10" ;; # 280k/s offered
     idle)        echo "--scenario idle --connections ${IDLE_CONNECTIONS:-19000} --duration 5 --setup-timeout 120" ;;
+    idle-rooms)  echo "--scenario idle-rooms --rooms $(( ${IDLE_MEMBERS:-10000} / 10 )) --room-size 10 --duration 30 --setup-timeout 120" ;;  # joined, silent
     churn)       echo "--scenario churn --rooms 200 --room-size 5 --players 2 --rate 50 --churn-rate 200 --duration 10" ;;
     chat)        echo "--scenario chat --room-size 64 --players 8 --rate 100 --chat-rate 5 --duration 10" ;;
     *) return 1 ;;

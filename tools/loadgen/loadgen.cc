@@ -331,7 +331,8 @@ class Loop {
       }
     }
     if (phase == kPlay && !play_started_) play_started_ = true;
-    if (now - last_heartbeat_us_ >= static_cast<int64_t>(o.heartbeat_s) * 1000000) {
+    if (o.heartbeat_s > 0 &&
+        now - last_heartbeat_us_ >= static_cast<int64_t>(o.heartbeat_s) * 1000000) {
       last_heartbeat_us_ = now;
       if (heartbeats_started_) {
         for (auto& c : members_) {
@@ -638,7 +639,9 @@ void Conn::OnControl(int message_case, const uint8_t* data, size_t size) {
     case kCaseWelcome: {
       // Same machine, same steady clock: the offset is truly zero, and declaring it lets
       // the server keep our send time as the MIDI timestamp.
-      SendHeartbeat(true);
+      // heartbeat_s 0 (idle-rooms): members that never say anything after joining; only
+      // players still declare their clock (their stamps are the latency probe).
+      if (player_ || sh.options.heartbeat_s > 0) SendHeartbeat(true);
       if (kind_ == Kind::kIdle) return;
       proto::ServerMessage join;
       auto* cmd = join.mutable_server_command();
@@ -907,6 +910,11 @@ void ApplyScenarioDefaults(Options* o, bool explicit_rooms, bool explicit_size,
   } else if (o->scenario == "idle") {
     set_rooms(0, 0, 0, 0);
     if (!explicit_idle) o->idle_connections = 1000;
+  } else if (o->scenario == "idle-rooms") {
+    // Joined but silent: the server's cost of members that do nothing (docs/PERFORMANCE.md).
+    set_rooms(1000, 10, 0, 0);
+    o->heartbeat_s = 0;
+    if (o->read_buffer == 0) o->read_buffer = 4096;  // nothing arrives but join notices
   } else if (o->scenario == "churn") {
     set_rooms(200, 5, 2, 50);
     if (!explicit_churn) o->churn_rate = 100;

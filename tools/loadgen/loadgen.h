@@ -24,7 +24,7 @@
 namespace tutti::loadgen {
 
 struct Options {
-  std::string scenario = "lobby";  // lobby | rooms | idle | churn | chat (sets defaults)
+  std::string scenario = "lobby";  // lobby | rooms | idle | idle-rooms | churn | chat (defaults)
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   std::string key_dir;
@@ -50,7 +50,7 @@ struct Options {
   int source_addresses = 0;  // loopback source addresses 127.0.0.1..N; 0 = auto
   size_t read_buffer = 0;    // bytes per connection; 0 = 64 KiB active, 4 KiB idle
   int tick_us = 1000;        // send scheduler period
-  int heartbeat_s = 15;      // the server closes connections idle for 60 s
+  int heartbeat_s = 15;      // the server closes connections idle for 60 s; 0 = none
   int server_pid = 0;        // when set: server CPU and RSS from /proc
   bool progress = true;      // one line per second on stderr
 };

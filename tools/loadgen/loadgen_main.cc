@@ -17,12 +17,14 @@ using tutti::loadgen::Results;
 void Usage() {
   std::fprintf(
       stderr,
-      "usage: tutti-loadgen --port N --keys DIR [--scenario lobby|rooms|idle|churn|chat] [...]\n"
+      "usage: tutti-loadgen --port N --keys DIR [--scenario "
+      "lobby|rooms|idle|idle-rooms|churn|chat] [...]\n"
       "  --host ADDR            loopback address of the server (default 127.0.0.1)\n"
       "  --port N --keys DIR    the server's port and key directory (tokens, seal key)\n"
       "  --scenario NAME        lobby: 1 room x 64, 8 players at 500 msg/s each\n"
       "                         rooms: 200 rooms x 5, 2 players each at 75 msg/s\n"
       "                         idle:  1000 connections that only heartbeat\n"
+      "                         idle-rooms: 1000 rooms x 10 joined, nobody plays, no heartbeats\n"
       "                         churn: rooms at 50 msg/s + 100 connect/join/leave/quit per s\n"
       "                         chat:  lobby at 100 msg/s + 2 chat lines/s from every member\n"
       "  --rooms N --room-size N --players N   room layout (players per room)\n"
@@ -281,7 +283,7 @@ int main(int argc, char** argv) {
     }
   }
   if (o.scenario != "lobby" && o.scenario != "rooms" && o.scenario != "idle" &&
-      o.scenario != "churn" && o.scenario != "chat") {
+      o.scenario != "idle-rooms" && o.scenario != "churn" && o.scenario != "chat") {
     std::fprintf(stderr, "tutti-loadgen: unknown scenario %s\n", o.scenario.c_str());
     return 2;
   }
