@@ -14,6 +14,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev sqlite3 zlib1g-dev
   librtmidi-dev libjack-jackd2-dev jackd2
+  # tutti-play (tools/play): the built-in GM synth with Debian's small GM soundfont
+  # (fluid-soundfont-gm, larger and richer, is found too when installed), its terminal UI,
+  # and tmux, which drives that UI in the tests.
+  libfluidsynth-dev timgm6mb-soundfont libncurses-dev tmux
   clang-format python3
   chromium  # the browser tests: tests/interop/browser_test.mjs, web/test/
   emscripten node-acorn  # midi/'s timing core in WebAssembly (tools/build_wasm.sh)

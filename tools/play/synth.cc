@@ -1,0 +1,186 @@
+#include "tools/play/synth.h"
+
+#include <fluidsynth.h>
+
+#include <fstream>
+#include <mutex>
+#include <utility>
+
+namespace tutti::play {
+namespace {
+
+std::mutex g_log_mu;
+std::string* g_last_log = new std::string();  // never freed: fluidsynth may log at exit
+
+void KeepLog(int level, const char* message, void*) {
+  if (message == nullptr || level > FLUID_WARN) return;
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  *g_last_log = message;
+}
+
+void QuietFluidsynth() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (int level : {FLUID_PANIC, FLUID_ERR, FLUID_WARN, FLUID_INFO, FLUID_DBG}) {
+      fluid_set_log_function(level, &KeepLog, nullptr);
+    }
+  });
+}
+
+bool Exists(const std::string& path) { return std::ifstream(path).good(); }
+
+std::vector<std::string> AutoDrivers() {
+#if defined(__APPLE__)
+  return {"coreaudio"};
+#elif defined(_WIN32)
+  return {"wasapi", "dsound", "waveout"};
+#else
+  return {"pipewire", "pulseaudio", "alsa", "jack", "sdl2"};
+#endif
+}
+
+}  // namespace
+
+struct Synth::Impl {
+  fluid_settings_t* settings = nullptr;
+  fluid_synth_t* synth = nullptr;
+  fluid_audio_driver_t* driver = nullptr;
+  ~Impl() {
+    if (driver != nullptr) delete_fluid_audio_driver(driver);
+    if (synth != nullptr) delete_fluid_synth(synth);
+    if (settings != nullptr) delete_fluid_settings(settings);
+  }
+};
+
+const std::vector<std::string>& SoundfontSearchPath() {
+  static const std::vector<std::string> paths = {
+      "/usr/share/sounds/sf2/default-GM.sf2",      "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+      "/usr/share/sounds/sf2/TimGM6mb.sf2",        "/usr/share/soundfonts/default.sf2",
+      "/usr/share/soundfonts/FluidR3_GM.sf2",      "/usr/local/share/soundfonts/default.sf2",
+      "/opt/homebrew/share/soundfonts/default.sf2"};
+  return paths;
+}
+
+absl::StatusOr<std::string> FindSoundfont() {
+  for (const auto& p : SoundfontSearchPath()) {
+    if (Exists(p)) return p;
+  }
+  return absl::NotFoundError(
+      "no General MIDI soundfont found (install fluid-soundfont-gm or timgm6mb-soundfont, or "
+      "pass --soundfont FILE.sf2)");
+}
+
+std::string Synth::last_log() {
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  return *g_last_log;
+}
+
+Synth::Synth(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Synth::~Synth() {
+  // Whatever happens, nothing keeps sounding while the driver winds down.
+  AllNotesOff();
+}
+
+absl::StatusOr<std::unique_ptr<Synth>> Synth::Create(const SynthOptions& o) {
+  QuietFluidsynth();
+  std::string sf = o.soundfont;
+  if (sf.empty()) {
+    auto found = FindSoundfont();
+    if (!found.ok()) return found.status();
+    sf = *found;
+  } else if (!Exists(sf)) {
+    return absl::NotFoundError("soundfont " + sf + " cannot be read");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->settings = new_fluid_settings();
+  if (impl->settings == nullptr) return absl::InternalError("fluidsynth: no settings");
+  fluid_settings_setnum(impl->settings, "synth.sample-rate", o.sample_rate);
+  fluid_settings_setnum(impl->settings, "synth.gain", o.gain);
+  fluid_settings_setint(impl->settings, "audio.period-size", o.period_size);
+  fluid_settings_setint(impl->settings, "audio.periods", 2);
+  impl->synth = new_fluid_synth(impl->settings);
+  if (impl->synth == nullptr) return absl::InternalError("fluidsynth: cannot create the synth");
+  if (fluid_synth_sfload(impl->synth, sf.c_str(), 1) == FLUID_FAILED) {
+    return absl::InvalidArgumentError("fluidsynth cannot load soundfont " + sf + ": " + last_log());
+  }
+  std::unique_ptr<Synth> self(new Synth(std::move(impl)));
+  self->soundfont_ = sf;
+  fluid_settings_t* s = self->impl_->settings;
+  std::vector<std::string> drivers;
+  if (o.audio_driver == "auto") {
+    drivers = AutoDrivers();
+  } else if (o.audio_driver == "file") {
+    if (o.file.empty()) return absl::InvalidArgumentError("the file audio driver needs a file");
+    fluid_settings_setstr(s, "audio.file.name", o.file.c_str());
+    fluid_settings_setstr(s, "audio.file.type", "raw");
+    fluid_settings_setstr(s, "audio.file.format", "s16");
+    fluid_settings_setstr(s, "audio.file.endian", "little");
+    drivers = {"file"};
+  } else if (o.audio_driver != "none") {
+    drivers = {o.audio_driver};
+  }
+  for (const auto& d : drivers) {
+    if (fluid_settings_setstr(s, "audio.driver", d.c_str()) != FLUID_OK) continue;
+    self->impl_->driver = new_fluid_audio_driver(s, self->impl_->synth);
+    if (self->impl_->driver != nullptr) {
+      self->driver_ = d;
+      break;
+    }
+  }
+  if (!drivers.empty() && self->driver_.empty()) {
+    self->driver_error_ = "no audio output opened (tried";
+    for (const auto& d : drivers) self->driver_error_ += " " + d;
+    self->driver_error_ += ")";
+  }
+  return self;
+}
+
+void Synth::Play(const midi::ChannelMessage& m) {
+  fluid_synth_t* s = impl_->synth;
+  const int ch = m.channel();
+  switch (m.kind()) {
+    case 0x80:
+      fluid_synth_noteoff(s, ch, m.data1);
+      break;
+    case 0x90:
+      if (m.data2 == 0) {
+        fluid_synth_noteoff(s, ch, m.data1);
+      } else {
+        fluid_synth_noteon(s, ch, m.data1, m.data2);
+      }
+      break;
+    case 0xA0:
+      fluid_synth_key_pressure(s, ch, m.data1, m.data2);
+      break;
+    case 0xB0:
+      fluid_synth_cc(s, ch, m.data1, m.data2);
+      break;
+    case 0xC0:
+      fluid_synth_program_change(s, ch, m.data1);
+      break;
+    case 0xD0:
+      fluid_synth_channel_pressure(s, ch, m.data1);
+      break;
+    case 0xE0:
+      fluid_synth_pitch_bend(s, ch, m.data1 | (m.data2 << 7));
+      break;
+    default:
+      break;
+  }
+}
+
+void Synth::AllNotesOff() {
+  for (int ch = 0; ch < 16; ++ch) {
+    fluid_synth_cc(impl_->synth, ch, 64, 0);  // pedal up, or held notes would ring on
+  }
+  fluid_synth_all_notes_off(impl_->synth, -1);
+}
+
+void Synth::Render(int frames, std::vector<float>* out) {
+  out->assign(static_cast<size_t>(frames) * 2, 0.0f);
+  if (impl_->driver != nullptr || frames <= 0) return;
+  fluid_synth_write_float(impl_->synth, frames, out->data(), 0, 2, out->data(), 1, 2);
+}
+
+}  // namespace tutti::play
