@@ -1,0 +1,122 @@
+#include "server/config_flags.h"
+
+#include <cstdint>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+
+namespace {
+// Defaults come from ServerConfig itself, so config.h stays the one place that says them.
+const tutti::server::ServerConfig kDefaults;
+}  // namespace
+
+// --- listening ---------------------------------------------------------------------------
+ABSL_FLAG(std::string, listen, kDefaults.listen_address, "address to bind");
+ABSL_FLAG(uint16_t, port, kDefaults.port, "TCP port; 0 = any free port");
+ABSL_FLAG(int, shards, kDefaults.shards, "event-loop threads; 0 = one per core");
+ABSL_FLAG(std::string, keys, kDefaults.key_dir,
+          "key files; development keys are generated there when missing");
+ABSL_FLAG(std::string, data, kDefaults.data_dir, "where the embedded store lives");
+ABSL_FLAG(bool, no_guests, !kDefaults.allow_guests, "refuse connections without a token");
+ABSL_FLAG(std::string, web_root, kDefaults.web_root,
+          "the browser client's files; \"\" = serve none");
+ABSL_FLAG(size_t, max_frame, kDefaults.max_frame_bytes, "largest WebSocket frame, bytes");
+ABSL_FLAG(int, idle_timeout_ms, kDefaults.idle_timeout_ms,
+          "close a connection silent this long, ms");
+
+// --- the door (docs/OPERATIONS.md, "Descriptors and ceilings") ---------------------------
+ABSL_FLAG(size_t, max_connections, kDefaults.max_connections,
+          "open connections in all; 0 = RLIMIT_NOFILE less the reserve");
+ABSL_FLAG(int, max_connections_per_address, kDefaults.max_connections_per_address,
+          "connections per IPv4 address or IPv6 /64; 0 = no cap");
+ABSL_FLAG(int, max_guests_per_address, kDefaults.max_guests_per_address,
+          "guest sessions per address; 0 = no cap");
+ABSL_FLAG(double, upgrades_per_second_per_address, kDefaults.upgrades_per_second_per_address,
+          "upgrade attempts per second per address; 0 = no limit");
+ABSL_FLAG(double, upgrade_burst_per_address, kDefaults.upgrade_burst_per_address,
+          "upgrade attempts an address may make at once (at least 1)");
+ABSL_FLAG(std::string, exempt_networks, kDefaults.exempt_networks,
+          "comma-separated CIDRs without per-address limits (load generators, gateways)");
+ABSL_FLAG(int, audit_retention_days, kDefaults.audit_retention_days,
+          "delete moderation records older than this; 0 keeps them all");
+
+// --- load-test overrides of the per-room and per-client limits (docs/PERFORMANCE.md) -----
+ABSL_FLAG(int, max_users_per_room, kDefaults.max_users_per_room, "members per room");
+ABSL_FLAG(int, lobby_max_users, kDefaults.lobby_max_users, "members per lobby");
+ABSL_FLAG(size_t, max_rooms, kDefaults.max_rooms, "rooms on the server");
+ABSL_FLAG(double, notes_per_second, kDefaults.notes_per_second, "note quota per client");
+ABSL_FLAG(double, note_burst, kDefaults.note_burst, "note burst per client");
+ABSL_FLAG(double, controllers_per_second, kDefaults.controllers_per_second,
+          "controller quota per client (CC, program change, bend, pressure)");
+ABSL_FLAG(double, controller_burst, kDefaults.controller_burst, "controller burst per client");
+ABSL_FLAG(double, chat_per_second, kDefaults.chat_per_second, "chat lines per second per client");
+ABSL_FLAG(double, chat_burst, kDefaults.chat_burst, "chat burst per client");
+
+namespace tutti::server {
+namespace {
+
+// Checks one flag's value against [lo, hi]; the first failure is kept.
+template <typename T>
+void Check(absl::Status* status, const char* flag, T value, double lo, double hi) {
+  const double v = static_cast<double>(value);
+  if (status->ok() && !(v >= lo && v <= hi)) {
+    *status = absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " wants a number from ", lo, " to ", hi, ", not ", value));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
+  ServerConfig c;
+  c.listen_address = absl::GetFlag(FLAGS_listen);
+  c.port = absl::GetFlag(FLAGS_port);
+  c.shards = absl::GetFlag(FLAGS_shards);
+  c.key_dir = absl::GetFlag(FLAGS_keys);
+  c.data_dir = absl::GetFlag(FLAGS_data);
+  c.allow_guests = !absl::GetFlag(FLAGS_no_guests);
+  c.web_root = absl::GetFlag(FLAGS_web_root);
+  c.max_frame_bytes = absl::GetFlag(FLAGS_max_frame);
+  c.idle_timeout_ms = absl::GetFlag(FLAGS_idle_timeout_ms);
+  c.max_connections = absl::GetFlag(FLAGS_max_connections);
+  c.max_connections_per_address = absl::GetFlag(FLAGS_max_connections_per_address);
+  c.max_guests_per_address = absl::GetFlag(FLAGS_max_guests_per_address);
+  c.upgrades_per_second_per_address = absl::GetFlag(FLAGS_upgrades_per_second_per_address);
+  c.upgrade_burst_per_address = absl::GetFlag(FLAGS_upgrade_burst_per_address);
+  c.exempt_networks = absl::GetFlag(FLAGS_exempt_networks);
+  c.audit_retention_days = absl::GetFlag(FLAGS_audit_retention_days);
+  c.max_users_per_room = absl::GetFlag(FLAGS_max_users_per_room);
+  c.lobby_max_users = absl::GetFlag(FLAGS_lobby_max_users);
+  c.max_rooms = absl::GetFlag(FLAGS_max_rooms);
+  c.notes_per_second = absl::GetFlag(FLAGS_notes_per_second);
+  c.note_burst = absl::GetFlag(FLAGS_note_burst);
+  c.controllers_per_second = absl::GetFlag(FLAGS_controllers_per_second);
+  c.controller_burst = absl::GetFlag(FLAGS_controller_burst);
+  c.chat_per_second = absl::GetFlag(FLAGS_chat_per_second);
+  c.chat_burst = absl::GetFlag(FLAGS_chat_burst);
+
+  absl::Status s;
+  Check(&s, "shards", c.shards, 0, 1024);
+  Check(&s, "max-frame", c.max_frame_bytes, 1, 1e9);
+  Check(&s, "idle-timeout-ms", c.idle_timeout_ms, 1, 1e9);
+  Check(&s, "max-connections", c.max_connections, 0, 1e9);
+  Check(&s, "max-connections-per-address", c.max_connections_per_address, 0, 1e9);
+  Check(&s, "max-guests-per-address", c.max_guests_per_address, 0, 1e9);
+  Check(&s, "upgrades-per-second-per-address", c.upgrades_per_second_per_address, 0, 1e6);
+  Check(&s, "upgrade-burst-per-address", c.upgrade_burst_per_address, 1, 1e9);
+  Check(&s, "audit-retention-days", c.audit_retention_days, 0, 1e6);
+  Check(&s, "max-users-per-room", c.max_users_per_room, 1, 1e6);
+  Check(&s, "lobby-max-users", c.lobby_max_users, 1, 1e6);
+  Check(&s, "max-rooms", c.max_rooms, 1, 1e9);
+  Check(&s, "notes-per-second", c.notes_per_second, 0, 1e9);
+  Check(&s, "note-burst", c.note_burst, 0, 1e9);
+  Check(&s, "controllers-per-second", c.controllers_per_second, 0, 1e9);
+  Check(&s, "controller-burst", c.controller_burst, 0, 1e9);
+  Check(&s, "chat-per-second", c.chat_per_second, 0, 1e9);
+  Check(&s, "chat-burst", c.chat_burst, 0, 1e9);
+  if (!s.ok()) return s;
+  return c;
+}
+
+}  // namespace tutti::server

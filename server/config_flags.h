@@ -1,0 +1,23 @@
+// The tutti-server command line: the ABSL_FLAGs that set ServerConfig (defined in
+// config_flags.cc, beside the config they fill) and the one place that turns them into a
+// ServerConfig.
+//
+// Owns: the flag definitions and their checks. Thread affinity: main thread, after
+// absl::ParseCommandLine and before the server starts. Owner: server/main.cc (only the
+// tutti-server binary links this library, so tests and other tools do not carry the flags).
+#ifndef TUTTI_SERVER_CONFIG_FLAGS_H_
+#define TUTTI_SERVER_CONFIG_FLAGS_H_
+
+#include "absl/status/statusor.h"
+#include "server/config.h"
+
+namespace tutti::server {
+
+// A ServerConfig with the defaults of config.h, overridden by the flags given. INVALID_ARGUMENT
+// names the flag when a value is outside its range (the door's limits are read strictly: a
+// typo must not turn a limit off).
+absl::StatusOr<ServerConfig> ServerConfigFromFlags();
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_CONFIG_FLAGS_H_

@@ -1,0 +1,115 @@
+// Runs every Tutti main with --help, -h, --helpfull and with bad command lines, and checks
+// the conventions of tools/common/main_flags.h: help on stdout with exit status 0, listing
+// the flags as they are typed (dashes); a usage error on stderr, naming the problem, with
+// exit status 2. Nothing here starts a server or opens a socket: every case ends in the
+// flag parser.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace {
+
+struct Main {
+  const char* name;
+  const char* path;
+  const char* known_flag;  // a flag of the program's own, dashed, as --help must show it
+  const char* typed_flag;  // a numeric flag: "--<it> notanumber" must be refused
+};
+
+// ctest names the cases after the row, not its bytes.
+void PrintTo(const Main& m, std::ostream* os) { *os << m.name; }
+
+// One row per main. A binary added later gets its row here.
+const Main kMains[] = {
+    {"server", TUTTI_SERVER_BIN, "--max-connections-per-address", "--port"},
+};
+
+struct Outcome {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `path args...` with stdout and stderr captured in files; arguments are test constants
+// without shell metacharacters.
+Outcome Execute(const std::string& path, const std::string& args) {
+  std::string dir = ::testing::TempDir() + "tutti-mains-XXXXXX";
+  if (::mkdtemp(dir.data()) == nullptr) return {};
+  const std::string out = dir + "/out", err = dir + "/err";
+  const int raw = std::system((path + " " + args + " >" + out + " 2>" + err).c_str());
+  Outcome r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = Slurp(out);
+  r.err = Slurp(err);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+  ::rmdir(dir.c_str());
+  return r;
+}
+
+class MainFlagsTest : public ::testing::TestWithParam<Main> {};
+
+TEST_P(MainFlagsTest, HelpListsDashedFlagsAndExitsZero) {
+  const Main& m = GetParam();
+  for (const char* help : {"--help", "-h"}) {
+    Outcome r = Execute(m.path, help);
+    EXPECT_EQ(r.status, 0) << help << "\n" << r.err;
+    EXPECT_NE(r.out.find(m.known_flag), std::string::npos) << help << "\n" << r.out;
+    EXPECT_EQ(r.out.find("--flagfile"), std::string::npos) << "abseil's flags are for --helpfull";
+  }
+  Outcome full = Execute(m.path, "--helpfull");
+  EXPECT_EQ(full.status, 0) << full.err;
+  EXPECT_NE(full.out.find(m.known_flag), std::string::npos);
+  EXPECT_NE(full.out.find("--flagfile"), std::string::npos);
+}
+
+TEST_P(MainFlagsTest, UnknownFlagIsAUsageError) {
+  const Main& m = GetParam();
+  Outcome r = Execute(m.path, "--no-such-flag-anywhere 1");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("Unknown command line flag 'no-such-flag-anywhere'"), std::string::npos)
+      << r.err;
+}
+
+TEST_P(MainFlagsTest, ValueThatDoesNotParseIsAUsageError) {
+  const Main& m = GetParam();
+  Outcome r = Execute(m.path, std::string(m.typed_flag) + " notanumber");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("Illegal value 'notanumber'"), std::string::npos) << r.err;
+}
+
+TEST_P(MainFlagsTest, MissingValueIsAUsageError) {
+  const Main& m = GetParam();
+  Outcome r = Execute(m.path, m.typed_flag);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("Missing the value"), std::string::npos) << r.err;
+}
+
+TEST_P(MainFlagsTest, StrayArgumentIsAUsageError) {
+  const Main& m = GetParam();
+  Outcome r = Execute(m.path, "stray");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("unexpected argument 'stray'"), std::string::npos) << r.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllMains, MainFlagsTest, ::testing::ValuesIn(kMains),
+                         [](const ::testing::TestParamInfo<Main>& row) {
+                           return std::string(row.param.name);
+                         });
+
+}  // namespace

@@ -1,0 +1,34 @@
+#include "tools/common/termination_signals.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#include <cerrno>
+
+namespace tutti::main_support {
+
+TerminationSignals::TerminationSignals() {
+  sigemptyset(&set_);
+  sigaddset(&set_, SIGINT);
+  sigaddset(&set_, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int TerminationSignals::Wait() {
+  int sig = 0;
+  while (sigwait(&set_, &sig) != 0) {
+  }
+  return sig;
+}
+
+int TerminationSignals::WaitFor(int64_t timeout_ms) {
+  timespec ts{static_cast<time_t>(timeout_ms / 1000),
+              static_cast<long>(timeout_ms % 1000) * 1000000};
+  const int sig = sigtimedwait(&set_, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+const char* TerminationSignals::Name(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
+
+}  // namespace tutti::main_support
