@@ -21,8 +21,9 @@ namespace {
 struct Main {
   const char* name;
   const char* path;
-  const char* known_flag;  // a flag of the program's own, dashed, as --help must show it
-  const char* typed_flag;  // a numeric flag: "--<it> notanumber" must be refused
+  const char* known_flag;   // a flag of the program's own, dashed, as --help must show it
+  const char* bad_value;    // a flag given a value of the wrong type ("--port=notanumber")
+  const char* valued_flag;  // a flag that takes a value, given none
 };
 
 // ctest names the cases after the row, not its bytes.
@@ -30,7 +31,9 @@ void PrintTo(const Main& m, std::ostream* os) { *os << m.name; }
 
 // One row per main. A binary added later gets its row here.
 const Main kMains[] = {
-    {"server", TUTTI_SERVER_BIN, "--max-connections-per-address", "--port"},
+    {"server", TUTTI_SERVER_BIN, "--max-connections-per-address", "--port=notanumber", "--keys"},
+    {"keygen", TUTTI_KEYGEN_BIN, "--force", "--force=notanumber", "--dir"},
+    {"token", TUTTI_TOKEN_BIN, "--user-id", "--ttl=notanumber", "--name"},
 };
 
 struct Outcome {
@@ -88,14 +91,14 @@ TEST_P(MainFlagsTest, UnknownFlagIsAUsageError) {
 
 TEST_P(MainFlagsTest, ValueThatDoesNotParseIsAUsageError) {
   const Main& m = GetParam();
-  Outcome r = Execute(m.path, std::string(m.typed_flag) + " notanumber");
+  Outcome r = Execute(m.path, m.bad_value);
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("Illegal value 'notanumber'"), std::string::npos) << r.err;
 }
 
 TEST_P(MainFlagsTest, MissingValueIsAUsageError) {
   const Main& m = GetParam();
-  Outcome r = Execute(m.path, m.typed_flag);
+  Outcome r = Execute(m.path, m.valued_flag);
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("Missing the value"), std::string::npos) << r.err;
 }

@@ -85,9 +85,9 @@ void PrintHelp(std::string_view usage, bool full) {
     by_file[RelativeToSourceTree(file)].push_back(flag);
   }
   std::printf(
-      "%.*s\n\nFlags (dashes and underscores in a name are the same: --user-id is "
-      "--user_id)%s:\n",
-      static_cast<int>(usage.size()), usage.data(),
+      "%s: %.*s\n\nFlags%s.\nDashes and underscores in a name are the same: "
+      "--user-id is --user_id.\n",
+      Program().c_str(), static_cast<int>(usage.size()), usage.data(),
       full ? ", abseil's own included" : " (--helpfull also lists abseil's own)");
   for (auto& [file, flags] : by_file) {
     std::sort(flags.begin(), flags.end(),

@@ -1,15 +1,20 @@
 // tutti-keygen: creates the four key files in a directory (docs/AUTH.md).
 // Thin wrapper over crypto::GenerateKeyFiles; all logic lives in the library.
 #include <cstdio>
-#include <cstring>
 #include <string>
 
+#include "absl/flags/flag.h"
 #include "crypto/keys.h"
+#include "tools/common/main_flags.h"
+
+ABSL_FLAG(std::string, dir, "", "directory to write the four key files into (required)");
+ABSL_FLAG(bool, force, false,
+          "replace existing key files (invalidates every token and payload made with them)");
 
 namespace {
 
 constexpr char kUsage[] =
-    "usage: tutti-keygen --dir DIR [--force]\n"
+    "writes a Tutti key set (docs/AUTH.md). Usage: tutti-keygen --dir DIR [--force]\n"
     "\n"
     "Writes into DIR (created with mode 0700 if missing):\n"
     "  server_seal.key   X25519 secret the server opens connect payloads with (0600)\n"
@@ -19,33 +24,15 @@ constexpr char kUsage[] =
     "  issuer_sign.pub   Ed25519 public key the server verifies tokens with (0644)\n"
     "\n"
     "Refuses to touch existing files unless --force is given; replacing keys\n"
-    "invalidates every token and payload made with the old ones.\n";
+    "invalidates every token and payload made with the old ones.";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dir;
-  bool force = false;
-  for (int i = 1; i < argc; ++i) {
-    const char* arg = argv[i];
-    if (std::strcmp(arg, "--help") == 0 || std::strcmp(arg, "-h") == 0) {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (std::strcmp(arg, "--force") == 0) {
-      force = true;
-    } else if (std::strcmp(arg, "--dir") == 0 && i + 1 < argc) {
-      dir = argv[++i];
-    } else if (std::strncmp(arg, "--dir=", 6) == 0) {
-      dir = arg + 6;
-    } else {
-      std::fprintf(stderr, "tutti-keygen: unexpected argument '%s'\n\n%s", arg, kUsage);
-      return 2;
-    }
-  }
-  if (dir.empty()) {
-    std::fputs(kUsage, stderr);
-    return 2;
-  }
+  tutti::main_support::ParseFlags(argc, argv, kUsage);
+  const std::string dir = absl::GetFlag(FLAGS_dir);
+  const bool force = absl::GetFlag(FLAGS_force);
+  if (dir.empty()) tutti::main_support::UsageError("--dir is required");
   absl::Status status = tutti::crypto::GenerateKeyFiles(dir, force);
   if (!status.ok()) {
     std::fprintf(stderr, "tutti-keygen: %s\n", std::string(status.message()).c_str());
