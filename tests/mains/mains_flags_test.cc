@@ -34,6 +34,9 @@ const Main kMains[] = {
     {"server", TUTTI_SERVER_BIN, "--max-connections-per-address", "--port=notanumber", "--keys"},
     {"keygen", TUTTI_KEYGEN_BIN, "--force", "--force=notanumber", "--dir"},
     {"token", TUTTI_TOKEN_BIN, "--user-id", "--ttl=notanumber", "--name"},
+    {"netem_relay", TUTTI_NETEM_RELAY_BIN, "--down-jitter-ms", "--seed=notanumber",
+     "--target-port"},
+    {"timing_harness", TUTTI_TIMING_HARNESS_BIN, "--stall-prob", "--seed=notanumber", "--server"},
 };
 
 struct Outcome {

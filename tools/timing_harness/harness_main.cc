@@ -12,48 +12,40 @@
 #include <filesystem>
 #include <string>
 
+#include "absl/flags/flag.h"
+#include "tools/common/main_flags.h"
 #include "tools/timing_harness/timing_harness.h"
+
+ABSL_FLAG(std::string, server, "", "tutti-server binary (default: next to this build's tools)");
+ABSL_FLAG(double, delay_ms, 0, "mean one-way delay added on every leg, ms (0: clean loopback)");
+ABSL_FLAG(double, jitter_ms, 0, "spread: each chunk held (D - J) + |N(0, 1.25 J)| ms");
+ABSL_FLAG(double, stall_prob, 0,
+          "per chunk, probability of holding it --stall-ms more and everything behind it");
+ABSL_FLAG(double, stall_ms, 250, "stall length, ms");
+ABSL_FLAG(uint64_t, seed, 1, "relay randomness and the piece played");
+ABSL_FLAG(double, duration_s, 30, "length of the piece, s; the run takes about S + 6 s");
+ABSL_FLAG(bool, no_kill, false, "end the piece normally instead of killing the sender mid-chord");
+ABSL_FLAG(bool, quickack, false,
+          "ACK the server's segments at once (relay side), so a server socket without "
+          "TCP_NODELAY cannot hold a frame for a delayed ACK: the figures the server would "
+          "give with Nagle off");
+ABSL_FLAG(bool, realtime, false,
+          "run every thread and the server child SCHED_FIFO (needs the privilege): wake-up "
+          "latency of a loaded machine stops counting");
+ABSL_FLAG(bool, trace, false, "per-batch leg times (source->server, server->receiver) on stderr");
+ABSL_FLAG(std::string, work_dir, "",
+          "where the child server keeps keys and data (default: a new temp dir)");
+ABSL_FLAG(std::string, name, "", "the run's name in the report (default: made from the path)");
+ABSL_FLAG(bool, smoke, false,
+          "check correctness only (no stuck notes, every note delivered, the killed sender "
+          "released by the server); exit 1 if not");
 
 namespace {
 
-void Usage() {
-  std::fprintf(
-      stderr,
-      "usage: tutti-timing-harness [--server PATH] [--delay-ms D] [--jitter-ms J]\n"
-      "                            [--stall-prob P] [--stall-ms M] [--seed N] [--duration-s S]\n"
-      "                            [--no-kill] [--quickack] [--realtime] [--trace]\n"
-      "                            [--work-dir DIR]\n"
-      "                            [--name NAME] [--smoke]\n"
-      "  --server PATH   tutti-server binary (default: next to this build's tools)\n"
-      "  --delay-ms D    mean one-way delay added on every leg (default 0: clean loopback)\n"
-      "  --jitter-ms J   spread: each chunk held (D - J) + |N(0, 1.25 J)| ms (default 0)\n"
-      "  --stall-prob P  per chunk, hold it M ms more and everything behind it (TCP stall)\n"
-      "  --stall-ms M    stall length (default 250)\n"
-      "  --seed N        relay randomness and the piece played (default 1)\n"
-      "  --duration-s S  length of the piece (default 30); the run takes about S + 6 s\n"
-      "  --no-kill       end the piece normally instead of killing the sender mid-chord\n"
-      "  --quickack      ACK the server's segments at once (relay side), so a server socket\n"
-      "                  without TCP_NODELAY cannot hold a frame for a delayed ACK: the\n"
-      "                  figures the server would give with Nagle off\n"
-      "  --realtime      run every thread and the server child SCHED_FIFO (needs the\n"
-      "                  privilege): wake-up latency of a loaded machine stops counting\n"
-      "  --trace         per-batch leg times (source->server, server->receiver) on stderr\n"
-      "  --work-dir DIR  where the child server keeps keys and data (default: a new temp dir)\n"
-      "  --smoke         check correctness only (no stuck notes, every note delivered, the\n"
-      "                  killed sender released by the server); exit 1 if not\n"
-      "Example: the reference path of docs/TIMING.md, 30 ms +- 10 ms each way:\n"
-      "  tutti-timing-harness --delay-ms 30 --jitter-ms 10 --duration-s 120\n");
-}
-
-double Number(const std::string& flag, const char* v) {
-  char* end = nullptr;
-  const double d = std::strtod(v, &end);
-  if (end == v || *end != '\0' || d < 0) {
-    std::fprintf(stderr, "tutti-timing-harness: %s needs a non-negative number\n", flag.c_str());
-    std::exit(2);
-  }
-  return d;
-}
+constexpr char kUsage[] =
+    "the layer-2 timing run on real sockets (docs/TIMING.md).\n"
+    "Example: the reference path of docs/TIMING.md, 30 ms +- 10 ms each way:\n"
+    "  tutti-timing-harness --delay-ms 30 --jitter-ms 10 --duration-s 120";
 
 std::string DefaultServer(const char* argv0) {
   // build/tools/timing_harness/tutti-timing-harness -> build/server/tutti-server
@@ -65,88 +57,31 @@ std::string DefaultServer(const char* argv0) {
   return dir + "/../../server/tutti-server";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // A closed stdout (e.g. piped into head) must not kill the run before it stops its children.
-  signal(SIGPIPE, SIG_IGN);
+// The one place the flags become HarnessOptions.
+tutti::harness::HarnessOptions OptionsFromFlags(const char* argv0) {
+  using tutti::main_support::UsageError;
   tutti::harness::HarnessOptions o;
-  o.server_binary = DefaultServer(argv[0]);
-  double delay = 0, jitter = 0, stall_prob = 0, stall_ms = 250;
-  bool smoke = false, named = false, realtime = false;
-  std::string work_dir;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      Usage();
-      return 0;
-    }
-    if (a == "--smoke") {
-      smoke = true;
-      continue;
-    }
-    if (a == "--quickack") {
-      o.quickack = true;
-      continue;
-    }
-    if (a == "--realtime") {
-      realtime = true;
-      continue;
-    }
-    if (a == "--trace") {
-      o.trace = true;
-      continue;
-    }
-    if (a == "--no-kill") {
-      o.kill_mid_chord = false;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      Usage();
-      return 2;
-    }
-    const char* v = argv[++i];
-    if (a == "--server")
-      o.server_binary = v;
-    else if (a == "--delay-ms")
-      delay = Number(a, v);
-    else if (a == "--jitter-ms")
-      jitter = Number(a, v);
-    else if (a == "--stall-prob")
-      stall_prob = Number(a, v);
-    else if (a == "--stall-ms")
-      stall_ms = Number(a, v);
-    else if (a == "--seed")
-      o.seed = static_cast<uint64_t>(Number(a, v));
-    else if (a == "--duration-s")
-      o.music_us = static_cast<int64_t>(Number(a, v) * 1e6);
-    else if (a == "--work-dir")
-      work_dir = v;
-    else if (a == "--name") {
-      o.name = v;
-      named = true;
-    } else {
-      std::fprintf(stderr, "tutti-timing-harness: unknown argument %s\n", a.c_str());
-      Usage();
-      return 2;
-    }
+  o.server_binary = absl::GetFlag(FLAGS_server);
+  if (o.server_binary.empty()) o.server_binary = DefaultServer(argv0);
+  const double delay = absl::GetFlag(FLAGS_delay_ms), jitter = absl::GetFlag(FLAGS_jitter_ms);
+  const double stall_prob = absl::GetFlag(FLAGS_stall_prob);
+  const double stall_ms = absl::GetFlag(FLAGS_stall_ms);
+  const double duration_s = absl::GetFlag(FLAGS_duration_s);
+  if (!(delay >= 0 && jitter >= 0 && stall_ms >= 0)) {
+    UsageError("--delay-ms, --jitter-ms and --stall-ms must be non-negative");
   }
-  if (stall_prob > 1 || o.music_us < 1000000) {
-    std::fprintf(stderr, "tutti-timing-harness: need --stall-prob <= 1 and --duration-s >= 1\n");
-    return 2;
-  }
-  if (realtime) {
-    // Before any thread or child exists, so every one of them inherits it: the bots, the relay
-    // and the server then wake on time even on a loaded machine (as on dedicated hosts).
-    sched_param p{};
-    p.sched_priority = 20;
-    if (sched_setscheduler(0, SCHED_FIFO, &p) != 0) {
-      std::perror("tutti-timing-harness: --realtime (SCHED_FIFO) refused; running without it");
-    }
-  }
+  if (!(stall_prob >= 0 && stall_prob <= 1)) UsageError("--stall-prob must be from 0 to 1");
+  if (!(duration_s >= 1 && duration_s <= 86400)) UsageError("--duration-s must be 1 s to a day");
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.music_us = static_cast<int64_t>(duration_s * 1e6);
+  o.kill_mid_chord = !absl::GetFlag(FLAGS_no_kill);
+  o.quickack = absl::GetFlag(FLAGS_quickack);
+  o.trace = absl::GetFlag(FLAGS_trace);
+  o.work_dir = absl::GetFlag(FLAGS_work_dir);
   o.path = {static_cast<int64_t>(delay * 1000), static_cast<int64_t>(jitter * 1000), stall_prob,
             static_cast<int64_t>(stall_ms * 1000)};
-  if (!named) {
+  o.name = absl::GetFlag(FLAGS_name);
+  if (o.name.empty()) {
     char buf[160];
     if (delay == 0 && jitter == 0 && stall_prob == 0) {
       std::snprintf(buf, sizeof(buf), "layer 2, clean loopback, %.0f s", o.music_us / 1e6);
@@ -156,6 +91,27 @@ int main(int argc, char** argv) {
     }
     o.name = buf;
   }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tutti::main_support::ParseFlags(argc, argv, kUsage);
+  // A closed stdout (e.g. piped into head) must not kill the run before it stops its children.
+  signal(SIGPIPE, SIG_IGN);
+  tutti::harness::HarnessOptions o = OptionsFromFlags(argv[0]);
+  const bool smoke = absl::GetFlag(FLAGS_smoke);
+  if (absl::GetFlag(FLAGS_realtime)) {
+    // Before any thread or child exists, so every one of them inherits it: the bots, the relay
+    // and the server then wake on time even on a loaded machine (as on dedicated hosts).
+    sched_param p{};
+    p.sched_priority = 20;
+    if (sched_setscheduler(0, SCHED_FIFO, &p) != 0) {
+      std::perror("tutti-timing-harness: --realtime (SCHED_FIFO) refused; running without it");
+    }
+  }
+  std::string work_dir = o.work_dir;
   bool made_dir = false;
   if (work_dir.empty()) {
     const char* tmp = std::getenv("TMPDIR");
