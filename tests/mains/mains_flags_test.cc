@@ -36,6 +36,8 @@ const Main kMains[] = {
     {"token", TUTTI_TOKEN_BIN, "--user-id", "--ttl=notanumber", "--name"},
     {"netem_relay", TUTTI_NETEM_RELAY_BIN, "--down-jitter-ms", "--seed=notanumber",
      "--target-port"},
+    {"cli", TUTTI_CLI_BIN, "--token-ttl", "--port=notanumber", "--room"},
+    {"midi_bridge", TUTTI_MIDI_BRIDGE_BIN, "--min-delay-ms", "--stats-s=notanumber", "--input"},
     {"timing_harness", TUTTI_TIMING_HARNESS_BIN, "--stall-prob", "--seed=notanumber", "--server"},
 };
 

@@ -12,9 +12,17 @@
 #include <thread>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "tools/client/client.h"
+#include "tools/client/connect_flags.h"
 #include "tools/client/connect_target.h"
 #include "tools/client/token_refresher.h"
+#include "tools/common/main_flags.h"
+
+ABSL_FLAG(std::string, room, "", "room to create or join after connecting");
+ABSL_FLAG(bool, lobby, false,
+          "join the next lobby with room to spare after connecting (wins over --room)");
+ABSL_FLAG(int, linger, 500, "ms to keep printing after stdin ends, before leaving");
 
 namespace {
 
@@ -28,20 +36,19 @@ int64_t MonoUs() {
       .count();
 }
 
-void Usage() {
-  std::fprintf(stderr,
-               "usage: tutti-cli (--url WS_URL | --keys DIR [--host H] [--port P])\n"
-               "                 [--name NAME] [--user-id ID] [--guest] [--roles admin,moderator]\n"
-               "                 [--room NAME | --lobby] [--linger MS] [--token-ttl S]\n"
-               "With --keys the token is minted for S seconds (default 3600) and renewed on the\n"
-               "open connection before it runs out (UPDATE_PERMISSIONS).\n"
-               "Type a line to chat. Commands:\n"
-               "  /note N [VEL]      play MIDI note N (note-on, note-off 300 ms later)\n"
-               "  /play              a C major scale\n"
-               "  /join ROOM [PW]    /create ROOM [PW]   /leave   /lobby   /rooms   /sync\n"
-               "  /status online|away|busy|invisible [TEXT]   /pm USER TEXT   /quit\n"
-               "Any other /command is sent as chat for the server to run (try /help).\n");
-}
+constexpr char kUsage[] =
+    "a small interactive client (docs/OPERATIONS.md). Usage:\n"
+    "  tutti-cli (--url WS_URL | --keys DIR [--host H] [--port P])\n"
+    "            [--name NAME] [--user-id ID] [--guest] [--roles admin,moderator]\n"
+    "            [--room NAME | --lobby] [--linger MS] [--token-ttl S]\n"
+    "With --keys the token is minted for S seconds (default 3600) and renewed on the\n"
+    "open connection before it runs out (UPDATE_PERMISSIONS).\n"
+    "Type a line to chat. Commands:\n"
+    "  /note N [VEL]      play MIDI note N (note-on, note-off 300 ms later)\n"
+    "  /play              a C major scale\n"
+    "  /join ROOM [PW]    /create ROOM [PW]   /leave   /lobby   /rooms   /sync\n"
+    "  /status online|away|busy|invisible [TEXT]   /pm USER TEXT   /quit\n"
+    "Any other /command is sent as chat for the server to run (try /help).";
 
 std::string Describe(const tutti::proto::MidiMessage& m) {
   std::string out;
@@ -167,82 +174,21 @@ ServerMessage Note(int note, int velocity) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string url, keys, host = "127.0.0.1", name = "cli", user_id, room, roles;
-  int port = 8080, linger_ms = 500;
-  int64_t token_ttl_s = 3600;
-  bool guest = false, lobby = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto v = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        Usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--url")
-      url = v();
-    else if (a == "--keys")
-      keys = v();
-    else if (a == "--host")
-      host = v();
-    else if (a == "--port")
-      port = std::atoi(v().c_str());
-    else if (a == "--name")
-      name = v();
-    else if (a == "--user-id")
-      user_id = v();
-    else if (a == "--roles")
-      roles = v();
-    else if (a == "--guest")
-      guest = true;
-    else if (a == "--room")
-      room = v();
-    else if (a == "--lobby")
-      lobby = true;
-    else if (a == "--linger")
-      linger_ms = std::atoi(v().c_str());
-    else if (a == "--token-ttl")
-      token_ttl_s = std::atoll(v().c_str());
-    else if (a == "-h" || a == "--help") {
-      Usage();
-      return 0;
-    } else {
-      std::fprintf(stderr, "tutti-cli: unknown argument %s\n", a.c_str());
-      Usage();
-      return 2;
-    }
-  }
+  tutti::main_support::ParseFlags(argc, argv, kUsage);
+  const tutti::client::ConnectOptions connect =
+      tutti::client::ConnectOptionsFromFlags("cli", "cli-");
+  const std::string room = absl::GetFlag(FLAGS_room);
+  const bool lobby = absl::GetFlag(FLAGS_lobby);
+  const int linger_ms = absl::GetFlag(FLAGS_linger);
+  if (linger_ms < 0) tutti::main_support::UsageError("--linger must not be negative");
 
-  tutti::client::ConnectOptions connect;
-  connect.url = url;
-  connect.keys = keys;
-  connect.host = host;
-  connect.port = port;
-  connect.name = name;
-  connect.user_id = user_id;
-  connect.id_prefix = "cli-";
-  connect.guest = guest;
-  connect.token_ttl_s = token_ttl_s > 0 ? token_ttl_s : 3600;
-  std::stringstream role_list(roles);
-  for (std::string r; std::getline(role_list, r, ',');) {
-    if (!r.empty()) connect.roles.push_back(r);
-  }
-  if (url.empty() && keys.empty()) {
-    Usage();
-    return 2;
-  }
   auto target = tutti::client::ResolveConnectTarget(connect);
   if (!target.ok()) {
     std::fprintf(stderr, "tutti-cli: %s\n", std::string(target.status().message()).c_str());
     return 1;
   }
-  host = target->host;
-  port = target->port;
-  const std::string resource = target->resource;
-
   tutti::client::Client client;
-  auto r = client.Connect(host, static_cast<uint16_t>(port), resource);
+  auto r = client.Connect(target->host, static_cast<uint16_t>(target->port), target->resource);
   if (!r.ok) {
     std::fprintf(stderr, "tutti-cli: connect refused: %d %s\n", r.http_status, r.error.c_str());
     return 1;

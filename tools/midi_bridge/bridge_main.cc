@@ -23,57 +23,61 @@
 #include <thread>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "midi/rtmidi_port.h"
 #include "tools/client/client.h"
+#include "tools/client/connect_flags.h"
 #include "tools/client/connect_target.h"
 #include "tools/client/token_refresher.h"
+#include "tools/common/main_flags.h"
+#include "tools/common/termination_signals.h"
 #include "tools/midi_bridge/inbox.h"
 #include "tools/midi_bridge/midi_link.h"
+
+ABSL_FLAG(std::string, room, "Lobby", "room to create or join");
+// MIDI (JACK)
+ABSL_FLAG(std::string, input, "", "read from the JACK MIDI source whose name contains this");
+ABSL_FLAG(std::string, virtual_input, "",
+          "offer an input port of this name for others to connect (default: in)");
+ABSL_FLAG(std::string, output, "", "play to the JACK MIDI destination whose name contains this");
+ABSL_FLAG(std::string, virtual_output, "", "offer an output port of this name (default: out)");
+ABSL_FLAG(std::string, jack_client, "tutti-bridge", "JACK client name prefix");
+ABSL_FLAG(bool, list_ports, false, "print the JACK MIDI sources and destinations and exit");
+// Timing
+ABSL_FLAG(double, min_delay_ms, 5,
+          "lowest playout delay, ms (raise it, e.g. 250, to trade latency for completeness "
+          "on a lossy link)");
+ABSL_FLAG(double, max_delay_ms, 500, "highest playout delay, ms");
+ABSL_FLAG(std::string, smoothness, "balanced",
+          "low (95th percentile), balanced (99th) or smooth (99.8th)");
+ABSL_FLAG(bool, realtime, false,
+          "run the loop SCHED_FIFO (needs the privilege): on a busy machine an ordinary "
+          "thread can wake ~4 ms late and smear the timing");
+// Run
+ABSL_FLAG(double, duration_s, 0, "exit after this many seconds; 0 = until SIGINT/SIGTERM");
+ABSL_FLAG(double, stats_s, 10, "print clock and buffer figures every S seconds; 0 = off");
+ABSL_FLAG(bool, no_reconnect, false,
+          "exit when the connection is lost (default with --keys: retry with backoff and "
+          "rejoin the room)");
 
 namespace {
 
 using tutti::midi::MonotonicNowUs;
 
-void Usage() {
-  std::fprintf(
-      stderr,
-      "usage: tutti-midi-bridge (--url WS_URL | --keys DIR [--host H] [--port P])\n"
-      "                         [--name NAME] [--user-id ID] [--guest] [--room NAME]\n"
-      "                         [--input PORT | --virtual-input NAME]\n"
-      "                         [--output PORT | --virtual-output NAME] [--jack-client NAME]\n"
-      "                         [--min-delay-ms MS] [--max-delay-ms MS]\n"
-      "                         [--smoothness low|balanced|smooth] [--duration-s S]\n"
-      "                         [--stats-s S] [--realtime] [--no-reconnect] [--list-ports]\n"
-      "Connection (as tutti-cli):\n"
-      "  --url WS_URL          a ready-made connect URL (ws://host:port/api/websocket/...)\n"
-      "  --keys DIR            mint a connect payload from the server's key files in DIR\n"
-      "  --host H --port P     server address with --keys (default 127.0.0.1:8080)\n"
-      "  --name, --user-id     who you are (with --keys); --guest connects without a token\n"
-      "  --room NAME           room to create or join (default Lobby)\n"
-      "MIDI (JACK; start jackd first, e.g. jackd --no-realtime -d dummy -r 48000 -p 256):\n"
-      "  --input PORT          read from the JACK MIDI source whose name contains PORT\n"
-      "  --virtual-input NAME  offer an input port NAME for others to connect (default: in)\n"
-      "  --output PORT         play to the JACK MIDI destination whose name contains PORT\n"
-      "  --virtual-output NAME offer an output port NAME (default: out)\n"
-      "  --jack-client NAME    JACK client name prefix (default tutti-bridge)\n"
-      "  --list-ports          print the JACK MIDI sources and destinations and exit\n"
-      "Timing:\n"
-      "  --min-delay-ms MS     lowest playout delay (default 5; raise it, e.g. 250, to trade\n"
-      "                        latency for completeness on a lossy link)\n"
-      "  --max-delay-ms MS     highest playout delay (default 500)\n"
-      "  --smoothness S        low (95th percentile), balanced (99th, default), smooth (99.8th)\n"
-      "  --realtime            run the loop SCHED_FIFO (needs the privilege): on a busy machine\n"
-      "                        an ordinary thread can wake ~4 ms late and smear the timing\n"
-      "Run:\n"
-      "  --duration-s S        exit after S seconds (default: until SIGINT/SIGTERM)\n"
-      "  --stats-s S           print clock and buffer figures every S seconds (default 10, 0 "
-      "off)\n"
-      "  --token-ttl S         with --keys: minted tokens last S seconds (default 3600); the\n"
-      "                        token is renewed on the open connection before it runs out\n"
-      "  --no-reconnect        exit when the connection is lost (default: with --keys, retry\n"
-      "                        with backoff, 1 s doubling to 30 s, and rejoin the room; a\n"
-      "                        --url is single use, so it never reconnects)\n");
-}
+constexpr char kUsage[] =
+    "the native desktop client: a MIDI port on one side, a Tutti room on the other\n"
+    "(docs/TIMING.md). Usage:\n"
+    "  tutti-midi-bridge (--url WS_URL | --keys DIR [--host H] [--port P])\n"
+    "                    [--name NAME] [--user-id ID] [--guest] [--room NAME]\n"
+    "                    [--input PORT | --virtual-input NAME]\n"
+    "                    [--output PORT | --virtual-output NAME] [--jack-client NAME]\n"
+    "                    [--min-delay-ms MS] [--max-delay-ms MS]\n"
+    "                    [--smoothness low|balanced|smooth] [--duration-s S]\n"
+    "                    [--stats-s S] [--realtime] [--no-reconnect] [--list-ports]\n"
+    "MIDI goes through JACK; start jackd first, e.g. jackd --no-realtime -d dummy -r 48000 -p "
+    "256.\n"
+    "With --keys a lost connection is retried with backoff (1 s doubling to 30 s) and the room\n"
+    "rejoined; a --url is single use, so it never reconnects.";
 
 std::atomic<bool> g_stop{false};
 
@@ -94,75 +98,21 @@ bool ClosedForGood(uint16_t code) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string url, keys, host = "127.0.0.1", name = "bridge", user_id, room = "Lobby";
-  std::string input, virtual_input, output, virtual_output, jack_client = "tutti-bridge";
-  std::string smoothness = "balanced";
-  int port = 8080;
-  bool guest = false, list_ports = false, realtime = false, reconnect = true;
-  int64_t token_ttl_s = 3600;
-  double min_delay_ms = 5, max_delay_ms = 500, duration_s = 0, stats_s = 10;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto v = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        Usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--url")
-      url = v();
-    else if (a == "--keys")
-      keys = v();
-    else if (a == "--host")
-      host = v();
-    else if (a == "--port")
-      port = std::atoi(v().c_str());
-    else if (a == "--name")
-      name = v();
-    else if (a == "--user-id")
-      user_id = v();
-    else if (a == "--guest")
-      guest = true;
-    else if (a == "--room")
-      room = v();
-    else if (a == "--input")
-      input = v();
-    else if (a == "--virtual-input")
-      virtual_input = v();
-    else if (a == "--output")
-      output = v();
-    else if (a == "--virtual-output")
-      virtual_output = v();
-    else if (a == "--jack-client")
-      jack_client = v();
-    else if (a == "--min-delay-ms")
-      min_delay_ms = std::atof(v().c_str());
-    else if (a == "--max-delay-ms")
-      max_delay_ms = std::atof(v().c_str());
-    else if (a == "--smoothness")
-      smoothness = v();
-    else if (a == "--duration-s")
-      duration_s = std::atof(v().c_str());
-    else if (a == "--stats-s")
-      stats_s = std::atof(v().c_str());
-    else if (a == "--list-ports")
-      list_ports = true;
-    else if (a == "--no-reconnect")
-      reconnect = false;
-    else if (a == "--token-ttl")
-      token_ttl_s = std::atoll(v().c_str());
-    else if (a == "--realtime")
-      realtime = true;
-    else if (a == "-h" || a == "--help") {
-      Usage();
-      return 0;
-    } else {
-      std::fprintf(stderr, "tutti-midi-bridge: unknown argument %s\n", a.c_str());
-      Usage();
-      return 2;
-    }
-  }
+  tutti::main_support::ParseFlags(argc, argv, kUsage);
+  const std::string room = absl::GetFlag(FLAGS_room);
+  const std::string input = absl::GetFlag(FLAGS_input);
+  const std::string virtual_input = absl::GetFlag(FLAGS_virtual_input);
+  const std::string output = absl::GetFlag(FLAGS_output);
+  const std::string virtual_output = absl::GetFlag(FLAGS_virtual_output);
+  const std::string jack_client = absl::GetFlag(FLAGS_jack_client);
+  const std::string smoothness = absl::GetFlag(FLAGS_smoothness);
+  const bool list_ports = absl::GetFlag(FLAGS_list_ports);
+  const bool realtime = absl::GetFlag(FLAGS_realtime);
+  const bool reconnect = !absl::GetFlag(FLAGS_no_reconnect);
+  const double min_delay_ms = absl::GetFlag(FLAGS_min_delay_ms);
+  const double max_delay_ms = absl::GetFlag(FLAGS_max_delay_ms);
+  const double duration_s = absl::GetFlag(FLAGS_duration_s);
+  const double stats_s = absl::GetFlag(FLAGS_stats_s);
 
   // The probe client that lists and connects ports leaves JACK after the ports do (they are
   // declared later, so closed first), on every way out of main.
@@ -189,13 +139,13 @@ int main(int argc, char** argv) {
     smooth = tutti::midi::Smoothness::kLowLatency;
   else if (smoothness == "smooth")
     smooth = tutti::midi::Smoothness::kSmooth;
-  else if (smoothness != "balanced") {
-    Usage();
-    return 2;
+  else if (smoothness != "balanced")
+    tutti::main_support::UsageError("--smoothness is low, balanced or smooth");
+  if (!(min_delay_ms >= 0 && max_delay_ms >= min_delay_ms)) {
+    tutti::main_support::UsageError("need 0 <= --min-delay-ms <= --max-delay-ms");
   }
-  if (min_delay_ms < 0 || max_delay_ms < min_delay_ms) {
-    std::fprintf(stderr, "tutti-midi-bridge: need 0 <= --min-delay-ms <= --max-delay-ms\n");
-    return 2;
+  if (!(duration_s >= 0 && stats_s >= 0)) {
+    tutti::main_support::UsageError("--duration-s and --stats-s must not be negative");
   }
 
   if (realtime) {
@@ -208,37 +158,20 @@ int main(int argc, char** argv) {
   }
 
   // Signals: a thread takes them and only posts (sets a flag, wakes the loop).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  tutti::main_support::TerminationSignals signals;
 
   // --- connection details (as tutti-cli) ---
-  tutti::client::ConnectOptions connect;
-  connect.url = url;
-  connect.keys = keys;
-  connect.host = host;
-  connect.port = port;
-  connect.name = name;
-  connect.user_id = user_id;
-  connect.id_prefix = "bridge-";
-  connect.guest = guest;
-  connect.token_ttl_s = token_ttl_s > 0 ? token_ttl_s : 3600;
+  const tutti::client::ConnectOptions connect =
+      tutti::client::ConnectOptionsFromFlags("bridge", "bridge-");
   // The session follows its token: renewed on the open connection before it runs out.
   tutti::client::TokenRefresher refresher(connect);
-  if (url.empty() && keys.empty()) {
-    Usage();
-    return 2;
-  }
   auto target = tutti::client::ResolveConnectTarget(connect);
   if (!target.ok()) {
     std::fprintf(stderr, "tutti-midi-bridge: %s\n", std::string(target.status().message()).c_str());
     return 1;
   }
-  host = target->host;
-  port = target->port;
+  const std::string host = target->host;
+  const int port = target->port;
   const std::string resource = target->resource;
 
   // --- MIDI ports ---
@@ -298,15 +231,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   // A --url payload is single use; with --keys each attempt mints a fresh one.
-  const bool can_reconnect = reconnect && url.empty();
+  const bool can_reconnect = reconnect && connect.url.empty();
   bool connected = true;
   int attempt = 0;
   int64_t reconnect_at = INT64_MAX;
   uint64_t dropped_offline = 0;  // local events played while disconnected (not sent)
   std::mt19937 rng(static_cast<unsigned>(MonotonicNowUs()));
   std::thread signal_thread([&signals, &inbox] {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    signals.Wait();
     g_stop.store(true);
     inbox.Wake();
   });
