@@ -1,0 +1,56 @@
+// What every worker loop of a load-generator run reads: the options, the keys and tokens,
+// the server's address, the per-room member counts and the run's phase and times; plus the
+// clocks the loops and main read.
+//
+// Owns: nothing that outlives a run (Run() in loadgen.cc creates one Shared per run).
+// Thread affinity: written by main before the loops start (or, for the play times, before
+// `phase` is released); read by every loop; the atomics are the only fields written while
+// the loops run. Owner: Run().
+#ifndef TUTTI_TOOLS_LOADGEN_RUN_STATE_H_
+#define TUTTI_TOOLS_LOADGEN_RUN_STATE_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include "crypto/keys.h"
+#include "tools/loadgen/loadgen.h"
+
+namespace tutti::loadgen {
+
+// Server time: the same steady clock the server reads (server/clock.h), so a timestamp
+// taken here is directly comparable with the server's and with other connections'.
+inline int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+inline int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+enum Phase : int { kSetup = 0, kPlay = 1, kStopSending = 2, kShutdown = 3 };
+
+struct Shared {
+  Options options;
+  crypto::PublicKey seal_public;
+  boost::asio::ip::tcp::endpoint server;
+  std::vector<std::string> user_ids;
+  std::vector<std::string> tokens;
+  int churn_user_base = 0;  // churn connections use users [base, user_ids.size())
+  std::unique_ptr<std::atomic<int>[]> room_joined;
+  std::atomic<int> phase{kSetup};
+  std::atomic<int64_t> play_start_us{0}, window_start_us{0}, send_stop_us{0};
+};
+
+}  // namespace tutti::loadgen
+
+#endif  // TUTTI_TOOLS_LOADGEN_RUN_STATE_H_
