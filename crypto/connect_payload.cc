@@ -35,8 +35,26 @@ absl::StatusOr<ConnectPayload> ParseConnectPayloadJson(std::string_view json) {
                          GetJsonString(*object, "username", false, &p.username),
                          GetJsonString(*object, "uuid", false, &p.uuid),
                          GetJsonString(*object, "token", false, &p.token),
-                         GetJsonBool(*object, "is_member", false, &p.is_member)}) {
+                         GetJsonBool(*object, "is_member", false, &p.is_member),
+                         GetJsonString(*object, "resume_token", false, &p.resume_token),
+                         GetJsonString(*object, "resume_room", false, &p.resume_room),
+                         GetJsonString(*object, "resume_epoch", false, &p.resume_epoch),
+                         GetJsonInt64(*object, "resume_offset", false, &p.resume_offset)}) {
     if (!s.ok()) return s;
+  }
+  if (p.resume_token.size() > kMaxResumeTokenBytes) {
+    return absl::InvalidArgumentError("resume_token too long");
+  }
+  if (p.resume_epoch.size() > kMaxResumeEpochBytes) {
+    return absl::InvalidArgumentError("resume_epoch too long");
+  }
+  if (p.resume_room.size() > kMaxResumeRoomBytes) {
+    return absl::InvalidArgumentError("resume_room too long");
+  }
+  if (p.resume_offset < 0) return absl::InvalidArgumentError("resume_offset must be >= 0");
+  if (p.resume_token.empty() &&
+      (!p.resume_room.empty() || !p.resume_epoch.empty() || p.resume_offset != 0)) {
+    return absl::InvalidArgumentError("resume fields need a resume_token");
   }
   if (p.socket_id.empty() || p.socket_id.size() > kMaxSocketIdBytes) {
     return absl::InvalidArgumentError("socket_id must be 1..128 bytes");
@@ -55,14 +73,21 @@ absl::StatusOr<ConnectPayload> ParseConnectPayloadJson(std::string_view json) {
 }
 
 std::string ConnectPayloadToJson(const ConnectPayload& p) {
-  return JsonObjectWriter()
-      .String("username", p.username)
+  JsonObjectWriter writer;
+  writer.String("username", p.username)
       .String("uuid", p.uuid)
       .String("socket_id", p.socket_id)
       .Bool("is_member", p.is_member)
       .String("token", p.token)
-      .Int("ts", p.ts_ms)
-      .Finish();
+      .Int("ts", p.ts_ms);
+  // Only when asked, so an ordinary connect URL stays as short as it was.
+  if (p.has_resume() || !p.resume_room.empty() || !p.resume_epoch.empty() || p.resume_offset != 0) {
+    writer.String("resume_token", p.resume_token)
+        .String("resume_room", p.resume_room)
+        .String("resume_epoch", p.resume_epoch)
+        .Int("resume_offset", p.resume_offset);
+  }
+  return writer.Finish();
 }
 
 std::string BuildConnectResource(const ConnectPayload& p, const PublicKey& seal_public) {

@@ -27,19 +27,35 @@ inline constexpr size_t kMaxPayloadNameBytes = 256;  // raw, before sanitising
 inline constexpr size_t kMaxUuidBytes = 256;
 // Usernames shown to others are at most this many UTF-8 bytes.
 inline constexpr size_t kMaxUsernameBytes = 32;
+// Resume request fields (docs/PROTOCOL.md §12). A server's resume token is ~48
+// characters and an epoch ~11; the room id follows the room-name limit with room for
+// growth. Anything longer is not something this server handed out.
+inline constexpr size_t kMaxResumeTokenBytes = 128;
+inline constexpr size_t kMaxResumeEpochBytes = 64;
+inline constexpr size_t kMaxResumeRoomBytes = 256;
 
 struct ConnectPayload {
   std::string username, uuid, socket_id, token;
   bool is_member = false;  // the client's claim; the server trusts the token instead
   int64_t ts_ms = 0;       // unix ms when sealed
+  // Resume (all optional): the Welcome's resume token of the session to restore, and
+  // the last position the client saw in that session's room stream.
+  std::string resume_token;
+  std::string resume_room;
+  std::string resume_epoch;
+  int64_t resume_offset = 0;  // >= 0
+  bool has_resume() const { return !resume_token.empty(); }
 };
 
 // Strict parse: `socket_id` (1..128 printable ASCII, no spaces) and `ts` (an
 // integer) are required; the other fields are optional with the defaults
 // above; unknown fields are ignored so clients can add some without breaking.
+// The resume fields are bounded above; `resume_offset` may not be negative, and the
+// room, epoch and offset are refused without a `resume_token` (they mean nothing alone).
 absl::StatusOr<ConnectPayload> ParseConnectPayloadJson(std::string_view json);
 
-// JSON with the keys {"username","uuid","socket_id","is_member","token","ts"}.
+// JSON with the keys {"username","uuid","socket_id","is_member","token","ts"}, plus
+// "resume_token","resume_room","resume_epoch","resume_offset" when a resume is asked.
 std::string ConnectPayloadToJson(const ConnectPayload& p);
 
 // "/api/websocket/" + base64url(Seal(ConnectPayloadToJson(p), seal_public)).

@@ -108,6 +108,10 @@ proto::ClientMessage::MessageType ExpectedType(const proto::ClientMessage& msg) 
       return M::PermissionsUpdated;
     case M::kTokenExpiring:
       return M::TokenExpiring;
+    case M::kResumeResult:
+      return M::ResumeResult;
+    case M::kMemberConnection:
+      return M::MemberConnection;
     case M::MESSAGE_NOT_SET:
       return M::Unspecified;
   }

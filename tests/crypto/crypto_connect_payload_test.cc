@@ -70,6 +70,43 @@ TEST(ConnectPayloadTest, RefusesBadFields) {
   EXPECT_FALSE(ParseConnectPayloadJson(long_name).ok());
 }
 
+TEST(ConnectPayloadTest, ResumeFieldsRoundTripAndAreWrittenOnlyWhenAsked) {
+  EXPECT_EQ(ConnectPayloadToJson(Sample()).find("resume"), std::string::npos);
+  ConnectPayload p = Sample();
+  p.resume_token = "rt1.abc";
+  p.resume_room = "jam room";
+  p.resume_epoch = "e1";
+  p.resume_offset = 42;
+  absl::StatusOr<ConnectPayload> back = ParseConnectPayloadJson(ConnectPayloadToJson(p));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->has_resume());
+  EXPECT_EQ(back->resume_token, "rt1.abc");
+  EXPECT_EQ(back->resume_room, "jam room");
+  EXPECT_EQ(back->resume_epoch, "e1");
+  EXPECT_EQ(back->resume_offset, 42);
+}
+
+TEST(ConnectPayloadTest, RefusesBadResumeFields) {
+  for (const char* json : {
+           R"({"socket_id":"s","ts":5,"resume_offset":3})",  // position without a token
+           R"({"socket_id":"s","ts":5,"resume_room":"r"})",
+           R"({"socket_id":"s","ts":5,"resume_token":"t","resume_offset":-1})",
+           R"({"socket_id":"s","ts":5,"resume_token":"t","resume_offset":"3"})",
+           R"({"socket_id":"s","ts":5,"resume_token":7})",
+       }) {
+    EXPECT_FALSE(ParseConnectPayloadJson(json).ok()) << json;
+  }
+  const std::string head = R"({"socket_id":"s","ts":5,"resume_token":")";
+  EXPECT_FALSE(
+      ParseConnectPayloadJson(head + std::string(kMaxResumeTokenBytes + 1, 't') + R"("})").ok());
+  EXPECT_FALSE(ParseConnectPayloadJson(head + R"(t","resume_epoch":")" +
+                                       std::string(kMaxResumeEpochBytes + 1, 'e') + R"("})")
+                   .ok());
+  EXPECT_FALSE(ParseConnectPayloadJson(head + R"(t","resume_room":")" +
+                                       std::string(kMaxResumeRoomBytes + 1, 'r') + R"("})")
+                   .ok());
+}
+
 TEST(ConnectPayloadTest, ResourceOpensToTheSameJson) {
   ServerKeys keys = GenerateServerKeys(PublicKey{});
   std::string resource = BuildConnectResource(Sample(), keys.seal_public);

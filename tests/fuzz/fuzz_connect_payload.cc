@@ -76,7 +76,9 @@ void CheckPayloadRoundTrip(const crypto::ConnectPayload& p) {
   FUZZ_CHECK(again.ok());
   FUZZ_CHECK(again->username == p.username && again->uuid == p.uuid &&
              again->socket_id == p.socket_id && again->token == p.token &&
-             again->is_member == p.is_member && again->ts_ms == p.ts_ms);
+             again->is_member == p.is_member && again->ts_ms == p.ts_ms &&
+             again->resume_token == p.resume_token && again->resume_room == p.resume_room &&
+             again->resume_epoch == p.resume_epoch && again->resume_offset == p.resume_offset);
 }
 
 }  // namespace
@@ -92,6 +94,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckPayloadRoundTrip(*payload);
     FUZZ_CHECK(!payload->socket_id.empty() &&
                payload->socket_id.size() <= crypto::kMaxSocketIdBytes);
+    FUZZ_CHECK(payload->resume_token.size() <= crypto::kMaxResumeTokenBytes &&
+               payload->resume_epoch.size() <= crypto::kMaxResumeEpochBytes &&
+               payload->resume_room.size() <= crypto::kMaxResumeRoomBytes &&
+               payload->resume_offset >= 0);
+    FUZZ_CHECK(payload->has_resume() ||
+               (payload->resume_room.empty() && payload->resume_epoch.empty() &&
+                payload->resume_offset == 0));
   }
 
   // The writer's promise: whatever the bytes, the reader accepts what it writes.

@@ -1,0 +1,135 @@
+// Broker: the interface between rooms and their event streams — publish with sequence
+// and history, subscribe, read history since a position, presence. A room's stream is
+// named by its room id. The in-process engine (memory_broker.h) is the embedded
+// default; an engine over Redis (rooms across nodes) implements the same calls.
+//
+// Thread affinity: an engine instance belongs to one shard and is called only on that
+// shard's thread, for the streams of the rooms homed there. Callbacks run on that same
+// thread. The in-process engine completes every call inline (the callback has run when
+// the call returns); a networked engine completes later, still in call order per stream.
+// Owner: the Shard that homes the rooms (one engine per shard).
+//
+// Why the calls have this shape (so a Redis engine needs one atomic script per publish):
+//   * Publish carries the event without its position. The engine assigns the next
+//     offset of the stream's current epoch and the server time, appends the event to
+//     the bounded history and hands it to the stream's subscribers, all in one step.
+//     In Redis that step is one script: HINCRBY the stream's meta hash for the offset
+//     (creating the epoch when the hash is new), XADD with MAXLEN for the count bound and
+//     MINID for the age bound, EXPIRE, then PUBLISH "offset:epoch:time:" + body. Each
+//     node turns a body into a Frame by appending the encoded `stream` field
+//     (ClientMessage field 101) to the body bytes: protobuf merges concatenated
+//     encodings, so no node re-serializes the event.
+//   * The byte bound is enforced by the engine on what it keeps; Redis's MAXLEN is in
+//     entries, so a Redis engine approximates it with count x a per-event size cap.
+//   * History answers "everything after (epoch, offset)" or says it cannot: an epoch
+//     that is not the current one, or an offset older than the oldest kept event, is
+//     unrecoverable and the caller sends a snapshot instead.
+#ifndef TUTTI_SERVER_BROKER_H_
+#define TUTTI_SERVER_BROKER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "protos/tutti.pb.h"
+#include "server/frame.h"
+#include "server/ids.h"
+
+namespace tutti::server {
+
+// How much of a room's recent past is kept for resuming clients. All three bounds apply;
+// the first one reached trims the oldest events.
+struct HistoryLimits {
+  // A busy room relays ~100 MIDI batches a second; 4,096 events cover the longest drop
+  // the resume window is meant for (a few seconds of a Wi-Fi roam or a phone switching
+  // networks) with margin, while a flood can hold no more than this many Frames.
+  size_t max_events = 4096;
+  // Memory per room, whatever the event sizes: 1 MiB x the 10,000-room ceiling is the
+  // worst case an operator has to provision. A typical MIDI frame is ~60 bytes, so this
+  // bound is reached first only by floods of large events (chat, snapshots).
+  size_t max_bytes = 1024 * 1024;
+  // Older events are of no use: a client gone longer than the resume grace period gets a
+  // snapshot anyway. The token lives 2 minutes; history keeps as long.
+  int64_t max_age_us = 120'000'000;
+};
+
+// A place in a stream. Offsets start at 1 in each epoch; 0 means "before the first".
+struct StreamPosition {
+  std::string epoch;
+  uint64_t offset = 0;
+  bool operator==(const StreamPosition& o) const { return epoch == o.epoch && offset == o.offset; }
+};
+
+// One sequenced event: its position, the server time the sequencer gave it, and the
+// complete client frame (with the position inside) shared by every receiver and by the
+// history. `exclude` and `droppable` are delivery hints for the live fan-out only.
+struct Publication {
+  StreamPosition position;
+  int64_t server_time_us = 0;
+  Frame frame;
+  SessionId exclude = 0;  // the sender, who does not get its own echo (0 = nobody)
+  bool droppable = false;
+};
+
+// What a publisher hands the broker: the event without its position.
+struct PublishRequest {
+  proto::ClientMessage message;  // message_type stamped; `stream` unset
+  SessionId exclude = 0;
+  bool droppable = false;
+};
+
+struct HistoryResult {
+  // False when the events after the asked position are not all kept (epoch changed,
+  // trimmed, or an offset beyond the top): the caller must fall back to a snapshot.
+  bool recoverable = false;
+  std::string reason;                     // why not, for the client (docs/PROTOCOL.md §12)
+  StreamPosition top;                     // the stream's current position
+  std::vector<Publication> publications;  // oldest first, all after the asked offset
+};
+
+// Who is in a stream, as the broker knows it (for rooms across nodes).
+struct PresenceEntry {
+  SessionId session = 0;
+  std::string user_id;
+  bool reconnecting = false;
+};
+
+class StreamSubscriber {
+ public:
+  virtual ~StreamSubscriber() = default;
+  // Every publication of the stream, in offset order, once.
+  virtual void OnPublication(const std::string& stream, const Publication& pub) = 0;
+};
+
+class Broker {
+ public:
+  using PublishDone = std::function<void(const Publication&)>;
+  using HistoryDone = std::function<void(HistoryResult)>;
+  using PresenceDone = std::function<void(std::vector<PresenceEntry>)>;
+
+  virtual ~Broker() = default;
+
+  // Sequence, time, history and delivery of one event, as one step. `done` (may be
+  // empty) gets the publication after the subscribers have.
+  virtual void Publish(const std::string& stream, PublishRequest req, PublishDone done) = 0;
+  virtual void Subscribe(const std::string& stream, StreamSubscriber* subscriber) = 0;
+  virtual void Unsubscribe(const std::string& stream, StreamSubscriber* subscriber) = 0;
+  // The stream's current position without any events (a joiner's starting point).
+  virtual StreamPosition Top(const std::string& stream) = 0;
+  // Every kept event after `since`, or recoverable = false.
+  virtual void History(const std::string& stream, const StreamPosition& since,
+                       HistoryDone done) = 0;
+  // The stream is gone (its room closed): history and presence are dropped, and a
+  // stream of the same name starts a new epoch.
+  virtual void RemoveStream(const std::string& stream) = 0;
+
+  virtual void SetPresence(const std::string& stream, const PresenceEntry& entry) = 0;
+  virtual void RemovePresence(const std::string& stream, SessionId session) = 0;
+  virtual void Presence(const std::string& stream, PresenceDone done) = 0;
+};
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_BROKER_H_
