@@ -24,6 +24,7 @@
 #include "server/server.h"
 #include "server/server_command_params.h"
 #include "server/shard.h"
+#include "server/social.h"
 #include "server/store/client_text.h"
 #include "server/text.h"
 #include "server/token_refresh.h"
@@ -185,14 +186,9 @@ void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t a
       return OnServerChatCommand(s, msg.room_chat_server_command(), rid);
     case M::kFriendRequest: {
       if (!TakeRequest(s, rid)) return;
-      Server* server = &shard_->server();
-      SessionId id = s.id();
-      std::string user_id = s.user().user_id();
-      bool guest = s.identity().is_guest;
-      proto::FriendRequest req = msg.friend_request();
-      server->shard(0).Post([server, id, user_id, guest, req, rid] {
-        server->social().Friend(id, user_id, guest, req, rid);
-      });
+      shard_->OnSocial([id = s.id(), user_id = s.user().user_id(), guest = s.identity().is_guest,
+                        req = msg.friend_request(),
+                        rid](Social& social) { social.Friend(id, user_id, guest, req, rid); });
       return;
     }
     case M::MESSAGE_NOT_SET:
@@ -224,11 +220,8 @@ void Dispatcher::OnMidi(Session& s, const proto::MidiMessage& midi, int64_t arri
   MidiIntakeResult in =
       TakeMidi(midi, shard_->server().config(), s.clock, arrival_us, s.id(), rid, &s.midi);
   if (!in.ok()) return Error(s, in.code, in.reason, rid);
-  Shard& home = shard_->server().RoomHome(s.room_id);
-  std::string room_id = s.room_id;
-  home.Post([&home, room_id, relay = std::move(in.relay)]() mutable {
-    if (Room* r = home.FindRoom(room_id)) r->Midi(std::move(relay));
-  });
+  shard_->OnRoom(s.room_id,
+                 [relay = std::move(in.relay)](Room& r) mutable { r.Midi(std::move(relay)); });
 }
 
 // --- seed 003 ServerCommand

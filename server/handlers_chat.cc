@@ -35,13 +35,8 @@ void Dispatcher::OnChat(Session& s, const proto::RoomChatMessage& chat, const st
   if (moderation::IsCommandLine(text)) return OnCommandLine(s, text, rid);
   if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
   text = std::string(moderation::StripCommandEscape(text));
-  Shard& home = shard_->server().RoomHome(s.room_id);
-  std::string room_id = s.room_id;
-  SessionId id = s.id();
-  proto::ChatMessageType type = chat.message_type();
-  home.Post([&home, room_id, id, text = std::move(text), type, rid] {
-    if (Room* r = home.FindRoom(room_id)) r->Chat(id, text, type, rid);
-  });
+  shard_->OnRoom(s.room_id, [id = s.id(), text = std::move(text), type = chat.message_type(),
+                             rid](Room& r) { r.Chat(id, text, type, rid); });
 }
 
 // --- chat commands -------------------------------------------------------------------------------
@@ -140,23 +135,18 @@ void Dispatcher::RunCommand(Session& s, const moderation::ParsedCommand& cmd,
       }
       break;
   }
-  Server* server = &shard_->server();
-  Shard& home = server->RoomHome(s.room_id);
-  std::string room_id = s.room_id;
-  SessionId id = s.id();
+  const SessionId id = s.id();
   if (!CommandNamesUser(cmd.kind) || cmd.target.empty()) {
-    home.Post([&home, room_id, id, cmd, rid] {
-      if (Room* r = home.FindRoom(room_id)) r->Command(id, cmd, rid);
-    });
+    shard_->OnRoom(s.room_id, [id, cmd, rid](Room& r) { r.Command(id, cmd, rid); });
     return;
   }
   // The target may be someone outside the room: shard 0 knows who is online and can
   // read profiles; the room then decides (members first).
-  server->shard(0).Post([server, &home, room_id, id, cmd, rid] {
-    ResolveCommandTarget(*server, cmd.target, [&home, room_id, id, cmd, rid](CommandTarget t) {
-      home.Post([&home, room_id, id, cmd, rid, t = std::move(t)] {
-        if (Room* r = home.FindRoom(room_id)) r->Command(id, cmd, rid, t);
-      });
+  Server* server = &shard_->server();
+  shard_->OnShard(0, [server, room_id = s.room_id, id, cmd, rid](Shard& zero) {
+    ResolveCommandTarget(*server, cmd.target, [&zero, room_id, id, cmd, rid](CommandTarget t) {
+      zero.OnRoom(room_id,
+                  [id, cmd, rid, t = std::move(t)](Room& r) { r.Command(id, cmd, rid, t); });
     });
   });
 }

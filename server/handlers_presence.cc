@@ -72,12 +72,9 @@ void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std
       clean.mutable_avatar_data()->set_status(proto::ONLINE);
     }
     // The look is part of the profile: kept in the store for the next visit.
-    Server* server = &shard_->server();
-    SessionId id = s.id();
-    std::string user_id = s.user().user_id();
-    proto::AvatarData avatar = *mine;
-    server->shard(0).Post(
-        [server, id, user_id, avatar] { server->social().AppearanceChanged(id, user_id, avatar); });
+    shard_->OnSocial([id = s.id(), user_id = s.user().user_id(), avatar = *mine](Social& social) {
+      social.AppearanceChanged(id, user_id, avatar);
+    });
   } else {
     clean.mutable_avatar_data()->clear_status();
     clean.mutable_avatar_data()->clear_status_text();
@@ -92,12 +89,8 @@ void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std
     a->set_session_id(s.id());
     return Reply(s, std::move(out), rid);
   }
-  Shard& home = shard_->server().RoomHome(s.room_id);
-  std::string room_id = s.room_id;
-  SessionId id = s.id();
-  home.Post([&home, room_id, id, clean = std::move(clean)] {
-    if (Room* r = home.FindRoom(room_id)) r->Avatar(id, clean);
-  });
+  shard_->OnRoom(s.room_id,
+                 [id = s.id(), clean = std::move(clean)](Room& r) { r.Avatar(id, clean); });
 }
 
 void Dispatcher::OnStatus(Session& s, const proto::UserStatusUpdate& update,
@@ -119,16 +112,10 @@ void Dispatcher::ApplyStatus(Session& s, const proto::UserStatusUpdate& update,
   clean.set_username(s.user().username());
   s.mutable_user().mutable_avatar()->set_status(clean.status());
   s.mutable_user().mutable_avatar()->set_status_text(clean.status_text());
-  {
-    Server* server = &shard_->server();
-    SessionId id = s.id();
-    std::string user_id = s.user().user_id();
-    proto::UserStatus status = clean.status();
-    std::string text = clean.status_text();
-    server->shard(0).Post([server, id, user_id, status, text] {
-      server->social().StatusChanged(id, user_id, status, text);
-    });
-  }
+  shard_->OnSocial([id = s.id(), user_id = s.user().user_id(), status = clean.status(),
+                    text = clean.status_text()](Social& social) {
+    social.StatusChanged(id, user_id, status, text);
+  });
   // Acknowledge to the sender with its own view.
   proto::ClientMessage ack;
   *ack.mutable_user_status_update() = clean;
@@ -137,12 +124,8 @@ void Dispatcher::ApplyStatus(Session& s, const proto::UserStatusUpdate& update,
   // Room members see an invisible user as plainly online: invisibility hides presence
   // from friends and lists, not from the people in the same room.
   if (clean.status() == proto::INVISIBLE) clean.set_status(proto::ONLINE);
-  Shard& home = shard_->server().RoomHome(s.room_id);
-  std::string room_id = s.room_id;
-  SessionId id = s.id();
-  home.Post([&home, room_id, id, clean = std::move(clean)] {
-    if (Room* r = home.FindRoom(room_id)) r->UserStatus(id, clean);
-  });
+  shard_->OnRoom(s.room_id,
+                 [id = s.id(), clean = std::move(clean)](Room& r) { r.UserStatus(id, clean); });
 }
 
 // --- private messages
@@ -171,11 +154,9 @@ void Dispatcher::DeliverPrivateMessage(Session& s, const proto::PrivateMessage& 
   proto::PrivateMessage clean;
   clean.set_to_user_id(pm.to_user_id());
   clean.set_message(std::move(text));
-  Server* server = &shard_->server();
-  SessionId from = s.id();
-  std::string user_id = s.user().user_id(), username = s.user().username();
-  server->shard(0).Post([server, from, user_id, username, clean = std::move(clean), rid]() mutable {
-    server->social().PrivateMessage(from, user_id, username, std::move(clean), rid);
+  shard_->OnSocial([from = s.id(), user_id = s.user().user_id(), username = s.user().username(),
+                    clean = std::move(clean), rid](Social& social) mutable {
+    social.PrivateMessage(from, user_id, username, std::move(clean), rid);
   });
 }
 

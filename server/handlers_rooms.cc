@@ -52,8 +52,9 @@ bool Dispatcher::AdmitJoin(Session& s, const RoomRequest& req, const std::string
 void Dispatcher::SendJoin(RoomRequest req) {
   // The current room is left only once the new one has accepted (Shard::MemberJoined):
   // a refused join leaves the user where they were.
-  Shard& home = shard_->server().RoomHome(req.room_id);
-  home.Post([&home, req = std::move(req)]() mutable { home.HandleRoomRequest(std::move(req)); });
+  const int home = shard_->cluster().RoomHomeIndex(req.room_id);
+  shard_->OnShard(
+      home, [req = std::move(req)](Shard& h) mutable { h.HandleRoomRequest(std::move(req)); });
 }
 
 bool Dispatcher::BeginJoin(Session& s, RoomRequest req, const std::string& rid) {
@@ -175,11 +176,7 @@ void Dispatcher::OnLeave(Session& s, const std::string& rid) {
   }
   std::string room_id = std::move(s.room_id);
   s.room_id.clear();
-  Shard& home = shard_->server().RoomHome(room_id);
-  SessionId id = s.id();
-  home.Post([&home, room_id, id, rid] {
-    if (Room* r = home.FindRoom(room_id)) r->Leave(id, "left", rid);
-  });
+  shard_->OnRoom(room_id, [id = s.id(), rid](Room& r) { r.Leave(id, "left", rid); });
 }
 
 void Dispatcher::OnRoomList(Session& s, const std::string& rid) {
@@ -228,17 +225,16 @@ void Dispatcher::OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const
         CleanText(cmd.settings().welcome_message(), cfg.max_chat_length, true));
   }
   Server& server = shard_->server();
-  Shard& home = server.RoomHome(s.room_id);
-  std::string room_id = s.room_id;
+  Shard* shard = shard_;
   SessionId id = s.id();
-  auto post = [&home, room_id, id, rid](proto::UpdateRoomCommand c, std::string hash) {
-    home.Post([&home, room_id, id, rid, c = std::move(c), hash = std::move(hash)] {
-      if (Room* r = home.FindRoom(room_id)) r->Update(id, c, hash, rid);
+  // Runs on this shard, or on the slow-work pool after hashing (then it posts).
+  auto post = [shard, room_id = s.room_id, id, rid](proto::UpdateRoomCommand c, std::string hash) {
+    shard->OnRoom(room_id, [id, rid, c = std::move(c), hash = std::move(hash)](Room& r) {
+      r.Update(id, c, hash, rid);
     });
   };
   if (!clean.set_password() || clean.password().empty()) return post(std::move(clean), "");
   auto shared = std::make_shared<proto::UpdateRoomCommand>(std::move(clean));
-  Shard* shard = shard_;
   bool queued = server.PostSlow([shared, post, shard, id, rid] {
     std::string hash = HashPassword(shared->password());
     shared->clear_password();
@@ -258,12 +254,7 @@ void Dispatcher::OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const
 void Dispatcher::OnSnapshot(Session& s, const std::string& rid) {
   if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
   if (!TakeRequest(s, rid)) return;
-  Shard& home = shard_->server().RoomHome(s.room_id);
-  std::string room_id = s.room_id;
-  SessionId id = s.id();
-  home.Post([&home, room_id, id, rid] {
-    if (Room* r = home.FindRoom(room_id)) r->SendSnapshot(id, rid);
-  });
+  shard_->OnRoom(s.room_id, [id = s.id(), rid](Room& r) { r.SendSnapshot(id, rid); });
 }
 
 }  // namespace tutti::server

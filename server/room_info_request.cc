@@ -26,27 +26,27 @@ void RequestRoomInfo(Shard& shard, Session& s, const proto::GetRoomInfo& req,
   viewer.server_staff = s.is_staff();
   viewer.user_id = s.user().user_id();
   const SessionId id = s.id();
-  Shard& home = shard.server().RoomHome(room_id);
-  home.Post(
-      [&home, room_id = std::move(room_id), viewer = std::move(viewer), id, request_id]() mutable {
-        const Room* room = home.FindRoom(room_id);
-        proto::ClientMessage out;
-        if (room) {
-          viewer.in_room = room->IsMember(id);
-          proto::RoomInfo info = room->Info();
-          // Info() holds nothing staff-only (no password, bans or moderators), so a
-          // visible room is answered in full.
-          if (MaySeeRoom(info, viewer)) *out.mutable_room_info() = std::move(info);
-        }
-        if (!out.has_room_info()) {
-          // An unknown room and a hidden one get the same answer.
-          out = MakeError(proto::NOT_FOUND, "no such room", request_id);
-        } else {
-          out.set_request_id(request_id);
-          StampType(&out);
-        }
-        home.SendToSession(id, MakeFrame(out));
-      });
+  const int home_index = shard.cluster().RoomHomeIndex(room_id);
+  shard.OnShard(home_index, [room_id = std::move(room_id), viewer = std::move(viewer), id,
+                             request_id](Shard& home) mutable {
+    const Room* room = home.FindRoom(room_id);
+    proto::ClientMessage out;
+    if (room) {
+      viewer.in_room = room->IsMember(id);
+      proto::RoomInfo info = room->Info();
+      // Info() holds nothing staff-only (no password, bans or moderators), so a
+      // visible room is answered in full.
+      if (MaySeeRoom(info, viewer)) *out.mutable_room_info() = std::move(info);
+    }
+    if (!out.has_room_info()) {
+      // An unknown room and a hidden one get the same answer.
+      out = MakeError(proto::NOT_FOUND, "no such room", request_id);
+    } else {
+      out.set_request_id(request_id);
+      StampType(&out);
+    }
+    home.SendToSession(id, MakeFrame(out));
+  });
 }
 
 }  // namespace tutti::server

@@ -55,7 +55,7 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   brake.ban_ms = config_.auth_failure_ban_ms;
   auth_failures_ = std::make_unique<moderation::AuthFailureTracker>(brake);
   const int n = ShardCountFor(config_);
-  for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, this));
+  for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, this, this));
   social_ = std::make_unique<Social>(shards_[0].get());
   room_list_ = std::make_unique<RoomListService>(shards_[0].get());
 }
@@ -142,10 +142,6 @@ void Server::Shutdown() {
 
 void Server::Wait() {
   for (auto& shard : shards_) shard->Join();
-}
-
-Shard& Server::RoomHome(const std::string& room_id) {
-  return *shards_[HomeShardOfRoom(room_id, shard_count())];
 }
 
 bool Server::PostSlow(std::function<void()> fn) {

@@ -17,6 +17,7 @@
 #include "crypto/authenticator.h"
 #include "crypto/keys.h"
 #include "server/clock.h"
+#include "server/cluster.h"
 #include "server/config.h"
 #include "server/http_site.h"
 #include "server/moderation/auth_failure_tracker.h"
@@ -30,10 +31,10 @@ namespace tutti::server {
 class Shard;
 class RoomListService;
 
-class Server {
+class Server final : public Cluster {
  public:
   Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<const Clock> clock);
-  ~Server();
+  ~Server() override;
 
   // Opens the store (restoring server bans and persistent rooms), binds every shard's
   // listener (the first picks the port when config.port == 0) and starts the threads.
@@ -44,42 +45,35 @@ class Server {
   // Blocks until every shard thread has exited.
   void Wait();
 
-  const ServerConfig& config() const { return config_; }
-  const Clock& clock() const { return *clock_; }
-  crypto::Authenticator& authenticator() { return *authenticator_; }
-  int shard_count() const { return static_cast<int>(shards_.size()); }
-  Shard& shard(int i) { return *shards_[i]; }
-  Shard& RoomHome(const std::string& room_id);
+  // --- Cluster (cluster.h: what the shards see of the server) ---------------------------
+  const ServerConfig& config() const override { return config_; }
+  const Clock& clock() const override { return *clock_; }
+  int shard_count() const override { return static_cast<int>(shards_.size()); }
+  Shard& shard(int i) override { return *shards_[i]; }
   // Friends, presence, blocks, private messages: touched only on shard 0.
-  Social& social() { return *social_; }
+  Social& social() override { return *social_; }
+  bool PostSlow(std::function<void()> fn) override;
+  bool RunStorage(Shard& shard, std::function<void(store::Store&)> work,
+                  std::function<void()> then) override;
+  std::shared_ptr<const moderation::BanList> bans() const override {
+    return std::atomic_load(&bans_);
+  }
+  std::optional<int64_t> AuditCutoffMs() const override;
+  bool ReserveRoom() override;
+  void ReleaseRoom() override;
+
+  crypto::Authenticator& authenticator() { return *authenticator_; }
   // The live room list's directory and publisher: touched only on shard 0.
   RoomListService& room_list() { return *room_list_; }
   // Plain-HTTP answers (static files, /api/server-info, /healthz); immutable.
   const HttpSite& http_site() const { return *http_site_; }
 
-  // Runs `fn` on the slow-work pool. False (and `fn` dropped) when too much is queued,
-  // so a flood of password joins cannot build an unbounded backlog.
-  bool PostSlow(std::function<void()> fn);
-
-  // Runs `work` on the storage thread, then `then` on `shard`. False when the storage
-  // queue is full (nothing runs); callers answer RATE_LIMITED or INTERNAL_ERROR.
-  bool RunStorage(Shard& shard, std::function<void(store::Store&)> work,
-                  std::function<void()> then);
-
-  // The server-ban snapshot, read by every shard's upgrade gate without a lock.
-  std::shared_ptr<const moderation::BanList> bans() const { return std::atomic_load(&bans_); }
   // Rebuilds the snapshot from the store; call on the storage thread after a change.
   void RepublishBans(store::Store& store);
-  // Audit records stamped before this are past audit_retention_days; none when the
-  // retention is 0 (keep everything).
-  std::optional<int64_t> AuditCutoffMs() const;
   moderation::AuthFailureTracker& auth_failures() { return *auth_failures_; }
   // The door's counters (ceiling, per-address limits); made by Start().
   moderation::ConnectionLimits& connection_limits() { return *connection_limits_; }
 
-  // Rooms alive across all shards, for max_rooms. Reserve before creating.
-  bool ReserveRoom();
-  void ReleaseRoom();
   size_t rooms() const { return rooms_.load(); }
   int64_t started_us() const { return started_us_; }
 

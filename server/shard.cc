@@ -29,8 +29,15 @@ constexpr int kShutdownGraceMs = 3000;
 
 }  // namespace
 
-Shard::Shard(int index, Server* server)
-    : index_(index), server_(server), io_(1), sweep_timer_(io_), held_timer_(io_) {
+thread_local Shard* Shard::current_ = nullptr;
+
+Shard::Shard(int index, Cluster* cluster, Server* server)
+    : index_(index),
+      cluster_(cluster),
+      server_(server),
+      io_(1),
+      sweep_timer_(io_),
+      held_timer_(io_) {
   endpoint_ = std::make_unique<Endpoint>(this);
   dispatcher_ = std::make_unique<Dispatcher>(this);
   tokens_ = std::make_unique<SessionTokens>(this);
@@ -46,6 +53,7 @@ void Shard::StartThread() {
   Sweep();
   TickHeld();
   thread_ = std::thread([this] {
+    current_ = this;  // the typed calls' same-shard shortcut asks who runs them
     // No exception may take a shard down with every room and session on it; handlers
     // report errors as values, and anything that still escapes is logged and survived.
     for (;;) {
@@ -140,9 +148,7 @@ Session* Shard::AddSession(crypto::Identity identity, std::unique_ptr<SessionLin
   }
   tokens_->Track(*s);
   dispatcher_->SendWelcome(*s);
-  Server* server = server_;
-  proto::UserInfo user = s->user();
-  server_->shard(0).Post([server, id, user] { server->social().SessionOnline(id, user); });
+  OnSocial([id, user = s->user()](Social& social) { social.SessionOnline(id, user); });
   return s;
 }
 
@@ -157,19 +163,17 @@ void Shard::EndSession(SessionId id) {
   Session* s = it->second.get();
   tokens_->Forget(id);
   for (const std::string& room : s->indexed_rooms) Unindex(room, s);
-  for (const std::string* room : {&s->room_id, &s->joining_room_id}) {
-    if (room->empty()) continue;
-    // The room releases what this sender held (synthetic note-offs) and tells the others.
-    Shard& home = server_->RoomHome(*room);
-    std::string room_id = *room;
-    home.Post([&home, room_id, id] {
-      if (Room* r = home.FindRoom(room_id)) r->Leave(id, "disconnected", "");
-    });
-  }
-  Server* server = server_;
+  std::string rooms[] = {s->room_id, s->joining_room_id};
   std::string user_id = s->user().user_id();
-  server_->shard(0).Post([server, id, user_id] { server->social().SessionOffline(id, user_id); });
+  // Gone before the rooms hear of it, so that what they answer (a RoomLeft, a join that
+  // was in flight) finds no session, whether it runs now (same shard) or later.
   sessions_.erase(it);
+  for (const std::string& room_id : rooms) {
+    if (room_id.empty()) continue;
+    // The room releases what this sender held (synthetic note-offs) and tells the others.
+    OnRoom(room_id, [id](Room& r) { r.Leave(id, "disconnected", ""); });
+  }
+  OnSocial([id, user_id](Social& social) { social.SessionOffline(id, user_id); });
   if (shutting_down_ && sessions_.empty()) sweep_timer_.cancel();
 }
 
@@ -236,9 +240,13 @@ void Shard::HandleRoomRequest(RoomRequest req) {
         // Lobby k is full: the request walks on to lobby k+1 on its own home shard.
         req.lobby_index += 1;
         req.room_id = CanonicalRoomId(LobbyName(req.lobby_index), 64);
-        Shard& next = server_->RoomHome(req.room_id);
-        next.Post(
-            [&next, req = std::move(req)]() mutable { next.HandleRoomRequest(std::move(req)); });
+        // Queued even when the next lobby is homed here: a walk along many full lobbies
+        // must not become a deep recursion.
+        const int next = cluster_->RoomHomeIndex(req.room_id);
+        OnShard(
+            next,
+            [req = std::move(req)](Shard& home) mutable { home.HandleRoomRequest(std::move(req)); },
+            Hop::kQueued);
         return;
       }
       room->Join(req.join, true);
@@ -337,16 +345,13 @@ bool Shard::Storage(std::function<void(store::Store&)> work, std::function<void(
 }
 
 void Shard::ApplyProfile(SessionId session, const proto::AvatarData& avatar) {
-  Shard& target = server_->shard(ShardOfSession(session));
-  target.Post([&target, session, avatar] {
-    if (Session* s = target.FindSession(session)) {
-      // The stored look and status; the position stays where the client put it.
-      proto::AvatarData* mine = s->mutable_user().mutable_avatar();
-      const float x = mine->x(), y = mine->y();
-      *mine = avatar;
-      mine->set_x(x);
-      mine->set_y(y);
-    }
+  OnSession(session, [avatar](Session& s) {
+    // The stored look and status; the position stays where the client put it.
+    proto::AvatarData* mine = s.mutable_user().mutable_avatar();
+    const float x = mine->x(), y = mine->y();
+    *mine = avatar;
+    mine->set_x(x);
+    mine->set_y(y);
   });
 }
 
@@ -369,9 +374,7 @@ void Shard::RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanReco
 
 void Shard::DeliverToShard(int shard, const std::string& room_id, const Frame& frame,
                            SessionId exclude, bool droppable) {
-  if (shard == index_) return DeliverLocal(room_id, frame, exclude, droppable);
-  Shard& target = server_->shard(shard);
-  target.Post([&target, room_id, frame, exclude, droppable] {
+  OnShard(shard, [room_id, frame, exclude, droppable](Shard& target) {
     target.DeliverLocal(room_id, frame, exclude, droppable);
   });
 }
@@ -407,69 +410,54 @@ void Shard::Count(Session::SendResult r) {
 }
 
 void Shard::SendToSession(SessionId session, const Frame& frame) {
-  const int shard = ShardOfSession(session);
-  if (shard == index_) return SendLocal(session, frame);
-  Shard& target = server_->shard(shard);
-  target.Post([&target, session, frame] { target.SendLocal(session, frame); });
+  OnShard(ShardOfSession(session),
+          [session, frame](Shard& target) { target.SendLocal(session, frame); });
 }
 
 void Shard::MemberJoined(SessionId session, const std::string& room_id, const Frame& response) {
-  Shard& target = server_->shard(ShardOfSession(session));
   // Runs on the room's home shard: friends see where a user plays, but not private rooms.
   const Room* joined = FindRoom(room_id);
   std::string visible = joined && joined->Info().room_type() == proto::PRIVATE ? "" : room_id;
-  auto apply = [&target, session, room_id, response, visible] {
+  // Called from inside Room::Join: what this starts in rooms and Social is queued, so
+  // no room is re-entered and the response goes out before the previous room's RoomLeft.
+  OnShard(ShardOfSession(session), [session, room_id, response, visible](Shard& target) {
     Session* s = target.FindSession(session);
     if (!s) {
       // The session ended while its join was in flight (a password check, a walk along
       // full lobbies): the leave it posted may have reached the room first, so undo
       // the join here or the room keeps a ghost member.
-      Shard& home = target.server().RoomHome(room_id);
-      home.Post([&home, room_id, session] {
-        if (Room* r = home.FindRoom(room_id)) r->Leave(session, "disconnected", "");
-      });
+      target.OnRoom(
+          room_id, [session](Room& r) { r.Leave(session, "disconnected", ""); }, Hop::kQueued);
       return;
     }
     s->joining_room_id.clear();
     if (!s->room_id.empty() && s->room_id != room_id) {
       // Joined elsewhere: now leave the previous room (it releases held notes first).
       // The switch was this request's doing, so its RoomLeft echoes the request id.
-      Shard& home = target.server().RoomHome(s->room_id);
-      std::string old_room = s->room_id;
-      std::string rid = s->joining_request_id;
-      home.Post([&home, old_room, session, rid] {
-        if (Room* r = home.FindRoom(old_room)) r->Leave(session, "left", rid);
-      });
+      target.OnRoom(
+          s->room_id,
+          [session, rid = s->joining_request_id](Room& r) { r.Leave(session, "left", rid); },
+          Hop::kQueued);
     }
     s->room_id = room_id;
     target.local_index_[room_id].push_back(s);
     s->indexed_rooms.push_back(room_id);
-    Server* server = &target.server();
-    std::string user_id = s->user().user_id();
-    server->shard(0).Post([server, session, user_id, visible] {
-      server->social().RoomChanged(session, user_id, visible);
-    });
+    target.OnSocial([session, user_id = s->user().user_id(),
+                     visible](Social& social) { social.RoomChanged(session, user_id, visible); },
+                    Hop::kQueued);
     s->Send(response, false);
-  };
-  if (&target == this) return apply();
-  target.Post(std::move(apply));
+  });
 }
 
 void Shard::JoinFailed(SessionId session, const std::string& room_id, const Frame& error) {
-  Shard& target = server_->shard(ShardOfSession(session));
-  auto apply = [&target, session, error] {
-    Session* s = target.FindSession(session);
-    if (!s) return;
-    s->joining_room_id.clear();
-    s->Send(error, false);
-  };
-  if (&target == this) return apply();
-  target.Post(std::move(apply));
+  OnSession(session, [error](Session& s) {
+    s.joining_room_id.clear();
+    s.Send(error, false);
+  });
 }
 
 void Shard::MemberLeft(SessionId session, const std::string& room_id, const Frame& notice) {
-  Shard& target = server_->shard(ShardOfSession(session));
-  auto apply = [&target, session, room_id, notice] {
+  OnShard(ShardOfSession(session), [session, room_id, notice](Shard& target) {
     Session* s = target.FindSession(session);
     if (!s) return;
     target.Unindex(room_id, s);
@@ -478,15 +466,12 @@ void Shard::MemberLeft(SessionId session, const std::string& room_id, const Fram
     if (pos != rooms.end()) rooms.erase(pos);
     if (s->room_id == room_id) s->room_id.clear();  // kicked or banned
     if (s->room_id.empty() && s->joining_room_id.empty()) {
-      Server* server = &target.server();
-      std::string user_id = s->user().user_id();
-      server->shard(0).Post(
-          [server, session, user_id] { server->social().RoomChanged(session, user_id, ""); });
+      target.OnSocial([session, user_id = s->user().user_id()](
+                          Social& social) { social.RoomChanged(session, user_id, ""); },
+                      Hop::kQueued);
     }
     if (notice) s->Send(notice, false);
-  };
-  if (&target == this) return apply();
-  target.Post(std::move(apply));
+  });
 }
 
 void Shard::Unindex(const std::string& room_id, Session* s) {

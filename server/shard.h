@@ -3,7 +3,9 @@
 // fan-out (room id -> this shard's member sessions), the token expiry of its sessions
 // (SessionTokens) and its side of the live room list (RoomListFeed: changed rooms out,
 // deltas to its subscribers in). Nothing here takes a lock: other shards reach it only
-// through Post() with values (ids, Frames). Owned by Server.
+// through the typed calls below (OnShard, OnRoom, OnSocial, OnSession), which carry
+// values (ids, Frames) and skip the post when the target lives on the calling thread.
+// Owned by Server; sees the rest of the process only as a Cluster (cluster.h).
 #ifndef TUTTI_SERVER_SHARD_H_
 #define TUTTI_SERVER_SHARD_H_
 
@@ -17,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "server/cluster.h"
 #include "server/room.h"
 #include "server/session.h"
 #include "server/social.h"
@@ -45,17 +48,47 @@ struct RoomRequest {
 
 class Shard final : public RoomHost, public SocialHost {
  public:
-  Shard(int index, Server* server);
+  // `cluster` is what this shard uses; `server` (the same object) is only handed out to
+  // the layers above (dispatcher, endpoint) through server().
+  Shard(int index, Cluster* cluster, Server* server);
   ~Shard() override;
 
   int index() const { return index_; }
   boost::asio::io_context& io() { return io_; }
   Server& server() { return *server_; }
+  Cluster& cluster() { return *cluster_; }
   Endpoint& endpoint() { return *endpoint_; }
   Dispatcher& dispatcher() { return *dispatcher_; }
   SessionTokens& tokens() { return *tokens_; }
   RoomListFeed& room_feed() { return *room_feed_; }
   void Post(std::function<void()> fn);
+
+  // --- Typed cross-shard calls ------------------------------------------------------
+  // Each runs `fn` on the thread that owns its target, in the spirit of Seastar's
+  // invoke_on: at once when that is the calling thread (the same-shard shortcut: a MIDI
+  // batch from a sender homed with its room costs a call, not a post), else as a post
+  // to the target's shard, FIFO with every other post from the same thread. `fn` is
+  // copied into the post, so it must capture values (ids, strings, protos, Frames) and
+  // never a pointer into this shard. They may be called from any thread (the slow-work
+  // pool, the storage thread): off a shard thread they always post.
+  // Hop::kQueued posts even when the target is local: for callers that are inside a
+  // room's or a session's method and must neither re-enter it nor overtake what it
+  // already queued.
+  enum class Hop { kShortcut, kQueued };
+  // fn(Shard&) on shard `index`.
+  template <typename Fn>
+  void OnShard(int index, Fn fn, Hop hop = Hop::kShortcut);
+  // fn(Room&) on the room's home shard; skipped if the room is gone by then.
+  template <typename Fn>
+  void OnRoom(const std::string& room_id, Fn fn, Hop hop = Hop::kShortcut);
+  // fn(Social&) on shard 0, where the Social actor lives.
+  template <typename Fn>
+  void OnSocial(Fn fn, Hop hop = Hop::kShortcut);
+  // fn(Session&) on the session's shard (encoded in its id); skipped if it has ended.
+  template <typename Fn>
+  void OnSession(SessionId session, Fn fn, Hop hop = Hop::kShortcut);
+  // The shard whose thread is running the caller; null off the shard threads.
+  static Shard* Current() { return current_; }
 
   void StartThread();
   void Join();
@@ -121,7 +154,10 @@ class Shard final : public RoomHost, public SocialHost {
   void ContinueJoin(RoomRequest req, bool password_ok);
   void CreateRoom(RoomRequest req);
 
+  static thread_local Shard* current_;
+
   const int index_;
+  Cluster* const cluster_;
   Server* const server_;
   boost::asio::io_context io_;
   std::unique_ptr<Endpoint> endpoint_;
@@ -145,6 +181,42 @@ class Shard final : public RoomHost, public SocialHost {
       0;  // shard 0 prunes the audit log hourly  // the slice of rooms TickHeld serves next
   Counters counters_;
 };
+
+template <typename Fn>
+void Shard::OnShard(int index, Fn fn, Hop hop) {
+  Shard& target = cluster_->shard(index);
+  if (hop == Hop::kShortcut && current_ == &target) {
+    fn(target);
+    return;
+  }
+  target.Post([&target, fn = std::move(fn)]() mutable { fn(target); });
+}
+
+template <typename Fn>
+void Shard::OnRoom(const std::string& room_id, Fn fn, Hop hop) {
+  OnShard(
+      cluster_->RoomHomeIndex(room_id),
+      [room_id, fn = std::move(fn)](Shard& home) mutable {
+        if (Room* room = home.FindRoom(room_id)) fn(*room);
+      },
+      hop);
+}
+
+template <typename Fn>
+void Shard::OnSocial(Fn fn, Hop hop) {
+  OnShard(
+      0, [fn = std::move(fn)](Shard& zero) mutable { fn(zero.cluster().social()); }, hop);
+}
+
+template <typename Fn>
+void Shard::OnSession(SessionId session, Fn fn, Hop hop) {
+  OnShard(
+      ShardOfSession(session),
+      [session, fn = std::move(fn)](Shard& owner) mutable {
+        if (Session* s = owner.FindSession(session)) fn(*s);
+      },
+      hop);
+}
 
 }  // namespace tutti::server
 

@@ -150,15 +150,12 @@ void RefreshSessionToken(Shard& shard, Session& s, const std::string& token,
   StampType(&reply);
   s.Send(MakeFrame(reply), false);
   if (s.room_id.empty()) return;
-  // Posted before anything the client sends after this: the room applies the new roles
-  // before it sees the session's next command (posts from one shard run in order).
-  Shard& home = shard.server().RoomHome(s.room_id);
-  std::string room_id = s.room_id;
-  SessionId id = s.id();
-  proto::UserInfo user = s.user();
-  const bool admin = s.identity().is_admin, moderator = s.identity().is_moderator;
-  home.Post([&home, room_id, id, user = std::move(user), admin, moderator] {
-    if (Room* r = home.FindRoom(room_id)) r->UpdateMember(id, user, admin, moderator);
+  // Sent before anything the client sends after this: the room applies the new roles
+  // before it sees the session's next command (at once when it is homed here; else
+  // posts from one shard run in order, and the next command takes the same path).
+  shard.OnRoom(s.room_id, [id = s.id(), user = s.user(), admin = s.identity().is_admin,
+                           moderator = s.identity().is_moderator](Room& r) {
+    r.UpdateMember(id, user, admin, moderator);
   });
 }
 

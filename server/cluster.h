@@ -1,0 +1,71 @@
+// Cluster: what a Shard sees of the process around it — the other shards, the Social
+// actor (on shard 0), the read-only configuration and clock, the slow-work pool, the
+// storage thread, the count of live rooms and the server-ban snapshot. An interface so
+// that shard.cc depends on it and not on the Server that implements it (server.cc owns
+// the shards and includes shard.h; the include graph stays one-way).
+//
+// Thread affinity: every method may be called from any shard thread (the Server's
+// implementations are either immutable, atomic or thread-safe queues). shard(i) and
+// social() hand out objects that belong to one thread: reach them through the typed
+// calls in shard.h (Shard::OnShard, OnRoom, OnSocial, OnSession), never directly.
+// Ownership: implemented and owned by Server, which outlives every shard.
+#ifndef TUTTI_SERVER_CLUSTER_H_
+#define TUTTI_SERVER_CLUSTER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "server/clock.h"
+#include "server/config.h"
+#include "server/ids.h"
+#include "server/moderation/ban_list.h"
+
+namespace tutti::server {
+
+class Shard;
+class Social;
+namespace store {
+class Store;
+}
+
+class Cluster {
+ public:
+  virtual ~Cluster() = default;
+
+  virtual const ServerConfig& config() const = 0;
+  virtual const Clock& clock() const = 0;
+  virtual int shard_count() const = 0;
+  virtual Shard& shard(int i) = 0;
+  // The room's home shard: FNV-1a of its id modulo the shard count (ids.h).
+  int RoomHomeIndex(const std::string& room_id) const {
+    return HomeShardOfRoom(room_id, shard_count());
+  }
+  Shard& RoomHome(const std::string& room_id) { return shard(RoomHomeIndex(room_id)); }
+  // Friends, presence, blocks, private messages: lives on shard 0 (Shard::OnSocial).
+  virtual Social& social() = 0;
+
+  // Runs `fn` on the slow-work pool. False (and `fn` dropped) when too much is queued,
+  // so a flood of password joins cannot build an unbounded backlog.
+  virtual bool PostSlow(std::function<void()> fn) = 0;
+  // Runs `work` on the storage thread, then `then` on `shard`. False when the storage
+  // queue is full (nothing runs); callers answer RATE_LIMITED or INTERNAL_ERROR.
+  virtual bool RunStorage(Shard& shard, std::function<void(store::Store&)> work,
+                          std::function<void()> then) = 0;
+
+  // The server-ban snapshot, read without a lock.
+  virtual std::shared_ptr<const moderation::BanList> bans() const = 0;
+  // Audit records stamped before this are past audit_retention_days; none when the
+  // retention is 0 (keep everything).
+  virtual std::optional<int64_t> AuditCutoffMs() const = 0;
+
+  // Rooms alive across all shards, for max_rooms. Reserve before creating.
+  virtual bool ReserveRoom() = 0;
+  virtual void ReleaseRoom() = 0;
+};
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_CLUSTER_H_
