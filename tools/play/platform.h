@@ -26,6 +26,15 @@ std::string ConfigDir();
 // Creates `dir` and its parents; false if it cannot.
 bool MakeDirs(const std::string& dir);
 
+// Never let a library start a JACK server as a side effect: libjack does, unless told not to
+// (JACK_NO_START_SERVER), when RtMidi or fluidsynth's JACK driver looks for a server.
+void NoJackAutostart();
+
+// Native libraries (libasound, libjack) write to the process's standard error, which the
+// terminal UI's screen shares: send it to `log_path` (appended), or discard it when that cannot
+// be opened.
+void RedirectStderr(const std::string& log_path);
+
 // True if standard input and output are a terminal (the curses UI needs one).
 bool IsInteractiveTerminal();
 
@@ -38,6 +47,22 @@ class StopSignals {
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads lines from standard input on its own thread and hands each to `on_line` (which must
+// only post). The thread checks for its stop every 100 ms, so destruction never hangs on a
+// terminal that types nothing. End of input ends the thread (the program goes on).
+class StdinLines {
+ public:
+  explicit StdinLines(std::function<void(std::string)> on_line);
+  ~StdinLines();
+  StdinLines(const StdinLines&) = delete;
+  StdinLines& operator=(const StdinLines&) = delete;
 
   struct Impl;
 

@@ -1,5 +1,7 @@
 // The POSIX (Linux, macOS) side of platform.h. A Windows build would add platform_win.cc with
 // the same functions (%APPDATA%, SetConsoleCtrlHandler) and pick it in CMakeLists.txt.
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -40,6 +42,16 @@ bool MakeDirs(const std::string& dir) {
   return true;
 }
 
+void NoJackAutostart() { setenv("JACK_NO_START_SERVER", "1", 1); }
+
+void RedirectStderr(const std::string& log_path) {
+  int fd = log_path.empty() ? -1 : open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (fd < 0) fd = open("/dev/null", O_WRONLY);
+  if (fd < 0) return;
+  dup2(fd, 2);
+  close(fd);
+}
+
 bool IsInteractiveTerminal() { return isatty(0) == 1 && isatty(1) == 1; }
 
 struct StopSignals::Impl {
@@ -66,6 +78,37 @@ StopSignals::StopSignals(std::function<void()> on_stop) : impl_(std::make_unique
 StopSignals::~StopSignals() {
   // The thread waits for a signal; if none came, send it one only it can receive.
   if (!impl_->fired.load()) pthread_kill(impl_->thread.native_handle(), SIGTERM);
+  impl_->thread.join();
+}
+
+struct StdinLines::Impl {
+  std::atomic<bool> stop{false};
+  std::thread thread;
+};
+
+StdinLines::StdinLines(std::function<void(std::string)> on_line) : impl_(std::make_unique<Impl>()) {
+  impl_->thread = std::thread([impl = impl_.get(), on_line = std::move(on_line)] {
+    std::string pending;
+    char buf[1024];
+    while (!impl->stop.load()) {
+      pollfd p{0, POLLIN, 0};
+      const int r = poll(&p, 1, 100);
+      if (r < 0 && errno != EINTR) return;
+      if (r <= 0) continue;
+      const ssize_t n = read(0, buf, sizeof buf);
+      if (n <= 0) return;  // end of input
+      pending.append(buf, static_cast<size_t>(n));
+      for (size_t nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
+        on_line(pending.substr(0, nl));
+        pending.erase(0, nl + 1);
+      }
+      if (pending.size() > 64 * 1024) pending.clear();  // not a line a person typed
+    }
+  });
+}
+
+StdinLines::~StdinLines() {
+  impl_->stop.store(true);
   impl_->thread.join();
 }
 

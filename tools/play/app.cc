@@ -1,0 +1,466 @@
+#include "tools/play/app.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <utility>
+
+#include "midi/midi_parse.h"
+#include "tools/client/token_refresher.h"
+#include "tools/play/commands.h"
+#include "tools/play/platform.h"
+
+namespace tutti::play {
+namespace {
+
+using midi::MonotonicNowUs;
+constexpr int64_t kDevicePollUs = 1000000;
+
+// 1 s doubling to 30 s, +-20 %, so that the players a restarted server dropped do not all come
+// back in the same instant.
+int64_t BackoffUs(int attempt, std::mt19937& rng) {
+  const double base_s = std::min(30.0, std::ldexp(1.0, std::min(attempt, 5)));
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  return static_cast<int64_t>(base_s * jitter(rng) * 1e6);
+}
+
+// Close codes after which coming back would not help: a ban, a protocol error of ours, a
+// session whose token ran out (docs/PROTOCOL.md, close codes).
+bool ClosedForGood(uint16_t code) {
+  return code == 1008 || code == 1009 || code == 4003 || code == 4004;
+}
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+App::App(AppOptions options, Settings* settings)
+    : o_(std::move(options)), settings_(settings), rng_(static_cast<unsigned>(MonotonicNowUs())) {
+  link_.buffer().SetDelayBounds(o_.min_delay_us, o_.max_delay_us);
+  const bool line = o_.ui == "line" || (o_.ui == "auto" && !IsInteractiveTerminal());
+  if (!line) {
+    RedirectStderr(o_.log_file);
+    ui_ = MakeCursesUi();
+  }
+  if (!ui_) ui_ = MakeLineUi([this] { inbox_.Wake(); });
+  sound_ = std::make_unique<Sound>([this](const midi::ChannelMessage& m) {
+    if (use_external_) {
+      external_->Send(m);
+    } else if (synth_) {
+      synth_->Play(m);
+    }
+  });
+  devices_ = std::make_unique<MidiDevices>(o_.midi_api, "tutti-play");
+  keyboard_ = std::make_unique<KeyboardInput>(devices_.get(), [this] { inbox_.Wake(); });
+  external_ = std::make_unique<ExternalOutput>(devices_.get());
+  if (!o_.input.empty()) {
+    const absl::Status s = keyboard_->Choose(o_.input);
+    if (!s.ok()) view_.Notice(std::string(s.message()) + " (it opens when it appears)");
+  }
+  ChooseOutput(o_.output.empty() ? "synth" : o_.output);
+  UpdateStatus();
+}
+
+App::~App() = default;
+
+void App::Stop() {
+  stop_.store(true);
+  inbox_.Wake();
+}
+
+void App::ChooseOutput(const std::string& choice) {
+  sound_->ReleaseAll();  // nothing may keep sounding on the output being left
+  if (choice == "synth") {
+    (void)external_->Choose("none");
+    use_external_ = false;
+    if (!synth_) {
+      auto synth = Synth::Create(o_.synth);
+      if (synth.ok()) {
+        synth_ = std::move(*synth);
+        synth_error_.clear();
+      } else {
+        synth_error_ = std::string(synth.status().message());
+        view_.Error("no built-in synth: " + synth_error_);
+      }
+    }
+    return;
+  }
+  use_external_ = true;
+  if (synth_) synth_->AllNotesOff();
+  const absl::Status s = external_->Choose(choice);
+  if (!s.ok()) view_.Notice(std::string(s.message()));
+}
+
+void App::Join(const std::string& room) {
+  if (!connected_) return;
+  proto::ServerMessage m;
+  if (room.empty()) {
+    m.mutable_join_next_available_lobby();
+  } else {
+    m.mutable_server_command()->set_commandtype(proto::CREATE_OR_JOIN_ROOM);
+    (*m.mutable_server_command()->mutable_parameters())["room_name"] = room;
+  }
+  client_->Send(std::move(m));
+}
+
+bool App::Connect() {
+  const std::string where = o_.host + ":" + std::to_string(o_.port);
+  view_.set_connection("connecting to " + where);
+  ui_->Update(view_);
+  if (!have_info_) {
+    auto info = FetchServerInfo(o_.host, o_.port, std::chrono::seconds(3));
+    if (!info.ok()) {
+      last_error_ = std::string(info.status().message());
+      return false;
+    }
+    info_ = *info;
+    have_info_ = true;
+    if (o_.token.empty() && !info_.guests_allowed) {
+      view_.Error(
+          "this server admits members only: ask its operator for a token "
+          "(--token_file or TUTTI_TOKEN, docs/DESKTOP.md)");
+      quit_ = true;
+      exit_code_ = 1;
+      return false;
+    }
+  }
+  const std::string resource = BuildResource(info_, o_.name, o_.token, client::WallClockUnixMs());
+  auto c = std::make_unique<client::Client>();
+  const client::ConnectResult r =
+      c->Connect(o_.host, static_cast<uint16_t>(o_.port), resource, std::chrono::seconds(5));
+  if (!r.ok) {
+    // websocketpp names a refused or dropped TCP connect "Underlying Transport Error".
+    last_error_ = r.http_status != 0 ? std::to_string(r.http_status) + " " + r.error
+                                     : "no answer from " + where + " (" + r.error + ")";
+    if (r.http_status == 401 || r.http_status == 403) {
+      // Refused for who we are (a bad or expired token, a ban): retrying cannot help.
+      view_.Error("the server refused the sign-in: " + last_error_);
+      quit_ = true;
+      exit_code_ = 1;
+    }
+    have_info_ = r.http_status == 0 ? false : have_info_;  // a server that moved: ask again
+    return false;
+  }
+  client_ = std::move(c);
+  link_.OnConnected(MonotonicNowUs());
+  pump_ = std::make_unique<bridge::NetworkPump>(client_.get(), &inbox_,
+                                                [] { return MonotonicNowUs(); });
+  connected_ = true;
+  if (attempt_ > 0) view_.Notice("reconnected to " + where);
+  attempt_ = 0;
+  proto::ServerMessage sub;
+  sub.mutable_subscribe_room_list();
+  client_->Send(std::move(sub));
+  Join(joined_room_.empty() ? o_.room : joined_room_);
+  return true;
+}
+
+void App::Disconnected(int64_t now) {
+  uint16_t code = 0;
+  std::string reason;
+  client_->WaitClosed(std::chrono::milliseconds(0), &code, &reason);
+  // Nobody will send the note-offs for what is sounding now: release it at once.
+  bridge::LinkOutput lost;
+  link_.OnDisconnected(now, &lost);
+  Play(lost);
+  sound_->ReleaseAll();
+  pump_.reset();  // its thread has returned after reporting the close
+  inbox_.Reopen();
+  client_.reset();
+  connected_ = false;
+  view_.OnDisconnected();
+  last_error_ =
+      "connection lost (code " + std::to_string(code) + (reason.empty() ? "" : ": " + reason) + ")";
+  if (!o_.reconnect || ClosedForGood(code)) {
+    view_.Error(last_error_);
+    quit_ = true;
+    exit_code_ = 1;
+    return;
+  }
+  view_.Notice(last_error_);
+  reconnect_at_ = now + BackoffUs(attempt_++, rng_);
+}
+
+void App::Play(const bridge::LinkOutput& o) {
+  for (const auto& ev : o.play) {
+    sound_->Play(ev.session_id, ev.message);
+    ++remote_events_;
+  }
+}
+
+void App::SendLocal(int64_t now, bridge::LinkOutput* out) {
+  std::vector<midi::InputMessage> in;
+  keyboard_->Drain(&in);
+  std::vector<midi::ChannelMessage> group;
+  // Messages the driver delivered together share a timestamp and go as one batch.
+  for (size_t i = 0; i < in.size();) {
+    group.clear();
+    size_t k = i;
+    for (; k < in.size() && in[k].local_us == in[i].local_us; ++k) {
+      midi::ChannelMessage m;
+      std::string_view bytes(reinterpret_cast<const char*>(in[k].bytes.data()), in[k].size);
+      if (!midi::ParseOneChannelMessage(bytes, &m).ok()) continue;
+      sound_->Play(Sound::kLocal, m);  // local echo: heard at once, no round trip
+      ++local_events_;
+      group.push_back(m);
+    }
+    // Offline or outside a room, playing is not queued: it would arrive later in a burst.
+    if (connected_ && !view_.room().empty()) link_.SendLocal(in[i].local_us, group, now, out);
+    i = k;
+  }
+}
+
+void App::ListDevices() {
+  view_.Notice("MIDI inputs (" + devices_->api_name() + "; /device N):");
+  const auto inputs = devices_->Inputs();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    view_.Notice("  " + std::to_string(i + 1) + ". " + inputs[i] +
+                 (inputs[i] == keyboard_->port() ? "  <- playing" : ""));
+  }
+  if (inputs.empty()) view_.Notice("  (none)");
+  view_.Notice("MIDI outputs (/output N, or /output synth):");
+  const auto outputs = devices_->Outputs();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    view_.Notice("  " + std::to_string(i + 1) + ". " + outputs[i] +
+                 (outputs[i] == external_->port() ? "  <- sounding" : ""));
+  }
+  if (outputs.empty()) view_.Notice("  (none)");
+}
+
+uint64_t App::PlayerFor(const std::string& who) {
+  if (who == "me" || who == view_.me()) return Sound::kLocal;
+  const uint64_t sid = view_.FindPlayer(who);
+  if (sid == view_.my_session()) return Sound::kLocal;
+  return sid == 0 ? UINT64_MAX : sid;
+}
+
+void App::HandleLine(const std::string& line, int64_t now) {
+  const Command c = ParseCommand(line);
+  switch (c.kind) {
+    case Command::Kind::kNothing:
+      return;
+    case Command::Kind::kChat:
+      if (!connected_) {
+        view_.Error("not connected: the line was not sent");
+        return;
+      } else {
+        proto::ServerMessage m;
+        m.mutable_room_chat_message()->set_message(c.text);
+        client_->Send(std::move(m));
+      }
+      return;
+    case Command::Kind::kHelp:
+      for (const auto& h : HelpLines()) view_.Notice(h);
+      return;
+    case Command::Kind::kRooms:
+      view_.Notice(std::to_string(view_.rooms().size()) + " rooms:");
+      for (const auto& r : view_.rooms()) {
+        view_.Notice("  " + r.name + " (" + std::to_string(r.users) + "/" +
+                     std::to_string(r.max_users) + ")" + (r.password ? " [password]" : ""));
+      }
+      return;
+    case Command::Kind::kJoin:
+    case Command::Kind::kLobby:
+      if (!connected_) {
+        view_.Error("not connected");
+        return;
+      }
+      Join(c.kind == Command::Kind::kJoin ? c.arg : "");
+      return;
+    case Command::Kind::kDevices:
+      ListDevices();
+      return;
+    case Command::Kind::kDevice: {
+      const absl::Status s = keyboard_->Choose(c.arg);
+      if (s.ok()) {
+        view_.Notice(keyboard_->state() == KeyboardInput::State::kOpen
+                         ? "playing from " + keyboard_->port()
+                         : "no keyboard");
+      } else {
+        view_.Error(std::string(s.message()));
+      }
+      if (s.ok() || s.code() == absl::StatusCode::kNotFound) {
+        settings_->Set("input", keyboard_->wanted());
+      }
+      UpdateStatus();
+      return;
+    }
+    case Command::Kind::kOutput:
+      ChooseOutput(c.arg);
+      settings_->Set("output", c.arg == "synth" ? "synth" : external_->wanted());
+      UpdateStatus();
+      return;
+    case Command::Kind::kProgram:
+    case Command::Kind::kVolume: {
+      const uint64_t player = PlayerFor(c.arg);
+      if (player == UINT64_MAX) {
+        view_.Error("no player named " + c.arg + " here");
+        return;
+      }
+      const uint8_t v = static_cast<uint8_t>(c.value);
+      if (c.kind == Command::Kind::kProgram) {
+        sound_->SetProgram(player, v);
+        view_.Notice(c.arg + " now sounds as GM program " + std::to_string(c.value));
+      } else {
+        sound_->SetVolume(player, v);
+        view_.Notice(c.arg + " volume " + std::to_string(c.value));
+      }
+      return;
+    }
+    case Command::Kind::kQuit:
+      quit_ = true;
+      return;
+    case Command::Kind::kInvalid:
+      view_.Error(c.text);
+      return;
+  }
+  (void)now;
+}
+
+void App::PollDevices() {
+  const KeyboardInput::State before = keyboard_->state();
+  if (keyboard_->Poll()) {
+    if (keyboard_->state() == KeyboardInput::State::kOpen) {
+      view_.Notice("keyboard " + keyboard_->port() +
+                   (before == KeyboardInput::State::kMissing && keyboard_->opens() > 1 ? " is back"
+                                                                                       : " found"));
+    } else {
+      view_.Notice("keyboard unplugged: waiting for " + keyboard_->wanted() + " to come back");
+    }
+  }
+  if (external_->Poll()) {
+    view_.Notice(external_->is_open() ? "MIDI out to " + external_->port()
+                                      : "MIDI output gone: waiting for " + external_->wanted());
+  }
+}
+
+void App::UpdateStatus() {
+  const int64_t now = MonotonicNowUs();
+  std::string device;
+  if (!devices_->enabled()) {
+    device =
+        "no MIDI (" +
+        std::string(o_.midi_api == MidiApiChoice::kNone ? "--midi_api none" : devices_->warning()) +
+        ")";
+  } else {
+    switch (keyboard_->state()) {
+      case KeyboardInput::State::kNone:
+        device = "no keyboard chosen (/devices, then /device N)";
+        break;
+      case KeyboardInput::State::kOpen:
+        device = keyboard_->port();
+        break;
+      case KeyboardInput::State::kMissing:
+        device = "waiting for " + keyboard_->wanted() + " (unplugged?)";
+        break;
+    }
+    device += " [" + devices_->api_name() + "]";
+  }
+  device +=
+      "  played " + std::to_string(local_events_) + ", heard " + std::to_string(remote_events_);
+  view_.set_device(device);
+  std::string sound;
+  if (use_external_) {
+    sound = external_->is_open() ? "MIDI out to " + external_->port()
+                                 : "MIDI out: waiting for " + external_->wanted();
+  } else if (synth_) {
+    sound = "synth " + BaseName(synth_->soundfont()) + ", " +
+            (!synth_->driver().empty()        ? "audio " + synth_->driver()
+             : synth_->driver_error().empty() ? std::string("no audio output (--audio_driver none)")
+                                              : synth_->driver_error());
+  } else {
+    sound = "no synth: " + synth_error_;
+  }
+  view_.set_sound(sound);
+  if (connected_) {
+    view_.set_connection("connected to " + o_.host + ":" + std::to_string(o_.port) +
+                         (link_.clock().locked() ? "" : " (clock syncing)"));
+  } else if (!quit_) {
+    const double in_s = std::max<int64_t>(0, reconnect_at_ - now) / 1e6;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.0f", std::ceil(in_s));
+    view_.set_connection("RECONNECTING in " + std::string(buf) + " s (attempt " +
+                         std::to_string(attempt_) + "): " + last_error_);
+  }
+  for (const auto& [sid, p] : view_.players()) {
+    if (p.you) continue;
+    const midi::SenderStats s = link_.buffer().Stats(sid);
+    view_.SetTiming(sid, s.target_us, s.note_ons, s.late_note_ons);
+  }
+}
+
+int App::Run() {
+  if (!Connect()) {
+    if (quit_) {
+      ui_->Update(view_);
+      return exit_code_;
+    }
+    if (!o_.reconnect) {
+      view_.Error("cannot connect: " + last_error_);
+      ui_->Update(view_);
+      return 1;
+    }
+    view_.Notice("cannot connect: " + last_error_);
+    reconnect_at_ = MonotonicNowUs() + BackoffUs(attempt_++, rng_);
+  }
+  int64_t next_poll = MonotonicNowUs() + kDevicePollUs;
+  std::vector<bridge::Inbox::Item> items;
+  while (!stop_.load() && !quit_) {
+    int64_t now = MonotonicNowUs();
+    UpdateStatus();
+    ui_->Update(view_);
+    int64_t wake_at = std::min(next_poll, now + ui_->poll_interval_us());
+    if (connected_) wake_at = std::min(wake_at, link_.NextWake(now));
+    if (!connected_) wake_at = std::min(wake_at, reconnect_at_);
+    items.clear();
+    const bool closed = inbox_.Wait(
+        std::chrono::steady_clock::time_point(std::chrono::microseconds(wake_at)), &items);
+    now = MonotonicNowUs();
+    bridge::LinkOutput out;
+    for (const auto& item : items) {
+      link_.OnMessage(item.message, item.arrival_local_us, &out);
+      view_.OnMessage(item.message);
+      if (item.message.has_room_joined_response() &&
+          item.message.room_joined_response().success()) {
+        joined_room_ = item.message.room_joined_response().room_info().room_name();
+      }
+      if (item.message.has_room_left() && view_.room().empty()) {
+        joined_room_.clear();  // kicked or the room closed: not rejoined after a reconnect
+        sound_->ReleaseAll();
+      }
+    }
+    for (const auto& line : ui_->TakeLines()) HandleLine(line, now);
+    SendLocal(now, &out);
+    if (connected_) {
+      link_.Poll(now, &out);
+      for (auto& m : out.send) client_->Send(std::move(m));
+    }
+    Play(out);
+    if (now >= next_poll) {
+      PollDevices();
+      next_poll = now + kDevicePollUs;
+    }
+    if (closed && connected_) Disconnected(now);
+    if (!connected_ && !quit_ && !stop_.load() && now >= reconnect_at_) {
+      if (!Connect() && !quit_) {
+        reconnect_at_ = MonotonicNowUs() + BackoffUs(attempt_++, rng_);
+      }
+    }
+  }
+  // Whatever happens, nothing may keep sounding, here or for the others.
+  bridge::LinkOutput o;
+  link_.OnDisconnected(MonotonicNowUs(), &o);
+  Play(o);
+  sound_->ReleaseAll();
+  if (synth_) synth_->AllNotesOff();
+  if (connected_) client_->Close();
+  UpdateStatus();
+  ui_->Update(view_);
+  return exit_code_;
+}
+
+}  // namespace tutti::play

@@ -1,0 +1,175 @@
+#include "tools/play/room_view.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace tutti::play {
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+PlayerRow Row(const proto::UserInfo& u, uint64_t me) {
+  PlayerRow r;
+  r.session_id = u.session_id();
+  r.user_id = u.user_id();
+  r.name = u.username();
+  r.guest = u.is_guest();
+  r.you = u.session_id() == me;
+  return r;
+}
+
+}  // namespace
+
+void RoomView::Add(ChatLine line) {
+  chat_.push_back(std::move(line));
+  ++chat_total_;
+  while (chat_.size() > kMaxChat) chat_.pop_front();
+  ++version_;
+}
+
+void RoomView::Set(std::string* field, std::string value) {
+  if (*field == value) return;
+  *field = std::move(value);
+  ++version_;
+}
+
+void RoomView::Notice(const std::string& text) { Add({ChatLine::Kind::kNotice, "", text}); }
+void RoomView::Error(const std::string& text) { Add({ChatLine::Kind::kError, "", text}); }
+
+void RoomView::OnDisconnected() {
+  room_.clear();
+  room_id_.clear();
+  players_.clear();
+  ++version_;
+}
+
+void RoomView::SetTiming(uint64_t session_id, int64_t delay_us, uint64_t note_ons, uint64_t late) {
+  auto it = players_.find(session_id);
+  if (it == players_.end()) return;
+  it->second.delay_us = delay_us;
+  it->second.note_ons = note_ons;
+  it->second.late_note_ons = late;
+}
+
+uint64_t RoomView::FindPlayer(const std::string& name) const {
+  const std::string want = Lower(name);
+  for (const auto& [sid, p] : players_) {
+    if (Lower(p.name) == want) return sid;
+  }
+  return 0;
+}
+
+void RoomView::UpsertRoom(const proto::RoomInfo& r) {
+  RoomRow row{r.room_id(), r.room_name(), r.user_count(), r.settings().max_users(),
+              r.has_password()};
+  for (auto& existing : rooms_) {
+    if (existing.id == row.id) {
+      existing = row;
+      return;
+    }
+  }
+  if (rooms_.size() < kMaxRooms) rooms_.push_back(row);
+}
+
+bool RoomView::OnMessage(const proto::ClientMessage& m) {
+  const uint64_t before = version_;
+  switch (m.message_case()) {
+    case proto::ClientMessage::kWelcome:
+      my_name_ = m.welcome().user().username();
+      my_user_id_ = m.welcome().user().user_id();
+      my_session_ = m.welcome().user().session_id();
+      Notice("signed in as " + my_name_ + (m.welcome().user().is_guest() ? " (guest)" : ""));
+      break;
+    case proto::ClientMessage::kRoomJoinedResponse: {
+      const auto& r = m.room_joined_response();
+      if (!r.success()) {
+        Error("could not join: " + r.error_message());
+        break;
+      }
+      room_ = r.room_info().room_name();
+      room_id_ = r.room_info().room_id();
+      players_.clear();
+      for (const auto& u : r.current_users()) players_[u.session_id()] = Row(u, my_session_);
+      for (const auto& line : r.chat_history()) {
+        Add({ChatLine::Kind::kHistory, line.username(), line.message()});
+      }
+      Notice("you are in " + room_ + " (" + std::to_string(players_.size()) + " here)");
+      break;
+    }
+    case proto::ClientMessage::kUserJoinedRoom: {
+      const auto& u = m.user_joined_room().user_info();
+      players_[u.session_id()] = Row(u, my_session_);
+      Notice(u.username() + " joined");
+      break;
+    }
+    case proto::ClientMessage::kUserLeftRoom: {
+      auto it = players_.find(m.user_left_room().session_id());
+      const std::string name =
+          it == players_.end() ? m.user_left_room().user_id() : it->second.name;
+      if (it != players_.end()) players_.erase(it);
+      Notice(name + " left" +
+             (m.user_left_room().reason().empty() ? "" : " (" + m.user_left_room().reason() + ")"));
+      break;
+    }
+    case proto::ClientMessage::kRoomLeft: {
+      // Moving to another room, the old room's RoomLeft can come after the new room's answer.
+      const bool current = m.room_left().room_id().empty() || m.room_left().room_id() == room_id_;
+      Notice("you left " + (current ? room_ : m.room_left().room_id()) +
+             (m.room_left().reason().empty() ? "" : " (" + m.room_left().reason() + ")"));
+      if (current) {
+        room_.clear();
+        room_id_.clear();
+        players_.clear();
+      }
+      break;
+    }
+    case proto::ClientMessage::kRoomChatMessage: {
+      const auto& c = m.room_chat_message();
+      Add({c.username().empty() ? ChatLine::Kind::kNotice : ChatLine::Kind::kChat, c.username(),
+           c.message()});
+      break;
+    }
+    case proto::ClientMessage::kPrivateMessage:
+      Add({ChatLine::Kind::kChat, "[pm] " + m.private_message().from_username(),
+           m.private_message().message()});
+      break;
+    case proto::ClientMessage::kRoomList:
+      rooms_.clear();
+      for (const auto& r : m.room_list().rooms()) UpsertRoom(r);
+      ++version_;
+      break;
+    case proto::ClientMessage::kRoomListDelta:
+      for (const auto& r : m.room_list_delta().upserted()) UpsertRoom(r);
+      for (const auto& id : m.room_list_delta().removed()) {
+        rooms_.erase(std::remove_if(rooms_.begin(), rooms_.end(),
+                                    [&](const RoomRow& r) { return r.id == id; }),
+                     rooms_.end());
+      }
+      ++version_;
+      break;
+    case proto::ClientMessage::kRoomUpdated:
+      UpsertRoom(m.room_updated().room_info());
+      ++version_;
+      break;
+    case proto::ClientMessage::kErrorMessage:
+      Error(m.error_message().error_code() + ": " + m.error_message().error_message());
+      break;
+    case proto::ClientMessage::kCommandResult:
+      for (const auto& line : m.command_result().lines()) Notice(line);
+      break;
+    case proto::ClientMessage::kModerationNotice:
+      Notice(m.moderation_notice().ShortDebugString());
+      break;
+    case proto::ClientMessage::kTokenExpiring:
+      Notice("your sign-in token runs out soon: get a fresh one from the server's operator");
+      break;
+    default:
+      break;
+  }
+  return version_ != before;
+}
+
+}  // namespace tutti::play

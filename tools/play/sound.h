@@ -1,0 +1,64 @@
+// Sound: where tutti-play's notes are heard, the player's own (local echo, played at once) and
+// the room's (out of the jitter buffer): the built-in synth, or MIDI out to an external synth
+// or DAW. Each player gets a channel of their own, so one player's instrument (program change)
+// and volume do not change another's.
+//
+// Owns: the player -> channel map and each channel's program and volume; not the synth or the
+// output (tutti-play's main owns them and outlives this object).
+// Thread affinity: the owner's thread (tutti-play's main loop). Who owns it: tutti-play's main.
+//
+// Channel rule: the local player is channel 1 (index 0); remote players take 2..9 and 11..16 in
+// the order they are first heard; channel 10 (index 9) stays the GM drum channel for everyone.
+// A sixteenth player shares the last channel. Messages a player sends on channel 10 stay there.
+#ifndef TUTTI_TOOLS_PLAY_SOUND_H_
+#define TUTTI_TOOLS_PLAY_SOUND_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "midi/channel_message.h"
+
+namespace tutti::play {
+
+class Sound {
+ public:
+  // Where mapped messages go (the synth's Play, or ExternalOutput::Send).
+  using Sink = std::function<void(const midi::ChannelMessage&)>;
+  static constexpr uint64_t kLocal = 0;  // the player at this keyboard
+
+  explicit Sound(Sink sink) : sink_(std::move(sink)) {}
+  void set_sink(Sink sink) { sink_ = std::move(sink); }
+
+  // Plays `m` from `player` (kLocal or a server session id) on that player's channel.
+  void Play(uint64_t player, const midi::ChannelMessage& m);
+  // Program 0..127 (General MIDI instrument) for one player.
+  void SetProgram(uint64_t player, uint8_t program);
+  // Volume 0..127 (MIDI CC 7) for one player.
+  void SetVolume(uint64_t player, uint8_t volume);
+  // Releases a player's notes (pedal up, all notes off on their channel) and frees the channel.
+  void Forget(uint64_t player);
+  // Pedal up and all notes off on every channel.
+  void ReleaseAll();
+
+  std::optional<uint8_t> ChannelOf(uint64_t player) const;
+  struct Settings {
+    uint8_t program = 0;
+    uint8_t volume = 100;
+  };
+  Settings SettingsOf(uint64_t player) const;
+
+ private:
+  uint8_t Assign(uint64_t player);
+  void Send(uint8_t status, uint8_t a, uint8_t b, uint8_t size = 3);
+
+  Sink sink_;
+  std::map<uint64_t, uint8_t> channels_;
+  std::map<uint64_t, Settings> settings_;
+};
+
+}  // namespace tutti::play
+
+#endif  // TUTTI_TOOLS_PLAY_SOUND_H_
