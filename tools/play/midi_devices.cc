@@ -142,9 +142,9 @@ std::vector<std::string> MidiDevices::Outputs() { return List(scan_out_.get()); 
 
 // --- KeyboardInput -------------------------------------------------------------------------
 
-// One open input: allocated per open so that a callback can never reach a ring that a
-// reopen replaced. Destroying the RtMidiIn stops RtMidi's thread before it returns (ALSA joins
-// its input thread; JACK's client close ends its process thread).
+// The input's RtMidi client and ring, kept across reopens (closePort/openPort). Destroying the
+// RtMidiIn stops RtMidi's thread before it returns (ALSA joins its input thread; JACK's client
+// close ends its process thread).
 struct KeyboardInput::Port {
   explicit Port(size_t capacity, WakeFn* wake) : ring(capacity + 1), wake(wake) {}
   ~Port() {
@@ -198,10 +198,10 @@ struct KeyboardInput::Port {
 KeyboardInput::KeyboardInput(MidiDevices* devices, WakeFn wake, size_t capacity)
     : devices_(devices), wake_(std::move(wake)), capacity_(capacity < 1 ? 1 : capacity) {}
 
-KeyboardInput::~KeyboardInput() { Close(); }
+KeyboardInput::~KeyboardInput() { port_.reset(); }
 
 uint64_t KeyboardInput::overflows() const {
-  return past_overflows_ + (open_ ? open_->overflows.load(std::memory_order_relaxed) : 0);
+  return port_ ? port_->overflows.load(std::memory_order_relaxed) : 0;
 }
 
 absl::Status KeyboardInput::Choose(const std::string& choice) {
@@ -227,37 +227,35 @@ absl::Status KeyboardInput::Choose(const std::string& choice) {
 }
 
 void KeyboardInput::Open(const std::string& port_name, size_t index) {
-  auto port = std::make_unique<Port>(capacity_, &wake_);
+  state_ = State::kMissing;
   try {
-    port->in = std::make_unique<RtMidiIn>(static_cast<RtMidi::Api>(devices_->api()),
-                                          devices_->client_name());
-    port->in->setErrorCallback(&KeepWarning, &port->warning);
-    port->in->ignoreTypes(true, true, true);
-    port->in->setCallback(&Port::OnMessage, port.get());
+    // One RtMidi client for this object's life, its port closed and reopened across replugs:
+    // with JACK 1.9.21 a client opened just after another closed can be left unscheduled
+    // (midi/rtmidi_port.cc), and MIDI then never reaches it.
+    if (!port_) {
+      auto port = std::make_unique<Port>(capacity_, &wake_);
+      port->in = std::make_unique<RtMidiIn>(static_cast<RtMidi::Api>(devices_->api()),
+                                            devices_->client_name());
+      port->in->setErrorCallback(&KeepWarning, &port->warning);
+      port->in->ignoreTypes(true, true, true);
+      port->in->setCallback(&Port::OnMessage, port.get());
+      port_ = std::move(port);
+    }
     // RtMidi opens by index; the list could have changed since it was read, so check the
     // name at that index first.
-    if (index >= port->in->getPortCount() || port->in->getPortName(index) != port_name) {
-      state_ = State::kMissing;
-      return;
-    }
-    port->in->openPort(index, "keyboard");
+    if (index >= port_->in->getPortCount() || port_->in->getPortName(index) != port_name) return;
+    port_->in->openPort(index, "keyboard");
   } catch (const RtMidiError&) {
-    state_ = State::kMissing;
     return;
   }
-  if (!port->in->isPortOpen()) {
-    state_ = State::kMissing;
-    return;
-  }
-  open_ = std::move(port);
+  if (!port_->in->isPortOpen()) return;
   port_name_ = port_name;
   state_ = State::kOpen;
   ++opens_;
 }
 
 void KeyboardInput::Close() {
-  if (open_) past_overflows_ += open_->overflows.load(std::memory_order_relaxed);
-  open_.reset();
+  if (port_ && port_->in->isPortOpen()) port_->in->closePort();
   port_name_.clear();
 }
 
@@ -266,7 +264,7 @@ bool KeyboardInput::Poll() {
   const std::vector<std::string> ports = devices_->Inputs();
   if (state_ == State::kOpen) {
     if (std::find(ports.begin(), ports.end(), port_name_) != ports.end()) return false;
-    Close();  // unplugged: what it queued was drained by the caller already or is lost
+    Close();  // unplugged
     state_ = State::kMissing;
     return true;
   }
@@ -277,22 +275,25 @@ bool KeyboardInput::Poll() {
 }
 
 void KeyboardInput::Drain(std::vector<midi::InputMessage>* out) {
-  if (open_) open_->Drain(out);
+  if (port_) port_->Drain(out);
 }
 
 // --- ExternalOutput ------------------------------------------------------------------------
 
 ExternalOutput::ExternalOutput(MidiDevices* devices) : devices_(devices) {}
 
-ExternalOutput::~ExternalOutput() {
-  if (out_) out_->closePort();
+ExternalOutput::~ExternalOutput() { Close(); }
+
+bool ExternalOutput::is_open() const { return out_ != nullptr && out_->isPortOpen(); }
+
+void ExternalOutput::Close() {
+  if (is_open()) out_->closePort();
+  port_name_.clear();
 }
 
 absl::Status ExternalOutput::Choose(const std::string& choice) {
-  if (out_) out_->closePort();
-  out_.reset();
+  Close();
   wanted_.clear();
-  port_name_.clear();
   if (choice.empty() || choice == "none") return absl::OkStatus();
   const std::vector<std::string> ports = devices_->Outputs();
   const std::optional<size_t> index = PickPort(ports, choice);
@@ -306,42 +307,41 @@ absl::Status ExternalOutput::Choose(const std::string& choice) {
   }
   wanted_ = number ? StableName(ports[*index]) : choice;
   Open(ports[*index], *index);
-  return out_ ? absl::OkStatus() : absl::UnavailableError("cannot open " + ports[*index]);
+  return is_open() ? absl::OkStatus() : absl::UnavailableError("cannot open " + ports[*index]);
 }
 
 void ExternalOutput::Open(const std::string& port_name, size_t index) {
-  auto out = std::make_unique<RtMidiOut>(static_cast<RtMidi::Api>(devices_->api()),
-                                         devices_->client_name());
   try {
-    out->setErrorCallback(&KeepWarning, &warning_);
-    if (index >= out->getPortCount() || out->getPortName(index) != port_name) return;
-    out->openPort(index, "synth");
+    // One client for the object's life (see KeyboardInput::Open).
+    if (!out_) {
+      out_ = std::make_unique<RtMidiOut>(static_cast<RtMidi::Api>(devices_->api()),
+                                         devices_->client_name());
+      out_->setErrorCallback(&KeepWarning, &warning_);
+    }
+    if (index >= out_->getPortCount() || out_->getPortName(index) != port_name) return;
+    out_->openPort(index, "synth");
   } catch (const RtMidiError&) {
     return;
   }
-  if (!out->isPortOpen()) return;
-  out_ = std::move(out);
-  port_name_ = port_name;
+  if (is_open()) port_name_ = port_name;
 }
 
 bool ExternalOutput::Poll() {
   if (wanted_.empty()) return false;
   const std::vector<std::string> ports = devices_->Outputs();
-  if (out_) {
+  if (is_open()) {
     if (std::find(ports.begin(), ports.end(), port_name_) != ports.end()) return false;
-    out_->closePort();
-    out_.reset();
-    port_name_.clear();
+    Close();
     return true;
   }
   const std::optional<size_t> index = PickPort(ports, wanted_);
   if (!index) return false;
   Open(ports[*index], *index);
-  return out_ != nullptr;
+  return is_open();
 }
 
 bool ExternalOutput::Send(const midi::ChannelMessage& m) {
-  if (!out_) return false;
+  if (!is_open()) return false;
   const unsigned char bytes[3] = {m.status, m.data1, m.data2};
   try {
     out_->sendMessage(bytes, m.size == 0 ? 3 : m.size);

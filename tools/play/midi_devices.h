@@ -117,8 +117,7 @@ class KeyboardInput {
   std::string port_name_;
   State state_ = State::kNone;
   uint64_t opens_ = 0;
-  uint64_t past_overflows_ = 0;
-  std::unique_ptr<Port> open_;
+  std::unique_ptr<Port> port_;  // created at the first open, kept until destruction
 };
 
 class ExternalOutput {
@@ -133,12 +132,13 @@ class ExternalOutput {
   bool Poll();
   // Sends when open; false otherwise.
   bool Send(const midi::ChannelMessage& m);
-  bool is_open() const { return out_ != nullptr; }
+  bool is_open() const;
   const std::string& wanted() const { return wanted_; }
   const std::string& port() const { return port_name_; }
 
  private:
   void Open(const std::string& port_name, size_t index);
+  void Close();
   MidiDevices* devices_;
   std::string wanted_;
   std::string port_name_;
