@@ -4,13 +4,14 @@
 // Thread affinity: any thread (pure functions).
 // Owner: used by every part of crypto/ and by the tools.
 //
-// The decoder is strict: it refuses '=', any character outside the url-safe
-// alphabet, a length that no encoding produces (len % 4 == 1) and non-zero
-// unused trailing bits, so every byte string has exactly one accepted text.
-// Encoding and Base64UrlDecodeInto avoid data-dependent table lookups and
-// branches on the input bytes, so they are also used for secret key material.
-// Base64UrlDecode uses a lookup table and is only for public data (connect
-// payloads, tokens), where speed matters more.
+// Both directions go through libsodium (sodium_bin2base64 / sodium_base642bin with
+// sodium_base64_VARIANT_URLSAFE_NO_PADDING), whose codec is constant-time in the
+// characters' values, so it serves public data and secret key material alike.
+//
+// The decoder is strict: it refuses '=', whitespace, any character outside the url-safe
+// alphabet, a length that no encoding produces (len % 4 == 1) and non-zero unused
+// trailing bits, so every byte string has exactly one accepted text (base64url.cc says
+// which of these libsodium checks and which the wrapper adds).
 #ifndef TUTTI_CRYPTO_BASE64URL_H_
 #define TUTTI_CRYPTO_BASE64URL_H_
 
@@ -24,7 +25,7 @@ namespace tutti::crypto {
 
 std::string Base64UrlEncode(std::string_view bytes);
 
-// Public data only (table lookups depend on the input); same strictness as below.
+// std::nullopt when `text` is not the canonical encoding of some bytes.
 std::optional<std::string> Base64UrlDecode(std::string_view text);
 
 // Length of the encoding of `n` bytes (no padding).

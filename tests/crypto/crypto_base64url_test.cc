@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdint>
 #include <random>
+#include <set>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -71,6 +72,8 @@ TEST(Base64UrlTest, RejectsNonCanonicalTrailingBits) {
   EXPECT_FALSE(Base64UrlDecode("Zm9"));
 }
 
+// Every byte value in every position of a group: libsodium alone accepts some bytes above
+// 0x7F (it reads them as negative chars), which base64url.cc refuses.
 TEST(Base64UrlTest, ExactlyTheAlphabetIsAccepted) {
   for (int c = 0; c < 256; ++c) {
     std::string text = "AA";
@@ -95,10 +98,44 @@ TEST(Base64UrlTest, DecodeIntoNeedsTheExactLengthAndZeroesOnFailure) {
   EXPECT_EQ(out[0], 0);
 }
 
-// Base64UrlDecode (table) and Base64UrlDecodeInto (branch-free) must accept and refuse
-// exactly the same texts with the same bytes: every pair of byte values, and each byte
-// value in each position of a 4-character group.
-TEST(Base64UrlTest, TableAndBranchFreeDecodersAgreeOnEveryInput) {
+// libsodium's decoder accepts whitespace when asked to ignore it, padding in the padded
+// variants, and stops quietly at the first character outside the alphabet when given a
+// b64_end: the wrapper must keep all of that out.
+TEST(Base64UrlTest, RejectsWhatLibsodiumCouldBeAskedToAccept) {
+  EXPECT_FALSE(Base64UrlDecode("Zm 9v"));
+  EXPECT_FALSE(Base64UrlDecode("Zm9v\r\n"));
+  EXPECT_FALSE(Base64UrlDecode("Zm9v\t"));
+  EXPECT_FALSE(Base64UrlDecode("Zm9vYg=="));
+  EXPECT_FALSE(Base64UrlDecode("Zm9vYg="));
+  EXPECT_FALSE(Base64UrlDecode("Zm9v="));
+  EXPECT_FALSE(Base64UrlDecode("Zm9v.Zm9v"));  // a JWT is split before decoding
+  uint8_t out[6] = {1, 2, 3, 4, 5, 6};
+  EXPECT_FALSE(Base64UrlDecodeInto("Zm9v Zm9v", out, 6));
+  for (uint8_t b : out) EXPECT_EQ(b, 0);
+}
+
+// The accepted two-character texts are exactly the 256 encodings of one byte.
+TEST(Base64UrlTest, AcceptedTextsAreExactlyTheCanonicalEncodings) {
+  std::set<std::string> canonical;
+  for (int b = 0; b < 256; ++b)
+    canonical.insert(Base64UrlEncode(std::string(1, static_cast<char>(b))));
+  ASSERT_EQ(canonical.size(), 256u);
+  int accepted = 0;
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0; b < 256; ++b) {
+      const std::string text{static_cast<char>(a), static_cast<char>(b)};
+      const bool ok = Base64UrlDecode(text).has_value();
+      ASSERT_EQ(ok, canonical.count(text) == 1) << a << "," << b;
+      accepted += ok ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(accepted, 256);
+}
+
+// Base64UrlDecode (any length) and Base64UrlDecodeInto (an exact length, zeroed on failure)
+// must accept and refuse exactly the same texts with the same bytes: every pair of byte
+// values, and each byte value in each position of a 4-character group.
+TEST(Base64UrlTest, DecodeAndDecodeIntoAgreeOnEveryInput) {
   for (int a = 0; a < 256; ++a) {
     for (int b = 0; b < 256; ++b) {
       const std::string text{static_cast<char>(a), static_cast<char>(b)};

@@ -1,9 +1,10 @@
 // Fuzz target: the base64url codec (crypto/base64url.h).
 //
-// Properties: the table decoder (public data) and the branch-free one (keys) accept
-// exactly the same texts and produce the same bytes; an accepted text is the encoding of
-// its bytes (one accepted text per byte string); any bytes survive encode then decode; a
-// refused or wrong-length decode leaves the output zeroed.
+// Properties of the wrapper over libsodium's codec: Base64UrlDecode and Base64UrlDecodeInto
+// accept exactly the same texts and produce the same bytes; an accepted text holds only the
+// url-safe alphabet (no padding, no whitespace) and is the encoding of its bytes (no
+// trailing bits: one accepted text per byte string); any bytes survive encode then decode;
+// a refused or wrong-length decode leaves the output zeroed.
 #include <cstring>
 #include <optional>
 #include <string>
@@ -38,6 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool into_ok = Base64UrlDecodeInto(text, out.data(), expected_len);
   FUZZ_CHECK(into_ok == decoded.has_value());
   if (decoded) {
+    FUZZ_CHECK(text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789-_") == std::string_view::npos);
     FUZZ_CHECK(decoded->size() == expected_len);
     FUZZ_CHECK(std::memcmp(out.data(), decoded->data(), expected_len) == 0);
     FUZZ_CHECK(out[expected_len] == 0xAA);  // nothing written past out_len
