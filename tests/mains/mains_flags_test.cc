@@ -39,6 +39,7 @@ const Main kMains[] = {
     {"cli", TUTTI_CLI_BIN, "--token-ttl", "--port=notanumber", "--room"},
     {"midi_bridge", TUTTI_MIDI_BRIDGE_BIN, "--min-delay-ms", "--stats-s=notanumber", "--input"},
     {"loadgen", TUTTI_LOADGEN_BIN, "--churn-active", "--rooms=notanumber", "--scenario"},
+    {"play", TUTTI_PLAY_BIN, "--list-devices", "--audio-period=notanumber", "--server"},
     {"timing_harness", TUTTI_TIMING_HARNESS_BIN, "--stall-prob", "--seed=notanumber", "--server"},
 };
 

@@ -8,8 +8,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
+#include "tools/common/main_flags.h"
 #include "tools/play/app.h"
 #include "tools/play/platform.h"
 #include "tools/play/settings.h"
@@ -71,11 +70,13 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  // The conventions every Tutti main shares (tools/common/main_flags.h): dashes or
+  // underscores in names, --help on stdout with status 0, usage errors with status 2.
+  tutti::main_support::ParseFlags(
+      argc, argv,
       "play a MIDI keyboard in a Tutti room.\n"
       "  tutti-play --server HOST:PORT --name NAME [--room ROOM] [--input KEYBOARD]\n"
       "Commands inside: /help. docs/DESKTOP.md has the details.");
-  absl::ParseCommandLine(argc, argv);
   tutti::play::NoJackAutostart();
   using tutti::play::AppOptions;
 
