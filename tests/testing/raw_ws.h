@@ -1,8 +1,22 @@
 // RawWs: a hand-made WebSocket client over a blocking Boost.Asio socket, for tests that
-// need what a well-behaved client library will not do: inspect the HTTP answer to an
-// upgrade byte by byte, send frames the library refuses to build (oversize, text,
-// garbage), shrink the receive buffer and then stop reading. One owner thread; every
-// read has a timeout so a test can never block forever.
+// need what a well-behaved client library will not do. Every other test talks to the server
+// through tools/client (websocketpp's client, a library other people wrote, the same one the
+// tools use). The documented raw cases, and the tests that have them:
+//   - the HTTP answer to an upgrade byte by byte: status, headers, body of a refusal
+//     (auth_gate_test, door_limits_test);
+//   - frames a library refuses to build: oversize declared lengths, text, unmasked,
+//     reserved opcodes, garbage, bad close payloads (robustness_test, door_held_test);
+//   - control frames by hand: ping floods, pings among room traffic, a close queued
+//     behind data (robustness_test, door_limits_test);
+//   - a client that shrinks its receive buffer and stops reading (robustness_test);
+//   - a drop in the middle of a request, with no close handshake (rooms_test's ghost-member
+//     cases);
+//   - counting the process's descriptors around thousands of connections, which a library
+//     client's own per-connection descriptors (an io_context's epoll and eventfd) would
+//     blur (door_held_test);
+//   - connections from a chosen loopback source address (door_limits_test's per-address
+//     caps).
+// One owner thread; every read has a timeout so a test can never block forever.
 #ifndef TUTTI_TESTS_TESTING_RAW_WS_H_
 #define TUTTI_TESTS_TESTING_RAW_WS_H_
 
