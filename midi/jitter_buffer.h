@@ -11,14 +11,20 @@
 // It reads the connection's ClockSync (not owned; must outlive the buffer).
 //
 // Rules (docs/TIMING.md):
-//   * An event stamped s (server time, batch stamp + delay) plays at LocalFromServer(s) + target,
-//     where target comes from the sender's DelayEstimator. Events stamped together are
-//     scheduled together and play together.
+//   * An event stamped s (server time, batch stamp + delay) plays at LocalFromServer(s) + offset,
+//     where offset follows the sender's DelayEstimator target under the playout policy of
+//     midi/playout.h (jumps only in rests, else stretches time by <= 1 %). One batch is
+//     scheduled with one offset: its events keep their spacing exactly.
 //   * Per sender, play times never go backwards (same order as on the wire) and never lie
 //     beyond push time + max_delay_us, whatever the stamps say.
-//   * Late events (due before they arrived) play at once. Exception: a note-on later than
-//     max_late_note_on_us is dropped, and so is the note-off that ends it. Note-offs, sustain
-//     and other controllers are never dropped.
+//   * Stall policy, per kind. Late events (due before they arrived) play at once. A late
+//     note-on within the grace window (max_late_note_on_us) plays late and shortened: its
+//     note-off keeps its own time, but the note sounds at least late_note_min_us. Past the
+//     grace window a note-on is dropped, and so is the note-off that ends it. Note-offs,
+//     pedal-ups and other controllers are never dropped.
+//   * Callers hand events to their output ahead of time with their play times (PopDue with
+//     now + the output's lookahead; PlayedEvent::local_us is the time to play at), so a late
+//     thread wake-up does not become timing error.
 //   * A sequence gap is counted and reported (the caller asks for a state sync); a
 //     HeldNotesSnapshot releases notes that the snapshot says are no longer held.
 //   * Connection drop, sender removal and the stuck-note watchdog release everything sounding
@@ -39,6 +45,7 @@
 #include "midi/delay_estimator.h"
 #include "midi/held_notes.h"
 #include "midi/midi_flags.h"
+#include "midi/playout.h"
 
 namespace tutti::midi {
 
@@ -81,8 +88,14 @@ struct PlayedEvent {
 
 struct ReceiverOptions {
   DelayOptions delay;
-  // A note-on later than this is dropped rather than played out of time.
-  int64_t max_late_note_on_us = 150000;
+  PlayoutOptions playout;
+  // The grace window: a note-on up to this late is played (late, shortened); later, dropped.
+  // 300 ms covers one TCP retransmission stall (Linux's minimum RTO is 200 ms) plus a path's
+  // usual delay, so a single stall loses no notes; a second RTO (400+ ms) does.
+  int64_t max_late_note_on_us = 300000;
+  // A note-on played late sounds at least this long, even when its note-off (late too)
+  // arrived with it: a zero-length note is silence on most synthesizers.
+  int64_t late_note_min_us = 40000;
   // Per-sender queue cap: past it, note-ons are dropped and everything else plays at once.
   size_t max_queued_per_sender = 4096;
   // A sender whose notes have sounded this long without any batch or snapshot from it is
@@ -102,7 +115,14 @@ struct SenderStats {
   uint64_t snapshot_releases = 0;
   uint64_t watchdog_releases = 0;
   uint64_t stalls_discarded = 0;
-  int64_t target_us = 0;
+  int64_t target_us = 0;  // the DelayEstimator's target
+  // Playout (midi/playout.h): the offset in use and how it moved.
+  int64_t playout_us = 0;
+  uint64_t playout_moves = 0;
+  uint64_t playout_rest_jumps = 0;
+  uint64_t playout_catch_ups = 0;
+  uint64_t playout_stall_lifts = 0;
+  uint64_t late_shortened = 0;  // note-offs held back so a late note-on sounds late_note_min_us
 };
 
 struct PushResult {
@@ -152,14 +172,20 @@ class JitterBuffer {
     uint64_t order = 0;  // tie-break across senders
   };
   struct Sender {
-    explicit Sender(const DelayOptions& o) : delay(o) {}
+    Sender(const DelayOptions& d, const PlayoutOptions& p) : delay(d), playout(p) {}
     DelayEstimator delay;
-    std::deque<Scheduled> queue;    // play times non-decreasing
+    PlayoutOffset playout;
+    std::deque<Scheduled> queue;  // play times non-decreasing
+    // Note-offs held back past later events (late_note_min_us), by play time.
+    std::multimap<int64_t, Scheduled> deferred;
+    // Keys whose note-on was played late: when it plays (for late_note_min_us).
+    std::map<size_t, int64_t> late_on_us;
     HeldNotes sounding;             // what the synthesizer was told
     HeldNotes expected;             // sounding + queued
     std::bitset<16 * 128> dropped;  // keys whose note-on was dropped: swallow the note-off
     uint64_t last_sequence = 0;
     bool have_stamp = false;
+    int64_t first_stamp_us = 0;  // of the previous batch
     int64_t last_stamp_us = 0;
     int64_t last_play_us = 0;
     bool have_play = false;
@@ -169,6 +195,10 @@ class JitterBuffer {
 
   Sender& GetSender(uint64_t session_id);
   void Enqueue(Sender& s, PlayedEvent ev);
+  void Defer(Sender& s, PlayedEvent ev);
+  // A note-on for key is about to be queued at `at`: a deferred note-off of the same key must
+  // not come after it.
+  void PullDeferredNoteOff(Sender& s, size_t key, int64_t at);
   void ReleaseSender(Sender& s, uint64_t session_id, int64_t local_now,
                      std::vector<PlayedEvent>* out);
   void ApplyDelayOptions();

@@ -301,6 +301,18 @@ double tutti_jitter_stat(const TuttiJitterBuffer* jb, uint32_t session_hi, uint3
       return D(s.stalls_discarded);
     case TUTTI_STAT_TARGET_US:
       return D(s.target_us);
+    case TUTTI_STAT_PLAYOUT_US:
+      return D(s.playout_us);
+    case TUTTI_STAT_PLAYOUT_MOVES:
+      return D(s.playout_moves);
+    case TUTTI_STAT_PLAYOUT_REST_JUMPS:
+      return D(s.playout_rest_jumps);
+    case TUTTI_STAT_PLAYOUT_CATCH_UPS:
+      return D(s.playout_catch_ups);
+    case TUTTI_STAT_PLAYOUT_STALL_LIFTS:
+      return D(s.playout_stall_lifts);
+    case TUTTI_STAT_LATE_SHORTENED:
+      return D(s.late_shortened);
     default:
       return 0;
   }

@@ -121,6 +121,13 @@ enum TuttiSenderStat {
   TUTTI_STAT_WATCHDOG_RELEASES = 9,
   TUTTI_STAT_STALLS_DISCARDED = 10,
   TUTTI_STAT_TARGET_US = 11,
+  /* The playout offset in use and how it moved (midi/playout.h). */
+  TUTTI_STAT_PLAYOUT_US = 12,
+  TUTTI_STAT_PLAYOUT_MOVES = 13,
+  TUTTI_STAT_PLAYOUT_REST_JUMPS = 14,
+  TUTTI_STAT_PLAYOUT_CATCH_UPS = 15,
+  TUTTI_STAT_PLAYOUT_STALL_LIFTS = 16,
+  TUTTI_STAT_LATE_SHORTENED = 17,
 };
 /* The stat of that sender (0 for an unknown sender or stat). */
 double tutti_jitter_stat(const TuttiJitterBuffer* jb, uint32_t session_hi, uint32_t session_lo,

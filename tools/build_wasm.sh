@@ -10,9 +10,9 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:-$repo/web/src/timing/gen/timing_core.mjs}"
 
 sources=(midi/timing_c_api.cc midi/clock_sync.cc midi/delay_estimator.cc
-         midi/jitter_buffer.cc midi/held_notes.cc midi/channel_message.cc)
+         midi/jitter_buffer.cc midi/playout.cc midi/held_notes.cc midi/channel_message.cc)
 headers=(midi/timing_c_api.h midi/clock_sync.h midi/delay_estimator.h midi/jitter_buffer.h
-         midi/held_notes.h midi/channel_message.h midi/midi_flags.h)
+         midi/held_notes.h midi/channel_message.h midi/midi_flags.h midi/playout.h)
 
 if ! command -v em++ >/dev/null 2>&1; then
   echo "build_wasm: em++ not found; run tools/setup.sh (installs Debian's emscripten)" >&2

@@ -20,7 +20,7 @@ int64_t Feed(DelayEstimator* d, int64_t t, int n, int64_t every, std::initialize
 TEST(DelayEstimatorTest, TargetIsHighPercentilePlusMarginWithinBounds) {
   DelayEstimator d;
   Feed(&d, 0, 400, 100 * kMs, {40 * kMs, 42 * kMs, 45 * kMs, 50 * kMs});
-  EXPECT_NEAR(d.target_us(), 50 * kMs + 2 * kMs, kMs);
+  EXPECT_NEAR(d.target_us(), 50 * kMs + DelayOptions{}.render_margin_us, kMs);
   DelayOptions o;
   o.min_delay_us = 80 * kMs;
   d.set_options(o);
@@ -60,7 +60,7 @@ TEST(DelayEstimatorTest, FallsOnlyAfterHoldAndByTwoPercentOfTheInterval) {
     ASSERT_LE(now, prev);
     prev = now;
   }
-  EXPECT_NEAR(d.target_us(), 32 * kMs, kMs);
+  EXPECT_NEAR(d.target_us(), 30 * kMs + DelayOptions{}.render_margin_us, kMs);
 }
 
 TEST(DelayEstimatorTest, FallsAtOnceAfterALongRest) {
@@ -69,7 +69,7 @@ TEST(DelayEstimatorTest, FallsAtOnceAfterALongRest) {
   t = Feed(&d, t, 1200, 100 * kMs, {30 * kMs}, /*ioi=*/0);  // ioi 0: no fall allowed
   EXPECT_GT(d.target_us(), 70 * kMs);
   d.AddSample(30 * kMs, t);
-  EXPECT_NEAR(d.TargetForBatch(2 * 1000 * kMs, t), 32 * kMs, kMs);
+  EXPECT_NEAR(d.TargetForBatch(2 * 1000 * kMs, t), 30 * kMs + DelayOptions{}.render_margin_us, kMs);
 }
 
 TEST(DelayEstimatorTest, IsolatedStallDoesNotInflateTheTarget) {

@@ -1,5 +1,6 @@
 #include "midi/jitter_buffer.h"
 
+#include <cstdlib>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -59,7 +60,7 @@ TEST_F(JitterBufferTest, SchedulesAtStampPlusTargetAndChordsTogether) {
   uint64_t seq = 0;
   int64_t s = Warm(&jb, 1, 40, 30 * kMs, &seq);
   const int64_t target = jb.Stats(1).target_us;
-  EXPECT_NEAR(target, 32 * kMs, kMs);
+  EXPECT_NEAR(target, 30 * kMs + DelayOptions{}.render_margin_us, kMs);
   jb.Push(Batch(1, ++seq, s, {MakeNoteOn(0, 60, 90), MakeNoteOn(0, 64, 90), MakeNoteOn(0, 67, 90)}),
           L(s) + 30 * kMs);
   ASSERT_TRUE(jb.NextDue().has_value());
@@ -271,6 +272,129 @@ TEST_F(JitterBufferTest, UserSettingsApplyToEverySender) {
   EXPECT_EQ(jb.Stats(1).target_us, 100 * kMs);
   jb.SetSmoothness(Smoothness::kSmooth);
   EXPECT_DOUBLE_EQ(jb.options().delay.percentile, PercentileFor(Smoothness::kSmooth));
+}
+
+// Play times of the note-ons out of a run, in order.
+std::vector<int64_t> NoteOnTimes(const std::vector<PlayedEvent>& out) {
+  std::vector<int64_t> t;
+  for (const PlayedEvent& e : out) {
+    if (e.message.IsNoteOn()) t.push_back(e.local_us);
+  }
+  return t;
+}
+
+TEST_F(JitterBufferTest, AFallingTargetStretchesAPhraseByAtMostOnePercent) {
+  JitterBuffer jb(&clock_);
+  uint64_t seq = 0;
+  // 80 ms transit, then the path gets faster for good; one unbroken phrase of sixteenths.
+  int64_t s = Warm(&jb, 1, 40, 80 * kMs, &seq);
+  const int64_t high = jb.Stats(1).playout_us;
+  std::vector<PlayedEvent> out;
+  std::vector<int64_t> stamps;
+  for (int i = 0; i < 2000; ++i, s += 125 * kMs) {
+    jb.Push(Batch(1, ++seq, s, {MakeNoteOn(0, 60, 90), MakeNoteOn(0, 64, 90)}), L(s) + 30 * kMs);
+    jb.Push(Batch(1, ++seq, s + 60 * kMs, {MakeNoteOff(0, 60), MakeNoteOff(0, 64)}),
+            L(s + 60 * kMs) + 30 * kMs);
+    stamps.push_back(s);
+    jb.PopDue(L(s) + 10000 * kMs, &out);
+  }
+  const SenderStats st = jb.Stats(1);
+  ASSERT_LT(st.playout_us, high - 30 * kMs) << "the offset followed the target down";
+  EXPECT_EQ(st.late_note_ons, 0u);
+  const std::vector<int64_t> t = NoteOnTimes(out);
+  ASSERT_EQ(t.size(), 2 * stamps.size());
+  for (size_t i = 0; i + 1 < stamps.size(); ++i) {
+    EXPECT_EQ(t[2 * i], t[2 * i + 1]) << "a chord plays together";
+    const int64_t want = stamps[i + 1] - stamps[i];
+    const int64_t got = t[2 * i + 2] - t[2 * i];
+    EXPECT_LE(std::abs(got - want), want / 100 + 1) << "interval " << i;
+  }
+  // After a rest the offset jumps straight to the target.
+  s += 2000 * kMs;
+  jb.Push(Batch(1, ++seq, s, {MakeNoteOn(0, 60, 90)}), L(s) + 30 * kMs);
+  EXPECT_EQ(jb.Stats(1).playout_us, jb.Stats(1).target_us);
+}
+
+TEST_F(JitterBufferTest, AStallsBacklogKeepsItsSpacingAndNothingIsDropped) {
+  JitterBuffer jb(&clock_);
+  uint64_t seq = 0;
+  int64_t s = Warm(&jb, 1, 40, 30 * kMs, &seq);
+  const int64_t target = jb.Stats(1).target_us;
+  // Four notes 50 ms apart held behind a 250 ms retransmission arrive in one burst.
+  const int64_t arrive = L(s) + 250 * kMs;
+  std::vector<PlayedEvent> out;
+  for (int i = 0; i < 4; ++i) {
+    const int64_t st = s + i * 50 * kMs;
+    jb.Push(Batch(1, ++seq, st, {MakeNoteOn(0, static_cast<uint8_t>(60 + i), 90)}), arrive);
+  }
+  jb.PopDue(arrive + 10000 * kMs, &out);
+  const std::vector<int64_t> t = NoteOnTimes(out);
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_EQ(t[0], arrive);
+  for (size_t i = 1; i < t.size(); ++i) EXPECT_EQ(t[i] - t[i - 1], 50 * kMs);
+  const SenderStats st = jb.Stats(1);
+  EXPECT_EQ(st.dropped_note_ons, 0u);
+  // Late is judged against the offset in force: the first; the rest play on the lifted time.
+  EXPECT_EQ(st.late_note_ons, 1u);
+  EXPECT_EQ(st.playout_stall_lifts, 1u);
+  EXPECT_EQ(st.target_us, target) << "the stall is not learnt";
+}
+
+TEST_F(JitterBufferTest, ALateNoteOnIsShortenedNotSilencedAndARestrikeStillSounds) {
+  ReceiverOptions o;
+  o.playout.max_stall_lift_us = 0;  // stalled events play at once: the policy under test
+  JitterBuffer jb(&clock_, o);
+  uint64_t seq = 0;
+  int64_t s = Warm(&jb, 1, 40, 30 * kMs, &seq);
+  // A note (on, off 20 ms later) and a re-strike of the same key 30 ms later, all 200 ms late.
+  const int64_t arrive = L(s) + 230 * kMs;
+  jb.Push(Batch(1, ++seq, s, {MakeNoteOn(0, 60, 90)}), arrive);
+  jb.Push(Batch(1, ++seq, s + 20 * kMs, {MakeNoteOff(0, 60)}), arrive);
+  jb.Push(Batch(1, ++seq, s + 30 * kMs, {MakeNoteOn(0, 60, 91)}), arrive);
+  jb.Push(Batch(1, ++seq, s + 200 * kMs, {MakeNoteOff(0, 60)}), arrive);
+  // Another note, late by 100 ms, whose note-off is still in the future: keeps its time.
+  jb.Push(Batch(1, ++seq, s + 100 * kMs, {MakeNoteOn(0, 70, 90)}), arrive);
+  jb.Push(Batch(1, ++seq, s + 300 * kMs, {MakeNoteOff(0, 70)}), arrive);
+  std::vector<PlayedEvent> out;
+  jb.PopDue(arrive + 10000 * kMs, &out);
+  ASSERT_EQ(out.size(), 6u);
+  EXPECT_EQ(out[0].message, MakeNoteOn(0, 60, 90));
+  EXPECT_EQ(out[0].local_us, arrive);
+  // The first note-off was held back for the minimum length, then pulled in before the
+  // re-strike (which is also late and plays at once): the re-strike is not cut off.
+  EXPECT_EQ(out[1].message, MakeNoteOff(0, 60));
+  EXPECT_EQ(out[2].message, MakeNoteOn(0, 60, 91));
+  EXPECT_EQ(out[1].local_us, out[2].local_us);
+  EXPECT_EQ(out[3].message, MakeNoteOn(0, 70, 90));
+  // The re-strike's own note-off: late, so held to the minimum length after it.
+  EXPECT_EQ(out[4].message, MakeNoteOff(0, 60));
+  EXPECT_EQ(out[4].local_us, out[2].local_us + o.late_note_min_us);
+  EXPECT_EQ(out[5].message, MakeNoteOff(0, 70));
+  EXPECT_EQ(out[5].local_us, L(s + 300 * kMs) + jb.Stats(1).playout_us);
+  for (size_t i = 1; i < out.size(); ++i) EXPECT_LE(out[i - 1].local_us, out[i].local_us);
+  EXPECT_EQ(jb.Stats(1).dropped_note_ons, 0u);
+  EXPECT_EQ(jb.Stats(1).late_note_ons, 3u);
+  EXPECT_TRUE(jb.Idle());
+}
+
+TEST_F(JitterBufferTest, PastTheGraceWindowANoteOnIsDroppedButPedalUpsAndNoteOffsPlay) {
+  JitterBuffer jb(&clock_);
+  uint64_t seq = 0;
+  int64_t s = Warm(&jb, 1, 40, 30 * kMs, &seq);
+  jb.Push(Batch(1, ++seq, s, {MakeControlChange(0, kCcSustain, 127), MakeNoteOn(0, 50, 90)}),
+          L(s) + 30 * kMs);
+  // 400 ms late (beyond the 300 ms grace window and any lift).
+  const int64_t arrive = L(s + 10 * kMs) + 450 * kMs;
+  jb.Push(Batch(1, ++seq, s + 10 * kMs,
+                {MakeNoteOn(0, 60, 90), MakeNoteOff(0, 50), MakeControlChange(0, kCcSustain, 0)}),
+          arrive);
+  std::vector<PlayedEvent> out;
+  jb.PopDue(arrive + 10000 * kMs, &out);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[2].message, MakeNoteOff(0, 50));
+  EXPECT_EQ(out[3].message, MakeControlChange(0, kCcSustain, 0));
+  EXPECT_EQ(jb.Stats(1).dropped_note_ons, 1u);
+  EXPECT_TRUE(jb.Idle());
 }
 
 TEST(JitterBufferUnsyncedTest, PlaysOnArrivalWithoutAClockEstimate) {

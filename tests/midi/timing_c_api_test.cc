@@ -101,6 +101,10 @@ TEST(TimingCApi, JitterBufferMatchesTheClass) {
   EXPECT_EQ(tutti_jitter_stat(jb, 3, 0x80000001u, TUTTI_STAT_DUPLICATES), 1.0);  // 21 twice
   EXPECT_EQ(tutti_jitter_stat(jb, 3, 0x80000001u, TUTTI_STAT_TARGET_US),
             static_cast<double>(s.target_us));
+  EXPECT_EQ(tutti_jitter_stat(jb, 3, 0x80000001u, TUTTI_STAT_PLAYOUT_US),
+            static_cast<double>(s.playout_us));
+  EXPECT_EQ(tutti_jitter_stat(jb, 3, 0x80000001u, TUTTI_STAT_PLAYOUT_MOVES),
+            static_cast<double>(s.playout_moves));
   EXPECT_EQ(tutti_jitter_stat(jb, 3, 0x80000001u, 99), 0.0);
   EXPECT_EQ(tutti_jitter_stat(jb, 0, 1, TUTTI_STAT_BATCHES), 0.0);  // unknown sender
   EXPECT_EQ(tutti_jitter_sender_count(jb), 1);

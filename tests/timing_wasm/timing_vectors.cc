@@ -325,7 +325,7 @@ int main(int argc, char** argv) {
         REC("jb", tutti_jitter_idle, jb);
         for (const Sender& s : senders) {
           REC("jb", tutti_jitter_queued, jb, s.hi, s.lo);
-          for (int stat = 0; stat <= 12; ++stat) REC("jb", tutti_jitter_stat, jb, s.hi, s.lo, stat);
+          for (int stat = 0; stat <= 18; ++stat) REC("jb", tutti_jitter_stat, jb, s.hi, s.lo, stat);
         }
       }
       // The second sender leaves at 55 s.

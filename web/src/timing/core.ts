@@ -55,6 +55,9 @@ export interface SenderStats {
   lateNoteOns: number; droppedNoteOns: number; lateOther: number; boundClamped: number;
   snapshotReleases: number; watchdogReleases: number; stallsDiscarded: number;
   targetUs: number;
+  // The playout offset in use and how it moved (midi/playout.h).
+  playoutUs: number; playoutMoves: number; playoutRestJumps: number; playoutCatchUps: number;
+  playoutStallLifts: number; lateShortened: number;
 }
 
 export enum Smoothness { LowLatency = 0, Balanced = 1, Smooth = 2 }
@@ -178,6 +181,8 @@ export class JitterBuffer {
       batches: st(0), duplicates: st(1), gaps: st(2), noteOns: st(3), lateNoteOns: st(4),
       droppedNoteOns: st(5), lateOther: st(6), boundClamped: st(7), snapshotReleases: st(8),
       watchdogReleases: st(9), stallsDiscarded: st(10), targetUs: st(11),
+      playoutUs: st(12), playoutMoves: st(13), playoutRestJumps: st(14), playoutCatchUps: st(15),
+      playoutStallLifts: st(16), lateShortened: st(17),
     };
   }
   get senderCount(): number { return this.m._tutti_jitter_sender_count(this.ptr); }
