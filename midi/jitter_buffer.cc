@@ -207,7 +207,10 @@ void JitterBuffer::PopDue(int64_t local_now, std::vector<PlayedEvent>* out) {
     }
     // The synthesizer model follows play order (a deferred note-off may precede a re-strike).
     std::sort(due.begin() + static_cast<std::ptrdiff_t>(from), due.end(), before);
-    for (size_t i = from; i < due.size(); ++i) s.sounding.Apply(due[i].event.message);
+    for (size_t i = from; i < due.size(); ++i) {
+      s.sounding.Apply(due[i].event.message);
+      s.last_out_us = std::max(s.last_out_us, due[i].event.local_us);
+    }
   }
   std::sort(due.begin(), due.end(), before);
   for (Scheduled& d : due) out->push_back(std::move(d.event));
@@ -268,17 +271,20 @@ void JitterBuffer::ReleaseSender(Sender& s, uint64_t session_id, int64_t local_n
   s.queue.clear();
   s.deferred.clear();
   s.late_on_us.clear();
+  // Not before what was already handed out ahead of time (PopDue with a lookahead): an output
+  // that plays by time would otherwise play the release first and the note after it.
+  const int64_t at = std::max(local_now, s.last_out_us);
   for (const ChannelMessage& m : s.sounding.ReleaseAll()) {
     PlayedEvent ev;
     ev.session_id = session_id;
-    ev.local_us = local_now;
+    ev.local_us = at;
     ev.message = m;
     ev.generated = true;
     out->push_back(ev);
   }
   s.expected.Clear();
   s.dropped.reset();
-  s.last_play_us = std::max(s.last_play_us, local_now);
+  s.last_play_us = std::max(s.last_play_us, at);
 }
 
 void JitterBuffer::DropConnection(int64_t local_now, std::vector<PlayedEvent>* out) {

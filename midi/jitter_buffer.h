@@ -36,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <optional>
 #include <vector>
@@ -138,7 +139,9 @@ class JitterBuffer {
   explicit JitterBuffer(const ClockSync* clock, ReceiverOptions o = {});
 
   PushResult Push(const RelayedBatch& batch, int64_t local_now);
-  // Appends every event due at or before local_now, in play-time order.
+  // Appends every event due at or before local_now, in play-time order. An output that plays
+  // events at their local_us may pass now + its lookahead; releases made later (DropConnection,
+  // RemoveSender, Tick) are then timed no earlier than what was handed out.
   void PopDue(int64_t local_now, std::vector<PlayedEvent>* out);
   // Earliest queued play time, if any (so an event loop can sleep until then).
   std::optional<int64_t> NextDue() const;
@@ -189,6 +192,7 @@ class JitterBuffer {
     int64_t last_stamp_us = 0;
     int64_t last_play_us = 0;
     bool have_play = false;
+    int64_t last_out_us = std::numeric_limits<int64_t>::min();  // latest time PopDue handed out
     int64_t last_activity_us = 0;
     SenderStats stats;
   };

@@ -397,6 +397,24 @@ TEST_F(JitterBufferTest, PastTheGraceWindowANoteOnIsDroppedButPedalUpsAndNoteOff
   EXPECT_TRUE(jb.Idle());
 }
 
+TEST_F(JitterBufferTest, ReleasesComeAfterWhatWasHandedOutAhead) {
+  JitterBuffer jb(&clock_);
+  uint64_t seq = 0;
+  int64_t s = Warm(&jb, 1, 40, 30 * kMs, &seq);
+  jb.Push(Batch(1, ++seq, s, {MakeNoteOn(0, 60, 90)}), L(s) + 30 * kMs);
+  const int64_t due = *jb.NextDue();
+  // An output with a 20 ms lookahead takes the note-on 20 ms early...
+  std::vector<PlayedEvent> out;
+  jb.PopDue(due - 20 * kMs + 20 * kMs, &out);
+  ASSERT_EQ(out.size(), 1u);
+  // ...and the sender leaves before it sounds: the release must not be timed before it.
+  out.clear();
+  jb.RemoveSender(1, due - 20 * kMs, &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].message, MakeNoteOff(0, 60));
+  EXPECT_EQ(out[0].local_us, due);
+}
+
 TEST(JitterBufferUnsyncedTest, PlaysOnArrivalWithoutAClockEstimate) {
   ClockSync clock;
   JitterBuffer jb(&clock);

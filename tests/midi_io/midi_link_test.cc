@@ -2,6 +2,7 @@
 // messages on a virtual clock (no sockets, no JACK).
 #include "tools/midi_bridge/midi_link.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -147,6 +148,27 @@ TEST(MidiLinkTest, RelayedEventsPlayInOrderAtTheirDelays) {
   EXPECT_TRUE(played[0].message.IsNoteOn());
   EXPECT_TRUE(played[1].message.IsNoteOff());
   EXPECT_NEAR(static_cast<double>(played[1].local_us - played[0].local_us), 20000, 1);
+}
+
+TEST(MidiLinkTest, WithALookaheadEventsLeaveEarlyWithTheirPlayTimes) {
+  MidiLinkOptions o;
+  o.output_lookahead_us = 10000;
+  MidiLink link(o);
+  int64_t now = Sync(link, 0);
+  // Stamped 30 ms ahead (a sender's batch with its events' source times still to come).
+  const int64_t stamp = link.clock().ServerTimeFromLocal(now) + 30000;
+  LinkOutput out;
+  link.OnMessage(Relayed(9, 1, stamp, {midi::MakeNoteOn(0, 60, 90)}), now, &out);
+  const std::optional<int64_t> due = link.buffer().NextDue();
+  ASSERT_TRUE(due.has_value());
+  ASSERT_GT(*due - o.output_lookahead_us, now);
+  // The loop is told to wake a lookahead before the event is due...
+  EXPECT_LE(link.NextWake(now), *due - o.output_lookahead_us);
+  // ...and then gets it, with the time to play it at.
+  LinkOutput early;
+  link.Poll(*due - o.output_lookahead_us, &early);
+  ASSERT_EQ(early.play.size(), 1u);
+  EXPECT_EQ(early.play[0].local_us, *due);
 }
 
 TEST(MidiLinkTest, ADepartedSenderIsReleasedByTheServersNoteOffsNotLocally) {

@@ -168,7 +168,7 @@ void MidiLink::Poll(int64_t local_now, LinkOutput* out) {
     out->send.push_back(std::move(msg));
     ++counters_.heartbeats_sent;
   }
-  buffer_.PopDue(local_now, &out->play);
+  buffer_.PopDue(local_now + options_.output_lookahead_us, &out->play);
   for (auto it = departing_.begin(); it != departing_.end();) {
     if (buffer_.queued(it->first) == 0 || local_now >= it->second) {
       const size_t from = out->play.size();
@@ -191,7 +191,7 @@ void MidiLink::Poll(int64_t local_now, LinkOutput* out) {
 int64_t MidiLink::NextWake(int64_t local_now) const {
   int64_t at = next_watchdog_us_;
   if (connected_) at = std::min(at, local_now + clock_.NextPingDelay(local_now));
-  if (auto due = buffer_.NextDue()) at = std::min(at, *due);
+  if (auto due = buffer_.NextDue()) at = std::min(at, *due - options_.output_lookahead_us);
   for (const auto& [sid, deadline] : departing_) at = std::min(at, deadline);
   return std::max(at, local_now);
 }

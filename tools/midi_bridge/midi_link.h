@@ -19,6 +19,8 @@
 //     notes; the local release is the fallback.
 //   * A sequence gap asks the server for a state sync (at most once per resync interval).
 //   * Leaving the room or losing the connection releases everything sounding.
+//   * With output_lookahead_us, due events leave early with their play times: play on time,
+//     not on wake-up.
 #ifndef TUTTI_TOOLS_MIDI_BRIDGE_MIDI_LINK_H_
 #define TUTTI_TOOLS_MIDI_BRIDGE_MIDI_LINK_H_
 
@@ -45,6 +47,12 @@ struct MidiLinkOptions {
   // than any target delay (max_delay_us is 500 ms) so the synthetic note-offs play first.
   int64_t leave_grace_us = 700000;
   int64_t watchdog_interval_us = 1000000;
+  // Events are handed out this long before they are due, each with its play time
+  // (PlayedEvent::local_us), for an output that plays at a given time (a JACK frame offset, a
+  // sequencer queue, an AudioContext time): a late wake-up of the caller's thread then costs
+  // nothing as long as it is shorter than this. 0: handed out when due (an output that plays
+  // on arrival).
+  int64_t output_lookahead_us = 0;
 };
 
 // What the link wants done by its caller.

@@ -67,7 +67,8 @@ int64_t UnixMs() {
 // One client: a blocking Client (through its relay), the pump, and the MidiLink it drives.
 class Bot {
  public:
-  Bot(std::string name, LocalClock clock) : name_(std::move(name)), clock_(clock) {}
+  Bot(std::string name, LocalClock clock, bridge::MidiLinkOptions lo = {})
+      : name_(std::move(name)), clock_(clock), link_(lo) {}
   ~Bot() {
     pump_.reset();  // before the client it reads from
   }
@@ -214,7 +215,9 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
 
   const std::string room = "timing-" + std::to_string(o.seed);
   const int64_t t0 = MonoUs();
-  Bot receiver("receiver", LocalClock{t0, -5000000, o.receiver_skew_ppm});
+  bridge::MidiLinkOptions receiver_link;
+  receiver_link.output_lookahead_us = o.output_lookahead_us;
+  Bot receiver("receiver", LocalClock{t0, -5000000, o.receiver_skew_ppm}, receiver_link);
   Bot sender("sender", LocalClock{t0, 123456789012, o.sender_skew_ppm});
   {
     auto res = Resource(server.key_dir(), receiver_relay.port(), "timing-receiver");
@@ -354,9 +357,14 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
         }
         if (ev.message.IsNoteOn() && !(ev.flags & midi::kFlagSynthetic)) {
           const int64_t due = receiver.clock().Mono(ev.local_us);
-          onsets.Played(static_cast<int>(ev.sequence) - 1, now);
+          // Without a lookahead the output plays on arrival (when this thread woke); with one,
+          // at the event's time unless it was handed over after it.
+          const int64_t heard = o.output_lookahead_us > 0 ? std::max(now, due) : now;
+          onsets.Played(static_cast<int>(ev.sequence) - 1, heard);
           scheduled.Played(static_cast<int>(ev.sequence) - 1, due);
-          if (!ev.late) wake_late_ms.push_back(static_cast<double>(now - due) / 1000);
+          if (!ev.late) {
+            wake_late_ms.push_back(static_cast<double>(std::max<int64_t>(0, now - due)) / 1000);
+          }
         }
       }
       receiver.SampleClock(now);
@@ -364,7 +372,7 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
         // Kept as it was last seen: once the sender has left, the buffer forgets it.
         const midi::SenderStats st = receiver.link().buffer().Stats(sender_session);
         if (st.batches > 0) {
-          if (last_stats.batches > 0 && st.target_us != last_stats.target_us) {
+          if (last_stats.batches > 0 && st.playout_us != last_stats.playout_us) {
             ++report.target_moves;
           }
           last_stats = st;
@@ -400,6 +408,11 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
     report.wake_late_p99_ms = midi::timing::Percentile(wake_late_ms, 0.99);
   }
   report.stalls_configured = o.path.stall_prob > 0;
+  report.output_lookahead_us = o.output_lookahead_us;
+  report.rest_jumps = last_stats.playout_rest_jumps;
+  report.catch_ups = last_stats.playout_catch_ups;
+  report.stall_lifts = last_stats.playout_stall_lifts;
+  report.late_shortened = last_stats.late_shortened;
   receiver.SummarizeClock(&report.clock_p95_ms, &report.clock_max_ms, &report.clock_at_1s_ms,
                           &report.clock_within_bound, &report.skew_error_ppm);
   report.stuck_notes = synth.Sounding();
@@ -440,11 +453,17 @@ std::string DescribeReport(const HarnessReport& r) {
                 static_cast<unsigned long long>(r.sender_unsynced_batches));
   s += buf;
   std::snprintf(buf, sizeof(buf),
-                "  where IOI error comes from: as scheduled p95 %.2f p99 %.2f ms (%llu target "
-                "moves); receiver thread woke late p50 %.2f p99 %.2f ms\n",
+                "  where IOI error comes from: as scheduled p95 %.2f p99 %.2f ms (%llu playout "
+                "moves: %llu in rests, %llu catch-ups, %llu stall lifts); handed to the output "
+                "after its time p50 %.2f p99 %.2f ms (lookahead %.1f ms); %llu late notes "
+                "shortened\n",
                 r.scheduled_ioi_p95_ms, r.scheduled_ioi_p99_ms,
-                static_cast<unsigned long long>(r.target_moves), r.wake_late_p50_ms,
-                r.wake_late_p99_ms);
+                static_cast<unsigned long long>(r.target_moves),
+                static_cast<unsigned long long>(r.rest_jumps),
+                static_cast<unsigned long long>(r.catch_ups),
+                static_cast<unsigned long long>(r.stall_lifts), r.wake_late_p50_ms,
+                r.wake_late_p99_ms, static_cast<double>(r.output_lookahead_us) / 1000,
+                static_cast<unsigned long long>(r.late_shortened));
   s += buf;
   std::snprintf(buf, sizeof(buf),
                 "  notes: %zu note-ons sent, %zu received; %s synthetic note-off batches %llu, "
@@ -470,7 +489,7 @@ std::string CheckCorrectness(const HarnessReport& r) {
     why += "note-ons received " + std::to_string(r.sender.note_ons) + " of " +
            std::to_string(r.source_note_ons) + "; ";
   }
-  // Under injected stalls a note-on more than 150 ms late is dropped by design.
+  // Under injected stalls a note-on more than 300 ms late (the grace window) is dropped by design.
   if (!r.stalls_configured && r.sender.stats.dropped_note_ons != 0) {
     why += "dropped note-ons: " + std::to_string(r.sender.stats.dropped_note_ons) + "; ";
   }

@@ -43,6 +43,11 @@ struct HarnessOptions {
   // socket without TCP_NODELAY never waits for a delayed ACK: what the figures would be with
   // Nagle off on the server. Off by default: measure the server as it is.
   bool quickack = false;
+  // The receiver hands events to its output this long ahead, with their play times, and the
+  // output model plays each at max(its time, when it was handed over), as a JACK frame offset
+  // or an AudioContext time does (MidiLinkOptions::output_lookahead_us). 0: the receiver
+  // thread plays each event when it wakes for it (wake-up latency becomes timing error).
+  int64_t output_lookahead_us = 10000;
   // Per-batch leg times on stderr.
   bool trace = false;
   double sender_skew_ppm = 100;
@@ -70,10 +75,14 @@ struct HarnessReport {
   uint64_t stalls = 0;  // injected on any leg
   bool stalls_configured = false;
   // IOI error of the play times the buffer scheduled (before this machine's wake-up latency),
-  // how often the target delay changed, and how late the receiver thread woke for a due note.
+  // how often the playout offset changed, and how late the receiver thread handed a due note
+  // to the output (after its play time; with a lookahead, 0 unless it woke later than that).
   double scheduled_ioi_p95_ms = 0, scheduled_ioi_p99_ms = 0;
   uint64_t target_moves = 0;
   double wake_late_p50_ms = 0, wake_late_p99_ms = 0;
+  int64_t output_lookahead_us = 0;
+  // Playout policy counters (midi/playout.h) and note-ons shortened after a stall.
+  uint64_t rest_jumps = 0, catch_ups = 0, stall_lifts = 0, late_shortened = 0;
 };
 
 absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& options);
