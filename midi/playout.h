@@ -23,12 +23,12 @@
 //     arrival whatever is done. If its transit is one the estimator expects (<= target), the
 //     offset moves up to it, so the events after it keep their spacing relative to it instead
 //     of one more interval being bent when they fall back on time. Transits above the target
-//     (stalls, which the estimator discards) are not learnt as a new level, but a stall's
-//     backlog is played with its own spacing: the offset rises to the late batch's transit
-//     (up to max_stall_lift_us), so the events queued behind the stall, which arrive together,
-//     are not piled onto one instant, and then falls back to the target by at most
-//     recover_fraction of the time since the previous batch while more than recover_above_us
-//     above it (or at once in a rest), once its backlog has been played. One
+//     (stalls, which the estimator discards) are not learnt as a new level. Optionally
+//     (max_stall_lift_us > 0; off by default) a stall's backlog is played with its own spacing: the
+//     offset rises to the late batch's transit (up to max_stall_lift_us), so the events queued
+//     behind the stall, which arrive together, are not piled onto one instant, and then falls back
+//     to the target by at most recover_fraction of the time since the previous batch while more
+//     than recover_above_us above it (or at once in a rest), once its backlog has been played. One
 //     interval is bent per stall instead of every interval of the backlog.
 #ifndef TUTTI_MIDI_PLAYOUT_H_
 #define TUTTI_MIDI_PLAYOUT_H_
@@ -45,9 +45,13 @@ struct PlayoutOptions {
   // While a phrase goes on, the offset moves by at most this share of the time since the
   // previous batch (~1 %, what audio jitter buffers allow when they stretch time).
   double stretch_fraction = 0.01;
-  // How far a stall may lift the offset above the target (0: never; stalled events then play
-  // at once, piled together). 300 ms: one TCP retransmission (minimum RTO 200 ms) and a path.
-  int64_t max_stall_lift_us = 300000;
+  // How far a stall may lift the offset above the target; 0 (the default): never, stalled
+  // events play at once (JitterBuffer's stall policy: late, shortened). A lift of up to 300 ms
+  // (one TCP retransmission and a path) plays a stall's backlog with its spacing instead, at
+  // the price of the lift in latency until it is given back, and recover_fraction of every
+  // interval meanwhile: measured in docs/TIMING.md, it bent more intervals (p95) and added
+  // 35-120 ms median latency at 0.5 % stalls, so it is off unless a client asks for it.
+  int64_t max_stall_lift_us = 0;
   // A batch less late than this beyond the target plays at once instead: the lift and its
   // recovery would bend more intervals than the one late batch does.
   int64_t min_stall_lift_us = 20000;

@@ -315,8 +315,10 @@ TEST_F(JitterBufferTest, AFallingTargetStretchesAPhraseByAtMostOnePercent) {
   EXPECT_EQ(jb.Stats(1).playout_us, jb.Stats(1).target_us);
 }
 
-TEST_F(JitterBufferTest, AStallsBacklogKeepsItsSpacingAndNothingIsDropped) {
-  JitterBuffer jb(&clock_);
+TEST_F(JitterBufferTest, WithStallLiftsABacklogKeepsItsSpacingAndNothingIsDropped) {
+  ReceiverOptions o;
+  o.playout.max_stall_lift_us = 300000;
+  JitterBuffer jb(&clock_, o);
   uint64_t seq = 0;
   int64_t s = Warm(&jb, 1, 40, 30 * kMs, &seq);
   const int64_t target = jb.Stats(1).target_us;
@@ -341,8 +343,7 @@ TEST_F(JitterBufferTest, AStallsBacklogKeepsItsSpacingAndNothingIsDropped) {
 }
 
 TEST_F(JitterBufferTest, ALateNoteOnIsShortenedNotSilencedAndARestrikeStillSounds) {
-  ReceiverOptions o;
-  o.playout.max_stall_lift_us = 0;  // stalled events play at once: the policy under test
+  const ReceiverOptions o;  // stall lifts off: stalled events play at once
   JitterBuffer jb(&clock_, o);
   uint64_t seq = 0;
   int64_t s = Warm(&jb, 1, 40, 30 * kMs, &seq);

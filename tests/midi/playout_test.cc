@@ -48,8 +48,14 @@ TEST(PlayoutOffsetTest, ALateBatchTheEstimatorExpectsCatchesTheOffsetUp) {
   EXPECT_EQ(p.counters().stall_lifts, 0u);
 }
 
+PlayoutOptions WithLifts() {
+  PlayoutOptions o;
+  o.max_stall_lift_us = 300000;
+  return o;
+}
+
 TEST(PlayoutOffsetTest, AStallLiftsTheOffsetThenGivesItBackFaster) {
-  PlayoutOffset p;
+  PlayoutOffset p(WithLifts());
   p.Next(50 * kMs, 30 * kMs, 0, 0);
   // 250 ms transit against a 50 ms target: a stall. Lifted to play its backlog spaced.
   EXPECT_EQ(p.Next(50 * kMs, 250 * kMs, kSixteenth, kSixteenth), 250 * kMs);
@@ -70,18 +76,16 @@ TEST(PlayoutOffsetTest, AStallLiftsTheOffsetThenGivesItBackFaster) {
 }
 
 TEST(PlayoutOffsetTest, SlightlyLateOrVeryLateBatchesDoNotLift) {
-  PlayoutOffset p;
+  PlayoutOffset p(WithLifts());
   p.Next(50 * kMs, 30 * kMs, 0, 0);
   // 10 ms beyond the target: played at once (late), the offset stays.
   EXPECT_EQ(p.Next(50 * kMs, 60 * kMs, kSixteenth, kSixteenth), 50 * kMs);
   // Beyond max_stall_lift_us: past the grace window anyway.
   EXPECT_EQ(p.Next(50 * kMs, 400 * kMs, kSixteenth, kSixteenth), 50 * kMs);
   EXPECT_EQ(p.counters().moves, 0u);
-  PlayoutOptions off;
-  off.max_stall_lift_us = 0;
-  PlayoutOffset q(off);
+  PlayoutOffset q;
   q.Next(50 * kMs, 30 * kMs, 0, 0);
-  EXPECT_EQ(q.Next(50 * kMs, 250 * kMs, kSixteenth, kSixteenth), 50 * kMs) << "lifts disabled";
+  EXPECT_EQ(q.Next(50 * kMs, 250 * kMs, kSixteenth, kSixteenth), 50 * kMs) << "off by default";
 }
 
 TEST(PlayoutOffsetTest, ResetTakesTheNextTargetAsIs) {

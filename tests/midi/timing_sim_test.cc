@@ -70,16 +70,29 @@ TEST(TimingSimTest, IsolatedStallsDoNotInflateTheTarget) {
   const SenderResult& s = r.senders[0];
   EXPECT_GT(s.stats.stalls_discarded, 3u);
   EXPECT_LE(s.target_median_ms, clean.senders[0].target_median_ms + 5);
-  // A stall lifts the offset for a few seconds (its backlog plays spaced, then the lift is
-  // given back), which costs some latency after each stall, not a new level.
-  EXPECT_LE(s.added_latency_ms, clean.senders[0].added_latency_ms + 10);
-  EXPECT_GT(s.stats.playout_stall_lifts, 3u);
-  // Issue 16's stall policy: a single retransmission stall loses no notes (grace window),
-  // nothing sticks, and the backlog is not piled up (p95 well below a stall's length).
+  EXPECT_LE(s.added_latency_ms, 40.0);
+  EXPECT_EQ(s.stats.playout_stall_lifts, 0u) << "lifts are off by default";
+  // Issue 16's stall policy: a single retransmission stall loses no notes (grace window) and
+  // nothing sticks. (IOI p99 <= 20 ms is out of reach: see docs/TIMING.md.)
   EXPECT_LE(s.dropped_fraction, 0.005);
-  EXPECT_LE(s.ioi_p95_ms, 30.0);
   EXPECT_EQ(r.stuck_notes, 0);
   EXPECT_TRUE(r.buffer_idle);
+}
+
+TEST(TimingSimTest, StallLiftsPlayBacklogsSpacedAtSomeLatency) {
+  const Result smear = sim::Run(scenarios::Lossy(0.005));
+  Scenario sc = scenarios::Lossy(0.005);
+  sc.receiver.options.playout.max_stall_lift_us = 300000;
+  const Result r = sim::Run(sc);
+  SCOPED_TRACE(Describe(sc, r));
+  const SenderResult& s = r.senders[0];
+  EXPECT_GT(s.stats.playout_stall_lifts, 3u);
+  // Backlogs are not piled onto one instant: fewer bent intervals than playing them at once...
+  EXPECT_LT(s.ioi_p95_ms, smear.senders[0].ioi_p95_ms / 2);
+  // ...for latency while a lift is given back.
+  EXPECT_GT(s.added_latency_ms, smear.senders[0].added_latency_ms);
+  EXPECT_LE(s.dropped_fraction, 0.005);
+  EXPECT_EQ(r.stuck_notes, 0);
 }
 
 TEST(TimingSimTest, StepChangesAreFollowedAndNothingSticks) {
