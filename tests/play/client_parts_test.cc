@@ -11,7 +11,10 @@
 #include "crypto/keys.h"
 #include "crypto/sodium_init.h"
 #include "gtest/gtest.h"
+#include "tests/play/play_process.h"
+#include "tests/play/smf_reader.h"
 #include "tools/play/commands.h"
+#include "tools/play/recorder.h"
 #include "tools/play/room_view.h"
 #include "tools/play/settings.h"
 #include "tools/play/sign_in.h"
@@ -236,6 +239,54 @@ TEST(SettingsTest, RememberedAcrossRuns) {
   rmdir(sub.c_str());
   rmdir((std::string(dir) + "/a").c_str());
   rmdir(dir);
+}
+
+}  // namespace
+}  // namespace tutti::play
+
+namespace tutti::play {
+namespace {
+
+TEST(RecorderTest, OneTrackPerPlayerWithNamesAndNotesParsesBack) {
+  Recorder r;
+  EXPECT_FALSE(r.recording());
+  r.Add(1, "Ann", 0, {0x90, 60, 100, 3});  // not recording: ignored
+  r.Start(1000000);
+  r.Add(Sound::kLocal, "Ann", 1000000, {0x90, 60, 100, 3});
+  r.Add(77, "Bob", 1250000, {0x91, 64, 90, 3});
+  r.Add(Sound::kLocal, "Ann", 1500000, {0x80, 60, 0, 3});
+  r.Add(77, "Bob", 1750000, {0xC1, 40, 0, 2});
+  r.Add(77, "Bob", 2000000, {0x81, 64, 0, 3});
+  EXPECT_EQ(r.events(), 5u);
+  auto smf = testing::ReadSmf(r.Smf());
+  ASSERT_TRUE(smf.has_value());
+  EXPECT_EQ(smf->format, 1);
+  EXPECT_EQ(smf->division, Recorder::kTicksPerQuarter);
+  ASSERT_EQ(smf->tracks.size(), 3u);  // tempo, Ann, Bob
+  EXPECT_EQ(smf->tracks[1].name, "Ann");
+  EXPECT_EQ(smf->tracks[2].name, "Bob");
+  for (const auto& t : smf->tracks) EXPECT_TRUE(t.ended);
+  ASSERT_EQ(smf->tracks[1].events.size(), 2u);
+  EXPECT_EQ(smf->tracks[1].events[0].status, 0x90);
+  EXPECT_EQ(smf->tracks[1].events[0].tick, 0);
+  EXPECT_EQ(smf->tracks[1].events[1].status, 0x80);
+  EXPECT_EQ(smf->tracks[1].events[1].tick, 480);  // half a second at 120 bpm is a quarter
+  ASSERT_EQ(smf->tracks[2].events.size(), 3u);
+  EXPECT_EQ(smf->tracks[2].events[1].status, 0xC1);
+  EXPECT_EQ(smf->tracks[2].events[1].data1, 40);
+  EXPECT_EQ(smf->tracks[2].events[2].tick, 960);
+
+  char path[] = "/tmp/tutti-play-rec-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  ASSERT_TRUE(r.StopAndSave(path).ok());
+  EXPECT_FALSE(r.recording());
+  auto saved = testing::ReadSmf(testing::ReadFile(path));
+  std::remove(path);
+  ASSERT_TRUE(saved.has_value());
+  EXPECT_EQ(saved->tracks.size(), 3u);
+  EXPECT_FALSE(r.StopAndSave("/nonexistent-dir/x.mid").ok());
 }
 
 }  // namespace

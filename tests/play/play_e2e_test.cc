@@ -16,6 +16,7 @@
 #include "midi/rtmidi_port.h"
 #include "tests/midi_io/jack_server.h"
 #include "tests/play/play_process.h"
+#include "tests/play/smf_reader.h"
 #include "tools/timing_harness/server_process.h"
 
 namespace tutti::play {
@@ -137,7 +138,8 @@ class PlayEndToEndTest : public ::testing::Test {
 TEST_F(PlayEndToEndTest, BuiltInSynthSoundsTheOtherPlayersNoteAndItsReleaseEndsIt) {
   const std::string wav = dir_ + "/bob.raw";
   alice_ = Play("Alice", {"--input=test-keys", "--audio_driver=none"});
-  bob_ = Play("Bob", {"--audio_driver=file", "--audio_file=" + wav});
+  const std::string mid = dir_ + "/bob.mid";
+  bob_ = Play("Bob", {"--audio_driver=file", "--audio_file=" + wav, "--record=" + mid});
   ASSERT_NO_FATAL_FAILURE(WaitTogether());
   ASSERT_TRUE(alice_->WaitLog("MIDI: test-keys:out [jack]")) << alice_->Log();
   ASSERT_TRUE(bob_->WaitLog("sound: synth ")) << bob_->Log();

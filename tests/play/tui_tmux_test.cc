@@ -57,7 +57,8 @@ class TuiTest : public ::testing::Test {
     const std::string cmd =
         std::string(TUTTI_PLAY_BINARY) + " --server=127.0.0.1:" + std::to_string(server_.port()) +
         " --name=" + name + " --room=Jam --ui=tui --midi_api=none --audio_driver=none" +
-        " --config_dir=" + dir_ + "/" + name + "; echo tutti-play-exited=$?; sleep 600";
+        " --config_dir=" + dir_ + "/" + name + " --record_dir=" + dir_ +
+        "; echo tutti-play-exited=$?; sleep 600";
     Tmux("new-session -d -s " + name + " -x 100 -y 30 -e TERM=xterm-256color '" + cmd + "'");
   }
 
@@ -97,6 +98,17 @@ TEST_F(TuiTest, JoinChatSeeTheOtherReconnectAndQuit) {
   EXPECT_TRUE(WaitScreen("Bob", "Alice volume 80")) << Screen("Bob");
   Type("Bob", "/volume Nobody 80");
   EXPECT_TRUE(WaitScreen("Bob", "no player named Nobody")) << Screen("Bob");
+
+  Type("Alice", "/record");
+  EXPECT_TRUE(WaitScreen("Alice", "recording what the room plays")) << Screen("Alice");
+  EXPECT_TRUE(WaitScreen("Alice", "[REC 0]")) << Screen("Alice");
+  Type("Alice", "/record");
+  EXPECT_TRUE(WaitScreen("Alice", "saved 0 events to")) << Screen("Alice");
+  bool saved = false;
+  for (const auto& f : std::filesystem::directory_iterator(dir_)) {
+    saved = saved || f.path().filename().string().rfind("tutti-Jam-", 0) == 0;
+  }
+  EXPECT_TRUE(saved) << "no tutti-Jam-*.mid in " << dir_;
 
   Type("Bob", "/join Other");
   EXPECT_TRUE(WaitScreen("Bob", "room: Other")) << Screen("Bob");

@@ -1,6 +1,7 @@
 #include "tools/play/app.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -62,7 +63,43 @@ App::App(AppOptions options, Settings* settings)
     if (!s.ok()) view_.Notice(std::string(s.message()) + " (it opens when it appears)");
   }
   ChooseOutput(o_.output.empty() ? "synth" : o_.output);
+  if (!o_.record_file.empty()) {
+    record_path_ = o_.record_file;
+    recorder_.Start(MonotonicNowUs());
+  }
   UpdateStatus();
+}
+
+std::string App::NameOf(uint64_t session_id) const {
+  auto it = view_.players().find(session_id);
+  return it == view_.players().end() ? "" : it->second.name;
+}
+
+void App::ToggleRecording(int64_t now) {
+  if (!recorder_.recording()) {
+    recorder_.Start(now);
+    record_path_.clear();
+    view_.Notice("recording what the room plays (/record again saves it)");
+    return;
+  }
+  std::string path = record_path_;
+  if (path.empty()) {
+    std::string room = view_.room().empty() ? "room" : view_.room();
+    for (char& c : room) {
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
+    }
+    path = o_.record_dir + "/tutti-" + room + "-" +
+           std::to_string(client::WallClockUnixMs() / 1000) + ".mid";
+  }
+  const absl::Status s = recorder_.StopAndSave(path);
+  if (s.ok()) {
+    view_.Notice("saved " + std::to_string(recorder_.events()) + " events to " + path +
+                 (recorder_.dropped() ? " (" + std::to_string(recorder_.dropped()) +
+                                            " past the limit were not kept)"
+                                      : ""));
+  } else {
+    view_.Error(std::string(s.message()));
+  }
 }
 
 App::~App() = default;
@@ -188,6 +225,7 @@ void App::Disconnected(int64_t now) {
 void App::Play(const bridge::LinkOutput& o) {
   for (const auto& ev : o.play) {
     sound_->Play(ev.session_id, ev.message);
+    recorder_.Add(ev.session_id, NameOf(ev.session_id), ev.local_us, ev.message);
     ++remote_events_;
   }
 }
@@ -205,6 +243,7 @@ void App::SendLocal(int64_t now, bridge::LinkOutput* out) {
       std::string_view bytes(reinterpret_cast<const char*>(in[k].bytes.data()), in[k].size);
       if (!midi::ParseOneChannelMessage(bytes, &m).ok()) continue;
       sound_->Play(Sound::kLocal, m);  // local echo: heard at once, no round trip
+      recorder_.Add(Sound::kLocal, view_.me(), in[k].local_us, m);
       ++local_events_;
       group.push_back(m);
     }
@@ -311,6 +350,9 @@ void App::HandleLine(const std::string& line, int64_t now) {
       }
       return;
     }
+    case Command::Kind::kRecord:
+      ToggleRecording(now);
+      return;
     case Command::Kind::kQuit:
       quit_ = true;
       return;
@@ -318,7 +360,6 @@ void App::HandleLine(const std::string& line, int64_t now) {
       view_.Error(c.text);
       return;
   }
-  (void)now;
 }
 
 void App::PollDevices() {
@@ -362,6 +403,7 @@ void App::UpdateStatus() {
   }
   device +=
       "  played " + std::to_string(local_events_) + ", heard " + std::to_string(remote_events_);
+  if (recorder_.recording()) device += "  [REC " + std::to_string(recorder_.events()) + "]";
   view_.set_device(device);
   std::string sound;
   if (use_external_) {
@@ -457,6 +499,7 @@ int App::Run() {
   Play(o);
   sound_->ReleaseAll();
   if (synth_) synth_->AllNotesOff();
+  if (recorder_.recording()) ToggleRecording(MonotonicNowUs());  // never lose a take
   if (connected_) client_->Close();
   UpdateStatus();
   ui_->Update(view_);

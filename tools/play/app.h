@@ -23,6 +23,7 @@
 #include "tools/midi_bridge/inbox.h"
 #include "tools/midi_bridge/midi_link.h"
 #include "tools/play/midi_devices.h"
+#include "tools/play/recorder.h"
 #include "tools/play/room_view.h"
 #include "tools/play/settings.h"
 #include "tools/play/sign_in.h"
@@ -47,6 +48,8 @@ struct AppOptions {
   int64_t min_delay_us = 5000;
   int64_t max_delay_us = 500000;
   bool reconnect = true;
+  std::string record_file;       // record from the start, saved here at exit
+  std::string record_dir = ".";  // where /record saves
 };
 
 class App {
@@ -72,6 +75,8 @@ class App {
   void Join(const std::string& room);
   void ListDevices();
   uint64_t PlayerFor(const std::string& who);
+  void ToggleRecording(int64_t now);
+  std::string NameOf(uint64_t session_id) const;
 
   AppOptions o_;
   Settings* settings_;
@@ -86,6 +91,8 @@ class App {
   std::string synth_error_;
   std::unique_ptr<Sound> sound_;
   std::unique_ptr<Ui> ui_;
+  Recorder recorder_;
+  std::string record_path_;  // where the running recording goes (empty: a name made at save)
   std::unique_ptr<client::Client> client_;
   std::unique_ptr<bridge::NetworkPump> pump_;  // after client_: destroyed first
   bool have_info_ = false;

@@ -41,6 +41,7 @@ const std::vector<std::string>& HelpLines() {
       "/output N|NAME    play the room to MIDI output N or NAME; /output synth: built-in synth",
       "/program WHO N    instrument 0..127 (General MIDI) for player WHO (me: yourself)",
       "/volume WHO N     volume 0..127 for player WHO (me: yourself)",
+      "/record           record what the room plays; /record again saves a .mid file",
       "/quit             leave (all notes are released)",
       "/kick, /ban, ...  other slash commands go to the server (docs/MODERATION.md)",
   };
@@ -82,6 +83,8 @@ Command ParseCommand(const std::string& raw) {
   } else if (name == "volume") {
     if (!PlayerAndValue(rest, &c.arg, &c.value)) return Invalid("usage: /volume WHO 0..127");
     c.kind = Command::Kind::kVolume;
+  } else if (name == "record") {
+    c.kind = Command::Kind::kRecord;
   } else if (name == "quit" || name == "exit") {
     c.kind = Command::Kind::kQuit;
   } else {

@@ -26,6 +26,7 @@ struct Command {
     kOutput,   // arg: output number or name, or "synth" for the built-in synth
     kProgram,  // arg: player name ("me" for yourself), value: 0..127
     kVolume,   // the same for volume
+    kRecord,   // start recording, or stop and save (a Standard MIDI File)
     kQuit,
     kInvalid,  // text: what is wrong (usage)
   };

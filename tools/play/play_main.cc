@@ -45,6 +45,10 @@ ABSL_FLAG(std::string, ui, "auto",
 ABSL_FLAG(double, min_delay_ms, 5, "lowest playout delay for the others' notes");
 ABSL_FLAG(double, max_delay_ms, 500, "highest playout delay for the others' notes");
 ABSL_FLAG(bool, reconnect, true, "reconnect with backoff when the connection is lost");
+ABSL_FLAG(std::string, record, "",
+          "record what the room plays from the start, saved to this .mid file at exit (/record "
+          "in the UI starts and saves recordings too)");
+ABSL_FLAG(std::string, record_dir, ".", "where /record saves its .mid files");
 ABSL_FLAG(std::string, config_dir, "",
           "where choices are remembered (default $XDG_CONFIG_HOME/tutti or ~/.config/tutti; "
           "'none' remembers nothing)");
@@ -152,6 +156,8 @@ int main(int argc, char** argv) {
   o.min_delay_us = static_cast<int64_t>(min_ms * 1000);
   o.max_delay_us = static_cast<int64_t>(max_ms * 1000);
   o.reconnect = absl::GetFlag(FLAGS_reconnect);
+  o.record_file = absl::GetFlag(FLAGS_record);
+  o.record_dir = absl::GetFlag(FLAGS_record_dir);
 
   int code = 0;
   {
