@@ -117,6 +117,28 @@ TEST_P(MainFlagsTest, StrayArgumentIsAUsageError) {
   EXPECT_NE(r.err.find("unexpected argument 'stray'"), std::string::npos) << r.err;
 }
 
+// abseil negates a bool flag with "no" glued on (--noreconnect); the dashed spelling
+// (--no-reconnect) is the same flag. A stray argument after it shows the flag was taken.
+TEST(MainFlags, DashedNegationOfABoolFlagIsTheFlag) {
+  Outcome r = Execute(TUTTI_PLAY_BIN, "--no-reconnect stray");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("unexpected argument 'stray'"), std::string::npos) << r.err;
+  Outcome typo = Execute(TUTTI_PLAY_BIN, "--no-reconect");
+  EXPECT_EQ(typo.status, 2);
+  EXPECT_NE(typo.err.find("Unknown command line flag 'no-reconect'"), std::string::npos)
+      << typo.err;
+}
+
+// Dashed and underscored names are one flag, and --flag=value equals --flag value.
+TEST(MainFlags, DashesUnderscoresAndEqualsAreOneSpelling) {
+  for (const char* args : {"--max-rooms 0", "--max_rooms=0", "--max-rooms=0"}) {
+    Outcome r = Execute(TUTTI_SERVER_BIN, args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_NE(r.err.find("--max-rooms wants a number from 1"), std::string::npos) << args << "\n"
+                                                                                  << r.err;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllMains, MainFlagsTest, ::testing::ValuesIn(kMains),
                          [](const ::testing::TestParamInfo<Main>& row) {
                            return std::string(row.param.name);

@@ -58,9 +58,10 @@ bool IsFlag(absl::string_view name) {
   return absl::ConsumePrefix(&name, "no") && absl::FindCommandLineFlag(name) != nullptr;
 }
 
-// "--user-id=x" -> "--user_id=x"; "-h" -> "--help". Only arguments whose rewritten name is a
-// flag are touched, so a value that happens to start with a dash passes unchanged; an
-// unknown name is left as typed for abseil's error message.
+// "--user-id=x" -> "--user_id=x"; "-h" -> "--help"; "--no-reconnect" -> "--noreconnect"
+// (abseil's negation of the bool flag reconnect, spelled with a dash as elsewhere). Only
+// arguments whose rewritten name is a flag are touched, so a value that happens to start
+// with a dash passes unchanged; an unknown name is left as typed for abseil's error message.
 std::string Normalize(const std::string& arg) {
   if (arg == "-h") return "--help";
   if (arg.size() < 2 || arg[0] != '-') return arg;
@@ -70,7 +71,14 @@ std::string Normalize(const std::string& arg) {
   for (size_t i = dashes; i < end; ++i) {
     if (out[i] == '-') out[i] = '_';
   }
-  return IsFlag(absl::string_view(out).substr(dashes, end - dashes)) ? out : arg;
+  const absl::string_view name = absl::string_view(out).substr(dashes, end - dashes);
+  if (IsFlag(name)) return out;
+  absl::string_view negated = name;
+  if (absl::ConsumePrefix(&negated, "no_")) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(negated);
+    if (flag != nullptr && flag->IsOfType<bool>()) return out.erase(dashes + 2, 1);
+  }
+  return arg;
 }
 
 // --help: the usage text, then each file's flags with their names as typed (dashes), their
