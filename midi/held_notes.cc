@@ -14,10 +14,30 @@ void SetBit(uint16_t* mask, uint8_t ch, bool on) {
 
 }  // namespace
 
+HeldNotes::HeldNotes(const HeldNotes& other) { *this = other; }
+
+HeldNotes& HeldNotes::operator=(const HeldNotes& other) {
+  if (this == &other) return *this;
+  if (other.velocity_) {
+    velocity_ = std::make_unique<VelocityTable>(*other.velocity_);
+  } else {
+    velocity_.reset();
+  }
+  sustain_mask_ = other.sustain_mask_;
+  sostenuto_mask_ = other.sostenuto_mask_;
+  soft_mask_ = other.soft_mask_;
+  program_ = other.program_;
+  bend_ = other.bend_;
+  mod_ = other.mod_;
+  held_count_ = other.held_count_;
+  return *this;
+}
+
 void HeldNotes::Apply(const ChannelMessage& m) {
   const uint8_t ch = m.channel();
   if (m.IsNoteOn()) {
-    uint8_t& v = velocity_[ch][m.data1 & 0x7F];
+    if (!velocity_) velocity_ = std::make_unique<VelocityTable>();  // zero-filled
+    uint8_t& v = (*velocity_)[ch][m.data1 & 0x7F];
     if (v == 0) ++held_count_;
     v = m.data2;
   } else if (m.IsNoteOff()) {
@@ -78,7 +98,8 @@ bool HeldNotes::HasState() const {
 }
 
 void HeldNotes::Release(uint8_t channel, uint8_t note) {
-  uint8_t& v = velocity_[channel & 0x0F][note & 0x7F];
+  if (!velocity_) return;
+  uint8_t& v = (*velocity_)[channel & 0x0F][note & 0x7F];
   if (v != 0) {
     v = 0;
     --held_count_;
@@ -112,13 +133,16 @@ void HeldNotes::ForEachHeld(
   if (held_count_ == 0) return;
   for (uint8_t ch = 0; ch < 16; ++ch) {
     for (uint8_t n = 0; n < 128; ++n) {
-      if (velocity_[ch][n] != 0) fn(ch, n, velocity_[ch][n]);
+      const uint8_t v = (*velocity_)[ch][n];
+      if (v != 0) fn(ch, n, v);
     }
   }
 }
 
 void HeldNotes::Clear() {
-  for (auto& row : velocity_) row.fill(0);
+  if (velocity_) {
+    for (auto& row : *velocity_) row.fill(0);
+  }
   sustain_mask_ = 0;
   sostenuto_mask_ = 0;
   soft_mask_ = 0;

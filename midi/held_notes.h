@@ -2,8 +2,10 @@
 // the controller state a listener needs to hear it right: program, pitch bend and mod wheel,
 // per channel.
 //
-// Owns: a fixed 16 x 128 table of held velocities, three 16-bit pedal masks and 16 entries of
-// controller state (about 2 KB, no allocation after construction).
+// Owns: a 16 x 128 table of held velocities (2 KB, allocated at the first note-on and kept
+// from then on: a source that never plays a note, such as most members of a room, costs
+// ~120 bytes, and one that plays allocates once), three 16-bit pedal masks and 16 entries
+// of controller state.
 // Thread affinity: single-threaded; not synchronized.
 // Who owns it: the server keeps one per sender session (to build HeldNotesSnapshot and the
 // synthetic note-offs when a sender leaves); the receiver keeps one per remote sender (what
@@ -21,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "midi/channel_message.h"
@@ -30,6 +33,10 @@ namespace tutti::midi {
 class HeldNotes {
  public:
   HeldNotes() = default;
+  HeldNotes(const HeldNotes& other);
+  HeldNotes& operator=(const HeldNotes& other);
+  HeldNotes(HeldNotes&&) noexcept = default;
+  HeldNotes& operator=(HeldNotes&&) noexcept = default;
 
   // Note on/off (velocity 0 = off), CC64 sustain, CC66 sostenuto and CC67 soft (>= 64 down),
   // CC1 mod wheel, pitch bend and program change are tracked; CC120 (all sound off) and CC123
@@ -56,7 +63,7 @@ class HeldNotes {
       const std::function<void(uint8_t channel, uint8_t note, uint8_t velocity)>& fn) const;
 
   bool IsHeld(uint8_t channel, uint8_t note) const {
-    return velocity_[channel & 0x0F][note & 0x7F] != 0;
+    return velocity_ && (*velocity_)[channel & 0x0F][note & 0x7F] != 0;
   }
   bool SustainDown(uint8_t channel) const { return (sustain_mask_ >> (channel & 0x0F)) & 1; }
 
@@ -77,8 +84,9 @@ class HeldNotes {
   void ReleaseChannel(uint8_t channel);
   void ResetControllers(uint8_t channel);
 
-  // velocity_[c][n] = velocity of the held key, 0 = not held.
-  std::array<std::array<uint8_t, 128>, 16> velocity_{};
+  // (*velocity_)[c][n] = velocity of the held key, 0 = not held; null = nothing ever held.
+  using VelocityTable = std::array<std::array<uint8_t, 128>, 16>;
+  std::unique_ptr<VelocityTable> velocity_;
   uint16_t sustain_mask_ = 0;
   uint16_t sostenuto_mask_ = 0;
   uint16_t soft_mask_ = 0;

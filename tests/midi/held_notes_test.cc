@@ -1,6 +1,7 @@
 #include "midi/held_notes.h"
 
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -166,6 +167,44 @@ TEST(HeldNotesTest, PitchBendIsFourteenBitsLowByteFirst) {
   h.Apply(ChannelMessage{0xE5, 0x00, 0x40, 3});
   EXPECT_EQ(h.pitch_bend(5), kPitchBendCenter);
   EXPECT_EQ(MakePitchBend(5, 16383), (ChannelMessage{0xE5, 0x7F, 0x7F, 3}));
+}
+
+// The server keeps one per room member, and most members never play: the 2 KB table of
+// velocities is allocated by the first note-on, not by every member (issue 9: memory per
+// joined connection).
+TEST(HeldNotesTest, ASourceThatNeverPlaysANoteHoldsNoTable) {
+  EXPECT_LE(sizeof(HeldNotes), 128u);
+  HeldNotes h;
+  h.Apply(MakeControlChange(0, kCcSustain, 127));
+  h.Apply(ChannelMessage{0xC0, 5, 0, 2});
+  h.Apply(ChannelMessage{0x80, 60, 0, 3});  // a note-off for a key never pressed
+  EXPECT_FALSE(h.IsHeld(0, 60));
+  EXPECT_EQ(h.held_count(), 0u);
+  EXPECT_EQ(h.ReleaseAll().size(), 1u) << "the sustain pedal only";
+  EXPECT_EQ(h.program(0), 5);
+}
+
+TEST(HeldNotesTest, CopiesAndMovesCarryTheNotesAndStayIndependent) {
+  HeldNotes a;
+  a.Apply(ChannelMessage{0x90, 60, 100, 3});
+  a.Apply(ChannelMessage{0x91, 64, 90, 3});
+  HeldNotes b = a;
+  b.Apply(ChannelMessage{0x80, 60, 0, 3});
+  EXPECT_TRUE(a.IsHeld(0, 60)) << "the copy has its own table";
+  EXPECT_FALSE(b.IsHeld(0, 60));
+  EXPECT_TRUE(b.IsHeld(1, 64));
+  EXPECT_EQ(a.held_count(), 2u);
+  EXPECT_EQ(b.held_count(), 1u);
+  HeldNotes empty;
+  b = empty;  // copying a source that never played drops the table
+  EXPECT_EQ(b.held_count(), 0u);
+  EXPECT_FALSE(b.IsHeld(1, 64));
+  HeldNotes c = std::move(a);
+  EXPECT_TRUE(c.IsHeld(0, 60));
+  EXPECT_EQ(c.ReleaseAll().size(), 2u);
+  EXPECT_TRUE(c.Empty());
+  c.Apply(ChannelMessage{0x90, 61, 1, 3});  // the kept table is reused
+  EXPECT_TRUE(c.IsHeld(0, 61));
 }
 
 }  // namespace
