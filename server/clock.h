@@ -1,13 +1,20 @@
 // Clock: the injected source of time for everything in the server. Server time is the
 // monotonic clock in microseconds; the wall clock is used only for display and for
 // expiry of stored bans (which must survive a restart). SystemClock is stateless and
-// safe from any thread; tests substitute a FakeClock they advance by hand.
+// safe from any thread; tests substitute a FakeClock they advance by hand. Timers that
+// sleep until a time of this clock (idle deadlines) subscribe to hear when a FakeClock
+// jumps, so a test's clock drives them without any periodic polling; the system clock
+// never jumps and never calls back.
 #ifndef TUTTI_SERVER_CLOCK_H_
 #define TUTTI_SERVER_CLOCK_H_
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <utility>
 
 namespace tutti::server {
 
@@ -16,6 +23,12 @@ class Clock {
   virtual ~Clock() = default;
   virtual int64_t NowUs() const = 0;   // monotonic, microseconds
   virtual int64_t UnixMs() const = 0;  // wall clock, milliseconds
+  // `fn` runs (on the thread that moved the clock) after every jump of a manual clock;
+  // it must only post work elsewhere. Returns an id for Unsubscribe (0: this clock never
+  // jumps and keeps nothing).
+  virtual int SubscribeJumps(std::function<void()> fn) const { return 0; }
+  // After it returns, the subscription's function is not running and never runs again.
+  virtual void UnsubscribeJumps(int id) const {}
 };
 
 class SystemClock final : public Clock {
@@ -42,11 +55,27 @@ class FakeClock final : public Clock {
   void AdvanceUs(int64_t us) {
     now_us_ += us;
     unix_ms_ += us / 1000;
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [id, fn] : subscribers_) fn();
+  }
+  int SubscribeJumps(std::function<void()> fn) const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    subscribers_.emplace(++last_id_, std::move(fn));
+    return last_id_;
+  }
+  void UnsubscribeJumps(int id) const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    subscribers_.erase(id);
   }
 
  private:
   std::atomic<int64_t> now_us_;
   std::atomic<int64_t> unix_ms_;
+  // Subscriptions are bookkeeping, not time: a const clock (as the server holds it) takes
+  // them too. Held during the calls, so an unsubscribe waits for a running one.
+  mutable std::mutex mu_;
+  mutable std::map<int, std::function<void()>> subscribers_;
+  mutable int last_id_ = 0;
 };
 
 }  // namespace tutti::server
