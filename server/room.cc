@@ -121,6 +121,7 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
     host_->JoinFailed(req.session, id_, MakeFrame(MakeError(code, text, req.request_id)));
   };
   const bool staff = req.server_admin || req.server_moderator;
+  ExpirePenalties(host_->UnixMs());
   if (members_.count(req.session)) {
     fail(proto::WRONG_STATE, "already in this room");
     return;
@@ -342,6 +343,10 @@ void Room::Midi(MidiRelay relay) {
     return Error(relay.session, proto::MUTED, "you are muted in this room", relay.request_id);
   }
   for (const auto& msg : relay.parsed) m.held.Apply(msg);
+  if (!held_listed_ && !m.held.Empty()) {
+    held_listed_ = true;
+    host_->RoomHoldsNotes(id_);
+  }
   m.last_sequence = relay.sequence;
   int64_t last_delay = 0;
   for (const auto& [data, delay] : relay.events) last_delay = std::max<int64_t>(last_delay, delay);
@@ -472,14 +477,18 @@ void Room::SendSnapshot(SessionId session, const std::string& request_id) {
   SendTo(session, std::move(out), request_id);
 }
 
-void Room::TickHeldNotes() {
+bool Room::TickHeldNotes() {
+  bool holding = false;
   for (const auto& [sid, m] : members_) {
     if (m.held.Empty()) continue;
+    holding = true;
     proto::ClientMessage out;
     *out.mutable_held_notes_snapshot() = HeldView(sid, m);
     StampType(&out);
     Broadcast(out, sid, /*droppable=*/false);
   }
+  held_listed_ = holding;
+  return holding;
 }
 
 store::RoomRecord Room::Record() const {

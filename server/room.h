@@ -54,6 +54,9 @@ class RoomHost {
   // What the room list shows of this room changed (users, settings, topic, owner, type),
   // or the room is about to go. The host reads Info() later, once per batch of changes.
   virtual void RoomChanged(const std::string& room_id) {}
+  // Something started sounding in the room (it had nothing held): from now on the host
+  // calls TickHeldNotes about once a held_notes_snapshot_ms, until it returns false.
+  virtual void RoomHoldsNotes(const std::string& room_id) {}
 };
 
 struct JoinRequest {
@@ -108,8 +111,10 @@ class Room {
   void Update(SessionId session, const proto::UpdateRoomCommand& cmd,
               const std::string& new_password_hash, const std::string& request_id);
   void SendSnapshot(SessionId session, const std::string& request_id);
-  // Called about once a second: a held-notes snapshot for every member holding notes.
-  void TickHeldNotes();
+  // Called about once a second after RoomHoldsNotes: a held-notes snapshot for every
+  // member holding notes. False when nobody holds any (none was sent): the host stops
+  // calling until the room reports itself again.
+  bool TickHeldNotes();
   // A room-scope chat command (kick, ban, mute, mod, owner, topic, clear, users, bans,
   // log, help), checked against the role table and applied. The caller's answer (and
   // for changes, the audit record) is sent only after the store has committed.
@@ -119,6 +124,7 @@ class Room {
   void Command(SessionId session, const moderation::ParsedCommand& cmd,
                const std::string& request_id, const CommandTarget& outside = {});
   // Drops bans and mutes that are over (they already stopped applying; this frees them).
+  // Called on activity (joins and commands), not from a timer: an idle room costs nothing.
   void ExpirePenalties(int64_t now_unix_ms);
   // Loads a persistent room's saved state (called before the room is used).
   void Restore(const store::RoomRecord& record, const std::vector<store::RoomBanRecord>& bans);
@@ -188,6 +194,7 @@ class Room {
   uint64_t next_join_order_ = 1;
   uint64_t next_message_id_ = 1;
   int64_t last_room_time_ = 0;
+  bool held_listed_ = false;  // the host has heard RoomHoldsNotes and ticks this room
 };
 
 }  // namespace tutti::server

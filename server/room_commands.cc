@@ -188,6 +188,7 @@ void Room::ListBans(SessionId session, const std::string& request_id, int64_t no
 void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
                    const std::string& request_id, const CommandTarget& outside) {
   using moderation::CommandKind;
+  ExpirePenalties(host_->UnixMs());
   auto it = members_.find(session);
   if (it == members_.end())
     return Error(session, proto::WRONG_STATE, "not in this room", request_id);

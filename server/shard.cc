@@ -13,6 +13,8 @@
 #include "server/dispatcher.h"
 #include "server/endpoint.h"
 #include "server/envelope.h"
+#include "server/held_ticker.h"
+#include "server/idle_sweep.h"
 #include "server/password.h"
 #include "server/room_list.h"
 #include "server/server.h"
@@ -22,9 +24,7 @@
 namespace tutti::server {
 namespace {
 
-constexpr auto kSweepPeriod = std::chrono::milliseconds(250);
-constexpr size_t kHeldSlices = 40;  // rooms get their held-notes tick in 40 slices
-constexpr int64_t kAuditPrunePeriodUs = int64_t{3600} * 1000 * 1000;  // hourly
+constexpr auto kAuditPrunePeriod = std::chrono::hours(1);
 constexpr int kShutdownGraceMs = 3000;
 
 }  // namespace
@@ -32,12 +32,9 @@ constexpr int kShutdownGraceMs = 3000;
 thread_local Shard* Shard::current_ = nullptr;
 
 Shard::Shard(int index, Cluster* cluster, Server* server)
-    : index_(index),
-      cluster_(cluster),
-      server_(server),
-      io_(1),
-      sweep_timer_(io_),
-      held_timer_(io_) {
+    : index_(index), cluster_(cluster), server_(server), io_(1), sweep_timer_(io_) {
+  idle_ = std::make_unique<IdleSweeper>(this);
+  held_ = std::make_unique<HeldTicker>(this);
   endpoint_ = std::make_unique<Endpoint>(this);
   dispatcher_ = std::make_unique<Dispatcher>(this);
   tokens_ = std::make_unique<SessionTokens>(this);
@@ -49,9 +46,9 @@ Shard::~Shard() = default;
 void Shard::Post(std::function<void()> fn) { boost::asio::post(io_, std::move(fn)); }
 
 void Shard::StartThread() {
-  last_audit_prune_us_ = NowUs();  // Server::Start has just pruned
-  Sweep();
-  TickHeld();
+  // Idle deadlines and held-notes ticks arm their own timers when there is something to
+  // do; shard 0 also prunes the audit log (Server::Start has just done it once).
+  if (index_ == 0) PruneAuditHourly();
   thread_ = std::thread([this] {
     current_ = this;  // the typed calls' same-shard shortcut asks who runs them
     // No exception may take a shard down with every room and session on it; handlers
@@ -74,7 +71,8 @@ void Shard::Join() {
 void Shard::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
-  held_timer_.cancel();
+  held_->Stop();
+  idle_->Stop();
   tokens_->Stop();
   room_feed_->Stop();
   if (index_ == 0) server_->room_list().Stop();
@@ -88,49 +86,16 @@ void Shard::BeginShutdown() {
   if (sessions_.empty()) sweep_timer_.cancel();
 }
 
-void Shard::Sweep() {
-  if (shutting_down_) return;
-  const int64_t now = NowUs();
-  const int64_t idle_us = static_cast<int64_t>(server_->config().idle_timeout_ms) * 1000;
-  for (auto& [id, s] : sessions_) {
-    if (!s->closing() && now - s->last_activity_us > idle_us) {
-      s->Close(kCloseIdle, "idle timeout");
-    }
-  }
-  // Shard 0 keeps the audit log within its retention (the store is shared).
-  if (index_ == 0 && now - last_audit_prune_us_ >= kAuditPrunePeriodUs) {
-    last_audit_prune_us_ = now;
+// The store is shared, so only shard 0 keeps the audit log within its retention.
+void Shard::PruneAuditHourly() {
+  sweep_timer_.expires_after(kAuditPrunePeriod);
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || shutting_down_) return;
     if (std::optional<int64_t> cutoff = server_->AuditCutoffMs()) {
       server_->RunStorage(
           *this, [c = *cutoff](store::Store& st) { st.PruneAudit(c).IgnoreError(); }, [] {});
     }
-  }
-  sweep_timer_.expires_after(kSweepPeriod);
-  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) Sweep();
-  });
-}
-
-// Held-notes snapshots (and expiry of timed room penalties) go to every room once per
-// held_notes_snapshot_ms, a slice of the rooms per tick. Done all at once, the tick was
-// a burst of a few thousand frames every second with hundreds of rooms (500 rooms of 8:
-// tens of milliseconds of writes in one go), which every message sent meanwhile waited
-// behind (docs/PERFORMANCE.md).
-void Shard::TickHeld() {
-  if (shutting_down_) return;
-  const int64_t unix_ms = UnixMs();
-  const size_t slice = held_slice_;
-  held_slice_ = (held_slice_ + 1) % kHeldSlices;
-  for (auto& [id, room] : rooms_) {
-    if (std::hash<std::string>{}(id) % kHeldSlices != slice) continue;
-    room->TickHeldNotes();
-    room->ExpirePenalties(unix_ms);
-  }
-  const int period_ms =
-      std::max(1, server_->config().held_notes_snapshot_ms / static_cast<int>(kHeldSlices));
-  held_timer_.expires_after(std::chrono::milliseconds(period_ms));
-  held_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) TickHeld();
+    PruneAuditHourly();
   });
 }
 
@@ -147,6 +112,7 @@ Session* Shard::AddSession(crypto::Identity identity, std::unique_ptr<SessionLin
     return s;
   }
   tokens_->Track(*s);
+  idle_->Track(id);
   dispatcher_->SendWelcome(*s);
   OnSocial([id, user = s->user()](Social& social) { social.SessionOnline(id, user); });
   return s;
@@ -496,5 +462,9 @@ void Shard::RoomEmpty(const std::string& room_id) {
 }
 
 void Shard::RoomChanged(const std::string& room_id) { room_feed_->MarkDirty(room_id); }
+
+void Shard::RoomHoldsNotes(const std::string& room_id) { held_->Add(room_id); }
+
+size_t Shard::held_rooms_listed() const { return held_->listed(); }
 
 }  // namespace tutti::server

@@ -31,6 +31,8 @@ class Endpoint;
 class Dispatcher;
 class SessionTokens;
 class RoomListFeed;
+class IdleSweeper;
+class HeldTicker;
 
 // A join or create travelling from the session's shard to the room's home shard.
 struct RoomRequest {
@@ -122,6 +124,7 @@ class Shard final : public RoomHost, public SocialHost {
   int64_t UnixMs() override;
   bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override;
   void RoomChanged(const std::string& room_id) override;
+  void RoomHoldsNotes(const std::string& room_id) override;
 
   // SocialHost (shard 0 hosts the Social actor). NowUs, UnixMs, SendToSession and
   // Storage serve both interfaces.
@@ -142,13 +145,19 @@ class Shard final : public RoomHost, public SocialHost {
     uint64_t frames_dropped = 0;
     uint64_t slow_consumers_closed = 0;
     uint64_t malformed = 0;
+    // Idle work, counted so tests can check it follows what happens, not how many
+    // sessions and rooms there are: held-notes ticks given to rooms, and sessions whose
+    // idle deadline was looked at.
+    uint64_t held_rooms_ticked = 0;
+    uint64_t idle_checks = 0;
   };
   const Counters& counters() const { return counters_; }
   Counters& mutable_counters() { return counters_; }
+  // Rooms whose held notes are ticked now (for tests and diagnostics).
+  size_t held_rooms_listed() const;
 
  private:
-  void Sweep();
-  void TickHeld();
+  void PruneAuditHourly();
   void Count(Session::SendResult r);
   void Unindex(const std::string& room_id, Session* s);
   void ContinueJoin(RoomRequest req, bool password_ok);
@@ -165,7 +174,9 @@ class Shard final : public RoomHost, public SocialHost {
   std::unique_ptr<SessionTokens> tokens_;    // token expiry of this shard's sessions
   std::unique_ptr<RoomListFeed> room_feed_;  // live room list: reports and subscribers
   std::thread thread_;
-  boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer sweep_timer_;  // shard 0's audit pruning; the shutdown grace
+  std::unique_ptr<IdleSweeper> idle_;      // idle deadlines of this shard's sessions
+  std::unique_ptr<HeldTicker> held_;       // rooms here in which notes sound
   bool shutting_down_ = false;
 
   uint64_t next_session_serial_ = 1;
@@ -175,10 +186,6 @@ class Shard final : public RoomHost, public SocialHost {
   // before destroying it.
   std::unordered_map<std::string, std::vector<Session*>> local_index_;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
-  boost::asio::steady_timer held_timer_;
-  size_t held_slice_ = 0;
-  int64_t last_audit_prune_us_ =
-      0;  // shard 0 prunes the audit log hourly  // the slice of rooms TickHeld serves next
   Counters counters_;
 };
 

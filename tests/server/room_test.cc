@@ -48,6 +48,8 @@ class FakeHost : public RoomHost {
     if (f) direct[s].push_back(Parse(f));
   }
   void RoomEmpty(const std::string&) override { ++empty_calls; }
+  void RoomHoldsNotes(const std::string& room_id) override { holds_notes.push_back(room_id); }
+  std::vector<std::string> holds_notes;  // RoomHoldsNotes calls, in order
   int64_t UnixMs() override { return unix_ms; }
   // A real SQLite store in a private directory, run inline (the test is the one thread).
   bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override {
@@ -249,6 +251,36 @@ MidiRelay Relay(SessionId s, uint64_t seq, const std::string& bytes) {
   r.midi_data = bytes;
   EXPECT_TRUE(midi::ParseChannelMessages(bytes, 64, &r.parsed).ok());
   return r;
+}
+
+// The host ticks only rooms that told it something sounds: a room reports itself once when
+// notes start, its tick says when nothing is held any more, and it reports itself again
+// when the next note starts. Rooms that never sound are never reported (never ticked).
+TEST_F(RoomTest, ReportsHoldingNotesOnceAndTheTickSaysWhenItStops) {
+  auto room = Make();
+  room->Join(Req(kA, "pianist"), true);
+  room->Join(Req(kB, "listener"), true);
+  EXPECT_TRUE(host.holds_notes.empty()) << "joining holds nothing";
+  room->Midi(Relay(kA, 1, std::string("\xC0\x05", 2)));  // a program: nothing sounds
+  EXPECT_TRUE(host.holds_notes.empty());
+  room->Midi(Relay(kA, 2, std::string("\x90\x3C\x64", 3)));
+  ASSERT_EQ(host.holds_notes, std::vector<std::string>{"jam"});
+  room->Midi(Relay(kA, 3, std::string("\x90\x40\x64", 3)));
+  EXPECT_EQ(host.holds_notes.size(), 1u) << "reported once per stretch of playing";
+
+  host.deliveries.clear();
+  EXPECT_TRUE(room->TickHeldNotes());
+  EXPECT_EQ(host.Broadcasts(proto::ClientMessage::kHeldNotesSnapshot).size(), 2u);
+
+  room->Midi(Relay(kA, 4, std::string("\x80\x3C\x00\x80\x40\x00", 6)));
+  EXPECT_EQ(host.holds_notes.size(), 1u);
+  host.deliveries.clear();
+  EXPECT_FALSE(room->TickHeldNotes()) << "nothing sounds: the host may stop ticking";
+  EXPECT_TRUE(host.Broadcasts(proto::ClientMessage::kHeldNotesSnapshot).empty());
+
+  room->Midi(Relay(kA, 5, std::string("\xB0\x40\x7F", 3)));  // sustain down sounds too
+  EXPECT_EQ(host.holds_notes.size(), 2u) << "reported again once something sounds again";
+  EXPECT_TRUE(room->TickHeldNotes());
 }
 
 TEST_F(RoomTest, MidiRelayTracksHeldNotesAndReleasesThemOnLeave) {

@@ -104,6 +104,8 @@ server::Shard::Counters TestServer::TotalCounters() {
     total.frames_dropped += c.frames_dropped;
     total.slow_consumers_closed += c.slow_consumers_closed;
     total.malformed += c.malformed;
+    total.held_rooms_ticked += c.held_rooms_ticked;
+    total.idle_checks += c.idle_checks;
   }
   return total;
 }
