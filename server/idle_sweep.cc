@@ -13,8 +13,9 @@
 namespace tutti::server {
 namespace {
 
-// The old sweep looked at every session every 250 ms; deadlines keep that precision.
-constexpr int64_t kSlotUs = 250 * 1000;
+// The old sweep looked at every session every 250 ms; deadlines keep that precision, or
+// an eighth of the timeout when that is shorter (a session is closed at most that late).
+int64_t SlotUs(int64_t idle_us) { return std::clamp<int64_t>(idle_us / 8, 1000, 250 * 1000); }
 
 }  // namespace
 
@@ -53,7 +54,7 @@ std::vector<SessionId> IdleDeadlines::TakeDue(int64_t now_us) {
 IdleSweeper::IdleSweeper(Shard* shard)
     : shard_(shard),
       idle_us_(int64_t{shard->server().config().idle_timeout_ms} * 1000),
-      deadlines_(kSlotUs),
+      deadlines_(SlotUs(idle_us_)),
       timer_(shard->io()) {
   // A manual clock that jumps makes deadlines due at once; the real timer would wait for
   // the real time left. The callback only posts to this shard's loop.
