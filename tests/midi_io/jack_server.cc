@@ -49,8 +49,8 @@ JackServer::JackServer() {
                                    0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  std::vector<std::string> args = {"jackd", "-n", name_, "--no-realtime", "-d", "dummy", "-r",
-                                   "48000", "-p", "256"};
+  std::vector<std::string> args = {"jackd", "-n",    name_, "--no-realtime", "--sync", "-t", "2000",
+                                   "-d",    "dummy", "-r",  "48000",         "-p",     "256"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -1,7 +1,15 @@
 // JackServer: a private JACK server (dummy driver, no realtime) for tests that need real MIDI
-// ports. Starts `jackd -n <unique name> --no-realtime -d dummy -r 48000 -p 256`, points this
-// process's JACK clients at it (JACK_DEFAULT_SERVER, JACK_NO_START_SERVER), waits until it
-// answers, and on destruction stops exactly the jackd it started, by PID.
+// ports. Starts `jackd -n <unique name> --no-realtime --sync -t 2000 -d dummy -r 48000 -p 256`,
+// points this process's JACK clients at it (JACK_DEFAULT_SERVER, JACK_NO_START_SERVER), waits
+// until it answers, and on destruction stops exactly the jackd it started, by PID.
+//
+// Why --sync: in jackd's default (asynchronous) mode a cycle does not wait for its clients, so a
+// client thread that a saturated machine leaves unscheduled past its 5.3 ms period misses that
+// cycle's MIDI; with both cores busy the tests lost messages that way (the bridge test failed
+// 3 runs in 6, RtMidiPortTest's counts came up short) although our code never saw them.
+// Synchronous mode makes each cycle wait for every client (up to -t 2000 ms), so starvation
+// slows the graph down instead of losing MIDI, and what the tests count is what our code did.
+// Waits in the tests are bounded well above that timeout.
 //
 // Owns: the jackd child process and its log file.
 // Thread affinity: construct and destroy on one thread (a test fixture).
