@@ -3,9 +3,10 @@
 // key files), joins them into rooms and plays a scenario — MIDI at a fixed rate per player,
 // chat, churn, or plain idling — then reports what was delivered, lost and how fast.
 //
-// Owns: the worker loops (one thread and one io_context each, no locks on the hot path),
-// their connections, and the run's phases. Run() is called from one thread (main), which
-// only orchestrates: it samples /proc, prints progress and moves the phases on.
+// Owns: the run's interface: its Options, its Results and Run(), which is called from one
+// thread (main) and only orchestrates (loadgen.cc): it creates the worker loops (loop.h,
+// one thread and one io_context each, no locks on the hot path) with their connections
+// (conn.h), samples /proc, prints progress and moves the phases on.
 //
 // Measurement model: open loop. Each player sends on its own schedule whatever the server
 // does; the send time (steady clock, which is the server's clock on the same machine) goes

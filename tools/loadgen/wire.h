@@ -3,7 +3,9 @@
 // two ServerMessages sent at rate (MIDI and chat), and a minimal field scan of incoming
 // ClientMessages that reads only what a measurement needs. Everything here is a pure
 // function over caller-owned buffers: no allocation on the hot paths, any thread.
-// Owner: tools/loadgen (loadgen.cc) and its unit test.
+// Owner: tools/loadgen (conn.cc) and its unit test. Why hand framing rather than
+// websocketpp's client, measured per message: docs/PERFORMANCE.md, "How the load generator
+// measures" (bench/hotpaths/loadgen_ws_bench.cc).
 #ifndef TUTTI_TOOLS_LOADGEN_WIRE_H_
 #define TUTTI_TOOLS_LOADGEN_WIRE_H_
 
