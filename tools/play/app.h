@@ -5,7 +5,7 @@
 // with backoff and rejoins, and releases every note at disconnect and at exit.
 //
 // Owns: the connection (Client, NetworkPump), MidiLink, the devices, the synth, Sound,
-// RoomView and the UI; everything on the thread that calls Run().
+// RoomView, the Recorder and the UI; everything on the thread that calls Run().
 // Thread affinity: Run() on one thread; Stop() from any thread (a signal thread): it only sets
 // a flag and wakes the loop. The network pump, the RtMidi callback and the UI's reader only post
 // to the Inbox. Who owns it: tutti-play's main.

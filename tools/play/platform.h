@@ -2,9 +2,12 @@
 // The rest of tools/play is plain C++17 plus RtMidi, fluidsynth and curses, which build on
 // Linux, macOS and Windows; only platform_posix.cc knows about /dev/snd, signals and $HOME.
 //
-// Owns: nothing long-lived except the StopSignals thread (started and joined by its owner).
-// Thread affinity: the free functions are safe from any thread; StopSignals is created and
-// destroyed on the main thread before any other thread starts (so they inherit the mask).
+// Owns: nothing long-lived except the threads of StopSignals and StdinLines (each started and
+// joined by its object).
+// Thread affinity: the free functions are safe from any thread (RedirectStderr and
+// NoJackAutostart are meant for startup). StopSignals is created and destroyed on the main
+// thread, before any other thread starts (so they inherit the signal mask); StdinLines on its
+// owner's thread.
 // Who owns it: tutti-play's main and its tests.
 #ifndef TUTTI_TOOLS_PLAY_PLATFORM_H_
 #define TUTTI_TOOLS_PLAY_PLATFORM_H_
