@@ -157,9 +157,6 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Signals: a thread takes them and only posts (sets a flag, wakes the loop).
-  tutti::main_support::TerminationSignals signals;
-
   // --- connection details (as tutti-cli) ---
   const tutti::client::ConnectOptions connect =
       tutti::client::ConnectOptionsFromFlags("bridge", "bridge-");
@@ -176,6 +173,12 @@ int main(int argc, char** argv) {
 
   // --- MIDI ports ---
   tutti::bridge::Inbox inbox;
+  // Signals: a thread takes them and only posts (sets a flag, wakes the loop). Before the
+  // MIDI ports open, since JACK starts threads of its own that must leave the signals alone.
+  tutti::main_support::SignalWatcher signals([&inbox] {
+    g_stop.store(true);
+    inbox.Wake();
+  });
   auto wake = [&inbox] { inbox.Wake(); };
   absl::StatusOr<std::unique_ptr<tutti::midi::MidiInput>> in =
       input.empty() ? tutti::midi::MidiInput::OpenVirtual(
@@ -237,11 +240,6 @@ int main(int argc, char** argv) {
   int64_t reconnect_at = INT64_MAX;
   uint64_t dropped_offline = 0;  // local events played while disconnected (not sent)
   std::mt19937 rng(static_cast<unsigned>(MonotonicNowUs()));
-  std::thread signal_thread([&signals, &inbox] {
-    signals.Wait();
-    g_stop.store(true);
-    inbox.Wake();
-  });
 
   const int64_t start = MonotonicNowUs();
   const int64_t end = duration_s > 0 ? start + static_cast<int64_t>(duration_s * 1e6) : INT64_MAX;
@@ -408,10 +406,5 @@ int main(int argc, char** argv) {
     std::printf("tutti-midi-bridge: %llu local events were not sent while disconnected\n",
                 static_cast<unsigned long long>(dropped_offline));
   }
-  if (!g_stop.load()) {
-    // Unblock the signal thread: it waits for a signal only this process can send itself.
-    pthread_kill(signal_thread.native_handle(), SIGTERM);
-  }
-  signal_thread.join();
   return exit_code;
 }

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "tools/common/termination_signals.h"
 #include "tools/play/platform.h"
 
 namespace tutti::play {
@@ -54,32 +55,17 @@ void RedirectStderr(const std::string& log_path) {
 
 bool IsInteractiveTerminal() { return isatty(0) == 1 && isatty(1) == 1; }
 
+// The shared watcher of every Tutti main (tools/common/termination_signals.h), with SIGHUP
+// too: the terminal went away, so stop cleanly and release the notes.
 struct StopSignals::Impl {
-  sigset_t set;
-  std::atomic<bool> fired{false};
-  std::thread thread;
+  explicit Impl(std::function<void()> on_stop) : watcher(std::move(on_stop), /*hangup_too=*/true) {}
+  main_support::SignalWatcher watcher;
 };
 
-StopSignals::StopSignals(std::function<void()> on_stop) : impl_(std::make_unique<Impl>()) {
-  sigemptyset(&impl_->set);
-  sigaddset(&impl_->set, SIGINT);
-  sigaddset(&impl_->set, SIGTERM);
-  sigaddset(&impl_->set, SIGHUP);  // the terminal went away: stop cleanly, release notes
-  pthread_sigmask(SIG_BLOCK, &impl_->set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  impl_->thread = std::thread([impl = impl_.get(), on_stop = std::move(on_stop)] {
-    int sig = 0;
-    sigwait(&impl->set, &sig);
-    impl->fired.store(true);
-    on_stop();
-  });
-}
+StopSignals::StopSignals(std::function<void()> on_stop)
+    : impl_(std::make_unique<Impl>(std::move(on_stop))) {}
 
-StopSignals::~StopSignals() {
-  // The thread waits for a signal; if none came, send it one only it can receive.
-  if (!impl_->fired.load()) pthread_kill(impl_->thread.native_handle(), SIGTERM);
-  impl_->thread.join();
-}
+StopSignals::~StopSignals() = default;
 
 struct StdinLines::Impl {
   std::atomic<bool> stop{false};
