@@ -217,8 +217,8 @@ void Dispatcher::OnHeartbeat(Session& s, const proto::HeartbeatMessage& hb, int6
 void Dispatcher::OnMidi(Session& s, const proto::MidiMessage& midi, int64_t arrival_us,
                         const std::string& rid) {
   if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
-  MidiIntakeResult in =
-      TakeMidi(midi, shard_->server().config(), s.clock, arrival_us, s.id(), rid, &s.midi);
+  MidiIntakeResult in = TakeMidi(midi, shard_->server().config(), s.clock, arrival_us, s.id(), rid,
+                                 &s.midi(arrival_us));
   if (!in.ok()) return Error(s, in.code, in.reason, rid);
   shard_->OnRoom(s.room_id,
                  [relay = std::move(in.relay)](Room& r) mutable { r.Midi(std::move(relay)); });

@@ -1,5 +1,6 @@
 #include "server/session.h"
 
+#include <memory>
 #include <utility>
 
 namespace tutti::server {
@@ -11,7 +12,6 @@ Session::Session(SessionId id, crypto::Identity identity, std::unique_ptr<Sessio
       leave_bucket(config.leaves_per_second, config.leave_burst, now_us),
       avatar_bucket(config.avatar_per_second, config.avatar_burst, now_us),
       request_bucket(config.requests_per_second, config.request_burst, now_us),
-      midi(config, now_us),
       last_activity_us(now_us),
       id_(id),
       identity_(std::move(identity)),
@@ -22,6 +22,11 @@ Session::Session(SessionId id, crypto::Identity identity, std::unique_ptr<Sessio
   user_.set_is_guest(identity_.is_guest);
   user_.set_session_id(id_);
   SetRolesFromIdentity();
+}
+
+MidiIntakeState& Session::midi(int64_t now_us) {
+  if (!midi_) midi_ = std::make_unique<MidiIntakeState>(config_, now_us);
+  return *midi_;
 }
 
 void Session::SetRolesFromIdentity() {

@@ -81,7 +81,10 @@ class Session {
   TokenBucket avatar_bucket;
   TokenBucket request_bucket;
 
-  MidiIntakeState midi;  // MIDI quotas, stamper and sequence (midi_intake.h)
+  // MIDI quotas, stamper and sequence (midi_intake.h), made by the session's first MIDI
+  // message: most members never play, and each would carry ~160 bytes for nothing. Made
+  // then, its buckets start full, as they would be by then had they started at connect.
+  MidiIntakeState& midi(int64_t now_us);
   proto::ClockSyncStatus clock;
 
   int64_t last_activity_us = 0;
@@ -96,6 +99,7 @@ class Session {
   proto::UserInfo user_;
   std::unique_ptr<SessionLink> link_;
   const ServerConfig& config_;
+  std::unique_ptr<MidiIntakeState> midi_;
   bool closing_ = false;
 };
 
