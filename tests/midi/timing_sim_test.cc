@@ -79,6 +79,19 @@ TEST(TimingSimTest, IsolatedStallsDoNotInflateTheTarget) {
   EXPECT_TRUE(r.buffer_idle);
 }
 
+TEST(TimingSimTest, StallsOfOneRetransmissionLoseNoNoteAndLeaveNothingSounding) {
+  for (double loss : {0.005, 0.02}) {
+    const Scenario sc = scenarios::Lossy(loss);
+    const Result r = sim::Run(sc);
+    SCOPED_TRACE(Describe(sc, r));
+    const SenderResult& s = r.senders[0];
+    EXPECT_GT(s.stats.late_note_ons, 0u) << "the stalls did make notes late";
+    EXPECT_LE(s.dropped_fraction, 0.005);
+    EXPECT_EQ(r.stuck_notes, 0);
+    EXPECT_TRUE(r.buffer_idle);
+  }
+}
+
 TEST(TimingSimTest, StallLiftsPlayBacklogsSpacedAtSomeLatency) {
   const Result smear = sim::Run(scenarios::Lossy(0.005));
   Scenario sc = scenarios::Lossy(0.005);
