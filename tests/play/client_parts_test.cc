@@ -172,6 +172,11 @@ TEST(SoundTest, ForgettingAPlayerReleasesTheirChannel) {
   EXPECT_EQ(out[1].status, 0xB1);
   EXPECT_EQ(out[1].data1, 123);
   EXPECT_FALSE(s.ChannelOf(5).has_value());
+  EXPECT_TRUE(s.Players().empty());
+  // The freed channel goes to the next player.
+  s.Play(6, {0x90, 60, 100, 3});
+  EXPECT_EQ(s.ChannelOf(6), 1);
+  EXPECT_EQ(s.Players(), std::vector<uint64_t>{6});
 }
 
 TEST(SignInTest, ServerInfoDocument) {

@@ -362,6 +362,16 @@ void App::HandleLine(const std::string& line, int64_t now) {
   }
 }
 
+void App::ForgetDeparted() {
+  // A player who left and whose queued notes have played gives their channel back, so that
+  // players who join later get channels of their own.
+  for (uint64_t player : sound_->Players()) {
+    if (player == Sound::kLocal || view_.players().count(player) != 0) continue;
+    if (link_.buffer().queued(player) != 0) continue;
+    sound_->Forget(player);
+  }
+}
+
 void App::PollDevices() {
   const KeyboardInput::State before = keyboard_->state();
   if (keyboard_->Poll()) {
@@ -484,6 +494,7 @@ int App::Run() {
     Play(out);
     if (now >= next_poll) {
       PollDevices();
+      ForgetDeparted();
       next_poll = now + kDevicePollUs;
     }
     if (closed && connected_) Disconnected(now);

@@ -70,6 +70,7 @@ class App {
   void SendLocal(int64_t now, bridge::LinkOutput* out);
   void Play(const bridge::LinkOutput& o);
   void PollDevices();
+  void ForgetDeparted();
   void UpdateStatus();
   void ChooseOutput(const std::string& choice);
   void Join(const std::string& room);

@@ -85,6 +85,12 @@ std::optional<uint8_t> Sound::ChannelOf(uint64_t player) const {
   return it->second;
 }
 
+std::vector<uint64_t> Sound::Players() const {
+  std::vector<uint64_t> out;
+  for (const auto& [player, ch] : channels_) out.push_back(player);
+  return out;
+}
+
 Sound::Settings Sound::SettingsOf(uint64_t player) const {
   auto it = settings_.find(player);
   return it == settings_.end() ? Settings{} : it->second;

@@ -44,6 +44,8 @@ class Sound {
   void ReleaseAll();
 
   std::optional<uint8_t> ChannelOf(uint64_t player) const;
+  // Players that hold a channel now.
+  std::vector<uint64_t> Players() const;
   struct Settings {
     uint8_t program = 0;
     uint8_t volume = 100;
