@@ -173,6 +173,24 @@ TEST_F(PlayEndToEndTest, BuiltInSynthSoundsTheOtherPlayersNoteAndItsReleaseEndsI
   EXPECT_LT(tail, 0.002) << "sound after the note-off ended (tail RMS " << tail << ", note " << loud
                          << ")";
   EXPECT_EQ(bob_->Stop(SIGTERM), 0);
+  keys_.reset();  // the keyboard leaves before the player it feeds
+  EXPECT_EQ(alice_->Stop(SIGTERM), 0);
+
+  // Bob recorded the room from the start (--record): a track named Alice with her note.
+  auto smf = testing::ReadSmf(testing::ReadFile(mid));
+  ASSERT_TRUE(smf.has_value()) << "no readable " << mid << "\n" << bob_->Log();
+  const testing::SmfTrack* track = nullptr;
+  for (const auto& t : smf->tracks) {
+    if (t.name == "Alice") track = &t;
+  }
+  ASSERT_NE(track, nullptr) << bob_->Log();
+  bool on = false, off_after = false;
+  for (const auto& e : track->events) {
+    const uint8_t kind = e.status & 0xF0;
+    if (kind == 0x90 && e.data1 == 60 && e.data2 > 0) on = true;
+    if (on && e.data1 == 60 && (kind == 0x80 || (kind == 0x90 && e.data2 == 0))) off_after = true;
+  }
+  EXPECT_TRUE(on && off_after) << "Alice's note and its release are not in Bob's recording";
 }
 
 TEST_F(PlayEndToEndTest, MidiOutAcrossAKeyboardReplugAndReleasedOnSigterm) {
