@@ -59,9 +59,14 @@ class PlayProcess {
     }
     posix_spawn_file_actions_destroy(&actions);
   }
+  // A child still running here is one a failed assertion left behind. SIGTERM first (Stop
+  // falls back to SIGKILL after 10 s): a tutti-play killed outright leaves its JACK clients
+  // behind, the private jackd then does not stop in time and is killed, and a killed jackd
+  // keeps its slot in JACK's machine-wide server registry (eight slots; when they are all
+  // taken, no jackd starts on the machine).
   ~PlayProcess() {
     if (pid_ > 0 && before_kill_) before_kill_();
-    Stop(SIGKILL);
+    Stop(SIGTERM);
   }
   void set_before_kill(std::function<void()> f) { before_kill_ = std::move(f); }
   bool started() const { return pid_ > 0; }
