@@ -35,25 +35,10 @@
 
 #include "protos/tutti.pb.h"
 #include "server/frame.h"
+#include "server/history_limits.h"
 #include "server/ids.h"
 
 namespace tutti::server {
-
-// How much of a room's recent past is kept for resuming clients. All three bounds apply;
-// the first one reached trims the oldest events.
-struct HistoryLimits {
-  // A busy room relays ~100 MIDI batches a second; 4,096 events cover the longest drop
-  // the resume window is meant for (a few seconds of a Wi-Fi roam or a phone switching
-  // networks) with margin, while a flood can hold no more than this many Frames.
-  size_t max_events = 4096;
-  // Memory per room, whatever the event sizes: 1 MiB x the 10,000-room ceiling is the
-  // worst case an operator has to provision. A typical MIDI frame is ~60 bytes, so this
-  // bound is reached first only by floods of large events (chat, snapshots).
-  size_t max_bytes = 1024 * 1024;
-  // Older events are of no use: a client gone longer than the resume grace period gets a
-  // snapshot anyway. The token lives 2 minutes; history keeps as long.
-  int64_t max_age_us = 120'000'000;
-};
 
 // A place in a stream. Offsets start at 1 in each epoch; 0 means "before the first".
 struct StreamPosition {

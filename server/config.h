@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "server/history_limits.h"
+
 namespace tutti::server {
 
 struct ServerConfig {
@@ -116,6 +118,8 @@ struct ServerConfig {
   size_t max_midi_messages = 64;      // channel messages per MidiMessage batch
   int64_t max_midi_span_us = 500000;  // a batch may spread its events over 0.5 s at most
   int held_notes_snapshot_ms = 1000;
+  // Room event streams (docs/PROTOCOL.md §12): what each room keeps for resuming clients.
+  HistoryLimits room_history;
 
   // --- tokens on open sessions -------------------------------------------------
   // Clock skew tolerated on a token's exp and nbf, at the upgrade and on a refresh. A

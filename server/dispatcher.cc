@@ -245,7 +245,7 @@ void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, in
     case proto::HEARTBEAT:
       return OnHeartbeat(s, proto::HeartbeatMessage(), arrival_us, rid);
     case proto::SYNC_STATE:
-      return OnSnapshot(s, rid);
+      return OnSnapshot(s, param("epoch"), param("offset"), rid);
     case proto::GET_STATUS: {
       if (!TakeRequest(s, rid)) return;
       if (!s.identity().is_admin) {

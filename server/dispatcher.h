@@ -61,7 +61,9 @@ class Dispatcher {
   void OnPrivateMessage(Session& s, const proto::PrivateMessage& pm, const std::string& rid);
   void OnServerCommand(Session& s, const proto::ServerCommand& cmd, int64_t arrival_us,
                        const std::string& rid);
-  void OnSnapshot(Session& s, const std::string& rid);
+  // SYNC_STATE: a RoomSnapshot, or with `epoch` and `offset` the room events after them.
+  void OnSnapshot(Session& s, const std::string& epoch, const std::string& offset,
+                  const std::string& rid);
   void OnCommandLine(Session& s, const std::string& line, const std::string& rid);
   void RunCommand(Session& s, const moderation::ParsedCommand& cmd, const std::string& rid);
   void OnServerChatCommand(Session& s, const proto::RoomChatServerCommand& cmd,

@@ -2,10 +2,13 @@
 // room updates and snapshots. Run on the session's shard (the Dispatcher's); each
 // admitted request is posted as values to the room's home shard, which answers back.
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
+#include "crypto/connect_payload.h"
 #include "server/dispatcher.h"
 #include "server/envelope.h"
 #include "server/password.h"
@@ -251,10 +254,29 @@ void Dispatcher::OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const
   if (!queued) Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
 }
 
-void Dispatcher::OnSnapshot(Session& s, const std::string& rid) {
+void Dispatcher::OnSnapshot(Session& s, const std::string& epoch, const std::string& offset,
+                            const std::string& rid) {
   if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
   if (!TakeRequest(s, rid)) return;
-  shard_->OnRoom(s.room_id, [id = s.id(), rid](Room& r) { r.SendSnapshot(id, rid); });
+  // With a position (both parameters), the missed events; otherwise a plain snapshot.
+  std::optional<StreamPosition> since;
+  if (!epoch.empty() || !offset.empty()) {
+    uint64_t n = 0;
+    if (epoch.empty() || epoch.size() > crypto::kMaxResumeEpochBytes ||
+        !absl::SimpleAtoi(offset, &n)) {
+      return Error(s, proto::INVALID_PARAMETERS,
+                   "SYNC_STATE takes both epoch and offset (a non-negative integer), or neither",
+                   rid);
+    }
+    since = StreamPosition{epoch, n};
+  }
+  shard_->OnRoom(s.room_id, [id = s.id(), rid, since](Room& r) {
+    if (since) {
+      r.SendSince(id, *since, rid);
+    } else {
+      r.SendSnapshot(id, rid);
+    }
+  });
 }
 
 }  // namespace tutti::server

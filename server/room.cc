@@ -17,7 +17,9 @@ Room::Room(std::string room_id, std::string room_name, proto::RoomType type,
       password_hash_(std::move(password_hash)),
       mod_(std::move(owner_id)),
       config_(config),
-      host_(host) {}
+      host_(host) {
+  if (Broker* b = host_->broker()) b->Subscribe(id_, this);
+}
 
 int Room::capacity() const {
   int limit = is_lobby() ? config_->lobby_max_users : config_->max_users_per_room;
@@ -87,16 +89,6 @@ proto::HeldNotesSnapshot Room::HeldView(SessionId s, const Member& m) const {
     c->set_mod_wheel(mod);
   }
   return snap;
-}
-
-void Room::BroadcastFrame(const Frame& frame, SessionId exclude, bool droppable) {
-  for (int shard = 0; shard < kMaxShards; ++shard) {
-    if (shard_members_[shard] > 0) host_->DeliverToShard(shard, id_, frame, exclude, droppable);
-  }
-}
-
-void Room::Broadcast(const proto::ClientMessage& msg, SessionId exclude, bool droppable) {
-  BroadcastFrame(MakeFrame(msg), exclude, droppable);
 }
 
 void Room::SendTo(SessionId s, proto::ClientMessage msg, const std::string& request_id) {
@@ -182,6 +174,7 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
   }
   for (const auto& line : history_) *r->add_chat_history() = line;
   *r->mutable_you() = UserView(it->second);
+  SetPosition(r->mutable_stream_position());
   resp.set_request_id(req.request_id);
   StampType(&resp);
   host_->MemberJoined(req.session, id_, MakeFrame(resp));
@@ -324,13 +317,18 @@ void Room::Chat(SessionId session, const std::string& text, proto::ChatMessageTy
   history_.push_back(*line);
   while (history_.size() > config_->chat_history) history_.pop_front();
   StampType(&out);
-  Frame frame = MakeFrame(out);
   if (request_id.empty()) {
-    BroadcastFrame(frame, 0, /*droppable=*/false);
+    Broadcast(std::move(out), 0, /*droppable=*/false);
   } else {
-    // The sender's copy echoes its request id; everyone else shares one frame.
-    BroadcastFrame(frame, session, /*droppable=*/false);
-    SendTo(session, out, request_id);
+    // The sender's copy echoes its request id (at the same stream position); everyone
+    // else shares one frame.
+    RoomHost* host = host_;
+    Broadcast(out, session, /*droppable=*/false, [host, session, request_id](const Publication& p) {
+      proto::ClientMessage own;
+      if (!own.ParseFromString(p.frame->payload())) return;
+      own.set_request_id(request_id);
+      host->SendToSession(session, MakeFrame(own));
+    });
   }
 }
 
@@ -436,8 +434,16 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
   proto::ClientMessage updated;
   *updated.mutable_room_updated()->mutable_room_info() = Info();
   StampType(&updated);
-  Frame frame = MakeFrame(updated);
-  BroadcastFrame(frame, session, false);
+  // The updater's copy (below, possibly after the store) carries the event's position.
+  // This relies on the in-process engine completing inline; a networked engine would
+  // send the copy from the callback.
+  Broadcast(updated, session, false, [&updated](const Publication& p) {
+    if (p.position.epoch.empty()) return;
+    proto::StreamPosition* pos = updated.mutable_stream();
+    pos->set_epoch(p.position.epoch);
+    pos->set_offset(p.position.offset);
+    pos->set_server_time(p.server_time_us);
+  });
   if (!persistent() && !was_persistent) {
     SendTo(session, updated, request_id);
     return;
@@ -460,21 +466,6 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
         host->SendToSession(session, ok->ok() ? done : failed);
       });
   if (!queued) host_->SendToSession(session, failed);
-}
-
-void Room::SendSnapshot(SessionId session, const std::string& request_id) {
-  if (!members_.count(session))
-    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
-  proto::ClientMessage out;
-  auto* snap = out.mutable_room_snapshot();
-  *snap->mutable_room_info() = Info();
-  for (const auto& [sid, m] : members_) {
-    *snap->add_users() = UserView(m);
-    if (m.held.HasState()) *snap->add_held_notes() = HeldView(sid, m);
-  }
-  for (const auto& line : history_) *snap->add_chat_history() = line;
-  snap->set_server_time(host_->NowUs());
-  SendTo(session, std::move(out), request_id);
 }
 
 bool Room::TickHeldNotes() {

@@ -16,6 +16,7 @@
 #include "midi/held_notes.h"
 #include "midi/midi_parse.h"
 #include "protos/tutti.pb.h"
+#include "server/broker.h"
 #include "server/config.h"
 #include "server/frame.h"
 #include "server/ids.h"
@@ -57,6 +58,9 @@ class RoomHost {
   // Something started sounding in the room (it had nothing held): from now on the host
   // calls TickHeldNotes about once a held_notes_snapshot_ms, until it returns false.
   virtual void RoomHoldsNotes(const std::string& room_id) {}
+  // The engine that sequences and keeps the room's events (docs/ARCHITECTURE.md); it
+  // outlives the room. Null: events go out unsequenced (unit tests of room rules).
+  virtual Broker* broker() { return nullptr; }
 };
 
 struct JoinRequest {
@@ -78,11 +82,15 @@ struct CommandTarget {
 
 // A MIDI batch that the sender's shard has decoded, validated, rate-limited and stamped.
 
-class Room {
+class Room final : public StreamSubscriber {
  public:
   Room(std::string room_id, std::string room_name, proto::RoomType type,
        proto::RoomSettings settings, std::string password_hash, std::string owner_id,
        const ServerConfig* config, RoomHost* host);
+  // Drops the room's stream: a room of the same name later starts a new epoch.
+  ~Room() override;
+  Room(const Room&) = delete;
+  Room& operator=(const Room&) = delete;
 
   const std::string& id() const { return id_; }
   bool empty() const { return members_.empty(); }
@@ -115,6 +123,11 @@ class Room {
   // member holding notes. False when nobody holds any (none was sent): the host stops
   // calling until the room reports itself again.
   bool TickHeldNotes();
+  // SYNC_STATE with a position: the room events after `since` (ResumeResult, then the
+  // events in order), or ResumeResult with a snapshot when they are not all kept.
+  void SendSince(SessionId session, const StreamPosition& since, const std::string& request_id);
+  // StreamSubscriber: a sequenced event of this room goes to every member shard.
+  void OnPublication(const std::string& stream, const Publication& pub) override;
   // A room-scope chat command (kick, ban, mute, mod, owner, topic, clear, users, bans,
   // log, help), checked against the role table and applied. The caller's answer (and
   // for changes, the audit record) is sent only after the store has committed.
@@ -166,7 +179,14 @@ class Room {
   void ListBans(SessionId session, const std::string& request_id, int64_t now_ms);
   proto::UserInfo UserView(const Member& m) const;
   proto::HeldNotesSnapshot HeldView(SessionId s, const Member& m) const;
-  void Broadcast(const proto::ClientMessage& msg, SessionId exclude, bool droppable);
+  proto::RoomSnapshot Snapshot() const;
+  // The stream position a joiner or a snapshot starts from (empty without a broker).
+  void SetPosition(proto::StreamPosition* out) const;
+  // A room event to every member but `exclude`. Non-droppable events are sequenced into
+  // the room's stream (when the host has a broker); `then` gets the publication (e.g. to
+  // send the sender its own copy, with its request id, at the same position).
+  void Broadcast(proto::ClientMessage msg, SessionId exclude, bool droppable,
+                 const Broker::PublishDone& then = nullptr);
   void BroadcastFrame(const Frame& frame, SessionId exclude, bool droppable);
   void SendTo(SessionId s, proto::ClientMessage msg, const std::string& request_id);
   void Error(SessionId s, proto::ErrorCode code, const std::string& text,

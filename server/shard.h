@@ -20,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "server/cluster.h"
+#include "server/memory_broker.h"
 #include "server/room.h"
 #include "server/session.h"
 #include "server/social.h"
@@ -125,6 +126,7 @@ class Shard final : public RoomHost, public SocialHost {
   bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override;
   void RoomChanged(const std::string& room_id) override;
   void RoomHoldsNotes(const std::string& room_id) override;
+  Broker* broker() override { return broker_.get(); }
 
   // SocialHost (shard 0 hosts the Social actor). NowUs, UnixMs, SendToSession and
   // Storage serve both interfaces.
@@ -185,6 +187,8 @@ class Shard final : public RoomHost, public SocialHost {
   // the sessions belong to this shard, and EndSession removes a session from the index
   // before destroying it.
   std::unordered_map<std::string, std::vector<Session*>> local_index_;
+  // The streams of the rooms homed here. Declared before rooms_ so it outlives them.
+  std::unique_ptr<InProcessBroker> broker_;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
   Counters counters_;
 };

@@ -1,0 +1,118 @@
+// Room, its event stream side: every broadcast goes through the room's stream (the
+// broker sequences, keeps and hands it back for fan-out), snapshots say which position
+// they reflect, and SYNC_STATE with a position replays the kept events after it.
+// Same class, owner and thread as room.cc (the room's home shard).
+#include <utility>
+#include <vector>
+
+#include "server/envelope.h"
+#include "server/room.h"
+
+namespace tutti::server {
+
+Room::~Room() {
+  if (Broker* b = host_->broker()) {
+    b->Unsubscribe(id_, this);
+    b->RemoveStream(id_);
+  }
+}
+
+void Room::OnPublication(const std::string&, const Publication& pub) {
+  BroadcastFrame(pub.frame, pub.exclude, pub.droppable);
+}
+
+void Room::SetPosition(proto::StreamPosition* out) const {
+  Broker* b = host_->broker();
+  if (b == nullptr) return;
+  const StreamPosition top = b->Top(id_);
+  out->set_epoch(top.epoch);
+  out->set_offset(top.offset);
+}
+
+void Room::BroadcastFrame(const Frame& frame, SessionId exclude, bool droppable) {
+  for (int shard = 0; shard < kMaxShards; ++shard) {
+    if (shard_members_[shard] > 0) host_->DeliverToShard(shard, id_, frame, exclude, droppable);
+  }
+}
+
+void Room::Broadcast(proto::ClientMessage msg, SessionId exclude, bool droppable,
+                     const Broker::PublishDone& then) {
+  Broker* b = host_->broker();
+  // Droppable events (avatar moves, status) are ephemeral: only the latest matters and
+  // backpressure may shed them, so they take no place in the stream (PROTOCOL.md §12).
+  if (b == nullptr || droppable) {
+    Frame frame = MakeFrame(msg);
+    BroadcastFrame(frame, exclude, droppable);
+    if (then) then(Publication{{}, 0, frame, exclude, droppable});
+    return;
+  }
+  PublishRequest req;
+  req.message = std::move(msg);
+  req.exclude = exclude;
+  req.droppable = droppable;
+  // Delivery happens in OnPublication (the room subscribes to its own stream).
+  b->Publish(id_, std::move(req), then);
+}
+
+proto::RoomSnapshot Room::Snapshot() const {
+  proto::RoomSnapshot snap;
+  *snap.mutable_room_info() = Info();
+  for (const auto& [sid, m] : members_) {
+    *snap.add_users() = UserView(m);
+    if (m.held.HasState()) *snap.add_held_notes() = HeldView(sid, m);
+  }
+  for (const auto& line : history_) *snap.add_chat_history() = line;
+  snap.set_server_time(host_->NowUs());
+  SetPosition(snap.mutable_stream_position());
+  return snap;
+}
+
+void Room::SendSnapshot(SessionId session, const std::string& request_id) {
+  if (!members_.count(session))
+    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  proto::ClientMessage out;
+  *out.mutable_room_snapshot() = Snapshot();
+  SendTo(session, std::move(out), request_id);
+}
+
+void Room::SendSince(SessionId session, const StreamPosition& since,
+                     const std::string& request_id) {
+  if (!members_.count(session))
+    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  Broker* b = host_->broker();
+  if (b == nullptr) return SendSnapshot(session, request_id);
+  RoomHost* host = host_;
+  // Taken now, with the history, so snapshot and replay describe the same instant.
+  proto::RoomSnapshot snapshot = Snapshot();
+  const std::string room_id = id_;
+  b->History(id_, since,
+             [host, session, since, request_id, room_id,
+              snapshot = std::move(snapshot)](HistoryResult h) mutable {
+               proto::ClientMessage out;
+               auto* r = out.mutable_resume_result();
+               r->set_room_id(room_id);
+               r->mutable_since()->set_epoch(since.epoch);
+               r->mutable_since()->set_offset(since.offset);
+               r->mutable_top()->set_epoch(h.top.epoch);
+               r->mutable_top()->set_offset(h.top.offset);
+               std::vector<Frame> replay;
+               if (h.recoverable) {
+                 // The session never got its own excluded events live; it does not get them now.
+                 for (const Publication& p : h.publications) {
+                   if (p.exclude != session) replay.push_back(p.frame);
+                 }
+                 r->set_outcome(proto::RESUME_RECOVERED);
+                 r->set_replayed(static_cast<uint32_t>(replay.size()));
+               } else {
+                 r->set_outcome(proto::RESUME_UNRECOVERABLE);
+                 r->set_reason(h.reason);
+                 *r->mutable_snapshot() = std::move(snapshot);
+               }
+               out.set_request_id(request_id);
+               StampType(&out);
+               host->SendToSession(session, MakeFrame(out));
+               for (const Frame& f : replay) host->SendToSession(session, f);
+             });
+}
+
+}  // namespace tutti::server
