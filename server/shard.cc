@@ -39,7 +39,7 @@ Shard::Shard(int index, Cluster* cluster, Server* server)
   dispatcher_ = std::make_unique<Dispatcher>(this);
   tokens_ = std::make_unique<SessionTokens>(this);
   room_feed_ = std::make_unique<RoomListFeed>(this);
-  broker_ = std::make_unique<InProcessBroker>(&server_->clock(), server_->config().room_history);
+  broker_ = std::make_unique<InProcessBroker>(&cluster_->clock(), cluster_->config().room_history);
 }
 
 Shard::~Shard() = default;
