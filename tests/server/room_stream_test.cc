@@ -1,0 +1,153 @@
+// Room events through a real in-process broker (a fake host around it, no sockets):
+// sequenced broadcasts reach the fan-out with their positions, droppable ones stay out of
+// the stream, the sender's own chat copy shares its line's position, a joiner learns
+// where it starts, and a closed room's stream is dropped so its next life has a new epoch.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/memory_broker.h"
+#include "server/room.h"
+
+namespace tutti::server {
+namespace {
+
+class BrokerHost : public RoomHost {
+ public:
+  BrokerHost() : broker_(&clock_, HistoryLimits{}) {}
+  int64_t NowUs() override { return clock_.NowUs(); }
+  void DeliverToShard(int, const std::string&, const Frame& frame, SessionId exclude,
+                      bool) override {
+    fanned.push_back({Parse(frame), exclude});
+  }
+  void SendToSession(SessionId s, const Frame& f) override { direct[s].push_back(Parse(f)); }
+  void MemberJoined(SessionId s, const std::string&, const Frame& f) override {
+    direct[s].push_back(Parse(f));
+  }
+  void JoinFailed(SessionId s, const std::string&, const Frame& f) override {
+    direct[s].push_back(Parse(f));
+  }
+  void MemberLeft(SessionId s, const std::string&, const Frame& f) override {
+    if (f) direct[s].push_back(Parse(f));
+  }
+  void RoomEmpty(const std::string&) override {}
+  int64_t UnixMs() override { return clock_.UnixMs(); }
+  bool Storage(std::function<void(store::Store&)>, std::function<void()>) override { return false; }
+  Broker* broker() override { return &broker_; }
+
+  static proto::ClientMessage Parse(const Frame& f) {
+    proto::ClientMessage m;
+    EXPECT_TRUE(m.ParseFromString(f->payload()));
+    return m;
+  }
+  struct Fanned {
+    proto::ClientMessage msg;
+    SessionId exclude;
+  };
+  std::vector<Fanned> fanned;
+  std::map<SessionId, std::vector<proto::ClientMessage>> direct;
+  InProcessBroker& engine() { return broker_; }
+
+ private:
+  FakeClock clock_;
+  InProcessBroker broker_;
+};
+
+JoinRequest Req(SessionId s, const std::string& user) {
+  JoinRequest r;
+  r.session = s;
+  r.user.set_user_id(user);
+  r.user.set_username(user);
+  r.user.set_is_member(true);
+  return r;
+}
+
+proto::RoomSettings Open() {
+  proto::RoomSettings s;
+  s.set_allow_chat(true);
+  s.set_allow_guests(true);
+  return s;
+}
+
+std::unique_ptr<Room> Make(BrokerHost* host, const ServerConfig* config) {
+  return std::make_unique<Room>("jam", "Jam", proto::PUBLIC, Open(), "", "", config, host);
+}
+
+TEST(RoomStreamTest, BroadcastsAreSequencedAndDroppablesAreNot) {
+  ServerConfig config;
+  BrokerHost host;
+  auto room = Make(&host, &config);
+  // Both on shard 0 (a SessionId's low byte), so each event is fanned out once.
+  constexpr SessionId kAnn = 1 << 8, kBob = 2 << 8;
+  room->Join(Req(kAnn, "ann"), true);
+  room->Join(Req(kBob, "bob"), true);
+  room->Chat(kAnn, "hello", proto::USER_MESSAGE, "");
+  proto::AvatarCommand move;
+  move.set_action(proto::UPDATE_POSITION);
+  room->Avatar(kAnn, move);
+  room->Chat(kBob, "hi", proto::USER_MESSAGE, "");
+
+  std::vector<uint64_t> offsets;
+  std::string epoch;
+  int unsequenced = 0;
+  for (const auto& f : host.fanned) {
+    if (!f.msg.has_stream()) {
+      ++unsequenced;
+      EXPECT_TRUE(f.msg.has_avatar_command()) << f.msg.ShortDebugString();
+      continue;
+    }
+    if (epoch.empty()) epoch = f.msg.stream().epoch();
+    EXPECT_EQ(f.msg.stream().epoch(), epoch);
+    offsets.push_back(f.msg.stream().offset());
+  }
+  EXPECT_EQ(unsequenced, 1);
+  // Two joins and two chat lines, numbered 1..4 with nothing skipped.
+  EXPECT_EQ(offsets, (std::vector<uint64_t>{1, 2, 3, 4}));
+  const StreamLog* log = host.engine().Find("jam");
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(log->kept_events(), 4u);
+}
+
+TEST(RoomStreamTest, AJoinerLearnsItsStartAndTheChattersCopySharesThePosition) {
+  ServerConfig config;
+  BrokerHost host;
+  auto room = Make(&host, &config);
+  room->Join(Req(1, "ann"), true);
+  room->Chat(1, "one", proto::USER_MESSAGE, "");
+  room->Join(Req(2, "bob"), true);
+  const proto::ClientMessage& resp = host.direct[2].back();
+  ASSERT_TRUE(resp.has_room_joined_response());
+  EXPECT_EQ(resp.room_joined_response().stream_position().offset(), 3u);  // ann, line, bob
+
+  room->Chat(2, "mine", proto::USER_MESSAGE, "req-7");
+  const proto::ClientMessage& shared = host.fanned.back().msg;
+  EXPECT_EQ(host.fanned.back().exclude, 2u);
+  const proto::ClientMessage& own = host.direct[2].back();
+  EXPECT_EQ(own.request_id(), "req-7");
+  EXPECT_EQ(own.room_chat_message().message(), "mine");
+  EXPECT_EQ(own.stream().offset(), shared.stream().offset());
+  EXPECT_EQ(own.stream().epoch(), shared.stream().epoch());
+  EXPECT_EQ(shared.request_id(), "");
+}
+
+TEST(RoomStreamTest, AClosedRoomsStreamIsDroppedAndTheNextLifeHasANewEpoch) {
+  ServerConfig config;
+  BrokerHost host;
+  auto room = Make(&host, &config);
+  room->Join(Req(1, "ann"), true);
+  const StreamPosition first = host.engine().Top("jam");
+  EXPECT_EQ(first.offset, 1u);
+  room.reset();
+  EXPECT_EQ(host.engine().Find("jam"), nullptr);
+  auto again = Make(&host, &config);
+  again->Join(Req(1, "ann"), true);
+  const StreamPosition second = host.engine().Top("jam");
+  EXPECT_EQ(second.offset, 1u);
+  EXPECT_NE(second.epoch, first.epoch);
+}
+
+}  // namespace
+}  // namespace tutti::server
