@@ -17,9 +17,15 @@ InProcessBroker::Stream& InProcessBroker::Get(const std::string& stream) {
 void InProcessBroker::Publish(const std::string& stream, PublishRequest req, PublishDone done) {
   Stream& s = Get(stream);
   const Publication pub = s.log.Append(std::move(req), clock_->NowUs());
-  // A subscriber may unsubscribe itself (or another) while being told: walk a copy.
-  const std::vector<StreamSubscriber*> subscribers = s.subscribers;
-  for (StreamSubscriber* sub : subscribers) sub->OnPublication(stream, pub);
+  // A subscriber may unsubscribe itself (or another) while being told. The usual case,
+  // one subscriber (the room), needs no copy: nothing is touched after the call. With
+  // more, walk a copy.
+  if (s.subscribers.size() == 1) {
+    s.subscribers.front()->OnPublication(stream, pub);
+  } else if (!s.subscribers.empty()) {
+    const std::vector<StreamSubscriber*> subscribers = s.subscribers;
+    for (StreamSubscriber* sub : subscribers) sub->OnPublication(stream, pub);
+  }
   if (done) done(pub);
 }
 

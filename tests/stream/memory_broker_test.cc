@@ -128,5 +128,26 @@ TEST(InProcessBrokerTest, ASubscriberMayUnsubscribeWhileBeingTold) {
   EXPECT_EQ(after.got.size(), 2u);
 }
 
+TEST(InProcessBrokerTest, ASoleSubscriberMayUnsubscribeWhileBeingTold) {
+  FakeClock clock;
+  InProcessBroker broker(&clock, HistoryLimits{});
+  struct Once : StreamSubscriber {
+    InProcessBroker* broker;
+    int calls = 0;
+    void OnPublication(const std::string& s, const Publication&) override {
+      ++calls;
+      broker->Unsubscribe(s, this);
+    }
+  } once;
+  once.broker = &broker;
+  broker.Subscribe("room", &once);
+  int done = 0;
+  broker.Publish("room", Event(1), [&](const Publication&) { ++done; });
+  broker.Publish("room", Event(2), [&](const Publication&) { ++done; });
+  EXPECT_EQ(once.calls, 1);
+  EXPECT_EQ(done, 2);
+  EXPECT_EQ(broker.Top("room").offset, 2u);
+}
+
 }  // namespace
 }  // namespace tutti::server
