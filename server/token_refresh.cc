@@ -1,8 +1,11 @@
 #include "server/token_refresh.h"
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <utility>
+
+#include <boost/asio/post.hpp>
 
 #include "crypto/jwt.h"
 #include "server/envelope.h"
@@ -15,7 +18,9 @@ namespace {
 
 // How often a shard with tracked sessions looks for what is due: a close comes at most
 // this late, and an idle shard with no member sessions does not wake at all.
-constexpr auto kTickPeriod = std::chrono::milliseconds(250);
+// Due times are wall-clock times and the timer waits on the steady clock: a wait is at
+// most a minute, so a step of the wall clock is noticed within one.
+constexpr int64_t kLongestWaitMs = 60 * 1000;
 
 constexpr char kExpiredReason[] = "token expired: refresh";
 
@@ -41,6 +46,11 @@ void ExpirySchedule::Erase(SessionId id) {
   if (it == entries_.end()) return;
   queue_.erase(it->second.queued);
   entries_.erase(it);
+}
+
+std::optional<int64_t> ExpirySchedule::NextDueMs() const {
+  if (queue_.empty()) return std::nullopt;
+  return queue_.begin()->first;
 }
 
 std::vector<ExpirySchedule::Due> ExpirySchedule::TakeDue(int64_t now_ms) {
@@ -74,7 +84,13 @@ int64_t SessionCloseAtMs(int64_t token_exp_s, int64_t leeway_s) {
 SessionTokens::SessionTokens(Shard* shard)
     : shard_(shard),
       schedule_(shard->server().config().token_expiry_notice_s * 1000),
-      timer_(shard->io()) {}
+      timer_(shard->io()) {
+  // A test's clock that jumps makes notices and closes due at once (clock.h).
+  jump_subscription_ = shard->server().clock().SubscribeJumps(
+      [this] { boost::asio::post(shard_->io(), [this] { Tick(); }); });
+}
+
+SessionTokens::~SessionTokens() { shard_->server().clock().UnsubscribeJumps(jump_subscription_); }
 
 void SessionTokens::Track(const Session& s) {
   if (s.identity().is_guest || s.identity().token_exp_s == 0) return;
@@ -85,16 +101,25 @@ void SessionTokens::Track(const Session& s) {
 
 void SessionTokens::Stop() {
   stopped_ = true;
+  ++generation_;
   timer_.cancel();
 }
 
+// One wait, for the earliest notice or close (none while nothing is scheduled); a session
+// due earlier than the pending wait replaces it.
 void SessionTokens::Arm() {
-  if (armed_ || stopped_ || schedule_.empty()) return;
-  armed_ = true;
-  timer_.expires_after(kTickPeriod);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    armed_ = false;
-    if (!ec) Tick();
+  if (stopped_) return;
+  const std::optional<int64_t> next = schedule_.NextDueMs();
+  if (!next) return;
+  if (armed_for_ms_ && *armed_for_ms_ <= *next) return;
+  armed_for_ms_ = next;
+  const uint64_t generation = ++generation_;
+  const int64_t wait_ms = std::clamp<int64_t>(*next - shard_->UnixMs(), 0, kLongestWaitMs);
+  timer_.expires_after(std::chrono::milliseconds(wait_ms));
+  timer_.async_wait([this, generation](const boost::system::error_code& ec) {
+    if (ec || generation != generation_) return;
+    armed_for_ms_.reset();
+    Tick();
   });
 }
 

@@ -1,7 +1,8 @@
 // Sessions follow their token. ExpirySchedule is the pure part: when each member
 // session must be warned (TokenExpiring) and when it must be closed (4004, "token
 // expired: refresh"). SessionTokens puts it on a shard: it tracks that shard's
-// sessions, wakes a few times a second while any is tracked, and acts on what is due.
+// sessions, waits for the earliest notice or close (no timer while none is scheduled; a
+// test clock's jump wakes it, clock.h), and acts on what is due.
 // RefreshSessionToken handles ServerCommand UPDATE_PERMISSIONS: the token is verified
 // as at the upgrade and, when it is for the same user, replaces the session's roles,
 // membership and expiry in one step, and the session's room hears of it.
@@ -13,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -46,6 +48,8 @@ class ExpirySchedule {
   // close (after which the session is forgotten). A session already past its close
   // time gets only the close.
   std::vector<Due> TakeDue(int64_t now_ms);
+  // When the next notice or close is due (unix ms); nullopt when nothing is scheduled.
+  std::optional<int64_t> NextDueMs() const;
 
  private:
   struct Entry {
@@ -66,6 +70,9 @@ int64_t SessionCloseAtMs(int64_t token_exp_s, int64_t leeway_s);
 class SessionTokens {
  public:
   explicit SessionTokens(Shard* shard);
+  ~SessionTokens();
+  SessionTokens(const SessionTokens&) = delete;
+  SessionTokens& operator=(const SessionTokens&) = delete;
 
   // A new or refreshed session: guests are ignored.
   void Track(const Session& s);
@@ -79,7 +86,9 @@ class SessionTokens {
   Shard* const shard_;
   ExpirySchedule schedule_;
   boost::asio::steady_timer timer_;
-  bool armed_ = false;
+  std::optional<int64_t> armed_for_ms_;  // the due time the pending wait is for
+  uint64_t generation_ = 0;              // a wait replaced by a nearer one is ignored
+  int jump_subscription_ = 0;
   bool stopped_ = false;
 };
 
