@@ -248,6 +248,95 @@ TEST(MidiLinkTest, DisconnectReleasesEverythingSounding) {
   EXPECT_FALSE(link.connected());
 }
 
+proto::ClientMessage JoinedWithSnapshot(uint64_t session, uint64_t seq) {
+  proto::ClientMessage m;
+  auto* s = m.mutable_room_joined_response()->add_held_notes();
+  s->set_user_id("bob");
+  s->set_session_id(session);
+  s->set_sequence(seq);
+  s->set_sustain_channels(1u << 0);
+  s->set_soft_channels(1u << 3);
+  auto* c = s->add_controllers();
+  c->set_channel(0);
+  c->set_has_program(true);
+  c->set_program(19);
+  c->set_pitch_bend(midi::kPitchBendCenter);
+  auto* d = s->add_controllers();
+  d->set_channel(3);
+  d->set_pitch_bend(12000);
+  d->set_mod_wheel(30);
+  return m;
+}
+
+TEST(MidiLinkTest, SnapshotControllersBecomeMidiMessages) {
+  const proto::ClientMessage m = JoinedWithSnapshot(9, 4);
+  const std::vector<ChannelMessage> got =
+      SnapshotControllerMessages(m.room_joined_response().held_notes(0));
+  const std::vector<ChannelMessage> want = {
+      midi::MakeProgramChange(0, 19),  // a centred bend and a zero mod wheel are not sent
+      midi::MakePitchBend(3, 12000), midi::MakeControlChange(3, midi::kCcModWheel, 30),
+      midi::MakeControlChange(0, midi::kCcSustain, 127),
+      midi::MakeControlChange(3, midi::kCcSoft, 127)};
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].status, want[i].status) << i;
+    EXPECT_EQ(got[i].data1, want[i].data1) << i;
+    EXPECT_EQ(got[i].data2, want[i].data2) << i;
+  }
+  EXPECT_TRUE(SnapshotControllerMessages(proto::HeldNotesSnapshot()).empty());
+}
+
+TEST(MidiLinkTest, ALateJoinerGetsTheSendersControllersBeforeTheirNotesAndTheirUndoOnDrop) {
+  MidiLink link;
+  int64_t now = Sync(link, 0);
+  LinkOutput out;
+  link.OnMessage(Welcome(1), now, &out);
+  link.OnMessage(JoinedWithSnapshot(9, 4), now, &out);
+  ASSERT_EQ(out.play.size(), 5u);
+  EXPECT_EQ(out.play[0].message.status, 0xC0);
+  EXPECT_EQ(out.play[0].message.data1, 19);
+  for (const auto& ev : out.play) {
+    EXPECT_EQ(ev.session_id, 9u);
+    EXPECT_EQ(ev.local_us, now);  // at once: before any later note of theirs
+  }
+  EXPECT_EQ(link.counters().snapshot_controls, 5u);
+  // The same snapshot again (a resync) plays the state again; a stale one plays nothing.
+  link.OnMessage(JoinedWithSnapshot(9, 4), now, &out);
+  EXPECT_EQ(out.play.size(), 10u);
+  link.OnMessage(JoinedWithSnapshot(9, 3), now, &out);
+  EXPECT_EQ(out.play.size(), 10u);
+  // A later note plays after the state it needs.
+  link.OnMessage(
+      Relayed(9, 5, link.clock().ServerTimeFromLocal(now), {midi::MakeNoteOn(0, 60, 90)}), now,
+      &out);
+  for (int i = 0; i < 1000 && out.play.size() == 10u; ++i) {
+    now += 1000;
+    link.Poll(now, &out);
+  }
+  ASSERT_EQ(out.play.size(), 11u);
+  EXPECT_TRUE(out.play[10].message.IsNoteOn());
+  // Our own snapshot is not played back to us.
+  link.OnMessage(JoinedWithSnapshot(1, 9), now, &out);
+  EXPECT_EQ(out.play.size(), 11u);
+  // The drop undoes the pedals and the bend once, whatever the snapshots repeated.
+  LinkOutput bye;
+  link.OnDisconnected(now, &bye);
+  int sustain_up = 0, soft_up = 0, mod_zero = 0, bend_centre = 0;
+  for (const auto& ev : bye.play) {
+    const ChannelMessage& x = ev.message;
+    if (x.IsControlChange() && x.data2 == 0) {
+      sustain_up += x.data1 == midi::kCcSustain;
+      soft_up += x.data1 == midi::kCcSoft;
+      mod_zero += x.data1 == midi::kCcModWheel;
+    }
+    bend_centre += (x.status & 0xF0) == 0xE0 && x.data1 == 0 && x.data2 == 0x40;
+  }
+  EXPECT_EQ(sustain_up, 1);
+  EXPECT_EQ(soft_up, 1);
+  EXPECT_EQ(mod_zero, 1);
+  EXPECT_EQ(bend_centre, 1);
+}
+
 TEST(MidiLinkTest, CorruptRelayedBytesAreCountedNotPlayed) {
   MidiLink link;
   LinkOutput out;

@@ -38,6 +38,28 @@ midi::HeldSnapshot DecodeSnapshot(const proto::HeldNotesSnapshot& s) {
   return h;
 }
 
+std::vector<midi::ChannelMessage> SnapshotControllerMessages(const proto::HeldNotesSnapshot& s) {
+  std::vector<midi::ChannelMessage> out;
+  for (const auto& c : s.controllers()) {
+    const auto ch = static_cast<uint8_t>(c.channel() & 0x0F);
+    if (c.has_program()) out.push_back(midi::MakeProgramChange(ch, c.program() & 0x7F));
+    const auto bend = static_cast<uint16_t>(std::min<uint32_t>(c.pitch_bend(), 0x3FFF));
+    if (bend != midi::kPitchBendCenter) out.push_back(midi::MakePitchBend(ch, bend));
+    if ((c.mod_wheel() & 0x7F) != 0) {
+      out.push_back(midi::MakeControlChange(ch, midi::kCcModWheel, c.mod_wheel() & 0x7F));
+    }
+  }
+  const std::pair<uint8_t, uint32_t> pedals[] = {{midi::kCcSustain, s.sustain_channels()},
+                                                 {midi::kCcSostenuto, s.sostenuto_channels()},
+                                                 {midi::kCcSoft, s.soft_channels()}};
+  for (const auto& [cc, mask] : pedals) {
+    for (uint8_t ch = 0; ch < 16; ++ch) {
+      if ((mask >> ch) & 1) out.push_back(midi::MakeControlChange(ch, cc, 127));
+    }
+  }
+  return out;
+}
+
 MidiLink::MidiLink(MidiLinkOptions o)
     : options_(std::move(o)), clock_(options_.clock), buffer_(&clock_, options_.receiver) {}
 
@@ -70,13 +92,13 @@ void MidiLink::OnMessage(const proto::ClientMessage& m, int64_t local_now, LinkO
       OnMidi(m.midi_message(), local_now, out);
       break;
     case proto::ClientMessage::kHeldNotesSnapshot:
-      ApplySnapshot(m.held_notes_snapshot(), local_now);
+      ApplySnapshot(m.held_notes_snapshot(), local_now, out);
       break;
     case proto::ClientMessage::kRoomJoinedResponse:
-      for (const auto& s : m.room_joined_response().held_notes()) ApplySnapshot(s, local_now);
+      for (const auto& s : m.room_joined_response().held_notes()) ApplySnapshot(s, local_now, out);
       break;
     case proto::ClientMessage::kRoomSnapshot:
-      for (const auto& s : m.room_snapshot().held_notes()) ApplySnapshot(s, local_now);
+      for (const auto& s : m.room_snapshot().held_notes()) ApplySnapshot(s, local_now, out);
       break;
     case proto::ClientMessage::kUserLeftRoom: {
       const uint64_t sid = m.user_left_room().session_id();
@@ -91,6 +113,7 @@ void MidiLink::OnMessage(const proto::ClientMessage& m, int64_t local_now, LinkO
       buffer_.DropConnection(local_now, &out->play);
       CountGenerated(out->play, from);
       departing_.clear();
+      ReleaseSnapshotControls(0, local_now, out);
       break;
     }
     case proto::ClientMessage::kErrorMessage:
@@ -117,9 +140,56 @@ void MidiLink::OnMidi(const proto::MidiMessage& m, int64_t local_now, LinkOutput
   }
 }
 
-void MidiLink::ApplySnapshot(const proto::HeldNotesSnapshot& s, int64_t local_now) {
+void MidiLink::ApplySnapshot(const proto::HeldNotesSnapshot& s, int64_t local_now,
+                             LinkOutput* out) {
   if (s.session_id() == session_id_ && session_id_ != 0) return;
-  if (buffer_.ApplySnapshot(DecodeSnapshot(s), local_now)) ++counters_.snapshots_applied;
+  if (!buffer_.ApplySnapshot(DecodeSnapshot(s), local_now)) return;  // stale
+  ++counters_.snapshots_applied;
+  // The controller state, now: the sender's later notes are queued behind it.
+  std::vector<midi::ChannelMessage>& undo = snapshot_undo_[s.session_id()];
+  for (const midi::ChannelMessage& m : SnapshotControllerMessages(s)) {
+    midi::PlayedEvent ev;
+    ev.session_id = s.session_id();
+    ev.local_us = local_now;
+    ev.message = m;
+    ev.generated = true;
+    ev.sequence = s.sequence();
+    out->play.push_back(ev);
+    ++counters_.snapshot_controls;
+    const uint8_t ch = m.status & 0x0F;
+    midi::ChannelMessage back;
+    if ((m.status & 0xF0) == 0xE0)
+      back = midi::MakePitchBend(ch, midi::kPitchBendCenter);
+    else if ((m.status & 0xF0) == 0xB0)
+      back = midi::MakeControlChange(ch, m.data1, 0);
+    else
+      continue;  // a program change needs no undo
+    const bool known =
+        std::any_of(undo.begin(), undo.end(), [&back](const midi::ChannelMessage& u) {
+          return u.status == back.status && u.data1 == back.data1 && u.data2 == back.data2;
+        });
+    if (!known) undo.push_back(back);  // repeated snapshots must not grow it
+  }
+  if (undo.empty()) snapshot_undo_.erase(s.session_id());
+}
+
+void MidiLink::ReleaseSnapshotControls(uint64_t session, int64_t local_now, LinkOutput* out) {
+  for (auto it = snapshot_undo_.begin(); it != snapshot_undo_.end();) {
+    if (session != 0 && it->first != session) {
+      ++it;
+      continue;
+    }
+    for (const midi::ChannelMessage& m : it->second) {
+      midi::PlayedEvent ev;
+      ev.session_id = it->first;
+      ev.local_us = local_now;
+      ev.message = m;
+      ev.generated = true;
+      out->play.push_back(ev);
+      ++counters_.local_releases;
+    }
+    it = snapshot_undo_.erase(it);
+  }
 }
 
 void MidiLink::RequestSync(int64_t local_now, LinkOutput* out) {
@@ -174,6 +244,7 @@ void MidiLink::Poll(int64_t local_now, LinkOutput* out) {
       const size_t from = out->play.size();
       buffer_.RemoveSender(it->first, local_now, &out->play);
       CountGenerated(out->play, from);
+      ReleaseSnapshotControls(it->first, local_now, out);
       ++counters_.senders_removed;
       it = departing_.erase(it);
     } else {
@@ -202,6 +273,7 @@ void MidiLink::OnDisconnected(int64_t local_now, LinkOutput* out) {
   buffer_.DropConnection(local_now, &out->play);
   CountGenerated(out->play, from);
   departing_.clear();
+  ReleaseSnapshotControls(0, local_now, out);
 }
 
 void MidiLink::CountGenerated(const std::vector<midi::PlayedEvent>& played, size_t from) {

@@ -17,6 +17,11 @@
 //   * A sender that left is removed only once its queued events have played (or after a grace
 //     period): the server's synthetic note-offs, queued like any batch, are what release its
 //     notes; the local release is the fallback.
+//   * A HeldNotesSnapshot's controller state (program, pitch bend, mod wheel, pedals down)
+//     goes to the output at once, so a late joiner's synthesizer plays the sender's later
+//     notes with the right instrument, pitch and pedals. The jitter buffer does not track
+//     what a snapshot set, so the link keeps its undo (pedals up, bend centred) and plays it
+//     when the sender is removed, the room is left or the connection drops.
 //   * A sequence gap asks the server for a state sync (at most once per resync interval).
 //   * Leaving the room or losing the connection releases everything sounding.
 //   * With output_lookahead_us, due events leave early with their play times: play on time,
@@ -71,6 +76,7 @@ struct LinkCounters {
   uint64_t synthetic_batches = 0;  // server note-offs for a departed sender
   uint64_t undecodable_batches = 0;
   uint64_t snapshots_applied = 0;
+  uint64_t snapshot_controls = 0;  // controller messages played from snapshots
   uint64_t gaps = 0;
   uint64_t sync_requests = 0;
   uint64_t errors = 0;          // ErrorMessage replies
@@ -108,7 +114,9 @@ class MidiLink {
   bool connected() const { return connected_; }
 
  private:
-  void ApplySnapshot(const proto::HeldNotesSnapshot& s, int64_t local_now);
+  void ApplySnapshot(const proto::HeldNotesSnapshot& s, int64_t local_now, LinkOutput* out);
+  // Plays the undo of what snapshots set for `session` (every session when 0) and forgets it.
+  void ReleaseSnapshotControls(uint64_t session, int64_t local_now, LinkOutput* out);
   void OnMidi(const proto::MidiMessage& m, int64_t local_now, LinkOutput* out);
   void RequestSync(int64_t local_now, LinkOutput* out);
   void CountGenerated(const std::vector<midi::PlayedEvent>& played, size_t from);
@@ -123,6 +131,8 @@ class MidiLink {
   int64_t last_sync_request_us_ = 0;
   int64_t next_watchdog_us_ = 0;
   std::map<uint64_t, int64_t> departing_;  // sender session -> release-by (local time)
+  // sender session -> what undoes the controller state its snapshots put on the output.
+  std::map<uint64_t, std::vector<midi::ChannelMessage>> snapshot_undo_;
 };
 
 // Decodes a relayed MidiMessage into the jitter buffer's form: midi_data's messages at the
@@ -132,6 +142,11 @@ bool DecodeRelayed(const proto::MidiMessage& m, midi::RelayedBatch* out);
 
 // The HeldNotesSnapshot in plain form.
 midi::HeldSnapshot DecodeSnapshot(const proto::HeldNotesSnapshot& s);
+
+// The sender's controller state a snapshot carries, as the channel messages that set it on a
+// fresh synthesizer: per listed channel its program (when one was seen), pitch bend (when off
+// centre) and mod wheel (when not 0), then CC64 / CC66 / CC67 at 127 for each pedal down.
+std::vector<midi::ChannelMessage> SnapshotControllerMessages(const proto::HeldNotesSnapshot& s);
 
 }  // namespace tutti::bridge
 
