@@ -27,6 +27,25 @@ export function parseChannelMessages(bytes: Uint8Array): ParsedEvent[] {
   return out;
 }
 
+// What a HeldNotesSnapshot says about a sender's controllers, as channel messages to
+// apply before their later notes (a late joiner has heard none of it): program, pitch
+// bend, mod wheel, and the sustain / sostenuto / soft pedals that are down.
+export function snapshotControllerEvents(s: HeldNotesSnapshot): ParsedEvent[] {
+  const out: ParsedEvent[] = [];
+  for (const c of s.controllers) {
+    const ch = c.channel & 0x0f;
+    if (c.hasProgram) out.push({ status: 0xc0 | ch, d1: c.program & 0x7f, d2: 0 });
+    const bend = Math.min(c.pitchBend, 0x3fff);
+    if (bend !== 0x2000) out.push({ status: 0xe0 | ch, d1: bend & 0x7f, d2: bend >> 7 });
+    if (c.modWheel) out.push({ status: 0xb0 | ch, d1: 1, d2: c.modWheel & 0x7f });
+  }
+  const pedals: [number, number][] = [[64, s.sustainChannels], [66, s.sostenutoChannels], [67, s.softChannels]];
+  for (const [cc, mask] of pedals) {
+    for (let ch = 0; ch < 16; ch++) if ((mask >> ch) & 1) out.push({ status: 0xb0 | ch, d1: cc, d2: 127 });
+  }
+  return out;
+}
+
 export const senderKey = (userId: string, sessionId: bigint | number | string): string =>
   `${userId}#${sessionId}`;
 const sourceOf = (sender: string, ch: number) => `${sender}/${ch}`;
@@ -37,6 +56,8 @@ export class Player {
   private keyOwners = new Map<number, string[]>();
   private timers = new Set<ReturnType<typeof setTimeout>>();
   localSender = 'local';
+  // Our own server identity ("user#session"): a snapshot of ourselves is not played.
+  isSelf: (sender: string) => boolean = () => false;
 
   constructor(private synth: PianoSynth, private timing: Timing, private onKey: KeyListener,
               private nowLocalUs: () => number) {}
@@ -152,9 +173,13 @@ export class Player {
   // Reconcile with what the sender holds: the core releases what it no longer lists.
   onSnapshot(s: HeldNotesSnapshot): void {
     const sender = senderKey(s.userId, s.sessionId);
-    if (sender === this.localSender) return;
+    if (sender === this.localSender || this.isSelf(sender)) return;
+    const now = this.nowLocalUs();
     this.playOut(this.timing.playout.snapshot(sender, Number(s.sequence), s.sustainChannels,
-                                              s.notes, this.nowLocalUs()));
+                                              s.notes, now));
+    // The controller state it covers, now: the sender's later notes play after it.
+    const when = this.audioTime(now, sender);
+    for (const e of snapshotControllerEvents(s)) this.apply(sender, e, when, now);
   }
 
   // The timing core's stuck-note watchdog (called about once a second).

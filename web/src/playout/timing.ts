@@ -54,6 +54,9 @@ export interface Playout {
   // Bounds on the per-sender playout delay (TIMING.md: default 5..500 ms).
   setDelayBounds(minUs: number, maxUs: number): void;
   stats(): PlayoutStats;
+  // The playout delay the core holds this sender's notes for (its DelayEstimator's
+  // target, as tutti-play shows it), or null before any batch of theirs arrived.
+  senderDelayUs(sender: string): number | null;
 }
 
 export interface Timing {

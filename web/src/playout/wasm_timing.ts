@@ -93,6 +93,13 @@ class WasmPlayout implements Playout {
     return this.out(this.jb.tick(Math.round(nowLocalUs)));
   }
 
+  senderDelayUs(sender: string): number | null {
+    const session = WasmPlayout.session(sender);
+    if (!this.senders.has(session)) return null;
+    const st = this.jb.stats(session);
+    return st.batches > 0 ? st.targetUs : null;
+  }
+
   stats(): PlayoutStats {
     const target = this.lastSession !== null && this.senders.has(this.lastSession)
       ? this.jb.stats(this.lastSession).targetUs : 0;

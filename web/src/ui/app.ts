@@ -19,6 +19,7 @@ import { chatLine, clearChat, type Member, pmLine, renderUsers, systemLine } fro
 import { LOCAL_HELP, parseChatInput } from './commands.js';
 import { FriendsView } from './friends_view.js';
 import { TokenRefresh } from './token_refresh.js';
+import { latencyOf, updateLatencyCells } from './latency.js';
 import { allowedOriginOf, TokenSource } from '../net/token_source.js';
 
 type Screen = 'connect' | 'lobby' | 'room';
@@ -86,7 +87,7 @@ export class App {
     this.bindUi();
     this.refreshLabels();
     void this.readServerInfo();
-    setInterval(() => { this.showQuality(); this.player?.tick(); }, 1000);
+    setInterval(() => { this.showQuality(); this.player?.tick(); this.showLatency(); }, 1000);
     window.tutti = this;
   }
 
@@ -98,6 +99,7 @@ export class App {
       this.synth = new PianoSynth(this.ctx);
       this.synth.setVolume(Number($in('volume').value) / 100);
       this.player = new Player(this.synth, this.timing, (n, owner) => this.lightKey(n, owner), nowLocalUs);
+      this.player.isSelf = (s) => this.me !== null && s === senderKey(this.me.userId, this.me.sessionId);
       this.player.midiOut = (bytes, atMs) => { if (this.midi.output) this.midi.sendOut(bytes, atMs); };
       const hook = window.__TUTTI_TEST__;
       if (hook) this.synth.onSchedule = (n) => hook.scheduled.push({ ...n, ctxNow: this.ctx!.currentTime });
@@ -319,6 +321,10 @@ export class App {
   private redrawUsers(): void {
     if (!this.room || !this.me) return;
     renderUsers([...this.members.values()], this.room.ownerId, this.me.sessionId);
+    this.showLatency();
+  }
+  private showLatency(): void {
+    if (this.me && this.room) updateLatencyCells($('user-list'), senderKey(this.me.userId, this.me.sessionId), latencyOf(this.timing));
   }
 
   private onMessage(m: ClientMessage, at: number): void {
@@ -327,7 +333,6 @@ export class App {
       case 'welcome': {
         const u = v.value.user!;
         this.me = { userId: u.userId, sessionId: u.sessionId, username: u.username };
-        if (this.player) this.player.localSender = 'local';
         $('me-name').textContent = u.username;
         this.friends.setEnabled(!u.isGuest);
         this.tokens.onWelcome(u.isGuest ? '' : u.userId, Number(v.value.sessionExpiresUnixMs));

@@ -1,8 +1,10 @@
-// The room screen's panels: the people list (roles, status, colour) and the chat log
+// The room screen's panels: the people list (roles, status, colour, latency) and the chat log
 // (history, system and moderator lines, private messages, command answers). Rendering
 // only; the App owns the state. Main thread only.
 import { Role, type RoomChatMessage, type UserInfo, UserStatus, ChatMessageType } from '../gen/tutti_pb.js';
 import { $, colorFor, el } from './dom.js';
+import { senderKey } from '../audio/player.js';
+import { UNKNOWN } from './latency.js';
 
 const MAX_LINES = 300;
 const STATUS_NAMES: Record<number, string> = {
@@ -36,7 +38,11 @@ export function renderUsers(members: Member[], ownerId: string, meSession: bigin
     const name = el('span', {}, m.info.username + (m.info.sessionId === meSession ? ' (you)' : ''));
     const st = el('span', { class: 'st' }, STATUS_NAMES[m.status] ?? '' + (m.statusText ? ` – ${m.statusText}` : ''));
     if (m.statusText) st.textContent = `${STATUS_NAMES[m.status] ?? ''} – ${m.statusText}`;
-    const li = el('li', { 'data-user': m.info.userId }, sw, name, ...roleBadges(m.info, ownerId), st);
+    // Filled in by latency.ts: own round trip, or the delay this player's notes play at here.
+    const you = m.info.sessionId === meSession;
+    const lat = el('span', { class: 'lat', title: you ? 'your round trip to the server' : 'delay their notes are played at here' }, UNKNOWN);
+    const li = el('li', { 'data-user': m.info.userId, 'data-sender': senderKey(m.info.userId, m.info.sessionId) },
+      sw, name, ...roleBadges(m.info, ownerId), st, lat);
     ul.append(li);
   }
   $('user-count').textContent = `(${members.length})`;
