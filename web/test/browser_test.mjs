@@ -173,6 +173,19 @@ await main('web-browser', async (env) => {
   const wantOut = [`90:60:${vel60}`, '80:60:0', '90:48:96', '80:48:0', '90:64:77', '80:64:0', '90:67:33', '90:67:0'];
   check(JSON.stringify(outNotes) === JSON.stringify(wantOut), `Bob's MIDI output plays Alice's notes: ${outNotes}`);
   await wait(b, () => window.tutti.synth.activeVoices() === 0, null, 'nothing left sounding after the phrase');
+  // The people list's latency column: beside Alice, Bob sees the delay her notes play at
+  // here (the timing core's per-sender target, inside the test's 600..700 ms bounds);
+  // beside himself his round trip; Alice sees "—" for Bob, who has not played.
+  const latOf = (p, who) => p.evaluate((w) => [...document.querySelectorAll('#user-list li')]
+    .find((l) => l.textContent.includes(w))?.querySelector('.lat')?.textContent ?? '', who);
+  await wait(b, () => /^\d+ ms$/.test([...document.querySelectorAll('#user-list li')]
+    .find((l) => l.textContent.includes('Alice'))?.querySelector('.lat')?.textContent ?? ''), null, 'Bob sees Alice\'s delay');
+  const aliceDelay = Number((await latOf(b, 'Alice')).replace(' ms', ''));
+  check(aliceDelay >= 599 && aliceDelay <= 700, `Bob's list shows the delay Alice's notes play at (${aliceDelay} ms)`);
+  await wait(b, () => /^\d+(\.\d)? ms$/.test(document.querySelector('#user-list li .lat') && [...document.querySelectorAll('#user-list li')]
+    .find((l) => l.textContent.includes('(you)'))?.querySelector('.lat')?.textContent), null, 'Bob sees his own round trip');
+  check((await latOf(a, 'Bob')) === '—', `Alice sees a dash for Bob, who has not played (${await latOf(a, 'Bob')})`);
+  await shot(b, '3b-people-latency.png');
   console.log('web-browser: ok - on-screen piano, keyboard and Web MIDI reach the other page in order');
 
   // --- chat and a private message ------------------------------------------------------
