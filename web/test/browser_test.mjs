@@ -264,6 +264,24 @@ await main('web-browser', async (env) => {
   await a.evaluate(() => { window.__fakeMidi.send([0x90, 72, 90]); window.__fakeMidi.send([0x90, 76, 91]); });
   await wait(b, () => window.tutti.synth.activeVoices() === 2, null, 'Bob hears Alice\'s held chord');
   await wait(b, () => document.querySelectorAll('.key.lit').length === 2, null, 'two keys lit in Alice\'s colour');
+
+  // --- a late joiner: Carol's page sets Alice's program, bend and pedal from the snapshot --
+  await a.evaluate(() => { const m = window.__fakeMidi; m.send([0xc0, 4]); m.send([0xe0, 0, 0x50]); m.send([0xb0, 64, 127]); });
+  await wait(b, () => window.__TUTTI_TEST__.scheduled.some((s) => s.kind === 'pedal' && s.velocity === 127 && s.source.startsWith('u-alice#')),
+             null, 'the server has Alice\'s pedal down');
+  await wait(c, () => document.getElementById('status-dot').className === 'dot open' && !document.getElementById('screen-lobby').hidden,
+             null, 'Carol back in the lobby after the restart');
+  await c.evaluate(() => { window.__TUTTI_TEST__.scheduled.length = 0; });
+  await c.fill('#join-name', 'Jam');
+  await c.click('#join-form button[type=submit]');
+  await visible(c, '#screen-room', 'Carol joins Jam late');
+  await wait(c, () => ['program:4:0', 'bend:0:10240', 'pedal:0:127'].every((w) => window.__TUTTI_TEST__.scheduled.some(
+    (s) => s.source.startsWith('u-alice#') && `${s.kind}:${s.note}:${s.velocity}` === w)), null,
+             'Carol\'s page applies Alice\'s program, bend and sustain from the held-notes snapshot');
+  await c.click('#leave');
+  await visible(c, '#screen-lobby', 'Carol left Jam');
+  await wait(b, () => document.getElementById('user-count').textContent === '(2)', null, 'Carol gone from Bob\'s list');
+  console.log('web-browser: ok - a late joiner gets the sender\'s controllers from the snapshot');
   await shot(b, '4-room-chord.png');
   await b.setViewportSize({ width: 390, height: 844 });
   await shot(b, '5-room-phone.png');
