@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +22,12 @@ namespace tutti::testing {
 
 namespace {
 
-std::atomic<int> g_counter{0};
+// JACK keeps a machine-wide registry of at most eight server names (MAX_SERVERS in its shm.c). A
+// jackd that dies without unregistering (SIGKILL, a crash) leaves its entry behind, and jackd only
+// reclaims a dead entry when a new server registers under the same name. Unique names per run
+// therefore leak a slot for good on every such death, and after eight the machine refuses every
+// JACK server ("Too many servers already active"). A small fixed pool of names reclaims them.
+constexpr int kNameSlots = 6;
 
 // Reaps the child if it has exited; true if it is gone.
 bool Exited(pid_t pid, int* status) { return waitpid(pid, status, WNOHANG) == pid; }
@@ -31,18 +35,32 @@ bool Exited(pid_t pid, int* status) { return waitpid(pid, status, WNOHANG) == pi
 }  // namespace
 
 JackServer::JackServer() {
-  // Unique per process and object: parallel test processes each get their own server.
-  name_ = "tutti-test-" + std::to_string(getpid()) + "-" + std::to_string(g_counter++);
-  setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
   // A client must never start a server of its own behind the test's back.
   setenv("JACK_NO_START_SERVER", "1", 1);
-  if (midi::JackServerRunning()) {  // someone already serves this name: use it, own nothing
-    ok_ = true;
-    return;
-  }
   const char* tmp = std::getenv("TMPDIR");
-  log_path_ = std::string(tmp != nullptr ? tmp : "/tmp") + "/" + name_ + ".log";
+  std::string errors;
+  for (int slot = 0; slot < kNameSlots && !ok_; ++slot) {
+    name_ = "tutti-test-slot" + std::to_string(slot);
+    setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
+    // A live server under this name belongs to another test process: leave it alone.
+    if (midi::JackServerRunning()) {
+      midi::ReleaseJackProbe();
+      continue;
+    }
+    log_path_ = std::string(tmp != nullptr ? tmp : "/tmp") + "/" + name_ + "-" +
+                std::to_string(getpid()) + ".log";
+    if (Start()) return;
+    // Another process may have taken the name between the probe and our start: try the next.
+    errors += "[" + name_ + "] " + error_ + "\n";
+    std::remove(log_path_.c_str());
+    log_path_.clear();
+    if (pid_ == 0 && error_.rfind("cannot run jackd", 0) == 0) return;  // not installed
+  }
+  if (!ok_) error_ = "no JACK server could start under any test name:\n" + errors;
+}
 
+bool JackServer::Start() {
+  error_.clear();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
@@ -60,7 +78,7 @@ JackServer::JackServer() {
     pid_ = 0;
     error_ = "cannot run jackd (is jackd2 installed? tools/setup.sh installs it): errno " +
              std::to_string(rc);
-    return;
+    return false;
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -68,15 +86,16 @@ JackServer::JackServer() {
     if (Exited(pid_, &status)) {
       pid_ = 0;
       error_ = "jackd exited at start (status " + std::to_string(status) + "):\n" + ReadLog();
-      return;
+      return false;
     }
     if (midi::JackServerRunning()) {
       ok_ = true;
-      return;
+      return true;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   error_ = "jackd did not answer within 15 s:\n" + ReadLog();
+  return false;
 }
 
 JackServer::~JackServer() {

@@ -1,5 +1,5 @@
 // JackServer: a private JACK server (dummy driver, no realtime) for tests that need real MIDI
-// ports. Starts `jackd -n <unique name> --no-realtime --sync -t 2000 -d dummy -r 48000 -p 256`,
+// ports. Starts `jackd -n tutti-test-slotN --no-realtime --sync -t 2000 -d dummy -r 48000 -p 256`,
 // points this process's JACK clients at it (JACK_DEFAULT_SERVER, JACK_NO_START_SERVER), waits
 // until it answers, and on destruction stops exactly the jackd it started, by PID.
 //
@@ -10,6 +10,10 @@
 // Synchronous mode makes each cycle wait for every client (up to -t 2000 ms), so starvation
 // slows the graph down instead of losing MIDI, and what the tests count is what our code did.
 // Waits in the tests are bounded well above that timeout.
+//
+// Why a pool of names (tutti-test-slot0..5, the first one no live server holds): JACK's registry
+// has eight slots machine-wide and reclaims a dead server's slot only for the same name, so
+// unique names leak a slot whenever a jackd is killed and, after eight, no JACK test can run.
 //
 // Owns: the jackd child process and its log file.
 // Thread affinity: construct and destroy on one thread (a test fixture).
@@ -41,6 +45,8 @@ class JackServer {
   pid_t pid() const { return pid_; }
 
  private:
+  // Spawns jackd under name_ and waits until it answers; false with error_ set otherwise.
+  bool Start();
   std::string ReadLog() const;
 
   std::string name_;
