@@ -335,6 +335,7 @@ TEST(MidiLinkTest, ALateJoinerGetsTheSendersControllersBeforeTheirNotesAndTheirU
   EXPECT_EQ(soft_up, 1);
   EXPECT_EQ(mod_zero, 1);
   EXPECT_EQ(bend_centre, 1);
+  EXPECT_EQ(link.counters().snapshot_undos, 4u);
 }
 
 TEST(MidiLinkTest, CorruptRelayedBytesAreCountedNotPlayed) {

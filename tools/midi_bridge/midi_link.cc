@@ -186,7 +186,7 @@ void MidiLink::ReleaseSnapshotControls(uint64_t session, int64_t local_now, Link
       ev.message = m;
       ev.generated = true;
       out->play.push_back(ev);
-      ++counters_.local_releases;
+      ++counters_.snapshot_undos;
     }
     it = snapshot_undo_.erase(it);
   }

@@ -77,6 +77,9 @@ struct LinkCounters {
   uint64_t undecodable_batches = 0;
   uint64_t snapshots_applied = 0;
   uint64_t snapshot_controls = 0;  // controller messages played from snapshots
+  // Their undo, played on removal, leave or drop (often redundant: the server's synthetic
+  // note-offs release pedals too), so not counted as local_releases.
+  uint64_t snapshot_undos = 0;
   uint64_t gaps = 0;
   uint64_t sync_requests = 0;
   uint64_t errors = 0;          // ErrorMessage replies
