@@ -1,8 +1,10 @@
-// Cluster: what a Shard sees of the process around it — the other shards, the Social
-// actor (on shard 0), the read-only configuration and clock, the slow-work pool, the
-// storage thread, the count of live rooms and the server-ban snapshot. An interface so
-// that shard.cc depends on it and not on the Server that implements it (server.cc owns
-// the shards and includes shard.h; the include graph stays one-way).
+// Cluster: what a Shard, and the per-shard layers above it (dispatcher, room list, token
+// clock), see of the process around them — the other shards, the Social actor and the
+// room-list service (both on shard 0), the read-only configuration and clock, the
+// authenticator, the slow-work pool, the storage thread, the count of live rooms and the
+// server-ban snapshot. An interface so that they depend on it and not on the Server
+// that implements it: server.cc owns the shards and wires those layers in, so it
+// includes them, and the include graph stays one-way.
 //
 // Thread affinity: every method may be called from any shard thread (the Server's
 // implementations are either immutable, atomic or thread-safe queues). shard(i) and
@@ -18,6 +20,7 @@
 #include <optional>
 #include <string>
 
+#include "crypto/authenticator.h"
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/ids.h"
@@ -27,6 +30,7 @@ namespace tutti::server {
 
 class Shard;
 class Social;
+class RoomListService;
 namespace store {
 class Store;
 }
@@ -46,6 +50,10 @@ class Cluster {
   Shard& RoomHome(const std::string& room_id) { return shard(RoomHomeIndex(room_id)); }
   // Friends, presence, blocks, private messages: lives on shard 0 (Shard::OnSocial).
   virtual Social& social() = 0;
+  // The live room list's directory and publisher: lives on shard 0.
+  virtual RoomListService& room_list() = 0;
+  // Verifies tokens (thread-safe: the upgrade gate and token refreshes on every shard).
+  virtual crypto::Authenticator& authenticator() = 0;
 
   // Runs `fn` on the slow-work pool. False (and `fn` dropped) when too much is queued,
   // so a flood of password joins cannot build an unbounded backlog.
@@ -57,6 +65,8 @@ class Cluster {
 
   // The server-ban snapshot, read without a lock.
   virtual std::shared_ptr<const moderation::BanList> bans() const = 0;
+  // Rebuilds the snapshot from the store; call on the storage thread after a change.
+  virtual void RepublishBans(store::Store& store) = 0;
   // Audit records stamped before this are past audit_retention_days; none when the
   // retention is 0 (keep everything).
   virtual std::optional<int64_t> AuditCutoffMs() const = 0;
@@ -64,6 +74,9 @@ class Cluster {
   // Rooms alive across all shards, for max_rooms. Reserve before creating.
   virtual bool ReserveRoom() = 0;
   virtual void ReleaseRoom() = 0;
+  virtual size_t rooms() const = 0;
+  // Server time (clock().NowUs()) when Start began, for uptime.
+  virtual int64_t started_us() const = 0;
 };
 
 }  // namespace tutti::server

@@ -3,7 +3,6 @@
 #include <memory>
 #include <utility>
 
-#include "server/server.h"
 #include "server/shard.h"
 
 namespace tutti::server {
@@ -25,7 +24,7 @@ bool CommandNamesUser(moderation::CommandKind kind) {
   }
 }
 
-void ResolveCommandTarget(Server& server, const std::string& who,
+void ResolveCommandTarget(Cluster& server, const std::string& who,
                           std::function<void(CommandTarget)> then) {
   CommandTarget online;
   if (server.social().Lookup(who, &online.user_id, &online.username, &online.is_guest)) {

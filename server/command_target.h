@@ -12,7 +12,7 @@
 
 namespace tutti::server {
 
-class Server;
+class Cluster;
 
 // Whether a room command names a user (kick, ban, unban, mute, unmute, mod, unmod, owner).
 bool CommandNamesUser(moderation::CommandKind kind);
@@ -20,7 +20,7 @@ bool CommandNamesUser(moderation::CommandKind kind);
 // On shard 0: resolves `who` as a user online anywhere (by id or name), else as the user
 // id of a stored profile, and calls `then` on shard 0 with the result (empty user_id
 // when neither). When the store is busy the profile step is skipped.
-void ResolveCommandTarget(Server& server, const std::string& who,
+void ResolveCommandTarget(Cluster& server, const std::string& who,
                           std::function<void(CommandTarget)> then);
 
 }  // namespace tutti::server

@@ -1,7 +1,5 @@
 #include "server/dispatcher.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -21,7 +19,6 @@
 #include "server/room_directory.h"
 #include "server/room_info_request.h"
 #include "server/room_list.h"
-#include "server/server.h"
 #include "server/server_command_params.h"
 #include "server/shard.h"
 #include "server/social.h"
@@ -31,38 +28,6 @@
 #include "server/version.h"
 
 namespace tutti::server {
-namespace {
-
-struct ProcessUsage {
-  double cpu_seconds = 0;
-  uint64_t rss_bytes = 0;
-};
-
-// This process's CPU time and resident memory, from /proc (Linux).
-ProcessUsage ReadProcessUsage() {
-  ProcessUsage u;
-  if (FILE* f = std::fopen("/proc/self/stat", "r")) {
-    char buf[1024];
-    size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-    std::fclose(f);
-    buf[n] = 0;
-    // Fields after the command name (which may hold spaces) start past the last ')'.
-    const char* p = std::strrchr(buf, ')');
-    unsigned long utime = 0, stime = 0;
-    long rss_pages = 0;
-    if (p && std::sscanf(p + 2,
-                         "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
-                         "%*d %*u %*u %ld",
-                         &utime, &stime, &rss_pages) == 3) {
-      const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-      u.cpu_seconds = static_cast<double>(utime + stime) / tick;
-      u.rss_bytes = static_cast<uint64_t>(rss_pages) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-    }
-  }
-  return u;
-}
-
-}  // namespace
 
 Dispatcher::Dispatcher(Shard* shard) : shard_(shard) {}
 
@@ -80,7 +45,7 @@ void Dispatcher::Error(Session& s, proto::ErrorCode code, const std::string& tex
 void Dispatcher::Malformed(Session& s, const std::string& why, const std::string& rid) {
   ++shard_->mutable_counters().malformed;
   // Garbage costs the sender: a few mistakes are answered, a stream of them is closed.
-  if (++s.malformed_strikes >= shard_->server().config().malformed_strikes) {
+  if (++s.malformed_strikes >= shard_->cluster().config().malformed_strikes) {
     s.Close(kClosePolicy, "too many malformed messages");
     return;
   }
@@ -94,15 +59,15 @@ bool Dispatcher::TakeRequest(Session& s, const std::string& rid) {
 }
 
 void Dispatcher::SendWelcome(Session& s) {
-  const ServerConfig& cfg = shard_->server().config();
+  const ServerConfig& cfg = shard_->cluster().config();
   proto::ClientMessage msg;
   auto* w = msg.mutable_welcome();
   *w->mutable_user() = s.user();
   w->set_server_time(shard_->NowUs());
-  w->set_unix_time_ms(shard_->server().clock().UnixMs());
+  w->set_unix_time_ms(shard_->cluster().clock().UnixMs());
   if (!s.identity().is_guest) {
     w->set_session_expires_unix_ms(
-        SessionCloseAtMs(s.identity().token_exp_s, shard_->server().config().token_leeway_s));
+        SessionCloseAtMs(s.identity().token_exp_s, shard_->cluster().config().token_leeway_s));
   }
   w->set_server_version(kServerVersion);
   w->set_shard(static_cast<uint32_t>(shard_->index()));
@@ -136,7 +101,7 @@ void Dispatcher::Handle(Session& s, const std::string& payload, bool binary, int
   if (!TypeMatches(*msg)) {
     return Malformed(s, "message_type does not match the message", msg->request_id());
   }
-  if (msg->request_id().size() > shard_->server().config().max_request_id_length) {
+  if (msg->request_id().size() > shard_->cluster().config().max_request_id_length) {
     return Error(s, proto::INVALID_PARAMETERS, "request_id is too long", "");
   }
   Dispatch(s, *msg, arrival_us);
@@ -196,34 +161,6 @@ void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t a
   }
 }
 
-// --- heartbeat / clock sync --------------------------------------------------------------
-
-void Dispatcher::OnHeartbeat(Session& s, const proto::HeartbeatMessage& hb, int64_t arrival_us,
-                             const std::string& rid) {
-  // Clock-sync bursts (a handful of pings in the first second) fit the request bucket;
-  // a heartbeat flood does not, and each refused one costs only a small error.
-  if (!TakeRequest(s, rid)) return;
-  if (hb.has_clock()) s.clock = hb.clock();
-  proto::ClientMessage out;
-  auto* r = out.mutable_heartbeat_message();
-  r->set_timestamp(hb.timestamp());
-  r->set_server_receive_time(arrival_us);
-  r->set_server_send_time(shard_->NowUs());
-  Reply(s, std::move(out), rid);
-}
-
-// --- MIDI -------------------------------------------------------------------------------------
-
-void Dispatcher::OnMidi(Session& s, const proto::MidiMessage& midi, int64_t arrival_us,
-                        const std::string& rid) {
-  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
-  MidiIntakeResult in = TakeMidi(midi, shard_->server().config(), s.clock, arrival_us, s.id(), rid,
-                                 &s.midi(arrival_us));
-  if (!in.ok()) return Error(s, in.code, in.reason, rid);
-  shard_->OnRoom(s.room_id,
-                 [relay = std::move(in.relay)](Room& r) mutable { r.Midi(std::move(relay)); });
-}
-
 // --- seed 003 ServerCommand
 // ------------------------------------------------------------------------
 
@@ -246,47 +183,9 @@ void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, in
       return OnHeartbeat(s, proto::HeartbeatMessage(), arrival_us, rid);
     case proto::SYNC_STATE:
       return OnSnapshot(s, param("epoch"), param("offset"), rid);
-    case proto::GET_STATUS: {
+    case proto::GET_STATUS:
       if (!TakeRequest(s, rid)) return;
-      if (!s.identity().is_admin) {
-        return Error(s, proto::PERMISSION_DENIED, "server administrators only", rid);
-      }
-      // Gathered from every shard like the room list.
-      struct Gather {
-        int pending;
-        proto::ServerStatus status;
-      };
-      Server& server = shard_->server();
-      auto g = std::make_shared<Gather>();
-      g->pending = server.shard_count();
-      g->status.set_shards(static_cast<uint32_t>(server.shard_count()));
-      g->status.set_rooms(server.rooms());
-      g->status.set_uptime_ms((shard_->NowUs() - server.started_us()) / 1000);
-      ProcessUsage usage = ReadProcessUsage();
-      g->status.set_cpu_seconds(usage.cpu_seconds);
-      g->status.set_rss_bytes(usage.rss_bytes);
-      Shard* origin = shard_;
-      SessionId id = s.id();
-      for (int i = 0; i < server.shard_count(); ++i) {
-        Shard& t = server.shard(i);
-        t.Post([&t, origin, g, id, rid] {
-          uint64_t conns = t.session_count(), in = t.counters().frames_in,
-                   out = t.counters().frames_out;
-          origin->Post([origin, g, id, rid, conns, in, out] {
-            g->status.set_connections(g->status.connections() + conns);
-            g->status.set_frames_in(g->status.frames_in() + in);
-            g->status.set_frames_out(g->status.frames_out() + out);
-            if (--g->pending > 0) return;
-            proto::ClientMessage msg;
-            *msg.mutable_server_status() = g->status;
-            msg.set_request_id(rid);
-            StampType(&msg);
-            origin->SendLocal(id, MakeFrame(msg));
-          });
-        });
-      }
-      return;
-    }
+      return OnGetStatus(s, rid);
     case proto::LIST_BANS:
       if (!TakeRequest(s, rid)) return;
       return OnListBans(s, cmd, rid);

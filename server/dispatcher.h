@@ -1,8 +1,10 @@
 // Dispatcher: turns one inbound frame into actions, on the shard of the session that
 // sent it. Every handler checks state, then rate limit, then permission, then acts, and
 // every refusal is a typed ErrorMessage echoing the request id. Cheap rejections never
-// leave this shard; accepted room work is posted to the room's home shard as values.
-// Owned by its Shard; single-threaded (the shard's thread).
+// leave this shard; accepted room work goes to the room's home shard as values through
+// the typed calls (Shard::OnRoom: a call when the room is homed here, else a post).
+// One per shard, owned by the shard's ShardHooks (wired by the Server); single-threaded
+// (the shard's thread). Reaches the rest of the process as a Cluster, never the Server.
 #ifndef TUTTI_SERVER_DISPATCHER_H_
 #define TUTTI_SERVER_DISPATCHER_H_
 
@@ -71,6 +73,7 @@ class Dispatcher {
   void OnServerBan(Session& s, const moderation::ParsedCommand& cmd, const std::string& rid);
   // handlers_admin.cc: server staff's views of server-wide moderation.
   void OnListBans(Session& s, const proto::ServerCommand& cmd, const std::string& rid);
+  void OnGetStatus(Session& s, const std::string& rid);
   void OnServerLog(Session& s, const moderation::ParsedCommand& cmd, const std::string& rid);
   void CommandResult(Session& s, const std::string& command, bool ok,
                      const std::vector<std::string>& lines, const std::string& rid);

@@ -1,7 +1,13 @@
-// Dispatcher handlers for server staff's views of server-wide moderation: the paged list
-// of server bans (ServerCommand LIST_BANS -> BanList) and the whole server's audit log
-// (/log outside a room). They run on the caller's shard; the store is read on the
+// Dispatcher handlers for server administration: the paged list of server bans
+// (ServerCommand LIST_BANS -> BanList), the whole server's audit log (/log outside a
+// room) and the server's status (GET_STATUS: process figures from /proc, every shard's
+// counters). They run on the caller's shard; the store is read on the
 // storage thread and the answer is sent back from the caller's shard.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -10,7 +16,6 @@
 #include "server/dispatcher.h"
 #include "server/envelope.h"
 #include "server/moderation/permissions.h"
-#include "server/server.h"
 #include "server/shard.h"
 
 namespace tutti::server {
@@ -35,6 +40,35 @@ bool ParseCount(const std::string& text, uint32_t fallback, uint32_t* out) {
   return true;
 }
 
+struct ProcessUsage {
+  double cpu_seconds = 0;
+  uint64_t rss_bytes = 0;
+};
+
+// This process's CPU time and resident memory, from /proc (Linux).
+ProcessUsage ReadProcessUsage() {
+  ProcessUsage u;
+  if (FILE* f = std::fopen("/proc/self/stat", "r")) {
+    char buf[1024];
+    size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    // Fields after the command name (which may hold spaces) start past the last ')'.
+    const char* p = std::strrchr(buf, ')');
+    unsigned long utime = 0, stime = 0;
+    long rss_pages = 0;
+    if (p && std::sscanf(p + 2,
+                         "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
+                         "%*d %*u %*u %ld",
+                         &utime, &stime, &rss_pages) == 3) {
+      const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+      u.cpu_seconds = static_cast<double>(utime + stime) / tick;
+      u.rss_bytes = static_cast<uint64_t>(rss_pages) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    }
+  }
+  return u;
+}
+
 proto::ModerationAction ActionOf(moderation::AuditAction a) {
   // The enums share their order (tutti.proto ModerationAction mirrors AuditAction).
   return static_cast<proto::ModerationAction>(static_cast<int>(a));
@@ -56,7 +90,7 @@ void Dispatcher::OnListBans(Session& s, const proto::ServerCommand& cmd, const s
     return Error(s, proto::INVALID_PARAMETERS,
                  "offset must be a number, limit a number from 1 to 200", rid);
   }
-  Server& server = shard_->server();
+  Cluster& server = shard_->cluster();
   const int64_t now = server.clock().UnixMs();
   auto bans = std::make_shared<absl::StatusOr<std::vector<moderation::ServerBan>>>();
   Shard* shard = shard_;
@@ -96,7 +130,7 @@ void Dispatcher::OnServerLog(Session& s, const moderation::ParsedCommand& cmd,
   auto log = std::make_shared<absl::StatusOr<std::vector<moderation::AuditRecord>>>();
   Shard* shard = shard_;
   SessionId id = s.id();
-  bool queued = shard_->server().RunStorage(
+  bool queued = shard_->cluster().RunStorage(
       *shard_, [log, count](store::Store& st) { *log = st.ListAudit(std::nullopt, count); },
       [shard, log, id, rid] {
         if (!log->ok()) {
@@ -121,6 +155,48 @@ void Dispatcher::OnServerLog(Session& s, const moderation::ParsedCommand& cmd,
         shard->SendLocal(id, MakeFrame(out));
       });
   if (!queued) Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+}
+
+// ServerCommand GET_STATUS (admins): this process's figures and every shard's counters,
+// gathered from each shard on its own thread and added up on the asking shard.
+void Dispatcher::OnGetStatus(Session& s, const std::string& rid) {
+  if (!s.identity().is_admin) {
+    return Error(s, proto::PERMISSION_DENIED, "server administrators only", rid);
+  }
+  // Gathered from every shard like the room list.
+  struct Gather {
+    int pending;
+    proto::ServerStatus status;
+  };
+  Cluster& server = shard_->cluster();
+  auto g = std::make_shared<Gather>();
+  g->pending = server.shard_count();
+  g->status.set_shards(static_cast<uint32_t>(server.shard_count()));
+  g->status.set_rooms(server.rooms());
+  g->status.set_uptime_ms((shard_->NowUs() - server.started_us()) / 1000);
+  ProcessUsage usage = ReadProcessUsage();
+  g->status.set_cpu_seconds(usage.cpu_seconds);
+  g->status.set_rss_bytes(usage.rss_bytes);
+  Shard* origin = shard_;
+  SessionId id = s.id();
+  for (int i = 0; i < server.shard_count(); ++i) {
+    Shard& t = server.shard(i);
+    t.Post([&t, origin, g, id, rid] {
+      uint64_t conns = t.session_count(), in = t.counters().frames_in,
+               out = t.counters().frames_out;
+      origin->Post([origin, g, id, rid, conns, in, out] {
+        g->status.set_connections(g->status.connections() + conns);
+        g->status.set_frames_in(g->status.frames_in() + in);
+        g->status.set_frames_out(g->status.frames_out() + out);
+        if (--g->pending > 0) return;
+        proto::ClientMessage msg;
+        *msg.mutable_server_status() = g->status;
+        msg.set_request_id(rid);
+        StampType(&msg);
+        origin->SendLocal(id, MakeFrame(msg));
+      });
+    });
+  }
 }
 
 }  // namespace tutti::server

@@ -13,7 +13,6 @@
 #include "server/moderation/ban_list.h"
 #include "server/moderation/permissions.h"
 #include "server/room.h"
-#include "server/server.h"
 #include "server/shard.h"
 #include "server/store/client_text.h"
 #include "server/text.h"
@@ -26,17 +25,17 @@ void Dispatcher::OnChat(Session& s, const proto::RoomChatMessage& chat, const st
   if (!s.chat_bucket.TryTake(1, shard_->NowUs())) {
     return Error(s, proto::RATE_LIMITED, "you are sending messages too fast", rid);
   }
-  const ServerConfig& cfg = shard_->server().config();
+  const ServerConfig& cfg = shard_->cluster().config();
   if (chat.message().size() > cfg.max_chat_length * 4) {
     return Error(s, proto::INVALID_PARAMETERS, "message is too long", rid);
   }
   std::string text = CleanText(chat.message(), cfg.max_chat_length, false);
   if (text.empty()) return Error(s, proto::INVALID_PARAMETERS, "message is empty", rid);
   if (moderation::IsCommandLine(text)) return OnCommandLine(s, text, rid);
-  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  if (s.room_id().empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
   text = std::string(moderation::StripCommandEscape(text));
-  shard_->OnRoom(s.room_id, [id = s.id(), text = std::move(text), type = chat.message_type(),
-                             rid](Room& r) { r.Chat(id, text, type, rid); });
+  shard_->OnRoom(s.room_id(), [id = s.id(), text = std::move(text), type = chat.message_type(),
+                               rid](Room& r) { r.Chat(id, text, type, rid); });
 }
 
 // --- chat commands -------------------------------------------------------------------------------
@@ -72,7 +71,7 @@ void Dispatcher::OnServerChatCommand(Session& s, const proto::RoomChatServerComm
     return Error(s, proto::INVALID_PARAMETERS, "command, target, duration or reason out of bounds",
                  rid);
   }
-  const ServerConfig& cfg = shard_->server().config();
+  const ServerConfig& cfg = shard_->cluster().config();
   auto parsed = moderation::CommandFromFields(
       CleanText(cmd.command(), 32, false), CleanText(cmd.target_user(), 128, false),
       CleanText(cmd.reason(), cfg.max_chat_length, false), CleanText(cmd.duration(), 16, false));
@@ -115,13 +114,13 @@ void Dispatcher::RunCommand(Session& s, const moderation::ParsedCommand& cmd,
       return OnServerBan(s, cmd, rid);
     case CommandKind::kLog:
       // Outside a room, staff read the whole server's log (server bans included).
-      if (s.room_id.empty()) {
+      if (s.room_id().empty()) {
         if (s.identity().is_admin || s.identity().is_moderator) return OnServerLog(s, cmd, rid);
         return Error(s, proto::WRONG_STATE, "join a room first: /log acts on a room", rid);
       }
       break;
     case CommandKind::kHelp:
-      if (s.room_id.empty()) {
+      if (s.room_id().empty()) {
         return CommandResult(s, "help", true,
                              cmd.target.empty() ? moderation::HelpLines(role)
                                                 : moderation::HelpForCommand(role, cmd.target),
@@ -129,7 +128,7 @@ void Dispatcher::RunCommand(Session& s, const moderation::ParsedCommand& cmd,
       }
       break;
     default:
-      if (s.room_id.empty()) {
+      if (s.room_id().empty()) {
         return Error(s, proto::WRONG_STATE, "join a room first: /" + cmd.name + " acts on a room",
                      rid);
       }
@@ -137,13 +136,13 @@ void Dispatcher::RunCommand(Session& s, const moderation::ParsedCommand& cmd,
   }
   const SessionId id = s.id();
   if (!CommandNamesUser(cmd.kind) || cmd.target.empty()) {
-    shard_->OnRoom(s.room_id, [id, cmd, rid](Room& r) { r.Command(id, cmd, rid); });
+    shard_->OnRoom(s.room_id(), [id, cmd, rid](Room& r) { r.Command(id, cmd, rid); });
     return;
   }
   // The target may be someone outside the room: shard 0 knows who is online and can
   // read profiles; the room then decides (members first).
-  Server* server = &shard_->server();
-  shard_->OnShard(0, [server, room_id = s.room_id, id, cmd, rid](Shard& zero) {
+  Cluster* server = &shard_->cluster();
+  shard_->OnShard(0, [server, room_id = s.room_id(), id, cmd, rid](Shard& zero) {
     ResolveCommandTarget(*server, cmd.target, [&zero, room_id, id, cmd, rid](CommandTarget t) {
       zero.OnRoom(room_id,
                   [id, cmd, rid, t = std::move(t)](Room& r) { r.Command(id, cmd, rid, t); });
@@ -161,7 +160,7 @@ void Dispatcher::OnServerBan(Session& s, const moderation::ParsedCommand& cmd,
   if (!target.ok()) {
     return Error(s, proto::INVALID_PARAMETERS, std::string(target.status().message()), rid);
   }
-  Server& server = shard_->server();
+  Cluster& server = shard_->cluster();
   const int64_t now = server.clock().UnixMs();
   moderation::ServerBan ban;
   ban.target = *target;
@@ -180,7 +179,7 @@ void Dispatcher::OnServerBan(Session& s, const moderation::ParsedCommand& cmd,
   rec.until_unix_ms = ban.until_unix_ms;
   const bool add = cmd.kind == CommandKind::kServerBan;
   auto status = std::make_shared<absl::Status>();
-  Server* srv = &server;
+  Cluster* srv = &server;
   Shard* shard = shard_;
   SessionId id = s.id();
   std::string name(moderation::CommandName(cmd.kind));

@@ -9,7 +9,6 @@
 #include "server/dispatcher.h"
 #include "server/envelope.h"
 #include "server/room.h"
-#include "server/server.h"
 #include "server/shard.h"
 #include "server/social.h"
 #include "server/text.h"
@@ -38,7 +37,7 @@ void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std
   if (cmd.action() == proto::UPDATE_POSITION) {
     // A position is a place in a room; a look is part of the profile and may be set before
     // joining any (a client's settings screen), so only positions need a room.
-    if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+    if (s.room_id().empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
     if (!std::isfinite(d.x()) || !std::isfinite(d.y()) || d.x() < 0 || d.x() > 1 || d.y() < 0 ||
         d.y() > 1) {
       return Error(s, proto::INVALID_PARAMETERS, "position must be within 0..1", rid);
@@ -68,7 +67,7 @@ void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std
     mine->set_color(d.color());
     mine->set_appearance(d.appearance());
     *clean.mutable_avatar_data() = *mine;
-    if (!s.room_id.empty() && mine->status() == proto::INVISIBLE) {
+    if (!s.room_id().empty() && mine->status() == proto::INVISIBLE) {
       clean.mutable_avatar_data()->set_status(proto::ONLINE);
     }
     // The look is part of the profile: kept in the store for the next visit.
@@ -79,7 +78,7 @@ void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std
     clean.mutable_avatar_data()->clear_status();
     clean.mutable_avatar_data()->clear_status_text();
   }
-  if (s.room_id.empty()) {
+  if (s.room_id().empty()) {
     // Nobody to relay to: the sender gets its command back as confirmation, as the room
     // would show it (the room's own relay skips the sender).
     proto::ClientMessage out;
@@ -89,7 +88,7 @@ void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std
     a->set_session_id(s.id());
     return Reply(s, std::move(out), rid);
   }
-  shard_->OnRoom(s.room_id,
+  shard_->OnRoom(s.room_id(),
                  [id = s.id(), clean = std::move(clean)](Room& r) { r.Avatar(id, clean); });
 }
 
@@ -120,11 +119,11 @@ void Dispatcher::ApplyStatus(Session& s, const proto::UserStatusUpdate& update,
   proto::ClientMessage ack;
   *ack.mutable_user_status_update() = clean;
   Reply(s, std::move(ack), rid);
-  if (s.room_id.empty()) return;
+  if (s.room_id().empty()) return;
   // Room members see an invisible user as plainly online: invisibility hides presence
   // from friends and lists, not from the people in the same room.
   if (clean.status() == proto::INVISIBLE) clean.set_status(proto::ONLINE);
-  shard_->OnRoom(s.room_id,
+  shard_->OnRoom(s.room_id(),
                  [id = s.id(), clean = std::move(clean)](Room& r) { r.UserStatus(id, clean); });
 }
 
@@ -141,7 +140,7 @@ void Dispatcher::OnPrivateMessage(Session& s, const proto::PrivateMessage& pm,
 
 void Dispatcher::DeliverPrivateMessage(Session& s, const proto::PrivateMessage& pm,
                                        const std::string& rid) {
-  const ServerConfig& cfg = shard_->server().config();
+  const ServerConfig& cfg = shard_->cluster().config();
   if (pm.message().size() > cfg.max_chat_length * 4 || pm.to_user_id().size() > 128) {
     return Error(s, proto::INVALID_PARAMETERS, "message is too long", rid);
   }

@@ -15,7 +15,6 @@
 #include "server/room.h"
 #include "server/room_directory.h"
 #include "server/room_list.h"
-#include "server/server.h"
 #include "server/shard.h"
 #include "server/text.h"
 
@@ -34,21 +33,23 @@ JoinRequest Dispatcher::JoinRequestFor(Session& s, const std::string& rid) {
 }
 
 bool Dispatcher::AdmitJoin(Session& s, const RoomRequest& req, const std::string& rid) {
-  if (!s.joining_room_id.empty()) {
-    Error(s, proto::WRONG_STATE, "a join is already in progress", rid);
-    return false;
-  }
-  if (!s.room_id.empty() && s.room_id == req.room_id && req.kind != RoomRequest::kLobby) {
-    Error(s, proto::WRONG_STATE, "already in this room", rid);
-    return false;
+  Membership& membership = shard_->membership();
+  switch (membership.CheckJoin(s, req.room_id, req.kind == RoomRequest::kLobby)) {
+    case Membership::Admission::kJoinInFlight:
+      Error(s, proto::WRONG_STATE, "a join is already in progress", rid);
+      return false;
+    case Membership::Admission::kAlreadyThere:
+      Error(s, proto::WRONG_STATE, "already in this room", rid);
+      return false;
+    case Membership::Admission::kOk:
+      break;
   }
   if (!s.join_bucket.TryTake(1, shard_->NowUs())) {
     Error(s, proto::RATE_LIMITED, "too many room joins", rid);
     return false;
   }
   // From here until the room answers, another join is refused.
-  s.joining_room_id = req.room_id;
-  s.joining_request_id = rid;
+  membership.MarkJoining(s, req.room_id, rid);
   return true;
 }
 
@@ -68,7 +69,7 @@ bool Dispatcher::BeginJoin(Session& s, RoomRequest req, const std::string& rid) 
 
 void Dispatcher::OnJoinByName(Session& s, const std::string& name, const std::string& password,
                               const std::string& rid, bool create_if_missing) {
-  const ServerConfig& cfg = shard_->server().config();
+  const ServerConfig& cfg = shard_->cluster().config();
   RoomRequest req;
   req.room_id = CanonicalRoomId(name, cfg.max_room_name_length);
   if (req.room_id.empty()) return Error(s, proto::INVALID_PARAMETERS, "room name is empty", rid);
@@ -98,7 +99,7 @@ void Dispatcher::OnJoinByName(Session& s, const std::string& name, const std::st
 
 void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const std::string& rid,
                           bool join_if_exists) {
-  const ServerConfig& cfg = shard_->server().config();
+  const ServerConfig& cfg = shard_->cluster().config();
   if (cmd.room_name().size() > cfg.max_room_name_length * 4) {
     return Error(s, proto::INVALID_PARAMETERS, "room name is too long", rid);
   }
@@ -142,13 +143,13 @@ void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const
   Shard* shard = shard_;
   SessionId id = s.id();
   auto shared = std::make_shared<RoomRequest>(std::move(req));
-  bool queued = shard_->server().PostSlow([shard, id, shared, rid] {
+  bool queued = shard_->cluster().PostSlow([shard, id, shared, rid] {
     shared->password_hash = HashPassword(shared->password);
     shard->Post([shard, id, shared, rid] {
       Session* sess = shard->FindSession(id);
       if (!sess) return;  // gone before the room heard of it: nothing to undo
       if (shared->password_hash.empty()) {
-        sess->joining_room_id.clear();
+        shard->membership().AbandonJoin(*sess);
         sess->Send(MakeFrame(MakeError(proto::INTERNAL_ERROR, "could not hash password", rid)),
                    false);
         return;
@@ -157,7 +158,7 @@ void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const
     });
   });
   if (!queued) {
-    s.joining_room_id.clear();
+    shard_->membership().AbandonJoin(s);
     Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
   }
 }
@@ -172,13 +173,12 @@ void Dispatcher::OnLobby(Session& s, const std::string& rid) {
 }
 
 void Dispatcher::OnLeave(Session& s, const std::string& rid) {
-  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  if (s.room_id().empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
   // Each leave tells the whole room; a leave/join loop must not become a room-wide flood.
   if (!s.leave_bucket.TryTake(1, shard_->NowUs())) {
     return Error(s, proto::RATE_LIMITED, "too many leaves, slow down", rid);
   }
-  std::string room_id = std::move(s.room_id);
-  s.room_id.clear();
+  const std::string room_id = shard_->membership().RequestLeave(s);
   shard_->OnRoom(room_id, [id = s.id(), rid](Room& r) { r.Leave(id, "left", rid); });
 }
 
@@ -190,7 +190,7 @@ void Dispatcher::OnRoomList(Session& s, const std::string& rid) {
     std::vector<proto::RoomInfo> rooms;
     proto::ClientMessage msg;
   };
-  Server& server = shard_->server();
+  Cluster& server = shard_->cluster();
   auto gather = std::make_shared<Gather>();
   gather->pending = server.shard_count();
   Shard* origin = shard_;
@@ -216,9 +216,9 @@ void Dispatcher::OnRoomList(Session& s, const std::string& rid) {
 }
 
 void Dispatcher::OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const std::string& rid) {
-  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  if (s.room_id().empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
   if (!TakeRequest(s, rid)) return;
-  const ServerConfig& cfg = shard_->server().config();
+  const ServerConfig& cfg = shard_->cluster().config();
   if (cmd.set_password() && cmd.password().size() > cfg.max_password_length) {
     return Error(s, proto::INVALID_PARAMETERS, "password is too long", rid);
   }
@@ -227,11 +227,12 @@ void Dispatcher::OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const
     clean.mutable_settings()->set_welcome_message(
         CleanText(cmd.settings().welcome_message(), cfg.max_chat_length, true));
   }
-  Server& server = shard_->server();
+  Cluster& server = shard_->cluster();
   Shard* shard = shard_;
   SessionId id = s.id();
   // Runs on this shard, or on the slow-work pool after hashing (then it posts).
-  auto post = [shard, room_id = s.room_id, id, rid](proto::UpdateRoomCommand c, std::string hash) {
+  auto post = [shard, room_id = s.room_id(), id, rid](proto::UpdateRoomCommand c,
+                                                      std::string hash) {
     shard->OnRoom(room_id, [id, rid, c = std::move(c), hash = std::move(hash)](Room& r) {
       r.Update(id, c, hash, rid);
     });
@@ -256,7 +257,7 @@ void Dispatcher::OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const
 
 void Dispatcher::OnSnapshot(Session& s, const std::string& epoch, const std::string& offset,
                             const std::string& rid) {
-  if (s.room_id.empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  if (s.room_id().empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
   if (!TakeRequest(s, rid)) return;
   // With a position (both parameters), the missed events; otherwise a plain snapshot.
   std::optional<StreamPosition> since;
@@ -270,7 +271,7 @@ void Dispatcher::OnSnapshot(Session& s, const std::string& epoch, const std::str
     }
     since = StreamPosition{epoch, n};
   }
-  shard_->OnRoom(s.room_id, [id = s.id(), rid, since](Room& r) {
+  shard_->OnRoom(s.room_id(), [id = s.id(), rid, since](Room& r) {
     if (since) {
       r.SendSince(id, *since, rid);
     } else {

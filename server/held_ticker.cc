@@ -5,7 +5,6 @@
 #include <functional>
 
 #include "server/room.h"
-#include "server/server.h"
 #include "server/shard.h"
 
 namespace tutti::server {
@@ -27,7 +26,7 @@ void HeldTicker::Arm() {
   if (armed_ || stopped_ || listed_.empty()) return;
   armed_ = true;
   const int period_ms =
-      std::max(1, shard_->server().config().held_notes_snapshot_ms / static_cast<int>(kSlices));
+      std::max(1, shard_->cluster().config().held_notes_snapshot_ms / static_cast<int>(kSlices));
   timer_.expires_after(std::chrono::milliseconds(period_ms));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     armed_ = false;

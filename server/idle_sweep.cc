@@ -6,7 +6,6 @@
 
 #include <boost/asio/post.hpp>
 
-#include "server/server.h"
 #include "server/session.h"
 #include "server/shard.h"
 
@@ -53,16 +52,16 @@ std::vector<SessionId> IdleDeadlines::TakeDue(int64_t now_us) {
 
 IdleSweeper::IdleSweeper(Shard* shard)
     : shard_(shard),
-      idle_us_(int64_t{shard->server().config().idle_timeout_ms} * 1000),
+      idle_us_(int64_t{shard->cluster().config().idle_timeout_ms} * 1000),
       deadlines_(SlotUs(idle_us_)),
       timer_(shard->io()) {
   // A manual clock that jumps makes deadlines due at once; the real timer would wait for
   // the real time left. The callback only posts to this shard's loop.
-  jump_subscription_ = shard->server().clock().SubscribeJumps(
+  jump_subscription_ = shard->cluster().clock().SubscribeJumps(
       [this] { boost::asio::post(shard_->io(), [this] { Fire(); }); });
 }
 
-IdleSweeper::~IdleSweeper() { shard_->server().clock().UnsubscribeJumps(jump_subscription_); }
+IdleSweeper::~IdleSweeper() { shard_->cluster().clock().UnsubscribeJumps(jump_subscription_); }
 
 void IdleSweeper::Track(const SessionId id) {
   if (stopped_) return;

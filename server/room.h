@@ -177,6 +177,30 @@ class Room final : public StreamSubscriber {
   // `who` (an id, or a remembered name); "" when none.
   std::string FindRecorded(const std::string& who, int64_t now_ms) const;
   void ListBans(SessionId session, const std::string& request_id, int64_t now_ms);
+  // Room::Command's parts, one per kind of command (room_commands.cc).
+  void CommandUsers(SessionId session, const std::string& request_id);
+  void CommandLog(SessionId session, const moderation::ParsedCommand& cmd, bool staff,
+                  const std::string& request_id);
+  // The commands that change the room: checked, resolved, applied, then made durable.
+  void CommandChange(SessionId session, const Member& actor, const moderation::ParsedCommand& cmd,
+                     const std::string& request_id, const CommandTarget& outside);
+  struct ResolvedTarget {
+    std::string user_id;  // empty for commands without a target
+    std::string name;     // "" when unknown
+    moderation::RoomRole server_role = moderation::RoomRole::kMember;
+    bool present = false;  // a member of the room
+  };
+  // False (and the actor answered NOT_FOUND) when nobody answers to cmd.target.
+  bool ResolveTarget(SessionId session, const moderation::ParsedCommand& cmd,
+                     const CommandTarget& outside, const std::string& request_id, int64_t now_ms,
+                     ResolvedTarget* out);
+  void ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
+                    const moderation::AuditRecord& rec, const std::string& target_id,
+                    const std::string& target_name, const std::string& actor_id,
+                    const std::string& actor_name, const std::string& request_id);
+  void PersistChange(SessionId session, moderation::CommandKind kind,
+                     const moderation::AuditRecord& rec, int64_t now_ms, const std::string& summary,
+                     const std::string& request_id);
   proto::UserInfo UserView(const Member& m) const;
   proto::HeldNotesSnapshot HeldView(SessionId s, const Member& m) const;
   proto::RoomSnapshot Snapshot() const;
@@ -193,6 +217,9 @@ class Room final : public StreamSubscriber {
              const std::string& request_id);
   void ReleaseHeldNotes(SessionId s, Member& m);
   void HandOwnership();
+  // Records that server staff joined past the barriers named in `passed`.
+  void AuditStaffEntry(const std::string& user_id, const std::vector<std::string>& passed,
+                       int64_t now_ms);
   int64_t NextRoomTime();
 
   const std::string id_;

@@ -41,6 +41,8 @@ proto::ModerationAction ActionOf(moderation::AuditAction a) {
       return proto::MOD_CLEAR_CHAT;
     case moderation::AuditAction::kSetTopic:
       return proto::MOD_SET_TOPIC;
+    case moderation::AuditAction::kStaffEntry:
+      return proto::MOD_STAFF_ENTRY;
   }
   return proto::MOD_KICK;
 }
@@ -193,173 +195,203 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
   if (it == members_.end())
     return Error(session, proto::WRONG_STATE, "not in this room", request_id);
   const Member& actor = it->second;
-  const moderation::RoomRole role = RoleOf(actor);
-  const std::string name(moderation::CommandName(cmd.kind));
-  const int64_t now_ms = host_->UnixMs();
-
   switch (cmd.kind) {
     case CommandKind::kHelp:
-      return Result(session, name, true,
-                    cmd.target.empty() ? moderation::HelpLines(role)
-                                       : moderation::HelpForCommand(role, cmd.target),
+      return Result(session, std::string(moderation::CommandName(cmd.kind)), true,
+                    cmd.target.empty() ? moderation::HelpLines(RoleOf(actor))
+                                       : moderation::HelpForCommand(RoleOf(actor), cmd.target),
                     request_id);
-    case CommandKind::kUsers: {
-      std::vector<std::string> lines;
-      for (const auto& [sid, m] : members_) {
-        std::string line = m.user.username() + " (" + m.user.user_id() + ") " +
-                           std::string(moderation::RoomRoleName(RoleOf(m)));
-        if (mod_.IsMuted(m.user.user_id(), now_ms)) line += " [muted]";
-        lines.push_back(std::move(line));
-      }
-      return Result(session, name, true, std::move(lines), request_id);
-    }
+    case CommandKind::kUsers:
+      return CommandUsers(session, request_id);
     case CommandKind::kBans:
-      if (!moderation::MayUse(role, cmd.kind)) {
+      if (!moderation::MayUse(RoleOf(actor), cmd.kind)) {
         return Error(session, proto::PERMISSION_DENIED, "/bans is for room moderators", request_id);
       }
-      return ListBans(session, request_id, now_ms);
-    case CommandKind::kLog: {
-      if (!moderation::MayUse(role, cmd.kind)) {
+      return ListBans(session, request_id, host_->UnixMs());
+    case CommandKind::kLog:
+      if (!moderation::MayUse(RoleOf(actor), cmd.kind)) {
         return Error(session, proto::PERMISSION_DENIED, "/log is for room moderators", request_id);
       }
-      auto log = std::make_shared<absl::StatusOr<std::vector<moderation::AuditRecord>>>();
-      std::string room_id = id_;
-      int count = cmd.count > 0 ? cmd.count : moderation::kDefaultLogCount;
-      RoomHost* host = host_;
-      // Server staff also see the server-wide records (server bans and unbans, automatic
-      // bans) among the room's, in time order.
-      const bool staff = IsStaff(actor);
-      bool queued = host_->Storage(
-          [log, room_id, count, staff](store::Store& st) {
-            *log = st.ListAudit(room_id, count);
-            if (!staff || !log->ok()) return;
-            auto server_wide = st.ListAudit(std::string_view(), count);
-            if (!server_wide.ok()) {
-              *log = server_wide.status();
-              return;
-            }
-            auto& merged = **log;
-            merged.insert(merged.end(), server_wide->begin(), server_wide->end());
-            std::stable_sort(
-                merged.begin(), merged.end(),
-                [](const moderation::AuditRecord& a, const moderation::AuditRecord& b) {
-                  return a.unix_ms < b.unix_ms;
-                });
-            if (merged.size() > static_cast<size_t>(count)) {
-              merged.erase(merged.begin(), merged.end() - count);
-            }
-          },
-          [host, log, session, request_id] {
-            if (!log->ok()) {
-              host->SendToSession(session, MakeFrame(MakeError(proto::INTERNAL_ERROR,
-                                                               "cannot read the log", request_id)));
-              return;
-            }
-            proto::ClientMessage out;
-            for (const auto& r : **log) {
-              auto* e = out.mutable_audit_log()->add_entries();
-              e->set_unix_ms(r.unix_ms);
-              e->set_actor_user_id(r.actor);
-              e->set_action(ActionOf(r.action));
-              e->set_target(r.target);
-              e->set_room_id(r.room_id);
-              e->set_reason(r.reason);
-              e->set_until_unix_ms(r.until_unix_ms);
-            }
-            out.mutable_audit_log();
-            out.set_request_id(request_id);
-            StampType(&out);
-            host->SendToSession(session, MakeFrame(out));
-          });
-      if (!queued) Error(session, proto::RATE_LIMITED, "server busy, try again", request_id);
-      return;
-    }
+      return CommandLog(session, cmd, IsStaff(actor), request_id);
     default:
-      break;
+      return CommandChange(session, actor, cmd, request_id, outside);
   }
+}
 
-  // Commands that change the room. The target is resolved in the room (a member's id or
-  // name), then outside it (online anywhere, or a stored profile by id: the dispatcher
-  // asked shard 0), then in the room's own records (unban, unmute, unmod of someone
-  // gone). Nobody by that name or id is NOT_FOUND: nothing is applied or recorded.
-  // Who may not use the command learns nothing about who exists.
-  if (!moderation::MayUse(role, cmd.kind)) {
+void Room::CommandUsers(SessionId session, const std::string& request_id) {
+  const int64_t now_ms = host_->UnixMs();
+  std::vector<std::string> lines;
+  for (const auto& [sid, m] : members_) {
+    std::string line = m.user.username() + " (" + m.user.user_id() + ") " +
+                       std::string(moderation::RoomRoleName(RoleOf(m)));
+    if (mod_.IsMuted(m.user.user_id(), now_ms)) line += " [muted]";
+    lines.push_back(std::move(line));
+  }
+  Result(session, std::string(moderation::CommandName(moderation::CommandKind::kUsers)), true,
+         std::move(lines), request_id);
+}
+
+void Room::CommandLog(SessionId session, const moderation::ParsedCommand& cmd, bool staff,
+                      const std::string& request_id) {
+  auto log = std::make_shared<absl::StatusOr<std::vector<moderation::AuditRecord>>>();
+  std::string room_id = id_;
+  int count = cmd.count > 0 ? cmd.count : moderation::kDefaultLogCount;
+  RoomHost* host = host_;
+  // Server staff also see the server-wide records (server bans and unbans, automatic
+  // bans) among the room's, in time order.
+  bool queued = host_->Storage(
+      [log, room_id, count, staff](store::Store& st) {
+        *log = st.ListAudit(room_id, count);
+        if (!staff || !log->ok()) return;
+        auto server_wide = st.ListAudit(std::string_view(), count);
+        if (!server_wide.ok()) {
+          *log = server_wide.status();
+          return;
+        }
+        auto& merged = **log;
+        merged.insert(merged.end(), server_wide->begin(), server_wide->end());
+        std::stable_sort(merged.begin(), merged.end(),
+                         [](const moderation::AuditRecord& a, const moderation::AuditRecord& b) {
+                           return a.unix_ms < b.unix_ms;
+                         });
+        if (merged.size() > static_cast<size_t>(count)) {
+          merged.erase(merged.begin(), merged.end() - count);
+        }
+      },
+      [host, log, session, request_id] {
+        if (!log->ok()) {
+          host->SendToSession(session, MakeFrame(MakeError(proto::INTERNAL_ERROR,
+                                                           "cannot read the log", request_id)));
+          return;
+        }
+        proto::ClientMessage out;
+        for (const auto& r : **log) {
+          auto* e = out.mutable_audit_log()->add_entries();
+          e->set_unix_ms(r.unix_ms);
+          e->set_actor_user_id(r.actor);
+          e->set_action(ActionOf(r.action));
+          e->set_target(r.target);
+          e->set_room_id(r.room_id);
+          e->set_reason(r.reason);
+          e->set_until_unix_ms(r.until_unix_ms);
+        }
+        out.mutable_audit_log();
+        out.set_request_id(request_id);
+        StampType(&out);
+        host->SendToSession(session, MakeFrame(out));
+      });
+  if (!queued) Error(session, proto::RATE_LIMITED, "server busy, try again", request_id);
+}
+
+bool Room::ResolveTarget(SessionId session, const moderation::ParsedCommand& cmd,
+                         const CommandTarget& outside, const std::string& request_id,
+                         int64_t now_ms, ResolvedTarget* out) {
+  // In the room (a member's id or name), then outside it (online anywhere, or a stored
+  // profile by id: the dispatcher asked shard 0), then in the room's own records (unban,
+  // unmute, unmod of someone gone). Nobody by that name or id is NOT_FOUND.
+  out->user_id = cmd.target;
+  if (cmd.target.empty()) return true;
+  if (const Member* present = FindUser(cmd.target)) {
+    out->user_id = present->user.user_id();
+    out->server_role = ServerRoleOf(*present);
+    out->name = present->user.username();
+    out->present = true;
+  } else if (!outside.user_id.empty()) {
+    out->user_id = outside.user_id;
+    out->name = outside.username;
+    if (outside.is_guest) out->server_role = moderation::RoomRole::kGuest;
+  } else if (std::string id = FindRecorded(cmd.target, now_ms); !id.empty()) {
+    out->user_id = id;
+    auto known = record_names_.find(id);
+    if (known != record_names_.end()) out->name = known->second;
+    if (id.rfind("guest:", 0) == 0) out->server_role = moderation::RoomRole::kGuest;
+  } else {
+    Error(session, proto::NOT_FOUND,
+          "nobody called " + cmd.target + " is in this room, online, or known by that id",
+          request_id);
+    return false;
+  }
+  if (cmd.kind == moderation::CommandKind::kKick && !out->present) {
+    Error(session, proto::NOT_FOUND, cmd.target + " is not in this room", request_id);
+    return false;
+  }
+  return true;
+}
+
+void Room::CommandChange(SessionId session, const Member& actor,
+                         const moderation::ParsedCommand& cmd, const std::string& request_id,
+                         const CommandTarget& outside) {
+  using moderation::CommandKind;
+  // Who may not use the command learns nothing about who exists: checked before lookup.
+  const std::string name(moderation::CommandName(cmd.kind));
+  if (!moderation::MayUse(RoleOf(actor), cmd.kind)) {
     return Error(session, proto::PERMISSION_DENIED,
                  "/" + name + " is not yours to use in this room", request_id);
   }
+  const int64_t now_ms = host_->UnixMs();
+  ResolvedTarget target;
+  if (!ResolveTarget(session, cmd, outside, request_id, now_ms, &target)) return;
   moderation::ParsedCommand resolved = cmd;
-  moderation::RoomRole target_server_role = moderation::RoomRole::kMember;
-  std::string target_name;
-  const Member* present = nullptr;
-  if (!cmd.target.empty()) {
-    if ((present = FindUser(cmd.target))) {
-      resolved.target = present->user.user_id();
-      target_server_role = ServerRoleOf(*present);
-      target_name = present->user.username();
-    } else if (!outside.user_id.empty()) {
-      resolved.target = outside.user_id;
-      target_name = outside.username;
-      if (outside.is_guest) target_server_role = moderation::RoomRole::kGuest;
-    } else if (std::string id = FindRecorded(cmd.target, now_ms); !id.empty()) {
-      resolved.target = id;
-      auto known = record_names_.find(id);
-      if (known != record_names_.end()) target_name = known->second;
-      if (id.rfind("guest:", 0) == 0) target_server_role = moderation::RoomRole::kGuest;
-    } else {
-      return Error(session, proto::NOT_FOUND,
-                   "nobody called " + cmd.target + " is in this room, online, or known by that id",
-                   request_id);
-    }
-    if (cmd.kind == CommandKind::kKick && !present) {
-      return Error(session, proto::NOT_FOUND, cmd.target + " is not in this room", request_id);
-    }
-  }
-  auto outcome = mod_.Apply(resolved, actor.user.user_id(), ServerRoleOf(actor), target_server_role,
+  resolved.target = target.user_id;
+  auto outcome = mod_.Apply(resolved, actor.user.user_id(), ServerRoleOf(actor), target.server_role,
                             id_, now_ms);
   if (!outcome.ok()) {
     return Error(session, CodeOf(outcome.status()), std::string(outcome.status().message()),
                  request_id);
   }
-  const moderation::AuditRecord& rec = outcome->audit;
-  const proto::ModerationAction action = ActionOf(rec.action);
-  const std::string actor_name = actor.user.username();
+  const moderation::AuditRecord rec = outcome->audit;
   if (cmd.kind == CommandKind::kBan || cmd.kind == CommandKind::kMute) {
-    if (!target_name.empty()) record_names_[resolved.target] = target_name;
+    if (!target.name.empty()) record_names_[target.user_id] = target.name;
   } else if (cmd.kind == CommandKind::kUnban || cmd.kind == CommandKind::kUnmute) {
-    if (!mod_.BanOf(resolved.target, now_ms) && !mod_.MuteOf(resolved.target, now_ms)) {
-      record_names_.erase(resolved.target);
+    if (!mod_.BanOf(target.user_id, now_ms) && !mod_.MuteOf(target.user_id, now_ms)) {
+      record_names_.erase(target.user_id);
     }
   }
   // Shown as "name (id)" when both are known, so two users of one name stay apart.
-  const std::string shown = target_name.empty() || target_name == resolved.target
-                                ? resolved.target
-                                : target_name + " (" + resolved.target + ")";
-  if (target_name.empty()) target_name = resolved.target;
+  const std::string shown = target.name.empty() || target.name == target.user_id
+                                ? target.user_id
+                                : target.name + " (" + target.user_id + ")";
+  if (target.name.empty()) target.name = target.user_id;
+  // The actor may be removed below (banning oneself is refused, but be safe): copy.
+  const std::string actor_id = actor.user.user_id(), actor_name = actor.user.username();
+  ApplyEffects(session, cmd, rec, target.user_id, target.name, actor_id, actor_name, request_id);
+  PersistChange(session, cmd.kind, rec, now_ms,
+                std::string(moderation::AuditActionName(rec.action)) +
+                    (shown.empty() ? "" : " " + shown) + ": done",
+                request_id);
+}
 
-  // Apply the effects on the room now: bans, mutes and kicks take effect at once.
+void Room::ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
+                        const moderation::AuditRecord& rec, const std::string& target_id,
+                        const std::string& target_name, const std::string& actor_id,
+                        const std::string& actor_name, const std::string& request_id) {
+  using moderation::CommandKind;
+  // Bans, mutes and kicks take effect at once, for every member session of the target.
+  const proto::ModerationAction action = ActionOf(rec.action);
+  const std::string because = rec.reason.empty() ? "" : ": " + rec.reason;
   std::vector<SessionId> targets;
   for (const auto& [sid, m] : members_) {
-    if (!resolved.target.empty() && m.user.user_id() == resolved.target) targets.push_back(sid);
+    if (!target_id.empty() && m.user.user_id() == target_id) targets.push_back(sid);
   }
   switch (cmd.kind) {
     case CommandKind::kKick:
-    case CommandKind::kBan:
+    case CommandKind::kBan: {
+      const bool kick = cmd.kind == CommandKind::kKick;
       for (SessionId t : targets) {
         Notice(t, action, rec);
-        RemoveMember(members_.find(t), cmd.kind == CommandKind::kKick ? "kicked" : "banned", "");
+        RemoveMember(members_.find(t), kick ? "kicked" : "banned", "");
       }
-      SystemLine(target_name +
-                 (cmd.kind == CommandKind::kKick ? " was kicked by " : " was banned by ") +
-                 actor_name + (rec.reason.empty() ? "" : ": " + rec.reason));
+      SystemLine(target_name + (kick ? " was kicked by " : " was banned by ") + actor_name +
+                 because);
       break;
+    }
     case CommandKind::kMute:
       for (SessionId t : targets) {
         // A muted player's sounding notes would otherwise hang until unmuted.
         ReleaseHeldNotes(t, members_.find(t)->second);
         Notice(t, action, rec);
       }
-      SystemLine(target_name + " was muted by " + actor_name +
-                 (rec.reason.empty() ? "" : ": " + rec.reason));
+      SystemLine(target_name + " was muted by " + actor_name + because);
       break;
     case CommandKind::kUnmute:
     case CommandKind::kUnban:
@@ -392,7 +424,7 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
       history_.clear();
       proto::ClientMessage out;
       out.mutable_chat_cleared()->set_room_id(id_);
-      out.mutable_chat_cleared()->set_actor_user_id(actor.user.user_id());
+      out.mutable_chat_cleared()->set_actor_user_id(actor_id);
       StampType(&out);
       Broadcast(out, session, /*droppable=*/false);
       SendTo(session, std::move(out), request_id);  // the actor's copy echoes its request
@@ -401,7 +433,12 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
     default:
       break;
   }
+}
 
+void Room::PersistChange(SessionId session, moderation::CommandKind kind,
+                         const moderation::AuditRecord& rec, int64_t now_ms,
+                         const std::string& summary, const std::string& request_id) {
+  using moderation::CommandKind;
   // Durable before acknowledged: the audit record, and for a persistent room its ban
   // table or saved state, are committed before the actor hears "done".
   const bool keep = persistent();
@@ -413,11 +450,9 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
   ban.actor = rec.actor;
   ban.created_unix_ms = now_ms;
   ban.until_unix_ms = rec.until_unix_ms;
-  const CommandKind kind = cmd.kind;
   auto status = std::make_shared<absl::Status>();
   RoomHost* host = host_;
-  std::string summary = std::string(moderation::AuditActionName(rec.action)) +
-                        (shown.empty() ? "" : " " + shown) + ": done";
+  const std::string name(moderation::CommandName(kind));
   bool queued = host_->Storage(
       [rec, keep, record = std::move(record), ban, kind, status](store::Store& st) {
         *status = st.AppendAudit(rec);

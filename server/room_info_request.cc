@@ -5,7 +5,6 @@
 #include "server/envelope.h"
 #include "server/room.h"
 #include "server/room_directory.h"
-#include "server/server.h"
 #include "server/shard.h"
 #include "server/text.h"
 
@@ -13,7 +12,7 @@ namespace tutti::server {
 
 void RequestRoomInfo(Shard& shard, Session& s, const proto::GetRoomInfo& req,
                      const std::string& request_id) {
-  const ServerConfig& cfg = shard.server().config();
+  const ServerConfig& cfg = shard.cluster().config();
   auto refuse = [&](proto::ErrorCode code, const char* text) {
     s.Send(MakeFrame(MakeError(code, text, request_id)), false);
   };

@@ -5,7 +5,6 @@
 
 #include "server/envelope.h"
 #include "server/room.h"
-#include "server/server.h"
 #include "server/shard.h"
 
 namespace tutti::server {
@@ -41,7 +40,7 @@ void RoomListFeed::Flush() {
     reports.push_back(std::move(r));
   }
   dirty_.clear();
-  Server* server = &shard_->server();
+  Cluster* server = &shard_->cluster();
   server->shard(0).Post([server, reports = std::move(reports)]() mutable {
     server->room_list().Report(std::move(reports));
   });
@@ -50,7 +49,7 @@ void RoomListFeed::Flush() {
 void RoomListFeed::Subscribe(SessionId session, const std::string& request_id) {
   // Subscribing again starts over with a new full list.
   subscribers_.Add(session);
-  Server* server = &shard_->server();
+  Cluster* server = &shard_->cluster();
   const int shard = shard_->index();
   server->shard(0).Post([server, shard, session, request_id] {
     server->room_list().SendFullList(shard, session, request_id);
@@ -90,7 +89,7 @@ void RoomListFeed::DeliverDelta(uint64_t from, uint64_t to, const Frame& frame) 
 // --- RoomListService (shard 0) ------------------------------------------------------------
 
 RoomListService::RoomListService(Shard* home)
-    : home_(home), directory_(home->server().config().room_list_limit), timer_(home->io()) {}
+    : home_(home), directory_(home->cluster().config().room_list_limit), timer_(home->io()) {}
 
 void RoomListService::Report(std::vector<RoomReport> reports) {
   if (stopped_) return;
@@ -107,7 +106,7 @@ void RoomListService::Report(std::vector<RoomReport> reports) {
 void RoomListService::Arm() {
   if (armed_ || stopped_ || !directory_.dirty()) return;
   armed_ = true;
-  timer_.expires_after(std::chrono::milliseconds(home_->server().config().room_list_delta_ms));
+  timer_.expires_after(std::chrono::milliseconds(home_->cluster().config().room_list_delta_ms));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     armed_ = false;
     if (!ec) Publish();
@@ -121,7 +120,7 @@ void RoomListService::Publish() {
   const uint64_t from = delta->from_version(), to = delta->version();
   // Serialized once; the same immutable Frame goes to every shard and subscriber.
   const Frame frame = MakeFrame(DeltaMessage(std::move(*delta)));
-  Server& server = home_->server();
+  Cluster& server = home_->cluster();
   for (int i = 0; i < server.shard_count(); ++i) {
     Shard& target = server.shard(i);
     if (&target == home_) {
@@ -139,7 +138,7 @@ void RoomListService::SendFullList(int shard, SessionId session, const std::stri
   StampType(&msg);
   const uint64_t version = directory_.version();
   const Frame frame = MakeFrame(msg);
-  Shard& target = home_->server().shard(shard);
+  Shard& target = home_->cluster().shard(shard);
   if (&target == home_) return target.room_feed().DeliverFull(session, version, frame);
   target.Post([&target, session, version, frame] {
     target.room_feed().DeliverFull(session, version, frame);

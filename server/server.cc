@@ -9,10 +9,12 @@
 
 #include <boost/asio/post.hpp>
 
+#include "server/dispatcher.h"
 #include "server/endpoint.h"
 #include "server/ids.h"
 #include "server/room_list.h"
 #include "server/shard.h"
+#include "server/token_refresh.h"
 #include "server/version.h"
 
 namespace tutti::server {
@@ -27,6 +29,37 @@ size_t DefaultMaxConnections(const ServerConfig& config) {
   const int64_t left = static_cast<int64_t>(limit.rlim_cur) - config.fd_reserve;
   return left > 0 ? static_cast<size_t>(left) : 1;
 }
+
+// The layers above a shard, wired in here so that shard.cc includes none of them.
+class ShardLayers final : public ShardHooks {
+ public:
+  ShardLayers(Shard* shard, RoomListService* room_list)
+      : dispatcher_(shard), tokens_(shard), room_feed_(shard), room_list_(room_list) {}
+
+  void SessionStarted(Session& s) override {
+    tokens_.Track(s);
+    dispatcher_.SendWelcome(s);
+  }
+  void SessionEnded(SessionId id) override { tokens_.Forget(id); }
+  void OnFrame(Session& s, const std::string& payload, bool binary, int64_t arrival_us) override {
+    dispatcher_.Handle(s, payload, binary, arrival_us);
+  }
+  void RoomChanged(const std::string& room_id) override { room_feed_.MarkDirty(room_id); }
+  void Stop() override {
+    tokens_.Stop();
+    room_feed_.Stop();
+    if (room_list_) room_list_->Stop();
+  }
+  Dispatcher& dispatcher() override { return dispatcher_; }
+  SessionTokens& tokens() override { return tokens_; }
+  RoomListFeed& room_feed() override { return room_feed_; }
+
+ private:
+  Dispatcher dispatcher_;
+  SessionTokens tokens_;
+  RoomListFeed room_feed_;
+  RoomListService* const room_list_;  // shard 0's only: it lives there
+};
 
 int ShardCountFor(const ServerConfig& config) {
   int n = config.shards > 0 ? config.shards : static_cast<int>(std::thread::hardware_concurrency());
@@ -58,6 +91,10 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, this, this));
   social_ = std::make_unique<Social>(shards_[0].get());
   room_list_ = std::make_unique<RoomListService>(shards_[0].get());
+  for (int i = 0; i < n; ++i) {
+    shards_[i]->Attach(
+        std::make_unique<ShardLayers>(shards_[i].get(), i == 0 ? room_list_.get() : nullptr));
+  }
 }
 
 Server::~Server() {

@@ -1,7 +1,9 @@
 // Server: owns the shards, the configuration, the clock, the authenticator and the small
-// pool for slow work (password hashing), and starts and stops them. Created by main()
-// or a test; Start/Shutdown/Wait may be called from any thread. State that belongs to
-// one shard is reached through that shard (Post), never through locks here.
+// pool for slow work (password hashing), and starts and stops them; wires each shard's
+// upper layers (ShardHooks: dispatcher, token clock, room-list feed) and is what the
+// shards and those layers see as their Cluster (cluster.h). Created by main() or a
+// test; Start/Shutdown/Wait may be called from any thread. State that belongs to one
+// shard is reached through that shard (its typed calls), never through locks here.
 #ifndef TUTTI_SERVER_SERVER_H_
 #define TUTTI_SERVER_SERVER_H_
 
@@ -52,6 +54,9 @@ class Server final : public Cluster {
   Shard& shard(int i) override { return *shards_[i]; }
   // Friends, presence, blocks, private messages: touched only on shard 0.
   Social& social() override { return *social_; }
+  // The live room list's directory and publisher: touched only on shard 0.
+  RoomListService& room_list() override { return *room_list_; }
+  crypto::Authenticator& authenticator() override { return *authenticator_; }
   bool PostSlow(std::function<void()> fn) override;
   bool RunStorage(Shard& shard, std::function<void(store::Store&)> work,
                   std::function<void()> then) override;
@@ -61,21 +66,16 @@ class Server final : public Cluster {
   std::optional<int64_t> AuditCutoffMs() const override;
   bool ReserveRoom() override;
   void ReleaseRoom() override;
+  size_t rooms() const override { return rooms_.load(); }
+  int64_t started_us() const override { return started_us_; }
+  void RepublishBans(store::Store& store) override;
 
-  crypto::Authenticator& authenticator() { return *authenticator_; }
-  // The live room list's directory and publisher: touched only on shard 0.
-  RoomListService& room_list() { return *room_list_; }
   // Plain-HTTP answers (static files, /api/server-info, /healthz); immutable.
   const HttpSite& http_site() const { return *http_site_; }
 
-  // Rebuilds the snapshot from the store; call on the storage thread after a change.
-  void RepublishBans(store::Store& store);
   moderation::AuthFailureTracker& auth_failures() { return *auth_failures_; }
   // The door's counters (ceiling, per-address limits); made by Start().
   moderation::ConnectionLimits& connection_limits() { return *connection_limits_; }
-
-  size_t rooms() const { return rooms_.load(); }
-  int64_t started_us() const { return started_us_; }
 
  private:
   ServerConfig config_;

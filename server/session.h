@@ -42,6 +42,24 @@ class SessionLink {
   virtual const std::string& RemoteIp() const = 0;
 };
 
+// Where a session is, as its shard knows it: one record, written only by Membership
+// (membership.h), which also keeps the shard's fan-out index in step with it.
+class Seat {
+ public:
+  const std::string& room_id() const { return room_id_; }
+  bool joining() const { return !joining_room_id_.empty(); }
+
+ private:
+  friend class Membership;
+  std::string room_id_;          // confirmed by the room; cleared at a leave request
+  std::string joining_room_id_;  // a join is in flight; another one is refused meanwhile
+  // The request id of that join: the RoomLeft of the room it leaves echoes it.
+  std::string joining_request_id_;
+  // Rooms whose fan-out index on this shard lists this session. It can differ from
+  // room_id_ for a moment after a leave (until the room confirms it).
+  std::vector<std::string> indexed_rooms_;
+};
+
 class Session {
  public:
   Session(SessionId id, crypto::Identity identity, std::unique_ptr<SessionLink> link,
@@ -65,15 +83,11 @@ class Session {
   size_t BufferedBytes() const { return link_->BufferedBytes(); }
   const std::string& remote_ip() const { return link_->RemoteIp(); }
 
-  // Room membership as this shard knows it. `room_id` is set when the room confirms the
-  // join and cleared as soon as the session asks to leave.
-  std::string room_id;
-  std::string joining_room_id;  // a join is in flight; another one is refused meanwhile
-  // The request id of that join: the RoomLeft of the room it leaves echoes it.
-  std::string joining_request_id;
-  // Rooms whose fan-out index on this shard lists this session. It can differ from
-  // room_id for a moment after a leave (until the room confirms it).
-  std::vector<std::string> indexed_rooms;
+  // The room this session is in as its shard routes it ("" = none): set when the room
+  // confirms the join, cleared as soon as the session asks to leave. Written only by
+  // the shard's Membership (membership.h).
+  const std::string& room_id() const { return seat_.room_id(); }
+  const Seat& seat() const { return seat_; }
 
   TokenBucket chat_bucket;
   TokenBucket join_bucket;
@@ -92,7 +106,10 @@ class Session {
   uint64_t dropped_frames = 0;
 
  private:
+  friend class Membership;
   void SetRolesFromIdentity();
+
+  Seat seat_;
 
   const SessionId id_;
   crypto::Identity identity_;

@@ -10,16 +10,12 @@
 
 #include <boost/asio/post.hpp>
 
-#include "server/dispatcher.h"
 #include "server/endpoint.h"
 #include "server/envelope.h"
 #include "server/held_ticker.h"
 #include "server/idle_sweep.h"
 #include "server/password.h"
-#include "server/room_list.h"
-#include "server/server.h"
 #include "server/text.h"
-#include "server/token_refresh.h"
 
 namespace tutti::server {
 namespace {
@@ -32,13 +28,10 @@ constexpr int kShutdownGraceMs = 3000;
 thread_local Shard* Shard::current_ = nullptr;
 
 Shard::Shard(int index, Cluster* cluster, Server* server)
-    : index_(index), cluster_(cluster), server_(server), io_(1), sweep_timer_(io_) {
+    : index_(index), cluster_(cluster), server_object_(server), io_(1), sweep_timer_(io_) {
   idle_ = std::make_unique<IdleSweeper>(this);
   held_ = std::make_unique<HeldTicker>(this);
   endpoint_ = std::make_unique<Endpoint>(this);
-  dispatcher_ = std::make_unique<Dispatcher>(this);
-  tokens_ = std::make_unique<SessionTokens>(this);
-  room_feed_ = std::make_unique<RoomListFeed>(this);
   broker_ = std::make_unique<InProcessBroker>(&cluster_->clock(), cluster_->config().room_history);
 }
 
@@ -74,9 +67,7 @@ void Shard::BeginShutdown() {
   shutting_down_ = true;
   held_->Stop();
   idle_->Stop();
-  tokens_->Stop();
-  room_feed_->Stop();
-  if (index_ == 0) server_->room_list().Stop();
+  hooks_->Stop();
   endpoint_->StopListening();
   for (auto& [id, s] : sessions_) s->Close(kCloseGoingAway, "server shutting down");
   // Clients that do not answer the close handshake are cut off after a grace period.
@@ -92,8 +83,8 @@ void Shard::PruneAuditHourly() {
   sweep_timer_.expires_after(kAuditPrunePeriod);
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || shutting_down_) return;
-    if (std::optional<int64_t> cutoff = server_->AuditCutoffMs()) {
-      server_->RunStorage(
+    if (std::optional<int64_t> cutoff = cluster_->AuditCutoffMs()) {
+      cluster_->RunStorage(
           *this, [c = *cutoff](store::Store& st) { st.PruneAudit(c).IgnoreError(); }, [] {});
     }
     PruneAuditHourly();
@@ -105,16 +96,15 @@ void Shard::PruneAuditHourly() {
 Session* Shard::AddSession(crypto::Identity identity, std::unique_ptr<SessionLink> link) {
   const SessionId id = MakeSessionId(next_session_serial_++, index_);
   auto session = std::make_unique<Session>(id, std::move(identity), std::move(link),
-                                           server_->config(), NowUs());
+                                           cluster_->config(), NowUs());
   Session* s = session.get();
   sessions_.emplace(id, std::move(session));
   if (shutting_down_) {
     s->Close(kCloseGoingAway, "server shutting down");
     return s;
   }
-  tokens_->Track(*s);
   idle_->Track(id);
-  dispatcher_->SendWelcome(*s);
+  hooks_->SessionStarted(*s);
   OnSocial([id, user = s->user()](Social& social) { social.SessionOnline(id, user); });
   return s;
 }
@@ -128,15 +118,13 @@ void Shard::EndSession(SessionId id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   Session* s = it->second.get();
-  tokens_->Forget(id);
-  for (const std::string& room : s->indexed_rooms) Unindex(room, s);
-  std::string rooms[] = {s->room_id, s->joining_room_id};
+  hooks_->SessionEnded(id);
+  const std::vector<std::string> rooms = membership_.End(*s);
   std::string user_id = s->user().user_id();
   // Gone before the rooms hear of it, so that what they answer (a RoomLeft, a join that
   // was in flight) finds no session, whether it runs now (same shard) or later.
   sessions_.erase(it);
   for (const std::string& room_id : rooms) {
-    if (room_id.empty()) continue;
     // The room releases what this sender held (synthetic note-offs) and tells the others.
     OnRoom(room_id, [id](Room& r) { r.Leave(id, "disconnected", ""); });
   }
@@ -145,7 +133,7 @@ void Shard::EndSession(SessionId id) {
 }
 
 void Shard::CloseBannedSessions() {
-  auto bans = server_->bans();
+  auto bans = cluster_->bans();
   const int64_t now = UnixMs();
   for (auto& [id, s] : sessions_) {
     if (!s->closing() && bans->Match(s->user().user_id(), s->remote_ip(), now)) {
@@ -158,7 +146,7 @@ void Shard::HandleFrame(SessionId id, const std::string& payload, bool binary) {
   Session* s = FindSession(id);
   if (!s || s->closing()) return;
   ++counters_.frames_in;
-  dispatcher_->Handle(*s, payload, binary, NowUs());
+  hooks_->OnFrame(*s, payload, binary, NowUs());
 }
 
 // --- rooms -----------------------------------------------------------------------------
@@ -194,12 +182,13 @@ void Shard::HandleRoomRequest(RoomRequest req) {
   switch (req.kind) {
     case RoomRequest::kLobby: {
       if (!room) {
-        if (!server_->ReserveRoom()) return fail(proto::LIMIT_REACHED, "no room for another lobby");
+        if (!cluster_->ReserveRoom())
+          return fail(proto::LIMIT_REACHED, "no room for another lobby");
         proto::RoomSettings lobby;
         lobby.set_allow_chat(true);
         lobby.set_allow_guests(true);
         auto created = std::make_unique<Room>(req.room_id, LobbyName(req.lobby_index), proto::LOBBY,
-                                              lobby, "", "", &server_->config(), this);
+                                              lobby, "", "", &cluster_->config(), this);
         room = created.get();
         rooms_.emplace(req.room_id, std::move(created));
       }
@@ -227,13 +216,14 @@ void Shard::HandleRoomRequest(RoomRequest req) {
       [[fallthrough]];
     case RoomRequest::kJoin: {
       if (!room) return fail(proto::NOT_FOUND, "no such room");
-      if (!room->has_password() || staff) return room->Join(req.join, true);
+      // Staff are not asked for the password: the room records that they passed it.
+      if (!room->has_password() || staff) return room->Join(req.join, !room->has_password());
       if (req.password.empty()) return fail(proto::WRONG_PASSWORD, "this room needs a password");
       std::string hash = room->password_hash();
       std::string password = std::move(req.password);
       req.password.clear();
       auto shared = std::make_shared<RoomRequest>(std::move(req));
-      bool queued = server_->PostSlow([this, shared, hash, password] {
+      bool queued = cluster_->PostSlow([this, shared, hash, password] {
         bool ok = VerifyPassword(hash, password);
         Post([this, shared, ok] { ContinueJoin(std::move(*shared), ok); });
       });
@@ -258,14 +248,14 @@ void Shard::ContinueJoin(RoomRequest req, bool password_ok) {
 }
 
 void Shard::CreateRoom(RoomRequest req) {
-  if (!server_->ReserveRoom()) {
+  if (!cluster_->ReserveRoom()) {
     JoinFailed(req.join.session, req.room_id,
                MakeFrame(MakeError(proto::LIMIT_REACHED, "the server has too many rooms",
                                    req.join.request_id)));
     return;
   }
   if (req.settings.persistent() && req.join.user.is_guest()) {
-    server_->ReleaseRoom();
+    cluster_->ReleaseRoom();
     JoinFailed(req.join.session, req.room_id,
                MakeFrame(MakeError(proto::PERMISSION_DENIED, "guests cannot register rooms",
                                    req.join.request_id)));
@@ -273,7 +263,7 @@ void Shard::CreateRoom(RoomRequest req) {
   }
   auto room =
       std::make_unique<Room>(req.room_id, req.room_name, req.room_type, req.settings,
-                             req.password_hash, req.join.user.user_id(), &server_->config(), this);
+                             req.password_hash, req.join.user.user_id(), &cluster_->config(), this);
   Room* r = room.get();
   rooms_.emplace(req.room_id, std::move(room));
   if (!req.settings.persistent()) return r->Join(req.join, true);
@@ -303,12 +293,12 @@ void Shard::CreateRoom(RoomRequest req) {
 
 // --- RoomHost -----------------------------------------------------------------------------
 
-int64_t Shard::NowUs() { return server_->clock().NowUs(); }
+int64_t Shard::NowUs() { return cluster_->clock().NowUs(); }
 
-int64_t Shard::UnixMs() { return server_->clock().UnixMs(); }
+int64_t Shard::UnixMs() { return cluster_->clock().UnixMs(); }
 
 bool Shard::Storage(std::function<void(store::Store&)> work, std::function<void()> then) {
-  return server_->RunStorage(*this, std::move(work), std::move(then));
+  return cluster_->RunStorage(*this, std::move(work), std::move(then));
 }
 
 void Shard::ApplyProfile(SessionId session, const proto::AvatarData& avatar) {
@@ -333,9 +323,9 @@ void Shard::RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanReco
                                                    : proto::PUBLIC;
   auto room =
       std::make_unique<Room>(record.room_id, record.name, type, settings, record.password_hash,
-                             record.owner_id, &server_->config(), this);
+                             record.owner_id, &cluster_->config(), this);
   room->Restore(record, bans);
-  room_feed_->MarkDirty(record.room_id);  // an empty registered room is listed too
+  hooks_->RoomChanged(record.room_id);  // an empty registered room is listed too
   rooms_.emplace(record.room_id, std::move(room));
 }
 
@@ -348,12 +338,9 @@ void Shard::DeliverToShard(int shard, const std::string& room_id, const Frame& f
 
 void Shard::DeliverLocal(const std::string& room_id, const Frame& frame, SessionId exclude,
                          bool droppable) {
-  auto it = local_index_.find(room_id);
-  if (it == local_index_.end()) return;
-  for (Session* s : it->second) {
-    if (s->id() == exclude) continue;
-    Count(s->Send(frame, droppable));
-  }
+  membership_.ForEachMember(room_id, [&](Session& s) {
+    if (s.id() != exclude) Count(s.Send(frame, droppable));
+  });
 }
 
 void Shard::SendLocal(SessionId session, const Frame& frame) {
@@ -397,18 +384,15 @@ void Shard::MemberJoined(SessionId session, const std::string& room_id, const Fr
           room_id, [session](Room& r) { r.Leave(session, "disconnected", ""); }, Hop::kQueued);
       return;
     }
-    s->joining_room_id.clear();
-    if (!s->room_id.empty() && s->room_id != room_id) {
+    Membership::Previous previous = target.membership_.Joined(*s, room_id);
+    if (!previous.room_id.empty()) {
       // Joined elsewhere: now leave the previous room (it releases held notes first).
       // The switch was this request's doing, so its RoomLeft echoes the request id.
       target.OnRoom(
-          s->room_id,
-          [session, rid = s->joining_request_id](Room& r) { r.Leave(session, "left", rid); },
+          previous.room_id,
+          [session, rid = previous.request_id](Room& r) { r.Leave(session, "left", rid); },
           Hop::kQueued);
     }
-    s->room_id = room_id;
-    target.local_index_[room_id].push_back(s);
-    s->indexed_rooms.push_back(room_id);
     target.OnSocial([session, user_id = s->user().user_id(),
                      visible](Social& social) { social.RoomChanged(session, user_id, visible); },
                     Hop::kQueued);
@@ -417,9 +401,11 @@ void Shard::MemberJoined(SessionId session, const std::string& room_id, const Fr
 }
 
 void Shard::JoinFailed(SessionId session, const std::string& room_id, const Frame& error) {
-  OnSession(session, [error](Session& s) {
-    s.joining_room_id.clear();
-    s.Send(error, false);
+  OnShard(ShardOfSession(session), [session, error](Shard& target) {
+    Session* s = target.FindSession(session);
+    if (!s) return;
+    target.membership_.AbandonJoin(*s);
+    s->Send(error, false);
   });
 }
 
@@ -427,12 +413,7 @@ void Shard::MemberLeft(SessionId session, const std::string& room_id, const Fram
   OnShard(ShardOfSession(session), [session, room_id, notice](Shard& target) {
     Session* s = target.FindSession(session);
     if (!s) return;
-    target.Unindex(room_id, s);
-    auto& rooms = s->indexed_rooms;
-    auto pos = std::find(rooms.begin(), rooms.end(), room_id);
-    if (pos != rooms.end()) rooms.erase(pos);
-    if (s->room_id == room_id) s->room_id.clear();  // kicked or banned
-    if (s->room_id.empty() && s->joining_room_id.empty()) {
+    if (target.membership_.Left(*s, room_id)) {
       target.OnSocial([session, user_id = s->user().user_id()](
                           Social& social) { social.RoomChanged(session, user_id, ""); },
                       Hop::kQueued);
@@ -441,28 +422,19 @@ void Shard::MemberLeft(SessionId session, const std::string& room_id, const Fram
   });
 }
 
-void Shard::Unindex(const std::string& room_id, Session* s) {
-  auto idx = local_index_.find(room_id);
-  if (idx == local_index_.end()) return;
-  auto& v = idx->second;
-  auto pos = std::find(v.begin(), v.end(), s);
-  if (pos != v.end()) v.erase(pos);
-  if (v.empty()) local_index_.erase(idx);
-}
-
 void Shard::RoomEmpty(const std::string& room_id) {
   // Deferred: the room is still on the call stack.
   Post([this, room_id] {
     auto it = rooms_.find(room_id);
     if (it != rooms_.end() && it->second->empty()) {
       rooms_.erase(it);
-      server_->ReleaseRoom();
-      room_feed_->MarkDirty(room_id);  // gone from the list
+      cluster_->ReleaseRoom();
+      hooks_->RoomChanged(room_id);  // gone from the list
     }
   });
 }
 
-void Shard::RoomChanged(const std::string& room_id) { room_feed_->MarkDirty(room_id); }
+void Shard::RoomChanged(const std::string& room_id) { hooks_->RoomChanged(room_id); }
 
 void Shard::RoomHoldsNotes(const std::string& room_id) { held_->Add(room_id); }
 

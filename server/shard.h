@@ -1,11 +1,14 @@
 // Shard: one thread, one io_context, and everything that lives on it — the sessions its
-// listener accepted, the rooms whose home it is, and the local room index used for
-// fan-out (room id -> this shard's member sessions), the token expiry of its sessions
+// listener accepted, the rooms whose home it is, their Membership (the join/leave state
+// machine of its sessions and the fan-out index room id -> this shard's member
+// sessions, membership.h), the token expiry of its sessions
 // (SessionTokens) and its side of the live room list (RoomListFeed: changed rooms out,
 // deltas to its subscribers in). Nothing here takes a lock: other shards reach it only
 // through the typed calls below (OnShard, OnRoom, OnSocial, OnSession), which carry
 // values (ids, Frames) and skip the post when the target lives on the calling thread.
-// Owned by Server; sees the rest of the process only as a Cluster (cluster.h).
+// Owned by Server; sees the rest of the process only as a Cluster (cluster.h), and the
+// layers above it (Dispatcher, SessionTokens, RoomListFeed), which include this header,
+// only through ShardHooks, which the Server wires in: shard.cc includes none of them.
 #ifndef TUTTI_SERVER_SHARD_H_
 #define TUTTI_SERVER_SHARD_H_
 
@@ -20,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "server/cluster.h"
+#include "server/membership.h"
 #include "server/memory_broker.h"
 #include "server/room.h"
 #include "server/session.h"
@@ -34,6 +38,26 @@ class SessionTokens;
 class RoomListFeed;
 class IdleSweeper;
 class HeldTicker;
+
+// What a Shard calls in the layers above it. Implemented in server.cc over the shard's
+// Dispatcher, SessionTokens and RoomListFeed; called on the shard's thread only.
+class ShardHooks {
+ public:
+  virtual ~ShardHooks() = default;
+  // A session was just added: its token clock starts and it gets its Welcome.
+  virtual void SessionStarted(Session& s) = 0;
+  virtual void SessionEnded(SessionId id) = 0;
+  // One inbound frame of a live session; `arrival_us` is server time on receipt.
+  virtual void OnFrame(Session& s, const std::string& payload, bool binary, int64_t arrival_us) = 0;
+  // What the room list shows of a room homed here changed (or the room went).
+  virtual void RoomChanged(const std::string& room_id) = 0;
+  // Shutdown: timers stop (on shard 0 the room-list service too).
+  virtual void Stop() = 0;
+  // The objects behind the hooks, for the layers above (they know the types).
+  virtual Dispatcher& dispatcher() = 0;
+  virtual SessionTokens& tokens() = 0;
+  virtual RoomListFeed& room_feed() = 0;
+};
 
 // A join or create travelling from the session's shard to the room's home shard.
 struct RoomRequest {
@@ -58,12 +82,14 @@ class Shard final : public RoomHost, public SocialHost {
 
   int index() const { return index_; }
   boost::asio::io_context& io() { return io_; }
-  Server& server() { return *server_; }
+  Server& server() { return *server_object_; }
   Cluster& cluster() { return *cluster_; }
   Endpoint& endpoint() { return *endpoint_; }
-  Dispatcher& dispatcher() { return *dispatcher_; }
-  SessionTokens& tokens() { return *tokens_; }
-  RoomListFeed& room_feed() { return *room_feed_; }
+  // Wired once by the Server, before the threads start.
+  void Attach(std::unique_ptr<ShardHooks> hooks) { hooks_ = std::move(hooks); }
+  Dispatcher& dispatcher() { return hooks_->dispatcher(); }
+  SessionTokens& tokens() { return hooks_->tokens(); }
+  RoomListFeed& room_feed() { return hooks_->room_feed(); }
   void Post(std::function<void()> fn);
 
   // --- Typed cross-shard calls ------------------------------------------------------
@@ -104,6 +130,8 @@ class Shard final : public RoomHost, public SocialHost {
   void EndSession(SessionId id);
   size_t session_count() const { return sessions_.size(); }
   void HandleFrame(SessionId id, const std::string& payload, bool binary);
+  // Who of this shard's sessions is in which room (the only writer of Session::seat()).
+  Membership& membership() { return membership_; }
   // Closes (4003) every session the current server-ban snapshot matches.
   void CloseBannedSessions();
 
@@ -161,7 +189,6 @@ class Shard final : public RoomHost, public SocialHost {
  private:
   void PruneAuditHourly();
   void Count(Session::SendResult r);
-  void Unindex(const std::string& room_id, Session* s);
   void ContinueJoin(RoomRequest req, bool password_ok);
   void CreateRoom(RoomRequest req);
 
@@ -169,12 +196,10 @@ class Shard final : public RoomHost, public SocialHost {
 
   const int index_;
   Cluster* const cluster_;
-  Server* const server_;
+  Server* const server_object_;  // only handed out, by server()
   boost::asio::io_context io_;
   std::unique_ptr<Endpoint> endpoint_;
-  std::unique_ptr<Dispatcher> dispatcher_;
-  std::unique_ptr<SessionTokens> tokens_;    // token expiry of this shard's sessions
-  std::unique_ptr<RoomListFeed> room_feed_;  // live room list: reports and subscribers
+  std::unique_ptr<ShardHooks> hooks_;  // dispatcher, token clock, room-list feed
   std::thread thread_;
   boost::asio::steady_timer sweep_timer_;  // shard 0's audit pruning; the shutdown grace
   std::unique_ptr<IdleSweeper> idle_;      // idle deadlines of this shard's sessions
@@ -183,10 +208,9 @@ class Shard final : public RoomHost, public SocialHost {
 
   uint64_t next_session_serial_ = 1;
   std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
-  // Room id -> this shard's sessions in it. Raw pointers are safe: both the index and
-  // the sessions belong to this shard, and EndSession removes a session from the index
-  // before destroying it.
-  std::unordered_map<std::string, std::vector<Session*>> local_index_;
+  // Declared after sessions_, destroyed before them; EndSession takes a session out of
+  // it before destroying the session.
+  Membership membership_;
   // The streams of the rooms homed here. Declared before rooms_ so it outlives them.
   std::unique_ptr<InProcessBroker> broker_;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;

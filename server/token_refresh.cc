@@ -10,7 +10,6 @@
 #include "crypto/jwt.h"
 #include "server/envelope.h"
 #include "server/room.h"
-#include "server/server.h"
 #include "server/shard.h"
 
 namespace tutti::server {
@@ -83,19 +82,19 @@ int64_t SessionCloseAtMs(int64_t token_exp_s, int64_t leeway_s) {
 
 SessionTokens::SessionTokens(Shard* shard)
     : shard_(shard),
-      schedule_(shard->server().config().token_expiry_notice_s * 1000),
+      schedule_(shard->cluster().config().token_expiry_notice_s * 1000),
       timer_(shard->io()) {
   // A test's clock that jumps makes notices and closes due at once (clock.h).
-  jump_subscription_ = shard->server().clock().SubscribeJumps(
+  jump_subscription_ = shard->cluster().clock().SubscribeJumps(
       [this] { boost::asio::post(shard_->io(), [this] { Tick(); }); });
 }
 
-SessionTokens::~SessionTokens() { shard_->server().clock().UnsubscribeJumps(jump_subscription_); }
+SessionTokens::~SessionTokens() { shard_->cluster().clock().UnsubscribeJumps(jump_subscription_); }
 
 void SessionTokens::Track(const Session& s) {
   if (s.identity().is_guest || s.identity().token_exp_s == 0) return;
-  schedule_.Set(
-      s.id(), SessionCloseAtMs(s.identity().token_exp_s, shard_->server().config().token_leeway_s));
+  schedule_.Set(s.id(), SessionCloseAtMs(s.identity().token_exp_s,
+                                         shard_->cluster().config().token_leeway_s));
   Arm();
 }
 
@@ -159,14 +158,14 @@ void RefreshSessionToken(Shard& shard, Session& s, const std::string& token,
   }
   crypto::Identity fresh;
   crypto::AuthError error;
-  if (!shard.server().authenticator().VerifyRefresh(token, s.user().user_id(), &fresh, &error)) {
+  if (!shard.cluster().authenticator().VerifyRefresh(token, s.user().user_id(), &fresh, &error)) {
     // The session keeps its old token, roles and expiry.
     return refuse(proto::AUTH_ERROR, error.reason, crypto::AuthFailureName(error.failure));
   }
   s.ReplaceIdentity(std::move(fresh));
   shard.tokens().Track(s);
   const int64_t close_at =
-      SessionCloseAtMs(s.identity().token_exp_s, shard.server().config().token_leeway_s);
+      SessionCloseAtMs(s.identity().token_exp_s, shard.cluster().config().token_leeway_s);
   proto::ClientMessage reply;
   auto* updated = reply.mutable_permissions_updated();
   *updated->mutable_user() = s.user();
@@ -174,12 +173,12 @@ void RefreshSessionToken(Shard& shard, Session& s, const std::string& token,
   reply.set_request_id(request_id);
   StampType(&reply);
   s.Send(MakeFrame(reply), false);
-  if (s.room_id.empty()) return;
+  if (s.room_id().empty()) return;
   // Sent before anything the client sends after this: the room applies the new roles
   // before it sees the session's next command (at once when it is homed here; else
   // posts from one shard run in order, and the next command takes the same path).
-  shard.OnRoom(s.room_id, [id = s.id(), user = s.user(), admin = s.identity().is_admin,
-                           moderator = s.identity().is_moderator](Room& r) {
+  shard.OnRoom(s.room_id(), [id = s.id(), user = s.user(), admin = s.identity().is_admin,
+                             moderator = s.identity().is_moderator](Room& r) {
     r.UpdateMember(id, user, admin, moderator);
   });
 }

@@ -6,8 +6,9 @@
 // RefreshSessionToken handles ServerCommand UPDATE_PERMISSIONS: the token is verified
 // as at the upgrade and, when it is for the same user, replaces the session's roles,
 // membership and expiry in one step, and the session's room hears of it.
-// ExpirySchedule: plain data, not thread-safe. SessionTokens and RefreshSessionToken:
-// owned by / called on one Shard, on its thread only. Guests have no token and are never
+// ExpirySchedule: plain data, not thread-safe. SessionTokens: one per shard, owned by
+// that shard's ShardHooks (wired by the Server) and used on the shard's thread only;
+// RefreshSessionToken: called on the session's shard. Guests have no token and are never
 // tracked.
 #ifndef TUTTI_SERVER_TOKEN_REFRESH_H_
 #define TUTTI_SERVER_TOKEN_REFRESH_H_

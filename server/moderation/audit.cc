@@ -22,6 +22,7 @@ constexpr std::pair<AuditAction, std::string_view> kNames[] = {
     {AuditAction::kServerUnban, "server_unban"},
     {AuditAction::kClearChat, "clear_chat"},
     {AuditAction::kSetTopic, "set_topic"},
+    {AuditAction::kStaffEntry, "staff_entry"},
 };
 
 }  // namespace

@@ -29,6 +29,7 @@ enum class AuditAction {
   kServerUnban = 9,
   kClearChat = 10,
   kSetTopic = 11,
+  kStaffEntry = 12,  // staff joined past a room's barriers; reason lists them
 };
 
 // The actor recorded for bans the server issues by itself (failed-auth bans).

@@ -19,7 +19,8 @@ TEST(AuditTest, ActionsMirrorTheProtoNumbering) {
   EXPECT_EQ(static_cast<int>(AuditAction::kServerUnban), proto::MOD_SERVER_UNBAN);
   EXPECT_EQ(static_cast<int>(AuditAction::kClearChat), proto::MOD_CLEAR_CHAT);
   EXPECT_EQ(static_cast<int>(AuditAction::kSetTopic), proto::MOD_SET_TOPIC);
-  EXPECT_EQ(proto::ModerationAction_MAX, proto::MOD_SET_TOPIC);  // no unmirrored value
+  EXPECT_EQ(static_cast<int>(AuditAction::kStaffEntry), proto::MOD_STAFF_ENTRY);
+  EXPECT_EQ(proto::ModerationAction_MAX, proto::MOD_STAFF_ENTRY);  // no unmirrored value
 }
 
 TEST(AuditTest, NamesRoundTrip) {

@@ -151,6 +151,28 @@ TEST_F(RoomTest, FirstJoinerOwnsTheRoomAndOthersAreAnnounced) {
   }
 }
 
+TEST_F(RoomTest, StaffPassingABarrierIsAuditedAndAnOrdinaryJoinIsNot) {
+  auto room = Make();
+  room->Join(Req(kA, "a"), true);
+  room->Join(Req(kB, "admin", false, /*admin=*/true), true);  // passes nothing
+  EXPECT_EQ(host.storage_calls, 0);
+  room->Join(Req(kC, "c"), true);
+  // Full, and the password was not checked: both named, in the order they are checked.
+  room->Join(Req(kD, "root", false, /*admin=*/true), /*password_ok=*/false);
+  EXPECT_EQ(host.joined.size(), 4u);
+  ASSERT_TRUE(host.db);
+  auto log = host.db->ListAudit("jam", 10);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->size(), 1u);
+  const moderation::AuditRecord& rec = log->front();
+  EXPECT_EQ(rec.action, moderation::AuditAction::kStaffEntry);
+  EXPECT_EQ(rec.actor, "root");
+  EXPECT_EQ(rec.target, "root");
+  EXPECT_EQ(rec.room_id, "jam");
+  EXPECT_EQ(rec.reason, "password, full");
+  EXPECT_EQ(rec.unix_ms, host.unix_ms);
+}
+
 TEST_F(RoomTest, CapacityGuestsAndMembersOnly) {
   auto room = Make();
   room->Join(Req(kA, "a"), true);

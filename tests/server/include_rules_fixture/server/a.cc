@@ -1,0 +1,3 @@
+// Fixture: sqlite3 outside server/store.
+#include "server/a.h"
+#include <sqlite3.h>

@@ -1,0 +1,2 @@
+// Fixture: a module that includes b.
+#include "server/b.h"

@@ -1,0 +1,1 @@
+// Fixture: a module whose .cc includes a.
