@@ -43,6 +43,7 @@ WEBSOCKETPP_ALLOWED=(
   '^server/frame\.(h|cc)$'
   '^tools/client/client\.cc$'
   '^bench/hotpaths/ws_send_bench\.cc$'
+  '^bench/hotpaths/loadgen_ws_bench\.cc$'
 )
 # Files allowed to include sqlite3.h.
 SQLITE_ALLOWED=(
