@@ -16,10 +16,13 @@ struct ServerConfig {
   // --- listening -----------------------------------------------------------------
   std::string listen_address = "127.0.0.1";  // loopback unless the operator opts in
   uint16_t port = 8080;                      // 0 = ephemeral (tests)
-  int shards = 0;                            // 0 = one per core
-  std::string key_dir = "var/keys";          // dev keys are generated here when missing
-  std::string data_dir = "var";              // SQLite store lives here
-  std::string store_path;                    // empty = <data_dir>/tutti.db
+  // The operator's HTTP port (/metrics, /healthz, /readyz, /status; server/admin_listener.h),
+  // started by tutti-server's main, never on the public port; "" = none.
+  std::string admin_listen = "127.0.0.1:9090";
+  int shards = 0;                    // 0 = one per core
+  std::string key_dir = "var/keys";  // dev keys are generated here when missing
+  std::string data_dir = "var";      // SQLite store lives here
+  std::string store_path;            // empty = <data_dir>/tutti.db
   bool allow_guests = true;
   // The browser client's files (docs/WEB.md), read once at start. Relative to the
   // working directory, which tools/dev.sh sets to the repository root, where the web

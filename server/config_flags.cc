@@ -14,6 +14,8 @@ const tutti::server::ServerConfig kDefaults;
 // --- listening ---------------------------------------------------------------------------
 ABSL_FLAG(std::string, listen, kDefaults.listen_address, "address to bind");
 ABSL_FLAG(uint16_t, port, kDefaults.port, "TCP port; 0 = any free port");
+ABSL_FLAG(std::string, admin_listen, kDefaults.admin_listen,
+          "host:port of the admin listener (/metrics, /healthz, /readyz, /status); \"\" = none");
 ABSL_FLAG(int, shards, kDefaults.shards, "event-loop threads; 0 = one per core");
 ABSL_FLAG(std::string, keys, kDefaults.key_dir,
           "key files; development keys are generated there when missing");
@@ -72,6 +74,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   ServerConfig c;
   c.listen_address = absl::GetFlag(FLAGS_listen);
   c.port = absl::GetFlag(FLAGS_port);
+  c.admin_listen = absl::GetFlag(FLAGS_admin_listen);
   c.shards = absl::GetFlag(FLAGS_shards);
   c.key_dir = absl::GetFlag(FLAGS_keys);
   c.data_dir = absl::GetFlag(FLAGS_data);

@@ -39,6 +39,7 @@ void Dispatcher::Reply(Session& s, proto::ClientMessage msg, const std::string& 
 
 void Dispatcher::Error(Session& s, proto::ErrorCode code, const std::string& text,
                        const std::string& request_id) {
+  shard_->mutable_counters().errors.Add(code);  // fixed slots: no allocation
   s.Send(MakeFrame(MakeError(code, text, request_id)), false);
 }
 

@@ -108,7 +108,7 @@ struct Endpoint::Impl {
       con->ticket = con->limits->Accepted(RemoteIpOf(con), now_us / 1000);
       const moderation::ConnectionLimits::Verdict door = con->limits->CheckAccepted(con->ticket);
       if (!door.ok()) {
-        RefuseAtAccept(socket, door);
+        shard->mutable_counters().refusals.Add(RefuseAtAccept(socket, door));
         con->door_refusal = door;
         // Its answer is out; what is left is to read (and refuse again) whatever the
         // client sends, so its descriptor is held for a moment, not the full 5 s.
@@ -154,6 +154,8 @@ struct Endpoint::Impl {
     ConPtr con = ws.get_con_from_hdl(h);
     const std::string& resource = con->get_resource();
     auto refuse = [&](websocketpp::http::status_code::value status, const std::string& why) {
+      // A refusal already answered (and counted) at accept is not counted twice.
+      if (con->door_refusal.ok()) shard->mutable_counters().refusals.Add(status);
       con->set_status(status);
       con->set_body(why + "\n");
       con->append_header("Content-Type", "text/plain");
@@ -220,8 +222,9 @@ struct Endpoint::Impl {
   // A connection past the ceiling or its address's cap, refused before it reads a byte:
   // the answer is written straight to the socket (it fits any socket buffer) and the
   // write side shut, so a silent client cannot hold a slot by saying nothing.
-  static void RefuseAtAccept(boost::asio::ip::tcp::socket& socket,
-                             const moderation::ConnectionLimits::Verdict& door) {
+  // Returns the HTTP status it answered with.
+  static int RefuseAtAccept(boost::asio::ip::tcp::socket& socket,
+                            const moderation::ConnectionLimits::Verdict& door) {
     using Refusal = moderation::ConnectionLimits::Refusal;
     const bool full = door.refusal == Refusal::kServerFull;
     const std::string body =
@@ -238,6 +241,7 @@ struct Endpoint::Impl {
     // A FIN after the answer, not a reset: a client that sends its request meanwhile
     // still reads the answer.
     ::shutdown(fd, SHUT_WR);
+    return full ? 503 : 429;
   }
 
   template <typename Refuse>
@@ -293,6 +297,7 @@ struct Endpoint::Impl {
     ReleaseHandshake(*con);
     auto link = std::make_unique<WsLink>(con, std::move(ip));
     Session* s = shard->AddSession(std::move(*con->identity), std::move(link));
+    ++shard->mutable_counters().connections_opened;
     con->identity.reset();
     con->session = s->id();
   }
@@ -319,6 +324,9 @@ struct Endpoint::Impl {
     if (con->session != 0) {
       SessionId id = con->session;
       con->session = 0;
+      // What the server sent, or 1006 when the connection dropped without a close.
+      shard->mutable_counters().closes.Add(con->get_local_close_code());
+      ++shard->mutable_counters().connections_closed;
       shard->EndSession(id);
     }
   }

@@ -10,6 +10,7 @@
 #include "crypto/dev_connection.h"
 #include "crypto/keys.h"
 #include "crypto/sodium_init.h"
+#include "server/admin_listener.h"
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/config_flags.h"
@@ -18,10 +19,9 @@
 #include "tools/common/termination_signals.h"
 
 int main(int argc, char** argv) {
-  tutti::main_support::ParseFlags(
-      argc, argv,
-      "the Tutti multiplayer MIDI server (docs/OPERATIONS.md).\n"
-      "Example: tutti-server --port 8080 --keys var/keys --data var");
+  tutti::main_support::ParseFlags(argc, argv,
+                                  "the Tutti multiplayer MIDI server (docs/OPERATIONS.md).\n"
+                                  "Example: tutti-server --port 8080 --keys var/keys --data var");
   absl::StatusOr<tutti::server::ServerConfig> parsed = tutti::server::ServerConfigFromFlags();
   if (!parsed.ok()) tutti::main_support::UsageError(std::string(parsed.status().message()));
   const tutti::server::ServerConfig& config = *parsed;
@@ -66,6 +66,19 @@ int main(int argc, char** argv) {
   }
   std::printf("tutti: listening on ws://%s:%u with %d shards\n", config.listen_address.c_str(),
               server.port(), server.shard_count());
+  // Declared after the server: destroyed (its thread joined) before the server it reads.
+  tutti::server::AdminListener admin(&server);
+  if (!config.admin_listen.empty()) {
+    absl::Status admin_st = admin.Start(config.admin_listen);
+    // A clash on the admin port must not take the music down: say so loudly and serve.
+    if (!admin_st.ok()) {
+      std::fprintf(stderr, "tutti-server: WARNING: no admin listener (--admin-listen): %s\n",
+                   std::string(admin_st.message()).c_str());
+    } else {
+      std::printf("tutti: admin listener on %s (port %u): /metrics /healthz /readyz /status\n",
+                  config.admin_listen.c_str(), admin.port());
+    }
+  }
   const tutti::server::WebRoot& web = server.http_site().root();
   for (const std::string& warning : web.warnings()) {
     std::printf("tutti: web root: %s\n", warning.c_str());
@@ -108,6 +121,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   server.Shutdown();
   server.Wait();
+  admin.Stop();
   std::printf("tutti: stopped\n");
   return 0;
 }

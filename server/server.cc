@@ -225,4 +225,14 @@ bool Server::ReserveRoom() {
 
 void Server::ReleaseRoom() { rooms_.fetch_sub(1); }
 
+bool Server::store_ok() const {
+  if (!storage_) return false;
+  const store::StorageThread::Stats st = storage_->stats();
+  return st.depth < store::StorageThread::Options().max_queue;
+}
+
+store::StorageThread::Stats Server::storage_stats() const {
+  return storage_ ? storage_->stats() : store::StorageThread::Stats{};
+}
+
 }  // namespace tutti::server

@@ -77,6 +77,14 @@ class Server final : public Cluster {
   // The door's counters (ceiling, per-address limits); made by Start().
   moderation::ConnectionLimits& connection_limits() { return *connection_limits_; }
 
+  // For /readyz: true from Shutdown() on.
+  bool draining() const { return shutting_down_.load(); }
+  // The store opened at Start and its thread takes work, as far as the server can tell
+  // without a probe of its own: false before Start and once its queue refuses work.
+  bool store_ok() const;
+  // The storage thread's queue figures; all zero before Start. Any thread.
+  store::StorageThread::Stats storage_stats() const;
+
  private:
   ServerConfig config_;
   std::shared_ptr<const Clock> clock_;

@@ -14,6 +14,7 @@
 #include "server/envelope.h"
 #include "server/held_ticker.h"
 #include "server/idle_sweep.h"
+#include "server/loop_lag_probe.h"
 #include "server/password.h"
 #include "server/text.h"
 
@@ -31,6 +32,8 @@ Shard::Shard(int index, Cluster* cluster, Server* server)
     : index_(index), cluster_(cluster), server_object_(server), io_(1), sweep_timer_(io_) {
   idle_ = std::make_unique<IdleSweeper>(this);
   held_ = std::make_unique<HeldTicker>(this);
+  lag_ = std::make_unique<LoopLagProbe>(io_, &counters_.loop_lag_last_us,
+                                        &counters_.loop_lag_max_us, &counters_.loop_probes);
   endpoint_ = std::make_unique<Endpoint>(this);
   broker_ = std::make_unique<InProcessBroker>(&cluster_->clock(), cluster_->config().room_history);
 }
@@ -43,6 +46,7 @@ void Shard::StartThread() {
   // Idle deadlines and held-notes ticks arm their own timers when there is something to
   // do; shard 0 also prunes the audit log (Server::Start has just done it once).
   if (index_ == 0) PruneAuditHourly();
+  lag_->Start();
   thread_ = std::thread([this] {
     current_ = this;  // the typed calls' same-shard shortcut asks who runs them
     // No exception may take a shard down with every room and session on it; handlers
@@ -68,6 +72,7 @@ void Shard::BeginShutdown() {
   held_->Stop();
   idle_->Stop();
   hooks_->Stop();
+  lag_->Stop();
   endpoint_->StopListening();
   for (auto& [id, s] : sessions_) s->Close(kCloseGoingAway, "server shutting down");
   // Clients that do not answer the close handshake are cut off after a grace period.
@@ -146,6 +151,7 @@ void Shard::HandleFrame(SessionId id, const std::string& payload, bool binary) {
   Session* s = FindSession(id);
   if (!s || s->closing()) return;
   ++counters_.frames_in;
+  counters_.bytes_in += payload.size();
   hooks_->OnFrame(*s, payload, binary, NowUs());
 }
 
@@ -369,6 +375,7 @@ void Shard::SendToSession(SessionId session, const Frame& frame) {
 }
 
 void Shard::MemberJoined(SessionId session, const std::string& room_id, const Frame& response) {
+  ++counters_.members_joined;
   // Runs on the room's home shard: friends see where a user plays, but not private rooms.
   const Room* joined = FindRoom(room_id);
   std::string visible = joined && joined->Info().room_type() == proto::PRIVATE ? "" : room_id;
@@ -410,6 +417,7 @@ void Shard::JoinFailed(SessionId session, const std::string& room_id, const Fram
 }
 
 void Shard::MemberLeft(SessionId session, const std::string& room_id, const Frame& notice) {
+  ++counters_.members_left;
   OnShard(ShardOfSession(session), [session, room_id, notice](Shard& target) {
     Session* s = target.FindSession(session);
     if (!s) return;

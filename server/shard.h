@@ -25,6 +25,7 @@
 #include "server/cluster.h"
 #include "server/membership.h"
 #include "server/memory_broker.h"
+#include "server/metrics/shard_counter.h"
 #include "server/room.h"
 #include "server/session.h"
 #include "server/social.h"
@@ -38,6 +39,7 @@ class SessionTokens;
 class RoomListFeed;
 class IdleSweeper;
 class HeldTicker;
+class LoopLagProbe;
 
 // What a Shard calls in the layers above it. Implemented in server.cc over the shard's
 // Dispatcher, SessionTokens and RoomListFeed; called on the shard's thread only.
@@ -169,17 +171,31 @@ class Shard final : public RoomHost, public SocialHost {
   // Runs on this shard: one frame to one local session.
   void SendLocal(SessionId session, const Frame& frame);
 
+  // Written only by this shard's thread; read by any (the admin listener's scrape), so
+  // they are relaxed atomics (server/metrics/shard_counter.h): no lock, no allocation.
   struct Counters {
-    uint64_t frames_in = 0;
-    uint64_t frames_out = 0;
-    uint64_t frames_dropped = 0;
-    uint64_t slow_consumers_closed = 0;
-    uint64_t malformed = 0;
+    metrics::ShardCounter frames_in;
+    metrics::ShardCounter frames_out;
+    metrics::ShardCounter frames_dropped;
+    metrics::ShardCounter slow_consumers_closed;
+    metrics::ShardCounter malformed;
     // Idle work, counted so tests can check it follows what happens, not how many
     // sessions and rooms there are: held-notes ticks given to rooms, and sessions whose
     // idle deadline was looked at.
-    uint64_t held_rooms_ticked = 0;
-    uint64_t idle_checks = 0;
+    metrics::ShardCounter held_rooms_ticked;
+    metrics::ShardCounter idle_checks;
+    // For the operator (docs/OPERATIONS.md, "Metrics").
+    metrics::ShardCounter bytes_in;
+    metrics::ShardCounter connections_opened;
+    metrics::ShardCounter connections_closed;
+    metrics::CloseCodeCounters closes;       // by the close code the server sent
+    metrics::HttpStatusCounters refusals;    // upgrades refused, by HTTP status
+    metrics::ErrorCodeCounters errors;       // ErrorMessages sent, by ErrorCode
+    metrics::ShardCounter members_joined;    // on the room's home shard
+    metrics::ShardCounter members_left;      // on the room's home shard
+    metrics::ShardCounter loop_lag_last_us;  // LoopLagProbe
+    metrics::ShardCounter loop_lag_max_us;
+    metrics::ShardCounter loop_probes;
   };
   const Counters& counters() const { return counters_; }
   Counters& mutable_counters() { return counters_; }
@@ -204,6 +220,7 @@ class Shard final : public RoomHost, public SocialHost {
   boost::asio::steady_timer sweep_timer_;  // shard 0's audit pruning; the shutdown grace
   std::unique_ptr<IdleSweeper> idle_;      // idle deadlines of this shard's sessions
   std::unique_ptr<HeldTicker> held_;       // rooms here in which notes sound
+  std::unique_ptr<LoopLagProbe> lag_;      // this loop's lateness, for the operator
   bool shutting_down_ = false;
 
   uint64_t next_session_serial_ = 1;

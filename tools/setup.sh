@@ -13,6 +13,9 @@ PACKAGES=(
   libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev sqlite3 zlib1g-dev
+  # Metrics: prometheus-cpp's core and text serializer; promtool (in prometheus) checks a
+  # real scrape in the tests, and the prometheus server scrapes one.
+  prometheus-cpp-dev prometheus
   librtmidi-dev libjack-jackd2-dev jackd2
   # tutti-play (tools/play): the built-in GM synth with Debian's small GM soundfont
   # (fluid-soundfont-gm, larger and richer, is found too when installed), its terminal UI,

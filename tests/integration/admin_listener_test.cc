@@ -1,0 +1,270 @@
+// The admin listener (server/admin_listener.h) against a real server on 127.0.0.1: real
+// WebSocket clients join rooms, get refused at the door and send garbage, and a plain
+// HTTP client scrapes /metrics, /status, /healthz and /readyz on the admin port and sees
+// the counters move. promtool (Debian's prometheus package) checks a real scrape. The
+// admin port refuses what it does not serve; the public port does not serve metrics.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "server/admin_listener.h"
+#include "tests/testing/raw_ws.h"
+#include "tests/testing/test_server.h"
+
+namespace tutti::testing {
+namespace {
+
+struct Answer {
+  int status = 0;  // 0: no complete answer
+  std::string head;
+  std::string body;
+};
+
+// Sends `request` and reads until the peer closes (the admin listener closes after each
+// answer), for at most 10 s.
+Answer Http(uint16_t port, const std::string& request) {
+  Answer out;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return out;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return out;
+  }
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    return out;
+  }
+  std::string raw;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  char buf[16384];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  const size_t end = raw.find("\r\n\r\n");
+  if (end == std::string::npos || raw.compare(0, 9, "HTTP/1.1 ") != 0) return out;
+  out.status = std::atoi(raw.c_str() + 9);
+  out.head = raw.substr(0, end);
+  out.body = raw.substr(end + 4);
+  return out;
+}
+
+Answer Get(uint16_t port, const std::string& path) {
+  return Http(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+}
+
+// "name{labels}" -> value, from the text exposition format.
+std::map<std::string, double> ParseSamples(const std::string& text) {
+  std::map<std::string, double> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t sp = line.rfind(' ');
+    if (sp == std::string::npos) continue;
+    out[line.substr(0, sp)] = std::strtod(line.c_str() + sp + 1, nullptr);
+  }
+  return out;
+}
+
+class AdminListenerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<TestServer>(2, [](server::ServerConfig& c) {
+      c.exempt_networks = "";  // loopback is exempt from the door's limits otherwise
+      c.upgrades_per_second_per_address = 0;
+      c.max_connections_per_address = 0;
+      c.max_guests_per_address = 1;  // a second guest from one address is refused (429)
+    });
+    admin_ = std::make_unique<server::AdminListener>(&server_->server());
+    ASSERT_TRUE(admin_->Start("127.0.0.1:0").ok());
+    ASSERT_NE(admin_->port(), 0);
+  }
+  void TearDown() override {
+    admin_.reset();  // before the server it reads
+    server_.reset();
+  }
+
+  std::map<std::string, double> Scrape(std::string* text = nullptr) {
+    Answer a = Get(admin_->port(), "/metrics");
+    EXPECT_EQ(a.status, 200) << a.head;
+    if (text) *text = a.body;
+    return ParseSamples(a.body);
+  }
+  // Scrapes until `series` is at least `want`, for at most 10 s.
+  bool WaitSeries(const std::string& series, double want) {
+    return WaitUntil([&] { return Scrape()[series] >= want; }, std::chrono::seconds(10));
+  }
+
+  std::unique_ptr<TestServer> server_;
+  std::unique_ptr<server::AdminListener> admin_;
+};
+
+TEST_F(AdminListenerTest, CountersMoveAsClientsJoinGetRefusedAndMisbehave) {
+  const auto before = Scrape();
+  EXPECT_EQ(before.at("tutti_shards"), 2);
+  EXPECT_EQ(before.at("tutti_connections_opened_total"), 0);
+  EXPECT_EQ(before.at("tutti_ready"), 1);
+
+  // Two members meet in a room.
+  auto alice = server_->Connect("alice");
+  auto bob = server_->Connect("bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_TRUE(JoinRoom(*alice, "Metrics"));
+  ASSERT_TRUE(JoinRoom(*bob, "Metrics"));
+
+  // A bad payload: 400 from the gate.
+  RawWs bad;
+  ASSERT_TRUE(bad.ConnectTcp(server_->port()));
+  EXPECT_EQ(bad.Upgrade("/api/websocket/not-a-payload").status, 400);
+  // Two guests from one address: the second is refused with 429.
+  UserSpec g1{"g1", "", false, true, {}, 3600};
+  UserSpec g2{"g2", "", false, true, {}, 3600};
+  RawWs guest1, guest2;
+  guest1.set_source_address("127.0.0.3");
+  guest2.set_source_address("127.0.0.3");
+  ASSERT_TRUE(guest1.ConnectTcp(server_->port()));
+  EXPECT_EQ(guest1.Upgrade(server_->Resource(g1)).status, 101);
+  ASSERT_TRUE(guest2.ConnectTcp(server_->port()));
+  EXPECT_EQ(guest2.Upgrade(server_->Resource(g2)).status, 429);
+  // Garbage from a session: a malformed strike, answered with MALFORMED_MESSAGE.
+  ASSERT_TRUE(guest1.SendBinary("\xff\xff\xff garbage"));
+
+  EXPECT_TRUE(WaitSeries("tutti_room_joins_total", 2));
+  EXPECT_TRUE(WaitSeries("tutti_connections_opened_total", 3));
+  EXPECT_TRUE(WaitSeries("tutti_upgrade_refusals_total{status=\"400\"}", 1));
+  EXPECT_TRUE(WaitSeries("tutti_upgrade_refusals_total{status=\"429\"}", 1));
+  EXPECT_TRUE(WaitSeries("tutti_malformed_messages_total", 1));
+  EXPECT_TRUE(WaitSeries("tutti_errors_sent_total{code=\"MALFORMED_MESSAGE\"}", 1));
+  EXPECT_TRUE(WaitSeries("tutti_frames_in_total", 3));
+  EXPECT_TRUE(WaitSeries("tutti_bytes_in_total", 3));
+  EXPECT_TRUE(WaitSeries("tutti_rooms", 1));
+  EXPECT_TRUE(WaitSeries("tutti_room_members", 2));
+
+  // A client leaves with a normal close: counted by the code the server sent back.
+  alice.reset();
+  EXPECT_TRUE(WaitSeries("tutti_connections_closed_total{code=\"1000\"}", 1));
+  EXPECT_TRUE(WaitSeries("tutti_room_leaves_total", 1));
+
+  // Every shard's loop probe runs, and the process figures are there.
+  EXPECT_TRUE(WaitSeries("tutti_event_loop_probes_total{shard=\"0\"}", 1));
+  EXPECT_TRUE(WaitSeries("tutti_event_loop_probes_total{shard=\"1\"}", 1));
+  const auto after = Scrape();
+  EXPECT_GT(after.at("process_open_fds"), 0);
+  EXPECT_GT(after.at("process_resident_memory_bytes"), 0);
+  EXPECT_EQ(after.count("tutti_event_loop_lag_seconds{shard=\"1\"}"), 1u);
+
+  // The JSON status says the same.
+  Answer status = Get(admin_->port(), "/status");
+  ASSERT_EQ(status.status, 200);
+  EXPECT_NE(status.head.find("application/json"), std::string::npos);
+  EXPECT_NE(status.body.find("\"version\":\"tutti/"), std::string::npos) << status.body;
+  EXPECT_NE(status.body.find("\"rooms\":1"), std::string::npos) << status.body;
+  EXPECT_NE(status.body.find("{\"shard\":1,"), std::string::npos) << status.body;
+  EXPECT_NE(status.body.find("\"loop_lag_ms\":"), std::string::npos) << status.body;
+  EXPECT_NE(status.body.find("\"cpu_percent\":"), std::string::npos) << status.body;
+}
+
+TEST_F(AdminListenerTest, PromtoolAcceptsARealScrape) {
+  auto alice = server_->Connect("alice");
+  ASSERT_TRUE(alice);
+  ASSERT_TRUE(JoinRoom(*alice, "Checked"));
+  RawWs bad;
+  ASSERT_TRUE(bad.ConnectTcp(server_->port()));
+  EXPECT_EQ(bad.Upgrade("/api/websocket/not-a-payload").status, 400);
+  ASSERT_TRUE(WaitSeries("tutti_upgrade_refusals_total{status=\"400\"}", 1));
+  std::string text;
+  Scrape(&text);
+  ASSERT_FALSE(text.empty());
+
+  if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "promtool not found (Debian package prometheus; tools/setup.sh installs it)";
+  }
+  const std::string file = server_->dir() + "/scrape.txt";
+  std::ofstream(file) << text;
+  const std::string out_file = server_->dir() + "/promtool.out";
+  const int rc =
+      std::system(("promtool check metrics < '" + file + "' > '" + out_file + "' 2>&1").c_str());
+  std::ifstream in(out_file);
+  const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << said << "\n--- scrape ---\n" << text;
+}
+
+TEST_F(AdminListenerTest, AnswersHealthAndRefusesWhatItDoesNotServe) {
+  const uint16_t port = admin_->port();
+  Answer health = Get(port, "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+  EXPECT_EQ(Get(port, "/readyz").status, 200);
+  EXPECT_EQ(Get(port, "/metrics?x=1").status, 200);
+
+  EXPECT_EQ(Get(port, "/").status, 404);
+  EXPECT_EQ(Get(port, "/metrics/").status, 404);
+  EXPECT_EQ(Get(port, "/api/server-info").status, 404);
+  Answer post = Http(port, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_NE(post.head.find("Allow: GET, HEAD"), std::string::npos) << post.head;
+  EXPECT_EQ(Http(port, "DELETE /readyz HTTP/1.1\r\n\r\n").status, 405);
+  Answer head = Http(port, "HEAD /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_EQ(Http(port, "hello\r\n\r\n").status, 400);
+  EXPECT_EQ(Http(port, "GET metrics HTTP/1.1\r\n\r\n").status, 400);
+  EXPECT_EQ(Http(port, "GET /metrics SPDY/3\r\n\r\n").status, 400);
+  // A head past 8 KiB is refused, not buffered without end.
+  EXPECT_EQ(
+      Http(port, "GET /metrics HTTP/1.1\r\nX: " + std::string(10000, 'a') + "\r\n\r\n").status,
+      400);
+  // And the listener still serves after all that.
+  EXPECT_EQ(Get(port, "/healthz").status, 200);
+}
+
+TEST_F(AdminListenerTest, ThePublicPortDoesNotServeMetricsOrStatus) {
+  for (const char* path : {"/metrics", "/status", "/readyz"}) {
+    Answer a = Get(server_->port(), path);
+    EXPECT_NE(a.status, 200) << path;
+    EXPECT_EQ(a.body.find("tutti_"), std::string::npos) << path;
+  }
+  // Nor may the admin listener be put on it.
+  server::AdminListener clash(&server_->server());
+  absl::Status st = clash.Start("127.0.0.1:" + std::to_string(server_->port()));
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
+  EXPECT_EQ(clash.Start("nonsense").code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(AdminListenerTest, ReadyzTurnsFalseWhileDraining) {
+  auto alice = server_->Connect("alice");  // keeps the drain going for its grace period
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(Get(admin_->port(), "/readyz").status, 200);
+  server_->server().Shutdown();
+  Answer ready = Get(admin_->port(), "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("draining"), std::string::npos) << ready.body;
+  // Liveness is another question: the process still answers.
+  EXPECT_EQ(Get(admin_->port(), "/healthz").status, 200);
+  EXPECT_EQ(ParseSamples(Get(admin_->port(), "/metrics").body)["tutti_draining"], 1);
+}
+
+}  // namespace
+}  // namespace tutti::testing
