@@ -1,37 +1,41 @@
 // Frame: one outbound message, serialized once and framed once, then shared read-only
-// by every receiver on every shard (zero payload copies per receiver). The bytes are a
-// complete server-to-client WebSocket binary frame (unmasked header + protobuf), held
-// in a websocketpp message marked "prepared" so the connection writes it as is.
-// Immutable after MakeFrame returns; safe to share across threads.
+// by every receiver on every shard (zero payload copies per receiver). A frame is
+// Tutti's own buffer: the RFC 6455 header of an unmasked, final binary frame (at most
+// 10 bytes, held inline) and the protobuf payload (one heap string). The endpoint's
+// outbound queue (server/ws_outbound_connection.h) writes the two as they are with
+// scatter I/O; nothing here knows websocketpp.
+// Immutable after MakeFrame returns; safe to share across threads (a shared_ptr to
+// const: whoever holds the last reference frees it).
 #ifndef TUTTI_SERVER_FRAME_H_
 #define TUTTI_SERVER_FRAME_H_
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
-
-#include <websocketpp/message_buffer/alloc.hpp>
-#include <websocketpp/message_buffer/message.hpp>
+#include <string_view>
 
 #include "protos/tutti.pb.h"
 
 namespace tutti::server {
 
-using WsMessage =
-    websocketpp::message_buffer::message<websocketpp::message_buffer::alloc::con_msg_manager>;
-
 class PreparedFrame {
  public:
-  explicit PreparedFrame(WsMessage::ptr message) : message_(std::move(message)) {}
-  // The connection API takes a non-const pointer; the frame is never modified after
-  // MakeFrame, and websocketpp only reads a prepared message.
-  const WsMessage::ptr& message() const { return message_; }
-  const std::string& header() const { return message_->get_header(); }
-  const std::string& payload() const { return message_->get_payload(); }
-  size_t wire_size() const { return message_->get_header().size() + payload().size(); }
+  // The longest header RFC 6455 has: 2 bytes plus a 64-bit length.
+  static constexpr size_t kMaxHeaderBytes = 10;
+
+  // Frames `payload` (already a serialized ClientMessage).
+  explicit PreparedFrame(std::string payload);
+
+  std::string_view header() const { return {header_.data(), header_size_}; }
+  const std::string& payload() const { return payload_; }
+  size_t wire_size() const { return header_size_ + payload_.size(); }
 
  private:
-  WsMessage::ptr message_;
+  std::array<char, kMaxHeaderBytes> header_{};
+  uint8_t header_size_ = 0;
+  std::string payload_;
 };
 
 using Frame = std::shared_ptr<const PreparedFrame>;

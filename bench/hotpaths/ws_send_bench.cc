@@ -1,7 +1,9 @@
 // websocketpp's three ways to send one payload to N connections, over its iostream
 // transport (no sockets: this is the library's CPU per send, without the syscalls):
 //   copy       con->send(std::string): a new message and a payload copy per receiver;
-//   prepared   one message framed once and marked prepared (what server/frame.h does);
+//   prepared   one message framed once (by server/frame.h's header writer) and marked
+//              prepared, so websocketpp writes it as is (what the server did until its
+//              frames became its own buffers, written by its own outbound queue);
 //   unprepared one shared message, framed again per receiver.
 #include <benchmark/benchmark.h>
 
@@ -43,6 +45,8 @@ struct BenchConfig : public websocketpp::config::core {
 };
 
 using BenchServer = websocketpp::server<BenchConfig>;
+using WsMessage =
+    websocketpp::message_buffer::message<websocketpp::message_buffer::alloc::con_msg_manager>;
 
 struct Fixture {
   BenchServer server;
@@ -94,8 +98,11 @@ void BM_WsSendPrepared(benchmark::State& state) {
   Fixture f(static_cast<int>(state.range(0)));
   if (!f.all_open()) return state.SkipWithError("handshake failed");
   for (auto _ : state) {
-    server::Frame frame = server::MakeFrameFromBytes(Payload());
-    for (auto& con : f.cons) con->send(frame->message());
+    auto msg = std::make_shared<WsMessage>(nullptr, websocketpp::frame::opcode::binary, 0);
+    msg->get_raw_payload() = Payload();
+    msg->set_header(server::BinaryFrameHeader(Payload().size()));
+    msg->set_prepared(true);
+    for (auto& con : f.cons) con->send(msg);
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
   state.SetBytesProcessed(static_cast<int64_t>(f.bytes));
@@ -105,7 +112,7 @@ void BM_WsSendSharedUnprepared(benchmark::State& state) {
   Fixture f(static_cast<int>(state.range(0)));
   if (!f.all_open()) return state.SkipWithError("handshake failed");
   for (auto _ : state) {
-    auto msg = std::make_shared<server::WsMessage>(nullptr, websocketpp::frame::opcode::binary, 0);
+    auto msg = std::make_shared<WsMessage>(nullptr, websocketpp::frame::opcode::binary, 0);
     msg->get_raw_payload() = Payload();
     for (auto& con : f.cons) con->send(msg);
   }

@@ -73,12 +73,16 @@ TEST(Frame, HeaderLengthsFollowRfc6455) {
   EXPECT_EQ(BinaryFrameHeader(65536), std::string("\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10));
 }
 
-TEST(Frame, SerializesOncePrepared) {
+TEST(Frame, SerializesOnceBehindItsHeader) {
   proto::ClientMessage m;
   m.mutable_room_chat_message()->set_message("hello");
   StampType(&m);
   Frame f = MakeFrame(m);
-  EXPECT_TRUE(f->message()->get_prepared());
+  EXPECT_EQ(f->header(), BinaryFrameHeader(f->payload().size()));
+  // Past 125 bytes the length moves to the extended field.
+  Frame big = MakeFrameFromBytes(std::string(300, 'x'));
+  EXPECT_EQ(big->header(), std::string("\x82\x7e\x01\x2c", 4));
+  EXPECT_EQ(big->wire_size(), 304u);
   proto::ClientMessage back;
   ASSERT_TRUE(back.ParseFromString(f->payload()));
   EXPECT_EQ(back.room_chat_message().message(), "hello");
