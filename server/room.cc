@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "server/envelope.h"
+#include "server/store/store.h"
 
 namespace tutti::server {
 

@@ -23,7 +23,7 @@
 #include "server/midi_intake.h"
 #include "server/moderation/command_parser.h"
 #include "server/moderation/room_moderation.h"
-#include "server/store/store.h"
+#include "server/store/records.h"
 
 namespace tutti::server {
 

@@ -8,6 +8,7 @@
 
 #include "server/envelope.h"
 #include "server/room.h"
+#include "server/store/store.h"
 
 namespace tutti::server {
 

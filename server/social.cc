@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "server/envelope.h"
 #include "server/store/client_text.h"
+#include "server/store/store.h"
 
 namespace tutti::server {
 namespace {

@@ -30,7 +30,7 @@
 #include "protos/tutti.pb.h"
 #include "server/frame.h"
 #include "server/ids.h"
-#include "server/store/store.h"
+#include "server/store/records.h"
 
 namespace tutti::server {
 

@@ -12,6 +12,7 @@
 #include "server/envelope.h"
 #include "server/social.h"
 #include "server/store/client_text.h"
+#include "server/store/store.h"
 
 namespace tutti::server {
 

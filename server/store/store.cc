@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/moderation/string_view_compat.h"
 #include "server/store/migrations.h"
+#include "server/store/sqlite_db.h"
 
 namespace tutti::server::store {
 namespace {
@@ -40,6 +41,11 @@ absl::StatusOr<std::string> Canonical(std::string_view target) {
 constexpr char kActiveBan[] = "(until_unix_ms = 0 OR until_unix_ms > ?1)";
 
 }  // namespace
+
+Store::Store(std::unique_ptr<Db> db, int schema_version)
+    : db_(std::move(db)), schema_version_(schema_version) {}
+
+Store::~Store() = default;
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(path);

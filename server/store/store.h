@@ -1,6 +1,9 @@
 // The embedded store: everything that must survive a restart (profiles, friendships
 // and pending requests, blocks, server bans, persistent room settings and room bans,
-// the audit log) in one SQLite file.
+// the audit log) in one SQLite file. This header is the whole interface: its records
+// (records.h) and methods carry no SQLite type, so the rooms and the social actor that
+// hand work to the storage thread compile without <sqlite3.h>; the connection (Db,
+// sqlite_db.h) and the migrations are private to server/store's .cc files.
 //
 // Thread affinity: single-threaded and synchronous. In the server only the storage
 // thread calls it (see storage_thread.h); tests and tools may use it directly.
@@ -35,55 +38,12 @@
 #include "absl/status/statusor.h"
 #include "server/moderation/audit.h"
 #include "server/moderation/ban_list.h"
-#include "server/store/sqlite_db.h"
+#include "server/store/records.h"
 
 namespace tutti::server::store {
 
-struct Profile {
-  std::string user_id;
-  std::string username;
-  std::string appearance;  // opaque client bytes (AvatarData.appearance)
-  int status = 0;          // tutti.proto UserStatus
-  std::string status_text;
-  int64_t updated_unix_ms = 0;
-};
-
-enum class FriendRequestResult {
-  kRequestSent,  // a new pending request from -> to
-  kAccepted,     // `to` had already asked `from`: they are now friends
-};
-
-// One line of a user's friend list: a friend, or a pending request either way.
-struct FriendRow {
-  std::string user_id;
-  std::string username;  // from the profile; empty when the user has none
-  int status = 0;        // the stored status; live presence is the caller's to add
-  std::string status_text;
-  bool pending_incoming = false;  // they asked; this user may accept or decline
-  bool pending_outgoing = false;  // this user asked
-  int64_t since_unix_ms = 0;      // friendship start or request time
-};
-
-struct RoomRecord {
-  std::string room_id;        // canonical room id (lower-case, trimmed)
-  std::string name;           // as the creator typed it
-  int type = 0;               // tutti.proto RoomType
-  std::string settings;       // serialized tutti.proto RoomSettings
-  std::string password_hash;  // crypto_pwhash_str output, empty = no password
-  std::string owner_id;
-  std::string topic;
-  std::vector<std::string> moderators;  // sorted on load
-  int64_t updated_unix_ms = 0;
-};
-
-struct RoomBanRecord {
-  std::string room_id;
-  std::string user_id;
-  std::string reason;
-  std::string actor;
-  int64_t created_unix_ms = 0;
-  int64_t until_unix_ms = 0;  // 0 = permanent
-};
+// The SQLite connection (sqlite_db.h): private to this directory.
+class Db;
 
 class Store {
  public:
@@ -91,10 +51,13 @@ class Store {
   // synchronous=FULL, foreign keys and a busy timeout, and applies migrations.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
 
+  ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   int schema_version() const { return schema_version_; }
+  // The connection itself, for the store's own tests (statement cache, schema); its
+  // type is store-private (sqlite_db.h), so callers outside server/store cannot use it.
   Db& db() { return *db_; }
 
   // --- Profiles -------------------------------------------------------------------
@@ -176,8 +139,7 @@ class Store {
   absl::StatusOr<int64_t> PruneAudit(int64_t before_unix_ms);
 
  private:
-  Store(std::unique_ptr<Db> db, int schema_version)
-      : db_(std::move(db)), schema_version_(schema_version) {}
+  Store(std::unique_ptr<Db> db, int schema_version);
 
   absl::StatusOr<bool> Exists(const std::string& sql, std::string_view a, std::string_view b);
   absl::Status InsertFriendship(std::string_view a, std::string_view b, int64_t now_unix_ms);

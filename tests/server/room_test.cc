@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "server/store/store.h"
+
 namespace tutti::server {
 namespace {
 

@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 
 #include "server/envelope.h"
+#include "server/store/sqlite_db.h"
+#include "server/store/store.h"
 
 namespace tutti::server {
 namespace {
@@ -712,14 +714,17 @@ TEST_F(SocialTest, AFailedLoadIsRetriedOnTheNextEvent) {
 TEST_F(SocialTest, FriendCountIsCapped) {
   Online(kAlice, "alice");
   Online(kBob, "bob");
-  // Fill alice's list directly in the store (one transaction), then reload her cache.
-  ASSERT_TRUE(host.db->db()
-                  .Exec("INSERT INTO friendships (user_a, user_b, since_unix_ms) "
-                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-                        "WHERE i < " +
-                        std::to_string(Social::kMaxFriends) +
-                        ") "
-                        "SELECT 'u-alice', 'u-f' || i, 1 FROM n")
+  // Fill alice's list directly in the store's file (one transaction, through a second
+  // connection: the Store keeps its own private), then reload her cache.
+  auto raw = store::Db::Open(host.dir + "/t.db");
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  ASSERT_TRUE((*raw)
+                  ->Exec("INSERT INTO friendships (user_a, user_b, since_unix_ms) "
+                         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                         "WHERE i < " +
+                         std::to_string(Social::kMaxFriends) +
+                         ") "
+                         "SELECT 'u-alice', 'u-f' || i, 1 FROM n")
                   .ok());
   social.SessionOffline(kAlice, "u-alice");
   Online(kAlice, "alice");

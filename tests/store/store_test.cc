@@ -6,6 +6,7 @@
 
 #include "gtest/gtest.h"
 #include "server/moderation/ban_list.h"
+#include "server/store/sqlite_db.h"
 #include "tests/store/temp_dir.h"
 
 namespace tutti::server::store {
