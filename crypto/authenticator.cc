@@ -113,6 +113,9 @@ AuthFailure Authenticator::Check(std::string_view resource, Identity* identity) 
   if (payload->ts_ms > SaturatingAdd(now_ms, options_.max_future_ms)) {
     return AuthFailure::kFromFuture;
   }
+  // The replay cache does not survive a restart; what it would have refused was sealed
+  // before the start.
+  if (payload->ts_ms < options_.not_before_unix_ms) return AuthFailure::kBeforeStart;
 
   Identity id;
   id.socket_id = payload->socket_id;
@@ -208,6 +211,8 @@ const char* AuthFailureName(AuthFailure f) {
       return "subject_mismatch";
     case AuthFailure::kGuestsNotAllowed:
       return "guests_not_allowed";
+    case AuthFailure::kBeforeStart:
+      return "before_start";
   }
   return "unknown";
 }
@@ -225,6 +230,7 @@ int AuthFailureHttpStatus(AuthFailure f) {
       return 400;
     case AuthFailure::kStale:
     case AuthFailure::kFromFuture:
+    case AuthFailure::kBeforeStart:
     case AuthFailure::kBadToken:
     case AuthFailure::kBadSignature:
     case AuthFailure::kExpired:
@@ -271,6 +277,8 @@ const char* AuthFailureReason(AuthFailure f) {
       return "token subject does not match uuid";
     case AuthFailure::kGuestsNotAllowed:
       return "guests are not allowed";
+    case AuthFailure::kBeforeStart:
+      return "payload sealed before the server started; build a new one";
   }
   return "refused";
 }

@@ -3,12 +3,11 @@
 //
 // Owns: the server's keys, the replay cache, the verified-token cache, and
 // counters. Steps: length -> path -> base64url -> open sealed box -> parse
-// JSON -> freshness (ts) -> token (cache or verify; exp/nbf; sub == uuid) or
-// guest rules -> single use of socket_id.
-// Thread affinity: thread-safe after construction; every shard's validate
-// handler calls Authenticate() concurrently and gets an answer synchronously.
-// The caches use short striped mutexes; nothing blocks on I/O.
-// Owner: the server (one instance shared by all shards).
+// JSON -> freshness (ts, and not sealed before the server started) -> token (cache or verify;
+// exp/nbf; sub == uuid) or guest rules -> single use of socket_id. Thread affinity: thread-safe
+// after construction; every shard's validate handler calls Authenticate() concurrently and gets an
+// answer synchronously. The caches use short striped mutexes; nothing blocks on I/O. Owner: the
+// server (one instance shared by all shards).
 //
 // Never logs or returns payloads or tokens; reasons are fixed short strings.
 #ifndef TUTTI_CRYPTO_AUTHENTICATOR_H_
@@ -30,7 +29,7 @@ namespace tutti::crypto {
 // Every way a connect can be refused. HTTP statuses (AuthFailureHttpStatus):
 //   kPathTooLong                                         414
 //   kBadPath, kNotBase64, kCannotOpen, kBadJson          400  malformed
-//   kStale, kFromFuture                                  401  rebuild the payload
+//   kStale, kFromFuture, kBeforeStart                    401  rebuild the payload
 //   kBadToken, kBadSignature, kExpired, kNotYetValid,
 //   kSubjectMismatch                                     401  get a new token
 //   kReplayed                                            409  socket_id already used
@@ -50,7 +49,8 @@ enum class AuthFailure {
   kExpired,
   kNotYetValid,
   kSubjectMismatch,
-  kGuestsNotAllowed
+  kGuestsNotAllowed,
+  kBeforeStart  // sealed before this server process started (see not_before_unix_ms)
 };
 
 struct AuthError {
@@ -71,6 +71,11 @@ struct AuthenticatorOptions {
   // A payload is fresh while now - max_age_ms <= ts <= now + max_future_ms.
   int64_t max_age_ms = 60000;
   int64_t max_future_ms = 5000;
+  // Payloads sealed (ts) before this are refused (kBeforeStart); 0 = no floor. The
+  // replay cache lives in memory, so a restarted server has forgotten every socket_id
+  // it consumed: the server sets this to its start time, and a payload captured before
+  // a restart cannot be used again after it, however young.
+  int64_t not_before_unix_ms = 0;
   // Clock skew tolerated on the token's exp and nbf.
   int64_t token_leeway_s = 30;
   bool allow_guests = true;

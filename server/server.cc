@@ -75,6 +75,9 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   auth.max_resource_bytes = config_.max_resource_bytes;
   auth.allow_guests = config_.allow_guests;
   auth.token_leeway_s = config_.token_leeway_s;
+  // The replay cache starts empty: payloads sealed before now may have been used on the
+  // previous run (docs/AUTH.md, "Freshness and single use").
+  auth.not_before_unix_ms = clock_->UnixMs();
   const Clock* c = clock_.get();
   // Read before the keys move into the authenticator. Loading the web root is blocking
   // file I/O, done here once so that no shard thread ever touches the disk for it.

@@ -225,6 +225,28 @@ TEST_F(AuthenticatorTest, ReplayWithinTheWindowIsRefused) {
   EXPECT_EQ(AuthFailureHttpStatus(AuthFailure::kReplayed), 409);
 }
 
+// A restarted authenticator has an empty replay cache: with its start as the floor, a
+// payload used before the restart cannot be used again, however young.
+TEST_F(AuthenticatorTest, PayloadSealedBeforeTheStartIsRefused) {
+  std::string used = Resource(Payload(MintToken(MemberClaims(), issuer_)));
+  EXPECT_EQ(Try(used), AuthFailure::kNone);
+  now_ms_ += 1000;
+  AuthenticatorOptions options;
+  options.not_before_unix_ms = now_ms_.load();
+  Rebuild(options);  // the restart
+  EXPECT_EQ(Try(used), AuthFailure::kBeforeStart);
+  // Anything sealed from the start on is fine, and the window is otherwise unchanged.
+  ConnectPayload p = Payload("");
+  p.ts_ms = options.not_before_unix_ms - 1;
+  EXPECT_EQ(Try(Resource(p)), AuthFailure::kBeforeStart);
+  p = Payload("");
+  p.ts_ms = options.not_before_unix_ms;
+  EXPECT_EQ(Try(Resource(p)), AuthFailure::kNone);
+  // Without the floor (the default) the same replay would pass: the cache is empty.
+  Rebuild(AuthenticatorOptions());
+  EXPECT_EQ(Try(used), AuthFailure::kNone);
+}
+
 TEST_F(AuthenticatorTest, SameSocketIdInANewPayload) {
   ConnectPayload p = Payload("");
   EXPECT_EQ(Try(Resource(p)), AuthFailure::kNone);
@@ -371,7 +393,8 @@ TEST(AuthFailureTest, EveryFailureHasANameStatusAndReason) {
       {AuthFailure::kFromFuture, 401},      {AuthFailure::kReplayed, 409},
       {AuthFailure::kBadToken, 401},        {AuthFailure::kBadSignature, 401},
       {AuthFailure::kExpired, 401},         {AuthFailure::kNotYetValid, 401},
-      {AuthFailure::kSubjectMismatch, 401}, {AuthFailure::kGuestsNotAllowed, 403}};
+      {AuthFailure::kSubjectMismatch, 401}, {AuthFailure::kGuestsNotAllowed, 403},
+      {AuthFailure::kBeforeStart, 401}};
   std::set<std::string> names;
   for (const auto& [failure, status] : expected) {
     EXPECT_EQ(AuthFailureHttpStatus(failure), status) << AuthFailureName(failure);

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/authenticator.h"
 #include "crypto/dev_connection.h"
 #include "crypto/keys.h"
 #include "server/clock.h"
@@ -211,6 +212,59 @@ TEST_F(DurabilityTest, AuditRecordsPastTheRetentionArePruned) {
     });
   }
   EXPECT_EQ(remaining(), (std::vector<std::string>{"u-20", "u-1"}));
+}
+
+}  // namespace
+}  // namespace tutti::testing
+
+namespace tutti::testing {
+namespace {
+
+// The replay cache is memory only: a payload used before a restart, still young enough
+// to be fresh, must not open a session after it (docs/AUTH.md, "Freshness and single
+// use"). The server refuses payloads sealed before it started.
+TEST_F(DurabilityTest, APayloadUsedBeforeARestartIsRefusedAfterIt) {
+  crypto::DevConnectionRequest req;
+  req.user_id = "u-alice";
+  req.name = "alice";
+  req.member = true;
+  int64_t sealed_ms = 0;
+  absl::StatusOr<crypto::DevConnection> dev;
+  {
+    ServerProcess server(TUTTI_SERVER_BIN, dir_);
+    ASSERT_TRUE(server.Start()) << server.output();
+    // Sealed while this run is up (after its start), used once on it.
+    sealed_ms = server::SystemClock().UnixMs();
+    dev = crypto::MintDevConnection(req, &issuer_, seal_, sealed_ms);
+    ASSERT_TRUE(dev.ok());
+    client::Client first;
+    ASSERT_TRUE(first.Connect("127.0.0.1", server.port(), dev->resource).ok);
+    ASSERT_TRUE(first.WaitFor(proto::ClientMessage::kWelcome, 5s));
+    // On the same run, the cache refuses it.
+    client::Client again;
+    EXPECT_EQ(again.Connect("127.0.0.1", server.port(), dev->resource).http_status, 409);
+    int status = server.Stop(SIGKILL, 5000);
+    ASSERT_TRUE(WIFSIGNALED(status));
+  }
+  // The next start must come after the payload's ts (its floor is strict): at least a
+  // millisecond later on the wall clock.
+  ASSERT_TRUE(WaitUntil([&] { return server::SystemClock().UnixMs() > sealed_ms; }));
+  ServerProcess server(TUTTI_SERVER_BIN, dir_);
+  ASSERT_TRUE(server.Start()) << server.output();
+  client::Client replay;
+  client::ConnectResult r = replay.Connect("127.0.0.1", server.port(), dev->resource);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.http_status, 401);
+  // Refused because it predates the start; only on a machine so slow that the restart
+  // took longer than the whole freshness window could it be refused as stale instead.
+  const bool past_window = server::SystemClock().UnixMs() - sealed_ms > 60000;
+  if (past_window) {
+    EXPECT_EQ(r.error, crypto::AuthFailureReason(crypto::AuthFailure::kStale)) << r.error;
+  } else {
+    EXPECT_EQ(r.error, crypto::AuthFailureReason(crypto::AuthFailure::kBeforeStart)) << r.error;
+  }
+  // A payload sealed now connects as usual.
+  EXPECT_NE(Connect(server.port(), "alice"), nullptr);
 }
 
 }  // namespace
