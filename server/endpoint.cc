@@ -43,6 +43,11 @@ class WsLink final : public SessionLink {
     // error): websocketpp finishes it, with its own timeout. Terminating here would end
     // the session inside the caller, which may be iterating over sessions or a room.
     if (con_->get_state() != websocketpp::session::state::open) return;
+    // A slow consumer's backlog is what it cannot take: behind it, the close frame
+    // would wait for the whole backlog to drain, and the close timeout ends the socket
+    // first (the client then sees 1006, not 4001). Dropped, the close frame is next
+    // after the frame being written.
+    if (code == kCloseSlowConsumer) con_->DropQueuedFrames();
     websocketpp::lib::error_code ec;
     con_->close(code, reason, ec);
     if (ec) {

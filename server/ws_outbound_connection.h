@@ -91,6 +91,24 @@ class OutboundConnection : public websocketpp::transport::asio::connection<cfg> 
   // Bytes queued here that the kernel has not taken yet.
   size_t QueuedBytes() const { return queued_bytes_; }
 
+  // Drops Tutti's frames that have not started on the wire: the one partly written
+  // stays (the stream must stay well-framed), and so do websocketpp's own (at most one,
+  // whose completion it waits for). What websocketpp queues next (its close frame)
+  // then follows right behind what the kernel already holds.
+  void DropQueuedFrames() {
+    size_t keep = head_;
+    if (head_ < queue_.size() && head_offset_ > 0) ++keep;  // partly written
+    size_t out = keep;
+    for (size_t i = keep; i < queue_.size(); ++i) {
+      if (queue_[i].frame) {
+        queued_bytes_ -= queue_[i].frame->wire_size();
+        continue;
+      }
+      queue_[out++] = std::move(queue_[i]);
+    }
+    queue_.resize(out);
+  }
+
  protected:
   void async_write(const char* buf, size_t len, websocketpp::transport::write_handler handler) {
     base::async_write(buf, len, std::move(handler));
