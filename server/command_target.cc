@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "server/shard.h"
+#include "server/store/store.h"
 
 namespace tutti::server {
 

@@ -17,6 +17,7 @@
 #include "server/envelope.h"
 #include "server/moderation/permissions.h"
 #include "server/shard.h"
+#include "server/store/store.h"
 
 namespace tutti::server {
 namespace {

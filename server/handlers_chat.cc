@@ -15,6 +15,7 @@
 #include "server/room.h"
 #include "server/shard.h"
 #include "server/store/client_text.h"
+#include "server/store/store.h"
 #include "server/text.h"
 
 namespace tutti::server {

@@ -16,6 +16,7 @@
 #include "server/idle_sweep.h"
 #include "server/loop_lag_probe.h"
 #include "server/password.h"
+#include "server/store/store.h"
 #include "server/text.h"
 
 namespace tutti::server {

@@ -11,6 +11,7 @@
 
 #include "server/memory_broker.h"
 #include "server/room.h"
+#include "server/store/store.h"
 
 namespace tutti::server {
 namespace {
