@@ -75,7 +75,9 @@ await main('audio', async (env) => {
     pl.onMidi({ userId: 'u-x', sessionId: 5n, timestamp: server(), events: [],
                 midiData: new Uint8Array([0xb0, 64, 127, 0x90, 60, 100, 0x90, 64, 90, 0x91, 67, 80]) }, localUs());
     const before = { active: syn.activeVoices(), pedal: syn.pedalDown('u-x#5/0') };
+    // Every field a decoded HeldNotesSnapshot has (protobuf-es fills absent ones with defaults).
     pl.onSnapshot({ userId: 'u-x', sessionId: 5n, serverTime: server(), sustainChannels: 0,
+                    sostenutoChannels: 0, softChannels: 0, controllers: [],
                     notes: [{ channel: 0, note: 64, velocity: 90 }, { channel: 1, note: 67, velocity: 80 }] });
     const after = { ch0: syn.soundingNotes('u-x#5/0'), ch1: syn.soundingNotes('u-x#5/1'),
                     pedal: syn.pedalDown('u-x#5/0') };
