@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/audit_wire.h"
 #include "server/dispatcher.h"
 #include "server/envelope.h"
 #include "server/moderation/permissions.h"
@@ -68,11 +69,6 @@ ProcessUsage ReadProcessUsage() {
     }
   }
   return u;
-}
-
-proto::ModerationAction ActionOf(moderation::AuditAction a) {
-  // The enums share their order (tutti.proto ModerationAction mirrors AuditAction).
-  return static_cast<proto::ModerationAction>(static_cast<int>(a));
 }
 
 }  // namespace
@@ -140,17 +136,7 @@ void Dispatcher::OnServerLog(Session& s, const moderation::ParsedCommand& cmd,
           return;
         }
         proto::ClientMessage out;
-        out.mutable_audit_log();
-        for (const auto& r : **log) {
-          auto* e = out.mutable_audit_log()->add_entries();
-          e->set_unix_ms(r.unix_ms);
-          e->set_actor_user_id(r.actor);
-          e->set_action(ActionOf(r.action));
-          e->set_target(r.target);
-          e->set_room_id(r.room_id);
-          e->set_reason(r.reason);
-          e->set_until_unix_ms(r.until_unix_ms);
-        }
+        AppendAuditEntries(**log, out.mutable_audit_log());
         out.set_request_id(rid);
         StampType(&out);
         shard->SendLocal(id, MakeFrame(out));

@@ -6,6 +6,7 @@
 #include <memory>
 #include <utility>
 
+#include "server/audit_wire.h"
 #include "server/envelope.h"
 #include "server/room.h"
 #include "server/store/store.h"
@@ -15,38 +16,6 @@ namespace tutti::server {
 // --- moderation -----------------------------------------------------------------------
 
 namespace {
-
-proto::ModerationAction ActionOf(moderation::AuditAction a) {
-  switch (a) {
-    case moderation::AuditAction::kKick:
-      return proto::MOD_KICK;
-    case moderation::AuditAction::kBan:
-      return proto::MOD_BAN;
-    case moderation::AuditAction::kUnban:
-      return proto::MOD_UNBAN;
-    case moderation::AuditAction::kMute:
-      return proto::MOD_MUTE;
-    case moderation::AuditAction::kUnmute:
-      return proto::MOD_UNMUTE;
-    case moderation::AuditAction::kAppointModerator:
-      return proto::MOD_APPOINT_MODERATOR;
-    case moderation::AuditAction::kRemoveModerator:
-      return proto::MOD_REMOVE_MODERATOR;
-    case moderation::AuditAction::kTransferOwnership:
-      return proto::MOD_TRANSFER_OWNERSHIP;
-    case moderation::AuditAction::kServerBan:
-      return proto::MOD_SERVER_BAN;
-    case moderation::AuditAction::kServerUnban:
-      return proto::MOD_SERVER_UNBAN;
-    case moderation::AuditAction::kClearChat:
-      return proto::MOD_CLEAR_CHAT;
-    case moderation::AuditAction::kSetTopic:
-      return proto::MOD_SET_TOPIC;
-    case moderation::AuditAction::kStaffEntry:
-      return proto::MOD_STAFF_ENTRY;
-  }
-  return proto::MOD_KICK;
-}
 
 proto::ErrorCode CodeOf(const absl::Status& st) {
   switch (st.code()) {
@@ -266,17 +235,7 @@ void Room::CommandLog(SessionId session, const moderation::ParsedCommand& cmd, b
           return;
         }
         proto::ClientMessage out;
-        for (const auto& r : **log) {
-          auto* e = out.mutable_audit_log()->add_entries();
-          e->set_unix_ms(r.unix_ms);
-          e->set_actor_user_id(r.actor);
-          e->set_action(ActionOf(r.action));
-          e->set_target(r.target);
-          e->set_room_id(r.room_id);
-          e->set_reason(r.reason);
-          e->set_until_unix_ms(r.until_unix_ms);
-        }
-        out.mutable_audit_log();
+        AppendAuditEntries(**log, out.mutable_audit_log());
         out.set_request_id(request_id);
         StampType(&out);
         host->SendToSession(session, MakeFrame(out));
@@ -368,7 +327,7 @@ void Room::ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
                         const std::string& actor_name, const std::string& request_id) {
   using moderation::CommandKind;
   // Bans, mutes and kicks take effect at once, for every member session of the target.
-  const proto::ModerationAction action = ActionOf(rec.action);
+  const proto::ModerationAction action = ModerationActionOf(rec.action);
   const std::string because = rec.reason.empty() ? "" : ": " + rec.reason;
   std::vector<SessionId> targets;
   for (const auto& [sid, m] : members_) {
