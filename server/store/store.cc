@@ -7,38 +7,17 @@
 #include "server/moderation/string_view_compat.h"
 #include "server/store/migrations.h"
 #include "server/store/sqlite_db.h"
+#include "server/store/store_internal.h"
 
 namespace tutti::server::store {
 namespace {
 
+using internal::Canonical;
+using internal::kActiveBan;
+using internal::kBusyTimeoutMs;
+using internal::Ordered;
+using internal::RequireId;
 using moderation::ToAbsl;
-
-// abseil 20220623 has no status_macros.h; this one is local to the file.
-#define TUTTI_STORE_RETURN_IF_ERROR(expr) \
-  do {                                    \
-    absl::Status status_ = (expr);        \
-    if (!status_.ok()) return status_;    \
-  } while (0)
-
-// Waiting this long for a lock held by another connection (a backup tool, an admin's
-// sqlite3 shell) is better than failing a user's write at once.
-constexpr int kBusyTimeoutMs = 5000;
-
-absl::Status RequireId(std::string_view id, std::string_view what) {
-  if (id.empty()) return absl::InvalidArgumentError(absl::StrCat("empty ", ToAbsl(what)));
-  return absl::OkStatus();
-}
-
-// friendships keeps each pair once with user_a < user_b.
-std::pair<std::string_view, std::string_view> Ordered(std::string_view a, std::string_view b) {
-  return a < b ? std::make_pair(a, b) : std::make_pair(b, a);
-}
-
-absl::StatusOr<std::string> Canonical(std::string_view target) {
-  return moderation::CanonicalBanTarget(target);
-}
-
-constexpr char kActiveBan[] = "(until_unix_ms = 0 OR until_unix_ms > ?1)";
 
 }  // namespace
 
@@ -352,202 +331,6 @@ absl::StatusOr<std::vector<moderation::ServerBan>> Store::ListServerBans(int64_t
     bans.push_back(std::move(ban));
   }
   return bans;
-}
-
-// --- Rooms -------------------------------------------------------------------------
-
-absl::Status Store::SaveRoom(const RoomRecord& room) {
-  TUTTI_STORE_RETURN_IF_ERROR(RequireId(room.room_id, "room id"));
-  absl::StatusOr<std::unique_ptr<Transaction>> tx = Transaction::Begin(*db_);
-  if (!tx.ok()) return tx.status();
-  {
-    absl::StatusOr<Statement> upsert = db_->Prepare(
-        "INSERT INTO rooms (room_id, name, type, settings, password_hash, owner_id, topic, "
-        "updated_unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-        "ON CONFLICT (room_id) DO UPDATE SET name = ?2, type = ?3, settings = ?4, "
-        "password_hash = ?5, owner_id = ?6, topic = ?7, updated_unix_ms = ?8");
-    if (!upsert.ok()) return upsert.status();
-    TUTTI_STORE_RETURN_IF_ERROR(upsert->Bind(1, room.room_id)
-                                    .Bind(2, room.name)
-                                    .Bind(3, int64_t{room.type})
-                                    .BindBlob(4, room.settings)
-                                    .Bind(5, room.password_hash)
-                                    .Bind(6, room.owner_id)
-                                    .Bind(7, room.topic)
-                                    .Bind(8, room.updated_unix_ms)
-                                    .Run());
-  }
-  {
-    absl::StatusOr<Statement> clear =
-        db_->Prepare("DELETE FROM room_moderators WHERE room_id = ?1");
-    if (!clear.ok()) return clear.status();
-    TUTTI_STORE_RETURN_IF_ERROR(clear->Bind(1, room.room_id).Run());
-  }
-  for (const std::string& moderator : room.moderators) {
-    absl::StatusOr<Statement> add =
-        db_->Prepare("INSERT OR IGNORE INTO room_moderators (room_id, user_id) VALUES (?1, ?2)");
-    if (!add.ok()) return add.status();
-    TUTTI_STORE_RETURN_IF_ERROR(add->Bind(1, room.room_id).Bind(2, moderator).Run());
-  }
-  return (*tx)->Commit();
-}
-
-absl::StatusOr<std::vector<std::string>> Store::LoadModerators(std::string_view room_id) {
-  absl::StatusOr<Statement> stmt =
-      db_->Prepare("SELECT user_id FROM room_moderators WHERE room_id = ?1 ORDER BY user_id");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, room_id);
-  std::vector<std::string> out;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(stmt->ColumnText(0));
-  }
-  return out;
-}
-
-namespace {
-
-constexpr char kRoomColumns[] =
-    "SELECT room_id, name, type, settings, password_hash, owner_id, topic, updated_unix_ms "
-    "FROM rooms";
-
-RoomRecord RoomFromRow(const Statement& stmt) {
-  RoomRecord room;
-  room.room_id = stmt.ColumnText(0);
-  room.name = stmt.ColumnText(1);
-  room.type = static_cast<int>(stmt.ColumnInt(2));
-  room.settings = stmt.ColumnBlob(3);
-  room.password_hash = stmt.ColumnText(4);
-  room.owner_id = stmt.ColumnText(5);
-  room.topic = stmt.ColumnText(6);
-  room.updated_unix_ms = stmt.ColumnInt(7);
-  return room;
-}
-
-}  // namespace
-
-absl::StatusOr<RoomRecord> Store::LoadRoom(std::string_view room_id) {
-  RoomRecord room;
-  {
-    absl::StatusOr<Statement> stmt =
-        db_->Prepare(absl::StrCat(kRoomColumns, " WHERE room_id = ?1"));
-    if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, room_id);
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::NotFoundError(absl::StrCat("no saved room ", ToAbsl(room_id)));
-    room = RoomFromRow(*stmt);
-  }
-  absl::StatusOr<std::vector<std::string>> moderators = LoadModerators(room_id);
-  if (!moderators.ok()) return moderators.status();
-  room.moderators = std::move(*moderators);
-  return room;
-}
-
-absl::StatusOr<std::vector<RoomRecord>> Store::ListPersistentRooms() {
-  std::vector<RoomRecord> rooms;
-  {
-    absl::StatusOr<Statement> stmt = db_->Prepare(absl::StrCat(kRoomColumns, " ORDER BY room_id"));
-    if (!stmt.ok()) return stmt.status();
-    while (true) {
-      absl::StatusOr<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      rooms.push_back(RoomFromRow(*stmt));
-    }
-  }
-  for (RoomRecord& room : rooms) {
-    absl::StatusOr<std::vector<std::string>> moderators = LoadModerators(room.room_id);
-    if (!moderators.ok()) return moderators.status();
-    room.moderators = std::move(*moderators);
-  }
-  return rooms;
-}
-
-absl::Status Store::DeleteRoom(std::string_view room_id) {
-  absl::StatusOr<Statement> stmt = db_->Prepare("DELETE FROM rooms WHERE room_id = ?1");
-  if (!stmt.ok()) return stmt.status();
-  TUTTI_STORE_RETURN_IF_ERROR(stmt->Bind(1, room_id).Run());
-  if (db_->Changes() == 0) {
-    return absl::NotFoundError(absl::StrCat("no saved room ", ToAbsl(room_id)));
-  }
-  return absl::OkStatus();
-}
-
-// --- Room bans ---------------------------------------------------------------------
-
-absl::Status Store::AddRoomBan(const RoomBanRecord& ban) {
-  TUTTI_STORE_RETURN_IF_ERROR(RequireId(ban.room_id, "room id"));
-  TUTTI_STORE_RETURN_IF_ERROR(RequireId(ban.user_id, "user id"));
-  absl::StatusOr<Statement> stmt = db_->Prepare(
-      "INSERT INTO room_bans (room_id, user_id, reason, actor, created_unix_ms, until_unix_ms) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (room_id, user_id) DO UPDATE SET "
-      "reason = ?3, actor = ?4, created_unix_ms = ?5, until_unix_ms = ?6");
-  if (!stmt.ok()) return stmt.status();
-  absl::Status status = stmt->Bind(1, ban.room_id)
-                            .Bind(2, ban.user_id)
-                            .Bind(3, ban.reason)
-                            .Bind(4, ban.actor)
-                            .Bind(5, ban.created_unix_ms)
-                            .Bind(6, ban.until_unix_ms)
-                            .Run();
-  if (absl::IsFailedPrecondition(status)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("room ", ban.room_id, " is not saved; only saved rooms keep bans"));
-  }
-  return status;
-}
-
-absl::Status Store::RemoveRoomBan(std::string_view room_id, std::string_view user_id) {
-  absl::StatusOr<Statement> stmt =
-      db_->Prepare("DELETE FROM room_bans WHERE room_id = ?1 AND user_id = ?2");
-  if (!stmt.ok()) return stmt.status();
-  TUTTI_STORE_RETURN_IF_ERROR(stmt->Bind(1, room_id).Bind(2, user_id).Run());
-  if (db_->Changes() == 0) return absl::NotFoundError("not banned from this room");
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::vector<RoomBanRecord>> Store::ListRoomBans(std::string_view room_id,
-                                                               int64_t now_unix_ms) {
-  absl::StatusOr<Statement> stmt =
-      db_->Prepare(absl::StrCat("SELECT user_id, reason, actor, created_unix_ms, until_unix_ms "
-                                "FROM room_bans WHERE ",
-                                kActiveBan, " AND room_id = ?2 ORDER BY user_id"));
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, now_unix_ms).Bind(2, room_id);
-  std::vector<RoomBanRecord> bans;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    RoomBanRecord ban;
-    ban.room_id = std::string(room_id);
-    ban.user_id = stmt->ColumnText(0);
-    ban.reason = stmt->ColumnText(1);
-    ban.actor = stmt->ColumnText(2);
-    ban.created_unix_ms = stmt->ColumnInt(3);
-    ban.until_unix_ms = stmt->ColumnInt(4);
-    bans.push_back(std::move(ban));
-  }
-  return bans;
-}
-
-absl::StatusOr<int64_t> Store::PurgeExpiredBans(int64_t now_unix_ms) {
-  absl::StatusOr<std::unique_ptr<Transaction>> tx = Transaction::Begin(*db_);
-  if (!tx.ok()) return tx.status();
-  int64_t purged = 0;
-  for (const char* sql :
-       {"DELETE FROM server_bans WHERE until_unix_ms <> 0 AND until_unix_ms <= ?1",
-        "DELETE FROM room_bans WHERE until_unix_ms <> 0 AND until_unix_ms <= ?1"}) {
-    absl::StatusOr<Statement> stmt = db_->Prepare(sql);
-    if (!stmt.ok()) return stmt.status();
-    TUTTI_STORE_RETURN_IF_ERROR(stmt->Bind(1, now_unix_ms).Run());
-    purged += db_->Changes();
-  }
-  TUTTI_STORE_RETURN_IF_ERROR((*tx)->Commit());
-  return purged;
 }
 
 // --- Audit log ---------------------------------------------------------------------
