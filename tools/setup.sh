@@ -13,6 +13,8 @@ PACKAGES=(
   libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev sqlite3 zlib1g-dev
+  # Rooms across nodes: the Redis engine's client library, and the redis-server its tests start.
+  libhiredis-dev redis-server
   # Metrics: prometheus-cpp's core and text serializer; promtool (in prometheus) checks a
   # real scrape in the tests, and the prometheus server scrapes one.
   prometheus-cpp-dev prometheus

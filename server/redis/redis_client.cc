@@ -1,0 +1,217 @@
+#include "server/redis/redis_client.h"
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <utility>
+
+#include "server/redis/asio_adapter.h"
+
+namespace tutti::server::redis {
+
+bool ParseRedisAddress(std::string_view text, RedisAddress* out) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 >= text.size()) return false;
+  int port = 0;
+  const char* begin = text.data() + colon + 1;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, port);
+  if (ec != std::errc() || ptr != end || port <= 0 || port > 65535) return false;
+  out->host = std::string(text.substr(0, colon));
+  out->port = port;
+  return true;
+}
+
+std::string_view ReplyString(const redisReply* r) {
+  if (r == nullptr) return {};
+  if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS &&
+      r->type != REDIS_REPLY_ERROR) {
+    return {};
+  }
+  return {r->str, r->len};
+}
+
+bool ReplyInteger(const redisReply* r, int64_t* out) {
+  if (r == nullptr) return false;
+  if (r->type == REDIS_REPLY_INTEGER) {
+    *out = r->integer;
+    return true;
+  }
+  if (r->type != REDIS_REPLY_STRING) return false;
+  auto [ptr, ec] = std::from_chars(r->str, r->str + r->len, *out);
+  return ec == std::errc() && ptr == r->str + r->len;
+}
+
+bool ReplyIsError(const redisReply* r) { return r == nullptr || r->type == REDIS_REPLY_ERROR; }
+
+// The privdata of one command: who asked, and what to call with the reply.
+struct RedisClient::Pending {
+  RedisClient* owner;
+  ReplyFn fn;
+};
+
+namespace {
+// The privdata of one SUBSCRIBE: hiredis calls it for every message of the channel.
+struct SubscriptionTag {
+  void* owner;
+  std::string channel;
+};
+}  // namespace
+
+RedisClient::RedisClient(boost::asio::io_context& io, RedisAddress address, RedisBackoff backoff)
+    : io_(io), address_(std::move(address)), backoff_(backoff), retry_(io) {}
+
+RedisClient::~RedisClient() { Stop(); }
+
+void RedisClient::Start() {
+  if (running_) return;
+  running_ = true;
+  stopping_ = false;
+  next_delay_ms_ = backoff_.initial_ms;
+  Connect();
+}
+
+void RedisClient::Stop() {
+  running_ = false;
+  retry_.cancel();
+  if (ac_ != nullptr) {
+    stopping_ = true;
+    redisAsyncContext* ac = ac_;
+    ac_ = nullptr;
+    connected_ = false;
+    // Runs every pending callback with a null reply (ignored: stopping_) and frees.
+    redisAsyncFree(ac);
+  }
+}
+
+void RedisClient::Connect() {
+  if (!running_ || ac_ != nullptr) return;
+  redisAsyncContext* ac = redisAsyncConnect(address_.host.c_str(), address_.port);
+  if (ac == nullptr) return ScheduleReconnect();
+  if (ac->err) {
+    const std::string why = ac->errstr;
+    redisAsyncFree(ac);
+    LinkLost(why);
+    return;
+  }
+  ac->data = this;
+  redisAsyncSetConnectCallback(ac, &RedisClient::OnConnect);
+  redisAsyncSetDisconnectCallback(ac, &RedisClient::OnDisconnect);
+  AttachAsio(ac, io_);
+  ac_ = ac;
+}
+
+void RedisClient::OnConnect(const redisAsyncContext* ac, int status) {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (self->stopping_) return;
+  if (status != REDIS_OK) {
+    // hiredis frees the context when this returns.
+    self->ac_ = nullptr;
+    self->LinkLost(ac->errstr != nullptr ? ac->errstr : "connect failed");
+    return;
+  }
+  self->connected_ = true;
+  ++self->connects_;
+  self->next_delay_ms_ = self->backoff_.initial_ms;
+  for (const auto& [channel, fn] : self->channels_) self->SendSubscribe(channel);
+  if (self->on_up_) self->on_up_();
+}
+
+void RedisClient::OnDisconnect(const redisAsyncContext* ac, int) {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (self->stopping_) return;
+  self->ac_ = nullptr;  // freed by hiredis when this returns
+  self->LinkLost(ac->errstr != nullptr && ac->err ? ac->errstr : "connection closed");
+}
+
+void RedisClient::LinkLost(const std::string& why) {
+  const bool was_up = connected_;
+  connected_ = false;
+  if (was_up && on_down_) on_down_(why);
+  ScheduleReconnect();
+}
+
+void RedisClient::ScheduleReconnect() {
+  if (!running_) return;
+  retry_.expires_after(std::chrono::milliseconds(next_delay_ms_));
+  next_delay_ms_ = std::min(next_delay_ms_ * 2, backoff_.max_ms);
+  retry_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) Connect();
+  });
+}
+
+bool RedisClient::Command(const std::vector<std::string_view>& argv, ReplyFn fn) {
+  if (!connected_ || ac_ == nullptr) return false;
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  ptrs.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (std::string_view a : argv) {
+    ptrs.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* pending = new Pending{this, std::move(fn)};
+  if (redisAsyncCommandArgv(ac_, &RedisClient::OnReply, pending, static_cast<int>(argv.size()),
+                            ptrs.data(), lens.data()) != REDIS_OK) {
+    delete pending;
+    return false;
+  }
+  return true;
+}
+
+void RedisClient::OnReply(redisAsyncContext*, void* reply, void* privdata) {
+  std::unique_ptr<Pending> pending(static_cast<Pending*>(privdata));
+  if (pending->owner->stopping_ || !pending->fn) return;
+  pending->fn(static_cast<const redisReply*>(reply));
+}
+
+void RedisClient::Subscribe(const std::string& channel, MessageFn fn) {
+  const bool fresh = channels_.count(channel) == 0;
+  channels_[channel] = std::move(fn);
+  if (fresh && connected_) SendSubscribe(channel);
+}
+
+void RedisClient::SendSubscribe(const std::string& channel) {
+  auto* tag = new SubscriptionTag{this, channel};
+  const char* argv[] = {"SUBSCRIBE", channel.data()};
+  const size_t lens[] = {9, channel.size()};
+  if (redisAsyncCommandArgv(ac_, &RedisClient::OnMessage, tag, 2, argv, lens) != REDIS_OK) {
+    delete tag;
+  }
+}
+
+void RedisClient::Unsubscribe(const std::string& channel) {
+  if (channels_.erase(channel) == 0 || !connected_) return;
+  const char* argv[] = {"UNSUBSCRIBE", channel.data()};
+  const size_t lens[] = {11, channel.size()};
+  redisAsyncCommandArgv(ac_, nullptr, nullptr, 2, argv, lens);
+}
+
+void RedisClient::OnMessage(redisAsyncContext*, void* reply_ptr, void* privdata) {
+  auto* tag = static_cast<SubscriptionTag*>(privdata);
+  auto* self = static_cast<RedisClient*>(tag->owner);
+  const auto* reply = static_cast<const redisReply*>(reply_ptr);
+  // A null reply is hiredis dropping the callback (the link went): nothing follows.
+  if (reply == nullptr) {
+    delete tag;
+    return;
+  }
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) return;
+  const std::string_view kind = ReplyString(reply->element[0]);
+  if (kind == "unsubscribe") {
+    // hiredis has removed this callback; a Subscribe made while the UNSUBSCRIBE was in
+    // flight subscribes again now.
+    const std::string channel = tag->channel;
+    delete tag;
+    if (!self->stopping_ && self->connected_ && self->channels_.count(channel)) {
+      self->SendSubscribe(channel);
+    }
+    return;
+  }
+  if (kind != "message" || self->stopping_) return;
+  auto it = self->channels_.find(tag->channel);
+  if (it == self->channels_.end()) return;
+  it->second(tag->channel, ReplyString(reply->element[2]));
+}
+
+}  // namespace tutti::server::redis
