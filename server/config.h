@@ -20,9 +20,12 @@ struct ServerConfig {
   // started by tutti-server's main, never on the public port; "" = none.
   std::string admin_listen = "127.0.0.1:9090";
   int shards = 0;                    // 0 = one per core
-  std::string key_dir = "var/keys";  // dev keys are generated here when missing
-  std::string data_dir = "var";      // SQLite store lives here
-  std::string store_path;            // empty = <data_dir>/tutti.db
+  std::string key_dir = "var/keys";  // read at start; generated there only in dev mode
+  // Development mode (--dev): a missing key set is generated in key_dir and a connect URL
+  // printed. Off in production, where missing keys stop the start (server/startup_keys.h).
+  bool dev_mode = false;
+  std::string data_dir = "var";  // SQLite store lives here
+  std::string store_path;        // empty = <data_dir>/tutti.db
   bool allow_guests = true;
   // The browser client's files (docs/WEB.md), read once at start. Relative to the
   // working directory, which tools/dev.sh sets to the repository root, where the web

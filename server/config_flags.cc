@@ -18,7 +18,10 @@ ABSL_FLAG(std::string, admin_listen, kDefaults.admin_listen,
           "host:port of the admin listener (/metrics, /healthz, /readyz, /status); \"\" = none");
 ABSL_FLAG(int, shards, kDefaults.shards, "event-loop threads; 0 = one per core");
 ABSL_FLAG(std::string, keys, kDefaults.key_dir,
-          "key files; development keys are generated there when missing");
+          "key files (tutti-keygen); missing keys stop the start unless --dev");
+ABSL_FLAG(bool, dev, kDefaults.dev_mode,
+          "development mode: generate a key set in --keys when there is none and print a "
+          "connect URL; never in production");
 ABSL_FLAG(std::string, data, kDefaults.data_dir, "where the embedded store lives");
 ABSL_FLAG(bool, no_guests, !kDefaults.allow_guests, "refuse connections without a token");
 ABSL_FLAG(std::string, web_root, kDefaults.web_root,
@@ -77,6 +80,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   c.admin_listen = absl::GetFlag(FLAGS_admin_listen);
   c.shards = absl::GetFlag(FLAGS_shards);
   c.key_dir = absl::GetFlag(FLAGS_keys);
+  c.dev_mode = absl::GetFlag(FLAGS_dev);
   c.data_dir = absl::GetFlag(FLAGS_data);
   c.allow_guests = !absl::GetFlag(FLAGS_no_guests);
   c.web_root = absl::GetFlag(FLAGS_web_root);

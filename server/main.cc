@@ -1,5 +1,5 @@
-// tutti-server: parses flags, makes sure keys exist, runs the Server until SIGINT or
-// SIGTERM. No logic lives here.
+// tutti-server: parses flags, loads keys (generating them in dev mode only), runs the Server until
+// SIGINT or SIGTERM. No logic lives here.
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -15,34 +15,31 @@
 #include "server/config.h"
 #include "server/config_flags.h"
 #include "server/server.h"
+#include "server/startup_keys.h"
 #include "tools/common/main_flags.h"
 #include "tools/common/termination_signals.h"
 
 int main(int argc, char** argv) {
-  tutti::main_support::ParseFlags(argc, argv,
-                                  "the Tutti multiplayer MIDI server (docs/OPERATIONS.md).\n"
-                                  "Example: tutti-server --port 8080 --keys var/keys --data var");
+  tutti::main_support::ParseFlags(
+      argc, argv,
+      "the Tutti multiplayer MIDI server (docs/OPERATIONS.md).\n"
+      "Example: tutti-server --port 8080 --keys /etc/tutti/keys --data /var/lib/tutti\n"
+      "Development: tutti-server --dev (generates var/keys)");
   absl::StatusOr<tutti::server::ServerConfig> parsed = tutti::server::ServerConfigFromFlags();
   if (!parsed.ok()) tutti::main_support::UsageError(std::string(parsed.status().message()));
   const tutti::server::ServerConfig& config = *parsed;
 
   tutti::crypto::EnsureSodiumInitialized();
-  auto generated = tutti::crypto::EnsureDevKeys(config.key_dir);
-  if (!generated.ok()) {
-    std::fprintf(stderr, "tutti-server: keys: %s\n",
-                 std::string(generated.status().message()).c_str());
-    return 1;
-  }
-  if (*generated) {
-    std::printf("tutti: generated development keys in %s (keep the .key files private)\n",
-                config.key_dir.c_str());
-  }
-  auto keys = tutti::crypto::LoadServerKeys(config.key_dir);
+  auto keys = tutti::server::PrepareServerKeys(config.key_dir, config.dev_mode);
   if (!keys.ok()) {
     std::fprintf(stderr, "tutti-server: keys: %s\n", std::string(keys.status().message()).c_str());
-    return 1;
+    return tutti::server::kExitConfig;
   }
-  tutti::crypto::PublicKey seal_public = keys->seal_public;
+  for (const std::string& line : keys->notices) std::printf("tutti: %s\n", line.c_str());
+  for (const std::string& line : keys->warnings) {
+    std::fprintf(stderr, "tutti-server: WARNING: %s\n", line.c_str());
+  }
+  tutti::crypto::PublicKey seal_public = keys->keys.seal_public;
 
   // Signals are taken by Wait on this thread only; shard threads inherit the mask.
   tutti::main_support::TerminationSignals signals;
@@ -58,7 +55,7 @@ int main(int argc, char** argv) {
   }
 
   auto clock = std::make_shared<tutti::server::SystemClock>();
-  tutti::server::Server server(config, std::move(*keys), clock);
+  tutti::server::Server server(config, std::move(keys->keys), clock);
   absl::Status st = server.Start();
   if (!st.ok()) {
     std::fprintf(stderr, "tutti-server: %s\n", std::string(st.message()).c_str());
@@ -99,21 +96,24 @@ int main(int argc, char** argv) {
   }
   std::printf("tutti: at most %zu connections (%s)\n", server.connection_limits().max_connections(),
               config.max_connections > 0 ? "--max-connections" : "RLIMIT_NOFILE less the reserve");
-  // A ready-to-use URL for a first try (single use, valid for the replay window).
-  auto issuer = tutti::crypto::LoadIssuerKeys(config.key_dir);
-  if (issuer.ok()) {
-    tutti::crypto::DevConnectionRequest req;
-    req.user_id = "dev-user";
-    req.name = "Dev";
-    req.member = true;
-    req.host = config.listen_address;
-    req.port = server.port();
-    auto dev = tutti::crypto::MintDevConnection(req, &*issuer, seal_public, clock->UnixMs());
-    if (dev.ok()) std::printf("tutti: connect URL (single use, 60 s): %s\n", dev->url.c_str());
+  // Dev mode only: a ready-to-use URL for a first try (single use, valid for the replay
+  // window). It holds a member token, which production never prints (docs/OPERATIONS.md).
+  if (config.dev_mode) {
+    auto issuer = tutti::crypto::LoadIssuerKeys(config.key_dir);
+    if (issuer.ok()) {
+      tutti::crypto::DevConnectionRequest req;
+      req.user_id = "dev-user";
+      req.name = "Dev";
+      req.member = true;
+      req.host = config.listen_address;
+      req.port = server.port();
+      auto dev = tutti::crypto::MintDevConnection(req, &*issuer, seal_public, clock->UnixMs());
+      if (dev.ok()) std::printf("tutti: connect URL (single use, 60 s): %s\n", dev->url.c_str());
+    }
+    std::printf(
+        "tutti: try it: build/tools/cli/tutti-cli --keys %s --port %u --name Alice --room Lobby\n",
+        config.key_dir.c_str(), server.port());
   }
-  std::printf(
-      "tutti: try it: build/tools/cli/tutti-cli --keys %s --port %u --name Alice --room Lobby\n",
-      config.key_dir.c_str(), server.port());
   std::fflush(stdout);
 
   const int sig = signals.Wait();

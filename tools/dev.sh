@@ -24,7 +24,8 @@ case "${1:-}" in
     cmake --build build -j "$jobs" --target tutti-server tutti-cli tutti-keygen tutti-token
     bash tools/build_wasm.sh  # midi/'s timing core for the page (web/src/timing/gen)
     bash web/build.sh  # the page the server serves (web/dist)
-    exec build/server/tutti-server "$@"
+    # --dev: a first run generates var/keys and prints a connect URL (docs/OPERATIONS.md).
+    exec build/server/tutti-server --dev "$@"
     ;;
   test)
     bash tools/setup.sh

@@ -26,6 +26,9 @@ bool ServerProcess::Start() {
   if (pipe(fds) != 0) return false;
   std::vector<std::string> args = {binary_,  "--port", "0",      "--shards", "2",
                                    "--keys", dir_,     "--data", dir_};
+  // --dev: the test's fresh directory gets a key set on first start (the issuer secret too,
+  // which the tests mint tokens with).
+  if (dev_) args.push_back("--dev");
   args.insert(args.end(), extra_.begin(), extra_.end());
   pid_ = fork();
   if (pid_ < 0) return false;

@@ -23,6 +23,9 @@ class ServerProcess {
   void SetLimit(int resource, uint64_t soft, uint64_t hard) {
     limits_.push_back({resource, soft, hard});
   }
+  // Development mode (--dev, the default here): a fresh `dir` gets a key set on first start.
+  // Tests of production start-up turn it off before Start.
+  void set_dev(bool dev) { dev_ = dev; }
   // Starts the server and waits (bounded) for its "listening on" line.
   bool Start();
   // Reads what the server printed (stdout and stderr) until `text` shows up or the
@@ -45,6 +48,7 @@ class ServerProcess {
     uint64_t soft, hard;
   };
   std::vector<Limit> limits_;
+  bool dev_ = true;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   uint16_t port_ = 0;

@@ -32,8 +32,8 @@ absl::Status ServerProcess::Start(const std::string& binary, const std::string& 
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe");
   std::vector<std::string> args = {
-      binary,        "--listen", "127.0.0.1", "--port",   std::to_string(port),  "--keys",
-      dir + "/keys", "--data",   dir,         "--shards", std::to_string(shards)};
+      binary,   "--dev",       "--listen", "127.0.0.1", "--port",   std::to_string(port),
+      "--keys", dir + "/keys", "--data",   dir,         "--shards", std::to_string(shards)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
