@@ -157,6 +157,10 @@ void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t a
                         rid](Social& social) { social.Friend(id, user_id, guest, req, rid); });
       return;
     }
+    case M::kRecordingCommand:
+      // Wired to the room by the recording change that follows this protocol addition.
+      if (!TakeRequest(s, rid)) return;
+      return Error(s, proto::UNSUPPORTED, "recording is not available on this server", rid);
     case M::MESSAGE_NOT_SET:
       return Malformed(s, "empty ServerMessage");
   }

@@ -43,6 +43,8 @@ proto::ServerMessage::MessageType ExpectedType(const proto::ServerMessage& msg) 
       return M::SubscribeRoomList;
     case M::kUnsubscribeRoomList:
       return M::UnsubscribeRoomList;
+    case M::kRecordingCommand:
+      return M::RecordingCommand;
     case M::MESSAGE_NOT_SET:
       return M::Unspecified;
   }
@@ -112,6 +114,12 @@ proto::ClientMessage::MessageType ExpectedType(const proto::ClientMessage& msg) 
       return M::ResumeResult;
     case M::kMemberConnection:
       return M::MemberConnection;
+    case M::kRecordingStatus:
+      return M::RecordingStatus;
+    case M::kRecordingList:
+      return M::RecordingList;
+    case M::kRecordingChunk:
+      return M::RecordingChunk;
     case M::MESSAGE_NOT_SET:
       return M::Unspecified;
   }
