@@ -57,6 +57,8 @@ void StampServerMessageType(proto::ServerMessage* msg) {
       return msg->set_message_type(M::SubscribeRoomList);
     case M::kUnsubscribeRoomList:
       return msg->set_message_type(M::UnsubscribeRoomList);
+    case M::kRecordingCommand:
+      return msg->set_message_type(M::RecordingCommand);
     case M::MESSAGE_NOT_SET:
       return msg->set_message_type(M::Unspecified);
   }
