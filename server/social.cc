@@ -166,7 +166,7 @@ void Social::Error(SessionId session, proto::ErrorCode code, const std::string& 
 void Social::StoreError(SessionId session, const absl::Status& status,
                         const std::string& request_id) {
   const std::string text = store::ClientText(status);
-  if (store::FromSqlite(status) && status.code() != absl::StatusCode::kFailedPrecondition &&
+  if (store::FromDatabase(status) && status.code() != absl::StatusCode::kFailedPrecondition &&
       status.code() != absl::StatusCode::kAlreadyExists) {
     // A failure of the store itself: for the operator's log, not the user.
     return Error(session, proto::INTERNAL_ERROR, text, request_id);

@@ -91,35 +91,108 @@ CREATE TABLE audit_log (
   until_unix_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX audit_log_by_room ON audit_log (room_id, id);
+)sql",
+       R"sql(
+CREATE TABLE profiles (
+  user_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+  username TEXT COLLATE "C" NOT NULL,
+  appearance BYTEA NOT NULL DEFAULT '',
+  status BIGINT NOT NULL DEFAULT 0,
+  status_text TEXT COLLATE "C" NOT NULL DEFAULT '',
+  updated_unix_ms BIGINT NOT NULL
+);
+CREATE TABLE friendships (
+  user_a TEXT COLLATE "C" NOT NULL,
+  user_b TEXT COLLATE "C" NOT NULL,
+  since_unix_ms BIGINT NOT NULL,
+  PRIMARY KEY (user_a, user_b),
+  CHECK (user_a < user_b)
+);
+CREATE INDEX friendships_by_b ON friendships (user_b);
+CREATE TABLE friend_requests (
+  from_user TEXT COLLATE "C" NOT NULL,
+  to_user TEXT COLLATE "C" NOT NULL,
+  created_unix_ms BIGINT NOT NULL,
+  PRIMARY KEY (from_user, to_user),
+  CHECK (from_user <> to_user)
+);
+CREATE INDEX friend_requests_by_to ON friend_requests (to_user);
+CREATE TABLE blocks (
+  blocker TEXT COLLATE "C" NOT NULL,
+  blocked TEXT COLLATE "C" NOT NULL,
+  created_unix_ms BIGINT NOT NULL,
+  PRIMARY KEY (blocker, blocked)
+);
+CREATE INDEX blocks_by_blocked ON blocks (blocked);
+CREATE TABLE server_bans (
+  target TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+  reason TEXT COLLATE "C" NOT NULL DEFAULT '',
+  actor TEXT COLLATE "C" NOT NULL DEFAULT '',
+  created_unix_ms BIGINT NOT NULL,
+  until_unix_ms BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE rooms (
+  room_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+  name TEXT COLLATE "C" NOT NULL,
+  type BIGINT NOT NULL DEFAULT 0,
+  settings BYTEA NOT NULL DEFAULT '',
+  password_hash TEXT COLLATE "C" NOT NULL DEFAULT '',
+  owner_id TEXT COLLATE "C" NOT NULL DEFAULT '',
+  topic TEXT COLLATE "C" NOT NULL DEFAULT '',
+  updated_unix_ms BIGINT NOT NULL
+);
+CREATE TABLE room_moderators (
+  room_id TEXT COLLATE "C" NOT NULL REFERENCES rooms (room_id) ON DELETE CASCADE,
+  user_id TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (room_id, user_id)
+);
+CREATE TABLE room_bans (
+  room_id TEXT COLLATE "C" NOT NULL REFERENCES rooms (room_id) ON DELETE CASCADE,
+  user_id TEXT COLLATE "C" NOT NULL,
+  reason TEXT COLLATE "C" NOT NULL DEFAULT '',
+  actor TEXT COLLATE "C" NOT NULL DEFAULT '',
+  created_unix_ms BIGINT NOT NULL,
+  until_unix_ms BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (room_id, user_id)
+);
+CREATE TABLE audit_log (
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  unix_ms BIGINT NOT NULL,
+  actor TEXT COLLATE "C" NOT NULL,
+  action TEXT COLLATE "C" NOT NULL,
+  target TEXT COLLATE "C" NOT NULL DEFAULT '',
+  room_id TEXT COLLATE "C" NOT NULL DEFAULT '',
+  reason TEXT COLLATE "C" NOT NULL DEFAULT '',
+  until_unix_ms BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX audit_log_by_room ON audit_log (room_id, id);
 )sql"},
   };
   return *migrations;
 }
 
-absl::StatusOr<int> SchemaVersion(Db& db) {
-  absl::StatusOr<Statement> stmt = db.Prepare("PRAGMA user_version");
-  if (!stmt.ok()) return stmt.status();
-  absl::StatusOr<bool> row = stmt->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return absl::InternalError("PRAGMA user_version returned no row");
-  return static_cast<int>(stmt->ColumnInt(0));
-}
+absl::StatusOr<int> SchemaVersion(Db& db) { return db.SchemaVersion(); }
 
 absl::StatusOr<int> ApplyMigrations(Db& db, const std::vector<Migration>& migrations) {
-  absl::StatusOr<int> version = SchemaVersion(db);
-  if (!version.ok()) return version.status();
   const int latest = static_cast<int>(migrations.size());
-  if (*version > latest) {
-    return absl::FailedPreconditionError(absl::StrCat("the database has schema version ", *version,
-                                                      " but this server knows only up to ", latest,
-                                                      "; use a newer server"));
-  }
-  for (int next = *version + 1; next <= latest; ++next) {
-    const Migration& migration = migrations[next - 1];
+  while (true) {
+    // The version is read inside the write transaction: another server sharing the
+    // database may have applied this step while we waited for the lock.
     absl::StatusOr<std::unique_ptr<Transaction>> tx = Transaction::Begin(db);
     if (!tx.ok()) return tx.status();
-    absl::Status status = db.Exec(migration.sql);
-    if (status.ok()) status = db.Exec(absl::StrCat("PRAGMA user_version = ", next));
+    absl::StatusOr<int> version = db.SchemaVersion();
+    if (!version.ok()) return version.status();
+    if (*version > latest) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the database has schema version ", *version,
+                       " but this server knows only up to ", latest, "; use a newer server"));
+    }
+    if (*version == latest) return latest;  // the transaction rolls back: nothing to do
+    const int next = *version + 1;
+    const Migration& migration = migrations[next - 1];
+    const bool postgres = db.dialect() == Db::Dialect::kPostgres && migration.postgres_sql;
+    absl::Status status = db.Exec(postgres ? migration.postgres_sql : migration.sql);
+    if (status.ok()) status = db.SetSchemaVersion(next);
     if (status.ok()) status = (*tx)->Commit();
     if (!status.ok()) {
       return absl::Status(status.code(),
@@ -127,7 +200,6 @@ absl::StatusOr<int> ApplyMigrations(Db& db, const std::vector<Migration>& migrat
                                        ") failed: ", status.message()));
     }
   }
-  return latest;
 }
 
 }  // namespace tutti::server::store

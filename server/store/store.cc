@@ -5,8 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/moderation/string_view_compat.h"
+#include "server/store/db.h"
 #include "server/store/migrations.h"
-#include "server/store/sqlite_db.h"
 #include "server/store/store_internal.h"
 
 namespace tutti::server::store {
@@ -14,7 +14,6 @@ namespace {
 
 using internal::Canonical;
 using internal::kActiveBan;
-using internal::kBusyTimeoutMs;
 using internal::Ordered;
 using internal::RequireId;
 using moderation::ToAbsl;
@@ -26,28 +25,10 @@ Store::Store(std::unique_ptr<Db> db, int schema_version)
 
 Store::~Store() = default;
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
-  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(path);
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& location) {
+  // The driver sets the connection up for durable commits (db.h).
+  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(location);
   if (!db.ok()) return db.status();
-  sqlite3_busy_timeout((*db)->raw(), kBusyTimeoutMs);
-
-  // journal_mode answers with the mode in force; anything but "wal" means the file
-  // system refused it, and the durability and concurrency notes would not hold.
-  {
-    absl::StatusOr<Statement> mode = (*db)->Prepare("PRAGMA journal_mode = WAL");
-    if (!mode.ok()) return mode.status();
-    absl::StatusOr<bool> row = mode->Step();
-    if (!row.ok()) return row.status();
-    if (!*row || mode->ColumnText(0) != "wal") {
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot put ", path, " in WAL mode (file system without shared memory?)"));
-    }
-  }
-  // FULL: the WAL is fsynced at every commit, so a commit that returned is durable.
-  // (NORMAL in WAL mode may lose the last commits on power loss.)
-  TUTTI_STORE_RETURN_IF_ERROR((*db)->Exec("PRAGMA synchronous = FULL"));
-  TUTTI_STORE_RETURN_IF_ERROR((*db)->Exec("PRAGMA foreign_keys = ON"));
-
   absl::StatusOr<int> version = ApplyMigrations(**db, SchemaMigrations());
   if (!version.ok()) return version.status();
   return std::unique_ptr<Store>(new Store(std::move(*db), *version));
@@ -362,9 +343,10 @@ absl::StatusOr<std::vector<moderation::AuditRecord>> Store::ListAudit(
       room_id.has_value()
           ? db_->Prepare(absl::StrCat("SELECT * FROM (SELECT ", kColumns,
                                       " FROM audit_log WHERE room_id = ?2 ORDER BY id DESC "
-                                      "LIMIT ?1) ORDER BY id"))
+                                      "LIMIT ?1) AS newest ORDER BY id"))
           : db_->Prepare(absl::StrCat("SELECT * FROM (SELECT ", kColumns,
-                                      " FROM audit_log ORDER BY id DESC LIMIT ?1) ORDER BY id"));
+                                      " FROM audit_log ORDER BY id DESC LIMIT ?1) AS newest "
+                                      "ORDER BY id"));
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, int64_t{limit});
   if (room_id.has_value()) stmt->Bind(2, *room_id);

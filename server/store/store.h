@@ -1,25 +1,28 @@
-// The embedded store: everything that must survive a restart (profiles, friendships
-// and pending requests, blocks, server bans, persistent room settings and room bans,
-// the audit log) in one SQLite file. This header is the whole interface: its records
-// (records.h) and methods carry no SQLite type, so the rooms and the social actor that
-// hand work to the storage thread compile without <sqlite3.h>; the connection (Db,
-// sqlite_db.h) and the migrations are private to server/store's .cc files.
+// The store: everything that must survive a restart (profiles, friendships and pending
+// requests, blocks, server bans, persistent room settings and room bans, the audit
+// log) in one SQLite file (the embedded default) or one PostgreSQL database (for
+// several server nodes). This header is the whole interface: its records (records.h)
+// and methods carry no database type, so the rooms and the social actor that hand work
+// to the storage thread compile without a driver header; the connection (Db, db.h),
+// its drivers and the migrations are private to server/store's .cc files.
 //
 // Thread affinity: single-threaded and synchronous. In the server only the storage
 // thread calls it (see storage_thread.h); tests and tools may use it directly.
-// Ownership: StorageThread owns the Store; the Store owns the SQLite connection and its
-// prepared-statement cache.
+// Ownership: StorageThread owns the Store; the Store owns the database connection and
+// its prepared-statement cache.
 //
-// Durability: the file is in WAL mode with synchronous=FULL, so when a write method
-// returns OK its transaction is on stable storage (the WAL is fsynced at commit). The
-// server acknowledges a write to a user only from the completion of that method, so an
-// acknowledged ban, friend acceptance or settings change survives kill -9 and power
-// loss. Methods that change several rows do so in one transaction.
+// Durability: when a write method returns OK its transaction is on stable storage
+// (SQLite: WAL mode with synchronous=FULL, the WAL fsynced at commit; PostgreSQL:
+// synchronous_commit on a server with fsync on, see pg_db.h). The server acknowledges a
+// write to a user only from the completion of that method, so an acknowledged ban,
+// friend acceptance or settings change survives kill -9 and power loss. Methods that
+// change several rows do so in one transaction.
 //
 // Errors are typed: INVALID_ARGUMENT (empty ids, befriending oneself), NOT_FOUND (the
 // thing to change or read is absent), ALREADY_EXISTS, FAILED_PRECONDITION (blocked,
-// room not saved, file from a newer server), UNAVAILABLE (file locked by another
-// process), DATA_LOSS (not a database / corrupt), INTERNAL otherwise.
+// room not saved, database from a newer server), UNAVAILABLE (file locked by another
+// process, PostgreSQL unreachable), DATA_LOSS (not a database / corrupt), INTERNAL
+// otherwise.
 //
 // Times are wall-clock unix milliseconds passed in by the caller (the injected clock).
 // Sizes of user-supplied values (appearance, status text, topic) are validated by the
@@ -42,14 +45,15 @@
 
 namespace tutti::server::store {
 
-// The SQLite connection (sqlite_db.h): private to this directory.
+// The database connection (db.h): private to this directory.
 class Db;
 
 class Store {
  public:
-  // Opens or creates the database file (the directory must exist), sets WAL,
-  // synchronous=FULL, foreign keys and a busy timeout, and applies migrations.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+  // Opens the database and applies the migrations it lacks. `location` is a
+  // postgres:// URL (PostgreSQL) or the path of a SQLite file, created if absent (its
+  // directory must exist). Db::Open (db.h) sets the connection up for durable commits.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& location);
 
   ~Store();
   Store(const Store&) = delete;
@@ -57,7 +61,7 @@ class Store {
 
   int schema_version() const { return schema_version_; }
   // The connection itself, for the store's own tests (statement cache, schema); its
-  // type is store-private (sqlite_db.h), so callers outside server/store cannot use it.
+  // type is store-private (db.h), so callers outside server/store cannot use it.
   Db& db() { return *db_; }
 
   // --- Profiles -------------------------------------------------------------------

@@ -26,10 +26,6 @@ using moderation::ToAbsl;
     if (!status_.ok()) return status_;    \
   } while (0)
 
-// Waiting this long for a lock held by another connection (a backup tool, an admin's
-// sqlite3 shell) is better than failing a user's write at once.
-constexpr int kBusyTimeoutMs = 5000;
-
 inline absl::Status RequireId(std::string_view id, std::string_view what) {
   if (id.empty()) return absl::InvalidArgumentError(absl::StrCat("empty ", ToAbsl(what)));
   return absl::OkStatus();

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/store/sqlite_db.h"
+#include "server/store/db.h"
 #include "server/store/store.h"
 #include "server/store/store_internal.h"
 
@@ -44,8 +44,9 @@ absl::Status Store::SaveRoom(const RoomRecord& room) {
     TUTTI_STORE_RETURN_IF_ERROR(clear->Bind(1, room.room_id).Run());
   }
   for (const std::string& moderator : room.moderators) {
-    absl::StatusOr<Statement> add =
-        db_->Prepare("INSERT OR IGNORE INTO room_moderators (room_id, user_id) VALUES (?1, ?2)");
+    absl::StatusOr<Statement> add = db_->Prepare(
+        "INSERT INTO room_moderators (room_id, user_id) VALUES (?1, ?2) "
+        "ON CONFLICT DO NOTHING");
     if (!add.ok()) return add.status();
     TUTTI_STORE_RETURN_IF_ERROR(add->Bind(1, room.room_id).Bind(2, moderator).Run());
   }

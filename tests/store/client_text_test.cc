@@ -38,13 +38,13 @@ TEST_F(ClientTextTest, SqliteTextNeverReachesAClient) {
   absl::Status dup = db_->Exec("INSERT INTO t VALUES ('a')");
   ASSERT_TRUE(absl::IsAlreadyExists(dup)) << dup;
   EXPECT_NE(std::string(dup.message()).find("INSERT"), std::string::npos);  // the log's text
-  EXPECT_TRUE(FromSqlite(dup));
+  EXPECT_TRUE(FromDatabase(dup));
   EXPECT_EQ(ClientText(dup), kStorageErrorText);
 }
 
 TEST_F(ClientTextTest, TheStoresOwnWordsPassThrough) {
   absl::Status mine = absl::NotFoundError("not banned");
-  EXPECT_FALSE(FromSqlite(mine));
+  EXPECT_FALSE(FromDatabase(mine));
   EXPECT_EQ(ClientText(mine), "not banned");
 }
 

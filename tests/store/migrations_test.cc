@@ -4,6 +4,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "server/store/sqlite_db.h"
 #include "server/store/store.h"
 #include "tests/store/temp_dir.h"
 
