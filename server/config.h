@@ -25,7 +25,8 @@ struct ServerConfig {
   // printed. Off in production, where missing keys stop the start (server/startup_keys.h).
   bool dev_mode = false;
   std::string data_dir = "var";  // SQLite store lives here
-  std::string store_path;        // empty = <data_dir>/tutti.db
+  // --database: a postgres:// URL or a SQLite file; empty = <data_dir>/tutti.db
+  std::string store_path;
   bool allow_guests = true;
   // The browser client's files (docs/WEB.md), read once at start. Relative to the
   // working directory, which tools/dev.sh sets to the repository root, where the web

@@ -23,6 +23,9 @@ ABSL_FLAG(bool, dev, kDefaults.dev_mode,
           "development mode: generate a key set in --keys when there is none and print a "
           "connect URL; never in production");
 ABSL_FLAG(std::string, data, kDefaults.data_dir, "where the embedded store lives");
+ABSL_FLAG(std::string, database, kDefaults.store_path,
+          "the store: a postgres://user@host:port/dbname URL (PostgreSQL; the password from "
+          "PGPASSWORD or ~/.pgpass) or a SQLite file; \"\" = <data>/tutti.db");
 ABSL_FLAG(bool, no_guests, !kDefaults.allow_guests, "refuse connections without a token");
 ABSL_FLAG(std::string, web_root, kDefaults.web_root,
           "the browser client's files; \"\" = serve none");
@@ -82,6 +85,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   c.key_dir = absl::GetFlag(FLAGS_keys);
   c.dev_mode = absl::GetFlag(FLAGS_dev);
   c.data_dir = absl::GetFlag(FLAGS_data);
+  c.store_path = absl::GetFlag(FLAGS_database);
   c.allow_guests = !absl::GetFlag(FLAGS_no_guests);
   c.web_root = absl::GetFlag(FLAGS_web_root);
   c.max_frame_bytes = absl::GetFlag(FLAGS_max_frame);

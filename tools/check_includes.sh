@@ -5,7 +5,7 @@
 #     below (server/handlers_rooms.cc is part of the Dispatcher). shard.cc including
 #     dispatcher.h while dispatcher.cc includes shard.h is a cycle, although no header
 #     includes itself.
-#  2. websocketpp and sqlite3 are included only by the files allowed below.
+#  2. websocketpp, sqlite3 and libpq are included only by the files allowed below.
 # Prints every violation and exits 1 if there is one; run by CTest (server.IncludeRules).
 #
 #   tools/check_includes.sh [SOURCE_ROOT]
@@ -50,6 +50,11 @@ WEBSOCKETPP_ALLOWED=(
 SQLITE_ALLOWED=(
   '^server/store/[a-z_]+\.cc$'
   '^server/store/sqlite_db\.h$'
+)
+# Files allowed to include libpq-fe.h (PostgreSQL): the same boundary as SQLite's.
+LIBPQ_ALLOWED=(
+  '^server/store/[a-z_]+\.cc$'
+  '^server/store/pg_db\.h$'
 )
 # Where rule 2 looks (tests may include what they test).
 SCANNED_DIRS=(server crypto midi tools bench)
@@ -121,6 +126,9 @@ while IFS= read -r file; do
   if grep -Eq '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]sqlite3\.h[>"]' "$file"; then
     matches_any "$file" "${SQLITE_ALLOWED[@]}" || fail "$file includes sqlite3.h"
   fi
+  if grep -Eq '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](postgresql/)?libpq-fe\.h[>"]' "$file"; then
+    matches_any "$file" "${LIBPQ_ALLOWED[@]}" || fail "$file includes libpq-fe.h"
+  fi
 done < <(for dir in "${SCANNED_DIRS[@]}"; do
   [[ -d $dir ]] && find "$dir" \( -name '*.h' -o -name '*.cc' -o -name '*.cpp' \) \
     -not -path '*/node_modules/*'
@@ -130,4 +138,4 @@ if ((failures > 0)); then
   echo "check_includes: $failures problem(s); see docs/ARCHITECTURE.md, \"Include rules\"" >&2
   exit 1
 fi
-echo "check_includes: server/ module graph acyclic; websocketpp and sqlite3 where allowed"
+echo "check_includes: server/ module graph acyclic; websocketpp, sqlite3 and libpq where allowed"

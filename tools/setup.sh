@@ -15,6 +15,9 @@ PACKAGES=(
   libsqlite3-dev sqlite3 zlib1g-dev
   # Rooms across nodes: the Redis engine's client library, and the redis-server its tests start.
   libhiredis-dev redis-server
+  # The store's PostgreSQL driver (libpq) and the server its tests start themselves
+  # (initdb and postgres from /usr/lib/postgresql/15/bin, in a temporary directory).
+  libpq-dev postgresql-15
   # Metrics: prometheus-cpp's core and text serializer; promtool (in prometheus) checks a
   # real scrape in the tests, and the prometheus server scrapes one.
   prometheus-cpp-dev prometheus
@@ -41,6 +44,12 @@ export DEBIAN_FRONTEND=noninteractive
 
 if [ ${#missing[@]} -ne 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
+  # Debian's postgresql-15 would create and start a cluster of its own ("main", port
+  # 5432) on install; Tutti's tests start their own servers and need none.
+  if [[ " ${missing[*]} " == *" postgresql-15 "* ]] && [ ! -e /etc/postgresql-common/createcluster.d/tutti.conf ]; then
+    $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/tutti.conf >/dev/null
+  fi
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

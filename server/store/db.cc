@@ -4,7 +4,6 @@
 
 #include "absl/strings/match.h"
 #include "server/moderation/string_view_compat.h"
-#include "server/store/sqlite_db.h"
 
 namespace tutti::server::store {
 
@@ -21,13 +20,6 @@ absl::Status Statement::Run() {
 bool Db::IsPostgresUrl(std::string_view location) {
   return absl::StartsWith(ToAbsl(location), "postgres://") ||
          absl::StartsWith(ToAbsl(location), "postgresql://");
-}
-
-absl::StatusOr<std::unique_ptr<Db>> Db::Open(const std::string& location) {
-  if (IsPostgresUrl(location)) {
-    return absl::InvalidArgumentError("this build has no PostgreSQL driver");
-  }
-  return SqliteDb::Open(location);
 }
 
 void Db::NoteFailure(std::string_view error, std::string_view context) {

@@ -1,5 +1,6 @@
 // What users were told was saved survives `kill -9` of the real server process: a
-// server ban, a friendship, a registered room's settings and its room ban. Also:
+// server ban, a friendship, a registered room's settings and its room ban; on the
+// embedded SQLite store and on PostgreSQL (--database, a server the test starts). Also:
 // SIGTERM closes clients with 1001 and exits 0.
 #include <signal.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "server/clock.h"
 #include "server/moderation/audit.h"
 #include "server/store/store.h"
+#include "tests/testing/pg_server.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
 
@@ -72,14 +74,38 @@ class DurabilityTest : public ::testing::Test {
     return {};
   }
 
+  // Acknowledged writes, kill -9, restart, every write still there; `extra` are the
+  // server's store flags.
+  void SurviveKillNine(const std::vector<std::string>& extra);
+
   std::string dir_;
   crypto::IssuerKeys issuer_;
   crypto::PublicKey seal_{};
 };
 
-TEST_F(DurabilityTest, AcknowledgedWritesSurviveKillNine) {
+TEST_F(DurabilityTest, AcknowledgedWritesSurviveKillNine) { SurviveKillNine({}); }
+
+TEST_F(DurabilityTest, AcknowledgedWritesSurviveKillNineOnPostgres) {
+  if (std::string why = server::store::testing::PgServer::Unavailable(); !why.empty()) {
+    GTEST_SKIP() << why;
+  }
+  server::store::testing::PgServer pg;
+  absl::Status started = pg.Start();
+  ASSERT_TRUE(started.ok()) << started;
+  SurviveKillNine({"--database", pg.Url()});
+  // It was PostgreSQL that kept them: no SQLite file was made, and the ban is there.
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/tutti.db"));
+  auto store = server::store::Store::Open(pg.Url());
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto bans = (*store)->ListServerBans(server::SystemClock().UnixMs());
+  ASSERT_TRUE(bans.ok()) << bans.status();
+  ASSERT_EQ(bans->size(), 1u);
+  EXPECT_NE((*bans)[0].target.find("mallory"), std::string::npos);
+}
+
+void DurabilityTest::SurviveKillNine(const std::vector<std::string>& extra) {
   {
-    ServerProcess server(TUTTI_SERVER_BIN, dir_);
+    ServerProcess server(TUTTI_SERVER_BIN, dir_, extra);
     ASSERT_TRUE(server.Start()) << server.output();
     auto admin = Connect(server.port(), "admin", {"admin"});
     auto bob = Connect(server.port(), "bob");
@@ -126,7 +152,7 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveKillNine) {
     EXPECT_EQ(WTERMSIG(status), SIGKILL);
   }
 
-  ServerProcess server(TUTTI_SERVER_BIN, dir_);
+  ServerProcess server(TUTTI_SERVER_BIN, dir_, extra);
   ASSERT_TRUE(server.Start()) << server.output();
   int http = 0;
   EXPECT_EQ(Connect(server.port(), "mallory", {}, &http), nullptr);

@@ -1,13 +1,17 @@
 // Acknowledged writes survive kill -9: a child process writes through StorageThread
 // and prints an ack from each completion callback (the moment the server would tell a
 // user "done"); the test kills it with SIGKILL right after reading an ack, reopens
-// the database and looks for every acked write. Three rounds on one file, so WAL
-// recovery after a kill is exercised too.
+// the database and looks for every acked write. Three rounds on one database, so WAL
+// recovery after a kill is exercised too. It runs on both drivers: a SQLite file, and
+// a private PostgreSQL server (pg_server.h) that the second round also kills with
+// SIGKILL right after the writer, so the server's crash recovery must bring back every
+// acknowledged commit.
 //
 // What this proves: acks are sent only after the transaction committed, and a commit
-// is in the file once sqlite3_step returns. What it cannot prove: survival of power
-// loss, which rests on synchronous=FULL (fsync of the WAL at each commit), checked by
-// store_test.cc's pragma test.
+// is in the database once the driver returns it. What it cannot prove: survival of
+// power loss, which rests on synchronous=FULL (SQLite, fsync of the WAL at each commit,
+// checked by store_test.cc's pragma test) and on fsync and synchronous_commit
+// (PostgreSQL, checked by pg_driver_test.cc).
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -23,7 +27,9 @@
 
 #include "gtest/gtest.h"
 #include "server/store/store.h"
+#include "tests/store/backend.h"
 #include "tests/store/temp_dir.h"
+#include "tests/testing/pg_server.h"
 
 namespace tutti::server::store {
 namespace {
@@ -118,17 +124,34 @@ void ExpectAllPresent(Store& store, const std::vector<Acked>& acks) {
   }
 }
 
-TEST(DurabilityTest, AcknowledgedWritesSurviveSigkill) {
+class DurabilityTest : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(DurabilityTest, AcknowledgedWritesSurviveSigkill) {
   TempDir dir;
-  const std::string path = dir.File("durable.db");
+  std::string location = dir.File("durable.db");
+  // PostgreSQL: a server of this test's own, since one round kills it.
+  testing::PgServer server;
+  if (GetParam() == Backend::kPostgres) {
+    if (std::string why = testing::PgServer::Unavailable(); !why.empty()) GTEST_SKIP() << why;
+    absl::Status started = server.Start();
+    ASSERT_TRUE(started.ok()) << started;
+    location = server.Url();
+  }
   std::vector<Acked> all;
   long long first_index = 0;
   const int kill_after[] = {25, 60, 140};
-  for (int kill_at : kill_after) {
-    Round round = RunWriterAndKill(path, first_index, kill_at);
+  for (int round_index = 0; round_index < 3; ++round_index) {
+    const int kill_at = kill_after[round_index];
+    Round round = RunWriterAndKill(location, first_index, kill_at);
     ASSERT_TRUE(round.error.empty()) << round.error;
     ASSERT_TRUE(round.killed_by_sigkill);
     ASSERT_GE(static_cast<int>(round.acks.size()), kill_at);
+    if (GetParam() == Backend::kPostgres && round_index == 1) {
+      // The database server dies too, with whatever the killed writer had in flight.
+      ASSERT_TRUE(server.Crash().ok());
+      absl::Status restarted = server.Restart();
+      ASSERT_TRUE(restarted.ok()) << restarted;
+    }
     long long max_index = first_index;
     for (const Acked& ack : round.acks) max_index = std::max(max_index, ack.index);
     all.insert(all.end(), round.acks.begin(), round.acks.end());
@@ -136,12 +159,15 @@ TEST(DurabilityTest, AcknowledgedWritesSurviveSigkill) {
     // starts past them so it never collides with one.
     first_index = max_index + 100;
 
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path);
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(location);
     ASSERT_TRUE(store.ok()) << store.status();
     ExpectAllPresent(**store, all);
   }
   EXPECT_GE(all.size(), 225u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Drivers, DurabilityTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
 }  // namespace
 }  // namespace tutti::server::store

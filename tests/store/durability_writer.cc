@@ -3,7 +3,7 @@
 // callback, i.e. at the moment the server would tell a user "done". The test kills it
 // with SIGKILL right after reading an ack and then checks every acked write.
 //
-// usage: tutti_store_durability_writer <database path> <first index>
+// usage: tutti_store_durability_writer <database path or postgres:// URL> <first index>
 // Runs until killed. Exit 2: cannot open the store; exit 3: a write failed.
 #include <unistd.h>
 

@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "server/store/sqlite_db.h"
 #include "server/store/store.h"
+#include "tests/store/backend.h"
 #include "tests/store/temp_dir.h"
 
 namespace tutti::server::store {
@@ -13,16 +14,25 @@ namespace {
 
 bool TableExists(Db& db, const std::string& name) {
   absl::StatusOr<Statement> stmt =
-      db.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1");
+      db.Prepare(db.dialect() == Db::Dialect::kSqlite
+                     ? "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1"
+                     : "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() "
+                       "AND tablename = ?1");
   EXPECT_TRUE(stmt.ok());
   stmt->Bind(1, name);
   absl::StatusOr<bool> row = stmt->Step();
   return row.ok() && *row;
 }
 
-TEST(MigrationsTest, EmptyFileGetsTheWholeSchema) {
-  TempDir dir;
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir.File("t.db"));
+// The migration tests run on both drivers (INSTANTIATE_TEST_SUITE_P at the end).
+class MigrationsTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { TUTTI_REQUIRE_LOCATION(where_); }
+  Location where_{GetParam()};
+};
+
+TEST_P(MigrationsTest, EmptyDatabaseGetsTheWholeSchema) {
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(where_.location);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ((*store)->schema_version(), static_cast<int>(SchemaMigrations().size()));
   EXPECT_EQ(*SchemaVersion((*store)->db()), (*store)->schema_version());
@@ -32,9 +42,8 @@ TEST(MigrationsTest, EmptyFileGetsTheWholeSchema) {
   }
 }
 
-TEST(MigrationsTest, ReopeningIsIdempotentAndKeepsData) {
-  TempDir dir;
-  const std::string path = dir.File("t.db");
+TEST_P(MigrationsTest, ReopeningIsIdempotentAndKeepsData) {
+  const std::string path = where_.location;
   {
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path);
     ASSERT_TRUE(store.ok());
@@ -48,13 +57,12 @@ TEST(MigrationsTest, ReopeningIsIdempotentAndKeepsData) {
   }
 }
 
-TEST(MigrationsTest, FileFromANewerServerIsRefused) {
-  TempDir dir;
-  const std::string path = dir.File("t.db");
+TEST_P(MigrationsTest, DatabaseFromANewerServerIsRefused) {
+  const std::string path = where_.location;
   {
     absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(path);
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("PRAGMA user_version = 999").ok());
+    ASSERT_TRUE((*db)->SetSchemaVersion(999).ok());
   }
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path);
   ASSERT_FALSE(store.ok());
@@ -62,9 +70,8 @@ TEST(MigrationsTest, FileFromANewerServerIsRefused) {
   EXPECT_NE(store.status().message().find("999"), absl::string_view::npos);
 }
 
-TEST(MigrationsTest, UpgradeAppliesOnlyTheMissingSteps) {
-  TempDir dir;
-  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(dir.File("t.db"));
+TEST_P(MigrationsTest, UpgradeAppliesOnlyTheMissingSteps) {
+  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(where_.location);
   ASSERT_TRUE(db.ok());
   std::vector<Migration> v1 = {{"a", "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (7);"}};
   ASSERT_EQ(*ApplyMigrations(**db, v1), 1);
@@ -81,9 +88,8 @@ TEST(MigrationsTest, UpgradeAppliesOnlyTheMissingSteps) {
   EXPECT_EQ(stmt->ColumnInt(0), 7);
 }
 
-TEST(MigrationsTest, AFailedStepLeavesThePreviousVersion) {
-  TempDir dir;
-  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(dir.File("t.db"));
+TEST_P(MigrationsTest, AFailedStepLeavesThePreviousVersion) {
+  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(where_.location);
   ASSERT_TRUE(db.ok());
   std::vector<Migration> broken = {
       {"a", "CREATE TABLE a (x INTEGER);"},
@@ -101,9 +107,8 @@ TEST(MigrationsTest, AFailedStepLeavesThePreviousVersion) {
   EXPECT_TRUE(TableExists(**db, "b"));
 }
 
-TEST(TransactionTest, RollsBackUnlessCommitted) {
-  TempDir dir;
-  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(dir.File("t.db"));
+TEST_P(MigrationsTest, TransactionRollsBackUnlessCommitted) {
+  absl::StatusOr<std::unique_ptr<Db>> db = Db::Open(where_.location);
   ASSERT_TRUE(db.ok());
   ASSERT_TRUE((*db)->Exec("CREATE TABLE t (x INTEGER)").ok());
   {
@@ -117,11 +122,15 @@ TEST(TransactionTest, RollsBackUnlessCommitted) {
     ASSERT_TRUE((*db)->Exec("INSERT INTO t VALUES (2)").ok());
     ASSERT_TRUE((*tx)->Commit().ok());
   }
-  absl::StatusOr<Statement> stmt = (*db)->Prepare("SELECT group_concat(x) FROM t");
+  absl::StatusOr<Statement> stmt = (*db)->Prepare("SELECT COUNT(*), MAX(x) FROM t");
   ASSERT_TRUE(stmt.ok());
   ASSERT_TRUE(*stmt->Step());
-  EXPECT_EQ(stmt->ColumnText(0), "2");
+  EXPECT_EQ(stmt->ColumnInt(0), 1);
+  EXPECT_EQ(stmt->ColumnInt(1), 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Drivers, MigrationsTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
 TEST(SqliteStatusTest, MapsCodes) {
   EXPECT_TRUE(SqliteStatus(SQLITE_OK, nullptr, "x").ok());

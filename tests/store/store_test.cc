@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "server/moderation/ban_list.h"
 #include "server/store/sqlite_db.h"
+#include "tests/store/backend.h"
 #include "tests/store/temp_dir.h"
 
 namespace tutti::server::store {
@@ -19,10 +20,12 @@ using moderation::AuditAction;
 using moderation::AuditRecord;
 using moderation::ServerBan;
 
-class StoreTest : public ::testing::Test {
+// Every StoreTest runs on both drivers (INSTANTIATE_TEST_SUITE_P at the end).
+class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    path_ = dir_.File("tutti.db");
+    TUTTI_REQUIRE_LOCATION(where_);
+    path_ = where_.location;
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = std::move(*store);
@@ -46,16 +49,19 @@ class StoreTest : public ::testing::Test {
     return ids;
   }
 
-  TempDir dir_;
-  std::string path_;
+  Location where_{GetParam()};
+  std::string path_;  // the SQLite file or the PostgreSQL URL
   std::unique_ptr<Store> store_;
 };
 
 // --- Opening ------------------------------------------------------------------------
 
-TEST_F(StoreTest, OpensInWalModeWithFullSyncAndForeignKeys) {
+TEST(StoreOpenTest, SqliteOpensInWalModeWithFullSyncAndForeignKeys) {
+  TempDir dir;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(dir.File("tutti.db"));
+  ASSERT_TRUE(store.ok()) << store.status();
   auto pragma = [&](const char* sql) {
-    absl::StatusOr<Statement> stmt = store_->db().Prepare(sql);
+    absl::StatusOr<Statement> stmt = (*store)->db().Prepare(sql);
     EXPECT_TRUE(stmt.ok());
     EXPECT_TRUE(*stmt->Step());
     return stmt->ColumnText(0);
@@ -63,7 +69,7 @@ TEST_F(StoreTest, OpensInWalModeWithFullSyncAndForeignKeys) {
   EXPECT_EQ(pragma("PRAGMA journal_mode"), "wal");
   EXPECT_EQ(pragma("PRAGMA synchronous"), "2");  // FULL
   EXPECT_EQ(pragma("PRAGMA foreign_keys"), "1");
-  EXPECT_GE(store_->schema_version(), 1);
+  EXPECT_GE((*store)->schema_version(), 1);
 }
 
 TEST(StoreOpenTest, MissingDirectoryIsAnErrorNotCreated) {
@@ -91,7 +97,7 @@ TEST(StoreOpenTest, NotADatabaseIsDataLoss) {
 
 // --- Profiles -----------------------------------------------------------------------
 
-TEST_F(StoreTest, ProfileUpsertAndGet) {
+TEST_P(StoreTest, ProfileUpsertAndGet) {
   EXPECT_EQ(store_->GetProfile("u1").status().code(), absl::StatusCode::kNotFound);
   Profile p{"u1", "Ursula", std::string("\0\x01\xff", 3), 1, "brb", kNow};
   ASSERT_TRUE(store_->UpsertProfile(p).ok());
@@ -110,14 +116,14 @@ TEST_F(StoreTest, ProfileUpsertAndGet) {
   EXPECT_EQ(store_->UpsertProfile(Profile{}).code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(StoreTest, EmptyAppearanceStaysEmptyNotNull) {
+TEST_P(StoreTest, EmptyAppearanceStaysEmptyNotNull) {
   ASSERT_TRUE(store_->UpsertProfile(Profile{"u1", "U", "", 0, "", kNow}).ok());
   EXPECT_EQ(store_->GetProfile("u1")->appearance, "");
 }
 
 // --- Friends ------------------------------------------------------------------------
 
-TEST_F(StoreTest, FriendRequestThenAccept) {
+TEST_P(StoreTest, FriendRequestThenAccept) {
   ASSERT_TRUE(store_->UpsertProfile(Profile{"bob", "Bob", "", 1, "jamming", kNow}).ok());
   absl::StatusOr<FriendRequestResult> sent = store_->SendFriendRequest("ann", "bob", kNow);
   ASSERT_TRUE(sent.ok()) << sent.status();
@@ -148,7 +154,7 @@ TEST_F(StoreTest, FriendRequestThenAccept) {
   EXPECT_EQ((*ann)[0].since_unix_ms, kNow + 5);
 }
 
-TEST_F(StoreTest, CrossingRequestsBecomeFriendship) {
+TEST_P(StoreTest, CrossingRequestsBecomeFriendship) {
   ASSERT_EQ(*store_->SendFriendRequest("ann", "bob", kNow), FriendRequestResult::kRequestSent);
   ASSERT_EQ(*store_->SendFriendRequest("bob", "ann", kNow), FriendRequestResult::kAccepted);
   EXPECT_TRUE(*store_->AreFriends("ann", "bob"));
@@ -158,7 +164,7 @@ TEST_F(StoreTest, CrossingRequestsBecomeFriendship) {
   EXPECT_FALSE((*rows)[0].pending_incoming || (*rows)[0].pending_outgoing);
 }
 
-TEST_F(StoreTest, FriendRequestRefusals) {
+TEST_P(StoreTest, FriendRequestRefusals) {
   EXPECT_EQ(store_->SendFriendRequest("ann", "ann", kNow).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->SendFriendRequest("", "ann", kNow).status().code(),
@@ -176,7 +182,7 @@ TEST_F(StoreTest, FriendRequestRefusals) {
             absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(StoreTest, DeclineOrWithdrawAndRemove) {
+TEST_P(StoreTest, DeclineOrWithdrawAndRemove) {
   ASSERT_TRUE(store_->SendFriendRequest("ann", "bob", kNow).ok());
   ASSERT_TRUE(store_->DeclineFriendRequest("bob", "ann").ok());  // bob declines
   EXPECT_TRUE(FriendIds("ann").empty());
@@ -193,7 +199,7 @@ TEST_F(StoreTest, DeclineOrWithdrawAndRemove) {
   EXPECT_EQ(store_->RemoveFriend("ann", "bob").code(), absl::StatusCode::kNotFound);
 }
 
-TEST_F(StoreTest, ListFriendsMixesKindsInIdOrder) {
+TEST_P(StoreTest, ListFriendsMixesKindsInIdOrder) {
   ASSERT_TRUE(store_->SendFriendRequest("zed", "me", kNow).ok());  // incoming
   ASSERT_TRUE(store_->SendFriendRequest("me", "amy", kNow).ok());  // outgoing
   ASSERT_TRUE(store_->SendFriendRequest("me", "kim", kNow).ok());
@@ -206,7 +212,7 @@ TEST_F(StoreTest, ListFriendsMixesKindsInIdOrder) {
 
 // --- Blocks -------------------------------------------------------------------------
 
-TEST_F(StoreTest, BlockEndsFriendshipAndRequests) {
+TEST_P(StoreTest, BlockEndsFriendshipAndRequests) {
   ASSERT_TRUE(store_->SendFriendRequest("ann", "bob", kNow).ok());
   ASSERT_TRUE(store_->AcceptFriendRequest("bob", "ann", kNow).ok());
   ASSERT_TRUE(store_->SendFriendRequest("cat", "ann", kNow).ok());
@@ -237,7 +243,7 @@ TEST_F(StoreTest, BlockEndsFriendshipAndRequests) {
 
 // --- Server bans --------------------------------------------------------------------
 
-TEST_F(StoreTest, ServerBansAreCanonicalUpsertedAndListedWhileActive) {
+TEST_P(StoreTest, ServerBansAreCanonicalUpsertedAndListedWhileActive) {
   ASSERT_TRUE(store_->AddServerBan(ServerBan{"eve", "spam", "root", kNow, 0}).ok());
   ASSERT_TRUE(store_->AddServerBan(ServerBan{"192.0.2.77/24", "scan", "root", kNow, 0}).ok());
   ASSERT_TRUE(
@@ -289,7 +295,7 @@ RoomRecord Jam() {
   return room;
 }
 
-TEST_F(StoreTest, SaveLoadRoomWithModerators) {
+TEST_P(StoreTest, SaveLoadRoomWithModerators) {
   EXPECT_EQ(store_->LoadRoom("jam").status().code(), absl::StatusCode::kNotFound);
   ASSERT_TRUE(store_->SaveRoom(Jam()).ok());
   Reopen();
@@ -305,7 +311,7 @@ TEST_F(StoreTest, SaveLoadRoomWithModerators) {
   EXPECT_EQ(room->updated_unix_ms, kNow);
 }
 
-TEST_F(StoreTest, SavingAgainReplacesModeratorsButKeepsBans) {
+TEST_P(StoreTest, SavingAgainReplacesModeratorsButKeepsBans) {
   ASSERT_TRUE(store_->SaveRoom(Jam()).ok());
   ASSERT_TRUE(store_->AddRoomBan(RoomBanRecord{"jam", "eve", "rude", "max", kNow, 0}).ok());
   RoomRecord changed = Jam();
@@ -320,14 +326,19 @@ TEST_F(StoreTest, SavingAgainReplacesModeratorsButKeepsBans) {
   EXPECT_EQ(store_->ListRoomBans("jam", kNow)->size(), 1u);
 }
 
-TEST_F(StoreTest, FailedSaveRoomChangesNothing) {
+TEST_P(StoreTest, FailedSaveRoomChangesNothing) {
   ASSERT_TRUE(store_->SaveRoom(Jam()).ok());
   // Make the third statement of SaveRoom fail, after the room row was updated and the
   // old moderators deleted: the transaction must undo both.
-  ASSERT_TRUE(store_->db()
-                  .Exec("CREATE TEMP TRIGGER refuse_mallory BEFORE INSERT ON room_moderators "
-                        "WHEN NEW.user_id = 'mallory' BEGIN SELECT RAISE(ABORT, 'no'); END")
-                  .ok());
+  const char* refuse_mallory =
+      GetParam() == Backend::kSqlite
+          ? "CREATE TEMP TRIGGER refuse_mallory BEFORE INSERT ON room_moderators "
+            "WHEN NEW.user_id = 'mallory' BEGIN SELECT RAISE(ABORT, 'no'); END"
+          : "CREATE FUNCTION refuse_mallory() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.user_id = 'mallory' THEN RAISE EXCEPTION 'no'; END IF; RETURN NEW; END $$; "
+            "CREATE TRIGGER refuse_mallory BEFORE INSERT ON room_moderators FOR EACH ROW "
+            "EXECUTE FUNCTION refuse_mallory()";
+  ASSERT_TRUE(store_->db().Exec(refuse_mallory).ok());
   RoomRecord changed = Jam();
   changed.topic = "changed";
   changed.moderators = {"mallory"};
@@ -342,7 +353,7 @@ TEST_F(StoreTest, FailedSaveRoomChangesNothing) {
   EXPECT_EQ(store_->LoadRoom("jam")->topic, "changed");
 }
 
-TEST_F(StoreTest, ListAndDeleteRooms) {
+TEST_P(StoreTest, ListAndDeleteRooms) {
   RoomRecord b = Jam();
   b.room_id = "b-room";
   b.moderators = {};
@@ -365,7 +376,7 @@ TEST_F(StoreTest, ListAndDeleteRooms) {
   EXPECT_TRUE(store_->ListRoomBans("jam", kNow)->empty());
 }
 
-TEST_F(StoreTest, RoomBans) {
+TEST_P(StoreTest, RoomBans) {
   EXPECT_EQ(store_->AddRoomBan(RoomBanRecord{"nosuch", "eve", "", "max", kNow, 0}).code(),
             absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE(store_->SaveRoom(Jam()).ok());
@@ -391,7 +402,7 @@ TEST_F(StoreTest, RoomBans) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(StoreTest, PurgeExpiredBans) {
+TEST_P(StoreTest, PurgeExpiredBans) {
   ASSERT_TRUE(store_->SaveRoom(Jam()).ok());
   ASSERT_TRUE(store_->AddServerBan(ServerBan{"a", "", "", kNow, kNow + kHour}).ok());
   ASSERT_TRUE(store_->AddServerBan(ServerBan{"b", "", "", kNow, 0}).ok());
@@ -417,7 +428,7 @@ AuditRecord Audit(int i, std::string room, AuditAction action = AuditAction::kKi
   return record;
 }
 
-TEST_F(StoreTest, AuditAppendAndListNewestInReadingOrder) {
+TEST_P(StoreTest, AuditAppendAndListNewestInReadingOrder) {
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(store_->AppendAudit(Audit(i, i % 2 ? "jam" : "")).ok());
   }
@@ -448,13 +459,13 @@ TEST_F(StoreTest, AuditAppendAndListNewestInReadingOrder) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(StoreTest, AuditPrune) {
+TEST_P(StoreTest, AuditPrune) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->AppendAudit(Audit(i, "jam")).ok());
   EXPECT_EQ(*store_->PruneAudit(kNow + 3), 3);
   EXPECT_EQ(store_->ListAudit(std::nullopt, 10)->size(), 2u);
 }
 
-TEST_F(StoreTest, UnknownAuditActionIsReportedAsDataLoss) {
+TEST_P(StoreTest, UnknownAuditActionIsReportedAsDataLoss) {
   ASSERT_TRUE(store_->db()
                   .Exec("INSERT INTO audit_log (unix_ms, actor, action) VALUES (1, 'x', 'zap')")
                   .ok());
@@ -463,7 +474,7 @@ TEST_F(StoreTest, UnknownAuditActionIsReportedAsDataLoss) {
 
 // --- Statements ---------------------------------------------------------------------
 
-TEST_F(StoreTest, StatementsArePreparedOnceAndReused) {
+TEST_P(StoreTest, StatementsArePreparedOnceAndReused) {
   ASSERT_TRUE(store_->UpsertProfile(Profile{"u", "U", "", 0, "", kNow}).ok());
   const size_t cached = store_->db().cached_statements();
   for (int i = 0; i < 5; ++i) {
@@ -472,13 +483,16 @@ TEST_F(StoreTest, StatementsArePreparedOnceAndReused) {
   EXPECT_EQ(store_->db().cached_statements(), cached);
 }
 
-TEST_F(StoreTest, ValuesAreBoundNeverSpliced) {
+TEST_P(StoreTest, ValuesAreBoundNeverSpliced) {
   const std::string nasty = "x'); DROP TABLE profiles; --";
   ASSERT_TRUE(store_->UpsertProfile(Profile{nasty, nasty, "", 0, nasty, kNow}).ok());
   absl::StatusOr<Profile> got = store_->GetProfile(nasty);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->username, nasty);
 }
+
+INSTANTIATE_TEST_SUITE_P(Drivers, StoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kPostgres), BackendName);
 
 }  // namespace
 }  // namespace tutti::server::store

@@ -1,2 +1,4 @@
-// Fixture: a module that includes b.
+// Fixture: a module that includes b, and libpq outside server/store.
+#include <libpq-fe.h>
+
 #include "server/b.h"

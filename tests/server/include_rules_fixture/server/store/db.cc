@@ -1,2 +1,3 @@
-// Fixture: sqlite3 where it is allowed.
+// Fixture: sqlite3 and libpq where they are allowed.
+#include <libpq-fe.h>
 #include <sqlite3.h>
