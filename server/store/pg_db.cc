@@ -1,5 +1,7 @@
 #include "server/store/pg_db.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -202,7 +204,7 @@ void PgStatement::Reset() {
 
 // --- PgDb ----------------------------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<Db>> PgDb::Open(const std::string& url) {
+absl::StatusOr<std::unique_ptr<Db>> PgDb::Open(const std::string& url, Options options) {
   const char* values[std::size(kDefaultKeys) + 1];
   const char* keys[std::size(kDefaultKeys) + 1];
   for (size_t i = 0; i < std::size(kDefaultKeys); ++i) {
@@ -219,7 +221,7 @@ absl::StatusOr<std::unique_ptr<Db>> PgDb::Open(const std::string& url) {
     PQfinish(conn);
     return status;
   }
-  std::unique_ptr<PgDb> db(new PgDb(conn));
+  std::unique_ptr<PgDb> db(new PgDb(conn, std::move(options)));
   if (absl::Status s = db->SetUpSession(); !s.ok()) return s;
 
   // With fsync off a committed transaction may vanish in a power loss or OS crash, and
@@ -241,6 +243,13 @@ PgDb::~PgDb() {
   PQfinish(conn_);
 }
 
+int64_t PgDb::NowMs() const {
+  if (options_.now_ms) return options_.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 absl::Status PgDb::SetUpSession() {
   // Notices ("relation already exists, skipping") are not for the server's log.
   PQsetNoticeProcessor(
@@ -258,13 +267,22 @@ absl::Status PgDb::EnsureConnected() {
     // a new session as if nothing happened.
     return PgStatus("", "the connection to PostgreSQL was lost in a transaction");
   }
+  if (NowMs() < retry_at_ms_) {
+    return PgStatus("", absl::StrCat("PostgreSQL unreachable; next reconnection in ",
+                                     retry_at_ms_ - NowMs(), " ms"));
+  }
+  ++reconnect_attempts_;
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK) {
+    backoff_ms_ = backoff_ms_ == 0 ? kFirstBackoffMs : std::min(backoff_ms_ * 2, kMaxBackoffMs);
+    retry_at_ms_ = NowMs() + backoff_ms_;
     absl::Status status =
         PgStatus("", absl::StrCat("cannot reconnect to PostgreSQL: ", ConnectionError(conn_)));
     NoteFailure("connection lost", ConnectionError(conn_));
     return status;
   }
+  backoff_ms_ = 0;
+  retry_at_ms_ = 0;
   ++epoch_;  // the server forgot our prepared statements
   return SetUpSession();
 }

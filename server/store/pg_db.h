@@ -16,9 +16,11 @@
 // for it longer than lock_timeout (5 s) fails with UNAVAILABLE.
 //
 // Connection loss: a statement on a broken connection fails with UNAVAILABLE; the next
-// statement outside a transaction reconnects (PQreset) and re-prepares. Connecting and
-// idle connections are bounded by connect_timeout and TCP keepalives (defaults below,
-// which the URL may override), so the storage thread never waits forever.
+// statement outside a transaction reconnects (PQreset) and re-prepares. A failed
+// reconnection backs off (250 ms doubling to 5 s): until then statements fail at once
+// instead of each waiting out connect_timeout on a host that drops packets. Connecting
+// and idle connections are bounded by connect_timeout and TCP keepalives (defaults in
+// pg_db.cc, which the URL may override), so the storage thread never waits forever.
 //
 // Thread affinity: one thread at a time; in the server that is the storage thread.
 // Ownership: Store owns the Db; the Db owns the PGconn and its statement cache.
@@ -28,6 +30,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -93,12 +96,22 @@ class PgStatement final : public DriverStatement {
 
 class PgDb final : public Db {
  public:
+  struct Options {
+    // Monotonic milliseconds, for the reconnection backoff only; empty = steady_clock.
+    std::function<int64_t()> now_ms;
+  };
+  static constexpr int64_t kFirstBackoffMs = 250;
+  static constexpr int64_t kMaxBackoffMs = 5000;
+
   // Connects to `url` (postgres://user:password@host:port/dbname?options), sets the
   // session up (synchronous_commit, lock_timeout) and checks that the server fsyncs.
   // UNAVAILABLE when the server cannot be reached, FAILED_PRECONDITION when it runs
   // with fsync off.
-  static absl::StatusOr<std::unique_ptr<Db>> Open(const std::string& url);
+  static absl::StatusOr<std::unique_ptr<Db>> Open(const std::string& url, Options options = {});
   ~PgDb() override;
+
+  // Reconnections tried since Open (for tests and the backoff's own checks).
+  uint64_t reconnect_attempts() const { return reconnect_attempts_; }
 
   Dialect dialect() const override { return Dialect::kPostgres; }
   absl::Status Exec(const std::string& sql) override;
@@ -113,7 +126,8 @@ class PgDb final : public Db {
 
  private:
   friend class PgStatement;
-  explicit PgDb(PGconn* conn) : conn_(conn) {}
+  PgDb(PGconn* conn, Options options) : conn_(conn), options_(std::move(options)) {}
+  int64_t NowMs() const;
 
   absl::Status SetUpSession();
   // Reconnects a broken connection, outside a transaction only.
@@ -125,7 +139,11 @@ class PgDb final : public Db {
   absl::Status Check(PGresult* result, std::string_view context);
 
   PGconn* conn_;
-  uint64_t epoch_ = 1;  // incremented by each reconnection: statements re-prepare
+  const Options options_;
+  uint64_t reconnect_attempts_ = 0;
+  int64_t backoff_ms_ = 0;   // 0 = the last reconnection (if any) worked
+  int64_t retry_at_ms_ = 0;  // no reconnection before this (NowMs)
+  uint64_t epoch_ = 1;       // incremented by each reconnection: statements re-prepare
   int64_t changes_ = 0;
   bool in_transaction_ = false;
   uint64_t next_statement_ = 0;

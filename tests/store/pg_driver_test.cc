@@ -151,5 +151,42 @@ TEST(PgReconnectTest, WritesFailWhileTheServerIsDownAndWorkAfterItReturns) {
   EXPECT_TRUE((*store)->SaveRoom(RoomRecord{"jam", "Jam", 0, "", "", "u", "", {"u"}, 4}).ok());
 }
 
+TEST(PgReconnectTest, ReconnectionsBackOffWhileTheServerIsDown) {
+  if (std::string why = testing::PgServer::Unavailable(); !why.empty()) GTEST_SKIP() << why;
+  testing::PgServer server;
+  absl::Status started = server.Start();
+  ASSERT_TRUE(started.ok()) << started;
+  int64_t now_ms = 0;  // the backoff's clock, moved by hand
+  PgDb::Options options;
+  options.now_ms = [&now_ms] { return now_ms; };
+  absl::StatusOr<std::unique_ptr<Db>> opened = PgDb::Open(server.Url(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  auto* db = static_cast<PgDb*>(opened->get());
+  ASSERT_TRUE(db->Exec("SELECT 1").ok());
+
+  ASSERT_TRUE(server.Stop().ok());
+  EXPECT_FALSE(db->Exec("SELECT 1").ok());  // finds the connection gone
+  EXPECT_EQ(db->Exec("SELECT 1").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(db->reconnect_attempts(), 1u);
+  // Inside the backoff: refused at once, no attempt.
+  now_ms = PgDb::kFirstBackoffMs - 1;
+  EXPECT_EQ(db->Exec("SELECT 1").code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(db->reconnect_attempts(), 1u);
+  // Due: one more attempt, which fails and doubles the wait.
+  now_ms = PgDb::kFirstBackoffMs;
+  EXPECT_FALSE(db->Exec("SELECT 1").ok());
+  EXPECT_EQ(db->reconnect_attempts(), 2u);
+
+  absl::Status restarted = server.Restart();
+  ASSERT_TRUE(restarted.ok()) << restarted;
+  now_ms = 3 * PgDb::kFirstBackoffMs - 1;  // the server is back, the backoff not over
+  EXPECT_FALSE(db->Exec("SELECT 1").ok());
+  EXPECT_EQ(db->reconnect_attempts(), 2u);
+  now_ms = 3 * PgDb::kFirstBackoffMs;
+  absl::Status back = db->Exec("SELECT 1");
+  EXPECT_TRUE(back.ok()) << back;
+  EXPECT_EQ(db->reconnect_attempts(), 3u);
+}
+
 }  // namespace
 }  // namespace tutti::server::store

@@ -33,13 +33,27 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kStartDeadline = std::chrono::seconds(90);
 constexpr auto kPoll = std::chrono::milliseconds(20);
 
-// In the child, before exec: become "nobody" when we are root (initdb and postgres
-// refuse to run as root). Returns false when that fails.
-bool DropRoot() {
-  if (geteuid() != 0) return true;
+// Who to run as: "nobody" when we are root (initdb and postgres refuse to run as
+// root). Looked up before fork: getpwnam is not safe in the child of a threaded process.
+struct RunAs {
+  bool drop = false;
+  bool known = true;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+RunAs Unprivileged() {
+  RunAs who;
+  if (geteuid() != 0) return who;
+  who.drop = true;
   const passwd* pw = getpwnam("nobody");
-  if (pw == nullptr) return false;
-  return setgroups(0, nullptr) == 0 && setgid(pw->pw_gid) == 0 && setuid(pw->pw_uid) == 0;
+  if (pw == nullptr) {
+    who.known = false;
+    return who;
+  }
+  who.uid = pw->pw_uid;
+  who.gid = pw->pw_gid;
+  return who;
 }
 
 // Forks and execs argv with stdout and stderr appended to `log`; returns the pid.
@@ -47,6 +61,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log, bool n
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const RunAs who = Unprivileged();
   const pid_t pid = fork();
   if (pid != 0) return pid;
   if (new_session) setsid();  // a terminal's ^C to the test does not reach it directly
@@ -58,7 +73,8 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& log, bool n
   }
   const int null_fd = open("/dev/null", O_RDONLY);
   if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
-  if (!DropRoot()) {
+  if (who.drop &&
+      (!who.known || setgroups(0, nullptr) != 0 || setgid(who.gid) != 0 || setuid(who.uid) != 0)) {
     std::fprintf(stderr, "cannot switch to the user nobody\n");
     _exit(126);
   }
