@@ -34,10 +34,16 @@ constexpr char kWriteLockSql[] = "SELECT pg_advisory_xact_lock(499967079529)";
 
 // Applied before the URL's own parameters, which win (PQconnectdbParams keeps the
 // last value of a repeated keyword; the URL is expanded where "dbname" appears).
-constexpr const char* kDefaultKeys[] = {"connect_timeout",     "keepalives_idle",
-                                        "keepalives_interval", "keepalives_count",
-                                        "application_name",    "dbname"};
-constexpr const char* kDefaultValues[] = {"10", "30", "10", "3", "tutti-server"};
+// tcp_user_timeout bounds a statement whose packets go unanswered (keepalives only
+// watch an idle connection).
+constexpr const char* kDefaultKeys[] = {"connect_timeout",
+                                        "keepalives_idle",
+                                        "keepalives_interval",
+                                        "keepalives_count",
+                                        "tcp_user_timeout",
+                                        "application_name",
+                                        "dbname"};
+constexpr const char* kDefaultValues[] = {"10", "30", "10", "3", "30000", "tutti-server"};
 
 uint64_t ReadBigEndian(const char* bytes, int length) {
   uint64_t value = 0;
