@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "midi/jack_timed_output.h"
 #include "midi/rtmidi_port.h"
 #include "tools/client/client.h"
 #include "tools/client/connect_flags.h"
@@ -50,6 +51,9 @@ ABSL_FLAG(double, min_delay_ms, 5,
 ABSL_FLAG(double, max_delay_ms, 500, "highest playout delay, ms");
 ABSL_FLAG(std::string, smoothness, "balanced",
           "low (95th percentile), balanced (99th) or smooth (99.8th)");
+ABSL_FLAG(double, output_lookahead_ms, 10,
+          "hand events to the JACK output this long before they are due; it writes each at "
+          "the frame of its due time, so a wake-up later by less than this costs no timing");
 ABSL_FLAG(bool, realtime, false,
           "run the loop SCHED_FIFO (needs the privilege): on a busy machine an ordinary "
           "thread can wake ~4 ms late and smear the timing");
@@ -111,6 +115,7 @@ int main(int argc, char** argv) {
   const bool reconnect = !absl::GetFlag(FLAGS_no_reconnect);
   const double min_delay_ms = absl::GetFlag(FLAGS_min_delay_ms);
   const double max_delay_ms = absl::GetFlag(FLAGS_max_delay_ms);
+  const double output_lookahead_ms = absl::GetFlag(FLAGS_output_lookahead_ms);
   const double duration_s = absl::GetFlag(FLAGS_duration_s);
   const double stats_s = absl::GetFlag(FLAGS_stats_s);
 
@@ -143,6 +148,9 @@ int main(int argc, char** argv) {
     tutti::main_support::UsageError("--smoothness is low, balanced or smooth");
   if (!(min_delay_ms >= 0 && max_delay_ms >= min_delay_ms)) {
     tutti::main_support::UsageError("need 0 <= --min-delay-ms <= --max-delay-ms");
+  }
+  if (!(output_lookahead_ms >= 0 && output_lookahead_ms <= 1000)) {
+    tutti::main_support::UsageError("--output-lookahead-ms is 0..1000");
   }
   if (!(duration_s >= 0 && stats_s >= 0)) {
     tutti::main_support::UsageError("--duration-s and --stats-s must not be negative");
@@ -189,10 +197,11 @@ int main(int argc, char** argv) {
                  std::string(in.status().message()).c_str());
     return 1;
   }
-  absl::StatusOr<std::unique_ptr<tutti::midi::MidiOutput>> out =
-      output.empty() ? tutti::midi::MidiOutput::OpenVirtual(
+  // Timed: each event goes out at the frame of its play time, not when this loop woke.
+  absl::StatusOr<std::unique_ptr<tutti::midi::TimedMidiOutput>> out =
+      output.empty() ? tutti::midi::TimedMidiOutput::OpenVirtual(
                            jack_client + "-out", virtual_output.empty() ? "out" : virtual_output)
-                     : tutti::midi::MidiOutput::OpenNamed(jack_client + "-out", output);
+                     : tutti::midi::TimedMidiOutput::OpenNamed(jack_client + "-out", output);
   if (!out.ok()) {
     std::fprintf(stderr, "tutti-midi-bridge: output: %s\n",
                  std::string(out.status().message()).c_str());
@@ -205,6 +214,7 @@ int main(int argc, char** argv) {
 
   // --- connect ---
   tutti::bridge::MidiLinkOptions lo;
+  lo.output_lookahead_us = static_cast<int64_t>(output_lookahead_ms * 1000);
   tutti::bridge::MidiLink link(lo);
   link.buffer().SetDelayBounds(static_cast<int64_t>(min_delay_ms * 1000),
                                static_cast<int64_t>(max_delay_ms * 1000));
@@ -252,7 +262,7 @@ int main(int argc, char** argv) {
   std::vector<tutti::midi::ChannelMessage> group;
   auto play = [&](const tutti::bridge::LinkOutput& o) {
     for (const auto& ev : o.play) {
-      if ((*out)->Send(ev.message).ok()) ++played;
+      if ((*out)->Schedule(ev.local_us, ev.message)) ++played;
     }
   };
   for (;;) {
@@ -331,13 +341,16 @@ int main(int argc, char** argv) {
       const auto& c = link.counters();
       std::printf(
           "tutti-midi-bridge: clock %s offset %lld us +- %lld us, skew %.1f ppm; sent %llu "
-          "batches (%llu unsynced), received %llu, played %llu, gaps %llu\n",
+          "batches (%llu unsynced), received %llu, played %llu (out late %llu, dropped %llu), "
+          "gaps %llu\n",
           st.synced ? "synced" : "syncing", static_cast<long long>(st.offset_us),
           static_cast<long long>(st.error_bound_us), st.skew_ppm,
           static_cast<unsigned long long>(c.batches_sent),
           static_cast<unsigned long long>(c.unsynced_batches),
           static_cast<unsigned long long>(c.batches_received),
-          static_cast<unsigned long long>(played), static_cast<unsigned long long>(c.gaps));
+          static_cast<unsigned long long>(played), static_cast<unsigned long long>((*out)->late()),
+          static_cast<unsigned long long>((*out)->dropped()),
+          static_cast<unsigned long long>(c.gaps));
       std::fflush(stdout);
       next_stats = now + static_cast<int64_t>(stats_s * 1e6);
     }
@@ -400,7 +413,9 @@ int main(int argc, char** argv) {
   tutti::bridge::LinkOutput o;
   link.OnDisconnected(MonotonicNowUs(), &o);
   play(o);
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // one JACK cycle to send them
+  // The last events are due up to a lookahead ahead; then one JACK cycle to send them.
+  (*out)->WaitWritten(std::chrono::milliseconds(1000));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (connected) client->Close();
   if (dropped_offline > 0) {
     std::printf("tutti-midi-bridge: %llu local events were not sent while disconnected\n",
