@@ -69,6 +69,12 @@ struct ServerConfig {
   // Networks exempt from the per-address limits (load generators, a gateway that
   // fronts many users), comma-separated CIDRs. The global ceiling still applies.
   std::string exempt_networks;
+  // Reverse proxies whose word on the client's address is taken (comma-separated CIDRs;
+  // docs/OPERATIONS.md, "Behind a reverse proxy"), and the one header they say it in:
+  // "x-forwarded-for" or "forwarded" (RFC 7239). From any other peer the header is
+  // ignored. Empty: every client is its TCP peer.
+  std::string trusted_proxies;
+  std::string proxy_header = "x-forwarded-for";
   // Control frames (ping, pong) a client may send: a keep-alive needs one every few
   // seconds; a flood costs the server a pong each. Past the burst: close 1008.
   double control_frames_per_second = 5.0;

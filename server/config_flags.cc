@@ -46,6 +46,10 @@ ABSL_FLAG(double, upgrade_burst_per_address, kDefaults.upgrade_burst_per_address
           "upgrade attempts an address may make at once (at least 1)");
 ABSL_FLAG(std::string, exempt_networks, kDefaults.exempt_networks,
           "comma-separated CIDRs without per-address limits (load generators, gateways)");
+ABSL_FLAG(std::string, trusted_proxy, kDefaults.trusted_proxies,
+          "comma-separated CIDRs of reverse proxies whose client-address header is trusted");
+ABSL_FLAG(std::string, proxy_header, kDefaults.proxy_header,
+          "the header trusted proxies set: x-forwarded-for or forwarded");
 ABSL_FLAG(int, audit_retention_days, kDefaults.audit_retention_days,
           "delete moderation records older than this; 0 keeps them all");
 
@@ -96,6 +100,8 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   c.upgrades_per_second_per_address = absl::GetFlag(FLAGS_upgrades_per_second_per_address);
   c.upgrade_burst_per_address = absl::GetFlag(FLAGS_upgrade_burst_per_address);
   c.exempt_networks = absl::GetFlag(FLAGS_exempt_networks);
+  c.trusted_proxies = absl::GetFlag(FLAGS_trusted_proxy);
+  c.proxy_header = absl::GetFlag(FLAGS_proxy_header);
   c.audit_retention_days = absl::GetFlag(FLAGS_audit_retention_days);
   c.max_users_per_room = absl::GetFlag(FLAGS_max_users_per_room);
   c.lobby_max_users = absl::GetFlag(FLAGS_lobby_max_users);

@@ -110,7 +110,11 @@ struct Endpoint::Impl {
       const int64_t now_us = server.clock().NowUs();
       con->limits = &server.connection_limits();
       con->clock = &server.clock();
-      con->ticket = con->limits->Accepted(RemoteIpOf(con), now_us / 1000);
+      // A trusted proxy's connections are many clients: they count toward the ceiling
+      // now and toward their client's address once the upgrade names it.
+      const std::string peer = RemoteIpOf(con);
+      const bool proxied = server.trusted_proxies().Trusts(peer);
+      con->ticket = con->limits->Accepted(proxied ? std::string() : peer, now_us / 1000);
       const moderation::ConnectionLimits::Verdict door = con->limits->CheckAccepted(con->ticket);
       if (!door.ok()) {
         shard->mutable_counters().refusals.Add(RefuseAtAccept(socket, door));
@@ -171,7 +175,23 @@ struct Endpoint::Impl {
     };
     Server& server = shard->server();
     const int64_t now_ms = server.clock().UnixMs();
-    const std::string ip = RemoteIpOf(con);
+    std::string ip = RemoteIpOf(con);
+    const moderation::TrustedProxies& proxies = server.trusted_proxies();
+    if (con->door_refusal.ok() && proxies.Trusts(ip)) {
+      absl::StatusOr<std::string> client = proxies.ClientAddress(
+          ip, con->get_request().get_header(
+                  std::string(moderation::ForwardedHeaderName(proxies.header()))));
+      if (!client.ok()) {
+        return refuse(websocketpp::http::status_code::bad_request,
+                      std::string(client.status().message()));
+      }
+      ip = std::move(*client);
+      // The door counts in monotonic time, not the wall clock the bans use.
+      if (con->limits != nullptr) {
+        con->limits->Attribute(con->ticket, ip, server.clock().NowUs() / 1000);
+      }
+    }
+    con->client_ip = ip;
     // The door first: the ceiling and the address's share cost a hash lookup, and
     // come before everything that costs more.
     if (!con->door_refusal.ok()) {
@@ -298,7 +318,7 @@ struct Endpoint::Impl {
       con->close(websocketpp::close::status::internal_endpoint_error, "no identity");
       return;
     }
-    std::string ip = RemoteIpOf(con);
+    std::string ip = std::move(con->client_ip);
     ReleaseHandshake(*con);
     auto link = std::make_unique<WsLink>(con, std::move(ip));
     Session* s = shard->AddSession(std::move(*con->identity), std::move(link));

@@ -124,6 +124,11 @@ absl::Status Server::Start() {
   }
   auto exempt = moderation::ConnectionLimits::ParseNetworks(config_.exempt_networks);
   if (!exempt.ok()) return exempt.status();
+  auto proxies = moderation::ConnectionLimits::ParseNetworks(config_.trusted_proxies);
+  if (!proxies.ok()) return proxies.status();
+  auto proxy_header = moderation::ParseForwardedHeaderName(config_.proxy_header);
+  if (!proxy_header.ok()) return proxy_header.status();
+  trusted_proxies_ = moderation::TrustedProxies(std::move(*proxies), *proxy_header);
   moderation::ConnectionLimits::Options door;
   door.max_connections =
       config_.max_connections > 0 ? config_.max_connections : DefaultMaxConnections(config_);

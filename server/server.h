@@ -25,6 +25,7 @@
 #include "server/moderation/auth_failure_tracker.h"
 #include "server/moderation/ban_list.h"
 #include "server/moderation/connection_limits.h"
+#include "server/moderation/forwarded.h"
 #include "server/social.h"
 #include "server/store/storage_thread.h"
 
@@ -76,6 +77,8 @@ class Server final : public Cluster {
   moderation::AuthFailureTracker& auth_failures() { return *auth_failures_; }
   // The door's counters (ceiling, per-address limits); made by Start().
   moderation::ConnectionLimits& connection_limits() { return *connection_limits_; }
+  // --trusted-proxy and --proxy-header, parsed by Start(); read-only after.
+  const moderation::TrustedProxies& trusted_proxies() const { return trusted_proxies_; }
 
   // For /readyz: true from Shutdown() on.
   bool draining() const { return shutting_down_.load(); }
@@ -91,6 +94,7 @@ class Server final : public Cluster {
   std::unique_ptr<crypto::Authenticator> authenticator_;
   // Before shards_: connections give their tickets back as the shards' endpoints go.
   std::unique_ptr<moderation::ConnectionLimits> connection_limits_;
+  moderation::TrustedProxies trusted_proxies_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unique_ptr<store::StorageThread> storage_;
   std::shared_ptr<const moderation::BanList> bans_ = moderation::BanList::Empty();

@@ -49,6 +49,9 @@ struct ConnectionData {
   // Set when the door refused the connection right after accept (already answered).
   moderation::ConnectionLimits::Verdict door_refusal;
   TokenBucket control;  // pings and pongs from the client
+  // The client's address, set by the gate: the TCP peer's, or the one a trusted proxy
+  // named (server/moderation/forwarded.h). Kept because the request is released at open.
+  std::string client_ip;
 
   ConnectionData() = default;
   ConnectionData(const ConnectionData&) = delete;

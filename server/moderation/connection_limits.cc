@@ -84,7 +84,18 @@ ConnectionLimits::Ticket ConnectionLimits::Accepted(std::string_view ip, int64_t
   absl::MutexLock lock(&mu_);
   ++open_;
   ticket.counted = true;
-  if (!per_address) return ticket;
+  if (per_address) TrackLocked(ticket, std::move(key), now_ms);
+  return ticket;
+}
+
+void ConnectionLimits::Attribute(Ticket& ticket, std::string_view ip, int64_t now_ms) {
+  if (!ticket.counted || !ticket.key.empty() || ip.empty() || Exempt(ip)) return;
+  std::string key = AddressKey(ip);
+  absl::MutexLock lock(&mu_);
+  TrackLocked(ticket, std::move(key), now_ms);
+}
+
+void ConnectionLimits::TrackLocked(Ticket& ticket, std::string key, int64_t now_ms) {
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     if (entries_.size() >= options_.max_tracked) {
@@ -93,7 +104,7 @@ ConnectionLimits::Ticket ConnectionLimits::Accepted(std::string_view ip, int64_t
       }
       if (entries_.size() >= options_.max_tracked) {
         ++counters_.untracked;
-        return ticket;
+        return;
       }
     }
     Entry fresh;
@@ -103,7 +114,6 @@ ConnectionLimits::Ticket ConnectionLimits::Accepted(std::string_view ip, int64_t
   }
   ++it->second.connections;
   ticket.key = std::move(key);
-  return ticket;
 }
 
 void ConnectionLimits::Released(Ticket& ticket, int64_t now_ms) {

@@ -78,6 +78,11 @@ class ConnectionLimits {
 
   // A TCP connection was accepted from `ip` (text form; may be empty when unknown).
   Ticket Accepted(std::string_view ip, int64_t now_ms);
+  // A connection accepted from a trusted proxy (passed to Accepted with an empty ip, so
+  // counted only toward the ceiling) turned out at its upgrade to be from `ip`: from now
+  // on it counts toward that address's limits, as if accepted from it. Does nothing for
+  // a ticket already keyed, an empty ip or an exempt one.
+  void Attribute(Ticket& ticket, std::string_view ip, int64_t now_ms);
   // The connection is gone; the ticket is emptied so a second call does nothing.
   void Released(Ticket& ticket, int64_t now_ms);
 
@@ -108,6 +113,9 @@ class ConnectionLimits {
   // Unused, and its bucket full again: the entry says nothing a fresh one would not.
   bool IsIdle(const Entry& entry, int64_t now_ms) const;
   size_t SweepLocked(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts one connection from `key` into `ticket` (left unkeyed when the table is full).
+  void TrackLocked(Ticket& ticket, std::string key, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   mutable absl::Mutex mu_;

@@ -32,6 +32,31 @@ TEST(ConnectionLimits, TheAddressCapCountsOpenConnectionsIncludingThisOne) {
   EXPECT_EQ(limits.stats().open, 3u);
 }
 
+// A proxy's connection is accepted unkeyed and counted toward its client's address
+// once the upgrade names it; given back from that address when it goes.
+TEST(ConnectionLimits, AttributeMovesAProxiedConnectionOntoItsClientsAddress) {
+  ConnectionLimits limits(Opts());
+  std::vector<ConnectionLimits::Ticket> t;
+  for (int i = 0; i < 4; ++i) {
+    t.push_back(limits.Accepted("", 0));  // from the trusted proxy
+    EXPECT_TRUE(t.back().key.empty());
+    limits.Attribute(t.back(), i < 3 ? "192.0.2.1" : "192.0.2.2", 0);
+    EXPECT_FALSE(t.back().key.empty());
+  }
+  EXPECT_TRUE(limits.CheckUpgrade(t[2], 0).ok());
+  ConnectionLimits::Ticket fourth_of_one = limits.Accepted("", 0);
+  limits.Attribute(fourth_of_one, "192.0.2.1", 0);
+  EXPECT_EQ(limits.CheckUpgrade(fourth_of_one, 0).refusal, Refusal::kAddressFull);
+  EXPECT_TRUE(limits.CheckUpgrade(t[3], 0).ok());  // the other client is apart
+  // A keyed ticket keeps its key.
+  const std::string key = t[3].key;
+  limits.Attribute(t[3], "192.0.2.1", 0);
+  EXPECT_EQ(t[3].key, key);
+  limits.Released(t[0], 0);
+  EXPECT_TRUE(limits.CheckUpgrade(fourth_of_one, 0).ok());
+  EXPECT_EQ(limits.stats().open, 4u);
+}
+
 TEST(ConnectionLimits, AcceptRefusesPastTheCapOrTheCeilingWithoutTakingAnAttempt) {
   ConnectionLimits::Options o = Opts();
   o.max_connections = 5;

@@ -110,8 +110,8 @@ HttpResponse RawWs::Upgrade(const std::string& resource, std::chrono::millisecon
                         "Upgrade: websocket\r\n"
                         "Connection: Upgrade\r\n"
                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                        "Sec-WebSocket-Version: 13\r\n"
-                        "\r\n";
+                        "Sec-WebSocket-Version: 13\r\n" +
+                        extra_headers_ + "\r\n";
   if (!SendBytes(request)) return r;
   size_t end;
   while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {

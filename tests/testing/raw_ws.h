@@ -77,6 +77,9 @@ class RawWs {
   // The loopback address the next ConnectTcp binds to (e.g. "127.0.0.2"), so that a test
   // can be two clients at two addresses; empty = the kernel's choice (127.0.0.1).
   void set_source_address(std::string address) { source_address_ = std::move(address); }
+  // Header lines ("Name: value\r\n" each) the next Upgrade adds to its request, as a
+  // reverse proxy would (trusted_proxy_test).
+  void set_extra_headers(std::string lines) { extra_headers_ = std::move(lines); }
   // Sends a hand-made upgrade request for `resource` and reads the HTTP answer (and,
   // for non-101 answers, its body as given by Content-Length or until EOF).
   HttpResponse Upgrade(const std::string& resource,
@@ -112,6 +115,7 @@ class RawWs {
   boost::asio::ip::tcp::socket socket_;
   uint16_t port_ = 0;
   std::string source_address_;
+  std::string extra_headers_;
   std::string buffer_;
   bool eof_ = false;
 };
