@@ -95,6 +95,8 @@ AdminListener::AdminListener(Server* server) : server_(server) {
   site_ = std::make_unique<AdminSite>(
       [server] { return CollectMetrics(*server); },
       [server] { return static_cast<double>(server->clock().UnixMs()) / 1000.0; });
+  bans_ = std::make_unique<AdminBans>(server);
+  site_->AddRoute("/bans", [bans = bans_.get()](const AdminRequest& r) { return bans->Handle(r); });
 }
 
 AdminListener::~AdminListener() { Stop(); }

@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "absl/status/statusor.h"
+#include "server/admin_bans.h"
 #include "server/admin_site.h"
 
 namespace tutti::server {
@@ -49,6 +50,7 @@ class AdminListener {
   boost::asio::ip::tcp::acceptor acceptor_{io_};
   boost::asio::steady_timer retry_{io_};
   std::unique_ptr<AdminSite> site_;
+  std::unique_ptr<AdminBans> bans_;
   std::thread thread_;
   uint16_t port_ = 0;
 };

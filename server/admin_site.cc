@@ -66,7 +66,10 @@ AdminParse ParseAdminRequest(std::string_view head, AdminRequest* out) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return AdminParse::kBad;
   }
   const size_t q = target.find('?');
-  if (q != std::string_view::npos) target = target.substr(0, q);
+  if (q != std::string_view::npos) {
+    out->query = std::string(target.substr(q + 1));
+    target = target.substr(0, q);
+  }
   out->method = std::string(method);
   out->path = std::string(target);
   return AdminParse::kOk;
@@ -89,7 +92,15 @@ AdminSite::AdminSite(std::function<metrics::MetricsSnapshot()> collect,
 
 AdminResponse AdminSite::BadRequest() { return Text(400, "bad request\n"); }
 
+void AdminSite::AddRoute(std::string path,
+                         std::function<AdminResponse(const AdminRequest&)> handler) {
+  routes_.emplace_back(std::move(path), std::move(handler));
+}
+
 AdminResponse AdminSite::Handle(const AdminRequest& req) {
+  for (const auto& [path, handler] : routes_) {
+    if (req.path == path) return handler(req);
+  }
   bool known = false;
   for (std::string_view p : kPaths) known = known || req.path == p;
   if (!known) return Text(404, "not found\n");

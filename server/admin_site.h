@@ -11,6 +11,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "server/metrics/snapshot.h"
 
@@ -20,7 +22,8 @@ inline constexpr size_t kAdminMaxRequestHead = 8192;
 
 struct AdminRequest {
   std::string method;
-  std::string path;  // without the query string
+  std::string path;   // without the query string
+  std::string query;  // after the '?', undecoded (server/admin_query.h reads it)
 };
 
 enum class AdminParse { kOk, kBad };
@@ -45,12 +48,17 @@ class AdminSite {
   AdminSite(std::function<metrics::MetricsSnapshot()> collect, std::function<double()> now_seconds);
 
   AdminResponse Handle(const AdminRequest& req);
+  // Serves `path` with `handler` (any method; the handler answers 405 itself), for
+  // routes that need more than a metrics snapshot (server/admin_bans.h). Before the
+  // listener starts.
+  void AddRoute(std::string path, std::function<AdminResponse(const AdminRequest&)> handler);
   // For a head ParseAdminRequest refused, or one over kAdminMaxRequestHead.
   static AdminResponse BadRequest();
 
  private:
   std::function<metrics::MetricsSnapshot()> collect_;
   std::function<double()> now_seconds_;
+  std::vector<std::pair<std::string, std::function<AdminResponse(const AdminRequest&)>>> routes_;
   double last_cpu_ = 0;   // for CPU % between two /status requests
   double last_wall_ = 0;  // 0: none yet
 };
