@@ -27,6 +27,7 @@ struct Arrival {
   uint32_t cycle_frames = 0;
   uint64_t cycle_start = 0;
   uint64_t next_start = 0;
+  uint64_t processed_at = 0;  // jack_get_time() when the recording callback ran
   uint32_t nframes = 0;
   uint32_t offset = 0;
   uint8_t size = 0;
@@ -89,6 +90,7 @@ class Recorder {
       a.cycle_frames = frames;
       a.cycle_start = start;
       a.next_start = next;
+      a.processed_at = jack_get_time();
       a.nframes = nframes;
       a.offset = ev.time;
       a.size = static_cast<uint8_t>(ev.size > 3 ? 3 : ev.size);
