@@ -5,7 +5,8 @@
 // (a fresh payload each time) and the room rejoined. docs/TIMING.md explains the timing.
 //
 // Threads: the main loop owns everything (MidiLink, the ports, the client); the network pump,
-// the RtMidi input callback and the signal thread only post to its Inbox.
+// the RtMidi input callback and the signal thread only post to its Inbox. The output's JACK
+// process thread only takes what the loop queued in its ring (midi/jack_timed_output.h).
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
