@@ -107,7 +107,7 @@ for scenario in "${scenarios[@]}"; do
     idle=$(wait_quiet)
     extra=()  # idle-rooms members never speak: the setup of 19,000 can outlast 60 s
     [[ $scenario == idle-rooms ]] && extra=(--idle-timeout-ms 600000)
-    taskset -c "$server_cpu" "$server_bin" --dev --port 0 --shards "$shards" --keys "$work/keys" \
+    taskset -c "$server_cpu" "$server_bin" --dev --drain-grace-s=0 --port 0 --shards "$shards" --keys "$work/keys" \
       --data "$work/data" "${server_flags[@]}" "${extra[@]}" >"$work/server.log" 2>&1 &
     server_pid=$!
     port=

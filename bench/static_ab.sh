@@ -45,7 +45,7 @@ run() {  # $1 = A or B, $2 = run number
   local variant=$1 n=$2 work port root=""
   work=$(mktemp -d)
   [[ "$variant" == B ]] && root="$web_root"
-  taskset -c 0 "$server_bin" --dev --port 0 --shards 1 --keys "$work/keys" --data "$work/data" \
+  taskset -c 0 "$server_bin" --dev --drain-grace-s=0 --port 0 --shards 1 --keys "$work/keys" --data "$work/data" \
     --web-root "$root" --notes-per-second 100000 --note-burst 100000 >"$work/server.log" 2>&1 &
   server_pid=$!
   port=

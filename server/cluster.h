@@ -28,6 +28,7 @@
 
 namespace tutti::server {
 
+class Maintenance;
 class Shard;
 class Social;
 class RoomListService;
@@ -77,6 +78,8 @@ class Cluster {
   virtual size_t rooms() const = 0;
   // Server time (clock().NowUs()) when Start began, for uptime.
   virtual int64_t started_us() const = 0;
+  // Maintenance mode and drains (maintenance.h); thread-safe.
+  virtual Maintenance& maintenance() = 0;
 };
 
 }  // namespace tutti::server

@@ -145,6 +145,14 @@ struct ServerConfig {
   // Deltas go out at most this often (coalesced in between), to every subscriber.
   int room_list_delta_ms = 250;
   size_t room_list_limit = 500;  // rooms in a list (the busiest), as GetRoomList
+  // --- maintenance and restarts (server/maintenance.h) -----------------------------
+  // SIGTERM's drain: clients hear the time left, then are closed with 1001. A supervisor's
+  // stop timeout must exceed it (contrib/systemd/tutti.service: TimeoutStopSec). 0 = close
+  // at once (tests, and supervisors that restart instantly).
+  int drain_grace_s = 10;
+  // The reconnect hint of a drain's notice and close: long enough for a restart to bind
+  // again, short enough that no one gives up.
+  int drain_reconnect_after_ms = 5000;
   // --- audit log -----------------------------------------------------------------
   // Moderation records older than this are deleted, at start-up and every hour after,
   // so the log cannot grow without bound. 0 keeps everything.

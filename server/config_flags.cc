@@ -50,6 +50,8 @@ ABSL_FLAG(std::string, trusted_proxy, kDefaults.trusted_proxies,
           "comma-separated CIDRs of reverse proxies whose client-address header is trusted");
 ABSL_FLAG(std::string, proxy_header, kDefaults.proxy_header,
           "the header trusted proxies set: x-forwarded-for or forwarded");
+ABSL_FLAG(int, drain_grace_s, kDefaults.drain_grace_s,
+          "SIGTERM: seconds of countdown to clients before they are closed (1001); 0 = at once");
 ABSL_FLAG(int, audit_retention_days, kDefaults.audit_retention_days,
           "delete moderation records older than this; 0 keeps them all");
 
@@ -103,6 +105,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   c.trusted_proxies = absl::GetFlag(FLAGS_trusted_proxy);
   c.proxy_header = absl::GetFlag(FLAGS_proxy_header);
   c.audit_retention_days = absl::GetFlag(FLAGS_audit_retention_days);
+  c.drain_grace_s = absl::GetFlag(FLAGS_drain_grace_s);
   c.max_users_per_room = absl::GetFlag(FLAGS_max_users_per_room);
   c.lobby_max_users = absl::GetFlag(FLAGS_lobby_max_users);
   c.max_rooms = absl::GetFlag(FLAGS_max_rooms);
@@ -122,6 +125,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   Check(&s, "max-guests-per-address", c.max_guests_per_address, 0, 1e9);
   Check(&s, "upgrades-per-second-per-address", c.upgrades_per_second_per_address, 0, 1e6);
   Check(&s, "upgrade-burst-per-address", c.upgrade_burst_per_address, 1, 1e9);
+  Check(&s, "drain-grace-s", c.drain_grace_s, 0, 3600);
   Check(&s, "audit-retention-days", c.audit_retention_days, 0, 1e6);
   Check(&s, "max-users-per-room", c.max_users_per_room, 1, 1e6);
   Check(&s, "lobby-max-users", c.lobby_max_users, 1, 1e6);

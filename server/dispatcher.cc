@@ -11,6 +11,7 @@
 
 #include "server/command_target.h"
 #include "server/envelope.h"
+#include "server/maintenance_command.h"
 #include "server/midi_intake.h"
 #include "server/moderation/ban_list.h"
 #include "server/moderation/permissions.h"
@@ -194,6 +195,10 @@ void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, in
     case proto::LIST_BANS:
       if (!TakeRequest(s, rid)) return;
       return OnListBans(s, cmd, rid);
+    case proto::START_DRAIN:
+    case proto::SET_MAINTENANCE:
+      if (!TakeRequest(s, rid)) return;
+      return HandleMaintenanceCommand(*shard_, s, cmd, rid);
     case proto::UPDATE_SETTINGS: {
       auto update = UpdateRoomFromParameters(cmd.parameters());
       if (update.ok()) return OnUpdate(s, *update, rid);

@@ -8,6 +8,7 @@
 
 #include <websocketpp/server.hpp>
 
+#include "server/maintenance.h"
 #include "server/moderation/connection_limits.h"
 #include "server/server.h"
 #include "server/shard.h"
@@ -235,6 +236,13 @@ struct Endpoint::Impl {
     }
     if (bans->MatchUser(identity.user_id, now_ms)) {
       return refuse(websocketpp::http::status_code::forbidden, "banned");
+    }
+    // Maintenance mode (maintenance.h): staff still come in, to lift it among other things;
+    // known only now, after the payload is opened.
+    if (server.maintenance().on() && !identity.is_admin && !identity.is_moderator) {
+      const std::string why = server.maintenance().reason();
+      return refuse(websocketpp::http::status_code::service_unavailable,
+                    "server unavailable - maintenance mode" + (why.empty() ? "" : ": " + why));
     }
     if (identity.is_guest && con->limits != nullptr) {
       const moderation::ConnectionLimits::Verdict door = con->limits->ClaimGuest(con->ticket);

@@ -120,6 +120,8 @@ proto::ClientMessage::MessageType ExpectedType(const proto::ClientMessage& msg) 
       return M::RecordingList;
     case M::kRecordingChunk:
       return M::RecordingChunk;
+    case M::kServerNotice:
+      return M::ServerNotice;
     case M::MESSAGE_NOT_SET:
       return M::Unspecified;
   }

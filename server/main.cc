@@ -1,5 +1,5 @@
-// tutti-server: parses flags, loads keys (generating them in dev mode only), runs the Server until
-// SIGINT or SIGTERM. No logic lives here.
+// tutti-server: parses flags, loads keys (generating them in dev mode only), runs the Server
+// until SIGINT or SIGTERM (draining first on SIGTERM). No logic lives here.
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -14,6 +14,7 @@
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/config_flags.h"
+#include "server/maintenance.h"
 #include "server/server.h"
 #include "server/startup_keys.h"
 #include "tools/common/main_flags.h"
@@ -116,7 +117,24 @@ int main(int argc, char** argv) {
   }
   std::fflush(stdout);
 
-  const int sig = signals.Wait();
+  int sig = signals.Wait();
+  // SIGTERM (a supervisor's stop) drains: every client hears the countdown, then 1001 with a
+  // reconnect hint (server/maintenance.h). SIGINT, or a second signal, stops at once.
+  if (sig == SIGTERM && config.drain_grace_s > 0) {
+    std::printf(
+        "tutti: SIGTERM received, draining: clients close in %d s (a second signal stops "
+        "at once)\n",
+        config.drain_grace_s);
+    std::fflush(stdout);
+    server.maintenance().StartDrain("the server is restarting", config.drain_grace_s);
+    // Until the closes went out, or an admin called the drain off (then stop at once).
+    while (server.maintenance().draining() && !server.maintenance().drained()) {
+      if (const int again = signals.WaitFor(100)) {
+        sig = again;
+        break;
+      }
+    }
+  }
   std::printf("tutti: %s received, shutting down\n", signals.Name(sig));
   std::fflush(stdout);
   server.Shutdown();

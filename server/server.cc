@@ -12,6 +12,7 @@
 #include "server/dispatcher.h"
 #include "server/endpoint.h"
 #include "server/ids.h"
+#include "server/maintenance.h"
 #include "server/room_list.h"
 #include "server/shard.h"
 #include "server/token_refresh.h"
@@ -94,6 +95,7 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, this, this));
   social_ = std::make_unique<Social>(shards_[0].get());
   room_list_ = std::make_unique<RoomListService>(shards_[0].get());
+  maintenance_ = std::make_unique<Maintenance>(this);
   for (int i = 0; i < n; ++i) {
     shards_[i]->Attach(
         std::make_unique<ShardLayers>(shards_[i].get(), i == 0 ? room_list_.get() : nullptr));
@@ -179,6 +181,7 @@ absl::Status Server::Start() {
 
 void Server::Shutdown() {
   if (shutting_down_.exchange(true)) return;
+  maintenance_->Cancel();
   for (auto& shard : shards_) {
     Shard* s = shard.get();
     s->Post([s] { s->BeginShutdown(); });
@@ -232,6 +235,8 @@ bool Server::ReserveRoom() {
 }
 
 void Server::ReleaseRoom() { rooms_.fetch_sub(1); }
+
+bool Server::draining() const { return shutting_down_.load() || maintenance_->on(); }
 
 bool Server::store_ok() const {
   if (!storage_) return false;

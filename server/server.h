@@ -32,6 +32,7 @@
 namespace tutti::server {
 
 class Shard;
+class Maintenance;
 class RoomListService;
 
 class Server final : public Cluster {
@@ -80,8 +81,10 @@ class Server final : public Cluster {
   // --trusted-proxy and --proxy-header, parsed by Start(); read-only after.
   const moderation::TrustedProxies& trusted_proxies() const { return trusted_proxies_; }
 
-  // For /readyz: true from Shutdown() on.
-  bool draining() const { return shutting_down_.load(); }
+  // For /readyz: true from Shutdown() on and in maintenance mode (a drain included).
+  bool draining() const;
+  // Maintenance mode and drains (maintenance.h); made by the constructor.
+  Maintenance& maintenance() override { return *maintenance_; }
   // The store opened at Start and its thread takes work, as far as the server can tell
   // without a probe of its own: false before Start and once its queue refuses work.
   bool store_ok() const;
@@ -102,6 +105,8 @@ class Server final : public Cluster {
   std::unique_ptr<Social> social_;
   std::unique_ptr<RoomListService> room_list_;
   std::unique_ptr<const HttpSite> http_site_;
+  // After shards_: destroyed first, its timer being on shard 0's loop.
+  std::unique_ptr<Maintenance> maintenance_;
   boost::asio::thread_pool slow_pool_{1};
   std::atomic<int> slow_pending_{0};
   std::atomic<size_t> rooms_{0};

@@ -354,6 +354,24 @@ void Shard::SendLocal(SessionId session, const Frame& frame) {
   if (Session* s = FindSession(session)) Count(s->Send(frame, false));
 }
 
+void Shard::NoticeLocal(const Frame& frame, const std::function<bool(const Session&)>& want) {
+  for (auto& [id, s] : sessions_) {
+    if (!s->closing() && want(*s)) Count(s->Send(frame, false));
+  }
+}
+
+void Shard::CloseAllLocal(uint16_t code, const std::string& reason) {
+  for (auto& [id, s] : sessions_) s->Close(code, reason);
+}
+
+std::vector<std::string> Shard::RoomOwnerIds() const {
+  std::vector<std::string> owners;
+  for (const auto& [id, room] : rooms_) {
+    if (!room->owner_id().empty()) owners.push_back(room->owner_id());
+  }
+  return owners;
+}
+
 void Shard::Count(Session::SendResult r) {
   switch (r) {
     case Session::SendResult::kQueued:

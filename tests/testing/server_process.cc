@@ -29,6 +29,8 @@ bool ServerProcess::Start() {
   // --dev: the test's fresh directory gets a key set on first start (the issuer secret too,
   // which the tests mint tokens with).
   if (dev_) args.push_back("--dev");
+  // SIGTERM stops at once unless a test asks for a drain (a later --drain-grace-s wins).
+  args.push_back("--drain-grace-s=0");
   args.insert(args.end(), extra_.begin(), extra_.end());
   pid_ = fork();
   if (pid_ < 0) return false;

@@ -13,7 +13,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$server_bin" --dev --port 0 --shards 2 --keys "$dir/keys" --data "$dir/data" \
+"$server_bin" --dev --drain-grace-s=0 --port 0 --shards 2 --keys "$dir/keys" --data "$dir/data" \
   --exempt-networks 127.0.0.0/8 >"$dir/server.log" 2>&1 &
 server_pid=$!
 port=

@@ -31,9 +31,19 @@ absl::Status ServerProcess::Start(const std::string& binary, const std::string& 
   if (access(binary.c_str(), X_OK) != 0) return absl::NotFoundError("cannot run " + binary);
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe");
-  std::vector<std::string> args = {
-      binary,   "--dev",       "--listen", "127.0.0.1", "--port",   std::to_string(port),
-      "--keys", dir + "/keys", "--data",   dir,         "--shards", std::to_string(shards)};
+  std::vector<std::string> args = {binary,
+                                   "--dev",
+                                   "--drain-grace-s=0",
+                                   "--listen",
+                                   "127.0.0.1",
+                                   "--port",
+                                   std::to_string(port),
+                                   "--keys",
+                                   dir + "/keys",
+                                   "--data",
+                                   dir,
+                                   "--shards",
+                                   std::to_string(shards)};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

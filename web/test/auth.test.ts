@@ -29,7 +29,7 @@ let info: ServerInfo;
 before(async () => {
   assert.ok(SERVER && TOKEN, 'TUTTI_SERVER and TUTTI_TOKEN must name the built binaries (ctest sets them)');
   await sodiumReady();
-  server = spawn(SERVER, ['--dev', '--port', '0', '--shards', '1', '--keys', join(tmp, 'keys'), '--data', join(tmp, 'data')],
+  server = spawn(SERVER, ['--dev', '--drain-grace-s=0', '--port', '0', '--shards', '1', '--keys', join(tmp, 'keys'), '--data', join(tmp, 'data')],
                  { stdio: ['ignore', 'pipe', 'inherit'] });
   port = await new Promise<number>((res, rej) => {
     let buf = '';

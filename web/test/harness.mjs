@@ -71,7 +71,7 @@ export class Env {
 
   // Starts the server; `port` 0 = a free one (the restart reuses the first one).
   startServer(port = 0, extra = []) {
-    const argv = ['--dev', '--port', String(port), '--shards', '2', '--keys', this.keys, '--data', this.data, ...extra];
+    const argv = ['--dev', '--drain-grace-s=0', '--port', String(port), '--shards', '2', '--keys', this.keys, '--data', this.data, ...extra];
     if (this.webRootFlag) argv.push('--web-root', this.args.dist);
     return new Promise((res, rej) => {
       const p = spawn(this.args.server, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
