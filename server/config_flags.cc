@@ -3,13 +3,23 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
+#include "absl/flags/internal/parse.h"
 #include "absl/strings/str_cat.h"
+#include "server/config_file.h"
 
 namespace {
 // Defaults come from ServerConfig itself, so config.h stays the one place that says them.
 const tutti::server::ServerConfig kDefaults;
 }  // namespace
+
+// --- the configuration file (server/config_file.h) ---------------------------------------
+ABSL_FLAG(std::string, config, "",
+          "configuration file (docs/OPERATIONS.md, \"Configuration file\"); flags given "
+          "override it; SIGHUP reads it again");
+ABSL_FLAG(bool, print_config, false,
+          "print the effective configuration (file, then flags) in the file's syntax and exit");
 
 // --- listening ---------------------------------------------------------------------------
 ABSL_FLAG(std::string, listen, kDefaults.listen_address, "address to bind");
@@ -84,37 +94,56 @@ void Check(absl::Status* status, const char* flag, T value, double lo, double hi
 
 absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   ServerConfig c;
-  c.listen_address = absl::GetFlag(FLAGS_listen);
-  c.port = absl::GetFlag(FLAGS_port);
-  c.admin_listen = absl::GetFlag(FLAGS_admin_listen);
-  c.shards = absl::GetFlag(FLAGS_shards);
-  c.key_dir = absl::GetFlag(FLAGS_keys);
-  c.dev_mode = absl::GetFlag(FLAGS_dev);
-  c.data_dir = absl::GetFlag(FLAGS_data);
-  c.store_path = absl::GetFlag(FLAGS_database);
-  c.allow_guests = !absl::GetFlag(FLAGS_no_guests);
-  c.web_root = absl::GetFlag(FLAGS_web_root);
-  c.max_frame_bytes = absl::GetFlag(FLAGS_max_frame);
-  c.idle_timeout_ms = absl::GetFlag(FLAGS_idle_timeout_ms);
-  c.max_connections = absl::GetFlag(FLAGS_max_connections);
-  c.max_connections_per_address = absl::GetFlag(FLAGS_max_connections_per_address);
-  c.max_guests_per_address = absl::GetFlag(FLAGS_max_guests_per_address);
-  c.upgrades_per_second_per_address = absl::GetFlag(FLAGS_upgrades_per_second_per_address);
-  c.upgrade_burst_per_address = absl::GetFlag(FLAGS_upgrade_burst_per_address);
-  c.exempt_networks = absl::GetFlag(FLAGS_exempt_networks);
-  c.trusted_proxies = absl::GetFlag(FLAGS_trusted_proxy);
-  c.proxy_header = absl::GetFlag(FLAGS_proxy_header);
-  c.audit_retention_days = absl::GetFlag(FLAGS_audit_retention_days);
-  c.drain_grace_s = absl::GetFlag(FLAGS_drain_grace_s);
-  c.max_users_per_room = absl::GetFlag(FLAGS_max_users_per_room);
-  c.lobby_max_users = absl::GetFlag(FLAGS_lobby_max_users);
-  c.max_rooms = absl::GetFlag(FLAGS_max_rooms);
-  c.notes_per_second = absl::GetFlag(FLAGS_notes_per_second);
-  c.note_burst = absl::GetFlag(FLAGS_note_burst);
-  c.controllers_per_second = absl::GetFlag(FLAGS_controllers_per_second);
-  c.controller_burst = absl::GetFlag(FLAGS_controller_burst);
-  c.chat_per_second = absl::GetFlag(FLAGS_chat_per_second);
-  c.chat_burst = absl::GetFlag(FLAGS_chat_burst);
+  const std::string file = absl::GetFlag(FLAGS_config);
+  if (!file.empty()) {
+    absl::Status read = ApplyConfigFile(file, &c);
+    if (!read.ok()) return absl::FailedPreconditionError(read.message());
+  }
+  // Only the flags typed on the command line (or in a --flagfile) override the file. The
+  // public CommandLineFlag::IsSpecifiedOnCommandLine is private in Debian 12's abseil
+  // (20220623); the parser's own record of what it saw is what that accessor reads.
+  auto given = [](const auto& flag) {
+    return absl::flags_internal::WasPresentOnCommandLine(
+        absl::GetFlagReflectionHandle(flag).Name());
+  };
+  if (given(FLAGS_listen)) c.listen_address = absl::GetFlag(FLAGS_listen);
+  if (given(FLAGS_port)) c.port = absl::GetFlag(FLAGS_port);
+  if (given(FLAGS_admin_listen)) c.admin_listen = absl::GetFlag(FLAGS_admin_listen);
+  if (given(FLAGS_shards)) c.shards = absl::GetFlag(FLAGS_shards);
+  if (given(FLAGS_keys)) c.key_dir = absl::GetFlag(FLAGS_keys);
+  if (given(FLAGS_dev)) c.dev_mode = absl::GetFlag(FLAGS_dev);
+  if (given(FLAGS_data)) c.data_dir = absl::GetFlag(FLAGS_data);
+  if (given(FLAGS_database)) c.store_path = absl::GetFlag(FLAGS_database);
+  if (given(FLAGS_no_guests)) c.allow_guests = !absl::GetFlag(FLAGS_no_guests);
+  if (given(FLAGS_web_root)) c.web_root = absl::GetFlag(FLAGS_web_root);
+  if (given(FLAGS_max_frame)) c.max_frame_bytes = absl::GetFlag(FLAGS_max_frame);
+  if (given(FLAGS_idle_timeout_ms)) c.idle_timeout_ms = absl::GetFlag(FLAGS_idle_timeout_ms);
+  if (given(FLAGS_max_connections)) c.max_connections = absl::GetFlag(FLAGS_max_connections);
+  if (given(FLAGS_max_connections_per_address))
+    c.max_connections_per_address = absl::GetFlag(FLAGS_max_connections_per_address);
+  if (given(FLAGS_max_guests_per_address))
+    c.max_guests_per_address = absl::GetFlag(FLAGS_max_guests_per_address);
+  if (given(FLAGS_upgrades_per_second_per_address))
+    c.upgrades_per_second_per_address = absl::GetFlag(FLAGS_upgrades_per_second_per_address);
+  if (given(FLAGS_upgrade_burst_per_address))
+    c.upgrade_burst_per_address = absl::GetFlag(FLAGS_upgrade_burst_per_address);
+  if (given(FLAGS_exempt_networks)) c.exempt_networks = absl::GetFlag(FLAGS_exempt_networks);
+  if (given(FLAGS_trusted_proxy)) c.trusted_proxies = absl::GetFlag(FLAGS_trusted_proxy);
+  if (given(FLAGS_proxy_header)) c.proxy_header = absl::GetFlag(FLAGS_proxy_header);
+  if (given(FLAGS_audit_retention_days))
+    c.audit_retention_days = absl::GetFlag(FLAGS_audit_retention_days);
+  if (given(FLAGS_drain_grace_s)) c.drain_grace_s = absl::GetFlag(FLAGS_drain_grace_s);
+  if (given(FLAGS_max_users_per_room))
+    c.max_users_per_room = absl::GetFlag(FLAGS_max_users_per_room);
+  if (given(FLAGS_lobby_max_users)) c.lobby_max_users = absl::GetFlag(FLAGS_lobby_max_users);
+  if (given(FLAGS_max_rooms)) c.max_rooms = absl::GetFlag(FLAGS_max_rooms);
+  if (given(FLAGS_notes_per_second)) c.notes_per_second = absl::GetFlag(FLAGS_notes_per_second);
+  if (given(FLAGS_note_burst)) c.note_burst = absl::GetFlag(FLAGS_note_burst);
+  if (given(FLAGS_controllers_per_second))
+    c.controllers_per_second = absl::GetFlag(FLAGS_controllers_per_second);
+  if (given(FLAGS_controller_burst)) c.controller_burst = absl::GetFlag(FLAGS_controller_burst);
+  if (given(FLAGS_chat_per_second)) c.chat_per_second = absl::GetFlag(FLAGS_chat_per_second);
+  if (given(FLAGS_chat_burst)) c.chat_burst = absl::GetFlag(FLAGS_chat_burst);
 
   absl::Status s;
   Check(&s, "shards", c.shards, 0, 1024);
@@ -139,5 +168,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   if (!s.ok()) return s;
   return c;
 }
+
+bool PrintConfigRequested() { return absl::GetFlag(FLAGS_print_config); }
 
 }  // namespace tutti::server

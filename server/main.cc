@@ -1,11 +1,13 @@
-// tutti-server: parses flags, loads keys (generating them in dev mode only), runs the Server
-// until SIGINT or SIGTERM (draining first on SIGTERM). No logic lives here.
+// tutti-server: parses flags and the configuration file, loads keys (generating them in dev
+// mode only), runs the Server until SIGINT or SIGTERM (draining first on SIGTERM), reloads on
+// SIGHUP. No logic lives here.
 #include <signal.h>
 #include <sys/resource.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "crypto/dev_connection.h"
 #include "crypto/keys.h"
@@ -13,12 +15,53 @@
 #include "server/admin_listener.h"
 #include "server/clock.h"
 #include "server/config.h"
+#include "server/config_file.h"
 #include "server/config_flags.h"
 #include "server/maintenance.h"
 #include "server/server.h"
 #include "server/startup_keys.h"
 #include "tools/common/main_flags.h"
 #include "tools/common/termination_signals.h"
+
+namespace {
+
+std::string Join(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const std::string& k : keys) out += (out.empty() ? "" : ", ") + k;
+  return out;
+}
+
+// SIGHUP: the configuration file and flags are read again; the reloadable keys (limits read
+// where they are used) take their new values, server bans are re-read from the store, and
+// every other change is named as waiting for a restart.
+void ReloadConfig(tutti::server::Server& server, tutti::server::ServerConfig* config) {
+  absl::StatusOr<tutti::server::ServerConfig> next = tutti::server::ServerConfigFromFlags();
+  if (!next.ok()) {
+    std::fprintf(stderr, "tutti: SIGHUP: configuration not reloaded: %s\n",
+                 std::string(next.status().message()).c_str());
+    std::fflush(stderr);
+    return;
+  }
+  const tutti::server::ConfigChanges changes = tutti::server::DiffConfig(*config, *next);
+  if (!server.UpdateConfig([&next](tutti::server::ServerConfig& live) {
+        tutti::server::CopyReloadable(*next, &live);
+      })) {
+    std::fprintf(stderr, "tutti: SIGHUP: configuration not reloaded: a shard did not pause\n");
+    std::fflush(stderr);
+    return;
+  }
+  tutti::server::CopyReloadable(*next, config);
+  server.ReloadBans();
+  std::printf("tutti: SIGHUP: reloaded %s; server bans re-read from the store\n",
+              changes.reloadable.empty() ? "no changed limit" : Join(changes.reloadable).c_str());
+  if (!changes.restart_needed.empty()) {
+    std::printf("tutti: SIGHUP: not reloaded (restart to apply): %s\n",
+                Join(changes.restart_needed).c_str());
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   tutti::main_support::ParseFlags(
@@ -27,8 +70,18 @@ int main(int argc, char** argv) {
       "Example: tutti-server --port 8080 --keys /etc/tutti/keys --data /var/lib/tutti\n"
       "Development: tutti-server --dev (generates var/keys)");
   absl::StatusOr<tutti::server::ServerConfig> parsed = tutti::server::ServerConfigFromFlags();
+  if (!parsed.ok() && parsed.status().code() == absl::StatusCode::kFailedPrecondition) {
+    std::fprintf(stderr, "tutti-server: config: %s\n",
+                 std::string(parsed.status().message()).c_str());
+    return tutti::server::kExitConfig;
+  }
   if (!parsed.ok()) tutti::main_support::UsageError(std::string(parsed.status().message()));
-  const tutti::server::ServerConfig& config = *parsed;
+  // What the server runs with; SIGHUP updates its reloadable keys (ReloadConfig).
+  tutti::server::ServerConfig config = *parsed;
+  if (tutti::server::PrintConfigRequested()) {
+    std::fputs(tutti::server::FormatConfig(config).c_str(), stdout);
+    return 0;
+  }
 
   tutti::crypto::EnsureSodiumInitialized();
   auto keys = tutti::server::PrepareServerKeys(config.key_dir, config.dev_mode);
@@ -43,7 +96,7 @@ int main(int argc, char** argv) {
   tutti::crypto::PublicKey seal_public = keys->keys.seal_public;
 
   // Signals are taken by Wait on this thread only; shard threads inherit the mask.
-  tutti::main_support::TerminationSignals signals;
+  tutti::main_support::TerminationSignals signals(/*hangup_too=*/true);
   // A file-size limit (RLIMIT_FSIZE) must make the store's writes fail, which the
   // store reports and survives, not kill the server.
   signal(SIGXFSZ, SIG_IGN);
@@ -118,6 +171,10 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   int sig = signals.Wait();
+  while (sig == SIGHUP) {
+    ReloadConfig(server, &config);
+    sig = signals.Wait();
+  }
   // SIGTERM (a supervisor's stop) drains: every client hears the countdown, then 1001 with a
   // reconnect hint (server/maintenance.h). SIGINT, or a second signal, stops at once.
   if (sig == SIGTERM && config.drain_grace_s > 0) {

@@ -2,8 +2,11 @@
 
 #include <sys/resource.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -224,6 +227,42 @@ void Server::RepublishBans(store::Store& store) {
     return;
   }
   std::atomic_store(&bans_, moderation::BanList::Build(std::move(*bans), now));
+}
+
+bool Server::UpdateConfig(const std::function<void(ServerConfig&)>& change) {
+  struct Barrier {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t parked = 0;
+    bool released = false;
+  };
+  auto b = std::make_shared<Barrier>();
+  for (auto& shard : shards_) {
+    shard->Post([b] {
+      std::unique_lock<std::mutex> lock(b->mu);
+      ++b->parked;
+      b->cv.notify_all();
+      b->cv.wait(lock, [&b] { return b->released; });
+    });
+  }
+  std::unique_lock<std::mutex> lock(b->mu);
+  const bool all =
+      b->cv.wait_for(lock, std::chrono::seconds(10), [&] { return b->parked == shards_.size(); });
+  if (all) change(config_);
+  b->released = true;
+  b->cv.notify_all();
+  return all;
+}
+
+void Server::ReloadBans() {
+  Shard* zero = shards_[0].get();
+  RunStorage(
+      *zero, [this](store::Store& st) { RepublishBans(st); },
+      [this, zero] {
+        for (int i = 0; i < shard_count(); ++i) {
+          zero->OnShard(i, [](Shard& s) { s.CloseBannedSessions(); });
+        }
+      });
 }
 
 bool Server::ReserveRoom() {

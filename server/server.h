@@ -72,6 +72,17 @@ class Server final : public Cluster {
   int64_t started_us() const override { return started_us_; }
   void RepublishBans(store::Store& store) override;
 
+  // SIGHUP: runs `change` on the configuration while every shard thread is parked in a
+  // posted task, so that no shard reads it meanwhile (the shards read it without locks).
+  // Call from one thread outside the shards (tutti-server's main); false, and nothing
+  // changed, when a shard did not park within a few seconds. Only fields that are read
+  // where they are used may change (config_file.h: the reloadable keys); no other thread
+  // reads those.
+  bool UpdateConfig(const std::function<void(ServerConfig&)>& change);
+  // SIGHUP: the server-ban snapshot is rebuilt from the store, and sessions it now bans
+  // are closed (4003) on every shard. Any thread.
+  void ReloadBans();
+
   // Plain-HTTP answers (static files, /api/server-info, /healthz); immutable.
   const HttpSite& http_site() const { return *http_site_; }
 

@@ -7,10 +7,11 @@
 
 namespace tutti::main_support {
 
-TerminationSignals::TerminationSignals() {
+TerminationSignals::TerminationSignals(bool hangup_too) {
   sigemptyset(&set_);
   sigaddset(&set_, SIGINT);
   sigaddset(&set_, SIGTERM);
+  if (hangup_too) sigaddset(&set_, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set_, nullptr);
   signal(SIGPIPE, SIG_IGN);
 }
@@ -51,6 +52,8 @@ SignalWatcher::~SignalWatcher() {
   thread_.join();
 }
 
-const char* TerminationSignals::Name(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
+const char* TerminationSignals::Name(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM";
+}
 
 }  // namespace tutti::main_support

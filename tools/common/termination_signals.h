@@ -22,19 +22,19 @@ namespace tutti::main_support {
 
 class TerminationSignals {
  public:
-  // Blocks SIGINT and SIGTERM for this thread and the threads it starts later, and ignores
-  // SIGPIPE.
-  TerminationSignals();
+  // Blocks SIGINT and SIGTERM (and SIGHUP with `hangup_too`, for a main that reloads on it)
+  // for this thread and the threads it starts later, and ignores SIGPIPE.
+  explicit TerminationSignals(bool hangup_too = false);
   TerminationSignals(const TerminationSignals&) = delete;
   TerminationSignals& operator=(const TerminationSignals&) = delete;
 
-  // Waits for SIGINT or SIGTERM and returns it.
+  // Waits for SIGINT or SIGTERM (or SIGHUP, when taken) and returns it.
   int Wait();
 
   // Waits at most timeout_ms; returns the signal, or 0 when none came.
   int WaitFor(int64_t timeout_ms);
 
-  // "SIGINT" or "SIGTERM", for the line a main prints when it stops.
+  // "SIGINT", "SIGTERM" or "SIGHUP", for the line a main prints.
   static const char* Name(int sig);
 
  private:

@@ -1,0 +1,148 @@
+// The real tutti-server binary with a configuration file (server/config_file.h): flags given
+// on the command line override the file and --print-config shows the result; a refused file
+// stops the start with EX_CONFIG naming its line; SIGHUP reloads a limit while connections
+// stay open, and names what it could not reload.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "crypto/dev_connection.h"
+#include "crypto/keys.h"
+#include "server/clock.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/test_server.h"
+#include "tools/client/client.h"
+
+namespace tutti::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct RunResult {
+  int status = -1;
+  std::string out;
+};
+
+// Runs the server binary with `args` (test constants, no shell metacharacters).
+RunResult RunServer(const std::string& args) {
+  RunResult r;
+  FILE* p = ::popen((std::string(TUTTI_SERVER_BIN) + " " + args + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int raw = ::pclose(p);
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return r;
+}
+
+class ConfigReload : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tutti-config-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    file_ = dir_ + "/tutti.toml";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  void Write(const std::string& text) {
+    std::ofstream out(file_, std::ios::trunc);
+    out << text;
+  }
+  std::unique_ptr<client::Client> Member(uint16_t port, const std::string& name) {
+    auto issuer = crypto::LoadIssuerKeys(dir_);
+    auto seal = crypto::LoadSealPublicKey(dir_);
+    EXPECT_TRUE(issuer.ok() && seal.ok());
+    if (!issuer.ok() || !seal.ok()) return nullptr;
+    crypto::DevConnectionRequest req;
+    req.user_id = "u-" + name;
+    req.name = name;
+    req.member = true;
+    req.port = port;
+    auto dev = crypto::MintDevConnection(req, &*issuer, *seal, server::SystemClock().UnixMs());
+    auto c = std::make_unique<client::Client>();
+    if (!dev.ok() || !c->Connect("127.0.0.1", port, dev->resource, 5s).ok) return nullptr;
+    if (!c->WaitFor(proto::ClientMessage::kWelcome, 10s)) return nullptr;
+    return c;
+  }
+
+  std::string dir_, file_;
+};
+
+TEST_F(ConfigReload, FlagsOverrideTheFileAndPrintConfigShowsTheResult) {
+  Write("max_rooms = 77\nmax_chat_length = 99\nlisten_address = \"127.0.0.2\"\n");
+  RunResult r = RunServer("--config " + file_ + " --max-rooms 5 --print-config");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("\nmax_rooms = 5  # (reload)\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nmax_chat_length = 99  # (reload)\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nlisten_address = \"127.0.0.2\"\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nchat_per_second = 2.0\n"), std::string::npos) << r.out;
+  // What it prints is a configuration file that reads back.
+  Write(r.out);
+  RunResult again = RunServer("--config " + file_ + " --print-config");
+  EXPECT_EQ(again.status, 0) << again.out;
+  EXPECT_EQ(again.out, r.out);
+}
+
+TEST_F(ConfigReload, ARefusedFileStopsTheStartNamingTheLine) {
+  Write("max_rooms = 5\nmax_room = 6\n");
+  RunResult r = RunServer("--config " + file_ + " --dev --keys " + dir_ + " --data " + dir_);
+  EXPECT_EQ(r.status, 78) << r.out;
+  EXPECT_NE(r.out.find("line 2: unknown key 'max_room'"), std::string::npos) << r.out;
+  RunResult missing = RunServer("--config " + dir_ + "/nope.toml --print-config");
+  EXPECT_EQ(missing.status, 78) << missing.out;
+  EXPECT_NE(missing.out.find("cannot read the config file"), std::string::npos) << missing.out;
+}
+
+TEST_F(ConfigReload, SighupChangesALimitWithoutDroppingAConnection) {
+  Write("max_chat_length = 512\n");
+  ServerProcess server(TUTTI_SERVER_BIN, dir_, {"--config", file_});
+  ASSERT_TRUE(server.Start()) << server.output();
+  auto alice = Member(server.port(), "alice");
+  auto bob = Member(server.port(), "bob");
+  ASSERT_TRUE(alice && bob);
+  ASSERT_TRUE(JoinRoom(*alice, "Hall"));
+  ASSERT_TRUE(JoinRoom(*bob, "Hall"));
+  const std::string line = "0123456789abcdefghijklmnopqrstuvwxyz";
+  ASSERT_TRUE(alice->Send(ChatMsg(line)));
+  auto heard = bob->WaitFor(proto::ClientMessage::kRoomChatMessage, 10s);
+  ASSERT_TRUE(heard);
+  EXPECT_EQ(heard->room_chat_message().message(), line);
+
+  // Chat is cut at 10 bytes from now on; idle_timeout_ms needs a restart.
+  Write("max_chat_length = 10\nidle_timeout_ms = 120000\n");
+  ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(server.WaitForOutput("SIGHUP: reloaded max_chat_length;", 20000)) << server.output();
+  EXPECT_TRUE(server.WaitForOutput("not reloaded (restart to apply): idle_timeout_ms", 5000))
+      << server.output();
+  ASSERT_TRUE(alice->Send(ChatMsg(line)));
+  heard = bob->WaitFor(proto::ClientMessage::kRoomChatMessage, 10s);
+  ASSERT_TRUE(heard);
+  EXPECT_EQ(heard->room_chat_message().message(), "0123456789");
+  EXPECT_TRUE(alice->is_open() && bob->is_open());
+
+  // A broken file on SIGHUP changes nothing and says why; the server goes on.
+  Write("max_chat_length = ten\n");
+  ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
+  EXPECT_TRUE(server.WaitForOutput("configuration not reloaded: ", 20000)) << server.output();
+  ASSERT_TRUE(alice->Send(ChatMsg(line)));
+  heard = bob->WaitFor(proto::ClientMessage::kRoomChatMessage, 10s);
+  ASSERT_TRUE(heard);
+  EXPECT_EQ(heard->room_chat_message().message(), "0123456789");
+  EXPECT_EQ(server.Stop(SIGTERM, 20000), 0) << server.output();
+}
+
+}  // namespace
+}  // namespace tutti::testing
