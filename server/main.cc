@@ -19,6 +19,7 @@
 #include "server/config_flags.h"
 #include "server/maintenance.h"
 #include "server/server.h"
+#include "server/service_notify.h"
 #include "server/startup_keys.h"
 #include "tools/common/main_flags.h"
 #include "tools/common/termination_signals.h"
@@ -148,6 +149,7 @@ int main(int argc, char** argv) {
     std::printf("tutti: open http://%s%s%s:%u/\n", v6 ? "[" : "", host.c_str(), v6 ? "]" : "",
                 server.port());
   }
+  tutti::server::service_notify::Ready("listening on port " + std::to_string(server.port()));
   std::printf("tutti: at most %zu connections (%s)\n", server.connection_limits().max_connections(),
               config.max_connections > 0 ? "--max-connections" : "RLIMIT_NOFILE less the reserve");
   // Dev mode only: a ready-to-use URL for a first try (single use, valid for the replay
@@ -172,7 +174,9 @@ int main(int argc, char** argv) {
 
   int sig = signals.Wait();
   while (sig == SIGHUP) {
+    tutti::server::service_notify::Reloading();
     ReloadConfig(server, &config);
+    tutti::server::service_notify::Ready("listening on port " + std::to_string(server.port()));
     sig = signals.Wait();
   }
   // SIGTERM (a supervisor's stop) drains: every client hears the countdown, then 1001 with a
@@ -183,6 +187,8 @@ int main(int argc, char** argv) {
         "at once)\n",
         config.drain_grace_s);
     std::fflush(stdout);
+    tutti::server::service_notify::Stopping("draining: clients close in " +
+                                            std::to_string(config.drain_grace_s) + " s");
     server.maintenance().StartDrain("the server is restarting", config.drain_grace_s);
     // Until the closes went out, or an admin called the drain off (then stop at once).
     while (server.maintenance().draining() && !server.maintenance().drained()) {
@@ -193,6 +199,7 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("tutti: %s received, shutting down\n", signals.Name(sig));
+  tutti::server::service_notify::Stopping("shutting down");
   std::fflush(stdout);
   server.Shutdown();
   server.Wait();

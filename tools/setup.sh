@@ -18,6 +18,8 @@ PACKAGES=(
   # The store's PostgreSQL driver (libpq) and the server its tests start themselves
   # (initdb and postgres from /usr/lib/postgresql/15/bin, in a temporary directory).
   libpq-dev postgresql-15
+  # sd_notify for contrib/systemd/tutti.service (Type=notify); systemd-analyze checks the unit.
+  libsystemd-dev systemd
   # Metrics: prometheus-cpp's core and text serializer; promtool (in prometheus) checks a
   # real scrape in the tests, and the prometheus server scrapes one.
   prometheus-cpp-dev prometheus
