@@ -19,6 +19,8 @@ bool CommandNamesUser(moderation::CommandKind kind) {
     case CommandKind::kMod:
     case CommandKind::kUnmod:
     case CommandKind::kOwner:
+    case CommandKind::kPerform:
+    case CommandKind::kAudience:
       return true;
     default:
       return false;

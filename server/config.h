@@ -9,6 +9,7 @@
 #include <string>
 
 #include "server/history_limits.h"
+#include "server/music_limits.h"
 
 namespace tutti::server {
 
@@ -131,6 +132,10 @@ struct ServerConfig {
   size_t max_midi_messages = 64;      // channel messages per MidiMessage batch
   int64_t max_midi_span_us = 500000;  // a batch may spread its events over 0.5 s at most
   int held_notes_snapshot_ms = 1000;
+  // Music (docs/PROTOCOL.md, "Music in a room"): performer lists, the shared tempo, link quality.
+  size_t max_performers = 64;  // a room's performer list is shown in RoomInfo
+  TempoLimits tempo;
+  QualityThresholds quality;
   // Room event streams (docs/PROTOCOL.md §12): what each room keeps for resuming clients.
   HistoryLimits room_history;
 

@@ -162,6 +162,12 @@ void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t a
       // Wired to the room by the recording change that follows this protocol addition.
       if (!TakeRequest(s, rid)) return;
       return Error(s, proto::UNSUPPORTED, "recording is not available on this server", rid);
+    case M::kPanic:
+      return OnPanic(s, msg.panic(), rid);
+    case M::kSetPerformer:
+      return OnSetPerformer(s, msg.set_performer(), rid);
+    case M::kSetTempo:
+      return OnSetTempo(s, msg.set_tempo(), rid);
     case M::MESSAGE_NOT_SET:
       return Malformed(s, "empty ServerMessage");
   }

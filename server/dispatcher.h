@@ -52,6 +52,10 @@ class Dispatcher {
   void OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const std::string& rid,
                 bool join_if_exists);
   void OnLobby(Session& s, const std::string& rid);
+  // Music (handlers_music.cc).
+  void OnPanic(Session& s, const proto::Panic& panic, const std::string& rid);
+  void OnSetPerformer(Session& s, const proto::SetPerformer& cmd, const std::string& rid);
+  void OnSetTempo(Session& s, const proto::SetTempo& cmd, const std::string& rid);
   void OnLeave(Session& s, const std::string& rid);
   void OnRoomList(Session& s, const std::string& rid);
   void OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const std::string& rid);

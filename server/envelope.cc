@@ -45,6 +45,12 @@ proto::ServerMessage::MessageType ExpectedType(const proto::ServerMessage& msg) 
       return M::UnsubscribeRoomList;
     case M::kRecordingCommand:
       return M::RecordingCommand;
+    case M::kPanic:
+      return M::Panic;
+    case M::kSetPerformer:
+      return M::SetPerformer;
+    case M::kSetTempo:
+      return M::SetTempo;
     case M::MESSAGE_NOT_SET:
       return M::Unspecified;
   }
@@ -122,6 +128,12 @@ proto::ClientMessage::MessageType ExpectedType(const proto::ClientMessage& msg) 
       return M::RecordingChunk;
     case M::kServerNotice:
       return M::ServerNotice;
+    case M::kPanicNotice:
+      return M::PanicNotice;
+    case M::kTempoState:
+      return M::TempoState;
+    case M::kMemberQuality:
+      return M::MemberQuality;
     case M::MESSAGE_NOT_SET:
       return M::Unspecified;
   }
@@ -143,6 +155,7 @@ proto::ErrorType ErrorTypeOf(proto::ErrorCode code) {
     case proto::BANNED:
     case proto::WRONG_PASSWORD:
     case proto::BLOCKED:
+    case proto::NOT_A_PERFORMER:
       return proto::PERMISSION_ERROR;
     case proto::NOT_FOUND:
     case proto::ROOM_FULL:

@@ -7,6 +7,7 @@
 
 #include "server/dispatcher.h"
 #include "server/envelope.h"
+#include "server/link_quality.h"
 #include "server/midi_intake.h"
 #include "server/room.h"
 #include "server/shard.h"
@@ -20,6 +21,18 @@ void Dispatcher::OnHeartbeat(Session& s, const proto::HeartbeatMessage& hb, int6
   // Clock-sync bursts (a handful of pings in the first second) fit the request bucket;
   // a heartbeat flood does not, and each refused one costs only a small error.
   if (!TakeRequest(s, rid)) return;
+  if (hb.has_quality()) {
+    // Refused whole (no echo either): a client reporting nonsense learns it at once.
+    const ServerConfig& cfg = shard_->cluster().config();
+    if (absl::Status st = ValidateQuality(hb.quality(), cfg.quality); !st.ok()) {
+      return Error(s, proto::INVALID_PARAMETERS, std::string(st.message()), rid);
+    }
+    shard_->mutable_counters().quality_reports.Add(GradeQuality(hb.quality(), cfg.quality));
+    if (!s.room_id().empty()) {
+      shard_->OnRoom(s.room_id(),
+                     [id = s.id(), q = hb.quality()](Room& r) { r.ReportQuality(id, q); });
+    }
+  }
   if (hb.has_clock()) s.clock = hb.clock();
   proto::ClientMessage out;
   auto* r = out.mutable_heartbeat_message();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "protos/tutti.pb.h"
+#include "server/link_quality.h"
 #include "server/metrics/process_stats.h"
 #include "server/server.h"
 #include "server/shard.h"
@@ -48,7 +49,7 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
   s.store_rejected = st.rejected;
   s.store_wait_seconds = static_cast<double>(st.total_wait_ns) / 1e9;
   s.store_run_seconds = static_cast<double>(st.total_run_ns) / 1e9;
-  std::vector<uint64_t> closes_std, closes_app, refusals, errors;
+  std::vector<uint64_t> closes_std, closes_app, refusals, errors, quality;
   for (int i = 0; i < server.shard_count(); ++i) {
     const Shard::Counters& c = server.shard(i).counters();
     metrics::ShardSample sh;
@@ -73,6 +74,7 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
     AddSlots(c.closes.application(), &closes_app);
     AddSlots(c.refusals, &refusals);
     AddSlots(c.errors, &errors);
+    AddSlots(c.quality_reports, &quality);
   }
   // Joins and leaves are counted on different shards: a scrape may see one before the
   // other, never a negative count.
@@ -91,6 +93,13 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
                    : std::to_string(code);
       },
       &s.errors_by_code);
+  Label<metrics::CodeCounters<0, 4>>(
+      quality,
+      [](int grade) {
+        return std::string(grade >= 0 ? GradeName(static_cast<proto::QualityGrade>(grade))
+                                      : "other");
+      },
+      &s.quality_by_grade);
   return s;
 }
 

@@ -40,11 +40,14 @@ proto::RoomInfo Room::Info() const {
   info.set_user_count(static_cast<int32_t>(members_.size()));
   info.set_has_password(has_password());
   info.set_topic(topic_);
+  for (const std::string& p : performers_) info.add_performer_ids(p);
+  *info.mutable_tempo() = TempoView();
   return info;
 }
 
-proto::UserInfo Room::UserView(const Member& m) const {
+proto::UserInfo Room::UserView(const Member& m, bool for_staff) const {
   proto::UserInfo u = m.user;
+  if (for_staff) *u.mutable_quality() = m.quality;
   if (IsOwner(m)) {
     u.add_roles(proto::ROLE_ROOM_OWNER);
   } else if (mod_.IsModerator(m.user.user_id())) {
@@ -171,8 +174,9 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
   auto* r = resp.mutable_room_joined_response();
   r->set_success(true);
   *r->mutable_room_info() = Info();
+  const bool staff_view = IsRoomStaff(it->second);
   for (const auto& [sid, member] : members_) {
-    *r->add_current_users() = UserView(member);
+    *r->add_current_users() = UserView(member, staff_view);
     // Also a sender holding nothing but a program, a bend or a pedal: a late joiner must hear
     // the right instrument at the right pitch.
     if (sid != req.session && member.held.HasState()) {
@@ -373,6 +377,10 @@ void Room::Midi(MidiRelay relay) {
     // The mute released this sender's notes; nothing more is relayed until unmuted.
     return Error(relay.session, proto::MUTED, "you are muted in this room", relay.request_id);
   }
+  if (!MayPlay(m)) {
+    return Error(relay.session, proto::NOT_A_PERFORMER,
+                 "only performers play in this room; you are in the audience", relay.request_id);
+  }
   for (const auto& msg : relay.parsed) m.held.Apply(msg);
   if (!held_listed_ && !m.held.Empty()) {
     held_listed_ = true;
@@ -450,6 +458,9 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
       (cmd.room_type() == proto::LOBBY || !proto::RoomType_IsValid(cmd.room_type()))) {
     return Error(session, proto::INVALID_PARAMETERS, "a room cannot become a lobby", request_id);
   }
+  if (cmd.has_settings() && !proto::PlayMode_IsValid(cmd.settings().play_mode())) {
+    return Error(session, proto::INVALID_PARAMETERS, "unknown play_mode", request_id);
+  }
   if (cmd.has_settings() && cmd.settings().max_users() < 0) {
     return Error(session, proto::INVALID_PARAMETERS, "max_users must not be negative", request_id);
   }
@@ -464,6 +475,10 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
   if (cmd.set_password()) password_hash_ = new_password_hash;
   if (cmd.set_room_type()) type_ = cmd.room_type();
   host_->RoomChanged(id_);
+  // Whoever may no longer play is silenced at every listener, as a mute does.
+  for (auto& [sid, m] : members_) {
+    if (!MayPlay(m)) ReleaseHeldNotes(sid, m);
+  }
   proto::ClientMessage updated;
   *updated.mutable_room_updated()->mutable_room_info() = Info();
   StampType(&updated);
@@ -525,6 +540,7 @@ store::RoomRecord Room::Record() const {
   r.owner_id = mod_.owner_id();
   r.topic = topic_;
   r.moderators = mod_.Moderators();
+  r.performers.assign(performers_.begin(), performers_.end());
   r.updated_unix_ms = host_->UnixMs();
   return r;
 }
@@ -532,6 +548,7 @@ store::RoomRecord Room::Record() const {
 void Room::Restore(const store::RoomRecord& record, const std::vector<store::RoomBanRecord>& bans) {
   topic_ = record.topic;
   for (const auto& m : record.moderators) mod_.AddModerator(m).IgnoreError();
+  performers_.insert(record.performers.begin(), record.performers.end());
   for (const auto& b : bans) {
     moderation::RoomPenalty p;
     p.user_id = b.user_id;

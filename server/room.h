@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "server/moderation/command_parser.h"
 #include "server/moderation/room_moderation.h"
 #include "server/store/records.h"
+#include "server/tempo.h"
 
 namespace tutti::server {
 
@@ -141,6 +143,20 @@ class Room final : public StreamSubscriber {
   void ExpirePenalties(int64_t now_unix_ms);
   // Loads a persistent room's saved state (called before the room is used).
   void Restore(const store::RoomRecord& record, const std::vector<store::RoomBanRecord>& bans);
+  // --- music (room_music.cc; docs/PROTOCOL.md, "Music in a room")
+  // --------------------------------- All notes off: the sender's own notes, or (`everyone`, room
+  // staff only) every member's. Each released member's notes are ended by a synthetic MidiMessage
+  // (note-offs, then sustain off and all-notes-off on every channel); then PanicNotice to everyone.
+  void Panic(SessionId session, bool everyone, const std::string& request_id);
+  // The owner adds a user to (or removes one from) the performer list; `who` is a member's
+  // id or name, else `outside` (resolved on shard 0), else a listed performer's id.
+  void SetPerformer(SessionId session, const std::string& who, bool performer,
+                    const std::string& request_id, const CommandTarget& outside = {});
+  // Room staff change the tempo; everyone gets the TempoState (the actor's copy echoes
+  // `request_id`).
+  void SetTempo(SessionId session, const TempoChange& change, const std::string& request_id);
+  // The member's latest link figures, validated by its shard; graded here.
+  void ReportQuality(SessionId session, const proto::ConnectionQuality& quality);
   bool persistent() const { return settings_.persistent(); }
   const std::string& owner_id() const { return mod_.owner_id(); }
   store::RoomRecord Record() const;
@@ -154,6 +170,7 @@ class Room final : public StreamSubscriber {
     uint64_t last_sequence = 0;
     int64_t last_event_us = 0;  // stamped time of the sender's latest relayed event
     midi::HeldNotes held;
+    proto::ConnectionQuality quality;  // graded; QUALITY_UNKNOWN until a report
   };
   using MemberMap = std::map<SessionId, Member>;
 
@@ -201,7 +218,20 @@ class Room final : public StreamSubscriber {
   void PersistChange(SessionId session, moderation::CommandKind kind,
                      const moderation::AuditRecord& rec, int64_t now_ms, const std::string& summary,
                      const std::string& request_id);
-  proto::UserInfo UserView(const Member& m) const;
+  // `for_staff`: with the member's connection quality (only staff see it).
+  proto::UserInfo UserView(const Member& m, bool for_staff = false) const;
+  bool IsRoomStaff(const Member& m) const {
+    return RoleOf(m) >= moderation::RoomRole::kRoomModerator;
+  }
+  // May send MIDI: everyone in a PLAY_EVERYONE room; else staff and listed performers.
+  bool MayPlay(const Member& m) const;
+  // Ends everything `m` may be sounding at every listener (Panic).
+  void SilenceMember(SessionId s, Member& m);
+  proto::TempoState TempoView() const;
+  // The performer-list commands' common path after the target is resolved.
+  void ApplyPerformer(SessionId session, const Member& actor, const std::string& target_id,
+                      const std::string& target_name, bool performer,
+                      const std::string& request_id);
   proto::HeldNotesSnapshot HeldView(SessionId s, const Member& m) const;
   proto::RoomSnapshot Snapshot() const;
   // The stream position a joiner or a snapshot starts from (empty without a broker).
@@ -241,7 +271,12 @@ class Room final : public StreamSubscriber {
   uint64_t next_join_order_ = 1;
   uint64_t next_message_id_ = 1;
   int64_t last_room_time_ = 0;
-  bool held_listed_ = false;  // the host has heard RoomHoldsNotes and ticks this room
+  bool held_listed_ = false;          // the host has heard RoomHoldsNotes and ticks this room
+  std::set<std::string> performers_;  // user ids; persistent rooms keep them in the store
+  Tempo tempo_;
+  // Who changed the tempo last, and when (server time; wall clock for display).
+  std::string tempo_by_id_, tempo_by_name_;
+  int64_t tempo_changed_us_ = 0, tempo_changed_unix_ms_ = 0;
 };
 
 }  // namespace tutti::server

@@ -8,6 +8,7 @@
 
 #include "server/audit_wire.h"
 #include "server/envelope.h"
+#include "server/link_quality.h"
 #include "server/room.h"
 #include "server/store/store.h"
 
@@ -173,6 +174,20 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
                     request_id);
     case CommandKind::kUsers:
       return CommandUsers(session, request_id);
+    case CommandKind::kPanic:
+      return Panic(session, cmd.target == "all", request_id);
+    case CommandKind::kPerform:
+    case CommandKind::kAudience:
+      return SetPerformer(session, cmd.target, cmd.kind == CommandKind::kPerform, request_id,
+                          outside);
+    case CommandKind::kTempo: {
+      auto change = ParseTempoWords(cmd.text);
+      if (!change.ok()) {
+        return Error(session, proto::INVALID_PARAMETERS, std::string(change.status().message()),
+                     request_id);
+      }
+      return SetTempo(session, *change, request_id);
+    }
     case CommandKind::kBans:
       if (!moderation::MayUse(RoleOf(actor), cmd.kind)) {
         return Error(session, proto::PERMISSION_DENIED, "/bans is for room moderators", request_id);
@@ -190,11 +205,18 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
 
 void Room::CommandUsers(SessionId session, const std::string& request_id) {
   const int64_t now_ms = host_->UnixMs();
+  auto caller = members_.find(session);
+  // Link quality is for staff: it tells them who is late for everyone, and why.
+  const bool staff = caller != members_.end() && IsRoomStaff(caller->second);
   std::vector<std::string> lines;
   for (const auto& [sid, m] : members_) {
     std::string line = m.user.username() + " (" + m.user.user_id() + ") " +
                        std::string(moderation::RoomRoleName(RoleOf(m)));
     if (mod_.IsMuted(m.user.user_id(), now_ms)) line += " [muted]";
+    if (settings_.play_mode() == proto::PLAY_PERFORMERS_ONLY) {
+      line += MayPlay(m) ? " [performer]" : " [audience]";
+    }
+    if (staff) line += " [" + DescribeQuality(m.quality) + "]";
     lines.push_back(std::move(line));
   }
   Result(session, std::string(moderation::CommandName(moderation::CommandKind::kUsers)), true,

@@ -194,12 +194,13 @@ class Shard final : public RoomHost, public SocialHost {
     metrics::ShardCounter bytes_in;
     metrics::ShardCounter connections_opened;
     metrics::ShardCounter connections_closed;
-    metrics::CloseCodeCounters closes;       // by the close code the server sent
-    metrics::HttpStatusCounters refusals;    // upgrades refused, by HTTP status
-    metrics::ErrorCodeCounters errors;       // ErrorMessages sent, by ErrorCode
-    metrics::ShardCounter members_joined;    // on the room's home shard
-    metrics::ShardCounter members_left;      // on the room's home shard
-    metrics::ShardCounter loop_lag_last_us;  // LoopLagProbe
+    metrics::CloseCodeCounters closes;            // by the close code the server sent
+    metrics::HttpStatusCounters refusals;         // upgrades refused, by HTTP status
+    metrics::ErrorCodeCounters errors;            // ErrorMessages sent, by ErrorCode
+    metrics::CodeCounters<0, 4> quality_reports;  // link-quality reports, by QualityGrade
+    metrics::ShardCounter members_joined;         // on the room's home shard
+    metrics::ShardCounter members_left;           // on the room's home shard
+    metrics::ShardCounter loop_lag_last_us;       // LoopLagProbe
     metrics::ShardCounter loop_lag_max_us;
     metrics::ShardCounter loop_probes;
   };

@@ -21,6 +21,7 @@ cd "$root"
 MODULE_OF=(
   'server/handlers_*.cc=server/dispatcher'
   'server/room_commands.cc=server/room'
+  'server/room_music.cc=server/room'
   'server/social_friends.cc=server/social'
 )
 

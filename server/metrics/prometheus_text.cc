@@ -113,6 +113,10 @@ std::string RenderPrometheusText(const MetricsSnapshot& s) {
   f.Labelled("tutti_errors_sent_total",
              "ErrorMessages sent to clients, by error code (RATE_LIMITED: rate-limit refusals).",
              "code", s.errors_by_code, "RATE_LIMITED");
+  f.Labelled("tutti_quality_reports_total",
+             "Link-quality reports in heartbeats, by the grade the server gave them "
+             "(docs/PROTOCOL.md, \"Connection quality\").",
+             "grade", s.quality_by_grade, "poor");
   f.Counter("tutti_frames_in_total", "WebSocket messages received from sessions.", D(s.frames_in));
   f.Counter("tutti_bytes_in_total", "Payload bytes of the messages received.", D(s.bytes_in));
   f.Counter("tutti_frames_out_total", "Messages queued to sessions.", D(s.frames_out));

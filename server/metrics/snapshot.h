@@ -50,6 +50,7 @@ struct MetricsSnapshot {
   LabelledCounts closes_by_code;      // the close code the server sent (or 1006)
   LabelledCounts refusals_by_status;  // upgrade refusals by HTTP status
   LabelledCounts errors_by_code;      // protocol ErrorMessages sent, by ErrorCode name
+  LabelledCounts quality_by_grade;    // link-quality reports, by grade ("good", "poor")
   uint64_t frames_in = 0;
   uint64_t bytes_in = 0;
   uint64_t frames_out = 0;

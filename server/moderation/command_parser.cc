@@ -45,6 +45,12 @@ constexpr CommandInfo kCommandTable[] = {
     {CommandKind::kServerBan, "sban", "/sban <user|ip|cidr> [duration] [reason]",
      "ban a user, address or network from the whole server"},
     {CommandKind::kServerUnban, "sunban", "/sunban <user|ip|cidr>", "lift a server ban"},
+    {CommandKind::kPanic, "panic", "/panic [all]",
+     "all notes off: yours, or (room staff) everyone's"},
+    {CommandKind::kPerform, "perform", "/perform <user>", "let a user play (performer list)"},
+    {CommandKind::kAudience, "audience", "/audience <user>", "take a user off the performer list"},
+    {CommandKind::kTempo, "tempo", "/tempo [bpm] [beats/unit] [start|stop]",
+     "set the room's tempo, meter and transport"},
 };
 
 // Extra words accepted for a command. The canonical name is in kCommandTable.
@@ -59,6 +65,10 @@ constexpr std::pair<std::string_view, CommandKind> kAliases[] = {
     {"transfer", CommandKind::kOwner},
     {"serverban", CommandKind::kServerBan},
     {"serverunban", CommandKind::kServerUnban},
+    {"alloff", CommandKind::kPanic},
+    {"performer", CommandKind::kPerform},
+    {"listener", CommandKind::kAudience},
+    {"bpm", CommandKind::kTempo},
 };
 
 const CommandInfo* FindInfo(CommandKind kind) {
@@ -267,8 +277,24 @@ absl::StatusOr<ParsedCommand> ParseCommand(std::string_view line) {
       break;
     }
     case CommandKind::kTopic:
+    case CommandKind::kTempo:  // the room reads the words (server/tempo.h)
       command.text = reader.Rest();
       break;
+    case CommandKind::kPerform:
+    case CommandKind::kAudience:
+      if (absl::Status s = ReadTarget(kind, reader, "user", &command.target); !s.ok()) return s;
+      break;
+    case CommandKind::kPanic: {
+      absl::StatusOr<std::optional<Token>> token = reader.Next();
+      if (!token.ok()) return UsageError(kind, ToStd(token.status().message()));
+      if (token->has_value() && !(*token)->value.empty()) {
+        if (absl::AsciiStrToLower((*token)->value) != "all") {
+          return UsageError(kind, "the only word /panic takes is \"all\"");
+        }
+        command.target = "all";
+      }
+      break;
+    }
     case CommandKind::kWhisper:
       if (absl::Status s = ReadTarget(kind, reader, "user", &command.target); !s.ok()) return s;
       command.text = reader.Rest();
@@ -328,12 +354,14 @@ absl::StatusOr<ParsedCommand> CommandFromFields(std::string_view command, std::s
   std::string line = absl::StrCat("/", ToAbsl(command));
   switch (kind) {
     case CommandKind::kTopic:  // takes only text, and that comes from `reason`
+    case CommandKind::kTempo:
       break;
     case CommandKind::kHelp:
     case CommandKind::kLog:
     case CommandKind::kUsers:
     case CommandKind::kBans:
     case CommandKind::kClear:
+    case CommandKind::kPanic:
     case CommandKind::kUnknown:
       if (!target.empty()) absl::StrAppend(&line, " ", Quote(target));
       break;

@@ -56,16 +56,24 @@ enum class CommandKind {
   kLog,
   kServerBan,
   kServerUnban,
+  // Music (docs/PROTOCOL.md, "Music in a room").
+  kPanic,
+  kPerform,
+  kAudience,
+  kTempo,
   kUnknown,
 };
 
 // Every kind except kUnknown, in the order /help lists them.
 inline constexpr CommandKind kAllCommands[] = {
-    CommandKind::kHelp,      CommandKind::kUsers,       CommandKind::kWhisper, CommandKind::kStatus,
-    CommandKind::kKick,      CommandKind::kBan,         CommandKind::kUnban,   CommandKind::kBans,
-    CommandKind::kMute,      CommandKind::kUnmute,      CommandKind::kTopic,   CommandKind::kClear,
-    CommandKind::kLog,       CommandKind::kMod,         CommandKind::kUnmod,   CommandKind::kOwner,
-    CommandKind::kServerBan, CommandKind::kServerUnban,
+    CommandKind::kHelp,   CommandKind::kUsers,     CommandKind::kWhisper,
+    CommandKind::kStatus, CommandKind::kKick,      CommandKind::kBan,
+    CommandKind::kUnban,  CommandKind::kBans,      CommandKind::kMute,
+    CommandKind::kUnmute, CommandKind::kTopic,     CommandKind::kClear,
+    CommandKind::kLog,    CommandKind::kMod,       CommandKind::kUnmod,
+    CommandKind::kOwner,  CommandKind::kServerBan, CommandKind::kServerUnban,
+    CommandKind::kPanic,  CommandKind::kPerform,   CommandKind::kAudience,
+    CommandKind::kTempo,
 };
 
 // The value of ParsedCommand::status for /status. The numbers equal tutti.proto's
@@ -86,14 +94,15 @@ struct ParsedCommand {
   CommandKind kind = CommandKind::kUnknown;
   // The command word as typed, without the '/', original case ("KICK", "w").
   std::string name;
-  // The user (kick, ban, mute, mod, owner, whisper...), the ban target (sban: user id,
-  // IP or CIDR), the command asked about (/help kick), or the status word (/status).
+  // The user (kick, ban, mute, mod, owner, whisper, perform...), "all" (/panic all), the ban target
+  // (sban: user id, IP or CIDR), the command asked about (/help kick), or the status word
+  // (/status).
   std::string target;
   // Set only when a duration was typed: a positive number of milliseconds, or
   // kPermanent. Unset means "the room's default" (see RoomModeration).
   std::optional<int64_t> duration_ms;
   std::string reason;
-  // Free text: the topic, the whisper's message, the status text.
+  // Free text: the topic, the whisper's message, the status text, the words of /tempo.
   std::string text;
   // /log only: the number of entries asked for (kDefaultLogCount when omitted).
   int count = 0;

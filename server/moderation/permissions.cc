@@ -60,6 +60,7 @@ RoomRole MinimumRole(CommandKind kind) {
     case CommandKind::kHelp:
     case CommandKind::kUsers:
     case CommandKind::kStatus:
+    case CommandKind::kPanic:  // "/panic all" is for room moderators (the room checks)
     case CommandKind::kUnknown:
       return RoomRole::kGuest;
     case CommandKind::kWhisper:
@@ -73,10 +74,13 @@ RoomRole MinimumRole(CommandKind kind) {
     case CommandKind::kTopic:
     case CommandKind::kClear:
     case CommandKind::kLog:
+    case CommandKind::kTempo:
       return RoomRole::kRoomModerator;
     case CommandKind::kMod:
     case CommandKind::kUnmod:
     case CommandKind::kOwner:
+    case CommandKind::kPerform:
+    case CommandKind::kAudience:
       return RoomRole::kRoomOwner;
     case CommandKind::kServerBan:
     case CommandKind::kServerUnban:

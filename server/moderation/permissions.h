@@ -15,8 +15,9 @@
 //                                            block could never hold against a guest)
 //   /kick /ban /unban /bans
 //   /mute /unmute /topic /clear
-//   /log                           room moderator
-//   /mod /unmod /owner             room owner
+//   /log /tempo                    room moderator   (/panic: guest; /panic all: moderator)
+//   /mod /unmod /owner
+//   /perform /audience             room owner
 //   /sban /sunban                  server admin
 //
 // Targeting (CheckTargetable): kick, ban, mute, mod, unmod and owner need an actor

@@ -48,6 +48,7 @@ struct RoomRecord {
   std::string owner_id;
   std::string topic;
   std::vector<std::string> moderators;  // sorted on load
+  std::vector<std::string> performers;  // the performer list (PlayMode), sorted on load
   int64_t updated_unix_ms = 0;
 };
 

@@ -149,6 +149,12 @@ class Store {
   absl::Status InsertFriendship(std::string_view a, std::string_view b, int64_t now_unix_ms);
   absl::Status DeleteRequest(std::string_view from, std::string_view to, bool* deleted);
   absl::StatusOr<std::vector<std::string>> LoadModerators(std::string_view room_id);
+  // A room's list of user ids in `table` (a (room_id, user_id) table such as
+  // room_performers): replaced whole inside the caller's transaction, or read sorted.
+  absl::Status SaveUserList(std::string_view table, std::string_view room_id,
+                            const std::vector<std::string>& user_ids);
+  absl::StatusOr<std::vector<std::string>> LoadUserList(std::string_view table,
+                                                        std::string_view room_id);
 
   std::unique_ptr<Db> db_;
   int schema_version_;

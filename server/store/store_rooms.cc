@@ -50,7 +50,39 @@ absl::Status Store::SaveRoom(const RoomRecord& room) {
     if (!add.ok()) return add.status();
     TUTTI_STORE_RETURN_IF_ERROR(add->Bind(1, room.room_id).Bind(2, moderator).Run());
   }
+  TUTTI_STORE_RETURN_IF_ERROR(SaveUserList("room_performers", room.room_id, room.performers));
   return (*tx)->Commit();
+}
+
+absl::Status Store::SaveUserList(std::string_view table, std::string_view room_id,
+                                 const std::vector<std::string>& user_ids) {
+  absl::StatusOr<Statement> clear =
+      db_->Prepare(absl::StrCat("DELETE FROM ", ToAbsl(table), " WHERE room_id = ?1"));
+  if (!clear.ok()) return clear.status();
+  TUTTI_STORE_RETURN_IF_ERROR(clear->Bind(1, room_id).Run());
+  for (const std::string& user_id : user_ids) {
+    absl::StatusOr<Statement> add = db_->Prepare(absl::StrCat(
+        "INSERT OR IGNORE INTO ", ToAbsl(table), " (room_id, user_id) VALUES (?1, ?2)"));
+    if (!add.ok()) return add.status();
+    TUTTI_STORE_RETURN_IF_ERROR(add->Bind(1, room_id).Bind(2, user_id).Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> Store::LoadUserList(std::string_view table,
+                                                             std::string_view room_id) {
+  absl::StatusOr<Statement> stmt = db_->Prepare(
+      absl::StrCat("SELECT user_id FROM ", ToAbsl(table), " WHERE room_id = ?1 ORDER BY user_id"));
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, room_id);
+  std::vector<std::string> out;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(stmt->ColumnText(0));
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<std::string>> Store::LoadModerators(std::string_view room_id) {
@@ -104,6 +136,9 @@ absl::StatusOr<RoomRecord> Store::LoadRoom(std::string_view room_id) {
   absl::StatusOr<std::vector<std::string>> moderators = LoadModerators(room_id);
   if (!moderators.ok()) return moderators.status();
   room.moderators = std::move(*moderators);
+  absl::StatusOr<std::vector<std::string>> performers = LoadUserList("room_performers", room_id);
+  if (!performers.ok()) return performers.status();
+  room.performers = std::move(*performers);
   return room;
 }
 
@@ -123,6 +158,10 @@ absl::StatusOr<std::vector<RoomRecord>> Store::ListPersistentRooms() {
     absl::StatusOr<std::vector<std::string>> moderators = LoadModerators(room.room_id);
     if (!moderators.ok()) return moderators.status();
     room.moderators = std::move(*moderators);
+    absl::StatusOr<std::vector<std::string>> performers =
+        LoadUserList("room_performers", room.room_id);
+    if (!performers.ok()) return performers.status();
+    room.performers = std::move(*performers);
   }
   return rooms;
 }

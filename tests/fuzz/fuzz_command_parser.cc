@@ -41,12 +41,15 @@ void CheckParsed(const mod::ParsedCommand& c) {
     case mod::CommandKind::kWhisper:
     case mod::CommandKind::kServerBan:
     case mod::CommandKind::kServerUnban:
+    case mod::CommandKind::kPerform:
+    case mod::CommandKind::kAudience:
       FUZZ_CHECK(!c.target.empty());
       break;
     default:
       break;
   }
   if (c.kind == mod::CommandKind::kWhisper) FUZZ_CHECK(!c.text.empty());
+  if (c.kind == mod::CommandKind::kPanic) FUZZ_CHECK(c.target.empty() || c.target == "all");
 }
 
 void CheckDuration(std::string_view text) {

@@ -27,6 +27,7 @@
 #include "midi/midi_parse.h"
 #include "protos/tutti.pb.h"
 #include "server/envelope.h"
+#include "server/link_quality.h"
 #include "server/moderation/command_parser.h"
 #include "server/server_command_params.h"
 #include "server/text.h"
@@ -163,6 +164,21 @@ void CheckPayload(const proto::ServerMessage& msg) {
       }
       break;
     }
+    case M::kHeartbeatMessage:
+      // A link-quality report: accepted only within its bounds, and then graded.
+      if (msg.heartbeat_message().has_quality()) {
+        const proto::ConnectionQuality& q = msg.heartbeat_message().quality();
+        const server::QualityThresholds limits;
+        if (server::ValidateQuality(q, limits).ok()) {
+          FUZZ_CHECK(q.rtt_us() <= limits.max_rtt_us);
+          FUZZ_CHECK(q.late_percent() >= 0 && q.late_percent() <= 100);
+          FUZZ_CHECK(q.dropped_percent() >= 0 && q.dropped_percent() <= 100);
+          const proto::QualityGrade g = server::GradeQuality(q, limits);
+          FUZZ_CHECK(g == proto::QUALITY_GOOD || g == proto::QUALITY_FAIR ||
+                     g == proto::QUALITY_POOR);
+        }
+      }
+      break;
     default:
       break;
   }

@@ -19,13 +19,14 @@ constexpr R kRoles[] = {R::kGuest,     R::kMember,          R::kRoomModerator,
 // than derived from MinimumRole, so a change to either shows up here.
 const std::map<K, std::string>& ExpectedMatrix() {
   static const auto* matrix = new std::map<K, std::string>{
-      {K::kHelp, "111111"},        {K::kUsers, "111111"},   {K::kStatus, "111111"},
-      {K::kUnknown, "111111"},     {K::kWhisper, "011111"}, {K::kKick, "001111"},
-      {K::kBan, "001111"},         {K::kUnban, "001111"},   {K::kBans, "001111"},
-      {K::kMute, "001111"},        {K::kUnmute, "001111"},  {K::kTopic, "001111"},
-      {K::kClear, "001111"},       {K::kLog, "001111"},     {K::kMod, "000111"},
-      {K::kUnmod, "000111"},       {K::kOwner, "000111"},   {K::kServerBan, "000001"},
-      {K::kServerUnban, "000001"},
+      {K::kHelp, "111111"},        {K::kUsers, "111111"},    {K::kStatus, "111111"},
+      {K::kUnknown, "111111"},     {K::kWhisper, "011111"},  {K::kKick, "001111"},
+      {K::kBan, "001111"},         {K::kUnban, "001111"},    {K::kBans, "001111"},
+      {K::kMute, "001111"},        {K::kUnmute, "001111"},   {K::kTopic, "001111"},
+      {K::kClear, "001111"},       {K::kLog, "001111"},      {K::kMod, "000111"},
+      {K::kUnmod, "000111"},       {K::kOwner, "000111"},    {K::kServerBan, "000001"},
+      {K::kServerUnban, "000001"}, {K::kPanic, "111111"},    {K::kTempo, "001111"},
+      {K::kPerform, "000111"},     {K::kAudience, "000111"},
   };
   return *matrix;
 }

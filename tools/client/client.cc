@@ -59,6 +59,12 @@ void StampServerMessageType(proto::ServerMessage* msg) {
       return msg->set_message_type(M::UnsubscribeRoomList);
     case M::kRecordingCommand:
       return msg->set_message_type(M::RecordingCommand);
+    case M::kPanic:
+      return msg->set_message_type(M::Panic);
+    case M::kSetPerformer:
+      return msg->set_message_type(M::SetPerformer);
+    case M::kSetTempo:
+      return msg->set_message_type(M::SetTempo);
     case M::MESSAGE_NOT_SET:
       return msg->set_message_type(M::Unspecified);
   }

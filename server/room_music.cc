@@ -1,0 +1,239 @@
+// Room's music features (docs/PROTOCOL.md, "Music in a room"): panic (all notes off), who may play
+// (performers and audience), the shared tempo, and each member's link quality. Part of the
+// Room class (room.h); runs on the room's home shard like every Room method.
+#include <algorithm>
+#include <memory>
+#include <utility>
+
+#include "server/envelope.h"
+#include "server/link_quality.h"
+#include "server/room.h"
+#include "server/store/store.h"
+
+namespace tutti::server {
+
+namespace {
+
+constexpr uint8_t kControlChange = 0xB0;
+constexpr uint8_t kSustain = 64;
+constexpr uint8_t kAllNotesOff = 123;
+
+}  // namespace
+
+bool Room::MayPlay(const Member& m) const {
+  if (settings_.play_mode() != proto::PLAY_PERFORMERS_ONLY) return true;
+  return IsRoomStaff(m) || performers_.count(m.user.user_id()) != 0;
+}
+
+void Room::SilenceMember(SessionId s, Member& m) {
+  // The tracked notes first (so a listener's voices end with their own note-offs), then
+  // sustain off and all-notes-off on every channel: a panic is for what the server cannot
+  // know is sounding (a listener's synth that missed a release, a stuck local voice).
+  std::string bytes;
+  for (const auto& off : m.held.ReleaseAll()) midi::AppendBytes(off, &bytes);
+  for (uint8_t ch = 0; ch < 16; ++ch) {
+    const char cc = static_cast<char>(kControlChange | ch);
+    bytes += {cc, static_cast<char>(kSustain), 0, cc, static_cast<char>(kAllNotesOff), 0};
+  }
+  proto::ClientMessage out;
+  auto* midi = out.mutable_midi_message();
+  midi->set_midi_data(std::move(bytes));
+  const int64_t now = host_->NowUs();
+  // Not before the sender's last event, or a listener would play it after the release.
+  midi->set_timestamp(std::max(now, m.last_event_us));
+  midi->set_server_arrival_time(now);
+  midi->set_room_time(NextRoomTime());
+  midi->set_user_id(m.user.user_id());
+  midi->set_session_id(s);
+  midi->set_sequence(++m.last_sequence);
+  midi->set_flags(proto::MIDI_FLAG_SYNTHETIC);
+  StampType(&out);
+  Broadcast(out, s, /*droppable=*/false);
+}
+
+void Room::Panic(SessionId session, bool everyone, const std::string& request_id) {
+  auto it = members_.find(session);
+  if (it == members_.end())
+    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  if (everyone && !IsRoomStaff(it->second)) {
+    return Error(session, proto::PERMISSION_DENIED,
+                 "only room moderators may silence everyone; /panic alone silences you",
+                 request_id);
+  }
+  if (everyone) {
+    // Members who never played and hold nothing have nothing sounding anywhere: skipping
+    // them keeps a panic in a concert room from costing one broadcast per listener.
+    for (auto& [sid, m] : members_) {
+      if (sid == session || m.last_sequence != 0 || !m.held.AtRest()) SilenceMember(sid, m);
+    }
+  } else {
+    SilenceMember(session, it->second);
+  }
+  proto::ClientMessage out;
+  auto* n = out.mutable_panic_notice();
+  n->set_room_id(id_);
+  n->set_actor_user_id(it->second.user.user_id());
+  if (!everyone) {
+    n->set_target_user_id(it->second.user.user_id());
+    n->set_target_session_id(session);
+  }
+  n->set_server_time(host_->NowUs());
+  StampType(&out);
+  RoomHost* host = host_;
+  Broadcast(out, session, /*droppable=*/false, [host, session, request_id](const Publication& p) {
+    proto::ClientMessage own;
+    if (!own.ParseFromString(p.frame->payload())) return;
+    own.set_request_id(request_id);
+    host->SendToSession(session, MakeFrame(own));
+  });
+}
+
+void Room::SetPerformer(SessionId session, const std::string& who, bool performer,
+                        const std::string& request_id, const CommandTarget& outside) {
+  auto it = members_.find(session);
+  if (it == members_.end())
+    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  const Member& actor = it->second;
+  if (RoleOf(actor) < moderation::RoomRole::kRoomOwner) {
+    return Error(session, proto::PERMISSION_DENIED, "only the room owner manages performers",
+                 request_id);
+  }
+  if (who.empty()) return Error(session, proto::INVALID_PARAMETERS, "whom?", request_id);
+  // A member first (id or name), then someone online or stored (resolved on shard 0),
+  // then a listed performer's id (removing someone long gone).
+  std::string id, name;
+  if (const Member* m = FindUser(who)) {
+    id = m->user.user_id();
+    name = m->user.username();
+  } else if (!outside.user_id.empty()) {
+    id = outside.user_id;
+    name = outside.username;
+  } else if (performers_.count(who)) {
+    id = who;
+  } else {
+    return Error(session, proto::NOT_FOUND, "nobody called " + who + " is here or known",
+                 request_id);
+  }
+  ApplyPerformer(session, actor, id, name.empty() ? id : name, performer, request_id);
+}
+
+void Room::ApplyPerformer(SessionId session, const Member& actor, const std::string& target_id,
+                          const std::string& target_name, bool performer,
+                          const std::string& request_id) {
+  const std::string command = performer ? "perform" : "audience";
+  if (performer) {
+    if (performers_.count(target_id)) {
+      return Result(session, command, true, {target_name + " is already a performer"}, request_id);
+    }
+    if (performers_.size() >= config_->max_performers) {
+      return Error(session, proto::LIMIT_REACHED,
+                   "the performer list is full (" + std::to_string(config_->max_performers) + ")",
+                   request_id);
+    }
+    performers_.insert(target_id);
+  } else {
+    if (performers_.erase(target_id) == 0) {
+      return Result(session, command, true, {target_name + " is not on the performer list"},
+                    request_id);
+    }
+    for (auto& [sid, m] : members_) {
+      if (m.user.user_id() == target_id && !MayPlay(m)) ReleaseHeldNotes(sid, m);
+    }
+  }
+  const std::string actor_name = actor.user.username();
+  SystemLine(performer ? target_name + " may now play (added by " + actor_name + ")"
+                       : target_name + " is now in the audience (by " + actor_name + ")");
+  BroadcastInfo();
+  const std::string summary = command + " " + target_name + ": done";
+  if (!persistent()) return Result(session, command, true, {summary}, request_id);
+  // A persistent room's list is durable before the owner hears "done".
+  auto status = std::make_shared<absl::Status>();
+  RoomHost* host = host_;
+  bool queued = host_->Storage(
+      [record = Record(), status](store::Store& st) { *status = st.SaveRoom(record); },
+      [host, status, session, command, summary, request_id] {
+        proto::ClientMessage out;
+        if (status->ok()) {
+          auto* r = out.mutable_command_result();
+          r->set_command(command);
+          r->set_ok(true);
+          r->add_lines(summary);
+          out.set_request_id(request_id);
+          StampType(&out);
+        } else {
+          out = MakeError(proto::INTERNAL_ERROR, "applied but not saved", request_id);
+        }
+        host->SendToSession(session, MakeFrame(out));
+      });
+  if (!queued) Error(session, proto::INTERNAL_ERROR, "applied but not saved", request_id);
+}
+
+proto::TempoState Room::TempoView() const {
+  proto::TempoState t;
+  t.set_room_id(id_);
+  t.set_bpm(tempo_.bpm());
+  t.set_beats_per_bar(tempo_.beats_per_bar());
+  t.set_beat_unit(tempo_.beat_unit());
+  t.set_running(tempo_.running());
+  t.set_anchor_server_time(tempo_.anchor_us());
+  t.set_anchor_beat(tempo_.anchor_beat());
+  t.set_changed_by_user_id(tempo_by_id_);
+  t.set_changed_by_username(tempo_by_name_);
+  t.set_changed_server_time(tempo_changed_us_);
+  t.set_changed_unix_ms(tempo_changed_unix_ms_);
+  return t;
+}
+
+void Room::SetTempo(SessionId session, const TempoChange& change, const std::string& request_id) {
+  auto it = members_.find(session);
+  if (it == members_.end())
+    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  if (!IsRoomStaff(it->second)) {
+    return Error(session, proto::PERMISSION_DENIED, "only room moderators change the tempo",
+                 request_id);
+  }
+  const int64_t now = host_->NowUs();
+  if (absl::Status st = tempo_.Apply(change, config_->tempo, now); !st.ok()) {
+    return Error(session, proto::INVALID_PARAMETERS, std::string(st.message()), request_id);
+  }
+  tempo_by_id_ = it->second.user.user_id();
+  tempo_by_name_ = it->second.user.username();
+  tempo_changed_us_ = now;
+  tempo_changed_unix_ms_ = host_->UnixMs();
+  host_->RoomChanged(id_);
+  proto::ClientMessage out;
+  *out.mutable_tempo_state() = TempoView();
+  StampType(&out);
+  RoomHost* host = host_;
+  Broadcast(out, session, /*droppable=*/false, [host, session, request_id](const Publication& p) {
+    proto::ClientMessage own;
+    if (!own.ParseFromString(p.frame->payload())) return;
+    own.set_request_id(request_id);
+    host->SendToSession(session, MakeFrame(own));
+  });
+}
+
+void Room::ReportQuality(SessionId session, const proto::ConnectionQuality& quality) {
+  auto it = members_.find(session);
+  if (it == members_.end()) return;
+  Member& m = it->second;
+  const proto::QualityGrade before = m.quality.grade();
+  m.quality = quality;
+  m.quality.set_grade(GradeQuality(quality, config_->quality));
+  m.quality.set_reported_server_time(host_->NowUs());
+  // Staff hear of a change of grade, not of every report: a steady link costs nothing.
+  if (m.quality.grade() == before) return;
+  proto::ClientMessage out;
+  auto* q = out.mutable_member_quality();
+  q->set_room_id(id_);
+  q->set_user_id(m.user.user_id());
+  q->set_session_id(session);
+  *q->mutable_quality() = m.quality;
+  StampType(&out);
+  const Frame frame = MakeFrame(out);
+  for (const auto& [sid, member] : members_) {
+    if (IsRoomStaff(member)) host_->SendToSession(sid, frame);
+  }
+}
+
+}  // namespace tutti::server
