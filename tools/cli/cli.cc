@@ -1,18 +1,24 @@
 // tutti-cli: a small interactive client. Connects with a URL or by minting a payload
 // from key files, joins a room, sends chat lines and test notes typed on stdin, and
 // prints every decoded server message on one line. Two of them in two terminals show
-// a room working end to end.
+// a room working end to end. It keeps its clock synced with the server (midi/clock_sync.h),
+// reports its link quality in the heartbeats, and clicks the room's shared tempo
+// (/metronome on): one printed line per beat, on the beat.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "midi/clock_sync.h"
+#include "midi/metronome.h"
 #include "tools/client/client.h"
 #include "tools/client/connect_flags.h"
 #include "tools/client/connect_target.h"
@@ -46,6 +52,8 @@ constexpr char kUsage[] =
     "Type a line to chat. Commands:\n"
     "  /note N [VEL]      play MIDI note N (note-on, note-off 300 ms later)\n"
     "  /play              a C major scale\n"
+    "  /metronome on|off  print the room's beats as they fall   /panic [all]  all notes off\n"
+    "  (/tempo BPM [N/M] [start|stop] and /perform, /audience go to the server)\n"
     "  /join ROOM [PW]    /create ROOM [PW]   /leave   /lobby   /rooms   /sync\n"
     "  /status online|away|busy|invisible [TEXT]   /pm USER TEXT   /quit\n"
     "Any other /command is sent as chat for the server to run (try /help).";
@@ -78,6 +86,8 @@ std::string Describe(const tutti::proto::MidiMessage& m) {
   for (const auto& e : m.events()) describe_one(e.data());
   return out;
 }
+
+void PrintTempo(const tutti::proto::TempoState& t);
 
 void Print(const ClientMessage& m) {
   switch (m.message_case()) {
@@ -140,6 +150,24 @@ void Print(const ClientMessage& m) {
       break;
     case ClientMessage::kHeartbeatMessage:
       break;  // clock sync; not interesting to a person
+    case ClientMessage::kTempoState:
+      PrintTempo(m.tempo_state());
+      break;
+    case ClientMessage::kPanicNotice:
+      std::printf("* all notes off%s%s (by %s)\n",
+                  m.panic_notice().target_user_id().empty() ? " for everyone" : ": ",
+                  m.panic_notice().target_user_id().c_str(),
+                  m.panic_notice().actor_user_id().c_str());
+      break;
+    case ClientMessage::kMemberQuality: {
+      const auto& q = m.member_quality().quality();
+      std::printf(
+          "* link of %s: grade %d, rtt %.1f ms, clock +-%.1f ms, late %.1f%%, "
+          "dropped %.1f%%\n",
+          m.member_quality().user_id().c_str(), static_cast<int>(q.grade()), q.rtt_us() / 1000.0,
+          q.offset_error_us() / 1000.0, q.late_percent(), q.dropped_percent());
+      break;
+    }
     case ClientMessage::kHeldNotesSnapshot: {
       std::printf("~ %s holds", m.held_notes_snapshot().user_id().c_str());
       for (const auto& n : m.held_notes_snapshot().notes()) std::printf(" %u", n.note());
@@ -160,6 +188,67 @@ void Print(const ClientMessage& m) {
   }
   std::fflush(stdout);
 }
+
+tutti::midi::TempoGrid GridOf(const tutti::proto::TempoState& t) {
+  tutti::midi::TempoGrid g;
+  g.bpm = t.bpm();
+  g.beats_per_bar = t.beats_per_bar();
+  g.beat_unit = t.beat_unit();
+  g.running = t.running();
+  g.anchor_server_us = t.anchor_server_time();
+  g.anchor_beat = t.anchor_beat();
+  return g;
+}
+
+// The room's tempo as a person reads it.
+void PrintTempo(const tutti::proto::TempoState& t) {
+  std::printf("* tempo %.1f BPM %u/%u, %s%s%s\n", t.bpm(), t.beats_per_bar(), t.beat_unit(),
+              t.running() ? "running" : "stopped",
+              t.changed_by_username().empty() ? "" : ", set by ", t.changed_by_username().c_str());
+}
+
+// The state the printer thread keeps about the link and the room's beat.
+struct Music {
+  tutti::midi::ClockSync clock;
+  tutti::midi::Metronome metronome;
+  std::atomic<bool> metronome_on{false};
+  int64_t min_rtt_us = -1;  // lowest round trip of the exchanges so far
+  uint64_t midi_batches = 0, gaps = 0;
+  std::map<std::string, uint64_t> last_sequence;  // per "user#session"
+
+  void OnTempo(const tutti::proto::TempoState& t) {
+    metronome.SetGrid(GridOf(t), clock.ServerTimeFromLocal(MonoUs()));
+  }
+  // Sequence gaps count as dropped (the server relays every batch of a sender in order).
+  void OnMidi(const tutti::proto::MidiMessage& m) {
+    ++midi_batches;
+    uint64_t& last = last_sequence[m.user_id() + "#" + std::to_string(m.session_id())];
+    if (last != 0 && m.sequence() > last + 1) gaps += m.sequence() - last - 1;
+    last = std::max(last, m.sequence());
+  }
+  ServerMessage Heartbeat() const {
+    ServerMessage hb;
+    const int64_t now = MonoUs();
+    auto* h = hb.mutable_heartbeat_message();
+    h->set_timestamp(now);
+    const tutti::midi::ClockSyncStatus st = clock.Status(now);
+    h->mutable_clock()->set_synced(st.synced);
+    h->mutable_clock()->set_offset_us(st.offset_us);
+    h->mutable_clock()->set_error_bound_us(st.error_bound_us);
+    h->mutable_clock()->set_skew_ppm(st.skew_ppm);
+    if (st.synced && min_rtt_us >= 0) {
+      // tutti-cli plays nothing, so nothing it receives is late; lost batches show as gaps.
+      auto* q = h->mutable_quality();
+      q->set_rtt_us(static_cast<uint32_t>(std::min<int64_t>(min_rtt_us, 60'000'000)));
+      q->set_offset_error_us(
+          static_cast<uint32_t>(std::clamp<int64_t>(st.error_bound_us, 0, 60'000'000)));
+      const uint64_t seen = midi_batches + gaps;
+      q->set_dropped_percent(seen ? 100.0f * static_cast<float>(gaps) / static_cast<float>(seen)
+                                  : 0.0f);
+    }
+    return hb;
+  }
+};
 
 ServerMessage Note(int note, int velocity) {
   ServerMessage m;
@@ -198,11 +287,43 @@ int main(int argc, char** argv) {
   std::atomic<bool> settled{room.empty() && !lobby};  // the first join answered
   // The session follows its token: renew it before the server closes the connection.
   tutti::client::TokenRefresher refresher(connect);
+  Music music;
   std::thread printer([&] {
-    auto last_beat = std::chrono::steady_clock::now();
     while (!done) {
-      auto m = client.Next(200ms);
+      // Wake for the next click when the metronome is on; otherwise poll for messages.
+      auto wait = 200ms;
+      if (music.metronome_on && music.clock.locked()) {
+        if (auto next = music.metronome.Next()) {
+          const int64_t in_us = music.clock.LocalFromServer(next->server_us) - MonoUs();
+          wait = std::clamp(std::chrono::milliseconds(in_us / 1000), 0ms, 200ms);
+        }
+      }
+      auto m = client.Next(wait);
+      if (music.clock.locked()) {
+        auto click = music.metronome.Poll(music.clock.ServerTimeFromLocal(MonoUs()));
+        if (click && music.metronome_on && click->beat >= 0) {
+          std::printf("%s bar %lld beat %u\n", click->beat_in_bar == 0 ? "TICK" : "tick",
+                      static_cast<long long>(click->bar + 1), click->beat_in_bar + 1);
+          std::fflush(stdout);
+        }
+      }
       if (m) {
+        if (m->has_heartbeat_message()) {
+          const auto& h = m->heartbeat_message();
+          const int64_t t4 = MonoUs();
+          if (music.clock.OnSample(h.timestamp(), h.server_receive_time(), h.server_send_time(),
+                                   t4)) {
+            const int64_t rtt =
+                (t4 - h.timestamp()) - (h.server_send_time() - h.server_receive_time());
+            if (music.min_rtt_us < 0 || rtt < music.min_rtt_us) music.min_rtt_us = rtt;
+          }
+        } else if (m->has_midi_message()) {
+          music.OnMidi(m->midi_message());
+        } else if (m->has_tempo_state()) {
+          music.OnTempo(m->tempo_state());
+        } else if (m->has_room_joined_response()) {
+          music.OnTempo(m->room_joined_response().room_info().tempo());
+        }
         refresher.OnMessage(*m, tutti::client::WallClockUnixMs());
         if (m->has_permissions_updated() && m->permissions_updated().room_id().empty()) {
           std::printf("* token renewed\n");
@@ -225,11 +346,11 @@ int main(int argc, char** argv) {
       if (std::string e = refresher.TakeError(); !e.empty()) {
         std::fprintf(stderr, "tutti-cli: cannot renew the token: %s\n", e.c_str());
       }
-      if (std::chrono::steady_clock::now() - last_beat > 15s) {
-        ServerMessage hb;
-        hb.mutable_heartbeat_message()->set_timestamp(MonoUs());
-        client.Send(hb);
-        last_beat = std::chrono::steady_clock::now();
+      // Clock-sync pings: a burst at first, then every half second (they keep the
+      // connection alive too).
+      if (music.clock.NextPingDelay(MonoUs()) <= 0) {
+        client.Send(music.Heartbeat());
+        music.clock.OnPingSent(MonoUs());
       }
     }
   });
@@ -284,6 +405,17 @@ int main(int argc, char** argv) {
         c->mutable_settings()->set_allow_chat(true);
         c->mutable_settings()->set_allow_guests(true);
       }
+    } else if (cmd == "/metronome") {
+      std::string arg;
+      in >> arg;
+      music.metronome_on = arg != "off";
+      std::printf("* metronome %s\n", music.metronome_on ? "on" : "off");
+      std::fflush(stdout);
+      continue;
+    } else if (cmd == "/panic") {
+      std::string arg;
+      in >> arg;
+      m.mutable_panic()->set_everyone(arg == "all");
     } else if (cmd == "/leave") {
       m.mutable_leave_room();
     } else if (cmd == "/lobby") {
