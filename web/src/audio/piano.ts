@@ -10,7 +10,7 @@
 // source never affect another's.
 
 export interface ScheduledNote {
-  kind: 'on' | 'off' | 'pedal' | 'bend' | 'program' | 'releaseAll';
+  kind: 'on' | 'off' | 'pedal' | 'bend' | 'program' | 'releaseAll' | 'click';
   source: string;
   note: number;
   velocity: number;
@@ -173,6 +173,22 @@ export class PianoSynth {
     this.out = ctx.createGain();
     this.out.gain.value = 0.8;
     this.out.connect(comp).connect(dest);
+  }
+
+  // A metronome click at `when` (context seconds): a short high blip, higher on the bar's
+  // first beat. Not a voice: nothing releases it and it never holds a key.
+  click(when: number, accent: boolean): void {
+    const t = this.at(when);
+    const osc = this.ctx.createOscillator();
+    const env = this.ctx.createGain();
+    osc.frequency.value = accent ? 1760 : 1320;
+    env.gain.setValueAtTime(0, t);
+    env.gain.linearRampToValueAtTime(accent ? 0.5 : 0.3, t + 0.002);
+    env.gain.exponentialRampToValueAtTime(0.001, t + 0.05);
+    osc.connect(env).connect(this.out);
+    osc.start(t);
+    osc.stop(t + 0.06);
+    this.emit('click', 'metronome', accent ? 1 : 0, 0, t);
   }
 
   setVolume(v: number): void {

@@ -3,7 +3,7 @@
 // frames and reconnects with backoff (backoff.ts) after any close it did not ask for.
 // Main thread only; owned by the App (ui/app.ts).
 import { create } from '@bufbuild/protobuf';
-import { ClockSyncStatusSchema, type ClientMessage } from '../gen/tutti_pb.js';
+import { ClockSyncStatusSchema, ConnectionQualitySchema, type ClientMessage } from '../gen/tutti_pb.js';
 import { backoffDelayMs } from './backoff.js';
 import { connectUrl, type Identity, parseServerInfo, type ServerInfo, sodiumReady } from './auth.js';
 import { decodeReply, encodeRequest, type RequestInit } from './proto.js';
@@ -34,6 +34,8 @@ export class Connection {
   private everWelcomed = false;
   private nextRequest = 1;
   nextRetryAt = 0;
+  // Set by the App: what to report in HeartbeatMessage.quality.
+  quality: (() => { rttUs: number; offsetErrorUs: number; latePercent: number; droppedPercent: number }) | null = null;
 
   constructor(private clock: ClockSync, private events: ConnEvents,
               private wsOrigin: string, private infoUrl = '/api/server-info') {}
@@ -164,6 +166,8 @@ export class Connection {
           synced: c.synced, offsetUs: BigInt(Math.round(c.offsetUs)),
           errorBoundUs: BigInt(Math.round(Math.min(c.errorBoundUs, 1e12))), skewPpm: c.skewPpm,
         }),
+        // The link figures (PROTOCOL.md, "Connection quality"), once the clock is synced.
+        quality: c.synced && this.quality ? create(ConnectionQualitySchema, this.quality()) : undefined,
       },
     });
   }

@@ -19,7 +19,8 @@ import { chatLine, clearChat, type Member, pmLine, renderUsers, systemLine } fro
 import { LOCAL_HELP, parseChatInput } from './commands.js';
 import { FriendsView } from './friends_view.js';
 import { TokenRefresh } from './token_refresh.js';
-import { latencyOf, updateLatencyCells } from './latency.js';
+import { latencyOf, showQualityPanel, updateLatencyCells } from './latency.js';
+import { type Metronome, startMetronome } from './music.js';
 import { allowedOriginOf, TokenSource } from '../net/token_source.js';
 
 type Screen = 'connect' | 'lobby' | 'room';
@@ -52,6 +53,7 @@ export class App {
   private pendingPm = new Map<string, string>();  // request id -> recipient as typed
   private listTimer: ReturnType<typeof setInterval> | null = null;
   private identity: Identity | null = null;
+  metronome: Metronome;
 
   constructor(timing: Timing) {
     this.timing = timing;
@@ -88,6 +90,7 @@ export class App {
     this.refreshLabels();
     void this.readServerInfo();
     setInterval(() => { this.showQuality(); this.player?.tick(); this.showLatency(); }, 1000);
+    this.metronome = startMetronome(this, () => this.ensureAudio());
     window.tutti = this;
   }
 
@@ -348,6 +351,7 @@ export class App {
         // RoomLeft later, and that is ignored).
         if (this.room?.roomId !== r.roomInfo?.roomId) this.player?.releaseEverything(true);
         this.room = r.roomInfo ?? null;
+        this.metronome.set(this.room?.tempo);
         this.members.clear();
         for (const u of [...r.currentUsers, ...(r.you ? [r.you] : [])]) {
           this.members.set(senderKey(u.userId, u.sessionId), { info: u, status: u.avatar?.status ?? UserStatus.ONLINE, statusText: u.avatar?.statusText ?? '' });
@@ -410,7 +414,7 @@ export class App {
         break;
       case 'roomSnapshot': {
         const s = v.value;
-        if (s.roomInfo) this.room = s.roomInfo;
+        if (s.roomInfo) { this.room = s.roomInfo; this.metronome.set(s.roomInfo.tempo); }
         this.members.clear();
         for (const u of s.users) this.members.set(senderKey(u.userId, u.sessionId), { info: u, status: u.avatar?.status ?? 0, statusText: u.avatar?.statusText ?? '' });
         for (const h of s.heldNotes) this.player?.onSnapshot(h);
@@ -466,6 +470,19 @@ export class App {
       case 'friendList': this.friends.onList(v.value.friends); break;
       case 'friendEvent': this.friends.onEvent(v.value); break;
       case 'chatCleared': clearChat(); systemLine('The chat was cleared.'); break;
+      case 'tempoState': this.metronome.set(v.value); break;
+      case 'panicNotice': {
+        // Everyone's panic, or ours: silence every voice here (the releases already came).
+        const p = v.value;
+        if (!p.targetUserId || p.targetSessionId === this.me?.sessionId) { this.player?.releaseEverything(); this.midi.silenceOutput(); }
+        systemLine(p.targetUserId ? `${p.targetUserId} sent all notes off` : `${p.actorUserId} sent all notes off for everyone`);
+        break;
+      }
+      case 'memberQuality': {
+        const mem = this.member(v.value.userId, v.value.sessionId);
+        if (mem) { mem.info.quality = v.value.quality; this.redrawUsers(); }
+        break;
+      }
       default: break;
     }
   }
@@ -538,24 +555,7 @@ export class App {
     this.conn.send({ case: 'userStatusUpdate', value: { status, statusText: text } }, true);
   }
 
-  private showQuality(): void {
-    if (this.conn.state === 'waiting') {
-      const left = Math.max(0, Math.ceil((this.conn.nextRetryAt - Date.now()) / 1000));
-      $('status-text').textContent = $('status-text').textContent!.replace(/retrying in \d+ s/, `retrying in ${left} s`);
-    }
-    const q = $('quality');
-    if (!this.conn.isOpen) { q.hidden = true; return; }
-    q.hidden = false;
-    const c = this.timing.clock;
-    const st = this.timing.playout.stats();
-    $('q-rtt').textContent = c.synced ? `RTT ${(c.rttUs / 1000).toFixed(1)} ms` : 'RTT syncing…';
-    // The offset itself is the distance between two unrelated monotonic clocks (large
-    // and meaningless to read); what matters is how well it is known.
-    $('q-offset').textContent = c.synced ? `clock ±${(c.errorBoundUs / 1000).toFixed(1)} ms` : 'clock –';
-    $('q-offset').title = `clock offset (server − this page): ${(c.offsetUs / 1000).toFixed(1)} ms`;
-    $('q-late').textContent = `late ${st.events ? ((100 * st.late) / st.events).toFixed(1) : '0.0'}% · buffer ${st.targetMs.toFixed(0)} ms`;
-    q.title = `round trip, clock offset (server − this page), late notes; timing core: ${this.timing.kind}`;
-  }
+  private showQuality(): void { showQualityPanel(this.conn, this.timing); }
 
   private bindUi(): void {
     $in('name').value = localStorage.getItem('tutti.name') ?? '';

@@ -5,6 +5,8 @@
 // logic is pure (unit-tested); updateLatencyCells only touches cells whose text changed.
 // Main thread only.
 import type { Timing } from '../playout/timing.js';
+import type { Connection } from '../net/connection.js';
+import { $ } from './dom.js';
 
 export const UNKNOWN = '—';
 
@@ -53,4 +55,24 @@ export function updateLatencyCells(list: HTMLElement, me: string, src: LatencySo
     if (cell) cells.push({ sender: li.dataset.sender!, cell });
   }
   return applyLatency(cells, latencyTexts(cells.map((c) => c.sender), me, src));
+}
+
+// The top bar's quality panel: round trip, clock error and late notes, once a second.
+export function showQualityPanel(conn: Connection, timing: Timing): void {
+  if (conn.state === 'waiting') {
+    const left = Math.max(0, Math.ceil((conn.nextRetryAt - Date.now()) / 1000));
+    $('status-text').textContent = $('status-text').textContent!.replace(/retrying in \d+ s/, `retrying in ${left} s`);
+  }
+  const q = $('quality');
+  if (!conn.isOpen) { q.hidden = true; return; }
+  q.hidden = false;
+  const c = timing.clock;
+  const st = timing.playout.stats();
+  $('q-rtt').textContent = c.synced ? `RTT ${(c.rttUs / 1000).toFixed(1)} ms` : 'RTT syncing…';
+  // The offset itself is the distance between two unrelated monotonic clocks (large
+  // and meaningless to read); what matters is how well it is known.
+  $('q-offset').textContent = c.synced ? `clock ±${(c.errorBoundUs / 1000).toFixed(1)} ms` : 'clock –';
+  $('q-offset').title = `clock offset (server − this page): ${(c.offsetUs / 1000).toFixed(1)} ms`;
+  $('q-late').textContent = `late ${st.events ? ((100 * st.late) / st.events).toFixed(1) : '0.0'}% · buffer ${st.targetMs.toFixed(0)} ms`;
+  q.title = `round trip, clock offset (server − this page), late notes; timing core: ${timing.kind}`;
 }

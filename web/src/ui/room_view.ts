@@ -1,7 +1,7 @@
 // The room screen's panels: the people list (roles, status, colour, latency) and the chat log
 // (history, system and moderator lines, private messages, command answers). Rendering
 // only; the App owns the state. Main thread only.
-import { Role, type RoomChatMessage, type UserInfo, UserStatus, ChatMessageType } from '../gen/tutti_pb.js';
+import { QualityGrade, Role, type RoomChatMessage, type UserInfo, UserStatus, ChatMessageType } from '../gen/tutti_pb.js';
 import { $, colorFor, el } from './dom.js';
 import { senderKey } from '../audio/player.js';
 import { UNKNOWN } from './latency.js';
@@ -29,6 +29,17 @@ function roleBadges(info: UserInfo, ownerId: string): HTMLElement[] {
   return out;
 }
 
+// Only room staff are sent members' link quality: a grade badge with the figures as its title.
+const GRADES: Record<number, string> = { [QualityGrade.QUALITY_GOOD]: 'good', [QualityGrade.QUALITY_FAIR]: 'fair', [QualityGrade.QUALITY_POOR]: 'poor' };
+function qualityBadge(info: UserInfo): HTMLElement[] {
+  const q = info.quality;
+  const grade = q ? GRADES[q.grade] : undefined;
+  if (!q || !grade) return [];
+  const title = `link ${grade}: round trip ${(q.rttUs / 1000).toFixed(1)} ms, clock ±${(q.offsetErrorUs / 1000).toFixed(1)} ms, ` +
+    `late ${q.latePercent.toFixed(1)}%, dropped ${q.droppedPercent.toFixed(1)}%`;
+  return [el('span', { class: `badge q-${grade}`, title, 'data-grade': grade }, grade)];
+}
+
 export function renderUsers(members: Member[], ownerId: string, meSession: bigint): void {
   const ul = $('user-list');
   ul.replaceChildren();
@@ -41,8 +52,9 @@ export function renderUsers(members: Member[], ownerId: string, meSession: bigin
     // Filled in by latency.ts: own round trip, or the delay this player's notes play at here.
     const you = m.info.sessionId === meSession;
     const lat = el('span', { class: 'lat', title: you ? 'your round trip to the server' : 'delay their notes are played at here' }, UNKNOWN);
+    const extra = qualityBadge(m.info);
     const li = el('li', { 'data-user': m.info.userId, 'data-sender': senderKey(m.info.userId, m.info.sessionId) },
-      sw, name, ...roleBadges(m.info, ownerId), st, lat);
+      sw, name, ...roleBadges(m.info, ownerId), st, lat, ...extra);
     ul.append(li);
   }
   $('user-count').textContent = `(${members.length})`;
