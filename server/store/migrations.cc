@@ -167,13 +167,21 @@ CREATE TABLE audit_log (
 );
 CREATE INDEX audit_log_by_room ON audit_log (room_id, id);
 )sql"},
-      // A performers-only room's list of who may play (docs/PROTOCOL.md §14).
+      // A performers-only room's list of who may play (docs/PROTOCOL.md, "Performers and
+      // audience").
       {"room performers", R"sql(
 CREATE TABLE room_performers (
   room_id TEXT NOT NULL REFERENCES rooms (room_id) ON DELETE CASCADE,
   user_id TEXT NOT NULL,
   PRIMARY KEY (room_id, user_id)
 ) WITHOUT ROWID;
+)sql",
+       R"sql(
+CREATE TABLE room_performers (
+  room_id TEXT COLLATE "C" NOT NULL REFERENCES rooms (room_id) ON DELETE CASCADE,
+  user_id TEXT COLLATE "C" NOT NULL,
+  PRIMARY KEY (room_id, user_id)
+);
 )sql"},
   };
   return *migrations;

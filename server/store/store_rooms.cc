@@ -61,8 +61,9 @@ absl::Status Store::SaveUserList(std::string_view table, std::string_view room_i
   if (!clear.ok()) return clear.status();
   TUTTI_STORE_RETURN_IF_ERROR(clear->Bind(1, room_id).Run());
   for (const std::string& user_id : user_ids) {
-    absl::StatusOr<Statement> add = db_->Prepare(absl::StrCat(
-        "INSERT OR IGNORE INTO ", ToAbsl(table), " (room_id, user_id) VALUES (?1, ?2)"));
+    absl::StatusOr<Statement> add =
+        db_->Prepare(absl::StrCat("INSERT INTO ", ToAbsl(table),
+                                  " (room_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING"));
     if (!add.ok()) return add.status();
     TUTTI_STORE_RETURN_IF_ERROR(add->Bind(1, room_id).Bind(2, user_id).Run());
   }
