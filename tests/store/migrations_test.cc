@@ -36,8 +36,9 @@ TEST_P(MigrationsTest, EmptyDatabaseGetsTheWholeSchema) {
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ((*store)->schema_version(), static_cast<int>(SchemaMigrations().size()));
   EXPECT_EQ(*SchemaVersion((*store)->db()), (*store)->schema_version());
-  for (const char* table : {"profiles", "friendships", "friend_requests", "blocks", "server_bans",
-                            "rooms", "room_moderators", "room_bans", "audit_log"}) {
+  for (const char* table :
+       {"profiles", "friendships", "friend_requests", "blocks", "server_bans", "rooms",
+        "room_moderators", "room_bans", "audit_log", "room_performers"}) {
     EXPECT_TRUE(TableExists((*store)->db(), table)) << table;
   }
 }

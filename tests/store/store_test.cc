@@ -326,6 +326,25 @@ TEST_P(StoreTest, SavingAgainReplacesModeratorsButKeepsBans) {
   EXPECT_EQ(store_->ListRoomBans("jam", kNow)->size(), 1u);
 }
 
+TEST_P(StoreTest, SavingARoomKeepsItsPerformerListSortedAndReplacesIt) {
+  RoomRecord room = Jam();
+  room.performers = {"zed", "bob"};
+  ASSERT_TRUE(store_->SaveRoom(room).ok());
+  Reopen();
+  absl::StatusOr<RoomRecord> loaded = store_->LoadRoom("jam");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_EQ(loaded->performers, (std::vector<std::string>{"bob", "zed"}));
+  room.performers = {"ann"};
+  ASSERT_TRUE(store_->SaveRoom(room).ok());
+  absl::StatusOr<std::vector<RoomRecord>> all = store_->ListPersistentRooms();
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].performers, std::vector<std::string>{"ann"});
+  ASSERT_TRUE(store_->DeleteRoom("jam").ok());  // the list goes with the room
+  ASSERT_TRUE(store_->SaveRoom(Jam()).ok());
+  EXPECT_TRUE(store_->LoadRoom("jam")->performers.empty());
+}
+
 TEST_P(StoreTest, FailedSaveRoomChangesNothing) {
   ASSERT_TRUE(store_->SaveRoom(Jam()).ok());
   // Make the third statement of SaveRoom fail, after the room row was updated and the
