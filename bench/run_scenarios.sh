@@ -10,7 +10,7 @@
 # cores have been at least 85% idle for a second, so that jobs sharing the machine do not
 # take the server's core; the idle fraction seen is recorded with each run.
 # scenarios: lobby-light lobby lobby-max rooms-200x5 rooms-200x5-max rooms-500x8 rooms-500x8-max
-#            idle idle-rooms churn chat (or "all")
+#            idle idle-rooms churn chat concert (or "all")
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +33,7 @@ while [[ $# -gt 0 ]]; do
     --quiet-wait) quiet_wait=$2; shift 2 ;;
     -h|--help) sed -n 2,12p "$0"; exit 0 ;;
     all) scenarios+=(lobby-light lobby lobby-max rooms-200x5 rooms-200x5-max rooms-500x8
-                    rooms-500x8-max idle idle-rooms churn chat); shift ;;
+                    rooms-500x8-max idle idle-rooms churn chat concert); shift ;;
     *) scenarios+=("$1"); shift ;;
   esac
 done
@@ -64,6 +64,7 @@ args_for() {
     idle-rooms)  echo "--scenario idle-rooms --rooms $(( ${IDLE_MEMBERS:-10000} / 10 )) --room-size 10 --duration 30 --setup-timeout 120" ;;  # joined, silent
     churn)       echo "--scenario churn --rooms 200 --room-size 5 --players 2 --rate 50 --churn-rate 200 --duration 10" ;;
     chat)        echo "--scenario chat --room-size 64 --players 8 --rate 100 --chat-rate 5 --duration 10" ;;
+    concert)     echo "--scenario concert --room-size 501 --players 1 --rate 50 --duration 10" ;;  # 25k/s, one sender
     *) return 1 ;;
   esac
 }
@@ -107,6 +108,7 @@ for scenario in "${scenarios[@]}"; do
     idle=$(wait_quiet)
     extra=()  # idle-rooms members never speak: the setup of 19,000 can outlast 60 s
     [[ $scenario == idle-rooms ]] && extra=(--idle-timeout-ms 600000)
+    [[ $scenario == concert ]] && extra=(--max-users-per-room 501)  # 1 performer + 500 listeners
     taskset -c "$server_cpu" "$server_bin" --dev --drain-grace-s=0 --port 0 --shards "$shards" --keys "$work/keys" \
       --data "$work/data" "${server_flags[@]}" "${extra[@]}" >"$work/server.log" 2>&1 &
     server_pid=$!

@@ -92,6 +92,11 @@ void ApplyScenarioDefaults(Options* o, bool explicit_rooms, bool explicit_size,
   } else if (o->scenario == "churn") {
     set_rooms(200, 5, 2, 50);
     if (!explicit_churn) o->churn_rate = 100;
+  } else if (o->scenario == "concert") {
+    // One performer, 500 listeners: the fan-out of a performance (a pianist's 50
+    // messages a second become 25,000 deliveries). The server needs
+    // --max-users-per-room 501 or more.
+    set_rooms(1, 501, 1, 50);
   } else if (o->scenario == "chat") {
     set_rooms(1, 64, 8, 100);
     if (!explicit_chat) o->chat_rate = 2;

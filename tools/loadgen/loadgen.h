@@ -25,7 +25,8 @@
 namespace tutti::loadgen {
 
 struct Options {
-  std::string scenario = "lobby";  // lobby | rooms | idle | idle-rooms | churn | chat (defaults)
+  // lobby | rooms | idle | idle-rooms | churn | chat | concert (defaults)
+  std::string scenario = "lobby";
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   std::string key_dir;

@@ -20,7 +20,8 @@ ABSL_FLAG(std::string, scenario, kDefaults.scenario,
           "each at 75 msg/s; idle: 1000 connections that only heartbeat; idle-rooms: 1000 rooms "
           "x 10 joined, nobody plays, no heartbeats; churn: rooms at 50 msg/s + 100 "
           "connect/join/leave/quit per s; chat: lobby at 100 msg/s + 2 chat lines/s from every "
-          "member");
+          "member; concert: 1 room x 501, 1 performer at 50 msg/s, 500 listeners (server "
+          "--max-users-per-room 501)");
 ABSL_FLAG(std::string, host, kDefaults.host, "loopback address of the server");
 ABSL_FLAG(uint16_t, port, 0, "the server's port (required)");
 ABSL_FLAG(std::string, keys, "", "the server's key directory: tokens and the seal key (required)");
@@ -57,7 +58,7 @@ namespace {
 constexpr char kUsage[] =
     "the load generator behind docs/PERFORMANCE.md. Usage:\n"
     "  tutti-loadgen --port N --keys DIR [--scenario "
-    "lobby|rooms|idle|idle-rooms|churn|chat] [...]";
+    "lobby|rooms|idle|idle-rooms|churn|chat|concert] [...]";
 
 // The one place the flags become Options; every run is bounded in time and in size.
 tutti::loadgen::Options OptionsFromFlags() {
@@ -81,7 +82,8 @@ tutti::loadgen::Options OptionsFromFlags() {
   o.server_pid = absl::GetFlag(FLAGS_server_pid);
   o.progress = !absl::GetFlag(FLAGS_quiet);
   if (o.scenario != "lobby" && o.scenario != "rooms" && o.scenario != "idle" &&
-      o.scenario != "idle-rooms" && o.scenario != "churn" && o.scenario != "chat") {
+      o.scenario != "idle-rooms" && o.scenario != "churn" && o.scenario != "chat" &&
+      o.scenario != "concert") {
     UsageError("unknown --scenario " + o.scenario);
   }
   const auto rooms = absl::GetFlag(FLAGS_rooms), size = absl::GetFlag(FLAGS_room_size),
