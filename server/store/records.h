@@ -48,8 +48,10 @@ struct RoomRecord {
   std::string owner_id;
   std::string topic;
   std::vector<std::string> moderators;  // sorted on load
-  std::vector<std::string> performers;  // the performer list (PlayMode), sorted on load
   int64_t updated_unix_ms = 0;
+  // The performer list (PlayMode), sorted on load. Last, so that aggregate
+  // initialisers written before it still mean what they meant.
+  std::vector<std::string> performers;
 };
 
 struct RoomBanRecord {
