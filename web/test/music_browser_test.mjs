@@ -6,6 +6,8 @@
 // heartbeats: Alice, the owner, sees his grade in the people list; Bob sees nobody's.
 // Bob presses Panic: Alice's page is told. Screenshots go to --artifacts.
 //   node music_browser_test.mjs --server PATH --token PATH [--dist DIR] [--artifacts DIR] [--verbose]
+// Not yet registered with ctest: it has not been run against a server built from this
+// tree (register it beside web.browser once it has passed there).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
