@@ -2,12 +2,15 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/internal/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "server/config_file.h"
+#include "server/redis/redis_client.h"
 
 namespace {
 // Defaults come from ServerConfig itself, so config.h stays the one place that says them.
@@ -32,6 +35,8 @@ ABSL_FLAG(std::string, keys, kDefaults.key_dir,
 ABSL_FLAG(bool, dev, kDefaults.dev_mode,
           "development mode: generate a key set in --keys when there is none and print a "
           "connect URL; never in production");
+ABSL_FLAG(std::string, redis, "",
+          "Redis primaries HOST:PORT[,HOST:PORT...] for rooms across nodes; empty = one node");
 ABSL_FLAG(std::string, data, kDefaults.data_dir, "where the embedded store lives");
 ABSL_FLAG(std::string, database, kDefaults.store_path,
           "the store: a postgres://user@host:port/dbname URL (PostgreSQL; the password from "
@@ -165,6 +170,15 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   Check(&s, "controller-burst", c.controller_burst, 0, 1e9);
   Check(&s, "chat-per-second", c.chat_per_second, 0, 1e9);
   Check(&s, "chat-burst", c.chat_burst, 0, 1e9);
+  const std::vector<std::string> redis_list =
+      absl::StrSplit(absl::GetFlag(FLAGS_redis), ',', absl::SkipEmpty());
+  for (const std::string& text : redis_list) {
+    redis::RedisAddress a;
+    if (s.ok() && !redis::ParseRedisAddress(text, &a)) {
+      s = absl::InvalidArgumentError(absl::StrCat("--redis wants HOST:PORT, not ", text));
+    }
+    c.redis_primaries.push_back(text);
+  }
   if (!s.ok()) return s;
   return c;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <utility>
 
 #include "server/envelope.h"
@@ -482,16 +483,19 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
   proto::ClientMessage updated;
   *updated.mutable_room_updated()->mutable_room_info() = Info();
   StampType(&updated);
-  // The updater's copy (below, possibly after the store) carries the event's position.
-  // This relies on the in-process engine completing inline; a networked engine would
-  // send the copy from the callback.
-  Broadcast(updated, session, false, [&updated](const Publication& p) {
+  // The updater's copy (below, possibly after the store) carries the event's position
+  // when the engine completes inline (the in-process one). A networked engine (Redis)
+  // completes after this returns, so the callback owns what it stamps: never a
+  // reference to this frame's locals.
+  auto stamped = std::make_shared<proto::ClientMessage>(updated);
+  Broadcast(updated, session, false, [stamped](const Publication& p) {
     if (p.position.epoch.empty()) return;
-    proto::StreamPosition* pos = updated.mutable_stream();
+    proto::StreamPosition* pos = stamped->mutable_stream();
     pos->set_epoch(p.position.epoch);
     pos->set_offset(p.position.offset);
     pos->set_server_time(p.server_time_us);
   });
+  updated = *stamped;
   if (!persistent() && !was_persistent) {
     SendTo(session, updated, request_id);
     return;

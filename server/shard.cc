@@ -10,6 +10,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "server/broker_select.h"
 #include "server/endpoint.h"
 #include "server/envelope.h"
 #include "server/held_ticker.h"
@@ -36,7 +37,7 @@ Shard::Shard(int index, Cluster* cluster, Server* server)
   lag_ = std::make_unique<LoopLagProbe>(io_, &counters_.loop_lag_last_us,
                                         &counters_.loop_lag_max_us, &counters_.loop_probes);
   endpoint_ = std::make_unique<Endpoint>(this);
-  broker_ = std::make_unique<InProcessBroker>(&cluster_->clock(), cluster_->config().room_history);
+  broker_ = MakeShardBroker(io_, &cluster_->clock(), cluster_->config());
 }
 
 Shard::~Shard() = default;
@@ -81,7 +82,10 @@ void Shard::BeginShutdown() {
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) io_.stop();
   });
-  if (sessions_.empty()) sweep_timer_.cancel();
+  if (sessions_.empty()) {
+    sweep_timer_.cancel();
+    broker_->Stop();  // a networked engine's links would keep the loop running
+  }
 }
 
 // The store is shared, so only shard 0 keeps the audit log within its retention.
@@ -135,7 +139,10 @@ void Shard::EndSession(SessionId id) {
     OnRoom(room_id, [id](Room& r) { r.Leave(id, "disconnected", ""); });
   }
   OnSocial([id, user_id](Social& social) { social.SessionOffline(id, user_id); });
-  if (shutting_down_ && sessions_.empty()) sweep_timer_.cancel();
+  if (shutting_down_ && sessions_.empty()) {
+    sweep_timer_.cancel();
+    broker_->Stop();
+  }
 }
 
 void Shard::CloseBannedSessions() {

@@ -22,9 +22,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "server/broker.h"
 #include "server/cluster.h"
 #include "server/membership.h"
-#include "server/memory_broker.h"
 #include "server/metrics/shard_counter.h"
 #include "server/room.h"
 #include "server/session.h"
@@ -236,7 +236,7 @@ class Shard final : public RoomHost, public SocialHost {
   // it before destroying the session.
   Membership membership_;
   // The streams of the rooms homed here. Declared before rooms_ so it outlives them.
-  std::unique_ptr<InProcessBroker> broker_;
+  std::unique_ptr<Broker> broker_;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
   Counters counters_;
 };

@@ -1,0 +1,481 @@
+#include "server/redis/redis_broker.h"
+
+#include <cstdio>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+
+#include "server/ids.h"
+#include "server/redis/redis_scripts.h"
+#include "server/redis/stream_wire.h"
+#include "server/stream_log.h"
+
+namespace tutti::server::redis {
+namespace {
+
+enum Script { kPublish, kHistory, kPresenceSet, kPresenceRead, kScriptCount };
+
+std::string_view ScriptText(int script) {
+  switch (script) {
+    case kPublish:
+      return kPublishScript;
+    case kHistory:
+      return kHistoryScript;
+    case kPresenceSet:
+      return kPresenceSetScript;
+    default:
+      return kPresenceReadScript;
+  }
+}
+
+const redisReply* Element(const redisReply* r, size_t i) {
+  return r != nullptr && r->type == REDIS_REPLY_ARRAY && i < r->elements ? r->element[i] : nullptr;
+}
+
+}  // namespace
+
+struct RedisBroker::Primary {
+  Primary(boost::asio::io_context& io, const RedisAddress& a, RedisBackoff backoff)
+      : address(a), cmd(io, a, backoff), sub(io, a, backoff) {}
+  RedisAddress address;
+  RedisClient cmd;  // scripts and reads
+  RedisClient sub;  // the rooms' channels (a subscribed connection takes no commands)
+  std::string sha[kScriptCount];
+  bool up() const { return cmd.connected() && sub.connected(); }
+};
+
+size_t RedisBroker::PrimaryOf(const std::string& room, const std::vector<RedisAddress>& primaries) {
+  size_t best = 0;
+  uint64_t best_score = 0;
+  for (size_t i = 0; i < primaries.size(); ++i) {
+    const uint64_t score = StableHash(room + "\n" + primaries[i].ToString());
+    if (i == 0 || score > best_score) {
+      best = i;
+      best_score = score;
+    }
+  }
+  return best;
+}
+
+RedisBroker::RedisBroker(boost::asio::io_context& io, const Clock* clock,
+                         RedisBrokerOptions options)
+    : io_(io),
+      clock_(clock),
+      options_(std::move(options)),
+      origin_(NewStreamEpoch()),
+      presence_timer_(io),
+      alive_(std::make_shared<bool>(true)) {
+  for (const RedisAddress& a : options_.primaries) {
+    auto p = std::make_unique<Primary>(io_, a, options_.backoff);
+    Primary* raw = p.get();
+    raw->cmd.set_on_up([this, raw] {
+      std::fprintf(stderr, "tutti: redis %s: connected\n", raw->address.ToString().c_str());
+      // Learn the scripts' digests (EVAL is used until then) and re-send what this
+      // engine keeps in Redis.
+      for (int s = 0; s < kScriptCount; ++s) {
+        raw->cmd.Command({"SCRIPT", "LOAD", ScriptText(s)}, [raw, s](const redisReply* r) {
+          if (!ReplyIsError(r)) raw->sha[s] = std::string(ReplyString(r));
+        });
+      }
+      for (auto& [name, st] : streams_) {
+        if (&PrimaryFor(name) == raw && st.top.epoch.empty()) SeedTop(name);
+      }
+      for (auto& [name, entries] : presence_) {
+        if (&PrimaryFor(name) != raw) continue;
+        for (auto& [sid, e] : entries) SendPresence(name, sid, e);
+      }
+    });
+    raw->cmd.set_on_down([raw](const std::string& why) {
+      std::fprintf(stderr, "tutti: redis %s: unreachable (%s); retrying\n",
+                   raw->address.ToString().c_str(), why.c_str());
+      for (std::string& sha : raw->sha) sha.clear();
+    });
+    raw->sub.set_on_down([this, raw](const std::string&) {
+      // What the channel brings while it is down is lost to this node: forget the
+      // tops, so the next event is taken whatever its offset (the receivers see the
+      // jump and resynchronise from the history), and run the waiting callbacks.
+      for (auto& [name, st] : streams_) {
+        if (&PrimaryFor(name) != raw) continue;
+        st.top = {};
+        ReleaseAwaiting(st, /*all=*/true);
+      }
+    });
+    primaries_.push_back(std::move(p));
+  }
+  for (auto& p : primaries_) {
+    p->cmd.Start();
+    p->sub.Start();
+  }
+}
+
+RedisBroker::~RedisBroker() {
+  *alive_ = false;
+  Stop();
+}
+
+void RedisBroker::Stop() {
+  stopped_ = true;
+  presence_timer_.cancel();
+  presence_.clear();
+  for (auto& p : primaries_) {
+    p->cmd.Stop();
+    p->sub.Stop();
+  }
+}
+
+RedisBroker::Primary& RedisBroker::PrimaryFor(const std::string& stream) {
+  if (primaries_.size() == 1) return *primaries_.front();
+  return *primaries_[PrimaryOf(stream, options_.primaries)];
+}
+
+bool RedisBroker::Available() const { return primaries_up() == primaries_.size(); }
+
+size_t RedisBroker::primaries_up() const {
+  size_t n = 0;
+  for (const auto& p : primaries_) n += p->up() ? 1 : 0;
+  return n;
+}
+
+bool RedisBroker::RunScript(Primary& p, int script, std::vector<std::string_view> keys_and_args,
+                            int key_count, RedisClient::ReplyFn fn) {
+  const std::string count = std::to_string(key_count);
+  std::vector<std::string_view> argv;
+  argv.reserve(keys_and_args.size() + 3);
+  const bool known = !p.sha[script].empty();
+  argv.push_back(known ? "EVALSHA" : "EVAL");
+  argv.push_back(known ? std::string_view(p.sha[script]) : ScriptText(script));
+  argv.push_back(count);
+  argv.insert(argv.end(), keys_and_args.begin(), keys_and_args.end());
+  Primary* raw = &p;
+  return p.cmd.Command(argv, [raw, script, fn = std::move(fn)](const redisReply* r) {
+    // A SCRIPT FLUSH on the primary: EVAL (which loads it) until it is learnt again.
+    if (r != nullptr && r->type == REDIS_REPLY_ERROR && ReplyString(r).substr(0, 8) == "NOSCRIPT") {
+      raw->sha[script].clear();
+    }
+    if (fn) fn(r);
+  });
+}
+
+void RedisBroker::Publish(const std::string& stream, PublishRequest req, PublishDone done) {
+  if (!PrimaryFor(stream).up()) {
+    ++stats_.refused;
+    return;
+  }
+  batches_[stream].push_back({EncodeWireRequest(origin_, req), std::move(done)});
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  // Everything published in this loop turn goes in one script call per room.
+  boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    Flush();
+  });
+}
+
+void RedisBroker::Flush() {
+  flush_posted_ = false;
+  std::map<std::string, std::vector<Pending>> batches;
+  batches.swap(batches_);
+  for (auto& [stream, batch] : batches) SendBatch(stream, std::move(batch));
+}
+
+void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batch) {
+  Primary& p = PrimaryFor(stream);
+  const std::string meta = MetaKey(stream);
+  const std::string log = LogKey(stream);
+  const std::string channel = Channel(stream);
+  const std::string epoch = NewStreamEpoch();
+  const std::string maxlen = std::to_string(options_.limits.max_events);
+  const std::string age_ms = std::to_string(options_.limits.max_age_us / 1000);
+  const std::string ttl = std::to_string(options_.key_ttl_seconds);
+  std::vector<std::string_view> args = {meta, log, channel, epoch, maxlen, age_ms, ttl};
+  for (const Pending& e : batch) args.push_back(e.wire);
+  auto shared = std::make_shared<std::vector<Pending>>(std::move(batch));
+  const size_t n = shared->size();
+  ++stats_.script_calls;
+  const bool sent =
+      RunScript(p, kPublish, std::move(args), 2, [this, stream, shared](const redisReply* r) {
+        OnBatchSequenced(stream, std::move(*shared), r);
+      });
+  if (!sent) stats_.refused += n;
+}
+
+void RedisBroker::OnBatchSequenced(const std::string& stream, std::vector<Pending> batch,
+                                   const redisReply* reply) {
+  const std::string_view epoch = ReplyString(Element(reply, 0));
+  int64_t first = 0;
+  int64_t time_us = 0;
+  if (ReplyIsError(reply) || epoch.empty() || !ReplyInteger(Element(reply, 1), &first) ||
+      !ReplyInteger(Element(reply, 2), &time_us)) {
+    if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
+      std::fprintf(stderr, "tutti: redis: publish to %s failed: %s\n", stream.c_str(),
+                   std::string(ReplyString(reply)).c_str());
+    }
+    stats_.refused += batch.size();
+    return;
+  }
+  stats_.published += batch.size();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!batch[i].done) continue;
+    const uint64_t offset = static_cast<uint64_t>(first) + i;
+    std::string wire = std::string(epoch) + ":" + std::to_string(offset) + ":" +
+                       std::to_string(time_us) + ":" + batch[i].wire;
+    WireEvent e;
+    if (!ParseWireEvent(wire, &e)) continue;
+    Publication pub = ToPublication(e, origin_);
+    auto it = streams_.find(stream);
+    const bool delivered = it == streams_.end() || it->second.subscribers.empty() ||
+                           (it->second.top.epoch == epoch && it->second.top.offset >= offset) ||
+                           !PrimaryFor(stream).sub.connected();
+    if (delivered) {
+      batch[i].done(pub);
+    } else {
+      it->second.awaiting[offset] = {std::move(pub), std::move(batch[i].done)};
+    }
+  }
+}
+
+void RedisBroker::OnChannelMessage(const std::string& stream, std::string_view payload) {
+  WireEvent e;
+  if (!ParseWireEvent(payload, &e)) {
+    ++stats_.malformed;
+    return;
+  }
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return;
+  Stream& s = it->second;
+  if (e.epoch != s.top.epoch) {
+    if (!s.top.epoch.empty()) ++stats_.epoch_changes;
+    s.top = {std::string(e.epoch), 0};
+  }
+  if (e.offset <= s.top.offset) {
+    ++stats_.duplicates;
+    return;
+  }
+  const Publication pub = ToPublication(e, origin_);
+  s.top = pub.position;
+  s.top_time_us = pub.server_time_us;
+  Deliver(stream, s, pub);
+}
+
+void RedisBroker::Deliver(const std::string& stream, Stream& s, const Publication& pub) {
+  ++stats_.delivered;
+  // A subscriber may unsubscribe itself or another while being told: walk a copy and
+  // look the stream up again afterwards.
+  const std::vector<StreamSubscriber*> subscribers = s.subscribers;
+  for (StreamSubscriber* sub : subscribers) sub->OnPublication(stream, pub);
+  auto it = streams_.find(stream);
+  if (it != streams_.end()) ReleaseAwaiting(it->second, /*all=*/false);
+}
+
+void RedisBroker::ReleaseAwaiting(Stream& s, bool all) {
+  std::vector<std::pair<Publication, PublishDone>> ready;
+  // Ready: delivered (at or below the top), or of another epoch than the one the
+  // channel now brings (it will never come).
+  for (auto it = s.awaiting.begin(); it != s.awaiting.end();) {
+    if (all || it->first <= s.top.offset || it->second.first.position.epoch != s.top.epoch) {
+      ready.push_back(std::move(it->second));
+      it = s.awaiting.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // `s` is not touched below: a callback may remove the stream.
+  for (auto& [pub, done] : ready) done(pub);
+}
+
+void RedisBroker::Subscribe(const std::string& stream, StreamSubscriber* subscriber) {
+  Stream& s = streams_[stream];
+  for (StreamSubscriber* existing : s.subscribers) {
+    if (existing == subscriber) return;
+  }
+  s.subscribers.push_back(subscriber);
+  if (s.subscribers.size() > 1) return;
+  PrimaryFor(stream).sub.Subscribe(Channel(stream),
+                                   [this, stream](std::string_view, std::string_view payload) {
+                                     OnChannelMessage(stream, payload);
+                                   });
+  SeedTop(stream);
+}
+
+void RedisBroker::SeedTop(const std::string& stream) {
+  const std::string meta = MetaKey(stream);
+  PrimaryFor(stream).cmd.Command(
+      {"HMGET", meta, "epoch", "offset"}, [this, stream](const redisReply* r) {
+        auto it = streams_.find(stream);
+        const std::string_view epoch = ReplyString(Element(r, 0));
+        int64_t offset = 0;
+        if (it == streams_.end() || epoch.empty() || !ReplyInteger(Element(r, 1), &offset)) return;
+        // Only a stream this node has seen nothing of yet takes the seed: raising a known
+        // top would drop the events still on their way through the channel.
+        if (it->second.top.epoch.empty())
+          it->second.top = {std::string(epoch), static_cast<uint64_t>(offset)};
+      });
+}
+
+void RedisBroker::Unsubscribe(const std::string& stream, StreamSubscriber* subscriber) {
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return;
+  std::vector<StreamSubscriber*>& subs = it->second.subscribers;
+  for (size_t i = 0; i < subs.size(); ++i) {
+    if (subs[i] == subscriber) {
+      subs.erase(subs.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  if (!subs.empty()) return;
+  PrimaryFor(stream).sub.Unsubscribe(Channel(stream));
+  std::map<uint64_t, std::pair<Publication, PublishDone>> awaiting;
+  awaiting.swap(it->second.awaiting);
+  streams_.erase(it);
+  for (auto& [offset, entry] : awaiting) entry.second(entry.first);
+}
+
+StreamPosition RedisBroker::Top(const std::string& stream) {
+  auto it = streams_.find(stream);
+  return it == streams_.end() ? StreamPosition{} : it->second.top;
+}
+
+void RedisBroker::History(const std::string& stream, const StreamPosition& since,
+                          HistoryDone done) {
+  Primary& p = PrimaryFor(stream);
+  const std::string meta = MetaKey(stream);
+  const std::string log = LogKey(stream);
+  const std::string offset = std::to_string(since.offset);
+  const std::string max = std::to_string(options_.limits.max_events);
+  auto shared_done = std::make_shared<HistoryDone>(std::move(done));
+  const bool sent = RunScript(p, kHistory, {meta, log, since.epoch, offset, max}, 2,
+                              [this, since, shared_done](const redisReply* r) {
+                                HistoryResult result;
+                                int64_t top = 0;
+                                const std::string_view epoch = ReplyString(Element(r, 0));
+                                if (ReplyIsError(r) || !ReplyInteger(Element(r, 1), &top)) {
+                                  result.reason = "history unavailable";
+                                  return (*shared_done)(std::move(result));
+                                }
+                                result.top = {std::string(epoch), static_cast<uint64_t>(top)};
+                                if (epoch != since.epoch) {
+                                  result.reason = "epoch changed";
+                                  return (*shared_done)(std::move(result));
+                                }
+                                if (since.offset > result.top.offset) {
+                                  result.reason = "offset beyond the stream";
+                                  return (*shared_done)(std::move(result));
+                                }
+                                const size_t want = result.top.offset - since.offset;
+                                if (r->elements - 2 != want) {
+                                  result.reason = "history trimmed";
+                                  return (*shared_done)(std::move(result));
+                                }
+                                // The same bounds as the in-process engine, applied to what is
+                                // handed back.
+                                const int64_t oldest_allowed =
+                                    clock_->UnixMs() * 1000 - options_.limits.max_age_us;
+                                size_t bytes = 0;
+                                for (size_t i = 2; i < r->elements; ++i) {
+                                  WireEvent e;
+                                  if (!ParseWireEvent(ReplyString(r->element[i]), &e) ||
+                                      e.offset != since.offset + (i - 1)) {
+                                    ++stats_.malformed;
+                                    result.publications.clear();
+                                    result.reason = "history trimmed";
+                                    return (*shared_done)(std::move(result));
+                                  }
+                                  result.publications.push_back(ToPublication(e, origin_));
+                                  bytes += result.publications.back().frame->wire_size();
+                                }
+                                if (bytes > options_.limits.max_bytes ||
+                                    (!result.publications.empty() &&
+                                     result.publications.front().server_time_us < oldest_allowed)) {
+                                  result.publications.clear();
+                                  result.reason = "history trimmed";
+                                  return (*shared_done)(std::move(result));
+                                }
+                                result.recoverable = true;
+                                (*shared_done)(std::move(result));
+                              });
+  if (!sent) {
+    HistoryResult result;
+    result.top = Top(stream);
+    result.reason = "redis unavailable";
+    (*shared_done)(std::move(result));
+  }
+}
+
+void RedisBroker::RemoveStream(const std::string& stream) {
+  auto it = presence_.find(stream);
+  if (it == presence_.end()) return;
+  const std::string key = PresenceKey(stream);
+  for (const auto& [sid, e] : it->second) {
+    const std::string field = origin_ + ":" + std::to_string(sid);
+    PrimaryFor(stream).cmd.Command({"HDEL", key, field}, nullptr);
+  }
+  presence_.erase(it);
+}
+
+void RedisBroker::SendPresence(const std::string& stream, SessionId session,
+                               const PresenceEntry& e) {
+  const std::string key = PresenceKey(stream);
+  const std::string field = origin_ + ":" + std::to_string(session);
+  const std::string ttl = std::to_string(options_.presence_ttl_ms);
+  RunScript(PrimaryFor(stream), kPresenceSet,
+            {key, field, ttl, e.reconnecting ? "1" : "0", e.user_id}, 1, nullptr);
+}
+
+void RedisBroker::SetPresence(const std::string& stream, const PresenceEntry& entry) {
+  presence_[stream][entry.session] = entry;
+  SendPresence(stream, entry.session, entry);
+  ArmPresenceRefresh();
+}
+
+void RedisBroker::RemovePresence(const std::string& stream, SessionId session) {
+  auto it = presence_.find(stream);
+  if (it != presence_.end()) {
+    it->second.erase(session);
+    if (it->second.empty()) presence_.erase(it);
+  }
+  const std::string key = PresenceKey(stream);
+  const std::string field = origin_ + ":" + std::to_string(session);
+  PrimaryFor(stream).cmd.Command({"HDEL", key, field}, nullptr);
+}
+
+void RedisBroker::ArmPresenceRefresh() {
+  if (presence_.empty() || stopped_) return;
+  presence_timer_.expires_after(std::chrono::milliseconds(options_.presence_ttl_ms / 3));
+  presence_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the engine is going (or re-armed)
+    RefreshPresence();
+  });
+}
+
+void RedisBroker::RefreshPresence() {
+  for (const auto& [stream, entries] : presence_) {
+    for (const auto& [sid, e] : entries) SendPresence(stream, sid, e);
+  }
+  ArmPresenceRefresh();
+}
+
+void RedisBroker::Presence(const std::string& stream, PresenceDone done) {
+  const std::string key = PresenceKey(stream);
+  auto shared_done = std::make_shared<PresenceDone>(std::move(done));
+  const bool sent =
+      RunScript(PrimaryFor(stream), kPresenceRead, {key}, 1, [shared_done](const redisReply* r) {
+        std::vector<PresenceEntry> out;
+        for (size_t i = 0; i + 1 < (r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0); i += 2) {
+          const std::string_view field = ReplyString(r->element[i]);
+          const std::string_view value = ReplyString(r->element[i + 1]);
+          const size_t colon = field.rfind(':');
+          const size_t v1 = value.find(':');
+          const size_t v2 = v1 == std::string_view::npos ? v1 : value.find(':', v1 + 1);
+          if (colon == std::string_view::npos || v2 == std::string_view::npos) continue;
+          PresenceEntry e;
+          e.session = std::strtoull(std::string(field.substr(colon + 1)).c_str(), nullptr, 10);
+          e.reconnecting = value.substr(v1 + 1, v2 - v1 - 1) == "1";
+          e.user_id = std::string(value.substr(v2 + 1));
+          out.push_back(std::move(e));
+        }
+        (*shared_done)(std::move(out));
+      });
+  if (!sent) (*shared_done)({});
+}
+
+}  // namespace tutti::server::redis

@@ -1,0 +1,141 @@
+// RedisBroker: the broker engine (broker.h) over one or more Redis primaries, so that a
+// room's members on several nodes see one sequence. A room lives on one primary, chosen
+// by rendezvous hashing of its id over the primaries' addresses (every node computes
+// the same choice; adding a primary moves only the rooms it wins). Per room: a meta
+// hash (epoch, offset, time), a bounded history stream and one channel; every publish
+// is one Lua script (redis_scripts.h) that sequences, stamps, appends and PUBLISHes, and
+// every node's engine delivers what comes on the channel to its local subscribers (the
+// room object of that node), in offset order, once.
+//   * Batching: the events a room publishes in one loop turn go in one script call, and
+//     every call of the turn leaves in one write per primary (hiredis's buffer).
+//   * Top() is this engine's view: the last position it delivered or was told by Redis
+//     (a room's first Subscribe asks for it).
+//   * RemoveStream forgets the room here only: other nodes may still use the stream, so
+//     its keys expire by TTL instead, and a room recreated within it keeps its epoch.
+//   * Redis down: Publish is refused (counted, `done` not called) and Available() says
+//     so; the clients reconnect with backoff; a restarted Redis starts a new epoch on
+//     the next publish, which receivers see as an epoch change.
+// Thread affinity: the owning shard's thread only (its io_context runs the clients).
+// Owner: the Shard (one engine per shard), or a test.
+#ifndef TUTTI_SERVER_REDIS_REDIS_BROKER_H_
+#define TUTTI_SERVER_REDIS_REDIS_BROKER_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "server/broker.h"
+#include "server/clock.h"
+#include "server/redis/redis_client.h"
+
+namespace tutti::server::redis {
+
+struct RedisBrokerOptions {
+  std::vector<RedisAddress> primaries;
+  HistoryLimits limits;
+  // A room's keys live this long after its last publish: long enough that an idle room
+  // keeps its epoch (clients of a quiet room see no spurious epoch change).
+  int key_ttl_seconds = 24 * 3600;
+  // A presence entry lives this long unless its node refreshes it (every third of it):
+  // a crashed node's sessions leave the presence within this bound.
+  int presence_ttl_ms = 15'000;
+  RedisBackoff backoff;
+};
+
+// Counters, read on the owning thread (metrics copy them).
+struct RedisBrokerStats {
+  uint64_t published = 0;      // events sequenced by Redis for this engine
+  uint64_t script_calls = 0;   // publish script calls (one per room per loop turn)
+  uint64_t delivered = 0;      // events delivered to local subscribers
+  uint64_t duplicates = 0;     // channel messages at or below the stream's top (dropped)
+  uint64_t refused = 0;        // publishes refused because a primary was unreachable
+  uint64_t malformed = 0;      // channel or history entries that did not parse
+  uint64_t epoch_changes = 0;  // a stream's epoch seen to change
+};
+
+class RedisBroker final : public Broker {
+ public:
+  // `clock` gives the wall time that history's age bound is checked against (events
+  // carry Redis's time). The primaries are connected at once and kept connected.
+  RedisBroker(boost::asio::io_context& io, const Clock* clock, RedisBrokerOptions options);
+  ~RedisBroker() override;
+
+  void Publish(const std::string& stream, PublishRequest req, PublishDone done) override;
+  void Subscribe(const std::string& stream, StreamSubscriber* subscriber) override;
+  void Unsubscribe(const std::string& stream, StreamSubscriber* subscriber) override;
+  StreamPosition Top(const std::string& stream) override;
+  void History(const std::string& stream, const StreamPosition& since, HistoryDone done) override;
+  void RemoveStream(const std::string& stream) override;
+  void SetPresence(const std::string& stream, const PresenceEntry& entry) override;
+  void RemovePresence(const std::string& stream, SessionId session) override;
+  void Presence(const std::string& stream, PresenceDone done) override;
+  // Closes every link and stops refreshing presence; publishes are refused afterwards.
+  void Stop() override;
+
+  // True when every primary's command and channel links are up.
+  bool Available() const;
+  size_t primaries_up() const;
+  size_t primary_count() const { return primaries_.size(); }
+  const RedisBrokerStats& stats() const { return stats_; }
+  // This engine's name in `origin` fields and presence entries (random per engine).
+  const std::string& origin() const { return origin_; }
+  // The index of the primary that `room` lives on (rendezvous hashing; public for tests).
+  static size_t PrimaryOf(const std::string& room, const std::vector<RedisAddress>& primaries);
+
+ private:
+  struct Primary;
+  struct Pending {
+    std::string wire;  // the request as handed to the script
+    PublishDone done;
+  };
+  struct Stream {
+    std::vector<StreamSubscriber*> subscribers;
+    StreamPosition top;
+    int64_t top_time_us = 0;
+    // Publications of this engine that Redis sequenced but the channel has not brought
+    // back yet: their `done` runs after the subscribers got them (broker.h's order).
+    std::map<uint64_t, std::pair<Publication, PublishDone>> awaiting;
+  };
+
+  Primary& PrimaryFor(const std::string& stream);
+  void Flush();
+  void SendBatch(const std::string& stream, std::vector<Pending> batch);
+  void OnBatchSequenced(const std::string& stream, std::vector<Pending> batch,
+                        const redisReply* reply);
+  void OnChannelMessage(const std::string& stream, std::string_view payload);
+  void Deliver(const std::string& stream, Stream& s, const Publication& pub);
+  void ReleaseAwaiting(Stream& s, bool all);
+  void SeedTop(const std::string& stream);
+  void RefreshPresence();
+  void ArmPresenceRefresh();
+  void SendPresence(const std::string& stream, SessionId session, const PresenceEntry& e);
+  // EVALSHA when the script is known to the primary, EVAL otherwise (which loads it).
+  bool RunScript(Primary& p, int script, std::vector<std::string_view> keys_and_args, int key_count,
+                 RedisClient::ReplyFn fn);
+
+  boost::asio::io_context& io_;
+  const Clock* clock_;
+  const RedisBrokerOptions options_;
+  const std::string origin_;
+  std::vector<std::unique_ptr<Primary>> primaries_;
+  std::unordered_map<std::string, Stream> streams_;
+  std::map<std::string, std::vector<Pending>> batches_;  // this loop turn's publishes
+  bool flush_posted_ = false;
+  bool stopped_ = false;
+  // This engine's presence entries, re-sent before they expire.
+  std::map<std::string, std::map<SessionId, PresenceEntry>> presence_;
+  boost::asio::steady_timer presence_timer_;
+  RedisBrokerStats stats_;
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace tutti::server::redis
+
+#endif  // TUTTI_SERVER_REDIS_REDIS_BROKER_H_

@@ -1,0 +1,92 @@
+#include "server/redis/redis_scripts.h"
+
+namespace tutti::server::redis {
+
+// Numbers are formatted with %d: Lua 5.1 numbers are doubles, and plain concatenation
+// would print a µs time (~1.7e15) in exponent form. Doubles hold them exactly (< 2^53).
+const std::string_view kPublishScript = R"lua(
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0, 'time', 0)
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('HGET', KEYS[1], 'time') or '0')
+if now < last then now = last end
+local n = #ARGV - 5
+local first = redis.call('HINCRBY', KEYS[1], 'offset', n) - n + 1
+redis.call('HSET', KEYS[1], 'time', string.format('%d', now))
+local ms = math.floor(now / 1000)
+local head = epoch .. ':'
+local tail = ':' .. string.format('%d', now) .. ':'
+for i = 1, n do
+  local off = string.format('%d', first + i - 1)
+  local msg = head .. off .. tail .. ARGV[5 + i]
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], string.format('%d', ms) .. '-' .. off,
+             'm', msg)
+  redis.call('PUBLISH', ARGV[1], msg)
+end
+redis.call('XTRIM', KEYS[2], 'MINID', '~', string.format('%d', ms - tonumber(ARGV[4])))
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+return {epoch, first, string.format('%d', now)}
+)lua";
+
+const std::string_view kHistoryScript = R"lua(
+local meta = redis.call('HMGET', KEYS[1], 'epoch', 'offset')
+if not meta[1] then return {'', 0} end
+local top = tonumber(meta[2])
+local out = {meta[1], top}
+if meta[1] ~= ARGV[1] then return out end
+local want = top - tonumber(ARGV[2])
+if want <= 0 or want > tonumber(ARGV[3]) then return out end
+local entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', want)
+for i = #entries, 1, -1 do out[#out + 1] = entries[i][2][2] end
+return out
+)lua";
+
+const std::string_view kPresenceSetScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1],
+           string.format('%d', now + ttl) .. ':' .. ARGV[3] .. ':' .. ARGV[4])
+redis.call('PEXPIRE', KEYS[1], 2 * ttl)
+return 1
+)lua";
+
+const std::string_view kPresenceReadScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local all = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #all, 2 do
+  local expires = tonumber(string.match(all[i + 1], '^(%d+):'))
+  if expires and expires > now then
+    out[#out + 1] = all[i]
+    out[#out + 1] = all[i + 1]
+  else
+    redis.call('HDEL', KEYS[1], all[i])
+  end
+end
+return out
+)lua";
+
+namespace {
+std::string Tagged(std::string_view room, std::string_view suffix) {
+  std::string k = "tutti:{";
+  k.append(room);
+  k.append("}");
+  k.append(suffix);
+  return k;
+}
+}  // namespace
+
+std::string MetaKey(std::string_view room) { return Tagged(room, ":meta"); }
+std::string LogKey(std::string_view room) { return Tagged(room, ":log"); }
+std::string PresenceKey(std::string_view room) { return Tagged(room, ":presence"); }
+std::string Channel(std::string_view room) { return Tagged(room, ""); }
+
+}  // namespace tutti::server::redis

@@ -1,0 +1,45 @@
+// The Lua scripts of the Redis broker engine, each one atomic step on one room's keys
+// (every key of a room shares the hash tag {room}, so a room lives on one primary and
+// a cluster would keep them together). Constants only; no thread affinity.
+#ifndef TUTTI_SERVER_REDIS_REDIS_SCRIPTS_H_
+#define TUTTI_SERVER_REDIS_REDIS_SCRIPTS_H_
+
+#include <string>
+#include <string_view>
+
+namespace tutti::server::redis {
+
+// Publish a batch of events of one room, in order:
+//   KEYS[1] the room's meta hash (epoch, offset, time), KEYS[2] its history stream;
+//   ARGV[1] the room's channel, ARGV[2] an epoch to start when the hash is new,
+//   ARGV[3] the history's entry bound (MAXLEN ~), ARGV[4] its age bound in ms (MINID ~),
+//   ARGV[5] the keys' TTL in seconds, ARGV[6..] one wire request per event
+//   (stream_wire.h).
+// Returns {epoch, first offset, server time in µs}. The time is Redis's TIME, never
+// below the last one given in this epoch.
+extern const std::string_view kPublishScript;
+
+// Everything after a position, oldest first:
+//   KEYS as above; ARGV[1] the asked epoch, ARGV[2] the asked offset, ARGV[3] the most
+//   events the caller would take.
+// Returns {epoch, top offset, wire events...}; no events when the epoch differs, the
+// offset is beyond the top or more than ARGV[3] events would be needed.
+extern const std::string_view kHistoryScript;
+
+// Presence: one hash per room, a field per session "<engine>:<session>" whose value is
+// "<expires_ms>:<reconnecting>:<user_id>" by Redis's clock.
+//   Set:  KEYS[1] the hash; ARGV[1] field, ARGV[2] ttl ms, ARGV[3] 0/1, ARGV[4] user id.
+//   Read: KEYS[1] the hash; returns {field, value, ...} of the live entries and deletes
+//         the expired ones (a crashed node's sessions go within one ttl).
+extern const std::string_view kPresenceSetScript;
+extern const std::string_view kPresenceReadScript;
+
+// The keys and channel of a room.
+std::string MetaKey(std::string_view room);
+std::string LogKey(std::string_view room);
+std::string PresenceKey(std::string_view room);
+std::string Channel(std::string_view room);
+
+}  // namespace tutti::server::redis
+
+#endif  // TUTTI_SERVER_REDIS_REDIS_SCRIPTS_H_

@@ -1,0 +1,73 @@
+#include "server/redis/stream_wire.h"
+
+#include <charconv>
+
+namespace tutti::server::redis {
+namespace {
+
+// Cuts the text up to the next ':' off `rest` into `field`; false when there is none.
+bool Take(std::string_view* rest, std::string_view* field) {
+  const size_t colon = rest->find(':');
+  if (colon == std::string_view::npos) return false;
+  *field = rest->substr(0, colon);
+  rest->remove_prefix(colon + 1);
+  return true;
+}
+
+template <typename T>
+bool Number(std::string_view text, T* out) {
+  if (text.empty()) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+}  // namespace
+
+std::string EncodeWireRequest(std::string_view origin, const PublishRequest& req) {
+  std::string out;
+  out.reserve(origin.size() + 24 + static_cast<size_t>(req.message.ByteSizeLong()));
+  out.append(origin);
+  out.push_back(':');
+  out.append(std::to_string(req.exclude));
+  out.append(req.droppable ? ":1:" : ":0:");
+  req.message.AppendToString(&out);
+  return out;
+}
+
+bool ParseWireEvent(std::string_view wire, WireEvent* out) {
+  std::string_view rest = wire;
+  std::string_view offset, time, exclude, flags;
+  if (!Take(&rest, &out->epoch) || !Take(&rest, &offset) || !Take(&rest, &time) ||
+      !Take(&rest, &out->origin) || !Take(&rest, &exclude) || !Take(&rest, &flags)) {
+    return false;
+  }
+  if (out->epoch.empty() || !Number(offset, &out->offset) || out->offset == 0 ||
+      !Number(time, &out->server_time_us) || !Number(exclude, &out->exclude) ||
+      (flags != "0" && flags != "1")) {
+    return false;
+  }
+  out->droppable = flags == "1";
+  out->body = rest;
+  return true;
+}
+
+Publication ToPublication(const WireEvent& e, std::string_view self) {
+  Publication pub;
+  pub.position = {std::string(e.epoch), e.offset};
+  pub.server_time_us = e.server_time_us;
+  pub.exclude = e.origin == self ? e.exclude : 0;
+  pub.droppable = e.droppable;
+  proto::ClientMessage tail;
+  proto::StreamPosition* stamp = tail.mutable_stream();
+  stamp->set_epoch(pub.position.epoch);
+  stamp->set_offset(e.offset);
+  stamp->set_server_time(e.server_time_us);
+  std::string bytes;
+  bytes.reserve(e.body.size() + 32);
+  bytes.append(e.body);
+  tail.AppendToString(&bytes);
+  pub.frame = MakeFrameFromBytes(std::move(bytes));
+  return pub;
+}
+
+}  // namespace tutti::server::redis

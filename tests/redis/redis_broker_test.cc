@@ -1,0 +1,318 @@
+// The Redis broker engine against a real redis-server: two engines (two nodes) on one
+// room see one sequence with the same contents; the sender's `done` comes after the
+// delivery; one script call per room per loop turn; history across engines with its
+// unrecoverable cases; presence that expires when a node stops refreshing it; Redis
+// restarted (refused while down, a new epoch after).
+#include "server/redis/redis_broker.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/clock.h"
+#include "server/redis/stream_wire.h"
+#include "tests/testing/redis_process.h"
+
+namespace tutti::server::redis {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done,
+              std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    io.restart();
+    io.run_for(5ms);
+  }
+  return true;
+}
+
+struct Recorder : StreamSubscriber {
+  void OnPublication(const std::string&, const Publication& pub) override { got.push_back(pub); }
+  std::vector<Publication> got;
+};
+
+PublishRequest Chat(const std::string& text, SessionId exclude = 0) {
+  PublishRequest req;
+  req.message.set_message_type(
+      static_cast<proto::ClientMessage::MessageType>(proto::ClientMessage::kRoomChatMessage - 1));
+  req.message.mutable_room_chat_message()->set_message(text);
+  req.exclude = exclude;
+  return req;
+}
+
+proto::ClientMessage Parse(const Publication& p) {
+  proto::ClientMessage m;
+  EXPECT_TRUE(m.ParseFromString(p.frame->payload()));
+  return m;
+}
+
+class RedisBrokerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(testing::RedisServerAvailable()) << "redis-server missing: run tools/setup.sh";
+    ASSERT_TRUE(redis_.Start());
+  }
+
+  std::unique_ptr<RedisBroker> Engine(HistoryLimits limits = {}, int presence_ttl_ms = 15'000) {
+    RedisBrokerOptions o;
+    o.primaries = {{"127.0.0.1", redis_.port()}};
+    o.limits = limits;
+    o.presence_ttl_ms = presence_ttl_ms;
+    o.backoff = {10, 100};
+    auto b = std::make_unique<RedisBroker>(io_, &clock_, o);
+    RedisBroker* raw = b.get();
+    EXPECT_TRUE(RunUntil(io_, [raw] { return raw->Available(); }));
+    return b;
+  }
+
+  // Waits until Redis counts `n` subscribers on the room's channel.
+  void WaitSubscribers(const std::string& room, int64_t n) {
+    RedisClient probe(io_, {"127.0.0.1", redis_.port()});
+    probe.Start();
+    ASSERT_TRUE(RunUntil(io_, [&] { return probe.connected(); }));
+    int64_t seen = -1;
+    ASSERT_TRUE(RunUntil(io_, [&] {
+      bool got = false;
+      probe.Command({"PUBSUB", "NUMSUB", "tutti:{" + room + "}"}, [&](const redisReply* r) {
+        got = true;
+        if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+          ReplyInteger(r->element[1], &seen);
+      });
+      RunUntil(io_, [&] { return got; });
+      return seen == n;
+    }));
+  }
+
+  boost::asio::io_context io_;
+  SystemClock clock_;
+  testing::RedisProcess redis_;
+};
+
+TEST_F(RedisBrokerTest, TwoEnginesDeliverOneSequence) {
+  auto a = Engine();
+  auto b = Engine();
+  Recorder ra, rb;
+  a->Subscribe("hall", &ra);
+  b->Subscribe("hall", &rb);
+  WaitSubscribers("hall", 2);
+  // Both engines publish, several per loop turn, interleaved across turns.
+  for (int turn = 0; turn < 10; ++turn) {
+    for (int i = 0; i < 5; ++i) {
+      a->Publish("hall", Chat("a" + std::to_string(turn * 5 + i), /*exclude=*/7), nullptr);
+      b->Publish("hall", Chat("b" + std::to_string(turn * 5 + i)), nullptr);
+    }
+    io_.restart();
+    io_.poll();
+  }
+  ASSERT_TRUE(RunUntil(io_, [&] { return ra.got.size() == 100 && rb.got.size() == 100; }));
+  std::set<std::string> texts;
+  for (size_t i = 0; i < 100; ++i) {
+    const Publication& x = ra.got[i];
+    const Publication& y = rb.got[i];
+    EXPECT_EQ(x.position, y.position);
+    EXPECT_EQ(x.position.offset, i + 1);
+    EXPECT_EQ(x.server_time_us, y.server_time_us);
+    EXPECT_EQ(x.frame->payload(), y.frame->payload());
+    const proto::ClientMessage m = Parse(x);
+    EXPECT_EQ(m.stream().epoch(), x.position.epoch);
+    EXPECT_EQ(m.stream().offset(), x.position.offset);
+    EXPECT_EQ(m.stream().server_time(), x.server_time_us);
+    const std::string& text = m.room_chat_message().message();
+    texts.insert(text);
+    // The exclusion means something only on the node that published.
+    EXPECT_EQ(x.exclude, text[0] == 'a' ? 7u : 0u);
+    EXPECT_EQ(y.exclude, 0u);
+    if (i > 0) {
+      EXPECT_GE(x.server_time_us, ra.got[i - 1].server_time_us);
+    }
+  }
+  EXPECT_EQ(texts.size(), 100u);  // every event once
+  EXPECT_EQ(a->Top("hall"), ra.got.back().position);
+  EXPECT_EQ(b->Top("hall"), ra.got.back().position);
+  EXPECT_EQ(a->stats().published, 50u);
+  EXPECT_EQ(a->stats().script_calls, 10u);  // one per room per loop turn
+  EXPECT_EQ(a->stats().delivered, 100u);
+}
+
+TEST_F(RedisBrokerTest, DoneRunsAfterTheSubscribersWithThePosition) {
+  auto a = Engine();
+  Recorder r;
+  a->Subscribe("room", &r);
+  WaitSubscribers("room", 1);
+  std::vector<std::pair<uint64_t, size_t>> done;  // offset, deliveries seen by then
+  for (int i = 0; i < 3; ++i) {
+    a->Publish("room", Chat("x"), [&](const Publication& p) {
+      done.emplace_back(p.position.offset, r.got.size());
+      EXPECT_EQ(Parse(p).room_chat_message().message(), "x");
+    });
+  }
+  ASSERT_TRUE(RunUntil(io_, [&] { return done.size() == 3; }));
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(done[i].first, i + 1);
+    EXPECT_GE(done[i].second, i + 1);
+  }
+}
+
+TEST_F(RedisBrokerTest, HistoryServesAnotherEngineAndSaysWhenItCannot) {
+  HistoryLimits small;
+  small.max_events = 8;
+  auto a = Engine(small);
+  auto b = Engine(small);
+  Recorder r;
+  a->Subscribe("room", &r);
+  WaitSubscribers("room", 1);
+  for (int i = 1; i <= 6; ++i) a->Publish("room", Chat("m" + std::to_string(i)), nullptr);
+  ASSERT_TRUE(RunUntil(io_, [&] { return r.got.size() == 6; }));
+  const std::string epoch = r.got[0].position.epoch;
+
+  auto history = [&](StreamPosition since) {
+    HistoryResult out;
+    bool got = false;
+    b->History("room", since, [&](HistoryResult h) {
+      out = std::move(h);
+      got = true;
+    });
+    EXPECT_TRUE(RunUntil(io_, [&] { return got; }));
+    return out;
+  };
+  HistoryResult h = history({epoch, 2});
+  ASSERT_TRUE(h.recoverable) << h.reason;
+  EXPECT_EQ(h.top, (StreamPosition{epoch, 6}));
+  ASSERT_EQ(h.publications.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(h.publications[i].position.offset, i + 3);
+    EXPECT_EQ(h.publications[i].frame->payload(), r.got[i + 2].frame->payload());
+  }
+  h = history({epoch, 6});
+  EXPECT_TRUE(h.recoverable);
+  EXPECT_TRUE(h.publications.empty());
+  h = history({"another", 2});
+  EXPECT_FALSE(h.recoverable);
+  EXPECT_EQ(h.reason, "epoch changed");
+  h = history({epoch, 9});
+  EXPECT_FALSE(h.recoverable);
+  EXPECT_EQ(h.reason, "offset beyond the stream");
+  // More than the count bound behind: trimmed.
+  for (int i = 7; i <= 20; ++i) a->Publish("room", Chat("m" + std::to_string(i)), nullptr);
+  ASSERT_TRUE(RunUntil(io_, [&] { return r.got.size() == 20; }));
+  h = history({epoch, 2});
+  EXPECT_FALSE(h.recoverable);
+  EXPECT_EQ(h.reason, "history trimmed");
+  h = history({epoch, 14});
+  ASSERT_TRUE(h.recoverable) << h.reason;
+  EXPECT_EQ(h.publications.size(), 6u);
+}
+
+TEST_F(RedisBrokerTest, PresenceAcrossEnginesExpiresWithoutRefresh) {
+  auto a = Engine({}, /*presence_ttl_ms=*/600);
+  auto b = Engine({}, 600);
+  a->SetPresence("room", {11, "u-alice", false});
+  b->SetPresence("room", {22, "u-bob", true});
+  std::vector<PresenceEntry> seen;
+  auto read = [&] {
+    bool got = false;
+    a->Presence("room", [&](std::vector<PresenceEntry> e) {
+      seen = std::move(e);
+      got = true;
+    });
+    EXPECT_TRUE(RunUntil(io_, [&] { return got; }));
+    return seen.size();
+  };
+  ASSERT_TRUE(RunUntil(io_, [&] { return read() == 2; }));
+  std::set<std::string> users;
+  for (const auto& e : seen) {
+    users.insert(e.user_id);
+    EXPECT_EQ(e.reconnecting, e.user_id == "u-bob");
+    EXPECT_EQ(e.session, e.user_id == "u-bob" ? 22u : 11u);
+  }
+  EXPECT_EQ(users, (std::set<std::string>{"u-alice", "u-bob"}));
+  // Engine a keeps refreshing its entry past several TTLs; b's node is gone.
+  b.reset();
+  ASSERT_TRUE(RunUntil(io_, [&] { return read() == 1; }));
+  EXPECT_EQ(seen[0].user_id, "u-alice");
+  a->RemovePresence("room", 11);
+  ASSERT_TRUE(RunUntil(io_, [&] { return read() == 0; }));
+}
+
+TEST_F(RedisBrokerTest, RedisRestartRefusesThenStartsANewEpoch) {
+  auto a = Engine();
+  Recorder r;
+  a->Subscribe("room", &r);
+  WaitSubscribers("room", 1);
+  a->Publish("room", Chat("before"), nullptr);
+  ASSERT_TRUE(RunUntil(io_, [&] { return r.got.size() == 1; }));
+  const std::string first_epoch = r.got[0].position.epoch;
+
+  redis_.Stop(SIGKILL);
+  ASSERT_TRUE(RunUntil(io_, [&] { return !a->Available(); }));
+  a->Publish("room", Chat("lost"), nullptr);
+  EXPECT_EQ(a->stats().refused, 1u);
+  bool history_done = false;
+  a->History("room", {first_epoch, 0}, [&](HistoryResult h) {
+    EXPECT_FALSE(h.recoverable);
+    history_done = true;
+  });
+  EXPECT_TRUE(history_done);  // answered at once: nothing to ask
+
+  ASSERT_TRUE(redis_.Start());
+  ASSERT_TRUE(RunUntil(io_, [&] { return a->Available(); }));
+  WaitSubscribers("room", 1);
+  a->Publish("room", Chat("after"), nullptr);
+  ASSERT_TRUE(RunUntil(io_, [&] { return r.got.size() == 2; }));
+  EXPECT_NE(r.got[1].position.epoch, first_epoch);
+  EXPECT_EQ(r.got[1].position.offset, 1u);
+  EXPECT_EQ(Parse(r.got[1]).room_chat_message().message(), "after");
+}
+
+TEST(RedisPrimaryOfTest, SpreadsRoomsAndMovesOnlyTheLostPrimarysRooms) {
+  const std::vector<RedisAddress> three = {
+      {"10.0.0.1", 6379}, {"10.0.0.2", 6379}, {"10.0.0.3", 6379}};
+  const std::vector<RedisAddress> two = {three[0], three[1]};
+  int per[3] = {0, 0, 0};
+  for (int i = 0; i < 300; ++i) {
+    const std::string room = "room-" + std::to_string(i);
+    const size_t p3 = RedisBroker::PrimaryOf(room, three);
+    ++per[p3];
+    // Dropping primary 2 moves its rooms only.
+    if (p3 != 2) {
+      EXPECT_EQ(RedisBroker::PrimaryOf(room, two), p3) << room;
+    }
+  }
+  for (int n : per) EXPECT_GT(n, 50);
+}
+
+TEST(StreamWireTest, RoundTripsAndRejectsMalformed) {
+  PublishRequest req = Chat("hi", 42);
+  req.droppable = true;
+  const std::string wire = "EPOCH:5:1700000000000123:" + EncodeWireRequest("node1", req);
+  WireEvent e;
+  ASSERT_TRUE(ParseWireEvent(wire, &e));
+  EXPECT_EQ(e.epoch, "EPOCH");
+  EXPECT_EQ(e.offset, 5u);
+  EXPECT_EQ(e.server_time_us, 1700000000000123);
+  EXPECT_EQ(e.origin, "node1");
+  EXPECT_EQ(e.exclude, 42u);
+  EXPECT_TRUE(e.droppable);
+  const Publication mine = ToPublication(e, "node1");
+  EXPECT_EQ(mine.exclude, 42u);
+  EXPECT_EQ(ToPublication(e, "node2").exclude, 0u);
+  const proto::ClientMessage m = Parse(mine);
+  EXPECT_EQ(m.room_chat_message().message(), "hi");
+  EXPECT_EQ(m.stream().offset(), 5u);
+  for (const char* bad : {"", "E:1:2:o:3:0", ":1:2:o:3:0:", "E:0:2:o:3:0:", "E:x:2:o:3:0:",
+                          "E:1:2:o:3:2:", "E:1:2:o:-3:0:", "E:1::o:3:0:"}) {
+    EXPECT_FALSE(ParseWireEvent(bad, &e)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace tutti::server::redis

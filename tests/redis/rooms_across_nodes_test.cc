@@ -1,0 +1,238 @@
+// Rooms across nodes: one redis-server and two tutti-server processes (all started here
+// on free loopback ports, stopped by PID), clients of one room on both nodes, several
+// senders on each. Every receiver sees the same sequence: per room offsets without a
+// gap other than its own un-echoed MIDI, and for each offset the same bytes everywhere.
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "crypto/dev_connection.h"
+#include "crypto/keys.h"
+#include "server/clock.h"
+#include "server/redis/redis_client.h"
+#include "tests/testing/redis_process.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/test_server.h"
+
+namespace tutti::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RoomsAcrossNodesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(RedisServerAvailable()) << "redis-server missing: run tools/setup.sh";
+    for (std::string* d : {&dir_a_, &dir_b_}) {
+      char tmpl[] = "/tmp/tutti-nodes-XXXXXX";
+      ASSERT_NE(mkdtemp(tmpl), nullptr);
+      *d = tmpl;
+    }
+    ASSERT_TRUE(redis_.Start());
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_a_, ec);
+    std::filesystem::remove_all(dir_b_, ec);
+  }
+
+  // Node flags: both nodes read node A's key set (the first start makes it) and keep
+  // their own store; quotas high enough that the senders are never throttled.
+  std::vector<std::string> NodeFlags(const std::string& data_dir) {
+    return {"--data",
+            data_dir,
+            "--keys",
+            dir_a_,
+            "--redis",
+            redis_.address(),
+            "--admin_listen",
+            "",
+            "--chat_per_second",
+            "1000",
+            "--chat_burst",
+            "1000",
+            "--notes_per_second",
+            "10000",
+            "--note_burst",
+            "10000"};
+  }
+
+  void LoadKeys() {
+    auto issuer = crypto::LoadIssuerKeys(dir_a_);
+    ASSERT_TRUE(issuer.ok());
+    issuer_ = std::move(*issuer);
+    auto seal = crypto::LoadSealPublicKey(dir_a_);
+    ASSERT_TRUE(seal.ok());
+    seal_ = *seal;
+  }
+
+  std::unique_ptr<client::Client> Connect(uint16_t port, const std::string& name) {
+    crypto::DevConnectionRequest req;
+    req.user_id = "u-" + name;
+    req.name = name;
+    req.member = true;
+    req.port = port;
+    auto dev = crypto::MintDevConnection(req, &issuer_, seal_, server::SystemClock().UnixMs());
+    EXPECT_TRUE(dev.ok());
+    auto c = std::make_unique<client::Client>();
+    if (!c->Connect("127.0.0.1", port, dev->resource).ok) return nullptr;
+    if (!c->WaitFor(proto::ClientMessage::kWelcome, 5s)) return nullptr;
+    return c;
+  }
+
+  // Waits until Redis counts `n` subscribers (nodes) on the room's channel.
+  bool WaitNodesSubscribed(const std::string& room, int64_t n) {
+    boost::asio::io_context io;
+    server::redis::RedisClient probe(io, {"127.0.0.1", redis_.port()});
+    probe.Start();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    int64_t seen = -1;
+    bool asked = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (probe.connected() && !asked) {
+        asked = true;
+        probe.Command({"PUBSUB", "NUMSUB", "tutti:{" + room + "}"}, [&](const redisReply* r) {
+          asked = false;
+          if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+            server::redis::ReplyInteger(r->element[1], &seen);
+          }
+        });
+      }
+      if (seen == n) return true;
+      io.restart();
+      io.run_for(5ms);
+    }
+    return false;
+  }
+
+  RedisProcess redis_;
+  std::string dir_a_, dir_b_;
+  crypto::IssuerKeys issuer_;
+  crypto::PublicKey seal_{};
+};
+
+struct Receiver {
+  std::string name;
+  std::unique_ptr<client::Client> client;
+  std::map<uint64_t, std::string> by_offset;  // offset -> the event without its position
+  std::string epoch;
+  std::set<std::string> chats;
+  int midi = 0;
+};
+
+TEST_F(RoomsAcrossNodesTest, MembersOnTwoNodesSeeOneSequence) {
+  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));
+  ASSERT_TRUE(node_a.Start()) << node_a.output();
+  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
+  ASSERT_TRUE(node_b.Start()) << node_b.output();
+  LoadKeys();
+
+  constexpr int kPerNode = 3;
+  constexpr int kChats = 15;
+  constexpr int kNotes = 15;
+  std::vector<Receiver> rs;
+  for (int i = 0; i < 2 * kPerNode; ++i) {
+    const bool on_a = i < kPerNode;
+    Receiver r;
+    r.name = std::string(on_a ? "a" : "b") + std::to_string(i % kPerNode);
+    r.client = Connect(on_a ? node_a.port() : node_b.port(), r.name);
+    ASSERT_TRUE(r.client) << r.name;
+    ASSERT_TRUE(JoinRoom(*r.client, "Jam")) << r.name;
+    rs.push_back(std::move(r));
+  }
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+
+  // Every member sends chat lines and notes, interleaved.
+  for (int k = 0; k < std::max(kChats, kNotes); ++k) {
+    for (Receiver& r : rs) {
+      if (k < kChats) {
+        ASSERT_TRUE(r.client->Send(ChatMsg(r.name + "-c" + std::to_string(k))));
+      }
+      if (k < kNotes) {
+        const std::string note = {'\x90', static_cast<char>(20 + k), '\x40'};
+        ASSERT_TRUE(r.client->Send(MidiMsg(note)));
+      }
+    }
+  }
+
+  // Each receiver reads until it has every chat line (its own come back too) and every
+  // other member's notes (a sender gets no echo of its own MIDI).
+  const size_t all_chats = rs.size() * kChats;
+  const int others_notes = static_cast<int>(rs.size() - 1) * kNotes;
+  for (Receiver& r : rs) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while ((r.chats.size() < all_chats || r.midi < others_notes) &&
+           std::chrono::steady_clock::now() < deadline) {
+      auto m = r.client->Next(1s);
+      if (!m) continue;
+      if (m->has_room_chat_message() &&
+          m->room_chat_message().message().find("-c") != std::string::npos) {
+        r.chats.insert(m->room_chat_message().message());
+      } else if (m->has_midi_message()) {
+        ++r.midi;
+      } else if (!m->has_stream()) {
+        continue;
+      }
+      if (!m->has_stream()) {
+        ADD_FAILURE() << r.name << ": a room event without a position";
+        continue;
+      }
+      if (r.epoch.empty()) r.epoch = m->stream().epoch();
+      EXPECT_EQ(m->stream().epoch(), r.epoch) << r.name;
+      const uint64_t offset = m->stream().offset();
+      m->clear_stream();
+      m->clear_request_id();
+      EXPECT_TRUE(r.by_offset.emplace(offset, m->SerializeAsString()).second)
+          << r.name << " got offset " << offset << " twice";
+    }
+    EXPECT_EQ(r.chats.size(), all_chats) << r.name;
+    EXPECT_EQ(r.midi, others_notes) << r.name;
+  }
+
+  // One sequence: the same epoch, and for every offset the same event wherever seen.
+  std::map<uint64_t, std::string> merged;
+  for (const Receiver& r : rs) {
+    EXPECT_EQ(r.epoch, rs[0].epoch);
+    for (const auto& [offset, bytes] : r.by_offset) {
+      auto [it, fresh] = merged.emplace(offset, bytes);
+      if (!fresh) {
+        EXPECT_EQ(it->second, bytes) << r.name << " differs at offset " << offset;
+      }
+    }
+  }
+  // No gaps: from the first sent event on, every receiver holds every offset except
+  // its own notes (each of which someone else holds).
+  uint64_t first = UINT64_MAX;
+  for (const Receiver& r : rs) {
+    for (const auto& [offset, bytes] : r.by_offset) {
+      proto::ClientMessage m;
+      ASSERT_TRUE(m.ParseFromString(bytes));
+      if (m.has_room_chat_message() &&
+          m.room_chat_message().message().find("-c") != std::string::npos) {
+        first = std::min(first, offset);
+      }
+    }
+  }
+  ASSERT_NE(first, UINT64_MAX);
+  const uint64_t last = merged.rbegin()->first;
+  EXPECT_EQ(last - first + 1, rs.size() * (kChats + kNotes));
+  for (uint64_t o = first; o <= last; ++o) EXPECT_TRUE(merged.count(o)) << "nobody got " << o;
+  for (const Receiver& r : rs) {
+    int missing = 0;
+    for (uint64_t o = first; o <= last; ++o) missing += r.by_offset.count(o) ? 0 : 1;
+    EXPECT_EQ(missing, kNotes) << r.name << " misses more than its own notes";
+  }
+  EXPECT_EQ(node_a.Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+}
+
+}  // namespace
+}  // namespace tutti::testing
