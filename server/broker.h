@@ -1,8 +1,7 @@
 // Broker: the interface between rooms and their event streams — publish with sequence
 // and history, subscribe, read history since a position, presence. A room's stream is
 // named by its room id. The in-process engine (memory_broker.h) is the embedded
-// default; the Redis engine (server/redis/redis_broker.h, rooms across nodes) implements
-// the same calls.
+// default; an engine over Redis (rooms across nodes) implements the same calls.
 //
 // Thread affinity: an engine instance belongs to one shard and is called only on that
 // shard's thread, for the streams of the rooms homed there. Callbacks run on that same
@@ -114,10 +113,6 @@ class Broker {
   virtual void SetPresence(const std::string& stream, const PresenceEntry& entry) = 0;
   virtual void RemovePresence(const std::string& stream, SessionId session) = 0;
   virtual void Presence(const std::string& stream, PresenceDone done) = 0;
-
-  // The shard is shutting down and its sessions are gone: a networked engine closes its
-  // links so that the shard's event loop runs dry (nothing is published afterwards).
-  virtual void Stop() {}
 };
 
 }  // namespace tutti::server

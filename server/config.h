@@ -7,7 +7,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "server/history_limits.h"
 #include "server/music_limits.h"
@@ -139,10 +138,6 @@ struct ServerConfig {
   QualityThresholds quality;
   // Room event streams (docs/PROTOCOL.md §12): what each room keeps for resuming clients.
   HistoryLimits room_history;
-  // Rooms across nodes (docs/SCALE-OUT.md): the Redis primaries ("HOST:PORT") that
-  // sequence and fan out every room's events; a room lives on one of them, by a
-  // consistent hash of its id. Empty = the in-process engine (one node).
-  std::vector<std::string> redis_primaries;
 
   // --- tokens on open sessions -------------------------------------------------
   // Clock skew tolerated on a token's exp and nbf, at the upgrade and on a refresh. A

@@ -177,12 +177,15 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
     if (s.ok() && !redis::ParseRedisAddress(text, &a)) {
       s = absl::InvalidArgumentError(absl::StrCat("--redis wants HOST:PORT, not ", text));
     }
-    c.redis_primaries.push_back(text);
   }
   if (!s.ok()) return s;
   return c;
 }
 
 bool PrintConfigRequested() { return absl::GetFlag(FLAGS_print_config); }
+
+std::vector<std::string> RedisPrimariesFromFlags() {
+  return absl::StrSplit(absl::GetFlag(FLAGS_redis), ',', absl::SkipEmpty());
+}
 
 }  // namespace tutti::server

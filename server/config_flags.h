@@ -8,6 +8,9 @@
 #ifndef TUTTI_SERVER_CONFIG_FLAGS_H_
 #define TUTTI_SERVER_CONFIG_FLAGS_H_
 
+#include <string>
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "server/config.h"
 
@@ -23,6 +26,10 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags();
 
 // --print-config: print FormatConfig of the effective configuration and exit.
 bool PrintConfigRequested();
+
+// The --redis list ("HOST:PORT" each; checked by ServerConfigFromFlags), for
+// SetRedisPrimaries (server/broker_select.h).
+std::vector<std::string> RedisPrimariesFromFlags();
 
 }  // namespace tutti::server
 

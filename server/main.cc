@@ -13,6 +13,7 @@
 #include "crypto/keys.h"
 #include "crypto/sodium_init.h"
 #include "server/admin_listener.h"
+#include "server/broker_select.h"
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/config_file.h"
@@ -110,6 +111,7 @@ int main(int argc, char** argv) {
   }
 
   auto clock = std::make_shared<tutti::server::SystemClock>();
+  tutti::server::SetRedisPrimaries(tutti::server::RedisPrimariesFromFlags());
   tutti::server::Server server(config, std::move(keys->keys), clock);
   absl::Status st = server.Start();
   if (!st.ok()) {

@@ -84,7 +84,7 @@ void Shard::BeginShutdown() {
   });
   if (sessions_.empty()) {
     sweep_timer_.cancel();
-    broker_->Stop();  // a networked engine's links would keep the loop running
+    StopShardBroker(broker_.get());  // a networked engine's links keep the loop running
   }
 }
 
@@ -141,7 +141,7 @@ void Shard::EndSession(SessionId id) {
   OnSocial([id, user_id](Social& social) { social.SessionOffline(id, user_id); });
   if (shutting_down_ && sessions_.empty()) {
     sweep_timer_.cancel();
-    broker_->Stop();
+    StopShardBroker(broker_.get());
   }
 }
 

@@ -1,7 +1,10 @@
 #include "server/redis/redis_broker.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 

@@ -77,7 +77,7 @@ class RedisBroker final : public Broker {
   void RemovePresence(const std::string& stream, SessionId session) override;
   void Presence(const std::string& stream, PresenceDone done) override;
   // Closes every link and stops refreshing presence; publishes are refused afterwards.
-  void Stop() override;
+  void Stop();
 
   // True when every primary's command and channel links are up.
   bool Available() const;
