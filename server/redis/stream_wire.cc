@@ -21,6 +21,20 @@ bool Number(std::string_view text, T* out) {
   return ec == std::errc() && ptr == text.data() + text.size();
 }
 
+// Epochs and origins are what NewStreamEpoch draws (base64url): anything else in them
+// came from somewhere else, and an epoch goes into a protobuf string field, which must
+// be UTF-8.
+bool IsToken(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (unsigned char c : s) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string EncodeWireRequest(std::string_view origin, const PublishRequest& req) {
@@ -41,8 +55,8 @@ bool ParseWireEvent(std::string_view wire, WireEvent* out) {
       !Take(&rest, &out->origin) || !Take(&rest, &exclude) || !Take(&rest, &flags)) {
     return false;
   }
-  if (out->epoch.empty() || !Number(offset, &out->offset) || out->offset == 0 ||
-      !Number(time, &out->server_time_us) || !Number(exclude, &out->exclude) ||
+  if (!IsToken(out->epoch) || !IsToken(out->origin) || !Number(offset, &out->offset) ||
+      out->offset == 0 || !Number(time, &out->server_time_us) || !Number(exclude, &out->exclude) ||
       (flags != "0" && flags != "1")) {
     return false;
   }

@@ -32,7 +32,7 @@ struct WireEvent {
 std::string EncodeWireRequest(std::string_view origin, const PublishRequest& req);
 
 // Parses a wire event; false on anything malformed (a missing or non-numeric field, an
-// empty epoch, offset 0). The views point into `wire`.
+// epoch or origin that is not 1-64 base64url characters, offset 0). The views point into `wire`.
 bool ParseWireEvent(std::string_view wire, WireEvent* out);
 
 // The publication a receiving engine `self` delivers: the shared frame with the position

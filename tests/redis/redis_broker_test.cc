@@ -308,8 +308,9 @@ TEST(StreamWireTest, RoundTripsAndRejectsMalformed) {
   const proto::ClientMessage m = Parse(mine);
   EXPECT_EQ(m.room_chat_message().message(), "hi");
   EXPECT_EQ(m.stream().offset(), 5u);
-  for (const char* bad : {"", "E:1:2:o:3:0", ":1:2:o:3:0:", "E:0:2:o:3:0:", "E:x:2:o:3:0:",
-                          "E:1:2:o:3:2:", "E:1:2:o:-3:0:", "E:1::o:3:0:"}) {
+  for (const char* bad :
+       {"", "E:1:2:o:3:0", ":1:2:o:3:0:", "E:0:2:o:3:0:", "E:x:2:o:3:0:", "E:1:2:o:3:2:",
+        "E:1:2:o:-3:0:", "E:1::o:3:0:", "E\xff:1:2:o:3:0:", "E:1:2:o\xfe:3:0:"}) {
     EXPECT_FALSE(ParseWireEvent(bad, &e)) << bad;
   }
 }
