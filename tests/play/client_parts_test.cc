@@ -11,8 +11,8 @@
 #include "crypto/keys.h"
 #include "crypto/sodium_init.h"
 #include "gtest/gtest.h"
+#include "midi/smf_reader.h"
 #include "tests/play/play_process.h"
-#include "tests/play/smf_reader.h"
 #include "tools/play/commands.h"
 #include "tools/play/recorder.h"
 #include "tools/play/room_view.h"
@@ -263,8 +263,8 @@ TEST(RecorderTest, OneTrackPerPlayerWithNamesAndNotesParsesBack) {
   r.Add(77, "Bob", 1750000, {0xC1, 40, 0, 2});
   r.Add(77, "Bob", 2000000, {0x81, 64, 0, 3});
   EXPECT_EQ(r.events(), 5u);
-  auto smf = testing::ReadSmf(r.Smf());
-  ASSERT_TRUE(smf.has_value());
+  auto smf = midi::ReadSmf(r.Smf());
+  ASSERT_TRUE(smf.ok()) << smf.status();
   EXPECT_EQ(smf->format, 1);
   EXPECT_EQ(smf->division, Recorder::kTicksPerQuarter);
   ASSERT_EQ(smf->tracks.size(), 3u);  // tempo, Ann, Bob
@@ -275,11 +275,12 @@ TEST(RecorderTest, OneTrackPerPlayerWithNamesAndNotesParsesBack) {
   EXPECT_EQ(smf->tracks[1].events[0].status, 0x90);
   EXPECT_EQ(smf->tracks[1].events[0].tick, 0);
   EXPECT_EQ(smf->tracks[1].events[1].status, 0x80);
-  EXPECT_EQ(smf->tracks[1].events[1].tick, 480);  // half a second at 120 bpm is a quarter
+  // Half a second at 120 bpm is a quarter.
+  EXPECT_EQ(smf->tracks[1].events[1].tick, Recorder::kTicksPerQuarter);
   ASSERT_EQ(smf->tracks[2].events.size(), 3u);
   EXPECT_EQ(smf->tracks[2].events[1].status, 0xC1);
   EXPECT_EQ(smf->tracks[2].events[1].data1, 40);
-  EXPECT_EQ(smf->tracks[2].events[2].tick, 960);
+  EXPECT_EQ(smf->tracks[2].events[2].tick, 2 * Recorder::kTicksPerQuarter);
 
   char path[] = "/tmp/tutti-play-rec-XXXXXX";
   const int fd = mkstemp(path);
@@ -287,9 +288,9 @@ TEST(RecorderTest, OneTrackPerPlayerWithNamesAndNotesParsesBack) {
   close(fd);
   ASSERT_TRUE(r.StopAndSave(path).ok());
   EXPECT_FALSE(r.recording());
-  auto saved = testing::ReadSmf(testing::ReadFile(path));
+  auto saved = midi::ReadSmf(testing::ReadFile(path));
   std::remove(path);
-  ASSERT_TRUE(saved.has_value());
+  ASSERT_TRUE(saved.ok()) << saved.status();
   EXPECT_EQ(saved->tracks.size(), 3u);
   EXPECT_FALSE(r.StopAndSave("/nonexistent-dir/x.mid").ok());
 }

@@ -14,9 +14,9 @@
 
 #include "gtest/gtest.h"
 #include "midi/rtmidi_port.h"
+#include "midi/smf_reader.h"
 #include "tests/midi_io/jack_server.h"
 #include "tests/play/play_process.h"
-#include "tests/play/smf_reader.h"
 #include "tools/timing_harness/server_process.h"
 
 namespace tutti::play {
@@ -177,9 +177,9 @@ TEST_F(PlayEndToEndTest, BuiltInSynthSoundsTheOtherPlayersNoteAndItsReleaseEndsI
   EXPECT_EQ(alice_->Stop(SIGTERM), 0);
 
   // Bob recorded the room from the start (--record): a track named Alice with her note.
-  auto smf = testing::ReadSmf(testing::ReadFile(mid));
-  ASSERT_TRUE(smf.has_value()) << "no readable " << mid << "\n" << bob_->Log();
-  const testing::SmfTrack* track = nullptr;
+  auto smf = midi::ReadSmf(testing::ReadFile(mid));
+  ASSERT_TRUE(smf.ok()) << smf.status() << ": no readable " << mid << "\n" << bob_->Log();
+  const midi::SmfTrackData* track = nullptr;
   for (const auto& t : smf->tracks) {
     if (t.name == "Alice") track = &t;
   }

@@ -1,4 +1,5 @@
-// Recorder: what the room played, locally, as a Standard MIDI File (format 1): a tempo track,
+// Recorder: what the room played, locally, as a Standard MIDI File (format 1, written by
+// midi/smf_writer.h, the writer the server's recordings use too): a tempo track,
 // then one track per player named after them, events at the times they sounded here (your own
 // at the key press, the others' at their play time out of the jitter buffer).
 //
@@ -15,14 +16,15 @@
 
 #include "absl/status/status.h"
 #include "midi/channel_message.h"
+#include "midi/smf_writer.h"
 
 namespace tutti::play {
 
 class Recorder {
  public:
   static constexpr size_t kMaxEvents = 2000000;
-  static constexpr int kTicksPerQuarter = 480;
-  static constexpr int kMicrosPerQuarter = 500000;  // 120 bpm: one tick is ~1.04 ms
+  static constexpr int kTicksPerQuarter = midi::kSmfTicksPerQuarter;
+  static constexpr uint32_t kMicrosPerQuarter = midi::kSmfDefaultMicrosPerQuarter;  // 120 bpm
 
   // Starts a recording at local time `start_us` (forgets any earlier one).
   void Start(int64_t start_us);
@@ -46,6 +48,7 @@ class Recorder {
     std::string name;
     std::vector<Event> events;
   };
+  midi::SmfTempoMap tempo_{kMicrosPerQuarter};
   bool recording_ = false;
   int64_t start_us_ = 0;
   std::vector<uint64_t> order_;
