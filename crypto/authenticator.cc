@@ -119,6 +119,8 @@ AuthFailure Authenticator::Check(std::string_view resource, Identity* identity) 
 
   Identity id;
   id.socket_id = payload->socket_id;
+  id.resume = ResumeAsk{std::move(payload->resume_token), std::move(payload->resume_room),
+                        std::move(payload->resume_epoch), payload->resume_offset};
   if (payload->token.empty()) {
     if (!options_.allow_guests) return AuthFailure::kGuestsNotAllowed;
     id.is_guest = true;

@@ -59,10 +59,20 @@ struct AuthError {
   std::string reason;  // short, fixed text; safe to send to the client
 };
 
+// What a connect payload asked to resume (docs/PROTOCOL.md §12): the previous session's
+// resume token and the last room position the client saw. Empty token = a plain connect.
+// The server redeems the token at the upgrade and drops it right after; it is never kept
+// in a session or logged.
+struct ResumeAsk {
+  std::string token, room, epoch;
+  int64_t offset = 0;
+};
+
 struct Identity {
   std::string user_id, username, socket_id;
   bool is_member = false, is_guest = false, is_admin = false, is_moderator = false;
   int64_t token_exp_s = 0;  // the token's exp (unix seconds); 0 for guests
+  ResumeAsk resume;         // moved out by the upgrade gate before the session starts
 };
 
 struct AuthenticatorOptions {

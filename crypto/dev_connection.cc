@@ -16,6 +16,12 @@ absl::StatusOr<DevConnection> MintDevConnection(const DevConnectionRequest& requ
   c.payload.username = request.name;
   c.payload.socket_id = RandomSocketId();
   c.payload.ts_ms = now_ms;
+  if (!request.resume_token.empty()) {
+    c.payload.resume_token = request.resume_token;
+    c.payload.resume_room = request.resume_room;
+    c.payload.resume_epoch = request.resume_epoch;
+    c.payload.resume_offset = request.resume_offset;
+  }
   if (!request.guest) {
     if (issuer == nullptr) return absl::InvalidArgumentError("an issuer key is needed for tokens");
     if (request.user_id.empty()) return absl::InvalidArgumentError("user id must not be empty");

@@ -33,6 +33,10 @@ struct DevConnectionRequest {
   std::string issuer = "tutti-token";
   std::string host = "127.0.0.1";
   int port = 8080;
+  // Resume a dropped session (docs/PROTOCOL.md §12): the Welcome's token and the last room
+  // position seen; an empty token asks for none.
+  std::string resume_token, resume_room, resume_epoch;
+  int64_t resume_offset = 0;
 };
 
 struct DevConnection {

@@ -31,6 +31,7 @@ namespace tutti::server {
 class Maintenance;
 class Shard;
 class Social;
+class ResumeTokens;
 class RoomListService;
 namespace store {
 class Store;
@@ -55,6 +56,9 @@ class Cluster {
   virtual RoomListService& room_list() = 0;
   // Verifies tokens (thread-safe: the upgrade gate and token refreshes on every shard).
   virtual crypto::Authenticator& authenticator() = 0;
+  // Which resume token may restore which dropped session (thread-safe: issued on the old
+  // session's shard, redeemed at the upgrade on any shard).
+  virtual ResumeTokens& resume_tokens() = 0;
 
   // Runs `fn` on the slow-work pool. False (and `fn` dropped) when too much is queued,
   // so a flood of password joins cannot build an unbounded backlog.

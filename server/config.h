@@ -138,6 +138,13 @@ struct ServerConfig {
   QualityThresholds quality;
   // Room event streams (docs/PROTOCOL.md §12): what each room keeps for resuming clients.
   HistoryLimits room_history;
+  // How long a member whose connection dropped stays in its room as `reconnecting` (and its
+  // resume token stays valid) before it leaves for good. Wi-Fi roams and phones switching
+  // networks come back within seconds; 2 minutes also covers a laptop lid closed for a
+  // moment, and matches room_history's age bound, so a resume inside the grace never finds
+  // its events aged out. 0 = no grace: a drop is a leave at once and the Welcome carries
+  // no resume token.
+  int resume_grace_ms = 120000;
 
   // --- tokens on open sessions -------------------------------------------------
   // Clock skew tolerated on a token's exp and nbf, at the upgrade and on a refresh. A

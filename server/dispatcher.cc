@@ -16,6 +16,7 @@
 #include "server/moderation/ban_list.h"
 #include "server/moderation/permissions.h"
 #include "server/password.h"
+#include "server/resume_tokens.h"
 #include "server/room.h"
 #include "server/room_directory.h"
 #include "server/room_info_request.h"
@@ -70,6 +71,11 @@ void Dispatcher::SendWelcome(Session& s) {
   if (!s.identity().is_guest) {
     w->set_session_expires_unix_ms(
         SessionCloseAtMs(s.identity().token_exp_s, shard_->cluster().config().token_leeway_s));
+  }
+  if (cfg.resume_grace_ms > 0) {
+    // Rotated: a resumed session's new Welcome carries a new token, the old one is spent.
+    w->set_resume_token(shard_->cluster().resume_tokens().Issue(s.user().user_id(), s.id()));
+    w->set_resume_token_ttl_ms(static_cast<uint32_t>(cfg.resume_grace_ms));
   }
   w->set_server_version(kServerVersion);
   w->set_shard(static_cast<uint32_t>(shard_->index()));
@@ -211,14 +217,8 @@ void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, in
       if (!TakeRequest(s, rid)) return;
       return Error(s, proto::INVALID_PARAMETERS, std::string(update.status().message()), rid);
     }
-    case proto::RECONNECT: {
-      // Session resume does not exist yet: a documented refusal the client can act on.
-      if (!TakeRequest(s, rid)) return;
-      proto::ClientMessage refusal = MakeError(
-          proto::NOT_FOUND, "no session to resume: reconnect, rejoin and send SYNC_STATE", rid);
-      (*refusal.mutable_error_message()->mutable_error_details())["reason"] = "resume_unavailable";
-      return Reply(s, std::move(refusal), rid);
-    }
+    case proto::RECONNECT:
+      return OnReconnect(s, cmd, rid);
     case proto::UPDATE_PERMISSIONS:
       if (!TakeRequest(s, rid)) return;
       return RefreshSessionToken(*shard_, s, param("token"), rid);

@@ -70,6 +70,8 @@ class Dispatcher {
   // SYNC_STATE: a RoomSnapshot, or with `epoch` and `offset` the room events after them.
   void OnSnapshot(Session& s, const std::string& epoch, const std::string& offset,
                   const std::string& rid);
+  // handlers_resume.cc: ServerCommand RECONNECT, a resume on an open connection.
+  void OnReconnect(Session& s, const proto::ServerCommand& cmd, const std::string& rid);
   void OnCommandLine(Session& s, const std::string& line, const std::string& rid);
   void RunCommand(Session& s, const moderation::ParsedCommand& cmd, const std::string& rid);
   void OnServerChatCommand(Session& s, const proto::RoomChatServerCommand& cmd,

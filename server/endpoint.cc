@@ -10,6 +10,7 @@
 
 #include "server/maintenance.h"
 #include "server/moderation/connection_limits.h"
+#include "server/resume_tokens.h"
 #include "server/server.h"
 #include "server/shard.h"
 #include "server/ws_transport.h"
@@ -248,8 +249,37 @@ struct Endpoint::Impl {
       const moderation::ConnectionLimits::Verdict door = con->limits->ClaimGuest(con->ticket);
       if (!door.ok()) return RefuseAtTheDoor(con, door, refuse);
     }
+    // Last, so that only a connect that passed every other check spends its token.
+    if (!identity.resume.token.empty()) {
+      if (!RedeemResume(server, identity, &con->resume) &&
+          bans->MatchUser(identity.user_id, now_ms)) {
+        return refuse(websocketpp::http::status_code::forbidden, "banned");
+      }
+    }
+    identity.resume = crypto::ResumeAsk{};  // the token is not kept past the gate
     con->identity = std::make_unique<crypto::Identity>(std::move(identity));
     return true;
+  }
+
+  // Redeems the payload's resume token (single use, whatever the outcome) into `out`.
+  // A guest's restored session keeps its old guest id, so the identity takes it: returns
+  // false when that changed the user id (the caller checks bans on it again).
+  static bool RedeemResume(Server& server, crypto::Identity& identity, ResumeRequest* out) {
+    const crypto::ResumeAsk& ask = identity.resume;
+    ResumeTokens::Redemption r =
+        server.resume_tokens().Redeem(ask.token, identity.user_id, identity.is_guest);
+    out->asked = true;
+    out->room_id = ask.room;
+    out->epoch = ask.epoch;
+    out->offset = static_cast<uint64_t>(ask.offset);
+    if (r.outcome != ResumeTokens::Outcome::kGranted) {
+      out->refusal = ResumeTokens::OutcomeName(r.outcome);
+      return true;
+    }
+    out->previous = r.session;
+    if (identity.user_id == r.user_id) return true;
+    identity.user_id = r.user_id;
+    return false;
   }
 
   // A connection past the ceiling or its address's cap, refused before it reads a byte:
@@ -329,7 +359,8 @@ struct Endpoint::Impl {
     std::string ip = std::move(con->client_ip);
     ReleaseHandshake(*con);
     auto link = std::make_unique<WsLink>(con, std::move(ip));
-    Session* s = shard->AddSession(std::move(*con->identity), std::move(link));
+    Session* s =
+        shard->AddSession(std::move(*con->identity), std::move(link), std::move(con->resume));
     ++shard->mutable_counters().connections_opened;
     con->identity.reset();
     con->session = s->id();
@@ -360,7 +391,8 @@ struct Endpoint::Impl {
       // What the server sent, or 1006 when the connection dropped without a close.
       shard->mutable_counters().closes.Add(con->get_local_close_code());
       ++shard->mutable_counters().connections_closed;
-      shard->EndSession(id);
+      // 1006 (abnormal) when the client sent no close frame: the socket just went away.
+      shard->ConnectionLost(id, con->get_remote_close_code());
     }
   }
 };

@@ -59,9 +59,9 @@ ResumeTokens::Redemption ResumeTokens::Redeem(std::string_view token, std::strin
   by_session_.erase(entry.session);
   const bool same_user =
       guest ? entry.user_id.rfind(kGuestPrefix, 0) == 0 : entry.user_id == user_id;
-  if (!same_user) return {Outcome::kWrongUser, 0};
-  if (entry.expires_us != 0 && now >= entry.expires_us) return {Outcome::kExpired, 0};
-  return {Outcome::kGranted, entry.session};
+  if (!same_user) return {Outcome::kWrongUser, 0, {}};
+  if (entry.expires_us != 0 && now >= entry.expires_us) return {Outcome::kExpired, 0, {}};
+  return {Outcome::kGranted, entry.session, entry.user_id};
 }
 
 void ResumeTokens::Revoke(SessionId session) {

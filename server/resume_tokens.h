@@ -36,6 +36,7 @@ class ResumeTokens {
   struct Redemption {
     Outcome outcome = Outcome::kUnknown;
     SessionId session = 0;  // set when granted
+    std::string user_id;    // set when granted: the session's user (a guest's old id)
   };
 
   ResumeTokens(const Clock* clock, int64_t window_us);

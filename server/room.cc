@@ -294,8 +294,9 @@ void Room::RemoveMember(MemberMap::iterator it, const std::string& reason,
   ReleaseHeldNotes(session, it->second);
   const std::string user_id = it->second.user.user_id();
   const bool was_owner = IsOwner(it->second);
+  // A reconnecting member's shard already stopped counting it (Disconnected).
+  if (!it->second.user.reconnecting()) --shard_members_[ShardOfSession(session)];
   members_.erase(it);
-  --shard_members_[ShardOfSession(session)];
   host_->RoomChanged(id_);
 
   proto::ClientMessage notice;

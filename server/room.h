@@ -46,6 +46,13 @@ class RoomHost {
   virtual void JoinFailed(SessionId session, const std::string& room_id, const Frame& error) = 0;
   // The session is no longer a member; `notice` (may be null) goes to it afterwards.
   virtual void MemberLeft(SessionId session, const std::string& room_id, const Frame& notice) = 0;
+  // A reconnecting member came back as `session` (docs/PROTOCOL.md §12): its shard indexes
+  // it, continues its MIDI sequence after `last_sequence`, and sends `frames` (the
+  // ResumeResult, then the replayed events) before any live event of the room.
+  virtual void MemberResumed(SessionId session, const std::string& room_id,
+                             std::vector<Frame> frames, uint64_t last_sequence) {
+    for (const Frame& f : frames) SendToSession(session, f);
+  }
   // The room has no members and should be dropped. Called last in a Room method; the
   // host must defer the destruction until that method has returned.
   virtual void RoomEmpty(const std::string& room_id) = 0;
@@ -128,6 +135,16 @@ class Room final : public StreamSubscriber {
   // SYNC_STATE with a position: the room events after `since` (ResumeResult, then the
   // events in order), or ResumeResult with a snapshot when they are not all kept.
   void SendSince(SessionId session, const StreamPosition& since, const std::string& request_id);
+  // room_resume.cc. The member's connection dropped: its notes are released now, and it
+  // stays a member shown `reconnecting` (MemberConnection) until Resume or a Leave.
+  void Disconnected(SessionId session);
+  // The member that was `previous` resumes as `session`: re-keyed with its roles and
+  // status, answered (through MemberResumed) with a ResumeResult and the events after
+  // `since`, or a snapshot when they are not all kept; then the others get
+  // MemberConnection {reconnecting: false}. Not a member any more (kicked, banned while
+  // away): the session gets an unrecoverable ResumeResult in no room (through JoinFailed).
+  void Resume(SessionId previous, SessionId session, const StreamPosition& since,
+              const std::string& request_id);
   // StreamSubscriber: a sequenced event of this room goes to every member shard.
   void OnPublication(const std::string& stream, const Publication& pub) override;
   // A room-scope chat command (kick, ban, mute, mod, owner, topic, clear, users, bans,
@@ -236,6 +253,7 @@ class Room final : public StreamSubscriber {
   proto::RoomSnapshot Snapshot() const;
   // The stream position a joiner or a snapshot starts from (empty without a broker).
   void SetPosition(proto::StreamPosition* out) const;
+  void AnnounceConnection(const Member& m, SessionId session, SessionId previous);
   // A room event to every member but `exclude`. Non-droppable events are sequenced into
   // the room's stream (when the host has a broker); `then` gets the publication (e.g. to
   // send the sender its own copy, with its request id, at the same position).

@@ -89,6 +89,7 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
       WebRoot::Load(config_.web_root), ServerInfoJson(config_, keys.seal_public, kServerVersion));
   authenticator_ =
       std::make_unique<crypto::Authenticator>(std::move(keys), auth, [c] { return c->UnixMs(); });
+  resume_tokens_ = std::make_unique<ResumeTokens>(c, int64_t{config_.resume_grace_ms} * 1000);
   moderation::AuthFailureTracker::Options brake;
   brake.max_failures = config_.auth_failure_limit;
   brake.window_ms = config_.auth_failure_window_ms;

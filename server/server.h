@@ -26,6 +26,7 @@
 #include "server/moderation/ban_list.h"
 #include "server/moderation/connection_limits.h"
 #include "server/moderation/forwarded.h"
+#include "server/resume_tokens.h"
 #include "server/social.h"
 #include "server/store/storage_thread.h"
 
@@ -59,6 +60,7 @@ class Server final : public Cluster {
   // The live room list's directory and publisher: touched only on shard 0.
   RoomListService& room_list() override { return *room_list_; }
   crypto::Authenticator& authenticator() override { return *authenticator_; }
+  ResumeTokens& resume_tokens() override { return *resume_tokens_; }
   bool PostSlow(std::function<void()> fn) override;
   bool RunStorage(Shard& shard, std::function<void(store::Store&)> work,
                   std::function<void()> then) override;
@@ -106,6 +108,7 @@ class Server final : public Cluster {
   ServerConfig config_;
   std::shared_ptr<const Clock> clock_;
   std::unique_ptr<crypto::Authenticator> authenticator_;
+  std::unique_ptr<ResumeTokens> resume_tokens_;  // memory only: a restart forgets every token
   // Before shards_: connections give their tickets back as the shards' endpoints go.
   std::unique_ptr<moderation::ConnectionLimits> connection_limits_;
   moderation::TrustedProxies trusted_proxies_;

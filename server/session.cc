@@ -44,6 +44,11 @@ void Session::ReplaceIdentity(crypto::Identity identity) {
   SetRolesFromIdentity();
 }
 
+void Session::AdoptUserId(const std::string& user_id) {
+  identity_.user_id = user_id;
+  user_.set_user_id(user_id);
+}
+
 Session::SendResult Session::Send(const Frame& frame, bool droppable) {
   if (closing_) return SendResult::kClosing;
   const size_t queued = link_->BufferedBytes();
@@ -62,7 +67,53 @@ Session::SendResult Session::Send(const Frame& frame, bool droppable) {
 void Session::Close(uint16_t code, const std::string& reason) {
   if (closing_) return;
   closing_ = true;
+  close_code_ = code;
   link_->Close(code, reason);
+}
+
+namespace {
+// A parked session's link: the socket is gone; sends and closes go nowhere.
+class DetachedLink final : public SessionLink {
+ public:
+  explicit DetachedLink(std::string ip) : ip_(std::move(ip)) {}
+  size_t BufferedBytes() const override { return 0; }
+  void Send(const Frame&) override {}
+  void Close(uint16_t, const std::string&) override {}
+  const std::string& RemoteIp() const override { return ip_; }
+
+ private:
+  std::string ip_;
+};
+}  // namespace
+
+void Session::DetachLink() {
+  link_ = std::make_unique<DetachedLink>(link_->RemoteIp());
+  closing_ = true;
+}
+
+SessionCarryOver Session::Export(const std::string& room) {
+  SessionCarryOver c{user_,          chat_bucket,      join_bucket, leave_bucket, avatar_bucket,
+                     request_bucket, std::move(midi_), clock,       room};
+  return c;
+}
+
+void Session::Import(SessionCarryOver carry) {
+  // Identity (user id, name, roles) is the new connection's; the look and status are the
+  // old session's, which the room and the others still show.
+  *user_.mutable_avatar() = carry.user.avatar();
+  chat_bucket = carry.chat_bucket;
+  join_bucket = carry.join_bucket;
+  leave_bucket = carry.leave_bucket;
+  avatar_bucket = carry.avatar_bucket;
+  request_bucket = carry.request_bucket;
+  if (carry.midi) midi_ = std::move(carry.midi);
+  clock = carry.clock;
+}
+
+void Session::ContinueMidiSequence(uint64_t room_sequence, int64_t now_us) {
+  if (room_sequence == 0 && !midi_) return;
+  MidiIntakeState& m = midi(now_us);
+  if (m.sequence < room_sequence) m.sequence = room_sequence;
 }
 
 }  // namespace tutti::server

@@ -1,7 +1,8 @@
 // Session: one authenticated client connection's state — identity, current room, flood
 // limiters, MIDI stamping and sequence, clock status, outbound budget accounting.
-// Owned by the Shard whose listener accepted the connection (in its session map) and
-// touched only on that shard's thread. The transport sits behind SessionLink, so the
+// Owned by the Shard whose listener accepted the connection (in its session map; after a
+// drop, parked in its ParkedSessions until resumed or its grace is over) and touched only
+// on that shard's thread. The transport sits behind SessionLink, so the
 // rest of the server never sees websocketpp.
 #ifndef TUTTI_SERVER_SESSION_H_
 #define TUTTI_SERVER_SESSION_H_
@@ -60,6 +61,30 @@ class Seat {
   std::vector<std::string> indexed_rooms_;
 };
 
+// What a resumed session takes over from the one whose connection dropped
+// (docs/PROTOCOL.md §12): the look and status others know, the flood limiters (a drop
+// must not refill them), the MIDI quotas, stamper and sequence, the clock status, and the
+// room it was in. Moved between shards as a value (inside a shared_ptr).
+struct SessionCarryOver {
+  proto::UserInfo user;
+  TokenBucket chat_bucket, join_bucket, leave_bucket, avatar_bucket, request_bucket;
+  std::unique_ptr<MidiIntakeState> midi;  // null when the session never played
+  proto::ClockSyncStatus clock;
+  std::string room_id;  // "" when in none
+};
+
+// A resume asked for by a new connection (its payload, or ServerCommand RECONNECT), as
+// the upgrade gate or the dispatcher judged the token. The token itself is not kept.
+struct ResumeRequest {
+  bool asked = false;
+  std::string refusal;     // why the token was refused; "" when granted
+  SessionId previous = 0;  // the session the token restores
+  std::string room_id;     // the room the client says it was in
+  std::string epoch;       // the last position it saw there
+  uint64_t offset = 0;
+  std::string request_id;  // RECONNECT's, echoed by the ResumeResult
+};
+
 class Session {
  public:
   Session(SessionId id, crypto::Identity identity, std::unique_ptr<SessionLink> link,
@@ -70,6 +95,8 @@ class Session {
   // A refreshed token (already verified for this user): roles, membership and expiry
   // are replaced in one step; the name, session id and avatar stay.
   void ReplaceIdentity(crypto::Identity identity);
+  // RECONNECT restored a guest's session into this one: it answers to the old guest id.
+  void AdoptUserId(const std::string& user_id);
   const proto::UserInfo& user() const { return user_; }
   proto::UserInfo& mutable_user() { return user_; }
   bool is_staff() const { return identity_.is_admin || identity_.is_moderator; }
@@ -80,6 +107,16 @@ class Session {
   SendResult Send(const Frame& frame, bool droppable);
   void Close(uint16_t code, const std::string& reason);
   bool closing() const { return closing_; }
+  // The code the server closed with (0 while the server has not closed it).
+  uint16_t close_code() const { return close_code_; }
+  // The connection is gone but the session is kept for a resume: nothing is sent any more.
+  void DetachLink();
+  // The state a resume carries to the new session (the room from `room`), and taking it
+  // over. `room_sequence` is the last MIDI sequence the room relayed or released for the
+  // old session: the new session's batches continue after it.
+  SessionCarryOver Export(const std::string& room);
+  void Import(SessionCarryOver carry);
+  void ContinueMidiSequence(uint64_t room_sequence, int64_t now_us);
   size_t BufferedBytes() const { return link_->BufferedBytes(); }
   const std::string& remote_ip() const { return link_->RemoteIp(); }
 
@@ -118,6 +155,7 @@ class Session {
   const ServerConfig& config_;
   std::unique_ptr<MidiIntakeState> midi_;
   bool closing_ = false;
+  uint16_t close_code_ = 0;
 };
 
 }  // namespace tutti::server

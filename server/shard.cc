@@ -17,6 +17,7 @@
 #include "server/idle_sweep.h"
 #include "server/loop_lag_probe.h"
 #include "server/password.h"
+#include "server/resume_tokens.h"
 #include "server/store/store.h"
 #include "server/text.h"
 
@@ -37,6 +38,8 @@ Shard::Shard(int index, Cluster* cluster, Server* server)
   lag_ = std::make_unique<LoopLagProbe>(io_, &counters_.loop_lag_last_us,
                                         &counters_.loop_lag_max_us, &counters_.loop_probes);
   endpoint_ = std::make_unique<Endpoint>(this);
+  parked_ = std::make_unique<ParkedSessions>(
+      io_, &cluster_->clock(), [this](ParkedSessions::Parked p) { ParkedExpired(std::move(p)); });
   broker_ = MakeShardBroker(io_, &cluster_->clock(), cluster_->config());
 }
 
@@ -73,6 +76,7 @@ void Shard::BeginShutdown() {
   shutting_down_ = true;
   held_->Stop();
   idle_->Stop();
+  parked_->Stop();
   hooks_->Stop();
   lag_->Stop();
   endpoint_->StopListening();
@@ -103,7 +107,8 @@ void Shard::PruneAuditHourly() {
 
 // --- sessions -------------------------------------------------------------------------
 
-Session* Shard::AddSession(crypto::Identity identity, std::unique_ptr<SessionLink> link) {
+Session* Shard::AddSession(crypto::Identity identity, std::unique_ptr<SessionLink> link,
+                           ResumeRequest resume) {
   const SessionId id = MakeSessionId(next_session_serial_++, index_);
   auto session = std::make_unique<Session>(id, std::move(identity), std::move(link),
                                            cluster_->config(), NowUs());
@@ -116,6 +121,7 @@ Session* Shard::AddSession(crypto::Identity identity, std::unique_ptr<SessionLin
   idle_->Track(id);
   hooks_->SessionStarted(*s);
   OnSocial([id, user = s->user()](Social& social) { social.SessionOnline(id, user); });
+  if (resume.asked) StartResume(*s, std::move(resume));
   return s;
 }
 
@@ -129,6 +135,7 @@ void Shard::EndSession(SessionId id) {
   if (it == sessions_.end()) return;
   Session* s = it->second.get();
   hooks_->SessionEnded(id);
+  cluster_->resume_tokens().Revoke(id);  // gone for good: nothing left to resume
   const std::vector<std::string> rooms = membership_.End(*s);
   std::string user_id = s->user().user_id();
   // Gone before the rooms hear of it, so that what they answer (a RoomLeft, a join that

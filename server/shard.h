@@ -26,6 +26,7 @@
 #include "server/cluster.h"
 #include "server/membership.h"
 #include "server/metrics/shard_counter.h"
+#include "server/parked_sessions.h"
 #include "server/room.h"
 #include "server/session.h"
 #include "server/social.h"
@@ -127,9 +128,19 @@ class Shard final : public RoomHost, public SocialHost {
   void BeginShutdown();
 
   // --- sessions (this shard's) -----------------------------------------------------
-  Session* AddSession(crypto::Identity identity, std::unique_ptr<SessionLink> link);
+  // `resume`: what the connect asked to resume (shard_resume.cc), handled after the Welcome.
+  Session* AddSession(crypto::Identity identity, std::unique_ptr<SessionLink> link,
+                      ResumeRequest resume = {});
   Session* FindSession(SessionId id);
   void EndSession(SessionId id);
+  // shard_resume.cc. The connection of `id` is gone (`peer_code`: the client's close code,
+  // 1006 without one). A drop the client did not mean (no close 1000/1001 from it; or an
+  // idle timeout) parks the session for the resume grace; anything else ends it.
+  void ConnectionLost(SessionId id, uint16_t peer_code);
+  // Restores the session that `r.previous` names into `s` (a new connection's), wherever
+  // the old one is parked, then its room; answers with a ResumeResult.
+  void StartResume(Session& s, ResumeRequest r);
+  size_t parked_count() const { return parked_->size(); }
   size_t session_count() const { return sessions_.size(); }
   void HandleFrame(SessionId id, const std::string& payload, bool binary);
   // Who of this shard's sessions is in which room (the only writer of Session::seat()).
@@ -151,6 +162,8 @@ class Shard final : public RoomHost, public SocialHost {
   void MemberJoined(SessionId session, const std::string& room_id, const Frame& response) override;
   void JoinFailed(SessionId session, const std::string& room_id, const Frame& error) override;
   void MemberLeft(SessionId session, const std::string& room_id, const Frame& notice) override;
+  void MemberResumed(SessionId session, const std::string& room_id, std::vector<Frame> frames,
+                     uint64_t last_sequence) override;
   void RoomEmpty(const std::string& room_id) override;
   int64_t UnixMs() override;
   bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override;
@@ -213,6 +226,13 @@ class Shard final : public RoomHost, public SocialHost {
   void PruneAuditHourly();
   void Count(Session::SendResult r);
   void ContinueJoin(RoomRequest req, bool password_ok);
+  // shard_resume.cc: the steps of a resume, each on the shard that owns what it touches.
+  void ParkSession(SessionId id);
+  void ParkedExpired(ParkedSessions::Parked p);
+  void HandOverParked(SessionId fresh, ResumeRequest r);
+  void AdoptCarryOver(SessionId fresh, std::shared_ptr<SessionCarryOver> carry, ResumeRequest r);
+  void SendResumeResult(SessionId session, proto::ResumeOutcome outcome, const std::string& reason,
+                        const ResumeRequest& r);
   void CreateRoom(RoomRequest req);
 
   static thread_local Shard* current_;
@@ -224,10 +244,11 @@ class Shard final : public RoomHost, public SocialHost {
   std::unique_ptr<Endpoint> endpoint_;
   std::unique_ptr<ShardHooks> hooks_;  // dispatcher, token clock, room-list feed
   std::thread thread_;
-  boost::asio::steady_timer sweep_timer_;  // shard 0's audit pruning; the shutdown grace
-  std::unique_ptr<IdleSweeper> idle_;      // idle deadlines of this shard's sessions
-  std::unique_ptr<HeldTicker> held_;       // rooms here in which notes sound
-  std::unique_ptr<LoopLagProbe> lag_;      // this loop's lateness, for the operator
+  boost::asio::steady_timer sweep_timer_;   // shard 0's audit pruning; the shutdown grace
+  std::unique_ptr<IdleSweeper> idle_;       // idle deadlines of this shard's sessions
+  std::unique_ptr<HeldTicker> held_;        // rooms here in which notes sound
+  std::unique_ptr<LoopLagProbe> lag_;       // this loop's lateness, for the operator
+  std::unique_ptr<ParkedSessions> parked_;  // dropped sessions waiting for a resume
   bool shutting_down_ = false;
 
   uint64_t next_session_serial_ = 1;

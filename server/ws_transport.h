@@ -31,6 +31,7 @@
 #include "server/clock.h"
 #include "server/ids.h"
 #include "server/moderation/connection_limits.h"
+#include "server/session.h"
 #include "server/token_bucket.h"
 #include "server/ws_outbound_connection.h"
 
@@ -42,6 +43,7 @@ namespace tutti::server::ws {
 struct ConnectionData {
   SessionId session = 0;
   std::unique_ptr<crypto::Identity> identity;  // set by the gate, moved into the Session
+  ResumeRequest resume;                        // the gate's verdict on a resume token
   // Set at accept (the tcp_post_init handler); none for the object waiting in accept.
   moderation::ConnectionLimits* limits = nullptr;
   const Clock* clock = nullptr;

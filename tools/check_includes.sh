@@ -22,6 +22,8 @@ MODULE_OF=(
   'server/handlers_*.cc=server/dispatcher'
   'server/room_commands.cc=server/room'
   'server/room_music.cc=server/room'
+  'server/room_resume.cc=server/room'
+  'server/shard_resume.cc=server/shard'
   'server/social_friends.cc=server/social'
 )
 

@@ -760,9 +760,14 @@ TEST(Rooms, DisconnectDuringPasswordCheckLeavesNoGhostMember) {
   EXPECT_EQ(info->user_count(), 2);
 }
 
-// Same for a client that disconnects while its lobby request walks on to Lobby 2.
+// Same for a client that disconnects while its lobby request walks on to Lobby 2. Without
+// a resume grace: a ghost whose join was answered before its drop was seen would otherwise
+// (rightly) keep its seat as `reconnecting` for the grace (resume_test covers that path).
 TEST(Rooms, DisconnectDuringLobbyOverflowLeavesNoGhostMember) {
-  TestServer ts(3, [](server::ServerConfig& c) { c.lobby_max_users = 1; });
+  TestServer ts(3, [](server::ServerConfig& c) {
+    c.lobby_max_users = 1;
+    c.resume_grace_ms = 0;
+  });
   auto first = ts.Connect("first");
   ASSERT_TRUE(first);
   ASSERT_TRUE(ExpectJoin(*first, LobbyMsg()));

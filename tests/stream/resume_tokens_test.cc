@@ -62,8 +62,10 @@ TEST(ResumeTokensTest, AGuestTokenResumesOnlyForAGuest) {
   FakeClock clock;
   ResumeTokens tokens(&clock, kWindowUs);
   const std::string guest = tokens.Issue("guest:0011223344556677", 9);
-  EXPECT_EQ(tokens.Redeem(guest, "guest:ffffffffffffffff", /*guest=*/true).outcome,
-            Outcome::kGranted);
+  ResumeTokens::Redemption g = tokens.Redeem(guest, "guest:ffffffffffffffff", /*guest=*/true);
+  EXPECT_EQ(g.outcome, Outcome::kGranted);
+  // The restored session answers to its old guest id, which only the token knows.
+  EXPECT_EQ(g.user_id, "guest:0011223344556677");
   const std::string member = tokens.Issue("ann", 10);
   EXPECT_EQ(tokens.Redeem(member, "guest:ffffffffffffffff", /*guest=*/true).outcome,
             Outcome::kWrongUser);

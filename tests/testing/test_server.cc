@@ -70,6 +70,10 @@ std::string TestServer::Resource(const UserSpec& user) {
   req.roles = user.roles;
   req.ttl_s = user.ttl_s;
   req.port = port();
+  req.resume_token = user.resume_token;
+  req.resume_room = user.resume_room;
+  req.resume_epoch = user.resume_epoch;
+  req.resume_offset = static_cast<int64_t>(user.resume_offset);
   auto dev = crypto::MintDevConnection(req, user.guest ? nullptr : &issuer_, seal_public_,
                                        clock_->UnixMs());
   EXPECT_TRUE(dev.ok()) << dev.status();

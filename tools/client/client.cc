@@ -1,5 +1,7 @@
 #include "tools/client/client.h"
 
+#include <sys/socket.h>
+
 #include <utility>
 
 #include <websocketpp/client.hpp>
@@ -228,6 +230,15 @@ bool Client::WaitClosed(std::chrono::milliseconds timeout, uint16_t* code, std::
 void Client::Close(uint16_t code, const std::string& reason) {
   websocketpp::lib::error_code ec;
   impl_->ws.close(impl_->hdl, code, reason, ec);
+}
+
+void Client::Drop() {
+  websocketpp::lib::error_code ec;
+  auto con = impl_->ws.get_con_from_hdl(impl_->hdl, ec);
+  if (ec || !con) return;
+  // shutdown(2), not close: the descriptor stays websocketpp's, which then reads the end
+  // of the stream on its own thread and finishes the connection as a failed one.
+  ::shutdown(con->get_raw_socket().native_handle(), SHUT_RDWR);
 }
 
 bool Client::is_open() const {

@@ -49,6 +49,9 @@ class Client {
   bool WaitClosed(std::chrono::milliseconds timeout, uint16_t* code = nullptr,
                   std::string* reason = nullptr);
   void Close(uint16_t code = 1000, const std::string& reason = "bye");
+  // Cuts the TCP connection without a WebSocket close, as a lost network does: the
+  // server sees the socket end with no close frame (the resume tests drop clients so).
+  void Drop();
   bool is_open() const;
   // Messages that did not parse as ClientMessage (should stay 0).
   uint64_t undecodable() const;

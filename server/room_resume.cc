@@ -1,0 +1,110 @@
+// Room, its resume side (docs/PROTOCOL.md §12): a member whose connection dropped stays in
+// the room as `reconnecting` (its notes released at once), and comes back under a new
+// session id with every room event it missed, in order, before any live one.
+// Same class, owner and thread as room.cc (the room's home shard).
+#include <utility>
+#include <vector>
+
+#include "server/envelope.h"
+#include "server/room.h"
+
+namespace tutti::server {
+
+void Room::AnnounceConnection(const Member& m, SessionId session, SessionId previous) {
+  proto::ClientMessage out;
+  auto* c = out.mutable_member_connection();
+  c->set_room_id(id_);
+  c->set_user_id(m.user.user_id());
+  c->set_session_id(session);
+  c->set_reconnecting(m.user.reconnecting());
+  c->set_previous_session_id(previous);
+  StampType(&out);
+  Broadcast(std::move(out), 0, /*droppable=*/false);
+}
+
+void Room::Disconnected(SessionId session) {
+  auto it = members_.find(session);
+  if (it == members_.end() || it->second.user.reconnecting()) return;
+  Member& m = it->second;
+  // Nothing may sound while the player is gone: released now, not at the end of the grace.
+  ReleaseHeldNotes(session, m);
+  m.user.set_reconnecting(true);
+  // Its shard no longer holds a connection for it: no live delivery there on its account.
+  --shard_members_[ShardOfSession(session)];
+  AnnounceConnection(m, session, 0);
+}
+
+void Room::Resume(SessionId previous, SessionId session, const StreamPosition& since,
+                  const std::string& request_id) {
+  auto it = members_.find(previous);
+  if (it == members_.end() || members_.count(session)) {
+    // Kicked or banned while away (or the grace ran out first): restored in no room.
+    proto::ClientMessage out;
+    auto* r = out.mutable_resume_result();
+    r->set_outcome(proto::RESUME_UNRECOVERABLE);
+    r->set_reason("no longer in the room");
+    r->mutable_since()->set_epoch(since.epoch);
+    r->mutable_since()->set_offset(since.offset);
+    out.set_request_id(request_id);
+    StampType(&out);
+    host_->JoinFailed(session, id_, MakeFrame(out));
+    return;
+  }
+  Member m = std::move(it->second);
+  if (!m.user.reconnecting()) --shard_members_[ShardOfSession(previous)];
+  members_.erase(it);
+  m.user.set_session_id(session);
+  m.user.set_reconnecting(false);
+  auto [now_it, inserted] = members_.emplace(session, std::move(m));
+  const Member& member = now_it->second;
+  ++shard_members_[ShardOfSession(session)];
+
+  // The answer and the replay are handed to the session's shard in one step, before the
+  // MemberConnection below (and every later event) is published: the shard sends them
+  // before any live event it delivers for this room, and indexes the session only then,
+  // so an event is neither missed nor sent twice. An engine completes History in call
+  // order with publications (broker.h), so this holds for a networked engine too.
+  proto::RoomSnapshot snapshot = Snapshot();  // the same instant as the history read
+  proto::UserInfo you = UserView(member);
+  const uint64_t last_sequence = member.last_sequence;
+  RoomHost* host = host_;
+  const std::string room_id = id_;
+  auto answer = [host, session, previous, since, request_id, room_id, last_sequence,
+                 you = std::move(you), snapshot = std::move(snapshot)](HistoryResult h) mutable {
+    proto::ClientMessage out;
+    auto* r = out.mutable_resume_result();
+    r->set_room_id(room_id);
+    r->mutable_since()->set_epoch(since.epoch);
+    r->mutable_since()->set_offset(since.offset);
+    r->mutable_top()->set_epoch(h.top.epoch);
+    r->mutable_top()->set_offset(h.top.offset);
+    *r->mutable_you() = std::move(you);
+    std::vector<Frame> frames(1);
+    if (h.recoverable) {
+      // What excluded the old session (its own MIDI, avatar, status, chat echo) it never
+      // got live; it does not get it now either.
+      for (const Publication& p : h.publications) {
+        if (p.exclude != previous && p.exclude != session) frames.push_back(p.frame);
+      }
+      r->set_outcome(proto::RESUME_RECOVERED);
+      r->set_replayed(static_cast<uint32_t>(frames.size() - 1));
+    } else {
+      r->set_outcome(proto::RESUME_UNRECOVERABLE);
+      r->set_reason(h.reason);
+      *r->mutable_snapshot() = std::move(snapshot);
+    }
+    out.set_request_id(request_id);
+    StampType(&out);
+    frames[0] = MakeFrame(out);
+    host->MemberResumed(session, room_id, std::move(frames), last_sequence);
+  };
+  Broker* b = host_->broker();
+  if (b == nullptr) {
+    answer(HistoryResult{false, "history not kept", {}, {}});
+  } else {
+    b->History(id_, since, std::move(answer));
+  }
+  AnnounceConnection(member, session, previous);
+}
+
+}  // namespace tutti::server

@@ -1,0 +1,194 @@
+// Shard, its resume side (docs/PROTOCOL.md §12, docs/ARCHITECTURE.md "Resume"): parking a
+// session whose connection dropped, ending it when its grace is over, and the steps of a
+// resume, each on the shard that owns what it touches:
+//   new connection's shard B   StartResume: the token was redeemed at the upgrade (or by
+//                              RECONNECT); asks the old session's shard A for it
+//   A                          HandOverParked: takes the parked session out (if its grace
+//                              has not run out) and sends its state to B
+//   B                          AdoptCarryOver: the new session takes the state over and, if
+//                              it was in a room, asks the room's home shard H
+//   H                          Room::Resume: re-keys the member, reads the history since
+//                              the client's position and calls MemberResumed
+//   B                          MemberResumed: indexes the session in the room and sends the
+//                              ResumeResult and the replay, before any live event
+// Same class, owner and thread as shard.cc.
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/envelope.h"
+#include "server/resume_tokens.h"
+#include "server/shard.h"
+
+namespace tutti::server {
+namespace {
+
+constexpr uint16_t kCloseNormal = 1000;
+constexpr uint16_t kCloseClientGoingAway = 1001;
+
+}  // namespace
+
+void Shard::ConnectionLost(SessionId id, uint16_t peer_code) {
+  Session* s = FindSession(id);
+  if (!s) return;
+  // The client said goodbye (1000, or 1001 from a page being closed), or the server closed
+  // it for a reason a resume must not undo (ban, token expiry, policy, shutdown, slow
+  // consumer): the session ends. A connection that just vanished, or went silent until the
+  // idle timeout, is the drop resume is for.
+  const uint16_t ours = s->close_code();
+  const bool drop = ours != 0 ? ours == kCloseIdle
+                              : peer_code != kCloseNormal && peer_code != kCloseClientGoingAway;
+  if (!drop || shutting_down_ || cluster_->config().resume_grace_ms <= 0) return EndSession(id);
+  ParkSession(id);
+}
+
+void Shard::ParkSession(SessionId id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session* s = it->second.get();
+  // The grace and the token's window start now, before anyone can hear of the drop (a test
+  // that moves a manual clock on hearing it must find both already running).
+  const int64_t deadline = NowUs() + int64_t{cluster_->config().resume_grace_ms} * 1000;
+  cluster_->resume_tokens().Detached(id);
+  hooks_->SessionEnded(id);  // its token clock stops: nothing to close any more
+  const std::string room = s->room_id();
+  const std::vector<std::string> rooms = membership_.End(*s);
+  s->DetachLink();
+  ParkedSessions::Parked p;
+  p.session = std::move(it->second);
+  p.room_id = room;
+  p.deadline_us = deadline;
+  sessions_.erase(it);
+  parked_->Park(id, std::move(p));
+  for (const std::string& r : rooms) {
+    // A join in flight is abandoned (the room lets it go if it got there); the room it is
+    // in keeps it, reconnecting.
+    if (r == room) {
+      OnRoom(r, [id](Room& rm) { rm.Disconnected(id); });
+    } else {
+      OnRoom(r, [id](Room& rm) { rm.Leave(id, "disconnected", ""); });
+    }
+  }
+  if (shutting_down_ && sessions_.empty()) sweep_timer_.cancel();
+}
+
+void Shard::ParkedExpired(ParkedSessions::Parked p) {
+  // The grace is over: what a drop was before resume existed, a leave.
+  // The token is left to expire on its own (ResumeTokens keeps it a while longer), so a
+  // late try is told "token expired" rather than "unknown".
+  const SessionId id = p.session->id();
+  if (!p.room_id.empty()) {
+    OnRoom(p.room_id, [id](Room& r) { r.Leave(id, "disconnected", ""); });
+  }
+  OnSocial([id, user_id = p.session->user().user_id()](Social& social) {
+    social.SessionOffline(id, user_id);
+  });
+}
+
+void Shard::SendResumeResult(SessionId session, proto::ResumeOutcome outcome,
+                             const std::string& reason, const ResumeRequest& r) {
+  proto::ClientMessage out;
+  auto* rr = out.mutable_resume_result();
+  rr->set_outcome(outcome);
+  rr->set_reason(reason);
+  rr->mutable_since()->set_epoch(r.epoch);
+  rr->mutable_since()->set_offset(r.offset);
+  if (Session* s = FindSession(session)) *rr->mutable_you() = s->user();
+  out.set_request_id(r.request_id);
+  StampType(&out);
+  SendToSession(session, MakeFrame(out));
+}
+
+void Shard::StartResume(Session& s, ResumeRequest r) {
+  if (!r.refusal.empty()) {
+    return SendResumeResult(s.id(), proto::RESUME_REFUSED, r.refusal, r);
+  }
+  // Queued: the caller is inside AddSession or the dispatcher.
+  OnShard(
+      ShardOfSession(r.previous),
+      [fresh = s.id(), r = std::move(r)](Shard& old) mutable {
+        old.HandOverParked(fresh, std::move(r));
+      },
+      Hop::kQueued);
+}
+
+void Shard::HandOverParked(SessionId fresh, ResumeRequest r) {
+  std::optional<ParkedSessions::Parked> p = parked_->Take(r.previous);
+  if (!p) {
+    // Its grace ran out (a normal leave followed) just before the token was redeemed.
+    OnShard(ShardOfSession(fresh), [fresh, r](Shard& home) {
+      home.SendResumeResult(fresh, proto::RESUME_REFUSED, "session ended", r);
+    });
+    return;
+  }
+  const SessionId previous = r.previous;
+  const std::string user_id = p->session->user().user_id();
+  auto carry = std::make_shared<SessionCarryOver>(p->session->Export(p->room_id));
+  p.reset();
+  // The user stays online throughout: the new session announced itself before this.
+  OnSocial([previous, user_id](Social& social) { social.SessionOffline(previous, user_id); });
+  OnShard(ShardOfSession(fresh), [fresh, carry, r = std::move(r)](Shard& home) mutable {
+    home.AdoptCarryOver(fresh, std::move(carry), std::move(r));
+  });
+}
+
+void Shard::AdoptCarryOver(SessionId fresh, std::shared_ptr<SessionCarryOver> carry,
+                           ResumeRequest r) {
+  const std::string room = carry->room_id;
+  const SessionId previous = r.previous;
+  Session* s = FindSession(fresh);
+  if (!s) {
+    // The new connection is gone too, before it could take over: the member leaves.
+    if (!room.empty())
+      OnRoom(room, [previous](Room& rm) { rm.Leave(previous, "disconnected", ""); });
+    return;
+  }
+  s->Import(std::move(*carry));
+  if (room.empty()) return SendResumeResult(fresh, proto::RESUME_RECOVERED, "", r);
+  if (s->seat().joining() || !s->room_id().empty()) {
+    // The client asked for a room before the resume came back: that request wins.
+    OnRoom(room, [previous](Room& rm) { rm.Leave(previous, "left", ""); });
+    return SendResumeResult(fresh, proto::RESUME_UNRECOVERABLE, "another join came first", r);
+  }
+  // Until the room answers, other joins wait (as for any join in flight).
+  membership_.MarkJoining(*s, room, r.request_id);
+  StreamPosition since{r.epoch, r.offset};
+  // The client's position only counts for the room it names; for another room it has none.
+  if (r.room_id != room) since = StreamPosition{};
+  OnShard(cluster_->RoomHomeIndex(room),
+          [room, previous, fresh, since, rid = r.request_id](Shard& home) {
+            if (Room* rm = home.FindRoom(room)) return rm->Resume(previous, fresh, since, rid);
+            proto::ClientMessage out;
+            auto* rr = out.mutable_resume_result();
+            rr->set_outcome(proto::RESUME_UNRECOVERABLE);
+            rr->set_reason("room closed");
+            out.set_request_id(rid);
+            StampType(&out);
+            home.JoinFailed(fresh, room, MakeFrame(out));
+          });
+}
+
+void Shard::MemberResumed(SessionId session, const std::string& room_id, std::vector<Frame> frames,
+                          uint64_t last_sequence) {
+  const Room* room = FindRoom(room_id);
+  std::string visible = room && room->Info().room_type() == proto::PRIVATE ? "" : room_id;
+  OnShard(ShardOfSession(session), [session, room_id, visible, last_sequence,
+                                    frames = std::move(frames)](Shard& target) {
+    Session* s = target.FindSession(session);
+    if (!s) {
+      target.OnRoom(
+          room_id, [session](Room& r) { r.Leave(session, "disconnected", ""); }, Hop::kQueued);
+      return;
+    }
+    target.membership_.Joined(*s, room_id);
+    s->ContinueMidiSequence(last_sequence, target.NowUs());
+    target.OnSocial([session, user_id = s->user().user_id(),
+                     visible](Social& social) { social.RoomChanged(session, user_id, visible); },
+                    Hop::kQueued);
+    // In this one step, before any later delivery for the room reaches this shard.
+    for (const Frame& f : frames) target.Count(s->Send(f, false));
+  });
+}
+
+}  // namespace tutti::server
