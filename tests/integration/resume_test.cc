@@ -22,6 +22,7 @@
 #include "server/memory_broker.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
+#include "tools/client/resume_state.h"
 
 namespace tutti::testing {
 namespace {
@@ -467,6 +468,7 @@ TEST(Resume, ReconnectCommandRestoresTheSessionOnAnOpenConnection) {
   bob->Drop();
   ASSERT_TRUE(alice->WaitFor(proto::ClientMessage::kMemberConnection, 5s));
   ASSERT_TRUE(alice->Send(ChatMsg("while away")));
+  ReadUntilChat(*alice, "while away");  // in the stream before bob is back
   auto bob2 = ts.Connect("bob");
   ASSERT_TRUE(bob2);
   proto::ServerMessage m;
@@ -532,6 +534,76 @@ TEST(Resume, AGoodbyeIsALeaveNotAReconnect) {
     EXPECT_FALSE(m->has_member_connection()) << "a goodbye is not a drop";
     if (m->has_user_left_room()) break;
   }
+}
+
+// The shipped clients' bookkeeping (tools/client/resume_state.h) on real traffic: it keeps
+// the token and the last position, asks to resume with them, and tells the replayed events
+// from the live ones.
+TEST(Resume, TheClientsResumeStateResumesAndMarksTheReplay) {
+  TestServer ts(3, Generous);
+  auto alice = ts.Connect("alice");
+  ASSERT_TRUE(alice);
+  ASSERT_TRUE(JoinRoom(*alice, "Tools"));
+  client::ResumeState state;
+  auto read_into_state = [&state](client::Client& c, const std::string& until, int* replayed) {
+    for (;;) {
+      auto m = c.Next(5s);
+      if (!m) return false;
+      if (state.Observe(*m) == client::ResumeState::Kind::kReplayed) ++*replayed;
+      if (m->has_room_chat_message() && m->room_chat_message().message() == until) return true;
+    }
+  };
+  auto bob = std::make_unique<client::Client>();
+  ASSERT_TRUE(bob->Connect("127.0.0.1", ts.port(), ts.Resource(Named("bob"))).ok);
+  ASSERT_TRUE(bob->Send(JoinMsg("Tools")));
+  for (bool joined = false; !joined;) {  // bob is in the room before alice speaks
+    auto m = bob->Next(5s);
+    ASSERT_TRUE(m) << "no RoomJoinedResponse";
+    state.Observe(*m);
+    joined = m->has_room_joined_response();
+  }
+  ASSERT_TRUE(alice->Send(ChatMsg("first")));
+  int replayed = 0;
+  ASSERT_TRUE(read_into_state(*bob, "first", &replayed));
+  EXPECT_TRUE(state.has_token());
+  EXPECT_EQ(state.room_id(), "tools");
+  const proto::StreamPosition seen = state.position();
+  bob->Drop();
+  state.OnDisconnected();
+  ASSERT_TRUE(alice->WaitFor(proto::ClientMessage::kMemberConnection, 5s));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(alice->Send(ChatMsg("gone " + std::to_string(i))));
+  ReadUntilChat(*alice, "gone 4");  // all five are in the room's stream before bob is back
+  client::ConnectOptions o;
+  state.Fill(&o);
+  EXPECT_EQ(o.resume_room, "tools");
+  EXPECT_EQ(o.resume_epoch, seen.epoch());
+  EXPECT_EQ(o.resume_offset, seen.offset());
+  UserSpec again = Named("bob");
+  again.resume_token = o.resume_token;
+  again.resume_room = o.resume_room;
+  again.resume_epoch = o.resume_epoch;
+  again.resume_offset = o.resume_offset;
+  auto bob2 = std::make_unique<client::Client>();
+  ASSERT_TRUE(bob2->Connect("127.0.0.1", ts.port(), ts.Resource(again)).ok);
+  ASSERT_TRUE(read_into_state(*bob2, "gone 4", &replayed));
+  EXPECT_EQ(state.last_outcome(), proto::RESUME_RECOVERED);
+  EXPECT_FALSE(state.needs_rejoin());
+  EXPECT_EQ(replayed, 6);  // bob's own reconnecting notice and the five lines
+  ASSERT_TRUE(alice->Send(ChatMsg("live")));
+  ASSERT_TRUE(read_into_state(*bob2, "live", &replayed));
+  EXPECT_EQ(replayed, 6) << "live events are not counted as replayed";
+  // A spent token: refused, and the state says to join again.
+  bob2->Drop();
+  state.OnDisconnected();
+  UserSpec stale = again;  // the first token, already used
+  auto bob3 = std::make_unique<client::Client>();
+  ASSERT_TRUE(bob3->Connect("127.0.0.1", ts.port(), ts.Resource(stale)).ok);
+  auto r = bob3->WaitFor(proto::ClientMessage::kResumeResult, 5s);
+  ASSERT_TRUE(r);
+  state.Observe(*r);
+  EXPECT_EQ(state.last_outcome(), proto::RESUME_REFUSED);
+  EXPECT_TRUE(state.needs_rejoin());
+  EXPECT_EQ(state.room_id(), "");
 }
 
 // Tokens live in the server's memory only, and every room stream starts a new epoch in a

@@ -350,3 +350,54 @@ TEST(MidiLinkTest, CorruptRelayedBytesAreCountedNotPlayed) {
 
 }  // namespace
 }  // namespace tutti::bridge
+
+namespace tutti::bridge {
+namespace {
+
+// A resume's replayed MIDI is history: note-ons from seconds ago are dropped, everything
+// that sets state (note-offs, pedals, controllers) is played at once, and nothing is queued
+// to play late as if live.
+TEST(MidiLinkTest, ReplayedMidiIsFastForwardedNotPlayedLate) {
+  MidiLink link;
+  int64_t now = Sync(link, 0);
+  const int64_t long_ago = link.clock().ServerTimeFromLocal(now) - 3000000;
+  LinkOutput out;
+  link.OnReplayed(
+      Relayed(9, 1, long_ago,
+              {midi::MakeControlChange(0, midi::kCcSustain, 127), midi::MakeNoteOn(0, 60, 90)},
+              {{midi::MakeNoteOff(0, 60), 20000}, {midi::MakeNoteOn(0, 64, 80), 30000}}),
+      now, &out);
+  ASSERT_EQ(out.play.size(), 2u);
+  EXPECT_EQ(out.play[0].message.status, 0xB0);  // the pedal, now
+  EXPECT_EQ(out.play[1].message.status, 0x80);  // the note-off, now
+  for (const auto& e : out.play) EXPECT_EQ(e.local_us, now);
+  EXPECT_EQ(link.counters().replayed_batches, 1u);
+  EXPECT_EQ(link.counters().replayed_dropped, 2u);
+  EXPECT_EQ(link.counters().replayed_forwarded, 2u);
+  EXPECT_EQ(link.counters().batches_received, 0u) << "not queued in the jitter buffer";
+  // Nothing comes out later either.
+  LinkOutput later;
+  for (int i = 0; i < 50; ++i) link.Poll(now += 10000, &later);
+  for (const auto& e : later.play) EXPECT_FALSE(e.message.status == 0x90 && e.message.data2 > 0);
+}
+
+TEST(MidiLinkTest, AResumedSenderUnderANewSessionIdRetiresTheOldOne) {
+  MidiLink link;
+  int64_t now = Sync(link, 0);
+  LinkOutput out;
+  link.OnMessage(
+      Relayed(9, 1, link.clock().ServerTimeFromLocal(now), {midi::MakeNoteOn(0, 60, 90)}), now,
+      &out);
+  proto::ClientMessage back;
+  back.mutable_member_connection()->set_session_id(10);
+  back.mutable_member_connection()->set_previous_session_id(9);
+  link.OnMessage(back, now, &out);
+  LinkOutput later;
+  for (int i = 0; i < 200 && link.counters().senders_removed == 0; ++i) {
+    link.Poll(now += 10000, &later);
+  }
+  EXPECT_EQ(link.counters().senders_removed, 1u);
+}
+
+}  // namespace
+}  // namespace tutti::bridge

@@ -122,6 +122,57 @@ TEST(RoomViewTest, JoinChatLeaveAndTheRoomList) {
   EXPECT_EQ(v.rooms()[0].name, "B");
 }
 
+// A player whose connection drops shows as reconnecting, then comes back under a new
+// session id; our own resume's snapshot rebuilds the player list without repeating chat.
+TEST(RoomViewTest, ReconnectingPlayersAndOurOwnResume) {
+  RoomView v;
+  proto::ClientMessage m;
+  *m.mutable_welcome()->mutable_user() = User("Ann", 7);
+  v.OnMessage(m);
+  m.Clear();
+  auto* j = m.mutable_room_joined_response();
+  j->set_success(true);
+  j->mutable_room_info()->set_room_name("Jam");
+  j->mutable_room_info()->set_room_id("jam");
+  *j->add_current_users() = User("Ann", 7);
+  *j->add_current_users() = User("Bob", 9);
+  v.OnMessage(m);
+  m.Clear();
+  m.mutable_member_connection()->set_session_id(9);
+  m.mutable_member_connection()->set_reconnecting(true);
+  v.OnMessage(m);
+  ASSERT_EQ(v.players().count(9), 1u);
+  EXPECT_TRUE(v.players().at(9).reconnecting);
+  EXPECT_EQ(v.chat().back().text, "Bob lost the connection");
+  m.Clear();
+  m.mutable_member_connection()->set_session_id(12);
+  m.mutable_member_connection()->set_previous_session_id(9);
+  v.OnMessage(m);
+  EXPECT_EQ(v.players().count(9), 0u);
+  ASSERT_EQ(v.players().count(12), 1u);
+  EXPECT_FALSE(v.players().at(12).reconnecting);
+  EXPECT_EQ(v.FindPlayer("bob"), 12u);
+  EXPECT_EQ(v.chat().back().text, "Bob is back");
+  // Our own drop and an unrecoverable resume: the snapshot is the room now.
+  v.OnDisconnected();
+  EXPECT_EQ(v.room(), "");
+  m.Clear();
+  auto* r = m.mutable_resume_result();
+  r->set_outcome(proto::RESUME_UNRECOVERABLE);
+  r->set_room_id("jam");
+  r->set_reason("history trimmed");
+  r->mutable_snapshot()->mutable_room_info()->set_room_name("Jam");
+  r->mutable_snapshot()->mutable_room_info()->set_room_id("jam");
+  *r->mutable_snapshot()->add_users() = User("Ann", 7);
+  *r->mutable_snapshot()->add_users() = User("Bob", 12);
+  r->mutable_snapshot()->add_chat_history()->set_message("not again");
+  v.OnMessage(m);
+  EXPECT_EQ(v.room(), "Jam");
+  EXPECT_EQ(v.players().size(), 2u);
+  EXPECT_EQ(v.chat().back().text, "resumed in Jam (history trimmed)");
+  for (const auto& l : v.chat()) EXPECT_NE(l.text, "not again");
+}
+
 TEST(RoomViewTest, ChatIsBounded) {
   RoomView v;
   for (size_t i = 0; i < RoomView::kMaxChat + 10; ++i) v.Notice(std::to_string(i));

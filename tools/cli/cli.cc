@@ -3,14 +3,20 @@
 // prints every decoded server message on one line. Two of them in two terminals show
 // a room working end to end. It keeps its clock synced with the server (midi/clock_sync.h),
 // reports its link quality in the heartbeats, and clicks the room's shared tempo
-// (/metronome on): one printed line per beat, on the beat.
+// (/metronome on): one printed line per beat, on the beat. A dropped connection is
+// retried with backoff and the session resumed (docs/PROTOCOL.md §12).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -22,6 +28,7 @@
 #include "tools/client/client.h"
 #include "tools/client/connect_flags.h"
 #include "tools/client/connect_target.h"
+#include "tools/client/resume_state.h"
 #include "tools/client/token_refresher.h"
 #include "tools/common/main_flags.h"
 
@@ -48,7 +55,8 @@ constexpr char kUsage[] =
     "            [--name NAME] [--user-id ID] [--guest] [--roles admin,moderator]\n"
     "            [--room NAME | --lobby] [--linger MS] [--token-ttl S]\n"
     "With --keys the token is minted for S seconds (default 3600) and renewed on the\n"
-    "open connection before it runs out (UPDATE_PERMISSIONS).\n"
+    "open connection before it runs out (UPDATE_PERMISSIONS), and a lost connection is\n"
+    "retried with backoff and the session resumed (missed events are printed as \"(missed)\").\n"
     "Type a line to chat. Commands:\n"
     "  /note N [VEL]      play MIDI note N (note-on, note-off 300 ms later)\n"
     "  /play              a C major scale\n"
@@ -260,6 +268,18 @@ ServerMessage Note(int note, int velocity) {
   return m;
 }
 
+// Delay before reconnect attempt `attempt` (0, 1, ...): 1 s doubling to 30 s, +-20 %.
+std::chrono::milliseconds Backoff(int attempt, std::mt19937& rng) {
+  const double base = std::min(30000.0, 1000.0 * std::pow(2.0, std::min(attempt, 5)));
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  return std::chrono::milliseconds(static_cast<int64_t>(base * jitter(rng)));
+}
+
+// Closes after which reconnecting cannot help: the server said goodbye for a reason.
+bool ClosedForGood(uint16_t code) {
+  return code == 1000 || code == 1008 || code == 4003 || code == 4004;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -276,19 +296,46 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tutti-cli: %s\n", std::string(target.status().message()).c_str());
     return 1;
   }
-  tutti::client::Client client;
-  auto r = client.Connect(target->host, static_cast<uint16_t>(target->port), target->resource);
+  // The connection of the moment: replaced by the printer thread after a drop, used by both
+  // threads, so reached only under the lock.
+  std::mutex client_mu;
+  auto client = std::make_unique<tutti::client::Client>();
+  auto r = client->Connect(target->host, static_cast<uint16_t>(target->port), target->resource);
   if (!r.ok) {
     std::fprintf(stderr, "tutti-cli: connect refused: %d %s\n", r.http_status, r.error.c_str());
     return 1;
   }
+  auto send = [&](ServerMessage m) {
+    std::lock_guard<std::mutex> lock(client_mu);
+    if (!client || !client->is_open() || !client->Send(std::move(m))) {
+      std::printf("* not connected; not sent\n");
+      std::fflush(stdout);
+    }
+  };
+  auto join = [&] {
+    ServerMessage m;
+    if (lobby) {
+      m.mutable_join_next_available_lobby();
+    } else if (!room.empty()) {
+      m.mutable_server_command()->set_commandtype(tutti::proto::CREATE_OR_JOIN_ROOM);
+      (*m.mutable_server_command()->mutable_parameters())["room_name"] = room;
+    } else {
+      return;
+    }
+    send(std::move(m));
+  };
 
   std::atomic<bool> done{false};
   std::atomic<bool> settled{room.empty() && !lobby};  // the first join answered
   // The session follows its token: renew it before the server closes the connection.
   tutti::client::TokenRefresher refresher(connect);
   Music music;
+  // A dropped connection is resumed (docs/PROTOCOL.md §12); a --url payload is single use,
+  // so only --keys reconnects.
+  tutti::client::ResumeState resume;
+  const bool can_reconnect = connect.url.empty();
   std::thread printer([&] {
+    std::mt19937 rng(static_cast<unsigned>(MonoUs()));
     while (!done) {
       // Wake for the next click when the metronome is on; otherwise poll for messages.
       auto wait = 200ms;
@@ -298,7 +345,14 @@ int main(int argc, char** argv) {
           wait = std::clamp(std::chrono::milliseconds(in_us / 1000), 0ms, 200ms);
         }
       }
-      auto m = client.Next(wait);
+      bool open = false;
+      {
+        std::lock_guard<std::mutex> lock(client_mu);
+        open = client->is_open();
+      }
+      // Next() blocks: called without the lock (the main thread only sends, and the client
+      // object is replaced only by this thread).
+      std::optional<ClientMessage> m = client->Next(wait);
       if (music.clock.locked()) {
         auto click = music.metronome.Poll(music.clock.ServerTimeFromLocal(MonoUs()));
         if (click && music.metronome_on && click->beat >= 0) {
@@ -325,46 +379,77 @@ int main(int argc, char** argv) {
           music.OnTempo(m->room_joined_response().room_info().tempo());
         }
         refresher.OnMessage(*m, tutti::client::WallClockUnixMs());
+        const bool replayed = resume.Observe(*m) == tutti::client::ResumeState::Kind::kReplayed;
         if (m->has_permissions_updated() && m->permissions_updated().room_id().empty()) {
           std::printf("* token renewed\n");
           std::fflush(stdout);
         } else {
+          if (replayed) std::printf("(missed) ");
           Print(*m);
         }
         if (m->has_room_joined_response() || m->has_error_message()) settled = true;
+        if (resume.needs_rejoin()) {
+          resume.ClearRejoin();
+          join();
+        }
+        continue;
       }
-      if (!client.is_open()) {
+      if (!open && !client->is_open()) {
         uint16_t code = 0;
         std::string why;
-        client.WaitClosed(0ms, &code, &why);
+        client->WaitClosed(0ms, &code, &why);
         std::printf("* connection closed (%u %s)\n", code, why.c_str());
         std::fflush(stdout);
-        done = true;
-        break;
+        resume.OnDisconnected();
+        if (!can_reconnect || ClosedForGood(code)) {
+          done = true;
+          break;
+        }
+        // Reconnect with backoff, a fresh payload each time, asking to resume.
+        for (int attempt = 0; !done; ++attempt) {
+          const auto backoff = Backoff(attempt, rng);
+          std::printf("* reconnecting in %.1f s\n", static_cast<double>(backoff.count()) / 1000);
+          std::fflush(stdout);
+          for (auto slept = 0ms; slept < backoff && !done; slept += 100ms) {
+            std::this_thread::sleep_for(100ms);
+          }
+          tutti::client::ConnectOptions again = connect;
+          resume.Fill(&again);
+          auto fresh = tutti::client::ResolveConnectTarget(again);
+          if (!fresh.ok()) continue;
+          auto c = std::make_unique<tutti::client::Client>();
+          auto cr = c->Connect(fresh->host, static_cast<uint16_t>(fresh->port), fresh->resource);
+          if (!cr.ok) {
+            std::printf("* reconnect failed: %d %s\n", cr.http_status, cr.error.c_str());
+            if (cr.http_status == 401 || cr.http_status == 403) done = true;
+            continue;
+          }
+          {
+            std::lock_guard<std::mutex> lock(client_mu);
+            client = std::move(c);
+          }
+          std::printf("* reconnected%s\n", resume.has_token() ? "; resuming" : "");
+          std::fflush(stdout);
+          // Without a token to resume with, the room is joined again at once.
+          if (!resume.has_token()) join();
+          break;
+        }
+        continue;
       }
-      if (auto renew = refresher.Poll(tutti::client::WallClockUnixMs())) client.Send(*renew);
+      if (auto renew = refresher.Poll(tutti::client::WallClockUnixMs())) send(*renew);
       if (std::string e = refresher.TakeError(); !e.empty()) {
         std::fprintf(stderr, "tutti-cli: cannot renew the token: %s\n", e.c_str());
       }
       // Clock-sync pings: a burst at first, then every half second (they keep the
       // connection alive too).
       if (music.clock.NextPingDelay(MonoUs()) <= 0) {
-        client.Send(music.Heartbeat());
+        send(music.Heartbeat());
         music.clock.OnPingSent(MonoUs());
       }
     }
   });
 
-  if (lobby) {
-    ServerMessage m;
-    m.mutable_join_next_available_lobby();
-    client.Send(m);
-  } else if (!room.empty()) {
-    ServerMessage m;
-    m.mutable_server_command()->set_commandtype(tutti::proto::CREATE_OR_JOIN_ROOM);
-    (*m.mutable_server_command()->mutable_parameters())["room_name"] = room;
-    client.Send(m);
-  }
+  join();
 
   // Typing before the join is answered would only earn "not in a room".
   for (int i = 0; i < 50 && !settled && !done; ++i) std::this_thread::sleep_for(100ms);
@@ -381,15 +466,15 @@ int main(int argc, char** argv) {
     } else if (cmd == "/note") {
       int note = 60, vel = 100;
       in >> note >> vel;
-      client.Send(Note(note, vel));
+      send(Note(note, vel));
       std::this_thread::sleep_for(300ms);
-      client.Send(Note(note, 0));
+      send(Note(note, 0));
       continue;
     } else if (cmd == "/play") {
       for (int n : {60, 62, 64, 65, 67, 69, 71, 72}) {
-        client.Send(Note(n, 90));
+        send(Note(n, 90));
         std::this_thread::sleep_for(200ms);
-        client.Send(Note(n, 0));
+        send(Note(n, 0));
       }
       continue;
     } else if (cmd == "/join" || cmd == "/create") {
@@ -443,11 +528,11 @@ int main(int argc, char** argv) {
     } else {
       m.mutable_room_chat_message()->set_message(line);
     }
-    client.Send(m);
+    send(m);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(linger_ms));
   done = true;
   printer.join();
-  client.Close();
+  if (client->is_open()) client->Close();
   return 0;
 }

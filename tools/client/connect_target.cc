@@ -36,6 +36,10 @@ absl::StatusOr<ConnectTarget> ResolveConnectTarget(const ConnectOptions& o) {
   req.ttl_s = o.token_ttl_s;
   req.host = o.host;
   req.port = o.port;
+  req.resume_token = o.resume_token;
+  req.resume_room = o.resume_room;
+  req.resume_epoch = o.resume_epoch;
+  req.resume_offset = static_cast<int64_t>(o.resume_offset);
   absl::StatusOr<crypto::IssuerKeys> issuer;
   if (!o.guest) {
     issuer = crypto::LoadIssuerKeys(o.keys);

@@ -23,6 +23,10 @@ struct ConnectOptions {
   bool guest = false;
   std::vector<std::string> roles;
   int64_t token_ttl_s = 3600;  // lifetime of minted tokens (TokenRefresher renews them)
+  // Resume a dropped session (ResumeState::Fill): the last Welcome's token and the last
+  // room position seen. Only with keys: a --url payload is fixed.
+  std::string resume_token, resume_room, resume_epoch;
+  uint64_t resume_offset = 0;
 };
 
 struct ConnectTarget {

@@ -30,6 +30,7 @@
 #include "tools/client/client.h"
 #include "tools/client/connect_flags.h"
 #include "tools/client/connect_target.h"
+#include "tools/client/resume_state.h"
 #include "tools/client/token_refresher.h"
 #include "tools/common/main_flags.h"
 #include "tools/common/termination_signals.h"
@@ -81,8 +82,9 @@ constexpr char kUsage[] =
     "                    [--stats-s S] [--realtime] [--no-reconnect] [--list-ports]\n"
     "MIDI goes through JACK; start jackd first, e.g. jackd --no-realtime -d dummy -r 48000 -p "
     "256.\n"
-    "With --keys a lost connection is retried with backoff (1 s doubling to 30 s) and the room\n"
-    "rejoined; a --url is single use, so it never reconnects.";
+    "With --keys a lost connection is retried with backoff (1 s doubling to 30 s) and the session\n"
+    "resumed (the missed notes are fast-forwarded, never played late; the room is rejoined when\n"
+    "the resume is refused); a --url is single use, so it never reconnects.";
 
 std::atomic<bool> g_stop{false};
 
@@ -223,9 +225,20 @@ int main(int argc, char** argv) {
   // One connection at a time; the pump (declared second, so destroyed first) reads it.
   std::unique_ptr<tutti::client::Client> client;
   std::unique_ptr<tutti::bridge::NetworkPump> pump;
-  // Connects to `res`, starts the pump and asks to (re)join the room; the join answer
-  // (RoomJoinedResponse) brings the room's held notes, which the link reconciles.
-  auto open_connection = [&](const std::string& res) {
+  // What a reconnect needs to resume the session (docs/PROTOCOL.md §12), and which received
+  // events are a resume's replay (fast-forwarded by the link, never played late).
+  tutti::client::ResumeState resume;
+  auto send_join = [&] {
+    tutti::proto::ServerMessage join;
+    join.mutable_server_command()->set_commandtype(tutti::proto::CREATE_OR_JOIN_ROOM);
+    (*join.mutable_server_command()->mutable_parameters())["room_name"] = room;
+    client->Send(join);
+  };
+  // Connects to `res` and starts the pump. A plain connect asks to join the room; the join
+  // answer (RoomJoinedResponse) brings the room's held notes, which the link reconciles. A
+  // resuming connect waits for the ResumeResult: the room comes back with what was missed,
+  // or the answer says to join again.
+  auto open_connection = [&](const std::string& res, bool resuming) {
     auto c = std::make_unique<tutti::client::Client>();
     tutti::client::ConnectResult r = c->Connect(host, static_cast<uint16_t>(port), res);
     if (!r.ok) return r;
@@ -233,13 +246,10 @@ int main(int argc, char** argv) {
     link.OnConnected(MonotonicNowUs());
     pump = std::make_unique<tutti::bridge::NetworkPump>(client.get(), &inbox,
                                                         [] { return MonotonicNowUs(); });
-    tutti::proto::ServerMessage join;
-    join.mutable_server_command()->set_commandtype(tutti::proto::CREATE_OR_JOIN_ROOM);
-    (*join.mutable_server_command()->mutable_parameters())["room_name"] = room;
-    client->Send(join);
+    if (!resuming) send_join();
     return r;
   };
-  if (auto r = open_connection(resource); !r.ok) {
+  if (auto r = open_connection(resource, false); !r.ok) {
     std::fprintf(stderr, "tutti-midi-bridge: connect refused: %d %s\n", r.http_status,
                  r.error.c_str());
     return 1;
@@ -298,8 +308,22 @@ int main(int argc, char** argv) {
                     item.message.error_message().error_code().c_str(),
                     item.message.error_message().error_message().c_str());
       }
+      if (item.message.has_resume_result()) {
+        const auto& rr = item.message.resume_result();
+        std::printf("tutti-midi-bridge: resume %s%s%s (%u missed events)\n",
+                    tutti::proto::ResumeOutcome_Name(rr.outcome()).c_str(),
+                    rr.reason().empty() ? "" : ": ", rr.reason().c_str(), rr.replayed());
+      }
       std::fflush(stdout);
-      link.OnMessage(item.message, item.arrival_local_us, &o);
+      if (resume.Observe(item.message) == tutti::client::ResumeState::Kind::kReplayed) {
+        link.OnReplayed(item.message, item.arrival_local_us, &o);
+      } else {
+        link.OnMessage(item.message, item.arrival_local_us, &o);
+      }
+      if (resume.needs_rejoin() && connected) {
+        resume.ClearRejoin();
+        send_join();
+      }
     }
     // Local MIDI: messages read in one JACK cycle share a timestamp and go as one batch.
     midi_in.clear();
@@ -363,6 +387,7 @@ int main(int argc, char** argv) {
       tutti::bridge::LinkOutput lost;
       link.OnDisconnected(MonotonicNowUs(), &lost);
       play(lost);
+      resume.OnDisconnected();
       pump.reset();    // its thread has already returned after reporting the close
       inbox.Reopen();  // else every Wait would return at once until the next connection
       connected = false;
@@ -382,10 +407,12 @@ int main(int argc, char** argv) {
     }
     if (!connected && now >= reconnect_at && !g_stop.load()) {
       client.reset();
-      auto fresh = tutti::client::ResolveConnectTarget(connect);
+      tutti::client::ConnectOptions again = connect;
+      resume.Fill(&again);  // a fresh payload that also asks to resume
+      auto fresh = tutti::client::ResolveConnectTarget(again);
       tutti::client::ConnectResult r;
       if (fresh.ok()) {
-        r = open_connection(fresh->resource);
+        r = open_connection(fresh->resource, resume.has_token());
       } else {
         r.error = std::string(fresh.status().message());
       }

@@ -100,6 +100,21 @@ void MidiLink::OnMessage(const proto::ClientMessage& m, int64_t local_now, LinkO
     case proto::ClientMessage::kRoomSnapshot:
       for (const auto& s : m.room_snapshot().held_notes()) ApplySnapshot(s, local_now, out);
       break;
+    case proto::ClientMessage::kResumeResult:
+      // Unrecoverable: the snapshot is the room's state to start from.
+      for (const auto& s : m.resume_result().snapshot().held_notes()) {
+        ApplySnapshot(s, local_now, out);
+      }
+      break;
+    case proto::ClientMessage::kMemberConnection: {
+      // A sender back under a new session id: the old id's queue plays out and goes.
+      const uint64_t previous = m.member_connection().previous_session_id();
+      if (!m.member_connection().reconnecting() && previous != 0 &&
+          departing_.count(previous) == 0) {
+        departing_[previous] = local_now + options_.leave_grace_us;
+      }
+      break;
+    }
     case proto::ClientMessage::kUserLeftRoom: {
       const uint64_t sid = m.user_left_room().session_id();
       if (sid != 0 && departing_.count(sid) == 0) {
@@ -121,6 +136,33 @@ void MidiLink::OnMessage(const proto::ClientMessage& m, int64_t local_now, LinkO
       break;
     default:
       break;
+  }
+}
+
+void MidiLink::OnReplayed(const proto::ClientMessage& m, int64_t local_now, LinkOutput* out) {
+  if (!m.has_midi_message()) return OnMessage(m, local_now, out);
+  const proto::MidiMessage& midi_msg = m.midi_message();
+  if (midi_msg.session_id() == session_id_ && session_id_ != 0) return;
+  midi::RelayedBatch batch;
+  if (!DecodeRelayed(midi_msg, &batch)) {
+    ++counters_.undecodable_batches;
+    return;
+  }
+  ++counters_.replayed_batches;
+  for (const midi::RelayedEvent& e : batch.events) {
+    const bool note_on = (e.message.status & 0xF0) == 0x90 && e.message.data2 > 0;
+    if (note_on) {
+      ++counters_.replayed_dropped;
+      continue;
+    }
+    midi::PlayedEvent ev;
+    ev.session_id = batch.session_id;
+    ev.local_us = local_now;
+    ev.message = e.message;
+    ev.flags = batch.flags;
+    ev.sequence = batch.sequence;
+    out->play.push_back(ev);
+    ++counters_.replayed_forwarded;
   }
 }
 

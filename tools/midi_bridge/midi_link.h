@@ -26,6 +26,12 @@
 //   * Leaving the room or losing the connection releases everything sounding.
 //   * With output_lookahead_us, due events leave early with their play times: play on time,
 //     not on wake-up.
+//   * Replayed MIDI (a resume's missed events, docs/PROTOCOL.md §12) is history, never played
+//     late as if live: it is fast-forwarded — note-ons dropped; note-offs, pedals,
+//     controllers, program changes and bends played at once — so the output ends where the
+//     sender left it and nothing sounds that was meant for seconds ago.
+//   * A member who resumed under a new session id (MemberConnection with a previous id) is a
+//     new sender; the old one departs as after a leave.
 #ifndef TUTTI_TOOLS_MIDI_BRIDGE_MIDI_LINK_H_
 #define TUTTI_TOOLS_MIDI_BRIDGE_MIDI_LINK_H_
 
@@ -85,6 +91,9 @@ struct LinkCounters {
   uint64_t errors = 0;          // ErrorMessage replies
   uint64_t local_releases = 0;  // events generated here (departure fallback, drop, watchdog)
   uint64_t senders_removed = 0;
+  uint64_t replayed_batches = 0;    // replayed MIDI batches (fast-forwarded, never queued)
+  uint64_t replayed_dropped = 0;    // their note-ons, not played
+  uint64_t replayed_forwarded = 0;  // their other events, played at once
 };
 
 class MidiLink {
@@ -97,6 +106,9 @@ class MidiLink {
   void OnConnected(int64_t local_now);
   // A message from the server, received at local_now.
   void OnMessage(const proto::ClientMessage& m, int64_t local_now, LinkOutput* out);
+  // A replayed room event (client::ResumeState::Kind::kReplayed): MIDI fast-forwarded by the
+  // rule above; anything else as OnMessage.
+  void OnReplayed(const proto::ClientMessage& m, int64_t local_now, LinkOutput* out);
   // Local MIDI that happened at source_local_us (e.g. an input port's timestamp): one batch
   // (several when more messages than the batch limit), stamped at its source.
   void SendLocal(int64_t source_local_us, const std::vector<midi::ChannelMessage>& messages,

@@ -165,7 +165,13 @@ bool App::Connect() {
       return false;
     }
   }
-  const std::string resource = BuildResource(info_, o_.name, o_.token, client::WallClockUnixMs());
+  // While the last session can be resumed, the payload asks for it (docs/PROTOCOL.md §12).
+  client::ConnectOptions keys;
+  resume_.Fill(&keys);
+  const bool resuming = !keys.resume_token.empty();
+  const std::string resource = BuildResource(
+      info_, o_.name, o_.token, client::WallClockUnixMs(),
+      ResumeKeys{keys.resume_token, keys.resume_room, keys.resume_epoch, keys.resume_offset});
   auto c = std::make_unique<client::Client>();
   const client::ConnectResult r =
       c->Connect(o_.host, static_cast<uint16_t>(o_.port), resource, std::chrono::seconds(5));
@@ -192,7 +198,8 @@ bool App::Connect() {
   proto::ServerMessage sub;
   sub.mutable_subscribe_room_list();
   client_->Send(std::move(sub));
-  Join(joined_room_.empty() ? o_.room : joined_room_);
+  // A resume brings the room back by itself (or says to join again).
+  if (!resuming) Join(joined_room_.empty() ? o_.room : joined_room_);
   return true;
 }
 
@@ -205,6 +212,7 @@ void App::Disconnected(int64_t now) {
   link_.OnDisconnected(now, &lost);
   Play(lost);
   sound_->ReleaseAll();
+  resume_.OnDisconnected();
   pump_.reset();  // its thread has returned after reporting the close
   inbox_.Reopen();
   client_.reset();
@@ -474,8 +482,25 @@ int App::Run() {
     now = MonotonicNowUs();
     bridge::LinkOutput out;
     for (const auto& item : items) {
-      link_.OnMessage(item.message, item.arrival_local_us, &out);
+      // A resume's missed events are fast-forwarded, never played late (midi_link.h).
+      if (resume_.Observe(item.message) == client::ResumeState::Kind::kReplayed) {
+        link_.OnReplayed(item.message, item.arrival_local_us, &out);
+      } else {
+        link_.OnMessage(item.message, item.arrival_local_us, &out);
+      }
       view_.OnMessage(item.message);
+      if (item.message.has_resume_result() && connected_) {
+        if (resume_.needs_rejoin()) {
+          resume_.ClearRejoin();
+          Join(joined_room_.empty() ? o_.room : joined_room_);
+        } else if (item.message.resume_result().outcome() == proto::RESUME_RECOVERED &&
+                   !item.message.resume_result().room_id().empty()) {
+          // The view forgot the room at the drop: who is here now.
+          proto::ServerMessage sync;
+          sync.mutable_server_command()->set_commandtype(proto::SYNC_STATE);
+          client_->Send(std::move(sync));
+        }
+      }
       if (item.message.has_room_joined_response() &&
           item.message.room_joined_response().success()) {
         joined_room_ = item.message.room_joined_response().room_info().room_name();

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tools/client/client.h"
+#include "tools/client/resume_state.h"
 #include "tools/midi_bridge/inbox.h"
 #include "tools/midi_bridge/midi_link.h"
 #include "tools/play/midi_devices.h"
@@ -105,7 +106,8 @@ class App {
   int attempt_ = 0;
   int64_t reconnect_at_ = 0;
   std::string last_error_;
-  std::string joined_room_;  // rejoined after a reconnect
+  std::string joined_room_;     // rejoined after a reconnect the server could not resume
+  client::ResumeState resume_;  // resumes the session after a drop (PROTOCOL.md §12)
   std::mt19937 rng_;
   uint64_t local_events_ = 0;
   uint64_t remote_events_ = 0;

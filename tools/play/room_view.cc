@@ -18,6 +18,7 @@ PlayerRow Row(const proto::UserInfo& u, uint64_t me) {
   r.name = u.username();
   r.guest = u.is_guest();
   r.you = u.session_id() == me;
+  r.reconnecting = u.reconnecting();
   return r;
 }
 
@@ -52,6 +53,16 @@ void RoomView::SetTiming(uint64_t session_id, int64_t delay_us, uint64_t note_on
   it->second.delay_us = delay_us;
   it->second.note_ons = note_ons;
   it->second.late_note_ons = late;
+}
+
+void RoomView::ApplySnapshot(const proto::RoomSnapshot& snap) {
+  // A resume's (or SYNC_STATE's) full state: who is here now. Its chat history is not
+  // added again: the lines already shown would repeat.
+  room_ = snap.room_info().room_name();
+  room_id_ = snap.room_info().room_id();
+  players_.clear();
+  for (const auto& u : snap.users()) players_[u.session_id()] = Row(u, my_session_);
+  ++version_;
 }
 
 uint64_t RoomView::FindPlayer(const std::string& name) const {
@@ -97,6 +108,37 @@ bool RoomView::OnMessage(const proto::ClientMessage& m) {
         Add({ChatLine::Kind::kHistory, line.username(), line.message()});
       }
       Notice("you are in " + room_ + " (" + std::to_string(players_.size()) + " here)");
+      break;
+    }
+    case proto::ClientMessage::kRoomSnapshot:
+      ApplySnapshot(m.room_snapshot());
+      break;
+    case proto::ClientMessage::kResumeResult: {
+      const auto& r = m.resume_result();
+      if (r.outcome() == proto::RESUME_REFUSED) {
+        Notice("could not resume (" + r.reason() + "); joining again");
+      } else if (r.room_id().empty()) {
+        Notice("resumed" + (r.reason().empty() ? "" : " in no room (" + r.reason() + ")"));
+      } else if (r.outcome() == proto::RESUME_RECOVERED) {
+        Notice("resumed in " + r.room_id() + ": " + std::to_string(r.replayed()) +
+               " missed events");
+      } else {
+        ApplySnapshot(r.snapshot());
+        Notice("resumed in " + room_ + " (" + r.reason() + ")");
+      }
+      break;
+    }
+    case proto::ClientMessage::kMemberConnection: {
+      const auto& c = m.member_connection();
+      auto it =
+          players_.find(c.previous_session_id() != 0 ? c.previous_session_id() : c.session_id());
+      if (it == players_.end()) break;
+      PlayerRow row = it->second;
+      players_.erase(it);
+      row.session_id = c.session_id();
+      row.reconnecting = c.reconnecting();
+      players_[c.session_id()] = row;
+      Notice(row.name + (c.reconnecting() ? " lost the connection" : " is back"));
       break;
     }
     case proto::ClientMessage::kUserJoinedRoom: {

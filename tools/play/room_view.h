@@ -32,6 +32,7 @@ struct PlayerRow {
   std::string name;
   bool you = false;
   bool guest = false;
+  bool reconnecting = false;  // its connection dropped; it may resume (PROTOCOL.md §12)
   // From the jitter buffer (remote players only): playout delay and late note-ons.
   int64_t delay_us = 0;
   uint64_t note_ons = 0;
@@ -81,6 +82,7 @@ class RoomView {
   uint64_t version() const { return version_; }
 
  private:
+  void ApplySnapshot(const proto::RoomSnapshot& snap);
   void Add(ChatLine line);
   void Set(std::string* field, std::string value);
   void UpsertRoom(const proto::RoomInfo& r);

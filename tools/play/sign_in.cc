@@ -128,7 +128,7 @@ absl::StatusOr<TokenIdentity> ReadTokenIdentity(const std::string& token) {
 }
 
 std::string BuildResource(const ServerInfo& info, const std::string& name, const std::string& token,
-                          int64_t now_unix_ms) {
+                          int64_t now_unix_ms, const ResumeKeys& resume) {
   crypto::EnsureSodiumInitialized();
   crypto::ConnectPayload p;
   p.username = name;
@@ -139,6 +139,12 @@ std::string BuildResource(const ServerInfo& info, const std::string& name, const
     if (id.ok()) p.uuid = id->user_id;
     p.token = token;
     p.is_member = true;
+  }
+  if (!resume.token.empty()) {
+    p.resume_token = resume.token;
+    p.resume_room = resume.room;
+    p.resume_epoch = resume.epoch;
+    p.resume_offset = static_cast<int64_t>(resume.offset);
   }
   return crypto::BuildConnectResource(p, info.seal_public);
 }

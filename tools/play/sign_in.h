@@ -45,9 +45,16 @@ struct TokenIdentity {
 };
 absl::StatusOr<TokenIdentity> ReadTokenIdentity(const std::string& token);
 
-// A fresh single-use "/api/websocket/<payload>" for `name` (guest when token is empty).
+// The keys of a resume request (docs/PROTOCOL.md §12): an empty token asks for none.
+struct ResumeKeys {
+  std::string token, room, epoch;
+  uint64_t offset = 0;
+};
+
+// A fresh single-use "/api/websocket/<payload>" for `name` (guest when token is empty),
+// asking to resume a dropped session when `resume` has a token.
 std::string BuildResource(const ServerInfo& info, const std::string& name, const std::string& token,
-                          int64_t now_unix_ms);
+                          int64_t now_unix_ms, const ResumeKeys& resume = {});
 
 }  // namespace tutti::play
 
