@@ -32,7 +32,8 @@ struct UserSpec {
   std::vector<std::string> roles;
   int64_t ttl_s = 3600;  // token lifetime
   // Resume a dropped session: the Welcome's resume token and the last room position seen.
-  std::string resume_token, resume_room, resume_epoch;
+  // Defaulted ({}) so the positional UserSpec{...} of other tests stay warning-free.
+  std::string resume_token{}, resume_room{}, resume_epoch{};
   uint64_t resume_offset = 0;
 };
 
