@@ -208,20 +208,5 @@ TEST(RoomInfo, UpdateSettingsServerCommandTakesTheUpdateRoomPath) {
   EXPECT_EQ(rid, "u3");
 }
 
-TEST(RoomInfo, ReconnectIsADocumentedRefusal) {
-  TestServer ts;
-  auto alice = ts.Connect("alice");
-  ASSERT_TRUE(alice);
-  ASSERT_TRUE(alice->Send(Command(proto::RECONNECT, "r")));
-  auto m = WaitForReply(*alice, proto::ClientMessage::kErrorMessage, "r");
-  ASSERT_TRUE(m);
-  EXPECT_EQ(m->error_message().code(), proto::NOT_FOUND);
-  EXPECT_NE(m->error_message().code(), proto::UNSUPPORTED);
-  auto reason = m->error_message().error_details().find("reason");
-  ASSERT_NE(reason, m->error_message().error_details().end());
-  EXPECT_EQ(reason->second, "resume_unavailable");
-  EXPECT_TRUE(ServerStillServes(ts));
-}
-
 }  // namespace
 }  // namespace tutti::testing

@@ -123,7 +123,8 @@ TEST(AuthorizeTest, ChecksPermissionThenSelfThenRank) {
 
 TEST(HelpTest, ListsOnlyWhatTheRoleMayUse) {
   std::vector<CommandKind> guest = CommandsFor(R::kGuest);
-  EXPECT_EQ(guest, (std::vector<CommandKind>{K::kHelp, K::kUsers, K::kStatus}));
+  // /panic too: every player may silence its own notes (docs/PROTOCOL.md, music in a room).
+  EXPECT_EQ(guest, (std::vector<CommandKind>{K::kHelp, K::kUsers, K::kStatus, K::kPanic}));
   EXPECT_EQ(CommandsFor(R::kServerAdmin).size(), std::size(kAllCommands));
 
   auto joined = [](const std::vector<std::string>& lines) {
