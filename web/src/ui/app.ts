@@ -321,6 +321,12 @@ export class App {
   private member(userId: string, sessionId: bigint): Member | undefined {
     return this.members.get(senderKey(userId, sessionId));
   }
+  // A member's display name for system lines (a guest's id means nothing to people), the id
+  // when nobody in the room has it.
+  private nameOf(userId: string): string {
+    for (const m of this.members.values()) if (m.info.userId === userId) return m.info.username || userId;
+    return userId;
+  }
   private redrawUsers(): void {
     if (!this.room || !this.me) return;
     renderUsers([...this.members.values()], this.room.ownerId, this.me.sessionId);
@@ -475,7 +481,7 @@ export class App {
         // Everyone's panic, or ours: silence every voice here (the releases already came).
         const p = v.value;
         if (!p.targetUserId || p.targetSessionId === this.me?.sessionId) { this.player?.releaseEverything(); this.midi.silenceOutput(); }
-        systemLine(p.targetUserId ? `${p.targetUserId} sent all notes off` : `${p.actorUserId} sent all notes off for everyone`);
+        systemLine(p.targetUserId ? `${this.nameOf(p.targetUserId)} sent all notes off` : `${this.nameOf(p.actorUserId)} sent all notes off for everyone`);
         break;
       }
       case 'memberQuality': {
