@@ -251,6 +251,10 @@ void Room::ReleaseHeldNotes(SessionId s, Member& m) {
   // flagged synthetic so receivers can tell it from playing.
   std::string bytes;
   for (const auto& off : m.held.ReleaseAll()) midi::AppendBytes(off, &bytes);
+  BroadcastSyntheticMidi(s, m, std::move(bytes));
+}
+
+void Room::BroadcastSyntheticMidi(SessionId s, Member& m, std::string bytes) {
   proto::ClientMessage out;
   auto* midi = out.mutable_midi_message();
   midi->set_midi_data(std::move(bytes));

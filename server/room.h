@@ -264,6 +264,9 @@ class Room final : public StreamSubscriber {
   void Error(SessionId s, proto::ErrorCode code, const std::string& text,
              const std::string& request_id);
   void ReleaseHeldNotes(SessionId s, Member& m);
+  // Sends `bytes` (MIDI the server makes on a member's behalf: releases, panic) to the room as
+  // that member's next event, flagged synthetic, stamped no earlier than its last one.
+  void BroadcastSyntheticMidi(SessionId s, Member& m, std::string bytes);
   void HandOwnership();
   // Records that server staff joined past the barriers named in `passed`.
   void AuditStaffEntry(const std::string& user_id, const std::vector<std::string>& passed,

@@ -35,20 +35,7 @@ void Room::SilenceMember(SessionId s, Member& m) {
     const char cc = static_cast<char>(kControlChange | ch);
     bytes += {cc, static_cast<char>(kSustain), 0, cc, static_cast<char>(kAllNotesOff), 0};
   }
-  proto::ClientMessage out;
-  auto* midi = out.mutable_midi_message();
-  midi->set_midi_data(std::move(bytes));
-  const int64_t now = host_->NowUs();
-  // Not before the sender's last event, or a listener would play it after the release.
-  midi->set_timestamp(std::max(now, m.last_event_us));
-  midi->set_server_arrival_time(now);
-  midi->set_room_time(NextRoomTime());
-  midi->set_user_id(m.user.user_id());
-  midi->set_session_id(s);
-  midi->set_sequence(++m.last_sequence);
-  midi->set_flags(proto::MIDI_FLAG_SYNTHETIC);
-  StampType(&out);
-  Broadcast(out, s, /*droppable=*/false);
+  BroadcastSyntheticMidi(s, m, std::move(bytes));
 }
 
 void Room::Panic(SessionId session, bool everyone, const std::string& request_id) {
