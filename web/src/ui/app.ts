@@ -15,11 +15,12 @@ import { wsOriginOf, type Identity, type ServerInfo } from '../net/auth.js';
 import type { Timing } from '../playout/timing.js';
 import { $, $in, $sel, colorFor, el, readFragment } from './dom.js';
 import { PianoView } from './piano_view.js';
-import { chatLine, clearChat, type Member, pmLine, renderUsers, systemLine } from './room_view.js';
+import { chatLine, clearChat, pmLine, renderUsers, systemLine } from './room_view.js';
 import { LOCAL_HELP, parseChatInput } from './commands.js';
 import { FriendsView } from './friends_view.js';
 import { TokenRefresh } from './token_refresh.js';
 import { latencyOf, showQualityPanel, updateLatencyCells } from './latency.js';
+import { RoomMembers } from './members.js';
 import { type Metronome, startMetronome } from './music.js';
 import { allowedOriginOf, TokenSource } from '../net/token_source.js';
 
@@ -46,7 +47,7 @@ export class App {
   screen: Screen = 'connect';
   me: { userId: string; sessionId: bigint; username: string } | null = null;
   room: RoomInfo | null = null;
-  members = new Map<string, Member>();  // senderKey -> member
+  members = new RoomMembers();
   wantRoom: { name: string; password: string } | null = null;
   private rejoining = false;
   private leaveRequest = '';  // request id of our last LeaveRoom
@@ -318,15 +319,6 @@ export class App {
 
   // --- server messages -----------------------------------------------------------------------
 
-  private member(userId: string, sessionId: bigint): Member | undefined {
-    return this.members.get(senderKey(userId, sessionId));
-  }
-  // A member's display name for system lines (a guest's id means nothing to people), the id
-  // when nobody in the room has it.
-  private nameOf(userId: string): string {
-    for (const m of this.members.values()) if (m.info.userId === userId) return m.info.username || userId;
-    return userId;
-  }
   private redrawUsers(): void {
     if (!this.room || !this.me) return;
     renderUsers([...this.members.values()], this.room.ownerId, this.me.sessionId);
@@ -360,7 +352,7 @@ export class App {
         this.metronome.set(this.room?.tempo);
         this.members.clear();
         for (const u of [...r.currentUsers, ...(r.you ? [r.you] : [])]) {
-          this.members.set(senderKey(u.userId, u.sessionId), { info: u, status: u.avatar?.status ?? UserStatus.ONLINE, statusText: u.avatar?.statusText ?? '' });
+          this.members.add(u);
         }
         if (this.wantRoom) this.wantRoom.name = this.room?.roomName ?? this.wantRoom.name;
         else this.wantRoom = { name: this.room?.roomName ?? '', password: '' };
@@ -397,7 +389,7 @@ export class App {
       }
       case 'userJoinedRoom': {
         const u = v.value.userInfo!;
-        this.members.set(senderKey(u.userId, u.sessionId), { info: u, status: u.avatar?.status ?? UserStatus.ONLINE, statusText: u.avatar?.statusText ?? '' });
+        this.members.add(u);
         systemLine(`${u.username} joined`);
         this.redrawUsers();
         break;
@@ -422,7 +414,7 @@ export class App {
         const s = v.value;
         if (s.roomInfo) { this.room = s.roomInfo; this.metronome.set(s.roomInfo.tempo); }
         this.members.clear();
-        for (const u of s.users) this.members.set(senderKey(u.userId, u.sessionId), { info: u, status: u.avatar?.status ?? 0, statusText: u.avatar?.statusText ?? '' });
+        for (const u of s.users) this.members.add(u);
         for (const h of s.heldNotes) this.player?.onSnapshot(h);
         this.redrawUsers();
         break;
@@ -464,7 +456,7 @@ export class App {
         break;
       }
       case 'avatarCommand': {
-        const mem = this.member(v.value.userId, v.value.sessionId);
+        const mem = this.members.of(v.value.userId, v.value.sessionId);
         if (mem && v.value.avatarData) { mem.info.avatar = v.value.avatarData; this.redrawUsers(); }
         break;
       }
@@ -481,11 +473,11 @@ export class App {
         // Everyone's panic, or ours: silence every voice here (the releases already came).
         const p = v.value;
         if (!p.targetUserId || p.targetSessionId === this.me?.sessionId) { this.player?.releaseEverything(); this.midi.silenceOutput(); }
-        systemLine(p.targetUserId ? `${this.nameOf(p.targetUserId)} sent all notes off` : `${this.nameOf(p.actorUserId)} sent all notes off for everyone`);
+        systemLine(p.targetUserId ? `${this.members.nameOf(p.targetUserId)} sent all notes off` : `${this.members.nameOf(p.actorUserId)} sent all notes off for everyone`);
         break;
       }
       case 'memberQuality': {
-        const mem = this.member(v.value.userId, v.value.sessionId);
+        const mem = this.members.of(v.value.userId, v.value.sessionId);
         if (mem) { mem.info.quality = v.value.quality; this.redrawUsers(); }
         break;
       }
@@ -499,7 +491,7 @@ export class App {
     if (!u) return;
     const mine = this.me !== null && u.sessionId === this.me.sessionId;
     if (mine && roomId === '') this.tokens.onUpdated(requestId, closeAtMs);
-    const mem = this.member(u.userId, u.sessionId);
+    const mem = this.members.of(u.userId, u.sessionId);
     if (!mem) return;
     const roomRoles = roomId === '' ? mem.info.roles.filter((r) => r === Role.ROOM_OWNER || r === Role.ROOM_MODERATOR) : [];
     mem.info.roles = [...new Set([...u.roles, ...roomRoles])];
