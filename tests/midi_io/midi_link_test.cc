@@ -399,5 +399,109 @@ TEST(MidiLinkTest, AResumedSenderUnderANewSessionIdRetiresTheOldOne) {
   EXPECT_EQ(link.counters().senders_removed, 1u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Link quality in the heartbeats (docs/PROTOCOL.md, "Connection quality").
+
+TEST(QualityMeterTest, MedianRoundTripWindowedSharesAndProtocolBounds) {
+  QualityMeterOptions o;
+  o.window_us = 30000000;
+  o.rtt_samples = 5;
+  QualityMeter q(o);
+  proto::ConnectionQuality r;
+  EXPECT_FALSE(q.Fill(1000, 0, &r)) << "nothing to report before a round trip";
+  EXPECT_EQ(q.rtt_us(), -1);
+  for (int64_t rtt : {9000, 1000, 5000, 400000, 3000}) q.OnRoundTrip(rtt);
+  EXPECT_EQ(q.rtt_us(), 5000) << "the median: one queued exchange does not make the link poor";
+  q.OnRoundTrip(2000);  // the oldest (9000) leaves the window of 5
+  EXPECT_EQ(q.rtt_us(), 3000);
+  q.OnReceived(98, 0, 0, 1000000);
+  q.OnReceived(1, 0, 1, 2000000);  // a batch after a gap: the missed batch counts as dropped
+  q.OnPlayed(99, 3, 2000000);
+  ASSERT_TRUE(q.Fill(1500, 2000000, &r));
+  EXPECT_EQ(r.rtt_us(), 3000u);
+  EXPECT_EQ(r.offset_error_us(), 1500u);
+  EXPECT_FLOAT_EQ(r.late_percent(), 100.0f * 3 / 99);
+  EXPECT_FLOAT_EQ(r.dropped_percent(), 1.0f);
+  // 25 s later the old counts are still in the window; 35 s later they are not.
+  ASSERT_TRUE(q.Fill(1500, 27000000, &r));
+  EXPECT_FLOAT_EQ(r.dropped_percent(), 1.0f);
+  q.OnPlayed(10, 0, 35000000);
+  ASSERT_TRUE(q.Fill(1500, 35000000, &r));
+  EXPECT_FLOAT_EQ(r.late_percent(), 0.0f);
+  EXPECT_FLOAT_EQ(r.dropped_percent(), 0.0f);
+  // Out-of-range figures are clamped to what the server accepts (times at most 60 s).
+  QualityMeter slow;
+  slow.OnRoundTrip(90000000);
+  ASSERT_TRUE(slow.Fill(-5, 0, &r));
+  EXPECT_EQ(r.rtt_us(), 60000000u);
+  EXPECT_EQ(r.offset_error_us(), 0u);
+}
+
+TEST(MidiLinkTest, SyncedHeartbeatsReportRoundTripOffsetErrorAndLateAndDroppedShares) {
+  MidiLink link;
+  LinkOutput out;
+  link.OnConnected(0);
+  link.Poll(0, &out);
+  ASSERT_EQ(out.send.size(), 1u);
+  EXPECT_FALSE(out.send[0].heartbeat_message().has_quality()) << "not synced: nothing measured";
+  int64_t now = Sync(link, 100000);
+  ASSERT_TRUE(link.clock().locked());
+  EXPECT_EQ(link.quality().rtt_us(), 2000) << "AnswerPings: 1 ms each way";
+
+  // 40 batches on time, one 40 ms late (played at once, late), one after a missed batch.
+  int64_t s = link.clock().ServerTimeFromLocal(now);
+  uint64_t seq = 0;
+  for (int i = 0; i < 40; ++i) {
+    const ChannelMessage m = i % 2 == 0 ? midi::MakeNoteOn(0, 60, 90) : midi::MakeNoteOff(0, 60);
+    link.OnMessage(Relayed(9, ++seq, s, {m}), link.clock().LocalFromServer(s) + 1000, &out);
+    now = link.clock().LocalFromServer(s) + 1000;
+    link.Poll(now, &out);
+    s += 30000;
+  }
+  const int64_t target = link.buffer().Stats(9).target_us;
+  now = link.clock().LocalFromServer(s) + target + 40000;
+  link.OnMessage(Relayed(9, ++seq, s, {midi::MakeNoteOn(0, 70, 90)}), now, &out);
+  link.Poll(now, &out);
+  ASSERT_EQ(link.buffer().Stats(9).late_note_ons, 1u);
+  s += 125000;
+  ++seq;  // never arrives
+  now = link.clock().LocalFromServer(s) + 1000;
+  link.OnMessage(Relayed(9, ++seq, s, {midi::MakeNoteOff(0, 70)}), now, &out);
+  EXPECT_EQ(link.counters().gaps, 1u);
+  now += 1000000;
+  out = {};
+  for (int i = 0; i < 20 && out.send.empty(); ++i) {
+    link.Poll(now, &out);
+    now += 100000;
+  }
+  const proto::HeartbeatMessage* hb = nullptr;
+  for (const auto& m : out.send) {
+    if (m.has_heartbeat_message()) hb = &m.heartbeat_message();
+  }
+  ASSERT_NE(hb, nullptr);
+  ASSERT_TRUE(hb->has_quality());
+  const proto::ConnectionQuality& q = hb->quality();
+  EXPECT_EQ(q.rtt_us(), 2000u);
+  EXPECT_EQ(static_cast<int64_t>(q.offset_error_us()),
+            link.clock().Status(now - 100000).error_bound_us);
+  EXPECT_FLOAT_EQ(q.late_percent(), 100.0f / 42) << "1 late of the 42 events played";
+  EXPECT_FLOAT_EQ(q.dropped_percent(), 100.0f / 43) << "the missed batch of 43";
+  EXPECT_EQ(q.grade(), proto::QUALITY_UNKNOWN) << "the server grades, not the client";
+
+  // Switched off, heartbeats carry the clock only.
+  MidiLinkOptions off;
+  off.report_quality = false;
+  MidiLink quiet(off);
+  now = Sync(quiet, 0);
+  out = {};
+  for (int i = 0; i < 20 && out.send.empty(); ++i) {
+    quiet.Poll(now, &out);
+    now += 100000;
+  }
+  ASSERT_FALSE(out.send.empty());
+  EXPECT_TRUE(out.send[0].heartbeat_message().clock().synced());
+  EXPECT_FALSE(out.send[0].heartbeat_message().has_quality());
+}
+
 }  // namespace
 }  // namespace tutti::bridge

@@ -61,7 +61,10 @@ std::vector<midi::ChannelMessage> SnapshotControllerMessages(const proto::HeldNo
 }
 
 MidiLink::MidiLink(MidiLinkOptions o)
-    : options_(std::move(o)), clock_(options_.clock), buffer_(&clock_, options_.receiver) {}
+    : options_(std::move(o)),
+      clock_(options_.clock),
+      buffer_(&clock_, options_.receiver),
+      quality_(options_.quality) {}
 
 void MidiLink::OnConnected(int64_t local_now) {
   connected_ = true;
@@ -85,6 +88,8 @@ void MidiLink::OnMessage(const proto::ClientMessage& m, int64_t local_now, LinkO
           clock_.OnSample(hb.timestamp(), hb.server_receive_time(), hb.server_send_time(),
                           local_now)) {
         ++counters_.clock_samples;
+        quality_.OnRoundTrip((local_now - hb.timestamp()) -
+                             (hb.server_send_time() - hb.server_receive_time()));
       }
       break;
     }
@@ -176,6 +181,9 @@ void MidiLink::OnMidi(const proto::MidiMessage& m, int64_t local_now, LinkOutput
   ++counters_.batches_received;
   if (m.flags() & midi::kFlagSynthetic) ++counters_.synthetic_batches;
   const midi::PushResult r = buffer_.Push(batch, local_now);
+  if (!r.duplicate) {
+    quality_.OnReceived(batch.events.size(), r.dropped, r.gap ? 1 : 0, local_now);
+  }
   if (r.gap) {
     ++counters_.gaps;
     RequestSync(local_now, out);
@@ -266,6 +274,16 @@ void MidiLink::SendLocal(int64_t source_local_us, const std::vector<midi::Channe
 }
 
 void MidiLink::Poll(int64_t local_now, LinkOutput* out) {
+  const size_t due_from = out->play.size();
+  buffer_.PopDue(local_now + options_.output_lookahead_us, &out->play);
+  uint64_t played = 0, late = 0;
+  for (size_t i = due_from; i < out->play.size(); ++i) {
+    if (out->play[i].generated) continue;  // made here, not received
+    ++played;
+    if (out->play[i].late) ++late;
+  }
+  quality_.OnPlayed(played, late, local_now);
+  // After the due events, so that the report counts them.
   if (connected_ && clock_.NextPingDelay(local_now) == 0) {
     proto::ServerMessage msg;
     auto* hb = msg.mutable_heartbeat_message();
@@ -276,11 +294,14 @@ void MidiLink::Poll(int64_t local_now, LinkOutput* out) {
     c->set_offset_us(st.offset_us);
     c->set_error_bound_us(st.error_bound_us);
     c->set_skew_ppm(st.skew_ppm);
+    if (options_.report_quality && st.synced) {
+      proto::ConnectionQuality q;
+      if (quality_.Fill(st.error_bound_us, local_now, &q)) *hb->mutable_quality() = q;
+    }
     clock_.OnPingSent(local_now);
     out->send.push_back(std::move(msg));
     ++counters_.heartbeats_sent;
   }
-  buffer_.PopDue(local_now + options_.output_lookahead_us, &out->play);
   for (auto it = departing_.begin(); it != departing_.end();) {
     if (buffer_.queued(it->first) == 0 || local_now >= it->second) {
       const size_t from = out->play.size();

@@ -11,7 +11,8 @@
 //
 // Rules (docs/TIMING.md):
 //   * Heartbeats are the clock-sync pings (a burst on connect, then every 500 ms); each one
-//     carries the ClockSyncStatus the server's stamper trusts.
+//     carries the ClockSyncStatus the server's stamper trusts and, once synced, the link's
+//     quality (round trip, offset error, late and dropped shares: QualityMeter).
 //   * An outgoing batch carries its source time mapped to server time while synced, else 0
 //     (the server restamps it on arrival).
 //   * A sender that left is removed only once its queued events have played (or after a grace
@@ -44,6 +45,7 @@
 #include "midi/jitter_buffer.h"
 #include "midi/midi_parse.h"
 #include "protos/tutti.pb.h"
+#include "tools/midi_bridge/quality_meter.h"
 
 namespace tutti::bridge {
 
@@ -64,6 +66,10 @@ struct MidiLinkOptions {
   // nothing as long as it is shorter than this. 0: handed out when due (an output that plays
   // on arrival).
   int64_t output_lookahead_us = 0;
+  // Heartbeats carry the link's measured quality once synced (docs/PROTOCOL.md, "Connection
+  // quality"; QualityMeter says what is measured).
+  bool report_quality = true;
+  QualityMeterOptions quality;
 };
 
 // What the link wants done by its caller.
@@ -124,6 +130,7 @@ class MidiLink {
   const midi::JitterBuffer& buffer() const { return buffer_; }
   midi::JitterBuffer& buffer() { return buffer_; }
   const LinkCounters& counters() const { return counters_; }
+  const QualityMeter& quality() const { return quality_; }
   // Our own server session (from the Welcome), 0 before it.
   uint64_t session_id() const { return session_id_; }
   bool connected() const { return connected_; }
@@ -140,6 +147,7 @@ class MidiLink {
   midi::ClockSync clock_;
   midi::JitterBuffer buffer_;
   LinkCounters counters_;
+  QualityMeter quality_;
   bool connected_ = false;
   uint64_t session_id_ = 0;
   bool have_sync_request_ = false;
