@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -18,6 +19,22 @@ namespace tutti::play {
 namespace {
 
 using testing::WaitFor;
+
+// The loudest 50 ms window (RMS, 0..1) of s16le stereo audio at 48 kHz, from byte `from` on.
+double LoudestWindow(const std::string& raw, size_t from) {
+  const size_t window = 48000 / 20 * 4;
+  double best = 0;
+  for (size_t at = from; at + window <= raw.size(); at += window) {
+    double sum = 0;
+    for (size_t i = at; i < at + window; i += 2) {
+      const int16_t v = static_cast<int16_t>(static_cast<uint8_t>(raw[i]) |
+                                             (static_cast<uint8_t>(raw[i + 1]) << 8));
+      sum += (v / 32768.0) * (v / 32768.0);
+    }
+    best = std::max(best, std::sqrt(sum / static_cast<double>(window / 2)));
+  }
+  return best;
+}
 
 // Runs a command and returns what it printed (stdout), bounded by what tmux prints.
 std::string RunCommand(const std::string& command) {
@@ -53,12 +70,12 @@ class TuiTest : public ::testing::Test {
     return RunCommand("tmux -L " + socket_ + " -f /dev/null " + args + " 2>&1");
   }
 
-  void StartPlayer(const std::string& name) {
-    const std::string cmd =
-        std::string(TUTTI_PLAY_BINARY) + " --server=127.0.0.1:" + std::to_string(server_.port()) +
-        " --name=" + name + " --room=Jam --ui=tui --midi_api=none --audio_driver=none" +
-        " --config_dir=" + dir_ + "/" + name + " --record_dir=" + dir_ +
-        "; echo tutti-play-exited=$?; sleep 600";
+  void StartPlayer(const std::string& name, const std::string& audio = "--audio_driver=none") {
+    const std::string cmd = std::string(TUTTI_PLAY_BINARY) +
+                            " --server=127.0.0.1:" + std::to_string(server_.port()) +
+                            " --name=" + name + " --room=Jam --ui=tui --midi_api=none " + audio +
+                            " --config_dir=" + dir_ + "/" + name + " --record_dir=" + dir_ +
+                            "; echo tutti-play-exited=$?; sleep 600";
     Tmux("new-session -d -s " + name + " -x 100 -y 30 -e TERM=xterm-256color '" + cmd + "'");
   }
 
@@ -124,6 +141,64 @@ TEST_F(TuiTest, JoinChatSeeTheOtherReconnectAndQuit) {
     return s.find("reconnected to") != std::string::npos &&
            s.find("room: Jam  connected") != std::string::npos;
   })) << Screen("Alice");
+
+  Type("Alice", "/quit");
+  EXPECT_TRUE(WaitScreen("Alice", "tutti-play-exited=0")) << Screen("Alice");
+}
+
+// The room's tempo and the metronome in the terminal UI: the owner starts the transport, both
+// see the tempo line move through the bars; with /metronome on, Alice's built-in synth renders
+// the clicks (to a file) although nobody plays. Alice owns the room, so she also sees Bob's
+// link grade, which Bob's heartbeats report.
+TEST_F(TuiTest, TempoLineMetronomeClicksAndTheMembersLinkGrade) {
+  const std::string raw = dir_ + "/alice.raw";
+  StartPlayer("Alice", "--audio_driver=file --audio_file=" + raw);
+  ASSERT_TRUE(WaitScreen("Alice", "room: Jam")) << Screen("Alice");
+  StartPlayer("Bob");
+  ASSERT_TRUE(WaitScreen("Bob", "room: Jam")) << Screen("Bob");
+  ASSERT_TRUE(WaitScreen("Alice", "Bob joined")) << Screen("Alice");
+  EXPECT_TRUE(WaitScreen("Alice", "tempo: 120 BPM 4/4, stopped  (/metronome: click)"))
+      << Screen("Alice");
+
+  // Nobody plays and the metronome is off: the synth renders silence.
+  ASSERT_TRUE(WaitFor([&] { return testing::ReadFile(raw).size() > 48000 * 4; }));
+  EXPECT_LT(LoudestWindow(testing::ReadFile(raw), 0), 0.002);
+
+  Type("Alice", "/tempo 100 3/4 start");
+  EXPECT_TRUE(WaitScreen("Bob", "Alice set the tempo: 100 BPM 3/4, running")) << Screen("Bob");
+  EXPECT_TRUE(WaitScreen("Bob", "tempo: 100 BPM 3/4, running")) << Screen("Bob");
+  EXPECT_TRUE(WaitScreen("Alice", "tempo: 100 BPM 3/4, running")) << Screen("Alice");
+  // The beat moves: bar 2 comes (and a beat past 1 of some bar), whenever the test looks.
+  EXPECT_TRUE(WaitScreen("Bob", "bar 2 beat")) << Screen("Bob");
+  EXPECT_TRUE(WaitScreen("Bob", "beat 3")) << Screen("Bob");
+
+  const size_t before = testing::ReadFile(raw).size();
+  Type("Alice", "/metronome on");
+  EXPECT_TRUE(WaitScreen("Alice", "metronome on")) << Screen("Alice");
+  EXPECT_TRUE(WaitScreen("Alice", "[click on]")) << Screen("Alice");
+  double loud = 0;
+  EXPECT_TRUE(WaitFor([&] {
+    loud = LoudestWindow(testing::ReadFile(raw), before);
+    return loud > 0.01;
+  })) << "no click rendered (loudest "
+      << loud << ")";
+  Type("Alice", "/metronome");
+  EXPECT_TRUE(WaitScreen("Alice", "metronome off")) << Screen("Alice");
+
+  // Bob's reports (good on loopback) reach Alice, the room's owner, as a grade on his row.
+  EXPECT_TRUE(WaitFor([&] {
+    const std::string s = Screen("Alice");
+    const size_t row = s.find("|Bob ");
+    return row != std::string::npos && s.find("good", row) < s.find('\n', row);
+  })) << Screen("Alice");
+  EXPECT_TRUE(WaitScreen("Alice", " you rtt ")) << Screen("Alice");
+  // Bob is not staff: nobody's grade is shown to him.
+  const std::string bob = Screen("Bob");
+  const size_t alice_row = bob.find("|Alice ");
+  ASSERT_NE(alice_row, std::string::npos) << bob;
+  EXPECT_EQ(bob.substr(alice_row, bob.find('\n', alice_row) - alice_row).find("good"),
+            std::string::npos)
+      << bob;
 
   Type("Alice", "/quit");
   EXPECT_TRUE(WaitScreen("Alice", "tutti-play-exited=0")) << Screen("Alice");

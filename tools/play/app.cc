@@ -48,13 +48,7 @@ App::App(AppOptions options, Settings* settings)
     ui_ = MakeCursesUi();
   }
   if (!ui_) ui_ = MakeLineUi([this] { inbox_.Wake(); });
-  sound_ = std::make_unique<Sound>([this](const midi::ChannelMessage& m) {
-    if (use_external_) {
-      external_->Send(m);
-    } else if (synth_) {
-      synth_->Play(m);
-    }
-  });
+  sound_ = std::make_unique<Sound>([this](const midi::ChannelMessage& m) { Output(m); });
   devices_ = std::make_unique<MidiDevices>(o_.midi_api, "tutti-play");
   keyboard_ = std::make_unique<KeyboardInput>(devices_.get(), [this] { inbox_.Wake(); });
   external_ = std::make_unique<ExternalOutput>(devices_.get());
@@ -103,6 +97,35 @@ void App::ToggleRecording(int64_t now) {
 }
 
 App::~App() = default;
+
+void App::Output(const midi::ChannelMessage& m) {
+  if (use_external_) {
+    external_->Send(m);
+  } else if (synth_) {
+    synth_->Play(m);
+  }
+}
+
+void App::FollowTempo(const proto::ClientMessage& m, int64_t now) {
+  const proto::TempoState* t = nullptr;
+  if (m.has_tempo_state()) {
+    t = &m.tempo_state();
+  } else if (m.has_room_joined_response() && m.room_joined_response().success()) {
+    t = &m.room_joined_response().room_info().tempo();
+  } else if (m.has_room_snapshot()) {
+    t = &m.room_snapshot().room_info().tempo();
+  } else if (m.has_resume_result() && m.resume_result().has_snapshot()) {
+    t = &m.resume_result().snapshot().room_info().tempo();
+  }
+  if (t != nullptr) clicks_.SetTempo(*t, link_.clock(), now);
+}
+
+void App::PlayClicks(int64_t now) {
+  std::vector<ClickEvent> due;
+  clicks_.Poll(link_.clock(), now, &due);
+  // Clicks bypass the players' channel map: they are the room's, on the drum channel.
+  for (const ClickEvent& c : due) Output(c.message);
+}
 
 void App::Stop() {
   stop_.store(true);
@@ -218,6 +241,7 @@ void App::Disconnected(int64_t now) {
   client_.reset();
   connected_ = false;
   view_.OnDisconnected();
+  clicks_.Clear();  // the grid comes back with the room
   last_error_ =
       "connection lost (code " + std::to_string(code) + (reason.empty() ? "" : ": " + reason) + ")";
   if (!o_.reconnect || ClosedForGood(code)) {
@@ -361,6 +385,14 @@ void App::HandleLine(const std::string& line, int64_t now) {
     case Command::Kind::kRecord:
       ToggleRecording(now);
       return;
+    case Command::Kind::kMetronome:
+      clicks_.set_enabled(c.arg.empty() ? !clicks_.enabled() : c.arg == "on");
+      view_.Notice(std::string("metronome ") + (clicks_.enabled() ? "on" : "off") +
+                   (clicks_.enabled() && !clicks_.has_grid() ? " (it clicks once in a room)"
+                    : clicks_.enabled() && !clicks_.grid().running
+                        ? " (the room's transport is stopped: /tempo start)"
+                        : ""));
+      return;
     case Command::Kind::kQuit:
       quit_ = true;
       return;
@@ -446,6 +478,9 @@ void App::UpdateStatus() {
     view_.set_connection("RECONNECTING in " + std::string(buf) + " s (attempt " +
                          std::to_string(attempt_) + "): " + last_error_);
   }
+  view_.set_tempo(clicks_.Describe());
+  view_.set_beat(clicks_.Beat(link_.clock(), now));
+  view_.SetOwnRtt(link_.quality().rtt_us());
   for (const auto& [sid, p] : view_.players()) {
     if (p.you) continue;
     const midi::SenderStats s = link_.buffer().Stats(sid);
@@ -475,6 +510,7 @@ int App::Run() {
     ui_->Update(view_);
     int64_t wake_at = std::min(next_poll, now + ui_->poll_interval_us());
     if (connected_) wake_at = std::min(wake_at, link_.NextWake(now));
+    if (auto click = clicks_.NextWake(link_.clock(), now)) wake_at = std::min(wake_at, *click);
     if (!connected_) wake_at = std::min(wake_at, reconnect_at_);
     items.clear();
     const bool closed = inbox_.Wait(
@@ -489,6 +525,7 @@ int App::Run() {
         link_.OnMessage(item.message, item.arrival_local_us, &out);
       }
       view_.OnMessage(item.message);
+      FollowTempo(item.message, item.arrival_local_us);
       if (item.message.has_resume_result() && connected_) {
         if (resume_.needs_rejoin()) {
           resume_.ClearRejoin();
@@ -508,6 +545,7 @@ int App::Run() {
       if (item.message.has_room_left() && view_.room().empty()) {
         joined_room_.clear();  // kicked or the room closed: not rejoined after a reconnect
         sound_->ReleaseAll();
+        clicks_.Clear();
       }
     }
     for (const auto& line : ui_->TakeLines()) HandleLine(line, now);
@@ -517,6 +555,7 @@ int App::Run() {
       for (auto& m : out.send) client_->Send(std::move(m));
     }
     Play(out);
+    PlayClicks(now);
     if (now >= next_poll) {
       PollDevices();
       ForgetDeparted();

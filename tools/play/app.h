@@ -2,7 +2,8 @@
 // payload per connection), joins the room, plays the keyboard locally at once (local echo) and
 // sends it stamped at its source, plays the others through the jitter buffer (MidiLink, the
 // timing core in midi/), runs the typed commands, keeps the MIDI devices followed, reconnects
-// with backoff and rejoins, and releases every note at disconnect and at exit.
+// with backoff and rejoins, clicks the room's tempo when asked (/metronome), and releases every
+// note at disconnect and at exit.
 //
 // Owns: the connection (Client, NetworkPump), MidiLink, the devices, the synth, Sound,
 // RoomView, the Recorder and the UI; everything on the thread that calls Run().
@@ -23,6 +24,7 @@
 #include "tools/client/resume_state.h"
 #include "tools/midi_bridge/inbox.h"
 #include "tools/midi_bridge/midi_link.h"
+#include "tools/play/click_track.h"
 #include "tools/play/midi_devices.h"
 #include "tools/play/recorder.h"
 #include "tools/play/room_view.h"
@@ -70,6 +72,11 @@ class App {
   void HandleLine(const std::string& line, int64_t now);
   void SendLocal(int64_t now, bridge::LinkOutput* out);
   void Play(const bridge::LinkOutput& o);
+  // Where every sound goes: the built-in synth, or the chosen MIDI output.
+  void Output(const midi::ChannelMessage& m);
+  // The room's tempo in a server message (join, broadcast, snapshot, resume), if it has one.
+  void FollowTempo(const proto::ClientMessage& m, int64_t now);
+  void PlayClicks(int64_t now);
   void PollDevices();
   void ForgetDeparted();
   void UpdateStatus();
@@ -94,6 +101,7 @@ class App {
   std::unique_ptr<Sound> sound_;
   std::unique_ptr<Ui> ui_;
   Recorder recorder_;
+  ClickTrack clicks_;        // the metronome (/metronome)
   std::string record_path_;  // where the running recording goes (empty: a name made at save)
   std::unique_ptr<client::Client> client_;
   std::unique_ptr<bridge::NetworkPump> pump_;  // after client_: destroyed first

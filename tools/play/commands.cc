@@ -42,6 +42,7 @@ const std::vector<std::string>& HelpLines() {
       "/program WHO N    instrument 0..127 (General MIDI) for player WHO (me: yourself)",
       "/volume WHO N     volume 0..127 for player WHO (me: yourself)",
       "/record           record what the room plays; /record again saves a .mid file",
+      "/metronome [on|off]  click the room's tempo on the drum channel (/tempo sets it)",
       "/quit             leave (all notes are released)",
       "/kick, /ban, ...  other slash commands go to the server (docs/MODERATION.md)",
   };
@@ -85,6 +86,11 @@ Command ParseCommand(const std::string& raw) {
     c.kind = Command::Kind::kVolume;
   } else if (name == "record") {
     c.kind = Command::Kind::kRecord;
+  } else if (name == "metronome" || name == "click") {
+    if (!rest.empty() && rest != "on" && rest != "off")
+      return Invalid("usage: /metronome [on|off]");
+    c.kind = Command::Kind::kMetronome;
+    c.arg = rest;
   } else if (name == "quit" || name == "exit") {
     c.kind = Command::Kind::kQuit;
   } else {

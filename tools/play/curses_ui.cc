@@ -2,7 +2,8 @@
 //   status bar   who you are, the room, the connection (a clear "reconnecting" line)
 //   chat | side  the chat (PageUp/PageDown scroll) and, at the right, the players with their
 //                playout delay and late share, or the room list (Tab switches)
-//   MIDI line    the keyboard and its state; sound line: synth/driver/soundfont or MIDI out
+//   MIDI line    the keyboard and its state; sound line: synth/driver/soundfont or MIDI out;
+//   tempo line   the room's tempo, where the beat is, and whether the metronome clicks
 //   input        what you type; Enter sends (chat, or a /command)
 #include <curses.h>
 
@@ -129,7 +130,7 @@ class CursesUi : public Ui {
     attroff(A_REVERSE);
 
     const int chat_top = 1;
-    const int chat_bottom = h - 4;  // exclusive: the MIDI, sound and input lines follow
+    const int chat_bottom = h - 5;  // exclusive: the MIDI, sound, tempo and input lines follow
     const int side_x = w - kSideWidth;
     const int chat_w = side_x - 1;
     // Chat, newest at the bottom.
@@ -172,17 +173,24 @@ class CursesUi : public Ui {
     int y = chat_top;
     if (!show_rooms_) {
       attron(A_BOLD);
-      Put(y++, side_x, "players  delay late", kSideWidth);
+      Put(y++, side_x, "players       delay late link", kSideWidth);
       attroff(A_BOLD);
       for (const auto& [sid, p] : v.players()) {
         if (y >= chat_bottom) break;
-        char figures[32] = "";
+        char figures[48] = "";
+        // The grade is the server's (room staff see everyone's); ours is our round trip.
+        const std::string grade = GradeName(p.quality.grade());
         if (p.you) {
-          std::snprintf(figures, sizeof figures, "  you");
+          if (p.own_rtt_us >= 0) {
+            std::snprintf(figures, sizeof figures, " you rtt %.*fms", p.own_rtt_us < 10000 ? 1 : 0,
+                          static_cast<double>(p.own_rtt_us) / 1000.0);
+          } else {
+            std::snprintf(figures, sizeof figures, " you");
+          }
         } else {
           const double late = p.note_ons == 0 ? 0.0 : 100.0 * p.late_note_ons / p.note_ons;
-          std::snprintf(figures, sizeof figures, " %3lldms %3.0f%%",
-                        static_cast<long long>(p.delay_us / 1000), late);
+          std::snprintf(figures, sizeof figures, " %3lldms %3.0f%% %s",
+                        static_cast<long long>(p.delay_us / 1000), late, grade.c_str());
         }
         std::string name = p.name.substr(0, 14);
         name += std::string(14 - std::min<size_t>(14, name.size()), ' ');
@@ -201,9 +209,13 @@ class CursesUi : public Ui {
       }
     }
     // Device, sound, input.
-    mvhline(h - 4, 0, '-', w);
-    Put(h - 3, 0, "MIDI:  " + v.device(), w);
-    Put(h - 2, 0, "sound: " + v.sound(), w);
+    mvhline(h - 5, 0, '-', w);
+    Put(h - 4, 0, "MIDI:  " + v.device(), w);
+    Put(h - 3, 0, "sound: " + v.sound(), w);
+    Put(h - 2, 0,
+        "tempo: " + (v.tempo().empty() ? std::string("(join a room)")
+                                       : v.tempo() + (v.beat().empty() ? "" : "  " + v.beat())),
+        w);
     const std::string prompt = "> ";
     const int room_for = w - static_cast<int>(prompt.size()) - 1;
     const std::string shown = static_cast<int>(input_.size()) > room_for

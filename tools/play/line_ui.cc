@@ -47,13 +47,16 @@ class LineUi : public Ui {
     printed_ = total;
     std::string players;
     for (const auto& [sid, p] : view.players()) {
-      players += (players.empty() ? "" : ", ") + p.name + (p.you ? " (you)" : "");
+      const std::string grade = GradeName(p.quality.grade());
+      players += (players.empty() ? "" : ", ") + p.name + (p.you ? " (you)" : "") +
+                 (grade.empty() ? "" : " [" + grade + "]");
     }
     const std::string who = view.room().empty() ? "" : "players in " + view.room() + ": " + players;
     PrintIfChanged(&players_, who, "* ");
     PrintIfChanged(&connection_, view.connection(), "connection: ");
     PrintIfChanged(&device_, view.device(), "MIDI: ");
     PrintIfChanged(&sound_, view.sound(), "sound: ");
+    PrintIfChanged(&tempo_, view.tempo(), "tempo: ");
     std::string rooms;
     for (const auto& r : view.rooms()) {
       rooms += "\n  " + r.name + " (" + std::to_string(r.users) + "/" +
@@ -83,7 +86,7 @@ class LineUi : public Ui {
   std::deque<std::string> lines_;
   uint64_t shown_version_ = ~0ULL;
   uint64_t printed_ = 0;
-  std::string players_, connection_, device_, sound_, rooms_;
+  std::string players_, connection_, device_, sound_, tempo_, rooms_;
   StdinLines reader_;  // last: its thread stops before the rest goes
 };
 

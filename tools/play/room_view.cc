@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 namespace tutti::play {
 namespace {
@@ -19,10 +20,32 @@ PlayerRow Row(const proto::UserInfo& u, uint64_t me) {
   r.guest = u.is_guest();
   r.you = u.session_id() == me;
   r.reconnecting = u.reconnecting();
+  r.quality = u.quality();
   return r;
 }
 
 }  // namespace
+
+std::string GradeName(proto::QualityGrade g) {
+  switch (g) {
+    case proto::QUALITY_GOOD:
+      return "good";
+    case proto::QUALITY_FAIR:
+      return "fair";
+    case proto::QUALITY_POOR:
+      return "poor";
+    default:
+      return "";
+  }
+}
+
+void RoomView::SetOwnRtt(int64_t rtt_us) {
+  for (auto& [sid, p] : players_) {
+    if (!p.you || p.own_rtt_us == rtt_us) continue;
+    p.own_rtt_us = rtt_us;
+    ++version_;
+  }
+}
 
 void RoomView::Add(ChatLine line) {
   chat_.push_back(std::move(line));
@@ -196,6 +219,35 @@ bool RoomView::OnMessage(const proto::ClientMessage& m) {
       UpsertRoom(m.room_updated().room_info());
       ++version_;
       break;
+    case proto::ClientMessage::kTempoState: {
+      // A change by staff (the tempo line shows the rest).
+      const auto& t = m.tempo_state();
+      char text[160];
+      std::snprintf(text, sizeof text, " set the tempo: %.0f BPM %u/%u, %s", t.bpm(),
+                    t.beats_per_bar(), t.beat_unit(), t.running() ? "running" : "stopped");
+      Notice(
+          (t.changed_by_username().empty() ? std::string("the server") : t.changed_by_username()) +
+          text);
+      break;
+    }
+    case proto::ClientMessage::kMemberQuality: {
+      // Sent to room staff when a member's grade changes: a change to poor is worth a line.
+      const auto& q = m.member_quality();
+      auto it = players_.find(q.session_id());
+      if (it == players_.end()) break;
+      const proto::QualityGrade before_grade = it->second.quality.grade();
+      it->second.quality = q.quality();
+      ++version_;
+      if (q.quality().grade() == proto::QUALITY_POOR && before_grade != proto::QUALITY_POOR) {
+        char figures[160];
+        std::snprintf(figures, sizeof figures,
+                      " (rtt %.0f ms, clock +-%.1f ms, late %.1f%%, dropped %.1f%%)",
+                      q.quality().rtt_us() / 1000.0, q.quality().offset_error_us() / 1000.0,
+                      q.quality().late_percent(), q.quality().dropped_percent());
+        Notice(it->second.name + "'s link is poor" + figures);
+      }
+      break;
+    }
     case proto::ClientMessage::kErrorMessage:
       Error(m.error_message().error_code() + ": " + m.error_message().error_message());
       break;

@@ -1,5 +1,6 @@
 // RoomView: what tutti-play shows a person, built from the server's messages and the client's
-// own state: the room and who is in it (with each player's playout delay and late share), the
+// own state: the room and who is in it (with each player's playout delay and late share, and
+// the link quality grade the server shares with room staff), the room's tempo, the
 // chat with its history, the room list, and status lines for the connection, the MIDI device
 // and the sound. The UIs (curses, line) only draw it.
 //
@@ -37,7 +38,15 @@ struct PlayerRow {
   int64_t delay_us = 0;
   uint64_t note_ons = 0;
   uint64_t late_note_ons = 0;
+  // The link quality the member reported, graded by the server (docs/PROTOCOL.md, "Connection
+  // quality"): the server sends it to room staff only, so others see QUALITY_UNKNOWN.
+  proto::ConnectionQuality quality;
+  // Ours (you): the round trip we measure ourselves, -1 before any.
+  int64_t own_rtt_us = -1;
 };
+
+// A grade as one word ("good", "fair", "poor"), "" for unknown.
+std::string GradeName(proto::QualityGrade g);
 
 struct RoomRow {
   std::string id;
@@ -62,6 +71,12 @@ class RoomView {
   void set_connection(std::string s) { Set(&connection_, std::move(s)); }
   void set_device(std::string s) { Set(&device_, std::move(s)); }
   void set_sound(std::string s) { Set(&sound_, std::move(s)); }
+  // The room's tempo ("120 BPM 4/4, running  [click on]") and where the beat is ("bar 3
+  // beat 2"), kept apart so that the line UI prints only the first.
+  void set_tempo(std::string s) { Set(&tempo_, std::move(s)); }
+  void set_beat(std::string s) { Set(&beat_, std::move(s)); }
+  // Our own measured round trip, shown on our row.
+  void SetOwnRtt(int64_t rtt_us);
   // Updates a remote player's timing figures (not counted as a change: redrawn with the next).
   void SetTiming(uint64_t session_id, int64_t delay_us, uint64_t note_ons, uint64_t late);
 
@@ -76,6 +91,8 @@ class RoomView {
   const std::string& connection() const { return connection_; }
   const std::string& device() const { return device_; }
   const std::string& sound() const { return sound_; }
+  const std::string& tempo() const { return tempo_; }
+  const std::string& beat() const { return beat_; }
   // Session id of the player in this room whose name is `name` (case-insensitive), or 0.
   uint64_t FindPlayer(const std::string& name) const;
   // Bumped on every change, so a UI redraws only when needed.
@@ -98,6 +115,8 @@ class RoomView {
   std::string connection_ = "connecting";
   std::string device_;
   std::string sound_;
+  std::string tempo_;
+  std::string beat_;
   uint64_t version_ = 0;
   uint64_t chat_total_ = 0;
 };
