@@ -170,6 +170,23 @@ export class Player {
                                           events, arrivalLocalUs));
   }
 
+  // A batch replayed after a resume (PROTOCOL.md §12, "Replayed MIDI"): history, not
+  // performance. It never enters the jitter buffer: its note-ons are dropped, everything
+  // else (note-offs, pedals, controllers, programs, bends) applies now, so the sender's
+  // state here (and on a MIDI output) ends where the sender left it and nothing meant for
+  // seconds ago sounds now.
+  onReplayedMidi(m: MidiMessage): void {
+    const sender = senderKey(m.userId, m.sessionId);
+    if (sender === this.localSender || this.isSelf(sender)) return;
+    const now = this.nowLocalUs();
+    const when = this.audioTime(now, sender);
+    const events = [...parseChannelMessages(m.midiData), ...m.events.flatMap((e) => parseChannelMessages(e.data))];
+    for (const e of events) {
+      if ((e.status & 0xf0) === 0x90 && e.d2 > 0) continue;
+      this.apply(sender, e, when, now);
+    }
+  }
+
   // Reconcile with what the sender holds: the core releases what it no longer lists.
   onSnapshot(s: HeldNotesSnapshot): void {
     const sender = senderKey(s.userId, s.sessionId);

@@ -3,6 +3,7 @@
 // base64url without padding, as the last path segment of the WebSocket URL. A fresh
 // payload (new socket_id and ts) is built for every attempt, reconnects included.
 import sodium from 'libsodium-wrappers';
+import type { ResumeFields } from './resume.js';
 
 export interface ServerInfo {
   version: string;
@@ -78,8 +79,13 @@ export function tokenClaims(token: string): { sub: string; name?: string; exp?: 
   };
 }
 
-// The JSON the sealed box holds (AUTH.md "The payload").
-export function payloadFor(id: Identity, nowMs: number): Record<string, unknown> {
+// The JSON the sealed box holds (AUTH.md "The payload"), with the resume keys when the
+// page asks to resume its session (PROTOCOL.md §12).
+export function payloadFor(id: Identity, nowMs: number, resume: ResumeFields | null = null): Record<string, unknown> {
+  return { ...identityPayload(id, nowMs), ...(resume ?? {}) };
+}
+
+function identityPayload(id: Identity, nowMs: number): Record<string, unknown> {
   const socketId = sodium.to_base64(sodium.randombytes_buf(16), B64URL());
   if (id.token) {
     const { sub, exp } = tokenClaims(id.token);
@@ -99,8 +105,9 @@ export function sealPayload(payload: Record<string, unknown>, publicKey: Uint8Ar
 }
 
 // ws(s)://host/api/websocket/<sealed payload> for the page's own origin (or `wsOrigin`).
-export function connectUrl(info: ServerInfo, id: Identity, wsOrigin: string, nowMs = Date.now()): string {
-  return `${wsOrigin}${info.wsPath}${sealPayload(payloadFor(id, nowMs), info.sealPublicKey)}`;
+export function connectUrl(info: ServerInfo, id: Identity, wsOrigin: string, nowMs = Date.now(),
+                           resume: ResumeFields | null = null): string {
+  return `${wsOrigin}${info.wsPath}${sealPayload(payloadFor(id, nowMs, resume), info.sealPublicKey)}`;
 }
 
 export function wsOriginOf(loc: { protocol: string; host: string }): string {

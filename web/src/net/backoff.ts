@@ -11,3 +11,21 @@ export function backoffDelayMs(attempt: number, random: () => number = Math.rand
   const r = Math.min(Math.max(random(), 0), 1);
   return Math.round(step / 2 + (step / 2) * r);
 }
+
+// The server's hint for when to come back: the reason of a 1001 close after a drain
+// ("server maintenance; reconnect in N s", PROTOCOL.md §11), or a DRAIN notice's
+// reconnect_after_ms seen before the close. 0 when there is none.
+export function reconnectHintMs(code: number, reason: string, noticeMs: number): number {
+  if (code !== 1001) return 0;
+  const m = /reconnect in (\d{1,6}) s/.exec(reason);
+  return Math.max(m ? Number(m[1]) * 1000 : 0, noticeMs);
+}
+
+// The delay before retry `attempt` after a close carrying `hintMs`: never sooner than the
+// hint, plus up to a base step of jitter so a drained server does not see every page
+// come back in the same millisecond, and never sooner than the usual backoff.
+export function delayAfterCloseMs(attempt: number, hintMs: number, random: () => number = Math.random): number {
+  const usual = backoffDelayMs(attempt, random);
+  if (hintMs <= 0) return usual;
+  return Math.max(usual, hintMs + Math.round(BACKOFF_BASE_MS * Math.min(Math.max(random(), 0), 1)));
+}

@@ -1,20 +1,24 @@
 // One logical connection to tutti-server: it fetches /api/server-info, seals a fresh
-// payload for every attempt, keeps the heartbeat / clock-sync exchange going, decodes
-// frames and reconnects with backoff (backoff.ts) after any close it did not ask for.
+// payload for every attempt (asking to resume the session when it holds a resume token,
+// resume.ts), keeps the heartbeat / clock-sync exchange going, decodes frames, tells
+// replayed history from live events, and reconnects with backoff (backoff.ts, or later
+// when the server's 1001 close says when) after any close it did not ask for.
 // Main thread only; owned by the App (ui/app.ts).
 import { create } from '@bufbuild/protobuf';
 import { ClockSyncStatusSchema, ConnectionQualitySchema, type ClientMessage } from '../gen/tutti_pb.js';
-import { backoffDelayMs } from './backoff.js';
+import { delayAfterCloseMs, reconnectHintMs } from './backoff.js';
 import { connectUrl, type Identity, parseServerInfo, type ServerInfo, sodiumReady } from './auth.js';
 import { decodeReply, encodeRequest, type RequestInit } from './proto.js';
+import { type MessageKind, ResumeState } from './resume.js';
 import type { ClockSync } from '../playout/timing.js';
 
 export type ConnState = 'idle' | 'connecting' | 'open' | 'waiting' | 'closed';
 
 export interface ConnEvents {
   state(s: ConnState, detail: string): void;
-  message(m: ClientMessage, arrivalLocalUs: number): void;
-  opened(first: boolean): void;  // Welcome received
+  message(m: ClientMessage, arrivalLocalUs: number, kind: MessageKind): void;
+  // Welcome received; `resuming`: this connection asked to resume, a ResumeResult follows.
+  opened(first: boolean, resuming: boolean): void;
   dropped(): void;               // an open connection was lost
 }
 
@@ -34,6 +38,11 @@ export class Connection {
   private everWelcomed = false;
   private nextRequest = 1;
   nextRetryAt = 0;
+  // The resume token and room position, across this session's connections.
+  readonly resume = new ResumeState();
+  private resuming = false;
+  // A DRAIN notice's reconnect_after_ms: the wait after the close it announces.
+  drainReconnectMs = 0;
   // Set by the App: what to report in HeartbeatMessage.quality.
   quality: (() => { rttUs: number; offsetErrorUs: number; latePercent: number; droppedPercent: number }) | null = null;
 
@@ -50,6 +59,8 @@ export class Connection {
 
   start(identity: Identity): void {
     this.identity = identity;
+    this.resume.reset();
+    this.drainReconnectMs = 0;
     this.everWelcomed = false;
     this.attempt = 0;
     void this.open();
@@ -70,7 +81,9 @@ export class Connection {
         this.setState('closed', 'this server does not allow guests: connect with a token');
         return;
       }
-      url = connectUrl(info, this.identity, this.wsOrigin);
+      const resume = this.resume.fields();
+      url = connectUrl(info, this.identity, this.wsOrigin, Date.now(), resume);
+      this.resuming = resume !== null;
     } catch (e) {
       if (e instanceof Error && e.message.startsWith('token:')) {
         this.setState('closed', e.message);
@@ -93,6 +106,7 @@ export class Connection {
       } catch {
         return;  // an undecodable frame is ignored, as the protocol allows unknown data
       }
+      const kind = this.resume.observe(m);
       if (m.message.case === 'heartbeatMessage') {
         const h = m.message.value;
         this.clock.onExchange(Number(h.timestamp), Number(h.serverReceiveTime),
@@ -105,11 +119,11 @@ export class Connection {
         this.setState('open', 'connected');
         this.clock.reset();
         this.schedulePing(0);
-        this.events.message(m, at);
-        this.events.opened(first);
+        this.events.message(m, at, kind);
+        this.events.opened(first, this.resuming);
         return;
       }
-      this.events.message(m, at);
+      this.events.message(m, at, kind);
     };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
@@ -117,12 +131,18 @@ export class Connection {
       this.stopPing();
       const wasOpen = this.welcomed;
       this.welcomed = false;
+      this.resume.onDisconnected();
       if (wasOpen) this.events.dropped();
-      if (!this.identity) { this.setState('closed', 'disconnected'); return; }
-      if (ev.code === 4003) { this.setState('closed', 'banned by a server administrator'); return; }
+      if (!this.identity) { this.resume.reset(); this.setState('closed', 'disconnected'); return; }
+      if (ev.code === 4003) { this.resume.reset(); this.setState('closed', 'banned by a server administrator'); return; }
       // The token ran out (PROTOCOL.md 4004): retrying with it would only be refused.
-      if (ev.code === 4004) { this.identity = null; this.setState('closed', SESSION_EXPIRED); return; }
-      this.scheduleRetry(wasOpen ? `connection lost (${ev.code})` : 'connect refused');
+      if (ev.code === 4004) { this.identity = null; this.resume.reset(); this.setState('closed', SESSION_EXPIRED); return; }
+      // A drain's close says when the server takes connections again (PROTOCOL.md §11).
+      const hintMs = reconnectHintMs(ev.code, ev.reason, this.drainReconnectMs);
+      this.drainReconnectMs = 0;
+      const why = ev.code === 1001 ? `server going away${ev.reason ? ` (${ev.reason})` : ''}`
+        : wasOpen ? `connection lost (${ev.code})` : 'connect refused';
+      this.scheduleRetry(why, hintMs);
     };
   }
 
@@ -131,8 +151,8 @@ export class Connection {
     if (this.identity?.token) this.identity = { ...this.identity, token };
   }
 
-  private scheduleRetry(why: string): void {
-    const delay = backoffDelayMs(this.attempt++);
+  private scheduleRetry(why: string, hintMs = 0): void {
+    const delay = delayAfterCloseMs(this.attempt++, hintMs);
     this.nextRetryAt = Date.now() + delay;
     this.setState('waiting', `${why}; retrying in ${Math.ceil(delay / 1000)} s`);
     this.retryTimer = setTimeout(() => { this.retryTimer = null; void this.open(); }, delay);
@@ -185,6 +205,7 @@ export class Connection {
 
   stop(): void {
     this.identity = null;
+    this.resume.reset();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.stopPing();

@@ -1,9 +1,9 @@
 // The App: the page's controller. It owns the connection, the audio engine, the inputs
 // and the room state, turns server messages into screen updates and user actions into
-// requests, and rejoins its room after a reconnect. Main thread only; one per page.
-import { create } from '@bufbuild/protobuf';
+// requests, and resumes its session (resume_view.ts) or rejoins its room after a
+// reconnect. Main thread only; one per page.
 import {
-  type ClientMessage, Role, type RoomInfo, RoomSettingsSchema, RoomType, ServerCommandType, type UserInfo,
+  type ClientMessage, Role, type RoomInfo, ServerCommandType, type UserInfo,
   UserStatus,
 } from '../gen/tutti_pb.js';
 import { PianoSynth, type ScheduledNote } from '../audio/piano.js';
@@ -22,6 +22,9 @@ import { TokenRefresh } from './token_refresh.js';
 import { latencyOf, showQualityPanel, updateLatencyCells } from './latency.js';
 import { RoomMembers } from './members.js';
 import { type Metronome, startMetronome } from './music.js';
+import { ResumeView } from './resume_view.js';
+import { readCreateForm, renderRoomList } from './lobby_view.js';
+import type { MessageKind } from '../net/resume.js';
 import { allowedOriginOf, TokenSource } from '../net/token_source.js';
 
 type Screen = 'connect' | 'lobby' | 'room';
@@ -55,6 +58,7 @@ export class App {
   private listTimer: ReturnType<typeof setInterval> | null = null;
   private identity: Identity | null = null;
   metronome: Metronome;
+  resume: ResumeView = new ResumeView(this);
 
   constructor(timing: Timing) {
     this.timing = timing;
@@ -65,8 +69,8 @@ export class App {
     const wsOrigin = params.get('ws') ?? wsOriginOf(location);
     this.conn = new Connection(this.timing.clock, {
       state: (s, d) => this.onState(s, d),
-      message: (m, at) => this.onMessage(m, at),
-      opened: (first) => this.onOpened(first),
+      message: (m, at, kind) => this.onMessage(m, at, kind),
+      opened: (first, resuming) => this.onOpened(first, resuming),
       dropped: () => this.onDropped(),
     }, wsOrigin, params.get('info') ?? '/api/server-info');
     this.piano = new PianoView($('piano'), {
@@ -201,6 +205,7 @@ export class App {
     if (this.conn.info) this.showServerLine(this.conn.info);  // read anew on every attempt
     if (s === 'closed') {
       this.tokens.stop();
+      this.resume.onClosed();
       $('token-notice').hidden = true;
       this.stopListRefresh();
       this.room = null;
@@ -210,7 +215,10 @@ export class App {
     }
   }
 
-  private onOpened(first: boolean): void {
+  private onOpened(first: boolean, resuming: boolean): void {
+    this.resume.onWelcome();
+    // The ResumeResult that follows says whether the room is back or must be joined.
+    if (resuming && (this.room || this.wantRoom)) { this.resume.onResumeWelcome(); return; }
     if (this.wantRoom) {
       // Create-or-join: after a server restart an ordinary room is gone until its first
       // member comes back, and a link may name a room nobody opened yet.
@@ -229,6 +237,8 @@ export class App {
     this.keys.releaseAll();
     this.player?.releaseEverything();
     this.midi.silenceOutput();
+    // With a resume token the room stays on screen until the resume's answer.
+    if (this.resume.onDropped()) return;
     if (this.room) systemLine('Connection lost: reconnecting…', 'err');
     this.room = null;
     this.members.clear();
@@ -264,19 +274,6 @@ export class App {
     this.listTimer = null;
   }
 
-  private renderRoomList(rooms: RoomInfo[]): void {
-    const ul = $('room-list');
-    ul.replaceChildren();
-    for (const r of rooms) {
-      const b = el('button', { 'data-room': r.roomName },
-        el('span', {}, `${r.roomName}${r.hasPassword ? ' 🔒' : ''}`),
-        el('span', { class: 'muted' }, `${r.userCount}${r.settings?.maxUsers ? `/${r.settings.maxUsers}` : ''} playing`));
-      b.addEventListener('click', () => this.join(r.roomName, r.hasPassword ? prompt(`Password for ${r.roomName}`) ?? '' : ''));
-      ul.append(el('li', {}, b));
-    }
-    $('room-list-empty').hidden = rooms.length > 0;
-  }
-
   join(name: string, password = ''): void {
     $('lobby-error').textContent = '';
     this.wantRoom = { name, password };
@@ -300,26 +297,14 @@ export class App {
   }
 
   private createRoom(): void {
-    const name = $in('create-name').value.trim();
-    const password = $in('create-password').value;
-    const settings = create(RoomSettingsSchema, {
-      maxUsers: Number($in('create-max').value) || 0,
-      allowChat: $in('create-chat').checked,
-      allowGuests: $in('create-guests').checked,
-      autoModeration: $in('create-automod').checked,
-      requirePro: $in('create-pro').checked,
-      persistent: $in('create-persistent').checked,
-      welcomeMessage: $in('create-welcome').value,
-    });
-    this.wantRoom = { name, password };
-    this.conn.send({ case: 'createRoomCommand', value: {
-      roomName: name, roomType: Number($sel('create-type').value) as RoomType, password, settings,
-    } }, true);
+    const c = readCreateForm();
+    this.wantRoom = { name: c.roomName, password: c.password };
+    this.conn.send({ case: 'createRoomCommand', value: c }, true);
   }
 
   // --- server messages -----------------------------------------------------------------------
 
-  private redrawUsers(): void {
+  redrawUsers(): void {
     if (!this.room || !this.me) return;
     renderUsers([...this.members.values()], this.room.ownerId, this.me.sessionId);
     this.showLatency();
@@ -328,11 +313,22 @@ export class App {
     if (this.me && this.room) updateLatencyCells($('user-list'), senderKey(this.me.userId, this.me.sessionId), latencyOf(this.timing));
   }
 
-  private onMessage(m: ClientMessage, at: number): void {
+  // The status line after a room change or a resume.
+  refreshStatus(): void { this.onState(this.conn.state, 'connected'); }
+  // Join the wanted room again (create-or-join), as after a drop without resume.
+  rejoin(): void {
+    if (!this.wantRoom) return;
+    this.rejoining = true;
+    this.joinOrCreate(this.wantRoom.name, this.wantRoom.password);
+  }
+
+  private onMessage(m: ClientMessage, at: number, kind: MessageKind): void {
     const v = m.message;
+    if (kind === 'duplicate') return;  // a room event already applied (PROTOCOL.md §12)
     switch (v.case) {
       case 'welcome': {
         const u = v.value.user!;
+        this.resume.previousSessionId = this.me?.sessionId ?? null;
         this.me = { userId: u.userId, sessionId: u.sessionId, username: u.username };
         $('me-name').textContent = u.username;
         this.friends.setEnabled(!u.isGuest);
@@ -341,7 +337,7 @@ export class App {
       }
       case 'tokenExpiring': this.tokens.onExpiring(Number(v.value.sessionExpiresUnixMs)); break;
       case 'permissionsUpdated': this.onPermissions(v.value.user, v.value.roomId, m.requestId, Number(v.value.sessionExpiresUnixMs)); break;
-      case 'roomList': this.renderRoomList(v.value.rooms); break;
+      case 'roomList': renderRoomList(v.value.rooms, (n, pw) => this.join(n, pw)); break;
       case 'roomJoinedResponse': {
         const r = v.value;
         if (!r.success) { this.joinFailed(r.errorMessage); break; }
@@ -410,15 +406,10 @@ export class App {
           this.redrawUsers();
         }
         break;
-      case 'roomSnapshot': {
-        const s = v.value;
-        if (s.roomInfo) { this.room = s.roomInfo; this.metronome.set(s.roomInfo.tempo); }
-        this.members.clear();
-        for (const u of s.users) this.members.add(u);
-        for (const h of s.heldNotes) this.player?.onSnapshot(h);
-        this.redrawUsers();
-        break;
-      }
+      case 'roomSnapshot': this.resume.applySnapshot(v.value, false); break;
+      case 'resumeResult': this.resume.onResult(v.value); break;
+      case 'memberConnection': this.resume.onMemberConnection(v.value); break;
+      case 'serverNotice': this.resume.onNotice(v.value); break;
       case 'roomChatMessage': chatLine(v.value); break;
       case 'privateMessage': {
         const p = v.value;
@@ -444,7 +435,8 @@ export class App {
       }
       case 'midiMessage': {
         this.ensureAudio();
-        this.player?.onMidi(v.value, at);
+        // Replayed history is fast-forwarded, never played late as if live (PROTOCOL.md §12).
+        if (kind === 'replayed') this.player?.onReplayedMidi(v.value); else this.player?.onMidi(v.value, at);
         break;
       }
       case 'heldNotesSnapshot': this.player?.onSnapshot(v.value); break;
@@ -535,6 +527,7 @@ export class App {
   private sendChat(text: string): void {
     const cmd = parseChatInput(text);
     if (cmd.kind === 'empty') return;
+    if (cmd.kind !== 'localHelp' && !this.conn.isOpen) { systemLine('Not connected: not sent.', 'err'); return; }
     if (cmd.kind === 'localHelp') { systemLine(LOCAL_HELP, 'cmd'); }
     if (cmd.kind === 'pm') {
       const id = this.conn.send({ case: 'privateMessage', value: { toUserId: cmd.to, message: cmd.text } }, true);

@@ -20,6 +20,19 @@ export class RoomMembers {
       { info: u, status: u.avatar?.status ?? UserStatus.ONLINE, statusText: u.avatar?.statusText ?? '' });
   }
 
+  // A member back under a new session id (a resume): re-keyed in its place in the list,
+  // status kept.
+  rekey(oldKey: string, u: UserInfo): void {
+    const old = this.byKey.get(oldKey);
+    const entries = [...this.byKey.entries()].filter(([k]) => k !== senderKey(u.userId, u.sessionId));
+    const m: Member = { info: u, status: old?.status ?? u.avatar?.status ?? UserStatus.ONLINE,
+                        statusText: old?.statusText ?? u.avatar?.statusText ?? '' };
+    const i = entries.findIndex(([k]) => k === oldKey);
+    if (i >= 0) entries[i] = [senderKey(u.userId, u.sessionId), m]; else entries.push([senderKey(u.userId, u.sessionId), m]);
+    this.byKey.clear();
+    for (const [k, v] of entries) this.byKey.set(k, v);
+  }
+
   // A display name for system lines (a guest's id means nothing to people); the id when
   // nobody in the room has it.
   nameOf(userId: string): string {

@@ -53,7 +53,10 @@ export function renderUsers(members: Member[], ownerId: string, meSession: bigin
     const you = m.info.sessionId === meSession;
     const lat = el('span', { class: 'lat', title: you ? 'your round trip to the server' : 'delay their notes are played at here' }, UNKNOWN);
     const extra = qualityBadge(m.info);
-    const li = el('li', { 'data-user': m.info.userId, 'data-sender': senderKey(m.info.userId, m.info.sessionId) },
+    // Dropped and within the resume grace (PROTOCOL.md §12): still here, greyed.
+    if (m.info.reconnecting) extra.push(el('span', { class: 'badge reconnecting', title: 'connection lost; may come back' }, 'reconnecting…'));
+    const li = el('li', { 'data-user': m.info.userId, 'data-sender': senderKey(m.info.userId, m.info.sessionId),
+                          ...(m.info.reconnecting ? { class: 'reconnecting' } : {}) },
       sw, name, ...roleBadges(m.info, ownerId), st, lat, ...extra);
     ul.append(li);
   }

@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+// Session resume in the web client (docs/PROTOCOL.md §12, docs/WEB.md), in real Chromium
+// against the built tutti-server. Ann's page reaches the server through a loopback TCP
+// relay this test runs; Ben's page connects directly. The relay cuts Ann's connection
+// (both TCP sockets destroyed: no close frame either way, as when Wi-Fi drops) and refuses
+// her new connections while Ben chats and plays. Then it lets her through:
+//   - Ann's page showed its own "reconnecting" banner, kept the room on screen, and comes
+//     back in the same room by resuming: the missed chat lines are shown exactly once, the
+//     missed note-on is not played late, and chat and MIDI flow both ways afterwards;
+//   - Ben's page showed Ann greyed "reconnecting" in the member list and then back, and
+//     never a leave or a join of hers (nor a second Ann).
+// Screenshots of both states go to --artifacts. Every wait is for a condition with a
+// bounded deadline; nothing asserts how long anything took.
+//   node resume_browser_test.mjs --server PATH [--token PATH] [--dist DIR] [--artifacts DIR] [--verbose]
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { CheckFailed, check, main } from './harness.mjs';
+
+const STEP_MS = 20000;  // bounds a hang; nothing asserts how long a step took
+
+// A TCP relay on 127.0.0.1: every connection is piped to the server. cut() destroys the
+// open ones; while blocked, new ones are destroyed as they arrive (a page retrying sees
+// its attempts fail, as when the network is still down).
+class Relay {
+  constructor(targetPort) {
+    this.targetPort = targetPort;
+    this.pairs = new Set();
+    this.blocked = false;
+    this.refused = 0;
+    this.server = net.createServer((c) => {
+      if (this.blocked) { this.refused++; c.destroy(); return; }
+      const up = net.connect(this.targetPort, '127.0.0.1');
+      const pair = [c, up];
+      this.pairs.add(pair);
+      const end = () => { c.destroy(); up.destroy(); this.pairs.delete(pair); };
+      c.on('error', end); up.on('error', end); c.on('close', end); up.on('close', end);
+      c.pipe(up); up.pipe(c);
+    });
+  }
+  listen() { return new Promise((r) => this.server.listen(0, '127.0.0.1', () => r(this.server.address().port))); }
+  cut() { for (const [c, up] of this.pairs) { c.destroy(); up.destroy(); } this.pairs.clear(); }
+  close() { this.cut(); this.server.close(); }
+}
+
+const INIT = () => {
+  // A wide playout floor, so a saturated machine cannot make a live note late enough to
+  // be dropped (tests never depend on timing).
+  window.__TUTTI_TEST__ = { scheduled: [], delayBoundsUs: [600000, 700000] };
+};
+
+await main('web-resume', async (env) => {
+  const args = env.args;
+  const shots = args.artifacts ?? join(env.tmp, 'shots');
+  mkdirSync(shots, { recursive: true });
+  check(await env.detectWebRoot(), 'tutti-server serves the page (--web-root): the relay carries page and socket alike');
+  const port = await env.startServer(0);
+  await env.startPageServer();
+  const relay = new Relay(port);
+  const relayPort = await relay.listen();
+  const browser = await env.launch();
+
+  const pages = [];
+  async function open(label) {
+    const p = await browser.newPage();
+    p.label = label;
+    p.errors = [];
+    await p.addInitScript(INIT);
+    p.on('pageerror', (e) => p.errors.push(e.message));
+    p.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource|WebSocket connection/.test(m.text())) p.errors.push(m.text());
+      env.log(`${label} console: ${m.text()}`);
+    });
+    pages.push(p);
+    return p;
+  }
+  const wait = (p, fn, arg, what) => p.waitForFunction(fn, arg, { timeout: STEP_MS, polling: 100 }).catch(async (e) => {
+    const seen = await p.evaluate(() => ({
+      screen: ['connect', 'lobby', 'room'].find((n) => !document.getElementById(`screen-${n}`).hidden),
+      status: document.getElementById('status-text').textContent,
+      banner: document.getElementById('conn-banner').hidden ? '' : document.getElementById('conn-banner').textContent,
+      users: document.getElementById('user-list').textContent,
+      chat: [...document.querySelectorAll('#chat-log li')].slice(-6).map((l) => l.textContent),
+    })).catch(() => ({}));
+    throw new CheckFailed(`${p.label}: timed out waiting for ${what} (${e.message.split('\n')[0]}); page shows ${JSON.stringify(seen)}`);
+  });
+  const chatLines = (p) => p.evaluate(() => [...document.querySelectorAll('#chat-log li')].map((l) => l.textContent));
+  const shot = async (p, name) => { await p.screenshot({ path: join(shots, name) }); env.log(`screenshot ${name}`); };
+  const say = async (p, text) => { await p.fill('#chat-input', text); await p.press('#chat-input', 'Enter'); };
+  // Ann's entry in a page's member list: [count, reconnecting marks].
+  const annEntries = (p) => p.evaluate(() => {
+    const lis = [...document.querySelectorAll('#user-list li')].filter((l) => l.textContent.includes('Ann'));
+    return [lis.length, lis.filter((l) => l.classList.contains('reconnecting')).length];
+  });
+
+  // --- Ann (through the relay) opens the room; Ben (direct) follows the link ------------
+  const a = await open('ann');
+  await a.goto(`http://127.0.0.1:${relayPort}/#room=Jam`);
+  await wait(a, () => document.getElementById('server-line').textContent.includes('guests'), null, 'server info');
+  await a.fill('#name', 'Ann');
+  await a.click('#connect');
+  await wait(a, () => !document.getElementById('screen-room').hidden, null, 'Ann in the room');
+  const b = await open('ben');
+  await b.goto(env.pageUrl('#room=Jam'));
+  await wait(b, () => document.getElementById('server-line').textContent.includes('guests'), null, 'server info');
+  await b.fill('#name', 'Ben');
+  await b.click('#connect');
+  await wait(b, () => !document.getElementById('screen-room').hidden, null, 'Ben in the room');
+  await wait(a, () => document.getElementById('user-count').textContent === '(2)', null, 'Ann sees two people');
+  await wait(b, () => document.getElementById('user-count').textContent === '(2)', null, 'Ben sees two people');
+  await say(b, 'before the cut');
+  await wait(a, () => document.getElementById('chat-log').textContent.includes('before the cut'), null, 'the first line');
+  const annUser = await a.evaluate(() => window.tutti.me.userId);
+  const benChatBefore = (await chatLines(b)).length;
+
+  // --- the cut: Ann's TCP connection is destroyed, and the network stays down ----------
+  relay.blocked = true;
+  relay.cut();
+  await wait(a, () => !document.getElementById('conn-banner').hidden && !window.tutti.conn.isOpen, null, 'Ann\'s reconnecting banner');
+  check(!(await a.evaluate(() => document.getElementById('screen-room').hidden)), 'Ann\'s room stays on screen while she is away');
+  check((await a.evaluate(() => document.getElementById('conn-banner').textContent)).includes('Jam'), 'the banner names the room');
+  await wait(b, () => [...document.querySelectorAll('#user-list li.reconnecting')].some((l) => l.textContent.includes('Ann')),
+             null, 'Ben sees Ann reconnecting');
+  await shot(a, 'resume-1-ann-reconnecting.png');
+  await shot(b, 'resume-2-ben-sees-reconnecting.png');
+
+  // Meanwhile Ben chats and plays a note (on and off).
+  await say(b, 'missed one');
+  await say(b, 'missed two');
+  await wait(b, () => document.getElementById('chat-log').textContent.includes('missed two'), null, 'Ben\'s own lines');
+  await b.evaluate(() => { window.tutti.play(new Uint8Array([0x90, 67, 100])); window.tutti.play(new Uint8Array([0x80, 67, 0])); });
+  const annHeardBefore = await a.evaluate(() => window.__TUTTI_TEST__.scheduled.filter((s) => s.kind === 'on' && !s.source.startsWith('local')).length);
+
+  // --- the network is back: Ann's page resumes ---------------------------------------
+  await wait(a, () => window.tutti.conn.state === 'waiting', null, 'Ann waiting to retry');
+  check(relay.refused > 0, 'Ann\'s page tried again while the network was down, and was refused');
+  relay.blocked = false;
+  await a.evaluate(() => window.tutti.conn.retryNow());
+  await wait(a, () => window.tutti.conn.isOpen && document.getElementById('conn-banner').hidden
+             && document.getElementById('chat-log').textContent.includes('missed two'), null, 'Ann resumed with the missed lines');
+  const annLines = await chatLines(a);
+  for (const l of ['missed one', 'missed two', 'before the cut']) {
+    const n = annLines.filter((t) => t.endsWith(l)).length;
+    check(n === 1, `Ann's chat shows "${l}" exactly once (${n}): ${JSON.stringify(annLines)}`);
+  }
+  check(annLines.findIndex((t) => t.endsWith('missed one')) < annLines.findIndex((t) => t.endsWith('missed two')), 'in order');
+  check(annLines.some((t) => /Reconnected: back in Jam; \d+ missed events? caught up/.test(t)),
+        `Ann's page says it caught up: ${JSON.stringify(annLines.slice(-5))}`);
+  check((await a.evaluate(() => window.tutti.me.userId)) === annUser, 'Ann is the same user (a guest keeps her id)');
+  check((await a.evaluate(() => window.tutti.conn.resume.lastOutcome)) === 1, 'the answer was RESUME_RECOVERED');
+  await wait(a, () => document.getElementById('user-count').textContent === '(2)', null, 'Ann sees two people, herself once');
+  const annSelf = await annEntries(a);
+  check(annSelf[0] === 1 && annSelf[1] === 0, `Ann's own entry once, not reconnecting: ${annSelf}`);
+  // The note Ben played while she was away is history: never scheduled late.
+  const annHeardAfter = await a.evaluate(() => window.__TUTTI_TEST__.scheduled.filter((s) => s.kind === 'on' && !s.source.startsWith('local')).length);
+  check(annHeardAfter === annHeardBefore, `a replayed note-on is not played (${annHeardBefore} -> ${annHeardAfter})`);
+
+  // --- Ben saw reconnecting, then back; never a leave or a join ------------------------
+  await wait(b, () => [...document.querySelectorAll('#user-list li')].some((l) => l.textContent.includes('Ann') && !l.classList.contains('reconnecting')),
+             null, 'Ben sees Ann back');
+  const benEntries = await annEntries(b);
+  check(benEntries[0] === 1 && benEntries[1] === 0, `Ben lists Ann once, connected: ${benEntries}`);
+  const benLines = (await chatLines(b)).slice(benChatBefore);
+  check(!benLines.some((t) => /Ann (joined|left)/.test(t)), `Ben never saw Ann leave or join: ${JSON.stringify(benLines)}`);
+  check(benLines.some((t) => t.includes('Ann lost their connection')) && benLines.some((t) => t.includes('Ann is back')),
+        `Ben saw Ann reconnecting and back: ${JSON.stringify(benLines)}`);
+  await shot(a, 'resume-3-ann-resumed.png');
+  await shot(b, 'resume-4-ben-sees-ann-back.png');
+
+  // --- live again both ways -------------------------------------------------------------
+  await say(a, 'back again');
+  await wait(b, () => document.getElementById('chat-log').textContent.includes('back again'), null, 'Ben gets Ann\'s line');
+  await wait(a, () => window.tutti.timing.clock.synced, null, 'Ann\'s clock sync after the resume');
+  await b.evaluate(() => { window.tutti.play(new Uint8Array([0x90, 72, 90])); window.tutti.play(new Uint8Array([0x80, 72, 0])); });
+  await wait(a, () => window.__TUTTI_TEST__.scheduled.some((s) => s.kind === 'on' && s.note === 72 && !s.source.startsWith('local')),
+             null, 'Ann hears Ben\'s live note');
+
+  for (const p of pages) check(p.errors.length === 0, `${p.label}: page errors: ${p.errors.join(' | ')}`);
+  relay.close();
+});
