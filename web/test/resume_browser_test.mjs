@@ -9,9 +9,15 @@
 //     missed note-on is not played late, and chat and MIDI flow both ways afterwards;
 //   - Ben's page showed Ann greyed "reconnecting" in the member list and then back, and
 //     never a leave or a join of hers (nor a second Ann).
+// Then a server admin (a third page) starts a short drain: Ann's page shows the notice
+// as a banner with the time left; after the server's 1001 close it waits at least the
+// close's reconnect hint before retrying, and once the admin ends maintenance mode it
+// is back in the room (the drain ended the session, so the resume is refused and the
+// page joins afresh).
 // Screenshots of both states go to --artifacts. Every wait is for a condition with a
 // bounded deadline; nothing asserts how long anything took.
-//   node resume_browser_test.mjs --server PATH [--token PATH] [--dist DIR] [--artifacts DIR] [--verbose]
+//   node resume_browser_test.mjs --server PATH --token PATH [--dist DIR] [--artifacts DIR] [--verbose]
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -59,6 +65,9 @@ await main('web-resume', async (env) => {
   const relay = new Relay(port);
   const relayPort = await relay.listen();
   const browser = await env.launch();
+  check(args.token, '--token PATH/TO/tutti-token is required');
+  const adminToken = JSON.parse(execFileSync(args.token, ['--keys', env.keys, '--user-id', 'u-ops', '--name', 'Ops',
+    '--member', '--roles', 'admin', '--port', String(port), '--json'], { encoding: 'utf8' })).token;
 
   const pages = [];
   async function open(label) {
@@ -174,6 +183,40 @@ await main('web-resume', async (env) => {
   await b.evaluate(() => { window.tutti.play(new Uint8Array([0x90, 72, 90])); window.tutti.play(new Uint8Array([0x80, 72, 0])); });
   await wait(a, () => window.__TUTTI_TEST__.scheduled.some((s) => s.kind === 'on' && s.note === 72 && !s.source.startsWith('local')),
              null, 'Ann hears Ben\'s live note');
+
+  // --- a drain: the notice's countdown, the 1001 close's hint, back after maintenance ---
+  const ops = await open('ops');
+  await ops.goto(env.pageUrl(`#token=${adminToken}`));
+  await wait(ops, () => !document.getElementById('screen-lobby').hidden, null, 'Ops in the lobby');
+  await ops.evaluate(() => window.tutti.conn.send({ case: 'serverCommand', value: {
+    commandType: 16 /* START_DRAIN */, parameters: { seconds: '4', message: 'upgrading the server' } } }, true));
+  await wait(a, () => !document.getElementById('server-notice').hidden
+             && document.getElementById('server-notice-text').textContent.includes('upgrading the server'), null, 'Ann\'s drain banner');
+  const noticeText = await a.evaluate(() => document.getElementById('server-notice-text').textContent);
+  const annOpen = await a.evaluate(() => window.tutti.conn.isOpen);
+  // Before the close it counts down; after it, it says the page will reconnect.
+  check(annOpen ? /closes the connection in [1-4] s/.test(noticeText) : /Reconnecting when the server is back/.test(noticeText),
+        `the banner gives the time left: ${noticeText}`);
+  await shot(a, 'resume-5-ann-drain-notice.png');
+  await wait(a, () => window.tutti.conn.retries.some((r) => r.why.startsWith('server going away')), null, 'Ann\'s page closed by the drain');
+  const planned = (await a.evaluate(() => window.tutti.conn.retries)).find((r) => r.why.startsWith('server going away'));
+  check(/reconnect in \d+ s/.test(planned.why) && planned.delayMs >= 5000,
+        `after the drain's close the page waits at least the hint (5 s by default): ${JSON.stringify(planned)}`);
+  // Staff get in during maintenance mode: Ops comes back and ends it.
+  await wait(ops, () => window.tutti.conn.isOpen && window.tutti.conn.retries.length > 0, null, 'Ops back after the drain');
+  await ops.evaluate(() => window.tutti.conn.send({ case: 'serverCommand', value: {
+    commandType: 17 /* SET_MAINTENANCE */, parameters: { on: 'false' } } }, true));
+  await wait(ops, () => document.getElementById('server-notice').hidden, null, 'Ops\' banner gone');
+  await wait(a, () => {
+    if (window.tutti.conn.state === 'waiting') window.tutti.conn.retryNow();
+    // The room stays on screen while the page waits for the resume's answer: wait for
+    // the answer's outcome (the drain ended the session: refused, then a fresh join).
+    return window.tutti.conn.isOpen && window.tutti.room?.roomName === 'Jam' && !window.tutti.resume.awaiting
+      && document.getElementById('conn-banner').hidden && document.getElementById('server-notice').hidden
+      && [...document.querySelectorAll('#chat-log li')].some((l) => l.textContent === 'Reconnected: back in Jam.');
+  }, null, 'Ann back in Jam after the drain');
+  const drainOutcome = await a.evaluate(() => window.tutti.conn.resume.lastOutcome);
+  check(drainOutcome === 3, `the drain ended the session: RESUME_REFUSED (${drainOutcome}): ${JSON.stringify(await chatLines(a))}`);
 
   for (const p of pages) check(p.errors.length === 0, `${p.label}: page errors: ${p.errors.join(' | ')}`);
   relay.close();

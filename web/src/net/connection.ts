@@ -43,6 +43,9 @@ export class Connection {
   private resuming = false;
   // A DRAIN notice's reconnect_after_ms: the wait after the close it announces.
   drainReconnectMs = 0;
+  // The latest retries planned (why, and the delay chosen), bounded: what a test or a
+  // developer's console reads to see the schedule followed.
+  readonly retries: { why: string; delayMs: number }[] = [];
   // Set by the App: what to report in HeartbeatMessage.quality.
   quality: (() => { rttUs: number; offsetErrorUs: number; latePercent: number; droppedPercent: number }) | null = null;
 
@@ -153,6 +156,8 @@ export class Connection {
 
   private scheduleRetry(why: string, hintMs = 0): void {
     const delay = delayAfterCloseMs(this.attempt++, hintMs);
+    this.retries.push({ why, delayMs: delay });
+    if (this.retries.length > 20) this.retries.shift();
     this.nextRetryAt = Date.now() + delay;
     this.setState('waiting', `${why}; retrying in ${Math.ceil(delay / 1000)} s`);
     this.retryTimer = setTimeout(() => { this.retryTimer = null; void this.open(); }, delay);
