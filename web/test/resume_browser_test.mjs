@@ -184,6 +184,37 @@ await main('web-resume', async (env) => {
   await wait(a, () => window.__TUTTI_TEST__.scheduled.some((s) => s.kind === 'on' && s.note === 72 && !s.source.startsWith('local')),
              null, 'Ann hears Ben\'s live note');
 
+  // --- a second cut, resumed from a position the server cannot replay from -----------
+  // The page's stored epoch is made stale (as after a room was recreated): the answer is
+  // RESUME_UNRECOVERABLE with a snapshot, and the page rebuilds members and chat from it.
+  relay.blocked = true;
+  relay.cut();
+  await wait(a, () => window.tutti.conn.state === 'waiting' && !document.getElementById('conn-banner').hidden, null, 'Ann dropped again');
+  await a.evaluate(() => { window.tutti.conn.resume.epoch = 'stale-epoch'; });
+  await wait(b, () => [...document.querySelectorAll('#user-list li.reconnecting')].some((l) => l.textContent.includes('Ann')),
+             null, 'Ben sees Ann reconnecting again');
+  await say(b, 'missed three');
+  await wait(b, () => document.getElementById('chat-log').textContent.includes('missed three'), null, 'Ben\'s third line');
+  relay.blocked = false;
+  await a.evaluate(() => window.tutti.conn.retryNow());
+  await wait(a, () => window.tutti.conn.isOpen && !window.tutti.resume.awaiting && document.getElementById('conn-banner').hidden
+             && document.getElementById('chat-log').textContent.includes('missed three'), null, 'Ann back from the snapshot');
+  check((await a.evaluate(() => window.tutti.conn.resume.lastOutcome)) === 2, 'the answer was RESUME_UNRECOVERABLE');
+  const fromSnapshot = await chatLines(a);
+  for (const l of ['before the cut', 'missed one', 'missed two', 'back again', 'missed three']) {
+    const n = fromSnapshot.filter((t) => t.endsWith(l)).length;
+    check(n === 1, `after the snapshot Ann's chat shows "${l}" once (${n}): ${JSON.stringify(fromSnapshot)}`);
+  }
+  check(fromSnapshot.some((t) => t.includes('the room was reloaded')), 'the page says the room was reloaded');
+  await wait(a, () => document.getElementById('user-count').textContent === '(2)', null, 'two people from the snapshot');
+  const annSelf2 = await annEntries(a);
+  check(annSelf2[0] === 1 && annSelf2[1] === 0, `Ann's own entry once after the snapshot: ${annSelf2}`);
+  await wait(b, () => [...document.querySelectorAll('#user-list li')].some((l) => l.textContent.includes('Ann') && !l.classList.contains('reconnecting')),
+             null, 'Ben sees Ann back again');
+  const benLines2 = (await chatLines(b)).slice(benChatBefore);
+  check(!benLines2.some((t) => /Ann (joined|left)/.test(t)), `Ben never saw Ann leave or join: ${JSON.stringify(benLines2)}`);
+  await shot(a, 'resume-5-ann-from-snapshot.png');
+
   // --- a drain: the notice's countdown, the 1001 close's hint, back after maintenance ---
   const ops = await open('ops');
   await ops.goto(env.pageUrl(`#token=${adminToken}`));
@@ -197,7 +228,7 @@ await main('web-resume', async (env) => {
   // Before the close it counts down; after it, it says the page will reconnect.
   check(annOpen ? /closes the connection in [1-4] s/.test(noticeText) : /Reconnecting when the server is back/.test(noticeText),
         `the banner gives the time left: ${noticeText}`);
-  await shot(a, 'resume-5-ann-drain-notice.png');
+  await shot(a, 'resume-6-ann-drain-notice.png');
   await wait(a, () => window.tutti.conn.retries.some((r) => r.why.startsWith('server going away')), null, 'Ann\'s page closed by the drain');
   const planned = (await a.evaluate(() => window.tutti.conn.retries)).find((r) => r.why.startsWith('server going away'));
   check(/reconnect in \d+ s/.test(planned.why) && planned.delayMs >= 5000,

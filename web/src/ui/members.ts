@@ -24,11 +24,12 @@ export class RoomMembers {
   // status kept.
   rekey(oldKey: string, u: UserInfo): void {
     const old = this.byKey.get(oldKey);
-    const entries = [...this.byKey.entries()].filter(([k]) => k !== senderKey(u.userId, u.sessionId));
+    const key = senderKey(u.userId, u.sessionId);
     const m: Member = { info: u, status: old?.status ?? u.avatar?.status ?? UserStatus.ONLINE,
                         statusText: old?.statusText ?? u.avatar?.statusText ?? '' };
-    const i = entries.findIndex(([k]) => k === oldKey);
-    if (i >= 0) entries[i] = [senderKey(u.userId, u.sessionId), m]; else entries.push([senderKey(u.userId, u.sessionId), m]);
+    if (!old) { this.byKey.set(key, m); return; }
+    const entries = [...this.byKey.entries()].flatMap(([k, v]): [string, Member][] =>
+      k === oldKey ? [[key, m]] : k === key ? [] : [[k, v]]);
     this.byKey.clear();
     for (const [k, v] of entries) this.byKey.set(k, v);
   }

@@ -58,7 +58,7 @@ export class ResumeView {
           : `Reconnected: back in ${app.room.roomName}.`);
       } else if (r.snapshot) {
         this.applySnapshot(r.snapshot, true);
-        systemLine(`Reconnected: back in ${app.room.roomName}; what happened meanwhile is gone (${r.reason}), the room was reloaded.`);
+        systemLine(`Reconnected: back in ${app.room.roomName}; the missed events could not be replayed (${r.reason}), so the room was reloaded as it is now.`);
       }
       app.redrawUsers();
       app.refreshStatus();
