@@ -21,7 +21,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { CheckFailed, check, main } from './harness.mjs';
+import { CheckFailed, check, main, until } from './harness.mjs';
 
 const STEP_MS = 20000;  // bounds a hang; nothing asserts how long a step took
 
@@ -142,11 +142,14 @@ await main('web-resume', async (env) => {
 
   // --- the network is back: Ann's page resumes ---------------------------------------
   await wait(a, () => window.tutti.conn.state === 'waiting', null, 'Ann waiting to retry');
-  check(relay.refused > 0, 'Ann\'s page tried again while the network was down, and was refused');
+  // At least one retry fails while the network is down (the backoff's path, not a lucky
+  // first attempt).
+  await until(() => relay.refused > 0, 'Ann\'s page retrying while the network is down', STEP_MS);
   relay.blocked = false;
-  await a.evaluate(() => window.tutti.conn.retryNow());
-  await wait(a, () => window.tutti.conn.isOpen && document.getElementById('conn-banner').hidden
-             && document.getElementById('chat-log').textContent.includes('missed two'), null, 'Ann resumed with the missed lines');
+  // "Retry now" whenever the page is waiting (its backoff may have grown meanwhile).
+  await wait(a, () => (window.tutti.conn.state === 'waiting' && window.tutti.conn.retryNow(), false)
+             || (window.tutti.conn.isOpen && document.getElementById('conn-banner').hidden
+             && document.getElementById('chat-log').textContent.includes('missed two')), null, 'Ann resumed with the missed lines');
   const annLines = await chatLines(a);
   for (const l of ['missed one', 'missed two', 'before the cut']) {
     const n = annLines.filter((t) => t.endsWith(l)).length;
@@ -196,9 +199,9 @@ await main('web-resume', async (env) => {
   await say(b, 'missed three');
   await wait(b, () => document.getElementById('chat-log').textContent.includes('missed three'), null, 'Ben\'s third line');
   relay.blocked = false;
-  await a.evaluate(() => window.tutti.conn.retryNow());
-  await wait(a, () => window.tutti.conn.isOpen && !window.tutti.resume.awaiting && document.getElementById('conn-banner').hidden
-             && document.getElementById('chat-log').textContent.includes('missed three'), null, 'Ann back from the snapshot');
+  await wait(a, () => (window.tutti.conn.state === 'waiting' && window.tutti.conn.retryNow(), false)
+             || (window.tutti.conn.isOpen && !window.tutti.resume.awaiting && document.getElementById('conn-banner').hidden
+             && document.getElementById('chat-log').textContent.includes('missed three')), null, 'Ann back from the snapshot');
   check((await a.evaluate(() => window.tutti.conn.resume.lastOutcome)) === 2, 'the answer was RESUME_UNRECOVERABLE');
   const fromSnapshot = await chatLines(a);
   for (const l of ['before the cut', 'missed one', 'missed two', 'back again', 'missed three']) {
@@ -239,7 +242,7 @@ await main('web-resume', async (env) => {
     commandType: 17 /* SET_MAINTENANCE */, parameters: { on: 'false' } } }, true));
   await wait(ops, () => document.getElementById('server-notice').hidden, null, 'Ops\' banner gone');
   await wait(a, () => {
-    if (window.tutti.conn.state === 'waiting') window.tutti.conn.retryNow();
+    if (window.tutti.conn.state === 'waiting') window.tutti.conn.retryNow();  // see above
     // The room stays on screen while the page waits for the resume's answer: wait for
     // the answer's outcome (the drain ended the session: refused, then a fresh join).
     return window.tutti.conn.isOpen && window.tutti.room?.roomName === 'Jam' && !window.tutti.resume.awaiting
