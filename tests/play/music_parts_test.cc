@@ -9,6 +9,7 @@
 #include "tools/play/click_track.h"
 #include "tools/play/commands.h"
 #include "tools/play/room_view.h"
+#include "tools/play/sound.h"
 
 namespace tutti::play {
 namespace {
@@ -246,6 +247,36 @@ TEST(RoomViewQualityTest, GradesFromTheJoinListAndMemberQualityUpdates) {
   v.SetOwnRtt(3000);
   EXPECT_EQ(v.players().at(7).own_rtt_us, 3000);
   EXPECT_EQ(v.players().at(9).own_rtt_us, -1);
+}
+
+}  // namespace
+}  // namespace tutti::play
+
+namespace tutti::play {
+namespace {
+
+// The room's notes go to the timed output with their play times, on the player's channel;
+// without a timed output they play at once.
+TEST(SoundTimedTest, PlayAtRoutesThroughThePlayersChannelWithItsTime) {
+  std::vector<midi::ChannelMessage> now;
+  std::vector<std::pair<midi::ChannelMessage, int64_t>> timed;
+  Sound s([&](const midi::ChannelMessage& m) { now.push_back(m); });
+  s.PlayAt(42, {0x90, 60, 100, 3}, 1234);
+  ASSERT_FALSE(now.empty());
+  EXPECT_EQ(now.back().status, 0x91) << "no timed output: at once";
+  now.clear();
+  s.set_timed_sink([&](const midi::ChannelMessage& m, int64_t at) { timed.emplace_back(m, at); });
+  s.PlayAt(42, {0x80, 60, 0, 3}, 5678);
+  EXPECT_TRUE(now.empty());
+  ASSERT_EQ(timed.size(), 1u);
+  EXPECT_EQ(timed[0].first.status, 0x81);
+  EXPECT_EQ(timed[0].second, 5678);
+  // A new player's channel set-up (program, volume) goes at once, before their first note.
+  s.PlayAt(43, {0x90, 62, 100, 3}, 9000);
+  ASSERT_EQ(now.size(), 2u);
+  EXPECT_EQ(now[0].status, 0xC2);
+  EXPECT_EQ(now[1].status, 0xB2);
+  EXPECT_EQ(timed.back().first.status, 0x92);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <utility>
 
 #include "midi/midi_parse.h"
@@ -37,10 +38,26 @@ std::string BaseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+bridge::MidiLinkOptions LinkOptions(const AppOptions& o) {
+  bridge::MidiLinkOptions l;
+  l.output_lookahead_us = o.output_lookahead_us;
+  return l;
+}
+
+ClickTrackOptions ClickOptions(const AppOptions& o) {
+  ClickTrackOptions c;
+  c.lookahead_us = o.output_lookahead_us;
+  return c;
+}
+
 }  // namespace
 
 App::App(AppOptions options, Settings* settings)
-    : o_(std::move(options)), settings_(settings), rng_(static_cast<unsigned>(MonotonicNowUs())) {
+    : o_(std::move(options)),
+      settings_(settings),
+      link_(LinkOptions(o_)),
+      clicks_(ClickOptions(o_)),
+      rng_(static_cast<unsigned>(MonotonicNowUs())) {
   link_.buffer().SetDelayBounds(o_.min_delay_us, o_.max_delay_us);
   const bool line = o_.ui == "line" || (o_.ui == "auto" && !IsInteractiveTerminal());
   if (!line) {
@@ -49,6 +66,8 @@ App::App(AppOptions options, Settings* settings)
   }
   if (!ui_) ui_ = MakeLineUi([this] { inbox_.Wake(); });
   sound_ = std::make_unique<Sound>([this](const midi::ChannelMessage& m) { Output(m); });
+  sound_->set_timed_sink(
+      [this](const midi::ChannelMessage& m, int64_t at_us) { OutputAt(m, at_us); });
   devices_ = std::make_unique<MidiDevices>(o_.midi_api, "tutti-play");
   keyboard_ = std::make_unique<KeyboardInput>(devices_.get(), [this] { inbox_.Wake(); });
   external_ = std::make_unique<ExternalOutput>(devices_.get());
@@ -69,33 +88,6 @@ std::string App::NameOf(uint64_t session_id) const {
   return it == view_.players().end() ? "" : it->second.name;
 }
 
-void App::ToggleRecording(int64_t now) {
-  if (!recorder_.recording()) {
-    recorder_.Start(now);
-    record_path_.clear();
-    view_.Notice("recording what the room plays (/record again saves it)");
-    return;
-  }
-  std::string path = record_path_;
-  if (path.empty()) {
-    std::string room = view_.room().empty() ? "room" : view_.room();
-    for (char& c : room) {
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '-';
-    }
-    path = o_.record_dir + "/tutti-" + room + "-" +
-           std::to_string(client::WallClockUnixMs() / 1000) + ".mid";
-  }
-  const absl::Status s = recorder_.StopAndSave(path);
-  if (s.ok()) {
-    view_.Notice("saved " + std::to_string(recorder_.events()) + " events to " + path +
-                 (recorder_.dropped() ? " (" + std::to_string(recorder_.dropped()) +
-                                            " past the limit were not kept)"
-                                      : ""));
-  } else {
-    view_.Error(std::string(s.message()));
-  }
-}
-
 App::~App() = default;
 
 void App::Output(const midi::ChannelMessage& m) {
@@ -104,6 +96,34 @@ void App::Output(const midi::ChannelMessage& m) {
   } else if (synth_) {
     synth_->Play(m);
   }
+}
+
+void App::OutputAt(const midi::ChannelMessage& m, int64_t at_us) {
+  const int64_t now = MonotonicNowUs();
+  if (!use_external_) {
+    if (synth_) synth_->PlayAt(m, at_us, now);
+    return;
+  }
+  if (at_us <= now && held_.empty()) {
+    external_->Send(m);
+    return;
+  }
+  // Kept in time order; equal times keep their arrival order.
+  auto at = held_.end();
+  while (at != held_.begin() && std::prev(at)->at_us > at_us) --at;
+  held_.insert(at, Held{at_us, m});
+}
+
+void App::FlushHeld(int64_t now) {
+  while (!held_.empty() && held_.front().at_us <= now) {
+    if (use_external_) external_->Send(held_.front().message);
+    held_.pop_front();
+  }
+}
+
+void App::ReleaseEverything() {
+  held_.clear();  // nothing queued may sound after the release
+  sound_->ReleaseAll();
 }
 
 void App::FollowTempo(const proto::ClientMessage& m, int64_t now) {
@@ -124,7 +144,7 @@ void App::PlayClicks(int64_t now) {
   std::vector<ClickEvent> due;
   clicks_.Poll(link_.clock(), now, &due);
   // Clicks bypass the players' channel map: they are the room's, on the drum channel.
-  for (const ClickEvent& c : due) Output(c.message);
+  for (const ClickEvent& c : due) OutputAt(c.message, c.local_us);
 }
 
 void App::Stop() {
@@ -133,7 +153,7 @@ void App::Stop() {
 }
 
 void App::ChooseOutput(const std::string& choice) {
-  sound_->ReleaseAll();  // nothing may keep sounding on the output being left
+  ReleaseEverything();  // nothing may keep sounding on the output being left
   if (choice == "synth") {
     (void)external_->Choose("none");
     use_external_ = false;
@@ -234,7 +254,7 @@ void App::Disconnected(int64_t now) {
   bridge::LinkOutput lost;
   link_.OnDisconnected(now, &lost);
   Play(lost);
-  sound_->ReleaseAll();
+  ReleaseEverything();
   resume_.OnDisconnected();
   pump_.reset();  // its thread has returned after reporting the close
   inbox_.Reopen();
@@ -256,7 +276,7 @@ void App::Disconnected(int64_t now) {
 
 void App::Play(const bridge::LinkOutput& o) {
   for (const auto& ev : o.play) {
-    sound_->Play(ev.session_id, ev.message);
+    sound_->PlayAt(ev.session_id, ev.message, ev.local_us);
     recorder_.Add(ev.session_id, NameOf(ev.session_id), ev.local_us, ev.message);
     ++remote_events_;
   }
@@ -282,123 +302,6 @@ void App::SendLocal(int64_t now, bridge::LinkOutput* out) {
     // Offline or outside a room, playing is not queued: it would arrive later in a burst.
     if (connected_ && !view_.room().empty()) link_.SendLocal(in[i].local_us, group, now, out);
     i = k;
-  }
-}
-
-void App::ListDevices() {
-  view_.Notice("MIDI inputs (" + devices_->api_name() + "; /device N):");
-  const auto inputs = devices_->Inputs();
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    view_.Notice("  " + std::to_string(i + 1) + ". " + inputs[i] +
-                 (inputs[i] == keyboard_->port() ? "  <- playing" : ""));
-  }
-  if (inputs.empty()) view_.Notice("  (none)");
-  view_.Notice("MIDI outputs (/output N, or /output synth):");
-  const auto outputs = devices_->Outputs();
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    view_.Notice("  " + std::to_string(i + 1) + ". " + outputs[i] +
-                 (outputs[i] == external_->port() ? "  <- sounding" : ""));
-  }
-  if (outputs.empty()) view_.Notice("  (none)");
-}
-
-uint64_t App::PlayerFor(const std::string& who) {
-  if (who == "me" || who == view_.me()) return Sound::kLocal;
-  const uint64_t sid = view_.FindPlayer(who);
-  if (sid == view_.my_session()) return Sound::kLocal;
-  return sid == 0 ? UINT64_MAX : sid;
-}
-
-void App::HandleLine(const std::string& line, int64_t now) {
-  const Command c = ParseCommand(line);
-  switch (c.kind) {
-    case Command::Kind::kNothing:
-      return;
-    case Command::Kind::kChat:
-      if (!connected_) {
-        view_.Error("not connected: the line was not sent");
-        return;
-      } else {
-        proto::ServerMessage m;
-        m.mutable_room_chat_message()->set_message(c.text);
-        client_->Send(std::move(m));
-      }
-      return;
-    case Command::Kind::kHelp:
-      for (const auto& h : HelpLines()) view_.Notice(h);
-      return;
-    case Command::Kind::kRooms:
-      view_.Notice(std::to_string(view_.rooms().size()) + " rooms:");
-      for (const auto& r : view_.rooms()) {
-        view_.Notice("  " + r.name + " (" + std::to_string(r.users) + "/" +
-                     std::to_string(r.max_users) + ")" + (r.password ? " [password]" : ""));
-      }
-      return;
-    case Command::Kind::kJoin:
-    case Command::Kind::kLobby:
-      if (!connected_) {
-        view_.Error("not connected");
-        return;
-      }
-      Join(c.kind == Command::Kind::kJoin ? c.arg : "");
-      return;
-    case Command::Kind::kDevices:
-      ListDevices();
-      return;
-    case Command::Kind::kDevice: {
-      const absl::Status s = keyboard_->Choose(c.arg);
-      if (s.ok()) {
-        view_.Notice(keyboard_->state() == KeyboardInput::State::kOpen
-                         ? "playing from " + keyboard_->port()
-                         : "no keyboard");
-      } else {
-        view_.Error(std::string(s.message()));
-      }
-      if (s.ok() || s.code() == absl::StatusCode::kNotFound) {
-        settings_->Set("input", keyboard_->wanted());
-      }
-      UpdateStatus();
-      return;
-    }
-    case Command::Kind::kOutput:
-      ChooseOutput(c.arg);
-      settings_->Set("output", c.arg == "synth" ? "synth" : external_->wanted());
-      UpdateStatus();
-      return;
-    case Command::Kind::kProgram:
-    case Command::Kind::kVolume: {
-      const uint64_t player = PlayerFor(c.arg);
-      if (player == UINT64_MAX) {
-        view_.Error("no player named " + c.arg + " here");
-        return;
-      }
-      const uint8_t v = static_cast<uint8_t>(c.value);
-      if (c.kind == Command::Kind::kProgram) {
-        sound_->SetProgram(player, v);
-        view_.Notice(c.arg + " now sounds as GM program " + std::to_string(c.value));
-      } else {
-        sound_->SetVolume(player, v);
-        view_.Notice(c.arg + " volume " + std::to_string(c.value));
-      }
-      return;
-    }
-    case Command::Kind::kRecord:
-      ToggleRecording(now);
-      return;
-    case Command::Kind::kMetronome:
-      clicks_.set_enabled(c.arg.empty() ? !clicks_.enabled() : c.arg == "on");
-      view_.Notice(std::string("metronome ") + (clicks_.enabled() ? "on" : "off") +
-                   (clicks_.enabled() && !clicks_.has_grid() ? " (it clicks once in a room)"
-                    : clicks_.enabled() && !clicks_.grid().running
-                        ? " (the room's transport is stopped: /tempo start)"
-                        : ""));
-      return;
-    case Command::Kind::kQuit:
-      quit_ = true;
-      return;
-    case Command::Kind::kInvalid:
-      view_.Error(c.text);
-      return;
   }
 }
 
@@ -511,6 +414,7 @@ int App::Run() {
     int64_t wake_at = std::min(next_poll, now + ui_->poll_interval_us());
     if (connected_) wake_at = std::min(wake_at, link_.NextWake(now));
     if (auto click = clicks_.NextWake(link_.clock(), now)) wake_at = std::min(wake_at, *click);
+    if (!held_.empty()) wake_at = std::min(wake_at, held_.front().at_us);
     if (!connected_) wake_at = std::min(wake_at, reconnect_at_);
     items.clear();
     const bool closed = inbox_.Wait(
@@ -544,7 +448,7 @@ int App::Run() {
       }
       if (item.message.has_room_left() && view_.room().empty()) {
         joined_room_.clear();  // kicked or the room closed: not rejoined after a reconnect
-        sound_->ReleaseAll();
+        ReleaseEverything();
         clicks_.Clear();
       }
     }
@@ -556,6 +460,7 @@ int App::Run() {
     }
     Play(out);
     PlayClicks(now);
+    FlushHeld(MonotonicNowUs());
     if (now >= next_poll) {
       PollDevices();
       ForgetDeparted();
@@ -572,7 +477,7 @@ int App::Run() {
   bridge::LinkOutput o;
   link_.OnDisconnected(MonotonicNowUs(), &o);
   Play(o);
-  sound_->ReleaseAll();
+  ReleaseEverything();
   if (synth_) synth_->AllNotesOff();
   if (recorder_.recording()) ToggleRecording(MonotonicNowUs());  // never lose a take
   if (connected_) client_->Close();

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <random>
 #include <string>
@@ -50,6 +51,10 @@ struct AppOptions {
   std::string log_file;     // the terminal UI sends libraries' stderr here
   int64_t min_delay_us = 5000;
   int64_t max_delay_us = 500000;
+  // The room's notes (and the metronome's clicks) leave the jitter buffer this much before
+  // they are due, each with its time, into the synth's sequencer: a late wake-up of the loop
+  // shorter than this costs no timing (docs/TIMING.md, "Play on time, not on wake-up").
+  int64_t output_lookahead_us = 10000;
   bool reconnect = true;
   std::string record_file;       // record from the start, saved here at exit
   std::string record_dir = ".";  // where /record saves
@@ -74,6 +79,12 @@ class App {
   void Play(const bridge::LinkOutput& o);
   // Where every sound goes: the built-in synth, or the chosen MIDI output.
   void Output(const midi::ChannelMessage& m);
+  // The same at local time at_us: scheduled in the synth; held here until due for a MIDI output
+  // (RtMidi has no timestamped output).
+  void OutputAt(const midi::ChannelMessage& m, int64_t at_us);
+  // Sends what is held for the MIDI output and due by `now`; DropHeld forgets it (a release).
+  void FlushHeld(int64_t now);
+  void ReleaseEverything();
   // The room's tempo in a server message (join, broadcast, snapshot, resume), if it has one.
   void FollowTempo(const proto::ClientMessage& m, int64_t now);
   void PlayClicks(int64_t now);
@@ -101,7 +112,12 @@ class App {
   std::unique_ptr<Sound> sound_;
   std::unique_ptr<Ui> ui_;
   Recorder recorder_;
-  ClickTrack clicks_;        // the metronome (/metronome)
+  ClickTrack clicks_;  // the metronome (/metronome)
+  struct Held {
+    int64_t at_us;
+    midi::ChannelMessage message;
+  };
+  std::deque<Held> held_;    // for the MIDI output, in time order
   std::string record_path_;  // where the running recording goes (empty: a name made at save)
   std::unique_ptr<client::Client> client_;
   std::unique_ptr<bridge::NetworkPump> pump_;  // after client_: destroyed first

@@ -44,6 +44,9 @@ ABSL_FLAG(std::string, ui, "auto",
           "out)");
 ABSL_FLAG(double, min_delay_ms, 5, "lowest playout delay for the others' notes");
 ABSL_FLAG(double, max_delay_ms, 500, "highest playout delay for the others' notes");
+ABSL_FLAG(double, output_lookahead_ms, 10,
+          "the others' notes go to the synth's sequencer this long ahead, each at its time "
+          "(0..1000; 0: played when due)");
 ABSL_FLAG(bool, reconnect, true, "reconnect with backoff when the connection is lost");
 ABSL_FLAG(std::string, record, "",
           "record what the room plays from the start, saved to this .mid file at exit (/record "
@@ -155,6 +158,10 @@ int main(int argc, char** argv) {
   }
   o.min_delay_us = static_cast<int64_t>(min_ms * 1000);
   o.max_delay_us = static_cast<int64_t>(max_ms * 1000);
+  const double lookahead_ms = absl::GetFlag(FLAGS_output_lookahead_ms);
+  if (!(lookahead_ms >= 0 && lookahead_ms <= 1000))
+    return Fail("need 0 <= --output_lookahead_ms <= 1000");
+  o.output_lookahead_us = static_cast<int64_t>(lookahead_ms * 1000);
   o.reconnect = absl::GetFlag(FLAGS_reconnect);
   o.record_file = absl::GetFlag(FLAGS_record);
   o.record_dir = absl::GetFlag(FLAGS_record_dir);

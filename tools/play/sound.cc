@@ -37,6 +37,20 @@ void Sound::Send(uint8_t status, uint8_t a, uint8_t b, uint8_t size) {
 }
 
 void Sound::Play(uint64_t player, const midi::ChannelMessage& m) {
+  const midi::ChannelMessage out = Map(player, m);
+  if (sink_) sink_(out);
+}
+
+void Sound::PlayAt(uint64_t player, const midi::ChannelMessage& m, int64_t at_us) {
+  const midi::ChannelMessage out = Map(player, m);
+  if (timed_sink_) {
+    timed_sink_(out, at_us);
+  } else if (sink_) {
+    sink_(out);
+  }
+}
+
+midi::ChannelMessage Sound::Map(uint64_t player, const midi::ChannelMessage& m) {
   midi::ChannelMessage out = m;
   if (m.channel() != kDrums) {
     out.status = static_cast<uint8_t>(m.kind() | Assign(player));
@@ -47,7 +61,7 @@ void Sound::Play(uint64_t player, const midi::ChannelMessage& m) {
       out.data2 = static_cast<uint8_t>(m.data2 * SettingsOf(player).volume / 127);
     }
   }
-  if (sink_) sink_(out);
+  return out;
 }
 
 void Sound::SetProgram(uint64_t player, uint8_t program) {

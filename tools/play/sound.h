@@ -29,11 +29,18 @@ class Sound {
   using Sink = std::function<void(const midi::ChannelMessage&)>;
   static constexpr uint64_t kLocal = 0;  // the player at this keyboard
 
+  // Where mapped messages with a play time go (local monotonic us): an output that plays at a
+  // given time (the synth's sequencer). Without one, PlayAt plays at once through the Sink.
+  using TimedSink = std::function<void(const midi::ChannelMessage&, int64_t at_us)>;
+
   explicit Sound(Sink sink) : sink_(std::move(sink)) {}
   void set_sink(Sink sink) { sink_ = std::move(sink); }
+  void set_timed_sink(TimedSink sink) { timed_sink_ = std::move(sink); }
 
   // Plays `m` from `player` (kLocal or a server session id) on that player's channel.
   void Play(uint64_t player, const midi::ChannelMessage& m);
+  // The same, to be heard at local time at_us (the room's notes out of the jitter buffer).
+  void PlayAt(uint64_t player, const midi::ChannelMessage& m, int64_t at_us);
   // Program 0..127 (General MIDI instrument) for one player.
   void SetProgram(uint64_t player, uint8_t program);
   // Volume 0..127 (MIDI CC 7) for one player.
@@ -56,7 +63,10 @@ class Sound {
   uint8_t Assign(uint64_t player);
   void Send(uint8_t status, uint8_t a, uint8_t b, uint8_t size = 3);
 
+  midi::ChannelMessage Map(uint64_t player, const midi::ChannelMessage& m);
+
   Sink sink_;
+  TimedSink timed_sink_;
   std::map<uint64_t, uint8_t> channels_;
   std::map<uint64_t, Settings> settings_;
 };

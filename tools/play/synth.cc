@@ -2,6 +2,9 @@
 
 #include <fluidsynth.h>
 
+#include <algorithm>
+#include <array>
+#include <deque>
 #include <fstream>
 #include <mutex>
 #include <utility>
@@ -44,9 +47,16 @@ std::vector<std::string> AutoDrivers() {
 struct Synth::Impl {
   fluid_settings_t* settings = nullptr;
   fluid_synth_t* synth = nullptr;
+  fluid_sequencer_t* seq = nullptr;
+  fluid_seq_id_t dest = -1;  // the synth as the sequencer's destination
   fluid_audio_driver_t* driver = nullptr;
+  // (local us, tick us - local us) readings, decreasing offsets: the window's max in front.
+  std::deque<std::pair<int64_t, int64_t>> envelope;
+  std::array<unsigned, 16> last_tick{};  // per channel: the latest tick scheduled
   ~Impl() {
+    // The audio thread stops first; the sequencer then unhooks its timer from the synth.
     if (driver != nullptr) delete_fluid_audio_driver(driver);
+    if (seq != nullptr) delete_fluid_sequencer(seq);
     if (synth != nullptr) delete_fluid_synth(synth);
     if (settings != nullptr) delete_fluid_settings(settings);
   }
@@ -104,6 +114,11 @@ absl::StatusOr<std::unique_ptr<Synth>> Synth::Create(const SynthOptions& o) {
   if (fluid_synth_sfload(impl->synth, sf.c_str(), 1) == FLUID_FAILED) {
     return absl::InvalidArgumentError("fluidsynth cannot load soundfont " + sf + ": " + last_log());
   }
+  // Advanced by the synth's rendering, not the system timer: its ticks are audio time.
+  impl->seq = new_fluid_sequencer2(0);
+  if (impl->seq == nullptr) return absl::InternalError("fluidsynth: no sequencer");
+  impl->dest = fluid_sequencer_register_fluidsynth(impl->seq, impl->synth);
+  if (impl->dest == FLUID_FAILED) return absl::InternalError("fluidsynth: sequencer destination");
   std::unique_ptr<Synth> self(new Synth(std::move(impl)));
   self->soundfont_ = sf;
   fluid_settings_t* s = self->impl_->settings;
@@ -136,9 +151,82 @@ absl::StatusOr<std::unique_ptr<Synth>> Synth::Create(const SynthOptions& o) {
   return self;
 }
 
+int64_t Synth::TickOffsetUs(int64_t local_now) {
+  constexpr int64_t kWindowUs = 2000000;
+  const int64_t offset =
+      static_cast<int64_t>(fluid_sequencer_get_tick(impl_->seq)) * 1000 - local_now;
+  auto& env = impl_->envelope;
+  while (!env.empty() && env.back().second <= offset) env.pop_back();
+  env.emplace_back(local_now, offset);
+  while (env.front().first < local_now - kWindowUs) env.pop_front();
+  return env.front().second;
+}
+
+void Synth::Schedule(const midi::ChannelMessage& m, unsigned tick) {
+  fluid_event_t* ev = new_fluid_event();
+  fluid_event_set_source(ev, -1);
+  fluid_event_set_dest(ev, impl_->dest);
+  const int ch = m.channel();
+  bool known = true;
+  switch (m.kind()) {
+    case 0x80:
+      fluid_event_noteoff(ev, ch, m.data1);
+      break;
+    case 0x90:
+      if (m.data2 == 0) {
+        fluid_event_noteoff(ev, ch, m.data1);
+      } else {
+        fluid_event_noteon(ev, ch, m.data1, m.data2);
+      }
+      break;
+    case 0xA0:
+      fluid_event_key_pressure(ev, ch, m.data1, m.data2);
+      break;
+    case 0xB0:
+      fluid_event_control_change(ev, ch, m.data1, m.data2);
+      break;
+    case 0xC0:
+      fluid_event_program_change(ev, ch, m.data1);
+      break;
+    case 0xD0:
+      fluid_event_channel_pressure(ev, ch, m.data1);
+      break;
+    case 0xE0:
+      fluid_event_pitch_bend(ev, ch, m.data1 | (m.data2 << 7));
+      break;
+    default:
+      known = false;
+  }
+  if (known && fluid_sequencer_send_at(impl_->seq, ev, tick, 1) == FLUID_OK) {
+    impl_->last_tick[static_cast<size_t>(ch)] =
+        std::max(impl_->last_tick[static_cast<size_t>(ch)], tick);
+    ++scheduled_;
+  }
+  delete_fluid_event(ev);
+}
+
+void Synth::PlayAt(const midi::ChannelMessage& m, int64_t at_us, int64_t local_now) {
+  const int64_t tick_us = at_us + TickOffsetUs(local_now);
+  const unsigned now_tick = fluid_sequencer_get_tick(impl_->seq);
+  const unsigned last = impl_->last_tick[m.channel()];
+  const unsigned tick = tick_us <= 0 ? 0u : static_cast<unsigned>(tick_us / 1000);
+  if (tick <= now_tick && last <= now_tick) {
+    ++immediate_;
+    Play(m);
+    return;
+  }
+  Schedule(m, std::max({tick, last, now_tick}));
+}
+
 void Synth::Play(const midi::ChannelMessage& m) {
   fluid_synth_t* s = impl_->synth;
   const int ch = m.channel();
+  const bool release =
+      m.kind() == 0xB0 && ((m.data1 == 64 && m.data2 < 64) || m.data1 == 120 || m.data1 == 123);
+  if (release) {
+    const unsigned last = impl_->last_tick[static_cast<size_t>(ch)];
+    if (last > fluid_sequencer_get_tick(impl_->seq)) Schedule(m, last + 1);
+  }
   switch (m.kind()) {
     case 0x80:
       fluid_synth_noteoff(s, ch, m.data1);
@@ -171,6 +259,8 @@ void Synth::Play(const midi::ChannelMessage& m) {
 }
 
 void Synth::AllNotesOff() {
+  fluid_sequencer_remove_events(impl_->seq, -1, impl_->dest, -1);
+  impl_->last_tick.fill(0);
   for (int ch = 0; ch < 16; ++ch) {
     fluid_synth_cc(impl_->synth, ch, 64, 0);  // pedal up, or held notes would ring on
   }

@@ -1,7 +1,17 @@
 // Synth: tutti-play's built-in General MIDI synthesizer, libfluidsynth with a GM soundfont.
 //
-// Owns: the fluidsynth settings, synth and (when one opened) audio driver. The driver renders
-// on fluidsynth's own audio thread; every call here goes through fluidsynth's thread-safe API.
+// Owns: the fluidsynth settings, synth, sequencer and (when one opened) audio driver. The driver
+// renders on fluidsynth's own audio thread; every call here goes through fluidsynth's
+// thread-safe API (the sequencer's queue is locked).
+//
+// Play on time, not on wake-up (docs/TIMING.md): PlayAt schedules an event in fluidsynth's
+// sequencer, whose clock is the synth's rendered samples (no system timer), so it sounds at its
+// time in the audio stream (1 ms ticks, processed every 64 samples) however late the caller's
+// thread woke. Local monotonic time maps to sequencer ticks through the upper envelope of
+// (tick - local) read over the last 2 s: the tick jumps by an audio period at each render, and
+// the reading just after a render is the one that matches the audio.
+// A release played at once (pedal up, all notes off or sound off on a channel) is also queued
+// one tick after the last event scheduled for that channel, so nothing queued outlives it.
 // Thread affinity: create, play and destroy on the owner's thread (tutti-play's main loop);
 // Render only when no audio driver runs (tests, offline rendering).
 // Who owns it: tutti-play's Sound; the synth tests.
@@ -47,7 +57,15 @@ class Synth {
   Synth& operator=(const Synth&) = delete;
 
   void Play(const midi::ChannelMessage& m);
-  // Every note released and every sound cut on every channel (disconnect, exit).
+  // Plays `m` at local time at_us, the caller's clock reading local_now (both monotonic
+  // microseconds). At once when at_us is not ahead of the sequencer; never before an event
+  // scheduled earlier on the same channel.
+  void PlayAt(const midi::ChannelMessage& m, int64_t at_us, int64_t local_now);
+  // Events scheduled ahead (PlayAt) and played at once because their time had come.
+  uint64_t scheduled() const { return scheduled_; }
+  uint64_t immediate() const { return immediate_; }
+  // Every note released and every sound cut on every channel (disconnect, exit); what was
+  // scheduled is dropped.
   void AllNotesOff();
   // Renders `frames` stereo frames (interleaved left/right floats) into `out`. Only without an
   // audio driver.
@@ -64,7 +82,12 @@ class Synth {
 
  private:
   explicit Synth(std::unique_ptr<Impl> impl);
+  // Sequencer ticks (ms) minus local time (us -> ms), by the envelope rule above, in us.
+  int64_t TickOffsetUs(int64_t local_now);
+  void Schedule(const midi::ChannelMessage& m, unsigned tick);
   std::unique_ptr<Impl> impl_;
+  uint64_t scheduled_ = 0;
+  uint64_t immediate_ = 0;
   std::string soundfont_;
   std::string driver_;
   std::string driver_error_;
