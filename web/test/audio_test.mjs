@@ -90,4 +90,34 @@ await main('audio', async (env) => {
   check(!p.after.pedal, 'the snapshot lifted the pedal it no longer lists');
   check(p.gone === 0, `the departure released everything (${p.gone} left)`);
   console.log('audio: ok - snapshots and departures release what their sender no longer holds');
+
+  // Replayed MIDI after a resume (PROTOCOL.md §12): its note-ons are never played, the rest
+  // applies at once: the note it released stops, the pedal it pressed is down, then up.
+  const rp = await page.evaluate(() => {
+    const app = window.tutti;
+    const pl = app.player;
+    const syn = app.synth;
+    const localUs = () => performance.now() * 1000;
+    const server = () => BigInt(Math.round(app.timing.clock.serverFromLocal(localUs())));
+    pl.onSnapshot({ userId: 'u-y', sessionId: 6n, serverTime: server(), sustainChannels: 0, sostenutoChannels: 0,
+                    softChannels: 0, controllers: [], notes: [] });
+    pl.onMidi({ userId: 'u-y', sessionId: 6n, timestamp: server(), events: [], sequence: 1n, flags: 0,
+                midiData: new Uint8Array([0x90, 60, 100]) }, localUs());
+    const sounding = syn.soundingNotes('u-y#6/0');
+    const voices = syn.activeVoices();
+    pl.onReplayedMidi({ userId: 'u-y', sessionId: 6n, timestamp: 0n, sequence: 2n, flags: 0,
+                        midiData: new Uint8Array([0x90, 72, 100, 0x80, 60, 0, 0xb0, 64, 127]),
+                        events: [{ delayUs: 5000, data: new Uint8Array([0x90, 74, 90]) }] });
+    const replayed = { notes: syn.soundingNotes('u-y#6/0'), pedal: syn.pedalDown('u-y#6/0'), voices: syn.activeVoices() };
+    pl.onReplayedMidi({ userId: 'u-y', sessionId: 6n, timestamp: 0n, sequence: 3n, flags: 0, events: [],
+                        midiData: new Uint8Array([0xb0, 64, 0]) });
+    const lifted = syn.pedalDown('u-y#6/0');
+    pl.removeSender('u-y', 6n);
+    return { sounding, voices, replayed, lifted };
+  });
+  check(JSON.stringify(rp.sounding) === '[60]', `the live note sounds first: ${JSON.stringify(rp)}`);
+  check(JSON.stringify(rp.replayed.notes) === '[]', `replayed note-ons are not played, its note-off is: ${JSON.stringify(rp)}`);
+  check(rp.replayed.voices <= rp.voices, `no voice started by the replay: ${JSON.stringify(rp)}`);
+  check(rp.replayed.pedal && !rp.lifted, `replayed pedal changes apply at once: ${JSON.stringify(rp)}`);
+  console.log('audio: ok - replayed MIDI: note-ons dropped, the rest applied at once');
 });

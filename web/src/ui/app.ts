@@ -131,7 +131,8 @@ export class App {
     if (this.screen !== 'room') return;
     this.ensureAudio();
     this.player?.playLocal(bytes);
-    if (!this.conn.isOpen || !this.room) return;
+    // Nothing room-related between a resume's Welcome and its answer (PROTOCOL.md §12).
+    if (!this.conn.isOpen || !this.room || this.resume.awaiting) return;
     const c = this.timing.clock;
     const ts = c.synced ? BigInt(Math.round(c.serverFromLocal(nowLocalUs()))) : 0n;
     this.conn.send({ case: 'midiMessage', value: { midiData: bytes, timestamp: ts } });
@@ -527,7 +528,7 @@ export class App {
   private sendChat(text: string): void {
     const cmd = parseChatInput(text);
     if (cmd.kind === 'empty') return;
-    if (cmd.kind !== 'localHelp' && !this.conn.isOpen) { systemLine('Not connected: not sent.', 'err'); return; }
+    if (cmd.kind !== 'localHelp' && (!this.conn.isOpen || this.resume.awaiting)) { systemLine('Not connected: not sent.', 'err'); return; }
     if (cmd.kind === 'localHelp') { systemLine(LOCAL_HELP, 'cmd'); }
     if (cmd.kind === 'pm') {
       const id = this.conn.send({ case: 'privateMessage', value: { toUserId: cmd.to, message: cmd.text } }, true);
