@@ -8,6 +8,7 @@
 #include "midi/clock_sync.h"
 #include "tools/play/click_track.h"
 #include "tools/play/commands.h"
+#include "tools/play/player_choices.h"
 #include "tools/play/room_view.h"
 #include "tools/play/sound.h"
 
@@ -277,6 +278,86 @@ TEST(SoundTimedTest, PlayAtRoutesThroughThePlayersChannelWithItsTime) {
   EXPECT_EQ(now[0].status, 0xC2);
   EXPECT_EQ(now[1].status, 0xB2);
   EXPECT_EQ(timed.back().first.status, 0x92);
+}
+
+}  // namespace
+}  // namespace tutti::play
+
+namespace tutti::play {
+namespace {
+
+// The volume of the first CC7 on `channel` in `sent` from index `from`, or -1.
+int VolumeSent(const std::vector<midi::ChannelMessage>& sent, size_t from, uint8_t channel) {
+  for (size_t i = from; i < sent.size(); ++i) {
+    if (sent[i].status == (0xB0 | channel) && sent[i].data1 == 7) return sent[i].data2;
+  }
+  return -1;
+}
+
+// /program and /volume for another player outlive their new session ids: a resume under a new
+// id, our own reconnect (the room seen again from a snapshot); a player's own program change
+// after that still wins.
+TEST(PlayerChoicesTest, ChoicesFollowThePlayerAcrossNewSessions) {
+  std::vector<midi::ChannelMessage> sent;
+  Sound sound([&](const midi::ChannelMessage& m) { sent.push_back(m); });
+  RoomView v;
+  PlayerChoices choices;
+  proto::ClientMessage m;
+  *m.mutable_welcome()->mutable_user() = Member("Ann", 7);
+  v.OnMessage(m);
+  m.Clear();
+  auto* j = m.mutable_room_joined_response();
+  j->set_success(true);
+  j->mutable_room_info()->set_room_name("Jam");
+  j->mutable_room_info()->set_room_id("jam");
+  *j->add_current_users() = Member("Ann", 7);
+  *j->add_current_users() = Member("Bob", 9);
+  *j->add_current_users() = Member("Cy", 11);
+  v.OnMessage(m);
+  choices.Apply(v, &sound);
+  EXPECT_TRUE(sent.empty()) << "nothing chosen yet";
+
+  choices.SetVolume("bob", 9, 80, &sound);
+  choices.SetProgram("Bob", 9, 40, &sound);
+  sound.Play(9, {0x90, 60, 100, 3});
+  const uint8_t bob_ch = *sound.ChannelOf(9);
+  EXPECT_EQ(VolumeSent(sent, 0, bob_ch), 80);
+
+  // Bob resumes under a new session id: his new session gets the same choices.
+  m.Clear();
+  m.mutable_member_connection()->set_session_id(12);
+  m.mutable_member_connection()->set_previous_session_id(9);
+  v.OnMessage(m);
+  sound.Forget(9);
+  choices.Apply(v, &sound);
+  size_t from = sent.size();
+  sound.Play(12, {0x90, 62, 100, 3});
+  const uint8_t ch12 = *sound.ChannelOf(12);
+  EXPECT_EQ(VolumeSent(sent, from, ch12), 80);
+  EXPECT_EQ(sound.SettingsOf(12).program, 40);
+  EXPECT_EQ(sound.SettingsOf(11).volume, 100) << "Cy keeps the default";
+
+  // His own program change wins until the next new session; Apply does not undo it.
+  sound.Play(12, {0xC0, 5, 0, 2});
+  choices.Apply(v, &sound);
+  EXPECT_EQ(sound.SettingsOf(12).program, 5);
+
+  // Our own connection drops and the room comes back from a snapshot with Bob as session 15.
+  v.OnDisconnected();
+  choices.Apply(v, &sound);
+  m.Clear();
+  auto* snap = m.mutable_room_snapshot();
+  snap->mutable_room_info()->set_room_name("Jam");
+  snap->mutable_room_info()->set_room_id("jam");
+  *snap->add_users() = Member("Ann", 7);
+  *snap->add_users() = Member("Bob", 15);
+  v.OnMessage(m);
+  choices.Apply(v, &sound);
+  from = sent.size();
+  sound.Play(15, {0x90, 64, 100, 3});
+  EXPECT_EQ(VolumeSent(sent, from, *sound.ChannelOf(15)), 80);
+  EXPECT_EQ(sound.SettingsOf(15).program, 40);
+  EXPECT_EQ(choices.remembered(), 1u);
 }
 
 }  // namespace

@@ -452,6 +452,9 @@ int App::Run() {
         clicks_.Clear();
       }
     }
+    // A player back under a new session (a resume, a rejoin, our reconnect) gets the
+    // instrument and volume chosen for them before their notes play.
+    choices_.Apply(view_, sound_.get());
     for (const auto& line : ui_->TakeLines()) HandleLine(line, now);
     SendLocal(now, &out);
     if (connected_) {

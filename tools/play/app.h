@@ -27,6 +27,7 @@
 #include "tools/midi_bridge/midi_link.h"
 #include "tools/play/click_track.h"
 #include "tools/play/midi_devices.h"
+#include "tools/play/player_choices.h"
 #include "tools/play/recorder.h"
 #include "tools/play/room_view.h"
 #include "tools/play/settings.h"
@@ -112,7 +113,8 @@ class App {
   std::unique_ptr<Sound> sound_;
   std::unique_ptr<Ui> ui_;
   Recorder recorder_;
-  ClickTrack clicks_;  // the metronome (/metronome)
+  ClickTrack clicks_;      // the metronome (/metronome)
+  PlayerChoices choices_;  // /program and /volume for the others, kept across reconnects
   struct Held {
     int64_t at_us;
     midi::ChannelMessage message;

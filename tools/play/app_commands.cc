@@ -125,11 +125,22 @@ void App::HandleLine(const std::string& line, int64_t now) {
         return;
       }
       const uint8_t v = static_cast<uint8_t>(c.value);
+      // The others' choices are remembered by name: they outlive a reconnect or a resume.
+      const std::string name =
+          player == Sound::kLocal ? std::string() : view_.players().at(player).name;
       if (c.kind == Command::Kind::kProgram) {
-        sound_->SetProgram(player, v);
+        if (player == Sound::kLocal) {
+          sound_->SetProgram(player, v);
+        } else {
+          choices_.SetProgram(name, player, v, sound_.get());
+        }
         view_.Notice(c.arg + " now sounds as GM program " + std::to_string(c.value));
       } else {
-        sound_->SetVolume(player, v);
+        if (player == Sound::kLocal) {
+          sound_->SetVolume(player, v);
+        } else {
+          choices_.SetVolume(name, player, v, sound_.get());
+        }
         view_.Notice(c.arg + " volume " + std::to_string(c.value));
       }
       return;
