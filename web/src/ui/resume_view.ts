@@ -33,7 +33,10 @@ export class ResumeView {
     const app = this.app;
     this.awaiting = false;
     if (!app.room || !app.conn.resume.hasToken) { this.banner(''); return false; }
-    this.banner(`Connection lost: reconnecting to ${app.room.roomName}… Your place is kept, and what you miss meanwhile is caught up when you are back.`);
+    // After a drain's close the drain banner says it all (the session ended: the page
+    // rejoins when the server lets it in).
+    this.banner(this.drainTimer ? ''
+      : `Connection lost: reconnecting to ${app.room.roomName}… Your place is kept, and what you miss meanwhile is caught up when you are back.`);
     systemLine('Connection lost: reconnecting…', 'err');
     return true;
   }
@@ -148,6 +151,8 @@ export class ResumeView {
     } else if (n.kind === ServerNotice_Kind.MAINTENANCE_ON) {
       this.notice(`Maintenance mode: ${n.message || 'the server takes no new connections for now'}. You can keep playing.`);
     } else if (n.kind === ServerNotice_Kind.MAINTENANCE_OFF) {
+      // A drain called off: no close is coming, so no hint to wait for.
+      this.app.conn.drainReconnectMs = 0;
       this.stopDrain();
       this.notice('');
     }
@@ -162,7 +167,7 @@ export class ResumeView {
     const left = Math.max(0, Math.ceil((this.drainEndLocalMs - performance.now()) / 1000));
     const what = this.drainText ? `Server maintenance: ${this.drainText}.` : 'Server maintenance.';
     this.notice(left > 0 ? `${what} The server closes the connection in ${left} s; the page reconnects by itself.`
-      : `${what} Reconnecting when the server is back…`);
+      : `${what} The server closed the connection; back to the room as soon as it lets the page in again…`);
   }
 
   private stopDrain(): void {
