@@ -2,11 +2,10 @@
 // tests/midi_io) with a virtual keyboard that is played, unplugged and plugged back in, and a
 // virtual synth fed through the MIDI-out path. The ALSA sequencer path runs where /dev/snd/seq
 // exists (a Linux desktop) and says why it skips elsewhere. Waits are for conditions, bounded.
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include "RtMidi.h"
@@ -112,6 +111,12 @@ class JackDevicesTest : public ::testing::Test {
     });
   }
 
+  // What the inputs' wake hooks touch lives in the fixture, declared before the inputs: a
+  // hook runs on libjack's thread whenever a message arrives, and a message still in flight
+  // when a test body returns arrives after the body's locals are gone (a hook that captured a
+  // local condition variable by reference crashed libjack's thread under ASan). TearDown
+  // closes the feeders, then the inputs, before any of this goes.
+  std::atomic<int> wakes_{0};
   std::unique_ptr<testing::JackServer> jack_;
   std::unique_ptr<MidiDevices> devices_;
   std::unique_ptr<midi::MidiOutput> keys_;
@@ -122,8 +127,7 @@ class JackDevicesTest : public ::testing::Test {
 
 TEST_F(JackDevicesTest, KeyboardByNameSurvivesUnplugAndReplug) {
   ASSERT_NO_FATAL_FAILURE(Plug());
-  std::atomic<int> wakes{0};
-  input_ = std::make_unique<KeyboardInput>(devices_.get(), [&wakes] { ++wakes; });
+  input_ = std::make_unique<KeyboardInput>(devices_.get(), [this] { ++wakes_; });
   ASSERT_TRUE(WaitUntil([&] {
     auto in = devices_->Inputs();
     return PickPort(in, "test-keys").has_value();
@@ -132,7 +136,7 @@ TEST_F(JackDevicesTest, KeyboardByNameSurvivesUnplugAndReplug) {
   EXPECT_EQ(input_->state(), KeyboardInput::State::kOpen);
   EXPECT_EQ(input_->port(), "test-keys:out");
   ASSERT_TRUE(NoteArrives(60));
-  EXPECT_GT(wakes.load(), 0);
+  EXPECT_GT(wakes_.load(), 0);
 
   keys_.reset();  // unplugged
   ASSERT_TRUE(WaitUntil([&] {
@@ -177,9 +181,7 @@ TEST_F(JackDevicesTest, AKeyboardNotYetPluggedOpensWhenItAppears) {
 }
 
 TEST_F(JackDevicesTest, MidiOutReachesAnExternalSynth) {
-  std::mutex mu;
-  std::condition_variable cv;
-  auto synth = midi::MidiInput::OpenVirtual("test-synth", "in", [&] { cv.notify_all(); });
+  auto synth = midi::MidiInput::OpenVirtual("test-synth", "in", [this] { ++wakes_; });
   ASSERT_TRUE(synth.ok()) << synth.status();
   synth_ = std::move(*synth);
   output_ = std::make_unique<ExternalOutput>(devices_.get());
@@ -193,6 +195,7 @@ TEST_F(JackDevicesTest, MidiOutReachesAnExternalSynth) {
     synth_->Drain(&got);
     return !got.empty() && got[0].bytes[1] == 67;
   }));
+  EXPECT_GT(wakes_.load(), 0);
 }
 
 TEST(AlsaDevicesTest, KeyboardOnTheAlsaSequencer) {
