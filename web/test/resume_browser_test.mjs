@@ -120,6 +120,8 @@ await main('web-resume', async (env) => {
   await say(b, 'before the cut');
   await wait(a, () => document.getElementById('chat-log').textContent.includes('before the cut'), null, 'the first line');
   const annUser = await a.evaluate(() => window.tutti.me.userId);
+  const tokenBefore = await a.evaluate(() => window.tutti.conn.resume.fields()?.resume_token ?? '');
+  check(tokenBefore !== '', 'the Welcome handed Ann\'s page a resume token');
   const benChatBefore = (await chatLines(b)).length;
 
   // --- the cut: Ann's TCP connection is destroyed, and the network stays down ----------
@@ -160,6 +162,8 @@ await main('web-resume', async (env) => {
         `Ann's page says it caught up: ${JSON.stringify(annLines.slice(-5))}`);
   check((await a.evaluate(() => window.tutti.me.userId)) === annUser, 'Ann is the same user (a guest keeps her id)');
   check((await a.evaluate(() => window.tutti.conn.resume.lastOutcome)) === 1, 'the answer was RESUME_RECOVERED');
+  const tokenAfter = await a.evaluate(() => window.tutti.conn.resume.fields()?.resume_token ?? '');
+  check(tokenAfter !== '' && tokenAfter !== tokenBefore, 'the resume handed out a new token, which the page keeps');
   await wait(a, () => document.getElementById('user-count').textContent === '(2)', null, 'Ann sees two people, herself once');
   const annSelf = await annEntries(a);
   check(annSelf[0] === 1 && annSelf[1] === 0, `Ann's own entry once, not reconnecting: ${annSelf}`);
