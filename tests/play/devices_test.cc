@@ -4,6 +4,7 @@
 // exists (a Linux desktop) and says why it skips elsewhere. Waits are for conditions, bounded.
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "RtMidi.h"
 #include "gtest/gtest.h"
 #include "midi/rtmidi_port.h"
+#include "tests/midi_io/jack_recorder.h"
 #include "tests/midi_io/jack_server.h"
 #include "tools/play/midi_devices.h"
 #include "tools/play/platform.h"
@@ -196,6 +198,43 @@ TEST_F(JackDevicesTest, MidiOutReachesAnExternalSynth) {
     return !got.empty() && got[0].bytes[1] == 67;
   }));
   EXPECT_GT(wakes_.load(), 0);
+}
+
+// On JACK the MIDI output is timed: each event lands at the frame of its time (measured on
+// JACK's own clock by a recording client), so a late wake-up of tutti-play's loop no longer
+// moves it; a release sent at once queues behind what was scheduled. A round in which a
+// starved cycle made an event late (legal: played at once) proves nothing about the frames, so
+// it is repeated, at most 5 times.
+TEST_F(JackDevicesTest, MidiOutOnJackPlaysEachEventAtItsTime) {
+  auto rec = std::make_unique<midi::Recorder>();
+  ASSERT_TRUE(rec->ok());
+  output_ = std::make_unique<ExternalOutput>(devices_.get());
+  ASSERT_TRUE(WaitUntil([&] { return PickPort(devices_->Outputs(), "tutti-rec:in").has_value(); }));
+  ASSERT_TRUE(output_->Choose("tutti-rec:in").ok());
+  ASSERT_TRUE(output_->is_open());
+  ASSERT_TRUE(output_->timed());
+  bool on_time = false;
+  size_t seen = 0;
+  for (int round = 0; round < 5 && !on_time; ++round) {
+    const uint8_t tag = static_cast<uint8_t>(round + 1);
+    const int64_t base = midi::MonotonicNowUs() + 1000000;
+    ASSERT_TRUE(output_->SendAt({0x90, 60, tag, 3}, base));
+    ASSERT_TRUE(output_->SendAt({0x80, 60, tag, 3}, base + 50000));
+    ASSERT_TRUE(output_->SendAt({0x90, 64, tag, 3}, base + 237777));
+    ASSERT_TRUE(output_->Send({0xB0, 123, tag, 3}));  // at once: still after the note
+    const std::vector<midi::Arrival> got = rec->WaitFor(seen + 4, 10s);
+    ASSERT_EQ(got.size(), seen + 4);
+    EXPECT_EQ(got[seen + 3].bytes[0], 0xB0) << "the release overtook a queued note";
+    EXPECT_EQ(got[seen + 3].bytes[1], 123);
+    const double t0 = got[seen].jack_time_us();
+    const double d1 = got[seen + 1].jack_time_us() - t0;
+    const double d2 = got[seen + 2].jack_time_us() - t0;
+    // One frame is 20.8 us at 48 kHz; each cycle maps its own frames to time.
+    on_time = std::fabs(d1 - 50000) < 100 && std::fabs(d2 - 237777) < 100;
+    seen += 4;
+  }
+  EXPECT_TRUE(on_time) << "no round landed its events at their times";
+  output_.reset();  // the recorder is fed by the output: it goes first
 }
 
 TEST(AlsaDevicesTest, KeyboardOnTheAlsaSequencer) {

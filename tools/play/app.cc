@@ -104,6 +104,10 @@ void App::OutputAt(const midi::ChannelMessage& m, int64_t at_us) {
     if (synth_) synth_->PlayAt(m, at_us, now);
     return;
   }
+  if (external_->timed()) {
+    external_->SendAt(m, at_us);  // JACK: played at the frame of its time
+    return;
+  }
   if (at_us <= now && held_.empty()) {
     external_->Send(m);
     return;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <utility>
 
 #include "RtMidi.h"
@@ -282,12 +283,19 @@ void KeyboardInput::Drain(std::vector<midi::InputMessage>* out) {
 
 ExternalOutput::ExternalOutput(MidiDevices* devices) : devices_(devices) {}
 
-ExternalOutput::~ExternalOutput() { Close(); }
+ExternalOutput::~ExternalOutput() {
+  // The last releases may be queued up to a lookahead ahead: let them out first.
+  if (timed_) timed_->WaitWritten(std::chrono::milliseconds(500));
+  Close();
+}
 
-bool ExternalOutput::is_open() const { return out_ != nullptr && out_->isPortOpen(); }
+bool ExternalOutput::is_open() const {
+  return timed_ != nullptr || (out_ != nullptr && out_->isPortOpen());
+}
 
 void ExternalOutput::Close() {
-  if (is_open()) out_->closePort();
+  timed_.reset();  // deactivates, then closes its client
+  if (out_ != nullptr && out_->isPortOpen()) out_->closePort();
   port_name_.clear();
 }
 
@@ -311,6 +319,15 @@ absl::Status ExternalOutput::Choose(const std::string& choice) {
 }
 
 void ExternalOutput::Open(const std::string& port_name, size_t index) {
+  if (devices_->api_name() == "jack") {
+    // Timed: events land at the frame of their time, not when the loop woke.
+    auto timed = midi::TimedMidiOutput::OpenNamed(devices_->client_name() + "-out", port_name);
+    if (timed.ok() && (*timed)->connected_to() == port_name) {
+      timed_ = std::move(*timed);
+      port_name_ = port_name;
+    }
+    return;
+  }
   try {
     // One client for the object's life (see KeyboardInput::Open).
     if (!out_) {
@@ -340,7 +357,13 @@ bool ExternalOutput::Poll() {
   return is_open();
 }
 
+bool ExternalOutput::SendAt(const midi::ChannelMessage& m, int64_t at_us) {
+  if (timed_) return timed_->Schedule(at_us, m);
+  return Send(m);
+}
+
 bool ExternalOutput::Send(const midi::ChannelMessage& m) {
+  if (timed_) return timed_->Schedule(midi::MonotonicNowUs(), m);
   if (!is_open()) return false;
   const unsigned char bytes[3] = {m.status, m.data1, m.data2};
   try {

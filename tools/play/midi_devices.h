@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "midi/channel_message.h"
+#include "midi/jack_timed_output.h"
 #include "midi/rtmidi_port.h"
 
 class RtMidiIn;
@@ -132,6 +133,11 @@ class ExternalOutput {
   bool Poll();
   // Sends when open; false otherwise.
   bool Send(const midi::ChannelMessage& m);
+  // On JACK the output is timed (midi/jack_timed_output.h): SendAt plays `m` at the frame of
+  // local time at_us, and Send queues behind what was scheduled (a release never overtakes a
+  // queued note). Elsewhere RtMidi has no timestamps: timed() is false and SendAt sends now.
+  bool SendAt(const midi::ChannelMessage& m, int64_t at_us);
+  bool timed() const { return timed_ != nullptr; }
   bool is_open() const;
   const std::string& wanted() const { return wanted_; }
   const std::string& port() const { return port_name_; }
@@ -144,6 +150,9 @@ class ExternalOutput {
   std::string port_name_;
   std::string warning_;
   std::unique_ptr<RtMidiOut> out_;
+  // The JACK output: a client of its own per opened destination (closed at an unplug, never
+  // reused), deactivated and closed by its destructor before the next one opens.
+  std::unique_ptr<midi::TimedMidiOutput> timed_;
 };
 
 }  // namespace tutti::play
