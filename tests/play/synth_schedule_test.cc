@@ -30,7 +30,10 @@ std::unique_ptr<Synth> Make() {
 // Offline rendering where local time is the rendered time (us since the first frame).
 class Offline {
  public:
-  explicit Offline(Synth* s) : s_(s) {}
+  explicit Offline(Synth* s) : s_(s) {
+    std::vector<float> none;
+    s_->Render(0, &none);  // offline from now on: the rendering is the sequencer's clock
+  }
   int64_t now_us() const { return frames_ * 1000000 / kRate; }
   // Renders up to local time `until_us` in 10 ms chunks, keeping the left channel.
   void RenderTo(int64_t until_us) {
@@ -82,6 +85,14 @@ TEST(SynthScheduleTest, ANoteHandedOverEarlySoundsAtItsTimeNotWhenItWasHandedOve
     EXPECT_GT(o.Rms(220000, 380000), 0.005) << "the note sounds until its note-off";
     EXPECT_LT(o.Rms(1300000, 1500000), o.Rms(220000, 380000) / 100) << "and ends after it";
   }
+}
+
+TEST(SynthScheduleTest, WithNoAudioOutputNothingIsQueuedUnplayed) {
+  auto s = Make();  // no driver, and nobody renders
+  ASSERT_NE(s, nullptr);
+  s->PlayAt(Msg(0x90, 60, 110), 5000000, 0);
+  EXPECT_EQ(s->scheduled(), 0u);
+  EXPECT_EQ(s->immediate(), 1u);
 }
 
 TEST(SynthScheduleTest, AnEventWhoseTimeHasComePlaysAtOnce) {

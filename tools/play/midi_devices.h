@@ -6,11 +6,14 @@
 // Owns: MidiDevices owns one RtMidiIn and one RtMidiOut that never open a port (the listing
 // clients: one per process and API, because JACK 1.9.21 misbehaves when clients come and go per
 // query, see midi/rtmidi_port.cc). KeyboardInput owns the open input and a fixed-capacity
-// single-producer/single-consumer ring; ExternalOutput the open output.
+// single-producer/single-consumer ring; ExternalOutput the open output (on JACK a
+// midi::TimedMidiOutput: a client of its own per opened destination, so it comes and goes only
+// when the output is chosen or replugged, never per query).
 // Thread affinity: everything on the owner's thread (tutti-play's main loop), except the input
 // callback, which RtMidi calls on its own thread (ALSA's input thread, the JACK process thread,
 // CoreMIDI's): it only copies the message and a timestamp into the ring and calls the wake-up
-// hook. Who owns it: tutti-play's main loop; its tests.
+// hook; and the timed output's JACK process thread, which only reads its ring. Who owns it:
+// tutti-play's main loop; its tests.
 //
 // Timestamps are MonotonicNowUs() read in the callback (the driver's delivery time).
 #ifndef TUTTI_TOOLS_PLAY_MIDI_DEVICES_H_

@@ -53,6 +53,7 @@ struct Synth::Impl {
   // (local us, tick us - local us) readings, decreasing offsets: the window's max in front.
   std::deque<std::pair<int64_t, int64_t>> envelope;
   std::array<unsigned, 16> last_tick{};  // per channel: the latest tick scheduled
+  bool offline = false;                  // Render() drives the synth (no audio driver)
   ~Impl() {
     // The audio thread stops first; the sequencer then unhooks its timer from the synth.
     if (driver != nullptr) delete_fluid_audio_driver(driver);
@@ -206,6 +207,13 @@ void Synth::Schedule(const midi::ChannelMessage& m, unsigned tick) {
 }
 
 void Synth::PlayAt(const midi::ChannelMessage& m, int64_t at_us, int64_t local_now) {
+  if (impl_->driver == nullptr && !impl_->offline) {
+    // Nothing renders (no audio output): the sequencer's clock stands still and whatever
+    // was queued would pile up unplayed.
+    ++immediate_;
+    Play(m);
+    return;
+  }
   const int64_t tick_us = at_us + TickOffsetUs(local_now);
   const unsigned now_tick = fluid_sequencer_get_tick(impl_->seq);
   const unsigned last = impl_->last_tick[m.channel()];
@@ -268,8 +276,10 @@ void Synth::AllNotesOff() {
 }
 
 void Synth::Render(int frames, std::vector<float>* out) {
-  out->assign(static_cast<size_t>(frames) * 2, 0.0f);
-  if (impl_->driver != nullptr || frames <= 0) return;
+  out->assign(static_cast<size_t>(std::max(frames, 0)) * 2, 0.0f);
+  if (impl_->driver != nullptr) return;
+  impl_->offline = true;  // the caller's rendering is the sequencer's clock now
+  if (frames <= 0) return;
   fluid_synth_write_float(impl_->synth, frames, out->data(), 0, 2, out->data(), 1, 2);
 }
 

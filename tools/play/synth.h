@@ -59,7 +59,9 @@ class Synth {
   void Play(const midi::ChannelMessage& m);
   // Plays `m` at local time at_us, the caller's clock reading local_now (both monotonic
   // microseconds). At once when at_us is not ahead of the sequencer; never before an event
-  // scheduled earlier on the same channel.
+  // scheduled earlier on the same channel. Without an audio driver nothing advances the
+  // sequencer unless Render() is called (offline rendering, from the first call on): until
+  // then events play at once.
   void PlayAt(const midi::ChannelMessage& m, int64_t at_us, int64_t local_now);
   // Events scheduled ahead (PlayAt) and played at once because their time had come.
   uint64_t scheduled() const { return scheduled_; }
@@ -68,7 +70,8 @@ class Synth {
   // scheduled is dropped.
   void AllNotesOff();
   // Renders `frames` stereo frames (interleaved left/right floats) into `out`. Only without an
-  // audio driver.
+  // audio driver; from the first call (even of 0 frames) on, the rendering is the sequencer's
+  // clock.
   void Render(int frames, std::vector<float>* out);
 
   const std::string& soundfont() const { return soundfont_; }
