@@ -1,13 +1,19 @@
-// play_latency_report: measures tutti-play's local key-press-to-sound latency (driver to synth)
-// on a private JACK server (dummy driver, 48 kHz, 256-frame periods; tests/midi_io/jack_server.h).
-// A probe client plays a note into a JACK MIDI port at the first frame of a cycle; tutti-play
-// (--midi_api jack, its built-in synth on fluidsynth's JACK audio driver) reads it as its
-// keyboard and plays it locally; the probe listens to the synth's output port and finds the
-// first frame of sound. The latency of a press is that frame minus the press's frame, both on
-// JACK's frame clock. A measurement tool, not a test: the figures depend on the machine's
-// load and on JACK's settings. Results and method: docs/TIMING.md.
+// play_latency_report: measures tutti-play's key-press-to-sound latency on a private JACK server
+// (dummy driver, 48 kHz, 256-frame periods; tests/midi_io/jack_server.h). A probe client plays a
+// note into a JACK MIDI port at the first frame of a cycle and listens to a synth's output port
+// for the first frame of sound; the latency of a press is that frame minus the press's frame,
+// both on JACK's frame clock, so the two ends need no clock of their own.
+//   local (default): one tutti-play reads the probe's port as its keyboard and plays the note on
+//     its built-in synth (fluidsynth's JACK audio driver): driver to synth, no network.
+//   --remote: a tutti-server child and an in-process netem relay (tools/netem_relay) in front of
+//     it; a sender tutti-play reads the probe's port (no sound of its own) and a listener
+//     tutti-play (no keyboard) plays what the room sends on its synth, so a press crosses the
+//     sender's leg, the server, the listener's leg and its jitter buffer. --delay-ms and
+//     --jitter-ms set each direction of every connection through the relay.
+// A measurement tool, not a test: the figures depend on the machine's load and on JACK's
+// settings. Results and method: docs/TIMING.md.
 //
-//   play_latency_report [--presses N]
+//   play_latency_report [--presses N] [--remote [--delay-ms D] [--jitter-ms J] [--warmup N]]
 #include <jack/jack.h>
 #include <jack/midiport.h>
 
@@ -19,12 +25,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tests/midi_io/jack_server.h"
 #include "tests/play/play_process.h"
+#include "tools/netem_relay/netem_relay.h"
+#include "tools/timing_harness/server_process.h"
 
 namespace {
 
@@ -83,13 +92,102 @@ bool WaitUntil(const std::function<bool()>& cond, std::chrono::milliseconds limi
   return cond();
 }
 
+struct Options {
+  int presses = 40;
+  bool remote = false;
+  double delay_ms = 0;   // per direction, --remote only
+  double jitter_ms = 0;  // per direction, --remote only
+  int warmup = 5;        // --remote: presses not counted while the jitter buffer settles
+};
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const bool has_value = i + 1 < argc;
+    if (std::strcmp(argv[i], "--remote") == 0) {
+      o.remote = true;
+    } else if (has_value && std::strcmp(argv[i], "--presses") == 0) {
+      o.presses = std::max(1, std::atoi(argv[++i]));
+    } else if (has_value && std::strcmp(argv[i], "--delay-ms") == 0) {
+      o.delay_ms = std::max(0.0, std::atof(argv[++i]));
+    } else if (has_value && std::strcmp(argv[i], "--jitter-ms") == 0) {
+      o.jitter_ms = std::max(0.0, std::atof(argv[++i]));
+    } else if (has_value && std::strcmp(argv[i], "--warmup") == 0) {
+      o.warmup = std::max(0, std::atoi(argv[++i]));
+    } else {
+      std::fprintf(stderr,
+                   "usage: play_latency_report [--presses N] [--remote [--delay-ms D] "
+                   "[--jitter-ms J] [--warmup N]]\n");
+      std::exit(2);
+    }
+  }
+  return o;
+}
+
+// The players of a run and what they need (a server and a relay when remote). Members are
+// destroyed in reverse order: the players stop before the relay and the server.
+struct Players {
+  tutti::harness::ServerProcess server;
+  std::unique_ptr<tutti::netem::NetemRelay> relay;
+  std::unique_ptr<tutti::testing::PlayProcess> sender;    // reads the probe's keys
+  std::unique_ptr<tutti::testing::PlayProcess> listener;  // its synth feeds the probe's ear
+};
+
+bool StartPlayers(const Options& o, const std::string& dir, const std::string& period, Players* p) {
+  const std::vector<std::string> common = {TUTTI_PLAY_BINARY, "--ui=line", "--config_dir=none",
+                                           "--midi_api=jack"};
+  auto play = [&](std::vector<std::string> args, const std::string& log) {
+    args.insert(args.begin(), common.begin(), common.end());
+    return std::make_unique<tutti::testing::PlayProcess>(args, dir + "/" + log);
+  };
+  const std::vector<std::string> synth = {"--audio_driver=jack", "--audio_period=" + period};
+  if (!o.remote) {
+    // No server to reach: local echo plays offline (the loop keeps trying to connect).
+    std::vector<std::string> args = {"--server=127.0.0.1:9", "--name=Probe",
+                                     "--input=latency-probe:keys"};
+    args.insert(args.end(), synth.begin(), synth.end());
+    p->listener = play(args, "play.log");
+    return true;
+  }
+  if (auto st = p->server.Start(TUTTI_SERVER_BINARY, dir, 1); !st.ok()) {
+    std::fprintf(stderr, "server: %s\n%s\n", st.ToString().c_str(), p->server.output().c_str());
+    return false;
+  }
+  tutti::netem::RelayOptions ro;
+  ro.target_port = p->server.port();
+  ro.up.delay_us = ro.down.delay_us = static_cast<int64_t>(o.delay_ms * 1000);
+  ro.up.jitter_us = ro.down.jitter_us = static_cast<int64_t>(o.jitter_ms * 1000);
+  ro.duration_us = int64_t{3600} * 1000000;  // bounded: an hour at most
+  p->relay = std::make_unique<tutti::netem::NetemRelay>(ro);
+  if (auto st = p->relay->Start(); !st.ok()) {
+    std::fprintf(stderr, "relay: %s\n", st.ToString().c_str());
+    return false;
+  }
+  const std::string via = "--server=127.0.0.1:" + std::to_string(p->relay->port());
+  p->sender = play(
+      {via, "--name=Sender", "--room=Latency", "--input=latency-probe:keys", "--audio_driver=none"},
+      "sender.log");
+  std::vector<std::string> args = {via, "--name=Listener", "--room=Latency", "--input=none"};
+  args.insert(args.end(), synth.begin(), synth.end());
+  p->listener = play(args, "listener.log");
+  // Both in the room, each seeing the other, before any press.
+  for (auto* who : {p->sender.get(), p->listener.get()}) {
+    const bool together = tutti::testing::WaitFor([&] {
+      const std::string line = who->LastLine("* players in Latency:");
+      return line.find("Sender") != std::string::npos && line.find("Listener") != std::string::npos;
+    });
+    if (!together) {
+      std::fprintf(stderr, "the players did not meet:\n%s\n", who->Log().c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int presses = 40;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--presses") == 0) presses = std::max(1, std::atoi(argv[i + 1]));
-  }
+  const Options o = ParseArgs(argc, argv);
   tutti::testing::JackServer jack;
   if (!jack.ok()) {
     std::fprintf(stderr, "no JACK server: %s\n", jack.error().c_str());
@@ -111,13 +209,12 @@ int main(int argc, char** argv) {
 
   char dir[] = "/tmp/tutti-latency-XXXXXX";
   if (mkdtemp(dir) == nullptr) return 1;
-  // No server to reach: local echo plays offline (the loop keeps trying to connect).
-  tutti::testing::PlayProcess play(
-      {TUTTI_PLAY_BINARY, "--server=127.0.0.1:9", "--name=Probe", "--ui=line", "--config_dir=none",
-       "--midi_api=jack", "--input=latency-probe:keys", "--audio_driver=jack",
-       "--audio_period=" + std::to_string(jack_get_buffer_size(probe.client))},
-      std::string(dir) + "/play.log");
-  // Its synth's output to our ear, once fluidsynth's ports exist; its keyboard on our keys.
+  Players players;
+  if (!StartPlayers(o, dir, std::to_string(jack_get_buffer_size(probe.client)), &players)) {
+    return 1;
+  }
+  // The listener's synth output to our ear, once fluidsynth's ports exist (only the listener
+  // renders to JACK); the sender's keyboard on our keys.
   const bool wired = WaitUntil(
       [&] {
         const char** ports =
@@ -130,12 +227,14 @@ int main(int argc, char** argv) {
       },
       std::chrono::seconds(30));
   if (!wired) {
-    std::fprintf(stderr, "tutti-play did not connect:\n%s\n", play.Log().c_str());
+    std::fprintf(stderr, "tutti-play did not connect:\n%s\n%s\n", players.listener->Log().c_str(),
+                 players.sender ? players.sender->Log().c_str() : "");
     return 1;
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const int warmup = o.remote ? o.warmup : 0;
   std::vector<double> ms;
-  for (int i = 0; i < presses; ++i) {
+  for (int i = 0; i < warmup + o.presses; ++i) {
     // Only from silence (the last note's release has died away): the onset is this press's.
     if (!WaitUntil([&] { return probe.quiet_cycles.load() >= 10; }, std::chrono::seconds(10))) {
       std::fprintf(stderr, "press %d: the synth never went quiet\n", i);
@@ -146,12 +245,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "press %d: no sound\n", i);
       continue;
     }
-    ms.push_back((probe.onset_frame.load() - probe.press_frame.load()) / kRate * 1000);
+    if (i >= warmup)
+      ms.push_back((probe.onset_frame.load() - probe.press_frame.load()) / kRate * 1000);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     probe.command.store(2);
     std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the release dies away
   }
-  play.Stop(SIGTERM);
+  if (players.sender) players.sender->Stop(SIGTERM);
+  players.listener->Stop(SIGTERM);
   jack_client_close(probe.client);
   if (ms.empty()) return 1;
   std::vector<double> s = ms;
@@ -159,8 +260,17 @@ int main(int argc, char** argv) {
   auto pct = [&](double p) {
     return s[std::min(s.size() - 1, static_cast<size_t>(p / 100 * static_cast<double>(s.size())))];
   };
-  std::printf("tutti-play local key-to-sound latency, JACK dummy driver, %.0f Hz, period %.2f ms\n",
-              kRate, period_ms);
+  if (o.remote) {
+    std::printf(
+        "tutti-play remote key-to-sound latency (sender -> relay -> server -> relay -> "
+        "listener's synth), relay %.1f ms +- %.1f ms each way, JACK dummy driver, %.0f Hz, "
+        "period %.2f ms\n",
+        o.delay_ms, o.jitter_ms, kRate, period_ms);
+  } else {
+    std::printf(
+        "tutti-play local key-to-sound latency, JACK dummy driver, %.0f Hz, period %.2f ms\n",
+        kRate, period_ms);
+  }
   std::printf("presses %zu  min %.2f  median %.2f  p90 %.2f  max %.2f ms\n", s.size(), s.front(),
               pct(50), pct(90), s.back());
   return 0;
