@@ -24,13 +24,14 @@ namespace tutti::server {
 
 // WebSocket close codes the server uses (documented in docs/PROTOCOL.md).
 enum CloseCode : uint16_t {
-  kCloseGoingAway = 1001,     // server shutting down
-  kClosePolicy = 1008,        // repeated malformed input
-  kCloseTooBig = 1009,        // frame over max_frame_bytes (sent by websocketpp)
-  kCloseIdle = 4000,          // nothing received for idle_timeout_ms
-  kCloseSlowConsumer = 4001,  // outbound budget past the hard limit
-  kCloseBanned = 4003,        // server ban while connected
-  kCloseTokenExpired = 4004,  // token past exp + leeway and not refreshed
+  kCloseGoingAway = 1001,         // server shutting down
+  kClosePolicy = 1008,            // repeated malformed input
+  kCloseTooBig = 1009,            // frame over max_frame_bytes (sent by websocketpp)
+  kCloseIdle = 4000,              // nothing received for idle_timeout_ms
+  kCloseSlowConsumer = 4001,      // outbound budget past the hard limit
+  kCloseBanned = 4003,            // server ban while connected
+  kCloseTokenExpired = 4004,      // token past exp + leeway and not refreshed
+  kCloseResumedElsewhere = 4005,  // its resume token was presented on a new connection
 };
 
 // The connection as the session sees it. Implemented over websocketpp in endpoint.cc.

@@ -116,6 +116,17 @@ void Shard::StartResume(Session& s, ResumeRequest r) {
 void Shard::HandOverParked(SessionId fresh, ResumeRequest r) {
   std::optional<ParkedSessions::Parked> p = parked_->Take(r.previous);
   if (!p) {
+    if (Session* old = FindSession(r.previous)) {
+      // Still connected as far as this server knows: a half-open TCP connection (a phone
+      // that changed networks sends no FIN) or a drop the server has not read yet. The
+      // token's holder is on a new connection, so the old one is closed and counts as a
+      // drop; waiting for its idle timeout would lose the session (the token is spent).
+      old->Close(kCloseResumedElsewhere, "resumed on another connection");
+      ParkSession(r.previous);
+      p = parked_->Take(r.previous);
+    }
+  }
+  if (!p) {
     // Its grace ran out (a normal leave followed) just before the token was redeemed.
     OnShard(ShardOfSession(fresh), [fresh, r](Shard& home) {
       home.SendResumeResult(fresh, proto::RESUME_REFUSED, "session ended", r);

@@ -275,9 +275,10 @@ std::chrono::milliseconds Backoff(int attempt, std::mt19937& rng) {
   return std::chrono::milliseconds(static_cast<int64_t>(base * jitter(rng)));
 }
 
-// Closes after which reconnecting cannot help: the server said goodbye for a reason.
+// Closes after which reconnecting cannot help: the server said goodbye for a reason (4005:
+// another connection resumed this session and holds it now).
 bool ClosedForGood(uint16_t code) {
-  return code == 1000 || code == 1008 || code == 4003 || code == 4004;
+  return code == 1000 || code == 1008 || code == 4003 || code == 4004 || code == 4005;
 }
 
 }  // namespace

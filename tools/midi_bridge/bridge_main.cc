@@ -96,10 +96,11 @@ int64_t ReconnectDelayUs(int attempt, std::mt19937& rng) {
   return static_cast<int64_t>(base_s * jitter(rng) * 1e6);
 }
 
-// Close codes after which coming back would not help: our own close, a ban, or a protocol
-// error of ours (docs/PROTOCOL.md, close codes).
+// Close codes after which coming back would not help: our own close, a ban, a protocol
+// error of ours, or another connection that resumed this session (docs/PROTOCOL.md, close
+// codes).
 bool ClosedForGood(uint16_t code) {
-  return code == 1000 || code == 1008 || code == 1009 || code == 4003;
+  return code == 1000 || code == 1008 || code == 1009 || code == 4003 || code == 4005;
 }
 
 }  // namespace

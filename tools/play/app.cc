@@ -28,9 +28,10 @@ int64_t BackoffUs(int attempt, std::mt19937& rng) {
 }
 
 // Close codes after which coming back would not help: a ban, a protocol error of ours, a
-// session whose token ran out (docs/PROTOCOL.md, close codes).
+// session whose token ran out or that another connection resumed (docs/PROTOCOL.md, close
+// codes).
 bool ClosedForGood(uint16_t code) {
-  return code == 1008 || code == 1009 || code == 4003 || code == 4004;
+  return code == 1008 || code == 1009 || code == 4003 || code == 4004 || code == 4005;
 }
 
 std::string BaseName(const std::string& path) {
