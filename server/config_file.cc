@@ -131,6 +131,7 @@ const Key kKeys[] = {
     TUTTI_KEY(room_history.max_events, 1, kBig, false),
     TUTTI_KEY(room_history.max_bytes, 1, 1e12, false),
     TUTTI_KEY(room_history.max_age_us, 0, 1e15, false),
+    TUTTI_KEY(resume_grace_ms, 0, 3600000, false),
     TUTTI_KEY(token_leeway_s, 0, 1e6, false),
     TUTTI_KEY(token_expiry_notice_s, 0, 1e6, false),
     TUTTI_KEY(room_list_delta_ms, 1, 1e7, false),

@@ -67,6 +67,15 @@ ABSL_FLAG(std::string, proxy_header, kDefaults.proxy_header,
           "the header trusted proxies set: x-forwarded-for or forwarded");
 ABSL_FLAG(int, drain_grace_s, kDefaults.drain_grace_s,
           "SIGTERM: seconds of countdown to clients before they are closed (1001); 0 = at once");
+// --- session resume (docs/PROTOCOL.md §12, docs/OPERATIONS.md "Dropped connections") ----
+ABSL_FLAG(int, resume_grace_ms, kDefaults.resume_grace_ms,
+          "how long a dropped session waits for its resume, ms; 0 = a drop is a leave at once");
+ABSL_FLAG(size_t, room_history_events, kDefaults.room_history.max_events,
+          "room events kept per room for resuming clients");
+ABSL_FLAG(size_t, room_history_bytes, kDefaults.room_history.max_bytes,
+          "bytes of room events kept per room for resuming clients");
+ABSL_FLAG(int64_t, room_history_age_ms, kDefaults.room_history.max_age_us / 1000,
+          "age past which a room event is no longer kept for resuming clients, ms");
 ABSL_FLAG(int, audit_retention_days, kDefaults.audit_retention_days,
           "delete moderation records older than this; 0 keeps them all");
 
@@ -138,6 +147,18 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   if (given(FLAGS_audit_retention_days))
     c.audit_retention_days = absl::GetFlag(FLAGS_audit_retention_days);
   if (given(FLAGS_drain_grace_s)) c.drain_grace_s = absl::GetFlag(FLAGS_drain_grace_s);
+  if (given(FLAGS_resume_grace_ms)) c.resume_grace_ms = absl::GetFlag(FLAGS_resume_grace_ms);
+  if (given(FLAGS_room_history_events))
+    c.room_history.max_events = absl::GetFlag(FLAGS_room_history_events);
+  if (given(FLAGS_room_history_bytes))
+    c.room_history.max_bytes = absl::GetFlag(FLAGS_room_history_bytes);
+  // Checked in ms before it is scaled: a huge value must be refused, not overflow.
+  const int64_t history_age_ms = given(FLAGS_room_history_age_ms)
+                                     ? absl::GetFlag(FLAGS_room_history_age_ms)
+                                     : c.room_history.max_age_us / 1000;
+  if (given(FLAGS_room_history_age_ms) && history_age_ms >= 0 &&
+      history_age_ms <= int64_t{1000000000000})
+    c.room_history.max_age_us = history_age_ms * 1000;
   if (given(FLAGS_max_users_per_room))
     c.max_users_per_room = absl::GetFlag(FLAGS_max_users_per_room);
   if (given(FLAGS_lobby_max_users)) c.lobby_max_users = absl::GetFlag(FLAGS_lobby_max_users);
@@ -160,6 +181,10 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   Check(&s, "upgrades-per-second-per-address", c.upgrades_per_second_per_address, 0, 1e6);
   Check(&s, "upgrade-burst-per-address", c.upgrade_burst_per_address, 1, 1e9);
   Check(&s, "drain-grace-s", c.drain_grace_s, 0, 3600);
+  Check(&s, "resume-grace-ms", c.resume_grace_ms, 0, 3600000);
+  Check(&s, "room-history-events", c.room_history.max_events, 1, 1e9);
+  Check(&s, "room-history-bytes", c.room_history.max_bytes, 1, 1e12);
+  Check(&s, "room-history-age-ms", history_age_ms, 0, 1e12);
   Check(&s, "audit-retention-days", c.audit_retention_days, 0, 1e6);
   Check(&s, "max-users-per-room", c.max_users_per_room, 1, 1e6);
   Check(&s, "lobby-max-users", c.lobby_max_users, 1, 1e6);

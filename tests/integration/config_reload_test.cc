@@ -96,6 +96,31 @@ TEST_F(ConfigReload, FlagsOverrideTheFileAndPrintConfigShowsTheResult) {
   EXPECT_EQ(again.out, r.out);
 }
 
+TEST_F(ConfigReload, ResumeLimitsHaveKeysAndFlags) {
+  Write("resume_grace_ms = 5000\nroom_history.max_events = 100\n");
+  RunResult r = RunServer("--config " + file_ +
+                          " --room-history-bytes 65536 --room-history-age-ms 7000 --print-config");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("\nresume_grace_ms = 5000\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nroom_history.max_events = 100\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nroom_history.max_bytes = 65536\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nroom_history.max_age_us = 7000000\n"), std::string::npos) << r.out;
+  RunResult flag = RunServer("--config " + file_ + " --resume-grace-ms 0 --print-config");
+  EXPECT_EQ(flag.status, 0) << flag.out;
+  EXPECT_NE(flag.out.find("\nresume_grace_ms = 0\n"), std::string::npos) << flag.out;
+  // Out of range: refused, by name, before anything starts.
+  RunResult big = RunServer("--resume-grace-ms 3600001 --print-config");
+  EXPECT_NE(big.status, 0) << big.out;
+  EXPECT_NE(big.out.find("--resume-grace-ms"), std::string::npos) << big.out;
+  RunResult huge = RunServer("--room-history-age-ms 9223372036854775807 --print-config");
+  EXPECT_NE(huge.status, 0) << huge.out;
+  EXPECT_NE(huge.out.find("--room-history-age-ms"), std::string::npos) << huge.out;
+  Write("resume_grace_ms = -1\n");
+  RunResult file = RunServer("--config " + file_ + " --print-config");
+  EXPECT_EQ(file.status, 78) << file.out;
+  EXPECT_NE(file.out.find("line 1"), std::string::npos) << file.out;
+}
+
 TEST_F(ConfigReload, ARefusedFileStopsTheStartNamingTheLine) {
   Write("max_rooms = 5\nmax_room = 6\n");
   RunResult r = RunServer("--config " + file_ + " --dev --keys " + dir_ + " --data " + dir_);
