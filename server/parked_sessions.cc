@@ -7,6 +7,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "protos/tutti.pb.h"
+
 namespace tutti::server {
 
 ParkedSessions::ParkedSessions(boost::asio::io_context& io, const Clock* clock,
@@ -33,6 +35,28 @@ std::optional<ParkedSessions::Parked> ParkedSessions::Take(SessionId id) {
   Parked p = std::move(it->second);
   parked_.erase(it);
   return p;
+}
+
+ParkedSessions::Parked* ParkedSessions::Find(SessionId id) {
+  auto it = parked_.find(id);
+  return it == parked_.end() ? nullptr : &it->second;
+}
+
+bool ParkedSessions::Hold(SessionId id, const Frame& frame) {
+  Parked* p = Find(id);
+  if (p == nullptr) return false;
+  // Only what the session cannot get back by asking: answers to requests of the dead
+  // connection, room-list deltas and the like are of no use to the next one.
+  proto::ClientMessage m;
+  if (!m.ParseFromString(frame->payload())) return true;
+  if (!m.has_private_message() && !m.has_friend_event()) return true;
+  p->held.push_back(frame);
+  p->held_bytes += frame->wire_size();
+  while (p->held.size() > kMaxHeldFrames || p->held_bytes > kMaxHeldBytes) {
+    p->held_bytes -= p->held.front()->wire_size();
+    p->held.pop_front();
+  }
+  return true;
 }
 
 void ParkedSessions::Stop() {

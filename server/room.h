@@ -145,6 +145,10 @@ class Room final : public StreamSubscriber {
   // away): the session gets an unrecoverable ResumeResult in no room (through JoinFailed).
   void Resume(SessionId previous, SessionId session, const StreamPosition& since,
               const std::string& request_id);
+  // The resume of `previous` by `session` was cut short (the new connection dropped before
+  // the room could answer): the member is `session` now, still reconnecting, nothing is
+  // announced; a later Resume names `session`.
+  void Rekey(SessionId previous, SessionId session);
   // StreamSubscriber: a sequenced event of this room goes to every member shard.
   void OnPublication(const std::string& stream, const Publication& pub) override;
   // A room-scope chat command (kick, ban, mute, mod, owner, topic, clear, users, bans,

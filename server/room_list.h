@@ -87,6 +87,9 @@ class RoomListFeed {
   void Subscribe(SessionId session, const std::string& request_id);
   // Answers RoomListDelta {unsubscribed: true}; nothing follows it.
   void Unsubscribe(SessionId session, const std::string& request_id);
+  // The session's connection is gone (parked for a resume): it is no longer a subscriber.
+  // True when it was one.
+  bool Forget(SessionId session) { return subscribers_.Remove(session); }
 
   // From the service: the full list at `version` for one new subscriber.
   void DeliverFull(SessionId session, uint64_t version, const Frame& frame);

@@ -34,6 +34,16 @@ void Room::Disconnected(SessionId session) {
   AnnounceConnection(m, session, 0);
 }
 
+void Room::Rekey(SessionId previous, SessionId session) {
+  auto it = members_.find(previous);
+  if (it == members_.end() || members_.count(session)) return;
+  if (!it->second.user.reconnecting()) Disconnected(previous);
+  Member m = std::move(it->second);
+  members_.erase(it);
+  m.user.set_session_id(session);
+  members_.emplace(session, std::move(m));
+}
+
 void Room::Resume(SessionId previous, SessionId session, const StreamPosition& since,
                   const std::string& request_id) {
   auto it = members_.find(previous);

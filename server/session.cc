@@ -108,6 +108,8 @@ void Session::Import(SessionCarryOver carry) {
   request_bucket = carry.request_bucket;
   if (carry.midi) midi_ = std::move(carry.midi);
   clock = carry.clock;
+  for (Frame& f : carry.held) held_after_resume_.push_back(std::move(f));
+  room_list_after_resume_ = room_list_after_resume_ || carry.room_list;
 }
 
 void Session::ContinueMidiSequence(uint64_t room_sequence, int64_t now_us) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crypto/authenticator.h"
@@ -72,6 +73,10 @@ struct SessionCarryOver {
   std::unique_ptr<MidiIntakeState> midi;  // null when the session never played
   proto::ClockSyncStatus clock;
   std::string room_id;  // "" when in none
+  // Delivered after the ResumeResult (and its replay): what was held for the parked
+  // session, and whether it had subscribed to the live room list.
+  std::vector<Frame> held{};
+  bool room_list = false;
 };
 
 // A resume asked for by a new connection (its payload, or ServerCommand RECONNECT), as
@@ -117,6 +122,13 @@ class Session {
   // old session: the new session's batches continue after it.
   SessionCarryOver Export(const std::string& room);
   void Import(SessionCarryOver carry);
+  // A resume in progress, from taking the old session's state over to its ResumeResult:
+  // the room it is being restored into ("" = none). A drop meanwhile parks it there.
+  const std::string& resuming_into() const { return resuming_into_; }
+  void set_resuming_into(std::string room) { resuming_into_ = std::move(room); }
+  // What follows the ResumeResult (carried over by Import); each taken once.
+  std::vector<Frame> TakeHeld() { return std::move(held_after_resume_); }
+  bool TakeRoomList() { return std::exchange(room_list_after_resume_, false); }
   void ContinueMidiSequence(uint64_t room_sequence, int64_t now_us);
   size_t BufferedBytes() const { return link_->BufferedBytes(); }
   const std::string& remote_ip() const { return link_->RemoteIp(); }
@@ -157,6 +169,9 @@ class Session {
   std::unique_ptr<MidiIntakeState> midi_;
   bool closing_ = false;
   uint16_t close_code_ = 0;
+  std::string resuming_into_;
+  std::vector<Frame> held_after_resume_;
+  bool room_list_after_resume_ = false;
 };
 
 }  // namespace tutti::server

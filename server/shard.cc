@@ -365,7 +365,9 @@ void Shard::DeliverLocal(const std::string& room_id, const Frame& frame, Session
 }
 
 void Shard::SendLocal(SessionId session, const Frame& frame) {
-  if (Session* s = FindSession(session)) Count(s->Send(frame, false));
+  if (Session* s = FindSession(session)) return Count(s->Send(frame, false));
+  // Parked for a resume: private messages and friend events wait for it (bounded).
+  parked_->Hold(session, frame);
 }
 
 void Shard::NoticeLocal(const Frame& frame, const std::function<bool(const Session&)>& want) {
@@ -446,6 +448,8 @@ void Shard::JoinFailed(SessionId session, const std::string& room_id, const Fram
     if (!s) return;
     target.membership_.AbandonJoin(*s);
     s->Send(error, false);
+    // A resume answered in no room ("room closed", "no longer in the room").
+    target.FinishResume(*s);
   });
 }
 

@@ -231,6 +231,8 @@ class Shard final : public RoomHost, public SocialHost {
   void ParkedExpired(ParkedSessions::Parked p);
   void HandOverParked(SessionId fresh, ResumeRequest r);
   void AdoptCarryOver(SessionId fresh, std::shared_ptr<SessionCarryOver> carry, ResumeRequest r);
+  // The ResumeResult (and replay) went out: the room list again, then what was held.
+  void FinishResume(Session& s);
   void SendResumeResult(SessionId session, proto::ResumeOutcome outcome, const std::string& reason,
                         const ResumeRequest& r);
   void CreateRoom(RoomRequest req);

@@ -12,6 +12,8 @@
 //   B                          MemberResumed: indexes the session in the room and sends the
 //                              ResumeResult and the replay, before any live event
 // Same class, owner and thread as shard.cc.
+#include <deque>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,6 +21,7 @@
 
 #include "server/envelope.h"
 #include "server/resume_tokens.h"
+#include "server/room_list.h"
 #include "server/shard.h"
 
 namespace tutti::server {
@@ -52,10 +55,18 @@ void Shard::ParkSession(SessionId id) {
   const int64_t deadline = NowUs() + int64_t{cluster_->config().resume_grace_ms} * 1000;
   cluster_->resume_tokens().Detached(id);
   hooks_->SessionEnded(id);  // its token clock stops: nothing to close any more
-  const std::string room = s->room_id();
+  // Dropped again while its own resume was under way: parked in the room it was being
+  // restored into, with what it had not yet been given.
+  const std::string room = !s->room_id().empty() ? s->room_id() : s->resuming_into();
   const std::vector<std::string> rooms = membership_.End(*s);
   s->DetachLink();
   ParkedSessions::Parked p;
+  const bool listed = room_feed().Forget(id);
+  p.room_list = s->TakeRoomList() || listed;
+  for (Frame& f : s->TakeHeld()) {
+    p.held_bytes += f->wire_size();
+    p.held.push_back(std::move(f));
+  }
   p.session = std::move(it->second);
   p.room_id = room;
   p.deadline_us = deadline;
@@ -136,6 +147,9 @@ void Shard::HandOverParked(SessionId fresh, ResumeRequest r) {
   const SessionId previous = r.previous;
   const std::string user_id = p->session->user().user_id();
   auto carry = std::make_shared<SessionCarryOver>(p->session->Export(p->room_id));
+  carry->room_list = p->room_list;
+  carry->held.assign(std::make_move_iterator(p->held.begin()),
+                     std::make_move_iterator(p->held.end()));
   p.reset();
   // The user stays online throughout: the new session announced itself before this.
   OnSocial([previous, user_id](Social& social) { social.SessionOffline(previous, user_id); });
@@ -150,19 +164,50 @@ void Shard::AdoptCarryOver(SessionId fresh, std::shared_ptr<SessionCarryOver> ca
   const SessionId previous = r.previous;
   Session* s = FindSession(fresh);
   if (!s) {
-    // The new connection is gone too, before it could take over: the member leaves.
+    if (ParkedSessions::Parked* p = parked_->Find(fresh)) {
+      // The new connection dropped too, before it could take over, and is parked (its
+      // Welcome carried a new token): it takes the state over, parked in the old room,
+      // which re-keys the member, still reconnecting. The held frames are older than
+      // whatever it held itself.
+      std::deque<Frame> held(std::make_move_iterator(carry->held.begin()),
+                             std::make_move_iterator(carry->held.end()));
+      carry->held.clear();
+      for (Frame& f : p->held) held.push_back(std::move(f));
+      p->held = std::move(held);
+      p->held_bytes = 0;
+      for (const Frame& f : p->held) p->held_bytes += f->wire_size();
+      p->room_list = p->room_list || carry->room_list;
+      carry->room_list = false;
+      p->session->Import(std::move(*carry));
+      if (room.empty()) return;
+      if (p->room_id.empty()) {
+        p->room_id = room;
+        OnRoom(room, [previous, fresh](Room& rm) { rm.Rekey(previous, fresh); });
+      } else {
+        OnRoom(room, [previous](Room& rm) { rm.Leave(previous, "left", ""); });
+      }
+      return;
+    }
+    // The new connection is gone for good too, before it could take over: the member
+    // leaves.
     if (!room.empty())
       OnRoom(room, [previous](Room& rm) { rm.Leave(previous, "disconnected", ""); });
     return;
   }
   s->Import(std::move(*carry));
-  if (room.empty()) return SendResumeResult(fresh, proto::RESUME_RECOVERED, "", r);
+  if (room.empty()) {
+    SendResumeResult(fresh, proto::RESUME_RECOVERED, "", r);
+    return FinishResume(*s);
+  }
   if (s->seat().joining() || !s->room_id().empty()) {
     // The client asked for a room before the resume came back: that request wins.
     OnRoom(room, [previous](Room& rm) { rm.Leave(previous, "left", ""); });
-    return SendResumeResult(fresh, proto::RESUME_UNRECOVERABLE, "another join came first", r);
+    SendResumeResult(fresh, proto::RESUME_UNRECOVERABLE, "another join came first", r);
+    return FinishResume(*s);
   }
-  // Until the room answers, other joins wait (as for any join in flight).
+  // Until the room answers, other joins wait (as for any join in flight); a drop meanwhile
+  // parks the session in this room (ParkSession).
+  s->set_resuming_into(room);
   membership_.MarkJoining(*s, room, r.request_id);
   StreamPosition since{r.epoch, r.offset};
   // The client's position only counts for the room it names; for another room it has none.
@@ -188,6 +233,9 @@ void Shard::MemberResumed(SessionId session, const std::string& room_id, std::ve
                                     frames = std::move(frames)](Shard& target) {
     Session* s = target.FindSession(session);
     if (!s) {
+      // Parked meanwhile (it dropped during its resume): the room shows it reconnecting
+      // (ParkSession told it) and a later resume replays from the client's position.
+      if (target.parked_->Find(session)) return;
       target.OnRoom(
           room_id, [session](Room& r) { r.Leave(session, "disconnected", ""); }, Hop::kQueued);
       return;
@@ -199,7 +247,16 @@ void Shard::MemberResumed(SessionId session, const std::string& room_id, std::ve
                     Hop::kQueued);
     // In this one step, before any later delivery for the room reaches this shard.
     for (const Frame& f : frames) target.Count(s->Send(f, false));
+    target.FinishResume(*s);
   });
+}
+
+void Shard::FinishResume(Session& s) {
+  // After the ResumeResult and its replay: the room list starts over with a full list
+  // (the deltas missed meanwhile are gone), then what was held while parked.
+  s.set_resuming_into("");
+  if (s.TakeRoomList()) room_feed().Subscribe(s.id(), "");
+  for (const Frame& f : s.TakeHeld()) Count(s.Send(f, false));
 }
 
 }  // namespace tutti::server

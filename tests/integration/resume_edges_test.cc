@@ -1,8 +1,12 @@
 // Session resume at its edges (docs/PROTOCOL.md §12): a token presented while the old
-// connection still looks open to the server (a half-open TCP connection), and what a
-// parked session gets back besides its room.
+// connection still looks open to the server (a half-open TCP connection); what a parked
+// session gets back besides its room (its room-list subscription, the private messages
+// sent to it meanwhile, bounded); and a new connection that drops during its own resume.
+#include <future>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -99,6 +103,209 @@ TEST(ResumeEdges, ATokenPresentedWhileTheOldConnectionLooksOpenTakesTheSessionOv
     EXPECT_FALSE(m.has_user_left_room()) << m.ShortDebugString();
     EXPECT_FALSE(m.has_user_joined_room()) << m.ShortDebugString();
   }
+}
+
+// Bob in "keep" with alice; bob's connection is destroyed and alice waits until the room
+// shows him reconnecting (so the server has parked him). Returns bob's last position.
+struct Parked {
+  proto::Welcome welcome;
+  proto::StreamPosition last;
+};
+Parked DropBob(TestServer& ts, client::Client& alice, std::unique_ptr<client::Client>& bob,
+               const proto::Welcome& w) {
+  Parked out;
+  out.welcome = w;
+  EXPECT_TRUE(alice.Send(ChatMsg("mark")));
+  std::vector<proto::ClientMessage> seen = ReadUntilChat(*bob, "mark");
+  if (!seen.empty()) out.last = seen.back().stream();
+  bob->Drop();
+  for (;;) {
+    auto m = alice.Next(5s);
+    if (!m) {
+      ADD_FAILURE() << "alice never saw bob reconnecting";
+      break;
+    }
+    if (m->has_member_connection() && m->member_connection().user_id() == "u-bob" &&
+        m->member_connection().reconnecting()) {
+      break;
+    }
+  }
+  return out;
+}
+
+// Connects with the resume keys and reads through the ResumeResult and its replay.
+std::unique_ptr<client::Client> ResumeBob(TestServer& ts, const Parked& p,
+                                          proto::ResumeResult* result,
+                                          proto::Welcome* welcome = nullptr) {
+  auto c = ts.Connect(Resuming("bob", p.welcome.resume_token(), "keep", p.last), welcome);
+  if (!c) return nullptr;
+  auto r = c->WaitFor(proto::ClientMessage::kResumeResult, 5s);
+  if (!r) {
+    ADD_FAILURE() << "no ResumeResult";
+    return nullptr;
+  }
+  *result = r->resume_result();
+  for (uint32_t i = 0; i < result->replayed(); ++i) {
+    auto m = c->Next(5s);
+    if (!m || !m->has_stream()) {
+      ADD_FAILURE() << "the replay ended early";
+      return nullptr;
+    }
+  }
+  return c;
+}
+
+TEST(ResumeEdges, TheRoomListSubscriptionComesBackWithAFullListThenDeltas) {
+  TestServer ts(3, Generous);
+  auto alice = ts.Connect("alice");
+  proto::Welcome w;
+  auto bob = ts.Connect(Named("bob"), &w);
+  auto carol = ts.Connect("carol");
+  ASSERT_TRUE(alice && bob && carol);
+  ASSERT_TRUE(JoinRoom(*alice, "Keep"));
+  ASSERT_TRUE(JoinRoom(*bob, "Keep"));
+  proto::ServerMessage sub;
+  sub.mutable_subscribe_room_list();
+  sub.set_request_id("ls");
+  ASSERT_TRUE(bob->Send(sub));
+  ASSERT_TRUE(WaitForReply(*bob, proto::ClientMessage::kRoomList, "ls"));
+  Parked p = DropBob(ts, *alice, bob, w);
+  // A room appears while bob is away.
+  ASSERT_TRUE(JoinRoom(*carol, "While Away"));
+  proto::ResumeResult r;
+  auto bob2 = ResumeBob(ts, p, &r);
+  ASSERT_TRUE(bob2);
+  ASSERT_EQ(r.outcome(), proto::RESUME_RECOVERED) << r.ShortDebugString();
+  // After the replay: a full list (no request id), then deltas chained on it. The list
+  // may be up to one delta period behind the rooms (§5), so the room made while bob was
+  // away is in the list or in a delta that follows it.
+  auto list = bob2->WaitFor(proto::ClientMessage::kRoomList, 5s);
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->request_id(), "");
+  std::set<std::string> rooms;
+  for (const auto& room : list->room_list().rooms()) rooms.insert(room.room_id());
+  auto dave = ts.Connect("dave");
+  ASSERT_TRUE(dave);
+  ASSERT_TRUE(JoinRoom(*dave, "Later"));
+  uint64_t version = list->room_list().version();
+  while (!rooms.count("later")) {
+    auto d = bob2->WaitFor(proto::ClientMessage::kRoomListDelta, 5s);
+    ASSERT_TRUE(d) << "no delta with the room made after the resume";
+    EXPECT_EQ(d->room_list_delta().from_version(), version);
+    version = d->room_list_delta().version();
+    for (const auto& room : d->room_list_delta().upserted()) rooms.insert(room.room_id());
+  }
+  EXPECT_TRUE(rooms.count("while away"));
+  EXPECT_TRUE(rooms.count("keep"));
+}
+
+TEST(ResumeEdges, PrivateMessagesSentWhileParkedArriveAfterTheReplayBounded) {
+  TestServer ts(3, Generous);
+  auto alice = ts.Connect("alice");
+  proto::Welcome w;
+  auto bob = ts.Connect(Named("bob"), &w);
+  ASSERT_TRUE(alice && bob);
+  ASSERT_TRUE(JoinRoom(*alice, "Keep"));
+  ASSERT_TRUE(JoinRoom(*bob, "Keep"));
+  Parked p = DropBob(ts, *alice, bob, w);
+  // More than a parked session holds (64): the latest are kept.
+  constexpr int kSent = 70;
+  for (int i = 0; i < kSent; ++i) {
+    const std::string rid = "pm" + std::to_string(i);
+    ASSERT_TRUE(alice->Send(PrivateMsg("u-bob", "away " + std::to_string(i), rid)));
+    auto ok = WaitForReply(*alice, proto::ClientMessage::kPrivateMessage, rid);
+    ASSERT_TRUE(ok) << "alice's message " << i << " was not accepted";
+  }
+  ASSERT_TRUE(alice->Send(ChatMsg("in the room")));
+  proto::ResumeResult r;
+  auto bob2 = ResumeBob(ts, p, &r);
+  ASSERT_TRUE(bob2);
+  ASSERT_EQ(r.outcome(), proto::RESUME_RECOVERED) << r.ShortDebugString();
+  EXPECT_GE(r.replayed(), 1u);  // "in the room" at least
+  std::vector<std::string> got;
+  while (got.size() < 64) {
+    auto m = bob2->WaitFor(proto::ClientMessage::kPrivateMessage, 5s);
+    ASSERT_TRUE(m) << "only " << got.size() << " private messages arrived";
+    EXPECT_EQ(m->private_message().from_user_id(), "u-alice");
+    got.push_back(m->private_message().message());
+  }
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i], "away " + std::to_string(kSent - 64 + static_cast<int>(i)));
+  }
+  // Nothing more of them: the next private message is a live one.
+  ASSERT_TRUE(alice->Send(PrivateMsg("u-bob", "live", "live")));
+  auto live = bob2->WaitFor(proto::ClientMessage::kPrivateMessage, 5s);
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->private_message().message(), "live");
+}
+
+// Sessions connected and parked, added up over the shards (each read on its own thread).
+bool Settled(TestServer& ts, size_t connected, size_t parked) {
+  return WaitUntil([&] {
+    size_t c = 0, p = 0;
+    for (int i = 0; i < ts.server().shard_count(); ++i) {
+      std::promise<std::pair<size_t, size_t>> counts;
+      server::Shard& shard = ts.server().shard(i);
+      shard.Post([&counts, &shard] {
+        counts.set_value({shard.session_count(), shard.parked_count()});
+      });
+      auto [sc, pc] = counts.get_future().get();
+      c += sc;
+      p += pc;
+    }
+    return c == connected && p == parked;
+  });
+}
+
+// The new connection drops right after its Welcome, wherever the server is in the resume
+// (before taking the old session over, while the room answers, or after): each time the
+// session must end up parked in its room, never leave, and resume with the next token.
+TEST(ResumeEdges, ANewConnectionThatDropsDuringItsResumeParksAgain) {
+  TestServer ts(3, Generous);
+  auto alice = ts.Connect("alice");
+  proto::Welcome w;
+  auto bob = ts.Connect(Named("bob"), &w);
+  ASSERT_TRUE(alice && bob);
+  ASSERT_TRUE(JoinRoom(*alice, "Keep"));
+  ASSERT_TRUE(JoinRoom(*bob, "Keep"));
+  Parked p = DropBob(ts, *alice, bob, w);
+  constexpr int kRounds = 8;
+  for (int round = 0; round < kRounds; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    ASSERT_TRUE(alice->Send(ChatMsg("round " + std::to_string(round))));
+    auto c = ts.Connect(Resuming("bob", p.welcome.resume_token(), "keep", p.last), &p.welcome);
+    ASSERT_TRUE(c);
+    ASSERT_FALSE(p.welcome.resume_token().empty());
+    c->Drop();
+    // Alice connected, bob's session parked (one, whichever connection it is now).
+    ASSERT_TRUE(Settled(ts, 1, 1));
+  }
+  proto::ResumeResult r;
+  auto back = ResumeBob(ts, p, &r);
+  ASSERT_TRUE(back);
+  ASSERT_EQ(r.outcome(), proto::RESUME_RECOVERED) << r.ShortDebugString();
+  EXPECT_EQ(r.room_id(), "keep");
+  // Every round's line is in the replay since bob's last position.
+  EXPECT_GE(r.replayed(), static_cast<uint32_t>(kRounds));
+  ASSERT_TRUE(alice->Send(ChatMsg("end")));
+  std::vector<proto::ClientMessage> seen = ReadUntilChat(*alice, "end");
+  for (const auto& m : seen) {
+    EXPECT_FALSE(m.has_user_left_room()) << m.ShortDebugString();
+  }
+  // One bob in the room, connected.
+  proto::ServerMessage snap;
+  snap.mutable_server_command()->set_commandtype(proto::SYNC_STATE);
+  snap.set_request_id("snap");
+  ASSERT_TRUE(alice->Send(snap));
+  auto s = WaitForReply(*alice, proto::ClientMessage::kRoomSnapshot, "snap");
+  ASSERT_TRUE(s);
+  int bobs = 0;
+  for (const auto& u : s->room_snapshot().users()) {
+    if (u.user_id() != "u-bob") continue;
+    ++bobs;
+    EXPECT_FALSE(u.reconnecting());
+  }
+  EXPECT_EQ(bobs, 1);
 }
 
 }  // namespace
