@@ -1,12 +1,13 @@
 // The page's resume bookkeeping (src/net/resume.ts), the rule of tools/client/resume_state.h:
 // the token of the latest Welcome, the room and last (epoch, offset) processed, which
 // messages are replayed history, duplicates dropped; the payload keys it adds; and the
-// wait a drain's 1001 close asks for (src/net/backoff.ts).
+// wait a drain's 1001 close asks for (src/net/backoff.ts); room requests held between a
+// resume's Welcome and its answer (RoomRequestGate).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { ClientMessageSchema, ResumeOutcome } from '../src/gen/tutti_pb.js';
-import { ResumeState } from '../src/net/resume.js';
+import { ResumeState, RoomRequestGate } from '../src/net/resume.js';
 import { payloadFor, sodiumReady } from '../src/net/auth.js';
 import { delayAfterCloseMs, reconnectHintMs } from '../src/net/backoff.js';
 
@@ -97,4 +98,42 @@ test('a drain close says when to come back; other closes keep the usual backoff'
   assert.equal(delayAfterCloseMs(0, 30000, () => 0), 30000);
   assert.equal(delayAfterCloseMs(0, 30000, () => 1), 31000);
   assert.ok(delayAfterCloseMs(10, 2000, () => 1) >= 30000, 'never sooner than the usual backoff');
+});
+
+test('room requests wait for the resume answer; the latest one goes out after it, once', () => {
+  const g = new RoomRequestGate();
+  const sent: string[] = [];
+  assert.equal(g.awaiting, false);
+  assert.equal(g.request(() => sent.push('join a')), true, 'no resume pending: made at once');
+  assert.deepEqual(sent, ['join a']);
+  g.hold();  // a resume's Welcome
+  assert.equal(g.awaiting, true);
+  assert.equal(g.request(() => sent.push('lobby')), false);
+  assert.equal(g.request(() => sent.push('join b')), false);
+  assert.deepEqual(sent, ['join a'], 'nothing room-related before the answer');
+  const held = g.release();  // the ResumeResult
+  assert.equal(g.awaiting, false);
+  assert.ok(held);
+  held();
+  assert.deepEqual(sent, ['join a', 'join b'], 'only the latest wish');
+  assert.equal(g.release(), null, 'released once');
+  assert.equal(g.request(() => sent.push('leave')), true);
+  assert.deepEqual(sent, ['join a', 'join b', 'leave']);
+});
+
+test('a drop before the answer forgets the held request; a new Welcome starts empty', () => {
+  const g = new RoomRequestGate();
+  const sent: string[] = [];
+  g.hold();
+  g.request(() => sent.push('join a'));
+  g.drop();
+  assert.equal(g.awaiting, false);
+  assert.equal(g.release(), null);
+  g.hold();
+  assert.equal(g.release(), null, 'nothing carried over from the dead connection');
+  g.hold();
+  g.request(() => sent.push('join b'));
+  g.hold();  // another resume's Welcome (the previous connection dropped unnoticed)
+  assert.equal(g.release(), null);
+  assert.deepEqual(sent, []);
 });

@@ -14,6 +14,8 @@
 // close's reconnect hint before retrying, and once the admin ends maintenance mode it
 // is back in the room (the drain ended the session, so the resume is refused and the
 // page joins afresh).
+// Last, a third page in the lobby asks to join a room while its resume's answer is held
+// back by the relay: the request waits for the answer and goes out once.
 // Screenshots of both states go to --artifacts. Every wait is for a condition with a
 // bounded deadline; nothing asserts how long anything took.
 //   node resume_browser_test.mjs --server PATH --token PATH [--dist DIR] [--artifacts DIR] [--verbose]
@@ -27,13 +29,17 @@ const STEP_MS = 20000;  // bounds a hang; nothing asserts how long a step took
 
 // A TCP relay on 127.0.0.1: every connection is piped to the server. cut() destroys the
 // open ones; while blocked, new ones are destroyed as they arrive (a page retrying sees
-// its attempts fail, as when the network is still down).
+// its attempts fail, as when the network is still down). With holdAfterWelcome set, the
+// next WebSocket connection gets the server's first frame (the Welcome) and nothing more
+// until release(): the window between a resume's Welcome and its ResumeResult, held open.
 class Relay {
   constructor(targetPort) {
     this.targetPort = targetPort;
     this.pairs = new Set();
     this.blocked = false;
     this.refused = 0;
+    this.holdAfterWelcome = false;
+    this.held = null;  // { c, chunks } of the connection being held
     this.server = net.createServer((c) => {
       if (this.blocked) { this.refused++; c.destroy(); return; }
       const up = net.connect(this.targetPort, '127.0.0.1');
@@ -41,8 +47,41 @@ class Relay {
       this.pairs.add(pair);
       const end = () => { c.destroy(); up.destroy(); this.pairs.delete(pair); };
       c.on('error', end); up.on('error', end); c.on('close', end); up.on('close', end);
-      c.pipe(up); up.pipe(c);
+      c.pipe(up);
+      if (!this.holdAfterWelcome) { up.pipe(c); return; }
+      let buf = Buffer.alloc(0);
+      let passed = false;  // decided: piped through, or holding after the first frame
+      up.on('data', (d) => {
+        if (passed) { if (this.held?.c === c) this.held.chunks.push(d); else c.write(d); return; }
+        buf = Buffer.concat([buf, d]);
+        const cut = this.afterFirstFrame(buf);
+        if (cut === 0) return;  // need more bytes
+        passed = true;
+        if (cut < 0 || !this.holdAfterWelcome) { c.write(buf); return; }  // not a WebSocket
+        this.holdAfterWelcome = false;
+        this.held = { c, chunks: [buf.subarray(cut)] };
+        c.write(buf.subarray(0, cut));
+      });
     });
+  }
+  // Where the server's first WebSocket frame ends in `b` (an upgrade answer and then
+  // unmasked frames); 0: not all there yet; -1: not an upgrade.
+  afterFirstFrame(b) {
+    const head = b.indexOf('\r\n\r\n');
+    if (head < 0) return 0;
+    if (!b.subarray(0, 12).toString().startsWith('HTTP/1.1 101')) return -1;
+    const f = head + 4;
+    if (b.length < f + 2) return 0;
+    const len7 = b[f + 1] & 0x7f;
+    const hdr = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
+    if (b.length < f + hdr) return 0;
+    const len = len7 === 126 ? b.readUInt16BE(f + 2) : len7 === 127 ? Number(b.readBigUInt64BE(f + 2)) : len7;
+    return b.length < f + hdr + len ? 0 : f + hdr + len;
+  }
+  release() {
+    const h = this.held;
+    this.held = null;
+    if (h) for (const d of h.chunks) h.c.write(d);
   }
   listen() { return new Promise((r) => this.server.listen(0, '127.0.0.1', () => r(this.server.address().port))); }
   cut() { for (const [c, up] of this.pairs) { c.destroy(); up.destroy(); } this.pairs.clear(); }
@@ -259,6 +298,63 @@ await main('web-resume', async (env) => {
   }, null, 'Ann back in Jam after the drain');
   const drainOutcome = await a.evaluate(() => window.tutti.conn.resume.lastOutcome);
   check(drainOutcome === 3, `the drain ended the session: RESUME_REFUSED (${drainOutcome}): ${JSON.stringify(await chatLines(a))}`);
+
+  // --- a join from the lobby between a resume's Welcome and its answer -----------------
+  // Cat waits in the lobby; her connection drops and comes back, and the relay holds
+  // everything after the Welcome. She asks to join Jam meanwhile: the page holds the
+  // request until the ResumeResult and then sends it once (before the fix it went out at
+  // once, and the answer, "nothing restored", made the page join a second time).
+  const cat = await open('cat');
+  await cat.goto(`http://127.0.0.1:${relayPort}/`);
+  await wait(cat, () => document.getElementById('server-line').textContent.includes('guests'), null, 'server info');
+  await cat.fill('#name', 'Cat');
+  await cat.click('#connect');
+  await wait(cat, () => !document.getElementById('screen-lobby').hidden && window.tutti.conn.isOpen, null, 'Cat in the lobby');
+  // Every room request the page sends, and whether a resume answer was awaited then.
+  await cat.evaluate(() => {
+    const conn = window.tutti.conn;
+    const send = conn.send.bind(conn);
+    window.__roomRequests = [];
+    conn.send = (m, withId) => {
+      const id = send(m, withId);
+      if (id && ['joinRoomByName', 'joinNextAvailableLobby', 'createRoomCommand', 'leaveRoom', 'serverCommand'].includes(m.case)) {
+        window.__roomRequests.push({ what: m.case, awaiting: window.tutti.resume.awaiting });
+      }
+      return id;
+    };
+  });
+  const benLinesBeforeCat = (await chatLines(b)).length;
+  relay.blocked = true;
+  relay.cut();
+  await wait(cat, () => window.tutti.conn.state === 'waiting', null, 'Cat dropped');
+  relay.holdAfterWelcome = true;
+  relay.blocked = false;
+  await wait(cat, () => (window.tutti.conn.state === 'waiting' && window.tutti.conn.retryNow(), false)
+             || (window.tutti.conn.isOpen && window.tutti.resume.awaiting), null, 'Cat welcomed, her resume answer held');
+  check(relay.held !== null, 'the relay holds what follows Cat\'s Welcome');
+  await cat.fill('#join-name', 'Jam');
+  await cat.press('#join-name', 'Enter');
+  await wait(cat, () => document.getElementById('lobby-note').textContent.includes('Reconnecting'), null, 'Cat\'s request waits');
+  check((await cat.evaluate(() => window.__roomRequests.length)) === 0, 'nothing room-related before the answer');
+  relay.release();
+  await wait(cat, () => window.tutti.room?.roomName === 'Jam' && !window.tutti.resume.awaiting
+             && !document.getElementById('screen-room').hidden, null, 'Cat in Jam after the answer');
+  await wait(b, () => [...document.querySelectorAll('#chat-log li')].some((l) => l.textContent.endsWith('Cat joined')), null, 'Ben sees Cat join');
+  const catRequests = await cat.evaluate(() => window.__roomRequests);
+  check(catRequests.length === 1 && catRequests[0].what === 'joinRoomByName' && !catRequests[0].awaiting,
+        `Cat's page sent one join, after the answer: ${JSON.stringify(catRequests)}`);
+  check((await cat.evaluate(() => window.tutti.conn.resume.lastOutcome)) === 1, 'Cat\'s session was recovered (in no room)');
+  const catLines = await chatLines(cat);
+  check(!catLines.some((t) => t.includes('not kept')), `Cat's page did not rejoin as after a lost session: ${JSON.stringify(catLines)}`);
+  check((await cat.evaluate(() => document.getElementById('lobby-error').textContent)) === '', 'no join error');
+  // The page settled: a stray second join would have been answered by now, since Cat's
+  // own line follows everything she sent.
+  await say(cat, 'cat settled');
+  await wait(b, () => document.getElementById('chat-log').textContent.includes('cat settled'), null, 'Ben gets Cat\'s line');
+  const benCat = (await chatLines(b)).slice(benLinesBeforeCat).filter((t) => /Cat (joined|left)/.test(t));
+  check(benCat.length === 1, `Ben saw Cat join once and never leave: ${JSON.stringify(benCat)}`);
+  check((await cat.evaluate(() => window.__roomRequests.length)) === 1, 'still one room request');
+  await shot(cat, 'resume-8-cat-joined-after-the-answer.png');
 
   for (const p of pages) check(p.errors.length === 0, `${p.label}: page errors: ${p.errors.join(' | ')}`);
   relay.close();

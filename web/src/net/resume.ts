@@ -104,3 +104,39 @@ export class ResumeState {
     this.offset = p?.offset ?? 0n;
   }
 }
+
+// RoomRequestGate: nothing room-related goes out between a resume's Welcome and its
+// ResumeResult (PROTOCOL.md §12: a join sent meanwhile wins, and the answer would then
+// make the page join a second time or drop the room it just joined). A room request the
+// user makes meanwhile (join, create, the lobby button, leave) is held, the latest
+// replacing any earlier, and made once the answer is applied. Pure; main thread; owned
+// by the ResumeView (ui/resume_view.ts).
+export class RoomRequestGate {
+  private holding = false;
+  private held: (() => void) | null = null;
+
+  // A resume's Welcome came and its answer has not: room requests wait.
+  get awaiting(): boolean { return this.holding; }
+
+  hold(): void { this.holding = true; this.held = null; }
+
+  // Makes the request now, or holds it (replacing one held before); true when made now.
+  request(send: () => void): boolean {
+    if (!this.holding) { send(); return true; }
+    this.held = send;
+    return false;
+  }
+
+  // The answer came: requests go out again; returns the one held meanwhile, for the
+  // caller to make once it has applied the answer.
+  release(): (() => void) | null {
+    const h = this.held;
+    this.holding = false;
+    this.held = null;
+    return h;
+  }
+
+  // The connection is gone before the answer: a held request is forgotten, as any
+  // request on a dead connection (Connection.send); the wanted room stays the page's.
+  drop(): void { this.holding = false; this.held = null; }
+}

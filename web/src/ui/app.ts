@@ -218,8 +218,10 @@ export class App {
 
   private onOpened(first: boolean, resuming: boolean): void {
     this.resume.onWelcome();
-    // The ResumeResult that follows says whether the room is back or must be joined.
-    if (resuming && (this.room || this.wantRoom)) { this.resume.onResumeWelcome(); return; }
+    // The ResumeResult that follows says whether the room is back or must be joined; room
+    // requests made before it wait for it, in the lobby too.
+    if (resuming) this.resume.onResumeWelcome();
+    if (resuming && (this.room || this.wantRoom)) return;
     if (this.wantRoom) {
       // Create-or-join: after a server restart an ordinary room is gone until its first
       // member comes back, and a link may name a room nobody opened yet.
@@ -278,29 +280,29 @@ export class App {
   join(name: string, password = ''): void {
     $('lobby-error').textContent = '';
     this.wantRoom = { name, password };
-    this.conn.send({ case: 'joinRoomByName', value: { roomName: name, password } }, true);
+    this.resume.roomRequest(() => this.conn.send({ case: 'joinRoomByName', value: { roomName: name, password } }, true));
   }
 
   // A link names a room that may not be open yet: create-or-join, like a rejoin.
   joinOrCreate(name: string, password = ''): void {
     $('lobby-error').textContent = '';
     this.wantRoom = { name, password };
-    this.conn.send({ case: 'serverCommand', value: {
+    this.resume.roomRequest(() => this.conn.send({ case: 'serverCommand', value: {
       commandType: ServerCommandType.CREATE_OR_JOIN_ROOM,
       parameters: { room_name: name, password },
-    } }, true);
+    } }, true));
   }
 
   leave(): void {
     this.wantRoom = null;
-    this.leaveRequest = this.conn.send({ case: 'leaveRoom', value: {} }, true);
+    this.resume.roomRequest(() => { this.leaveRequest = this.conn.send({ case: 'leaveRoom', value: {} }, true); });
     history.replaceState(null, '', location.pathname + location.search);
   }
 
   private createRoom(): void {
     const c = readCreateForm();
     this.wantRoom = { name: c.roomName, password: c.password };
-    this.conn.send({ case: 'createRoomCommand', value: c }, true);
+    this.resume.roomRequest(() => this.conn.send({ case: 'createRoomCommand', value: c }, true));
   }
 
   // --- server messages -----------------------------------------------------------------------
@@ -558,7 +560,7 @@ export class App {
     $('refresh-rooms').addEventListener('click', () => this.conn.send({ case: 'getRoomList', value: {} }));
     $('join-lobby').addEventListener('click', () => {
       this.wantRoom = { name: 'Lobby', password: '' };
-      this.conn.send({ case: 'joinNextAvailableLobby', value: {} }, true);
+      this.resume.roomRequest(() => this.conn.send({ case: 'joinNextAvailableLobby', value: {} }, true));
     });
     $('join-form').addEventListener('submit', (e) => {
       e.preventDefault();

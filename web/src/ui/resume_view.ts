@@ -10,6 +10,7 @@ import {
   ServerNotice_Kind,
 } from '../gen/tutti_pb.js';
 import { senderKey } from '../audio/player.js';
+import { RoomRequestGate } from '../net/resume.js';
 import type { App } from './app.js';
 import { $ } from './dom.js';
 import { chatLine, clearChat, systemLine } from './room_view.js';
@@ -17,13 +18,24 @@ import { chatLine, clearChat, systemLine } from './room_view.js';
 export class ResumeView {
   // The session id this page had before its latest Welcome (a resume gives a new one).
   previousSessionId: bigint | null = null;
-  // This connection asked to resume and its ResumeResult has not come yet.
-  awaiting = false;
+  // Room requests made while this connection's ResumeResult has not come yet.
+  private gate = new RoomRequestGate();
   private drainEndLocalMs = 0;
   private drainText = '';
   private drainTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private app: App) {}
+
+  // This connection asked to resume and its ResumeResult has not come yet.
+  get awaiting(): boolean { return this.gate.awaiting; }
+
+  // A room request (join, create, lobby, leave): made now, or once the resume's answer
+  // is applied when one is awaited (the latest one then).
+  roomRequest(send: () => void): void {
+    if (this.gate.request(send)) return;
+    const note = 'Reconnecting: your request goes out as soon as the session is back.';
+    if (this.app.screen === 'room') systemLine(note); else $('lobby-note').textContent = note;
+  }
 
   // --- the page's own connection ----------------------------------------------------------
 
@@ -31,7 +43,7 @@ export class ResumeView {
   // see this page "reconnecting"); returns whether it did.
   onDropped(): boolean {
     const app = this.app;
-    this.awaiting = false;
+    this.gate.drop();
     if (!app.room || !app.conn.resume.hasToken) { this.banner(''); return false; }
     // After a drain's close the drain banner says it all (the session ended: the page
     // rejoins when the server lets it in).
@@ -44,13 +56,16 @@ export class ResumeView {
   // A Welcome came on a connection that asked to resume: wait for its answer, and send
   // nothing room-related meanwhile (PROTOCOL.md §12).
   onResumeWelcome(): void {
-    this.awaiting = true;
+    this.gate.hold();
     if (this.app.room) this.banner(`Reconnected: catching up with ${this.app.room.roomName}…`);
   }
 
   onResult(r: ResumeResult): void {
     const app = this.app;
-    this.awaiting = false;
+    // A request the user made while waiting goes out once this answer is applied, in
+    // place of a rejoin: it is the latest wish.
+    const held = this.gate.release();
+    if (held) $('lobby-note').textContent = '';
     this.banner('');
     const restored = r.outcome === ResumeOutcome.RESUME_RECOVERED || r.outcome === ResumeOutcome.RESUME_UNRECOVERABLE;
     if (restored && r.roomId !== '' && app.room && app.room.roomId === r.roomId) {
@@ -65,6 +80,7 @@ export class ResumeView {
       }
       app.redrawUsers();
       app.refreshStatus();
+      held?.();
       return;
     }
     // Nothing of the room was restored: join it again as after a first connect, unless
@@ -74,12 +90,16 @@ export class ResumeView {
     app.room = null;
     app.members.clear();
     if (r.reason === 'no longer in the room') {
-      app.wantRoom = null;
+      if (!held) app.wantRoom = null;
       app.show('lobby');
       $('lobby-error').textContent = `You were removed from ${had} while away.`;
+      held?.();
       return;
     }
-    if (app.wantRoom) {
+    if (held) {
+      app.show('lobby');  // the request's answer (a room or an error) follows
+      held();
+    } else if (app.wantRoom) {
       systemLine(`Reconnected, but the session was not kept (${r.reason || 'no room'}): rejoining ${app.wantRoom.name}…`);
       app.rejoin();
     } else {
@@ -132,7 +152,7 @@ export class ResumeView {
   // --- the page's own banner -----------------------------------------------------------------
 
   // The page stopped trying (the user disconnected, a ban, an expired session).
-  onClosed(): void { this.awaiting = false; this.banner(''); this.stopDrain(); this.notice(''); }
+  onClosed(): void { this.gate.drop(); this.banner(''); this.stopDrain(); this.notice(''); }
 
   private banner(text: string): void {
     $('conn-banner').hidden = text === '';
