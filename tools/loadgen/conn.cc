@@ -44,7 +44,8 @@ void Conn::Start() {
   p.socket_id = crypto::RandomSocketId();
   p.ts_ms = UnixMs();
   const std::string resource = crypto::BuildConnectResource(p, sh.seal_public);
-  pending_ = HandshakeRequest(sh.options.host, sh.options.port, resource);
+  const size_t node = static_cast<size_t>(NodeFor(sh.options, ordinal_));
+  pending_ = HandshakeRequest(sh.options.host, sh.options.ports[node], resource);
 
   boost::system::error_code ec;
   socket_.open(tcp::v4(), ec);
@@ -59,9 +60,9 @@ void Conn::Start() {
     }
   }
   if (ec) return Fail("socket: " + ec.message(), false);
-  socket_.async_connect(sh.server, [self = shared_from_this()](const boost::system::error_code& e) {
-    self->OnConnected(e);
-  });
+  socket_.async_connect(
+      sh.servers[node],
+      [self = shared_from_this()](const boost::system::error_code& e) { self->OnConnected(e); });
 }
 
 void Conn::OnConnected(const boost::system::error_code& ec) {

@@ -103,6 +103,13 @@ void ApplyScenarioDefaults(Options* o, bool explicit_rooms, bool explicit_size,
   }
 }
 
+int NodeFor(const Options& o, int ordinal) {
+  const int nodes = std::max<int>(1, static_cast<int>(o.ports.size()));
+  if (ordinal < 0) return 0;
+  const bool member = o.room_size > 0 && ordinal < std::max(0, o.rooms) * o.room_size;
+  return (member ? ordinal % o.room_size : ordinal) % nodes;
+}
+
 bool Run(const Options& options, Results* r, std::string* error) {
   *r = Results();
   r->options = options;
@@ -124,14 +131,21 @@ bool Run(const Options& options, Results* r, std::string* error) {
   shared->options = o;
   shared->seal_public = *seal;
   boost::system::error_code ec;
-  shared->server = tcp::endpoint(asio::ip::make_address(o.host, ec), o.port);
-  if (ec || o.port == 0) {
+  const asio::ip::address host = asio::ip::make_address(o.host, ec);
+  if (ec || o.ports.empty()) {
     *error = "need --host (loopback) and --port";
     return false;
   }
-  if (!shared->server.address().is_loopback()) {
+  if (!host.is_loopback()) {
     *error = "tutti-loadgen only targets loopback addresses";
     return false;
+  }
+  for (uint16_t port : o.ports) {
+    if (port == 0) {
+      *error = "port 0 in --port";
+      return false;
+    }
+    shared->servers.emplace_back(host, port);
   }
   const int rooms = std::max(0, o.rooms);
   const int members = o.idle_connections > 0 && rooms == 0 ? 0 : rooms * o.room_size;
@@ -184,8 +198,22 @@ bool Run(const Options& options, Results* r, std::string* error) {
   }
   r->connections_planned = static_cast<uint64_t>(stable);
 
-  ProcSample srv_before;
-  if (o.server_pid > 0) srv_before = SampleProcess(o.server_pid);
+  // The nodes' figures are their sum (ok only when every node could be read).
+  auto sample_servers = [&o] {
+    ProcSample sum;
+    if (o.server_pids.empty()) return sum;
+    sum.ok = true;
+    for (int pid : o.server_pids) {
+      const ProcSample s = SampleProcess(pid);
+      sum.ok = sum.ok && s.ok;
+      sum.cpu_seconds += s.cpu_seconds;
+      sum.system_seconds += s.system_seconds;
+      sum.rss_bytes += s.rss_bytes;
+      sum.run_wait_seconds += s.run_wait_seconds;
+    }
+    return sum;
+  };
+  const ProcSample srv_before = sample_servers();
   r->server_rss_before = srv_before.rss_bytes;
 
   auto progress = [&](const char* phase, double t, const Counts& now, const Counts& prev, double dt,
@@ -220,10 +248,10 @@ bool Run(const Options& options, Results* r, std::string* error) {
 
   // --- setup: connect and join ---------------------------------------------------------
   const int64_t t0 = NowUs();
-  const ProcSample srv_setup0 = o.server_pid > 0 ? SampleProcess(o.server_pid) : ProcSample();
+  const ProcSample srv_setup0 = sample_servers();
   for (auto& l : loops) l->StartThread();
   Counts prev = Sum(loops);
-  ProcSample srv_prev = o.server_pid > 0 ? SampleProcess(o.server_pid) : ProcSample();
+  ProcSample srv_prev = sample_servers();
   ProcSample self_prev = SampleProcess(0);
   int64_t last_print = t0;
   const int64_t setup_deadline = t0 + static_cast<int64_t>(o.setup_timeout_s * 1e6);
@@ -235,7 +263,7 @@ bool Run(const Options& options, Results* r, std::string* error) {
         t[kJoinedRoom] + t[kJoinFailed] + t[kClosedByServer] >= static_cast<uint64_t>(members);
     const int64_t now = NowUs();
     if (now - last_print >= 1000000) {
-      const ProcSample srv = o.server_pid > 0 ? SampleProcess(o.server_pid) : ProcSample();
+      const ProcSample srv = sample_servers();
       const ProcSample self = SampleProcess(0);
       progress("setup", (now - t0) / 1e6, t, prev, (now - last_print) / 1e6, srv, srv_prev, self,
                self_prev);
@@ -252,7 +280,7 @@ bool Run(const Options& options, Results* r, std::string* error) {
     if (t[kOpened] > 0 && t.last_open_us > t0) {
       r->handshakes_per_s = static_cast<double>(t[kOpened]) / ((t.last_open_us - t0) / 1e6);
     }
-    const ProcSample srv_setup1 = o.server_pid > 0 ? SampleProcess(o.server_pid) : ProcSample();
+    const ProcSample srv_setup1 = sample_servers();
     if (srv_setup0.ok && srv_setup1.ok && t[kOpened] > 0) {
       r->server_cpu_us_per_connection =
           1e6 * (srv_setup1.cpu_seconds - srv_setup0.cpu_seconds) / static_cast<double>(t[kOpened]);
@@ -260,10 +288,7 @@ bool Run(const Options& options, Results* r, std::string* error) {
   }
   // Let join notices settle so they do not mix with the first measured deliveries.
   std::this_thread::sleep_for(std::chrono::milliseconds(o.idle_connections > 0 ? 1000 : 300));
-  if (o.server_pid > 0) {
-    const ProcSample s = SampleProcess(o.server_pid);
-    r->server_rss_after = s.rss_bytes;
-  }
+  if (!o.server_pids.empty()) r->server_rss_after = sample_servers().rss_bytes;
 
   // --- play (or hold) ------------------------------------------------------------------
   const int64_t play_start = NowUs() + 10000;
@@ -285,7 +310,7 @@ bool Run(const Options& options, Results* r, std::string* error) {
   }
   shared->phase.store(kPlay, std::memory_order_release);
 
-  ProcSample srv_w0, srv_w1, self_w0, self_w1;
+  ProcSample srv_w0, srv_w1, self_w0, self_w1, redis_w0, redis_w1;
   bool sampled_start = false;
   while (NowUs() < send_stop) {
     const int64_t next =
@@ -294,12 +319,13 @@ bool Run(const Options& options, Results* r, std::string* error) {
     const int64_t now = NowUs();
     if (!sampled_start && now >= window_start) {
       sampled_start = true;
-      if (o.server_pid > 0) srv_w0 = SampleProcess(o.server_pid);
+      srv_w0 = sample_servers();
+      if (o.redis_pid > 0) redis_w0 = SampleProcess(o.redis_pid);
       self_w0 = SampleProcess(0);
     }
     if (now - last_print >= 1000000) {
       const Counts t = Sum(loops);
-      const ProcSample srv = o.server_pid > 0 ? SampleProcess(o.server_pid) : ProcSample();
+      const ProcSample srv = sample_servers();
       const ProcSample self = SampleProcess(0);
       progress(o.idle_connections > 0 && members == 0 ? "hold" : "play", (now - t0) / 1e6, t, prev,
                (now - last_print) / 1e6, srv, srv_prev, self, self_prev);
@@ -309,7 +335,8 @@ bool Run(const Options& options, Results* r, std::string* error) {
       last_print = now;
     }
   }
-  if (o.server_pid > 0) srv_w1 = SampleProcess(o.server_pid);
+  srv_w1 = sample_servers();
+  if (o.redis_pid > 0) redis_w1 = SampleProcess(o.redis_pid);
   self_w1 = SampleProcess(0);
   shared->phase.store(kStopSending, std::memory_order_release);
 
@@ -365,7 +392,16 @@ bool Run(const Options& options, Results* r, std::string* error) {
     r->deliveries_per_s = static_cast<double>(n[kWindowReceived]) / r->window_s;
     r->sends_per_s = static_cast<double>(n[kWindowSent]) / r->window_s;
   }
-  if (o.server_pid > 0 && srv_w0.ok && srv_w1.ok) {
+  if (redis_w0.ok && redis_w1.ok && r->window_s > 0) {
+    r->redis_sampled = true;
+    r->redis_cpu_s = redis_w1.cpu_seconds - redis_w0.cpu_seconds;
+    r->redis_cpu_util = r->redis_cpu_s / r->window_s;
+    if (n[kWindowSent] > 0) r->redis_cpu_us_per_send = 1e6 * r->redis_cpu_s / n[kWindowSent];
+    if (n[kWindowReceived] > 0) {
+      r->redis_cpu_us_per_delivery = 1e6 * r->redis_cpu_s / n[kWindowReceived];
+    }
+  }
+  if (srv_w0.ok && srv_w1.ok) {
     r->server_sampled = true;
     r->server_cpu_s = srv_w1.cpu_seconds - srv_w0.cpu_seconds;
     r->server_cpu_util = r->server_cpu_s / r->window_s;

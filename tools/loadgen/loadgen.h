@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tools/loadgen/histogram.h"
 
@@ -28,7 +29,9 @@ struct Options {
   // lobby | rooms | idle | idle-rooms | churn | chat | concert (defaults)
   std::string scenario = "lobby";
   std::string host = "127.0.0.1";
-  uint16_t port = 0;
+  // The servers' ports on `host`: one node, or several nodes of one deployment (Redis
+  // engine) over which connections are spread, see NodeFor().
+  std::vector<uint16_t> ports;
   std::string key_dir;
   int threads = 1;
 
@@ -53,9 +56,16 @@ struct Options {
   size_t read_buffer = 0;    // bytes per connection; 0 = 64 KiB active, 4 KiB idle
   int tick_us = 1000;        // send scheduler period
   int heartbeat_s = 15;      // the server closes connections idle for 60 s; 0 = none
-  int server_pid = 0;        // when set: server CPU and RSS from /proc
-  bool progress = true;      // one line per second on stderr
+  // When set: server CPU and RSS from /proc, summed over the processes (the nodes).
+  std::vector<int> server_pids;
+  int redis_pid = 0;     // when set: redis-server's CPU over the window, reported apart
+  bool progress = true;  // one line per second on stderr
 };
+
+// Which of `o.ports` connection `ordinal` uses. Members of a room alternate between the
+// nodes by their place in the room, so players and listeners of every room are split over
+// the nodes and deliveries cross the Redis engine; other connections alternate by ordinal.
+int NodeFor(const Options& o, int ordinal);
 
 // Fills the scenario's defaults into `o` for fields the user did not set; `explicit_*`
 // tell which were set on the command line.
@@ -90,7 +100,7 @@ struct Results {
   LatencyHistogram latency_us;       // MIDI, sender's send to receiver's read
   LatencyHistogram chat_latency_us;  // chat, same
   int64_t max_send_lag_us = 0;       // how far the senders fell behind their schedule
-  // Server (when server_pid is given).
+  // Server (when server_pids are given; several nodes are summed).
   bool server_sampled = false;
   double server_cpu_s = 0, server_cpu_us_per_delivery = 0, server_cpu_util = 0;
   // Share of the window the server's threads spent runnable but without a CPU.
@@ -98,6 +108,11 @@ struct Results {
   double server_system_share = 0;  // kernel time / CPU time
   uint64_t server_rss_before = 0, server_rss_after = 0;
   double server_rss_per_connection = 0;
+  // redis-server (when redis_pid is given): CPU over the window, per message sent (each
+  // is published once, whatever the number of nodes) and per delivery.
+  bool redis_sampled = false;
+  double redis_cpu_s = 0, redis_cpu_util = 0, redis_cpu_us_per_send = 0;
+  double redis_cpu_us_per_delivery = 0;
   // The generator itself.
   double loadgen_cpu_s = 0, loadgen_cpu_util = 0;  // util per thread, 1.0 = saturated
   double loadgen_wait_util = 0;

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/numbers.h"
 #include "absl/types/optional.h"
 #include "tools/common/main_flags.h"
 #include "tools/loadgen/loadgen.h"
@@ -23,7 +25,9 @@ ABSL_FLAG(std::string, scenario, kDefaults.scenario,
           "member; concert: 1 room x 501, 1 performer at 50 msg/s, 500 listeners (server "
           "--max-users-per-room 501)");
 ABSL_FLAG(std::string, host, kDefaults.host, "loopback address of the server");
-ABSL_FLAG(uint16_t, port, 0, "the server's port (required)");
+ABSL_FLAG(std::vector<std::string>, port, {},
+          "the server's port (required); a comma list of several nodes' ports spreads the "
+          "connections over them, each room's members alternating between the nodes");
 ABSL_FLAG(std::string, keys, "", "the server's key directory: tokens and the seal key (required)");
 // Unset = the scenario's value.
 ABSL_FLAG(absl::optional<int>, rooms, absl::nullopt, "rooms (default: the scenario's)");
@@ -49,7 +53,9 @@ ABSL_FLAG(int, source_addrs, kDefaults.source_addresses,
 ABSL_FLAG(size_t, read_buffer, kDefaults.read_buffer,
           "bytes per connection; 0 = 64 KiB, 4 KiB for idle connections");
 ABSL_FLAG(int, tick_us, kDefaults.tick_us, "send scheduler period, us");
-ABSL_FLAG(int, server_pid, kDefaults.server_pid, "sample the server's CPU and RSS from /proc");
+ABSL_FLAG(std::vector<std::string>, server_pid, {},
+          "sample the server's CPU and RSS from /proc; a comma list sums several nodes");
+ABSL_FLAG(int, redis_pid, 0, "sample redis-server's CPU from /proc, reported apart");
 ABSL_FLAG(bool, json, false, "one JSON object on stdout instead of the table");
 ABSL_FLAG(bool, quiet, false, "no progress lines on stderr");
 
@@ -57,7 +63,7 @@ namespace {
 
 constexpr char kUsage[] =
     "the load generator behind docs/PERFORMANCE.md. Usage:\n"
-    "  tutti-loadgen --port N --keys DIR [--scenario "
+    "  tutti-loadgen --port N[,N...] --keys DIR [--scenario "
     "lobby|rooms|idle|idle-rooms|churn|chat|concert] [...]";
 
 // The one place the flags become Options; every run is bounded in time and in size.
@@ -66,7 +72,11 @@ tutti::loadgen::Options OptionsFromFlags() {
   tutti::loadgen::Options o;
   o.scenario = absl::GetFlag(FLAGS_scenario);
   o.host = absl::GetFlag(FLAGS_host);
-  o.port = absl::GetFlag(FLAGS_port);
+  for (const std::string& p : absl::GetFlag(FLAGS_port)) {
+    int port = 0;
+    if (!absl::SimpleAtoi(p, &port) || port < 1 || port > 65535) UsageError("bad --port " + p);
+    o.ports.push_back(static_cast<uint16_t>(port));
+  }
   o.key_dir = absl::GetFlag(FLAGS_keys);
   o.threads = absl::GetFlag(FLAGS_threads);
   o.chord_every = absl::GetFlag(FLAGS_chord_every);
@@ -79,7 +89,13 @@ tutti::loadgen::Options OptionsFromFlags() {
   o.source_addresses = absl::GetFlag(FLAGS_source_addrs);
   o.read_buffer = absl::GetFlag(FLAGS_read_buffer);
   o.tick_us = absl::GetFlag(FLAGS_tick_us);
-  o.server_pid = absl::GetFlag(FLAGS_server_pid);
+  for (const std::string& p : absl::GetFlag(FLAGS_server_pid)) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(p, &pid) || pid < 1) UsageError("bad --server-pid " + p);
+    o.server_pids.push_back(pid);
+  }
+  o.redis_pid = absl::GetFlag(FLAGS_redis_pid);
+  if (o.redis_pid < 0) UsageError("bad --redis-pid");
   o.progress = !absl::GetFlag(FLAGS_quiet);
   if (o.scenario != "lobby" && o.scenario != "rooms" && o.scenario != "idle" &&
       o.scenario != "idle-rooms" && o.scenario != "churn" && o.scenario != "chat" &&
@@ -100,7 +116,8 @@ tutti::loadgen::Options OptionsFromFlags() {
   tutti::loadgen::ApplyScenarioDefaults(&o, rooms.has_value(), size.has_value(),
                                         players.has_value(), rate.has_value(), chat.has_value(),
                                         churn.has_value(), idle.has_value());
-  if (o.port == 0 || o.key_dir.empty()) UsageError("--port and --keys are required");
+  if (o.ports.empty() || o.ports.size() > 16) UsageError("--port takes 1 to 16 ports");
+  if (o.key_dir.empty()) UsageError("--port and --keys are required");
   if (!(o.duration_s > 0 && o.duration_s <= 3600)) UsageError("--duration must be (0, 3600] s");
   if (o.threads < 1 || o.threads > 64) UsageError("--threads must be 1 to 64");
   if (!(o.rate >= 0 && o.rate <= 100000)) UsageError("--rate must be 0 to 100000");

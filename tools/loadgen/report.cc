@@ -103,6 +103,13 @@ void PrintTable(const Results& r) {
     }
     std::printf("\n");
   }
+  if (r.redis_sampled) {
+    std::printf(
+        "  redis-server           cpu %.2f s (%.0f%% of a core), %.3f us/message sent, %.3f "
+        "us/delivery\n",
+        r.redis_cpu_s, 100 * r.redis_cpu_util, r.redis_cpu_us_per_send,
+        r.redis_cpu_us_per_delivery);
+  }
   std::printf(
       "  loadgen                cpu %.2f s (%.0f%% per thread, waited %.0f%%), send lag max "
       "%.1f ms, rss %.1f MiB%s\n",
@@ -158,6 +165,11 @@ void PrintJson(const Results& r) {
       r.server_sampled ? "true" : "false", r.server_cpu_s, r.server_cpu_util,
       r.server_cpu_us_per_delivery, u(r.server_rss_before), u(r.server_rss_after),
       r.server_rss_per_connection);
+  std::printf(
+      ",\"nodes\":%zu,\"redis_sampled\":%s,\"redis_cpu_s\":%.3f,\"redis_cpu_util\":%.3f,"
+      "\"redis_cpu_us_per_send\":%.4f,\"redis_cpu_us_per_delivery\":%.4f",
+      r.options.ports.size(), r.redis_sampled ? "true" : "false", r.redis_cpu_s, r.redis_cpu_util,
+      r.redis_cpu_us_per_send, r.redis_cpu_us_per_delivery);
   std::printf(
       ",\"loadgen_cpu_s\":%.3f,\"loadgen_cpu_util\":%.3f,\"loadgen_saturated\":%s,"
       "\"loadgen_rss\":%llu,\"first_error\":%s}\n",

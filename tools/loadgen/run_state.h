@@ -42,7 +42,7 @@ enum Phase : int { kSetup = 0, kPlay = 1, kStopSending = 2, kShutdown = 3 };
 struct Shared {
   Options options;
   crypto::PublicKey seal_public;
-  boost::asio::ip::tcp::endpoint server;
+  std::vector<boost::asio::ip::tcp::endpoint> servers;  // one per Options::ports
   std::vector<std::string> user_ids;
   std::vector<std::string> tokens;
   int churn_user_base = 0;  // churn connections use users [base, user_ids.size())
