@@ -29,6 +29,9 @@ PACKAGES=(
   # and tmux, which drives that UI in the tests.
   libfluidsynth-dev timgm6mb-soundfont libncurses-dev tmux
   clang-format python3
+  # The timing harness's real-loss run (tools/timing_harness/real_loss.sh): packet drop rules
+  # on a veth pair between network namespaces (these kernels have no netem).
+  nftables
   chromium  # the browser tests: tests/interop/browser_test.mjs, web/test/
   emscripten node-acorn  # midi/'s timing core in WebAssembly (tools/build_wasm.sh)
 )

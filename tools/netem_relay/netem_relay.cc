@@ -58,6 +58,11 @@ NetemRelay::~NetemRelay() {
 
 absl::Status NetemRelay::Start() {
   if (options_.target_port == 0) return absl::InvalidArgumentError("no target port");
+  in_addr host{};
+  if (inet_pton(AF_INET, options_.target_host.c_str(), &host) != 1) {
+    return absl::InvalidArgumentError("target host is not an IPv4 address: " +
+                                      options_.target_host);
+  }
   listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) return absl::InternalError(std::string("socket: ") + std::strerror(errno));
   int one = 1;
@@ -135,7 +140,9 @@ void NetemRelay::Accept(int64_t now) {
     }
     int target = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a = Loopback(options_.target_port);
-    // Loopback connect completes at once; blocking here keeps the state machine simple.
+    inet_pton(AF_INET, options_.target_host.c_str(), &a.sin_addr);  // checked in Start
+    // A connect on loopback (or one veth hop) completes at once; blocking here keeps the
+    // state machine simple.
     if (target < 0 || connect(target, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
       if (target >= 0) close(target);
       close(fd);

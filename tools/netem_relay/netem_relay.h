@@ -42,9 +42,12 @@ struct DirectionProfile {
 
 struct RelayOptions {
   uint16_t listen_port = 0;  // 0 = any free port (see port())
-  uint16_t target_port = 0;  // on 127.0.0.1
-  DirectionProfile up;       // client -> target
-  DirectionProfile down;     // target -> client
+  uint16_t target_port = 0;  // on target_host
+  // An IPv4 address. Not loopback only for the timing harness's real-loss run, whose server
+  // sits across a veth pair in a network namespace of its own (tools/timing_harness/).
+  std::string target_host = "127.0.0.1";
+  DirectionProfile up;    // client -> target
+  DirectionProfile down;  // target -> client
   uint64_t seed = 1;
   int64_t duration_us = 600000000;  // the relay stops by itself after this (bounded runs)
   size_t max_connections = 64;

@@ -33,6 +33,10 @@ ABSL_FLAG(bool, realtime, false,
           "run every thread and the server child SCHED_FIFO (needs the privilege): wake-up "
           "latency of a loaded machine stops counting");
 ABSL_FLAG(bool, trace, false, "per-batch leg times (source->server, server->receiver) on stderr");
+ABSL_FLAG(std::string, server_host, "127.0.0.1",
+          "IPv4 address the server child listens on and the relays connect to");
+ABSL_FLAG(std::string, server_netns, "",
+          "named network namespace (ip netns) to run the server child in; for real_loss.sh");
 ABSL_FLAG(std::string, work_dir, "",
           "where the child server keeps keys and data (default: a new temp dir)");
 ABSL_FLAG(std::string, name, "", "the run's name in the report (default: made from the path)");
@@ -78,6 +82,8 @@ tutti::harness::HarnessOptions OptionsFromFlags(const char* argv0) {
   o.quickack = absl::GetFlag(FLAGS_quickack);
   o.trace = absl::GetFlag(FLAGS_trace);
   o.work_dir = absl::GetFlag(FLAGS_work_dir);
+  o.server_host = absl::GetFlag(FLAGS_server_host);
+  o.server_netns = absl::GetFlag(FLAGS_server_netns);
   o.path = {static_cast<int64_t>(delay * 1000), static_cast<int64_t>(jitter * 1000), stall_prob,
             static_cast<int64_t>(stall_ms * 1000)};
   o.name = absl::GetFlag(FLAGS_name);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -15,7 +16,7 @@ namespace tutti::harness {
 
 namespace {
 
-constexpr char kListening[] = "listening on ws://127.0.0.1:";
+std::string ListeningLine(const std::string& host) { return "listening on ws://" + host + ":"; }
 
 }  // namespace
 
@@ -29,13 +30,23 @@ absl::Status ServerProcess::Start(const std::string& binary, const std::string& 
     output_.clear();
   }
   if (access(binary.c_str(), X_OK) != 0) return absl::NotFoundError("cannot run " + binary);
+  int netns_fd = -1;
+  if (!netns_.empty()) {
+    // Opened here, entered in the child: setns is a plain system call, safe after fork.
+    const std::string path = "/run/netns/" + netns_;
+    netns_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (netns_fd < 0) return absl::NotFoundError("no network namespace " + path);
+  }
   int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe");
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    if (netns_fd >= 0) close(netns_fd);
+    return absl::InternalError("pipe");
+  }
   std::vector<std::string> args = {binary,
                                    "--dev",
                                    "--drain-grace-s=0",
                                    "--listen",
-                                   "127.0.0.1",
+                                   listen_host_,
                                    "--port",
                                    std::to_string(port),
                                    "--keys",
@@ -58,11 +69,13 @@ absl::Status ServerProcess::Start(const std::string& binary, const std::string& 
     dup2(null_fd, 0);
     dup2(pipe_fds[1], 1);
     dup2(pipe_fds[1], 2);
+    if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) _exit(126);
     execv(argv[0], argv.data());
     _exit(127);
   }
   close(pipe_fds[1]);
   if (null_fd >= 0) close(null_fd);
+  if (netns_fd >= 0) close(netns_fd);
   if (pid_ < 0) {
     close(pipe_fds[0]);
     pid_ = 0;
@@ -82,9 +95,10 @@ absl::Status ServerProcess::Start(const std::string& binary, const std::string& 
   while (std::chrono::steady_clock::now() < deadline) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      const size_t at = output_.find(kListening);
+      const std::string listening = ListeningLine(listen_host_);
+      const size_t at = output_.find(listening);
       if (at != std::string::npos) {
-        const size_t p = at + sizeof(kListening) - 1;
+        const size_t p = at + listening.size();
         const size_t end = output_.find_first_not_of("0123456789", p);
         if (end != std::string::npos) {
           port_ = static_cast<uint16_t>(std::atoi(output_.substr(p, end - p).c_str()));

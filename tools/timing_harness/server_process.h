@@ -1,5 +1,6 @@
 // ServerProcess: a tutti-server child process on 127.0.0.1 and an ephemeral port, for harness
-// runs on real sockets.
+// runs on real sockets (or, for the real-loss run, on an address in a network namespace of its
+// own: set_listen_host, set_netns).
 //
 // Owns: the child (started with --port 0 in a private key/data directory) and the thread that
 // keeps reading its stdout so it never blocks on a full pipe.
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/status/status.h"
 
@@ -37,6 +39,10 @@ class ServerProcess {
   // SIGTERM (the server's graceful shutdown, 1001 to every client), then SIGKILL after 5 s;
   // reaps the child. Nothing to do when it is not running.
   void Stop();
+  // Before Start: the address the server listens on (default 127.0.0.1) and a named network
+  // namespace (/run/netns/NAME, as `ip netns add` makes) the child enters before exec.
+  void set_listen_host(std::string host) { listen_host_ = std::move(host); }
+  void set_netns(std::string name) { netns_ = std::move(name); }
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
   std::string key_dir() const { return dir_ + "/keys"; }
@@ -47,6 +53,8 @@ class ServerProcess {
 
  private:
   std::string dir_;
+  std::string listen_host_ = "127.0.0.1";
+  std::string netns_;
   pid_t pid_ = 0;
   int out_fd_ = -1;
   uint16_t port_ = 0;

@@ -198,10 +198,13 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
   mkdir(o.work_dir.c_str(), 0700);
 
   ServerProcess server;
+  server.set_listen_host(o.server_host);
+  server.set_netns(o.server_netns);
   if (auto st = server.Start(o.server_binary, o.work_dir, o.server_shards); !st.ok()) return st;
 
   netem::RelayOptions ro;
   ro.target_port = server.port();
+  ro.target_host = o.server_host;
   ro.up = ro.down = o.path;
   // Bounded: the relays stop by themselves shortly after the run would end.
   ro.duration_us = kMusicStartUs + o.music_us + o.drain_us + 60000000;

@@ -28,6 +28,10 @@ struct HarnessOptions {
   std::string server_binary;  // tutti-server
   std::string work_dir;       // keys and data of the child server (created if missing)
   int server_shards = 2;
+  // Where the server listens, and the named network namespace it runs in (empty: this one).
+  // tools/timing_harness/real_loss.sh puts it across a veth pair with kernel packet loss.
+  std::string server_host = "127.0.0.1";
+  std::string server_netns;
   // Every leg (sender up/down, receiver up/down) gets this profile.
   netem::DirectionProfile path;
   uint64_t seed = 1;
