@@ -35,7 +35,14 @@ class Link {
         p_.gaussian ? std::max(0.0, p_.jitter_scale_us + p_.gaussian_sd_us * rng_.Normal())
                     : std::abs(rng_.Normal()) * p_.jitter_scale_us;
     int64_t transit = floor + std::llround(jitter);
-    if (p_.loss > 0 && rng_.Uniform() < p_.loss) transit += p_.rto_us;
+    if (p_.loss > 0 && rng_.Uniform() < p_.loss) {
+      transit += p_.rto_us;
+      // Bounded: a path lossy enough to lose 20 retransmissions in a row is not modelled.
+      for (int64_t rto = 2 * p_.rto_us, n = 0;
+           p_.lossy_retransmissions && n < 20 && rng_.Uniform() < p_.loss; rto *= 2, ++n) {
+        transit += rto;
+      }
+    }
     last_ = std::max(last_, t + transit);
     return last_;
   }
@@ -489,6 +496,19 @@ Scenario Lossy(double loss) {
   return sc;
 }
 
+Scenario PacketLoss(double loss) {
+  char name[64];
+  std::snprintf(name, sizeof(name), "packet loss %.1f%%, backoff, both legs", loss * 100);
+  Scenario sc = Base(name, 60000000);
+  for (PathProfile* p :
+       {&sc.receiver.down, &sc.receiver.up, &sc.senders[0].up, &sc.senders[0].down}) {
+    p->loss = loss;
+    p->rto_us = 260000;
+    p->lossy_retransmissions = true;
+  }
+  return sc;
+}
+
 Scenario StepChanges() {
   Scenario sc = Base("step +40 ms at 20 s, -40 ms at 40 s", 60000000);
   sc.senders[0].up.steps = {{20000000, 40000}, {40000000, 0}};
@@ -553,6 +573,7 @@ std::vector<Scenario> All() {
           StepChanges(),
           Lossy(0.005),
           Lossy(0.02),
+          PacketLoss(0.01),
           Unsynced(),
           KilledMidChord(true),
           KilledMidChord(false),

@@ -34,6 +34,11 @@ struct PathProfile {
   // behind it waits (the stall a receiver sees).
   double loss = 0;
   int64_t rto_us = 200000;
+  // Packet loss as the kernel handles it (the namespace run of tools/timing_harness/
+  // real_loss.sh): the retransmission can be lost too, with the same probability, and each
+  // retry waits twice as long (exponential backoff: 1x, 2x, 4x... rto_us). Off: one
+  // retransmission always gets through (the stall model above).
+  bool lossy_retransmissions = false;
   // Step changes of the floor: from true time .first on, add .second.
   std::vector<std::pair<int64_t, int64_t>> steps;
 };
@@ -128,8 +133,11 @@ Scenario Reference();         // 30 +- 10 ms each way, 150 s (skew target at 2 m
 Scenario Loopback();          // clean loopback-like transit
 Scenario GaussianJitter();    // symmetric normal jitter instead of queueing jitter
 Scenario Lossy(double loss);  // TCP stalls on both legs
-Scenario StepChanges();       // +40 ms at 20 s, back at 40 s, on the sender's path
-Scenario Asymmetric();        // 45 ms up, 10 ms down (floors)
+// Packet loss on the reference path, both legs of both clients: lost retransmissions back off,
+// and the RTO is Linux's minimum (200 ms) plus the path's round trip (~60 ms).
+Scenario PacketLoss(double loss);
+Scenario StepChanges();  // +40 ms at 20 s, back at 40 s, on the sender's path
+Scenario Asymmetric();   // 45 ms up, 10 ms down (floors)
 Scenario KilledMidChord(bool synthetic_note_offs);
 Scenario ReceiverDrops();      // receiver's connection drops mid-piece
 Scenario WithAbuser(Abuse a);  // sender 0 honest, sender 1 abusive

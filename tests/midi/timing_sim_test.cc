@@ -92,6 +92,24 @@ TEST(TimingSimTest, StallsOfOneRetransmissionLoseNoNoteAndLeaveNothingSounding) 
   }
 }
 
+// Issue 16's fifth scenario, the simulation's side of tools/timing_harness/real_loss.sh: 1 %
+// packet loss on every leg, retransmissions lost too and backed off (260 ms, 520 ms, ...).
+// Targets: dropped <= 0.5 %, nothing stuck; the target delay is not inflated by the stalls.
+// (IOI p99 <= 20 ms is out of reach for the reason given for stalls in docs/TIMING.md.)
+TEST(TimingSimTest, OnePercentPacketLossDropsAtMostHalfAPercentAndNothingSticks) {
+  const Result clean = sim::Run(scenarios::Reference());
+  const Scenario sc = scenarios::PacketLoss(0.01);
+  const Result r = sim::Run(sc);
+  SCOPED_TRACE(Describe(sc, r));
+  const SenderResult& s = r.senders[0];
+  EXPECT_GT(s.stats.late_note_ons, 0u) << "the losses did make notes late";
+  EXPECT_LE(s.dropped_fraction, 0.005);
+  EXPECT_LE(s.target_median_ms, clean.senders[0].target_median_ms + 5);
+  EXPECT_LE(s.added_latency_ms, 40.0);
+  EXPECT_EQ(r.stuck_notes, 0);
+  EXPECT_TRUE(r.buffer_idle);
+}
+
 TEST(TimingSimTest, StallLiftsPlayBacklogsSpacedAtSomeLatency) {
   const Result smear = sim::Run(scenarios::Lossy(0.005));
   Scenario sc = scenarios::Lossy(0.005);
