@@ -32,6 +32,7 @@ class Maintenance;
 class Shard;
 class Social;
 class ResumeTokens;
+class RecordingService;
 class RoomListService;
 namespace store {
 class Store;
@@ -80,6 +81,8 @@ class Cluster {
   virtual bool ReserveRoom() = 0;
   virtual void ReleaseRoom() = 0;
   virtual size_t rooms() const = 0;
+  // The recording writer (recording_service.h; thread-safe); null when recording is off.
+  virtual RecordingService* recordings() { return nullptr; }
   // Server time (clock().NowUs()) when Start began, for uptime.
   virtual int64_t started_us() const = 0;
   // Maintenance mode and drains (maintenance.h); thread-safe.

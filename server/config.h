@@ -169,6 +169,31 @@ struct ServerConfig {
   // Moderation records older than this are deleted, at start-up and every hour after,
   // so the log cannot grow without bound. 0 keeps everything.
   int audit_retention_days = 365;
+  // --- recordings (docs/PROTOCOL.md §14) ------------------------------------------
+  // Where room recordings are written: <dir>/<hex of room id>/<recording id>.mid. Empty =
+  // <data_dir>/recordings; "-" turns recording off (RecordingCommand: UNSUPPORTED).
+  std::string recordings_dir;
+  // A recording's events, in bytes of the file; reaching it stops the recording ("size
+  // limit"). The writer keeps a running recording in memory and rewrites its whole file
+  // at each flush, so this bounds both; 16 MiB is over two million events, hours of a
+  // busy room.
+  size_t max_recording_bytes = 16 * 1024 * 1024;
+  // A recording stops after this long ("duration limit"): one forgotten in an empty-
+  // sounding room must not fill the disk over days. Four hours is a long session.
+  int64_t max_recording_duration_ms = 4LL * 3600 * 1000;
+  // Recordings running at once, server-wide: the writer's memory is at most this times
+  // max_recording_bytes. Past it RecordingCommand START is LIMIT_REACHED.
+  int max_concurrent_recordings = 8;
+  // A running recording's file is rewritten (when it changed) at most this often: what a
+  // crash can lose, against the cost of rewriting the file.
+  int recording_flush_ms = 1000;
+  // Events waiting for the writer thread, server-wide; past it events are dropped and
+  // counted (RecordingStatus.dropped) so that a shard never waits for the disk.
+  size_t recording_queue_events = 65536;
+  // A RecordingChunk's data: well below max_frame_bytes, leaving room for the envelope.
+  uint32_t recording_chunk_bytes = 48 * 1024;
+  // Files kept per room: starting one more deletes the oldest finished ones. 0 = keep all.
+  int max_recordings_per_room = 20;
 };
 
 }  // namespace tutti::server

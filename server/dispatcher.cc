@@ -164,10 +164,14 @@ void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t a
                         rid](Social& social) { social.Friend(id, user_id, guest, req, rid); });
       return;
     }
-    case M::kRecordingCommand:
-      // Wired to the room by the recording change that follows this protocol addition.
+    case M::kRecordingCommand: {
       if (!TakeRequest(s, rid)) return;
-      return Error(s, proto::UNSUPPORTED, "recording is not available on this server", rid);
+      if (s.room_id().empty()) return Error(s, proto::WRONG_STATE, "join a room first", rid);
+      shard_->OnRoom(s.room_id(), [id = s.id(), cmd = msg.recording_command(), rid](Room& r) {
+        r.Recording(id, cmd, rid);
+      });
+      return;
+    }
     case M::kPanic:
       return OnPanic(s, msg.panic(), rid);
     case M::kSetPerformer:

@@ -43,6 +43,7 @@ proto::RoomInfo Room::Info() const {
   info.set_topic(topic_);
   for (const std::string& p : performers_) info.add_performer_ids(p);
   *info.mutable_tempo() = TempoView();
+  info.set_recording(recording_.has_value());
   return info;
 }
 
@@ -259,6 +260,7 @@ void Room::BroadcastSyntheticMidi(SessionId s, Member& m, std::string bytes) {
   auto* midi = out.mutable_midi_message();
   midi->set_midi_data(std::move(bytes));
   const int64_t now = host_->NowUs();
+  if (recording_) RecordBytes(m, midi->midi_data(), std::max(now, m.last_event_us));
   // Never before the sender's own last event: receivers play by stamped time, and a
   // release stamped earlier than the note it releases would leave it sounding.
   midi->set_timestamp(std::max(now, m.last_event_us));
@@ -396,6 +398,7 @@ void Room::Midi(MidiRelay relay) {
   int64_t last_delay = 0;
   for (const auto& [data, delay] : relay.events) last_delay = std::max<int64_t>(last_delay, delay);
   m.last_event_us = std::max(m.last_event_us, relay.stamped_us + last_delay);
+  if (recording_) RecordRelay(m, relay);
   proto::ClientMessage out;
   auto* midi = out.mutable_midi_message();
   midi->set_midi_data(std::move(relay.midi_data));

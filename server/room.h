@@ -10,6 +10,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -24,10 +25,13 @@
 #include "server/midi_intake.h"
 #include "server/moderation/command_parser.h"
 #include "server/moderation/room_moderation.h"
+#include "server/recording_service.h"
 #include "server/store/records.h"
 #include "server/tempo.h"
 
 namespace tutti::server {
+
+class Room;
 
 // What a room needs from the shard it lives on.
 class RoomHost {
@@ -70,6 +74,11 @@ class RoomHost {
   // The engine that sequences and keeps the room's events (docs/ARCHITECTURE.md); it
   // outlives the room. Null: events go out unsequenced (unit tests of room rules).
   virtual Broker* broker() { return nullptr; }
+  // Server-side recording (recording_service.h); null: recording is off.
+  virtual RecordingService* recordings() { return nullptr; }
+  // Runs `fn` on the room's shard later, from any thread (the recording writer's answers
+  // come back this way); skipped if the room is gone by then.
+  virtual void PostToRoom(const std::string& room_id, std::function<void(Room&)> fn) {}
 };
 
 struct JoinRequest {
@@ -149,6 +158,10 @@ class Room final : public StreamSubscriber {
   // the room could answer): the member is `session` now, still reconnecting, nothing is
   // announced; a later Resume names `session`.
   void Rekey(SessionId previous, SessionId session);
+  // RecordingCommand (room_recording.cc): start, stop, list, download; room staff only.
+  void Recording(SessionId session, const proto::RecordingCommand& cmd,
+                 const std::string& request_id);
+  bool recording() const { return recording_.has_value(); }
   // StreamSubscriber: a sequenced event of this room goes to every member shard.
   void OnPublication(const std::string& stream, const Publication& pub) override;
   // A room-scope chat command (kick, ban, mute, mod, owner, topic, clear, users, bans,
@@ -276,6 +289,33 @@ class Room final : public StreamSubscriber {
   void AuditStaffEntry(const std::string& user_id, const std::vector<std::string>& passed,
                        int64_t now_ms);
   int64_t NextRoomTime();
+  // Server-side recording (room_recording.cc).
+  struct ActiveRecording {
+    std::string id;
+    int64_t start_us = 0;
+    int64_t start_unix_ms = 0;
+    uint64_t events = 0;  // handed to the writer
+  };
+  void CommandRecord(SessionId session, const Member& actor, const moderation::ParsedCommand& cmd,
+                     const std::string& request_id);
+  void StartRecording(SessionId session, const Member& actor, const std::string& request_id);
+  // Tells everyone the recording ended; `actor` null when a limit or the writer ended it.
+  void EndRecording(const std::string& recording_id, const std::string& reason, const Member* actor,
+                    const std::string& request_id, SessionId session, uint64_t dropped = 0);
+  void ListRecordings(SessionId session, const std::string& request_id, bool as_lines);
+  void StopRecordingOnClose();
+  // The room's tempo as an SMF tempo (µs per quarter note), and its change handed to a
+  // running recording's tempo map.
+  uint32_t RecordingTempo() const;
+  void RecordTempoChange();
+  static std::vector<midi::ChannelMessage> HeldStateMessages(const midi::HeldNotes& held);
+  void Record(const Member& m, std::vector<RecordedEvent> events);
+  void RecordRelay(const Member& m, const MidiRelay& relay);
+  // MIDI the server sends on a member's behalf (releases, panic), all at `server_us`.
+  void RecordBytes(const Member& m, const std::string& bytes, int64_t server_us);
+  // `msg` to every member; the sender's copy echoes its request id.
+  void BroadcastWithEcho(proto::ClientMessage msg, SessionId session,
+                         const std::string& request_id);
 
   const std::string id_;
   std::string name_;
@@ -302,6 +342,7 @@ class Room final : public StreamSubscriber {
   // Who changed the tempo last, and when (server time; wall clock for display).
   std::string tempo_by_id_, tempo_by_name_;
   int64_t tempo_changed_us_ = 0, tempo_changed_unix_ms_ = 0;
+  std::optional<ActiveRecording> recording_;
 };
 
 }  // namespace tutti::server

@@ -198,6 +198,8 @@ void Room::Command(SessionId session, const moderation::ParsedCommand& cmd,
         return Error(session, proto::PERMISSION_DENIED, "/log is for room moderators", request_id);
       }
       return CommandLog(session, cmd, IsStaff(actor), request_id);
+    case CommandKind::kRecord:
+      return CommandRecord(session, actor, cmd, request_id);
     default:
       return CommandChange(session, actor, cmd, request_id, outside);
   }

@@ -187,6 +187,7 @@ void Room::SetTempo(SessionId session, const TempoChange& change, const std::str
   tempo_by_name_ = it->second.user.username();
   tempo_changed_us_ = now;
   tempo_changed_unix_ms_ = host_->UnixMs();
+  RecordTempoChange();
   host_->RoomChanged(id_);
   proto::ClientMessage out;
   *out.mutable_tempo_state() = TempoView();

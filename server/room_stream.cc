@@ -11,6 +11,7 @@
 namespace tutti::server {
 
 Room::~Room() {
+  StopRecordingOnClose();
   if (Broker* b = host_->broker()) {
     b->Unsubscribe(id_, this);
     b->RemoveStream(id_);

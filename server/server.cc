@@ -110,6 +110,9 @@ Server::~Server() {
   Shutdown();
   Wait();
   slow_pool_.join();
+  // Running recordings end as "server stopped", their files final. Its answers post to
+  // shards that no longer run them.
+  if (recordings_) recordings_->Stop();
   // After the shards: their last posts may still write (e.g. an audit record).
   if (storage_) storage_->Stop();
 }
@@ -171,6 +174,12 @@ absl::Status Server::Start() {
     RoomHome(record.room_id).RestoreRoom(std::move(record), std::move(*bans));
   }
   storage_ = std::make_unique<store::StorageThread>(std::move(*store));
+  if (config_.recordings_dir != "-") {
+    recordings_ = std::make_unique<RecordingWriter>(
+        config_.recordings_dir.empty() ? config_.data_dir + "/recordings" : config_.recordings_dir,
+        config_, *clock_);
+    recordings_->StartThread();
+  }
 
   uint16_t port = config_.port;
   for (auto& shard : shards_) {

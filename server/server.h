@@ -27,6 +27,7 @@
 #include "server/moderation/connection_limits.h"
 #include "server/moderation/forwarded.h"
 #include "server/resume_tokens.h"
+#include "server/recording_writer.h"
 #include "server/social.h"
 #include "server/store/storage_thread.h"
 
@@ -72,6 +73,7 @@ class Server final : public Cluster {
   void ReleaseRoom() override;
   size_t rooms() const override { return rooms_.load(); }
   int64_t started_us() const override { return started_us_; }
+  RecordingService* recordings() override { return recordings_.get(); }
   void RepublishBans(store::Store& store) override;
 
   // SIGHUP: runs `change` on the configuration while every shard thread is parked in a
@@ -109,6 +111,8 @@ class Server final : public Cluster {
   std::shared_ptr<const Clock> clock_;
   std::unique_ptr<crypto::Authenticator> authenticator_;
   std::unique_ptr<ResumeTokens> resume_tokens_;  // memory only: a restart forgets every token
+  // Before shards_: their rooms hand a last Stop to it as they go (it no longer runs).
+  std::unique_ptr<RecordingWriter> recordings_;
   // Before shards_: connections give their tickets back as the shards' endpoints go.
   std::unique_ptr<moderation::ConnectionLimits> connection_limits_;
   moderation::TrustedProxies trusted_proxies_;

@@ -318,6 +318,10 @@ int64_t Shard::NowUs() { return cluster_->clock().NowUs(); }
 
 int64_t Shard::UnixMs() { return cluster_->clock().UnixMs(); }
 
+void Shard::PostToRoom(const std::string& room_id, std::function<void(Room&)> fn) {
+  OnRoom(room_id, std::move(fn), Hop::kQueued);
+}
+
 bool Shard::Storage(std::function<void(store::Store&)> work, std::function<void()> then) {
   return cluster_->RunStorage(*this, std::move(work), std::move(then));
 }

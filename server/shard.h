@@ -170,6 +170,8 @@ class Shard final : public RoomHost, public SocialHost {
   void RoomChanged(const std::string& room_id) override;
   void RoomHoldsNotes(const std::string& room_id) override;
   Broker* broker() override { return broker_.get(); }
+  RecordingService* recordings() override { return cluster_->recordings(); }
+  void PostToRoom(const std::string& room_id, std::function<void(Room&)> fn) override;
 
   // SocialHost (shard 0 hosts the Social actor). NowUs, UnixMs, SendToSession and
   // Storage serve both interfaces.

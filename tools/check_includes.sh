@@ -24,6 +24,7 @@ MODULE_OF=(
   'server/room_music.cc=server/room'
   'server/room_resume.cc=server/room'
   'server/shard_resume.cc=server/shard'
+  'server/room_recording.cc=server/room'
   'server/social_friends.cc=server/social'
 )
 

@@ -51,6 +51,8 @@ constexpr CommandInfo kCommandTable[] = {
     {CommandKind::kAudience, "audience", "/audience <user>", "take a user off the performer list"},
     {CommandKind::kTempo, "tempo", "/tempo [bpm] [beats/unit] [start|stop]",
      "set the room's tempo, meter and transport"},
+    {CommandKind::kRecord, "record", "/record <start|stop|list>",
+     "record the room's MIDI to a file on the server, or list its recordings"},
 };
 
 // Extra words accepted for a command. The canonical name is in kCommandTable.
@@ -309,6 +311,16 @@ absl::StatusOr<ParsedCommand> ParseCommand(std::string_view line) {
       command.status = *word;
       command.target = absl::AsciiStrToLower((*token)->value);
       command.text = reader.Rest();
+      break;
+    }
+    case CommandKind::kRecord: {
+      absl::StatusOr<std::optional<Token>> token = reader.Next();
+      if (!token.ok()) return UsageError(kind, ToStd(token.status().message()));
+      if (!token->has_value()) return UsageError(kind, "missing start, stop or list");
+      command.target = absl::AsciiStrToLower((*token)->value);
+      if (command.target != "start" && command.target != "stop" && command.target != "list") {
+        return UsageError(kind, "say start, stop or list");
+      }
       break;
     }
     case CommandKind::kLog: {

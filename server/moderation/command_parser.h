@@ -61,6 +61,7 @@ enum class CommandKind {
   kPerform,
   kAudience,
   kTempo,
+  kRecord,
   kUnknown,
 };
 
@@ -73,7 +74,7 @@ inline constexpr CommandKind kAllCommands[] = {
     CommandKind::kLog,    CommandKind::kMod,       CommandKind::kUnmod,
     CommandKind::kOwner,  CommandKind::kServerBan, CommandKind::kServerUnban,
     CommandKind::kPanic,  CommandKind::kPerform,   CommandKind::kAudience,
-    CommandKind::kTempo,
+    CommandKind::kTempo,  CommandKind::kRecord,
 };
 
 // The value of ParsedCommand::status for /status. The numbers equal tutti.proto's

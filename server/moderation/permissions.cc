@@ -75,6 +75,7 @@ RoomRole MinimumRole(CommandKind kind) {
     case CommandKind::kClear:
     case CommandKind::kLog:
     case CommandKind::kTempo:
+    case CommandKind::kRecord:
       return RoomRole::kRoomModerator;
     case CommandKind::kMod:
     case CommandKind::kUnmod:

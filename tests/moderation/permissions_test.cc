@@ -26,7 +26,7 @@ const std::map<K, std::string>& ExpectedMatrix() {
       {K::kClear, "001111"},       {K::kLog, "001111"},      {K::kMod, "000111"},
       {K::kUnmod, "000111"},       {K::kOwner, "000111"},    {K::kServerBan, "000001"},
       {K::kServerUnban, "000001"}, {K::kPanic, "111111"},    {K::kTempo, "001111"},
-      {K::kPerform, "000111"},     {K::kAudience, "000111"},
+      {K::kPerform, "000111"},     {K::kAudience, "000111"}, {K::kRecord, "001111"},
   };
   return *matrix;
 }

@@ -1,0 +1,90 @@
+// RecordingWriter on its own, with a FakeClock: the duration limit ends a recording by
+// itself (once the writer's clock passes it), the files it writes on the way are whole, and
+// Read refuses what is not a recording of the room.
+#include "server/recording_writer.h"
+
+#include <filesystem>
+#include <future>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "midi/smf_reader.h"
+#include "server/clock.h"
+
+namespace tutti::server {
+namespace {
+
+class RecordingWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tutti-recwriter-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    config_.max_recording_duration_ms = 60'000;
+    config_.recording_flush_ms = 10;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  RecordingChunkRead ReadAll(RecordingWriter& w, const std::string& id) {
+    std::promise<RecordingChunkRead> p;
+    w.Read("room", id, 0, 0, [&p](RecordingChunkRead r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+
+  std::string dir_;
+  ServerConfig config_;
+  FakeClock clock_;
+};
+
+TEST_F(RecordingWriterTest, TheDurationLimitEndsARecordingByItself) {
+  RecordingWriter w(dir_, config_, clock_);
+  w.StartThread();
+  std::promise<RecordingEnd> ended;
+  RecordingStartParams p;
+  p.room_id = "room";
+  p.title = "Room";
+  p.start_us = clock_.NowUs();
+  p.start_unix_ms = clock_.UnixMs();
+  auto id = w.Start(p, [&ended](const RecordingEnd& e) { ended.set_value(e); });
+  ASSERT_TRUE(id.ok()) << id.status();
+  w.Events(*id, "u-a", "ann",
+           {{p.start_us + 1000, midi::MakeNoteOn(0, 60, 90)},
+            {p.start_us + 2000, midi::MakeNoteOn(0, 62, 90)},
+            {p.start_us + 500000, midi::MakeNoteOff(0, 60)}});
+  // Not over yet, and the file on disk is already a whole SMF.
+  RecordingChunkRead mid = ReadAll(w, *id);
+  ASSERT_TRUE(mid.status.ok()) << mid.status;
+  auto smf = midi::ReadSmf(mid.data);
+  ASSERT_TRUE(smf.ok()) << smf.status();
+  clock_.AdvanceUs(61'000'000);
+  auto fut = ended.get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const RecordingEnd end = fut.get();
+  EXPECT_EQ(end.recording_id, *id);
+  EXPECT_EQ(end.reason, "duration limit");
+  EXPECT_EQ(end.events, 4u);  // three played, one closed at the limit
+  smf = midi::ReadSmf(ReadAll(w, *id).data);
+  ASSERT_TRUE(smf.ok()) << smf.status();
+  ASSERT_EQ(smf->tracks.size(), 2u);
+  ASSERT_EQ(smf->tracks[1].events.size(), 4u);
+  EXPECT_EQ(smf->tracks[1].events[3].data1, 62);
+  EXPECT_NEAR(smf->MicrosAt(smf->tracks[1].events[3].tick), 60'000'000, 1000);
+}
+
+TEST_F(RecordingWriterTest, ReadsOnlyRecordingsOfTheRoom) {
+  RecordingWriter w(dir_, config_, clock_);
+  w.StartThread();
+  for (const std::string& bad :
+       std::vector<std::string>{"", "..", "1/../../x", "abc", std::string(41, '1')}) {
+    EXPECT_EQ(ReadAll(w, bad).status.code(), absl::StatusCode::kNotFound) << bad;
+  }
+  EXPECT_FALSE(RecordingWriter::ValidId("1-1.mid"));
+  EXPECT_TRUE(RecordingWriter::ValidId("1700000000000-12"));
+}
+
+}  // namespace
+}  // namespace tutti::server
