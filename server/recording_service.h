@@ -71,6 +71,9 @@ class RecordingService {
   // and counted.
   virtual void Events(const std::string& recording_id, const std::string& player,
                       const std::string& name, std::vector<RecordedEvent> events) = 0;
+  // Events of the recording dropped so far because the writer's queue was full (counted
+  // at once on the caller's thread, so a stop notice can say how many).
+  virtual uint64_t QueueDropped(const std::string& recording_id) = 0;
   // The room's tempo from `server_us` on.
   virtual void Tempo(const std::string& recording_id, int64_t server_us,
                      uint32_t us_per_quarter) = 0;

@@ -207,13 +207,23 @@ void RecordingWriter::Events(const std::string& recording_id, const std::string&
       n);
 }
 
+uint64_t RecordingWriter::QueueDropped(const std::string& recording_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = overflow_.find(recording_id);
+  return it == overflow_.end() ? 0 : it->second;
+}
+
 void RecordingWriter::Tempo(const std::string& recording_id, int64_t server_us,
                             uint32_t us_per_quarter) {
   Post([this, recording_id, server_us, us_per_quarter] {
     auto it = recordings_.find(recording_id);
     if (it == recordings_.end()) return;
     Recording& r = *it->second;
-    r.tempo.Set(std::max<int64_t>(0, server_us - r.start_us), us_per_quarter);
+    // Not before an event already placed: those got their ticks from the tempo before
+    // the change (a batch may be stamped a little ahead of its relay), and a change
+    // under them would move them. Every event keeps its server time; the Set Tempo may
+    // come that little later than the room's change.
+    r.tempo.Set(std::max<int64_t>({0, server_us - r.start_us, r.last_us}), us_per_quarter);
     r.dirty = true;
   });
 }
@@ -258,6 +268,14 @@ void RecordingWriter::Finish(const std::string& id, int64_t end_us, const std::s
   result.reason = reason;
   result.events = r.events;
   result.dropped = r.dropped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto dropped = overflow_.find(id);
+    if (dropped != overflow_.end()) {
+      result.dropped += dropped->second;
+      overflow_.erase(dropped);
+    }
+  }
   std::error_code ec;
   result.bytes = fs::file_size(r.path, ec);
   if (ec) result.bytes = 0;
@@ -356,15 +374,9 @@ void RecordingWriter::Run() {
     std::deque<Job> jobs;
     jobs.swap(queue_);
     queued_events_ = 0;
-    std::map<std::string, uint64_t> overflow;
-    overflow.swap(overflow_);
     const bool stop = stopping_;
     lock.unlock();
     for (Job& job : jobs) job();
-    for (const auto& [id, n] : overflow) {
-      auto it = recordings_.find(id);
-      if (it != recordings_.end()) it->second->dropped += n;
-    }
     const int64_t now = clock_.NowUs();
     const int64_t max_us = config_.max_recording_duration_ms * 1000;
     std::vector<std::string> over;

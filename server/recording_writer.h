@@ -49,6 +49,7 @@ class RecordingWriter final : public RecordingService {
   absl::StatusOr<std::string> Start(const RecordingStartParams& params, EndFn ended) override;
   void Events(const std::string& recording_id, const std::string& player, const std::string& name,
               std::vector<RecordedEvent> events) override;
+  uint64_t QueueDropped(const std::string& recording_id) override;
   void Tempo(const std::string& recording_id, int64_t server_us, uint32_t us_per_quarter) override;
   void Stop(const std::string& recording_id, int64_t server_us, EndFn done) override;
   void List(const std::string& room_id,
@@ -77,8 +78,9 @@ class RecordingWriter final : public RecordingService {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> queue_;
-  size_t queued_events_ = 0;                  // events inside queue_
-  std::map<std::string, uint64_t> overflow_;  // recording id -> events dropped at the queue
+  size_t queued_events_ = 0;  // events inside queue_
+  // Recording id -> events dropped at the queue; kept until the recording finishes.
+  std::map<std::string, uint64_t> overflow_;
   bool stopping_ = false;
 
   std::atomic<int> running_{0};

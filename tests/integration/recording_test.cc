@@ -278,7 +278,24 @@ TEST_F(RecordingTest, OnlyRoomStaffMayRecordListOrDownload) {
   ASSERT_TRUE(WaitForReply(*olive_, proto::ClientMessage::kRecordingStatus, "stop"));
   ASSERT_TRUE(olive_->Send(RecordMsg(proto::RECORDING_STOP, "stop2")));
   EXPECT_EQ(WaitError(*olive_, 5s, &rid), proto::WRONG_STATE);
-  for (const std::string id : {"999-9", "../../tutti.db", "", "1-1/../x"}) {
+  // Offsets: at the end an empty last chunk; past it a typed refusal.
+  const std::string rec = st->recording_status().recording_id();
+  ASSERT_TRUE(olive_->Send(RecordMsg(proto::RECORDING_DOWNLOAD, "head", rec, 0, 4)));
+  auto head = WaitForReply(*olive_, proto::ClientMessage::kRecordingChunk, "head");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->recording_chunk().data(), "MThd");
+  const uint64_t total = head->recording_chunk().total_bytes();
+  ASSERT_TRUE(olive_->Send(RecordMsg(proto::RECORDING_DOWNLOAD, "end", rec, total)));
+  auto end = WaitForReply(*olive_, proto::ClientMessage::kRecordingChunk, "end");
+  ASSERT_TRUE(end);
+  EXPECT_TRUE(end->recording_chunk().data().empty());
+  EXPECT_TRUE(end->recording_chunk().last());
+  for (uint64_t offset : {total + 1, uint64_t{1} << 40, ~uint64_t{0}}) {
+    ASSERT_TRUE(olive_->Send(RecordMsg(proto::RECORDING_DOWNLOAD, "past", rec, offset)));
+    EXPECT_EQ(WaitError(*olive_, 5s, &rid), proto::INVALID_PARAMETERS) << offset;
+    EXPECT_EQ(rid, "past");
+  }
+  for (const std::string id : {"999-9", "../../tutti.db", "", "1-1/../x", "-", "..", "1-1.mid"}) {
     ASSERT_TRUE(olive_->Send(RecordMsg(proto::RECORDING_DOWNLOAD, "dl", id)));
     EXPECT_EQ(WaitError(*olive_, 5s, &rid), proto::NOT_FOUND) << id;
   }
@@ -330,6 +347,99 @@ TEST_F(RecordingTest, LimitsStopTheRecordingAndEveryoneIsTold) {
   ASSERT_EQ(smf->tracks.size(), 2u);
   EXPECT_GT(smf->tracks[1].events.size(), 20u);
   EXPECT_LT(bytes.size(), 300u + 200u);  // the events' bytes, then headers and names
+}
+
+proto::ServerMessage TempoMsg(double bpm, uint32_t beats, uint32_t unit, const std::string& rid) {
+  proto::ServerMessage m;
+  auto* t = m.mutable_set_tempo();
+  t->set_bpm(bpm);
+  t->set_beats_per_bar(beats);
+  t->set_beat_unit(unit);
+  m.set_request_id(rid);
+  return m;
+}
+
+// The room's tempo is the file's tempo map (SMF tempos count quarter notes, the room's bpm
+// its beat unit), a change while recording is a Set Tempo at its server time, and the
+// notes on either side of it land at their server times. A joiner sees the recording in
+// its RoomInfo; a panic's synthetic release is recorded on the player's track.
+TEST_F(RecordingTest, TheTempoMapFollowsTheRoomTempoAndServerMidiIsRecorded) {
+  Start();
+  ASSERT_TRUE(olive_->Send(TempoMsg(90, 4, 4, "t1")));
+  ASSERT_TRUE(WaitForReply(*olive_, proto::ClientMessage::kTempoState, "t1"));
+  const proto::RecordingStatus started = StartRecording();
+  ASSERT_TRUE(started.active());
+  EXPECT_EQ(started.started_server_time(), clock_->NowUs());
+  ASSERT_TRUE(alice_->WaitFor(proto::ClientMessage::kRecordingStatus, 5s));
+
+  proto::RoomJoinedResponse joined;
+  auto carol = ts_->Connect("carol");
+  ASSERT_TRUE(carol && JoinRoom(*carol, "Studio", &joined));
+  EXPECT_TRUE(joined.room_info().recording());
+
+  clock_->AdvanceUs(1'000'000);
+  ASSERT_TRUE(alice_->Send(MidiMsg(std::string("\x90\x3c\x64", 3))));
+  ASSERT_TRUE(olive_->WaitFor(proto::ClientMessage::kMidiMessage, 5s));
+  clock_->AdvanceUs(500'000);
+  // 150 beats of an eighth a minute: a quarter lasts 800 ms. Alice plays on once she has
+  // heard it, so the room has handed the change to the writer before her notes.
+  ASSERT_TRUE(olive_->Send(TempoMsg(150, 6, 8, "t2")));
+  ASSERT_TRUE(WaitForReply(*olive_, proto::ClientMessage::kTempoState, "t2"));
+  ASSERT_TRUE(alice_->WaitFor(proto::ClientMessage::kTempoState, 5s));
+  clock_->AdvanceUs(1'000'000);
+  ASSERT_TRUE(alice_->Send(MidiMsg(std::string("\x80\x3c\x00\x90\x3e\x50", 6))));
+  ASSERT_TRUE(olive_->WaitFor(proto::ClientMessage::kMidiMessage, 5s));
+  clock_->AdvanceUs(250'000);
+  // Alice's panic releases her held note (and pedals, all notes off) through the server.
+  proto::ServerMessage panic;
+  panic.mutable_panic();
+  panic.set_request_id("p");
+  ASSERT_TRUE(alice_->Send(panic));
+  ASSERT_TRUE(WaitForReply(*alice_, proto::ClientMessage::kPanicNotice, "p"));
+  clock_->AdvanceUs(250'000);
+  ASSERT_TRUE(olive_->Send(RecordMsg(proto::RECORDING_STOP, "stop")));
+  ASSERT_TRUE(WaitForReply(*olive_, proto::ClientMessage::kRecordingStatus, "stop"));
+  proto::ServerMessage info;
+  info.mutable_get_room_info()->set_room_name("Studio");
+  info.set_request_id("info");
+  ASSERT_TRUE(carol->Send(info));
+  auto room_info = WaitForReply(*carol, proto::ClientMessage::kRoomInfo, "info");
+  ASSERT_TRUE(room_info);
+  EXPECT_FALSE(room_info->room_info().recording());
+
+  auto smf = midi::ReadSmf(Download(*olive_, started.recording_id(), 0));
+  ASSERT_TRUE(smf.ok()) << smf.status();
+  ASSERT_EQ(smf->tracks.size(), 2u);
+  const auto& tempos = smf->tracks[0].tempos;
+  ASSERT_EQ(tempos.size(), 2u);
+  EXPECT_EQ(tempos[0].tick, 0);
+  EXPECT_EQ(tempos[0].us_per_quarter, 666'667u);  // 90 BPM
+  EXPECT_EQ(tempos[1].us_per_quarter, 800'000u);  // 150 eighths a minute
+  EXPECT_NEAR(smf->MicrosAt(tempos[1].tick), 1'500'000, 1000);
+  EXPECT_NEAR(tempos[1].tick, 2160, 1);  // 1.5 s at 90 BPM: 2.25 quarters
+
+  const auto& events = smf->tracks[1].events;
+  EXPECT_EQ(smf->tracks[1].name, "alice");
+  ASSERT_GE(events.size(), 4u);
+  EXPECT_EQ(events[0].status, 0x90);
+  EXPECT_NEAR(events[0].tick, 1440, 1);  // 1 s at 90 BPM
+  EXPECT_EQ(events[1].status, 0x80);
+  EXPECT_NEAR(smf->MicrosAt(events[1].tick), 2'500'000, 1000);
+  EXPECT_NEAR(events[1].tick, 2160 + 1200, 1);  // then 1 s at 800 ms a quarter
+  EXPECT_EQ(events[2].status, 0x90);
+  EXPECT_EQ(events[2].data1, 0x3e);
+  // The panic, at its server time: the release of 0x3e, then sustain off and all notes
+  // off on each of the 16 channels; nothing is left for the stop to close.
+  EXPECT_EQ(events[3].status & 0xF0, 0x80);
+  EXPECT_EQ(events[3].data1, 0x3e);
+  EXPECT_NEAR(smf->MicrosAt(events[3].tick), 2'750'000, 1000);
+  int all_notes_off = 0;
+  for (size_t i = 4; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].status & 0xF0, 0xB0) << i;
+    EXPECT_EQ(events[i].tick, events[3].tick) << i;
+    if (events[i].data1 == 123) ++all_notes_off;
+  }
+  EXPECT_EQ(all_notes_off, 16);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // RecordingWriter on its own, with a FakeClock: the duration limit ends a recording by
-// itself (once the writer's clock passes it), the files it writes on the way are whole, and
-// Read refuses what is not a recording of the room.
+// itself (once the writer's clock passes it), the files it writes on the way are whole,
+// Read refuses what is not a recording of the room, and a full queue drops and counts
+// events rather than making the caller (a room's shard) wait.
 #include "server/recording_writer.h"
 
 #include <filesystem>
@@ -84,6 +85,44 @@ TEST_F(RecordingWriterTest, ReadsOnlyRecordingsOfTheRoom) {
   }
   EXPECT_FALSE(RecordingWriter::ValidId("1-1.mid"));
   EXPECT_TRUE(RecordingWriter::ValidId("1700000000000-12"));
+}
+
+TEST_F(RecordingWriterTest, AFullQueueDropsAndCountsInsteadOfWaiting) {
+  // The writer thread is not running: nothing drains the queue, so a caller that waited
+  // for room would never return. Past the bound the events are dropped and counted at once.
+  config_.recording_queue_events = 4;
+  RecordingWriter w(dir_, config_, clock_);
+  RecordingStartParams p;
+  p.room_id = "room";
+  p.start_us = clock_.NowUs();
+  auto id = w.Start(p, nullptr);
+  ASSERT_TRUE(id.ok()) << id.status();
+  const int64_t t = p.start_us;
+  w.Events(*id, "u-a", "ann",
+           {{t + 1, midi::MakeNoteOn(0, 60, 90)},
+            {t + 2, midi::MakeNoteOff(0, 60)},
+            {t + 3, midi::MakeNoteOn(0, 61, 90)}});
+  EXPECT_EQ(w.QueueDropped(*id), 0u);
+  w.Events(*id, "u-b", "bo",
+           {{t + 4, midi::MakeNoteOn(0, 62, 90)}, {t + 5, midi::MakeNoteOff(0, 62)}});
+  EXPECT_EQ(w.QueueDropped(*id), 2u);
+  w.Events(*id, "u-a", "ann", {{t + 6, midi::MakeNoteOff(0, 61)}});  // exactly fills it
+  EXPECT_EQ(w.QueueDropped(*id), 2u);
+  std::promise<RecordingEnd> done;
+  w.Stop(*id, t + 10, [&done](const RecordingEnd& e) { done.set_value(e); });
+  w.StartThread();
+  auto fut = done.get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const RecordingEnd end = fut.get();
+  EXPECT_EQ(end.reason, "stopped");
+  EXPECT_EQ(end.events, 4u);
+  EXPECT_EQ(end.dropped, 2u);
+  EXPECT_EQ(w.QueueDropped(*id), 0u);  // forgotten with the recording
+  auto smf = midi::ReadSmf(ReadAll(w, *id).data);
+  ASSERT_TRUE(smf.ok()) << smf.status();
+  ASSERT_EQ(smf->tracks.size(), 2u);  // only ann's events reached the writer
+  EXPECT_EQ(smf->tracks[1].name, "ann");
+  EXPECT_EQ(smf->tracks[1].events.size(), 4u);
 }
 
 }  // namespace
