@@ -61,14 +61,13 @@ void Room::Recording(SessionId session, const proto::RecordingCommand& cmd,
   switch (cmd.action()) {
     case proto::RECORDING_START:
       return StartRecording(session, actor, request_id);
-    case proto::RECORDING_STOP:
+    case proto::RECORDING_STOP: {
       if (!recording_) return Error(session, proto::WRONG_STATE, "not recording", request_id);
-      {
-        // Read before the stop is queued: the writer forgets the count when it finishes.
-        const uint64_t dropped = service->QueueDropped(recording_->id);
-        service->Stop(recording_->id, host_->NowUs(), nullptr);
-        return EndRecording(recording_->id, "stopped", &actor, request_id, session, dropped);
-      }
+      // Read before the stop is queued: the writer forgets the count when it finishes.
+      const uint64_t dropped = service->QueueDropped(recording_->id);
+      service->Stop(recording_->id, host_->NowUs(), nullptr);
+      return EndRecording(recording_->id, "stopped", &actor, request_id, session, dropped);
+    }
     case proto::RECORDING_LIST:
       return ListRecordings(session, request_id, /*as_lines=*/false);
     case proto::RECORDING_DOWNLOAD: {

@@ -125,5 +125,33 @@ TEST_F(RecordingWriterTest, AFullQueueDropsAndCountsInsteadOfWaiting) {
   EXPECT_EQ(smf->tracks[1].events.size(), 4u);
 }
 
+TEST_F(RecordingWriterTest, ATempoChangeNeverMovesANoteAlreadyPlaced) {
+  // A batch relayed before the room's tempo change may be stamped after it: its note got
+  // its ticks from the old tempo, so the change goes in after it and the note keeps its time.
+  RecordingWriter w(dir_, config_, clock_);
+  w.StartThread();
+  RecordingStartParams p;
+  p.room_id = "room";
+  p.start_us = clock_.NowUs();
+  auto id = w.Start(p, nullptr);
+  ASSERT_TRUE(id.ok()) << id.status();
+  w.Events(*id, "u-a", "ann", {{p.start_us + 1'000'000, midi::MakeNoteOn(0, 60, 90)}});
+  w.Tempo(*id, p.start_us + 500'000, 250'000);  // 240 BPM from 0.5 s, as the room said
+  w.Events(*id, "u-a", "ann", {{p.start_us + 1'500'000, midi::MakeNoteOff(0, 60)}});
+  std::promise<RecordingEnd> done;
+  w.Stop(*id, p.start_us + 2'000'000, [&done](const RecordingEnd& e) { done.set_value(e); });
+  auto fut = done.get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  auto smf = midi::ReadSmf(ReadAll(w, *id).data);
+  ASSERT_TRUE(smf.ok()) << smf.status();
+  ASSERT_EQ(smf->tracks[0].tempos.size(), 2u);
+  EXPECT_EQ(smf->tracks[0].tempos[1].us_per_quarter, 250'000u);
+  EXPECT_EQ(smf->tracks[0].tempos[1].tick, 1920);  // at the note: 1 s at 120 BPM
+  ASSERT_EQ(smf->tracks[1].events.size(), 2u);
+  EXPECT_NEAR(smf->MicrosAt(smf->tracks[1].events[0].tick), 1'000'000, 1000);
+  EXPECT_NEAR(smf->MicrosAt(smf->tracks[1].events[1].tick), 1'500'000, 1000);
+  EXPECT_EQ(smf->tracks[1].events[1].tick, 1920 + 1920);  // 0.5 s at 240 BPM
+}
+
 }  // namespace
 }  // namespace tutti::server
