@@ -16,7 +16,7 @@ namespace {
 
 // --- the schema --------------------------------------------------------------------------
 
-enum class Type { kString, kBool, kInt, kInt64, kSize, kDouble, kPort };
+enum class Type { kString, kBool, kInt, kInt64, kUint32, kSize, kDouble, kPort };
 
 template <typename T>
 constexpr Type TypeOf();
@@ -39,6 +39,10 @@ constexpr Type TypeOf<int64_t>() {
 template <>
 constexpr Type TypeOf<size_t>() {
   return Type::kSize;
+}
+template <>
+constexpr Type TypeOf<uint32_t>() {
+  return Type::kUint32;
 }
 template <>
 constexpr Type TypeOf<double>() {
@@ -139,6 +143,15 @@ const Key kKeys[] = {
     TUTTI_KEY(audit_retention_days, 0, 1e6, true),
     TUTTI_KEY(drain_grace_s, 0, 3600, true),
     TUTTI_KEY(drain_reconnect_after_ms, 0, 3600000, true),
+    // The recording writer reads these on its own thread, which a reload does not reach.
+    TUTTI_KEY(recordings_dir, 0, 0, false),
+    TUTTI_KEY(max_recording_bytes, 1024, 1 << 30, false),
+    TUTTI_KEY(max_recording_duration_ms, 1000, 1e9, false),
+    TUTTI_KEY(max_concurrent_recordings, 0, 1e4, false),
+    TUTTI_KEY(recording_flush_ms, 1, 3600000, false),
+    TUTTI_KEY(recording_queue_events, 1, 1e8, false),
+    TUTTI_KEY(recording_chunk_bytes, 1, 1 << 20, false),
+    TUTTI_KEY(max_recordings_per_room, 0, 1e6, false),
 };
 
 #undef TUTTI_KEY
@@ -204,6 +217,8 @@ std::string ValueText(const Key& k, const ServerConfig& config) {
       return std::to_string(*static_cast<int*>(p));
     case Type::kInt64:
       return std::to_string(*static_cast<int64_t*>(p));
+    case Type::kUint32:
+      return std::to_string(*static_cast<uint32_t*>(p));
     case Type::kSize:
       return std::to_string(*static_cast<size_t*>(p));
     case Type::kPort:
@@ -256,6 +271,9 @@ absl::Status ApplyConfigText(std::string_view text, ServerConfig* config) {
         break;
       case Type::kInt64:
         *static_cast<int64_t*>(p) = e.integer;
+        break;
+      case Type::kUint32:
+        *static_cast<uint32_t*>(p) = static_cast<uint32_t>(e.integer);
         break;
       case Type::kSize:
         *static_cast<size_t*>(p) = static_cast<size_t>(e.integer);
@@ -331,6 +349,9 @@ void CopyReloadable(const ServerConfig& from, ServerConfig* to) {
         break;
       case Type::kInt64:
         *static_cast<int64_t*>(dst) = *static_cast<int64_t*>(src);
+        break;
+      case Type::kUint32:
+        *static_cast<uint32_t*>(dst) = *static_cast<uint32_t*>(src);
         break;
       case Type::kSize:
         *static_cast<size_t*>(dst) = *static_cast<size_t*>(src);

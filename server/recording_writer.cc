@@ -27,7 +27,7 @@ constexpr size_t kMaxTracks = 0xFFFE;
 absl::Status WriteWhole(const std::string& path, const std::string& bytes) {
   const std::string tmp = path + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::UnavailableError(absl::StrCat("open ", tmp, ": ", std::strerror(errno)));
+  if (fd < 0) return absl::UnavailableError(absl::StrCat("open: ", std::strerror(errno)));
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -35,19 +35,23 @@ absl::Status WriteWhole(const std::string& path, const std::string& bytes) {
     if (n <= 0) {
       const int e = errno;
       ::close(fd);
-      return absl::UnavailableError(absl::StrCat("write ", tmp, ": ", std::strerror(e)));
+      return absl::UnavailableError(absl::StrCat("write: ", std::strerror(e)));
     }
     done += static_cast<size_t>(n);
   }
   // On disk before it replaces the previous file: a crash (even of the machine) leaves
   // one whole file or the other, never a torn one.
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    return absl::UnavailableError(absl::StrCat("sync ", tmp, ": ", std::strerror(errno)));
+    return absl::UnavailableError(absl::StrCat("sync: ", std::strerror(errno)));
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat("rename ", tmp, ": ", std::strerror(errno)));
+    return absl::UnavailableError(absl::StrCat("rename: ", std::strerror(errno)));
   }
   return absl::OkStatus();
+}
+
+std::string WriteErrorReason(const absl::Status& st) {
+  return absl::StrCat("write error: ", st.message());
 }
 
 int64_t StartedMsOf(const std::string& id) {
@@ -150,11 +154,16 @@ absl::StatusOr<std::string> RecordingWriter::Start(const RecordingStartParams& p
     fs::create_directories(room_dir, ec);
     if (ec) {
       EndFn fn = rec.ended;
+      std::fprintf(stderr, "tutti: recording %s (%s): %s\n", id.c_str(), room_dir.c_str(),
+                   ec.message().c_str());
       return Finish(id, rec.start_us, "write error: " + ec.message(), fn);
     }
     Prune(room_dir, id);
     // The file exists from the start: an empty but valid recording.
-    Flush(rec, rec.start_us);
+    if (absl::Status st = Flush(rec, rec.start_us); !st.ok()) {
+      EndFn fn = rec.ended;
+      return Finish(id, rec.start_us, WriteErrorReason(st), fn);
+    }
   });
   return id;
 }
@@ -235,7 +244,7 @@ void RecordingWriter::Stop(const std::string& recording_id, int64_t server_us, E
   });
 }
 
-void RecordingWriter::Flush(Recording& r, int64_t close_us) {
+absl::Status RecordingWriter::Flush(Recording& r, int64_t close_us) {
   std::string bytes;
   midi::AppendSmfHeader(static_cast<uint16_t>(r.tracks.size() + 1), &bytes);
   midi::AppendSmfTempoTrack(r.title, r.tempo, &bytes);
@@ -245,9 +254,11 @@ void RecordingWriter::Flush(Recording& r, int64_t close_us) {
   r.dirty = false;
   absl::Status st = WriteWhole(r.path, bytes);
   if (!st.ok()) {
-    std::fprintf(stderr, "tutti: recording %s: %s\n", r.id.c_str(),
+    // The path is for the operator's log only; members see the reason without it.
+    std::fprintf(stderr, "tutti: recording %s (%s): %s\n", r.id.c_str(), r.path.c_str(),
                  std::string(st.message()).c_str());
   }
+  return st;
 }
 
 void RecordingWriter::Finish(const std::string& id, int64_t end_us, const std::string& reason,
@@ -262,7 +273,8 @@ void RecordingWriter::Finish(const std::string& id, int64_t end_us, const std::s
     t.CloseHeld(end_tick);
     r.events += t.events() - before;
   }
-  Flush(r, end);
+  // A failed final write leaves the last flushed file, which is whole; it was logged.
+  (void)Flush(r, end);
   RecordingEnd result;
   result.recording_id = id;
   result.reason = reason;
@@ -380,16 +392,25 @@ void RecordingWriter::Run() {
     const int64_t now = clock_.NowUs();
     const int64_t max_us = config_.max_recording_duration_ms * 1000;
     std::vector<std::string> over;
+    std::vector<std::pair<std::string, std::string>> failed;  // id, reason
     for (auto& [id, r] : recordings_) {
       if (now - r->start_us >= max_us) {
         over.push_back(id);
       } else if (r->dirty && now - r->last_flush_us >= config_.recording_flush_ms * 1000LL) {
-        Flush(*r, r->start_us + r->last_us);
+        // A file that cannot be written (disk full, permissions) ends the recording now
+        // rather than holding its events in memory for flushes that keep failing.
+        if (absl::Status st = Flush(*r, r->start_us + r->last_us); !st.ok()) {
+          failed.emplace_back(id, WriteErrorReason(st));
+        }
       }
     }
     for (const std::string& id : over) {
       EndFn fn = recordings_[id]->ended;
       Finish(id, recordings_[id]->start_us + max_us, "duration limit", fn);
+    }
+    for (const auto& [id, reason] : failed) {
+      EndFn fn = recordings_[id]->ended;
+      Finish(id, recordings_[id]->start_us + recordings_[id]->last_us, reason, fn);
     }
     if (stop) {
       std::vector<std::string> ids;

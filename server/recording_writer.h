@@ -67,7 +67,8 @@ class RecordingWriter final : public RecordingService {
   void Post(Job job, size_t events = 0);
   void Run();
   // Writer thread only.
-  void Flush(Recording& r, int64_t close_us);
+  // Writes the whole file; an error is logged (with the path) and returned.
+  absl::Status Flush(Recording& r, int64_t close_us);
   void Finish(const std::string& id, int64_t end_us, const std::string& reason, const EndFn& done);
   void Prune(const std::string& room_dir, const std::string& keep) const;
 

@@ -78,6 +78,34 @@ TEST(ConfigFile, RefusesWhatItDoesNotKnowNamingTheLine) {
   }
 }
 
+TEST(ConfigFile, RecordingKeysSetTheWritersLimitsAndNeedARestart) {
+  ServerConfig c;
+  ASSERT_TRUE(Apply("recordings_dir = \"-\"\n"
+                    "max_recording_bytes = 1_048_576\n"
+                    "max_recording_duration_ms = 600_000\n"
+                    "recording_chunk_bytes = 16384\n"
+                    "max_recordings_per_room = 0\n",
+                    &c)
+                  .ok());
+  EXPECT_EQ(c.recordings_dir, "-");
+  EXPECT_EQ(c.max_recording_bytes, 1048576u);
+  EXPECT_EQ(c.max_recording_duration_ms, 600000);
+  EXPECT_EQ(c.recording_chunk_bytes, 16384u);
+  EXPECT_EQ(c.max_recordings_per_room, 0);
+  // A chunk must fit a frame: past 1 MiB (or empty) the file is refused, naming the line.
+  absl::Status st = Apply("\nrecording_chunk_bytes = 2_000_000\n", &c);
+  EXPECT_NE(st.message().find("config line 2"), std::string_view::npos) << st;
+  EXPECT_FALSE(Apply("recording_chunk_bytes = 0\n", &c).ok());
+  EXPECT_EQ(c.recording_chunk_bytes, 16384u);  // a refused file changes nothing
+  ServerConfig d = c;
+  d.recording_flush_ms = 250;
+  const ConfigChanges changes = DiffConfig(c, d);
+  EXPECT_TRUE(changes.reloadable.empty());
+  ASSERT_EQ(changes.restart_needed.size(), 1u);
+  EXPECT_EQ(changes.restart_needed[0], "recording_flush_ms");
+  EXPECT_NE(FormatConfig(c).find("recording_chunk_bytes = 16384\n"), std::string::npos);
+}
+
 TEST(ConfigFile, PrintedConfigurationReadsBackToTheSameValues) {
   ServerConfig c;
   c.listen_address = "say \"hi\"\\\n";

@@ -1,7 +1,8 @@
 // RecordingWriter on its own, with a FakeClock: the duration limit ends a recording by
 // itself (once the writer's clock passes it), the files it writes on the way are whole,
-// Read refuses what is not a recording of the room, and a full queue drops and counts
-// events rather than making the caller (a room's shard) wait.
+// Read refuses what is not a recording of the room, a full queue drops and counts events
+// rather than making the caller (a room's shard) wait, and a flush that cannot be written
+// ends the recording with a write error.
 #include "server/recording_writer.h"
 
 #include <filesystem>
@@ -151,6 +152,38 @@ TEST_F(RecordingWriterTest, ATempoChangeNeverMovesANoteAlreadyPlaced) {
   EXPECT_NEAR(smf->MicrosAt(smf->tracks[1].events[0].tick), 1'000'000, 1000);
   EXPECT_NEAR(smf->MicrosAt(smf->tracks[1].events[1].tick), 1'500'000, 1000);
   EXPECT_EQ(smf->tracks[1].events[1].tick, 1920 + 1920);  // 0.5 s at 240 BPM
+}
+
+TEST_F(RecordingWriterTest, AFlushThatCannotBeWrittenEndsTheRecordingAndKeepsTheLastFile) {
+  // A directory where the flush's temporary file goes makes every later flush fail (even
+  // for root, unlike permissions): the recording ends by itself with the reason, without
+  // the server's path, and the file flushed at the start is still a whole SMF.
+  RecordingWriter w(dir_, config_, clock_);
+  w.StartThread();
+  std::promise<RecordingEnd> ended;
+  RecordingStartParams p;
+  p.room_id = "room";
+  p.title = "Room";
+  p.start_us = clock_.NowUs();
+  auto id = w.Start(p, [&ended](const RecordingEnd& e) { ended.set_value(e); });
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(ReadAll(w, *id).status.ok());  // Read runs after the start's first flush
+  const std::string path = w.RoomDir("room") + "/" + *id + ".mid";
+  ASSERT_TRUE(std::filesystem::create_directory(path + ".tmp"));
+  w.Events(*id, "u-a", "ann", {{p.start_us + 1000, midi::MakeNoteOn(0, 60, 90)}});
+  clock_.AdvanceUs(1'000'000);  // past recording_flush_ms: the next pass flushes
+  auto fut = ended.get_future();
+  ASSERT_EQ(fut.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const RecordingEnd end = fut.get();
+  EXPECT_EQ(end.reason.rfind("write error: ", 0), 0u) << end.reason;
+  EXPECT_EQ(end.reason.find(dir_), std::string::npos) << end.reason;
+  auto smf = midi::ReadSmf(ReadAll(w, *id).data);
+  ASSERT_TRUE(smf.ok()) << smf.status();
+  EXPECT_EQ(smf->tracks.size(), 1u);  // the empty file of the start: ann never reached disk
+  // Ended means not running: the writer takes another recording in its place.
+  config_.max_concurrent_recordings = 1;
+  auto next = w.Start(p, nullptr);
+  EXPECT_TRUE(next.ok()) << next.status();
 }
 
 }  // namespace
