@@ -46,6 +46,12 @@ struct ServerConfig {
   int idle_timeout_ms = 60000;      // clients heartbeat every 20-30 s (seed 003: 30 s)
   int heartbeat_interval_ms = 20000;
   int socket_send_buffer = 0;  // 0 = kernel default; tests shrink it
+  // permessage-deflate (docs/PROTOCOL.md, "Compression"): offered to clients that ask;
+  // frames of at least compression_threshold payload bytes (MIDI never) go to them
+  // compressed once and shared. Below ~1 KiB deflate saves a few hundred bytes at most
+  // and costs a zlib pass per frame.
+  bool compression = true;
+  size_t compression_threshold = 1024;
 
   // --- the door: connection ceilings and per-address limits (docs/OPERATIONS.md) ----
   // Open TCP connections (handshakes included) across all shards. Past it a connection is

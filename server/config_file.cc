@@ -90,6 +90,8 @@ const Key kKeys[] = {
     TUTTI_KEY(idle_timeout_ms, 1, kBig, false),
     TUTTI_KEY(heartbeat_interval_ms, 1, kBig, false),
     TUTTI_KEY(socket_send_buffer, 0, kBig, false),
+    TUTTI_KEY(compression, 0, 0, false),
+    TUTTI_KEY(compression_threshold, 0, kBig, false),
     TUTTI_KEY(max_connections, 0, kBig, false),
     TUTTI_KEY(fd_reserve, 0, 1e6, false),
     TUTTI_KEY(max_connections_per_address, 0, kBig, false),

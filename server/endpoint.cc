@@ -29,7 +29,8 @@ constexpr long kRefusedHandshakeMs = 500;
 
 class WsLink final : public SessionLink {
  public:
-  WsLink(ConPtr con, std::string ip) : con_(std::move(con)), ip_(std::move(ip)) {}
+  WsLink(ConPtr con, std::string ip, size_t deflate_threshold)
+      : con_(std::move(con)), ip_(std::move(ip)), deflate_threshold_(deflate_threshold) {}
   size_t BufferedBytes() const override {
     return con_->QueuedBytes() + con_->get_buffered_amount();
   }
@@ -37,8 +38,14 @@ class WsLink final : public SessionLink {
     // Once websocketpp has begun closing (its close frame may be queued already), data
     // frames must not follow; the close handler ends the session soon after.
     if (con_->get_state() != websocketpp::session::state::open) return;
-    // The shared bytes themselves are queued: no copy per receiver.
-    con_->SendFrame(frame);
+    // The shared bytes themselves are queued: no copy per receiver. A receiver that
+    // negotiated permessage-deflate gets a large frame's compressed twin, made once for
+    // all of them (server/frame.h).
+    if (con_->deflate) {
+      con_->SendFrame(FrameForDeflateReceiver(frame, deflate_threshold_));
+    } else {
+      con_->SendFrame(frame);
+    }
   }
   void Close(uint16_t code, const std::string& reason) override {
     // Already closing (the peer's close frame, or websocketpp's own after a protocol
@@ -63,6 +70,7 @@ class WsLink final : public SessionLink {
  private:
   ConPtr con_;
   std::string ip_;
+  size_t deflate_threshold_;
 };
 
 std::string RemoteIpOf(const ConPtr& con) {
@@ -76,12 +84,16 @@ std::string RemoteIpOf(const ConPtr& con) {
 struct Endpoint::Impl {
   Shard* shard;
   WsServer ws;
+  // What this shard's connections may negotiate (server/ws_deflate.h).
+  ws::DeflatePolicy deflate_policy;
   // Stands in for every open connection's URI once the handshake is released.
   const websocketpp::uri_ptr opened_uri_ =
       std::make_shared<websocketpp::uri>(false, "localhost", "/api/websocket/");
 
   explicit Impl(Shard* s) : shard(s) {
     const ServerConfig& cfg = shard->server().config();
+    deflate_policy.enabled = cfg.compression;
+    deflate_policy.max_message_bytes = cfg.max_frame_bytes;
     ws.clear_access_channels(websocketpp::log::alevel::all);
     ws.clear_error_channels(websocketpp::log::elevel::all);
     ws.init_asio(&shard->io());
@@ -103,6 +115,10 @@ struct Endpoint::Impl {
     // before accept, when setting them fails silently.
     const int sndbuf = cfg.socket_send_buffer;
     ws.set_tcp_post_init_handler([this, sndbuf](websocketpp::connection_hdl h) {
+      // The handshake this connection is about to read negotiates extensions on this
+      // thread, from this policy (set on every accept: the shard thread is this
+      // endpoint's alone, but this is the first hook that surely runs on it).
+      ws::SetThreadDeflatePolicy(&deflate_policy);
       ConPtr con = ws.get_con_from_hdl(h);
       auto& socket = con->get_raw_socket();
       boost::system::error_code ec;
@@ -357,8 +373,13 @@ struct Endpoint::Impl {
       return;
     }
     std::string ip = std::move(con->client_ip);
+    // Only WsDeflate answers this header, and only when it enabled the extension.
+    con->deflate =
+        con->get_response().get_header("Sec-WebSocket-Extensions").rfind("permessage-deflate", 0) ==
+        0;
     ReleaseHandshake(*con);
-    auto link = std::make_unique<WsLink>(con, std::move(ip));
+    auto link = std::make_unique<WsLink>(con, std::move(ip),
+                                         shard->server().config().compression_threshold);
     Session* s =
         shard->AddSession(std::move(*con->identity), std::move(link), std::move(con->resume));
     ++shard->mutable_counters().connections_opened;

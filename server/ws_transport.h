@@ -33,6 +33,7 @@
 #include "server/moderation/connection_limits.h"
 #include "server/session.h"
 #include "server/token_bucket.h"
+#include "server/ws_deflate.h"
 #include "server/ws_outbound_connection.h"
 
 namespace tutti::server::ws {
@@ -54,6 +55,9 @@ struct ConnectionData {
   // The client's address, set by the gate: the TCP peer's, or the one a trusted proxy
   // named (server/moderation/forwarded.h). Kept because the request is released at open.
   std::string client_ip;
+  // permessage-deflate was negotiated (server/ws_deflate.h): large frames go out as
+  // their compressed twins. Set at open, from the handshake's answer.
+  bool deflate = false;
 
   ConnectionData() = default;
   ConnectionData(const ConnectionData&) = delete;
@@ -228,6 +232,8 @@ struct WsConfig : public websocketpp::config::core {
   };
   typedef OutboundEndpoint<transport_config> transport_type;
   typedef ConnectionData connection_base;
+  // Tutti's permessage-deflate: negotiation and bounded inflate only (ws_deflate.h).
+  typedef WsDeflate<base::permessage_deflate_config> permessage_deflate_type;
   // Every connection carries this buffer inline for its whole life, idle or not. What a
   // client sends is small (MIDI batches of tens of bytes, chat lines up to 512), so
   // 512 bytes hold a dozen MIDI frames per read, and a larger frame (a long chat line,

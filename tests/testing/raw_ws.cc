@@ -43,11 +43,11 @@ std::string WsFrame::close_reason() const {
 }
 
 std::string EncodeClientFrame(uint8_t opcode, std::string_view payload, bool fin, bool mask,
-                              int64_t declared_length) {
+                              int64_t declared_length, bool rsv1) {
   const uint64_t len =
       declared_length >= 0 ? static_cast<uint64_t>(declared_length) : payload.size();
   std::string out;
-  out.push_back(static_cast<char>((fin ? 0x80 : 0x00) | (opcode & 0x0F)));
+  out.push_back(static_cast<char>((fin ? 0x80 : 0x00) | (rsv1 ? 0x40 : 0x00) | (opcode & 0x0F)));
   const uint8_t mask_bit = mask ? 0x80 : 0x00;
   if (len < 126) {
     out.push_back(static_cast<char>(mask_bit | len));
@@ -217,6 +217,7 @@ std::optional<WsFrame> RawWs::ReadFrame(std::chrono::milliseconds timeout) {
         if (buffer_.size() >= header + mask_len + len) {
           WsFrame f;
           f.fin = (b[0] & 0x80) != 0;
+          f.rsv1 = (b[0] & 0x40) != 0;
           f.opcode = b[0] & 0x0F;
           f.payload = buffer_.substr(header + mask_len, len);
           if (masked) {

@@ -15,7 +15,9 @@
 //     client's own per-connection descriptors (an io_context's epoll and eventfd) would
 //     blur (door_held_test);
 //   - connections from a chosen loopback source address (door_limits_test's per-address
-//     caps).
+//     caps);
+//   - permessage-deflate seen on the wire: which frames arrive with RSV1 set, and
+//     compressed frames no library would send, such as a zip bomb (compression_test).
 // One owner thread; every read has a timeout so a test can never block forever.
 #ifndef TUTTI_TESTS_TESTING_RAW_WS_H_
 #define TUTTI_TESTS_TESTING_RAW_WS_H_
@@ -52,6 +54,7 @@ struct HttpResponse {
 struct WsFrame {
   uint8_t opcode = 0;
   bool fin = true;
+  bool rsv1 = false;  // permessage-deflate: the payload is compressed
   std::string payload;
   // For close frames: the status code (0 when the frame has none) and reason.
   uint16_t close_code() const;
@@ -60,9 +63,10 @@ struct WsFrame {
 
 // A client-to-server frame: masked (as RFC 6455 requires of clients) unless told not to.
 // `declared_length` overrides the length written in the header (for oversize-frame
-// tests that send only the header); -1 means the payload's real length.
+// tests that send only the header); -1 means the payload's real length. `rsv1` marks a
+// compressed payload (permessage-deflate).
 std::string EncodeClientFrame(uint8_t opcode, std::string_view payload, bool fin = true,
-                              bool mask = true, int64_t declared_length = -1);
+                              bool mask = true, int64_t declared_length = -1, bool rsv1 = false);
 
 class RawWs {
  public:
