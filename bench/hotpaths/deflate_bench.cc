@@ -6,8 +6,13 @@
 //   BM_DeflatePerReceiver: what a per-connection compressor (websocketpp's own extension)
 //                          would do: one deflate per receiver.
 //   BM_PlainOnly:          the same 64 hand-offs with compression off (the baseline).
+//   BM_DeflateLevel:       one message deflated the way DeflateMessage does it (a reset
+//                          raw stream, 2^15 window, memLevel 8, sync flush) at zlib level
+//                          1 (what the server uses) and 6 (zlib's default), to price the
+//                          choice in server/deflate.cc.
 // Counters: plain and compressed payload bytes per frame.
 #include <benchmark/benchmark.h>
+#include <zlib.h>
 
 #include <memory>
 #include <string>
@@ -130,6 +135,37 @@ void BM_PlainOnly(benchmark::State& state) {
   Label(state, bytes);
 }
 BENCHMARK(BM_PlainOnly)->DenseRange(0, 2)->Unit(benchmark::kMicrosecond);
+
+void BM_DeflateLevel(benchmark::State& state) {
+  const std::string bytes = Pick(state.range(0)).SerializeAsString();
+  const int level = static_cast<int>(state.range(1));
+  z_stream z{};
+  if (deflateInit2(&z, level, Z_DEFLATED, -server::kDeflateWindowBits, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    state.SkipWithError("deflateInit2 failed");
+    return;
+  }
+  std::string out(deflateBound(&z, static_cast<uLong>(bytes.size())) + 16, '\0');
+  size_t used = 0;
+  for (auto _ : state) {
+    deflateReset(&z);
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+    z.avail_in = static_cast<uInt>(bytes.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, Z_SYNC_FLUSH);
+    used = out.size() - z.avail_out;
+    benchmark::DoNotOptimize(out.data());
+  }
+  deflateEnd(&z);
+  static const char* kNames[] = {"join+50 lines", "room list 200", "ban list 300"};
+  state.SetLabel(std::string(kNames[state.range(0)]) + ", level " + std::to_string(level));
+  state.counters["plain_B"] = static_cast<double>(bytes.size());
+  state.counters["deflated_B"] = static_cast<double>(used - 4);  // without 00 00 ff ff
+}
+BENCHMARK(BM_DeflateLevel)
+    ->ArgsProduct({{0, 1, 2}, {1, 6}})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace tutti
