@@ -2,16 +2,21 @@
 // once) through one DeliverToShard per shard with members to a push of the shared frame
 // on every receiver's send queue, as the shard's local delivery does. The fake host stands
 // in for the shards: cross-shard posts are not in this figure (the load test has them).
+// BM_RoomFanoutMidiSessions hands the frame to a real Session per receiver
+// (Session::Send: the outbound budget check and the metrics it counts) over a link that
+// only counts bytes, as the shard's local delivery does.
 #include <benchmark/benchmark.h>
 
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "server/config.h"
 #include "server/ids.h"
 #include "server/room.h"
+#include "server/session.h"
 
 namespace tutti::server::store {
 class Store;
@@ -20,15 +25,39 @@ class Store;
 namespace tutti {
 namespace {
 
+class CountingLink final : public server::SessionLink {
+ public:
+  size_t BufferedBytes() const override { return 0; }
+  void Send(const server::Frame& frame) override { bytes += frame->wire_size(); }
+  void Close(uint16_t, const std::string&) override {}
+  const std::string& RemoteIp() const override { return ip_; }
+  uint64_t bytes = 0;
+
+ private:
+  std::string ip_ = "127.0.0.1";
+};
+
 class FakeHost final : public server::RoomHost {
  public:
   struct Sink {
     server::SessionId id;
     std::deque<server::Frame> queue;  // like a connection's send queue
   };
-  explicit FakeHost(int shards) : shards_(shards) {}
+  // `sessions`: deliver through a real Session per receiver instead of a bare queue.
+  FakeHost(int shards, const server::ServerConfig* sessions = nullptr)
+      : shards_(shards), session_config_(sessions) {}
 
-  void AddSink(server::SessionId id) { sinks_[server::ShardOfSession(id)].push_back(Sink{id, {}}); }
+  void AddSink(server::SessionId id) {
+    if (session_config_ != nullptr) {
+      crypto::Identity who;
+      who.user_id = "u" + std::to_string(id);
+      who.username = who.user_id;
+      sessions_[server::ShardOfSession(id)].push_back(std::make_unique<server::Session>(
+          id, who, std::make_unique<CountingLink>(), *session_config_, 0));
+      return;
+    }
+    sinks_[server::ShardOfSession(id)].push_back(Sink{id, {}});
+  }
   // The "write completed" step: every queued frame released.
   void DrainAll() {
     for (auto& shard : sinks_) {
@@ -39,7 +68,11 @@ class FakeHost final : public server::RoomHost {
 
   int64_t NowUs() override { return now_us_ += 10; }
   void DeliverToShard(int shard, const std::string&, const server::Frame& frame,
-                      server::SessionId exclude, bool) override {
+                      server::SessionId exclude, bool droppable) override {
+    for (auto& s : sessions_[shard]) {
+      if (s->id() == exclude) continue;
+      if (s->Send(frame, droppable) == server::Session::SendResult::kQueued) ++delivered;
+    }
     for (auto& s : sinks_[shard]) {
       if (s.id == exclude) continue;
       s.queue.push_back(frame);
@@ -59,15 +92,17 @@ class FakeHost final : public server::RoomHost {
  private:
   int shards_;
   int64_t now_us_ = 1'000'000'000;
+  const server::ServerConfig* session_config_;
   std::vector<Sink> sinks_[server::kMaxShards];
+  std::vector<std::unique_ptr<server::Session>> sessions_[server::kMaxShards];
 };
 
-void BM_RoomFanoutMidi(benchmark::State& state) {
+void RunFanout(benchmark::State& state, bool sessions) {
   const int members = static_cast<int>(state.range(0));
   const int shards = static_cast<int>(state.range(1));
   server::ServerConfig config;
   config.max_users_per_room = members;
-  FakeHost host(shards);
+  FakeHost host(shards, sessions ? &config : nullptr);
   proto::RoomSettings settings;
   settings.set_max_users(members);
   server::Room room("bench", "bench", proto::PUBLIC, settings, "", "", &config, &host);
@@ -102,9 +137,16 @@ void BM_RoomFanoutMidi(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(host.delivered));
   state.counters["receivers"] = members - 1;
 }
+
+void BM_RoomFanoutMidi(benchmark::State& state) { RunFanout(state, false); }
 BENCHMARK(BM_RoomFanoutMidi)
     ->ArgNames({"members", "shards"})
     ->ArgsProduct({{10, 100, 1000}, {1, 2, 4}});
+
+void BM_RoomFanoutMidiSessions(benchmark::State& state) { RunFanout(state, true); }
+BENCHMARK(BM_RoomFanoutMidiSessions)
+    ->ArgNames({"members", "shards"})
+    ->ArgsProduct({{10, 100, 1000}, {1, 4}});
 
 }  // namespace
 }  // namespace tutti
