@@ -57,8 +57,14 @@ void Dispatcher::Malformed(Session& s, const std::string& why, const std::string
 
 bool Dispatcher::TakeRequest(Session& s, const std::string& rid) {
   if (s.request_bucket.TryTake(1, shard_->NowUs())) return true;
-  Error(s, proto::RATE_LIMITED, "too many requests", rid);
+  RateLimited(s, metrics::RateBucket::kRequest, "too many requests", rid);
   return false;
+}
+
+void Dispatcher::RateLimited(Session& s, metrics::RateBucket bucket, const std::string& text,
+                             const std::string& rid) {
+  shard_->mutable_counters().rate_limited.Add(bucket);
+  Error(s, proto::RATE_LIMITED, text, rid);
 }
 
 void Dispatcher::SendWelcome(Session& s) {
@@ -97,7 +103,12 @@ void Dispatcher::SendWelcome(Session& s) {
 
 void Dispatcher::Handle(Session& s, const std::string& payload, bool binary, int64_t arrival_us) {
   s.last_activity_us = arrival_us;
-  if (!binary) return Malformed(s, "binary protobuf frames only");
+  Shard::Counters& counters = shard_->mutable_counters();
+  if (!binary) {
+    counters.frames_in_by_kind.Add(0);
+    counters.bytes_in_by_kind.Add(0, payload.size());
+    return Malformed(s, "binary protobuf frames only");
+  }
   // Decoding into a stack-backed arena: no heap allocation for ordinary messages.
   alignas(16) char block[4096];
   google::protobuf::ArenaOptions options;
@@ -105,7 +116,12 @@ void Dispatcher::Handle(Session& s, const std::string& payload, bool binary, int
   options.initial_block_size = sizeof(block);
   google::protobuf::Arena arena(options);
   auto* msg = google::protobuf::Arena::CreateMessage<proto::ServerMessage>(&arena);
-  if (!msg->ParseFromString(payload)) return Malformed(s, "not a ServerMessage");
+  const bool parsed = msg->ParseFromString(payload);
+  // By kind (0: undecodable), in fixed slots: no allocation.
+  const int kind = parsed ? static_cast<int>(msg->message_case()) : 0;
+  counters.frames_in_by_kind.Add(kind);
+  counters.bytes_in_by_kind.Add(kind, payload.size());
+  if (!parsed) return Malformed(s, "not a ServerMessage");
   if (!TypeMatches(*msg)) {
     return Malformed(s, "message_type does not match the message", msg->request_id());
   }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "protos/tutti.pb.h"
+#include "server/metrics/labels.h"
 #include "server/moderation/command_parser.h"
 #include "server/session.h"
 
@@ -44,6 +45,9 @@ class Dispatcher {
              const std::string& request_id);
   void Malformed(Session& s, const std::string& why, const std::string& rid = "");
   bool TakeRequest(Session& s, const std::string& request_id);
+  // A RATE_LIMITED error, counted by the bucket that refused.
+  void RateLimited(Session& s, metrics::RateBucket bucket, const std::string& text,
+                   const std::string& request_id);
 
   void OnHeartbeat(Session& s, const proto::HeartbeatMessage& hb, int64_t arrival_us,
                    const std::string& rid);

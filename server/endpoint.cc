@@ -135,7 +135,7 @@ struct Endpoint::Impl {
       con->ticket = con->limits->Accepted(proxied ? std::string() : peer, now_us / 1000);
       const moderation::ConnectionLimits::Verdict door = con->limits->CheckAccepted(con->ticket);
       if (!door.ok()) {
-        shard->mutable_counters().refusals.Add(RefuseAtAccept(socket, door));
+        shard->mutable_counters().refusals.Add(RefuseAtAccept(socket, door), ReasonOf(door));
         con->door_refusal = door;
         // Its answer is out; what is left is to read (and refuse again) whatever the
         // client sends, so its descriptor is held for a moment, not the full 5 s.
@@ -180,9 +180,10 @@ struct Endpoint::Impl {
   bool Validate(websocketpp::connection_hdl h) {
     ConPtr con = ws.get_con_from_hdl(h);
     const std::string& resource = con->get_resource();
-    auto refuse = [&](websocketpp::http::status_code::value status, const std::string& why) {
+    auto refuse = [&](websocketpp::http::status_code::value status, const std::string& why,
+                      metrics::RefusalReason reason = metrics::RefusalReason::kOther) {
       // A refusal already answered (and counted) at accept is not counted twice.
-      if (con->door_refusal.ok()) shard->mutable_counters().refusals.Add(status);
+      if (con->door_refusal.ok()) shard->mutable_counters().refusals.Add(status, reason);
       con->set_status(status);
       con->set_body(why + "\n");
       con->append_header("Content-Type", "text/plain");
@@ -224,14 +225,16 @@ struct Endpoint::Impl {
     // no sealed-box open.
     if (server.auth_failures().BannedUntil(ip, now_ms)) {
       return refuse(websocketpp::http::status_code::too_many_requests,
-                    "too many failed attempts, try later");
+                    "too many failed attempts, try later", metrics::RefusalReason::kFailureBrake);
     }
     std::shared_ptr<const moderation::BanList> bans = server.bans();
     if (!ip.empty() && bans->Match("", ip, now_ms)) {
-      return refuse(websocketpp::http::status_code::forbidden, "banned");
+      return refuse(websocketpp::http::status_code::forbidden, "banned",
+                    metrics::RefusalReason::kBanned);
     }
     if (resource.compare(0, kWsPrefix.size(), kWsPrefix) != 0) {
-      return refuse(websocketpp::http::status_code::not_found, "unknown path");
+      return refuse(websocketpp::http::status_code::not_found, "unknown path",
+                    metrics::RefusalReason::kUnknownPath);
     }
     crypto::Identity identity;
     crypto::AuthError error;
@@ -249,10 +252,11 @@ struct Endpoint::Impl {
             *shard, [rec](store::Store& st) { st.AppendAudit(rec).IgnoreError(); }, [] {});
       }
       return refuse(static_cast<websocketpp::http::status_code::value>(error.http_status),
-                    error.reason);
+                    error.reason, metrics::RefusalReason::kAuth);
     }
     if (bans->MatchUser(identity.user_id, now_ms)) {
-      return refuse(websocketpp::http::status_code::forbidden, "banned");
+      return refuse(websocketpp::http::status_code::forbidden, "banned",
+                    metrics::RefusalReason::kBanned);
     }
     // Maintenance mode (maintenance.h): staff still come in, to lift it among other things;
     // known only now, after the payload is opened.
@@ -323,27 +327,45 @@ struct Endpoint::Impl {
     return full ? 503 : 429;
   }
 
+  static metrics::RefusalReason ReasonOf(const moderation::ConnectionLimits::Verdict& door) {
+    using Refusal = moderation::ConnectionLimits::Refusal;
+    switch (door.refusal) {
+      case Refusal::kServerFull:
+        return metrics::RefusalReason::kServerFull;
+      case Refusal::kAddressFull:
+        return metrics::RefusalReason::kAddressFull;
+      case Refusal::kGuestsFull:
+        return metrics::RefusalReason::kGuestsFull;
+      case Refusal::kTooManyAttempts:
+        return metrics::RefusalReason::kAttempts;
+      case Refusal::kNone:
+        break;
+    }
+    return metrics::RefusalReason::kOther;
+  }
+
   template <typename Refuse>
   static bool RefuseAtTheDoor(const ConPtr& con, const moderation::ConnectionLimits::Verdict& door,
                               Refuse& refuse) {
     using Refusal = moderation::ConnectionLimits::Refusal;
     con->append_header("Retry-After", std::to_string(door.retry_after_s));
+    const metrics::RefusalReason reason = ReasonOf(door);
     switch (door.refusal) {
       case Refusal::kServerFull:
-        return refuse(websocketpp::http::status_code::service_unavailable,
-                      "server full, try later");
+        return refuse(websocketpp::http::status_code::service_unavailable, "server full, try later",
+                      reason);
       case Refusal::kAddressFull:
         return refuse(websocketpp::http::status_code::too_many_requests,
-                      "too many connections from your address");
+                      "too many connections from your address", reason);
       case Refusal::kGuestsFull:
         return refuse(websocketpp::http::status_code::too_many_requests,
-                      "too many guests from your address");
+                      "too many guests from your address", reason);
       case Refusal::kTooManyAttempts:
       case Refusal::kNone:
         break;
     }
     return refuse(websocketpp::http::status_code::too_many_requests,
-                  "too many connection attempts from your address, slow down");
+                  "too many connection attempts from your address, slow down", reason);
   }
 
   // Plain HTTP (anything but an upgrade) is answered by the Server's HttpSite

@@ -36,8 +36,11 @@ std::string BinaryFrameHeader(size_t n) {
   return std::string(h, WriteBinaryHeader(n, h));
 }
 
-PreparedFrame::PreparedFrame(std::string payload, Kind kind)
-    : kind_(kind), payload_(std::move(payload)) {
+PreparedFrame::PreparedFrame(std::string payload, Kind kind, int message_kind)
+    : kind_(kind),
+      message_kind_(
+          static_cast<uint8_t>(message_kind > 0 && message_kind < 256 ? message_kind : 0)),
+      payload_(std::move(payload)) {
   header_size_ = static_cast<uint8_t>(
       WriteBinaryHeader(payload_.size(), header_.data(), kind_ == Kind::kDeflated));
 }
@@ -49,7 +52,8 @@ const PreparedFrame* PreparedFrame::Deflated() const {
     // Empty: zlib failed. Not smaller (already dense bytes): the plain frame is better
     // for everyone, and RFC 7692 lets a sender leave any message uncompressed.
     if (deflated.empty() || deflated.size() >= payload_.size()) return;
-    deflated_ = std::make_unique<const PreparedFrame>(std::move(deflated), Kind::kDeflated);
+    deflated_ =
+        std::make_unique<const PreparedFrame>(std::move(deflated), Kind::kDeflated, message_kind_);
   });
   return deflated_.get();
 }
@@ -69,7 +73,8 @@ Frame MakeFrame(const proto::ClientMessage& msg) {
   const bool midi = msg.message_case() == proto::ClientMessage::kMidiMessage ||
                     msg.message_case() == proto::ClientMessage::kHeldNotesSnapshot;
   return std::make_shared<const PreparedFrame>(
-      std::move(bytes), midi ? PreparedFrame::Kind::kPlain : PreparedFrame::Kind::kCompressible);
+      std::move(bytes), midi ? PreparedFrame::Kind::kPlain : PreparedFrame::Kind::kCompressible,
+      static_cast<int>(msg.message_case()));
 }
 
 Frame MakeFrameFromBytes(std::string bytes) {

@@ -38,8 +38,9 @@ class PreparedFrame {
   };
 
   // Frames `payload` (already a serialized ClientMessage, or its DEFLATE form for
-  // kDeflated).
-  explicit PreparedFrame(std::string payload, Kind kind = Kind::kPlain);
+  // kDeflated); `message_kind` is the message's oneof field number (0: unknown), for the
+  // per-kind metrics.
+  explicit PreparedFrame(std::string payload, Kind kind = Kind::kPlain, int message_kind = 0);
   PreparedFrame(const PreparedFrame&) = delete;
   PreparedFrame& operator=(const PreparedFrame&) = delete;
 
@@ -54,11 +55,13 @@ class PreparedFrame {
   // ask only for frames at or above the configured threshold
   // (ServerConfig::compression_threshold): below it a frame never pays for deflate.
   const PreparedFrame* Deflated() const;
+  int message_kind() const { return message_kind_; }
 
  private:
   std::array<char, kMaxHeaderBytes> header_{};
   uint8_t header_size_ = 0;
   Kind kind_;
+  uint8_t message_kind_ = 0;
   std::string payload_;
   mutable std::once_flag deflate_once_;
   mutable std::unique_ptr<const PreparedFrame> deflated_;

@@ -118,7 +118,7 @@ void Dispatcher::OnListBans(Session& s, const proto::ServerCommand& cmd, const s
         StampType(&out);
         shard->SendLocal(id, MakeFrame(out));
       });
-  if (!queued) Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+  if (!queued) RateLimited(s, metrics::RateBucket::kBusy, "server busy, try again", rid);
 }
 
 void Dispatcher::OnServerLog(Session& s, const moderation::ParsedCommand& cmd,
@@ -141,7 +141,7 @@ void Dispatcher::OnServerLog(Session& s, const moderation::ParsedCommand& cmd,
         StampType(&out);
         shard->SendLocal(id, MakeFrame(out));
       });
-  if (!queued) Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+  if (!queued) RateLimited(s, metrics::RateBucket::kBusy, "server busy, try again", rid);
 }
 
 // ServerCommand GET_STATUS (admins): this process's figures and every shard's counters,

@@ -24,7 +24,7 @@ namespace tutti::server {
 
 void Dispatcher::OnChat(Session& s, const proto::RoomChatMessage& chat, const std::string& rid) {
   if (!s.chat_bucket.TryTake(1, shard_->NowUs())) {
-    return Error(s, proto::RATE_LIMITED, "you are sending messages too fast", rid);
+    return RateLimited(s, metrics::RateBucket::kChat, "you are sending messages too fast", rid);
   }
   const ServerConfig& cfg = shard_->cluster().config();
   if (chat.message().size() > cfg.max_chat_length * 4) {
@@ -65,7 +65,7 @@ void Dispatcher::OnServerChatCommand(Session& s, const proto::RoomChatServerComm
                                      const std::string& rid) {
   // Seed 003's structured form is the same command as the chat line it spells.
   if (!s.chat_bucket.TryTake(1, shard_->NowUs())) {
-    return Error(s, proto::RATE_LIMITED, "you are sending commands too fast", rid);
+    return RateLimited(s, metrics::RateBucket::kChat, "you are sending commands too fast", rid);
   }
   if (cmd.command().empty() || cmd.command().size() > 32 || cmd.target_user().size() > 128 ||
       cmd.reason().size() > 512 || cmd.duration().size() > 16) {
@@ -218,7 +218,7 @@ void Dispatcher::OnServerBan(Session& s, const moderation::ParsedCommand& cmd,
           sess->Send(MakeFrame(out), false);
         }
       });
-  if (!queued) Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+  if (!queued) RateLimited(s, metrics::RateBucket::kBusy, "server busy, try again", rid);
 }
 
 }  // namespace tutti::server

@@ -49,6 +49,13 @@ void Dispatcher::OnMidi(Session& s, const proto::MidiMessage& midi, int64_t arri
   if (s.room_id().empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
   MidiIntakeResult in = TakeMidi(midi, shard_->cluster().config(), s.clock, arrival_us, s.id(), rid,
                                  &s.midi(arrival_us));
+  if (in.code == proto::RATE_LIMITED) {
+    const metrics::RateBucket bucket =
+        in.quota == MidiCharge::kController ? metrics::RateBucket::kMidiControllers
+        : in.quota == MidiCharge::kRelease  ? metrics::RateBucket::kMidiReleases
+                                            : metrics::RateBucket::kMidiNotes;
+    return RateLimited(s, bucket, in.reason, rid);
+  }
   if (!in.ok()) return Error(s, in.code, in.reason, rid);
   shard_->OnRoom(s.room_id(),
                  [relay = std::move(in.relay)](Room& r) mutable { r.Midi(std::move(relay)); });

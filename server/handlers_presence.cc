@@ -44,7 +44,10 @@ void Dispatcher::OnAvatar(Session& s, const proto::AvatarCommand& cmd, const std
     }
     // Positions are droppable: past the rate they are shed silently, as the next move
     // supersedes them anyway.
-    if (!s.avatar_bucket.TryTake(1, shard_->NowUs())) return;
+    if (!s.avatar_bucket.TryTake(1, shard_->NowUs())) {
+      shard_->mutable_counters().rate_limited.Add(metrics::RateBucket::kAvatar);
+      return;
+    }
   } else {
     if (!TakeRequest(s, rid)) return;
     if (cmd.action() == proto::UPDATE_STATUS) {
@@ -133,7 +136,7 @@ void Dispatcher::ApplyStatus(Session& s, const proto::UserStatusUpdate& update,
 void Dispatcher::OnPrivateMessage(Session& s, const proto::PrivateMessage& pm,
                                   const std::string& rid) {
   if (!s.chat_bucket.TryTake(1, shard_->NowUs())) {
-    return Error(s, proto::RATE_LIMITED, "you are sending messages too fast", rid);
+    return RateLimited(s, metrics::RateBucket::kChat, "you are sending messages too fast", rid);
   }
   DeliverPrivateMessage(s, pm, rid);
 }

@@ -45,11 +45,12 @@ bool Dispatcher::AdmitJoin(Session& s, const RoomRequest& req, const std::string
       break;
   }
   if (!s.join_bucket.TryTake(1, shard_->NowUs())) {
-    Error(s, proto::RATE_LIMITED, "too many room joins", rid);
+    RateLimited(s, metrics::RateBucket::kJoin, "too many room joins", rid);
     return false;
   }
   // From here until the room answers, another join is refused.
   membership.MarkJoining(s, req.room_id, rid);
+  s.join_started_us = shard_->NowUs();
   return true;
 }
 
@@ -159,7 +160,7 @@ void Dispatcher::OnCreate(Session& s, const proto::CreateRoomCommand& cmd, const
   });
   if (!queued) {
     shard_->membership().AbandonJoin(s);
-    Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+    RateLimited(s, metrics::RateBucket::kBusy, "server busy, try again", rid);
   }
 }
 
@@ -176,7 +177,7 @@ void Dispatcher::OnLeave(Session& s, const std::string& rid) {
   if (s.room_id().empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
   // Each leave tells the whole room; a leave/join loop must not become a room-wide flood.
   if (!s.leave_bucket.TryTake(1, shard_->NowUs())) {
-    return Error(s, proto::RATE_LIMITED, "too many leaves, slow down", rid);
+    return RateLimited(s, metrics::RateBucket::kLeave, "too many leaves, slow down", rid);
   }
   const std::string room_id = shard_->membership().RequestLeave(s);
   shard_->OnRoom(room_id, [id = s.id(), rid](Room& r) { r.Leave(id, "left", rid); });
@@ -252,7 +253,7 @@ void Dispatcher::OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const
     }
     post(std::move(*shared), std::move(hash));
   });
-  if (!queued) Error(s, proto::RATE_LIMITED, "server busy, try again", rid);
+  if (!queued) RateLimited(s, metrics::RateBucket::kBusy, "server busy, try again", rid);
 }
 
 void Dispatcher::OnSnapshot(Session& s, const std::string& epoch, const std::string& offset,

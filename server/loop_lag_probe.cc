@@ -1,12 +1,18 @@
 #include "server/loop_lag_probe.h"
 
 #include <cstdint>
+#include <utility>
 
 namespace tutti::server {
 
 LoopLagProbe::LoopLagProbe(boost::asio::io_context& io, metrics::ShardCounter* last_us,
-                           metrics::ShardCounter* max_us, metrics::ShardCounter* probes)
-    : timer_(io), last_us_(last_us), max_us_(max_us), probes_(probes) {}
+                           metrics::ShardCounter* max_us, metrics::ShardCounter* probes,
+                           std::function<void()> on_tick)
+    : timer_(io),
+      last_us_(last_us),
+      max_us_(max_us),
+      probes_(probes),
+      on_tick_(std::move(on_tick)) {}
 
 void LoopLagProbe::Start() { Arm(); }
 
@@ -27,6 +33,7 @@ void LoopLagProbe::Arm() {
     last_us_->Set(lag);
     if (lag > max_us_->Get()) max_us_->Set(lag);
     probes_->Add();
+    if (on_tick_) on_tick_();
     Arm();
   });
 }

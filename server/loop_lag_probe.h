@@ -8,6 +8,7 @@
 #define TUTTI_SERVER_LOOP_LAG_PROBE_H_
 
 #include <chrono>
+#include <functional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,8 +21,11 @@ class LoopLagProbe {
  public:
   static constexpr std::chrono::milliseconds kPeriod{1000};
 
+  // `on_tick` (may be empty) runs on each probe, on the shard's thread: the shard
+  // samples its gauges there (the outbound queue bytes).
   LoopLagProbe(boost::asio::io_context& io, metrics::ShardCounter* last_us,
-               metrics::ShardCounter* max_us, metrics::ShardCounter* probes);
+               metrics::ShardCounter* max_us, metrics::ShardCounter* probes,
+               std::function<void()> on_tick = {});
   void Start();
   void Stop();
 
@@ -32,6 +36,7 @@ class LoopLagProbe {
   metrics::ShardCounter* const last_us_;
   metrics::ShardCounter* const max_us_;
   metrics::ShardCounter* const probes_;
+  std::function<void()> on_tick_;
   bool stopped_ = false;
 };
 

@@ -1,5 +1,6 @@
 #include "server/metrics_collector.h"
 
+#include <algorithm>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -7,7 +8,9 @@
 
 #include "protos/tutti.pb.h"
 #include "server/link_quality.h"
+#include "server/metrics/labels.h"
 #include "server/metrics/process_stats.h"
+#include "server/metrics/shard_histogram.h"
 #include "server/server.h"
 #include "server/shard.h"
 #include "server/version.h"
@@ -33,6 +36,28 @@ void Label(const std::vector<uint64_t>& sums, Name name, LabelledCounts* out) {
 
 std::string CodeName(int code) { return code < 0 ? "other" : std::to_string(code); }
 
+// The oneof field a message kind stands for ("midi_message"); 0 is `none` (undecodable
+// or unknown), a number no field has is kept as a number.
+template <typename Message>
+std::string KindName(int kind) {
+  if (kind < 0) return "other";
+  if (kind == 0) return "none";
+  const auto* field = Message::descriptor()->FindFieldByNumber(kind);
+  return field != nullptr ? field->name() : std::to_string(kind);
+}
+
+// Adds one writer's histogram to `out` (made on the first call).
+void AddHistogram(const metrics::ShardHistogram& h, metrics::HistogramSample* out) {
+  const metrics::Buckets& b = h.buckets();
+  if (out->counts.empty()) {
+    for (size_t i = 0; i < b.count; ++i)
+      out->bounds.push_back(static_cast<double>(b.bounds[i]) * b.scale);
+    out->counts.assign(b.count + 1, 0);
+  }
+  for (size_t i = 0; i <= b.count; ++i) out->counts[i] += h.slot(i);
+  out->sum += static_cast<double>(h.sum()) * b.scale;
+}
+
 }  // namespace
 
 metrics::MetricsSnapshot CollectMetrics(Server& server) {
@@ -49,7 +74,25 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
   s.store_rejected = st.rejected;
   s.store_wait_seconds = static_cast<double>(st.total_wait_ns) / 1e9;
   s.store_run_seconds = static_cast<double>(st.total_run_ns) / 1e9;
-  std::vector<uint64_t> closes_std, closes_app, refusals, errors, quality;
+  if (const store::StorageThread* storage = server.storage_thread()) {
+    AddHistogram(storage->wait_histogram(), &s.store_wait);
+    AddHistogram(storage->run_histogram(), &s.store_run);
+    AddHistogram(storage->depth_histogram(), &s.store_depth);
+  } else {
+    const metrics::ShardHistogram none_latency(metrics::kLatencyUs),
+        none_depth(metrics::kQueueDepth);
+    AddHistogram(none_latency, &s.store_wait);
+    AddHistogram(none_latency, &s.store_run);
+    AddHistogram(none_depth, &s.store_depth);
+  }
+  s.hash_pool_pending = static_cast<uint64_t>(std::max(0, server.slow_pending()));
+  s.hash_pool_rejected = server.slow_rejected();
+  AddHistogram(server.slow_wait_histogram(), &s.hash_pool_wait);
+  std::vector<uint64_t> closes_std, closes_app, errors, quality, in_frames, in_bytes, out_frames,
+      out_bytes;
+  std::vector<uint64_t> refusals(
+      metrics::RefusalCounters::kStatusSlots * metrics::RefusalCounters::kReasons, 0);
+  std::vector<uint64_t> rate(metrics::RateCounters::kSlots, 0);
   for (int i = 0; i < server.shard_count(); ++i) {
     const Shard::Counters& c = server.shard(i).counters();
     metrics::ShardSample sh;
@@ -59,12 +102,13 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
     sh.loop_lag_last_us = c.loop_lag_last_us;
     sh.loop_lag_max_us = c.loop_lag_max_us;
     sh.loop_probes = c.loop_probes;
+    sh.outbound_queue_bytes = c.outbound_queue_bytes;
     s.shards.push_back(sh);
     s.connections_opened += opened;
     s.connections_closed += closed;
     s.frames_in += c.frames_in;
     s.bytes_in += c.bytes_in;
-    s.frames_out += c.frames_out;
+    s.deliveries += c.frames_out;
     s.frames_dropped += c.frames_dropped;
     s.slow_consumers_closed += c.slow_consumers_closed;
     s.malformed += c.malformed;
@@ -72,10 +116,40 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
     s.members_left += c.members_left;
     AddSlots(c.closes.standard(), &closes_std);
     AddSlots(c.closes.application(), &closes_app);
-    AddSlots(c.refusals, &refusals);
     AddSlots(c.errors, &errors);
     AddSlots(c.quality_reports, &quality);
+    AddSlots(c.frames_in_by_kind, &in_frames);
+    AddSlots(c.bytes_in_by_kind, &in_bytes);
+    AddSlots(c.frames_out_by_kind, &out_frames);
+    AddSlots(c.bytes_out_by_kind, &out_bytes);
+    for (size_t st_slot = 0; st_slot < metrics::RefusalCounters::kStatusSlots; ++st_slot) {
+      for (size_t r = 0; r < metrics::RefusalCounters::kReasons; ++r) {
+        refusals[st_slot * metrics::RefusalCounters::kReasons + r] += c.refusals.Get(st_slot, r);
+      }
+    }
+    for (size_t b = 0; b < rate.size(); ++b) rate[b] += c.rate_limited.Get(b);
+    AddHistogram(c.join_latency_us, &s.join_latency);
+    AddHistogram(c.midi_fanout, &s.midi_fanout);
   }
+  for (size_t st_slot = 0; st_slot < metrics::RefusalCounters::kStatusSlots; ++st_slot) {
+    for (size_t r = 0; r < metrics::RefusalCounters::kReasons; ++r) {
+      const uint64_t n = refusals[st_slot * metrics::RefusalCounters::kReasons + r];
+      if (n == 0) continue;
+      s.refusals.emplace_back(CodeName(metrics::RefusalCounters::StatusOf(st_slot)),
+                              metrics::RefusalReasonName(static_cast<metrics::RefusalReason>(r)),
+                              n);
+    }
+  }
+  // Every bucket is listed, zero or not: an operator's query finds each from the start.
+  for (size_t b = 0; b < rate.size(); ++b) {
+    s.rate_limited.emplace_back(metrics::RateBucketName(static_cast<metrics::RateBucket>(b)),
+                                rate[b]);
+  }
+  using Kinds = metrics::KindCounters;
+  Label<Kinds>(in_frames, KindName<proto::ServerMessage>, &s.frames_in_by_kind);
+  Label<Kinds>(in_bytes, KindName<proto::ServerMessage>, &s.bytes_in_by_kind);
+  Label<Kinds>(out_frames, KindName<proto::ClientMessage>, &s.frames_out_by_kind);
+  Label<Kinds>(out_bytes, KindName<proto::ClientMessage>, &s.bytes_out_by_kind);
   // Joins and leaves are counted on different shards: a scrape may see one before the
   // other, never a negative count.
   s.members = s.members_joined > s.members_left ? s.members_joined - s.members_left : 0;
@@ -84,7 +158,6 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
                                                                    &s.closes_by_code);
   Label<std::decay_t<decltype(std::declval<Closes>().application())>>(closes_app, CodeName,
                                                                       &s.closes_by_code);
-  Label<metrics::HttpStatusCounters>(refusals, CodeName, &s.refusals_by_status);
   Label<metrics::ErrorCodeCounters>(
       errors,
       [](int code) {

@@ -11,10 +11,12 @@ midi::StamperOptions StamperOptionsFor(const ServerConfig& config) {
   return o;
 }
 
-MidiIntakeResult Refuse(proto::ErrorCode code, std::string reason) {
+MidiIntakeResult Refuse(proto::ErrorCode code, std::string reason,
+                        MidiCharge quota = MidiCharge::kNote) {
   MidiIntakeResult r;
   r.code = code;
   r.reason = std::move(reason);
+  r.quota = quota;
   return r;
 }
 
@@ -95,13 +97,13 @@ MidiIntakeResult TakeMidi(const proto::MidiMessage& midi, const ServerConfig& co
     }
   }
   if (notes > 0 && state->note_bucket.Available(arrival_us) < notes) {
-    return Refuse(proto::RATE_LIMITED, "note quota exceeded");
+    return Refuse(proto::RATE_LIMITED, "note quota exceeded", MidiCharge::kNote);
   }
   if (controllers > 0 && state->controller_bucket.Available(arrival_us) < controllers) {
-    return Refuse(proto::RATE_LIMITED, "controller quota exceeded");
+    return Refuse(proto::RATE_LIMITED, "controller quota exceeded", MidiCharge::kController);
   }
   if (releases > 0 && state->release_bucket.Available(arrival_us) < releases) {
-    return Refuse(proto::RATE_LIMITED, "note quota exceeded");
+    return Refuse(proto::RATE_LIMITED, "note quota exceeded", MidiCharge::kRelease);
   }
   if (notes > 0) state->note_bucket.TryTake(notes, arrival_us);
   if (controllers > 0) state->controller_bucket.TryTake(controllers, arrival_us);

@@ -61,6 +61,8 @@ struct MidiIntakeResult {
   // ERROR_CODE_UNSPECIFIED = accepted; otherwise the typed refusal and its reason.
   proto::ErrorCode code = proto::ERROR_CODE_UNSPECIFIED;
   std::string reason;
+  // For a RATE_LIMITED refusal: the quota that refused it.
+  MidiCharge quota = MidiCharge::kNote;
   MidiRelay relay;  // filled when accepted
 
   bool ok() const { return code == proto::ERROR_CODE_UNSPECIFIED; }

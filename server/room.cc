@@ -416,6 +416,7 @@ void Room::Midi(MidiRelay relay) {
   midi->set_flags(relay.flags);
   StampType(&out);
   Broadcast(out, relay.session, /*droppable=*/false);
+  if (metrics::ShardHistogram* fanout = host_->midi_fanout()) fanout->Observe(members_.size() - 1);
 }
 
 void Room::Avatar(SessionId session, const proto::AvatarCommand& cmd) {

@@ -22,6 +22,7 @@
 #include "server/config.h"
 #include "server/frame.h"
 #include "server/ids.h"
+#include "server/metrics/shard_histogram.h"
 #include "server/midi_intake.h"
 #include "server/moderation/command_parser.h"
 #include "server/moderation/room_moderation.h"
@@ -79,6 +80,9 @@ class RoomHost {
   // Runs `fn` on the room's shard later, from any thread (the recording writer's answers
   // come back this way); skipped if the room is gone by then.
   virtual void PostToRoom(const std::string& room_id, std::function<void(Room&)> fn) {}
+  // Where the room counts the receivers of each relayed MIDI batch (its home shard's
+  // histogram, written on this thread only). Null: not counted.
+  virtual metrics::ShardHistogram* midi_fanout() { return nullptr; }
 };
 
 struct JoinRequest {

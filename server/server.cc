@@ -208,10 +208,15 @@ void Server::Wait() {
 bool Server::PostSlow(std::function<void()> fn) {
   if (slow_pending_.fetch_add(1) >= kMaxSlowPending) {
     slow_pending_.fetch_sub(1);
+    slow_rejected_.fetch_add(1);
     return false;
   }
-  boost::asio::post(slow_pool_, [this, fn = std::move(fn)] {
+  const int64_t posted_us = clock_->NowUs();
+  boost::asio::post(slow_pool_, [this, posted_us, fn = std::move(fn)] {
     slow_pending_.fetch_sub(1);
+    const int64_t waited = clock_->NowUs() - posted_us;
+    // One pool thread: the histogram's only writer.
+    slow_wait_us_.Observe(waited > 0 ? static_cast<uint64_t>(waited) : 0);
     fn();
   });
   return true;

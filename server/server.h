@@ -22,6 +22,7 @@
 #include "server/cluster.h"
 #include "server/config.h"
 #include "server/http_site.h"
+#include "server/metrics/shard_histogram.h"
 #include "server/moderation/auth_failure_tracker.h"
 #include "server/moderation/ban_list.h"
 #include "server/moderation/connection_limits.h"
@@ -105,6 +106,13 @@ class Server final : public Cluster {
   bool store_ok() const;
   // The storage thread's queue figures; all zero before Start. Any thread.
   store::StorageThread::Stats storage_stats() const;
+  // Null before Start. Its histograms may be read from any thread.
+  const store::StorageThread* storage_thread() const { return storage_.get(); }
+  // The password-hashing pool: work waiting now, work refused (queue full), and how long
+  // each item waited before it ran (written by the pool's one thread). Any thread.
+  int slow_pending() const { return slow_pending_.load(); }
+  uint64_t slow_rejected() const { return slow_rejected_.load(); }
+  const metrics::ShardHistogram& slow_wait_histogram() const { return slow_wait_us_; }
 
  private:
   ServerConfig config_;
@@ -127,6 +135,8 @@ class Server final : public Cluster {
   std::unique_ptr<Maintenance> maintenance_;
   boost::asio::thread_pool slow_pool_{1};
   std::atomic<int> slow_pending_{0};
+  std::atomic<uint64_t> slow_rejected_{0};
+  metrics::ShardHistogram slow_wait_us_{metrics::kLatencyUs};  // the pool's thread writes it
   std::atomic<size_t> rooms_{0};
   std::atomic<bool> shutting_down_{false};
   uint16_t port_ = 0;

@@ -54,13 +54,19 @@ Session::SendResult Session::Send(const Frame& frame, bool droppable) {
   const size_t queued = link_->BufferedBytes();
   if (queued + frame->wire_size() > config_.outbound_hard_limit) {
     Close(kCloseSlowConsumer, "slow consumer: outbound buffer limit reached");
+    if (counters_) counters_->slow_consumers_closed.Add();
     return SendResult::kClosedSlow;
   }
   if (droppable && queued > config_.outbound_soft_limit) {
     ++dropped_frames;
+    if (counters_) counters_->frames_dropped.Add();
     return SendResult::kDropped;
   }
   link_->Send(frame);
+  if (counters_) {  // fixed slots: no allocation
+    counters_->frames_out_by_kind.Add(frame->message_kind());
+    counters_->bytes_out_by_kind.Add(frame->message_kind(), frame->wire_size());
+  }
   return SendResult::kQueued;
 }
 

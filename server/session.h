@@ -18,6 +18,7 @@
 #include "server/config.h"
 #include "server/frame.h"
 #include "server/ids.h"
+#include "server/metrics/labels.h"
 #include "server/midi_intake.h"
 #include "server/token_bucket.h"
 
@@ -111,6 +112,9 @@ class Session {
   // chat are never dropped silently); past the soft limit droppable frames are shed.
   enum class SendResult { kQueued, kDropped, kClosedSlow, kClosing };
   SendResult Send(const Frame& frame, bool droppable);
+  // Where Send counts what it queued, shed or closed for (its shard's counters); none
+  // until set. Owner: the shard, which outlives its sessions.
+  void set_counters(metrics::OutboundCounters* counters) { counters_ = counters; }
   void Close(uint16_t code, const std::string& reason);
   bool closing() const { return closing_; }
   // The code the server closed with (0 while the server has not closed it).
@@ -152,6 +156,8 @@ class Session {
   proto::ClockSyncStatus clock;
 
   int64_t last_activity_us = 0;
+  // When the join in flight was asked for (server time), for the join-latency histogram.
+  int64_t join_started_us = 0;
   int malformed_strikes = 0;
   uint64_t dropped_frames = 0;
 
@@ -167,6 +173,7 @@ class Session {
   std::unique_ptr<SessionLink> link_;
   const ServerConfig& config_;
   std::unique_ptr<MidiIntakeState> midi_;
+  metrics::OutboundCounters* counters_ = nullptr;
   bool closing_ = false;
   uint16_t close_code_ = 0;
   std::string resuming_into_;

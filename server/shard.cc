@@ -35,8 +35,9 @@ Shard::Shard(int index, Cluster* cluster, Server* server)
     : index_(index), cluster_(cluster), server_object_(server), io_(1), sweep_timer_(io_) {
   idle_ = std::make_unique<IdleSweeper>(this);
   held_ = std::make_unique<HeldTicker>(this);
-  lag_ = std::make_unique<LoopLagProbe>(io_, &counters_.loop_lag_last_us,
-                                        &counters_.loop_lag_max_us, &counters_.loop_probes);
+  lag_ =
+      std::make_unique<LoopLagProbe>(io_, &counters_.loop_lag_last_us, &counters_.loop_lag_max_us,
+                                     &counters_.loop_probes, [this] { SampleOutbound(); });
   endpoint_ = std::make_unique<Endpoint>(this);
   parked_ = std::make_unique<ParkedSessions>(
       io_, &cluster_->clock(), [this](ParkedSessions::Parked p) { ParkedExpired(std::move(p)); });
@@ -113,6 +114,7 @@ Session* Shard::AddSession(crypto::Identity identity, std::unique_ptr<SessionLin
   auto session = std::make_unique<Session>(id, std::move(identity), std::move(link),
                                            cluster_->config(), NowUs());
   Session* s = session.get();
+  s->set_counters(&counters_);
   sessions_.emplace(id, std::move(session));
   if (shutting_down_) {
     s->Close(kCloseGoingAway, "server shutting down");
@@ -249,6 +251,7 @@ void Shard::HandleRoomRequest(RoomRequest req) {
         Post([this, shared, ok] { ContinueJoin(std::move(*shared), ok); });
       });
       if (!queued) {
+        counters_.rate_limited.Add(metrics::RateBucket::kBusy);
         JoinFailed(shared->join.session, shared->room_id,
                    MakeFrame(MakeError(proto::RATE_LIMITED, "server busy, try again",
                                        shared->join.request_id)));
@@ -306,6 +309,7 @@ void Shard::CreateRoom(RoomRequest req) {
                 created->Join(join, true);
               });
   if (!queued) {
+    counters_.rate_limited.Add(metrics::RateBucket::kBusy);
     JoinFailed(
         req.join.session, req.room_id,
         MakeFrame(MakeError(proto::RATE_LIMITED, "server busy, try again", req.join.request_id)));
@@ -393,19 +397,14 @@ std::vector<std::string> Shard::RoomOwnerIds() const {
 }
 
 void Shard::Count(Session::SendResult r) {
-  switch (r) {
-    case Session::SendResult::kQueued:
-      ++counters_.frames_out;
-      break;
-    case Session::SendResult::kDropped:
-      ++counters_.frames_dropped;
-      break;
-    case Session::SendResult::kClosedSlow:
-      ++counters_.slow_consumers_closed;
-      break;
-    case Session::SendResult::kClosing:
-      break;
-  }
+  // Drops and slow-consumer closes are counted by Session::Send itself.
+  if (r == Session::SendResult::kQueued) ++counters_.frames_out;
+}
+
+void Shard::SampleOutbound() {
+  uint64_t bytes = 0;
+  for (const auto& [id, s] : sessions_) bytes += s->BufferedBytes();
+  counters_.outbound_queue_bytes.Set(bytes);
 }
 
 void Shard::SendToSession(SessionId session, const Frame& frame) {
@@ -429,6 +428,11 @@ void Shard::MemberJoined(SessionId session, const std::string& room_id, const Fr
       target.OnRoom(
           room_id, [session](Room& r) { r.Leave(session, "disconnected", ""); }, Hop::kQueued);
       return;
+    }
+    if (s->join_started_us > 0) {
+      const int64_t took = target.NowUs() - s->join_started_us;
+      target.counters_.join_latency_us.Observe(took > 0 ? static_cast<uint64_t>(took) : 0);
+      s->join_started_us = 0;
     }
     Membership::Previous previous = target.membership_.Joined(*s, room_id);
     if (!previous.room_id.empty()) {

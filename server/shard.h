@@ -25,7 +25,9 @@
 #include "server/broker.h"
 #include "server/cluster.h"
 #include "server/membership.h"
+#include "server/metrics/labels.h"
 #include "server/metrics/shard_counter.h"
+#include "server/metrics/shard_histogram.h"
 #include "server/parked_sessions.h"
 #include "server/room.h"
 #include "server/session.h"
@@ -172,6 +174,7 @@ class Shard final : public RoomHost, public SocialHost {
   Broker* broker() override { return broker_.get(); }
   RecordingService* recordings() override { return cluster_->recordings(); }
   void PostToRoom(const std::string& room_id, std::function<void(Room&)> fn) override;
+  metrics::ShardHistogram* midi_fanout() override { return &counters_.midi_fanout; }
 
   // SocialHost (shard 0 hosts the Social actor). NowUs, UnixMs, SendToSession and
   // Storage serve both interfaces.
@@ -194,11 +197,11 @@ class Shard final : public RoomHost, public SocialHost {
 
   // Written only by this shard's thread; read by any (the admin listener's scrape), so
   // they are relaxed atomics (server/metrics/shard_counter.h): no lock, no allocation.
-  struct Counters {
+  // The OutboundCounters part (frames and bytes out by kind, soft-limit drops,
+  // slow-consumer closes) is counted by this shard's Sessions in Session::Send.
+  struct Counters : metrics::OutboundCounters {
     metrics::ShardCounter frames_in;
-    metrics::ShardCounter frames_out;
-    metrics::ShardCounter frames_dropped;
-    metrics::ShardCounter slow_consumers_closed;
+    metrics::ShardCounter frames_out;  // deliveries: frames a room or a peer sent a session
     metrics::ShardCounter malformed;
     // Idle work, counted so tests can check it follows what happens, not how many
     // sessions and rooms there are: held-notes ticks given to rooms, and sessions whose
@@ -209,8 +212,17 @@ class Shard final : public RoomHost, public SocialHost {
     metrics::ShardCounter bytes_in;
     metrics::ShardCounter connections_opened;
     metrics::ShardCounter connections_closed;
-    metrics::CloseCodeCounters closes;            // by the close code the server sent
-    metrics::HttpStatusCounters refusals;         // upgrades refused, by HTTP status
+    metrics::CloseCodeCounters closes;        // by the close code the server sent
+    metrics::RefusalCounters refusals;        // upgrades refused, by HTTP status and reason
+    metrics::KindCounters frames_in_by_kind;  // by ServerMessage oneof field (0: undecodable)
+    metrics::KindCounters bytes_in_by_kind;
+    metrics::RateCounters rate_limited;          // refusals by the bucket that refused
+    metrics::ShardCounter outbound_queue_bytes;  // a gauge, sampled by the LoopLagProbe
+    // Join asked (the session's shard) to joined (the same shard): the room's hop, the
+    // password check and the storage of a create included.
+    metrics::ShardHistogram join_latency_us{metrics::kLatencyUs};
+    // Receivers of each relayed MIDI batch, on the room's home shard.
+    metrics::ShardHistogram midi_fanout{metrics::kFanout};
     metrics::ErrorCodeCounters errors;            // ErrorMessages sent, by ErrorCode
     metrics::CodeCounters<0, 4> quality_reports;  // link-quality reports, by QualityGrade
     metrics::ShardCounter members_joined;         // on the room's home shard
@@ -227,6 +239,8 @@ class Shard final : public RoomHost, public SocialHost {
  private:
   void PruneAuditHourly();
   void Count(Session::SendResult r);
+  // Sums what this shard's sessions have queued (a gauge for the operator).
+  void SampleOutbound();
   void ContinueJoin(RoomRequest req, bool password_ok);
   // shard_resume.cc: the steps of a resume, each on the shard that owns what it touches.
   void ParkSession(SessionId id);

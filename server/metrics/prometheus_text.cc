@@ -1,5 +1,6 @@
 #include "server/metrics/prometheus_text.h"
 
+#include <cstddef>
 #include <deque>
 #include <iterator>
 #include <sstream>
@@ -41,6 +42,33 @@ class Families {
       f.metric.push_back(CounterMetric(static_cast<double>(n), {{label, value}}));
     }
     if (f.metric.empty()) f.metric.push_back(CounterMetric(0, {{label, fallback}}));
+  }
+  // Two labels per series; announced with `fallback` at 0 when empty, as above.
+  void LabelledPairs(const char* name, const char* help, const char* label_a, const char* label_b,
+                     const LabelPairCounts& counts, const char* fallback_a,
+                     const char* fallback_b) {
+    MetricFamily& f = Add(name, help, MetricType::Counter);
+    for (const auto& [a, b, n] : counts) {
+      f.metric.push_back(CounterMetric(static_cast<double>(n), {{label_a, a}, {label_b, b}}));
+    }
+    if (f.metric.empty()) {
+      f.metric.push_back(CounterMetric(0, {{label_a, fallback_a}, {label_b, fallback_b}}));
+    }
+  }
+  void Histogram(const char* name, const char* help, const HistogramSample& h) {
+    ClientMetric m;
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < h.bounds.size() && i < h.counts.size(); ++i) {
+      cumulative += h.counts[i];
+      ClientMetric::Bucket b;
+      b.cumulative_count = cumulative;
+      b.upper_bound = h.bounds[i];
+      m.histogram.bucket.push_back(b);
+    }
+    // The serializer adds the +Inf bucket: every observation.
+    m.histogram.sample_count = h.count();
+    m.histogram.sample_sum = h.sum;
+    Add(name, help, MetricType::Histogram).metric.push_back(std::move(m));
   }
   std::vector<MetricFamily> Take() {
     return {std::make_move_iterator(families_.begin()), std::make_move_iterator(families_.end())};
@@ -94,12 +122,17 @@ std::string RenderPrometheusText(const MetricsSnapshot& s) {
               "The worst probe-timer lateness since start, per shard.", MetricType::Gauge);
     MetricFamily& probes = f.Add("tutti_event_loop_probes_total",
                                  "Probe timers that fired, per shard.", MetricType::Counter);
+    MetricFamily& queued = f.Add("tutti_outbound_queue_bytes",
+                                 "Bytes queued to the shard's sessions and not yet written, "
+                                 "sampled once a second.",
+                                 MetricType::Gauge);
     for (const ShardSample& sh : s.shards) {
       const std::vector<ClientMetric::Label> l = {{"shard", std::to_string(sh.shard)}};
       open.metric.push_back(Families::GaugeMetric(D(sh.connections_open), l));
       lag.metric.push_back(Families::GaugeMetric(D(sh.loop_lag_last_us) / 1e6, l));
       lag_max.metric.push_back(Families::GaugeMetric(D(sh.loop_lag_max_us) / 1e6, l));
       probes.metric.push_back(Families::CounterMetric(D(sh.loop_probes), l));
+      queued.metric.push_back(Families::GaugeMetric(D(sh.outbound_queue_bytes), l));
     }
   }
   f.Counter("tutti_connections_opened_total", "WebSocket sessions opened.",
@@ -108,8 +141,9 @@ std::string RenderPrometheusText(const MetricsSnapshot& s) {
              "WebSocket sessions closed, by the close code the server sent (1006: the "
              "connection dropped without a close).",
              "code", s.closes_by_code, "1000");
-  f.Labelled("tutti_upgrade_refusals_total", "WebSocket upgrades refused, by HTTP status.",
-             "status", s.refusals_by_status, "429");
+  f.LabelledPairs("tutti_upgrade_refusals_total",
+                  "WebSocket upgrades refused, by HTTP status and reason class.", "status",
+                  "reason", s.refusals, "429", "address_full");
   f.Labelled("tutti_errors_sent_total",
              "ErrorMessages sent to clients, by error code (RATE_LIMITED: rate-limit refusals).",
              "code", s.errors_by_code, "RATE_LIMITED");
@@ -117,9 +151,23 @@ std::string RenderPrometheusText(const MetricsSnapshot& s) {
              "Link-quality reports in heartbeats, by the grade the server gave them "
              "(docs/PROTOCOL.md, \"Connection quality\").",
              "grade", s.quality_by_grade, "poor");
-  f.Counter("tutti_frames_in_total", "WebSocket messages received from sessions.", D(s.frames_in));
-  f.Counter("tutti_bytes_in_total", "Payload bytes of the messages received.", D(s.bytes_in));
-  f.Counter("tutti_frames_out_total", "Messages queued to sessions.", D(s.frames_out));
+  f.Labelled("tutti_rate_limited_total",
+             "Requests refused by a rate limit, by the bucket that refused (midi_notes: the "
+             "MIDI note quota; busy: a server queue was full).",
+             "bucket", s.rate_limited, "request");
+  f.Labelled("tutti_frames_in_total",
+             "WebSocket messages received from sessions, by message kind (none: undecodable).",
+             "kind", s.frames_in_by_kind, "none");
+  f.Labelled("tutti_bytes_in_total", "Payload bytes of the messages received, by message kind.",
+             "kind", s.bytes_in_by_kind, "none");
+  f.Labelled("tutti_frames_out_total", "Messages queued to sessions, by message kind.", "kind",
+             s.frames_out_by_kind, "none");
+  f.Labelled("tutti_bytes_out_total",
+             "Bytes (WebSocket frame included) queued to sessions, by message kind.", "kind",
+             s.bytes_out_by_kind, "none");
+  f.Counter("tutti_deliveries_total",
+            "Frames a room or another session sent to a session (fan-out deliveries).",
+            D(s.deliveries));
   f.Counter("tutti_frames_dropped_total",
             "Droppable messages shed because a session's queue passed the soft limit.",
             D(s.frames_dropped));
@@ -130,15 +178,27 @@ std::string RenderPrometheusText(const MetricsSnapshot& s) {
             D(s.malformed));
   f.Counter("tutti_room_joins_total", "Members who joined a room.", D(s.members_joined));
   f.Counter("tutti_room_leaves_total", "Members who left a room.", D(s.members_left));
+  f.Histogram("tutti_join_latency_seconds",
+              "From a join asked to the room joined, on the member's shard.", s.join_latency);
+  f.Histogram("tutti_midi_fanout_receivers", "Receivers of each relayed MIDI batch.",
+              s.midi_fanout);
   f.Gauge("tutti_store_queue_depth", "Operations waiting for the storage thread.",
           D(s.store_queue_depth));
   f.Counter("tutti_store_operations_total", "Store operations completed.", D(s.store_completed));
   f.Counter("tutti_store_rejected_total", "Store operations refused (queue full or stopped).",
             D(s.store_rejected));
-  f.Counter("tutti_store_wait_seconds_total",
-            "Summed time completed store operations waited in the queue.", s.store_wait_seconds);
-  f.Counter("tutti_store_run_seconds_total", "Summed run time of completed store operations.",
-            s.store_run_seconds);
+  f.Histogram("tutti_store_queue_wait_seconds",
+              "Time each store operation waited for the storage thread.", s.store_wait);
+  f.Histogram("tutti_store_transaction_seconds",
+              "Run time of each store operation (its transaction).", s.store_run);
+  f.Histogram("tutti_store_submit_queue_depth",
+              "Operations already waiting when each store operation was submitted.", s.store_depth);
+  f.Gauge("tutti_hash_pool_queue_depth", "Password checks and hashes waiting or running.",
+          D(s.hash_pool_pending));
+  f.Counter("tutti_hash_pool_rejected_total",
+            "Password work refused because the pool's queue was full.", D(s.hash_pool_rejected));
+  f.Histogram("tutti_hash_pool_wait_seconds",
+              "Time each password check or hash waited for the pool's thread.", s.hash_pool_wait);
   if (s.process.ok) {
     f.Counter("process_cpu_seconds_total", "User and system CPU time spent, seconds.",
               s.process.cpu_seconds);

@@ -56,7 +56,7 @@ class CodeCounters {
  public:
   static constexpr int kFirstCode = kFirst;
   static constexpr size_t kSlots = N + 1;
-  void Add(int code) { slots_[Slot(code)].Add(); }
+  void Add(int code, uint64_t n = 1) { slots_[Slot(code)].Add(n); }
   uint64_t Get(size_t slot) const { return slots_[slot].Get(); }
   // The code slot `slot` stands for, or -1 for the "other" slot.
   static int CodeOf(size_t slot) { return slot < N ? kFirst + static_cast<int>(slot) : -1; }

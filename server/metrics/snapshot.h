@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -15,13 +16,28 @@ namespace tutti::server::metrics {
 
 // A labelled count: ("4001", 3), ("429", 12), ("RATE_LIMITED", 5).
 using LabelledCounts = std::vector<std::pair<std::string, uint64_t>>;
+// A count with two labels: ("429", "address_full", 3).
+using LabelPairCounts = std::vector<std::tuple<std::string, std::string, uint64_t>>;
+
+// A histogram summed over its writers, in the exported unit (seconds, receivers).
+struct HistogramSample {
+  std::vector<double> bounds;    // upper bounds, ascending; +Inf is implied
+  std::vector<uint64_t> counts;  // per bucket, NOT cumulative: bounds.size() + 1 of them
+  double sum = 0;
+  uint64_t count() const {
+    uint64_t n = 0;
+    for (uint64_t c : counts) n += c;
+    return n;
+  }
+};
 
 struct ShardSample {
   int shard = 0;
-  uint64_t connections_open = 0;  // opened - closed, this shard's sessions
-  uint64_t loop_lag_last_us = 0;  // lateness of the last probe timer
-  uint64_t loop_lag_max_us = 0;   // the worst lateness since start
-  uint64_t loop_probes = 0;       // probe timers that fired
+  uint64_t connections_open = 0;      // opened - closed, this shard's sessions
+  uint64_t loop_lag_last_us = 0;      // lateness of the last probe timer
+  uint64_t loop_lag_max_us = 0;       // the worst lateness since start
+  uint64_t loop_probes = 0;           // probe timers that fired
+  uint64_t outbound_queue_bytes = 0;  // queued to its sessions, at the last probe
 };
 
 struct ProcessSample {
@@ -47,13 +63,18 @@ struct MetricsSnapshot {
   // Summed over the shards.
   uint64_t connections_opened = 0;
   uint64_t connections_closed = 0;
-  LabelledCounts closes_by_code;      // the close code the server sent (or 1006)
-  LabelledCounts refusals_by_status;  // upgrade refusals by HTTP status
-  LabelledCounts errors_by_code;      // protocol ErrorMessages sent, by ErrorCode name
-  LabelledCounts quality_by_grade;    // link-quality reports, by grade ("good", "poor")
+  LabelledCounts closes_by_code;    // the close code the server sent (or 1006)
+  LabelPairCounts refusals;         // upgrade refusals by (HTTP status, reason class)
+  LabelledCounts errors_by_code;    // protocol ErrorMessages sent, by ErrorCode name
+  LabelledCounts rate_limited;      // rate-limit refusals by bucket
+  LabelledCounts quality_by_grade;  // link-quality reports, by grade ("good", "poor")
   uint64_t frames_in = 0;
   uint64_t bytes_in = 0;
-  uint64_t frames_out = 0;
+  LabelledCounts frames_in_by_kind;  // by ServerMessage oneof field name
+  LabelledCounts bytes_in_by_kind;
+  LabelledCounts frames_out_by_kind;  // by ClientMessage oneof field name
+  LabelledCounts bytes_out_by_kind;
+  uint64_t deliveries = 0;      // frames a room or a peer sent a session
   uint64_t frames_dropped = 0;  // droppable frames shed at the soft limit
   uint64_t slow_consumers_closed = 0;
   uint64_t malformed = 0;
@@ -66,6 +87,18 @@ struct MetricsSnapshot {
   uint64_t store_rejected = 0;
   double store_wait_seconds = 0;  // summed queue wait of the completed operations
   double store_run_seconds = 0;   // summed run time of the completed operations
+  HistogramSample store_wait;     // seconds each operation waited in the queue
+  HistogramSample store_run;      // seconds each operation ran
+  HistogramSample store_depth;    // operations already waiting at each submission
+
+  // Latency and fan-out, summed over the shards.
+  HistogramSample join_latency;  // seconds from join asked to joined
+  HistogramSample midi_fanout;   // receivers of each relayed MIDI batch
+
+  // The password-hashing pool.
+  uint64_t hash_pool_pending = 0;
+  uint64_t hash_pool_rejected = 0;
+  HistogramSample hash_pool_wait;  // seconds each item waited
 
   bool ready() const { return !draining && store_ok; }
 };

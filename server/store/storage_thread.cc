@@ -37,6 +37,7 @@ absl::Status StorageThread::Post(std::function<void(Store&)> work) {
       return absl::ResourceExhaustedError(
           absl::StrCat("storage queue full (", queue_.size(), " operations waiting)"));
     }
+    depth_at_submit_.Observe(queue_.size());
     queue_.push_back(Item{std::move(work), now});
     ++stats_.submitted;
     stats_.depth = queue_.size();
@@ -75,6 +76,8 @@ void StorageThread::Run() {
     const int64_t run = end - start;
     stats_.total_wait_ns += wait;
     stats_.total_run_ns += run;
+    wait_us_.Observe(wait > 0 ? static_cast<uint64_t>(wait / 1000) : 0);
+    run_us_.Observe(run > 0 ? static_cast<uint64_t>(run / 1000) : 0);
     stats_.max_wait_ns = std::max(stats_.max_wait_ns, wait);
     stats_.max_run_ns = std::max(stats_.max_run_ns, run);
   }

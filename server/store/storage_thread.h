@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "server/metrics/shard_histogram.h"
 #include "server/store/store.h"
 
 namespace tutti::server::store {
@@ -89,6 +90,12 @@ class StorageThread {
   void Stop();
 
   Stats stats() const;
+  // Histograms for the operator, readable from any thread: queue wait and run time of
+  // each operation (written by the storage thread) and the depth each submission found
+  // (written under the queue's mutex).
+  const metrics::ShardHistogram& wait_histogram() const { return wait_us_; }
+  const metrics::ShardHistogram& run_histogram() const { return run_us_; }
+  const metrics::ShardHistogram& depth_histogram() const { return depth_at_submit_; }
 
  private:
   struct Item {
@@ -106,7 +113,10 @@ class StorageThread {
   std::deque<Item> queue_;  // guarded by mu_
   bool stopping_ = false;   // guarded by mu_
   Stats stats_;             // guarded by mu_
-  std::thread thread_;      // started last, after every member above exists
+  metrics::ShardHistogram wait_us_{metrics::kLatencyUs};
+  metrics::ShardHistogram run_us_{metrics::kLatencyUs};
+  metrics::ShardHistogram depth_at_submit_{metrics::kQueueDepth};
+  std::thread thread_;  // started last, after every member above exists
 };
 
 template <typename Work, typename Done>

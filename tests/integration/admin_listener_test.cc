@@ -153,12 +153,12 @@ TEST_F(AdminListenerTest, CountersMoveAsClientsJoinGetRefusedAndMisbehave) {
 
   EXPECT_TRUE(WaitSeries("tutti_room_joins_total", 2));
   EXPECT_TRUE(WaitSeries("tutti_connections_opened_total", 3));
-  EXPECT_TRUE(WaitSeries("tutti_upgrade_refusals_total{status=\"400\"}", 1));
-  EXPECT_TRUE(WaitSeries("tutti_upgrade_refusals_total{status=\"429\"}", 1));
+  EXPECT_TRUE(WaitSeries("tutti_upgrade_refusals_total{status=\"400\",reason=\"auth\"}", 1));
+  EXPECT_TRUE(WaitSeries("tutti_upgrade_refusals_total{status=\"429\",reason=\"guests_full\"}", 1));
   EXPECT_TRUE(WaitSeries("tutti_malformed_messages_total", 1));
   EXPECT_TRUE(WaitSeries("tutti_errors_sent_total{code=\"MALFORMED_MESSAGE\"}", 1));
-  EXPECT_TRUE(WaitSeries("tutti_frames_in_total", 3));
-  EXPECT_TRUE(WaitSeries("tutti_bytes_in_total", 3));
+  EXPECT_TRUE(WaitSeries("tutti_frames_in_total{kind=\"server_command\"}", 2));
+  EXPECT_TRUE(WaitSeries("tutti_bytes_in_total{kind=\"server_command\"}", 2));
   EXPECT_TRUE(WaitSeries("tutti_rooms", 1));
   EXPECT_TRUE(WaitSeries("tutti_room_members", 2));
 
@@ -193,7 +193,7 @@ TEST_F(AdminListenerTest, PromtoolAcceptsARealScrape) {
   RawWs bad;
   ASSERT_TRUE(bad.ConnectTcp(server_->port()));
   EXPECT_EQ(bad.Upgrade("/api/websocket/not-a-payload").status, 400);
-  ASSERT_TRUE(WaitSeries("tutti_upgrade_refusals_total{status=\"400\"}", 1));
+  ASSERT_TRUE(WaitSeries("tutti_upgrade_refusals_total{status=\"400\",reason=\"auth\"}", 1));
   std::string text;
   Scrape(&text);
   ASSERT_FALSE(text.empty());
