@@ -40,11 +40,15 @@ absl::Status ParseHostPort(const std::string& text, std::string* host, uint16_t*
 // One request: read the head (bounded), answer, close. Lives as long as its handlers.
 class AdminListener::Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(boost::asio::ip::tcp::socket socket, AdminSite* site)
+  Connection(boost::asio::ip::tcp::socket socket, AdminSite* site, AdminListener* listener,
+             std::string address)
       : socket_(std::move(socket)),
         timer_(socket_.get_executor()),
         buffer_(kAdminMaxRequestHead),
-        site_(site) {}
+        site_(site),
+        listener_(listener),
+        address_(std::move(address)) {}
+  ~Connection() { listener_->Release(address_); }
 
   void Run() {
     auto self = shared_from_this();
@@ -88,8 +92,79 @@ class AdminListener::Connection : public std::enable_shared_from_this<Connection
   boost::asio::steady_timer timer_;
   boost::asio::streambuf buffer_;
   AdminSite* site_;
+  AdminListener* listener_;
+  std::string address_;
   std::string out_;
 };
+
+namespace {
+
+// A connection past a cap: answered without reading its request (the answer fits any
+// socket buffer, so the non-blocking write finishes or is dropped), then a FIN, not a
+// reset, so a client that sent its request meanwhile still reads the answer; closed at
+// the client's EOF or after kRefusedLingerMs, whichever comes first.
+constexpr auto kRefusedLinger = std::chrono::seconds(1);
+
+struct Refused {
+  explicit Refused(boost::asio::ip::tcp::socket s)
+      : socket(std::move(s)), timer(socket.get_executor()) {}
+  boost::asio::ip::tcp::socket socket;
+  boost::asio::steady_timer timer;
+  char sink[512];
+};
+
+void Drain(std::shared_ptr<Refused> r) {
+  r->socket.async_read_some(boost::asio::buffer(r->sink),
+                            [r](const boost::system::error_code& ec, size_t) {
+                              if (!ec) return Drain(r);
+                              boost::system::error_code ignored;
+                              r->timer.cancel();
+                              r->socket.close(ignored);
+                            });
+}
+
+}  // namespace
+
+void AdminListener::Refuse(boost::asio::ip::tcp::socket socket, int status) {
+  AdminResponse answer;
+  answer.status = status;
+  answer.body = status == 503 ? "too many admin connections\n"
+                              : "too many admin connections from your address\n";
+  const std::string out = SerializeAdminResponse(answer);
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  boost::asio::write(socket, boost::asio::buffer(out), ec);
+  socket.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+  auto r = std::make_shared<Refused>(std::move(socket));
+  r->timer.expires_after(kRefusedLinger);
+  r->timer.async_wait([r](const boost::system::error_code& e) {
+    boost::system::error_code ignored;
+    if (!e) r->socket.close(ignored);
+  });
+  Drain(r);
+}
+
+bool AdminListener::Admit(const std::string& address, int* refuse_status) {
+  if (open_ >= kMaxConnections) {
+    *refuse_status = 503;
+    return false;
+  }
+  int& mine = open_by_address_[address];
+  if (mine >= kMaxConnectionsPerAddress) {
+    *refuse_status = 429;
+    return false;
+  }
+  ++mine;
+  ++open_;
+  return true;
+}
+
+void AdminListener::Release(const std::string& address) {
+  auto it = open_by_address_.find(address);
+  if (it == open_by_address_.end()) return;
+  --open_;
+  if (--it->second <= 0) open_by_address_.erase(it);
+}
 
 AdminListener::AdminListener(Server* server) : server_(server) {
   site_ = std::make_unique<AdminSite>(
@@ -130,7 +205,15 @@ void AdminListener::Accept() {
       [this](const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket) {
         if (ec == boost::asio::error::operation_aborted || !acceptor_.is_open()) return;
         if (!ec) {
-          std::make_shared<Connection>(std::move(socket), site_.get())->Run();
+          boost::system::error_code peer_ec;
+          const auto peer = socket.remote_endpoint(peer_ec);
+          const std::string address = peer_ec ? std::string() : peer.address().to_string();
+          int status = 0;
+          if (Admit(address, &status)) {
+            std::make_shared<Connection>(std::move(socket), site_.get(), this, address)->Run();
+          } else {
+            Refuse(std::move(socket), status);
+          }
           Accept();
           return;
         }

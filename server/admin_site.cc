@@ -28,6 +28,8 @@ const char* Reason(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 429:
+      return "Too Many Requests";
     case 503:
       return "Service Unavailable";
     default:
