@@ -202,7 +202,7 @@ struct Endpoint::Impl {
                   std::string(moderation::ForwardedHeaderName(proxies.header()))));
       if (!client.ok()) {
         return refuse(websocketpp::http::status_code::bad_request,
-                      std::string(client.status().message()));
+                      std::string(client.status().message()), metrics::RefusalReason::kProxyHeader);
       }
       ip = std::move(*client);
       // The door counts in monotonic time, not the wall clock the bans use.
@@ -263,7 +263,8 @@ struct Endpoint::Impl {
     if (server.maintenance().on() && !identity.is_admin && !identity.is_moderator) {
       const std::string why = server.maintenance().reason();
       return refuse(websocketpp::http::status_code::service_unavailable,
-                    "server unavailable - maintenance mode" + (why.empty() ? "" : ": " + why));
+                    "server unavailable - maintenance mode" + (why.empty() ? "" : ": " + why),
+                    metrics::RefusalReason::kMaintenance);
     }
     if (identity.is_guest && con->limits != nullptr) {
       const moderation::ConnectionLimits::Verdict door = con->limits->ClaimGuest(con->ticket);
@@ -273,7 +274,8 @@ struct Endpoint::Impl {
     if (!identity.resume.token.empty()) {
       if (!RedeemResume(server, identity, &con->resume) &&
           bans->MatchUser(identity.user_id, now_ms)) {
-        return refuse(websocketpp::http::status_code::forbidden, "banned");
+        return refuse(websocketpp::http::status_code::forbidden, "banned",
+                      metrics::RefusalReason::kBanned);
       }
     }
     identity.resume = crypto::ResumeAsk{};  // the token is not kept past the gate

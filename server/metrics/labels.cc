@@ -46,6 +46,10 @@ const char* RefusalReasonName(RefusalReason r) {
       return "unknown_path";
     case RefusalReason::kAuth:
       return "auth";
+    case RefusalReason::kMaintenance:
+      return "maintenance";
+    case RefusalReason::kProxyHeader:
+      return "proxy_header";
     case RefusalReason::kOther:
     case RefusalReason::kCount:
       break;

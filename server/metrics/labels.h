@@ -42,6 +42,8 @@ enum class RefusalReason {
   kBanned,        // 403: a server ban (address or user)
   kUnknownPath,   // 404: not the WebSocket path
   kAuth,          // 400/401/403/414: the connect payload or token was refused
+  kMaintenance,   // 503: maintenance mode refuses everyone but staff
+  kProxyHeader,   // 400: a trusted proxy's forwarding header could not be read
   kOther,
   kCount
 };

@@ -20,6 +20,7 @@
 #include "tests/testing/admin_http.h"
 #include "tests/testing/raw_ws.h"
 #include "tests/testing/test_server.h"
+#include "tools/client/client.h"
 
 namespace tutti::testing {
 namespace {
@@ -102,6 +103,8 @@ TEST_F(MetricsCountersTest, EachRefusalClassAndRateBucketShowsInItsSeries) {
     c.avatar_burst = 1;
     c.requests_per_second = 0.001;
     c.request_burst = 3;
+    c.joins_per_second = 0.001;  // alice and bob join twice each; dave a third time
+    c.join_burst = 2;
   });
   const auto before = Scrape();
   EXPECT_EQ(before.at("tutti_rate_limited_total{bucket=\"midi_notes\"}"), 0);
@@ -163,7 +166,19 @@ TEST_F(MetricsCountersTest, EachRefusalClassAndRateBucketShowsInItsSeries) {
   ASSERT_TRUE(JoinRoom(*bob, "Counted"));
   ASSERT_TRUE(bob->Send(LeaveMsg("l2")));
   EXPECT_TRUE(Reaches("tutti_rate_limited_total{bucket=\"leave\"}", 1));
-  EXPECT_TRUE(Reaches("tutti_errors_sent_total{code=\"RATE_LIMITED\"}", 5));
+  // Joins: burst 2, so dave's third join is refused by the join bucket.
+  auto dave = server_->Connect("dave");
+  ASSERT_TRUE(dave);
+  ASSERT_TRUE(JoinRoom(*dave, "Joins 1"));
+  ASSERT_TRUE(JoinRoom(*dave, "Joins 2"));
+  ASSERT_TRUE(dave->Send(JoinMsg("Joins 3")));
+  EXPECT_EQ(WaitError(*dave), proto::RATE_LIMITED);
+  EXPECT_TRUE(Reaches("tutti_rate_limited_total{bucket=\"join\"}", 1));
+  // Releases: their own bucket, twice the note burst at a quarter each (32 note-offs),
+  // so the 33rd is refused; dave plays alone in his room, the others' counts stay.
+  for (int i = 0; i < 33; ++i) ASSERT_TRUE(dave->Send(MidiMsg(std::string("\x80\x3c\x40", 3))));
+  EXPECT_TRUE(Reaches("tutti_rate_limited_total{bucket=\"midi_releases\"}", 1));
+  EXPECT_TRUE(Reaches("tutti_errors_sent_total{code=\"RATE_LIMITED\"}", 7));
 
   // Four notes relayed: in and out by kind, with their bytes; each reached one receiver.
   EXPECT_TRUE(Reaches("tutti_frames_in_total{kind=\"midi_message\"}", 7));
@@ -239,6 +254,80 @@ TEST_F(MetricsCountersTest, AConnectionPastTheCeilingIsCountedAsServerFull) {
   ASSERT_TRUE(over.ConnectTcp(server_->port()));
   EXPECT_EQ(over.Upgrade("/nope").status, 503);
   EXPECT_TRUE(Reaches("tutti_upgrade_refusals_total{status=\"503\",reason=\"server_full\"}", 1));
+}
+
+// The refusals that need a server state of their own: maintenance mode (503 to everyone
+// but staff) and a forwarding header from a trusted proxy that cannot be read (400).
+TEST_F(MetricsCountersTest, MaintenanceAndUnreadableProxyHeadersHaveTheirOwnClass) {
+  Start([](server::ServerConfig& c) {
+    c.exempt_networks = "127.0.0.1/32";
+    c.trusted_proxies = "127.0.0.10/32";
+  });
+  // A trusted proxy whose X-Forwarded-For names no address.
+  RawWs proxied;
+  proxied.set_source_address("127.0.0.10");
+  proxied.set_extra_headers("X-Forwarded-For: not an address\r\n");
+  ASSERT_TRUE(proxied.ConnectTcp(server_->port()));
+  EXPECT_EQ(proxied.Upgrade(server_->Resource(Named("p"))).status, 400);
+  EXPECT_TRUE(Reaches("tutti_upgrade_refusals_total{status=\"400\",reason=\"proxy_header\"}", 1));
+
+  auto admin = server_->Connect(Admin("admin"));
+  ASSERT_TRUE(admin);
+  proto::ServerMessage on;
+  on.set_message_type(proto::ServerMessage::ServerCommand);
+  on.mutable_server_command()->set_commandtype(proto::SET_MAINTENANCE);
+  (*on.mutable_server_command()->mutable_parameters())["on"] = "true";
+  on.set_request_id("on");
+  ASSERT_TRUE(admin->Send(on));
+  auto done = WaitForReply(*admin, proto::ClientMessage::kCommandResult, "on", 10s);
+  ASSERT_TRUE(done && done->command_result().ok());
+  EXPECT_EQ(UpgradeFrom("127.0.0.11", server_->Resource(Named("newcomer"))), 503);
+  EXPECT_TRUE(Reaches("tutti_upgrade_refusals_total{status=\"503\",reason=\"maintenance\"}", 1));
+  // Neither was counted as "other".
+  EXPECT_EQ(Scrape().count("tutti_upgrade_refusals_total{status=\"503\",reason=\"other\"}"), 0u);
+  EXPECT_EQ(Scrape().count("tutti_upgrade_refusals_total{status=\"400\",reason=\"other\"}"), 0u);
+}
+
+// A member that stops reading: droppable avatar moves are shed past the soft limit and
+// counted as drops, then chat lines push its queue past the hard limit and it is closed
+// (4001), counted as a slow-consumer close. The bytes sent are far beyond what the
+// kernel buffers (4 KB socket buffers, up to 1 MB sent), so the order is fixed.
+TEST_F(MetricsCountersTest, ASlowConsumerShowsAsDropsThenAClose) {
+  Start([](server::ServerConfig& c) {
+    c.socket_send_buffer = 4096;
+    c.outbound_soft_limit = 16 * 1024;
+    c.outbound_hard_limit = 32 * 1024;
+    c.chat_per_second = 1e6;
+    c.chat_burst = 1e6;
+    c.avatar_per_second = 1e6;
+    c.avatar_burst = 1e6;
+  });
+  auto sender = server_->Connect("sender");
+  ASSERT_TRUE(sender);
+  ASSERT_TRUE(JoinRoom(*sender, "Firehose"));
+  RawWs slow;
+  ASSERT_TRUE(slow.Open(server_->port(), server_->Resource(Named("slow")), 4096));
+  proto::ServerMessage join = JoinMsg("Firehose");
+  client::StampServerMessageType(&join);
+  ASSERT_TRUE(slow.SendBinary(join.SerializeAsString()));
+  ASSERT_TRUE(sender->WaitFor(proto::ClientMessage::kUserJoinedRoom, 5s));
+  EXPECT_EQ(Scrape()["tutti_frames_dropped_total"], 0);
+  EXPECT_EQ(Scrape()["tutti_slow_consumer_closes_total"], 0);
+  // From here on the slow member reads nothing.
+  const std::string filler(1000, 'z');
+  bool closed = false;
+  // The sender reads its own line back before the next: its queue stays small, however
+  // slowly the machine schedules its reader, and only the silent member's grows.
+  for (int i = 0; i < 1000 && !closed; ++i) {
+    ASSERT_TRUE(sender->Send(AvatarMove(0.5f)));
+    ASSERT_TRUE(sender->Send(ChatMsg(filler)));
+    ASSERT_TRUE(sender->WaitFor(proto::ClientMessage::kRoomChatMessage, 10s)) << "line " << i;
+    if (i % 50 == 49) closed = Scrape()["tutti_slow_consumer_closes_total"] >= 1;
+  }
+  EXPECT_TRUE(Reaches("tutti_slow_consumer_closes_total", 1));
+  EXPECT_TRUE(Reaches("tutti_frames_dropped_total", 1));
+  EXPECT_TRUE(Reaches("tutti_connections_closed_total{code=\"4001\"}", 1));
+  EXPECT_TRUE(Reaches("tutti_frames_out_total{kind=\"avatar_command\"}", 1));
 }
 
 TEST_F(MetricsCountersTest, PromtoolAcceptsAScrapeTakenUnderLoad) {
