@@ -3,8 +3,9 @@
 // on every receiver's send queue, as the shard's local delivery does. The fake host stands
 // in for the shards: cross-shard posts are not in this figure (the load test has them).
 // BM_RoomFanoutMidiSessions hands the frame to a real Session per receiver
-// (Session::Send: the outbound budget check and the metrics it counts) over a link that
-// only counts bytes, as the shard's local delivery does.
+// (Session::Send: the outbound budget check and the metrics it counts, frames and bytes
+// by kind) over a link that only counts bytes, as the shard's local delivery does; the
+// room observes its fan-out histogram, as on its home shard.
 #include <benchmark/benchmark.h>
 
 #include <deque>
@@ -15,6 +16,8 @@
 
 #include "server/config.h"
 #include "server/ids.h"
+#include "server/metrics/labels.h"
+#include "server/metrics/shard_histogram.h"
 #include "server/room.h"
 #include "server/session.h"
 
@@ -54,6 +57,8 @@ class FakeHost final : public server::RoomHost {
       who.username = who.user_id;
       sessions_[server::ShardOfSession(id)].push_back(std::make_unique<server::Session>(
           id, who, std::make_unique<CountingLink>(), *session_config_, 0));
+      // As the shard does: every send is counted in its (here, the host's) counters.
+      sessions_[server::ShardOfSession(id)].back()->set_counters(&outbound_);
       return;
     }
     sinks_[server::ShardOfSession(id)].push_back(Sink{id, {}});
@@ -84,6 +89,9 @@ class FakeHost final : public server::RoomHost {
   void JoinFailed(server::SessionId, const std::string&, const server::Frame&) override {}
   void MemberLeft(server::SessionId, const std::string&, const server::Frame&) override {}
   void RoomEmpty(const std::string&) override {}
+  server::metrics::ShardHistogram* midi_fanout() override {
+    return session_config_ != nullptr ? &fanout_ : nullptr;
+  }
   // Hooks that newer RoomHost versions declare (moderation and storage); harmless
   // extra methods where they do not exist, overrides where they do.
   int64_t UnixMs() { return 1'700'000'000'000; }
@@ -93,6 +101,8 @@ class FakeHost final : public server::RoomHost {
   int shards_;
   int64_t now_us_ = 1'000'000'000;
   const server::ServerConfig* session_config_;
+  server::metrics::OutboundCounters outbound_;
+  server::metrics::ShardHistogram fanout_{server::metrics::kFanout};
   std::vector<Sink> sinks_[server::kMaxShards];
   std::vector<std::unique_ptr<server::Session>> sessions_[server::kMaxShards];
 };
