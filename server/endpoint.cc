@@ -433,8 +433,13 @@ struct Endpoint::Impl {
     if (con->session != 0) {
       SessionId id = con->session;
       con->session = 0;
-      // What the server sent, or 1006 when the connection dropped without a close.
-      shard->mutable_counters().closes.Add(con->get_local_close_code());
+      // The code the server closed with, whether or not its close frame got out (a slow
+      // consumer's 4001 waits behind a backlog the peer does not read, and the close
+      // timeout ends the socket first: websocketpp then reports 1006). Otherwise what
+      // websocketpp sent: the peer's code echoed, or 1006 when the connection dropped.
+      const Session* s = shard->FindSession(id);
+      const uint16_t ours = s != nullptr ? s->close_code() : 0;
+      shard->mutable_counters().closes.Add(ours != 0 ? ours : con->get_local_close_code());
       ++shard->mutable_counters().connections_closed;
       // 1006 (abnormal) when the client sent no close frame: the socket just went away.
       shard->ConnectionLost(id, con->get_remote_close_code());

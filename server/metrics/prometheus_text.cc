@@ -138,8 +138,8 @@ std::string RenderPrometheusText(const MetricsSnapshot& s) {
   f.Counter("tutti_connections_opened_total", "WebSocket sessions opened.",
             D(s.connections_opened));
   f.Labelled("tutti_connections_closed_total",
-             "WebSocket sessions closed, by the close code the server sent (1006: the "
-             "connection dropped without a close).",
+             "WebSocket sessions closed, by the close code the server closed with (sent or "
+             "not), else the peer's (1006: the connection dropped without a close).",
              "code", s.closes_by_code, "1000");
   f.LabelledPairs("tutti_upgrade_refusals_total",
                   "WebSocket upgrades refused, by HTTP status and reason class.", "status",

@@ -45,15 +45,24 @@ class MetricsCountersTest : public ::testing::Test {
   // Scrapes until `series` is at least `want`, for at most 10 s; says what it saw.
   ::testing::AssertionResult Reaches(const std::string& series, double want) {
     double seen = 0;
+    std::map<std::string, double> last;
     if (WaitUntil(
             [&] {
-              seen = Scrape()[series];
+              last = Scrape();
+              seen = last[series];
               return seen >= want;
             },
             10s)) {
       return ::testing::AssertionSuccess();
     }
-    return ::testing::AssertionFailure() << series << " is " << seen << ", want >= " << want;
+    // The family's other series say where the count went instead.
+    const std::string family = series.substr(0, series.find('{'));
+    auto failure = ::testing::AssertionFailure()
+                   << series << " is " << seen << ", want >= " << want << "; the family has:";
+    for (const auto& [name, value] : last) {
+      if (name.compare(0, family.size(), family) == 0) failure << "\n  " << name << " " << value;
+    }
+    return failure;
   }
   // One upgrade from `source` to `resource`; the HTTP status it got.
   int UpgradeFrom(const std::string& source, const std::string& resource) {
