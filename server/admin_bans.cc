@@ -124,6 +124,7 @@ AdminResponse AdminBans::Lift(const AdminQuery& query) {
   const absl::Status s = result.get();
   if (absl::IsNotFound(s)) return JsonError(404, "no such server ban");
   if (!s.ok()) return JsonError(503, "cannot lift the ban: the store failed");
+  server_->log().Warn("ban.lift", {{"target", *target}, {"actor", kAdminListenerActor}});
   std::string body = "{\"lifted\":";
   crypto::AppendJsonString(&body, *target);
   body += "}\n";

@@ -34,6 +34,7 @@ class Social;
 class ResumeTokens;
 class RecordingService;
 class RoomListService;
+class ServerLog;
 namespace store {
 class Store;
 }
@@ -87,6 +88,8 @@ class Cluster {
   virtual int64_t started_us() const = 0;
   // Maintenance mode and drains (maintenance.h); thread-safe.
   virtual Maintenance& maintenance() = 0;
+  // The structured log (server/server_log.h); thread-safe.
+  virtual ServerLog& log() = 0;
 };
 
 }  // namespace tutti::server

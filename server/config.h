@@ -171,6 +171,13 @@ struct ServerConfig {
   // The reconnect hint of a drain's notice and close: long enough for a restart to bind
   // again, short enough that no one gives up.
   int drain_reconnect_after_ms = 5000;
+  // --- the server's log (server/server_log.h, docs/OPERATIONS.md "Logs") ---------
+  std::string log_format = "kv";  // "kv" (key=value) or "json", one line each, on stderr
+  // Live log subscribers (staff, SUBSCRIBE_LOG): lines per second each may get, with a
+  // burst for a busy moment; past it lines are dropped for that subscriber and counted.
+  double log_stream_lines_per_second = 20;
+  double log_stream_burst = 100;
+  size_t max_log_subscribers = 16;
   // --- audit log -----------------------------------------------------------------
   // Moderation records older than this are deleted, at start-up and every hour after,
   // so the log cannot grow without bound. 0 keeps everything.

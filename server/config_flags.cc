@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "server/config_file.h"
 #include "server/redis/redis_client.h"
+#include "server/server_log.h"
 
 namespace {
 // Defaults come from ServerConfig itself, so config.h stays the one place that says them.
@@ -76,6 +77,8 @@ ABSL_FLAG(size_t, room_history_bytes, kDefaults.room_history.max_bytes,
           "bytes of room events kept per room for resuming clients");
 ABSL_FLAG(int64_t, room_history_age_ms, kDefaults.room_history.max_age_us / 1000,
           "age past which a room event is no longer kept for resuming clients, ms");
+ABSL_FLAG(std::string, log_format, kDefaults.log_format,
+          "log lines on stderr: kv (key=value) or json");
 ABSL_FLAG(int, audit_retention_days, kDefaults.audit_retention_days,
           "delete moderation records older than this; 0 keeps them all");
 
@@ -170,6 +173,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   if (given(FLAGS_controller_burst)) c.controller_burst = absl::GetFlag(FLAGS_controller_burst);
   if (given(FLAGS_chat_per_second)) c.chat_per_second = absl::GetFlag(FLAGS_chat_per_second);
   if (given(FLAGS_chat_burst)) c.chat_burst = absl::GetFlag(FLAGS_chat_burst);
+  if (given(FLAGS_log_format)) c.log_format = absl::GetFlag(FLAGS_log_format);
 
   absl::Status s;
   Check(&s, "shards", c.shards, 0, 1024);
@@ -204,6 +208,9 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
     }
   }
   if (!s.ok()) return s;
+  if (!ParseLogFormat(c.log_format).ok()) {
+    return absl::InvalidArgumentError("--log-format wants kv or json, not " + c.log_format);
+  }
   return c;
 }
 

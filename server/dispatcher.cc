@@ -231,6 +231,10 @@ void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, in
     case proto::SET_MAINTENANCE:
       if (!TakeRequest(s, rid)) return;
       return HandleMaintenanceCommand(*shard_, s, cmd, rid);
+    case proto::SUBSCRIBE_LOG:
+    case proto::UNSUBSCRIBE_LOG:
+      if (!TakeRequest(s, rid)) return;
+      return OnLogSubscription(s, cmd, cmd.commandtype() == proto::SUBSCRIBE_LOG, rid);
     case proto::UPDATE_SETTINGS: {
       auto update = UpdateRoomFromParameters(cmd.parameters());
       if (update.ok()) return OnUpdate(s, *update, rid);

@@ -12,6 +12,7 @@
 
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "protos/tutti.pb.h"
 #include "server/metrics/labels.h"
 #include "server/moderation/command_parser.h"
@@ -37,6 +38,8 @@ class Dispatcher {
   bool AdmitJoin(Session& s, const RoomRequest& req, const std::string& rid);
   // Sends an admitted request to the room's home shard.
   void SendJoin(RoomRequest req);
+  // The session is gone: its live-log subscription (if any) ends (handlers_log.cc).
+  void SessionEnded(SessionId id);
 
  private:
   void Dispatch(Session& s, const proto::ServerMessage& msg, int64_t arrival_us);
@@ -90,9 +93,15 @@ class Dispatcher {
   void DeliverPrivateMessage(Session& s, const proto::PrivateMessage& pm, const std::string& rid);
   void ApplyStatus(Session& s, const proto::UserStatusUpdate& update, const std::string& rid);
 
+  // handlers_log.cc: SUBSCRIBE_LOG / UNSUBSCRIBE_LOG (server staff).
+  void OnLogSubscription(Session& s, const proto::ServerCommand& cmd, bool subscribe,
+                         const std::string& rid);
+
   JoinRequest JoinRequestFor(Session& s, const std::string& rid);
 
   Shard* shard_;
+  // Live-log subscriptions of this shard's sessions: session -> ServerLog id.
+  absl::flat_hash_map<SessionId, uint64_t> log_subscriptions_;
 };
 
 }  // namespace tutti::server

@@ -182,6 +182,13 @@ struct Endpoint::Impl {
     const std::string& resource = con->get_resource();
     auto refuse = [&](websocketpp::http::status_code::value status, const std::string& why,
                       metrics::RefusalReason reason = metrics::RefusalReason::kOther) {
+      // The address and the server's own reason; never the request's path (it holds the
+      // sealed payload) or its headers.
+      shard->server().log().Warn("conn.refused",
+                                 {{"ip", con->client_ip.empty() ? RemoteIpOf(con) : con->client_ip},
+                                  {"status", std::to_string(status)},
+                                  {"reason", why},
+                                  {"shard", std::to_string(shard->index())}});
       // A refusal already answered (and counted) at accept is not counted twice.
       if (con->door_refusal.ok()) shard->mutable_counters().refusals.Add(status, reason);
       con->set_status(status);
@@ -248,6 +255,7 @@ struct Endpoint::Impl {
         rec.target = ip;
         rec.reason = "too many failed connection attempts";
         rec.until_unix_ms = *until;
+        server.log().Warn("auth.autoban", {{"ip", ip}, {"until_unix_ms", std::to_string(*until)}});
         server.RunStorage(
             *shard, [rec](store::Store& st) { st.AppendAudit(rec).IgnoreError(); }, [] {});
       }
@@ -406,6 +414,11 @@ struct Endpoint::Impl {
                                          shard->server().config().compression_threshold);
     Session* s =
         shard->AddSession(std::move(*con->identity), std::move(link), std::move(con->resume));
+    shard->server().log().Info("conn.open", {{"ip", s->remote_ip()},
+                                             {"user", s->identity().user_id},
+                                             {"guest", s->identity().is_guest ? "true" : "false"},
+                                             {"session", std::to_string(s->id())},
+                                             {"shard", std::to_string(shard->index())}});
     ++shard->mutable_counters().connections_opened;
     con->identity.reset();
     con->session = s->id();
@@ -439,7 +452,11 @@ struct Endpoint::Impl {
       // websocketpp sent: the peer's code echoed, or 1006 when the connection dropped.
       const Session* s = shard->FindSession(id);
       const uint16_t ours = s != nullptr ? s->close_code() : 0;
-      shard->mutable_counters().closes.Add(ours != 0 ? ours : con->get_local_close_code());
+      const uint16_t code = ours != 0 ? ours : con->get_local_close_code();
+      shard->mutable_counters().closes.Add(code);
+      shard->server().log().Info("conn.close", {{"session", std::to_string(id)},
+                                                {"code", std::to_string(code)},
+                                                {"shard", std::to_string(shard->index())}});
       ++shard->mutable_counters().connections_closed;
       // 1006 (abnormal) when the client sent no close frame: the socket just went away.
       shard->ConnectionLost(id, con->get_remote_close_code());

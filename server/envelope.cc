@@ -134,6 +134,10 @@ proto::ClientMessage::MessageType ExpectedType(const proto::ClientMessage& msg) 
       return M::TempoState;
     case M::kMemberQuality:
       return M::MemberQuality;
+    case M::kLogLine:
+      return M::LogLine;
+    case M::kLogSubscription:
+      return M::LogSubscription;
     case M::MESSAGE_NOT_SET:
       return M::Unspecified;
   }

@@ -13,6 +13,7 @@
 #include "server/moderation/ban_list.h"
 #include "server/moderation/permissions.h"
 #include "server/room.h"
+#include "server/server_log.h"
 #include "server/shard.h"
 #include "server/store/client_text.h"
 #include "server/store/store.h"
@@ -192,7 +193,7 @@ void Dispatcher::OnServerBan(Session& s, const moderation::ParsedCommand& cmd,
         // Publish before acknowledging: the next upgrade on any shard sees the ban.
         if (status->ok()) srv->RepublishBans(st);
       },
-      [shard, srv, status, id, rid, name, target = ban.target, add] {
+      [shard, srv, status, id, rid, name, target = ban.target, actor = ban.actor, add] {
         Session* sess = shard->FindSession(id);
         if (!status->ok()) {
           if (sess) {
@@ -202,6 +203,7 @@ void Dispatcher::OnServerBan(Session& s, const moderation::ParsedCommand& cmd,
           }
           return;
         }
+        srv->log().Warn(add ? "ban.add" : "ban.lift", {{"target", target}, {"actor", actor}});
         if (add) {
           for (int i = 0; i < srv->shard_count(); ++i) {
             Shard& t = srv->shard(i);

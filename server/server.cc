@@ -44,7 +44,10 @@ class ShardLayers final : public ShardHooks {
     tokens_.Track(s);
     dispatcher_.SendWelcome(s);
   }
-  void SessionEnded(SessionId id) override { tokens_.Forget(id); }
+  void SessionEnded(SessionId id) override {
+    tokens_.Forget(id);
+    dispatcher_.SessionEnded(id);
+  }
   void OnFrame(Session& s, const std::string& payload, bool binary, int64_t arrival_us) override {
     dispatcher_.Handle(s, payload, binary, arrival_us);
   }
@@ -75,6 +78,12 @@ int ShardCountFor(const ServerConfig& config) {
 
 Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<const Clock> clock)
     : config_(std::move(config)), clock_(std::move(clock)) {
+  ServerLog::Options log;
+  log.format = ParseLogFormat(config_.log_format).value_or(LogFormat::kKeyValue);
+  log.lines_per_second = config_.log_stream_lines_per_second;
+  log.burst = config_.log_stream_burst;
+  log.max_subscribers = config_.max_log_subscribers;
+  log_ = std::make_unique<ServerLog>(log, stderr, clock_.get());
   crypto::AuthenticatorOptions auth;
   auth.max_resource_bytes = config_.max_resource_bytes;
   auth.allow_guests = config_.allow_guests;
@@ -189,11 +198,17 @@ absl::Status Server::Start() {
   }
   port_ = port;
   for (auto& shard : shards_) shard->StartThread();
+  log_->Info("server.start", {{"version", kServerVersion},
+                              {"address", config_.listen_address},
+                              {"port", std::to_string(port_)},
+                              {"shards", std::to_string(shards_.size())},
+                              {"trusted_proxies", config_.trusted_proxies}});
   return absl::OkStatus();
 }
 
 void Server::Shutdown() {
   if (shutting_down_.exchange(true)) return;
+  log_->Info("server.stop", {});
   maintenance_->Cancel();
   for (auto& shard : shards_) {
     Shard* s = shard.get();
@@ -237,8 +252,7 @@ void Server::RepublishBans(store::Store& store) {
   const int64_t now = clock_->UnixMs();
   auto bans = store.ListServerBans(now);
   if (!bans.ok()) {
-    std::fprintf(stderr, "tutti: cannot read server bans: %s\n",
-                 std::string(bans.status().message()).c_str());
+    log_->Error("bans.read_failed", {{"error", std::string(bans.status().message())}});
     return;
   }
   std::atomic_store(&bans_, moderation::BanList::Build(std::move(*bans), now));

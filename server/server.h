@@ -27,8 +27,9 @@
 #include "server/moderation/ban_list.h"
 #include "server/moderation/connection_limits.h"
 #include "server/moderation/forwarded.h"
-#include "server/resume_tokens.h"
 #include "server/recording_writer.h"
+#include "server/resume_tokens.h"
+#include "server/server_log.h"
 #include "server/social.h"
 #include "server/store/storage_thread.h"
 
@@ -76,6 +77,7 @@ class Server final : public Cluster {
   int64_t started_us() const override { return started_us_; }
   RecordingService* recordings() override { return recordings_.get(); }
   void RepublishBans(store::Store& store) override;
+  ServerLog& log() override { return *log_; }
 
   // SIGHUP: runs `change` on the configuration while every shard thread is parked in a
   // posted task, so that no shard reads it meanwhile (the shards read it without locks).
@@ -117,6 +119,8 @@ class Server final : public Cluster {
  private:
   ServerConfig config_;
   std::shared_ptr<const Clock> clock_;
+  // First and last: every other part may log until it is gone.
+  std::unique_ptr<ServerLog> log_;
   std::unique_ptr<crypto::Authenticator> authenticator_;
   std::unique_ptr<ResumeTokens> resume_tokens_;  // memory only: a restart forgets every token
   // Before shards_: their rooms hand a last Stop to it as they go (it no longer runs).
