@@ -30,6 +30,12 @@ proto::ModerationAction ModerationActionOf(moderation::AuditAction a) {
       return proto::MOD_SET_TOPIC;
     case moderation::AuditAction::kStaffEntry:
       return proto::MOD_STAFF_ENTRY;
+    case moderation::AuditAction::kDrain:
+      return proto::MOD_DRAIN;
+    case moderation::AuditAction::kMaintenanceOn:
+      return proto::MOD_MAINTENANCE_ON;
+    case moderation::AuditAction::kMaintenanceOff:
+      return proto::MOD_MAINTENANCE_OFF;
   }
   return proto::MOD_KICK;
 }

@@ -9,8 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "server/envelope.h"
 #include "server/frame.h"
+#include "server/server_log.h"
 #include "server/session.h"
 #include "server/shard.h"
+#include "server/store/store.h"
 #include "server/text.h"
 
 namespace tutti::server {
@@ -45,20 +47,21 @@ std::string Maintenance::reason() const {
   return reason_;
 }
 
-void Maintenance::SetMode(bool on, std::string reason) {
+void Maintenance::SetMode(bool on, std::string reason, std::string actor) {
   Shard& zero = cluster_->shard(0);
-  zero.Post(
-      [this, on, reason = std::move(reason)]() mutable { SetModeOnShard0(on, std::move(reason)); });
+  zero.Post([this, on, reason = std::move(reason), actor = std::move(actor)]() mutable {
+    SetModeOnShard0(on, std::move(reason), actor);
+  });
 }
 
-void Maintenance::StartDrain(std::string message, int64_t seconds) {
+void Maintenance::StartDrain(std::string message, int64_t seconds, std::string actor) {
   // Set here, not on shard 0, so that a caller waiting for drained() (tutti-server's main
   // after SIGTERM) sees the drain from the moment it asked for it.
   drained_.store(false);
   draining_.store(true);
   Shard& zero = cluster_->shard(0);
-  zero.Post([this, message = std::move(message), seconds]() mutable {
-    StartDrainOnShard0(std::move(message), seconds);
+  zero.Post([this, message = std::move(message), seconds, actor = std::move(actor)]() mutable {
+    StartDrainOnShard0(std::move(message), seconds, actor);
   });
 }
 
@@ -66,7 +69,23 @@ void Maintenance::Cancel() {
   cluster_->shard(0).Post([this] { timer_.cancel(); });
 }
 
-void Maintenance::SetModeOnShard0(bool on, std::string reason) {
+void Maintenance::Record(moderation::AuditAction action, const std::string& actor,
+                         const std::string& reason, int64_t until_unix_ms) {
+  moderation::AuditRecord rec;
+  rec.unix_ms = cluster_->clock().UnixMs();
+  rec.actor = actor;
+  rec.action = action;
+  rec.reason = reason;
+  rec.until_unix_ms = until_unix_ms;
+  // The operator's words are the operator's, not a secret: they go to every client anyway.
+  cluster_->log().Warn("maintenance." + std::string(moderation::AuditActionName(action)),
+                       {{"actor", actor}, {"reason", reason}});
+  // Best effort, as the automatic bans' records: a full storage queue must not stop a drain.
+  cluster_->RunStorage(
+      cluster_->shard(0), [rec](store::Store& st) { st.AppendAudit(rec).IgnoreError(); }, [] {});
+}
+
+void Maintenance::SetModeOnShard0(bool on, std::string reason, const std::string& actor) {
   reason = CleanText(reason, kMaxMessageBytes, false);
   const bool was_on = on_.load();
   {
@@ -89,9 +108,12 @@ void Maintenance::SetModeOnShard0(bool on, std::string reason) {
     drained_.store(false);
   }
   if (on != was_on || everyone) Broadcast(notice, !everyone);
+  Record(on ? moderation::AuditAction::kMaintenanceOn : moderation::AuditAction::kMaintenanceOff,
+         actor, reason, 0);
 }
 
-void Maintenance::StartDrainOnShard0(std::string message, int64_t seconds) {
+void Maintenance::StartDrainOnShard0(std::string message, int64_t seconds,
+                                     const std::string& actor) {
   seconds = std::clamp<int64_t>(seconds, 0, kMaxDrainSeconds);
   message = CleanText(message, kMaxMessageBytes, false);
   // Maintenance mode comes with it; every client hears of the drain itself, so no
@@ -127,6 +149,7 @@ void Maintenance::StartDrainOnShard0(std::string message, int64_t seconds) {
   notice.set_closes_at_unix_ms(c.end_unix_ms);
   notice.set_reconnect_after_ms(cluster_->config().drain_reconnect_after_ms);
   Broadcast(notice, false);
+  Record(moderation::AuditAction::kDrain, actor, c.message, c.end_unix_ms);
   Arm();
 }
 

@@ -26,6 +26,7 @@
 
 #include "protos/tutti.pb.h"
 #include "server/cluster.h"
+#include "server/moderation/audit.h"
 
 namespace tutti::server {
 
@@ -51,17 +52,23 @@ class Maintenance {
 
   // Maintenance mode on or off; owners and staff get a ServerNotice when it changes. Off
   // also cancels a drain that is counting down, and then every client hears of it.
-  void SetMode(bool on, std::string reason);
+  // `actor` (the admin's user id, or "server" for the process itself) is recorded in the
+  // server's audit log (maintenance_on / maintenance_off) and the structured log.
+  void SetMode(bool on, std::string reason, std::string actor = "server");
   // Starts a drain of `seconds` (0..kMaxDrainSeconds) with `message`; one already counting
-  // down keeps the earlier of the two ends and takes the new message.
-  void StartDrain(std::string message, int64_t seconds);
+  // down keeps the earlier of the two ends and takes the new message. Recorded as `drain`
+  // (reason: the message, until: when the connections close) by `actor`.
+  void StartDrain(std::string message, int64_t seconds, std::string actor = "server");
   // Shutting down: the countdown timer is cancelled, so shard 0's loop can end.
   void Cancel();
 
  private:
   struct Countdown;
-  void SetModeOnShard0(bool on, std::string reason);
-  void StartDrainOnShard0(std::string message, int64_t seconds);
+  void SetModeOnShard0(bool on, std::string reason, const std::string& actor);
+  void StartDrainOnShard0(std::string message, int64_t seconds, const std::string& actor);
+  // Shard 0: the server-wide audit record (read by staff with /log) and a warn log line.
+  void Record(moderation::AuditAction action, const std::string& actor, const std::string& reason,
+              int64_t until_unix_ms);
   void Tick();  // shard 0: a mark or the end has come
   void Arm();   // shard 0: waits for the next mark or the end
   // Shard 0: `notice` to every session on every shard that `owners_and_staff` restricts (or

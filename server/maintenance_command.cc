@@ -79,7 +79,7 @@ void HandleMaintenanceCommand(Shard& shard, Session& s, const proto::ServerComma
                               rid),
                     rid);
     }
-    maintenance.StartDrain(message, seconds);
+    maintenance.StartDrain(message, seconds, s.user().user_id());
     return Done(shard, s, "drain",
                 absl::StrCat("draining: every connection closes in ", seconds, " s"), rid);
   }
@@ -89,7 +89,7 @@ void HandleMaintenanceCommand(Shard& shard, Session& s, const proto::ServerComma
                   MakeError(proto::INVALID_PARAMETERS, "on must be \"true\" or \"false\"", rid),
                   rid);
   }
-  maintenance.SetMode(on == "true", Param(cmd, "reason"));
+  maintenance.SetMode(on == "true", Param(cmd, "reason"), s.user().user_id());
   Done(shard, s, "maintenance",
        on == "true" ? "maintenance mode on: new connections refused (503), staff excepted"
                     : "maintenance mode off",

@@ -23,6 +23,9 @@ constexpr std::pair<AuditAction, std::string_view> kNames[] = {
     {AuditAction::kClearChat, "clear_chat"},
     {AuditAction::kSetTopic, "set_topic"},
     {AuditAction::kStaffEntry, "staff_entry"},
+    {AuditAction::kDrain, "drain"},
+    {AuditAction::kMaintenanceOn, "maintenance_on"},
+    {AuditAction::kMaintenanceOff, "maintenance_off"},
 };
 
 }  // namespace

@@ -29,7 +29,10 @@ enum class AuditAction {
   kServerUnban = 9,
   kClearChat = 10,
   kSetTopic = 11,
-  kStaffEntry = 12,  // staff joined past a room's barriers; reason lists them
+  kStaffEntry = 12,      // staff joined past a room's barriers; reason lists them
+  kDrain = 13,           // server-wide: a drain started; reason = its message
+  kMaintenanceOn = 14,   // server-wide: maintenance mode on; reason = the operator's
+  kMaintenanceOff = 15,  // server-wide: maintenance mode off
 };
 
 // The actor recorded for bans the server issues by itself (failed-auth bans).

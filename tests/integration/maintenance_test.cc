@@ -195,5 +195,59 @@ TEST(Maintenance, OnlyAdminsAndOnlyValidParameters) {
   EXPECT_TRUE(ServerStillServes(ts));
 }
 
+// Drains and maintenance mode are server-wide actions of an admin: each is recorded in the
+// server's audit log, which server staff (a moderator here) read with /log outside a room;
+// a member is not shown it. What a moderator is refused leaves no record.
+TEST(Maintenance, DrainsAndTheModeAreInTheServerAuditLogForStaff) {
+  TestServer ts(2);
+  UserSpec mod_spec = Named("mod");
+  mod_spec.roles = {"moderator"};
+  auto admin = ts.Connect(Admin());
+  auto mod = ts.Connect(mod_spec);
+  auto member = ts.Connect(Named("member"));
+  ASSERT_TRUE(admin && mod && member);
+  std::string rid;
+  ASSERT_TRUE(mod->Send(Command(proto::START_DRAIN, {{"message", "not mine"}}, "m")));
+  EXPECT_EQ(WaitError(*mod, 5s, &rid), proto::PERMISSION_DENIED);
+  ASSERT_TRUE(CommandOk(
+      *admin, Command(proto::SET_MAINTENANCE, {{"on", "true"}, {"reason", "disk swap"}}, "on")));
+  ASSERT_TRUE(CommandOk(
+      *admin, Command(proto::START_DRAIN, {{"message", "back at noon"}, {"seconds", "600"}}, "d")));
+  ASSERT_TRUE(CommandOk(*admin, Command(proto::SET_MAINTENANCE, {{"on", "false"}}, "off")));
+
+  // The records are written on the storage thread after the answers: read until all three
+  // are there (bounded).
+  std::vector<proto::AuditEntry> ours;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (int round = 0; ours.size() < 3 && std::chrono::steady_clock::now() < deadline; ++round) {
+    const std::string log_rid = "log" + std::to_string(round);
+    ASSERT_TRUE(mod->Send(ChatMsg("/log 50", log_rid)));
+    auto log = WaitForReply(*mod, proto::ClientMessage::kAuditLog, log_rid, 10s);
+    ASSERT_TRUE(log);
+    ours.clear();
+    for (const auto& e : log->audit_log().entries()) {
+      if (e.action() == proto::MOD_DRAIN || e.action() == proto::MOD_MAINTENANCE_ON ||
+          e.action() == proto::MOD_MAINTENANCE_OFF) {
+        ours.push_back(e);
+      }
+    }
+  }
+  ASSERT_EQ(ours.size(), 3u);
+  EXPECT_EQ(ours[0].action(), proto::MOD_MAINTENANCE_ON);
+  EXPECT_EQ(ours[0].reason(), "disk swap");
+  EXPECT_EQ(ours[1].action(), proto::MOD_DRAIN);
+  EXPECT_EQ(ours[1].reason(), "back at noon");
+  EXPECT_GT(ours[1].until_unix_ms(), ours[1].unix_ms());
+  EXPECT_EQ(ours[2].action(), proto::MOD_MAINTENANCE_OFF);
+  for (const auto& e : ours) {
+    EXPECT_EQ(e.actor_user_id(), "u-admin");
+    EXPECT_EQ(e.room_id(), "");  // server-wide
+  }
+  // A member outside a room has no log to read.
+  ASSERT_TRUE(member->Send(ChatMsg("/log", "ml")));
+  EXPECT_EQ(WaitError(*member, 5s, &rid), proto::WRONG_STATE);
+  EXPECT_FALSE(ts.server().maintenance().draining());
+}
+
 }  // namespace
 }  // namespace tutti::testing

@@ -20,7 +20,10 @@ TEST(AuditTest, ActionsMirrorTheProtoNumbering) {
   EXPECT_EQ(static_cast<int>(AuditAction::kClearChat), proto::MOD_CLEAR_CHAT);
   EXPECT_EQ(static_cast<int>(AuditAction::kSetTopic), proto::MOD_SET_TOPIC);
   EXPECT_EQ(static_cast<int>(AuditAction::kStaffEntry), proto::MOD_STAFF_ENTRY);
-  EXPECT_EQ(proto::ModerationAction_MAX, proto::MOD_STAFF_ENTRY);  // no unmirrored value
+  EXPECT_EQ(static_cast<int>(AuditAction::kDrain), proto::MOD_DRAIN);
+  EXPECT_EQ(static_cast<int>(AuditAction::kMaintenanceOn), proto::MOD_MAINTENANCE_ON);
+  EXPECT_EQ(static_cast<int>(AuditAction::kMaintenanceOff), proto::MOD_MAINTENANCE_OFF);
+  EXPECT_EQ(proto::ModerationAction_MAX, proto::MOD_MAINTENANCE_OFF);  // no unmirrored value
 }
 
 TEST(AuditTest, NamesRoundTrip) {
