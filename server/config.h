@@ -173,6 +173,9 @@ struct ServerConfig {
   int drain_reconnect_after_ms = 5000;
   // --- the server's log (server/server_log.h, docs/OPERATIONS.md "Logs") ---------
   std::string log_format = "kv";  // "kv" (key=value) or "json", one line each, on stderr
+  // Lines below this level ("info", "warn", "error") are not written to stderr; live
+  // subscribers pick their own level. SIGHUP reloads it.
+  std::string log_level = "info";
   // Live log subscribers (staff, SUBSCRIBE_LOG): lines per second each may get, with a
   // burst for a busy moment; past it lines are dropped for that subscriber and counted.
   double log_stream_lines_per_second = 20;

@@ -154,6 +154,11 @@ const Key kKeys[] = {
     TUTTI_KEY(recording_queue_events, 1, 1e8, false),
     TUTTI_KEY(recording_chunk_bytes, 1, 1 << 20, false),
     TUTTI_KEY(max_recordings_per_room, 0, 1e6, false),
+    TUTTI_KEY(log_format, 0, 0, false),
+    TUTTI_KEY(log_level, 0, 0, true),  // applied to the ServerLog by tutti-server's reload
+    TUTTI_KEY(log_stream_lines_per_second, 0.01, 1e6, false),
+    TUTTI_KEY(log_stream_burst, 1, 1e6, false),
+    TUTTI_KEY(max_log_subscribers, 0, 1e6, false),
 };
 
 #undef TUTTI_KEY

@@ -79,6 +79,8 @@ ABSL_FLAG(int64_t, room_history_age_ms, kDefaults.room_history.max_age_us / 1000
           "age past which a room event is no longer kept for resuming clients, ms");
 ABSL_FLAG(std::string, log_format, kDefaults.log_format,
           "log lines on stderr: kv (key=value) or json");
+ABSL_FLAG(std::string, log_level, kDefaults.log_level,
+          "the first level written to stderr: info, warn or error (SIGHUP reloads it)");
 ABSL_FLAG(int, audit_retention_days, kDefaults.audit_retention_days,
           "delete moderation records older than this; 0 keeps them all");
 
@@ -174,6 +176,7 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   if (given(FLAGS_chat_per_second)) c.chat_per_second = absl::GetFlag(FLAGS_chat_per_second);
   if (given(FLAGS_chat_burst)) c.chat_burst = absl::GetFlag(FLAGS_chat_burst);
   if (given(FLAGS_log_format)) c.log_format = absl::GetFlag(FLAGS_log_format);
+  if (given(FLAGS_log_level)) c.log_level = absl::GetFlag(FLAGS_log_level);
 
   absl::Status s;
   Check(&s, "shards", c.shards, 0, 1024);
@@ -209,7 +212,12 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   }
   if (!s.ok()) return s;
   if (!ParseLogFormat(c.log_format).ok()) {
-    return absl::InvalidArgumentError("--log-format wants kv or json, not " + c.log_format);
+    return absl::InvalidArgumentError(
+        "log_format (--log-format or the config file) wants kv or json, not " + c.log_format);
+  }
+  if (!ParseLogLevel(c.log_level).ok()) {
+    return absl::InvalidArgumentError(
+        "log_level (--log-level or the config file) wants info, warn or error, not " + c.log_level);
   }
   return c;
 }

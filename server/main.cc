@@ -20,6 +20,7 @@
 #include "server/config_flags.h"
 #include "server/maintenance.h"
 #include "server/server.h"
+#include "server/server_log.h"
 #include "server/service_notify.h"
 #include "server/startup_keys.h"
 #include "tools/common/main_flags.h"
@@ -34,8 +35,8 @@ std::string Join(const std::vector<std::string>& keys) {
 }
 
 // SIGHUP: the configuration file and flags are read again; the reloadable keys (limits read
-// where they are used) take their new values, server bans are re-read from the store, and
-// every other change is named as waiting for a restart.
+// where they are used, and the log level) take their new values, server bans are re-read
+// from the store, and every other change is named as waiting for a restart.
 void ReloadConfig(tutti::server::Server& server, tutti::server::ServerConfig* config) {
   absl::StatusOr<tutti::server::ServerConfig> next = tutti::server::ServerConfigFromFlags();
   if (!next.ok()) {
@@ -53,7 +54,13 @@ void ReloadConfig(tutti::server::Server& server, tutti::server::ServerConfig* co
     return;
   }
   tutti::server::CopyReloadable(*next, config);
+  // The log level is the ServerLog's own (an atomic), not read from the config where used.
+  server.log().SetLevel(
+      tutti::server::ParseLogLevel(config->log_level).value_or(tutti::server::LogLevel::kInfo));
   server.ReloadBans();
+  server.log().Warn("config.reload", {{"reloaded", Join(changes.reloadable)},
+                                      {"not_reloaded", Join(changes.restart_needed)},
+                                      {"log_level", config->log_level}});
   std::printf("tutti: SIGHUP: reloaded %s; server bans re-read from the store\n",
               changes.reloadable.empty() ? "no changed limit" : Join(changes.reloadable).c_str());
   if (!changes.restart_needed.empty()) {

@@ -80,6 +80,7 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
     : config_(std::move(config)), clock_(std::move(clock)) {
   ServerLog::Options log;
   log.format = ParseLogFormat(config_.log_format).value_or(LogFormat::kKeyValue);
+  log.level = ParseLogLevel(config_.log_level).value_or(LogLevel::kInfo);
   log.lines_per_second = config_.log_stream_lines_per_second;
   log.burst = config_.log_stream_burst;
   log.max_subscribers = config_.max_log_subscribers;

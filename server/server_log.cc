@@ -130,7 +130,7 @@ std::string FormatLogLine(LogFormat format, int64_t unix_ms, LogLevel level, std
 }
 
 ServerLog::ServerLog(Options options, std::FILE* out, const Clock* clock)
-    : options_(options), out_(out), clock_(clock) {}
+    : options_(options), level_(options.level), out_(out), clock_(clock) {}
 
 void ServerLog::Log(LogLevel level, std::string_view event, std::vector<LogField> fields) {
   LogEntry entry;
@@ -141,7 +141,7 @@ void ServerLog::Log(LogLevel level, std::string_view event, std::vector<LogField
   entry.fields = std::move(fields);
   const int64_t now_us = clock_->NowUs();
   absl::MutexLock lock(&mu_);
-  if (out_ != nullptr) {
+  if (out_ != nullptr && static_cast<int>(level) >= static_cast<int>(level_.load())) {
     std::string line = entry.text;
     line.push_back('\n');
     std::fwrite(line.data(), 1, line.size(), out_);

@@ -10,14 +10,15 @@
 // a connect payload, a resume token, a password or chat text (tested on a full run:
 // tests/integration/log_secrets_test.cc).
 //
-// Thread affinity: thread-safe; any shard, the storage thread, the admin listener and
-// main log through it. One absl::Mutex guards the output and the subscriber table; each
-// line is one fwrite under it, so lines never interleave. Deliveries are closures the
+// Thread affinity: thread-safe (the written level is an atomic); any shard, the storage thread, the
+// admin listener and main log through it. One absl::Mutex guards the output and the subscriber
+// table; each line is one fwrite under it, so lines never interleave. Deliveries are closures the
 // subscriber gave (the dispatcher's: a post to the subscriber's shard), called under the
 // mutex, so they must only post. Ownership: the Server owns it; it outlives the shards.
 #ifndef TUTTI_SERVER_SERVER_LOG_H_
 #define TUTTI_SERVER_SERVER_LOG_H_
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -70,7 +71,8 @@ class ServerLog {
  public:
   struct Options {
     LogFormat format = LogFormat::kKeyValue;
-    double lines_per_second = 20;  // per subscriber
+    LogLevel level = LogLevel::kInfo;  // the first level written to `out`
+    double lines_per_second = 20;      // per subscriber
     double burst = 100;
     size_t max_subscribers = 16;
   };
@@ -98,6 +100,11 @@ class ServerLog {
   size_t subscribers() const;
   const Options& options() const { return options_; }
 
+  // The first level written to `out` (config log_level; SIGHUP changes it). Subscribers
+  // keep their own levels.
+  void SetLevel(LogLevel level) { level_.store(level); }
+  LogLevel level() const { return level_.load(); }
+
  private:
   struct Subscriber {
     LogLevel min_level;
@@ -108,6 +115,7 @@ class ServerLog {
   };
 
   const Options options_;
+  std::atomic<LogLevel> level_;
   std::FILE* const out_;
   const Clock* const clock_;
   mutable absl::Mutex mu_;

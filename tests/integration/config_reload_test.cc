@@ -1,7 +1,7 @@
 // The real tutti-server binary with a configuration file (server/config_file.h): flags given
 // on the command line override the file and --print-config shows the result; a refused file
-// stops the start with EX_CONFIG naming its line; SIGHUP reloads a limit while connections
-// stay open, and names what it could not reload.
+// stops the start with EX_CONFIG naming its line; SIGHUP reloads a limit and the log level
+// while connections stay open, and names what it could not reload.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +18,7 @@
 #include "crypto/dev_connection.h"
 #include "crypto/keys.h"
 #include "server/clock.h"
+#include "tests/testing/raw_ws.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
 #include "tools/client/client.h"
@@ -166,6 +167,44 @@ TEST_F(ConfigReload, SighupChangesALimitWithoutDroppingAConnection) {
   heard = bob->WaitFor(proto::ClientMessage::kRoomChatMessage, 10s);
   ASSERT_TRUE(heard);
   EXPECT_EQ(heard->room_chat_message().message(), "0123456789");
+  EXPECT_EQ(server.Stop(SIGTERM, 20000), 0) << server.output();
+}
+
+// log_level is reloaded: at info a connection's opening is written, after SIGHUP with
+// "warn" it is not while a warn line (a refused upgrade) still is; the reload says it
+// reloaded log_level (stdout and a structured config.reload line). A level that is not
+// one is refused on SIGHUP and changes nothing.
+TEST_F(ConfigReload, SighupChangesTheLogLevel) {
+  Write("log_level = \"info\"\n");
+  ServerProcess server(TUTTI_SERVER_BIN, dir_, {"--config", file_});
+  ASSERT_TRUE(server.Start()) << server.output();
+  auto alice = Member(server.port(), "alice");
+  ASSERT_TRUE(alice);
+  EXPECT_TRUE(server.WaitForOutput("user=u-alice", 10000)) << server.output();
+
+  Write("log_level = \"warn\"\n");
+  ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(server.WaitForOutput("SIGHUP: reloaded log_level;", 20000)) << server.output();
+  EXPECT_TRUE(server.WaitForOutput("event=config.reload reloaded=log_level", 5000))
+      << server.output();
+  auto bob = Member(server.port(), "bob");
+  ASSERT_TRUE(bob);
+  // A round trip on bob's connection: the upgrade's handler (which logs) has returned.
+  ASSERT_TRUE(JoinRoom(*bob, "Hall"));
+  // A warn line after it is written...
+  RawWs raw;
+  ASSERT_TRUE(raw.ConnectTcp(server.port()));
+  EXPECT_EQ(raw.Upgrade("/api/websocket/AAAA").status, 400);
+  ASSERT_TRUE(server.WaitForOutput("event=conn.refused", 10000)) << server.output();
+  // ... bob's opening (info) was not.
+  EXPECT_EQ(server.CountInOutput("user=u-bob"), 0u) << server.output();
+  EXPECT_EQ(server.CountInOutput("event=conn.open"), 1u) << server.output();
+
+  Write("log_level = \"loud\"\n");
+  ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
+  EXPECT_TRUE(server.WaitForOutput("configuration not reloaded: log_level", 20000))
+      << server.output();
+  EXPECT_TRUE(alice->is_open() && bob->is_open());
   EXPECT_EQ(server.Stop(SIGTERM, 20000), 0) << server.output();
 }
 

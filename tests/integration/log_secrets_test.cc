@@ -1,10 +1,11 @@
 // No secret in the server's log: the real tutti-server binary (production mode, JSON
 // log lines) runs a full scenario — members, an admin and a guest connect with tokens;
 // a payload that does not open and a replayed one are refused; a room gets a password,
-// someone joins with it and someone with a wrong one; chat; a token refresh; a server
-// ban — and then nothing the clients held secret (a token, a sealed connect payload, a
-// resume token, a password, chat text) appears anywhere in what the process printed,
-// while the lines about those very events are there.
+// someone joins with it and someone with a wrong one; chat; a dropped member resumes with
+// its resume token (and gets a new one), a spent token is tried in band (RECONNECT); a
+// token refresh; a server ban — and then nothing the clients held secret (a token, a
+// sealed connect payload, a resume token, a password, chat text) appears anywhere in what
+// the process printed (stdout and stderr), while the lines about those very events are.
 #include <signal.h>
 
 #include <chrono>
@@ -47,7 +48,8 @@ class LogSecrets : public ::testing::Test {
 
   // Mints a connection for `name`, remembering its token and payload as secrets.
   crypto::DevConnection Mint(const std::string& name, std::vector<std::string> roles = {},
-                             bool guest = false) {
+                             bool guest = false, const std::string& resume_token = "",
+                             const std::string& resume_room = "") {
     crypto::DevConnectionRequest req;
     req.user_id = guest ? "" : "u-" + name;
     req.name = name;
@@ -55,6 +57,8 @@ class LogSecrets : public ::testing::Test {
     req.guest = guest;
     req.roles = std::move(roles);
     req.port = port_;
+    req.resume_token = resume_token;
+    req.resume_room = resume_room;
     auto dev = crypto::MintDevConnection(req, guest ? nullptr : &issuer_, seal_,
                                          server::SystemClock().UnixMs());
     EXPECT_TRUE(dev.ok()) << dev.status();
@@ -64,7 +68,8 @@ class LogSecrets : public ::testing::Test {
     return *dev;
   }
 
-  std::unique_ptr<client::Client> Connect(const crypto::DevConnection& dev) {
+  std::unique_ptr<client::Client> Connect(const crypto::DevConnection& dev,
+                                          proto::Welcome* welcome_out = nullptr) {
     auto c = std::make_unique<client::Client>();
     if (!c->Connect("127.0.0.1", port_, dev.resource, 5s).ok) return nullptr;
     auto welcome = c->WaitFor(proto::ClientMessage::kWelcome, 5s);
@@ -72,6 +77,7 @@ class LogSecrets : public ::testing::Test {
     if (!welcome->welcome().resume_token().empty()) {
       secrets_.push_back(welcome->welcome().resume_token());
     }
+    if (welcome_out != nullptr) *welcome_out = welcome->welcome();
     return c;
   }
 
@@ -90,7 +96,8 @@ TEST_F(LogSecrets, AFullRunLogsNoTokenPayloadResumeTokenPasswordOrChat) {
 
   auto admin = Connect(Mint("admin", {"admin"}));
   auto alice = Connect(Mint("alice"));
-  auto bob = Connect(Mint("bob"));
+  proto::Welcome bob_welcome;
+  auto bob = Connect(Mint("bob"), &bob_welcome);
   auto guest = Connect(Mint("visitor", {}, true));
   ASSERT_TRUE(admin && alice && bob && guest);
 
@@ -120,9 +127,33 @@ TEST_F(LogSecrets, AFullRunLogsNoTokenPayloadResumeTokenPasswordOrChat) {
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->error_message().code(), proto::WRONG_PASSWORD);
   ASSERT_TRUE(bob->Send(JoinMsg("Hidden", password, "j")));
-  ASSERT_TRUE(WaitForReply(*bob, proto::ClientMessage::kRoomJoinedResponse, "j"));
+  auto joined = WaitForReply(*bob, proto::ClientMessage::kRoomJoinedResponse, "j");
+  ASSERT_TRUE(joined);
   ASSERT_TRUE(bob->Send(ChatMsg(chat, "t")));
   ASSERT_TRUE(alice->WaitFor(proto::ClientMessage::kRoomChatMessage, 5s));
+
+  // Bob's connection drops; he resumes with his Welcome's token in a fresh payload.
+  const std::string spent = bob_welcome.resume_token();
+  ASSERT_GE(spent.size(), 16u);
+  bob->Drop();
+  proto::Welcome resumed_welcome;
+  bob = Connect(Mint("bob", {}, false, spent, joined->room_joined_response().room_info().room_id()),
+                &resumed_welcome);
+  ASSERT_TRUE(bob);
+  auto resumed = bob->WaitFor(proto::ClientMessage::kResumeResult, 5s);
+  ASSERT_TRUE(resumed);
+  // Recovered or not (no position was given), the token was taken.
+  EXPECT_NE(resumed->resume_result().outcome(), proto::RESUME_REFUSED);
+  EXPECT_NE(resumed_welcome.resume_token(), spent);  // a new one, also a secret
+  // Carol (in no room) tries the spent token in band: refused, and not logged either.
+  proto::ServerMessage reconnect;
+  reconnect.mutable_server_command()->set_commandtype(proto::RECONNECT);
+  (*reconnect.mutable_server_command()->mutable_parameters())["resume_token"] = spent;
+  reconnect.set_request_id("rc");
+  ASSERT_TRUE(carol->Send(reconnect));
+  auto refused_resume = WaitForReply(*carol, proto::ClientMessage::kResumeResult, "rc");
+  ASSERT_TRUE(refused_resume);
+  EXPECT_EQ(refused_resume->resume_result().outcome(), proto::RESUME_REFUSED);
 
   // A token refresh, and a server ban by the admin.
   crypto::DevConnection fresh = Mint("alice");
@@ -141,7 +172,10 @@ TEST_F(LogSecrets, AFullRunLogsNoTokenPayloadResumeTokenPasswordOrChat) {
   bob.reset();
   guest.reset();
   carol.reset();
-  EXPECT_EQ(server.Stop(SIGTERM, 10000), 0);
+  // Read as it goes (the pipe must not fill), then everything up to the exit.
+  EXPECT_TRUE(server.WaitForOutput("\"event\":\"ban.add\"", 10000));
+  EXPECT_EQ(server.Stop(SIGTERM, 20000), 0);
+  EXPECT_TRUE(server.WaitForOutput("tutti: stopped", 10000));
   const std::string& out = server.output();
 
   // The log is there, in JSON, about these very events...
@@ -152,12 +186,17 @@ TEST_F(LogSecrets, AFullRunLogsNoTokenPayloadResumeTokenPasswordOrChat) {
   EXPECT_NE(out.find("\"event\":\"ban.add\""), std::string::npos);
   EXPECT_NE(out.find("\"event\":\"conn.close\""), std::string::npos);
   // ... and holds none of the secrets, nor a recognisable piece of one.
-  ASSERT_GE(secrets_.size(), 12u);
+  // Every kind is in the list: member tokens, payloads (one forged), resume tokens (the
+  // spent and the new), a password, a wrong one, chat.
+  ASSERT_GE(secrets_.size(), 16u);
   for (const std::string& secret : secrets_) {
     ASSERT_GE(secret.size(), 8u) << secret;
     EXPECT_EQ(out.find(secret), std::string::npos) << "logged: " << secret;
+    // A recognisable piece: the tail (a JWT's signature, a payload's last bytes; a JWT's
+    // head is the same for every token and no secret).
     if (secret.size() >= 16) {
-      EXPECT_EQ(out.find(secret.substr(0, 16)), std::string::npos) << "logged part of: " << secret;
+      EXPECT_EQ(out.find(secret.substr(secret.size() - 16)), std::string::npos)
+          << "logged part of: " << secret;
     }
   }
 }
