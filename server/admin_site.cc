@@ -118,9 +118,10 @@ AdminResponse AdminSite::Handle(const AdminRequest& req) {
   } else {
     const metrics::MetricsSnapshot s = collect_();
     if (req.path == "/readyz") {
-      r = s.ready()
-              ? Text(200, "ready\n")
-              : Text(503, s.draining ? "not ready: draining\n" : "not ready: store unreachable\n");
+      r = s.ready()     ? Text(200, "ready\n")
+          : s.draining  ? Text(503, "not ready: draining\n")
+          : !s.store_ok ? Text(503, "not ready: store unreachable\n")
+                        : Text(503, "not ready: redis unreachable\n");
     } else if (req.path == "/metrics") {
       r = Text(200, metrics::RenderPrometheusText(s));
       r.content_type = metrics::kPrometheusContentType;

@@ -86,6 +86,17 @@ class StreamSubscriber {
   virtual ~StreamSubscriber() = default;
   // Every publication of the stream, in offset order, once.
   virtual void OnPublication(const std::string& stream, const Publication& pub) = 0;
+  // A networked engine lost the stream for a while (its link to the sequencer was down)
+  // and the stream did not simply go on: it started a new epoch, moved on without this
+  // node, or refused this node's events meanwhile. `top` is where it stands now; what the
+  // subscriber's receivers hold may be stale, so they need the current state. `reason`
+  // says which ("epoch changed", "events missed"). Never called by the in-process engine.
+  virtual void OnResync(const std::string& stream, const StreamPosition& top,
+                        const std::string& reason) {
+    (void)stream;
+    (void)top;
+    (void)reason;
+  }
 };
 
 class Broker {
@@ -95,6 +106,11 @@ class Broker {
   using PresenceDone = std::function<void(std::vector<PresenceEntry>)>;
 
   virtual ~Broker() = default;
+
+  // False while the engine cannot sequence (a networked engine whose sequencer is
+  // unreachable): publishes are refused then, so callers refuse what would publish with a
+  // typed error instead. Always true for the in-process engine.
+  virtual bool Available() const { return true; }
 
   // Sequence, time, history and delivery of one event, as one step. `done` (may be
   // empty) gets the publication after the subscribers have.

@@ -1,8 +1,10 @@
 #include "server/broker_select.h"
 
+#include <atomic>
 #include <cstdio>
 #include <utility>
 
+#include "server/envelope.h"
 #include "server/memory_broker.h"
 #include "server/redis/redis_broker.h"
 
@@ -15,6 +17,10 @@ std::vector<std::string>& RedisPrimaries() {
   return primaries;
 }
 
+// The shards' engines, as the operator sees them (ReadRedisHealth).
+std::atomic<uint64_t> g_shards_down{0};
+std::atomic<uint64_t> g_outages{0};
+
 }  // namespace
 
 void SetRedisPrimaries(std::vector<std::string> primaries) {
@@ -22,7 +28,8 @@ void SetRedisPrimaries(std::vector<std::string> primaries) {
 }
 
 std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock* clock,
-                                        const ServerConfig& config) {
+                                        const ServerConfig& config,
+                                        std::function<void(bool up)> on_availability) {
   redis::RedisBrokerOptions options;
   options.limits = config.room_history;
   for (const std::string& text : RedisPrimaries()) {
@@ -37,11 +44,49 @@ std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock
   if (options.primaries.empty()) {
     return std::make_unique<InProcessBroker>(clock, config.room_history);
   }
-  return std::make_unique<redis::RedisBroker>(io, clock, std::move(options));
+  auto engine = std::make_unique<redis::RedisBroker>(io, clock, std::move(options));
+  // Down until every primary answered.
+  g_shards_down.fetch_add(1, std::memory_order_relaxed);
+  engine->set_on_availability(
+      [ever_up = false, on_availability = std::move(on_availability)](bool up) mutable {
+        if (up) {
+          g_shards_down.fetch_sub(1, std::memory_order_relaxed);
+        } else {
+          g_shards_down.fetch_add(1, std::memory_order_relaxed);
+          g_outages.fetch_add(1, std::memory_order_relaxed);
+        }
+        const bool first = up && !ever_up;
+        ever_up = ever_up || up;
+        if (!first && on_availability) on_availability(up);
+      });
+  return engine;
 }
 
 void StopShardBroker(Broker* broker) {
-  if (auto* r = dynamic_cast<redis::RedisBroker*>(broker)) r->Stop();
+  auto* r = dynamic_cast<redis::RedisBroker*>(broker);
+  if (r == nullptr || r->stopped()) return;
+  // A stopped engine no longer counts as down (the callback does not run any more).
+  if (!r->Available()) g_shards_down.fetch_sub(1, std::memory_order_relaxed);
+  r->Stop();
+}
+
+Frame StreamsNoticeFrame(bool up) {
+  proto::ClientMessage msg;
+  auto* n = msg.mutable_server_notice();
+  n->set_kind(up ? proto::ServerNotice::STREAMS_RESTORED
+                 : proto::ServerNotice::STREAMS_UNAVAILABLE);
+  n->set_message(up ? "rooms are back: the server reached Redis again"
+                    : "rooms are paused: the server cannot reach Redis; retrying");
+  StampType(&msg);
+  return MakeFrame(msg);
+}
+
+RedisHealth ReadRedisHealth() {
+  RedisHealth h;
+  h.enabled = !RedisPrimaries().empty();
+  h.shards_down = g_shards_down.load(std::memory_order_relaxed);
+  h.outages = g_outages.load(std::memory_order_relaxed);
+  return h;
 }
 
 }  // namespace tutti::server

@@ -5,12 +5,16 @@
 // the Server and its shards are built, and only read afterwards; they are not in
 // ServerConfig yet, so that adding them did not change a header every server file
 // includes (moving them there is a one-line follow-up).
+// It also keeps the process's view of Redis for the operator (ReadRedisHealth: relaxed
+// atomics written by the shards' engines, read by the admin listener's scrape).
 // Thread affinity: SetRedisPrimaries on the main thread before start; MakeShardBroker in
 // the Shard's constructor (the engine then belongs to the shard's thread and runs on
-// `io`); StopShardBroker on that shard's thread. Owner of the result: the Shard.
+// `io`); StopShardBroker on that shard's thread; ReadRedisHealth on any thread. Owner of
+// the result: the Shard.
 #ifndef TUTTI_SERVER_BROKER_SELECT_H_
 #define TUTTI_SERVER_BROKER_SELECT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,18 +24,33 @@
 #include "server/broker.h"
 #include "server/clock.h"
 #include "server/config.h"
+#include "server/frame.h"
 
 namespace tutti::server {
 
 // "HOST:PORT" each (checked by the flags); empty = the in-process engine.
 void SetRedisPrimaries(std::vector<std::string> primaries);
 
+// `on_availability` (may be empty) runs on the shard's thread when a networked engine
+// loses its sequencer (false) or has it back (true); not for the first connection at
+// start, so only a change that connected clients should hear of.
 std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock* clock,
-                                        const ServerConfig& config);
+                                        const ServerConfig& config,
+                                        std::function<void(bool up)> on_availability = nullptr);
 
 // The shard is shutting down and its sessions are gone: a networked engine closes its
 // links so that the shard's event loop runs dry. Nothing for the in-process engine.
 void StopShardBroker(Broker* broker);
+
+// The ServerNotice a shard sends its sessions when its engine's availability changes.
+Frame StreamsNoticeFrame(bool up);
+
+struct RedisHealth {
+  bool enabled = false;      // --redis was given
+  uint64_t shards_down = 0;  // shards whose engine cannot reach every primary now
+  uint64_t outages = 0;      // times a shard's engine lost Redis since the start
+};
+RedisHealth ReadRedisHealth();
 
 }  // namespace tutti::server
 

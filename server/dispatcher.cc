@@ -131,9 +131,38 @@ void Dispatcher::Handle(Session& s, const std::string& payload, bool binary, int
   Dispatch(s, *msg, arrival_us);
 }
 
+namespace {
+
+// What publishes a room event, so needs the room's sequencer (Redis with --redis).
+bool PublishesRoomEvent(proto::ServerMessage::MessageCase c) {
+  using M = proto::ServerMessage;
+  switch (c) {
+    case M::kMidiMessage:
+    case M::kRoomChatMessage:
+    case M::kJoinRoomByName:
+    case M::kCreateRoomCommand:
+    case M::kJoinNextAvailableLobby:
+    case M::kUpdateRoomCommand:
+    case M::kPanic:
+    case M::kSetPerformer:
+    case M::kSetTempo:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t arrival_us) {
   const std::string& rid = msg.request_id();
   using M = proto::ServerMessage;
+  // Redis unreachable (docs/SCALE-OUT.md): refused with a typed error rather than lost.
+  if (const Broker* b = shard_->broker();
+      b != nullptr && !b->Available() && PublishesRoomEvent(msg.message_case())) {
+    return Error(s, proto::STREAM_UNAVAILABLE, "rooms are paused: the server cannot reach Redis",
+                 rid);
+  }
   switch (msg.message_case()) {
     case M::kHeartbeatMessage:
       return OnHeartbeat(s, msg.heartbeat_message(), arrival_us, rid);

@@ -169,6 +169,7 @@ proto::ErrorType ErrorTypeOf(proto::ErrorCode code) {
       return proto::RESOURCE_ERROR;
     case proto::INTERNAL_ERROR:
     case proto::UNSUPPORTED:
+    case proto::STREAM_UNAVAILABLE:
       return proto::SYSTEM_ERROR;
     default:
       return proto::VALIDATION_ERROR;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "protos/tutti.pb.h"
+#include "server/broker_select.h"
 #include "server/link_quality.h"
 #include "server/metrics/labels.h"
 #include "server/metrics/process_stats.h"
@@ -66,6 +67,10 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
   s.uptime_seconds = static_cast<double>(server.clock().NowUs() - server.started_us()) / 1e6;
   s.draining = server.draining();
   s.store_ok = server.store_ok();
+  const RedisHealth redis = ReadRedisHealth();
+  s.redis_enabled = redis.enabled;
+  s.redis_shards_down = redis.shards_down;
+  s.redis_outages = redis.outages;
   s.rooms = server.rooms();
   s.process = metrics::ReadProcessStats();
   const store::StorageThread::Stats st = server.storage_stats();

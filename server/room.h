@@ -168,6 +168,10 @@ class Room final : public StreamSubscriber {
   bool recording() const { return recording_.has_value(); }
   // StreamSubscriber: a sequenced event of this room goes to every member shard.
   void OnPublication(const std::string& stream, const Publication& pub) override;
+  // StreamSubscriber: the stream was lost for a while (Redis unreachable) and did not
+  // simply go on: every member here gets RESUME_UNRECOVERABLE with a snapshot.
+  void OnResync(const std::string& stream, const StreamPosition& top,
+                const std::string& reason) override;
   // A room-scope chat command (kick, ban, mute, mod, owner, topic, clear, users, bans,
   // log, help), checked against the role table and applied. The caller's answer (and
   // for changes, the audit record) is sent only after the store has committed.

@@ -22,6 +22,22 @@ void Room::OnPublication(const std::string&, const Publication& pub) {
   BroadcastFrame(pub.frame, pub.exclude, pub.droppable);
 }
 
+void Room::OnResync(const std::string&, const StreamPosition& top, const std::string& reason) {
+  // Unasked (no request id): the same answer a SYNC_STATE from an old position gets, so
+  // a client handles it like one. One snapshot for all: they all continue from `top`.
+  proto::ClientMessage out;
+  auto* r = out.mutable_resume_result();
+  r->set_room_id(id_);
+  r->set_outcome(proto::RESUME_UNRECOVERABLE);
+  r->set_reason(reason);
+  r->mutable_top()->set_epoch(top.epoch);
+  r->mutable_top()->set_offset(top.offset);
+  *r->mutable_snapshot() = Snapshot();
+  StampType(&out);
+  const Frame frame = MakeFrame(out);
+  for (const auto& [sid, m] : members_) host_->SendToSession(sid, frame);
+}
+
 void Room::SetPosition(proto::StreamPosition* out) const {
   Broker* b = host_->broker();
   if (b == nullptr) return;

@@ -41,7 +41,9 @@ Shard::Shard(int index, Cluster* cluster, Server* server)
   endpoint_ = std::make_unique<Endpoint>(this);
   parked_ = std::make_unique<ParkedSessions>(
       io_, &cluster_->clock(), [this](ParkedSessions::Parked p) { ParkedExpired(std::move(p)); });
-  broker_ = MakeShardBroker(io_, &cluster_->clock(), cluster_->config());
+  broker_ = MakeShardBroker(io_, &cluster_->clock(), cluster_->config(), [this](bool up) {
+    NoticeLocal(StreamsNoticeFrame(up), [](const Session&) { return true; });
+  });
 }
 
 Shard::~Shard() = default;

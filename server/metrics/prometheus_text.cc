@@ -104,9 +104,18 @@ std::string RenderPrometheusText(const MetricsSnapshot& s) {
     info.metric.push_back(Families::GaugeMetric(1, {{"version", s.version}}));
   }
   f.Gauge("tutti_uptime_seconds", "Seconds since the server started.", s.uptime_seconds);
-  f.Gauge("tutti_ready", "1 when the server takes new connections (not draining, store up).",
+  f.Gauge("tutti_ready",
+          "1 when the server takes new connections (not draining, store up, Redis reached).",
           s.ready() ? 1 : 0);
   f.Gauge("tutti_draining", "1 while the server shuts down.", s.draining ? 1 : 0);
+  if (s.redis_enabled) {
+    f.Gauge("tutti_redis_up", "1 when every shard reaches every Redis primary (--redis).",
+            s.redis_shards_down == 0 ? 1 : 0);
+    f.Gauge("tutti_redis_shards_down", "Shards whose engine cannot reach every Redis primary.",
+            D(s.redis_shards_down));
+    f.Counter("tutti_redis_outages_total", "Times a shard's engine lost Redis since the start.",
+              D(s.redis_outages));
+  }
   f.Gauge("tutti_shards", "Event-loop threads.", D(s.shards.size()));
   f.Gauge("tutti_rooms", "Rooms on the server.", D(s.rooms));
   f.Gauge("tutti_room_members", "Room memberships (joins less leaves).", D(s.members));

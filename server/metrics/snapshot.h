@@ -100,7 +100,13 @@ struct MetricsSnapshot {
   uint64_t hash_pool_rejected = 0;
   HistogramSample hash_pool_wait;  // seconds each item waited
 
-  bool ready() const { return !draining && store_ok; }
+  // Rooms across nodes (--redis; docs/SCALE-OUT.md): shards whose engine cannot reach
+  // every Redis primary now, and how often one lost it since the start.
+  bool redis_enabled = false;
+  uint64_t redis_shards_down = 0;
+  uint64_t redis_outages = 0;
+
+  bool ready() const { return !draining && store_ok && redis_shards_down == 0; }
 };
 
 }  // namespace tutti::server::metrics

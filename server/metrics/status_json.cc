@@ -52,6 +52,9 @@ std::string RenderStatusJson(const MetricsSnapshot& s, double cpu_percent) {
   j += ",\"ready\":" + std::string(s.ready() ? "true" : "false");
   j += ",\"draining\":" + std::string(s.draining ? "true" : "false");
   j += ",\"store_ok\":" + std::string(s.store_ok ? "true" : "false");
+  if (s.redis_enabled) {
+    j += ",\"redis_up\":" + std::string(s.redis_shards_down == 0 ? "true" : "false");
+  }
   j += ",\"cpu_percent\":" + Num(cpu_percent);
   j += ",\"resident_memory_bytes\":" + Int(s.process.resident_bytes);
   j += ",\"open_fds\":" + Int(s.process.open_fds);

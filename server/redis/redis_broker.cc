@@ -16,7 +16,7 @@
 namespace tutti::server::redis {
 namespace {
 
-enum Script { kPublish, kHistory, kPresenceSet, kPresenceRead, kScriptCount };
+enum Script { kPublish, kHistory, kPresenceSet, kPresenceRead, kEnsureEpoch, kScriptCount };
 
 std::string_view ScriptText(int script) {
   switch (script) {
@@ -26,6 +26,8 @@ std::string_view ScriptText(int script) {
       return kHistoryScript;
     case kPresenceSet:
       return kPresenceSetScript;
+    case kEnsureEpoch:
+      return kEnsureEpochScript;
     default:
       return kPresenceReadScript;
   }
@@ -45,6 +47,8 @@ struct RedisBroker::Primary {
   RedisClient sub;  // the rooms' channels (a subscribed connection takes no commands)
   std::string sha[kScriptCount];
   bool up() const { return cmd.connected() && sub.connected(); }
+  bool was_up = false;      // as last seen by PrimaryChanged
+  bool had_outage = false;  // it was up once and then went down
 };
 
 size_t RedisBroker::PrimaryOf(const std::string& room, const std::vector<RedisAddress>& primaries) {
@@ -87,13 +91,20 @@ RedisBroker::RedisBroker(boost::asio::io_context& io, const Clock* clock,
         if (&PrimaryFor(name) != raw) continue;
         for (auto& [sid, e] : entries) SendPresence(name, sid, e);
       }
+      PrimaryChanged(*raw);
     });
-    raw->cmd.set_on_down([raw](const std::string& why) {
+    raw->sub.set_on_up([this, raw] { PrimaryChanged(*raw); });
+    raw->cmd.set_on_down([this, raw](const std::string& why) {
       std::fprintf(stderr, "tutti: redis %s: unreachable (%s); retrying\n",
                    raw->address.ToString().c_str(), why.c_str());
       for (std::string& sha : raw->sha) sha.clear();
+      PrimaryChanged(*raw);
+      // A Redis that stopped answering may leave the channel link open and silent: it
+      // cannot be trusted either, so it starts over too (its SUBSCRIBEs are re-sent).
+      if (raw->sub.connected()) raw->sub.Reconnect("the command link to the primary was lost");
     });
     raw->sub.set_on_down([this, raw](const std::string&) {
+      PrimaryChanged(*raw);
       // What the channel brings while it is down is lost to this node: forget the
       // tops, so the next event is taken whatever its offset (the receivers see the
       // jump and resynchronise from the history), and run the waiting callbacks.
@@ -131,7 +142,78 @@ RedisBroker::Primary& RedisBroker::PrimaryFor(const std::string& stream) {
   return *primaries_[PrimaryOf(stream, options_.primaries)];
 }
 
-bool RedisBroker::Available() const { return primaries_up() == primaries_.size(); }
+bool RedisBroker::Available() const { return !stopped_ && primaries_up() == primaries_.size(); }
+
+void RedisBroker::PrimaryChanged(Primary& p) {
+  if (stopped_) return;
+  const bool up = p.up();
+  if (up != p.was_up) {
+    p.was_up = up;
+    if (!up) {
+      p.had_outage = true;
+      for (auto& [name, st] : streams_) {
+        if (&PrimaryFor(name) != &p || st.outage) continue;
+        st.outage = true;
+        st.before_outage = st.top;
+      }
+    } else if (p.had_outage) {
+      CheckAfterOutage(p);
+    }
+  }
+  const bool available = Available();
+  if (available == available_) return;
+  available_ = available;
+  if (!available) ++stats_.outages;
+  if (on_availability_) on_availability_(available);
+}
+
+void RedisBroker::MarkRefused(const std::string& stream) {
+  auto it = streams_.find(stream);
+  if (it != streams_.end()) it->second.refused_in_outage = true;
+}
+
+void RedisBroker::CheckAfterOutage(Primary& p) {
+  for (auto& [name, st] : streams_) {
+    if (&PrimaryFor(name) != &p || !st.outage) continue;
+    const std::string stream = name;
+    const std::string meta = MetaKey(stream);
+    const std::string log = LogKey(stream);
+    const std::string fresh_epoch = NewStreamEpoch();
+    const std::string ttl = std::to_string(options_.key_ttl_seconds);
+    RunScript(p, kEnsureEpoch, {meta, log, fresh_epoch, ttl}, 2,
+              [this, stream](const redisReply* r) {
+                auto it = streams_.find(stream);
+                const std::string_view epoch = ReplyString(Element(r, 0));
+                int64_t offset = 0;
+                // A reply lost with the link: the next recovery checks again (outage still set).
+                if (it == streams_.end() || !it->second.outage || epoch.empty() ||
+                    !ReplyInteger(Element(r, 1), &offset)) {
+                  return;
+                }
+                Stream& s = it->second;
+                s.outage = false;
+                const StreamPosition now{std::string(epoch), static_cast<uint64_t>(offset)};
+                std::string reason;
+                if (!s.before_outage.epoch.empty() && now.epoch != s.before_outage.epoch) {
+                  reason = "epoch changed";
+                } else if (now.offset != s.before_outage.offset || s.refused_in_outage) {
+                  reason = "events missed";
+                }
+                s.refused_in_outage = false;
+                // Events that came on the channel since the link is back are in order and kept;
+                // otherwise the stream's current position is where the next event follows.
+                if (s.top.epoch != now.epoch) {
+                  if (!s.top.epoch.empty()) ++stats_.epoch_changes;
+                  s.top = now;
+                }
+                if (reason.empty() || s.subscribers.empty()) return;
+                ++stats_.resyncs;
+                const StreamPosition top = s.top;
+                const std::vector<StreamSubscriber*> subscribers = s.subscribers;
+                for (StreamSubscriber* sub : subscribers) sub->OnResync(stream, top, reason);
+              });
+  }
+}
 
 size_t RedisBroker::primaries_up() const {
   size_t n = 0;
@@ -162,6 +244,7 @@ bool RedisBroker::RunScript(Primary& p, int script, std::vector<std::string_view
 void RedisBroker::Publish(const std::string& stream, PublishRequest req, PublishDone done) {
   if (!PrimaryFor(stream).up()) {
     ++stats_.refused;
+    MarkRefused(stream);
     return;
   }
   batches_[stream].push_back({EncodeWireRequest(origin_, req), std::move(done)});
@@ -199,7 +282,10 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
       RunScript(p, kPublish, std::move(args), 2, [this, stream, shared](const redisReply* r) {
         OnBatchSequenced(stream, std::move(*shared), r);
       });
-  if (!sent) stats_.refused += n;
+  if (!sent) {
+    stats_.refused += n;
+    MarkRefused(stream);
+  }
 }
 
 void RedisBroker::OnBatchSequenced(const std::string& stream, std::vector<Pending> batch,
@@ -214,6 +300,7 @@ void RedisBroker::OnBatchSequenced(const std::string& stream, std::vector<Pendin
                    std::string(ReplyString(reply)).c_str());
     }
     stats_.refused += batch.size();
+    MarkRefused(stream);
     return;
   }
   stats_.published += batch.size();

@@ -12,9 +12,12 @@
 //     (a room's first Subscribe asks for it).
 //   * RemoveStream forgets the room here only: other nodes may still use the stream, so
 //     its keys expire by TTL instead, and a room recreated within it keeps its epoch.
-//   * Redis down: Publish is refused (counted, `done` not called) and Available() says
-//     so; the clients reconnect with backoff; a restarted Redis starts a new epoch on
-//     the next publish, which receivers see as an epoch change.
+//   * Redis down (a link closed, or a PING unanswered for ping_timeout_ms): Publish is
+//     refused (counted, `done` not called), Available() says so and the availability
+//     callback is told; the clients reconnect with backoff. When a primary is back, every
+//     room on it is checked (kEnsureEpochScript): a new epoch (Redis restarted without
+//     its data), events this node missed, or publishes it refused meanwhile make the
+//     engine call OnResync on the room's subscribers, which send their clients the state.
 // Thread affinity: the owning shard's thread only (its io_context runs the clients).
 // Owner: the Shard (one engine per shard), or a test.
 #ifndef TUTTI_SERVER_REDIS_REDIS_BROKER_H_
@@ -22,6 +25,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,6 +62,8 @@ struct RedisBrokerStats {
   uint64_t refused = 0;        // publishes refused because a primary was unreachable
   uint64_t malformed = 0;      // channel or history entries that did not parse
   uint64_t epoch_changes = 0;  // a stream's epoch seen to change
+  uint64_t outages = 0;        // times Available() went from true to false
+  uint64_t resyncs = 0;        // OnResync calls (one per stream that needed it)
 };
 
 class RedisBroker final : public Broker {
@@ -80,7 +86,11 @@ class RedisBroker final : public Broker {
   void Stop();
 
   // True when every primary's command and channel links are up.
-  bool Available() const;
+  bool Available() const override;
+  bool stopped() const { return stopped_; }
+  // Called on the owning thread each time Available() changes (the first time when
+  // every primary has come up after the start).
+  void set_on_availability(std::function<void(bool up)> fn) { on_availability_ = std::move(fn); }
   size_t primaries_up() const;
   size_t primary_count() const { return primaries_.size(); }
   const RedisBrokerStats& stats() const { return stats_; }
@@ -102,6 +112,12 @@ class RedisBroker final : public Broker {
     // Publications of this engine that Redis sequenced but the channel has not brought
     // back yet: their `done` runs after the subscribers got them (broker.h's order).
     std::map<uint64_t, std::pair<Publication, PublishDone>> awaiting;
+    // Set while the stream's primary is unreachable: the last position delivered before;
+    // and whether a publish of this engine was refused or lost since the last check
+    // (receivers here may then hold a state the stream never carried).
+    bool outage = false;
+    StreamPosition before_outage;
+    bool refused_in_outage = false;
   };
 
   Primary& PrimaryFor(const std::string& stream);
@@ -113,6 +129,11 @@ class RedisBroker final : public Broker {
   void Deliver(const std::string& stream, Stream& s, const Publication& pub);
   void ReleaseAwaiting(Stream& s, bool all);
   void SeedTop(const std::string& stream);
+  // A primary's links came or went: availability, outage marks, the check after it.
+  void PrimaryChanged(Primary& p);
+  void CheckAfterOutage(Primary& p);
+  // A publish of `stream` was refused or lost: its receivers here may be stale.
+  void MarkRefused(const std::string& stream);
   void RefreshPresence();
   void ArmPresenceRefresh();
   void SendPresence(const std::string& stream, SessionId session, const PresenceEntry& e);
@@ -129,6 +150,8 @@ class RedisBroker final : public Broker {
   std::map<std::string, std::vector<Pending>> batches_;  // this loop turn's publishes
   bool flush_posted_ = false;
   bool stopped_ = false;
+  bool available_ = false;
+  std::function<void(bool)> on_availability_;
   // This engine's presence entries, re-sent before they expire.
   std::map<std::string, std::map<SessionId, PresenceEntry>> presence_;
   boost::asio::steady_timer presence_timer_;

@@ -5,6 +5,8 @@
 #include <memory>
 #include <utility>
 
+#include <boost/asio/post.hpp>
+
 #include "server/redis/asio_adapter.h"
 
 namespace tutti::server::redis {
@@ -59,7 +61,7 @@ struct SubscriptionTag {
 }  // namespace
 
 RedisClient::RedisClient(boost::asio::io_context& io, RedisAddress address, RedisBackoff backoff)
-    : io_(io), address_(std::move(address)), backoff_(backoff), retry_(io) {}
+    : io_(io), address_(std::move(address)), backoff_(backoff), retry_(io), watchdog_(io) {}
 
 RedisClient::~RedisClient() { Stop(); }
 
@@ -74,11 +76,13 @@ void RedisClient::Start() {
 void RedisClient::Stop() {
   running_ = false;
   retry_.cancel();
+  watchdog_.cancel();
   if (ac_ != nullptr) {
     stopping_ = true;
     redisAsyncContext* ac = ac_;
     ac_ = nullptr;
     connected_ = false;
+    link_ready_ = false;
     // Runs every pending callback with a null reply (ignored: stopping_) and frees.
     redisAsyncFree(ac);
   }
@@ -99,6 +103,14 @@ void RedisClient::Connect() {
   redisAsyncSetDisconnectCallback(ac, &RedisClient::OnDisconnect);
   AttachAsio(ac, io_);
   ac_ = ac;
+  ++link_gen_;
+  link_ready_ = false;
+  subscribed_mode_ = false;
+  // A connect that never completes (a stopped Redis still accepts TCP) or a first PING
+  // that is never answered is a failed attempt like a refused one.
+  ping_sent_ = std::chrono::steady_clock::now();
+  ping_outstanding_ = true;
+  ArmWatchdog(backoff_.ping_timeout_ms);
 }
 
 void RedisClient::OnConnect(const redisAsyncContext* ac, int status) {
@@ -110,23 +122,108 @@ void RedisClient::OnConnect(const redisAsyncContext* ac, int status) {
     self->LinkLost(ac->errstr != nullptr ? ac->errstr : "connect failed");
     return;
   }
-  self->connected_ = true;
-  ++self->connects_;
-  self->next_delay_ms_ = self->backoff_.initial_ms;
-  for (const auto& [channel, fn] : self->channels_) self->SendSubscribe(channel);
-  if (self->on_up_) self->on_up_();
+  // The socket is open; the link is up once Redis answers (LinkReady).
+  self->SendPing();
+}
+
+void RedisClient::SendPing() {
+  if (ac_ == nullptr) return;
+  ping_outstanding_ = true;
+  ping_sent_ = std::chrono::steady_clock::now();
+  const uint64_t gen = link_gen_;
+  auto* pending = new Pending{this, [this, gen](const redisReply* r) {
+                                if (gen != link_gen_ || r == nullptr || ReplyIsError(r)) return;
+                                ping_outstanding_ = false;
+                                if (!link_ready_) LinkReady();
+                              }};
+  const char* argv[] = {"PING"};
+  const size_t lens[] = {4};
+  if (redisAsyncCommandArgv(ac_, &RedisClient::OnReply, pending, 1, argv, lens) != REDIS_OK) {
+    delete pending;
+  }
+}
+
+void RedisClient::LinkReady() {
+  link_ready_ = true;
+  ++connects_;
+  next_delay_ms_ = backoff_.initial_ms;
+  ArmWatchdog(backoff_.ping_interval_ms);
+  // Up once Redis confirmed every channel: a message published after on_up reaches us.
+  awaiting_confirm_.clear();
+  for (const auto& [channel, fn] : channels_) {
+    awaiting_confirm_.insert(channel);
+    SendSubscribe(channel);
+  }
+  if (awaiting_confirm_.empty()) LinkUp();
+}
+
+void RedisClient::LinkUp() {
+  connected_ = true;
+  if (on_up_) on_up_();
+}
+
+void RedisClient::ArmWatchdog(int delay_ms) {
+  watchdog_.expires_after(std::chrono::milliseconds(delay_ms));
+  watchdog_.async_wait([this, gen = link_gen_](const boost::system::error_code& ec) {
+    if (!ec && gen == link_gen_ && running_ && ac_ != nullptr) OnWatchdog();
+  });
+}
+
+void RedisClient::OnWatchdog() {
+  const auto now = std::chrono::steady_clock::now();
+  if (ping_outstanding_) {
+    if (now - ping_sent_ >= std::chrono::milliseconds(backoff_.ping_timeout_ms)) {
+      return Reconnect(connected_ ? "no answer to PING" : "no answer to the first PING");
+    }
+    // Not due yet: look again when it is.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        ping_sent_ + std::chrono::milliseconds(backoff_.ping_timeout_ms) - now);
+    return ArmWatchdog(static_cast<int>(left.count()) + 1);
+  }
+  // A subscribed connection answers PING in a form hiredis 0.14 cannot match to the
+  // command: such a link is checked by its owner through another link (Reconnect).
+  if (subscribed_mode_) return;
+  SendPing();
+  ArmWatchdog(backoff_.ping_interval_ms);
+}
+
+void RedisClient::Reconnect(const std::string& why) {
+  if (ac_ == nullptr) return;
+  redisAsyncContext* ac = ac_;
+  // Commands issued by the callbacks that run during the free are refused (connected_).
+  drop_was_up_ = connected_;
+  connected_ = false;
+  link_ready_ = false;
+  drop_reason_ = why;
+  ++link_gen_;
+  // Runs every pending callback with a null reply, then OnDisconnect (which clears ac_
+  // and reports the loss with drop_reason_).
+  redisAsyncFree(ac);
+  drop_reason_.clear();
+  if (ac_ == ac) {
+    // hiredis did not call the disconnect callback (the connect had not completed).
+    ac_ = nullptr;
+    connected_ = drop_was_up_;  // LinkLost reports the loss only if it had been up
+    LinkLost(why);
+  }
 }
 
 void RedisClient::OnDisconnect(const redisAsyncContext* ac, int) {
   auto* self = static_cast<RedisClient*>(ac->data);
   if (self->stopping_) return;
   self->ac_ = nullptr;  // freed by hiredis when this returns
+  if (!self->drop_reason_.empty()) {
+    // Reconnect freed it: report the loss as up if the link had been.
+    self->connected_ = self->drop_was_up_;
+    return self->LinkLost(self->drop_reason_);
+  }
   self->LinkLost(ac->errstr != nullptr && ac->err ? ac->errstr : "connection closed");
 }
 
 void RedisClient::LinkLost(const std::string& why) {
   const bool was_up = connected_;
   connected_ = false;
+  link_ready_ = false;
   if (was_up && on_down_) on_down_(why);
   ScheduleReconnect();
 }
@@ -168,10 +265,11 @@ void RedisClient::OnReply(redisAsyncContext*, void* reply, void* privdata) {
 void RedisClient::Subscribe(const std::string& channel, MessageFn fn) {
   const bool fresh = channels_.count(channel) == 0;
   channels_[channel] = std::move(fn);
-  if (fresh && connected_) SendSubscribe(channel);
+  if (fresh && link_ready_) SendSubscribe(channel);
 }
 
 void RedisClient::SendSubscribe(const std::string& channel) {
+  subscribed_mode_ = true;
   auto* tag = new SubscriptionTag{this, channel};
   const char* argv[] = {"SUBSCRIBE", channel.data()};
   const size_t lens[] = {9, channel.size()};
@@ -181,7 +279,13 @@ void RedisClient::SendSubscribe(const std::string& channel) {
 }
 
 void RedisClient::Unsubscribe(const std::string& channel) {
-  if (channels_.erase(channel) == 0 || !connected_) return;
+  if (channels_.erase(channel) == 0 || !link_ready_) return;
+  if (awaiting_confirm_.erase(channel) > 0 && awaiting_confirm_.empty() && !connected_) {
+    // Not from inside the owner's call: it may be iterating what on_up looks at.
+    boost::asio::post(io_, [this, gen = link_gen_] {
+      if (gen == link_gen_ && link_ready_ && !connected_ && awaiting_confirm_.empty()) LinkUp();
+    });
+  }
   const char* argv[] = {"UNSUBSCRIBE", channel.data()};
   const size_t lens[] = {11, channel.size()};
   redisAsyncCommandArgv(ac_, nullptr, nullptr, 2, argv, lens);
@@ -203,10 +307,14 @@ void RedisClient::OnMessage(redisAsyncContext*, void* reply_ptr, void* privdata)
     // flight subscribes again now.
     const std::string channel = tag->channel;
     delete tag;
-    if (!self->stopping_ && self->connected_ && self->channels_.count(channel)) {
+    if (!self->stopping_ && self->link_ready_ && self->channels_.count(channel)) {
       self->SendSubscribe(channel);
     }
     return;
+  }
+  if (kind == "subscribe" && !self->stopping_ && !self->connected_ &&
+      self->awaiting_confirm_.erase(tag->channel) > 0 && self->awaiting_confirm_.empty()) {
+    return self->LinkUp();
   }
   if (kind != "message" || self->stopping_) return;
   auto it = self->channels_.find(tag->channel);

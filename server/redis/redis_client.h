@@ -13,9 +13,11 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,10 +36,17 @@ struct RedisAddress {
 // "HOST:PORT" -> address; false on anything else (no port, port out of range).
 bool ParseRedisAddress(std::string_view text, RedisAddress* out);
 
-// Reconnect delays: the first retry after `initial_ms`, doubling up to `max_ms`.
+// Reconnect delays: the first retry after `initial_ms`, doubling up to `max_ms`; and
+// how a link is judged alive. A Redis that stops answering without closing its socket
+// (SIGSTOP, a partition) would otherwise look connected forever: a link counts as up
+// only once Redis answered a PING on it, and a link that takes no other commands (not
+// subscribed) sends a PING every `ping_interval_ms`; an answer later than
+// `ping_timeout_ms` drops the link (and reconnects with the backoff above).
 struct RedisBackoff {
   int initial_ms = 50;
   int max_ms = 2000;
+  int ping_interval_ms = 1000;
+  int ping_timeout_ms = 3000;
 };
 
 class RedisClient {
@@ -52,8 +61,9 @@ class RedisClient {
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
 
-  // Called on the io thread each time the link comes up (after the client re-sent its
-  // SUBSCRIBEs) and each time it goes down (with hiredis's reason).
+  // Called on the io thread each time the link comes up (Redis answered PING; the client
+  // re-sent its SUBSCRIBEs) and each time it goes down (with hiredis's reason, or "no
+  // answer" when a PING went unanswered).
   void set_on_up(std::function<void()> fn) { on_up_ = std::move(fn); }
   void set_on_down(std::function<void(const std::string& why)> fn) { on_down_ = std::move(fn); }
 
@@ -61,6 +71,9 @@ class RedisClient {
   void Start();
   // Disconnects; no callback of this client runs afterwards.
   void Stop();
+  // Drops the link now (pending commands get a null reply, on_down runs) and reconnects
+  // with the backoff: for an owner that learnt through another link that Redis is gone.
+  void Reconnect(const std::string& why);
 
   bool connected() const { return connected_; }
   // Queues one command (binary-safe arguments). False, and `fn` is not called, when
@@ -84,16 +97,32 @@ class RedisClient {
   void LinkLost(const std::string& why);
   void ScheduleReconnect();
   void SendSubscribe(const std::string& channel);
+  void SendPing();
+  void LinkReady();
+  void LinkUp();
+  void ArmWatchdog(int delay_ms);
+  void OnWatchdog();
 
   boost::asio::io_context& io_;
   const RedisAddress address_;
   const RedisBackoff backoff_;
   boost::asio::steady_timer retry_;
+  boost::asio::steady_timer watchdog_;  // handshake and keep-alive PINGs
   redisAsyncContext* ac_ = nullptr;
   bool connected_ = false;
   bool running_ = false;
   bool stopping_ = false;  // callbacks run while hiredis frees the context are not passed on
   int next_delay_ms_ = 0;
+  // The link's life: bumped at each connect, so a PING answer or a watchdog wait of an
+  // earlier link is ignored.
+  uint64_t link_gen_ = 0;
+  bool ping_outstanding_ = false;
+  std::chrono::steady_clock::time_point ping_sent_;
+  bool subscribed_mode_ = false;  // a SUBSCRIBE went on this link: no keep-alive PINGs
+  std::string drop_reason_;       // set while Reconnect frees the context
+  bool drop_was_up_ = false;
+  bool link_ready_ = false;  // Redis answered this link's PING (commands may be written)
+  std::set<std::string> awaiting_confirm_;  // channels re-subscribed, not yet confirmed
   uint64_t connects_ = 0;
   std::map<std::string, MessageFn> channels_;
   std::function<void()> on_up_;

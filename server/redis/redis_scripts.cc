@@ -47,6 +47,17 @@ for i = #entries, 1, -1 do out[#out + 1] = entries[i][2][2] end
 return out
 )lua";
 
+const std::string_view kEnsureEpochScript = R"lua(
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0, 'time', 0)
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return {epoch, tonumber(redis.call('HGET', KEYS[1], 'offset'))}
+)lua";
+
 const std::string_view kPresenceSetScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

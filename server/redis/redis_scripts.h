@@ -26,6 +26,13 @@ extern const std::string_view kPublishScript;
 // offset is beyond the top or more than ARGV[3] events would be needed.
 extern const std::string_view kHistoryScript;
 
+// The room's current position, creating its epoch when the meta hash is gone (a Redis
+// that restarted without its data), as the publish script would:
+//   KEYS as above; ARGV[1] an epoch to start when the hash is new, ARGV[2] the TTL (s).
+// Returns {epoch, top offset}. Run by a node whose link to the primary came back, to
+// learn whether its rooms' streams went on, moved on without it, or started anew.
+extern const std::string_view kEnsureEpochScript;
+
 // Presence: one hash per room, a field per session "<engine>:<session>" whose value is
 // "<expires_ms>:<reconnecting>:<user_id>" by Redis's clock.
 //   Set:  KEYS[1] the hash; ARGV[1] field, ARGV[2] ttl ms, ARGV[3] 0/1, ARGV[4] user id.

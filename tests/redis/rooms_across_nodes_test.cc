@@ -14,110 +14,12 @@
 
 #include <gtest/gtest.h>
 
-#include "crypto/dev_connection.h"
-#include "crypto/keys.h"
-#include "server/clock.h"
-#include "server/redis/redis_client.h"
-#include "tests/testing/redis_process.h"
-#include "tests/testing/server_process.h"
-#include "tests/testing/test_server.h"
+#include "tests/redis/nodes_harness.h"
 
 namespace tutti::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-class RoomsAcrossNodesTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(RedisServerAvailable()) << "redis-server missing: run tools/setup.sh";
-    for (std::string* d : {&dir_a_, &dir_b_}) {
-      char tmpl[] = "/tmp/tutti-nodes-XXXXXX";
-      ASSERT_NE(mkdtemp(tmpl), nullptr);
-      *d = tmpl;
-    }
-    ASSERT_TRUE(redis_.Start());
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_a_, ec);
-    std::filesystem::remove_all(dir_b_, ec);
-  }
-
-  // Node flags: both nodes read node A's key set (the first start makes it) and keep
-  // their own store; quotas high enough that the senders are never throttled.
-  std::vector<std::string> NodeFlags(const std::string& data_dir) {
-    return {"--data",
-            data_dir,
-            "--keys",
-            dir_a_,
-            "--redis",
-            redis_.address(),
-            "--admin_listen",
-            "",
-            "--chat_per_second",
-            "1000",
-            "--chat_burst",
-            "1000",
-            "--notes_per_second",
-            "10000",
-            "--note_burst",
-            "10000"};
-  }
-
-  void LoadKeys() {
-    auto issuer = crypto::LoadIssuerKeys(dir_a_);
-    ASSERT_TRUE(issuer.ok());
-    issuer_ = std::move(*issuer);
-    auto seal = crypto::LoadSealPublicKey(dir_a_);
-    ASSERT_TRUE(seal.ok());
-    seal_ = *seal;
-  }
-
-  std::unique_ptr<client::Client> Connect(uint16_t port, const std::string& name) {
-    crypto::DevConnectionRequest req;
-    req.user_id = "u-" + name;
-    req.name = name;
-    req.member = true;
-    req.port = port;
-    auto dev = crypto::MintDevConnection(req, &issuer_, seal_, server::SystemClock().UnixMs());
-    EXPECT_TRUE(dev.ok());
-    auto c = std::make_unique<client::Client>();
-    if (!c->Connect("127.0.0.1", port, dev->resource).ok) return nullptr;
-    if (!c->WaitFor(proto::ClientMessage::kWelcome, 5s)) return nullptr;
-    return c;
-  }
-
-  // Waits until Redis counts `n` subscribers (nodes) on the room's channel.
-  bool WaitNodesSubscribed(const std::string& room, int64_t n) {
-    boost::asio::io_context io;
-    server::redis::RedisClient probe(io, {"127.0.0.1", redis_.port()});
-    probe.Start();
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    int64_t seen = -1;
-    bool asked = false;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (probe.connected() && !asked) {
-        asked = true;
-        probe.Command({"PUBSUB", "NUMSUB", "tutti:{" + room + "}"}, [&](const redisReply* r) {
-          asked = false;
-          if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-            server::redis::ReplyInteger(r->element[1], &seen);
-          }
-        });
-      }
-      if (seen == n) return true;
-      io.restart();
-      io.run_for(5ms);
-    }
-    return false;
-  }
-
-  RedisProcess redis_;
-  std::string dir_a_, dir_b_;
-  crypto::IssuerKeys issuer_;
-  crypto::PublicKey seal_{};
-};
 
 struct Receiver {
   std::string name;
@@ -127,6 +29,8 @@ struct Receiver {
   std::set<std::string> chats;
   int midi = 0;
 };
+
+using RoomsAcrossNodesTest = NodesTest;
 
 TEST_F(RoomsAcrossNodesTest, MembersOnTwoNodesSeeOneSequence) {
   ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));

@@ -1,0 +1,183 @@
+// NodesTest: the fixture of the tests that run real tutti-server nodes against a real
+// redis-server (rooms across nodes, Redis outages): a redis-server started on a free
+// loopback port in SetUp, a data directory per node (node A's key set is shared), node
+// flags, signed-in clients, and small waits. Every wait is bounded by a deadline; every
+// process is started here and stopped by PID. Test code only; one test's thread.
+#ifndef TUTTI_TESTS_REDIS_NODES_HARNESS_H_
+#define TUTTI_TESTS_REDIS_NODES_HARNESS_H_
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
+#include "crypto/dev_connection.h"
+#include "crypto/keys.h"
+#include "server/clock.h"
+#include "server/redis/redis_client.h"
+#include "tests/testing/redis_process.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/test_server.h"
+
+namespace tutti::testing {
+
+using namespace std::chrono_literals;
+
+class NodesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(RedisServerAvailable()) << "redis-server missing: run tools/setup.sh";
+    for (std::string* d : {&dir_a_, &dir_b_}) {
+      char tmpl[] = "/tmp/tutti-nodes-XXXXXX";
+      ASSERT_NE(mkdtemp(tmpl), nullptr);
+      *d = tmpl;
+    }
+    ASSERT_TRUE(redis_.Start());
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_a_, ec);
+    std::filesystem::remove_all(dir_b_, ec);
+  }
+
+  // Node flags: both nodes read node A's key set (the first start makes it) and keep
+  // their own store; quotas high enough that the senders are never throttled.
+  // `admin` is the admin listener's address ("" = none; "127.0.0.1:0" = a free port,
+  // read back with AdminPort).
+  std::vector<std::string> NodeFlags(const std::string& data_dir, const std::string& admin = "") {
+    return {"--data",
+            data_dir,
+            "--keys",
+            dir_a_,
+            "--redis",
+            redis_.address(),
+            "--admin_listen",
+            admin,
+            "--chat_per_second",
+            "1000",
+            "--chat_burst",
+            "1000",
+            "--notes_per_second",
+            "10000",
+            "--note_burst",
+            "10000"};
+  }
+
+  void LoadKeys() {
+    auto issuer = crypto::LoadIssuerKeys(dir_a_);
+    ASSERT_TRUE(issuer.ok());
+    issuer_ = std::move(*issuer);
+    auto seal = crypto::LoadSealPublicKey(dir_a_);
+    ASSERT_TRUE(seal.ok());
+    seal_ = *seal;
+  }
+
+  std::unique_ptr<client::Client> Connect(uint16_t port, const std::string& name) {
+    crypto::DevConnectionRequest req;
+    req.user_id = "u-" + name;
+    req.name = name;
+    req.member = true;
+    req.port = port;
+    auto dev = crypto::MintDevConnection(req, &issuer_, seal_, server::SystemClock().UnixMs());
+    EXPECT_TRUE(dev.ok());
+    auto c = std::make_unique<client::Client>();
+    if (!c->Connect("127.0.0.1", port, dev->resource).ok) return nullptr;
+    if (!c->WaitFor(proto::ClientMessage::kWelcome, 5s)) return nullptr;
+    return c;
+  }
+
+  // Waits until Redis counts `n` subscribers (nodes) on the room's channel.
+  bool WaitNodesSubscribed(const std::string& room, int64_t n) {
+    boost::asio::io_context io;
+    server::redis::RedisClient probe(io, {"127.0.0.1", redis_.port()});
+    probe.Start();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    int64_t seen = -1;
+    bool asked = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (probe.connected() && !asked) {
+        asked = true;
+        probe.Command({"PUBSUB", "NUMSUB", "tutti:{" + room + "}"}, [&](const redisReply* r) {
+          asked = false;
+          if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+            server::redis::ReplyInteger(r->element[1], &seen);
+          }
+        });
+      }
+      if (seen == n) return true;
+      io.restart();
+      io.run_for(5ms);
+    }
+    return false;
+  }
+
+  // Static helpers, public so that free functions of a test can use them.
+ public:
+  // The admin listener's port a node printed at start (0 when it printed none).
+  static uint16_t AdminPort(ServerProcess& node) {
+    if (!node.WaitForOutput("admin listener on", 5000)) return 0;
+    const std::string& out = node.output();
+    const size_t at = out.find("(port ", out.find("admin listener on"));
+    return at == std::string::npos ? 0 : static_cast<uint16_t>(std::atoi(out.c_str() + at + 6));
+  }
+
+  // One GET on the admin listener (HTTP/1.1, Connection: close): the status and the body,
+  // or {0, ""} when the exchange fails.
+  static std::pair<int, std::string> AdminGet(uint16_t port, const std::string& path) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket sock(io);
+    boost::system::error_code ec;
+    sock.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+    if (ec) return {0, ""};
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    boost::asio::write(sock, boost::asio::buffer(req), ec);
+    if (ec) return {0, ""};
+    std::string resp;
+    char buf[4096];
+    for (int i = 0; i < 1024; ++i) {  // bounded: the listener closes after one answer
+      const size_t n = sock.read_some(boost::asio::buffer(buf), ec);
+      resp.append(buf, n);
+      if (ec) break;
+    }
+    if (resp.compare(0, 9, "HTTP/1.1 ") != 0) return {0, ""};
+    const size_t body = resp.find("\r\n\r\n");
+    return {std::atoi(resp.c_str() + 9), body == std::string::npos ? "" : resp.substr(body + 4)};
+  }
+
+  // Reads `c` until a message `want` accepts arrives (others are handed to `other`, when
+  // given, and otherwise dropped) or the deadline passes.
+  static std::optional<proto::ClientMessage> WaitMatching(
+      client::Client& c, const std::function<bool(const proto::ClientMessage&)>& want,
+      std::chrono::milliseconds timeout,
+      const std::function<void(const proto::ClientMessage&)>& other = nullptr) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto m = c.Next(200ms);
+      if (!m) continue;
+      if (want(*m)) return m;
+      if (other) other(*m);
+    }
+    return std::nullopt;
+  }
+
+ protected:
+  RedisProcess redis_;
+  std::string dir_a_, dir_b_;
+  crypto::IssuerKeys issuer_;
+  crypto::PublicKey seal_{};
+};
+
+}  // namespace tutti::testing
+
+#endif  // TUTTI_TESTS_REDIS_NODES_HARNESS_H_

@@ -1,0 +1,197 @@
+// Redis outages as players see them (docs/SCALE-OUT.md, "Failure cases"): a real
+// redis-server and two tutti-server nodes (all started here on loopback, stopped by PID),
+// a member of one room on each node. While Redis is gone each node says so (a
+// ServerNotice to its clients, /readyz 503, tutti_redis_up 0) and refuses what would
+// publish a room event with STREAM_UNAVAILABLE, keeping the connections; when Redis is
+// back, play goes on in one sequence. A restarted Redis (its data lost) gives every
+// member RESUME_UNRECOVERABLE with a snapshot of the new epoch first. Every wait is
+// bounded by a deadline; nothing depends on how long a step takes.
+#include <signal.h>
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tests/redis/nodes_harness.h"
+
+namespace tutti::testing {
+namespace {
+
+using RedisOutageTest = NodesTest;
+
+constexpr auto kLong = 30s;  // a bound for what needs a reconnect (never reached when green)
+
+bool IsNotice(const proto::ClientMessage& m, proto::ServerNotice::Kind kind) {
+  return m.has_server_notice() && m.server_notice().kind() == kind;
+}
+
+bool IsChat(const proto::ClientMessage& m, const std::string& text) {
+  return m.has_room_chat_message() && m.room_chat_message().message() == text;
+}
+
+struct Member {
+  std::unique_ptr<client::Client> client;
+  std::string name;
+};
+
+// Sends `text` from `from` and reads it on every member: the position each got it at.
+void ChatSeenByAll(std::vector<Member>& ms, size_t from, const std::string& text,
+                   std::vector<proto::StreamPosition>* at) {
+  ASSERT_TRUE(ms[from].client->Send(ChatMsg(text)));
+  at->clear();
+  for (Member& m : ms) {
+    auto got = NodesTest::WaitMatching(
+        *m.client, [&](const proto::ClientMessage& c) { return IsChat(c, text); }, kLong);
+    ASSERT_TRUE(got) << m.name << " never got " << text;
+    ASSERT_TRUE(got->has_stream()) << m.name;
+    at->push_back(got->stream());
+  }
+}
+
+// While Redis is away: each member hears it, a chat line is refused with the typed error
+// (not lost, not silently dropped) and the connection stays; the node is not ready.
+void CheckDown(std::vector<Member>& ms, uint16_t admin_port) {
+  for (Member& m : ms) {
+    EXPECT_TRUE(NodesTest::WaitMatching(
+        *m.client,
+        [](const proto::ClientMessage& c) {
+          return IsNotice(c, proto::ServerNotice::STREAMS_UNAVAILABLE);
+        },
+        kLong))
+        << m.name << " was not told that Redis is unreachable";
+  }
+  ASSERT_TRUE(ms[0].client->Send(ChatMsg("while away", "away-1")));
+  auto err = WaitForReply(*ms[0].client, proto::ClientMessage::kErrorMessage, "away-1", kLong);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->error_message().code(), proto::STREAM_UNAVAILABLE);
+  EXPECT_EQ(err->error_message().error_code(), "STREAM_UNAVAILABLE");
+  for (Member& m : ms) EXPECT_TRUE(m.client->is_open()) << m.name;
+  const auto ready = NodesTest::AdminGet(admin_port, "/readyz");
+  EXPECT_EQ(ready.first, 503);
+  EXPECT_EQ(ready.second, "not ready: redis unreachable\n");
+  EXPECT_NE(NodesTest::AdminGet(admin_port, "/metrics").second.find("tutti_redis_up 0"),
+            std::string::npos);
+  EXPECT_EQ(NodesTest::AdminGet(admin_port, "/healthz").first, 200);  // alive all the same
+}
+
+TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
+  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_, "127.0.0.1:0"));
+  ASSERT_TRUE(node_a.Start()) << node_a.output();
+  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
+  ASSERT_TRUE(node_b.Start()) << node_b.output();
+  const uint16_t admin = AdminPort(node_a);
+  ASSERT_NE(admin, 0) << node_a.output();
+  LoadKeys();
+  std::vector<Member> ms;
+  for (const char* name : {"ann", "bob"}) {
+    Member m{Connect(ms.empty() ? node_a.port() : node_b.port(), name), name};
+    ASSERT_TRUE(m.client) << name;
+    ASSERT_TRUE(JoinRoom(*m.client, "Jam")) << name;
+    ms.push_back(std::move(m));
+  }
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+  std::vector<proto::StreamPosition> before;
+  ChatSeenByAll(ms, 0, "before", &before);
+  EXPECT_EQ(AdminGet(admin, "/readyz").first, 200);
+
+  redis_.Stop(SIGKILL);
+  CheckDown(ms, admin);
+
+  ASSERT_TRUE(redis_.Start());  // the same port, none of the old data
+  // Each member: told Redis is back, and given the room's state at the new epoch (in
+  // either order: the notice comes from the member's shard, the snapshot from the room's).
+  std::vector<proto::StreamPosition> snapshot_at;
+  for (Member& m : ms) {
+    bool restored = false;
+    std::optional<proto::ClientMessage> resync;
+    const auto deadline = std::chrono::steady_clock::now() + kLong;
+    while ((!restored || !resync) && std::chrono::steady_clock::now() < deadline) {
+      auto c = m.client->Next(200ms);
+      if (!c) continue;
+      restored = restored || IsNotice(*c, proto::ServerNotice::STREAMS_RESTORED);
+      if (c->has_resume_result()) resync = c;
+    }
+    ASSERT_TRUE(restored) << m.name << " was not told that Redis is back";
+    ASSERT_TRUE(resync) << m.name << " got no snapshot after the restart";
+    const proto::ResumeResult& r = resync->resume_result();
+    EXPECT_EQ(r.outcome(), proto::RESUME_UNRECOVERABLE) << m.name;
+    EXPECT_EQ(r.reason(), "epoch changed") << m.name;
+    EXPECT_EQ(r.room_id(), "jam") << m.name;
+    ASSERT_TRUE(r.has_snapshot()) << m.name;
+    bool self_in_it = false;
+    for (const auto& u : r.snapshot().users())
+      self_in_it = self_in_it || u.user_id() == "u-" + m.name;
+    EXPECT_TRUE(self_in_it) << m.name;
+    EXPECT_NE(r.snapshot().stream_position().epoch(), before[0].epoch()) << m.name;
+    snapshot_at.push_back(r.snapshot().stream_position());
+  }
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+
+  // Play goes on: the next events follow each member's snapshot position, in one order.
+  std::vector<proto::StreamPosition> after;
+  ChatSeenByAll(ms, 1, "after", &after);
+  for (size_t i = 0; i < ms.size(); ++i) {
+    EXPECT_EQ(after[i].epoch(), snapshot_at[i].epoch()) << ms[i].name;
+    EXPECT_EQ(after[i].offset(), snapshot_at[i].offset() + 1) << ms[i].name;
+  }
+  ASSERT_TRUE(ms[0].client->Send(MidiMsg(std::string{'\x90', 60, 100})));
+  EXPECT_TRUE(WaitMatching(
+      *ms[1].client, [](const proto::ClientMessage& c) { return c.has_midi_message(); }, kLong))
+      << "a note from node A did not reach node B after the restart";
+  EXPECT_EQ(AdminGet(admin, "/readyz").first, 200);
+  EXPECT_NE(AdminGet(admin, "/metrics").second.find("tutti_redis_outages_total"),
+            std::string::npos);
+  EXPECT_EQ(node_a.Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+}
+
+TEST_F(RedisOutageTest, StoppedRedisIsNoticedRefusedAndPlayResumesInTheSameSequence) {
+  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_, "127.0.0.1:0"));
+  ASSERT_TRUE(node_a.Start()) << node_a.output();
+  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
+  ASSERT_TRUE(node_b.Start()) << node_b.output();
+  const uint16_t admin = AdminPort(node_a);
+  ASSERT_NE(admin, 0) << node_a.output();
+  LoadKeys();
+  std::vector<Member> ms;
+  for (const char* name : {"cat", "dan"}) {
+    Member m{Connect(ms.empty() ? node_a.port() : node_b.port(), name), name};
+    ASSERT_TRUE(m.client) << name;
+    ASSERT_TRUE(JoinRoom(*m.client, "Jam")) << name;
+    ms.push_back(std::move(m));
+  }
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+  std::vector<proto::StreamPosition> before;
+  ChatSeenByAll(ms, 0, "before", &before);
+
+  // A Redis that stops answering without closing anything (as behind a partition): the
+  // nodes find out by their PINGs going unanswered.
+  ASSERT_EQ(kill(redis_.pid(), SIGSTOP), 0);
+  CheckDown(ms, admin);
+  ASSERT_EQ(kill(redis_.pid(), SIGCONT), 0);
+
+  for (Member& m : ms) {
+    EXPECT_TRUE(WaitMatching(
+        *m.client,
+        [](const proto::ClientMessage& c) {
+          return IsNotice(c, proto::ServerNotice::STREAMS_RESTORED);
+        },
+        kLong))
+        << m.name << " was not told that Redis is back";
+  }
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+  // Nothing was sequenced while Redis stood still (the refused line never was): the
+  // stream goes on in the same epoch, right after the last event everyone saw.
+  std::vector<proto::StreamPosition> after;
+  ChatSeenByAll(ms, 1, "after", &after);
+  for (size_t i = 0; i < ms.size(); ++i) {
+    EXPECT_EQ(after[i].epoch(), before[i].epoch()) << ms[i].name;
+    EXPECT_EQ(after[i].offset(), before[i].offset() + 1) << ms[i].name;
+  }
+  EXPECT_EQ(AdminGet(admin, "/readyz").first, 200);
+  EXPECT_EQ(node_a.Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+}
+
+}  // namespace
+}  // namespace tutti::testing
