@@ -47,18 +47,15 @@ std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock
   auto engine = std::make_unique<redis::RedisBroker>(io, clock, std::move(options));
   // Down until every primary answered.
   g_shards_down.fetch_add(1, std::memory_order_relaxed);
-  engine->set_on_availability(
-      [ever_up = false, on_availability = std::move(on_availability)](bool up) mutable {
-        if (up) {
-          g_shards_down.fetch_sub(1, std::memory_order_relaxed);
-        } else {
-          g_shards_down.fetch_add(1, std::memory_order_relaxed);
-          g_outages.fetch_add(1, std::memory_order_relaxed);
-        }
-        const bool first = up && !ever_up;
-        ever_up = ever_up || up;
-        if (!first && on_availability) on_availability(up);
-      });
+  engine->set_on_availability([on_availability = std::move(on_availability)](bool up) {
+    if (up) {
+      g_shards_down.fetch_sub(1, std::memory_order_relaxed);
+    } else {
+      g_shards_down.fetch_add(1, std::memory_order_relaxed);
+      g_outages.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (on_availability) on_availability(up);
+  });
   return engine;
 }
 

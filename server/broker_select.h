@@ -32,8 +32,8 @@ namespace tutti::server {
 void SetRedisPrimaries(std::vector<std::string> primaries);
 
 // `on_availability` (may be empty) runs on the shard's thread when a networked engine
-// loses its sequencer (false) or has it back (true); not for the first connection at
-// start, so only a change that connected clients should hear of.
+// loses its sequencer (false) or has it (true; also the first time after the start: a
+// client that connected before was told at its Welcome that rooms are paused).
 std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock* clock,
                                         const ServerConfig& config,
                                         std::function<void(bool up)> on_availability = nullptr);

@@ -9,6 +9,7 @@
 
 #include <google/protobuf/arena.h>
 
+#include "server/broker_select.h"
 #include "server/command_target.h"
 #include "server/envelope.h"
 #include "server/maintenance_command.h"
@@ -99,6 +100,10 @@ void Dispatcher::SendWelcome(Session& s) {
   l->set_max_users_per_room(static_cast<uint32_t>(cfg.max_users_per_room));
   l->set_max_events_per_midi_message(static_cast<uint32_t>(cfg.max_midi_messages));
   Reply(s, std::move(msg), "");
+  // Rooms across nodes, Redis unreachable now: said at once, not only at the next change.
+  if (const Broker* b = shard_->broker(); b != nullptr && !b->Available()) {
+    s.Send(StreamsNoticeFrame(false), false);
+  }
 }
 
 void Dispatcher::Handle(Session& s, const std::string& payload, bool binary, int64_t arrival_us) {

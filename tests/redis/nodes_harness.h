@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -53,9 +54,9 @@ class NodesTest : public ::testing::Test {
 
   // Node flags: both nodes read node A's key set (the first start makes it) and keep
   // their own store; quotas high enough that the senders are never throttled.
-  // `admin` is the admin listener's address ("" = none; "127.0.0.1:0" = a free port,
-  // read back with AdminPort).
-  std::vector<std::string> NodeFlags(const std::string& data_dir, const std::string& admin = "") {
+  // The admin listener is on a free port (AdminPort reads it back; StartNode uses it).
+  std::vector<std::string> NodeFlags(const std::string& data_dir,
+                                     const std::string& admin = "127.0.0.1:0") {
     return {"--data",
             data_dir,
             "--keys",
@@ -130,6 +131,20 @@ class NodesTest : public ::testing::Test {
     const std::string& out = node.output();
     const size_t at = out.find("(port ", out.find("admin listener on"));
     return at == std::string::npos ? 0 : static_cast<uint16_t>(std::atoi(out.c_str() + at + 6));
+  }
+
+  // Starts `node` and waits until it is ready: /readyz says 200 once every shard reached
+  // Redis (until then what needs Redis is refused with STREAM_UNAVAILABLE).
+  static bool StartNode(ServerProcess& node) {
+    if (!node.Start()) return false;
+    const uint16_t admin = AdminPort(node);
+    if (admin == 0) return false;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (AdminGet(admin, "/readyz").first == 200) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
   }
 
   // One GET on the admin listener (HTTP/1.1, Connection: close): the status and the body,

@@ -75,10 +75,10 @@ void CheckDown(std::vector<Member>& ms, uint16_t admin_port) {
 }
 
 TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
-  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_, "127.0.0.1:0"));
-  ASSERT_TRUE(node_a.Start()) << node_a.output();
+  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));
+  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
   ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
-  ASSERT_TRUE(node_b.Start()) << node_b.output();
+  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
   const uint16_t admin = AdminPort(node_a);
   ASSERT_NE(admin, 0) << node_a.output();
   LoadKeys();
@@ -96,6 +96,16 @@ TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
 
   redis_.Stop(SIGKILL);
   CheckDown(ms, admin);
+  // Whoever connects meanwhile is told at once, after its Welcome.
+  auto late = Connect(node_a.port(), "eve");
+  ASSERT_TRUE(late);
+  EXPECT_TRUE(WaitMatching(
+      *late,
+      [](const proto::ClientMessage& c) {
+        return IsNotice(c, proto::ServerNotice::STREAMS_UNAVAILABLE);
+      },
+      kLong))
+      << "a client connecting while Redis is away was not told";
 
   ASSERT_TRUE(redis_.Start());  // the same port, none of the old data
   // Each member: told Redis is back, and given the room's state at the new epoch (in
@@ -146,10 +156,10 @@ TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
 }
 
 TEST_F(RedisOutageTest, StoppedRedisIsNoticedRefusedAndPlayResumesInTheSameSequence) {
-  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_, "127.0.0.1:0"));
-  ASSERT_TRUE(node_a.Start()) << node_a.output();
+  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));
+  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
   ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
-  ASSERT_TRUE(node_b.Start()) << node_b.output();
+  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
   const uint16_t admin = AdminPort(node_a);
   ASSERT_NE(admin, 0) << node_a.output();
   LoadKeys();

@@ -34,9 +34,9 @@ using RoomsAcrossNodesTest = NodesTest;
 
 TEST_F(RoomsAcrossNodesTest, MembersOnTwoNodesSeeOneSequence) {
   ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));
-  ASSERT_TRUE(node_a.Start()) << node_a.output();
+  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
   ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
-  ASSERT_TRUE(node_b.Start()) << node_b.output();
+  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
   LoadKeys();
 
   constexpr int kPerNode = 3;
