@@ -81,6 +81,25 @@ struct PresenceEntry {
   bool reconnecting = false;
 };
 
+// What a resume on another node needs of a session (rooms across nodes,
+// docs/SCALE-OUT.md "Resume on another node"): its user as the room showed it (the
+// session id is the old session's) and the room it was in ("" = none).
+struct SharedResume {
+  proto::UserInfo user;
+  std::string room_id;
+};
+
+// The answer to TakeResume.
+struct ResumeTake {
+  enum class Status {
+    kFound,        // the state, now deleted: nobody else can take it
+    kMissing,      // never written, already taken, or expired
+    kUnreachable,  // the engine could not ask (its sequencer is unreachable)
+  };
+  Status status = Status::kMissing;
+  SharedResume state;
+};
+
 class StreamSubscriber {
  public:
   virtual ~StreamSubscriber() = default;
@@ -129,6 +148,30 @@ class Broker {
   virtual void SetPresence(const std::string& stream, const PresenceEntry& entry) = 0;
   virtual void RemovePresence(const std::string& stream, SessionId session) = 0;
   virtual void Presence(const std::string& stream, PresenceDone done) = 0;
+
+  // Resume state other nodes can find (a networked engine only; the in-process engine
+  // keeps nothing, says false and answers every TakeResume with kMissing). `key` names a
+  // resume token without being it (ResumeTokens::SharedKey). KeepResume writes the state
+  // of a connected session under `key` (create = false: only if it is still there, i.e.
+  // not taken by another node) and keeps it alive; ParkResume lets it expire one resume
+  // window from now (the session's connection dropped); DropResume deletes it (the session
+  // ended, or its token was spent here). TakeResume reads and deletes it in one atomic
+  // step, so a token is spent once whichever node sees it first.
+  virtual bool SharesResume() const { return false; }
+  virtual void KeepResume(SessionId session, const std::string& key, const SharedResume& state,
+                          bool create) {
+    (void)session;
+    (void)key;
+    (void)state;
+    (void)create;
+  }
+  virtual void ParkResume(SessionId session) { (void)session; }
+  virtual void DropResume(SessionId session) { (void)session; }
+  using ResumeTaken = std::function<void(ResumeTake)>;
+  virtual void TakeResume(const std::string& key, ResumeTaken done) {
+    (void)key;
+    done(ResumeTake{});
+  }
 };
 
 }  // namespace tutti::server

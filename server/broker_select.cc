@@ -32,6 +32,8 @@ std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock
                                         std::function<void(bool up)> on_availability) {
   redis::RedisBrokerOptions options;
   options.limits = config.room_history;
+  // Resume state goes to Redis so that a client may resume on another node.
+  options.resume_window_ms = config.resume_grace_ms;
   for (const std::string& text : RedisPrimaries()) {
     redis::RedisAddress a;
     // The flags were checked at start (config_flags.cc); a bad entry here is a bug.

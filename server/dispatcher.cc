@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -81,7 +82,13 @@ void Dispatcher::SendWelcome(Session& s) {
   }
   if (cfg.resume_grace_ms > 0) {
     // Rotated: a resumed session's new Welcome carries a new token, the old one is spent.
-    w->set_resume_token(shard_->cluster().resume_tokens().Issue(s.user().user_id(), s.id()));
+    std::string token = shard_->cluster().resume_tokens().Issue(s.user().user_id(), s.id());
+    // Rooms across nodes: what a resume on another node needs goes to Redis.
+    if (Broker* b = shard_->broker(); b != nullptr && b->SharesResume()) {
+      s.shared_resume_key = ResumeTokens::SharedKey(token);
+      shard_->ShareResume(s, /*create=*/true);
+    }
+    w->set_resume_token(std::move(token));
     w->set_resume_token_ttl_ms(static_cast<uint32_t>(cfg.resume_grace_ms));
   }
   w->set_server_version(kServerVersion);

@@ -8,6 +8,7 @@
 
 #include <websocketpp/server.hpp>
 
+#include "server/broker_select.h"
 #include "server/maintenance.h"
 #include "server/moderation/connection_limits.h"
 #include "server/resume_tokens.h"
@@ -302,6 +303,15 @@ struct Endpoint::Impl {
     out->room_id = ask.room;
     out->epoch = ask.epoch;
     out->offset = static_cast<uint64_t>(ask.offset);
+    // Rooms across nodes: the token's state in Redis is taken by the shard (spent on every
+    // node); a token this process never issued may be another node's.
+    if (ReadRedisHealth().enabled) {
+      out->shared_key = ResumeTokens::SharedKey(ask.token);
+      if (r.outcome == ResumeTokens::Outcome::kUnknown) {
+        out->remote = true;
+        return true;
+      }
+    }
     if (r.outcome != ResumeTokens::Outcome::kGranted) {
       out->refusal = ResumeTokens::OutcomeName(r.outcome);
       return true;

@@ -42,7 +42,14 @@ void Dispatcher::OnReconnect(Session& s, const proto::ServerCommand& cmd, const 
   }
   ResumeTokens::Redemption red =
       shard_->cluster().resume_tokens().Redeem(token, s.user().user_id(), s.identity().is_guest);
-  if (red.outcome != ResumeTokens::Outcome::kGranted) {
+  // Rooms across nodes: as at the upgrade (endpoint.cc).
+  if (const Broker* b = shard_->broker(); b != nullptr && b->SharesResume()) {
+    r.shared_key = ResumeTokens::SharedKey(token);
+    r.remote = red.outcome == ResumeTokens::Outcome::kUnknown;
+  }
+  if (r.remote) {
+    // StartResume asks Redis for it.
+  } else if (red.outcome != ResumeTokens::Outcome::kGranted) {
     r.refusal = ResumeTokens::OutcomeName(red.outcome);
   } else {
     r.previous = red.session;

@@ -88,6 +88,21 @@ size_t ResumeTokens::size() const {
   return by_token_.size();
 }
 
+std::string ResumeTokens::SharedKey(std::string_view token) {
+  crypto::EnsureSodiumInitialized();
+  unsigned char hash[16];
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(token.data()),
+                     token.size(), nullptr, 0);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * sizeof hash);
+  for (unsigned char b : hash) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
 const char* ResumeTokens::OutcomeName(Outcome o) {
   switch (o) {
     case Outcome::kGranted:

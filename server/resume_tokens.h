@@ -55,6 +55,10 @@ class ResumeTokens {
 
   size_t size() const;
   static const char* OutcomeName(Outcome o);
+  // A name for `token` that nodes share without sharing the token (rooms across nodes:
+  // the key of its resume state in Redis): 32 hex digits of an unkeyed BLAKE2b of it.
+  // The token's 256 random bits make it as hard to guess from its name as itself.
+  static std::string SharedKey(std::string_view token);
 
  private:
   struct Entry {

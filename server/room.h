@@ -166,6 +166,14 @@ class Room final : public StreamSubscriber {
   void Recording(SessionId session, const proto::RecordingCommand& cmd,
                  const std::string& request_id);
   bool recording() const { return recording_.has_value(); }
+  // Rooms across nodes: the member that was `previous` on another node (which died or
+  // lost its connection) resumes here as `req.session`, from its state in Redis. Admitted
+  // as a resumed member (no UserJoinedRoom; its bans are checked), answered as Resume
+  // does (the history comes from the shared stream), and the others get
+  // MemberConnection {reconnecting: false}. What the old session may have held sounding
+  // is released first, under the old session (sustain off and all notes off on every
+  // channel, MIDI_FLAG_SYNTHETIC): this node never knew its notes.
+  void AdoptResumed(const JoinRequest& req, SessionId previous, const StreamPosition& since);
   // StreamSubscriber: a sequenced event of this room goes to every member shard.
   void OnPublication(const std::string& stream, const Publication& pub) override;
   // StreamSubscriber: the stream was lost for a while (Redis unreachable) and did not
@@ -279,6 +287,10 @@ class Room final : public StreamSubscriber {
   // The stream position a joiner or a snapshot starts from (empty without a broker).
   void SetPosition(proto::StreamPosition* out) const;
   void AnnounceConnection(const Member& m, SessionId session, SessionId previous);
+  // The ResumeResult and the replay after `since` for the resumed `member` (now
+  // `session`, before `previous`), handed to its shard through MemberResumed.
+  void AnswerResume(const Member& member, SessionId previous, SessionId session,
+                    const StreamPosition& since, const std::string& request_id);
   // A room event to every member but `exclude`. Non-droppable events are sequenced into
   // the room's stream (when the host has a broker); `then` gets the publication (e.g. to
   // send the sender its own copy, with its request id, at the same position).

@@ -2,9 +2,11 @@
 // the room as `reconnecting` (its notes released at once), and comes back under a new
 // session id with every room event it missed, in order, before any live one.
 // Same class, owner and thread as room.cc (the room's home shard).
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "midi/channel_message.h"
 #include "server/envelope.h"
 #include "server/room.h"
 
@@ -69,8 +71,14 @@ void Room::Resume(SessionId previous, SessionId session, const StreamPosition& s
   const Member& member = now_it->second;
   ++shard_members_[ShardOfSession(session)];
 
+  AnswerResume(member, previous, session, since, request_id);
+  AnnounceConnection(member, session, previous);
+}
+
+void Room::AnswerResume(const Member& member, SessionId previous, SessionId session,
+                        const StreamPosition& since, const std::string& request_id) {
   // The answer and the replay are handed to the session's shard in one step, before the
-  // MemberConnection below (and every later event) is published: the shard sends them
+  // caller's MemberConnection (and every later event) is published: the shard sends them
   // before any live event it delivers for this room, and indexes the session only then,
   // so an event is neither missed nor sent twice. An engine completes History in call
   // order with publications (broker.h), so this holds for a networked engine too.
@@ -114,7 +122,61 @@ void Room::Resume(SessionId previous, SessionId session, const StreamPosition& s
   } else {
     b->History(id_, since, std::move(answer));
   }
-  AnnounceConnection(member, session, previous);
+}
+
+void Room::AdoptResumed(const JoinRequest& req, SessionId previous, const StreamPosition& since) {
+  ExpirePenalties(host_->UnixMs());
+  if (members_.count(req.session) || mod_.IsBanned(req.user.user_id(), host_->UnixMs())) {
+    // Banned while away (or a stale repeat): restored in no room, as Resume says.
+    proto::ClientMessage out;
+    auto* r = out.mutable_resume_result();
+    r->set_outcome(proto::RESUME_UNRECOVERABLE);
+    r->set_reason("no longer in the room");
+    r->mutable_since()->set_epoch(since.epoch);
+    r->mutable_since()->set_offset(since.offset);
+    out.set_request_id(req.request_id);
+    StampType(&out);
+    host_->JoinFailed(req.session, id_, MakeFrame(out));
+    return;
+  }
+  Member m;
+  m.user = req.user;
+  m.user.set_session_id(req.session);
+  m.user.set_reconnecting(false);
+  m.server_admin = req.server_admin;
+  m.server_moderator = req.server_moderator;
+  m.join_order = next_join_order_++;
+  if (mod_.owner_id().empty() && !is_lobby()) {
+    mod_.TransferOwnership(m.user.user_id()).IgnoreError();  // cannot fail: id non-empty
+  }
+  // Whatever the old session held on its node sounds on every listener until released;
+  // this node cannot know what it was, so everything goes (the bytes of a panic:
+  // room_music.cc), stamped as the old session's, whose sequence is not known here (0).
+  // Excluding nobody: the old session is gone, and the new one gets it in its place in
+  // the stream whether the history or the live fan-out brings it.
+  std::string bytes;
+  for (uint8_t ch = 0; ch < 16; ++ch) {
+    const char cc = static_cast<char>(midi::kControlChange | ch);
+    bytes += {cc, static_cast<char>(midi::kCcSustain),     0,
+              cc, static_cast<char>(midi::kCcAllNotesOff), 0};
+  }
+  proto::ClientMessage release;
+  auto* msg = release.mutable_midi_message();
+  msg->set_midi_data(std::move(bytes));
+  const int64_t now = host_->NowUs();
+  msg->set_timestamp(now);
+  msg->set_server_arrival_time(now);
+  msg->set_room_time(NextRoomTime());
+  msg->set_user_id(m.user.user_id());
+  msg->set_session_id(previous);
+  msg->set_flags(proto::MIDI_FLAG_SYNTHETIC);
+  StampType(&release);
+  Broadcast(std::move(release), 0, /*droppable=*/false);
+  auto [it, inserted] = members_.emplace(req.session, std::move(m));
+  ++shard_members_[ShardOfSession(req.session)];
+  host_->RoomChanged(id_);
+  AnswerResume(it->second, previous, req.session, since, req.request_id);
+  AnnounceConnection(it->second, req.session, previous);
 }
 
 }  // namespace tutti::server

@@ -90,6 +90,11 @@ struct ResumeRequest {
   std::string epoch;       // the last position it saw there
   uint64_t offset = 0;
   std::string request_id;  // RECONNECT's, echoed by the ResumeResult
+  // Rooms across nodes (docs/SCALE-OUT.md): the token's ResumeTokens::SharedKey, whose
+  // state in Redis the shard takes (spending the token on every node); and whether this
+  // process did not know the token, so only that state can restore the session.
+  std::string shared_key;
+  bool remote = false;
 };
 
 class Session {
@@ -160,6 +165,9 @@ class Session {
   int64_t join_started_us = 0;
   int malformed_strikes = 0;
   uint64_t dropped_frames = 0;
+  // Rooms across nodes: the SharedKey of this session's current resume token ("" when
+  // none is shared), under which its engine keeps the resume state in Redis.
+  std::string shared_resume_key;
 
  private:
   friend class Membership;

@@ -140,6 +140,7 @@ void Shard::EndSession(SessionId id) {
   Session* s = it->second.get();
   hooks_->SessionEnded(id);
   cluster_->resume_tokens().Revoke(id);  // gone for good: nothing left to resume
+  if (broker_) broker_->DropResume(id);
   const std::vector<std::string> rooms = membership_.End(*s);
   std::string user_id = s->user().user_id();
   // Gone before the rooms hear of it, so that what they answer (a RoomLeft, a join that
@@ -437,6 +438,7 @@ void Shard::MemberJoined(SessionId session, const std::string& room_id, const Fr
       s->join_started_us = 0;
     }
     Membership::Previous previous = target.membership_.Joined(*s, room_id);
+    target.ShareResume(*s);
     if (!previous.room_id.empty()) {
       // Joined elsewhere: now leave the previous room (it releases held notes first).
       // The switch was this request's doing, so its RoomLeft echoes the request id.
@@ -469,6 +471,7 @@ void Shard::MemberLeft(SessionId session, const std::string& room_id, const Fram
     Session* s = target.FindSession(session);
     if (!s) return;
     if (target.membership_.Left(*s, room_id)) {
+      target.ShareResume(*s);
       target.OnSocial([session, user_id = s->user().user_id()](
                           Social& social) { social.RoomChanged(session, user_id, ""); },
                       Hop::kQueued);

@@ -142,6 +142,10 @@ class Shard final : public RoomHost, public SocialHost {
   // Restores the session that `r.previous` names into `s` (a new connection's), wherever
   // the old one is parked, then its room; answers with a ResumeResult.
   void StartResume(Session& s, ResumeRequest r);
+  // Rooms across nodes: writes what a resume of `s` on another node needs (its user and
+  // room) to Redis under its token's shared key, through this shard's engine (create:
+  // at the token's issue; afterwards only while Redis still has it).
+  void ShareResume(Session& s, bool create = false);
   size_t parked_count() const { return parked_->size(); }
   size_t session_count() const { return sessions_.size(); }
   void HandleFrame(SessionId id, const std::string& payload, bool binary);
@@ -249,6 +253,9 @@ class Shard final : public RoomHost, public SocialHost {
   void AdoptCarryOver(SessionId fresh, std::shared_ptr<SessionCarryOver> carry, ResumeRequest r);
   // The ResumeResult (and replay) went out: the room list again, then what was held.
   void FinishResume(Session& s);
+  // Another node's session, from its state in Redis (`t`): the user takes it over and
+  // the room on this node admits it as resumed.
+  void AdoptShared(Session& s, ResumeTake t, ResumeRequest r);
   void SendResumeResult(SessionId session, proto::ResumeOutcome outcome, const std::string& reason,
                         const ResumeRequest& r);
   void CreateRoom(RoomRequest req);

@@ -23,6 +23,7 @@
 #include "server/resume_tokens.h"
 #include "server/room_list.h"
 #include "server/shard.h"
+#include "server/social.h"
 
 namespace tutti::server {
 namespace {
@@ -54,7 +55,8 @@ void Shard::ParkSession(SessionId id) {
   // that moves a manual clock on hearing it must find both already running).
   const int64_t deadline = NowUs() + int64_t{cluster_->config().resume_grace_ms} * 1000;
   cluster_->resume_tokens().Detached(id);
-  hooks_->SessionEnded(id);  // its token clock stops: nothing to close any more
+  if (broker_) broker_->ParkResume(id);  // its shared state expires with the token
+  hooks_->SessionEnded(id);              // its token clock stops: nothing to close any more
   // Dropped again while its own resume was under way: parked in the room it was being
   // restored into, with what it had not yet been given.
   const std::string room = !s->room_id().empty() ? s->room_id() : s->resuming_into();
@@ -89,6 +91,7 @@ void Shard::ParkedExpired(ParkedSessions::Parked p) {
   // The token is left to expire on its own (ResumeTokens keeps it a while longer), so a
   // late try is told "token expired" rather than "unknown".
   const SessionId id = p.session->id();
+  if (broker_) broker_->DropResume(id);
   if (!p.room_id.empty()) {
     OnRoom(p.room_id, [id](Room& r) { r.Leave(id, "disconnected", ""); });
   }
@@ -112,6 +115,27 @@ void Shard::SendResumeResult(SessionId session, proto::ResumeOutcome outcome,
 }
 
 void Shard::StartResume(Session& s, ResumeRequest r) {
+  if (!r.shared_key.empty() && broker_ && broker_->SharesResume()) {
+    // Rooms across nodes: the token's state in Redis is taken first, whoever issued it,
+    // so that it is spent on every node.
+    const std::string key = std::exchange(r.shared_key, {});
+    broker_->TakeResume(key, [this, fresh = s.id(), r = std::move(r)](ResumeTake t) mutable {
+      Session* now = FindSession(fresh);
+      if (now == nullptr) return;  // gone before the answer: nothing to restore into
+      if (r.remote) return AdoptShared(*now, std::move(t), std::move(r));
+      // Granted by this process's registry, but another node took it meanwhile. A Redis
+      // out of reach cannot say: the local grant stands.
+      if (r.refusal.empty() && t.status == ResumeTake::Status::kMissing) {
+        r.refusal = ResumeTokens::OutcomeName(ResumeTokens::Outcome::kUnknown);
+      }
+      StartResume(*now, std::move(r));
+    });
+    return;
+  }
+  if (r.remote && r.refusal.empty()) {
+    // Unknown here, and no engine that shares resume state could know it.
+    r.refusal = ResumeTokens::OutcomeName(ResumeTokens::Outcome::kUnknown);
+  }
   if (!r.refusal.empty()) {
     return SendResumeResult(s.id(), proto::RESUME_REFUSED, r.refusal, r);
   }
@@ -145,6 +169,7 @@ void Shard::HandOverParked(SessionId fresh, ResumeRequest r) {
     return;
   }
   const SessionId previous = r.previous;
+  if (broker_) broker_->DropResume(previous);  // spent (taken already when shared)
   const std::string user_id = p->session->user().user_id();
   auto carry = std::make_shared<SessionCarryOver>(p->session->Export(p->room_id));
   carry->room_list = p->room_list;
@@ -225,6 +250,74 @@ void Shard::AdoptCarryOver(SessionId fresh, std::shared_ptr<SessionCarryOver> ca
           });
 }
 
+void Shard::ShareResume(Session& s, bool create) {
+  if (!broker_ || !broker_->SharesResume() || s.shared_resume_key.empty()) return;
+  SharedResume state;
+  state.user = s.user();
+  state.user.set_session_id(s.id());
+  state.room_id = s.room_id();
+  broker_->KeepResume(s.id(), s.shared_resume_key, state, create);
+}
+
+void Shard::AdoptShared(Session& s, ResumeTake t, ResumeRequest r) {
+  if (t.status != ResumeTake::Status::kFound) {
+    const std::string why = t.status == ResumeTake::Status::kUnreachable
+                                ? "resume state unreachable"
+                                : ResumeTokens::OutcomeName(ResumeTokens::Outcome::kUnknown);
+    return SendResumeResult(s.id(), proto::RESUME_REFUSED, why, r);
+  }
+  const proto::UserInfo& old = t.state.user;
+  // As ResumeTokens::Redeem: a member presents a token of the same `sub`, a guest a guest
+  // token (only the token names a guest's session).
+  const bool same_user =
+      s.identity().is_guest ? old.is_guest() : old.user_id() == s.user().user_id();
+  if (!same_user || old.session_id() == 0) {
+    return SendResumeResult(s.id(), proto::RESUME_REFUSED,
+                            ResumeTokens::OutcomeName(ResumeTokens::Outcome::kWrongUser), r);
+  }
+  r.previous = old.session_id();
+  if (old.user_id() != s.user().user_id()) {
+    // A guest answers to its old id again; friends' presence follows the switch.
+    OnSocial([id = s.id(), old_id = s.user().user_id()](Social& social) {
+      social.SessionOffline(id, old_id);
+    });
+    s.AdoptUserId(old.user_id());
+    OnSocial([id = s.id(), user = s.user()](Social& social) { social.SessionOnline(id, user); });
+  }
+  // The look others knew (the name and roles come from this connection's identity).
+  *s.mutable_user().mutable_avatar() = old.avatar();
+  const std::string room = t.state.room_id;
+  if (room.empty()) {
+    ShareResume(s);
+    return SendResumeResult(s.id(), proto::RESUME_RECOVERED, "", r);
+  }
+  if (s.seat().joining() || !s.room_id().empty()) {
+    return SendResumeResult(s.id(), proto::RESUME_UNRECOVERABLE, "another join came first", r);
+  }
+  membership_.MarkJoining(s, room, r.request_id);
+  StreamPosition since{r.epoch, r.offset};
+  if (r.room_id != room) since = StreamPosition{};
+  JoinRequest join;
+  join.session = s.id();
+  join.user = s.user();
+  join.server_admin = s.identity().is_admin;
+  join.server_moderator = s.identity().is_moderator;
+  join.request_id = r.request_id;
+  OnShard(cluster_->RoomHomeIndex(room),
+          [room, previous = r.previous, since, join = std::move(join)](Shard& home) {
+            // The room has no object on this node (none of its members is here): the client
+            // joins it as after a first connect.
+            if (Room* rm = home.FindRoom(room)) return rm->AdoptResumed(join, previous, since);
+            proto::ClientMessage out;
+            auto* rr = out.mutable_resume_result();
+            rr->set_outcome(proto::RESUME_UNRECOVERABLE);
+            rr->set_reason("room closed");
+            out.set_request_id(join.request_id);
+            StampType(&out);
+            home.JoinFailed(join.session, room, MakeFrame(out));
+          });
+}
+
 void Shard::MemberResumed(SessionId session, const std::string& room_id, std::vector<Frame> frames,
                           uint64_t last_sequence) {
   const Room* room = FindRoom(room_id);
@@ -241,6 +334,7 @@ void Shard::MemberResumed(SessionId session, const std::string& room_id, std::ve
       return;
     }
     target.membership_.Joined(*s, room_id);
+    target.ShareResume(*s);
     s->ContinueMidiSequence(last_sequence, target.NowUs());
     target.OnSocial([session, user_id = s->user().user_id(),
                      visible](Social& social) { social.RoomChanged(session, user_id, visible); },

@@ -1,5 +1,6 @@
 #include "server/redis/redis_broker.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -9,6 +10,7 @@
 #include <boost/asio/post.hpp>
 
 #include "server/ids.h"
+#include "server/redis/redis_primary.h"
 #include "server/redis/redis_scripts.h"
 #include "server/redis/stream_wire.h"
 #include "server/stream_log.h"
@@ -16,40 +18,11 @@
 namespace tutti::server::redis {
 namespace {
 
-enum Script { kPublish, kHistory, kPresenceSet, kPresenceRead, kEnsureEpoch, kScriptCount };
-
-std::string_view ScriptText(int script) {
-  switch (script) {
-    case kPublish:
-      return kPublishScript;
-    case kHistory:
-      return kHistoryScript;
-    case kPresenceSet:
-      return kPresenceSetScript;
-    case kEnsureEpoch:
-      return kEnsureEpochScript;
-    default:
-      return kPresenceReadScript;
-  }
-}
-
 const redisReply* Element(const redisReply* r, size_t i) {
   return r != nullptr && r->type == REDIS_REPLY_ARRAY && i < r->elements ? r->element[i] : nullptr;
 }
 
 }  // namespace
-
-struct RedisBroker::Primary {
-  Primary(boost::asio::io_context& io, const RedisAddress& a, RedisBackoff backoff)
-      : address(a), cmd(io, a, backoff), sub(io, a, backoff) {}
-  RedisAddress address;
-  RedisClient cmd;  // scripts and reads
-  RedisClient sub;  // the rooms' channels (a subscribed connection takes no commands)
-  std::string sha[kScriptCount];
-  bool up() const { return cmd.connected() && sub.connected(); }
-  bool was_up = false;      // as last seen by PrimaryChanged
-  bool had_outage = false;  // it was up once and then went down
-};
 
 size_t RedisBroker::PrimaryOf(const std::string& room, const std::vector<RedisAddress>& primaries) {
   size_t best = 0;
@@ -91,6 +64,7 @@ RedisBroker::RedisBroker(boost::asio::io_context& io, const Clock* clock,
         if (&PrimaryFor(name) != raw) continue;
         for (auto& [sid, e] : entries) SendPresence(name, sid, e);
       }
+      ResendResume(*raw);
       PrimaryChanged(*raw);
     });
     raw->sub.set_on_up([this, raw] { PrimaryChanged(*raw); });
@@ -131,6 +105,7 @@ void RedisBroker::Stop() {
   stopped_ = true;
   presence_timer_.cancel();
   presence_.clear();
+  resume_.clear();
   for (auto& p : primaries_) {
     p->cmd.Stop();
     p->sub.Stop();
@@ -427,14 +402,48 @@ StreamPosition RedisBroker::Top(const std::string& stream) {
 
 void RedisBroker::History(const std::string& stream, const StreamPosition& since,
                           HistoryDone done) {
+  ReadHistory(stream, since, std::make_shared<HistoryDone>(std::move(done)), 0);
+}
+
+bool RedisBroker::MatchDelivered(const std::string& stream, const StreamPosition& since,
+                                 HistoryResult* result, int attempt,
+                                 const std::shared_ptr<HistoryDone>& done) {
+  // The answer must end where this node's delivery stands, so that a caller that starts
+  // live delivery after it misses nothing and gets nothing twice (broker.h's order). The
+  // history and the channel are two links: Redis may have sequenced events the channel
+  // has not brought yet (they come live: cut), or the channel brought some sequenced
+  // after the history was read (read again; bounded, then a snapshot).
+  auto it = streams_.find(stream);
+  if (it == streams_.end() || it->second.top.epoch != result->top.epoch) return false;
+  const StreamPosition& delivered = it->second.top;
+  if (delivered.offset > result->top.offset) {
+    if (attempt < 3) {
+      ReadHistory(stream, since, done, attempt + 1);
+      return true;
+    }
+    result->recoverable = false;
+    result->publications.clear();
+    result->reason = "history trimmed";
+    return false;
+  }
+  if (delivered.offset < result->top.offset) {
+    if (delivered.offset < since.offset) return false;
+    result->publications.resize(
+        std::min<size_t>(result->publications.size(), delivered.offset - since.offset));
+    result->top = delivered;
+  }
+  return false;
+}
+
+void RedisBroker::ReadHistory(const std::string& stream, const StreamPosition& since,
+                              std::shared_ptr<HistoryDone> shared_done, int attempt) {
   Primary& p = PrimaryFor(stream);
   const std::string meta = MetaKey(stream);
   const std::string log = LogKey(stream);
   const std::string offset = std::to_string(since.offset);
   const std::string max = std::to_string(options_.limits.max_events);
-  auto shared_done = std::make_shared<HistoryDone>(std::move(done));
   const bool sent = RunScript(p, kHistory, {meta, log, since.epoch, offset, max}, 2,
-                              [this, since, shared_done](const redisReply* r) {
+                              [this, stream, since, shared_done, attempt](const redisReply* r) {
                                 HistoryResult result;
                                 int64_t top = 0;
                                 const std::string_view epoch = ReplyString(Element(r, 0));
@@ -481,6 +490,9 @@ void RedisBroker::History(const std::string& stream, const StreamPosition& since
                                   return (*shared_done)(std::move(result));
                                 }
                                 result.recoverable = true;
+                                if (MatchDelivered(stream, since, &result, attempt, shared_done)) {
+                                  return;  // asked again
+                                }
                                 (*shared_done)(std::move(result));
                               });
   if (!sent) {
@@ -529,10 +541,13 @@ void RedisBroker::RemovePresence(const std::string& stream, SessionId session) {
 }
 
 void RedisBroker::ArmPresenceRefresh() {
-  if (presence_.empty() || stopped_) return;
+  // Armed once: a new entry must not push the refresh of the others back.
+  if ((presence_.empty() && resume_.empty()) || stopped_ || refresh_armed_) return;
+  refresh_armed_ = true;
   presence_timer_.expires_after(std::chrono::milliseconds(options_.presence_ttl_ms / 3));
   presence_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: the engine is going (or re-armed)
+    if (ec) return;  // cancelled: the engine is going
+    refresh_armed_ = false;
     RefreshPresence();
   });
 }
@@ -541,6 +556,7 @@ void RedisBroker::RefreshPresence() {
   for (const auto& [stream, entries] : presence_) {
     for (const auto& [sid, e] : entries) SendPresence(stream, sid, e);
   }
+  RefreshResume();
   ArmPresenceRefresh();
 }
 

@@ -18,6 +18,8 @@
 //     room on it is checked (kEnsureEpochScript): a new epoch (Redis restarted without
 //     its data), events this node missed, or publishes it refused meanwhile make the
 //     engine call OnResync on the room's subscribers, which send their clients the state.
+//   * Resume state (redis_resume.cc): what a resume of this shard's sessions on another
+//     node needs, one hash per token, kept alive with the presence and taken atomically.
 // Thread affinity: the owning shard's thread only (its io_context runs the clients).
 // Owner: the Shard (one engine per shard), or a test.
 #ifndef TUTTI_SERVER_REDIS_REDIS_BROKER_H_
@@ -50,6 +52,10 @@ struct RedisBrokerOptions {
   // A presence entry lives this long unless its node refreshes it (every third of it):
   // a crashed node's sessions leave the presence within this bound.
   int presence_ttl_ms = 15'000;
+  // A session's resume state lives this long after its node last refreshed it (with the
+  // presence, while the session is connected) or after its connection dropped: the
+  // resume window (ServerConfig::resume_grace_ms). 0: no resume state is shared.
+  int64_t resume_window_ms = 0;
   RedisBackoff backoff;
 };
 
@@ -82,6 +88,13 @@ class RedisBroker final : public Broker {
   void SetPresence(const std::string& stream, const PresenceEntry& entry) override;
   void RemovePresence(const std::string& stream, SessionId session) override;
   void Presence(const std::string& stream, PresenceDone done) override;
+  // redis_resume.cc: resume state other nodes can find (broker.h).
+  bool SharesResume() const override { return options_.resume_window_ms > 0; }
+  void KeepResume(SessionId session, const std::string& key, const SharedResume& state,
+                  bool create) override;
+  void ParkResume(SessionId session) override;
+  void DropResume(SessionId session) override;
+  void TakeResume(const std::string& key, ResumeTaken done) override;
   // Closes every link and stops refreshing presence; publishes are refused afterwards.
   void Stop();
 
@@ -129,6 +142,13 @@ class RedisBroker final : public Broker {
   void Deliver(const std::string& stream, Stream& s, const Publication& pub);
   void ReleaseAwaiting(Stream& s, bool all);
   void SeedTop(const std::string& stream);
+  // History's read (attempt: how many times it was read again, see MatchDelivered).
+  void ReadHistory(const std::string& stream, const StreamPosition& since,
+                   std::shared_ptr<HistoryDone> done, int attempt);
+  // Makes a recoverable `result` end where this node delivered the stream; true when it
+  // asked Redis again instead (`done` then runs later).
+  bool MatchDelivered(const std::string& stream, const StreamPosition& since, HistoryResult* result,
+                      int attempt, const std::shared_ptr<HistoryDone>& done);
   // A primary's links came or went: availability, outage marks, the check after it.
   void PrimaryChanged(Primary& p);
   void CheckAfterOutage(Primary& p);
@@ -137,6 +157,18 @@ class RedisBroker final : public Broker {
   void RefreshPresence();
   void ArmPresenceRefresh();
   void SendPresence(const std::string& stream, SessionId session, const PresenceEntry& e);
+  // A session's resume state as this engine keeps it in Redis (redis_resume.cc).
+  struct KeptResume {
+    std::string key;   // ResumeTokens::SharedKey of the session's token
+    std::string user;  // serialized UserInfo
+    std::string room;
+    int64_t parked_until_ms = 0;  // by the wall clock; 0 while the session is connected
+  };
+  // Writes it (create: whether it may be made anew) with the TTL it has left; forgets it
+  // when Redis says it is gone (taken by another node) or its time is over.
+  void SendResume(SessionId session, const KeptResume& k, bool create);
+  void RefreshResume();
+  void ResendResume(Primary& p);
   // EVALSHA when the script is known to the primary, EVAL otherwise (which loads it).
   bool RunScript(Primary& p, int script, std::vector<std::string_view> keys_and_args, int key_count,
                  RedisClient::ReplyFn fn);
@@ -154,7 +186,10 @@ class RedisBroker final : public Broker {
   std::function<void(bool)> on_availability_;
   // This engine's presence entries, re-sent before they expire.
   std::map<std::string, std::map<SessionId, PresenceEntry>> presence_;
+  // This engine's sessions' resume state, re-sent with the presence.
+  std::map<SessionId, KeptResume> resume_;
   boost::asio::steady_timer presence_timer_;
+  bool refresh_armed_ = false;
   RedisBrokerStats stats_;
   std::shared_ptr<bool> alive_;
 };

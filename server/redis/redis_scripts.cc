@@ -85,6 +85,42 @@ end
 return out
 )lua";
 
+const std::string_view kResumeKeepScript = R"lua(
+if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'user', ARGV[1], 'room', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+)lua";
+
+const std::string_view kResumeTakeScript = R"lua(
+local all = redis.call('HGETALL', KEYS[1])
+if #all > 0 then
+  redis.call('DEL', KEYS[1])
+end
+return all
+)lua";
+
+std::string_view ScriptText(int script) {
+  switch (script) {
+    case kPublish:
+      return kPublishScript;
+    case kHistory:
+      return kHistoryScript;
+    case kPresenceSet:
+      return kPresenceSetScript;
+    case kPresenceRead:
+      return kPresenceReadScript;
+    case kEnsureEpoch:
+      return kEnsureEpochScript;
+    case kResumeKeep:
+      return kResumeKeepScript;
+    default:
+      return kResumeTakeScript;
+  }
+}
+
 namespace {
 std::string Tagged(std::string_view room, std::string_view suffix) {
   std::string k = "tutti:{";
@@ -99,5 +135,11 @@ std::string MetaKey(std::string_view room) { return Tagged(room, ":meta"); }
 std::string LogKey(std::string_view room) { return Tagged(room, ":log"); }
 std::string PresenceKey(std::string_view room) { return Tagged(room, ":presence"); }
 std::string Channel(std::string_view room) { return Tagged(room, ""); }
+std::string ResumeKey(std::string_view key) {
+  std::string k = "tutti:resume:{";
+  k.append(key);
+  k.append("}");
+  return k;
+}
 
 }  // namespace tutti::server::redis

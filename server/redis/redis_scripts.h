@@ -41,11 +41,37 @@ extern const std::string_view kEnsureEpochScript;
 extern const std::string_view kPresenceSetScript;
 extern const std::string_view kPresenceReadScript;
 
+// Resume state other nodes can find (docs/SCALE-OUT.md, "Resume on another node"): one
+// hash per resume token, `tutti:resume:{<key>}` (ResumeKey), fields `user` (the
+// serialized UserInfo of the old session) and `room`.
+//   Keep: KEYS[1] the hash; ARGV[1] user, ARGV[2] room, ARGV[3] ttl ms, ARGV[4] "1" to
+//         create it, "0" to update it only while it exists (not taken by another node).
+//         Returns 1 when written, 0 when it was gone.
+//   Take: KEYS[1] the hash; returns its {field, value, ...} and deletes it, in one step,
+//         so whichever node asks first spends the token; {} when it is not there.
+extern const std::string_view kResumeKeepScript;
+extern const std::string_view kResumeTakeScript;
+
+// The engine's scripts by index (a primary keeps each one's digest once loaded).
+enum Script {
+  kPublish,
+  kHistory,
+  kPresenceSet,
+  kPresenceRead,
+  kEnsureEpoch,
+  kResumeKeep,
+  kResumeTake,
+  kScriptCount
+};
+std::string_view ScriptText(int script);
+
 // The keys and channel of a room.
 std::string MetaKey(std::string_view room);
 std::string LogKey(std::string_view room);
 std::string PresenceKey(std::string_view room);
 std::string Channel(std::string_view room);
+// The key of a resume token's state (its own hash tag: spread over the primaries).
+std::string ResumeKey(std::string_view key);
 
 }  // namespace tutti::server::redis
 

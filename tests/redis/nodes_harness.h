@@ -84,8 +84,13 @@ class NodesTest : public ::testing::Test {
     seal_ = *seal;
   }
 
-  std::unique_ptr<client::Client> Connect(uint16_t port, const std::string& name) {
+  // A signed-in member "u-<name>" on the node at `port`, past its Welcome (copied to
+  // `welcome` when given). `resume`, when given, carries the resume fields of the payload.
+  std::unique_ptr<client::Client> Connect(uint16_t port, const std::string& name,
+                                          proto::Welcome* welcome = nullptr,
+                                          const crypto::DevConnectionRequest* resume = nullptr) {
     crypto::DevConnectionRequest req;
+    if (resume != nullptr) req = *resume;
     req.user_id = "u-" + name;
     req.name = name;
     req.member = true;
@@ -94,8 +99,35 @@ class NodesTest : public ::testing::Test {
     EXPECT_TRUE(dev.ok());
     auto c = std::make_unique<client::Client>();
     if (!c->Connect("127.0.0.1", port, dev->resource).ok) return nullptr;
-    if (!c->WaitFor(proto::ClientMessage::kWelcome, 5s)) return nullptr;
+    auto w = c->WaitFor(proto::ClientMessage::kWelcome, 5s);
+    if (!w) return nullptr;
+    if (welcome != nullptr) *welcome = w->welcome();
     return c;
+  }
+
+  // Asks Redis `command` until `accept` takes the reply or 10 s pass (a probe connection
+  // of its own). True when accepted.
+  bool WaitRedisReply(const std::vector<std::string>& command,
+                      const std::function<bool(const redisReply*)>& accept) {
+    boost::asio::io_context io;
+    server::redis::RedisClient probe(io, {"127.0.0.1", redis_.port()});
+    probe.Start();
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    bool asked = false;
+    bool done = false;
+    std::vector<std::string_view> argv(command.begin(), command.end());
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      if (probe.connected() && !asked) {
+        asked = true;
+        probe.Command(argv, [&](const redisReply* r) {
+          asked = false;
+          done = accept(r);
+        });
+      }
+      io.restart();
+      io.run_for(5ms);
+    }
+    return done;
   }
 
   // Waits until Redis counts `n` subscribers (nodes) on the room's channel.

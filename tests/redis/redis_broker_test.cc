@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "server/clock.h"
+#include "server/redis/redis_scripts.h"
 #include "server/redis/stream_wire.h"
 #include "tests/testing/redis_process.h"
 
@@ -62,8 +63,10 @@ class RedisBrokerTest : public ::testing::Test {
     ASSERT_TRUE(redis_.Start());
   }
 
-  std::unique_ptr<RedisBroker> Engine(HistoryLimits limits = {}, int presence_ttl_ms = 15'000) {
+  std::unique_ptr<RedisBroker> Engine(HistoryLimits limits = {}, int presence_ttl_ms = 15'000,
+                                      int64_t resume_window_ms = 0) {
     RedisBrokerOptions o;
+    o.resume_window_ms = resume_window_ms;
     o.primaries = {{"127.0.0.1", redis_.port()}};
     o.limits = limits;
     o.presence_ttl_ms = presence_ttl_ms;
@@ -241,6 +244,63 @@ TEST_F(RedisBrokerTest, PresenceAcrossEnginesExpiresWithoutRefresh) {
   EXPECT_EQ(seen[0].user_id, "u-alice");
   a->RemovePresence("room", 11);
   ASSERT_TRUE(RunUntil(io_, [&] { return read() == 0; }));
+}
+
+// Resume state (docs/SCALE-OUT.md, "Resume on another node"): written by one engine,
+// taken once by another; an update never brings back a state another engine took; a
+// parked session's state expires on its own.
+TEST_F(RedisBrokerTest, ResumeStateIsTakenOnceAndExpiresWhenParked) {
+  auto a = Engine({}, 15'000, 60'000);
+  auto b = Engine({}, 15'000, 60'000);
+  ASSERT_TRUE(a->SharesResume());
+  SharedResume state;
+  state.user.set_user_id("u-ann");
+  state.user.set_session_id(7);
+  state.room_id = "jam";
+  a->KeepResume(7, "k1", state, /*create=*/true);
+  std::vector<ResumeTake> got;
+  auto take = [&](RedisBroker& e, const std::string& key) {
+    const size_t before = got.size();
+    e.TakeResume(key, [&](ResumeTake t) { got.push_back(std::move(t)); });
+    return RunUntil(io_, [&] { return got.size() > before; });
+  };
+  // The write and the take go over two links: wait until the state is there.
+  RedisClient probe(io_, {"127.0.0.1", redis_.port()});
+  probe.Start();
+  auto exists = [&](const std::string& key) {
+    int64_t n = -1;
+    EXPECT_TRUE(RunUntil(io_, [&] { return probe.connected(); }));
+    probe.Command({"EXISTS", ResumeKey(key)}, [&](const redisReply* r) { ReplyInteger(r, &n); });
+    EXPECT_TRUE(RunUntil(io_, [&] { return n >= 0; }));
+    return n == 1;
+  };
+  ASSERT_TRUE(RunUntil(io_, [&] { return exists("k1"); }));
+  ASSERT_TRUE(take(*b, "k1"));
+  ASSERT_EQ(got.back().status, ResumeTake::Status::kFound);
+  EXPECT_EQ(got.back().state.user.user_id(), "u-ann");
+  EXPECT_EQ(got.back().state.user.session_id(), 7u);
+  EXPECT_EQ(got.back().state.room_id, "jam");
+  ASSERT_TRUE(take(*b, "k1"));
+  EXPECT_EQ(got.back().status, ResumeTake::Status::kMissing) << "taken twice";
+  // Engine A still thinks it keeps the state: its update must not make it again.
+  state.room_id = "other";
+  a->KeepResume(7, "k1", state, /*create=*/false);
+  ASSERT_TRUE(take(*a, "k1"));  // the same link as the update: it ran first
+  EXPECT_EQ(got.back().status, ResumeTake::Status::kMissing) << "an update brought it back";
+
+  // Parked with a short window: gone without anyone taking it.
+  auto c = Engine({}, 15'000, 300);
+  c->KeepResume(8, "k2", state, /*create=*/true);
+  ASSERT_TRUE(RunUntil(io_, [&] { return exists("k2"); }));
+  c->ParkResume(8);
+  EXPECT_TRUE(RunUntil(io_, [&] { return !exists("k2"); })) << "a parked state never expired";
+  // A session that ends takes its state with it.
+  c->KeepResume(9, "k3", state, /*create=*/true);
+  ASSERT_TRUE(RunUntil(io_, [&] { return exists("k3"); }));
+  c->DropResume(9);
+  EXPECT_TRUE(RunUntil(io_, [&] { return !exists("k3"); }));
+  // Without a resume window (resume turned off) nothing is shared.
+  EXPECT_FALSE(Engine({}, 15'000, 0)->SharesResume());
 }
 
 TEST_F(RedisBrokerTest, RedisRestartRefusesThenStartsANewEpoch) {

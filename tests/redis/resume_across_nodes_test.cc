@@ -1,0 +1,162 @@
+// Resume on another node (docs/SCALE-OUT.md, "Resume on another node"): a real
+// redis-server and two tutti-server nodes (started here on loopback, stopped by PID), a
+// member of one room on each. Node A is killed with SIGKILL while its member holds a
+// note; that member resumes on node B with the token node A gave it and gets every room
+// event it missed, once and in order, then the live ones; the member on node B sees the
+// held note released. The token is spent: presented again it is refused. Every wait is
+// bounded by a deadline; nothing depends on how long a step takes.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/resume_tokens.h"
+#include "tests/redis/nodes_harness.h"
+
+namespace tutti::testing {
+namespace {
+
+using ResumeAcrossNodesTest = NodesTest;
+
+constexpr auto kLong = 30s;  // a bound never reached when green
+
+bool IsChat(const proto::ClientMessage& m, const std::string& text) {
+  return m.has_room_chat_message() && m.room_chat_message().message() == text;
+}
+
+// A MIDI message of `user` whose data holds `bytes` in sequence.
+bool IsMidiWith(const proto::ClientMessage& m, const std::string& user, const std::string& bytes) {
+  return m.has_midi_message() && m.midi_message().user_id() == user &&
+         m.midi_message().midi_data().find(bytes) != std::string::npos;
+}
+
+TEST_F(ResumeAcrossNodesTest, KilledNodesMemberResumesOnTheOtherWithNoGapAndNoStuckNote) {
+  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));
+  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
+  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
+  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
+  LoadKeys();
+
+  proto::Welcome ann_welcome;
+  auto ann = Connect(node_a.port(), "ann", &ann_welcome);
+  ASSERT_TRUE(ann);
+  ASSERT_FALSE(ann_welcome.resume_token().empty());
+  const uint64_t ann_old_session = ann_welcome.user().session_id();
+  auto bob = Connect(node_b.port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+
+  // Node A has written what a resume elsewhere needs: ann's user, in room "jam".
+  const std::string key =
+      "tutti:resume:{" + server::ResumeTokens::SharedKey(ann_welcome.resume_token()) + "}";
+  ASSERT_TRUE(WaitRedisReply({"HGET", key, "room"}, [](const redisReply* r) {
+    return server::redis::ReplyString(r) == "jam";
+  })) << "node A never shared ann's resume state";
+
+  // Ann holds a note; bob hears it.
+  const std::string note_on{'\x90', 60, 100};
+  ASSERT_TRUE(ann->Send(MidiMsg(note_on)));
+  ASSERT_TRUE(WaitMatching(
+      *bob, [&](const proto::ClientMessage& m) { return IsMidiWith(m, "u-ann", note_on); }, kLong))
+      << "bob never heard ann's note";
+  // The last room event ann processed before her node dies.
+  ASSERT_TRUE(bob->Send(ChatMsg("before")));
+  auto before = WaitMatching(
+      *ann, [](const proto::ClientMessage& m) { return IsChat(m, "before"); }, kLong);
+  ASSERT_TRUE(before && before->has_stream());
+  const proto::StreamPosition last = before->stream();
+
+  const int killed = node_a.Stop(SIGKILL, 10000);
+  ASSERT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL) << "node A was not killed";
+  EXPECT_TRUE(ann->WaitClosed(kLong)) << "ann's connection outlived her node";
+
+  // The room goes on without ann: lines she misses.
+  constexpr int kMissed = 5;
+  for (int i = 0; i < kMissed; ++i) {
+    ASSERT_TRUE(bob->Send(ChatMsg("missed-" + std::to_string(i))));
+  }
+  ASSERT_TRUE(WaitMatching(
+      *bob, [](const proto::ClientMessage& m) { return IsChat(m, "missed-4"); }, kLong));
+
+  // Ann comes back through "the load balancer": node B, with node A's token.
+  crypto::DevConnectionRequest ask;
+  ask.resume_token = ann_welcome.resume_token();
+  ask.resume_room = "jam";
+  ask.resume_epoch = last.epoch();
+  ask.resume_offset = static_cast<int64_t>(last.offset());
+  proto::Welcome again;
+  auto ann2 = Connect(node_b.port(), "ann", &again, &ask);
+  ASSERT_TRUE(ann2);
+  EXPECT_NE(again.resume_token(), ann_welcome.resume_token()) << "the token was not rotated";
+  auto result = ann2->WaitFor(proto::ClientMessage::kResumeResult, kLong);
+  ASSERT_TRUE(result);
+  const proto::ResumeResult& rr = result->resume_result();
+  ASSERT_EQ(rr.outcome(), proto::RESUME_RECOVERED) << rr.reason();
+  EXPECT_EQ(rr.room_id(), "jam");
+  EXPECT_EQ(rr.you().user_id(), "u-ann");
+  EXPECT_GE(rr.replayed(), static_cast<uint32_t>(kMissed));
+
+  // Bob: ann's note is released (under her old session, flagged synthetic: all notes off
+  // on its channel), and she is shown back under her new session.
+  const std::string all_notes_off{'\xB0', 123, 0};
+  bool released = false;
+  bool back = false;
+  ASSERT_TRUE(WaitMatching(
+      *bob,
+      [&](const proto::ClientMessage& m) {
+        if (IsMidiWith(m, "u-ann", all_notes_off)) {
+          released = true;
+          EXPECT_EQ(m.midi_message().session_id(), ann_old_session);
+          EXPECT_NE(m.midi_message().flags() & proto::MIDI_FLAG_SYNTHETIC, 0u);
+        }
+        if (m.has_member_connection() && m.member_connection().user_id() == "u-ann") {
+          back = true;
+          EXPECT_FALSE(m.member_connection().reconnecting());
+          EXPECT_EQ(m.member_connection().previous_session_id(), ann_old_session);
+          EXPECT_EQ(m.member_connection().session_id(), again.user().session_id());
+        }
+        return released && back;
+      },
+      kLong))
+      << "bob: released " << released << ", ann shown back " << back;
+
+  // Live again: a line after the resume.
+  ASSERT_TRUE(bob->Send(ChatMsg("after")));
+  // Ann: from her last position on, every room event once, in order, with no gap: the
+  // replay, then the live events (her release and MemberConnection among them).
+  std::vector<std::string> chats;
+  uint64_t next = last.offset() + 1;
+  ASSERT_TRUE(WaitMatching(
+      *ann2,
+      [&](const proto::ClientMessage& m) {
+        if (m.has_stream()) {
+          EXPECT_EQ(m.stream().epoch(), last.epoch());
+          EXPECT_EQ(m.stream().offset(), next) << "a gap or a repeat in ann's stream";
+          next = m.stream().offset() + 1;
+        }
+        if (m.has_room_chat_message()) chats.push_back(m.room_chat_message().message());
+        return IsChat(m, "after");
+      },
+      kLong))
+      << "ann never got the line sent after her resume";
+  const std::vector<std::string> want = {"missed-0", "missed-1", "missed-2",
+                                         "missed-3", "missed-4", "after"};
+  EXPECT_EQ(chats, want);
+
+  // Spent: node A's token cannot be presented again, on any node.
+  auto thief = Connect(node_b.port(), "ann", nullptr, &ask);
+  ASSERT_TRUE(thief);
+  auto refused = thief->WaitFor(proto::ClientMessage::kResumeResult, kLong);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->resume_result().outcome(), proto::RESUME_REFUSED);
+  EXPECT_EQ(refused->resume_result().reason(), "token unknown or already used");
+  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+}
+
+}  // namespace
+}  // namespace tutti::testing
