@@ -283,6 +283,10 @@ void Shard::AdoptShared(Session& s, ResumeTake t, ResumeRequest r) {
     });
     s.AdoptUserId(old.user_id());
     OnSocial([id = s.id(), user = s.user()](Social& social) { social.SessionOnline(id, user); });
+    // The gate checked bans on the new guest id; the old one answers for itself here.
+    if (cluster_->bans()->Match(s.user().user_id(), s.remote_ip(), UnixMs())) {
+      return s.Close(kCloseBanned, "banned from this server");
+    }
   }
   // The look others knew (the name and roles come from this connection's identity).
   *s.mutable_user().mutable_avatar() = old.avatar();
