@@ -112,7 +112,7 @@ TEST_F(ResumeAcrossNodesTest, KilledNodesMemberResumesOnTheOtherWithNoGapAndNoSt
         if (IsMidiWith(m, "u-ann", all_notes_off)) {
           released = true;
           EXPECT_EQ(m.midi_message().session_id(), ann_old_session);
-          EXPECT_NE(m.midi_message().flags() & proto::MIDI_FLAG_SYNTHETIC, 0u);
+          EXPECT_TRUE((m.midi_message().flags() & proto::MIDI_FLAG_SYNTHETIC) != 0);
         }
         if (m.has_member_connection() && m.member_connection().user_id() == "u-ann") {
           back = true;
