@@ -273,5 +273,10 @@ int main(int argc, char** argv) {
   }
   std::printf("presses %zu  min %.2f  median %.2f  p90 %.2f  max %.2f ms\n", s.size(), s.front(),
               pct(50), pct(90), s.back());
+  // Each press in order: a slow start, a lone outlier or a drift shows here, not in the
+  // summary.
+  std::printf("in order:");
+  for (double v : ms) std::printf(" %.1f", v);
+  std::printf("\n");
   return 0;
 }
