@@ -52,6 +52,8 @@ class ShardLayers final : public ShardHooks {
     dispatcher_.Handle(s, payload, binary, arrival_us);
   }
   void RoomChanged(const std::string& room_id) override { room_feed_.MarkDirty(room_id); }
+  bool ForgetRoomList(SessionId id) override { return room_feed_.Forget(id); }
+  void SubscribeRoomList(SessionId id) override { room_feed_.Subscribe(id, ""); }
   void Stop() override {
     tokens_.Stop();
     room_feed_.Stop();

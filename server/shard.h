@@ -56,6 +56,10 @@ class ShardHooks {
   virtual void OnFrame(Session& s, const std::string& payload, bool binary, int64_t arrival_us) = 0;
   // What the room list shows of a room homed here changed (or the room went).
   virtual void RoomChanged(const std::string& room_id) = 0;
+  // A session's room-list subscription, as a resume parks and restores it: dropped (true
+  // if it had one), and started again with a full list.
+  virtual bool ForgetRoomList(SessionId id) = 0;
+  virtual void SubscribeRoomList(SessionId id) = 0;
   // Shutdown: timers stop (on shard 0 the room-list service too).
   virtual void Stop() = 0;
   // The objects behind the hooks, for the layers above (they know the types).

@@ -21,7 +21,6 @@
 
 #include "server/envelope.h"
 #include "server/resume_tokens.h"
-#include "server/room_list.h"
 #include "server/shard.h"
 #include "server/social.h"
 
@@ -63,7 +62,7 @@ void Shard::ParkSession(SessionId id) {
   const std::vector<std::string> rooms = membership_.End(*s);
   s->DetachLink();
   ParkedSessions::Parked p;
-  const bool listed = room_feed().Forget(id);
+  const bool listed = hooks_->ForgetRoomList(id);
   p.room_list = s->TakeRoomList() || listed;
   for (Frame& f : s->TakeHeld()) {
     p.held_bytes += f->wire_size();
@@ -353,7 +352,7 @@ void Shard::FinishResume(Session& s) {
   // After the ResumeResult and its replay: the room list starts over with a full list
   // (the deltas missed meanwhile are gone), then what was held while parked.
   s.set_resuming_into("");
-  if (s.TakeRoomList()) room_feed().Subscribe(s.id(), "");
+  if (s.TakeRoomList()) hooks_->SubscribeRoomList(s.id());
   for (const Frame& f : s.TakeHeld()) Count(s.Send(f, false));
 }
 

@@ -170,7 +170,12 @@ class NodesTest : public ::testing::Test {
   static bool StartNode(ServerProcess& node) {
     if (!node.Start()) return false;
     const uint16_t admin = AdminPort(node);
-    if (admin == 0) return false;
+    return admin != 0 && WaitReady(admin);
+  }
+
+  // Waits (bounded) until the node's /readyz says 200: each shard's engine reconnects on
+  // its own backoff, so after an outage the node is ready only when the last one is back.
+  static bool WaitReady(uint16_t admin) {
     const auto deadline = std::chrono::steady_clock::now() + 20s;
     while (std::chrono::steady_clock::now() < deadline) {
       if (AdminGet(admin, "/readyz").first == 200) return true;

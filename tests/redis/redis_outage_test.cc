@@ -148,7 +148,7 @@ TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
   EXPECT_TRUE(WaitMatching(
       *ms[1].client, [](const proto::ClientMessage& c) { return c.has_midi_message(); }, kLong))
       << "a note from node A did not reach node B after the restart";
-  EXPECT_EQ(AdminGet(admin, "/readyz").first, 200);
+  EXPECT_TRUE(WaitReady(admin)) << AdminGet(admin, "/readyz").second;
   EXPECT_NE(AdminGet(admin, "/metrics").second.find("tutti_redis_outages_total"),
             std::string::npos);
   EXPECT_EQ(node_a.Stop(SIGTERM, 10000), 0);
@@ -198,7 +198,7 @@ TEST_F(RedisOutageTest, StoppedRedisIsNoticedRefusedAndPlayResumesInTheSameSeque
     EXPECT_EQ(after[i].epoch(), before[i].epoch()) << ms[i].name;
     EXPECT_EQ(after[i].offset(), before[i].offset() + 1) << ms[i].name;
   }
-  EXPECT_EQ(AdminGet(admin, "/readyz").first, 200);
+  EXPECT_TRUE(WaitReady(admin)) << AdminGet(admin, "/readyz").second;
   EXPECT_EQ(node_a.Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
 }
