@@ -119,9 +119,17 @@ if [ "$check" -eq 1 ]; then
     *refused*) ;;
     *) echo "real_loss.sh: no TCP answer across the veth: $reply" >&2; exit 1 ;;
   esac
-  ip netns exec "$ns_server" nft list table inet tutti_loss | grep -q "numgen random mod 10000 < $per_10000"
+  # Each listing read whole before it is searched: `nft ... | grep -q` under pipefail fails
+  # whenever grep exits at its match before nft has written everything (SIGPIPE), silently.
+  rules=$(ip netns exec "$ns_server" nft list table inet tutti_loss)
+  if ! grep -q "numgen random mod 10000 < $per_10000" <<<"$rules"; then
+    echo "real_loss.sh: the loss rules are not loaded as written:" >&2
+    echo "$rules" >&2
+    exit 1
+  fi
   cleanup
-  if ip netns list | grep -q "tutti-loss-$id-"; then
+  namespaces=$(ip netns list)
+  if grep -q "tutti-loss-$id-" <<<"$namespaces"; then
     echo "real_loss.sh: namespaces of this run still present after cleanup" >&2
     exit 1
   fi
