@@ -163,9 +163,7 @@ void BM_DeflateLevel(benchmark::State& state) {
   state.counters["plain_B"] = static_cast<double>(bytes.size());
   state.counters["deflated_B"] = static_cast<double>(used - 4);  // without 00 00 ff ff
 }
-BENCHMARK(BM_DeflateLevel)
-    ->ArgsProduct({{0, 1, 2}, {1, 6}})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DeflateLevel)->ArgsProduct({{0, 1, 2}, {1, 6}})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace tutti
