@@ -3,65 +3,25 @@
 // DELETE /bans?target=..., and the lift is in force (the user gets in again) and in the
 // audit log staff read; bad paging, bad queries and other methods are refused. Also the
 // protocol's LIST_BANS past the last page.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "server/admin_listener.h"
+#include "tests/testing/admin_http.h"
 #include "tests/testing/test_server.h"
 
 namespace tutti::testing {
 namespace {
 
-struct Answer {
-  int status = 0;  // 0: no complete answer
-  std::string head;
-  std::string body;
-};
-
-// One request on a fresh connection; reads until the listener closes, for at most 10 s.
+// One request on a fresh connection (tests/testing/admin_http.h).
+using Answer = AdminAnswer;
 Answer Http(uint16_t port, const std::string& method, const std::string& target) {
-  Answer out;
-  const std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return out;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-          static_cast<ssize_t>(request.size())) {
-    ::close(fd);
-    return out;
-  }
-  std::string raw;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  char buf[16384];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  const size_t end = raw.find("\r\n\r\n");
-  if (end == std::string::npos || raw.compare(0, 9, "HTTP/1.1 ") != 0) return out;
-  out.status = std::atoi(raw.c_str() + 9);
-  out.head = raw.substr(0, end);
-  out.body = raw.substr(end + 4);
-  return out;
+  return AdminRequest(port, method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 }
 
 // The value of "key": in a flat part of the JSON (numbers and strings without quotes

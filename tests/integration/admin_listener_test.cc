@@ -3,90 +3,27 @@
 // HTTP client scrapes /metrics, /status, /healthz and /readyz on the admin port and sees
 // the counters move. promtool (Debian's prometheus package) checks a real scrape. The
 // admin port refuses what it does not serve; the public port does not serve metrics.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "gtest/gtest.h"
 #include "server/admin_listener.h"
+#include "tests/testing/admin_http.h"
 #include "tests/testing/raw_ws.h"
 #include "tests/testing/test_server.h"
 
 namespace tutti::testing {
 namespace {
 
-struct Answer {
-  int status = 0;  // 0: no complete answer
-  std::string head;
-  std::string body;
-};
-
-// Sends `request` and reads until the peer closes (the admin listener closes after each
-// answer), for at most 10 s.
-Answer Http(uint16_t port, const std::string& request) {
-  Answer out;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return out;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
-    return out;
-  }
-  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
-      static_cast<ssize_t>(request.size())) {
-    ::close(fd);
-    return out;
-  }
-  std::string raw;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  char buf[16384];
-  while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  const size_t end = raw.find("\r\n\r\n");
-  if (end == std::string::npos || raw.compare(0, 9, "HTTP/1.1 ") != 0) return out;
-  out.status = std::atoi(raw.c_str() + 9);
-  out.head = raw.substr(0, end);
-  out.body = raw.substr(end + 4);
-  return out;
-}
-
-Answer Get(uint16_t port, const std::string& path) {
-  return Http(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-}
-
-// "name{labels}" -> value, from the text exposition format.
-std::map<std::string, double> ParseSamples(const std::string& text) {
-  std::map<std::string, double> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    const size_t sp = line.rfind(' ');
-    if (sp == std::string::npos) continue;
-    out[line.substr(0, sp)] = std::strtod(line.c_str() + sp + 1, nullptr);
-  }
-  return out;
-}
+// The shared admin-port client (tests/testing/admin_http.h), under this file's short names.
+using Answer = AdminAnswer;
+Answer Http(uint16_t port, const std::string& request) { return AdminRequest(port, request); }
+Answer Get(uint16_t port, const std::string& path) { return AdminGet(port, path); }
 
 class AdminListenerTest : public ::testing::Test {
  protected:
