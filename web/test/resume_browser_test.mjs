@@ -298,6 +298,14 @@ await main('web-resume', async (env) => {
   }, null, 'Ann back in Jam after the drain');
   const drainOutcome = await a.evaluate(() => window.tutti.conn.resume.lastOutcome);
   check(drainOutcome === 3, `the drain ended the session: RESUME_REFUSED (${drainOutcome}): ${JSON.stringify(await chatLines(a))}`);
+  // Ben's page was closed by the drain too and comes back on its own backoff; the next
+  // part counts on him being in Jam before Cat joins (a join made while he was away shows
+  // Cat in his list but never a "Cat joined" line), so wait for him the same way.
+  await wait(b, () => {
+    if (window.tutti.conn.state === 'waiting') window.tutti.conn.retryNow();
+    return window.tutti.conn.isOpen && window.tutti.room?.roomName === 'Jam' && !window.tutti.resume.awaiting
+      && [...document.querySelectorAll('#chat-log li')].some((l) => l.textContent === 'Reconnected: back in Jam.');
+  }, null, 'Ben back in Jam after the drain');
 
   // --- a join from the lobby between a resume's Welcome and its answer -----------------
   // Cat waits in the lobby; her connection drops and comes back, and the relay holds
