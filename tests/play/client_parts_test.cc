@@ -228,6 +228,15 @@ TEST(SoundTest, ForgettingAPlayerReleasesTheirChannel) {
   s.Play(6, {0x90, 60, 100, 3});
   EXPECT_EQ(s.ChannelOf(6), 1);
   EXPECT_EQ(s.Players(), std::vector<uint64_t>{6});
+  // Settings go with the player: a long session keeps none for players gone.
+  s.SetVolume(6, 40);
+  s.SetProgram(8, 12);  // chosen before 8 was heard: no channel yet, settings kept
+  EXPECT_EQ(s.Players(), (std::vector<uint64_t>{6, 8}));
+  s.Forget(6);
+  s.Forget(8);
+  EXPECT_TRUE(s.Players().empty());
+  EXPECT_EQ(s.SettingsOf(6).volume, 100);
+  EXPECT_EQ(s.SettingsOf(8).program, 0);
 }
 
 TEST(SignInTest, ServerInfoDocument) {

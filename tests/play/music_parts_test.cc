@@ -2,6 +2,7 @@
 // and a hand-synced ClockSync, so every click's time is checked exactly, never measured; the
 // members' link grades in the room view; the /metronome command.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -250,9 +251,6 @@ TEST(RoomViewQualityTest, GradesFromTheJoinListAndMemberQualityUpdates) {
   EXPECT_EQ(v.players().at(9).own_rtt_us, -1);
 }
 
-}  // namespace
-}  // namespace tutti::play
-
 namespace tutti::play {
 namespace {
 
@@ -296,12 +294,15 @@ int VolumeSent(const std::vector<midi::ChannelMessage>& sent, size_t from, uint8
 
 // /program and /volume for another player outlive their new session ids: a resume under a new
 // id, our own reconnect (the room seen again from a snapshot); a player's own program change
-// after that still wins.
+// after that wins, then and on their later sessions.
 TEST(PlayerChoicesTest, ChoicesFollowThePlayerAcrossNewSessions) {
   std::vector<midi::ChannelMessage> sent;
   Sound sound([&](const midi::ChannelMessage& m) { sent.push_back(m); });
   RoomView v;
   PlayerChoices choices;
+  sound.set_on_program([&](uint64_t player, uint8_t program) {
+    if (player != Sound::kLocal) choices.HeardOwnProgram(player, program);
+  });
   proto::ClientMessage m;
   *m.mutable_welcome()->mutable_user() = Member("Ann", 7);
   v.OnMessage(m);
@@ -356,8 +357,45 @@ TEST(PlayerChoicesTest, ChoicesFollowThePlayerAcrossNewSessions) {
   from = sent.size();
   sound.Play(15, {0x90, 64, 100, 3});
   EXPECT_EQ(VolumeSent(sent, from, *sound.ChannelOf(15)), 80);
-  EXPECT_EQ(sound.SettingsOf(15).program, 40);
+  EXPECT_EQ(sound.SettingsOf(15).program, 5) << "his own change, not the older /program 40";
   EXPECT_EQ(choices.remembered(), 1u);
+
+  // A /program after his own change wins again, on his next session too.
+  choices.SetProgram("Bob", 15, 33, &sound);
+  m.Clear();
+  m.mutable_member_connection()->set_session_id(16);
+  m.mutable_member_connection()->set_previous_session_id(15);
+  v.OnMessage(m);
+  choices.Apply(v, &sound);
+  EXPECT_EQ(sound.SettingsOf(16).program, 33);
+  EXPECT_EQ(sound.SettingsOf(16).volume, 80);
+}
+
+}  // namespace
+}  // namespace tutti::play
+
+// The memory of choices is bounded: the player changed longest ago is forgotten first.
+TEST(PlayerChoicesTest, KeepsAtMostTheBoundOfNames) {
+  Sound sound([](const midi::ChannelMessage&) {});
+  PlayerChoices choices;
+  const size_t n = PlayerChoices::kMaxRemembered + 10;
+  for (size_t i = 0; i < n; ++i) {
+    choices.SetVolume("p" + std::to_string(i), 1000 + i, 50, &sound);
+  }
+  EXPECT_EQ(choices.remembered(), PlayerChoices::kMaxRemembered);
+  // p0..p9 went first; p10 is the oldest kept.
+  RoomView v;
+  proto::ClientMessage m;
+  auto* j = m.mutable_room_joined_response();
+  j->set_success(true);
+  j->mutable_room_info()->set_room_name("Jam");
+  j->mutable_room_info()->set_room_id("jam");
+  *j->add_current_users() = Member("p0", 1);
+  *j->add_current_users() = Member("p10", 2);
+  v.OnMessage(m);
+  choices.Apply(v, &sound);
+  EXPECT_EQ(sound.SettingsOf(1).volume, 100) << "p0 was forgotten";
+  EXPECT_EQ(sound.SettingsOf(2).volume, 50) << "p10 is remembered";
 }
 
 }  // namespace

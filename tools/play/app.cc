@@ -69,6 +69,9 @@ App::App(AppOptions options, Settings* settings)
   sound_ = std::make_unique<Sound>([this](const midi::ChannelMessage& m) { Output(m); });
   sound_->set_timed_sink(
       [this](const midi::ChannelMessage& m, int64_t at_us) { OutputAt(m, at_us); });
+  sound_->set_on_program([this](uint64_t player, uint8_t program) {
+    if (player != Sound::kLocal) choices_.HeardOwnProgram(player, program);
+  });
   devices_ = std::make_unique<MidiDevices>(o_.midi_api, "tutti-play");
   keyboard_ = std::make_unique<KeyboardInput>(devices_.get(), [this] { inbox_.Wake(); });
   external_ = std::make_unique<ExternalOutput>(devices_.get());

@@ -1,5 +1,7 @@
 #include "tools/play/sound.h"
 
+#include <algorithm>
+
 namespace tutti::play {
 namespace {
 
@@ -55,7 +57,10 @@ midi::ChannelMessage Sound::Map(uint64_t player, const midi::ChannelMessage& m) 
   if (m.channel() != kDrums) {
     out.status = static_cast<uint8_t>(m.kind() | Assign(player));
     // The player's own program change becomes their instrument (until /program changes it).
-    if (m.kind() == 0xC0) settings_[player].program = m.data1;
+    if (m.kind() == 0xC0) {
+      settings_[player].program = m.data1;
+      if (on_program_) on_program_(player, m.data1);
+    }
     if (m.kind() == 0xB0 && m.data1 == 7) {
       // Their volume pedal is scaled by the volume chosen here.
       out.data2 = static_cast<uint8_t>(m.data2 * SettingsOf(player).volume / 127);
@@ -75,6 +80,7 @@ void Sound::SetVolume(uint64_t player, uint8_t volume) {
 }
 
 void Sound::Forget(uint64_t player) {
+  settings_.erase(player);
   auto it = channels_.find(player);
   if (it == channels_.end()) return;
   const uint8_t ch = it->second;
@@ -102,6 +108,10 @@ std::optional<uint8_t> Sound::ChannelOf(uint64_t player) const {
 std::vector<uint64_t> Sound::Players() const {
   std::vector<uint64_t> out;
   for (const auto& [player, ch] : channels_) out.push_back(player);
+  for (const auto& [player, settings] : settings_) {
+    if (channels_.count(player) == 0) out.push_back(player);
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 

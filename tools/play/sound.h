@@ -36,6 +36,10 @@ class Sound {
   explicit Sound(Sink sink) : sink_(std::move(sink)) {}
   void set_sink(Sink sink) { sink_ = std::move(sink); }
   void set_timed_sink(TimedSink sink) { timed_sink_ = std::move(sink); }
+  // Told when a player's own program change is heard (PlayerChoices lets it win over a
+  // remembered /program for them).
+  using ProgramHeard = std::function<void(uint64_t player, uint8_t program)>;
+  void set_on_program(ProgramHeard f) { on_program_ = std::move(f); }
 
   // Plays `m` from `player` (kLocal or a server session id) on that player's channel.
   void Play(uint64_t player, const midi::ChannelMessage& m);
@@ -45,13 +49,15 @@ class Sound {
   void SetProgram(uint64_t player, uint8_t program);
   // Volume 0..127 (MIDI CC 7) for one player.
   void SetVolume(uint64_t player, uint8_t volume);
-  // Releases a player's notes (pedal up, all notes off on their channel) and frees the channel.
+  // Releases a player's notes (pedal up, all notes off on their channel), frees the channel
+  // and forgets their program and volume (PlayerChoices keeps chosen ones by name), so a long
+  // session keeps settings only for the players still here.
   void Forget(uint64_t player);
   // Pedal up and all notes off on every channel.
   void ReleaseAll();
 
   std::optional<uint8_t> ChannelOf(uint64_t player) const;
-  // Players that hold a channel now.
+  // Players that hold a channel or settings now (what Forget would release).
   std::vector<uint64_t> Players() const;
   struct Settings {
     uint8_t program = 0;
@@ -67,6 +73,7 @@ class Sound {
 
   Sink sink_;
   TimedSink timed_sink_;
+  ProgramHeard on_program_;
   std::map<uint64_t, uint8_t> channels_;
   std::map<uint64_t, Settings> settings_;
 };
