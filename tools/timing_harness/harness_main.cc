@@ -32,6 +32,9 @@ ABSL_FLAG(bool, quickack, false,
 ABSL_FLAG(bool, realtime, false,
           "run every thread and the server child SCHED_FIFO (needs the privilege): wake-up "
           "latency of a loaded machine stops counting");
+ABSL_FLAG(bool, external_loss, false,
+          "the path drops packets outside the harness (real_loss.sh sets it): note-ons the "
+          "stall policy drops are reported, not counted as a correctness failure");
 ABSL_FLAG(bool, trace, false, "per-batch leg times (source->server, server->receiver) on stderr");
 ABSL_FLAG(std::string, server_host, "127.0.0.1",
           "IPv4 address the server child listens on and the relays connect to");
@@ -81,6 +84,7 @@ tutti::harness::HarnessOptions OptionsFromFlags(const char* argv0) {
   o.kill_mid_chord = !absl::GetFlag(FLAGS_no_kill);
   o.quickack = absl::GetFlag(FLAGS_quickack);
   o.trace = absl::GetFlag(FLAGS_trace);
+  o.external_loss = absl::GetFlag(FLAGS_external_loss);
   o.work_dir = absl::GetFlag(FLAGS_work_dir);
   o.server_host = absl::GetFlag(FLAGS_server_host);
   o.server_netns = absl::GetFlag(FLAGS_server_netns);

@@ -410,7 +410,7 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
     report.wake_late_p50_ms = midi::timing::Percentile(wake_late_ms, 0.5);
     report.wake_late_p99_ms = midi::timing::Percentile(wake_late_ms, 0.99);
   }
-  report.stalls_configured = o.path.stall_prob > 0;
+  report.stalls_configured = o.path.stall_prob > 0 || o.external_loss;
   report.output_lookahead_us = o.output_lookahead_us;
   report.rest_jumps = last_stats.playout_rest_jumps;
   report.catch_ups = last_stats.playout_catch_ups;
@@ -492,7 +492,8 @@ std::string CheckCorrectness(const HarnessReport& r) {
     why += "note-ons received " + std::to_string(r.sender.note_ons) + " of " +
            std::to_string(r.source_note_ons) + "; ";
   }
-  // Under injected stalls a note-on more than 300 ms late (the grace window) is dropped by design.
+  // Under stalls (injected, or real loss's retransmissions) a note-on more than 300 ms late (the
+  // grace window) is dropped by design.
   if (!r.stalls_configured && r.sender.stats.dropped_note_ons != 0) {
     why += "dropped note-ons: " + std::to_string(r.sender.stats.dropped_note_ons) + "; ";
   }

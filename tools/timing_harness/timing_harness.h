@@ -47,6 +47,10 @@ struct HarnessOptions {
   // socket without TCP_NODELAY never waits for a delayed ACK: what the figures would be with
   // Nagle off on the server. Off by default: measure the server as it is.
   bool quickack = false;
+  // The path loses packets outside the harness (real_loss.sh's kernel drops): TCP's
+  // retransmissions stall it as the relay's injected stalls do, so note-ons dropped by the
+  // stall policy are measured, not counted as a correctness failure (CheckCorrectness).
+  bool external_loss = false;
   // The receiver hands events to its output this long ahead, with their play times, and the
   // output model plays each at max(its time, when it was handed over), as a JACK frame offset
   // or an AudioContext time does (MidiLinkOptions::output_lookahead_us). 0: the receiver
@@ -76,8 +80,8 @@ struct HarnessReport {
   // Relay hold per leg (ms): what the path added, p50 / p99.
   double sender_up_p50_ms = 0, sender_up_p99_ms = 0;
   double receiver_down_p50_ms = 0, receiver_down_p99_ms = 0;
-  uint64_t stalls = 0;  // injected on any leg
-  bool stalls_configured = false;
+  uint64_t stalls = 0;             // injected on any leg
+  bool stalls_configured = false;  // injected by the relay, or --external-loss
   // IOI error of the play times the buffer scheduled (before this machine's wake-up latency),
   // how often the playout offset changed, and how late the receiver thread handed a due note
   // to the output (after its play time; with a lookahead, 0 unless it woke later than that).
