@@ -3,13 +3,15 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
-
-#include "server/room.h"
-#include "server/shard.h"
+#include <utility>
 
 namespace tutti::server {
 
-HeldTicker::HeldTicker(Shard* shard) : shard_(shard), slices_(kSlices), timer_(shard->io()) {}
+HeldTicker::HeldTicker(boost::asio::io_context& io, int snapshot_period_ms, TickRoom tick_room)
+    : slice_period_ms_(std::max(1, snapshot_period_ms / static_cast<int>(kSlices))),
+      tick_room_(std::move(tick_room)),
+      slices_(kSlices),
+      timer_(io) {}
 
 void HeldTicker::Add(const std::string& room_id) {
   if (stopped_ || !listed_.insert(room_id).second) return;
@@ -25,9 +27,7 @@ void HeldTicker::Stop() {
 void HeldTicker::Arm() {
   if (armed_ || stopped_ || listed_.empty()) return;
   armed_ = true;
-  const int period_ms =
-      std::max(1, shard_->cluster().config().held_notes_snapshot_ms / static_cast<int>(kSlices));
-  timer_.expires_after(std::chrono::milliseconds(period_ms));
+  timer_.expires_after(std::chrono::milliseconds(slice_period_ms_));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     armed_ = false;
     if (!ec) Tick();
@@ -43,9 +43,7 @@ void HeldTicker::Tick() {
   std::vector<std::string>& slice = slices_[next_slice_];
   next_slice_ = (next_slice_ + 1) % kSlices;
   for (size_t i = 0; i < slice.size();) {
-    Room* room = shard_->FindRoom(slice[i]);
-    ++shard_->mutable_counters().held_rooms_ticked;
-    if (room && room->TickHeldNotes()) {
+    if (tick_room_(slice[i])) {
       ++i;
       continue;
     }

@@ -6,9 +6,6 @@
 
 #include <boost/asio/post.hpp>
 
-#include "server/session.h"
-#include "server/shard.h"
-
 namespace tutti::server {
 namespace {
 
@@ -50,22 +47,26 @@ std::vector<SessionId> IdleDeadlines::TakeDue(int64_t now_us) {
 
 // --- IdleSweeper --------------------------------------------------------------------------
 
-IdleSweeper::IdleSweeper(Shard* shard)
-    : shard_(shard),
-      idle_us_(int64_t{shard->cluster().config().idle_timeout_ms} * 1000),
+IdleSweeper::IdleSweeper(boost::asio::io_context& io, const Clock& clock, int idle_timeout_ms,
+                         LastHeard last_heard, CloseIdle close_idle)
+    : clock_(clock),
+      io_(io),
+      last_heard_(std::move(last_heard)),
+      close_idle_(std::move(close_idle)),
+      idle_us_(int64_t{idle_timeout_ms} * 1000),
       deadlines_(SlotUs(idle_us_)),
-      timer_(shard->io()) {
+      timer_(io) {
   // A manual clock that jumps makes deadlines due at once; the real timer would wait for
   // the real time left. The callback only posts to this shard's loop.
-  jump_subscription_ = shard->cluster().clock().SubscribeJumps(
-      [this] { boost::asio::post(shard_->io(), [this] { Fire(); }); });
+  jump_subscription_ =
+      clock_.SubscribeJumps([this] { boost::asio::post(io_, [this] { Fire(); }); });
 }
 
-IdleSweeper::~IdleSweeper() { shard_->cluster().clock().UnsubscribeJumps(jump_subscription_); }
+IdleSweeper::~IdleSweeper() { clock_.UnsubscribeJumps(jump_subscription_); }
 
 void IdleSweeper::Track(const SessionId id) {
   if (stopped_) return;
-  deadlines_.Add(id, shard_->NowUs() + idle_us_);
+  deadlines_.Add(id, clock_.NowUs() + idle_us_);
   Arm();
 }
 
@@ -83,7 +84,7 @@ void IdleSweeper::Arm() {
   if (armed_for_us_ && *armed_for_us_ <= *next) return;
   armed_for_us_ = next;
   const uint64_t generation = ++generation_;
-  const int64_t wait_us = std::max<int64_t>(0, *next - shard_->NowUs());
+  const int64_t wait_us = std::max<int64_t>(0, *next - clock_.NowUs());
   timer_.expires_after(std::chrono::microseconds(wait_us));
   timer_.async_wait([this, generation](const boost::system::error_code& ec) {
     if (ec || generation != generation_) return;
@@ -94,14 +95,13 @@ void IdleSweeper::Arm() {
 
 void IdleSweeper::Fire() {
   if (stopped_) return;
-  const int64_t now = shard_->NowUs();
+  const int64_t now = clock_.NowUs();
   for (SessionId id : deadlines_.TakeDue(now)) {
-    ++shard_->mutable_counters().idle_checks;
-    Session* s = shard_->FindSession(id);
-    if (!s || s->closing()) continue;  // ended, or on its way out
-    const int64_t deadline = s->last_activity_us + idle_us_;
+    const std::optional<int64_t> heard = last_heard_(id);
+    if (!heard) continue;  // ended, or on its way out
+    const int64_t deadline = *heard + idle_us_;
     if (deadline <= now) {
-      s->Close(kCloseIdle, "idle timeout");
+      close_idle_(id);
     } else {
       deadlines_.Add(id, deadline);  // heard from since it was filed: file it again
     }

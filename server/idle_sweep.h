@@ -5,24 +5,27 @@
 // idle shard does nothing between deadlines, and the work is one visit per session per
 // idle_timeout_ms at most, not one per session per sweep. IdleSweeper puts it on a shard:
 // one steady_timer armed for the earliest slot (none while nothing is filed), woken early
-// when a manual clock jumps (clock.h), closing with 4000 what is past its deadline.
+// when a manual clock jumps (clock.h), closing what is past its deadline. It knows sessions
+// by id only: the shard hands it the calls that read a session's last activity and close it
+// (so this module does not depend on Shard or Session).
 // IdleDeadlines: plain data, not thread-safe. IdleSweeper: owned by one Shard, used on its
-// thread only (the clock's jump callback only posts to it).
+// thread only (the io_context it is given; the clock's jump callback only posts to it).
 #ifndef TUTTI_SERVER_IDLE_SWEEP_H_
 #define TUTTI_SERVER_IDLE_SWEEP_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "server/clock.h"
 #include "server/ids.h"
 
 namespace tutti::server {
-
-class Shard;
 
 class IdleDeadlines {
  public:
@@ -48,7 +51,14 @@ class IdleDeadlines {
 
 class IdleSweeper {
  public:
-  explicit IdleSweeper(Shard* shard);
+  // When the session was last heard from (clock time, us); nullopt when it has ended or is
+  // closing. Called once per look, which is what Counters::idle_checks counts.
+  using LastHeard = std::function<std::optional<int64_t>(SessionId)>;
+  // Closes a session past its deadline (close code 4000).
+  using CloseIdle = std::function<void(SessionId)>;
+
+  IdleSweeper(boost::asio::io_context& io, const Clock& clock, int idle_timeout_ms,
+              LastHeard last_heard, CloseIdle close_idle);
   ~IdleSweeper();
   IdleSweeper(const IdleSweeper&) = delete;
   IdleSweeper& operator=(const IdleSweeper&) = delete;
@@ -58,14 +68,16 @@ class IdleSweeper {
   // Shutting down: the timer is cancelled and nothing is closed for idleness any more.
   void Stop();
 
-  // Each session looked at counts in the shard's Counters::idle_checks.
   size_t filed() const { return deadlines_.size(); }
 
  private:
   void Arm();
   void Fire();
 
-  Shard* const shard_;
+  const Clock& clock_;
+  boost::asio::io_context& io_;
+  const LastHeard last_heard_;
+  const CloseIdle close_idle_;
   const int64_t idle_us_;
   IdleDeadlines deadlines_;
   boost::asio::steady_timer timer_;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -33,8 +34,23 @@ thread_local Shard* Shard::current_ = nullptr;
 
 Shard::Shard(int index, Cluster* cluster, Server* server)
     : index_(index), cluster_(cluster), server_object_(server), io_(1), sweep_timer_(io_) {
-  idle_ = std::make_unique<IdleSweeper>(this);
-  held_ = std::make_unique<HeldTicker>(this);
+  idle_ = std::make_unique<IdleSweeper>(
+      io_, cluster_->clock(), cluster_->config().idle_timeout_ms,
+      [this](SessionId id) -> std::optional<int64_t> {
+        ++counters_.idle_checks;
+        Session* s = FindSession(id);
+        if (!s || s->closing()) return std::nullopt;
+        return s->last_activity_us;
+      },
+      [this](SessionId id) {
+        if (Session* s = FindSession(id)) s->Close(kCloseIdle, "idle timeout");
+      });
+  held_ = std::make_unique<HeldTicker>(io_, cluster_->config().held_notes_snapshot_ms,
+                                       [this](const std::string& room_id) {
+                                         ++counters_.held_rooms_ticked;
+                                         Room* room = FindRoom(room_id);
+                                         return room != nullptr && room->TickHeldNotes();
+                                       });
   lag_ =
       std::make_unique<LoopLagProbe>(io_, &counters_.loop_lag_last_us, &counters_.loop_lag_max_us,
                                      &counters_.loop_probes, [this] { SampleOutbound(); });

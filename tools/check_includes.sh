@@ -37,10 +37,6 @@ TOLERATED_EDGES=(
   # owns its Endpoint, and the Endpoint still reaches the whole Server.
   'server/shard -> server/endpoint'
   'server/endpoint -> server/server'
-  # Shard owns its idle sweeper and held-notes ticker (unique_ptr members), which reach
-  # back into Shard; passing them what they need (or wiring them like ShardHooks) ends it.
-  'server/shard -> server/idle_sweep'
-  'server/shard -> server/held_ticker'
 )
 
 # Files allowed to include websocketpp headers (extended regular expressions).

@@ -1,8 +1,16 @@
 // IdleDeadlines: the timer wheel behind the idle timeout. Times are plain numbers: no
-// clock, no timer, no thread.
+// clock, no timer, no thread. IdleSweeper: the same on an io_context driven by a FakeClock's
+// jumps, with sessions that are only ids and a map of when each was last heard (no shard).
 #include "server/idle_sweep.h"
 
+#include <map>
+#include <optional>
+#include <vector>
+
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+
+#include "server/clock.h"
 
 namespace tutti::server {
 namespace {
@@ -61,6 +69,55 @@ TEST(IdleDeadlines, ManySessionsAreNotLookedAtBeforeTheirTime) {
   }
   EXPECT_EQ(d.size(), 10'000u);
   EXPECT_EQ(d.TakeDue(60'000'000 + kSlot).size(), 10'000u);
+}
+
+// The sweeper looks at a session only when its deadline comes, closes it if it stayed
+// silent, files it again if it spoke, and skips one that ended. Each step is a jump of the
+// injected clock and a poll of the loop: the real timer it also arms is for the same
+// deadline, so whether it fires first on a slow machine changes nothing.
+TEST(IdleSweeper, ClosesOnlyWhatStayedSilentPastItsDeadline) {
+  boost::asio::io_context io;
+  FakeClock clock;
+  std::map<SessionId, int64_t> heard;
+  std::vector<SessionId> closed;
+  int looks = 0;
+  IdleSweeper sweeper(
+      io, clock, /*idle_timeout_ms=*/1000,
+      [&](SessionId id) -> std::optional<int64_t> {
+        ++looks;
+        auto it = heard.find(id);
+        if (it == heard.end()) return std::nullopt;
+        return it->second;
+      },
+      [&](SessionId id) {
+        closed.push_back(id);
+        heard.erase(id);
+      });
+  const int64_t t0 = clock.NowUs();
+  for (SessionId id : {1, 2, 3}) {
+    heard[id] = t0;
+    sweeper.Track(id);
+  }
+  heard.erase(3);  // ended before its deadline: looked at, never closed
+
+  clock.AdvanceUs(500'000);
+  io.poll();
+  EXPECT_TRUE(closed.empty());
+  EXPECT_EQ(looks, 0) << "nobody is looked at before a deadline";
+  heard[2] = clock.NowUs();  // 2 speaks at +0.5 s: its deadline becomes +1.5 s
+
+  clock.AdvanceUs(600'000);  // +1.1 s
+  io.poll();
+  EXPECT_EQ(closed, std::vector<SessionId>{1});
+  EXPECT_EQ(looks, 3);
+  EXPECT_EQ(sweeper.filed(), 1u) << "2 filed again under its real deadline";
+
+  clock.AdvanceUs(500'000);  // +1.6 s
+  io.poll();
+  EXPECT_EQ(closed, (std::vector<SessionId>{1, 2}));
+  EXPECT_EQ(looks, 4);
+  EXPECT_EQ(sweeper.filed(), 0u);
+  sweeper.Stop();
 }
 
 }  // namespace
