@@ -9,11 +9,16 @@
 #include <websocketpp/server.hpp>
 
 #include "server/broker_select.h"
-#include "server/maintenance.h"
+#include "server/cluster.h"
+#include "server/door_services.h"
+#include "server/endpoint_host.h"
+#include "server/http_site.h"
+#include "server/moderation/audit.h"
+#include "server/moderation/auth_failure_tracker.h"
 #include "server/moderation/connection_limits.h"
+#include "server/moderation/forwarded.h"
 #include "server/resume_tokens.h"
-#include "server/server.h"
-#include "server/shard.h"
+#include "server/server_log.h"
 #include "server/ws_transport.h"
 
 namespace tutti::server {
@@ -83,7 +88,7 @@ std::string RemoteIpOf(const ConPtr& con) {
 }  // namespace
 
 struct Endpoint::Impl {
-  Shard* shard;
+  EndpointHost* shard;
   WsServer ws;
   // What this shard's connections may negotiate (server/ws_deflate.h).
   ws::DeflatePolicy deflate_policy;
@@ -91,8 +96,8 @@ struct Endpoint::Impl {
   const websocketpp::uri_ptr opened_uri_ =
       std::make_shared<websocketpp::uri>(false, "localhost", "/api/websocket/");
 
-  explicit Impl(Shard* s) : shard(s) {
-    const ServerConfig& cfg = shard->server().config();
+  explicit Impl(EndpointHost* s) : shard(s) {
+    const ServerConfig& cfg = shard->cluster().config();
     deflate_policy.enabled = cfg.compression;
     deflate_policy.max_message_bytes = cfg.max_frame_bytes;
     ws.clear_access_channels(websocketpp::log::alevel::all);
@@ -125,25 +130,26 @@ struct Endpoint::Impl {
       boost::system::error_code ec;
       // Counted from accept, handshake included: a silent connection holds a
       // descriptor as surely as an open session does.
-      Server& server = shard->server();
-      const int64_t now_us = server.clock().NowUs();
-      con->limits = &server.connection_limits();
-      con->clock = &server.clock();
+      Cluster& cluster = shard->cluster();
+      DoorServices& door = shard->door();
+      const int64_t now_us = cluster.clock().NowUs();
+      con->limits = &door.connection_limits();
+      con->clock = &cluster.clock();
       // A trusted proxy's connections are many clients: they count toward the ceiling
       // now and toward their client's address once the upgrade names it.
       const std::string peer = RemoteIpOf(con);
-      const bool proxied = server.trusted_proxies().Trusts(peer);
+      const bool proxied = door.trusted_proxies().Trusts(peer);
       con->ticket = con->limits->Accepted(proxied ? std::string() : peer, now_us / 1000);
-      const moderation::ConnectionLimits::Verdict door = con->limits->CheckAccepted(con->ticket);
-      if (!door.ok()) {
-        shard->mutable_counters().refusals.Add(RefuseAtAccept(socket, door), ReasonOf(door));
-        con->door_refusal = door;
+      const moderation::ConnectionLimits::Verdict verdict = con->limits->CheckAccepted(con->ticket);
+      if (!verdict.ok()) {
+        shard->endpoint_counters().refusals.Add(RefuseAtAccept(socket, verdict), ReasonOf(verdict));
+        con->door_refusal = verdict;
         // Its answer is out; what is left is to read (and refuse again) whatever the
         // client sends, so its descriptor is held for a moment, not the full 5 s.
         con->set_open_handshake_timeout(kRefusedHandshakeMs);
         return;
       }
-      const ServerConfig& c = server.config();
+      const ServerConfig& c = cluster.config();
       con->control = TokenBucket(c.control_frames_per_second, c.control_frame_burst, now_us);
       // MIDI is many tiny frames: Nagle would add up to 40 ms of jitter.
       socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
@@ -170,7 +176,7 @@ struct Endpoint::Impl {
   // control-frame bucket; past it the connection is closed with 1008.
   bool ControlFrame(websocketpp::connection_hdl h) {
     ConPtr con = ws.get_con_from_hdl(h);
-    if (con->control.TryTake(1.0, shard->server().clock().NowUs())) return true;
+    if (con->control.TryTake(1.0, shard->cluster().clock().NowUs())) return true;
     if (con->get_state() == websocketpp::session::state::open) {
       websocketpp::lib::error_code ec;
       con->close(websocketpp::close::status::policy_violation, "too many control frames", ec);
@@ -185,13 +191,13 @@ struct Endpoint::Impl {
                       metrics::RefusalReason reason = metrics::RefusalReason::kOther) {
       // The address and the server's own reason; never the request's path (it holds the
       // sealed payload) or its headers.
-      shard->server().log().Warn("conn.refused",
-                                 {{"ip", con->client_ip.empty() ? RemoteIpOf(con) : con->client_ip},
-                                  {"status", std::to_string(status)},
-                                  {"reason", why},
-                                  {"shard", std::to_string(shard->index())}});
+      shard->cluster().log().Warn(
+          "conn.refused", {{"ip", con->client_ip.empty() ? RemoteIpOf(con) : con->client_ip},
+                           {"status", std::to_string(status)},
+                           {"reason", why},
+                           {"shard", std::to_string(shard->index())}});
       // A refusal already answered (and counted) at accept is not counted twice.
-      if (con->door_refusal.ok()) shard->mutable_counters().refusals.Add(status, reason);
+      if (con->door_refusal.ok()) shard->endpoint_counters().refusals.Add(status, reason);
       con->set_status(status);
       con->set_body(why + "\n");
       con->append_header("Content-Type", "text/plain");
@@ -200,10 +206,11 @@ struct Endpoint::Impl {
       con->append_header("Connection", "close");
       return false;
     };
-    Server& server = shard->server();
-    const int64_t now_ms = server.clock().UnixMs();
+    Cluster& cluster = shard->cluster();
+    DoorServices& door = shard->door();
+    const int64_t now_ms = cluster.clock().UnixMs();
     std::string ip = RemoteIpOf(con);
-    const moderation::TrustedProxies& proxies = server.trusted_proxies();
+    const moderation::TrustedProxies& proxies = door.trusted_proxies();
     if (con->door_refusal.ok() && proxies.Trusts(ip)) {
       absl::StatusOr<std::string> client = proxies.ClientAddress(
           ip, con->get_request().get_header(
@@ -215,7 +222,7 @@ struct Endpoint::Impl {
       ip = std::move(*client);
       // The door counts in monotonic time, not the wall clock the bans use.
       if (con->limits != nullptr) {
-        con->limits->Attribute(con->ticket, ip, server.clock().NowUs() / 1000);
+        con->limits->Attribute(con->ticket, ip, cluster.clock().NowUs() / 1000);
       }
     }
     con->client_ip = ip;
@@ -225,17 +232,17 @@ struct Endpoint::Impl {
       return RefuseAtTheDoor(con, con->door_refusal, refuse);  // already answered at accept
     }
     if (con->limits != nullptr) {
-      const moderation::ConnectionLimits::Verdict door =
-          con->limits->CheckUpgrade(con->ticket, server.clock().NowUs() / 1000);
-      if (!door.ok()) return RefuseAtTheDoor(con, door, refuse);
+      const moderation::ConnectionLimits::Verdict verdict =
+          con->limits->CheckUpgrade(con->ticket, cluster.clock().NowUs() / 1000);
+      if (!verdict.ok()) return RefuseAtTheDoor(con, verdict, refuse);
     }
     // Cheap refusals next: an address that keeps failing, or a banned address, costs
     // no sealed-box open.
-    if (server.auth_failures().BannedUntil(ip, now_ms)) {
+    if (door.auth_failures().BannedUntil(ip, now_ms)) {
       return refuse(websocketpp::http::status_code::too_many_requests,
                     "too many failed attempts, try later", metrics::RefusalReason::kFailureBrake);
     }
-    std::shared_ptr<const moderation::BanList> bans = server.bans();
+    std::shared_ptr<const moderation::BanList> bans = cluster.bans();
     if (!ip.empty() && bans->Match("", ip, now_ms)) {
       return refuse(websocketpp::http::status_code::forbidden, "banned",
                     metrics::RefusalReason::kBanned);
@@ -246,8 +253,8 @@ struct Endpoint::Impl {
     }
     crypto::Identity identity;
     crypto::AuthError error;
-    if (!server.authenticator().Authenticate(resource, &identity, &error)) {
-      if (auto until = server.auth_failures().RecordFailure(ip, now_ms)) {
+    if (!cluster.authenticator().Authenticate(resource, &identity, &error)) {
+      if (auto until = door.auth_failures().RecordFailure(ip, now_ms)) {
         // An automatic ban is a moderation action like any other: it goes to the log.
         moderation::AuditRecord rec;
         rec.unix_ms = now_ms;
@@ -256,9 +263,8 @@ struct Endpoint::Impl {
         rec.target = ip;
         rec.reason = "too many failed connection attempts";
         rec.until_unix_ms = *until;
-        server.log().Warn("auth.autoban", {{"ip", ip}, {"until_unix_ms", std::to_string(*until)}});
-        server.RunStorage(
-            *shard, [rec](store::Store& st) { st.AppendAudit(rec).IgnoreError(); }, [] {});
+        cluster.log().Warn("auth.autoban", {{"ip", ip}, {"until_unix_ms", std::to_string(*until)}});
+        shard->AppendAuditDetached(std::move(rec));
       }
       return refuse(static_cast<websocketpp::http::status_code::value>(error.http_status),
                     error.reason, metrics::RefusalReason::kAuth);
@@ -269,19 +275,19 @@ struct Endpoint::Impl {
     }
     // Maintenance mode (maintenance.h): staff still come in, to lift it among other things;
     // known only now, after the payload is opened.
-    if (server.maintenance().on() && !identity.is_admin && !identity.is_moderator) {
-      const std::string why = server.maintenance().reason();
+    std::string why;
+    if (door.InMaintenance(&why) && !identity.is_admin && !identity.is_moderator) {
       return refuse(websocketpp::http::status_code::service_unavailable,
                     "server unavailable - maintenance mode" + (why.empty() ? "" : ": " + why),
                     metrics::RefusalReason::kMaintenance);
     }
     if (identity.is_guest && con->limits != nullptr) {
-      const moderation::ConnectionLimits::Verdict door = con->limits->ClaimGuest(con->ticket);
-      if (!door.ok()) return RefuseAtTheDoor(con, door, refuse);
+      const moderation::ConnectionLimits::Verdict verdict = con->limits->ClaimGuest(con->ticket);
+      if (!verdict.ok()) return RefuseAtTheDoor(con, verdict, refuse);
     }
     // Last, so that only a connect that passed every other check spends its token.
     if (!identity.resume.token.empty()) {
-      if (!RedeemResume(server, identity, &con->resume) &&
+      if (!RedeemResume(cluster, identity, &con->resume) &&
           bans->MatchUser(identity.user_id, now_ms)) {
         return refuse(websocketpp::http::status_code::forbidden, "banned",
                       metrics::RefusalReason::kBanned);
@@ -295,10 +301,10 @@ struct Endpoint::Impl {
   // Redeems the payload's resume token (single use, whatever the outcome) into `out`.
   // A guest's restored session keeps its old guest id, so the identity takes it: returns
   // false when that changed the user id (the caller checks bans on it again).
-  static bool RedeemResume(Server& server, crypto::Identity& identity, ResumeRequest* out) {
+  static bool RedeemResume(Cluster& cluster, crypto::Identity& identity, ResumeRequest* out) {
     const crypto::ResumeAsk& ask = identity.resume;
     ResumeTokens::Redemption r =
-        server.resume_tokens().Redeem(ask.token, identity.user_id, identity.is_guest);
+        cluster.resume_tokens().Redeem(ask.token, identity.user_id, identity.is_guest);
     out->asked = true;
     out->room_id = ask.room;
     out->epoch = ask.epoch;
@@ -401,7 +407,7 @@ struct Endpoint::Impl {
     request.target = con->get_resource();
     request.host = req.get_header("Host");
     request.if_none_match = req.get_header("If-None-Match");
-    HttpResponse r = shard->server().http_site().Handle(request);
+    HttpResponse r = shard->door().http_site().Handle(request);
     con->set_status(static_cast<websocketpp::http::status_code::value>(r.status));
     if (r.send_body && !r.body.empty()) con->set_body(std::string(r.body));
     for (const auto& [name, value] : r.headers) con->replace_header(name, value);
@@ -421,15 +427,15 @@ struct Endpoint::Impl {
         0;
     ReleaseHandshake(*con);
     auto link = std::make_unique<WsLink>(con, std::move(ip),
-                                         shard->server().config().compression_threshold);
+                                         shard->cluster().config().compression_threshold);
     Session* s =
         shard->AddSession(std::move(*con->identity), std::move(link), std::move(con->resume));
-    shard->server().log().Info("conn.open", {{"ip", s->remote_ip()},
-                                             {"user", s->identity().user_id},
-                                             {"guest", s->identity().is_guest ? "true" : "false"},
-                                             {"session", std::to_string(s->id())},
-                                             {"shard", std::to_string(shard->index())}});
-    ++shard->mutable_counters().connections_opened;
+    shard->cluster().log().Info("conn.open", {{"ip", s->remote_ip()},
+                                              {"user", s->identity().user_id},
+                                              {"guest", s->identity().is_guest ? "true" : "false"},
+                                              {"session", std::to_string(s->id())},
+                                              {"shard", std::to_string(shard->index())}});
+    ++shard->endpoint_counters().connections_opened;
     con->identity.reset();
     con->session = s->id();
   }
@@ -463,18 +469,18 @@ struct Endpoint::Impl {
       const Session* s = shard->FindSession(id);
       const uint16_t ours = s != nullptr ? s->close_code() : 0;
       const uint16_t code = ours != 0 ? ours : con->get_local_close_code();
-      shard->mutable_counters().closes.Add(code);
-      shard->server().log().Info("conn.close", {{"session", std::to_string(id)},
-                                                {"code", std::to_string(code)},
-                                                {"shard", std::to_string(shard->index())}});
-      ++shard->mutable_counters().connections_closed;
+      shard->endpoint_counters().closes.Add(code);
+      shard->cluster().log().Info("conn.close", {{"session", std::to_string(id)},
+                                                 {"code", std::to_string(code)},
+                                                 {"shard", std::to_string(shard->index())}});
+      ++shard->endpoint_counters().connections_closed;
       // 1006 (abnormal) when the client sent no close frame: the socket just went away.
       shard->ConnectionLost(id, con->get_remote_close_code());
     }
   }
 };
 
-Endpoint::Endpoint(Shard* shard) : impl_(std::make_unique<Impl>(shard)) {}
+Endpoint::Endpoint(EndpointHost* host) : impl_(std::make_unique<Impl>(host)) {}
 Endpoint::~Endpoint() = default;
 
 absl::Status Endpoint::Listen(const std::string& address, uint16_t port) {

@@ -1,8 +1,10 @@
 // Endpoint: the only file pair that knows websocketpp. One per shard: a websocketpp
 // server on the shard's io_context, listening with SO_REUSEPORT on the shared port so
 // the kernel spreads connections over shards. It runs the upgrade gate (auth, limits)
-// before any upgrade, turns frames into Shard::HandleFrame calls and implements
-// SessionLink. Owned by its Shard; used only on that shard's thread.
+// before any upgrade, turns frames into EndpointHost::HandleFrame calls and implements
+// SessionLink. It sees its shard only as an EndpointHost and the process only through
+// that host's Cluster and DoorServices (endpoint_host.h), never Shard or Server.
+// Owned by its Shard; used only on that shard's thread.
 #ifndef TUTTI_SERVER_ENDPOINT_H_
 #define TUTTI_SERVER_ENDPOINT_H_
 
@@ -14,11 +16,11 @@
 
 namespace tutti::server {
 
-class Shard;
+class EndpointHost;
 
 class Endpoint {
  public:
-  explicit Endpoint(Shard* shard);
+  explicit Endpoint(EndpointHost* host);
   ~Endpoint();
 
   absl::Status Listen(const std::string& address, uint16_t port);

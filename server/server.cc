@@ -307,6 +307,12 @@ bool Server::ReserveRoom() {
 
 void Server::ReleaseRoom() { rooms_.fetch_sub(1); }
 
+bool Server::InMaintenance(std::string* reason) const {
+  if (!maintenance_->on()) return false;
+  *reason = maintenance_->reason();
+  return true;
+}
+
 bool Server::draining() const { return shutting_down_.load() || maintenance_->on(); }
 
 bool Server::store_ok() const {

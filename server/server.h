@@ -21,6 +21,7 @@
 #include "server/clock.h"
 #include "server/cluster.h"
 #include "server/config.h"
+#include "server/door_services.h"
 #include "server/http_site.h"
 #include "server/metrics/shard_histogram.h"
 #include "server/moderation/auth_failure_tracker.h"
@@ -39,7 +40,7 @@ class Shard;
 class Maintenance;
 class RoomListService;
 
-class Server final : public Cluster {
+class Server final : public Cluster, public DoorServices {
  public:
   Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<const Clock> clock);
   ~Server() override;
@@ -91,18 +92,19 @@ class Server final : public Cluster {
   void ReloadBans();
 
   // Plain-HTTP answers (static files, /api/server-info, /healthz); immutable.
-  const HttpSite& http_site() const { return *http_site_; }
+  const HttpSite& http_site() const override { return *http_site_; }
 
-  moderation::AuthFailureTracker& auth_failures() { return *auth_failures_; }
+  moderation::AuthFailureTracker& auth_failures() override { return *auth_failures_; }
   // The door's counters (ceiling, per-address limits); made by Start().
-  moderation::ConnectionLimits& connection_limits() { return *connection_limits_; }
+  moderation::ConnectionLimits& connection_limits() override { return *connection_limits_; }
   // --trusted-proxy and --proxy-header, parsed by Start(); read-only after.
-  const moderation::TrustedProxies& trusted_proxies() const { return trusted_proxies_; }
+  const moderation::TrustedProxies& trusted_proxies() const override { return trusted_proxies_; }
 
   // For /readyz: true from Shutdown() on and in maintenance mode (a drain included).
   bool draining() const;
   // Maintenance mode and drains (maintenance.h); made by the constructor.
   Maintenance& maintenance() override { return *maintenance_; }
+  bool InMaintenance(std::string* reason) const override;
   // The store opened at Start and its thread takes work, as far as the server can tell
   // without a probe of its own: false before Start and once its queue refuses work.
   bool store_ok() const;

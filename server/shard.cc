@@ -32,8 +32,8 @@ constexpr int kShutdownGraceMs = 3000;
 
 thread_local Shard* Shard::current_ = nullptr;
 
-Shard::Shard(int index, Cluster* cluster, Server* server)
-    : index_(index), cluster_(cluster), server_object_(server), io_(1), sweep_timer_(io_) {
+Shard::Shard(int index, Cluster* cluster, DoorServices* door)
+    : index_(index), cluster_(cluster), door_(door), io_(1), sweep_timer_(io_) {
   idle_ = std::make_unique<IdleSweeper>(
       io_, cluster_->clock(), cluster_->config().idle_timeout_ms,
       [this](SessionId id) -> std::optional<int64_t> {
@@ -338,6 +338,12 @@ void Shard::CreateRoom(RoomRequest req) {
 // --- RoomHost -----------------------------------------------------------------------------
 
 int64_t Shard::NowUs() { return cluster_->clock().NowUs(); }
+
+void Shard::AppendAuditDetached(moderation::AuditRecord rec) {
+  cluster_->RunStorage(
+      *this, [rec = std::move(rec)](store::Store& st) { st.AppendAudit(rec).IgnoreError(); },
+      [] {});
+}
 
 int64_t Shard::UnixMs() { return cluster_->clock().UnixMs(); }
 

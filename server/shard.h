@@ -6,9 +6,11 @@
 // deltas to its subscribers in). Nothing here takes a lock: other shards reach it only
 // through the typed calls below (OnShard, OnRoom, OnSocial, OnSession), which carry
 // values (ids, Frames) and skip the post when the target lives on the calling thread.
-// Owned by Server; sees the rest of the process only as a Cluster (cluster.h), and the
-// layers above it (Dispatcher, SessionTokens, RoomListFeed), which include this header,
-// only through ShardHooks, which the Server wires in: shard.cc includes none of them.
+// Owned by Server; sees the rest of the process only as a Cluster (cluster.h) and, for its
+// Endpoint, DoorServices (door_services.h); the layers above it (Dispatcher,
+// SessionTokens, RoomListFeed), which include this header, only through ShardHooks, which
+// the Server wires in: shard.cc includes none of them. Its Endpoint sees it only as an
+// EndpointHost (endpoint_host.h).
 #ifndef TUTTI_SERVER_SHARD_H_
 #define TUTTI_SERVER_SHARD_H_
 
@@ -24,6 +26,7 @@
 
 #include "server/broker.h"
 #include "server/cluster.h"
+#include "server/endpoint_host.h"
 #include "server/membership.h"
 #include "server/metrics/labels.h"
 #include "server/metrics/shard_counter.h"
@@ -35,7 +38,6 @@
 
 namespace tutti::server {
 
-class Server;
 class Endpoint;
 class Dispatcher;
 class SessionTokens;
@@ -82,17 +84,17 @@ struct RoomRequest {
   JoinRequest join;
 };
 
-class Shard final : public RoomHost, public SocialHost {
+class Shard final : public RoomHost, public SocialHost, public EndpointHost {
  public:
-  // `cluster` is what this shard uses; `server` (the same object) is only handed out to
-  // the layers above (dispatcher, endpoint) through server().
-  Shard(int index, Cluster* cluster, Server* server);
+  // `cluster` is what this shard uses; `door` (the same object, the Server) is what its
+  // Endpoint uses besides.
+  Shard(int index, Cluster* cluster, DoorServices* door);
   ~Shard() override;
 
-  int index() const { return index_; }
-  boost::asio::io_context& io() { return io_; }
-  Server& server() { return *server_object_; }
-  Cluster& cluster() { return *cluster_; }
+  int index() const override { return index_; }
+  boost::asio::io_context& io() override { return io_; }
+  Cluster& cluster() override { return *cluster_; }
+  DoorServices& door() override { return *door_; }
   Endpoint& endpoint() { return *endpoint_; }
   // Wired once by the Server, before the threads start.
   void Attach(std::unique_ptr<ShardHooks> hooks) { hooks_ = std::move(hooks); }
@@ -136,13 +138,13 @@ class Shard final : public RoomHost, public SocialHost {
   // --- sessions (this shard's) -----------------------------------------------------
   // `resume`: what the connect asked to resume (shard_resume.cc), handled after the Welcome.
   Session* AddSession(crypto::Identity identity, std::unique_ptr<SessionLink> link,
-                      ResumeRequest resume = {});
-  Session* FindSession(SessionId id);
+                      ResumeRequest resume = {}) override;
+  Session* FindSession(SessionId id) override;
   void EndSession(SessionId id);
   // shard_resume.cc. The connection of `id` is gone (`peer_code`: the client's close code,
   // 1006 without one). A drop the client did not mean (no close 1000/1001 from it; or an
   // idle timeout) parks the session for the resume grace; anything else ends it.
-  void ConnectionLost(SessionId id, uint16_t peer_code);
+  void ConnectionLost(SessionId id, uint16_t peer_code) override;
   // Restores the session that `r.previous` names into `s` (a new connection's), wherever
   // the old one is parked, then its room; answers with a ResumeResult.
   void StartResume(Session& s, ResumeRequest r);
@@ -152,7 +154,8 @@ class Shard final : public RoomHost, public SocialHost {
   void ShareResume(Session& s, bool create = false);
   size_t parked_count() const { return parked_->size(); }
   size_t session_count() const { return sessions_.size(); }
-  void HandleFrame(SessionId id, const std::string& payload, bool binary);
+  void HandleFrame(SessionId id, const std::string& payload, bool binary) override;
+  void AppendAuditDetached(moderation::AuditRecord rec) override;
   // Who of this shard's sessions is in which room (the only writer of Session::seat()).
   Membership& membership() { return membership_; }
   // Closes (4003) every session the current server-ban snapshot matches.
@@ -207,7 +210,9 @@ class Shard final : public RoomHost, public SocialHost {
   // they are relaxed atomics (server/metrics/shard_counter.h): no lock, no allocation.
   // The OutboundCounters part (frames and bytes out by kind, soft-limit drops,
   // slow-consumer closes) is counted by this shard's Sessions in Session::Send.
-  struct Counters : metrics::OutboundCounters {
+  // The EndpointCounters part (connections opened and closed, close codes, refusals) is
+  // counted by this shard's Endpoint.
+  struct Counters : metrics::OutboundCounters, EndpointCounters {
     metrics::ShardCounter frames_in;
     metrics::ShardCounter frames_out;  // deliveries: frames a room or a peer sent a session
     metrics::ShardCounter malformed;
@@ -218,10 +223,6 @@ class Shard final : public RoomHost, public SocialHost {
     metrics::ShardCounter idle_checks;
     // For the operator (docs/OPERATIONS.md, "Metrics").
     metrics::ShardCounter bytes_in;
-    metrics::ShardCounter connections_opened;
-    metrics::ShardCounter connections_closed;
-    metrics::CloseCodeCounters closes;        // by the close code the server sent
-    metrics::RefusalCounters refusals;        // upgrades refused, by HTTP status and reason
     metrics::KindCounters frames_in_by_kind;  // by ServerMessage oneof field (0: undecodable)
     metrics::KindCounters bytes_in_by_kind;
     metrics::RateCounters rate_limited;          // refusals by the bucket that refused
@@ -241,6 +242,7 @@ class Shard final : public RoomHost, public SocialHost {
   };
   const Counters& counters() const { return counters_; }
   Counters& mutable_counters() { return counters_; }
+  EndpointCounters& endpoint_counters() override { return counters_; }
   // Rooms whose held notes are ticked now (for tests and diagnostics).
   size_t held_rooms_listed() const;
 
@@ -268,7 +270,7 @@ class Shard final : public RoomHost, public SocialHost {
 
   const int index_;
   Cluster* const cluster_;
-  Server* const server_object_;  // only handed out, by server()
+  DoorServices* const door_;  // only handed out, by door()
   boost::asio::io_context io_;
   std::unique_ptr<Endpoint> endpoint_;
   std::unique_ptr<ShardHooks> hooks_;  // dispatcher, token clock, room-list feed

@@ -33,10 +33,6 @@ MODULE_OF=(
 
 # Module edges tolerated for now ("from -> to"), each with who removes it. Keep short.
 TOLERATED_EDGES=(
-  # The transport work (endpoint, frame, upgrade gate) removes these two: Shard still
-  # owns its Endpoint, and the Endpoint still reaches the whole Server.
-  'server/shard -> server/endpoint'
-  'server/endpoint -> server/server'
 )
 
 # Files allowed to include websocketpp headers (extended regular expressions).
