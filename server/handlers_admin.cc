@@ -16,6 +16,7 @@
 #include "server/audit_wire.h"
 #include "server/dispatcher.h"
 #include "server/envelope.h"
+#include "server/metrics/proc_stat.h"
 #include "server/moderation/permissions.h"
 #include "server/shard.h"
 #include "server/store/store.h"
@@ -47,26 +48,14 @@ struct ProcessUsage {
   uint64_t rss_bytes = 0;
 };
 
-// This process's CPU time and resident memory, from /proc (Linux).
+// This process's CPU time and resident memory, from /proc (Linux): one small read, on an
+// admin's request only.
 ProcessUsage ReadProcessUsage() {
   ProcessUsage u;
-  if (FILE* f = std::fopen("/proc/self/stat", "r")) {
-    char buf[1024];
-    size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-    std::fclose(f);
-    buf[n] = 0;
-    // Fields after the command name (which may hold spaces) start past the last ')'.
-    const char* p = std::strrchr(buf, ')');
-    unsigned long utime = 0, stime = 0;
-    long rss_pages = 0;
-    if (p && std::sscanf(p + 2,
-                         "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d "
-                         "%*d %*u %*u %ld",
-                         &utime, &stime, &rss_pages) == 3) {
-      const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-      u.cpu_seconds = static_cast<double>(utime + stime) / tick;
-      u.rss_bytes = static_cast<uint64_t>(rss_pages) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-    }
+  if (auto stat = metrics::ReadProcStat("/proc/self/stat")) {
+    const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+    u.cpu_seconds = static_cast<double>(stat->utime_ticks + stat->stime_ticks) / tick;
+    u.rss_bytes = stat->rss_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   }
   return u;
 }

@@ -4,10 +4,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <optional>
 #include <string>
+
+#include "server/metrics/proc_stat.h"
 
 namespace tutti::server::metrics {
 namespace {
@@ -41,32 +42,15 @@ double BootTimeSeconds() {
 
 ProcessSample ReadProcessStats() {
   ProcessSample p;
-  std::ifstream in("/proc/self/stat");
-  std::string line;
-  if (!std::getline(in, line)) return p;
-  // The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
-  const size_t close = line.rfind(')');
-  if (close == std::string::npos) return p;
-  std::istringstream rest(line.substr(close + 1));
-  // Fields 3.. : state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-  // utime(14) stime(15) cutime cstime priority nice threads itrealvalue starttime(22)
-  // vsize(23) rss(24, pages).
-  std::string field;
-  double utime = 0, stime = 0, starttime = 0, vsize = 0, rss_pages = 0;
-  for (int i = 3; i <= 24 && rest >> field; ++i) {
-    if (i == 14) utime = std::strtod(field.c_str(), nullptr);
-    if (i == 15) stime = std::strtod(field.c_str(), nullptr);
-    if (i == 22) starttime = std::strtod(field.c_str(), nullptr);
-    if (i == 23) vsize = std::strtod(field.c_str(), nullptr);
-    if (i == 24) rss_pages = std::strtod(field.c_str(), nullptr);
-  }
+  const std::optional<ProcStat> stat = ReadProcStat("/proc/self/stat");
+  if (!stat) return p;
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   if (ticks <= 0 || page <= 0) return p;
-  p.cpu_seconds = (utime + stime) / ticks;
-  p.start_time_seconds = BootTimeSeconds() + starttime / ticks;
-  p.virtual_bytes = static_cast<uint64_t>(vsize);
-  p.resident_bytes = static_cast<uint64_t>(rss_pages * page);
+  p.cpu_seconds = static_cast<double>(stat->utime_ticks + stat->stime_ticks) / ticks;
+  p.start_time_seconds = BootTimeSeconds() + static_cast<double>(stat->starttime_ticks) / ticks;
+  p.virtual_bytes = stat->vsize_bytes;
+  p.resident_bytes = static_cast<uint64_t>(static_cast<double>(stat->rss_pages) * page);
   p.open_fds = CountOpenFds();
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {

@@ -4,33 +4,23 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
+#include <optional>
 #include <string>
+
+#include "server/metrics/proc_stat.h"
 
 namespace tutti::loadgen {
 
 ProcSample SampleProcess(int pid) {
   ProcSample s;
   const std::string base = pid == 0 ? "/proc/self" : "/proc/" + std::to_string(pid);
-  char buf[4096];
-  FILE* f = std::fopen((base + "/stat").c_str(), "r");
-  if (!f) return s;
-  const size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-  std::fclose(f);
-  buf[n] = '\0';
-  // The command name may contain spaces and parentheses: fields resume after the last ')'.
-  const char* p = std::strrchr(buf, ')');
-  if (!p) return s;
-  unsigned long long utime = 0, stime = 0;
-  // Fields 3..15 follow; utime and stime are the 14th and 15th fields of the line.
-  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) !=
-      2) {
-    return s;
-  }
+  const std::optional<server::metrics::ProcStat> stat =
+      server::metrics::ReadProcStat(base + "/stat");
+  if (!stat) return s;
   const double hz = static_cast<double>(sysconf(_SC_CLK_TCK));
-  s.cpu_seconds = static_cast<double>(utime + stime) / hz;
-  s.system_seconds = static_cast<double>(stime) / hz;
-  f = std::fopen((base + "/status").c_str(), "r");
+  s.cpu_seconds = static_cast<double>(stat->utime_ticks + stat->stime_ticks) / hz;
+  s.system_seconds = static_cast<double>(stat->stime_ticks) / hz;
+  FILE* f = std::fopen((base + "/status").c_str(), "r");
   if (!f) return s;
   char line[256];
   while (std::fgets(line, sizeof(line), f)) {
