@@ -125,6 +125,12 @@ AdminResponse AdminBans::Lift(const AdminQuery& query) {
   if (absl::IsNotFound(s)) return JsonError(404, "no such server ban");
   if (!s.ok()) return JsonError(503, "cannot lift the ban: the store failed");
   server_->log().Warn("ban.lift", {{"target", *target}, {"actor", kAdminListenerActor}});
+  moderation::ServerBan lifted;
+  lifted.target = *target;
+  lifted.actor = kAdminListenerActor;
+  // Every other node lifts it too (rooms across nodes; nothing without Redis).
+  server_->shard(0).OnSocial(
+      [lifted](Social& social) { social.PublishServerBan(lifted, /*add=*/false); });
   std::string body = "{\"lifted\":";
   crypto::AppendJsonString(&body, *target);
   body += "}\n";

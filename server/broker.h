@@ -118,6 +118,8 @@ class StreamSubscriber {
   }
 };
 
+class NodeBus;  // server/node_bus.h
+
 class Broker {
  public:
   using PublishDone = std::function<void(const Publication&)>;
@@ -172,6 +174,10 @@ class Broker {
     (void)key;
     done(ResumeTake{});
   }
+
+  // The node bus (server/node_bus.h) that shard 0's networked engine carries for the
+  // Social actor; null for other shards and for the in-process engine.
+  virtual NodeBus* node_bus() { return nullptr; }
 };
 
 }  // namespace tutti::server

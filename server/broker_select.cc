@@ -17,6 +17,8 @@ std::vector<std::string>& RedisPrimaries() {
   return primaries;
 }
 
+int g_presence_ttl_ms = 15'000;
+
 // The shards' engines, as the operator sees them (ReadRedisHealth).
 std::atomic<uint64_t> g_shards_down{0};
 std::atomic<uint64_t> g_outages{0};
@@ -27,10 +29,14 @@ void SetRedisPrimaries(std::vector<std::string> primaries) {
   RedisPrimaries() = std::move(primaries);
 }
 
+void SetRedisPresenceTtlMs(int ttl_ms) { g_presence_ttl_ms = ttl_ms; }
+
 std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock* clock,
                                         const ServerConfig& config,
-                                        std::function<void(bool up)> on_availability) {
+                                        std::function<void(bool up)> on_availability,
+                                        bool node_bus) {
   redis::RedisBrokerOptions options;
+  if (node_bus) options.node_bus_ttl_ms = g_presence_ttl_ms;
   options.limits = config.room_history;
   // Resume state goes to Redis so that a client may resume on another node.
   options.resume_window_ms = config.resume_grace_ms;

@@ -30,13 +30,18 @@ namespace tutti::server {
 
 // "HOST:PORT" each (checked by the flags); empty = the in-process engine.
 void SetRedisPrimaries(std::vector<std::string> primaries);
+// How long a node's online users stay in the node bus's presence without a refresh
+// (--redis_presence_ttl_ms; docs/SCALE-OUT.md "Node bus"). Set with the primaries.
+void SetRedisPresenceTtlMs(int ttl_ms);
 
 // `on_availability` (may be empty) runs on the shard's thread when a networked engine
 // loses its sequencer (false) or has it (true; also the first time after the start: a
 // client that connected before was told at its Welcome that rooms are paused).
+// `node_bus`: the engine also carries the node bus (shard 0's; Broker::node_bus()).
 std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock* clock,
                                         const ServerConfig& config,
-                                        std::function<void(bool up)> on_availability = nullptr);
+                                        std::function<void(bool up)> on_availability = nullptr,
+                                        bool node_bus = false);
 
 // The shard is shutting down and its sessions are gone: a networked engine closes its
 // links so that the shard's event loop runs dry. Nothing for the in-process engine.

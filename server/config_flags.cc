@@ -38,6 +38,10 @@ ABSL_FLAG(bool, dev, kDefaults.dev_mode,
           "connect URL; never in production");
 ABSL_FLAG(std::string, redis, "",
           "Redis primaries HOST:PORT[,HOST:PORT...] for rooms across nodes; empty = one node");
+ABSL_FLAG(int, redis_presence_ttl_ms, 15000,
+          "with --redis: how long a node's online users stay visible to the other nodes "
+          "without a refresh (refreshed every third of it): a killed node's users go "
+          "offline elsewhere within this bound");
 ABSL_FLAG(std::string, data, kDefaults.data_dir, "where the embedded store lives");
 ABSL_FLAG(std::string, database, kDefaults.store_path,
           "the store: a postgres://user@host:port/dbname URL (PostgreSQL; the password from "
@@ -210,6 +214,10 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
       s = absl::InvalidArgumentError(absl::StrCat("--redis wants HOST:PORT, not ", text));
     }
   }
+  const int presence_ttl = absl::GetFlag(FLAGS_redis_presence_ttl_ms);
+  if (s.ok() && (presence_ttl < 300 || presence_ttl > 3'600'000)) {
+    s = absl::InvalidArgumentError("--redis_presence_ttl_ms wants 300 to 3600000");
+  }
   if (!s.ok()) return s;
   if (!ParseLogFormat(c.log_format).ok()) {
     return absl::InvalidArgumentError(
@@ -223,6 +231,8 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
 }
 
 bool PrintConfigRequested() { return absl::GetFlag(FLAGS_print_config); }
+
+int RedisPresenceTtlMsFromFlags() { return absl::GetFlag(FLAGS_redis_presence_ttl_ms); }
 
 std::vector<std::string> RedisPrimariesFromFlags() {
   return absl::StrSplit(absl::GetFlag(FLAGS_redis), ',', absl::SkipEmpty());

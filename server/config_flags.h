@@ -30,6 +30,8 @@ bool PrintConfigRequested();
 // The --redis list ("HOST:PORT" each; checked by ServerConfigFromFlags), for
 // SetRedisPrimaries (server/broker_select.h).
 std::vector<std::string> RedisPrimariesFromFlags();
+// --redis_presence_ttl_ms (checked by ServerConfigFromFlags), for SetRedisPresenceTtlMs.
+int RedisPresenceTtlMsFromFlags();
 
 }  // namespace tutti::server
 

@@ -193,7 +193,7 @@ void Dispatcher::OnServerBan(Session& s, const moderation::ParsedCommand& cmd,
         // Publish before acknowledging: the next upgrade on any shard sees the ban.
         if (status->ok()) srv->RepublishBans(st);
       },
-      [shard, srv, status, id, rid, name, target = ban.target, actor = ban.actor, add] {
+      [shard, srv, status, id, rid, name, ban, target = ban.target, actor = ban.actor, add] {
         Session* sess = shard->FindSession(id);
         if (!status->ok()) {
           if (sess) {
@@ -204,6 +204,8 @@ void Dispatcher::OnServerBan(Session& s, const moderation::ParsedCommand& cmd,
           return;
         }
         srv->log().Warn(add ? "ban.add" : "ban.lift", {{"target", target}, {"actor", actor}});
+        // Every other node applies it too (rooms across nodes; nothing without Redis).
+        shard->OnSocial([ban, add](Social& social) { social.PublishServerBan(ban, add); });
         if (add) {
           for (int i = 0; i < srv->shard_count(); ++i) {
             Shard& t = srv->shard(i);

@@ -119,6 +119,7 @@ int main(int argc, char** argv) {
 
   auto clock = std::make_shared<tutti::server::SystemClock>();
   tutti::server::SetRedisPrimaries(tutti::server::RedisPrimariesFromFlags());
+  tutti::server::SetRedisPresenceTtlMs(tutti::server::RedisPresenceTtlMsFromFlags());
   tutti::server::Server server(config, std::move(keys->keys), clock);
   absl::Status st = server.Start();
   if (!st.ok()) {

@@ -19,6 +19,7 @@
 #include "server/loop_lag_probe.h"
 #include "server/password.h"
 #include "server/resume_tokens.h"
+#include "server/server_log.h"
 #include "server/store/store.h"
 #include "server/text.h"
 
@@ -57,9 +58,10 @@ Shard::Shard(int index, Cluster* cluster, DoorServices* door)
   endpoint_ = std::make_unique<Endpoint>(this);
   parked_ = std::make_unique<ParkedSessions>(
       io_, &cluster_->clock(), [this](ParkedSessions::Parked p) { ParkedExpired(std::move(p)); });
-  broker_ = MakeShardBroker(io_, &cluster_->clock(), cluster_->config(), [this](bool up) {
-    NoticeLocal(StreamsNoticeFrame(up), [](const Session&) { return true; });
-  });
+  broker_ = MakeShardBroker(
+      io_, &cluster_->clock(), cluster_->config(),
+      [this](bool up) { NoticeLocal(StreamsNoticeFrame(up), [](const Session&) { return true; }); },
+      /*node_bus=*/index_ == 0);
 }
 
 Shard::~Shard() = default;
@@ -180,6 +182,28 @@ void Shard::CloseBannedSessions() {
     if (!s->closing() && bans->Match(s->user().user_id(), s->remote_ip(), now)) {
       s->Close(kCloseBanned, "banned from this server");
     }
+  }
+}
+
+void Shard::ApplyRemoteBan(const moderation::ServerBan& ban, bool add) {
+  Cluster* srv = cluster_;
+  cluster_->log().Warn(add ? "ban.add" : "ban.lift",
+                       {{"target", ban.target}, {"actor", ban.actor}, {"via", "node bus"}});
+  const bool queued = Storage(
+      [srv, ban, add](store::Store& st) {
+        // Already there (a shared store) or already gone: the snapshot is rebuilt anyway.
+        (add ? st.AddServerBan(ban) : st.RemoveServerBan(ban.target)).IgnoreError();
+        srv->RepublishBans(st);
+      },
+      [srv, add] {
+        if (!add) return;
+        for (int i = 0; i < srv->shard_count(); ++i) {
+          Shard& t = srv->shard(i);
+          t.Post([&t] { t.CloseBannedSessions(); });
+        }
+      });
+  if (!queued) {
+    cluster_->log().Error("ban.remote_dropped", {{"target", ban.target}, {"reason", "store busy"}});
   }
 }
 

@@ -112,6 +112,8 @@ std::string Social::RoomOf(const User& u) {
 }
 
 proto::FriendInfo Social::Presence(const std::string& user_id, const User* u) const {
+  // Not online here: perhaps on another node (social_nodes.cc).
+  if (!u && FindRemote(user_id)) return RemotePresence(user_id);
   proto::FriendInfo info;
   info.set_user_id(user_id);
   if (u) info.set_username(u->username);
@@ -152,12 +154,6 @@ Frame Social::EventFrame(proto::FriendEventKind kind, const proto::FriendInfo& i
   return MakeFrame(out);
 }
 
-void Social::SendToUser(const std::string& user_id, const Frame& frame) {
-  const User* u = FindUser(user_id);
-  if (!u) return;
-  for (const SessionState& s : u->sessions) host_->SendToSession(s.session, frame);
-}
-
 void Social::Error(SessionId session, proto::ErrorCode code, const std::string& text,
                    const std::string& request_id) {
   host_->SendToSession(session, MakeFrame(MakeError(code, text, request_id)));
@@ -191,13 +187,17 @@ void Social::StoreError(SessionId session, const absl::Status& status,
 
 void Social::PushPresence(const std::string& user_id, User& u) {
   // Before the load the friend list is unknown; the load's completion pushes instead.
-  if (u.load != Load::kLoaded) return;
+  if (u.load != Load::kLoaded) return ShareUser(user_id, u);
   proto::FriendInfo now = Presence(user_id, &u);
-  if (SameView(now, u.pushed)) return;
-  u.pushed = now;
-  if (u.friends.empty()) return;
-  Frame frame = EventFrame(proto::FRIEND_STATUS_CHANGED, now);
-  for (const std::string& f : u.friends) SendToUser(f, frame);
+  if (!SameView(now, u.pushed)) {
+    u.pushed = now;
+    if (!u.friends.empty()) {
+      Frame frame = EventFrame(proto::FRIEND_STATUS_CHANGED, now);
+      for (const std::string& f : u.friends) SendToUser(f, frame);
+    }
+  }
+  // Other nodes see the user online, with the view their friends there get.
+  ShareUser(user_id, u);
 }
 
 void Social::SessionOnline(SessionId session, const proto::UserInfo& user) {
@@ -231,8 +231,9 @@ void Social::SessionOnline(SessionId session, const proto::UserInfo& user) {
     // Guests have no friends, blocks or profile (their id changes every connection),
     // so there is nothing to load.
     u.load = Load::kLoaded;
-    return;
+    return ShareUser(user_id, u);
   }
+  ShareUser(user_id, u);
   StartLoad(user_id, u);
 }
 
@@ -248,7 +249,11 @@ void Social::SessionOffline(SessionId session, const std::string& user_id) {
     PushPresence(user_id, u);  // the room may have been that session's
     return;
   }
-  if (u.load == Load::kLoaded && u.pushed.status() != proto::OFFLINE && !u.friends.empty()) {
+  UnshareUser(user_id);
+  // Still online on another node: that node keeps their friends informed.
+  const bool elsewhere = FindRemote(user_id) != nullptr;
+  if (!elsewhere && u.load == Load::kLoaded && u.pushed.status() != proto::OFFLINE &&
+      !u.friends.empty()) {
     proto::FriendInfo gone;
     gone.set_user_id(user_id);
     gone.set_username(u.username);

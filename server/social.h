@@ -21,18 +21,25 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "protos/node_bus.pb.h"
 #include "protos/tutti.pb.h"
 #include "server/frame.h"
 #include "server/ids.h"
+#include "server/moderation/ban_list.h"
 #include "server/store/records.h"
 
 namespace tutti::server {
+
+class NodeBus;
 
 // What Social needs from the shard it lives on.
 class SocialHost {
@@ -49,6 +56,12 @@ class SocialHost {
   // Tells the session's shard what the profile says (appearance, status) so its
   // UserInfo shows it.
   virtual void ApplyProfile(SessionId session, const proto::AvatarData& avatar) = 0;
+  // A server ban made (add) or lifted on another node: this node's store, its ban
+  // snapshot and its connected sessions follow, as after a local ban.
+  virtual void ApplyRemoteBan(const moderation::ServerBan& ban, bool add) {
+    (void)ban;
+    (void)add;
+  }
 };
 
 class Social {
@@ -93,6 +106,18 @@ class Social {
                       const std::string& from_username, proto::PrivateMessage pm,
                       const std::string& request_id);
 
+  // --- Other nodes (social_nodes.cc; docs/SCALE-OUT.md "Node bus") ------------------
+  // Joins the node bus (before the shard threads run; null: this node alone). A user
+  // online on another node then counts as online here: private messages, friend events
+  // and friend lists reach them through the bus.
+  void AttachBus(NodeBus* bus);
+  // A server ban made or lifted here: every other node applies it too.
+  void PublishServerBan(const moderation::ServerBan& ban, bool add);
+  // Users online on other nodes, as this node knows them.
+  size_t remote_users() const { return remote_.size(); }
+  // What the bus brought that did not parse (dropped).
+  uint64_t bus_malformed() const { return bus_malformed_; }
+
   // --- Queries ----------------------------------------------------------------------
   size_t online_users() const { return users_.size(); }
   // Live sessions of `who` (a user id, or a username, case-insensitive); empty when
@@ -130,6 +155,7 @@ class Social {
     std::unordered_set<std::string> friends;  // valid only when load == kLoaded
     std::unordered_set<std::string> blocked;  // users this one blocks; same
     proto::FriendInfo pushed;                 // what friends were last told
+    std::string shared;                       // the NodeUser bytes last put on the bus
   };
 
   // What one storage job brought back for a user's first session.
@@ -175,7 +201,53 @@ class Social {
   void StoreError(SessionId session, const absl::Status& status, const std::string& request_id);
   static Frame EventFrame(proto::FriendEventKind kind, const proto::FriendInfo& info);
 
+  // --- other nodes (social_nodes.cc) ---
+  // A user online on other nodes: their record per node.
+  struct RemoteUser {
+    std::map<std::string, proto::NodeUser> nodes;
+  };
+  void OnBusMessage(std::string_view bytes);
+  void OnBusView(const std::vector<std::string>& nodes,
+                 const std::vector<std::pair<std::string, std::string>>& users);
+  bool PublishBus(proto::NodeBusMessage& msg);
+  // Writes the user's record to the bus (and tells the others) when it changed.
+  void ShareUser(const std::string& user_id, User& u);
+  void UnshareUser(const std::string& user_id);
+  const RemoteUser* FindRemote(const std::string& user_id) const;
+  // By id, then by lower-case username, among users of other nodes.
+  const RemoteUser* ResolveRemote(const std::string& who, std::string* user_id) const;
+  void SetRemote(const std::string& node, const proto::NodeUser& user);
+  void DropRemote(const std::string& node, const std::string& user_id);
+  // A user of another node as their friends see them (OFFLINE when unknown).
+  proto::FriendInfo RemotePresence(const std::string& user_id) const;
+  void RelayPrivateMessage(SessionId from_session, const std::string& to_id,
+                           proto::PrivateMessage pm, const std::string& request_id, bool answer);
+  void OnRelayedPrivateMessage(const std::string& from_node, const proto::NodeBusMessage& msg);
+  void AnswerRelayed(const std::string& to_node, SessionId from_session,
+                     const std::string& request_id, const proto::PrivateMessage* pm,
+                     proto::ErrorCode error, const std::string& text);
+  void OnRelayedFrame(const proto::NodeBusMessage& msg);
+  void SendToLocalUser(const std::string& user_id, const Frame& frame);
+
+  // A private message relayed with answer_node set, until its answer comes. The bus
+  // view settles those nobody will answer (social_nodes.cc, SettlePendingPms).
+  struct PendingPm {
+    SessionId session = 0;
+    std::string request_id;
+    std::string to_id;
+    int64_t sent_us = 0;
+  };
+  static constexpr size_t kMaxPendingPms = 4096;
+  static constexpr int64_t kPendingPmTimeoutUs = 10'000'000;
+  void SettlePendingPms();
+
   SocialHost* host_;
+  NodeBus* bus_ = nullptr;
+  std::vector<PendingPm> pending_pms_;
+  std::unordered_map<std::string, RemoteUser> remote_;           // users of other nodes by id
+  std::unordered_map<std::string, std::string> remote_by_name_;  // lower-case name -> id
+  std::unordered_set<std::string> live_nodes_;                   // other nodes, last view
+  uint64_t bus_malformed_ = 0;
   std::unordered_map<std::string, User> users_;           // online users by id
   std::unordered_map<std::string, std::string> by_name_;  // lower-case username -> id
   uint64_t next_generation_ = 1;

@@ -66,11 +66,20 @@ void Social::Friend(SessionId session, const std::string& user_id, bool is_guest
     }
     const User* them = Resolve(given, &target);
     target_online = them != nullptr;
-    if (!them) target = given;
+    bool remote_guest = false;
+    if (!them) {
+      // Online on another node (social_nodes.cc): resolved by id or name there.
+      if (const RemoteUser* r = ResolveRemote(given, &target)) {
+        target_online = true;
+        for (const auto& [node, u] : r->nodes) remote_guest = remote_guest || u.is_guest();
+      } else {
+        target = given;
+      }
+    }
     if (target == user_id) {
       return Error(session, proto::INVALID_PARAMETERS, "that is you", request_id);
     }
-    if (IsGuestId(target) || (them && them->is_guest)) {
+    if (IsGuestId(target) || (them && them->is_guest) || remote_guest) {
       return Error(session, proto::PERMISSION_DENIED, "guests cannot have friends or be blocked",
                    request_id);
     }
@@ -230,7 +239,20 @@ void Social::PrivateMessage(SessionId from_session, const std::string& from_user
   }
   std::string to_id;
   const User* to = Resolve(pm.to_user_id(), &to_id);
-  if (!to) return Error(from_session, proto::NOT_FOUND, "that user is not online", request_id);
+  if (!to) {
+    // Perhaps online on another node (social_nodes.cc): that node delivers and answers.
+    if (!ResolveRemote(pm.to_user_id(), &to_id) || to_id == from_user_id) {
+      return Error(from_session, proto::NOT_FOUND, "that user is not online", request_id);
+    }
+    if (from && from->load == Load::kLoaded && from->blocked.count(to_id)) {
+      return Error(from_session, proto::BLOCKED, "you block this user", request_id);
+    }
+    pm.set_to_user_id(to_id);
+    pm.set_from_user_id(from_user_id);
+    pm.set_from_username(from_username);
+    pm.set_server_time(host_->NowUs());
+    return RelayPrivateMessage(from_session, to_id, std::move(pm), request_id, /*answer=*/true);
+  }
   if (to_id == from_user_id) {
     return Error(from_session, proto::INVALID_PARAMETERS, "you cannot message yourself",
                  request_id);
@@ -280,6 +302,11 @@ void Social::Deliver(SessionId from_session, const std::string& to_user_id,
   // the request id that confirms it.
   Frame frame = MakeFrame(out);
   for (const SessionState& s : to->sessions) host_->SendToSession(s.session, frame);
+  // The recipient's sessions on other nodes get it too; the answer is this node's.
+  if (FindRemote(to_user_id)) {
+    RelayPrivateMessage(from_session, to_user_id, out.private_message(), request_id,
+                        /*answer=*/false);
+  }
   out.set_request_id(request_id);
   host_->SendToSession(from_session, MakeFrame(out));
 }

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 
 #include "server/ids.h"
+#include "server/redis/redis_node_bus.h"
 #include "server/redis/redis_primary.h"
 #include "server/redis/redis_scripts.h"
 #include "server/redis/stream_wire.h"
@@ -94,7 +95,13 @@ RedisBroker::RedisBroker(boost::asio::io_context& io, const Clock* clock,
     p->cmd.Start();
     p->sub.Start();
   }
+  if (options_.node_bus_ttl_ms > 0 && !options_.primaries.empty()) {
+    node_bus_ = std::make_unique<RedisNodeBus>(io_, options_.primaries.front(), options_.backoff,
+                                               options_.node_bus_ttl_ms);
+  }
 }
+
+NodeBus* RedisBroker::node_bus() { return node_bus_.get(); }
 
 RedisBroker::~RedisBroker() {
   *alive_ = false;
@@ -106,6 +113,7 @@ void RedisBroker::Stop() {
   presence_timer_.cancel();
   presence_.clear();
   resume_.clear();
+  if (node_bus_) node_bus_->Stop();
   for (auto& p : primaries_) {
     p->cmd.Stop();
     p->sub.Stop();

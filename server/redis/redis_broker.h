@@ -43,6 +43,8 @@
 
 namespace tutti::server::redis {
 
+class RedisNodeBus;
+
 struct RedisBrokerOptions {
   std::vector<RedisAddress> primaries;
   HistoryLimits limits;
@@ -56,6 +58,9 @@ struct RedisBrokerOptions {
   // presence, while the session is connected) or after its connection dropped: the
   // resume window (ServerConfig::resume_grace_ms). 0: no resume state is shared.
   int64_t resume_window_ms = 0;
+  // Shard 0's engine also carries the node bus (redis_node_bus.h) on the first primary,
+  // with this presence TTL for the nodes' online users; 0: no bus.
+  int node_bus_ttl_ms = 0;
   RedisBackoff backoff;
 };
 
@@ -95,6 +100,7 @@ class RedisBroker final : public Broker {
   void ParkResume(SessionId session) override;
   void DropResume(SessionId session) override;
   void TakeResume(const std::string& key, ResumeTaken done) override;
+  NodeBus* node_bus() override;
   // Closes every link and stops refreshing presence; publishes are refused afterwards.
   void Stop();
 
@@ -178,6 +184,7 @@ class RedisBroker final : public Broker {
   const RedisBrokerOptions options_;
   const std::string origin_;
   std::vector<std::unique_ptr<Primary>> primaries_;
+  std::unique_ptr<RedisNodeBus> node_bus_;  // shard 0's only
   std::unordered_map<std::string, Stream> streams_;
   std::map<std::string, std::vector<Pending>> batches_;  // this loop turn's publishes
   bool flush_posted_ = false;

@@ -1,0 +1,81 @@
+#include "server/node_wire.h"
+
+#include "server/moderation/ban_list.h"
+
+namespace tutti::server {
+namespace {
+
+bool Id(const std::string& s) { return !s.empty() && s.size() <= kMaxBusIdLength; }
+bool Short(const std::string& s) { return s.size() <= kMaxBusIdLength; }
+
+bool ValidInfo(const proto::FriendInfo& f) {
+  return Short(f.user_id()) && Short(f.username()) && Short(f.room_id()) &&
+         f.status_text().size() <= kMaxBusTextBytes && proto::UserStatus_IsValid(f.status());
+}
+
+bool ValidPm(const proto::PrivateMessage& pm) {
+  return Id(pm.to_user_id()) && Id(pm.from_user_id()) && Short(pm.from_username()) &&
+         !pm.message().empty() && pm.message().size() <= kMaxBusTextBytes;
+}
+
+bool ValidBan(const proto::BusServerBan& b) {
+  if (!Id(b.target()) || !Short(b.actor()) || b.reason().size() > kMaxBusTextBytes) return false;
+  if (b.until_unix_ms() < 0 || b.created_unix_ms() < 0) return false;
+  absl::StatusOr<std::string> canonical = moderation::CanonicalBanTarget(b.target());
+  return canonical.ok() && *canonical == b.target();
+}
+
+bool ValidFrame(const proto::BusUserFrame& f) {
+  if (!Id(f.user_id()) || f.client_message().empty() ||
+      f.client_message().size() > kMaxBusFrameBytes) {
+    return false;
+  }
+  proto::ClientMessage m;
+  return m.ParseFromString(f.client_message()) && m.has_friend_event() &&
+         ValidInfo(m.friend_event().friend_info());
+}
+
+}  // namespace
+
+bool ValidNodeUser(const proto::NodeUser& user) {
+  return Id(user.user_id()) && Short(user.username()) && ValidInfo(user.view()) &&
+         (user.view().user_id().empty() || user.view().user_id() == user.user_id());
+}
+
+bool ParseNodeUser(std::string_view bytes, proto::NodeUser* out) {
+  if (bytes.size() > kMaxBusMessageBytes) return false;
+  if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return false;
+  return ValidNodeUser(*out);
+}
+
+bool ParseBusMessage(std::string_view bytes, proto::NodeBusMessage* out) {
+  if (bytes.empty() || bytes.size() > kMaxBusMessageBytes) return false;
+  if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return false;
+  if (out->from_node().empty() || out->from_node().size() > kMaxNodeIdLength) return false;
+  switch (out->kind_case()) {
+    case proto::NodeBusMessage::kBan:
+      return ValidBan(out->ban());
+    case proto::NodeBusMessage::kPresence:
+      return ValidNodeUser(out->presence().user());
+    case proto::NodeBusMessage::kPm:
+      return out->pm().answer_node().size() <= kMaxNodeIdLength && out->pm().from_session() != 0 &&
+             Short(out->pm().request_id()) && ValidPm(out->pm().pm());
+    case proto::NodeBusMessage::kPmAnswer: {
+      const proto::BusPrivateAnswer& a = out->pm_answer();
+      if (a.to_node().empty() || a.to_node().size() > kMaxNodeIdLength || a.from_session() == 0 ||
+          !Short(a.request_id()) || !proto::ErrorCode_IsValid(a.error()) ||
+          a.error_text().size() > kMaxBusTextBytes) {
+        return false;
+      }
+      // Either an error or the delivered message.
+      return a.error() != proto::ERROR_CODE_UNSPECIFIED || ValidPm(a.pm());
+    }
+    case proto::NodeBusMessage::kToUser:
+      return ValidFrame(out->to_user());
+    case proto::NodeBusMessage::KIND_NOT_SET:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace tutti::server

@@ -1,0 +1,35 @@
+// The node bus's bytes (protos/node_bus.proto), checked: what one node reads of another's
+// messages and presence records before Social acts on them. Any process that can write to
+// Redis can put any bytes there, so every field is bounded and a message that does not
+// hold together is dropped whole (counted by the caller), never half applied.
+// Thread affinity: none (pure functions). Owner: none.
+#ifndef TUTTI_SERVER_NODE_WIRE_H_
+#define TUTTI_SERVER_NODE_WIRE_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "protos/node_bus.pb.h"
+
+namespace tutti::server {
+
+// Bounds of what a node accepts from the bus.
+inline constexpr size_t kMaxBusMessageBytes = 64 * 1024;
+inline constexpr size_t kMaxNodeIdLength = 64;
+inline constexpr size_t kMaxBusIdLength = 128;         // user ids, usernames, request ids
+inline constexpr size_t kMaxBusTextBytes = 16 * 1024;  // a PM's text, a ban's reason
+inline constexpr size_t kMaxBusFrameBytes = 8 * 1024;  // a relayed friend event
+
+// True, with *out filled, when `bytes` is one well-formed message: a node id, exactly one
+// kind, every string within its bound, ids non-empty where they must be, a ban's target
+// in canonical form, a relayed client message that parses and is a friend event.
+bool ParseBusMessage(std::string_view bytes, proto::NodeBusMessage* out);
+// The same for one user's presence record.
+bool ParseNodeUser(std::string_view bytes, proto::NodeUser* out);
+// Whether a record (already parsed) is within the bounds above.
+bool ValidNodeUser(const proto::NodeUser& user);
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_SERVER_NODE_WIRE_H_
