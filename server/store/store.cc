@@ -81,6 +81,21 @@ absl::StatusOr<bool> Store::Exists(const std::string& sql, std::string_view a, s
   return stmt->Step();
 }
 
+absl::StatusOr<std::vector<std::string>> Store::TextColumn(const std::string& sql,
+                                                           std::string_view key) {
+  absl::StatusOr<Statement> stmt = db_->Prepare(sql);
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, key);
+  std::vector<std::string> out;
+  while (true) {
+    absl::StatusOr<bool> row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    out.push_back(stmt->ColumnText(0));
+  }
+  return out;
+}
+
 absl::StatusOr<bool> Store::AreFriends(std::string_view a, std::string_view b) {
   auto [first, second] = Ordered(a, b);
   return Exists("SELECT 1 FROM friendships WHERE user_a = ?1 AND user_b = ?2", first, second);
@@ -249,18 +264,7 @@ absl::StatusOr<bool> Store::IsBlockedEitherWay(std::string_view a, std::string_v
 }
 
 absl::StatusOr<std::vector<std::string>> Store::ListBlocked(std::string_view blocker) {
-  absl::StatusOr<Statement> stmt =
-      db_->Prepare("SELECT blocked FROM blocks WHERE blocker = ?1 ORDER BY blocked");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, blocker);
-  std::vector<std::string> out;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(stmt->ColumnText(0));
-  }
-  return out;
+  return TextColumn("SELECT blocked FROM blocks WHERE blocker = ?1 ORDER BY blocked", blocker);
 }
 
 // --- Server bans -------------------------------------------------------------------

@@ -146,6 +146,8 @@ class Store {
   Store(std::unique_ptr<Db> db, int schema_version);
 
   absl::StatusOr<bool> Exists(const std::string& sql, std::string_view a, std::string_view b);
+  // The first (text) column of every row of `sql`, with `key` bound to ?1.
+  absl::StatusOr<std::vector<std::string>> TextColumn(const std::string& sql, std::string_view key);
   absl::Status InsertFriendship(std::string_view a, std::string_view b, int64_t now_unix_ms);
   absl::Status DeleteRequest(std::string_view from, std::string_view to, bool* deleted);
   absl::StatusOr<std::vector<std::string>> LoadModerators(std::string_view room_id);

@@ -72,33 +72,14 @@ absl::Status Store::SaveUserList(std::string_view table, std::string_view room_i
 
 absl::StatusOr<std::vector<std::string>> Store::LoadUserList(std::string_view table,
                                                              std::string_view room_id) {
-  absl::StatusOr<Statement> stmt = db_->Prepare(
-      absl::StrCat("SELECT user_id FROM ", ToAbsl(table), " WHERE room_id = ?1 ORDER BY user_id"));
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, room_id);
-  std::vector<std::string> out;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(stmt->ColumnText(0));
-  }
-  return out;
+  return TextColumn(
+      absl::StrCat("SELECT user_id FROM ", ToAbsl(table), " WHERE room_id = ?1 ORDER BY user_id"),
+      room_id);
 }
 
 absl::StatusOr<std::vector<std::string>> Store::LoadModerators(std::string_view room_id) {
-  absl::StatusOr<Statement> stmt =
-      db_->Prepare("SELECT user_id FROM room_moderators WHERE room_id = ?1 ORDER BY user_id");
-  if (!stmt.ok()) return stmt.status();
-  stmt->Bind(1, room_id);
-  std::vector<std::string> out;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(stmt->ColumnText(0));
-  }
-  return out;
+  return TextColumn("SELECT user_id FROM room_moderators WHERE room_id = ?1 ORDER BY user_id",
+                    room_id);
 }
 
 namespace {
