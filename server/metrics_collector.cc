@@ -14,6 +14,7 @@
 #include "server/metrics/shard_histogram.h"
 #include "server/server.h"
 #include "server/shard.h"
+#include "server/social.h"
 #include "server/version.h"
 
 namespace tutti::server {
@@ -71,6 +72,15 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
   s.redis_enabled = redis.enabled;
   s.redis_shards_down = redis.shards_down;
   s.redis_outages = redis.outages;
+  // Atomics written on shard 0; read here without posting (a stuck shard 0 shows old
+  // counts, not a stalled scrape).
+  const Social::BusStats& bus = server.social().bus_stats();
+  s.node_bus_enabled = bus.attached.load(std::memory_order_relaxed);
+  s.node_bus_up = bus.up.load(std::memory_order_relaxed);
+  s.node_bus_published = bus.published.load(std::memory_order_relaxed);
+  s.node_bus_received = bus.received.load(std::memory_order_relaxed);
+  s.node_bus_malformed = bus.malformed.load(std::memory_order_relaxed);
+  s.node_bus_nodes = bus.nodes.load(std::memory_order_relaxed);
   s.rooms = server.rooms();
   s.process = metrics::ReadProcessStats();
   const store::StorageThread::Stats st = server.storage_stats();

@@ -12,6 +12,7 @@
 #ifndef TUTTI_SERVER_NODE_BUS_H_
 #define TUTTI_SERVER_NODE_BUS_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,13 @@ class NodeBus {
         view;
     // The bus came up (true) or went down (false).
     std::function<void(bool up)> availability;
+    // Each time the bus comes up: every ban record (BusServerBan bytes) the deployment
+    // keeps, one per target, lifted bans included, so that a node that was down or cut
+    // off learns what it missed.
+    std::function<void(const std::vector<std::string>& records)> bans;
+    // Published when this node stops cleanly, after its presence is removed (empty:
+    // nothing published).
+    std::string farewell;
   };
 
   virtual ~NodeBus() = default;
@@ -44,6 +52,11 @@ class NodeBus {
   // This node's online users (record: NodeUser bytes), kept under expiring keys.
   virtual void SetUser(const std::string& user_id, const std::string& record) = 0;
   virtual void RemoveUser(const std::string& user_id) = 0;
+  // Keeps `record` (BusServerBan bytes) as the deployment's latest word on `target` until
+  // `forget_at_unix_ms` (0: for good) and publishes `message`. While the bus is down the
+  // latest record per target waits and both are written when it is back.
+  virtual void ShareBan(const std::string& target, const std::string& record,
+                        int64_t forget_at_unix_ms, const std::string& message) = 0;
 };
 
 }  // namespace tutti::server

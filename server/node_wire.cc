@@ -1,6 +1,7 @@
 #include "server/node_wire.h"
 
 #include "server/moderation/ban_list.h"
+#include "server/proto_utf8.h"
 
 namespace tutti::server {
 namespace {
@@ -31,7 +32,8 @@ bool ValidFrame(const proto::BusUserFrame& f) {
     return false;
   }
   proto::ClientMessage m;
-  return m.ParseFromString(f.client_message()) && m.has_friend_event() &&
+  return StringFieldsAreUtf8(f.client_message(), *proto::ClientMessage::descriptor()) &&
+         m.ParseFromString(f.client_message()) && m.has_friend_event() &&
          ValidInfo(m.friend_event().friend_info());
 }
 
@@ -42,15 +44,25 @@ bool ValidNodeUser(const proto::NodeUser& user) {
          (user.view().user_id().empty() || user.view().user_id() == user.user_id());
 }
 
-bool ParseNodeUser(std::string_view bytes, proto::NodeUser* out) {
+// Bounded, UTF-8 checked (libprotobuf would log invalid UTF-8), then parsed.
+template <typename Message>
+bool ParseChecked(std::string_view bytes, Message* out) {
   if (bytes.size() > kMaxBusMessageBytes) return false;
-  if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return false;
+  if (!StringFieldsAreUtf8(bytes, *Message::descriptor())) return false;
+  return out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+bool ParseNodeUser(std::string_view bytes, proto::NodeUser* out) {
+  if (!ParseChecked(bytes, out)) return false;
   return ValidNodeUser(*out);
 }
 
+bool ParseBanRecord(std::string_view bytes, proto::BusServerBan* out) {
+  return !bytes.empty() && ParseChecked(bytes, out) && ValidBan(*out);
+}
+
 bool ParseBusMessage(std::string_view bytes, proto::NodeBusMessage* out) {
-  if (bytes.empty() || bytes.size() > kMaxBusMessageBytes) return false;
-  if (!out->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return false;
+  if (bytes.empty() || !ParseChecked(bytes, out)) return false;
   if (out->from_node().empty() || out->from_node().size() > kMaxNodeIdLength) return false;
   switch (out->kind_case()) {
     case proto::NodeBusMessage::kBan:
@@ -72,6 +84,8 @@ bool ParseBusMessage(std::string_view bytes, proto::NodeBusMessage* out) {
     }
     case proto::NodeBusMessage::kToUser:
       return ValidFrame(out->to_user());
+    case proto::NodeBusMessage::kGone:
+      return true;
     case proto::NodeBusMessage::KIND_NOT_SET:
       return false;
   }

@@ -1,7 +1,9 @@
 // The node bus's bytes (protos/node_bus.proto), checked: what one node reads of another's
 // messages and presence records before Social acts on them. Any process that can write to
 // Redis can put any bytes there, so every field is bounded and a message that does not
-// hold together is dropped whole (counted by the caller), never half applied.
+// hold together is dropped whole (counted by the caller), never half applied. Invalid
+// UTF-8 in a string field is refused before libprotobuf sees it (server/proto_utf8.h):
+// a drop never writes to the log.
 // Thread affinity: none (pure functions). Owner: none.
 #ifndef TUTTI_SERVER_NODE_WIRE_H_
 #define TUTTI_SERVER_NODE_WIRE_H_
@@ -25,6 +27,8 @@ inline constexpr size_t kMaxBusFrameBytes = 8 * 1024;  // a relayed friend event
 // kind, every string within its bound, ids non-empty where they must be, a ban's target
 // in canonical form, a relayed client message that parses and is a friend event.
 bool ParseBusMessage(std::string_view bytes, proto::NodeBusMessage* out);
+// The same for one server ban (or lifted ban) kept in the deployment's ban hash.
+bool ParseBanRecord(std::string_view bytes, proto::BusServerBan* out);
 // The same for one user's presence record.
 bool ParseNodeUser(std::string_view bytes, proto::NodeUser* out);
 // Whether a record (already parsed) is within the bounds above.

@@ -11,6 +11,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "server/ban_sync.h"
 #include "server/broker_select.h"
 #include "server/endpoint.h"
 #include "server/envelope.h"
@@ -185,26 +186,32 @@ void Shard::CloseBannedSessions() {
   }
 }
 
-void Shard::ApplyRemoteBan(const moderation::ServerBan& ban, bool add) {
+void Shard::ApplyRemoteBans(std::vector<BanChange> changes) {
   Cluster* srv = cluster_;
-  cluster_->log().Warn(add ? "ban.add" : "ban.lift",
-                       {{"target", ban.target}, {"actor", ban.actor}, {"via", "node bus"}});
+  const int64_t now = UnixMs();
+  bool close = false;  // even when the store had it (a shared store), the snapshot did not
+  for (const BanChange& c : changes) close = close || (c.second && c.first.ActiveAt(now));
+  auto result = std::make_shared<BanSyncResult>();
   const bool queued = Storage(
-      [srv, ban, add](store::Store& st) {
-        // Already there (a shared store) or already gone: the snapshot is rebuilt anyway.
-        (add ? st.AddServerBan(ban) : st.RemoveServerBan(ban.target)).IgnoreError();
+      [srv, changes = std::move(changes), result, now](store::Store& st) {
+        *result = SyncServerBans(st, changes, now);
         srv->RepublishBans(st);
       },
-      [srv, add] {
-        if (!add) return;
+      [srv, result, close] {
+        for (const auto& [ban, add] : result->applied) {
+          srv->log().Warn(add ? "ban.add" : "ban.lift",
+                          {{"target", ban.target}, {"actor", ban.actor}, {"via", "node bus"}});
+        }
+        if (!result->status.ok()) {
+          srv->log().Error("ban.remote_failed", {{"reason", result->status.ToString()}});
+        }
+        if (!close) return;
         for (int i = 0; i < srv->shard_count(); ++i) {
           Shard& t = srv->shard(i);
           t.Post([&t] { t.CloseBannedSessions(); });
         }
       });
-  if (!queued) {
-    cluster_->log().Error("ban.remote_dropped", {{"target", ban.target}, {"reason", "store busy"}});
-  }
+  if (!queued) cluster_->log().Error("ban.remote_dropped", {{"reason", "store busy"}});
 }
 
 void Shard::HandleFrame(SessionId id, const std::string& payload, bool binary) {

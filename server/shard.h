@@ -190,7 +190,7 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   // SocialHost (shard 0 hosts the Social actor). NowUs, UnixMs, SendToSession and
   // Storage serve both interfaces.
   void ApplyProfile(SessionId session, const proto::AvatarData& avatar) override;
-  void ApplyRemoteBan(const moderation::ServerBan& ban, bool add) override;
+  void ApplyRemoteBans(std::vector<BanChange> changes) override;
 
   // Before the shard threads start: recreates a persistent room from the store.
   void RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanRecord> bans);

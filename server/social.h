@@ -18,6 +18,7 @@
 #ifndef TUTTI_SERVER_SOCIAL_H_
 #define TUTTI_SERVER_SOCIAL_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -32,6 +33,7 @@
 #include "absl/status/status.h"
 #include "protos/node_bus.pb.h"
 #include "protos/tutti.pb.h"
+#include "server/ban_sync.h"
 #include "server/frame.h"
 #include "server/ids.h"
 #include "server/moderation/ban_list.h"
@@ -56,12 +58,10 @@ class SocialHost {
   // Tells the session's shard what the profile says (appearance, status) so its
   // UserInfo shows it.
   virtual void ApplyProfile(SessionId session, const proto::AvatarData& avatar) = 0;
-  // A server ban made (add) or lifted on another node: this node's store, its ban
-  // snapshot and its connected sessions follow, as after a local ban.
-  virtual void ApplyRemoteBan(const moderation::ServerBan& ban, bool add) {
-    (void)ban;
-    (void)add;
-  }
+  // Server bans made (add) or lifted on other nodes: this node's store follows where
+  // they are newer (server/ban_sync.h), then its ban snapshot and connected sessions, as
+  // after a local ban.
+  virtual void ApplyRemoteBans(std::vector<BanChange> changes) { (void)changes; }
 };
 
 class Social {
@@ -111,12 +111,25 @@ class Social {
   // online on another node then counts as online here: private messages, friend events
   // and friend lists reach them through the bus.
   void AttachBus(NodeBus* bus);
-  // A server ban made or lifted here: every other node applies it too.
+  // A server ban made or lifted here: every other node applies it too, now or (kept in
+  // the deployment's ban hash) when its bus comes up again.
   void PublishServerBan(const moderation::ServerBan& ban, bool add);
+  // How long the deployment remembers that a ban was lifted (for nodes that were away).
+  static constexpr int64_t kBanTombstoneMs = int64_t{30} * 24 * 3600 * 1000;
   // Users online on other nodes, as this node knows them.
   size_t remote_users() const { return remote_.size(); }
+  // The bus as the metrics show it. Written on shard 0, read from any thread (relaxed).
+  struct BusStats {
+    std::atomic<bool> attached{false};
+    std::atomic<bool> up{false};
+    std::atomic<uint64_t> published{0};  // messages this node put on the bus
+    std::atomic<uint64_t> received{0};   // well-formed messages from other nodes
+    std::atomic<uint64_t> malformed{0};  // messages and records dropped as malformed
+    std::atomic<uint64_t> nodes{0};      // nodes alive in the last view, this one included
+  };
+  const BusStats& bus_stats() const { return bus_stats_; }
   // What the bus brought that did not parse (dropped).
-  uint64_t bus_malformed() const { return bus_malformed_; }
+  uint64_t bus_malformed() const { return bus_stats_.malformed.load(std::memory_order_relaxed); }
 
   // --- Queries ----------------------------------------------------------------------
   size_t online_users() const { return users_.size(); }
@@ -207,6 +220,11 @@ class Social {
     std::map<std::string, proto::NodeUser> nodes;
   };
   void OnBusMessage(std::string_view bytes);
+  void OnBusBans(const std::vector<std::string>& records);
+  // A node that stopped cleanly: its users are offline here now.
+  void ForgetNode(const std::string& node);
+  // Tells this node's friends of `user_id` (a user of other nodes) that they are offline.
+  void TellOffline(const std::string& user_id, const std::string& username);
   void OnBusView(const std::vector<std::string>& nodes,
                  const std::vector<std::pair<std::string, std::string>>& users);
   bool PublishBus(proto::NodeBusMessage& msg);
@@ -247,7 +265,7 @@ class Social {
   std::unordered_map<std::string, RemoteUser> remote_;           // users of other nodes by id
   std::unordered_map<std::string, std::string> remote_by_name_;  // lower-case name -> id
   std::unordered_set<std::string> live_nodes_;                   // other nodes, last view
-  uint64_t bus_malformed_ = 0;
+  BusStats bus_stats_;
   std::unordered_map<std::string, User> users_;           // online users by id
   std::unordered_map<std::string, std::string> by_name_;  // lower-case username -> id
   uint64_t next_generation_ = 1;

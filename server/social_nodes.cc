@@ -28,6 +28,16 @@ std::string Lower(const std::string& s) {
   return out;
 }
 
+BanChange FromBus(const proto::BusServerBan& b) {
+  moderation::ServerBan ban;
+  ban.target = b.target();
+  ban.reason = b.reason();
+  ban.actor = b.actor();
+  ban.created_unix_ms = b.created_unix_ms();
+  ban.until_unix_ms = b.until_unix_ms();
+  return {std::move(ban), b.add()};
+}
+
 }  // namespace
 
 void Social::AttachBus(NodeBus* bus) {
@@ -39,25 +49,54 @@ void Social::AttachBus(NodeBus* bus) {
                   const std::vector<std::pair<std::string, std::string>>& users) {
     OnBusView(nodes, users);
   };
+  h.availability = [this](bool up) { bus_stats_.up.store(up, std::memory_order_relaxed); };
+  h.bans = [this](const std::vector<std::string>& records) { OnBusBans(records); };
+  proto::NodeBusMessage farewell;
+  farewell.set_from_node(bus_->node_id());
+  farewell.mutable_gone();
+  h.farewell = farewell.SerializeAsString();
+  bus_stats_.attached.store(true, std::memory_order_relaxed);
+  bus_stats_.nodes.store(1, std::memory_order_relaxed);
   bus_->Start(std::move(h));
 }
 
 bool Social::PublishBus(proto::NodeBusMessage& msg) {
   if (bus_ == nullptr) return false;
   msg.set_from_node(bus_->node_id());
-  return bus_->Publish(msg.SerializeAsString());
+  if (!bus_->Publish(msg.SerializeAsString())) return false;
+  bus_stats_.published.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 void Social::PublishServerBan(const moderation::ServerBan& ban, bool add) {
+  if (bus_ == nullptr) return;
   proto::NodeBusMessage msg;
+  msg.set_from_node(bus_->node_id());
   proto::BusServerBan* b = msg.mutable_ban();
   b->set_add(add);
   b->set_target(ban.target);
   b->set_reason(ban.reason);
   b->set_actor(ban.actor);
-  b->set_created_unix_ms(ban.created_unix_ms);
-  b->set_until_unix_ms(ban.until_unix_ms);
-  PublishBus(msg);
+  // A lift is dated when it happens: the latest change of a target wins (ban_sync.h).
+  b->set_created_unix_ms(add || ban.created_unix_ms > 0 ? ban.created_unix_ms : host_->UnixMs());
+  b->set_until_unix_ms(add ? ban.until_unix_ms : 0);
+  // Remembered while it matters: a timed ban until it ends, a lift for kBanTombstoneMs.
+  const int64_t forget = add ? ban.until_unix_ms : b->created_unix_ms() + kBanTombstoneMs;
+  bus_->ShareBan(ban.target, b->SerializeAsString(), forget, msg.SerializeAsString());
+  bus_stats_.published.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Social::OnBusBans(const std::vector<std::string>& records) {
+  std::vector<BanChange> changes;
+  for (const std::string& bytes : records) {
+    proto::BusServerBan b;
+    if (!ParseBanRecord(bytes, &b)) {
+      bus_stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    changes.push_back(FromBus(b));
+  }
+  if (!changes.empty()) host_->ApplyRemoteBans(std::move(changes));
 }
 
 // --- this node's users ---------------------------------------------------------------------
@@ -158,7 +197,7 @@ void Social::OnBusView(const std::vector<std::string>& nodes,
   for (const auto& [node, bytes] : users) {
     proto::NodeUser user;
     if (!ParseNodeUser(bytes, &user)) {
-      ++bus_malformed_;
+      bus_stats_.malformed.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     fresh[user.user_id()].nodes[node] = user;
@@ -174,19 +213,44 @@ void Social::OnBusView(const std::vector<std::string>& nodes,
       if (live.count(node)) node_gone = false;
       username = user.username();
     }
-    if (!node_gone) continue;
-    proto::FriendInfo gone;
-    gone.set_user_id(id);
-    gone.set_username(username);
-    gone.set_status(proto::OFFLINE);
-    const Frame frame = EventFrame(proto::FRIEND_STATUS_CHANGED, gone);
-    for (const auto& [local_id, local] : users_) {
-      if (local.load == Load::kLoaded && local.friends.count(id)) SendToLocalUser(local_id, frame);
-    }
+    if (node_gone) TellOffline(id, username);
   }
   remote_ = std::move(fresh);
   remote_by_name_ = std::move(by_name);
   live_nodes_ = std::move(live);
+  bus_stats_.nodes.store(live_nodes_.size() + 1, std::memory_order_relaxed);
+  SettlePendingPms();
+}
+
+void Social::TellOffline(const std::string& user_id, const std::string& username) {
+  proto::FriendInfo gone;
+  gone.set_user_id(user_id);
+  gone.set_username(username);
+  gone.set_status(proto::OFFLINE);
+  const Frame frame = EventFrame(proto::FRIEND_STATUS_CHANGED, gone);
+  for (const auto& [local_id, local] : users_) {
+    if (local.load == Load::kLoaded && local.friends.count(user_id)) {
+      SendToLocalUser(local_id, frame);
+    }
+  }
+}
+
+void Social::ForgetNode(const std::string& node) {
+  live_nodes_.erase(node);
+  bus_stats_.nodes.store(live_nodes_.size() + 1, std::memory_order_relaxed);
+  std::vector<std::pair<std::string, std::string>> gone;  // id, username
+  for (const auto& [id, r] : remote_) {
+    auto it = r.nodes.find(node);
+    if (it != r.nodes.end() && r.nodes.size() == 1) gone.emplace_back(id, it->second.username());
+  }
+  std::vector<std::string> on_node;
+  for (const auto& [id, r] : remote_) {
+    if (r.nodes.count(node)) on_node.push_back(id);
+  }
+  for (const std::string& id : on_node) DropRemote(node, id);
+  for (const auto& [id, username] : gone) {
+    if (!FindUser(id) && !FindRemote(id)) TellOffline(id, username);
+  }
   SettlePendingPms();
 }
 
@@ -212,23 +276,17 @@ void Social::SettlePendingPms() {
 void Social::OnBusMessage(std::string_view bytes) {
   proto::NodeBusMessage msg;
   if (!ParseBusMessage(bytes, &msg)) {
-    ++bus_malformed_;
+    bus_stats_.malformed.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   if (bus_ == nullptr || msg.from_node() == bus_->node_id()) return;  // our own, back
+  bus_stats_.received.fetch_add(1, std::memory_order_relaxed);
   const std::string& from = msg.from_node();
   switch (msg.kind_case()) {
-    case proto::NodeBusMessage::kBan: {
-      const proto::BusServerBan& b = msg.ban();
-      moderation::ServerBan ban;
-      ban.target = b.target();
-      ban.reason = b.reason();
-      ban.actor = b.actor();
-      ban.created_unix_ms = b.created_unix_ms();
-      ban.until_unix_ms = b.until_unix_ms();
-      host_->ApplyRemoteBan(ban, b.add());
-      return;
-    }
+    case proto::NodeBusMessage::kBan:
+      return host_->ApplyRemoteBans({FromBus(msg.ban())});
+    case proto::NodeBusMessage::kGone:
+      return ForgetNode(from);
     case proto::NodeBusMessage::kPresence:
       if (msg.presence().online()) {
         SetRemote(from, msg.presence().user());

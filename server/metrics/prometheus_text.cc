@@ -116,6 +116,19 @@ std::string RenderPrometheusText(const MetricsSnapshot& s) {
     f.Counter("tutti_redis_outages_total", "Times a shard's engine lost Redis since the start.",
               D(s.redis_outages));
   }
+  if (s.node_bus_enabled) {
+    f.Gauge("tutti_node_bus_up", "1 while the node bus reaches Redis (both of its links).",
+            s.node_bus_up ? 1 : 0);
+    f.Gauge("tutti_node_bus_nodes", "Nodes alive in the bus's last view, this one included.",
+            D(s.node_bus_nodes));
+    f.Counter("tutti_node_bus_messages_published_total", "Messages this node put on the node bus.",
+              D(s.node_bus_published));
+    f.Counter("tutti_node_bus_messages_received_total",
+              "Well-formed node bus messages from other nodes.", D(s.node_bus_received));
+    f.Counter("tutti_node_bus_malformed_total",
+              "Node bus messages and records dropped as malformed (bad bytes, bounds, UTF-8).",
+              D(s.node_bus_malformed));
+  }
   f.Gauge("tutti_shards", "Event-loop threads.", D(s.shards.size()));
   f.Gauge("tutti_rooms", "Rooms on the server.", D(s.rooms));
   f.Gauge("tutti_room_members", "Room memberships (joins less leaves).", D(s.members));

@@ -105,6 +105,14 @@ struct MetricsSnapshot {
   bool redis_enabled = false;
   uint64_t redis_shards_down = 0;
   uint64_t redis_outages = 0;
+  // The node bus (docs/SCALE-OUT.md "Node bus"): whether this node has one, whether it
+  // is up, what crossed it, and the nodes alive in its last view (this one included).
+  bool node_bus_enabled = false;
+  bool node_bus_up = false;
+  uint64_t node_bus_published = 0;
+  uint64_t node_bus_received = 0;
+  uint64_t node_bus_malformed = 0;
+  uint64_t node_bus_nodes = 0;
 
   bool ready() const { return !draining && store_ok && redis_shards_down == 0; }
 };

@@ -113,7 +113,7 @@ void RedisBroker::Stop() {
   presence_timer_.cancel();
   presence_.clear();
   resume_.clear();
-  if (node_bus_) node_bus_->Stop();
+  if (node_bus_) node_bus_->Leave();  // a clean stop: its presence goes first
   for (auto& p : primaries_) {
     p->cmd.Stop();
     p->sub.Stop();

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/post.hpp>
+
 #include "server/stream_log.h"
 
 namespace tutti::server::redis {
@@ -29,6 +31,35 @@ for _, n in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   out[#out + 1] = redis.call('HGETALL', ARGV[3] .. n)
 end
 return out
+)lua";
+
+// KEYS[1]: the ban hash; KEYS[2]: its forget set. ARGV[1]: target, ARGV[2]: record,
+// ARGV[3]: when to forget it (unix ms; 0: never), ARGV[4]: channel, ARGV[5]: message.
+constexpr char kShareBanScript[] = R"lua(
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if tonumber(ARGV[3]) > 0 then
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
+for _, k in ipairs(due) do
+  redis.call('HDEL', KEYS[1], k)
+  redis.call('ZREM', KEYS[2], k)
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return #due
+)lua";
+
+// KEYS[1]: the nodes' sorted set; KEYS[2]: this node's hash. ARGV[1]: this node,
+// ARGV[2]: channel, ARGV[3]: the farewell (empty: none).
+constexpr char kLeaveScript[] = R"lua(
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+if #ARGV[3] > 0 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
+return 1
 )lua";
 
 }  // namespace
@@ -68,6 +99,27 @@ void RedisNodeBus::Start(Handlers handlers) {
   ArmRefresh();
 }
 
+void RedisNodeBus::Leave() {
+  if (stopped_ || leaving_) return;
+  leaving_ = true;
+  timer_.cancel();
+  if (!cmd_.connected()) return Stop();
+  auto alive = std::weak_ptr<bool>(alive_);
+  const bool sent = cmd_.Command({"EVAL", kLeaveScript, "2", kNodeBusNodesKey, hash_key_, node_id_,
+                                  kNodeBusChannel, handlers_.farewell},
+                                 [this, alive](const redisReply*) {
+                                   // Not from inside hiredis's callback: Stop frees its context.
+                                   boost::asio::post(timer_.get_executor(), [this, alive] {
+                                     if (!alive.expired()) Stop();
+                                   });
+                                 });
+  if (!sent) return Stop();
+  timer_.expires_after(std::chrono::milliseconds(kLeaveTimeoutMs));
+  timer_.async_wait([this, alive](const boost::system::error_code& ec) {
+    if (!ec && !alive.expired()) Stop();
+  });
+}
+
 void RedisNodeBus::Stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -82,16 +134,62 @@ void RedisNodeBus::LinkChanged() {
   if (now == was_up_) return;
   was_up_ = now;
   if (handlers_.availability) handlers_.availability(now);
+  if (!now) return;
+  // Both links up (this node hears the channel again): what waited goes out first, then
+  // the node learns every change it missed.
+  FlushBans();
+  ReadBans();
+}
+
+void RedisNodeBus::ShareBan(const std::string& target, const std::string& record,
+                            int64_t forget_at_unix_ms, const std::string& message) {
+  if (stopped_ || leaving_) return;
+  pending_bans_[target] = {record, forget_at_unix_ms, message};
+  if (cmd_.connected()) FlushBans();
+}
+
+void RedisNodeBus::FlushBans() {
+  if (stopped_) return;
+  std::map<std::string, PendingBan> batch;
+  batch.swap(pending_bans_);
+  for (auto& [target, p] : batch) {
+    const std::string forget = std::to_string(p.forget_at_unix_ms);
+    const bool sent = cmd_.Command(
+        {"EVAL", kShareBanScript, "2", kNodeBusBansKey, kNodeBusBanForgetKey, target, p.record,
+         forget, kNodeBusChannel, p.message},
+        [this, alive = std::weak_ptr<bool>(alive_), target = target, p = p](const redisReply* r) {
+          if (alive.expired() || stopped_) return;
+          // Lost with the link (or refused): again at the next connect, unless newer waits.
+          if (r == nullptr || ReplyIsError(r)) pending_bans_.emplace(target, p);
+        });
+    if (!sent) pending_bans_.emplace(target, std::move(p));
+  }
+}
+
+void RedisNodeBus::ReadBans() {
+  if (stopped_ || !handlers_.bans) return;
+  cmd_.Command({"HGETALL", kNodeBusBansKey},
+               [this, alive = std::weak_ptr<bool>(alive_)](const redisReply* r) {
+                 if (alive.expired() || stopped_ || r == nullptr || r->type != REDIS_REPLY_ARRAY) {
+                   return;
+                 }
+                 std::vector<std::string> records;
+                 for (size_t k = 0; k + 1 < r->elements; k += 2) {
+                   records.emplace_back(ReplyString(r->element[k + 1]));
+                 }
+                 handlers_.bans(records);
+               });
 }
 
 bool RedisNodeBus::Publish(const std::string& bytes) {
-  if (!up()) return false;
+  if (!up() || leaving_) return false;
   return cmd_.Command({"PUBLISH", kNodeBusChannel, bytes}, nullptr);
 }
 
 void RedisNodeBus::SetUser(const std::string& user_id, const std::string& record) {
   users_[user_id] = record;
-  if (stopped_ || !cmd_.connected()) return;  // the refresh after the link is back writes it
+  // While the link is down, the refresh after it is back writes it.
+  if (stopped_ || leaving_ || !cmd_.connected()) return;
   const std::string ttl = std::to_string(ttl_ms_);
   cmd_.Command({"HSET", hash_key_, user_id, record}, nullptr);
   cmd_.Command({"PEXPIRE", hash_key_, ttl}, nullptr);
@@ -99,12 +197,12 @@ void RedisNodeBus::SetUser(const std::string& user_id, const std::string& record
 
 void RedisNodeBus::RemoveUser(const std::string& user_id) {
   users_.erase(user_id);
-  if (stopped_ || !cmd_.connected()) return;
+  if (stopped_ || leaving_ || !cmd_.connected()) return;
   cmd_.Command({"HDEL", hash_key_, user_id}, nullptr);
 }
 
 void RedisNodeBus::ArmRefresh() {
-  if (stopped_) return;
+  if (stopped_ || leaving_) return;
   timer_.expires_after(std::chrono::milliseconds(ttl_ms_ / 3));
   timer_.async_wait(
       [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
@@ -115,7 +213,7 @@ void RedisNodeBus::ArmRefresh() {
 }
 
 void RedisNodeBus::Refresh() {
-  if (stopped_ || !cmd_.connected()) return;
+  if (stopped_ || leaving_ || !cmd_.connected()) return;
   const std::string ttl = std::to_string(ttl_ms_);
   std::vector<std::string_view> argv = {"EVAL",    kRefreshScript, "2", kNodeBusNodesKey,
                                         hash_key_, node_id_,       ttl, kNodeBusNodePrefix};

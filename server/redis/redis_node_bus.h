@@ -6,9 +6,18 @@
 // sets both expiries, drops expired nodes and returns every live node's users; between
 // refreshes a user's arrival or departure is written at once (HSET/HDEL). A node killed
 // without warning drops out of the view within one TTL of its last refresh.
+// Server bans: the hash `tutti:{nodebus}:bans` (target -> BusServerBan bytes, lifted
+// bans included) keeps the latest change of each target, and the sorted set
+// `tutti:{nodebus}:bans:forget` (target -> unix ms) when to forget it (a timed ban once
+// over, a lifted one after kBanTombstoneMs; a permanent ban never). One script writes
+// both, forgets what is due and publishes the ban message. Each time the bus comes up
+// the node reads the whole hash (Handlers::bans).
 // Redis unreachable: Publish is refused (false) and the availability handler is told;
-// the links reconnect with the backoff of redis_client.h and the next refresh rewrites
+// ban changes wait (the latest per target) and are written when the link is back; the
+// links reconnect with the backoff of redis_client.h and the next refresh rewrites
 // everything.
+// Leave (a clean stop): one script removes this node's hash and its entry in the nodes'
+// set and publishes the farewell, so the others drop its users at once; then Stop.
 // Thread affinity: the io_context's thread (shard 0's); constructed before it runs.
 // Owner: the RedisBroker of shard 0.
 #ifndef TUTTI_SERVER_REDIS_REDIS_NODE_BUS_H_
@@ -29,6 +38,10 @@ namespace tutti::server::redis {
 inline constexpr char kNodeBusChannel[] = "tutti:nodebus";
 inline constexpr char kNodeBusNodesKey[] = "tutti:{nodebus}:nodes";
 inline constexpr char kNodeBusNodePrefix[] = "tutti:{nodebus}:node:";
+inline constexpr char kNodeBusBansKey[] = "tutti:{nodebus}:bans";
+inline constexpr char kNodeBusBanForgetKey[] = "tutti:{nodebus}:bans:forget";
+// A clean stop waits this long at most for Redis to take the farewell.
+inline constexpr int kLeaveTimeoutMs = 2000;
 
 class RedisNodeBus final : public NodeBus {
  public:
@@ -42,13 +55,25 @@ class RedisNodeBus final : public NodeBus {
   bool Publish(const std::string& bytes) override;
   void SetUser(const std::string& user_id, const std::string& record) override;
   void RemoveUser(const std::string& user_id) override;
+  void ShareBan(const std::string& target, const std::string& record, int64_t forget_at_unix_ms,
+                const std::string& message) override;
+  // A clean stop: removes this node's presence, publishes the farewell, then Stop (at
+  // once when the link is down, after kLeaveTimeoutMs at most otherwise).
+  void Leave();
   // Closes the links; nothing runs afterwards.
   void Stop();
 
  private:
+  struct PendingBan {
+    std::string record;
+    int64_t forget_at_unix_ms = 0;
+    std::string message;
+  };
   void Refresh();
   void ArmRefresh();
   void LinkChanged();
+  void FlushBans();
+  void ReadBans();
 
   const std::string node_id_;
   const std::string hash_key_;
@@ -57,8 +82,10 @@ class RedisNodeBus final : public NodeBus {
   RedisClient sub_;
   boost::asio::steady_timer timer_;
   Handlers handlers_;
-  std::map<std::string, std::string> users_;  // this node's: user id -> NodeUser bytes
+  std::map<std::string, std::string> users_;        // this node's: user id -> NodeUser bytes
+  std::map<std::string, PendingBan> pending_bans_;  // by target, not yet in Redis
   bool was_up_ = false;
+  bool leaving_ = false;
   bool stopped_ = false;
   std::shared_ptr<bool> alive_;
 };

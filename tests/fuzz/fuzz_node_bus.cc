@@ -1,18 +1,23 @@
 // Fuzz target: what one node reads of the others on the node bus (server/node_wire.h):
-// NodeBusMessage bytes from the channel and NodeUser records from the presence hashes.
-// Any process with access to Redis can put any bytes there.
+// NodeBusMessage bytes from the channel, NodeUser records from the presence hashes and
+// BusServerBan records from the ban hash. Any process with access to Redis can put any
+// bytes there.
 //
-// Input: a mode byte (even: a bus message, odd: a presence record), then the bytes.
+// Input: a mode byte (modulo 3 — 0: a bus message, 1: a presence record, 2: a ban
+// record), then the bytes.
 // Properties: an accepted message has a node id within bounds and exactly one kind; it
 // serializes to bytes that are accepted again as the same message; a ban's target is
 // canonical; a relayed client message is a friend event; an answer without an error
-// carries a message; an accepted record has a user id within bounds.
+// carries a message; an accepted record has a user id within bounds; an accepted ban
+// record has a canonical target; whatever is accepted has UTF-8 in every string field
+// (checked before libprotobuf parses, which would log) and passes that check again.
 #include <string>
 #include <string_view>
 
 #include "protos/tutti.pb.h"
 #include "server/moderation/ban_list.h"
 #include "server/node_wire.h"
+#include "server/proto_utf8.h"
 #include "tests/fuzz/fuzz_target.h"
 
 namespace server = tutti::server;
@@ -22,12 +27,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tutti::fuzz::FuzzInput in(data, size);
   const uint8_t mode = in.TakeByte();
   const std::string_view bytes = in.Rest();
-  if (mode % 2 == 1) {
+  if (mode % 3 == 2) {
+    proto::BusServerBan ban;
+    if (!server::ParseBanRecord(bytes, &ban)) return 0;
+    FUZZ_CHECK(server::StringFieldsAreUtf8(bytes, *proto::BusServerBan::descriptor()));
+    auto canonical = tutti::server::moderation::CanonicalBanTarget(ban.target());
+    FUZZ_CHECK(canonical.ok() && *canonical == ban.target());
+    proto::BusServerBan again;
+    FUZZ_CHECK(server::ParseBanRecord(ban.SerializeAsString(), &again));
+    FUZZ_CHECK(again.SerializeAsString() == ban.SerializeAsString());
+    return 0;
+  }
+  if (mode % 3 == 1) {
     proto::NodeUser user;
     if (!server::ParseNodeUser(bytes, &user)) return 0;
     FUZZ_CHECK(!user.user_id().empty());
     FUZZ_CHECK(user.user_id().size() <= server::kMaxBusIdLength);
     FUZZ_CHECK(server::ValidNodeUser(user));
+    FUZZ_CHECK(server::StringFieldsAreUtf8(bytes, *proto::NodeUser::descriptor()));
     proto::NodeUser again;
     FUZZ_CHECK(server::ParseNodeUser(user.SerializeAsString(), &again));
     FUZZ_CHECK(again.SerializeAsString() == user.SerializeAsString());
@@ -39,6 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(msg.from_node().size() <= server::kMaxNodeIdLength);
   FUZZ_CHECK(msg.kind_case() != proto::NodeBusMessage::KIND_NOT_SET);
   FUZZ_CHECK(bytes.size() <= server::kMaxBusMessageBytes);
+  FUZZ_CHECK(server::StringFieldsAreUtf8(bytes, *proto::NodeBusMessage::descriptor()));
   switch (msg.kind_case()) {
     case proto::NodeBusMessage::kBan: {
       auto canonical = tutti::server::moderation::CanonicalBanTarget(msg.ban().target());
@@ -62,6 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case proto::NodeBusMessage::kPresence:
       FUZZ_CHECK(!msg.presence().user().user_id().empty());
       break;
+    case proto::NodeBusMessage::kGone:
     case proto::NodeBusMessage::KIND_NOT_SET:
       break;
   }

@@ -3,11 +3,14 @@
 // PID, with real WebSocket clients on each. A server ban made on node A closes the
 // banned member's session on node B and B refuses them; private messages and friend
 // events cross the nodes; a node killed with SIGKILL drops out of the others' view
-// within its presence TTL. Every wait is bounded by a deadline.
+// within its presence TTL, one stopped cleanly at once; bans made while a node is down
+// reach it when it starts; the bus's metrics. Every wait is bounded by a deadline.
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -106,6 +109,23 @@ class NodeBusTest : public NodesTest {
       if (answer && want(*answer)) return true;
     }
     return false;
+  }
+
+  // Waits (bounded) until `connect` gives the answer `want` wants: the node applies what
+  // the bus brings on its own time.
+  static bool Eventually(const std::function<bool()>& want) {
+    const auto deadline = std::chrono::steady_clock::now() + 15s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (want()) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  // The value of an unlabelled sample in a /metrics page (-1 when absent).
+  static double Sample(const std::string& page, const std::string& name) {
+    const size_t at = page.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::atof(page.c_str() + at + name.size() + 2);
   }
 
   static bool Delivered(const proto::ClientMessage& m) { return m.has_private_message(); }
@@ -292,6 +312,110 @@ TEST_F(NodeBusTest, KilledNodesUsersAreOfflineElsewhereWithinThePresenceTtl) {
     return server::redis::ReplyInteger(r, &n) && n == 1;
   }));
   EXPECT_EQ(a->Stop(SIGTERM, 10000), 0);
+}
+
+TEST_F(NodeBusTest, BansMadeWhileANodeIsDownReachItWhenItStarts) {
+  std::unique_ptr<ServerProcess> a, b;
+  ASSERT_NO_FATAL_FAILURE(StartNodes(&a, &b));
+  auto admin = ConnectAs(a->port(), "admin", {"admin"});
+  ASSERT_TRUE(admin);
+  auto command = [&admin](const std::string& text, const std::string& rid) {
+    ASSERT_TRUE(admin->Send(ChatMsg(text, rid)));
+    auto done = ReplyTo(*admin, rid);
+    ASSERT_TRUE(done && done->has_command_result() && done->command_result().ok())
+        << text << ": " << (done ? done->DebugString() : "no answer");
+  };
+  // eve is banned while B runs: B's own store has her ban.
+  ASSERT_NO_FATAL_FAILURE(command("/sban u-eve 1h spam", "e1"));
+  int http = 0;
+  ASSERT_TRUE(Eventually([&] { return !ConnectAs(b->port(), "eve", {}, &http) && http == 403; }));
+  ASSERT_EQ(b->Stop(SIGTERM, 10000), 0);
+
+  // B is down: mallory is banned and eve's ban lifted, on A only.
+  ASSERT_NO_FATAL_FAILURE(command("/sban u-mallory 1h spam", "m1"));
+  ASSERT_NO_FATAL_FAILURE(command("/sunban u-eve", "e2"));
+
+  // B starts again on its own store: it reads the deployment's bans from Redis.
+  b = std::make_unique<ServerProcess>(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
+  ASSERT_TRUE(StartNode(*b)) << b->output();
+  EXPECT_TRUE(Eventually([&] {
+    return !ConnectAs(b->port(), "mallory", {}, &http) && http == 403;
+  })) << "B still lets mallory in";
+  std::unique_ptr<client::Client> eve;
+  EXPECT_TRUE(Eventually([&] { return (eve = ConnectAs(b->port(), "eve")) != nullptr; }))
+      << "B still refuses eve with " << http;
+  EXPECT_EQ(a->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(b->Stop(SIGTERM, 10000), 0);
+}
+
+TEST_F(NodeBusTest, CleanStopTakesANodesUsersOfflineAtOnce) {
+  // A presence TTL far longer than the waits below: only B's own removal explains them.
+  std::unique_ptr<ServerProcess> a, b;
+  ASSERT_NO_FATAL_FAILURE(StartNodes(&a, &b, {"--redis_presence_ttl_ms", "60000"}));
+  auto ann = ConnectAs(a->port(), "ann");
+  ASSERT_TRUE(ann);
+  auto bob = ConnectAs(b->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(ProbePm(*ann, "u-bob", Delivered, 15s));
+  auto nodes_in_redis = [this](int64_t want) {
+    return WaitRedisReply({"ZCARD", "tutti:{nodebus}:nodes"}, [want](const redisReply* r) {
+      int64_t n = 0;
+      return server::redis::ReplyInteger(r, &n) && n == want;
+    });
+  };
+  ASSERT_TRUE(nodes_in_redis(2));
+
+  ASSERT_EQ(b->Stop(SIGTERM, 10000), 0);
+  EXPECT_TRUE(nodes_in_redis(1));
+  // Only A's presence hash is left (ann's).
+  EXPECT_TRUE(WaitRedisReply({"KEYS", "tutti:{nodebus}:node:*"}, [](const redisReply* r) {
+    return r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+  }));
+  EXPECT_TRUE(ProbePm(*ann, "u-bob", NotFound, 10s));
+  EXPECT_EQ(a->Stop(SIGTERM, 10000), 0);
+}
+
+TEST_F(NodeBusTest, MetricsShowTheBusAndMalformedBytesAreDroppedWithoutALogLine) {
+  std::unique_ptr<ServerProcess> a, b;
+  ASSERT_NO_FATAL_FAILURE(StartNodes(&a, &b, {"--redis_presence_ttl_ms", "1500"}));
+  auto ann = ConnectAs(a->port(), "ann");
+  ASSERT_TRUE(ann);
+  auto bob = ConnectAs(b->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(ProbePm(*ann, "u-bob", Delivered, 15s));
+  const uint16_t admin_a = AdminPort(*a);
+  ASSERT_NE(admin_a, 0);
+  std::string page;
+  auto scrape = [&] { return page = AdminGet(admin_a, "/metrics").second; };
+  EXPECT_TRUE(Eventually([&] {
+    scrape();
+    return Sample(page, "tutti_node_bus_up") == 1 && Sample(page, "tutti_node_bus_nodes") == 2;
+  })) << page;
+  EXPECT_GT(Sample(page, "tutti_node_bus_messages_published_total"), 0) << page;
+  EXPECT_GT(Sample(page, "tutti_node_bus_messages_received_total"), 0) << page;
+  EXPECT_EQ(Sample(page, "tutti_node_bus_malformed_total"), 0) << page;
+
+  // A farewell whose node id is not UTF-8 (libprotobuf would log it), then bytes that
+  // are no message at all: both dropped and counted, nothing in the log.
+  const std::string bad_utf8("\x0a\x03\xff\xfe\xfd\x3a\x00", 7);
+  for (const std::string& bytes : {bad_utf8, std::string("\xff\xff\xff junk")}) {
+    ASSERT_TRUE(WaitRedisReply({"PUBLISH", "tutti:nodebus", bytes}, [](const redisReply* r) {
+      int64_t n = 0;
+      return server::redis::ReplyInteger(r, &n) && n == 2;
+    }));
+  }
+  EXPECT_TRUE(Eventually([&] { return Sample(scrape(), "tutti_node_bus_malformed_total") == 2; }))
+      << page;
+  EXPECT_EQ(a->CountInOutput("UTF-8"), 0u) << a->output();
+  EXPECT_EQ(a->CountInOutput("libprotobuf"), 0u) << a->output();
+  // Bob is still known on A: nothing was applied.
+  EXPECT_TRUE(ProbePm(*ann, "u-bob", Delivered, 15s));
+
+  // Redis goes away: the bus is down.
+  redis_.Stop(SIGKILL);
+  EXPECT_TRUE(Eventually([&] { return Sample(scrape(), "tutti_node_bus_up") == 0; })) << page;
+  EXPECT_EQ(a->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(b->Stop(SIGTERM, 10000), 0);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "server/ban_sync.h"
 #include "server/envelope.h"
 #include "server/node_bus.h"
 #include "server/social.h"
@@ -48,8 +49,8 @@ class Host : public SocialHost {
     return true;
   }
   void ApplyProfile(SessionId, const proto::AvatarData&) override {}
-  void ApplyRemoteBan(const moderation::ServerBan& ban, bool add) override {
-    bans.emplace_back(ban, add);
+  void ApplyRemoteBans(std::vector<BanChange> changes) override {
+    for (BanChange& c : changes) bans.push_back(std::move(c));
   }
   // The last message session `s` got (an empty one when none).
   proto::ClientMessage Last(SessionId s) {
@@ -63,9 +64,12 @@ class Host : public SocialHost {
   std::vector<std::pair<moderation::ServerBan, bool>> bans;
 };
 
+// The deployment's ban hash (target -> record), shared by the fake buses.
+using BanHash = std::map<std::string, std::string>;
+
 class FakeBus : public NodeBus {
  public:
-  explicit FakeBus(std::string id) : id_(std::move(id)) {}
+  FakeBus(std::string id, BanHash* hash) : id_(std::move(id)), hash_(hash) {}
   const std::string& node_id() const override { return id_; }
   void Start(Handlers h) override { handlers = std::move(h); }
   bool up() const override { return is_up; }
@@ -76,14 +80,35 @@ class FakeBus : public NodeBus {
   }
   void SetUser(const std::string& id, const std::string& record) override { users[id] = record; }
   void RemoveUser(const std::string& id) override { users.erase(id); }
+  // Written (and published) now when up; else the latest per target waits for Reconnect.
+  void ShareBan(const std::string& target, const std::string& record, int64_t,
+                const std::string& message) override {
+    if (!is_up) {
+      waiting[target] = {record, message};
+      return;
+    }
+    (*hash_)[target] = record;
+    outbox.push_back(message);
+  }
+  // The bus comes up again: what waited goes out, then the node reads the hash.
+  void Reconnect() {
+    is_up = true;
+    for (const auto& [target, w] : waiting) ShareBan(target, w.first, 0, w.second);
+    waiting.clear();
+    std::vector<std::string> records;
+    for (const auto& [target, record] : *hash_) records.push_back(record);
+    handlers.bans(records);
+  }
 
   Handlers handlers;
+  std::map<std::string, std::pair<std::string, std::string>> waiting;
   std::deque<std::string> outbox;
   std::map<std::string, std::string> users;
   bool is_up = true;
 
  private:
   std::string id_;
+  BanHash* hash_;
 };
 
 proto::UserInfo User(const std::string& name) {
@@ -142,7 +167,8 @@ class SocialNodesTest : public ::testing::Test {
   }
 
   Host host_a_, host_b_;
-  FakeBus bus_a_{"node-a"}, bus_b_{"node-b"};
+  BanHash ban_hash_;
+  FakeBus bus_a_{"node-a", &ban_hash_}, bus_b_{"node-b", &ban_hash_};
   Social a_, b_;
 };
 
@@ -280,6 +306,150 @@ TEST_F(SocialNodesTest, FriendEventsReachTheOtherNodeAndOfflineIsToldOnce) {
   EXPECT_EQ(status(proto::OFFLINE), 1);
   View(bus_a_, {&bus_a_});
   EXPECT_EQ(status(proto::OFFLINE), 1);
+}
+
+TEST_F(SocialNodesTest, BanMadeWhileANodeIsAwayReachesItWhenItsBusComesBack) {
+  moderation::ServerBan ban;
+  ban.target = "u-mallory";
+  ban.reason = "spam";
+  ban.actor = "u-admin";
+  ban.created_unix_ms = 1'700'000'000'000;
+  bus_b_.is_up = false;  // B is down or cut off: it hears nothing
+  a_.PublishServerBan(ban, /*add=*/true);
+  ban.target = "u-eve";
+  a_.PublishServerBan(ban, /*add=*/true);
+  a_.PublishServerBan(ban, /*add=*/false);  // eve's ban is lifted meanwhile
+  Pump();
+  EXPECT_TRUE(host_b_.bans.empty());
+  bus_b_.Reconnect();
+  ASSERT_EQ(host_b_.bans.size(), 2u);
+  std::map<std::string, BanChange> got;
+  for (const BanChange& c : host_b_.bans) got[c.first.target] = c;
+  EXPECT_TRUE(got["u-mallory"].second);
+  EXPECT_EQ(got["u-mallory"].first.reason, "spam");
+  EXPECT_FALSE(got["u-eve"].second);
+  // The lift is dated when it happened (the host's clock), after the ban it lifts.
+  EXPECT_EQ(got["u-eve"].first.created_unix_ms, host_a_.UnixMs());
+  EXPECT_TRUE(host_a_.bans.empty());
+}
+
+TEST_F(SocialNodesTest, BanMadeWhileThisNodeIsCutOffGoesOutWhenItIsBack) {
+  moderation::ServerBan ban;
+  ban.target = "u-mallory";
+  ban.actor = "u-admin";
+  bus_a_.is_up = false;
+  a_.PublishServerBan(ban, /*add=*/true);
+  Pump();
+  EXPECT_TRUE(host_b_.bans.empty());
+  EXPECT_TRUE(ban_hash_.empty());
+  bus_a_.Reconnect();
+  Pump();
+  ASSERT_EQ(host_b_.bans.size(), 1u);
+  EXPECT_EQ(host_b_.bans[0].first.target, "u-mallory");
+  EXPECT_EQ(ban_hash_.size(), 1u);
+}
+
+TEST_F(SocialNodesTest, MalformedBanRecordsAreCountedAndSkipped) {
+  moderation::ServerBan ban;
+  ban.target = "u-mallory";
+  ban.actor = "u-admin";
+  a_.PublishServerBan(ban, /*add=*/true);
+  Pump();
+  host_b_.bans.clear();
+  ban_hash_["junk"] = "\xff\xff";
+  ban_hash_["empty"] = "";
+  bus_b_.Reconnect();
+  EXPECT_EQ(host_b_.bans.size(), 1u);
+  EXPECT_EQ(b_.bus_malformed(), 2u);
+}
+
+TEST_F(SocialNodesTest, SyncKeepsTheLatestChangeOfATarget) {
+  store::Store& st = *host_a_.db;
+  const int64_t now = 1'700'000'000'000;
+  moderation::ServerBan local;
+  local.target = "u-mallory";
+  local.reason = "newer";
+  local.created_unix_ms = now - 1000;
+  ASSERT_TRUE(st.AddServerBan(local).ok());
+  moderation::ServerBan old = local;
+  old.reason = "older";
+  old.created_unix_ms = now - 5000;
+  moderation::ServerBan expired;
+  expired.target = "u-gone";
+  expired.created_unix_ms = now - 9000;
+  expired.until_unix_ms = now - 1;
+  moderation::ServerBan fresh;
+  fresh.target = "192.0.2.0/24";
+  fresh.created_unix_ms = now - 10;
+  // An older ban and an older lift of mallory change nothing; an expired ban is not
+  // stored; a new one is.
+  BanSyncResult r =
+      SyncServerBans(st, {{old, true}, {old, false}, {expired, true}, {fresh, true}}, now);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.applied.size(), 1u);
+  EXPECT_EQ(r.applied[0].first.target, "192.0.2.0/24");
+  // The same again: nothing to do.
+  EXPECT_TRUE(SyncServerBans(st, {{fresh, true}}, now).applied.empty());
+  // A lift newer than mallory's ban lifts it.
+  moderation::ServerBan lift;
+  lift.target = "u-mallory";
+  lift.created_unix_ms = now;
+  r = SyncServerBans(st, {{lift, false}}, now);
+  ASSERT_EQ(r.applied.size(), 1u);
+  auto listed = st.ListServerBans(now);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].target, "192.0.2.0/24");
+}
+
+TEST_F(SocialNodesTest, ANodeThatStopsCleanlyTakesItsUsersOfflineAtOnce) {
+  BothOnline();
+  ASSERT_FALSE(bus_b_.handlers.farewell.empty());
+  // B's farewell (its presence in Redis is gone already): A drops bob without a view.
+  bus_a_.handlers.message(bus_b_.handlers.farewell);
+  EXPECT_EQ(a_.remote_users(), 0u);
+  EXPECT_EQ(a_.bus_stats().nodes.load(), 1u);
+  a_.PrivateMessage(kAnn, "u-ann", "ann", Pm("u-bob", "hi"), "r1");
+  EXPECT_EQ(host_a_.Last(kAnn).error_message().code(), proto::NOT_FOUND);
+  EXPECT_EQ(a_.bus_malformed(), 0u);
+}
+
+TEST_F(SocialNodesTest, StatsCountWhatCrossedTheBus) {
+  EXPECT_TRUE(a_.bus_stats().attached.load());
+  BothOnline();
+  EXPECT_GE(a_.bus_stats().published.load(), 1u);  // ann's presence
+  EXPECT_GE(a_.bus_stats().received.load(), 1u);   // bob's
+  View(bus_a_, {&bus_a_, &bus_b_});
+  EXPECT_EQ(a_.bus_stats().nodes.load(), 2u);
+  bus_a_.handlers.availability(true);
+  EXPECT_TRUE(a_.bus_stats().up.load());
+  bus_a_.handlers.availability(false);
+  EXPECT_FALSE(a_.bus_stats().up.load());
+}
+
+TEST_F(SocialNodesTest, InvalidUtf8IsDroppedWithoutALogLine) {
+  BothOnline();
+  // A private message whose text is not UTF-8, and a presence record whose username is
+  // not, written by hand as a hostile process with access to Redis could.
+  proto::NodeBusMessage msg;
+  msg.set_from_node("node-a");
+  msg.mutable_pm()->set_answer_node("node-b");
+  msg.mutable_pm()->set_from_session(kAnn);
+  *msg.mutable_pm()->mutable_pm() = Pm("u-bob", "PLACEHOLDER");
+  std::string bytes = msg.SerializeAsString();
+  bytes.replace(bytes.find("PLACEHOLDER"), 11, "bad \xc3\x28 text");
+  proto::NodeUser user;
+  user.set_user_id("u-eve");
+  user.set_username("EVEEVE");
+  std::string record = user.SerializeAsString();
+  record.replace(record.find("EVEEVE"), 6, "\xed\xa0\x80xyz");  // a surrogate
+  ::testing::internal::CaptureStderr();
+  bus_b_.handlers.message(bytes);
+  bus_b_.handlers.view({"node-a", "node-b"}, {{"node-a", record}});
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(logged, "");
+  EXPECT_EQ(b_.bus_malformed(), 2u);
+  for (const auto& m : host_b_.got[kBob]) EXPECT_FALSE(m.has_private_message());
 }
 
 }  // namespace

@@ -1,0 +1,45 @@
+#include "server/ban_sync.h"
+
+#include <map>
+#include <string>
+
+#include "server/store/store.h"
+
+namespace tutti::server {
+
+BanSyncResult SyncServerBans(store::Store& store, const std::vector<BanChange>& changes,
+                             int64_t now_unix_ms) {
+  BanSyncResult out;
+  absl::StatusOr<std::vector<moderation::ServerBan>> listed = store.ListServerBans(now_unix_ms);
+  if (!listed.ok()) {
+    out.status = listed.status();
+    return out;
+  }
+  std::map<std::string, moderation::ServerBan> have;
+  for (moderation::ServerBan& b : *listed) have.emplace(b.target, std::move(b));
+  for (const auto& [ban, add] : changes) {
+    auto it = have.find(ban.target);
+    absl::Status s;
+    if (add) {
+      if (!ban.ActiveAt(now_unix_ms)) continue;  // over already: nothing to refuse
+      if (it != have.end() && it->second.created_unix_ms >= ban.created_unix_ms) continue;
+      s = store.AddServerBan(ban);
+      if (s.ok()) have[ban.target] = ban;
+    } else {
+      if (it == have.end() || it->second.created_unix_ms > ban.created_unix_ms) continue;
+      s = store.RemoveServerBan(ban.target);
+      if (s.ok() || absl::IsNotFound(s)) {
+        have.erase(it);
+        s = absl::OkStatus();
+      }
+    }
+    if (s.ok()) {
+      out.applied.emplace_back(ban, add);
+    } else if (out.status.ok()) {
+      out.status = s;
+    }
+  }
+  return out;
+}
+
+}  // namespace tutti::server
