@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "midi/held_notes.h"
 #include "midi/midi_parse.h"
 #include "protos/tutti.pb.h"
@@ -268,6 +269,13 @@ class Room final : public StreamSubscriber {
   void PersistChange(SessionId session, moderation::CommandKind kind,
                      const moderation::AuditRecord& rec, int64_t now_ms, const std::string& summary,
                      const std::string& request_id);
+  // Runs `write` on the storage thread and answers the actor only once it committed:
+  // `summary` as a done result, or INTERNAL_ERROR "applied but not saved" (also when the
+  // storage queue is full). The answer goes through the host, not the room, which may be
+  // gone by the time the write completes.
+  void AnswerWhenSaved(SessionId session, const std::string& command, const std::string& summary,
+                       const std::string& request_id,
+                       std::function<absl::Status(store::Store&)> write);
   // `for_staff`: with the member's connection quality (only staff see it).
   proto::UserInfo UserView(const Member& m, bool for_staff = false) const;
   bool IsRoomStaff(const Member& m) const {

@@ -434,28 +434,39 @@ void Room::PersistChange(SessionId session, moderation::CommandKind kind,
   ban.actor = rec.actor;
   ban.created_unix_ms = now_ms;
   ban.until_unix_ms = rec.until_unix_ms;
+  AnswerWhenSaved(session, std::string(moderation::CommandName(kind)), summary, request_id,
+                  [rec, keep, record = std::move(record), ban, kind](store::Store& st) {
+                    absl::Status s = st.AppendAudit(rec);
+                    if (!s.ok() || !keep) return s;
+                    switch (kind) {
+                      case CommandKind::kBan:
+                        return st.AddRoomBan(ban);
+                      case CommandKind::kUnban:
+                        s = st.RemoveRoomBan(ban.room_id, ban.user_id);
+                        return absl::IsNotFound(s) ? absl::OkStatus() : s;
+                      case CommandKind::kKick:
+                      case CommandKind::kMute:
+                      case CommandKind::kUnmute:
+                      case CommandKind::kClear:
+                        return absl::OkStatus();  // nothing of the room's record changed
+                      default:
+                        return st.SaveRoom(record);
+                    }
+                  });
+}
+
+void Room::AnswerWhenSaved(SessionId session, const std::string& command,
+                           const std::string& summary, const std::string& request_id,
+                           std::function<absl::Status(store::Store&)> write) {
   auto status = std::make_shared<absl::Status>();
   RoomHost* host = host_;
-  const std::string name(moderation::CommandName(kind));
   bool queued = host_->Storage(
-      [rec, keep, record = std::move(record), ban, kind, status](store::Store& st) {
-        *status = st.AppendAudit(rec);
-        if (!status->ok() || !keep) return;
-        if (kind == CommandKind::kBan) {
-          *status = st.AddRoomBan(ban);
-        } else if (kind == CommandKind::kUnban) {
-          absl::Status s = st.RemoveRoomBan(ban.room_id, ban.user_id);
-          if (!s.ok() && !absl::IsNotFound(s)) *status = s;
-        } else if (kind != CommandKind::kKick && kind != CommandKind::kMute &&
-                   kind != CommandKind::kUnmute && kind != CommandKind::kClear) {
-          *status = st.SaveRoom(record);
-        }
-      },
-      [host, status, session, name, summary, request_id] {
+      [write = std::move(write), status](store::Store& st) { *status = write(st); },
+      [host, status, session, command, summary, request_id] {
         proto::ClientMessage out;
         if (status->ok()) {
           auto* r = out.mutable_command_result();
-          r->set_command(name);
+          r->set_command(command);
           r->set_ok(true);
           r->add_lines(summary);
           out.set_request_id(request_id);

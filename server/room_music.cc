@@ -134,25 +134,8 @@ void Room::ApplyPerformer(SessionId session, const Member& actor, const std::str
   const std::string summary = command + " " + target_name + ": done";
   if (!persistent()) return Result(session, command, true, {summary}, request_id);
   // A persistent room's list is durable before the owner hears "done".
-  auto status = std::make_shared<absl::Status>();
-  RoomHost* host = host_;
-  bool queued = host_->Storage(
-      [record = Record(), status](store::Store& st) { *status = st.SaveRoom(record); },
-      [host, status, session, command, summary, request_id] {
-        proto::ClientMessage out;
-        if (status->ok()) {
-          auto* r = out.mutable_command_result();
-          r->set_command(command);
-          r->set_ok(true);
-          r->add_lines(summary);
-          out.set_request_id(request_id);
-          StampType(&out);
-        } else {
-          out = MakeError(proto::INTERNAL_ERROR, "applied but not saved", request_id);
-        }
-        host->SendToSession(session, MakeFrame(out));
-      });
-  if (!queued) Error(session, proto::INTERNAL_ERROR, "applied but not saved", request_id);
+  AnswerWhenSaved(session, command, summary, request_id,
+                  [record = Record()](store::Store& st) { return st.SaveRoom(record); });
 }
 
 proto::TempoState Room::TempoView() const {
