@@ -1,0 +1,193 @@
+// The room-home half of a shard (shard.h): the rooms it is home to, how a join reaches
+// one of them (a lobby opened on demand or walked past when full, a room created or
+// restored, a password checked off the shard's thread) and how an emptied room goes.
+// The session half of a join (which room a session is in or joining) is Membership's
+// (membership.h); a request arrives here by value from the session's shard, and the
+// answer goes back through the room's RoomHost calls (MemberJoined / JoinFailed).
+// Runs on the shard's own thread, like the rest of Shard.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/envelope.h"
+#include "server/password.h"
+#include "server/shard.h"
+#include "server/store/store.h"
+#include "server/text.h"
+
+namespace tutti::server {
+
+Room* Shard::FindRoom(const std::string& room_id) {
+  auto it = rooms_.find(room_id);
+  return it == rooms_.end() ? nullptr : it->second.get();
+}
+
+std::vector<proto::RoomInfo> Shard::ListedRooms() const {
+  std::vector<proto::RoomInfo> out;
+  for (const auto& [id, room] : rooms_) {
+    proto::RoomInfo info = room->Info();
+    if (info.room_type() != proto::PRIVATE) out.push_back(std::move(info));
+  }
+  return out;
+}
+
+void Shard::HandleRoomRequest(RoomRequest req) {
+  auto fail = [&](proto::ErrorCode code, const std::string& text) {
+    JoinFailed(req.join.session, req.room_id,
+               MakeFrame(MakeError(code, text, req.join.request_id)));
+  };
+  const bool staff = req.join.server_admin || req.join.server_moderator;
+  Room* room = FindRoom(req.room_id);
+  if (req.kind != RoomRequest::kCreate && req.kind != RoomRequest::kLobby &&
+      LobbyIndexOf(req.room_id) > 0) {
+    // Lobby names are reserved: joining "Lobby 3" by name (or create-or-join) opens it on
+    // demand, or walks on to the next with room, as JoinNextAvailableLobby would.
+    req.kind = RoomRequest::kLobby;
+    req.lobby_index = LobbyIndexOf(req.room_id);
+  }
+  switch (req.kind) {
+    case RoomRequest::kLobby: {
+      if (!room) {
+        if (!cluster_->ReserveRoom())
+          return fail(proto::LIMIT_REACHED, "no room for another lobby");
+        proto::RoomSettings lobby;
+        lobby.set_allow_chat(true);
+        lobby.set_allow_guests(true);
+        auto created = std::make_unique<Room>(req.room_id, LobbyName(req.lobby_index), proto::LOBBY,
+                                              lobby, "", "", &cluster_->config(), this);
+        room = created.get();
+        rooms_.emplace(req.room_id, std::move(created));
+      }
+      if (room->full()) {
+        // Lobby k is full: the request walks on to lobby k+1 on its own home shard.
+        req.lobby_index += 1;
+        req.room_id = CanonicalRoomId(LobbyName(req.lobby_index), 64);
+        // Queued even when the next lobby is homed here: a walk along many full lobbies
+        // must not become a deep recursion.
+        const int next = cluster_->RoomHomeIndex(req.room_id);
+        OnShard(
+            next,
+            [req = std::move(req)](Shard& home) mutable { home.HandleRoomRequest(std::move(req)); },
+            Hop::kQueued);
+        return;
+      }
+      room->Join(req.join, true);
+      return;
+    }
+    case RoomRequest::kCreate:
+    case RoomRequest::kCreateOrJoin:
+      if (!room) return CreateRoom(std::move(req));
+      if (req.kind == RoomRequest::kCreate)
+        return fail(proto::ALREADY_EXISTS, "a room with that name exists");
+      [[fallthrough]];
+    case RoomRequest::kJoin: {
+      if (!room) return fail(proto::NOT_FOUND, "no such room");
+      // Staff are not asked for the password: the room records that they passed it.
+      if (!room->has_password() || staff) return room->Join(req.join, !room->has_password());
+      if (req.password.empty()) return fail(proto::WRONG_PASSWORD, "this room needs a password");
+      std::string hash = room->password_hash();
+      std::string password = std::move(req.password);
+      req.password.clear();
+      auto shared = std::make_shared<RoomRequest>(std::move(req));
+      bool queued = cluster_->PostSlow([this, shared, hash, password] {
+        bool ok = VerifyPassword(hash, password);
+        Post([this, shared, ok] { ContinueJoin(std::move(*shared), ok); });
+      });
+      if (!queued) {
+        counters_.rate_limited.Add(metrics::RateBucket::kBusy);
+        JoinFailed(shared->join.session, shared->room_id,
+                   MakeFrame(MakeError(proto::RATE_LIMITED, "server busy, try again",
+                                       shared->join.request_id)));
+      }
+      return;
+    }
+  }
+}
+
+void Shard::ContinueJoin(RoomRequest req, bool password_ok) {
+  Room* room = FindRoom(req.room_id);
+  if (!room) {
+    JoinFailed(req.join.session, req.room_id,
+               MakeFrame(MakeError(proto::NOT_FOUND, "no such room", req.join.request_id)));
+    return;
+  }
+  room->Join(req.join, password_ok);
+}
+
+void Shard::CreateRoom(RoomRequest req) {
+  if (!cluster_->ReserveRoom()) {
+    JoinFailed(req.join.session, req.room_id,
+               MakeFrame(MakeError(proto::LIMIT_REACHED, "the server has too many rooms",
+                                   req.join.request_id)));
+    return;
+  }
+  if (req.settings.persistent() && req.join.user.is_guest()) {
+    cluster_->ReleaseRoom();
+    JoinFailed(req.join.session, req.room_id,
+               MakeFrame(MakeError(proto::PERMISSION_DENIED, "guests cannot register rooms",
+                                   req.join.request_id)));
+    return;
+  }
+  auto room =
+      std::make_unique<Room>(req.room_id, req.room_name, req.room_type, req.settings,
+                             req.password_hash, req.join.user.user_id(), &cluster_->config(), this);
+  Room* r = room.get();
+  rooms_.emplace(req.room_id, std::move(room));
+  if (!req.settings.persistent()) return r->Join(req.join, true);
+  // A registered room exists durably before its creator is told it does.
+  auto saved = std::make_shared<absl::Status>();
+  std::string room_id = req.room_id;
+  JoinRequest join = req.join;
+  bool queued =
+      Storage([record = r->Record(), saved](store::Store& st) { *saved = st.SaveRoom(record); },
+              [this, saved, room_id, join] {
+                Room* created = FindRoom(room_id);
+                if (!created) return;
+                if (!saved->ok()) {
+                  JoinFailed(join.session, room_id,
+                             MakeFrame(MakeError(proto::INTERNAL_ERROR, "room could not be saved",
+                                                 join.request_id)));
+                  return;
+                }
+                created->Join(join, true);
+              });
+  if (!queued) {
+    counters_.rate_limited.Add(metrics::RateBucket::kBusy);
+    JoinFailed(
+        req.join.session, req.room_id,
+        MakeFrame(MakeError(proto::RATE_LIMITED, "server busy, try again", req.join.request_id)));
+  }
+}
+
+void Shard::RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanRecord> bans) {
+  proto::RoomSettings settings;
+  if (!settings.ParseFromString(record.settings)) {
+    std::fprintf(stderr, "tutti: room %s: unreadable saved settings, using defaults\n",
+                 record.room_id.c_str());
+  }
+  settings.set_persistent(true);
+  auto type = proto::RoomType_IsValid(record.type) ? static_cast<proto::RoomType>(record.type)
+                                                   : proto::PUBLIC;
+  auto room =
+      std::make_unique<Room>(record.room_id, record.name, type, settings, record.password_hash,
+                             record.owner_id, &cluster_->config(), this);
+  room->Restore(record, bans);
+  hooks_->RoomChanged(record.room_id);  // an empty registered room is listed too
+  rooms_.emplace(record.room_id, std::move(room));
+}
+
+void Shard::RoomEmpty(const std::string& room_id) {
+  // Deferred: the room is still on the call stack.
+  Post([this, room_id] {
+    auto it = rooms_.find(room_id);
+    if (it != rooms_.end() && it->second->empty()) {
+      rooms_.erase(it);
+      cluster_->ReleaseRoom();
+      hooks_->RoomChanged(room_id);  // gone from the list
+    }
+  });
+}
+
+}  // namespace tutti::server
