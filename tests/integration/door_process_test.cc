@@ -25,6 +25,7 @@
 #include "crypto/keys.h"
 #include "server/clock.h"
 #include "server/store/store.h"
+#include "tests/testing/keyed_process_test.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
 
@@ -48,24 +49,9 @@ double CpuSeconds(pid_t pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-class DoorProcess : public ::testing::Test {
+class DoorProcess : public KeyedProcessTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/tutti-door-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    ASSERT_TRUE(crypto::GenerateKeyFiles(dir_, false).ok());
-    auto issuer = crypto::LoadIssuerKeys(dir_);
-    ASSERT_TRUE(issuer.ok());
-    issuer_ = std::move(*issuer);
-    auto seal = crypto::LoadSealPublicKey(dir_);
-    ASSERT_TRUE(seal.ok());
-    seal_ = *seal;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  DoorProcess() : KeyedProcessTest("door") {}
 
   // A member's connection, retried until `limit` (the server may be pausing accepts).
   std::unique_ptr<client::Client> Connect(uint16_t port, const std::string& name,
@@ -73,16 +59,9 @@ class DoorProcess : public ::testing::Test {
                                           std::chrono::seconds limit = 5s) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     do {
-      crypto::DevConnectionRequest req;
-      req.user_id = "u-" + name;
-      req.name = name;
-      req.member = true;
-      req.roles = roles;
-      req.port = port;
-      auto dev = crypto::MintDevConnection(req, &issuer_, seal_, server::SystemClock().UnixMs());
-      EXPECT_TRUE(dev.ok());
+      const crypto::DevConnection dev = Mint(MemberRequest(port, name, roles));
       auto c = std::make_unique<client::Client>();
-      if (c->Connect("127.0.0.1", port, dev->resource, 2s).ok &&
+      if (c->Connect("127.0.0.1", port, dev.resource, 2s).ok &&
           c->WaitFor(proto::ClientMessage::kWelcome, 5s)) {
         return c;
       }
@@ -90,20 +69,6 @@ class DoorProcess : public ::testing::Test {
     } while (std::chrono::steady_clock::now() < deadline);
     return nullptr;
   }
-
-  static proto::ClientMessage ReplyTo(client::Client& c, const std::string& rid) {
-    for (int i = 0; i < 100; ++i) {
-      auto m = c.Next(10s);
-      if (!m) break;
-      if (m->request_id() == rid) return *m;
-    }
-    ADD_FAILURE() << "no reply for " << rid;
-    return {};
-  }
-
-  std::string dir_;
-  crypto::IssuerKeys issuer_;
-  crypto::PublicKey seal_{};
 };
 
 TEST_F(DoorProcess, OutOfDescriptorsTheServerPausesInsteadOfSpinning) {
@@ -182,7 +147,7 @@ TEST_F(DoorProcess, AStoreThatCannotWriteIsLoggedOnceAndShowsNoSqlToClients) {
   for (int i = 0; i < 3; ++i) {
     const std::string rid = "ban" + std::to_string(i);
     ASSERT_TRUE(admin->Send(ChatMsg("/sban 192.0.2." + std::to_string(i) + " spam", rid)));
-    proto::ClientMessage reply = ReplyTo(*admin, rid);
+    proto::ClientMessage reply = ReplyTo(*admin, rid, 10s);
     ASSERT_EQ(reply.message_case(), proto::ClientMessage::kErrorMessage) << reply.DebugString();
     EXPECT_EQ(reply.error_message().code(), proto::INTERNAL_ERROR);
     EXPECT_EQ(reply.error_message().error_message(), "storage error, try again later");
@@ -198,7 +163,7 @@ TEST_F(DoorProcess, AStoreThatCannotWriteIsLoggedOnceAndShowsNoSqlToClients) {
   rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
   ASSERT_EQ(prlimit(server.pid(), RLIMIT_FSIZE, &unlimited, nullptr), 0);
   ASSERT_TRUE(admin->Send(ChatMsg("/sban 192.0.2.9 spam", "ok")));
-  proto::ClientMessage reply = ReplyTo(*admin, "ok");
+  proto::ClientMessage reply = ReplyTo(*admin, "ok", 10s);
   EXPECT_EQ(reply.message_case(), proto::ClientMessage::kCommandResult) << reply.DebugString();
   EXPECT_TRUE(server.WaitForOutput("tutti: store: writing again after", 5000)) << server.output();
   EXPECT_EQ(server.CountInOutput("tutti: store: operation failed"), 1u) << server.output();

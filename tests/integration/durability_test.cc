@@ -21,6 +21,7 @@
 #include "server/clock.h"
 #include "server/moderation/audit.h"
 #include "server/store/store.h"
+#include "tests/testing/keyed_process_test.h"
 #include "tests/testing/pg_server.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
@@ -28,62 +29,13 @@
 namespace tutti::testing {
 namespace {
 
-class DurabilityTest : public ::testing::Test {
+class DurabilityTest : public KeyedProcessTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/tutti-durability-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    ASSERT_TRUE(crypto::GenerateKeyFiles(dir_, false).ok());
-    auto issuer = crypto::LoadIssuerKeys(dir_);
-    ASSERT_TRUE(issuer.ok());
-    issuer_ = std::move(*issuer);
-    auto seal = crypto::LoadSealPublicKey(dir_);
-    ASSERT_TRUE(seal.ok());
-    seal_ = *seal;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::unique_ptr<client::Client> Connect(uint16_t port, const std::string& name,
-                                          std::vector<std::string> roles = {},
-                                          int* http_status = nullptr) {
-    crypto::DevConnectionRequest req;
-    req.user_id = "u-" + name;
-    req.name = name;
-    req.member = true;
-    req.roles = std::move(roles);
-    req.port = port;
-    auto dev = crypto::MintDevConnection(req, &issuer_, seal_, server::SystemClock().UnixMs());
-    EXPECT_TRUE(dev.ok());
-    auto c = std::make_unique<client::Client>();
-    auto r = c->Connect("127.0.0.1", port, dev->resource);
-    if (http_status) *http_status = r.http_status;
-    if (!r.ok) return nullptr;
-    if (!c->WaitFor(proto::ClientMessage::kWelcome, 5s)) return nullptr;
-    return c;
-  }
-
-  // Waits for the reply carrying `rid` (a CommandResult, RoomUpdated, ... or an error).
-  static proto::ClientMessage ReplyTo(client::Client& c, const std::string& rid) {
-    for (int i = 0; i < 100; ++i) {
-      auto m = c.Next(5s);
-      if (!m) break;
-      if (m->request_id() == rid) return *m;
-    }
-    ADD_FAILURE() << "no reply for " << rid;
-    return {};
-  }
+  DurabilityTest() : KeyedProcessTest("durability") {}
 
   // Acknowledged writes, kill -9, restart, every write still there; `extra` are the
   // server's store flags.
   void SurviveKillNine(const std::vector<std::string>& extra);
-
-  std::string dir_;
-  crypto::IssuerKeys issuer_;
-  crypto::PublicKey seal_{};
 };
 
 TEST_F(DurabilityTest, AcknowledgedWritesSurviveKillNine) { SurviveKillNine({}); }
@@ -134,8 +86,8 @@ void DurabilityTest::SurviveKillNine(const std::vector<std::string>& extra) {
   {
     ServerProcess server(TUTTI_SERVER_BIN, dir_, extra);
     ASSERT_TRUE(server.Start()) << server.output();
-    auto admin = Connect(server.port(), "admin", {"admin"});
-    auto bob = Connect(server.port(), "bob");
+    auto admin = ConnectMember(server.port(), "admin", {"admin"});
+    auto bob = ConnectMember(server.port(), "bob");
     ASSERT_TRUE(admin && bob);
 
     // A registered room, created, reconfigured and with a room ban.
@@ -156,7 +108,7 @@ void DurabilityTest::SurviveKillNine(const std::vector<std::string>& extra) {
     ASSERT_TRUE(admin->Send(ChatMsg("/ban bob", "b")));
     ASSERT_TRUE(ReplyTo(*admin, "b").command_result().ok());
     // A friendship, accepted by bob and acknowledged.
-    auto alice = Connect(server.port(), "alice");
+    auto alice = ConnectMember(server.port(), "alice");
     ASSERT_TRUE(alice);
     proto::ServerMessage req;
     req.mutable_friend_request()->set_action(proto::SEND_REQUEST);
@@ -182,9 +134,9 @@ void DurabilityTest::SurviveKillNine(const std::vector<std::string>& extra) {
   ServerProcess server(TUTTI_SERVER_BIN, dir_, extra);
   ASSERT_TRUE(server.Start()) << server.output();
   int http = 0;
-  EXPECT_EQ(Connect(server.port(), "mallory", {}, &http), nullptr);
+  EXPECT_EQ(ConnectMember(server.port(), "mallory", {}, &http), nullptr);
   EXPECT_EQ(http, 403);
-  auto bob = Connect(server.port(), "bob");
+  auto bob = ConnectMember(server.port(), "bob");
   ASSERT_TRUE(bob);
   ASSERT_TRUE(bob->Send(JoinMsg("Hall", "", "j")));
   EXPECT_EQ(ReplyTo(*bob, "j").error_message().code(), proto::BANNED);
@@ -196,7 +148,7 @@ void DurabilityTest::SurviveKillNine(const std::vector<std::string>& extra) {
   ASSERT_EQ(friends.friend_list().friends_size(), 1);
   EXPECT_EQ(friends.friend_list().friends(0).user_id(), "u-alice");
   EXPECT_FALSE(friends.friend_list().friends(0).pending_incoming());
-  auto carol = Connect(server.port(), "carol");
+  auto carol = ConnectMember(server.port(), "carol");
   ASSERT_TRUE(carol);
   ASSERT_TRUE(carol->Send(JoinMsg("hall", "", "j2")));
   auto joined = ReplyTo(*carol, "j2");
@@ -317,7 +269,7 @@ TEST_F(DurabilityTest, APayloadUsedBeforeARestartIsRefusedAfterIt) {
     EXPECT_EQ(r.error, crypto::AuthFailureReason(crypto::AuthFailure::kBeforeStart)) << r.error;
   }
   // A payload sealed now connects as usual.
-  EXPECT_NE(Connect(server.port(), "alice"), nullptr);
+  EXPECT_NE(ConnectMember(server.port(), "alice"), nullptr);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "crypto/dev_connection.h"
 #include "crypto/keys.h"
 #include "server/clock.h"
+#include "tests/testing/keyed_process_test.h"
 #include "tests/testing/raw_ws.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
@@ -27,24 +28,9 @@
 namespace tutti::testing {
 namespace {
 
-class LogSecrets : public ::testing::Test {
+class LogSecrets : public KeyedProcessTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/tutti-logsecrets-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    ASSERT_TRUE(crypto::GenerateKeyFiles(dir_, false).ok());
-    auto issuer = crypto::LoadIssuerKeys(dir_);
-    ASSERT_TRUE(issuer.ok());
-    issuer_ = std::move(*issuer);
-    auto seal = crypto::LoadSealPublicKey(dir_);
-    ASSERT_TRUE(seal.ok());
-    seal_ = *seal;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  LogSecrets() : KeyedProcessTest("logsecrets") {}
 
   // Mints a connection for `name`, remembering its token and payload as secrets.
   crypto::DevConnection Mint(const std::string& name, std::vector<std::string> roles = {},
@@ -81,9 +67,6 @@ class LogSecrets : public ::testing::Test {
     return c;
   }
 
-  std::string dir_;
-  crypto::IssuerKeys issuer_;
-  crypto::PublicKey seal_{};
   uint16_t port_ = 0;
   std::vector<std::string> secrets_;
 };

@@ -17,6 +17,7 @@
 #include "crypto/keys.h"
 #include "midi/smf_reader.h"
 #include "server/clock.h"
+#include "tests/testing/keyed_process_test.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
 
@@ -30,41 +31,9 @@ std::string ReadAll(const std::string& path) {
   return s.str();
 }
 
-class RecordingProcessTest : public ::testing::Test {
+class RecordingProcessTest : public KeyedProcessTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/tutti-recording-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    ASSERT_TRUE(crypto::GenerateKeyFiles(dir_, false).ok());
-    auto issuer = crypto::LoadIssuerKeys(dir_);
-    ASSERT_TRUE(issuer.ok());
-    issuer_ = std::move(*issuer);
-    auto seal = crypto::LoadSealPublicKey(dir_);
-    ASSERT_TRUE(seal.ok());
-    seal_ = *seal;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::unique_ptr<client::Client> Connect(uint16_t port, const std::string& name) {
-    crypto::DevConnectionRequest req;
-    req.user_id = "u-" + name;
-    req.name = name;
-    req.member = true;
-    req.port = port;
-    auto dev = crypto::MintDevConnection(req, &issuer_, seal_, server::SystemClock().UnixMs());
-    EXPECT_TRUE(dev.ok());
-    auto c = std::make_unique<client::Client>();
-    if (!c->Connect("127.0.0.1", port, dev->resource).ok) return nullptr;
-    if (!c->WaitFor(proto::ClientMessage::kWelcome, 5s)) return nullptr;
-    return c;
-  }
-
-  std::string dir_;
-  crypto::IssuerKeys issuer_;
-  crypto::PublicKey seal_{};
+  RecordingProcessTest() : KeyedProcessTest("recording") {}
 };
 
 // Note-ons of `track` whose note-off follows in the track.
@@ -87,8 +56,8 @@ int ClosedNotes(const midi::SmfTrackData& track) {
 TEST_F(RecordingProcessTest, KillNineLeavesAReadableFileOfWhatWasFlushed) {
   ServerProcess server(TUTTI_SERVER_BIN, dir_);
   ASSERT_TRUE(server.Start()) << server.output();
-  auto olive = Connect(server.port(), "olive");
-  auto alice = Connect(server.port(), "alice");
+  auto olive = ConnectMember(server.port(), "olive");
+  auto alice = ConnectMember(server.port(), "alice");
   ASSERT_TRUE(olive && alice);
   ASSERT_TRUE(JoinRoom(*olive, "Take"));
   ASSERT_TRUE(JoinRoom(*alice, "Take"));
