@@ -109,6 +109,9 @@ for scenario in "${scenarios[@]}"; do
     extra=()  # idle-rooms members never speak: the setup of 19,000 can outlast 60 s
     [[ $scenario == idle-rooms ]] && extra=(--idle-timeout-ms 600000)
     [[ $scenario == concert ]] && extra=(--max-users-per-room 501)  # 1 performer + 500 listeners
+    # SERVER_FLAGS: more server flags, for an A/B of one setting with the same binary.
+    # shellcheck disable=SC2206
+    extra+=(${SERVER_FLAGS:-})
     taskset -c "$server_cpu" "$server_bin" --dev --drain-grace-s=0 --port 0 --shards "$shards" --keys "$work/keys" \
       --data "$work/data" "${server_flags[@]}" "${extra[@]}" >"$work/server.log" 2>&1 &
     server_pid=$!
