@@ -19,6 +19,7 @@
 #include "server/config_file.h"
 #include "server/config_flags.h"
 #include "server/maintenance.h"
+#include "server/protobuf_log.h"
 #include "server/server.h"
 #include "server/server_log.h"
 #include "server/service_notify.h"
@@ -78,6 +79,8 @@ int main(int argc, char** argv) {
       "the Tutti multiplayer MIDI server (docs/OPERATIONS.md).\n"
       "Example: tutti-server --port 8080 --keys /etc/tutti/keys --data /var/lib/tutti\n"
       "Development: tutti-server --dev (generates var/keys)");
+  // Before any thread parses a client's bytes (protobuf_log.h says why).
+  tutti::server::InstallProtobufLogBrake();
   absl::StatusOr<tutti::server::ServerConfig> parsed = tutti::server::ServerConfigFromFlags();
   if (!parsed.ok() && parsed.status().code() == absl::StatusCode::kFailedPrecondition) {
     std::fprintf(stderr, "tutti-server: config: %s\n",
