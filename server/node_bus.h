@@ -53,10 +53,13 @@ class NodeBus {
   virtual void SetUser(const std::string& user_id, const std::string& record) = 0;
   virtual void RemoveUser(const std::string& user_id) = 0;
   // Keeps `record` (BusServerBan bytes) as the deployment's latest word on `target` until
-  // `forget_at_unix_ms` (0: for good) and publishes `message`. While the bus is down the
-  // latest record per target waits and both are written when it is back.
+  // `forget_at_unix_ms` (0: for good) and publishes `message`, unless the deployment
+  // already holds a change of `target` made at or after `changed_unix_ms` (then neither:
+  // a change that waited on a cut-off node must not undo a newer one). While the bus is
+  // down the latest record per target waits and is written when it is back.
   virtual void ShareBan(const std::string& target, const std::string& record,
-                        int64_t forget_at_unix_ms, const std::string& message) = 0;
+                        int64_t changed_unix_ms, int64_t forget_at_unix_ms,
+                        const std::string& message) = 0;
 };
 
 }  // namespace tutti::server

@@ -77,12 +77,14 @@ void Social::PublishServerBan(const moderation::ServerBan& ban, bool add) {
   b->set_target(ban.target);
   b->set_reason(ban.reason);
   b->set_actor(ban.actor);
-  // A lift is dated when it happens: the latest change of a target wins (ban_sync.h).
-  b->set_created_unix_ms(add || ban.created_unix_ms > 0 ? ban.created_unix_ms : host_->UnixMs());
+  // A lift is dated when it happens (not when the ban it lifts was made): the latest
+  // change of a target wins (ban_sync.h).
+  b->set_created_unix_ms(add && ban.created_unix_ms > 0 ? ban.created_unix_ms : host_->UnixMs());
   b->set_until_unix_ms(add ? ban.until_unix_ms : 0);
   // Remembered while it matters: a timed ban until it ends, a lift for kBanTombstoneMs.
   const int64_t forget = add ? ban.until_unix_ms : b->created_unix_ms() + kBanTombstoneMs;
-  bus_->ShareBan(ban.target, b->SerializeAsString(), forget, msg.SerializeAsString());
+  bus_->ShareBan(ban.target, b->SerializeAsString(), b->created_unix_ms(), forget,
+                 msg.SerializeAsString());
   bus_stats_.published.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -33,10 +33,15 @@ end
 return out
 )lua";
 
-// KEYS[1]: the ban hash; KEYS[2]: its forget set. ARGV[1]: target, ARGV[2]: record,
-// ARGV[3]: when to forget it (unix ms; 0: never), ARGV[4]: channel, ARGV[5]: message.
+// KEYS[1]: the ban hash; KEYS[2]: its forget set; KEYS[3]: when each kept change was
+// made. ARGV[1]: target, ARGV[2]: record, ARGV[3]: when to forget it (unix ms; 0: never),
+// ARGV[4]: channel, ARGV[5]: message, ARGV[6]: when this change was made (unix ms).
+// Returns -1 (nothing written or published) when the kept change is as new or newer.
 constexpr char kShareBanScript[] = R"lua(
+local kept = redis.call('HGET', KEYS[3], ARGV[1])
+if kept and tonumber(kept) >= tonumber(ARGV[6]) then return -1 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[6])
 if tonumber(ARGV[3]) > 0 then
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 else
@@ -47,6 +52,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
 for _, k in ipairs(due) do
   redis.call('HDEL', KEYS[1], k)
+  redis.call('HDEL', KEYS[3], k)
   redis.call('ZREM', KEYS[2], k)
 end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
@@ -142,9 +148,10 @@ void RedisNodeBus::LinkChanged() {
 }
 
 void RedisNodeBus::ShareBan(const std::string& target, const std::string& record,
-                            int64_t forget_at_unix_ms, const std::string& message) {
+                            int64_t changed_unix_ms, int64_t forget_at_unix_ms,
+                            const std::string& message) {
   if (stopped_ || leaving_) return;
-  pending_bans_[target] = {record, forget_at_unix_ms, message};
+  pending_bans_[target] = {record, changed_unix_ms, forget_at_unix_ms, message};
   if (cmd_.connected()) FlushBans();
 }
 
@@ -155,8 +162,8 @@ void RedisNodeBus::FlushBans() {
   for (auto& [target, p] : batch) {
     const std::string forget = std::to_string(p.forget_at_unix_ms);
     const bool sent = cmd_.Command(
-        {"EVAL", kShareBanScript, "2", kNodeBusBansKey, kNodeBusBanForgetKey, target, p.record,
-         forget, kNodeBusChannel, p.message},
+        {"EVAL", kShareBanScript, "3", kNodeBusBansKey, kNodeBusBanForgetKey, kNodeBusBanTimesKey,
+         target, p.record, forget, kNodeBusChannel, p.message, std::to_string(p.changed_unix_ms)},
         [this, alive = std::weak_ptr<bool>(alive_), target = target, p = p](const redisReply* r) {
           if (alive.expired() || stopped_) return;
           // Lost with the link (or refused): again at the next connect, unless newer waits.

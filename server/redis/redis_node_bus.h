@@ -9,8 +9,10 @@
 // Server bans: the hash `tutti:{nodebus}:bans` (target -> BusServerBan bytes, lifted
 // bans included) keeps the latest change of each target, and the sorted set
 // `tutti:{nodebus}:bans:forget` (target -> unix ms) when to forget it (a timed ban once
-// over, a lifted one after kBanTombstoneMs; a permanent ban never). One script writes
-// both, forgets what is due and publishes the ban message. Each time the bus comes up
+// over, a lifted one after kBanTombstoneMs; a permanent ban never), and the hash
+// `tutti:{nodebus}:bans:at` when each kept change was made. One script writes them,
+// unless a change at least as new is kept already (then it writes and publishes
+// nothing), forgets what is due and publishes the ban message. Each time the bus comes up
 // the node reads the whole hash (Handlers::bans).
 // Redis unreachable: Publish is refused (false) and the availability handler is told;
 // ban changes wait (the latest per target) and are written when the link is back; the
@@ -40,6 +42,8 @@ inline constexpr char kNodeBusNodesKey[] = "tutti:{nodebus}:nodes";
 inline constexpr char kNodeBusNodePrefix[] = "tutti:{nodebus}:node:";
 inline constexpr char kNodeBusBansKey[] = "tutti:{nodebus}:bans";
 inline constexpr char kNodeBusBanForgetKey[] = "tutti:{nodebus}:bans:forget";
+// target -> when its kept change was made (unix ms): an older change is not written.
+inline constexpr char kNodeBusBanTimesKey[] = "tutti:{nodebus}:bans:at";
 // A clean stop waits this long at most for Redis to take the farewell.
 inline constexpr int kLeaveTimeoutMs = 2000;
 
@@ -55,8 +59,8 @@ class RedisNodeBus final : public NodeBus {
   bool Publish(const std::string& bytes) override;
   void SetUser(const std::string& user_id, const std::string& record) override;
   void RemoveUser(const std::string& user_id) override;
-  void ShareBan(const std::string& target, const std::string& record, int64_t forget_at_unix_ms,
-                const std::string& message) override;
+  void ShareBan(const std::string& target, const std::string& record, int64_t changed_unix_ms,
+                int64_t forget_at_unix_ms, const std::string& message) override;
   // A clean stop: removes this node's presence, publishes the farewell, then Stop (at
   // once when the link is down, after kLeaveTimeoutMs at most otherwise).
   void Leave();
@@ -66,6 +70,7 @@ class RedisNodeBus final : public NodeBus {
  private:
   struct PendingBan {
     std::string record;
+    int64_t changed_unix_ms = 0;
     int64_t forget_at_unix_ms = 0;
     std::string message;
   };
