@@ -38,7 +38,15 @@
 namespace {
 
 constexpr double kRate = 48000;
-constexpr float kThreshold = 1e-4f;
+// Silence is every sample at or under kQuiet; a press's onset is the first sample over
+// kOnset, ten times higher (-60 dBFS; a velocity-110 piano attack passes it within a
+// fraction of a millisecond). With one threshold for both, the synth's reverb tail, which
+// hovers around -80 dBFS, could sit under it for the required quiet cycles, then rise
+// over it just after a press and be taken for that press's sound.
+constexpr float kQuiet = 1e-4f;
+constexpr float kOnset = 1e-3f;
+// Cycles of silence before a press (~107 ms at 256 frames).
+constexpr int kQuietCycles = 20;
 
 struct Probe {
   jack_client_t* client = nullptr;
@@ -48,12 +56,18 @@ struct Probe {
   std::atomic<bool> listening{false};
   std::atomic<int64_t> press_frame{-1};
   std::atomic<int64_t> onset_frame{-1};
+  // The same two moments on JACK's microsecond clock, read when the cycle runs: the frame
+  // clock counts only the cycles JACK processed, so when a loaded machine starves the dummy
+  // driver it falls behind the wall and a press looks faster than its path can be.
+  std::atomic<int64_t> press_us{-1};
+  std::atomic<int64_t> onset_us{-1};
   std::atomic<int> quiet_cycles{0};  // cycles in a row with no sample above the threshold
 };
 
 int Process(jack_nframes_t n, void* arg) {
   auto* p = static_cast<Probe*>(arg);
   const int64_t start = jack_last_frame_time(p->client);
+  const auto now_us = static_cast<int64_t>(jack_get_time());
   void* midi = jack_port_get_buffer(p->keys, n);
   jack_midi_clear_buffer(midi);
   const int cmd = p->command.exchange(0);
@@ -63,17 +77,20 @@ int Process(jack_nframes_t n, void* arg) {
     jack_midi_event_write(midi, 0, cmd == 1 ? on : off, 3);
     if (cmd == 1) {
       p->onset_frame.store(-1);
+      p->onset_us.store(-1);
+      p->press_us.store(now_us);
       p->press_frame.store(start);
       p->listening.store(true);
     }
   }
   const float* in = static_cast<const float*>(jack_port_get_buffer(p->ear, n));
   bool quiet = true;
-  for (jack_nframes_t i = 0; i < n && quiet; ++i) quiet = std::fabs(in[i]) <= kThreshold;
+  for (jack_nframes_t i = 0; i < n && quiet; ++i) quiet = std::fabs(in[i]) <= kQuiet;
   p->quiet_cycles.store(quiet ? p->quiet_cycles.load() + 1 : 0);
   if (p->listening.load()) {
     for (jack_nframes_t i = 0; i < n; ++i) {
-      if (std::fabs(in[i]) > kThreshold) {
+      if (std::fabs(in[i]) > kOnset) {
+        p->onset_us.store(now_us + static_cast<int64_t>(i * 1e6 / kRate));
         p->onset_frame.store(start + i);
         p->listening.store(false);
         break;
@@ -205,7 +222,8 @@ int main(int argc, char** argv) {
   probe.ear = jack_port_register(probe.client, "ear", JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
   jack_set_process_callback(probe.client, &Process, &probe);
   jack_activate(probe.client);
-  const double period_ms = jack_get_buffer_size(probe.client) / kRate * 1000;
+  const jack_nframes_t jack_period = jack_get_buffer_size(probe.client);
+  const double period_ms = jack_period / kRate * 1000;
 
   char dir[] = "/tmp/tutti-latency-XXXXXX";
   if (mkdtemp(dir) == nullptr) return 1;
@@ -233,20 +251,28 @@ int main(int argc, char** argv) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const int warmup = o.remote ? o.warmup : 0;
-  std::vector<double> ms;
+  std::vector<double> ms, wall_ms;
   for (int i = 0; i < warmup + o.presses; ++i) {
     // Only from silence (the last note's release has died away): the onset is this press's.
-    if (!WaitUntil([&] { return probe.quiet_cycles.load() >= 10; }, std::chrono::seconds(10))) {
+    if (!WaitUntil([&] { return probe.quiet_cycles.load() >= kQuietCycles; },
+                   std::chrono::seconds(10))) {
       std::fprintf(stderr, "press %d: the synth never went quiet\n", i);
       continue;
     }
+    // Cleared here, not only when the callback takes the press: until it does, the last
+    // press's onset is still in place and would be read as this one's.
+    probe.onset_frame.store(-1);
+    probe.press_frame.store(-1);
     probe.command.store(1);
-    if (!WaitUntil([&] { return probe.onset_frame.load() >= 0; }, std::chrono::seconds(5))) {
+    if (!WaitUntil([&] { return probe.press_frame.load() >= 0 && probe.onset_frame.load() >= 0; },
+                   std::chrono::seconds(5))) {
       std::fprintf(stderr, "press %d: no sound\n", i);
       continue;
     }
-    if (i >= warmup)
+    if (i >= warmup) {
       ms.push_back((probe.onset_frame.load() - probe.press_frame.load()) / kRate * 1000);
+      wall_ms.push_back(static_cast<double>(probe.onset_us.load() - probe.press_us.load()) / 1000);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     probe.command.store(2);
     std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the release dies away
@@ -278,5 +304,24 @@ int main(int argc, char** argv) {
   std::printf("in order:");
   for (double v : ms) std::printf(" %.1f", v);
   std::printf("\n");
+  // Presses where JACK's frame clock fell more than a period behind its microsecond clock:
+  // the dummy driver was starved (a loaded machine) and the frame figure is too low.
+  int starved = 0;
+  std::printf("wall clock:");
+  for (size_t i = 0; i < ms.size(); ++i) {
+    std::printf(" %.1f", wall_ms[i]);
+    if (wall_ms[i] - ms[i] > period_ms) ++starved;
+  }
+  std::printf("\nframe clock behind the wall by more than a period: %d of %zu presses\n", starved,
+              ms.size());
+  if (o.remote) {
+    // Two legs through the relay cannot take less than twice its floor: a press measured
+    // below that, on the wall clock, heard something else; the run says so.
+    const double floor_ms = 2 * std::max(0.0, o.delay_ms - o.jitter_ms);
+    const auto impossible =
+        std::count_if(wall_ms.begin(), wall_ms.end(), [&](double v) { return v < floor_ms; });
+    std::printf("below the relay's %.1f ms floor: %td\n", floor_ms, impossible);
+    if (impossible > 0) return 2;
+  }
   return 0;
 }
