@@ -80,7 +80,8 @@ void App::HandleLine(const std::string& line, int64_t now) {
       for (const auto& h : HelpLines()) view_.Notice(h);
       return;
     case Command::Kind::kRooms:
-      view_.Notice(std::to_string(view_.rooms().size()) + " rooms:");
+      view_.Notice(view_.rooms().size() == 1 ? std::string("1 room:")
+                                             : std::to_string(view_.rooms().size()) + " rooms:");
       for (const auto& r : view_.rooms()) {
         view_.Notice("  " + r.name + " (" + std::to_string(r.users) + "/" +
                      std::to_string(r.max_users) + ")" + (r.password ? " [password]" : ""));
