@@ -19,22 +19,13 @@
 #include "server/redis/redis_scripts.h"
 #include "server/redis/stream_wire.h"
 #include "tests/testing/redis_process.h"
+#include "tests/testing/run_loop.h"
 
 namespace tutti::server::redis {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done,
-              std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    io.restart();
-    io.run_for(5ms);
-  }
-  return true;
-}
+using tutti::testing::RunLoopUntil;
 
 struct Recorder : StreamSubscriber {
   void OnPublication(const std::string&, const Publication& pub) override { got.push_back(pub); }
@@ -73,7 +64,7 @@ class RedisBrokerTest : public ::testing::Test {
     o.backoff = {10, 100};
     auto b = std::make_unique<RedisBroker>(io_, &clock_, o);
     RedisBroker* raw = b.get();
-    EXPECT_TRUE(RunUntil(io_, [raw] { return raw->Available(); }));
+    EXPECT_TRUE(RunLoopUntil(io_, [raw] { return raw->Available(); }));
     return b;
   }
 
@@ -81,16 +72,16 @@ class RedisBrokerTest : public ::testing::Test {
   void WaitSubscribers(const std::string& room, int64_t n) {
     RedisClient probe(io_, {"127.0.0.1", redis_.port()});
     probe.Start();
-    ASSERT_TRUE(RunUntil(io_, [&] { return probe.connected(); }));
+    ASSERT_TRUE(RunLoopUntil(io_, [&] { return probe.connected(); }));
     int64_t seen = -1;
-    ASSERT_TRUE(RunUntil(io_, [&] {
+    ASSERT_TRUE(RunLoopUntil(io_, [&] {
       bool got = false;
       probe.Command({"PUBSUB", "NUMSUB", "tutti:{" + room + "}"}, [&](const redisReply* r) {
         got = true;
         if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
           ReplyInteger(r->element[1], &seen);
       });
-      RunUntil(io_, [&] { return got; });
+      RunLoopUntil(io_, [&] { return got; });
       return seen == n;
     }));
   }
@@ -116,7 +107,7 @@ TEST_F(RedisBrokerTest, TwoEnginesDeliverOneSequence) {
     io_.restart();
     io_.poll();
   }
-  ASSERT_TRUE(RunUntil(io_, [&] { return ra.got.size() == 100 && rb.got.size() == 100; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return ra.got.size() == 100 && rb.got.size() == 100; }));
   std::set<std::string> texts;
   for (size_t i = 0; i < 100; ++i) {
     const Publication& x = ra.got[i];
@@ -158,7 +149,7 @@ TEST_F(RedisBrokerTest, DoneRunsAfterTheSubscribersWithThePosition) {
       EXPECT_EQ(Parse(p).room_chat_message().message(), "x");
     });
   }
-  ASSERT_TRUE(RunUntil(io_, [&] { return done.size() == 3; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return done.size() == 3; }));
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(done[i].first, i + 1);
     EXPECT_GE(done[i].second, i + 1);
@@ -174,7 +165,7 @@ TEST_F(RedisBrokerTest, HistoryServesAnotherEngineAndSaysWhenItCannot) {
   a->Subscribe("room", &r);
   WaitSubscribers("room", 1);
   for (int i = 1; i <= 6; ++i) a->Publish("room", Chat("m" + std::to_string(i)), nullptr);
-  ASSERT_TRUE(RunUntil(io_, [&] { return r.got.size() == 6; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return r.got.size() == 6; }));
   const std::string epoch = r.got[0].position.epoch;
 
   auto history = [&](StreamPosition since) {
@@ -184,7 +175,7 @@ TEST_F(RedisBrokerTest, HistoryServesAnotherEngineAndSaysWhenItCannot) {
       out = std::move(h);
       got = true;
     });
-    EXPECT_TRUE(RunUntil(io_, [&] { return got; }));
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return got; }));
     return out;
   };
   HistoryResult h = history({epoch, 2});
@@ -206,7 +197,7 @@ TEST_F(RedisBrokerTest, HistoryServesAnotherEngineAndSaysWhenItCannot) {
   EXPECT_EQ(h.reason, "offset beyond the stream");
   // More than the count bound behind: trimmed.
   for (int i = 7; i <= 20; ++i) a->Publish("room", Chat("m" + std::to_string(i)), nullptr);
-  ASSERT_TRUE(RunUntil(io_, [&] { return r.got.size() == 20; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return r.got.size() == 20; }));
   h = history({epoch, 2});
   EXPECT_FALSE(h.recoverable);
   EXPECT_EQ(h.reason, "history trimmed");
@@ -227,10 +218,10 @@ TEST_F(RedisBrokerTest, PresenceAcrossEnginesExpiresWithoutRefresh) {
       seen = std::move(e);
       got = true;
     });
-    EXPECT_TRUE(RunUntil(io_, [&] { return got; }));
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return got; }));
     return seen.size();
   };
-  ASSERT_TRUE(RunUntil(io_, [&] { return read() == 2; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return read() == 2; }));
   std::set<std::string> users;
   for (const auto& e : seen) {
     users.insert(e.user_id);
@@ -240,10 +231,10 @@ TEST_F(RedisBrokerTest, PresenceAcrossEnginesExpiresWithoutRefresh) {
   EXPECT_EQ(users, (std::set<std::string>{"u-alice", "u-bob"}));
   // Engine a keeps refreshing its entry past several TTLs; b's node is gone.
   b.reset();
-  ASSERT_TRUE(RunUntil(io_, [&] { return read() == 1; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return read() == 1; }));
   EXPECT_EQ(seen[0].user_id, "u-alice");
   a->RemovePresence("room", 11);
-  ASSERT_TRUE(RunUntil(io_, [&] { return read() == 0; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return read() == 0; }));
 }
 
 // Resume state (docs/SCALE-OUT.md, "Resume on another node"): written by one engine,
@@ -262,19 +253,19 @@ TEST_F(RedisBrokerTest, ResumeStateIsTakenOnceAndExpiresWhenParked) {
   auto take = [&](RedisBroker& e, const std::string& key) {
     const size_t before = got.size();
     e.TakeResume(key, [&](ResumeTake t) { got.push_back(std::move(t)); });
-    return RunUntil(io_, [&] { return got.size() > before; });
+    return RunLoopUntil(io_, [&] { return got.size() > before; });
   };
   // The write and the take go over two links: wait until the state is there.
   RedisClient probe(io_, {"127.0.0.1", redis_.port()});
   probe.Start();
   auto exists = [&](const std::string& key) {
     int64_t n = -1;
-    EXPECT_TRUE(RunUntil(io_, [&] { return probe.connected(); }));
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return probe.connected(); }));
     probe.Command({"EXISTS", ResumeKey(key)}, [&](const redisReply* r) { ReplyInteger(r, &n); });
-    EXPECT_TRUE(RunUntil(io_, [&] { return n >= 0; }));
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return n >= 0; }));
     return n == 1;
   };
-  ASSERT_TRUE(RunUntil(io_, [&] { return exists("k1"); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return exists("k1"); }));
   ASSERT_TRUE(take(*b, "k1"));
   ASSERT_EQ(got.back().status, ResumeTake::Status::kFound);
   EXPECT_EQ(got.back().state.user.user_id(), "u-ann");
@@ -291,14 +282,14 @@ TEST_F(RedisBrokerTest, ResumeStateIsTakenOnceAndExpiresWhenParked) {
   // Parked with a short window: gone without anyone taking it.
   auto c = Engine({}, 15'000, 300);
   c->KeepResume(8, "k2", state, /*create=*/true);
-  ASSERT_TRUE(RunUntil(io_, [&] { return exists("k2"); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return exists("k2"); }));
   c->ParkResume(8);
-  EXPECT_TRUE(RunUntil(io_, [&] { return !exists("k2"); })) << "a parked state never expired";
+  EXPECT_TRUE(RunLoopUntil(io_, [&] { return !exists("k2"); })) << "a parked state never expired";
   // A session that ends takes its state with it.
   c->KeepResume(9, "k3", state, /*create=*/true);
-  ASSERT_TRUE(RunUntil(io_, [&] { return exists("k3"); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return exists("k3"); }));
   c->DropResume(9);
-  EXPECT_TRUE(RunUntil(io_, [&] { return !exists("k3"); }));
+  EXPECT_TRUE(RunLoopUntil(io_, [&] { return !exists("k3"); }));
   // Without a resume window (resume turned off) nothing is shared.
   EXPECT_FALSE(Engine({}, 15'000, 0)->SharesResume());
 }
@@ -309,11 +300,11 @@ TEST_F(RedisBrokerTest, RedisRestartRefusesThenStartsANewEpoch) {
   a->Subscribe("room", &r);
   WaitSubscribers("room", 1);
   a->Publish("room", Chat("before"), nullptr);
-  ASSERT_TRUE(RunUntil(io_, [&] { return r.got.size() == 1; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return r.got.size() == 1; }));
   const std::string first_epoch = r.got[0].position.epoch;
 
   redis_.Stop(SIGKILL);
-  ASSERT_TRUE(RunUntil(io_, [&] { return !a->Available(); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return !a->Available(); }));
   a->Publish("room", Chat("lost"), nullptr);
   EXPECT_EQ(a->stats().refused, 1u);
   bool history_done = false;
@@ -324,10 +315,10 @@ TEST_F(RedisBrokerTest, RedisRestartRefusesThenStartsANewEpoch) {
   EXPECT_TRUE(history_done);  // answered at once: nothing to ask
 
   ASSERT_TRUE(redis_.Start());
-  ASSERT_TRUE(RunUntil(io_, [&] { return a->Available(); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return a->Available(); }));
   WaitSubscribers("room", 1);
   a->Publish("room", Chat("after"), nullptr);
-  ASSERT_TRUE(RunUntil(io_, [&] { return r.got.size() == 2; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return r.got.size() == 2; }));
   EXPECT_NE(r.got[1].position.epoch, first_epoch);
   EXPECT_EQ(r.got[1].position.offset, 1u);
   EXPECT_EQ(Parse(r.got[1]).room_chat_message().message(), "after");

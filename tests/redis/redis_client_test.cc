@@ -14,23 +14,13 @@
 #include <gtest/gtest.h>
 
 #include "tests/testing/redis_process.h"
+#include "tests/testing/run_loop.h"
 
 namespace tutti::server::redis {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Runs the loop until `done` or the deadline; true when `done`.
-bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done,
-              std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    io.restart();
-    io.run_for(5ms);
-  }
-  return true;
-}
+using tutti::testing::RunLoopUntil;
 
 class RedisClientTest : public ::testing::Test {
  protected:
@@ -48,7 +38,7 @@ class RedisClientTest : public ::testing::Test {
       got = true;
       if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) ReplyInteger(r->element[1], &n);
     }));
-    EXPECT_TRUE(RunUntil(io_, [&] { return got; }));
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return got; }));
     return n;
   }
 
@@ -71,7 +61,7 @@ TEST(RedisAddressTest, Parses) {
 TEST_F(RedisClientTest, PipelinedCommandsReplyInOrderAndAreBinarySafe) {
   RedisClient c(io_, address_);
   c.Start();
-  ASSERT_TRUE(RunUntil(io_, [&] { return c.connected(); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return c.connected(); }));
   // A thousand commands queued in one loop turn leave together and come back in order.
   std::vector<int64_t> got;
   for (int i = 0; i < 1000; ++i) {
@@ -81,7 +71,7 @@ TEST_F(RedisClientTest, PipelinedCommandsReplyInOrderAndAreBinarySafe) {
       got.push_back(v);
     }));
   }
-  ASSERT_TRUE(RunUntil(io_, [&] { return got.size() == 1000; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return got.size() == 1000; }));
   for (int i = 0; i < 1000; ++i) ASSERT_EQ(got[static_cast<size_t>(i)], i + 1);
 
   const std::string value("a\0b\r\nc", 6);
@@ -92,7 +82,7 @@ TEST_F(RedisClientTest, PipelinedCommandsReplyInOrderAndAreBinarySafe) {
     read_back = std::string(ReplyString(r));
     done = true;
   }));
-  ASSERT_TRUE(RunUntil(io_, [&] { return done; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return done; }));
   EXPECT_EQ(read_back, value);
 
   // An error reply is a reply, typed as one.
@@ -102,7 +92,7 @@ TEST_F(RedisClientTest, PipelinedCommandsReplyInOrderAndAreBinarySafe) {
     error = ReplyIsError(r);
     done = true;
   }));
-  ASSERT_TRUE(RunUntil(io_, [&] { return done; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return done; }));
   EXPECT_TRUE(error);
 }
 
@@ -116,16 +106,16 @@ TEST_F(RedisClientTest, SubscribeGetsEveryMessageInOrder) {
   });
   sub.Start();
   pub.Start();
-  ASSERT_TRUE(RunUntil(io_, [&] { return sub.connected() && pub.connected(); }));
-  ASSERT_TRUE(RunUntil(io_, [&] { return NumSub(pub, "room:x") == 1; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return sub.connected() && pub.connected(); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return NumSub(pub, "room:x") == 1; }));
   for (int i = 0; i < 200; ++i) {
     ASSERT_TRUE(pub.Command({"PUBLISH", "room:x", "m" + std::to_string(i)}, nullptr));
   }
-  ASSERT_TRUE(RunUntil(io_, [&] { return messages.size() == 200; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return messages.size() == 200; }));
   for (int i = 0; i < 200; ++i)
     EXPECT_EQ(messages[static_cast<size_t>(i)], "m" + std::to_string(i));
   sub.Unsubscribe("room:x");
-  ASSERT_TRUE(RunUntil(io_, [&] { return NumSub(pub, "room:x") == 0; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return NumSub(pub, "room:x") == 0; }));
 }
 
 TEST_F(RedisClientTest, ReconnectsAfterRedisRestartsAndResubscribes) {
@@ -143,28 +133,28 @@ TEST_F(RedisClientTest, ReconnectsAfterRedisRestartsAndResubscribes) {
   c.Subscribe("ch", [&](std::string_view, std::string_view p) { messages.emplace_back(p); });
   c.Start();
   pub.Start();
-  ASSERT_TRUE(RunUntil(io_, [&] { return c.connected() && pub.connected(); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return c.connected() && pub.connected(); }));
   EXPECT_EQ(ups, 1);
 
   redis_.Stop(SIGKILL);
-  ASSERT_TRUE(RunUntil(io_, [&] { return downs == 1 && !pub.connected(); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return downs == 1 && !pub.connected(); }));
   EXPECT_FALSE(why.empty());
   EXPECT_FALSE(c.Command({"PING"}, [](const redisReply*) { ADD_FAILURE() << "ran while down"; }));
 
   ASSERT_TRUE(redis_.Start());  // the same port
-  ASSERT_TRUE(RunUntil(io_, [&] { return c.connected() && pub.connected(); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return c.connected() && pub.connected(); }));
   EXPECT_EQ(ups, 2);
   EXPECT_EQ(c.connects(), 2u);
-  ASSERT_TRUE(RunUntil(io_, [&] { return NumSub(pub, "ch") == 1; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return NumSub(pub, "ch") == 1; }));
   ASSERT_TRUE(pub.Command({"PUBLISH", "ch", "after"}, nullptr));
-  ASSERT_TRUE(RunUntil(io_, [&] { return messages.size() == 1; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return messages.size() == 1; }));
   EXPECT_EQ(messages[0], "after");
 }
 
 TEST_F(RedisClientTest, StopRunsNoCallbackAndRefusesCommands) {
   RedisClient c(io_, address_);
   c.Start();
-  ASSERT_TRUE(RunUntil(io_, [&] { return c.connected(); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return c.connected(); }));
   bool called = false;
   ASSERT_TRUE(c.Command({"PING"}, [&](const redisReply*) { called = true; }));
   c.Stop();  // before the reply is read

@@ -12,22 +12,13 @@
 #include <gtest/gtest.h>
 
 #include "tests/testing/redis_process.h"
+#include "tests/testing/run_loop.h"
 
 namespace tutti::server::redis {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool RunUntil(boost::asio::io_context& io, const std::function<bool()>& done,
-              std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    io.restart();
-    io.run_for(5ms);
-  }
-  return true;
-}
+using tutti::testing::RunLoopUntil;
 
 class RedisNodeBusTest : public ::testing::Test {
  protected:
@@ -41,14 +32,14 @@ class RedisNodeBusTest : public ::testing::Test {
   std::string HGet(const std::string& key, const std::string& field) {
     RedisClient c(io_, address_);
     c.Start();
-    EXPECT_TRUE(RunUntil(io_, [&] { return c.connected(); }));
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return c.connected(); }));
     std::string value;
     bool got = false;
     EXPECT_TRUE(c.Command({"HGET", key, field}, [&](const redisReply* r) {
       got = true;
       if (r != nullptr && r->type == REDIS_REPLY_STRING) value.assign(r->str, r->len);
     }));
-    EXPECT_TRUE(RunUntil(io_, [&] { return got; }));
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return got; }));
     c.Stop();
     return value;
   }
@@ -67,18 +58,18 @@ TEST_F(RedisNodeBusTest, AnOlderBanChangeNeitherOverwritesNorIsPublished) {
   h.availability = [](bool) {};
   h.bans = [](const std::vector<std::string>&) {};
   bus.Start(std::move(h));
-  ASSERT_TRUE(RunUntil(io_, [&] { return bus.up(); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return bus.up(); }));
 
   bus.ShareBan("u-x", "lift-at-3000", 3000, 0, "published-lift");
-  ASSERT_TRUE(RunUntil(io_, [&] { return !heard.empty(); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return !heard.empty(); }));
   // A ban made at 2000 on a node that was cut off, written only now; then one as old as
   // the kept change; then a newer one.
   bus.ShareBan("u-x", "ban-at-2000", 2000, 0, "published-old-ban");
   bus.ShareBan("u-y", "ban-of-y", 1000, 0, "published-y");  // another target is independent
-  ASSERT_TRUE(RunUntil(io_, [&] { return heard.size() >= 2; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return heard.size() >= 2; }));
   bus.ShareBan("u-x", "same-time", 3000, 0, "published-same-time");
   bus.ShareBan("u-x", "ban-at-4000", 4000, 0, "published-newer");
-  ASSERT_TRUE(RunUntil(io_, [&] { return heard.size() >= 3; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return heard.size() >= 3; }));
   // Messages come back in the order they were published: nothing else came between.
   EXPECT_EQ(heard, (std::vector<std::string>{"published-lift", "published-y", "published-newer"}));
   EXPECT_EQ(HGet(kNodeBusBansKey, "u-x"), "ban-at-4000");
