@@ -20,8 +20,23 @@ BanSyncResult SyncServerBans(store::Store& store, const std::vector<BanChange>& 
   for (const auto& [ban, add] : changes) {
     auto it = have.find(ban.target);
     absl::Status s;
+    if (add && !ban.ActiveAt(now_unix_ms)) {
+      // Over already: nothing to refuse. But it replaced any older ban of the target (a
+      // permanent ban shortened to an hour that has passed), so that one goes.
+      if (it == have.end() || it->second.created_unix_ms >= ban.created_unix_ms) continue;
+      s = store.RemoveServerBan(ban.target);
+      if (s.ok() || absl::IsNotFound(s)) {
+        have.erase(it);
+        s = absl::OkStatus();
+      }
+      if (s.ok()) {
+        out.applied.emplace_back(ban, false);  // to this node, a lift
+      } else if (out.status.ok()) {
+        out.status = s;
+      }
+      continue;
+    }
     if (add) {
-      if (!ban.ActiveAt(now_unix_ms)) continue;  // over already: nothing to refuse
       if (it != have.end() && it->second.created_unix_ms >= ban.created_unix_ms) continue;
       s = store.AddServerBan(ban);
       if (s.ok()) have[ban.target] = ban;

@@ -26,12 +26,6 @@ using BanChange = std::pair<moderation::ServerBan, bool>;
 struct BanSyncResult {
   absl::Status status;             // the first store error (the other changes still ran)
   std::vector<BanChange> applied;  // what changed this node's store
-  bool any_added() const {
-    for (const BanChange& c : applied) {
-      if (c.second) return true;
-    }
-    return false;
-  }
 };
 
 BanSyncResult SyncServerBans(store::Store& store, const std::vector<BanChange>& changes,

@@ -412,6 +412,22 @@ TEST_F(SocialNodesTest, SyncKeepsTheLatestChangeOfATarget) {
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].target, "192.0.2.0/24");
+  // A newer ban of the address that is over already replaced the permanent one: to this
+  // node it is a lift. An older one that is over changes nothing.
+  moderation::ServerBan shortened = fresh;
+  shortened.created_unix_ms = now - 5;
+  shortened.until_unix_ms = now - 1;
+  moderation::ServerBan stale = fresh;
+  stale.created_unix_ms = now - 20;
+  stale.until_unix_ms = now - 1;
+  EXPECT_TRUE(SyncServerBans(st, {{stale, true}}, now).applied.empty());
+  r = SyncServerBans(st, {{shortened, true}}, now);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  ASSERT_EQ(r.applied.size(), 1u);
+  EXPECT_FALSE(r.applied[0].second);
+  listed = st.ListServerBans(now);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
 }
 
 TEST_F(SocialNodesTest, ANodeThatStopsCleanlyTakesItsUsersOfflineAtOnce) {
