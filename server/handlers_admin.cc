@@ -19,6 +19,7 @@
 #include "server/metrics/proc_stat.h"
 #include "server/moderation/permissions.h"
 #include "server/shard.h"
+#include "server/shard_gather.h"
 #include "server/store/store.h"
 
 namespace tutti::server {
@@ -140,39 +141,34 @@ void Dispatcher::OnGetStatus(Session& s, const std::string& rid) {
     return Error(s, proto::PERMISSION_DENIED, "server administrators only", rid);
   }
   // Gathered from every shard like the room list.
-  struct Gather {
-    int pending;
-    proto::ServerStatus status;
+  struct ShardCounts {
+    uint64_t connections = 0, frames_in = 0, frames_out = 0;
   };
   Cluster& server = shard_->cluster();
-  auto g = std::make_shared<Gather>();
-  g->pending = server.shard_count();
-  g->status.set_shards(static_cast<uint32_t>(server.shard_count()));
-  g->status.set_rooms(server.rooms());
-  g->status.set_uptime_ms((shard_->NowUs() - server.started_us()) / 1000);
+  proto::ServerStatus status;
+  status.set_shards(static_cast<uint32_t>(server.shard_count()));
+  status.set_rooms(server.rooms());
+  status.set_uptime_ms((shard_->NowUs() - server.started_us()) / 1000);
   ProcessUsage usage = ReadProcessUsage();
-  g->status.set_cpu_seconds(usage.cpu_seconds);
-  g->status.set_rss_bytes(usage.rss_bytes);
-  Shard* origin = shard_;
-  SessionId id = s.id();
-  for (int i = 0; i < server.shard_count(); ++i) {
-    Shard& t = server.shard(i);
-    t.Post([&t, origin, g, id, rid] {
-      uint64_t conns = t.session_count(), in = t.counters().frames_in,
-               out = t.counters().frames_out;
-      origin->Post([origin, g, id, rid, conns, in, out] {
-        g->status.set_connections(g->status.connections() + conns);
-        g->status.set_frames_in(g->status.frames_in() + in);
-        g->status.set_frames_out(g->status.frames_out() + out);
-        if (--g->pending > 0) return;
+  status.set_cpu_seconds(usage.cpu_seconds);
+  status.set_rss_bytes(usage.rss_bytes);
+  GatherFromShards<ShardCounts>(
+      *shard_,
+      [](Shard& t) {
+        return ShardCounts{t.session_count(), t.counters().frames_in, t.counters().frames_out};
+      },
+      [origin = shard_, id = s.id(), rid, status](std::vector<ShardCounts> parts) mutable {
+        for (const ShardCounts& c : parts) {
+          status.set_connections(status.connections() + c.connections);
+          status.set_frames_in(status.frames_in() + c.frames_in);
+          status.set_frames_out(status.frames_out() + c.frames_out);
+        }
         proto::ClientMessage msg;
-        *msg.mutable_server_status() = g->status;
+        *msg.mutable_server_status() = std::move(status);
         msg.set_request_id(rid);
         StampType(&msg);
         origin->SendLocal(id, MakeFrame(msg));
       });
-    });
-  }
 }
 
 }  // namespace tutti::server

@@ -16,6 +16,7 @@
 #include "server/room_directory.h"
 #include "server/room_list.h"
 #include "server/shard.h"
+#include "server/shard_gather.h"
 #include "server/text.h"
 
 namespace tutti::server {
@@ -185,35 +186,24 @@ void Dispatcher::OnLeave(Session& s, const std::string& rid) {
 
 void Dispatcher::OnRoomList(Session& s, const std::string& rid) {
   if (!TakeRequest(s, rid)) return;
-  // Gather from every shard; the merge happens here, on the asking shard only.
-  struct Gather {
-    int pending;
-    std::vector<proto::RoomInfo> rooms;
-    proto::ClientMessage msg;
-  };
-  Cluster& server = shard_->cluster();
-  auto gather = std::make_shared<Gather>();
-  gather->pending = server.shard_count();
-  Shard* origin = shard_;
-  SessionId id = s.id();
-  const size_t cap = server.config().room_list_limit;
-  for (int i = 0; i < server.shard_count(); ++i) {
-    Shard& target = server.shard(i);
-    target.Post([&target, origin, gather, id, rid, cap] {
-      std::vector<proto::RoomInfo> rooms = target.ListedRooms();
-      origin->Post([origin, gather, id, rid, cap, rooms = std::move(rooms)] {
-        for (const auto& r : rooms) gather->rooms.push_back(r);
-        if (--gather->pending > 0) return;
+  // Every shard lists its rooms; the merge happens on the asking shard only.
+  const size_t cap = shard_->cluster().config().room_list_limit;
+  GatherFromShards<std::vector<proto::RoomInfo>>(
+      *shard_, [](Shard& target) { return target.ListedRooms(); },
+      [origin = shard_, id = s.id(), rid, cap](std::vector<std::vector<proto::RoomInfo>> parts) {
+        std::vector<proto::RoomInfo> rooms;
+        for (auto& part : parts) {
+          for (auto& r : part) rooms.push_back(std::move(r));
+        }
         // The same order and cap as the live list (room_directory.h).
-        SortAndCap(&gather->rooms, cap);
-        auto* list = gather->msg.mutable_room_list();
-        for (auto& r : gather->rooms) *list->add_rooms() = std::move(r);
-        gather->msg.set_request_id(rid);
-        StampType(&gather->msg);
-        origin->SendLocal(id, MakeFrame(gather->msg));
+        SortAndCap(&rooms, cap);
+        proto::ClientMessage msg;
+        auto* list = msg.mutable_room_list();
+        for (auto& r : rooms) *list->add_rooms() = std::move(r);
+        msg.set_request_id(rid);
+        StampType(&msg);
+        origin->SendLocal(id, MakeFrame(msg));
       });
-    });
-  }
 }
 
 void Dispatcher::OnUpdate(Session& s, const proto::UpdateRoomCommand& cmd, const std::string& rid) {

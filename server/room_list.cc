@@ -40,19 +40,16 @@ void RoomListFeed::Flush() {
     reports.push_back(std::move(r));
   }
   dirty_.clear();
-  Cluster* server = &shard_->cluster();
-  server->shard(0).Post([server, reports = std::move(reports)]() mutable {
-    server->room_list().Report(std::move(reports));
+  shard_->OnShard(0, [reports = std::move(reports)](Shard& zero) mutable {
+    zero.cluster().room_list().Report(std::move(reports));
   });
 }
 
 void RoomListFeed::Subscribe(SessionId session, const std::string& request_id) {
   // Subscribing again starts over with a new full list.
   subscribers_.Add(session);
-  Cluster* server = &shard_->cluster();
-  const int shard = shard_->index();
-  server->shard(0).Post([server, shard, session, request_id] {
-    server->room_list().SendFullList(shard, session, request_id);
+  shard_->OnShard(0, [shard = shard_->index(), session, request_id](Shard& zero) {
+    zero.cluster().room_list().SendFullList(shard, session, request_id);
   });
 }
 
@@ -122,12 +119,9 @@ void RoomListService::Publish() {
   const Frame frame = MakeFrame(DeltaMessage(std::move(*delta)));
   Cluster& server = home_->cluster();
   for (int i = 0; i < server.shard_count(); ++i) {
-    Shard& target = server.shard(i);
-    if (&target == home_) {
+    home_->OnShard(i, [from, to, frame](Shard& target) {
       target.room_feed().DeliverDelta(from, to, frame);
-      continue;
-    }
-    target.Post([&target, from, to, frame] { target.room_feed().DeliverDelta(from, to, frame); });
+    });
   }
 }
 
@@ -138,9 +132,7 @@ void RoomListService::SendFullList(int shard, SessionId session, const std::stri
   StampType(&msg);
   const uint64_t version = directory_.version();
   const Frame frame = MakeFrame(msg);
-  Shard& target = home_->cluster().shard(shard);
-  if (&target == home_) return target.room_feed().DeliverFull(session, version, frame);
-  target.Post([&target, session, version, frame] {
+  home_->OnShard(shard, [session, version, frame](Shard& target) {
     target.room_feed().DeliverFull(session, version, frame);
   });
 }
