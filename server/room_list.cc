@@ -119,9 +119,8 @@ void RoomListService::Publish() {
   const Frame frame = MakeFrame(DeltaMessage(std::move(*delta)));
   Cluster& server = home_->cluster();
   for (int i = 0; i < server.shard_count(); ++i) {
-    home_->OnShard(i, [from, to, frame](Shard& target) {
-      target.room_feed().DeliverDelta(from, to, frame);
-    });
+    home_->OnShard(
+        i, [from, to, frame](Shard& target) { target.room_feed().DeliverDelta(from, to, frame); });
   }
 }
 
