@@ -11,18 +11,15 @@
 // a message naming the failed check. The server it started is always stopped (by its
 // PID) and the temporary directory removed. Also a worked example for client authors.
 
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
+import { CheckFailed, HERE, OVERALL_TIMEOUT_MS, ServerProcess, check, eq } from './harness.mjs';
+
 const STEP_TIMEOUT_MS = 5000;      // one reply or event
-const STARTUP_TIMEOUT_MS = 30000;  // server prints its listening line
-const OVERALL_TIMEOUT_MS = 100000; // the whole test (ctest allows 120 s)
 
 // ---------------------------------------------------------------------------
 // Arguments and dependencies
@@ -68,16 +65,6 @@ await sodium.ready;
 
 const log = (...m) => { if (args.verbose) console.log('interop:', ...m); };
 
-class CheckFailed extends Error {}
-function check(cond, what) {
-  if (!cond) throw new CheckFailed(what);
-}
-function eq(actual, expected, what) {
-  if (actual !== expected) {
-    throw new CheckFailed(`${what}: expected ${JSON.stringify(expected)}, ` +
-                          `got ${JSON.stringify(actual)}`);
-  }
-}
 function withTimeout(promise, ms, what) {
   let timer;
   const t = new Promise((_, reject) => {
@@ -96,69 +83,8 @@ const dataDir = join(tmp, 'data');
 mkdirSync(keysDir, { mode: 0o700 });
 mkdirSync(dataDir, { mode: 0o700 });
 
-let server = null;
-let serverExited = false;
-const serverOutput = [];  // last lines of stdout/stderr, shown on failure
-
-function remember(stream, line) {
-  serverOutput.push(`[${stream}] ${line}`);
-  if (serverOutput.length > 60) serverOutput.shift();
-}
-
-function startServer() {
-  return new Promise((resolvePort, reject) => {
-    server = spawn(args.server, ['--dev', '--drain-grace-s=0', '--port', '0', '--shards', '2', '--keys', keysDir,
-                                 '--data', dataDir],
-                   { stdio: ['ignore', 'pipe', 'pipe'] });
-    log(`server pid ${server.pid}`);
-    let found = false;
-    const timer = setTimeout(() => {
-      reject(new CheckFailed(`server did not print its listening line within ` +
-                             `${STARTUP_TIMEOUT_MS} ms`));
-    }, STARTUP_TIMEOUT_MS);
-    const lineReader = (stream, onLine) => {
-      let buf = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk) => {
-        buf += chunk;
-        let nl;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          onLine(buf.slice(0, nl));
-          buf = buf.slice(nl + 1);
-        }
-      });
-    };
-    lineReader(server.stdout, (line) => {
-      remember('out', line);
-      const m = /^tutti: listening on ws:\/\/127\.0\.0\.1:(\d+) with (\d+) shards/.exec(line);
-      if (m && !found) {
-        found = true;
-        clearTimeout(timer);
-        resolvePort({ port: Number(m[1]), shards: Number(m[2]) });
-      }
-    });
-    lineReader(server.stderr, (line) => remember('err', line));
-    server.on('error', (e) => { clearTimeout(timer); reject(new CheckFailed(`spawn: ${e.message}`)); });
-    server.on('exit', (code, signal) => {
-      serverExited = true;
-      if (!found) {
-        clearTimeout(timer);
-        reject(new CheckFailed(`server exited before listening (code ${code}, signal ${signal})`));
-      }
-    });
-  });
-}
-
-async function stopServer() {
-  if (!server || serverExited || server.pid === undefined) return;
-  const exited = new Promise((r) => server.once('exit', r));
-  try { process.kill(server.pid, 'SIGTERM'); } catch { return; }
-  const timer = setTimeout(() => {
-    if (!serverExited) { try { process.kill(server.pid, 'SIGKILL'); } catch { /* gone */ } }
-  }, 5000);
-  await exited;
-  clearTimeout(timer);
-}
+const server = new ServerProcess(args.server, ['--dev', '--drain-grace-s=0', '--port', '0',
+                                               '--shards', '2', '--keys', keysDir, '--data', dataDir]);
 
 // Stops the server and removes the temporary directory; every caller gets the same
 // promise, so the work is done once and nobody exits before it is finished.
@@ -166,16 +92,14 @@ let cleanupPromise = null;
 function cleanup() {
   cleanupPromise ??= (async () => {
     for (const c of openClients) { try { c.ws.terminate(); } catch { /* closed */ } }
-    await stopServer();
+    await server.stop();
     rmSync(tmp, { recursive: true, force: true });
   })();
   return cleanupPromise;
 }
 // Last resort if the process exits some other way: synchronous, idempotent.
 process.on('exit', () => {
-  if (server && !serverExited && server.pid !== undefined) {
-    try { process.kill(server.pid, 'SIGKILL'); } catch { /* gone */ }
-  }
+  server.kill();
   rmSync(tmp, { recursive: true, force: true });
 });
 for (const sig of ['SIGINT', 'SIGTERM']) {
@@ -485,10 +409,10 @@ async function checkWelcome(client, who) {
 }
 
 async function run() {
-  const { port, shards } = await startServer();
+  const { port, shards } = await server.start();
   eq(shards, 2, 'shards in the listening line');
   base = `http://127.0.0.1:${port}`;
-  log(`server on port ${port}`);
+  log(`server pid ${server.pid} on port ${port}`);
   ok('server started and printed its listening line');
 
   // Key files written by the server on first run, read as AUTH.md describes.
@@ -733,9 +657,9 @@ async function main() {
     code = 1;
     for (const p of passed) console.error(`  ok  ${p}`);
     console.error(`interop: FAIL: ${e instanceof CheckFailed ? e.message : e.stack}`);
-    if (serverOutput.length > 0) {
+    if (server.output.length > 0) {
       console.error('interop: last server output:');
-      for (const l of serverOutput) console.error(`  ${l}`);
+      for (const l of server.output) console.error(`  ${l}`);
     }
   } finally {
     clearTimeout(overall);
