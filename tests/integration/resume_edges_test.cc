@@ -11,41 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/resume_fixture.h"
 #include "tests/testing/test_server.h"
 
 namespace tutti::testing {
 namespace {
-
-void Generous(server::ServerConfig& c) {
-  c.chat_per_second = 1000;
-  c.chat_burst = 1000;
-  c.requests_per_second = 1000;
-  c.request_burst = 1000;
-}
-
-UserSpec Resuming(const std::string& name, const std::string& token, const std::string& room,
-                  const proto::StreamPosition& last) {
-  UserSpec u = Named(name);
-  u.resume_token = token;
-  u.resume_room = room;
-  u.resume_epoch = last.epoch();
-  u.resume_offset = last.offset();
-  return u;
-}
-
-// Reads until the chat line `text`; returns the stream events seen on the way.
-std::vector<proto::ClientMessage> ReadUntilChat(client::Client& c, const std::string& text) {
-  std::vector<proto::ClientMessage> seen;
-  for (;;) {
-    auto m = c.Next(5s);
-    if (!m) {
-      ADD_FAILURE() << "timed out waiting for \"" << text << "\"";
-      return seen;
-    }
-    if (m->has_stream()) seen.push_back(*m);
-    if (m->has_room_chat_message() && m->room_chat_message().message() == text) return seen;
-  }
-}
 
 TEST(ResumeEdges, ATokenPresentedWhileTheOldConnectionLooksOpenTakesTheSessionOver) {
   TestServer ts(3, Generous);
@@ -77,11 +47,7 @@ TEST(ResumeEdges, ATokenPresentedWhileTheOldConnectionLooksOpenTakesTheSessionOv
   // The replay: "missed", then his own reconnecting notice (the old connection counted
   // as a drop); then live, his return first.
   std::vector<proto::ClientMessage> replay;
-  for (uint32_t i = 0; i < r->resume_result().replayed(); ++i) {
-    auto m = bob2->Next(5s);
-    ASSERT_TRUE(m);
-    replay.push_back(*m);
-  }
+  ASSERT_TRUE(ReadReplay(*bob2, r->resume_result().replayed(), &replay));
   ASSERT_EQ(replay.size(), 2u);
   EXPECT_EQ(replay[0].room_chat_message().message(), "missed");
   EXPECT_EQ(replay[0].stream().offset(), last.offset() + 1);
@@ -105,75 +71,42 @@ TEST(ResumeEdges, ATokenPresentedWhileTheOldConnectionLooksOpenTakesTheSessionOv
   }
 }
 
-// Bob in "keep" with alice; bob's connection is destroyed and alice waits until the room
-// shows him reconnecting (so the server has parked him). Returns bob's last position.
-struct Parked {
-  proto::Welcome welcome;
+// Alice says "mark" to the room; bob's connection is destroyed once he has read it, and
+// alice waits until the server has parked him. Returns bob's last position ("mark").
+proto::StreamPosition MarkAndDropBob(AliceAndBob& p) {
   proto::StreamPosition last;
-};
-Parked DropBob(TestServer& ts, client::Client& alice, std::unique_ptr<client::Client>& bob,
-               const proto::Welcome& w) {
-  Parked out;
-  out.welcome = w;
-  EXPECT_TRUE(alice.Send(ChatMsg("mark")));
-  std::vector<proto::ClientMessage> seen = ReadUntilChat(*bob, "mark");
-  if (!seen.empty()) out.last = seen.back().stream();
-  bob->Drop();
-  for (;;) {
-    auto m = alice.Next(5s);
-    if (!m) {
-      ADD_FAILURE() << "alice never saw bob reconnecting";
-      break;
-    }
-    if (m->has_member_connection() && m->member_connection().user_id() == "u-bob" &&
-        m->member_connection().reconnecting()) {
-      break;
-    }
-  }
-  return out;
+  EXPECT_TRUE(p.alice->Send(ChatMsg("mark")));
+  std::vector<proto::ClientMessage> seen = ReadUntilChat(*p.bob, "mark");
+  if (!seen.empty()) last = seen.back().stream();
+  DropAndWaitParked(*p.bob, *p.alice);
+  return last;
 }
 
-// Connects with the resume keys and reads through the ResumeResult and its replay.
-std::unique_ptr<client::Client> ResumeBob(TestServer& ts, const Parked& p,
-                                          proto::ResumeResult* result,
-                                          proto::Welcome* welcome = nullptr) {
-  auto c = ts.Connect(Resuming("bob", p.welcome.resume_token(), "keep", p.last), welcome);
-  if (!c) return nullptr;
-  auto r = c->WaitFor(proto::ClientMessage::kResumeResult, 5s);
-  if (!r) {
-    ADD_FAILURE() << "no ResumeResult";
-    return nullptr;
-  }
-  *result = r->resume_result();
-  for (uint32_t i = 0; i < result->replayed(); ++i) {
-    auto m = c->Next(5s);
-    if (!m || !m->has_stream()) {
-      ADD_FAILURE() << "the replay ended early";
-      return nullptr;
-    }
-  }
+// Resumes bob in "keep" from `last` with his latest token and reads through the replay.
+std::unique_ptr<client::Client> ResumeBob(TestServer& ts, const AliceAndBob& p,
+                                          const proto::StreamPosition& last,
+                                          proto::ResumeResult* result) {
+  auto c = Resume(ts, Resuming("bob", p.welcome.resume_token(), "keep", last), result);
+  if (!c || !ReadReplay(*c, result->replayed())) return nullptr;
   return c;
 }
 
 TEST(ResumeEdges, TheRoomListSubscriptionComesBackWithAFullListThenDeltas) {
   TestServer ts(3, Generous);
-  auto alice = ts.Connect("alice");
-  proto::Welcome w;
-  auto bob = ts.Connect(Named("bob"), &w);
+  AliceAndBob p;
+  ASSERT_TRUE(ConnectBoth(ts, "Keep", &p));
   auto carol = ts.Connect("carol");
-  ASSERT_TRUE(alice && bob && carol);
-  ASSERT_TRUE(JoinRoom(*alice, "Keep"));
-  ASSERT_TRUE(JoinRoom(*bob, "Keep"));
+  ASSERT_TRUE(carol);
   proto::ServerMessage sub;
   sub.mutable_subscribe_room_list();
   sub.set_request_id("ls");
-  ASSERT_TRUE(bob->Send(sub));
-  ASSERT_TRUE(WaitForReply(*bob, proto::ClientMessage::kRoomList, "ls"));
-  Parked p = DropBob(ts, *alice, bob, w);
+  ASSERT_TRUE(p.bob->Send(sub));
+  ASSERT_TRUE(WaitForReply(*p.bob, proto::ClientMessage::kRoomList, "ls"));
+  const proto::StreamPosition last = MarkAndDropBob(p);
   // A room appears while bob is away.
   ASSERT_TRUE(JoinRoom(*carol, "While Away"));
   proto::ResumeResult r;
-  auto bob2 = ResumeBob(ts, p, &r);
+  auto bob2 = ResumeBob(ts, p, last, &r);
   ASSERT_TRUE(bob2);
   ASSERT_EQ(r.outcome(), proto::RESUME_RECOVERED) << r.ShortDebugString();
   // After the replay: a full list (no request id), then deltas chained on it. The list
@@ -201,24 +134,21 @@ TEST(ResumeEdges, TheRoomListSubscriptionComesBackWithAFullListThenDeltas) {
 
 TEST(ResumeEdges, PrivateMessagesSentWhileParkedArriveAfterTheReplayBounded) {
   TestServer ts(3, Generous);
-  auto alice = ts.Connect("alice");
-  proto::Welcome w;
-  auto bob = ts.Connect(Named("bob"), &w);
-  ASSERT_TRUE(alice && bob);
-  ASSERT_TRUE(JoinRoom(*alice, "Keep"));
-  ASSERT_TRUE(JoinRoom(*bob, "Keep"));
-  Parked p = DropBob(ts, *alice, bob, w);
+  AliceAndBob p;
+  ASSERT_TRUE(ConnectBoth(ts, "Keep", &p));
+  const proto::StreamPosition last = MarkAndDropBob(p);
+  client::Client& alice = *p.alice;
   // More than a parked session holds (64): the latest are kept.
   constexpr int kSent = 70;
   for (int i = 0; i < kSent; ++i) {
     const std::string rid = "pm" + std::to_string(i);
-    ASSERT_TRUE(alice->Send(PrivateMsg("u-bob", "away " + std::to_string(i), rid)));
-    auto ok = WaitForReply(*alice, proto::ClientMessage::kPrivateMessage, rid);
+    ASSERT_TRUE(alice.Send(PrivateMsg("u-bob", "away " + std::to_string(i), rid)));
+    auto ok = WaitForReply(alice, proto::ClientMessage::kPrivateMessage, rid);
     ASSERT_TRUE(ok) << "alice's message " << i << " was not accepted";
   }
-  ASSERT_TRUE(alice->Send(ChatMsg("in the room")));
+  ASSERT_TRUE(alice.Send(ChatMsg("in the room")));
   proto::ResumeResult r;
-  auto bob2 = ResumeBob(ts, p, &r);
+  auto bob2 = ResumeBob(ts, p, last, &r);
   ASSERT_TRUE(bob2);
   ASSERT_EQ(r.outcome(), proto::RESUME_RECOVERED) << r.ShortDebugString();
   EXPECT_GE(r.replayed(), 1u);  // "in the room" at least
@@ -233,7 +163,7 @@ TEST(ResumeEdges, PrivateMessagesSentWhileParkedArriveAfterTheReplayBounded) {
     EXPECT_EQ(got[i], "away " + std::to_string(kSent - 64 + static_cast<int>(i)));
   }
   // Nothing more of them: the next private message is a live one.
-  ASSERT_TRUE(alice->Send(PrivateMsg("u-bob", "live", "live")));
+  ASSERT_TRUE(alice.Send(PrivateMsg("u-bob", "live", "live")));
   auto live = bob2->WaitFor(proto::ClientMessage::kPrivateMessage, 5s);
   ASSERT_TRUE(live);
   EXPECT_EQ(live->private_message().message(), "live");
@@ -262,18 +192,15 @@ bool Settled(TestServer& ts, size_t connected, size_t parked) {
 // session must end up parked in its room, never leave, and resume with the next token.
 TEST(ResumeEdges, ANewConnectionThatDropsDuringItsResumeParksAgain) {
   TestServer ts(3, Generous);
-  auto alice = ts.Connect("alice");
-  proto::Welcome w;
-  auto bob = ts.Connect(Named("bob"), &w);
-  ASSERT_TRUE(alice && bob);
-  ASSERT_TRUE(JoinRoom(*alice, "Keep"));
-  ASSERT_TRUE(JoinRoom(*bob, "Keep"));
-  Parked p = DropBob(ts, *alice, bob, w);
+  AliceAndBob p;
+  ASSERT_TRUE(ConnectBoth(ts, "Keep", &p));
+  const proto::StreamPosition last = MarkAndDropBob(p);
+  client::Client& alice = *p.alice;
   constexpr int kRounds = 8;
   for (int round = 0; round < kRounds; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
-    ASSERT_TRUE(alice->Send(ChatMsg("round " + std::to_string(round))));
-    auto c = ts.Connect(Resuming("bob", p.welcome.resume_token(), "keep", p.last), &p.welcome);
+    ASSERT_TRUE(alice.Send(ChatMsg("round " + std::to_string(round))));
+    auto c = ts.Connect(Resuming("bob", p.welcome.resume_token(), "keep", last), &p.welcome);
     ASSERT_TRUE(c);
     ASSERT_FALSE(p.welcome.resume_token().empty());
     c->Drop();
@@ -281,26 +208,21 @@ TEST(ResumeEdges, ANewConnectionThatDropsDuringItsResumeParksAgain) {
     ASSERT_TRUE(Settled(ts, 1, 1));
   }
   proto::ResumeResult r;
-  auto back = ResumeBob(ts, p, &r);
+  auto back = ResumeBob(ts, p, last, &r);
   ASSERT_TRUE(back);
   ASSERT_EQ(r.outcome(), proto::RESUME_RECOVERED) << r.ShortDebugString();
   EXPECT_EQ(r.room_id(), "keep");
   // Every round's line is in the replay since bob's last position.
   EXPECT_GE(r.replayed(), static_cast<uint32_t>(kRounds));
-  ASSERT_TRUE(alice->Send(ChatMsg("end")));
-  std::vector<proto::ClientMessage> seen = ReadUntilChat(*alice, "end");
+  ASSERT_TRUE(alice.Send(ChatMsg("end")));
+  std::vector<proto::ClientMessage> seen = ReadUntilChat(alice, "end");
   for (const auto& m : seen) {
     EXPECT_FALSE(m.has_user_left_room()) << m.ShortDebugString();
   }
   // One bob in the room, connected.
-  proto::ServerMessage snap;
-  snap.mutable_server_command()->set_commandtype(proto::SYNC_STATE);
-  snap.set_request_id("snap");
-  ASSERT_TRUE(alice->Send(snap));
-  auto s = WaitForReply(*alice, proto::ClientMessage::kRoomSnapshot, "snap");
-  ASSERT_TRUE(s);
+  const proto::RoomSnapshot snap = Snapshot(alice);
   int bobs = 0;
-  for (const auto& u : s->room_snapshot().users()) {
+  for (const auto& u : snap.users()) {
     if (u.user_id() != "u-bob") continue;
     ++bobs;
     EXPECT_FALSE(u.reconnecting());

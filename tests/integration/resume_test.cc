@@ -20,6 +20,7 @@
 #include "crypto/dev_connection.h"
 #include "crypto/keys.h"
 #include "server/memory_broker.h"
+#include "tests/integration/resume_fixture.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
 #include "tools/client/resume_state.h"
@@ -28,61 +29,6 @@ namespace tutti::testing {
 namespace {
 
 const std::string kNoteOn60("\x90\x3c\x64", 3);
-
-void Generous(server::ServerConfig& c) {
-  c.chat_per_second = 1000;
-  c.chat_burst = 1000;
-  c.requests_per_second = 1000;
-  c.request_burst = 1000;
-}
-
-UserSpec Resuming(const std::string& name, const std::string& token, const std::string& room,
-                  const proto::StreamPosition& last) {
-  UserSpec u = Named(name);
-  u.resume_token = token;
-  u.resume_room = room;
-  u.resume_epoch = last.epoch();
-  u.resume_offset = last.offset();
-  return u;
-}
-
-proto::RoomSnapshot Snapshot(client::Client& c) {
-  proto::ServerMessage m;
-  m.mutable_server_command()->set_commandtype(proto::SYNC_STATE);
-  m.set_request_id("snap");
-  EXPECT_TRUE(c.Send(m));
-  auto r = WaitForReply(c, proto::ClientMessage::kRoomSnapshot, "snap");
-  EXPECT_TRUE(r);
-  return r ? r->room_snapshot() : proto::RoomSnapshot();
-}
-
-// Connects with a resume request; returns the client (null on failure) and its answer.
-std::unique_ptr<client::Client> Resume(TestServer& ts, const UserSpec& u, proto::ResumeResult* out,
-                                       proto::Welcome* welcome = nullptr) {
-  auto c = ts.Connect(u, welcome);
-  if (!c) return nullptr;
-  auto r = c->WaitFor(proto::ClientMessage::kResumeResult, 5s);
-  if (!r) {
-    ADD_FAILURE() << "no ResumeResult";
-    return nullptr;
-  }
-  *out = r->resume_result();
-  return c;
-}
-
-// Reads until the chat line `text`; returns every room event (with a stream position) seen.
-std::vector<proto::ClientMessage> ReadUntilChat(client::Client& c, const std::string& text) {
-  std::vector<proto::ClientMessage> seen;
-  for (;;) {
-    auto m = c.Next(5s);
-    if (!m) {
-      ADD_FAILURE() << "timed out waiting for \"" << text << "\"";
-      return seen;
-    }
-    if (m->has_stream()) seen.push_back(*m);
-    if (m->has_room_chat_message() && m->room_chat_message().message() == text) return seen;
-  }
-}
 
 // The last stream position among `events` (what a client has processed).
 proto::StreamPosition LastOf(const std::vector<proto::ClientMessage>& events) {
@@ -163,12 +109,7 @@ TEST(Resume, DroppedMemberGetsExactlyTheMissedEventsInOrderThenLiveOnes) {
   EXPECT_EQ(r.you().user_id(), "u-bob");
   // Exactly what followed bob's last position: offsets last+1.. contiguous, then live.
   std::vector<proto::ClientMessage> replay;
-  for (uint32_t i = 0; i < r.replayed(); ++i) {
-    auto m = bob2->Next(5s);
-    ASSERT_TRUE(m);
-    ASSERT_TRUE(m->has_stream()) << m->ShortDebugString();
-    replay.push_back(*m);
-  }
+  ASSERT_TRUE(ReadReplay(*bob2, r.replayed(), &replay));
   // Alice saw every room event (she sent none after "before"); bob's replay is exactly
   // those after his position, less his own synthetic release (his own events skip his
   // stream, live or replayed).
@@ -242,24 +183,18 @@ TEST(Resume, DroppedMemberGetsExactlyTheMissedEventsInOrderThenLiveOnes) {
 
 TEST(Resume, AUsedTokenIsRefusedAndTheRefusedOneStartsAFreshSession) {
   TestServer ts(2, Generous);
-  auto alice = ts.Connect("alice");
-  proto::Welcome w;
-  auto bob = ts.Connect(Named("bob"), &w);
-  ASSERT_TRUE(alice && bob);
-  ASSERT_TRUE(JoinRoom(*alice, "Twice"));
-  proto::RoomJoinedResponse joined;
-  ASSERT_TRUE(JoinRoom(*bob, "Twice", &joined));
-  bob->Drop();
-  ASSERT_TRUE(alice->WaitFor(proto::ClientMessage::kMemberConnection, 5s));
+  AliceAndBob p;
+  ASSERT_TRUE(ConnectBoth(ts, "Twice", &p));
+  ASSERT_TRUE(DropAndWaitParked(*p.bob, *p.alice));
   proto::ResumeResult r;
-  auto bob2 = Resume(ts, Resuming("bob", w.resume_token(), "twice", joined.stream_position()), &r);
+  auto bob2 = Resume(
+      ts, Resuming("bob", p.welcome.resume_token(), "twice", p.joined.stream_position()), &r);
   ASSERT_TRUE(bob2);
   ASSERT_EQ(r.outcome(), proto::RESUME_RECOVERED);
-  bob2->Drop();
-  ASSERT_TRUE(alice->WaitFor(proto::ClientMessage::kMemberConnection, 5s));
+  ASSERT_TRUE(DropAndWaitParked(*bob2, *p.alice));
   // The first token again: spent, whatever the session's state.
   proto::ResumeResult reused;
-  auto bob3 = Resume(ts, Resuming("bob", w.resume_token(), "twice", r.top()), &reused);
+  auto bob3 = Resume(ts, Resuming("bob", p.welcome.resume_token(), "twice", r.top()), &reused);
   ASSERT_TRUE(bob3);
   EXPECT_EQ(reused.outcome(), proto::RESUME_REFUSED);
   EXPECT_EQ(reused.reason(), "token unknown or already used");
@@ -271,18 +206,13 @@ TEST(Resume, AUsedTokenIsRefusedAndTheRefusedOneStartsAFreshSession) {
 
 TEST(Resume, AnotherUsersPayloadCannotUseTheTokenAndBurnsIt) {
   TestServer ts(2, Generous);
-  auto alice = ts.Connect("alice");
-  proto::Welcome w;
-  auto bob = ts.Connect(Named("bob"), &w);
-  ASSERT_TRUE(alice && bob);
-  ASSERT_TRUE(JoinRoom(*alice, "Stolen"));
-  proto::RoomJoinedResponse joined;
-  ASSERT_TRUE(JoinRoom(*bob, "Stolen", &joined));
-  bob->Drop();
-  ASSERT_TRUE(alice->WaitFor(proto::ClientMessage::kMemberConnection, 5s));
+  AliceAndBob p;
+  ASSERT_TRUE(ConnectBoth(ts, "Stolen", &p));
+  ASSERT_TRUE(DropAndWaitParked(*p.bob, *p.alice));
   proto::ResumeResult stolen;
   auto mallory = Resume(
-      ts, Resuming("mallory", w.resume_token(), "stolen", joined.stream_position()), &stolen);
+      ts, Resuming("mallory", p.welcome.resume_token(), "stolen", p.joined.stream_position()),
+      &stolen);
   ASSERT_TRUE(mallory);
   EXPECT_EQ(stolen.outcome(), proto::RESUME_REFUSED);
   EXPECT_EQ(stolen.reason(), "token belongs to another user");
@@ -294,7 +224,7 @@ TEST(Resume, AnotherUsersPayloadCannotUseTheTokenAndBurnsIt) {
   guest.name = "g";
   guest.guest = true;
   guest.member = false;
-  guest.resume_token = w.resume_token();
+  guest.resume_token = p.welcome.resume_token();
   proto::ResumeResult as_guest;
   auto g = Resume(ts, guest, &as_guest);
   ASSERT_TRUE(g);
@@ -310,24 +240,19 @@ TEST(Resume, AnExpiredTokenIsRefusedAndTheMemberLeavesWhenTheGraceIsOver) {
         c.resume_grace_ms = 5000;
       },
       clock);
-  auto alice = ts.Connect("alice");
-  proto::Welcome w;
-  auto bob = ts.Connect(Named("bob"), &w);
-  ASSERT_TRUE(alice && bob);
-  EXPECT_EQ(w.resume_token_ttl_ms(), 5000u);
-  ASSERT_TRUE(JoinRoom(*alice, "Late"));
-  proto::RoomJoinedResponse joined;
-  ASSERT_TRUE(JoinRoom(*bob, "Late", &joined));
-  bob->Drop();
-  ASSERT_TRUE(alice->WaitFor(proto::ClientMessage::kMemberConnection, 5s));
+  AliceAndBob p;
+  ASSERT_TRUE(ConnectBoth(ts, "Late", &p));
+  EXPECT_EQ(p.welcome.resume_token_ttl_ms(), 5000u);
+  ASSERT_TRUE(DropAndWaitParked(*p.bob, *p.alice));
   clock->AdvanceUs(5'000'001);
   // The grace is over: now, and only now, the others see bob leave.
-  auto left = alice->WaitFor(proto::ClientMessage::kUserLeftRoom, 5s);
+  auto left = p.alice->WaitFor(proto::ClientMessage::kUserLeftRoom, 5s);
   ASSERT_TRUE(left);
   EXPECT_EQ(left->user_left_room().user_id(), "u-bob");
   EXPECT_EQ(left->user_left_room().reason(), "disconnected");
   proto::ResumeResult r;
-  auto bob2 = Resume(ts, Resuming("bob", w.resume_token(), "late", joined.stream_position()), &r);
+  auto bob2 =
+      Resume(ts, Resuming("bob", p.welcome.resume_token(), "late", p.joined.stream_position()), &r);
   ASSERT_TRUE(bob2);
   EXPECT_EQ(r.outcome(), proto::RESUME_REFUSED);
   EXPECT_EQ(r.reason(), "token expired");
@@ -338,21 +263,16 @@ TEST(Resume, AResumeAfterTheHistoryWasTrimmedIsUnrecoverableWithASnapshot) {
     Generous(c);
     c.room_history.max_events = 16;
   });
-  auto alice = ts.Connect("alice");
-  proto::Welcome w;
-  auto bob = ts.Connect(Named("bob"), &w);
-  ASSERT_TRUE(alice && bob);
-  ASSERT_TRUE(JoinRoom(*alice, "Flooded"));
-  proto::RoomJoinedResponse joined;
-  ASSERT_TRUE(JoinRoom(*bob, "Flooded", &joined));
-  bob->Drop();
-  ASSERT_TRUE(alice->WaitFor(proto::ClientMessage::kMemberConnection, 5s));
-  for (int i = 0; i < 40; ++i) ASSERT_TRUE(alice->Send(ChatMsg("flood " + std::to_string(i))));
-  ASSERT_TRUE(alice->Send(ChatMsg("flood done")));
-  ReadUntilChat(*alice, "flood done");
+  AliceAndBob p;
+  ASSERT_TRUE(ConnectBoth(ts, "Flooded", &p));
+  ASSERT_TRUE(DropAndWaitParked(*p.bob, *p.alice));
+  client::Client& alice = *p.alice;
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(alice.Send(ChatMsg("flood " + std::to_string(i))));
+  ASSERT_TRUE(alice.Send(ChatMsg("flood done")));
+  ReadUntilChat(alice, "flood done");
   proto::ResumeResult r;
-  auto bob2 =
-      Resume(ts, Resuming("bob", w.resume_token(), "flooded", joined.stream_position()), &r);
+  auto bob2 = Resume(
+      ts, Resuming("bob", p.welcome.resume_token(), "flooded", p.joined.stream_position()), &r);
   ASSERT_TRUE(bob2);
   ASSERT_EQ(r.outcome(), proto::RESUME_UNRECOVERABLE) << r.ShortDebugString();
   EXPECT_EQ(r.reason(), "history trimmed");
@@ -369,7 +289,7 @@ TEST(Resume, AResumeAfterTheHistoryWasTrimmedIsUnrecoverableWithASnapshot) {
   }
   EXPECT_TRUE(bob_listed);
   // Live events continue right after the snapshot's position.
-  ASSERT_TRUE(alice->Send(ChatMsg("after")));
+  ASSERT_TRUE(alice.Send(ChatMsg("after")));
   std::vector<proto::ClientMessage> live = ReadUntilChat(*bob2, "after");
   uint64_t expect = snap.stream_position().offset() + 1;
   for (const auto& m : live) {
@@ -441,8 +361,7 @@ TEST(Resume, AGuestResumesUnderItsOldGuestId) {
   ASSERT_TRUE(JoinRoom(*alice, "Open"));
   proto::RoomJoinedResponse joined;
   ASSERT_TRUE(JoinRoom(*g, "Open", &joined));
-  g->Drop();
-  ASSERT_TRUE(alice->WaitFor(proto::ClientMessage::kMemberConnection, 5s));
+  ASSERT_TRUE(DropAndWaitParked(*g, *alice, w.user().user_id()));
   guest.resume_token = w.resume_token();
   guest.resume_room = "open";
   guest.resume_epoch = joined.stream_position().epoch();
@@ -458,17 +377,14 @@ TEST(Resume, AGuestResumesUnderItsOldGuestId) {
 
 TEST(Resume, ReconnectCommandRestoresTheSessionOnAnOpenConnection) {
   TestServer ts(3, Generous);
-  auto alice = ts.Connect("alice");
-  proto::Welcome w;
-  auto bob = ts.Connect(Named("bob"), &w);
-  ASSERT_TRUE(alice && bob);
-  ASSERT_TRUE(JoinRoom(*alice, "Inband"));
-  proto::RoomJoinedResponse joined;
-  ASSERT_TRUE(JoinRoom(*bob, "Inband", &joined));
-  bob->Drop();
-  ASSERT_TRUE(alice->WaitFor(proto::ClientMessage::kMemberConnection, 5s));
-  ASSERT_TRUE(alice->Send(ChatMsg("while away")));
-  ReadUntilChat(*alice, "while away");  // in the stream before bob is back
+  AliceAndBob p;
+  ASSERT_TRUE(ConnectBoth(ts, "Inband", &p));
+  ASSERT_TRUE(DropAndWaitParked(*p.bob, *p.alice));
+  client::Client& alice = *p.alice;
+  const proto::Welcome& w = p.welcome;
+  const proto::RoomJoinedResponse& joined = p.joined;
+  ASSERT_TRUE(alice.Send(ChatMsg("while away")));
+  ReadUntilChat(alice, "while away");  // in the stream before bob is back
   auto bob2 = ts.Connect("bob");
   ASSERT_TRUE(bob2);
   proto::ServerMessage m;
@@ -486,11 +402,7 @@ TEST(Resume, ReconnectCommandRestoresTheSessionOnAnOpenConnection) {
   ASSERT_EQ(r.outcome(), proto::RESUME_RECOVERED) << r.ShortDebugString();
   EXPECT_EQ(r.room_id(), "inband");
   std::vector<proto::ClientMessage> replay;
-  for (uint32_t i = 0; i < r.replayed(); ++i) {
-    auto e = bob2->Next(5s);
-    ASSERT_TRUE(e);
-    replay.push_back(*e);
-  }
+  ASSERT_TRUE(ReadReplay(*bob2, r.replayed(), &replay));
   bool heard = false;
   for (const auto& e : replay) {
     heard |= e.has_room_chat_message() && e.room_chat_message().message() == "while away";
@@ -498,7 +410,7 @@ TEST(Resume, ReconnectCommandRestoresTheSessionOnAnOpenConnection) {
   EXPECT_TRUE(heard);
   // Bob is in the room again: his chat reaches alice.
   ASSERT_TRUE(bob2->Send(ChatMsg("back")));
-  ReadUntilChat(*alice, "back");
+  ReadUntilChat(alice, "back");
   // The same token a second time: refused; and from a session in a room: WRONG_STATE.
   ASSERT_TRUE(bob2->Send(m));
   auto wrong = WaitForReply(*bob2, proto::ClientMessage::kErrorMessage, "rc");
@@ -568,9 +480,8 @@ TEST(Resume, TheClientsResumeStateResumesAndMarksTheReplay) {
   EXPECT_TRUE(state.has_token());
   EXPECT_EQ(state.room_id(), "tools");
   const proto::StreamPosition seen = state.position();
-  bob->Drop();
+  ASSERT_TRUE(DropAndWaitParked(*bob, *alice));
   state.OnDisconnected();
-  ASSERT_TRUE(alice->WaitFor(proto::ClientMessage::kMemberConnection, 5s));
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(alice->Send(ChatMsg("gone " + std::to_string(i))));
   ReadUntilChat(*alice, "gone 4");  // all five are in the room's stream before bob is back
   client::ConnectOptions o;
