@@ -10,16 +10,6 @@
 namespace tutti::testing {
 namespace {
 
-proto::ClientMessage Answer(client::Client& c, const std::string& rid) {
-  for (int i = 0; i < 200; ++i) {
-    auto m = c.Next(5s);
-    if (!m) break;
-    if (m->request_id() == rid && (m->has_command_result() || m->has_error_message())) return *m;
-  }
-  ADD_FAILURE() << "no answer for " << rid;
-  return proto::ClientMessage();
-}
-
 // The room's audit log as the owner sees it.
 proto::AuditLog Log(client::Client& owner, const std::string& rid) {
   EXPECT_TRUE(owner.Send(ChatMsg("/log", rid)));
@@ -95,11 +85,8 @@ TEST(CommandTargets, OnlineElsewhereIsFoundByName) {
 // Once the banned user is offline, the room still knows the name it banned.
 TEST(CommandTargets, AGoneUserIsFoundByTheNameTheRoomRemembers) {
   TestServer ts(4);
-  auto owner = ts.Connect("owner");
-  auto bob = ts.Connect("bob");
-  ASSERT_TRUE(owner && bob);
-  ASSERT_TRUE(JoinRoom(*owner, "Memory"));
-  ASSERT_TRUE(JoinRoom(*bob, "Memory"));
+  std::unique_ptr<client::Client> owner, bob;
+  ASSERT_TRUE(ConnectInRoom(ts, "Memory", {{"owner", &owner}, {"bob", &bob}}));
   ASSERT_TRUE(owner->Send(ChatMsg("/ban bob", "b")));
   ASSERT_TRUE(Answer(*owner, "b").has_command_result());
   bob.reset();

@@ -8,17 +8,6 @@
 namespace tutti::testing {
 namespace {
 
-// Waits for the CommandResult or ErrorMessage answering `rid`.
-proto::ClientMessage Answer(client::Client& c, const std::string& rid) {
-  for (int i = 0; i < 200; ++i) {
-    auto m = c.Next(5s);
-    if (!m) break;
-    if (m->request_id() == rid && (m->has_command_result() || m->has_error_message())) return *m;
-  }
-  ADD_FAILURE() << "no answer for " << rid;
-  return proto::ClientMessage();
-}
-
 class ModerationTest : public ::testing::Test {
  protected:
   ModerationTest() : ts(4) {}
@@ -26,13 +15,8 @@ class ModerationTest : public ::testing::Test {
 };
 
 TEST_F(ModerationTest, OwnerKicksBansAndMutesFromChat) {
-  auto owner = ts.Connect("owner");
-  auto bob = ts.Connect("bob");
-  auto carol = ts.Connect("carol");
-  ASSERT_TRUE(owner && bob && carol);
-  ASSERT_TRUE(JoinRoom(*owner, "Mod Room"));
-  ASSERT_TRUE(JoinRoom(*bob, "Mod Room"));
-  ASSERT_TRUE(JoinRoom(*carol, "Mod Room"));
+  std::unique_ptr<client::Client> owner, bob, carol;
+  ASSERT_TRUE(ConnectInRoom(ts, "Mod Room", {{"owner", &owner}, {"bob", &bob}, {"carol", &carol}}));
 
   // A member may not kick.
   ASSERT_TRUE(bob->Send(ChatMsg("/kick carol", "b1")));
@@ -89,13 +73,8 @@ TEST_F(ModerationTest, OwnerKicksBansAndMutesFromChat) {
 }
 
 TEST_F(ModerationTest, OwnershipHandOverAndRoomModerators) {
-  auto owner = ts.Connect("owner");
-  auto bob = ts.Connect("bob");
-  auto carol = ts.Connect("carol");
-  ASSERT_TRUE(owner && bob && carol);
-  ASSERT_TRUE(JoinRoom(*owner, "Hand"));
-  ASSERT_TRUE(JoinRoom(*bob, "Hand"));
-  ASSERT_TRUE(JoinRoom(*carol, "Hand"));
+  std::unique_ptr<client::Client> owner, bob, carol;
+  ASSERT_TRUE(ConnectInRoom(ts, "Hand", {{"owner", &owner}, {"bob", &bob}, {"carol", &carol}}));
   ASSERT_TRUE(owner->Send(ChatMsg("/mod bob", "1")));
   EXPECT_TRUE(Answer(*owner, "1").command_result().ok());
   // The other members learn of the appointment at once, not on their next join.

@@ -17,17 +17,6 @@
 namespace tutti::testing {
 namespace {
 
-// Waits for the CommandResult or ErrorMessage answering `rid`.
-proto::ClientMessage Answer(client::Client& c, const std::string& rid) {
-  for (int i = 0; i < 200; ++i) {
-    auto m = c.Next(5s);
-    if (!m) break;
-    if (m->request_id() == rid && (m->has_command_result() || m->has_error_message())) return *m;
-  }
-  ADD_FAILURE() << "no answer for " << rid;
-  return proto::ClientMessage();
-}
-
 // The next MidiMessage from `user_id` (others are skipped).
 std::optional<proto::MidiMessage> NextMidiFrom(client::Client& c, const std::string& user_id) {
   for (int i = 0; i < 100; ++i) {
@@ -69,13 +58,9 @@ class MusicTest : public ::testing::Test {
 };
 
 TEST_F(MusicTest, PanicReleasesThePlayersOwnNotesAndTellsEveryone) {
-  auto owner = ts.Connect("owner");
-  auto alice = ts.Connect("alice");
-  auto bob = ts.Connect("bob");
-  ASSERT_TRUE(owner && alice && bob);
-  ASSERT_TRUE(JoinRoom(*owner, "Panic Room"));
-  ASSERT_TRUE(JoinRoom(*alice, "Panic Room"));
-  ASSERT_TRUE(JoinRoom(*bob, "Panic Room"));
+  std::unique_ptr<client::Client> owner, alice, bob;
+  ASSERT_TRUE(
+      ConnectInRoom(ts, "Panic Room", {{"owner", &owner}, {"alice", &alice}, {"bob", &bob}}));
   ASSERT_TRUE(alice->Send(MidiMsg(kNoteOn60)));
   ASSERT_TRUE(NextMidiFrom(*bob, "u-alice"));
 
@@ -102,14 +87,9 @@ TEST_F(MusicTest, PanicReleasesThePlayersOwnNotesAndTellsEveryone) {
 }
 
 TEST_F(MusicTest, StaffPanicReleasesEveryonesNotesAndOthersMayNot) {
-  auto owner = ts.Connect("owner");
-  auto alice = ts.Connect("alice");
-  auto bob = ts.Connect("bob");
-  auto carol = ts.Connect("carol");
-  ASSERT_TRUE(owner && alice && bob && carol);
-  for (auto* c : {owner.get(), alice.get(), bob.get(), carol.get()}) {
-    ASSERT_TRUE(JoinRoom(*c, "All Off"));
-  }
+  std::unique_ptr<client::Client> owner, alice, bob, carol;
+  ASSERT_TRUE(ConnectInRoom(
+      ts, "All Off", {{"owner", &owner}, {"alice", &alice}, {"bob", &bob}, {"carol", &carol}}));
   ASSERT_TRUE(alice->Send(MidiMsg(kNoteOn60)));
   ASSERT_TRUE(NextMidiFrom(*carol, "u-alice"));
   ASSERT_TRUE(bob->Send(MidiMsg(kNoteOn64)));
@@ -181,13 +161,8 @@ bool SeesPerformers(client::Client& c, const std::vector<std::string>& want) {
 }
 
 TEST_F(MusicTest, AnAudienceMemberIsRefusedUntilTheOwnerLetsThemPlay) {
-  auto owner = ts.Connect("owner");
-  auto bob = ts.Connect("bob");
-  auto carol = ts.Connect("carol");
-  ASSERT_TRUE(owner && bob && carol);
-  ASSERT_TRUE(JoinRoom(*owner, "Concert"));
-  ASSERT_TRUE(JoinRoom(*bob, "Concert"));
-  ASSERT_TRUE(JoinRoom(*carol, "Concert"));
+  std::unique_ptr<client::Client> owner, bob, carol;
+  ASSERT_TRUE(ConnectInRoom(ts, "Concert", {{"owner", &owner}, {"bob", &bob}, {"carol", &carol}}));
   // Everyone plays by default.
   ASSERT_TRUE(bob->Send(MidiMsg(kNoteOn60)));
   ASSERT_TRUE(NextMidiFrom(*carol, "u-bob"));
@@ -394,13 +369,8 @@ std::optional<proto::ConnectionQuality> NextQuality(client::Client& c, const std
 }
 
 TEST_F(MusicTest, QualityGradesFollowReportedFiguresAndOnlyStaffSeeThem) {
-  auto owner = ts.Connect("owner");
-  auto bob = ts.Connect("bob");
-  auto carol = ts.Connect("carol");
-  ASSERT_TRUE(owner && bob && carol);
-  ASSERT_TRUE(JoinRoom(*owner, "Links"));
-  ASSERT_TRUE(JoinRoom(*bob, "Links"));
-  ASSERT_TRUE(JoinRoom(*carol, "Links"));
+  std::unique_ptr<client::Client> owner, bob, carol;
+  ASSERT_TRUE(ConnectInRoom(ts, "Links", {{"owner", &owner}, {"bob", &bob}, {"carol", &carol}}));
 
   struct Case {
     uint32_t rtt_us, err_us;

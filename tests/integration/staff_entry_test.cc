@@ -19,17 +19,8 @@ UserSpec Staff(const std::string& name, const std::string& role) {
 }
 
 // The AuditLog, CommandResult or ErrorMessage answering `rid`.
-proto::ClientMessage Answer(client::Client& c, const std::string& rid) {
-  for (int i = 0; i < 200; ++i) {
-    auto m = c.Next(5s);
-    if (!m) break;
-    if (m->request_id() == rid &&
-        (m->has_command_result() || m->has_error_message() || m->has_audit_log())) {
-      return *m;
-    }
-  }
-  ADD_FAILURE() << "no answer for " << rid;
-  return proto::ClientMessage();
+proto::ClientMessage LogAnswer(client::Client& c, const std::string& rid) {
+  return Answer(c, rid, {proto::ClientMessage::kAuditLog});
 }
 
 bool Joined(client::Client& c, const std::string& rid) {
@@ -41,7 +32,7 @@ bool Joined(client::Client& c, const std::string& rid) {
 std::vector<proto::AuditEntry> StaffEntries(client::Client& owner, const std::string& rid) {
   std::vector<proto::AuditEntry> out;
   if (!owner.Send(ChatMsg("/log", rid))) return out;
-  proto::ClientMessage log = Answer(owner, rid);
+  proto::ClientMessage log = LogAnswer(owner, rid);
   EXPECT_TRUE(log.has_audit_log()) << log.ShortDebugString();
   for (const auto& e : log.audit_log().entries()) {
     if (e.action() == proto::MOD_STAFF_ENTRY) out.push_back(e);
@@ -88,7 +79,7 @@ TEST(StaffEntry, StaffPassARoomBanAndMembersOnlyAndAnOrdinaryEntryIsNotAudited) 
   ASSERT_TRUE(Joined(*owner, "c"));
   // The owner bans the moderator from the room (a room ban names a user id).
   ASSERT_TRUE(owner->Send(ChatMsg("/ban u-mod", "ban")));
-  proto::ClientMessage banned = Answer(*owner, "ban");
+  proto::ClientMessage banned = LogAnswer(*owner, "ban");
   ASSERT_TRUE(banned.has_command_result()) << banned.ShortDebugString();
 
   ASSERT_TRUE(mod->Send(JoinMsg("Club", "", "m")));
@@ -108,7 +99,7 @@ TEST(StaffEntry, StaffPassARoomBanAndMembersOnlyAndAnOrdinaryEntryIsNotAudited) 
   // The admin's own /log in the room (staff read the room's and server-wide records) is
   // read after its join's record would have been written.
   ASSERT_TRUE(admin->Send(ChatMsg("/log", "alog")));
-  proto::ClientMessage log = Answer(*admin, "alog");
+  proto::ClientMessage log = LogAnswer(*admin, "alog");
   ASSERT_TRUE(log.has_audit_log()) << log.ShortDebugString();
   for (const auto& e : log.audit_log().entries()) {
     EXPECT_FALSE(e.action() == proto::MOD_STAFF_ENTRY && e.room_id() == "open")

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -262,6 +263,34 @@ std::string RoomNameOnShard(const std::string& prefix, int shard, int shard_coun
   }
   ADD_FAILURE() << "no room name for shard " << shard;
   return prefix;
+}
+
+proto::ClientMessage Answer(client::Client& c, const std::string& request_id,
+                            std::initializer_list<proto::ClientMessage::MessageCase> also) {
+  for (int i = 0; i < 200; ++i) {
+    auto m = c.Next(5s);
+    if (!m) break;
+    if (m->request_id() != request_id) continue;
+    if (m->has_command_result() || m->has_error_message() ||
+        std::find(also.begin(), also.end(), m->message_case()) != also.end()) {
+      return *m;
+    }
+  }
+  ADD_FAILURE() << "no answer for " << request_id;
+  return proto::ClientMessage();
+}
+
+bool ConnectInRoom(
+    TestServer& ts, const std::string& room,
+    std::initializer_list<std::pair<const char*, std::unique_ptr<client::Client>*>> members) {
+  for (const auto& [name, client] : members) {
+    *client = ts.Connect(name);
+    if (!*client) return false;
+  }
+  for (const auto& [name, client] : members) {
+    if (!JoinRoom(**client, room)) return false;
+  }
+  return true;
 }
 
 bool ServerStillServes(TestServer& ts, const std::string& tag) {

@@ -7,9 +7,11 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crypto/keys.h"
@@ -116,6 +118,20 @@ std::optional<proto::ClientMessage> WaitForReply(client::Client& c,
                                                  proto::ClientMessage::MessageCase which,
                                                  const std::string& request_id,
                                                  std::chrono::milliseconds timeout = 5s);
+
+// The answer to the room or server command sent with `request_id`: the first
+// CommandResult or ErrorMessage with that id, or a message of one of the `also` cases
+// (a BanList, an AuditLog); others are discarded. An empty message, with the failure
+// recorded, when none comes.
+proto::ClientMessage Answer(client::Client& c, const std::string& request_id,
+                            std::initializer_list<proto::ClientMessage::MessageCase> also = {});
+
+// Connects a member for each name (user id "u-" + name, into the given pointer), then
+// has each join `room` in the order given (the first creates it and owns it). Records
+// the failure and returns false when any step fails.
+bool ConnectInRoom(
+    TestServer& ts, const std::string& room,
+    std::initializer_list<std::pair<const char*, std::unique_ptr<client::Client>*>> members);
 
 // A room name (prefix + number) whose home is `shard` among `shard_count` shards.
 std::string RoomNameOnShard(const std::string& prefix, int shard, int shard_count);
