@@ -8,6 +8,13 @@
 namespace tutti::testing {
 namespace {
 
+// The server admin "admin" (user id "u-admin").
+UserSpec Admin() {
+  UserSpec admin = Named("admin");
+  admin.roles = {"admin"};
+  return admin;
+}
+
 class ModerationTest : public ::testing::Test {
  protected:
   ModerationTest() : ts(4) {}
@@ -128,10 +135,7 @@ TEST_F(ModerationTest, UnknownCommandsGetHelpAndHelpDependsOnRole) {
 }
 
 TEST_F(ModerationTest, ServerBanClosesLiveSessionsAndRefusesTheUpgrade) {
-  UserSpec admin_spec;
-  admin_spec.name = "admin";
-  admin_spec.roles = {"admin"};
-  auto admin = ts.Connect(admin_spec);
+  auto admin = ts.Connect(Admin());
   auto bob = ts.Connect("bob");
   ASSERT_TRUE(admin && bob);
   // Members may not.
@@ -158,10 +162,7 @@ TEST_F(ModerationTest, ServerBanClosesLiveSessionsAndRefusesTheUpgrade) {
 }
 
 TEST_F(ModerationTest, AddressBanAndFailedAuthBrake) {
-  UserSpec admin_spec;
-  admin_spec.name = "admin";
-  admin_spec.roles = {"admin"};
-  auto admin = ts.Connect(admin_spec);
+  auto admin = ts.Connect(Admin());
   ASSERT_TRUE(admin);
   // Repeated failures from one address earn a short automatic ban (429), even for a
   // valid payload afterwards.
@@ -185,10 +186,7 @@ TEST_F(ModerationTest, AddressBanAndFailedAuthBrake) {
 }
 
 TEST_F(ModerationTest, ServerStatusIsForAdmins) {
-  UserSpec admin_spec;
-  admin_spec.name = "admin";
-  admin_spec.roles = {"admin"};
-  auto admin = ts.Connect(admin_spec);
+  auto admin = ts.Connect(Admin());
   auto bob = ts.Connect("bob");
   ASSERT_TRUE(admin && bob);
   ASSERT_TRUE(JoinRoom(*bob, "Status Room"));
@@ -210,10 +208,7 @@ TEST_F(ModerationTest, ServerStatusIsForAdmins) {
 
 TEST(ServerBanCidr, AddressBanRefusesEveryoneFromThatNetwork) {
   TestServer ts(2);
-  UserSpec admin_spec;
-  admin_spec.name = "admin";
-  admin_spec.roles = {"admin"};
-  auto admin = ts.Connect(admin_spec);
+  auto admin = ts.Connect(Admin());
   ASSERT_TRUE(admin);
   ASSERT_TRUE(admin->Send(ChatMsg("/sban 127.0.0.0/8 10m test", "c")));
   EXPECT_TRUE(Answer(*admin, "c").command_result().ok());
