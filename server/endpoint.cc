@@ -495,6 +495,8 @@ absl::Status Endpoint::Listen(const std::string& address, uint16_t port) {
   return absl::OkStatus();
 }
 
+size_t Endpoint::QueuedBytes() const { return impl_->ws.QueuedBytes(); }
+
 uint16_t Endpoint::LocalPort() const {
   websocketpp::lib::asio::error_code ec;
   auto ep = impl_->ws.get_local_endpoint(ec);

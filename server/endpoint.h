@@ -8,6 +8,7 @@
 #ifndef TUTTI_SERVER_ENDPOINT_H_
 #define TUTTI_SERVER_ENDPOINT_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,6 +27,9 @@ class Endpoint {
   absl::Status Listen(const std::string& address, uint16_t port);
   uint16_t LocalPort() const;
   void StopListening();
+  // Bytes queued to this endpoint's connections that the kernel has not taken yet (a
+  // running sum kept by the connections, so reading it costs nothing per connection).
+  size_t QueuedBytes() const;
 
   struct Impl;
 

@@ -296,11 +296,9 @@ void Shard::Count(Session::SendResult r) {
   if (r == Session::SendResult::kQueued) ++counters_.frames_out;
 }
 
-void Shard::SampleOutbound() {
-  uint64_t bytes = 0;
-  for (const auto& [id, s] : sessions_) bytes += s->BufferedBytes();
-  counters_.outbound_queue_bytes.Set(bytes);
-}
+// One read of the endpoint's running sum: visiting every session here cost an idle shard
+// of 10,000 members ~0.3 us per session each second (docs/PERFORMANCE.md).
+void Shard::SampleOutbound() { counters_.outbound_queue_bytes.Set(endpoint_->QueuedBytes()); }
 
 void Shard::SendToSession(SessionId session, const Frame& frame) {
   OnShard(ShardOfSession(session),

@@ -29,12 +29,15 @@ class OutboundConnection;
 
 // What one endpoint (so one shard thread) still has to do before its loop turn ends:
 // websocketpp's deferred dispatch handlers, then the connections with bytes to write.
+// It also keeps the sum of its connections' QueuedBytes(), so the shard's gauge of
+// queued bytes is one read, not a visit to every connection (idle shards stay idle).
 // See OutboundConnection.
 template <typename cfg>
 struct FlushQueue {
   std::vector<websocketpp::transport::dispatch_handler> handlers;
   std::vector<std::shared_ptr<OutboundConnection<cfg>>> dirty;
   bool posted = false;
+  size_t queued_bytes = 0;  // the sum of QueuedBytes() over the connections using it
 };
 
 // websocketpp's Asio transport connection with Tutti's own outbound queue.
@@ -77,14 +80,16 @@ class OutboundConnection : public websocketpp::transport::asio::connection<cfg> 
   OutboundConnection(bool is_server, const std::shared_ptr<typename cfg::alog_type>& alog,
                      const std::shared_ptr<typename cfg::elog_type>& elog)
       : base(is_server, alog, elog) {}
+  ~OutboundConnection() { Unqueued(queued_bytes_); }
 
+  // Once, before anything is queued (the endpoint's init).
   void set_flush_queue(std::shared_ptr<FlushQueue<cfg>> q) { flush_ = std::move(q); }
 
   // Queues one prepared frame behind everything queued before it.
   void SendFrame(const Frame& frame) {
     if (failed_) return;
     queue_.push_back(Item{frame});
-    queued_bytes_ += frame->wire_size();
+    Queued(frame->wire_size());
     MarkDirty();
   }
 
@@ -101,7 +106,7 @@ class OutboundConnection : public websocketpp::transport::asio::connection<cfg> 
     size_t out = keep;
     for (size_t i = keep; i < queue_.size(); ++i) {
       if (queue_[i].frame) {
-        queued_bytes_ -= queue_[i].frame->wire_size();
+        Unqueued(queue_[i].frame->wire_size());
         continue;
       }
       queue_[out++] = std::move(queue_[i]);
@@ -131,7 +136,7 @@ class OutboundConnection : public websocketpp::transport::asio::connection<cfg> 
     ws_bufs_ = &bufs;
     ws_handler_ = handler;
     queue_.push_back(Item{nullptr, n});
-    queued_bytes_ += n;
+    Queued(n);
     MarkDirty();
   }
 
@@ -255,7 +260,7 @@ class OutboundConnection : public websocketpp::transport::asio::connection<cfg> 
   // Drops `n` written bytes from the front of the queue; websocketpp learns that its
   // frames are out once their last byte is.
   void Consume(size_t n) {
-    queued_bytes_ -= n;
+    Unqueued(n);
     while (n > 0) {
       Item& item = queue_[head_];
       const size_t size = item.frame ? item.frame->wire_size() : item.ws_size;
@@ -292,7 +297,7 @@ class OutboundConnection : public websocketpp::transport::asio::connection<cfg> 
     queue_.clear();
     head_ = 0;
     head_offset_ = 0;
-    queued_bytes_ = 0;
+    Unqueued(queued_bytes_);
     if (h) {
       h(failure_);
     } else {
@@ -301,6 +306,17 @@ class OutboundConnection : public websocketpp::transport::asio::connection<cfg> 
       boost::system::error_code ec;
       this->get_socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
     }
+  }
+
+  // queued_bytes_ and the flush queue's sum move together.
+  void Queued(size_t n) {
+    queued_bytes_ += n;
+    flush_->queued_bytes += n;
+  }
+  void Unqueued(size_t n) {
+    if (n == 0) return;  // also: a connection that never got its flush queue
+    queued_bytes_ -= n;
+    flush_->queued_bytes -= n;
   }
 
   void Post(const websocketpp::transport::write_handler& handler, websocketpp::lib::error_code ec) {

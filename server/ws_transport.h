@@ -111,6 +111,9 @@ class OutboundEndpoint : public websocketpp::transport::asio::endpoint<cfg> {
     if (spare_fd_ >= 0) ::close(spare_fd_);
   }
 
+  // Bytes queued on this endpoint's connections that the kernel has not taken yet.
+  size_t QueuedBytes() const { return flush_->queued_bytes; }
+
   websocketpp::lib::error_code init(transport_con_ptr tcon) {
     tcon->set_flush_queue(flush_);
     return base::init(tcon);

@@ -4,8 +4,9 @@
 // can reach, relay MIDI, create a password room and get banned, and a scrape of the admin
 // listener shows each of those in its own series: refusals by (status, reason), rate
 // limits by bucket, frames and bytes by message kind, close codes, and the histograms
-// (join latency, MIDI fan-out, store transactions, password-hash pool). promtool checks
-// a scrape taken while clients stream MIDI.
+// (join latency, MIDI fan-out, store transactions, password-hash pool), and the outbound
+// queue gauge follows a reader that stopped reading. promtool checks a scrape taken while
+// clients stream MIDI.
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -223,6 +224,46 @@ TEST_F(MetricsCountersTest, EachRefusalClassAndRateBucketShowsInItsSeries) {
   EXPECT_EQ(after.count("tutti_rate_limited_total{bucket=\"busy\"}"), 1u);
   EXPECT_EQ(after.count("tutti_outbound_queue_bytes{shard=\"1\"}"), 1u);
   EXPECT_EQ(after.count("tutti_hash_pool_queue_depth"), 1u);
+}
+
+// The outbound queue gauge is a running sum the connections keep (not a visit to every
+// session): it shows the bytes a reader that stopped reading has not taken, and goes back
+// to zero once that reader is gone, however its connection ended.
+TEST_F(MetricsCountersTest, TheOutboundQueueGaugeCountsAStalledReaderAndEmptiesWhenItIsGone) {
+  Start(
+      [](server::ServerConfig& c) {
+        c.socket_send_buffer = 4096;
+        c.outbound_soft_limit = 1 << 20;  // the stalled reader is never cut off here
+        c.outbound_hard_limit = 2 << 20;
+        c.chat_per_second = 1e6;
+        c.chat_burst = 1e6;
+      },
+      1);
+  const std::string series = "tutti_outbound_queue_bytes{shard=\"0\"}";
+  auto sender = server_->Connect("sender");
+  ASSERT_TRUE(sender);
+  ASSERT_TRUE(JoinRoom(*sender, "Queued"));
+  RawWs stalled;
+  ASSERT_TRUE(stalled.Open(server_->port(), server_->Resource(Named("stalled")), 4096));
+  proto::ServerMessage join = JoinMsg("Queued");
+  client::StampServerMessageType(&join);
+  ASSERT_TRUE(stalled.SendBinary(join.SerializeAsString()));
+  auto joined = sender->WaitFor(proto::ClientMessage::kUserJoinedRoom, 5s);
+  ASSERT_TRUE(joined);
+  ASSERT_EQ(joined->user_joined_room().user_info().user_id(), "u-stalled");
+  // 200 lines of ~400 bytes: far more than the two 4 KiB socket buffers hold.
+  const std::string filler(400, 'q');
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(sender->Send(ChatMsg(std::to_string(i) + filler)));
+  EXPECT_TRUE(Reaches(series, 16 * 1024));
+  stalled.CloseSocket();
+  double seen = -1;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        seen = Scrape()[series];
+        return seen == 0;
+      },
+      10s))
+      << series << " stayed at " << seen << " after the stalled reader went away";
 }
 
 // The door's refusals at accept: each case has a server of its own, as a refused
