@@ -60,6 +60,12 @@ class NodeBus {
   virtual void ShareBan(const std::string& target, const std::string& record,
                         int64_t changed_unix_ms, int64_t forget_at_unix_ms,
                         const std::string& message) = 0;
+  // How long a node's users stay in the presence without a refresh (ms).
+  virtual int presence_ttl_ms() const = 0;
+  // A clean stop: this node's presence goes and the farewell is published, then the bus
+  // closes (at once when it is down, bounded otherwise). Called first when shard 0 shuts
+  // down, before it waits for its clients. Nothing is published or written afterwards.
+  virtual void Leave() = 0;
 };
 
 }  // namespace tutti::server

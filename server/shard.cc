@@ -18,6 +18,7 @@
 #include "server/held_ticker.h"
 #include "server/idle_sweep.h"
 #include "server/loop_lag_probe.h"
+#include "server/node_bus.h"
 #include "server/resume_tokens.h"
 #include "server/server_log.h"
 #include "server/store/store.h"
@@ -94,6 +95,10 @@ void Shard::Join() {
 void Shard::BeginShutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
+  // Shard 0's node bus says goodbye first (its presence goes, the farewell is published):
+  // a client that never finishes the close handshake would otherwise hold the shard until
+  // the grace below stops the loop, and the farewell with it.
+  if (NodeBus* bus = broker_ ? broker_->node_bus() : nullptr) bus->Leave();
   held_->Stop();
   idle_->Stop();
   parked_->Stop();

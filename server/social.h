@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -218,10 +219,12 @@ class Social {
   // A user online on other nodes: their record per node.
   struct RemoteUser {
     std::map<std::string, proto::NodeUser> nodes;
+    std::set<std::string> names;  // lower-case names it was indexed under (remote_by_name_)
   };
   void OnBusMessage(std::string_view bytes);
   void OnBusBans(const std::vector<std::string>& records);
-  // A node that stopped cleanly: its users are offline here now.
+  // A node that stopped cleanly: its users are offline here now, and it stays gone for
+  // one presence TTL (gone_nodes_).
   void ForgetNode(const std::string& node);
   // Tells this node's friends of `user_id` (a user of other nodes) that they are offline.
   void TellOffline(const std::string& user_id, const std::string& username);
@@ -265,6 +268,11 @@ class Social {
   std::unordered_map<std::string, RemoteUser> remote_;           // users of other nodes by id
   std::unordered_map<std::string, std::string> remote_by_name_;  // lower-case name -> id
   std::unordered_set<std::string> live_nodes_;                   // other nodes, last view
+  // Nodes whose farewell came, and when (NowUs), kept for one presence TTL: a refresh
+  // that Redis ran before the farewell can be answered after it, and must not bring the
+  // node's users back. Node ids are per process, so a node that starts again is a new one.
+  std::unordered_map<std::string, int64_t> gone_nodes_;
+  static constexpr size_t kMaxGoneNodes = 1024;
   BusStats bus_stats_;
   std::unordered_map<std::string, User> users_;           // online users by id
   std::unordered_map<std::string, std::string> by_name_;  // lower-case username -> id

@@ -154,7 +154,11 @@ void Social::SetRemote(const std::string& node, const proto::NodeUser& user) {
   live_nodes_.insert(node);
   RemoteUser& r = remote_[user.user_id()];
   r.nodes[node] = user;
-  if (!user.username().empty()) remote_by_name_[Lower(user.username())] = user.user_id();
+  if (!user.username().empty()) {
+    const std::string name = Lower(user.username());
+    remote_by_name_[name] = user.user_id();
+    r.names.insert(name);
+  }
 }
 
 void Social::DropRemote(const std::string& node, const std::string& user_id) {
@@ -162,8 +166,9 @@ void Social::DropRemote(const std::string& node, const std::string& user_id) {
   if (it == remote_.end()) return;
   it->second.nodes.erase(node);
   if (!it->second.nodes.empty()) return;
-  for (auto n = remote_by_name_.begin(); n != remote_by_name_.end();) {
-    n = n->second == user_id ? remote_by_name_.erase(n) : std::next(n);
+  for (const std::string& name : it->second.names) {
+    auto n = remote_by_name_.find(name);
+    if (n != remote_by_name_.end() && n->second == user_id) remote_by_name_.erase(n);
   }
   remote_.erase(it);
 }
@@ -190,9 +195,15 @@ proto::FriendInfo Social::RemotePresence(const std::string& user_id) const {
 
 void Social::OnBusView(const std::vector<std::string>& nodes,
                        const std::vector<std::pair<std::string, std::string>>& users) {
+  // Farewells older than one TTL: no refresh can list their node any more.
+  const int64_t now = host_->NowUs();
+  const int64_t ttl_us = bus_ == nullptr ? 0 : int64_t{bus_->presence_ttl_ms()} * 1000;
+  for (auto g = gone_nodes_.begin(); g != gone_nodes_.end();) {
+    g = now - g->second > ttl_us ? gone_nodes_.erase(g) : std::next(g);
+  }
   std::unordered_set<std::string> live;
   for (const std::string& n : nodes) {
-    if (bus_ == nullptr || n != bus_->node_id()) live.insert(n);
+    if ((bus_ == nullptr || n != bus_->node_id()) && !gone_nodes_.count(n)) live.insert(n);
   }
   std::unordered_map<std::string, RemoteUser> fresh;
   std::unordered_map<std::string, std::string> by_name;
@@ -202,8 +213,14 @@ void Social::OnBusView(const std::vector<std::string>& nodes,
       bus_stats_.malformed.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    fresh[user.user_id()].nodes[node] = user;
-    if (!user.username().empty()) by_name[Lower(user.username())] = user.user_id();
+    if (gone_nodes_.count(node)) continue;  // a refresh Redis ran before its farewell
+    RemoteUser& r = fresh[user.user_id()];
+    r.nodes[node] = user;
+    if (!user.username().empty()) {
+      const std::string name = Lower(user.username());
+      by_name[name] = user.user_id();
+      r.names.insert(name);
+    }
   }
   // Users whose every node is gone (killed, or cut off for longer than the TTL) cannot
   // say goodbye: their friends here are told they are offline now.
@@ -238,6 +255,7 @@ void Social::TellOffline(const std::string& user_id, const std::string& username
 }
 
 void Social::ForgetNode(const std::string& node) {
+  if (gone_nodes_.size() < kMaxGoneNodes) gone_nodes_.emplace(node, host_->NowUs());
   live_nodes_.erase(node);
   bus_stats_.nodes.store(live_nodes_.size() + 1, std::memory_order_relaxed);
   std::vector<std::pair<std::string, std::string>> gone;  // id, username

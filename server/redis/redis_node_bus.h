@@ -18,8 +18,9 @@
 // ban changes wait (the latest per target) and are written when the link is back; the
 // links reconnect with the backoff of redis_client.h and the next refresh rewrites
 // everything.
-// Leave (a clean stop): one script removes this node's hash and its entry in the nodes'
-// set and publishes the farewell, so the others drop its users at once; then Stop.
+// Leave (a clean stop, called first thing when shard 0 shuts down, before it waits for
+// its clients): one script removes this node's hash and its entry in the nodes' set and
+// publishes the farewell, so the others drop its users at once; then Stop.
 // Thread affinity: the io_context's thread (shard 0's); constructed before it runs.
 // Owner: the RedisBroker of shard 0.
 #ifndef TUTTI_SERVER_REDIS_REDIS_NODE_BUS_H_
@@ -61,9 +62,10 @@ class RedisNodeBus final : public NodeBus {
   void RemoveUser(const std::string& user_id) override;
   void ShareBan(const std::string& target, const std::string& record, int64_t changed_unix_ms,
                 int64_t forget_at_unix_ms, const std::string& message) override;
+  int presence_ttl_ms() const override { return ttl_ms_; }
   // A clean stop: removes this node's presence, publishes the farewell, then Stop (at
   // once when the link is down, after kLeaveTimeoutMs at most otherwise).
-  void Leave();
+  void Leave() override;
   // Closes the links; nothing runs afterwards.
   void Stop();
 

@@ -3,13 +3,15 @@
 // PID, with real WebSocket clients on each. A server ban made on node A closes the
 // banned member's session on node B and B refuses them; private messages and friend
 // events cross the nodes; a node killed with SIGKILL drops out of the others' view
-// within its presence TTL, one stopped cleanly at once; bans made while a node is down
+// within its presence TTL, one stopped cleanly at once (its farewell heard on the bus,
+// even when a client of it never finishes the close handshake); bans made while a node is down
 // reach it when it starts; the bus's metrics. Every wait is bounded by a deadline.
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,7 +19,9 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/redis/bus_listener.h"
 #include "tests/redis/nodes_harness.h"
+#include "tests/testing/raw_ws.h"
 
 namespace tutti::testing {
 namespace {
@@ -126,6 +130,36 @@ class NodeBusTest : public NodesTest {
   static double Sample(const std::string& page, const std::string& name) {
     const size_t at = page.find("\n" + name + " ");
     return at == std::string::npos ? -1 : std::atof(page.c_str() + at + name.size() + 2);
+  }
+
+  // The node that announced `user_id` online on the bus ("" when none did within 10 s).
+  static std::string NodeOf(BusListener& bus, const std::string& user_id) {
+    auto heard = bus.WaitFor(
+        [&user_id](const proto::NodeBusMessage& m) {
+          return m.has_presence() && m.presence().online() &&
+                 m.presence().user().user_id() == user_id;
+        },
+        10s);
+    return heard ? heard->from_node() : "";
+  }
+
+  // True when `node`'s farewell was heard on the bus (within 10 s).
+  static bool Farewell(BusListener& bus, const std::string& node) {
+    return bus
+        .WaitFor(
+            [&node](const proto::NodeBusMessage& m) {
+              return m.has_gone() && m.from_node() == node;
+            },
+            10s)
+        .has_value();
+  }
+
+  // Waits until the nodes' set in Redis holds `want` nodes.
+  bool NodesInRedis(int64_t want) {
+    return WaitRedisReply({"ZCARD", "tutti:{nodebus}:nodes"}, [want](const redisReply* r) {
+      int64_t n = 0;
+      return server::redis::ReplyInteger(r, &n) && n == want;
+    });
   }
 
   static bool Delivered(const proto::ClientMessage& m) { return m.has_private_message(); }
@@ -352,26 +386,65 @@ TEST_F(NodeBusTest, CleanStopTakesANodesUsersOfflineAtOnce) {
   // A presence TTL far longer than the waits below: only B's own removal explains them.
   std::unique_ptr<ServerProcess> a, b;
   ASSERT_NO_FATAL_FAILURE(StartNodes(&a, &b, {"--redis_presence_ttl_ms", "60000"}));
+  BusListener bus(redis_.port());
+  ASSERT_TRUE(bus.Listening());
+  ASSERT_TRUE(WaitBusListeners(3));
   auto ann = ConnectAs(a->port(), "ann");
   ASSERT_TRUE(ann);
   auto bob = ConnectAs(b->port(), "bob");
   ASSERT_TRUE(bob);
   ASSERT_TRUE(ProbePm(*ann, "u-bob", Delivered, 15s));
-  auto nodes_in_redis = [this](int64_t want) {
-    return WaitRedisReply({"ZCARD", "tutti:{nodebus}:nodes"}, [want](const redisReply* r) {
-      int64_t n = 0;
-      return server::redis::ReplyInteger(r, &n) && n == want;
-    });
-  };
-  ASSERT_TRUE(nodes_in_redis(2));
+  const std::string node_b = NodeOf(bus, "u-bob");
+  ASSERT_FALSE(node_b.empty()) << "B never announced bob";
+  ASSERT_TRUE(NodesInRedis(2));
 
   ASSERT_EQ(b->Stop(SIGTERM, 10000), 0);
-  EXPECT_TRUE(nodes_in_redis(1));
+  // B said goodbye on the bus (bob's own session end would take him off A as well, so
+  // the farewell is what this test is about).
+  EXPECT_TRUE(Farewell(bus, node_b));
+  EXPECT_TRUE(NodesInRedis(1));
   // Only A's presence hash is left (ann's).
   EXPECT_TRUE(WaitRedisReply({"KEYS", "tutti:{nodebus}:node:*"}, [](const redisReply* r) {
     return r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 1;
   }));
   EXPECT_TRUE(ProbePm(*ann, "u-bob", NotFound, 10s));
+  EXPECT_EQ(a->Stop(SIGTERM, 10000), 0);
+}
+
+TEST_F(NodeBusTest, CleanStopSaysGoodbyeBeforeWaitingForADeafClient) {
+  // B waits for close handshakes longer than its shutdown grace (3 s), and its client
+  // never reads: the shutdown ends with that client still there. The farewell goes first.
+  const std::string config = dir_b_ + "/slow-close.toml";
+  {
+    std::ofstream f(config);
+    f << "close_timeout_ms = 60000\n";
+  }
+  std::unique_ptr<ServerProcess> a, b;
+  ASSERT_NO_FATAL_FAILURE(
+      StartNodes(&a, &b, {"--config", config, "--redis_presence_ttl_ms", "60000"}));
+  BusListener bus(redis_.port());
+  ASSERT_TRUE(bus.Listening());
+  ASSERT_TRUE(WaitBusListeners(3));
+  auto ann = ConnectAs(a->port(), "ann");
+  ASSERT_TRUE(ann);
+  crypto::DevConnectionRequest req;
+  req.user_id = "u-deaf";
+  req.name = "deaf";
+  req.member = true;
+  req.port = b->port();
+  auto dev = crypto::MintDevConnection(req, &issuer_, seal_, server::SystemClock().UnixMs());
+  ASSERT_TRUE(dev.ok());
+  RawWs deaf;  // upgraded, then never reads a byte or answers a close
+  ASSERT_TRUE(deaf.Open(b->port(), dev->resource));
+  ASSERT_TRUE(ProbePm(*ann, "u-deaf", Delivered, 15s));
+  const std::string node_b = NodeOf(bus, "u-deaf");
+  ASSERT_FALSE(node_b.empty()) << "B never announced the deaf client";
+
+  ASSERT_EQ(b->Stop(SIGTERM, 20000), 0) << b->output();
+  EXPECT_TRUE(Farewell(bus, node_b)) << b->output();
+  EXPECT_TRUE(NodesInRedis(1));
+  // A dropped the deaf client's user with B, long before B's presence would expire.
+  EXPECT_TRUE(ProbePm(*ann, "u-deaf", NotFound, 10s));
   EXPECT_EQ(a->Stop(SIGTERM, 10000), 0);
 }
 

@@ -96,6 +96,8 @@ class FakeBus : public NodeBus {
     (*hash_)[target] = record;
     outbox.push_back(message);
   }
+  int presence_ttl_ms() const override { return kTtlMs; }
+  void Leave() override { left = true; }
   // The bus comes up again: what waited goes out, then the node reads the hash.
   void Reconnect() {
     is_up = true;
@@ -116,6 +118,8 @@ class FakeBus : public NodeBus {
   std::deque<std::string> outbox;
   std::map<std::string, std::string> users;
   bool is_up = true;
+  bool left = false;
+  static constexpr int kTtlMs = 15000;
 
  private:
   std::string id_;
@@ -440,6 +444,59 @@ TEST_F(SocialNodesTest, ANodeThatStopsCleanlyTakesItsUsersOfflineAtOnce) {
   a_.PrivateMessage(kAnn, "u-ann", "ann", Pm("u-bob", "hi"), "r1");
   EXPECT_EQ(host_a_.Last(kAnn).error_message().code(), proto::NOT_FOUND);
   EXPECT_EQ(a_.bus_malformed(), 0u);
+}
+
+TEST_F(SocialNodesTest, ARefreshAnsweredAfterAFarewellDoesNotBringTheNodeBack) {
+  BothOnline();
+  bus_a_.handlers.message(bus_b_.handlers.farewell);
+  ASSERT_EQ(a_.remote_users(), 0u);
+  // A refresh that Redis ran before B's farewell, answered after it: B and bob in it.
+  View(bus_a_, {&bus_a_, &bus_b_});
+  EXPECT_EQ(a_.remote_users(), 0u);
+  EXPECT_EQ(a_.bus_stats().nodes.load(), 1u);
+  a_.PrivateMessage(kAnn, "u-ann", "ann", Pm("bob", "hi"), "r1");
+  EXPECT_EQ(host_a_.Last(kAnn).error_message().code(), proto::NOT_FOUND);
+  // B's process starts again: a new node id, taken at once, its users with it.
+  FakeBus again("node-b-again", &ban_hash_);
+  again.users = bus_b_.users;
+  View(bus_a_, {&bus_a_, &again});
+  EXPECT_EQ(a_.remote_users(), 1u);
+  EXPECT_EQ(a_.bus_stats().nodes.load(), 2u);
+  // One TTL after the farewell no refresh can list B any more: the farewell is forgotten
+  // (the memory is bounded) and a view is believed again.
+  host_a_.now_us += int64_t{FakeBus::kTtlMs} * 1000 + 1;
+  View(bus_a_, {&bus_a_, &bus_b_});
+  EXPECT_EQ(a_.bus_stats().nodes.load(), 2u);
+  EXPECT_EQ(a_.remote_users(), 1u);
+}
+
+TEST_F(SocialNodesTest, UsersDroppedFromAnotherNodeCannotBeFoundByAnyNameTheyHad) {
+  BothOnline();
+  b_.SessionOnline(33, User("carl"));
+  Pump();
+  ASSERT_EQ(a_.remote_users(), 2u);
+  // bob shows up under a second name (a record from B naming him differently).
+  proto::NodeBusMessage renamed;
+  renamed.set_from_node("node-b");
+  renamed.mutable_presence()->set_online(true);
+  renamed.mutable_presence()->mutable_user()->set_user_id("u-bob");
+  renamed.mutable_presence()->mutable_user()->set_username("Robert");
+  bus_a_.handlers.message(renamed.SerializeAsString());
+  b_.SessionOffline(kBob, "u-bob");
+  Pump();
+  EXPECT_EQ(a_.remote_users(), 1u);
+  for (const char* name : {"bob", "robert"}) {
+    a_.PrivateMessage(kAnn, "u-ann", "ann", Pm(name, "hi"), name);
+    EXPECT_EQ(host_a_.Last(kAnn).error_message().code(), proto::NOT_FOUND) << name;
+  }
+  // carl is still found by his name, and dropped with his node.
+  a_.PrivateMessage(kAnn, "u-ann", "ann", Pm("CARL", "hi"), "c1");
+  Pump();
+  EXPECT_EQ(host_a_.Last(kAnn).request_id(), "c1");
+  EXPECT_TRUE(host_a_.Last(kAnn).has_private_message()) << host_a_.Last(kAnn).DebugString();
+  bus_a_.handlers.message(bus_b_.handlers.farewell);
+  a_.PrivateMessage(kAnn, "u-ann", "ann", Pm("carl", "hi"), "c2");
+  EXPECT_EQ(host_a_.Last(kAnn).error_message().code(), proto::NOT_FOUND);
 }
 
 TEST_F(SocialNodesTest, StatsCountWhatCrossedTheBus) {
