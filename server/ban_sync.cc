@@ -57,4 +57,38 @@ BanSyncResult SyncServerBans(store::Store& store, const std::vector<BanChange>& 
   return out;
 }
 
+BanFollowUp FollowUpBanSync(const moderation::BanList& snapshot,
+                            const std::vector<BanChange>& changes, const BanSyncResult& result,
+                            int64_t now_unix_ms) {
+  BanFollowUp out;
+  for (const auto& [ban, add] : result.applied) {
+    out.republish = true;
+    if (add && ban.ActiveAt(now_unix_ms)) out.close = true;
+  }
+  // The snapshot holds only bans in force, one per target (the longest-lasting).
+  std::map<std::string, const moderation::ServerBan*> held;
+  for (const moderation::ServerBan& b : snapshot.entries()) {
+    auto [it, fresh] = held.emplace(b.target, &b);
+    if (!fresh && it->second->created_unix_ms < b.created_unix_ms) it->second = &b;
+  }
+  for (const auto& [ban, add] : changes) {
+    auto it = held.find(ban.target);
+    const moderation::ServerBan* have = it == held.end() ? nullptr : it->second;
+    if (add && ban.ActiveAt(now_unix_ms)) {
+      // In force and newer than what the snapshot refuses: the store has it (it was
+      // there, or the sync just wrote it) and the snapshot does not yet.
+      if (have == nullptr || have->created_unix_ms < ban.created_unix_ms) {
+        out.republish = true;
+        out.close = true;
+      }
+    } else if (have != nullptr && (add ? have->created_unix_ms < ban.created_unix_ms
+                                       : have->created_unix_ms <= ban.created_unix_ms)) {
+      // A lift (or a newer ban that is over) of what the snapshot still refuses, by the
+      // rules SyncServerBans applies to the store.
+      out.republish = true;
+    }
+  }
+  return out;
+}
+
 }  // namespace tutti::server

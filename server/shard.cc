@@ -192,15 +192,18 @@ void Shard::CloseBannedSessions() {
 void Shard::ApplyRemoteBans(std::vector<BanChange> changes) {
   Cluster* srv = cluster_;
   const int64_t now = UnixMs();
-  bool close = false;  // even when the store had it (a shared store), the snapshot did not
-  for (const BanChange& c : changes) close = close || (c.second && c.first.ActiveAt(now));
   auto result = std::make_shared<BanSyncResult>();
+  auto follow = std::make_shared<BanFollowUp>();
   const bool queued = Storage(
-      [srv, changes = std::move(changes), result, now](store::Store& st) {
+      [srv, changes = std::move(changes), result, follow, now](store::Store& st) {
+        // The snapshot before the sync: even when the store had a change already (a
+        // shared store), the snapshot may not (FollowUpBanSync).
+        const std::shared_ptr<const moderation::BanList> before = srv->bans();
         *result = SyncServerBans(st, changes, now);
-        srv->RepublishBans(st);
+        *follow = FollowUpBanSync(*before, changes, *result, now);
+        if (follow->republish) srv->RepublishBans(st);
       },
-      [srv, result, close] {
+      [srv, result, follow] {
         for (const auto& [ban, add] : result->applied) {
           srv->log().Warn(add ? "ban.add" : "ban.lift",
                           {{"target", ban.target}, {"actor", ban.actor}, {"via", "node bus"}});
@@ -208,7 +211,7 @@ void Shard::ApplyRemoteBans(std::vector<BanChange> changes) {
         if (!result->status.ok()) {
           srv->log().Error("ban.remote_failed", {{"reason", result->status.ToString()}});
         }
-        if (!close) return;
+        if (!follow->close) return;
         for (int i = 0; i < srv->shard_count(); ++i) {
           Shard& t = srv->shard(i);
           t.Post([&t] { t.CloseBannedSessions(); });
