@@ -55,6 +55,10 @@ std::string RenderStatusJson(const MetricsSnapshot& s, double cpu_percent) {
   if (s.redis_enabled) {
     j += ",\"redis_up\":" + std::string(s.redis_shards_down == 0 ? "true" : "false");
   }
+  if (s.node_bus_enabled) {
+    j += ",\"node_bus_up\":" + std::string(s.node_bus_up ? "true" : "false");
+    j += ",\"node_bus_nodes\":" + Int(s.node_bus_nodes);
+  }
   j += ",\"cpu_percent\":" + Num(cpu_percent);
   j += ",\"resident_memory_bytes\":" + Int(s.process.resident_bytes);
   j += ",\"open_fds\":" + Int(s.process.open_fds);

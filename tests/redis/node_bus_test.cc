@@ -464,6 +464,9 @@ TEST_F(NodeBusTest, MetricsShowTheBusAndMalformedBytesAreDroppedWithoutALogLine)
     scrape();
     return Sample(page, "tutti_node_bus_up") == 1 && Sample(page, "tutti_node_bus_nodes") == 2;
   })) << page;
+  // /status says the same.
+  const std::string status = AdminGet(admin_a, "/status").second;
+  EXPECT_NE(status.find("\"node_bus_up\":true,\"node_bus_nodes\":2"), std::string::npos) << status;
   EXPECT_GT(Sample(page, "tutti_node_bus_messages_published_total"), 0) << page;
   EXPECT_GT(Sample(page, "tutti_node_bus_messages_received_total"), 0) << page;
   EXPECT_EQ(Sample(page, "tutti_node_bus_malformed_total"), 0) << page;
@@ -487,6 +490,7 @@ TEST_F(NodeBusTest, MetricsShowTheBusAndMalformedBytesAreDroppedWithoutALogLine)
   // Redis goes away: the bus is down.
   redis_.Stop(SIGKILL);
   EXPECT_TRUE(Eventually([&] { return Sample(scrape(), "tutti_node_bus_up") == 0; })) << page;
+  EXPECT_NE(AdminGet(admin_a, "/status").second.find("\"node_bus_up\":false"), std::string::npos);
   EXPECT_EQ(a->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(b->Stop(SIGTERM, 10000), 0);
 }
