@@ -47,6 +47,10 @@ struct StreamPosition {
   bool operator==(const StreamPosition& o) const { return epoch == o.epoch && offset == o.offset; }
 };
 
+// What an event does to the chat lines kept with its stream (ChatLines): a line to
+// keep (RoomChatMessage), or the end of every line kept so far (ChatCleared).
+enum class ChatMark : uint8_t { kNone = 0, kKeep = 1, kClear = 2 };
+
 // One sequenced event: its position, the server time the sequencer gave it, and the
 // complete client frame (with the position inside) shared by every receiver and by the
 // history. `exclude` and `droppable` are delivery hints for the live fan-out only.
@@ -56,6 +60,7 @@ struct Publication {
   Frame frame;
   SessionId exclude = 0;  // the sender, who does not get its own echo (0 = nobody)
   bool droppable = false;
+  ChatMark chat = ChatMark::kNone;
 };
 
 // What a publisher hands the broker: the event without its position.
@@ -63,6 +68,7 @@ struct PublishRequest {
   proto::ClientMessage message;  // message_type stamped; `stream` unset
   SessionId exclude = 0;
   bool droppable = false;
+  ChatMark chat = ChatMark::kNone;
 };
 
 struct HistoryResult {
@@ -125,6 +131,7 @@ class Broker {
   using PublishDone = std::function<void(const Publication&)>;
   using HistoryDone = std::function<void(HistoryResult)>;
   using PresenceDone = std::function<void(std::vector<PresenceEntry>)>;
+  using ChatDone = std::function<void(std::vector<Publication>)>;
 
   virtual ~Broker() = default;
 
@@ -146,6 +153,13 @@ class Broker {
   // The stream is gone (its room closed): history and presence are dropped, and a
   // stream of the same name starts a new epoch.
   virtual void RemoveStream(const std::string& stream) = 0;
+
+  // The chat lines kept with the stream, oldest first: the latest
+  // HistoryLimits::chat_lines events published with ChatMark::kKeep since the last
+  // kClear (bounded by count only, not by the history's age or bytes). A room opened on a
+  // node reads them once, so that a joiner there gets what was said on other nodes before
+  // (docs/SCALE-OUT.md, "Chat history across nodes"). Empty when the engine cannot ask.
+  virtual void ChatLines(const std::string& stream, ChatDone done) = 0;
 
   virtual void SetPresence(const std::string& stream, const PresenceEntry& entry) = 0;
   virtual void RemovePresence(const std::string& stream, SessionId session) = 0;

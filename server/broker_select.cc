@@ -38,6 +38,7 @@ std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock
   redis::RedisBrokerOptions options;
   if (node_bus) options.node_bus_ttl_ms = g_presence_ttl_ms;
   options.limits = config.room_history;
+  options.limits.chat_lines = config.chat_history;
   // Resume state goes to Redis so that a client may resume on another node.
   options.resume_window_ms = config.resume_grace_ms;
   for (const std::string& text : RedisPrimaries()) {
@@ -50,7 +51,7 @@ std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock
     options.primaries.push_back(std::move(a));
   }
   if (options.primaries.empty()) {
-    return std::make_unique<InProcessBroker>(clock, config.room_history);
+    return std::make_unique<InProcessBroker>(clock, options.limits);
   }
   auto engine = std::make_unique<redis::RedisBroker>(io, clock, std::move(options));
   // Down until every primary answered.

@@ -23,6 +23,9 @@ struct HistoryLimits {
   // Older events are of no use: a client gone longer than the resume grace period gets a
   // snapshot anyway. The token lives 2 minutes; history keeps as long.
   int64_t max_age_us = 120'000'000;
+  // Chat lines kept per stream for joiners (Broker::ChatLines), apart from the events
+  // above: ServerConfig::chat_history, set where the engines are made.
+  size_t chat_lines = 50;
 };
 
 }  // namespace tutti::server

@@ -17,6 +17,11 @@ InProcessBroker::Stream& InProcessBroker::Get(const std::string& stream) {
 void InProcessBroker::Publish(const std::string& stream, PublishRequest req, PublishDone done) {
   Stream& s = Get(stream);
   const Publication pub = s.log.Append(std::move(req), clock_->NowUs());
+  if (pub.chat == ChatMark::kClear) s.chat.clear();
+  if (pub.chat == ChatMark::kKeep && limits_.chat_lines > 0) {
+    s.chat.push_back(pub);
+    while (s.chat.size() > limits_.chat_lines) s.chat.pop_front();
+  }
   // A subscriber may unsubscribe itself (or another) while being told. The usual case,
   // one subscriber (the room), needs no copy: nothing is touched after the call. With
   // more, walk a copy.
@@ -49,6 +54,12 @@ void InProcessBroker::History(const std::string& stream, const StreamPosition& s
 }
 
 void InProcessBroker::RemoveStream(const std::string& stream) { streams_.erase(stream); }
+
+void InProcessBroker::ChatLines(const std::string& stream, ChatDone done) {
+  auto it = streams_.find(stream);
+  if (it == streams_.end()) return done({});
+  done(std::vector<Publication>(it->second->chat.begin(), it->second->chat.end()));
+}
 
 void InProcessBroker::SetPresence(const std::string& stream, const PresenceEntry& entry) {
   Get(stream).presence[entry.session] = entry;

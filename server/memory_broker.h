@@ -7,6 +7,7 @@
 #ifndef TUTTI_SERVER_MEMORY_BROKER_H_
 #define TUTTI_SERVER_MEMORY_BROKER_H_
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,6 +31,7 @@ class InProcessBroker final : public Broker {
   StreamPosition Top(const std::string& stream) override;
   void History(const std::string& stream, const StreamPosition& since, HistoryDone done) override;
   void RemoveStream(const std::string& stream) override;
+  void ChatLines(const std::string& stream, ChatDone done) override;
   void SetPresence(const std::string& stream, const PresenceEntry& entry) override;
   void RemovePresence(const std::string& stream, SessionId session) override;
   void Presence(const std::string& stream, PresenceDone done) override;
@@ -44,6 +46,7 @@ class InProcessBroker final : public Broker {
     StreamLog log;
     std::vector<StreamSubscriber*> subscribers;
     std::map<SessionId, PresenceEntry> presence;
+    std::deque<Publication> chat;  // ChatMark::kKeep events since the last kClear
   };
   // Creates the stream (with a fresh epoch) on first use.
   Stream& Get(const std::string& stream);

@@ -21,7 +21,17 @@ Room::Room(std::string room_id, std::string room_name, proto::RoomType type,
       mod_(std::move(owner_id)),
       config_(config),
       host_(host) {
-  if (Broker* b = host_->broker()) b->Subscribe(id_, this);
+  Broker* b = host_->broker();
+  if (b == nullptr) return;
+  b->Subscribe(id_, this);
+  // The lines said before the room opened here (on another node, or before this node's
+  // room object last closed while the stream lived on): read once, joins wait for them.
+  // The in-process engine answers inline.
+  reading_chat_ = true;
+  b->ChatLines(id_, [this, alive = std::weak_ptr<bool>(alive_)](std::vector<Publication> lines) {
+    if (alive.expired()) return;
+    ChatLinesRead(lines);
+  });
 }
 
 int Room::capacity() const {
@@ -116,6 +126,11 @@ int64_t Room::NextRoomTime() {
 }
 
 void Room::Join(const JoinRequest& req, bool password_ok) {
+  if (reading_chat_) {
+    // The room just opened on this node: its joiner gets the earlier chat lines.
+    waiting_joins_.emplace_back(req, password_ok);
+    return;
+  }
   auto fail = [&](proto::ErrorCode code, const std::string& text) {
     host_->JoinFailed(req.session, id_, MakeFrame(MakeError(code, text, req.request_id)));
   };
@@ -359,21 +374,20 @@ void Room::Chat(SessionId session, const std::string& text, proto::ChatMessageTy
   line->set_session_id(session);
   line->set_server_time(NextRoomTime());
   line->set_message_id(next_message_id_++);
-  history_.push_back(*line);
-  while (history_.size() > config_->chat_history) history_.pop_front();
   StampType(&out);
   if (request_id.empty()) {
-    Broadcast(std::move(out), 0, /*droppable=*/false);
+    Broadcast(std::move(out), 0, /*droppable=*/false, nullptr, ChatMark::kKeep);
   } else {
     // The sender's copy echoes its request id (at the same stream position); everyone
     // else shares one frame.
     RoomHost* host = host_;
-    Broadcast(out, session, /*droppable=*/false, [host, session, request_id](const Publication& p) {
+    auto echo = [host, session, request_id](const Publication& p) {
       proto::ClientMessage own;
       if (!own.ParseFromString(p.frame->payload())) return;
       own.set_request_id(request_id);
       host->SendToSession(session, MakeFrame(own));
-    });
+    };
+    Broadcast(out, session, /*droppable=*/false, echo, ChatMark::kKeep);
   }
 }
 

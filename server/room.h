@@ -10,9 +10,11 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -302,8 +304,15 @@ class Room final : public StreamSubscriber {
   // A room event to every member but `exclude`. Non-droppable events are sequenced into
   // the room's stream (when the host has a broker); `then` gets the publication (e.g. to
   // send the sender its own copy, with its request id, at the same position).
+  // `chat`: what the event does to the chat lines kept for joiners (history_, and with
+  // the stream: Broker::ChatLines); applied when the event is delivered, in offset order.
   void Broadcast(proto::ClientMessage msg, SessionId exclude, bool droppable,
-                 const Broker::PublishDone& then = nullptr);
+                 const Broker::PublishDone& then = nullptr, ChatMark chat = ChatMark::kNone);
+  // Applies `mark` of a delivered event (`msg`) to history_.
+  void KeepChat(ChatMark mark, const proto::ClientMessage& msg);
+  // The chat lines the stream kept before this room object opened (Broker::ChatLines),
+  // merged with the ones delivered meanwhile; then the joins that waited are run.
+  void ChatLinesRead(const std::vector<Publication>& lines);
   void BroadcastFrame(const Frame& frame, SessionId exclude, bool droppable);
   void SendTo(SessionId s, proto::ClientMessage msg, const std::string& request_id);
   void Error(SessionId s, proto::ErrorCode code, const std::string& text,
@@ -361,6 +370,18 @@ class Room final : public StreamSubscriber {
   std::map<SessionId, Member> members_;
   int shard_members_[kMaxShards] = {};
   std::deque<proto::RoomChatMessage> history_;
+  // Rooms across nodes: until the stream's kept chat lines have been read (the room's
+  // first moments on this node), joins wait here and delivered chat events are held.
+  struct HeldChat {
+    uint64_t offset = 0;
+    ChatMark mark = ChatMark::kNone;
+    proto::ClientMessage msg;
+  };
+  bool reading_chat_ = false;
+  std::vector<std::pair<JoinRequest, bool>> waiting_joins_;
+  std::vector<HeldChat> chat_while_reading_;
+  // Expires with the room: a broker answer that comes later finds no room.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   uint64_t next_join_order_ = 1;
   uint64_t next_message_id_ = 1;
   int64_t last_room_time_ = 0;

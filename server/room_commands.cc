@@ -85,10 +85,8 @@ void Room::SystemLine(const std::string& text) {
   line->set_message_type(proto::MODERATOR_MESSAGE);
   line->set_server_time(NextRoomTime());
   line->set_message_id(next_message_id_++);
-  history_.push_back(*line);
-  while (history_.size() > config_->chat_history) history_.pop_front();
   StampType(&out);
-  Broadcast(out, 0, /*droppable=*/false);
+  Broadcast(out, 0, /*droppable=*/false, nullptr, ChatMark::kKeep);
 }
 
 void Room::ExpirePenalties(int64_t now_unix_ms) {
@@ -405,12 +403,12 @@ void Room::ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
       BroadcastInfo();
       break;
     case CommandKind::kClear: {
-      history_.clear();
       proto::ClientMessage out;
       out.mutable_chat_cleared()->set_room_id(id_);
       out.mutable_chat_cleared()->set_actor_user_id(actor_id);
       StampType(&out);
-      Broadcast(out, session, /*droppable=*/false);
+      // Every node's room clears its lines when the event reaches it (KeepChat).
+      Broadcast(out, session, /*droppable=*/false, nullptr, ChatMark::kClear);
       SendTo(session, std::move(out), request_id);  // the actor's copy echoes its request
       break;
     }

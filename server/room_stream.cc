@@ -1,7 +1,9 @@
 // Room, its event stream side: every broadcast goes through the room's stream (the
 // broker sequences, keeps and hands it back for fan-out), snapshots say which position
-// they reflect, and SYNC_STATE with a position replays the kept events after it.
+// they reflect, SYNC_STATE with a position replays the kept events after it, and the
+// room's chat lines follow the stream (kept from delivered events, read at opening).
 // Same class, owner and thread as room.cc (the room's home shard).
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -19,7 +21,56 @@ Room::~Room() {
 }
 
 void Room::OnPublication(const std::string&, const Publication& pub) {
+  if (pub.chat != ChatMark::kNone) {
+    // Every node's chat lines, in the stream's order (PROTOCOL.md §12): this node's room
+    // keeps what it is delivered, not what it sent.
+    proto::ClientMessage m;
+    if (pub.chat == ChatMark::kClear || m.ParseFromString(pub.frame->payload())) {
+      if (reading_chat_) {
+        chat_while_reading_.push_back({pub.position.offset, pub.chat, std::move(m)});
+      } else {
+        KeepChat(pub.chat, m);
+      }
+    }
+  }
   BroadcastFrame(pub.frame, pub.exclude, pub.droppable);
+}
+
+void Room::ChatLinesRead(const std::vector<Publication>& lines) {
+  // By offset: a line both read and delivered meanwhile is kept once, and a clear
+  // delivered meanwhile ends every line before it.
+  std::map<uint64_t, proto::RoomChatMessage> merged;
+  for (const Publication& p : lines) {
+    proto::ClientMessage m;
+    if (m.ParseFromString(p.frame->payload()) && m.has_room_chat_message()) {
+      merged[p.position.offset] = m.room_chat_message();
+    }
+  }
+  for (const HeldChat& h : chat_while_reading_) {
+    if (h.mark == ChatMark::kClear) {
+      merged.erase(merged.begin(), merged.lower_bound(h.offset));
+    } else if (h.msg.has_room_chat_message()) {
+      merged[h.offset] = h.msg.room_chat_message();
+    }
+  }
+  chat_while_reading_.clear();
+  history_.clear();
+  for (auto& [offset, line] : merged) history_.push_back(std::move(line));
+  while (history_.size() > config_->chat_history) history_.pop_front();
+  reading_chat_ = false;
+  std::vector<std::pair<JoinRequest, bool>> joins;
+  joins.swap(waiting_joins_);
+  for (const auto& [req, password_ok] : joins) Join(req, password_ok);
+}
+
+void Room::KeepChat(ChatMark mark, const proto::ClientMessage& msg) {
+  if (mark == ChatMark::kClear) {
+    history_.clear();
+    return;
+  }
+  if (mark != ChatMark::kKeep || !msg.has_room_chat_message()) return;
+  history_.push_back(msg.room_chat_message());
+  while (history_.size() > config_->chat_history) history_.pop_front();
 }
 
 void Room::OnResync(const std::string&, const StreamPosition& top, const std::string& reason) {
@@ -53,11 +104,12 @@ void Room::BroadcastFrame(const Frame& frame, SessionId exclude, bool droppable)
 }
 
 void Room::Broadcast(proto::ClientMessage msg, SessionId exclude, bool droppable,
-                     const Broker::PublishDone& then) {
+                     const Broker::PublishDone& then, ChatMark chat) {
   Broker* b = host_->broker();
   // Droppable events (avatar moves, status) are ephemeral: only the latest matters and
   // backpressure may shed them, so they take no place in the stream (PROTOCOL.md §12).
   if (b == nullptr || droppable) {
+    KeepChat(chat, msg);
     Frame frame = MakeFrame(msg);
     BroadcastFrame(frame, exclude, droppable);
     if (then) then(Publication{{}, 0, frame, exclude, droppable});
@@ -67,6 +119,7 @@ void Room::Broadcast(proto::ClientMessage msg, SessionId exclude, bool droppable
   req.message = std::move(msg);
   req.exclude = exclude;
   req.droppable = droppable;
+  req.chat = chat;
   // Delivery happens in OnPublication (the room subscribes to its own stream).
   b->Publish(id_, std::move(req), then);
 }

@@ -26,6 +26,7 @@ Publication StreamLog::Append(PublishRequest req, int64_t now_us) {
   pub.frame = MakeFrame(req.message);
   pub.exclude = req.exclude;
   pub.droppable = req.droppable;
+  pub.chat = req.chat;
   kept_.push_back(pub);
   kept_bytes_ += pub.frame->wire_size();
   Trim(now_us);

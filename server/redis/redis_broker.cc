@@ -230,7 +230,7 @@ void RedisBroker::Publish(const std::string& stream, PublishRequest req, Publish
     MarkRefused(stream);
     return;
   }
-  batches_[stream].push_back({EncodeWireRequest(origin_, req), std::move(done)});
+  batches_[stream].push_back({EncodeWireRequest(origin_, req), req.chat, std::move(done)});
   if (flush_posted_) return;
   flush_posted_ = true;
   // Everything published in this loop turn goes in one script call per room.
@@ -256,13 +256,23 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
   const std::string maxlen = std::to_string(options_.limits.max_events);
   const std::string age_ms = std::to_string(options_.limits.max_age_us / 1000);
   const std::string ttl = std::to_string(options_.key_ttl_seconds);
-  std::vector<std::string_view> args = {meta, log, channel, epoch, maxlen, age_ms, ttl};
+  const std::string chat = ChatKey(stream);
+  const std::string chat_max = std::to_string(options_.limits.chat_lines);
+  std::string marks;
+  marks.reserve(batch.size());
+  for (const Pending& e : batch) {
+    // No lines kept at all: a keep is nothing (LTRIM -0 would keep every line).
+    const bool keep = e.chat == ChatMark::kKeep && options_.limits.chat_lines > 0;
+    marks.push_back(e.chat == ChatMark::kClear ? '2' : keep ? '1' : '0');
+  }
+  std::vector<std::string_view> args = {meta,   log,    chat, channel, epoch,
+                                        maxlen, age_ms, ttl,  marks,   chat_max};
   for (const Pending& e : batch) args.push_back(e.wire);
   auto shared = std::make_shared<std::vector<Pending>>(std::move(batch));
   const size_t n = shared->size();
   ++stats_.script_calls;
   const bool sent =
-      RunScript(p, kPublish, std::move(args), 2, [this, stream, shared](const redisReply* r) {
+      RunScript(p, kPublish, std::move(args), 3, [this, stream, shared](const redisReply* r) {
         OnBatchSequenced(stream, std::move(*shared), r);
       });
   if (!sent) {
@@ -509,6 +519,25 @@ void RedisBroker::ReadHistory(const std::string& stream, const StreamPosition& s
     result.reason = "redis unavailable";
     (*shared_done)(std::move(result));
   }
+}
+
+void RedisBroker::ChatLines(const std::string& stream, ChatDone done) {
+  const bool sent = PrimaryFor(stream).cmd.Command(
+      {"LRANGE", ChatKey(stream), "0", "-1"}, [this, done](const redisReply* r) {
+        std::vector<Publication> lines;
+        if (r != nullptr && r->type == REDIS_REPLY_ARRAY) {
+          for (size_t i = 0; i < r->elements; ++i) {
+            WireEvent e;
+            if (!ParseWireEvent(ReplyString(r->element[i]), &e)) {
+              ++stats_.malformed;
+              continue;
+            }
+            lines.push_back(ToPublication(e, origin_));
+          }
+        }
+        done(std::move(lines));
+      });
+  if (!sent) done({});
 }
 
 void RedisBroker::RemoveStream(const std::string& stream) {

@@ -90,6 +90,8 @@ class RedisBroker final : public Broker {
   StreamPosition Top(const std::string& stream) override;
   void History(const std::string& stream, const StreamPosition& since, HistoryDone done) override;
   void RemoveStream(const std::string& stream) override;
+  // LRANGE of the room's chat list (kept by the publish script).
+  void ChatLines(const std::string& stream, ChatDone done) override;
   void SetPresence(const std::string& stream, const PresenceEntry& entry) override;
   void RemovePresence(const std::string& stream, SessionId session) override;
   void Presence(const std::string& stream, PresenceDone done) override;
@@ -122,6 +124,7 @@ class RedisBroker final : public Broker {
   struct Primary;
   struct Pending {
     std::string wire;  // the request as handed to the script
+    ChatMark chat = ChatMark::kNone;
     PublishDone done;
   };
   struct Stream {

@@ -8,14 +8,15 @@ const std::string_view kPublishScript = R"lua(
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ARGV[2]
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[3])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0, 'time', 0)
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('HGET', KEYS[1], 'time') or '0')
 if now < last then now = last end
-local n = #ARGV - 5
+local n = #ARGV - 7
+local kept = false
 local first = redis.call('HINCRBY', KEYS[1], 'offset', n) - n + 1
 redis.call('HSET', KEYS[1], 'time', string.format('%d', now))
 local ms = math.floor(now / 1000)
@@ -23,10 +24,22 @@ local head = epoch .. ':'
 local tail = ':' .. string.format('%d', now) .. ':'
 for i = 1, n do
   local off = string.format('%d', first + i - 1)
-  local msg = head .. off .. tail .. ARGV[5 + i]
+  local msg = head .. off .. tail .. ARGV[7 + i]
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], string.format('%d', ms) .. '-' .. off,
              'm', msg)
   redis.call('PUBLISH', ARGV[1], msg)
+  local mark = string.sub(ARGV[6], i, i)
+  if mark == '2' then
+    redis.call('DEL', KEYS[3])
+    kept = false
+  elseif mark == '1' then
+    redis.call('RPUSH', KEYS[3], msg)
+    kept = true
+  end
+end
+if kept then
+  redis.call('LTRIM', KEYS[3], -tonumber(ARGV[7]), -1)
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
 end
 redis.call('XTRIM', KEYS[2], 'MINID', '~', string.format('%d', ms - tonumber(ARGV[4])))
 redis.call('EXPIRE', KEYS[1], ARGV[5])
@@ -133,6 +146,7 @@ std::string Tagged(std::string_view room, std::string_view suffix) {
 
 std::string MetaKey(std::string_view room) { return Tagged(room, ":meta"); }
 std::string LogKey(std::string_view room) { return Tagged(room, ":log"); }
+std::string ChatKey(std::string_view room) { return Tagged(room, ":chat"); }
 std::string PresenceKey(std::string_view room) { return Tagged(room, ":presence"); }
 std::string Channel(std::string_view room) { return Tagged(room, ""); }
 std::string ResumeKey(std::string_view key) {

@@ -10,10 +10,13 @@
 namespace tutti::server::redis {
 
 // Publish a batch of events of one room, in order:
-//   KEYS[1] the room's meta hash (epoch, offset, time), KEYS[2] its history stream;
+//   KEYS[1] the room's meta hash (epoch, offset, time), KEYS[2] its history stream,
+//   KEYS[3] its chat list (the kept lines' wire events, oldest first);
 //   ARGV[1] the room's channel, ARGV[2] an epoch to start when the hash is new,
 //   ARGV[3] the history's entry bound (MAXLEN ~), ARGV[4] its age bound in ms (MINID ~),
-//   ARGV[5] the keys' TTL in seconds, ARGV[6..] one wire request per event
+//   ARGV[5] the keys' TTL in seconds, ARGV[6] one ChatMark digit per event (0 none,
+//   1 keep: RPUSH, 2 clear: DEL), ARGV[7] the chat list's bound (LTRIM),
+//   ARGV[8..] one wire request per event
 //   (stream_wire.h).
 // Returns {epoch, first offset, server time in µs}. The time is Redis's TIME, never
 // below the last one given in this epoch.
@@ -68,6 +71,7 @@ std::string_view ScriptText(int script);
 // The keys and channel of a room.
 std::string MetaKey(std::string_view room);
 std::string LogKey(std::string_view room);
+std::string ChatKey(std::string_view room);
 std::string PresenceKey(std::string_view room);
 std::string Channel(std::string_view room);
 // The key of a resume token's state (its own hash tag: spread over the primaries).

@@ -43,7 +43,10 @@ std::string EncodeWireRequest(std::string_view origin, const PublishRequest& req
   out.append(origin);
   out.push_back(':');
   out.append(std::to_string(req.exclude));
-  out.append(req.droppable ? ":1:" : ":0:");
+  // Flags: 1 = droppable, plus 2 x the ChatMark (2 keep, 4 clear).
+  out.push_back(':');
+  out.push_back(static_cast<char>('0' + (req.droppable ? 1 : 0) + 2 * static_cast<int>(req.chat)));
+  out.push_back(':');
   req.message.AppendToString(&out);
   return out;
 }
@@ -57,10 +60,12 @@ bool ParseWireEvent(std::string_view wire, WireEvent* out) {
   }
   if (!IsToken(out->epoch) || !IsToken(out->origin) || !Number(offset, &out->offset) ||
       out->offset == 0 || !Number(time, &out->server_time_us) || !Number(exclude, &out->exclude) ||
-      (flags != "0" && flags != "1")) {
+      flags.size() != 1 || flags[0] < '0' || flags[0] > '5') {
     return false;
   }
-  out->droppable = flags == "1";
+  const int f = flags[0] - '0';
+  out->droppable = (f & 1) != 0;
+  out->chat = static_cast<ChatMark>(f >> 1);
   out->body = rest;
   return true;
 }
@@ -71,6 +76,7 @@ Publication ToPublication(const WireEvent& e, std::string_view self) {
   pub.server_time_us = e.server_time_us;
   pub.exclude = e.origin == self ? e.exclude : 0;
   pub.droppable = e.droppable;
+  pub.chat = e.chat;
   proto::ClientMessage tail;
   proto::StreamPosition* stamp = tail.mutable_stream();
   stamp->set_epoch(pub.position.epoch);

@@ -6,7 +6,8 @@
 // assigned. A receiving node frames body + the encoded `stream` field (field 101):
 // protobuf merges concatenated encodings, so nothing is parsed or re-serialized.
 // `origin` names the publishing engine: `exclude` (a session id) means something only
-// there. Stateless functions; no thread affinity.
+// there. `flags` is one digit: 1 when droppable, plus 2 x the event's ChatMark (2: a
+// chat line to keep, 4: the kept lines cleared). Stateless functions; no thread affinity.
 #ifndef TUTTI_SERVER_REDIS_STREAM_WIRE_H_
 #define TUTTI_SERVER_REDIS_STREAM_WIRE_H_
 
@@ -25,6 +26,7 @@ struct WireEvent {
   std::string_view origin;
   SessionId exclude = 0;
   bool droppable = false;
+  ChatMark chat = ChatMark::kNone;
   std::string_view body;
 };
 

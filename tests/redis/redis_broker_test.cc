@@ -360,9 +360,19 @@ TEST(StreamWireTest, RoundTripsAndRejectsMalformed) {
   EXPECT_EQ(m.room_chat_message().message(), "hi");
   EXPECT_EQ(m.stream().offset(), 5u);
   for (const char* bad :
-       {"", "E:1:2:o:3:0", ":1:2:o:3:0:", "E:0:2:o:3:0:", "E:x:2:o:3:0:", "E:1:2:o:3:2:",
-        "E:1:2:o:-3:0:", "E:1::o:3:0:", "E\xff:1:2:o:3:0:", "E:1:2:o\xfe:3:0:"}) {
+       {"", "E:1:2:o:3:0", ":1:2:o:3:0:", "E:0:2:o:3:0:", "E:x:2:o:3:0:", "E:1:2:o:3:6:",
+        "E:1:2:o:-3:0:", "E:1::o:3:0:", "E\xff:1:2:o:3:0:", "E:1:2:o\xfe:3:0:", "E:1:2:o:3:12:"}) {
     EXPECT_FALSE(ParseWireEvent(bad, &e)) << bad;
+  }
+  // The chat mark travels in the flags, beside droppable.
+  for (ChatMark mark : {ChatMark::kNone, ChatMark::kKeep, ChatMark::kClear}) {
+    PublishRequest marked = Chat("line", 0);
+    marked.chat = mark;
+    const std::string w = "E:1:2:" + EncodeWireRequest("o", marked);
+    ASSERT_TRUE(ParseWireEvent(w, &e)) << w;
+    EXPECT_EQ(e.chat, mark);
+    EXPECT_FALSE(e.droppable);
+    EXPECT_EQ(ToPublication(e, "o").chat, mark);
   }
 }
 

@@ -1,7 +1,8 @@
 // Room events through a real in-process broker (a fake host around it, no sockets):
 // sequenced broadcasts reach the fan-out with their positions, droppable ones stay out of
 // the stream, the sender's own chat copy shares its line's position, a joiner learns
-// where it starts, and a closed room's stream is dropped so its next life has a new epoch.
+// where it starts, a closed room's stream is dropped so its next life has a new epoch, and
+// a room object opened later on the same stream (another node's) gets the chat lines.
 #include <map>
 #include <memory>
 #include <string>
@@ -148,6 +149,48 @@ TEST(RoomStreamTest, AClosedRoomsStreamIsDroppedAndTheNextLifeHasANewEpoch) {
   const StreamPosition second = host.engine().Top("jam");
   EXPECT_EQ(second.offset, 1u);
   EXPECT_NE(second.epoch, first.epoch);
+}
+
+// Two room objects on one stream, as two nodes' rooms on one Redis stream: the one opened
+// later reads the kept lines (Broker::ChatLines), then keeps what it is delivered from
+// the other, in the stream's order; a clear ends the kept lines for the next reader.
+TEST(RoomStreamTest, ALaterRoomObjectOnTheStreamGetsTheChatLines) {
+  ServerConfig config;
+  config.chat_history = 3;
+  BrokerHost host;
+  auto first = Make(&host, &config);
+  first->Join(Req(1, "ann"), true);
+  for (const char* text : {"one", "two", "three", "four"}) {
+    first->Chat(1, text, proto::USER_MESSAGE, "");
+  }
+  auto lines = [](const proto::ClientMessage& m) {
+    std::vector<std::string> out;
+    for (const auto& l : m.room_joined_response().chat_history()) out.push_back(l.message());
+    return out;
+  };
+  auto second = Make(&host, &config);
+  second->Join(Req(2, "bob"), true);
+  ASSERT_TRUE(host.direct[2].back().has_room_joined_response());
+  EXPECT_EQ(lines(host.direct[2].back()), (std::vector<std::string>{"two", "three", "four"}));
+
+  first->Chat(1, "five", proto::USER_MESSAGE, "");
+  second->Chat(2, "six", proto::USER_MESSAGE, "");
+  second->Join(Req(3, "cay"), true);
+  EXPECT_EQ(lines(host.direct[3].back()), (std::vector<std::string>{"four", "five", "six"}));
+  first->Join(Req(4, "dee"), true);
+  EXPECT_EQ(lines(host.direct[4].back()), (std::vector<std::string>{"four", "five", "six"}));
+
+  std::vector<Publication> kept;
+  host.engine().ChatLines("jam", [&kept](std::vector<Publication> l) { kept = std::move(l); });
+  EXPECT_EQ(kept.size(), 6u);  // the engine's own bound (HistoryLimits::chat_lines) is 50
+  PublishRequest clear;
+  clear.message.mutable_chat_cleared()->set_room_id("jam");
+  clear.chat = ChatMark::kClear;
+  host.engine().Publish("jam", std::move(clear), nullptr);
+  host.engine().ChatLines("jam", [&kept](std::vector<Publication> l) { kept = std::move(l); });
+  EXPECT_TRUE(kept.empty());
+  second->Join(Req(5, "eve"), true);
+  EXPECT_TRUE(lines(host.direct[5].back()).empty());
 }
 
 }  // namespace
