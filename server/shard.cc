@@ -6,6 +6,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 
@@ -35,6 +36,9 @@ thread_local Shard* Shard::current_ = nullptr;
 
 Shard::Shard(int index, Cluster* cluster, DoorServices* door)
     : index_(index), cluster_(cluster), door_(door), io_(1), sweep_timer_(io_) {
+  std::random_device entropy;
+  const uint64_t draw = (static_cast<uint64_t>(entropy()) << 32) | entropy();
+  next_session_serial_ = 1 + draw % ((uint64_t{1} << 40) - 1);
   idle_ = std::make_unique<IdleSweeper>(
       io_, cluster_->clock(), cluster_->config().idle_timeout_ms,
       [this](SessionId id) -> std::optional<int64_t> {

@@ -283,7 +283,11 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   std::unique_ptr<ParkedSessions> parked_;  // dropped sessions waiting for a resume
   bool shutting_down_ = false;
 
-  uint64_t next_session_serial_ = 1;
+  // Starts at a random point in [1, 2^40) per shard and process: nodes sharing rooms
+  // over Redis show each other's session ids in room events, and serials that all began
+  // at 1 gave two nodes' members the same ids. 2^40 << 8 stays below 2^53, so a
+  // JavaScript number still holds every id exactly.
+  uint64_t next_session_serial_;
   std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
   // Declared after sessions_, destroyed before them; EndSession takes a session out of
   // it before destroying the session.

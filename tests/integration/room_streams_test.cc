@@ -3,6 +3,7 @@
 // with a position replays exactly the missed events, or answers unrecoverable with a
 // snapshot (other epoch, trimmed history); a recreated room starts a new epoch.
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -205,6 +206,29 @@ TEST(RoomStreams, SyncStateRefusesAHalfPosition) {
     std::string rid;
     EXPECT_EQ(WaitError(*alice, 5s, &rid), proto::INVALID_PARAMETERS) << epoch << "/" << offset;
     EXPECT_EQ(rid, "bad");
+  }
+}
+
+
+// Nodes sharing rooms over Redis put each other's session ids into room events, so two
+// server processes must not hand out the same ones (both used to count from 1). Two
+// servers in one process have shards of their own, as two nodes do.
+TEST(RoomStreams, TwoServersHandOutDifferentSessionIds) {
+  TestServer node_a(1), node_b(1);
+  std::set<uint64_t> ids;
+  for (TestServer* node : {&node_a, &node_b}) {
+    for (const char* name : {"ann", "ben"}) {
+      UserSpec spec;
+      spec.name = name;
+      proto::Welcome welcome;
+      auto c = node->Connect(spec, &welcome);
+      ASSERT_TRUE(c);
+      EXPECT_TRUE(ids.insert(welcome.user().session_id()).second)
+          << name << " got session id " << welcome.user().session_id() << " again";
+      // A JavaScript number holds every id exactly (the web client reads them as BigInt,
+      // other clients may not).
+      EXPECT_LT(welcome.user().session_id(), uint64_t{1} << 53);
+    }
   }
 }
 
