@@ -209,7 +209,6 @@ TEST(RoomStreams, SyncStateRefusesAHalfPosition) {
   }
 }
 
-
 // Nodes sharing rooms over Redis put each other's session ids into room events, so two
 // server processes must not hand out the same ones (both used to count from 1). Two
 // servers in one process have shards of their own, as two nodes do.
