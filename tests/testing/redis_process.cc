@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/testing/die_with_parent.h"
+
 namespace tutti::testing {
 namespace {
 
@@ -95,9 +97,11 @@ bool RedisProcess::Start() {
                                    "no",
                                    "--logfile",
                                    dir_ + "/redis.log"};
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) return false;
   if (pid_ == 0) {
+    DieWithParent(parent);
     int null_fd = open("/dev/null", O_RDWR);
     if (null_fd >= 0) {
       dup2(null_fd, STDIN_FILENO);

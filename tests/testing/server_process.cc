@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <thread>
 
+#include "tests/testing/die_with_parent.h"
+
 namespace tutti::testing {
 
 ServerProcess::ServerProcess(std::string binary, std::string dir, std::vector<std::string> extra)
@@ -32,9 +34,11 @@ bool ServerProcess::Start() {
   // SIGTERM stops at once unless a test asks for a drain (a later --drain-grace-s wins).
   args.push_back("--drain-grace-s=0");
   args.insert(args.end(), extra_.begin(), extra_.end());
+  const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) return false;
   if (pid_ == 0) {
+    DieWithParent(parent);
     for (const Limit& l : limits_) {
       rlimit r{static_cast<rlim_t>(l.soft), static_cast<rlim_t>(l.hard)};
       setrlimit(l.resource, &r);
