@@ -21,11 +21,14 @@
 //
 // Only 127.0.0.1; every wait is bounded; the servers it started are the only processes
 // it stops.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { Peer } from '../tests/interop/harness.mjs';
+import { ServerProcess } from '../tests/testing/node_harness.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const MODULES = resolve(HERE, '../tests/interop/node_modules');
@@ -43,7 +46,6 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--repeat') args.repeat = Number(process.argv[++i]);
   else throw new Error(`unknown argument ${a}`);
 }
-const STEP_MS = 10000;
 const root = await new protobuf.Root().load(resolve(HERE, '../protos/tutti.proto'), { keepCase: true });
 const SM = root.lookupType('tutti.proto.ServerMessage');
 const CM = root.lookupType('tutti.proto.ClientMessage');
@@ -54,34 +56,9 @@ function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) * TICK_S;  // utime + stime
 }
 
-class Peer {
-  constructor(url, deflate) {
-    this.queue = [];
-    this.waiters = [];
-    this.ws = new WebSocket(url, { perMessageDeflate: deflate });
-    this.ws.on('message', (d) => {
-      this.queue.push(CM.decode(d));
-      for (const w of [...this.waiters]) w();
-    });
-  }
-  send(obj) { this.ws.send(SM.encode(SM.fromObject(obj)).finish()); }
-  bytesRead() { return this.ws._socket ? this.ws._socket.bytesRead : 0; }
-  wait(c, pred = () => true) {
-    return new Promise((res, rej) => {
-      const look = () => {
-        const i = this.queue.findIndex((m) => m.message === c && pred(m[c]));
-        if (i < 0) return false;
-        this.waiters = this.waiters.filter((w) => w !== look);
-        clearTimeout(timer);
-        res(this.queue.splice(i, 1)[0][c]);
-        this.queue.length = 0;  // what came before is of no interest here
-        return true;
-      };
-      const timer = setTimeout(() => rej(new Error(`timed out waiting for ${c}`)), STEP_MS);
-      if (!look()) this.waiters.push(look);
-    });
-  }
-}
+// The clients: the interop tests' Peer, raw (no toObject, what came before a match dropped).
+const newPeer = (url, deflate) => new Peer({ WebSocket, ServerMessage: SM, ClientMessage: CM }, url,
+                                           { perMessageDeflate: deflate }, { raw: true });
 
 async function measure(compression) {
   const tmp = mkdtempSync(join(tmpdir(), 'tutti-compress-bench-'));
@@ -92,41 +69,31 @@ async function measure(compression) {
     'upgrades_per_second_per_address = 100000.0', 'upgrade_burst_per_address = 100000',
     `compression = ${compression}`, ''].join('\n'));
   const keys = join(tmp, 'keys');
-  const server = spawn(args.server, ['--dev', '--drain-grace-s=0', '--port', '0', '--shards', '1',
-                                     '--admin-listen', '',
-                                     '--keys', keys, '--data', join(tmp, 'data'),
-                                     '--config', join(tmp, 'tutti.toml')],
-                       { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = new ServerProcess(args.server, ['--dev', '--drain-grace-s=0', '--port', '0',
+                                                 '--shards', '1', '--admin-listen', '',
+                                                 '--keys', keys, '--data', join(tmp, 'data'),
+                                                 '--config', join(tmp, 'tutti.toml')]);
   try {
-    const port = await new Promise((res, rej) => {
-      const t = setTimeout(() => rej(new Error('server did not start')), 30000);
-      let buf = '';
-      server.stdout.setEncoding('utf8');
-      server.stdout.on('data', (c) => {
-        buf += c;
-        const m = /listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(buf);
-        if (m) { clearTimeout(t); res(Number(m[1])); }
-      });
-      server.on('exit', () => rej(new Error('server exited')));
-    });
+    const { port } = await server.start();
     const mint = (name) => execFileSync(args.token, ['--keys', keys, '--user-id', `u-${name}`,
         '--name', name, '--member', '--port', String(port)], { encoding: 'utf8' }).trim();
     const open = async (name, deflate) => {
-      const p = new Peer(mint(name), deflate);
-      await p.wait('welcome');
+      const p = newPeer(mint(name), deflate);
+      await p.waitCase('welcome', `${name}'s welcome`);
       return p;
     };
     const owner = await open('owner', false);
     owner.send({ create_room_command: { room_name: 'History', room_type: 'PUBLIC' } });
-    await owner.wait('room_joined_response');
+    await owner.waitCase('room_joined_response', 'room_joined_response');
     for (let i = 0; i < 50; i++) {
       owner.send({ room_chat_message: { message:
           `line ${i}: let us take the bridge slower, in D minor, and keep the left hand light` } });
     }
-    await owner.wait('room_chat_message', (m) => m.message.startsWith('line 49:'));
+    await owner.waitCase('room_chat_message', 'the last chat line',
+                         (m) => m.message.startsWith('line 49:'));
     const host = await open('host', false);
     host.send({ create_room_command: { room_name: 'Side', room_type: 'PUBLIC' } });
-    await host.wait('room_joined_response');
+    await host.waitCase('room_joined_response', 'room_joined_response');
     const peers = [];
     for (let i = 0; i < args.clients; i++) peers.push(await open(`p${i}`, true));
     const negotiated = peers[0].ws.extensions === 'permessage-deflate';
@@ -148,10 +115,10 @@ async function measure(compression) {
     const join = await phase('join', async (p) => {
       for (let c = 0; c < args.cycles; c++) {
         p.send({ join_room_by_name: { room_name: 'history' } });
-        const r = await p.wait('room_joined_response');
+        const r = await p.waitCase('room_joined_response', 'room_joined_response');
         if (r.chat_history.length !== 50) throw new Error(`history of ${r.chat_history.length}`);
         p.send({ join_room_by_name: { room_name: 'side' } });
-        await p.wait('room_joined_response');
+        await p.waitCase('room_joined_response', 'room_joined_response');
       }
     });
     const hosts = [];
@@ -159,21 +126,20 @@ async function measure(compression) {
       const h = await open(`host${i}`, false);
       h.send({ create_room_command: { room_name: `Room ${i} of the evening session`,
                                       room_type: 'PUBLIC' } });
-      await h.wait('room_joined_response');
+      await h.waitCase('room_joined_response', 'room_joined_response');
       hosts.push(h);
     }
     const list = await phase('list', async (p) => {
       for (let c = 0; c < args.cycles; c++) {
         p.send({ get_room_list: {} });
-        const l = await p.wait('room_list');
+        const l = await p.waitCase('room_list', 'room_list');
         if (l.rooms.length < args.rooms) throw new Error(`a list of ${l.rooms.length} rooms`);
       }
     });
     for (const p of [...peers, ...hosts, owner, host]) p.ws.terminate();
     return [join, list];
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => { if (server.exitCode !== null) r(); else server.once('exit', r); });
+    await server.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 }

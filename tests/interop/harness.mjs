@@ -1,8 +1,11 @@
 // Shared by the tests in this folder, each run as its own Node process (so the state
 // here is that one test's).
 // - All three (interop_test.mjs, browser_test.mjs, compress_test.mjs): the check helpers
-//   and ServerProcess, which starts tutti-server on 127.0.0.1 with a free port, keeps its
+//   and ServerProcess (tests/testing/node_harness.mjs, shared with web/test and bench/,
+//   re-exported here), which starts tutti-server on 127.0.0.1 with a free port, keeps its
 //   last output lines for a failure report and stops it by PID.
+// - Peer, one `ws` connection speaking the protocol: the Chromium tests' Node side, and
+//   bench/compress_join.mjs's clients.
 // - The two that drive Chromium (browser_test.mjs, compress_test.mjs): their arguments
 //   and npm packages, Env (a temporary key/data dir, the server, the page Chromium loads
 //   and the HTTP server for it, Node peers, tokens minted by tutti-token, cleanup),
@@ -10,115 +13,20 @@
 //   or 1 naming the failed check, after stopping everything it started.
 // Nothing is imported from node_modules until main has checked the packages are there.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { CheckFailed, ServerProcess, check, eq, runTest } from '../testing/node_harness.mjs';
+
+export { CheckFailed, ServerProcess, check, eq };
+
 export const HERE = dirname(fileURLToPath(import.meta.url));
 export const STEP_TIMEOUT_MS = 10000;     // one reply or event (a cold browser is slow to start)
 export const OVERALL_TIMEOUT_MS = 100000; // the whole test (ctest allows 120 s)
-const STARTUP_TIMEOUT_MS = 30000;         // the server prints its listening line
-const KEPT_OUTPUT_LINES = 60;             // of the server's stdout/stderr, for a failure
-
-// --- checks ------------------------------------------------------------------------------
-
-export class CheckFailed extends Error {}
-export function check(cond, what) {
-  if (!cond) throw new CheckFailed(what);
-}
-export function eq(actual, expected, what) {
-  if (actual !== expected) {
-    throw new CheckFailed(`${what}: expected ${JSON.stringify(expected)}, ` +
-                          `got ${JSON.stringify(actual)}`);
-  }
-}
-
-// --- the server process --------------------------------------------------------------------
-
-function readLines(stream, onLine) {
-  let buf = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
-    buf += chunk;
-    for (let nl; (nl = buf.indexOf('\n')) >= 0; buf = buf.slice(nl + 1)) onLine(buf.slice(0, nl));
-  });
-}
-
-// One tutti-server: `binary` run with `argv` (which should ask for --port 0) by start(),
-// stopped by stop() (SIGTERM, SIGKILL after 5 s) or kill() (SIGKILL, synchronous, for a
-// process 'exit' handler). Both are no-ops once it has exited.
-export class ServerProcess {
-  constructor(binary, argv) {
-    this.binary = binary;
-    this.argv = argv;
-    this.child = null;
-    this.exited = false;
-    this.output = [];  // its last lines, "[out] ..." / "[err] ..."
-  }
-
-  get pid() { return this.child?.pid; }
-  get running() { return this.child !== null && !this.exited && this.child.pid !== undefined; }
-
-  // Resolves { port, shards } from its listening line; rejects with CheckFailed if it
-  // does not print one in time or exits first.
-  start() {
-    return new Promise((resolveListening, reject) => {
-      const child = spawn(this.binary, this.argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-      this.child = child;
-      let found = false;
-      const timer = setTimeout(() => {
-        reject(new CheckFailed(`server did not print its listening line within ` +
-                               `${STARTUP_TIMEOUT_MS} ms`));
-      }, STARTUP_TIMEOUT_MS);
-      readLines(child.stdout, (line) => {
-        this.#remember('out', line);
-        const m = /^tutti: listening on ws:\/\/127\.0\.0\.1:(\d+) with (\d+) shards/.exec(line);
-        if (m && !found) {
-          found = true;
-          clearTimeout(timer);
-          resolveListening({ port: Number(m[1]), shards: Number(m[2]) });
-        }
-      });
-      readLines(child.stderr, (line) => this.#remember('err', line));
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        reject(new CheckFailed(`spawn: ${e.message}`));
-      });
-      child.on('exit', (code, signal) => {
-        this.exited = true;
-        if (!found) {
-          clearTimeout(timer);
-          reject(new CheckFailed(`server exited before listening (code ${code}, ` +
-                                 `signal ${signal})`));
-        }
-      });
-    });
-  }
-
-  async stop() {
-    if (!this.running) return;
-    const child = this.child;
-    const exited = new Promise((r) => child.once('exit', r));
-    try { process.kill(child.pid, 'SIGTERM'); } catch { return; }
-    const timer = setTimeout(() => {
-      if (!this.exited) { try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ } }
-    }, 5000);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  kill() {
-    if (this.running) { try { process.kill(this.child.pid, 'SIGKILL'); } catch { /* gone */ } }
-  }
-
-  #remember(stream, line) {
-    this.output.push(`[${stream}] ${line}`);
-    if (this.output.length > KEPT_OUTPUT_LINES) this.output.shift();
-  }
-}
 
 // --- the Chromium tests: arguments and packages ------------------------------------------
 
@@ -216,31 +124,36 @@ export async function pageWait(page, c, what, pred = 'true') {
 
 const TO_OBJECT = { longs: String, enums: String, bytes: Array, defaults: true, oneofs: true };
 
-// One `ws` connection speaking the protocol; made by Env.peer.
-class Peer {
-  constructor(env, url, wsOptions) {
-    this.env = env;
+// One `ws` connection speaking the protocol. `codec`: { WebSocket (ws's), ServerMessage,
+// ClientMessage (protobufjs types) }; `wsOptions` go to ws's WebSocket. With `raw`, messages
+// stay protobufjs instances (no toObject) and a match drops what was queued before it: what a
+// bench that reads thousands of notices it does not look at wants (less client CPU, no
+// growing queue).
+export class Peer {
+  constructor(codec, url, wsOptions = {}, { raw = false } = {}) {
+    this.codec = codec;
+    this.raw = raw;
     this.queue = [];
     this.waiters = [];
-    this.ws = new env.lib.WebSocket(url, wsOptions);
+    this.ws = new codec.WebSocket(url, wsOptions);
     this.answer = null;  // the server's Sec-WebSocket-Extensions ('' when none)
     this.ws.on('upgrade', (res) => {
       this.answer = res.headers['sec-websocket-extensions'] ?? '';
     });
-    env.sockets.push(this.ws);
     this.ws.on('message', (data) => {
-      this.queue.push(env.ClientMessage.toObject(env.ClientMessage.decode(data), TO_OBJECT));
+      const CM = codec.ClientMessage;
+      this.queue.push(raw ? CM.decode(data) : CM.toObject(CM.decode(data), TO_OBJECT));
       for (const w of [...this.waiters]) w();
     });
   }
   send(obj) {
-    const SM = this.env.ServerMessage;
+    const SM = this.codec.ServerMessage;
     this.ws.send(SM.encode(SM.fromObject(obj)).finish());
   }
   // Bytes this connection has read from its socket so far (frames as they crossed it).
-  bytesRead() { return this.ws._socket.bytesRead; }
+  bytesRead() { return this.ws._socket ? this.ws._socket.bytesRead : 0; }
   // The first queued message of oneof case `c` for which `pred` holds (earlier ones of
-  // other cases stay queued).
+  // other cases stay queued unless `raw`).
   waitCase(c, what, pred = () => true) {
     return new Promise((res, rej) => {
       const look = () => {
@@ -249,6 +162,7 @@ class Peer {
         this.waiters = this.waiters.filter((w) => w !== look);
         clearTimeout(timer);
         res(this.queue.splice(i, 1)[0][c]);
+        if (this.raw) this.queue.length = 0;
         return true;
       };
       const timer = setTimeout(() => {
@@ -326,8 +240,13 @@ export class Env {
                         { encoding: 'utf8' }).trim();
   }
 
-  // A Node peer connected to `url`; `wsOptions` go to ws's WebSocket.
-  peer(url, wsOptions = {}) { return new Peer(this, url, wsOptions); }
+  // A Node peer connected to `url`; `wsOptions` go to ws's WebSocket. Closed by cleanup.
+  peer(url, wsOptions = {}) {
+    const p = new Peer({ WebSocket: this.lib.WebSocket, ServerMessage: this.ServerMessage,
+                         ClientMessage: this.ClientMessage }, url, wsOptions);
+    this.sockets.push(p.ws);
+    return p;
+  }
 
   // Launches Chromium (once) and opens a page at `url`, its console logged with --verbose.
   async openPage(url) {
@@ -363,24 +282,9 @@ export async function main(name, body) {
   const args = parseArgs(name);
   const [{ default: WebSocket }, { default: protobuf }, { chromium }] = await Promise.all([
     import('ws'), import('protobufjs'), import('playwright-core')]);
-  const env = new Env(name, args, { WebSocket, protobuf, chromium });
-  const overall = setTimeout(() => {
-    console.error(`${name}: FAIL: the whole test took over ${OVERALL_TIMEOUT_MS} ms`);
-    env.cleanup().finally(() => process.exit(1));
-  }, OVERALL_TIMEOUT_MS);
-  try {
+  const lib = { WebSocket, protobuf, chromium };
+  await runTest(name, OVERALL_TIMEOUT_MS, () => new Env(name, args, lib), async (env) => {
     await env.loadProto();
     await body(env);
-    clearTimeout(overall);
-    await env.cleanup();
-    console.log(`${name}: PASS`);
-    process.exit(0);
-  } catch (e) {
-    clearTimeout(overall);
-    console.error(`${name}: FAIL: ${e instanceof CheckFailed ? e.message : e.stack}`);
-    const output = (env.server?.output ?? []).slice(-30);
-    console.error(`server output (last lines):\n${output.join('\n')}`);
-    await env.cleanup();
-    process.exit(1);
-  }
+  });
 }

@@ -1,9 +1,11 @@
-// Shared by the web client's browser tests: starts tutti-server (the built binary) on
-// 127.0.0.1 with a free port and temporary key/data dirs, launches Debian's Chromium
-// through playwright-core with a fresh profile, and stops everything it started, by
-// PID. When the server does not serve the page itself (a build without --web-root),
-// a small static server here serves web/dist and /api/server-info instead, and the page
-// is pointed at the server's WebSocket with ?ws=.
+// Shared by the web client's browser tests: starts tutti-server (the built binary, through
+// the repository's shared Node harness, tests/testing/node_harness.mjs) on 127.0.0.1 with
+// a free port and temporary key/data dirs, launches Debian's Chromium through
+// playwright-core with a fresh profile, and stops everything it started, by PID. When the
+// server does not serve the page itself (a build without --web-root), a small static server
+// here serves web/dist and /api/server-info instead, and the page is pointed at the server's
+// WebSocket with ?ws=. web/ is not packaged on its own (its build already reaches into
+// ../tools), so its tests may import from the repository's tests/ as well.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -11,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { CheckFailed, ServerProcess, check, runTest } from '../../tests/testing/node_harness.mjs';
+
+export { CheckFailed, check };
 export const HERE = dirname(fileURLToPath(import.meta.url));
 export const WEB = resolve(HERE, '..');
-export class CheckFailed extends Error {}
-export function check(cond, what) { if (!cond) throw new CheckFailed(what); }
 
 export function parseArgs(extra = {}) {
   const a = { server: null, token: null, chromium: '/usr/bin/chromium', dist: join(WEB, 'dist'),
@@ -54,15 +57,13 @@ export class Env {
     this.tmp = mkdtempSync(join(tmpdir(), 'tutti-web-'));
     this.keys = join(this.tmp, 'keys');
     this.data = join(this.tmp, 'data');
-    this.server = null;
-    this.serverExited = true;
-    this.output = [];
+    this.server = null;  // a ServerProcess
     this.port = 0;
     this.http = null;
     this.browser = null;
     this.pageBase = '';
     process.on('exit', () => {
-      if (this.server && !this.serverExited) { try { process.kill(this.server.pid, 'SIGKILL'); } catch { } }
+      this.server?.kill();
       rmSync(this.tmp, { recursive: true, force: true });
     });
   }
@@ -70,44 +71,15 @@ export class Env {
   log(...m) { if (this.args.verbose) console.log('web:', ...m); }
 
   // Starts the server; `port` 0 = a free one (the restart reuses the first one).
-  startServer(port = 0, extra = []) {
+  async startServer(port = 0, extra = []) {
     const argv = ['--dev', '--drain-grace-s=0', '--port', String(port), '--shards', '2', '--keys', this.keys, '--data', this.data, ...extra];
     if (this.webRootFlag) argv.push('--web-root', this.args.dist);
-    return new Promise((res, rej) => {
-      const p = spawn(this.args.server, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-      this.server = p;
-      this.serverExited = false;
-      const timer = setTimeout(() => rej(new CheckFailed('server did not start in 30 s')), 30000);
-      let buf = '';
-      p.stdout.setEncoding('utf8');
-      p.stdout.on('data', (c) => {
-        buf += c;
-        for (let nl; (nl = buf.indexOf('\n')) >= 0; buf = buf.slice(nl + 1)) {
-          const line = buf.slice(0, nl);
-          this.output.push(line);
-          const m = /listening on (?:ws|http):\/\/127\.0\.0\.1:(\d+)/.exec(line);
-          if (m) { clearTimeout(timer); this.port = Number(m[1]); res(this.port); }
-        }
-      });
-      p.stderr.setEncoding('utf8');
-      p.stderr.on('data', (c) => this.output.push(c.trimEnd()));
-      p.on('exit', (code, sig) => {
-        this.serverExited = true;
-        clearTimeout(timer);
-        rej(new CheckFailed(`server exited (code ${code}, signal ${sig})`));
-      });
-    });
+    this.server = new ServerProcess(this.args.server, argv);
+    this.port = (await this.server.start()).port;
+    return this.port;
   }
 
-  async stopServer() {
-    const p = this.server;
-    if (!p || this.serverExited) return;
-    const gone = new Promise((r) => p.once('exit', r));
-    try { process.kill(p.pid, 'SIGTERM'); } catch { return; }
-    const t = setTimeout(() => { try { process.kill(p.pid, 'SIGKILL'); } catch { } }, 5000);
-    await gone;
-    clearTimeout(t);
-  }
+  async stopServer() { await this.server?.stop(); }
 
   // Does the server take --web-root (the static serving build)? Read from its --help.
   async detectWebRoot() {
@@ -187,23 +159,5 @@ export class Env {
 
 // Runs `body(env)` with a whole-test deadline; exits 0 or 1 with the failed check.
 export async function main(name, body, overallMs = 150000) {
-  let env = null;
-  const timer = setTimeout(() => {
-    console.error(`${name}: FAIL: the whole test took over ${overallMs} ms`);
-    (env ? env.cleanup() : Promise.resolve()).finally(() => process.exit(1));
-  }, overallMs);
-  try {
-    env = new Env(parseArgs());
-    await body(env);
-    clearTimeout(timer);
-    await env.cleanup();
-    console.log(`${name}: PASS`);
-    process.exit(0);
-  } catch (e) {
-    clearTimeout(timer);
-    console.error(`${name}: FAIL: ${e instanceof CheckFailed ? e.message : e.stack}`);
-    if (env) console.error(`server output (last lines):\n${env.output.slice(-25).join('\n')}`);
-    if (env) await env.cleanup();
-    process.exit(1);
-  }
+  await runTest(name, overallMs, () => new Env(parseArgs()), body);
 }
