@@ -121,6 +121,7 @@ AuthFailure Authenticator::Check(std::string_view resource, Identity* identity) 
   id.socket_id = payload->socket_id;
   id.resume = ResumeAsk{std::move(payload->resume_token), std::move(payload->resume_room),
                         std::move(payload->resume_epoch), payload->resume_offset};
+  id.link_token = std::move(payload->link_token);
   if (payload->token.empty()) {
     if (!options_.allow_guests) return AuthFailure::kGuestsNotAllowed;
     id.is_guest = true;

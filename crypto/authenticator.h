@@ -73,6 +73,9 @@ struct Identity {
   bool is_member = false, is_guest = false, is_admin = false, is_moderator = false;
   int64_t token_exp_s = 0;  // the token's exp (unix seconds); 0 for guests
   ResumeAsk resume;         // moved out by the upgrade gate before the session starts
+  // A linked connection's credential (docs/PROTOCOL.md §16): this connection attaches to
+  // that session instead of starting one. Checked by the session's shard, never logged.
+  std::string link_token;
 };
 
 struct AuthenticatorOptions {

@@ -39,7 +39,8 @@ absl::StatusOr<ConnectPayload> ParseConnectPayloadJson(std::string_view json) {
                          GetJsonString(*object, "resume_token", false, &p.resume_token),
                          GetJsonString(*object, "resume_room", false, &p.resume_room),
                          GetJsonString(*object, "resume_epoch", false, &p.resume_epoch),
-                         GetJsonInt64(*object, "resume_offset", false, &p.resume_offset)}) {
+                         GetJsonInt64(*object, "resume_offset", false, &p.resume_offset),
+                         GetJsonString(*object, "link_token", false, &p.link_token)}) {
     if (!s.ok()) return s;
   }
   if (p.resume_token.size() > kMaxResumeTokenBytes) {
@@ -55,6 +56,13 @@ absl::StatusOr<ConnectPayload> ParseConnectPayloadJson(std::string_view json) {
   if (p.resume_token.empty() &&
       (!p.resume_room.empty() || !p.resume_epoch.empty() || p.resume_offset != 0)) {
     return absl::InvalidArgumentError("resume fields need a resume_token");
+  }
+  if (p.link_token.size() > kMaxLinkTokenBytes) {
+    return absl::InvalidArgumentError("link_token too long");
+  }
+  if (!p.link_token.empty() && (!p.resume_token.empty() || !p.resume_room.empty() ||
+                                !p.resume_epoch.empty() || p.resume_offset != 0)) {
+    return absl::InvalidArgumentError("link_token cannot be combined with a resume");
   }
   if (p.socket_id.empty() || p.socket_id.size() > kMaxSocketIdBytes) {
     return absl::InvalidArgumentError("socket_id must be 1..128 bytes");
@@ -87,6 +95,7 @@ std::string ConnectPayloadToJson(const ConnectPayload& p) {
         .String("resume_epoch", p.resume_epoch)
         .Int("resume_offset", p.resume_offset);
   }
+  if (!p.link_token.empty()) writer.String("link_token", p.link_token);
   return writer.Finish();
 }
 

@@ -33,6 +33,8 @@ inline constexpr size_t kMaxUsernameBytes = 32;
 inline constexpr size_t kMaxResumeTokenBytes = 128;
 inline constexpr size_t kMaxResumeEpochBytes = 64;
 inline constexpr size_t kMaxResumeRoomBytes = 256;
+// A linked connection's credential (docs/PROTOCOL.md §16): ~70 characters today.
+inline constexpr size_t kMaxLinkTokenBytes = 128;
 
 struct ConnectPayload {
   std::string username, uuid, socket_id, token;
@@ -45,6 +47,9 @@ struct ConnectPayload {
   std::string resume_epoch;
   int64_t resume_offset = 0;  // >= 0
   bool has_resume() const { return !resume_token.empty(); }
+  // A linked connection (optional): LinkStatus.link_token of the session to attach to.
+  // This connection then carries that session's room events and MIDI; it starts no session.
+  std::string link_token;
 };
 
 // Strict parse: `socket_id` (1..128 printable ASCII, no spaces) and `ts` (an
@@ -52,10 +57,13 @@ struct ConnectPayload {
 // above; unknown fields are ignored so clients can add some without breaking.
 // The resume fields are bounded above; `resume_offset` may not be negative, and the
 // room, epoch and offset are refused without a `resume_token` (they mean nothing alone).
+// `link_token` is bounded too, and refused together with any resume field (a link
+// attaches to a live session; it never restores one).
 absl::StatusOr<ConnectPayload> ParseConnectPayloadJson(std::string_view json);
 
 // JSON with the keys {"username","uuid","socket_id","is_member","token","ts"}, plus
-// "resume_token","resume_room","resume_epoch","resume_offset" when a resume is asked.
+// "resume_token","resume_room","resume_epoch","resume_offset" when a resume is asked,
+// and "link_token" for a linked connection.
 std::string ConnectPayloadToJson(const ConnectPayload& p);
 
 // "/api/websocket/" + base64url(Seal(ConnectPayloadToJson(p), seal_public)).

@@ -22,6 +22,7 @@ absl::StatusOr<DevConnection> MintDevConnection(const DevConnectionRequest& requ
     c.payload.resume_epoch = request.resume_epoch;
     c.payload.resume_offset = request.resume_offset;
   }
+  c.payload.link_token = request.link_token;
   if (!request.guest) {
     if (issuer == nullptr) return absl::InvalidArgumentError("an issuer key is needed for tokens");
     if (request.user_id.empty()) return absl::InvalidArgumentError("user id must not be empty");

@@ -37,6 +37,8 @@ struct DevConnectionRequest {
   // position seen; an empty token asks for none.
   std::string resume_token, resume_room, resume_epoch;
   int64_t resume_offset = 0;
+  // A linked connection (docs/PROTOCOL.md §16): LinkStatus.link_token; empty for none.
+  std::string link_token;
 };
 
 struct DevConnection {

@@ -284,6 +284,8 @@ void Dispatcher::OnServerCommand(Session& s, const proto::ServerCommand& cmd, in
     }
     case proto::RECONNECT:
       return OnReconnect(s, cmd, rid);
+    case proto::LINK:
+      return OnLinkToken(s, rid);
     case proto::UPDATE_PERMISSIONS:
       if (!TakeRequest(s, rid)) return;
       return RefreshSessionToken(*shard_, s, param("token"), rid);

@@ -38,6 +38,9 @@ class Dispatcher {
   bool AdmitJoin(Session& s, const RoomRequest& req, const std::string& rid);
   // Sends an admitted request to the room's home shard.
   void SendJoin(RoomRequest req);
+  // handlers_link.cc: one frame from the session's linked connection: MIDI (taken once
+  // with its copy on the primary) and heartbeats (answered on the link); nothing else.
+  void HandleLinked(Session& s, const std::string& payload, bool binary, int64_t arrival_us);
   // The session is gone: its live-log subscription (if any) ends (handlers_log.cc).
   void SessionEnded(SessionId id);
 
@@ -77,6 +80,8 @@ class Dispatcher {
   // SYNC_STATE: a RoomSnapshot, or with `epoch` and `offset` the room events after them.
   void OnSnapshot(Session& s, const std::string& epoch, const std::string& offset,
                   const std::string& rid);
+  // handlers_link.cc: ServerCommand LINK, a linked connection's token (docs/PROTOCOL.md §16).
+  void OnLinkToken(Session& s, const std::string& rid);
   // handlers_resume.cc: ServerCommand RECONNECT, a resume on an open connection.
   void OnReconnect(Session& s, const proto::ServerCommand& cmd, const std::string& rid);
   void OnCommandLine(Session& s, const std::string& line, const std::string& rid);

@@ -167,8 +167,9 @@ struct Endpoint::Impl {
     ws.set_pong_handler([this](websocketpp::connection_hdl h, std::string) { ControlFrame(h); });
     ws.set_message_handler([this](websocketpp::connection_hdl h, WsServer::message_ptr msg) {
       ConPtr con = ws.get_con_from_hdl(h);
-      shard->HandleFrame(con->session, msg->get_payload(),
-                         msg->get_opcode() == websocketpp::frame::opcode::binary);
+      const bool binary = msg->get_opcode() == websocketpp::frame::opcode::binary;
+      if (con->link != 0) return shard->HandleLinkFrame(con->link, msg->get_payload(), binary);
+      shard->HandleFrame(con->session, msg->get_payload(), binary);
     });
   }
 
@@ -428,6 +429,17 @@ struct Endpoint::Impl {
     ReleaseHandshake(*con);
     auto link = std::make_unique<WsLink>(con, std::move(ip),
                                          shard->cluster().config().compression_threshold);
+    ++shard->endpoint_counters().connections_opened;
+    if (!con->identity->link_token.empty()) {
+      // A linked connection: no session of its own, a second path of one that exists.
+      const std::string user = con->identity->user_id;
+      con->link = shard->AddLinkConnection(std::move(*con->identity), std::move(link));
+      con->identity.reset();
+      shard->cluster().log().Info("link.open", {{"user", user},
+                                                {"link", std::to_string(con->link)},
+                                                {"shard", std::to_string(shard->index())}});
+      return;
+    }
     Session* s =
         shard->AddSession(std::move(*con->identity), std::move(link), std::move(con->resume));
     shard->cluster().log().Info("conn.open", {{"ip", s->remote_ip()},
@@ -435,7 +447,6 @@ struct Endpoint::Impl {
                                               {"guest", s->identity().is_guest ? "true" : "false"},
                                               {"session", std::to_string(s->id())},
                                               {"shard", std::to_string(shard->index())}});
-    ++shard->endpoint_counters().connections_opened;
     con->identity.reset();
     con->session = s->id();
   }
@@ -459,6 +470,17 @@ struct Endpoint::Impl {
 
   void Closed(websocketpp::connection_hdl h) {
     ConPtr con = ws.get_con_from_hdl(h);
+    if (con->link != 0) {
+      const SessionId link = std::exchange(con->link, 0);
+      shard->endpoint_counters().closes.Add(con->get_local_close_code());
+      ++shard->endpoint_counters().connections_closed;
+      shard->cluster().log().Info("link.close",
+                                  {{"link", std::to_string(link)},
+                                   {"code", std::to_string(con->get_local_close_code())},
+                                   {"shard", std::to_string(shard->index())}});
+      shard->LinkConnectionLost(link);
+      return;
+    }
     if (con->session != 0) {
       SessionId id = con->session;
       con->session = 0;

@@ -52,6 +52,12 @@ class EndpointHost {
   // The connection of `id` is gone (`peer_code`: the client's close code, 1006 without one).
   virtual void ConnectionLost(SessionId id, uint16_t peer_code) = 0;
   virtual void HandleFrame(SessionId id, const std::string& payload, bool binary) = 0;
+  // A linked connection (docs/PROTOCOL.md §16): the gate let it in with a link token in
+  // `identity`; it gets a link id (not a session), its frames and its loss by that id.
+  virtual SessionId AddLinkConnection(crypto::Identity identity,
+                                      std::unique_ptr<SessionLink> conn) = 0;
+  virtual void HandleLinkFrame(SessionId link, const std::string& payload, bool binary) = 0;
+  virtual void LinkConnectionLost(SessionId link) = 0;
   // Writes `rec` to the audit log on the storage thread (nothing comes back; dropped when
   // the storage queue is full).
   virtual void AppendAuditDetached(moderation::AuditRecord rec) = 0;

@@ -134,6 +134,8 @@ proto::ClientMessage::MessageType ExpectedType(const proto::ClientMessage& msg) 
       return M::TempoState;
     case M::kMemberQuality:
       return M::MemberQuality;
+    case M::kLinkStatus:
+      return M::LinkStatus;
     case M::kLogLine:
       return M::LogLine;
     case M::kLogSubscription:

@@ -47,6 +47,12 @@ void Dispatcher::OnHeartbeat(Session& s, const proto::HeartbeatMessage& hb, int6
 void Dispatcher::OnMidi(Session& s, const proto::MidiMessage& midi, int64_t arrival_us,
                         const std::string& rid) {
   if (s.room_id().empty()) return Error(s, proto::WRONG_STATE, "not in a room", rid);
+  // A batch the sender numbered and sent on both of its connections is taken once: the
+  // first copy to arrive decides, whatever becomes of it (docs/PROTOCOL.md §16).
+  if (!s.midi(arrival_us).taken.Take(midi.sequence())) {
+    ++shard_->mutable_counters().midi_duplicates;
+    return;
+  }
   MidiIntakeResult in = TakeMidi(midi, shard_->cluster().config(), s.clock, arrival_us, s.id(), rid,
                                  &s.midi(arrival_us));
   if (in.code == proto::RATE_LIMITED) {

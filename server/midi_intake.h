@@ -21,6 +21,7 @@
 #include "protos/tutti.pb.h"
 #include "server/config.h"
 #include "server/ids.h"
+#include "server/link_token.h"
 #include "server/token_bucket.h"
 
 namespace tutti::server {
@@ -55,6 +56,9 @@ struct MidiIntakeState {
   TokenBucket controller_bucket;
   midi::Stamper stamper;
   uint64_t sequence = 0;  // of the last relayed batch
+  // The sender's own batch numbers taken (inbound MidiMessage.sequence): a batch sent on
+  // both linked connections is taken once (docs/PROTOCOL.md §16).
+  SequenceWindow taken;
 };
 
 struct MidiIntakeResult {

@@ -51,6 +51,10 @@ class ShardLayers final : public ShardHooks {
   void OnFrame(Session& s, const std::string& payload, bool binary, int64_t arrival_us) override {
     dispatcher_.Handle(s, payload, binary, arrival_us);
   }
+  void OnLinkFrame(Session& s, const std::string& payload, bool binary,
+                   int64_t arrival_us) override {
+    dispatcher_.HandleLinked(s, payload, binary, arrival_us);
+  }
   void RoomChanged(const std::string& room_id) override { room_feed_.MarkDirty(room_id); }
   bool ForgetRoomList(SessionId id) override { return room_feed_.Forget(id); }
   void SubscribeRoomList(SessionId id) override { room_feed_.Subscribe(id, ""); }

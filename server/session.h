@@ -18,6 +18,7 @@
 #include "server/config.h"
 #include "server/frame.h"
 #include "server/ids.h"
+#include "server/link_token.h"
 #include "server/metrics/labels.h"
 #include "server/midi_intake.h"
 #include "server/token_bucket.h"
@@ -34,6 +35,8 @@ enum CloseCode : uint16_t {
   kCloseBanned = 4003,            // server ban while connected
   kCloseTokenExpired = 4004,      // token past exp + leeway and not refreshed
   kCloseResumedElsewhere = 4005,  // its resume token was presented on a new connection
+  kCloseLinkRefused = 4006,       // a linked connection refused (after its typed error)
+  kCloseLinkSessionGone = 4007,   // a linked connection's session ended or dropped
 };
 
 // The connection as the session sees it. Implemented over websocketpp in endpoint.cc.
@@ -165,6 +168,10 @@ class Session {
   int64_t join_started_us = 0;
   int malformed_strikes = 0;
   uint64_t dropped_frames = 0;
+  // Linked connections (docs/PROTOCOL.md §16): the outstanding link token, and the link
+  // attached now (its id names the shard that holds its connection; 0 = none).
+  LinkCredential link_credential;
+  SessionId link_id = 0;
   // Rooms across nodes: the SharedKey of this session's current resume token ("" when
   // none is shared), under which its engine keeps the resume state in Redis.
   std::string shared_resume_key;

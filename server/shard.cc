@@ -110,6 +110,7 @@ void Shard::BeginShutdown() {
   lag_->Stop();
   endpoint_->StopListening();
   for (auto& [id, s] : sessions_) s->Close(kCloseGoingAway, "server shutting down");
+  for (auto& [id, l] : links_) l.conn->Close(kCloseGoingAway, "server shutting down");
   // Clients that do not answer the close handshake are cut off after a grace period.
   sweep_timer_.expires_after(std::chrono::milliseconds(kShutdownGraceMs));
   sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -166,6 +167,7 @@ void Shard::EndSession(SessionId id) {
   Session* s = it->second.get();
   hooks_->SessionEnded(id);
   cluster_->resume_tokens().Revoke(id);  // gone for good: nothing left to resume
+  CloseLinkOf(*s, kCloseLinkSessionGone, "linked session ended");
   if (broker_) broker_->DropResume(id);
   const std::vector<std::string> rooms = membership_.End(*s);
   std::string user_id = s->user().user_id();
@@ -275,7 +277,11 @@ void Shard::DeliverToShard(int shard, const std::string& room_id, const Frame& f
 void Shard::DeliverLocal(const std::string& room_id, const Frame& frame, SessionId exclude,
                          bool droppable) {
   membership_.ForEachMember(room_id, [&](Session& s) {
-    if (s.id() != exclude) Count(s.Send(frame, droppable));
+    if (s.id() == exclude) return;
+    Count(s.Send(frame, droppable));
+    // Room events (never the droppable position and status updates, which carry no
+    // stream position to tell copies apart by) go on the session's link as well.
+    if (!droppable && s.link_id != 0) SendToLink(s, frame);
   });
 }
 

@@ -56,6 +56,9 @@ class ShardHooks {
   virtual void SessionEnded(SessionId id) = 0;
   // One inbound frame of a live session; `arrival_us` is server time on receipt.
   virtual void OnFrame(Session& s, const std::string& payload, bool binary, int64_t arrival_us) = 0;
+  // One inbound frame of the session's linked connection (shard_links.cc).
+  virtual void OnLinkFrame(Session& s, const std::string& payload, bool binary,
+                           int64_t arrival_us) = 0;
   // What the room list shows of a room homed here changed (or the room went).
   virtual void RoomChanged(const std::string& room_id) = 0;
   // A session's room-list subscription, as a resume parks and restores it: dropped (true
@@ -153,6 +156,22 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   // at the token's issue; afterwards only while Redis still has it).
   void ShareResume(Session& s, bool create = false);
   size_t parked_count() const { return parked_->size(); }
+
+  // --- linked connections (shard_links.cc, docs/PROTOCOL.md §16) ----------------------
+  // A link's connection is owned by the shard whose listener accepted it (B); the session
+  // it serves lives on its own shard (A). They talk by posting values (ids, Frames).
+  // B: a connection presenting a link token upgraded; returns its link id.
+  SessionId AddLinkConnection(crypto::Identity identity,
+                              std::unique_ptr<SessionLink> conn) override;
+  // B: a frame from the link, or its connection is gone.
+  void HandleLinkFrame(SessionId link, const std::string& payload, bool binary) override;
+  void LinkConnectionLost(SessionId link) override;
+  // A, on the session's own thread: one frame to the session's link, if it has one (the
+  // link's backpressure is its own: it never blocks or drops the primary); and closing
+  // the link (the session ends or parks, or the link misbehaved).
+  void SendToLink(Session& s, const Frame& frame);
+  void CloseLinkOf(Session& s, uint16_t code, const std::string& reason);
+  size_t link_count() const { return links_.size(); }
   size_t session_count() const { return sessions_.size(); }
   void HandleFrame(SessionId id, const std::string& payload, bool binary) override;
   void AppendAuditDetached(moderation::AuditRecord rec) override;
@@ -240,6 +259,13 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
     metrics::ShardCounter loop_lag_last_us;       // LoopLagProbe
     metrics::ShardCounter loop_lag_max_us;
     metrics::ShardCounter loop_probes;
+    // Linked connections (shard_links.cc): attached (on the session's shard), refused (on
+    // the link's), frames not sent on a link past its soft limit, and MIDI batches dropped
+    // as a copy of one already taken (on the sender's shard).
+    metrics::ShardCounter links_attached;
+    metrics::ShardCounter links_refused;
+    metrics::ShardCounter link_frames_dropped;
+    metrics::ShardCounter midi_duplicates;
   };
   const Counters& counters() const { return counters_; }
   Counters& mutable_counters() { return counters_; }
@@ -266,6 +292,13 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   void SendResumeResult(SessionId session, proto::ResumeOutcome outcome, const std::string& reason,
                         const ResumeRequest& r);
   void CreateRoom(RoomRequest req);
+  // shard_links.cc: the steps of an attach and what crosses between B and A.
+  void AttachLink(SessionId session, SessionId link, const std::string& token,
+                  const std::string& user_id, bool guest);
+  void LinkAttached(SessionId link, SessionId session);
+  void RefuseLink(SessionId link, proto::ErrorCode code, const std::string& why);
+  void SendOnLink(SessionId link, const Frame& frame);
+  void CloseLink(SessionId link, uint16_t code, const std::string& reason);
 
   static thread_local Shard* current_;
 
@@ -289,6 +322,13 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   // JavaScript number still holds every id exactly.
   uint64_t next_session_serial_;
   std::unordered_map<SessionId, std::unique_ptr<Session>> sessions_;
+  // The linked connections this shard's listener accepted (ids from the session serials).
+  struct LinkConnection {
+    std::unique_ptr<SessionLink> conn;
+    SessionId session = 0;  // the session it serves (on ShardOfSession(session))
+    bool attached = false;  // the session accepted it; until then its frames are ignored
+  };
+  std::unordered_map<SessionId, LinkConnection> links_;
   // Declared after sessions_, destroyed before them; EndSession takes a session out of
   // it before destroying the session.
   Membership membership_;

@@ -60,6 +60,8 @@ void Shard::ParkSession(SessionId id) {
   // restored into, with what it had not yet been given.
   const std::string room = !s->room_id().empty() ? s->room_id() : s->resuming_into();
   const std::vector<std::string> rooms = membership_.End(*s);
+  // A resume restores the session on a new primary, which asks for a new link.
+  CloseLinkOf(*s, kCloseLinkSessionGone, "linked session dropped");
   s->DetachLink();
   ParkedSessions::Parked p;
   const bool listed = hooks_->ForgetRoomList(id);

@@ -43,6 +43,7 @@ namespace tutti::server::ws {
 // connections is given back here, whatever way the connection ended.
 struct ConnectionData {
   SessionId session = 0;
+  SessionId link = 0;  // a linked connection's id instead (docs/PROTOCOL.md §16)
   std::unique_ptr<crypto::Identity> identity;  // set by the gate, moved into the Session
   ResumeRequest resume;                        // the gate's verdict on a resume token
   // Set at accept (the tcp_post_init handler); none for the object waiting in accept.

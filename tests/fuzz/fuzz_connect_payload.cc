@@ -78,7 +78,10 @@ void CheckPayloadRoundTrip(const crypto::ConnectPayload& p) {
              again->socket_id == p.socket_id && again->token == p.token &&
              again->is_member == p.is_member && again->ts_ms == p.ts_ms &&
              again->resume_token == p.resume_token && again->resume_room == p.resume_room &&
-             again->resume_epoch == p.resume_epoch && again->resume_offset == p.resume_offset);
+             again->resume_epoch == p.resume_epoch && again->resume_offset == p.resume_offset &&
+             again->link_token == p.link_token);
+  // A link attaches to a live session; it never comes with a resume.
+  FUZZ_CHECK(p.link_token.empty() || !p.has_resume());
 }
 
 }  // namespace

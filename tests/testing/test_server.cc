@@ -75,6 +75,7 @@ std::string TestServer::Resource(const UserSpec& user) {
   req.resume_room = user.resume_room;
   req.resume_epoch = user.resume_epoch;
   req.resume_offset = static_cast<int64_t>(user.resume_offset);
+  req.link_token = user.link_token;
   auto dev = crypto::MintDevConnection(req, user.guest ? nullptr : &issuer_, seal_public_,
                                        clock_->UnixMs());
   EXPECT_TRUE(dev.ok()) << dev.status();
@@ -109,6 +110,10 @@ server::Shard::Counters TestServer::TotalCounters() {
     total.frames_dropped += c.frames_dropped;
     total.slow_consumers_closed += c.slow_consumers_closed;
     total.malformed += c.malformed;
+    total.links_attached += c.links_attached;
+    total.links_refused += c.links_refused;
+    total.link_frames_dropped += c.link_frames_dropped;
+    total.midi_duplicates += c.midi_duplicates;
     total.held_rooms_ticked += c.held_rooms_ticked;
     total.idle_checks += c.idle_checks;
   }

@@ -37,6 +37,8 @@ struct UserSpec {
   // Defaulted ({}) so the positional UserSpec{...} of other tests stay warning-free.
   std::string resume_token{}, resume_room{}, resume_epoch{};
   uint64_t resume_offset = 0;
+  // A linked connection (docs/PROTOCOL.md §16): the LinkStatus.link_token to attach with.
+  std::string link_token{};
 };
 
 class TestServer {

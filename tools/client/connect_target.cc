@@ -40,6 +40,7 @@ absl::StatusOr<ConnectTarget> ResolveConnectTarget(const ConnectOptions& o) {
   req.resume_room = o.resume_room;
   req.resume_epoch = o.resume_epoch;
   req.resume_offset = static_cast<int64_t>(o.resume_offset);
+  req.link_token = o.link_token;
   absl::StatusOr<crypto::IssuerKeys> issuer;
   if (!o.guest) {
     issuer = crypto::LoadIssuerKeys(o.keys);

@@ -27,6 +27,7 @@ struct ConnectOptions {
   // room position seen. Only with keys: a --url payload is fixed.
   std::string resume_token, resume_room, resume_epoch;
   uint64_t resume_offset = 0;
+  std::string link_token;  // a linked connection (docs/PROTOCOL.md §16)
 };
 
 struct ConnectTarget {

@@ -1,0 +1,82 @@
+// Link tokens and the MIDI sequence window (server/link_token.h): a token names its session
+// and is spent by its first presentation; a batch number is taken once, in any order within
+// the window.
+#include "server/link_token.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace tutti::server {
+namespace {
+
+TEST(LinkTokenTest, NamesItsSessionAndIsSpentByItsFirstPresentation) {
+  LinkCredential cred;
+  const SessionId session = MakeSessionId(123456789, 5);
+  const std::string token = IssueLinkToken(session, 1000, &cred);
+  EXPECT_EQ(token.rfind("lk1.", 0), 0u);
+  ASSERT_TRUE(ParseLinkToken(token));
+  EXPECT_EQ(*ParseLinkToken(token), session);
+  EXPECT_TRUE(RedeemLinkToken(&cred, token, 2000));
+  EXPECT_FALSE(RedeemLinkToken(&cred, token, 2000));  // used
+}
+
+TEST(LinkTokenTest, AWrongOrLateTokenIsRefusedAndSpendsTheRightOne) {
+  LinkCredential cred;
+  const std::string token = IssueLinkToken(7 << 8, 0, &cred);
+  std::string wrong = token;
+  wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(RedeemLinkToken(&cred, wrong, 1));
+  EXPECT_FALSE(RedeemLinkToken(&cred, token, 1));  // the wrong try spent it
+
+  const std::string late = IssueLinkToken(7 << 8, 0, &cred);
+  EXPECT_FALSE(RedeemLinkToken(&cred, late, kLinkTokenTtlUs));
+
+  // A newer token replaces the older one.
+  const std::string first = IssueLinkToken(7 << 8, 0, &cred);
+  const std::string second = IssueLinkToken(7 << 8, 0, &cred);
+  EXPECT_FALSE(RedeemLinkToken(&cred, first, 1));
+  LinkCredential again;
+  const std::string third = IssueLinkToken(7 << 8, 0, &again);
+  EXPECT_TRUE(RedeemLinkToken(&again, third, 1));
+  (void)second;
+}
+
+TEST(LinkTokenTest, ParseRefusesAnythingNotShapedLikeAToken) {
+  LinkCredential cred;
+  const std::string token = IssueLinkToken(0xabcdef01, 0, &cred);
+  EXPECT_FALSE(ParseLinkToken(""));
+  EXPECT_FALSE(ParseLinkToken(token.substr(1)));
+  EXPECT_FALSE(ParseLinkToken(token + "A"));
+  std::string upper = token;
+  upper[5] = 'A';  // hex digits are lower-case
+  EXPECT_FALSE(ParseLinkToken(upper));
+  std::string dot = token;
+  dot[4 + 16] = '-';
+  EXPECT_FALSE(ParseLinkToken(dot));
+  std::string secret = token;
+  secret.back() = '+';
+  EXPECT_FALSE(ParseLinkToken(secret));
+  EXPECT_FALSE(ParseLinkToken("lk1.0000000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+}
+
+TEST(SequenceWindowTest, TakesEachNumberOnceInAnyOrderWithinTheWindow) {
+  SequenceWindow w;
+  EXPECT_TRUE(w.Take(1));
+  EXPECT_TRUE(w.Take(3));   // 2 is late on the other connection
+  EXPECT_FALSE(w.Take(3));  // the copy of 3
+  EXPECT_TRUE(w.Take(2));   // 2 arrives: taken, not a duplicate
+  EXPECT_FALSE(w.Take(2));
+  EXPECT_FALSE(w.Take(1));
+  EXPECT_TRUE(w.Take(0));  // unnumbered: always taken
+  EXPECT_TRUE(w.Take(0));
+  EXPECT_TRUE(w.Take(100));
+  EXPECT_TRUE(w.Take(37));    // 63 below the highest: still in the window
+  EXPECT_FALSE(w.Take(36));   // 64 below: too old to tell, dropped
+  EXPECT_TRUE(w.Take(1000));  // a jump clears the window
+  EXPECT_TRUE(w.Take(999));
+  EXPECT_FALSE(w.Take(100));
+}
+
+}  // namespace
+}  // namespace tutti::server
