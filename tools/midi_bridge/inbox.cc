@@ -39,17 +39,18 @@ bool Inbox::Wait(std::chrono::steady_clock::time_point deadline, std::vector<Ite
   return closed_;
 }
 
-NetworkPump::NetworkPump(client::Client* client, Inbox* inbox, std::function<int64_t()> local_now)
+NetworkPump::NetworkPump(client::Client* client, Inbox* inbox, std::function<int64_t()> local_now,
+                         int path, bool report_close)
     : client_(client), inbox_(inbox), local_now_(std::move(local_now)) {
-  thread_ = std::thread([this] {
+  thread_ = std::thread([this, path, report_close] {
     while (!stop_.load()) {
       auto m = client_->Next(std::chrono::milliseconds(50));
       if (m) {
-        inbox_->Post({std::move(*m), local_now_()});
+        inbox_->Post({std::move(*m), local_now_(), path});
         continue;
       }
       if (!client_->is_open()) {
-        inbox_->PostClosed();
+        if (report_close) inbox_->PostClosed();
         return;
       }
     }

@@ -33,6 +33,7 @@ class Inbox {
   struct Item {
     proto::ClientMessage message;
     int64_t arrival_local_us = 0;
+    int path = 0;  // which connection it came on: 0 the primary, 1 a linked connection
   };
 
   void Post(Item item);
@@ -58,7 +59,10 @@ class Inbox {
 class NetworkPump {
  public:
   // `local_now` is the owner's clock (called on the pump thread; must be thread-safe).
-  NetworkPump(client::Client* client, Inbox* inbox, std::function<int64_t()> local_now);
+  // `path` tags the items; a pump that does not `report_close` (a linked connection's, whose
+  // loss is not the session's) ends quietly when its connection closes.
+  NetworkPump(client::Client* client, Inbox* inbox, std::function<int64_t()> local_now,
+              int path = 0, bool report_close = true);
   ~NetworkPump();  // stops and joins the thread
   NetworkPump(const NetworkPump&) = delete;
   NetworkPump& operator=(const NetworkPump&) = delete;

@@ -35,6 +35,9 @@ ABSL_FLAG(bool, realtime, false,
 ABSL_FLAG(bool, external_loss, false,
           "the path drops packets outside the harness (real_loss.sh sets it): note-ons the "
           "stall policy drops are reported, not counted as a correctness failure");
+ABSL_FLAG(int, links, 1,
+          "connections per bot: 2 adds a linked connection (docs/PROTOCOL.md §16) through a "
+          "relay of its own, independent stalls; MIDI goes on both, the first copy plays");
 ABSL_FLAG(bool, trace, false, "per-batch leg times (source->server, server->receiver) on stderr");
 ABSL_FLAG(std::string, server_host, "127.0.0.1",
           "IPv4 address the server child listens on and the relays connect to");
@@ -80,6 +83,8 @@ tutti::harness::HarnessOptions OptionsFromFlags(const char* argv0) {
   if (!(stall_prob >= 0 && stall_prob <= 1)) UsageError("--stall-prob must be from 0 to 1");
   if (!(duration_s >= 1 && duration_s <= 86400)) UsageError("--duration-s must be 1 s to a day");
   o.seed = absl::GetFlag(FLAGS_seed);
+  o.links = absl::GetFlag(FLAGS_links);
+  if (o.links != 1 && o.links != 2) UsageError("--links must be 1 or 2");
   o.music_us = static_cast<int64_t>(duration_s * 1e6);
   o.kill_mid_chord = !absl::GetFlag(FLAGS_no_kill);
   o.quickack = absl::GetFlag(FLAGS_quickack);
@@ -96,8 +101,9 @@ tutti::harness::HarnessOptions OptionsFromFlags(const char* argv0) {
     if (delay == 0 && jitter == 0 && stall_prob == 0) {
       std::snprintf(buf, sizeof(buf), "layer 2, clean loopback, %.0f s", o.music_us / 1e6);
     } else {
-      std::snprintf(buf, sizeof(buf), "layer 2, %.0f +- %.0f ms each way%s, %.0f s", delay, jitter,
-                    stall_prob > 0 ? ", stalls" : "", o.music_us / 1e6);
+      std::snprintf(buf, sizeof(buf), "layer 2, %.0f +- %.0f ms each way%s%s, %.0f s", delay,
+                    jitter, stall_prob > 0 ? ", stalls" : "", o.links > 1 ? ", 2 links" : "",
+                    o.music_us / 1e6);
     }
     o.name = buf;
   }

@@ -8,8 +8,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "tools/client/client.h"
 #include "tools/midi_bridge/inbox.h"
 #include "tools/midi_bridge/midi_link.h"
+#include "tools/timing_harness/bot.h"
 #include "tools/timing_harness/server_process.h"
 
 namespace tutti::harness {
@@ -32,123 +35,6 @@ using midi::ChannelMessage;
 using midi::timing::SourceGroup;
 
 constexpr int64_t kMusicStartUs = 2000000;  // after the sender connects (clock sync first)
-constexpr int64_t kClockSampleUs = 100000;
-
-// The shared monotonic clock (steady_clock = CLOCK_MONOTONIC; tutti-server stamps with it).
-int64_t MonoUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::chrono::steady_clock::time_point AtMono(int64_t mono_us) {
-  return std::chrono::steady_clock::time_point(std::chrono::microseconds(mono_us));
-}
-
-// A bot's own clock: far from server time and skewed, so clock sync has work to do.
-struct LocalClock {
-  int64_t t0 = 0;
-  int64_t offset_us = 0;
-  double ppm = 0;
-  int64_t Local(int64_t mono) const {
-    return mono + offset_us + std::llround(static_cast<double>(mono - t0) * ppm * 1e-6);
-  }
-  int64_t Mono(int64_t local) const {
-    return t0 + std::llround(static_cast<double>(local - offset_us - t0) / (1 + ppm * 1e-6));
-  }
-};
-
-int64_t UnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// One client: a blocking Client (through its relay), the pump, and the MidiLink it drives.
-class Bot {
- public:
-  Bot(std::string name, LocalClock clock, bridge::MidiLinkOptions lo = {})
-      : name_(std::move(name)), clock_(clock), link_(lo) {}
-  ~Bot() {
-    pump_.reset();  // before the client it reads from
-  }
-
-  absl::Status Connect(uint16_t port, const std::string& resource) {
-    auto r = client_.Connect("127.0.0.1", port, resource);
-    if (!r.ok) {
-      return absl::UnavailableError(name_ + ": connect refused: " + std::to_string(r.http_status) +
-                                    " " + r.error);
-    }
-    connect_mono_ = MonoUs();
-    link_.OnConnected(Local());
-    pump_ = std::make_unique<bridge::NetworkPump>(&client_, &inbox_,
-                                                  [this] { return clock_.Local(MonoUs()); });
-    return absl::OkStatus();
-  }
-
-  void JoinRoom(const std::string& room) {
-    proto::ServerMessage join;
-    join.mutable_server_command()->set_commandtype(proto::CREATE_OR_JOIN_ROOM);
-    (*join.mutable_server_command()->mutable_parameters())["room_name"] = room;
-    client_.Send(join);
-  }
-
-  // Sleeps until the link's next wake or `cap_mono`, whichever is first; returns what arrived.
-  bool Wait(int64_t cap_mono, std::vector<Inbox::Item>* items) {
-    const int64_t wake = std::min(clock_.Mono(link_.NextWake(Local())), cap_mono);
-    items->clear();
-    return inbox_.Wait(AtMono(wake), items);
-  }
-
-  void Handle(const Inbox::Item& item, LinkOutput* out) {
-    if (item.message.has_room_joined_response() && item.message.room_joined_response().success()) {
-      joined_ = true;
-    }
-    link_.OnMessage(item.message, item.arrival_local_us, out);
-  }
-
-  // Heartbeats and due events; sends what the link wants sent. Returns the events to play.
-  void Poll(LinkOutput* out) {
-    link_.Poll(Local(), out);
-    for (auto& m : out->send) client_.Send(std::move(m));
-    out->send.clear();
-  }
-
-  void SampleClock(int64_t mono) {
-    if (mono < next_clock_sample_) return;
-    next_clock_sample_ = mono + kClockSampleUs;
-    const int64_t local = clock_.Local(mono);
-    const midi::ClockSync& c = link_.clock();
-    // Server time is this machine's monotonic clock: the mapping's error is exact.
-    const double err =
-        c.has_estimate() ? static_cast<double>(c.ServerTimeFromLocal(local) - mono) : 1e12;
-    clock_errors_.Add(mono - connect_mono_, err, c.locked(), c.Status(local).error_bound_us);
-  }
-
-  void SummarizeClock(double* p95, double* max, double* at1s, bool* within, double* skew_err) {
-    clock_errors_.Summarize(p95, max, at1s, within);
-    *skew_err = std::abs(link_.clock().skew_ppm() - midi::timing::TrueOffsetSlopePpm(clock_.ppm));
-  }
-
-  int64_t Local() const { return clock_.Local(MonoUs()); }
-  const LocalClock& clock() const { return clock_; }
-  bridge::MidiLink& link() { return link_; }
-  bool joined() const { return joined_; }
-  int64_t connect_mono() const { return connect_mono_; }
-  int64_t next_clock_sample() const { return next_clock_sample_; }
-
- private:
-  std::string name_;
-  LocalClock clock_;
-  Inbox inbox_;
-  client::Client client_;
-  bridge::MidiLink link_;
-  std::unique_ptr<bridge::NetworkPump> pump_;
-  bool joined_ = false;
-  int64_t connect_mono_ = 0;
-  int64_t next_clock_sample_ = 0;
-  midi::timing::ClockErrorLog clock_errors_;
-};
 
 absl::Status WaitJoined(Bot& bot, int64_t timeout_us) {
   const int64_t deadline = MonoUs() + timeout_us;
@@ -165,7 +51,7 @@ absl::Status WaitJoined(Bot& bot, int64_t timeout_us) {
 }
 
 absl::StatusOr<std::string> Resource(const std::string& key_dir, uint16_t port,
-                                     const std::string& user) {
+                                     const std::string& user, const std::string& link_token = "") {
   auto seal = crypto::LoadSealPublicKey(key_dir);
   if (!seal.ok()) return seal.status();
   auto issuer = crypto::LoadIssuerKeys(key_dir);
@@ -176,6 +62,7 @@ absl::StatusOr<std::string> Resource(const std::string& key_dir, uint16_t port,
   req.member = true;
   req.host = "127.0.0.1";
   req.port = port;
+  req.link_token = link_token;
   auto dev = crypto::MintDevConnection(req, &*issuer, *seal, UnixMs());
   if (!dev.ok()) return dev.status();
   return dev->resource;
@@ -215,6 +102,16 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
   netem::NetemRelay receiver_relay(ro);
   if (auto st = sender_relay.Start(); !st.ok()) return st;
   if (auto st = receiver_relay.Start(); !st.ok()) return st;
+  // --links 2: each bot's linked connection through a relay of its own, with its own
+  // randomness, so its stalls are independent of the primary's.
+  ro.seed = o.seed * 2 + 1001;
+  netem::NetemRelay sender_link_relay(ro);
+  ro.seed = o.seed * 2 + 1002;
+  netem::NetemRelay receiver_link_relay(ro);
+  if (o.links > 1) {
+    if (auto st = sender_link_relay.Start(); !st.ok()) return st;
+    if (auto st = receiver_link_relay.Start(); !st.ok()) return st;
+  }
 
   const std::string room = "timing-" + std::to_string(o.seed);
   const int64_t t0 = MonoUs();
@@ -228,6 +125,13 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
     if (auto st = receiver.Connect(receiver_relay.port(), *res); !st.ok()) return st;
     receiver.JoinRoom(room);
     if (auto st = WaitJoined(receiver, 10000000); !st.ok()) return st;
+    if (o.links > 1) {
+      const uint16_t port = receiver_link_relay.port();
+      auto st = receiver.OpenLink(port, [&](const std::string& token) {
+        return Resource(server.key_dir(), port, "timing-receiver", token);
+      });
+      if (!st.ok()) return st;
+    }
   }
   {
     auto res = Resource(server.key_dir(), sender_relay.port(), "timing-sender");
@@ -235,6 +139,13 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
     if (auto st = sender.Connect(sender_relay.port(), *res); !st.ok()) return st;
     sender.JoinRoom(room);
     if (auto st = WaitJoined(sender, 10000000); !st.ok()) return st;
+    if (o.links > 1) {
+      const uint16_t port = sender_link_relay.port();
+      auto st = sender.OpenLink(port, [&](const std::string& token) {
+        return Resource(server.key_dir(), port, "timing-sender", token);
+      });
+      if (!st.ok()) return st;
+    }
   }
 
   // The score, in the shared monotonic clock.
@@ -298,7 +209,10 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
       if (closed) break;
     }
     // Killed: the process is gone as far as the network can tell.
-    if (kill_mono >= 0) sender_relay.Sever(0);
+    if (kill_mono >= 0) {
+      sender_relay.Sever(0);
+      if (o.links > 1) sender_link_relay.Sever(0);
+    }
     sender_errors = sender.link().counters().errors;
     sender_batches = sender.link().counters().batches_sent;
     report.sender_unsynced_batches = sender.link().counters().unsynced_batches;
@@ -434,6 +348,15 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
   Legs(ss.up, &report.sender_up_p50_ms, &report.sender_up_p99_ms);
   Legs(rs.down, &report.receiver_down_p50_ms, &report.receiver_down_p99_ms);
   report.stalls = ss.up.stalls + ss.down.stalls + rs.up.stalls + rs.down.stalls;
+  report.links = o.links;
+  if (o.links > 1) {
+    const netem::RelayStats sl = sender_link_relay.stats();
+    const netem::RelayStats rl = receiver_link_relay.stats();
+    report.stalls += sl.up.stalls + sl.down.stalls + rl.up.stalls + rl.down.stalls;
+    report.first_from_primary = receiver.first_copies(0);
+    report.first_from_link = receiver.first_copies(1);
+    report.duplicates = receiver.duplicates();
+  }
   if (server.Exited()) return absl::InternalError("tutti-server died:\n" + server.output());
   return report;
 }
@@ -455,6 +378,16 @@ std::string DescribeReport(const HarnessReport& r) {
                 r.receiver_down_p99_ms, static_cast<unsigned long long>(r.stalls),
                 static_cast<unsigned long long>(r.sender_unsynced_batches));
   s += buf;
+  if (r.links > 1) {
+    std::snprintf(buf, sizeof(buf),
+                  "  links: 2 connections per bot, each through its own relay; the receiver took "
+                  "%llu room events first from its primary, %llu from its link, dropped %llu "
+                  "copies\n",
+                  static_cast<unsigned long long>(r.first_from_primary),
+                  static_cast<unsigned long long>(r.first_from_link),
+                  static_cast<unsigned long long>(r.duplicates));
+    s += buf;
+  }
   std::snprintf(buf, sizeof(buf),
                 "  where IOI error comes from: as scheduled p95 %.2f p99 %.2f ms (%llu playout "
                 "moves: %llu in rests, %llu catch-ups, %llu stall lifts); handed to the output "

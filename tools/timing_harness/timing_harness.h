@@ -5,7 +5,8 @@
 // with it too, so "true server time" is known exactly and clock error can be measured).
 //
 // Owns: for the length of RunHarness, a tutti-server child process, two in-process relays (one
-// per bot), the two bots (each a MidiLink behind a blocking Client) and their threads.
+// per bot; four with links, one per connection), the two bots (each a MidiLink behind a
+// blocking Client, and with links a second Client for the linked connection) and their threads.
 // Thread affinity: RunHarness blocks its caller; it starts and joins every thread it uses.
 // Who owns it: tutti-timing-harness (main) and its ctest smoke run.
 //
@@ -58,6 +59,10 @@ struct HarnessOptions {
   int64_t output_lookahead_us = 10000;
   // Per-batch leg times on stderr.
   bool trace = false;
+  // Connections per bot: 2 gives each bot a linked connection (docs/PROTOCOL.md §16) through
+  // a relay of its own (independent delay, jitter and stalls); the sender sends every batch
+  // on both, the receiver plays the first copy of each room event.
+  int links = 1;
   double sender_skew_ppm = 100;
   double receiver_skew_ppm = -100;
 };
@@ -91,6 +96,9 @@ struct HarnessReport {
   int64_t output_lookahead_us = 0;
   // Playout policy counters (midi/playout.h) and note-ons shortened after a stall.
   uint64_t rest_jumps = 0, catch_ups = 0, stall_lifts = 0, late_shortened = 0;
+  // --links 2: room events the receiver took first from each connection, copies dropped.
+  int links = 1;
+  uint64_t first_from_primary = 0, first_from_link = 0, duplicates = 0;
 };
 
 absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& options);
