@@ -14,12 +14,6 @@
 namespace tutti::testing {
 namespace {
 
-UserSpec Staff(const std::string& name, const std::string& role) {
-  UserSpec u = Named(name);
-  u.roles = {role};
-  return u;
-}
-
 proto::ServerMessage LogCmd(proto::ServerCommandType type, const std::string& level,
                             const std::string& rid) {
   proto::ServerMessage m;

@@ -11,13 +11,6 @@
 namespace tutti::testing {
 namespace {
 
-UserSpec Staff(const std::string& name, const std::string& role) {
-  UserSpec spec;
-  spec.name = name;
-  spec.roles = {role};
-  return spec;
-}
-
 proto::ServerMessage ListBansMsg(const std::string& offset, const std::string& limit,
                                  const std::string& rid) {
   proto::ServerMessage m;

@@ -11,13 +11,6 @@
 namespace tutti::testing {
 namespace {
 
-UserSpec Staff(const std::string& name, const std::string& role) {
-  UserSpec spec;
-  spec.name = name;
-  spec.roles = {role};
-  return spec;
-}
-
 // The AuditLog, CommandResult or ErrorMessage answering `rid`.
 proto::ClientMessage LogAnswer(client::Client& c, const std::string& rid) {
   return Answer(c, rid, {proto::ClientMessage::kAuditLog});

@@ -212,6 +212,12 @@ UserSpec Named(const std::string& name) {
   return spec;
 }
 
+UserSpec Staff(const std::string& name, const std::string& role) {
+  UserSpec spec = Named(name);
+  spec.roles = {role};
+  return spec;
+}
+
 proto::ServerMessage HeartbeatMsg(int64_t client_time_us, const std::string& request_id) {
   proto::ServerMessage m;
   m.mutable_heartbeat_message()->set_timestamp(client_time_us);

@@ -105,6 +105,8 @@ proto::ErrorCode WaitError(client::Client& c, std::chrono::milliseconds timeout 
 
 // A member with user id "u-" + name.
 UserSpec Named(const std::string& name);
+// Server staff: Named(name) holding the server role `role` ("moderator", "admin").
+UserSpec Staff(const std::string& name, const std::string& role);
 
 proto::ServerMessage HeartbeatMsg(int64_t client_time_us, const std::string& request_id = "");
 proto::ServerMessage RoomListMsg(const std::string& request_id = "");
