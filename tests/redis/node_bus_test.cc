@@ -30,26 +30,6 @@ using namespace std::chrono_literals;
 
 class NodeBusTest : public NodesTest {
  protected:
-  // A member "u-<name>" with `roles`; *http_status gets the upgrade's status.
-  std::unique_ptr<client::Client> ConnectAs(uint16_t port, const std::string& name,
-                                            std::vector<std::string> roles = {},
-                                            int* http_status = nullptr) {
-    crypto::DevConnectionRequest req;
-    req.user_id = "u-" + name;
-    req.name = name;
-    req.member = true;
-    req.roles = std::move(roles);
-    req.port = port;
-    auto dev = crypto::MintDevConnection(req, &issuer_, seal_, server::SystemClock().UnixMs());
-    EXPECT_TRUE(dev.ok());
-    auto c = std::make_unique<client::Client>();
-    auto r = c->Connect("127.0.0.1", port, dev->resource);
-    if (http_status != nullptr) *http_status = r.http_status;
-    if (!r.ok) return nullptr;
-    if (!c->WaitFor(proto::ClientMessage::kWelcome, 5s)) return nullptr;
-    return c;
-  }
-
   // Waits until `n` nodes listen on the node bus's channel.
   bool WaitBusListeners(int64_t n) {
     return WaitRedisReply({"PUBSUB", "NUMSUB", "tutti:nodebus"}, [n](const redisReply* r) {
@@ -69,7 +49,6 @@ class NodeBusTest : public NodesTest {
     ASSERT_TRUE(StartNode(**a)) << (*a)->output();
     *b = std::make_unique<ServerProcess>(TUTTI_SERVER_BIN, dir_b_, fb);
     ASSERT_TRUE(StartNode(**b)) << (*b)->output();
-    LoadKeys();
     ASSERT_TRUE(WaitBusListeners(2));
   }
 
@@ -171,11 +150,11 @@ class NodeBusTest : public NodesTest {
 TEST_F(NodeBusTest, ServerBanOnOneNodeClosesAndRefusesOnTheOther) {
   std::unique_ptr<ServerProcess> a, b;
   ASSERT_NO_FATAL_FAILURE(StartNodes(&a, &b));
-  auto admin = ConnectAs(a->port(), "admin", {"admin"});
+  auto admin = ConnectMember(a->port(), "admin", {"admin"});
   ASSERT_TRUE(admin);
-  auto mallory = ConnectAs(b->port(), "mallory");
+  auto mallory = ConnectMember(b->port(), "mallory");
   ASSERT_TRUE(mallory);
-  auto carol = ConnectAs(b->port(), "carol");
+  auto carol = ConnectMember(b->port(), "carol");
   ASSERT_TRUE(carol);
 
   ASSERT_TRUE(admin->Send(ChatMsg("/sban u-mallory 1h spam", "s")));
@@ -188,7 +167,7 @@ TEST_F(NodeBusTest, ServerBanOnOneNodeClosesAndRefusesOnTheOther) {
   EXPECT_TRUE(mallory->WaitClosed(15s, &code));
   EXPECT_EQ(code, 4003);
   int http = 0;
-  EXPECT_EQ(ConnectAs(b->port(), "mallory", {}, &http), nullptr);
+  EXPECT_EQ(ConnectMember(b->port(), "mallory", {}, &http), nullptr);
   EXPECT_EQ(http, 403);
   // Nobody else on B was touched.
   EXPECT_TRUE(carol->is_open());
@@ -214,7 +193,7 @@ TEST_F(NodeBusTest, ServerBanOnOneNodeClosesAndRefusesOnTheOther) {
   std::unique_ptr<client::Client> back;
   const auto back_deadline = std::chrono::steady_clock::now() + 15s;
   while (!back && std::chrono::steady_clock::now() < back_deadline) {
-    back = ConnectAs(b->port(), "mallory", {}, &http);
+    back = ConnectMember(b->port(), "mallory", {}, &http);
     if (!back) std::this_thread::sleep_for(20ms);
   }
   EXPECT_TRUE(back) << "still refused with " << http;
@@ -225,9 +204,9 @@ TEST_F(NodeBusTest, ServerBanOnOneNodeClosesAndRefusesOnTheOther) {
 TEST_F(NodeBusTest, PrivateMessageReachesTheOtherNodeAndOfflineIsNotFound) {
   std::unique_ptr<ServerProcess> a, b;
   ASSERT_NO_FATAL_FAILURE(StartNodes(&a, &b));
-  auto ann = ConnectAs(a->port(), "ann");
+  auto ann = ConnectMember(a->port(), "ann");
   ASSERT_TRUE(ann);
-  auto bob = ConnectAs(b->port(), "bob");
+  auto bob = ConnectMember(b->port(), "bob");
   ASSERT_TRUE(bob);
 
   // Once A knows bob, ann's message is delivered on B and confirmed to her.
@@ -268,9 +247,9 @@ TEST_F(NodeBusTest, FriendEventsCrossNodes) {
   // Friendships live in the store; the nodes share one (a SQLite file here).
   std::unique_ptr<ServerProcess> a, b;
   ASSERT_NO_FATAL_FAILURE(StartNodes(&a, &b, {"--database", dir_a_ + "/shared.db"}));
-  auto ann = ConnectAs(a->port(), "ann");
+  auto ann = ConnectMember(a->port(), "ann");
   ASSERT_TRUE(ann);
-  auto bob = ConnectAs(b->port(), "bob");
+  auto bob = ConnectMember(b->port(), "bob");
   ASSERT_TRUE(bob);
   ASSERT_TRUE(ProbePm(*ann, "u-bob", Delivered, 15s));
 
@@ -309,7 +288,7 @@ TEST_F(NodeBusTest, FriendEventsCrossNodes) {
   };
   bob->Close();
   EXPECT_TRUE(WaitMatching(*ann, status_of_bob(proto::OFFLINE), 10s));
-  bob = ConnectAs(b->port(), "bob");
+  bob = ConnectMember(b->port(), "bob");
   ASSERT_TRUE(bob);
   EXPECT_TRUE(WaitMatching(*ann, status_of_bob(proto::ONLINE), 10s));
 
@@ -328,9 +307,9 @@ TEST_F(NodeBusTest, KilledNodesUsersAreOfflineElsewhereWithinThePresenceTtl) {
   constexpr int kTtlMs = 1500;
   std::unique_ptr<ServerProcess> a, b;
   ASSERT_NO_FATAL_FAILURE(StartNodes(&a, &b, {"--redis_presence_ttl_ms", std::to_string(kTtlMs)}));
-  auto ann = ConnectAs(a->port(), "ann");
+  auto ann = ConnectMember(a->port(), "ann");
   ASSERT_TRUE(ann);
-  auto bob = ConnectAs(b->port(), "bob");
+  auto bob = ConnectMember(b->port(), "bob");
   ASSERT_TRUE(bob);
   ASSERT_TRUE(ProbePm(*ann, "u-bob", Delivered, 15s));
 
@@ -351,7 +330,7 @@ TEST_F(NodeBusTest, KilledNodesUsersAreOfflineElsewhereWithinThePresenceTtl) {
 TEST_F(NodeBusTest, BansMadeWhileANodeIsDownReachItWhenItStarts) {
   std::unique_ptr<ServerProcess> a, b;
   ASSERT_NO_FATAL_FAILURE(StartNodes(&a, &b));
-  auto admin = ConnectAs(a->port(), "admin", {"admin"});
+  auto admin = ConnectMember(a->port(), "admin", {"admin"});
   ASSERT_TRUE(admin);
   auto command = [&admin](const std::string& text, const std::string& rid) {
     ASSERT_TRUE(admin->Send(ChatMsg(text, rid)));
@@ -362,7 +341,8 @@ TEST_F(NodeBusTest, BansMadeWhileANodeIsDownReachItWhenItStarts) {
   // eve is banned while B runs: B's own store has her ban.
   ASSERT_NO_FATAL_FAILURE(command("/sban u-eve 1h spam", "e1"));
   int http = 0;
-  ASSERT_TRUE(Eventually([&] { return !ConnectAs(b->port(), "eve", {}, &http) && http == 403; }));
+  ASSERT_TRUE(
+      Eventually([&] { return !ConnectMember(b->port(), "eve", {}, &http) && http == 403; }));
   ASSERT_EQ(b->Stop(SIGTERM, 10000), 0);
 
   // B is down: mallory is banned and eve's ban lifted, on A only.
@@ -373,10 +353,10 @@ TEST_F(NodeBusTest, BansMadeWhileANodeIsDownReachItWhenItStarts) {
   b = std::make_unique<ServerProcess>(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
   ASSERT_TRUE(StartNode(*b)) << b->output();
   EXPECT_TRUE(Eventually([&] {
-    return !ConnectAs(b->port(), "mallory", {}, &http) && http == 403;
+    return !ConnectMember(b->port(), "mallory", {}, &http) && http == 403;
   })) << "B still lets mallory in";
   std::unique_ptr<client::Client> eve;
-  EXPECT_TRUE(Eventually([&] { return (eve = ConnectAs(b->port(), "eve")) != nullptr; }))
+  EXPECT_TRUE(Eventually([&] { return (eve = ConnectMember(b->port(), "eve")) != nullptr; }))
       << "B still refuses eve with " << http;
   EXPECT_EQ(a->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(b->Stop(SIGTERM, 10000), 0);
@@ -389,9 +369,9 @@ TEST_F(NodeBusTest, CleanStopTakesANodesUsersOfflineAtOnce) {
   BusListener bus(redis_.port());
   ASSERT_TRUE(bus.Listening());
   ASSERT_TRUE(WaitBusListeners(3));
-  auto ann = ConnectAs(a->port(), "ann");
+  auto ann = ConnectMember(a->port(), "ann");
   ASSERT_TRUE(ann);
-  auto bob = ConnectAs(b->port(), "bob");
+  auto bob = ConnectMember(b->port(), "bob");
   ASSERT_TRUE(bob);
   ASSERT_TRUE(ProbePm(*ann, "u-bob", Delivered, 15s));
   const std::string node_b = NodeOf(bus, "u-bob");
@@ -425,17 +405,12 @@ TEST_F(NodeBusTest, CleanStopSaysGoodbyeBeforeWaitingForADeafClient) {
   BusListener bus(redis_.port());
   ASSERT_TRUE(bus.Listening());
   ASSERT_TRUE(WaitBusListeners(3));
-  auto ann = ConnectAs(a->port(), "ann");
+  auto ann = ConnectMember(a->port(), "ann");
   ASSERT_TRUE(ann);
-  crypto::DevConnectionRequest req;
-  req.user_id = "u-deaf";
-  req.name = "deaf";
-  req.member = true;
-  req.port = b->port();
-  auto dev = crypto::MintDevConnection(req, &issuer_, seal_, server::SystemClock().UnixMs());
-  ASSERT_TRUE(dev.ok());
+  const crypto::DevConnection dev = Mint(MemberRequest(b->port(), "deaf"));
+  ASSERT_FALSE(dev.resource.empty());
   RawWs deaf;  // upgraded, then never reads a byte or answers a close
-  ASSERT_TRUE(deaf.Open(b->port(), dev->resource));
+  ASSERT_TRUE(deaf.Open(b->port(), dev.resource));
   ASSERT_TRUE(ProbePm(*ann, "u-deaf", Delivered, 15s));
   const std::string node_b = NodeOf(bus, "u-deaf");
   ASSERT_FALSE(node_b.empty()) << "B never announced the deaf client";
@@ -451,9 +426,9 @@ TEST_F(NodeBusTest, CleanStopSaysGoodbyeBeforeWaitingForADeafClient) {
 TEST_F(NodeBusTest, MetricsShowTheBusAndMalformedBytesAreDroppedWithoutALogLine) {
   std::unique_ptr<ServerProcess> a, b;
   ASSERT_NO_FATAL_FAILURE(StartNodes(&a, &b, {"--redis_presence_ttl_ms", "1500"}));
-  auto ann = ConnectAs(a->port(), "ann");
+  auto ann = ConnectMember(a->port(), "ann");
   ASSERT_TRUE(ann);
-  auto bob = ConnectAs(b->port(), "bob");
+  auto bob = ConnectMember(b->port(), "bob");
   ASSERT_TRUE(bob);
   ASSERT_TRUE(ProbePm(*ann, "u-bob", Delivered, 15s));
   const uint16_t admin_a = AdminPort(*a);

@@ -1,8 +1,10 @@
 // NodesTest: the fixture of the tests that run real tutti-server nodes against a real
-// redis-server (rooms across nodes, Redis outages): a redis-server started on a free
-// loopback port in SetUp, a data directory per node (node A's key set is shared), node
-// flags, signed-in clients, and small waits. Every wait is bounded by a deadline; every
-// process is started here and stopped by PID. Test code only; one test's thread.
+// redis-server (rooms across nodes, Redis outages): a KeyedProcessTest (a temporary
+// directory with a key set, made in SetUp, that is node A's data directory and both nodes'
+// key set; member connections minted from it), a second data directory for node B, a
+// redis-server started on a free loopback port in SetUp, node flags and small waits. Every
+// wait is bounded by a deadline; every process is started here and stopped by PID. Test
+// code only; one test's thread.
 #ifndef TUTTI_TESTS_REDIS_NODES_HARNESS_H_
 #define TUTTI_TESTS_REDIS_NODES_HARNESS_H_
 
@@ -24,9 +26,8 @@
 #include <boost/asio/write.hpp>
 
 #include "crypto/dev_connection.h"
-#include "crypto/keys.h"
-#include "server/clock.h"
 #include "server/redis/redis_client.h"
+#include "tests/testing/keyed_process_test.h"
 #include "tests/testing/redis_process.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
@@ -35,25 +36,27 @@ namespace tutti::testing {
 
 using namespace std::chrono_literals;
 
-class NodesTest : public ::testing::Test {
+class NodesTest : public KeyedProcessTest {
  protected:
+  NodesTest() : KeyedProcessTest("nodes") {}
+
   void SetUp() override {
     ASSERT_TRUE(RedisServerAvailable()) << "redis-server missing: run tools/setup.sh";
-    for (std::string* d : {&dir_a_, &dir_b_}) {
-      char tmpl[] = "/tmp/tutti-nodes-XXXXXX";
-      ASSERT_NE(mkdtemp(tmpl), nullptr);
-      *d = tmpl;
-    }
+    ASSERT_NO_FATAL_FAILURE(KeyedProcessTest::SetUp());
+    dir_a_ = dir_;
+    char tmpl[] = "/tmp/tutti-nodes-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_b_ = tmpl;
     ASSERT_TRUE(redis_.Start());
   }
   void TearDown() override {
     std::error_code ec;
-    std::filesystem::remove_all(dir_a_, ec);
-    std::filesystem::remove_all(dir_b_, ec);
+    if (!dir_b_.empty()) std::filesystem::remove_all(dir_b_, ec);
+    KeyedProcessTest::TearDown();
   }
 
-  // Node flags: both nodes read node A's key set (the first start makes it) and keep
-  // their own store; quotas high enough that the senders are never throttled.
+  // Node flags: both nodes read node A's key set (made in SetUp) and keep their own store;
+  // quotas high enough that the senders are never throttled.
   // The admin listener is on a free port (AdminPort reads it back; StartNode uses it).
   std::vector<std::string> NodeFlags(const std::string& data_dir,
                                      const std::string& admin = "127.0.0.1:0") {
@@ -75,30 +78,20 @@ class NodesTest : public ::testing::Test {
             "10000"};
   }
 
-  void LoadKeys() {
-    auto issuer = crypto::LoadIssuerKeys(dir_a_);
-    ASSERT_TRUE(issuer.ok());
-    issuer_ = std::move(*issuer);
-    auto seal = crypto::LoadSealPublicKey(dir_a_);
-    ASSERT_TRUE(seal.ok());
-    seal_ = *seal;
-  }
-
   // A signed-in member "u-<name>" on the node at `port`, past its Welcome (copied to
   // `welcome` when given). `resume`, when given, carries the resume fields of the payload.
   std::unique_ptr<client::Client> Connect(uint16_t port, const std::string& name,
                                           proto::Welcome* welcome = nullptr,
                                           const crypto::DevConnectionRequest* resume = nullptr) {
-    crypto::DevConnectionRequest req;
-    if (resume != nullptr) req = *resume;
-    req.user_id = "u-" + name;
-    req.name = name;
-    req.member = true;
-    req.port = port;
-    auto dev = crypto::MintDevConnection(req, &issuer_, seal_, server::SystemClock().UnixMs());
-    EXPECT_TRUE(dev.ok());
+    crypto::DevConnectionRequest req = MemberRequest(port, name);
+    if (resume != nullptr) {
+      req.resume_token = resume->resume_token;
+      req.resume_room = resume->resume_room;
+      req.resume_epoch = resume->resume_epoch;
+      req.resume_offset = resume->resume_offset;
+    }
     auto c = std::make_unique<client::Client>();
-    if (!c->Connect("127.0.0.1", port, dev->resource).ok) return nullptr;
+    if (!c->Connect("127.0.0.1", port, Mint(req).resource).ok) return nullptr;
     auto w = c->WaitFor(proto::ClientMessage::kWelcome, 5s);
     if (!w) return nullptr;
     if (welcome != nullptr) *welcome = w->welcome();
@@ -225,9 +218,8 @@ class NodesTest : public ::testing::Test {
 
  protected:
   RedisProcess redis_;
-  std::string dir_a_, dir_b_;
-  crypto::IssuerKeys issuer_;
-  crypto::PublicKey seal_{};
+  std::string dir_a_;  // = dir_: node A's data and both nodes' key set
+  std::string dir_b_;
 };
 
 }  // namespace tutti::testing

@@ -81,7 +81,6 @@ TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
   ASSERT_TRUE(StartNode(node_b)) << node_b.output();
   const uint16_t admin = AdminPort(node_a);
   ASSERT_NE(admin, 0) << node_a.output();
-  LoadKeys();
   std::vector<Member> ms;
   for (const char* name : {"ann", "bob"}) {
     Member m{Connect(ms.empty() ? node_a.port() : node_b.port(), name), name};
@@ -162,7 +161,6 @@ TEST_F(RedisOutageTest, StoppedRedisIsNoticedRefusedAndPlayResumesInTheSameSeque
   ASSERT_TRUE(StartNode(node_b)) << node_b.output();
   const uint16_t admin = AdminPort(node_a);
   ASSERT_NE(admin, 0) << node_a.output();
-  LoadKeys();
   std::vector<Member> ms;
   for (const char* name : {"cat", "dan"}) {
     Member m{Connect(ms.empty() ? node_a.port() : node_b.port(), name), name};

@@ -38,7 +38,6 @@ TEST_F(ResumeAcrossNodesTest, KilledNodesMemberResumesOnTheOtherWithNoGapAndNoSt
   ASSERT_TRUE(StartNode(node_a)) << node_a.output();
   ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
   ASSERT_TRUE(StartNode(node_b)) << node_b.output();
-  LoadKeys();
 
   proto::Welcome ann_welcome;
   auto ann = Connect(node_a.port(), "ann", &ann_welcome);

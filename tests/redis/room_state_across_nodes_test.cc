@@ -42,7 +42,6 @@ TEST_F(RoomStateAcrossNodesTest, JoinersOnEitherNodeGetTheChatSaidOnBoth) {
   ASSERT_TRUE(StartNode(node_a)) << node_a.output();
   ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
   ASSERT_TRUE(StartNode(node_b)) << node_b.output();
-  LoadKeys();
 
   // Said on A while the room exists on A only.
   auto ann = Connect(node_a.port(), "ann");

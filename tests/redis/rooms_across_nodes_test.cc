@@ -37,7 +37,6 @@ TEST_F(RoomsAcrossNodesTest, MembersOnTwoNodesSeeOneSequence) {
   ASSERT_TRUE(StartNode(node_a)) << node_a.output();
   ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
   ASSERT_TRUE(StartNode(node_b)) << node_b.output();
-  LoadKeys();
 
   constexpr int kPerNode = 3;
   constexpr int kChats = 15;
