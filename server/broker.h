@@ -61,6 +61,10 @@ struct Publication {
   SessionId exclude = 0;  // the sender, who does not get its own echo (0 = nobody)
   bool droppable = false;
   ChatMark chat = ChatMark::kNone;
+  // The engine that published it when that is another node's (rooms across nodes: the
+  // room keeps its roster of other nodes' members from their events); "" when this
+  // engine published it, and always with the in-process engine.
+  std::string origin = {};
 };
 
 // What a publisher hands the broker: the event without its position.
@@ -80,11 +84,19 @@ struct HistoryResult {
   std::vector<Publication> publications;  // oldest first, all after the asked offset
 };
 
-// Who is in a stream, as the broker knows it (for rooms across nodes).
+// Who is in a stream, as the broker knows it (rooms across nodes: each node writes its
+// members, and a room opening on a node reads the others' members from it).
 struct PresenceEntry {
   SessionId session = 0;
   std::string user_id;
   bool reconnecting = false;
+  // The member as its room shows it in user lists (its session id included).
+  proto::UserInfo user = {};
+  // The engine that wrote the entry; "" when this engine did (and in-process).
+  std::string origin = {};
+  // Presence reads return the entries they found expired (and deleted) once, so that
+  // exactly one reader learns that another node's member is gone.
+  bool expired = false;
 };
 
 // What a resume on another node needs of a session (rooms across nodes,
@@ -121,6 +133,14 @@ class StreamSubscriber {
     (void)stream;
     (void)top;
     (void)reason;
+  }
+  // A networked engine read the stream's presence (every third of the presence TTL, for
+  // each stream with a subscriber here): `entries` are the live ones and, flagged
+  // `expired`, those this read found expired and deleted (no other reader gets them).
+  // Never called by the in-process engine.
+  virtual void OnPresence(const std::string& stream, const std::vector<PresenceEntry>& entries) {
+    (void)stream;
+    (void)entries;
   }
 };
 
@@ -161,8 +181,24 @@ class Broker {
   // (docs/SCALE-OUT.md, "Chat history across nodes"). Empty when the engine cannot ask.
   virtual void ChatLines(const std::string& stream, ChatDone done) = 0;
 
+  // Whether the streams are shared with other nodes (a networked engine): rooms then keep
+  // their members in the presence and a roster of other nodes' members
+  // (docs/SCALE-OUT.md, "Members across nodes"). False for the in-process engine, whose
+  // rooms do neither.
+  virtual bool SpansNodes() const { return false; }
+
+  // This engine's entry for `entry.session` (written again on every call: a change of
+  // look or of the reconnecting flag), kept alive until RemovePresence.
   virtual void SetPresence(const std::string& stream, const PresenceEntry& entry) = 0;
   virtual void RemovePresence(const std::string& stream, SessionId session) = 0;
+  // Deletes another engine's entry (a member of a dead node that resumed here).
+  virtual void RemoveOtherPresence(const std::string& stream, const std::string& origin,
+                                   SessionId session) {
+    (void)stream;
+    (void)origin;
+    (void)session;
+  }
+  // Every live entry, and the expired ones this read deleted (flagged).
   virtual void Presence(const std::string& stream, PresenceDone done) = 0;
 
   // Resume state other nodes can find (a networked engine only; the in-process engine

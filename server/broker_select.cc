@@ -37,6 +37,8 @@ std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock
                                         bool node_bus) {
   redis::RedisBrokerOptions options;
   if (node_bus) options.node_bus_ttl_ms = g_presence_ttl_ms;
+  // Rooms' members across nodes expire with the same TTL as the nodes' online users.
+  options.presence_ttl_ms = g_presence_ttl_ms;
   options.limits = config.room_history;
   options.limits.chat_lines = config.chat_history;
   // Resume state goes to Redis so that a client may resume on another node.

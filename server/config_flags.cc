@@ -39,9 +39,9 @@ ABSL_FLAG(bool, dev, kDefaults.dev_mode,
 ABSL_FLAG(std::string, redis, "",
           "Redis primaries HOST:PORT[,HOST:PORT...] for rooms across nodes; empty = one node");
 ABSL_FLAG(int, redis_presence_ttl_ms, 15000,
-          "with --redis: how long a node's online users stay visible to the other nodes "
-          "without a refresh (refreshed every third of it): a killed node's users go "
-          "offline elsewhere within this bound");
+          "with --redis: how long a node's online users and room members stay visible to "
+          "the other nodes without a refresh (refreshed every third of it): a killed node's "
+          "users go offline, and its room members leave, elsewhere within this bound");
 ABSL_FLAG(std::string, data, kDefaults.data_dir, "where the embedded store lives");
 ABSL_FLAG(std::string, database, kDefaults.store_path,
           "the store: a postgres://user@host:port/dbname URL (PostgreSQL; the password from "

@@ -378,6 +378,7 @@ void RedisBroker::Subscribe(const std::string& stream, StreamSubscriber* subscri
                                      OnChannelMessage(stream, payload);
                                    });
   SeedTop(stream);
+  ArmPresenceRefresh();  // the room's periodic presence read (OnPresence)
 }
 
 void RedisBroker::SeedTop(const std::string& stream) {

@@ -31,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -92,8 +93,11 @@ class RedisBroker final : public Broker {
   void RemoveStream(const std::string& stream) override;
   // LRANGE of the room's chat list (kept by the publish script).
   void ChatLines(const std::string& stream, ChatDone done) override;
+  bool SpansNodes() const override { return true; }
   void SetPresence(const std::string& stream, const PresenceEntry& entry) override;
   void RemovePresence(const std::string& stream, SessionId session) override;
+  void RemoveOtherPresence(const std::string& stream, const std::string& origin,
+                           SessionId session) override;
   void Presence(const std::string& stream, PresenceDone done) override;
   // redis_resume.cc: resume state other nodes can find (broker.h).
   bool SharesResume() const override { return options_.resume_window_ms > 0; }
@@ -166,6 +170,9 @@ class RedisBroker final : public Broker {
   void RefreshPresence();
   void ArmPresenceRefresh();
   void SendPresence(const std::string& stream, SessionId session, const PresenceEntry& e);
+  // One presence hash field and value (redis_scripts.h); false when malformed.
+  bool ParsePresence(std::string_view field, std::string_view value, bool expired,
+                     PresenceEntry* out) const;
   // A session's resume state as this engine keeps it in Redis (redis_resume.cc).
   struct KeptResume {
     std::string key;   // ResumeTokens::SharedKey of the session's token

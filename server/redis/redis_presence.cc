@@ -1,8 +1,10 @@
 // RedisBroker, its presence side: which sessions of this engine are in which room
 // stream, kept in one Redis hash per room (`tutti:{<room>}:presence`, a field per
-// session of this node, each with its own expiry set by the presence script), refreshed
-// every third of the presence TTL together with the resume state, and read back for
-// other nodes' members. Split from redis_broker.cc by role.
+// session of this node with the member's UserInfo, each with its own expiry set by the
+// presence script), refreshed every third of the presence TTL together with the resume
+// state, and read back for other nodes' members: at a room's opening (Presence) and at
+// every refresh for each room with a subscriber here (OnPresence), which is how the
+// rooms learn that a dead node's members are gone. Split from redis_broker.cc by role.
 // Same class, owner and thread as redis_broker.cc.
 #include <chrono>
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/proto_utf8.h"
 #include "server/redis/redis_broker.h"
 #include "server/redis/redis_primary.h"
 #include "server/redis/redis_scripts.h"
@@ -34,14 +37,27 @@ void RedisBroker::SendPresence(const std::string& stream, SessionId session,
   const std::string key = PresenceKey(stream);
   const std::string field = origin_ + ":" + std::to_string(session);
   const std::string ttl = std::to_string(options_.presence_ttl_ms);
-  RunScript(PrimaryFor(stream), kPresenceSet,
-            {key, field, ttl, e.reconnecting ? "1" : "0", e.user_id}, 1, nullptr);
+  const std::string user = e.user.SerializeAsString();
+  RunScript(PrimaryFor(stream), kPresenceSet, {key, field, ttl, e.reconnecting ? "1" : "0", user},
+            1, nullptr);
 }
 
 void RedisBroker::SetPresence(const std::string& stream, const PresenceEntry& entry) {
-  presence_[stream][entry.session] = entry;
-  SendPresence(stream, entry.session, entry);
+  PresenceEntry& kept = presence_[stream][entry.session];
+  kept = entry;
+  // What other nodes show: the user as given, under this entry's session id and user id.
+  kept.user.set_session_id(entry.session);
+  if (kept.user.user_id().empty()) kept.user.set_user_id(entry.user_id);
+  kept.user.set_reconnecting(entry.reconnecting);
+  SendPresence(stream, entry.session, kept);
   ArmPresenceRefresh();
+}
+
+void RedisBroker::RemoveOtherPresence(const std::string& stream, const std::string& origin,
+                                      SessionId session) {
+  if (origin.empty() || origin == origin_) return RemovePresence(stream, session);
+  PrimaryFor(stream).cmd.Command(
+      {"HDEL", PresenceKey(stream), origin + ":" + std::to_string(session)}, nullptr);
 }
 
 void RedisBroker::RemovePresence(const std::string& stream, SessionId session) {
@@ -56,8 +72,11 @@ void RedisBroker::RemovePresence(const std::string& stream, SessionId session) {
 }
 
 void RedisBroker::ArmPresenceRefresh() {
-  // Armed once: a new entry must not push the refresh of the others back.
-  if ((presence_.empty() && resume_.empty()) || stopped_ || refresh_armed_) return;
+  // Armed once: a new entry must not push the refresh of the others back. A room here
+  // with no entry of this node (a lobby whose members are elsewhere) still reads.
+  if ((presence_.empty() && resume_.empty() && streams_.empty()) || stopped_ || refresh_armed_) {
+    return;
+  }
   refresh_armed_ = true;
   presence_timer_.expires_after(std::chrono::milliseconds(options_.presence_ttl_ms / 3));
   presence_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -72,27 +91,66 @@ void RedisBroker::RefreshPresence() {
     for (const auto& [sid, e] : entries) SendPresence(stream, sid, e);
   }
   RefreshResume();
+  // Each room here learns of other nodes' members that went without a word (their node
+  // died): the read that deletes an expired entry hands it to its subscribers, once.
+  for (const auto& [name, st] : streams_) {
+    if (st.subscribers.empty()) continue;
+    const std::string stream = name;
+    Presence(stream, [this, stream,
+                      alive = std::weak_ptr<bool>(alive_)](std::vector<PresenceEntry> entries) {
+      if (alive.expired()) return;
+      auto it = streams_.find(stream);
+      if (it == streams_.end()) return;
+      const std::vector<StreamSubscriber*> subscribers = it->second.subscribers;
+      for (StreamSubscriber* sub : subscribers) sub->OnPresence(stream, entries);
+    });
+  }
   ArmPresenceRefresh();
+}
+
+bool RedisBroker::ParsePresence(std::string_view field, std::string_view value, bool expired,
+                                PresenceEntry* out) const {
+  const size_t colon = field.rfind(':');
+  const size_t v1 = value.find(':');
+  const size_t v2 = v1 == std::string_view::npos ? v1 : value.find(':', v1 + 1);
+  if (colon == std::string_view::npos || v2 == std::string_view::npos) return false;
+  const std::string_view bytes = value.substr(v2 + 1);
+  // Anyone who can write to Redis can write here: bytes that are not a UserInfo with
+  // UTF-8 strings are dropped before libprotobuf would log about them.
+  if (!StringFieldsAreUtf8(bytes, *proto::UserInfo::descriptor()) ||
+      !out->user.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return false;
+  }
+  out->session = std::strtoull(std::string(field.substr(colon + 1)).c_str(), nullptr, 10);
+  const std::string_view origin = field.substr(0, colon);
+  out->origin = origin == origin_ ? std::string() : std::string(origin);
+  out->reconnecting = value.substr(v1 + 1, v2 - v1 - 1) == "1";
+  out->user_id = out->user.user_id();
+  out->user.set_session_id(out->session);
+  out->user.set_reconnecting(out->reconnecting);
+  out->expired = expired;
+  return out->session != 0;
 }
 
 void RedisBroker::Presence(const std::string& stream, PresenceDone done) {
   const std::string key = PresenceKey(stream);
   auto shared_done = std::make_shared<PresenceDone>(std::move(done));
-  const bool sent =
-      RunScript(PrimaryFor(stream), kPresenceRead, {key}, 1, [shared_done](const redisReply* r) {
+  const bool sent = RunScript(
+      PrimaryFor(stream), kPresenceRead, {key}, 1, [this, shared_done](const redisReply* r) {
         std::vector<PresenceEntry> out;
-        for (size_t i = 0; i + 1 < (r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0); i += 2) {
-          const std::string_view field = ReplyString(r->element[i]);
-          const std::string_view value = ReplyString(r->element[i + 1]);
-          const size_t colon = field.rfind(':');
-          const size_t v1 = value.find(':');
-          const size_t v2 = v1 == std::string_view::npos ? v1 : value.find(':', v1 + 1);
-          if (colon == std::string_view::npos || v2 == std::string_view::npos) continue;
-          PresenceEntry e;
-          e.session = std::strtoull(std::string(field.substr(colon + 1)).c_str(), nullptr, 10);
-          e.reconnecting = value.substr(v1 + 1, v2 - v1 - 1) == "1";
-          e.user_id = std::string(value.substr(v2 + 1));
-          out.push_back(std::move(e));
+        const size_t parts = r != nullptr && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+        for (size_t part = 0; part < parts && part < 2; ++part) {
+          const redisReply* list = r->element[part];
+          if (list == nullptr || list->type != REDIS_REPLY_ARRAY) continue;
+          for (size_t i = 0; i + 1 < list->elements; i += 2) {
+            PresenceEntry e;
+            if (ParsePresence(ReplyString(list->element[i]), ReplyString(list->element[i + 1]),
+                              part == 1, &e)) {
+              out.push_back(std::move(e));
+            } else {
+              ++stats_.malformed;
+            }
+          }
         }
         (*shared_done)(std::move(out));
       });

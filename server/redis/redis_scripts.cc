@@ -85,17 +85,19 @@ const std::string_view kPresenceReadScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local all = redis.call('HGETALL', KEYS[1])
-local out = {}
+local live = {}
+local gone = {}
 for i = 1, #all, 2 do
   local expires = tonumber(string.match(all[i + 1], '^(%d+):'))
-  if expires and expires > now then
-    out[#out + 1] = all[i]
-    out[#out + 1] = all[i + 1]
-  else
+  local into = live
+  if not (expires and expires > now) then
     redis.call('HDEL', KEYS[1], all[i])
+    into = gone
   end
+  into[#into + 1] = all[i]
+  into[#into + 1] = all[i + 1]
 end
-return out
+return {live, gone}
 )lua";
 
 const std::string_view kResumeKeepScript = R"lua(

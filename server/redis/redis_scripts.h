@@ -37,10 +37,13 @@ extern const std::string_view kHistoryScript;
 extern const std::string_view kEnsureEpochScript;
 
 // Presence: one hash per room, a field per session "<engine>:<session>" whose value is
-// "<expires_ms>:<reconnecting>:<user_id>" by Redis's clock.
-//   Set:  KEYS[1] the hash; ARGV[1] field, ARGV[2] ttl ms, ARGV[3] 0/1, ARGV[4] user id.
-//   Read: KEYS[1] the hash; returns {field, value, ...} of the live entries and deletes
-//         the expired ones (a crashed node's sessions go within one ttl).
+// "<expires_ms>:<reconnecting>:" + the member's serialized UserInfo, expiry by Redis's
+// clock.
+//   Set:  KEYS[1] the hash; ARGV[1] field, ARGV[2] ttl ms, ARGV[3] 0/1, ARGV[4] UserInfo.
+//   Read: KEYS[1] the hash; returns {{field, value, ...} of the live entries,
+//         {field, value, ...} of the expired ones}, deleting the expired ones in the same
+//         atomic step: a crashed node's sessions go within one ttl, and exactly one reader
+//         is told each of them went.
 extern const std::string_view kPresenceSetScript;
 extern const std::string_view kPresenceReadScript;
 

@@ -74,7 +74,9 @@ Publication ToPublication(const WireEvent& e, std::string_view self) {
   Publication pub;
   pub.position = {std::string(e.epoch), e.offset};
   pub.server_time_us = e.server_time_us;
-  pub.exclude = e.origin == self ? e.exclude : 0;
+  const bool own = e.origin == self;
+  pub.exclude = own ? e.exclude : 0;
+  if (!own) pub.origin = std::string(e.origin);
   pub.droppable = e.droppable;
   pub.chat = e.chat;
   proto::ClientMessage tail;

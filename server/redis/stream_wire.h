@@ -38,7 +38,8 @@ std::string EncodeWireRequest(std::string_view origin, const PublishRequest& req
 bool ParseWireEvent(std::string_view wire, WireEvent* out);
 
 // The publication a receiving engine `self` delivers: the shared frame with the position
-// inside, and `exclude` kept only when `self` published it.
+// inside, and `exclude` kept only when `self` published it; `origin` set only when
+// another engine did.
 Publication ToPublication(const WireEvent& e, std::string_view self);
 
 }  // namespace tutti::server::redis

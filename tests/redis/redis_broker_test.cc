@@ -229,10 +229,24 @@ TEST_F(RedisBrokerTest, PresenceAcrossEnginesExpiresWithoutRefresh) {
     EXPECT_EQ(e.session, e.user_id == "u-bob" ? 22u : 11u);
   }
   EXPECT_EQ(users, (std::set<std::string>{"u-alice", "u-bob"}));
-  // Engine a keeps refreshing its entry past several TTLs; b's node is gone.
+  // Engine a keeps refreshing its entry past several TTLs; b's node is gone. The read
+  // that deletes b's expired entry returns it, flagged, with b's origin and user, once.
   b.reset();
-  ASSERT_TRUE(RunLoopUntil(io_, [&] { return read() == 1; }));
+  auto expired = [&] {
+    for (const auto& e : seen) {
+      if (e.expired) return &e;
+    }
+    return static_cast<const PresenceEntry*>(nullptr);
+  };
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return read() > 0 && expired() != nullptr; }));
+  EXPECT_EQ(expired()->session, 22u);
+  EXPECT_EQ(expired()->user.user_id(), "u-bob");
+  EXPECT_EQ(expired()->user.session_id(), 22u);
+  EXPECT_FALSE(expired()->origin.empty());
+  ASSERT_EQ(read(), 1u);
+  EXPECT_EQ(expired(), nullptr);
   EXPECT_EQ(seen[0].user_id, "u-alice");
+  EXPECT_EQ(seen[0].origin, "");  // a's own entry
   a->RemovePresence("room", 11);
   ASSERT_TRUE(RunLoopUntil(io_, [&] { return read() == 0; }));
 }
@@ -356,6 +370,9 @@ TEST(StreamWireTest, RoundTripsAndRejectsMalformed) {
   const Publication mine = ToPublication(e, "node1");
   EXPECT_EQ(mine.exclude, 42u);
   EXPECT_EQ(ToPublication(e, "node2").exclude, 0u);
+  // The origin is told only to the other nodes (a room's roster of their members).
+  EXPECT_EQ(mine.origin, "");
+  EXPECT_EQ(ToPublication(e, "node2").origin, "node1");
   const proto::ClientMessage m = Parse(mine);
   EXPECT_EQ(m.room_chat_message().message(), "hi");
   EXPECT_EQ(m.stream().offset(), 5u);
