@@ -21,17 +21,7 @@ Room::Room(std::string room_id, std::string room_name, proto::RoomType type,
       mod_(std::move(owner_id)),
       config_(config),
       host_(host) {
-  Broker* b = host_->broker();
-  if (b == nullptr) return;
-  b->Subscribe(id_, this);
-  // The lines said before the room opened here (on another node, or before this node's
-  // room object last closed while the stream lived on): read once, joins wait for them.
-  // The in-process engine answers inline.
-  reading_chat_ = true;
-  b->ChatLines(id_, [this, alive = std::weak_ptr<bool>(alive_)](std::vector<Publication> lines) {
-    if (alive.expired()) return;
-    ChatLinesRead(lines);
-  });
+  OpenStream();
 }
 
 int Room::capacity() const {
@@ -48,7 +38,7 @@ proto::RoomInfo Room::Info() const {
   info.set_owner_id(mod_.owner_id());
   *info.mutable_settings() = settings_;
   info.mutable_settings()->set_max_users(capacity());
-  info.set_user_count(static_cast<int32_t>(members_.size()));
+  info.set_user_count(static_cast<int32_t>(user_count()));
   info.set_has_password(has_password());
   info.set_topic(topic_);
   for (const std::string& p : performers_) info.add_performer_ids(p);
@@ -126,8 +116,9 @@ int64_t Room::NextRoomTime() {
 }
 
 void Room::Join(const JoinRequest& req, bool password_ok) {
-  if (reading_chat_) {
-    // The room just opened on this node: its joiner gets the earlier chat lines.
+  if (reading_chat_ || reading_presence_) {
+    // The room just opened on this node: its joiner gets the earlier chat lines (and,
+    // across nodes, the members other nodes have).
     waiting_joins_.emplace_back(req, password_ok);
     return;
   }
@@ -140,6 +131,9 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
     fail(proto::WRONG_STATE, "already in this room");
     return;
   }
+  // Full only now that the opening reads counted other nodes' members: on, as the
+  // host's walk would have sent it.
+  if (is_lobby() && full() && host_->WalkOnFromLobby(id_, req)) return;
   // Server staff pass every barrier below (docs/MODERATION.md, "Server staff entering
   // rooms"); each one they pass is named in the audit record written for the entry.
   const bool staff = req.server_admin || req.server_moderator;
@@ -183,6 +177,9 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
   auto [it, inserted] = members_.emplace(req.session, std::move(m));
   ++shard_members_[ShardOfSession(req.session)];
   host_->RoomChanged(id_);
+  // In the presence before the join is published (one link, in order): a node that
+  // sees the join and then reads the presence finds the member there.
+  ShareMember(req.session, it->second);
   *info->mutable_user_info() = UserView(it->second);
   StampType(&joined);
   Broadcast(joined, req.session, /*droppable=*/false);
@@ -200,6 +197,7 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
       *r->add_held_notes() = HeldView(sid, member);
     }
   }
+  for (const auto& [sid, remote] : remote_) *r->add_current_users() = remote.user;
   for (const auto& line : history_) *r->add_chat_history() = line;
   *r->mutable_you() = UserView(it->second);
   SetPosition(r->mutable_stream_position());
@@ -251,6 +249,7 @@ void Room::UpdateMember(SessionId session, const proto::UserInfo& user, bool ser
   *m.user.mutable_roles() = user.roles();
   m.server_admin = server_admin;
   m.server_moderator = server_moderator;
+  ShareMember(session, m);
   proto::ClientMessage out;
   auto* p = out.mutable_permissions_updated();
   *p->mutable_user() = UserView(m);
@@ -318,6 +317,7 @@ void Room::RemoveMember(MemberMap::iterator it, const std::string& reason,
   // A reconnecting member's shard already stopped counting it (Disconnected).
   if (!it->second.user.reconnecting()) --shard_members_[ShardOfSession(session)];
   members_.erase(it);
+  UnshareMember(session);
   host_->RoomChanged(id_);
 
   proto::ClientMessage notice;
@@ -448,6 +448,7 @@ void Room::Avatar(SessionId session, const proto::AvatarCommand& cmd) {
     avatar->set_appearance(cmd.avatar_data().appearance());
     a->mutable_avatar_data()->set_status(avatar->status());
     a->mutable_avatar_data()->set_status_text(avatar->status_text());
+    ShareMember(session, it->second);
   }
   StampType(&out);
   Broadcast(out, session, /*droppable=*/cmd.action() == proto::UPDATE_POSITION);

@@ -36,6 +36,7 @@
 namespace tutti::server {
 
 class Room;
+struct JoinRequest;
 
 // What a room needs from the shard it lives on.
 class RoomHost {
@@ -60,6 +61,15 @@ class RoomHost {
   virtual void MemberResumed(SessionId session, const std::string& room_id,
                              std::vector<Frame> frames, uint64_t last_sequence) {
     for (const Frame& f : frames) SendToSession(session, f);
+  }
+  // A join reached a lobby that is full counting every node's members only after the
+  // host's own walk past full lobbies (its first moments on this node, while it read who
+  // is in it): the host sends `req` on to the next lobby as that walk would. False when
+  // it does not (the join then fails ROOM_FULL).
+  virtual bool WalkOnFromLobby(const std::string& room_id, const JoinRequest& req) {
+    (void)room_id;
+    (void)req;
+    return false;
   }
   // The room has no members and should be dropped. Called last in a Room method; the
   // host must defer the destruction until that method has returned.
@@ -118,10 +128,13 @@ class Room final : public StreamSubscriber {
   Room& operator=(const Room&) = delete;
 
   const std::string& id() const { return id_; }
+  // Members on this node (the room object goes when none is left).
   bool empty() const { return members_.empty(); }
   size_t size() const { return members_.size(); }
+  // Members on every node: this node's and the other nodes' (rooms across nodes).
+  size_t user_count() const { return members_.size() + remote_.size(); }
   bool is_lobby() const { return type_ == proto::LOBBY; }
-  bool full() const { return static_cast<int>(members_.size()) >= capacity(); }
+  bool full() const { return static_cast<int>(user_count()) >= capacity(); }
   bool has_password() const { return !password_hash_.empty(); }
   const std::string& password_hash() const { return password_hash_; }
   bool IsMember(SessionId s) const { return members_.count(s) != 0; }
@@ -183,6 +196,10 @@ class Room final : public StreamSubscriber {
   // simply go on: every member here gets RESUME_UNRECOVERABLE with a snapshot.
   void OnResync(const std::string& stream, const StreamPosition& top,
                 const std::string& reason) override;
+  // StreamSubscriber (room_roster.cc): the engine's periodic presence read. Another
+  // node's member whose entry this read found expired (its node died) leaves: its
+  // release and UserLeftRoom {reason: "disconnected"} are published on the stream.
+  void OnPresence(const std::string& stream, const std::vector<PresenceEntry>& entries) override;
   // A room-scope chat command (kick, ban, mute, mod, owner, topic, clear, users, bans,
   // log, help), checked against the role table and applied. The caller's answer (and
   // for changes, the audit record) is sent only after the store has committed.
@@ -314,6 +331,34 @@ class Room final : public StreamSubscriber {
   // merged with the ones delivered meanwhile; then the joins that waited are run.
   void ChatLinesRead(const std::vector<Publication>& lines);
   void BroadcastFrame(const Frame& frame, SessionId exclude, bool droppable);
+  // Members across nodes (room_roster.cc; docs/SCALE-OUT.md, "Members across nodes").
+  // Whether the room keeps its members in the presence and a roster of other nodes'
+  // members (a networked engine); false in-process, where none of this runs.
+  bool SpansNodes() const;
+  // This node's member `s` as other nodes show it (written again on every change).
+  void ShareMember(SessionId s, const Member& m);
+  void UnshareMember(SessionId s);
+  // An event another node published: joins, leaves, resumes, connection and look
+  // changes of its members update remote_.
+  void ApplyRemote(const Publication& pub);
+  // The presence read at the room's opening (other nodes' members before this object
+  // existed), merged with the events delivered meanwhile; then the waiting joins run.
+  void PresenceRead(const std::vector<PresenceEntry>& entries);
+  // Publishes the release (everything off, under the gone session) and UserLeftRoom of
+  // another node's member whose presence expired.
+  void PublishGone(const PresenceEntry& e);
+  // A local member that another node named as left (its presence was taken for
+  // expired): the room announces it again so that every node's roster has it back.
+  void Reannounce(SessionId s);
+  // The joins that waited for the opening reads, once both are in.
+  // Subscribes the new room object to its stream and starts its opening reads (the chat
+  // lines kept with the stream; across nodes, the presence too).
+  void OpenStream();
+  void RunWaitingJoins();
+  // Publishes, as `session`'s next MIDI (MIDI_FLAG_SYNTHETIC, sequence 0), sustain off and
+  // all notes off on every channel: the release of a member whose notes this node never
+  // knew (it played on another node).
+  void BroadcastRelease(const std::string& user_id, SessionId session);
   void SendTo(SessionId s, proto::ClientMessage msg, const std::string& request_id);
   void Error(SessionId s, proto::ErrorCode code, const std::string& text,
              const std::string& request_id);
@@ -378,7 +423,22 @@ class Room final : public StreamSubscriber {
     proto::ClientMessage msg;
   };
   bool reading_chat_ = false;
+  bool reading_presence_ = false;
   std::vector<std::pair<JoinRequest, bool>> waiting_joins_;
+  // Rooms across nodes: the members other nodes have in the room, by session id (ids are
+  // unique across nodes), with the engine that announced them; from their events and
+  // the opening presence read. Counted in user_count() and shown in user lists.
+  struct RemoteMember {
+    proto::UserInfo user;
+    std::string origin;
+  };
+  std::map<SessionId, RemoteMember> remote_;
+  // Sessions that left while the opening presence read was out: the read must not bring
+  // them back.
+  std::set<SessionId> left_while_reading_;
+  // Other nodes' sessions that resumed here (old session -> the local one), so that a
+  // late UserLeftRoom of the old session makes the room announce the new one again.
+  std::map<SessionId, SessionId> adopted_;
   std::vector<HeldChat> chat_while_reading_;
   // Expires with the room: a broker answer that comes later finds no room.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

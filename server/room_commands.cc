@@ -219,6 +219,15 @@ void Room::CommandUsers(SessionId session, const std::string& request_id) {
     if (staff) line += " [" + DescribeQuality(m.quality) + "]";
     lines.push_back(std::move(line));
   }
+  // Other nodes' members (rooms across nodes): shown with the room role their node gave
+  // them in its announcement; their mutes and link quality are that node's to know.
+  for (const auto& [sid, r] : remote_) {
+    moderation::RoomRole role =
+        r.user.is_guest() ? moderation::RoomRole::kGuest : moderation::RoomRole::kMember;
+    role = mod_.RoleOf(r.user.user_id(), role);
+    lines.push_back(r.user.username() + " (" + r.user.user_id() + ") " +
+                    std::string(moderation::RoomRoleName(role)));
+  }
   Result(session, std::string(moderation::CommandName(moderation::CommandKind::kUsers)), true,
          std::move(lines), request_id);
 }

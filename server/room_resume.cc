@@ -6,7 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include "midi/channel_message.h"
 #include "server/envelope.h"
 #include "server/room.h"
 
@@ -33,6 +32,7 @@ void Room::Disconnected(SessionId session) {
   m.user.set_reconnecting(true);
   // Its shard no longer holds a connection for it: no live delivery there on its account.
   --shard_members_[ShardOfSession(session)];
+  ShareMember(session, m);
   AnnounceConnection(m, session, 0);
 }
 
@@ -43,7 +43,9 @@ void Room::Rekey(SessionId previous, SessionId session) {
   Member m = std::move(it->second);
   members_.erase(it);
   m.user.set_session_id(session);
-  members_.emplace(session, std::move(m));
+  auto [now_it, inserted] = members_.emplace(session, std::move(m));
+  UnshareMember(previous);
+  ShareMember(session, now_it->second);
 }
 
 void Room::Resume(SessionId previous, SessionId session, const StreamPosition& since,
@@ -70,6 +72,8 @@ void Room::Resume(SessionId previous, SessionId session, const StreamPosition& s
   auto [now_it, inserted] = members_.emplace(session, std::move(m));
   const Member& member = now_it->second;
   ++shard_members_[ShardOfSession(session)];
+  UnshareMember(previous);
+  ShareMember(session, member);
 
   AnswerResume(member, previous, session, since, request_id);
   AnnounceConnection(member, session, previous);
@@ -154,28 +158,24 @@ void Room::AdoptResumed(const JoinRequest& req, SessionId previous, const Stream
   // room_music.cc), stamped as the old session's, whose sequence is not known here (0).
   // Excluding nobody: the old session is gone, and the new one gets it in its place in
   // the stream whether the history or the live fan-out brings it.
-  std::string bytes;
-  for (uint8_t ch = 0; ch < 16; ++ch) {
-    const char cc = static_cast<char>(midi::kControlChange | ch);
-    bytes += {cc, static_cast<char>(midi::kCcSustain),     0,
-              cc, static_cast<char>(midi::kCcAllNotesOff), 0};
+  BroadcastRelease(m.user.user_id(), previous);
+  // The old session was in this node's roster of other nodes' members: it is this one
+  // now, and its old presence entry goes (it must not expire into a second leave).
+  // When the roster no longer has it (its presence expired first and its leave was
+  // published), the others learn of it as a join.
+  auto remote = remote_.find(previous);
+  const bool known = remote != remote_.end();
+  if (known) {
+    if (Broker* b = host_->broker()) b->RemoveOtherPresence(id_, remote->second.origin, previous);
+    remote_.erase(remote);
   }
-  proto::ClientMessage release;
-  auto* msg = release.mutable_midi_message();
-  msg->set_midi_data(std::move(bytes));
-  const int64_t now = host_->NowUs();
-  msg->set_timestamp(now);
-  msg->set_server_arrival_time(now);
-  msg->set_room_time(NextRoomTime());
-  msg->set_user_id(m.user.user_id());
-  msg->set_session_id(previous);
-  msg->set_flags(proto::MIDI_FLAG_SYNTHETIC);
-  StampType(&release);
-  Broadcast(std::move(release), 0, /*droppable=*/false);
   auto [it, inserted] = members_.emplace(req.session, std::move(m));
   ++shard_members_[ShardOfSession(req.session)];
+  if (SpansNodes()) adopted_[previous] = req.session;
+  ShareMember(req.session, it->second);
   host_->RoomChanged(id_);
   AnswerResume(it->second, previous, req.session, since, req.request_id);
+  if (!known && SpansNodes()) Reannounce(req.session);
   AnnounceConnection(it->second, req.session, previous);
 }
 

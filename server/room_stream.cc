@@ -1,9 +1,11 @@
 // Room, its event stream side: every broadcast goes through the room's stream (the
 // broker sequences, keeps and hands it back for fan-out), snapshots say which position
 // they reflect, SYNC_STATE with a position replays the kept events after it, and the
-// room's chat lines follow the stream (kept from delivered events, read at opening).
+// room's chat lines follow the stream (kept from delivered events, read at opening), as
+// do, across nodes, the other nodes' members (room_roster.cc).
 // Same class, owner and thread as room.cc (the room's home shard).
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -11,6 +13,28 @@
 #include "server/room.h"
 
 namespace tutti::server {
+
+void Room::OpenStream() {
+  Broker* b = host_->broker();
+  if (b == nullptr) return;
+  b->Subscribe(id_, this);
+  // The lines said before the room opened here (on another node, or before this node's
+  // room object last closed while the stream lived on): read once, joins wait for them.
+  // The in-process engine answers inline.
+  reading_chat_ = true;
+  // And with a networked engine, the members other nodes had in the room before it
+  // opened here (docs/SCALE-OUT.md, "Members across nodes"): joins wait for both reads.
+  reading_presence_ = b->SpansNodes();
+  b->ChatLines(id_, [this, alive = std::weak_ptr<bool>(alive_)](std::vector<Publication> lines) {
+    if (alive.expired()) return;
+    ChatLinesRead(lines);
+  });
+  if (!reading_presence_) return;
+  b->Presence(id_, [this, alive = std::weak_ptr<bool>(alive_)](std::vector<PresenceEntry> e) {
+    if (alive.expired()) return;
+    PresenceRead(e);
+  });
+}
 
 Room::~Room() {
   StopRecordingOnClose();
@@ -21,6 +45,8 @@ Room::~Room() {
 }
 
 void Room::OnPublication(const std::string&, const Publication& pub) {
+  // Another node's event: its members' joins, leaves and changes keep remote_.
+  if (!pub.origin.empty()) ApplyRemote(pub);
   if (pub.chat != ChatMark::kNone) {
     // Every node's chat lines, in the stream's order (PROTOCOL.md §12): this node's room
     // keeps what it is delivered, not what it sent.
@@ -58,6 +84,11 @@ void Room::ChatLinesRead(const std::vector<Publication>& lines) {
   for (auto& [offset, line] : merged) history_.push_back(std::move(line));
   while (history_.size() > config_->chat_history) history_.pop_front();
   reading_chat_ = false;
+  RunWaitingJoins();
+}
+
+void Room::RunWaitingJoins() {
+  if (reading_chat_ || reading_presence_) return;
   std::vector<std::pair<JoinRequest, bool>> joins;
   joins.swap(waiting_joins_);
   for (const auto& [req, password_ok] : joins) Join(req, password_ok);
@@ -131,6 +162,7 @@ proto::RoomSnapshot Room::Snapshot() const {
     *snap.add_users() = UserView(m);
     if (m.held.HasState()) *snap.add_held_notes() = HeldView(sid, m);
   }
+  for (const auto& [sid, remote] : remote_) *snap.add_users() = remote.user;
   for (const auto& line : history_) *snap.add_chat_history() = line;
   snap.set_server_time(host_->NowUs());
   SetPosition(snap.mutable_stream_position());

@@ -178,6 +178,21 @@ void Shard::RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanReco
   rooms_.emplace(record.room_id, std::move(room));
 }
 
+bool Shard::WalkOnFromLobby(const std::string& room_id, const JoinRequest& req) {
+  const int index = LobbyIndexOf(room_id);
+  if (index <= 0) return false;
+  RoomRequest next;
+  next.kind = RoomRequest::kLobby;
+  next.lobby_index = index + 1;
+  next.room_id = CanonicalRoomId(LobbyName(next.lobby_index), 64);
+  next.join = req;
+  OnShard(
+      cluster_->RoomHomeIndex(next.room_id),
+      [next = std::move(next)](Shard& home) mutable { home.HandleRoomRequest(std::move(next)); },
+      Hop::kQueued);
+  return true;
+}
+
 void Shard::RoomEmpty(const std::string& room_id) {
   // Deferred: the room is still on the call stack.
   Post([this, room_id] {
