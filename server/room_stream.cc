@@ -45,8 +45,6 @@ Room::~Room() {
 }
 
 void Room::OnPublication(const std::string&, const Publication& pub) {
-  // Another node's event: its members' joins, leaves and changes keep remote_.
-  if (!pub.origin.empty()) ApplyRemote(pub);
   if (pub.chat != ChatMark::kNone) {
     // Every node's chat lines, in the stream's order (PROTOCOL.md §12): this node's room
     // keeps what it is delivered, not what it sent.
@@ -60,6 +58,9 @@ void Room::OnPublication(const std::string&, const Publication& pub) {
     }
   }
   BroadcastFrame(pub.frame, pub.exclude, pub.droppable);
+  // Another node's event: its members' joins, leaves and changes keep remote_ (after
+  // the delivery: what the room publishes in answer comes after it).
+  if (!pub.origin.empty()) ApplyRemote(pub);
 }
 
 void Room::ChatLinesRead(const std::vector<Publication>& lines) {

@@ -1,0 +1,265 @@
+// A room's roster of other nodes' members (docs/SCALE-OUT.md, "Members across nodes"),
+// driven without Redis: a real in-process engine behind a wrapper that says its streams
+// span nodes, and other nodes' events handed to the room as the Redis engine would hand
+// them (with their origin). Joins, resumes and leaves of other nodes' members keep the
+// count and the user lists; an expired presence entry makes the room publish the
+// member's release and leave; a leave of one of its own members from elsewhere makes it
+// announce the member again.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/envelope.h"
+#include "server/memory_broker.h"
+#include "server/room.h"
+#include "server/store/store.h"
+
+namespace tutti::server {
+namespace {
+
+// The in-process engine, saying its streams span nodes (so rooms keep a roster).
+class SpanningBroker : public Broker {
+ public:
+  explicit SpanningBroker(const Clock* clock) : inner_(clock, HistoryLimits{}) {}
+  bool SpansNodes() const override { return true; }
+  void Publish(const std::string& s, PublishRequest r, PublishDone d) override {
+    inner_.Publish(s, std::move(r), std::move(d));
+  }
+  void Subscribe(const std::string& s, StreamSubscriber* sub) override { inner_.Subscribe(s, sub); }
+  void Unsubscribe(const std::string& s, StreamSubscriber* sub) override {
+    inner_.Unsubscribe(s, sub);
+  }
+  StreamPosition Top(const std::string& s) override { return inner_.Top(s); }
+  void History(const std::string& s, const StreamPosition& since, HistoryDone d) override {
+    inner_.History(s, since, std::move(d));
+  }
+  void RemoveStream(const std::string& s) override { inner_.RemoveStream(s); }
+  void ChatLines(const std::string& s, ChatDone d) override { inner_.ChatLines(s, std::move(d)); }
+  void SetPresence(const std::string& s, const PresenceEntry& e) override {
+    inner_.SetPresence(s, e);
+  }
+  void RemovePresence(const std::string& s, SessionId id) override { inner_.RemovePresence(s, id); }
+  void RemoveOtherPresence(const std::string&, const std::string& origin, SessionId id) override {
+    removed_other.push_back(origin + ":" + std::to_string(id));
+  }
+  void Presence(const std::string& s, PresenceDone d) override { inner_.Presence(s, std::move(d)); }
+
+  std::vector<std::string> removed_other;
+
+ private:
+  InProcessBroker inner_;
+};
+
+class Host : public RoomHost {
+ public:
+  Host() : broker_(&clock_) {}
+  int64_t NowUs() override { return clock_.NowUs(); }
+  void DeliverToShard(int, const std::string&, const Frame& frame, SessionId, bool) override {
+    fanned.push_back(Parse(frame));
+  }
+  void SendToSession(SessionId s, const Frame& f) override { direct[s].push_back(Parse(f)); }
+  void MemberJoined(SessionId s, const std::string&, const Frame& f) override {
+    direct[s].push_back(Parse(f));
+  }
+  void JoinFailed(SessionId s, const std::string&, const Frame& f) override {
+    direct[s].push_back(Parse(f));
+  }
+  void MemberLeft(SessionId s, const std::string&, const Frame& f) override {
+    left.push_back(s);
+    if (f) direct[s].push_back(Parse(f));
+  }
+  void RoomEmpty(const std::string&) override {}
+  int64_t UnixMs() override { return clock_.UnixMs(); }
+  bool Storage(std::function<void(store::Store&)>, std::function<void()>) override { return false; }
+  Broker* broker() override { return &broker_; }
+
+  static proto::ClientMessage Parse(const Frame& f) {
+    proto::ClientMessage m;
+    EXPECT_TRUE(m.ParseFromString(f->payload()));
+    return m;
+  }
+  std::vector<proto::ClientMessage> fanned;
+  std::map<SessionId, std::vector<proto::ClientMessage>> direct;
+  std::vector<SessionId> left;
+  SpanningBroker& engine() { return broker_; }
+
+ private:
+  FakeClock clock_;
+  SpanningBroker broker_;
+};
+
+constexpr SessionId kAnn = 1 << 8;    // this node's member
+constexpr SessionId kBob = 7 << 8;    // another node's member
+constexpr SessionId kBob2 = 9 << 8;   // bob resumed on a third node
+constexpr SessionId kCay = 11 << 8;   // this node's member that resumes elsewhere
+constexpr SessionId kCay2 = 12 << 8;  // ... as this session there
+
+JoinRequest Req(SessionId s, const std::string& user) {
+  JoinRequest r;
+  r.session = s;
+  r.user.set_user_id(user);
+  r.user.set_username(user);
+  r.user.set_is_member(true);
+  return r;
+}
+
+std::unique_ptr<Room> Make(Host* host, const ServerConfig* config) {
+  proto::RoomSettings settings;
+  settings.set_allow_chat(true);
+  settings.set_max_users(3);
+  return std::make_unique<Room>("jam", "Jam", proto::PUBLIC, settings, "", "", config, host);
+}
+
+// An event of another node's engine, as the Redis engine delivers it.
+void FromNode(Room& room, proto::ClientMessage msg, const std::string& origin) {
+  StampType(&msg);
+  Publication pub;
+  pub.frame = MakeFrame(msg);
+  pub.origin = origin;
+  room.OnPublication("jam", pub);
+}
+
+proto::ClientMessage Joined(SessionId s, const std::string& user) {
+  proto::ClientMessage m;
+  auto* u = m.mutable_user_joined_room()->mutable_user_info();
+  u->set_user_id(user);
+  u->set_username(user);
+  u->set_session_id(s);
+  m.mutable_user_joined_room()->set_room_id("jam");
+  return m;
+}
+
+std::vector<uint64_t> Sessions(const proto::RoomSnapshot& snap) {
+  std::vector<uint64_t> out;
+  for (const auto& u : snap.users()) out.push_back(u.session_id());
+  return out;
+}
+
+proto::RoomSnapshot SnapshotFor(Host& host, Room& room, SessionId s) {
+  host.direct[s].clear();
+  room.SendSnapshot(s, "");
+  EXPECT_EQ(host.direct[s].size(), 1u);
+  return host.direct[s].empty() ? proto::RoomSnapshot() : host.direct[s].back().room_snapshot();
+}
+
+TEST(RoomRosterTest, OtherNodesJoinsResumesAndLeavesKeepTheCountAndTheLists) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config);
+  room->Join(Req(kAnn, "ann"), true);
+  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  EXPECT_EQ(room->user_count(), 2u);
+  EXPECT_EQ(room->Info().user_count(), 2);
+  EXPECT_EQ(Sessions(SnapshotFor(host, *room, kAnn)), (std::vector<uint64_t>{kAnn, kBob}));
+
+  // A joiner here gets both, and fills the room (capacity 3).
+  room->Join(Req(kCay, "cay"), true);
+  ASSERT_FALSE(host.direct[kCay].empty());
+  EXPECT_EQ(host.direct[kCay].back().room_joined_response().current_users_size(), 3);
+  EXPECT_TRUE(room->full());
+
+  // Bob resumes on a third node: re-keyed, counted once.
+  proto::ClientMessage resumed;
+  resumed.mutable_member_connection()->set_session_id(kBob2);
+  resumed.mutable_member_connection()->set_previous_session_id(kBob);
+  resumed.mutable_member_connection()->set_user_id("bob");
+  FromNode(*room, resumed, "nodeC");
+  EXPECT_EQ(room->user_count(), 3u);
+  EXPECT_EQ(Sessions(SnapshotFor(host, *room, kAnn)), (std::vector<uint64_t>{kAnn, kCay, kBob2}));
+
+  // Cay, of this node, resumes on node C while its old session is parked here: this
+  // room lets the old session go quietly and counts cay there, once.
+  proto::ClientMessage taken;
+  taken.mutable_member_connection()->set_session_id(kCay2);
+  taken.mutable_member_connection()->set_previous_session_id(kCay);
+  taken.mutable_member_connection()->set_user_id("cay");
+  FromNode(*room, taken, "nodeC");
+  EXPECT_EQ(host.left, (std::vector<SessionId>{kCay}));
+  EXPECT_FALSE(room->IsMember(kCay));
+  EXPECT_EQ(Sessions(SnapshotFor(host, *room, kAnn)), (std::vector<uint64_t>{kAnn, kBob2, kCay2}));
+
+  // Bob leaves over there.
+  proto::ClientMessage gone;
+  gone.mutable_user_left_room()->set_session_id(kBob2);
+  gone.mutable_user_left_room()->set_user_id("bob");
+  FromNode(*room, gone, "nodeC");
+  EXPECT_EQ(room->user_count(), 2u);
+  EXPECT_FALSE(room->full());
+}
+
+TEST(RoomRosterTest, AnExpiredEntryOfAnotherNodeIsReleasedAndLeaves) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config);
+  room->Join(Req(kAnn, "ann"), true);
+  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  host.fanned.clear();
+
+  PresenceEntry bob;
+  bob.session = kBob;
+  bob.user_id = "bob";
+  bob.origin = "nodeB";
+  bob.expired = true;
+  PresenceEntry own = bob;  // this node's own entry, late: not a departure
+  own.session = kAnn;
+  own.origin = "";
+  PresenceEntry live = bob;  // alive: nothing to do
+  live.session = kCay;
+  live.expired = false;
+  room->OnPresence("jam", {own, live, bob});
+
+  ASSERT_EQ(host.fanned.size(), 2u);
+  const proto::MidiMessage& release = host.fanned[0].midi_message();
+  EXPECT_EQ(release.session_id(), kBob);
+  EXPECT_EQ(release.user_id(), "bob");
+  EXPECT_NE(release.flags() & proto::MIDI_FLAG_SYNTHETIC, 0u);
+  EXPECT_NE(release.midi_data().find(std::string{'\xb0', 123, 0}), std::string::npos);
+  EXPECT_EQ(host.fanned[1].user_left_room().session_id(), kBob);
+  EXPECT_EQ(host.fanned[1].user_left_room().reason(), "disconnected");
+  EXPECT_EQ(room->user_count(), 1u);
+}
+
+TEST(RoomRosterTest, ALeaveOfAMemberHereFromAnotherNodeAnnouncesItAgain) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config);
+  room->Join(Req(kAnn, "ann"), true);
+  host.fanned.clear();
+  proto::ClientMessage wrong;
+  wrong.mutable_user_left_room()->set_session_id(kAnn);
+  wrong.mutable_user_left_room()->set_user_id("ann");
+  FromNode(*room, wrong, "nodeB");
+  ASSERT_EQ(host.fanned.size(), 2u);  // the leave as delivered, then the new announcement
+  EXPECT_TRUE(host.fanned[0].has_user_left_room());
+  EXPECT_EQ(host.fanned[1].user_joined_room().user_info().session_id(), kAnn);
+  EXPECT_TRUE(room->IsMember(kAnn));
+  EXPECT_EQ(room->user_count(), 1u);
+}
+
+TEST(RoomRosterTest, AMemberOfADeadNodeResumingHereDropsItsOldEntry) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config);
+  room->Join(Req(kAnn, "ann"), true);
+  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  room->AdoptResumed(Req(kBob2, "bob"), kBob, {});
+  EXPECT_EQ(host.engine().removed_other,
+            (std::vector<std::string>{"nodeB:" + std::to_string(kBob)}));
+  EXPECT_EQ(room->user_count(), 2u);
+  EXPECT_EQ(Sessions(SnapshotFor(host, *room, kAnn)), (std::vector<uint64_t>{kAnn, kBob2}));
+  // Its old entry, had it expired anyway, is no departure.
+  host.fanned.clear();
+  PresenceEntry old;
+  old.session = kBob;
+  old.user_id = "bob";
+  old.origin = "nodeB";
+  old.expired = true;
+  room->OnPresence("jam", {old});
+  EXPECT_TRUE(host.fanned.empty());
+}
+
+}  // namespace
+}  // namespace tutti::server
