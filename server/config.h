@@ -29,6 +29,15 @@ struct ServerConfig {
   // --database: a postgres:// URL or a SQLite file; empty = <data_dir>/tutti.db
   std::string store_path;
   bool allow_guests = true;
+  // --- rooms across nodes (docs/SCALE-OUT.md) ----------------------------------------
+  // Redis primaries "HOST:PORT[,HOST:PORT...]"; empty = one node on the in-process engine.
+  // Read at start only: a room's primary is a hash over this list, so changing it moves
+  // rooms, which a running node cannot do without dropping them (restart to change it).
+  std::string redis;
+  // How long a node's online users (and its members' presence in rooms) stay visible to
+  // the other nodes without a refresh (refreshed every third of it): a killed node's users
+  // go offline elsewhere within this bound. 15 s: five missed refreshes at most cost that.
+  int redis_presence_ttl_ms = 15000;
   // The browser client's files (docs/WEB.md), read once at start. Relative to the
   // working directory, which tools/dev.sh sets to the repository root, where the web
   // build writes its bundle. Empty, missing or unreadable: nothing is served but

@@ -82,6 +82,8 @@ const Key kKeys[] = {
     TUTTI_KEY(data_dir, 0, 0, false),
     TUTTI_KEY(store_path, 0, 0, false),
     TUTTI_KEY(allow_guests, 0, 0, false),
+    TUTTI_KEY(redis, 0, 0, false),
+    TUTTI_KEY(redis_presence_ttl_ms, 300, 3600000, false),
     TUTTI_KEY(web_root, 0, 0, false),
     TUTTI_KEY(max_frame_bytes, 1, kBig, false),
     TUTTI_KEY(max_resource_bytes, 64, 1 << 20, false),

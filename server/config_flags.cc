@@ -36,9 +36,9 @@ ABSL_FLAG(std::string, keys, kDefaults.key_dir,
 ABSL_FLAG(bool, dev, kDefaults.dev_mode,
           "development mode: generate a key set in --keys when there is none and print a "
           "connect URL; never in production");
-ABSL_FLAG(std::string, redis, "",
+ABSL_FLAG(std::string, redis, kDefaults.redis,
           "Redis primaries HOST:PORT[,HOST:PORT...] for rooms across nodes; empty = one node");
-ABSL_FLAG(int, redis_presence_ttl_ms, 15000,
+ABSL_FLAG(int, redis_presence_ttl_ms, kDefaults.redis_presence_ttl_ms,
           "with --redis: how long a node's online users and room members stay visible to "
           "the other nodes without a refresh (refreshed every third of it): a killed node's "
           "users go offline, and its room members leave, elsewhere within this bound");
@@ -137,6 +137,10 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   if (given(FLAGS_dev)) c.dev_mode = absl::GetFlag(FLAGS_dev);
   if (given(FLAGS_data)) c.data_dir = absl::GetFlag(FLAGS_data);
   if (given(FLAGS_database)) c.store_path = absl::GetFlag(FLAGS_database);
+  if (given(FLAGS_redis)) c.redis = absl::GetFlag(FLAGS_redis);
+  if (given(FLAGS_redis_presence_ttl_ms)) {
+    c.redis_presence_ttl_ms = absl::GetFlag(FLAGS_redis_presence_ttl_ms);
+  }
   if (given(FLAGS_no_guests)) c.allow_guests = !absl::GetFlag(FLAGS_no_guests);
   if (given(FLAGS_web_root)) c.web_root = absl::GetFlag(FLAGS_web_root);
   if (given(FLAGS_max_frame)) c.max_frame_bytes = absl::GetFlag(FLAGS_max_frame);
@@ -206,17 +210,16 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
   Check(&s, "controller-burst", c.controller_burst, 0, 1e9);
   Check(&s, "chat-per-second", c.chat_per_second, 0, 1e9);
   Check(&s, "chat-burst", c.chat_burst, 0, 1e9);
-  const std::vector<std::string> redis_list =
-      absl::StrSplit(absl::GetFlag(FLAGS_redis), ',', absl::SkipEmpty());
-  for (const std::string& text : redis_list) {
+  for (const std::string& text : RedisPrimaries(c)) {
     redis::RedisAddress a;
     if (s.ok() && !redis::ParseRedisAddress(text, &a)) {
-      s = absl::InvalidArgumentError(absl::StrCat("--redis wants HOST:PORT, not ", text));
+      s = absl::InvalidArgumentError(
+          absl::StrCat("redis (--redis or the config file) wants HOST:PORT, not ", text));
     }
   }
-  const int presence_ttl = absl::GetFlag(FLAGS_redis_presence_ttl_ms);
-  if (s.ok() && (presence_ttl < 300 || presence_ttl > 3'600'000)) {
-    s = absl::InvalidArgumentError("--redis_presence_ttl_ms wants 300 to 3600000");
+  if (s.ok() && (c.redis_presence_ttl_ms < 300 || c.redis_presence_ttl_ms > 3'600'000)) {
+    s = absl::InvalidArgumentError(
+        "redis_presence_ttl_ms (--redis_presence_ttl_ms or the config file) wants 300 to 3600000");
   }
   if (!s.ok()) return s;
   if (!ParseLogFormat(c.log_format).ok()) {
@@ -232,10 +235,8 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags() {
 
 bool PrintConfigRequested() { return absl::GetFlag(FLAGS_print_config); }
 
-int RedisPresenceTtlMsFromFlags() { return absl::GetFlag(FLAGS_redis_presence_ttl_ms); }
-
-std::vector<std::string> RedisPrimariesFromFlags() {
-  return absl::StrSplit(absl::GetFlag(FLAGS_redis), ',', absl::SkipEmpty());
+std::vector<std::string> RedisPrimaries(const ServerConfig& config) {
+  return absl::StrSplit(config.redis, ',', absl::SkipEmpty());
 }
 
 }  // namespace tutti::server

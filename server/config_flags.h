@@ -27,11 +27,9 @@ absl::StatusOr<ServerConfig> ServerConfigFromFlags();
 // --print-config: print FormatConfig of the effective configuration and exit.
 bool PrintConfigRequested();
 
-// The --redis list ("HOST:PORT" each; checked by ServerConfigFromFlags), for
-// SetRedisPrimaries (server/broker_select.h).
-std::vector<std::string> RedisPrimariesFromFlags();
-// --redis_presence_ttl_ms (checked by ServerConfigFromFlags), for SetRedisPresenceTtlMs.
-int RedisPresenceTtlMsFromFlags();
+// config.redis split into its primaries ("HOST:PORT" each; checked by
+// ServerConfigFromFlags), for SetRedisPrimaries (server/broker_select.h).
+std::vector<std::string> RedisPrimaries(const ServerConfig& config);
 
 }  // namespace tutti::server
 

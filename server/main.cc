@@ -121,8 +121,8 @@ int main(int argc, char** argv) {
   }
 
   auto clock = std::make_shared<tutti::server::SystemClock>();
-  tutti::server::SetRedisPrimaries(tutti::server::RedisPrimariesFromFlags());
-  tutti::server::SetRedisPresenceTtlMs(tutti::server::RedisPresenceTtlMsFromFlags());
+  tutti::server::SetRedisPrimaries(tutti::server::RedisPrimaries(config));
+  tutti::server::SetRedisPresenceTtlMs(config.redis_presence_ttl_ms);
   tutti::server::Server server(config, std::move(keys->keys), clock);
   absl::Status st = server.Start();
   if (!st.ok()) {

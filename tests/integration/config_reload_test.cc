@@ -122,6 +122,27 @@ TEST_F(ConfigReload, ResumeLimitsHaveKeysAndFlags) {
   EXPECT_NE(file.out.find("line 1"), std::string::npos) << file.out;
 }
 
+TEST_F(ConfigReload, RedisPrimariesAndPresenceTtlHaveKeysAndFlags) {
+  Write("redis = \"127.0.0.1:6379,127.0.0.1:6380\"\nredis_presence_ttl_ms = 2000\n");
+  RunResult r = RunServer("--config " + file_ + " --print-config");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("\nredis = \"127.0.0.1:6379,127.0.0.1:6380\"\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\nredis_presence_ttl_ms = 2000\n"), std::string::npos) << r.out;
+  RunResult flag = RunServer("--config " + file_ + " --redis 127.0.0.1:7000 --print-config");
+  EXPECT_EQ(flag.status, 0) << flag.out;
+  EXPECT_NE(flag.out.find("\nredis = \"127.0.0.1:7000\"\n"), std::string::npos) << flag.out;
+  // A primary that is not HOST:PORT is refused from the file as from the flag.
+  Write("redis = \"127.0.0.1:6379,nohost\"\n");
+  RunResult bad = RunServer("--config " + file_ + " --print-config");
+  EXPECT_NE(bad.status, 0) << bad.out;
+  EXPECT_NE(bad.out.find("wants HOST:PORT, not nohost"), std::string::npos) << bad.out;
+  Write("redis_presence_ttl_ms = 100\n");
+  RunResult low = RunServer("--config " + file_ + " --print-config");
+  EXPECT_EQ(low.status, 78) << low.out;
+  EXPECT_NE(low.out.find("line 1"), std::string::npos) << low.out;
+}
+
 TEST_F(ConfigReload, ARefusedFileStopsTheStartNamingTheLine) {
   Write("max_rooms = 5\nmax_room = 6\n");
   RunResult r = RunServer("--config " + file_ + " --dev --keys " + dir_ + " --data " + dir_);

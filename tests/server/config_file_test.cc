@@ -78,6 +78,22 @@ TEST(ConfigFile, RefusesWhatItDoesNotKnowNamingTheLine) {
   }
 }
 
+TEST(ConfigFile, RedisKeysNeedARestart) {
+  ServerConfig c;
+  ASSERT_TRUE(
+      Apply("redis = \"10.0.0.1:6379,10.0.0.2:6379\"\nredis_presence_ttl_ms = 4000\n", &c).ok());
+  EXPECT_EQ(c.redis, "10.0.0.1:6379,10.0.0.2:6379");
+  EXPECT_EQ(c.redis_presence_ttl_ms, 4000);
+  // A room's primary is a hash over the list: a running node cannot take a new one.
+  ServerConfig d = c;
+  d.redis = "10.0.0.1:6379";
+  d.redis_presence_ttl_ms = 5000;
+  const ConfigChanges changes = DiffConfig(c, d);
+  EXPECT_TRUE(changes.reloadable.empty());
+  EXPECT_EQ(changes.restart_needed.size(), 2u);
+  EXPECT_FALSE(Apply("redis_presence_ttl_ms = 299\n", &c).ok());
+}
+
 TEST(ConfigFile, RecordingKeysSetTheWritersLimitsAndNeedARestart) {
   ServerConfig c;
   ASSERT_TRUE(Apply("recordings_dir = \"-\"\n"
