@@ -377,6 +377,81 @@ TEST_F(MidiBridgeTest, BridgesComeBackAfterTheServerRestarts) {
   EXPECT_EQ(b->Stop(SIGTERM), 0);
 }
 
+// Linked connections (docs/PROTOCOL.md §16), on by default: A sends every batch on both of
+// its connections and B gets every room event on both of its own, yet each note sounds once
+// at B. A's link cut by the network leaves play on the primary and comes back by itself; A's
+// primary cut parks the session, the server ends the link (4007), and after the resume the
+// link comes back again.
+TEST_F(MidiBridgeTest, LinkedBridgesPlayEachNoteOnceAndALostLinkComesBack) {
+  auto b = Bridge("b", {"--output", "test-synth:in", "--stats-s", "1"});
+  ASSERT_TRUE(b->started());
+  ASSERT_TRUE(WaitPort("tutti-b-out")) << Log("b");
+  // A's connections go through a relay (accept order: primary 0, link 1, ...) to be cut.
+  netem::RelayOptions ro;
+  ro.target_port = server_.port();
+  netem::NetemRelay relay(ro);
+  ASSERT_TRUE(relay.Start().ok());
+  auto a = Bridge("a", {"--input", "test-keys:out"}, relay.port());
+  ASSERT_TRUE(a->started());
+  ASSERT_TRUE(WaitPort("tutti-a-in")) << Log("a");
+  ASSERT_TRUE(WaitLog("b", {"joined", "link on"})) << Log("b");
+  ASSERT_TRUE(WaitLog("a", {"joined", "clock synced", "link on"})) << Log("a");
+
+  // Eight notes, then a marker note: each connection delivers in order, so a second copy of
+  // any of the eight would be played before the marker.
+  auto play_round = [&](uint8_t first) {
+    heard_.clear();
+    for (uint8_t n = first; n < first + 8; ++n) {
+      Play(MakeNoteOn(0, n, 100));
+      std::this_thread::sleep_for(20ms);
+      Play(MakeNoteOff(0, n));
+      std::this_thread::sleep_for(20ms);
+    }
+    std::this_thread::sleep_for(300ms);
+    Play(MakeNoteOn(0, 100, 1));
+    Play(MakeNoteOff(0, 100));
+    ASSERT_TRUE(
+        Listen(5000ms, [](const std::vector<InputMessage>& v) { return Has(v, 0x90, 100, 1); }))
+        << Log("a") << Log("b");
+    for (uint8_t n = first; n < first + 8; ++n) {
+      const auto ons = std::count_if(heard_.begin(), heard_.end(), [n](const InputMessage& m) {
+        return m.bytes[0] == 0x90 && m.bytes[1] == n && m.bytes[2] == 100;
+      });
+      EXPECT_EQ(ons, 1) << "note " << int{n} << "\n" << Log("a") << Log("b");
+    }
+  };
+  ASSERT_NO_FATAL_FAILURE(play_round(60));
+  // B took copies from both of its connections: its status line counts the ones it dropped.
+  auto copies_dropped = [&] {
+    const std::string log = Log("b");
+    const size_t at = log.rfind(" copies dropped");
+    if (at == std::string::npos) return 0L;
+    const size_t from = log.rfind(' ', at - 1);
+    return std::strtol(log.c_str() + from + 1, nullptr, 10);
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (copies_dropped() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_GT(copies_dropped(), 0) << Log("b");
+
+  // The network cuts A's link: play goes on over the primary, the link comes back.
+  relay.Sever(1);
+  ASSERT_TRUE(WaitLog("a", {"link retry"})) << Log("a");
+  ASSERT_NO_FATAL_FAILURE(play_round(70));
+  ASSERT_TRUE(WaitLogCount("a", "link on", 2)) << Log("a");
+  ASSERT_NO_FATAL_FAILURE(play_round(80));
+
+  // The network cuts A's primary: the session is parked and its link ended by the server;
+  // A resumes and links again.
+  relay.Sever(0);
+  ASSERT_TRUE(WaitLog("a", {"reconnected"})) << Log("a");
+  ASSERT_TRUE(WaitLogCount("a", "link on", 3)) << Log("a");
+  ASSERT_NO_FATAL_FAILURE(play_round(40));
+  EXPECT_EQ(StopSender(a.get()), 0);
+  EXPECT_EQ(b->Stop(SIGTERM), 0);
+}
+
 TEST_F(MidiBridgeTest, ABridgeOnASingleUseUrlExitsWhenTheServerGoesAway) {
   client::ConnectOptions o;
   o.keys = server_.key_dir();

@@ -144,6 +144,10 @@ TEST_F(PlayEndToEndTest, BuiltInSynthSoundsTheOtherPlayersNoteAndItsReleaseEndsI
   ASSERT_TRUE(alice_->WaitLog("MIDI: test-keys:out [jack]")) << alice_->Log();
   ASSERT_TRUE(bob_->WaitLog("sound: synth ")) << bob_->Log();
   ASSERT_TRUE(bob_->WaitLog("audio file")) << bob_->Log();
+  // Both opened their linked connection (the default): Alice's notes go on both of hers, Bob
+  // gets the room on both of his, and each note still counts once (checked at the end).
+  ASSERT_TRUE(alice_->WaitLog(", link on")) << alice_->Log();
+  ASSERT_TRUE(bob_->WaitLog(", link on")) << bob_->Log();
 
   const size_t before = testing::ReadFile(wav).size();
   // Nothing has played yet: what the file holds so far is silence.
@@ -172,6 +176,8 @@ TEST_F(PlayEndToEndTest, BuiltInSynthSoundsTheOtherPlayersNoteAndItsReleaseEndsI
   const double tail = Rms(raw, raw.size() - kRate / 2 * kFrameBytes, raw.size());
   EXPECT_LT(tail, 0.002) << "sound after the note-off ended (tail RMS " << tail << ", note " << loud
                          << ")";
+  // Seconds later, no second copy of anything Alice played has reached Bob.
+  EXPECT_EQ(Count(*bob_, "heard"), Count(*alice_, "played")) << alice_->Log() << bob_->Log();
   EXPECT_EQ(bob_->Stop(SIGTERM), 0);
   keys_.reset();  // the keyboard leaves before the player it feeds
   EXPECT_EQ(alice_->Stop(SIGTERM), 0);

@@ -35,6 +35,7 @@
 #include "tools/common/main_flags.h"
 #include "tools/common/termination_signals.h"
 #include "tools/midi_bridge/inbox.h"
+#include "tools/midi_bridge/linked_connection.h"
 #include "tools/midi_bridge/midi_link.h"
 
 ABSL_FLAG(std::string, room, "Lobby", "room to create or join");
@@ -62,6 +63,10 @@ ABSL_FLAG(bool, realtime, false,
 // Run
 ABSL_FLAG(double, duration_s, 0, "exit after this many seconds; 0 = until SIGINT/SIGTERM");
 ABSL_FLAG(double, stats_s, 10, "print clock and buffer figures every S seconds; 0 = off");
+ABSL_FLAG(int, links, 2,
+          "connections to the session: 2 (default, with --keys) also opens a linked connection "
+          "and sends each batch on both, so one connection's stall does not delay the notes "
+          "(docs/PROTOCOL.md §16); 1 uses one connection");
 ABSL_FLAG(bool, no_reconnect, false,
           "exit when the connection is lost (default with --keys: retry with backoff and "
           "rejoin the room)");
@@ -79,12 +84,15 @@ constexpr char kUsage[] =
     "                    [--output PORT | --virtual-output NAME] [--jack-client NAME]\n"
     "                    [--min-delay-ms MS] [--max-delay-ms MS]\n"
     "                    [--smoothness low|balanced|smooth] [--duration-s S]\n"
-    "                    [--stats-s S] [--realtime] [--no-reconnect] [--list-ports]\n"
+    "                    [--stats-s S] [--realtime] [--no-reconnect] [--links 1|2]\n"
+    "                    [--list-ports]\n"
     "MIDI goes through JACK; start jackd first, e.g. jackd --no-realtime -d dummy -r 48000 -p "
     "256.\n"
     "With --keys a lost connection is retried with backoff (1 s doubling to 30 s) and the session\n"
     "resumed (the missed notes are fast-forwarded, never played late; the room is rejoined when\n"
-    "the resume is refused); a --url is single use, so it never reconnects.";
+    "the resume is refused); a --url is single use, so it never reconnects.\n"
+    "With --keys a second, linked connection to the same session carries every batch too\n"
+    "(--links 2, the default; it comes back by itself when lost); --links 1 turns it off.";
 
 std::atomic<bool> g_stop{false};
 
@@ -122,6 +130,7 @@ int main(int argc, char** argv) {
   const double output_lookahead_ms = absl::GetFlag(FLAGS_output_lookahead_ms);
   const double duration_s = absl::GetFlag(FLAGS_duration_s);
   const double stats_s = absl::GetFlag(FLAGS_stats_s);
+  const int links = absl::GetFlag(FLAGS_links);
 
   // The probe client that lists and connects ports leaves JACK after the ports do (they are
   // declared later, so closed first), on every way out of main.
@@ -156,6 +165,7 @@ int main(int argc, char** argv) {
   if (!(output_lookahead_ms >= 0 && output_lookahead_ms <= 1000)) {
     tutti::main_support::UsageError("--output-lookahead-ms is 0..1000");
   }
+  if (links != 1 && links != 2) tutti::main_support::UsageError("--links is 1 or 2");
   if (!(duration_s >= 0 && stats_s >= 0)) {
     tutti::main_support::UsageError("--duration-s and --stats-s must not be negative");
   }
@@ -226,6 +236,22 @@ int main(int argc, char** argv) {
   // One connection at a time; the pump (declared second, so destroyed first) reads it.
   std::unique_ptr<tutti::client::Client> client;
   std::unique_ptr<tutti::bridge::NetworkPump> pump;
+  // The linked connection beside it (docs/PROTOCOL.md §16). Its payloads are minted like the
+  // primary's, so a single-use --url has none.
+  tutti::bridge::LinkedConnectionOptions link_options;
+  link_options.enabled = links == 2 && connect.url.empty();
+  if (links == 2 && !connect.url.empty()) {
+    std::printf("tutti-midi-bridge: a --url is single use: no linked connection (use --keys)\n");
+  }
+  tutti::bridge::LinkedConnection linked(
+      &inbox, [] { return MonotonicNowUs(); }, link_options);
+  auto link_resource = [connect](const std::string& link_token) -> absl::StatusOr<std::string> {
+    tutti::client::ConnectOptions o = connect;  // the same identity, no resume keys
+    o.link_token = link_token;
+    auto t = tutti::client::ResolveConnectTarget(o);
+    if (!t.ok()) return t.status();
+    return t->resource;
+  };
   // What a reconnect needs to resume the session (docs/PROTOCOL.md §12), and which received
   // events are a resume's replay (fast-forwarded by the link, never played late).
   tutti::client::ResumeState resume;
@@ -244,6 +270,7 @@ int main(int argc, char** argv) {
     tutti::client::ConnectResult r = c->Connect(host, static_cast<uint16_t>(port), res);
     if (!r.ok) return r;
     client = std::move(c);
+    linked.OnPrimaryOpen(client.get(), host, port, link_resource);
     link.OnConnected(MonotonicNowUs());
     pump = std::make_unique<tutti::bridge::NetworkPump>(client.get(), &inbox,
                                                         [] { return MonotonicNowUs(); });
@@ -268,6 +295,7 @@ int main(int argc, char** argv) {
   int64_t next_stats = stats_s > 0 ? start + static_cast<int64_t>(stats_s * 1e6) : INT64_MAX;
   uint64_t played = 0;
   bool announced_sync = false;
+  std::string link_said = "link idle";
   int exit_code = 0;
   std::vector<tutti::bridge::Inbox::Item> items;
   std::vector<tutti::midi::InputMessage> midi_in;
@@ -285,14 +313,16 @@ int main(int argc, char** argv) {
     const int64_t refresh_at = refresh_in_ms >= INT64_MAX / 2000
                                    ? INT64_MAX
                                    : now + std::max<int64_t>(0, refresh_in_ms) * 1000;
-    const int64_t wake_at =
-        std::min({link.NextWake(now), end, next_stats, reconnect_at, refresh_at});
+    const int64_t wake_at = std::min(
+        {link.NextWake(now), end, next_stats, reconnect_at, refresh_at, linked.NextWake()});
     items.clear();
     const bool closed = inbox.Wait(
         std::chrono::steady_clock::time_point(std::chrono::microseconds(wake_at)), &items);
     now = MonotonicNowUs();
     tutti::bridge::LinkOutput o;
     for (const auto& item : items) {
+      // The first copy of each room event, from either connection; the link's own talk stops here.
+      if (!linked.Filter(item, now)) continue;
       refresher.OnMessage(item.message, tutti::client::WallClockUnixMs());
       if (item.message.has_permissions_updated() &&
           item.message.permissions_updated().room_id().empty()) {
@@ -355,20 +385,29 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
     if (connected) {
-      for (auto& msg : o.send) client->Send(std::move(msg));
+      for (auto& msg : o.send) linked.Send(std::move(msg));  // MIDI on both connections
       if (auto renew = refresher.Poll(tutti::client::WallClockUnixMs())) client->Send(*renew);
       if (std::string e = refresher.TakeError(); !e.empty()) {
         std::fprintf(stderr, "tutti-midi-bridge: cannot renew the token: %s\n", e.c_str());
       }
     }
     play(o);
+    if (connected) linked.Poll(now);
+    if (const std::string state = linked.Describe(now);
+        state.rfind("link retry", 0) == 0 ? link_said.rfind("link retry", 0) != 0
+                                          : state != link_said && state != "link idle") {
+      // Said once per change (the retry countdown is not a change).
+      std::printf("tutti-midi-bridge: %s\n", state.c_str());
+      std::fflush(stdout);
+      link_said = state;
+    }
     if (now >= next_stats) {
       const auto st = link.clock().Status(now);
       const auto& c = link.counters();
       std::printf(
           "tutti-midi-bridge: clock %s offset %lld us +- %lld us, skew %.1f ppm; sent %llu "
           "batches (%llu unsynced), received %llu, played %llu (out late %llu, dropped %llu), "
-          "gaps %llu\n",
+          "gaps %llu; %s (first copies %llu primary, %llu link; %llu copies dropped)\n",
           st.synced ? "synced" : "syncing", static_cast<long long>(st.offset_us),
           static_cast<long long>(st.error_bound_us), st.skew_ppm,
           static_cast<unsigned long long>(c.batches_sent),
@@ -376,7 +415,10 @@ int main(int argc, char** argv) {
           static_cast<unsigned long long>(c.batches_received),
           static_cast<unsigned long long>(played), static_cast<unsigned long long>((*out)->late()),
           static_cast<unsigned long long>((*out)->dropped()),
-          static_cast<unsigned long long>(c.gaps));
+          static_cast<unsigned long long>(c.gaps), linked.Describe(now).c_str(),
+          static_cast<unsigned long long>(linked.first_from_primary()),
+          static_cast<unsigned long long>(linked.first_from_link()),
+          static_cast<unsigned long long>(linked.duplicates()));
       std::fflush(stdout);
       next_stats = now + static_cast<int64_t>(stats_s * 1e6);
     }
@@ -389,6 +431,7 @@ int main(int argc, char** argv) {
       link.OnDisconnected(MonotonicNowUs(), &lost);
       play(lost);
       resume.OnDisconnected();
+      linked.OnPrimaryLost();
       pump.reset();    // its thread has already returned after reporting the close
       inbox.Reopen();  // else every Wait would return at once until the next connection
       connected = false;

@@ -50,7 +50,12 @@ NetworkPump::NetworkPump(client::Client* client, Inbox* inbox, std::function<int
         continue;
       }
       if (!client_->is_open()) {
-        if (report_close) inbox_->PostClosed();
+        // A link's end is not the session's: its owner only needs waking to notice it.
+        if (report_close) {
+          inbox_->PostClosed();
+        } else {
+          inbox_->Wake();
+        }
         return;
       }
     }

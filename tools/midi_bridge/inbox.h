@@ -5,7 +5,8 @@
 // from a blocking tutti::client::Client into an Inbox.
 // Thread affinity: Post, PostClosed and Wake may be called from any thread (the pump, an RtMidi
 // input callback, a signal thread): they only copy and notify. Wait is for the one owner loop.
-// Who owns it: tutti-midi-bridge and the timing harness bots, one pair per connection.
+// Who owns it: tutti-midi-bridge, tutti-play and the timing harness bots, one pair per
+// connection.
 //
 // Arrival times are taken by the pump right after the client hands a message over, on the
 // caller's local clock: a few tens of microseconds after the socket read, the same for every
@@ -33,7 +34,7 @@ class Inbox {
   struct Item {
     proto::ClientMessage message;
     int64_t arrival_local_us = 0;
-    int path = 0;  // which connection it came on: 0 the primary, 1 a linked connection
+    int path = 0;  // which connection it came on: 0 the primary, >= 1 a linked connection
   };
 
   void Post(Item item);
@@ -59,8 +60,9 @@ class Inbox {
 class NetworkPump {
  public:
   // `local_now` is the owner's clock (called on the pump thread; must be thread-safe).
-  // `path` tags the items; a pump that does not `report_close` (a linked connection's, whose
-  // loss is not the session's) ends quietly when its connection closes.
+  // `path` tags the items (0 the primary; a linked connection's are numbered from 1, a new
+  // number per link); a pump that does not `report_close` (a link's, whose loss is not the
+  // session's) only wakes the owner when its connection closes.
   NetworkPump(client::Client* client, Inbox* inbox, std::function<int64_t()> local_now,
               int path = 0, bool report_close = true);
   ~NetworkPump();  // stops and joins the thread

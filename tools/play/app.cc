@@ -45,6 +45,12 @@ bridge::MidiLinkOptions LinkOptions(const AppOptions& o) {
   return l;
 }
 
+bridge::LinkedConnectionOptions LinkedOptions(const AppOptions& o) {
+  bridge::LinkedConnectionOptions l;
+  l.enabled = o.links == 2;
+  return l;
+}
+
 ClickTrackOptions ClickOptions(const AppOptions& o) {
   ClickTrackOptions c;
   c.lookahead_us = o.output_lookahead_us;
@@ -58,6 +64,8 @@ App::App(AppOptions options, Settings* settings)
       settings_(settings),
       link_(LinkOptions(o_)),
       clicks_(ClickOptions(o_)),
+      linked_(
+          &inbox_, [] { return MonotonicNowUs(); }, LinkedOptions(o_)),
       rng_(static_cast<unsigned>(MonotonicNowUs())) {
   link_.buffer().SetDelayBounds(o_.min_delay_us, o_.max_delay_us);
   const bool line = o_.ui == "line" || (o_.ui == "auto" && !IsInteractiveTerminal());
@@ -240,6 +248,11 @@ bool App::Connect() {
     return false;
   }
   client_ = std::move(c);
+  linked_.OnPrimaryOpen(client_.get(), o_.host, o_.port,
+                        [this](const std::string& link_token) -> absl::StatusOr<std::string> {
+                          return BuildResource(info_, o_.name, o_.token, client::WallClockUnixMs(),
+                                               {}, link_token);
+                        });
   link_.OnConnected(MonotonicNowUs());
   pump_ = std::make_unique<bridge::NetworkPump>(client_.get(), &inbox_,
                                                 [] { return MonotonicNowUs(); });
@@ -264,6 +277,7 @@ void App::Disconnected(int64_t now) {
   Play(lost);
   ReleaseEverything();
   resume_.OnDisconnected();
+  linked_.OnPrimaryLost();
   pump_.reset();  // its thread has returned after reporting the close
   inbox_.Reopen();
   client_.reset();
@@ -380,7 +394,8 @@ void App::UpdateStatus() {
   }
   view_.set_sound(sound);
   if (connected_) {
-    view_.set_connection("connected to " + o_.host + ":" + std::to_string(o_.port) +
+    view_.set_connection("connected to " + o_.host + ":" + std::to_string(o_.port) + ", " +
+                         linked_.Describe(now) +
                          (link_.clock().locked() ? "" : " (clock syncing)"));
   } else if (!quit_) {
     const double in_s = std::max<int64_t>(0, reconnect_at_ - now) / 1e6;
@@ -420,7 +435,7 @@ int App::Run() {
     UpdateStatus();
     ui_->Update(view_);
     int64_t wake_at = std::min(next_poll, now + ui_->poll_interval_us());
-    if (connected_) wake_at = std::min(wake_at, link_.NextWake(now));
+    if (connected_) wake_at = std::min({wake_at, link_.NextWake(now), linked_.NextWake()});
     if (auto click = clicks_.NextWake(link_.clock(), now)) wake_at = std::min(wake_at, *click);
     if (!held_.empty()) wake_at = std::min(wake_at, held_.front().at_us);
     if (!connected_) wake_at = std::min(wake_at, reconnect_at_);
@@ -430,6 +445,8 @@ int App::Run() {
     now = MonotonicNowUs();
     bridge::LinkOutput out;
     for (const auto& item : items) {
+      // The first copy of each room event, from either connection; the link's own talk ends here.
+      if (!linked_.Filter(item, now)) continue;
       // A resume's missed events are fast-forwarded, never played late (midi_link.h).
       if (resume_.Observe(item.message) == client::ResumeState::Kind::kReplayed) {
         link_.OnReplayed(item.message, item.arrival_local_us, &out);
@@ -467,7 +484,8 @@ int App::Run() {
     SendLocal(now, &out);
     if (connected_) {
       link_.Poll(now, &out);
-      for (auto& m : out.send) client_->Send(std::move(m));
+      for (auto& m : out.send) linked_.Send(std::move(m));  // MIDI on both connections
+      linked_.Poll(now);
     }
     Play(out);
     PlayClicks(now);

@@ -5,8 +5,8 @@
 // with backoff and rejoins, clicks the room's tempo when asked (/metronome), and releases every
 // note at disconnect and at exit.
 //
-// Owns: the connection (Client, NetworkPump), MidiLink, the devices, the synth, Sound,
-// RoomView, the Recorder and the UI; everything on the thread that calls Run().
+// Owns: the connection (Client, NetworkPump) and its linked connection, MidiLink, the devices, the
+// synth, Sound, RoomView, the Recorder and the UI; everything on the thread that calls Run().
 // Thread affinity: Run() on one thread; Stop() from any thread (a signal thread): it only sets
 // a flag and wakes the loop. The network pump, the RtMidi callback and the UI's reader only post
 // to the Inbox. Who owns it: tutti-play's main.
@@ -24,6 +24,7 @@
 #include "tools/client/client.h"
 #include "tools/client/resume_state.h"
 #include "tools/midi_bridge/inbox.h"
+#include "tools/midi_bridge/linked_connection.h"
 #include "tools/midi_bridge/midi_link.h"
 #include "tools/play/click_track.h"
 #include "tools/play/midi_devices.h"
@@ -57,6 +58,8 @@ struct AppOptions {
   // shorter than this costs no timing (docs/TIMING.md, "Play on time, not on wake-up").
   int64_t output_lookahead_us = 10000;
   bool reconnect = true;
+  // 2: a linked connection beside the session's (docs/PROTOCOL.md §16); 1: none.
+  int links = 2;
   std::string record_file;       // record from the start, saved here at exit
   std::string record_dir = ".";  // where /record saves
 };
@@ -123,6 +126,9 @@ class App {
   std::string record_path_;  // where the running recording goes (empty: a name made at save)
   std::unique_ptr<client::Client> client_;
   std::unique_ptr<bridge::NetworkPump> pump_;  // after client_: destroyed first
+  // The link beside the session's connection: every batch on both, the first copy of each
+  // room event kept. Declared after inbox_ (its pump posts there), so destroyed before it.
+  bridge::LinkedConnection linked_;
   bool have_info_ = false;
   ServerInfo info_;
   bool use_external_ = false;  // MIDI out instead of the synth

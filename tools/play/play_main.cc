@@ -48,6 +48,10 @@ ABSL_FLAG(double, output_lookahead_ms, 10,
           "the others' notes go to the synth's sequencer this long ahead, each at its time "
           "(0..1000; 0: played when due)");
 ABSL_FLAG(bool, reconnect, true, "reconnect with backoff when the connection is lost");
+ABSL_FLAG(int, links, 2,
+          "connections to the session: 2 (default) also opens a linked connection and sends "
+          "each batch on both, so one connection's stall does not delay the notes "
+          "(docs/DESKTOP.md); 1 uses one connection");
 ABSL_FLAG(std::string, record, "",
           "record what the room plays from the start, saved to this .mid file at exit (/record "
           "in the UI starts and saves recordings too)");
@@ -163,6 +167,8 @@ int main(int argc, char** argv) {
     return Fail("need 0 <= --output_lookahead_ms <= 1000");
   o.output_lookahead_us = static_cast<int64_t>(lookahead_ms * 1000);
   o.reconnect = absl::GetFlag(FLAGS_reconnect);
+  o.links = absl::GetFlag(FLAGS_links);
+  if (o.links != 1 && o.links != 2) return Fail("--links is 1 or 2");
   o.record_file = absl::GetFlag(FLAGS_record);
   o.record_dir = absl::GetFlag(FLAGS_record_dir);
 

@@ -128,7 +128,8 @@ absl::StatusOr<TokenIdentity> ReadTokenIdentity(const std::string& token) {
 }
 
 std::string BuildResource(const ServerInfo& info, const std::string& name, const std::string& token,
-                          int64_t now_unix_ms, const ResumeKeys& resume) {
+                          int64_t now_unix_ms, const ResumeKeys& resume,
+                          const std::string& link_token) {
   crypto::EnsureSodiumInitialized();
   crypto::ConnectPayload p;
   p.username = name;
@@ -146,6 +147,7 @@ std::string BuildResource(const ServerInfo& info, const std::string& name, const
     p.resume_epoch = resume.epoch;
     p.resume_offset = static_cast<int64_t>(resume.offset);
   }
+  p.link_token = link_token;
   return crypto::BuildConnectResource(p, info.seal_public);
 }
 

@@ -52,9 +52,11 @@ struct ResumeKeys {
 };
 
 // A fresh single-use "/api/websocket/<payload>" for `name` (guest when token is empty),
-// asking to resume a dropped session when `resume` has a token.
+// asking to resume a dropped session when `resume` has a token, or attaching a linked
+// connection to a session when `link_token` (its LinkStatus.link_token) is given.
 std::string BuildResource(const ServerInfo& info, const std::string& name, const std::string& token,
-                          int64_t now_unix_ms, const ResumeKeys& resume = {});
+                          int64_t now_unix_ms, const ResumeKeys& resume = {},
+                          const std::string& link_token = "");
 
 }  // namespace tutti::play
 

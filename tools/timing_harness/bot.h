@@ -1,11 +1,12 @@
 // A timing-harness bot: one client of the layer-2 run (timing_harness.h) with its own skewed
 // clock, a blocking Client through its relay, the pump that feeds its Inbox, and the MidiLink it
 // drives; with --links 2 also its linked connection (docs/PROTOCOL.md §16) through a relay of its
-// own, and the filter that keeps the first copy of each room event.
+// own: the clients' bridge::LinkedConnection, which keeps the first copy of each room event.
 //
-// Owns: its Clients, pumps, Inbox and MidiLink. Thread affinity: one owner thread (the sender's
-// thread or the harness's main loop); the pumps post into the Inbox from their own threads.
-// Who owns it: RunHarness, for the length of a run. Header-only (used by timing_harness.cc).
+// Owns: its Client, pump, Inbox, MidiLink and LinkedConnection. Thread affinity: one owner thread
+// (the sender's thread or the harness's main loop); the pumps post into the Inbox from their own
+// threads. Who owns it: RunHarness, for the length of a run. Header-only (used by
+// timing_harness.cc).
 #ifndef TUTTI_TOOLS_TIMING_HARNESS_BOT_H_
 #define TUTTI_TOOLS_TIMING_HARNESS_BOT_H_
 
@@ -15,7 +16,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +25,7 @@
 #include "midi/timing_metrics.h"
 #include "tools/client/client.h"
 #include "tools/midi_bridge/inbox.h"
+#include "tools/midi_bridge/linked_connection.h"
 #include "tools/midi_bridge/midi_link.h"
 
 namespace tutti::harness {
@@ -71,7 +72,7 @@ class Bot {
       : name_(std::move(name)), clock_(clock), link_(lo) {}
   ~Bot() {
     pump_.reset();  // before the client it reads from
-    link_pump_.reset();
+    linked_.reset();
   }
 
   absl::Status Connect(uint16_t port, const std::string& resource) {
@@ -81,6 +82,7 @@ class Bot {
                                     " " + r.error);
     }
     connect_mono_ = MonoUs();
+    if (linked_) linked_->OnPrimaryOpen(&client_, "127.0.0.1", link_port_, link_resource_);
     link_.OnConnected(Local());
     pump_ = std::make_unique<bridge::NetworkPump>(&client_, &inbox_,
                                                   [this] { return clock_.Local(MonoUs()); });
@@ -94,68 +96,47 @@ class Bot {
     client_.Send(join);
   }
 
+  // With --links 2: the bot's linked connection (docs/PROTOCOL.md §16) goes through a relay
+  // of its own at `port`. Call before Connect: the link is asked for once the join is answered.
+  void UseLink(uint16_t port, bridge::LinkedConnection::ResourceFor resource_with_token) {
+    link_port_ = port;
+    link_resource_ = std::move(resource_with_token);
+    linked_ = std::make_unique<bridge::LinkedConnection>(&inbox_,
+                                                         [this] { return clock_.Local(MonoUs()); });
+  }
+
   // Sleeps until the link's next wake or `cap_mono`, whichever is first; returns what arrived.
-  // With a linked connection, only the first copy of each room event is kept (by its stream
-  // position: each connection delivers in order, so first copies come in offset order), and
-  // nothing else the link says reaches the MidiLink.
+  // With a linked connection, only the first copy of each room event is kept and nothing else
+  // the link says reaches the MidiLink (bridge::LinkedConnection, shared with the clients).
   bool Wait(int64_t cap_mono, std::vector<Inbox::Item>* items) {
-    const int64_t wake = std::min(clock_.Mono(link_.NextWake(Local())), cap_mono);
+    int64_t wake = std::min(clock_.Mono(link_.NextWake(Local())), cap_mono);
+    if (linked_ && linked_->NextWake() != INT64_MAX) {
+      wake = std::min(wake, clock_.Mono(linked_->NextWake()));
+    }
     items->clear();
     const bool closed = inbox_.Wait(AtMono(wake), items);
     if (!linked_) return closed;
+    const int64_t now = Local();
     size_t kept = 0;
     for (auto& item : *items) {
-      if (item.message.has_link_status()) {
-        link_attached_ = link_attached_ || item.message.link_status().attached();
-        if (item.path == 0) link_token_ = item.message.link_status().link_token();
-        continue;
-      }
-      if (item.message.has_stream()) {
-        const proto::StreamPosition& p = item.message.stream();
-        if (p.epoch() != epoch_) {
-          epoch_ = p.epoch();
-          taken_.clear();
-        }
-        if (!taken_.insert(p.offset()).second) {
-          ++duplicates_;
-          continue;
-        }
-        ++first_copies_[item.path];
-      } else if (item.path != 0) {
-        continue;  // the link's own answers (errors) are not the session's
-      }
-      (*items)[kept++] = std::move(item);
+      if (linked_->Filter(item, now)) (*items)[kept++] = std::move(item);
     }
     items->resize(kept);
+    linked_->Poll(now);
     return closed;
   }
 
-  // Opens the linked connection (docs/PROTOCOL.md §16) through its own relay at `port`:
-  // asks the primary for a token, connects with it, waits for the link's LinkStatus.
-  absl::Status OpenLink(
-      uint16_t port,
-      const std::function<absl::StatusOr<std::string>(const std::string&)>& resource_with_token) {
-    linked_ = true;
-    proto::ServerMessage ask;
-    ask.mutable_server_command()->set_commandtype(proto::LINK);
-    ask.set_request_id("link");
-    client_.Send(ask);
+  // Waits (bounded) until the linked connection UseLink set up is attached.
+  absl::Status OpenLink() {
+    if (!linked_) return absl::FailedPreconditionError("UseLink before Connect");
     const int64_t deadline = MonoUs() + 10000000;
     std::vector<Inbox::Item> items;
     LinkOutput out;
-    while (link_token_.empty()) {
-      if (MonoUs() > deadline) return absl::DeadlineExceededError("no link token");
-      Wait(MonoUs() + 20000, &items);
-      for (const auto& item : items) Handle(item, &out);
-    }
-    auto res = resource_with_token(link_token_);
-    if (!res.ok()) return res.status();
-    auto r = link_client_.Connect("127.0.0.1", port, *res);
-    if (!r.ok) return absl::UnavailableError(name_ + ": link refused: " + r.error);
-    link_pump_ = std::make_unique<bridge::NetworkPump>(
-        &link_client_, &inbox_, [this] { return clock_.Local(MonoUs()); }, 1, false);
-    while (!link_attached_) {
-      if (MonoUs() > deadline) return absl::DeadlineExceededError("link not attached");
+    while (!linked_->attached()) {
+      if (MonoUs() > deadline) {
+        return absl::DeadlineExceededError(name_ +
+                                           ": link not attached: " + linked_->Describe(Local()));
+      }
       Wait(MonoUs() + 20000, &items);
       for (const auto& item : items) Handle(item, &out);
     }
@@ -175,11 +156,11 @@ class Bot {
     for (auto& m : out->send) {
       // With a link, every batch goes on both connections, numbered so the server takes it
       // once; heartbeats (clock sync) stay on the primary.
-      if (link_attached_ && m.has_midi_message()) {
-        m.mutable_midi_message()->set_sequence(++midi_numbered_);
-        link_client_.Send(m);
+      if (linked_) {
+        linked_->Send(std::move(m));
+      } else {
+        client_.Send(std::move(m));
       }
-      client_.Send(std::move(m));
     }
     out->send.clear();
   }
@@ -207,8 +188,11 @@ class Bot {
   int64_t connect_mono() const { return connect_mono_; }
   int64_t next_clock_sample() const { return next_clock_sample_; }
   // Room events taken from each connection first, and copies dropped.
-  uint64_t first_copies(int path) const { return first_copies_[path]; }
-  uint64_t duplicates() const { return duplicates_; }
+  uint64_t first_copies(int path) const {
+    if (!linked_) return 0;
+    return path == 0 ? linked_->first_from_primary() : linked_->first_from_link();
+  }
+  uint64_t duplicates() const { return linked_ ? linked_->duplicates() : 0; }
 
  private:
   std::string name_;
@@ -217,17 +201,10 @@ class Bot {
   client::Client client_;
   bridge::MidiLink link_;
   std::unique_ptr<bridge::NetworkPump> pump_;
-  // The linked connection (--links 2), its pump (path 1) and the first-copy filter.
-  client::Client link_client_;
-  std::unique_ptr<bridge::NetworkPump> link_pump_;
-  std::string link_token_;
-  bool linked_ = false;  // OpenLink was called: Wait filters copies
-  bool link_attached_ = false;
-  uint64_t midi_numbered_ = 0;
-  std::string epoch_;
-  std::set<uint64_t> taken_;
-  uint64_t first_copies_[2] = {0, 0};
-  uint64_t duplicates_ = 0;
+  // The linked connection (--links 2): after client_ and inbox_, so destroyed first.
+  uint16_t link_port_ = 0;
+  bridge::LinkedConnection::ResourceFor link_resource_;
+  std::unique_ptr<bridge::LinkedConnection> linked_;
   bool joined_ = false;
   int64_t connect_mono_ = 0;
   int64_t next_clock_sample_ = 0;

@@ -122,29 +122,33 @@ absl::StatusOr<HarnessReport> RunHarness(const HarnessOptions& o) {
   {
     auto res = Resource(server.key_dir(), receiver_relay.port(), "timing-receiver");
     if (!res.ok()) return res.status();
+    if (o.links > 1) {
+      const uint16_t port = receiver_link_relay.port();
+      receiver.UseLink(port, [&server, port](const std::string& token) {
+        return Resource(server.key_dir(), port, "timing-receiver", token);
+      });
+    }
     if (auto st = receiver.Connect(receiver_relay.port(), *res); !st.ok()) return st;
     receiver.JoinRoom(room);
     if (auto st = WaitJoined(receiver, 10000000); !st.ok()) return st;
     if (o.links > 1) {
-      const uint16_t port = receiver_link_relay.port();
-      auto st = receiver.OpenLink(port, [&](const std::string& token) {
-        return Resource(server.key_dir(), port, "timing-receiver", token);
-      });
-      if (!st.ok()) return st;
+      if (auto st = receiver.OpenLink(); !st.ok()) return st;
     }
   }
   {
     auto res = Resource(server.key_dir(), sender_relay.port(), "timing-sender");
     if (!res.ok()) return res.status();
+    if (o.links > 1) {
+      const uint16_t port = sender_link_relay.port();
+      sender.UseLink(port, [&server, port](const std::string& token) {
+        return Resource(server.key_dir(), port, "timing-sender", token);
+      });
+    }
     if (auto st = sender.Connect(sender_relay.port(), *res); !st.ok()) return st;
     sender.JoinRoom(room);
     if (auto st = WaitJoined(sender, 10000000); !st.ok()) return st;
     if (o.links > 1) {
-      const uint16_t port = sender_link_relay.port();
-      auto st = sender.OpenLink(port, [&](const std::string& token) {
-        return Resource(server.key_dir(), port, "timing-sender", token);
-      });
-      if (!st.ok()) return st;
+      if (auto st = sender.OpenLink(); !st.ok()) return st;
     }
   }
 
