@@ -65,17 +65,14 @@ bool SawJoin(client::Client& c, const std::string& user) {
 }
 
 TEST_F(MembersAcrossNodesTest, JoinersUserListsAndTheRoomListCountBothNodes) {
-  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));
-  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
-  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
-  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
 
   // Ann is in the room on A before it exists on B: B's first joiner finds her in the
   // presence read at the room's opening.
-  auto ann = Connect(node_a.port(), "ann");
+  auto ann = Connect(node_a_->port(), "ann");
   ASSERT_TRUE(ann);
   ASSERT_TRUE(JoinRoom(*ann, "Jam"));
-  auto bob = Connect(node_b.port(), "bob");
+  auto bob = Connect(node_b_->port(), "bob");
   ASSERT_TRUE(bob);
   proto::RoomJoinedResponse joined;
   ASSERT_TRUE(JoinRoom(*bob, "Jam", &joined));
@@ -84,7 +81,7 @@ TEST_F(MembersAcrossNodesTest, JoinersUserListsAndTheRoomListCountBothNodes) {
 
   // Bob's join reached A's room on the stream: a joiner on A gets him too.
   ASSERT_TRUE(SawJoin(*ann, "u-bob"));
-  auto cay = Connect(node_a.port(), "cay");
+  auto cay = Connect(node_a_->port(), "cay");
   ASSERT_TRUE(cay);
   ASSERT_TRUE(JoinRoom(*cay, "Jam", &joined));
   EXPECT_EQ(Users(joined), (std::multiset<std::string>{"u-ann", "u-bob", "u-cay"}));
@@ -107,89 +104,77 @@ TEST_F(MembersAcrossNodesTest, JoinersUserListsAndTheRoomListCountBothNodes) {
       },
       kLong));
   EXPECT_TRUE(ListShows(*bob, "jam", 2));
-  auto dee = Connect(node_b.port(), "dee");
+  auto dee = Connect(node_b_->port(), "dee");
   ASSERT_TRUE(dee);
   ASSERT_TRUE(JoinRoom(*dee, "Jam", &joined));
   EXPECT_EQ(Users(joined), (std::multiset<std::string>{"u-bob", "u-cay", "u-dee"}));
 
-  EXPECT_EQ(node_a.Stop(SIGTERM, 10000), 0);
-  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
 TEST_F(MembersAcrossNodesTest, ALobbyFilledOnTwoNodesSendsTheNextJoinerOn) {
-  std::vector<std::string> flags_a = NodeFlags(dir_a_);
-  std::vector<std::string> flags_b = NodeFlags(dir_b_);
-  for (auto* f : {&flags_a, &flags_b}) f->insert(f->end(), {"--lobby_max_users", "2"});
-  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, flags_a);
-  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
-  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, flags_b);
-  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
+  ASSERT_NO_FATAL_FAILURE(StartNodes({"--lobby_max_users", "2"}));
 
   auto lobby_of = [](client::Client& c) -> std::string {
     if (!c.Send(LobbyMsg())) return "";
     auto r = c.WaitFor(proto::ClientMessage::kRoomJoinedResponse, 10s);
     return r ? r->room_joined_response().room_info().room_id() : "";
   };
-  auto ann = Connect(node_a.port(), "ann");
+  auto ann = Connect(node_a_->port(), "ann");
   ASSERT_TRUE(ann);
   const std::string first = lobby_of(*ann);
   ASSERT_FALSE(first.empty());
-  auto bob = Connect(node_b.port(), "bob");
+  auto bob = Connect(node_b_->port(), "bob");
   ASSERT_TRUE(bob);
   EXPECT_EQ(lobby_of(*bob), first);  // one member on each node: full
   ASSERT_TRUE(SawJoin(*ann, "u-bob"));
 
   // The next joiner, on either node, is sent on to the next lobby, which two nodes then
   // fill as well.
-  auto cay = Connect(node_a.port(), "cay");
+  auto cay = Connect(node_a_->port(), "cay");
   ASSERT_TRUE(cay);
   const std::string second = lobby_of(*cay);
   EXPECT_FALSE(second.empty());
   EXPECT_NE(second, first);
-  auto dee = Connect(node_b.port(), "dee");
+  auto dee = Connect(node_b_->port(), "dee");
   ASSERT_TRUE(dee);
   EXPECT_EQ(lobby_of(*dee), second);
   ASSERT_TRUE(SawJoin(*cay, "u-dee"));
 
   // Both full on B too: the third lobby, filled on B alone.
-  auto eve = Connect(node_b.port(), "eve");
+  auto eve = Connect(node_b_->port(), "eve");
   ASSERT_TRUE(eve);
   const std::string third = lobby_of(*eve);
   EXPECT_FALSE(third.empty());
   EXPECT_NE(third, first);
   EXPECT_NE(third, second);
-  auto gus = Connect(node_b.port(), "gus");
+  auto gus = Connect(node_b_->port(), "gus");
   ASSERT_TRUE(gus);
   EXPECT_EQ(lobby_of(*gus), third);
 
   // On A the third lobby has no room object yet: it opens, learns from the presence that
   // it is full, and sends the joiner on to a fourth instead of refusing it.
-  auto fay = Connect(node_a.port(), "fay");
+  auto fay = Connect(node_a_->port(), "fay");
   ASSERT_TRUE(fay);
   const std::string fourth = lobby_of(*fay);
   EXPECT_FALSE(fourth.empty());
   for (const std::string& full : {first, second, third}) EXPECT_NE(fourth, full);
 
-  EXPECT_EQ(node_a.Stop(SIGTERM, 10000), 0);
-  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
 TEST_F(MembersAcrossNodesTest, KilledNodesMembersLeaveOnTheOtherNodeWithTheirNotesReleased) {
   // A short presence TTL: a dead node's members are found gone within about 2 s.
-  std::vector<std::string> flags_a = NodeFlags(dir_a_);
-  std::vector<std::string> flags_b = NodeFlags(dir_b_);
-  for (auto* f : {&flags_a, &flags_b}) f->insert(f->end(), {"--redis_presence_ttl_ms", "1500"});
-  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, flags_a);
-  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
-  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, flags_b);
-  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
+  ASSERT_NO_FATAL_FAILURE(StartNodes({"--redis_presence_ttl_ms", "1500"}));
 
   proto::Welcome ann_welcome;
-  auto ann = Connect(node_a.port(), "ann", &ann_welcome);
+  auto ann = Connect(node_a_->port(), "ann", &ann_welcome);
   ASSERT_TRUE(ann);
   const uint64_t ann_session = ann_welcome.user().session_id();
   ASSERT_TRUE(JoinRoom(*ann, "Jam"));
-  auto bob = Connect(node_b.port(), "bob");
+  auto bob = Connect(node_b_->port(), "bob");
   ASSERT_TRUE(bob);
   proto::RoomJoinedResponse joined;
   ASSERT_TRUE(JoinRoom(*bob, "Jam", &joined));
@@ -206,7 +191,7 @@ TEST_F(MembersAcrossNodesTest, KilledNodesMembersLeaveOnTheOtherNodeWithTheirNot
       },
       kLong));
 
-  const int killed = node_a.Stop(SIGKILL, 10000);
+  const int killed = node_a_->Stop(SIGKILL, 10000);
   ASSERT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL) << "node A was not killed";
 
   // Once ann's presence expires, bob sees her notes released (everything off, under her
@@ -229,12 +214,12 @@ TEST_F(MembersAcrossNodesTest, KilledNodesMembersLeaveOnTheOtherNodeWithTheirNot
 
   // She is gone from B's room: its list and a new joiner's user list.
   EXPECT_TRUE(ListShows(*bob, "jam", 1));
-  auto cay = Connect(node_b.port(), "cay");
+  auto cay = Connect(node_b_->port(), "cay");
   ASSERT_TRUE(cay);
   ASSERT_TRUE(JoinRoom(*cay, "Jam", &joined));
   EXPECT_EQ(Users(joined), (std::multiset<std::string>{"u-bob", "u-cay"}));
 
-  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
 }  // namespace

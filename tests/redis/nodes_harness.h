@@ -2,9 +2,10 @@
 // redis-server (rooms across nodes, Redis outages): a KeyedProcessTest (a temporary
 // directory with a key set, made in SetUp, that is node A's data directory and both nodes'
 // key set; member connections minted from it), a second data directory for node B, a
-// redis-server started on a free loopback port in SetUp, node flags and small waits. Every
-// wait is bounded by a deadline; every process is started here and stopped by PID. Test
-// code only; one test's thread.
+// redis-server started on a free loopback port in SetUp, node flags, the two nodes most
+// tests run (StartNodes) and small waits. Every wait is bounded by a deadline; every
+// process is started here and stopped by PID. The including test target defines
+// TUTTI_SERVER_BIN (the tutti-server binary). Test code only; one test's thread.
 #ifndef TUTTI_TESTS_REDIS_NODES_HARNESS_H_
 #define TUTTI_TESTS_REDIS_NODES_HARNESS_H_
 
@@ -50,6 +51,9 @@ class NodesTest : public KeyedProcessTest {
     ASSERT_TRUE(redis_.Start());
   }
   void TearDown() override {
+    // The nodes go before their data directories (SIGKILL unless the test stopped them).
+    node_b_.reset();
+    node_a_.reset();
     std::error_code ec;
     if (!dir_b_.empty()) std::filesystem::remove_all(dir_b_, ec);
     KeyedProcessTest::TearDown();
@@ -76,6 +80,19 @@ class NodesTest : public KeyedProcessTest {
             "10000",
             "--note_burst",
             "10000"};
+  }
+
+  // Starts node A (data in dir_a_) and then node B (dir_b_), each with NodeFlags and then
+  // `extra`, and waits until each is ready (StartNode). Call under ASSERT_NO_FATAL_FAILURE.
+  void StartNodes(const std::vector<std::string>& extra = {}) {
+    const std::pair<std::unique_ptr<ServerProcess>*, const std::string*> nodes[] = {
+        {&node_a_, &dir_a_}, {&node_b_, &dir_b_}};
+    for (const auto& [node, dir] : nodes) {
+      std::vector<std::string> flags = NodeFlags(*dir);
+      flags.insert(flags.end(), extra.begin(), extra.end());
+      *node = std::make_unique<ServerProcess>(TUTTI_SERVER_BIN, *dir, flags);
+      ASSERT_TRUE(StartNode(**node)) << (*node)->output();
+    }
   }
 
   // A signed-in member "u-<name>" on the node at `port`, past its Welcome (copied to
@@ -220,6 +237,9 @@ class NodesTest : public KeyedProcessTest {
   RedisProcess redis_;
   std::string dir_a_;  // = dir_: node A's data and both nodes' key set
   std::string dir_b_;
+  // The nodes StartNodes started (null before); tests may Stop them (SIGTERM or SIGKILL).
+  std::unique_ptr<ServerProcess> node_a_;
+  std::unique_ptr<ServerProcess> node_b_;
 };
 
 }  // namespace tutti::testing

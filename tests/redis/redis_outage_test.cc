@@ -75,15 +75,12 @@ void CheckDown(std::vector<Member>& ms, uint16_t admin_port) {
 }
 
 TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
-  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));
-  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
-  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
-  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
-  const uint16_t admin = AdminPort(node_a);
-  ASSERT_NE(admin, 0) << node_a.output();
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  const uint16_t admin = AdminPort(*node_a_);
+  ASSERT_NE(admin, 0) << node_a_->output();
   std::vector<Member> ms;
   for (const char* name : {"ann", "bob"}) {
-    Member m{Connect(ms.empty() ? node_a.port() : node_b.port(), name), name};
+    Member m{Connect(ms.empty() ? node_a_->port() : node_b_->port(), name), name};
     ASSERT_TRUE(m.client) << name;
     ASSERT_TRUE(JoinRoom(*m.client, "Jam")) << name;
     ms.push_back(std::move(m));
@@ -96,7 +93,7 @@ TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
   redis_.Stop(SIGKILL);
   CheckDown(ms, admin);
   // Whoever connects meanwhile is told at once, after its Welcome.
-  auto late = Connect(node_a.port(), "eve");
+  auto late = Connect(node_a_->port(), "eve");
   ASSERT_TRUE(late);
   EXPECT_TRUE(WaitMatching(
       *late,
@@ -150,20 +147,17 @@ TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
   EXPECT_TRUE(WaitReady(admin)) << AdminGet(admin, "/readyz").second;
   EXPECT_NE(AdminGet(admin, "/metrics").second.find("tutti_redis_outages_total"),
             std::string::npos);
-  EXPECT_EQ(node_a.Stop(SIGTERM, 10000), 0);
-  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
 TEST_F(RedisOutageTest, StoppedRedisIsNoticedRefusedAndPlayResumesInTheSameSequence) {
-  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));
-  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
-  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
-  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
-  const uint16_t admin = AdminPort(node_a);
-  ASSERT_NE(admin, 0) << node_a.output();
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  const uint16_t admin = AdminPort(*node_a_);
+  ASSERT_NE(admin, 0) << node_a_->output();
   std::vector<Member> ms;
   for (const char* name : {"cat", "dan"}) {
-    Member m{Connect(ms.empty() ? node_a.port() : node_b.port(), name), name};
+    Member m{Connect(ms.empty() ? node_a_->port() : node_b_->port(), name), name};
     ASSERT_TRUE(m.client) << name;
     ASSERT_TRUE(JoinRoom(*m.client, "Jam")) << name;
     ms.push_back(std::move(m));
@@ -197,8 +191,8 @@ TEST_F(RedisOutageTest, StoppedRedisIsNoticedRefusedAndPlayResumesInTheSameSeque
     EXPECT_EQ(after[i].offset(), before[i].offset() + 1) << ms[i].name;
   }
   EXPECT_TRUE(WaitReady(admin)) << AdminGet(admin, "/readyz").second;
-  EXPECT_EQ(node_a.Stop(SIGTERM, 10000), 0);
-  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
 }  // namespace

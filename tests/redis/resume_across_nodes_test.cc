@@ -34,17 +34,14 @@ bool IsMidiWith(const proto::ClientMessage& m, const std::string& user, const st
 }
 
 TEST_F(ResumeAcrossNodesTest, KilledNodesMemberResumesOnTheOtherWithNoGapAndNoStuckNote) {
-  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));
-  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
-  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
-  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
 
   proto::Welcome ann_welcome;
-  auto ann = Connect(node_a.port(), "ann", &ann_welcome);
+  auto ann = Connect(node_a_->port(), "ann", &ann_welcome);
   ASSERT_TRUE(ann);
   ASSERT_FALSE(ann_welcome.resume_token().empty());
   const uint64_t ann_old_session = ann_welcome.user().session_id();
-  auto bob = Connect(node_b.port(), "bob");
+  auto bob = Connect(node_b_->port(), "bob");
   ASSERT_TRUE(bob);
   ASSERT_TRUE(JoinRoom(*ann, "Jam"));
   ASSERT_TRUE(JoinRoom(*bob, "Jam"));
@@ -70,7 +67,7 @@ TEST_F(ResumeAcrossNodesTest, KilledNodesMemberResumesOnTheOtherWithNoGapAndNoSt
   ASSERT_TRUE(before && before->has_stream());
   const proto::StreamPosition last = before->stream();
 
-  const int killed = node_a.Stop(SIGKILL, 10000);
+  const int killed = node_a_->Stop(SIGKILL, 10000);
   ASSERT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL) << "node A was not killed";
   EXPECT_TRUE(ann->WaitClosed(kLong)) << "ann's connection outlived her node";
 
@@ -89,7 +86,7 @@ TEST_F(ResumeAcrossNodesTest, KilledNodesMemberResumesOnTheOtherWithNoGapAndNoSt
   ask.resume_epoch = last.epoch();
   ask.resume_offset = static_cast<int64_t>(last.offset());
   proto::Welcome again;
-  auto ann2 = Connect(node_b.port(), "ann", &again, &ask);
+  auto ann2 = Connect(node_b_->port(), "ann", &again, &ask);
   ASSERT_TRUE(ann2);
   EXPECT_NE(again.resume_token(), ann_welcome.resume_token()) << "the token was not rotated";
   auto result = ann2->WaitFor(proto::ClientMessage::kResumeResult, kLong);
@@ -148,13 +145,13 @@ TEST_F(ResumeAcrossNodesTest, KilledNodesMemberResumesOnTheOtherWithNoGapAndNoSt
   EXPECT_EQ(chats, want);
 
   // Spent: node A's token cannot be presented again, on any node.
-  auto thief = Connect(node_b.port(), "ann", nullptr, &ask);
+  auto thief = Connect(node_b_->port(), "ann", nullptr, &ask);
   ASSERT_TRUE(thief);
   auto refused = thief->WaitFor(proto::ClientMessage::kResumeResult, kLong);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->resume_result().outcome(), proto::RESUME_REFUSED);
   EXPECT_EQ(refused->resume_result().reason(), "token unknown or already used");
-  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
 }  // namespace

@@ -38,13 +38,10 @@ bool SawLine(client::Client& c, const std::string& text) {
 }
 
 TEST_F(RoomStateAcrossNodesTest, JoinersOnEitherNodeGetTheChatSaidOnBoth) {
-  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));
-  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
-  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
-  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
 
   // Said on A while the room exists on A only.
-  auto ann = Connect(node_a.port(), "ann");
+  auto ann = Connect(node_a_->port(), "ann");
   ASSERT_TRUE(ann);
   ASSERT_TRUE(JoinRoom(*ann, "Jam"));
   for (const char* text : {"before-1", "before-2", "before-3"}) {
@@ -53,7 +50,7 @@ TEST_F(RoomStateAcrossNodesTest, JoinersOnEitherNodeGetTheChatSaidOnBoth) {
   ASSERT_TRUE(SawLine(*ann, "before-3"));  // sequenced: the lines are in Redis
 
   // The room opens on B with its first joiner there.
-  auto bob = Connect(node_b.port(), "bob");
+  auto bob = Connect(node_b_->port(), "bob");
   ASSERT_TRUE(bob);
   proto::RoomJoinedResponse joined;
   ASSERT_TRUE(JoinRoom(*bob, "Jam", &joined));
@@ -75,11 +72,11 @@ TEST_F(RoomStateAcrossNodesTest, JoinersOnEitherNodeGetTheChatSaidOnBoth) {
   ASSERT_TRUE(got);
   ASSERT_TRUE(SawLine(*ann, seen.back()));  // A delivered both too
   std::vector<std::string> want = {"before-1", "before-2", "before-3", seen[0], seen[1]};
-  auto cay = Connect(node_b.port(), "cay");
+  auto cay = Connect(node_b_->port(), "cay");
   ASSERT_TRUE(cay);
   ASSERT_TRUE(JoinRoom(*cay, "Jam", &joined));
   EXPECT_EQ(Lines(joined), want);
-  auto dee = Connect(node_a.port(), "dee");
+  auto dee = Connect(node_a_->port(), "dee");
   ASSERT_TRUE(dee);
   ASSERT_TRUE(JoinRoom(*dee, "Jam", &joined));
   EXPECT_EQ(Lines(joined), want);
@@ -89,7 +86,7 @@ TEST_F(RoomStateAcrossNodesTest, JoinersOnEitherNodeGetTheChatSaidOnBoth) {
   ASSERT_TRUE(ann->Send(ChatMsg("/clear")));
   ASSERT_TRUE(WaitMatching(
       *bob, [](const proto::ClientMessage& m) { return m.has_chat_cleared(); }, 10s));
-  auto eve = Connect(node_b.port(), "eve");
+  auto eve = Connect(node_b_->port(), "eve");
   ASSERT_TRUE(eve);
   ASSERT_TRUE(JoinRoom(*eve, "Jam", &joined));
   EXPECT_TRUE(Lines(joined).empty());
@@ -97,8 +94,8 @@ TEST_F(RoomStateAcrossNodesTest, JoinersOnEitherNodeGetTheChatSaidOnBoth) {
     return r != nullptr && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
   }));
 
-  EXPECT_EQ(node_a.Stop(SIGTERM, 10000), 0);
-  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
 }  // namespace

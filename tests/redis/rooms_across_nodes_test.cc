@@ -33,10 +33,7 @@ struct Receiver {
 using RoomsAcrossNodesTest = NodesTest;
 
 TEST_F(RoomsAcrossNodesTest, MembersOnTwoNodesSeeOneSequence) {
-  ServerProcess node_a(TUTTI_SERVER_BIN, dir_a_, NodeFlags(dir_a_));
-  ASSERT_TRUE(StartNode(node_a)) << node_a.output();
-  ServerProcess node_b(TUTTI_SERVER_BIN, dir_b_, NodeFlags(dir_b_));
-  ASSERT_TRUE(StartNode(node_b)) << node_b.output();
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
 
   constexpr int kPerNode = 3;
   constexpr int kChats = 15;
@@ -46,7 +43,7 @@ TEST_F(RoomsAcrossNodesTest, MembersOnTwoNodesSeeOneSequence) {
     const bool on_a = i < kPerNode;
     Receiver r;
     r.name = std::string(on_a ? "a" : "b") + std::to_string(i % kPerNode);
-    r.client = Connect(on_a ? node_a.port() : node_b.port(), r.name);
+    r.client = Connect(on_a ? node_a_->port() : node_b_->port(), r.name);
     ASSERT_TRUE(r.client) << r.name;
     ASSERT_TRUE(JoinRoom(*r.client, "Jam")) << r.name;
     rs.push_back(std::move(r));
@@ -143,8 +140,8 @@ TEST_F(RoomsAcrossNodesTest, MembersOnTwoNodesSeeOneSequence) {
     }
     EXPECT_LE(own_notes, kNotes) << r.name;
   }
-  EXPECT_EQ(node_a.Stop(SIGTERM, 10000), 0);
-  EXPECT_EQ(node_b.Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
 }  // namespace
