@@ -3,13 +3,23 @@
 // token (memory only, never logged or stored), the room the page is in and the last
 // (epoch, offset) it processed there; and which received messages are the replayed
 // history a RESUME_RECOVERED answer announced rather than live events. Pure (no DOM, no
-// socket), so the unit tests drive it with decoded messages. Main thread only; owned by
-// the Connection (net/connection.ts), one per logical session across its connections.
+// socket), so the unit tests drive it with decoded messages. With a linked connection
+// (PROTOCOL.md §16) the same room events come on two sockets: it is also where the first
+// copy of each (epoch, offset) is taken and the other dropped, whichever socket brings
+// it. Main thread only; owned by the Connection (net/connection.ts), one per logical
+// session across its connections.
 import { type ClientMessage, ResumeOutcome } from '../gen/tutti_pb.js';
 
 // live: a live message; replayed: one of the events the answer said would follow;
-// duplicate: a room event at or before a position already processed (dropped).
+// duplicate: a room event already processed (dropped), or a link's copy that cannot be
+// placed yet (the primary carries it too).
 export type MessageKind = 'live' | 'replayed' | 'duplicate';
+
+// How many offsets below the highest processed are remembered one by one. Each socket
+// delivers in order, so the two copies of an event are never far apart; a link skips
+// events only under its own backpressure (PROTOCOL.md §16), and the primary then brings
+// them a little after the link's later ones. Anything further below is taken as done.
+export const DEDUPE_WINDOW = 1024n;
 
 // The keys a resume adds to the sealed payload (AUTH.md, PROTOCOL.md §12).
 export interface ResumeFields {
@@ -23,7 +33,11 @@ export class ResumeState {
   private token = '';
   roomId = '';
   epoch = '';
-  offset = 0n;
+  offset = 0n;  // the highest offset processed in `epoch`
+  // Offsets processed above `floor` (all at or below it count as processed): a link's
+  // copy may come first, so "at or below the highest" is not "processed" any more.
+  private floor = 0n;
+  private seen = new Set<bigint>();
   private replayLeft = 0;
   lastOutcome: ResumeOutcome = ResumeOutcome.RESUME_OUTCOME_UNSPECIFIED;
 
@@ -68,16 +82,41 @@ export class ResumeState {
       // A room's epoch cannot change while the page is in it (it would have to empty
       // first), so another epoch is a late event of a room the page just switched from.
       if (this.epoch !== '' && s.epoch !== this.epoch) return 'live';
-      // At or before what was processed: already applied, never twice.
-      if (s.offset <= this.offset) return 'duplicate';
-      this.epoch = s.epoch;
-      this.offset = s.offset;
+      // Already processed (by either socket): applied once, never twice.
+      if (!this.take(s.epoch, s.offset)) return 'duplicate';
       if (this.replayLeft > 0) {
         this.replayLeft--;
         return 'replayed';
       }
     }
     return 'live';
+  }
+
+  // A room event that came on the linked connection. Taken only when it can be placed in
+  // the room the page is in, at a known position: a link's event of a room the page is
+  // entering (its join's answer is still on its way on the primary), leaving, or has no
+  // position in is dropped, and the primary's copy is applied in its turn. Never
+  // 'replayed': a link carries live events only.
+  observeLink(m: ClientMessage): MessageKind {
+    const s = m.stream;
+    if (!s || this.roomId === '' || this.epoch === '' || s.epoch !== this.epoch) return 'duplicate';
+    return this.take(s.epoch, s.offset) ? 'live' : 'duplicate';
+  }
+
+  // Marks (epoch, offset) processed; false when it was already.
+  private take(epoch: string, offset: bigint): boolean {
+    if (offset <= this.floor || this.seen.has(offset)) return false;
+    this.epoch = epoch;
+    this.seen.add(offset);
+    if (offset > this.offset) {
+      this.offset = offset;
+      if (offset - DEDUPE_WINDOW > this.floor) this.floor = offset - DEDUPE_WINDOW;
+      // Entries at or below the floor are moot; they are swept now and then, not per event.
+      if (this.seen.size > 2 * Number(DEDUPE_WINDOW)) {
+        for (const o of this.seen) if (o <= this.floor) this.seen.delete(o);
+      }
+    }
+    return true;
   }
 
   // The resume keys for the next connect, or null without a token.
@@ -102,6 +141,8 @@ export class ResumeState {
     this.roomId = roomId;
     this.epoch = p?.epoch ?? '';
     this.offset = p?.offset ?? 0n;
+    this.floor = this.offset;
+    this.seen.clear();
   }
 }
 
