@@ -325,7 +325,9 @@ await main('web-resume', async (env) => {
     window.__roomRequests = [];
     conn.send = (m, withId) => {
       const id = send(m, withId);
-      if (id && ['joinRoomByName', 'joinNextAvailableLobby', 'createRoomCommand', 'leaveRoom', 'serverCommand'].includes(m.case)) {
+      // ServerCommand LINK (18) asks for the page's second connection: not a room request.
+      const link = m.case === 'serverCommand' && m.value.commandType === 18;
+      if (id && !link && ['joinRoomByName', 'joinNextAvailableLobby', 'createRoomCommand', 'leaveRoom', 'serverCommand'].includes(m.case)) {
         window.__roomRequests.push({ what: m.case, awaiting: window.tutti.resume.awaiting });
       }
       return id;

@@ -85,6 +85,13 @@ export function payloadFor(id: Identity, nowMs: number, resume: ResumeFields | n
   return { ...identityPayload(id, nowMs), ...(resume ?? {}) };
 }
 
+// A linked connection's payload (PROTOCOL.md §16): a fresh identity payload (new
+// socket_id and ts, the current token for a member) and the LinkStatus's token; never
+// resume keys, which the server refuses together with a link token.
+export function linkPayloadFor(id: Identity, nowMs: number, linkToken: string): Record<string, unknown> {
+  return { ...identityPayload(id, nowMs), link_token: linkToken };
+}
+
 function identityPayload(id: Identity, nowMs: number): Record<string, unknown> {
   const socketId = sodium.to_base64(sodium.randombytes_buf(16), B64URL());
   if (id.token) {
@@ -108,6 +115,12 @@ export function sealPayload(payload: Record<string, unknown>, publicKey: Uint8Ar
 export function connectUrl(info: ServerInfo, id: Identity, wsOrigin: string, nowMs = Date.now(),
                            resume: ResumeFields | null = null): string {
   return `${wsOrigin}${info.wsPath}${sealPayload(payloadFor(id, nowMs, resume), info.sealPublicKey)}`;
+}
+
+// The URL of a linked connection, sealed the same way as the primary's.
+export function linkUrl(info: ServerInfo, id: Identity, wsOrigin: string, linkToken: string,
+                        nowMs = Date.now()): string {
+  return `${wsOrigin}${info.wsPath}${sealPayload(linkPayloadFor(id, nowMs, linkToken), info.sealPublicKey)}`;
 }
 
 export function wsOriginOf(loc: { protocol: string; host: string }): string {

@@ -2,12 +2,17 @@
 // payload for every attempt (asking to resume the session when it holds a resume token,
 // resume.ts), keeps the heartbeat / clock-sync exchange going, decodes frames, tells
 // replayed history from live events, and reconnects with backoff (backoff.ts, or later
-// when the server's 1001 close says when) after any close it did not ask for.
+// when the server's 1001 close says when) after any close it did not ask for. It also
+// holds the session's linked connection (link.ts): MIDI goes out numbered on both, and
+// the link's room events join the primary's through one dedupe (resume.ts).
 // Main thread only; owned by the App (ui/app.ts).
 import { create } from '@bufbuild/protobuf';
-import { ClockSyncStatusSchema, ConnectionQualitySchema, type ClientMessage } from '../gen/tutti_pb.js';
+import {
+  ClockSyncStatusSchema, ConnectionQualitySchema, type ClientMessage, ServerCommandType,
+} from '../gen/tutti_pb.js';
 import { delayAfterCloseMs, reconnectHintMs } from './backoff.js';
-import { connectUrl, type Identity, parseServerInfo, type ServerInfo, sodiumReady } from './auth.js';
+import { connectUrl, type Identity, linkUrl, parseServerInfo, type ServerInfo, sodiumReady } from './auth.js';
+import { Link } from './link.js';
 import { decodeReply, encodeRequest, type RequestInit } from './proto.js';
 import { type MessageKind, ResumeState } from './resume.js';
 import type { ClockSync } from '../playout/timing.js';
@@ -20,6 +25,7 @@ export interface ConnEvents {
   // Welcome received; `resuming`: this connection asked to resume, a ResumeResult follows.
   opened(first: boolean, resuming: boolean): void;
   dropped(): void;               // an open connection was lost
+  linkChanged?(): void;          // the linked connection's state changed
 }
 
 export const SESSION_EXPIRED = 'session expired: sign in again';
@@ -46,11 +52,32 @@ export class Connection {
   // The latest retries planned (why, and the delay chosen), bounded: what a test or a
   // developer's console reads to see the schedule followed.
   readonly retries: { why: string; delayMs: number }[] = [];
+  // The second connection to this session (PROTOCOL.md §16).
+  readonly link: Link;
+  // The page's own MIDI batch number (MidiMessage.sequence, inbound): +1 per batch, kept
+  // across resumes (the server's window of numbers taken is the session's, and a resume
+  // keeps the session), from 1 again for a new session.
+  private midiSequence = 0n;
+  // The offset of the last room event this connection brought (either copy): with the
+  // link's stats, what a test reads to know both sockets are past an event.
+  lastStreamOffset = 0n;
   // Set by the App: what to report in HeartbeatMessage.quality.
   quality: (() => { rttUs: number; offsetErrorUs: number; latePercent: number; droppedPercent: number }) | null = null;
 
   constructor(private clock: ClockSync, private events: ConnEvents,
-              private wsOrigin: string, private infoUrl = '/api/server-info') {}
+              private wsOrigin: string, private infoUrl = '/api/server-info') {
+    this.link = new Link({
+      ask: () => this.send({ case: 'serverCommand', value: { commandType: ServerCommandType.LINK, parameters: {} } }, true),
+      url: (token) => {
+        if (!this.info || !this.identity) throw new Error('not connected');
+        return linkUrl(this.info, this.identity, this.wsOrigin, token);
+      },
+      observe: (m) => this.resume.observeLink(m),
+      event: (m, at) => this.events.message(m, at, 'live'),
+      changed: () => this.events.linkChanged?.(),
+      nowUs: nowLocalUs,
+    });
+  }
 
   async fetchInfo(): Promise<ServerInfo> {
     await sodiumReady();
@@ -109,7 +136,10 @@ export class Connection {
       } catch {
         return;  // an undecodable frame is ignored, as the protocol allows unknown data
       }
+      // The answer to our LINK (or its refusal) is the link's, not the page's.
+      if (this.link.onPrimary(m)) return;
       const kind = this.resume.observe(m);
+      if (m.stream) this.lastStreamOffset = m.stream.offset;
       if (m.message.case === 'heartbeatMessage') {
         const h = m.message.value;
         this.clock.onExchange(Number(h.timestamp), Number(h.serverReceiveTime),
@@ -119,6 +149,7 @@ export class Connection {
         const first = !this.everWelcomed;
         this.everWelcomed = true;
         this.attempt = 0;
+        if (!this.resuming) this.midiSequence = 0n;  // a new session numbers from 1
         this.setState('open', 'connected');
         this.clock.reset();
         this.schedulePing(0);
@@ -132,6 +163,9 @@ export class Connection {
       if (this.ws !== ws) return;
       this.ws = null;
       this.stopPing();
+      // The link serves this connection's session: the server closes it (4007) when the
+      // session is parked; it is asked for again once the session is back.
+      this.link.stop();
       const wasOpen = this.welcomed;
       this.welcomed = false;
       this.resume.onDisconnected();
@@ -208,7 +242,18 @@ export class Connection {
     return id || 'sent';
   }
 
+  // One MIDI batch, numbered, on the primary and on the link: the server takes the first
+  // copy (PROTOCOL.md §16); without a link the number is simply unused.
+  sendMidi(value: { midiData: Uint8Array; timestamp: bigint }): boolean {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    const frame = encodeRequest({ case: 'midiMessage', value: { ...value, sequence: ++this.midiSequence } });
+    this.ws.send(frame);
+    this.link.sendCopy(frame);
+    return true;
+  }
+
   stop(): void {
+    this.link.stop();
     this.identity = null;
     this.resume.reset();
     if (this.retryTimer) clearTimeout(this.retryTimer);

@@ -1,7 +1,7 @@
 // The App: the page's controller. It owns the connection, the audio engine, the inputs
 // and the room state, turns server messages into screen updates and user actions into
 // requests, and resumes its session (resume_view.ts) or rejoins its room after a
-// reconnect. Main thread only; one per page.
+// reconnect; while it is in a room its connection keeps a second one (link_view.ts). Main thread only; one per page.
 import {
   type ClientMessage, Role, type RoomInfo, ServerCommandType, type UserInfo,
   UserStatus,
@@ -26,6 +26,7 @@ import { ResumeView } from './resume_view.js';
 import { readCreateForm, renderRoomList } from './lobby_view.js';
 import type { MessageKind } from '../net/resume.js';
 import { allowedOriginOf, TokenSource } from '../net/token_source.js';
+import { initLinkSwitch, showLink } from './link_view.js';
 
 type Screen = 'connect' | 'lobby' | 'room';
 // Set by a test before the page loads: it records what the engine schedules and may
@@ -69,10 +70,13 @@ export class App {
     const wsOrigin = params.get('ws') ?? wsOriginOf(location);
     this.conn = new Connection(this.timing.clock, {
       state: (s, d) => this.onState(s, d),
-      message: (m, at, kind) => this.onMessage(m, at, kind),
+      // After each message: whether a second connection is wanted may have changed.
+      message: (m, at, kind) => { this.onMessage(m, at, kind); this.syncLink(); },
       opened: (first, resuming) => this.onOpened(first, resuming),
       dropped: () => this.onDropped(),
+      linkChanged: () => showLink(this.conn.link),
     }, wsOrigin, params.get('info') ?? '/api/server-info');
+    initLinkSwitch(this.conn.link, params);
     this.piano = new PianoView($('piano'), {
       press: (n, v) => this.play(new Uint8Array([0x90, n, v])),
       release: (n) => this.play(new Uint8Array([0x80, n, 0])),
@@ -94,7 +98,7 @@ export class App {
     this.bindUi();
     this.refreshLabels();
     void this.readServerInfo();
-    setInterval(() => { this.showQuality(); this.player?.tick(); this.showLatency(); }, 1000);
+    setInterval(() => { this.showQuality(); this.player?.tick(); this.showLatency(); this.syncLink(); showLink(this.conn.link); }, 1000);
     this.metronome = startMetronome(this, () => this.ensureAudio());
     window.tutti = this;
   }
@@ -135,7 +139,12 @@ export class App {
     if (!this.conn.isOpen || !this.room || this.resume.awaiting) return;
     const c = this.timing.clock;
     const ts = c.synced ? BigInt(Math.round(c.serverFromLocal(nowLocalUs()))) : 0n;
-    this.conn.send({ case: 'midiMessage', value: { midiData: bytes, timestamp: ts } });
+    this.conn.sendMidi({ midiData: bytes, timestamp: ts });  // on the link too (PROTOCOL.md §16)
+  }
+
+  // A second connection is wanted while the page plays in a room on a settled session.
+  private syncLink(): void {
+    this.conn.link.want(this.conn.isOpen && this.room !== null && !this.resume.awaiting);
   }
 
   // --- connection ----------------------------------------------------------------------------
