@@ -55,7 +55,7 @@ function harness() {
 }
 const status = (requestId: string, linkToken: string) => msg({ requestId, message: { case: 'linkStatus', value: { linkToken } } });
 
-beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'setInterval'] }));
+beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] }));
 afterEach(() => mock.timers.reset());
 
 test('the link is asked for, opened with the token, attached, and brings first copies', () => {
@@ -114,11 +114,20 @@ test('a refused, failed or dropped link is asked for again after a backoff; the 
   assert.equal(h.asked, 3);
   link.onPrimary(status('r3', 't3'));
   h.sockets[1].deliver({ message: { case: 'linkStatus', value: { attached: true } } });
-  assert.equal(link.attempt, 0, 'attached: the backoff starts over');
-  // The server ends the link (4007) while the primary is still there: linked again.
-  h.sockets[1].drop(4007);
+  // Lost at once: the backoff goes on growing (a link that cannot stay is not hammered).
+  h.sockets[1].drop(1006);
+  assert.equal(link.attempt, 3);
+  mock.timers.tick(2000);
+  assert.equal(h.asked, 4);
+  link.onPrimary(status('r4', 't4'));
+  h.sockets[2].deliver({ message: { case: 'linkStatus', value: { attached: true } } });
+  mock.timers.tick(10000);
+  // The server ends the link (4007) while the primary is still there: linked again, and
+  // after 10 s attached the backoff starts over.
+  h.sockets[2].drop(4007);
   assert.equal(link.state, 'waiting');
-  assert.deepEqual(link.stats.closes, [4006, 4007]);
+  assert.equal(link.attempt, 1);
+  assert.deepEqual(link.stats.closes, [4006, 1006, 4007]);
   // The primary is down when the retry comes: nothing asked, the next want() asks.
   h.primaryOpen = false;
   mock.timers.tick(500);
@@ -126,7 +135,7 @@ test('a refused, failed or dropped link is asked for again after a backoff; the 
   h.primaryOpen = true;
   link.want(true);
   assert.equal(link.state, 'asking');
-  assert.equal(h.asked, 4);
+  assert.equal(h.asked, 5);
 });
 
 test('not wanted or turned off: the link closes and nothing is retried', () => {

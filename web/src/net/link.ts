@@ -49,6 +49,9 @@ const OPEN = 1;  // WebSocket.OPEN
 // A heartbeat on the link: its own round trip for the indicator, and traffic that keeps
 // idle-closing proxies off an otherwise quiet socket.
 export const LINK_PING_MS = 5000;
+// A link that stayed attached this long starts the backoff over when it goes; one that
+// attaches and is lost at once, again and again, keeps backing off.
+export const LINK_STEADY_MS = 10000;
 
 export class Link {
   state: LinkState = 'idle';
@@ -67,6 +70,7 @@ export class Link {
   private askId = '';
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private attachedAtMs = 0;
 
   constructor(private host: LinkHost,
               private openSocket: (url: string) => LinkSocket = (u) => new WebSocket(u) as unknown as LinkSocket,
@@ -172,6 +176,7 @@ export class Link {
       this.ws = null;
       this.stopPing();
       this.rttUs = null;
+      if (this.state === 'attached' && Date.now() - this.attachedAtMs >= LINK_STEADY_MS) this.attempt = 0;
       this.stats.closes.push(ev.code);
       if (this.stats.closes.length > 20) this.stats.closes.shift();
       // 4006: refused (a token spent or expired, a link already there); 4007: the session
@@ -186,7 +191,7 @@ export class Link {
     const v = m.message;
     if (v.case === 'linkStatus') {
       if (v.value.attached && this.state === 'opening') {
-        this.attempt = 0;
+        this.attachedAtMs = Date.now();
         this.detail = '';
         this.stats.attached++;
         this.setState('attached');
