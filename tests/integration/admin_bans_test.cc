@@ -44,12 +44,6 @@ std::vector<std::string> Targets(const std::string& json) {
   return out;
 }
 
-UserSpec Admin() {
-  UserSpec u = Named("admin");
-  u.roles = {"admin"};
-  return u;
-}
-
 class AdminBansTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -29,12 +29,6 @@ proto::ServerMessage Command(proto::ServerCommandType type,
   return m;
 }
 
-UserSpec Admin() {
-  UserSpec a = Named("admin");
-  a.roles = {"admin"};
-  return a;
-}
-
 // The upgrade answer to a fresh payload for `user`.
 HttpResponse UpgradeAs(TestServer& ts, const UserSpec& user) {
   RawWs raw;

@@ -77,13 +77,6 @@ class MetricsCountersTest : public ::testing::Test {
   std::unique_ptr<server::AdminListener> admin_;
 };
 
-UserSpec Admin(const std::string& name) {
-  UserSpec spec;
-  spec.name = name;
-  spec.roles = {"admin"};
-  return spec;
-}
-
 proto::ServerMessage AvatarMove(float x) {
   proto::ServerMessage m;
   m.mutable_avatar_command()->set_action(proto::UPDATE_POSITION);

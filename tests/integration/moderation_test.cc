@@ -8,13 +8,6 @@
 namespace tutti::testing {
 namespace {
 
-// The server admin "admin" (user id "u-admin").
-UserSpec Admin() {
-  UserSpec admin = Named("admin");
-  admin.roles = {"admin"};
-  return admin;
-}
-
 class ModerationTest : public ::testing::Test {
  protected:
   ModerationTest() : ts(4) {}

@@ -218,6 +218,8 @@ UserSpec Staff(const std::string& name, const std::string& role) {
   return spec;
 }
 
+UserSpec Admin(const std::string& name) { return Staff(name, "admin"); }
+
 proto::ServerMessage HeartbeatMsg(int64_t client_time_us, const std::string& request_id) {
   proto::ServerMessage m;
   m.mutable_heartbeat_message()->set_timestamp(client_time_us);

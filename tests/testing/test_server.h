@@ -107,6 +107,8 @@ proto::ErrorCode WaitError(client::Client& c, std::chrono::milliseconds timeout 
 UserSpec Named(const std::string& name);
 // Server staff: Named(name) holding the server role `role` ("moderator", "admin").
 UserSpec Staff(const std::string& name, const std::string& role);
+// The server admin `name` (user id "u-" + name): Staff(name, "admin").
+UserSpec Admin(const std::string& name = "admin");
 
 proto::ServerMessage HeartbeatMsg(int64_t client_time_us, const std::string& request_id = "");
 proto::ServerMessage RoomListMsg(const std::string& request_id = "");
