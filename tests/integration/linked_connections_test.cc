@@ -71,20 +71,6 @@ void ExpectRefused(client::Client& link, proto::ErrorCode code) {
   EXPECT_EQ(close, kLinkRefused);
 }
 
-// Room events (those with a stream position) until the chat line `text`.
-std::vector<proto::ClientMessage> EventsUntilChat(client::Client& c, const std::string& text) {
-  std::vector<proto::ClientMessage> seen;
-  for (;;) {
-    auto m = c.Next(5s);
-    if (!m) {
-      ADD_FAILURE() << "timed out waiting for \"" << text << "\"";
-      return seen;
-    }
-    if (m->has_stream()) seen.push_back(*m);
-    if (m->has_room_chat_message() && m->room_chat_message().message() == text) return seen;
-  }
-}
-
 proto::ServerMessage Numbered(uint64_t sequence, uint8_t note) {
   proto::ServerMessage m = MidiMsg(std::string("\x90", 1) + static_cast<char>(note) + "\x40");
   m.mutable_midi_message()->set_sequence(sequence);
@@ -122,8 +108,8 @@ TEST_F(LinkedConnectionsTest, AListenersLinkGetsEveryRoomEventWithTheSameOffsets
     ASSERT_TRUE(alice_->Send(ChatMsg("line " + std::to_string(i))));
   }
   ASSERT_TRUE(alice_->Send(ChatMsg("end")));
-  const std::vector<proto::ClientMessage> primary = EventsUntilChat(*bob_, "end");
-  const std::vector<proto::ClientMessage> linked = EventsUntilChat(*link, "end");
+  const std::vector<proto::ClientMessage> primary = ReadUntilChat(*bob_, "end");
+  const std::vector<proto::ClientMessage> linked = ReadUntilChat(*link, "end");
   ASSERT_EQ(primary.size(), 41u);
   ASSERT_EQ(linked.size(), primary.size());
   for (size_t i = 0; i < primary.size(); ++i) {
@@ -157,7 +143,7 @@ TEST_F(LinkedConnectionsTest, APerformersBatchesSentOnBothConnectionsAreRelayedO
   ASSERT_TRUE(alice_->Send(ChatMsg("end")));
   std::vector<uint8_t> notes;
   std::vector<uint64_t> sequences;
-  for (const proto::ClientMessage& m : EventsUntilChat(*bob_, "end")) {
+  for (const proto::ClientMessage& m : ReadUntilChat(*bob_, "end")) {
     if (!m.has_midi_message()) continue;
     notes.push_back(static_cast<uint8_t>(m.midi_message().midi_data()[1]));
     sequences.push_back(m.midi_message().sequence());
@@ -174,7 +160,7 @@ TEST_F(LinkedConnectionsTest, APerformersBatchesSentOnBothConnectionsAreRelayedO
   ASSERT_TRUE(alice_->Send(MidiMsg(std::string("\x90\x30\x40", 3))));
   ASSERT_TRUE(alice_->Send(ChatMsg("end2")));
   size_t unnumbered = 0;
-  for (const proto::ClientMessage& m : EventsUntilChat(*bob_, "end2")) {
+  for (const proto::ClientMessage& m : ReadUntilChat(*bob_, "end2")) {
     unnumbered += m.has_midi_message() ? 1 : 0;
   }
   EXPECT_EQ(unnumbered, 2u);
@@ -240,7 +226,7 @@ TEST_F(LinkedConnectionsTest, ALinkCarriesMidiAndHeartbeatsOnly) {
   EXPECT_EQ(rid, "chat");
   // The chat was not said.
   ASSERT_TRUE(bob_->Send(ChatMsg("said", "said")));
-  for (const proto::ClientMessage& m : EventsUntilChat(*alice_, "said")) {
+  for (const proto::ClientMessage& m : ReadUntilChat(*alice_, "said")) {
     EXPECT_FALSE(m.has_room_chat_message() && m.room_chat_message().message() == "not here");
   }
   // Garbage closes the link, not the session.
@@ -249,7 +235,7 @@ TEST_F(LinkedConnectionsTest, ALinkCarriesMidiAndHeartbeatsOnly) {
   EXPECT_TRUE(link->WaitClosed(5s, &code));
   EXPECT_EQ(code, 1008);
   ASSERT_TRUE(alice_->Send(ChatMsg("still here")));
-  EventsUntilChat(*bob_, "still here");
+  ReadUntilChat(*bob_, "still here");
 }
 
 TEST_F(LinkedConnectionsTest, ClosingTheLinkKeepsTheSessionAndLetsItLinkAgain) {
@@ -258,7 +244,7 @@ TEST_F(LinkedConnectionsTest, ClosingTheLinkKeepsTheSessionAndLetsItLinkAgain) {
   link->Close(1000, "bye");
   ASSERT_TRUE(link->WaitClosed(5s));
   ASSERT_TRUE(alice_->Send(ChatMsg("after")));
-  EventsUntilChat(*bob_, "after");
+  ReadUntilChat(*bob_, "after");
   // The session forgets the link (a post from the link's shard): a new one attaches.
   std::unique_ptr<client::Client> again;
   ASSERT_TRUE(WaitUntil(
@@ -277,8 +263,8 @@ TEST_F(LinkedConnectionsTest, ClosingTheLinkKeepsTheSessionAndLetsItLinkAgain) {
   auto m = again->Next(5s);
   ASSERT_TRUE(m && m->has_link_status() && m->link_status().attached());
   ASSERT_TRUE(alice_->Send(ChatMsg("both")));
-  EventsUntilChat(*again, "both");
-  EventsUntilChat(*bob_, "both");
+  ReadUntilChat(*again, "both");
+  ReadUntilChat(*bob_, "both");
 }
 
 TEST_F(LinkedConnectionsTest, TheSessionEndingClosesItsLink) {

@@ -1,9 +1,10 @@
 // The session-resume suites' shared fixture (resume_test.cc, resume_edges_test.cc): the
 // rate limits they run under, the connect request that resumes a dropped session, the
 // two-member set-up most of them start from (alice and bob in one room, bob dropped and
-// parked), and the reads that collect what a client saw: room events up to a chat line,
-// a resume's answer and its replay, a room snapshot. Header-only; called on the test's
-// thread; a helper that fails records the test failure itself and returns false/null.
+// parked), and the reads that collect what a client saw: a resume's answer and its
+// replay, a room snapshot (room events up to a chat line: ReadUntilChat, test_server.h).
+// Header-only; called on the test's thread; a helper that fails records the test failure itself and
+// returns false/null.
 #ifndef TUTTI_TESTS_INTEGRATION_RESUME_FIXTURE_H_
 #define TUTTI_TESTS_INTEGRATION_RESUME_FIXTURE_H_
 
@@ -35,20 +36,6 @@ inline UserSpec Resuming(const std::string& name, const std::string& token, cons
   u.resume_epoch = last.epoch();
   u.resume_offset = last.offset();
   return u;
-}
-
-// Reads until the chat line `text`; returns every room event (with a stream position) seen.
-inline std::vector<proto::ClientMessage> ReadUntilChat(client::Client& c, const std::string& text) {
-  std::vector<proto::ClientMessage> seen;
-  for (;;) {
-    auto m = c.Next(5s);
-    if (!m) {
-      ADD_FAILURE() << "timed out waiting for \"" << text << "\"";
-      return seen;
-    }
-    if (m->has_stream()) seen.push_back(*m);
-    if (m->has_room_chat_message() && m->room_chat_message().message() == text) return seen;
-  }
 }
 
 // Connects with a resume request; returns the client (null on failure) and its answer.

@@ -293,6 +293,19 @@ proto::ClientMessage Answer(client::Client& c, const std::string& request_id,
   return proto::ClientMessage();
 }
 
+std::vector<proto::ClientMessage> ReadUntilChat(client::Client& c, const std::string& text) {
+  std::vector<proto::ClientMessage> seen;
+  for (;;) {
+    auto m = c.Next(5s);
+    if (!m) {
+      ADD_FAILURE() << "timed out waiting for \"" << text << "\"";
+      return seen;
+    }
+    if (m->has_stream()) seen.push_back(*m);
+    if (m->has_room_chat_message() && m->room_chat_message().message() == text) return seen;
+  }
+}
+
 bool ConnectInRoom(
     TestServer& ts, const std::string& room,
     std::initializer_list<std::pair<const char*, std::unique_ptr<client::Client>*>> members) {

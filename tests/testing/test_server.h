@@ -132,6 +132,11 @@ std::optional<proto::ClientMessage> WaitForReply(client::Client& c,
 proto::ClientMessage Answer(client::Client& c, const std::string& request_id,
                             std::initializer_list<proto::ClientMessage::MessageCase> also = {});
 
+// Reads `c` until the chat line `text`; returns every room event (a message with a stream
+// position) seen, that line's included. Records a failure, and returns what it saw, when no
+// message comes for 5 s.
+std::vector<proto::ClientMessage> ReadUntilChat(client::Client& c, const std::string& text);
+
 // Connects a member for each name (user id "u-" + name, into the given pointer), then
 // has each join `room` in the order given (the first creates it and owns it). Records
 // the failure and returns false when any step fails.
