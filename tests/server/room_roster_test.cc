@@ -15,7 +15,7 @@
 #include "server/envelope.h"
 #include "server/memory_broker.h"
 #include "server/room.h"
-#include "server/store/store.h"
+#include "tests/server/broker_room_host.h"
 
 namespace tutti::server {
 namespace {
@@ -23,7 +23,7 @@ namespace {
 // The in-process engine, saying its streams span nodes (so rooms keep a roster).
 class SpanningBroker : public Broker {
  public:
-  explicit SpanningBroker(const Clock* clock) : inner_(clock, HistoryLimits{}) {}
+  SpanningBroker(const Clock* clock, HistoryLimits limits) : inner_(clock, limits) {}
   bool SpansNodes() const override { return true; }
   void Publish(const std::string& s, PublishRequest r, PublishDone d) override {
     inner_.Publish(s, std::move(r), std::move(d));
@@ -53,43 +53,7 @@ class SpanningBroker : public Broker {
   InProcessBroker inner_;
 };
 
-class Host : public RoomHost {
- public:
-  Host() : broker_(&clock_) {}
-  int64_t NowUs() override { return clock_.NowUs(); }
-  void DeliverToShard(int, const std::string&, const Frame& frame, SessionId, bool) override {
-    fanned.push_back(Parse(frame));
-  }
-  void SendToSession(SessionId s, const Frame& f) override { direct[s].push_back(Parse(f)); }
-  void MemberJoined(SessionId s, const std::string&, const Frame& f) override {
-    direct[s].push_back(Parse(f));
-  }
-  void JoinFailed(SessionId s, const std::string&, const Frame& f) override {
-    direct[s].push_back(Parse(f));
-  }
-  void MemberLeft(SessionId s, const std::string&, const Frame& f) override {
-    left.push_back(s);
-    if (f) direct[s].push_back(Parse(f));
-  }
-  void RoomEmpty(const std::string&) override {}
-  int64_t UnixMs() override { return clock_.UnixMs(); }
-  bool Storage(std::function<void(store::Store&)>, std::function<void()>) override { return false; }
-  Broker* broker() override { return &broker_; }
-
-  static proto::ClientMessage Parse(const Frame& f) {
-    proto::ClientMessage m;
-    EXPECT_TRUE(m.ParseFromString(f->payload()));
-    return m;
-  }
-  std::vector<proto::ClientMessage> fanned;
-  std::map<SessionId, std::vector<proto::ClientMessage>> direct;
-  std::vector<SessionId> left;
-  SpanningBroker& engine() { return broker_; }
-
- private:
-  FakeClock clock_;
-  SpanningBroker broker_;
-};
+using Host = BrokerRoomHost<SpanningBroker>;
 
 constexpr SessionId kAnn = 1 << 8;    // this node's member
 constexpr SessionId kBob = 7 << 8;    // another node's member
@@ -212,13 +176,13 @@ TEST(RoomRosterTest, AnExpiredEntryOfAnotherNodeIsReleasedAndLeaves) {
   room->OnPresence("jam", {own, live, bob});
 
   ASSERT_EQ(host.fanned.size(), 2u);
-  const proto::MidiMessage& release = host.fanned[0].midi_message();
+  const proto::MidiMessage& release = host.fanned[0].msg.midi_message();
   EXPECT_EQ(release.session_id(), kBob);
   EXPECT_EQ(release.user_id(), "bob");
   EXPECT_NE(release.flags() & proto::MIDI_FLAG_SYNTHETIC, 0u);
   EXPECT_NE(release.midi_data().find(std::string{'\xb0', 123, 0}), std::string::npos);
-  EXPECT_EQ(host.fanned[1].user_left_room().session_id(), kBob);
-  EXPECT_EQ(host.fanned[1].user_left_room().reason(), "disconnected");
+  EXPECT_EQ(host.fanned[1].msg.user_left_room().session_id(), kBob);
+  EXPECT_EQ(host.fanned[1].msg.user_left_room().reason(), "disconnected");
   EXPECT_EQ(room->user_count(), 1u);
 }
 
@@ -233,8 +197,8 @@ TEST(RoomRosterTest, ALeaveOfAMemberHereFromAnotherNodeAnnouncesItAgain) {
   wrong.mutable_user_left_room()->set_user_id("ann");
   FromNode(*room, wrong, "nodeB");
   ASSERT_EQ(host.fanned.size(), 2u);  // the leave as delivered, then the new announcement
-  EXPECT_TRUE(host.fanned[0].has_user_left_room());
-  EXPECT_EQ(host.fanned[1].user_joined_room().user_info().session_id(), kAnn);
+  EXPECT_TRUE(host.fanned[0].msg.has_user_left_room());
+  EXPECT_EQ(host.fanned[1].msg.user_joined_room().user_info().session_id(), kAnn);
   EXPECT_TRUE(room->IsMember(kAnn));
   EXPECT_EQ(room->user_count(), 1u);
 }

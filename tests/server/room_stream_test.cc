@@ -1,6 +1,6 @@
-// Room events through a real in-process broker (a fake host around it, no sockets):
-// sequenced broadcasts reach the fan-out with their positions, droppable ones stay out of
-// the stream, the sender's own chat copy shares its line's position, a joiner learns
+// Room events through a real in-process broker (a fake host around it, broker_room_host.h;
+// no sockets): sequenced broadcasts reach the fan-out with their positions, droppable ones
+// stay out of the stream, the sender's own chat copy shares its line's position, a joiner learns
 // where it starts, a closed room's stream is dropped so its next life has a new epoch, and
 // a room object opened later on the same stream (another node's) gets the chat lines.
 #include <map>
@@ -12,51 +12,12 @@
 
 #include "server/memory_broker.h"
 #include "server/room.h"
-#include "server/store/store.h"
+#include "tests/server/broker_room_host.h"
 
 namespace tutti::server {
 namespace {
 
-class BrokerHost : public RoomHost {
- public:
-  BrokerHost() : broker_(&clock_, HistoryLimits{}) {}
-  int64_t NowUs() override { return clock_.NowUs(); }
-  void DeliverToShard(int, const std::string&, const Frame& frame, SessionId exclude,
-                      bool) override {
-    fanned.push_back({Parse(frame), exclude});
-  }
-  void SendToSession(SessionId s, const Frame& f) override { direct[s].push_back(Parse(f)); }
-  void MemberJoined(SessionId s, const std::string&, const Frame& f) override {
-    direct[s].push_back(Parse(f));
-  }
-  void JoinFailed(SessionId s, const std::string&, const Frame& f) override {
-    direct[s].push_back(Parse(f));
-  }
-  void MemberLeft(SessionId s, const std::string&, const Frame& f) override {
-    if (f) direct[s].push_back(Parse(f));
-  }
-  void RoomEmpty(const std::string&) override {}
-  int64_t UnixMs() override { return clock_.UnixMs(); }
-  bool Storage(std::function<void(store::Store&)>, std::function<void()>) override { return false; }
-  Broker* broker() override { return &broker_; }
-
-  static proto::ClientMessage Parse(const Frame& f) {
-    proto::ClientMessage m;
-    EXPECT_TRUE(m.ParseFromString(f->payload()));
-    return m;
-  }
-  struct Fanned {
-    proto::ClientMessage msg;
-    SessionId exclude;
-  };
-  std::vector<Fanned> fanned;
-  std::map<SessionId, std::vector<proto::ClientMessage>> direct;
-  InProcessBroker& engine() { return broker_; }
-
- private:
-  FakeClock clock_;
-  InProcessBroker broker_;
-};
+using BrokerHost = BrokerRoomHost<InProcessBroker>;
 
 JoinRequest Req(SessionId s, const std::string& user) {
   JoinRequest r;
