@@ -4,9 +4,7 @@
 // down, as if its machine died (the server's synthetic note-offs must release B's notes), and B
 // is stopped while it sounds a note (B must release it on its way out). A second test restarts
 // the server under both bridges.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,64 +23,20 @@
 #include "gtest/gtest.h"
 #include "midi/rtmidi_port.h"
 #include "tests/midi_io/jack_server.h"
+#include "tests/testing/child_process.h"
 #include "tools/client/client.h"
 #include "tools/client/connect_target.h"
 #include "tools/netem_relay/netem_relay.h"
 #include "tools/timing_harness/server_process.h"
-
-extern char** environ;
 
 namespace tutti::midi {
 namespace {
 
 using namespace std::chrono_literals;
 
-// A child process this test started; stopped by PID only.
-class Child {
- public:
-  Child(const std::vector<std::string>& args, const std::string& log) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    std::vector<std::string> copy = args;
-    std::vector<char*> argv;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, copy[0].c_str(), &actions, nullptr, argv.data(), environ) != 0) pid_ = 0;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  // A child still running here is one a failed assertion left behind.
-  ~Child() {
-    if (pid_ > 0 && before_kill_) before_kill_();
-    Stop(SIGKILL);
-  }
-  // Runs before the destructor kills a child that is still running.
-  void set_before_kill(std::function<void()> f) { before_kill_ = std::move(f); }
-  bool started() const { return pid_ > 0; }
-  // Sends sig and reaps; returns the exit status (or -1).
-  int Stop(int sig) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, sig);
-    int status = 0;
-    for (int i = 0; i < 250; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = 0;
-        return status;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, &status, 0);
-    pid_ = 0;
-    return status;
-  }
-
- private:
-  pid_t pid_ = 0;
-  std::function<void()> before_kill_;
-};
+// A bridge process this test started: stopped by PID only, gone with the test process if that
+// is killed; the destructor SIGKILLs one a failed assertion left running.
+using Child = testing::ChildProcess;
 
 class MidiBridgeTest : public ::testing::Test {
  protected:

@@ -1,9 +1,10 @@
-// The servers the test fixtures start (RedisProcess, ServerProcess) go when the test process
-// that started them is killed (ctest's timeout, SIGKILL): no destructor runs then, so only
-// DieWithParent (die_with_parent.h) stops them. Each fixture runs in a process of its own, this
-// binary re-run as `fixture_children_test --hold redis|server`, which starts one, prints
-// "ok <pid>" (or "fail") and holds it until its stdin closes; the test SIGKILLs that process and
-// waits, bounded, for the server to go.
+// The servers the test fixtures start (RedisProcess, ServerProcess) and the clients tests run
+// as child processes (ChildProcess: tutti-play, tutti-midi-bridge, JACK programs) go when the
+// test process that started them is killed (ctest's timeout, SIGKILL): no destructor runs then,
+// so only DieWithParent (die_with_parent.h) stops them. Each fixture runs in a process of its
+// own, this binary re-run as `fixture_children_test --hold redis|server|client`, which starts
+// one, prints "ok <pid>" (or "fail") and holds it until its stdin closes; the test SIGKILLs
+// that process and waits, bounded, for its child to go.
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -16,9 +17,11 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "tests/testing/child_process.h"
 #include "tests/testing/child_watch.h"
 #include "tests/testing/redis_process.h"
 #include "tests/testing/server_process.h"
@@ -31,6 +34,7 @@ int Hold(const std::string& what) {
   pid_t pid = -1;
   std::unique_ptr<RedisProcess> redis;
   std::unique_ptr<ServerProcess> server;
+  std::unique_ptr<ChildProcess> client;
   std::string dir;
   if (what == "redis") {
     redis = std::make_unique<RedisProcess>();
@@ -40,6 +44,10 @@ int Hold(const std::string& what) {
       std::error_code ec;
       dir = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec).string();
     }
+  } else if (what == "client") {
+    // Any program stands for the client here: what is tested is how ChildProcess forks it.
+    client = std::make_unique<ChildProcess>(std::vector<std::string>{"sleep", "600"}, "/dev/null");
+    if (client->started()) pid = client->pid();
   } else if (what == "server") {
     char tmpl[] = "/tmp/tutti-children-XXXXXX";
     if (mkdtemp(tmpl) != nullptr) {
@@ -52,6 +60,7 @@ int Hold(const std::string& what) {
   std::printf("%s %d %s\n", pid > 0 ? "ok" : "fail", static_cast<int>(pid), dir.c_str());
   std::fflush(stdout);
   if (pid > 0) HoldUntilStdinCloses();
+  client.reset();
   server.reset();
   redis.reset();  // removes its own dir
   std::error_code ec;
@@ -95,6 +104,10 @@ TEST(FixtureChildrenTest, RedisServerDiesWithTheProcessThatStartedIt) {
 
 TEST(FixtureChildrenTest, TuttiServerDiesWithTheProcessThatStartedIt) {
   ExpectDiesWithHolder("server");
+}
+
+TEST(FixtureChildrenTest, ClientProcessDiesWithTheProcessThatStartedIt) {
+  ExpectDiesWithHolder("client");
 }
 
 }  // namespace
