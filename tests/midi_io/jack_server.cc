@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "midi/rtmidi_port.h"
+#include "tests/testing/child_process.h"
 #include "tests/testing/die_with_parent.h"
 
 namespace tutti::testing {
@@ -52,17 +53,6 @@ int LockSlot(int slot) {
     return -1;
   }
   return fd;
-}
-
-// jackd's path on $PATH, found before the fork (the child only execs).
-std::string FindJackd() {
-  const char* path = std::getenv("PATH");
-  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const std::string candidate = (dir.empty() ? "." : dir) + "/jackd";
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
 }
 
 // Reaps the child if it has exited; true if it is gone.
@@ -121,7 +111,8 @@ JackServer::JackServer() {
 bool JackServer::Start() {
   error_.clear();
   pid_ = 0;
-  const std::string jackd = FindJackd();
+  // Found before the fork (the child only execs).
+  const std::string jackd = ChildProcess::FindProgram("jackd");
   if (jackd.empty()) {
     error_ = "cannot run jackd (is jackd2 installed? tools/setup.sh installs it): not on PATH";
     return false;

@@ -3,9 +3,7 @@
 // when that test process is killed. Each fixture runs in a process of its own: this binary
 // re-run as `jack_server_test --hold`, which holds one JackServer, reports it on stdout and
 // keeps it until its stdin closes. Waits are bounded; every process is stopped by PID.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,9 +21,8 @@
 
 #include "midi/rtmidi_port.h"
 #include "tests/midi_io/jack_server.h"
+#include "tests/testing/child_process.h"
 #include "tests/testing/child_watch.h"
-
-extern char** environ;
 
 namespace tutti::testing {
 
@@ -109,58 +106,32 @@ void StopHolder(SelfChild& child) {
 class ForeignJackd {
  public:
   ForeignJackd() {
-    for (int slot = 0; slot < JackServer::kSlots && pid_ <= 0; ++slot) {
+    for (int slot = 0; slot < JackServer::kSlots && !ok(); ++slot) {
       if (JackServer::NameListened(JackServer::SlotName(slot))) continue;
       name_ = JackServer::SlotName(slot);
-      std::vector<std::string> args = {"jackd", "-n", name_, "--no-realtime", "-d", "dummy", "-r",
-                                       "48000", "-p", "256"};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      posix_spawn_file_actions_t actions;
-      posix_spawn_file_actions_init(&actions);
-      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-      posix_spawn_file_actions_adddup2(&actions, 1, 2);
-      if (posix_spawnp(&pid_, "jackd", &actions, nullptr, argv.data(), environ) != 0) pid_ = 0;
-      posix_spawn_file_actions_destroy(&actions);
+      // SIGTERM when it is stopped (Stop adds SIGCONT, for the test that stops it with SIGSTOP).
+      jackd_ = std::make_unique<ChildProcess>(
+          std::vector<std::string>{"jackd", "-n", name_, "--no-realtime", "-d", "dummy", "-r",
+                                   "48000", "-p", "256"},
+          "/dev/null", SIGTERM);
       const auto deadline = std::chrono::steady_clock::now() + 15s;
-      while (pid_ > 0 && !JackServer::NameListened(name_)) {
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) == pid_ ||
-            std::chrono::steady_clock::now() > deadline) {
-          Stop();
+      while (jackd_->started() && !JackServer::NameListened(name_)) {
+        if (jackd_->Exited() || std::chrono::steady_clock::now() > deadline) {
+          jackd_.reset();
           break;
         }
         std::this_thread::sleep_for(20ms);
       }
     }
   }
-  ~ForeignJackd() { Stop(); }
 
-  bool ok() const { return pid_ > 0; }
+  bool ok() const { return jackd_ != nullptr && jackd_->started(); }
   const std::string& name() const { return name_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return jackd_ != nullptr ? jackd_->pid() : 0; }
 
  private:
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    kill(pid_, SIGCONT);  // a stopped one acts on the SIGTERM once it runs again
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    pid_ = 0;
-  }
-
   std::string name_;
-  pid_t pid_ = 0;
+  std::unique_ptr<ChildProcess> jackd_;
 };
 
 TEST(JackServerTest, PassesOverANameAnotherJackdHolds) {

@@ -2,10 +2,7 @@
 // ports connected by name, bytes and timestamps checked on arrival.
 #include "midi/rtmidi_port.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -18,8 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/midi_io/jack_server.h"
-
-extern char** environ;
+#include "tests/testing/child_process.h"
 
 namespace tutti::midi {
 namespace {
@@ -199,26 +195,9 @@ TEST_F(RtMidiPortTest, NamedPortsConnectThemselves) {
 // be: a client in this process that fed the closing input could itself crash in libjack
 // (docs/TIMING.md). A race hits rarely, so this repeats; it cannot prove its absence.
 TEST_F(RtMidiPortTest, InputsCloseWhileMessagesArrive) {
-  std::vector<std::string> args = {"jack_midiseq", "tutti-seq", "256", "0", "60", "128"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, "jack_midiseq", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ASSERT_EQ(rc, 0) << "cannot run jack_midiseq (part of jackd2)";
-  struct Reap {
-    pid_t pid;
-    ~Reap() {
-      kill(pid, SIGTERM);
-      int status = 0;
-      waitpid(pid, &status, 0);
-    }
-  } reap{pid};
+  testing::ChildProcess seq({"jack_midiseq", "tutti-seq", "256", "0", "60", "128"}, "/dev/null",
+                            SIGTERM);
+  ASSERT_TRUE(seq.started()) << "cannot run jack_midiseq (part of jackd2)";
 
   bool appeared = false;
   const auto deadline = std::chrono::steady_clock::now() + 10s;
