@@ -17,6 +17,10 @@ void Dispatcher::OnLinkToken(Session& s, const std::string& rid) {
   if (s.link_id != 0) {
     return Error(s, proto::LIMIT_REACHED, "this session has a linked connection already", rid);
   }
+  if (!TakeLinkIssue(&s.link_credential, shard_->NowUs())) {
+    return RateLimited(s, metrics::RateBucket::kLink,
+                       "too many link tokens asked for: 4 at once, then one per 5 s", rid);
+  }
   // A new token replaces an outstanding one.
   std::string token = IssueLinkToken(s.id(), shard_->NowUs(), &s.link_credential);
   proto::ClientMessage out;

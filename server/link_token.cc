@@ -72,8 +72,22 @@ bool RedeemLinkToken(LinkCredential* cred, std::string_view token, int64_t now_u
   const bool fresh = now_us < cred->expires_us;
   const LinkDigest d = DigestOf(token);
   const bool same = sodium_memcmp(d.data(), cred->digest.data(), d.size()) == 0;
-  *cred = LinkCredential{};
+  // Spent; the issue quota stays (it counts LINK requests, not redemptions).
+  cred->digest = LinkDigest{};
+  cred->expires_us = 0;
   return fresh && same;
+}
+
+bool TakeLinkIssue(LinkCredential* cred, int64_t now_us) {
+  // At most kLinkTokenBurst turns: the quota never holds more than that.
+  while (cred->issue_left < kLinkTokenBurst && now_us >= cred->issue_refill_at_us) {
+    ++cred->issue_left;
+    cred->issue_refill_at_us += kLinkTokenRefillUs;
+  }
+  if (cred->issue_left == 0) return false;
+  if (cred->issue_left == kLinkTokenBurst) cred->issue_refill_at_us = now_us + kLinkTokenRefillUs;
+  --cred->issue_left;
+  return true;
 }
 
 bool SequenceWindow::Take(uint64_t seq) {

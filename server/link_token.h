@@ -30,11 +30,22 @@ inline constexpr int64_t kLinkTokenTtlUs = 30'000'000;
 
 using LinkDigest = std::array<unsigned char, 32>;
 
-// What a session keeps of its outstanding link token.
+// Link tokens a session may be issued: a burst of this many, then one more per refill
+// interval. A client asks after a join, after each resume and, with backoff, after a
+// failed link; a flood of LINK costs the server a token each and gets RATE_LIMITED.
+inline constexpr int kLinkTokenBurst = 4;
+inline constexpr int64_t kLinkTokenRefillUs = 5'000'000;
+
+// What a session keeps of its outstanding link token, and its issue quota.
 struct LinkCredential {
   LinkDigest digest{};
   int64_t expires_us = 0;  // 0 = none outstanding
+  int issue_left = kLinkTokenBurst;
+  int64_t issue_refill_at_us = 0;  // when the next one comes back (while below the burst)
 };
+
+// Takes one from the session's link token quota at `now_us`; false when none is left.
+bool TakeLinkIssue(LinkCredential* cred, int64_t now_us);
 
 // A fresh token for `session`; *out gets its digest and expiry (now + the TTL).
 std::string IssueLinkToken(SessionId session, int64_t now_us, LinkCredential* out);

@@ -104,7 +104,8 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
   s.hash_pool_rejected = server.slow_rejected();
   AddHistogram(server.slow_wait_histogram(), &s.hash_pool_wait);
   std::vector<uint64_t> closes_std, closes_app, errors, quality, in_frames, in_bytes, out_frames,
-      out_bytes;
+      out_bytes, link_refusals, link_closes_std, link_closes_app;
+  uint64_t links_detached = 0;
   std::vector<uint64_t> refusals(
       metrics::RefusalCounters::kStatusSlots * metrics::RefusalCounters::kReasons, 0);
   std::vector<uint64_t> rate(metrics::RateCounters::kSlots, 0);
@@ -133,6 +134,13 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
     AddSlots(c.closes.application(), &closes_app);
     AddSlots(c.errors, &errors);
     AddSlots(c.quality_reports, &quality);
+    s.links_attached += c.links_attached;
+    links_detached += c.links_detached;
+    s.link_frames_skipped += c.link_frames_dropped;
+    s.midi_duplicates += c.midi_duplicates;
+    AddSlots(c.links_refused_by_code, &link_refusals);
+    AddSlots(c.link_closes.standard(), &link_closes_std);
+    AddSlots(c.link_closes.application(), &link_closes_app);
     AddSlots(c.frames_in_by_kind, &in_frames);
     AddSlots(c.bytes_in_by_kind, &in_bytes);
     AddSlots(c.frames_out_by_kind, &out_frames);
@@ -173,14 +181,20 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
                                                                    &s.closes_by_code);
   Label<std::decay_t<decltype(std::declval<Closes>().application())>>(closes_app, CodeName,
                                                                       &s.closes_by_code);
-  Label<metrics::ErrorCodeCounters>(
-      errors,
-      [](int code) {
-        return code >= 0 && proto::ErrorCode_IsValid(code)
-                   ? proto::ErrorCode_Name(static_cast<proto::ErrorCode>(code))
-                   : std::to_string(code);
-      },
-      &s.errors_by_code);
+  auto error_name = [](int code) {
+    return code >= 0 && proto::ErrorCode_IsValid(code)
+               ? proto::ErrorCode_Name(static_cast<proto::ErrorCode>(code))
+               : std::to_string(code);
+  };
+  Label<metrics::ErrorCodeCounters>(errors, error_name, &s.errors_by_code);
+  Label<metrics::ErrorCodeCounters>(link_refusals, error_name, &s.links_refused);
+  Label<std::decay_t<decltype(std::declval<Closes>().standard())>>(link_closes_std, CodeName,
+                                                                   &s.link_closes);
+  Label<std::decay_t<decltype(std::declval<Closes>().application())>>(link_closes_app, CodeName,
+                                                                      &s.link_closes);
+  // Attaches and detaches are counted on the session's shard, in order: never negative
+  // within a shard, and a scrape reads each shard once.
+  s.links_linked = s.links_attached > links_detached ? s.links_attached - links_detached : 0;
   Label<metrics::CodeCounters<0, 4>>(
       quality,
       [](int grade) {

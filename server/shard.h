@@ -260,11 +260,16 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
     metrics::ShardCounter loop_lag_last_us;       // LoopLagProbe
     metrics::ShardCounter loop_lag_max_us;
     metrics::ShardCounter loop_probes;
-    // Linked connections (shard_links.cc): attached (on the session's shard), refused (on
-    // the link's), frames not sent on a link past its soft limit, and MIDI batches dropped
-    // as a copy of one already taken (on the sender's shard).
+    // Linked connections (shard_links.cc): attached and detached again (on the session's
+    // shard: attached - detached is how many sessions have a link now), refused (on the
+    // link's, also by error code), closed by the server (by close code), frames not sent on
+    // a link past its soft limit, and MIDI batches dropped as a copy of one already taken
+    // (on the sender's shard).
     metrics::ShardCounter links_attached;
+    metrics::ShardCounter links_detached;
     metrics::ShardCounter links_refused;
+    metrics::ErrorCodeCounters links_refused_by_code;
+    metrics::CloseCodeCounters link_closes;
     metrics::ShardCounter link_frames_dropped;
     metrics::ShardCounter midi_duplicates;
   };

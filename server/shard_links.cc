@@ -81,6 +81,7 @@ void Shard::RefuseLink(SessionId link, proto::ErrorCode code, const std::string&
   auto it = links_.find(link);
   if (it == links_.end()) return;
   ++counters_.links_refused;
+  counters_.links_refused_by_code.Add(code);
   counters_.errors.Add(code);
   it->second.conn->Send(MakeFrame(MakeError(code, why, "")));
   it->second.conn->Close(kCloseLinkRefused, "link refused");
@@ -108,7 +109,9 @@ void Shard::LinkConnectionLost(SessionId link) {
   // The session goes on without it; only this link is forgotten (a newer one is kept).
   if (session != 0) {
     OnSession(session, [link](Session& s) {
-      if (s.link_id == link) s.link_id = 0;
+      if (s.link_id != link) return;
+      s.link_id = 0;
+      ++Shard::Current()->counters_.links_detached;  // the session's shard, running this
     });
   }
   if (shutting_down_ && sessions_.empty() && links_.empty()) sweep_timer_.cancel();
@@ -143,6 +146,7 @@ void Shard::SendOnLink(SessionId link, const Frame& frame) {
 void Shard::CloseLinkOf(Session& s, uint16_t code, const std::string& reason) {
   if (s.link_id == 0) return;
   const SessionId link = std::exchange(s.link_id, 0);
+  ++counters_.links_detached;
   OnShard(ShardOfSession(link),
           [link, code, reason](Shard& b) { b.CloseLink(link, code, reason); });
 }
@@ -152,6 +156,7 @@ void Shard::CloseLink(SessionId link, uint16_t code, const std::string& reason) 
   if (it == links_.end()) return;
   // The entry goes when the endpoint reports the connection gone (LinkConnectionLost).
   it->second.attached = false;
+  counters_.link_closes.Add(code);
   it->second.conn->Close(code, reason);
 }
 

@@ -22,6 +22,8 @@ const char* RateBucketName(RateBucket b) {
       return "midi_controllers";
     case RateBucket::kBusy:
       return "busy";
+    case RateBucket::kLink:
+      return "link";
     case RateBucket::kCount:
       break;
   }

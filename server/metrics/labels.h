@@ -28,6 +28,7 @@ enum class RateBucket {
   kMidiReleases,     // the MIDI release quota (note-offs, pedal up)
   kMidiControllers,  // the MIDI controller quota
   kBusy,             // a server queue (password hashing, storage) refused the work
+  kLink,             // link tokens asked for (ServerCommand LINK, docs/PROTOCOL.md §16)
   kCount
 };
 const char* RateBucketName(RateBucket b);

@@ -177,6 +177,26 @@ std::string RenderPrometheusText(const MetricsSnapshot& s) {
              "Requests refused by a rate limit, by the bucket that refused (midi_notes: the "
              "MIDI note quota; busy: a server queue was full).",
              "bucket", s.rate_limited, "request");
+  f.Counter("tutti_links_attached_total",
+            "Linked connections attached to a session (docs/PROTOCOL.md §16).",
+            D(s.links_attached));
+  f.Gauge("tutti_linked_sessions", "Sessions with a linked connection attached now.",
+          D(s.links_linked));
+  f.Labelled("tutti_links_refused_total",
+             "Linked connections refused (then closed 4006), by error code (AUTH_ERROR: a bad, "
+             "used or expired token; LIMIT_REACHED: the session has a link already).",
+             "code", s.links_refused, "AUTH_ERROR");
+  f.Labelled("tutti_link_closes_total",
+             "Linked connections the server closed, by close code (4007: the session ended or "
+             "was parked; 4001: slow consumer; 1008: malformed).",
+             "code", s.link_closes, "4007");
+  f.Counter("tutti_link_frames_skipped_total",
+            "Room events not sent on a link past its soft limit (the primary carries them).",
+            D(s.link_frames_skipped));
+  f.Counter("tutti_midi_duplicates_total",
+            "MIDI batch copies dropped: a number the session took already, from its other "
+            "connection.",
+            D(s.midi_duplicates));
   f.Labelled("tutti_frames_in_total",
              "WebSocket messages received from sessions, by message kind (none: undecodable).",
              "kind", s.frames_in_by_kind, "none");

@@ -68,6 +68,13 @@ struct MetricsSnapshot {
   LabelledCounts errors_by_code;    // protocol ErrorMessages sent, by ErrorCode name
   LabelledCounts rate_limited;      // rate-limit refusals by bucket
   LabelledCounts quality_by_grade;  // link-quality reports, by grade ("good", "poor")
+  // Linked connections (docs/PROTOCOL.md §16).
+  uint64_t links_attached = 0;
+  uint64_t links_linked = 0;         // sessions with a link now (attached - detached)
+  LabelledCounts links_refused;      // by ErrorCode name (AUTH_ERROR, LIMIT_REACHED)
+  LabelledCounts link_closes;        // closed by the server, by close code
+  uint64_t link_frames_skipped = 0;  // room events not sent on a link past its soft limit
+  uint64_t midi_duplicates = 0;      // MIDI batch copies dropped (the other connection's)
   uint64_t frames_in = 0;
   uint64_t bytes_in = 0;
   LabelledCounts frames_in_by_kind;  // by ServerMessage oneof field name

@@ -60,6 +60,24 @@ TEST(LinkTokenTest, ParseRefusesAnythingNotShapedLikeAToken) {
   EXPECT_FALSE(ParseLinkToken("lk1.0000000000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
 }
 
+// The issue quota: a burst, then one per refill interval, never more than the burst saved
+// up; redeeming a token does not give one back.
+TEST(LinkTokenTest, TheIssueQuotaGivesABurstThenOnePerInterval) {
+  LinkCredential c;
+  const int64_t t0 = 1'000'000'000;
+  for (int i = 0; i < kLinkTokenBurst; ++i) EXPECT_TRUE(TakeLinkIssue(&c, t0)) << i;
+  EXPECT_FALSE(TakeLinkIssue(&c, t0));
+  const std::string token = IssueLinkToken(7, t0, &c);
+  EXPECT_TRUE(RedeemLinkToken(&c, token, t0 + 1));
+  EXPECT_FALSE(TakeLinkIssue(&c, t0 + kLinkTokenRefillUs - 1));
+  EXPECT_TRUE(TakeLinkIssue(&c, t0 + kLinkTokenRefillUs));
+  EXPECT_FALSE(TakeLinkIssue(&c, t0 + kLinkTokenRefillUs));
+  // A long quiet spell refills the burst, not more.
+  const int64_t later = t0 + 100 * kLinkTokenRefillUs;
+  for (int i = 0; i < kLinkTokenBurst; ++i) EXPECT_TRUE(TakeLinkIssue(&c, later)) << i;
+  EXPECT_FALSE(TakeLinkIssue(&c, later));
+}
+
 TEST(SequenceWindowTest, TakesEachNumberOnceInAnyOrderWithinTheWindow) {
   SequenceWindow w;
   EXPECT_TRUE(w.Take(1));

@@ -112,6 +112,7 @@ server::Shard::Counters TestServer::TotalCounters() {
     total.malformed += c.malformed;
     total.links_attached += c.links_attached;
     total.links_refused += c.links_refused;
+    total.links_detached += c.links_detached;
     total.link_frames_dropped += c.link_frames_dropped;
     total.midi_duplicates += c.midi_duplicates;
     total.held_rooms_ticked += c.held_rooms_ticked;
