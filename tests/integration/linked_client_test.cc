@@ -187,6 +187,42 @@ TEST_F(LinkedClientTest, ALinkedListenerGetsEachRoomEventExactlyOnce) {
   EXPECT_EQ(bob_->Chats("end", from), 1);
 }
 
+// Bob, linked, moves to another room while its members talk: his link may carry the new
+// room's events before his primary brings the answer to his join; the session still sees
+// the answer first, then each event once.
+TEST_F(LinkedClientTest, ARoomChangeShowsTheNewRoomsEventsAfterItsJoinEachOnce) {
+  auto carol = ts_->Connect(Named("carol"));
+  ASSERT_TRUE(carol);
+  ASSERT_TRUE(JoinRoom(*carol, "trio"));
+  const size_t from = bob_->kept().size();
+  ASSERT_TRUE(bob_->primary().Send(JoinMsg("trio")));
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(carol->Send(ChatMsg("t" + std::to_string(i))));
+  // The last line after Bob is in (the earlier ones may come before his join: not his then).
+  ASSERT_TRUE(bob_->TurnUntil([&] {
+    for (size_t i = from; i < bob_->kept().size(); ++i) {
+      if (bob_->kept()[i].has_room_joined_response()) return true;
+    }
+    return false;
+  }));
+  ASSERT_TRUE(carol->Send(ChatMsg("t-end")));
+  ASSERT_TRUE(bob_->TurnUntil([&] { return bob_->HasChat("t-end", from); }));
+  std::string epoch;
+  std::map<uint64_t, int> offsets;
+  for (size_t i = from; i < bob_->kept().size(); ++i) {
+    const proto::ClientMessage& m = bob_->kept()[i];
+    if (m.has_room_joined_response() && m.room_joined_response().success()) {
+      epoch = m.room_joined_response().stream_position().epoch();
+    }
+    if (!m.has_room_chat_message() || m.room_chat_message().message()[0] != 't') continue;
+    ASSERT_FALSE(epoch.empty()) << "a line of the new room came before the join's answer";
+    ASSERT_TRUE(m.has_stream());
+    EXPECT_EQ(m.stream().epoch(), epoch);
+    ++offsets[m.stream().offset()];
+  }
+  for (const auto& [offset, n] : offsets) EXPECT_EQ(n, 1) << "offset " << offset;
+  EXPECT_EQ(bob_->Chats("t-end", from), 1);
+}
+
 TEST_F(LinkedClientTest, ALinkedSendersBatchesAreRelayedOnce) {
   constexpr int kBatches = 20;
   const uint64_t dup_before = ts_->TotalCounters().midi_duplicates.Get();

@@ -39,7 +39,20 @@ void LinkedConnection::OnPrimaryLost() {
   state_ = State::kIdle;
 }
 
+void LinkedConnection::PrimarySaw(const std::string& epoch) {
+  if (epoch.empty() ||
+      std::find(primary_epochs_.begin(), primary_epochs_.end(), epoch) != primary_epochs_.end()) {
+    return;
+  }
+  if (primary_epochs_.size() == FirstCopyFilter::kEpochs) primary_epochs_.pop_front();
+  primary_epochs_.push_back(epoch);
+}
+
 bool LinkedConnection::FilterStream(const Inbox::Item& item, bool from_link) {
+  if (from_link && std::find(primary_epochs_.begin(), primary_epochs_.end(),
+                             item.message.stream().epoch()) == primary_epochs_.end()) {
+    return false;  // not taken: the primary's copy is kept when it comes
+  }
   if (!filter_.Take(item.message.stream())) return false;
   ++first_[from_link ? 1 : 0];
   return true;
@@ -81,13 +94,19 @@ bool LinkedConnection::Filter(const Inbox::Item& item, int64_t now) {
     }
     return false;
   }
-  if (m.has_room_joined_response() && m.room_joined_response().success()) in_room_ = true;
+  if (m.has_room_joined_response() && m.room_joined_response().success()) {
+    in_room_ = true;
+    PrimarySaw(m.room_joined_response().stream_position().epoch());
+  }
+  if (m.has_room_snapshot()) PrimarySaw(m.room_snapshot().stream_position().epoch());
   if (m.has_resume_result()) {
     const proto::ResumeResult& r = m.resume_result();
     in_room_ = !r.room_id().empty() && r.outcome() != proto::RESUME_REFUSED;
     replay_left_ = r.outcome() == proto::RESUME_RECOVERED ? r.replayed() : 0;
+    PrimarySaw(r.snapshot().stream_position().epoch());
   }
   if (m.has_stream()) {
+    PrimarySaw(m.stream().epoch());
     if (replay_left_ > 0) {
       // A resume's replay is delivered whole, whatever the old link brought first: the
       // session's resume bookkeeping counts it (client::ResumeState), and replayed MIDI is

@@ -27,6 +27,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <random>
@@ -115,6 +116,7 @@ class LinkedConnection {
   void Fail(const std::string& why, int64_t now);
   void CloseLink();
   bool FilterStream(const Inbox::Item& item, bool from_link);
+  void PrimarySaw(const std::string& epoch);
 
   Inbox* inbox_;
   std::function<int64_t()> local_now_;
@@ -138,6 +140,10 @@ class LinkedConnection {
   std::atomic<bool> connect_done_{false};
   client::ConnectResult connect_result_;  // written by the connect thread before connect_done_
   uint32_t replay_left_ = 0;              // a resume's replay on the primary passes unfiltered
+  // The rooms (epochs) the primary has shown, the latest last: a link's event of another
+  // room came before the primary's answer to the join and is dropped (the primary brings it
+  // after that answer), so the session never sees a room's events before it joined it.
+  std::deque<std::string> primary_epochs_;
   uint64_t midi_numbered_ = 0;
   FirstCopyFilter filter_;
   uint64_t first_[2] = {0, 0};
