@@ -18,6 +18,14 @@
 #include "server/shard.h"
 
 namespace tutti::server {
+namespace {
+
+// One reason for every AUTH_ERROR refusal: which check failed is not the presenter's to
+// learn. "On this node": a token of a session on another node is unknown here, and this
+// node cannot tell that case apart from a spent one.
+constexpr char kTokenUnknown[] = "link token unknown on this node, used or expired";
+
+}  // namespace
 
 SessionId Shard::AddLinkConnection(crypto::Identity identity, std::unique_ptr<SessionLink> conn) {
   const SessionId link = MakeSessionId(next_session_serial_++, index_);
@@ -27,8 +35,11 @@ SessionId Shard::AddLinkConnection(crypto::Identity identity, std::unique_ptr<Se
     return link;
   }
   const std::optional<SessionId> session = ParseLinkToken(identity.link_token);
-  if (!session) {
-    RefuseLink(link, proto::AUTH_ERROR, "link token unknown, used or expired");
+  // The token names its session's shard, on the node that issued it. Presented to another
+  // node (a load balancer without affinity), or forged, it may name a shard this node
+  // does not have: refused before the index is used.
+  if (!session || ShardOfSession(*session) >= cluster_->shard_count()) {
+    RefuseLink(link, proto::AUTH_ERROR, kTokenUnknown);
     return link;
   }
   links_[link].session = *session;
@@ -50,13 +61,13 @@ void Shard::AttachLink(SessionId session, SessionId link, const std::string& tok
   Session* s = FindSession(session);
   if (s == nullptr || s->closing()) {
     // Ended, or parked for a resume: a link serves a live session only.
-    return refuse(proto::AUTH_ERROR, "link token unknown, used or expired");
+    return refuse(proto::AUTH_ERROR, kTokenUnknown);
   }
   // Spent by this attempt whatever its outcome.
   const bool granted = RedeemLinkToken(&s->link_credential, token, NowUs());
   const bool same_user = s->identity().is_guest ? guest : s->user().user_id() == user_id;
   if (!granted || !same_user) {
-    return refuse(proto::AUTH_ERROR, "link token unknown, used or expired");
+    return refuse(proto::AUTH_ERROR, kTokenUnknown);
   }
   if (s->link_id != 0) {
     return refuse(proto::LIMIT_REACHED, "this session has a linked connection already");

@@ -172,6 +172,11 @@ TEST_F(LinkedConnectionsTest, BadUsedAndSurplusCredentialsAreRefusedWithTypedErr
   auto garbage = OpenLink(*ts_, Named("bob"), "lk1.nonsense");
   ASSERT_TRUE(garbage);
   ExpectRefused(*garbage, proto::AUTH_ERROR);
+  // The right shape, naming shard 63 of this 3-shard server (a token of another node with
+  // more shards, or a forgery): refused before the shard is looked up.
+  auto elsewhere = OpenLink(*ts_, Named("bob"), "lk1.000000000000013f." + std::string(43, 'A'));
+  ASSERT_TRUE(elsewhere);
+  ExpectRefused(*elsewhere, proto::AUTH_ERROR);
   // The right shape and session, the wrong secret: refused, and the real one is spent.
   const std::string token = LinkToken(*bob_);
   std::string forged = token;

@@ -83,13 +83,16 @@ class NodesTest : public KeyedProcessTest {
   }
 
   // Starts node A (data in dir_a_) and then node B (dir_b_), each with NodeFlags and then
-  // `extra`, and waits until each is ready (StartNode). Call under ASSERT_NO_FATAL_FAILURE.
-  void StartNodes(const std::vector<std::string>& extra = {}) {
+  // `extra`, node B then `extra_b` (a flag given again takes the later value), and waits
+  // until each is ready (StartNode). Call under ASSERT_NO_FATAL_FAILURE.
+  void StartNodes(const std::vector<std::string>& extra = {},
+                  const std::vector<std::string>& extra_b = {}) {
     const std::pair<std::unique_ptr<ServerProcess>*, const std::string*> nodes[] = {
         {&node_a_, &dir_a_}, {&node_b_, &dir_b_}};
     for (const auto& [node, dir] : nodes) {
       std::vector<std::string> flags = NodeFlags(*dir);
       flags.insert(flags.end(), extra.begin(), extra.end());
+      if (node == &node_b_) flags.insert(flags.end(), extra_b.begin(), extra_b.end());
       *node = std::make_unique<ServerProcess>(TUTTI_SERVER_BIN, *dir, flags);
       ASSERT_TRUE(StartNode(**node)) << (*node)->output();
     }
