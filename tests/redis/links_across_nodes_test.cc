@@ -4,8 +4,8 @@
 // positions, and MIDI sent on both connections reaches the other node's member once. A link
 // token presented on the other node (as a load balancer without affinity would send it) is
 // refused with AUTH_ERROR and the close 4006, also when that node runs fewer shards than the
-// session's, and leaves the session alone. Every wait is bounded by a deadline; nothing
-// depends on how long a step takes.
+// session's, and leaves the session alone (the token still attaches on its own node).
+// Every wait is bounded by a deadline; nothing depends on how long a step takes.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -82,15 +82,15 @@ class LinksAcrossNodesTest : public NodesTest {
     EXPECT_EQ(close, kLinkRefused) << reason;
   }
 
-  // The session goes on: a line from bob (node B) reaches ann's primary (node A), and
-  // ann can still link on her own node.
+  // The session goes on: a line from bob (node B) reaches ann's primary (node A), and the
+  // token node B refused, never seen by node A, still attaches ann's link there.
   void ExpectSessionUnharmed(client::Client& ann, client::Client& bob, const std::string& line,
-                             uint64_t ann_session) {
+                             uint64_t ann_session, const std::string& token) {
     ASSERT_TRUE(bob.Send(ChatMsg(line)));
     EXPECT_TRUE(WaitMatching(
         ann, [&](const proto::ClientMessage& m) { return IsChat(m, line); }, kLong))
         << "ann's session no longer gets the room's events";
-    auto link = OpenLink(node_a_->port(), "ann", LinkToken(ann, "relink-" + line));
+    auto link = OpenLink(node_a_->port(), "ann", token);
     ASSERT_TRUE(link);
     auto m = link->Next(kLong);
     ASSERT_TRUE(m && m->has_link_status() && m->link_status().attached())
@@ -189,11 +189,12 @@ TEST_F(LinksAcrossNodesTest, ALinkTokenPresentedOnTheOtherNodeIsRefusedAndTheSes
   ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
 
   // Ann's token, sent by "the load balancer" to node B.
-  auto stray = OpenLink(node_b_->port(), "ann", LinkToken(*ann, "link"));
+  const std::string token = LinkToken(*ann, "link");
+  auto stray = OpenLink(node_b_->port(), "ann", token);
   ASSERT_TRUE(stray);
   ASSERT_NO_FATAL_FAILURE(ExpectRefused(*stray));
   ASSERT_NO_FATAL_FAILURE(
-      ExpectSessionUnharmed(*ann, *bob, "after", ann_welcome.user().session_id()));
+      ExpectSessionUnharmed(*ann, *bob, "after", ann_welcome.user().session_id(), token));
   // Node B serves on.
   EXPECT_TRUE(Connect(node_b_->port(), "cid")) << node_b_->output();
 }
@@ -217,13 +218,14 @@ TEST_F(LinksAcrossNodesTest, ALinkTokenNamingAShardTheOtherNodeLacksIsRefusedThe
   ASSERT_TRUE(JoinRoom(*bob, "Jam"));
   ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
 
-  auto stray = OpenLink(node_b_->port(), "ann", LinkToken(*ann, "link"));
+  const std::string token = LinkToken(*ann, "link");
+  auto stray = OpenLink(node_b_->port(), "ann", token);
   ASSERT_TRUE(stray);
   EXPECT_NO_FATAL_FAILURE(ExpectRefused(*stray));
   // Node B serves on (its output tells why not).
   ASSERT_TRUE(Connect(node_b_->port(), "cid")) << node_b_->output();
   ASSERT_NO_FATAL_FAILURE(
-      ExpectSessionUnharmed(*ann, *bob, "after", ann_welcome.user().session_id()));
+      ExpectSessionUnharmed(*ann, *bob, "after", ann_welcome.user().session_id(), token));
 }
 
 }  // namespace
