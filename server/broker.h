@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,12 +68,30 @@ struct Publication {
   std::string origin = {};
 };
 
+// A room ban or mute as the stream keeps it beside the events (rooms across nodes,
+// docs/SCALE-OUT.md "Room bans and mutes across nodes"): who, and until when.
+struct KeptPenalty {
+  enum class Kind : uint8_t { kBan, kMute };
+  Kind kind = Kind::kBan;
+  std::string user_id;
+  int64_t until_unix_ms = 0;  // 0 = permanent
+};
+
+// A change of the kept bans or mutes, made in the same atomic step that sequences the
+// event announcing it (so every node applies it at that event's offset).
+struct PenaltyChange {
+  KeptPenalty penalty;
+  bool lift = false;  // an unban or unmute: `penalty.until_unix_ms` is unused
+};
+
 // What a publisher hands the broker: the event without its position.
 struct PublishRequest {
   proto::ClientMessage message;  // message_type stamped; `stream` unset
   SessionId exclude = 0;
   bool droppable = false;
   ChatMark chat = ChatMark::kNone;
+  // With a networked engine: the ban or mute this event announces, written with it.
+  std::optional<PenaltyChange> penalty = std::nullopt;
 };
 
 struct HistoryResult {
@@ -152,6 +171,7 @@ class Broker {
   using HistoryDone = std::function<void(HistoryResult)>;
   using PresenceDone = std::function<void(std::vector<PresenceEntry>)>;
   using ChatDone = std::function<void(std::vector<Publication>)>;
+  using PenaltiesDone = std::function<void(std::vector<KeptPenalty>)>;
 
   virtual ~Broker() = default;
 
@@ -186,6 +206,15 @@ class Broker {
   // (docs/SCALE-OUT.md, "Members across nodes"). False for the in-process engine, whose
   // rooms do neither.
   virtual bool SpansNodes() const { return false; }
+
+  // The room bans and mutes kept with the stream (PublishRequest::penalty), ended ones
+  // possibly among them: a room opening on a node reads them once, so that a user banned
+  // on another node is refused here too. The in-process engine keeps none (its rooms hold
+  // their own) and answers at once with nothing; so does a networked one that cannot ask.
+  virtual void Penalties(const std::string& stream, PenaltiesDone done) {
+    (void)stream;
+    done({});
+  }
 
   // This engine's entry for `entry.session` (written again on every call: a change of
   // look or of the reconnecting flag), kept alive until RemovePresence.

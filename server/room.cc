@@ -116,9 +116,10 @@ int64_t Room::NextRoomTime() {
 }
 
 void Room::Join(const JoinRequest& req, bool password_ok) {
-  if (reading_chat_ || reading_presence_) {
+  if (reading_chat_ || reading_presence_ || reading_penalties_) {
     // The room just opened on this node: its joiner gets the earlier chat lines (and,
-    // across nodes, the members other nodes have).
+    // across nodes, the members other nodes have, and is checked against the bans made
+    // there).
     waiting_joins_.emplace_back(req, password_ok);
     return;
   }

@@ -203,9 +203,10 @@ class Room final : public StreamSubscriber {
   // A room-scope chat command (kick, ban, mute, mod, owner, topic, clear, users, bans,
   // log, help), checked against the role table and applied. The caller's answer (and
   // for changes, the audit record) is sent only after the store has committed.
-  // A target is resolved in the room first (a member's id or name), then through
-  // `outside`, then among the room's own records (bans, mutes, moderators, owner) by id or
-  // remembered name; nobody is NOT_FOUND, and a kick needs a member.
+  // A target is resolved in the room first (a member's id or name, on this node, then
+  // across nodes in the roster), then through `outside`, then among the room's own records (bans,
+  // mutes, moderators, owner) by id or remembered name; nobody is NOT_FOUND, and a kick needs a
+  // member.
   void Command(SessionId session, const moderation::ParsedCommand& cmd,
                const std::string& request_id, const CommandTarget& outside = {});
   // Drops bans and mutes that are over (they already stopped applying; this frees them).
@@ -350,7 +351,18 @@ class Room final : public StreamSubscriber {
   // A local member that another node named as left (its presence was taken for
   // expired): the room announces it again so that every node's roster has it back.
   void Reannounce(SessionId s);
-  // The joins that waited for the opening reads, once both are in.
+  // Room moderation across nodes (room_moderation_nodes.cc; docs/SCALE-OUT.md, "Room
+  // moderation across nodes"). With a networked engine, a kick, ban, unban, mute or
+  // unmute is also a room event: its ModerationNotice goes on the stream (a ban or mute
+  // written with it), so every node applies it. True when it was published.
+  bool ShareModeration(moderation::CommandKind kind, const moderation::AuditRecord& rec);
+  // Another node's ModerationNotice: the ban or mute applies here too, and this node's
+  // sessions of the target are removed (kick, ban; with the same notices and release as
+  // on one node) or have their notes released (mute).
+  void ApplyRemoteModeration(const proto::ModerationNotice& n);
+  // The bans and mutes kept with the stream, read at the room's opening here.
+  void PenaltiesRead(const std::vector<KeptPenalty>& kept);
+  // The joins that waited for the opening reads, once all are in.
   // Subscribes the new room object to its stream and starts its opening reads (the chat
   // lines kept with the stream; across nodes, the presence too).
   void OpenStream();
@@ -424,6 +436,10 @@ class Room final : public StreamSubscriber {
   };
   bool reading_chat_ = false;
   bool reading_presence_ = false;
+  bool reading_penalties_ = false;
+  // Users whose ban or mute a delivered event changed while the opening read of the
+  // kept ones was out: the event is as new as the read, or newer.
+  std::set<std::string> penalties_while_reading_;
   std::vector<std::pair<JoinRequest, bool>> waiting_joins_;
   // Rooms across nodes: the members other nodes have in the room, by session id (ids are
   // unique across nodes), with the engine that announced them; from their events and
@@ -433,6 +449,9 @@ class Room final : public StreamSubscriber {
     std::string origin;
   };
   std::map<SessionId, RemoteMember> remote_;
+  // room_moderation_nodes.cc: the roster member answering to `who` (a user id, or a
+  // username, case-insensitive); null when none.
+  const RemoteMember* FindRemote(const std::string& who) const;
   // Sessions that left while the opening presence read was out: the read must not bring
   // them back.
   std::set<SessionId> left_while_reading_;

@@ -287,6 +287,22 @@ bool Room::ResolveTarget(SessionId session, const moderation::ParsedCommand& cmd
     out->server_role = ServerRoleOf(*present);
     out->name = present->user.username();
     out->present = true;
+  } else if (const RemoteMember* remote = FindRemote(cmd.target)) {
+    // A member on another node (rooms across nodes): its node announced its roles, and
+    // it applies the effect when the command's notice reaches it (ShareModeration).
+    const proto::UserInfo& u = remote->user;
+    out->user_id = u.user_id();
+    out->name = u.username();
+    out->server_role = u.is_guest() ? moderation::RoomRole::kGuest : moderation::RoomRole::kMember;
+    for (int role : u.roles()) {
+      if (role == proto::ROLE_SERVER_ADMIN) {
+        out->server_role = moderation::RoomRole::kServerAdmin;
+      } else if (role == proto::ROLE_SERVER_MODERATOR &&
+                 out->server_role != moderation::RoomRole::kServerAdmin) {
+        out->server_role = moderation::RoomRole::kServerModerator;
+      }
+    }
+    out->present = true;
   } else if (!outside.user_id.empty()) {
     out->user_id = outside.user_id;
     out->name = outside.username;
@@ -364,6 +380,12 @@ void Room::ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
   for (const auto& [sid, m] : members_) {
     if (!target_id.empty() && m.user.user_id() == target_id) targets.push_back(sid);
   }
+  // Across nodes the notice is also a room event, so that the target's node (and every
+  // node, for bans and mutes) applies it; published before the effects here, so that
+  // everyone sees the notice before the target's release and leave. A kicked or banned
+  // session here still gets its own copy first (it is gone before the event comes back);
+  // any other target gets the event's.
+  const bool shared = ShareModeration(cmd.kind, rec);
   switch (cmd.kind) {
     case CommandKind::kKick:
     case CommandKind::kBan: {
@@ -380,13 +402,15 @@ void Room::ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
       for (SessionId t : targets) {
         // A muted player's sounding notes would otherwise hang until unmuted.
         ReleaseHeldNotes(t, members_.find(t)->second);
-        Notice(t, action, rec);
+        if (!shared) Notice(t, action, rec);
       }
       SystemLine(target_name + " was muted by " + actor_name + because);
       break;
     case CommandKind::kUnmute:
     case CommandKind::kUnban:
-      for (SessionId t : targets) Notice(t, action, rec);
+      if (!shared) {
+        for (SessionId t : targets) Notice(t, action, rec);
+      }
       break;
     case CommandKind::kMod:
     case CommandKind::kUnmod:

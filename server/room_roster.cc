@@ -6,7 +6,8 @@
 // room's user count and its fullness count both. A member whose node died is found by
 // the engine's periodic presence read: the one read that deletes its expired entry
 // makes this room publish its release and its UserLeftRoom, so every node's members see
-// it leave at one place in the stream. None of this runs with the in-process engine.
+// it leave at one place in the stream. Another node's moderation notices are handed on to
+// room_moderation_nodes.cc. None of this runs with the in-process engine.
 // Same class, owner and thread as room.cc (the room's home shard).
 #include <iterator>
 #include <string>
@@ -43,7 +44,8 @@ bool RosterEvent(int type) {
     case proto::ClientMessage::MemberConnection:
     case proto::ClientMessage::PermissionsUpdated:
     case proto::ClientMessage::AvatarCommand:
-    case -1:  // not told by the peek: parsed to be sure
+    case proto::ClientMessage::ModerationNotice:  // room_moderation_nodes.cc
+    case -1:                                      // not told by the peek: parsed to be sure
       return true;
     default:
       return false;
@@ -164,6 +166,9 @@ void Room::ApplyRemote(const Publication& pub) {
       avatar->set_appearance(a.avatar_data().appearance());
       break;
     }
+    case proto::ClientMessage::kModerationNotice:
+      // May remove this node's last member (the room object then ends): nothing after.
+      return ApplyRemoteModeration(m.moderation_notice());
     default:
       break;
   }

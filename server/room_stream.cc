@@ -25,6 +25,9 @@ void Room::OpenStream() {
   // And with a networked engine, the members other nodes had in the room before it
   // opened here (docs/SCALE-OUT.md, "Members across nodes"): joins wait for both reads.
   reading_presence_ = b->SpansNodes();
+  // And the room bans and mutes kept with the stream (made on other nodes, maybe while
+  // the room had no object here): a banned user is refused here too.
+  reading_penalties_ = reading_presence_;
   b->ChatLines(id_, [this, alive = std::weak_ptr<bool>(alive_)](std::vector<Publication> lines) {
     if (alive.expired()) return;
     ChatLinesRead(lines);
@@ -33,6 +36,10 @@ void Room::OpenStream() {
   b->Presence(id_, [this, alive = std::weak_ptr<bool>(alive_)](std::vector<PresenceEntry> e) {
     if (alive.expired()) return;
     PresenceRead(e);
+  });
+  b->Penalties(id_, [this, alive = std::weak_ptr<bool>(alive_)](std::vector<KeptPenalty> kept) {
+    if (alive.expired()) return;
+    PenaltiesRead(kept);
   });
 }
 
@@ -89,7 +96,7 @@ void Room::ChatLinesRead(const std::vector<Publication>& lines) {
 }
 
 void Room::RunWaitingJoins() {
-  if (reading_chat_ || reading_presence_) return;
+  if (reading_chat_ || reading_presence_ || reading_penalties_) return;
   std::vector<std::pair<JoinRequest, bool>> joins;
   joins.swap(waiting_joins_);
   for (const auto& [req, password_ok] : joins) Join(req, password_ok);

@@ -230,7 +230,8 @@ void RedisBroker::Publish(const std::string& stream, PublishRequest req, Publish
     MarkRefused(stream);
     return;
   }
-  batches_[stream].push_back({EncodeWireRequest(origin_, req), req.chat, std::move(done)});
+  batches_[stream].push_back(
+      {EncodeWireRequest(origin_, req), req.chat, std::move(done), std::move(req.penalty)});
   if (flush_posted_) return;
   flush_posted_ = true;
   // Everything published in this loop turn goes in one script call per room.
@@ -265,14 +266,29 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
     const bool keep = e.chat == ChatMark::kKeep && options_.limits.chat_lines > 0;
     marks.push_back(e.chat == ChatMark::kClear ? '2' : keep ? '1' : '0');
   }
-  std::vector<std::string_view> args = {meta,   log,    chat, channel, epoch,
-                                        maxlen, age_ms, ttl,  marks,   chat_max};
+  const std::string bans = BansKey(stream);
+  const std::string mutes = MutesKey(stream);
+  // The batch's ban and mute changes, three arguments each (kind, end, user id), before
+  // the events: the script applies them in the same atomic step that sequences those.
+  std::vector<std::string> changes;
+  for (const Pending& e : batch) {
+    if (!e.penalty) continue;
+    const KeptPenalty& k = e.penalty->penalty;
+    const bool mute = k.kind == KeptPenalty::Kind::kMute;
+    changes.push_back(e.penalty->lift ? (mute ? "M" : "B") : (mute ? "m" : "b"));
+    changes.push_back(k.until_unix_ms == 0 ? "+inf" : std::to_string(k.until_unix_ms));
+    changes.push_back(k.user_id);
+  }
+  const std::string change_count = std::to_string(changes.size() / 3);
+  std::vector<std::string_view> args = {meta,   log,    chat, bans,  mutes,    channel,     epoch,
+                                        maxlen, age_ms, ttl,  marks, chat_max, change_count};
+  for (const std::string& c : changes) args.push_back(c);
   for (const Pending& e : batch) args.push_back(e.wire);
   auto shared = std::make_shared<std::vector<Pending>>(std::move(batch));
   const size_t n = shared->size();
   ++stats_.script_calls;
   const bool sent =
-      RunScript(p, kPublish, std::move(args), 3, [this, stream, shared](const redisReply* r) {
+      RunScript(p, kPublish, std::move(args), 5, [this, stream, shared](const redisReply* r) {
         OnBatchSequenced(stream, std::move(*shared), r);
       });
   if (!sent) {
@@ -538,6 +554,40 @@ void RedisBroker::ChatLines(const std::string& stream, ChatDone done) {
         }
         done(std::move(lines));
       });
+  if (!sent) done({});
+}
+
+void RedisBroker::Penalties(const std::string& stream, PenaltiesDone done) {
+  // Two reads on one link, answered in order: the second's answer completes it.
+  auto kept = std::make_shared<std::vector<KeptPenalty>>();
+  auto take = [this, kept](KeptPenalty::Kind kind, const redisReply* r) {
+    if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+      KeptPenalty k;
+      k.kind = kind;
+      k.user_id = std::string(ReplyString(r->element[i]));
+      const std::string score(ReplyString(r->element[i + 1]));
+      if (score != "inf") {
+        char* end = nullptr;
+        k.until_unix_ms = std::strtoll(score.c_str(), &end, 10);
+        if (end == score.c_str() || k.until_unix_ms <= 0) {
+          ++stats_.malformed;
+          continue;
+        }
+      }
+      if (k.user_id.empty()) continue;
+      kept->push_back(std::move(k));
+    }
+  };
+  Primary& p = PrimaryFor(stream);
+  const bool sent =
+      p.cmd.Command({"ZRANGE", BansKey(stream), "0", "-1", "WITHSCORES"},
+                    [take](const redisReply* r) { take(KeptPenalty::Kind::kBan, r); }) &&
+      p.cmd.Command({"ZRANGE", MutesKey(stream), "0", "-1", "WITHSCORES"},
+                    [take, kept, done](const redisReply* r) {
+                      take(KeptPenalty::Kind::kMute, r);
+                      done(std::move(*kept));
+                    });
   if (!sent) done({});
 }
 

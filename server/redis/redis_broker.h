@@ -8,6 +8,8 @@
 // room object of that node), in offset order, once.
 //   * Batching: the events a room publishes in one loop turn go in one script call, and
 //     every call of the turn leaves in one write per primary (hiredis's buffer).
+//   * Room bans and mutes (PublishRequest::penalty) are written by the script call that
+//     sequences the event announcing them: two sorted sets per room, score = the end.
 //   * Top() is this engine's view: the last position it delivered or was told by Redis
 //     (a room's first Subscribe asks for it).
 //   * RemoveStream forgets the room here only: other nodes may still use the stream, so
@@ -30,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -94,6 +97,8 @@ class RedisBroker final : public Broker {
   // LRANGE of the room's chat list (kept by the publish script).
   void ChatLines(const std::string& stream, ChatDone done) override;
   bool SpansNodes() const override { return true; }
+  // ZRANGE of the room's bans and mutes (kept by the publish script).
+  void Penalties(const std::string& stream, PenaltiesDone done) override;
   void SetPresence(const std::string& stream, const PresenceEntry& entry) override;
   void RemovePresence(const std::string& stream, SessionId session) override;
   void RemoveOtherPresence(const std::string& stream, const std::string& origin,
@@ -130,6 +135,7 @@ class RedisBroker final : public Broker {
     std::string wire;  // the request as handed to the script
     ChatMark chat = ChatMark::kNone;
     PublishDone done;
+    std::optional<PenaltyChange> penalty;  // written by the same script call
   };
   struct Stream {
     std::vector<StreamSubscriber*> subscribers;

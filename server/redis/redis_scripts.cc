@@ -15,7 +15,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('HGET', KEYS[1], 'time') or '0')
 if now < last then now = last end
-local n = #ARGV - 7
+local changes = tonumber(ARGV[8])
+local base = 8 + 3 * changes
+local n = #ARGV - base
 local kept = false
 local first = redis.call('HINCRBY', KEYS[1], 'offset', n) - n + 1
 redis.call('HSET', KEYS[1], 'time', string.format('%d', now))
@@ -24,7 +26,7 @@ local head = epoch .. ':'
 local tail = ':' .. string.format('%d', now) .. ':'
 for i = 1, n do
   local off = string.format('%d', first + i - 1)
-  local msg = head .. off .. tail .. ARGV[7 + i]
+  local msg = head .. off .. tail .. ARGV[base + i]
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], string.format('%d', ms) .. '-' .. off,
              'm', msg)
   redis.call('PUBLISH', ARGV[1], msg)
@@ -37,6 +39,23 @@ for i = 1, n do
     kept = true
   end
 end
+for j = 0, changes - 1 do
+  local kind = ARGV[9 + 3 * j]
+  local key = KEYS[4]
+  if kind == 'm' or kind == 'M' then key = KEYS[5] end
+  if kind == 'b' or kind == 'm' then
+    redis.call('ZADD', key, ARGV[10 + 3 * j], ARGV[11 + 3 * j])
+  else
+    redis.call('ZREM', key, ARGV[11 + 3 * j])
+  end
+end
+if changes > 0 then
+  local over = '(' .. string.format('%d', ms)
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', over)
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', over)
+end
+redis.call('EXPIRE', KEYS[4], ARGV[5])
+redis.call('EXPIRE', KEYS[5], ARGV[5])
 if kept then
   redis.call('LTRIM', KEYS[3], -tonumber(ARGV[7]), -1)
   redis.call('EXPIRE', KEYS[3], ARGV[5])
@@ -150,6 +169,8 @@ std::string MetaKey(std::string_view room) { return Tagged(room, ":meta"); }
 std::string LogKey(std::string_view room) { return Tagged(room, ":log"); }
 std::string ChatKey(std::string_view room) { return Tagged(room, ":chat"); }
 std::string PresenceKey(std::string_view room) { return Tagged(room, ":presence"); }
+std::string BansKey(std::string_view room) { return Tagged(room, ":bans"); }
+std::string MutesKey(std::string_view room) { return Tagged(room, ":mutes"); }
 std::string Channel(std::string_view room) { return Tagged(room, ""); }
 std::string ResumeKey(std::string_view key) {
   std::string k = "tutti:resume:{";

@@ -11,13 +11,19 @@ namespace tutti::server::redis {
 
 // Publish a batch of events of one room, in order:
 //   KEYS[1] the room's meta hash (epoch, offset, time), KEYS[2] its history stream,
-//   KEYS[3] its chat list (the kept lines' wire events, oldest first);
+//   KEYS[3] its chat list (the kept lines' wire events, oldest first), KEYS[4] and
+//   KEYS[5] its bans and mutes (sorted sets: user id, score = the end in unix ms, +inf
+//   for permanent);
 //   ARGV[1] the room's channel, ARGV[2] an epoch to start when the hash is new,
 //   ARGV[3] the history's entry bound (MAXLEN ~), ARGV[4] its age bound in ms (MINID ~),
 //   ARGV[5] the keys' TTL in seconds, ARGV[6] one ChatMark digit per event (0 none,
 //   1 keep: RPUSH, 2 clear: DEL), ARGV[7] the chat list's bound (LTRIM),
-//   ARGV[8..] one wire request per event
-//   (stream_wire.h).
+//   ARGV[8] the number c of ban and mute changes, then 3 x c arguments (kind: b ban,
+//   B unban, m mute, M unmute; the end or +inf; the user id), then one wire request per
+//   event (stream_wire.h). The changes are applied in the same atomic step that
+//   sequences the events (a change and the event announcing it share one order); ended
+//   entries are dropped when something changes, and both sets expire with the room's
+//   other keys.
 // Returns {epoch, first offset, server time in µs}. The time is Redis's TIME, never
 // below the last one given in this epoch.
 extern const std::string_view kPublishScript;
@@ -76,6 +82,8 @@ std::string MetaKey(std::string_view room);
 std::string LogKey(std::string_view room);
 std::string ChatKey(std::string_view room);
 std::string PresenceKey(std::string_view room);
+std::string BansKey(std::string_view room);   // sorted set: user id -> end (ms, +inf)
+std::string MutesKey(std::string_view room);  // the same for mutes
 std::string Channel(std::string_view room);
 // The key of a resume token's state (its own hash tag: spread over the primaries).
 std::string ResumeKey(std::string_view key);

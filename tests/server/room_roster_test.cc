@@ -4,7 +4,11 @@
 // them (with their origin). Joins, resumes and leaves of other nodes' members keep the
 // count and the user lists; an expired presence entry makes the room publish the
 // member's release and leave; a leave of one of its own members from elsewhere makes it
-// announce the member again.
+// announce the member again. Room moderation across nodes too: a command naming another
+// node's member is published with the ban or mute it makes, another node's notice is
+// applied here (its target's sessions removed, muted or let in again), and the bans kept
+// with the stream are read when the room opens, before its first join is answered.
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +18,7 @@
 
 #include "server/envelope.h"
 #include "server/memory_broker.h"
+#include "server/moderation/command_parser.h"
 #include "server/room.h"
 #include "tests/server/broker_room_host.h"
 
@@ -26,6 +31,7 @@ class SpanningBroker : public Broker {
   SpanningBroker(const Clock* clock, HistoryLimits limits) : inner_(clock, limits) {}
   bool SpansNodes() const override { return true; }
   void Publish(const std::string& s, PublishRequest r, PublishDone d) override {
+    if (r.penalty) changes.push_back(*r.penalty);
     inner_.Publish(s, std::move(r), std::move(d));
   }
   void Subscribe(const std::string& s, StreamSubscriber* sub) override { inner_.Subscribe(s, sub); }
@@ -46,8 +52,25 @@ class SpanningBroker : public Broker {
     removed_other.push_back(origin + ":" + std::to_string(id));
   }
   void Presence(const std::string& s, PresenceDone d) override { inner_.Presence(s, std::move(d)); }
+  // The bans and mutes kept with the stream: `kept`, answered at once, or when
+  // AnswerPenalties is called while `hold_penalties` is set.
+  void Penalties(const std::string&, PenaltiesDone d) override {
+    if (hold_penalties) {
+      held_penalties = std::move(d);
+      return;
+    }
+    d(kept);
+  }
+  void AnswerPenalties() {
+    PenaltiesDone d = std::move(held_penalties);
+    if (d) d(kept);
+  }
 
   std::vector<std::string> removed_other;
+  std::vector<PenaltyChange> changes;  // written with a published event
+  std::vector<KeptPenalty> kept;
+  bool hold_penalties = false;
+  PenaltiesDone held_penalties;
 
  private:
   InProcessBroker inner_;
@@ -223,6 +246,149 @@ TEST(RoomRosterTest, AMemberOfADeadNodeResumingHereDropsItsOldEntry) {
   old.expired = true;
   room->OnPresence("jam", {old});
   EXPECT_TRUE(host.fanned.empty());
+}
+
+moderation::ParsedCommand Cmd(const std::string& line) {
+  auto parsed = moderation::ParseCommand(line);
+  EXPECT_TRUE(parsed.ok()) << line;
+  return parsed.ok() ? *parsed : moderation::ParsedCommand();
+}
+
+// Another node's ModerationNotice, as its engine delivers it.
+proto::ClientMessage NoticeOf(proto::ModerationAction action, const std::string& target) {
+  proto::ClientMessage m;
+  auto* n = m.mutable_moderation_notice();
+  n->set_action(action);
+  n->set_room_id("jam");
+  n->set_target_user_id(target);
+  n->set_actor_user_id("ann");
+  return m;
+}
+
+const proto::ClientMessage& MessageOf(const proto::ClientMessage& m) { return m; }
+const proto::ClientMessage& MessageOf(const Host::Fanned& f) { return f.msg; }
+
+// The messages of case `which` among `msgs` (sent to one session, or fanned out).
+template <typename T>
+std::vector<proto::ClientMessage> Of(const std::vector<T>& msgs,
+                                     proto::ClientMessage::MessageCase which) {
+  std::vector<proto::ClientMessage> out;
+  for (const auto& m : msgs) {
+    if (MessageOf(m).message_case() == which) out.push_back(MessageOf(m));
+  }
+  return out;
+}
+
+TEST(RoomModerationNodesTest, ACommandNamingAnotherNodesMemberIsPublishedForItsNode) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config);
+  room->Join(Req(kAnn, "ann"), true);  // the owner, here
+  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  host.fanned.clear();
+
+  // Bob is only in the roster: named by name, he is found there (a kick needs a member).
+  room->Command(kAnn, Cmd("/kick Bob noisy"), "k");
+  auto notices = Of(host.fanned, proto::ClientMessage::kModerationNotice);
+  ASSERT_EQ(notices.size(), 1u) << "the kick was not published";
+  EXPECT_EQ(notices[0].moderation_notice().action(), proto::MOD_KICK);
+  EXPECT_EQ(notices[0].moderation_notice().target_user_id(), "bob");
+  EXPECT_EQ(notices[0].moderation_notice().reason(), "noisy");
+  // His node removes him and says so; this one only waits for that leave.
+  EXPECT_TRUE(Of(host.fanned, proto::ClientMessage::kUserLeftRoom).empty());
+  EXPECT_TRUE(host.engine().changes.empty());  // a kick keeps nothing
+
+  host.fanned.clear();
+  room->Command(kAnn, Cmd("/ban bob 1h"), "b");
+  notices = Of(host.fanned, proto::ClientMessage::kModerationNotice);
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0].moderation_notice().action(), proto::MOD_BAN);
+  ASSERT_EQ(host.engine().changes.size(), 1u);  // written with the notice
+  const PenaltyChange& ban = host.engine().changes[0];
+  EXPECT_FALSE(ban.lift);
+  EXPECT_EQ(ban.penalty.kind, KeptPenalty::Kind::kBan);
+  EXPECT_EQ(ban.penalty.user_id, "bob");
+  EXPECT_EQ(ban.penalty.until_unix_ms, notices[0].moderation_notice().until_unix_ms());
+  EXPECT_GT(ban.penalty.until_unix_ms, 0);
+
+  room->Command(kAnn, Cmd("/unban bob"), "u");
+  ASSERT_EQ(host.engine().changes.size(), 2u);
+  EXPECT_TRUE(host.engine().changes[1].lift);
+  EXPECT_EQ(host.engine().changes[1].penalty.user_id, "bob");
+}
+
+TEST(RoomModerationNodesTest, AnotherNodesBanRemovesTheMemberHereAndRefusesItsReturn) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config);
+  room->Join(Req(kAnn, "ann"), true);
+  room->Join(Req(kBob, "bob"), true);
+  host.fanned.clear();
+
+  FromNode(*room, NoticeOf(proto::MOD_BAN, "bob"), "nodeA");
+  EXPECT_FALSE(room->IsMember(kBob));
+  EXPECT_EQ(host.left, (std::vector<SessionId>{kBob}));
+  // Bob got the notice (delivered to every member), then RoomLeft "banned"; everyone
+  // sees his leave, published by this node.
+  auto to_bob = Of(host.direct[kBob], proto::ClientMessage::kRoomLeft);
+  ASSERT_EQ(to_bob.size(), 1u);
+  EXPECT_EQ(to_bob[0].room_left().reason(), "banned");
+  auto leaves = Of(host.fanned, proto::ClientMessage::kUserLeftRoom);
+  ASSERT_EQ(leaves.size(), 1u);
+  EXPECT_EQ(leaves[0].user_left_room().session_id(), kBob);
+  EXPECT_EQ(leaves[0].user_left_room().reason(), "banned");
+
+  host.direct[kBob].clear();
+  room->Join(Req(kBob, "bob"), true);
+  ASSERT_EQ(host.direct[kBob].size(), 1u);
+  EXPECT_EQ(host.direct[kBob][0].error_message().code(), proto::BANNED);
+
+  FromNode(*room, NoticeOf(proto::MOD_UNBAN, "bob"), "nodeA");
+  room->Join(Req(kBob, "bob"), true);
+  EXPECT_TRUE(room->IsMember(kBob));
+}
+
+TEST(RoomModerationNodesTest, AnotherNodesMuteRefusesTheMembersChatHere) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config);
+  room->Join(Req(kAnn, "ann"), true);
+  room->Join(Req(kBob, "bob"), true);
+
+  proto::ClientMessage mute = NoticeOf(proto::MOD_MUTE, "bob");
+  mute.mutable_moderation_notice()->set_until_unix_ms(host.UnixMs() + 60'000);
+  FromNode(*room, mute, "nodeA");
+  host.direct[kBob].clear();
+  room->Chat(kBob, "hello", proto::USER_MESSAGE, "c");
+  ASSERT_EQ(host.direct[kBob].size(), 1u);
+  EXPECT_EQ(host.direct[kBob][0].error_message().code(), proto::MUTED);
+
+  FromNode(*room, NoticeOf(proto::MOD_UNMUTE, "bob"), "nodeA");
+  host.fanned.clear();
+  room->Chat(kBob, "hello again", proto::USER_MESSAGE, "");
+  EXPECT_EQ(Of(host.fanned, proto::ClientMessage::kRoomChatMessage).size(), 1u);
+}
+
+TEST(RoomModerationNodesTest, BansKeptWithTheStreamAreReadBeforeTheFirstJoin) {
+  ServerConfig config;
+  Host host;
+  KeptPenalty ban;
+  ban.user_id = "bob";  // permanent
+  KeptPenalty over;
+  over.user_id = "cay";
+  over.until_unix_ms = host.UnixMs() - 1;  // ended: no ban any more
+  host.engine().kept = {ban, over};
+  host.engine().hold_penalties = true;
+  auto room = Make(&host, &config);
+
+  // Bob's join waits for the read, then is refused; cay's old ban is over.
+  room->Join(Req(kBob, "bob"), true);
+  EXPECT_TRUE(host.direct[kBob].empty());
+  host.engine().AnswerPenalties();
+  ASSERT_EQ(host.direct[kBob].size(), 1u);
+  EXPECT_EQ(host.direct[kBob][0].error_message().code(), proto::BANNED);
+  room->Join(Req(kCay, "cay"), true);
+  EXPECT_TRUE(room->IsMember(kCay));
 }
 
 }  // namespace

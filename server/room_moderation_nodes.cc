@@ -1,0 +1,162 @@
+// Room, its moderation-across-nodes side (docs/SCALE-OUT.md, "Room moderation across
+// nodes"): with a networked engine a room command may name another node's member (the
+// roster is searched when resolving the target), and a kick, ban, unban, mute or unmute
+// is also a room event: its ModerationNotice goes on the stream, and a ban or mute is
+// written beside the stream by the script call that sequences that notice. Every node's
+// room applies another node's notice when it is delivered: the ban or mute holds there
+// too, and the target's own node removes its sessions (kick, ban) or releases their notes
+// (mute) exactly as on one node. A room opening on a node reads the kept bans and mutes
+// beside its chat and presence reads, and its first joins wait for all three. None of
+// this runs with the in-process engine.
+// Same class, owner and thread as room.cc (the room's home shard).
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/audit_wire.h"
+#include "server/envelope.h"
+#include "server/room.h"
+
+namespace tutti::server {
+namespace {
+
+bool SameName(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const Room::RemoteMember* Room::FindRemote(const std::string& who) const {
+  const RemoteMember* by_name = nullptr;
+  for (const auto& [sid, r] : remote_) {
+    if (r.user.user_id() == who) return &r;
+    if (!by_name && SameName(r.user.username(), who)) by_name = &r;
+  }
+  return by_name;
+}
+
+bool Room::ShareModeration(moderation::CommandKind kind, const moderation::AuditRecord& rec) {
+  using moderation::CommandKind;
+  if (!SpansNodes()) return false;
+  std::optional<PenaltyChange> change;
+  switch (kind) {
+    case CommandKind::kKick:
+      break;
+    case CommandKind::kBan:
+    case CommandKind::kUnban:
+    case CommandKind::kMute:
+    case CommandKind::kUnmute:
+      change.emplace();
+      change->penalty.kind = kind == CommandKind::kMute || kind == CommandKind::kUnmute
+                                 ? KeptPenalty::Kind::kMute
+                                 : KeptPenalty::Kind::kBan;
+      change->penalty.user_id = rec.target;
+      change->penalty.until_unix_ms = rec.until_unix_ms;
+      change->lift = kind == CommandKind::kUnban || kind == CommandKind::kUnmute;
+      break;
+    default:
+      return false;  // owner, moderators, topic: still per node ("Left to build")
+  }
+  PublishRequest req;
+  auto* n = req.message.mutable_moderation_notice();
+  n->set_action(ModerationActionOf(rec.action));
+  n->set_room_id(id_);
+  n->set_target_user_id(rec.target);
+  n->set_actor_user_id(rec.actor);
+  n->set_reason(rec.reason);
+  n->set_until_unix_ms(rec.until_unix_ms);
+  StampType(&req.message);
+  req.penalty = std::move(change);
+  host_->broker()->Publish(id_, std::move(req), nullptr);
+  return true;
+}
+
+void Room::ApplyRemoteModeration(const proto::ModerationNotice& n) {
+  const std::string& target = n.target_user_id();
+  if (target.empty()) return;
+  const int64_t now_ms = host_->UnixMs();
+  moderation::RoomPenalty penalty;
+  penalty.user_id = target;
+  penalty.reason = n.reason();
+  penalty.actor = n.actor_user_id();
+  penalty.created_unix_ms = now_ms;
+  penalty.until_unix_ms = n.until_unix_ms();
+  // The acting node checked the command against its roles; this node applies it. A table
+  // at its cap or a lift of what this node never had changes nothing here.
+  switch (n.action()) {
+    case proto::MOD_KICK:
+      break;
+    case proto::MOD_BAN:
+      mod_.Ban(penalty).IgnoreError();
+      break;
+    case proto::MOD_UNBAN:
+      mod_.Unban(target).IgnoreError();
+      break;
+    case proto::MOD_MUTE:
+      mod_.Mute(penalty).IgnoreError();
+      break;
+    case proto::MOD_UNMUTE:
+      mod_.Unmute(target).IgnoreError();
+      break;
+    default:
+      return;
+  }
+  if (reading_penalties_) penalties_while_reading_.insert(target);
+  std::vector<SessionId> here;
+  for (const auto& [sid, m] : members_) {
+    if (m.user.user_id() == target) here.push_back(sid);
+  }
+  if (!here.empty() && (n.action() == proto::MOD_BAN || n.action() == proto::MOD_MUTE)) {
+    record_names_[target] = members_.find(here.front())->second.user.username();
+  } else if (!mod_.BanOf(target, now_ms) && !mod_.MuteOf(target, now_ms)) {
+    record_names_.erase(target);
+  }
+  // The target's sessions here already got the notice (it was delivered to every member
+  // before this runs), as a target on the acting node gets it before its RoomLeft.
+  if (n.action() == proto::MOD_KICK || n.action() == proto::MOD_BAN) {
+    const char* reason = n.action() == proto::MOD_KICK ? "kicked" : "banned";
+    // RemoveMember may end the room object here (its last member): nothing after it.
+    for (SessionId t : here) {
+      auto it = members_.find(t);
+      if (it != members_.end()) RemoveMember(it, reason, "");
+    }
+    return;
+  }
+  if (n.action() == proto::MOD_MUTE) {
+    // A muted player's sounding notes would otherwise hang until unmuted.
+    for (SessionId t : here) ReleaseHeldNotes(t, members_.find(t)->second);
+  }
+}
+
+void Room::PenaltiesRead(const std::vector<KeptPenalty>& kept) {
+  const int64_t now_ms = host_->UnixMs();
+  for (const KeptPenalty& k : kept) {
+    // A change delivered during the read is at least as new as what the read found.
+    if (penalties_while_reading_.count(k.user_id)) continue;
+    if (k.until_unix_ms != 0 && k.until_unix_ms <= now_ms) continue;
+    moderation::RoomPenalty p;
+    p.user_id = k.user_id;
+    p.created_unix_ms = now_ms;
+    p.until_unix_ms = k.until_unix_ms;
+    // Who made it and why stay with the node that made it (and with the store of a
+    // persistent room, whose restored ban is kept as it is).
+    if (k.kind == KeptPenalty::Kind::kBan) {
+      if (!mod_.BanOf(k.user_id, now_ms)) mod_.Ban(std::move(p)).IgnoreError();
+    } else if (!mod_.MuteOf(k.user_id, now_ms)) {
+      mod_.Mute(std::move(p)).IgnoreError();
+    }
+  }
+  penalties_while_reading_.clear();
+  reading_penalties_ = false;
+  RunWaitingJoins();
+}
+
+}  // namespace tutti::server

@@ -1,0 +1,276 @@
+// Room moderation across nodes (docs/SCALE-OUT.md, "Room moderation across nodes"): one
+// redis-server and two tutti-server processes (NodesTest), the room's owner on node A
+// and the target on node B. A kick or ban named on A takes effect on B (the notice, the
+// release of the target's notes, one UserLeftRoom that every member on both nodes sees
+// at the same offset, RoomLeft); a ban holds on both nodes and for a room object that
+// opens on a node after it was made (it is kept in Redis with the event); an unban lets
+// the user in everywhere; a mute refuses the target's chat and MIDI on its own node.
+// Every wait is bounded by a deadline; nothing depends on how long a step takes.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tests/redis/nodes_harness.h"
+
+namespace tutti::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+using ModerationAcrossNodesTest = NodesTest;
+
+constexpr auto kLong = 30s;  // a bound never reached when green
+
+const std::string kNoteOn{'\x90', 60, 100};
+
+// Reads `c` until it has seen `user` join (bounded).
+bool SawJoin(client::Client& c, const std::string& user) {
+  return NodesTest::WaitMatching(
+             c,
+             [&user](const proto::ClientMessage& m) {
+               return m.has_user_joined_room() &&
+                      m.user_joined_room().user_info().user_id() == user;
+             },
+             kLong)
+      .has_value();
+}
+
+// Reads `c` until the MIDI bytes `bytes` arrive (bounded).
+bool Heard(client::Client& c, const std::string& bytes) {
+  return NodesTest::WaitMatching(
+             c,
+             [&bytes](const proto::ClientMessage& m) {
+               return m.has_midi_message() && m.midi_message().midi_data() == bytes;
+             },
+             kLong)
+      .has_value();
+}
+
+// Create-or-join `room` (what JoinRoom sends) with a request id, for a join expected to
+// be refused: on a node where the room has no object yet it opens one.
+proto::ServerMessage CreateOrJoinMsg(const std::string& room, const std::string& id) {
+  proto::ServerMessage m;
+  m.mutable_server_command()->set_commandtype(proto::CREATE_OR_JOIN_ROOM);
+  (*m.mutable_server_command()->mutable_parameters())["room_name"] = room;
+  m.set_request_id(id);
+  return m;
+}
+
+// A command sent by `c` and answered "done".
+bool Done(client::Client& c, const std::string& command, const std::string& id) {
+  if (!c.Send(ChatMsg(command, id))) return false;
+  const proto::ClientMessage answer = Answer(c, id);
+  EXPECT_TRUE(answer.has_command_result() && answer.command_result().ok())
+      << command << ": " << answer.ShortDebugString();
+  return answer.has_command_result() && answer.command_result().ok();
+}
+
+// What a member saw of `session`'s removal: its notes released (a synthetic note-off of
+// the held note before the leave), its UserLeftRoom (reason, offset) and how many
+// leaves of it came before the line `marker` that follows them; and whether the answer
+// to the request `answer_id` came meanwhile ("done").
+struct Removal {
+  bool released = false;
+  std::string reason;
+  uint64_t offset = 0;
+  int leaves = 0;
+  bool answered = false;
+};
+
+Removal Watch(client::Client& c, uint64_t session, const std::string& marker,
+              const std::string& answer_id = "") {
+  Removal r;
+  NodesTest::WaitMatching(
+      c,
+      [&](const proto::ClientMessage& m) {
+        if (!answer_id.empty() && m.request_id() == answer_id && m.has_command_result() &&
+            m.command_result().ok()) {
+          r.answered = true;
+        }
+        if (m.has_midi_message() && m.midi_message().session_id() == session &&
+            (m.midi_message().flags() & proto::MIDI_FLAG_SYNTHETIC) != 0 && r.leaves == 0 &&
+            m.midi_message().midi_data().find(std::string{'\x80', 60}) != std::string::npos) {
+          r.released = true;
+        }
+        if (m.has_user_left_room() && m.user_left_room().session_id() == session) {
+          if (++r.leaves == 1) {
+            r.reason = m.user_left_room().reason();
+            r.offset = m.stream().offset();
+          }
+        }
+        return m.has_room_chat_message() && m.room_chat_message().message() == marker;
+      },
+      kLong);
+  return r;
+}
+
+TEST_F(ModerationAcrossNodesTest, KickOnOneNodeRemovesTheMemberOnTheOther) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+
+  auto ann = Connect(node_a_->port(), "ann");  // the owner, on A
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  proto::Welcome bob_welcome;
+  auto bob = Connect(node_b_->port(), "bob", &bob_welcome);  // the target, on B
+  ASSERT_TRUE(bob);
+  const uint64_t bob_session = bob_welcome.user().session_id();
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  auto cay = Connect(node_b_->port(), "cay");  // a witness on B
+  ASSERT_TRUE(cay);
+  ASSERT_TRUE(JoinRoom(*cay, "Jam"));
+  ASSERT_TRUE(SawJoin(*ann, "u-cay"));
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+
+  // Bob holds a note that everyone hears.
+  ASSERT_TRUE(bob->Send(MidiMsg(kNoteOn)));
+  ASSERT_TRUE(Heard(*ann, kNoteOn));
+  ASSERT_TRUE(Heard(*cay, kNoteOn));
+
+  // Named by name on A, where bob is only in the roster. (Ann's answer may come after
+  // the leave: it waits for the audit record's commit.)
+  ASSERT_TRUE(ann->Send(ChatMsg("/kick bob too loud", "kick")));
+  auto notice = bob->WaitFor(proto::ClientMessage::kModerationNotice, kLong);
+  ASSERT_TRUE(notice) << "bob got no notice";
+  EXPECT_EQ(notice->moderation_notice().action(), proto::MOD_KICK);
+  EXPECT_EQ(notice->moderation_notice().target_user_id(), "u-bob");
+  EXPECT_EQ(notice->moderation_notice().actor_user_id(), "u-ann");
+  EXPECT_EQ(notice->moderation_notice().reason(), "too loud");
+  auto left = bob->WaitFor(proto::ClientMessage::kRoomLeft, kLong);
+  ASSERT_TRUE(left) << "bob was not removed";
+  EXPECT_EQ(left->room_left().reason(), "kicked");
+
+  // Everyone on both nodes: the release, then one leave at one offset. The line after
+  // comes from B's witness, sent once bob is out: B's room published the leave before.
+  ASSERT_TRUE(cay->Send(ChatMsg("after the kick")));
+  const Removal seen_a = Watch(*ann, bob_session, "after the kick", "kick");
+  const Removal seen_b = Watch(*cay, bob_session, "after the kick");
+  EXPECT_TRUE(seen_a.answered || Answer(*ann, "kick").has_command_result());
+  EXPECT_EQ(seen_a.leaves, 1);
+  EXPECT_EQ(seen_b.leaves, 1);
+  EXPECT_EQ(seen_a.reason, "kicked");
+  EXPECT_EQ(seen_b.reason, "kicked");
+  EXPECT_NE(seen_a.offset, 0u);
+  EXPECT_EQ(seen_a.offset, seen_b.offset);
+  EXPECT_TRUE(seen_a.released);
+  EXPECT_TRUE(seen_b.released);
+
+  // A kick is no ban: bob may come back.
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+TEST_F(ModerationAcrossNodesTest, BanHoldsOnEveryNodeAndForARoomThatOpensLater) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  auto bob = Connect(node_b_->port(), "bob");  // B's only member of the room
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(SawJoin(*ann, "u-bob"));
+
+  ASSERT_TRUE(Done(*ann, "/ban bob spam", "ban"));
+  auto notice = bob->WaitFor(proto::ClientMessage::kModerationNotice, kLong);
+  ASSERT_TRUE(notice);
+  EXPECT_EQ(notice->moderation_notice().action(), proto::MOD_BAN);
+  auto left = bob->WaitFor(proto::ClientMessage::kRoomLeft, kLong);
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left->room_left().reason(), "banned");
+  // Kept in Redis with the event that announced it (permanent: score +inf).
+  EXPECT_TRUE(WaitRedisReply({"ZSCORE", "tutti:{jam}:bans", "u-bob"}, [](const redisReply* r) {
+    return r != nullptr && server::redis::ReplyString(r) == "inf";
+  }));
+
+  // B's room object ended with its last member: the rejoin opens it again, and it
+  // learns the ban from Redis. On A, the room that made it refuses too.
+  ASSERT_TRUE(bob->Send(CreateOrJoinMsg("Jam", "again")));
+  const proto::ClientMessage refused_b = Answer(*bob, "again");
+  ASSERT_TRUE(refused_b.has_error_message()) << refused_b.ShortDebugString();
+  EXPECT_EQ(refused_b.error_message().code(), proto::BANNED);
+  auto bob_on_a = Connect(node_a_->port(), "bob");
+  ASSERT_TRUE(bob_on_a);
+  ASSERT_TRUE(bob_on_a->Send(CreateOrJoinMsg("Jam", "again")));
+  const proto::ClientMessage refused_a = Answer(*bob_on_a, "again");
+  ASSERT_TRUE(refused_a.has_error_message()) << refused_a.ShortDebugString();
+  EXPECT_EQ(refused_a.error_message().code(), proto::BANNED);
+
+  // The unban lets him in on both nodes, and leaves nothing in Redis.
+  ASSERT_TRUE(Done(*ann, "/unban bob", "unban"));
+  EXPECT_TRUE(WaitRedisReply({"ZSCORE", "tutti:{jam}:bans", "u-bob"}, [](const redisReply* r) {
+    return r != nullptr && r->type == REDIS_REPLY_NIL;
+  }));
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(JoinRoom(*bob_on_a, "Jam"));
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+TEST_F(ModerationAcrossNodesTest, MuteOnOneNodeSilencesTheMemberOnItsOwnNode) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  proto::Welcome bob_welcome;
+  auto bob = Connect(node_b_->port(), "bob", &bob_welcome);
+  ASSERT_TRUE(bob);
+  const uint64_t bob_session = bob_welcome.user().session_id();
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(SawJoin(*ann, "u-bob"));
+  ASSERT_TRUE(bob->Send(MidiMsg(kNoteOn)));
+  ASSERT_TRUE(Heard(*ann, kNoteOn));
+
+  ASSERT_TRUE(ann->Send(ChatMsg("/mute bob 1h", "mute")));
+  auto notice = bob->WaitFor(proto::ClientMessage::kModerationNotice, kLong);
+  ASSERT_TRUE(notice);
+  EXPECT_EQ(notice->moderation_notice().action(), proto::MOD_MUTE);
+  EXPECT_GT(notice->moderation_notice().until_unix_ms(), 0);
+  // His held note is released on his node, and A's members hear it (before or after
+  // ann's answer, which waits for the audit record's commit).
+  bool answered = false;
+  EXPECT_TRUE(NodesTest::WaitMatching(
+      *ann,
+      [&](const proto::ClientMessage& m) {
+        if (m.request_id() == "mute" && m.has_command_result()) answered = true;
+        return m.has_midi_message() && m.midi_message().session_id() == bob_session &&
+               m.midi_message().midi_data().find(std::string{'\x80', 60}) != std::string::npos;
+      },
+      kLong));
+  EXPECT_TRUE(answered || Answer(*ann, "mute").has_command_result());
+
+  // On his own node, his chat and MIDI are refused.
+  ASSERT_TRUE(bob->Send(ChatMsg("can you hear me", "said")));
+  const proto::ClientMessage refused = Answer(*bob, "said");
+  ASSERT_TRUE(refused.has_error_message()) << refused.ShortDebugString();
+  EXPECT_EQ(refused.error_message().code(), proto::MUTED);
+  ASSERT_TRUE(bob->Send(MidiMsg(kNoteOn, 0, "played")));
+  const proto::ClientMessage midi_refused = Answer(*bob, "played");
+  ASSERT_TRUE(midi_refused.has_error_message()) << midi_refused.ShortDebugString();
+  EXPECT_EQ(midi_refused.error_message().code(), proto::MUTED);
+
+  // Unmuted, his line reaches A.
+  ASSERT_TRUE(Done(*ann, "/unmute bob", "unmute"));
+  ASSERT_TRUE(bob->WaitFor(proto::ClientMessage::kModerationNotice, kLong));
+  ASSERT_TRUE(bob->Send(ChatMsg("back again")));
+  EXPECT_TRUE(NodesTest::WaitMatching(
+      *ann,
+      [](const proto::ClientMessage& m) {
+        return m.has_room_chat_message() && m.room_chat_message().message() == "back again";
+      },
+      kLong));
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+}  // namespace
+}  // namespace tutti::testing
