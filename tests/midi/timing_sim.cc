@@ -79,13 +79,21 @@ class Loop {
 };
 
 struct ClientState {
+  // Connection k's legs draw from their own seeds; connection 0 keeps the seeds of the
+  // one-connection runs, so adding a link leaves the primary's draws as they were.
   ClientState(const ClientClock& c, const PathProfile& up_path, const PathProfile& down_path,
-              uint64_t seed)
-      : clock(c), up(up_path, seed * 2 + 11), down(down_path, seed * 2 + 12) {}
+              uint64_t seed, int links)
+      : clock(c) {
+    for (int k = 0; k < std::max(links, 1); ++k) {
+      const uint64_t offset = 7919 * static_cast<uint64_t>(k);
+      up.emplace_back(up_path, seed * 2 + 11 + offset);
+      down.emplace_back(down_path, seed * 2 + 12 + offset);
+    }
+  }
   ClientClock clock;
   ClockSync sync;
-  Link up;
-  Link down;
+  std::vector<Link> up;  // [0] the primary, then the links
+  std::vector<Link> down;
   int64_t connect_us = 0;
   bool alive = true;
   timing::ClockErrorLog clock_errors;
@@ -99,8 +107,8 @@ struct BatchInfo {
 };
 
 struct SenderState {
-  SenderState(const SenderSpec& s, uint64_t seed, const StamperOptions& so)
-      : spec(s), client(s.clock, s.up, s.down, seed), stamper(so) {}
+  SenderState(const SenderSpec& s, uint64_t seed, const StamperOptions& so, int links)
+      : spec(s), client(s.clock, s.up, s.down, seed, links), stamper(so) {}
   const SenderSpec& spec;
   ClientState client;
   uint64_t session_id = 0;
@@ -108,6 +116,12 @@ struct SenderState {
   Stamper stamper;
   HeldNotes held;
   uint64_t sequence = 0;
+  // Highest client batch number taken. Each connection delivers in order, so the first copy
+  // of batch n+1 never arrives before the first copy of batch n: a copy at or below this is
+  // a second copy.
+  uint64_t taken_up_to = 0;
+  // Receiver side: highest server sequence of this sender taken (first copy, same reason).
+  uint64_t received_up_to = 0;
   bool connected = true;
   // Metrics.
   uint64_t sent = 0;  // batches sent = the sequence the server will give the last one
@@ -122,11 +136,12 @@ class Simulation {
  public:
   explicit Simulation(const Scenario& sc)
       : sc_(sc),
-        receiver_(sc.receiver.clock, sc.receiver.up, sc.receiver.down, sc.seed * 1000 + 7),
+        receiver_(sc.receiver.clock, sc.receiver.up, sc.receiver.down, sc.seed * 1000 + 7,
+                  sc.links),
         jb_(&receiver_.sync, sc.receiver.options) {
     for (size_t i = 0; i < sc.senders.size(); ++i) {
-      senders_.push_back(
-          std::make_unique<SenderState>(sc.senders[i], sc.seed * 1000 + 100 + i, sc.stamper));
+      senders_.push_back(std::make_unique<SenderState>(sc.senders[i], sc.seed * 1000 + 100 + i,
+                                                       sc.stamper, sc.links));
       senders_.back()->session_id = 1000 + i;
     }
     end_us_ = sc.duration_us + kDrainUs;
@@ -190,11 +205,11 @@ class Simulation {
     if (!c->alive || loop_.now() > end_us_) return;
     const int64_t t1 = c->clock.Local(loop_.now());
     c->sync.OnPingSent(t1);
-    const int64_t at_server = c->up.Send(loop_.now());
+    const int64_t at_server = c->up[0].Send(loop_.now());
     loop_.At(at_server, [this, c, t1, at_server] {
       const int64_t t2 = Server(at_server);
       const int64_t t3 = t2 + 50;
-      const int64_t back = c->down.Send(at_server + 50);
+      const int64_t back = c->down[0].Send(at_server + 50);
       loop_.At(back, [this, c, t1, t2, t3, back] {
         if (c->alive) c->sync.OnSample(t1, t2, t3, c->clock.Local(back));
       });
@@ -226,6 +241,7 @@ class Simulation {
   }
 
   struct WireBatch {
+    uint64_t number = 0;  // the client's batch number (MidiMessage.sequence)
     int64_t client_time = 0;
     bool synced = false;
     int64_t error_bound = 0;
@@ -283,12 +299,17 @@ class Simulation {
   }
 
   void Transmit(SenderState* s, WireBatch b) {
-    const int64_t at_server = s->client.up.Send(loop_.now() + 200);
-    loop_.At(at_server, [this, s, b = std::move(b)]() mutable { ServerReceive(s, std::move(b)); });
+    b.number = s->sent;
+    for (Link& up : s->client.up) {
+      const int64_t at_server = up.Send(loop_.now() + 200);
+      loop_.At(at_server, [this, s, b]() mutable { ServerReceive(s, std::move(b)); });
+    }
   }
 
   void ServerReceive(SenderState* s, WireBatch b) {
     if (!s->connected) return;
+    if (b.number <= s->taken_up_to) return;  // a later copy
+    s->taken_up_to = b.number;
     StampInput in;
     in.client_time_us = b.client_time;
     in.arrival_us = Server(loop_.now());
@@ -306,7 +327,7 @@ class Simulation {
       s->held.Apply(e.message);
       rb.events.push_back(e);
     }
-    Relay(s, std::move(rb));
+    Relay(s, rb);
   }
 
   void Disconnect(SenderState* s) {
@@ -321,24 +342,30 @@ class Simulation {
     rb.stamped_us = out.stamped_us;
     rb.flags = out.flags | kFlagSynthetic;
     for (const ChannelMessage& m : s->held.ReleaseAll()) rb.events.push_back({m, 0});
-    Relay(s, std::move(rb));
+    Relay(s, rb);
   }
 
-  void Relay(SenderState* s, RelayedBatch rb) {
-    const int64_t at_receiver = receiver_.down.Send(loop_.now() + 100);
-    loop_.At(at_receiver, [this, s, rb = std::move(rb)] {
-      if (receiver_dropped_) return;
-      auto it = s->batches.find(rb.sequence);
-      const int64_t local = Local();
-      if (it != s->batches.end()) {
-        it->second.arrival_us = loop_.now();
-        it->second.push_local_us = local;
-        if (it->second.group >= 0) s->onsets.Arrived(it->second.group, loop_.now());
-      }
-      push_local_[{rb.session_id, rb.sequence}] = local;
-      jb_.Push(rb, local);
-      Wake();
-    });
+  void Relay(SenderState* s, const RelayedBatch& rb) {
+    for (Link& down : receiver_.down) {
+      const int64_t at_receiver = down.Send(loop_.now() + 100);
+      loop_.At(at_receiver, [this, s, rb] { Deliver(s, rb); });
+    }
+  }
+
+  void Deliver(SenderState* s, const RelayedBatch& rb) {
+    if (receiver_dropped_) return;
+    if (rb.sequence <= s->received_up_to) return;  // a later copy
+    s->received_up_to = rb.sequence;
+    auto it = s->batches.find(rb.sequence);
+    const int64_t local = Local();
+    if (it != s->batches.end()) {
+      it->second.arrival_us = loop_.now();
+      it->second.push_local_us = local;
+      if (it->second.group >= 0) s->onsets.Arrived(it->second.group, loop_.now());
+    }
+    push_local_[{rb.session_id, rb.sequence}] = local;
+    jb_.Push(rb, local);
+    Wake();
   }
 
   void Wake() {
@@ -565,6 +592,12 @@ Scenario Unsynced() {
   return sc;
 }
 
+Scenario WithLinks(Scenario sc, int links) {
+  sc.links = links;
+  sc.name += ", " + std::to_string(links) + " linked connections";
+  return sc;
+}
+
 std::vector<Scenario> All() {
   return {Reference(),
           Loopback(),
@@ -574,6 +607,8 @@ std::vector<Scenario> All() {
           Lossy(0.005),
           Lossy(0.02),
           PacketLoss(0.01),
+          WithLinks(Lossy(0.005), 2),
+          WithLinks(PacketLoss(0.01), 2),
           Unsynced(),
           KilledMidChord(true),
           KilledMidChord(false),

@@ -108,6 +108,12 @@ struct Scenario {
   int64_t receiver_drop_us = -1;
   // Call JitterBuffer::Tick every second.
   bool watchdog = true;
+  // Connections per client (docs/PROTOCOL.md §16, linked connections): 1, or 2 for a primary
+  // and a link. Each is its own pair of legs with the client's PathProfiles and its own seeded
+  // draws (jitter, loss). A sender sends every batch on all of them and the server takes the
+  // first copy of each; the server relays every batch on all of the receiver's and the
+  // receiver takes the first copy. Pings (clock sync) stay on the primary.
+  int links = 1;
 };
 
 // Per sender: the shared figures (IOI error, chord spread, latency, late/dropped, clock).
@@ -142,6 +148,8 @@ Scenario KilledMidChord(bool synthetic_note_offs);
 Scenario ReceiverDrops();      // receiver's connection drops mid-piece
 Scenario WithAbuser(Abuse a);  // sender 0 honest, sender 1 abusive
 Scenario Unsynced();           // sender never syncs (restamped on arrival)
+// The same scenario with every client on `links` connections (Scenario::links).
+Scenario WithLinks(Scenario sc, int links);
 std::vector<Scenario> All();
 }  // namespace scenarios
 

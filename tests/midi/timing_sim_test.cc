@@ -110,6 +110,48 @@ TEST(TimingSimTest, OnePercentPacketLossDropsAtMostHalfAPercentAndNothingSticks)
   EXPECT_TRUE(r.buffer_idle);
 }
 
+// Issue 16 with a linked connection (docs/PROTOCOL.md §16): every batch travels on two
+// connections per client, each with its own stalls, and the first copy wins. A note is held
+// up only when both of its copies are, so the stall scenario reaches the target that one
+// connection cannot (the contrast is asserted too: it is what the links are for).
+TEST(TimingSimTest, LinkedConnectionsMeetTheStallTargetOneConnectionMisses) {
+  const Result clean = sim::Run(scenarios::Reference());
+  const Result one = sim::Run(scenarios::Lossy(0.005));
+  const Scenario sc = scenarios::WithLinks(scenarios::Lossy(0.005), 2);
+  const Result r = sim::Run(sc);
+  SCOPED_TRACE(Describe(sc, r));
+  const SenderResult& s = r.senders[0];
+  EXPECT_GT(one.senders[0].ioi_p99_ms, 20.0) << "one connection misses it (docs/TIMING.md)";
+  EXPECT_LE(s.ioi_p99_ms, 20.0);
+  EXPECT_LE(s.dropped_fraction, 0.005);
+  EXPECT_LE(s.target_median_ms, clean.senders[0].target_median_ms + 5);
+  EXPECT_LE(s.added_latency_ms, 40.0);
+  EXPECT_GT(s.ioi_pairs, 100u);
+  EXPECT_EQ(r.stuck_notes, 0);
+  EXPECT_TRUE(r.buffer_idle);
+}
+
+// 1 % packet loss with backoff on all eight legs: the links cut IOI p99 to well under half of
+// one connection's, lose nothing and leave nothing sounding, but p99 <= 20 ms is not reached:
+// here both copies are sometimes held at once (both down legs stalled around 19.4 s, both up
+// legs around 33.2 s), and each such overlap bends several intervals. See docs/TIMING.md.
+TEST(TimingSimTest, LinkedConnectionsUnderPacketLossHalveIoiP99AndLoseNothing) {
+  const Result clean = sim::Run(scenarios::Reference());
+  const Result one = sim::Run(scenarios::PacketLoss(0.01));
+  const Scenario sc = scenarios::WithLinks(scenarios::PacketLoss(0.01), 2);
+  const Result r = sim::Run(sc);
+  SCOPED_TRACE(Describe(sc, r));
+  const SenderResult& s = r.senders[0];
+  EXPECT_LT(s.ioi_p99_ms, one.senders[0].ioi_p99_ms / 2);
+  EXPECT_LT(s.late_fraction, one.senders[0].late_fraction / 2);
+  EXPECT_LE(s.dropped_fraction, 0.005);
+  EXPECT_LE(s.target_median_ms, clean.senders[0].target_median_ms + 5);
+  EXPECT_LE(s.added_latency_ms, 40.0);
+  EXPECT_GT(s.ioi_pairs, 100u);
+  EXPECT_EQ(r.stuck_notes, 0);
+  EXPECT_TRUE(r.buffer_idle);
+}
+
 TEST(TimingSimTest, StallLiftsPlayBacklogsSpacedAtSomeLatency) {
   const Result smear = sim::Run(scenarios::Lossy(0.005));
   Scenario sc = scenarios::Lossy(0.005);
@@ -191,8 +233,10 @@ TEST(TimingSimTest, UnsyncedSenderIsRestampedAndStillPlays) {
 }
 
 TEST(TimingSimTest, RunsAreDeterministic) {
-  const Scenario sc = scenarios::Lossy(0.02);
-  EXPECT_EQ(Describe(sc, sim::Run(sc)), Describe(sc, sim::Run(sc)));
+  for (const Scenario& sc :
+       {scenarios::Lossy(0.02), scenarios::WithLinks(scenarios::PacketLoss(0.01), 2)}) {
+    EXPECT_EQ(Describe(sc, sim::Run(sc)), Describe(sc, sim::Run(sc)));
+  }
 }
 
 }  // namespace
