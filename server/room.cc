@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <utility>
 
 #include "server/envelope.h"
@@ -21,6 +22,13 @@ Room::Room(std::string room_id, std::string room_name, proto::RoomType type,
       mod_(std::move(owner_id)),
       config_(config),
       host_(host) {
+  // Chat line ids start at a random point in [1, 2^40) per room object: with rooms across
+  // nodes every node's room object numbers the lines it relays, and objects that all began
+  // at 1 gave two nodes' lines the same ids (as with session serials, shard.h). Below 2^53,
+  // a JavaScript number holds every id exactly.
+  std::random_device entropy;
+  const uint64_t draw = (static_cast<uint64_t>(entropy()) << 32) | entropy();
+  next_message_id_ = 1 + draw % ((uint64_t{1} << 40) - 1);
   OpenStream();
 }
 

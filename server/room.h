@@ -462,7 +462,7 @@ class Room final : public StreamSubscriber {
   // Expires with the room: a broker answer that comes later finds no room.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   uint64_t next_join_order_ = 1;
-  uint64_t next_message_id_ = 1;
+  uint64_t next_message_id_;  // from a random base (the constructor says why)
   int64_t last_room_time_ = 0;
   bool held_listed_ = false;          // the host has heard RoomHoldsNotes and ticks this room
   std::set<std::string> performers_;  // user ids; persistent rooms keep them in the store

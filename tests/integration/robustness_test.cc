@@ -6,6 +6,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -122,11 +123,19 @@ TEST(Robustness, TextFrameIsRefused) {
   for (char ch : bytes) ASSERT_LT(static_cast<unsigned char>(ch), 0x80);
   ASSERT_TRUE(alice->SendRaw(bytes, false));
   ASSERT_TRUE(ExpectMalformed(*alice));
-  // It was not relayed: the next chat line the room sees is the binary one.
+  // It was not relayed: the room's lines are the binary one and then the next, with
+  // consecutive ids (ids start at a random base per room, so nothing else tells the first).
   ASSERT_TRUE(alice->SendRaw(bytes, true));
-  auto line = alice->WaitFor(proto::ClientMessage::kRoomChatMessage, 3s);
-  ASSERT_TRUE(line);
-  EXPECT_EQ(line->room_chat_message().message_id(), 1u);
+  ASSERT_TRUE(alice->Send(ChatMsg("next")));
+  std::vector<proto::RoomChatMessage> lines;
+  while (lines.empty() || lines.back().message() != "next") {
+    auto line = alice->WaitFor(proto::ClientMessage::kRoomChatMessage, 3s);
+    ASSERT_TRUE(line);
+    lines.push_back(line->room_chat_message());
+  }
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0].message(), "hello");
+  EXPECT_EQ(lines[1].message_id(), lines[0].message_id() + 1);
   EXPECT_TRUE(alice->is_open());
 }
 

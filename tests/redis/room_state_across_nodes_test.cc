@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,11 @@ TEST_F(RoomStateAcrossNodesTest, JoinersOnEitherNodeGetTheChatSaidOnBoth) {
   ASSERT_TRUE(cay);
   ASSERT_TRUE(JoinRoom(*cay, "Jam", &joined));
   EXPECT_EQ(Lines(joined), want);
+  // Each line has its own id, whichever node relayed it (every node's room object numbers
+  // its lines from a random base of its own; from 1, B's first line took A's first id).
+  std::set<uint64_t> ids;
+  for (const auto& l : joined.chat_history()) ids.insert(l.message_id());
+  EXPECT_EQ(ids.size(), want.size());
   auto dee = Connect(node_a_->port(), "dee");
   ASSERT_TRUE(dee);
   ASSERT_TRUE(JoinRoom(*dee, "Jam", &joined));
