@@ -72,10 +72,15 @@ bool RedeemLinkToken(LinkCredential* cred, std::string_view token, int64_t now_u
   const bool fresh = now_us < cred->expires_us;
   const LinkDigest d = DigestOf(token);
   const bool same = sodium_memcmp(d.data(), cred->digest.data(), d.size()) == 0;
+  // A token that is not the issued one leaves it outstanding: a session id is public (room
+  // events carry it), so spending on a mismatch would let anyone cancel another session's
+  // link with made-up tokens; guessing the 256 random bits instead is hopeless. The right
+  // token is spent whatever else is wrong (late, or presented by another user: stolen).
+  if (!same) return false;
   // Spent; the issue quota stays (it counts LINK requests, not redemptions).
   cred->digest = LinkDigest{};
   cred->expires_us = 0;
-  return fresh && same;
+  return fresh;
 }
 
 bool TakeLinkIssue(LinkCredential* cred, int64_t now_us) {

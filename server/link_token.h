@@ -54,8 +54,9 @@ std::string IssueLinkToken(SessionId session, int64_t now_us, LinkCredential* ou
 // digits, ".", 43 base64url characters); nullopt for anything else.
 std::optional<SessionId> ParseLinkToken(std::string_view token);
 
-// Spends `cred` (single use, whatever the outcome) and says whether `token` is the one it
-// was issued for and has not expired at `now_us`.
+// Says whether `token` is the one `cred` was issued for and has not expired at `now_us`.
+// The issued token is spent by its first presentation, whatever the outcome; a token that
+// is not it (made up, or an older one) leaves it outstanding.
 bool RedeemLinkToken(LinkCredential* cred, std::string_view token, int64_t now_us);
 
 // The sender's MIDI batch numbers (MidiMessage.sequence, inbound) taken so far: the

@@ -63,7 +63,8 @@ void Shard::AttachLink(SessionId session, SessionId link, const std::string& tok
     // Ended, or parked for a resume: a link serves a live session only.
     return refuse(proto::AUTH_ERROR, kTokenUnknown);
   }
-  // Spent by this attempt whatever its outcome.
+  // The session's token is spent by its presentation whatever the outcome; a token that is
+  // not it (made up for this public session id) leaves it outstanding.
   const bool granted = RedeemLinkToken(&s->link_credential, token, NowUs());
   const bool same_user = s->identity().is_guest ? guest : s->user().user_id() == user_id;
   if (!granted || !same_user) {

@@ -177,22 +177,23 @@ TEST_F(LinkedConnectionsTest, BadUsedAndSurplusCredentialsAreRefusedWithTypedErr
   auto elsewhere = OpenLink(*ts_, Named("bob"), "lk1.000000000000013f." + std::string(43, 'A'));
   ASSERT_TRUE(elsewhere);
   ExpectRefused(*elsewhere, proto::AUTH_ERROR);
-  // The right shape and session, the wrong secret: refused, and the real one is spent.
+  // Another user's token: refused, and spent (it was stolen).
   const std::string token = LinkToken(*bob_);
-  std::string forged = token;
-  forged.back() = forged.back() == 'A' ? 'B' : 'A';
-  auto forgery = OpenLink(*ts_, Named("bob"), forged);
-  ASSERT_TRUE(forgery);
-  ExpectRefused(*forgery, proto::AUTH_ERROR);
+  auto stolen = OpenLink(*ts_, Named("mallory"), token);
+  ASSERT_TRUE(stolen);
+  ExpectRefused(*stolen, proto::AUTH_ERROR);
   auto spent = OpenLink(*ts_, Named("bob"), token);
   ASSERT_TRUE(spent);
   ExpectRefused(*spent, proto::AUTH_ERROR);
-  // Another user's token.
-  auto stolen = OpenLink(*ts_, Named("mallory"), LinkToken(*bob_));
-  ASSERT_TRUE(stolen);
-  ExpectRefused(*stolen, proto::AUTH_ERROR);
-  // Used once: the second presentation is refused, the first link stays attached.
+  // The right shape and session, the wrong secret (session ids are public: room events carry
+  // them): refused, and the session's own token stays usable.
   const std::string once = LinkToken(*bob_);
+  std::string forged = once;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  auto forgery = OpenLink(*ts_, Named("mallory"), forged);
+  ASSERT_TRUE(forgery);
+  ExpectRefused(*forgery, proto::AUTH_ERROR);
+  // Used once: the second presentation is refused, the first link stays attached.
   auto first = OpenLink(*ts_, Named("bob"), once);
   ASSERT_TRUE(first);
   auto attached = first->Next(5s);
