@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -298,6 +299,9 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   void SendResumeResult(SessionId session, proto::ResumeOutcome outcome, const std::string& reason,
                         const ResumeRequest& r);
   void CreateRoom(RoomRequest req);
+  // Removes an emptied room now (its removal was posted by RoomEmpty): frees its slot and
+  // takes it off the room list.
+  void CloseEmptied(std::unordered_map<std::string, std::unique_ptr<Room>>::iterator it);
   // shard_links.cc: the steps of an attach and what crosses between B and A.
   void AttachLink(SessionId session, SessionId link, const std::string& token,
                   const std::string& user_id, bool guest);
@@ -341,6 +345,10 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   // The streams of the rooms homed here. Declared before rooms_ so it outlives them.
   std::unique_ptr<Broker> broker_;
   std::unordered_map<std::string, std::unique_ptr<Room>> rooms_;
+  // Rooms that emptied and whose removal is posted (RoomEmpty). A join that reaches one
+  // first closes it at once and opens a new room: the emptied room is gone whatever the
+  // order in which the removal and a join from another thread were queued.
+  std::unordered_set<const Room*> closing_;
   Counters counters_;
 };
 

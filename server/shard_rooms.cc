@@ -40,6 +40,12 @@ void Shard::HandleRoomRequest(RoomRequest req) {
   };
   const bool staff = req.join.server_admin || req.join.server_moderator;
   Room* room = FindRoom(req.room_id);
+  if (room != nullptr && closing_.count(room) > 0 && room->empty()) {
+    // Its last member left and its removal is still queued behind this request: the room
+    // is gone, so this join opens a new one (a new stream epoch), as it would a moment later.
+    CloseEmptied(rooms_.find(req.room_id));
+    room = nullptr;
+  }
   if (req.kind != RoomRequest::kCreate && req.kind != RoomRequest::kLobby &&
       LobbyIndexOf(req.room_id) > 0) {
     // Lobby names are reserved: joining "Lobby 3" by name (or create-or-join) opens it on
@@ -194,15 +200,26 @@ bool Shard::WalkOnFromLobby(const std::string& room_id, const JoinRequest& req) 
 }
 
 void Shard::RoomEmpty(const std::string& room_id) {
-  // Deferred: the room is still on the call stack.
-  Post([this, room_id] {
-    auto it = rooms_.find(room_id);
-    if (it != rooms_.end() && it->second->empty()) {
-      rooms_.erase(it);
-      cluster_->ReleaseRoom();
-      hooks_->RoomChanged(room_id);  // gone from the list
-    }
+  auto it = rooms_.find(room_id);
+  if (it == rooms_.end()) return;
+  const Room* room = it->second.get();
+  closing_.insert(room);
+  // Deferred: the room is still on the call stack. A join posted from another thread can
+  // be queued before this (the member's shard told the member it left while this shard
+  // was still in the leave): HandleRoomRequest closes the room first then (CloseEmptied).
+  Post([this, room_id, room] {
+    if (closing_.erase(room) == 0) return;  // closed already, by a join
+    auto at = rooms_.find(room_id);
+    if (at != rooms_.end() && at->second.get() == room && room->empty()) CloseEmptied(at);
   });
+}
+
+void Shard::CloseEmptied(std::unordered_map<std::string, std::unique_ptr<Room>>::iterator it) {
+  const std::string room_id = it->first;
+  closing_.erase(it->second.get());
+  rooms_.erase(it);
+  cluster_->ReleaseRoom();
+  hooks_->RoomChanged(room_id);  // gone from the list
 }
 
 }  // namespace tutti::server
