@@ -14,31 +14,18 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "server/audit_wire.h"
 #include "server/envelope.h"
 #include "server/room.h"
 
 namespace tutti::server {
-namespace {
-
-bool SameName(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 const Room::RemoteMember* Room::FindRemote(const std::string& who) const {
   const RemoteMember* by_name = nullptr;
   for (const auto& [sid, r] : remote_) {
     if (r.user.user_id() == who) return &r;
-    if (!by_name && SameName(r.user.username(), who)) by_name = &r;
+    if (!by_name && absl::EqualsIgnoreCase(r.user.username(), who)) by_name = &r;
   }
   return by_name;
 }
