@@ -1,7 +1,8 @@
 // The App: the page's controller. It owns the connection, the audio engine, the inputs
 // and the room state, turns server messages into screen updates and user actions into
 // requests, and resumes its session (resume_view.ts) or rejoins its room after a
-// reconnect; while it is in a room its connection keeps a second one (link_view.ts). Main thread only; one per page.
+// reconnect; while it is in a room its connection keeps a second one (link_view.ts).
+// The other members' events are shown by member_events.ts. Main thread only; one per page.
 import {
   type ClientMessage, Role, type RoomInfo, ServerCommandType, type UserInfo,
   UserStatus,
@@ -27,6 +28,7 @@ import { readCreateForm, renderRoomList } from './lobby_view.js';
 import type { MessageKind } from '../net/resume.js';
 import { allowedOriginOf, TokenSource } from '../net/token_source.js';
 import { initLinkSwitch, showLink } from './link_view.js';
+import { onMemberEvent } from './member_events.js';
 
 type Screen = 'connect' | 'lobby' | 'room';
 // Set by a test before the page loads: it records what the engine schedules and may
@@ -395,29 +397,6 @@ export class App {
         this.onState(this.conn.state, 'connected');
         break;
       }
-      case 'userJoinedRoom': {
-        const u = v.value.userInfo!;
-        this.members.add(u);
-        systemLine(`${u.username} joined`);
-        this.redrawUsers();
-        break;
-      }
-      case 'userLeftRoom': {
-        const key = senderKey(v.value.userId, v.value.sessionId);
-        const who = this.members.get(key);
-        this.members.delete(key);
-        this.player?.removeSender(v.value.userId, v.value.sessionId);
-        systemLine(`${who?.info.username ?? v.value.userId} left (${v.value.reason})`);
-        this.redrawUsers();
-        break;
-      }
-      case 'roomUpdated':
-        if (v.value.roomInfo && this.room) {
-          this.room = v.value.roomInfo;
-          $('room-topic').textContent = this.room.topic;
-          this.redrawUsers();
-        }
-        break;
       case 'roomSnapshot': this.resume.applySnapshot(v.value, false); break;
       case 'resumeResult': this.resume.onResult(v.value); break;
       case 'memberConnection': this.resume.onMemberConnection(v.value); break;
@@ -452,40 +431,11 @@ export class App {
         break;
       }
       case 'heldNotesSnapshot': this.player?.onSnapshot(v.value); break;
-      case 'userStatusUpdate': {
-        for (const mem of this.members.values()) {
-          if (mem.info.userId === v.value.userId) { mem.status = v.value.status; mem.statusText = v.value.statusText; }
-        }
-        this.redrawUsers();
-        break;
-      }
-      case 'avatarCommand': {
-        const mem = this.members.of(v.value.userId, v.value.sessionId);
-        if (mem && v.value.avatarData) { mem.info.avatar = v.value.avatarData; this.redrawUsers(); }
-        break;
-      }
-      case 'moderationNotice': {
-        const n = v.value;
-        systemLine(`moderation: ${n.actorUserId} → ${n.targetUserId}${n.reason ? ` (${n.reason})` : ''}`);
-        break;
-      }
       case 'friendList': this.friends.onList(v.value.friends); break;
       case 'friendEvent': this.friends.onEvent(v.value); break;
       case 'chatCleared': clearChat(); systemLine('The chat was cleared.'); break;
       case 'tempoState': this.metronome.set(v.value); break;
-      case 'panicNotice': {
-        // Everyone's panic, or ours: silence every voice here (the releases already came).
-        const p = v.value;
-        if (!p.targetUserId || p.targetSessionId === this.me?.sessionId) { this.player?.releaseEverything(); this.midi.silenceOutput(); }
-        systemLine(p.targetUserId ? `${this.members.nameOf(p.targetUserId)} sent all notes off` : `${this.members.nameOf(p.actorUserId)} sent all notes off for everyone`);
-        break;
-      }
-      case 'memberQuality': {
-        const mem = this.members.of(v.value.userId, v.value.sessionId);
-        if (mem) { mem.info.quality = v.value.quality; this.redrawUsers(); }
-        break;
-      }
-      default: break;
+      default: onMemberEvent(this, v); break;
     }
   }
 
