@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/resume_fixture.h"
 #include "tests/testing/test_server.h"
 #include "tools/client/resume_state.h"
 #include "tools/midi_bridge/inbox.h"
@@ -125,12 +126,7 @@ class LinkedPeer {
 class LinkedClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ts_ = std::make_unique<TestServer>(3, [](server::ServerConfig& c) {
-      c.requests_per_second = 1000;
-      c.request_burst = 1000;
-      c.chat_per_second = 1000;
-      c.chat_burst = 1000;
-    });
+    ts_ = std::make_unique<TestServer>(3, Generous);
     alice_ = ts_->Connect(Named("alice"));
     ASSERT_TRUE(alice_);
     ASSERT_TRUE(JoinRoom(*alice_, "duo"));

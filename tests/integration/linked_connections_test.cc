@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/resume_fixture.h"
 #include "tests/testing/test_server.h"
 
 namespace tutti::testing {
@@ -80,12 +81,7 @@ proto::ServerMessage Numbered(uint64_t sequence, uint8_t note) {
 class LinkedConnectionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ts_ = std::make_unique<TestServer>(3, [](server::ServerConfig& c) {
-      c.requests_per_second = 1000;
-      c.request_burst = 1000;
-      c.chat_per_second = 1000;
-      c.chat_burst = 1000;
-    });
+    ts_ = std::make_unique<TestServer>(3, Generous);
     alice_ = ts_->Connect(Named("alice"));
     bob_ = ts_->Connect(Named("bob"), &bob_welcome_);
     ASSERT_TRUE(alice_ && bob_);

@@ -19,7 +19,8 @@
 
 namespace tutti::testing {
 
-// Rate limits the resume tests never meet (they chat and ask in bursts).
+// Rate limits a test that chats and asks in bursts never meets (the resume, stream and
+// linked-connection tests).
 inline void Generous(server::ServerConfig& c) {
   c.chat_per_second = 1000;
   c.chat_burst = 1000;

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/resume_fixture.h"
 #include "tests/testing/test_server.h"
 
 namespace tutti::testing {
@@ -16,13 +17,6 @@ namespace {
 
 const std::string kNoteOn60("\x90\x3c\x64", 3);
 const std::string kNoteOff60("\x80\x3c\x00", 3);
-
-void Generous(server::ServerConfig& c) {
-  c.chat_per_second = 1000;
-  c.chat_burst = 1000;
-  c.requests_per_second = 1000;
-  c.request_burst = 1000;
-}
 
 proto::ServerMessage SyncMsg(const std::string& epoch, const std::string& offset,
                              const std::string& request_id) {
