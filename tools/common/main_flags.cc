@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "tools/common/crash_report.h"
 
 // abseil calls this hook just before it std::exit(1)s on a bad command line (declared in
 // absl/flags/usage_config.h; the library's own definition is weak and empty). Exiting here
@@ -116,6 +117,7 @@ void PrintHelp(std::string_view usage, bool full) {
 
 void ParseFlags(int argc, char** argv, std::string_view usage) {
   Program() = ProgramName(argc > 0 ? argv[0] : nullptr);
+  InstallCrashReport(Program().c_str());  // Program() is never assigned again
   absl::FlagsUsageConfig config;
   config.contains_helpshort_flags = IsTuttiFlagFile;
   config.contains_help_flags = IsTuttiFlagFile;

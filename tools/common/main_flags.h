@@ -10,7 +10,9 @@
 //   - a usage error (unknown flag, a value that does not parse, a missing value, a stray
 //     argument, or a check of the main's own) prints one clear line on stderr naming the
 //     program and exits with status 2, as every Tutti main did before abseil; status 1
-//     stays for failures at run time.
+//     stays for failures at run time;
+//   - a fatal signal prints the program's name, the signal and the stack on stderr
+//     (tools/common/crash_report.h), installed by ParseFlags.
 // Thread affinity: call once, from main, before any other thread starts (abseil's flag
 // registry is read-only afterwards). Owner: each main.
 #ifndef TUTTI_TOOLS_COMMON_MAIN_FLAGS_H_
