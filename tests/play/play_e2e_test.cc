@@ -178,9 +178,9 @@ TEST_F(PlayEndToEndTest, BuiltInSynthSoundsTheOtherPlayersNoteAndItsReleaseEndsI
                          << ")";
   // Seconds later, no second copy of anything Alice played has reached Bob.
   EXPECT_EQ(Count(*bob_, "heard"), Count(*alice_, "played")) << alice_->Log() << bob_->Log();
-  EXPECT_EQ(bob_->Stop(SIGTERM), 0);
+  EXPECT_EQ(bob_->Stop(SIGTERM), 0) << bob_->Log();
   keys_.reset();  // the keyboard leaves before the player it feeds
-  EXPECT_EQ(alice_->Stop(SIGTERM), 0);
+  EXPECT_EQ(alice_->Stop(SIGTERM), 0) << alice_->Log();
 
   // Bob recorded the room from the start (--record): a track named Alice with her note.
   auto smf = midi::ReadSmf(testing::ReadFile(mid));
@@ -233,11 +233,11 @@ TEST_F(PlayEndToEndTest, MidiOutAcrossAKeyboardReplugAndReleasedOnSigterm) {
 
   // Bob stops while Alice's note sounds: he releases everything on his way out.
   heard.clear();
-  EXPECT_EQ(bob_->Stop(SIGTERM), 0);
+  EXPECT_EQ(bob_->Stop(SIGTERM), 0) << bob_->Log();
   EXPECT_TRUE(WaitFor([&] { return heard_has(0xB1, 123) || heard_has(0x81, 64); }))
       << "Bob left a note sounding";
   keys_.reset();
-  EXPECT_EQ(alice_->Stop(SIGTERM), 0);
+  EXPECT_EQ(alice_->Stop(SIGTERM), 0) << alice_->Log();
 }
 
 }  // namespace
