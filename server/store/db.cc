@@ -10,11 +10,7 @@ namespace tutti::server::store {
 using moderation::ToAbsl;
 
 absl::Status Statement::Run() {
-  while (true) {
-    absl::StatusOr<bool> row = Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::OkStatus();
-  }
+  return ForEachRow([](const Statement&) {});
 }
 
 bool Db::IsPostgresUrl(std::string_view location) {

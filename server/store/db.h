@@ -17,6 +17,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -70,6 +72,23 @@ class Statement {
   absl::StatusOr<bool> Step() { return impl_->Step(); }
   // Steps to completion, ignoring rows; for INSERT/UPDATE/DELETE.
   absl::Status Run();
+  // Steps through every row, calling on_row(*this) on each: the one loop of every query
+  // that reads a list. on_row returns void, or an absl::Status that stops the loop and is
+  // returned when it is not OK (a row that does not read back, say).
+  template <typename OnRow>
+  absl::Status ForEachRow(OnRow&& on_row) {
+    while (true) {
+      absl::StatusOr<bool> row = Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return absl::OkStatus();
+      if constexpr (std::is_void_v<decltype(on_row(std::as_const(*this)))>) {
+        on_row(std::as_const(*this));
+      } else {
+        absl::Status status = on_row(std::as_const(*this));
+        if (!status.ok()) return status;
+      }
+    }
+  }
 
   int64_t ColumnInt(int column) const { return impl_->ColumnInt(column); }
   std::string ColumnText(int column) const { return impl_->ColumnText(column); }

@@ -87,12 +87,8 @@ absl::StatusOr<std::vector<std::string>> Store::TextColumn(const std::string& sq
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, key);
   std::vector<std::string> out;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    out.push_back(stmt->ColumnText(0));
-  }
+  TUTTI_STORE_RETURN_IF_ERROR(
+      stmt->ForEachRow([&](const Statement& r) { out.push_back(r.ColumnText(0)); }));
   return out;
 }
 
@@ -200,20 +196,17 @@ absl::StatusOr<std::vector<FriendRow>> Store::ListFriends(std::string_view user)
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, user);
   std::vector<FriendRow> rows;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  TUTTI_STORE_RETURN_IF_ERROR(stmt->ForEachRow([&](const Statement& r) {
     FriendRow friend_row;
-    friend_row.user_id = stmt->ColumnText(0);
-    friend_row.username = stmt->ColumnText(1);
-    friend_row.status = static_cast<int>(stmt->ColumnInt(2));
-    friend_row.status_text = stmt->ColumnText(3);
-    friend_row.pending_incoming = stmt->ColumnInt(4) != 0;
-    friend_row.pending_outgoing = stmt->ColumnInt(5) != 0;
-    friend_row.since_unix_ms = stmt->ColumnInt(6);
+    friend_row.user_id = r.ColumnText(0);
+    friend_row.username = r.ColumnText(1);
+    friend_row.status = static_cast<int>(r.ColumnInt(2));
+    friend_row.status_text = r.ColumnText(3);
+    friend_row.pending_incoming = r.ColumnInt(4) != 0;
+    friend_row.pending_outgoing = r.ColumnInt(5) != 0;
+    friend_row.since_unix_ms = r.ColumnInt(6);
     rows.push_back(std::move(friend_row));
-  }
+  }));
   return rows;
 }
 
@@ -303,18 +296,15 @@ absl::StatusOr<std::vector<moderation::ServerBan>> Store::ListServerBans(int64_t
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, now_unix_ms);
   std::vector<moderation::ServerBan> bans;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  TUTTI_STORE_RETURN_IF_ERROR(stmt->ForEachRow([&](const Statement& r) {
     moderation::ServerBan ban;
-    ban.target = stmt->ColumnText(0);
-    ban.reason = stmt->ColumnText(1);
-    ban.actor = stmt->ColumnText(2);
-    ban.created_unix_ms = stmt->ColumnInt(3);
-    ban.until_unix_ms = stmt->ColumnInt(4);
+    ban.target = r.ColumnText(0);
+    ban.reason = r.ColumnText(1);
+    ban.actor = r.ColumnText(2);
+    ban.created_unix_ms = r.ColumnInt(3);
+    ban.until_unix_ms = r.ColumnInt(4);
     bans.push_back(std::move(ban));
-  }
+  }));
   return bans;
 }
 
@@ -355,26 +345,24 @@ absl::StatusOr<std::vector<moderation::AuditRecord>> Store::ListAudit(
   stmt->Bind(1, int64_t{limit});
   if (room_id.has_value()) stmt->Bind(2, *room_id);
   std::vector<moderation::AuditRecord> records;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  TUTTI_STORE_RETURN_IF_ERROR(stmt->ForEachRow([&](const Statement& r) -> absl::Status {
     moderation::AuditRecord record;
-    record.unix_ms = stmt->ColumnInt(1);
-    record.actor = stmt->ColumnText(2);
-    const std::string action = stmt->ColumnText(3);
+    record.unix_ms = r.ColumnInt(1);
+    record.actor = r.ColumnText(2);
+    const std::string action = r.ColumnText(3);
     std::optional<moderation::AuditAction> parsed = moderation::AuditActionFromName(action);
     if (!parsed) {
-      return absl::DataLossError(absl::StrCat("audit entry ", stmt->ColumnInt(0),
-                                              " has an unknown action \"", action, "\""));
+      return absl::DataLossError(
+          absl::StrCat("audit entry ", r.ColumnInt(0), " has an unknown action \"", action, "\""));
     }
     record.action = *parsed;
-    record.target = stmt->ColumnText(4);
-    record.room_id = stmt->ColumnText(5);
-    record.reason = stmt->ColumnText(6);
-    record.until_unix_ms = stmt->ColumnInt(7);
+    record.target = r.ColumnText(4);
+    record.room_id = r.ColumnText(5);
+    record.reason = r.ColumnText(6);
+    record.until_unix_ms = r.ColumnInt(7);
     records.push_back(std::move(record));
-  }
+    return absl::OkStatus();
+  }));
   return records;
 }
 

@@ -129,12 +129,8 @@ absl::StatusOr<std::vector<RoomRecord>> Store::ListPersistentRooms() {
   {
     absl::StatusOr<Statement> stmt = db_->Prepare(absl::StrCat(kRoomColumns, " ORDER BY room_id"));
     if (!stmt.ok()) return stmt.status();
-    while (true) {
-      absl::StatusOr<bool> row = stmt->Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      rooms.push_back(RoomFromRow(*stmt));
-    }
+    TUTTI_STORE_RETURN_IF_ERROR(
+        stmt->ForEachRow([&](const Statement& r) { rooms.push_back(RoomFromRow(r)); }));
   }
   for (RoomRecord& room : rooms) {
     absl::StatusOr<std::vector<std::string>> moderators = LoadModerators(room.room_id);
@@ -200,19 +196,16 @@ absl::StatusOr<std::vector<RoomBanRecord>> Store::ListRoomBans(std::string_view 
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, now_unix_ms).Bind(2, room_id);
   std::vector<RoomBanRecord> bans;
-  while (true) {
-    absl::StatusOr<bool> row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
+  TUTTI_STORE_RETURN_IF_ERROR(stmt->ForEachRow([&](const Statement& r) {
     RoomBanRecord ban;
     ban.room_id = std::string(room_id);
-    ban.user_id = stmt->ColumnText(0);
-    ban.reason = stmt->ColumnText(1);
-    ban.actor = stmt->ColumnText(2);
-    ban.created_unix_ms = stmt->ColumnInt(3);
-    ban.until_unix_ms = stmt->ColumnInt(4);
+    ban.user_id = r.ColumnText(0);
+    ban.reason = r.ColumnText(1);
+    ban.actor = r.ColumnText(2);
+    ban.created_unix_ms = r.ColumnInt(3);
+    ban.until_unix_ms = r.ColumnInt(4);
     bans.push_back(std::move(ban));
-  }
+  }));
   return bans;
 }
 
