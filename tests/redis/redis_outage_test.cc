@@ -17,8 +17,6 @@
 namespace tutti::testing {
 namespace {
 
-using RedisOutageTest = NodesTest;
-
 constexpr auto kLong = 30s;  // a bound for what needs a reconnect (never reached when green)
 
 bool IsNotice(const proto::ClientMessage& m, proto::ServerNotice::Kind kind) {
@@ -74,20 +72,31 @@ void CheckDown(std::vector<Member>& ms, uint16_t admin_port) {
   EXPECT_EQ(NodesTest::AdminGet(admin_port, "/healthz").first, 200);  // alive all the same
 }
 
-TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
-  ASSERT_NO_FATAL_FAILURE(StartNodes());
-  const uint16_t admin = AdminPort(*node_a_);
-  ASSERT_NE(admin, 0) << node_a_->output();
-  std::vector<Member> ms;
-  for (const char* name : {"ann", "bob"}) {
-    Member m{Connect(ms.empty() ? node_a_->port() : node_b_->port(), name), name};
-    ASSERT_TRUE(m.client) << name;
-    ASSERT_TRUE(JoinRoom(*m.client, "Jam")) << name;
-    ms.push_back(std::move(m));
+class RedisOutageTest : public NodesTest {
+ protected:
+  // Both nodes up, `first` on node A and `second` on node B in room Jam, a first chat line
+  // seen by both (`before`: where each got it); `admin` is node A's admin port.
+  void MembersOnBothNodes(const char* first, const char* second, uint16_t* admin,
+                          std::vector<Member>* ms, std::vector<proto::StreamPosition>* before) {
+    ASSERT_NO_FATAL_FAILURE(StartNodes());
+    *admin = AdminPort(*node_a_);
+    ASSERT_NE(*admin, 0) << node_a_->output();
+    for (const char* name : {first, second}) {
+      Member m{Connect(ms->empty() ? node_a_->port() : node_b_->port(), name), name};
+      ASSERT_TRUE(m.client) << name;
+      ASSERT_TRUE(JoinRoom(*m.client, "Jam")) << name;
+      ms->push_back(std::move(m));
+    }
+    ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+    ChatSeenByAll(*ms, 0, "before", before);
   }
-  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+};
+
+TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
+  uint16_t admin = 0;
+  std::vector<Member> ms;
   std::vector<proto::StreamPosition> before;
-  ChatSeenByAll(ms, 0, "before", &before);
+  ASSERT_NO_FATAL_FAILURE(MembersOnBothNodes("ann", "bob", &admin, &ms, &before));
   EXPECT_EQ(AdminGet(admin, "/readyz").first, 200);
 
   redis_.Stop(SIGKILL);
@@ -152,19 +161,10 @@ TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
 }
 
 TEST_F(RedisOutageTest, StoppedRedisIsNoticedRefusedAndPlayResumesInTheSameSequence) {
-  ASSERT_NO_FATAL_FAILURE(StartNodes());
-  const uint16_t admin = AdminPort(*node_a_);
-  ASSERT_NE(admin, 0) << node_a_->output();
+  uint16_t admin = 0;
   std::vector<Member> ms;
-  for (const char* name : {"cat", "dan"}) {
-    Member m{Connect(ms.empty() ? node_a_->port() : node_b_->port(), name), name};
-    ASSERT_TRUE(m.client) << name;
-    ASSERT_TRUE(JoinRoom(*m.client, "Jam")) << name;
-    ms.push_back(std::move(m));
-  }
-  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
   std::vector<proto::StreamPosition> before;
-  ChatSeenByAll(ms, 0, "before", &before);
+  ASSERT_NO_FATAL_FAILURE(MembersOnBothNodes("cat", "dan", &admin, &ms, &before));
 
   // A Redis that stops answering without closing anything (as behind a partition): the
   // nodes find out by their PINGs going unanswered.
