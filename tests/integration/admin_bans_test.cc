@@ -12,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "server/admin_listener.h"
+#include "tests/testing/admin_fixture.h"
 #include "tests/testing/admin_http.h"
 #include "tests/testing/test_server.h"
 
@@ -44,12 +45,11 @@ std::vector<std::string> Targets(const std::string& json) {
   return out;
 }
 
-class AdminBansTest : public ::testing::Test {
+class AdminBansTest : public AdminListenerFixture {
  protected:
   void SetUp() override {
     server_ = std::make_unique<TestServer>(2);
-    admin_ = std::make_unique<server::AdminListener>(&server_->server());
-    ASSERT_TRUE(admin_->Start("127.0.0.1:0").ok());
+    ASSERT_NO_FATAL_FAILURE(StartAdmin());
     staff_ = server_->Connect(Admin());
     ASSERT_TRUE(staff_);
   }
@@ -70,8 +70,6 @@ class AdminBansTest : public ::testing::Test {
     return Http(admin_->port(), method, "/bans" + query);
   }
 
-  std::unique_ptr<TestServer> server_;
-  std::unique_ptr<server::AdminListener> admin_;
   std::unique_ptr<client::Client> staff_;
 };
 

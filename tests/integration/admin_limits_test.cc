@@ -17,6 +17,7 @@
 
 #include "gtest/gtest.h"
 #include "server/admin_listener.h"
+#include "tests/testing/admin_fixture.h"
 #include "tests/testing/admin_http.h"
 #include "tests/testing/test_server.h"
 
@@ -80,23 +81,15 @@ class IdleConnection {
   int fd_ = -1;
 };
 
-class AdminLimitsTest : public ::testing::Test {
+class AdminLimitsTest : public AdminListenerFixture {
  protected:
   void SetUp() override {
     server_ = std::make_unique<TestServer>(1);
-    admin_ = std::make_unique<server::AdminListener>(&server_->server());
-    ASSERT_TRUE(admin_->Start("127.0.0.1:0").ok());
-  }
-  void TearDown() override {
-    admin_.reset();
-    server_.reset();
+    ASSERT_NO_FATAL_FAILURE(StartAdmin());
   }
   int StatusFrom(const std::string& source, const std::string& path = "/healthz") {
     return AdminRequest(admin_->port(), "GET " + path + " HTTP/1.1\r\n\r\n", source).status;
   }
-
-  std::unique_ptr<TestServer> server_;
-  std::unique_ptr<server::AdminListener> admin_;
 };
 
 TEST_F(AdminLimitsTest, OneAddressHoldingManyConnectionsIsRefusedWhileOthersScrape) {

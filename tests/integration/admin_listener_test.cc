@@ -13,6 +13,7 @@
 
 #include "gtest/gtest.h"
 #include "server/admin_listener.h"
+#include "tests/testing/admin_fixture.h"
 #include "tests/testing/admin_http.h"
 #include "tests/testing/raw_ws.h"
 #include "tests/testing/test_server.h"
@@ -25,7 +26,7 @@ using Answer = AdminAnswer;
 Answer Http(uint16_t port, const std::string& request) { return AdminRequest(port, request); }
 Answer Get(uint16_t port, const std::string& path) { return AdminGet(port, path); }
 
-class AdminListenerTest : public ::testing::Test {
+class AdminListenerTest : public AdminListenerFixture {
  protected:
   void SetUp() override {
     server_ = std::make_unique<TestServer>(2, [](server::ServerConfig& c) {
@@ -34,28 +35,12 @@ class AdminListenerTest : public ::testing::Test {
       c.max_connections_per_address = 0;
       c.max_guests_per_address = 1;  // a second guest from one address is refused (429)
     });
-    admin_ = std::make_unique<server::AdminListener>(&server_->server());
-    ASSERT_TRUE(admin_->Start("127.0.0.1:0").ok());
-    ASSERT_NE(admin_->port(), 0);
-  }
-  void TearDown() override {
-    admin_.reset();  // before the server it reads
-    server_.reset();
-  }
-
-  std::map<std::string, double> Scrape(std::string* text = nullptr) {
-    Answer a = Get(admin_->port(), "/metrics");
-    EXPECT_EQ(a.status, 200) << a.head;
-    if (text) *text = a.body;
-    return ParseSamples(a.body);
+    ASSERT_NO_FATAL_FAILURE(StartAdmin());
   }
   // Scrapes until `series` is at least `want`, for at most 10 s.
   bool WaitSeries(const std::string& series, double want) {
     return WaitUntil([&] { return Scrape()[series] >= want; }, std::chrono::seconds(10));
   }
-
-  std::unique_ptr<TestServer> server_;
-  std::unique_ptr<server::AdminListener> admin_;
 };
 
 TEST_F(AdminListenerTest, CountersMoveAsClientsJoinGetRefusedAndMisbehave) {

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "server/admin_listener.h"
 #include "server/link_token.h"
+#include "tests/testing/admin_fixture.h"
 #include "tests/testing/admin_http.h"
 #include "tests/testing/test_server.h"
 #include "tools/client/client.h"
@@ -32,7 +33,7 @@ proto::ServerMessage LinkMsg(const std::string& rid) {
   return m;
 }
 
-class LinkLimitsTest : public ::testing::Test {
+class LinkLimitsTest : public AdminListenerFixture {
  protected:
   void SetUp() override {
     clock_ = NowFakeClock();
@@ -46,22 +47,12 @@ class LinkLimitsTest : public ::testing::Test {
           c.chat_burst = 1000;
         },
         clock_);
-    admin_ = std::make_unique<server::AdminListener>(&server_->server());
-    ASSERT_TRUE(admin_->Start("127.0.0.1:0").ok());
+    ASSERT_NO_FATAL_FAILURE(StartAdmin());
     alice_ = server_->Connect(Named("alice"));
     bob_ = server_->Connect(Named("bob"), &bob_welcome_);
     carol_ = server_->Connect(Named("carol"));
     ASSERT_TRUE(alice_ && bob_ && carol_);
     for (auto* c : {alice_.get(), bob_.get(), carol_.get()}) ASSERT_TRUE(JoinRoom(*c, "band"));
-  }
-  void TearDown() override {
-    admin_.reset();  // before the server it reads
-  }
-
-  std::map<std::string, double> Scrape() {
-    AdminAnswer a = AdminGet(admin_->port(), "/metrics");
-    EXPECT_EQ(a.status, 200) << a.head;
-    return ParseSamples(a.body);
   }
   // Scrapes until `series` equals `want` (bounded); the last value seen otherwise.
   double ScrapeUntil(const std::string& series, double want) {
@@ -108,8 +99,6 @@ class LinkLimitsTest : public ::testing::Test {
   }
 
   std::shared_ptr<server::FakeClock> clock_;
-  std::unique_ptr<TestServer> server_;
-  std::unique_ptr<server::AdminListener> admin_;
   std::unique_ptr<client::Client> alice_, bob_, carol_;
   proto::Welcome bob_welcome_;
   std::string last_token_;

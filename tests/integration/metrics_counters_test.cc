@@ -18,6 +18,7 @@
 
 #include "gtest/gtest.h"
 #include "server/admin_listener.h"
+#include "tests/testing/admin_fixture.h"
 #include "tests/testing/admin_http.h"
 #include "tests/testing/raw_ws.h"
 #include "tests/testing/test_server.h"
@@ -26,22 +27,11 @@
 namespace tutti::testing {
 namespace {
 
-class MetricsCountersTest : public ::testing::Test {
+class MetricsCountersTest : public AdminListenerFixture {
  protected:
   void Start(const std::function<void(server::ServerConfig&)>& tweak, int shards = 2) {
     server_ = std::make_unique<TestServer>(shards, tweak);
-    admin_ = std::make_unique<server::AdminListener>(&server_->server());
-    ASSERT_TRUE(admin_->Start("127.0.0.1:0").ok());
-  }
-  void TearDown() override {
-    admin_.reset();  // before the server it reads
-    server_.reset();
-  }
-  std::map<std::string, double> Scrape(std::string* text = nullptr) {
-    AdminAnswer a = AdminGet(admin_->port(), "/metrics");
-    EXPECT_EQ(a.status, 200) << a.head;
-    if (text) *text = a.body;
-    return ParseSamples(a.body);
+    ASSERT_NO_FATAL_FAILURE(StartAdmin());
   }
   // Scrapes until `series` is at least `want`, for at most 10 s; says what it saw.
   ::testing::AssertionResult Reaches(const std::string& series, double want) {
@@ -72,9 +62,6 @@ class MetricsCountersTest : public ::testing::Test {
     if (!ws.ConnectTcp(server_->port())) return 0;
     return ws.Upgrade(resource).status;
   }
-
-  std::unique_ptr<TestServer> server_;
-  std::unique_ptr<server::AdminListener> admin_;
 };
 
 proto::ServerMessage AvatarMove(float x) {
