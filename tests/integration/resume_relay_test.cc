@@ -174,19 +174,6 @@ class RelayedReceivers {
   int next_index_ = 0;
 };
 
-// Reads `c` until the chat line `text`, keeping every stream event.
-bool ReadUntilChat(client::Client& c, const std::string& text,
-                   std::vector<proto::ClientMessage>* events,
-                   client::ResumeState* state = nullptr) {
-  for (;;) {
-    auto m = c.Next(10s);
-    if (!m) return false;
-    if (state) state->Observe(*m);
-    if (m->has_stream()) events->push_back(*m);
-    if (m->has_room_chat_message() && m->room_chat_message().message() == text) return true;
-  }
-}
-
 TEST(ResumeRelay, ReceiversCutAtRandomPointsEndCompleteAndGapFree) {
   const uint64_t seed = SeedFromEnv();
   SCOPED_TRACE("seed " + std::to_string(seed) + " (TUTTI_RESUME_SEED reproduces it)");
@@ -276,11 +263,14 @@ TEST(ResumeRelay, ReceiversCutAtRandomPointsEndCompleteAndGapFree) {
 
   // The end mark, after everything the producers sent: all must reach it.
   ASSERT_TRUE(producers[0]->Send(ChatMsg("end")));
-  std::vector<proto::ClientMessage> reference;
-  ASSERT_TRUE(ReadUntilChat(*observer, "end", &reference));
+  const std::vector<proto::ClientMessage> reference = ReadUntilChat(*observer, "end", {}, 10s);
   for (Receiver& r : receivers) {
-    ASSERT_TRUE(ReadUntilChat(*r.conn, "end", &r.events, &r.state)) << r.name;
+    SCOPED_TRACE(r.name);
+    std::vector<proto::ClientMessage> rest = ReadUntilChat(
+        *r.conn, "end", [&r](const proto::ClientMessage& m) { r.state.Observe(m); }, 10s);
+    r.events.insert(r.events.end(), rest.begin(), rest.end());
   }
+  ASSERT_FALSE(HasFailure()) << "a connection never got the end mark";
 
   int total_resumes = 0;
   uint64_t total_replayed = 0;

@@ -294,14 +294,18 @@ proto::ClientMessage Answer(client::Client& c, const std::string& request_id,
   return proto::ClientMessage();
 }
 
-std::vector<proto::ClientMessage> ReadUntilChat(client::Client& c, const std::string& text) {
+std::vector<proto::ClientMessage> ReadUntilChat(
+    client::Client& c, const std::string& text,
+    const std::function<void(const proto::ClientMessage&)>& observe,
+    std::chrono::milliseconds quiet) {
   std::vector<proto::ClientMessage> seen;
   for (;;) {
-    auto m = c.Next(5s);
+    auto m = c.Next(quiet);
     if (!m) {
       ADD_FAILURE() << "timed out waiting for \"" << text << "\"";
       return seen;
     }
+    if (observe) observe(*m);
     if (m->has_stream()) seen.push_back(*m);
     if (m->has_room_chat_message() && m->room_chat_message().message() == text) return seen;
   }

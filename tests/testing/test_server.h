@@ -133,9 +133,12 @@ proto::ClientMessage Answer(client::Client& c, const std::string& request_id,
                             std::initializer_list<proto::ClientMessage::MessageCase> also = {});
 
 // Reads `c` until the chat line `text`; returns every room event (a message with a stream
-// position) seen, that line's included. Records a failure, and returns what it saw, when no
-// message comes for 5 s.
-std::vector<proto::ClientMessage> ReadUntilChat(client::Client& c, const std::string& text);
+// position) seen, that line's included, and shows every message read to `observe` when one
+// is given. Records a failure, and returns what it saw, when no message comes for `quiet`.
+std::vector<proto::ClientMessage> ReadUntilChat(
+    client::Client& c, const std::string& text,
+    const std::function<void(const proto::ClientMessage&)>& observe = {},
+    std::chrono::milliseconds quiet = std::chrono::seconds(5));
 
 // Connects a member for each name (user id "u-" + name, into the given pointer), then
 // has each join `room` in the order given (the first creates it and owns it). Records
