@@ -19,80 +19,25 @@ namespace {
 constexpr int64_t kServerEpochUs = 1000000000;  // server time = true time + this
 constexpr int64_t kDrainUs = 10000000;          // simulated time after the sources stop
 
-using Rng = timing::SplitMix64;
 using timing::Percentile;
-
-class Link {
- public:
-  Link(PathProfile p, uint64_t seed) : p_(std::move(p)), rng_(seed) {}
-  // Delivery time of a message sent at t, in order after everything sent before it.
-  int64_t Send(int64_t t) {
-    int64_t floor = p_.floor_us;
-    for (const auto& [at, delta] : p_.steps) {
-      if (t >= at) floor += delta;
-    }
-    const double jitter =
-        p_.gaussian ? std::max(0.0, p_.jitter_scale_us + p_.gaussian_sd_us * rng_.Normal())
-                    : std::abs(rng_.Normal()) * p_.jitter_scale_us;
-    int64_t transit = floor + std::llround(jitter);
-    if (p_.loss > 0 && rng_.Uniform() < p_.loss) {
-      transit += p_.rto_us;
-      // Bounded: a path lossy enough to lose 20 retransmissions in a row is not modelled.
-      for (int64_t rto = 2 * p_.rto_us, n = 0;
-           p_.lossy_retransmissions && n < 20 && rng_.Uniform() < p_.loss; rto *= 2, ++n) {
-        transit += rto;
-      }
-    }
-    last_ = std::max(last_, t + transit);
-    return last_;
-  }
-
- private:
-  PathProfile p_;
-  Rng rng_;
-  int64_t last_ = std::numeric_limits<int64_t>::min();
-};
-
-class Loop {
- public:
-  void At(int64_t t, std::function<void()> fn) { q_.push(Item{t, next_++, std::move(fn)}); }
-  int64_t now() const { return now_; }
-  void Run(int64_t until) {
-    while (!q_.empty() && q_.top().t <= until) {
-      Item it = q_.top();
-      q_.pop();
-      now_ = it.t;
-      it.fn();
-    }
-  }
-
- private:
-  struct Item {
-    int64_t t;
-    uint64_t seq;
-    std::function<void()> fn;
-    bool operator>(const Item& o) const { return t != o.t ? t > o.t : seq > o.seq; }
-  };
-  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> q_;
-  uint64_t next_ = 0;
-  int64_t now_ = 0;
-};
 
 struct ClientState {
   // Connection k's legs draw from their own seeds; connection 0 keeps the seeds of the
   // one-connection runs, so adding a link leaves the primary's draws as they were.
   ClientState(const ClientClock& c, const PathProfile& up_path, const PathProfile& down_path,
-              uint64_t seed, int links)
+              uint64_t seed, int links, Loop* loop)
       : clock(c) {
     for (int k = 0; k < std::max(links, 1); ++k) {
       const uint64_t offset = 7919 * static_cast<uint64_t>(k);
-      up.emplace_back(up_path, seed * 2 + 11 + offset);
-      down.emplace_back(down_path, seed * 2 + 12 + offset);
+      up.emplace_back(up_path, seed * 2 + 11 + offset, loop);
+      down.emplace_back(down_path, seed * 2 + 12 + offset, loop);
     }
   }
   ClientClock clock;
   ClockSync sync;
-  std::vector<Link> up;  // [0] the primary, then the links
+  // [0] the primary, then the links. Never resized after construction: their events hold
+  // pointers to them.
+  std::vector<Link> up;
   std::vector<Link> down;
   int64_t connect_us = 0;
   bool alive = true;
@@ -107,8 +52,8 @@ struct BatchInfo {
 };
 
 struct SenderState {
-  SenderState(const SenderSpec& s, uint64_t seed, const StamperOptions& so, int links)
-      : spec(s), client(s.clock, s.up, s.down, seed, links), stamper(so) {}
+  SenderState(const SenderSpec& s, uint64_t seed, const StamperOptions& so, int links, Loop* loop)
+      : spec(s), client(s.clock, s.up, s.down, seed, links, loop), stamper(so) {}
   const SenderSpec& spec;
   ClientState client;
   uint64_t session_id = 0;
@@ -136,12 +81,12 @@ class Simulation {
  public:
   explicit Simulation(const Scenario& sc)
       : sc_(sc),
-        receiver_(sc.receiver.clock, sc.receiver.up, sc.receiver.down, sc.seed * 1000 + 7,
-                  sc.links),
+        receiver_(sc.receiver.clock, sc.receiver.up, sc.receiver.down, sc.seed * 1000 + 7, sc.links,
+                  &loop_),
         jb_(&receiver_.sync, sc.receiver.options) {
     for (size_t i = 0; i < sc.senders.size(); ++i) {
       senders_.push_back(std::make_unique<SenderState>(sc.senders[i], sc.seed * 1000 + 100 + i,
-                                                       sc.stamper, sc.links));
+                                                       sc.stamper, sc.links, &loop_));
       senders_.back()->session_id = 1000 + i;
     }
     end_us_ = sc.duration_us + kDrainUs;
@@ -205,13 +150,12 @@ class Simulation {
     if (!c->alive || loop_.now() > end_us_) return;
     const int64_t t1 = c->clock.Local(loop_.now());
     c->sync.OnPingSent(t1);
-    const int64_t at_server = c->up[0].Send(loop_.now());
-    loop_.At(at_server, [this, c, t1, at_server] {
+    c->up[0].Send(loop_.now(), [this, c, t1] {
+      const int64_t at_server = loop_.now();
       const int64_t t2 = Server(at_server);
       const int64_t t3 = t2 + 50;
-      const int64_t back = c->down[0].Send(at_server + 50);
-      loop_.At(back, [this, c, t1, t2, t3, back] {
-        if (c->alive) c->sync.OnSample(t1, t2, t3, c->clock.Local(back));
+      c->down[0].Send(at_server + 50, [this, c, t1, t2, t3] {
+        if (c->alive) c->sync.OnSample(t1, t2, t3, c->clock.Local(loop_.now()));
       });
     });
     const int64_t delay = c->sync.NextPingDelay(t1);
@@ -301,8 +245,7 @@ class Simulation {
   void Transmit(SenderState* s, WireBatch b) {
     b.number = s->sent;
     for (Link& up : s->client.up) {
-      const int64_t at_server = up.Send(loop_.now() + 200);
-      loop_.At(at_server, [this, s, b]() mutable { ServerReceive(s, std::move(b)); });
+      up.Send(loop_.now() + 200, [this, s, b]() mutable { ServerReceive(s, std::move(b)); });
     }
   }
 
@@ -347,8 +290,7 @@ class Simulation {
 
   void Relay(SenderState* s, const RelayedBatch& rb) {
     for (Link& down : receiver_.down) {
-      const int64_t at_receiver = down.Send(loop_.now() + 100);
-      loop_.At(at_receiver, [this, s, rb] { Deliver(s, rb); });
+      down.Send(loop_.now() + 100, [this, s, rb] { Deliver(s, rb); });
     }
   }
 
@@ -414,6 +356,21 @@ class Simulation {
               &r.clock_within_bound);
     r.skew_error_ppm = SkewError(receiver_);
     r.stuck_notes = synth_.Sounding();
+    std::vector<const ClientState*> clients = {&receiver_};
+    for (auto& sp : senders_) clients.push_back(&sp->client);
+    for (const ClientState* c : clients) {
+      for (const auto* legs : {&c->up, &c->down}) {
+        for (const Link& l : *legs) {
+          const Link::Counters& k = l.counters();
+          r.tcp.segments += k.segments;
+          r.tcp.lost += k.lost;
+          r.tcp.rack += k.rack;
+          r.tcp.probes += k.probes;
+          r.tcp.timeouts += k.timeouts;
+          r.tcp.repair_us.insert(r.tcp.repair_us.end(), k.repair_us.begin(), k.repair_us.end());
+        }
+      }
+    }
     r.buffer_idle = jb_.Idle();
     for (auto& sp : senders_) {
       SenderState& s = *sp;
@@ -476,6 +433,22 @@ std::string Describe(const Scenario& sc, const Result& r) {
                 sc.name.c_str(), r.clock_p95_ms, r.clock_at_1s_ms, r.clock_max_ms, r.skew_error_ppm,
                 r.stuck_notes);
   s += buf;
+  if (r.tcp.lost > 0) {
+    // The same figures as tools/timing_harness/delay_line.py prints for a real path.
+    std::vector<double> ms;
+    for (int64_t us : r.tcp.repair_us) ms.push_back(static_cast<double>(us) / 1000);
+    std::snprintf(buf, sizeof(buf),
+                  "  tcp: %llu of %llu packets lost; retransmitted by RACK %llu, probes %llu, "
+                  "timeouts %llu; %zu repairs p10 %.1f p50 %.1f p90 %.1f max %.1f ms\n",
+                  static_cast<unsigned long long>(r.tcp.lost),
+                  static_cast<unsigned long long>(r.tcp.segments),
+                  static_cast<unsigned long long>(r.tcp.rack),
+                  static_cast<unsigned long long>(r.tcp.probes),
+                  static_cast<unsigned long long>(r.tcp.timeouts), ms.size(), Percentile(ms, 0.1),
+                  Percentile(ms, 0.5), Percentile(ms, 0.9),
+                  ms.empty() ? 0.0 : *std::max_element(ms.begin(), ms.end()));
+    s += buf;
+  }
   for (size_t i = 0; i < r.senders.size(); ++i) {
     std::snprintf(buf, sizeof(buf), "  sender %zu: ", i);
     s += buf;

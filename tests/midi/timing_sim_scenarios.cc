@@ -64,15 +64,29 @@ Scenario Lossy(double loss) {
   return sc;
 }
 
-Scenario PacketLoss(double loss) {
-  char name[64];
-  std::snprintf(name, sizeof(name), "packet loss %.1f%%, backoff, both legs", loss * 100);
+Scenario PacketLossFullRto(double loss) {
+  char name[80];
+  std::snprintf(name, sizeof(name), "packet loss %.1f%%, full RTO per loss, backoff, both legs",
+                loss * 100);
   Scenario sc = Base(name, 60000000);
   for (PathProfile* p :
        {&sc.receiver.down, &sc.receiver.up, &sc.senders[0].up, &sc.senders[0].down}) {
     p->loss = loss;
     p->rto_us = 260000;
     p->lossy_retransmissions = true;
+  }
+  return sc;
+}
+
+Scenario PacketLoss(double loss) {
+  char name[80];
+  std::snprintf(name, sizeof(name), "packet loss %.1f%%, Linux TCP recovery, both legs",
+                loss * 100);
+  Scenario sc = Base(name, 60000000);
+  for (PathProfile* p :
+       {&sc.receiver.down, &sc.receiver.up, &sc.senders[0].up, &sc.senders[0].down}) {
+    p->loss = loss;
+    p->recovery = LossRecovery::kTcp;
   }
   return sc;
 }
@@ -147,8 +161,10 @@ std::vector<Scenario> All() {
           StepChanges(),
           Lossy(0.005),
           Lossy(0.02),
+          PacketLossFullRto(0.01),
           PacketLoss(0.01),
           WithLinks(Lossy(0.005), 2),
+          WithLinks(PacketLossFullRto(0.01), 2),
           WithLinks(PacketLoss(0.01), 2),
           Unsynced(),
           KilledMidChord(true),

@@ -92,13 +92,12 @@ TEST(TimingSimTest, StallsOfOneRetransmissionLoseNoNoteAndLeaveNothingSounding) 
   }
 }
 
-// Issue 16's fifth scenario, the simulation's side of tools/timing_harness/real_loss.sh: 1 %
-// packet loss on every leg, retransmissions lost too and backed off (260 ms, 520 ms, ...).
-// Targets: dropped <= 0.5 %, nothing stuck; the target delay is not inflated by the stalls.
-// (IOI p99 <= 20 ms is out of reach for the reason given for stalls in docs/TIMING.md.)
-TEST(TimingSimTest, OnePercentPacketLossDropsAtMostHalfAPercentAndNothingSticks) {
+// The first packet loss model, kept for comparison (scenarios::PacketLossFullRto): every loss
+// stalls a full RTO (260 ms) and lost retransmissions back off (520 ms, ...). Dropped <= 0.5 %,
+// nothing stuck, the target delay not inflated by the stalls.
+TEST(TimingSimTest, FullRtoPacketLossDropsAtMostHalfAPercentAndNothingSticks) {
   const Result clean = sim::Run(scenarios::Reference());
-  const Scenario sc = scenarios::PacketLoss(0.01);
+  const Scenario sc = scenarios::PacketLossFullRto(0.01);
   const Result r = sim::Run(sc);
   SCOPED_TRACE(Describe(sc, r));
   const SenderResult& s = r.senders[0];
@@ -108,6 +107,26 @@ TEST(TimingSimTest, OnePercentPacketLossDropsAtMostHalfAPercentAndNothingSticks)
   EXPECT_LE(s.added_latency_ms, 40.0);
   EXPECT_EQ(r.stuck_notes, 0);
   EXPECT_TRUE(r.buffer_idle);
+}
+
+// Issue 16's fifth scenario, the simulation's side of tools/timing_harness/real_loss.sh: 1 %
+// of packets lost on every leg, repaired as Linux's TCP repairs them (scenarios::PacketLoss;
+// docs/TIMING.md compares the repair times with the kernel's on a real 30 +- 10 ms path).
+// On one connection every repair still bends the intervals into it: IOI p99 stays far above
+// 20 ms in every seed, which is what the linked connection below is for. Nothing sticks.
+TEST(TimingSimTest, TcpPacketLossOnOneConnectionMissesTheIoiTargetAndLeavesNothingSounding) {
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    Scenario sc = scenarios::PacketLoss(0.01);
+    sc.seed = seed;
+    const Result r = sim::Run(sc);
+    SCOPED_TRACE(Describe(sc, r));
+    const SenderResult& s = r.senders[0];
+    EXPECT_GT(r.tcp.lost, 0u);
+    EXPECT_GT(r.tcp.rack, 0u) << "most losses are followed by data and repaired by RACK";
+    EXPECT_GT(s.ioi_p99_ms, 20.0);
+    EXPECT_EQ(r.stuck_notes, 0);
+    EXPECT_TRUE(r.buffer_idle);
+  }
 }
 
 // Issue 16 with a linked connection (docs/PROTOCOL.md §16): every batch travels on two
@@ -131,14 +150,36 @@ TEST(TimingSimTest, LinkedConnectionsMeetTheStallTargetOneConnectionMisses) {
   EXPECT_TRUE(r.buffer_idle);
 }
 
-// 1 % packet loss with backoff on all eight legs: the links cut IOI p99 to well under half of
-// one connection's, lose nothing and leave nothing sounding, but p99 <= 20 ms is not reached:
-// here both copies are sometimes held at once (both down legs stalled around 19.4 s, both up
-// legs around 33.2 s), and each such overlap bends several intervals. See docs/TIMING.md.
-TEST(TimingSimTest, LinkedConnectionsUnderPacketLossHalveIoiP99AndLoseNothing) {
+// Issue 16's loss target with a linked connection, on eight seeds of the network: 1 % of the
+// packets of all eight legs lost and repaired as Linux repairs them. IOI p99 <= 20 ms, dropped
+// <= 0.5 %, nothing stuck, the target delay not inflated, added latency <= 40 ms.
+TEST(TimingSimTest, LinkedConnectionsMeetTheLossTargetUnderTcpPacketLoss) {
   const Result clean = sim::Run(scenarios::Reference());
-  const Result one = sim::Run(scenarios::PacketLoss(0.01));
-  const Scenario sc = scenarios::WithLinks(scenarios::PacketLoss(0.01), 2);
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    Scenario sc = scenarios::WithLinks(scenarios::PacketLoss(0.01), 2);
+    sc.seed = seed;
+    const Result r = sim::Run(sc);
+    SCOPED_TRACE(Describe(sc, r));
+    const SenderResult& s = r.senders[0];
+    EXPECT_GT(r.tcp.lost, 0u);
+    EXPECT_LE(s.ioi_p99_ms, 20.0);
+    EXPECT_LE(s.dropped_fraction, 0.005);
+    EXPECT_LE(s.target_median_ms, clean.senders[0].target_median_ms + 5);
+    EXPECT_LE(s.added_latency_ms, 40.0);
+    EXPECT_GT(s.ioi_pairs, 100u);
+    EXPECT_EQ(r.stuck_notes, 0);
+    EXPECT_TRUE(r.buffer_idle);
+  }
+}
+
+// The same with the full-RTO model: the links cut IOI p99 to well under half of one
+// connection's and lose nothing, but p99 <= 20 ms is not reached: both copies are sometimes
+// held at once (both down legs stalled around 19.4 s, both up legs around 33.2 s), and with
+// 260 ms stalls each overlap bends several intervals. See docs/TIMING.md.
+TEST(TimingSimTest, LinkedConnectionsUnderFullRtoPacketLossHalveIoiP99AndLoseNothing) {
+  const Result clean = sim::Run(scenarios::Reference());
+  const Result one = sim::Run(scenarios::PacketLossFullRto(0.01));
+  const Scenario sc = scenarios::WithLinks(scenarios::PacketLossFullRto(0.01), 2);
   const Result r = sim::Run(sc);
   SCOPED_TRACE(Describe(sc, r));
   const SenderResult& s = r.senders[0];
@@ -234,7 +275,8 @@ TEST(TimingSimTest, UnsyncedSenderIsRestampedAndStillPlays) {
 
 TEST(TimingSimTest, RunsAreDeterministic) {
   for (const Scenario& sc :
-       {scenarios::Lossy(0.02), scenarios::WithLinks(scenarios::PacketLoss(0.01), 2)}) {
+       {scenarios::Lossy(0.02), scenarios::WithLinks(scenarios::PacketLossFullRto(0.01), 2),
+        scenarios::WithLinks(scenarios::PacketLoss(0.01), 2)}) {
     EXPECT_EQ(Describe(sc, sim::Run(sc)), Describe(sc, sim::Run(sc)));
   }
 }
