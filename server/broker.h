@@ -84,6 +84,39 @@ struct PenaltyChange {
   bool lift = false;  // an unban or unmute: `penalty.until_unix_ms` is unused
 };
 
+// A change of a room's owner, settings or moderators (rooms across nodes,
+// docs/SCALE-OUT.md "Owner, settings and moderators across nodes"), written beside the
+// stream by the script call that sequences the event announcing it, so that the change
+// and its event share one order.
+struct RoomStateChange {
+  enum class Kind : uint8_t {
+    // A room object opened on this node and its first member joined: everything is
+    // written when nothing is kept, or when no other node has a live member in the room
+    // (the kept copy is then an earlier life's); otherwise the kept copy stays.
+    kOpen,
+    kSettings,         // `room` and `password_hash`
+    kOwner,            // `user` owns the room; the previous owner becomes a moderator
+    kAddModerator,     // `user`
+    kRemoveModerator,  // `user`
+  };
+  Kind kind = Kind::kSettings;
+  std::string user;                     // kOwner, kAdd/RemoveModerator; kOpen: the owner
+  std::string room;                     // kOpen, kSettings: serialized RoomInfo (name, type,
+                                        // settings as set, topic)
+  std::string password_hash;            // kOpen, kSettings ("" = no password)
+  std::vector<std::string> moderators;  // kOpen
+};
+
+// A room's owner, settings and moderators as kept beside its stream.
+struct KeptRoomState {
+  bool found = false;  // nothing kept (or malformed): the other fields are empty
+  std::string owner;
+  std::string room;  // serialized RoomInfo, as in RoomStateChange
+  std::string password_hash;
+  int64_t version = 0;  // counts the changes written (each script call's)
+  std::vector<std::string> moderators;
+};
+
 // What a publisher hands the broker: the event without its position.
 struct PublishRequest {
   proto::ClientMessage message;  // message_type stamped; `stream` unset
@@ -92,6 +125,8 @@ struct PublishRequest {
   ChatMark chat = ChatMark::kNone;
   // With a networked engine: the ban or mute this event announces, written with it.
   std::optional<PenaltyChange> penalty = std::nullopt;
+  // With a networked engine: the owner, settings or moderator change it announces.
+  std::optional<RoomStateChange> state = std::nullopt;
 };
 
 struct HistoryResult {
@@ -172,6 +207,7 @@ class Broker {
   using PresenceDone = std::function<void(std::vector<PresenceEntry>)>;
   using ChatDone = std::function<void(std::vector<Publication>)>;
   using PenaltiesDone = std::function<void(std::vector<KeptPenalty>)>;
+  using RoomStateDone = std::function<void(KeptRoomState)>;
 
   virtual ~Broker() = default;
 
@@ -212,6 +248,14 @@ class Broker {
   // on another node is refused here too. The in-process engine keeps none (its rooms hold
   // their own) and answers at once with nothing; so does a networked one that cannot ask.
   virtual void Penalties(const std::string& stream, PenaltiesDone done) {
+    (void)stream;
+    done({});
+  }
+
+  // The owner, settings and moderators kept with the stream (PublishRequest::state): a
+  // room opening on a node reads them, and reads them again when another node announces
+  // a change. The in-process engine keeps none and answers at once with nothing found.
+  virtual void RoomState(const std::string& stream, RoomStateDone done) {
     (void)stream;
     done({});
   }

@@ -124,11 +124,18 @@ int64_t Room::NextRoomTime() {
 }
 
 void Room::Join(const JoinRequest& req, bool password_ok) {
-  if (reading_chat_ || reading_presence_ || reading_penalties_) {
+  if (reading_chat_ || reading_presence_ || reading_penalties_ || reading_state_) {
     // The room just opened on this node: its joiner gets the earlier chat lines (and,
-    // across nodes, the members other nodes have, and is checked against the bans made
-    // there).
+    // across nodes, the members other nodes have, and is checked against the bans,
+    // owner, settings and password kept there).
     waiting_joins_.emplace_back(req, password_ok);
+    return;
+  }
+  // A create here of a room that other nodes have, or a join checked against a password
+  // another node's change has replaced since: joined as the room is, password asked.
+  if (((req.opened_room && adopted_at_open_) ||
+       (req.checked_hash && *req.checked_hash != password_hash_)) &&
+      host_->RejoinExisting(id_, req)) {
     return;
   }
   auto fail = [&](proto::ErrorCode code, const std::string& text) {
@@ -191,7 +198,22 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
   ShareMember(req.session, it->second);
   *info->mutable_user_info() = UserView(it->second);
   StampType(&joined);
-  Broadcast(joined, req.session, /*droppable=*/false);
+  // Across nodes the first join here writes this node's owner, settings and moderators
+  // unless the room lives on elsewhere; read back once sequenced (a creator on another
+  // node may have come first).
+  std::optional<RoomStateChange> open;
+  Broker::PublishDone reread = nullptr;
+  if (announce_open_ && SpansNodes()) {
+    open = SettingsChange();
+    open->kind = RoomStateChange::Kind::kOpen;
+    open->user = mod_.owner_id();
+    open->moderators = mod_.Moderators();
+    reread = [this, alive = std::weak_ptr<bool>(alive_)](const Publication&) {
+      if (!alive.expired()) ReadState(/*announce=*/true);
+    };
+  }
+  announce_open_ = false;
+  Broadcast(joined, req.session, /*droppable=*/false, reread, ChatMark::kNone, std::move(open));
 
   proto::ClientMessage resp;
   auto* r = resp.mutable_room_joined_response();
@@ -297,20 +319,6 @@ void Room::BroadcastSyntheticMidi(SessionId s, Member& m, std::string bytes) {
   Broadcast(out, s, /*droppable=*/false);
 }
 
-void Room::HandOwnership() {
-  // A persistent room keeps its registered owner while away. Otherwise the
-  // longest-present registered member inherits the room; guests only if nobody else.
-  if (persistent()) return;
-  const Member* best = nullptr;
-  for (const auto& [sid, m] : members_) {
-    if (IsOwner(m)) return;  // another session of the owner remains
-    bool better = !best || (best->user.is_guest() && !m.user.is_guest()) ||
-                  (best->user.is_guest() == m.user.is_guest() && m.join_order < best->join_order);
-    if (better) best = &m;
-  }
-  if (best) mod_.TransferOwnership(best->user.user_id()).IgnoreError();
-}
-
 void Room::Leave(SessionId session, const std::string& reason, const std::string& request_id) {
   auto it = members_.find(session);
   if (it == members_.end()) return;  // e.g. a leave that crossed a kick; nothing to undo
@@ -348,17 +356,9 @@ void Room::RemoveMember(MemberMap::iterator it, const std::string& reason,
   if (was_owner && !is_lobby() && !members_.empty()) {
     std::string before = mod_.owner_id();
     HandOwnership();
-    if (mod_.owner_id() != before) BroadcastInfo();
+    if (mod_.owner_id() != before) BroadcastInfo(OwnerChange());
   }
   if (members_.empty() && !is_lobby() && !persistent()) host_->RoomEmpty(id_);
-}
-
-void Room::BroadcastInfo() {
-  proto::ClientMessage updated;
-  *updated.mutable_room_updated()->mutable_room_info() = Info();
-  StampType(&updated);
-  Broadcast(updated, 0, /*droppable=*/false);
-  host_->RoomChanged(id_);
 }
 
 void Room::Chat(SessionId session, const std::string& text, proto::ChatMessageType type,
@@ -521,13 +521,16 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
   // completes after this returns, so the callback owns what it stamps: never a
   // reference to this frame's locals.
   auto stamped = std::make_shared<proto::ClientMessage>(updated);
-  Broadcast(updated, session, false, [stamped](const Publication& p) {
-    if (p.position.epoch.empty()) return;
-    proto::StreamPosition* pos = stamped->mutable_stream();
-    pos->set_epoch(p.position.epoch);
-    pos->set_offset(p.position.offset);
-    pos->set_server_time(p.server_time_us);
-  });
+  Broadcast(
+      updated, session, false,
+      [stamped](const Publication& p) {
+        if (p.position.epoch.empty()) return;
+        proto::StreamPosition* pos = stamped->mutable_stream();
+        pos->set_epoch(p.position.epoch);
+        pos->set_offset(p.position.offset);
+        pos->set_server_time(p.server_time_us);
+      },
+      ChatMark::kNone, SettingsChange());
   updated = *stamped;
   if (!persistent() && !was_persistent) {
     SendTo(session, updated, request_id);

@@ -71,6 +71,16 @@ class RoomHost {
     (void)req;
     return false;
   }
+  // A join that opened this room object (a create on this node) found, once the room read
+  // what other nodes keep of it, that the room already exists there: its password was
+  // never checked against that room's. The host handles it again as a join of the
+  // existing room (a create only: ALREADY_EXISTS). False when it does not (the join then
+  // goes on as it is).
+  virtual bool RejoinExisting(const std::string& room_id, const JoinRequest& req) {
+    (void)room_id;
+    (void)req;
+    return false;
+  }
   // The room has no members and should be dropped. Called last in a Room method; the
   // host must defer the destruction until that method has returned.
   virtual void RoomEmpty(const std::string& room_id) = 0;
@@ -104,6 +114,17 @@ struct JoinRequest {
   bool server_admin = false;
   bool server_moderator = false;
   std::string request_id;
+  // Rooms across nodes: this join opened the room object here (a create), so its password
+  // was not checked against the room as other nodes have it; `password` is what the user
+  // typed and `create_only` whether it was a create rather than a create-or-join, kept for
+  // RoomHost::RejoinExisting.
+  bool opened_room = false;
+  bool create_only = false;
+  std::string password;
+  // Rooms across nodes: the password hash the shard checked `password` against (set only
+  // there). A room whose hash changed since (another node's change, read while the join
+  // waited) hands the join back to be checked again (RoomHost::RejoinExisting).
+  std::optional<std::string> checked_hash;
 };
 
 // A moderation command's target as resolved outside the room, on shard 0: a user online
@@ -258,7 +279,9 @@ class Room final : public StreamSubscriber {
   void SystemLine(const std::string& text);
   void Result(SessionId s, const std::string& command, bool ok, std::vector<std::string> lines,
               const std::string& request_id);
-  void BroadcastInfo();
+  // RoomUpdated to everyone; `change`: the owner or settings change it announces, kept
+  // with the stream across nodes.
+  void BroadcastInfo(std::optional<RoomStateChange> change = std::nullopt);
   // Finds a member by user id or (case-insensitive) username.
   const Member* FindUser(const std::string& who) const;
   // The user id of someone the room's records know (banned, muted, moderator, owner) as
@@ -324,8 +347,10 @@ class Room final : public StreamSubscriber {
   // send the sender its own copy, with its request id, at the same position).
   // `chat`: what the event does to the chat lines kept for joiners (history_, and with
   // the stream: Broker::ChatLines); applied when the event is delivered, in offset order.
+  // `state`: across nodes, the owner, settings or moderator change the event announces.
   void Broadcast(proto::ClientMessage msg, SessionId exclude, bool droppable,
-                 const Broker::PublishDone& then = nullptr, ChatMark chat = ChatMark::kNone);
+                 const Broker::PublishDone& then = nullptr, ChatMark chat = ChatMark::kNone,
+                 std::optional<RoomStateChange> state = std::nullopt);
   // Applies `mark` of a delivered event (`msg`) to history_.
   void KeepChat(ChatMark mark, const proto::ClientMessage& msg);
   // The chat lines the stream kept before this room object opened (Broker::ChatLines),
@@ -379,6 +404,24 @@ class Room final : public StreamSubscriber {
   // that member's next event, flagged synthetic, stamped no earlier than its last one.
   void BroadcastSyntheticMidi(SessionId s, Member& m, std::string bytes);
   void HandOwnership();
+  // Owner, settings and moderators across nodes (room_state_nodes.cc; docs/SCALE-OUT.md,
+  // "Owner, settings and moderators across nodes"). What the stream keeps of them is read
+  // when the room opens here (joins wait) and again when another node announces a change
+  // (RoomUpdated); moderator and owner notices of other nodes apply at once.
+  void ReadState(bool announce = false);
+  void StateRead(KeptRoomState kept);
+  // Once every opening read is in: the kept state is the room's when another node has
+  // members in it now (else it is an earlier life's, and this node's is written by its
+  // first join, RoomStateChange::kOpen).
+  void SettleOpeningState();
+  // Takes `kept` as this room's owner, settings and moderators; false when malformed.
+  bool AdoptState(const KeptRoomState& kept);
+  // Another node's owner, settings or moderator change was delivered.
+  void RemoteStateChanged();
+  // name, type, settings and topic, as kept (RoomStateChange::room).
+  std::string StateBlob() const;
+  RoomStateChange SettingsChange() const;
+  RoomStateChange OwnerChange() const;
   // Records that server staff joined past the barriers named in `passed`.
   void AuditStaffEntry(const std::string& user_id, const std::vector<std::string>& passed,
                        int64_t now_ms);
@@ -437,6 +480,19 @@ class Room final : public StreamSubscriber {
   bool reading_chat_ = false;
   bool reading_presence_ = false;
   bool reading_penalties_ = false;
+  // Owner, settings and moderators across nodes (room_state_nodes.cc): a read of the kept
+  // state is out (joins wait); a change was delivered meanwhile (read again: the answer
+  // may predate it); the opening read's answer, until every opening read is in; whether
+  // the opening is settled, whether it took another node's state, whether the first join
+  // here writes kOpen; the version last taken.
+  bool reading_state_ = false;
+  bool state_changed_while_reading_ = false;
+  bool announce_read_ = false;
+  std::optional<KeptRoomState> opening_state_;
+  bool state_settled_ = true;
+  bool adopted_at_open_ = false;
+  bool announce_open_ = false;
+  int64_t state_version_ = 0;
   // Users whose ban or mute a delivered event changed while the opening read of the
   // kept ones was out: the event is as new as the read, or newer.
   std::set<std::string> penalties_while_reading_;

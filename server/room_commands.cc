@@ -419,8 +419,12 @@ void Room::ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
       // updates the target's badge from action + target; RoomUpdated carries only the owner,
       // and UserInfo roles arrive with the next RoomJoinedResponse or RoomSnapshot), and the
       // chat says it.
-      for (const auto& [sid, m] : members_) {
-        Notice(sid, action, rec, sid == session ? request_id : std::string());
+      // Across nodes the notice is a room event (ShareModeration), which every member on
+      // every node gets from the stream, and which carries the change to the kept state.
+      if (!shared) {
+        for (const auto& [sid, m] : members_) {
+          Notice(sid, action, rec, sid == session ? request_id : std::string());
+        }
       }
       if (cmd.kind == CommandKind::kMod) {
         SystemLine(target_name + " is now a room moderator (appointed by " + actor_name + ")");
@@ -433,7 +437,7 @@ void Room::ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
       break;
     case CommandKind::kTopic:
       topic_ = cmd.text;
-      BroadcastInfo();
+      BroadcastInfo(SettingsChange());
       break;
     case CommandKind::kClear: {
       proto::ClientMessage out;

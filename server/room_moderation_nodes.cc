@@ -6,8 +6,10 @@
 // room applies another node's notice when it is delivered: the ban or mute holds there
 // too, and the target's own node removes its sessions (kick, ban) or releases their notes
 // (mute) exactly as on one node. A room opening on a node reads the kept bans and mutes
-// beside its chat and presence reads, and its first joins wait for all three. None of
-// this runs with the in-process engine.
+// beside its chat and presence reads, and its first joins wait for all three. /mod,
+// /unmod and /owner notices are room events too, applied here when another node's
+// arrives (their change to the kept state: room_state_nodes.cc). None of this runs with
+// the in-process engine.
 // Same class, owner and thread as room.cc (the room's home shard).
 #include <optional>
 #include <string>
@@ -34,6 +36,7 @@ bool Room::ShareModeration(moderation::CommandKind kind, const moderation::Audit
   using moderation::CommandKind;
   if (!SpansNodes()) return false;
   std::optional<PenaltyChange> change;
+  std::optional<RoomStateChange> state;
   switch (kind) {
     case CommandKind::kKick:
       break;
@@ -49,8 +52,18 @@ bool Room::ShareModeration(moderation::CommandKind kind, const moderation::Audit
       change->penalty.until_unix_ms = rec.until_unix_ms;
       change->lift = kind == CommandKind::kUnban || kind == CommandKind::kUnmute;
       break;
+    case CommandKind::kMod:
+    case CommandKind::kUnmod:
+    case CommandKind::kOwner:
+      // Written to the kept state with the notice (room_state_nodes.cc).
+      state.emplace();
+      state->kind = kind == CommandKind::kMod     ? RoomStateChange::Kind::kAddModerator
+                    : kind == CommandKind::kUnmod ? RoomStateChange::Kind::kRemoveModerator
+                                                  : RoomStateChange::Kind::kOwner;
+      state->user = rec.target;
+      break;
     default:
-      return false;  // owner, moderators, topic: still per node ("Left to build")
+      return false;  // topic and clear go on the stream as RoomUpdated and ChatCleared
   }
   PublishRequest req;
   auto* n = req.message.mutable_moderation_notice();
@@ -62,6 +75,7 @@ bool Room::ShareModeration(moderation::CommandKind kind, const moderation::Audit
   n->set_until_unix_ms(rec.until_unix_ms);
   StampType(&req.message);
   req.penalty = std::move(change);
+  req.state = std::move(state);
   host_->broker()->Publish(id_, std::move(req), nullptr);
   return true;
 }
@@ -69,6 +83,20 @@ bool Room::ShareModeration(moderation::CommandKind kind, const moderation::Audit
 void Room::ApplyRemoteModeration(const proto::ModerationNotice& n) {
   const std::string& target = n.target_user_id();
   if (target.empty()) return;
+  // Owner and moderators: the same change here, at the notice's place in the stream.
+  switch (n.action()) {
+    case proto::MOD_APPOINT_MODERATOR:
+      mod_.AddModerator(target).IgnoreError();
+      return RemoteStateChanged();
+    case proto::MOD_REMOVE_MODERATOR:
+      mod_.RemoveModerator(target).IgnoreError();
+      return RemoteStateChanged();
+    case proto::MOD_TRANSFER_OWNERSHIP:
+      if (!is_lobby() && !mod_.IsOwner(target)) mod_.TransferOwnership(target).IgnoreError();
+      return RemoteStateChanged();
+    default:
+      break;
+  }
   const int64_t now_ms = host_->UnixMs();
   moderation::RoomPenalty penalty;
   penalty.user_id = target;

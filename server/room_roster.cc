@@ -45,6 +45,7 @@ bool RosterEvent(int type) {
     case proto::ClientMessage::PermissionsUpdated:
     case proto::ClientMessage::AvatarCommand:
     case proto::ClientMessage::ModerationNotice:  // room_moderation_nodes.cc
+    case proto::ClientMessage::RoomUpdated:       // room_state_nodes.cc
     case -1:                                      // not told by the peek: parsed to be sure
       return true;
     default:
@@ -166,6 +167,10 @@ void Room::ApplyRemote(const Publication& pub) {
       avatar->set_appearance(a.avatar_data().appearance());
       break;
     }
+    case proto::ClientMessage::kRoomUpdated:
+      // Another node's owner or settings change: the kept state is read again.
+      RemoteStateChanged();
+      break;
     case proto::ClientMessage::kModerationNotice:
       // May remove this node's last member (the room object then ends): nothing after.
       return ApplyRemoteModeration(m.moderation_notice());

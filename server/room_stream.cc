@@ -6,6 +6,7 @@
 // Same class, owner and thread as room.cc (the room's home shard).
 #include <map>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -41,6 +42,10 @@ void Room::OpenStream() {
     if (alive.expired()) return;
     PenaltiesRead(kept);
   });
+  // And its owner, settings and moderators (room_state_nodes.cc); lobbies have none.
+  if (is_lobby()) return;
+  state_settled_ = false;
+  ReadState();
 }
 
 Room::~Room() {
@@ -96,7 +101,8 @@ void Room::ChatLinesRead(const std::vector<Publication>& lines) {
 }
 
 void Room::RunWaitingJoins() {
-  if (reading_chat_ || reading_presence_ || reading_penalties_) return;
+  if (reading_chat_ || reading_presence_ || reading_penalties_ || reading_state_) return;
+  SettleOpeningState();
   std::vector<std::pair<JoinRequest, bool>> joins;
   joins.swap(waiting_joins_);
   for (const auto& [req, password_ok] : joins) Join(req, password_ok);
@@ -143,7 +149,8 @@ void Room::BroadcastFrame(const Frame& frame, SessionId exclude, bool droppable)
 }
 
 void Room::Broadcast(proto::ClientMessage msg, SessionId exclude, bool droppable,
-                     const Broker::PublishDone& then, ChatMark chat) {
+                     const Broker::PublishDone& then, ChatMark chat,
+                     std::optional<RoomStateChange> state) {
   Broker* b = host_->broker();
   // Droppable events (avatar moves, status) are ephemeral: only the latest matters and
   // backpressure may shed them, so they take no place in the stream (PROTOCOL.md §12).
@@ -159,6 +166,7 @@ void Room::Broadcast(proto::ClientMessage msg, SessionId exclude, bool droppable
   req.exclude = exclude;
   req.droppable = droppable;
   req.chat = chat;
+  if (b->SpansNodes()) req.state = std::move(state);
   // Delivery happens in OnPublication (the room subscribes to its own stream).
   b->Publish(id_, std::move(req), then);
 }

@@ -199,6 +199,7 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
                      uint64_t last_sequence) override;
   void RoomEmpty(const std::string& room_id) override;
   bool WalkOnFromLobby(const std::string& room_id, const JoinRequest& req) override;
+  bool RejoinExisting(const std::string& room_id, const JoinRequest& req) override;
   int64_t UnixMs() override;
   bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override;
   void RoomChanged(const std::string& room_id) override;

@@ -90,6 +90,13 @@ void Shard::HandleRoomRequest(RoomRequest req) {
       [[fallthrough]];
     case RoomRequest::kJoin: {
       if (!room) return fail(proto::NOT_FOUND, "no such room");
+      // Across nodes the room may yet take another node's password while this join is on
+      // its way (Room::RejoinExisting's case): the typed one is kept, with the hash it is
+      // checked against.
+      if (broker_->SpansNodes()) {
+        req.join.password = req.password;
+        req.join.checked_hash = room->password_hash();
+      }
       // Staff are not asked for the password: the room records that they passed it.
       if (!room->has_password() || staff) return room->Join(req.join, !room->has_password());
       if (req.password.empty()) return fail(proto::WRONG_PASSWORD, "this room needs a password");
@@ -135,6 +142,13 @@ void Shard::CreateRoom(RoomRequest req) {
                MakeFrame(MakeError(proto::PERMISSION_DENIED, "guests cannot register rooms",
                                    req.join.request_id)));
     return;
+  }
+  if (broker_->SpansNodes()) {
+    // The room may exist on another node, which this one learns only once the new room
+    // object has read what is kept of it (Room::RejoinExisting's case).
+    req.join.opened_room = true;
+    req.join.create_only = req.kind == RoomRequest::kCreate;
+    req.join.password = req.password;
   }
   auto room =
       std::make_unique<Room>(req.room_id, req.room_name, req.room_type, req.settings,
@@ -182,6 +196,26 @@ void Shard::RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanReco
   room->Restore(record, bans);
   hooks_->RoomChanged(record.room_id);  // an empty registered room is listed too
   rooms_.emplace(record.room_id, std::move(room));
+}
+
+bool Shard::RejoinExisting(const std::string& room_id, const JoinRequest& join) {
+  if (join.create_only) {
+    JoinFailed(join.session, room_id,
+               MakeFrame(MakeError(proto::ALREADY_EXISTS, "a room with that name exists",
+                                   join.request_id)));
+    return true;
+  }
+  RoomRequest req;
+  req.kind = RoomRequest::kJoin;
+  req.room_id = room_id;
+  req.password = join.password;
+  req.join = join;
+  req.join.opened_room = false;
+  req.join.password.clear();
+  req.join.checked_hash.reset();
+  // Queued: the room is inside its join loop.
+  Post([this, req = std::move(req)]() mutable { HandleRoomRequest(std::move(req)); });
+  return true;
 }
 
 bool Shard::WalkOnFromLobby(const std::string& room_id, const JoinRequest& req) {

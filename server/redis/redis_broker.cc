@@ -230,8 +230,8 @@ void RedisBroker::Publish(const std::string& stream, PublishRequest req, Publish
     MarkRefused(stream);
     return;
   }
-  batches_[stream].push_back(
-      {EncodeWireRequest(origin_, req), req.chat, std::move(done), std::move(req.penalty)});
+  batches_[stream].push_back({EncodeWireRequest(origin_, req), req.chat, std::move(done),
+                              std::move(req.penalty), std::move(req.state)});
   if (flush_posted_) return;
   flush_posted_ = true;
   // Everything published in this loop turn goes in one script call per room.
@@ -268,9 +268,14 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
   }
   const std::string bans = BansKey(stream);
   const std::string mutes = MutesKey(stream);
-  // The batch's ban and mute changes, three arguments each (kind, end, user id), before
-  // the events: the script applies them in the same atomic step that sequences those.
-  std::vector<std::string> changes;
+  const std::string state = StateKey(stream);
+  const std::string mods = ModsKey(stream);
+  const std::string presence = PresenceKey(stream);
+  // The batch's ban and mute changes, three arguments each (kind, end, user id), after
+  // their count; then its owner, settings and moderator changes, six each, after theirs;
+  // all before the events: the script applies them in the same atomic step that
+  // sequences those.
+  std::vector<std::string> changes = {""};
   for (const Pending& e : batch) {
     if (!e.penalty) continue;
     const KeptPenalty& k = e.penalty->penalty;
@@ -279,16 +284,23 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
     changes.push_back(k.until_unix_ms == 0 ? "+inf" : std::to_string(k.until_unix_ms));
     changes.push_back(k.user_id);
   }
-  const std::string change_count = std::to_string(changes.size() / 3);
-  std::vector<std::string_view> args = {meta,   log,    chat, bans,  mutes,    channel,     epoch,
-                                        maxlen, age_ms, ttl,  marks, chat_max, change_count};
+  changes[0] = std::to_string((changes.size() - 1) / 3);
+  const size_t state_at = changes.size();
+  changes.emplace_back();
+  for (const Pending& e : batch) {
+    if (e.state) AppendStateArgs(*e.state, &changes);
+  }
+  changes[state_at] = std::to_string((changes.size() - state_at - 1) / 6);
+  std::vector<std::string_view> args = {meta,   log,    chat,     bans,    mutes,
+                                        state,  mods,   presence, channel, epoch,
+                                        maxlen, age_ms, ttl,      marks,   chat_max};
   for (const std::string& c : changes) args.push_back(c);
   for (const Pending& e : batch) args.push_back(e.wire);
   auto shared = std::make_shared<std::vector<Pending>>(std::move(batch));
   const size_t n = shared->size();
   ++stats_.script_calls;
   const bool sent =
-      RunScript(p, kPublish, std::move(args), 5, [this, stream, shared](const redisReply* r) {
+      RunScript(p, kPublish, std::move(args), 8, [this, stream, shared](const redisReply* r) {
         OnBatchSequenced(stream, std::move(*shared), r);
       });
   if (!sent) {

@@ -10,6 +10,8 @@
 //     every call of the turn leaves in one write per primary (hiredis's buffer).
 //   * Room bans and mutes (PublishRequest::penalty) are written by the script call that
 //     sequences the event announcing them: two sorted sets per room, score = the end.
+//   * So are a room's owner, settings and moderators (PublishRequest::state): a hash and
+//     a set per room, read back by RoomState.
 //   * Top() is this engine's view: the last position it delivered or was told by Redis
 //     (a room's first Subscribe asks for it).
 //   * RemoveStream forgets the room here only: other nodes may still use the stream, so
@@ -99,6 +101,8 @@ class RedisBroker final : public Broker {
   bool SpansNodes() const override { return true; }
   // ZRANGE of the room's bans and mutes (kept by the publish script).
   void Penalties(const std::string& stream, PenaltiesDone done) override;
+  // HGETALL of the room's state hash and SMEMBERS of its moderators (redis_room_state.cc).
+  void RoomState(const std::string& stream, RoomStateDone done) override;
   void SetPresence(const std::string& stream, const PresenceEntry& entry) override;
   void RemovePresence(const std::string& stream, SessionId session) override;
   void RemoveOtherPresence(const std::string& stream, const std::string& origin,
@@ -136,7 +140,11 @@ class RedisBroker final : public Broker {
     ChatMark chat = ChatMark::kNone;
     PublishDone done;
     std::optional<PenaltyChange> penalty;  // written by the same script call
+    std::optional<RoomStateChange> state;  // so is this
   };
+  // The six publish-script arguments of `change` (redis_scripts.h), appended to `out`
+  // (redis_room_state.cc).
+  void AppendStateArgs(const RoomStateChange& change, std::vector<std::string>* out) const;
   struct Stream {
     std::vector<StreamSubscriber*> subscribers;
     StreamPosition top;

@@ -16,7 +16,8 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('HGET', KEYS[1], 'time') or '0')
 if now < last then now = last end
 local changes = tonumber(ARGV[8])
-local base = 8 + 3 * changes
+local states = tonumber(ARGV[9 + 3 * changes])
+local base = 9 + 3 * changes + 6 * states
 local n = #ARGV - base
 local kept = false
 local first = redis.call('HINCRBY', KEYS[1], 'offset', n) - n + 1
@@ -56,6 +57,45 @@ if changes > 0 then
 end
 redis.call('EXPIRE', KEYS[4], ARGV[5])
 redis.call('EXPIRE', KEYS[5], ARGV[5])
+for j = 0, states - 1 do
+  local at = 10 + 3 * changes + 6 * j
+  local kind, user = ARGV[at], ARGV[at + 1]
+  local write = kind == 'n' or redis.call('HEXISTS', KEYS[6], 'room') == 1
+  if not write then
+    -- nothing kept (a Redis that lost its data): a change alone is no state
+  elseif kind == 'n' then
+    if redis.call('HEXISTS', KEYS[6], 'room') == 1 then
+      local prefix = ARGV[at + 5] .. ':'
+      local all = redis.call('HGETALL', KEYS[8])
+      for i = 1, #all, 2 do
+        local expires = tonumber(string.match(all[i + 1], '^(%d+):'))
+        if string.sub(all[i], 1, #prefix) ~= prefix and expires and expires > ms then
+          write = false
+        end
+      end
+    end
+    if write then
+      redis.call('DEL', KEYS[7])
+      redis.call('HSET', KEYS[6], 'owner', user, 'room', ARGV[at + 2], 'password_hash',
+                 ARGV[at + 3])
+      for id in string.gmatch(ARGV[at + 4], '[^\n]+') do redis.call('SADD', KEYS[7], id) end
+    end
+  elseif kind == 's' then
+    redis.call('HSET', KEYS[6], 'room', ARGV[at + 2], 'password_hash', ARGV[at + 3])
+  elseif kind == 'o' then
+    local old = redis.call('HGET', KEYS[6], 'owner')
+    redis.call('HSET', KEYS[6], 'owner', user)
+    redis.call('SREM', KEYS[7], user)
+    if old and old ~= '' and old ~= user then redis.call('SADD', KEYS[7], old) end
+  elseif kind == '+' then
+    redis.call('SADD', KEYS[7], user)
+  elseif kind == '-' then
+    redis.call('SREM', KEYS[7], user)
+  end
+  if write then redis.call('HINCRBY', KEYS[6], 'version', 1) end
+end
+redis.call('EXPIRE', KEYS[6], ARGV[5])
+redis.call('EXPIRE', KEYS[7], ARGV[5])
 if kept then
   redis.call('LTRIM', KEYS[3], -tonumber(ARGV[7]), -1)
   redis.call('EXPIRE', KEYS[3], ARGV[5])
@@ -171,6 +211,8 @@ std::string ChatKey(std::string_view room) { return Tagged(room, ":chat"); }
 std::string PresenceKey(std::string_view room) { return Tagged(room, ":presence"); }
 std::string BansKey(std::string_view room) { return Tagged(room, ":bans"); }
 std::string MutesKey(std::string_view room) { return Tagged(room, ":mutes"); }
+std::string StateKey(std::string_view room) { return Tagged(room, ":state"); }
+std::string ModsKey(std::string_view room) { return Tagged(room, ":mods"); }
 std::string Channel(std::string_view room) { return Tagged(room, ""); }
 std::string ResumeKey(std::string_view key) {
   std::string k = "tutti:resume:{";

@@ -13,17 +13,26 @@ namespace tutti::server::redis {
 //   KEYS[1] the room's meta hash (epoch, offset, time), KEYS[2] its history stream,
 //   KEYS[3] its chat list (the kept lines' wire events, oldest first), KEYS[4] and
 //   KEYS[5] its bans and mutes (sorted sets: user id, score = the end in unix ms, +inf
-//   for permanent);
+//   for permanent), KEYS[6] its state hash (owner, room: a serialized RoomInfo,
+//   password_hash, version), KEYS[7] its moderators (a set of user ids), KEYS[8] its
+//   presence hash (read only);
 //   ARGV[1] the room's channel, ARGV[2] an epoch to start when the hash is new,
 //   ARGV[3] the history's entry bound (MAXLEN ~), ARGV[4] its age bound in ms (MINID ~),
 //   ARGV[5] the keys' TTL in seconds, ARGV[6] one ChatMark digit per event (0 none,
 //   1 keep: RPUSH, 2 clear: DEL), ARGV[7] the chat list's bound (LTRIM),
 //   ARGV[8] the number c of ban and mute changes, then 3 x c arguments (kind: b ban,
-//   B unban, m mute, M unmute; the end or +inf; the user id), then one wire request per
-//   event (stream_wire.h). The changes are applied in the same atomic step that
-//   sequences the events (a change and the event announcing it share one order); ended
-//   entries are dropped when something changes, and both sets expire with the room's
-//   other keys.
+//   B unban, m mute, M unmute; the end or +inf; the user id), then the number s of
+//   owner, settings and moderator changes and 6 x s arguments (kind: n open, s settings,
+//   o owner, + add moderator, - remove moderator; a user id; the serialized RoomInfo; the
+//   password hash; the moderators, newline-separated; the publishing engine), then one
+//   wire request per event (stream_wire.h). The changes are applied in the same atomic
+//   step that sequences the events (a change and the event announcing it share one
+//   order); ended bans and mutes are dropped when something changes, and the sets and
+//   the state hash expire with the room's other keys. An open writes everything (the
+//   moderators replaced) when no state is kept or when no other engine has a live entry
+//   in the presence hash (the kept state is an earlier life's), and nothing otherwise;
+//   the other kinds change a kept state only (alone they would make a partial one);
+//   every change written bumps `version`.
 // Returns {epoch, first offset, server time in µs}. The time is Redis's TIME, never
 // below the last one given in this epoch.
 extern const std::string_view kPublishScript;
@@ -84,6 +93,8 @@ std::string ChatKey(std::string_view room);
 std::string PresenceKey(std::string_view room);
 std::string BansKey(std::string_view room);   // sorted set: user id -> end (ms, +inf)
 std::string MutesKey(std::string_view room);  // the same for mutes
+std::string StateKey(std::string_view room);  // hash: owner, room, password_hash, version
+std::string ModsKey(std::string_view room);   // set: the room moderators' user ids
 std::string Channel(std::string_view room);
 // The key of a resume token's state (its own hash tag: spread over the primaries).
 std::string ResumeKey(std::string_view key);

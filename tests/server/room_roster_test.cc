@@ -21,60 +21,10 @@
 #include "server/moderation/command_parser.h"
 #include "server/room.h"
 #include "tests/server/broker_room_host.h"
+#include "tests/server/spanning_broker.h"
 
 namespace tutti::server {
 namespace {
-
-// The in-process engine, saying its streams span nodes (so rooms keep a roster).
-class SpanningBroker : public Broker {
- public:
-  SpanningBroker(const Clock* clock, HistoryLimits limits) : inner_(clock, limits) {}
-  bool SpansNodes() const override { return true; }
-  void Publish(const std::string& s, PublishRequest r, PublishDone d) override {
-    if (r.penalty) changes.push_back(*r.penalty);
-    inner_.Publish(s, std::move(r), std::move(d));
-  }
-  void Subscribe(const std::string& s, StreamSubscriber* sub) override { inner_.Subscribe(s, sub); }
-  void Unsubscribe(const std::string& s, StreamSubscriber* sub) override {
-    inner_.Unsubscribe(s, sub);
-  }
-  StreamPosition Top(const std::string& s) override { return inner_.Top(s); }
-  void History(const std::string& s, const StreamPosition& since, HistoryDone d) override {
-    inner_.History(s, since, std::move(d));
-  }
-  void RemoveStream(const std::string& s) override { inner_.RemoveStream(s); }
-  void ChatLines(const std::string& s, ChatDone d) override { inner_.ChatLines(s, std::move(d)); }
-  void SetPresence(const std::string& s, const PresenceEntry& e) override {
-    inner_.SetPresence(s, e);
-  }
-  void RemovePresence(const std::string& s, SessionId id) override { inner_.RemovePresence(s, id); }
-  void RemoveOtherPresence(const std::string&, const std::string& origin, SessionId id) override {
-    removed_other.push_back(origin + ":" + std::to_string(id));
-  }
-  void Presence(const std::string& s, PresenceDone d) override { inner_.Presence(s, std::move(d)); }
-  // The bans and mutes kept with the stream: `kept`, answered at once, or when
-  // AnswerPenalties is called while `hold_penalties` is set.
-  void Penalties(const std::string&, PenaltiesDone d) override {
-    if (hold_penalties) {
-      held_penalties = std::move(d);
-      return;
-    }
-    d(kept);
-  }
-  void AnswerPenalties() {
-    PenaltiesDone d = std::move(held_penalties);
-    if (d) d(kept);
-  }
-
-  std::vector<std::string> removed_other;
-  std::vector<PenaltyChange> changes;  // written with a published event
-  std::vector<KeptPenalty> kept;
-  bool hold_penalties = false;
-  PenaltiesDone held_penalties;
-
- private:
-  InProcessBroker inner_;
-};
 
 using Host = BrokerRoomHost<SpanningBroker>;
 

@@ -1,0 +1,163 @@
+// Room, its owner-and-settings side: who owns the room and how ownership is handed on,
+// RoomUpdated, and, with a networked engine, the room's owner, settings (name, type,
+// settings, topic, password hash) and moderators kept beside the stream so that every
+// node's room object holds the same (docs/SCALE-OUT.md, "Owner, settings and moderators
+// across nodes"). A change is written by the script call that sequences the event
+// announcing it (RoomStateChange); a room object that opens on a node reads the kept
+// state before its first joins run, takes it when the room lives on elsewhere, and
+// otherwise writes its own with its first join (the first creator wins: the script keeps
+// a state another node's live members use, and the room reads back what was kept). Another
+// node's /mod, /unmod and /owner apply from their notice (room_moderation_nodes.cc); its
+// RoomUpdated makes the room read the kept state again, joins waiting meanwhile, since
+// the event does not carry the password hash. With the in-process engine only the first
+// part runs.
+// Same class, owner and thread as room.cc (the room's home shard).
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "server/envelope.h"
+#include "server/room.h"
+
+namespace tutti::server {
+
+void Room::HandOwnership() {
+  // A persistent room keeps its registered owner while away. Otherwise the
+  // longest-present registered member inherits the room; guests only if nobody else.
+  if (persistent()) return;
+  const Member* best = nullptr;
+  for (const auto& [sid, m] : members_) {
+    if (IsOwner(m)) return;  // another session of the owner remains
+    bool better = !best || (best->user.is_guest() && !m.user.is_guest()) ||
+                  (best->user.is_guest() == m.user.is_guest() && m.join_order < best->join_order);
+    if (better) best = &m;
+  }
+  if (best) mod_.TransferOwnership(best->user.user_id()).IgnoreError();
+}
+
+void Room::BroadcastInfo(std::optional<RoomStateChange> change) {
+  proto::ClientMessage updated;
+  *updated.mutable_room_updated()->mutable_room_info() = Info();
+  StampType(&updated);
+  Broadcast(updated, 0, /*droppable=*/false, nullptr, ChatMark::kNone, std::move(change));
+  host_->RoomChanged(id_);
+}
+
+std::string Room::StateBlob() const {
+  // The settings as set (Info() shows max_users capped by the server's limit).
+  proto::RoomInfo info;
+  info.set_room_id(id_);
+  info.set_room_name(name_);
+  info.set_room_type(type_);
+  *info.mutable_settings() = settings_;
+  info.set_topic(topic_);
+  return info.SerializeAsString();
+}
+
+RoomStateChange Room::SettingsChange() const {
+  RoomStateChange c;
+  c.kind = RoomStateChange::Kind::kSettings;
+  c.room = StateBlob();
+  c.password_hash = password_hash_;
+  return c;
+}
+
+RoomStateChange Room::OwnerChange() const {
+  RoomStateChange c;
+  c.kind = RoomStateChange::Kind::kOwner;
+  c.user = mod_.owner_id();
+  return c;
+}
+
+void Room::ReadState(bool announce) {
+  Broker* b = host_->broker();
+  if (b == nullptr || is_lobby()) return;
+  announce_read_ = announce_read_ || announce;
+  if (reading_state_) {
+    // One read at a time; the one out may predate what asked for this one.
+    state_changed_while_reading_ = true;
+    return;
+  }
+  reading_state_ = true;
+  b->RoomState(id_, [this, alive = std::weak_ptr<bool>(alive_)](KeptRoomState kept) {
+    if (alive.expired()) return;
+    StateRead(std::move(kept));
+  });
+}
+
+void Room::StateRead(KeptRoomState kept) {
+  reading_state_ = false;
+  if (state_changed_while_reading_) {
+    // A change was delivered while this read was out: the answer may be older than it.
+    state_changed_while_reading_ = false;
+    ReadState();
+    return;
+  }
+  if (!state_settled_) {
+    opening_state_ = std::move(kept);  // settled once the presence read is in too
+  } else if (kept.found && kept.version != state_version_) {
+    // Reads on one link are answered in order and each is asked after the change that
+    // called for it, so this is at least as new as what this room holds. (Not `>`: a
+    // Redis that lost its data counts again from 1.)
+    const bool took = AdoptState(kept);
+    // A creator here that another node's came before (the kOpen read back): the members
+    // here were shown this node's view, so they are told.
+    if (took && announce_read_ && !members_.empty()) BroadcastInfo();
+  }
+  announce_read_ = false;
+  RunWaitingJoins();
+}
+
+void Room::SettleOpeningState() {
+  if (state_settled_ || !opening_state_) return;
+  state_settled_ = true;
+  KeptRoomState kept = std::move(*opening_state_);
+  opening_state_.reset();
+  // Kept, and members on other nodes now: that is the room, whoever created it here.
+  // Kept with nobody elsewhere: the room emptied everywhere and this is a new life of
+  // it (as on one node, where an emptied room is gone), so this node's state is written
+  // by its first join instead (the script checks again that nobody else is live).
+  adopted_at_open_ = kept.found && !remote_.empty() && AdoptState(kept);
+  announce_open_ = !adopted_at_open_;
+}
+
+bool Room::AdoptState(const KeptRoomState& kept) {
+  proto::RoomInfo info;
+  if (!info.ParseFromString(kept.room) || !proto::RoomType_IsValid(info.room_type()) ||
+      info.room_type() == proto::LOBBY) {
+    return false;
+  }
+  state_version_ = kept.version;
+  name_ = info.room_name();
+  type_ = info.room_type();
+  settings_ = info.settings();
+  topic_ = info.topic();
+  password_hash_ = kept.password_hash;
+  if (!kept.owner.empty() && !mod_.IsOwner(kept.owner)) {
+    mod_.TransferOwnership(kept.owner).IgnoreError();
+  }
+  const std::set<std::string> mods(kept.moderators.begin(), kept.moderators.end());
+  for (const std::string& m : mod_.Moderators()) {
+    if (!mods.count(m)) mod_.RemoveModerator(m).IgnoreError();
+  }
+  for (const std::string& m : mods) {
+    if (!mod_.IsModerator(m)) mod_.AddModerator(m).IgnoreError();
+  }
+  // Whoever may no longer play is silenced at every listener, as an Update does.
+  for (auto& [sid, m] : members_) {
+    if (!MayPlay(m)) ReleaseHeldNotes(sid, m);
+  }
+  host_->RoomChanged(id_);
+  return true;
+}
+
+void Room::RemoteStateChanged() {
+  host_->RoomChanged(id_);
+  // Owner and moderators already changed (from the notice); the rest, and the password
+  // hash no event carries, come from the kept state. Joins wait for it.
+  ReadState();
+}
+
+}  // namespace tutti::server

@@ -1,0 +1,346 @@
+// A room's owner, settings and moderators across nodes (docs/SCALE-OUT.md, "Owner,
+// settings and moderators across nodes"), driven without Redis: a real in-process engine
+// behind SpanningBroker, which records the state changes handed with each publish and
+// answers the reads of the kept state when the test says. A room that opens while the
+// room lives on another node takes the kept owner, settings, password and moderators
+// before its first join runs (and hands a create back as a join); a stale copy (nobody
+// elsewhere) gives way to this node's, written by its first join; a creator that another
+// node's came before takes that one's; another node's /mod and /owner apply at once, and
+// its RoomUpdated makes the room read the state again with joins waiting; the changes
+// made here are handed to the engine with the event announcing them.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/envelope.h"
+#include "server/moderation/command_parser.h"
+#include "server/room.h"
+#include "tests/server/broker_room_host.h"
+#include "tests/server/spanning_broker.h"
+
+namespace tutti::server {
+namespace {
+
+// The room test host, also recording the joins handed back as joins of the existing room.
+class Host : public BrokerRoomHost<SpanningBroker> {
+ public:
+  bool RejoinExisting(const std::string&, const JoinRequest& req) override {
+    rejoined.push_back(req);
+    return true;
+  }
+  std::vector<JoinRequest> rejoined;
+};
+
+constexpr SessionId kAnn = 1 << 8;
+constexpr SessionId kBob = 7 << 8;
+constexpr SessionId kCay = 11 << 8;
+constexpr SessionId kZed = 13 << 8;  // another node's member
+
+JoinRequest Req(SessionId s, const std::string& user, bool opened = false) {
+  JoinRequest r;
+  r.session = s;
+  r.user.set_user_id(user);
+  r.user.set_username(user);
+  r.user.set_is_member(true);
+  r.opened_room = opened;
+  return r;
+}
+
+// The room as a create by `owner` on this node makes it.
+std::unique_ptr<Room> Make(Host* host, const ServerConfig* config, const std::string& owner) {
+  proto::RoomSettings settings;
+  settings.set_allow_chat(true);
+  settings.set_max_users(10);
+  return std::make_unique<Room>("jam", "Jam", proto::PUBLIC, settings, "", owner, config, host);
+}
+
+// What another node keeps of the room: owned by zed, private, at most `max_users`, a
+// password, moderator mo, a topic.
+KeptRoomState Kept(int64_t version = 3, int max_users = 3) {
+  proto::RoomInfo info;
+  info.set_room_name("Jam");
+  info.set_room_type(proto::PRIVATE);
+  info.mutable_settings()->set_max_users(max_users);
+  info.mutable_settings()->set_allow_chat(true);
+  info.set_topic("scales");
+  KeptRoomState k;
+  k.found = true;
+  k.owner = "zed";
+  k.room = info.SerializeAsString();
+  k.password_hash = "hash-of-zeds-password";
+  k.version = version;
+  k.moderators = {"mo"};
+  return k;
+}
+
+PresenceEntry Elsewhere() {
+  PresenceEntry e;
+  e.session = kZed;
+  e.user_id = "zed";
+  e.user.set_user_id("zed");
+  e.user.set_username("zed");
+  e.user.set_session_id(kZed);
+  e.origin = "nodeA";
+  return e;
+}
+
+void FromNode(Room& room, proto::ClientMessage msg) {
+  StampType(&msg);
+  Publication pub;
+  pub.frame = MakeFrame(msg);
+  pub.origin = "nodeA";
+  room.OnPublication("jam", pub);
+}
+
+proto::ClientMessage NoticeOf(proto::ModerationAction action, const std::string& target) {
+  proto::ClientMessage m;
+  auto* n = m.mutable_moderation_notice();
+  n->set_action(action);
+  n->set_room_id("jam");
+  n->set_target_user_id(target);
+  n->set_actor_user_id("zed");
+  return m;
+}
+
+moderation::ParsedCommand Cmd(const std::string& line) {
+  auto parsed = moderation::ParseCommand(line);
+  EXPECT_TRUE(parsed.ok()) << line;
+  return parsed.ok() ? *parsed : moderation::ParsedCommand();
+}
+
+proto::ErrorCode LastError(Host& host, SessionId s) {
+  if (host.direct[s].empty() || !host.direct[s].back().has_error_message()) {
+    return proto::ERROR_CODE_UNSPECIFIED;
+  }
+  return host.direct[s].back().error_message().code();
+}
+
+TEST(RoomStateNodesTest, ARoomOpeningWhileItLivesElsewhereTakesTheKeptState) {
+  ServerConfig config;
+  Host host;
+  host.engine().state = Kept();
+  host.engine().others = {Elsewhere()};
+  host.engine().hold_state = true;
+  auto room = Make(&host, &config, "ann");  // ann created it here
+
+  // Her create waits for the read; then the room is zed's, as kept.
+  room->Join(Req(kAnn, "ann", /*opened=*/true), true);
+  EXPECT_TRUE(host.direct[kAnn].empty());
+  host.engine().AnswerState();
+  EXPECT_EQ(room->owner_id(), "zed");
+  const proto::RoomInfo info = room->Info();
+  EXPECT_EQ(info.room_type(), proto::PRIVATE);
+  EXPECT_EQ(info.settings().max_users(), 3);
+  EXPECT_EQ(info.topic(), "scales");
+  EXPECT_EQ(room->password_hash(), "hash-of-zeds-password");
+  // Her create is handed back as a join of the existing room (its password is asked).
+  ASSERT_EQ(host.rejoined.size(), 1u);
+  EXPECT_EQ(host.rejoined[0].session, kAnn);
+  EXPECT_FALSE(room->IsMember(kAnn));
+  // The state stays as kept: nothing is written over it.
+  EXPECT_TRUE(host.engine().states.empty());
+
+  // A join as the host makes it then (the password checked): mo is a moderator here.
+  room->Join(Req(kBob, "mo"), true);
+  ASSERT_TRUE(room->IsMember(kBob));
+  room->Join(Req(kCay, "cay"), true);
+  ASSERT_TRUE(room->IsMember(kCay));
+  room->Command(kBob, Cmd("/kick cay"), "k");
+  EXPECT_FALSE(room->IsMember(kCay)) << "mo is no moderator here";
+}
+
+TEST(RoomStateNodesTest, AStaleKeptStateGivesWayToTheFirstJoinHere) {
+  ServerConfig config;
+  Host host;
+  host.engine().state = Kept();  // nobody is in the room on another node
+  host.engine().hold_state = true;
+  auto room = Make(&host, &config, "ann");
+
+  room->Join(Req(kAnn, "ann", /*opened=*/true), true);
+  host.engine().hold_state = true;
+  host.engine().AnswerState();
+  ASSERT_TRUE(room->IsMember(kAnn));
+  EXPECT_TRUE(host.rejoined.empty());
+  EXPECT_EQ(room->owner_id(), "ann");
+  EXPECT_FALSE(room->has_password());
+  // Her join writes this room's state (kOpen), owner ann.
+  ASSERT_EQ(host.engine().states.size(), 1u);
+  const RoomStateChange& open = host.engine().states[0];
+  EXPECT_EQ(open.kind, RoomStateChange::Kind::kOpen);
+  EXPECT_EQ(open.user, "ann");
+  proto::RoomInfo written;
+  ASSERT_TRUE(written.ParseFromString(open.room));
+  EXPECT_EQ(written.settings().max_users(), 10);
+  EXPECT_EQ(written.room_type(), proto::PUBLIC);
+  // Read back once sequenced: what the script kept (hers, since nobody else was live).
+  KeptRoomState hers;
+  hers.found = true;
+  hers.owner = "ann";
+  hers.room = open.room;
+  hers.version = 4;
+  host.engine().state = hers;
+  host.engine().AnswerState();
+  EXPECT_EQ(room->owner_id(), "ann");
+  EXPECT_EQ(room->Info().settings().max_users(), 10);
+}
+
+TEST(RoomStateNodesTest, ACreatorThatAnotherNodesCameBeforeTakesThatOne) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");  // nothing kept yet
+  const int reads = host.engine().state_reads;
+  room->Join(Req(kAnn, "ann", /*opened=*/true), true);
+  ASSERT_TRUE(room->IsMember(kAnn));
+  ASSERT_EQ(host.engine().states.size(), 1u);
+  EXPECT_EQ(host.engine().states[0].kind, RoomStateChange::Kind::kOpen);
+  // Her kOpen was sequenced after zed's on another node (the script kept zed's): the
+  // room reads it back and takes it, and tells its members.
+  EXPECT_EQ(host.engine().state_reads, reads + 1);
+  host.engine().state = Kept(1);
+  host.fanned.clear();
+  // The read back already ran (answered inline with nothing new); another node's
+  // RoomUpdated makes it read again and find zed's.
+  proto::ClientMessage updated;
+  updated.mutable_room_updated()->mutable_room_info()->set_room_id("jam");
+  FromNode(*room, updated);
+  EXPECT_EQ(room->owner_id(), "zed");
+  EXPECT_EQ(room->Info().settings().max_users(), 3);
+}
+
+TEST(RoomStateNodesTest, TheReadAfterTheFirstJoinTakesTheWinnersStateAndSaysSo) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");
+  host.engine().hold_state = true;
+  host.engine().AnswerState();  // the opening read: nothing kept
+  host.engine().hold_state = true;
+  room->Join(Req(kAnn, "ann", /*opened=*/true), true);
+  ASSERT_TRUE(room->IsMember(kAnn));
+  host.fanned.clear();
+  host.engine().state = Kept(1);
+  host.engine().AnswerState();  // the read after her kOpen: zed's came first
+  EXPECT_EQ(room->owner_id(), "zed");
+  bool told = false;
+  for (const auto& f : host.fanned) {
+    if (f.msg.has_room_updated() && f.msg.room_updated().room_info().owner_id() == "zed") {
+      told = true;
+    }
+  }
+  EXPECT_TRUE(told) << "ann's view was not corrected";
+}
+
+TEST(RoomStateNodesTest, AnotherNodesModeratorAndOwnerNoticesApplyHere) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");
+  room->Join(Req(kAnn, "ann", true), true);
+  room->Join(Req(kBob, "bob"), true);
+  room->Join(Req(kCay, "cay"), true);
+
+  FromNode(*room, NoticeOf(proto::MOD_APPOINT_MODERATOR, "bob"));
+  room->Command(kBob, Cmd("/kick cay"), "k");
+  EXPECT_FALSE(room->IsMember(kCay)) << "bob's appointment did not apply here";
+
+  FromNode(*room, NoticeOf(proto::MOD_TRANSFER_OWNERSHIP, "bob"));
+  EXPECT_EQ(room->owner_id(), "bob");
+  // Ann, the owner before, is a moderator now, and no longer changes settings.
+  proto::UpdateRoomCommand update;
+  update.mutable_settings()->set_max_users(4);
+  host.direct[kAnn].clear();
+  room->Update(kAnn, update, "", "u");
+  EXPECT_EQ(LastError(host, kAnn), proto::PERMISSION_DENIED);
+
+  FromNode(*room, NoticeOf(proto::MOD_REMOVE_MODERATOR, "ann"));
+  room->Join(Req(kCay, "cay"), true);
+  host.direct[kAnn].clear();
+  room->Command(kAnn, Cmd("/kick cay"), "k2");
+  EXPECT_EQ(LastError(host, kAnn), proto::PERMISSION_DENIED);
+  EXPECT_TRUE(room->IsMember(kCay));
+}
+
+TEST(RoomStateNodesTest, AnotherNodesRoomUpdatedIsReadBackBeforeTheNextJoin) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");
+  room->Join(Req(kAnn, "ann", true), true);
+  room->Join(Req(kBob, "bob"), true);
+
+  // Another node made the room private, for two, with a password.
+  host.engine().state = Kept(7, 2);
+  host.engine().hold_state = true;
+  proto::ClientMessage updated;
+  updated.mutable_room_updated()->mutable_room_info()->set_room_id("jam");
+  FromNode(*room, updated);
+  room->Join(Req(kCay, "cay"), true);
+  EXPECT_TRUE(host.direct[kCay].empty()) << "the join did not wait for the read";
+  host.engine().AnswerState();
+  EXPECT_EQ(LastError(host, kCay), proto::ROOM_FULL);
+  EXPECT_EQ(room->password_hash(), "hash-of-zeds-password");
+  EXPECT_EQ(room->Info().room_type(), proto::PRIVATE);
+}
+
+TEST(RoomStateNodesTest, AJoinCheckedAgainstAReplacedPasswordIsCheckedAgain) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");
+  room->Join(Req(kAnn, "ann", true), true);
+
+  // Another node set a password; cay's join was let through by her shard against none.
+  host.engine().state = Kept(7);
+  host.engine().hold_state = true;
+  proto::ClientMessage updated;
+  updated.mutable_room_updated()->mutable_room_info()->set_room_id("jam");
+  FromNode(*room, updated);
+  JoinRequest cay = Req(kCay, "cay");
+  cay.checked_hash = "";
+  room->Join(cay, /*password_ok=*/true);
+  host.engine().AnswerState();
+  EXPECT_FALSE(room->IsMember(kCay));
+  ASSERT_EQ(host.rejoined.size(), 1u) << "the join was not checked again";
+  EXPECT_EQ(host.rejoined[0].session, kCay);
+  // One checked against the password the room has now goes on.
+  JoinRequest bob = Req(kBob, "bob");
+  bob.checked_hash = "hash-of-zeds-password";
+  room->Join(bob, true);
+  EXPECT_TRUE(room->IsMember(kBob));
+}
+
+TEST(RoomStateNodesTest, ChangesHereAreHandedOnWithTheirEvent) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");
+  room->Join(Req(kAnn, "ann", true), true);
+  room->Join(Req(kBob, "bob"), true);
+  host.engine().states.clear();
+
+  proto::UpdateRoomCommand update;
+  update.mutable_settings()->set_max_users(4);
+  update.set_set_password(true);
+  room->Update(kAnn, update, "new-hash", "u");
+  room->Command(kAnn, Cmd("/mod bob"), "m");
+  room->Command(kAnn, Cmd("/unmod bob"), "um");
+  room->Command(kAnn, Cmd("/topic jazz"), "t");
+  room->Command(kAnn, Cmd("/owner bob"), "o");
+
+  using Kind = RoomStateChange::Kind;
+  const auto& s = host.engine().states;
+  ASSERT_EQ(s.size(), 5u);
+  EXPECT_EQ(s[0].kind, Kind::kSettings);
+  EXPECT_EQ(s[0].password_hash, "new-hash");
+  proto::RoomInfo written;
+  ASSERT_TRUE(written.ParseFromString(s[0].room));
+  EXPECT_EQ(written.settings().max_users(), 4);
+  EXPECT_EQ(s[1].kind, Kind::kAddModerator);
+  EXPECT_EQ(s[1].user, "bob");
+  EXPECT_EQ(s[2].kind, Kind::kRemoveModerator);
+  EXPECT_EQ(s[3].kind, Kind::kSettings);
+  ASSERT_TRUE(written.ParseFromString(s[3].room));
+  EXPECT_EQ(written.topic(), "jazz");
+  EXPECT_EQ(s[4].kind, Kind::kOwner);
+  EXPECT_EQ(s[4].user, "bob");
+}
+
+}  // namespace
+}  // namespace tutti::server

@@ -1,0 +1,102 @@
+// SpanningBroker: the in-process stream engine (a real InProcessBroker) behind a wrapper
+// that says its streams span nodes, for the unit tests of rooms across nodes
+// (room_roster_test, room_state_nodes_test): rooms then keep a roster, share moderation
+// and keep their owner, settings and moderators with the stream. It records the ban,
+// mute and room-state changes handed with each publish, and answers the reads of what is
+// kept (bans and mutes, room state, other nodes' presence) from fields the test sets, at
+// once or when the test says (hold_*). Test code only; the test's thread. Header only.
+#ifndef TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
+#define TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "server/broker.h"
+#include "server/memory_broker.h"
+
+namespace tutti::server {
+
+// The in-process engine, saying its streams span nodes (so rooms keep a roster).
+class SpanningBroker : public Broker {
+ public:
+  SpanningBroker(const Clock* clock, HistoryLimits limits) : inner_(clock, limits) {}
+  bool SpansNodes() const override { return true; }
+  void Publish(const std::string& s, PublishRequest r, PublishDone d) override {
+    if (r.penalty) changes.push_back(*r.penalty);
+    if (r.state) states.push_back(*r.state);
+    inner_.Publish(s, std::move(r), std::move(d));
+  }
+  void Subscribe(const std::string& s, StreamSubscriber* sub) override { inner_.Subscribe(s, sub); }
+  void Unsubscribe(const std::string& s, StreamSubscriber* sub) override {
+    inner_.Unsubscribe(s, sub);
+  }
+  StreamPosition Top(const std::string& s) override { return inner_.Top(s); }
+  void History(const std::string& s, const StreamPosition& since, HistoryDone d) override {
+    inner_.History(s, since, std::move(d));
+  }
+  void RemoveStream(const std::string& s) override { inner_.RemoveStream(s); }
+  void ChatLines(const std::string& s, ChatDone d) override { inner_.ChatLines(s, std::move(d)); }
+  void SetPresence(const std::string& s, const PresenceEntry& e) override {
+    inner_.SetPresence(s, e);
+  }
+  void RemovePresence(const std::string& s, SessionId id) override { inner_.RemovePresence(s, id); }
+  void RemoveOtherPresence(const std::string&, const std::string& origin, SessionId id) override {
+    removed_other.push_back(origin + ":" + std::to_string(id));
+  }
+  // This node's entries (the inner engine's), then `others` (other nodes' members).
+  void Presence(const std::string& s, PresenceDone d) override {
+    inner_.Presence(s, [this, d = std::move(d)](std::vector<PresenceEntry> e) {
+      e.insert(e.end(), others.begin(), others.end());
+      d(std::move(e));
+    });
+  }
+  // The bans and mutes kept with the stream: `kept`, answered at once, or when
+  // AnswerPenalties is called while `hold_penalties` is set.
+  void Penalties(const std::string&, PenaltiesDone d) override {
+    if (hold_penalties) {
+      held_penalties = std::move(d);
+      return;
+    }
+    d(kept);
+  }
+  void AnswerPenalties() {
+    PenaltiesDone d = std::move(held_penalties);
+    if (d) d(kept);
+  }
+
+  // The owner, settings and moderators kept: `state`, answered at once, or when
+  // AnswerState is called while `hold_state` is set.
+  void RoomState(const std::string&, RoomStateDone d) override {
+    ++state_reads;
+    if (hold_state) {
+      held_state = std::move(d);
+      return;
+    }
+    d(state);
+  }
+  void AnswerState() {
+    RoomStateDone d = std::move(held_state);
+    held_state = nullptr;
+    if (d) d(state);
+  }
+
+  std::vector<std::string> removed_other;
+  std::vector<PresenceEntry> others;
+  std::vector<RoomStateChange> states;  // written with a published event
+  KeptRoomState state;
+  bool hold_state = false;
+  RoomStateDone held_state;
+  int state_reads = 0;
+  std::vector<PenaltyChange> changes;  // written with a published event
+  std::vector<KeptPenalty> kept;
+  bool hold_penalties = false;
+  PenaltiesDone held_penalties;
+
+ private:
+  InProcessBroker inner_;
+};
+
+}  // namespace tutti::server
+
+#endif  // TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
