@@ -418,6 +418,10 @@ class Room final : public StreamSubscriber {
   bool AdoptState(const KeptRoomState& kept);
   // Another node's owner, settings or moderator change was delivered.
   void RemoteStateChanged();
+  // After OnResync (events were missed): the kept state, bans and mutes and the presence
+  // are read again and, when `replace` (the epoch went on), replace what the room holds (a
+  // persistent room's bans are only added to); joins wait for the reads.
+  void RereadAfterResync(bool replace);
   // name, type, settings and topic, as kept (RoomStateChange::room).
   std::string StateBlob() const;
   RoomStateChange SettingsChange() const;
@@ -496,6 +500,11 @@ class Room final : public StreamSubscriber {
   // Users whose ban or mute a delivered event changed while the opening read of the
   // kept ones was out: the event is as new as the read, or newer.
   std::set<std::string> penalties_while_reading_;
+  // The read out is a resynchronisation's: it replaces rather than adds (RereadAfterResync).
+  bool replace_penalties_ = false;
+  bool replace_roster_ = false;
+  // Other nodes' sessions that joined (or were re-keyed) while a presence read was out.
+  std::set<SessionId> joined_while_reading_;
   std::vector<std::pair<JoinRequest, bool>> waiting_joins_;
   // Rooms across nodes: the members other nodes have in the room, by session id (ids are
   // unique across nodes), with the engine that announced them; from their events and

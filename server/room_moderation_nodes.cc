@@ -12,6 +12,7 @@
 // the in-process engine.
 // Same class, owner and thread as room.cc (the room's home shard).
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,6 +52,8 @@ bool Room::ShareModeration(moderation::CommandKind kind, const moderation::Audit
       change->penalty.user_id = rec.target;
       change->penalty.until_unix_ms = rec.until_unix_ms;
       change->lift = kind == CommandKind::kUnban || kind == CommandKind::kUnmute;
+      // As new as a read of the kept ones that is out now (its answer may predate it).
+      if (reading_penalties_) penalties_while_reading_.insert(rec.target);
       break;
     case CommandKind::kMod:
     case CommandKind::kUnmod:
@@ -153,6 +156,26 @@ void Room::ApplyRemoteModeration(const proto::ModerationNotice& n) {
 
 void Room::PenaltiesRead(const std::vector<KeptPenalty>& kept) {
   const int64_t now_ms = host_->UnixMs();
+  if (replace_penalties_ && !persistent()) {
+    // After a resynchronisation: what this room holds and Redis no longer keeps was lifted
+    // (or never sequenced) while events were missed. Not in a persistent room, whose bans
+    // restored from its store need not be in Redis.
+    std::set<std::string> bans, mutes;
+    for (const KeptPenalty& k : kept) {
+      (k.kind == KeptPenalty::Kind::kBan ? bans : mutes).insert(k.user_id);
+    }
+    for (const moderation::RoomPenalty& p : mod_.ListBans(now_ms)) {
+      if (!bans.count(p.user_id) && !penalties_while_reading_.count(p.user_id)) {
+        mod_.Unban(p.user_id).IgnoreError();
+      }
+    }
+    for (const moderation::RoomPenalty& p : mod_.ListMutes(now_ms)) {
+      if (!mutes.count(p.user_id) && !penalties_while_reading_.count(p.user_id)) {
+        mod_.Unmute(p.user_id).IgnoreError();
+      }
+    }
+  }
+  replace_penalties_ = false;
   for (const KeptPenalty& k : kept) {
     // A change delivered during the read is at least as new as what the read found.
     if (penalties_while_reading_.count(k.user_id)) continue;

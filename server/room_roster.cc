@@ -10,6 +10,7 @@
 // room_moderation_nodes.cc. None of this runs with the in-process engine.
 // Same class, owner and thread as room.cc (the room's home shard).
 #include <iterator>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -86,6 +87,7 @@ void Room::ApplyRemote(const Publication& pub) {
       if (sid == 0 || members_.count(sid)) break;
       remote_[sid] = {u, pub.origin};
       left_while_reading_.erase(sid);
+      if (reading_presence_) joined_while_reading_.insert(sid);
       break;
     }
     case proto::ClientMessage::kUserLeftRoom: {
@@ -123,6 +125,7 @@ void Room::ApplyRemote(const Publication& pub) {
         r.user.set_reconnecting(false);
         r.origin = pub.origin;
         remote_[sid] = std::move(r);
+        if (reading_presence_) joined_while_reading_.insert(sid);
       } else if (reading_presence_) {
         left_while_reading_.insert(previous);  // the read may still list the old session
       }
@@ -181,6 +184,20 @@ void Room::ApplyRemote(const Publication& pub) {
 }
 
 void Room::PresenceRead(const std::vector<PresenceEntry>& entries) {
+  if (replace_roster_) {
+    // After a resynchronisation: a roster member with no live entry left while events
+    // were missed (one that joined during the read is newer than the read).
+    std::set<SessionId> live;
+    for (const PresenceEntry& e : entries) {
+      if (!e.origin.empty() && !e.expired) live.insert(e.session);
+    }
+    for (auto it = remote_.begin(); it != remote_.end();) {
+      const bool gone = !live.count(it->first) && !joined_while_reading_.count(it->first);
+      it = gone ? remote_.erase(it) : std::next(it);
+    }
+  }
+  replace_roster_ = false;
+  joined_while_reading_.clear();
   for (const PresenceEntry& e : entries) {
     if (e.origin.empty() || members_.count(e.session)) continue;  // this node's own
     if (e.expired) {

@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "server/envelope.h"
 #include "server/room.h"
@@ -151,6 +152,32 @@ bool Room::AdoptState(const KeptRoomState& kept) {
   }
   host_->RoomChanged(id_);
   return true;
+}
+
+void Room::RereadAfterResync(bool replace) {
+  Broker* b = host_->broker();
+  if (b == nullptr || !b->SpansNodes()) return;
+  // Owner, settings and moderators (lobbies have none); this node's members are told
+  // when they changed.
+  ReadState(/*announce=*/true);
+  // Bans and mutes, replacing what the room holds (a missed lift too), and the roster.
+  // Joins wait for all of them, as at the opening.
+  if (!reading_penalties_) {
+    reading_penalties_ = true;
+    replace_penalties_ = replace;
+    b->Penalties(id_, [this, alive = std::weak_ptr<bool>(alive_)](std::vector<KeptPenalty> k) {
+      if (alive.expired()) return;
+      PenaltiesRead(k);
+    });
+  }
+  if (!reading_presence_) {
+    reading_presence_ = true;
+    replace_roster_ = replace;
+    b->Presence(id_, [this, alive = std::weak_ptr<bool>(alive_)](std::vector<PresenceEntry> e) {
+      if (alive.expired()) return;
+      PresenceRead(e);
+    });
+  }
 }
 
 void Room::RemoteStateChanged() {

@@ -132,6 +132,11 @@ void Room::OnResync(const std::string&, const StreamPosition& top, const std::st
   StampType(&out);
   const Frame frame = MakeFrame(out);
   for (const auto& [sid, m] : members_) host_->SendToSession(sid, frame);
+  // Across nodes, what this room holds of other nodes' doing came from the events, and
+  // some were missed: read it again (room_state_nodes.cc).
+  // A new epoch means Redis lost what it kept (or let it expire): then nothing is
+  // dropped for not being kept.
+  RereadAfterResync(/*replace=*/reason != "epoch changed");
 }
 
 void Room::SetPosition(proto::StreamPosition* out) const {

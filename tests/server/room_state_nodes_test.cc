@@ -7,7 +7,9 @@
 // elsewhere) gives way to this node's, written by its first join; a creator that another
 // node's came before takes that one's; another node's /mod and /owner apply at once, and
 // its RoomUpdated makes the room read the state again with joins waiting; the changes
-// made here are handed to the engine with the event announcing them.
+// made here are handed to the engine with the event announcing them; after a
+// resynchronisation (events missed) the room reads the state, the bans and mutes and the
+// presence again and replaces what it held.
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,6 +39,7 @@ constexpr SessionId kAnn = 1 << 8;
 constexpr SessionId kBob = 7 << 8;
 constexpr SessionId kCay = 11 << 8;
 constexpr SessionId kZed = 13 << 8;  // another node's member
+constexpr SessionId kDan = 17 << 8;
 
 JoinRequest Req(SessionId s, const std::string& user, bool opened = false) {
   JoinRequest r;
@@ -340,6 +343,69 @@ TEST(RoomStateNodesTest, ChangesHereAreHandedOnWithTheirEvent) {
   EXPECT_EQ(written.topic(), "jazz");
   EXPECT_EQ(s[4].kind, Kind::kOwner);
   EXPECT_EQ(s[4].user, "bob");
+}
+
+TEST(RoomStateNodesTest, AfterAResyncTheKeptStateIsReadAgainAndShown) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");
+  room->Join(Req(kAnn, "ann", true), true);
+  // Zed took the room over on another node while this one missed the events.
+  host.engine().state = Kept(9);
+  host.engine().others = {Elsewhere()};
+  host.fanned.clear();
+  room->OnResync("jam", {}, "events missed");
+  EXPECT_EQ(room->owner_id(), "zed");
+  EXPECT_EQ(room->password_hash(), "hash-of-zeds-password");
+  bool told = false;
+  for (const auto& f : host.fanned) {
+    if (f.msg.has_room_updated() && f.msg.room_updated().room_info().owner_id() == "zed") {
+      told = true;
+    }
+  }
+  EXPECT_TRUE(told) << "ann was not told";
+}
+
+TEST(RoomStateNodesTest, AfterAResyncMissedBansLiftsAndLeavesAreRepaired) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");
+  room->Join(Req(kAnn, "ann", true), true);
+  // Bob is on another node; cay was banned there (both seen).
+  proto::ClientMessage joined;
+  auto* u = joined.mutable_user_joined_room()->mutable_user_info();
+  u->set_user_id("bob");
+  u->set_username("bob");
+  u->set_session_id(kBob);
+  FromNode(*room, joined);
+  FromNode(*room, NoticeOf(proto::MOD_BAN, "cay"));
+  ASSERT_EQ(room->user_count(), 2u);
+
+  // Missed meanwhile: cay's unban, dan's ban, bob's leave and zed's join.
+  KeptPenalty dan;
+  dan.user_id = "dan";
+  host.engine().kept = {dan};
+  host.engine().others = {Elsewhere()};
+  host.engine().hold_penalties = true;
+  room->OnResync("jam", {}, "events missed");
+  // Joins wait for the reads.
+  room->Join(Req(kCay, "cay"), true);
+  EXPECT_TRUE(host.direct[kCay].empty());
+  host.engine().AnswerPenalties();
+  EXPECT_TRUE(room->IsMember(kCay)) << "the missed unban was not repaired";
+  room->Join(Req(kDan, "dan"), true);
+  EXPECT_EQ(LastError(host, kDan), proto::BANNED);
+  // The roster: bob gone, zed there (ann, cay and zed).
+  EXPECT_EQ(room->user_count(), 3u);
+
+  // A new epoch (Redis lost what it kept): nothing is dropped for not being kept.
+  host.engine().kept.clear();
+  host.engine().others.clear();
+  host.engine().hold_penalties = false;
+  room->OnResync("jam", {}, "epoch changed");
+  room->Join(Req(kDan + 1, "dan"), true);
+  EXPECT_EQ(LastError(host, kDan + 1), proto::BANNED);
+  EXPECT_EQ(room->user_count(), 3u);
 }
 
 }  // namespace
