@@ -5,6 +5,11 @@
 // once; a link cut by the network comes back while the session plays on over its primary;
 // a primary that drops gets its link ended by the server (4007), and after the resume the
 // client links again. Every wait is for a condition, bounded.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -42,8 +47,13 @@ bridge::LinkedConnectionOptions Quick() {
 // what the session's handling is given (the kept messages).
 class LinkedPeer {
  public:
-  LinkedPeer(TestServer& ts, std::string name)
-      : ts_(ts), name_(std::move(name)), linked_(&inbox_, NowUs, Quick()) {}
+  // `link_port`: where the link connects, when not the server itself.
+  LinkedPeer(TestServer& ts, std::string name, bridge::LinkedConnectionOptions options = Quick(),
+             uint16_t link_port = 0)
+      : ts_(ts),
+        name_(std::move(name)),
+        link_port_(link_port != 0 ? link_port : ts.port()),
+        linked_(&inbox_, NowUs, options) {}
   ~LinkedPeer() {
     pump_.reset();  // before the client it reads from
   }
@@ -52,7 +62,7 @@ class LinkedPeer {
     auto c = std::make_unique<client::Client>();
     if (!c->Connect("127.0.0.1", ts_.port(), ts_.Resource(spec)).ok) return false;
     primary_ = std::move(c);
-    linked_.OnPrimaryOpen(primary_.get(), "127.0.0.1", ts_.port(),
+    linked_.OnPrimaryOpen(primary_.get(), "127.0.0.1", link_port_,
                           [this](const std::string& token) -> absl::StatusOr<std::string> {
                             UserSpec link = Named(name_);
                             link.link_token = token;
@@ -115,6 +125,7 @@ class LinkedPeer {
  private:
   TestServer& ts_;
   std::string name_;
+  uint16_t link_port_;
   bridge::Inbox inbox_;
   std::unique_ptr<client::Client> primary_;
   std::unique_ptr<bridge::NetworkPump> pump_;
@@ -267,6 +278,38 @@ TEST_F(LinkedClientTest, ALostLinkComesBackAndAResumedSessionLinksAgain) {
       [&] { return bob_->HasChat("last", from) && bob_->linked().duplicates() > dups; }));
   EXPECT_EQ(bob_->Chats("back", from), 1);
   EXPECT_EQ(bob_->Chats("last", from), 1);
+}
+
+// A link whose connect hangs (a peer that takes the TCP connection and never answers the
+// upgrade, as a stalled path would) does not hold the owner's loop when the primary goes:
+// the connect is abandoned and OnPrimaryLost returns at once, not after the connect's
+// timeout (60 s here; the bound below is half of it, so only a wait for it can fail).
+TEST_F(LinkedClientTest, APrimaryLostWhileItsLinkConnectsDoesNotWaitForTheConnect) {
+  const int hole = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(hole, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(hole, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(hole, 8), 0);  // the kernel completes handshakes; nobody ever reads
+  ASSERT_EQ(getsockname(hole, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+
+  bridge::LinkedConnectionOptions slow = Quick();
+  slow.connect_timeout = 60s;
+  LinkedPeer carol(*ts_, "carol", slow, ntohs(addr.sin_port));
+  ASSERT_TRUE(carol.Open(Named("carol")));
+  ASSERT_TRUE(carol.primary().Send(JoinMsg("duo")));
+  ASSERT_TRUE(carol.TurnUntil([&] {
+    return carol.linked().state() == LinkedConnection::State::kConnecting;
+  })) << carol.linked().Describe(NowUs());
+
+  const auto start = std::chrono::steady_clock::now();
+  carol.linked().OnPrimaryLost();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s)
+      << "the owner's loop waited for the link's connect";
+  EXPECT_EQ(carol.linked().state(), LinkedConnection::State::kIdle);
+  close(hole);
 }
 
 }  // namespace

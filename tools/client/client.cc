@@ -85,6 +85,7 @@ struct Client::Impl {
   uint16_t close_code = 0;
   std::string close_reason;
   uint64_t undecodable = 0;
+  bool abandon = false;  // AbandonConnect: no Connect waits any more
 
   Impl() {
     ws.clear_access_channels(websocketpp::log::alevel::all);
@@ -166,17 +167,29 @@ ConnectResult Client::Connect(const std::string& host, uint16_t port, const std:
   std::string url = "ws://" + host + ":" + std::to_string(port) + resource;
   auto con = impl_->ws.get_connection(url, ec);
   if (ec) return ConnectResult{false, 0, ec.message()};
+  // websocketpp's own bound on the opening handshake (5 s by default) would otherwise end a
+  // longer wait early, or leave the attempt running after a shorter one.
+  con->set_open_handshake_timeout(static_cast<long>(timeout.count()));
+  const ConnectResult abandoned{false, 0, "connect abandoned"};
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->abandon) return abandoned;
     impl_->state = Impl::State::kConnecting;
     impl_->hdl = con->get_handle();
   }
   impl_->ws.connect(con);
   std::unique_lock<std::mutex> lock(impl_->mu);
-  bool done = impl_->cv.wait_for(lock, timeout,
-                                 [this] { return impl_->state != Impl::State::kConnecting; });
+  bool done = impl_->cv.wait_for(
+      lock, timeout, [this] { return impl_->state != Impl::State::kConnecting || impl_->abandon; });
+  if (impl_->state == Impl::State::kConnecting && impl_->abandon) return abandoned;
   if (!done) return ConnectResult{false, 0, "timed out"};
   return impl_->result;
+}
+
+void Client::AbandonConnect() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->abandon = true;
+  impl_->cv.notify_all();
 }
 
 bool Client::Send(proto::ServerMessage msg) {

@@ -1,7 +1,8 @@
 // Client: a small blocking WebSocket client for the Tutti protocol, used by tutti-cli
 // and by the integration tests. It owns one websocketpp client and the thread that runs
 // it; received messages queue up until the caller takes them. Every public method is
-// safe to call from the owning thread while the I/O thread runs; one owner only.
+// safe to call from the owning thread while the I/O thread runs; one owner only
+// (AbandonConnect excepted: any thread).
 #ifndef TUTTI_TOOLS_CLIENT_CLIENT_H_
 #define TUTTI_TOOLS_CLIENT_CLIENT_H_
 
@@ -32,9 +33,14 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Blocks until the connection is open or has failed (or the timeout passes).
+  // Blocks until the connection is open or has failed (or the timeout passes: the opening
+  // handshake is given the same bound).
   ConnectResult Connect(const std::string& host, uint16_t port, const std::string& resource,
                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // The one call another thread may make: a Connect under way (or the next one) returns at
+  // once, failed ("connect abandoned"), and what it started is ended with the Client. For an
+  // owner that must stop waiting for a connect running on a thread of its own.
+  void AbandonConnect();
 
   // Sends `msg` with its message_type derived from the oneof.
   bool Send(proto::ServerMessage msg);

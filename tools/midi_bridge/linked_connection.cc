@@ -168,7 +168,12 @@ void LinkedConnection::Fail(const std::string& why, int64_t now) {
 }
 
 void LinkedConnection::CloseLink() {
-  if (connect_thread_.joinable()) connect_thread_.join();
+  if (connect_thread_.joinable()) {
+    // A connect under way would hold the loop for up to its timeout: it is abandoned, and
+    // the thread returns at once.
+    link_->AbandonConnect();
+    connect_thread_.join();
+  }
   pump_.reset();  // before the client it reads from
   if (link_ && link_->is_open()) link_->Close(1000, "link closed");
   link_.reset();

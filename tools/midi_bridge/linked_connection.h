@@ -4,8 +4,8 @@
 //
 // What it does, for the client's owner loop: after the session joins a room or resumes, asks
 // the primary for a link token (ServerCommand LINK), opens the link with a fresh payload that
-// carries it (on a thread of its own: play never waits for a connect; only the primary's
-// loss and the destructor join one under way, bounded by its timeout), waits for its
+// carries it (on a thread of its own: play never waits for a connect; the primary's loss and
+// the destructor abandon one under way, whose thread then returns at once), waits for its
 // LinkStatus; numbers every outgoing MIDI batch (MidiMessage.sequence, one counter for the
 // client's life: the server's window is the session's and survives a resume) and sends it
 // on both connections; keeps the first copy of each room event from either connection
