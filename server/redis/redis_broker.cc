@@ -17,13 +17,6 @@
 #include "server/stream_log.h"
 
 namespace tutti::server::redis {
-namespace {
-
-const redisReply* Element(const redisReply* r, size_t i) {
-  return r != nullptr && r->type == REDIS_REPLY_ARRAY && i < r->elements ? r->element[i] : nullptr;
-}
-
-}  // namespace
 
 size_t RedisBroker::PrimaryOf(const std::string& room, const std::vector<RedisAddress>& primaries) {
   size_t best = 0;
@@ -166,11 +159,11 @@ void RedisBroker::CheckAfterOutage(Primary& p) {
     RunScript(p, kEnsureEpoch, {meta, log, fresh_epoch, ttl}, 2,
               [this, stream](const redisReply* r) {
                 auto it = streams_.find(stream);
-                const std::string_view epoch = ReplyString(Element(r, 0));
+                const std::string_view epoch = ReplyString(ReplyElement(r, 0));
                 int64_t offset = 0;
                 // A reply lost with the link: the next recovery checks again (outage still set).
                 if (it == streams_.end() || !it->second.outage || epoch.empty() ||
-                    !ReplyInteger(Element(r, 1), &offset)) {
+                    !ReplyInteger(ReplyElement(r, 1), &offset)) {
                   return;
                 }
                 Stream& s = it->second;
@@ -311,11 +304,11 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
 
 void RedisBroker::OnBatchSequenced(const std::string& stream, std::vector<Pending> batch,
                                    const redisReply* reply) {
-  const std::string_view epoch = ReplyString(Element(reply, 0));
+  const std::string_view epoch = ReplyString(ReplyElement(reply, 0));
   int64_t first = 0;
   int64_t time_us = 0;
-  if (ReplyIsError(reply) || epoch.empty() || !ReplyInteger(Element(reply, 1), &first) ||
-      !ReplyInteger(Element(reply, 2), &time_us)) {
+  if (ReplyIsError(reply) || epoch.empty() || !ReplyInteger(ReplyElement(reply, 1), &first) ||
+      !ReplyInteger(ReplyElement(reply, 2), &time_us)) {
     if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
       std::fprintf(stderr, "tutti: redis: publish to %s failed: %s\n", stream.c_str(),
                    std::string(ReplyString(reply)).c_str());
@@ -414,9 +407,10 @@ void RedisBroker::SeedTop(const std::string& stream) {
   PrimaryFor(stream).cmd.Command(
       {"HMGET", meta, "epoch", "offset"}, [this, stream](const redisReply* r) {
         auto it = streams_.find(stream);
-        const std::string_view epoch = ReplyString(Element(r, 0));
+        const std::string_view epoch = ReplyString(ReplyElement(r, 0));
         int64_t offset = 0;
-        if (it == streams_.end() || epoch.empty() || !ReplyInteger(Element(r, 1), &offset)) return;
+        if (it == streams_.end() || epoch.empty() || !ReplyInteger(ReplyElement(r, 1), &offset))
+          return;
         // Only a stream this node has seen nothing of yet takes the seed: raising a known
         // top would drop the events still on their way through the channel.
         if (it->second.top.epoch.empty())
@@ -445,162 +439,6 @@ void RedisBroker::Unsubscribe(const std::string& stream, StreamSubscriber* subsc
 StreamPosition RedisBroker::Top(const std::string& stream) {
   auto it = streams_.find(stream);
   return it == streams_.end() ? StreamPosition{} : it->second.top;
-}
-
-void RedisBroker::History(const std::string& stream, const StreamPosition& since,
-                          HistoryDone done) {
-  ReadHistory(stream, since, std::make_shared<HistoryDone>(std::move(done)), 0);
-}
-
-bool RedisBroker::MatchDelivered(const std::string& stream, const StreamPosition& since,
-                                 HistoryResult* result, int attempt,
-                                 const std::shared_ptr<HistoryDone>& done) {
-  // The answer must end where this node's delivery stands, so that a caller that starts
-  // live delivery after it misses nothing and gets nothing twice (broker.h's order). The
-  // history and the channel are two links: Redis may have sequenced events the channel
-  // has not brought yet (they come live: cut), or the channel brought some sequenced
-  // after the history was read (read again; bounded, then a snapshot).
-  auto it = streams_.find(stream);
-  if (it == streams_.end() || it->second.top.epoch != result->top.epoch) return false;
-  const StreamPosition& delivered = it->second.top;
-  if (delivered.offset > result->top.offset) {
-    if (attempt < 3) {
-      ReadHistory(stream, since, done, attempt + 1);
-      return true;
-    }
-    result->recoverable = false;
-    result->publications.clear();
-    result->reason = "history trimmed";
-    return false;
-  }
-  if (delivered.offset < result->top.offset) {
-    if (delivered.offset < since.offset) return false;
-    result->publications.resize(
-        std::min<size_t>(result->publications.size(), delivered.offset - since.offset));
-    result->top = delivered;
-  }
-  return false;
-}
-
-void RedisBroker::ReadHistory(const std::string& stream, const StreamPosition& since,
-                              std::shared_ptr<HistoryDone> shared_done, int attempt) {
-  Primary& p = PrimaryFor(stream);
-  const std::string meta = MetaKey(stream);
-  const std::string log = LogKey(stream);
-  const std::string offset = std::to_string(since.offset);
-  const std::string max = std::to_string(options_.limits.max_events);
-  const bool sent = RunScript(p, kHistory, {meta, log, since.epoch, offset, max}, 2,
-                              [this, stream, since, shared_done, attempt](const redisReply* r) {
-                                HistoryResult result;
-                                int64_t top = 0;
-                                const std::string_view epoch = ReplyString(Element(r, 0));
-                                if (ReplyIsError(r) || !ReplyInteger(Element(r, 1), &top)) {
-                                  result.reason = "history unavailable";
-                                  return (*shared_done)(std::move(result));
-                                }
-                                result.top = {std::string(epoch), static_cast<uint64_t>(top)};
-                                if (epoch != since.epoch) {
-                                  result.reason = "epoch changed";
-                                  return (*shared_done)(std::move(result));
-                                }
-                                if (since.offset > result.top.offset) {
-                                  result.reason = "offset beyond the stream";
-                                  return (*shared_done)(std::move(result));
-                                }
-                                const size_t want = result.top.offset - since.offset;
-                                if (r->elements - 2 != want) {
-                                  result.reason = "history trimmed";
-                                  return (*shared_done)(std::move(result));
-                                }
-                                // The same bounds as the in-process engine, applied to what is
-                                // handed back.
-                                const int64_t oldest_allowed =
-                                    clock_->UnixMs() * 1000 - options_.limits.max_age_us;
-                                size_t bytes = 0;
-                                for (size_t i = 2; i < r->elements; ++i) {
-                                  WireEvent e;
-                                  if (!ParseWireEvent(ReplyString(r->element[i]), &e) ||
-                                      e.offset != since.offset + (i - 1)) {
-                                    ++stats_.malformed;
-                                    result.publications.clear();
-                                    result.reason = "history trimmed";
-                                    return (*shared_done)(std::move(result));
-                                  }
-                                  result.publications.push_back(ToPublication(e, origin_));
-                                  bytes += result.publications.back().frame->wire_size();
-                                }
-                                if (bytes > options_.limits.max_bytes ||
-                                    (!result.publications.empty() &&
-                                     result.publications.front().server_time_us < oldest_allowed)) {
-                                  result.publications.clear();
-                                  result.reason = "history trimmed";
-                                  return (*shared_done)(std::move(result));
-                                }
-                                result.recoverable = true;
-                                if (MatchDelivered(stream, since, &result, attempt, shared_done)) {
-                                  return;  // asked again
-                                }
-                                (*shared_done)(std::move(result));
-                              });
-  if (!sent) {
-    HistoryResult result;
-    result.top = Top(stream);
-    result.reason = "redis unavailable";
-    (*shared_done)(std::move(result));
-  }
-}
-
-void RedisBroker::ChatLines(const std::string& stream, ChatDone done) {
-  const bool sent = PrimaryFor(stream).cmd.Command(
-      {"LRANGE", ChatKey(stream), "0", "-1"}, [this, done](const redisReply* r) {
-        std::vector<Publication> lines;
-        if (r != nullptr && r->type == REDIS_REPLY_ARRAY) {
-          for (size_t i = 0; i < r->elements; ++i) {
-            WireEvent e;
-            if (!ParseWireEvent(ReplyString(r->element[i]), &e)) {
-              ++stats_.malformed;
-              continue;
-            }
-            lines.push_back(ToPublication(e, origin_));
-          }
-        }
-        done(std::move(lines));
-      });
-  if (!sent) done({});
-}
-
-void RedisBroker::Penalties(const std::string& stream, PenaltiesDone done) {
-  // Two reads on one link, answered in order: the second's answer completes it.
-  auto kept = std::make_shared<std::vector<KeptPenalty>>();
-  auto take = [this, kept](KeptPenalty::Kind kind, const redisReply* r) {
-    if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return;
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-      KeptPenalty k;
-      k.kind = kind;
-      k.user_id = std::string(ReplyString(r->element[i]));
-      const std::string score(ReplyString(r->element[i + 1]));
-      if (score != "inf") {
-        char* end = nullptr;
-        k.until_unix_ms = std::strtoll(score.c_str(), &end, 10);
-        if (end == score.c_str() || k.until_unix_ms <= 0) {
-          ++stats_.malformed;
-          continue;
-        }
-      }
-      if (k.user_id.empty()) continue;
-      kept->push_back(std::move(k));
-    }
-  };
-  Primary& p = PrimaryFor(stream);
-  const bool sent =
-      p.cmd.Command({"ZRANGE", BansKey(stream), "0", "-1", "WITHSCORES"},
-                    [take](const redisReply* r) { take(KeptPenalty::Kind::kBan, r); }) &&
-      p.cmd.Command({"ZRANGE", MutesKey(stream), "0", "-1", "WITHSCORES"},
-                    [take, kept, done](const redisReply* r) {
-                      take(KeptPenalty::Kind::kMute, r);
-                      done(std::move(*kept));
-                    });
-  if (!sent) done({});
 }
 
 }  // namespace tutti::server::redis

@@ -46,6 +46,10 @@ bool ReplyInteger(const redisReply* r, int64_t* out) {
 
 bool ReplyIsError(const redisReply* r) { return r == nullptr || r->type == REDIS_REPLY_ERROR; }
 
+const redisReply* ReplyElement(const redisReply* r, size_t i) {
+  return r != nullptr && r->type == REDIS_REPLY_ARRAY && i < r->elements ? r->element[i] : nullptr;
+}
+
 // The privdata of one command: who asked, and what to call with the reply.
 struct RedisClient::Pending {
   RedisClient* owner;

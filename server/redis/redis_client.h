@@ -130,10 +130,12 @@ class RedisClient {
 };
 
 // Reply helpers: the string of a bulk/status reply (empty otherwise), an integer reply
-// (also one given as a string), and whether the reply is an error.
+// (also one given as a string), whether the reply is an error, and element `i` of an array
+// reply (null when the reply is no array or is shorter).
 std::string_view ReplyString(const redisReply* r);
 bool ReplyInteger(const redisReply* r, int64_t* out);
 bool ReplyIsError(const redisReply* r);
+const redisReply* ReplyElement(const redisReply* r, size_t i);
 
 }  // namespace tutti::server::redis
 

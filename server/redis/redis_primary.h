@@ -1,7 +1,7 @@
 // RedisBroker::Primary: one Redis primary as a shard's engine sees it (its command and
 // channel links and the digests of the loaded scripts). Internal to the engine's files
-// (redis_broker.cc, redis_presence.cc, redis_resume.cc). Same thread and owner as the
-// RedisBroker.
+// (redis_broker.cc, redis_history.cc, redis_presence.cc, redis_resume.cc,
+// redis_room_state.cc). Same thread and owner as the RedisBroker.
 #ifndef TUTTI_SERVER_REDIS_REDIS_PRIMARY_H_
 #define TUTTI_SERVER_REDIS_REDIS_PRIMARY_H_
 

@@ -1,8 +1,9 @@
 // RedisBroker, its room-state side (docs/SCALE-OUT.md, "Owner, settings and moderators
-// across nodes"): the arguments a room's owner, settings or moderator change adds to the
-// publish script call that sequences the event announcing it, and the read of what the
-// script keeps (`tutti:{<room>}:state`, a hash, and `tutti:{<room>}:mods`, a set). Split
-// from redis_broker.cc by role.
+// across nodes" and "Room moderation across nodes"): the arguments a room's owner, settings
+// or moderator change adds to the publish script call that sequences the event announcing
+// it, and the reads of what the script keeps (`tutti:{<room>}:state`, a hash, and
+// `tutti:{<room>}:mods`, a set: RoomState; `:bans` and `:mutes`, sorted sets: Penalties).
+// Split from redis_broker.cc by role.
 // Same class, owner and thread as redis_broker.cc.
 #include <cstdlib>
 #include <memory>
@@ -103,6 +104,40 @@ void RedisBroker::RoomState(const std::string& stream, RoomStateDone done) {
   };
   const bool sent = p.cmd.Command({"HGETALL", StateKey(stream)}, read_hash) &&
                     p.cmd.Command({"SMEMBERS", ModsKey(stream)}, read_mods);
+  if (!sent) done({});
+}
+
+void RedisBroker::Penalties(const std::string& stream, PenaltiesDone done) {
+  // Two reads on one link, answered in order: the second's answer completes it.
+  auto kept = std::make_shared<std::vector<KeptPenalty>>();
+  auto take = [this, kept](KeptPenalty::Kind kind, const redisReply* r) {
+    if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+      KeptPenalty k;
+      k.kind = kind;
+      k.user_id = std::string(ReplyString(r->element[i]));
+      const std::string score(ReplyString(r->element[i + 1]));
+      if (score != "inf") {
+        char* end = nullptr;
+        k.until_unix_ms = std::strtoll(score.c_str(), &end, 10);
+        if (end == score.c_str() || k.until_unix_ms <= 0) {
+          ++stats_.malformed;
+          continue;
+        }
+      }
+      if (k.user_id.empty()) continue;
+      kept->push_back(std::move(k));
+    }
+  };
+  Primary& p = PrimaryFor(stream);
+  const bool sent =
+      p.cmd.Command({"ZRANGE", BansKey(stream), "0", "-1", "WITHSCORES"},
+                    [take](const redisReply* r) { take(KeptPenalty::Kind::kBan, r); }) &&
+      p.cmd.Command({"ZRANGE", MutesKey(stream), "0", "-1", "WITHSCORES"},
+                    [take, kept, done](const redisReply* r) {
+                      take(KeptPenalty::Kind::kMute, r);
+                      done(std::move(*kept));
+                    });
   if (!sent) done({});
 }
 
