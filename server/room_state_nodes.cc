@@ -1,7 +1,8 @@
 // Room, its owner-and-settings side: who owns the room and how ownership is handed on,
-// RoomUpdated, and, with a networked engine, the room's owner, settings (name, type,
-// settings, topic, password hash) and moderators kept beside the stream so that every
-// node's room object holds the same (docs/SCALE-OUT.md, "Owner, settings and moderators
+// the owner's settings changes (UpdateRoomCommand: checked, applied, announced, and saved
+// first for a persistent room), RoomUpdated, and, with a networked engine, the room's owner,
+// settings (name, type, settings, topic, password hash) and moderators kept beside the stream so
+// that every node's room object holds the same (docs/SCALE-OUT.md, "Owner, settings and moderators
 // across nodes"). A change is written by the script call that sequences the event
 // announcing it (RoomStateChange); a room object that opens on a node reads the kept
 // state before its first joins run, takes it when the room lives on elsewhere, and
@@ -21,6 +22,7 @@
 
 #include "server/envelope.h"
 #include "server/room.h"
+#include "server/store/store.h"
 
 namespace tutti::server {
 
@@ -36,6 +38,86 @@ void Room::HandOwnership() {
     if (better) best = &m;
   }
   if (best) mod_.TransferOwnership(best->user.user_id()).IgnoreError();
+}
+
+void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
+                  const std::string& new_password_hash, const std::string& request_id) {
+  auto it = members_.find(session);
+  if (it == members_.end())
+    return Error(session, proto::WRONG_STATE, "not in this room", request_id);
+  if (is_lobby())
+    return Error(session, proto::PERMISSION_DENIED, "lobby settings are fixed", request_id);
+  if (!IsOwner(it->second) && !it->second.server_admin) {
+    return Error(session, proto::PERMISSION_DENIED, "only the room owner may change settings",
+                 request_id);
+  }
+  // Validate everything before changing anything: a refused update changes nothing.
+  if (cmd.set_room_type() &&
+      (cmd.room_type() == proto::LOBBY || !proto::RoomType_IsValid(cmd.room_type()))) {
+    return Error(session, proto::INVALID_PARAMETERS, "a room cannot become a lobby", request_id);
+  }
+  if (cmd.has_settings() && !proto::PlayMode_IsValid(cmd.settings().play_mode())) {
+    return Error(session, proto::INVALID_PARAMETERS, "unknown play_mode", request_id);
+  }
+  if (cmd.has_settings() && cmd.settings().max_users() < 0) {
+    return Error(session, proto::INVALID_PARAMETERS, "max_users must not be negative", request_id);
+  }
+  if (cmd.has_settings() && cmd.settings().persistent() && !persistent() &&
+      it->second.user.is_guest()) {
+    return Error(session, proto::PERMISSION_DENIED, "guests cannot register rooms", request_id);
+  }
+  const bool was_persistent = persistent();
+  if (cmd.has_settings()) {
+    settings_ = cmd.settings();
+  }
+  if (cmd.set_password()) password_hash_ = new_password_hash;
+  if (cmd.set_room_type()) type_ = cmd.room_type();
+  host_->RoomChanged(id_);
+  // Whoever may no longer play is silenced at every listener, as a mute does.
+  for (auto& [sid, m] : members_) {
+    if (!MayPlay(m)) ReleaseHeldNotes(sid, m);
+  }
+  proto::ClientMessage updated;
+  *updated.mutable_room_updated()->mutable_room_info() = Info();
+  StampType(&updated);
+  // The updater's copy (below, possibly after the store) carries the event's position
+  // when the engine completes inline (the in-process one). A networked engine (Redis)
+  // completes after this returns, so the callback owns what it stamps: never a
+  // reference to this frame's locals.
+  auto stamped = std::make_shared<proto::ClientMessage>(updated);
+  Broadcast(
+      updated, session, false,
+      [stamped](const Publication& p) {
+        if (p.position.epoch.empty()) return;
+        proto::StreamPosition* pos = stamped->mutable_stream();
+        pos->set_epoch(p.position.epoch);
+        pos->set_offset(p.position.offset);
+        pos->set_server_time(p.server_time_us);
+      },
+      ChatMark::kNone, SettingsChange());
+  updated = *stamped;
+  if (!persistent() && !was_persistent) {
+    SendTo(session, updated, request_id);
+    return;
+  }
+  // A persistent room's settings are durable before the owner is told they changed
+  // (and an unregistered room's record is gone).
+  updated.set_request_id(request_id);
+  Frame done = MakeFrame(updated);
+  Frame failed =
+      MakeFrame(MakeError(proto::INTERNAL_ERROR, "settings applied but not saved", request_id));
+  store::RoomRecord record = Record();
+  auto ok = std::make_shared<absl::Status>();
+  RoomHost* host = host_;
+  const bool keep = persistent();
+  bool queued = host_->Storage(
+      [record = std::move(record), ok, keep](store::Store& st) {
+        *ok = keep ? st.SaveRoom(record) : st.DeleteRoom(record.room_id);
+      },
+      [host, session, done, failed, ok] {
+        host->SendToSession(session, ok->ok() ? done : failed);
+      });
+  if (!queued) host_->SendToSession(session, failed);
 }
 
 void Room::BroadcastInfo(std::optional<RoomStateChange> change) {
