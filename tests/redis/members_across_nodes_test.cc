@@ -52,18 +52,6 @@ bool ListShows(client::Client& c, const std::string& room, int count) {
       kLong);
 }
 
-// Reads `c` until it has seen `user` join (bounded).
-bool SawJoin(client::Client& c, const std::string& user) {
-  return NodesTest::WaitMatching(
-             c,
-             [&user](const proto::ClientMessage& m) {
-               return m.has_user_joined_room() &&
-                      m.user_joined_room().user_info().user_id() == user;
-             },
-             kLong)
-      .has_value();
-}
-
 TEST_F(MembersAcrossNodesTest, JoinersUserListsAndTheRoomListCountBothNodes) {
   ASSERT_NO_FATAL_FAILURE(StartNodes());
 

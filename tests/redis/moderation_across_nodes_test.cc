@@ -28,18 +28,6 @@ constexpr auto kLong = 30s;  // a bound never reached when green
 
 const std::string kNoteOn{'\x90', 60, 100};
 
-// Reads `c` until it has seen `user` join (bounded).
-bool SawJoin(client::Client& c, const std::string& user) {
-  return NodesTest::WaitMatching(
-             c,
-             [&user](const proto::ClientMessage& m) {
-               return m.has_user_joined_room() &&
-                      m.user_joined_room().user_info().user_id() == user;
-             },
-             kLong)
-      .has_value();
-}
-
 // Reads `c` until the MIDI bytes `bytes` arrive (bounded).
 bool Heard(client::Client& c, const std::string& bytes) {
   return NodesTest::WaitMatching(
@@ -59,15 +47,6 @@ proto::ServerMessage CreateOrJoinMsg(const std::string& room, const std::string&
   (*m.mutable_server_command()->mutable_parameters())["room_name"] = room;
   m.set_request_id(id);
   return m;
-}
-
-// A command sent by `c` and answered "done".
-bool Done(client::Client& c, const std::string& command, const std::string& id) {
-  if (!c.Send(ChatMsg(command, id))) return false;
-  const proto::ClientMessage answer = Answer(c, id);
-  EXPECT_TRUE(answer.has_command_result() && answer.command_result().ok())
-      << command << ": " << answer.ShortDebugString();
-  return answer.has_command_result() && answer.command_result().ok();
 }
 
 // What a member saw of `session`'s removal: its notes released (a synthetic note-off of

@@ -236,6 +236,28 @@ class NodesTest : public KeyedProcessTest {
     return std::nullopt;
   }
 
+  // Reads `c` until it has seen `user` join (bounded).
+  static bool SawJoin(client::Client& c, const std::string& user,
+                      std::chrono::milliseconds timeout = 30s) {
+    return WaitMatching(
+               c,
+               [&user](const proto::ClientMessage& m) {
+                 return m.has_user_joined_room() &&
+                        m.user_joined_room().user_info().user_id() == user;
+               },
+               timeout)
+        .has_value();
+  }
+
+  // A chat command sent by `c` and answered "done" (a failure is recorded otherwise).
+  static bool Done(client::Client& c, const std::string& command, const std::string& id) {
+    if (!c.Send(ChatMsg(command, id))) return false;
+    const proto::ClientMessage answer = Answer(c, id);
+    EXPECT_TRUE(answer.has_command_result() && answer.command_result().ok())
+        << command << ": " << answer.ShortDebugString();
+    return answer.has_command_result() && answer.command_result().ok();
+  }
+
  protected:
   RedisProcess redis_;
   std::string dir_a_;  // = dir_: node A's data and both nodes' key set

@@ -70,24 +70,9 @@ proto::ErrorCode ErrorOf(const proto::ClientMessage& m) {
   return m.has_error_message() ? m.error_message().code() : proto::ERROR_CODE_UNSPECIFIED;
 }
 
-// A command sent by `c` and answered "done".
-bool Done(client::Client& c, const std::string& command, const std::string& id) {
-  if (!c.Send(ChatMsg(command, id))) return false;
-  const proto::ClientMessage answer = Answer(c, id);
-  EXPECT_TRUE(answer.has_command_result() && answer.command_result().ok())
-      << command << ": " << answer.ShortDebugString();
-  return answer.has_command_result() && answer.command_result().ok();
-}
-
 // Reads `c` until a message `want` accepts arrives (bounded).
 bool Saw(client::Client& c, const std::function<bool(const proto::ClientMessage&)>& want) {
   return NodesTest::WaitMatching(c, want, kLong).has_value();
-}
-
-bool SawJoin(client::Client& c, const std::string& user) {
-  return Saw(c, [&user](const proto::ClientMessage& m) {
-    return m.has_user_joined_room() && m.user_joined_room().user_info().user_id() == user;
-  });
 }
 
 bool SawNotice(client::Client& c, proto::ModerationAction action, const std::string& target) {

@@ -204,17 +204,6 @@ moderation::ParsedCommand Cmd(const std::string& line) {
   return parsed.ok() ? *parsed : moderation::ParsedCommand();
 }
 
-// Another node's ModerationNotice, as its engine delivers it.
-proto::ClientMessage NoticeOf(proto::ModerationAction action, const std::string& target) {
-  proto::ClientMessage m;
-  auto* n = m.mutable_moderation_notice();
-  n->set_action(action);
-  n->set_room_id("jam");
-  n->set_target_user_id(target);
-  n->set_actor_user_id("ann");
-  return m;
-}
-
 const proto::ClientMessage& MessageOf(const proto::ClientMessage& m) { return m; }
 const proto::ClientMessage& MessageOf(const Host::Fanned& f) { return f.msg; }
 
@@ -275,7 +264,7 @@ TEST(RoomModerationNodesTest, AnotherNodesBanRemovesTheMemberHereAndRefusesItsRe
   room->Join(Req(kBob, "bob"), true);
   host.fanned.clear();
 
-  FromNode(*room, NoticeOf(proto::MOD_BAN, "bob"), "nodeA");
+  FromNode(*room, RemoteNotice(proto::MOD_BAN, "bob", "ann"), "nodeA");
   EXPECT_FALSE(room->IsMember(kBob));
   EXPECT_EQ(host.left, (std::vector<SessionId>{kBob}));
   // Bob got the notice (delivered to every member), then RoomLeft "banned"; everyone
@@ -293,7 +282,7 @@ TEST(RoomModerationNodesTest, AnotherNodesBanRemovesTheMemberHereAndRefusesItsRe
   ASSERT_EQ(host.direct[kBob].size(), 1u);
   EXPECT_EQ(host.direct[kBob][0].error_message().code(), proto::BANNED);
 
-  FromNode(*room, NoticeOf(proto::MOD_UNBAN, "bob"), "nodeA");
+  FromNode(*room, RemoteNotice(proto::MOD_UNBAN, "bob", "ann"), "nodeA");
   room->Join(Req(kBob, "bob"), true);
   EXPECT_TRUE(room->IsMember(kBob));
 }
@@ -305,7 +294,7 @@ TEST(RoomModerationNodesTest, AnotherNodesMuteRefusesTheMembersChatHere) {
   room->Join(Req(kAnn, "ann"), true);
   room->Join(Req(kBob, "bob"), true);
 
-  proto::ClientMessage mute = NoticeOf(proto::MOD_MUTE, "bob");
+  proto::ClientMessage mute = RemoteNotice(proto::MOD_MUTE, "bob", "ann");
   mute.mutable_moderation_notice()->set_until_unix_ms(host.UnixMs() + 60'000);
   FromNode(*room, mute, "nodeA");
   host.direct[kBob].clear();
@@ -313,7 +302,7 @@ TEST(RoomModerationNodesTest, AnotherNodesMuteRefusesTheMembersChatHere) {
   ASSERT_EQ(host.direct[kBob].size(), 1u);
   EXPECT_EQ(host.direct[kBob][0].error_message().code(), proto::MUTED);
 
-  FromNode(*room, NoticeOf(proto::MOD_UNMUTE, "bob"), "nodeA");
+  FromNode(*room, RemoteNotice(proto::MOD_UNMUTE, "bob", "ann"), "nodeA");
   host.fanned.clear();
   room->Chat(kBob, "hello again", proto::USER_MESSAGE, "");
   EXPECT_EQ(Of(host.fanned, proto::ClientMessage::kRoomChatMessage).size(), 1u);

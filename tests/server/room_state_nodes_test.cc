@@ -97,16 +97,6 @@ void FromNode(Room& room, proto::ClientMessage msg) {
   room.OnPublication("jam", pub);
 }
 
-proto::ClientMessage NoticeOf(proto::ModerationAction action, const std::string& target) {
-  proto::ClientMessage m;
-  auto* n = m.mutable_moderation_notice();
-  n->set_action(action);
-  n->set_room_id("jam");
-  n->set_target_user_id(target);
-  n->set_actor_user_id("zed");
-  return m;
-}
-
 moderation::ParsedCommand Cmd(const std::string& line) {
   auto parsed = moderation::ParseCommand(line);
   EXPECT_TRUE(parsed.ok()) << line;
@@ -242,11 +232,11 @@ TEST(RoomStateNodesTest, AnotherNodesModeratorAndOwnerNoticesApplyHere) {
   room->Join(Req(kBob, "bob"), true);
   room->Join(Req(kCay, "cay"), true);
 
-  FromNode(*room, NoticeOf(proto::MOD_APPOINT_MODERATOR, "bob"));
+  FromNode(*room, RemoteNotice(proto::MOD_APPOINT_MODERATOR, "bob", "zed"));
   room->Command(kBob, Cmd("/kick cay"), "k");
   EXPECT_FALSE(room->IsMember(kCay)) << "bob's appointment did not apply here";
 
-  FromNode(*room, NoticeOf(proto::MOD_TRANSFER_OWNERSHIP, "bob"));
+  FromNode(*room, RemoteNotice(proto::MOD_TRANSFER_OWNERSHIP, "bob", "zed"));
   EXPECT_EQ(room->owner_id(), "bob");
   // Ann, the owner before, is a moderator now, and no longer changes settings.
   proto::UpdateRoomCommand update;
@@ -255,7 +245,7 @@ TEST(RoomStateNodesTest, AnotherNodesModeratorAndOwnerNoticesApplyHere) {
   room->Update(kAnn, update, "", "u");
   EXPECT_EQ(LastError(host, kAnn), proto::PERMISSION_DENIED);
 
-  FromNode(*room, NoticeOf(proto::MOD_REMOVE_MODERATOR, "ann"));
+  FromNode(*room, RemoteNotice(proto::MOD_REMOVE_MODERATOR, "ann", "zed"));
   room->Join(Req(kCay, "cay"), true);
   host.direct[kAnn].clear();
   room->Command(kAnn, Cmd("/kick cay"), "k2");
@@ -378,7 +368,7 @@ TEST(RoomStateNodesTest, AfterAResyncMissedBansLiftsAndLeavesAreRepaired) {
   u->set_username("bob");
   u->set_session_id(kBob);
   FromNode(*room, joined);
-  FromNode(*room, NoticeOf(proto::MOD_BAN, "cay"));
+  FromNode(*room, RemoteNotice(proto::MOD_BAN, "cay", "zed"));
   ASSERT_EQ(room->user_count(), 2u);
 
   // Missed meanwhile: cay's unban, dan's ban, bob's leave and zed's join.

@@ -4,7 +4,8 @@
 // and keep their owner, settings and moderators with the stream. It records the ban,
 // mute and room-state changes handed with each publish, and answers the reads of what is
 // kept (bans and mutes, room state, other nodes' presence) from fields the test sets, at
-// once or when the test says (hold_*). Test code only; the test's thread. Header only.
+// once or when the test says (hold_*). Also the ModerationNotice another node's room
+// publishes (RemoteNotice). Test code only; the test's thread. Header only.
 #ifndef TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 #define TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 
@@ -96,6 +97,19 @@ class SpanningBroker : public Broker {
  private:
   InProcessBroker inner_;
 };
+
+// Another node's ModerationNotice in room `room`, as its engine delivers it.
+inline proto::ClientMessage RemoteNotice(proto::ModerationAction action, const std::string& target,
+                                         const std::string& actor,
+                                         const std::string& room = "jam") {
+  proto::ClientMessage m;
+  auto* n = m.mutable_moderation_notice();
+  n->set_action(action);
+  n->set_room_id(room);
+  n->set_target_user_id(target);
+  n->set_actor_user_id(actor);
+  return m;
+}
 
 }  // namespace tutti::server
 
