@@ -11,6 +11,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -336,6 +337,78 @@ TEST_F(RedisBrokerTest, RedisRestartRefusesThenStartsANewEpoch) {
   EXPECT_NE(r.got[1].position.epoch, first_epoch);
   EXPECT_EQ(r.got[1].position.offset, 1u);
   EXPECT_EQ(Parse(r.got[1]).room_chat_message().message(), "after");
+}
+
+// What rooms keep beside their stream (owner, settings, moderators; bans and mutes) can be
+// written by anyone with access to Redis: the engine hands a room only what parses, and
+// counts the rest as malformed, never half of it.
+TEST_F(RedisBrokerTest, KeptRoomStateAndPenaltiesAreTakenOnlyWhenTheyParse) {
+  auto a = Engine();
+  RedisClient probe(io_, {"127.0.0.1", redis_.port()});
+  probe.Start();
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return probe.connected(); }));
+  auto run = [&](const std::vector<std::string>& cmd) {
+    const std::vector<std::string_view> args(cmd.begin(), cmd.end());
+    bool got = false;
+    probe.Command(args, [&](const redisReply*) { got = true; });
+    ASSERT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+  };
+  auto state = [&] {
+    KeptRoomState out;
+    bool got = false;
+    a->RoomState("room", [&](KeptRoomState k) {
+      out = std::move(k);
+      got = true;
+    });
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+    return out;
+  };
+  proto::RoomInfo info;
+  info.set_room_id("room");
+  info.set_room_name("Room");
+  ASSERT_NO_FATAL_FAILURE(run({"HSET", StateKey("room"), "owner", "u-ann", "room",
+                               info.SerializeAsString(), "password_hash", "", "version", "3"}));
+  ASSERT_NO_FATAL_FAILURE(run({"SADD", ModsKey("room"), "u-mod"}));
+  KeptRoomState k = state();
+  ASSERT_TRUE(k.found);
+  EXPECT_EQ(k.owner, "u-ann");
+  EXPECT_EQ(k.version, 3);
+  EXPECT_EQ(k.moderators, std::vector<std::string>{"u-mod"});
+  const uint64_t malformed = a->stats().malformed;
+
+  // A version that is no number: nothing is taken.
+  ASSERT_NO_FATAL_FAILURE(run({"HSET", StateKey("room"), "version", "three"}));
+  k = state();
+  EXPECT_FALSE(k.found);
+  EXPECT_TRUE(k.owner.empty() && k.moderators.empty());
+  EXPECT_EQ(a->stats().malformed, malformed + 1);
+  // A room name that is not UTF-8 (RoomInfo.room_name, field 2, one byte 0xff): refused
+  // before libprotobuf would parse it.
+  ASSERT_NO_FATAL_FAILURE(
+      run({"HSET", StateKey("room"), "version", "4", "room", std::string("\x12\x01\xff", 3)}));
+  k = state();
+  EXPECT_FALSE(k.found);
+  EXPECT_EQ(a->stats().malformed, malformed + 2);
+
+  // Bans: a permanent one, one until a time, one whose end is no time (skipped, counted).
+  ASSERT_NO_FATAL_FAILURE(run(
+      {"ZADD", BansKey("room"), "+inf", "u-perm", "1893456000000", "u-until", "-5", "u-negative"}));
+  ASSERT_NO_FATAL_FAILURE(run({"ZADD", MutesKey("room"), "1893456000000", "u-quiet"}));
+  std::vector<KeptPenalty> kept;
+  bool got = false;
+  a->Penalties("room", [&](std::vector<KeptPenalty> p) {
+    kept = std::move(p);
+    got = true;
+  });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+  std::set<std::string> seen;
+  for (const KeptPenalty& p : kept) {
+    seen.insert((p.kind == KeptPenalty::Kind::kBan ? "ban " : "mute ") + p.user_id + " " +
+                std::to_string(p.until_unix_ms));
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"ban u-perm 0", "ban u-until 1893456000000",
+                                         "mute u-quiet 1893456000000"}));
+  EXPECT_EQ(a->stats().malformed, malformed + 3);
 }
 
 TEST(RedisPrimaryOfTest, SpreadsRoomsAndMovesOnlyTheLostPrimarysRooms) {
