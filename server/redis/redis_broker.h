@@ -94,12 +94,13 @@ class RedisBroker final : public Broker {
   void Subscribe(const std::string& stream, StreamSubscriber* subscriber) override;
   void Unsubscribe(const std::string& stream, StreamSubscriber* subscriber) override;
   StreamPosition Top(const std::string& stream) override;
+  // redis_history.cc: the log since a position, cut where this node's delivery stands.
   void History(const std::string& stream, const StreamPosition& since, HistoryDone done) override;
   void RemoveStream(const std::string& stream) override;
-  // LRANGE of the room's chat list (kept by the publish script).
+  // LRANGE of the room's chat list (kept by the publish script; redis_history.cc).
   void ChatLines(const std::string& stream, ChatDone done) override;
   bool SpansNodes() const override { return true; }
-  // ZRANGE of the room's bans and mutes (kept by the publish script).
+  // ZRANGE of the room's bans and mutes (kept by the publish script; redis_room_state.cc).
   void Penalties(const std::string& stream, PenaltiesDone done) override;
   // HGETALL of the room's state hash and SMEMBERS of its moderators (redis_room_state.cc).
   void RoomState(const std::string& stream, RoomStateDone done) override;
