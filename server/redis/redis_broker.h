@@ -185,9 +185,6 @@ class RedisBroker final : public Broker {
   void RefreshPresence();
   void ArmPresenceRefresh();
   void SendPresence(const std::string& stream, SessionId session, const PresenceEntry& e);
-  // One presence hash field and value (redis_scripts.h); false when malformed.
-  bool ParsePresence(std::string_view field, std::string_view value, bool expired,
-                     PresenceEntry* out) const;
   // A session's resume state as this engine keeps it in Redis (redis_resume.cc).
   struct KeptResume {
     std::string key;   // ResumeTokens::SharedKey of the session's token

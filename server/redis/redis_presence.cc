@@ -7,14 +7,13 @@
 // rooms learn that a dead node's members are gone. Split from redis_broker.cc by role.
 // Same class, owner and thread as redis_broker.cc.
 #include <chrono>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "server/proto_utf8.h"
+#include "server/redis/kept_wire.h"
 #include "server/redis/redis_broker.h"
 #include "server/redis/redis_primary.h"
 #include "server/redis/redis_scripts.h"
@@ -108,30 +107,6 @@ void RedisBroker::RefreshPresence() {
   ArmPresenceRefresh();
 }
 
-bool RedisBroker::ParsePresence(std::string_view field, std::string_view value, bool expired,
-                                PresenceEntry* out) const {
-  const size_t colon = field.rfind(':');
-  const size_t v1 = value.find(':');
-  const size_t v2 = v1 == std::string_view::npos ? v1 : value.find(':', v1 + 1);
-  if (colon == std::string_view::npos || v2 == std::string_view::npos) return false;
-  const std::string_view bytes = value.substr(v2 + 1);
-  // Anyone who can write to Redis can write here: bytes that are not a UserInfo with
-  // UTF-8 strings are dropped before libprotobuf would log about them.
-  if (!StringFieldsAreUtf8(bytes, *proto::UserInfo::descriptor()) ||
-      !out->user.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return false;
-  }
-  out->session = std::strtoull(std::string(field.substr(colon + 1)).c_str(), nullptr, 10);
-  const std::string_view origin = field.substr(0, colon);
-  out->origin = origin == origin_ ? std::string() : std::string(origin);
-  out->reconnecting = value.substr(v1 + 1, v2 - v1 - 1) == "1";
-  out->user_id = out->user.user_id();
-  out->user.set_session_id(out->session);
-  out->user.set_reconnecting(out->reconnecting);
-  out->expired = expired;
-  return out->session != 0;
-}
-
 void RedisBroker::Presence(const std::string& stream, PresenceDone done) {
   const std::string key = PresenceKey(stream);
   auto shared_done = std::make_shared<PresenceDone>(std::move(done));
@@ -144,8 +119,8 @@ void RedisBroker::Presence(const std::string& stream, PresenceDone done) {
           if (list == nullptr || list->type != REDIS_REPLY_ARRAY) continue;
           for (size_t i = 0; i + 1 < list->elements; i += 2) {
             PresenceEntry e;
-            if (ParsePresence(ReplyString(list->element[i]), ReplyString(list->element[i + 1]),
-                              part == 1, &e)) {
+            if (ParsePresenceEntry(ReplyString(list->element[i]), ReplyString(list->element[i + 1]),
+                                   part == 1, origin_, &e)) {
               out.push_back(std::move(e));
             } else {
               ++stats_.malformed;

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "server/redis/kept_wire.h"
 #include "server/redis/redis_broker.h"
 #include "server/redis/redis_primary.h"
 #include "server/redis/redis_scripts.h"
@@ -115,19 +116,14 @@ void RedisBroker::TakeResume(const std::string& key, ResumeTaken done) {
           t.status = ResumeTake::Status::kUnreachable;
           return (*shared_done)(std::move(t));
         }
-        bool have_user = false;
+        HashFields fields;
         for (size_t i = 0; i + 1 < r->elements; i += 2) {
-          const std::string_view field = ReplyString(r->element[i]);
-          const std::string_view value = ReplyString(r->element[i + 1]);
-          if (field == "user") {
-            have_user = t.state.user.ParseFromArray(value.data(), static_cast<int>(value.size()));
-          } else if (field == "room") {
-            t.state.room_id = std::string(value);
-          }
+          fields.emplace_back(ReplyString(r->element[i]), ReplyString(r->element[i + 1]));
         }
         // Anything but a whole, parsable state counts as no state (it is deleted all the
         // same: the token is spent).
-        t.status = have_user ? ResumeTake::Status::kFound : ResumeTake::Status::kMissing;
+        t.status = ParseKeptResume(fields, &t.state) ? ResumeTake::Status::kFound
+                                                     : ResumeTake::Status::kMissing;
         (*shared_done)(std::move(t));
       });
   if (!sent) {

@@ -5,15 +5,13 @@
 // `tutti:{<room>}:mods`, a set: RoomState; `:bans` and `:mutes`, sorted sets: Penalties).
 // Split from redis_broker.cc by role.
 // Same class, owner and thread as redis_broker.cc.
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "protos/tutti.pb.h"
-#include "server/proto_utf8.h"
+#include "server/redis/kept_wire.h"
 #include "server/redis/redis_broker.h"
 #include "server/redis/redis_primary.h"
 #include "server/redis/redis_scripts.h"
@@ -59,48 +57,26 @@ void RedisBroker::AppendStateArgs(const RoomStateChange& change,
 
 void RedisBroker::RoomState(const std::string& stream, RoomStateDone done) {
   // Two reads on one link, answered in order: the second's answer completes it.
-  auto kept = std::make_shared<KeptRoomState>();
+  auto hash = std::make_shared<std::vector<std::string>>();
   Primary& p = PrimaryFor(stream);
-  auto read_hash = [this, kept](const redisReply* r) {
+  auto read_hash = [hash](const redisReply* r) {
     if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return;
-    bool has_room = false;
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
-      const std::string_view field = ReplyString(r->element[i]);
-      const std::string_view value = ReplyString(r->element[i + 1]);
-      if (field == "owner") {
-        kept->owner = std::string(value);
-      } else if (field == "room") {
-        kept->room = std::string(value);
-        has_room = true;
-      } else if (field == "password_hash") {
-        kept->password_hash = std::string(value);
-      } else if (field == "version") {
-        const std::string v(value);
-        char* end = nullptr;
-        kept->version = std::strtoll(v.c_str(), &end, 10);
-        if (end == v.c_str()) {
-          ++stats_.malformed;
-          return;
-        }
-      }
+      hash->emplace_back(ReplyString(r->element[i]));
+      hash->emplace_back(ReplyString(r->element[i + 1]));
     }
-    // Anyone with access to Redis could write the hash: bytes that do not parse cleanly
-    // are no state (and would make libprotobuf log a line each time).
-    if (has_room && !StringFieldsAreUtf8(kept->room, *proto::RoomInfo::descriptor())) {
-      ++stats_.malformed;
-      has_room = false;
-    }
-    kept->found = has_room;
   };
-  auto read_mods = [kept, done](const redisReply* r) {
-    if (r != nullptr && r->type == REDIS_REPLY_ARRAY && kept->found) {
-      for (size_t i = 0; i < r->elements; ++i) {
-        const std::string_view id = ReplyString(r->element[i]);
-        if (!id.empty()) kept->moderators.emplace_back(id);
-      }
+  auto read_mods = [this, hash, done](const redisReply* r) {
+    HashFields fields;
+    for (size_t i = 0; i + 1 < hash->size(); i += 2)
+      fields.emplace_back((*hash)[i], (*hash)[i + 1]);
+    std::vector<std::string_view> mods;
+    if (r != nullptr && r->type == REDIS_REPLY_ARRAY) {
+      for (size_t i = 0; i < r->elements; ++i) mods.push_back(ReplyString(r->element[i]));
     }
-    if (!kept->found) *kept = KeptRoomState();
-    done(std::move(*kept));
+    KeptRoomState kept;
+    if (ParseKeptRoomState(fields, mods, &kept) == KeptParse::kMalformed) ++stats_.malformed;
+    done(std::move(kept));
   };
   const bool sent = p.cmd.Command({"HGETALL", StateKey(stream)}, read_hash) &&
                     p.cmd.Command({"SMEMBERS", ModsKey(stream)}, read_mods);
@@ -114,19 +90,17 @@ void RedisBroker::Penalties(const std::string& stream, PenaltiesDone done) {
     if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return;
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
       KeptPenalty k;
-      k.kind = kind;
-      k.user_id = std::string(ReplyString(r->element[i]));
-      const std::string score(ReplyString(r->element[i + 1]));
-      if (score != "inf") {
-        char* end = nullptr;
-        k.until_unix_ms = std::strtoll(score.c_str(), &end, 10);
-        if (end == score.c_str() || k.until_unix_ms <= 0) {
+      switch (
+          ParseKeptPenalty(kind, ReplyString(r->element[i]), ReplyString(r->element[i + 1]), &k)) {
+        case KeptParse::kTaken:
+          kept->push_back(std::move(k));
+          break;
+        case KeptParse::kMalformed:
           ++stats_.malformed;
-          continue;
-        }
+          break;
+        case KeptParse::kAbsent:
+          break;
       }
-      if (k.user_id.empty()) continue;
-      kept->push_back(std::move(k));
     }
   };
   Primary& p = PrimaryFor(stream);
