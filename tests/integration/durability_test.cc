@@ -2,10 +2,8 @@
 // server ban, a friendship, a registered room's settings and its room ban; on the
 // embedded SQLite store and on PostgreSQL (--database, a server the test starts). Also:
 // SIGTERM closes clients with 1001 and exits 0.
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +20,7 @@
 #include "server/moderation/audit.h"
 #include "server/store/store.h"
 #include "tests/testing/keyed_process_test.h"
+#include "tests/testing/loopback_port.h"
 #include "tests/testing/pg_server.h"
 #include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
@@ -60,20 +59,14 @@ TEST_F(DurabilityTest, AcknowledgedWritesSurviveKillNineOnPostgres) {
 
 TEST_F(DurabilityTest, UnreachablePostgresStopsTheStartWithAClearMessage) {
   // A loopback port with nothing listening: bound, never listened on.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  testing::LoopbackPort nobody(testing::LoopbackPort::Mode::kRefusing);
+  ASSERT_NE(nobody.port(), 0);
   ServerProcess server(
       TUTTI_SERVER_BIN, dir_,
-      {"--database", "postgres://tutti:hunter2secret@127.0.0.1:" +
-                         std::to_string(ntohs(addr.sin_port)) + "/tutti?connect_timeout=5"});
+      {"--database", "postgres://tutti:hunter2secret@127.0.0.1:" + std::to_string(nobody.port()) +
+                         "/tutti?connect_timeout=5"});
   EXPECT_FALSE(server.Start());
-  close(fd);
+  nobody.Close();
   const int status = server.Stop(SIGKILL, 5000);
   ASSERT_TRUE(WIFEXITED(status)) << server.output();
   EXPECT_EQ(WEXITSTATUS(status), 1) << server.output();

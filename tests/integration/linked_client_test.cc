@@ -5,11 +5,6 @@
 // once; a link cut by the network comes back while the session plays on over its primary;
 // a primary that drops gets its link ended by the server (4007), and after the resume the
 // client links again. Every wait is for a condition, bounded.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -20,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/integration/resume_fixture.h"
+#include "tests/testing/loopback_port.h"
 #include "tests/testing/test_server.h"
 #include "tools/client/resume_state.h"
 #include "tools/midi_bridge/inbox.h"
@@ -285,19 +281,13 @@ TEST_F(LinkedClientTest, ALostLinkComesBackAndAResumedSessionLinksAgain) {
 // the connect is abandoned and OnPrimaryLost returns at once, not after the connect's
 // timeout (60 s here; the bound below is half of it, so only a wait for it can fail).
 TEST_F(LinkedClientTest, APrimaryLostWhileItsLinkConnectsDoesNotWaitForTheConnect) {
-  const int hole = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(hole, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(bind(hole, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(listen(hole, 8), 0);  // the kernel completes handshakes; nobody ever reads
-  ASSERT_EQ(getsockname(hole, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  // The kernel completes handshakes there; nobody ever reads.
+  testing::LoopbackPort hole(testing::LoopbackPort::Mode::kSilent);
+  ASSERT_NE(hole.port(), 0);
 
   bridge::LinkedConnectionOptions slow = Quick();
   slow.connect_timeout = 60s;
-  LinkedPeer carol(*ts_, "carol", slow, ntohs(addr.sin_port));
+  LinkedPeer carol(*ts_, "carol", slow, hole.port());
   ASSERT_TRUE(carol.Open(Named("carol")));
   ASSERT_TRUE(carol.primary().Send(JoinMsg("duo")));
   ASSERT_TRUE(carol.TurnUntil([&] {
@@ -309,7 +299,7 @@ TEST_F(LinkedClientTest, APrimaryLostWhileItsLinkConnectsDoesNotWaitForTheConnec
   EXPECT_LT(std::chrono::steady_clock::now() - start, 30s)
       << "the owner's loop waited for the link's connect";
   EXPECT_EQ(carol.linked().state(), LinkedConnection::State::kIdle);
-  close(hole);
+  hole.Close();
 }
 
 }  // namespace

@@ -1,10 +1,6 @@
 // The PostgreSQL driver's own behaviour, on a real server: the dialect rewrite, error
 // mapping, durable session settings, a failed transaction's COMMIT, losing and
 // regaining the server, and two stores (two server nodes) on one database.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <memory>
 #include <string>
 #include <thread>
@@ -14,6 +10,7 @@
 #include "server/store/pg_db.h"
 #include "server/store/store.h"
 #include "tests/store/backend.h"
+#include "tests/testing/loopback_port.h"
 #include "tests/testing/pg_server.h"
 
 namespace tutti::server::store {
@@ -107,19 +104,13 @@ TEST_F(PgDriverTest, TwoNodesShareOneDatabase) {
 
 TEST(PgConnectTest, UnreachableServerIsUnavailableAndTheUrlsPasswordStaysOut) {
   // A port with nothing listening: bound, never listened on.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  tutti::testing::LoopbackPort nobody(tutti::testing::LoopbackPort::Mode::kRefusing);
+  ASSERT_NE(nobody.port(), 0);
   const std::string url =
-      "postgres://tutti:hunter2secret@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
+      "postgres://tutti:hunter2secret@127.0.0.1:" + std::to_string(nobody.port()) +
       "/tutti?connect_timeout=5";
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(url);
-  close(fd);
+  nobody.Close();
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable) << store.status();
   EXPECT_TRUE(FromDatabase(store.status()));
