@@ -6,6 +6,8 @@
 #include <string_view>
 #include <utility>
 
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <websocketpp/server.hpp>
 
 #include "server/broker_select.h"
@@ -109,16 +111,16 @@ struct Endpoint::Impl {
     ws.set_max_http_body_size(0);
     ws.set_open_handshake_timeout(cfg.handshake_timeout_ms);
     ws.set_close_handshake_timeout(cfg.close_timeout_ms);
-    ws.set_tcp_pre_bind_handler([this](std::shared_ptr<boost::asio::ip::tcp::acceptor> acceptor) {
-      ws.set_acceptor(acceptor, "shard " + std::to_string(shard->index()));
+    ws.set_label("shard " + std::to_string(shard->index()));
+    ws.set_tcp_pre_bind_handler([](boost::asio::ip::tcp::acceptor& acceptor) {
       int one = 1;
-      if (setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+      if (setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
         return websocketpp::lib::error_code(errno, std::system_category());
       }
       return websocketpp::lib::error_code();
     });
-    // Options go on the accepted socket once it is open: the socket-init handler runs
-    // before accept, when setting them fails silently.
+    // Options go on the accepted socket once it is open (this hook runs right after
+    // accept, before websocketpp starts the connection).
     const int sndbuf = cfg.socket_send_buffer;
     ws.set_tcp_post_init_handler([this, sndbuf](websocketpp::connection_hdl h) {
       // The handshake this connection is about to read negotiates extensions on this
@@ -520,7 +522,7 @@ absl::Status Endpoint::Listen(const std::string& address, uint16_t port) {
 size_t Endpoint::QueuedBytes() const { return impl_->ws.QueuedBytes(); }
 
 uint16_t Endpoint::LocalPort() const {
-  websocketpp::lib::asio::error_code ec;
+  boost::system::error_code ec;
   auto ep = impl_->ws.get_local_endpoint(ec);
   return ec ? 0 : ep.port();
 }

@@ -1,10 +1,11 @@
-// OutboundConnection: websocketpp's Asio transport connection with Tutti's own outbound
-// queue (every byte of an open connection leaves through one FIFO, flushed once per loop
-// turn with one sendmsg per connection), and the per-endpoint FlushQueue it uses.
-// Included only by server/endpoint.cc and server/ws_transport.h: websocketpp stays in
-// the endpoint's files. Thread affinity: one shard thread (the endpoint's); an object is
-// owned by websocketpp's connection (it is its transport base) and by the flush queue
-// while listed there.
+// OutboundConnection: Tutti's websocketpp transport connection (TcpConnection, the
+// socket half, in server/ws_tcp_connection.h) with Tutti's own outbound queue (every
+// byte of an open connection leaves through one FIFO, flushed once per loop turn with
+// one sendmsg per connection), and the per-endpoint FlushQueue it uses.
+// Included only by server/ws_outbound_endpoint.h: websocketpp stays in the endpoint's
+// files. Thread affinity: one shard thread (the endpoint's); an object is owned by
+// websocketpp's connection (it is its transport base) and by the flush queue while
+// listed there.
 #ifndef TUTTI_SERVER_WS_OUTBOUND_CONNECTION_H_
 #define TUTTI_SERVER_WS_OUTBOUND_CONNECTION_H_
 
@@ -18,9 +19,10 @@
 #include <vector>
 
 #include <boost/asio/post.hpp>
-#include <websocketpp/transport/asio/connection.hpp>
+#include <websocketpp/transport/base/connection.hpp>
 
 #include "server/frame.h"
+#include "server/ws_tcp_connection.h"
 
 namespace tutti::server::ws {
 
@@ -40,7 +42,7 @@ struct FlushQueue {
   size_t queued_bytes = 0;  // the sum of QueuedBytes() over the connections using it
 };
 
-// websocketpp's Asio transport connection with Tutti's own outbound queue.
+// Tutti's transport connection with its own outbound queue.
 //
 // Stock websocketpp turns every send into a posted write_frame (a heap-allocated
 // std::function), an Asio composed write registered with the reactor (a mutex, epoll
@@ -68,12 +70,13 @@ struct FlushQueue {
 // wait, never inside a call from Tutti's code: websocketpp may terminate the connection
 // from them, and the caller could be a room iterating over its members.
 //
-// The HTTP handshake's writes (the char* overload) keep the stock path; nothing of
-// Tutti's is sent before the open handler runs, which is after that write completed.
+// The HTTP handshake's writes (the char* overload) are TcpConnection's plain Asio
+// writes; nothing of Tutti's is sent before the open handler runs, which is after that
+// write completed.
 template <typename cfg>
-class OutboundConnection : public websocketpp::transport::asio::connection<cfg> {
+class OutboundConnection : public TcpConnection<cfg> {
  public:
-  typedef websocketpp::transport::asio::connection<cfg> base;
+  typedef TcpConnection<cfg> base;
   typedef OutboundConnection<cfg> type;
   typedef std::shared_ptr<type> ptr;
 
