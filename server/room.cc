@@ -77,24 +77,29 @@ moderation::RoomRole Room::RoleOf(const Member& m) const {
 }
 
 proto::HeldNotesSnapshot Room::HeldView(SessionId s, const Member& m) const {
+  return HeldView(s, m.user.user_id(), m.last_sequence, m.held);
+}
+
+proto::HeldNotesSnapshot Room::HeldView(SessionId s, const std::string& user_id, uint64_t sequence,
+                                        const midi::HeldNotes& held) const {
   proto::HeldNotesSnapshot snap;
-  snap.set_user_id(m.user.user_id());
+  snap.set_user_id(user_id);
   snap.set_session_id(s);
-  snap.set_sequence(m.last_sequence);
+  snap.set_sequence(sequence);
   snap.set_server_time(host_->NowUs());
-  m.held.ForEachHeld([&snap](uint8_t channel, uint8_t note, uint8_t velocity) {
+  held.ForEachHeld([&snap](uint8_t channel, uint8_t note, uint8_t velocity) {
     auto* n = snap.add_notes();
     n->set_channel(channel);
     n->set_note(note);
     n->set_velocity(velocity);
   });
-  snap.set_sustain_channels(m.held.sustain_mask());
-  snap.set_sostenuto_channels(m.held.sostenuto_mask());
-  snap.set_soft_channels(m.held.soft_mask());
+  snap.set_sustain_channels(held.sustain_mask());
+  snap.set_sostenuto_channels(held.sostenuto_mask());
+  snap.set_soft_channels(held.soft_mask());
   for (uint8_t ch = 0; ch < 16; ++ch) {
-    const int program = m.held.program(ch);
-    const uint16_t bend = m.held.pitch_bend(ch);
-    const uint8_t mod = m.held.mod_wheel(ch);
+    const int program = held.program(ch);
+    const uint16_t bend = held.pitch_bend(ch);
+    const uint8_t mod = held.mod_wheel(ch);
     if (program < 0 && bend == midi::kPitchBendCenter && mod == 0) continue;
     auto* c = snap.add_controllers();
     c->set_channel(ch);
@@ -228,7 +233,13 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
       *r->add_held_notes() = HeldView(sid, member);
     }
   }
-  for (const auto& [sid, remote] : remote_) *r->add_current_users() = remote.user;
+  for (const auto& [sid, remote] : remote_) {
+    *r->add_current_users() = remote.user;
+    if (remote.held.HasState()) {
+      *r->add_held_notes() =
+          HeldView(sid, remote.user.user_id(), remote.last_sequence, remote.held);
+    }
+  }
   for (const auto& line : history_) *r->add_chat_history() = line;
   *r->mutable_you() = UserView(it->second);
   SetPosition(r->mutable_stream_position());

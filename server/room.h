@@ -334,6 +334,8 @@ class Room final : public StreamSubscriber {
                       const std::string& target_name, bool performer,
                       const std::string& request_id);
   proto::HeldNotesSnapshot HeldView(SessionId s, const Member& m) const;
+  proto::HeldNotesSnapshot HeldView(SessionId s, const std::string& user_id, uint64_t sequence,
+                                    const midi::HeldNotes& held) const;
   proto::RoomSnapshot Snapshot() const;
   // The stream position a joiner or a snapshot starts from (empty without a broker).
   void SetPosition(proto::StreamPosition* out) const;
@@ -367,6 +369,8 @@ class Room final : public StreamSubscriber {
   // An event another node published: joins, leaves, resumes, connection and look
   // changes of its members update remote_.
   void ApplyRemote(const Publication& pub);
+  // Another node's MIDI: updates what that member of the roster holds.
+  void ApplyRemoteMidi(const Publication& pub);
   // The presence read at the room's opening (other nodes' members before this object
   // existed), merged with the events delivered meanwhile; then the waiting joins run.
   void PresenceRead(const std::vector<PresenceEntry>& entries);
@@ -510,8 +514,14 @@ class Room final : public StreamSubscriber {
   // unique across nodes), with the engine that announced them; from their events and
   // the opening presence read. Counted in user_count() and shown in user lists.
   struct RemoteMember {
+    RemoteMember() = default;
+    RemoteMember(proto::UserInfo u, std::string o) : user(std::move(u)), origin(std::move(o)) {}
     proto::UserInfo user;
     std::string origin;
+    // What it holds sounding, from its MIDI on the stream (ApplyRemoteMidi): this node's
+    // joiners and snapshots show it as they show this node's senders'.
+    midi::HeldNotes held;
+    uint64_t last_sequence = 0;
   };
   std::map<SessionId, RemoteMember> remote_;
   // room_moderation_nodes.cc: the roster member answering to `who` (a user id, or a

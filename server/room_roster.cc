@@ -6,7 +6,8 @@
 // room's user count and its fullness count both. A member whose node died is found by
 // the engine's periodic presence read: the one read that deletes its expired entry
 // makes this room publish its release and its UserLeftRoom, so every node's members see
-// it leave at one place in the stream. Another node's moderation notices are handed on to
+// it leave at one place in the stream. Another node's MIDI updates what its sender holds
+// (so joiners here get it in their snapshot). Another node's moderation notices are handed on to
 // room_moderation_nodes.cc. None of this runs with the in-process engine.
 // Same class, owner and thread as room.cc (the room's home shard).
 #include <iterator>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "midi/channel_message.h"
+#include "midi/midi_parse.h"
 #include "server/envelope.h"
 #include "server/room.h"
 
@@ -76,7 +78,9 @@ void Room::UnshareMember(SessionId s) {
 }
 
 void Room::ApplyRemote(const Publication& pub) {
-  if (!RosterEvent(PeekType(pub.frame->payload()))) return;
+  const int type = PeekType(pub.frame->payload());
+  if (type == proto::ClientMessage::MidiMessage) return ApplyRemoteMidi(pub);
+  if (!RosterEvent(type)) return;
   proto::ClientMessage m;
   if (!m.ParseFromString(pub.frame->payload())) return;
   const size_t before = remote_.size();
@@ -181,6 +185,28 @@ void Room::ApplyRemote(const Publication& pub) {
       break;
   }
   if (remote_.size() != before) host_->RoomChanged(id_);
+}
+
+// One protobuf parse per batch per node (not per receiver): a late joiner here, or a
+// member resynchronised here, hears the program, bend, pedals and notes another node's
+// sender set up before, as for this node's senders. The sender's node has checked the
+// batch; what does not parse here is skipped. Its release (a leave, a kill, a mute, a
+// dead node's) arrives as MIDI too and empties it; its leave drops it with the entry.
+void Room::ApplyRemoteMidi(const Publication& pub) {
+  proto::ClientMessage m;
+  if (!m.ParseFromString(pub.frame->payload()) || !m.has_midi_message()) return;
+  const proto::MidiMessage& batch = m.midi_message();
+  auto it = remote_.find(batch.session_id());
+  if (it == remote_.end()) return;
+  std::vector<midi::ChannelMessage> parsed;
+  const std::string& data = batch.midi_data();
+  if (!data.empty()) midi::ParseChannelMessages(data, data.size(), &parsed).IgnoreError();
+  for (const proto::MidiEvent& e : batch.events()) {
+    midi::ChannelMessage one;
+    if (midi::ParseOneChannelMessage(e.data(), &one).ok()) parsed.push_back(one);
+  }
+  for (const midi::ChannelMessage& c : parsed) it->second.held.Apply(c);
+  it->second.last_sequence = batch.sequence();
 }
 
 void Room::PresenceRead(const std::vector<PresenceEntry>& entries) {

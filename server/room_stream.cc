@@ -183,7 +183,13 @@ proto::RoomSnapshot Room::Snapshot() const {
     *snap.add_users() = UserView(m);
     if (m.held.HasState()) *snap.add_held_notes() = HeldView(sid, m);
   }
-  for (const auto& [sid, remote] : remote_) *snap.add_users() = remote.user;
+  for (const auto& [sid, remote] : remote_) {
+    *snap.add_users() = remote.user;
+    if (remote.held.HasState()) {
+      *snap.add_held_notes() =
+          HeldView(sid, remote.user.user_id(), remote.last_sequence, remote.held);
+    }
+  }
   for (const auto& line : history_) *snap.add_chat_history() = line;
   snap.set_server_time(host_->NowUs());
   SetPosition(snap.mutable_stream_position());

@@ -4,7 +4,8 @@
 // them (with their origin). Joins, resumes and leaves of other nodes' members keep the
 // count and the user lists; an expired presence entry makes the room publish the
 // member's release and leave; a leave of one of its own members from elsewhere makes it
-// announce the member again. Room moderation across nodes too: a command naming another
+// announce the member again; what another node's member holds (from its MIDI) is in the
+// snapshots here. Room moderation across nodes too: a command naming another
 // node's member is published with the ban or mute it makes, another node's notice is
 // applied here (its target's sessions removed, muted or let in again), and the bans kept
 // with the stream are read when the room opens, before its first join is answered.
@@ -216,6 +217,62 @@ std::vector<proto::ClientMessage> Of(const std::vector<T>& msgs,
     if (MessageOf(m).message_case() == which) out.push_back(MessageOf(m));
   }
   return out;
+}
+
+// Another node's MIDI as it comes off the stream: relayed bytes under its sender's session.
+proto::ClientMessage Played(SessionId s, const std::string& user, const std::string& bytes,
+                            uint64_t sequence) {
+  proto::ClientMessage m;
+  m.mutable_midi_message()->set_midi_data(bytes);
+  m.mutable_midi_message()->set_user_id(user);
+  m.mutable_midi_message()->set_session_id(s);
+  m.mutable_midi_message()->set_sequence(sequence);
+  return m;
+}
+
+// What another node's member holds reaches this node's joiners and snapshots: a late
+// joiner here hears the program and the note that sender set up before it came, as with a
+// sender of this node; the sender's release empties it and its leave drops it.
+TEST(RoomRosterTest, WhatAnotherNodesMemberHoldsIsInTheSnapshotsHere) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config);
+  room->Join(Req(kAnn, "ann"), true);
+  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  // Program 40 (violin) on channel 0, then middle C held.
+  FromNode(*room, Played(kBob, "bob", std::string{'\xc0', 40}, 1), "nodeB");
+  FromNode(*room, Played(kBob, "bob", std::string{'\x90', 60, 90}, 2), "nodeB");
+
+  room->Join(Req(kCay, "cay"), true);
+  ASSERT_FALSE(host.direct[kCay].empty());
+  const auto& joined = host.direct[kCay].back().room_joined_response();
+  ASSERT_EQ(joined.held_notes_size(), 1);
+  const proto::HeldNotesSnapshot& h = joined.held_notes(0);
+  EXPECT_EQ(h.user_id(), "bob");
+  EXPECT_EQ(h.session_id(), kBob);
+  EXPECT_EQ(h.sequence(), 2u);
+  ASSERT_EQ(h.notes_size(), 1);
+  EXPECT_EQ(h.notes(0).note(), 60u);
+  EXPECT_EQ(h.notes(0).velocity(), 90u);
+  ASSERT_EQ(h.controllers_size(), 1);
+  EXPECT_TRUE(h.controllers(0).has_program());
+  EXPECT_EQ(h.controllers(0).program(), 40u);
+  ASSERT_EQ(SnapshotFor(host, *room, kAnn).held_notes_size(), 1);
+
+  // The note released: the program still counts (a late joiner needs the instrument).
+  FromNode(*room, Played(kBob, "bob", std::string{'\x80', 60, 0}, 3), "nodeB");
+  const proto::RoomSnapshot after_off = SnapshotFor(host, *room, kAnn);
+  ASSERT_EQ(after_off.held_notes_size(), 1);
+  EXPECT_EQ(after_off.held_notes(0).notes_size(), 0);
+  // A batch for a session the roster does not have changes nothing.
+  FromNode(*room, Played(kBob2, "bob", std::string{'\x90', 61, 90}, 1), "nodeB");
+  EXPECT_EQ(SnapshotFor(host, *room, kAnn).held_notes_size(), 1);
+  // Bob leaves: nothing of his is shown any more.
+  proto::ClientMessage left;
+  left.mutable_user_left_room()->set_session_id(kBob);
+  left.mutable_user_left_room()->set_user_id("bob");
+  FromNode(*room, left, "nodeB");
+  EXPECT_EQ(SnapshotFor(host, *room, kAnn).held_notes_size(), 0);
 }
 
 TEST(RoomModerationNodesTest, ACommandNamingAnotherNodesMemberIsPublishedForItsNode) {
