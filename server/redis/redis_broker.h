@@ -76,8 +76,8 @@ struct RedisBrokerStats {
   uint64_t script_calls = 0;   // publish script calls (one per room per loop turn)
   uint64_t delivered = 0;      // events delivered to local subscribers
   uint64_t duplicates = 0;     // channel messages at or below the stream's top (dropped)
-  uint64_t refused = 0;        // publishes refused because a primary was unreachable
-  uint64_t malformed = 0;      // channel or history entries that did not parse
+  uint64_t refused = 0;        // publishes refused: a primary unreachable, or the script failed
+  uint64_t malformed = 0;      // channel, history or kept entries (kept_wire.h) that did not parse
   uint64_t epoch_changes = 0;  // a stream's epoch seen to change
   uint64_t outages = 0;        // times Available() went from true to false
   uint64_t resyncs = 0;        // OnResync calls (one per stream that needed it)

@@ -339,6 +339,39 @@ TEST_F(RedisBrokerTest, RedisRestartRefusesThenStartsANewEpoch) {
   EXPECT_EQ(Parse(r.got[1]).room_chat_message().message(), "after");
 }
 
+// A SCRIPT FLUSH on the primary (an operator, or a failover to a replica that never
+// loaded the script): the batch in flight is refused, never half sequenced, and the next
+// one loads the script again with EVAL; the stream goes on at the next offset, so
+// receivers see no gap (docs/SCALE-OUT.md, failure cases).
+TEST_F(RedisBrokerTest, AScriptFlushRefusesOneBatchAndTheStreamGoesOnWithoutAGap) {
+  auto a = Engine();
+  Recorder r;
+  a->Subscribe("room", &r);
+  WaitSubscribers("room", 1);
+  a->Publish("room", Chat("one"), nullptr);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return r.got.size() == 1; }));
+
+  RedisClient probe(io_, {"127.0.0.1", redis_.port()});
+  probe.Start();
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return probe.connected(); }));
+  bool flushed = false;
+  probe.Command({"SCRIPT", "FLUSH"}, [&](const redisReply* reply) {
+    flushed = reply != nullptr && !ReplyIsError(reply);
+  });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return flushed; }));
+
+  a->Publish("room", Chat("refused"), nullptr);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return a->stats().refused == 1; }));
+  EXPECT_TRUE(a->Available());  // Redis is there: only that batch failed
+  a->Publish("room", Chat("two"), nullptr);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return r.got.size() == 2; }));
+  EXPECT_EQ(Parse(r.got[1]).room_chat_message().message(), "two");
+  EXPECT_EQ(r.got[1].position.epoch, r.got[0].position.epoch);
+  EXPECT_EQ(r.got[1].position.offset, 2u);
+  EXPECT_EQ(a->stats().published, 2u);
+  EXPECT_EQ(a->stats().refused, 1u);
+}
+
 // What rooms keep beside their stream (owner, settings, moderators; bans and mutes) can be
 // written by anyone with access to Redis: the engine hands a room only what parses, and
 // counts the rest as malformed, never half of it.

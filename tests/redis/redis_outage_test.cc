@@ -4,7 +4,9 @@
 // ServerNotice to its clients, /readyz 503, tutti_redis_up 0) and refuses what would
 // publish a room event with STREAM_UNAVAILABLE, keeping the connections; when Redis is
 // back, play goes on in one sequence. A restarted Redis (its data lost) gives every
-// member RESUME_UNRECOVERABLE with a snapshot of the new epoch first. Every wait is
+// member RESUME_UNRECOVERABLE with a snapshot of the new epoch first. Around a paused
+// Redis: a note held across it is in the snapshot after it, a ban typed meanwhile is
+// refused, and a node stopped meanwhile leaves its members to expire. Every wait is
 // bounded by a deadline; nothing depends on how long a step takes.
 #include <signal.h>
 
@@ -192,6 +194,127 @@ TEST_F(RedisOutageTest, StoppedRedisIsNoticedRefusedAndPlayResumesInTheSameSeque
   }
   EXPECT_TRUE(WaitReady(admin)) << AdminGet(admin, "/readyz").second;
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// Waits until every member has heard that Redis is unreachable (a paused Redis: the
+// nodes find out by their PINGs going unanswered).
+void WaitToldDown(std::vector<Member>& ms) {
+  for (Member& m : ms) {
+    ASSERT_TRUE(NodesTest::WaitMatching(
+        *m.client,
+        [](const proto::ClientMessage& c) {
+          return IsNotice(c, proto::ServerNotice::STREAMS_UNAVAILABLE);
+        },
+        kLong))
+        << m.name << " was not told that Redis is unreachable";
+  }
+}
+
+// A note held when Redis goes away: its note-off is refused like any MIDI (the sender is
+// told), the room still holds the note, and the snapshot every member gets after the
+// outage (something was refused meanwhile) shows it held, so no client is left guessing.
+TEST_F(RedisOutageTest, ANoteHeldAcrossAnOutageIsInTheSnapshotAfterIt) {
+  uint16_t admin = 0;
+  std::vector<Member> ms;
+  std::vector<proto::StreamPosition> before;
+  ASSERT_NO_FATAL_FAILURE(MembersOnBothNodes("eve", "fay", &admin, &ms, &before));
+  ASSERT_TRUE(ms[0].client->Send(MidiMsg(std::string{'\x90', 60, 100})));
+  ASSERT_TRUE(WaitMatching(
+      *ms[1].client, [](const proto::ClientMessage& c) { return c.has_midi_message(); }, kLong))
+      << "the note-on never reached node B";
+
+  ASSERT_EQ(kill(redis_.pid(), SIGSTOP), 0);
+  ASSERT_NO_FATAL_FAILURE(WaitToldDown(ms));
+  ASSERT_TRUE(ms[0].client->Send(MidiMsg(std::string{'\x80', 60, 0}, 0, "off-1")));
+  auto err = WaitForReply(*ms[0].client, proto::ClientMessage::kErrorMessage, "off-1", kLong);
+  ASSERT_TRUE(err) << "the refused note-off was not answered";
+  EXPECT_EQ(err->error_message().code(), proto::STREAM_UNAVAILABLE);
+  ASSERT_EQ(kill(redis_.pid(), SIGCONT), 0);
+
+  for (Member& m : ms) {
+    auto got = WaitMatching(
+        *m.client, [](const proto::ClientMessage& c) { return c.has_resume_result(); }, kLong);
+    ASSERT_TRUE(got) << m.name << " got no snapshot after the outage";
+    ASSERT_TRUE(got->resume_result().has_snapshot()) << m.name;
+    bool held = false;
+    for (const auto& h : got->resume_result().snapshot().held_notes()) {
+      if (h.user_id() != "u-eve") continue;
+      for (const auto& n : h.notes()) held = held || (n.note() == 60 && n.channel() == 0);
+    }
+    EXPECT_TRUE(held) << m.name << ": the snapshot does not show eve's note held";
+  }
+  // The sender can release it once Redis is back, and the other node hears that.
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+  ASSERT_TRUE(ms[0].client->Send(MidiMsg(std::string{'\x80', 60, 0})));
+  EXPECT_TRUE(WaitMatching(
+      *ms[1].client,
+      [](const proto::ClientMessage& c) {
+        return c.has_midi_message() && c.midi_message().midi_data() == std::string{'\x80', 60, 0};
+      },
+      kLong))
+      << "the note-off after the outage did not reach node B";
+}
+
+// A moderation command typed while Redis is away is refused like every chat message:
+// nothing is applied on any node, and the target plays on once Redis is back.
+TEST_F(RedisOutageTest, ABanTypedWhileRedisIsAwayIsRefusedAndChangesNothing) {
+  uint16_t admin = 0;
+  std::vector<Member> ms;
+  std::vector<proto::StreamPosition> before;
+  ASSERT_NO_FATAL_FAILURE(MembersOnBothNodes("gus", "hal", &admin, &ms, &before));
+
+  ASSERT_EQ(kill(redis_.pid(), SIGSTOP), 0);
+  ASSERT_NO_FATAL_FAILURE(WaitToldDown(ms));
+  ASSERT_TRUE(ms[0].client->Send(ChatMsg("/ban hal", "ban-1")));
+  auto err = WaitForReply(*ms[0].client, proto::ClientMessage::kErrorMessage, "ban-1", kLong);
+  ASSERT_TRUE(err) << "the typed ban was not answered";
+  EXPECT_EQ(err->error_message().code(), proto::STREAM_UNAVAILABLE);
+  ASSERT_EQ(kill(redis_.pid(), SIGCONT), 0);
+  for (Member& m : ms) {
+    EXPECT_TRUE(WaitMatching(
+        *m.client,
+        [](const proto::ClientMessage& c) {
+          return IsNotice(c, proto::ServerNotice::STREAMS_RESTORED);
+        },
+        kLong))
+        << m.name << " was not told that Redis is back";
+  }
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+  // hal is still a member on node B: his line reaches gus on node A.
+  std::vector<proto::StreamPosition> after;
+  ChatSeenByAll(ms, 1, "still here", &after);
+}
+
+// A node stopped (SIGTERM) while Redis is away cannot publish its members' leaves; it
+// exits all the same, and once Redis is back the other node finds their presence
+// entries expired and announces them gone ("disconnected").
+TEST_F(RedisOutageTest, ANodeStoppedWhileRedisIsAwayLeavesItsMembersToExpire) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes({"--redis_presence_ttl_ms", "1500"}));
+  std::vector<Member> ms;
+  for (const char* name : {"ivy", "jon"}) {
+    Member m{Connect(ms.empty() ? node_a_->port() : node_b_->port(), name), name};
+    ASSERT_TRUE(m.client) << name;
+    ASSERT_TRUE(JoinRoom(*m.client, "Jam")) << name;
+    ms.push_back(std::move(m));
+  }
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+  std::vector<proto::StreamPosition> at;
+  ChatSeenByAll(ms, 0, "hello", &at);
+
+  ASSERT_EQ(kill(redis_.pid(), SIGSTOP), 0);
+  ASSERT_NO_FATAL_FAILURE(WaitToldDown(ms));
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 30000), 0) << node_a_->output();
+  ASSERT_EQ(kill(redis_.pid(), SIGCONT), 0);
+
+  auto left = WaitMatching(
+      *ms[1].client,
+      [](const proto::ClientMessage& c) {
+        return c.has_user_left_room() && c.user_left_room().user_id() == "u-ivy";
+      },
+      kLong);
+  ASSERT_TRUE(left) << "jon never saw ivy leave";
+  EXPECT_EQ(left->user_left_room().reason(), "disconnected");
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
