@@ -290,7 +290,8 @@ struct Endpoint::Impl {
     }
     // Last, so that only a connect that passed every other check spends its token.
     if (!identity.resume.token.empty()) {
-      if (!RedeemResume(cluster, identity, &con->resume) &&
+      con->resume = std::make_unique<ResumeRequest>();
+      if (!RedeemResume(cluster, identity, con->resume.get()) &&
           bans->MatchUser(identity.user_id, now_ms)) {
         return refuse(websocketpp::http::status_code::forbidden, "banned",
                       metrics::RefusalReason::kBanned);
@@ -442,8 +443,9 @@ struct Endpoint::Impl {
                                                 {"shard", std::to_string(shard->index())}});
       return;
     }
-    Session* s =
-        shard->AddSession(std::move(*con->identity), std::move(link), std::move(con->resume));
+    Session* s = shard->AddSession(std::move(*con->identity), std::move(link),
+                                   con->resume ? std::move(*con->resume) : ResumeRequest{});
+    con->resume.reset();
     shard->cluster().log().Info("conn.open", {{"ip", s->remote_ip()},
                                               {"user", s->identity().user_id},
                                               {"guest", s->identity().is_guest ? "true" : "false"},

@@ -127,7 +127,7 @@ class OutboundConnection : public TcpConnection<cfg> {
   void async_write(const std::vector<websocketpp::transport::buffer>& bufs,
                    const websocketpp::transport::write_handler& handler) {
     if (failed_) {
-      Post(handler, failure_);
+      Post(handler, Failure());
       return;
     }
     size_t n = 0;
@@ -292,8 +292,6 @@ class OutboundConnection : public TcpConnection<cfg> {
   // otherwise its read fails the same way.
   void Fail() {
     failed_ = true;
-    failure_ =
-        websocketpp::transport::error::make_error_code(websocketpp::transport::error::pass_through);
     websocketpp::transport::write_handler h = std::move(ws_handler_);
     ws_handler_ = nullptr;
     ws_bufs_ = nullptr;
@@ -302,13 +300,19 @@ class OutboundConnection : public TcpConnection<cfg> {
     head_offset_ = 0;
     Unqueued(queued_bytes_);
     if (h) {
-      h(failure_);
+      h(Failure());
     } else {
       // websocketpp has no write pending to tell it; make its pending read fail now
       // rather than whenever the peer's next bytes (or their absence) show it.
       boost::system::error_code ec;
       this->get_socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
     }
+  }
+
+  // What websocketpp hears once the socket failed (as from its Asio transport).
+  static websocketpp::lib::error_code Failure() {
+    return websocketpp::transport::error::make_error_code(
+        websocketpp::transport::error::pass_through);
   }
 
   // queued_bytes_ and the flush queue's sum move together.
@@ -334,7 +338,6 @@ class OutboundConnection : public TcpConnection<cfg> {
   size_t queued_bytes_ = 0;
   const std::vector<websocketpp::transport::buffer>* ws_bufs_ = nullptr;
   websocketpp::transport::write_handler ws_handler_;
-  websocketpp::lib::error_code failure_;
   bool dirty_ = false;    // listed on flush_->dirty
   bool waiting_ = false;  // an async_wait for room is pending
   bool failed_ = false;

@@ -32,7 +32,10 @@ struct ConnectionData {
   SessionId session = 0;
   SessionId link = 0;  // a linked connection's id instead (docs/PROTOCOL.md §16)
   std::unique_ptr<crypto::Identity> identity;  // set by the gate, moved into the Session
-  ResumeRequest resume;                        // the gate's verdict on a resume token
+  // The gate's verdict on a resume token, when the client presented one: made only then
+  // and released at open, as ~200 bytes inline would stay in every connection for its
+  // whole life (docs/PERFORMANCE.md, "Memory per connection").
+  std::unique_ptr<ResumeRequest> resume;
   // Set at accept (the tcp_post_init handler); none for the object waiting in accept.
   moderation::ConnectionLimits* limits = nullptr;
   const Clock* clock = nullptr;

@@ -34,10 +34,13 @@ using boost::asio::ip::tcp;
 // Every connection, idle or not, is one such object: it is most of a joined member's
 // memory (docs/PERFORMANCE.md, "Memory per connection"; issue 9's budget is 8 KiB per
 // member). websocketpp's own Asio transport made it 4,832 bytes, 2,080 of them two
-// fixed handler allocators; Tutti's transport makes it ~2,500.
+// fixed handler allocators; Tutti's transport makes it ~2,300.
 TEST(WsTransport, ConnectionObjectStaysSmall) {
   EXPECT_LT(sizeof(WsServer::connection_type), 3000u);
   EXPECT_LT(sizeof(OutboundConnection<WsConfig::transport_config>), 512u);
+  // What Tutti keeps in it: the gate's resume verdict (~200 bytes) is made only when a
+  // client presents a resume token, and released at open.
+  EXPECT_LT(sizeof(ConnectionData), 256u);
 }
 
 // Waits (bounded) until `done` holds.
