@@ -3,10 +3,10 @@
 // timers, its deferred calls and its shutdown. The outbound queue that carries every
 // byte after the handshake is OutboundConnection's (server/ws_outbound_connection.h),
 // which derives from this class; websocketpp's connection derives from that.
-// Included only by server/ws_outbound_connection.h: websocketpp stays in the endpoint's
-// files. Thread affinity: one shard thread (its endpoint's). Owned by websocketpp's
-// connection object (this is its transport base), kept alive while an operation on the
-// socket is pending by the shared pointer that operation's handler holds.
+// Included only by server/ws_outbound_connection.h and server/ws_outbound_endpoint.h:
+// websocketpp stays in the endpoint's files. Thread affinity: one shard thread (its endpoint's).
+// Owned by websocketpp's connection object (this is its transport base), kept alive while an
+// operation on the socket is pending by the shared pointer that operation's handler holds.
 #ifndef TUTTI_SERVER_WS_TCP_CONNECTION_H_
 #define TUTTI_SERVER_WS_TCP_CONNECTION_H_
 
