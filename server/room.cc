@@ -145,6 +145,12 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
   }
   auto fail = [&](proto::ErrorCode code, const std::string& text) {
     host_->JoinFailed(req.session, id_, MakeFrame(MakeError(code, text, req.request_id)));
+    // An object opened on this node for joins that were all refused (the room lives on
+    // another node and asked a password, or kept a ban): nothing keeps it, as nothing
+    // keeps a room whose last member left. Deferred and checked again by the host.
+    if (members_.empty() && waiting_joins_.empty() && !is_lobby() && !persistent()) {
+      host_->RoomEmpty(id_);
+    }
   };
   // Bans and mutes that are over stop here, on the room's own activity (no timer).
   ExpirePenalties(host_->UnixMs());

@@ -2,7 +2,7 @@
 // in process (room_stream_test, room_roster_test): a fake clock, the engine (`Engine`, built
 // from that clock and default history limits), and a record of what the room hands out:
 // frames for the shard's fan-out (with the session they skip), frames for one session, and the
-// sessions that left. Storage is refused. No sockets, no threads.
+// sessions that left, and the rooms it said were empty. Storage is refused. No sockets, no threads.
 //
 // Owns: the clock, the engine and the records. Thread affinity: the test's thread, which drives
 // the room. Who owns it: one test. Header only.
@@ -44,7 +44,7 @@ class BrokerRoomHost : public RoomHost {
     left.push_back(s);
     if (f) direct[s].push_back(Parse(f));
   }
-  void RoomEmpty(const std::string&) override {}
+  void RoomEmpty(const std::string& room) override { emptied.push_back(room); }
   int64_t UnixMs() override { return clock_.UnixMs(); }
   bool Storage(std::function<void(store::Store&)>, std::function<void()>) override { return false; }
   Broker* broker() override { return &broker_; }
@@ -54,6 +54,7 @@ class BrokerRoomHost : public RoomHost {
     EXPECT_TRUE(m.ParseFromString(f->payload()));
     return m;
   }
+  std::vector<std::string> emptied;  // RoomEmpty calls, in order
   struct Fanned {
     proto::ClientMessage msg;
     SessionId exclude;

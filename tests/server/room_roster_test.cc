@@ -275,6 +275,28 @@ TEST(RoomRosterTest, WhatAnotherNodesMemberHoldsIsInTheSnapshotsHere) {
   EXPECT_EQ(SnapshotFor(host, *room, kAnn).held_notes_size(), 0);
 }
 
+// A room object opened on this node for a join that is refused (with rooms across nodes:
+// the room lives on another node and asks a password this joiner lacks) is given up, as a
+// room whose last member left is: it must not stay open, empty and subscribed, forever.
+TEST(RoomRosterTest, AnObjectWhoseOnlyJoinIsRefusedIsGivenUp) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config);
+  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  room->Join(Req(kCay, "cay"), /*password_ok=*/false);
+  ASSERT_FALSE(host.direct[kCay].empty());
+  EXPECT_EQ(host.direct[kCay].back().error_message().code(), proto::WRONG_PASSWORD);
+  EXPECT_EQ(host.emptied, (std::vector<std::string>{"jam"}));
+
+  // With a member here, a refused join leaves the room as it is.
+  host.emptied.clear();
+  room->Join(Req(kAnn, "ann"), true);
+  ASSERT_TRUE(room->IsMember(kAnn));
+  room->Join(Req(kCay, "cay"), /*password_ok=*/false);
+  EXPECT_EQ(host.direct[kCay].back().error_message().code(), proto::WRONG_PASSWORD);
+  EXPECT_TRUE(host.emptied.empty());
+}
+
 TEST(RoomModerationNodesTest, ACommandNamingAnotherNodesMemberIsPublishedForItsNode) {
   ServerConfig config;
   Host host;
