@@ -66,6 +66,10 @@ struct Publication {
   // room keeps its roster of other nodes' members from their events); "" when this
   // engine published it, and always with the in-process engine.
   std::string origin = {};
+  // Given only to a publisher's `done`: the engine refused the event together with its
+  // state change, whose precondition failed (RoomStateChange::check). It was never
+  // sequenced nor delivered; `position` and `frame` are empty.
+  bool refused = false;
 };
 
 // A room ban or mute as the stream keeps it beside the events (rooms across nodes,
@@ -105,6 +109,16 @@ struct RoomStateChange {
                                         // settings as set, topic)
   std::string password_hash;            // kOpen, kSettings ("" = no password)
   std::vector<std::string> moderators;  // kOpen
+  // What the kept state must say of `actor` for the change to be written: when it does not
+  // (another change came first), the script writes neither the change nor the event that
+  // announces it, and that event's publisher is told (Publication::refused). kNone checks
+  // nothing; nothing kept (Redis lost it) checks nothing either.
+  enum class Check : uint8_t {
+    kNone,
+    kOwner,  // `actor` is the kept owner (an owner who left hands the room on)
+  };
+  Check check = Check::kNone;
+  std::string actor;
 };
 
 // A room's owner, settings and moderators as kept beside its stream.

@@ -265,9 +265,9 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
   const std::string mods = ModsKey(stream);
   const std::string presence = PresenceKey(stream);
   // The batch's ban and mute changes, three arguments each (kind, end, user id), after
-  // their count; then its owner, settings and moderator changes, six each, after theirs;
+  // their count; then its owner, settings and moderator changes, nine each, after theirs;
   // all before the events: the script applies them in the same atomic step that
-  // sequences those.
+  // sequences those (and drops an event whose change it refuses).
   std::vector<std::string> changes = {""};
   for (const Pending& e : batch) {
     if (!e.penalty) continue;
@@ -280,10 +280,10 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
   changes[0] = std::to_string((changes.size() - 1) / 3);
   const size_t state_at = changes.size();
   changes.emplace_back();
-  for (const Pending& e : batch) {
-    if (e.state) AppendStateArgs(*e.state, &changes);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].state) AppendStateArgs(*batch[i].state, i + 1, &changes);
   }
-  changes[state_at] = std::to_string((changes.size() - state_at - 1) / 6);
+  changes[state_at] = std::to_string((changes.size() - state_at - 1) / 9);
   std::vector<std::string_view> args = {meta,   log,    chat,     bans,    mutes,
                                         state,  mods,   presence, channel, epoch,
                                         maxlen, age_ms, ttl,      marks,   chat_max};
@@ -317,10 +317,30 @@ void RedisBroker::OnBatchSequenced(const std::string& stream, std::vector<Pendin
     MarkRefused(stream);
     return;
   }
-  stats_.published += batch.size();
+  // Events whose state change the script refused (its precondition failed): never
+  // sequenced; the others took the offsets from `first` on, in order.
+  std::vector<bool> refused(batch.size(), false);
+  const redisReply* refusals = ReplyElement(reply, 3);
+  for (size_t j = 0;
+       refusals != nullptr && refusals->type == REDIS_REPLY_ARRAY && j < refusals->elements; ++j) {
+    int64_t index = 0;
+    if (ReplyInteger(refusals->element[j], &index) && index >= 1 &&
+        static_cast<size_t>(index) <= batch.size()) {
+      refused[static_cast<size_t>(index) - 1] = true;
+    }
+  }
+  uint64_t next = static_cast<uint64_t>(first);
   for (size_t i = 0; i < batch.size(); ++i) {
+    if (refused[i]) {
+      ++stats_.state_refused;
+      Publication none;
+      none.refused = true;
+      if (batch[i].done) batch[i].done(none);
+      continue;
+    }
+    ++stats_.published;
+    const uint64_t offset = next++;
     if (!batch[i].done) continue;
-    const uint64_t offset = static_cast<uint64_t>(first) + i;
     std::string wire = std::string(epoch) + ":" + std::to_string(offset) + ":" +
                        std::to_string(time_us) + ":" + batch[i].wire;
     WireEvent e;

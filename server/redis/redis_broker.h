@@ -81,6 +81,8 @@ struct RedisBrokerStats {
   uint64_t epoch_changes = 0;  // a stream's epoch seen to change
   uint64_t outages = 0;        // times Available() went from true to false
   uint64_t resyncs = 0;        // OnResync calls (one per stream that needed it)
+  // Events the publish script refused with their state change (a failed precondition).
+  uint64_t state_refused = 0;
 };
 
 class RedisBroker final : public Broker {
@@ -145,7 +147,10 @@ class RedisBroker final : public Broker {
   };
   // The six publish-script arguments of `change` (redis_scripts.h), appended to `out`
   // (redis_room_state.cc).
-  void AppendStateArgs(const RoomStateChange& change, std::vector<std::string>* out) const;
+  // The script's nine arguments of `change`, announced by the batch's event `event`
+  // (from 1).
+  void AppendStateArgs(const RoomStateChange& change, size_t event,
+                       std::vector<std::string>* out) const;
   struct Stream {
     std::vector<StreamSubscriber*> subscribers;
     StreamPosition top;

@@ -18,7 +18,7 @@
 
 namespace tutti::server::redis {
 
-void RedisBroker::AppendStateArgs(const RoomStateChange& change,
+void RedisBroker::AppendStateArgs(const RoomStateChange& change, size_t event,
                                   std::vector<std::string>* out) const {
   using Kind = RoomStateChange::Kind;
   const char* kind = "s";
@@ -53,6 +53,9 @@ void RedisBroker::AppendStateArgs(const RoomStateChange& change,
   out->push_back(change.password_hash);
   out->push_back(std::move(mods));
   out->push_back(origin_);
+  out->push_back(std::to_string(event));
+  out->push_back(change.actor);
+  out->push_back(change.check == RoomStateChange::Check::kOwner ? "o" : "");
 }
 
 void RedisBroker::RoomState(const std::string& stream, RoomStateDone done) {

@@ -17,54 +17,29 @@ local last = tonumber(redis.call('HGET', KEYS[1], 'time') or '0')
 if now < last then now = last end
 local changes = tonumber(ARGV[8])
 local states = tonumber(ARGV[9 + 3 * changes])
-local base = 9 + 3 * changes + 6 * states
-local n = #ARGV - base
-local kept = false
-local first = redis.call('HINCRBY', KEYS[1], 'offset', n) - n + 1
-redis.call('HSET', KEYS[1], 'time', string.format('%d', now))
+local base = 9 + 3 * changes + 9 * states
+local total = #ARGV - base
 local ms = math.floor(now / 1000)
-local head = epoch .. ':'
-local tail = ':' .. string.format('%d', now) .. ':'
-for i = 1, n do
-  local off = string.format('%d', first + i - 1)
-  local msg = head .. off .. tail .. ARGV[base + i]
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], string.format('%d', ms) .. '-' .. off,
-             'm', msg)
-  redis.call('PUBLISH', ARGV[1], msg)
-  local mark = string.sub(ARGV[6], i, i)
-  if mark == '2' then
-    redis.call('DEL', KEYS[3])
-    kept = false
-  elseif mark == '1' then
-    redis.call('RPUSH', KEYS[3], msg)
-    kept = true
-  end
-end
-for j = 0, changes - 1 do
-  local kind = ARGV[9 + 3 * j]
-  local key = KEYS[4]
-  if kind == 'm' or kind == 'M' then key = KEYS[5] end
-  if kind == 'b' or kind == 'm' then
-    redis.call('ZADD', key, ARGV[10 + 3 * j], ARGV[11 + 3 * j])
-  else
-    redis.call('ZREM', key, ARGV[11 + 3 * j])
-  end
-end
-if changes > 0 then
-  local over = '(' .. string.format('%d', ms)
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', over)
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', over)
-end
-redis.call('EXPIRE', KEYS[4], ARGV[5])
-redis.call('EXPIRE', KEYS[5], ARGV[5])
+-- Owner, settings and moderator changes first: one whose precondition fails is written
+-- neither itself nor with its event (its index, in `refused`, tells the publisher).
+local refused = {}
+local refused_list = {}
 for j = 0, states - 1 do
-  local at = 10 + 3 * changes + 6 * j
+  local at = 10 + 3 * changes + 9 * j
   local kind, user = ARGV[at], ARGV[at + 1]
-  local write = kind == 'n' or redis.call('HEXISTS', KEYS[6], 'room') == 1
-  if not write then
+  local event, actor, check = tonumber(ARGV[at + 6]), ARGV[at + 7], ARGV[at + 8]
+  local exists = redis.call('HEXISTS', KEYS[6], 'room') == 1
+  local write = kind == 'n' or exists
+  if check == 'o' and exists and redis.call('HGET', KEYS[6], 'owner') ~= actor then
+    write = false
+    if not refused[event] then
+      refused[event] = true
+      refused_list[#refused_list + 1] = event
+    end
+  elseif not write then
     -- nothing kept (a Redis that lost its data): a change alone is no state
   elseif kind == 'n' then
-    if redis.call('HEXISTS', KEYS[6], 'room') == 1 then
+    if exists then
       local prefix = ARGV[at + 5] .. ':'
       local all = redis.call('HGETALL', KEYS[8])
       for i = 1, #all, 2 do
@@ -94,6 +69,48 @@ for j = 0, states - 1 do
   end
   if write then redis.call('HINCRBY', KEYS[6], 'version', 1) end
 end
+local n = total - #refused_list
+local kept = false
+local first = redis.call('HINCRBY', KEYS[1], 'offset', n) - n + 1
+redis.call('HSET', KEYS[1], 'time', string.format('%d', now))
+local head = epoch .. ':'
+local tail = ':' .. string.format('%d', now) .. ':'
+local next_offset = first
+for i = 1, total do
+  if not refused[i] then
+    local off = string.format('%d', next_offset)
+    next_offset = next_offset + 1
+    local msg = head .. off .. tail .. ARGV[base + i]
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], string.format('%d', ms) .. '-' .. off,
+               'm', msg)
+    redis.call('PUBLISH', ARGV[1], msg)
+    local mark = string.sub(ARGV[6], i, i)
+    if mark == '2' then
+      redis.call('DEL', KEYS[3])
+      kept = false
+    elseif mark == '1' then
+      redis.call('RPUSH', KEYS[3], msg)
+      kept = true
+    end
+  end
+end
+for j = 0, changes - 1 do
+  local kind = ARGV[9 + 3 * j]
+  local key = KEYS[4]
+  if kind == 'm' or kind == 'M' then key = KEYS[5] end
+  if kind == 'b' or kind == 'm' then
+    redis.call('ZADD', key, ARGV[10 + 3 * j], ARGV[11 + 3 * j])
+  else
+    redis.call('ZREM', key, ARGV[11 + 3 * j])
+  end
+end
+if changes > 0 then
+  local over = '(' .. string.format('%d', ms)
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', over)
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', over)
+end
+redis.call('EXPIRE', KEYS[4], ARGV[5])
+redis.call('EXPIRE', KEYS[5], ARGV[5])
 redis.call('EXPIRE', KEYS[6], ARGV[5])
 redis.call('EXPIRE', KEYS[7], ARGV[5])
 if kept then
@@ -103,7 +120,7 @@ end
 redis.call('XTRIM', KEYS[2], 'MINID', '~', string.format('%d', ms - tonumber(ARGV[4])))
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
-return {epoch, first, string.format('%d', now)}
+return {epoch, first, string.format('%d', now), refused_list}
 )lua";
 
 const std::string_view kHistoryScript = R"lua(

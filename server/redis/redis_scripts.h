@@ -22,10 +22,15 @@ namespace tutti::server::redis {
 //   1 keep: RPUSH, 2 clear: DEL), ARGV[7] the chat list's bound (LTRIM),
 //   ARGV[8] the number c of ban and mute changes, then 3 x c arguments (kind: b ban,
 //   B unban, m mute, M unmute; the end or +inf; the user id), then the number s of
-//   owner, settings and moderator changes and 6 x s arguments (kind: n open, s settings,
+//   owner, settings and moderator changes and 9 x s arguments (kind: n open, s settings,
 //   o owner, + add moderator, - remove moderator; a user id; the serialized RoomInfo; the
-//   password hash; the moderators, newline-separated; the publishing engine), then one
-//   wire request per event (stream_wire.h). The changes are applied in the same atomic
+//   password hash; the moderators, newline-separated; the publishing engine; the index,
+//   from 1, of the event announcing it; the acting user; the precondition: "" none, o the
+//   actor is the kept owner), then one wire request per event (stream_wire.h). The
+//   changes are checked and applied in order before the events are sequenced: a change
+//   whose precondition fails (on a kept state) is not written and its event is neither
+//   sequenced nor published, and the others take the offsets in order without a gap.
+//   The changes are applied in the same atomic
 //   step that sequences the events (a change and the event announcing it share one
 //   order); ended bans and mutes are dropped when something changes, and the sets and
 //   the state hash expire with the room's other keys. An open writes everything (the
@@ -33,7 +38,8 @@ namespace tutti::server::redis {
 //   in the presence hash (the kept state is an earlier life's), and nothing otherwise;
 //   the other kinds change a kept state only (alone they would make a partial one);
 //   every change written bumps `version`.
-// Returns {epoch, first offset, server time in µs}. The time is Redis's TIME, never
+// Returns {epoch, first offset, server time in µs, {indices of the refused events}}
+// (the first offset is the first sequenced event's). The time is Redis's TIME, never
 // below the last one given in this epoch.
 extern const std::string_view kPublishScript;
 

@@ -2,7 +2,8 @@
 // room see one sequence with the same contents; the sender's `done` comes after the
 // delivery; one script call per room per loop turn; history across engines with its
 // unrecoverable cases; presence that expires when a node stops refreshing it; Redis
-// restarted (refused while down, a new epoch after).
+// restarted (refused while down, a new epoch after); a state change whose precondition
+// fails refused with its event.
 #include "server/redis/redis_broker.h"
 
 #include <signal.h>
@@ -442,6 +443,66 @@ TEST_F(RedisBrokerTest, KeptRoomStateAndPenaltiesAreTakenOnlyWhenTheyParse) {
   EXPECT_EQ(seen, (std::set<std::string>{"ban u-perm 0", "ban u-until 1893456000000",
                                          "mute u-quiet 1893456000000"}));
   EXPECT_EQ(a->stats().malformed, malformed + 3);
+}
+
+// An owner's hand-on (RoomStateChange::Check::kOwner) is written only while the kept owner
+// is the one who left, and a refused one takes its event with it: of two nodes handing
+// the room on from the same owner, the second is told it was refused, nobody is delivered
+// its RoomUpdated, and the events around it keep their offsets without a gap.
+TEST_F(RedisBrokerTest, AHandOnFromAnOwnerNoLongerKeptIsRefusedWithItsEvent) {
+  auto a = Engine();
+  auto b = Engine();
+  Recorder rb;
+  b->Subscribe("jam", &rb);
+  WaitSubscribers("jam", 1);
+  PublishRequest open = Chat("opened");
+  open.state.emplace();
+  open.state->kind = RoomStateChange::Kind::kOpen;
+  open.state->user = "u-ann";
+  proto::RoomInfo info;
+  info.set_room_name("Jam");
+  open.state->room = info.SerializeAsString();
+  a->Publish("jam", std::move(open), nullptr);
+  auto hand_on = [](const std::string& to) {
+    PublishRequest r = Chat("to " + to);
+    r.state.emplace();
+    r.state->kind = RoomStateChange::Kind::kOwner;
+    r.state->user = to;
+    r.state->check = RoomStateChange::Check::kOwner;
+    r.state->actor = "u-ann";
+    return r;
+  };
+  std::vector<Publication> done_a, done_b;
+  a->Publish("jam", hand_on("u-cay"), [&](const Publication& p) { done_a.push_back(p); });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return done_a.size() == 1; }));
+  // Node B, behind: its hand-on from ann goes in one script call between two lines.
+  b->Publish("jam", Chat("before"), nullptr);
+  b->Publish("jam", hand_on("u-bob"), [&](const Publication& p) { done_b.push_back(p); });
+  b->Publish("jam", Chat("after"), nullptr);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return done_b.size() == 1 && rb.got.size() == 4; }));
+  EXPECT_FALSE(done_a[0].refused);
+  EXPECT_EQ(done_a[0].position.offset, 2u);
+  EXPECT_TRUE(done_b[0].refused);
+  EXPECT_EQ(done_b[0].frame, nullptr);
+  const std::vector<std::string> want = {"opened", "to u-cay", "before", "after"};
+  for (size_t i = 0; i < rb.got.size(); ++i) {
+    EXPECT_EQ(rb.got[i].position.offset, i + 1);
+    EXPECT_EQ(Parse(rb.got[i]).room_chat_message().message(), want[i]);
+  }
+  EXPECT_EQ(b->stats().state_refused, 1u);
+  EXPECT_EQ(b->stats().published, 2u);
+  // Kept: cay owns the room, ann is a moderator, and only the hand-on written counted.
+  KeptRoomState kept;
+  bool got = false;
+  b->RoomState("jam", [&](KeptRoomState k) {
+    kept = std::move(k);
+    got = true;
+  });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+  ASSERT_TRUE(kept.found);
+  EXPECT_EQ(kept.owner, "u-cay");
+  EXPECT_EQ(kept.moderators, std::vector<std::string>{"u-ann"});
+  EXPECT_EQ(kept.version, 2);
 }
 
 TEST(RedisPrimaryOfTest, SpreadsRoomsAndMovesOnlyTheLostPrimarysRooms) {
