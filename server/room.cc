@@ -370,11 +370,8 @@ void Room::RemoveMember(MemberMap::iterator it, const std::string& reason,
   StampType(&left);
   Broadcast(left, 0, /*droppable=*/false);
 
-  if (was_owner && !is_lobby() && !members_.empty()) {
-    std::string before = mod_.owner_id();
-    HandOwnership();
-    if (mod_.owner_id() != before) BroadcastInfo(OwnerChange());
-  }
+  // Across nodes the heir may be another node's member (nobody may be left here).
+  if (was_owner && !is_lobby()) HandOwnership();
   if (members_.empty() && !is_lobby() && !persistent()) host_->RoomEmpty(id_);
 }
 

@@ -281,7 +281,8 @@ class Room final : public StreamSubscriber {
               const std::string& request_id);
   // RoomUpdated to everyone; `change`: the owner or settings change it announces, kept
   // with the stream across nodes.
-  void BroadcastInfo(std::optional<RoomStateChange> change = std::nullopt);
+  void BroadcastInfo(std::optional<RoomStateChange> change = std::nullopt,
+                     Broker::PublishDone then = nullptr);
   // Finds a member by user id or (case-insensitive) username.
   const Member* FindUser(const std::string& who) const;
   // The user id of someone the room's records know (banned, muted, moderator, owner) as
@@ -407,6 +408,11 @@ class Room final : public StreamSubscriber {
   // Sends `bytes` (MIDI the server makes on a member's behalf: releases, panic) to the room as
   // that member's next event, flagged synthetic, stamped no earlier than its last one.
   void BroadcastSyntheticMidi(SessionId s, Member& m, std::string bytes);
+  // The owner's session left (or, across nodes, its presence expired): when it was the
+  // owner's last on any node, the longest-present registered member here inherits (a
+  // guest only if nobody else), else the roster's (the same order, then the lowest session
+  // id), and everyone is told with RoomUpdated. Across nodes the hand-on is written only
+  // while the kept owner is still the one who left; refused, the room takes what is kept.
   void HandOwnership();
   // Owner, settings and moderators across nodes (room_state_nodes.cc; docs/SCALE-OUT.md,
   // "Owner, settings and moderators across nodes"). What the stream keeps of them is read
@@ -429,7 +435,9 @@ class Room final : public StreamSubscriber {
   // name, type, settings and topic, as kept (RoomStateChange::room).
   std::string StateBlob() const;
   RoomStateChange SettingsChange() const;
-  RoomStateChange OwnerChange() const;
+  // The owner now; when `from` is given (an owner who left hands the room on), written
+  // only while the kept owner is still `from`.
+  RoomStateChange OwnerChange(const std::string& from = "") const;
   // Records that server staff joined past the barriers named in `passed`.
   void AuditStaffEntry(const std::string& user_id, const std::vector<std::string>& passed,
                        int64_t now_ms);
@@ -515,13 +523,18 @@ class Room final : public StreamSubscriber {
   // the opening presence read. Counted in user_count() and shown in user lists.
   struct RemoteMember {
     RemoteMember() = default;
-    RemoteMember(proto::UserInfo u, std::string o) : user(std::move(u)), origin(std::move(o)) {}
+    RemoteMember(proto::UserInfo u, std::string o, uint64_t order = 0)
+        : user(std::move(u)), origin(std::move(o)), join_order(order) {}
     proto::UserInfo user;
     std::string origin;
     // What it holds sounding, from its MIDI on the stream (ApplyRemoteMidi): this node's
     // joiners and snapshots show it as they show this node's senders'.
     midi::HeldNotes held;
     uint64_t last_sequence = 0;
+    // How long it has been in the room as this object knows it, in the join_order
+    // sequence of this node's members (an owner's successor, HandOwnership): the next
+    // number when its join was delivered here, 0 when the opening presence read found it.
+    uint64_t join_order = 0;
   };
   std::map<SessionId, RemoteMember> remote_;
   // room_moderation_nodes.cc: the roster member answering to `who` (a user id, or a

@@ -6,8 +6,9 @@
 // room's user count and its fullness count both. A member whose node died is found by
 // the engine's periodic presence read: the one read that deletes its expired entry
 // makes this room publish its release and its UserLeftRoom, so every node's members see
-// it leave at one place in the stream. Another node's MIDI updates what its sender holds
-// (so joiners here get it in their snapshot). Another node's moderation notices are handed on to
+// it leave at one place in the stream (and, when it was the room's owner, hand the room
+// on). Another node's MIDI updates what its sender holds (so joiners here get it in their
+// snapshot). Another node's moderation notices are handed on to
 // room_moderation_nodes.cc. None of this runs with the in-process engine.
 // Same class, owner and thread as room.cc (the room's home shard).
 #include <iterator>
@@ -89,7 +90,7 @@ void Room::ApplyRemote(const Publication& pub) {
       const proto::UserInfo& u = m.user_joined_room().user_info();
       const SessionId sid = u.session_id();
       if (sid == 0 || members_.count(sid)) break;
-      remote_[sid] = {u, pub.origin};
+      remote_[sid] = {u, pub.origin, next_join_order_++};
       left_while_reading_.erase(sid);
       if (reading_presence_) joined_while_reading_.insert(sid);
       break;
@@ -144,7 +145,7 @@ void Room::ApplyRemote(const Publication& pub) {
         UnshareMember(previous);
         gone.user.set_session_id(sid);
         gone.user.set_reconnecting(false);
-        remote_[sid] = {UserView(gone), pub.origin};
+        remote_[sid] = {UserView(gone), pub.origin, gone.join_order};
         proto::ClientMessage notice;
         notice.mutable_room_left()->set_room_id(id_);
         notice.mutable_room_left()->set_reason("resumed on another server");
@@ -174,10 +175,17 @@ void Room::ApplyRemote(const Publication& pub) {
       avatar->set_appearance(a.avatar_data().appearance());
       break;
     }
-    case proto::ClientMessage::kRoomUpdated:
-      // Another node's owner or settings change: the kept state is read again.
+    case proto::ClientMessage::kRoomUpdated: {
+      // Another node's owner or settings change. The owner it names holds from this event
+      // on, as after an /owner notice (an heir may act as soon as it is told); the rest,
+      // and the password hash no event carries, come from the kept state, read again.
+      const std::string& owner = m.room_updated().room_info().owner_id();
+      if (!owner.empty() && !is_lobby() && !mod_.IsOwner(owner)) {
+        mod_.TransferOwnership(owner).IgnoreError();
+      }
       RemoteStateChanged();
       break;
+    }
     case proto::ClientMessage::kModerationNotice:
       // May remove this node's last member (the room object then ends): nothing after.
       return ApplyRemoteModeration(m.moderation_notice());
@@ -232,7 +240,8 @@ void Room::PresenceRead(const std::vector<PresenceEntry>& entries) {
     }
     // Joined (or re-keyed) during the read: the event is newer than the entry.
     if (left_while_reading_.count(e.session) || remote_.count(e.session)) continue;
-    remote_[e.session] = {e.user, e.origin};
+    // Before every member this object saw join (their order among themselves is unknown).
+    remote_[e.session] = {e.user, e.origin, 0};
   }
   left_while_reading_.clear();
   reading_presence_ = false;
@@ -268,6 +277,8 @@ void Room::PublishGone(const PresenceEntry& e) {
   l->set_reason("disconnected");
   StampType(&left);
   Broadcast(std::move(left), 0, /*droppable=*/false);
+  // The owner's node died: this read is the one that knows, so this node hands it on.
+  if (mod_.IsOwner(e.user_id) && !is_lobby()) HandOwnership();
 }
 
 void Room::Reannounce(SessionId s) {

@@ -30,6 +30,7 @@ void Room::HandOwnership() {
   // A persistent room keeps its registered owner while away. Otherwise the
   // longest-present registered member inherits the room; guests only if nobody else.
   if (persistent()) return;
+  const std::string before = mod_.owner_id();
   const Member* best = nullptr;
   for (const auto& [sid, m] : members_) {
     if (IsOwner(m)) return;  // another session of the owner remains
@@ -37,7 +38,36 @@ void Room::HandOwnership() {
                   (best->user.is_guest() == m.user.is_guest() && m.join_order < best->join_order);
     if (better) best = &m;
   }
-  if (best) mod_.TransferOwnership(best->user.user_id()).IgnoreError();
+  // A session of the owner on another node: the room stays the owner's. (Only the node
+  // where the owner's last session leaves hands the room on: every other session's leave
+  // was sequenced before that one, so at most one node does.)
+  for (const auto& [sid, r] : remote_) {
+    if (mod_.IsOwner(r.user.user_id())) return;
+  }
+  std::string heir = best ? best->user.user_id() : "";
+  if (!best) {
+    // Nobody left here (across nodes): the roster's longest-present member, by the same
+    // rule; the map's order (the lowest session id) settles what this node cannot tell.
+    const RemoteMember* r_best = nullptr;
+    for (const auto& [sid, r] : remote_) {
+      bool better =
+          !r_best || (r_best->user.is_guest() && !r.user.is_guest()) ||
+          (r_best->user.is_guest() == r.user.is_guest() && r.join_order < r_best->join_order);
+      if (better) r_best = &r;
+    }
+    if (r_best) heir = r_best->user.user_id();
+  }
+  if (heir.empty() || !mod_.TransferOwnership(heir).ok()) return;
+  // Written with its RoomUpdated only while the kept owner is still the one who left, so
+  // an owner change that came first wins on every node.
+  BroadcastInfo(OwnerChange(before),
+                [this, alive = std::weak_ptr<bool>(alive_)](const Publication& p) {
+                  if (alive.expired() || !p.refused) return;
+                  // Refused: this room's view is not what is kept. It takes that (whatever
+                  // version it last read) and tells its members.
+                  state_version_ = -1;
+                  ReadState(/*announce=*/true);
+                });
 }
 
 void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
@@ -120,11 +150,11 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
   if (!queued) host_->SendToSession(session, failed);
 }
 
-void Room::BroadcastInfo(std::optional<RoomStateChange> change) {
+void Room::BroadcastInfo(std::optional<RoomStateChange> change, Broker::PublishDone then) {
   proto::ClientMessage updated;
   *updated.mutable_room_updated()->mutable_room_info() = Info();
   StampType(&updated);
-  Broadcast(updated, 0, /*droppable=*/false, nullptr, ChatMark::kNone, std::move(change));
+  Broadcast(updated, 0, /*droppable=*/false, then, ChatMark::kNone, std::move(change));
   host_->RoomChanged(id_);
 }
 
@@ -147,10 +177,14 @@ RoomStateChange Room::SettingsChange() const {
   return c;
 }
 
-RoomStateChange Room::OwnerChange() const {
+RoomStateChange Room::OwnerChange(const std::string& from) const {
   RoomStateChange c;
   c.kind = RoomStateChange::Kind::kOwner;
   c.user = mod_.owner_id();
+  if (!from.empty()) {
+    c.check = RoomStateChange::Check::kOwner;
+    c.actor = from;
+  }
   return c;
 }
 

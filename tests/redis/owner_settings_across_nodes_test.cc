@@ -4,7 +4,8 @@
 // password, settings and moderators there (B's first joiner does not become its owner);
 // a /mod on A makes the member a moderator on B, whose /kick B then accepts; settings
 // changed on A (a limit, a password, the type) are enforced by B's joins; ownership
-// handed over on A holds on B; Redis keeps what every node holds. Every wait is bounded
+// handed over on A holds on B; an owner who leaves A, where nobody else is in the room,
+// hands it to B's longest-present member; Redis keeps what every node holds. Every wait is bounded
 // by a deadline; nothing depends on how long a step takes.
 #include <signal.h>
 
@@ -213,6 +214,39 @@ TEST_F(OwnerSettingsAcrossNodesTest, ModeratorsSettingsAndOwnerChangedOnOneNodeH
     int64_t v = 0;
     return r != nullptr && server::redis::ReplyInteger(r, &v) && v == 1;
   }));
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+TEST_F(OwnerSettingsAcrossNodesTest, AnOwnerLeavingANodeWithNoOtherMemberHandsTheRoomOn) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+
+  auto ann = Connect(node_a_->port(), "ann");  // the owner, alone on A
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  auto cay = Connect(node_b_->port(), "cay");  // B's first joiner: the longest present
+  ASSERT_TRUE(cay);
+  ASSERT_TRUE(JoinRoom(*cay, "Jam"));
+  auto bob = Connect(node_b_->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(SawJoin(*ann, "u-bob"));  // A's roster has both, in their order
+
+  // Ann leaves: A has nobody left in the room, yet the room goes on B, now cay's.
+  ASSERT_TRUE(ann->Send(LeaveMsg()));
+  for (client::Client* c : {cay.get(), bob.get()}) {
+    EXPECT_TRUE(SawUpdate(*c, [](const proto::RoomInfo& i) { return i.owner_id() == "u-cay"; }));
+  }
+  EXPECT_TRUE(WaitRedisReply({"HGET", "tutti:{jam}:state", "owner"}, [](const redisReply* r) {
+    return r != nullptr && server::redis::ReplyString(r) == "u-cay";
+  }));
+  // B takes the new owner's settings change, and bob's no more than before.
+  ASSERT_TRUE(cay->Send(UpdateMsg(6, "six")));
+  const proto::ClientMessage six = Reply(*cay, "six");
+  EXPECT_TRUE(six.has_room_updated()) << six.ShortDebugString();
+  ASSERT_TRUE(bob->Send(UpdateMsg(7, "seven")));
+  EXPECT_EQ(ErrorOf(Reply(*bob, "seven")), proto::PERMISSION_DENIED);
 
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);

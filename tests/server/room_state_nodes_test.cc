@@ -9,7 +9,9 @@
 // its RoomUpdated makes the room read the state again with joins waiting; the changes
 // made here are handed to the engine with the event announcing them; after a
 // resynchronisation (events missed) the room reads the state, the bans and mutes and the
-// presence again and replaces what it held.
+// presence again and replaces what it held; an owner who leaves a node with nobody else in
+// the room hands it to another node's member, with a precondition, and a refused hand-on
+// makes the room take the kept owner.
 #include <memory>
 #include <string>
 #include <vector>
@@ -396,6 +398,142 @@ TEST(RoomStateNodesTest, AfterAResyncMissedBansLiftsAndLeavesAreRepaired) {
   room->Join(Req(kDan + 1, "dan"), true);
   EXPECT_EQ(LastError(host, kDan + 1), proto::BANNED);
   EXPECT_EQ(room->user_count(), 3u);
+}
+
+// Another node's member joining, as its node announces it.
+void JoinedFrom(Room& room, SessionId s, const std::string& user, bool guest = false) {
+  proto::ClientMessage joined;
+  auto* u = joined.mutable_user_joined_room()->mutable_user_info();
+  u->set_user_id(user);
+  u->set_username(user);
+  u->set_session_id(s);
+  u->set_is_guest(guest);
+  u->set_is_member(!guest);
+  FromNode(room, joined);
+}
+
+// Every event this node's engine sequenced for the room.
+struct Sequenced : StreamSubscriber {
+  void OnPublication(const std::string&, const Publication& pub) override {
+    proto::ClientMessage m;
+    if (m.ParseFromString(pub.frame->payload())) got.push_back(m);
+  }
+  std::vector<proto::ClientMessage> got;
+};
+
+TEST(RoomStateNodesTest, AnOwnerLeavingWithNobodyHereHandsTheRoomToAnotherNodesMember) {
+  ServerConfig config;
+  Host host;  // node A
+  auto room = Make(&host, &config, "ann");
+  room->Join(Req(kAnn, "ann", true), true);
+  // Node B's members, in the order they joined: a guest, cay, then bob (a lower session id).
+  JoinedFrom(*room, kZed, "guest:zed", /*guest=*/true);
+  JoinedFrom(*room, kCay, "cay");
+  JoinedFrom(*room, kBob, "bob");
+  ASSERT_EQ(room->user_count(), 4u);
+  Sequenced a;
+  host.engine().Subscribe("jam", &a);
+  host.engine().states.clear();
+
+  room->Leave(kAnn, "left", "");
+  // Cay inherits (registered, longest present), written only while ann is the kept owner,
+  // and announced with RoomUpdated.
+  using Kind = RoomStateChange::Kind;
+  ASSERT_EQ(host.engine().states.size(), 1u);
+  const RoomStateChange& handed = host.engine().states[0];
+  EXPECT_EQ(handed.kind, Kind::kOwner);
+  EXPECT_EQ(handed.user, "cay");
+  EXPECT_EQ(handed.check, RoomStateChange::Check::kOwner);
+  EXPECT_EQ(handed.actor, "ann");
+  ASSERT_EQ(a.got.size(), 2u);
+  ASSERT_TRUE(a.got[0].has_user_left_room());
+  ASSERT_TRUE(a.got[1].has_room_updated());
+  EXPECT_EQ(a.got[1].room_updated().room_info().owner_id(), "cay");
+  host.engine().Unsubscribe("jam", &a);
+
+  // Node B, where ann was on the roster: the leave and the RoomUpdated arrive, and the
+  // state kept with them names cay. Cay changes settings there; bob may not.
+  Host host_b;
+  auto b = Make(&host_b, &config, "ann");
+  b->Join(Req(kCay, "cay"), true);
+  b->Join(Req(kBob, "bob"), true);
+  JoinedFrom(*b, kAnn, "ann");
+  proto::RoomInfo info;
+  info.set_room_name("Jam");
+  info.set_room_type(proto::PUBLIC);
+  info.mutable_settings()->set_max_users(10);
+  info.mutable_settings()->set_allow_chat(true);
+  KeptRoomState kept;
+  kept.found = true;
+  kept.owner = "cay";
+  kept.room = info.SerializeAsString();
+  kept.moderators = {"ann"};
+  kept.version = 5;
+  host_b.engine().state = kept;
+  FromNode(*b, a.got[0]);
+  FromNode(*b, a.got[1]);
+  EXPECT_EQ(b->owner_id(), "cay");
+  EXPECT_EQ(b->user_count(), 2u);
+  proto::UpdateRoomCommand update;
+  update.mutable_settings()->set_max_users(6);
+  b->Update(kCay, update, "", "six");
+  ASSERT_FALSE(host_b.direct[kCay].empty());
+  EXPECT_TRUE(host_b.direct[kCay].back().has_room_updated());
+  b->Update(kBob, update, "", "seven");
+  EXPECT_EQ(LastError(host_b, kBob), proto::PERMISSION_DENIED);
+}
+
+TEST(RoomStateNodesTest, AHandOnRefusedBecauseTheOwnerChangedFirstTakesTheKeptOwner) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");
+  room->Join(Req(kAnn, "ann", true), true);
+  room->Join(Req(kBob, "bob"), true);
+  // Zed took the room over on another node; that notice has not reached this node when
+  // ann leaves, so this node hands the room to bob, and the script refuses it.
+  host.engine().state = Kept(8);
+  host.engine().refuse_checked = true;
+  host.fanned.clear();
+  room->Leave(kAnn, "left", "");
+  ASSERT_FALSE(host.engine().states.empty());
+  EXPECT_EQ(host.engine().states.back().user, "bob");
+  EXPECT_EQ(room->owner_id(), "zed");
+  bool told = false;
+  for (const auto& f : host.fanned) {
+    if (!f.msg.has_room_updated()) continue;
+    EXPECT_EQ(f.msg.room_updated().room_info().owner_id(), "zed") << "bob shown as owner";
+    told = true;
+  }
+  EXPECT_TRUE(told) << "bob was not told";
+  proto::UpdateRoomCommand update;
+  update.mutable_settings()->set_max_users(6);
+  room->Update(kBob, update, "", "u");
+  EXPECT_EQ(LastError(host, kBob), proto::PERMISSION_DENIED);
+}
+
+TEST(RoomStateNodesTest, AnOwnerWhoseNodeDiedIsSucceededByTheNodeThatFindsItGone) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "zed");  // the room is zed's, who is on another node
+  JoinedFrom(*room, kZed, "zed");
+  room->Join(Req(kBob, "bob"), true);
+  room->Join(Req(kCay, "cay"), true);
+  host.engine().states.clear();
+  // This node's presence read is the one that found zed's entry expired.
+  PresenceEntry gone = Elsewhere();
+  gone.expired = true;
+  room->OnPresence("jam", {gone});
+  EXPECT_EQ(room->owner_id(), "bob");
+  ASSERT_EQ(host.engine().states.size(), 1u);
+  EXPECT_EQ(host.engine().states[0].user, "bob");
+  EXPECT_EQ(host.engine().states[0].actor, "zed");
+  bool told = false;
+  for (const auto& f : host.fanned) {
+    if (f.msg.has_room_updated() && f.msg.room_updated().room_info().owner_id() == "bob") {
+      told = true;
+    }
+  }
+  EXPECT_TRUE(told);
 }
 
 }  // namespace

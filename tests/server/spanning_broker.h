@@ -4,8 +4,10 @@
 // and keep their owner, settings and moderators with the stream. It records the ban,
 // mute and room-state changes handed with each publish, and answers the reads of what is
 // kept (bans and mutes, room state, other nodes' presence) from fields the test sets, at
-// once or when the test says (hold_*). Also the ModerationNotice another node's room
-// publishes (RemoteNotice). Test code only; the test's thread. Header only.
+// once or when the test says (hold_*); when told to (refuse_checked), it refuses a change
+// with a precondition and its event, as the publish script does when another change came
+// first. Also the ModerationNotice another node's room publishes (RemoteNotice). Test code
+// only; the test's thread. Header only.
 #ifndef TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 #define TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 
@@ -26,6 +28,13 @@ class SpanningBroker : public Broker {
   void Publish(const std::string& s, PublishRequest r, PublishDone d) override {
     if (r.penalty) changes.push_back(*r.penalty);
     if (r.state) states.push_back(*r.state);
+    if (refuse_checked && r.state && r.state->check != RoomStateChange::Check::kNone) {
+      // As the publish script does when the precondition fails on the kept state.
+      Publication none;
+      none.refused = true;
+      if (d) d(none);
+      return;
+    }
     inner_.Publish(s, std::move(r), std::move(d));
   }
   void Subscribe(const std::string& s, StreamSubscriber* sub) override { inner_.Subscribe(s, sub); }
@@ -85,6 +94,8 @@ class SpanningBroker : public Broker {
   std::vector<std::string> removed_other;
   std::vector<PresenceEntry> others;
   std::vector<RoomStateChange> states;  // written with a published event
+  // A change with a precondition (RoomStateChange::check) is refused with its event.
+  bool refuse_checked = false;
   KeptRoomState state;
   bool hold_state = false;
   RoomStateDone held_state;
