@@ -241,7 +241,8 @@ class Room final : public StreamSubscriber {
   // (note-offs, then sustain off and all-notes-off on every channel); then PanicNotice to everyone.
   void Panic(SessionId session, bool everyone, const std::string& request_id);
   // The owner adds a user to (or removes one from) the performer list; `who` is a member's
-  // id or name, else `outside` (resolved on shard 0), else a listed performer's id.
+  // id or name (here or on another node), else `outside` (resolved on shard 0), else a
+  // listed performer's id.
   void SetPerformer(SessionId session, const std::string& who, bool performer,
                     const std::string& request_id, const CommandTarget& outside = {});
   // Room staff change the tempo; everyone gets the TempoState (the actor's copy echoes
@@ -330,6 +331,9 @@ class Room final : public StreamSubscriber {
   // Ends everything `m` may be sounding at every listener (Panic).
   void SilenceMember(SessionId s, Member& m);
   proto::TempoState TempoView() const;
+  // Another node's RoomUpdated (room_roster.cc): its performer list, taken at the event's
+  // place in the stream, before any member here can answer it.
+  void TakePerformers(const proto::RoomInfo& info);
   // The performer-list commands' common path after the target is resolved.
   void ApplyPerformer(SessionId session, const Member& actor, const std::string& target_id,
                       const std::string& target_name, bool performer,

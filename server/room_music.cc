@@ -3,6 +3,8 @@
 // Room class (room.h); runs on the room's home shard like every Room method.
 #include <algorithm>
 #include <memory>
+#include <set>
+#include <string>
 #include <utility>
 
 #include "server/envelope.h"
@@ -86,12 +88,15 @@ void Room::SetPerformer(SessionId session, const std::string& who, bool performe
                  request_id);
   }
   if (who.empty()) return Error(session, proto::INVALID_PARAMETERS, "whom?", request_id);
-  // A member first (id or name), then someone online or stored (resolved on shard 0),
-  // then a listed performer's id (removing someone long gone).
+  // A member first (id or name; here, then on another node), then someone online or
+  // stored (resolved on shard 0), then a listed performer's id (removing someone long gone).
   std::string id, name;
   if (const Member* m = FindUser(who)) {
     id = m->user.user_id();
     name = m->user.username();
+  } else if (const RemoteMember* r = FindRemote(who)) {  // a member on another node
+    id = r->user.user_id();
+    name = r->user.username();
   } else if (!outside.user_id.empty()) {
     id = outside.user_id;
     name = outside.username;
@@ -130,12 +135,23 @@ void Room::ApplyPerformer(SessionId session, const Member& actor, const std::str
   const std::string actor_name = actor.user.username();
   SystemLine(performer ? target_name + " may now play (added by " + actor_name + ")"
                        : target_name + " is now in the audience (by " + actor_name + ")");
-  BroadcastInfo();
+  // Written with the event that announces it: every node's copy of the room lets the
+  // same members play (docs/SCALE-OUT.md, "Owner, settings and moderators across nodes").
+  BroadcastInfo(SettingsChange());
   const std::string summary = command + " " + target_name + ": done";
   if (!persistent()) return Result(session, command, true, {summary}, request_id);
   // A persistent room's list is durable before the owner hears "done".
   AnswerWhenSaved(session, command, summary, request_id,
                   [record = Record()](store::Store& st) { return st.SaveRoom(record); });
+}
+
+void Room::TakePerformers(const proto::RoomInfo& info) {
+  std::set<std::string> listed(info.performer_ids().begin(), info.performer_ids().end());
+  if (listed == performers_) return;
+  performers_ = std::move(listed);
+  for (auto& [sid, m] : members_) {
+    if (!MayPlay(m)) ReleaseHeldNotes(sid, m);
+  }
 }
 
 proto::TempoState Room::TempoView() const {

@@ -179,10 +179,13 @@ void Room::ApplyRemote(const Publication& pub) {
       // Another node's owner or settings change. The owner it names holds from this event
       // on, as after an /owner notice (an heir may act as soon as it is told); the rest,
       // and the password hash no event carries, come from the kept state, read again.
+      // The performer list it shows holds from now on too (a performer named there plays
+      // here).
       const std::string& owner = m.room_updated().room_info().owner_id();
       if (!owner.empty() && !is_lobby() && !mod_.IsOwner(owner)) {
         mod_.TransferOwnership(owner).IgnoreError();
       }
+      TakePerformers(m.room_updated().room_info());
       RemoteStateChanged();
       break;
     }

@@ -166,6 +166,8 @@ std::string Room::StateBlob() const {
   info.set_room_type(type_);
   *info.mutable_settings() = settings_;
   info.set_topic(topic_);
+  // The performer list too: who may play is the room's, not one node's.
+  for (const std::string& p : performers_) info.add_performer_ids(p);
   return info.SerializeAsString();
 }
 
@@ -251,6 +253,7 @@ bool Room::AdoptState(const KeptRoomState& kept) {
   type_ = info.room_type();
   settings_ = info.settings();
   topic_ = info.topic();
+  performers_ = std::set<std::string>(info.performer_ids().begin(), info.performer_ids().end());
   password_hash_ = kept.password_hash;
   if (!kept.owner.empty() && !mod_.IsOwner(kept.owner)) {
     mod_.TransferOwnership(kept.owner).IgnoreError();

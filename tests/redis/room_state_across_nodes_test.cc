@@ -1,7 +1,8 @@
 // A room's state across nodes: one redis-server and two tutti-server processes (started
 // here on free loopback ports, stopped by PID), members of one room on both. A joiner on
 // one node gets the chat lines said on the other, in the stream's order, and a clear
-// made on one node ends them for joiners on both.
+// made on one node ends them for joiners on both. The performer list is one too: a
+// performer named on one node plays on the other.
 #include <signal.h>
 
 #include <chrono>
@@ -99,6 +100,60 @@ TEST_F(RoomStateAcrossNodesTest, JoinersOnEitherNodeGetTheChatSaidOnBoth) {
   EXPECT_TRUE(WaitRedisReply({"LLEN", "tutti:{jam}:chat"}, [](const redisReply* r) {
     return r != nullptr && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
   }));
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// The performer list is one across nodes: in a performers-only room opened on A, the
+// owner names bob, a member on node B, by name; bob's notes reach ann on A. Before
+// that, B refused them.
+TEST_F(RoomStateAcrossNodesTest, APerformerNamedOnOneNodePlaysOnTheOther) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Stage"));
+  proto::ServerMessage mode;
+  auto* settings = mode.mutable_update_room_command()->mutable_settings();
+  settings->set_allow_chat(true);
+  settings->set_max_users(10);
+  settings->set_play_mode(proto::PLAY_PERFORMERS_ONLY);
+  mode.set_request_id("mode");
+  ASSERT_TRUE(ann->Send(mode));
+  ASSERT_TRUE(WaitForReply(*ann, proto::ClientMessage::kRoomUpdated, "mode", 10s));
+
+  auto bob = Connect(node_b_->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(JoinRoom(*bob, "Stage"));
+  ASSERT_TRUE(WaitNodesSubscribed("stage", 2));
+  const std::string note_on{'\x90', 64, 80};
+  ASSERT_TRUE(bob->Send(MidiMsg(note_on, 0, "b1")));
+  auto refused = WaitForReply(*bob, proto::ClientMessage::kErrorMessage, "b1", 10s);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->error_message().code(), proto::NOT_A_PERFORMER);
+
+  ASSERT_TRUE(ann->Send(ChatMsg("/perform bob", "p1")));
+  auto done = WaitForReply(*ann, proto::ClientMessage::kCommandResult, "p1", 10s);
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(done->command_result().ok()) << done->DebugString();
+  // B learns it from the event (its RoomUpdated shows bob listed), then lets him play.
+  ASSERT_TRUE(WaitMatching(
+      *bob,
+      [](const proto::ClientMessage& m) {
+        if (!m.has_room_updated()) return false;
+        const auto& ids = m.room_updated().room_info().performer_ids();
+        return ids.size() == 1 && ids[0] == "u-bob";
+      },
+      10s));
+  ASSERT_TRUE(bob->Send(MidiMsg(note_on)));
+  EXPECT_TRUE(WaitMatching(
+      *ann,
+      [&](const proto::ClientMessage& m) {
+        return m.has_midi_message() && m.midi_message().user_id() == "u-bob" &&
+               m.midi_message().midi_data() == note_on;
+      },
+      10s))
+      << "bob's note, played on node B, never reached ann on node A";
 
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);

@@ -5,9 +5,9 @@
 // count and the user lists; an expired presence entry makes the room publish the
 // member's release and leave; a leave of one of its own members from elsewhere makes it
 // announce the member again; what another node's member holds (from its MIDI) is in the
-// snapshots here. Room moderation across nodes too: a command naming another
-// node's member is published with the ban or mute it makes, another node's notice is
-// applied here (its target's sessions removed, muted or let in again), and the bans kept
+// snapshots here; the performer list is one across nodes. Room moderation across nodes too: a
+// command naming another node's member is published with the ban or mute it makes, another node's
+// notice is applied here (its target's sessions removed, muted or let in again), and the bans kept
 // with the stream are read when the room opens, before its first join is answered.
 #include <functional>
 #include <map>
@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "midi/midi_parse.h"
 #include "server/envelope.h"
 #include "server/memory_broker.h"
 #include "server/moderation/command_parser.h"
@@ -295,6 +296,106 @@ TEST(RoomRosterTest, AnObjectWhoseOnlyJoinIsRefusedIsGivenUp) {
   room->Join(Req(kCay, "cay"), /*password_ok=*/false);
   EXPECT_EQ(host.direct[kCay].back().error_message().code(), proto::WRONG_PASSWORD);
   EXPECT_TRUE(host.emptied.empty());
+}
+
+// A note-on from `s`, as its shard hands it to the room.
+MidiRelay NoteOn(SessionId s) {
+  MidiRelay r;
+  r.session = s;
+  r.sequence = 1;
+  r.midi_data = std::string{'\x90', 60, 90};
+  EXPECT_TRUE(midi::ParseChannelMessages(r.midi_data, 8, &r.parsed).ok());
+  return r;
+}
+
+bool Relayed(const Host& host, SessionId s) {
+  for (const auto& f : host.fanned) {
+    if (f.msg.has_midi_message() && f.msg.midi_message().session_id() == s) return true;
+  }
+  return false;
+}
+
+// The performer list is the room's, not one node's: the owner names a member of another
+// node by name, the change is written with its event, and another node's change, read
+// back on its RoomUpdated, decides who may play here.
+TEST(RoomMusicNodesTest, ThePerformerListIsOneAcrossNodes) {
+  ServerConfig config;
+  Host host;
+  proto::RoomSettings settings;
+  settings.set_allow_chat(true);
+  settings.set_max_users(10);
+  settings.set_play_mode(proto::PLAY_PERFORMERS_ONLY);
+  Room room("jam", "Jam", proto::PUBLIC, settings, "", "ann", &config, &host);
+  room.Join(Req(kAnn, "ann"), true);
+  room.Join(Req(kCay, "cay"), true);
+  FromNode(room, Joined(kBob, "bob"), "nodeB");
+  host.engine().states.clear();
+
+  room.SetPerformer(kAnn, "bob", /*performer=*/true, "p1", CommandTarget{});
+  ASSERT_EQ(host.engine().states.size(), 1u);
+  const RoomStateChange& written = host.engine().states[0];
+  EXPECT_EQ(written.kind, RoomStateChange::Kind::kSettings);
+  proto::RoomInfo info;
+  ASSERT_TRUE(info.ParseFromString(written.room));
+  EXPECT_EQ(std::vector<std::string>(info.performer_ids().begin(), info.performer_ids().end()),
+            (std::vector<std::string>{"bob"}));
+
+  // Cay is in the audience here...
+  room.Midi(NoteOn(kCay));
+  EXPECT_FALSE(Relayed(host, kCay));
+  ASSERT_FALSE(host.direct[kCay].empty());
+  EXPECT_EQ(host.direct[kCay].back().error_message().code(), proto::NOT_A_PERFORMER);
+  // ...until node B adds her: its RoomUpdated makes this room read the kept list.
+  info.add_performer_ids("cay");
+  KeptRoomState kept;
+  kept.found = true;
+  kept.owner = "ann";
+  kept.room = info.SerializeAsString();
+  kept.version = 9;
+  host.engine().state = kept;
+  proto::ClientMessage updated;
+  *updated.mutable_room_updated()->mutable_room_info() = info;
+  FromNode(room, updated, "nodeB");
+  room.Midi(NoteOn(kCay));
+  EXPECT_TRUE(Relayed(host, kCay)) << "cay, a performer since node B's change, was refused";
+}
+
+// A room object that opens here while the room lives on another node takes the kept
+// performer list with the rest of the kept state: who may play is as there.
+TEST(RoomMusicNodesTest, ARoomOpeningHereTakesTheKeptPerformerList) {
+  ServerConfig config;
+  Host host;
+  proto::RoomInfo info;
+  info.set_room_name("Jam");
+  info.set_room_type(proto::PUBLIC);
+  info.mutable_settings()->set_allow_chat(true);
+  info.mutable_settings()->set_max_users(10);
+  info.mutable_settings()->set_play_mode(proto::PLAY_PERFORMERS_ONLY);
+  info.add_performer_ids("cay");
+  KeptRoomState kept;
+  kept.found = true;
+  kept.owner = "bob";
+  kept.room = info.SerializeAsString();
+  kept.version = 4;
+  host.engine().state = kept;
+  PresenceEntry bob;
+  bob.session = kBob;
+  bob.user_id = "bob";
+  bob.user.set_user_id("bob");
+  bob.user.set_session_id(kBob);
+  bob.origin = "nodeB";
+  host.engine().others = {bob};
+
+  auto room = Make(&host, &config);
+  room->Join(Req(kAnn, "ann"), true);
+  room->Join(Req(kCay, "cay"), true);
+  ASSERT_TRUE(room->IsMember(kAnn));
+  ASSERT_TRUE(room->IsMember(kCay));
+  room->Midi(NoteOn(kCay));
+  EXPECT_TRUE(Relayed(host, kCay)) << "cay is on the kept performer list";
+  room->Midi(NoteOn(kAnn));
+  EXPECT_FALSE(Relayed(host, kAnn));
+  EXPECT_EQ(host.direct[kAnn].back().error_message().code(), proto::NOT_A_PERFORMER);
 }
 
 TEST(RoomModerationNodesTest, ACommandNamingAnotherNodesMemberIsPublishedForItsNode) {
