@@ -1,18 +1,18 @@
 // Room, its owner-and-settings side: who owns the room and how ownership is handed on,
 // the owner's settings changes (UpdateRoomCommand: checked, applied, announced, and saved
-// first for a persistent room), RoomUpdated, and, with a networked engine, the room's owner,
-// settings (name, type, settings, topic, password hash) and moderators kept beside the stream so
-// that every node's room object holds the same (docs/SCALE-OUT.md, "Owner, settings and moderators
-// across nodes"). A change is written by the script call that sequences the event
-// announcing it (RoomStateChange); a room object that opens on a node reads the kept
-// state before its first joins run, takes it when the room lives on elsewhere, and
-// otherwise writes its own with its first join (the first creator wins: the script keeps
-// a state another node's live members use, and the room reads back what was kept). Another
-// node's /mod, /unmod and /owner apply from their notice (room_moderation_nodes.cc); its
-// RoomUpdated makes the room read the kept state again, joins waiting meanwhile, since
-// the event does not carry the password hash. With the in-process engine only the first
-// part runs.
-// Same class, owner and thread as room.cc (the room's home shard).
+// first for a persistent room; across nodes written only while the kept state names the
+// updater owner, answered once sequenced), RoomUpdated, and, with a networked engine, the
+// room's owner, settings (name, type, settings, topic, password hash) and moderators kept
+// beside the stream so that every node's room object holds the same (docs/SCALE-OUT.md,
+// "Owner, settings and moderators across nodes"). A change is written by the script call that
+// sequences the event announcing it (RoomStateChange); a room object that opens on a node reads the
+// kept state before its first joins run, takes it when the room lives on elsewhere, and otherwise
+// writes its own with its first join (the first creator wins: the script keeps a state another
+// node's live members use, and the room reads back what was kept). Another node's /mod, /unmod and
+// /owner apply from their notice (room_moderation_nodes.cc); its RoomUpdated makes the room read
+// the kept state again, joins waiting meanwhile, since the event does not carry the password hash.
+// With the in-process engine only the first part runs. Same class, owner and thread as room.cc (the
+// room's home shard).
 #include <memory>
 #include <optional>
 #include <set>
@@ -110,26 +110,50 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
   proto::ClientMessage updated;
   *updated.mutable_room_updated()->mutable_room_info() = Info();
   StampType(&updated);
-  // The updater's copy (below, possibly after the store) carries the event's position
-  // when the engine completes inline (the in-process one). A networked engine (Redis)
+  // The updater's copy carries the event's position. A networked engine (Redis)
   // completes after this returns, so the callback owns what it stamps: never a
-  // reference to this frame's locals.
+  // reference to this frame's locals. The owner of a room that is not persistent is
+  // answered once the change is sequenced: across nodes it is written only while the kept
+  // state still names the updater owner (another node may have handed the room on first),
+  // and a refused change is answered with an error, this room then taking what is kept.
+  // Server admins act past the owner, and a persistent room's change is answered after
+  // its store saved it (below), so neither carries the check.
+  const bool answer_when_sequenced = !persistent() && !was_persistent;
+  RoomStateChange change = SettingsChange();
+  if (answer_when_sequenced && !it->second.server_admin) {
+    change.check = RoomStateChange::Check::kOwner;
+    change.actor = it->second.user.user_id();
+  }
   auto stamped = std::make_shared<proto::ClientMessage>(updated);
+  RoomHost* host = host_;
   Broadcast(
       updated, session, false,
-      [stamped](const Publication& p) {
-        if (p.position.epoch.empty()) return;
-        proto::StreamPosition* pos = stamped->mutable_stream();
-        pos->set_epoch(p.position.epoch);
-        pos->set_offset(p.position.offset);
-        pos->set_server_time(p.server_time_us);
+      [this, alive = std::weak_ptr<bool>(alive_), host, stamped, session, request_id,
+       answer_when_sequenced](const Publication& p) {
+        if (p.refused) {
+          host->SendToSession(
+              session,
+              MakeFrame(MakeError(proto::PERMISSION_DENIED,
+                                  "the room changed owner on another server first", request_id)));
+          if (alive.expired()) return;
+          state_version_ = -1;
+          ReadState(/*announce=*/true);
+          return;
+        }
+        if (!p.position.epoch.empty()) {
+          proto::StreamPosition* pos = stamped->mutable_stream();
+          pos->set_epoch(p.position.epoch);
+          pos->set_offset(p.position.offset);
+          pos->set_server_time(p.server_time_us);
+        }
+        if (!answer_when_sequenced) return;
+        proto::ClientMessage own = *stamped;
+        own.set_request_id(request_id);
+        host->SendToSession(session, MakeFrame(own));
       },
-      ChatMark::kNone, SettingsChange());
+      ChatMark::kNone, std::move(change));
+  if (answer_when_sequenced) return;
   updated = *stamped;
-  if (!persistent() && !was_persistent) {
-    SendTo(session, updated, request_id);
-    return;
-  }
   // A persistent room's settings are durable before the owner is told they changed
   // (and an unregistered room's record is gone).
   updated.set_request_id(request_id);
@@ -138,7 +162,6 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
       MakeFrame(MakeError(proto::INTERNAL_ERROR, "settings applied but not saved", request_id));
   store::RoomRecord record = Record();
   auto ok = std::make_shared<absl::Status>();
-  RoomHost* host = host_;
   const bool keep = persistent();
   bool queued = host_->Storage(
       [record = std::move(record), ok, keep](store::Store& st) {

@@ -505,6 +505,50 @@ TEST_F(RedisBrokerTest, AHandOnFromAnOwnerNoLongerKeptIsRefusedWithItsEvent) {
   EXPECT_EQ(kept.version, 2);
 }
 
+// A settings change checked against the kept owner: the owner's is written with its event,
+// one by a user the kept state does not name owner is refused with its event.
+TEST_F(RedisBrokerTest, ASettingsChangeByAnActorNotKeptAsOwnerIsRefusedWithItsEvent) {
+  auto a = Engine();
+  Recorder ra;
+  a->Subscribe("jam", &ra);
+  WaitSubscribers("jam", 1);
+  auto change = [](RoomStateChange::Kind kind, const std::string& actor, int max_users) {
+    PublishRequest r = Chat(actor + " " + std::to_string(max_users));
+    proto::RoomInfo info;
+    info.set_room_name("Jam");
+    info.mutable_settings()->set_max_users(max_users);
+    r.state.emplace();
+    r.state->kind = kind;
+    r.state->user = actor;
+    r.state->room = info.SerializeAsString();
+    if (kind == RoomStateChange::Kind::kSettings) {
+      r.state->check = RoomStateChange::Check::kOwner;
+      r.state->actor = actor;
+    }
+    return r;
+  };
+  a->Publish("jam", change(RoomStateChange::Kind::kOpen, "u-ann", 10), nullptr);
+  std::vector<bool> refused;
+  auto note = [&](const Publication& p) { refused.push_back(p.refused); };
+  a->Publish("jam", change(RoomStateChange::Kind::kSettings, "u-bob", 2), note);
+  a->Publish("jam", change(RoomStateChange::Kind::kSettings, "u-ann", 6), note);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return refused.size() == 2 && ra.got.size() == 2; }));
+  EXPECT_EQ(refused, (std::vector<bool>{true, false}));
+  EXPECT_EQ(Parse(ra.got[1]).room_chat_message().message(), "u-ann 6");
+  EXPECT_EQ(ra.got[1].position.offset, 2u);
+  KeptRoomState kept;
+  bool got = false;
+  a->RoomState("jam", [&](KeptRoomState k) {
+    kept = std::move(k);
+    got = true;
+  });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+  proto::RoomInfo info;
+  ASSERT_TRUE(kept.found && info.ParseFromString(kept.room));
+  EXPECT_EQ(info.settings().max_users(), 6);
+  EXPECT_EQ(kept.owner, "u-ann");
+}
+
 TEST(RedisPrimaryOfTest, SpreadsRoomsAndMovesOnlyTheLostPrimarysRooms) {
   const std::vector<RedisAddress> three = {
       {"10.0.0.1", 6379}, {"10.0.0.2", 6379}, {"10.0.0.3", 6379}};

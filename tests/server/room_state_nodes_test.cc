@@ -536,5 +536,36 @@ TEST(RoomStateNodesTest, AnOwnerWhoseNodeDiedIsSucceededByTheNodeThatFindsItGone
   EXPECT_TRUE(told);
 }
 
+TEST(RoomStateNodesTest, AnOwnersSettingsChangeRefusedForAnOwnerNoLongerKeptIsAnError) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");
+  room->Join(Req(kAnn, "ann", true), true);
+  room->Join(Req(kBob, "bob"), true);
+  // Zed took the room over on another node; this node has not heard yet when ann
+  // changes the limit, so the script refuses her change and its RoomUpdated.
+  host.engine().state = Kept(8);
+  host.engine().refuse_checked = true;
+  host.fanned.clear();
+  proto::UpdateRoomCommand update;
+  update.mutable_settings()->set_max_users(6);
+  room->Update(kAnn, update, "", "six");
+  ASSERT_FALSE(host.engine().states.empty());
+  EXPECT_EQ(host.engine().states.back().kind, RoomStateChange::Kind::kSettings);
+  EXPECT_EQ(host.engine().states.back().check, RoomStateChange::Check::kOwner);
+  EXPECT_EQ(host.engine().states.back().actor, "ann");
+  EXPECT_EQ(LastError(host, kAnn), proto::PERMISSION_DENIED);
+  // The room holds what is kept, and its members are shown that, never her limit.
+  EXPECT_EQ(room->owner_id(), "zed");
+  EXPECT_EQ(room->Info().settings().max_users(), 3);
+  bool told = false;
+  for (const auto& f : host.fanned) {
+    if (!f.msg.has_room_updated()) continue;
+    EXPECT_NE(f.msg.room_updated().room_info().settings().max_users(), 6);
+    told = told || f.msg.room_updated().room_info().owner_id() == "zed";
+  }
+  EXPECT_TRUE(told);
+}
+
 }  // namespace
 }  // namespace tutti::server
