@@ -2,17 +2,18 @@
 // the owner's settings changes (UpdateRoomCommand: checked, applied, announced, and saved
 // first for a persistent room; across nodes written only while the kept state names the
 // updater owner, answered once sequenced), RoomUpdated, and, with a networked engine, the
-// room's owner, settings (name, type, settings, topic, password hash) and moderators kept
-// beside the stream so that every node's room object holds the same (docs/SCALE-OUT.md,
-// "Owner, settings and moderators across nodes"). A change is written by the script call that
-// sequences the event announcing it (RoomStateChange); a room object that opens on a node reads the
-// kept state before its first joins run, takes it when the room lives on elsewhere, and otherwise
-// writes its own with its first join (the first creator wins: the script keeps a state another
-// node's live members use, and the room reads back what was kept). Another node's /mod, /unmod and
-// /owner apply from their notice (room_moderation_nodes.cc); its RoomUpdated makes the room read
-// the kept state again, joins waiting meanwhile, since the event does not carry the password hash.
-// With the in-process engine only the first part runs. Same class, owner and thread as room.cc (the
-// room's home shard).
+// room's owner, settings (name, type, settings, topic, password hash, performer list) and
+// moderators kept beside the stream so that every node's room object holds the same
+// (docs/SCALE-OUT.md, "Owner, settings and moderators across nodes"). A change is written
+// by the script call that sequences the event announcing it (RoomStateChange); a room
+// object that opens on a node reads the kept state before its first joins run, takes it
+// when the room lives on elsewhere, and otherwise writes its own with its first join (the
+// first creator wins: the script keeps a state another node's live members use, and the
+// room reads back what was kept). Another node's /mod, /unmod and /owner apply from their
+// notice (room_moderation_nodes.cc); its RoomUpdated makes the room read the kept state
+// again, joins waiting meanwhile, since the event does not carry the password hash. With
+// the in-process engine only the first part runs.
+// Same class, owner and thread as room.cc (the room's home shard).
 #include <memory>
 #include <optional>
 #include <set>
