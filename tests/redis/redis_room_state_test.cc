@@ -1,0 +1,199 @@
+// What the Redis engine keeps for a room beside its stream, against a real redis-server:
+// the kept state, bans and mutes are taken only when they parse, and a state change
+// whose precondition fails (an owner's hand-on, a settings change by someone Redis no
+// longer keeps as owner) is refused together with its event. Split from
+// redis_broker_test.cc by role; the fixture is tests/redis/broker_fixture.h.
+#include <chrono>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/redis/redis_scripts.h"
+#include "tests/redis/broker_fixture.h"
+
+namespace tutti::server::redis {
+namespace {
+
+using namespace std::chrono_literals;
+
+// What rooms keep beside their stream (owner, settings, moderators; bans and mutes) can be
+// written by anyone with access to Redis: the engine hands a room only what parses, and
+// counts the rest as malformed, never half of it.
+TEST_F(RedisBrokerTest, KeptRoomStateAndPenaltiesAreTakenOnlyWhenTheyParse) {
+  auto a = Engine();
+  RedisClient probe(io_, {"127.0.0.1", redis_.port()});
+  probe.Start();
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return probe.connected(); }));
+  auto run = [&](const std::vector<std::string>& cmd) {
+    const std::vector<std::string_view> args(cmd.begin(), cmd.end());
+    bool got = false;
+    probe.Command(args, [&](const redisReply*) { got = true; });
+    ASSERT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+  };
+  auto state = [&] {
+    KeptRoomState out;
+    bool got = false;
+    a->RoomState("room", [&](KeptRoomState k) {
+      out = std::move(k);
+      got = true;
+    });
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+    return out;
+  };
+  proto::RoomInfo info;
+  info.set_room_id("room");
+  info.set_room_name("Room");
+  ASSERT_NO_FATAL_FAILURE(run({"HSET", StateKey("room"), "owner", "u-ann", "room",
+                               info.SerializeAsString(), "password_hash", "", "version", "3"}));
+  ASSERT_NO_FATAL_FAILURE(run({"SADD", ModsKey("room"), "u-mod"}));
+  KeptRoomState k = state();
+  ASSERT_TRUE(k.found);
+  EXPECT_EQ(k.owner, "u-ann");
+  EXPECT_EQ(k.version, 3);
+  EXPECT_EQ(k.moderators, std::vector<std::string>{"u-mod"});
+  const uint64_t malformed = a->stats().malformed;
+
+  // A version that is no number: nothing is taken.
+  ASSERT_NO_FATAL_FAILURE(run({"HSET", StateKey("room"), "version", "three"}));
+  k = state();
+  EXPECT_FALSE(k.found);
+  EXPECT_TRUE(k.owner.empty() && k.moderators.empty());
+  EXPECT_EQ(a->stats().malformed, malformed + 1);
+  // A room name that is not UTF-8 (RoomInfo.room_name, field 2, one byte 0xff): refused
+  // before libprotobuf would parse it.
+  ASSERT_NO_FATAL_FAILURE(
+      run({"HSET", StateKey("room"), "version", "4", "room", std::string("\x12\x01\xff", 3)}));
+  k = state();
+  EXPECT_FALSE(k.found);
+  EXPECT_EQ(a->stats().malformed, malformed + 2);
+
+  // Bans: a permanent one, one until a time, one whose end is no time (skipped, counted).
+  ASSERT_NO_FATAL_FAILURE(run(
+      {"ZADD", BansKey("room"), "+inf", "u-perm", "1893456000000", "u-until", "-5", "u-negative"}));
+  ASSERT_NO_FATAL_FAILURE(run({"ZADD", MutesKey("room"), "1893456000000", "u-quiet"}));
+  std::vector<KeptPenalty> kept;
+  bool got = false;
+  a->Penalties("room", [&](std::vector<KeptPenalty> p) {
+    kept = std::move(p);
+    got = true;
+  });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+  std::set<std::string> seen;
+  for (const KeptPenalty& p : kept) {
+    seen.insert((p.kind == KeptPenalty::Kind::kBan ? "ban " : "mute ") + p.user_id + " " +
+                std::to_string(p.until_unix_ms));
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"ban u-perm 0", "ban u-until 1893456000000",
+                                         "mute u-quiet 1893456000000"}));
+  EXPECT_EQ(a->stats().malformed, malformed + 3);
+}
+
+// An owner's hand-on (RoomStateChange::Check::kOwner) is written only while the kept owner
+// is the one who left, and a refused one takes its event with it: of two nodes handing
+// the room on from the same owner, the second is told it was refused, nobody is delivered
+// its RoomUpdated, and the events around it keep their offsets without a gap.
+TEST_F(RedisBrokerTest, AHandOnFromAnOwnerNoLongerKeptIsRefusedWithItsEvent) {
+  auto a = Engine();
+  auto b = Engine();
+  Recorder rb;
+  b->Subscribe("jam", &rb);
+  WaitSubscribers("jam", 1);
+  PublishRequest open = Chat("opened");
+  open.state.emplace();
+  open.state->kind = RoomStateChange::Kind::kOpen;
+  open.state->user = "u-ann";
+  proto::RoomInfo info;
+  info.set_room_name("Jam");
+  open.state->room = info.SerializeAsString();
+  a->Publish("jam", std::move(open), nullptr);
+  auto hand_on = [](const std::string& to) {
+    PublishRequest r = Chat("to " + to);
+    r.state.emplace();
+    r.state->kind = RoomStateChange::Kind::kOwner;
+    r.state->user = to;
+    r.state->check = RoomStateChange::Check::kOwner;
+    r.state->actor = "u-ann";
+    return r;
+  };
+  std::vector<Publication> done_a, done_b;
+  a->Publish("jam", hand_on("u-cay"), [&](const Publication& p) { done_a.push_back(p); });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return done_a.size() == 1; }));
+  // Node B, behind: its hand-on from ann goes in one script call between two lines.
+  b->Publish("jam", Chat("before"), nullptr);
+  b->Publish("jam", hand_on("u-bob"), [&](const Publication& p) { done_b.push_back(p); });
+  b->Publish("jam", Chat("after"), nullptr);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return done_b.size() == 1 && rb.got.size() == 4; }));
+  EXPECT_FALSE(done_a[0].refused);
+  EXPECT_EQ(done_a[0].position.offset, 2u);
+  EXPECT_TRUE(done_b[0].refused);
+  EXPECT_EQ(done_b[0].frame, nullptr);
+  const std::vector<std::string> want = {"opened", "to u-cay", "before", "after"};
+  for (size_t i = 0; i < rb.got.size(); ++i) {
+    EXPECT_EQ(rb.got[i].position.offset, i + 1);
+    EXPECT_EQ(Parse(rb.got[i]).room_chat_message().message(), want[i]);
+  }
+  EXPECT_EQ(b->stats().state_refused, 1u);
+  EXPECT_EQ(b->stats().published, 2u);
+  // Kept: cay owns the room, ann is a moderator, and only the hand-on written counted.
+  KeptRoomState kept;
+  bool got = false;
+  b->RoomState("jam", [&](KeptRoomState k) {
+    kept = std::move(k);
+    got = true;
+  });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+  ASSERT_TRUE(kept.found);
+  EXPECT_EQ(kept.owner, "u-cay");
+  EXPECT_EQ(kept.moderators, std::vector<std::string>{"u-ann"});
+  EXPECT_EQ(kept.version, 2);
+}
+
+// A settings change checked against the kept owner: the owner's is written with its event,
+// one by a user the kept state does not name owner is refused with its event.
+TEST_F(RedisBrokerTest, ASettingsChangeByAnActorNotKeptAsOwnerIsRefusedWithItsEvent) {
+  auto a = Engine();
+  Recorder ra;
+  a->Subscribe("jam", &ra);
+  WaitSubscribers("jam", 1);
+  auto change = [](RoomStateChange::Kind kind, const std::string& actor, int max_users) {
+    PublishRequest r = Chat(actor + " " + std::to_string(max_users));
+    proto::RoomInfo info;
+    info.set_room_name("Jam");
+    info.mutable_settings()->set_max_users(max_users);
+    r.state.emplace();
+    r.state->kind = kind;
+    r.state->user = actor;
+    r.state->room = info.SerializeAsString();
+    if (kind == RoomStateChange::Kind::kSettings) {
+      r.state->check = RoomStateChange::Check::kOwner;
+      r.state->actor = actor;
+    }
+    return r;
+  };
+  a->Publish("jam", change(RoomStateChange::Kind::kOpen, "u-ann", 10), nullptr);
+  std::vector<bool> refused;
+  auto note = [&](const Publication& p) { refused.push_back(p.refused); };
+  a->Publish("jam", change(RoomStateChange::Kind::kSettings, "u-bob", 2), note);
+  a->Publish("jam", change(RoomStateChange::Kind::kSettings, "u-ann", 6), note);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return refused.size() == 2 && ra.got.size() == 2; }));
+  EXPECT_EQ(refused, (std::vector<bool>{true, false}));
+  EXPECT_EQ(Parse(ra.got[1]).room_chat_message().message(), "u-ann 6");
+  EXPECT_EQ(ra.got[1].position.offset, 2u);
+  KeptRoomState kept;
+  bool got = false;
+  a->RoomState("jam", [&](KeptRoomState k) {
+    kept = std::move(k);
+    got = true;
+  });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+  proto::RoomInfo info;
+  ASSERT_TRUE(kept.found && info.ParseFromString(kept.room));
+  EXPECT_EQ(info.settings().max_users(), 6);
+  EXPECT_EQ(kept.owner, "u-ann");
+}
+
+}  // namespace
+}  // namespace tutti::server::redis
