@@ -48,11 +48,11 @@ void ChatSeenByAll(std::vector<Member>& ms, size_t from, const std::string& text
   }
 }
 
-// While Redis is away: each member hears it, a chat line is refused with the typed error
-// (not lost, not silently dropped) and the connection stays; the node is not ready.
-void CheckDown(std::vector<Member>& ms, uint16_t admin_port) {
+// Waits until every member has heard that Redis is unreachable (a stopped or paused
+// Redis: the nodes find out by their links closing or their PINGs going unanswered).
+void WaitToldDown(std::vector<Member>& ms) {
   for (Member& m : ms) {
-    EXPECT_TRUE(NodesTest::WaitMatching(
+    ASSERT_TRUE(NodesTest::WaitMatching(
         *m.client,
         [](const proto::ClientMessage& c) {
           return IsNotice(c, proto::ServerNotice::STREAMS_UNAVAILABLE);
@@ -60,6 +60,25 @@ void CheckDown(std::vector<Member>& ms, uint16_t admin_port) {
         kLong))
         << m.name << " was not told that Redis is unreachable";
   }
+}
+
+// Waits until every member has heard that Redis is back.
+void WaitToldBack(std::vector<Member>& ms) {
+  for (Member& m : ms) {
+    EXPECT_TRUE(NodesTest::WaitMatching(
+        *m.client,
+        [](const proto::ClientMessage& c) {
+          return IsNotice(c, proto::ServerNotice::STREAMS_RESTORED);
+        },
+        kLong))
+        << m.name << " was not told that Redis is back";
+  }
+}
+
+// While Redis is away: each member hears it, a chat line is refused with the typed error
+// (not lost, not silently dropped) and the connection stays; the node is not ready.
+void CheckDown(std::vector<Member>& ms, uint16_t admin_port) {
+  ASSERT_NO_FATAL_FAILURE(WaitToldDown(ms));
   ASSERT_TRUE(ms[0].client->Send(ChatMsg("while away", "away-1")));
   auto err = WaitForReply(*ms[0].client, proto::ClientMessage::kErrorMessage, "away-1", kLong);
   ASSERT_TRUE(err);
@@ -174,15 +193,7 @@ TEST_F(RedisOutageTest, StoppedRedisIsNoticedRefusedAndPlayResumesInTheSameSeque
   CheckDown(ms, admin);
   ASSERT_EQ(kill(redis_.pid(), SIGCONT), 0);
 
-  for (Member& m : ms) {
-    EXPECT_TRUE(WaitMatching(
-        *m.client,
-        [](const proto::ClientMessage& c) {
-          return IsNotice(c, proto::ServerNotice::STREAMS_RESTORED);
-        },
-        kLong))
-        << m.name << " was not told that Redis is back";
-  }
+  WaitToldBack(ms);
   ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
   // Nothing was sequenced while Redis stood still (the refused line never was): the
   // stream goes on in the same epoch, right after the last event everyone saw.
@@ -195,20 +206,6 @@ TEST_F(RedisOutageTest, StoppedRedisIsNoticedRefusedAndPlayResumesInTheSameSeque
   EXPECT_TRUE(WaitReady(admin)) << AdminGet(admin, "/readyz").second;
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
-}
-
-// Waits until every member has heard that Redis is unreachable (a paused Redis: the
-// nodes find out by their PINGs going unanswered).
-void WaitToldDown(std::vector<Member>& ms) {
-  for (Member& m : ms) {
-    ASSERT_TRUE(NodesTest::WaitMatching(
-        *m.client,
-        [](const proto::ClientMessage& c) {
-          return IsNotice(c, proto::ServerNotice::STREAMS_UNAVAILABLE);
-        },
-        kLong))
-        << m.name << " was not told that Redis is unreachable";
-  }
 }
 
 // A note held when Redis goes away: its note-off is refused like any MIDI (the sender is
@@ -271,15 +268,7 @@ TEST_F(RedisOutageTest, ABanTypedWhileRedisIsAwayIsRefusedAndChangesNothing) {
   ASSERT_TRUE(err) << "the typed ban was not answered";
   EXPECT_EQ(err->error_message().code(), proto::STREAM_UNAVAILABLE);
   ASSERT_EQ(kill(redis_.pid(), SIGCONT), 0);
-  for (Member& m : ms) {
-    EXPECT_TRUE(WaitMatching(
-        *m.client,
-        [](const proto::ClientMessage& c) {
-          return IsNotice(c, proto::ServerNotice::STREAMS_RESTORED);
-        },
-        kLong))
-        << m.name << " was not told that Redis is back";
-  }
+  WaitToldBack(ms);
   ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
   // hal is still a member on node B: his line reaches gus on node A.
   std::vector<proto::StreamPosition> after;
