@@ -112,6 +112,16 @@ proto::ErrorCode LastError(Host& host, SessionId s) {
   return host.direct[s].back().error_message().code();
 }
 
+// Whether the room showed its members (a fanned RoomUpdated) `owner` as the owner.
+bool ShownOwner(const Host& host, const std::string& owner) {
+  for (const auto& f : host.fanned) {
+    if (f.msg.has_room_updated() && f.msg.room_updated().room_info().owner_id() == owner) {
+      return true;
+    }
+  }
+  return false;
+}
+
 TEST(RoomStateNodesTest, ARoomOpeningWhileItLivesElsewhereTakesTheKeptState) {
   ServerConfig config;
   Host host;
@@ -217,13 +227,7 @@ TEST(RoomStateNodesTest, TheReadAfterTheFirstJoinTakesTheWinnersStateAndSaysSo) 
   host.engine().state = Kept(1);
   host.engine().AnswerState();  // the read after her kOpen: zed's came first
   EXPECT_EQ(room->owner_id(), "zed");
-  bool told = false;
-  for (const auto& f : host.fanned) {
-    if (f.msg.has_room_updated() && f.msg.room_updated().room_info().owner_id() == "zed") {
-      told = true;
-    }
-  }
-  EXPECT_TRUE(told) << "ann's view was not corrected";
+  EXPECT_TRUE(ShownOwner(host, "zed")) << "ann's view was not corrected";
 }
 
 TEST(RoomStateNodesTest, AnotherNodesModeratorAndOwnerNoticesApplyHere) {
@@ -349,13 +353,7 @@ TEST(RoomStateNodesTest, AfterAResyncTheKeptStateIsReadAgainAndShown) {
   room->OnResync("jam", {}, "events missed");
   EXPECT_EQ(room->owner_id(), "zed");
   EXPECT_EQ(room->password_hash(), "hash-of-zeds-password");
-  bool told = false;
-  for (const auto& f : host.fanned) {
-    if (f.msg.has_room_updated() && f.msg.room_updated().room_info().owner_id() == "zed") {
-      told = true;
-    }
-  }
-  EXPECT_TRUE(told) << "ann was not told";
+  EXPECT_TRUE(ShownOwner(host, "zed")) << "ann was not told";
 }
 
 TEST(RoomStateNodesTest, AfterAResyncMissedBansLiftsAndLeavesAreRepaired) {
@@ -527,13 +525,7 @@ TEST(RoomStateNodesTest, AnOwnerWhoseNodeDiedIsSucceededByTheNodeThatFindsItGone
   ASSERT_EQ(host.engine().states.size(), 1u);
   EXPECT_EQ(host.engine().states[0].user, "bob");
   EXPECT_EQ(host.engine().states[0].actor, "zed");
-  bool told = false;
-  for (const auto& f : host.fanned) {
-    if (f.msg.has_room_updated() && f.msg.room_updated().room_info().owner_id() == "bob") {
-      told = true;
-    }
-  }
-  EXPECT_TRUE(told);
+  EXPECT_TRUE(ShownOwner(host, "bob"));
 }
 
 TEST(RoomStateNodesTest, AnOwnersSettingsChangeRefusedForAnOwnerNoLongerKeptIsAnError) {
@@ -558,13 +550,11 @@ TEST(RoomStateNodesTest, AnOwnersSettingsChangeRefusedForAnOwnerNoLongerKeptIsAn
   // The room holds what is kept, and its members are shown that, never her limit.
   EXPECT_EQ(room->owner_id(), "zed");
   EXPECT_EQ(room->Info().settings().max_users(), 3);
-  bool told = false;
   for (const auto& f : host.fanned) {
     if (!f.msg.has_room_updated()) continue;
     EXPECT_NE(f.msg.room_updated().room_info().settings().max_users(), 6);
-    told = told || f.msg.room_updated().room_info().owner_id() == "zed";
   }
-  EXPECT_TRUE(told);
+  EXPECT_TRUE(ShownOwner(host, "zed"));
 }
 
 }  // namespace
