@@ -1,13 +1,16 @@
 // What the Redis engine tests share (redis_broker_test.cc, redis_room_state_test.cc): a
 // recorder of what a room's subscriber is delivered, a chat event to publish, and the
-// fixture that starts a real redis-server on a free loopback port and makes engines on it.
+// fixture that starts a real redis-server on a free loopback port, makes engines on it and
+// runs plain commands on it.
 // Owns: the test's io_context, clock and redis-server process. Thread affinity: the test's
 // thread, which runs the loop. Owner: one test. Header only.
 #ifndef TUTTI_TESTS_REDIS_BROKER_FIXTURE_H_
 #define TUTTI_TESTS_REDIS_BROKER_FIXTURE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -62,20 +65,33 @@ class RedisBrokerTest : public ::testing::Test {
     return b;
   }
 
+  // Runs `command` on a client of the test's own (commands the engines never send, or
+  // writes standing in for someone else with access to Redis) and waits for the reply,
+  // which `read` (when given) sees. False when no reply came.
+  bool Run(const std::vector<std::string>& command,
+           const std::function<void(const redisReply*)>& read = nullptr) {
+    if (!probe_) {
+      probe_ = std::make_unique<RedisClient>(io_, RedisAddress{"127.0.0.1", redis_.port()});
+      probe_->Start();
+    }
+    if (!RunLoopUntil(io_, [&] { return probe_->connected(); })) return false;
+    const std::vector<std::string_view> args(command.begin(), command.end());
+    bool got = false;
+    probe_->Command(args, [&](const redisReply* r) {
+      if (read) read(r);
+      got = true;
+    });
+    return RunLoopUntil(io_, [&] { return got; });
+  }
+
   // Waits until Redis counts `n` subscribers on the room's channel.
   void WaitSubscribers(const std::string& room, int64_t n) {
-    RedisClient probe(io_, {"127.0.0.1", redis_.port()});
-    probe.Start();
-    ASSERT_TRUE(RunLoopUntil(io_, [&] { return probe.connected(); }));
     int64_t seen = -1;
     ASSERT_TRUE(RunLoopUntil(io_, [&] {
-      bool got = false;
-      probe.Command({"PUBSUB", "NUMSUB", "tutti:{" + room + "}"}, [&](const redisReply* r) {
-        got = true;
+      Run({"PUBSUB", "NUMSUB", "tutti:{" + room + "}"}, [&](const redisReply* r) {
         if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
           ReplyInteger(r->element[1], &seen);
       });
-      RunLoopUntil(io_, [&] { return got; });
       return seen == n;
     }));
   }
@@ -83,6 +99,7 @@ class RedisBrokerTest : public ::testing::Test {
   boost::asio::io_context io_;
   SystemClock clock_;
   testing::RedisProcess redis_;
+  std::unique_ptr<RedisClient> probe_;  // Run's client, made at its first use
 };
 
 }  // namespace tutti::server::redis

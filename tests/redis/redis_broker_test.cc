@@ -207,13 +207,9 @@ TEST_F(RedisBrokerTest, ResumeStateIsTakenOnceAndExpiresWhenParked) {
     return RunLoopUntil(io_, [&] { return got.size() > before; });
   };
   // The write and the take go over two links: wait until the state is there.
-  RedisClient probe(io_, {"127.0.0.1", redis_.port()});
-  probe.Start();
   auto exists = [&](const std::string& key) {
     int64_t n = -1;
-    EXPECT_TRUE(RunLoopUntil(io_, [&] { return probe.connected(); }));
-    probe.Command({"EXISTS", ResumeKey(key)}, [&](const redisReply* r) { ReplyInteger(r, &n); });
-    EXPECT_TRUE(RunLoopUntil(io_, [&] { return n >= 0; }));
+    EXPECT_TRUE(Run({"EXISTS", ResumeKey(key)}, [&](const redisReply* r) { ReplyInteger(r, &n); }));
     return n == 1;
   };
   ASSERT_TRUE(RunLoopUntil(io_, [&] { return exists("k1"); }));
@@ -287,14 +283,11 @@ TEST_F(RedisBrokerTest, AScriptFlushRefusesOneBatchAndTheStreamGoesOnWithoutAGap
   a->Publish("room", Chat("one"), nullptr);
   ASSERT_TRUE(RunLoopUntil(io_, [&] { return r.got.size() == 1; }));
 
-  RedisClient probe(io_, {"127.0.0.1", redis_.port()});
-  probe.Start();
-  ASSERT_TRUE(RunLoopUntil(io_, [&] { return probe.connected(); }));
   bool flushed = false;
-  probe.Command({"SCRIPT", "FLUSH"}, [&](const redisReply* reply) {
+  ASSERT_TRUE(Run({"SCRIPT", "FLUSH"}, [&](const redisReply* reply) {
     flushed = reply != nullptr && !ReplyIsError(reply);
-  });
-  ASSERT_TRUE(RunLoopUntil(io_, [&] { return flushed; }));
+  }));
+  ASSERT_TRUE(flushed);
 
   a->Publish("room", Chat("refused"), nullptr);
   ASSERT_TRUE(RunLoopUntil(io_, [&] { return a->stats().refused == 1; }));

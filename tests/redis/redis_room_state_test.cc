@@ -24,15 +24,7 @@ using namespace std::chrono_literals;
 // counts the rest as malformed, never half of it.
 TEST_F(RedisBrokerTest, KeptRoomStateAndPenaltiesAreTakenOnlyWhenTheyParse) {
   auto a = Engine();
-  RedisClient probe(io_, {"127.0.0.1", redis_.port()});
-  probe.Start();
-  ASSERT_TRUE(RunLoopUntil(io_, [&] { return probe.connected(); }));
-  auto run = [&](const std::vector<std::string>& cmd) {
-    const std::vector<std::string_view> args(cmd.begin(), cmd.end());
-    bool got = false;
-    probe.Command(args, [&](const redisReply*) { got = true; });
-    ASSERT_TRUE(RunLoopUntil(io_, [&] { return got; }));
-  };
+  auto run = [&](const std::vector<std::string>& cmd) { ASSERT_TRUE(Run(cmd)); };
   auto state = [&] {
     KeptRoomState out;
     bool got = false;
