@@ -58,12 +58,7 @@ run() {  # $1 = scenario, $2 = A or B, $3 = pair number
   taskset -c 0 "$bin" "${own[@]}" --port 0 --shards 1 --keys "$work/keys" --data "$work/data" \
     --web-root "" "${server_flags[@]}" >"$work/server.log" 2>&1 &
   server_pid=$!
-  port=
-  for _ in $(seq 1 100); do
-    port=$(grep -so 'listening on ws://127.0.0.1:[0-9]*' "$work/server.log" | sed 's/.*://' || true)
-    [[ -n "$port" ]] && break
-    sleep 0.1
-  done
+  port=$(server_port "$work/server.log")
   [[ -n "$port" ]] || { cat "$work/server.log"; exit 1; }
   # shellcheck disable=SC2086
   taskset -c 1 "$loadgen_bin" --port "$port" --keys "$work/keys" $args --server-pid "$server_pid" \

@@ -91,12 +91,7 @@ for scenario in "${scenarios[@]}"; do
     taskset -c "$server_cpu" "$server_bin" --dev --drain-grace-s=0 --port 0 --shards "$shards" --keys "$work/keys" \
       --data "$work/data" "${server_flags[@]}" "${extra[@]}" >"$work/server.log" 2>&1 &
     server_pid=$!
-    port=
-    for _ in $(seq 1 100); do
-      port=$(grep -so 'listening on ws://127.0.0.1:[0-9]*' "$work/server.log" | sed 's/.*://' || true)
-      [[ -n "$port" ]] && break
-      sleep 0.1
-    done
+    port=$(server_port "$work/server.log")
     [[ -n "$port" ]] || { echo "server did not start"; cat "$work/server.log"; exit 1; }
     echo "== $scenario run $run/$runs (idle before: $idle, load average: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
     # shellcheck disable=SC2086

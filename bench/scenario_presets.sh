@@ -1,6 +1,7 @@
-# Sourced by the load scripts (bench/run_scenarios.sh, bench/ab.sh): the server flags a
-# load run uses and each scenario's tutti-loadgen arguments, written once so that every
-# script measures the same thing under the same name (docs/PERFORMANCE.md).
+# Sourced by the load scripts (bench/run_scenarios.sh, bench/ab.sh, bench/static_ab.sh):
+# the server flags a load run uses, each scenario's tutti-loadgen arguments, and how a
+# script learns the port its server listens on, written once so that every script
+# measures the same thing under the same name (docs/PERFORMANCE.md).
 
 # Load-test limits: the quotas protect a server from one client; here one client is a
 # stand-in for many, so they are raised (the flags map onto ServerConfig).
@@ -36,4 +37,16 @@ scenario_server_flags() {
     idle-rooms) echo "--idle-timeout-ms 600000" ;;  # members never speak; a setup of 19,000 can outlast 60 s
     concert) echo "--max-users-per-room 501" ;;     # 1 performer + 500 listeners
   esac
+}
+
+# The port of the tutti-server whose output goes to the file $1, once it says it listens
+# (at most 10 s); nothing when it never does.
+server_port() {
+  local port=
+  for _ in $(seq 1 100); do
+    port=$(grep -so 'listening on ws://127.0.0.1:[0-9]*' "$1" | sed 's/.*://' || true)
+    [[ -n "$port" ]] && break
+    sleep 0.1
+  done
+  echo "$port"
 }

@@ -11,6 +11,8 @@
 #   --rate: MIDI messages per second per player (1000 = lobby, 100 = lobby-light)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/scenario_presets.sh
+source "$here/scenario_presets.sh"
 web_root=$(cd "${1:?usage: bench/static_ab.sh WEB_ROOT [--build DIR] [--out DIR] [--pairs N]}" && pwd)
 shift
 build="$here/../build"
@@ -48,12 +50,7 @@ run() {  # $1 = A or B, $2 = run number
   taskset -c 0 "$server_bin" --dev --drain-grace-s=0 --port 0 --shards 1 --keys "$work/keys" --data "$work/data" \
     --web-root "$root" --notes-per-second 100000 --note-burst 100000 >"$work/server.log" 2>&1 &
   server_pid=$!
-  port=
-  for _ in $(seq 1 100); do
-    port=$(grep -so 'listening on ws://127.0.0.1:[0-9]*' "$work/server.log" | sed 's/.*://' || true)
-    [[ -n "$port" ]] && break
-    sleep 0.1
-  done
+  port=$(server_port "$work/server.log")
   [[ -n "$port" ]] || { cat "$work/server.log"; exit 1; }
   if [[ "$variant" == B ]]; then
     # One long-lived node process (not a curl per request, whose start-up would take the
