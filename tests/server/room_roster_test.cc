@@ -317,7 +317,7 @@ bool Relayed(const Host& host, SessionId s) {
 
 // The performer list is the room's, not one node's: the owner names a member of another
 // node by name, the change is written with its event, and another node's change, read
-// back on its RoomUpdated, decides who may play here.
+// back on its RoomUpdated, decides who may play here (and whose notes are released).
 TEST(RoomMusicNodesTest, ThePerformerListIsOneAcrossNodes) {
   ServerConfig config;
   Host host;
@@ -358,6 +358,30 @@ TEST(RoomMusicNodesTest, ThePerformerListIsOneAcrossNodes) {
   FromNode(room, updated, "nodeB");
   room.Midi(NoteOn(kCay));
   EXPECT_TRUE(Relayed(host, kCay)) << "cay, a performer since node B's change, was refused";
+
+  // Node B sends her back to the audience while she holds the note: it is released here
+  // (a synthetic release under her session) when the event is delivered, before the kept
+  // state is read back, and her next note is refused.
+  info.clear_performer_ids();
+  info.add_performer_ids("bob");
+  kept.room = info.SerializeAsString();
+  kept.version = 10;
+  host.engine().state = kept;
+  *updated.mutable_room_updated()->mutable_room_info() = info;
+  host.fanned.clear();
+  host.engine().hold_state = true;
+  FromNode(room, updated, "nodeB");
+  bool released = false;
+  for (const auto& f : host.fanned) {
+    if (!f.msg.has_midi_message() || f.msg.midi_message().session_id() != kCay) continue;
+    released = (f.msg.midi_message().flags() & proto::MIDI_FLAG_SYNTHETIC) != 0;
+  }
+  EXPECT_TRUE(released) << "cay's held note was not released";
+  host.engine().AnswerState();
+  host.fanned.clear();
+  room.Midi(NoteOn(kCay));
+  EXPECT_FALSE(Relayed(host, kCay));
+  EXPECT_EQ(host.direct[kCay].back().error_message().code(), proto::NOT_A_PERFORMER);
 }
 
 // A room object that opens here while the room lives on another node takes the kept
