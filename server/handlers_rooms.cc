@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -186,23 +187,38 @@ void Dispatcher::OnLeave(Session& s, const std::string& rid) {
 
 void Dispatcher::OnRoomList(Session& s, const std::string& rid) {
   if (!TakeRequest(s, rid)) return;
-  // Every shard lists its rooms; the merge happens on the asking shard only.
+  // Every shard lists its rooms; the merge happens on the asking shard only. With rooms
+  // across nodes, shard 0's room list adds the rooms that only other nodes list (this
+  // node's objects' values stand for the rest, as in the live list).
   const size_t cap = shard_->cluster().config().room_list_limit;
+  const bool other_nodes = shard_->broker() != nullptr && shard_->broker()->SpansNodes();
+  auto answer = [id = s.id(), rid, cap](Shard& at, std::vector<proto::RoomInfo> rooms) {
+    // The same order and cap as the live list (room_directory.h).
+    SortAndCap(&rooms, cap);
+    proto::ClientMessage msg;
+    auto* list = msg.mutable_room_list();
+    for (auto& r : rooms) *list->add_rooms() = std::move(r);
+    msg.set_request_id(rid);
+    StampType(&msg);
+    at.SendToSession(id, MakeFrame(msg));
+  };
   GatherFromShards<std::vector<proto::RoomInfo>>(
       *shard_, [](Shard& target) { return target.ListedRooms(); },
-      [origin = shard_, id = s.id(), rid, cap](std::vector<std::vector<proto::RoomInfo>> parts) {
+      [origin = shard_, other_nodes, answer](std::vector<std::vector<proto::RoomInfo>> parts) {
         std::vector<proto::RoomInfo> rooms;
         for (auto& part : parts) {
           for (auto& r : part) rooms.push_back(std::move(r));
         }
-        // The same order and cap as the live list (room_directory.h).
-        SortAndCap(&rooms, cap);
-        proto::ClientMessage msg;
-        auto* list = msg.mutable_room_list();
-        for (auto& r : rooms) *list->add_rooms() = std::move(r);
-        msg.set_request_id(rid);
-        StampType(&msg);
-        origin->SendLocal(id, MakeFrame(msg));
+        if (!other_nodes) return answer(*origin, std::move(rooms));
+        origin->OnShard(0, [answer, rooms = std::move(rooms)](Shard& zero) mutable {
+          std::unordered_set<std::string> here;
+          for (const proto::RoomInfo& r : rooms) here.insert(r.room_id());
+          for (proto::RoomInfo& r : zero.cluster().room_list().merged().RemoteOnly()) {
+            // A room just opened here may not have reached the room list yet.
+            if (ListedInDirectory(r) && here.count(r.room_id()) == 0) rooms.push_back(std::move(r));
+          }
+          answer(zero, std::move(rooms));
+        });
       });
 }
 

@@ -1,14 +1,16 @@
-// NodeBus: the seam between a node's Social actor and the other nodes of a deployment
-// (rooms across nodes, docs/SCALE-OUT.md "Node bus"): one channel every node hears, and
-// the set of users online on each node, kept in the shared store under keys that expire
-// unless their node refreshes them. The bytes are NodeBusMessage and NodeUser
-// (protos/node_bus.proto), written and checked by server/node_wire.h; the bus carries
-// them without looking inside. Only networked engines have one (the Redis engine of
-// shard 0); the in-process default has none and Social then knows this node only.
+// NodeBus: the seam between a node's Social actor (and its room list) and the other
+// nodes of a deployment (rooms across nodes, docs/SCALE-OUT.md "Node bus"): one channel
+// every node hears, and the users online on each node and the rooms each node lists,
+// kept in the shared store under keys that expire unless their node refreshes them. The
+// bytes are NodeBusMessage, NodeUser and RoomInfo (protos/node_bus.proto), written and
+// checked by server/node_wire.h; the bus carries them without looking inside. Only
+// networked engines have one (the Redis engine of shard 0); the in-process default has
+// none and Social and the room list then know this node only.
 //
 // Thread affinity: shard 0's thread (its io_context runs the links); Start may be called
 // before that thread runs. Handlers run on that thread.
-// Owner: the broker engine of shard 0 (Broker::node_bus()); Social only borrows it.
+// Owner: the broker engine of shard 0 (Broker::node_bus()); Social (the one reader of
+// what the bus brings) and RoomListService (which writes this node's rooms) borrow it.
 #ifndef TUTTI_SERVER_NODE_BUS_H_
 #define TUTTI_SERVER_NODE_BUS_H_
 
@@ -16,10 +18,30 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "protos/node_bus.pb.h"
+
 namespace tutti::server {
+
+// What the bus brings about the rooms other nodes list, checked (node_wire.h), from
+// Social (which reads the bus) to the room list (RoomListService). Shard 0's thread.
+class NodeRooms {
+ public:
+  virtual ~NodeRooms() = default;
+  // `node` says these rooms' listing changed there (BusRoom without info: not listed
+  // there any more).
+  virtual void NodeRoomsChanged(const std::string& node,
+                                const std::vector<proto::BusRoom>& rooms) = 0;
+  // A refresh: every other live node (present even with no rooms) and the rooms it keeps
+  // listed now. Replaces everything known of other nodes: a node missing here is gone.
+  virtual void NodeRoomsView(
+      const std::unordered_map<std::string, std::vector<proto::RoomInfo>>& by_node) = 0;
+  // `node` stopped cleanly: its rooms go now.
+  virtual void NodeRoomsGone(const std::string& node) = 0;
+};
 
 class NodeBus {
  public:
@@ -27,9 +49,11 @@ class NodeBus {
     // Bytes another node published (this node's own come back too: the reader drops them).
     std::function<void(std::string_view bytes)> message;
     // After each refresh: the nodes alive now (their presence not expired; this one
-    // included) and every (node, NodeUser bytes) they hold.
+    // included), every (node, NodeUser bytes) they hold and every (node, RoomInfo bytes)
+    // of the rooms they list (this node's own users and rooms left out).
     std::function<void(const std::vector<std::string>& nodes,
-                       const std::vector<std::pair<std::string, std::string>>& users)>
+                       const std::vector<std::pair<std::string, std::string>>& users,
+                       const std::vector<std::pair<std::string, std::string>>& rooms)>
         view;
     // The bus came up (true) or went down (false).
     std::function<void(bool up)> availability;
@@ -52,6 +76,9 @@ class NodeBus {
   // This node's online users (record: NodeUser bytes), kept under expiring keys.
   virtual void SetUser(const std::string& user_id, const std::string& record) = 0;
   virtual void RemoveUser(const std::string& user_id) = 0;
+  // The rooms this node lists (record: RoomInfo bytes), kept the same way.
+  virtual void SetRoom(const std::string& room_id, const std::string& record) = 0;
+  virtual void RemoveRoom(const std::string& room_id) = 0;
   // Keeps `record` (BusServerBan bytes) as the deployment's latest word on `target` until
   // `forget_at_unix_ms` (0: for good) and publishes `message`, unless the deployment
   // already holds a change of `target` made at or after `changed_unix_ms` (then neither:

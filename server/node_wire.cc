@@ -2,6 +2,7 @@
 
 #include "server/moderation/ban_list.h"
 #include "server/proto_utf8.h"
+#include "server/text.h"
 
 namespace tutti::server {
 namespace {
@@ -37,7 +38,36 @@ bool ValidFrame(const proto::BusUserFrame& f) {
          ValidInfo(m.friend_event().friend_info());
 }
 
+bool ValidRoom(const proto::BusRoom& r) {
+  if (!Id(r.room_id())) return false;
+  if (!r.has_info()) return true;  // no longer listed there
+  return r.info().room_id() == r.room_id() && ValidRoomRecord(r.info());
+}
+
 }  // namespace
+
+bool ValidRoomRecord(const proto::RoomInfo& info) {
+  // The id is what every node keys the room by: only its canonical form names it.
+  if (!Id(info.room_id()) || CanonicalRoomId(info.room_id(), kMaxBusIdLength) != info.room_id()) {
+    return false;
+  }
+  if (info.room_type() != proto::PUBLIC && info.room_type() != proto::LOBBY) return false;
+  if (!Short(info.room_name()) || !Short(info.owner_id()) ||
+      info.topic().size() > kMaxBusTextBytes || info.user_count() < 0) {
+    return false;
+  }
+  const proto::RoomSettings& s = info.settings();
+  if (s.max_users() < 0 || !proto::PlayMode_IsValid(s.play_mode()) ||
+      s.welcome_message().size() > kMaxBusTextBytes) {
+    return false;
+  }
+  if (static_cast<size_t>(info.performer_ids_size()) > kMaxBusPerformers) return false;
+  for (const std::string& p : info.performer_ids()) {
+    if (!Id(p)) return false;
+  }
+  const proto::TempoState& t = info.tempo();
+  return Short(t.room_id()) && Short(t.changed_by_user_id()) && Short(t.changed_by_username());
+}
 
 bool ValidNodeUser(const proto::NodeUser& user) {
   return Id(user.user_id()) && Short(user.username()) && ValidInfo(user.view()) &&
@@ -55,6 +85,10 @@ bool ParseChecked(std::string_view bytes, Message* out) {
 bool ParseNodeUser(std::string_view bytes, proto::NodeUser* out) {
   if (!ParseChecked(bytes, out)) return false;
   return ValidNodeUser(*out);
+}
+
+bool ParseRoomRecord(std::string_view bytes, proto::RoomInfo* out) {
+  return !bytes.empty() && ParseChecked(bytes, out) && ValidRoomRecord(*out);
 }
 
 bool ParseBanRecord(std::string_view bytes, proto::BusServerBan* out) {
@@ -86,6 +120,14 @@ bool ParseBusMessage(std::string_view bytes, proto::NodeBusMessage* out) {
       return ValidFrame(out->to_user());
     case proto::NodeBusMessage::kGone:
       return true;
+    case proto::NodeBusMessage::kRooms: {
+      const auto& rooms = out->rooms().rooms();
+      if (rooms.empty() || static_cast<size_t>(rooms.size()) > kMaxBusRoomsPerMessage) return false;
+      for (const proto::BusRoom& r : rooms) {
+        if (!ValidRoom(r)) return false;
+      }
+      return true;
+    }
     case proto::NodeBusMessage::KIND_NOT_SET:
       return false;
   }

@@ -22,10 +22,13 @@ inline constexpr size_t kMaxNodeIdLength = 64;
 inline constexpr size_t kMaxBusIdLength = 128;         // user ids, usernames, request ids
 inline constexpr size_t kMaxBusTextBytes = 16 * 1024;  // a PM's text, a ban's reason
 inline constexpr size_t kMaxBusFrameBytes = 8 * 1024;  // a relayed friend event
+inline constexpr size_t kMaxBusRoomsPerMessage = 500;  // rooms in one BusRooms
+inline constexpr size_t kMaxBusPerformers = 1024;      // a RoomInfo's performer ids
 
 // True, with *out filled, when `bytes` is one well-formed message: a node id, exactly one
 // kind, every string within its bound, ids non-empty where they must be, a ban's target
-// in canonical form, a relayed client message that parses and is a friend event.
+// in canonical form, a relayed client message that parses and is a friend event, a
+// room's report naming the room its RoomInfo (when it has one) is about.
 bool ParseBusMessage(std::string_view bytes, proto::NodeBusMessage* out);
 // The same for one server ban (or lifted ban) kept in the deployment's ban hash.
 bool ParseBanRecord(std::string_view bytes, proto::BusServerBan* out);
@@ -33,6 +36,12 @@ bool ParseBanRecord(std::string_view bytes, proto::BusServerBan* out);
 bool ParseNodeUser(std::string_view bytes, proto::NodeUser* out);
 // Whether a record (already parsed) is within the bounds above.
 bool ValidNodeUser(const proto::NodeUser& user);
+// The same for one listed room's record (a RoomInfo) kept under a node's expiring keys:
+// a room id in canonical form (lower-case, trimmed, as CanonicalRoomId gives it), a listed
+// type (public or a lobby: a node never shares a private room), counts not negative,
+// every string and list within its bound.
+bool ParseRoomRecord(std::string_view bytes, proto::RoomInfo* out);
+bool ValidRoomRecord(const proto::RoomInfo& info);
 
 }  // namespace tutti::server
 

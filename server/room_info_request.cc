@@ -5,6 +5,7 @@
 #include "server/envelope.h"
 #include "server/room.h"
 #include "server/room_directory.h"
+#include "server/room_list.h"
 #include "server/shard.h"
 #include "server/text.h"
 
@@ -29,6 +30,23 @@ void RequestRoomInfo(Shard& shard, Session& s, const proto::GetRoomInfo& req,
   shard.OnShard(home_index, [room_id = std::move(room_id), viewer = std::move(viewer), id,
                              request_id](Shard& home) mutable {
     const Room* room = home.FindRoom(room_id);
+    if (room == nullptr && home.broker() != nullptr && home.broker()->SpansNodes()) {
+      // No object here: another node may list the room (shard 0's room list knows).
+      return home.OnShard(0, [room_id, id, request_id](Shard& zero) {
+        const RoomListMerge& merged = zero.cluster().room_list().merged();
+        const proto::RoomInfo* info = merged.Merged(room_id);
+        // Other nodes share only listed rooms, which anyone may see (MaySeeRoom).
+        if (info == nullptr || merged.Local(room_id) != nullptr || !ListedInDirectory(*info)) {
+          return zero.SendToSession(
+              id, MakeFrame(MakeError(proto::NOT_FOUND, "no such room", request_id)));
+        }
+        proto::ClientMessage out;
+        *out.mutable_room_info() = *info;
+        out.set_request_id(request_id);
+        StampType(&out);
+        zero.SendToSession(id, MakeFrame(out));
+      });
+    }
     proto::ClientMessage out;
     if (room) {
       viewer.in_room = room->IsMember(id);

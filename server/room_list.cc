@@ -91,17 +91,25 @@ RoomListService::RoomListService(Shard* home)
 void RoomListService::Report(std::vector<RoomReport> reports) {
   if (stopped_) return;
   for (RoomReport& r : reports) {
-    if (r.info) {
-      directory_.Apply(*r.info);
+    if (bus_ != nullptr) unshared_.insert(r.room_id);
+    merge_.SetLocal(r.room_id, std::move(r.info));
+  }
+  ApplyMerged();
+}
+
+void RoomListService::ApplyMerged() {
+  for (const std::string& id : merge_.TakeChanged()) {
+    if (const proto::RoomInfo* info = merge_.Merged(id)) {
+      directory_.Apply(*info);
     } else {
-      directory_.Remove(r.room_id);
+      directory_.Remove(id);
     }
   }
   Arm();
 }
 
 void RoomListService::Arm() {
-  if (armed_ || stopped_ || !directory_.dirty()) return;
+  if (armed_ || stopped_ || (!directory_.dirty() && unshared_.empty())) return;
   armed_ = true;
   timer_.expires_after(std::chrono::milliseconds(home_->cluster().config().room_list_delta_ms));
   timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -112,6 +120,7 @@ void RoomListService::Arm() {
 
 void RoomListService::Publish() {
   if (stopped_) return;
+  ShareLocal();
   std::optional<proto::RoomListDelta> delta = directory_.TakeDelta();
   if (!delta) return;
   const uint64_t from = delta->from_version(), to = delta->version();

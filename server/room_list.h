@@ -12,7 +12,11 @@
 // It keeps the RoomDirectory, coalesces what the feeds report for room_list_delta_ms,
 // then serializes one RoomListDelta into one Frame and posts that same Frame to every
 // shard's feed (the fan-out rule: serialized once for all subscribers). It only ever
-// sees RoomInfo values, so the feeds of other nodes (a broker) can report to it too.
+// sees RoomInfo values, so the other nodes report to it too: with a node bus
+// (server/node_bus.h) it writes the rooms this node lists under the node's expiring keys
+// and tells the other nodes at each coalesced delta, and takes their reports (NodeRooms,
+// handed on by Social, which reads the bus); RoomListMerge makes one value per room of
+// both (docs/SCALE-OUT.md, "Room list across nodes").
 #ifndef TUTTI_SERVER_ROOM_LIST_H_
 #define TUTTI_SERVER_ROOM_LIST_H_
 
@@ -28,7 +32,9 @@
 #include "protos/tutti.pb.h"
 #include "server/frame.h"
 #include "server/ids.h"
+#include "server/node_bus.h"
 #include "server/room_directory.h"
+#include "server/room_list_merge.h"
 
 namespace tutti::server {
 
@@ -109,23 +115,44 @@ class RoomListFeed {
   ListSubscribers subscribers_;
 };
 
-class RoomListService {
+class RoomListService final : public NodeRooms {
  public:
   // `home` is shard 0: every method runs on its thread.
   explicit RoomListService(Shard* home);
+
+  // Shares this node's listed rooms with the other nodes (before the shard threads run;
+  // null: this node alone).
+  void AttachBus(NodeBus* bus) { bus_ = bus; }
 
   void Report(std::vector<RoomReport> reports);
   // Sends the published list to `session` through its shard's feed.
   void SendFullList(int shard, SessionId session, const std::string& request_id);
   void Stop();
 
+  // NodeRooms: the other nodes' rooms, from the bus.
+  void NodeRoomsChanged(const std::string& node, const std::vector<proto::BusRoom>& rooms) override;
+  void NodeRoomsView(
+      const std::unordered_map<std::string, std::vector<proto::RoomInfo>>& by_node) override;
+  void NodeRoomsGone(const std::string& node) override;
+
   const RoomDirectory& directory() const { return directory_; }
+  const RoomListMerge& merged() const { return merge_; }
 
  private:
   void Arm();
   void Publish();
+  // Hands the rooms whose merged value may have changed to the directory.
+  void ApplyMerged();
+  // Writes this node's changed listings to the bus and tells the other nodes.
+  void ShareLocal();
 
   Shard* const home_;
+  NodeBus* bus_ = nullptr;
+  RoomListMerge merge_;
+  // This node's rooms reported since the last share, and what was shared of each listed
+  // one (its RoomInfo bytes).
+  std::unordered_set<std::string> unshared_;
+  std::unordered_map<std::string, std::string> shared_;
   RoomDirectory directory_;
   boost::asio::steady_timer timer_;
   bool armed_ = false;

@@ -114,9 +114,12 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   const int n = ShardCountFor(config_);
   for (int i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(i, this, this));
   social_ = std::make_unique<Social>(shards_[0].get());
-  // Rooms across nodes: Social hears the other nodes through shard 0's engine.
-  social_->AttachBus(shards_[0]->broker()->node_bus());
   room_list_ = std::make_unique<RoomListService>(shards_[0].get());
+  // Rooms across nodes: Social hears the other nodes through shard 0's engine, and hands
+  // the rooms they list to the room list, which shares this node's.
+  NodeBus* bus = shards_[0]->broker()->node_bus();
+  room_list_->AttachBus(bus);
+  social_->AttachBus(bus, room_list_.get());
   maintenance_ = std::make_unique<Maintenance>(this);
   for (int i = 0; i < n; ++i) {
     shards_[i]->Attach(

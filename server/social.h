@@ -43,6 +43,7 @@
 namespace tutti::server {
 
 class NodeBus;
+class NodeRooms;
 
 // What Social needs from the shard it lives on.
 class SocialHost {
@@ -110,8 +111,10 @@ class Social {
   // --- Other nodes (social_nodes.cc; docs/SCALE-OUT.md "Node bus") ------------------
   // Joins the node bus (before the shard threads run; null: this node alone). A user
   // online on another node then counts as online here: private messages, friend events
-  // and friend lists reach them through the bus.
-  void AttachBus(NodeBus* bus);
+  // and friend lists reach them through the bus. What it brings about other nodes'
+  // rooms goes to `rooms` (the room list; may be null), checked, with the same rule for
+  // nodes that said goodbye.
+  void AttachBus(NodeBus* bus, NodeRooms* rooms = nullptr);
   // A server ban made or lifted here: every other node applies it too, now or (kept in
   // the deployment's ban hash) when its bus comes up again.
   void PublishServerBan(const moderation::ServerBan& ban, bool add);
@@ -229,7 +232,11 @@ class Social {
   // Tells this node's friends of `user_id` (a user of other nodes) that they are offline.
   void TellOffline(const std::string& user_id, const std::string& username);
   void OnBusView(const std::vector<std::string>& nodes,
-                 const std::vector<std::pair<std::string, std::string>>& users);
+                 const std::vector<std::pair<std::string, std::string>>& users,
+                 const std::vector<std::pair<std::string, std::string>>& rooms);
+  // The rooms part of a view, for rooms_.
+  void ViewRooms(const std::unordered_set<std::string>& live,
+                 const std::vector<std::pair<std::string, std::string>>& rooms);
   bool PublishBus(proto::NodeBusMessage& msg);
   // Writes the user's record to the bus (and tells the others) when it changed.
   void ShareUser(const std::string& user_id, User& u);
@@ -264,6 +271,7 @@ class Social {
 
   SocialHost* host_;
   NodeBus* bus_ = nullptr;
+  NodeRooms* rooms_ = nullptr;
   std::vector<PendingPm> pending_pms_;
   std::unordered_map<std::string, RemoteUser> remote_;           // users of other nodes by id
   std::unordered_map<std::string, std::string> remote_by_name_;  // lower-case name -> id

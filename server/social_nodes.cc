@@ -1,7 +1,9 @@
 // Social across nodes (rooms across nodes, docs/SCALE-OUT.md "Node bus"): what this
 // node's Social tells the others and learns from them through the node bus — its online
 // users (records under expiring keys, and a message at each change), private messages
-// for users online elsewhere and their answers, friend events for them, and server bans.
+// for users online elsewhere and their answers, friend events for them, and server bans;
+// and, being the one reader of the bus, the other nodes' listed rooms, checked and handed
+// to the room list (NodeRooms).
 // Same actor as server/social.cc: shard 0 only, no locks; the bus calls back on shard 0.
 #include <algorithm>
 #include <iterator>
@@ -40,14 +42,16 @@ BanChange FromBus(const proto::BusServerBan& b) {
 
 }  // namespace
 
-void Social::AttachBus(NodeBus* bus) {
+void Social::AttachBus(NodeBus* bus, NodeRooms* rooms) {
   bus_ = bus;
+  rooms_ = rooms;
   if (bus_ == nullptr) return;
   NodeBus::Handlers h;
   h.message = [this](std::string_view bytes) { OnBusMessage(bytes); };
   h.view = [this](const std::vector<std::string>& nodes,
-                  const std::vector<std::pair<std::string, std::string>>& users) {
-    OnBusView(nodes, users);
+                  const std::vector<std::pair<std::string, std::string>>& users,
+                  const std::vector<std::pair<std::string, std::string>>& room_records) {
+    OnBusView(nodes, users, room_records);
   };
   h.availability = [this](bool up) { bus_stats_.up.store(up, std::memory_order_relaxed); };
   h.bans = [this](const std::vector<std::string>& records) { OnBusBans(records); };
@@ -194,7 +198,8 @@ proto::FriendInfo Social::RemotePresence(const std::string& user_id) const {
 }
 
 void Social::OnBusView(const std::vector<std::string>& nodes,
-                       const std::vector<std::pair<std::string, std::string>>& users) {
+                       const std::vector<std::pair<std::string, std::string>>& users,
+                       const std::vector<std::pair<std::string, std::string>>& rooms) {
   // Farewells older than one TTL: no refresh can list their node any more.
   const int64_t now = host_->NowUs();
   const int64_t ttl_us = bus_ == nullptr ? 0 : int64_t{bus_->presence_ttl_ms()} * 1000;
@@ -236,9 +241,28 @@ void Social::OnBusView(const std::vector<std::string>& nodes,
   }
   remote_ = std::move(fresh);
   remote_by_name_ = std::move(by_name);
+  ViewRooms(live, rooms);
   live_nodes_ = std::move(live);
   bus_stats_.nodes.store(live_nodes_.size() + 1, std::memory_order_relaxed);
   SettlePendingPms();
+}
+
+void Social::ViewRooms(const std::unordered_set<std::string>& live,
+                       const std::vector<std::pair<std::string, std::string>>& rooms) {
+  if (rooms_ == nullptr) return;
+  std::unordered_map<std::string, std::vector<proto::RoomInfo>> by_node;
+  for (const std::string& node : live) by_node[node];
+  for (const auto& [node, bytes] : rooms) {
+    proto::RoomInfo info;
+    if (!ParseRoomRecord(bytes, &info)) {
+      bus_stats_.malformed.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    // Only live nodes: a refresh Redis ran before a farewell lists the departed node.
+    auto it = by_node.find(node);
+    if (it != by_node.end()) it->second.push_back(std::move(info));
+  }
+  rooms_->NodeRoomsView(by_node);
 }
 
 void Social::TellOffline(const std::string& user_id, const std::string& username) {
@@ -271,6 +295,7 @@ void Social::ForgetNode(const std::string& node) {
   for (const auto& [id, username] : gone) {
     if (!FindUser(id) && !FindRemote(id)) TellOffline(id, username);
   }
+  if (rooms_ != nullptr) rooms_->NodeRoomsGone(node);
   SettlePendingPms();
 }
 
@@ -337,6 +362,11 @@ void Social::OnBusMessage(std::string_view bytes) {
     }
     case proto::NodeBusMessage::kToUser:
       return OnRelayedFrame(msg);
+    case proto::NodeBusMessage::kRooms:
+      // A late message of a node that said goodbye must not list its rooms again.
+      if (rooms_ == nullptr || gone_nodes_.count(from)) return;
+      return rooms_->NodeRoomsChanged(from, std::vector<proto::BusRoom>(msg.rooms().rooms().begin(),
+                                                                        msg.rooms().rooms().end()));
     case proto::NodeBusMessage::KIND_NOT_SET:
       return;
   }

@@ -12,16 +12,21 @@
 namespace tutti::server::redis {
 namespace {
 
-// KEYS[1]: the nodes' sorted set; KEYS[2]: this node's hash. ARGV[1]: this node,
-// ARGV[2]: the TTL (ms), ARGV[3]: the prefix of node hashes, ARGV[4..]: user id and
-// record pairs (the whole set). Returns node, {field, value, ...} for every live node.
+// KEYS[1]: the nodes' sorted set; KEYS[2]: this node's users; KEYS[3]: this node's rooms.
+// ARGV[1]: this node, ARGV[2]: the TTL (ms), ARGV[3]: the prefix of user hashes, ARGV[4]:
+// the prefix of room hashes, ARGV[5]: how many users follow, ARGV[6..]: user id and
+// record pairs, then room id and record pairs (the whole sets). Returns node, {field,
+// value, ...} of its users, {field, value, ...} of its rooms, for every live node.
 constexpr char kRefreshScript[] = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])
-redis.call('DEL', KEYS[2])
-for i = 4, #ARGV - 1, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-if #ARGV >= 5 then redis.call('PEXPIRE', KEYS[2], ttl) end
+local first_room = 6 + 2 * tonumber(ARGV[5])
+redis.call('DEL', KEYS[2], KEYS[3])
+for i = 6, first_room - 2, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = first_room, #ARGV - 1, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+if first_room > 6 then redis.call('PEXPIRE', KEYS[2], ttl) end
+if #ARGV > first_room then redis.call('PEXPIRE', KEYS[3], ttl) end
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('PEXPIRE', KEYS[1], ttl * 4)
@@ -29,6 +34,7 @@ local out = {}
 for _, n in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   out[#out + 1] = n
   out[#out + 1] = redis.call('HGETALL', ARGV[3] .. n)
+  out[#out + 1] = redis.call('HGETALL', ARGV[4] .. n)
 end
 return out
 )lua";
@@ -59,11 +65,11 @@ redis.call('PUBLISH', ARGV[4], ARGV[5])
 return #due
 )lua";
 
-// KEYS[1]: the nodes' sorted set; KEYS[2]: this node's hash. ARGV[1]: this node,
-// ARGV[2]: channel, ARGV[3]: the farewell (empty: none).
+// KEYS[1]: the nodes' sorted set; KEYS[2], KEYS[3]: this node's users and rooms.
+// ARGV[1]: this node, ARGV[2]: channel, ARGV[3]: the farewell (empty: none).
 constexpr char kLeaveScript[] = R"lua(
 redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3])
 if #ARGV[3] > 0 then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1
 )lua";
@@ -74,6 +80,7 @@ RedisNodeBus::RedisNodeBus(boost::asio::io_context& io, const RedisAddress& prim
                            RedisBackoff backoff, int presence_ttl_ms)
     : node_id_(NewStreamEpoch()),
       hash_key_(std::string(kNodeBusNodePrefix) + node_id_),
+      rooms_key_(std::string(kNodeBusRoomsPrefix) + node_id_),
       ttl_ms_(presence_ttl_ms < 30 ? 30 : presence_ttl_ms),
       cmd_(io, primary, backoff),
       sub_(io, primary, backoff),
@@ -111,8 +118,8 @@ void RedisNodeBus::Leave() {
   timer_.cancel();
   if (!cmd_.connected()) return Stop();
   auto alive = std::weak_ptr<bool>(alive_);
-  const bool sent = cmd_.Command({"EVAL", kLeaveScript, "2", kNodeBusNodesKey, hash_key_, node_id_,
-                                  kNodeBusChannel, handlers_.farewell},
+  const bool sent = cmd_.Command({"EVAL", kLeaveScript, "3", kNodeBusNodesKey, hash_key_,
+                                  rooms_key_, node_id_, kNodeBusChannel, handlers_.farewell},
                                  [this, alive](const redisReply*) {
                                    // Not from inside hiredis's callback: Stop frees its context.
                                    boost::asio::post(timer_.get_executor(), [this, alive] {
@@ -208,6 +215,20 @@ void RedisNodeBus::RemoveUser(const std::string& user_id) {
   cmd_.Command({"HDEL", hash_key_, user_id}, nullptr);
 }
 
+void RedisNodeBus::SetRoom(const std::string& room_id, const std::string& record) {
+  rooms_[room_id] = record;
+  // While the link is down, the refresh after it is back writes it.
+  if (stopped_ || leaving_ || !cmd_.connected()) return;
+  cmd_.Command({"HSET", rooms_key_, room_id, record}, nullptr);
+  cmd_.Command({"PEXPIRE", rooms_key_, std::to_string(ttl_ms_)}, nullptr);
+}
+
+void RedisNodeBus::RemoveRoom(const std::string& room_id) {
+  rooms_.erase(room_id);
+  if (stopped_ || leaving_ || !cmd_.connected()) return;
+  cmd_.Command({"HDEL", rooms_key_, room_id}, nullptr);
+}
+
 void RedisNodeBus::ArmRefresh() {
   if (stopped_ || leaving_) return;
   timer_.expires_after(std::chrono::milliseconds(ttl_ms_ / 3));
@@ -222,27 +243,44 @@ void RedisNodeBus::ArmRefresh() {
 void RedisNodeBus::Refresh() {
   if (stopped_ || leaving_ || !cmd_.connected()) return;
   const std::string ttl = std::to_string(ttl_ms_);
-  std::vector<std::string_view> argv = {"EVAL",    kRefreshScript, "2", kNodeBusNodesKey,
-                                        hash_key_, node_id_,       ttl, kNodeBusNodePrefix};
+  const std::string user_count = std::to_string(users_.size());
+  std::vector<std::string_view> argv = {
+      "EVAL",     kRefreshScript, "3", kNodeBusNodesKey,   hash_key_,
+      rooms_key_, node_id_,       ttl, kNodeBusNodePrefix, kNodeBusRoomsPrefix,
+      user_count};
   for (const auto& [id, record] : users_) {
+    argv.push_back(id);
+    argv.push_back(record);
+  }
+  for (const auto& [id, record] : rooms_) {
     argv.push_back(id);
     argv.push_back(record);
   }
   cmd_.Command(argv, [this, alive = std::weak_ptr<bool>(alive_)](const redisReply* r) {
     if (alive.expired() || stopped_ || r == nullptr || r->type != REDIS_REPLY_ARRAY) return;
     std::vector<std::string> nodes;
-    std::vector<std::pair<std::string, std::string>> users;
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-      const std::string node(ReplyString(r->element[i]));
-      const redisReply* fields = r->element[i + 1];
-      if (node.empty() || fields == nullptr || fields->type != REDIS_REPLY_ARRAY) continue;
-      nodes.push_back(node);
-      if (node == node_id_) continue;
+    std::vector<std::pair<std::string, std::string>> users, rooms;
+    // Each node's values, its own left out (this node knows them first-hand).
+    auto values = [this](const std::string& node, const redisReply* fields,
+                         std::vector<std::pair<std::string, std::string>>* out) {
+      if (node == node_id_) return;
       for (size_t k = 0; k + 1 < fields->elements; k += 2) {
-        users.emplace_back(node, std::string(ReplyString(fields->element[k + 1])));
+        out->emplace_back(node, std::string(ReplyString(fields->element[k + 1])));
       }
+    };
+    for (size_t i = 0; i + 2 < r->elements; i += 3) {
+      const std::string node(ReplyString(r->element[i]));
+      const redisReply* node_users = r->element[i + 1];
+      const redisReply* node_rooms = r->element[i + 2];
+      if (node.empty() || node_users == nullptr || node_users->type != REDIS_REPLY_ARRAY ||
+          node_rooms == nullptr || node_rooms->type != REDIS_REPLY_ARRAY) {
+        continue;
+      }
+      nodes.push_back(node);
+      values(node, node_users, &users);
+      values(node, node_rooms, &rooms);
     }
-    if (handlers_.view) handlers_.view(nodes, users);
+    if (handlers_.view) handlers_.view(nodes, users, rooms);
   });
 }
 

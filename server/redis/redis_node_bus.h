@@ -2,10 +2,12 @@
 // channel, `tutti:nodebus`, that every node subscribes to and publishes on; and the
 // presence of each node's online users: a hash `tutti:{nodebus}:node:<node>` (user id ->
 // NodeUser bytes) and the sorted set `tutti:{nodebus}:nodes` (node -> expiry, ms by
-// Redis's clock). Every third of the presence TTL one script rewrites this node's hash,
-// sets both expiries, drops expired nodes and returns every live node's users; between
-// refreshes a user's arrival or departure is written at once (HSET/HDEL). A node killed
-// without warning drops out of the view within one TTL of its last refresh.
+// Redis's clock); and the rooms each node lists, a hash `tutti:{nodebus}:rooms:<node>`
+// (room id -> RoomInfo bytes). Every third of the presence TTL one script rewrites this
+// node's two hashes, sets the expiries, drops expired nodes and returns every live node's
+// users and rooms; between refreshes a user's arrival or departure, and a room's change,
+// is written at once (HSET/HDEL). A node killed without warning drops out of the view
+// within one TTL of its last refresh.
 // Server bans: the hash `tutti:{nodebus}:bans` (target -> BusServerBan bytes, lifted
 // bans included) keeps the latest change of each target, and the sorted set
 // `tutti:{nodebus}:bans:forget` (target -> unix ms) when to forget it (a timed ban once
@@ -19,8 +21,8 @@
 // links reconnect with the backoff of redis_client.h and the next refresh rewrites
 // everything.
 // Leave (a clean stop, called first thing when shard 0 shuts down, before it waits for
-// its clients): one script removes this node's hash and its entry in the nodes' set and
-// publishes the farewell, so the others drop its users at once; then Stop.
+// its clients): one script removes this node's hashes and its entry in the nodes' set and
+// publishes the farewell, so the others drop its users and rooms at once; then Stop.
 // Thread affinity: the io_context's thread (shard 0's); constructed before it runs.
 // Owner: the RedisBroker of shard 0.
 #ifndef TUTTI_SERVER_REDIS_REDIS_NODE_BUS_H_
@@ -41,6 +43,7 @@ namespace tutti::server::redis {
 inline constexpr char kNodeBusChannel[] = "tutti:nodebus";
 inline constexpr char kNodeBusNodesKey[] = "tutti:{nodebus}:nodes";
 inline constexpr char kNodeBusNodePrefix[] = "tutti:{nodebus}:node:";
+inline constexpr char kNodeBusRoomsPrefix[] = "tutti:{nodebus}:rooms:";
 inline constexpr char kNodeBusBansKey[] = "tutti:{nodebus}:bans";
 inline constexpr char kNodeBusBanForgetKey[] = "tutti:{nodebus}:bans:forget";
 // target -> when its kept change was made (unix ms): an older change is not written.
@@ -60,6 +63,8 @@ class RedisNodeBus final : public NodeBus {
   bool Publish(const std::string& bytes) override;
   void SetUser(const std::string& user_id, const std::string& record) override;
   void RemoveUser(const std::string& user_id) override;
+  void SetRoom(const std::string& room_id, const std::string& record) override;
+  void RemoveRoom(const std::string& room_id) override;
   void ShareBan(const std::string& target, const std::string& record, int64_t changed_unix_ms,
                 int64_t forget_at_unix_ms, const std::string& message) override;
   int presence_ttl_ms() const override { return ttl_ms_; }
@@ -84,12 +89,14 @@ class RedisNodeBus final : public NodeBus {
 
   const std::string node_id_;
   const std::string hash_key_;
+  const std::string rooms_key_;
   const int ttl_ms_;
   RedisClient cmd_;
   RedisClient sub_;
   boost::asio::steady_timer timer_;
   Handlers handlers_;
   std::map<std::string, std::string> users_;        // this node's: user id -> NodeUser bytes
+  std::map<std::string, std::string> rooms_;        // this node's: room id -> RoomInfo bytes
   std::map<std::string, PendingBan> pending_bans_;  // by target, not yet in Redis
   bool was_up_ = false;
   bool leaving_ = false;

@@ -1,12 +1,16 @@
-// RedisNodeBus's ban script against a real redis-server (started here on a free loopback
+// RedisNodeBus's scripts against a real redis-server (started here on a free loopback
 // port, stopped by PID): a ban change written after a newer one of the same target (one
-// that waited on a node cut off from Redis) changes nothing and is not published.
+// that waited on a node cut off from Redis) changes nothing and is not published; the
+// rooms a node lists are kept under its expiring keys, reach the other nodes' views with
+// its users, and go when it leaves.
 #include "server/redis/redis_node_bus.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -54,7 +58,7 @@ TEST_F(RedisNodeBusTest, AnOlderBanChangeNeitherOverwritesNorIsPublished) {
   std::vector<std::string> heard;
   NodeBus::Handlers h;
   h.message = [&](std::string_view bytes) { heard.emplace_back(bytes); };
-  h.view = [](const auto&, const auto&) {};
+  h.view = [](const auto&, const auto&, const auto&) {};
   h.availability = [](bool) {};
   h.bans = [](const std::vector<std::string>&) {};
   bus.Start(std::move(h));
@@ -76,6 +80,57 @@ TEST_F(RedisNodeBusTest, AnOlderBanChangeNeitherOverwritesNorIsPublished) {
   EXPECT_EQ(HGet(kNodeBusBanTimesKey, "u-x"), "4000");
   EXPECT_EQ(HGet(kNodeBusBansKey, "u-y"), "ban-of-y");
   bus.Stop();
+}
+
+TEST_F(RedisNodeBusTest, ANodesRoomsAreInTheOthersViewsAndGoWhenItLeaves) {
+  RedisNodeBus a(io_, address_, RedisBackoff{}, 900), b(io_, address_, RedisBackoff{}, 900);
+  // B's last view: (node, room record) pairs, and whether A was in it.
+  std::vector<std::pair<std::string, std::string>> rooms_seen, users_seen;
+  bool a_alive = false;
+  int views = 0;
+  auto start = [&](RedisNodeBus& bus, bool watch) {
+    NodeBus::Handlers h;
+    h.message = [](std::string_view) {};
+    h.view = [&, watch](const std::vector<std::string>& nodes, const auto& users,
+                        const auto& rooms) {
+      if (!watch) return;
+      ++views;
+      rooms_seen = rooms;
+      users_seen = users;
+      a_alive = std::find(nodes.begin(), nodes.end(), a.node_id()) != nodes.end();
+    };
+    h.availability = [](bool) {};
+    h.bans = [](const std::vector<std::string>&) {};
+    bus.Start(std::move(h));
+  };
+  start(a, false);
+  start(b, true);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return a.up() && b.up(); }));
+  a.SetUser("u-ann", "ann-record");
+  a.SetRoom("jam", "jam-record");
+  a.SetRoom("solo", "solo-record");
+  a.RemoveRoom("solo");
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  const Pairs want_rooms = {{a.node_id(), "jam-record"}};
+  const Pairs want_users = {{a.node_id(), "ann-record"}};
+  EXPECT_TRUE(RunLoopUntil(
+      io_, [&] { return rooms_seen == want_rooms; }, 10s))
+      << "B's views never listed A's room alone";
+  EXPECT_EQ(users_seen, want_users);
+  EXPECT_EQ(HGet(std::string(kNodeBusRoomsPrefix) + a.node_id(), "jam"), "jam-record");
+  // B's own rooms are not in its views.
+  b.SetRoom("mine", "mine-record");
+  const int seen_before = views;
+  EXPECT_TRUE(RunLoopUntil(
+      io_, [&] { return views >= seen_before + 2; }, 10s));
+  EXPECT_EQ(rooms_seen, want_rooms);
+  EXPECT_EQ(HGet(std::string(kNodeBusRoomsPrefix) + b.node_id(), "mine"), "mine-record");
+  // A leaves: its hash is gone and B's next views have neither A nor its room.
+  a.Leave();
+  EXPECT_TRUE(RunLoopUntil(
+      io_, [&] { return !a_alive && rooms_seen.empty(); }, 10s));
+  EXPECT_EQ(HGet(std::string(kNodeBusRoomsPrefix) + a.node_id(), "jam"), "");
+  b.Stop();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -81,6 +82,8 @@ class FakeBus : public NodeBus {
   }
   void SetUser(const std::string& id, const std::string& record) override { users[id] = record; }
   void RemoveUser(const std::string& id) override { users.erase(id); }
+  void SetRoom(const std::string& id, const std::string& record) override { rooms[id] = record; }
+  void RemoveRoom(const std::string& id) override { rooms.erase(id); }
   // Written (and published) now when up, unless the hash keeps a change of the target at
   // least as new (RedisNodeBus's script does the same); else the latest per target waits
   // for Reconnect.
@@ -117,6 +120,7 @@ class FakeBus : public NodeBus {
   std::map<std::string, int64_t> times;  // per target: when the kept change was made
   std::deque<std::string> outbox;
   std::map<std::string, std::string> users;
+  std::map<std::string, std::string> rooms;
   bool is_up = true;
   bool left = false;
   static constexpr int kTtlMs = 15000;
@@ -165,13 +169,14 @@ class SocialNodesTest : public ::testing::Test {
   // A refresh on node `to`: the live nodes and their users, as the script returns them.
   static void View(FakeBus& to, const std::vector<FakeBus*>& live) {
     std::vector<std::string> nodes;
-    std::vector<std::pair<std::string, std::string>> users;
+    std::vector<std::pair<std::string, std::string>> users, rooms;
     for (FakeBus* n : live) {
       nodes.push_back(n->node_id());
       if (n == &to) continue;
       for (const auto& [id, record] : n->users) users.emplace_back(n->node_id(), record);
+      for (const auto& [id, record] : n->rooms) rooms.emplace_back(n->node_id(), record);
     }
-    to.handlers.view(nodes, users);
+    to.handlers.view(nodes, users, rooms);
   }
   void BothOnline() {
     a_.SessionOnline(kAnn, User("ann"));
@@ -278,7 +283,7 @@ TEST_F(SocialNodesTest, MalformedBytesAreCountedAndDropped) {
   bus_b_.handlers.message("not a protobuf \xff\xff");
   bus_b_.handlers.message("");
   View(bus_b_, {&bus_a_, &bus_b_});
-  bus_b_.handlers.view({"node-a", "node-b"}, {{"node-a", "\x0a\x00"}});  // an empty user id
+  bus_b_.handlers.view({"node-a", "node-b"}, {{"node-a", "\x0a\x00"}}, {});  // an empty user id
   EXPECT_EQ(b_.bus_malformed(), 3u);
   EXPECT_EQ(b_.remote_users(), 0u);
 }
@@ -434,6 +439,72 @@ TEST_F(SocialNodesTest, SyncKeepsTheLatestChangeOfATarget) {
   EXPECT_TRUE(listed->empty());
 }
 
+// What Social hands the room list (NodeRooms) of the bus: reports, views, goodbyes.
+struct RoomsSeen : NodeRooms {
+  void NodeRoomsChanged(const std::string& node,
+                        const std::vector<proto::BusRoom>& rooms) override {
+    for (const auto& r : rooms) changed.emplace_back(node, r.room_id());
+  }
+  void NodeRoomsView(
+      const std::unordered_map<std::string, std::vector<proto::RoomInfo>>& by_node) override {
+    views.push_back(by_node);
+  }
+  void NodeRoomsGone(const std::string& node) override { gone.push_back(node); }
+  std::vector<std::pair<std::string, std::string>> changed;  // node, room
+  std::vector<std::unordered_map<std::string, std::vector<proto::RoomInfo>>> views;
+  std::vector<std::string> gone;
+};
+
+proto::RoomInfo ListedRoom(const std::string& id, int users) {
+  proto::RoomInfo r;
+  r.set_room_id(id);
+  r.set_room_name(id);
+  r.set_room_type(proto::PUBLIC);
+  r.set_user_count(users);
+  return r;
+}
+
+TEST_F(SocialNodesTest, OtherNodesRoomsReachTheRoomListCheckedAndNotAfterAFarewell) {
+  RoomsSeen seen;
+  Social c(&host_a_);
+  FakeBus bus_c("node-c", &ban_hash_);
+  c.AttachBus(&bus_c, &seen);
+  // A room report of node B on the bus.
+  proto::NodeBusMessage msg;
+  msg.set_from_node("node-b");
+  proto::BusRoom* room = msg.mutable_rooms()->add_rooms();
+  room->set_room_id("jam");
+  *room->mutable_info() = ListedRoom("jam", 2);
+  bus_c.handlers.message(msg.SerializeAsString());
+  ASSERT_EQ(seen.changed.size(), 1u);
+  EXPECT_EQ(seen.changed[0], (std::pair<std::string, std::string>{"node-b", "jam"}));
+  // A refresh: B lists jam and a malformed record (counted, dropped); C itself and a node
+  // not alive are left out; a live node without rooms is in it, empty.
+  bus_b_.rooms["jam"] = ListedRoom("jam", 2).SerializeAsString();
+  bus_b_.rooms["bad"] = ListedRoom("Not Canonical", 1).SerializeAsString();
+  bus_c.handlers.view({"node-a", "node-b", "node-c"}, {},
+                      {{"node-b", bus_b_.rooms["jam"]},
+                       {"node-b", bus_b_.rooms["bad"]},
+                       {"node-dead", bus_b_.rooms["jam"]}});
+  ASSERT_EQ(seen.views.size(), 1u);
+  const auto& view = seen.views[0];
+  EXPECT_EQ(view.size(), 2u);
+  ASSERT_EQ(view.count("node-b"), 1u);
+  ASSERT_EQ(view.at("node-b").size(), 1u);
+  EXPECT_EQ(view.at("node-b")[0].room_id(), "jam");
+  EXPECT_TRUE(view.at("node-a").empty());
+  EXPECT_EQ(c.bus_malformed(), 1u);
+  // B says goodbye: the room list hears it; a late report of B is not passed on, nor is B
+  // in a refresh Redis ran before the farewell.
+  bus_c.handlers.message(bus_b_.handlers.farewell);
+  EXPECT_EQ(seen.gone, std::vector<std::string>{"node-b"});
+  bus_c.handlers.message(msg.SerializeAsString());
+  EXPECT_EQ(seen.changed.size(), 1u);
+  bus_c.handlers.view({"node-b", "node-c"}, {}, {{"node-b", bus_b_.rooms["jam"]}});
+  ASSERT_EQ(seen.views.size(), 2u);
+  EXPECT_TRUE(seen.views[1].empty());
+}
+
 TEST_F(SocialNodesTest, ANodeThatStopsCleanlyTakesItsUsersOfflineAtOnce) {
   BothOnline();
   ASSERT_FALSE(bus_b_.handlers.farewell.empty());
@@ -530,7 +601,7 @@ TEST_F(SocialNodesTest, InvalidUtf8IsDroppedWithoutALogLine) {
   record.replace(record.find("EVEEVE"), 6, "\xed\xa0\x80xyz");  // a surrogate
   ::testing::internal::CaptureStderr();
   bus_b_.handlers.message(bytes);
-  bus_b_.handlers.view({"node-a", "node-b"}, {{"node-a", record}});
+  bus_b_.handlers.view({"node-a", "node-b"}, {{"node-a", record}}, {});
   const std::string logged = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(logged, "");
   EXPECT_EQ(b_.bus_malformed(), 2u);

@@ -1,0 +1,227 @@
+// The live room list across nodes (docs/SCALE-OUT.md, "Room list across nodes"): one
+// redis-server and two tutti-server processes (started here on free loopback ports,
+// stopped by PID). A subscriber on node B sees the rooms whose members are all on node A
+// appear, change their counts and go, a room with members on both nodes once, never a
+// private room, and the rooms of a node killed with SIGKILL (or stopped cleanly) go from
+// its list. B's one-shot list (GetRoomList) and GetRoomInfo know A's rooms too. Every wait is
+// bounded by a deadline; nothing depends on how long a step takes.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "tests/redis/nodes_harness.h"
+
+namespace tutti::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+using RoomListAcrossNodesTest = NodesTest;
+
+constexpr auto kLong = 30s;  // a bound never reached when green
+
+// One subscriber's copy of the live list: the full list, then every delta applied.
+struct ListCopy {
+  std::map<std::string, proto::RoomInfo> rooms;
+  uint64_t version = 0;
+  bool subscribed = false;
+  int upserts_of_private = 0;  // upserts of a room that is not listed (never expected)
+
+  void Take(const proto::ClientMessage& m) {
+    if (m.has_room_list() && !subscribed) {
+      subscribed = true;
+      version = m.room_list().version();
+      for (const auto& r : m.room_list().rooms()) Upsert(r);
+    } else if (m.has_room_list_delta() && subscribed) {
+      const proto::RoomListDelta& d = m.room_list_delta();
+      EXPECT_EQ(d.from_version(), version) << "a delta skipped or repeated";
+      version = d.version();
+      for (const auto& r : d.upserted()) Upsert(r);
+      for (const auto& id : d.removed()) rooms.erase(id);
+    }
+  }
+  void Upsert(const proto::RoomInfo& r) {
+    if (r.room_type() == proto::PRIVATE) ++upserts_of_private;
+    rooms[r.room_id()] = r;
+  }
+  int CountOf(const std::string& id) const {
+    auto it = rooms.find(id);
+    return it == rooms.end() ? -1 : it->second.user_count();
+  }
+};
+
+proto::ServerMessage SubscribeMsg(const std::string& rid) {
+  proto::ServerMessage m;
+  m.mutable_subscribe_room_list();
+  m.set_request_id(rid);
+  return m;
+}
+
+// Subscribes `c` and reads (into `list`) until `done` holds for the copy or the deadline
+// passes. Other messages are dropped.
+bool Subscribe(client::Client& c, ListCopy& list) {
+  if (!c.Send(SubscribeMsg("sub"))) return false;
+  auto m = WaitForReply(c, proto::ClientMessage::kRoomList, "sub", 5s);
+  if (!m) return false;
+  list.Take(*m);
+  return list.subscribed;
+}
+
+bool Until(client::Client& c, ListCopy& list, const std::function<bool(const ListCopy&)>& done,
+           std::chrono::milliseconds timeout = kLong) {
+  if (done(list)) return true;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto m = c.Next(200ms);
+    if (!m) continue;
+    list.Take(*m);
+    if (done(list)) return true;
+  }
+  return false;
+}
+
+// How many times a fresh full list from `c`'s node names `id`.
+int TimesListed(client::Client& c, const std::string& id, const std::string& rid) {
+  if (!c.Send(SubscribeMsg(rid))) return -1;
+  auto m = WaitForReply(c, proto::ClientMessage::kRoomList, rid, 5s);
+  if (!m) return -1;
+  int n = 0;
+  for (const auto& r : m->room_list().rooms()) n += r.room_id() == id ? 1 : 0;
+  return n;
+}
+
+TEST_F(RoomListAcrossNodesTest, ARoomOfTheOtherNodeIsListedCountedAndRemovedLive) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  auto watcher = Connect(node_b_->port(), "watcher");
+  ASSERT_TRUE(watcher);
+  ListCopy list;
+  ASSERT_TRUE(Subscribe(*watcher, list));
+
+  // Ann opens the room on A; nobody is in it on B, so B has no object of it.
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  EXPECT_TRUE(Until(*watcher, list, [](const ListCopy& l) { return l.CountOf("jam") == 1; }))
+      << "B's subscriber never saw A's room";
+  // B's one-shot list and GetRoomInfo know it too (B has no object of it).
+  auto other_b = Connect(node_b_->port(), "asker");
+  ASSERT_TRUE(other_b);
+  ASSERT_TRUE(other_b->Send(RoomListMsg("once")));
+  auto once = WaitForReply(*other_b, proto::ClientMessage::kRoomList, "once", 5s);
+  ASSERT_TRUE(once);
+  ASSERT_EQ(once->room_list().rooms_size(), 1);
+  EXPECT_EQ(once->room_list().rooms(0).room_id(), "jam");
+  proto::ServerMessage ask;
+  ask.mutable_get_room_info()->set_room_name("JAM");
+  ask.set_request_id("info");
+  ASSERT_TRUE(other_b->Send(ask));
+  auto info = WaitForReply(*other_b, proto::ClientMessage::kRoomInfo, "info", 5s);
+  ASSERT_TRUE(info) << "GetRoomInfo on B did not find A's room";
+  EXPECT_EQ(info->room_info().user_count(), 1);
+  // A private room on A is never listed on B.
+  auto eve = Connect(node_a_->port(), "eve");
+  ASSERT_TRUE(eve);
+  ASSERT_TRUE(eve->Send(CreateMsg("Secret", proto::PRIVATE)));
+  ASSERT_TRUE(eve->WaitFor(proto::ClientMessage::kRoomJoinedResponse, 10s));
+
+  // A second member on A: the count changes on B.
+  auto cay = Connect(node_a_->port(), "cay");
+  ASSERT_TRUE(cay);
+  ASSERT_TRUE(JoinRoom(*cay, "Jam"));
+  EXPECT_TRUE(Until(*watcher, list, [](const ListCopy& l) { return l.CountOf("jam") == 2; }));
+
+  // A member on B too: both nodes have the room and both report it; it is listed once,
+  // on both nodes, with every node's members.
+  auto bob = Connect(node_b_->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  EXPECT_TRUE(Until(*watcher, list, [](const ListCopy& l) { return l.CountOf("jam") == 3; }));
+  auto other = Connect(node_a_->port(), "other");
+  ASSERT_TRUE(other);
+  int asked = 0;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const std::string rid = "full-" + std::to_string(++asked);
+        return TimesListed(*watcher, "jam", rid + "b") == 1 &&
+               TimesListed(*other, "jam", rid + "a") == 1;
+      },
+      kLong));
+  // A fresh subscribe starts the copy over.
+  list = ListCopy{};
+  ASSERT_TRUE(Subscribe(*watcher, list));
+  EXPECT_EQ(list.CountOf("jam"), 3);
+
+  // Bob leaves B's object (it closes there): A's report still lists the room.
+  ASSERT_TRUE(bob->Send(LeaveMsg()));
+  EXPECT_TRUE(Until(*watcher, list, [](const ListCopy& l) { return l.CountOf("jam") == 2; }));
+  // The last members leave on A: the room goes from B's list.
+  ASSERT_TRUE(cay->Send(LeaveMsg()));
+  ASSERT_TRUE(ann->Send(LeaveMsg()));
+  EXPECT_TRUE(Until(*watcher, list, [](const ListCopy& l) { return l.CountOf("jam") == -1; }))
+      << "the emptied room stayed on B's list";
+  EXPECT_EQ(list.rooms.count("secret"), 0u);
+  EXPECT_EQ(list.upserts_of_private, 0);
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+TEST_F(RoomListAcrossNodesTest, AKilledNodesRoomsLeaveTheOtherNodesListWithinTheTtl) {
+  // A short presence TTL: a dead node's keys expire within about 2 s.
+  ASSERT_NO_FATAL_FAILURE(StartNodes({"--redis_presence_ttl_ms", "1500"}));
+  auto watcher = Connect(node_b_->port(), "watcher");
+  ASSERT_TRUE(watcher);
+  ListCopy list;
+  ASSERT_TRUE(Subscribe(*watcher, list));
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Solo"));
+  auto bob = Connect(node_b_->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(JoinRoom(*bob, "Shared"));
+  auto cay = Connect(node_a_->port(), "cay");
+  ASSERT_TRUE(cay);
+  ASSERT_TRUE(JoinRoom(*cay, "Shared"));
+  ASSERT_TRUE(Until(*watcher, list, [](const ListCopy& l) {
+    return l.CountOf("solo") == 1 && l.CountOf("shared") == 2;
+  }));
+
+  const int killed = node_a_->Stop(SIGKILL, 10000);
+  ASSERT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL) << "node A was not killed";
+
+  // A's keys expire: its room goes from B's list; the shared room stays, with B's member
+  // only once cay's presence expired too.
+  EXPECT_TRUE(
+      Until(*watcher, list,
+            [](const ListCopy& l) { return l.CountOf("solo") == -1 && l.CountOf("shared") == 1; }))
+      << "solo: " << list.CountOf("solo") << ", shared: " << list.CountOf("shared");
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+TEST_F(RoomListAcrossNodesTest, ACleanlyStoppedNodesRoomsGoAtOnce) {
+  // A TTL far above the wait: only the farewell can take A's room off B's list.
+  ASSERT_NO_FATAL_FAILURE(StartNodes({"--redis_presence_ttl_ms", "120000"}));
+  auto watcher = Connect(node_b_->port(), "watcher");
+  ASSERT_TRUE(watcher);
+  ListCopy list;
+  ASSERT_TRUE(Subscribe(*watcher, list));
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Solo"));
+  ASSERT_TRUE(Until(*watcher, list, [](const ListCopy& l) { return l.CountOf("solo") == 1; }));
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_TRUE(Until(
+      *watcher, list, [](const ListCopy& l) { return l.CountOf("solo") == -1; }, 20s))
+      << "the stopped node's room stayed on B's list";
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+}  // namespace
+}  // namespace tutti::testing
