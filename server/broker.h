@@ -102,6 +102,10 @@ struct RoomStateChange {
     kOwner,            // `user` owns the room; the previous owner becomes a moderator
     kAddModerator,     // `user`
     kRemoveModerator,  // `user`
+    // Nothing is written: the change is only its precondition (`check`, with `user` the
+    // command's target), so that a kick, ban, unban, mute or unmute is sequenced only while
+    // the kept roles still allow it.
+    kCheckOnly,
   };
   Kind kind = Kind::kSettings;
   std::string user;                     // kOwner, kAdd/RemoveModerator; kOpen: the owner
@@ -115,7 +119,13 @@ struct RoomStateChange {
   // nothing; nothing kept (Redis lost it) checks nothing either.
   enum class Check : uint8_t {
     kNone,
-    kOwner,  // `actor` is the kept owner (an owner who left hands the room on)
+    kOwner,      // `actor` is the kept owner (an owner who left hands the room on; an
+                 // owner's settings change, /owner, /mod, /unmod)
+    kModerator,  // `actor` is the kept owner or a kept moderator (/topic, /unban, /unmute)
+    // `actor` outranks `user` in the kept roles: the actor is the kept owner, or a kept
+    // moderator and `user` is neither the kept owner nor a kept moderator (/kick, /ban,
+    // /mute: a moderator may not act on the owner or another moderator)
+    kOutranks,
   };
   Check check = Check::kNone;
   std::string actor;

@@ -2,6 +2,9 @@
 // in this process's memory, for the rooms homed on one shard. Every call completes
 // inline: Publish has sequenced, kept and delivered the event to the subscribers when it
 // returns, so a room's events reach its fan-out in offset order with no queue between.
+// It keeps no room state beside the streams and checks no precondition
+// (RoomStateChange::check): on one node the room's own copy, which the room checked
+// before publishing, is the only one, so every check holds and no change is refused.
 // Thread affinity: the owning shard's thread only (no lock).
 // Owner: the Shard (one engine per shard; its rooms' streams only).
 #ifndef TUTTI_SERVER_MEMORY_BROKER_H_

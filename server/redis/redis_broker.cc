@@ -264,20 +264,23 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
   const std::string state = StateKey(stream);
   const std::string mods = ModsKey(stream);
   const std::string presence = PresenceKey(stream);
-  // The batch's ban and mute changes, three arguments each (kind, end, user id), after
-  // their count; then its owner, settings and moderator changes, nine each, after theirs;
-  // all before the events: the script applies them in the same atomic step that
-  // sequences those (and drops an event whose change it refuses).
+  // The batch's ban and mute changes, four arguments each (kind, end, user id, the index
+  // of their event), after their count; then its owner, settings and moderator changes,
+  // nine each, after theirs; all before the events: the script applies them in the same
+  // atomic step that sequences those (and drops an event whose precondition fails, with
+  // its changes).
   std::vector<std::string> changes = {""};
-  for (const Pending& e : batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Pending& e = batch[i];
     if (!e.penalty) continue;
     const KeptPenalty& k = e.penalty->penalty;
     const bool mute = k.kind == KeptPenalty::Kind::kMute;
     changes.push_back(e.penalty->lift ? (mute ? "M" : "B") : (mute ? "m" : "b"));
     changes.push_back(k.until_unix_ms == 0 ? "+inf" : std::to_string(k.until_unix_ms));
     changes.push_back(k.user_id);
+    changes.push_back(std::to_string(i + 1));
   }
-  changes[0] = std::to_string((changes.size() - 1) / 3);
+  changes[0] = std::to_string((changes.size() - 1) / 4);
   const size_t state_at = changes.size();
   changes.emplace_back();
   for (size_t i = 0; i < batch.size(); ++i) {

@@ -38,6 +38,9 @@ void RedisBroker::AppendStateArgs(const RoomStateChange& change, size_t event,
     case Kind::kRemoveModerator:
       kind = "-";
       break;
+    case Kind::kCheckOnly:
+      kind = "c";
+      break;
   }
   // User ids never hold a newline (they are tokens' subjects or "guest:..."), so the
   // moderators travel as one argument.
@@ -55,7 +58,22 @@ void RedisBroker::AppendStateArgs(const RoomStateChange& change, size_t event,
   out->push_back(origin_);
   out->push_back(std::to_string(event));
   out->push_back(change.actor);
-  out->push_back(change.check == RoomStateChange::Check::kOwner ? "o" : "");
+  using Check = RoomStateChange::Check;
+  const char* check = "";
+  switch (change.check) {
+    case Check::kNone:
+      break;
+    case Check::kOwner:
+      check = "o";
+      break;
+    case Check::kModerator:
+      check = "m";
+      break;
+    case Check::kOutranks:
+      check = "r";
+      break;
+  }
+  out->push_back(check);
 }
 
 void RedisBroker::RoomState(const std::string& stream, RoomStateDone done) {

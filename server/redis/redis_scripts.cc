@@ -16,8 +16,8 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local last = tonumber(redis.call('HGET', KEYS[1], 'time') or '0')
 if now < last then now = last end
 local changes = tonumber(ARGV[8])
-local states = tonumber(ARGV[9 + 3 * changes])
-local base = 9 + 3 * changes + 9 * states
+local states = tonumber(ARGV[9 + 4 * changes])
+local base = 9 + 4 * changes + 9 * states
 local total = #ARGV - base
 local ms = math.floor(now / 1000)
 -- Owner, settings and moderator changes first: one whose precondition fails is written
@@ -25,12 +25,27 @@ local ms = math.floor(now / 1000)
 local refused = {}
 local refused_list = {}
 for j = 0, states - 1 do
-  local at = 10 + 3 * changes + 9 * j
+  local at = 10 + 4 * changes + 9 * j
   local kind, user = ARGV[at], ARGV[at + 1]
   local event, actor, check = tonumber(ARGV[at + 6]), ARGV[at + 7], ARGV[at + 8]
   local exists = redis.call('HEXISTS', KEYS[6], 'room') == 1
-  local write = kind == 'n' or exists
-  if check == 'o' and exists and redis.call('HGET', KEYS[6], 'owner') ~= actor then
+  local write = (kind == 'n' or exists) and kind ~= 'c'
+  local pass = true
+  if check ~= '' and exists then
+    -- The kept roles (nothing kept checks nothing): o the actor owns the room, m owns or
+    -- moderates it, r owns it or moderates it while the target does neither.
+    local owner = redis.call('HGET', KEYS[6], 'owner')
+    local is_owner = owner == actor
+    if check == 'o' then
+      pass = is_owner
+    elseif not is_owner then
+      pass = redis.call('SISMEMBER', KEYS[7], actor) == 1
+      if pass and check == 'r' then
+        pass = user ~= owner and redis.call('SISMEMBER', KEYS[7], user) == 0
+      end
+    end
+  end
+  if not pass then
     write = false
     if not refused[event] then
       refused[event] = true
@@ -95,13 +110,15 @@ for i = 1, total do
   end
 end
 for j = 0, changes - 1 do
-  local kind = ARGV[9 + 3 * j]
+  local kind = ARGV[9 + 4 * j]
   local key = KEYS[4]
   if kind == 'm' or kind == 'M' then key = KEYS[5] end
-  if kind == 'b' or kind == 'm' then
-    redis.call('ZADD', key, ARGV[10 + 3 * j], ARGV[11 + 3 * j])
+  if refused[tonumber(ARGV[12 + 4 * j])] then
+    -- its event was refused (its precondition failed): neither is written
+  elseif kind == 'b' or kind == 'm' then
+    redis.call('ZADD', key, ARGV[10 + 4 * j], ARGV[11 + 4 * j])
   else
-    redis.call('ZREM', key, ARGV[11 + 3 * j])
+    redis.call('ZREM', key, ARGV[11 + 4 * j])
   end
 end
 if changes > 0 then

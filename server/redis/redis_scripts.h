@@ -20,16 +20,19 @@ namespace tutti::server::redis {
 //   ARGV[3] the history's entry bound (MAXLEN ~), ARGV[4] its age bound in ms (MINID ~),
 //   ARGV[5] the keys' TTL in seconds, ARGV[6] one ChatMark digit per event (0 none,
 //   1 keep: RPUSH, 2 clear: DEL), ARGV[7] the chat list's bound (LTRIM),
-//   ARGV[8] the number c of ban and mute changes, then 3 x c arguments (kind: b ban,
-//   B unban, m mute, M unmute; the end or +inf; the user id), then the number s of
-//   owner, settings and moderator changes and 9 x s arguments (kind: n open, s settings,
-//   o owner, + add moderator, - remove moderator; a user id; the serialized RoomInfo; the
-//   password hash; the moderators, newline-separated; the publishing engine; the index,
-//   from 1, of the event announcing it; the acting user; the precondition: "" none, o the
-//   actor is the kept owner), then one wire request per event (stream_wire.h). The
-//   changes are checked and applied in order before the events are sequenced: a change
-//   whose precondition fails (on a kept state) is not written and its event is neither
-//   sequenced nor published, and the others take the offsets in order without a gap.
+//   ARGV[8] the number c of ban and mute changes, then 4 x c arguments (kind: b ban,
+//   B unban, m mute, M unmute; the end or +inf; the user id; the index, from 1, of the
+//   event announcing it), then the number s of owner, settings and moderator changes and
+//   9 x s arguments (kind: n open, s settings, o owner, + add moderator, - remove
+//   moderator, c nothing but the check; a user id (for c: the command's target); the
+//   serialized RoomInfo; the password hash; the moderators, newline-separated; the
+//   publishing engine; the index, from 1, of the event announcing it; the acting user;
+//   the precondition on the kept roles: "" none, o the actor is the owner, m the owner or
+//   a moderator, r the owner, or a moderator while the user is neither), then one wire
+//   request per event (stream_wire.h). The changes are checked and applied in order
+//   before the events are sequenced: a change whose precondition fails (on a kept state)
+//   is not written and its event is neither sequenced nor published (nor is that event's
+//   ban or mute change written), and the others take the offsets in order without a gap.
 //   The changes are applied in the same atomic
 //   step that sequences the events (a change and the event announcing it share one
 //   order); ended bans and mutes are dropped when something changes, and the sets and

@@ -1,7 +1,8 @@
 // What the Redis engine keeps for a room beside its stream, against a real redis-server:
 // the kept state, bans and mutes are taken only when they parse, and a state change
 // whose precondition fails (an owner's hand-on, a settings change by someone Redis no
-// longer keeps as owner) is refused together with its event. Split from
+// longer keeps as owner, a moderator's ban after their removal) is refused together with
+// its event. Split from
 // redis_broker_test.cc by role; the fixture is tests/redis/broker_fixture.h.
 #include <chrono>
 #include <set>
@@ -185,6 +186,100 @@ TEST_F(RedisBrokerTest, ASettingsChangeByAnActorNotKeptAsOwnerIsRefusedWithItsEv
   ASSERT_TRUE(kept.found && info.ParseFromString(kept.room));
   EXPECT_EQ(info.settings().max_users(), 6);
   EXPECT_EQ(kept.owner, "u-ann");
+}
+
+// Moderators' commands checked against the kept roles, in one script call: the owner's
+// /unmod of mo comes first, so mo's ban that follows is refused with its event and its
+// ban; a moderator's ban of another moderator is refused too; a moderator's mute of a
+// member and the owner's ban of a moderator are written. The lines around keep gapless
+// offsets, and a check writes nothing of its own (the version counts the open and the
+// /unmod only).
+TEST_F(RedisBrokerTest, AModeratorsBanAfterTheOwnerRemovedThemIsRefusedWithItsEvent) {
+  auto a = Engine();
+  Recorder ra;
+  a->Subscribe("jam", &ra);
+  WaitSubscribers("jam", 1);
+  PublishRequest open = Chat("opened");
+  open.state.emplace();
+  open.state->kind = RoomStateChange::Kind::kOpen;
+  open.state->user = "u-ann";
+  open.state->moderators = {"u-mo", "u-mo2", "u-mo3"};
+  proto::RoomInfo info;
+  info.set_room_name("Jam");
+  open.state->room = info.SerializeAsString();
+  a->Publish("jam", std::move(open), nullptr);
+  auto checked = [](const std::string& line, RoomStateChange::Kind kind,
+                    RoomStateChange::Check check, const std::string& actor,
+                    const std::string& target) {
+    PublishRequest r = Chat(line);
+    r.state.emplace();
+    r.state->kind = kind;
+    r.state->user = target;
+    r.state->check = check;
+    r.state->actor = actor;
+    return r;
+  };
+  auto penalty = [&](const std::string& line, KeptPenalty::Kind kind, const std::string& actor,
+                     const std::string& target) {
+    PublishRequest r = checked(line, RoomStateChange::Kind::kCheckOnly,
+                               RoomStateChange::Check::kOutranks, actor, target);
+    r.penalty.emplace();
+    r.penalty->penalty.kind = kind;
+    r.penalty->penalty.user_id = target;
+    return r;
+  };
+  // By publish order (a refused event's publisher is told before the delivered ones').
+  std::vector<bool> refused(6, false);
+  size_t answered = 0;
+  auto note = [&](size_t i) {
+    return [&, i](const Publication& p) {
+      refused[i] = p.refused;
+      ++answered;
+    };
+  };
+  using K = RoomStateChange::Kind;
+  using C = RoomStateChange::Check;
+  using P = KeptPenalty::Kind;
+  a->Publish("jam", checked("unmod mo", K::kRemoveModerator, C::kOwner, "u-ann", "u-mo"), note(0));
+  a->Publish("jam", penalty("mo bans x", P::kBan, "u-mo", "u-x"), note(1));
+  a->Publish("jam", penalty("mo2 bans mo3", P::kBan, "u-mo2", "u-mo3"), note(2));
+  a->Publish("jam", penalty("mo2 mutes y", P::kMute, "u-mo2", "u-y"), note(3));
+  a->Publish("jam", penalty("ann bans mo3", P::kBan, "u-ann", "u-mo3"), note(4));
+  a->Publish("jam", checked("mo topic", K::kCheckOnly, C::kModerator, "u-mo", ""), note(5));
+  a->Publish("jam", Chat("after"), nullptr);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return answered == 6 && ra.got.size() == 5; }));
+  EXPECT_EQ(refused, (std::vector<bool>{false, true, true, false, false, true}));
+  const std::vector<std::string> want = {"opened", "unmod mo", "mo2 mutes y", "ann bans mo3",
+                                         "after"};
+  for (size_t i = 0; i < ra.got.size(); ++i) {
+    EXPECT_EQ(ra.got[i].position.offset, i + 1);
+    EXPECT_EQ(Parse(ra.got[i]).room_chat_message().message(), want[i]);
+  }
+  EXPECT_EQ(a->stats().state_refused, 3u);
+  std::vector<KeptPenalty> kept;
+  bool got = false;
+  a->Penalties("jam", [&](std::vector<KeptPenalty> p) {
+    kept = std::move(p);
+    got = true;
+  });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+  std::set<std::string> seen;
+  for (const KeptPenalty& p : kept) {
+    seen.insert((p.kind == KeptPenalty::Kind::kBan ? "ban " : "mute ") + p.user_id);
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"ban u-mo3", "mute u-y"}));
+  KeptRoomState state;
+  got = false;
+  a->RoomState("jam", [&](KeptRoomState k) {
+    state = std::move(k);
+    got = true;
+  });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+  ASSERT_TRUE(state.found);
+  EXPECT_EQ(state.owner, "u-ann");
+  EXPECT_EQ(std::set<std::string>(state.moderators.begin(), state.moderators.end()),
+            (std::set<std::string>{"u-mo2", "u-mo3"}));
+  EXPECT_EQ(state.version, 2);
 }
 
 }  // namespace
