@@ -307,10 +307,18 @@ class Room final : public StreamSubscriber {
   bool ResolveTarget(SessionId session, const moderation::ParsedCommand& cmd,
                      const CommandTarget& outside, const std::string& request_id, int64_t now_ms,
                      ResolvedTarget* out);
+  // What a command does once applied to the tables: record names, effects on the members,
+  // then the audit (and a persistent room's store) before the actor hears "done".
+  // `shared`: its notice already went on the room's stream and was delivered here
+  // (CommandAcrossNodes), so nobody here is sent it again.
+  void FinishChange(SessionId session, const moderation::ParsedCommand& cmd,
+                    const moderation::AuditRecord& rec, ResolvedTarget target,
+                    const std::string& actor_id, const std::string& actor_name, int64_t now_ms,
+                    const std::string& request_id, bool shared);
   void ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
                     const moderation::AuditRecord& rec, const std::string& target_id,
                     const std::string& target_name, const std::string& actor_id,
-                    const std::string& actor_name, const std::string& request_id);
+                    const std::string& actor_name, const std::string& request_id, bool shared);
   void PersistChange(SessionId session, moderation::CommandKind kind,
                      const moderation::AuditRecord& rec, int64_t now_ms, const std::string& summary,
                      const std::string& request_id);
@@ -386,10 +394,26 @@ class Room final : public StreamSubscriber {
   // expired): the room announces it again so that every node's roster has it back.
   void Reannounce(SessionId s);
   // Room moderation across nodes (room_moderation_nodes.cc; docs/SCALE-OUT.md, "Room
-  // moderation across nodes"). With a networked engine, a kick, ban, unban, mute or
-  // unmute is also a room event: its ModerationNotice goes on the stream (a ban or mute
-  // written with it), so every node applies it. True when it was published.
-  bool ShareModeration(moderation::CommandKind kind, const moderation::AuditRecord& rec);
+  // moderation across nodes"). With a networked engine a kick, ban, unban, mute, unmute,
+  // mod, unmod, owner or topic is checked against the kept roles by the script that
+  // sequences it (CheckedAcrossNodes), and applied here only once it was sequenced.
+  bool CheckedAcrossNodes(moderation::CommandKind kind) const;
+  // `resolved`, which this node's copy allowed (`rec`, Apply's record on a copy of the
+  // tables), goes out with its event and the precondition its actor's role needs (none
+  // for server staff); the actor is answered once the script sequenced it (the change
+  // then applied here, ApplySequenced and FinishChange) or refused it (PERMISSION_DENIED,
+  // and the room reads the kept state again).
+  void CommandAcrossNodes(SessionId session, const Member& actor,
+                          const moderation::ParsedCommand& resolved,
+                          const moderation::AuditRecord& rec, ResolvedTarget target, int64_t now_ms,
+                          const std::string& request_id);
+  // The kick, ban, unban, mute, unmute, mod, unmod or owner notice as a room event (a ban
+  // or mute, a moderator or owner change written with it), with `check` on the actor's
+  // kept role; `done` gets the publication (refused when the check failed).
+  void ShareModeration(moderation::CommandKind kind, const moderation::AuditRecord& rec,
+                       RoomStateChange::Check check, Broker::PublishDone done);
+  // The change of a command sequenced across nodes, applied to this node's tables.
+  void ApplySequenced(moderation::CommandKind kind, const moderation::AuditRecord& rec);
   // Another node's ModerationNotice: the ban or mute applies here too, and this node's
   // sessions of the target are removed (kick, ban; with the same notices and release as
   // on one node) or have their notes released (mute).

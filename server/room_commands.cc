@@ -4,6 +4,7 @@
 // shard like every Room method.
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "server/audit_wire.h"
@@ -340,13 +341,32 @@ void Room::CommandChange(SessionId session, const Member& actor,
   if (!ResolveTarget(session, cmd, outside, request_id, now_ms, &target)) return;
   moderation::ParsedCommand resolved = cmd;
   resolved.target = target.user_id;
-  auto outcome = mod_.Apply(resolved, actor.user.user_id(), ServerRoleOf(actor), target.server_role,
+  // Across nodes the tables change only once the script that sequences the command has
+  // checked it against the kept roles (room_moderation_nodes.cc): checked here against a
+  // copy of this node's, as on one node.
+  const bool across = CheckedAcrossNodes(cmd.kind);
+  std::optional<moderation::RoomModeration> trial;
+  if (across) trial.emplace(mod_);
+  auto outcome = (across ? *trial : mod_)
+                     .Apply(resolved, actor.user.user_id(), ServerRoleOf(actor), target.server_role,
                             id_, now_ms);
   if (!outcome.ok()) {
     return Error(session, CodeOf(outcome.status()), std::string(outcome.status().message()),
                  request_id);
   }
-  const moderation::AuditRecord rec = outcome->audit;
+  if (across) {
+    return CommandAcrossNodes(session, actor, resolved, outcome->audit, std::move(target), now_ms,
+                              request_id);
+  }
+  FinishChange(session, cmd, outcome->audit, std::move(target), actor.user.user_id(),
+               actor.user.username(), now_ms, request_id, /*shared=*/false);
+}
+
+void Room::FinishChange(SessionId session, const moderation::ParsedCommand& cmd,
+                        const moderation::AuditRecord& rec, ResolvedTarget target,
+                        const std::string& actor_id, const std::string& actor_name, int64_t now_ms,
+                        const std::string& request_id, bool shared) {
+  using moderation::CommandKind;
   if (cmd.kind == CommandKind::kBan || cmd.kind == CommandKind::kMute) {
     if (!target.name.empty()) record_names_[target.user_id] = target.name;
   } else if (cmd.kind == CommandKind::kUnban || cmd.kind == CommandKind::kUnmute) {
@@ -359,9 +379,9 @@ void Room::CommandChange(SessionId session, const Member& actor,
                                 ? target.user_id
                                 : target.name + " (" + target.user_id + ")";
   if (target.name.empty()) target.name = target.user_id;
-  // The actor may be removed below (banning oneself is refused, but be safe): copy.
-  const std::string actor_id = actor.user.user_id(), actor_name = actor.user.username();
-  ApplyEffects(session, cmd, rec, target.user_id, target.name, actor_id, actor_name, request_id);
+  // The actor may be removed below (banning oneself is refused, but be safe): copies.
+  ApplyEffects(session, cmd, rec, target.user_id, target.name, std::string(actor_id),
+               std::string(actor_name), request_id, shared);
   PersistChange(session, cmd.kind, rec, now_ms,
                 std::string(moderation::AuditActionName(rec.action)) +
                     (shown.empty() ? "" : " " + shown) + ": done",
@@ -371,7 +391,7 @@ void Room::CommandChange(SessionId session, const Member& actor,
 void Room::ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
                         const moderation::AuditRecord& rec, const std::string& target_id,
                         const std::string& target_name, const std::string& actor_id,
-                        const std::string& actor_name, const std::string& request_id) {
+                        const std::string& actor_name, const std::string& request_id, bool shared) {
   using moderation::CommandKind;
   // Bans, mutes and kicks take effect at once, for every member session of the target.
   const proto::ModerationAction action = ModerationActionOf(rec.action);
@@ -380,18 +400,16 @@ void Room::ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
   for (const auto& [sid, m] : members_) {
     if (!target_id.empty() && m.user.user_id() == target_id) targets.push_back(sid);
   }
-  // Across nodes the notice is also a room event, so that the target's node (and every
-  // node, for bans and mutes) applies it; published before the effects here, so that
-  // everyone sees the notice before the target's release and leave. A kicked or banned
-  // session here still gets its own copy first (it is gone before the event comes back);
-  // any other target gets the event's.
-  const bool shared = ShareModeration(cmd.kind, rec);
+  // Across nodes (`shared`) the notice is a room event, so that the target's node (and
+  // every node, for bans and mutes) applies it; it was sequenced and delivered to every
+  // member here before these effects, so everyone sees the notice before the target's
+  // release and leave, and nobody here is sent it twice.
   switch (cmd.kind) {
     case CommandKind::kKick:
     case CommandKind::kBan: {
       const bool kick = cmd.kind == CommandKind::kKick;
       for (SessionId t : targets) {
-        Notice(t, action, rec);
+        if (!shared) Notice(t, action, rec);
         RemoveMember(members_.find(t), kick ? "kicked" : "banned", "");
       }
       SystemLine(target_name + (kick ? " was kicked by " : " was banned by ") + actor_name +
@@ -436,6 +454,8 @@ void Room::ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
       BroadcastInfo();
       break;
     case CommandKind::kTopic:
+      // Across nodes the topic went out with its check already (CommandAcrossNodes).
+      if (shared) break;
       topic_ = cmd.text;
       BroadcastInfo(SettingsChange());
       break;

@@ -8,9 +8,13 @@
 // (mute) exactly as on one node. A room opening on a node reads the kept bans and mutes
 // beside its chat and presence reads, and its first joins wait for all three. /mod,
 // /unmod and /owner notices are room events too, applied here when another node's
-// arrives (their change to the kept state: room_state_nodes.cc). None of this runs with
-// the in-process engine.
+// arrives (their change to the kept state: room_state_nodes.cc). Every such command, and
+// /topic, is checked again by the script that sequences it, against the roles kept in
+// Redis (RoomStateChange::Check): the acting room changes nothing until the script
+// answers, then applies it at its event's place, or answers PERMISSION_DENIED and reads
+// the kept state. None of this runs with the in-process engine.
 // Same class, owner and thread as room.cc (the room's home shard).
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -33,14 +37,110 @@ const Room::RemoteMember* Room::FindRemote(const std::string& who) const {
   return by_name;
 }
 
-bool Room::ShareModeration(moderation::CommandKind kind, const moderation::AuditRecord& rec) {
+bool Room::CheckedAcrossNodes(moderation::CommandKind kind) const {
   using moderation::CommandKind;
   if (!SpansNodes()) return false;
-  std::optional<PenaltyChange> change;
-  std::optional<RoomStateChange> state;
   switch (kind) {
     case CommandKind::kKick:
-      break;
+    case CommandKind::kBan:
+    case CommandKind::kUnban:
+    case CommandKind::kMute:
+    case CommandKind::kUnmute:
+    case CommandKind::kMod:
+    case CommandKind::kUnmod:
+    case CommandKind::kOwner:
+    case CommandKind::kTopic:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+// The kept role the command's actor must still have when the script sequences it: what
+// MinimumRole asks of a room role, and for the commands whose target must rank below the
+// actor, that a moderator's target is neither the owner nor a moderator.
+RoomStateChange::Check CheckFor(moderation::CommandKind kind) {
+  using moderation::CommandKind;
+  switch (kind) {
+    case CommandKind::kMod:
+    case CommandKind::kUnmod:
+    case CommandKind::kOwner:
+      return RoomStateChange::Check::kOwner;
+    case CommandKind::kKick:
+    case CommandKind::kBan:
+    case CommandKind::kMute:
+      return RoomStateChange::Check::kOutranks;
+    default:
+      return RoomStateChange::Check::kModerator;
+  }
+}
+
+}  // namespace
+
+void Room::CommandAcrossNodes(SessionId session, const Member& actor,
+                              const moderation::ParsedCommand& resolved,
+                              const moderation::AuditRecord& rec, ResolvedTarget target,
+                              int64_t now_ms, const std::string& request_id) {
+  using moderation::CommandKind;
+  // Nothing would be sequenced, so nothing would answer.
+  if (!host_->broker()->Available()) {
+    return Error(session, proto::STREAM_UNAVAILABLE,
+                 "rooms are paused: the server cannot reach Redis", request_id);
+  }
+  // Server staff act by their server role, which the kept state does not hold: unchecked.
+  const RoomStateChange::Check check =
+      IsStaff(actor) ? RoomStateChange::Check::kNone : CheckFor(resolved.kind);
+  const std::string refusal = check == RoomStateChange::Check::kOwner
+                                  ? "the room changed owner on another server first"
+                                  : "the room's roles changed on another server first";
+  RoomHost* host = host_;
+  auto done = [this, alive = std::weak_ptr<bool>(alive_), host, session, resolved, rec,
+               target = std::move(target), actor_id = actor.user.user_id(),
+               actor_name = actor.user.username(), now_ms, request_id,
+               refusal](const Publication& p) {
+    if (p.refused) {
+      host->SendToSession(session,
+                          MakeFrame(MakeError(proto::PERMISSION_DENIED, refusal, request_id)));
+      if (alive.expired()) return;
+      // This node's copy let it through, so it is not what is kept: take that, and tell
+      // the members here when it differs.
+      state_version_ = -1;
+      ReadState(/*announce=*/true);
+      return;
+    }
+    if (alive.expired()) return;
+    // Sequenced: every event before it was delivered here, and now its own too (to every
+    // member here, the target among them): the change applies at that place.
+    if (resolved.kind != moderation::CommandKind::kTopic) ApplySequenced(resolved.kind, rec);
+    FinishChange(session, resolved, rec, target, actor_id, actor_name, now_ms, request_id,
+                 /*shared=*/true);
+  };
+  if (resolved.kind == CommandKind::kTopic) {
+    // A settings change, as an owner's UpdateRoomCommand: shown here at once, written with
+    // its RoomUpdated only while the actor's kept role allows it, else read back.
+    topic_ = resolved.text;
+    RoomStateChange change = SettingsChange();
+    change.check = check;
+    change.actor = actor.user.user_id();
+    BroadcastInfo(std::move(change), std::move(done));
+    return;
+  }
+  ShareModeration(resolved.kind, rec, check, std::move(done));
+}
+
+void Room::ShareModeration(moderation::CommandKind kind, const moderation::AuditRecord& rec,
+                           RoomStateChange::Check check, Broker::PublishDone done) {
+  using moderation::CommandKind;
+  std::optional<PenaltyChange> change;
+  RoomStateChange state;
+  // Kick, ban, unban, mute, unmute: nothing of the kept state changes, only its check.
+  state.kind = RoomStateChange::Kind::kCheckOnly;
+  state.user = rec.target;
+  state.check = check;
+  state.actor = rec.actor;
+  switch (kind) {
     case CommandKind::kBan:
     case CommandKind::kUnban:
     case CommandKind::kMute:
@@ -59,14 +159,12 @@ bool Room::ShareModeration(moderation::CommandKind kind, const moderation::Audit
     case CommandKind::kUnmod:
     case CommandKind::kOwner:
       // Written to the kept state with the notice (room_state_nodes.cc).
-      state.emplace();
-      state->kind = kind == CommandKind::kMod     ? RoomStateChange::Kind::kAddModerator
-                    : kind == CommandKind::kUnmod ? RoomStateChange::Kind::kRemoveModerator
-                                                  : RoomStateChange::Kind::kOwner;
-      state->user = rec.target;
+      state.kind = kind == CommandKind::kMod     ? RoomStateChange::Kind::kAddModerator
+                   : kind == CommandKind::kUnmod ? RoomStateChange::Kind::kRemoveModerator
+                                                 : RoomStateChange::Kind::kOwner;
       break;
     default:
-      return false;  // topic and clear go on the stream as RoomUpdated and ChatCleared
+      break;
   }
   PublishRequest req;
   auto* n = req.message.mutable_moderation_notice();
@@ -79,8 +177,43 @@ bool Room::ShareModeration(moderation::CommandKind kind, const moderation::Audit
   StampType(&req.message);
   req.penalty = std::move(change);
   req.state = std::move(state);
-  host_->broker()->Publish(id_, std::move(req), nullptr);
-  return true;
+  host_->broker()->Publish(id_, std::move(req), std::move(done));
+}
+
+void Room::ApplySequenced(moderation::CommandKind kind, const moderation::AuditRecord& rec) {
+  using moderation::CommandKind;
+  // What the script wrote, in this node's tables (as Apply would have changed them): a
+  // table at its cap or a change another node's event already made changes nothing more.
+  moderation::RoomPenalty penalty{rec.target, rec.reason, rec.actor, rec.unix_ms,
+                                  rec.until_unix_ms};
+  switch (kind) {
+    case CommandKind::kBan:
+      mod_.Ban(std::move(penalty)).IgnoreError();
+      // A banned moderator loses the appointment, as on one node.
+      mod_.RemoveModerator(rec.target).IgnoreError();
+      break;
+    case CommandKind::kUnban:
+      mod_.Unban(rec.target).IgnoreError();
+      break;
+    case CommandKind::kMute:
+      mod_.Mute(std::move(penalty)).IgnoreError();
+      break;
+    case CommandKind::kUnmute:
+      mod_.Unmute(rec.target).IgnoreError();
+      break;
+    case CommandKind::kMod:
+      mod_.AddModerator(rec.target).IgnoreError();
+      break;
+    case CommandKind::kUnmod:
+      mod_.RemoveModerator(rec.target).IgnoreError();
+      break;
+    case CommandKind::kOwner:
+      if (!mod_.IsOwner(rec.target)) mod_.TransferOwnership(rec.target).IgnoreError();
+      break;
+    default:
+      break;
+  }
+  host_->RoomChanged(id_);
 }
 
 void Room::ApplyRemoteModeration(const proto::ModerationNotice& n) {

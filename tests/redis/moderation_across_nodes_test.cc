@@ -4,7 +4,9 @@
 // release of the target's notes, one UserLeftRoom that every member on both nodes sees
 // at the same offset, RoomLeft); a ban holds on both nodes and for a room object that
 // opens on a node after it was made (it is kept in Redis with the event); an unban lets
-// the user in everywhere; a mute refuses the target's chat and MIDI on its own node.
+// the user in everywhere; a mute refuses the target's chat and MIDI on its own node; a
+// moderator's ban that the roles kept in Redis no longer allow is refused on the
+// moderator's node.
 // Every wait is bounded by a deadline; nothing depends on how long a step takes.
 #include <signal.h>
 
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -188,6 +191,86 @@ TEST_F(ModerationAcrossNodesTest, BanHoldsOnEveryNodeAndForARoomThatOpensLater) 
   }));
   ASSERT_TRUE(JoinRoom(*bob, "Jam"));
   ASSERT_TRUE(JoinRoom(*bob_on_a, "Jam"));
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// A moderator's ban is checked against the roles Redis keeps, by the script that would
+// sequence it. Node B still counts mo a moderator while Redis no longer does (as when the
+// owner's /unmod on A was sequenced and B has not applied its event yet; made here by
+// removing mo from the kept moderators, so the order does not depend on timing): mo's
+// /ban on B is refused with PERMISSION_DENIED, nothing of it reaches anyone or Redis, bob
+// stays, and B takes the kept roles.
+TEST_F(ModerationAcrossNodesTest, ABanByAModeratorRemovedFirstIsRefusedOnTheOtherNode) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  auto mo = Connect(node_b_->port(), "mo");
+  ASSERT_TRUE(mo);
+  ASSERT_TRUE(JoinRoom(*mo, "Jam"));
+  auto bob = Connect(node_b_->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(SawJoin(*ann, "u-bob"));
+  ASSERT_TRUE(Done(*ann, "/mod mo", "mod"));
+  // B applied it: mo got the notice from B's room, then A's RoomUpdated, on which B reads
+  // the kept state; a join on B waits for that read, so once cay is in, B holds mo as a
+  // moderator and reads nothing more.
+  ASSERT_TRUE(WaitMatching(
+      *mo,
+      [](const proto::ClientMessage& m) {
+        return m.has_moderation_notice() &&
+               m.moderation_notice().action() == proto::MOD_APPOINT_MODERATOR;
+      },
+      kLong));
+  ASSERT_TRUE(WaitMatching(
+      *mo, [](const proto::ClientMessage& m) { return m.has_room_updated(); }, kLong));
+  auto cay = Connect(node_b_->port(), "cay");
+  ASSERT_TRUE(cay);
+  ASSERT_TRUE(JoinRoom(*cay, "Jam"));
+  ASSERT_TRUE(WaitRedisReply({"SREM", "tutti:{jam}:mods", "u-mo"}, [](const redisReply* r) {
+    return r != nullptr && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+  }));
+
+  ASSERT_TRUE(mo->Send(ChatMsg("/ban bob", "ban")));
+  const proto::ClientMessage refused = Answer(*mo, "ban");
+  ASSERT_TRUE(refused.has_error_message()) << refused.ShortDebugString();
+  EXPECT_EQ(refused.error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_EQ(refused.error_message().error_message(),
+            "the room's roles changed on another server first");
+  EXPECT_TRUE(WaitRedisReply({"ZSCORE", "tutti:{jam}:bans", "u-bob"}, [](const redisReply* r) {
+    return r != nullptr && r->type == REDIS_REPLY_NIL;
+  }));
+  // Bob is still in the room: his line reaches ann on A, with no ban before it.
+  ASSERT_TRUE(bob->Send(ChatMsg("still here", "line")));
+  bool ban_seen = false;
+  ASSERT_TRUE(WaitMatching(
+      *ann,
+      [](const proto::ClientMessage& m) {
+        return m.has_room_chat_message() && m.room_chat_message().message() == "still here";
+      },
+      kLong,
+      [&](const proto::ClientMessage& m) {
+        ban_seen = ban_seen ||
+                   (m.has_moderation_notice() && m.moderation_notice().action() == proto::MOD_BAN);
+      }));
+  EXPECT_FALSE(ban_seen);
+  // B read the kept roles: its /users shows mo as a member (bounded: the read is answered
+  // after the refusal was sent).
+  bool member = false;
+  for (int i = 0; i < 150 && !member; ++i) {
+    const std::string id = "users" + std::to_string(i);
+    ASSERT_TRUE(bob->Send(ChatMsg("/users", id)));
+    const proto::ClientMessage users = Answer(*bob, id);
+    for (const std::string& l : users.command_result().lines()) {
+      member = member || l == "mo (u-mo) member";
+    }
+    if (!member) std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(member);
 
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);

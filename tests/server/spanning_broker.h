@@ -6,8 +6,9 @@
 // kept (bans and mutes, room state, other nodes' presence) from fields the test sets, at
 // once or when the test says (hold_*); when told to (refuse_checked), it refuses a change
 // with a precondition and its event, as the publish script does when another change came
-// first. Also the ModerationNotice another node's room publishes (RemoteNotice). Test code
-// only; the test's thread. Header only.
+// first, and it can hold such a change until the test answers it (hold_checked). Also the
+// ModerationNotice another node's room publishes (RemoteNotice). Test code only; the test's thread.
+// Header only.
 #ifndef TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 #define TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 
@@ -28,7 +29,13 @@ class SpanningBroker : public Broker {
   void Publish(const std::string& s, PublishRequest r, PublishDone d) override {
     if (r.penalty) changes.push_back(*r.penalty);
     if (r.state) states.push_back(*r.state);
-    if (refuse_checked && r.state && r.state->check != RoomStateChange::Check::kNone) {
+    const bool checked = r.state && r.state->check != RoomStateChange::Check::kNone;
+    if (hold_checked && checked) {
+      // A script call not answered yet: the room waits for it.
+      held_checked.push_back({s, std::move(r), std::move(d)});
+      return;
+    }
+    if (refuse_checked && checked) {
       // As the publish script does when the precondition fails on the kept state.
       Publication none;
       none.refused = true;
@@ -70,6 +77,21 @@ class SpanningBroker : public Broker {
     }
     d(kept);
   }
+  // The publishes with a precondition held back (hold_checked), in order: each refused
+  // with its event (`refuse`) or sequenced and delivered.
+  void ReleaseChecked(bool refuse) {
+    std::vector<HeldPublish> held = std::move(held_checked);
+    held_checked.clear();
+    for (HeldPublish& h : held) {
+      if (refuse) {
+        Publication none;
+        none.refused = true;
+        if (h.done) h.done(none);
+      } else {
+        inner_.Publish(h.stream, std::move(h.req), std::move(h.done));
+      }
+    }
+  }
   void AnswerPenalties() {
     PenaltiesDone d = std::move(held_penalties);
     if (d) d(kept);
@@ -96,6 +118,14 @@ class SpanningBroker : public Broker {
   std::vector<RoomStateChange> states;  // written with a published event
   // A change with a precondition (RoomStateChange::check) is refused with its event.
   bool refuse_checked = false;
+  // A change with a precondition waits, with its event, until ReleaseChecked.
+  bool hold_checked = false;
+  struct HeldPublish {
+    std::string stream;
+    PublishRequest req;
+    PublishDone done;
+  };
+  std::vector<HeldPublish> held_checked;
   KeptRoomState state;
   bool hold_state = false;
   RoomStateDone held_state;

@@ -1,0 +1,193 @@
+// Room commands checked against the kept roles across nodes (docs/SCALE-OUT.md, "Owner,
+// settings and moderators across nodes"), driven without Redis: a real in-process engine
+// behind SpanningBroker, which holds a change with a precondition until the test answers
+// it as the publish script would. A moderator's /ban goes out with "the actor outranks the
+// target" and changes nothing here until it is sequenced; refused (the moderator was
+// removed on another node first) it is a PERMISSION_DENIED, nothing of it happens, and the
+// room takes the kept roles. /topic, /mod and /owner carry their own checks; server staff
+// carry none.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "server/envelope.h"
+#include "server/moderation/command_parser.h"
+#include "server/room.h"
+#include "tests/server/broker_room_host.h"
+#include "tests/server/spanning_broker.h"
+
+namespace tutti::server {
+namespace {
+
+using Host = BrokerRoomHost<SpanningBroker>;
+using Check = RoomStateChange::Check;
+
+constexpr SessionId kAnn = 1 << 8;
+constexpr SessionId kMo = 7 << 8;
+constexpr SessionId kBob = 11 << 8;
+constexpr SessionId kAdm = 13 << 8;
+
+JoinRequest Req(SessionId s, const std::string& user, bool opened = false) {
+  JoinRequest r;
+  r.session = s;
+  r.user.set_user_id(user);
+  r.user.set_username(user);
+  r.user.set_is_member(true);
+  r.opened_room = opened;
+  return r;
+}
+
+moderation::ParsedCommand Cmd(const std::string& line) {
+  auto parsed = moderation::ParseCommand(line);
+  EXPECT_TRUE(parsed.ok()) << line;
+  return parsed.ok() ? *parsed : moderation::ParsedCommand();
+}
+
+// ann's room here with ann (owner), mo (made a moderator here) and bob; the engine then
+// holds every change with a precondition.
+struct Jam {
+  Jam() {
+    proto::RoomSettings settings;
+    settings.set_allow_chat(true);
+    settings.set_max_users(10);
+    room = std::make_unique<Room>("jam", "Jam", proto::PUBLIC, settings, "", "ann", &config, &host);
+    room->Join(Req(kAnn, "ann", /*opened=*/true), true);
+    room->Join(Req(kMo, "mo"), true);
+    room->Join(Req(kBob, "bob"), true);
+    room->Command(kAnn, Cmd("/mod mo"), "m");
+    host.engine().hold_checked = true;
+    host.engine().states.clear();
+    host.direct.clear();
+    host.fanned.clear();
+  }
+  // What the script keeps now: ann's room, with `moderators` and `topic`.
+  void Keep(std::vector<std::string> moderators, const std::string& topic = "") {
+    proto::RoomInfo info;
+    info.set_room_id("jam");
+    info.set_room_name("Jam");
+    info.set_room_type(proto::PUBLIC);
+    info.mutable_settings()->set_allow_chat(true);
+    info.mutable_settings()->set_max_users(10);
+    info.set_topic(topic);
+    KeptRoomState k;
+    k.found = true;
+    k.owner = "ann";
+    k.room = info.SerializeAsString();
+    k.version = 9;
+    k.moderators = std::move(moderators);
+    host.engine().state = k;
+  }
+  const proto::ClientMessage* Answer(SessionId s) {
+    return host.direct[s].empty() ? nullptr : &host.direct[s].back();
+  }
+  ServerConfig config;
+  Host host;
+  std::unique_ptr<Room> room;
+};
+
+TEST(RoomChecksNodesTest, AModeratorsBanWaitsForTheScriptAndAppliesOnceSequenced) {
+  Jam jam;
+  jam.room->Command(kMo, Cmd("/ban bob too loud"), "b");
+  // Handed to the engine with "mo outranks bob", and nothing has happened yet.
+  ASSERT_EQ(jam.host.engine().held_checked.size(), 1u);
+  const PublishRequest& req = jam.host.engine().held_checked[0].req;
+  ASSERT_TRUE(req.state && req.penalty);
+  EXPECT_EQ(req.state->kind, RoomStateChange::Kind::kCheckOnly);
+  EXPECT_EQ(req.state->check, Check::kOutranks);
+  EXPECT_EQ(req.state->actor, "mo");
+  EXPECT_EQ(req.state->user, "bob");
+  EXPECT_EQ(req.penalty->penalty.user_id, "bob");
+  EXPECT_TRUE(req.message.has_moderation_notice());
+  EXPECT_TRUE(jam.room->IsMember(kBob));
+  EXPECT_EQ(jam.Answer(kMo), nullptr) << "answered before the script";
+
+  jam.host.engine().ReleaseChecked(/*refuse=*/false);
+  EXPECT_FALSE(jam.room->IsMember(kBob));
+  ASSERT_NE(jam.Answer(kBob), nullptr);
+  EXPECT_TRUE(jam.Answer(kBob)->has_room_left());
+  // Answered now (this host refuses storage, so the audit record is not saved).
+  ASSERT_NE(jam.Answer(kMo), nullptr);
+  EXPECT_EQ(jam.Answer(kMo)->error_message().error_message(), "applied but not saved");
+  // Banned here too: bob's return is refused.
+  jam.room->Join(Req(kBob, "bob"), true);
+  EXPECT_FALSE(jam.room->IsMember(kBob));
+}
+
+TEST(RoomChecksNodesTest, ABanRefusedByTheScriptIsAnErrorAndTheRoomTakesTheKeptRoles) {
+  Jam jam;
+  jam.Keep({});  // ann removed mo on another node first
+  const int reads = jam.host.engine().state_reads;
+  jam.room->Command(kMo, Cmd("/ban bob"), "b");
+  jam.host.engine().ReleaseChecked(/*refuse=*/true);
+  ASSERT_NE(jam.Answer(kMo), nullptr);
+  EXPECT_EQ(jam.Answer(kMo)->error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_EQ(jam.Answer(kMo)->error_message().error_message(),
+            "the room's roles changed on another server first");
+  EXPECT_EQ(jam.Answer(kMo)->request_id(), "b");
+  // Nothing of it happened: bob stays, and may come back.
+  EXPECT_TRUE(jam.room->IsMember(kBob));
+  for (const auto& f : jam.host.fanned) {
+    EXPECT_FALSE(f.msg.has_moderation_notice()) << "the refused notice was shown";
+    EXPECT_FALSE(f.msg.has_room_chat_message()) << f.msg.room_chat_message().message();
+  }
+  // The room read the kept roles: mo is no moderator here any more.
+  EXPECT_GT(jam.host.engine().state_reads, reads);
+  jam.room->Command(kMo, Cmd("/kick bob"), "k");
+  EXPECT_EQ(jam.Answer(kMo)->error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_TRUE(jam.room->IsMember(kBob));
+}
+
+TEST(RoomChecksNodesTest, ATopicRefusedByTheScriptIsAnErrorAndTheKeptTopicIsShown) {
+  Jam jam;
+  jam.Keep({}, "scales");
+  jam.room->Command(kMo, Cmd("/topic jazz"), "t");
+  ASSERT_EQ(jam.host.engine().held_checked.size(), 1u);
+  EXPECT_EQ(jam.host.engine().held_checked[0].req.state->check, Check::kModerator);
+  EXPECT_EQ(jam.Answer(kMo), nullptr);
+  jam.host.engine().ReleaseChecked(/*refuse=*/true);
+  ASSERT_NE(jam.Answer(kMo), nullptr);
+  EXPECT_EQ(jam.Answer(kMo)->error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_EQ(jam.room->Info().topic(), "scales");
+  bool shown = false;
+  for (const auto& f : jam.host.fanned) {
+    if (f.msg.has_room_updated()) {
+      EXPECT_NE(f.msg.room_updated().room_info().topic(), "jazz");
+      shown = shown || f.msg.room_updated().room_info().topic() == "scales";
+    }
+  }
+  EXPECT_TRUE(shown) << "the members here were not told the kept topic";
+}
+
+TEST(RoomChecksNodesTest, OwnersChangesCheckTheOwnerAndStaffActUnchecked) {
+  Jam jam;
+  jam.room->Command(kAnn, Cmd("/unmod mo"), "u");
+  jam.room->Command(kAnn, Cmd("/owner bob"), "o");
+  auto& held = jam.host.engine().held_checked;
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(held[0].req.state->kind, RoomStateChange::Kind::kRemoveModerator);
+  EXPECT_EQ(held[0].req.state->check, Check::kOwner);
+  EXPECT_EQ(held[1].req.state->kind, RoomStateChange::Kind::kOwner);
+  EXPECT_EQ(held[1].req.state->check, Check::kOwner);
+  EXPECT_EQ(jam.room->owner_id(), "ann") << "handed on before the script";
+  jam.Keep({"mo"});  // ann no longer owned the room when the script ran
+  jam.host.engine().ReleaseChecked(/*refuse=*/true);
+  ASSERT_NE(jam.Answer(kAnn), nullptr);
+  EXPECT_EQ(jam.Answer(kAnn)->error_message().error_message(),
+            "the room changed owner on another server first");
+  EXPECT_EQ(jam.room->owner_id(), "ann");
+
+  // A server admin's kick carries no check (server roles are not kept) and applies at once.
+  JoinRequest adm = Req(kAdm, "adm");
+  adm.server_admin = true;
+  jam.room->Join(adm, true);
+  jam.room->Command(kAdm, Cmd("/kick bob"), "k");
+  EXPECT_TRUE(held.empty());
+  ASSERT_FALSE(jam.host.engine().states.empty());
+  EXPECT_EQ(jam.host.engine().states.back().check, Check::kNone);
+  EXPECT_FALSE(jam.room->IsMember(kBob));
+}
+
+}  // namespace
+}  // namespace tutti::server
