@@ -1,7 +1,8 @@
 // RoomDirectory: the room list as the lobby sees it — which rooms are listed, in what
 // order, capped at how many — and the coalescing of changes into versioned deltas.
 // Rooms report their RoomInfo as values (Apply/Remove) from wherever they live (a
-// shard of this node today, a broker feed later); TakeDelta turns everything reported
+// shard of this node, or another node: RoomListService hands it one merged value per
+// room, server/room_list_merge.h); TakeDelta turns everything reported
 // since the last call into one RoomListDelta against the list last published, so a
 // room that changed ten times between two deltas appears once, with its latest values.
 // Also the visibility rules shared by GetRoomInfo and the list.
