@@ -214,7 +214,8 @@ class Room final : public StreamSubscriber {
   // StreamSubscriber: a sequenced event of this room goes to every member shard.
   void OnPublication(const std::string& stream, const Publication& pub) override;
   // StreamSubscriber: the stream was lost for a while (Redis unreachable) and did not
-  // simply go on: every member here gets RESUME_UNRECOVERABLE with a snapshot.
+  // simply go on: every member here gets RESUME_UNRECOVERABLE with a snapshot, across
+  // nodes once what other nodes changed meanwhile is read again (RereadAfterResync).
   void OnResync(const std::string& stream, const StreamPosition& top,
                 const std::string& reason) override;
   // StreamSubscriber (room_roster.cc): the engine's periodic presence read. Another
@@ -460,6 +461,8 @@ class Room final : public StreamSubscriber {
   // are read again and, when `replace` (the epoch went on), replace what the room holds (a
   // persistent room's bans are only added to); joins wait for the reads.
   void RereadAfterResync(bool replace);
+  // The snapshot OnResync owes the members, once the re-reads are in (RunWaitingJoins).
+  void SendResyncSnapshot();
   // name, type, settings and topic, as kept (RoomStateChange::room).
   std::string StateBlob() const;
   RoomStateChange SettingsChange() const;
@@ -546,6 +549,8 @@ class Room final : public StreamSubscriber {
   // Other nodes' sessions that joined (or were re-keyed) while a presence read was out.
   std::set<SessionId> joined_while_reading_;
   std::vector<std::pair<JoinRequest, bool>> waiting_joins_;
+  // An OnResync's reason while its snapshot waits for the re-reads ("": none waits).
+  std::string resync_reason_;
   // Rooms across nodes: the members other nodes have in the room, by session id (ids are
   // unique across nodes), with the engine that announced them; from their events and
   // the opening presence read. Counted in user_count() and shown in user lists.

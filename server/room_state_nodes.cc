@@ -300,22 +300,30 @@ bool Room::AdoptState(const KeptRoomState& kept) {
 void Room::RereadAfterResync(bool replace) {
   Broker* b = host_->broker();
   if (b == nullptr || !b->SpansNodes()) return;
+  // Every read is marked out before any is asked: an engine may answer one at once, and
+  // what waits for them (joins, the resynchronisation's snapshot) must not go before the
+  // others are in.
+  const bool read_penalties = !reading_penalties_;
+  const bool read_presence = !reading_presence_;
+  if (read_penalties) {
+    reading_penalties_ = true;
+    replace_penalties_ = replace;
+  }
+  if (read_presence) {
+    reading_presence_ = true;
+    replace_roster_ = replace;
+  }
   // Owner, settings and moderators (lobbies have none); this node's members are told
   // when they changed.
   ReadState(/*announce=*/true);
   // Bans and mutes, replacing what the room holds (a missed lift too), and the roster.
-  // Joins wait for all of them, as at the opening.
-  if (!reading_penalties_) {
-    reading_penalties_ = true;
-    replace_penalties_ = replace;
+  if (read_penalties) {
     b->Penalties(id_, [this, alive = std::weak_ptr<bool>(alive_)](std::vector<KeptPenalty> k) {
       if (alive.expired()) return;
       PenaltiesRead(k);
     });
   }
-  if (!reading_presence_) {
-    reading_presence_ = true;
-    replace_roster_ = replace;
+  if (read_presence) {
     b->Presence(id_, [this, alive = std::weak_ptr<bool>(alive_)](std::vector<PresenceEntry> e) {
       if (alive.expired()) return;
       PresenceRead(e);

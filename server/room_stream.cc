@@ -103,6 +103,7 @@ void Room::ChatLinesRead(const std::vector<Publication>& lines) {
 void Room::RunWaitingJoins() {
   if (reading_chat_ || reading_presence_ || reading_penalties_ || reading_state_) return;
   SettleOpeningState();
+  SendResyncSnapshot();  // to the members before the waiting joiners are let in
   std::vector<std::pair<JoinRequest, bool>> joins;
   joins.swap(waiting_joins_);
   for (const auto& [req, password_ok] : joins) Join(req, password_ok);
@@ -118,25 +119,35 @@ void Room::KeepChat(ChatMark mark, const proto::ClientMessage& msg) {
   while (history_.size() > config_->chat_history) history_.pop_front();
 }
 
-void Room::OnResync(const std::string&, const StreamPosition& top, const std::string& reason) {
+void Room::OnResync(const std::string&, const StreamPosition&, const std::string& reason) {
+  // A new epoch means Redis lost what it kept (or let it expire): then nothing is
+  // dropped for not being kept. It is the reason shown, also when events were missed
+  // again before its snapshot went.
+  if (resync_reason_ != "epoch changed") resync_reason_ = reason;
+  // Across nodes, what this room holds of other nodes' doing came from the events, and
+  // some were missed: read it again (room_state_nodes.cc). The snapshot waits for those
+  // reads, so that it shows who joined or left elsewhere meanwhile; with nothing to
+  // read it goes now.
+  RereadAfterResync(/*replace=*/reason != "epoch changed");
+  RunWaitingJoins();
+}
+
+void Room::SendResyncSnapshot() {
+  if (resync_reason_.empty()) return;
   // Unasked (no request id): the same answer a SYNC_STATE from an old position gets, so
-  // a client handles it like one. One snapshot for all: they all continue from `top`.
+  // a client handles it like one. One snapshot for all: they all continue from its
+  // position (events delivered while the re-reads were out are in it).
   proto::ClientMessage out;
   auto* r = out.mutable_resume_result();
   r->set_room_id(id_);
   r->set_outcome(proto::RESUME_UNRECOVERABLE);
-  r->set_reason(reason);
-  r->mutable_top()->set_epoch(top.epoch);
-  r->mutable_top()->set_offset(top.offset);
+  r->set_reason(resync_reason_);
+  resync_reason_.clear();
   *r->mutable_snapshot() = Snapshot();
+  *r->mutable_top() = r->snapshot().stream_position();
   StampType(&out);
   const Frame frame = MakeFrame(out);
   for (const auto& [sid, m] : members_) host_->SendToSession(sid, frame);
-  // Across nodes, what this room holds of other nodes' doing came from the events, and
-  // some were missed: read it again (room_state_nodes.cc).
-  // A new epoch means Redis lost what it kept (or let it expire): then nothing is
-  // dropped for not being kept.
-  RereadAfterResync(/*replace=*/reason != "epoch changed");
 }
 
 void Room::SetPosition(proto::StreamPosition* out) const {

@@ -52,25 +52,6 @@ std::unique_ptr<Room> Make(Host* host, const ServerConfig* config) {
   return std::make_unique<Room>("jam", "Jam", proto::PUBLIC, settings, "", "", config, host);
 }
 
-// An event of another node's engine, as the Redis engine delivers it.
-void FromNode(Room& room, proto::ClientMessage msg, const std::string& origin) {
-  StampType(&msg);
-  Publication pub;
-  pub.frame = MakeFrame(msg);
-  pub.origin = origin;
-  room.OnPublication("jam", pub);
-}
-
-proto::ClientMessage Joined(SessionId s, const std::string& user) {
-  proto::ClientMessage m;
-  auto* u = m.mutable_user_joined_room()->mutable_user_info();
-  u->set_user_id(user);
-  u->set_username(user);
-  u->set_session_id(s);
-  m.mutable_user_joined_room()->set_room_id("jam");
-  return m;
-}
-
 std::vector<uint64_t> Sessions(const proto::RoomSnapshot& snap) {
   std::vector<uint64_t> out;
   for (const auto& u : snap.users()) out.push_back(u.session_id());
@@ -89,7 +70,7 @@ TEST(RoomRosterTest, OtherNodesJoinsResumesAndLeavesKeepTheCountAndTheLists) {
   Host host;
   auto room = Make(&host, &config);
   room->Join(Req(kAnn, "ann"), true);
-  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
   EXPECT_EQ(room->user_count(), 2u);
   EXPECT_EQ(room->Info().user_count(), 2);
   EXPECT_EQ(Sessions(SnapshotFor(host, *room, kAnn)), (std::vector<uint64_t>{kAnn, kBob}));
@@ -134,7 +115,7 @@ TEST(RoomRosterTest, AnExpiredEntryOfAnotherNodeIsReleasedAndLeaves) {
   Host host;
   auto room = Make(&host, &config);
   room->Join(Req(kAnn, "ann"), true);
-  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
   host.fanned.clear();
 
   PresenceEntry bob;
@@ -183,7 +164,7 @@ TEST(RoomRosterTest, AMemberOfADeadNodeResumingHereDropsItsOldEntry) {
   Host host;
   auto room = Make(&host, &config);
   room->Join(Req(kAnn, "ann"), true);
-  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
   room->AdoptResumed(Req(kBob2, "bob"), kBob, {});
   EXPECT_EQ(host.engine().removed_other,
             (std::vector<std::string>{"nodeB:" + std::to_string(kBob)}));
@@ -239,7 +220,7 @@ TEST(RoomRosterTest, WhatAnotherNodesMemberHoldsIsInTheSnapshotsHere) {
   Host host;
   auto room = Make(&host, &config);
   room->Join(Req(kAnn, "ann"), true);
-  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
   // Program 40 (violin) on channel 0, then middle C held.
   FromNode(*room, Played(kBob, "bob", std::string{'\xc0', 40}, 1), "nodeB");
   FromNode(*room, Played(kBob, "bob", std::string{'\x90', 60, 90}, 2), "nodeB");
@@ -283,7 +264,7 @@ TEST(RoomRosterTest, AnObjectWhoseOnlyJoinIsRefusedIsGivenUp) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config);
-  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
   room->Join(Req(kCay, "cay"), /*password_ok=*/false);
   ASSERT_FALSE(host.direct[kCay].empty());
   EXPECT_EQ(host.direct[kCay].back().error_message().code(), proto::WRONG_PASSWORD);
@@ -328,7 +309,7 @@ TEST(RoomMusicNodesTest, ThePerformerListIsOneAcrossNodes) {
   Room room("jam", "Jam", proto::PUBLIC, settings, "", "ann", &config, &host);
   room.Join(Req(kAnn, "ann"), true);
   room.Join(Req(kCay, "cay"), true);
-  FromNode(room, Joined(kBob, "bob"), "nodeB");
+  FromNode(room, JoinedElsewhere(kBob, "bob"), "nodeB");
   host.engine().states.clear();
 
   room.SetPerformer(kAnn, "bob", /*performer=*/true, "p1", CommandTarget{});
@@ -427,7 +408,7 @@ TEST(RoomModerationNodesTest, ACommandNamingAnotherNodesMemberIsPublishedForItsN
   Host host;
   auto room = Make(&host, &config);
   room->Join(Req(kAnn, "ann"), true);  // the owner, here
-  FromNode(*room, Joined(kBob, "bob"), "nodeB");
+  FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
   host.fanned.clear();
 
   // Bob is only in the roster: named by name, he is found there (a kick needs a member).

@@ -1,14 +1,15 @@
 // SpanningBroker: the in-process stream engine (a real InProcessBroker) behind a wrapper
 // that says its streams span nodes, for the unit tests of rooms across nodes
-// (room_roster_test, room_state_nodes_test): rooms then keep a roster, share moderation
-// and keep their owner, settings and moderators with the stream. It records the ban,
-// mute and room-state changes handed with each publish, and answers the reads of what is
-// kept (bans and mutes, room state, other nodes' presence) from fields the test sets, at
-// once or when the test says (hold_*); when told to (refuse_checked), it refuses a change
-// with a precondition and its event, as the publish script does when another change came
-// first, and it can hold such a change until the test answers it (hold_checked). Also the
-// ModerationNotice another node's room publishes (RemoteNotice). Test code only; the test's thread.
-// Header only.
+// (room_roster_test, room_state_nodes_test, room_opening_nodes_test, ...): rooms then keep
+// a roster, share moderation and keep their owner, settings and moderators with the
+// stream. It records the ban, mute and room-state changes handed with each publish, and
+// answers the reads of what is kept (chat lines, bans and mutes, room state, other nodes'
+// presence) from fields the test sets, at once or when the test says (hold_*); when told
+// to (refuse_checked), it refuses a change with a precondition and its event, as the
+// publish script does when another change came first, and it can hold such a change
+// until the test answers it (hold_checked). Also another node's events as its engine
+// delivers them (FromNode, JoinedElsewhere, RemoteNotice). Test code only; the test's
+// thread. Header only.
 #ifndef TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 #define TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 
@@ -17,7 +18,9 @@
 #include <vector>
 
 #include "server/broker.h"
+#include "server/envelope.h"
 #include "server/memory_broker.h"
+#include "server/room.h"
 
 namespace tutti::server {
 
@@ -53,7 +56,20 @@ class SpanningBroker : public Broker {
     inner_.History(s, since, std::move(d));
   }
   void RemoveStream(const std::string& s) override { inner_.RemoveStream(s); }
-  void ChatLines(const std::string& s, ChatDone d) override { inner_.ChatLines(s, std::move(d)); }
+  // The chat lines kept with the stream: the inner engine's, at once, or `lines` when
+  // AnswerChat is called while `hold_chat` is set (none: a read the link dropped).
+  void ChatLines(const std::string& s, ChatDone d) override {
+    if (hold_chat) {
+      held_chat = std::move(d);
+      return;
+    }
+    inner_.ChatLines(s, std::move(d));
+  }
+  void AnswerChat(std::vector<Publication> lines = {}) {
+    ChatDone d = std::move(held_chat);
+    held_chat = nullptr;
+    if (d) d(std::move(lines));
+  }
   void SetPresence(const std::string& s, const PresenceEntry& e) override {
     inner_.SetPresence(s, e);
   }
@@ -113,6 +129,8 @@ class SpanningBroker : public Broker {
     if (d) d(state);
   }
 
+  bool hold_chat = false;
+  ChatDone held_chat;
   std::vector<std::string> removed_other;
   std::vector<PresenceEntry> others;
   std::vector<RoomStateChange> states;  // written with a published event
@@ -149,6 +167,29 @@ inline proto::ClientMessage RemoteNotice(proto::ModerationAction action, const s
   n->set_room_id(room);
   n->set_target_user_id(target);
   n->set_actor_user_id(actor);
+  return m;
+}
+
+// Hands `msg` to `room` as another node's event (its engine `origin`), as the Redis
+// engine delivers it.
+inline void FromNode(Room& room, proto::ClientMessage msg, const std::string& origin) {
+  StampType(&msg);
+  Publication pub;
+  pub.frame = MakeFrame(msg);
+  pub.origin = origin;
+  room.OnPublication(room.id(), pub);
+}
+
+// Another node's UserJoinedRoom of `user` as session `s` in room `room`.
+inline proto::ClientMessage JoinedElsewhere(SessionId s, const std::string& user,
+                                            const std::string& room = "jam") {
+  proto::ClientMessage m;
+  auto* u = m.mutable_user_joined_room()->mutable_user_info();
+  u->set_user_id(user);
+  u->set_username(user);
+  u->set_session_id(s);
+  u->set_is_member(true);
+  m.mutable_user_joined_room()->set_room_id(room);
   return m;
 }
 
