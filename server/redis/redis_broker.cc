@@ -67,6 +67,15 @@ RedisBroker::RedisBroker(boost::asio::io_context& io, const Clock* clock,
                    raw->address.ToString().c_str(), why.c_str());
       for (std::string& sha : raw->sha) sha.clear();
       PrimaryChanged(*raw);
+      // Reads waiting for a subscription cannot go either: they are answered (empty).
+      std::vector<std::string> waiting;
+      for (auto& [name, st] : streams_) {
+        if (&PrimaryFor(name) == raw && !st.reads_waiting.empty()) waiting.push_back(name);
+      }
+      for (const std::string& name : waiting) {
+        auto it = streams_.find(name);
+        if (it != streams_.end()) RunWaitingReads(it->second);
+      }
       // A Redis that stopped answering may leave the channel link open and silent: it
       // cannot be trusted either, so it starts over too (its SUBSCRIBEs are re-sent).
       if (raw->sub.connected()) raw->sub.Reconnect("the command link to the primary was lost");
@@ -79,6 +88,7 @@ RedisBroker::RedisBroker(boost::asio::io_context& io, const Clock* clock,
       for (auto& [name, st] : streams_) {
         if (&PrimaryFor(name) != raw) continue;
         st.top = {};
+        st.subscribed = false;  // reads wait for the SUBSCRIBE sent again
         ReleaseAwaiting(st, /*all=*/true);
       }
     });
@@ -417,12 +427,37 @@ void RedisBroker::Subscribe(const std::string& stream, StreamSubscriber* subscri
   }
   s.subscribers.push_back(subscriber);
   if (s.subscribers.size() > 1) return;
-  PrimaryFor(stream).sub.Subscribe(Channel(stream),
-                                   [this, stream](std::string_view, std::string_view payload) {
-                                     OnChannelMessage(stream, payload);
-                                   });
+  PrimaryFor(stream).sub.Subscribe(
+      Channel(stream),
+      [this, stream](std::string_view, std::string_view payload) {
+        OnChannelMessage(stream, payload);
+      },
+      [this, stream] {
+        auto it = streams_.find(stream);
+        if (it == streams_.end()) return;
+        it->second.subscribed = true;
+        RunWaitingReads(it->second);
+      });
   SeedTop(stream);
   ArmPresenceRefresh();  // the room's periodic presence read (OnPresence)
+}
+
+bool RedisBroker::WhenSubscribed(const std::string& stream, std::function<void()> read) {
+  auto it = streams_.find(stream);
+  // Nobody here listens (nothing to miss), or the read cannot go now anyway: it is
+  // made at once (and answered empty while the command link is down).
+  if (it == streams_.end() || it->second.subscribed || !PrimaryFor(stream).cmd.connected()) {
+    return false;
+  }
+  it->second.reads_waiting.push_back(std::move(read));
+  return true;
+}
+
+void RedisBroker::RunWaitingReads(Stream& s) {
+  std::vector<std::function<void()>> reads;
+  reads.swap(s.reads_waiting);
+  // `s` is not touched below: a read may end in the stream's removal.
+  for (auto& read : reads) read();
 }
 
 void RedisBroker::SeedTop(const std::string& stream) {
@@ -455,8 +490,11 @@ void RedisBroker::Unsubscribe(const std::string& stream, StreamSubscriber* subsc
   PrimaryFor(stream).sub.Unsubscribe(Channel(stream));
   std::map<uint64_t, std::pair<Publication, PublishDone>> awaiting;
   awaiting.swap(it->second.awaiting);
+  std::vector<std::function<void()>> reads;
+  reads.swap(it->second.reads_waiting);
   streams_.erase(it);
   for (auto& [offset, entry] : awaiting) entry.second(entry.first);
+  for (auto& read : reads) read();  // nobody listens now: made at once
 }
 
 StreamPosition RedisBroker::Top(const std::string& stream) {

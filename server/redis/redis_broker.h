@@ -164,6 +164,10 @@ class RedisBroker final : public Broker {
     bool outage = false;
     StreamPosition before_outage;
     bool refused_in_outage = false;
+    // Whether Redis confirmed the channel's subscription on the current link, and the
+    // reads of what is kept with the stream that wait for it (WhenSubscribed).
+    bool subscribed = false;
+    std::vector<std::function<void()>> reads_waiting;
   };
 
   Primary& PrimaryFor(const std::string& stream);
@@ -175,6 +179,13 @@ class RedisBroker final : public Broker {
   void Deliver(const std::string& stream, Stream& s, const Publication& pub);
   void ReleaseAwaiting(Stream& s, bool all);
   void SeedTop(const std::string& stream);
+  // A read of what is kept with `stream` (chat lines, presence, bans and mutes, state)
+  // made by one of its subscribers: true when it was put off (`read` runs later) because
+  // the channel's subscription is not confirmed yet while the command link is up. A
+  // read answered before Redis took the SUBSCRIBE could miss an event sequenced between
+  // the two, which the channel would not bring either.
+  bool WhenSubscribed(const std::string& stream, std::function<void()> read);
+  void RunWaitingReads(Stream& s);
   // History's read (attempt: how many times it was read again, see MatchDelivered).
   void ReadHistory(const std::string& stream, const StreamPosition& since,
                    std::shared_ptr<HistoryDone> done, int attempt);

@@ -154,7 +154,7 @@ void RedisClient::LinkReady() {
   ArmWatchdog(backoff_.ping_interval_ms);
   // Up once Redis confirmed every channel: a message published after on_up reaches us.
   awaiting_confirm_.clear();
-  for (const auto& [channel, fn] : channels_) {
+  for (const auto& [channel, handlers] : channels_) {
     awaiting_confirm_.insert(channel);
     SendSubscribe(channel);
   }
@@ -266,9 +266,10 @@ void RedisClient::OnReply(redisAsyncContext*, void* reply, void* privdata) {
   pending->fn(static_cast<const redisReply*>(reply));
 }
 
-void RedisClient::Subscribe(const std::string& channel, MessageFn fn) {
+void RedisClient::Subscribe(const std::string& channel, MessageFn fn,
+                            std::function<void()> confirmed) {
   const bool fresh = channels_.count(channel) == 0;
-  channels_[channel] = std::move(fn);
+  channels_[channel] = {std::move(fn), std::move(confirmed)};
   if (fresh && link_ready_) SendSubscribe(channel);
 }
 
@@ -316,14 +317,22 @@ void RedisClient::OnMessage(redisAsyncContext*, void* reply_ptr, void* privdata)
     }
     return;
   }
-  if (kind == "subscribe" && !self->stopping_ && !self->connected_ &&
-      self->awaiting_confirm_.erase(tag->channel) > 0 && self->awaiting_confirm_.empty()) {
-    return self->LinkUp();
+  if (kind == "subscribe" && !self->stopping_) {
+    auto it = self->channels_.find(tag->channel);
+    // A copy: the owner may subscribe or unsubscribe from inside it.
+    const std::function<void()> confirmed =
+        it == self->channels_.end() ? nullptr : it->second.confirmed;
+    if (confirmed) confirmed();
+    if (!self->connected_ && self->awaiting_confirm_.erase(tag->channel) > 0 &&
+        self->awaiting_confirm_.empty()) {
+      self->LinkUp();
+    }
+    return;
   }
   if (kind != "message" || self->stopping_) return;
   auto it = self->channels_.find(tag->channel);
   if (it == self->channels_.end()) return;
-  it->second(tag->channel, ReplyString(reply->element[2]));
+  it->second.message(tag->channel, ReplyString(reply->element[2]));
 }
 
 }  // namespace tutti::server::redis

@@ -79,8 +79,11 @@ class RedisClient {
   // Queues one command (binary-safe arguments). False, and `fn` is not called, when
   // the link is down.
   bool Command(const std::vector<std::string_view>& argv, ReplyFn fn);
-  // Classic SUBSCRIBE; kept across reconnects. Every message on `channel` goes to `fn`.
-  void Subscribe(const std::string& channel, MessageFn fn);
+  // Classic SUBSCRIBE; kept across reconnects. Every message on `channel` goes to `fn`;
+  // `confirmed` (when given) runs each time Redis confirms the subscription (after a
+  // reconnect too): from then on, whatever is published on `channel` reaches `fn`.
+  void Subscribe(const std::string& channel, MessageFn fn,
+                 std::function<void()> confirmed = nullptr);
   void Unsubscribe(const std::string& channel);
   size_t subscriptions() const { return channels_.size(); }
 
@@ -124,7 +127,11 @@ class RedisClient {
   bool link_ready_ = false;  // Redis answered this link's PING (commands may be written)
   std::set<std::string> awaiting_confirm_;  // channels re-subscribed, not yet confirmed
   uint64_t connects_ = 0;
-  std::map<std::string, MessageFn> channels_;
+  struct Channel {
+    MessageFn message;
+    std::function<void()> confirmed;
+  };
+  std::map<std::string, Channel> channels_;
   std::function<void()> on_up_;
   std::function<void(const std::string&)> on_down_;
 };

@@ -120,6 +120,7 @@ void RedisBroker::ReadHistory(const std::string& stream, const StreamPosition& s
 }
 
 void RedisBroker::ChatLines(const std::string& stream, ChatDone done) {
+  if (WhenSubscribed(stream, [this, stream, done] { ChatLines(stream, done); })) return;
   const bool sent = PrimaryFor(stream).cmd.Command(
       {"LRANGE", ChatKey(stream), "0", "-1"}, [this, done](const redisReply* r) {
         std::vector<Publication> lines;

@@ -108,6 +108,7 @@ void RedisBroker::RefreshPresence() {
 }
 
 void RedisBroker::Presence(const std::string& stream, PresenceDone done) {
+  if (WhenSubscribed(stream, [this, stream, done] { Presence(stream, done); })) return;
   const std::string key = PresenceKey(stream);
   auto shared_done = std::make_shared<PresenceDone>(std::move(done));
   const bool sent = RunScript(

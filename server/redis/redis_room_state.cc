@@ -77,6 +77,7 @@ void RedisBroker::AppendStateArgs(const RoomStateChange& change, size_t event,
 }
 
 void RedisBroker::RoomState(const std::string& stream, RoomStateDone done) {
+  if (WhenSubscribed(stream, [this, stream, done] { RoomState(stream, done); })) return;
   // Two reads on one link, answered in order: the second's answer completes it.
   auto hash = std::make_shared<std::vector<std::string>>();
   Primary& p = PrimaryFor(stream);
@@ -105,6 +106,7 @@ void RedisBroker::RoomState(const std::string& stream, RoomStateDone done) {
 }
 
 void RedisBroker::Penalties(const std::string& stream, PenaltiesDone done) {
+  if (WhenSubscribed(stream, [this, stream, done] { Penalties(stream, done); })) return;
   // Two reads on one link, answered in order: the second's answer completes it.
   auto kept = std::make_shared<std::vector<KeptPenalty>>();
   auto take = [this, kept](KeptPenalty::Kind kind, const redisReply* r) {

@@ -2,9 +2,10 @@
 // room see one sequence with the same contents; the sender's `done` comes after the
 // delivery; one script call per room per loop turn; history across engines with its
 // unrecoverable cases; presence that expires when a node stops refreshing it; Redis
-// restarted (refused while down, a new epoch after); a SCRIPT FLUSH; the wire form of an
-// event; rooms spread over primaries. What the engine keeps for rooms beside the stream
-// is tested in redis_room_state_test.cc; the shared fixture is broker_fixture.h.
+// restarted (refused while down, a new epoch after); a SCRIPT FLUSH; a read of what is
+// kept that waits for the channel's subscription; the wire form of an event; rooms spread
+// over primaries. What the engine keeps for rooms beside the stream is tested in
+// redis_room_state_test.cc; the shared fixture is broker_fixture.h.
 #include "server/redis/redis_broker.h"
 
 #include <signal.h>
@@ -337,6 +338,43 @@ TEST(StreamWireTest, RoundTripsAndRejectsMalformed) {
     EXPECT_FALSE(e.droppable);
     EXPECT_EQ(ToPublication(e, "o").chat, mark);
   }
+}
+
+// A room opening on a node reads the chat lines kept with the stream on the command link
+// and subscribes on the channel link. A line sequenced after that read but before Redis
+// took the SUBSCRIBE would be in neither, so the read waits for the subscription to be
+// confirmed. Here engine A's channel link is cut and cannot come back (Redis takes no new
+// connections; the open ones go on) while its command link works: the read of a room
+// opening then waits, and a line engine B keeps meanwhile is in what it reads once the
+// link is back.
+TEST_F(RedisBrokerTest, AReadOfTheKeptChatWaitsForTheChannelsSubscription) {
+  auto a = Engine();
+  auto b = Engine();
+  Recorder warm, jam;
+  a->Subscribe("warm", &warm);
+  WaitSubscribers("warm", 1);
+  ASSERT_TRUE(Run({"CONFIG", "SET", "port", "0"}));
+  ASSERT_TRUE(Run({"CLIENT", "KILL", "TYPE", "pubsub"}));  // engine A's channel link only
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return !a->Available(); }));
+
+  a->Subscribe("jam", &jam);
+  bool read = false;
+  std::vector<Publication> lines;
+  a->ChatLines("jam", [&](std::vector<Publication> l) {
+    lines = std::move(l);
+    read = true;
+  });
+  PublishRequest line = Chat("said meanwhile");
+  line.chat = ChatMark::kKeep;
+  bool said = false;
+  b->Publish("jam", std::move(line), [&](const Publication& p) { said = p.position.offset > 0; });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return said; }));
+  EXPECT_FALSE(read) << "the chat read went before the channel was subscribed";
+
+  ASSERT_TRUE(Run({"CONFIG", "SET", "port", std::to_string(redis_.port())}));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return read; }));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(Parse(lines[0]).room_chat_message().message(), "said meanwhile");
 }
 
 TEST(RedisPrimaryOfTest, SpreadsRoomsAndMovesOnlyTheLostPrimarysRooms) {
