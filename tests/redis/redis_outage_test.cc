@@ -6,10 +6,18 @@
 // back, play goes on in one sequence. A restarted Redis (its data lost) gives every
 // member RESUME_UNRECOVERABLE with a snapshot of the new epoch first. Around a paused
 // Redis: a note held across it is in the snapshot after it, a ban typed meanwhile is
-// refused, and a node stopped meanwhile leaves its members to expire. Every wait is
+// refused, and a node stopped meanwhile leaves its members to expire. A node whose channel
+// link alone drops gives its members a snapshot that shows what it missed. Every wait is
 // bounded by a deadline; nothing depends on how long a step takes.
 #include <signal.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -75,6 +83,22 @@ void WaitToldBack(std::vector<Member>& ms) {
   }
 }
 
+// Reads `m`'s messages until it has been told that Redis is back and has got the unasked
+// snapshot that follows an outage (copied to `resync`), in either order: the notice
+// comes from the member's shard, the snapshot from the room's.
+void WaitBackWithSnapshot(Member& m, std::optional<proto::ClientMessage>* resync) {
+  bool restored = false;
+  const auto deadline = std::chrono::steady_clock::now() + kLong;
+  while ((!restored || !*resync) && std::chrono::steady_clock::now() < deadline) {
+    auto c = m.client->Next(200ms);
+    if (!c) continue;
+    restored = restored || IsNotice(*c, proto::ServerNotice::STREAMS_RESTORED);
+    if (c->has_resume_result()) *resync = c;
+  }
+  ASSERT_TRUE(restored) << m.name << " was not told that Redis is back";
+  ASSERT_TRUE(*resync) << m.name << " got no snapshot after the outage";
+}
+
 // While Redis is away: each member hears it, a chat line is refused with the typed error
 // (not lost, not silently dropped) and the connection stays; the node is not ready.
 void CheckDown(std::vector<Member>& ms, uint16_t admin_port) {
@@ -95,11 +119,13 @@ void CheckDown(std::vector<Member>& ms, uint16_t admin_port) {
 
 class RedisOutageTest : public NodesTest {
  protected:
-  // Both nodes up, `first` on node A and `second` on node B in room Jam, a first chat line
-  // seen by both (`before`: where each got it); `admin` is node A's admin port.
+  // Both nodes up (with `flags`), `first` on node A and `second` on node B in room Jam, a
+  // first chat line seen by both (`before`: where each got it); `admin` is node A's admin
+  // port.
   void MembersOnBothNodes(const char* first, const char* second, uint16_t* admin,
-                          std::vector<Member>* ms, std::vector<proto::StreamPosition>* before) {
-    ASSERT_NO_FATAL_FAILURE(StartNodes());
+                          std::vector<Member>* ms, std::vector<proto::StreamPosition>* before,
+                          const std::vector<std::string>& flags = {}) {
+    ASSERT_NO_FATAL_FAILURE(StartNodes(flags));
     *admin = AdminPort(*node_a_);
     ASSERT_NE(*admin, 0) << node_a_->output();
     for (const char* name : {first, second}) {
@@ -134,21 +160,11 @@ TEST_F(RedisOutageTest, RestartedRedisGivesSnapshotsOfANewEpochAndPlayGoesOn) {
       << "a client connecting while Redis is away was not told";
 
   ASSERT_TRUE(redis_.Start());  // the same port, none of the old data
-  // Each member: told Redis is back, and given the room's state at the new epoch (in
-  // either order: the notice comes from the member's shard, the snapshot from the room's).
+  // Each member: told Redis is back, and given the room's state at the new epoch.
   std::vector<proto::StreamPosition> snapshot_at;
   for (Member& m : ms) {
-    bool restored = false;
     std::optional<proto::ClientMessage> resync;
-    const auto deadline = std::chrono::steady_clock::now() + kLong;
-    while ((!restored || !resync) && std::chrono::steady_clock::now() < deadline) {
-      auto c = m.client->Next(200ms);
-      if (!c) continue;
-      restored = restored || IsNotice(*c, proto::ServerNotice::STREAMS_RESTORED);
-      if (c->has_resume_result()) resync = c;
-    }
-    ASSERT_TRUE(restored) << m.name << " was not told that Redis is back";
-    ASSERT_TRUE(resync) << m.name << " got no snapshot after the restart";
+    ASSERT_NO_FATAL_FAILURE(WaitBackWithSnapshot(m, &resync));
     const proto::ResumeResult& r = resync->resume_result();
     EXPECT_EQ(r.outcome(), proto::RESUME_UNRECOVERABLE) << m.name;
     EXPECT_EQ(r.reason(), "epoch changed") << m.name;
@@ -305,6 +321,150 @@ TEST_F(RedisOutageTest, ANodeStoppedWhileRedisIsAwayLeavesItsMembersToExpire) {
   ASSERT_TRUE(left) << "jon never saw ivy leave";
   EXPECT_EQ(left->user_left_room().reason(), "disconnected");
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// One connection to Redis kept for a whole test (a probe that must work while Redis takes
+// no new connections), asked one command at a time.
+class RedisProbe {
+ public:
+  explicit RedisProbe(uint16_t port) : client_(io_, {"127.0.0.1", port}) { client_.Start(); }
+  // The reply as text (a status, a bulk string, an integer in decimal; "ERR ..." for an
+  // error), or "" when none came within 10 s.
+  std::string Ask(const std::vector<std::string>& command) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    std::vector<std::string_view> argv(command.begin(), command.end());
+    bool asked = false, done = false;
+    std::string out;
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      if (client_.connected() && !asked) {
+        asked = true;
+        client_.Command(argv, [&](const redisReply* r) {
+          done = true;
+          int64_t n = 0;
+          if (r == nullptr) return;
+          if (r->type == REDIS_REPLY_INTEGER && server::redis::ReplyInteger(r, &n)) {
+            out = std::to_string(n);
+          } else {
+            out = std::string(server::redis::ReplyIsError(r) ? "ERR " : "") +
+                  std::string(server::redis::ReplyString(r));
+          }
+        });
+      }
+      io_.restart();
+      io_.run_for(5ms);
+    }
+    return out;
+  }
+
+ private:
+  boost::asio::io_context io_;
+  server::redis::RedisClient client_;
+};
+
+// The local ports of process `pid`'s TCP connections to `remote_port` on loopback (from
+// /proc: its descriptors' socket inodes, found in its network namespace's TCP table).
+std::set<uint16_t> PortsTowards(pid_t pid, uint16_t remote_port) {
+  std::set<std::string> inodes;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator(proc + "/fd", ec)) {
+    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (!ec && target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  std::set<uint16_t> ports;
+  std::ifstream table(proc + "/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+        timeout >> inode;
+    const size_t lc = local.find(':'), rc = remote.find(':');
+    if (lc == std::string::npos || rc == std::string::npos || !inodes.count(inode)) continue;
+    if (std::strtoul(remote.c_str() + rc + 1, nullptr, 16) != remote_port) continue;
+    ports.insert(static_cast<uint16_t>(std::strtoul(local.c_str() + lc + 1, nullptr, 16)));
+  }
+  return ports;
+}
+
+// The ids Redis gives node `pid`'s subscribed connections (its channel links).
+std::vector<std::string> ChannelLinksOf(RedisProbe& probe, pid_t pid, uint16_t redis_port) {
+  const std::set<uint16_t> ports = PortsTowards(pid, redis_port);
+  std::vector<std::string> ids;
+  std::istringstream list(probe.Ask({"CLIENT", "LIST", "TYPE", "pubsub"}));
+  std::string line;
+  while (std::getline(list, line)) {
+    const size_t id = line.find("id="), addr = line.find(" addr=127.0.0.1:");
+    if (id != 0 || addr == std::string::npos) continue;
+    const auto port = static_cast<uint16_t>(std::atoi(line.c_str() + addr + 16));
+    if (ports.count(port)) ids.push_back(line.substr(3, line.find(' ') - 3));
+  }
+  return ids;
+}
+
+// Node A's channel links drop while its command links go on (as when Redis closes a
+// subscriber over its output-buffer limit, or a proxy cuts one connection), and cannot
+// come back for a while (Redis takes no new connections meanwhile; the open ones go on).
+// Node A counts Redis as unreachable: its member is told and its line refused. On node
+// B, play goes on: a member joins and a line is said, which node A misses. Once node A's
+// links are back its room's position has moved, so its member gets a snapshot, taken
+// after the re-reads: it shows the member node A did not see join. Play goes on from it.
+TEST_F(RedisOutageTest, ANodesDroppedChannelLinkEndsInASnapshotWithWhatItMissed) {
+  uint16_t admin = 0;
+  std::vector<Member> ms;
+  std::vector<proto::StreamPosition> before;
+  // One shard per node: kim's session and the room are on the one engine whose channel
+  // link is cut (another shard's engine, subscribed to nothing, is not found by type).
+  ASSERT_NO_FATAL_FAILURE(
+      MembersOnBothNodes("kim", "lou", &admin, &ms, &before, {"--shards", "1"}));
+  RedisProbe probe(redis_.port());
+  const std::vector<std::string> links = ChannelLinksOf(probe, node_a_->pid(), redis_.port());
+  ASSERT_FALSE(links.empty()) << "node A's channel links not found";
+  ASSERT_EQ(probe.Ask({"CONFIG", "SET", "port", "0"}), "OK");  // no new connections
+  for (const std::string& id : links) ASSERT_EQ(probe.Ask({"CLIENT", "KILL", "ID", id}), "1");
+
+  std::vector<Member> on_a;
+  on_a.push_back(std::move(ms[0]));
+  ASSERT_NO_FATAL_FAILURE(WaitToldDown(on_a));
+  ASSERT_TRUE(on_a[0].client->Send(ChatMsg("not now", "down-1")));
+  auto err = WaitForReply(*on_a[0].client, proto::ClientMessage::kErrorMessage, "down-1", kLong);
+  ASSERT_TRUE(err) << "kim's line was not answered";
+  EXPECT_EQ(err->error_message().code(), proto::STREAM_UNAVAILABLE);
+
+  // Node B goes on: mia joins, lou speaks (both seen there).
+  Member mia{Connect(node_b_->port(), "mia"), "mia"};
+  ASSERT_TRUE(mia.client);
+  ASSERT_TRUE(JoinRoom(*mia.client, "Jam"));
+  std::vector<Member> on_b;
+  on_b.push_back(std::move(ms[1]));
+  on_b.push_back(std::move(mia));
+  std::vector<proto::StreamPosition> missed;
+  ChatSeenByAll(on_b, 0, "missed by node A", &missed);
+
+  ASSERT_EQ(probe.Ask({"CONFIG", "SET", "port", std::to_string(redis_.port())}), "OK");
+  std::optional<proto::ClientMessage> resync;
+  ASSERT_NO_FATAL_FAILURE(WaitBackWithSnapshot(on_a[0], &resync));
+  const proto::ResumeResult& r = resync->resume_result();
+  EXPECT_EQ(r.outcome(), proto::RESUME_UNRECOVERABLE);
+  EXPECT_EQ(r.reason(), "events missed");
+  std::set<std::string> users;
+  for (const auto& u : r.snapshot().users()) users.insert(u.user_id());
+  EXPECT_EQ(users, (std::set<std::string>{"u-kim", "u-lou", "u-mia"}))
+      << "the snapshot does not show who joined on node B meanwhile";
+  EXPECT_EQ(r.snapshot().stream_position().offset(), missed[0].offset());
+
+  // Play goes on from the snapshot's position, in one order for all three.
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+  std::vector<Member> all;
+  all.push_back(std::move(on_a[0]));
+  for (Member& m : on_b) all.push_back(std::move(m));
+  std::vector<proto::StreamPosition> after;
+  ChatSeenByAll(all, 0, "after", &after);
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(after[i].offset(), missed[0].offset() + 1) << all[i].name;
+  }
+  EXPECT_TRUE(WaitReady(admin)) << AdminGet(admin, "/readyz").second;
 }
 
 }  // namespace
