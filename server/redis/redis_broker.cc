@@ -59,6 +59,14 @@ RedisBroker::RedisBroker(boost::asio::io_context& io, const Clock* clock,
         for (auto& [sid, e] : entries) SendPresence(name, sid, e);
       }
       ResendResume(*raw);
+      raw->cmd.Command({"INFO", "server"}, [raw](const redisReply* r) {
+        const std::string_view info = ReplyString(r);
+        const size_t at = info.find("run_id:");
+        if (at == std::string_view::npos) return;
+        const size_t end = info.find_first_of("\r\n", at);
+        raw->run_id =
+            std::string(info.substr(at + 7, end == std::string_view::npos ? end : end - at - 7));
+      });
       PrimaryChanged(*raw);
     });
     raw->sub.set_on_up([this, raw] { PrimaryChanged(*raw); });
@@ -137,6 +145,7 @@ void RedisBroker::PrimaryChanged(Primary& p) {
     p.was_up = up;
     if (!up) {
       p.had_outage = true;
+      p.run_id_before = p.run_id;
       for (auto& [name, st] : streams_) {
         if (&PrimaryFor(name) != &p || st.outage) continue;
         st.outage = true;
@@ -166,7 +175,7 @@ void RedisBroker::CheckAfterOutage(Primary& p) {
     const std::string log = LogKey(stream);
     const std::string fresh_epoch = NewStreamEpoch();
     const std::string ttl = std::to_string(options_.key_ttl_seconds);
-    RunScript(p, kEnsureEpoch, {meta, log, fresh_epoch, ttl}, 2,
+    RunScript(p, kEnsureEpoch, {meta, log, fresh_epoch, ttl, p.run_id_before}, 2,
               [this, stream](const redisReply* r) {
                 auto it = streams_.find(stream);
                 const std::string_view epoch = ReplyString(ReplyElement(r, 0));

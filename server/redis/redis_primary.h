@@ -25,6 +25,10 @@ struct RedisBroker::Primary {
   bool up() const { return cmd.connected() && sub.connected(); }
   bool was_up = false;      // as last seen by PrimaryChanged
   bool had_outage = false;  // it was up once and then went down
+  // The server's run id on the current command link (INFO at each connect), and the one
+  // seen before the last outage: another one after it means another server (a failover).
+  std::string run_id;
+  std::string run_id_before;
 };
 
 }  // namespace tutti::server::redis

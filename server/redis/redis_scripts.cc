@@ -154,12 +154,18 @@ return out
 )lua";
 
 const std::string_view kEnsureEpochScript = R"lua(
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') or ''
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local kept_run = redis.call('HGET', KEYS[1], 'run') or ARGV[3]
+if epoch and ARGV[3] ~= '' and run ~= '' and kept_run ~= run then
+  epoch = false
+end
 if not epoch then
   epoch = ARGV[1]
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0, 'time', 0)
 end
+if run ~= '' then redis.call('HSET', KEYS[1], 'run', run) end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return {epoch, tonumber(redis.call('HGET', KEYS[1], 'offset'))}
 )lua";

@@ -54,8 +54,13 @@ extern const std::string_view kPublishScript;
 extern const std::string_view kHistoryScript;
 
 // The room's current position, creating its epoch when the meta hash is gone (a Redis
-// that restarted without its data), as the publish script would:
-//   KEYS as above; ARGV[1] an epoch to start when the hash is new, ARGV[2] the TTL (s).
+// that restarted without its data), as the publish script would, or when the server is
+// another than the one the epoch was kept on (a replica promoted in a failover, which may
+// lack the last events: offsets would be given twice):
+//   KEYS as above; ARGV[1] an epoch to start when the hash is new, ARGV[2] the TTL (s),
+//   ARGV[3] the run id of the server the caller saw before it lost the link ("": unknown,
+//   no check). The run id the epoch was last checked on is kept in the hash (`run`); a
+//   hash without one was kept on the server the caller saw.
 // Returns {epoch, top offset}. Run by a node whose link to the primary came back, to
 // learn whether its rooms' streams went on, moved on without it, or started anew.
 extern const std::string_view kEnsureEpochScript;
