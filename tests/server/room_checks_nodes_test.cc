@@ -29,16 +29,6 @@ constexpr SessionId kMo = 7 << 8;
 constexpr SessionId kBob = 11 << 8;
 constexpr SessionId kAdm = 13 << 8;
 
-JoinRequest Req(SessionId s, const std::string& user, bool opened = false) {
-  JoinRequest r;
-  r.session = s;
-  r.user.set_user_id(user);
-  r.user.set_username(user);
-  r.user.set_is_member(true);
-  r.opened_room = opened;
-  return r;
-}
-
 moderation::ParsedCommand Cmd(const std::string& line) {
   auto parsed = moderation::ParseCommand(line);
   EXPECT_TRUE(parsed.ok()) << line;
@@ -53,9 +43,9 @@ struct Jam {
     settings.set_allow_chat(true);
     settings.set_max_users(10);
     room = std::make_unique<Room>("jam", "Jam", proto::PUBLIC, settings, "", "ann", &config, &host);
-    room->Join(Req(kAnn, "ann", /*opened=*/true), true);
-    room->Join(Req(kMo, "mo"), true);
-    room->Join(Req(kBob, "bob"), true);
+    room->Join(MemberJoin(kAnn, "ann", /*opened=*/true), true);
+    room->Join(MemberJoin(kMo, "mo"), true);
+    room->Join(MemberJoin(kBob, "bob"), true);
     room->Command(kAnn, Cmd("/mod mo"), "m");
     host.engine().hold_checked = true;
     host.engine().states.clear();
@@ -111,7 +101,7 @@ TEST(RoomChecksNodesTest, AModeratorsBanWaitsForTheScriptAndAppliesOnceSequenced
   ASSERT_NE(jam.Answer(kMo), nullptr);
   EXPECT_EQ(jam.Answer(kMo)->error_message().error_message(), "applied but not saved");
   // Banned here too: bob's return is refused.
-  jam.room->Join(Req(kBob, "bob"), true);
+  jam.room->Join(MemberJoin(kBob, "bob"), true);
   EXPECT_FALSE(jam.room->IsMember(kBob));
 }
 
@@ -179,7 +169,7 @@ TEST(RoomChecksNodesTest, OwnersChangesCheckTheOwnerAndStaffActUnchecked) {
   EXPECT_EQ(jam.room->owner_id(), "ann");
 
   // A server admin's kick carries no check (server roles are not kept) and applies at once.
-  JoinRequest adm = Req(kAdm, "adm");
+  JoinRequest adm = MemberJoin(kAdm, "adm");
   adm.server_admin = true;
   jam.room->Join(adm, true);
   jam.room->Command(kAdm, Cmd("/kick bob"), "k");

@@ -30,15 +30,6 @@ constexpr SessionId kCay = 11 << 8;
 constexpr SessionId kDan = 13 << 8;
 constexpr SessionId kZed = 17 << 8;  // joined elsewhere while events were missed
 
-JoinRequest Req(SessionId s, const std::string& user) {
-  JoinRequest r;
-  r.session = s;
-  r.user.set_user_id(user);
-  r.user.set_username(user);
-  r.user.set_is_member(true);
-  return r;
-}
-
 std::unique_ptr<Room> Make(Host* host, const ServerConfig* config) {
   proto::RoomSettings settings;
   settings.set_allow_chat(true);
@@ -46,17 +37,11 @@ std::unique_ptr<Room> Make(Host* host, const ServerConfig* config) {
   return std::make_unique<Room>("jam", "Jam", proto::PUBLIC, settings, "", "", config, host);
 }
 
-std::vector<uint64_t> Sessions(const proto::RoomSnapshot& snap) {
-  std::vector<uint64_t> out;
-  for (const auto& u : snap.users()) out.push_back(u.session_id());
-  return out;
-}
-
 std::vector<uint64_t> SnapshotSessions(Host& host, Room& room, SessionId s) {
   host.direct[s].clear();
   room.SendSnapshot(s, "");
   if (host.direct[s].empty()) return {};
-  return Sessions(host.direct[s].back().room_snapshot());
+  return SnapshotSessionIds(host.direct[s].back().room_snapshot());
 }
 
 proto::ErrorCode LastError(Host& host, SessionId s) {
@@ -126,7 +111,7 @@ TEST(RoomOpeningNodesTest, ABanOrUnbanDeliveredDuringTheOpeningReadWinsOverTheRe
   host.engine().kept = {dan};
   host.engine().hold_penalties = true;
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
   EXPECT_FALSE(room->IsMember(kAnn)) << "the first join did not wait for the read";
   // Sequenced after the read was answered by Redis, delivered before its answer is here:
   // cay banned and dan let in on another node.
@@ -135,10 +120,10 @@ TEST(RoomOpeningNodesTest, ABanOrUnbanDeliveredDuringTheOpeningReadWinsOverTheRe
   host.engine().AnswerPenalties();
   ASSERT_TRUE(room->IsMember(kAnn));
 
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
   EXPECT_FALSE(room->IsMember(kCay));
   EXPECT_EQ(LastError(host, kCay), proto::BANNED) << "the read undid a later ban";
-  room->Join(Req(kDan, "dan"), true);
+  room->Join(MemberJoin(kDan, "dan"), true);
   EXPECT_TRUE(room->IsMember(kDan)) << "the read undid a later unban";
 }
 
@@ -147,7 +132,7 @@ TEST(RoomOpeningNodesTest, AChatReadTheLinkDroppedLetsTheJoinsGoOnWithTheLinesSi
   Host host;
   host.engine().hold_chat = true;
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
   EXPECT_FALSE(room->IsMember(kAnn)) << "the first join did not wait for the chat read";
   // A line said elsewhere while the read is out is delivered here.
   ChatFromNode(*room, "said while reading", 1);
@@ -161,7 +146,7 @@ TEST(RoomOpeningNodesTest, AChatReadTheLinkDroppedLetsTheJoinsGoOnWithTheLinesSi
   ASSERT_EQ(snap.chat_history_size(), 1);
   EXPECT_EQ(snap.chat_history(0).message(), "said while reading");
   // And the room goes on: its next join is answered at once.
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
   EXPECT_TRUE(room->IsMember(kCay));
 }
 
@@ -169,7 +154,7 @@ TEST(RoomOpeningNodesTest, AfterAResyncTheSnapshotWaitsForTheRereadsAndShowsTheM
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
   FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
   ASSERT_EQ(SnapshotSessions(host, *room, kAnn), (std::vector<uint64_t>{kAnn, kBob}));
 
@@ -189,7 +174,7 @@ TEST(RoomOpeningNodesTest, AfterAResyncTheSnapshotWaitsForTheRereadsAndShowsTheM
   const proto::ResumeResult& r = got[0];
   EXPECT_EQ(r.outcome(), proto::RESUME_UNRECOVERABLE);
   EXPECT_EQ(r.reason(), "events missed");
-  EXPECT_EQ(Sessions(r.snapshot()), (std::vector<uint64_t>{kAnn, kZed}));
+  EXPECT_EQ(SnapshotSessionIds(r.snapshot()), (std::vector<uint64_t>{kAnn, kZed}));
   EXPECT_EQ(r.top().offset(), r.snapshot().stream_position().offset());
   EXPECT_EQ(r.top().epoch(), r.snapshot().stream_position().epoch());
 }
@@ -205,13 +190,13 @@ void ResumeRacingExpiry(bool leave_first) {
   Host resumer_host, observer_host;
   auto resumer = Make(&resumer_host, &config);
   auto observer = Make(&observer_host, &config);
-  resumer->Join(Req(kAnn, "ann"), true);
-  observer->Join(Req(kCay, "cay"), true);
+  resumer->Join(MemberJoin(kAnn, "ann"), true);
+  observer->Join(MemberJoin(kCay, "cay"), true);
   FromNode(*resumer, JoinedElsewhere(kBob, "bob"), "nodeB");
   FromNode(*observer, JoinedElsewhere(kBob, "bob"), "nodeB");
 
   // R admits bob2 and publishes the MemberConnection; the third node publishes the leave.
-  resumer->AdoptResumed(Req(kBob2, "bob"), kBob, {});
+  resumer->AdoptResumed(MemberJoin(kBob2, "bob"), kBob, {});
   const proto::ClientMessage leave = LeftElsewhere(kBob, "bob");
   const proto::ClientMessage rekey = ResumedElsewhere(kBob2, kBob, "bob");
   // R's own events reach its room without an origin (ApplyRemote skips them); what R

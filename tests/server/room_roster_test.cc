@@ -36,26 +36,11 @@ constexpr SessionId kBob2 = 9 << 8;   // bob resumed on a third node
 constexpr SessionId kCay = 11 << 8;   // this node's member that resumes elsewhere
 constexpr SessionId kCay2 = 12 << 8;  // ... as this session there
 
-JoinRequest Req(SessionId s, const std::string& user) {
-  JoinRequest r;
-  r.session = s;
-  r.user.set_user_id(user);
-  r.user.set_username(user);
-  r.user.set_is_member(true);
-  return r;
-}
-
 std::unique_ptr<Room> Make(Host* host, const ServerConfig* config) {
   proto::RoomSettings settings;
   settings.set_allow_chat(true);
   settings.set_max_users(3);
   return std::make_unique<Room>("jam", "Jam", proto::PUBLIC, settings, "", "", config, host);
-}
-
-std::vector<uint64_t> Sessions(const proto::RoomSnapshot& snap) {
-  std::vector<uint64_t> out;
-  for (const auto& u : snap.users()) out.push_back(u.session_id());
-  return out;
 }
 
 proto::RoomSnapshot SnapshotFor(Host& host, Room& room, SessionId s) {
@@ -69,14 +54,15 @@ TEST(RoomRosterTest, OtherNodesJoinsResumesAndLeavesKeepTheCountAndTheLists) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
   FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
   EXPECT_EQ(room->user_count(), 2u);
   EXPECT_EQ(room->Info().user_count(), 2);
-  EXPECT_EQ(Sessions(SnapshotFor(host, *room, kAnn)), (std::vector<uint64_t>{kAnn, kBob}));
+  EXPECT_EQ(SnapshotSessionIds(SnapshotFor(host, *room, kAnn)),
+            (std::vector<uint64_t>{kAnn, kBob}));
 
   // A joiner here gets both, and fills the room (capacity 3).
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
   ASSERT_FALSE(host.direct[kCay].empty());
   EXPECT_EQ(host.direct[kCay].back().room_joined_response().current_users_size(), 3);
   EXPECT_TRUE(room->full());
@@ -88,7 +74,8 @@ TEST(RoomRosterTest, OtherNodesJoinsResumesAndLeavesKeepTheCountAndTheLists) {
   resumed.mutable_member_connection()->set_user_id("bob");
   FromNode(*room, resumed, "nodeC");
   EXPECT_EQ(room->user_count(), 3u);
-  EXPECT_EQ(Sessions(SnapshotFor(host, *room, kAnn)), (std::vector<uint64_t>{kAnn, kCay, kBob2}));
+  EXPECT_EQ(SnapshotSessionIds(SnapshotFor(host, *room, kAnn)),
+            (std::vector<uint64_t>{kAnn, kCay, kBob2}));
 
   // Cay, of this node, resumes on node C while its old session is parked here: this
   // room lets the old session go quietly and counts cay there, once.
@@ -99,7 +86,8 @@ TEST(RoomRosterTest, OtherNodesJoinsResumesAndLeavesKeepTheCountAndTheLists) {
   FromNode(*room, taken, "nodeC");
   EXPECT_EQ(host.left, (std::vector<SessionId>{kCay}));
   EXPECT_FALSE(room->IsMember(kCay));
-  EXPECT_EQ(Sessions(SnapshotFor(host, *room, kAnn)), (std::vector<uint64_t>{kAnn, kBob2, kCay2}));
+  EXPECT_EQ(SnapshotSessionIds(SnapshotFor(host, *room, kAnn)),
+            (std::vector<uint64_t>{kAnn, kBob2, kCay2}));
 
   // Bob leaves over there.
   proto::ClientMessage gone;
@@ -114,7 +102,7 @@ TEST(RoomRosterTest, AnExpiredEntryOfAnotherNodeIsReleasedAndLeaves) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
   FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
   host.fanned.clear();
 
@@ -146,7 +134,7 @@ TEST(RoomRosterTest, ALeaveOfAMemberHereFromAnotherNodeAnnouncesItAgain) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
   host.fanned.clear();
   proto::ClientMessage wrong;
   wrong.mutable_user_left_room()->set_session_id(kAnn);
@@ -163,13 +151,14 @@ TEST(RoomRosterTest, AMemberOfADeadNodeResumingHereDropsItsOldEntry) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
   FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
-  room->AdoptResumed(Req(kBob2, "bob"), kBob, {});
+  room->AdoptResumed(MemberJoin(kBob2, "bob"), kBob, {});
   EXPECT_EQ(host.engine().removed_other,
             (std::vector<std::string>{"nodeB:" + std::to_string(kBob)}));
   EXPECT_EQ(room->user_count(), 2u);
-  EXPECT_EQ(Sessions(SnapshotFor(host, *room, kAnn)), (std::vector<uint64_t>{kAnn, kBob2}));
+  EXPECT_EQ(SnapshotSessionIds(SnapshotFor(host, *room, kAnn)),
+            (std::vector<uint64_t>{kAnn, kBob2}));
   // Its old entry, had it expired anyway, is no departure.
   host.fanned.clear();
   PresenceEntry old;
@@ -219,13 +208,13 @@ TEST(RoomRosterTest, WhatAnotherNodesMemberHoldsIsInTheSnapshotsHere) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
   FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
   // Program 40 (violin) on channel 0, then middle C held.
   FromNode(*room, Played(kBob, "bob", std::string{'\xc0', 40}, 1), "nodeB");
   FromNode(*room, Played(kBob, "bob", std::string{'\x90', 60, 90}, 2), "nodeB");
 
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
   ASSERT_FALSE(host.direct[kCay].empty());
   const auto& joined = host.direct[kCay].back().room_joined_response();
   ASSERT_EQ(joined.held_notes_size(), 1);
@@ -265,16 +254,16 @@ TEST(RoomRosterTest, AnObjectWhoseOnlyJoinIsRefusedIsGivenUp) {
   Host host;
   auto room = Make(&host, &config);
   FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
-  room->Join(Req(kCay, "cay"), /*password_ok=*/false);
+  room->Join(MemberJoin(kCay, "cay"), /*password_ok=*/false);
   ASSERT_FALSE(host.direct[kCay].empty());
   EXPECT_EQ(host.direct[kCay].back().error_message().code(), proto::WRONG_PASSWORD);
   EXPECT_EQ(host.emptied, (std::vector<std::string>{"jam"}));
 
   // With a member here, a refused join leaves the room as it is.
   host.emptied.clear();
-  room->Join(Req(kAnn, "ann"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
   ASSERT_TRUE(room->IsMember(kAnn));
-  room->Join(Req(kCay, "cay"), /*password_ok=*/false);
+  room->Join(MemberJoin(kCay, "cay"), /*password_ok=*/false);
   EXPECT_EQ(host.direct[kCay].back().error_message().code(), proto::WRONG_PASSWORD);
   EXPECT_TRUE(host.emptied.empty());
 }
@@ -307,8 +296,8 @@ TEST(RoomMusicNodesTest, ThePerformerListIsOneAcrossNodes) {
   settings.set_max_users(10);
   settings.set_play_mode(proto::PLAY_PERFORMERS_ONLY);
   Room room("jam", "Jam", proto::PUBLIC, settings, "", "ann", &config, &host);
-  room.Join(Req(kAnn, "ann"), true);
-  room.Join(Req(kCay, "cay"), true);
+  room.Join(MemberJoin(kAnn, "ann"), true);
+  room.Join(MemberJoin(kCay, "cay"), true);
   FromNode(room, JoinedElsewhere(kBob, "bob"), "nodeB");
   host.engine().states.clear();
 
@@ -392,8 +381,8 @@ TEST(RoomMusicNodesTest, ARoomOpeningHereTakesTheKeptPerformerList) {
   host.engine().others = {bob};
 
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
   ASSERT_TRUE(room->IsMember(kAnn));
   ASSERT_TRUE(room->IsMember(kCay));
   room->Midi(NoteOn(kCay));
@@ -407,7 +396,7 @@ TEST(RoomModerationNodesTest, ACommandNamingAnotherNodesMemberIsPublishedForItsN
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);  // the owner, here
+  room->Join(MemberJoin(kAnn, "ann"), true);  // the owner, here
   FromNode(*room, JoinedElsewhere(kBob, "bob"), "nodeB");
   host.fanned.clear();
 
@@ -445,8 +434,8 @@ TEST(RoomModerationNodesTest, AnotherNodesBanRemovesTheMemberHereAndRefusesItsRe
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);
-  room->Join(Req(kBob, "bob"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
+  room->Join(MemberJoin(kBob, "bob"), true);
   host.fanned.clear();
 
   FromNode(*room, RemoteNotice(proto::MOD_BAN, "bob", "ann"), "nodeA");
@@ -463,12 +452,12 @@ TEST(RoomModerationNodesTest, AnotherNodesBanRemovesTheMemberHereAndRefusesItsRe
   EXPECT_EQ(leaves[0].user_left_room().reason(), "banned");
 
   host.direct[kBob].clear();
-  room->Join(Req(kBob, "bob"), true);
+  room->Join(MemberJoin(kBob, "bob"), true);
   ASSERT_EQ(host.direct[kBob].size(), 1u);
   EXPECT_EQ(host.direct[kBob][0].error_message().code(), proto::BANNED);
 
   FromNode(*room, RemoteNotice(proto::MOD_UNBAN, "bob", "ann"), "nodeA");
-  room->Join(Req(kBob, "bob"), true);
+  room->Join(MemberJoin(kBob, "bob"), true);
   EXPECT_TRUE(room->IsMember(kBob));
 }
 
@@ -476,8 +465,8 @@ TEST(RoomModerationNodesTest, AnotherNodesMuteRefusesTheMembersChatHere) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config);
-  room->Join(Req(kAnn, "ann"), true);
-  room->Join(Req(kBob, "bob"), true);
+  room->Join(MemberJoin(kAnn, "ann"), true);
+  room->Join(MemberJoin(kBob, "bob"), true);
 
   proto::ClientMessage mute = RemoteNotice(proto::MOD_MUTE, "bob", "ann");
   mute.mutable_moderation_notice()->set_until_unix_ms(host.UnixMs() + 60'000);
@@ -506,12 +495,12 @@ TEST(RoomModerationNodesTest, BansKeptWithTheStreamAreReadBeforeTheFirstJoin) {
   auto room = Make(&host, &config);
 
   // Bob's join waits for the read, then is refused; cay's old ban is over.
-  room->Join(Req(kBob, "bob"), true);
+  room->Join(MemberJoin(kBob, "bob"), true);
   EXPECT_TRUE(host.direct[kBob].empty());
   host.engine().AnswerPenalties();
   ASSERT_EQ(host.direct[kBob].size(), 1u);
   EXPECT_EQ(host.direct[kBob][0].error_message().code(), proto::BANNED);
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
   EXPECT_TRUE(room->IsMember(kCay));
 }
 

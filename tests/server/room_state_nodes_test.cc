@@ -43,16 +43,6 @@ constexpr SessionId kCay = 11 << 8;
 constexpr SessionId kZed = 13 << 8;  // another node's member
 constexpr SessionId kDan = 17 << 8;
 
-JoinRequest Req(SessionId s, const std::string& user, bool opened = false) {
-  JoinRequest r;
-  r.session = s;
-  r.user.set_user_id(user);
-  r.user.set_username(user);
-  r.user.set_is_member(true);
-  r.opened_room = opened;
-  return r;
-}
-
 // The room as a create by `owner` on this node makes it.
 std::unique_ptr<Room> Make(Host* host, const ServerConfig* config, const std::string& owner) {
   proto::RoomSettings settings;
@@ -131,7 +121,7 @@ TEST(RoomStateNodesTest, ARoomOpeningWhileItLivesElsewhereTakesTheKeptState) {
   auto room = Make(&host, &config, "ann");  // ann created it here
 
   // Her create waits for the read; then the room is zed's, as kept.
-  room->Join(Req(kAnn, "ann", /*opened=*/true), true);
+  room->Join(MemberJoin(kAnn, "ann", /*opened=*/true), true);
   EXPECT_TRUE(host.direct[kAnn].empty());
   host.engine().AnswerState();
   EXPECT_EQ(room->owner_id(), "zed");
@@ -148,9 +138,9 @@ TEST(RoomStateNodesTest, ARoomOpeningWhileItLivesElsewhereTakesTheKeptState) {
   EXPECT_TRUE(host.engine().states.empty());
 
   // A join as the host makes it then (the password checked): mo is a moderator here.
-  room->Join(Req(kBob, "mo"), true);
+  room->Join(MemberJoin(kBob, "mo"), true);
   ASSERT_TRUE(room->IsMember(kBob));
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
   ASSERT_TRUE(room->IsMember(kCay));
   room->Command(kBob, Cmd("/kick cay"), "k");
   EXPECT_FALSE(room->IsMember(kCay)) << "mo is no moderator here";
@@ -163,7 +153,7 @@ TEST(RoomStateNodesTest, AStaleKeptStateGivesWayToTheFirstJoinHere) {
   host.engine().hold_state = true;
   auto room = Make(&host, &config, "ann");
 
-  room->Join(Req(kAnn, "ann", /*opened=*/true), true);
+  room->Join(MemberJoin(kAnn, "ann", /*opened=*/true), true);
   host.engine().hold_state = true;
   host.engine().AnswerState();
   ASSERT_TRUE(room->IsMember(kAnn));
@@ -196,7 +186,7 @@ TEST(RoomStateNodesTest, ACreatorThatAnotherNodesCameBeforeTakesThatOne) {
   Host host;
   auto room = Make(&host, &config, "ann");  // nothing kept yet
   const int reads = host.engine().state_reads;
-  room->Join(Req(kAnn, "ann", /*opened=*/true), true);
+  room->Join(MemberJoin(kAnn, "ann", /*opened=*/true), true);
   ASSERT_TRUE(room->IsMember(kAnn));
   ASSERT_EQ(host.engine().states.size(), 1u);
   EXPECT_EQ(host.engine().states[0].kind, RoomStateChange::Kind::kOpen);
@@ -221,7 +211,7 @@ TEST(RoomStateNodesTest, TheReadAfterTheFirstJoinTakesTheWinnersStateAndSaysSo) 
   host.engine().hold_state = true;
   host.engine().AnswerState();  // the opening read: nothing kept
   host.engine().hold_state = true;
-  room->Join(Req(kAnn, "ann", /*opened=*/true), true);
+  room->Join(MemberJoin(kAnn, "ann", /*opened=*/true), true);
   ASSERT_TRUE(room->IsMember(kAnn));
   host.fanned.clear();
   host.engine().state = Kept(1);
@@ -234,9 +224,9 @@ TEST(RoomStateNodesTest, AnotherNodesModeratorAndOwnerNoticesApplyHere) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config, "ann");
-  room->Join(Req(kAnn, "ann", true), true);
-  room->Join(Req(kBob, "bob"), true);
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kAnn, "ann", true), true);
+  room->Join(MemberJoin(kBob, "bob"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
 
   FromNode(*room, RemoteNotice(proto::MOD_APPOINT_MODERATOR, "bob", "zed"));
   room->Command(kBob, Cmd("/kick cay"), "k");
@@ -252,7 +242,7 @@ TEST(RoomStateNodesTest, AnotherNodesModeratorAndOwnerNoticesApplyHere) {
   EXPECT_EQ(LastError(host, kAnn), proto::PERMISSION_DENIED);
 
   FromNode(*room, RemoteNotice(proto::MOD_REMOVE_MODERATOR, "ann", "zed"));
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
   host.direct[kAnn].clear();
   room->Command(kAnn, Cmd("/kick cay"), "k2");
   EXPECT_EQ(LastError(host, kAnn), proto::PERMISSION_DENIED);
@@ -263,8 +253,8 @@ TEST(RoomStateNodesTest, AnotherNodesRoomUpdatedIsReadBackBeforeTheNextJoin) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config, "ann");
-  room->Join(Req(kAnn, "ann", true), true);
-  room->Join(Req(kBob, "bob"), true);
+  room->Join(MemberJoin(kAnn, "ann", true), true);
+  room->Join(MemberJoin(kBob, "bob"), true);
 
   // Another node made the room private, for two, with a password.
   host.engine().state = Kept(7, 2);
@@ -272,7 +262,7 @@ TEST(RoomStateNodesTest, AnotherNodesRoomUpdatedIsReadBackBeforeTheNextJoin) {
   proto::ClientMessage updated;
   updated.mutable_room_updated()->mutable_room_info()->set_room_id("jam");
   FromNode(*room, updated);
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
   EXPECT_TRUE(host.direct[kCay].empty()) << "the join did not wait for the read";
   host.engine().AnswerState();
   EXPECT_EQ(LastError(host, kCay), proto::ROOM_FULL);
@@ -284,7 +274,7 @@ TEST(RoomStateNodesTest, AJoinCheckedAgainstAReplacedPasswordIsCheckedAgain) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config, "ann");
-  room->Join(Req(kAnn, "ann", true), true);
+  room->Join(MemberJoin(kAnn, "ann", true), true);
 
   // Another node set a password; cay's join was let through by her shard against none.
   host.engine().state = Kept(7);
@@ -292,7 +282,7 @@ TEST(RoomStateNodesTest, AJoinCheckedAgainstAReplacedPasswordIsCheckedAgain) {
   proto::ClientMessage updated;
   updated.mutable_room_updated()->mutable_room_info()->set_room_id("jam");
   FromNode(*room, updated);
-  JoinRequest cay = Req(kCay, "cay");
+  JoinRequest cay = MemberJoin(kCay, "cay");
   cay.checked_hash = "";
   room->Join(cay, /*password_ok=*/true);
   host.engine().AnswerState();
@@ -300,7 +290,7 @@ TEST(RoomStateNodesTest, AJoinCheckedAgainstAReplacedPasswordIsCheckedAgain) {
   ASSERT_EQ(host.rejoined.size(), 1u) << "the join was not checked again";
   EXPECT_EQ(host.rejoined[0].session, kCay);
   // One checked against the password the room has now goes on.
-  JoinRequest bob = Req(kBob, "bob");
+  JoinRequest bob = MemberJoin(kBob, "bob");
   bob.checked_hash = "hash-of-zeds-password";
   room->Join(bob, true);
   EXPECT_TRUE(room->IsMember(kBob));
@@ -310,8 +300,8 @@ TEST(RoomStateNodesTest, ChangesHereAreHandedOnWithTheirEvent) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config, "ann");
-  room->Join(Req(kAnn, "ann", true), true);
-  room->Join(Req(kBob, "bob"), true);
+  room->Join(MemberJoin(kAnn, "ann", true), true);
+  room->Join(MemberJoin(kBob, "bob"), true);
   host.engine().states.clear();
 
   proto::UpdateRoomCommand update;
@@ -345,7 +335,7 @@ TEST(RoomStateNodesTest, AfterAResyncTheKeptStateIsReadAgainAndShown) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config, "ann");
-  room->Join(Req(kAnn, "ann", true), true);
+  room->Join(MemberJoin(kAnn, "ann", true), true);
   // Zed took the room over on another node while this one missed the events.
   host.engine().state = Kept(9);
   host.engine().others = {Elsewhere()};
@@ -360,7 +350,7 @@ TEST(RoomStateNodesTest, AfterAResyncMissedBansLiftsAndLeavesAreRepaired) {
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config, "ann");
-  room->Join(Req(kAnn, "ann", true), true);
+  room->Join(MemberJoin(kAnn, "ann", true), true);
   // Bob is on another node; cay was banned there (both seen).
   proto::ClientMessage joined;
   auto* u = joined.mutable_user_joined_room()->mutable_user_info();
@@ -379,11 +369,11 @@ TEST(RoomStateNodesTest, AfterAResyncMissedBansLiftsAndLeavesAreRepaired) {
   host.engine().hold_penalties = true;
   room->OnResync("jam", {}, "events missed");
   // Joins wait for the reads.
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
   EXPECT_TRUE(host.direct[kCay].empty());
   host.engine().AnswerPenalties();
   EXPECT_TRUE(room->IsMember(kCay)) << "the missed unban was not repaired";
-  room->Join(Req(kDan, "dan"), true);
+  room->Join(MemberJoin(kDan, "dan"), true);
   EXPECT_EQ(LastError(host, kDan), proto::BANNED);
   // The roster: bob gone, zed there (ann, cay and zed).
   EXPECT_EQ(room->user_count(), 3u);
@@ -393,7 +383,7 @@ TEST(RoomStateNodesTest, AfterAResyncMissedBansLiftsAndLeavesAreRepaired) {
   host.engine().others.clear();
   host.engine().hold_penalties = false;
   room->OnResync("jam", {}, "epoch changed");
-  room->Join(Req(kDan + 1, "dan"), true);
+  room->Join(MemberJoin(kDan + 1, "dan"), true);
   EXPECT_EQ(LastError(host, kDan + 1), proto::BANNED);
   EXPECT_EQ(room->user_count(), 3u);
 }
@@ -423,7 +413,7 @@ TEST(RoomStateNodesTest, AnOwnerLeavingWithNobodyHereHandsTheRoomToAnotherNodesM
   ServerConfig config;
   Host host;  // node A
   auto room = Make(&host, &config, "ann");
-  room->Join(Req(kAnn, "ann", true), true);
+  room->Join(MemberJoin(kAnn, "ann", true), true);
   // Node B's members, in the order they joined: a guest, cay, then bob (a lower session id).
   JoinedFrom(*room, kZed, "guest:zed", /*guest=*/true);
   JoinedFrom(*room, kCay, "cay");
@@ -453,8 +443,8 @@ TEST(RoomStateNodesTest, AnOwnerLeavingWithNobodyHereHandsTheRoomToAnotherNodesM
   // state kept with them names cay. Cay changes settings there; bob may not.
   Host host_b;
   auto b = Make(&host_b, &config, "ann");
-  b->Join(Req(kCay, "cay"), true);
-  b->Join(Req(kBob, "bob"), true);
+  b->Join(MemberJoin(kCay, "cay"), true);
+  b->Join(MemberJoin(kBob, "bob"), true);
   JoinedFrom(*b, kAnn, "ann");
   proto::RoomInfo info;
   info.set_room_name("Jam");
@@ -485,8 +475,8 @@ TEST(RoomStateNodesTest, AHandOnRefusedBecauseTheOwnerChangedFirstTakesTheKeptOw
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config, "ann");
-  room->Join(Req(kAnn, "ann", true), true);
-  room->Join(Req(kBob, "bob"), true);
+  room->Join(MemberJoin(kAnn, "ann", true), true);
+  room->Join(MemberJoin(kBob, "bob"), true);
   // Zed took the room over on another node; that notice has not reached this node when
   // ann leaves, so this node hands the room to bob, and the script refuses it.
   host.engine().state = Kept(8);
@@ -514,8 +504,8 @@ TEST(RoomStateNodesTest, AnOwnerWhoseNodeDiedIsSucceededByTheNodeThatFindsItGone
   Host host;
   auto room = Make(&host, &config, "zed");  // the room is zed's, who is on another node
   JoinedFrom(*room, kZed, "zed");
-  room->Join(Req(kBob, "bob"), true);
-  room->Join(Req(kCay, "cay"), true);
+  room->Join(MemberJoin(kBob, "bob"), true);
+  room->Join(MemberJoin(kCay, "cay"), true);
   host.engine().states.clear();
   // This node's presence read is the one that found zed's entry expired.
   PresenceEntry gone = Elsewhere();
@@ -532,8 +522,8 @@ TEST(RoomStateNodesTest, AnOwnersSettingsChangeRefusedForAnOwnerNoLongerKeptIsAn
   ServerConfig config;
   Host host;
   auto room = Make(&host, &config, "ann");
-  room->Join(Req(kAnn, "ann", true), true);
-  room->Join(Req(kBob, "bob"), true);
+  room->Join(MemberJoin(kAnn, "ann", true), true);
+  room->Join(MemberJoin(kBob, "bob"), true);
   // Zed took the room over on another node; this node has not heard yet when ann
   // changes the limit, so the script refuses her change and its RoomUpdated.
   host.engine().state = Kept(8);

@@ -8,7 +8,8 @@
 // to (refuse_checked), it refuses a change with a precondition and its event, as the
 // publish script does when another change came first, and it can hold such a change
 // until the test answers it (hold_checked). Also another node's events as its engine
-// delivers them (FromNode, JoinedElsewhere, RemoteNotice). Test code only; the test's
+// delivers them (FromNode, JoinedElsewhere, RemoteNotice), and a member's join request and
+// a snapshot's sessions (MemberJoin, SnapshotSessionIds). Test code only; the test's
 // thread. Header only.
 #ifndef TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 #define TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
@@ -168,6 +169,25 @@ inline proto::ClientMessage RemoteNotice(proto::ModerationAction action, const s
   n->set_target_user_id(target);
   n->set_actor_user_id(actor);
   return m;
+}
+
+// A registered member's join as session `s` (`opened`: the join of the create that
+// opened the room).
+inline JoinRequest MemberJoin(SessionId s, const std::string& user, bool opened = false) {
+  JoinRequest r;
+  r.session = s;
+  r.user.set_user_id(user);
+  r.user.set_username(user);
+  r.user.set_is_member(true);
+  r.opened_room = opened;
+  return r;
+}
+
+// The sessions a snapshot lists, in its order.
+inline std::vector<uint64_t> SnapshotSessionIds(const proto::RoomSnapshot& snap) {
+  std::vector<uint64_t> out;
+  for (const auto& u : snap.users()) out.push_back(u.session_id());
+  return out;
 }
 
 // Hands `msg` to `room` as another node's event (its engine `origin`), as the Redis
