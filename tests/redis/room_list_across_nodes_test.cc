@@ -23,8 +23,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-using RoomListAcrossNodesTest = NodesTest;
-
 constexpr auto kLong = 30s;  // a bound never reached when green
 
 // One subscriber's copy of the live list: the full list, then every delta applied.
@@ -97,17 +95,26 @@ int TimesListed(client::Client& c, const std::string& id, const std::string& rid
   return n;
 }
 
+class RoomListAcrossNodesTest : public NodesTest {
+ protected:
+  // A subscriber on node B (its copy in `list`), then ann on node A in room `room`.
+  void WatchFromBAndJoinOnA(std::unique_ptr<client::Client>* watcher, ListCopy* list,
+                            std::unique_ptr<client::Client>* ann, const std::string& room) {
+    *watcher = Connect(node_b_->port(), "watcher");
+    ASSERT_TRUE(*watcher);
+    ASSERT_TRUE(Subscribe(**watcher, *list));
+    *ann = Connect(node_a_->port(), "ann");
+    ASSERT_TRUE(*ann);
+    ASSERT_TRUE(JoinRoom(**ann, room));
+  }
+};
+
 TEST_F(RoomListAcrossNodesTest, ARoomOfTheOtherNodeIsListedCountedAndRemovedLive) {
   ASSERT_NO_FATAL_FAILURE(StartNodes());
-  auto watcher = Connect(node_b_->port(), "watcher");
-  ASSERT_TRUE(watcher);
-  ListCopy list;
-  ASSERT_TRUE(Subscribe(*watcher, list));
-
   // Ann opens the room on A; nobody is in it on B, so B has no object of it.
-  auto ann = Connect(node_a_->port(), "ann");
-  ASSERT_TRUE(ann);
-  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  std::unique_ptr<client::Client> watcher, ann;
+  ListCopy list;
+  ASSERT_NO_FATAL_FAILURE(WatchFromBAndJoinOnA(&watcher, &list, &ann, "Jam"));
   EXPECT_TRUE(Until(*watcher, list, [](const ListCopy& l) { return l.CountOf("jam") == 1; }))
       << "B's subscriber never saw A's room";
   // B's one-shot list and GetRoomInfo know it too (B has no object of it).
@@ -176,13 +183,9 @@ TEST_F(RoomListAcrossNodesTest, ARoomOfTheOtherNodeIsListedCountedAndRemovedLive
 TEST_F(RoomListAcrossNodesTest, AKilledNodesRoomsLeaveTheOtherNodesListWithinTheTtl) {
   // A short presence TTL: a dead node's keys expire within about 2 s.
   ASSERT_NO_FATAL_FAILURE(StartNodes({"--redis_presence_ttl_ms", "1500"}));
-  auto watcher = Connect(node_b_->port(), "watcher");
-  ASSERT_TRUE(watcher);
+  std::unique_ptr<client::Client> watcher, ann;
   ListCopy list;
-  ASSERT_TRUE(Subscribe(*watcher, list));
-  auto ann = Connect(node_a_->port(), "ann");
-  ASSERT_TRUE(ann);
-  ASSERT_TRUE(JoinRoom(*ann, "Solo"));
+  ASSERT_NO_FATAL_FAILURE(WatchFromBAndJoinOnA(&watcher, &list, &ann, "Solo"));
   auto bob = Connect(node_b_->port(), "bob");
   ASSERT_TRUE(bob);
   ASSERT_TRUE(JoinRoom(*bob, "Shared"));
@@ -208,13 +211,9 @@ TEST_F(RoomListAcrossNodesTest, AKilledNodesRoomsLeaveTheOtherNodesListWithinThe
 TEST_F(RoomListAcrossNodesTest, ACleanlyStoppedNodesRoomsGoAtOnce) {
   // A TTL far above the wait: only the farewell can take A's room off B's list.
   ASSERT_NO_FATAL_FAILURE(StartNodes({"--redis_presence_ttl_ms", "120000"}));
-  auto watcher = Connect(node_b_->port(), "watcher");
-  ASSERT_TRUE(watcher);
+  std::unique_ptr<client::Client> watcher, ann;
   ListCopy list;
-  ASSERT_TRUE(Subscribe(*watcher, list));
-  auto ann = Connect(node_a_->port(), "ann");
-  ASSERT_TRUE(ann);
-  ASSERT_TRUE(JoinRoom(*ann, "Solo"));
+  ASSERT_NO_FATAL_FAILURE(WatchFromBAndJoinOnA(&watcher, &list, &ann, "Solo"));
   ASSERT_TRUE(Until(*watcher, list, [](const ListCopy& l) { return l.CountOf("solo") == 1; }));
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_TRUE(Until(
