@@ -1,13 +1,8 @@
 // Social across nodes (server/social_nodes.cc) with two Social actors joined by a fake
-// node bus that hands each published message to both (the sender's own echo included,
-// as Redis does), each over its own real SQLite store. Covers what the two-node test
-// (redis.NodeBusTest) does not reach deterministically: blocks across nodes, a relayed
-// message whose node dies before answering, the bus down, malformed bytes, bans.
-#include <stdlib.h>
-
-#include <deque>
-#include <filesystem>
-#include <map>
+// node bus (social_nodes_fixture.h), each over its own real SQLite store. Covers what the
+// two-node test (redis.NodeBusTest) does not reach deterministically: blocks across
+// nodes, a relayed message whose node dies before answering, the bus down, malformed
+// bytes, other nodes' rooms, farewells. Server bans: social_bans_nodes_test.cc.
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -15,182 +10,13 @@
 
 #include <gtest/gtest.h>
 
-#include "server/ban_sync.h"
 #include "server/envelope.h"
-#include "server/node_bus.h"
-#include "server/social.h"
-#include "server/store/store.h"
+#include "tests/server/social_nodes_fixture.h"
 
 namespace tutti::server {
 namespace {
 
-class Host : public SocialHost {
- public:
-  Host() {
-    char tmpl[] = "/tmp/tutti-social-nodes-XXXXXX";
-    dir = mkdtemp(tmpl);
-    auto opened = store::Store::Open(dir + "/t.db");
-    EXPECT_TRUE(opened.ok()) << opened.status();
-    db = std::move(*opened);
-  }
-  ~Host() override {
-    db.reset();
-    std::filesystem::remove_all(dir);
-  }
-  int64_t NowUs() override { return now_us; }
-  int64_t UnixMs() override { return unix_ms; }
-  void SendToSession(SessionId s, const Frame& f) override {
-    proto::ClientMessage m;
-    EXPECT_TRUE(m.ParseFromString(f->payload()));
-    got[s].push_back(std::move(m));
-  }
-  bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override {
-    work(*db);
-    then();
-    return true;
-  }
-  void ApplyProfile(SessionId, const proto::AvatarData&) override {}
-  void ApplyRemoteBans(std::vector<BanChange> changes) override {
-    for (BanChange& c : changes) bans.push_back(std::move(c));
-  }
-  // The last message session `s` got (an empty one when none).
-  proto::ClientMessage Last(SessionId s) {
-    return got[s].empty() ? proto::ClientMessage() : got[s].back();
-  }
-
-  std::string dir;
-  std::unique_ptr<store::Store> db;
-  int64_t now_us = 1'000'000;
-  int64_t unix_ms = 1'700'000'000'000;
-  std::map<SessionId, std::vector<proto::ClientMessage>> got;
-  std::vector<std::pair<moderation::ServerBan, bool>> bans;
-};
-
-// The deployment's ban hash (target -> record), shared by the fake buses.
-using BanHash = std::map<std::string, std::string>;
-
-class FakeBus : public NodeBus {
- public:
-  FakeBus(std::string id, BanHash* hash) : id_(std::move(id)), hash_(hash) {}
-  const std::string& node_id() const override { return id_; }
-  void Start(Handlers h) override { handlers = std::move(h); }
-  bool up() const override { return is_up; }
-  bool Publish(const std::string& bytes) override {
-    if (!is_up) return false;
-    outbox.push_back(bytes);
-    return true;
-  }
-  void SetUser(const std::string& id, const std::string& record) override { users[id] = record; }
-  void RemoveUser(const std::string& id) override { users.erase(id); }
-  void SetRoom(const std::string& id, const std::string& record) override { rooms[id] = record; }
-  void RemoveRoom(const std::string& id) override { rooms.erase(id); }
-  // Written (and published) now when up, unless the hash keeps a change of the target at
-  // least as new (RedisNodeBus's script does the same); else the latest per target waits
-  // for Reconnect.
-  void ShareBan(const std::string& target, const std::string& record, int64_t changed, int64_t,
-                const std::string& message) override {
-    if (!is_up) {
-      waiting[target] = {record, message, changed};
-      return;
-    }
-    auto at = times.find(target);
-    if (at != times.end() && at->second >= changed) return;
-    times[target] = changed;
-    (*hash_)[target] = record;
-    outbox.push_back(message);
-  }
-  int presence_ttl_ms() const override { return kTtlMs; }
-  void Leave() override { left = true; }
-  // The bus comes up again: what waited goes out, then the node reads the hash.
-  void Reconnect() {
-    is_up = true;
-    for (const auto& [target, w] : waiting) ShareBan(target, w.record, w.changed, 0, w.message);
-    waiting.clear();
-    std::vector<std::string> records;
-    for (const auto& [target, record] : *hash_) records.push_back(record);
-    handlers.bans(records);
-  }
-
-  Handlers handlers;
-  struct Waiting {
-    std::string record, message;
-    int64_t changed = 0;
-  };
-  std::map<std::string, Waiting> waiting;
-  std::map<std::string, int64_t> times;  // per target: when the kept change was made
-  std::deque<std::string> outbox;
-  std::map<std::string, std::string> users;
-  std::map<std::string, std::string> rooms;
-  bool is_up = true;
-  bool left = false;
-  static constexpr int kTtlMs = 15000;
-
- private:
-  std::string id_;
-  BanHash* hash_;
-};
-
-proto::UserInfo User(const std::string& name) {
-  proto::UserInfo u;
-  u.set_user_id("u-" + name);
-  u.set_username(name);
-  return u;
-}
-
-proto::PrivateMessage Pm(const std::string& to, const std::string& text) {
-  proto::PrivateMessage pm;
-  pm.set_to_user_id(to);
-  pm.set_message(text);
-  return pm;
-}
-
-constexpr SessionId kAnn = 11;
-constexpr SessionId kBob = 22;
-
-class SocialNodesTest : public ::testing::Test {
- protected:
-  SocialNodesTest() : a_(&host_a_), b_(&host_b_) {
-    a_.AttachBus(&bus_a_);
-    b_.AttachBus(&bus_b_);
-  }
-
-  // Hands every published message to both nodes until nothing is left (bounded).
-  void Pump() {
-    for (int i = 0; i < 1000 && (!bus_a_.outbox.empty() || !bus_b_.outbox.empty()); ++i) {
-      for (FakeBus* from : {&bus_a_, &bus_b_}) {
-        if (from->outbox.empty()) continue;
-        const std::string bytes = from->outbox.front();
-        from->outbox.pop_front();
-        if (bus_a_.is_up) bus_a_.handlers.message(bytes);
-        if (bus_b_.is_up) bus_b_.handlers.message(bytes);
-      }
-    }
-  }
-  // A refresh on node `to`: the live nodes and their users, as the script returns them.
-  static void View(FakeBus& to, const std::vector<FakeBus*>& live) {
-    std::vector<std::string> nodes;
-    std::vector<std::pair<std::string, std::string>> users, rooms;
-    for (FakeBus* n : live) {
-      nodes.push_back(n->node_id());
-      if (n == &to) continue;
-      for (const auto& [id, record] : n->users) users.emplace_back(n->node_id(), record);
-      for (const auto& [id, record] : n->rooms) rooms.emplace_back(n->node_id(), record);
-    }
-    to.handlers.view(nodes, users, rooms);
-  }
-  void BothOnline() {
-    a_.SessionOnline(kAnn, User("ann"));
-    b_.SessionOnline(kBob, User("bob"));
-    Pump();
-    ASSERT_EQ(a_.remote_users(), 1u);
-    ASSERT_EQ(b_.remote_users(), 1u);
-  }
-
-  Host host_a_, host_b_;
-  BanHash ban_hash_;
-  FakeBus bus_a_{"node-a", &ban_hash_}, bus_b_{"node-b", &ban_hash_};
-  Social a_, b_;
-};
+using namespace social_nodes_testing;
 
 TEST_F(SocialNodesTest, PrivateMessageIsDeliveredThereAndConfirmedHere) {
   BothOnline();
@@ -257,27 +83,6 @@ TEST_F(SocialNodesTest, BusDownRefusesWithATypedError) {
   EXPECT_EQ(host_a_.Last(kAnn).request_id(), "r1");
 }
 
-TEST_F(SocialNodesTest, BansGoToTheOtherNodesHostOnly) {
-  moderation::ServerBan ban;
-  ban.target = "u-mallory";
-  ban.reason = "spam";
-  ban.actor = "u-admin";
-  ban.until_unix_ms = 1'800'000'000'000;
-  a_.PublishServerBan(ban, /*add=*/true);
-  Pump();
-  EXPECT_TRUE(host_a_.bans.empty()) << "its own message comes back and is ignored";
-  ASSERT_EQ(host_b_.bans.size(), 1u);
-  EXPECT_EQ(host_b_.bans[0].first.target, "u-mallory");
-  EXPECT_EQ(host_b_.bans[0].first.until_unix_ms, 1'800'000'000'000);
-  EXPECT_TRUE(host_b_.bans[0].second);
-  // A target that is not in canonical form is not applied.
-  ban.target = "192.0.2.1/24";
-  a_.PublishServerBan(ban, /*add=*/true);
-  Pump();
-  EXPECT_EQ(host_b_.bans.size(), 1u);
-  EXPECT_EQ(b_.bus_malformed(), 1u);
-}
-
 TEST_F(SocialNodesTest, MalformedBytesAreCountedAndDropped) {
   BothOnline();
   bus_b_.handlers.message("not a protobuf \xff\xff");
@@ -326,117 +131,6 @@ TEST_F(SocialNodesTest, FriendEventsReachTheOtherNodeAndOfflineIsToldOnce) {
   EXPECT_EQ(status(proto::OFFLINE), 1);
   View(bus_a_, {&bus_a_});
   EXPECT_EQ(status(proto::OFFLINE), 1);
-}
-
-TEST_F(SocialNodesTest, BanMadeWhileANodeIsAwayReachesItWhenItsBusComesBack) {
-  moderation::ServerBan ban;
-  ban.target = "u-mallory";
-  ban.reason = "spam";
-  ban.actor = "u-admin";
-  ban.created_unix_ms = 1'700'000'000'000;
-  bus_b_.is_up = false;  // B is down or cut off: it hears nothing
-  a_.PublishServerBan(ban, /*add=*/true);
-  ban.target = "u-eve";
-  a_.PublishServerBan(ban, /*add=*/true);
-  host_a_.unix_ms += 60'000;
-  a_.PublishServerBan(ban, /*add=*/false);  // eve's ban is lifted a minute later
-  Pump();
-  EXPECT_TRUE(host_b_.bans.empty());
-  bus_b_.Reconnect();
-  ASSERT_EQ(host_b_.bans.size(), 2u);
-  std::map<std::string, BanChange> got;
-  for (const BanChange& c : host_b_.bans) got[c.first.target] = c;
-  EXPECT_TRUE(got["u-mallory"].second);
-  EXPECT_EQ(got["u-mallory"].first.reason, "spam");
-  EXPECT_FALSE(got["u-eve"].second);
-  // The lift is dated when it happened (the host's clock), after the ban it lifts.
-  EXPECT_EQ(got["u-eve"].first.created_unix_ms, ban.created_unix_ms + 60'000);
-  EXPECT_TRUE(host_a_.bans.empty());
-}
-
-TEST_F(SocialNodesTest, BanMadeWhileThisNodeIsCutOffGoesOutWhenItIsBack) {
-  moderation::ServerBan ban;
-  ban.target = "u-mallory";
-  ban.actor = "u-admin";
-  bus_a_.is_up = false;
-  a_.PublishServerBan(ban, /*add=*/true);
-  Pump();
-  EXPECT_TRUE(host_b_.bans.empty());
-  EXPECT_TRUE(ban_hash_.empty());
-  bus_a_.Reconnect();
-  Pump();
-  ASSERT_EQ(host_b_.bans.size(), 1u);
-  EXPECT_EQ(host_b_.bans[0].first.target, "u-mallory");
-  EXPECT_EQ(ban_hash_.size(), 1u);
-}
-
-TEST_F(SocialNodesTest, MalformedBanRecordsAreCountedAndSkipped) {
-  moderation::ServerBan ban;
-  ban.target = "u-mallory";
-  ban.actor = "u-admin";
-  a_.PublishServerBan(ban, /*add=*/true);
-  Pump();
-  host_b_.bans.clear();
-  ban_hash_["junk"] = "\xff\xff";
-  ban_hash_["empty"] = "";
-  bus_b_.Reconnect();
-  EXPECT_EQ(host_b_.bans.size(), 1u);
-  EXPECT_EQ(b_.bus_malformed(), 2u);
-}
-
-TEST_F(SocialNodesTest, SyncKeepsTheLatestChangeOfATarget) {
-  store::Store& st = *host_a_.db;
-  const int64_t now = 1'700'000'000'000;
-  moderation::ServerBan local;
-  local.target = "u-mallory";
-  local.reason = "newer";
-  local.created_unix_ms = now - 1000;
-  ASSERT_TRUE(st.AddServerBan(local).ok());
-  moderation::ServerBan old = local;
-  old.reason = "older";
-  old.created_unix_ms = now - 5000;
-  moderation::ServerBan expired;
-  expired.target = "u-gone";
-  expired.created_unix_ms = now - 9000;
-  expired.until_unix_ms = now - 1;
-  moderation::ServerBan fresh;
-  fresh.target = "192.0.2.0/24";
-  fresh.created_unix_ms = now - 10;
-  // An older ban and an older lift of mallory change nothing; an expired ban is not
-  // stored; a new one is.
-  BanSyncResult r =
-      SyncServerBans(st, {{old, true}, {old, false}, {expired, true}, {fresh, true}}, now);
-  ASSERT_TRUE(r.status.ok()) << r.status;
-  ASSERT_EQ(r.applied.size(), 1u);
-  EXPECT_EQ(r.applied[0].first.target, "192.0.2.0/24");
-  // The same again: nothing to do.
-  EXPECT_TRUE(SyncServerBans(st, {{fresh, true}}, now).applied.empty());
-  // A lift newer than mallory's ban lifts it.
-  moderation::ServerBan lift;
-  lift.target = "u-mallory";
-  lift.created_unix_ms = now;
-  r = SyncServerBans(st, {{lift, false}}, now);
-  ASSERT_EQ(r.applied.size(), 1u);
-  auto listed = st.ListServerBans(now);
-  ASSERT_TRUE(listed.ok());
-  ASSERT_EQ(listed->size(), 1u);
-  EXPECT_EQ((*listed)[0].target, "192.0.2.0/24");
-  // A newer ban of the address that is over already replaced the permanent one: to this
-  // node it is a lift. An older one that is over changes nothing.
-  moderation::ServerBan shortened = fresh;
-  shortened.created_unix_ms = now - 5;
-  shortened.until_unix_ms = now - 1;
-  moderation::ServerBan stale = fresh;
-  stale.created_unix_ms = now - 20;
-  stale.until_unix_ms = now - 1;
-  EXPECT_TRUE(SyncServerBans(st, {{stale, true}}, now).applied.empty());
-  r = SyncServerBans(st, {{shortened, true}}, now);
-  ASSERT_TRUE(r.status.ok()) << r.status;
-  ASSERT_EQ(r.applied.size(), 1u);
-  EXPECT_FALSE(r.applied[0].second);
-  listed = st.ListServerBans(now);
-  ASSERT_TRUE(listed.ok());
-  EXPECT_TRUE(listed->empty());
 }
 
 // What Social hands the room list (NodeRooms) of the bus: reports, views, goodbyes.
