@@ -10,18 +10,10 @@
 
 #include "server/room_list.h"
 #include "server/server_command_params.h"
+#include "tests/server/listed_room.h"
 
 namespace tutti::server {
 namespace {
-
-proto::RoomInfo Room(const std::string& id, int users, proto::RoomType type = proto::PUBLIC) {
-  proto::RoomInfo r;
-  r.set_room_id(id);
-  r.set_room_name(id);
-  r.set_room_type(type);
-  r.set_user_count(users);
-  return r;
-}
 
 std::vector<std::string> Ids(const proto::RoomListDelta& d) {
   std::vector<std::string> ids;
@@ -31,8 +23,8 @@ std::vector<std::string> Ids(const proto::RoomListDelta& d) {
 
 TEST(RoomDirectory, ManyChangesToOneRoomBecomeOneUpsertWithTheLatestValues) {
   RoomDirectory dir(100);
-  for (int users = 1; users <= 10; ++users) dir.Apply(Room("jazz", users));
-  proto::RoomInfo topic = Room("jazz", 10);
+  for (int users = 1; users <= 10; ++users) dir.Apply(ListedRoom("jazz", users));
+  proto::RoomInfo topic = ListedRoom("jazz", 10);
   topic.set_topic("Bach");
   dir.Apply(topic);
   auto d = dir.TakeDelta();
@@ -50,26 +42,26 @@ TEST(RoomDirectory, ManyChangesToOneRoomBecomeOneUpsertWithTheLatestValues) {
 
 TEST(RoomDirectory, ARoomThatComesAndGoesBetweenTwoDeltasIsNeverSent) {
   RoomDirectory dir(100);
-  dir.Apply(Room("a", 1));
+  dir.Apply(ListedRoom("a", 1));
   ASSERT_TRUE(dir.TakeDelta());
-  dir.Apply(Room("flash", 1));
+  dir.Apply(ListedRoom("flash", 1));
   dir.Remove("flash");
   EXPECT_FALSE(dir.TakeDelta());
   // Reporting the same values again is not a change.
-  dir.Apply(Room("a", 1));
+  dir.Apply(ListedRoom("a", 1));
   EXPECT_FALSE(dir.TakeDelta());
   EXPECT_EQ(dir.version(), 1u);
 }
 
 TEST(RoomDirectory, DeltasChainVersionsAndCarryRemovals) {
   RoomDirectory dir(100);
-  dir.Apply(Room("a", 1));
-  dir.Apply(Room("b", 2));
+  dir.Apply(ListedRoom("a", 1));
+  dir.Apply(ListedRoom("b", 2));
   auto d1 = dir.TakeDelta();
   ASSERT_TRUE(d1);
   EXPECT_EQ(Ids(*d1), (std::vector<std::string>{"b", "a"}));  // list order: most users first
   dir.Remove("a");
-  dir.Apply(Room("b", 3));
+  dir.Apply(ListedRoom("b", 3));
   auto d2 = dir.TakeDelta();
   ASSERT_TRUE(d2);
   EXPECT_EQ(d2->from_version(), d1->version());
@@ -83,10 +75,10 @@ TEST(RoomDirectory, DeltasChainVersionsAndCarryRemovals) {
 
 TEST(RoomDirectory, PublishedListIsWhatTheLastDeltaLeft) {
   RoomDirectory dir(100);
-  dir.Apply(Room("a", 1));
-  dir.Apply(Room("b", 5));
+  dir.Apply(ListedRoom("a", 1));
+  dir.Apply(ListedRoom("b", 5));
   ASSERT_TRUE(dir.TakeDelta());
-  dir.Apply(Room("c", 9));  // reported, not yet published
+  dir.Apply(ListedRoom("c", 9));  // reported, not yet published
   proto::RoomList list = dir.PublishedList();
   EXPECT_EQ(list.version(), 1u);
   ASSERT_EQ(list.rooms_size(), 2);
@@ -100,14 +92,14 @@ TEST(RoomDirectory, PublishedListIsWhatTheLastDeltaLeft) {
 
 TEST(RoomDirectory, TheCapKeepsTheBusiestRoomsAndRoomsMoveAcrossIt) {
   RoomDirectory dir(2);
-  dir.Apply(Room("a", 3));
-  dir.Apply(Room("b", 2));
-  dir.Apply(Room("c", 1));
+  dir.Apply(ListedRoom("a", 3));
+  dir.Apply(ListedRoom("b", 2));
+  dir.Apply(ListedRoom("c", 1));
   auto d1 = dir.TakeDelta();
   ASSERT_TRUE(d1);
   EXPECT_EQ(Ids(*d1), (std::vector<std::string>{"a", "b"}));
   // c fills up and pushes b out of the top two, though b itself did not change.
-  dir.Apply(Room("c", 5));
+  dir.Apply(ListedRoom("c", 5));
   auto d2 = dir.TakeDelta();
   ASSERT_TRUE(d2);
   EXPECT_EQ(Ids(*d2), (std::vector<std::string>{"c"}));
@@ -125,14 +117,14 @@ TEST(RoomDirectory, TheCapKeepsTheBusiestRoomsAndRoomsMoveAcrossIt) {
 
 TEST(RoomDirectory, PrivateRoomsAreNeverListedAndLeaveWhenTheyTurnPrivate) {
   RoomDirectory dir(100);
-  dir.Apply(Room("secret", 2, proto::PRIVATE));
+  dir.Apply(ListedRoom("secret", 2, proto::PRIVATE));
   EXPECT_FALSE(dir.TakeDelta());
-  dir.Apply(Room("open", 2));
-  dir.Apply(Room("lobby", 1, proto::LOBBY));
+  dir.Apply(ListedRoom("open", 2));
+  dir.Apply(ListedRoom("lobby", 1, proto::LOBBY));
   auto d = dir.TakeDelta();
   ASSERT_TRUE(d);
   EXPECT_EQ(Ids(*d), (std::vector<std::string>{"open", "lobby"}));
-  dir.Apply(Room("open", 2, proto::PRIVATE));
+  dir.Apply(ListedRoom("open", 2, proto::PRIVATE));
   auto gone = dir.TakeDelta();
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->upserted_size(), 0);
@@ -181,7 +173,7 @@ TEST(ListSubscribers, GoneSessionsAreForgottenOnDelivery) {
 }
 
 TEST(RoomVisibility, PrivateRoomsAreForMembersOwnerAndStaff) {
-  proto::RoomInfo priv = Room("back", 1, proto::PRIVATE);
+  proto::RoomInfo priv = ListedRoom("back", 1, proto::PRIVATE);
   priv.set_owner_id("u-owner");
   RoomViewer outsider;
   outsider.user_id = "u-x";
@@ -198,10 +190,10 @@ TEST(RoomVisibility, PrivateRoomsAreForMembersOwnerAndStaff) {
   // An empty user id never matches an ownerless room.
   priv.set_owner_id("");
   EXPECT_FALSE(MaySeeRoom(priv, RoomViewer{}));
-  EXPECT_TRUE(MaySeeRoom(Room("pub", 1), outsider));
-  EXPECT_TRUE(MaySeeRoom(Room("lobby", 1, proto::LOBBY), outsider));
+  EXPECT_TRUE(MaySeeRoom(ListedRoom("pub", 1), outsider));
+  EXPECT_TRUE(MaySeeRoom(ListedRoom("lobby", 1, proto::LOBBY), outsider));
   EXPECT_FALSE(ListedInDirectory(priv));
-  EXPECT_TRUE(ListedInDirectory(Room("lobby", 1, proto::LOBBY)));
+  EXPECT_TRUE(ListedInDirectory(ListedRoom("lobby", 1, proto::LOBBY)));
 }
 
 TEST(ServerCommandParams, UpdateSettingsMapsOntoUpdateRoomCommand) {

@@ -13,18 +13,10 @@
 #include <gtest/gtest.h>
 
 #include "server/node_wire.h"
+#include "tests/server/listed_room.h"
 
 namespace tutti::server {
 namespace {
-
-proto::RoomInfo Room(const std::string& id, int users, proto::RoomType type = proto::PUBLIC) {
-  proto::RoomInfo r;
-  r.set_room_id(id);
-  r.set_room_name(id);
-  r.set_room_type(type);
-  r.set_user_count(users);
-  return r;
-}
 
 int Count(const RoomListMerge& m, const std::string& id) {
   const proto::RoomInfo* info = m.Merged(id);
@@ -38,14 +30,14 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
 
 TEST(RoomListMergeTest, ThisNodesObjectWinsOverAnyReport) {
   RoomListMerge m;
-  m.SetRemote("node-a", "jam", Room("jam", 2));
+  m.SetRemote("node-a", "jam", ListedRoom("jam", 2));
   EXPECT_EQ(Count(m, "jam"), 2);
-  m.SetLocal("jam", Room("jam", 3));
+  m.SetLocal("jam", ListedRoom("jam", 3));
   // A later report of another node does not override what this node's object holds.
-  m.SetRemote("node-a", "jam", Room("jam", 5));
+  m.SetRemote("node-a", "jam", ListedRoom("jam", 5));
   EXPECT_EQ(Count(m, "jam"), 3);
   // Private here stays private, whatever a stale report says.
-  m.SetLocal("jam", Room("jam", 3, proto::PRIVATE));
+  m.SetLocal("jam", ListedRoom("jam", 3, proto::PRIVATE));
   EXPECT_EQ(m.Merged("jam")->room_type(), proto::PRIVATE);
   // The object closes here: the other node's report is the room now.
   m.SetLocal("jam", std::nullopt);
@@ -55,19 +47,19 @@ TEST(RoomListMergeTest, ThisNodesObjectWinsOverAnyReport) {
 
 TEST(RoomListMergeTest, TheReportHeardLastWinsAndARepeatIsNotNews) {
   RoomListMerge m;
-  m.SetRemote("node-a", "jam", Room("jam", 2));
-  m.SetRemote("node-b", "jam", Room("jam", 3));
+  m.SetRemote("node-a", "jam", ListedRoom("jam", 2));
+  m.SetRemote("node-b", "jam", ListedRoom("jam", 3));
   EXPECT_EQ(Count(m, "jam"), 3);
-  m.SetRemote("node-a", "jam", Room("jam", 4));
+  m.SetRemote("node-a", "jam", ListedRoom("jam", 4));
   EXPECT_EQ(Count(m, "jam"), 4);
   // A refresh repeats node A's report and brings node B's unchanged: A's stays newest.
   std::unordered_map<std::string, std::vector<proto::RoomInfo>> view;
-  view["node-a"] = {Room("jam", 4)};
-  view["node-b"] = {Room("jam", 3)};
+  view["node-a"] = {ListedRoom("jam", 4)};
+  view["node-b"] = {ListedRoom("jam", 3)};
   m.ReplaceRemote(view);
   EXPECT_EQ(Count(m, "jam"), 4);
   // A changed report in a refresh is news.
-  view["node-b"] = {Room("jam", 6)};
+  view["node-b"] = {ListedRoom("jam", 6)};
   m.ReplaceRemote(view);
   EXPECT_EQ(Count(m, "jam"), 6);
   EXPECT_EQ(m.remote_rooms(), 1u);
@@ -75,8 +67,8 @@ TEST(RoomListMergeTest, TheReportHeardLastWinsAndARepeatIsNotNews) {
 
 TEST(RoomListMergeTest, ARoomGoesOnlyWhenNoNodeReportsIt) {
   RoomListMerge m;
-  m.SetLocal("jam", Room("jam", 2));
-  m.SetRemote("node-a", "jam", Room("jam", 2));
+  m.SetLocal("jam", ListedRoom("jam", 2));
+  m.SetRemote("node-a", "jam", ListedRoom("jam", 2));
   m.TakeChanged();
   m.SetLocal("jam", std::nullopt);
   EXPECT_EQ(m.TakeChanged(), std::vector<std::string>{"jam"});
@@ -90,14 +82,14 @@ TEST(RoomListMergeTest, ARoomGoesOnlyWhenNoNodeReportsIt) {
 
 TEST(RoomListMergeTest, AViewReplacesWhatWasKnownAndDropsAGoneNodesRooms) {
   RoomListMerge m;
-  m.SetRemote("node-a", "jam", Room("jam", 1));
-  m.SetRemote("node-a", "solo", Room("solo", 1));
-  m.SetRemote("node-b", "jam", Room("jam", 2));
-  m.SetRemote("node-c", "late", Room("late", 1));
+  m.SetRemote("node-a", "jam", ListedRoom("jam", 1));
+  m.SetRemote("node-a", "solo", ListedRoom("solo", 1));
+  m.SetRemote("node-b", "jam", ListedRoom("jam", 2));
+  m.SetRemote("node-c", "late", ListedRoom("late", 1));
   m.TakeChanged();
   // Node A is gone (its keys expired) and node C no longer lists "late".
   std::unordered_map<std::string, std::vector<proto::RoomInfo>> view;
-  view["node-b"] = {Room("jam", 2)};
+  view["node-b"] = {ListedRoom("jam", 2)};
   view["node-c"];
   m.ReplaceRemote(view);
   EXPECT_EQ(Sorted(m.TakeChanged()), (std::vector<std::string>{"jam", "late", "solo"}));
@@ -106,7 +98,7 @@ TEST(RoomListMergeTest, AViewReplacesWhatWasKnownAndDropsAGoneNodesRooms) {
   EXPECT_EQ(m.Merged("late"), nullptr);
   // A message from node A after the view lists its room again until the next view (its
   // node may have come back); a goodbye drops it at once.
-  m.SetRemote("node-a", "solo", Room("solo", 1));
+  m.SetRemote("node-a", "solo", ListedRoom("solo", 1));
   EXPECT_EQ(Count(m, "solo"), 1);
   m.DropNode("node-a");
   EXPECT_EQ(m.Merged("solo"), nullptr);
@@ -118,8 +110,8 @@ TEST(RoomListMergeTest, AViewReplacesWhatWasKnownAndDropsAGoneNodesRooms) {
 
 TEST(RoomListMergeTest, ThisNodesRoomsStayWhenOtherNodesGo) {
   RoomListMerge m;
-  m.SetLocal("mine", Room("mine", 1));
-  m.SetRemote("node-a", "mine", Room("mine", 4));
+  m.SetLocal("mine", ListedRoom("mine", 1));
+  m.SetRemote("node-a", "mine", ListedRoom("mine", 4));
   m.ReplaceRemote({});
   EXPECT_EQ(Count(m, "mine"), 1);
   m.DropNode("node-a");
@@ -130,42 +122,42 @@ TEST(RoomListMergeTest, ThisNodesRoomsStayWhenOtherNodesGo) {
 // --- node_wire: room records and BusRooms ---------------------------------------------------
 
 TEST(RoomRecordWireTest, AcceptsAListedRoomAndRefusesMalformedOnes) {
-  proto::RoomInfo ok = Room("jam session", 3);
+  proto::RoomInfo ok = ListedRoom("jam session", 3);
   ok.set_topic("fugues");
   ok.add_performer_ids("u-ann");
   proto::RoomInfo parsed;
   ASSERT_TRUE(ParseRoomRecord(ok.SerializeAsString(), &parsed));
   EXPECT_EQ(parsed.user_count(), 3);
-  EXPECT_TRUE(ParseRoomRecord(Room("lobby 2", 0, proto::LOBBY).SerializeAsString(), &parsed));
+  EXPECT_TRUE(ParseRoomRecord(ListedRoom("lobby 2", 0, proto::LOBBY).SerializeAsString(), &parsed));
 
   auto refused = [&](const proto::RoomInfo& r) {
     return !ParseRoomRecord(r.SerializeAsString(), &parsed);
   };
   EXPECT_FALSE(ParseRoomRecord("", &parsed));
-  EXPECT_FALSE(ParseRoomRecord("\xff\xff\xff", &parsed));  // not protobuf
-  EXPECT_TRUE(refused(Room("", 1)));                       // no id
-  EXPECT_TRUE(refused(Room("Jam", 1)));                    // not canonical (upper case)
-  EXPECT_TRUE(refused(Room(" jam", 1)));                   // not canonical (untrimmed)
-  EXPECT_TRUE(refused(Room(std::string(200, 'j'), 1)));    // too long
-  EXPECT_TRUE(refused(Room("jam", 1, proto::PRIVATE)));    // never shared
-  EXPECT_TRUE(refused(Room("jam", -1)));                   // negative count
-  proto::RoomInfo bad = Room("jam", 1);
+  EXPECT_FALSE(ParseRoomRecord("\xff\xff\xff", &parsed));      // not protobuf
+  EXPECT_TRUE(refused(ListedRoom("", 1)));                     // no id
+  EXPECT_TRUE(refused(ListedRoom("Jam", 1)));                  // not canonical (upper case)
+  EXPECT_TRUE(refused(ListedRoom(" jam", 1)));                 // not canonical (untrimmed)
+  EXPECT_TRUE(refused(ListedRoom(std::string(200, 'j'), 1)));  // too long
+  EXPECT_TRUE(refused(ListedRoom("jam", 1, proto::PRIVATE)));  // never shared
+  EXPECT_TRUE(refused(ListedRoom("jam", -1)));                 // negative count
+  proto::RoomInfo bad = ListedRoom("jam", 1);
   bad.set_room_type(static_cast<proto::RoomType>(77));
   EXPECT_TRUE(refused(bad));
-  bad = Room("jam", 1);
+  bad = ListedRoom("jam", 1);
   bad.set_topic(std::string(kMaxBusTextBytes + 1, 't'));
   EXPECT_TRUE(refused(bad));
-  bad = Room("jam", 1);
+  bad = ListedRoom("jam", 1);
   bad.mutable_settings()->set_play_mode(static_cast<proto::PlayMode>(9));
   EXPECT_TRUE(refused(bad));
-  bad = Room("jam", 1);
+  bad = ListedRoom("jam", 1);
   bad.mutable_settings()->set_max_users(-3);
   EXPECT_TRUE(refused(bad));
-  bad = Room("jam", 1);
+  bad = ListedRoom("jam", 1);
   bad.add_performer_ids("");
   EXPECT_TRUE(refused(bad));
   // Invalid UTF-8 in a string field: refused before libprotobuf parses it.
-  std::string bytes = Room("jam", 1).SerializeAsString();
+  std::string bytes = ListedRoom("jam", 1).SerializeAsString();
   proto::RoomInfo name;
   name.set_room_name("x");
   std::string tail = name.SerializeAsString();
@@ -182,7 +174,7 @@ TEST(RoomRecordWireTest, ABusRoomsMessageIsCheckedWhole) {
   };
   proto::BusRoom listed;
   listed.set_room_id("jam");
-  *listed.mutable_info() = Room("jam", 2);
+  *listed.mutable_info() = ListedRoom("jam", 2);
   proto::BusRoom gone;
   gone.set_room_id("solo");
   proto::NodeBusMessage out;

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "server/envelope.h"
+#include "tests/server/listed_room.h"
 #include "tests/server/social_nodes_fixture.h"
 
 namespace tutti::server {
@@ -148,15 +149,6 @@ struct RoomsSeen : NodeRooms {
   std::vector<std::unordered_map<std::string, std::vector<proto::RoomInfo>>> views;
   std::vector<std::string> gone;
 };
-
-proto::RoomInfo ListedRoom(const std::string& id, int users) {
-  proto::RoomInfo r;
-  r.set_room_id(id);
-  r.set_room_name(id);
-  r.set_room_type(proto::PUBLIC);
-  r.set_user_count(users);
-  return r;
-}
 
 TEST_F(SocialNodesTest, OtherNodesRoomsReachTheRoomListCheckedAndNotAfterAFarewell) {
   RoomsSeen seen;
