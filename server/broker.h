@@ -70,7 +70,16 @@ struct Publication {
   // state change, whose precondition failed (RoomStateChange::check). It was never
   // sequenced nor delivered; `position` and `frame` are empty.
   bool refused = false;
+  // Given only to a publisher's `done`: the event could not be sequenced because the
+  // stream's store was unreachable (refused at the publish, or its call lost with the
+  // link). Never delivered; `position` and `frame` are empty. A publisher that answers
+  // someone answers STREAM_UNAVAILABLE.
+  bool unavailable = false;
 };
+
+// What a client is told when an event of its cannot be sequenced because the stream's
+// store (Redis) is unreachable (ErrorMessage STREAM_UNAVAILABLE, docs/PROTOCOL.md).
+inline constexpr char kStreamUnavailableText[] = "rooms are paused: the server cannot reach Redis";
 
 // A room ban or mute as the stream keeps it beside the events (rooms across nodes,
 // docs/SCALE-OUT.md "Room bans and mutes across nodes"): who, and until when.

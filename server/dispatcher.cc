@@ -172,8 +172,7 @@ void Dispatcher::Dispatch(Session& s, const proto::ServerMessage& msg, int64_t a
   // Redis unreachable (docs/SCALE-OUT.md): refused with a typed error rather than lost.
   if (const Broker* b = shard_->broker();
       b != nullptr && !b->Available() && PublishesRoomEvent(msg.message_case())) {
-    return Error(s, proto::STREAM_UNAVAILABLE, "rooms are paused: the server cannot reach Redis",
-                 rid);
+    return Error(s, proto::STREAM_UNAVAILABLE, kStreamUnavailableText, rid);
   }
   switch (msg.message_case()) {
     case M::kHeartbeatMessage:

@@ -403,14 +403,8 @@ void Room::Chat(SessionId session, const std::string& text, proto::ChatMessageTy
   } else {
     // The sender's copy echoes its request id (at the same stream position); everyone
     // else shares one frame.
-    RoomHost* host = host_;
-    auto echo = [host, session, request_id](const Publication& p) {
-      proto::ClientMessage own;
-      if (!own.ParseFromString(p.frame->payload())) return;
-      own.set_request_id(request_id);
-      host->SendToSession(session, MakeFrame(own));
-    };
-    Broadcast(out, session, /*droppable=*/false, echo, ChatMark::kKeep);
+    Broadcast(out, session, /*droppable=*/false, EchoToSender(session, request_id),
+              ChatMark::kKeep);
   }
 }
 

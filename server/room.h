@@ -459,10 +459,13 @@ class Room final : public StreamSubscriber {
   void RemoteStateChanged();
   // After OnResync (events were missed): the kept state, bans and mutes and the presence
   // are read again and, when `replace` (the epoch went on), replace what the room holds (a
-  // persistent room's bans are only added to); joins wait for the reads.
+  // persistent room's bans are only added to); joins wait for the reads, and so does the
+  // snapshot OnResync owes the members (SendResyncSnapshot, from RunWaitingJoins).
   void RereadAfterResync(bool replace);
-  // The snapshot OnResync owes the members, once the re-reads are in (RunWaitingJoins).
   void SendResyncSnapshot();
+  // A `done` that echoes the event to `session` with its request id (STREAM_UNAVAILABLE
+  // when it could not be sequenced).
+  Broker::PublishDone EchoToSender(SessionId session, const std::string& request_id) const;
   // name, type, settings and topic, as kept (RoomStateChange::room).
   std::string StateBlob() const;
   RoomStateChange SettingsChange() const;
@@ -524,9 +527,7 @@ class Room final : public StreamSubscriber {
     ChatMark mark = ChatMark::kNone;
     proto::ClientMessage msg;
   };
-  bool reading_chat_ = false;
-  bool reading_presence_ = false;
-  bool reading_penalties_ = false;
+  bool reading_chat_ = false, reading_presence_ = false, reading_penalties_ = false;
   // Owner, settings and moderators across nodes (room_state_nodes.cc): a read of the kept
   // state is out (joins wait); a change was delivered meanwhile (read again: the answer
   // may predate it); the opening read's answer, until every opening read is in; whether
@@ -544,13 +545,11 @@ class Room final : public StreamSubscriber {
   // kept ones was out: the event is as new as the read, or newer.
   std::set<std::string> penalties_while_reading_;
   // The read out is a resynchronisation's: it replaces rather than adds (RereadAfterResync).
-  bool replace_penalties_ = false;
-  bool replace_roster_ = false;
+  bool replace_penalties_ = false, replace_roster_ = false;
   // Other nodes' sessions that joined (or were re-keyed) while a presence read was out.
   std::set<SessionId> joined_while_reading_;
   std::vector<std::pair<JoinRequest, bool>> waiting_joins_;
-  // An OnResync's reason while its snapshot waits for the re-reads ("": none waits).
-  std::string resync_reason_;
+  std::string resync_reason_;  // an OnResync's, while its snapshot waits ("": none)
   // Rooms across nodes: the members other nodes have in the room, by session id (ids are
   // unique across nodes), with the engine that announced them; from their events and
   // the opening presence read. Counted in user_count() and shown in user lists.

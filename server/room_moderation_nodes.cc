@@ -86,8 +86,7 @@ void Room::CommandAcrossNodes(SessionId session, const Member& actor,
   using moderation::CommandKind;
   // Nothing would be sequenced, so nothing would answer.
   if (!host_->broker()->Available()) {
-    return Error(session, proto::STREAM_UNAVAILABLE,
-                 "rooms are paused: the server cannot reach Redis", request_id);
+    return Error(session, proto::STREAM_UNAVAILABLE, kStreamUnavailableText, request_id);
   }
   // Server staff act by their server role, which the kept state does not hold: unchecked.
   const RoomStateChange::Check check =
@@ -100,6 +99,13 @@ void Room::CommandAcrossNodes(SessionId session, const Member& actor,
                target = std::move(target), actor_id = actor.user.user_id(),
                actor_name = actor.user.username(), now_ms, request_id,
                refusal](const Publication& p) {
+    if (p.unavailable) {
+      // Redis went while the command was on its way: nothing of it happened anywhere (a
+      // /topic shown here is put right by the snapshot and re-reads after the outage).
+      host->SendToSession(session, MakeFrame(MakeError(proto::STREAM_UNAVAILABLE,
+                                                       kStreamUnavailableText, request_id)));
+      return;
+    }
     if (p.refused) {
       host->SendToSession(session,
                           MakeFrame(MakeError(proto::PERMISSION_DENIED, refusal, request_id)));

@@ -68,13 +68,7 @@ void Room::Panic(SessionId session, bool everyone, const std::string& request_id
   }
   n->set_server_time(host_->NowUs());
   StampType(&out);
-  RoomHost* host = host_;
-  Broadcast(out, session, /*droppable=*/false, [host, session, request_id](const Publication& p) {
-    proto::ClientMessage own;
-    if (!own.ParseFromString(p.frame->payload())) return;
-    own.set_request_id(request_id);
-    host->SendToSession(session, MakeFrame(own));
-  });
+  Broadcast(out, session, /*droppable=*/false, EchoToSender(session, request_id));
 }
 
 void Room::SetPerformer(SessionId session, const std::string& who, bool performer,
@@ -191,13 +185,7 @@ void Room::SetTempo(SessionId session, const TempoChange& change, const std::str
   proto::ClientMessage out;
   *out.mutable_tempo_state() = TempoView();
   StampType(&out);
-  RoomHost* host = host_;
-  Broadcast(out, session, /*droppable=*/false, [host, session, request_id](const Publication& p) {
-    proto::ClientMessage own;
-    if (!own.ParseFromString(p.frame->payload())) return;
-    own.set_request_id(request_id);
-    host->SendToSession(session, MakeFrame(own));
-  });
+  Broadcast(out, session, /*droppable=*/false, EchoToSender(session, request_id));
 }
 
 void Room::ReportQuality(SessionId session, const proto::ConnectionQuality& quality) {

@@ -35,13 +35,7 @@ void Room::BroadcastWithEcho(proto::ClientMessage msg, SessionId session,
                              const std::string& request_id) {
   StampType(&msg);
   if (request_id.empty()) return Broadcast(std::move(msg), 0, /*droppable=*/false);
-  RoomHost* host = host_;
-  Broadcast(msg, session, /*droppable=*/false, [host, session, request_id](const Publication& p) {
-    proto::ClientMessage own;
-    if (!own.ParseFromString(p.frame->payload())) return;
-    own.set_request_id(request_id);
-    host->SendToSession(session, MakeFrame(own));
-  });
+  Broadcast(msg, session, /*droppable=*/false, EchoToSender(session, request_id));
 }
 
 void Room::Recording(SessionId session, const proto::RecordingCommand& cmd,

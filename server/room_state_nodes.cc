@@ -131,6 +131,14 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
       updated, session, false,
       [this, alive = std::weak_ptr<bool>(alive_), host, stamped, session, request_id,
        answer_when_sequenced](const Publication& p) {
+        if (p.unavailable) {
+          // Not sequenced (Redis went meanwhile): the snapshot and re-reads after the
+          // outage put this room's copy right.
+          if (!answer_when_sequenced) return;
+          host->SendToSession(session, MakeFrame(MakeError(proto::STREAM_UNAVAILABLE,
+                                                           kStreamUnavailableText, request_id)));
+          return;
+        }
         if (p.refused) {
           host->SendToSession(
               session,

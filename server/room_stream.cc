@@ -150,6 +150,23 @@ void Room::SendResyncSnapshot() {
   for (const auto& [sid, m] : members_) host_->SendToSession(sid, frame);
 }
 
+Broker::PublishDone Room::EchoToSender(SessionId session, const std::string& request_id) const {
+  RoomHost* host = host_;
+  return [host, session, request_id](const Publication& p) {
+    if (p.unavailable) {
+      // Not sequenced (Redis went while it was on its way): refused, not lost silently.
+      host->SendToSession(session, MakeFrame(MakeError(proto::STREAM_UNAVAILABLE,
+                                                       kStreamUnavailableText, request_id)));
+      return;
+    }
+    if (p.refused || !p.frame) return;
+    proto::ClientMessage own;
+    if (!own.ParseFromString(p.frame->payload())) return;
+    own.set_request_id(request_id);
+    host->SendToSession(session, MakeFrame(own));
+  };
+}
+
 void Room::SetPosition(proto::StreamPosition* out) const {
   Broker* b = host_->broker();
   if (b == nullptr) return;

@@ -240,6 +240,7 @@ void RedisBroker::Publish(const std::string& stream, PublishRequest req, Publish
   if (!PrimaryFor(stream).up()) {
     ++stats_.refused;
     MarkRefused(stream);
+    TellUnavailable(done);
     return;
   }
   batches_[stream].push_back({EncodeWireRequest(origin_, req), req.chat, std::move(done),
@@ -321,6 +322,7 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
   if (!sent) {
     stats_.refused += n;
     MarkRefused(stream);
+    for (Pending& e : *shared) TellUnavailable(e.done);
   }
 }
 
@@ -337,6 +339,9 @@ void RedisBroker::OnBatchSequenced(const std::string& stream, std::vector<Pendin
     }
     stats_.refused += batch.size();
     MarkRefused(stream);
+    // Whether the call ran is unknown (a lost link): what waits is told it was not
+    // sequenced; if it was, the check after the outage gives everyone a snapshot.
+    for (Pending& e : batch) TellUnavailable(e.done);
     return;
   }
   // Events whose state change the script refused (its precondition failed): never
@@ -378,6 +383,13 @@ void RedisBroker::OnBatchSequenced(const std::string& stream, std::vector<Pendin
       it->second.awaiting[offset] = {std::move(pub), std::move(batch[i].done)};
     }
   }
+}
+
+void RedisBroker::TellUnavailable(const PublishDone& done) {
+  if (!done) return;
+  Publication none;
+  none.unavailable = true;
+  done(none);
 }
 
 void RedisBroker::OnChannelMessage(const std::string& stream, std::string_view payload) {

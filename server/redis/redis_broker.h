@@ -179,6 +179,8 @@ class RedisBroker final : public Broker {
   void Deliver(const std::string& stream, Stream& s, const Publication& pub);
   void ReleaseAwaiting(Stream& s, bool all);
   void SeedTop(const std::string& stream);
+  // Tells a publisher its event was not sequenced: Redis could not be reached.
+  static void TellUnavailable(const PublishDone& done);
   // A read of what is kept with `stream` (chat lines, presence, bans and mutes, state)
   // made by one of its subscribers: true when it was put off (`read` runs later) because
   // the channel's subscription is not confirmed yet while the command link is up. A

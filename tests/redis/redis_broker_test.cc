@@ -377,6 +377,27 @@ TEST_F(RedisBrokerTest, AReadOfTheKeptChatWaitsForTheChannelsSubscription) {
   EXPECT_EQ(Parse(lines[0]).room_chat_message().message(), "said meanwhile");
 }
 
+// A publish whose script call is lost with the link (Redis stopped answering while the
+// call was out) is told it was not sequenced, so whoever waits for it can answer
+// STREAM_UNAVAILABLE rather than wait for ever; so is one made while Redis is away.
+TEST_F(RedisBrokerTest, APublishLostWithTheLinkIsToldItWasNotSequenced) {
+  auto a = Engine();
+  ASSERT_EQ(kill(redis_.pid(), SIGSTOP), 0);
+  int told = 0, unavailable = 0;
+  auto done = [&](const Publication& p) {
+    ++told;
+    unavailable += p.unavailable ? 1 : 0;
+  };
+  a->Publish("jam", Chat("lost with the link"), done);
+  const bool answered = RunLoopUntil(
+      io_, [&] { return told == 1; }, std::chrono::seconds(30));
+  if (answered) a->Publish("jam", Chat("while away"), done);
+  ASSERT_EQ(kill(redis_.pid(), SIGCONT), 0);
+  ASSERT_TRUE(answered) << "the publisher was never told";
+  EXPECT_EQ(told, 2);
+  EXPECT_EQ(unavailable, 2);
+}
+
 TEST(RedisPrimaryOfTest, SpreadsRoomsAndMovesOnlyTheLostPrimarysRooms) {
   const std::vector<RedisAddress> three = {
       {"10.0.0.1", 6379}, {"10.0.0.2", 6379}, {"10.0.0.3", 6379}};

@@ -179,5 +179,26 @@ TEST(RoomChecksNodesTest, OwnersChangesCheckTheOwnerAndStaffActUnchecked) {
   EXPECT_FALSE(jam.room->IsMember(kBob));
 }
 
+// Redis went while a command or a line was on its way (the script call lost with the
+// link, or refused at the publish): nothing of it happened, and the sender is told with
+// STREAM_UNAVAILABLE instead of waiting for an answer that never comes.
+TEST(RoomChecksNodesTest, ACommandOrALineRedisCouldNotSequenceIsAnsweredUnavailable) {
+  Jam jam;
+  jam.room->Command(kMo, Cmd("/ban bob"), "b");
+  ASSERT_EQ(jam.host.engine().held_checked.size(), 1u);
+  jam.host.engine().LoseChecked();
+  ASSERT_NE(jam.Answer(kMo), nullptr) << "the moderator was never answered";
+  EXPECT_EQ(jam.Answer(kMo)->error_message().code(), proto::STREAM_UNAVAILABLE);
+  EXPECT_EQ(jam.Answer(kMo)->request_id(), "b");
+  EXPECT_TRUE(jam.room->IsMember(kBob));
+
+  jam.host.engine().unavailable = true;
+  jam.room->Chat(kBob, "hello", proto::USER_MESSAGE, "c");
+  ASSERT_NE(jam.Answer(kBob), nullptr) << "the chatter was never answered";
+  EXPECT_EQ(jam.Answer(kBob)->error_message().code(), proto::STREAM_UNAVAILABLE);
+  EXPECT_EQ(jam.Answer(kBob)->request_id(), "c");
+  EXPECT_TRUE(jam.host.fanned.empty()) << "a line that was not sequenced was shown";
+}
+
 }  // namespace
 }  // namespace tutti::server

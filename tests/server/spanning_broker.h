@@ -7,7 +7,8 @@
 // presence) from fields the test sets, at once or when the test says (hold_*); when told
 // to (refuse_checked), it refuses a change with a precondition and its event, as the
 // publish script does when another change came first, and it can hold such a change
-// until the test answers it (hold_checked). Also another node's events as its engine
+// until the test answers it (hold_checked), or answer publishes as Redis being unreachable
+// does (unavailable, LoseChecked). Also another node's events as its engine
 // delivers them (FromNode, JoinedElsewhere, RemoteNotice), and a member's join request and
 // a snapshot's sessions (MemberJoin, SnapshotSessionIds). Test code only; the test's
 // thread. Header only.
@@ -31,6 +32,13 @@ class SpanningBroker : public Broker {
   SpanningBroker(const Clock* clock, HistoryLimits limits) : inner_(clock, limits) {}
   bool SpansNodes() const override { return true; }
   void Publish(const std::string& s, PublishRequest r, PublishDone d) override {
+    if (unavailable) {
+      // As the Redis engine does while Redis cannot be reached.
+      Publication none;
+      none.unavailable = true;
+      if (d) d(none);
+      return;
+    }
     if (r.penalty) changes.push_back(*r.penalty);
     if (r.state) states.push_back(*r.state);
     const bool checked = r.state && r.state->check != RoomStateChange::Check::kNone;
@@ -96,6 +104,16 @@ class SpanningBroker : public Broker {
   }
   // The publishes with a precondition held back (hold_checked), in order: each refused
   // with its event (`refuse`) or sequenced and delivered.
+  // The held publishes' calls lost with the link: each is told it was not sequenced.
+  void LoseChecked() {
+    std::vector<HeldPublish> held = std::move(held_checked);
+    held_checked.clear();
+    Publication none;
+    none.unavailable = true;
+    for (HeldPublish& h : held) {
+      if (h.done) h.done(none);
+    }
+  }
   void ReleaseChecked(bool refuse) {
     std::vector<HeldPublish> held = std::move(held_checked);
     held_checked.clear();
@@ -130,6 +148,7 @@ class SpanningBroker : public Broker {
     if (d) d(state);
   }
 
+  bool unavailable = false;  // every publish is answered as not sequenced
   bool hold_chat = false;
   ChatDone held_chat;
   std::vector<std::string> removed_other;
