@@ -133,8 +133,10 @@ TEST_F(RedisOutageTest, StoppedRedisIsNoticedRefusedAndPlayResumesInTheSameSeque
 }
 
 // A note held when Redis goes away: its note-off is refused like any MIDI (the sender is
-// told), the room still holds the note, and the snapshot every member gets after the
-// outage (something was refused meanwhile) shows it held, so no client is left guessing.
+// told), the room still holds the note, and once Redis is back a snapshot on either node
+// shows it held, so no client is left guessing. (Whether a node also sends one unasked
+// depends on whether its stream moved or it refused something during the outage, which
+// eve's periodic held-notes reports make a matter of timing: each member asks.)
 TEST_F(RedisOutageTest, ANoteHeldAcrossAnOutageIsInTheSnapshotAfterIt) {
   uint16_t admin = 0;
   std::vector<Member> ms;
@@ -153,17 +155,25 @@ TEST_F(RedisOutageTest, ANoteHeldAcrossAnOutageIsInTheSnapshotAfterIt) {
   EXPECT_EQ(err->error_message().code(), proto::STREAM_UNAVAILABLE);
   ASSERT_EQ(kill(redis_.pid(), SIGCONT), 0);
 
-  for (Member& m : ms) {
-    auto got = WaitMatching(
-        *m.client, [](const proto::ClientMessage& c) { return c.has_resume_result(); }, kLong);
-    ASSERT_TRUE(got) << m.name << " got no snapshot after the outage";
-    ASSERT_TRUE(got->resume_result().has_snapshot()) << m.name;
+  auto holds_eves_note = [](const proto::RoomSnapshot& snap) {
     bool held = false;
-    for (const auto& h : got->resume_result().snapshot().held_notes()) {
+    for (const auto& h : snap.held_notes()) {
       if (h.user_id() != "u-eve") continue;
       for (const auto& n : h.notes()) held = held || (n.note() == 60 && n.channel() == 0);
     }
-    EXPECT_TRUE(held) << m.name << ": the snapshot does not show eve's note held";
+    return held;
+  };
+  WaitToldBack(ms);
+  for (Member& m : ms) {
+    const std::string rid = "sync-" + m.name;
+    proto::ServerMessage sync;
+    sync.mutable_server_command()->set_commandtype(proto::SYNC_STATE);
+    sync.set_request_id(rid);
+    ASSERT_TRUE(m.client->Send(sync));
+    auto snap = WaitForReply(*m.client, proto::ClientMessage::kRoomSnapshot, rid, kLong);
+    ASSERT_TRUE(snap) << m.name << "'s snapshot was not answered";
+    EXPECT_TRUE(holds_eves_note(snap->room_snapshot()))
+        << m.name << "'s snapshot does not show eve's note held";
   }
   // The sender can release it once Redis is back, and the other node hears that.
   ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
