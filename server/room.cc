@@ -219,8 +219,9 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
     open->kind = RoomStateChange::Kind::kOpen;
     open->user = mod_.owner_id();
     open->moderators = mod_.Moderators();
-    reread = [this, alive = std::weak_ptr<bool>(alive_)](const Publication&) {
-      if (!alive.expired()) ReadState(/*announce=*/true);
+    reread = [this, alive = std::weak_ptr<bool>(alive_)](const Publication& p) {
+      // Not sequenced (Redis went): the re-reads after the outage do it.
+      if (!alive.expired() && !p.unavailable) ReadState(/*announce=*/true);
     };
   }
   announce_open_ = false;
