@@ -377,6 +377,28 @@ TEST_F(RedisBrokerTest, AReadOfTheKeptChatWaitsForTheChannelsSubscription) {
   EXPECT_EQ(Parse(lines[0]).room_chat_message().message(), "said meanwhile");
 }
 
+// A read put off until the channel's subscription is confirmed cannot wait for it once
+// the command link is gone too: it is answered at once, empty (as any read while Redis
+// is away), so the joins waiting for it go on.
+TEST_F(RedisBrokerTest, AReadWaitingForTheSubscriptionIsAnsweredWhenTheCommandLinkGoes) {
+  auto a = Engine();
+  Recorder warm, jam;
+  a->Subscribe("warm", &warm);
+  WaitSubscribers("warm", 1);
+  ASSERT_TRUE(Run({"CONFIG", "SET", "port", "0"}));
+  ASSERT_TRUE(Run({"CLIENT", "KILL", "TYPE", "pubsub"}));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return !a->Available(); }));
+  a->Subscribe("jam", &jam);
+  bool read = false;
+  a->ChatLines("jam", [&](std::vector<Publication> lines) { read = lines.empty(); });
+  EXPECT_FALSE(read) << "the read went before the channel was subscribed";
+  // Every other plain connection goes: engine A's command link.
+  ASSERT_TRUE(Run({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}));
+  const bool answered = RunLoopUntil(io_, [&] { return read; });
+  ASSERT_TRUE(Run({"CONFIG", "SET", "port", std::to_string(redis_.port())}));
+  EXPECT_TRUE(answered) << "the read waited on with both links gone";
+}
+
 // A publish whose script call is lost with the link (Redis stopped answering while the
 // call was out) is told it was not sequenced, so whoever waits for it can answer
 // STREAM_UNAVAILABLE rather than wait for ever; so is one made while Redis is away.
