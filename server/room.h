@@ -306,6 +306,11 @@ class Room final : public StreamSubscriber {
                           const moderation::ParsedCommand& resolved,
                           const moderation::AuditRecord& rec, ResolvedTarget target, int64_t now_ms,
                           const std::string& request_id);
+  // room_checks_nodes.cc: an UpdateRoomCommand (checked by Update) across nodes: applied,
+  // saved (a registered room) and answered only once the script sequenced it.
+  void UpdateAcrossNodes(SessionId session, const Member& actor,
+                         const proto::UpdateRoomCommand& cmd, const std::string& new_password_hash,
+                         const std::string& request_id);
   // The kick, ban, unban, mute, unmute, mod, unmod or owner notice as a room event (a ban
   // or mute, a moderator or owner change written with it), with `check` on the actor's
   // kept role; `done` gets the publication (refused when the check failed).

@@ -1,7 +1,7 @@
 // Room, its owner-and-settings side: who owns the room and how ownership is handed on,
 // the owner's settings changes (UpdateRoomCommand: checked, applied, announced, and saved
-// first for a persistent room; across nodes written only while the kept state names the
-// updater owner, answered once sequenced), RoomUpdated, and, with a networked engine, the
+// first for a persistent room; across nodes applied only once the script sequenced it,
+// room_checks_nodes.cc), RoomUpdated, and, with a networked engine, the
 // room's owner, settings (name, type, settings, topic, password hash, performer list) and
 // moderators kept beside the stream so that every node's room object holds the same
 // (docs/SCALE-OUT.md, "Owner, settings and moderators across nodes"). A change is written
@@ -97,6 +97,9 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
       it->second.user.is_guest()) {
     return Error(session, proto::PERMISSION_DENIED, "guests cannot register rooms", request_id);
   }
+  // Across nodes nothing applies until the script has sequenced it (room_update_nodes.cc).
+  if (SpansNodes())
+    return UpdateAcrossNodes(session, it->second, cmd, new_password_hash, request_id);
   const bool was_persistent = persistent();
   if (cmd.has_settings()) {
     settings_ = cmd.settings();
@@ -111,44 +114,15 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
   proto::ClientMessage updated;
   *updated.mutable_room_updated()->mutable_room_info() = Info();
   StampType(&updated);
-  // The updater's copy carries the event's position. A networked engine (Redis)
-  // completes after this returns, so the callback owns what it stamps: never a
-  // reference to this frame's locals. The owner of a room that is not persistent is
-  // answered once the change is sequenced: across nodes it is written only while the kept
-  // state still names the updater owner (another node may have handed the room on first),
-  // and a refused change is answered with an error, this room then taking what is kept.
-  // Server admins act past the owner, and a persistent room's change is answered after
-  // its store saved it (below), so neither carries the check.
+  // The updater's copy carries the event's position (the in-process engine completes
+  // before Broadcast returns). The owner of a room that is not persistent is answered
+  // with it; a persistent room's change is answered once its store saved it (below).
   const bool answer_when_sequenced = !persistent() && !was_persistent;
-  RoomStateChange change = SettingsChange();
-  if (answer_when_sequenced && !it->second.server_admin) {
-    change.check = RoomStateChange::Check::kOwner;
-    change.actor = it->second.user.user_id();
-  }
   auto stamped = std::make_shared<proto::ClientMessage>(updated);
   RoomHost* host = host_;
   Broadcast(
       updated, session, false,
-      [this, alive = std::weak_ptr<bool>(alive_), host, stamped, session, request_id,
-       answer_when_sequenced](const Publication& p) {
-        if (p.unavailable) {
-          // Not sequenced (Redis went meanwhile): the snapshot and re-reads after the
-          // outage put this room's copy right.
-          if (!answer_when_sequenced) return;
-          host->SendToSession(session, MakeFrame(MakeError(proto::STREAM_UNAVAILABLE,
-                                                           kStreamUnavailableText, request_id)));
-          return;
-        }
-        if (p.refused) {
-          host->SendToSession(
-              session,
-              MakeFrame(MakeError(proto::PERMISSION_DENIED,
-                                  "the room changed owner on another server first", request_id)));
-          if (alive.expired()) return;
-          state_version_ = -1;
-          ReadState(/*announce=*/true);
-          return;
-        }
+      [host, stamped, session, request_id, answer_when_sequenced](const Publication& p) {
         if (!p.position.epoch.empty()) {
           proto::StreamPosition* pos = stamped->mutable_stream();
           pos->set_epoch(p.position.epoch);
@@ -160,7 +134,7 @@ void Room::Update(SessionId session, const proto::UpdateRoomCommand& cmd,
         own.set_request_id(request_id);
         host->SendToSession(session, MakeFrame(own));
       },
-      ChatMark::kNone, std::move(change));
+      ChatMark::kNone);
   if (answer_when_sequenced) return;
   updated = *stamped;
   // A persistent room's settings are durable before the owner is told they changed

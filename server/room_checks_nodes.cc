@@ -1,0 +1,115 @@
+// Room, the changes the publish script checks across nodes beyond the moderation
+// commands (docs/SCALE-OUT.md, "Owner, settings and moderators across nodes"): a settings
+// change (UpdateRoomCommand) by the owner or a server admin, in any room, persistent ones
+// too. With a networked engine the acting room applies nothing until the script has
+// sequenced the change's event: the change goes out with the precondition its actor's
+// kept role needs (none for server staff, whose role is not kept), and only once it is
+// sequenced does the room apply it, save it to a persistent room's store and answer the
+// actor. Refused, the actor gets PERMISSION_DENIED and the room reads the kept state; not
+// sequenced (Redis went), STREAM_UNAVAILABLE; nothing was applied or saved in either case.
+// None of this runs with the in-process engine (room_state_nodes.cc applies at once).
+// Same class, owner and thread as room.cc (the room's home shard).
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "server/envelope.h"
+#include "server/room.h"
+#include "server/store/store.h"
+
+namespace tutti::server {
+
+void Room::UpdateAcrossNodes(SessionId session, const Member& actor,
+                             const proto::UpdateRoomCommand& cmd,
+                             const std::string& new_password_hash, const std::string& request_id) {
+  // Nothing would be sequenced, so nothing would answer.
+  if (!host_->broker()->Available()) {
+    return Error(session, proto::STREAM_UNAVAILABLE, kStreamUnavailableText, request_id);
+  }
+  // The room as the change would leave it: swapped in only to build the event, the kept
+  // change and the store record, then swapped back (nothing applies before the script).
+  proto::RoomSettings settings = cmd.has_settings() ? cmd.settings() : settings_;
+  std::string hash = cmd.set_password() ? new_password_hash : password_hash_;
+  proto::RoomType type = cmd.set_room_type() ? cmd.room_type() : type_;
+  const bool was_persistent = persistent();
+  std::swap(settings_, settings);
+  std::swap(password_hash_, hash);
+  std::swap(type_, type);
+  proto::ClientMessage updated;
+  *updated.mutable_room_updated()->mutable_room_info() = Info();
+  StampType(&updated);
+  RoomStateChange change = SettingsChange();
+  store::RoomRecord record = Record();
+  std::swap(settings_, settings);
+  std::swap(password_hash_, hash);
+  std::swap(type_, type);
+  // A registered room's record is saved (or, unregistered, deleted) once sequenced.
+  const bool keep = settings.persistent();
+  const bool save = was_persistent || keep;
+  // Server admins act past the owner by a server role the kept state does not hold.
+  if (!actor.server_admin) {
+    change.check = RoomStateChange::Check::kOwner;
+    change.actor = actor.user.user_id();
+  }
+  auto own = std::make_shared<proto::ClientMessage>(updated);
+  RoomHost* host = host_;
+  auto done = [this, alive = std::weak_ptr<bool>(alive_), host, own, session, request_id,
+               settings = std::move(settings), hash = std::move(hash), type, save, keep,
+               record = std::move(record)](const Publication& p) mutable {
+    if (p.unavailable) {
+      // Redis went while the change was on its way: nothing of it happened anywhere.
+      host->SendToSession(session, MakeFrame(MakeError(proto::STREAM_UNAVAILABLE,
+                                                       kStreamUnavailableText, request_id)));
+      return;
+    }
+    if (p.refused) {
+      host->SendToSession(
+          session,
+          MakeFrame(MakeError(proto::PERMISSION_DENIED,
+                              "the room changed owner on another server first", request_id)));
+      if (alive.expired()) return;
+      // This node's copy let it through, so it is not what is kept: take that.
+      state_version_ = -1;
+      ReadState(/*announce=*/true);
+      return;
+    }
+    // Sequenced, and delivered here (every member here was shown it): it applies now.
+    if (!alive.expired()) {
+      settings_ = std::move(settings);
+      password_hash_ = std::move(hash);
+      type_ = type;
+      host_->RoomChanged(id_);
+      // Whoever may no longer play is silenced at every listener, as a mute does.
+      for (auto& [sid, m] : members_) {
+        if (!MayPlay(m)) ReleaseHeldNotes(sid, m);
+      }
+      record = Record();
+    }
+    if (!p.position.epoch.empty()) {
+      proto::StreamPosition* pos = own->mutable_stream();
+      pos->set_epoch(p.position.epoch);
+      pos->set_offset(p.position.offset);
+      pos->set_server_time(p.server_time_us);
+    }
+    own->set_request_id(request_id);
+    Frame answer = MakeFrame(*own);
+    if (!save) return host->SendToSession(session, answer);
+    // A registered room's settings are durable before the actor is told they changed
+    // (and an unregistered room's record is gone).
+    Frame failed =
+        MakeFrame(MakeError(proto::INTERNAL_ERROR, "settings applied but not saved", request_id));
+    auto ok = std::make_shared<absl::Status>();
+    bool queued = host->Storage(
+        [record = std::move(record), ok, keep](store::Store& st) {
+          *ok = keep ? st.SaveRoom(record) : st.DeleteRoom(record.room_id);
+        },
+        [host, session, answer, failed, ok] {
+          host->SendToSession(session, ok->ok() ? answer : failed);
+        });
+    if (!queued) host->SendToSession(session, failed);
+  };
+  Broadcast(updated, session, /*droppable=*/false, std::move(done), ChatMark::kNone,
+            std::move(change));
+}
+
+}  // namespace tutti::server

@@ -1,0 +1,198 @@
+// Settings changes (UpdateRoomCommand) across nodes in a persistent room and by a server
+// admin (docs/SCALE-OUT.md, "Owner, settings and moderators across nodes"), driven
+// without Redis: a real in-process engine behind SpanningBroker, which holds, refuses or
+// loses a change as the publish script and a lost link would, and a real SQLite store in a
+// private directory. The room applies and saves nothing until the change is sequenced;
+// then it applies it, saves it and answers; refused, PERMISSION_DENIED; not sequenced,
+// STREAM_UNAVAILABLE; in neither case is anything applied or saved.
+#include <unistd.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "server/envelope.h"
+#include "server/room.h"
+#include "server/store/store.h"
+#include "tests/server/broker_room_host.h"
+#include "tests/server/spanning_broker.h"
+
+namespace tutti::server {
+namespace {
+
+using Check = RoomStateChange::Check;
+
+constexpr SessionId kAnn = 1 << 8;
+constexpr SessionId kBob = 11 << 8;
+constexpr SessionId kAdm = 13 << 8;
+
+// BrokerRoomHost with a real store, run inline (the test is the one thread).
+class StoreHost : public BrokerRoomHost<SpanningBroker> {
+ public:
+  StoreHost() {
+    char tmpl[] = "/tmp/tutti-update-nodes-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    auto opened = store::Store::Open(dir_ + "/t.db");
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    if (opened.ok()) db = std::move(*opened);
+  }
+  ~StoreHost() override {
+    db.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override {
+    if (!db) return false;
+    ++saves;
+    work(*db);
+    then();
+    return true;
+  }
+  std::unique_ptr<store::Store> db;
+  int saves = 0;
+
+ private:
+  std::string dir_;
+};
+
+// ann's registered room "jam" (max 10), saved in the store, with ann and bob here; the
+// engine then holds every change with a precondition.
+struct Registered {
+  Registered() {
+    proto::RoomSettings settings;
+    settings.set_allow_chat(true);
+    settings.set_max_users(10);
+    settings.set_persistent(true);
+    room = std::make_unique<Room>("jam", "Jam", proto::PUBLIC, settings, "", "ann", &config, &host);
+    EXPECT_TRUE(host.db->SaveRoom(room->Record()).ok());
+    room->Join(MemberJoin(kAnn, "ann", /*opened=*/true), true);
+    room->Join(MemberJoin(kBob, "bob"), true);
+    host.engine().hold_checked = true;
+    host.engine().states.clear();
+    host.direct.clear();
+    host.fanned.clear();
+    host.saves = 0;
+  }
+  proto::UpdateRoomCommand MaxUsers(int n) {
+    proto::UpdateRoomCommand u;
+    u.mutable_settings()->set_max_users(n);
+    u.mutable_settings()->set_allow_chat(true);
+    u.mutable_settings()->set_persistent(true);
+    return u;
+  }
+  int Saved() {
+    auto r = host.db->LoadRoom("jam");
+    EXPECT_TRUE(r.ok()) << r.status();
+    proto::RoomSettings s;
+    if (r.ok()) s.ParseFromString(r->settings);
+    return s.max_users();
+  }
+  const proto::ClientMessage* Answer(SessionId s) {
+    return host.direct[s].empty() ? nullptr : &host.direct[s].back();
+  }
+  ServerConfig config;
+  StoreHost host;
+  std::unique_ptr<Room> room;
+};
+
+TEST(RoomUpdateNodesTest, APersistentRoomsOwnerUpdateIsSavedAndAnsweredOnlyOnceSequenced) {
+  Registered jam;
+  jam.room->Update(kAnn, jam.MaxUsers(4), "", "u");
+  // Handed to the engine with "ann is the kept owner"; nothing applied, saved or answered.
+  ASSERT_EQ(jam.host.engine().held_checked.size(), 1u);
+  const RoomStateChange& c = *jam.host.engine().held_checked[0].req.state;
+  EXPECT_EQ(c.kind, RoomStateChange::Kind::kSettings);
+  EXPECT_EQ(c.check, Check::kOwner);
+  EXPECT_EQ(c.actor, "ann");
+  proto::RoomInfo written;
+  ASSERT_TRUE(written.ParseFromString(c.room));
+  EXPECT_EQ(written.settings().max_users(), 4);
+  EXPECT_EQ(jam.room->Info().settings().max_users(), 10) << "applied before the script";
+  EXPECT_EQ(jam.host.saves, 0) << "saved before the script";
+  EXPECT_EQ(jam.Saved(), 10);
+  EXPECT_EQ(jam.Answer(kAnn), nullptr) << "answered before the script";
+
+  jam.host.engine().ReleaseChecked(/*refuse=*/false);
+  EXPECT_EQ(jam.room->Info().settings().max_users(), 4);
+  EXPECT_EQ(jam.Saved(), 4);
+  ASSERT_NE(jam.Answer(kAnn), nullptr);
+  EXPECT_TRUE(jam.Answer(kAnn)->has_room_updated());
+  EXPECT_EQ(jam.Answer(kAnn)->request_id(), "u");
+  EXPECT_EQ(jam.Answer(kAnn)->room_updated().room_info().settings().max_users(), 4);
+  // bob here was shown it once, from the stream.
+  int shown = 0;
+  for (const auto& f : jam.host.fanned) shown += f.msg.has_room_updated() ? 1 : 0;
+  EXPECT_EQ(shown, 1);
+}
+
+TEST(RoomUpdateNodesTest, APersistentRoomsRefusedOrLostUpdateIsNeitherAppliedNorSaved) {
+  Registered jam;
+  jam.room->Update(kAnn, jam.MaxUsers(4), "", "u");
+  jam.host.engine().ReleaseChecked(/*refuse=*/true);
+  ASSERT_NE(jam.Answer(kAnn), nullptr);
+  EXPECT_EQ(jam.Answer(kAnn)->error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_EQ(jam.Answer(kAnn)->request_id(), "u");
+  EXPECT_EQ(jam.room->Info().settings().max_users(), 10);
+  EXPECT_EQ(jam.host.saves, 0);
+  EXPECT_EQ(jam.Saved(), 10);
+
+  jam.host.direct.clear();
+  jam.room->Update(kAnn, jam.MaxUsers(5), "", "v");
+  jam.host.engine().LoseChecked();
+  ASSERT_NE(jam.Answer(kAnn), nullptr) << "the owner was never answered";
+  EXPECT_EQ(jam.Answer(kAnn)->error_message().code(), proto::STREAM_UNAVAILABLE);
+  EXPECT_EQ(jam.Answer(kAnn)->request_id(), "v");
+  EXPECT_EQ(jam.room->Info().settings().max_users(), 10);
+  EXPECT_EQ(jam.host.saves, 0);
+  EXPECT_EQ(jam.Saved(), 10);
+  for (const auto& f : jam.host.fanned) {
+    EXPECT_FALSE(f.msg.has_room_updated()) << "a change that was not sequenced was shown";
+  }
+}
+
+TEST(RoomUpdateNodesTest, AServerAdminsUpdateCarriesNoCheckAndWaitsForTheScript) {
+  Registered jam;
+  JoinRequest adm = MemberJoin(kAdm, "adm");
+  adm.server_admin = true;
+  jam.room->Join(adm, true);
+  jam.host.direct.clear();
+
+  // Redis went meanwhile: not sequenced, so nothing applied, saved or shown.
+  jam.host.engine().unavailable = true;
+  jam.room->Update(kAdm, jam.MaxUsers(3), "", "a");
+  ASSERT_NE(jam.Answer(kAdm), nullptr) << "the admin was never answered";
+  EXPECT_EQ(jam.Answer(kAdm)->error_message().code(), proto::STREAM_UNAVAILABLE);
+  EXPECT_EQ(jam.room->Info().settings().max_users(), 10);
+  EXPECT_EQ(jam.host.saves, 0);
+  EXPECT_EQ(jam.Saved(), 10);
+
+  jam.host.engine().unavailable = false;
+  jam.host.direct.clear();
+  jam.room->Update(kAdm, jam.MaxUsers(3), "", "b");
+  ASSERT_FALSE(jam.host.engine().states.empty());
+  EXPECT_EQ(jam.host.engine().states.back().check, Check::kNone);
+  EXPECT_EQ(jam.room->Info().settings().max_users(), 3);
+  EXPECT_EQ(jam.Saved(), 3);
+  ASSERT_NE(jam.Answer(kAdm), nullptr);
+  EXPECT_TRUE(jam.Answer(kAdm)->has_room_updated());
+  EXPECT_EQ(jam.Answer(kAdm)->request_id(), "b");
+}
+
+TEST(RoomUpdateNodesTest, UnregisteringARoomDeletesItsRecordOnlyOnceSequenced) {
+  Registered jam;
+  proto::UpdateRoomCommand u = jam.MaxUsers(10);
+  u.mutable_settings()->set_persistent(false);
+  jam.room->Update(kAnn, u, "", "u");
+  EXPECT_TRUE(jam.host.db->LoadRoom("jam").ok()) << "deleted before the script";
+  EXPECT_TRUE(jam.room->persistent());
+  jam.host.engine().ReleaseChecked(/*refuse=*/false);
+  EXPECT_FALSE(jam.room->persistent());
+  EXPECT_FALSE(jam.host.db->LoadRoom("jam").ok());
+  ASSERT_NE(jam.Answer(kAnn), nullptr);
+  EXPECT_TRUE(jam.Answer(kAnn)->has_room_updated());
+}
+
+}  // namespace
+}  // namespace tutti::server
