@@ -311,6 +311,12 @@ class Room final : public StreamSubscriber {
   void UpdateAcrossNodes(SessionId session, const Member& actor,
                          const proto::UpdateRoomCommand& cmd, const std::string& new_password_hash,
                          const std::string& request_id);
+  // A `done` for a change published with `check` on its actor's kept role: `sequenced`
+  // runs once the script sequenced it (the room still here); refused, the actor gets
+  // PERMISSION_DENIED and the room reads the kept state; not sequenced, STREAM_UNAVAILABLE.
+  Broker::PublishDone WhenSequenced(SessionId session, const std::string& request_id,
+                                    RoomStateChange::Check check,
+                                    std::function<void(const Publication&)> sequenced);
   // The kick, ban, unban, mute, unmute, mod, unmod or owner notice as a room event (a ban
   // or mute, a moderator or owner change written with it), with `check` on the actor's
   // kept role; `done` gets the publication (refused when the check failed).

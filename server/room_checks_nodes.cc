@@ -1,14 +1,16 @@
 // Room, the changes the publish script checks across nodes beyond the moderation
 // commands (docs/SCALE-OUT.md, "Owner, settings and moderators across nodes"): a settings
 // change (UpdateRoomCommand) by the owner or a server admin, in any room, persistent ones
-// too. With a networked engine the acting room applies nothing until the script has
-// sequenced the change's event: the change goes out with the precondition its actor's
-// kept role needs (none for server staff, whose role is not kept), and only once it is
-// sequenced does the room apply it, save it to a persistent room's store and answer the
-// actor. Refused, the actor gets PERMISSION_DENIED and the room reads the kept state; not
-// sequenced (Redis went), STREAM_UNAVAILABLE; nothing was applied or saved in either case.
-// None of this runs with the in-process engine (room_state_nodes.cc applies at once).
-// Same class, owner and thread as room.cc (the room's home shard).
+// too; and the common answer (WhenSequenced) of the others that wait for the script the
+// same way (/perform and /audience, tempo changes: room_music.cc). With a networked engine the
+// acting room applies nothing until the script has sequenced the change's event: the change goes
+// out with the precondition its actor's kept role needs (none for server staff, whose role is not
+// kept), and only once it is sequenced does the room apply it, save it to a persistent room's store
+// and answer the actor. Refused, the actor gets PERMISSION_DENIED and the room reads the kept
+// state; not sequenced (Redis went), STREAM_UNAVAILABLE; nothing was applied or saved in either
+// case. None of this runs with the in-process engine (room_state_nodes.cc applies at once). Same
+// class, owner and thread as room.cc (the room's home shard).
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -110,6 +112,34 @@ void Room::UpdateAcrossNodes(SessionId session, const Member& actor,
   };
   Broadcast(updated, session, /*droppable=*/false, std::move(done), ChatMark::kNone,
             std::move(change));
+}
+
+Broker::PublishDone Room::WhenSequenced(SessionId session, const std::string& request_id,
+                                        RoomStateChange::Check check,
+                                        std::function<void(const Publication&)> sequenced) {
+  RoomHost* host = host_;
+  const std::string refusal = check == RoomStateChange::Check::kOwner
+                                  ? "the room changed owner on another server first"
+                                  : "the room's roles changed on another server first";
+  return [this, alive = std::weak_ptr<bool>(alive_), host, session, request_id, refusal,
+          sequenced = std::move(sequenced)](const Publication& p) {
+    if (p.unavailable) {
+      // Redis went while the change was on its way: nothing of it happened anywhere.
+      host->SendToSession(session, MakeFrame(MakeError(proto::STREAM_UNAVAILABLE,
+                                                       kStreamUnavailableText, request_id)));
+      return;
+    }
+    if (p.refused) {
+      host->SendToSession(session,
+                          MakeFrame(MakeError(proto::PERMISSION_DENIED, refusal, request_id)));
+      if (alive.expired()) return;
+      // This node's copy let it through, so it is not what is kept: take that.
+      state_version_ = -1;
+      ReadState(/*announce=*/true);
+      return;
+    }
+    if (!alive.expired()) sequenced(p);
+  };
 }
 
 }  // namespace tutti::server

@@ -464,8 +464,9 @@ void Room::ApplyEffects(SessionId session, const moderation::ParsedCommand& cmd,
       out.mutable_chat_cleared()->set_room_id(id_);
       out.mutable_chat_cleared()->set_actor_user_id(actor_id);
       StampType(&out);
-      // Every node's room clears its lines when the event reaches it (KeepChat).
-      Broadcast(out, session, /*droppable=*/false, nullptr, ChatMark::kClear);
+      // Every node's room clears its lines when the event reaches it (KeepChat). Across
+      // nodes the event went out with its check already (CommandAcrossNodes).
+      if (!shared) Broadcast(out, session, /*droppable=*/false, nullptr, ChatMark::kClear);
       SendTo(session, std::move(out), request_id);  // the actor's copy echoes its request
       break;
     }

@@ -9,7 +9,7 @@
 // beside its chat and presence reads, and its first joins wait for all three. /mod,
 // /unmod and /owner notices are room events too, applied here when another node's
 // arrives (their change to the kept state: room_state_nodes.cc). Every such command, and
-// /topic, is checked again by the script that sequences it, against the roles kept in
+// /topic and /clear, is checked again by the script that sequences it, against the roles kept in
 // Redis (RoomStateChange::Check): the acting room changes nothing until the script
 // answers, then applies it at its event's place, or answers PERMISSION_DENIED and reads
 // the kept state. None of this runs with the in-process engine.
@@ -50,6 +50,7 @@ bool Room::CheckedAcrossNodes(moderation::CommandKind kind) const {
     case CommandKind::kUnmod:
     case CommandKind::kOwner:
     case CommandKind::kTopic:
+    case CommandKind::kClear:
       return true;
     default:
       return false;
@@ -119,10 +120,28 @@ void Room::CommandAcrossNodes(SessionId session, const Member& actor,
     if (alive.expired()) return;
     // Sequenced: every event before it was delivered here, and now its own too (to every
     // member here, the target among them): the change applies at that place.
-    if (resolved.kind != moderation::CommandKind::kTopic) ApplySequenced(resolved.kind, rec);
+    if (resolved.kind != moderation::CommandKind::kTopic &&
+        resolved.kind != moderation::CommandKind::kClear) {
+      ApplySequenced(resolved.kind, rec);
+    }
     FinishChange(session, resolved, rec, target, actor_id, actor_name, now_ms, request_id,
                  /*shared=*/true);
   };
+  if (resolved.kind == CommandKind::kClear) {
+    // The clear is its own event: sequenced (and every node's lines cleared) only while
+    // the actor's kept role allows it; the actor's copy follows once it was.
+    proto::ClientMessage out;
+    out.mutable_chat_cleared()->set_room_id(id_);
+    out.mutable_chat_cleared()->set_actor_user_id(actor.user.user_id());
+    StampType(&out);
+    RoomStateChange change;
+    change.kind = RoomStateChange::Kind::kCheckOnly;
+    change.check = check;
+    change.actor = actor.user.user_id();
+    Broadcast(out, session, /*droppable=*/false, std::move(done), ChatMark::kClear,
+              std::move(change));
+    return;
+  }
   if (resolved.kind == CommandKind::kTopic) {
     // A settings change, as an owner's UpdateRoomCommand: shown here at once, written with
     // its RoomUpdated only while the actor's kept role allows it, else read back.

@@ -1,6 +1,8 @@
 // Room's music features (docs/PROTOCOL.md, "Music in a room"): panic (all notes off), who may play
-// (performers and audience), the shared tempo, and each member's link quality. Part of the
-// Room class (room.h); runs on the room's home shard like every Room method.
+// (performers and audience), the shared tempo, and each member's link quality. Across nodes a
+// performer-list or tempo change applies only once the publish script sequenced it, checked
+// against the actor's kept role (docs/SCALE-OUT.md, "Owner, settings and moderators across
+// nodes"). Part of the Room class (room.h); runs on the room's home shard like every Room method.
 #include <algorithm>
 #include <memory>
 #include <set>
@@ -116,27 +118,62 @@ void Room::ApplyPerformer(SessionId session, const Member& actor, const std::str
                    "the performer list is full (" + std::to_string(config_->max_performers) + ")",
                    request_id);
     }
-    performers_.insert(target_id);
-  } else {
-    if (performers_.erase(target_id) == 0) {
-      return Result(session, command, true, {target_name + " is not on the performer list"},
-                    request_id);
-    }
-    for (auto& [sid, m] : members_) {
-      if (m.user.user_id() == target_id && !MayPlay(m)) ReleaseHeldNotes(sid, m);
-    }
+  } else if (!performers_.count(target_id)) {
+    return Result(session, command, true, {target_name + " is not on the performer list"},
+                  request_id);
   }
   const std::string actor_name = actor.user.username();
-  SystemLine(performer ? target_name + " may now play (added by " + actor_name + ")"
-                       : target_name + " is now in the audience (by " + actor_name + ")");
-  // Written with the event that announces it: every node's copy of the room lets the
-  // same members play (docs/SCALE-OUT.md, "Owner, settings and moderators across nodes").
-  BroadcastInfo(SettingsChange());
   const std::string summary = command + " " + target_name + ": done";
-  if (!persistent()) return Result(session, command, true, {summary}, request_id);
-  // A persistent room's list is durable before the owner hears "done".
-  AnswerWhenSaved(session, command, summary, request_id,
-                  [record = Record()](store::Store& st) { return st.SaveRoom(record); });
+  // The list changes, whoever may no longer play is silenced, the chat says so (and, on
+  // one node, RoomUpdated tells everyone); then the owner hears "done", a persistent
+  // room's list durable first.
+  auto apply = [this, session, target_id, target_name, performer, actor_name, command, summary,
+                request_id](bool announce) {
+    if (performer) {
+      performers_.insert(target_id);
+    } else {
+      performers_.erase(target_id);
+      for (auto& [sid, m] : members_) {
+        if (m.user.user_id() == target_id && !MayPlay(m)) ReleaseHeldNotes(sid, m);
+      }
+    }
+    SystemLine(performer ? target_name + " may now play (added by " + actor_name + ")"
+                         : target_name + " is now in the audience (by " + actor_name + ")");
+    // Written with the event that announces it: every node's copy of the room lets the
+    // same members play (docs/SCALE-OUT.md, "Owner, settings and moderators across nodes").
+    if (announce) BroadcastInfo(SettingsChange());
+    host_->RoomChanged(id_);
+    if (!persistent()) return Result(session, command, true, {summary}, request_id);
+    AnswerWhenSaved(session, command, summary, request_id,
+                    [record = Record()](store::Store& st) { return st.SaveRoom(record); });
+  };
+  if (!SpansNodes()) return apply(/*announce=*/true);
+  // Across nodes the list changes only once the script sequenced its RoomUpdated, which
+  // goes out only while the actor is the kept owner (server staff: unchecked).
+  if (!host_->broker()->Available()) {
+    return Error(session, proto::STREAM_UNAVAILABLE, kStreamUnavailableText, request_id);
+  }
+  // The list as the change leaves it, swapped in only to build the event and its change.
+  std::set<std::string> listed = performers_;
+  if (performer) {
+    listed.insert(target_id);
+  } else {
+    listed.erase(target_id);
+  }
+  std::swap(performers_, listed);
+  RoomStateChange change = SettingsChange();
+  proto::ClientMessage updated;
+  *updated.mutable_room_updated()->mutable_room_info() = Info();
+  StampType(&updated);
+  std::swap(performers_, listed);
+  const RoomStateChange::Check check =
+      IsStaff(actor) ? RoomStateChange::Check::kNone : RoomStateChange::Check::kOwner;
+  change.check = check;
+  change.actor = actor.user.user_id();
+  Broadcast(updated, 0, /*droppable=*/false,
+            WhenSequenced(session, request_id, check,
+                          [apply](const Publication&) { apply(/*announce=*/false); }),
+            ChatMark::kNone, std::move(change));
 }
 
 void Room::TakePerformers(const proto::RoomInfo& info) {
@@ -168,24 +205,67 @@ void Room::SetTempo(SessionId session, const TempoChange& change, const std::str
   auto it = members_.find(session);
   if (it == members_.end())
     return Error(session, proto::WRONG_STATE, "not in this room", request_id);
-  if (!IsRoomStaff(it->second)) {
+  const Member& actor = it->second;
+  if (!IsRoomStaff(actor)) {
     return Error(session, proto::PERMISSION_DENIED, "only room moderators change the tempo",
                  request_id);
   }
   const int64_t now = host_->NowUs();
-  if (absl::Status st = tempo_.Apply(change, config_->tempo, now); !st.ok()) {
+  Tempo next = tempo_;
+  if (absl::Status st = next.Apply(change, config_->tempo, now); !st.ok()) {
     return Error(session, proto::INVALID_PARAMETERS, std::string(st.message()), request_id);
   }
-  tempo_by_id_ = it->second.user.user_id();
-  tempo_by_name_ = it->second.user.username();
-  tempo_changed_us_ = now;
-  tempo_changed_unix_ms_ = host_->UnixMs();
-  RecordTempoChange();
-  host_->RoomChanged(id_);
+  const bool across = SpansNodes();
+  if (across && !host_->broker()->Available()) {
+    return Error(session, proto::STREAM_UNAVAILABLE, kStreamUnavailableText, request_id);
+  }
+  // What the change sets: at once on one node; across nodes once the script sequenced
+  // its TempoState, which goes out only while the actor is the kept owner or a kept
+  // moderator (server staff: unchecked), so a moderator removed on another node first
+  // changes nothing.
+  auto apply = [this, next, by_id = actor.user.user_id(), by_name = actor.user.username(), now,
+                unix_ms = host_->UnixMs()] {
+    tempo_ = next;
+    tempo_by_id_ = by_id;
+    tempo_by_name_ = by_name;
+    tempo_changed_us_ = now;
+    tempo_changed_unix_ms_ = unix_ms;
+  };
+  // The event shows the tempo as changed (across nodes, in place only to build it).
+  const Tempo before = tempo_;
+  const std::string before_id = tempo_by_id_, before_name = tempo_by_name_;
+  const int64_t before_us = tempo_changed_us_, before_unix_ms = tempo_changed_unix_ms_;
+  apply();
   proto::ClientMessage out;
   *out.mutable_tempo_state() = TempoView();
   StampType(&out);
-  Broadcast(out, session, /*droppable=*/false, EchoToSender(session, request_id));
+  if (!across) {
+    RecordTempoChange();
+    host_->RoomChanged(id_);
+    Broadcast(out, session, /*droppable=*/false, EchoToSender(session, request_id));
+    return;
+  }
+  tempo_ = before;
+  tempo_by_id_ = before_id;
+  tempo_by_name_ = before_name;
+  tempo_changed_us_ = before_us;
+  tempo_changed_unix_ms_ = before_unix_ms;
+  const RoomStateChange::Check check =
+      IsStaff(actor) ? RoomStateChange::Check::kNone : RoomStateChange::Check::kModerator;
+  RoomStateChange kept;
+  kept.kind = RoomStateChange::Kind::kCheckOnly;
+  kept.check = check;
+  kept.actor = actor.user.user_id();
+  Broadcast(
+      out, session, /*droppable=*/false,
+      WhenSequenced(session, request_id, check,
+                    [this, apply, echo = EchoToSender(session, request_id)](const Publication& p) {
+                      apply();
+                      RecordTempoChange();
+                      host_->RoomChanged(id_);
+                      echo(p);
+                    }),
+      ChatMark::kNone, std::move(kept));
 }
 
 void Room::ReportQuality(SessionId session, const proto::ConnectionQuality& quality) {

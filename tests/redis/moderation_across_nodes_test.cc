@@ -5,8 +5,8 @@
 // at the same offset, RoomLeft); a ban holds on both nodes and for a room object that
 // opens on a node after it was made (it is kept in Redis with the event); an unban lets
 // the user in everywhere; a mute refuses the target's chat and MIDI on its own node; a
-// moderator's ban that the roles kept in Redis no longer allow is refused on the
-// moderator's node.
+// moderator's ban, /clear or /tempo that the roles kept in Redis no longer allow is
+// refused on the moderator's node.
 // Every wait is bounded by a deadline; nothing depends on how long a step takes.
 #include <signal.h>
 
@@ -271,6 +271,104 @@ TEST_F(ModerationAcrossNodesTest, ABanByAModeratorRemovedFirstIsRefusedOnTheOthe
     if (!member) std::this_thread::sleep_for(200ms);
   }
   EXPECT_TRUE(member);
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// /clear and /tempo are checked against the kept roles as a ban is: node B still counts mo
+// a moderator while Redis no longer does (removed from the kept set directly, so nothing
+// depends on timing), and both are refused on B with nothing cleared or changed anywhere.
+TEST_F(ModerationAcrossNodesTest, AClearAndATempoByAModeratorRemovedFirstAreRefusedOnTheOtherNode) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  auto mo = Connect(node_b_->port(), "mo");
+  ASSERT_TRUE(mo);
+  ASSERT_TRUE(JoinRoom(*mo, "Jam"));
+  ASSERT_TRUE(SawJoin(*ann, "u-mo"));
+  auto bob = Connect(node_b_->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(SawJoin(*ann, "u-bob"));
+  ASSERT_TRUE(bob->Send(ChatMsg("keep this line", "line1")));
+  ASSERT_TRUE(WaitMatching(
+      *ann,
+      [](const proto::ClientMessage& m) {
+        return m.has_room_chat_message() && m.room_chat_message().message() == "keep this line";
+      },
+      kLong));
+  // ann makes mo a moderator on A; B applies it (the notice, then A's RoomUpdated, on which
+  // B reads the kept state; a join on B waits for that read, so once `joiner` is in, B holds
+  // mo as a moderator and reads nothing more); then Redis alone forgets it.
+  int round = 0;
+  auto moderator_on_b_only = [&] {
+    // A still counts mo a moderator (only Redis forgot): ann unmods first to mod again.
+    if (round > 0) {
+      ASSERT_TRUE(Done(*ann, "/unmod mo", "unmod" + std::to_string(round)));
+    }
+    ASSERT_TRUE(Done(*ann, "/mod mo", "mod" + std::to_string(round)));
+    ASSERT_TRUE(WaitMatching(
+        *mo,
+        [](const proto::ClientMessage& m) {
+          return m.has_moderation_notice() &&
+                 m.moderation_notice().action() == proto::MOD_APPOINT_MODERATOR;
+        },
+        kLong));
+    ASSERT_TRUE(WaitMatching(
+        *mo, [](const proto::ClientMessage& m) { return m.has_room_updated(); }, kLong));
+    auto joiner = Connect(node_b_->port(), "cay" + std::to_string(round++));
+    ASSERT_TRUE(joiner);
+    ASSERT_TRUE(JoinRoom(*joiner, "Jam"));
+    ASSERT_TRUE(WaitRedisReply({"SREM", "tutti:{jam}:mods", "u-mo"}, [](const redisReply* r) {
+      return r != nullptr && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    }));
+  };
+
+  ASSERT_NO_FATAL_FAILURE(moderator_on_b_only());
+  ASSERT_TRUE(mo->Send(ChatMsg("/tempo 90", "tempo")));
+  const proto::ClientMessage tempo = Answer(*mo, "tempo");
+  ASSERT_TRUE(tempo.has_error_message()) << tempo.ShortDebugString();
+  EXPECT_EQ(tempo.error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_EQ(tempo.error_message().error_message(),
+            "the room's roles changed on another server first");
+
+  ASSERT_NO_FATAL_FAILURE(moderator_on_b_only());
+  ASSERT_TRUE(mo->Send(ChatMsg("/clear", "clear")));
+  const proto::ClientMessage clear = Answer(*mo, "clear");
+  ASSERT_TRUE(clear.has_error_message()) << clear.ShortDebugString();
+  EXPECT_EQ(clear.error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_EQ(clear.error_message().error_message(),
+            "the room's roles changed on another server first");
+  // The line is still kept with the stream.
+  EXPECT_TRUE(WaitRedisReply({"LRANGE", "tutti:{jam}:chat", "0", "-1"}, [](const redisReply* r) {
+    if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return false;
+    for (size_t i = 0; i < r->elements; ++i) {
+      const redisReply* e = r->element[i];
+      if (e->type == REDIS_REPLY_STRING &&
+          std::string(e->str, e->len).find("keep this line") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }));
+  // Nothing reached A: bob's next line comes with no clear and no tempo before it.
+  ASSERT_TRUE(bob->Send(ChatMsg("still here", "line2")));
+  bool cleared = false, tempo_seen = false;
+  ASSERT_TRUE(WaitMatching(
+      *ann,
+      [](const proto::ClientMessage& m) {
+        return m.has_room_chat_message() && m.room_chat_message().message() == "still here";
+      },
+      kLong,
+      [&](const proto::ClientMessage& m) {
+        cleared = cleared || m.has_chat_cleared();
+        tempo_seen = tempo_seen || m.has_tempo_state();
+      }));
+  EXPECT_FALSE(cleared);
+  EXPECT_FALSE(tempo_seen);
 
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);

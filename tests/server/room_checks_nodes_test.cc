@@ -4,8 +4,8 @@
 // it as the publish script would. A moderator's /ban goes out with "the actor outranks the
 // target" and changes nothing here until it is sequenced; refused (the moderator was
 // removed on another node first) it is a PERMISSION_DENIED, nothing of it happens, and the
-// room takes the kept roles. /topic, /mod and /owner carry their own checks; server staff
-// carry none.
+// room takes the kept roles. /topic, /mod and /owner carry their own checks, and so do
+// /clear, tempo changes and /perform; server staff carry none.
 #include <memory>
 #include <string>
 #include <vector>
@@ -198,6 +198,112 @@ TEST(RoomChecksNodesTest, ACommandOrALineRedisCouldNotSequenceIsAnsweredUnavaila
   EXPECT_EQ(jam.Answer(kBob)->error_message().code(), proto::STREAM_UNAVAILABLE);
   EXPECT_EQ(jam.Answer(kBob)->request_id(), "c");
   EXPECT_TRUE(jam.host.fanned.empty()) << "a line that was not sequenced was shown";
+}
+
+// /clear, a tempo change and /perform wait for the script like a ban: handed on with the
+// check their actor's role needs (kept moderator, kept moderator, kept owner), nothing of
+// them applied here until sequenced, then applied and answered.
+TEST(RoomChecksNodesTest, AClearATempoAndAPerformerWaitForTheScriptAndApplyOnceSequenced) {
+  Jam jam;
+  jam.room->Chat(kBob, "hello", proto::USER_MESSAGE, "c");
+  jam.host.fanned.clear();
+  jam.room->Command(kMo, Cmd("/clear"), "clr");
+  jam.room->Command(kMo, Cmd("/tempo 90"), "tmp");
+  jam.room->Command(kAnn, Cmd("/perform bob"), "prf");
+  auto& held = jam.host.engine().held_checked;
+  ASSERT_EQ(held.size(), 3u);
+  EXPECT_TRUE(held[0].req.message.has_chat_cleared());
+  EXPECT_EQ(held[0].req.chat, ChatMark::kClear);
+  EXPECT_EQ(held[0].req.state->kind, RoomStateChange::Kind::kCheckOnly);
+  EXPECT_EQ(held[0].req.state->check, Check::kModerator);
+  EXPECT_EQ(held[0].req.state->actor, "mo");
+  EXPECT_TRUE(held[1].req.message.has_tempo_state());
+  EXPECT_EQ(held[1].req.message.tempo_state().bpm(), 90);
+  EXPECT_EQ(held[1].req.state->kind, RoomStateChange::Kind::kCheckOnly);
+  EXPECT_EQ(held[1].req.state->check, Check::kModerator);
+  EXPECT_TRUE(held[2].req.message.has_room_updated());
+  EXPECT_EQ(held[2].req.state->kind, RoomStateChange::Kind::kSettings);
+  EXPECT_EQ(held[2].req.state->check, Check::kOwner);
+  EXPECT_EQ(held[2].req.state->actor, "ann");
+  // Nothing applied, shown or answered yet.
+  EXPECT_EQ(jam.room->Info().tempo().bpm(), 120);
+  EXPECT_EQ(jam.room->Info().performer_ids_size(), 0);
+  EXPECT_TRUE(jam.host.fanned.empty());
+  EXPECT_EQ(jam.Answer(kMo), nullptr);
+  EXPECT_EQ(jam.Answer(kAnn), nullptr);
+
+  jam.host.engine().ReleaseChecked(/*refuse=*/false);
+  EXPECT_EQ(jam.room->Info().tempo().bpm(), 90);
+  ASSERT_EQ(jam.room->Info().performer_ids_size(), 1);
+  EXPECT_EQ(jam.room->Info().performer_ids(0), "bob");
+  bool cleared = false, tempo = false;
+  for (const auto& f : jam.host.fanned) {
+    cleared = cleared || f.msg.has_chat_cleared();
+    tempo = tempo || f.msg.has_tempo_state();
+  }
+  EXPECT_TRUE(cleared && tempo);
+  bool mo_cleared = false, mo_tempo = false;
+  for (const auto& m : jam.host.direct[kMo]) {
+    mo_cleared = mo_cleared || (m.has_chat_cleared() && m.request_id() == "clr");
+    mo_tempo = mo_tempo || (m.has_tempo_state() && m.request_id() == "tmp");
+  }
+  EXPECT_TRUE(mo_cleared && mo_tempo) << "the moderator's copies did not come";
+  ASSERT_NE(jam.Answer(kAnn), nullptr);
+  EXPECT_TRUE(jam.Answer(kAnn)->command_result().ok());
+  EXPECT_EQ(jam.Answer(kAnn)->request_id(), "prf");
+  // The lines were cleared: a joiner gets only the one said since (the performer's).
+  jam.room->Join(MemberJoin(kAdm, "cay"), true);
+  ASSERT_FALSE(jam.host.direct[kAdm].empty());
+  for (const auto& l : jam.host.direct[kAdm].front().room_joined_response().chat_history()) {
+    EXPECT_NE(l.message(), "hello") << "a line from before the clear";
+  }
+}
+
+TEST(RoomChecksNodesTest, AClearATempoAndAPerformerRefusedByTheScriptChangeNothing) {
+  Jam jam;
+  jam.Keep({});  // ann removed mo (and handed nothing on) on another node first
+  jam.room->Chat(kBob, "hello", proto::USER_MESSAGE, "c");
+  jam.host.fanned.clear();
+  jam.room->Command(kMo, Cmd("/clear"), "clr");
+  jam.host.engine().ReleaseChecked(/*refuse=*/true);
+  ASSERT_NE(jam.Answer(kMo), nullptr);
+  EXPECT_EQ(jam.Answer(kMo)->error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_EQ(jam.Answer(kMo)->error_message().error_message(),
+            "the room's roles changed on another server first");
+  EXPECT_EQ(jam.Answer(kMo)->request_id(), "clr");
+  // The room took the kept roles; a refused tempo changes nothing either.
+  jam.Keep({"mo"});
+  jam.room->Command(kAnn, Cmd("/mod mo"), "m");
+  jam.host.engine().ReleaseChecked(/*refuse=*/false);
+  jam.room->Command(kMo, Cmd("/tempo 90"), "tmp");
+  ASSERT_EQ(jam.host.engine().held_checked.size(), 1u);
+  jam.host.engine().ReleaseChecked(/*refuse=*/true);
+  EXPECT_EQ(jam.Answer(kMo)->error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_EQ(jam.Answer(kMo)->request_id(), "tmp");
+  EXPECT_EQ(jam.room->Info().tempo().bpm(), 120);
+
+  jam.room->Command(kAnn, Cmd("/perform bob"), "prf");
+  jam.host.engine().ReleaseChecked(/*refuse=*/true);
+  ASSERT_NE(jam.Answer(kAnn), nullptr);
+  EXPECT_EQ(jam.Answer(kAnn)->error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_EQ(jam.Answer(kAnn)->error_message().error_message(),
+            "the room changed owner on another server first");
+  EXPECT_EQ(jam.room->Info().performer_ids_size(), 0);
+  for (const auto& f : jam.host.fanned) {
+    EXPECT_FALSE(f.msg.has_chat_cleared()) << "the refused clear was shown";
+    EXPECT_FALSE(f.msg.has_tempo_state()) << "the refused tempo was shown";
+    if (f.msg.has_room_updated()) {
+      EXPECT_EQ(f.msg.room_updated().room_info().performer_ids_size(), 0);
+    }
+  }
+  // The line said before the refused clear is still there for a joiner.
+  jam.room->Join(MemberJoin(kAdm, "cay"), true);
+  ASSERT_FALSE(jam.host.direct[kAdm].empty());
+  bool kept = false;
+  for (const auto& l : jam.host.direct[kAdm].front().room_joined_response().chat_history()) {
+    kept = kept || l.message() == "hello";
+  }
+  EXPECT_TRUE(kept) << "the refused clear cleared the lines";
 }
 
 }  // namespace
