@@ -75,11 +75,21 @@ struct Publication {
   // link). Never delivered; `position` and `frame` are empty. A publisher that answers
   // someone answers STREAM_UNAVAILABLE.
   bool unavailable = false;
+  // Given only to a publisher's `done`, with `refused`: what failed was the version
+  // precondition (RoomStateChange::base_version): the kept settings changed after the
+  // state the change was built on, so it would have reverted that change.
+  bool stale = false;
 };
 
 // What a client is told when an event of its cannot be sequenced because the stream's
 // store (Redis) is unreachable (ErrorMessage STREAM_UNAVAILABLE, docs/PROTOCOL.md).
 inline constexpr char kStreamUnavailableText[] = "rooms are paused: the server cannot reach Redis";
+
+// What the actor of a settings change refused as stale (Publication::stale) is told, with
+// WRONG_STATE: the room now shows the settings as kept, so a retry builds on them.
+inline constexpr char kStaleSettingsText[] =
+    "the room's settings changed first (on another server, or by a change still on its way): "
+    "the room shows them now; try again";
 
 // A room ban or mute as the stream keeps it beside the events (rooms across nodes,
 // docs/SCALE-OUT.md "Room bans and mutes across nodes"): who, and until when.
@@ -138,6 +148,12 @@ struct RoomStateChange {
   };
   Check check = Check::kNone;
   std::string actor;
+  // kSettings: the kept settings version (KeptRoomState::settings_version) of the state the
+  // change was built on. A settings change carries the whole RoomInfo, so one built on an
+  // older state would silently revert whatever was written since: the script refuses it
+  // (with its event; Publication::stale) unless the kept version is still this one. -1
+  // checks nothing; nothing kept checks nothing either.
+  int64_t base_version = -1;
 };
 
 // A room's owner, settings and moderators as kept beside its stream.
@@ -147,6 +163,10 @@ struct KeptRoomState {
   std::string room;  // serialized RoomInfo, as in RoomStateChange
   std::string password_hash;
   int64_t version = 0;  // counts the changes written (each script call's)
+  // Counts the writes of `room` and `password_hash` alone (kOpen, kSettings): the version a
+  // settings change is checked against (RoomStateChange::base_version), so that a
+  // moderator or owner change, which does not touch them, refuses none.
+  int64_t settings_version = 0;
   std::vector<std::string> moderators;
 };
 

@@ -219,6 +219,9 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
     open->kind = RoomStateChange::Kind::kOpen;
     open->user = mod_.owner_id();
     open->moderators = mod_.Moderators();
+    // What the kOpen writes; when it writes nothing (another creator's came first), the
+    // read-back takes that one's version.
+    ++settings_version_;
     reread = [this, alive = std::weak_ptr<bool>(alive_)](const Publication& p) {
       // Not sequenced (Redis went): the re-reads after the outage do it.
       if (!alive.expired() && !p.unavailable) ReadState(/*announce=*/true);

@@ -450,6 +450,9 @@ class Room final : public StreamSubscriber {
   bool adopted_at_open_ = false;
   bool announce_open_ = false;
   int64_t state_version_ = 0;
+  // The kept settings version this room's name, type, settings, topic, password and
+  // performers stand at: a settings change carries it (RoomStateChange::base_version).
+  int64_t settings_version_ = 0;
   // Users whose ban or mute a delivered event changed while the opening read of the
   // kept ones was out: the event is as new as the read, or newer.
   std::set<std::string> penalties_while_reading_;

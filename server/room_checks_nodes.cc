@@ -7,9 +7,11 @@
 // out with the precondition its actor's kept role needs (none for server staff, whose role is not
 // kept), and only once it is sequenced does the room apply it, save it to a persistent room's store
 // and answer the actor. Refused, the actor gets PERMISSION_DENIED and the room reads the kept
-// state; not sequenced (Redis went), STREAM_UNAVAILABLE; nothing was applied or saved in either
-// case. None of this runs with the in-process engine (room_state_nodes.cc applies at once). Same
-// class, owner and thread as room.cc (the room's home shard).
+// state; refused as stale (built on an older kept settings version: RoomStateChange::
+// base_version), WRONG_STATE and the kept state read; not sequenced (Redis went),
+// STREAM_UNAVAILABLE; nothing was applied or saved in any of these cases. None of this runs with
+// the in-process engine (room_state_nodes.cc applies at once). Same class, owner and thread as
+// room.cc (the room's home shard).
 #include <functional>
 #include <memory>
 #include <string>
@@ -53,10 +55,11 @@ void Room::UpdateAcrossNodes(SessionId session, const Member& actor,
     change.check = RoomStateChange::Check::kOwner;
     change.actor = actor.user.user_id();
   }
+  const int64_t base = change.base_version;
   auto own = std::make_shared<proto::ClientMessage>(updated);
   RoomHost* host = host_;
   auto done = [this, alive = std::weak_ptr<bool>(alive_), host, own, session, request_id,
-               settings = std::move(settings), hash = std::move(hash), type, save, keep,
+               settings = std::move(settings), hash = std::move(hash), type, save, keep, base,
                record = std::move(record)](const Publication& p) mutable {
     if (p.unavailable) {
       // Redis went while the change was on its way: nothing of it happened anywhere.
@@ -66,17 +69,20 @@ void Room::UpdateAcrossNodes(SessionId session, const Member& actor,
     }
     if (p.refused) {
       host->SendToSession(
-          session,
-          MakeFrame(MakeError(proto::PERMISSION_DENIED,
-                              "the room changed owner on another server first", request_id)));
+          session, MakeFrame(p.stale ? MakeError(proto::WRONG_STATE, kStaleSettingsText, request_id)
+                                     : MakeError(proto::PERMISSION_DENIED,
+                                                 "the room changed owner on another server first",
+                                                 request_id)));
       if (alive.expired()) return;
       // This node's copy let it through, so it is not what is kept: take that.
       state_version_ = -1;
       ReadState(/*announce=*/true);
       return;
     }
-    // Sequenced, and delivered here (every member here was shown it): it applies now.
-    if (!alive.expired()) {
+    // Sequenced, and delivered here (every member here was shown it): it applies now,
+    // unless a read of the kept state already took a later one (which includes it).
+    if (!alive.expired() && settings_version_ <= base) {
+      settings_version_ = base + 1;
       settings_ = std::move(settings);
       password_hash_ = std::move(hash);
       type_ = type;
@@ -85,8 +91,9 @@ void Room::UpdateAcrossNodes(SessionId session, const Member& actor,
       for (auto& [sid, m] : members_) {
         if (!MayPlay(m)) ReleaseHeldNotes(sid, m);
       }
-      record = Record();
     }
+    // What the room holds now (this change, or a later state that includes it).
+    if (!alive.expired()) record = Record();
     if (!p.position.epoch.empty()) {
       proto::StreamPosition* pos = own->mutable_stream();
       pos->set_epoch(p.position.epoch);
@@ -130,8 +137,9 @@ Broker::PublishDone Room::WhenSequenced(SessionId session, const std::string& re
       return;
     }
     if (p.refused) {
-      host->SendToSession(session,
-                          MakeFrame(MakeError(proto::PERMISSION_DENIED, refusal, request_id)));
+      host->SendToSession(
+          session, MakeFrame(p.stale ? MakeError(proto::WRONG_STATE, kStaleSettingsText, request_id)
+                                     : MakeError(proto::PERMISSION_DENIED, refusal, request_id)));
       if (alive.expired()) return;
       // This node's copy let it through, so it is not what is kept: take that.
       state_version_ = -1;

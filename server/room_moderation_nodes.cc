@@ -14,6 +14,7 @@
 // answers, then applies it at its event's place, or answers PERMISSION_DENIED and reads
 // the kept state. None of this runs with the in-process engine.
 // Same class, owner and thread as room.cc (the room's home shard).
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <set>
@@ -96,7 +97,9 @@ void Room::CommandAcrossNodes(SessionId session, const Member& actor,
                                   ? "the room changed owner on another server first"
                                   : "the room's roles changed on another server first";
   RoomHost* host = host_;
-  auto done = [this, alive = std::weak_ptr<bool>(alive_), host, session, resolved, rec,
+  // A /topic's change is built on this version (SettingsChange, below).
+  const int64_t base = settings_version_;
+  auto done = [this, alive = std::weak_ptr<bool>(alive_), host, session, resolved, rec, base,
                target = std::move(target), actor_id = actor.user.user_id(),
                actor_name = actor.user.username(), now_ms, request_id,
                refusal](const Publication& p) {
@@ -108,8 +111,9 @@ void Room::CommandAcrossNodes(SessionId session, const Member& actor,
       return;
     }
     if (p.refused) {
-      host->SendToSession(session,
-                          MakeFrame(MakeError(proto::PERMISSION_DENIED, refusal, request_id)));
+      host->SendToSession(
+          session, MakeFrame(p.stale ? MakeError(proto::WRONG_STATE, kStaleSettingsText, request_id)
+                                     : MakeError(proto::PERMISSION_DENIED, refusal, request_id)));
       if (alive.expired()) return;
       // This node's copy let it through, so it is not what is kept: take that, and tell
       // the members here when it differs.
@@ -120,8 +124,11 @@ void Room::CommandAcrossNodes(SessionId session, const Member& actor,
     if (alive.expired()) return;
     // Sequenced: every event before it was delivered here, and now its own too (to every
     // member here, the target among them): the change applies at that place.
-    if (resolved.kind != moderation::CommandKind::kTopic &&
-        resolved.kind != moderation::CommandKind::kClear) {
+    if (resolved.kind == moderation::CommandKind::kTopic) {
+      // Written on top of `base`: the kept settings are one version on (or a read already
+      // took a later one, which includes it).
+      settings_version_ = std::max(settings_version_, base + 1);
+    } else if (resolved.kind != moderation::CommandKind::kClear) {
       ApplySequenced(resolved.kind, rec);
     }
     FinishChange(session, resolved, rec, target, actor_id, actor_name, now_ms, request_id,

@@ -128,8 +128,10 @@ void Room::ApplyPerformer(SessionId session, const Member& actor, const std::str
   // one node, RoomUpdated tells everyone); then the owner hears "done", a persistent
   // room's list durable first.
   auto apply = [this, session, target_id, target_name, performer, actor_name, command, summary,
-                request_id](bool announce) {
-    if (performer) {
+                request_id](bool announce, bool change_list) {
+    if (!change_list) {
+      // A read of the kept state already took a later list, which includes this change.
+    } else if (performer) {
       performers_.insert(target_id);
     } else {
       performers_.erase(target_id);
@@ -147,7 +149,7 @@ void Room::ApplyPerformer(SessionId session, const Member& actor, const std::str
     AnswerWhenSaved(session, command, summary, request_id,
                     [record = Record()](store::Store& st) { return st.SaveRoom(record); });
   };
-  if (!SpansNodes()) return apply(/*announce=*/true);
+  if (!SpansNodes()) return apply(/*announce=*/true, /*change_list=*/true);
   // Across nodes the list changes only once the script sequenced its RoomUpdated, which
   // goes out only while the actor is the kept owner (server staff: unchecked).
   if (!host_->broker()->Available()) {
@@ -170,9 +172,14 @@ void Room::ApplyPerformer(SessionId session, const Member& actor, const std::str
       IsStaff(actor) ? RoomStateChange::Check::kNone : RoomStateChange::Check::kOwner;
   change.check = check;
   change.actor = actor.user.user_id();
+  const int64_t base = change.base_version;
   Broadcast(updated, 0, /*droppable=*/false,
             WhenSequenced(session, request_id, check,
-                          [apply](const Publication&) { apply(/*announce=*/false); }),
+                          [this, apply, base](const Publication&) {
+                            const bool change_list = settings_version_ <= base;
+                            if (change_list) settings_version_ = base + 1;
+                            apply(/*announce=*/false, change_list);
+                          }),
             ChatMark::kNone, std::move(change));
 }
 

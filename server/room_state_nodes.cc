@@ -182,6 +182,8 @@ RoomStateChange Room::SettingsChange() const {
   c.kind = RoomStateChange::Kind::kSettings;
   c.room = StateBlob();
   c.password_hash = password_hash_;
+  // Built on what this room holds: refused if the kept settings moved on since.
+  c.base_version = settings_version_;
   return c;
 }
 
@@ -246,6 +248,8 @@ void Room::SettleOpeningState() {
   // by its first join instead (the script checks again that nobody else is live).
   adopted_at_open_ = kept.found && !remote_.empty() && AdoptState(kept);
   announce_open_ = !adopted_at_open_;
+  // Not taken: the first join writes this node's over it (kOpen), one settings version on.
+  if (!adopted_at_open_ && kept.found) settings_version_ = kept.settings_version;
 }
 
 bool Room::AdoptState(const KeptRoomState& kept) {
@@ -255,6 +259,7 @@ bool Room::AdoptState(const KeptRoomState& kept) {
     return false;
   }
   state_version_ = kept.version;
+  settings_version_ = kept.settings_version;
   name_ = info.room_name();
   type_ = info.room_type();
   settings_ = info.settings();

@@ -53,6 +53,8 @@ KeptParse ParseKeptRoomState(const HashFields& state, const std::vector<std::str
       kept.password_hash = std::string(value);
     } else if (field == "version") {
       if (!ParseInt64(value, &kept.version)) return KeptParse::kMalformed;
+    } else if (field == "settings_version") {
+      if (!ParseInt64(value, &kept.settings_version)) return KeptParse::kMalformed;
     }
   }
   if (!has_room) return KeptParse::kAbsent;

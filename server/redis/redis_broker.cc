@@ -286,7 +286,7 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
   const std::string presence = PresenceKey(stream);
   // The batch's ban and mute changes, four arguments each (kind, end, user id, the index
   // of their event), after their count; then its owner, settings and moderator changes,
-  // nine each, after theirs; all before the events: the script applies them in the same
+  // ten each, after theirs; all before the events: the script applies them in the same
   // atomic step that sequences those (and drops an event whose precondition fails, with
   // its changes).
   std::vector<std::string> changes = {""};
@@ -306,7 +306,7 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
   for (size_t i = 0; i < batch.size(); ++i) {
     if (batch[i].state) AppendStateArgs(*batch[i].state, i + 1, &changes);
   }
-  changes[state_at] = std::to_string((changes.size() - state_at - 1) / 9);
+  changes[state_at] = std::to_string((changes.size() - state_at - 1) / 10);
   std::vector<std::string_view> args = {meta,   log,    chat,     bans,    mutes,
                                         state,  mods,   presence, channel, epoch,
                                         maxlen, age_ms, ttl,      marks,   chat_max};
@@ -356,12 +356,25 @@ void RedisBroker::OnBatchSequenced(const std::string& stream, std::vector<Pendin
       refused[static_cast<size_t>(index) - 1] = true;
     }
   }
+  // Those refused by their version precondition (a subset of the above).
+  std::vector<bool> stale(batch.size(), false);
+  const redisReply* staleness = ReplyElement(reply, 4);
+  for (size_t j = 0;
+       staleness != nullptr && staleness->type == REDIS_REPLY_ARRAY && j < staleness->elements;
+       ++j) {
+    int64_t index = 0;
+    if (ReplyInteger(staleness->element[j], &index) && index >= 1 &&
+        static_cast<size_t>(index) <= batch.size()) {
+      stale[static_cast<size_t>(index) - 1] = true;
+    }
+  }
   uint64_t next = static_cast<uint64_t>(first);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (refused[i]) {
       ++stats_.state_refused;
       Publication none;
       none.refused = true;
+      none.stale = stale[i];
       if (batch[i].done) batch[i].done(none);
       continue;
     }

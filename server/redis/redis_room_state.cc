@@ -74,6 +74,10 @@ void RedisBroker::AppendStateArgs(const RoomStateChange& change, size_t event,
       break;
   }
   out->push_back(check);
+  // A settings change's base version ("" checks nothing).
+  out->push_back(change.kind == RoomStateChange::Kind::kSettings && change.base_version >= 0
+                     ? std::to_string(change.base_version)
+                     : std::string());
 }
 
 void RedisBroker::RoomState(const std::string& stream, RoomStateDone done) {

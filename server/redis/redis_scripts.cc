@@ -17,15 +17,16 @@ local last = tonumber(redis.call('HGET', KEYS[1], 'time') or '0')
 if now < last then now = last end
 local changes = tonumber(ARGV[8])
 local states = tonumber(ARGV[9 + 4 * changes])
-local base = 9 + 4 * changes + 9 * states
+local base = 9 + 4 * changes + 10 * states
 local total = #ARGV - base
 local ms = math.floor(now / 1000)
 -- Owner, settings and moderator changes first: one whose precondition fails is written
 -- neither itself nor with its event (its index, in `refused`, tells the publisher).
 local refused = {}
 local refused_list = {}
+local stale_list = {}
 for j = 0, states - 1 do
-  local at = 10 + 4 * changes + 9 * j
+  local at = 10 + 4 * changes + 10 * j
   local kind, user = ARGV[at], ARGV[at + 1]
   local event, actor, check = tonumber(ARGV[at + 6]), ARGV[at + 7], ARGV[at + 8]
   local exists = redis.call('HEXISTS', KEYS[6], 'room') == 1
@@ -45,8 +46,19 @@ for j = 0, states - 1 do
       end
     end
   end
+  -- A settings change built on an older kept state than the one kept now would revert
+  -- what was written since: refused unless the settings version is still its base.
+  local stale = false
+  if pass and ARGV[at + 9] ~= '' and exists and kind == 's' then
+    local sv = tonumber(redis.call('HGET', KEYS[6], 'settings_version') or '0')
+    if sv ~= tonumber(ARGV[at + 9]) then
+      pass = false
+      stale = true
+    end
+  end
   if not pass then
     write = false
+    if stale then stale_list[#stale_list + 1] = event end
     if not refused[event] then
       refused[event] = true
       refused_list[#refused_list + 1] = event
@@ -68,10 +80,12 @@ for j = 0, states - 1 do
       redis.call('DEL', KEYS[7])
       redis.call('HSET', KEYS[6], 'owner', user, 'room', ARGV[at + 2], 'password_hash',
                  ARGV[at + 3])
+      redis.call('HINCRBY', KEYS[6], 'settings_version', 1)
       for id in string.gmatch(ARGV[at + 4], '[^\n]+') do redis.call('SADD', KEYS[7], id) end
     end
   elseif kind == 's' then
     redis.call('HSET', KEYS[6], 'room', ARGV[at + 2], 'password_hash', ARGV[at + 3])
+    redis.call('HINCRBY', KEYS[6], 'settings_version', 1)
   elseif kind == 'o' then
     local old = redis.call('HGET', KEYS[6], 'owner')
     redis.call('HSET', KEYS[6], 'owner', user)
@@ -137,7 +151,7 @@ end
 redis.call('XTRIM', KEYS[2], 'MINID', '~', string.format('%d', ms - tonumber(ARGV[4])))
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
-return {epoch, first, string.format('%d', now), refused_list}
+return {epoch, first, string.format('%d', now), refused_list, stale_list}
 )lua";
 
 const std::string_view kHistoryScript = R"lua(

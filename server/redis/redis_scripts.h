@@ -14,25 +14,27 @@ namespace tutti::server::redis {
 //   KEYS[3] its chat list (the kept lines' wire events, oldest first), KEYS[4] and
 //   KEYS[5] its bans and mutes (sorted sets: user id, score = the end in unix ms, +inf
 //   for permanent), KEYS[6] its state hash (owner, room: a serialized RoomInfo,
-//   password_hash, version), KEYS[7] its moderators (a set of user ids), KEYS[8] its
-//   presence hash (read only);
-//   ARGV[1] the room's channel, ARGV[2] an epoch to start when the hash is new,
-//   ARGV[3] the history's entry bound (MAXLEN ~), ARGV[4] its age bound in ms (MINID ~),
-//   ARGV[5] the keys' TTL in seconds, ARGV[6] one ChatMark digit per event (0 none,
-//   1 keep: RPUSH, 2 clear: DEL), ARGV[7] the chat list's bound (LTRIM),
-//   ARGV[8] the number c of ban and mute changes, then 4 x c arguments (kind: b ban,
-//   B unban, m mute, M unmute; the end or +inf; the user id; the index, from 1, of the
-//   event announcing it), then the number s of owner, settings and moderator changes and
-//   9 x s arguments (kind: n open, s settings, o owner, + add moderator, - remove
-//   moderator, c nothing but the check; a user id (for c: the command's target); the
-//   serialized RoomInfo; the password hash; the moderators, newline-separated; the
+//   password_hash, version, settings_version), KEYS[7] its moderators (a set of user ids), KEYS[8]
+//   its presence hash (read only); ARGV[1] the room's channel, ARGV[2] an epoch to start when the
+//   hash is new, ARGV[3] the history's entry bound (MAXLEN ~), ARGV[4] its age bound in ms (MINID
+//   ~), ARGV[5] the keys' TTL in seconds, ARGV[6] one ChatMark digit per event (0 none, 1 keep:
+//   RPUSH, 2 clear: DEL), ARGV[7] the chat list's bound (LTRIM), ARGV[8] the number c of ban and
+//   mute changes, then 4 x c arguments (kind: b ban, B unban, m mute, M unmute; the end or +inf;
+//   the user id; the index, from 1, of the event announcing it), then the number s of owner,
+//   settings and moderator changes and 10 x s arguments (kind: n open, s settings, o owner, + add
+//   moderator, - remove moderator, c nothing but the check; a user id (for c: the command's
+//   target); the serialized RoomInfo; the password hash; the moderators, newline-separated; the
 //   publishing engine; the index, from 1, of the event announcing it; the acting user;
 //   the precondition on the kept roles: "" none, o the actor is the owner, m the owner or
-//   a moderator, r the owner, or a moderator while the user is neither), then one wire
+//   a moderator, r the owner, or a moderator while the user is neither; for s, the
+//   settings version it was built on, "" for none), then one wire
 //   request per event (stream_wire.h). The changes are checked and applied in order
 //   before the events are sequenced: a change whose precondition fails (on a kept state)
 //   is not written and its event is neither sequenced nor published (nor is that event's
 //   ban or mute change written), and the others take the offsets in order without a gap.
+//   A settings change with a base version is refused so (as stale) too when the kept
+//   `settings_version` is another: it was built on an older state, whose later changes
+//   its whole RoomInfo would revert.
 //   The changes are applied in the same atomic
 //   step that sequences the events (a change and the event announcing it share one
 //   order); ended bans and mutes are dropped when something changes, and the sets and
@@ -40,8 +42,10 @@ namespace tutti::server::redis {
 //   moderators replaced) when no state is kept or when no other engine has a live entry
 //   in the presence hash (the kept state is an earlier life's), and nothing otherwise;
 //   the other kinds change a kept state only (alone they would make a partial one);
-//   every change written bumps `version`.
-// Returns {epoch, first offset, server time in µs, {indices of the refused events}}
+//   every change written bumps `version`, an open or a settings change written
+//   `settings_version` too.
+// Returns {epoch, first offset, server time in µs, {indices of the refused events},
+// {indices of those refused as stale}}
 // (the first offset is the first sequenced event's). The time is Redis's TIME, never
 // below the last one given in this epoch.
 extern const std::string_view kPublishScript;
@@ -107,8 +111,9 @@ std::string ChatKey(std::string_view room);
 std::string PresenceKey(std::string_view room);
 std::string BansKey(std::string_view room);   // sorted set: user id -> end (ms, +inf)
 std::string MutesKey(std::string_view room);  // the same for mutes
-std::string StateKey(std::string_view room);  // hash: owner, room, password_hash, version
-std::string ModsKey(std::string_view room);   // set: the room moderators' user ids
+// hash: owner, room, password_hash, version, settings_version
+std::string StateKey(std::string_view room);
+std::string ModsKey(std::string_view room);  // set: the room moderators' user ids
 std::string Channel(std::string_view room);
 // The key of a resume token's state (its own hash tag: spread over the primaries).
 std::string ResumeKey(std::string_view key);

@@ -32,10 +32,14 @@ std::string User(const std::string& id) {
 TEST(KeptWireTest, AKeptRoomStateIsTakenWithItsModerators) {
   const std::string room = Room("Jam");
   KeptRoomState kept;
-  EXPECT_EQ(ParseKeptRoomState(
-                {{"owner", "ann"}, {"room", room}, {"password_hash", "h"}, {"version", "7"}},
-                {"cay", "", "dan"}, &kept),
+  EXPECT_EQ(ParseKeptRoomState({{"owner", "ann"},
+                                {"room", room},
+                                {"password_hash", "h"},
+                                {"version", "7"},
+                                {"settings_version", "5"}},
+                               {"cay", "", "dan"}, &kept),
             KeptParse::kTaken);
+  EXPECT_EQ(kept.settings_version, 5);
   EXPECT_TRUE(kept.found);
   EXPECT_EQ(kept.owner, "ann");
   EXPECT_EQ(kept.room, room);
@@ -53,6 +57,10 @@ TEST(KeptWireTest, ARoomStateThatDoesNotParseIsNoStateAtAll) {
                                  &kept),
               KeptParse::kMalformed)
         << version;
+    EXPECT_EQ(ParseKeptRoomState({{"owner", "ann"}, {"room", room}, {"settings_version", version}},
+                                 {"cay"}, &kept),
+              KeptParse::kMalformed)
+        << "settings_version " << version;
     EXPECT_FALSE(kept.found);
     EXPECT_TRUE(kept.owner.empty() && kept.room.empty() && kept.moderators.empty());
   }

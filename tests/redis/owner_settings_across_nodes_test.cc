@@ -5,7 +5,8 @@
 // a /mod on A makes the member a moderator on B, whose /kick B then accepts; settings
 // changed on A (a limit, a password, the type) are enforced by B's joins; ownership
 // handed over on A holds on B; an owner who leaves A, where nobody else is in the room,
-// hands it to B's longest-present member; Redis keeps what every node holds. Every wait is bounded
+// hands it to B's longest-present member; a settings change built on an older kept state
+// is refused and a retry works; Redis keeps what every node holds. Every wait is bounded
 // by a deadline; nothing depends on how long a step takes.
 #include <signal.h>
 
@@ -13,6 +14,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -247,6 +250,63 @@ TEST_F(OwnerSettingsAcrossNodesTest, AnOwnerLeavingANodeWithNoOtherMemberHandsTh
   EXPECT_TRUE(six.has_room_updated()) << six.ShortDebugString();
   ASSERT_TRUE(bob->Send(UpdateMsg(7, "seven")));
   EXPECT_EQ(ErrorOf(Reply(*bob, "seven")), proto::PERMISSION_DENIED);
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// Two settings changes built on one kept state (docs/SCALE-OUT.md, the failure row "two
+// nodes change the same state at once"): the kept settings version is moved on in Redis
+// directly, as another node's change that node A has not read yet would (so nothing
+// depends on timing). ann's change on A, built on the version A holds, is refused with
+// WRONG_STATE and nothing is written; A reads the kept state, and a retry is written and
+// shown on node B.
+TEST_F(OwnerSettingsAcrossNodesTest,
+       ASettingsChangeBuiltOnAnOlderKeptStateIsRefusedAndARetryWorks) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  auto bob = Connect(node_b_->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(SawJoin(*ann, "u-bob"));
+  // A change built on what A holds is written.
+  ASSERT_TRUE(ann->Send(UpdateMsg(8, "eight")));
+  const proto::ClientMessage eight = Reply(*ann, "eight");
+  ASSERT_TRUE(eight.has_room_updated()) << eight.ShortDebugString();
+
+  ASSERT_TRUE(WaitRedisReply(
+      {"HINCRBY", "tutti:{jam}:state", "settings_version", "1"},
+      [](const redisReply* r) { return r != nullptr && r->type == REDIS_REPLY_INTEGER; }));
+  ASSERT_TRUE(ann->Send(UpdateMsg(6, "six")));
+  const proto::ClientMessage stale = Reply(*ann, "six");
+  ASSERT_EQ(ErrorOf(stale), proto::WRONG_STATE) << stale.ShortDebugString();
+  auto kept_limit = [this](int want) {
+    return WaitRedisReply({"HGET", "tutti:{jam}:state", "room"}, [want](const redisReply* r) {
+      if (r == nullptr || r->type != REDIS_REPLY_STRING) return false;
+      proto::RoomInfo info;
+      const std::string_view bytes = server::redis::ReplyString(r);
+      return info.ParseFromString(std::string(bytes)) && info.settings().max_users() == want;
+    });
+  };
+  EXPECT_TRUE(kept_limit(8)) << "the stale change was written";
+  // A retry once A has read the kept state (the read follows the refusal; bounded) is
+  // written, and B shows it.
+  bool written = false;
+  for (int i = 0; i < 150 && !written; ++i) {
+    const std::string id = "retry" + std::to_string(i);
+    ASSERT_TRUE(ann->Send(UpdateMsg(6, id)));
+    const proto::ClientMessage r = Reply(*ann, id);
+    written = r.has_room_updated();
+    if (written) break;
+    ASSERT_EQ(ErrorOf(r), proto::WRONG_STATE) << r.ShortDebugString();
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(written);
+  EXPECT_TRUE(kept_limit(6));
+  EXPECT_TRUE(
+      SawUpdate(*bob, [](const proto::RoomInfo& i) { return i.settings().max_users() == 6; }));
 
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);

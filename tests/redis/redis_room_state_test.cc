@@ -1,13 +1,14 @@
 // What the Redis engine keeps for a room beside its stream, against a real redis-server:
 // the kept state, bans and mutes are taken only when they parse, and a state change
 // whose precondition fails (an owner's hand-on, a settings change by someone Redis no
-// longer keeps as owner, a moderator's ban after their removal) is refused together with
-// its event. Split from
+// longer keeps as owner or built on an older kept settings version, a moderator's ban
+// after their removal) is refused together with its event. Split from
 // redis_broker_test.cc by role; the fixture is tests/redis/broker_fixture.h.
 #include <chrono>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -186,6 +187,81 @@ TEST_F(RedisBrokerTest, ASettingsChangeByAnActorNotKeptAsOwnerIsRefusedWithItsEv
   ASSERT_TRUE(kept.found && info.ParseFromString(kept.room));
   EXPECT_EQ(info.settings().max_users(), 6);
   EXPECT_EQ(kept.owner, "u-ann");
+}
+
+// Two nodes change the settings at once, both built on the state kept after the open
+// (settings version 1): the first is written, the second refused as stale with its event
+// (a settings change carries the whole RoomInfo, so it would have reverted the first); a
+// moderator change between them does not move the settings version, and a retry built on
+// the version read back is written. The written events keep gapless offsets.
+TEST_F(RedisBrokerTest, ASettingsChangeBuiltOnAnOlderKeptVersionIsRefusedAsStale) {
+  auto a = Engine();
+  auto b = Engine();
+  Recorder ra;
+  a->Subscribe("jam", &ra);
+  WaitSubscribers("jam", 1);
+  auto change = [](const std::string& line, RoomStateChange::Kind kind, int max_users,
+                   int64_t base) {
+    PublishRequest r = Chat(line);
+    proto::RoomInfo info;
+    info.set_room_name("Jam");
+    info.mutable_settings()->set_max_users(max_users);
+    r.state.emplace();
+    r.state->kind = kind;
+    r.state->user = "u-ann";
+    r.state->room = info.SerializeAsString();
+    r.state->base_version = base;
+    return r;
+  };
+  auto read = [&](RedisBroker& e) {
+    KeptRoomState out;
+    bool got = false;
+    e.RoomState("jam", [&](KeptRoomState k) {
+      out = std::move(k);
+      got = true;
+    });
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+    return out;
+  };
+  auto max_users = [](const KeptRoomState& k) {
+    proto::RoomInfo info;
+    EXPECT_TRUE(info.ParseFromString(k.room));
+    return info.settings().max_users();
+  };
+  std::vector<std::pair<bool, bool>> outcomes;  // refused, stale
+  auto note = [&](const Publication& p) { outcomes.emplace_back(p.refused, p.stale); };
+  a->Publish("jam", change("opened", RoomStateChange::Kind::kOpen, 10, -1), note);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return outcomes.size() == 1; }));
+  EXPECT_EQ(read(*b).settings_version, 1);
+
+  a->Publish("jam", change("a: 4", RoomStateChange::Kind::kSettings, 4, 1), note);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return outcomes.size() == 2; }));
+  b->Publish("jam", change("b: 6", RoomStateChange::Kind::kSettings, 6, 1), note);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return outcomes.size() == 3; }));
+  PublishRequest mod = Chat("mod");
+  mod.state.emplace();
+  mod.state->kind = RoomStateChange::Kind::kAddModerator;
+  mod.state->user = "u-mo";
+  a->Publish("jam", std::move(mod), note);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return outcomes.size() == 4; }));
+  EXPECT_EQ(outcomes, (std::vector<std::pair<bool, bool>>{
+                          {false, false}, {false, false}, {true, true}, {false, false}}));
+  KeptRoomState kept = read(*b);
+  EXPECT_EQ(max_users(kept), 4) << "the stale change was written";
+  EXPECT_EQ(kept.settings_version, 2);
+  EXPECT_EQ(kept.version, 3);  // the open, a's change and the moderator
+
+  b->Publish("jam", change("b: 6 again", RoomStateChange::Kind::kSettings, 6, 2), note);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return outcomes.size() == 5 && ra.got.size() == 4; }));
+  EXPECT_EQ(outcomes.back(), std::make_pair(false, false));
+  kept = read(*a);
+  EXPECT_EQ(max_users(kept), 6);
+  EXPECT_EQ(kept.settings_version, 3);
+  const std::vector<std::string> lines = {"opened", "a: 4", "mod", "b: 6 again"};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(Parse(ra.got[i]).room_chat_message().message(), lines[i]);
+    EXPECT_EQ(ra.got[i].position.offset, i + 1);
+  }
 }
 
 // Moderators' commands checked against the kept roles, in one script call: the owner's

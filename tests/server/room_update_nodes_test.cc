@@ -3,8 +3,9 @@
 // without Redis: a real in-process engine behind SpanningBroker, which holds, refuses or
 // loses a change as the publish script and a lost link would, and a real SQLite store in a
 // private directory. The room applies and saves nothing until the change is sequenced;
-// then it applies it, saves it and answers; refused, PERMISSION_DENIED; not sequenced,
-// STREAM_UNAVAILABLE; in neither case is anything applied or saved.
+// then it applies it, saves it and answers; refused, PERMISSION_DENIED (WRONG_STATE when
+// built on an older kept settings version); not sequenced, STREAM_UNAVAILABLE; in no such
+// case is anything applied or saved.
 #include <unistd.h>
 
 #include <filesystem>
@@ -192,6 +193,70 @@ TEST(RoomUpdateNodesTest, UnregisteringARoomDeletesItsRecordOnlyOnceSequenced) {
   EXPECT_FALSE(jam.host.db->LoadRoom("jam").ok());
   ASSERT_NE(jam.Answer(kAnn), nullptr);
   EXPECT_TRUE(jam.Answer(kAnn)->has_room_updated());
+}
+
+// Two settings changes built on one kept state (docs/SCALE-OUT.md, the failure row "two
+// nodes change the same state at once"), the engine checking and writing versions as the
+// script does: each change carries the kept settings version it was built on. Another
+// node's change written while this node had not read it makes this node's next change
+// stale: refused with WRONG_STATE, nothing applied or saved, the room takes the kept
+// state, and a retry built on it is written without reverting the other node's topic.
+TEST(RoomUpdateNodesTest, ASettingsChangeBuiltOnAnOlderKeptStateIsRefusedAndARetryWorks) {
+  Registered jam;
+  SpanningBroker& e = jam.host.engine();
+  e.hold_checked = false;
+  e.check_versions = true;
+  // What the first join wrote (kOpen): the room as created, settings version 1.
+  auto blob = [](int max_users, const std::string& topic) {
+    proto::RoomInfo info;
+    info.set_room_id("jam");
+    info.set_room_name("Jam");
+    info.set_room_type(proto::PUBLIC);
+    info.mutable_settings()->set_allow_chat(true);
+    info.mutable_settings()->set_max_users(max_users);
+    info.mutable_settings()->set_persistent(true);
+    info.set_topic(topic);
+    return info.SerializeAsString();
+  };
+  e.state.found = true;
+  e.state.owner = "ann";
+  e.state.room = blob(10, "");
+  e.state.version = 1;
+  e.state.settings_version = 1;
+
+  jam.room->Update(kAnn, jam.MaxUsers(4), "", "u4");
+  ASSERT_FALSE(e.states.empty());
+  EXPECT_EQ(e.states.back().base_version, 1);
+  ASSERT_NE(jam.Answer(kAnn), nullptr);
+  ASSERT_TRUE(jam.Answer(kAnn)->has_room_updated()) << jam.Answer(kAnn)->ShortDebugString();
+  EXPECT_EQ(e.state.settings_version, 2);
+
+  // Another node set a topic on top of that (version 3); this node has not read it yet.
+  e.state.room = blob(4, "jazz");
+  e.state.version = 3;
+  e.state.settings_version = 3;
+  jam.host.saves = 0;
+  jam.room->Update(kAnn, jam.MaxUsers(5), "", "u5");
+  EXPECT_EQ(e.states.back().base_version, 2);
+  ASSERT_NE(jam.Answer(kAnn), nullptr);
+  EXPECT_EQ(jam.Answer(kAnn)->error_message().code(), proto::WRONG_STATE);
+  EXPECT_EQ(jam.Answer(kAnn)->error_message().error_message(), kStaleSettingsText);
+  EXPECT_EQ(jam.Answer(kAnn)->request_id(), "u5");
+  EXPECT_EQ(jam.host.saves, 0) << "a stale change was saved";
+  EXPECT_EQ(jam.Saved(), 4);
+  // The room read the kept state: the other node's topic, its own limit.
+  EXPECT_EQ(jam.room->Info().topic(), "jazz");
+  EXPECT_EQ(jam.room->Info().settings().max_users(), 4);
+
+  // The retry is built on version 3 and keeps the topic.
+  jam.room->Update(kAnn, jam.MaxUsers(5), "", "u5b");
+  EXPECT_EQ(e.states.back().base_version, 3);
+  ASSERT_TRUE(jam.Answer(kAnn)->has_room_updated()) << jam.Answer(kAnn)->ShortDebugString();
+  proto::RoomInfo kept;
+  ASSERT_TRUE(kept.ParseFromString(e.state.room));
+  EXPECT_EQ(kept.settings().max_users(), 5);
+  EXPECT_EQ(kept.topic(), "jazz") << "the retry reverted the other node's topic";
+  EXPECT_EQ(jam.Saved(), 5);
 }
 
 }  // namespace

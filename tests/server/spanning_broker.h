@@ -8,10 +8,11 @@
 // to (refuse_checked), it refuses a change with a precondition and its event, as the
 // publish script does when another change came first, and it can hold such a change
 // until the test answers it (hold_checked), or answer publishes as Redis being unreachable
-// does (unavailable, LoseChecked). Also another node's events as its engine
-// delivers them (FromNode, JoinedElsewhere, RemoteNotice), and a member's join request and
-// a snapshot's sessions (MemberJoin, SnapshotSessionIds). Test code only; the test's
-// thread. Header only.
+// does (unavailable, LoseChecked); with check_versions it refuses a settings change built
+// on another settings version than `state`'s as stale, and writes the others to `state`. Also
+// another node's events as its engine delivers them (FromNode, JoinedElsewhere, RemoteNotice), and
+// a member's join request and a snapshot's sessions (MemberJoin, SnapshotSessionIds). Test code
+// only; the test's thread. Header only.
 #ifndef TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 #define TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 
@@ -41,6 +42,14 @@ class SpanningBroker : public Broker {
     }
     if (r.penalty) changes.push_back(*r.penalty);
     if (r.state) states.push_back(*r.state);
+    if (Stale(r)) {
+      // As the publish script does with a settings change built on an older version.
+      Publication none;
+      none.refused = true;
+      none.stale = true;
+      if (d) d(none);
+      return;
+    }
     const bool checked = r.state && r.state->check != RoomStateChange::Check::kNone;
     if (hold_checked && checked) {
       // A script call not answered yet: the room waits for it.
@@ -54,7 +63,23 @@ class SpanningBroker : public Broker {
       if (d) d(none);
       return;
     }
+    Wrote(r);
     inner_.Publish(s, std::move(r), std::move(d));
+  }
+  // With check_versions: a settings change whose base is not `state`'s settings version
+  // is stale; one that is not is written to `state` (both versions counted on).
+  bool Stale(const PublishRequest& r) const {
+    return check_versions && r.state && r.state->kind == RoomStateChange::Kind::kSettings &&
+           r.state->base_version >= 0 && state.found &&
+           r.state->base_version != state.settings_version;
+  }
+  void Wrote(const PublishRequest& r) {
+    if (!check_versions || !r.state || !state.found) return;
+    if (r.state->kind != RoomStateChange::Kind::kSettings) return;
+    state.room = r.state->room;
+    state.password_hash = r.state->password_hash;
+    ++state.settings_version;
+    ++state.version;
   }
   void Subscribe(const std::string& s, StreamSubscriber* sub) override { inner_.Subscribe(s, sub); }
   void Unsubscribe(const std::string& s, StreamSubscriber* sub) override {
@@ -123,6 +148,7 @@ class SpanningBroker : public Broker {
         none.refused = true;
         if (h.done) h.done(none);
       } else {
+        Wrote(h.req);
         inner_.Publish(h.stream, std::move(h.req), std::move(h.done));
       }
     }
@@ -149,6 +175,8 @@ class SpanningBroker : public Broker {
   }
 
   bool unavailable = false;  // every publish is answered as not sequenced
+  // Settings changes are checked against, and written to, `state` (Stale, Wrote).
+  bool check_versions = false;
   bool hold_chat = false;
   ChatDone held_chat;
   std::vector<std::string> removed_other;
