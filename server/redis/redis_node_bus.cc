@@ -85,6 +85,9 @@ RedisNodeBus::RedisNodeBus(boost::asio::io_context& io, const RedisAddress& prim
       cmd_(io, primary, backoff),
       sub_(io, primary, backoff),
       timer_(io),
+      order_([this](std::string_view bytes) {
+        if (!stopped_ && handlers_.message) handlers_.message(bytes);
+      }),
       alive_(std::make_shared<bool>(true)) {}
 
 RedisNodeBus::~RedisNodeBus() {
@@ -105,7 +108,7 @@ void RedisNodeBus::Start(Handlers handlers) {
   sub_.set_on_up([this] { LinkChanged(); });
   sub_.set_on_down([this](const std::string&) { LinkChanged(); });
   sub_.Subscribe(kNodeBusChannel, [this](std::string_view, std::string_view payload) {
-    if (!stopped_ && handlers_.message) handlers_.message(payload);
+    if (!stopped_) order_.Message(payload);
   });
   cmd_.Start();
   sub_.Start();
@@ -137,6 +140,7 @@ void RedisNodeBus::Stop() {
   if (stopped_) return;
   stopped_ = true;
   timer_.cancel();
+  order_.Clear();
   cmd_.Stop();
   sub_.Stop();
 }
@@ -256,32 +260,40 @@ void RedisNodeBus::Refresh() {
     argv.push_back(id);
     argv.push_back(record);
   }
-  cmd_.Command(argv, [this, alive = std::weak_ptr<bool>(alive_)](const redisReply* r) {
-    if (alive.expired() || stopped_ || r == nullptr || r->type != REDIS_REPLY_ARRAY) return;
-    std::vector<std::string> nodes;
-    std::vector<std::pair<std::string, std::string>> users, rooms;
-    // Each node's values, its own left out (this node knows them first-hand).
-    auto values = [this](const std::string& node, const redisReply* fields,
-                         std::vector<std::pair<std::string, std::string>>* out) {
-      if (node == node_id_) return;
-      for (size_t k = 0; k + 1 < fields->elements; k += 2) {
-        out->emplace_back(node, std::string(ReplyString(fields->element[k + 1])));
-      }
-    };
-    for (size_t i = 0; i + 2 < r->elements; i += 3) {
-      const std::string node(ReplyString(r->element[i]));
-      const redisReply* node_users = r->element[i + 1];
-      const redisReply* node_rooms = r->element[i + 2];
-      if (node.empty() || node_users == nullptr || node_users->type != REDIS_REPLY_ARRAY ||
-          node_rooms == nullptr || node_rooms->type != REDIS_REPLY_ARRAY) {
-        continue;
-      }
-      nodes.push_back(node);
-      values(node, node_users, &users);
-      values(node, node_rooms, &rooms);
+  const bool sent =
+      cmd_.Command(argv, [this, alive = std::weak_ptr<bool>(alive_)](const redisReply* r) {
+        if (alive.expired() || stopped_) return;
+        // Lost with the link (null) or refused: the messages that waited go on all the same.
+        if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return order_.Answered(nullptr);
+        order_.Answered([this, r] { HandView(r); });
+      });
+  if (sent) order_.Asked();
+}
+
+void RedisNodeBus::HandView(const redisReply* r) {
+  std::vector<std::string> nodes;
+  std::vector<std::pair<std::string, std::string>> users, rooms;
+  // Each node's values, its own left out (this node knows them first-hand).
+  auto values = [this](const std::string& node, const redisReply* fields,
+                       std::vector<std::pair<std::string, std::string>>* out) {
+    if (node == node_id_) return;
+    for (size_t k = 0; k + 1 < fields->elements; k += 2) {
+      out->emplace_back(node, std::string(ReplyString(fields->element[k + 1])));
     }
-    if (handlers_.view) handlers_.view(nodes, users, rooms);
-  });
+  };
+  for (size_t i = 0; i + 2 < r->elements; i += 3) {
+    const std::string node(ReplyString(r->element[i]));
+    const redisReply* node_users = r->element[i + 1];
+    const redisReply* node_rooms = r->element[i + 2];
+    if (node.empty() || node_users == nullptr || node_users->type != REDIS_REPLY_ARRAY ||
+        node_rooms == nullptr || node_rooms->type != REDIS_REPLY_ARRAY) {
+      continue;
+    }
+    nodes.push_back(node);
+    values(node, node_users, &users);
+    values(node, node_rooms, &rooms);
+  }
+  if (handlers_.view) handlers_.view(nodes, users, rooms);
 }
 
 }  // namespace tutti::server::redis

@@ -16,6 +16,8 @@
 // unless a change at least as new is kept already (then it writes and publishes
 // nothing), forgets what is due and publishes the ban message. Each time the bus comes up
 // the node reads the whole hash (Handlers::bans).
+// A message that arrives while a refresh is out waits for its answer (ViewOrder: the
+// answer, on the other link, may be older than the message).
 // Redis unreachable: Publish is refused (false) and the availability handler is told;
 // ban changes wait (the latest per target) and are written when the link is back; the
 // links reconnect with the backoff of redis_client.h and the next refresh rewrites
@@ -37,6 +39,7 @@
 
 #include "server/node_bus.h"
 #include "server/redis/redis_client.h"
+#include "server/redis/view_order.h"
 
 namespace tutti::server::redis {
 
@@ -82,6 +85,8 @@ class RedisNodeBus final : public NodeBus {
     std::string message;
   };
   void Refresh();
+  // Hands a refresh's answer (every live node's users and rooms) to the view handler.
+  void HandView(const redisReply* r);
   void ArmRefresh();
   void LinkChanged();
   void FlushBans();
@@ -95,6 +100,7 @@ class RedisNodeBus final : public NodeBus {
   RedisClient sub_;
   boost::asio::steady_timer timer_;
   Handlers handlers_;
+  ViewOrder order_;  // the channel's messages in order with the refreshes' views
   std::map<std::string, std::string> users_;        // this node's: user id -> NodeUser bytes
   std::map<std::string, std::string> rooms_;        // this node's: room id -> RoomInfo bytes
   std::map<std::string, PendingBan> pending_bans_;  // by target, not yet in Redis
