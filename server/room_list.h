@@ -21,10 +21,12 @@
 #define TUTTI_SERVER_ROOM_LIST_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/steady_timer.hpp>
@@ -121,8 +123,12 @@ class RoomListService final : public NodeRooms {
   explicit RoomListService(Shard* home);
 
   // Shares this node's listed rooms with the other nodes (before the shard threads run;
-  // null: this node alone).
-  void AttachBus(NodeBus* bus) { bus_ = bus; }
+  // null: this node alone); `published` runs for each message it puts on the bus (the
+  // node's count of them).
+  void AttachBus(NodeBus* bus, std::function<void()> published) {
+    bus_ = bus;
+    published_ = std::move(published);
+  }
 
   void Report(std::vector<RoomReport> reports);
   // Sends the published list to `session` through its shard's feed.
@@ -148,6 +154,7 @@ class RoomListService final : public NodeRooms {
 
   Shard* const home_;
   NodeBus* bus_ = nullptr;
+  std::function<void()> published_;
   RoomListMerge merge_;
   // This node's rooms reported since the last share, and what was shared of each listed
   // one (its RoomInfo bytes).

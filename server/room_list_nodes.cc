@@ -28,7 +28,7 @@ void RoomListService::ShareLocal() {
     msg.set_from_node(bus_->node_id());
     // Lost while the bus is down: the other nodes' next refresh after it is back reads
     // what SetRoom kept.
-    bus_->Publish(msg.SerializeAsString());
+    if (bus_->Publish(msg.SerializeAsString()) && published_) published_();
     msg.Clear();
     bytes = 0;
   };

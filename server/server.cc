@@ -118,7 +118,7 @@ Server::Server(ServerConfig config, crypto::ServerKeys keys, std::shared_ptr<con
   // Rooms across nodes: Social hears the other nodes through shard 0's engine, and hands
   // the rooms they list to the room list, which shares this node's.
   NodeBus* bus = shards_[0]->broker()->node_bus();
-  room_list_->AttachBus(bus);
+  room_list_->AttachBus(bus, [social = social_.get()] { social->CountBusPublished(); });
   social_->AttachBus(bus, room_list_.get());
   maintenance_ = std::make_unique<Maintenance>(this);
   for (int i = 0; i < n; ++i) {

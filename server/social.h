@@ -132,6 +132,9 @@ class Social {
     std::atomic<uint64_t> nodes{0};      // nodes alive in the last view, this one included
   };
   const BusStats& bus_stats() const { return bus_stats_; }
+  // A message another actor of shard 0 put on the bus (the room list's reports): counted
+  // with Social's own in tutti_node_bus_messages_published_total.
+  void CountBusPublished() { bus_stats_.published.fetch_add(1, std::memory_order_relaxed); }
   // What the bus brought that did not parse (dropped).
   uint64_t bus_malformed() const { return bus_stats_.malformed.load(std::memory_order_relaxed); }
 

@@ -105,12 +105,6 @@ class NodeBusTest : public NodesTest {
     return false;
   }
 
-  // The value of an unlabelled sample in a /metrics page (-1 when absent).
-  static double Sample(const std::string& page, const std::string& name) {
-    const size_t at = page.find("\n" + name + " ");
-    return at == std::string::npos ? -1 : std::atof(page.c_str() + at + name.size() + 2);
-  }
-
   // The node that announced `user_id` online on the bus ("" when none did within 10 s).
   static std::string NodeOf(BusListener& bus, const std::string& user_id) {
     auto heard = bus.WaitFor(

@@ -178,6 +178,12 @@ class NodesTest : public KeyedProcessTest {
     return at == std::string::npos ? 0 : static_cast<uint16_t>(std::atoi(out.c_str() + at + 6));
   }
 
+  // The value of an unlabelled sample in a /metrics page (-1 when absent).
+  static double Sample(const std::string& page, const std::string& name) {
+    const size_t at = page.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::atof(page.c_str() + at + name.size() + 2);
+  }
+
   // Starts `node` and waits until it is ready: /readyz says 200 once every shard reached
   // Redis (until then what needs Redis is refused with STREAM_UNAVAILABLE).
   static bool StartNode(ServerProcess& node) {

@@ -1,16 +1,24 @@
 // What the tests of Redis outages and failovers share (redis_outage_test.cc,
-// redis_failover_test.cc): members of room Jam on two real tutti-server nodes
-// (TwoNodesTest::MembersOnBothNodes), the waits for what they are told when Redis goes
-// and comes back, a chat line read by every member with its position, and a connection to
-// a Redis server kept for a whole test (RedisProbe: it works while that server takes no
-// new connections). Every wait is bounded by a deadline.
-// Test code only; one test's thread. Header only.
+// redis_failover_test.cc, room_list_across_nodes_test.cc): members of room Jam on two real
+// tutti-server nodes (TwoNodesTest::MembersOnBothNodes), the waits for what they are told when
+// Redis goes and comes back, a chat line read by every member with its position, and a connection
+// to a Redis server kept for a whole test (RedisProbe: it works while that server takes no new
+// connections), and a node's own connections to Redis as Redis names them (LinksOf, to cut them
+// with CLIENT KILL). Every wait is bounded by a deadline. Test code only; one test's thread. Header
+// only.
 #ifndef TUTTI_TESTS_REDIS_OUTAGE_MEMBERS_H_
 #define TUTTI_TESTS_REDIS_OUTAGE_MEMBERS_H_
 
+#include <sys/types.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -152,6 +160,52 @@ class RedisProbe {
   boost::asio::io_context io_;
   server::redis::RedisClient client_;
 };
+
+// The local ports of process `pid`'s TCP connections to `remote_port` on loopback (from
+// /proc: its descriptors' socket inodes, found in its network namespace's TCP table).
+inline std::set<uint16_t> PortsTowards(pid_t pid, uint16_t remote_port) {
+  std::set<std::string> inodes;
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator(proc + "/fd", ec)) {
+    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
+    if (!ec && target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  std::set<uint16_t> ports;
+  std::ifstream table(proc + "/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+        timeout >> inode;
+    const size_t lc = local.find(':'), rc = remote.find(':');
+    if (lc == std::string::npos || rc == std::string::npos || !inodes.count(inode)) continue;
+    if (std::strtoul(remote.c_str() + rc + 1, nullptr, 16) != remote_port) continue;
+    ports.insert(static_cast<uint16_t>(std::strtoul(local.c_str() + lc + 1, nullptr, 16)));
+  }
+  return ports;
+}
+
+// The ids Redis gives node `pid`'s connections of `type` (CLIENT LIST's: "pubsub" for
+// its channel links, "normal" for its command links; "" for all of them).
+inline std::vector<std::string> LinksOf(RedisProbe& probe, pid_t pid, uint16_t redis_port,
+                                        const std::string& type) {
+  const std::set<uint16_t> ports = PortsTowards(pid, redis_port);
+  std::vector<std::string> ids;
+  std::vector<std::string> ask = {"CLIENT", "LIST"};
+  if (!type.empty()) ask.insert(ask.end(), {"TYPE", type});
+  std::istringstream list(probe.Ask(ask));
+  std::string line;
+  while (std::getline(list, line)) {
+    const size_t id = line.find("id="), addr = line.find(" addr=127.0.0.1:");
+    if (id != 0 || addr == std::string::npos) continue;
+    const auto port = static_cast<uint16_t>(std::atoi(line.c_str() + addr + 16));
+    if (ports.count(port)) ids.push_back(line.substr(3, line.find(' ') - 3));
+  }
+  return ids;
+}
 
 }  // namespace tutti::testing
 

@@ -241,48 +241,6 @@ TEST_F(RedisOutageTest, ANodeStoppedWhileRedisIsAwayLeavesItsMembersToExpire) {
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
-// The local ports of process `pid`'s TCP connections to `remote_port` on loopback (from
-// /proc: its descriptors' socket inodes, found in its network namespace's TCP table).
-std::set<uint16_t> PortsTowards(pid_t pid, uint16_t remote_port) {
-  std::set<std::string> inodes;
-  const std::string proc = "/proc/" + std::to_string(pid);
-  std::error_code ec;
-  for (const auto& fd : std::filesystem::directory_iterator(proc + "/fd", ec)) {
-    const std::string target = std::filesystem::read_symlink(fd.path(), ec).string();
-    if (!ec && target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
-  }
-  std::set<uint16_t> ports;
-  std::ifstream table(proc + "/net/tcp");
-  std::string line;
-  std::getline(table, line);  // the header
-  while (std::getline(table, line)) {
-    std::istringstream fields(line);
-    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
-    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
-        timeout >> inode;
-    const size_t lc = local.find(':'), rc = remote.find(':');
-    if (lc == std::string::npos || rc == std::string::npos || !inodes.count(inode)) continue;
-    if (std::strtoul(remote.c_str() + rc + 1, nullptr, 16) != remote_port) continue;
-    ports.insert(static_cast<uint16_t>(std::strtoul(local.c_str() + lc + 1, nullptr, 16)));
-  }
-  return ports;
-}
-
-// The ids Redis gives node `pid`'s subscribed connections (its channel links).
-std::vector<std::string> ChannelLinksOf(RedisProbe& probe, pid_t pid, uint16_t redis_port) {
-  const std::set<uint16_t> ports = PortsTowards(pid, redis_port);
-  std::vector<std::string> ids;
-  std::istringstream list(probe.Ask({"CLIENT", "LIST", "TYPE", "pubsub"}));
-  std::string line;
-  while (std::getline(list, line)) {
-    const size_t id = line.find("id="), addr = line.find(" addr=127.0.0.1:");
-    if (id != 0 || addr == std::string::npos) continue;
-    const auto port = static_cast<uint16_t>(std::atoi(line.c_str() + addr + 16));
-    if (ports.count(port)) ids.push_back(line.substr(3, line.find(' ') - 3));
-  }
-  return ids;
-}
-
 // Node A's channel links drop while its command links go on (as when Redis closes a
 // subscriber over its output-buffer limit, or a proxy cuts one connection), and cannot
 // come back for a while (Redis takes no new connections meanwhile; the open ones go on).
@@ -299,7 +257,7 @@ TEST_F(RedisOutageTest, ANodesDroppedChannelLinkEndsInASnapshotWithWhatItMissed)
   ASSERT_NO_FATAL_FAILURE(
       MembersOnBothNodes("kim", "lou", &admin, &ms, &before, {"--shards", "1"}));
   RedisProbe probe(redis_.port());
-  const std::vector<std::string> links = ChannelLinksOf(probe, node_a_->pid(), redis_.port());
+  const std::vector<std::string> links = LinksOf(probe, node_a_->pid(), redis_.port(), "pubsub");
   ASSERT_FALSE(links.empty()) << "node A's channel links not found";
   ASSERT_EQ(probe.Ask({"CONFIG", "SET", "port", "0"}), "OK");  // no new connections
   for (const std::string& id : links) ASSERT_EQ(probe.Ask({"CLIENT", "KILL", "ID", id}), "1");

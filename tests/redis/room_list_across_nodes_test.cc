@@ -3,8 +3,10 @@
 // stopped by PID). A subscriber on node B sees the rooms whose members are all on node A
 // appear, change their counts and go, a room with members on both nodes once, never a
 // private room, and the rooms of a node killed with SIGKILL (or stopped cleanly) go from
-// its list. B's one-shot list (GetRoomList) and GetRoomInfo know A's rooms too. Every wait is
-// bounded by a deadline; nothing depends on how long a step takes.
+// its list. B's one-shot list (GetRoomList) and GetRoomInfo know A's rooms too. A node cut
+// off from Redis while the other changes its rooms catches up when its links are back, and
+// the room list's reports are counted in the bus's metric. Every wait is bounded by a
+// deadline; nothing depends on how long a step takes.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -16,14 +18,12 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/redis/nodes_harness.h"
+#include "tests/redis/outage_members.h"
 
 namespace tutti::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr auto kLong = 30s;  // a bound never reached when green
 
 // One subscriber's copy of the live list: the full list, then every delta applied.
 struct ListCopy {
@@ -219,6 +219,85 @@ TEST_F(RoomListAcrossNodesTest, ACleanlyStoppedNodesRoomsGoAtOnce) {
   EXPECT_TRUE(Until(
       *watcher, list, [](const ListCopy& l) { return l.CountOf("solo") == -1; }, 20s))
       << "the stopped node's room stayed on B's list";
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// Node B's links to Redis are cut and cannot come back for a while (Redis takes no new
+// connections), so B hears none of A's reports: A's room closes and another opens there.
+// Once B's links are back, its list has both changes: the refresh that a bus coming up
+// makes reads every node's rooms. The TTL is far above the test (the next periodic
+// refresh would come 200 s later), so only that refresh can bring them. And A counts the
+// room list's reports among the messages it put on the bus: a topic change, which no
+// user's presence shows, moves the count.
+TEST_F(RoomListAcrossNodesTest, ANodeCutOffFromRedisCatchesUpWithTheOtherNodesRooms) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes({"--redis_presence_ttl_ms", "600000", "--shards", "1"}));
+  std::unique_ptr<client::Client> watcher, ann;
+  ListCopy list;
+  ASSERT_NO_FATAL_FAILURE(WatchFromBAndJoinOnA(&watcher, &list, &ann, "Solo"));
+  ASSERT_TRUE(Until(*watcher, list, [](const ListCopy& l) { return l.CountOf("solo") == 1; }));
+
+  const uint16_t admin_a = AdminPort(*node_a_);
+  ASSERT_NE(admin_a, 0);
+  auto published = [&] {
+    const std::string page = AdminGet(admin_a, "/metrics").second;
+    return Sample(page, "tutti_node_bus_messages_published_total");
+  };
+  const double before = published();
+  ASSERT_TRUE(ann->Send(ChatMsg("/topic late night jam", "topic")));
+  ASSERT_TRUE(Until(*watcher, list, [](const ListCopy& l) {
+    auto it = l.rooms.find("solo");
+    return it != l.rooms.end() && it->second.topic() == "late night jam";
+  })) << "B's list never showed the new topic";
+  EXPECT_GT(published(), before) << "the room list's report was not counted";
+
+  RedisProbe probe(redis_.port());
+  const std::vector<std::string> links = LinksOf(probe, node_b_->pid(), redis_.port(), "");
+  ASSERT_GE(links.size(), 2u) << "node B's links to Redis not found";
+  ASSERT_EQ(probe.Ask({"CONFIG", "SET", "port", "0"}), "OK");  // no new connections
+  // A link killed first may take another of B's with it (the bus drops its channel link
+  // when its command link goes): "0" for that one.
+  for (const std::string& id : links) probe.Ask({"CLIENT", "KILL", "ID", id});
+  ASSERT_TRUE(LinksOf(probe, node_b_->pid(), redis_.port(), "").empty());
+  // B's clients are told (the watcher's list is read on, so no delta is dropped).
+  bool told = false;
+  const auto deadline = std::chrono::steady_clock::now() + kLong;
+  while (!told && std::chrono::steady_clock::now() < deadline) {
+    auto m = watcher->Next(200ms);
+    if (!m) continue;
+    told = IsNotice(*m, proto::ServerNotice::STREAMS_UNAVAILABLE);
+    list.Take(*m);
+  }
+  ASSERT_TRUE(told) << "node B did not notice it was cut off";
+
+  // On A, Solo closes and Later opens; B hears neither.
+  ASSERT_TRUE(ann->Send(LeaveMsg()));
+  auto cay = Connect(node_a_->port(), "cay");
+  ASSERT_TRUE(cay);
+  ASSERT_TRUE(JoinRoom(*cay, "Later"));
+  // A's report of the change is in Redis before B may come back.
+  const std::string a_lists = R"lua(
+local n = 0
+for _, k in ipairs(redis.call('KEYS', 'tutti:{nodebus}:rooms:*')) do
+  n = n + redis.call('HEXISTS', k, ARGV[1])
+end
+return n)lua";
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return probe.Ask({"EVAL", a_lists, "0", "later"}) == "1" &&
+               probe.Ask({"EVAL", a_lists, "0", "solo"}) == "0";
+      },
+      kLong))
+      << "A's rooms never reached Redis";
+  EXPECT_EQ(list.CountOf("solo"), 1) << "B heard A while cut off";
+  EXPECT_EQ(list.CountOf("later"), -1) << "B heard A while cut off";
+
+  ASSERT_EQ(probe.Ask({"CONFIG", "SET", "port", std::to_string(redis_.port())}), "OK");
+  EXPECT_TRUE(
+      Until(*watcher, list,
+            [](const ListCopy& l) { return l.CountOf("solo") == -1 && l.CountOf("later") == 1; }))
+      << "solo: " << list.CountOf("solo") << ", later: " << list.CountOf("later");
+  EXPECT_EQ(list.upserts_of_private, 0);
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
