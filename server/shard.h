@@ -25,6 +25,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "absl/status/status.h"
 #include "server/broker.h"
 #include "server/cluster.h"
 #include "server/endpoint_host.h"
@@ -85,6 +86,9 @@ struct RoomRequest {
   std::string password;       // plain, for joins; checked off the event loop
   std::string password_hash;  // for creates; hashed off the event loop
   int lobby_index = 0;
+  // Across nodes: the store was already asked for a registered room of this id, which it
+  // did not hold (Shard::LoadStoredRoom), so the request goes on as if there were none.
+  bool store_checked = false;
   JoinRequest join;
 };
 
@@ -214,7 +218,8 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   void ApplyProfile(SessionId session, const proto::AvatarData& avatar) override;
   void ApplyRemoteBans(std::vector<BanChange> changes) override;
 
-  // Before the shard threads start: recreates a persistent room from the store.
+  // Recreates a persistent room from the store: before the shard threads start, and on
+  // this shard's thread for a room another node registered later (LoadStoredRoom).
   void RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanRecord> bans);
 
   // Runs on this shard: delivery to local members of a room.
@@ -300,6 +305,13 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   void SendResumeResult(SessionId session, proto::ResumeOutcome outcome, const std::string& reason,
                         const ResumeRequest& r);
   void CreateRoom(RoomRequest req);
+  // shard_rooms.cc, across nodes: a join or create of a room with no object here first
+  // asks the store (on the storage thread) for a room registered under that id by
+  // another node since this one started, and restores it (with its bans) before the
+  // request goes on; requests for the same room meanwhile wait behind the one read.
+  void LoadStoredRoom(RoomRequest req);
+  void StoredRoomLoaded(const std::string& room_id, const absl::Status& status,
+                        store::RoomRecord record, std::vector<store::RoomBanRecord> bans);
   // Removes an emptied room now (its removal was posted by RoomEmpty): frees its slot and
   // takes it off the room list.
   void CloseEmptied(std::unordered_map<std::string, std::unique_ptr<Room>>::iterator it);
@@ -350,6 +362,9 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   // first closes it at once and opens a new room: the emptied room is gone whatever the
   // order in which the removal and a join from another thread were queued.
   std::unordered_set<const Room*> closing_;
+  // Rooms whose record the store is being asked for (LoadStoredRoom), with the requests
+  // that wait for the answer, first one first.
+  std::unordered_map<std::string, std::vector<RoomRequest>> loading_rooms_;
   Counters counters_;
 };
 

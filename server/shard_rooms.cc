@@ -1,6 +1,8 @@
 // The room-home half of a shard (shard.h): the rooms it is home to, how a join reaches
 // one of them (a lobby opened on demand or walked past when full, a room created or
 // restored, a password checked off the shard's thread) and how an emptied room goes.
+// Across nodes a room with no object here is first looked up in the store (on the
+// storage thread): another node may have registered it since this one started.
 // The session half of a join (which room a session is in or joining) is Membership's
 // (membership.h); a request arrives here by value from the session's shard, and the
 // answer goes back through the room's RoomHost calls (MemberJoined / JoinFailed).
@@ -11,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "server/envelope.h"
 #include "server/password.h"
 #include "server/shard.h"
@@ -52,6 +55,12 @@ void Shard::HandleRoomRequest(RoomRequest req) {
     // demand, or walks on to the next with room, as JoinNextAvailableLobby would.
     req.kind = RoomRequest::kLobby;
     req.lobby_index = LobbyIndexOf(req.room_id);
+  }
+  if (room == nullptr && req.kind != RoomRequest::kLobby && !req.store_checked &&
+      broker_->SpansNodes()) {
+    // Another node may have registered the room since this one restored its rooms at
+    // start: the shared store, not a fresh object, is the room then.
+    return LoadStoredRoom(std::move(req));
   }
   switch (req.kind) {
     case RoomRequest::kLobby: {
@@ -196,6 +205,74 @@ void Shard::RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanReco
   room->Restore(record, bans);
   hooks_->RoomChanged(record.room_id);  // an empty registered room is listed too
   rooms_.emplace(record.room_id, std::move(room));
+}
+
+void Shard::LoadStoredRoom(RoomRequest req) {
+  const std::string room_id = req.room_id;
+  std::vector<RoomRequest>& waiting = loading_rooms_[room_id];
+  waiting.push_back(std::move(req));
+  if (waiting.size() > 1) return;  // one read per room: its answer serves every request
+  struct Loaded {
+    absl::Status status;
+    store::RoomRecord record;
+    std::vector<store::RoomBanRecord> bans;
+  };
+  auto loaded = std::make_shared<Loaded>();
+  const int64_t now_ms = UnixMs();
+  const bool queued = Storage(
+      [room_id, now_ms, loaded](store::Store& st) {
+        auto record = st.LoadRoom(room_id);
+        if (!record.ok()) {
+          loaded->status = record.status();
+          return;
+        }
+        auto bans = st.ListRoomBans(room_id, now_ms);
+        if (!bans.ok()) {
+          loaded->status = bans.status();
+          return;
+        }
+        loaded->record = std::move(*record);
+        loaded->bans = std::move(*bans);
+      },
+      [this, room_id, loaded] {
+        StoredRoomLoaded(room_id, loaded->status, std::move(loaded->record),
+                         std::move(loaded->bans));
+      });
+  if (!queued) {
+    StoredRoomLoaded(room_id, absl::ResourceExhaustedError("storage queue full"), {}, {});
+  }
+}
+
+void Shard::StoredRoomLoaded(const std::string& room_id, const absl::Status& status,
+                             store::RoomRecord record, std::vector<store::RoomBanRecord> bans) {
+  auto node = loading_rooms_.extract(room_id);
+  if (node.empty()) return;
+  std::vector<RoomRequest> waiting = std::move(node.mapped());
+  auto fail_all = [&](proto::ErrorCode code, const std::string& text) {
+    for (const RoomRequest& r : waiting) {
+      JoinFailed(r.join.session, r.room_id, MakeFrame(MakeError(code, text, r.join.request_id)));
+    }
+  };
+  if (absl::IsResourceExhausted(status)) {
+    counters_.rate_limited.Add(metrics::RateBucket::kBusy);
+    return fail_all(proto::RATE_LIMITED, "server busy, try again");
+  }
+  if (!status.ok() && !absl::IsNotFound(status)) {
+    // Not knowing whether the room is registered, a fresh room of the same name could
+    // hide it (and a create would overwrite its record): refused until the store answers.
+    return fail_all(proto::INTERNAL_ERROR, "storage error, try again later");
+  }
+  if (status.ok() && FindRoom(room_id) == nullptr) {
+    if (!cluster_->ReserveRoom()) {
+      return fail_all(proto::LIMIT_REACHED, "the server has too many rooms");
+    }
+    RestoreRoom(std::move(record), std::move(bans));
+  }
+  // In their order: the first may create the room (nothing registered), the rest join it.
+  for (RoomRequest& r : waiting) {
+    r.store_checked = true;
+    HandleRoomRequest(std::move(r));
+  }
 }
 
 bool Shard::RejoinExisting(const std::string& room_id, const JoinRequest& join) {
