@@ -178,6 +178,15 @@ absl::Status Server::Start() {
   }
   auto store = store::Store::Open(path);
   if (!store.ok()) return store.status();
+  if (!config_.redis.empty() && !store::Store::Shareable(path)) {
+    // Not refused: several nodes on one machine for development share rooms this way.
+    // But each node saves registered rooms and their bans to its own file and learns
+    // another node's registered room only while Redis keeps it, so after restarts the
+    // nodes disagree about them (docs/OPERATIONS.md, "Several nodes with Redis").
+    log_->Warn("store.not_shared",
+               {{"store", "sqlite"},
+                {"why", "persistent rooms across nodes need one shared --database postgres://"}});
+  }
   // Restore what must survive a restart before any thread runs: server bans for the
   // gate, and persistent rooms on their home shards.
   RepublishBans(**store);

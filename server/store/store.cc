@@ -34,6 +34,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& location) 
   return std::unique_ptr<Store>(new Store(std::move(*db), *version));
 }
 
+bool Store::Shareable(std::string_view location) { return Db::IsPostgresUrl(location); }
+
 // --- Profiles ----------------------------------------------------------------------
 
 absl::Status Store::UpsertProfile(const Profile& profile) {

@@ -54,6 +54,9 @@ class Store {
   // postgres:// URL (PostgreSQL) or the path of a SQLite file, created if absent (its
   // directory must exist). Db::Open (db.h) sets the connection up for durable commits.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& location);
+  // True when `location` names a database several server nodes can share (a
+  // postgres:// URL); a SQLite file is one node's own.
+  static bool Shareable(std::string_view location);
 
   ~Store();
   Store(const Store&) = delete;

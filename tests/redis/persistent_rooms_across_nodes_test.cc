@@ -5,7 +5,8 @@
 // registered on node A after node B started is served by B from the store (its settings,
 // password, owner and bans), whether Redis still keeps its state or lost it, and a create
 // of its name on B is refused rather than replacing the record; the owner's changes and
-// bans made from B are what both nodes restore after both restart on an empty Redis.
+// bans made from B are what both nodes restore after both restart on an empty Redis. Nodes
+// each on their own SQLite file say at start that persistent rooms need a shared store.
 // Every wait is bounded by a deadline; nothing depends on how long a step takes.
 #include <signal.h>
 
@@ -26,6 +27,9 @@ using namespace std::chrono_literals;
 using server::store::testing::PgServer;
 
 constexpr auto kLong = 30s;  // a bound never reached when green
+
+// What a node logs at start when it runs with --redis on a store of its own.
+constexpr char kNotShared[] = "event=store.not_shared";
 
 // Registers `room` (persistent) with a limit, a welcome line and an optional password.
 proto::ServerMessage RegisterMsg(const std::string& room, int max_users, const std::string& welcome,
@@ -153,6 +157,8 @@ TEST_F(PersistentRoomsAcrossNodesTest, ANodeThatNeverHadARegisteredRoomServesItF
 
   // The ban made on A holds on B.
   ASSERT_NO_FATAL_FAILURE(ExpectBanned(node_b_->port(), "cid", "pw"));
+  EXPECT_EQ(node_a_->CountInOutput(kNotShared), 0u) << node_a_->output();
+  EXPECT_EQ(node_b_->CountInOutput(kNotShared), 0u) << node_b_->output();
 }
 
 TEST_F(PersistentRoomsAcrossNodesTest, ANodeServesARegisteredRoomFromTheStoreAfterRedisLostIt) {
@@ -261,6 +267,18 @@ TEST_F(PersistentRoomsAcrossNodesTest, ChangesMadeOnTheOtherNodeAreWhatBothNodes
   ASSERT_NO_FATAL_FAILURE(ExpectRoom(Reply(*eve, "join"), "u-ann", 9, "Changed on B", "eve on B"));
   ASSERT_NO_FATAL_FAILURE(ExpectBanned(node_a_->port(), "cid", ""));
   ASSERT_NO_FATAL_FAILURE(ExpectBanned(node_b_->port(), "cid", ""));
+}
+
+using OwnStoresAcrossNodesTest = NodesTest;
+
+TEST_F(OwnStoresAcrossNodesTest, NodesOnStoresOfTheirOwnWarnAtStart) {
+  // The embedded SQLite store per node (the flags' --data): started all the same, with a
+  // warning that persistent rooms need one shared store.
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  EXPECT_TRUE(node_a_->WaitForOutput(kNotShared, 5000)) << node_a_->output();
+  EXPECT_TRUE(node_b_->WaitForOutput(kNotShared, 5000)) << node_b_->output();
+  EXPECT_NE(node_a_->output().find("--database postgres://"), std::string::npos)
+      << node_a_->output();
 }
 
 }  // namespace
