@@ -372,7 +372,7 @@ void Room::RemoveMember(MemberMap::iterator it, const std::string& reason,
   l->set_room_id(id_);
   l->set_reason(reason);
   StampType(&left);
-  Broadcast(left, 0, /*droppable=*/false);
+  Broadcast(left, 0, /*droppable=*/false, was_owner ? OwnerLeaving(user_id) : nullptr);
 
   // Across nodes the heir may be another node's member (nobody may be left here).
   if (was_owner && !is_lobby()) HandOwnership();

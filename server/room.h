@@ -352,6 +352,15 @@ class Room final : public StreamSubscriber {
   // id), and everyone is told with RoomUpdated. Across nodes the hand-on is written only
   // while the kept owner is still the one who left; refused, the room takes what is kept.
   void HandOwnership();
+  // Another node's leave of the owner whose hand-on this node deferred (the roster still
+  // showed that session when the owner's session here left), sequenced at `at`: when
+  // this node's own leave of the owner came later in the stream, nobody else saw the
+  // owner gone everywhere, so this node hands the room on (room_state_nodes.cc).
+  void HandOnAfterRemoteLeave(const StreamPosition& at);
+  // Called before a leave of the owner's session (`user_id`) is published: this node may
+  // defer its hand-on (HandOwnership), and the returned publish callback records where
+  // that leave was sequenced (null on one node).
+  Broker::PublishDone OwnerLeaving(const std::string& user_id);
   // Owner, settings and moderators across nodes (room_state_nodes.cc; docs/SCALE-OUT.md,
   // "Owner, settings and moderators across nodes"). What the stream keeps of them is read
   // when the room opens here (joins wait) and again when another node announces a change
@@ -481,6 +490,16 @@ class Room final : public StreamSubscriber {
     uint64_t join_order = 0;
   };
   std::map<SessionId, RemoteMember> remote_;
+  // An owner's session left here while the roster still showed another of the owner's
+  // sessions: whose, and where this node's leave of it was sequenced (no epoch until the
+  // engine answered: it will come after any leave delivered meanwhile).
+  struct DeferredHandOn {
+    std::string owner;
+    StreamPosition left_at;
+    uint64_t leave = 0;  // which of this node's leaves of the owner (owner_leaves_)
+  };
+  std::optional<DeferredHandOn> deferred_hand_on_;
+  uint64_t owner_leaves_ = 0;
   // room_moderation_nodes.cc: the roster member answering to `who` (a user id, or a
   // username, case-insensitive); null when none.
   const RemoteMember* FindRemote(const std::string& who) const;

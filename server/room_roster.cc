@@ -98,6 +98,9 @@ void Room::ApplyRemote(const Publication& pub) {
     case proto::ClientMessage::kUserLeftRoom: {
       const SessionId sid = m.user_left_room().session_id();
       remote_.erase(sid);
+      if (deferred_hand_on_ && deferred_hand_on_->owner == m.user_left_room().user_id()) {
+        HandOnAfterRemoteLeave(pub.position);
+      }
       if (reading_presence_) left_while_reading_.insert(sid);
       auto adopted = adopted_.find(sid);
       if (adopted != adopted_.end()) {
@@ -279,9 +282,10 @@ void Room::PublishGone(const PresenceEntry& e) {
   l->set_room_id(id_);
   l->set_reason("disconnected");
   StampType(&left);
-  Broadcast(std::move(left), 0, /*droppable=*/false);
+  const bool owner = mod_.IsOwner(e.user_id);
+  Broadcast(std::move(left), 0, /*droppable=*/false, owner ? OwnerLeaving(e.user_id) : nullptr);
   // The owner's node died: this read is the one that knows, so this node hands it on.
-  if (mod_.IsOwner(e.user_id) && !is_lobby()) HandOwnership();
+  if (owner && !is_lobby()) HandOwnership();
 }
 
 void Room::Reannounce(SessionId s) {

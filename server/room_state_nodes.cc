@@ -27,6 +27,36 @@
 
 namespace tutti::server {
 
+Broker::PublishDone Room::OwnerLeaving(const std::string& user_id) {
+  if (!SpansNodes()) return nullptr;
+  // Set before the publish (an engine may answer at once); HandOwnership keeps it only
+  // when it defers. The number tells this leave's answer from an earlier one's.
+  const uint64_t leave = ++owner_leaves_;
+  deferred_hand_on_ = DeferredHandOn{user_id, {}, leave};
+  return [this, alive = std::weak_ptr<bool>(alive_), leave](const Publication& p) {
+    if (alive.expired() || p.position.epoch.empty()) return;
+    if (deferred_hand_on_ && deferred_hand_on_->leave == leave) {
+      deferred_hand_on_->left_at = p.position;
+    }
+  };
+}
+
+void Room::HandOnAfterRemoteLeave(const StreamPosition& at) {
+  const DeferredHandOn d = *deferred_hand_on_;
+  // This node's leave of the owner came later in the stream when it is not sequenced
+  // yet, or (the epoch having changed since) cannot be compared: the script's owner
+  // check then keeps one hand-on whoever else tries.
+  const bool mine_later = d.left_at.epoch.empty() || d.left_at.epoch != at.epoch ||
+                          at.epoch.empty() || d.left_at.offset > at.offset;
+  if (!mine_later || !mod_.IsOwner(d.owner) || is_lobby()) {
+    // The node whose leave came last decides (it saw this node's leave before its own
+    // was sequenced, or it sees the owner still here): nothing left to do here.
+    deferred_hand_on_.reset();
+    return;
+  }
+  HandOwnership();
+}
+
 void Room::HandOwnership() {
   // A persistent room keeps its registered owner while away. Otherwise the
   // longest-present registered member inherits the room; guests only if nobody else.
@@ -34,17 +64,23 @@ void Room::HandOwnership() {
   const std::string before = mod_.owner_id();
   const Member* best = nullptr;
   for (const auto& [sid, m] : members_) {
-    if (IsOwner(m)) return;  // another session of the owner remains
+    if (IsOwner(m)) {
+      deferred_hand_on_.reset();
+      return;  // another session of the owner remains here
+    }
     bool better = !best || (best->user.is_guest() && !m.user.is_guest()) ||
                   (best->user.is_guest() == m.user.is_guest() && m.join_order < best->join_order);
     if (better) best = &m;
   }
   // A session of the owner on another node: the room stays the owner's. (Only the node
   // where the owner's last session leaves hands the room on: every other session's leave
-  // was sequenced before that one, so at most one node does.)
+  // was sequenced before that one, so at most one node does.) That session may be
+  // leaving at this moment, its node seeing this one's the same way: this node waits for
+  // its leave (HandOnAfterRemoteLeave) with the deferral OwnerLeaving set up.
   for (const auto& [sid, r] : remote_) {
     if (mod_.IsOwner(r.user.user_id())) return;
   }
+  deferred_hand_on_.reset();
   std::string heir = best ? best->user.user_id() : "";
   if (!best) {
     // Nobody left here (across nodes): the roster's longest-present member, by the same

@@ -7,12 +7,12 @@
 // presence) from fields the test sets, at once or when the test says (hold_*); when told
 // to (refuse_checked), it refuses a change with a precondition and its event, as the
 // publish script does when another change came first, and it can hold such a change
-// until the test answers it (hold_checked), or answer publishes as Redis being unreachable
-// does (unavailable, LoseChecked); with check_versions it refuses a settings change built
-// on another settings version than `state`'s as stale, and writes the others to `state`. Also
-// another node's events as its engine delivers them (FromNode, JoinedElsewhere, RemoteNotice), and
-// a member's join request and a snapshot's sessions (MemberJoin, SnapshotSessionIds). Test code
-// only; the test's thread. Header only.
+// until the test answers it (hold_checked, or every publish: hold_all), or answer publishes
+// as Redis being unreachable does (unavailable, LoseChecked); with check_versions it refuses
+// a settings change built on another settings version than `state`'s as stale, and writes
+// the others to `state`. Also another node's events as its engine delivers them (FromNode,
+// JoinedElsewhere, RemoteNotice), and a member's join request and a snapshot's sessions
+// (MemberJoin, SnapshotSessionIds). Test code only; the test's thread. Header only.
 #ifndef TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 #define TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 
@@ -51,7 +51,7 @@ class SpanningBroker : public Broker {
       return;
     }
     const bool checked = r.state && r.state->check != RoomStateChange::Check::kNone;
-    if (hold_checked && checked) {
+    if ((hold_checked && checked) || hold_all) {
       // A script call not answered yet: the room waits for it.
       held_checked.push_back({s, std::move(r), std::move(d)});
       return;
@@ -186,6 +186,7 @@ class SpanningBroker : public Broker {
   bool refuse_checked = false;
   // A change with a precondition waits, with its event, until ReleaseChecked.
   bool hold_checked = false;
+  bool hold_all = false;  // every publish is held as hold_checked holds the checked ones
   struct HeldPublish {
     std::string stream;
     PublishRequest req;
