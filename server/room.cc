@@ -152,6 +152,11 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
       host_->RoomEmpty(id_);
     }
   };
+  // A join that opened this object to find the room on another node: nobody has it.
+  if (req.join_only) {
+    fail(proto::NOT_FOUND, "no such room");
+    return;
+  }
   // Bans and mutes that are over stop here, on the room's own activity (no timer).
   ExpirePenalties(host_->UnixMs());
   if (members_.count(req.session)) {

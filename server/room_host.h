@@ -106,6 +106,10 @@ struct JoinRequest {
   // RoomHost::RejoinExisting.
   bool opened_room = false;
   bool create_only = false;
+  // Rooms across nodes: a join (not a create) of a room with no object here opened one
+  // to learn whether another node has the room; when the opening reads find it nowhere
+  // else, the join answers NOT_FOUND and the object closes (Room::Join).
+  bool join_only = false;
   std::string password;
   // Rooms across nodes: the password hash the shard checked `password` against (set only
   // there). A room whose hash changed since (another node's change, read while the join

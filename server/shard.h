@@ -304,6 +304,9 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   void AdoptShared(Session& s, ResumeTake t, ResumeRequest r);
   void SendResumeResult(SessionId session, proto::ResumeOutcome outcome, const std::string& reason,
                         const ResumeRequest& r);
+  // Across nodes: a join of a room with no object here opens one that reads what is
+  // kept before the join runs (JoinRequest::join_only).
+  void OpenToJoin(RoomRequest req);
   void CreateRoom(RoomRequest req);
   // shard_rooms.cc, across nodes: a join or create of a room with no object here first
   // asks the store (on the storage thread) for a room registered under that id by

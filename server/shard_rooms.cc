@@ -98,6 +98,10 @@ void Shard::HandleRoomRequest(RoomRequest req) {
         return fail(proto::ALREADY_EXISTS, "a room with that name exists");
       [[fallthrough]];
     case RoomRequest::kJoin: {
+      // Across nodes the room may have members on other nodes only: an object opened
+      // here learns it from what is kept (the join goes on as a join there, or answers
+      // NOT_FOUND).
+      if (!room && broker_->SpansNodes()) return OpenToJoin(std::move(req));
       if (!room) return fail(proto::NOT_FOUND, "no such room");
       // Across nodes the room may yet take another node's password while this join is on
       // its way (Room::RejoinExisting's case): the typed one is kept, with the hash it is
@@ -188,6 +192,26 @@ void Shard::CreateRoom(RoomRequest req) {
         req.join.session, req.room_id,
         MakeFrame(MakeError(proto::RATE_LIMITED, "server busy, try again", req.join.request_id)));
   }
+}
+
+void Shard::OpenToJoin(RoomRequest req) {
+  if (!cluster_->ReserveRoom()) {
+    JoinFailed(req.join.session, req.room_id,
+               MakeFrame(MakeError(proto::LIMIT_REACHED, "the server has too many rooms",
+                                   req.join.request_id)));
+    return;
+  }
+  // Placeholder settings and no owner: the join runs only once the object has read what
+  // is kept, and only when another node has the room, whose state it takes.
+  req.join.opened_room = true;
+  req.join.join_only = true;
+  req.join.password = req.password;
+  const std::string name = req.room_name.empty() ? req.room_id : req.room_name;
+  auto room = std::make_unique<Room>(req.room_id, name, proto::PUBLIC, proto::RoomSettings(), "",
+                                     "", &cluster_->config(), this);
+  Room* r = room.get();
+  rooms_.emplace(req.room_id, std::move(room));
+  r->Join(req.join, false);
 }
 
 void Shard::RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanRecord> bans) {
@@ -288,6 +312,7 @@ bool Shard::RejoinExisting(const std::string& room_id, const JoinRequest& join) 
   req.password = join.password;
   req.join = join;
   req.join.opened_room = false;
+  req.join.join_only = false;
   req.join.password.clear();
   req.join.checked_hash.reset();
   // Queued: the room is inside its join loop.

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -219,6 +220,61 @@ TEST_F(RoomListAcrossNodesTest, ACleanlyStoppedNodesRoomsGoAtOnce) {
   EXPECT_TRUE(Until(
       *watcher, list, [](const ListCopy& l) { return l.CountOf("solo") == -1; }, 20s))
       << "the stopped node's room stayed on B's list";
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// A player on node B joins by name (as the web page's Join button does) a room that B
+// lists but whose members are all on node A: B opens an object of it, which reads what is
+// kept, and the join goes on as a join there (a password asked and checked). A join of a
+// room no node has answers NOT_FOUND, and leaves nothing behind on B.
+TEST_F(RoomListAcrossNodesTest, AJoinByNameOnTheOtherNodeFindsARoomWhoseMembersAreAllOnOne) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  std::unique_ptr<client::Client> watcher, ann;
+  ListCopy list;
+  ASSERT_NO_FATAL_FAILURE(WatchFromBAndJoinOnA(&watcher, &list, &ann, "Solo"));
+  auto eve = Connect(node_a_->port(), "eve");
+  ASSERT_TRUE(eve);
+  ASSERT_TRUE(eve->Send(CreateMsg("Vault", proto::PUBLIC, "pw")));
+  ASSERT_TRUE(eve->WaitFor(proto::ClientMessage::kRoomJoinedResponse, 10s));
+  ASSERT_TRUE(Until(*watcher, list, [](const ListCopy& l) {
+    return l.CountOf("solo") == 1 && l.CountOf("vault") == 1;
+  }));
+
+  auto bob = Connect(node_b_->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(bob->Send(JoinMsg("Solo", "", "j1")));
+  auto joined = WaitForReply(*bob, proto::ClientMessage::kRoomJoinedResponse, "j1", kLong);
+  ASSERT_TRUE(joined) << "bob's join of A's room by name was not answered with the room";
+  std::set<std::string> users;
+  for (const auto& u : joined->room_joined_response().current_users()) users.insert(u.user_id());
+  EXPECT_EQ(users, (std::set<std::string>{"u-ann", "u-bob"}));
+  EXPECT_EQ(joined->room_joined_response().room_info().owner_id(), "u-ann");
+  EXPECT_TRUE(SawJoin(*ann, "u-bob"));
+
+  auto cay = Connect(node_b_->port(), "cay");
+  ASSERT_TRUE(cay);
+  ASSERT_TRUE(cay->Send(JoinMsg("Vault", "", "j2")));
+  auto asked = WaitForReply(*cay, proto::ClientMessage::kErrorMessage, "j2", kLong);
+  ASSERT_TRUE(asked);
+  EXPECT_EQ(asked->error_message().code(), proto::WRONG_PASSWORD);
+  ASSERT_TRUE(cay->Send(JoinMsg("Vault", "pw", "j3")));
+  auto in = WaitForReply(*cay, proto::ClientMessage::kRoomJoinedResponse, "j3", kLong);
+  ASSERT_TRUE(in) << "cay's join with the password was not answered with the room";
+  EXPECT_EQ(in->room_joined_response().room_info().owner_id(), "u-eve");
+
+  auto dan = Connect(node_b_->port(), "dan");
+  ASSERT_TRUE(dan);
+  ASSERT_TRUE(dan->Send(JoinMsg("Nowhere", "", "j4")));
+  auto none = WaitForReply(*dan, proto::ClientMessage::kErrorMessage, "j4", kLong);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->error_message().code(), proto::NOT_FOUND);
+  // Nothing was left of it: B's list never showed it, and a join again answers the same.
+  ASSERT_TRUE(dan->Send(JoinMsg("Nowhere", "", "j5")));
+  auto again = WaitForReply(*dan, proto::ClientMessage::kErrorMessage, "j5", kLong);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->error_message().code(), proto::NOT_FOUND);
+  EXPECT_EQ(list.rooms.count("nowhere"), 0u);
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
