@@ -93,47 +93,29 @@ void Room::CommandAcrossNodes(SessionId session, const Member& actor,
   // Server staff act by their server role, which the kept state does not hold: unchecked.
   const RoomStateChange::Check check =
       IsStaff(actor) ? RoomStateChange::Check::kNone : CheckFor(resolved.kind);
-  const std::string refusal = check == RoomStateChange::Check::kOwner
-                                  ? "the room changed owner on another server first"
-                                  : "the room's roles changed on another server first";
-  RoomHost* host = host_;
   // A /topic's change is built on this version (SettingsChange, below).
   const int64_t base = settings_version_;
-  auto done = [this, alive = std::weak_ptr<bool>(alive_), host, session, resolved, rec, base,
-               target = std::move(target), actor_id = actor.user.user_id(),
-               actor_name = actor.user.username(), now_ms, request_id,
-               refusal](const Publication& p) {
-    if (p.unavailable) {
-      // Redis went while the command was on its way: nothing of it happened anywhere (a
-      // /topic shown here is put right by the snapshot and re-reads after the outage).
-      host->SendToSession(session, MakeFrame(MakeError(proto::STREAM_UNAVAILABLE,
-                                                       kStreamUnavailableText, request_id)));
-      return;
-    }
-    if (p.refused) {
-      host->SendToSession(
-          session, MakeFrame(p.stale ? MakeError(proto::WRONG_STATE, kStaleSettingsText, request_id)
-                                     : MakeError(proto::PERMISSION_DENIED, refusal, request_id)));
-      if (alive.expired()) return;
-      // This node's copy let it through, so it is not what is kept: take that, and tell
-      // the members here when it differs.
-      state_version_ = -1;
-      ReadState(/*announce=*/true);
-      return;
-    }
-    if (alive.expired()) return;
-    // Sequenced: every event before it was delivered here, and now its own too (to every
-    // member here, the target among them): the change applies at that place.
-    if (resolved.kind == moderation::CommandKind::kTopic) {
-      // Written on top of `base`: the kept settings are one version on (or a read already
-      // took a later one, which includes it).
-      settings_version_ = std::max(settings_version_, base + 1);
-    } else if (resolved.kind != moderation::CommandKind::kClear) {
-      ApplySequenced(resolved.kind, rec);
-    }
-    FinishChange(session, resolved, rec, target, actor_id, actor_name, now_ms, request_id,
-                 /*shared=*/true);
-  };
+  // A refusal or an outage answers the actor as every checked change does (a /topic
+  // shown here is put right by the re-read, or by the snapshot and re-reads after the
+  // outage).
+  auto done = WhenSequenced(session, request_id, check,
+                            [this, session, resolved, rec, base, target = std::move(target),
+                             actor_id = actor.user.user_id(), actor_name = actor.user.username(),
+                             now_ms, request_id](const Publication&) {
+                              // Sequenced: every event before it was delivered here, and now its
+                              // own too (to every member here, the target among them): the change
+                              // applies at that place.
+                              if (resolved.kind == moderation::CommandKind::kTopic) {
+                                // Written on top of `base`: the kept settings are one version on
+                                // (or a read already took a later one, which includes it).
+                                settings_version_ = std::max(settings_version_, base + 1);
+                              } else if (resolved.kind != moderation::CommandKind::kClear) {
+                                ApplySequenced(resolved.kind, rec);
+                              }
+                              FinishChange(session, resolved, rec, target, actor_id, actor_name,
+                                           now_ms, request_id,
+                                           /*shared=*/true);
+                            });
   if (resolved.kind == CommandKind::kClear) {
     // The clear is its own event: sequenced (and every node's lines cleared) only while
     // the actor's kept role allows it; the actor's copy follows once it was.
