@@ -492,7 +492,8 @@ class Room final : public StreamSubscriber {
   std::map<SessionId, RemoteMember> remote_;
   // An owner's session left here while the roster still showed another of the owner's
   // sessions: whose, and where this node's leave of it was sequenced (no epoch until the
-  // engine answered: it will come after any leave delivered meanwhile).
+  // engine answered: a leave delivered before that is taken as the earlier one, and when
+  // it was not, the script's owner check keeps one of the two hand-ons).
   struct DeferredHandOn {
     std::string owner;
     StreamPosition left_at;
