@@ -154,6 +154,7 @@ void RedisClient::LinkReady() {
   ArmWatchdog(backoff_.ping_interval_ms);
   // Up once Redis confirmed every channel: a message published after on_up reaches us.
   awaiting_confirm_.clear();
+  unsubscribing_.clear();  // a new link: nothing of the old one is in flight here
   for (const auto& [channel, handlers] : channels_) {
     awaiting_confirm_.insert(channel);
     SendSubscribe(channel);
@@ -270,7 +271,8 @@ void RedisClient::Subscribe(const std::string& channel, MessageFn fn,
                             std::function<void()> confirmed) {
   const bool fresh = channels_.count(channel) == 0;
   channels_[channel] = {std::move(fn), std::move(confirmed)};
-  if (fresh && link_ready_) SendSubscribe(channel);
+  // While its UNSUBSCRIBE is in flight, the answer to it subscribes again (OnMessage).
+  if (fresh && link_ready_ && unsubscribing_.count(channel) == 0) SendSubscribe(channel);
 }
 
 void RedisClient::SendSubscribe(const std::string& channel) {
@@ -291,6 +293,9 @@ void RedisClient::Unsubscribe(const std::string& channel) {
       if (gen == link_gen_ && link_ready_ && !connected_ && awaiting_confirm_.empty()) LinkUp();
     });
   }
+  // A Subscribe made while an earlier UNSUBSCRIBE was in flight sent nothing: neither
+  // does this (the answer on its way finds the channel not wanted).
+  if (!unsubscribing_.insert(channel).second) return;
   const char* argv[] = {"UNSUBSCRIBE", channel.data()};
   const size_t lens[] = {11, channel.size()};
   redisAsyncCommandArgv(ac_, nullptr, nullptr, 2, argv, lens);
@@ -312,6 +317,7 @@ void RedisClient::OnMessage(redisAsyncContext*, void* reply_ptr, void* privdata)
     // flight subscribes again now.
     const std::string channel = tag->channel;
     delete tag;
+    self->unsubscribing_.erase(channel);
     if (!self->stopping_ && self->link_ready_ && self->channels_.count(channel)) {
       self->SendSubscribe(channel);
     }

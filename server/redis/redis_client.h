@@ -126,6 +126,10 @@ class RedisClient {
   bool drop_was_up_ = false;
   bool link_ready_ = false;  // Redis answered this link's PING (commands may be written)
   std::set<std::string> awaiting_confirm_;  // channels re-subscribed, not yet confirmed
+  // Channels whose UNSUBSCRIBE went on this link and is not answered yet. A SUBSCRIBE of
+  // one waits for that answer: hiredis keeps one callback per channel and would replace
+  // the pending one's, leaking its tag.
+  std::set<std::string> unsubscribing_;
   uint64_t connects_ = 0;
   struct Channel {
     MessageFn message;

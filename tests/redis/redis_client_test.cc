@@ -1,7 +1,8 @@
 // The hiredis-on-Asio client against a real redis-server (started here on a free
 // loopback port, stopped by PID): pipelined commands come back in order, binary-safe
 // arguments, classic SUBSCRIBE, and a restart of Redis (down reported, commands refused,
-// reconnect with backoff, the subscription restored).
+// reconnect with backoff, the subscription restored), and a channel subscribed again while
+// its UNSUBSCRIBE is in flight.
 #include "server/redis/redis_client.h"
 
 #include <signal.h>
@@ -116,6 +117,37 @@ TEST_F(RedisClientTest, SubscribeGetsEveryMessageInOrder) {
     EXPECT_EQ(messages[static_cast<size_t>(i)], "m" + std::to_string(i));
   sub.Unsubscribe("room:x");
   ASSERT_TRUE(RunLoopUntil(io_, [&] { return NumSub(pub, "room:x") == 0; }));
+}
+
+// A room closed and opened again on a node at once: its channel is unsubscribed and
+// subscribed again (twice) before Redis answered. The last handler gets what is
+// published, and nothing leaks (hiredis keeps one callback per channel: a SUBSCRIBE sent
+// while the UNSUBSCRIBE was in flight replaced the pending callback's tag, which the
+// ASan/UBSan build of this test reports).
+TEST_F(RedisClientTest, ASubscribeWhileItsUnsubscribeIsInFlightWaitsForItsAnswer) {
+  RedisClient sub(io_, address_);
+  RedisClient pub(io_, address_);
+  std::vector<std::string> first, last;
+  int confirmed = 0;
+  sub.Subscribe("room:y", [&](std::string_view, std::string_view p) { first.emplace_back(p); });
+  sub.Start();
+  pub.Start();
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return sub.connected() && pub.connected(); }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return NumSub(pub, "room:y") == 1; }));
+  sub.Unsubscribe("room:y");
+  sub.Subscribe("room:y", [&](std::string_view, std::string_view p) { first.emplace_back(p); });
+  sub.Unsubscribe("room:y");
+  sub.Subscribe(
+      "room:y", [&](std::string_view, std::string_view p) { last.emplace_back(p); },
+      [&] { ++confirmed; });
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return confirmed == 1; }));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return NumSub(pub, "room:y") == 1; }));
+  ASSERT_TRUE(pub.Command({"PUBLISH", "room:y", "after"}, nullptr));
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return last.size() == 1; }));
+  EXPECT_EQ(last[0], "after");
+  EXPECT_TRUE(first.empty());
+  sub.Unsubscribe("room:y");
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return NumSub(pub, "room:y") == 0; }));
 }
 
 TEST_F(RedisClientTest, ReconnectsAfterRedisRestartsAndResubscribes) {
