@@ -44,16 +44,6 @@ void FromB(Room& room, proto::ClientMessage msg, const StreamPosition& at) {
   room.OnPublication("jam", pub);
 }
 
-proto::ClientMessage JoinedOnB(SessionId s, const std::string& user) {
-  proto::ClientMessage m;
-  auto* u = m.mutable_user_joined_room()->mutable_user_info();
-  u->set_user_id(user);
-  u->set_username(user);
-  u->set_session_id(s);
-  u->set_is_member(true);
-  return m;
-}
-
 proto::ClientMessage LeftOnB(SessionId s, const std::string& user) {
   proto::ClientMessage m;
   auto* l = m.mutable_user_left_room();
@@ -86,8 +76,8 @@ struct OwnerLeftHere {
     room = Make(&host, &config);
     room->Join(MemberJoin(kAnn, "ann", true), true);
     room->Join(MemberJoin(kBob, "bob"), true);
-    FromB(*room, JoinedOnB(kAnnThere, "ann"), {});
-    FromB(*room, JoinedOnB(kCay, "cay"), {});
+    FromB(*room, JoinedElsewhere(kAnnThere, "ann"), {});
+    FromB(*room, JoinedElsewhere(kCay, "cay"), {});
     host.engine().Subscribe("jam", &seen);
     host.engine().states.clear();
     room->Leave(kAnn, "left", "");
@@ -133,8 +123,8 @@ TEST(RoomSuccessionNodesTest, ALeaveArrivingBeforeThisNodesIsSequencedCountsAsEa
   auto room = Make(&host, &config);
   room->Join(MemberJoin(kAnn, "ann", true), true);
   room->Join(MemberJoin(kBob, "bob"), true);
-  FromB(*room, JoinedOnB(kAnnThere, "ann"), {});
-  FromB(*room, JoinedOnB(kCay, "cay"), {});
+  FromB(*room, JoinedElsewhere(kAnnThere, "ann"), {});
+  FromB(*room, JoinedElsewhere(kCay, "cay"), {});
   host.engine().states.clear();
   host.engine().hold_all = true;
   room->Leave(kAnn, "left", "");
@@ -154,8 +144,8 @@ TEST(RoomSuccessionNodesTest, ANodeWhereNoSessionOfTheOwnerLeftNeverHandsOn) {
   Host host;
   auto room = Make(&host, &config);
   room->Join(MemberJoin(kBob, "bob"), true);
-  FromB(*room, JoinedOnB(kAnn, "ann"), {"e1", 1});
-  FromB(*room, JoinedOnB(kAnnThere, "ann"), {"e1", 2});
+  FromB(*room, JoinedElsewhere(kAnn, "ann"), {"e1", 1});
+  FromB(*room, JoinedElsewhere(kAnnThere, "ann"), {"e1", 2});
   host.engine().states.clear();
   FromB(*room, LeftOnB(kAnn, "ann"), {"e1", 3});
   FromB(*room, LeftOnB(kAnnThere, "ann"), {"e1", 4});
