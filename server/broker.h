@@ -204,6 +204,17 @@ struct PresenceEntry {
   // Presence reads return the entries they found expired (and deleted) once, so that
   // exactly one reader learns that another node's member is gone.
   bool expired = false;
+  // A seat a join claimed (Broker::ClaimSeat) before its room answered it: counted
+  // against the room's capacity, but nobody's member yet, so rooms keep it out of their
+  // rosters, and it leaves without a word (a leave is published for members only).
+  bool claiming = false;
+};
+
+// The answer to Broker::ClaimSeat.
+enum class SeatClaim : uint8_t {
+  kTaken,        // the entry is written, marked claiming: the seat is the joiner's
+  kFull,         // the room's capacity is taken: nothing was written
+  kUnreachable,  // the engine could not ask (or lost the answer with its link)
 };
 
 // What a resume on another node needs of a session (rooms across nodes,
@@ -326,6 +337,22 @@ class Broker {
   }
   // Every live entry, and the expired ones this read deleted (flagged).
   virtual void Presence(const std::string& stream, PresenceDone done) = 0;
+  // Rooms across nodes (docs/SCALE-OUT.md, "Joins across nodes"): a joiner's seat,
+  // checked and taken in one atomic step against every node's members. When fewer than
+  // `capacity` live entries other than `entry.session`'s are in the stream's presence,
+  // this engine's entry for the session is written marked claiming (PresenceEntry::
+  // claiming) and `done` gets kTaken; otherwise nothing is written and `done` gets kFull.
+  // The room then writes the entry as a member's (SetPresence) or deletes it
+  // (RemovePresence); an entry nobody confirms expires like any other. The in-process
+  // engine, whose rooms are the only ones counting, takes every seat at once.
+  using SeatDone = std::function<void(SeatClaim)>;
+  virtual void ClaimSeat(const std::string& stream, const PresenceEntry& entry, int capacity,
+                         SeatDone done) {
+    (void)stream;
+    (void)entry;
+    (void)capacity;
+    done(SeatClaim::kTaken);
+  }
 
   // Resume state other nodes can find (a networked engine only; the in-process engine
   // keeps nothing, says false and answers every TakeResume with kMissing). `key` names a

@@ -229,7 +229,7 @@ void Room::PresenceRead(const std::vector<PresenceEntry>& entries) {
     // were missed (one that joined during the read is newer than the read).
     std::set<SessionId> live;
     for (const PresenceEntry& e : entries) {
-      if (!e.origin.empty() && !e.expired) live.insert(e.session);
+      if (!e.origin.empty() && !e.expired && !e.claiming) live.insert(e.session);
     }
     for (auto it = remote_.begin(); it != remote_.end();) {
       const bool gone = !live.count(it->first) && !joined_while_reading_.count(it->first);
@@ -240,6 +240,8 @@ void Room::PresenceRead(const std::vector<PresenceEntry>& entries) {
   joined_while_reading_.clear();
   for (const PresenceEntry& e : entries) {
     if (e.origin.empty() || members_.count(e.session)) continue;  // this node's own
+    // A seat another node's join claimed: its member, if admitted, is announced.
+    if (e.claiming) continue;
     if (e.expired) {
       PublishGone(e);
       continue;
@@ -263,7 +265,9 @@ void Room::OnPresence(const std::string&, const std::vector<PresenceEntry>& entr
   for (const PresenceEntry& e : entries) {
     // This node's own entry expired only when its refresh came too late (it is
     // written again at the next one); a session that resumed here is not gone.
-    if (!e.expired || e.origin.empty() || members_.count(e.session) || adopted_.count(e.session)) {
+    // A claimed seat that expired was nobody's member (its join never completed).
+    if (!e.expired || e.claiming || e.origin.empty() || members_.count(e.session) ||
+        adopted_.count(e.session)) {
       continue;
     }
     PublishGone(e);

@@ -97,7 +97,9 @@ bool ParsePresenceEntry(std::string_view field, std::string_view value, bool exp
   e.session = session;
   const std::string_view origin = field.substr(0, colon);
   e.origin = origin == self ? std::string() : std::string(origin);
-  e.reconnecting = value.substr(v1 + 1, v2 - v1 - 1) == "1";
+  const std::string_view state = value.substr(v1 + 1, v2 - v1 - 1);
+  e.reconnecting = state == "1";
+  e.claiming = state == "j";  // a join's seat (kSeatClaimScript), not a member yet
   e.user_id = e.user.user_id();
   e.user.set_session_id(e.session);
   e.user.set_reconnecting(e.reconnecting);

@@ -52,6 +52,31 @@ void RedisBroker::SetPresence(const std::string& stream, const PresenceEntry& en
   ArmPresenceRefresh();
 }
 
+void RedisBroker::ClaimSeat(const std::string& stream, const PresenceEntry& entry, int capacity,
+                            SeatDone done) {
+  PresenceEntry e = entry;
+  e.user.set_session_id(entry.session);
+  if (e.user.user_id().empty()) e.user.set_user_id(entry.user_id);
+  const std::string key = PresenceKey(stream);
+  const std::string field = origin_ + ":" + std::to_string(entry.session);
+  const std::string ttl = std::to_string(options_.presence_ttl_ms);
+  const std::string cap = std::to_string(capacity);
+  const std::string user = e.user.SerializeAsString();
+  auto shared_done = std::make_shared<SeatDone>(std::move(done));
+  // Not kept in presence_ (nothing refreshes it): the room confirms the seat with
+  // SetPresence, on this same link, or gives it back.
+  const bool sent = RunScript(PrimaryFor(stream), kSeatClaim, {key, field, ttl, cap, user}, 1,
+                              [shared_done](const redisReply* r) {
+                                int64_t taken = 0;
+                                if (ReplyIsError(r) || !ReplyInteger(r, &taken)) {
+                                  // Lost with the link (or refused): whether it ran is unknown.
+                                  return (*shared_done)(SeatClaim::kUnreachable);
+                                }
+                                (*shared_done)(taken == 1 ? SeatClaim::kTaken : SeatClaim::kFull);
+                              });
+  if (!sent) (*shared_done)(SeatClaim::kUnreachable);
+}
+
 void RedisBroker::RemoveOtherPresence(const std::string& stream, const std::string& origin,
                                       SessionId session) {
   if (origin.empty() || origin == origin_) return RemovePresence(stream, session);

@@ -70,8 +70,11 @@ for j = 0, states - 1 do
       local prefix = ARGV[at + 5] .. ':'
       local all = redis.call('HGETALL', KEYS[8])
       for i = 1, #all, 2 do
-        local expires = tonumber(string.match(all[i + 1], '^(%d+):'))
-        if string.sub(all[i], 1, #prefix) ~= prefix and expires and expires > ms then
+        -- Another engine's live member (a seat claimed for a join is nobody's yet).
+        local expires, state = string.match(all[i + 1], '^(%d+):([^:]*):')
+        expires = tonumber(expires)
+        if string.sub(all[i], 1, #prefix) ~= prefix and expires and expires > ms and
+            state ~= 'j' then
           write = false
         end
       end
@@ -213,6 +216,31 @@ end
 return {live, gone}
 )lua";
 
+const std::string_view kSeatClaimScript = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+local all = redis.call('HGETALL', KEYS[1])
+local taken = 0
+local own = false
+for i = 1, #all, 2 do
+  local expires = tonumber(string.match(all[i + 1], '^(%d+):'))
+  if expires and expires > now then
+    if all[i] == ARGV[1] then
+      own = true
+    else
+      taken = taken + 1
+    end
+  end
+end
+if taken >= tonumber(ARGV[3]) then return 0 end
+if not own then
+  redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now + ttl) .. ':j:' .. ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], 2 * ttl)
+end
+return 1
+)lua";
+
 const std::string_view kResumeKeepScript = R"lua(
 if ARGV[4] ~= '1' and redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
@@ -244,6 +272,8 @@ std::string_view ScriptText(int script) {
       return kEnsureEpochScript;
     case kResumeKeep:
       return kResumeKeepScript;
+    case kSeatClaim:
+      return kSeatClaimScript;
     default:
       return kResumeTakeScript;
   }

@@ -39,10 +39,10 @@ namespace tutti::server::redis {
 //   step that sequences the events (a change and the event announcing it share one
 //   order); ended bans and mutes are dropped when something changes, and the sets and
 //   the state hash expire with the room's other keys. An open writes everything (the
-//   moderators replaced) when no state is kept or when no other engine has a live entry
-//   in the presence hash (the kept state is an earlier life's), and nothing otherwise;
-//   the other kinds change a kept state only (alone they would make a partial one);
-//   every change written bumps `version`, an open or a settings change written
+//   moderators replaced) when no state is kept or when no other engine has a live member entry
+//   in the presence hash (a claimed seat is none) (the kept state is an earlier life's), and
+//   nothing otherwise; the other kinds change a kept state only (alone they would make a partial
+//   one); every change written bumps `version`, an open or a settings change written
 //   `settings_version` too.
 // Returns {epoch, first offset, server time in µs, {indices of the refused events},
 // {indices of those refused as stale}}
@@ -71,7 +71,8 @@ extern const std::string_view kEnsureEpochScript;
 
 // Presence: one hash per room, a field per session "<engine>:<session>" whose value is
 // "<expires_ms>:<reconnecting>:" + the member's serialized UserInfo, expiry by Redis's
-// clock.
+// clock; <reconnecting> is 0 or 1 for a member, j for a seat a join claimed (SeatClaim)
+// that its room has not confirmed yet.
 //   Set:  KEYS[1] the hash; ARGV[1] field, ARGV[2] ttl ms, ARGV[3] 0/1, ARGV[4] UserInfo.
 //   Read: KEYS[1] the hash; returns {{field, value, ...} of the live entries,
 //         {field, value, ...} of the expired ones}, deleting the expired ones in the same
@@ -79,6 +80,16 @@ extern const std::string_view kEnsureEpochScript;
 //         is told each of them went.
 extern const std::string_view kPresenceSetScript;
 extern const std::string_view kPresenceReadScript;
+
+// A joiner's seat (Broker::ClaimSeat), decided in one atomic step for every node:
+//   KEYS[1] the presence hash; ARGV[1] the joiner's field, ARGV[2] ttl ms, ARGV[3] the
+//   room's capacity, ARGV[4] the joiner's UserInfo.
+// Counts the live entries (expiry after Redis's TIME) other than ARGV[1]: at or above the
+// capacity it returns 0 and writes nothing; else it writes ARGV[1] as a claimed seat (j),
+// unless a live entry of its own is there already (kept as it is), and returns 1. Expired
+// entries are neither counted nor deleted: the presence read that deletes one tells its
+// reader that member went.
+extern const std::string_view kSeatClaimScript;
 
 // Resume state other nodes can find (docs/SCALE-OUT.md, "Resume on another node"): one
 // hash per resume token, `tutti:resume:{<key>}` (ResumeKey), fields `user` (the
@@ -100,6 +111,7 @@ enum Script {
   kEnsureEpoch,
   kResumeKeep,
   kResumeTake,
+  kSeatClaim,
   kScriptCount
 };
 std::string_view ScriptText(int script);

@@ -2,7 +2,8 @@
 // room see one sequence with the same contents; the sender's `done` comes after the
 // delivery; one script call per room per loop turn; history across engines with its
 // unrecoverable cases; presence that expires when a node stops refreshing it; Redis
-// restarted (refused while down, a new epoch after); a SCRIPT FLUSH; a read of what is
+// restarted (refused while down, a new epoch after); the seat script's claims of a room's
+// last seat; a SCRIPT FLUSH; a read of what is
 // kept that waits for the channel's subscription; the wire form of an event; rooms spread
 // over primaries. What the engine keeps for rooms beside the stream is tested in
 // redis_room_state_test.cc; the shared fixture is broker_fixture.h.
@@ -12,6 +13,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -187,6 +189,82 @@ TEST_F(RedisBrokerTest, PresenceAcrossEnginesExpiresWithoutRefresh) {
   EXPECT_EQ(seen[0].origin, "");  // a's own entry
   a->RemovePresence("room", 11);
   ASSERT_TRUE(RunLoopUntil(io_, [&] { return read() == 0; }));
+}
+
+// Joins across nodes (docs/SCALE-OUT.md, "Joins across nodes"): two engines' claims of a
+// room's last seat, sent at once, are decided by the seat script one after the other: one
+// takes it (its entry written, marked claiming), the other is told the room is full and
+// writes nothing. An expired entry is no seat (and stays for the read that reports it);
+// a session whose entry is there already is not refused for its own seat.
+TEST_F(RedisBrokerTest, TheLastSeatGoesToOneOfTwoEnginesClaims) {
+  auto a = Engine();
+  auto b = Engine();
+  a->SetPresence("room", {11, "u-ann", false});
+  // A member of a node that died, its entry expired (1 ms after the epoch).
+  ASSERT_TRUE(Run({"HSET", PresenceKey("room"), "gone:77", "1:0:"}));
+  std::map<SessionId, SeatClaim> answers;
+  auto claim = [&](RedisBroker& engine, SessionId s, const std::string& user, int capacity) {
+    PresenceEntry e;
+    e.session = s;
+    e.user_id = user;
+    e.user.set_user_id(user);
+    engine.ClaimSeat("room", e, capacity, [&answers, s](SeatClaim c) { answers[s] = c; });
+  };
+  // Capacity 2, ann in it: one seat left, claimed by both engines in the same loop turn.
+  claim(*a, 12, "u-bob", 2);
+  claim(*b, 22, "u-cay", 2);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return answers.size() == 2; }));
+  // Which one wins is the script's order, not the test's: one of each.
+  EXPECT_NE(answers[12], answers[22]);
+  EXPECT_TRUE(answers[12] == SeatClaim::kTaken || answers[12] == SeatClaim::kFull);
+  EXPECT_TRUE(answers[22] == SeatClaim::kTaken || answers[22] == SeatClaim::kFull);
+  const SessionId winner = answers[12] == SeatClaim::kTaken ? 12 : 22;
+  const SessionId loser = winner == 12 ? 22 : 12;
+
+  std::vector<PresenceEntry> seen;
+  auto read = [&] {
+    bool got_read = false;
+    a->Presence("room", [&](std::vector<PresenceEntry> e) {
+      seen = std::move(e);
+      got_read = true;
+    });
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return got_read; }));
+  };
+  auto find = [&](SessionId s) -> const PresenceEntry* {
+    for (const auto& e : seen) {
+      if (e.session == s) return &e;
+    }
+    return nullptr;
+  };
+  read();
+  ASSERT_NE(find(winner), nullptr);
+  EXPECT_TRUE(find(winner)->claiming);
+  EXPECT_EQ(find(winner)->user.session_id(), winner);
+  EXPECT_EQ(find(loser), nullptr) << "a refused claim writes nothing";
+  ASSERT_NE(find(11), nullptr);
+  EXPECT_FALSE(find(11)->claiming);
+  // The expired entry was not counted, and was left for this read to report.
+  ASSERT_NE(find(77), nullptr);
+  EXPECT_TRUE(find(77)->expired);
+
+  // Full now (ann and the winner): a third claim is refused, but a session already
+  // there is not refused its own seat, and its member entry stays as it was.
+  answers.clear();
+  claim(*b, 33, "u-dee", 2);
+  claim(*a, 11, "u-ann", 2);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return answers.size() == 2; }));
+  EXPECT_EQ(answers[33], SeatClaim::kFull);
+  EXPECT_EQ(answers[11], SeatClaim::kTaken);
+  read();
+  ASSERT_NE(find(11), nullptr);
+  EXPECT_FALSE(find(11)->claiming);
+  EXPECT_EQ(find(33), nullptr);
+
+  // The winner's room confirms the seat as a member's entry.
+  (winner == 12 ? *a : *b).SetPresence("room", {winner, winner == 12 ? "u-bob" : "u-cay", false});
+  read();
+  ASSERT_NE(find(winner), nullptr);
+  EXPECT_FALSE(find(winner)->claiming);
 }
 
 // Resume state (docs/SCALE-OUT.md, "Resume on another node"): written by one engine,
