@@ -143,15 +143,7 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
       host_->RejoinExisting(id_, req)) {
     return;
   }
-  auto fail = [&](proto::ErrorCode code, const std::string& text) {
-    host_->JoinFailed(req.session, id_, MakeFrame(MakeError(code, text, req.request_id)));
-    // An object opened on this node for joins that were all refused (the room lives on
-    // another node and asked a password, or kept a ban): nothing keeps it, as nothing
-    // keeps a room whose last member left. Deferred and checked again by the host.
-    if (members_.empty() && waiting_joins_.empty() && !is_lobby() && !persistent()) {
-      host_->RoomEmpty(id_);
-    }
-  };
+  auto fail = [&](proto::ErrorCode code, const std::string& text) { FailJoin(req, code, text); };
   // A join that opened this object to find the room on another node: nobody has it.
   if (req.join_only) {
     fail(proto::NOT_FOUND, "no such room");
@@ -191,7 +183,22 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
     return;
   }
   if (!passed.empty()) AuditStaffEntry(req.user.user_id(), passed, now_ms);
+  // Across nodes this node's count may miss another node's joiner of the same instant:
+  // the seat is Redis's to give (staff take one past the capacity, as above).
+  if (SpansNodes() && !staff) return ClaimSeat(req);
+  Admit(req);
+}
 
+void Room::FailJoin(const JoinRequest& req, proto::ErrorCode code, const std::string& text) {
+  host_->JoinFailed(req.session, id_, MakeFrame(MakeError(code, text, req.request_id)));
+  // An object opened on this node for joins that were all refused (the room lives on
+  // another node and asked a password, or kept a ban, or had no seat left): nothing keeps
+  // it, as nothing keeps a room whose last member left. Deferred and checked again by the
+  // host.
+  if (empty() && waiting_joins_.empty() && !is_lobby() && !persistent()) host_->RoomEmpty(id_);
+}
+
+void Room::Admit(const JoinRequest& req) {
   Member m;
   m.user = req.user;
   m.user.set_session_id(req.session);
@@ -347,7 +354,9 @@ void Room::BroadcastSyntheticMidi(SessionId s, Member& m, std::string bytes) {
 
 void Room::Leave(SessionId session, const std::string& reason, const std::string& request_id) {
   auto it = members_.find(session);
-  if (it == members_.end()) return;  // e.g. a leave that crossed a kick; nothing to undo
+  // E.g. a leave that crossed a kick, nothing to undo; or the end of a session whose
+  // join waits for its seat.
+  if (it == members_.end()) return DropSeat(session);
   RemoveMember(it, reason, request_id);
 }
 

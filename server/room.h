@@ -47,13 +47,14 @@ class Room final : public StreamSubscriber {
   Room& operator=(const Room&) = delete;
 
   const std::string& id() const { return id_; }
-  // Members on this node (the room object goes when none is left).
-  bool empty() const { return members_.empty(); }
+  // No member on this node and no join holding a seat here (the room object goes then).
+  bool empty() const { return members_.empty() && seats_.empty(); }
   size_t size() const { return members_.size(); }
   // Members on every node: this node's and the other nodes' (rooms across nodes).
   size_t user_count() const { return members_.size() + remote_.size(); }
   bool is_lobby() const { return type_ == proto::LOBBY; }
-  bool full() const { return static_cast<int>(user_count()) >= capacity(); }
+  // Counting the seats this node's joins hold while Redis decides them (seats_).
+  bool full() const { return static_cast<int>(user_count() + seats_.size()) >= capacity(); }
   bool has_password() const { return !password_hash_.empty(); }
   const std::string& password_hash() const { return password_hash_; }
   bool IsMember(SessionId s) const { return members_.count(s) != 0; }
@@ -390,6 +391,20 @@ class Room final : public StreamSubscriber {
   // The owner now; when `from` is given (an owner who left hands the room on), written
   // only while the kept owner is still `from`.
   RoomStateChange OwnerChange(const std::string& from = "") const;
+  // A join that passed every check: the member is inserted, announced and answered.
+  void Admit(const JoinRequest& req);
+  // The join is refused with `code`: its session is told, and an object nothing keeps
+  // any more closes.
+  void FailJoin(const JoinRequest& req, proto::ErrorCode code, const std::string& text);
+  // Joins across nodes (room_join_nodes.cc; docs/SCALE-OUT.md, "Joins across nodes"):
+  // a joiner who is not server staff is admitted only once Redis took its seat
+  // (Broker::ClaimSeat), which no two nodes' joins can both take; the seat is held here
+  // meanwhile (seats_, counted by full()).
+  void ClaimSeat(const JoinRequest& req);
+  void SeatAnswered(SessionId session, SeatClaim answer);
+  // A leave of a session whose seat is held (its session ended while Redis decided): the
+  // join is dropped when the answer comes, a seat taken given back.
+  void DropSeat(SessionId session);
   // Records that server staff joined past the barriers named in `passed`.
   void AuditStaffEntry(const std::string& user_id, const std::vector<std::string>& passed,
                        int64_t now_ms);
@@ -470,6 +485,13 @@ class Room final : public StreamSubscriber {
   // Other nodes' sessions that joined (or were re-keyed) while a presence read was out.
   std::set<SessionId> joined_while_reading_;
   std::vector<std::pair<JoinRequest, bool>> waiting_joins_;
+  // Joins whose seat Redis is deciding (ClaimSeat), by session; `dropped`: the session
+  // ended meanwhile.
+  struct HeldSeat {
+    JoinRequest req;
+    bool dropped = false;
+  };
+  std::map<SessionId, HeldSeat> seats_;
   std::string resync_reason_;  // an OnResync's, while its snapshot waits ("": none)
   // Rooms across nodes: the members other nodes have in the room, by session id (ids are
   // unique across nodes), with the engine that announced them; from their events and

@@ -3,13 +3,15 @@
 // stopped by PID), members of one room on both. A joiner on either node gets every
 // node's members in its user list, the room list and /users count them all, a lobby
 // filled by members on two nodes (or on the other node only, before the lobby opened on
-// this one) sends the next joiner on, and the members of a node
+// this one) sends the next joiner on, joiners sent at once on both nodes never take a
+// room or a lobby past its capacity, and the members of a node
 // killed with SIGKILL leave for the others once their presence expires. Every wait is
 // bounded by a deadline; nothing depends on how long a step takes.
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -148,6 +150,102 @@ TEST_F(MembersAcrossNodesTest, ALobbyFilledOnTwoNodesSendsTheNextJoinerOn) {
   const std::string fourth = lobby_of(*fay);
   EXPECT_FALSE(fourth.empty());
   for (const std::string& full : {first, second, third}) EXPECT_NE(fourth, full);
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// The answer a joiner gets to the join it sent: the room it joined, or "" with `error`.
+std::string JoinAnswer(client::Client& c, proto::ErrorCode* error) {
+  auto m = NodesTest::WaitMatching(
+      c,
+      [](const proto::ClientMessage& got) {
+        return got.has_room_joined_response() || got.has_error_message();
+      },
+      kLong);
+  *error = m && m->has_error_message() ? m->error_message().code() : proto::ERROR_CODE_UNSPECIFIED;
+  return m && m->has_room_joined_response() ? m->room_joined_response().room_info().room_id() : "";
+}
+
+// Joins across nodes (docs/SCALE-OUT.md, "Joins across nodes"): joiners on both nodes
+// sent at once for a room's last seats never take it past its capacity. Which of them
+// win is the seat script's order; what holds is that every joiner is answered (joined, or
+// ROOM_FULL) and both nodes count the same members, no more than the capacity.
+TEST_F(MembersAcrossNodesTest, JoinersOnTwoNodesAtOnceNeverTakeARoomPastItsCapacity) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  constexpr int kCapacity = 4;
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(ann->Send(CreateMsg("Jam", proto::PUBLIC, "", kCapacity)));
+  ASSERT_TRUE(ann->WaitFor(proto::ClientMessage::kRoomJoinedResponse, 10s));
+  auto bob = Connect(node_b_->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(SawJoin(*ann, "u-bob"));
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+
+  // Two seats left, four joiners on each node.
+  std::vector<std::unique_ptr<client::Client>> joiners;
+  for (int i = 0; i < 8; ++i) {
+    joiners.push_back(
+        Connect(i % 2 == 0 ? node_a_->port() : node_b_->port(), "j" + std::to_string(i)));
+    ASSERT_TRUE(joiners.back());
+  }
+  for (auto& c : joiners) ASSERT_TRUE(c->Send(JoinMsg("Jam")));
+  int admitted = 0;
+  for (auto& c : joiners) {
+    proto::ErrorCode error;
+    const std::string room = JoinAnswer(*c, &error);
+    if (room == "jam") {
+      ++admitted;
+    } else {
+      EXPECT_EQ(error, proto::ROOM_FULL) << "every joiner is answered: joined or full";
+    }
+  }
+  EXPECT_GE(admitted, 1);
+  EXPECT_LE(2 + admitted, kCapacity);
+  // Both nodes count the same members: the list on either, and /users on either.
+  EXPECT_TRUE(ListShows(*ann, "jam", 2 + admitted));
+  EXPECT_TRUE(ListShows(*bob, "jam", 2 + admitted));
+  for (client::Client* c : {ann.get(), bob.get()}) {
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          if (!c->Send(ChatMsg("/users", "who"))) return false;
+          const proto::ClientMessage who = Answer(*c, "who");
+          return who.has_command_result() && who.command_result().lines_size() == 2 + admitted;
+        },
+        kLong));
+  }
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// The same for lobbies: joiners on both nodes at once fill each lobby to its capacity at
+// most; one whose seat went to another node's joiner lands in a further lobby.
+TEST_F(MembersAcrossNodesTest, LobbyJoinersOnTwoNodesAtOnceNeverOverfillALobby) {
+  constexpr int kLobby = 3;
+  ASSERT_NO_FATAL_FAILURE(StartNodes({"--lobby_max_users", std::to_string(kLobby)}));
+  std::vector<std::unique_ptr<client::Client>> joiners;
+  for (int i = 0; i < 8; ++i) {
+    joiners.push_back(
+        Connect(i % 2 == 0 ? node_a_->port() : node_b_->port(), "j" + std::to_string(i)));
+    ASSERT_TRUE(joiners.back());
+  }
+  for (auto& c : joiners) ASSERT_TRUE(c->Send(LobbyMsg()));
+  std::map<std::string, int> in_lobby;
+  for (auto& c : joiners) {
+    proto::ErrorCode error;
+    const std::string room = JoinAnswer(*c, &error);
+    EXPECT_FALSE(room.empty()) << "every lobby joiner lands somewhere; error " << error;
+    if (!room.empty()) ++in_lobby[room];
+  }
+  for (const auto& [room, count] : in_lobby) {
+    EXPECT_LE(count, kLobby) << room;
+    // Both nodes count what the joiners were told.
+    EXPECT_TRUE(ListShows(*joiners[0], room, count)) << room;
+    EXPECT_TRUE(ListShows(*joiners[1], room, count)) << room;
+  }
 
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);

@@ -12,10 +12,13 @@
 // a settings change built on another settings version than `state`'s as stale, and writes
 // the others to `state`. Also another node's events as its engine delivers them (FromNode,
 // JoinedElsewhere, RemoteNotice), and a member's join request and a snapshot's sessions
-// (MemberJoin, SnapshotSessionIds). Test code only; the test's thread. Header only.
+// (MemberJoin, SnapshotSessionIds). A join's seat claim is decided by counting as the
+// seat script does, at once or when the test says (hold_seats, AnswerSeats). Test code
+// only; the test's thread. Header only.
 #ifndef TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 #define TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -118,6 +121,62 @@ class SpanningBroker : public Broker {
       d(std::move(e));
     });
   }
+  // A joiner's seat, decided as kSeatClaimScript does: against this node's entries (the
+  // inner engine's) and the live ones of `others`, the joiner's own not counted; a seat
+  // taken is written as this node's entry, marked claiming. Answered at once, or when
+  // AnswerSeats is called while `hold_seats` is set; kUnreachable while `unavailable`.
+  void ClaimSeat(const std::string& s, const PresenceEntry& e, int capacity, SeatDone d) override {
+    ++seat_claims;
+    if (hold_seats) {
+      held_seats.push_back({s, e, capacity, std::move(d)});
+      return;
+    }
+    DecideSeat({s, e, capacity, std::move(d)});
+  }
+  struct HeldSeat {
+    std::string stream;
+    PresenceEntry entry;
+    int capacity = 0;
+    SeatDone done;
+  };
+  void DecideSeat(HeldSeat h) {
+    if (unavailable) return h.done(SeatClaim::kUnreachable);
+    int taken = 0;
+    inner_.Presence(h.stream, [&](std::vector<PresenceEntry> mine) {
+      for (const PresenceEntry& p : mine) taken += p.session != h.entry.session ? 1 : 0;
+    });
+    for (const PresenceEntry& p : others) {
+      taken += !p.expired && p.session != h.entry.session ? 1 : 0;
+    }
+    if (taken >= h.capacity) return h.done(SeatClaim::kFull);
+    inner_.SetPresence(h.stream, h.entry);
+    h.done(SeatClaim::kTaken);
+  }
+  // The held seat claims, in order: each decided (as ClaimSeat would now), or answered
+  // `answer` when given.
+  void AnswerSeats(std::optional<SeatClaim> answer = std::nullopt) {
+    std::vector<HeldSeat> held = std::move(held_seats);
+    held_seats.clear();
+    for (HeldSeat& h : held) {
+      if (!answer) {
+        DecideSeat(std::move(h));
+      } else {
+        if (*answer == SeatClaim::kTaken) inner_.SetPresence(h.stream, h.entry);
+        h.done(*answer);
+      }
+    }
+  }
+  // This node's entry for `session` (the inner engine's), if any.
+  std::optional<PresenceEntry> OwnEntry(const std::string& s, SessionId session) {
+    std::optional<PresenceEntry> found;
+    inner_.Presence(s, [&](std::vector<PresenceEntry> mine) {
+      for (const PresenceEntry& p : mine) {
+        if (p.session == session) found = p;
+      }
+    });
+    return found;
+  }
+
   // The bans and mutes kept with the stream: `kept`, answered at once, or when
   // AnswerPenalties is called while `hold_penalties` is set.
   void Penalties(const std::string&, PenaltiesDone d) override {
@@ -174,7 +233,10 @@ class SpanningBroker : public Broker {
     if (d) d(state);
   }
 
-  bool unavailable = false;  // every publish is answered as not sequenced
+  bool unavailable = false;  // every publish (and seat claim) is answered as Redis unreachable
+  bool hold_seats = false;   // seat claims wait for AnswerSeats
+  std::vector<HeldSeat> held_seats;
+  int seat_claims = 0;
   // Settings changes are checked against, and written to, `state` (Stale, Wrote).
   bool check_versions = false;
   bool hold_chat = false;
