@@ -136,6 +136,7 @@ void Room::Join(const JoinRequest& req, bool password_ok) {
     waiting_joins_.emplace_back(req, password_ok);
     return;
   }
+  if (req.join_only) host_->ProbeSettled(id_);
   // A create here of a room that other nodes have, or a join checked against a password
   // another node's change has replaced since: joined as the room is, password asked.
   if (((req.opened_room && adopted_at_open_) ||
@@ -390,7 +391,7 @@ void Room::RemoveMember(MemberMap::iterator it, const std::string& reason,
 
   // Across nodes the heir may be another node's member (nobody may be left here).
   if (was_owner && !is_lobby()) HandOwnership();
-  if (members_.empty() && !is_lobby() && !persistent()) host_->RoomEmpty(id_);
+  CloseWhenSettled();
 }
 
 void Room::Chat(SessionId session, const std::string& text, proto::ChatMessageType type,

@@ -284,6 +284,10 @@ class Room final : public StreamSubscriber {
   void ApplyRemote(const Publication& pub);
   // Another node's MIDI: updates what that member of the roster holds.
   void ApplyRemoteMidi(const Publication& pub);
+  // room_music.cc: another node's tempo change, sequenced (its actor's kept role checked):
+  // this room's grid from now on, as if set here (its anchor is on the nodes' shared
+  // timeline, clock.h), so joiners, snapshots and RoomInfo here show it.
+  void ApplyRemoteTempo(const proto::TempoState& t);
   // The presence read at the room's opening (other nodes' members before this object
   // existed), merged with the events delivered meanwhile; then the waiting joins run.
   void PresenceRead(const std::vector<PresenceEntry>& entries);
@@ -362,6 +366,11 @@ class Room final : public StreamSubscriber {
   // defer its hand-on (HandOwnership), and the returned publish callback records where
   // that leave was sequenced (null on one node).
   Broker::PublishDone OwnerLeaving(const std::string& user_id);
+  // The room's last member here left (a non-persistent, non-lobby room): closed now,
+  // unless a hand-on is deferred, when the object stays (close_when_settled_) until this
+  // node's own leave of the owner has come back in the stream, so that a leave of the
+  // owner's other session sequenced before it still reaches this node, the one to hand on.
+  void CloseWhenSettled();
   // Owner, settings and moderators across nodes (room_state_nodes.cc; docs/SCALE-OUT.md,
   // "Owner, settings and moderators across nodes"). What the stream keeps of them is read
   // when the room opens here (joins wait) and again when another node announces a change
@@ -523,6 +532,7 @@ class Room final : public StreamSubscriber {
   };
   std::optional<DeferredHandOn> deferred_hand_on_;
   uint64_t owner_leaves_ = 0;
+  bool close_when_settled_ = false;  // emptied, its closing waits (CloseWhenSettled)
   // room_moderation_nodes.cc: the roster member answering to `who` (a user id, or a
   // username, case-insensitive); null when none.
   const RemoteMember* FindRemote(const std::string& who) const;

@@ -67,6 +67,10 @@ class RoomHost {
     (void)req;
     return false;
   }
+  // The object opened to find a room on other nodes (JoinRequest::join_only) has read
+  // what is kept and decides its join now: requests for that room that the host held
+  // meanwhile may go on, after whatever that join asks of the host.
+  virtual void ProbeSettled(const std::string& room_id) { (void)room_id; }
   // The room has no members and should be dropped. Called last in a Room method; the
   // host must defer the destruction until that method has returned.
   virtual void RoomEmpty(const std::string& room_id) = 0;

@@ -34,11 +34,35 @@ Broker::PublishDone Room::OwnerLeaving(const std::string& user_id) {
   const uint64_t leave = ++owner_leaves_;
   deferred_hand_on_ = DeferredHandOn{user_id, {}, leave};
   return [this, alive = std::weak_ptr<bool>(alive_), leave](const Publication& p) {
-    if (alive.expired() || p.position.epoch.empty()) return;
-    if (deferred_hand_on_ && deferred_hand_on_->leave == leave) {
+    if (alive.expired() || !deferred_hand_on_ || deferred_hand_on_->leave != leave) return;
+    if (p.position.epoch.empty()) {
+      // Not sequenced (Redis went): nobody saw this leave, and the resynchronisation
+      // after the outage reads the owner and the members again.
+      if (p.unavailable || p.refused) deferred_hand_on_.reset();
+    } else {
       deferred_hand_on_->left_at = p.position;
     }
+    if (close_when_settled_) CloseWhenSettled();
   };
+}
+
+void Room::CloseWhenSettled() {
+  close_when_settled_ = false;
+  if (!members_.empty() || !waiting_joins_.empty() || is_lobby() || persistent()) return;
+  if (deferred_hand_on_) {
+    // Every event before this node's own leave of the owner is delivered once that leave
+    // is: a leave of the owner's other session that came earlier has then been seen
+    // (HandOnAfterRemoteLeave), and one that comes later is its own node's to hand on.
+    // A new epoch since cannot be compared: the re-reads after it settle the owner.
+    const StreamPosition& at = deferred_hand_on_->left_at;
+    const StreamPosition top = host_->broker()->Top(id_);
+    if (at.epoch.empty() || (top.epoch == at.epoch && top.offset < at.offset)) {
+      close_when_settled_ = true;
+      return;
+    }
+    deferred_hand_on_.reset();
+  }
+  host_->RoomEmpty(id_);
 }
 
 void Room::HandOnAfterRemoteLeave(const StreamPosition& at) {

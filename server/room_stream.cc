@@ -73,6 +73,7 @@ void Room::OnPublication(const std::string&, const Publication& pub) {
   // Another node's event: its members' joins, leaves and changes keep remote_ (after
   // the delivery: what the room publishes in answer comes after it).
   if (!pub.origin.empty()) ApplyRemote(pub);
+  if (close_when_settled_) CloseWhenSettled();
 }
 
 void Room::ChatLinesRead(const std::vector<Publication>& lines) {

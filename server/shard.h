@@ -204,6 +204,7 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   void RoomEmpty(const std::string& room_id) override;
   bool WalkOnFromLobby(const std::string& room_id, const JoinRequest& req) override;
   bool RejoinExisting(const std::string& room_id, const JoinRequest& req) override;
+  void ProbeSettled(const std::string& room_id) override;
   int64_t UnixMs() override;
   bool Storage(std::function<void(store::Store&)> work, std::function<void()> then) override;
   void RoomChanged(const std::string& room_id) override;
@@ -368,6 +369,11 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   // Rooms whose record the store is being asked for (LoadStoredRoom), with the requests
   // that wait for the answer, first one first.
   std::unordered_map<std::string, std::vector<RoomRequest>> loading_rooms_;
+  // Rooms whose object was opened to find them on other nodes (OpenToJoin) and has not
+  // read what is kept yet, with the requests for them that came meanwhile: run against
+  // that placeholder (no owner, default settings), a create-or-join would take it for a
+  // room and join it instead of creating the room it asked for.
+  std::unordered_map<std::string, std::vector<RoomRequest>> probing_rooms_;
   Counters counters_;
 };
 

@@ -42,6 +42,12 @@ void Shard::HandleRoomRequest(RoomRequest req) {
                MakeFrame(MakeError(code, text, req.join.request_id)));
   };
   const bool staff = req.join.server_admin || req.join.server_moderator;
+  auto probing = probing_rooms_.find(req.room_id);
+  if (probing != probing_rooms_.end()) {
+    // Its object does not know yet whether the room exists (OpenToJoin): after it.
+    probing->second.push_back(std::move(req));
+    return;
+  }
   Room* room = FindRoom(req.room_id);
   if (room != nullptr && closing_.count(room) > 0 && room->empty()) {
     // Its last member left and its removal is still queued behind this request: the room
@@ -211,7 +217,19 @@ void Shard::OpenToJoin(RoomRequest req) {
                                      "", &cluster_->config(), this);
   Room* r = room.get();
   rooms_.emplace(req.room_id, std::move(room));
+  probing_rooms_[req.room_id];
   r->Join(req.join, false);
+}
+
+void Shard::ProbeSettled(const std::string& room_id) {
+  auto node = probing_rooms_.extract(room_id);
+  if (node.empty() || node.mapped().empty()) return;
+  // Queued behind what the probe's own join posts or marks (its rejoin of the room found
+  // on another node, or its object's closing): the requests then find the room as kept,
+  // or no room and create it.
+  Post([this, waiting = std::move(node.mapped())]() mutable {
+    for (RoomRequest& r : waiting) HandleRoomRequest(std::move(r));
+  });
 }
 
 void Shard::RestoreRoom(store::RoomRecord record, std::vector<store::RoomBanRecord> bans) {
@@ -352,6 +370,7 @@ void Shard::RoomEmpty(const std::string& room_id) {
 
 void Shard::CloseEmptied(std::unordered_map<std::string, std::unique_ptr<Room>>::iterator it) {
   const std::string room_id = it->first;
+  ProbeSettled(room_id);  // nothing waits for an object that is gone
   closing_.erase(it->second.get());
   rooms_.erase(it);
   cluster_->ReleaseRoom();

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -274,6 +275,59 @@ TEST_F(RoomListAcrossNodesTest, AJoinByNameOnTheOtherNodeFindsARoomWhoseMembersA
   ASSERT_TRUE(again);
   EXPECT_EQ(again->error_message().code(), proto::NOT_FOUND);
   EXPECT_EQ(list.rooms.count("nowhere"), 0u);
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// A join by name on node B opens an object there that reads what is kept before it knows
+// whether any node has the room. Redis holds those reads back (CLIENT PAUSE WRITE: the
+// presence read is a script), and meanwhile eve creates that name on B (private, for 7).
+// Her create must wait for the reads and then create the room she asked for. Before, it
+// found the placeholder object and was refused (`ALREADY_EXISTS` for a room no node had);
+// a create-or-join joined it, with default settings. With one shard her messages are
+// handled in order, so the answer to her next one says the create reached the room's
+// shard while the reads were out.
+TEST_F(RoomListAcrossNodesTest, ACreateWhileAJoinByNameLooksForTheRoomCreatesIt) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes({"--shards", "1"}));
+  auto dan = Connect(node_b_->port(), "dan");
+  auto eve = Connect(node_b_->port(), "eve");
+  ASSERT_TRUE(dan && eve);
+  RedisProbe probe(redis_.port());
+  ASSERT_EQ(probe.Ask({"CLIENT", "PAUSE", "30000", "WRITE"}), "OK");
+  ASSERT_TRUE(dan->Send(JoinMsg("Quiet", "", "j1")));
+  ASSERT_TRUE(WaitNodesSubscribed("quiet", 1)) << "no object on B looked for the room";
+  // No password: a password is hashed on another thread first, and her create would
+  // reach the room's shard only after that.
+  ASSERT_TRUE(eve->Send(CreateMsg("Quiet", proto::PRIVATE, "", 7, "c1")));
+  ASSERT_TRUE(eve->Send(ChatMsg("anyone?", "c2")));
+  std::optional<proto::ClientMessage> early;
+  for (;;) {
+    auto m = eve->Next(kLong);
+    ASSERT_TRUE(m) << "eve's chat was not answered";
+    if (m->request_id() == "c1") early = *m;
+    if (m->request_id() == "c2") break;
+  }
+  ASSERT_EQ(probe.Ask({"CLIENT", "UNPAUSE"}), "OK");
+  EXPECT_FALSE(early) << "eve's create was answered while the room was looked for: "
+                      << early->ShortDebugString();
+  auto none = WaitForReply(*dan, proto::ClientMessage::kErrorMessage, "j1", kLong);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->error_message().code(), proto::NOT_FOUND);
+  auto created =
+      early ? early : WaitForReply(*eve, proto::ClientMessage::kRoomJoinedResponse, "c1", kLong);
+  ASSERT_TRUE(created && created->has_room_joined_response()) << "eve's create failed";
+  const proto::RoomInfo& info = created->room_joined_response().room_info();
+  EXPECT_EQ(info.room_type(), proto::PRIVATE);
+  EXPECT_EQ(info.settings().max_users(), 7);
+  EXPECT_EQ(info.owner_id(), "u-eve");
+  // The room she asked for is the room on the other node too.
+  auto cay = Connect(node_a_->port(), "cay");
+  ASSERT_TRUE(cay);
+  ASSERT_TRUE(cay->Send(JoinMsg("Quiet", "", "j2")));
+  auto there = WaitForReply(*cay, proto::ClientMessage::kRoomJoinedResponse, "j2", kLong);
+  ASSERT_TRUE(there) << "cay could not join eve's room from node A";
+  EXPECT_EQ(there->room_joined_response().room_info().room_type(), proto::PRIVATE);
+  EXPECT_EQ(there->room_joined_response().room_info().owner_id(), "u-eve");
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }

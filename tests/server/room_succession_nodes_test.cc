@@ -3,7 +3,8 @@
 // each node's leave runs while its roster still shows the other's session, so neither
 // sees the owner gone everywhere when its own leave runs. Each waits for the other's
 // leave, and the node whose leave came later in the stream hands the room on; the other
-// does nothing; a node where no session of the owner left never does. Driven without
+// does nothing; a node where no session of the owner left never does. A node left with
+// nobody keeps its object until it knows which leave came first. Driven without
 // Redis: a real in-process engine behind SpanningBroker, another node's events handed in
 // with the stream position its engine would give them.
 #include <memory>
@@ -136,6 +137,52 @@ TEST(RoomSuccessionNodesTest, ALeaveArrivingBeforeThisNodesIsSequencedCountsAsEa
   host.engine().hold_all = false;
   host.engine().ReleaseChecked(/*refuse=*/false);
   EXPECT_EQ(room->owner_id(), "bob");
+}
+
+// This node had nobody but the owner: its object must outlive the leave until it knows
+// whether node B's leave of the owner came first (then this node is the one to hand on).
+struct OnlyTheOwnerHere {
+  ServerConfig config;
+  Host host;
+  std::unique_ptr<Room> room;
+
+  void SetUp() {
+    room = Make(&host, &config);
+    room->Join(MemberJoin(kAnn, "ann", true), true);
+    FromB(*room, JoinedElsewhere(kAnnThere, "ann"), {});
+    FromB(*room, JoinedElsewhere(kCay, "cay"), {});
+    host.engine().states.clear();
+    host.engine().hold_all = true;
+    room->Leave(kAnn, "left", "");
+  }
+};
+
+TEST(RoomSuccessionNodesTest, AnEmptiedNodeWhoseLeaveCameLastStaysToHandOn) {
+  OnlyTheOwnerHere a;
+  ASSERT_NO_FATAL_FAILURE(a.SetUp());
+  // Nobody here, but the leave's place in the stream is not known yet: not closed.
+  EXPECT_TRUE(a.host.emptied.empty());
+  EXPECT_TRUE(a.host.engine().states.empty());
+  // Node B's leave was sequenced first: this node hands on, to node B's member, and
+  // then closes.
+  FromB(*a.room, LeftOnB(kAnnThere, "ann"), {"e1", 40});
+  ASSERT_EQ(a.host.engine().states.size(), 1u);
+  EXPECT_EQ(a.host.engine().states[0].kind, RoomStateChange::Kind::kOwner);
+  EXPECT_EQ(a.host.engine().states[0].user, "cay");
+  EXPECT_EQ(a.host.engine().states[0].check, RoomStateChange::Check::kOwner);
+  EXPECT_EQ(a.host.emptied, std::vector<std::string>{"jam"});
+}
+
+TEST(RoomSuccessionNodesTest, AnEmptiedNodeWhoseLeaveCameFirstClosesOnceItCameBack) {
+  OnlyTheOwnerHere a;
+  ASSERT_NO_FATAL_FAILURE(a.SetUp());
+  // This node's leave is sequenced and delivered before any leave of node B's session:
+  // that one, later, is node B's to hand on, so this node closes without a hand-on.
+  a.host.engine().hold_all = false;
+  a.host.engine().ReleaseChecked(/*refuse=*/false);
+  EXPECT_EQ(a.host.emptied, std::vector<std::string>{"jam"});
+  EXPECT_TRUE(a.host.engine().states.empty());
+  EXPECT_EQ(a.room->owner_id(), "ann");
 }
 
 TEST(RoomSuccessionNodesTest, ANodeWhereNoSessionOfTheOwnerLeftNeverHandsOn) {
