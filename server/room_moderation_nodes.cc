@@ -149,13 +149,18 @@ void Room::ShareModeration(moderation::CommandKind kind, const moderation::Audit
   using moderation::CommandKind;
   std::optional<PenaltyChange> change;
   RoomStateChange state;
-  // Kick, ban, unban, mute, unmute: nothing of the kept state changes, only its check.
+  // Kick, unban, mute, unmute: nothing of the kept state changes, only its check (a ban
+  // ends a moderator appointment, below).
   state.kind = RoomStateChange::Kind::kCheckOnly;
   state.user = rec.target;
   state.check = check;
   state.actor = rec.actor;
   switch (kind) {
     case CommandKind::kBan:
+      // A banned moderator loses the appointment (as on one node), in the kept state too,
+      // with the ban: nodes that never saw the appointment's end would keep it.
+      state.kind = RoomStateChange::Kind::kRemoveModerator;
+      [[fallthrough]];
     case CommandKind::kUnban:
     case CommandKind::kMute:
     case CommandKind::kUnmute:
@@ -261,6 +266,8 @@ void Room::ApplyRemoteModeration(const proto::ModerationNotice& n) {
       break;
     case proto::MOD_BAN:
       mod_.Ban(penalty).IgnoreError();
+      // A banned moderator loses the appointment, as on the acting node.
+      if (mod_.RemoveModerator(target).ok()) host_->RoomChanged(id_);
       break;
     case proto::MOD_UNBAN:
       mod_.Unban(target).IgnoreError();

@@ -275,6 +275,23 @@ void Room::SetTempo(SessionId session, const TempoChange& change, const std::str
       ChatMark::kNone, std::move(kept));
 }
 
+void Room::ApplyRemoteTempo(const proto::TempoState& t) {
+  // A state no node of this server could have set (a foreign writer on the stream) is
+  // relayed as it came but not taken.
+  if (!tempo_
+           .Restore(t.bpm(), t.beats_per_bar(), t.beat_unit(), t.running(), t.anchor_server_time(),
+                    t.anchor_beat(), config_->tempo)
+           .ok()) {
+    return;
+  }
+  tempo_by_id_ = t.changed_by_user_id();
+  tempo_by_name_ = t.changed_by_username();
+  tempo_changed_us_ = t.changed_server_time();
+  tempo_changed_unix_ms_ = t.changed_unix_ms();
+  RecordTempoChange();
+  host_->RoomChanged(id_);
+}
+
 void Room::ReportQuality(SessionId session, const proto::ConnectionQuality& quality) {
   auto it = members_.find(session);
   if (it == members_.end()) return;

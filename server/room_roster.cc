@@ -50,6 +50,7 @@ bool RosterEvent(int type) {
     case proto::ClientMessage::AvatarCommand:
     case proto::ClientMessage::ModerationNotice:  // room_moderation_nodes.cc
     case proto::ClientMessage::RoomUpdated:       // room_state_nodes.cc
+    case proto::ClientMessage::TempoState:        // room_music.cc
     case -1:                                      // not told by the peek: parsed to be sure
       return true;
     default:
@@ -192,6 +193,8 @@ void Room::ApplyRemote(const Publication& pub) {
       RemoteStateChanged();
       break;
     }
+    case proto::ClientMessage::kTempoState:
+      return ApplyRemoteTempo(m.tempo_state());
     case proto::ClientMessage::kModerationNotice:
       // May remove this node's last member (the room object then ends): nothing after.
       return ApplyRemoteModeration(m.moderation_notice());

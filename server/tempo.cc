@@ -52,6 +52,24 @@ absl::Status Tempo::Apply(const TempoChange& change, const TempoLimits& limits, 
   return absl::OkStatus();
 }
 
+absl::Status Tempo::Restore(double bpm, uint32_t beats_per_bar, uint32_t beat_unit, bool running,
+                            int64_t anchor_us, double anchor_beat, const TempoLimits& limits) {
+  if (!std::isfinite(bpm) || bpm < limits.min_bpm || bpm > limits.max_bpm || beats_per_bar < 1 ||
+      beats_per_bar > limits.max_beats_per_bar ||
+      (beat_unit != 1 && beat_unit != 2 && beat_unit != 4 && beat_unit != 8 && beat_unit != 16 &&
+       beat_unit != 32) ||
+      !std::isfinite(anchor_beat)) {
+    return absl::InvalidArgumentError("not a tempo this server could have set");
+  }
+  bpm_ = bpm;
+  beats_per_bar_ = beats_per_bar;
+  beat_unit_ = beat_unit;
+  running_ = running;
+  anchor_us_ = anchor_us;
+  anchor_beat_ = anchor_beat;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<TempoChange> ParseTempoWords(std::string_view words) {
   constexpr char kUsage[] = ". Usage: /tempo [bpm] [beats/unit] [start|stop]";
   TempoChange change;

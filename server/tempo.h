@@ -42,6 +42,10 @@ class Tempo {
   // tempo or meter change never jumps the phase; a start puts beat 0 at now + lead; a stop
   // freezes the beat reached. Nothing changes when the check fails.
   absl::Status Apply(const TempoChange& change, const TempoLimits& limits, int64_t now_us);
+  // The grid as another node set it (its TempoState, on the shared timeline): taken whole
+  // when every field is one Apply could have set (INVALID_ARGUMENT, nothing changed, else).
+  absl::Status Restore(double bpm, uint32_t beats_per_bar, uint32_t beat_unit, bool running,
+                       int64_t anchor_us, double anchor_beat, const TempoLimits& limits);
 
  private:
   double bpm_ = 120.0;

@@ -2,6 +2,7 @@
 // (server/tempo.h) and link-quality validation and grading (server/link_quality.h).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
 #include "server/link_quality.h"
@@ -63,6 +64,26 @@ TEST(TempoTest, OutOfBoundsChangesAreRefusedAndChangeNothing) {
   EXPECT_EQ(t.bpm(), 120.0);
   EXPECT_EQ(t.beats_per_bar(), 4u);
   EXPECT_EQ(t.anchor_us(), 0);  // not even re-anchored
+}
+
+// Another node's grid is taken whole, or not at all when no node could have set it.
+TEST(TempoTest, RestoreTakesAGridThisServerCouldHaveSetAndNothingElse) {
+  Tempo t;
+  TempoLimits limits;
+  ASSERT_TRUE(t.Restore(96, 3, 8, true, 5'000'000, 2.5, limits).ok());
+  EXPECT_EQ(t.bpm(), 96);
+  EXPECT_EQ(t.beats_per_bar(), 3u);
+  EXPECT_EQ(t.beat_unit(), 8u);
+  EXPECT_DOUBLE_EQ(t.BeatAt(5'000'000 + 625'000), 3.5);
+  const double nan = std::nan("");
+  EXPECT_FALSE(t.Restore(nan, 4, 4, true, 0, 0, limits).ok());
+  EXPECT_FALSE(t.Restore(limits.max_bpm + 1, 4, 4, true, 0, 0, limits).ok());
+  EXPECT_FALSE(t.Restore(120, 0, 4, true, 0, 0, limits).ok());
+  EXPECT_FALSE(t.Restore(120, limits.max_beats_per_bar + 1, 4, true, 0, 0, limits).ok());
+  EXPECT_FALSE(t.Restore(120, 4, 3, true, 0, 0, limits).ok());
+  EXPECT_FALSE(t.Restore(120, 4, 4, true, 0, std::numeric_limits<double>::infinity(), limits).ok());
+  EXPECT_EQ(t.bpm(), 96);  // unchanged by any of them
+  EXPECT_EQ(t.anchor_us(), 5'000'000);
 }
 
 TEST(TempoTest, ParsesTheWordsOfSlashTempo) {

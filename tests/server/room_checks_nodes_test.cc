@@ -84,7 +84,8 @@ TEST(RoomChecksNodesTest, AModeratorsBanWaitsForTheScriptAndAppliesOnceSequenced
   ASSERT_EQ(jam.host.engine().held_checked.size(), 1u);
   const PublishRequest& req = jam.host.engine().held_checked[0].req;
   ASSERT_TRUE(req.state && req.penalty);
-  EXPECT_EQ(req.state->kind, RoomStateChange::Kind::kCheckOnly);
+  // A ban also ends the target's appointment in the kept state (none here: bob has none).
+  EXPECT_EQ(req.state->kind, RoomStateChange::Kind::kRemoveModerator);
   EXPECT_EQ(req.state->check, Check::kOutranks);
   EXPECT_EQ(req.state->actor, "mo");
   EXPECT_EQ(req.state->user, "bob");
@@ -304,6 +305,72 @@ TEST(RoomChecksNodesTest, AClearATempoAndAPerformerRefusedByTheScriptChangeNothi
     kept = kept || l.message() == "hello";
   }
   EXPECT_TRUE(kept) << "the refused clear cleared the lines";
+}
+
+// A banned moderator loses the appointment as on one node, and everywhere: the owner's ban
+// of mo writes mo's removal from the kept moderators with it, and a node where another
+// node's ban of a moderator is delivered ends the appointment in its tables too. Before,
+// only the acting node's tables dropped it.
+TEST(RoomChecksNodesTest, ABannedModeratorLosesTheAppointmentInWhatIsKeptAndOnOtherNodes) {
+  Jam jam;
+  auto moderators = [](Room& room) { return room.Record().moderators; };
+  ASSERT_EQ(moderators(*jam.room), std::vector<std::string>{"mo"});
+  jam.room->Command(kAnn, Cmd("/ban mo"), "b");
+  auto& held = jam.host.engine().held_checked;
+  ASSERT_EQ(held.size(), 1u);
+  ASSERT_TRUE(held[0].req.state);
+  EXPECT_EQ(held[0].req.state->kind, RoomStateChange::Kind::kRemoveModerator);
+  EXPECT_EQ(held[0].req.state->user, "mo");
+  EXPECT_EQ(held[0].req.state->actor, "ann");
+  jam.host.engine().ReleaseChecked(/*refuse=*/false);
+  EXPECT_FALSE(jam.room->IsMember(kMo));
+  EXPECT_TRUE(moderators(*jam.room).empty());
+
+  // Node B's copy of the room: mo is its moderator until node A's ban is delivered.
+  ServerConfig config;
+  Host host;
+  proto::RoomSettings settings;
+  settings.set_allow_chat(true);
+  auto b = std::make_unique<Room>("jam", "Jam", proto::PUBLIC, settings, "", "ann", &config, &host);
+  b->Join(MemberJoin(kBob, "bob", /*opened=*/true), true);
+  FromNode(*b, RemoteNotice(proto::MOD_APPOINT_MODERATOR, "mo", "ann"), "nodeA");
+  ASSERT_EQ(moderators(*b), std::vector<std::string>{"mo"});
+  FromNode(*b, RemoteNotice(proto::MOD_BAN, "mo", "ann"), "nodeA");
+  EXPECT_TRUE(moderators(*b).empty()) << "node B kept the banned moderator's appointment";
+}
+
+// Another node's tempo change (sequenced there, its actor's kept role checked) is this
+// node's grid too: its joiners and RoomInfo show it. Before, it was only relayed, and the
+// room here kept the tempo last set here. A state no node could have set is not taken.
+TEST(RoomChecksNodesTest, AnotherNodesTempoIsTheRoomsTempoHere) {
+  Jam jam;
+  proto::ClientMessage m;
+  auto* t = m.mutable_tempo_state();
+  t->set_room_id("jam");
+  t->set_bpm(93.5);
+  t->set_beats_per_bar(3);
+  t->set_beat_unit(4);
+  t->set_running(true);
+  t->set_anchor_server_time(jam.host.NowUs() + 500'000);
+  t->set_anchor_beat(0);
+  t->set_changed_by_user_id("cay");
+  t->set_changed_by_username("cay");
+  FromNode(*jam.room, m, "nodeB");
+  proto::TempoState now = jam.room->Info().tempo();
+  EXPECT_EQ(now.bpm(), 93.5);
+  EXPECT_EQ(now.beats_per_bar(), 3u);
+  EXPECT_TRUE(now.running());
+  EXPECT_EQ(now.anchor_server_time(), t->anchor_server_time());
+  EXPECT_EQ(now.changed_by_user_id(), "cay");
+
+  constexpr SessionId kDee = 17 << 8;
+  jam.room->Join(MemberJoin(kDee, "dee"), true);
+  ASSERT_NE(jam.Answer(kDee), nullptr);
+  EXPECT_EQ(jam.Answer(kDee)->room_joined_response().room_info().tempo().bpm(), 93.5);
+
+  t->set_bpm(5000);  // past every limit
+  FromNode(*jam.room, m, "nodeB");
+  EXPECT_EQ(jam.room->Info().tempo().bpm(), 93.5);
 }
 
 }  // namespace
