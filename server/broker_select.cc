@@ -21,6 +21,9 @@ int g_presence_ttl_ms = 15'000;
 
 // The shards' engines, as the operator sees them (ReadRedisHealth).
 std::atomic<uint64_t> g_shards_down{0};
+// The latest clock offset any shard's engine measured (they share this machine's clock).
+std::atomic<bool> g_clock_offset_known{false};
+std::atomic<int64_t> g_clock_offset_us{0};
 std::atomic<uint64_t> g_outages{0};
 
 }  // namespace
@@ -67,6 +70,10 @@ std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock
     }
     if (on_availability) on_availability(up);
   });
+  engine->set_on_clock_offset([](int64_t offset_us) {
+    g_clock_offset_us.store(offset_us, std::memory_order_relaxed);
+    g_clock_offset_known.store(true, std::memory_order_relaxed);
+  });
   return engine;
 }
 
@@ -94,6 +101,8 @@ RedisHealth ReadRedisHealth() {
   h.enabled = !RedisPrimaries().empty();
   h.shards_down = g_shards_down.load(std::memory_order_relaxed);
   h.outages = g_outages.load(std::memory_order_relaxed);
+  h.clock_offset_known = g_clock_offset_known.load(std::memory_order_relaxed);
+  h.clock_offset_us = g_clock_offset_us.load(std::memory_order_relaxed);
   return h;
 }
 

@@ -54,6 +54,10 @@ struct RedisHealth {
   bool enabled = false;      // --redis was given
   uint64_t shards_down = 0;  // shards whose engine cannot reach every primary now
   uint64_t outages = 0;      // times a shard's engine lost Redis since the start
+  // Server time minus Redis's clock, µs (redis/clock_offset.h), once a shard's engine has
+  // measured it: the nodes share one timeline only as far as their offsets agree.
+  bool clock_offset_known = false;
+  int64_t clock_offset_us = 0;
 };
 RedisHealth ReadRedisHealth();
 

@@ -1,7 +1,12 @@
 // Clock: the injected source of time for everything in the server. Server time is the
 // monotonic clock in microseconds; the wall clock is used only for display and for
-// expiry of stored bans (which must survive a restart). SystemClock is stateless and
-// safe from any thread; tests substitute a FakeClock they advance by hand. Timers that
+// expiry of stored bans (which must survive a restart). With several nodes, server time
+// is the monotonic clock plus a constant taken at start that puts it on the wall clock
+// (SystemClock(WallAnchorUs())): one node's MIDI stamps and tempo anchors reach clients
+// synced to another node, and two machines' monotonic clocks count from their boots, so
+// only the wall clocks (kept together by NTP) give them one timeline. The constant keeps
+// server time monotonic when the wall clock is stepped later. SystemClock is immutable
+// and safe from any thread; tests substitute a FakeClock they advance by hand. Timers that
 // sleep until a time of this clock (idle deadlines) subscribe to hear when a FakeClock
 // jumps, so a test's clock drives them without any periodic polling; the system clock
 // never jumps and never calls back.
@@ -33,17 +38,33 @@ class Clock {
 
 class SystemClock final : public Clock {
  public:
+  // `offset_us` is added to the monotonic clock (0: server time is the monotonic clock).
+  explicit SystemClock(int64_t offset_us = 0) : offset_us_(offset_us) {}
   int64_t NowUs() const override {
     return std::chrono::duration_cast<std::chrono::microseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
-        .count();
+               .count() +
+           offset_us_;
   }
   int64_t UnixMs() const override {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
   }
+
+ private:
+  const int64_t offset_us_;
 };
+
+// The offset that puts the monotonic clock on the wall clock now (µs since the Unix
+// epoch): taken once, at a node's start.
+inline int64_t WallAnchorUs() {
+  using std::chrono::microseconds;
+  const auto wall = std::chrono::system_clock::now().time_since_epoch();
+  const auto mono = std::chrono::steady_clock::now().time_since_epoch();
+  return std::chrono::duration_cast<microseconds>(wall).count() -
+         std::chrono::duration_cast<microseconds>(mono).count();
+}
 
 // Thread-safe manual clock for tests.
 class FakeClock final : public Clock {

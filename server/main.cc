@@ -120,8 +120,12 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
 
-  auto clock = std::make_shared<tutti::server::SystemClock>();
-  tutti::server::SetRedisPrimaries(tutti::server::RedisPrimaries(config));
+  // Several nodes share one timeline (clock.h): each node's server time is put on the
+  // wall clock at its start. One node keeps the plain monotonic clock.
+  const std::vector<std::string> primaries = tutti::server::RedisPrimaries(config);
+  auto clock = std::make_shared<tutti::server::SystemClock>(
+      primaries.empty() ? 0 : tutti::server::WallAnchorUs());
+  tutti::server::SetRedisPrimaries(primaries);
   tutti::server::SetRedisPresenceTtlMs(config.redis_presence_ttl_ms);
   tutti::server::Server server(config, std::move(keys->keys), clock);
   absl::Status st = server.Start();

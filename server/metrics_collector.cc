@@ -72,6 +72,8 @@ metrics::MetricsSnapshot CollectMetrics(Server& server) {
   s.redis_enabled = redis.enabled;
   s.redis_shards_down = redis.shards_down;
   s.redis_outages = redis.outages;
+  s.redis_clock_offset_known = redis.clock_offset_known;
+  s.redis_clock_offset_seconds = static_cast<double>(redis.clock_offset_us) / 1e6;
   // Atomics written on shard 0; read here without posting (a stuck shard 0 shows old
   // counts, not a stalled scrape).
   const Social::BusStats& bus = server.social().bus_stats();

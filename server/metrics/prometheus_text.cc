@@ -115,6 +115,12 @@ std::string RenderPrometheusText(const MetricsSnapshot& s) {
             D(s.redis_shards_down));
     f.Counter("tutti_redis_outages_total", "Times a shard's engine lost Redis since the start.",
               D(s.redis_outages));
+    if (s.redis_clock_offset_known) {
+      f.Gauge("tutti_redis_clock_offset_seconds",
+              "This node's server time minus Redis's clock, from the fastest publish call of "
+              "the last 10 s.",
+              s.redis_clock_offset_seconds);
+    }
   }
   if (s.node_bus_enabled) {
     f.Gauge("tutti_node_bus_up", "1 while the node bus reaches Redis (both of its links).",

@@ -112,6 +112,9 @@ struct MetricsSnapshot {
   bool redis_enabled = false;
   uint64_t redis_shards_down = 0;
   uint64_t redis_outages = 0;
+  // Server time minus Redis's clock (seconds), once measured (docs/SCALE-OUT.md).
+  bool redis_clock_offset_known = false;
+  double redis_clock_offset_seconds = 0;
   // The node bus (docs/SCALE-OUT.md "Node bus"): whether this node has one, whether it
   // is up, what crossed it, and the nodes alive in its last view (this one included).
   bool node_bus_enabled = false;

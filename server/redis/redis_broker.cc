@@ -315,10 +315,11 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
   auto shared = std::make_shared<std::vector<Pending>>(std::move(batch));
   const size_t n = shared->size();
   ++stats_.script_calls;
-  const bool sent =
-      RunScript(p, kPublish, std::move(args), 8, [this, stream, shared](const redisReply* r) {
-        OnBatchSequenced(stream, std::move(*shared), r);
-      });
+  const int64_t sent_us = clock_->NowUs();
+  const bool sent = RunScript(p, kPublish, std::move(args), 8,
+                              [this, stream, shared, sent_us](const redisReply* r) {
+                                OnBatchSequenced(stream, std::move(*shared), r, sent_us);
+                              });
   if (!sent) {
     stats_.refused += n;
     MarkRefused(stream);
@@ -327,7 +328,7 @@ void RedisBroker::SendBatch(const std::string& stream, std::vector<Pending> batc
 }
 
 void RedisBroker::OnBatchSequenced(const std::string& stream, std::vector<Pending> batch,
-                                   const redisReply* reply) {
+                                   const redisReply* reply, int64_t sent_us) {
   const std::string_view epoch = ReplyString(ReplyElement(reply, 0));
   int64_t first = 0;
   int64_t time_us = 0;
@@ -343,6 +344,12 @@ void RedisBroker::OnBatchSequenced(const std::string& stream, std::vector<Pendin
     // sequenced; if it was, the check after the outage gives everyone a snapshot.
     for (Pending& e : batch) TellUnavailable(e.done);
     return;
+  }
+  // The call's stamp is Redis's clock: how far this node's timeline is from it.
+  const int64_t answered_us = clock_->NowUs();
+  clock_window_.Sample(sent_us, answered_us, time_us);
+  if (auto offset = clock_window_.TakeIfDue(answered_us); offset && on_clock_offset_) {
+    on_clock_offset_(*offset);
   }
   // Events whose state change the script refused (its precondition failed): never
   // sequenced; the others took the offsets from `first` on, in order.

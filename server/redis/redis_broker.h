@@ -45,6 +45,7 @@
 
 #include "server/broker.h"
 #include "server/clock.h"
+#include "server/redis/clock_offset.h"
 #include "server/redis/redis_client.h"
 
 namespace tutti::server::redis {
@@ -131,6 +132,11 @@ class RedisBroker final : public Broker {
   // Called on the owning thread each time Available() changes (the first time when
   // every primary has come up after the start).
   void set_on_availability(std::function<void(bool up)> fn) { on_availability_ = std::move(fn); }
+  // `fn` gets this node's server time minus Redis's clock (µs), the best estimate of each
+  // 10 s of publish calls (ClockOffsetWindow), on this engine's thread.
+  void set_on_clock_offset(std::function<void(int64_t offset_us)> fn) {
+    on_clock_offset_ = std::move(fn);
+  }
   size_t primaries_up() const;
   size_t primary_count() const { return primaries_.size(); }
   const RedisBrokerStats& stats() const { return stats_; }
@@ -176,8 +182,9 @@ class RedisBroker final : public Broker {
   Primary& PrimaryFor(const std::string& stream);
   void Flush();
   void SendBatch(const std::string& stream, std::vector<Pending> batch);
+  // `sent_us`: when the call went out (server time), for the clock offset.
   void OnBatchSequenced(const std::string& stream, std::vector<Pending> batch,
-                        const redisReply* reply);
+                        const redisReply* reply, int64_t sent_us);
   void OnChannelMessage(const std::string& stream, std::string_view payload);
   void Deliver(const std::string& stream, Stream& s, const Publication& pub);
   void ReleaseAwaiting(Stream& s, bool all);
@@ -234,6 +241,8 @@ class RedisBroker final : public Broker {
   bool stopped_ = false;
   bool available_ = false;
   std::function<void(bool)> on_availability_;
+  std::function<void(int64_t)> on_clock_offset_;
+  ClockOffsetWindow clock_window_{10'000'000};
   // This engine's presence entries, re-sent before they expire.
   std::map<std::string, std::map<SessionId, PresenceEntry>> presence_;
   // This engine's sessions' resume state, re-sent with the presence.

@@ -94,6 +94,7 @@ class NodesTest : public KeyedProcessTest {
       flags.insert(flags.end(), extra.begin(), extra.end());
       if (node == &node_b_) flags.insert(flags.end(), extra_b.begin(), extra_b.end());
       *node = std::make_unique<ServerProcess>(TUTTI_SERVER_BIN, *dir, flags);
+      if (node == &node_b_) (*node)->set_monotonic_offset_s(node_b_monotonic_offset_s_);
       ASSERT_TRUE(StartNode(**node)) << (*node)->output();
     }
   }
@@ -271,6 +272,9 @@ class NodesTest : public KeyedProcessTest {
   // The nodes StartNodes started (null before); tests may Stop them (SIGTERM or SIGKILL).
   std::unique_ptr<ServerProcess> node_a_;
   std::unique_ptr<ServerProcess> node_b_;
+  // Set before StartNodes: node B's monotonic clock runs this far ahead of node A's, as
+  // on another machine (ServerProcess::set_monotonic_offset_s).
+  int64_t node_b_monotonic_offset_s_ = 0;
 };
 
 }  // namespace tutti::testing

@@ -2,10 +2,13 @@
 // here on free loopback ports, stopped by PID), members of one room on both. A joiner on
 // one node gets the chat lines said on the other, in the stream's order, and a clear
 // made on one node ends them for joiners on both. The performer list is one too: a
-// performer named on one node plays on the other.
+// performer named on one node plays on the other. And nodes whose monotonic clocks
+// count from different boots share one timeline.
 #include <signal.h>
 
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <string>
@@ -155,6 +158,62 @@ TEST_F(RoomStateAcrossNodesTest, APerformerNamedOnOneNodePlaysOnTheOther) {
       10s))
       << "bob's note, played on node B, never reached ann on node A";
 
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// Node B runs in a time namespace whose monotonic clock is three days ahead of node A's:
+// two machines booted at different times. Server time is what clients sync to and what
+// MIDI stamps and tempo anchors are in; a member of B hears A's notes and follows A's
+// tempo grid by it. So the two nodes' server times must be one timeline (each node puts
+// its monotonic clock on the wall clock at start). Before, B's clients were told A's
+// stamps three days off. A tempo set on A is also B's room's tempo, for B's joiners.
+TEST_F(RoomStateAcrossNodesTest, NodesWhoseMonotonicClocksDifferShareOneTimeline) {
+  if (!ServerProcess::TimeNamespacesWork()) {
+    GTEST_SKIP() << "this process may not make time namespaces (needs CAP_SYS_ADMIN)";
+  }
+  constexpr int64_t kMinute = 60'000'000;
+  node_b_monotonic_offset_s_ = 3 * 86'400;
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  proto::Welcome on_a, on_b;
+  auto ann = Connect(node_a_->port(), "ann", &on_a);
+  auto bob = Connect(node_b_->port(), "bob", &on_b);
+  ASSERT_TRUE(ann && bob);
+  // Welcomed one after the other, well within a minute, whatever the machine's load.
+  EXPECT_LT(std::llabs(on_a.server_time() - on_b.server_time()), kMinute)
+      << "A's server time " << on_a.server_time() << ", B's " << on_b.server_time();
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 2));
+
+  ASSERT_TRUE(ann->Send(MidiMsg(std::string{'\x90', 60, 100}, 0, "note")));
+  auto note = WaitMatching(
+      *bob, [](const proto::ClientMessage& m) { return m.has_midi_message(); }, 10s);
+  ASSERT_TRUE(note) << "bob never heard ann's note";
+  EXPECT_LT(std::llabs(note->midi_message().timestamp() - on_b.server_time()), kMinute)
+      << "A's note is stamped off B's timeline";
+
+  ASSERT_TRUE(ann->Send(ChatMsg("/tempo 90 start", "tempo")));
+  auto grid = WaitMatching(
+      *bob, [](const proto::ClientMessage& m) { return m.has_tempo_state(); }, 10s);
+  ASSERT_TRUE(grid) << "bob never got ann's tempo";
+  EXPECT_EQ(grid->tempo_state().bpm(), 90);
+  EXPECT_LT(std::llabs(grid->tempo_state().anchor_server_time() - on_b.server_time()), kMinute);
+
+  auto cay = Connect(node_b_->port(), "cay");
+  ASSERT_TRUE(cay);
+  proto::RoomJoinedResponse joined;
+  ASSERT_TRUE(JoinRoom(*cay, "Jam", &joined));
+  EXPECT_EQ(joined.room_info().tempo().bpm(), 90) << "B's room kept its own tempo";
+  EXPECT_TRUE(joined.room_info().tempo().running());
+
+  // Each node tells the operator how far its timeline is from Redis's clock: on one
+  // machine, well under a second for both (B's would be three days off the old way).
+  for (ServerProcess* node : {node_a_.get(), node_b_.get()}) {
+    const std::string page = AdminGet(AdminPort(*node), "/metrics").second;
+    const double offset = Sample(page, "tutti_redis_clock_offset_seconds");
+    EXPECT_LT(std::fabs(offset), 1.0) << "offset " << offset << " s";
+  }
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -9,6 +10,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <string>
 #include <thread>
 
 #include "tests/testing/die_with_parent.h"
@@ -17,6 +19,38 @@ namespace tutti::testing {
 
 ServerProcess::ServerProcess(std::string binary, std::string dir, std::vector<std::string> extra)
     : binary_(std::move(binary)), dir_(std::move(dir)), extra_(std::move(extra)) {}
+
+namespace {
+
+// In a forked child, before exec: moves it into a new time namespace whose monotonic
+// clock is `offsets` ("monotonic <s> 0") ahead. Only system calls (async-signal-safe).
+bool EnterTimeNamespace(const std::string& offsets) {
+  if (unshare(CLONE_NEWTIME) != 0) return false;
+  const int fd = open("/proc/self/timens_offsets", O_WRONLY);
+  if (fd < 0) return false;
+  const bool wrote =
+      write(fd, offsets.data(), offsets.size()) == static_cast<ssize_t>(offsets.size());
+  close(fd);
+  if (!wrote) return false;
+  // unshare moved only the children to come; a single-threaded process may join it itself.
+  const int ns = open("/proc/self/ns/time_for_children", O_RDONLY);
+  if (ns < 0) return false;
+  const bool joined = setns(ns, CLONE_NEWTIME) == 0;
+  close(ns);
+  return joined;
+}
+
+}  // namespace
+
+bool ServerProcess::TimeNamespacesWork() {
+  const std::string offsets = "monotonic 1 0\n";
+  const pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) _exit(EnterTimeNamespace(offsets) ? 0 : 1);
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) Stop(SIGKILL, 5000);
@@ -34,6 +68,7 @@ bool ServerProcess::Start() {
   // SIGTERM stops at once unless a test asks for a drain (a later --drain-grace-s wins).
   args.push_back("--drain-grace-s=0");
   args.insert(args.end(), extra_.begin(), extra_.end());
+  const std::string offsets = "monotonic " + std::to_string(monotonic_offset_s_) + " 0\n";
   const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) return false;
@@ -44,6 +79,7 @@ bool ServerProcess::Start() {
       setrlimit(l.resource, &r);
     }
     signal(SIGXFSZ, SIG_IGN);
+    if (monotonic_offset_s_ != 0 && !EnterTimeNamespace(offsets)) _exit(126);
     dup2(fds[1], STDOUT_FILENO);
     dup2(fds[1], STDERR_FILENO);
     close(fds[0]);

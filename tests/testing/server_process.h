@@ -23,6 +23,13 @@ class ServerProcess {
   void SetLimit(int resource, uint64_t soft, uint64_t hard) {
     limits_.push_back({resource, soft, hard});
   }
+  // Runs the server in a time namespace of its own whose monotonic clock is `seconds`
+  // ahead of this machine's (the clock of a machine booted that much earlier); call
+  // before Start. Needs CAP_SYS_ADMIN: see TimeNamespacesWork.
+  void set_monotonic_offset_s(int64_t seconds) { monotonic_offset_s_ = seconds; }
+  // Whether this process may make time namespaces (a child tries; false without the
+  // privilege or the kernel's support).
+  static bool TimeNamespacesWork();
   // Development mode (--dev, the default here): a fresh `dir` gets a key set on first start.
   // Tests of production start-up turn it off before Start.
   void set_dev(bool dev) { dev_ = dev; }
@@ -49,6 +56,7 @@ class ServerProcess {
   };
   std::vector<Limit> limits_;
   bool dev_ = true;
+  int64_t monotonic_offset_s_ = 0;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   uint16_t port_ = 0;

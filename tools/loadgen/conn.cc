@@ -217,7 +217,8 @@ void Conn::OnMessage(const uint8_t* data, size_t size, int64_t now_us) {
       if (now_us >= window_start && now_us < sh.send_stop_us.load(std::memory_order_relaxed)) {
         ++c.counts[kWindowReceived];
       }
-      if (s.midi_timestamp >= window_start) c.latency.Record(now_us - s.midi_timestamp);
+      const int64_t sent_us = s.midi_timestamp - timeline_us_;  // back on this clock
+      if (sent_us >= window_start) c.latency.Record(now_us - sent_us);
     }
     return;
   }
@@ -247,8 +248,13 @@ void Conn::OnControl(int message_case, const uint8_t* data, size_t size) {
   const Shared& sh = loop_->shared();
   switch (message_case) {
     case kCaseWelcome: {
-      // Same machine, same steady clock: the offset is truly zero, and declaring it lets
-      // the server keep our send time as the MIDI timestamp.
+      // Same machine, same steady clock: the offset is known exactly (zero, or with
+      // several nodes the wall anchor), and declaring it lets the server keep our send
+      // time as the MIDI timestamp.
+      proto::ClientMessage welcome;
+      if (welcome.ParseFromArray(data, static_cast<int>(size))) {
+        timeline_us_ = ServerTimelineOffsetUs(welcome.welcome().server_time(), NowUs());
+      }
       // heartbeat_s 0 (idle-rooms): members that never say anything after joining; only
       // players still declare their clock (their stamps are the latency probe).
       if (player_ || sh.options.heartbeat_s > 0) SendHeartbeat(true);
@@ -354,7 +360,7 @@ void Conn::SendMidi(int64_t now_us) {
   ++step_;
   uint8_t payload[64];
   const size_t len = EncodeMidiMessage(std::string_view(reinterpret_cast<const char*>(midi), n),
-                                       now_us, payload, sizeof(payload));
+                                       now_us + timeline_us_, payload, sizeof(payload));
   QueueFrame(kOpBinary, std::string_view(reinterpret_cast<const char*>(payload), len));
   LoopTally& c = loop_->tally();
   ++c.counts[kMidiSent];
@@ -379,7 +385,7 @@ void Conn::SendHeartbeat(bool with_clock) {
   h->set_timestamp(NowUs());
   if (with_clock) {
     h->mutable_clock()->set_synced(true);
-    h->mutable_clock()->set_offset_us(0);
+    h->mutable_clock()->set_offset_us(timeline_us_);
     h->mutable_clock()->set_error_bound_us(100);
   }
   hb.set_message_type(proto::ServerMessage::HeartbeatMessage);

@@ -71,6 +71,9 @@ class Conn : public std::enable_shared_from_this<Conn> {
   void Fail(const std::string& why, bool connected);
   void Finish();
 
+  // Server time minus NowUs() for this connection's node (ServerTimelineOffsetUs, from
+  // its Welcome): sent stamps and received ones are in server time.
+  int64_t timeline_us_ = 0;
   Loop* const loop_;
   const Kind kind_;
   const int user_;

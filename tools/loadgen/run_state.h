@@ -23,12 +23,32 @@
 
 namespace tutti::loadgen {
 
-// Server time: the same steady clock the server reads (server/clock.h), so a timestamp
-// taken here is directly comparable with the server's and with other connections'.
+// The steady clock a single node's server time is (server/clock.h), so a timestamp taken
+// here is directly comparable with other connections' and, plus a connection's timeline
+// offset (ServerTimelineOffsetUs: 0 for one node), with the server's.
 inline int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// What to add to NowUs() to get the server time of a server whose Welcome said
+// `welcome_server_time` when NowUs() read `now`. One node's server time is this steady
+// clock (0); a node started with --redis puts it on the wall clock at its start
+// (server/clock.h), which on this machine is the same offset for every node and for this
+// process, so it is exact too. A server on another machine: the Welcome's own reading,
+// off by its one-way delay.
+inline int64_t ServerTimelineOffsetUs(int64_t welcome_server_time, int64_t now) {
+  constexpr int64_t kSecond = 1'000'000;
+  if (welcome_server_time > now - kSecond && welcome_server_time < now + kSecond) return 0;
+  using std::chrono::microseconds;
+  const int64_t anchor =
+      std::chrono::duration_cast<microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count() -
+      std::chrono::duration_cast<microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  const int64_t there = welcome_server_time - now;
+  return there > anchor - kSecond && there < anchor + kSecond ? anchor : there;
 }
 
 inline int64_t UnixMs() {
