@@ -183,6 +183,21 @@ CREATE TABLE room_performers (
   PRIMARY KEY (room_id, user_id)
 );
 )sql"},
+      // Where in its room's stream a record stands (rooms across nodes: the server time and
+      // offset of the last event it includes), so that a save of an older record does not
+      // overwrite a newer one; and an unregistration made so, kept as a marked row for as
+      // long as an older save could still arrive (docs/ARCHITECTURE.md, "Store write
+      // order"). Rows from before stand at 0, which any stamped save passes.
+      {"room stream stamps", R"sql(
+ALTER TABLE rooms ADD COLUMN stream_time_us INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rooms ADD COLUMN stream_offset INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE rooms ADD COLUMN unregistered INTEGER NOT NULL DEFAULT 0;
+)sql",
+       R"sql(
+ALTER TABLE rooms ADD COLUMN stream_time_us BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rooms ADD COLUMN stream_offset BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE rooms ADD COLUMN unregistered BIGINT NOT NULL DEFAULT 0;
+)sql"},
   };
   return *migrations;
 }

@@ -39,6 +39,18 @@ struct FriendRow {
   int64_t since_unix_ms = 0;      // friendship start or request time
 };
 
+// Where in a room's stream (rooms across nodes) a record stands: the server time and
+// offset of an event. Ordered by time, then offset: the publish script's per-room time
+// never goes back and offsets rise within an epoch, and a new epoch's times go on from
+// Redis's clock. {0, 0} = unstamped.
+struct StreamStamp {
+  int64_t time_us = 0;
+  int64_t offset = 0;
+  bool operator<(const StreamStamp& o) const {
+    return time_us < o.time_us || (time_us == o.time_us && offset < o.offset);
+  }
+};
+
 struct RoomRecord {
   std::string room_id;        // canonical room id (lower-case, trimmed)
   std::string name;           // as the creator typed it
@@ -52,6 +64,10 @@ struct RoomRecord {
   // The performer list (PlayMode), sorted on load. Last, so that aggregate
   // initialisers written before it still mean what they meant.
   std::vector<std::string> performers;
+  // Rooms across nodes: where in the room's stream this record stands (every change
+  // sequenced up to there is in it). A save does not overwrite a record that stands later
+  // (Store::SaveRoom). Unstamped (one node, a room's creation): saved whatever is stored.
+  StreamStamp stream;
 };
 
 struct RoomBanRecord {

@@ -113,14 +113,20 @@ class Store {
   absl::StatusOr<std::vector<moderation::ServerBan>> ListServerBans(int64_t now_unix_ms);
 
   // --- Rooms ----------------------------------------------------------------------
-  // Inserts or updates the room and replaces its moderator list, in one transaction.
-  // Room bans are untouched.
+  // Inserts or updates the room and replaces its moderator and performer lists, in one
+  // transaction. Room bans are untouched. A stamped record (RoomRecord::stream)
+  // that stands earlier in the room's stream than the stored one (or than its stamped
+  // unregistration) changes nothing and is OK: what is stored already includes it. An
+  // unstamped one is always written.
   absl::Status SaveRoom(const RoomRecord& room);
   absl::StatusOr<RoomRecord> LoadRoom(std::string_view room_id);  // NOT_FOUND
   // Every saved room, ordered by room id (loaded at startup).
   absl::StatusOr<std::vector<RoomRecord>> ListPersistentRooms();
-  // Deletes the room with its moderators and bans. NOT_FOUND when absent.
-  absl::Status DeleteRoom(std::string_view room_id);
+  // Deletes the room with its moderators, performers and bans. NOT_FOUND when absent.
+  // Stamped (rooms across nodes: the stream position of the unregistration), the row
+  // stays behind, marked and stamped, so that an older save arriving later cannot bring
+  // the room back; and a stored record standing later than the stamp is kept (OK).
+  absl::Status DeleteRoom(std::string_view room_id, StreamStamp at = {});
 
   // --- Room bans ------------------------------------------------------------------
   // Inserts or replaces. FAILED_PRECONDITION when the room is not saved: only

@@ -21,11 +21,21 @@ absl::Status Store::SaveRoom(const RoomRecord& room) {
   absl::StatusOr<std::unique_ptr<Transaction>> tx = Transaction::Begin(*db_);
   if (!tx.ok()) return tx.status();
   {
-    absl::StatusOr<Statement> upsert = db_->Prepare(
+    // A stamped record replaces only one standing no later in the room's stream (an
+    // unregistration's marked row too): nodes commit in their own order, the stream's
+    // order decides. The check and the write are one statement on the row, so a
+    // concurrent save of another node waits for this one's row lock and then checks.
+    const bool stamped = room.stream.time_us != 0;
+    absl::StatusOr<Statement> upsert = db_->Prepare(absl::StrCat(
         "INSERT INTO rooms (room_id, name, type, settings, password_hash, owner_id, topic, "
-        "updated_unix_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+        "updated_unix_ms, stream_time_us, stream_offset, unregistered) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0) "
         "ON CONFLICT (room_id) DO UPDATE SET name = ?2, type = ?3, settings = ?4, "
-        "password_hash = ?5, owner_id = ?6, topic = ?7, updated_unix_ms = ?8");
+        "password_hash = ?5, owner_id = ?6, topic = ?7, updated_unix_ms = ?8, "
+        "stream_time_us = ?9, stream_offset = ?10, unregistered = 0",
+        stamped ? " WHERE rooms.stream_time_us < ?9 OR "
+                  "(rooms.stream_time_us = ?9 AND rooms.stream_offset <= ?10)"
+                : ""));
     if (!upsert.ok()) return upsert.status();
     TUTTI_STORE_RETURN_IF_ERROR(upsert->Bind(1, room.room_id)
                                     .Bind(2, room.name)
@@ -35,7 +45,11 @@ absl::Status Store::SaveRoom(const RoomRecord& room) {
                                     .Bind(6, room.owner_id)
                                     .Bind(7, room.topic)
                                     .Bind(8, room.updated_unix_ms)
+                                    .Bind(9, room.stream.time_us)
+                                    .Bind(10, room.stream.offset)
                                     .Run());
+    // A later record is stored: it includes this one's changes. Nothing to write.
+    if (db_->Changes() == 0) return absl::OkStatus();
   }
   {
     absl::StatusOr<Statement> clear =
@@ -85,8 +99,8 @@ absl::StatusOr<std::vector<std::string>> Store::LoadModerators(std::string_view 
 namespace {
 
 constexpr char kRoomColumns[] =
-    "SELECT room_id, name, type, settings, password_hash, owner_id, topic, updated_unix_ms "
-    "FROM rooms";
+    "SELECT room_id, name, type, settings, password_hash, owner_id, topic, updated_unix_ms, "
+    "stream_time_us, stream_offset FROM rooms WHERE unregistered = 0";
 
 RoomRecord RoomFromRow(const Statement& stmt) {
   RoomRecord room;
@@ -98,6 +112,8 @@ RoomRecord RoomFromRow(const Statement& stmt) {
   room.owner_id = stmt.ColumnText(5);
   room.topic = stmt.ColumnText(6);
   room.updated_unix_ms = stmt.ColumnInt(7);
+  room.stream.time_us = stmt.ColumnInt(8);
+  room.stream.offset = stmt.ColumnInt(9);
   return room;
 }
 
@@ -106,8 +122,7 @@ RoomRecord RoomFromRow(const Statement& stmt) {
 absl::StatusOr<RoomRecord> Store::LoadRoom(std::string_view room_id) {
   RoomRecord room;
   {
-    absl::StatusOr<Statement> stmt =
-        db_->Prepare(absl::StrCat(kRoomColumns, " WHERE room_id = ?1"));
+    absl::StatusOr<Statement> stmt = db_->Prepare(absl::StrCat(kRoomColumns, " AND room_id = ?1"));
     if (!stmt.ok()) return stmt.status();
     stmt->Bind(1, room_id);
     absl::StatusOr<bool> row = stmt->Step();
@@ -144,14 +159,46 @@ absl::StatusOr<std::vector<RoomRecord>> Store::ListPersistentRooms() {
   return rooms;
 }
 
-absl::Status Store::DeleteRoom(std::string_view room_id) {
-  absl::StatusOr<Statement> stmt = db_->Prepare("DELETE FROM rooms WHERE room_id = ?1");
-  if (!stmt.ok()) return stmt.status();
-  TUTTI_STORE_RETURN_IF_ERROR(stmt->Bind(1, room_id).Run());
-  if (db_->Changes() == 0) {
-    return absl::NotFoundError(absl::StrCat("no saved room ", ToAbsl(room_id)));
+absl::Status Store::DeleteRoom(std::string_view room_id, StreamStamp at) {
+  if (at.time_us == 0) {
+    absl::StatusOr<Statement> stmt = db_->Prepare("DELETE FROM rooms WHERE room_id = ?1");
+    if (!stmt.ok()) return stmt.status();
+    TUTTI_STORE_RETURN_IF_ERROR(stmt->Bind(1, room_id).Run());
+    if (db_->Changes() == 0) {
+      return absl::NotFoundError(absl::StrCat("no saved room ", ToAbsl(room_id)));
+    }
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
+  // Stamped: the row stays, marked, so that a save standing earlier in the stream (another
+  // node's, committed after this) changes nothing; what belongs to the room goes.
+  absl::StatusOr<std::unique_ptr<Transaction>> tx = Transaction::Begin(*db_);
+  if (!tx.ok()) return tx.status();
+  {
+    absl::StatusOr<Statement> mark = db_->Prepare(
+        "UPDATE rooms SET unregistered = 1, stream_time_us = ?2, stream_offset = ?3 "
+        "WHERE room_id = ?1 AND (stream_time_us < ?2 OR "
+        "(stream_time_us = ?2 AND stream_offset <= ?3))");
+    if (!mark.ok()) return mark.status();
+    TUTTI_STORE_RETURN_IF_ERROR(
+        mark->Bind(1, room_id).Bind(2, at.time_us).Bind(3, at.offset).Run());
+  }
+  if (db_->Changes() == 0) {
+    // Absent, or a record standing later is stored (it includes this change).
+    absl::StatusOr<Statement> find = db_->Prepare("SELECT 1 FROM rooms WHERE room_id = ?1");
+    if (!find.ok()) return find.status();
+    find->Bind(1, room_id);
+    absl::StatusOr<bool> row = find->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError(absl::StrCat("no saved room ", ToAbsl(room_id)));
+    return absl::OkStatus();
+  }
+  for (const char* table : {"room_moderators", "room_performers", "room_bans"}) {
+    absl::StatusOr<Statement> clear =
+        db_->Prepare(absl::StrCat("DELETE FROM ", table, " WHERE room_id = ?1"));
+    if (!clear.ok()) return clear.status();
+    TUTTI_STORE_RETURN_IF_ERROR(clear->Bind(1, room_id).Run());
+  }
+  return (*tx)->Commit();
 }
 
 // --- Room bans ---------------------------------------------------------------------

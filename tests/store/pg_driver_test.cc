@@ -139,7 +139,8 @@ TEST(PgReconnectTest, WritesFailWhileTheServerIsDownAndWorkAfterItReturns) {
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->username, "after");
   // A transaction after the reconnection works too (statements were re-prepared).
-  EXPECT_TRUE((*store)->SaveRoom(RoomRecord{"jam", "Jam", 0, "", "", "u", "", {"u"}, 4, {}}).ok());
+  EXPECT_TRUE(
+      (*store)->SaveRoom(RoomRecord{"jam", "Jam", 0, "", "", "u", "", {"u"}, 4, {}, {}}).ok());
 }
 
 TEST(PgReconnectTest, ReconnectionsBackOffWhileTheServerIsDown) {
