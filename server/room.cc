@@ -529,6 +529,9 @@ store::RoomRecord Room::Record() const {
   r.moderators = mod_.Moderators();
   r.performers.assign(performers_.begin(), performers_.end());
   r.updated_unix_ms = host_->UnixMs();
+  // Across nodes: where the last read of the kept state stands (SaveAfterRead); unstamped
+  // (always written) on one node, and before the first read.
+  r.stream = read_at_;
   return r;
 }
 

@@ -377,6 +377,14 @@ class Room final : public StreamSubscriber {
   // (RoomUpdated); moderator and owner notices of other nodes apply at once.
   void ReadState(bool announce = false);
   void StateRead(KeptRoomState kept);
+  // The store's write order across nodes (docs/ARCHITECTURE.md, "Store write order"): a
+  // record is stamped with where the read of the kept state it follows was asked.
+  // SaveWhenRead runs `save` with the record once a read asked from now on is in (dropped
+  // if the room closes first: only an unregistered one or at shutdown); SaveAfterRead runs
+  // those, or saves another node's change here.
+  void NoteSequenced(const Publication& p);
+  void SaveWhenRead(std::function<void(store::RoomRecord)> save);
+  void SaveAfterRead();
   // Once every opening read is in: the kept state is the room's when another node has
   // members in it now (else it is an earlier life's, and this node's is written by its
   // first join, RoomStateChange::kOpen).
@@ -486,6 +494,12 @@ class Room final : public StreamSubscriber {
   // The kept settings version this room's name, type, settings, topic, password and
   // performers stand at: a settings change carries it (RoomStateChange::base_version).
   int64_t settings_version_ = 0;
+  // The latest place in the stream known sequenced, where the read out was asked, where
+  // the last read in was asked (Record()'s stamp), the last saved here; whether another
+  // node's change (or a resynchronisation) asked for the read out: it is saved here.
+  store::StreamStamp seen_, asked_at_, read_at_, saved_at_;
+  bool remote_change_unsaved_ = false;
+  std::vector<std::function<void(store::RoomRecord)>> saves_after_read_;
   // Users whose ban or mute a delivered event changed while the opening read of the
   // kept ones was out: the event is as new as the read, or newer.
   std::set<std::string> penalties_while_reading_;

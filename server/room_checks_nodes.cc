@@ -6,8 +6,9 @@
 // acting room applies nothing until the script has sequenced the change's event: the change goes
 // out with the precondition its actor's kept role needs (none for server staff, whose role is not
 // kept), and only once it is sequenced does the room apply it, save it to a persistent room's store
-// and answer the actor. Refused, the actor gets PERMISSION_DENIED and the room reads the kept
-// state; refused as stale (built on an older kept settings version: RoomStateChange::
+// (after a read of the kept state, so that the record holds every change sequenced before it:
+// SaveWhenRead) and answer the actor. Refused, the actor gets PERMISSION_DENIED and the room reads
+// the kept state; refused as stale (built on an older kept settings version: RoomStateChange::
 // base_version), WRONG_STATE and the kept state read; not sequenced (Redis went),
 // STREAM_UNAVAILABLE; nothing was applied or saved in any of these cases. None of this runs with
 // the in-process engine (room_state_nodes.cc applies at once). Same class, owner and thread as
@@ -81,6 +82,7 @@ void Room::UpdateAcrossNodes(SessionId session, const Member& actor,
     }
     // Sequenced, and delivered here (every member here was shown it): it applies now,
     // unless a read of the kept state already took a later one (which includes it).
+    if (!alive.expired()) NoteSequenced(p);
     if (!alive.expired() && settings_version_ <= base) {
       settings_version_ = base + 1;
       settings_ = std::move(settings);
@@ -92,8 +94,6 @@ void Room::UpdateAcrossNodes(SessionId session, const Member& actor,
         if (!MayPlay(m)) ReleaseHeldNotes(sid, m);
       }
     }
-    // What the room holds now (this change, or a later state that includes it).
-    if (!alive.expired()) record = Record();
     if (!p.position.epoch.empty()) {
       proto::StreamPosition* pos = own->mutable_stream();
       pos->set_epoch(p.position.epoch);
@@ -107,15 +107,23 @@ void Room::UpdateAcrossNodes(SessionId session, const Member& actor,
     // (and an unregistered room's record is gone).
     Frame failed =
         MakeFrame(MakeError(proto::INTERNAL_ERROR, "settings applied but not saved", request_id));
-    auto ok = std::make_shared<absl::Status>();
-    bool queued = host->Storage(
-        [record = std::move(record), ok, keep](store::Store& st) {
-          *ok = keep ? st.SaveRoom(record) : st.DeleteRoom(record.room_id);
-        },
-        [host, session, answer, failed, ok] {
-          host->SendToSession(session, ok->ok() ? answer : failed);
-        });
-    if (!queued) host->SendToSession(session, failed);
+    auto write = [host, session, answer, failed](store::RoomRecord r, bool registered) {
+      auto ok = std::make_shared<absl::Status>();
+      bool queued = host->Storage(
+          [r = std::move(r), ok, registered](store::Store& st) {
+            *ok = registered ? st.SaveRoom(r) : st.DeleteRoom(r.room_id, r.stream);
+          },
+          [host, session, answer, failed, ok] {
+            host->SendToSession(session, ok->ok() ? answer : failed);
+          });
+      if (!queued) host->SendToSession(session, failed);
+    };
+    // The room closed meanwhile: the record as built with the change.
+    if (alive.expired()) return write(std::move(record), keep);
+    // What is saved follows a read of the kept state asked from now on, so that it holds
+    // every change sequenced up to this one, whichever node made them (SaveWhenRead): the
+    // room registered or not as that read leaves it.
+    SaveWhenRead([this, write](store::RoomRecord r) { write(std::move(r), persistent()); });
   };
   Broadcast(updated, session, /*droppable=*/false, std::move(done), ChatMark::kNone,
             std::move(change));
@@ -146,7 +154,9 @@ Broker::PublishDone Room::WhenSequenced(SessionId session, const std::string& re
       ReadState(/*announce=*/true);
       return;
     }
-    if (!alive.expired()) sequenced(p);
+    if (alive.expired()) return;
+    NoteSequenced(p);
+    sequenced(p);
   };
 }
 

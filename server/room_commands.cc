@@ -482,7 +482,6 @@ void Room::PersistChange(SessionId session, moderation::CommandKind kind,
   // Durable before acknowledged: the audit record, and for a persistent room its ban
   // table or saved state, are committed before the actor hears "done".
   const bool keep = persistent();
-  store::RoomRecord record = Record();
   store::RoomBanRecord ban;
   ban.room_id = id_;
   ban.user_id = rec.target;
@@ -490,25 +489,43 @@ void Room::PersistChange(SessionId session, moderation::CommandKind kind,
   ban.actor = rec.actor;
   ban.created_unix_ms = now_ms;
   ban.until_unix_ms = rec.until_unix_ms;
-  AnswerWhenSaved(session, std::string(moderation::CommandName(kind)), summary, request_id,
-                  [rec, keep, record = std::move(record), ban, kind](store::Store& st) {
-                    absl::Status s = st.AppendAudit(rec);
-                    if (!s.ok() || !keep) return s;
-                    switch (kind) {
-                      case CommandKind::kBan:
-                        return st.AddRoomBan(ban);
-                      case CommandKind::kUnban:
-                        s = st.RemoveRoomBan(ban.room_id, ban.user_id);
-                        return absl::IsNotFound(s) ? absl::OkStatus() : s;
-                      case CommandKind::kKick:
-                      case CommandKind::kMute:
-                      case CommandKind::kUnmute:
-                      case CommandKind::kClear:
-                        return absl::OkStatus();  // nothing of the room's record changed
-                      default:
-                        return st.SaveRoom(record);
-                    }
-                  });
+  auto write = [rec, ban, kind](store::Store& st, const store::RoomRecord& record,
+                                bool registered) {
+    absl::Status s = st.AppendAudit(rec);
+    if (!s.ok() || !registered) return s;
+    switch (kind) {
+      case CommandKind::kBan:
+        return st.AddRoomBan(ban);
+      case CommandKind::kUnban:
+        s = st.RemoveRoomBan(ban.room_id, ban.user_id);
+        return absl::IsNotFound(s) ? absl::OkStatus() : s;
+      case CommandKind::kKick:
+      case CommandKind::kMute:
+      case CommandKind::kUnmute:
+      case CommandKind::kClear:
+        return absl::OkStatus();  // nothing of the room's record changed
+      default:
+        return st.SaveRoom(record);
+    }
+  };
+  const std::string command(moderation::CommandName(kind));
+  const bool saves_record = keep && kind != CommandKind::kBan && kind != CommandKind::kUnban &&
+                            kind != CommandKind::kKick && kind != CommandKind::kMute &&
+                            kind != CommandKind::kUnmute && kind != CommandKind::kClear;
+  if (saves_record && SpansNodes()) {
+    // Across nodes the record follows a read of the kept state asked from now on, so that
+    // it holds every change sequenced up to this one (room_state_nodes.cc, SaveWhenRead);
+    // a room another node unregistered meanwhile keeps only the audit record.
+    return SaveWhenRead(
+        [this, session, command, summary, request_id, write](store::RoomRecord record) {
+          AnswerWhenSaved(session, command, summary, request_id,
+                          [write, record = std::move(record), registered = persistent()](
+                              store::Store& st) { return write(st, record, registered); });
+        });
+  }
+  AnswerWhenSaved(
+      session, command, summary, request_id,
+      [write, record = Record(), keep](store::Store& st) { return write(st, record, keep); });
 }
 
 void Room::AnswerWhenSaved(SessionId session, const std::string& command,

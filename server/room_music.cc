@@ -146,8 +146,17 @@ void Room::ApplyPerformer(SessionId session, const Member& actor, const std::str
     if (announce) BroadcastInfo(SettingsChange());
     host_->RoomChanged(id_);
     if (!persistent()) return Result(session, command, true, {summary}, request_id);
-    AnswerWhenSaved(session, command, summary, request_id,
-                    [record = Record()](store::Store& st) { return st.SaveRoom(record); });
+    auto save = [this, session, command, summary, request_id](store::RoomRecord record) {
+      // Unregistered meanwhile (another node's change, read): nothing to save.
+      if (!persistent()) return Result(session, command, true, {summary}, request_id);
+      AnswerWhenSaved(
+          session, command, summary, request_id,
+          [record = std::move(record)](store::Store& st) { return st.SaveRoom(record); });
+    };
+    // Across nodes the record follows a read of the kept state asked from now on
+    // (room_state_nodes.cc, SaveWhenRead).
+    if (SpansNodes()) return SaveWhenRead(std::move(save));
+    save(Record());
   };
   if (!SpansNodes()) return apply(/*announce=*/true, /*change_list=*/true);
   // Across nodes the list changes only once the script sequenced its RoomUpdated, which

@@ -11,9 +11,12 @@
 // first creator wins: the script keeps a state another node's live members use, and the
 // room reads back what was kept). Another node's /mod, /unmod and /owner apply from their
 // notice (room_moderation_nodes.cc); its RoomUpdated makes the room read the kept state
-// again, joins waiting meanwhile, since the event does not carry the password hash. With
-// the in-process engine only the first part runs.
+// again, joins waiting meanwhile, since the event does not carry the password hash. A
+// persistent room's record is saved across nodes only after such a read, stamped with
+// where in the stream it stands (SaveWhenRead, SaveAfterRead; docs/ARCHITECTURE.md, "Store
+// write order"). With the in-process engine only the first part runs.
 // Same class, owner and thread as room.cc (the room's home shard).
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <set>
@@ -268,6 +271,8 @@ void Room::ReadState(bool announce) {
     return;
   }
   reading_state_ = true;
+  // What the answer holds at the least: every change sequenced before it was asked.
+  asked_at_ = seen_;
   b->RoomState(id_, [this, alive = std::weak_ptr<bool>(alive_)](KeptRoomState kept) {
     if (alive.expired()) return;
     StateRead(std::move(kept));
@@ -294,7 +299,53 @@ void Room::StateRead(KeptRoomState kept) {
     if (took && announce_read_ && !members_.empty()) BroadcastInfo();
   }
   announce_read_ = false;
+  SaveAfterRead();
   RunWaitingJoins();
+}
+
+void Room::NoteSequenced(const Publication& p) {
+  if (p.position.epoch.empty()) return;
+  const store::StreamStamp at{p.server_time_us, static_cast<int64_t>(p.position.offset)};
+  if (seen_ < at) seen_ = at;
+}
+
+void Room::SaveWhenRead(std::function<void(store::RoomRecord)> save) {
+  saves_after_read_.push_back(std::move(save));
+  // Asked now (or again after the one out): it includes this node's change just sequenced.
+  ReadState();
+}
+
+void Room::SaveAfterRead() {
+  // The room now holds every change sequenced before the read was asked (what was kept
+  // then, or a later state) or more (this node's own applied since): its record stands
+  // there. A read that found nothing (Redis lost the state, or could not be asked) leaves
+  // the room as it was, which is what it saves.
+  read_at_ = asked_at_;
+  std::vector<std::function<void(store::RoomRecord)>> saves;
+  saves.swap(saves_after_read_);
+  if (!saves.empty()) {
+    remote_change_unsaved_ = false;
+    if (saved_at_ < read_at_) saved_at_ = read_at_;
+    for (auto& save : saves) save(Record());
+    return;
+  }
+  // Another node's change, read: saved here too, so that the store ends as the stream
+  // says whichever node commits last (the acting node's save may stand earlier, or be
+  // refused by this one's). Nothing answers it, so a failure is only logged.
+  if (!remote_change_unsaved_ || !state_settled_) return;
+  remote_change_unsaved_ = false;
+  if (!SpansNodes() || !persistent() || !(saved_at_ < read_at_)) return;
+  saved_at_ = read_at_;
+  const std::string id = id_;
+  host_->Storage(
+      [record = Record(), id](store::Store& st) {
+        const absl::Status s = st.SaveRoom(record);
+        if (!s.ok()) {
+          std::fprintf(stderr, "tutti: room %s: saving another server's change failed: %s\n",
+                       id.c_str(), std::string(s.message()).c_str());
+        }
+      },
+      [] {});
 }
 
 void Room::SettleOpeningState() {
@@ -361,7 +412,9 @@ void Room::RereadAfterResync(bool replace) {
     replace_roster_ = replace;
   }
   // Owner, settings and moderators (lobbies have none); this node's members are told
-  // when they changed.
+  // when they changed, and a persistent room's record is saved (a missed event may have
+  // been another node's change).
+  remote_change_unsaved_ = true;
   ReadState(/*announce=*/true);
   // Bans and mutes, replacing what the room holds (a missed lift too), and the roster.
   if (read_penalties) {
@@ -379,6 +432,7 @@ void Room::RereadAfterResync(bool replace) {
 }
 
 void Room::RemoteStateChanged() {
+  remote_change_unsaved_ = true;
   host_->RoomChanged(id_);
   // Owner and moderators already changed (from the notice); the rest, and the password
   // hash no event carries, come from the kept state. Joins wait for it.

@@ -57,6 +57,7 @@ Room::~Room() {
 }
 
 void Room::OnPublication(const std::string&, const Publication& pub) {
+  NoteSequenced(pub);
   if (pub.chat != ChatMark::kNone) {
     // Every node's chat lines, in the stream's order (PROTOCOL.md §12): this node's room
     // keeps what it is delivered, not what it sent.

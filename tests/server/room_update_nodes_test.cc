@@ -12,10 +12,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "server/envelope.h"
+#include "server/moderation/command_parser.h"
 #include "server/room.h"
 #include "server/store/store.h"
 #include "tests/server/broker_room_host.h"
@@ -257,6 +259,111 @@ TEST(RoomUpdateNodesTest, ASettingsChangeBuiltOnAnOlderKeptStateIsRefusedAndARet
   EXPECT_EQ(kept.settings().max_users(), 5);
   EXPECT_EQ(kept.topic(), "jazz") << "the retry reverted the other node's topic";
   EXPECT_EQ(jam.Saved(), 5);
+}
+
+// The store's write order across nodes (docs/ARCHITECTURE.md, "Store write order"):
+// what the script keeps once another node (B) set max_users 4 and, after it in the
+// stream, this node's /mod of bob was sequenced.
+KeptRoomState KeptAfterBothChanges() {
+  KeptRoomState k;
+  k.found = true;
+  k.owner = "ann";
+  proto::RoomInfo info;
+  info.set_room_id("jam");
+  info.set_room_name("Jam");
+  info.set_room_type(proto::PUBLIC);
+  info.mutable_settings()->set_allow_chat(true);
+  info.mutable_settings()->set_max_users(4);
+  info.mutable_settings()->set_persistent(true);
+  k.room = info.SerializeAsString();
+  k.moderators = {"bob"};
+  k.version = 5;
+  k.settings_version = 2;
+  return k;
+}
+
+moderation::ParsedCommand Cmd(const std::string& line) {
+  auto parsed = moderation::ParseCommand(line);
+  EXPECT_TRUE(parsed.ok()) << line;
+  return parsed.ok() ? *parsed : moderation::ParsedCommand();
+}
+
+// B's RoomUpdated (max_users 4) as its engine delivers it here, sequenced at `time_us`.
+void DeliverBsSettings(Registered& jam, int64_t time_us) {
+  proto::ClientMessage m;
+  *m.mutable_room_updated()->mutable_room_info() = jam.room->Info();
+  m.mutable_room_updated()->mutable_room_info()->mutable_settings()->set_max_users(4);
+  StampType(&m);
+  Publication pub;
+  pub.frame = MakeFrame(m);
+  pub.origin = "node-b";
+  pub.position = {"epoch", 1};
+  pub.server_time_us = time_us;
+  jam.room->OnPublication("jam", pub);
+}
+
+// This node's /mod is answered by the script before B's earlier settings change is
+// delivered here, and B's node commits its own record (B's settings, no moderator) after
+// this node's: the store ends with both changes, as the stream has them, and ann is
+// answered only once that record is saved.
+TEST(RoomUpdateNodesTest, AModAnsweredBeforeAnEarlierChangeOfAnotherNodeIsSavedWithIt) {
+  Registered jam;
+  SpanningBroker& e = jam.host.engine();
+  e.hold_state = true;
+  const int64_t b_time = jam.host.NowUs() - 1;  // B's change came first
+  // B's record once its change applied there: the room as registered, max_users 4.
+  store::RoomRecord b = jam.host.db->LoadRoom("jam").value();
+  proto::RoomSettings b_settings;
+  ASSERT_TRUE(b_settings.ParseFromString(b.settings));
+  b_settings.set_max_users(4);
+  b.settings = b_settings.SerializeAsString();
+  b.stream = {b_time, 1};
+  jam.room->Command(kAnn, Cmd("/mod bob"), "m");
+  ASSERT_EQ(e.held_checked.size(), 1u);
+  e.state = KeptAfterBothChanges();
+  e.ReleaseChecked(/*refuse=*/false);  // the script answers; B's event is not here yet
+  EXPECT_EQ(jam.room->Record().moderators, std::vector<std::string>{"bob"});
+  auto answered = [&jam] {
+    for (const auto& m : jam.host.direct[kAnn]) {
+      if (m.request_id() == "m") return true;
+    }
+    return false;
+  };
+  EXPECT_FALSE(answered()) << "answered before its record was saved";
+  // The read of the kept state asked after the answer comes in: the record saved holds
+  // B's settings too, and stands where this node's /mod does.
+  e.AnswerState();
+  ASSERT_TRUE(answered());
+  EXPECT_TRUE(jam.host.direct[kAnn].back().has_command_result())
+      << jam.host.direct[kAnn].back().ShortDebugString();
+  // B's node commits its record (stamped where B's change stands) after this node's.
+  ASSERT_TRUE(jam.host.db->SaveRoom(b).ok());
+  // Then B's event reaches this node, which reads the kept state again.
+  DeliverBsSettings(jam, b_time);
+  e.AnswerState();
+  absl::StatusOr<store::RoomRecord> saved = jam.host.db->LoadRoom("jam");
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  proto::RoomSettings settings;
+  ASSERT_TRUE(settings.ParseFromString(saved->settings));
+  EXPECT_EQ(settings.max_users(), 4) << "B's settings change was lost";
+  EXPECT_EQ(saved->moderators, std::vector<std::string>{"bob"}) << "this node's /mod was lost";
+  EXPECT_EQ(jam.room->Info().settings().max_users(), 4);
+}
+
+// Another node's change, delivered and read here, is saved here too: the store follows
+// the stream even when the acting node's record stands earlier or never comes.
+TEST(RoomUpdateNodesTest, AnotherNodesChangeIsSavedWhereItIsRead) {
+  Registered jam;
+  SpanningBroker& e = jam.host.engine();
+  e.state = KeptAfterBothChanges();
+  DeliverBsSettings(jam, jam.host.NowUs() + 5);
+  absl::StatusOr<store::RoomRecord> saved = jam.host.db->LoadRoom("jam");
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  proto::RoomSettings settings;
+  ASSERT_TRUE(settings.ParseFromString(saved->settings));
+  EXPECT_EQ(settings.max_users(), 4);
+  EXPECT_EQ(saved->moderators, std::vector<std::string>{"bob"});
+  EXPECT_EQ(saved->stream.time_us, jam.host.NowUs() + 5);
 }
 
 }  // namespace
