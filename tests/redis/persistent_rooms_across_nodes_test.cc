@@ -6,7 +6,8 @@
 // password, owner and bans), whether Redis still keeps its state or lost it, and a create
 // of its name on B is refused rather than replacing the record; the owner's changes and
 // bans made from B are what both nodes restore after both restart on an empty Redis. Nodes
-// each on their own SQLite file say at start that persistent rooms need a shared store.
+// each on their own SQLite file say at start that persistent rooms need a shared store,
+// and each saves the other's change once it read it.
 // Every wait is bounded by a deadline; nothing depends on how long a step takes.
 #include <signal.h>
 
@@ -17,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "server/store/store.h"
 #include "tests/redis/nodes_harness.h"
 #include "tests/testing/pg_server.h"
 
@@ -279,6 +281,58 @@ TEST_F(OwnStoresAcrossNodesTest, NodesOnStoresOfTheirOwnWarnAtStart) {
   EXPECT_TRUE(node_b_->WaitForOutput(kNotShared, 5000)) << node_b_->output();
   EXPECT_NE(node_a_->output().find("--database postgres://"), std::string::npos)
       << node_a_->output();
+}
+
+// A change made on node B is saved by node A too, once A read it (Room::SaveAfterRead;
+// docs/SCALE-OUT.md, "Persistent rooms"): with a store per node A's own store follows the
+// change, and A restores it after both nodes restart on an empty Redis.
+TEST_F(OwnStoresAcrossNodesTest, AChangeMadeOnTheOtherNodeIsSavedWhereItIsRead) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(ann->Send(RegisterMsg("Hall", 6, "Welcome to the hall", "", "reg")));
+  ASSERT_TRUE(Reply(*ann, "reg").has_room_joined_response());
+  // Cid stays in the room on A; ann changes the settings from a session on B.
+  auto cid = Connect(node_a_->port(), "cid");
+  ASSERT_TRUE(cid);
+  ASSERT_TRUE(cid->Send(JoinMsg("Hall", "", "join")));
+  ASSERT_TRUE(Reply(*cid, "join").has_room_joined_response());
+  ann->Close();
+  ann = Connect(node_b_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(ann->Send(JoinMsg("Hall", "", "join")));
+  ASSERT_TRUE(Reply(*ann, "join").has_room_joined_response());
+  ASSERT_TRUE(ann->Send(UpdateMsg(9, "Changed on B", "upd")));
+  const proto::ClientMessage updated = Reply(*ann, "upd");
+  ASSERT_TRUE(updated.has_room_updated()) << updated.ShortDebugString();
+
+  // A's store (its SQLite file, read beside the running node) gets B's change.
+  int saved_max = 0;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto store = server::store::Store::Open(dir_a_ + "/tutti.db");
+        if (!store.ok()) return false;
+        auto room = (*store)->LoadRoom("hall");
+        proto::RoomSettings settings;
+        if (!room.ok() || !settings.ParseFromString(room->settings)) return false;
+        saved_max = settings.max_users();
+        return saved_max == 9;
+      },
+      kLong))
+      << "A's store still says max_users " << saved_max;
+  ann.reset();
+  cid.reset();
+
+  // Both nodes stop; Redis restarts empty: A restores the room from its own store.
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+  redis_.Stop(SIGKILL);
+  ASSERT_TRUE(redis_.Start());
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  auto dan = Connect(node_a_->port(), "dan");
+  ASSERT_TRUE(dan);
+  ASSERT_TRUE(dan->Send(JoinMsg("Hall", "", "join")));
+  ASSERT_NO_FATAL_FAILURE(ExpectRoom(Reply(*dan, "join"), "u-ann", 9, "Changed on B", "dan on A"));
 }
 
 }  // namespace
