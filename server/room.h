@@ -108,8 +108,13 @@ class Room final : public StreamSubscriber {
   // does (the history comes from the shared stream), and the others get
   // MemberConnection {reconnecting: false}. What the old session may have held sounding
   // is released first, under the old session (sustain off and all notes off on every
-  // channel, MIDI_FLAG_SYNTHETIC): this node never knew its notes.
+  // channel, MIDI_FLAG_SYNTHETIC): this node never knew its notes. While the object's
+  // opening reads are out it waits for them; in an object the shard opened only to find
+  // the room (MarkProbe) that found nothing kept, the answer is "room closed".
   void AdoptResumed(const JoinRequest& req, SessionId previous, const StreamPosition& since);
+  // The shard opened this object as a placeholder, to learn from what is kept whether
+  // the room lives (Shard::OpenToJoin, Shard::OpenToAdopt).
+  void MarkProbe() { probe_ = true; }
   // StreamSubscriber: a sequenced event of this room goes to every member shard.
   void OnPublication(const std::string& stream, const Publication& pub) override;
   // StreamSubscriber: the stream was lost for a while (Redis unreachable) and did not
@@ -508,6 +513,15 @@ class Room final : public StreamSubscriber {
   // Other nodes' sessions that joined (or were re-keyed) while a presence read was out.
   std::set<SessionId> joined_while_reading_;
   std::vector<std::pair<JoinRequest, bool>> waiting_joins_;
+  // Resumes from another node that wait for the opening reads (AdoptResumed), and
+  // whether the shard opened this object only to look for the room.
+  struct WaitingAdopt {
+    JoinRequest req;
+    SessionId previous = 0;
+    StreamPosition since;
+  };
+  std::vector<WaitingAdopt> waiting_adopts_;
+  bool probe_ = false;
   // Joins whose seat Redis is deciding (ClaimSeat), by session; `dropped`: the session
   // ended meanwhile.
   struct HeldSeat {

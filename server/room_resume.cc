@@ -129,18 +129,31 @@ void Room::AnswerResume(const Member& member, SessionId previous, SessionId sess
 }
 
 void Room::AdoptResumed(const JoinRequest& req, SessionId previous, const StreamPosition& since) {
+  if (reading_chat_ || reading_presence_ || reading_penalties_ || reading_state_) {
+    // The room just opened here (maybe for this resume): the member comes back into the
+    // room as kept, with its bans, chat and other nodes' members (RunWaitingJoins).
+    waiting_adopts_.push_back({req, previous, since});
+    return;
+  }
   ExpirePenalties(host_->UnixMs());
-  if (members_.count(req.session) || mod_.IsBanned(req.user.user_id(), host_->UnixMs())) {
+  // A placeholder that found nothing kept: the room ended everywhere (its stream expired,
+  // or Redis lost it); the client joins again as after a first connect.
+  const bool closed = probe_ && !adopted_at_open_ && members_.empty();
+  if (closed || members_.count(req.session) || mod_.IsBanned(req.user.user_id(), host_->UnixMs())) {
     // Banned while away (or a stale repeat): restored in no room, as Resume says.
     proto::ClientMessage out;
     auto* r = out.mutable_resume_result();
     r->set_outcome(proto::RESUME_UNRECOVERABLE);
-    r->set_reason("no longer in the room");
+    r->set_reason(closed ? "room closed" : "no longer in the room");
     r->mutable_since()->set_epoch(since.epoch);
     r->mutable_since()->set_offset(since.offset);
     out.set_request_id(req.request_id);
     StampType(&out);
     host_->JoinFailed(req.session, id_, MakeFrame(out));
+    if (empty() && waiting_joins_.empty() && waiting_adopts_.empty() && !is_lobby() &&
+        !persistent()) {
+      host_->RoomEmpty(id_);
+    }
     return;
   }
   Member m;

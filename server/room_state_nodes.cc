@@ -51,7 +51,7 @@ Broker::PublishDone Room::OwnerLeaving(const std::string& user_id) {
 
 void Room::CloseWhenSettled() {
   close_when_settled_ = false;
-  if (!members_.empty() || !waiting_joins_.empty() || is_lobby() || persistent()) return;
+  if (!empty() || !waiting_joins_.empty() || is_lobby() || persistent()) return;
   if (deferred_hand_on_) {
     // Every event before this node's own leave of the owner is delivered once that leave
     // is: a leave of the owner's other session that came earlier has then been seen
@@ -353,11 +353,14 @@ void Room::SettleOpeningState() {
   state_settled_ = true;
   KeptRoomState kept = std::move(*opening_state_);
   opening_state_.reset();
-  // Kept, and members on other nodes now: that is the room, whoever created it here.
+  // Kept, and members on other nodes now: that is the room, whoever created it here; so
+  // it is for a member resuming from another node (a resume waits), even when no other
+  // node has members now (they all resumed, or are resuming, here).
   // Kept with nobody elsewhere: the room emptied everywhere and this is a new life of
   // it (as on one node, where an emptied room is gone), so this node's state is written
   // by its first join instead (the script checks again that nobody else is live).
-  adopted_at_open_ = kept.found && !remote_.empty() && AdoptState(kept);
+  adopted_at_open_ =
+      kept.found && (!remote_.empty() || !waiting_adopts_.empty()) && AdoptState(kept);
   announce_open_ = !adopted_at_open_;
   // Not taken: the first join writes this node's over it (kOpen), one settings version on.
   if (!adopted_at_open_ && kept.found) settings_version_ = kept.settings_version;

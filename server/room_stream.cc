@@ -108,7 +108,13 @@ void Room::RunWaitingJoins() {
   SendResyncSnapshot();  // to the members before the waiting joiners are let in
   std::vector<std::pair<JoinRequest, bool>> joins;
   joins.swap(waiting_joins_);
+  std::vector<WaitingAdopt> adopts;
+  adopts.swap(waiting_adopts_);
+  // An object opened for a resume: requests for the room that the shard held meanwhile
+  // go on after it (a join probe tells the shard from Join).
+  if (probe_ && !adopts.empty()) host_->ProbeSettled(id_);
   for (const auto& [req, password_ok] : joins) Join(req, password_ok);
+  for (const WaitingAdopt& a : adopts) AdoptResumed(a.req, a.previous, a.since);
 }
 
 void Room::KeepChat(ChatMark mark, const proto::ClientMessage& msg) {

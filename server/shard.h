@@ -308,6 +308,11 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   // Across nodes: a join of a room with no object here opens one that reads what is
   // kept before the join runs (JoinRequest::join_only).
   void OpenToJoin(RoomRequest req);
+  // shard_resume.cc, across nodes: a member resuming from another node into a room with
+  // no object here opens one that reads what is kept before it is admitted
+  // (Room::AdoptResumed); other requests for the room wait meanwhile (probing_rooms_).
+  void OpenToAdopt(const std::string& room_id, const JoinRequest& join, SessionId previous,
+                   const StreamPosition& since);
   void CreateRoom(RoomRequest req);
   // shard_rooms.cc, across nodes: a join or create of a room with no object here first
   // asks the store (on the storage thread) for a room registered under that id by

@@ -310,17 +310,34 @@ void Shard::AdoptShared(Session& s, ResumeTake t, ResumeRequest r) {
   join.request_id = r.request_id;
   OnShard(cluster_->RoomHomeIndex(room),
           [room, previous = r.previous, since, join = std::move(join)](Shard& home) {
-            // The room has no object on this node (none of its members is here): the client
-            // joins it as after a first connect.
             if (Room* rm = home.FindRoom(room)) return rm->AdoptResumed(join, previous, since);
-            proto::ClientMessage out;
-            auto* rr = out.mutable_resume_result();
-            rr->set_outcome(proto::RESUME_UNRECOVERABLE);
-            rr->set_reason("room closed");
-            out.set_request_id(join.request_id);
-            StampType(&out);
-            home.JoinFailed(join.session, room, MakeFrame(out));
+            // No object here (all of its members were on the node the client left): one
+            // opens and reads what is kept, and the member comes back into the room as kept.
+            home.OpenToAdopt(room, join, previous, since);
           });
+}
+
+void Shard::OpenToAdopt(const std::string& room_id, const JoinRequest& join, SessionId previous,
+                        const StreamPosition& since) {
+  if (!cluster_->ReserveRoom()) {
+    proto::ClientMessage out;
+    auto* rr = out.mutable_resume_result();
+    rr->set_outcome(proto::RESUME_UNRECOVERABLE);
+    rr->set_reason("the server has too many rooms");
+    out.set_request_id(join.request_id);
+    StampType(&out);
+    JoinFailed(join.session, room_id, MakeFrame(out));
+    return;
+  }
+  // Placeholder settings and no owner until the reads are in: the room takes what is
+  // kept (Room::SettleOpeningState), or answers "room closed" when nothing is.
+  auto room = std::make_unique<Room>(room_id, room_id, proto::PUBLIC, proto::RoomSettings(), "", "",
+                                     &cluster_->config(), this);
+  Room* r = room.get();
+  r->MarkProbe();
+  rooms_.emplace(room_id, std::move(room));
+  probing_rooms_[room_id];
+  r->AdoptResumed(join, previous, since);
 }
 
 void Shard::MemberResumed(SessionId session, const std::string& room_id, std::vector<Frame> frames,

@@ -216,6 +216,7 @@ void Shard::OpenToJoin(RoomRequest req) {
   auto room = std::make_unique<Room>(req.room_id, name, proto::PUBLIC, proto::RoomSettings(), "",
                                      "", &cluster_->config(), this);
   Room* r = room.get();
+  r->MarkProbe();
   rooms_.emplace(req.room_id, std::move(room));
   probing_rooms_[req.room_id];
   r->Join(req.join, false);

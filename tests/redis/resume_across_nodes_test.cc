@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -151,6 +152,108 @@ TEST_F(ResumeAcrossNodesTest, KilledNodesMemberResumesOnTheOtherWithNoGapAndNoSt
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->resume_result().outcome(), proto::RESUME_REFUSED);
   EXPECT_EQ(refused->resume_result().reason(), "token unknown or already used");
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// Every member of the room was on node A: node B has no object of it when A dies. The
+// first to resume on B (bob) opens it there; it reads what is kept and he comes back
+// into the room as it was (before: "room closed", and a join as after a first connect,
+// its missed events lost). He plays on while ann is away; ann resumes on B next and gets
+// what she missed, with no gap, and bob sees her held note released.
+TEST_F(ResumeAcrossNodesTest, MembersOfAKilledNodeResumeWhereTheRoomHadNoObject) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  proto::Welcome ann_welcome, bob_welcome;
+  auto ann = Connect(node_a_->port(), "ann", &ann_welcome);
+  auto bob = Connect(node_a_->port(), "bob", &bob_welcome);
+  ASSERT_TRUE(ann && bob);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(ann->Send(ChatMsg("/topic late set")));
+  for (const auto* w : {&ann_welcome, &bob_welcome}) {
+    const std::string key =
+        "tutti:resume:{" + server::ResumeTokens::SharedKey(w->resume_token()) + "}";
+    ASSERT_TRUE(WaitRedisReply({"HGET", key, "room"}, [](const redisReply* r) {
+      return server::redis::ReplyString(r) == "jam";
+    })) << "node A never shared a resume state";
+  }
+  const std::string note_on{'\x90', 62, 100};
+  ASSERT_TRUE(ann->Send(MidiMsg(note_on)));
+  ASSERT_TRUE(WaitMatching(
+      *bob, [&](const proto::ClientMessage& m) { return IsMidiWith(m, "u-ann", note_on); }, kLong));
+  ASSERT_TRUE(bob->Send(ChatMsg("before")));
+  proto::StreamPosition ann_last, bob_last;
+  for (auto [c, at] : {std::pair{ann.get(), &ann_last}, std::pair{bob.get(), &bob_last}}) {
+    auto before = WaitMatching(
+        *c, [](const proto::ClientMessage& m) { return IsChat(m, "before"); }, kLong);
+    ASSERT_TRUE(before && before->has_stream());
+    *at = before->stream();
+  }
+  const int killed = node_a_->Stop(SIGKILL, 10000);
+  ASSERT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL) << "node A was not killed";
+
+  auto resume = [&](const proto::Welcome& w, const proto::StreamPosition& last,
+                    const std::string& name, proto::Welcome* again) {
+    crypto::DevConnectionRequest ask;
+    ask.resume_token = w.resume_token();
+    ask.resume_room = "jam";
+    ask.resume_epoch = last.epoch();
+    ask.resume_offset = static_cast<int64_t>(last.offset());
+    return Connect(node_b_->port(), name, again, &ask);
+  };
+  proto::Welcome bob_again;
+  auto bob2 = resume(bob_welcome, bob_last, "bob", &bob_again);
+  ASSERT_TRUE(bob2);
+  auto result = bob2->WaitFor(proto::ClientMessage::kResumeResult, kLong);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->resume_result().outcome(), proto::RESUME_RECOVERED)
+      << result->resume_result().reason();
+  EXPECT_EQ(result->resume_result().room_id(), "jam");
+  // The room as it was: its owner and topic, not a placeholder's.
+  proto::ServerMessage ask_info;
+  ask_info.mutable_get_room_info()->set_room_name("Jam");
+  ask_info.set_request_id("info");
+  ASSERT_TRUE(bob2->Send(ask_info));
+  auto info = WaitForReply(*bob2, proto::ClientMessage::kRoomInfo, "info", kLong);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->room_info().owner_id(), "u-ann");
+  EXPECT_EQ(info->room_info().topic(), "late set");
+
+  constexpr int kMissed = 3;
+  for (int i = 0; i < kMissed; ++i) {
+    ASSERT_TRUE(bob2->Send(ChatMsg("missed-" + std::to_string(i))));
+  }
+  ASSERT_TRUE(WaitMatching(
+      *bob2, [](const proto::ClientMessage& m) { return IsChat(m, "missed-2"); }, kLong));
+
+  proto::Welcome ann_again;
+  auto ann2 = resume(ann_welcome, ann_last, "ann", &ann_again);
+  ASSERT_TRUE(ann2);
+  auto ann_result = ann2->WaitFor(proto::ClientMessage::kResumeResult, kLong);
+  ASSERT_TRUE(ann_result);
+  ASSERT_EQ(ann_result->resume_result().outcome(), proto::RESUME_RECOVERED)
+      << ann_result->resume_result().reason();
+  const std::string all_notes_off{'\xB0', 123, 0};
+  EXPECT_TRUE(WaitMatching(
+      *bob2, [&](const proto::ClientMessage& m) { return IsMidiWith(m, "u-ann", all_notes_off); },
+      kLong))
+      << "bob never heard ann's held note released";
+  ASSERT_TRUE(bob2->Send(ChatMsg("after")));
+  std::vector<std::string> chats;
+  uint64_t next = ann_last.offset() + 1;
+  ASSERT_TRUE(WaitMatching(
+      *ann2,
+      [&](const proto::ClientMessage& m) {
+        if (m.has_stream()) {
+          EXPECT_EQ(m.stream().epoch(), ann_last.epoch());
+          EXPECT_EQ(m.stream().offset(), next) << "a gap or a repeat in ann's stream";
+          next = m.stream().offset() + 1;
+        }
+        if (m.has_room_chat_message()) chats.push_back(m.room_chat_message().message());
+        return IsChat(m, "after");
+      },
+      kLong))
+      << "ann never got the line sent after her resume";
+  EXPECT_EQ(chats, (std::vector<std::string>{"missed-0", "missed-1", "missed-2", "after"}));
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
