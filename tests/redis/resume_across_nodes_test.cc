@@ -34,6 +34,32 @@ bool IsMidiWith(const proto::ClientMessage& m, const std::string& user, const st
          m.midi_message().midi_data().find(bytes) != std::string::npos;
 }
 
+// Reads `c` until the chat line "after": every room event from `last` on must come once,
+// in order, in `last`'s epoch, with no gap. Returns the chat lines seen (empty and a
+// failure when "after" never came).
+std::vector<std::string> ChatsWithNoGapUntilAfter(client::Client& c,
+                                                  const proto::StreamPosition& last) {
+  std::vector<std::string> chats;
+  uint64_t next = last.offset() + 1;
+  const bool got = NodesTest::WaitMatching(
+                       c,
+                       [&](const proto::ClientMessage& m) {
+                         if (m.has_stream()) {
+                           EXPECT_EQ(m.stream().epoch(), last.epoch());
+                           EXPECT_EQ(m.stream().offset(), next) << "a gap or a repeat";
+                           next = m.stream().offset() + 1;
+                         }
+                         if (m.has_room_chat_message()) {
+                           chats.push_back(m.room_chat_message().message());
+                         }
+                         return IsChat(m, "after");
+                       },
+                       kLong)
+                       .has_value();
+  EXPECT_TRUE(got) << "the line sent after the resume never came";
+  return got ? chats : std::vector<std::string>{};
+}
+
 TEST_F(ResumeAcrossNodesTest, KilledNodesMemberResumesOnTheOtherWithNoGapAndNoStuckNote) {
   ASSERT_NO_FATAL_FAILURE(StartNodes());
 
@@ -126,21 +152,7 @@ TEST_F(ResumeAcrossNodesTest, KilledNodesMemberResumesOnTheOtherWithNoGapAndNoSt
   ASSERT_TRUE(bob->Send(ChatMsg("after")));
   // Ann: from her last position on, every room event once, in order, with no gap: the
   // replay, then the live events (her release and MemberConnection among them).
-  std::vector<std::string> chats;
-  uint64_t next = last.offset() + 1;
-  ASSERT_TRUE(WaitMatching(
-      *ann2,
-      [&](const proto::ClientMessage& m) {
-        if (m.has_stream()) {
-          EXPECT_EQ(m.stream().epoch(), last.epoch());
-          EXPECT_EQ(m.stream().offset(), next) << "a gap or a repeat in ann's stream";
-          next = m.stream().offset() + 1;
-        }
-        if (m.has_room_chat_message()) chats.push_back(m.room_chat_message().message());
-        return IsChat(m, "after");
-      },
-      kLong))
-      << "ann never got the line sent after her resume";
+  const std::vector<std::string> chats = ChatsWithNoGapUntilAfter(*ann2, last);
   const std::vector<std::string> want = {"missed-0", "missed-1", "missed-2",
                                          "missed-3", "missed-4", "after"};
   EXPECT_EQ(chats, want);
@@ -238,22 +250,8 @@ TEST_F(ResumeAcrossNodesTest, MembersOfAKilledNodeResumeWhereTheRoomHadNoObject)
       kLong))
       << "bob never heard ann's held note released";
   ASSERT_TRUE(bob2->Send(ChatMsg("after")));
-  std::vector<std::string> chats;
-  uint64_t next = ann_last.offset() + 1;
-  ASSERT_TRUE(WaitMatching(
-      *ann2,
-      [&](const proto::ClientMessage& m) {
-        if (m.has_stream()) {
-          EXPECT_EQ(m.stream().epoch(), ann_last.epoch());
-          EXPECT_EQ(m.stream().offset(), next) << "a gap or a repeat in ann's stream";
-          next = m.stream().offset() + 1;
-        }
-        if (m.has_room_chat_message()) chats.push_back(m.room_chat_message().message());
-        return IsChat(m, "after");
-      },
-      kLong))
-      << "ann never got the line sent after her resume";
-  EXPECT_EQ(chats, (std::vector<std::string>{"missed-0", "missed-1", "missed-2", "after"}));
+  EXPECT_EQ(ChatsWithNoGapUntilAfter(*ann2, ann_last),
+            (std::vector<std::string>{"missed-0", "missed-1", "missed-2", "after"}));
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
