@@ -495,7 +495,10 @@ void Room::PersistChange(SessionId session, moderation::CommandKind kind,
     if (!s.ok() || !registered) return s;
     switch (kind) {
       case CommandKind::kBan:
-        return st.AddRoomBan(ban);
+        // A banned moderator loses the appointment (RoomModeration::Apply): the record's
+        // moderators change with the ban table, or a restart would bring it back.
+        s = st.AddRoomBan(ban);
+        return s.ok() ? st.SaveRoom(record) : s;
       case CommandKind::kUnban:
         s = st.RemoveRoomBan(ban.room_id, ban.user_id);
         return absl::IsNotFound(s) ? absl::OkStatus() : s;
@@ -509,7 +512,7 @@ void Room::PersistChange(SessionId session, moderation::CommandKind kind,
     }
   };
   const std::string command(moderation::CommandName(kind));
-  const bool saves_record = keep && kind != CommandKind::kBan && kind != CommandKind::kUnban &&
+  const bool saves_record = keep && kind != CommandKind::kUnban &&
                             kind != CommandKind::kKick && kind != CommandKind::kMute &&
                             kind != CommandKind::kUnmute && kind != CommandKind::kClear;
   if (saves_record && SpansNodes()) {

@@ -366,5 +366,32 @@ TEST(RoomUpdateNodesTest, AnotherNodesChangeIsSavedWhereItIsRead) {
   EXPECT_EQ(saved->stream.time_us, jam.host.NowUs() + 5);
 }
 
+// A ban of a moderator in a registered room ends the appointment in the store too, not
+// only in the room and the ban table: restored from its record after a restart, the room
+// would have made the banned user a moderator again.
+TEST(RoomUpdateNodesTest, ABanOfAModeratorIsSavedWithTheAppointmentEnded) {
+  Registered jam;
+  auto moderators = [&jam] {
+    auto r = jam.host.db->LoadRoom("jam");
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->moderators : std::vector<std::string>{"?"};
+  };
+  auto cmd = [](const std::string& line) {
+    auto parsed = moderation::ParseCommand(line);
+    EXPECT_TRUE(parsed.ok()) << line;
+    return parsed.ok() ? *parsed : moderation::ParsedCommand();
+  };
+  jam.room->Command(kAnn, cmd("/mod bob"), "m");
+  jam.host.engine().ReleaseChecked(/*refuse=*/false);
+  ASSERT_EQ(moderators(), std::vector<std::string>{"bob"});
+  jam.room->Command(kAnn, cmd("/ban bob"), "b");
+  jam.host.engine().ReleaseChecked(/*refuse=*/false);
+  auto bans = jam.host.db->ListRoomBans("jam", jam.host.UnixMs());
+  ASSERT_TRUE(bans.ok());
+  ASSERT_EQ(bans->size(), 1u);
+  EXPECT_EQ((*bans)[0].user_id, "bob");
+  EXPECT_TRUE(moderators().empty()) << "the store still has the banned user as a moderator";
+}
+
 }  // namespace
 }  // namespace tutti::server
