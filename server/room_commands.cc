@@ -512,9 +512,9 @@ void Room::PersistChange(SessionId session, moderation::CommandKind kind,
     }
   };
   const std::string command(moderation::CommandName(kind));
-  const bool saves_record = keep && kind != CommandKind::kUnban &&
-                            kind != CommandKind::kKick && kind != CommandKind::kMute &&
-                            kind != CommandKind::kUnmute && kind != CommandKind::kClear;
+  const bool saves_record = keep && kind != CommandKind::kUnban && kind != CommandKind::kKick &&
+                            kind != CommandKind::kMute && kind != CommandKind::kUnmute &&
+                            kind != CommandKind::kClear;
   if (saves_record && SpansNodes()) {
     // Across nodes the record follows a read of the kept state asked from now on, so that
     // it holds every change sequenced up to this one (room_state_nodes.cc, SaveWhenRead);
