@@ -313,6 +313,9 @@ class Shard final : public RoomHost, public SocialHost, public EndpointHost {
   // (Room::AdoptResumed); other requests for the room wait meanwhile (probing_rooms_).
   void OpenToAdopt(const std::string& room_id, const JoinRequest& join, SessionId previous,
                    const StreamPosition& since);
+  // The placeholder object both open (no owner, default settings, Room::MarkProbe), with
+  // the room's requests held behind it (probing_rooms_).
+  Room* OpenProbe(const std::string& room_id, const std::string& name);
   void CreateRoom(RoomRequest req);
   // shard_rooms.cc, across nodes: a join or create of a room with no object here first
   // asks the store (on the storage thread) for a room registered under that id by

@@ -25,6 +25,22 @@
 #include "server/social.h"
 
 namespace tutti::server {
+
+namespace {
+
+// A resume answered in no room: the session is restored, the client joins as after a
+// first connect.
+Frame UnrecoverableFrame(const std::string& reason, const std::string& request_id) {
+  proto::ClientMessage out;
+  auto* rr = out.mutable_resume_result();
+  rr->set_outcome(proto::RESUME_UNRECOVERABLE);
+  rr->set_reason(reason);
+  out.set_request_id(request_id);
+  StampType(&out);
+  return MakeFrame(out);
+}
+
+}  // namespace
 namespace {
 
 constexpr uint16_t kCloseNormal = 1000;
@@ -241,13 +257,7 @@ void Shard::AdoptCarryOver(SessionId fresh, std::shared_ptr<SessionCarryOver> ca
   OnShard(cluster_->RoomHomeIndex(room),
           [room, previous, fresh, since, rid = r.request_id](Shard& home) {
             if (Room* rm = home.FindRoom(room)) return rm->Resume(previous, fresh, since, rid);
-            proto::ClientMessage out;
-            auto* rr = out.mutable_resume_result();
-            rr->set_outcome(proto::RESUME_UNRECOVERABLE);
-            rr->set_reason("room closed");
-            out.set_request_id(rid);
-            StampType(&out);
-            home.JoinFailed(fresh, room, MakeFrame(out));
+            home.JoinFailed(fresh, room, UnrecoverableFrame("room closed", rid));
           });
 }
 
@@ -320,24 +330,12 @@ void Shard::AdoptShared(Session& s, ResumeTake t, ResumeRequest r) {
 void Shard::OpenToAdopt(const std::string& room_id, const JoinRequest& join, SessionId previous,
                         const StreamPosition& since) {
   if (!cluster_->ReserveRoom()) {
-    proto::ClientMessage out;
-    auto* rr = out.mutable_resume_result();
-    rr->set_outcome(proto::RESUME_UNRECOVERABLE);
-    rr->set_reason("the server has too many rooms");
-    out.set_request_id(join.request_id);
-    StampType(&out);
-    JoinFailed(join.session, room_id, MakeFrame(out));
-    return;
+    return JoinFailed(join.session, room_id,
+                      UnrecoverableFrame("the server has too many rooms", join.request_id));
   }
-  // Placeholder settings and no owner until the reads are in: the room takes what is
-  // kept (Room::SettleOpeningState), or answers "room closed" when nothing is.
-  auto room = std::make_unique<Room>(room_id, room_id, proto::PUBLIC, proto::RoomSettings(), "", "",
-                                     &cluster_->config(), this);
-  Room* r = room.get();
-  r->MarkProbe();
-  rooms_.emplace(room_id, std::move(room));
-  probing_rooms_[room_id];
-  r->AdoptResumed(join, previous, since);
+  // The room takes what is kept (Room::SettleOpeningState), or answers "room closed"
+  // when nothing is.
+  OpenProbe(room_id, room_id)->AdoptResumed(join, previous, since);
 }
 
 void Shard::MemberResumed(SessionId session, const std::string& room_id, std::vector<Frame> frames,

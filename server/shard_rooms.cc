@@ -207,19 +207,24 @@ void Shard::OpenToJoin(RoomRequest req) {
                                    req.join.request_id)));
     return;
   }
-  // Placeholder settings and no owner: the join runs only once the object has read what
-  // is kept, and only when another node has the room, whose state it takes.
+  // The join runs only once the object has read what is kept, and only when another node
+  // has the room, whose state it takes.
   req.join.opened_room = true;
   req.join.join_only = true;
   req.join.password = req.password;
-  const std::string name = req.room_name.empty() ? req.room_id : req.room_name;
-  auto room = std::make_unique<Room>(req.room_id, name, proto::PUBLIC, proto::RoomSettings(), "",
-                                     "", &cluster_->config(), this);
+  OpenProbe(req.room_id, req.room_name.empty() ? req.room_id : req.room_name)
+      ->Join(req.join, false);
+}
+
+Room* Shard::OpenProbe(const std::string& room_id, const std::string& name) {
+  // Placeholder settings and no owner until the object has read what is kept.
+  auto room = std::make_unique<Room>(room_id, name, proto::PUBLIC, proto::RoomSettings(), "", "",
+                                     &cluster_->config(), this);
   Room* r = room.get();
   r->MarkProbe();
-  rooms_.emplace(req.room_id, std::move(room));
-  probing_rooms_[req.room_id];
-  r->Join(req.join, false);
+  rooms_.emplace(room_id, std::move(room));
+  probing_rooms_[room_id];
+  return r;
 }
 
 void Shard::ProbeSettled(const std::string& room_id) {

@@ -7,7 +7,9 @@
 #include <string>
 
 #include "protos/tutti.pb.h"
+#include "server/clock.h"
 #include "tools/loadgen/histogram.h"
+#include "tools/loadgen/run_state.h"
 
 namespace tutti::loadgen {
 namespace {
@@ -123,6 +125,20 @@ TEST(LoadgenHistogram, BucketsAreContiguousAndPercentilesNeverUnderstate) {
   EXPECT_GE(h.Percentile(0.99), 990u);
   EXPECT_EQ(h.Percentile(1.0), 1000u);
   EXPECT_EQ(h.max(), 1000u);
+}
+
+// The offset the load generator declares: one node's server time is this machine's
+// steady clock (0); a node with --redis put it on the wall clock at its start, which on
+// this machine is the wall anchor (exact); another machine's, the Welcome's own reading.
+TEST(TimelineTest, TheOffsetIsZeroTheWallAnchorOrTheWelcomesReading) {
+  const int64_t now = NowUs();
+  EXPECT_EQ(ServerTimelineOffsetUs(now + 300, now), 0);
+  const int64_t anchor = server::WallAnchorUs();
+  // The anchor read again inside the call differs by the microseconds between the reads.
+  EXPECT_NEAR(static_cast<double>(ServerTimelineOffsetUs(now + anchor + 300, now)),
+              static_cast<double>(anchor), 1000.0);
+  const int64_t far = 5LL * 86'400 * 1'000'000;  // a server booted five days before this one
+  EXPECT_EQ(ServerTimelineOffsetUs(now + far, now), far);
 }
 
 }  // namespace
