@@ -224,9 +224,12 @@ void Room::Admit(const JoinRequest& req) {
   StampType(&joined);
   // Across nodes the first join here writes this node's owner, settings and moderators
   // unless the room lives on elsewhere; read back once sequenced (a creator on another
-  // node may have come first).
+  // node may have come first). Its joiner is answered only after that read: a room it
+  // was told it created is then one that every node's later joins find (its entry and
+  // its kOpen are in Redis), and its answer shows the owner every node agrees on.
   std::optional<RoomStateChange> open;
   Broker::PublishDone reread = nullptr;
+  const bool answer_after_read = announce_open_ && SpansNodes() && !is_lobby();
   if (announce_open_ && SpansNodes()) {
     open = SettingsChange();
     open->kind = RoomStateChange::Kind::kOpen;
@@ -235,14 +238,25 @@ void Room::Admit(const JoinRequest& req) {
     // What the kOpen writes; when it writes nothing (another creator's came first), the
     // read-back takes that one's version.
     ++settings_version_;
-    reread = [this, alive = std::weak_ptr<bool>(alive_)](const Publication& p) {
-      // Not sequenced (Redis went): the re-reads after the outage do it.
-      if (!alive.expired() && !p.unavailable) ReadState(/*announce=*/true);
+    reread = [this, alive = std::weak_ptr<bool>(alive_), session = req.session,
+              request_id = req.request_id, answer_after_read](const Publication& p) {
+      if (alive.expired()) return;
+      if (answer_after_read) answers_after_read_.emplace_back(session, request_id);
+      // Not sequenced (Redis went): the re-reads after the outage do the rest.
+      if (p.unavailable) return AnswerJoinsAfterRead();
+      ReadState(/*announce=*/true);
     };
   }
   announce_open_ = false;
   Broadcast(joined, req.session, /*droppable=*/false, reread, ChatMark::kNone, std::move(open));
+  if (!answer_after_read) AnswerJoin(req.session, req.request_id);
+}
 
+void Room::AnswerJoin(SessionId session, const std::string& request_id) {
+  auto it = members_.find(session);
+  // Gone before its answer (its session ended, or it was removed and told so): the
+  // host undoes a join whose session ended; nothing is owed.
+  if (it == members_.end()) return;
   proto::ClientMessage resp;
   auto* r = resp.mutable_room_joined_response();
   r->set_success(true);
@@ -252,7 +266,7 @@ void Room::Admit(const JoinRequest& req) {
     *r->add_current_users() = UserView(member, staff_view);
     // Also a sender holding nothing but a program, a bend or a pedal: a late joiner must hear
     // the right instrument at the right pitch.
-    if (sid != req.session && member.held.HasState()) {
+    if (sid != session && member.held.HasState()) {
       *r->add_held_notes() = HeldView(sid, member);
     }
   }
@@ -266,17 +280,23 @@ void Room::Admit(const JoinRequest& req) {
   for (const auto& line : history_) *r->add_chat_history() = line;
   *r->mutable_you() = UserView(it->second);
   SetPosition(r->mutable_stream_position());
-  resp.set_request_id(req.request_id);
+  resp.set_request_id(request_id);
   StampType(&resp);
-  host_->MemberJoined(req.session, id_, MakeFrame(resp));
+  host_->MemberJoined(session, id_, MakeFrame(resp));
   if (!settings_.welcome_message().empty()) {
     proto::ClientMessage welcome;
     auto* line = welcome.mutable_room_chat_message();
     line->set_message(settings_.welcome_message());
     line->set_message_type(proto::SYSTEM_MESSAGE);
     line->set_server_time(host_->NowUs());
-    SendTo(req.session, std::move(welcome), req.request_id);
+    SendTo(session, std::move(welcome), request_id);
   }
+}
+
+void Room::AnswerJoinsAfterRead() {
+  std::vector<std::pair<SessionId, std::string>> answers;
+  answers.swap(answers_after_read_);
+  for (const auto& [session, request_id] : answers) AnswerJoin(session, request_id);
 }
 
 void Room::AuditStaffEntry(const std::string& user_id, const std::vector<std::string>& passed,

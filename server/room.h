@@ -31,6 +31,7 @@
 #include "server/moderation/room_moderation.h"
 #include "server/recording_service.h"
 #include "server/room_host.h"
+#include "server/room_node_parts.h"
 #include "server/store/records.h"
 #include "server/tempo.h"
 
@@ -160,6 +161,11 @@ class Room final : public StreamSubscriber {
   store::RoomRecord Record() const;
 
  private:
+  using HeldChat = room_nodes::HeldChat;
+  using WaitingAdopt = room_nodes::WaitingAdopt;
+  using HeldSeat = room_nodes::HeldSeat;
+  using RemoteMember = room_nodes::RemoteMember;
+  using DeferredHandOn = room_nodes::DeferredHandOn;
   struct Member {
     proto::UserInfo user;
     bool server_admin = false;
@@ -413,8 +419,13 @@ class Room final : public StreamSubscriber {
   // The owner now; when `from` is given (an owner who left hands the room on), written
   // only while the kept owner is still `from`.
   RoomStateChange OwnerChange(const std::string& from = "") const;
-  // A join that passed every check: the member is inserted, announced and answered.
+  // A join that passed every check: the member is inserted, announced and answered;
+  // across nodes, a join that writes the room's kOpen is answered once it was sequenced
+  // and the kept state read back (answers_after_read_, AnswerJoinsAfterRead).
   void Admit(const JoinRequest& req);
+  // The RoomJoinedResponse (and welcome line) for the member `session`, as the room is now.
+  void AnswerJoin(SessionId session, const std::string& request_id);
+  void AnswerJoinsAfterRead();
   // The join is refused with `code`: its session is told, and an object nothing keeps
   // any more closes.
   void FailJoin(const JoinRequest& req, proto::ErrorCode code, const std::string& text);
@@ -477,11 +488,6 @@ class Room final : public StreamSubscriber {
   std::deque<proto::RoomChatMessage> history_;
   // Rooms across nodes: until the stream's kept chat lines have been read (the room's
   // first moments on this node), joins wait here and delivered chat events are held.
-  struct HeldChat {
-    uint64_t offset = 0;
-    ChatMark mark = ChatMark::kNone;
-    proto::ClientMessage msg;
-  };
   bool reading_chat_ = false, reading_presence_ = false, reading_penalties_ = false;
   // Owner, settings and moderators across nodes (room_state_nodes.cc): a read of the kept
   // state is out (joins wait); a change was delivered meanwhile (read again: the answer
@@ -505,6 +511,8 @@ class Room final : public StreamSubscriber {
   store::StreamStamp seen_, asked_at_, read_at_, saved_at_;
   bool remote_change_unsaved_ = false;
   std::vector<std::function<void(store::RoomRecord)>> saves_after_read_;
+  // Joins (session, request id) whose kOpen was sequenced, answered when a read is in.
+  std::vector<std::pair<SessionId, std::string>> answers_after_read_;
   // Users whose ban or mute a delivered event changed while the opening read of the
   // kept ones was out: the event is as new as the read, or newer.
   std::set<std::string> penalties_while_reading_;
@@ -515,49 +523,20 @@ class Room final : public StreamSubscriber {
   std::vector<std::pair<JoinRequest, bool>> waiting_joins_;
   // Resumes from another node that wait for the opening reads (AdoptResumed), and
   // whether the shard opened this object only to look for the room.
-  struct WaitingAdopt {
-    JoinRequest req;
-    SessionId previous = 0;
-    StreamPosition since;
-  };
   std::vector<WaitingAdopt> waiting_adopts_;
   bool probe_ = false;
   // Joins whose seat Redis is deciding (ClaimSeat), by session; `dropped`: the session
   // ended meanwhile.
-  struct HeldSeat {
-    JoinRequest req;
-    bool dropped = false;
-  };
   std::map<SessionId, HeldSeat> seats_;
   std::string resync_reason_;  // an OnResync's, while its snapshot waits ("": none)
   // Rooms across nodes: the members other nodes have in the room, by session id (ids are
   // unique across nodes), with the engine that announced them; from their events and
   // the opening presence read. Counted in user_count() and shown in user lists.
-  struct RemoteMember {
-    RemoteMember() = default;
-    RemoteMember(proto::UserInfo u, std::string o, uint64_t order = 0)
-        : user(std::move(u)), origin(std::move(o)), join_order(order) {}
-    proto::UserInfo user;
-    std::string origin;
-    // What it holds sounding, from its MIDI on the stream (ApplyRemoteMidi): this node's
-    // joiners and snapshots show it as they show this node's senders'.
-    midi::HeldNotes held;
-    uint64_t last_sequence = 0;
-    // How long it has been in the room as this object knows it, in the join_order
-    // sequence of this node's members (an owner's successor, HandOwnership): the next
-    // number when its join was delivered here, 0 when the opening presence read found it.
-    uint64_t join_order = 0;
-  };
   std::map<SessionId, RemoteMember> remote_;
   // An owner's session left here while the roster still showed another of the owner's
   // sessions: whose, and where this node's leave of it was sequenced (no epoch until the
   // engine answered: a leave delivered before that is taken as the earlier one, and when
   // it was not, the script's owner check keeps one of the two hand-ons).
-  struct DeferredHandOn {
-    std::string owner;
-    StreamPosition left_at;
-    uint64_t leave = 0;  // which of this node's leaves of the owner (owner_leaves_)
-  };
   std::optional<DeferredHandOn> deferred_hand_on_;
   uint64_t owner_leaves_ = 0;
   bool close_when_settled_ = false;  // emptied, its closing waits (CloseWhenSettled)

@@ -299,6 +299,8 @@ void Room::StateRead(KeptRoomState kept) {
     if (took && announce_read_ && !members_.empty()) BroadcastInfo();
   }
   announce_read_ = false;
+  // A creator's join whose kOpen was sequenced before this read was asked (Admit).
+  AnswerJoinsAfterRead();
   SaveAfterRead();
   RunWaitingJoins();
 }

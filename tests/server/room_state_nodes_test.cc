@@ -220,6 +220,62 @@ TEST(RoomStateNodesTest, TheReadAfterTheFirstJoinTakesTheWinnersStateAndSaysSo) 
   EXPECT_TRUE(ShownOwner(host, "zed")) << "ann's view was not corrected";
 }
 
+// The RoomJoinedResponse `s` was sent, if any.
+const proto::ClientMessage* JoinAnswer(const Host& host, SessionId s) {
+  auto it = host.direct.find(s);
+  if (it == host.direct.end()) return nullptr;
+  for (const auto& m : it->second) {
+    if (m.has_room_joined_response()) return &m;
+  }
+  return nullptr;
+}
+
+// A creator is told the room is hers only once her kOpen is sequenced and read back:
+// before, a joiner on another node who came after her answer could find nothing kept
+// and no member (her entry and kOpen still on their way) and write its own kOpen first,
+// and the room she was told she owned became that joiner's.
+TEST(RoomStateNodesTest, ACreatorIsAnsweredOnceItsOpenIsSequencedAndReadBack) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");
+  host.engine().hold_all = true;
+  host.engine().hold_state = true;
+  host.engine().AnswerState();  // the opening read: nothing kept
+  host.engine().hold_state = true;
+  JoinRequest join = MemberJoin(kAnn, "ann", /*opened=*/true);
+  join.request_id = "create";
+  room->Join(join, true);
+  ASSERT_TRUE(room->IsMember(kAnn));
+  EXPECT_EQ(JoinAnswer(host, kAnn), nullptr) << "answered before her kOpen was sequenced";
+  host.engine().ReleaseChecked(/*refuse=*/false);
+  ASSERT_EQ(host.engine().states.size(), 1u);
+  EXPECT_EQ(host.engine().states[0].kind, RoomStateChange::Kind::kOpen);
+  EXPECT_EQ(JoinAnswer(host, kAnn), nullptr) << "answered before the read back";
+  // zed's kOpen came first on another node: her answer shows the room as it is kept.
+  host.engine().state = Kept(1);
+  host.engine().AnswerState();
+  const proto::ClientMessage* answer = JoinAnswer(host, kAnn);
+  ASSERT_NE(answer, nullptr);
+  EXPECT_EQ(answer->room_joined_response().room_info().owner_id(), "zed");
+  EXPECT_EQ(answer->room_joined_response().room_info().settings().max_users(), 3);
+  EXPECT_EQ(answer->request_id(), "create");
+}
+
+// Not sequenced (Redis went): the creator is answered at once, as a member of the room
+// this node holds; the re-reads after the outage settle the rest.
+TEST(RoomStateNodesTest, ACreatorWhoseOpenWasNotSequencedIsAnsweredAtOnce) {
+  ServerConfig config;
+  Host host;
+  auto room = Make(&host, &config, "ann");
+  host.engine().hold_all = true;
+  room->Join(MemberJoin(kAnn, "ann", /*opened=*/true), true);
+  EXPECT_EQ(JoinAnswer(host, kAnn), nullptr);
+  host.engine().LoseChecked();
+  const proto::ClientMessage* answer = JoinAnswer(host, kAnn);
+  ASSERT_NE(answer, nullptr);
+  EXPECT_EQ(answer->room_joined_response().room_info().owner_id(), "ann");
+}
+
 TEST(RoomStateNodesTest, AnotherNodesModeratorAndOwnerNoticesApplyHere) {
   ServerConfig config;
   Host host;
