@@ -5,8 +5,9 @@
 // private room, and the rooms of a node killed with SIGKILL (or stopped cleanly) go from
 // its list. B's one-shot list (GetRoomList) and GetRoomInfo know A's rooms too. A node cut
 // off from Redis while the other changes its rooms catches up when its links are back, and
-// the room list's reports are counted in the bus's metric. Every wait is bounded by a
-// deadline; nothing depends on how long a step takes.
+// the room list's reports are counted in the bus's metric. A flood of joins by name of
+// rooms nobody has is answered and leaves nothing on the node or in Redis. Every wait is
+// bounded by a deadline; nothing depends on how long a step takes.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -17,6 +18,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -328,6 +331,70 @@ TEST_F(RoomListAcrossNodesTest, ACreateWhileAJoinByNameLooksForTheRoomCreatesIt)
   ASSERT_TRUE(there) << "cay could not join eve's room from node A";
   EXPECT_EQ(there->room_joined_response().room_info().room_type(), proto::PRIVATE);
   EXPECT_EQ(there->room_joined_response().room_info().owner_id(), "u-eve");
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// Joins by name of rooms no node has, fired at once by several clients on node B: each
+// that passes the door's join limits opens a placeholder object on B that reads what is
+// kept before it can say NOT_FOUND. Every request is answered with a typed error
+// (NOT_FOUND; RATE_LIMITED past a client's join budget; WRONG_STATE while its previous
+// join is out), no placeholder stays (B's room gauge goes back to zero), nothing is
+// written to Redis for those names, and B still serves the room that lives on A.
+TEST_F(RoomListAcrossNodesTest, AFloodOfJoinsByNameOfRoomsNobodyHasLeavesNothingBehind) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  constexpr int kClients = 8;
+  constexpr int kJoins = 12;  // past the join burst (5) of the default limits
+  std::vector<std::unique_ptr<client::Client>> flood;
+  for (int c = 0; c < kClients; ++c) {
+    flood.push_back(Connect(node_b_->port(), "ghost" + std::to_string(c)));
+    ASSERT_TRUE(flood.back());
+  }
+  for (int c = 0; c < kClients; ++c) {
+    for (int j = 0; j < kJoins; ++j) {
+      const std::string n = std::to_string(c) + "x" + std::to_string(j);
+      ASSERT_TRUE(flood[c]->Send(JoinMsg("Ghost" + n, "", "g" + n)));
+    }
+  }
+  std::map<proto::ErrorCode, int> answers;
+  for (int c = 0; c < kClients; ++c) {
+    std::set<std::string> answered;
+    const auto deadline = std::chrono::steady_clock::now() + kLong;
+    while (static_cast<int>(answered.size()) < kJoins &&
+           std::chrono::steady_clock::now() < deadline) {
+      auto m = flood[c]->Next(200ms);
+      if (!m || m->request_id().empty()) continue;
+      EXPECT_TRUE(m->has_error_message()) << m->ShortDebugString();
+      if (m->has_error_message()) ++answers[m->error_message().code()];
+      answered.insert(m->request_id());
+    }
+    EXPECT_EQ(static_cast<int>(answered.size()), kJoins) << "client " << c << " left waiting";
+  }
+  EXPECT_GT(answers[proto::NOT_FOUND], 0);
+  EXPECT_EQ(answers[proto::NOT_FOUND] + answers[proto::RATE_LIMITED] + answers[proto::WRONG_STATE],
+            kClients * kJoins);
+  // No placeholder object stays on B.
+  const uint16_t admin_b = AdminPort(*node_b_);
+  ASSERT_NE(admin_b, 0);
+  double rooms = -1;
+  const auto deadline = std::chrono::steady_clock::now() + kLong;
+  while (std::chrono::steady_clock::now() < deadline) {
+    rooms = Sample(AdminGet(admin_b, "/metrics").second, "tutti_rooms");
+    if (rooms == 0) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(rooms, 0) << "placeholder objects stayed on node B";
+  EXPECT_TRUE(WaitRedisReply({"KEYS", "tutti:{ghost*"}, [](const redisReply* r) {
+    return r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 0;
+  })) << "a join of a room nobody has wrote to Redis";
+  // B still serves the room that lives on A.
+  auto bob = Connect(node_b_->port(), "bob");
+  ASSERT_TRUE(bob);
+  ASSERT_TRUE(JoinRoom(*bob, "Jam"));
+  ASSERT_TRUE(SawJoin(*ann, "u-bob"));
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
