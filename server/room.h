@@ -333,6 +333,8 @@ class Room final : public StreamSubscriber {
   Broker::PublishDone WhenSequenced(SessionId session, const std::string& request_id,
                                     RoomStateChange::Check check,
                                     std::function<void(const Publication&)> sequenced);
+  // After a refused change: the kept state is read again and taken, whatever its version.
+  void TakeKeptState();
   // The kick, ban, unban, mute, unmute, mod, unmod or owner notice as a room event (a ban
   // or mute, a moderator or owner change written with it), with `check` on the actor's
   // kept role; `done` gets the publication (refused when the check failed).

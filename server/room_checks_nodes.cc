@@ -23,6 +23,39 @@
 #include "server/store/store.h"
 
 namespace tutti::server {
+namespace {
+
+constexpr char kOwnerRefusal[] = "the room changed owner on another server first";
+
+// The answer to a change that did not happen anywhere, shared by every change that waits
+// for the script: Redis went while it was on its way (STREAM_UNAVAILABLE), or the script
+// refused it (WRONG_STATE when built on an older settings version, else PERMISSION_DENIED
+// with `refusal`), when `refused` runs (the room, if still there, takes what is kept).
+// False when the change was sequenced. The host answers: the room may be gone.
+bool AnsweredUnapplied(const Publication& p, RoomHost* host, SessionId session,
+                       const std::string& request_id, const std::string& refusal,
+                       const std::function<void()>& refused) {
+  if (p.unavailable) {
+    host->SendToSession(session, MakeFrame(MakeError(proto::STREAM_UNAVAILABLE,
+                                                     kStreamUnavailableText, request_id)));
+    return true;
+  }
+  if (!p.refused) return false;
+  host->SendToSession(
+      session, MakeFrame(p.stale ? MakeError(proto::WRONG_STATE, kStaleSettingsText, request_id)
+                                 : MakeError(proto::PERMISSION_DENIED, refusal, request_id)));
+  refused();
+  return true;
+}
+
+}  // namespace
+
+void Room::TakeKeptState() {
+  // This node's copy let a change through that the script refused, so the copy is not
+  // what is kept: the next read is taken whatever its version.
+  state_version_ = -1;
+  ReadState(/*announce=*/true);
+}
 
 void Room::UpdateAcrossNodes(SessionId session, const Member& actor,
                              const proto::UpdateRoomCommand& cmd,
@@ -62,22 +95,9 @@ void Room::UpdateAcrossNodes(SessionId session, const Member& actor,
   auto done = [this, alive = std::weak_ptr<bool>(alive_), host, own, session, request_id,
                settings = std::move(settings), hash = std::move(hash), type, save, keep, base,
                record = std::move(record)](const Publication& p) mutable {
-    if (p.unavailable) {
-      // Redis went while the change was on its way: nothing of it happened anywhere.
-      host->SendToSession(session, MakeFrame(MakeError(proto::STREAM_UNAVAILABLE,
-                                                       kStreamUnavailableText, request_id)));
-      return;
-    }
-    if (p.refused) {
-      host->SendToSession(
-          session, MakeFrame(p.stale ? MakeError(proto::WRONG_STATE, kStaleSettingsText, request_id)
-                                     : MakeError(proto::PERMISSION_DENIED,
-                                                 "the room changed owner on another server first",
-                                                 request_id)));
-      if (alive.expired()) return;
-      // This node's copy let it through, so it is not what is kept: take that.
-      state_version_ = -1;
-      ReadState(/*announce=*/true);
+    if (AnsweredUnapplied(p, host, session, request_id, kOwnerRefusal, [this, &alive] {
+          if (!alive.expired()) TakeKeptState();
+        })) {
       return;
     }
     // Sequenced, and delivered here (every member here was shown it): it applies now,
@@ -134,24 +154,13 @@ Broker::PublishDone Room::WhenSequenced(SessionId session, const std::string& re
                                         std::function<void(const Publication&)> sequenced) {
   RoomHost* host = host_;
   const std::string refusal = check == RoomStateChange::Check::kOwner
-                                  ? "the room changed owner on another server first"
+                                  ? kOwnerRefusal
                                   : "the room's roles changed on another server first";
   return [this, alive = std::weak_ptr<bool>(alive_), host, session, request_id, refusal,
           sequenced = std::move(sequenced)](const Publication& p) {
-    if (p.unavailable) {
-      // Redis went while the change was on its way: nothing of it happened anywhere.
-      host->SendToSession(session, MakeFrame(MakeError(proto::STREAM_UNAVAILABLE,
-                                                       kStreamUnavailableText, request_id)));
-      return;
-    }
-    if (p.refused) {
-      host->SendToSession(
-          session, MakeFrame(p.stale ? MakeError(proto::WRONG_STATE, kStaleSettingsText, request_id)
-                                     : MakeError(proto::PERMISSION_DENIED, refusal, request_id)));
-      if (alive.expired()) return;
-      // This node's copy let it through, so it is not what is kept: take that.
-      state_version_ = -1;
-      ReadState(/*announce=*/true);
+    if (AnsweredUnapplied(p, host, session, request_id, refusal, [this, &alive] {
+          if (!alive.expired()) TakeKeptState();
+        })) {
       return;
     }
     if (alive.expired()) return;

@@ -127,10 +127,9 @@ void Room::HandOwnership() {
   BroadcastInfo(OwnerChange(before),
                 [this, alive = std::weak_ptr<bool>(alive_)](const Publication& p) {
                   if (alive.expired() || !p.refused) return;
-                  // Refused: this room's view is not what is kept. It takes that (whatever
-                  // version it last read) and tells its members.
-                  state_version_ = -1;
-                  ReadState(/*announce=*/true);
+                  // Refused: this room's view is not what is kept. It takes that and tells
+                  // its members.
+                  TakeKeptState();
                 });
 }
 
