@@ -138,6 +138,10 @@ void Room::OnResync(const std::string&, const StreamPosition&, const std::string
   // read it goes now.
   RereadAfterResync(/*replace=*/reason != "epoch changed");
   RunWaitingJoins();
+  // An emptied object waiting for its own leave of the owner to come back (its delivery
+  // may have been lost with the link): the stream has gone on past it, or into a new
+  // epoch, so it can tell now rather than at the room's next event, which may never come.
+  if (close_when_settled_) CloseWhenSettled();
 }
 
 void Room::SendResyncSnapshot() {

@@ -185,6 +185,29 @@ TEST(RoomSuccessionNodesTest, AnEmptiedNodeWhoseLeaveCameFirstClosesOnceItCameBa
   EXPECT_EQ(a.room->owner_id(), "ann");
 }
 
+// This node's leave of the owner was sequenced, but its delivery was lost with the link
+// (Redis went, then came back without the room's stream): no event of the room may come
+// again. The resynchronisation after the outage settles the wait and the object closes.
+TEST(RoomSuccessionNodesTest, AnEmptiedNodeWhoseLeaveWasNeverDeliveredClosesAtTheResync) {
+  OnlyTheOwnerHere a;
+  ASSERT_NO_FATAL_FAILURE(a.SetUp());
+  const StreamPosition top = a.host.engine().Top("jam");
+  std::vector<SpanningBroker::HeldPublish> held;
+  held.swap(a.host.engine().held_checked);
+  ASSERT_FALSE(held.empty());
+  uint64_t offset = top.offset;
+  for (SpanningBroker::HeldPublish& h : held) {
+    Publication sequenced;  // answered by the script, never delivered
+    sequenced.position = {top.epoch, ++offset};
+    if (h.done) h.done(sequenced);
+  }
+  EXPECT_TRUE(a.host.emptied.empty()) << "closed before its leave was seen";
+  a.host.engine().hold_all = false;
+  a.host.engine().RemoveStream("jam");  // a new epoch
+  a.room->OnResync("jam", a.host.engine().Top("jam"), "epoch changed");
+  EXPECT_EQ(a.host.emptied, std::vector<std::string>{"jam"});
+}
+
 TEST(RoomSuccessionNodesTest, ANodeWhereNoSessionOfTheOwnerLeftNeverHandsOn) {
   // Node C: bob only; ann's sessions on A and B leave, one after the other.
   ServerConfig config;
