@@ -40,9 +40,6 @@ Frame UnrecoverableFrame(const std::string& reason, const std::string& request_i
   return MakeFrame(out);
 }
 
-}  // namespace
-namespace {
-
 constexpr uint16_t kCloseNormal = 1000;
 constexpr uint16_t kCloseClientGoingAway = 1001;
 

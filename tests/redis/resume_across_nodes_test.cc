@@ -255,5 +255,51 @@ TEST_F(ResumeAcrossNodesTest, MembersOfAKilledNodeResumeWhereTheRoomHadNoObject)
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
 }
 
+// As above, but node B is at its room limit (`--max_rooms 1`, cay's room) when ann, whose
+// room had no object on B, resumes there: opening one for her would pass the limit. She
+// is answered RESUME_UNRECOVERABLE "the server has too many rooms" in no room, her
+// connection goes on, B holds no extra object, and she can join the room B has.
+TEST_F(ResumeAcrossNodesTest, AResumeThatNeedsARoomPastTheNodesLimitIsUnrecoverable) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes({}, {"--max_rooms", "1"}));
+  auto cay = Connect(node_b_->port(), "cay");
+  ASSERT_TRUE(cay);
+  ASSERT_TRUE(JoinRoom(*cay, "Other"));
+  proto::Welcome ann_welcome;
+  auto ann = Connect(node_a_->port(), "ann", &ann_welcome);
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  const std::string key =
+      "tutti:resume:{" + server::ResumeTokens::SharedKey(ann_welcome.resume_token()) + "}";
+  ASSERT_TRUE(WaitRedisReply({"HGET", key, "room"}, [](const redisReply* r) {
+    return server::redis::ReplyString(r) == "jam";
+  })) << "node A never shared a resume state";
+  ASSERT_TRUE(ann->Send(ChatMsg("before")));
+  auto before = WaitMatching(
+      *ann, [](const proto::ClientMessage& m) { return IsChat(m, "before"); }, kLong);
+  ASSERT_TRUE(before && before->has_stream());
+  const int killed = node_a_->Stop(SIGKILL, 10000);
+  ASSERT_TRUE(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGKILL) << "node A was not killed";
+
+  crypto::DevConnectionRequest ask;
+  ask.resume_token = ann_welcome.resume_token();
+  ask.resume_room = "jam";
+  ask.resume_epoch = before->stream().epoch();
+  ask.resume_offset = static_cast<int64_t>(before->stream().offset());
+  auto ann2 = Connect(node_b_->port(), "ann", nullptr, &ask);
+  ASSERT_TRUE(ann2);
+  auto result = ann2->WaitFor(proto::ClientMessage::kResumeResult, kLong);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->resume_result().outcome(), proto::RESUME_UNRECOVERABLE);
+  EXPECT_EQ(result->resume_result().reason(), "the server has too many rooms");
+  EXPECT_FALSE(result->resume_result().has_snapshot());
+  const uint16_t admin_b = AdminPort(*node_b_);
+  ASSERT_NE(admin_b, 0);
+  EXPECT_EQ(Sample(AdminGet(admin_b, "/metrics").second, "tutti_rooms"), 1);
+  // Her connection goes on, in no room: she can join the room B has.
+  ASSERT_TRUE(JoinRoom(*ann2, "Other"));
+  ASSERT_TRUE(SawJoin(*cay, "u-ann"));
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
 }  // namespace
 }  // namespace tutti::testing
