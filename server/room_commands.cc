@@ -220,14 +220,23 @@ void Room::CommandUsers(SessionId session, const std::string& request_id) {
     if (staff) line += " [" + DescribeQuality(m.quality) + "]";
     lines.push_back(std::move(line));
   }
-  // Other nodes' members (rooms across nodes): shown with the room role their node gave
-  // them in its announcement; their mutes and link quality are that node's to know.
+  // Other nodes' members (rooms across nodes): their room role, mute and place in a
+  // performers-only room are this room's to know (every node applies the room's roles,
+  // mutes and performer list); their link quality is their own node's.
   for (const auto& [sid, r] : remote_) {
     moderation::RoomRole role =
         r.user.is_guest() ? moderation::RoomRole::kGuest : moderation::RoomRole::kMember;
     role = mod_.RoleOf(r.user.user_id(), role);
-    lines.push_back(r.user.username() + " (" + r.user.user_id() + ") " +
-                    std::string(moderation::RoomRoleName(role)));
+    std::string line = r.user.username() + " (" + r.user.user_id() + ") " +
+                       std::string(moderation::RoomRoleName(role));
+    if (mod_.IsMuted(r.user.user_id(), now_ms)) line += " [muted]";
+    if (settings_.play_mode() == proto::PLAY_PERFORMERS_ONLY) {
+      const bool plays =
+          role >= moderation::RoomRole::kRoomModerator || performers_.count(r.user.user_id()) != 0;
+      line += plays ? " [performer]" : " [audience]";
+    }
+    if (staff) line += " [quality known on its own server]";
+    lines.push_back(std::move(line));
   }
   Result(session, std::string(moderation::CommandName(moderation::CommandKind::kUsers)), true,
          std::move(lines), request_id);

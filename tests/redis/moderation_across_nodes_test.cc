@@ -10,6 +10,7 @@
 // Every wait is bounded by a deadline; nothing depends on how long a step takes.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -426,6 +427,15 @@ TEST_F(ModerationAcrossNodesTest, MuteOnOneNodeSilencesTheMemberOnItsOwnNode) {
   const proto::ClientMessage midi_refused = Answer(*bob, "played");
   ASSERT_TRUE(midi_refused.has_error_message()) << midi_refused.ShortDebugString();
   EXPECT_EQ(midi_refused.error_message().code(), proto::MUTED);
+  // The owner's /users on A shows him muted, and that his link is B's to know.
+  ASSERT_TRUE(ann->Send(ChatMsg("/users", "users")));
+  const proto::ClientMessage users = Answer(*ann, "users");
+  ASSERT_TRUE(users.has_command_result()) << users.ShortDebugString();
+  const auto& lines = users.command_result().lines();
+  EXPECT_NE(std::find(lines.begin(), lines.end(),
+                      "bob (u-bob) member [muted] [quality known on its own server]"),
+            lines.end())
+      << users.ShortDebugString();
 
   // Unmuted, his line reaches A.
   ASSERT_TRUE(Done(*ann, "/unmute bob", "unmute"));

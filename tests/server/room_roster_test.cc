@@ -356,6 +356,33 @@ TEST(RoomMusicNodesTest, ThePerformerListIsOneAcrossNodes) {
 
 // A room object that opens here while the room lives on another node takes the kept
 // performer list with the rest of the kept state: who may play is as there.
+// /users shows another node's members with their place in a performers-only room, as
+// it shows this node's (the performer list is the room's on every node), and tells staff
+// that their link quality is their own node's.
+TEST(RoomMusicNodesTest, UsersShowsAnotherNodesPerformersAndAudience) {
+  ServerConfig config;
+  Host host;
+  proto::RoomSettings settings;
+  settings.set_allow_chat(true);
+  settings.set_max_users(10);
+  settings.set_play_mode(proto::PLAY_PERFORMERS_ONLY);
+  Room room("jam", "Jam", proto::PUBLIC, settings, "", "ann", &config, &host);
+  room.Join(MemberJoin(kAnn, "ann"), true);
+  FromNode(room, JoinedElsewhere(kBob, "bob"), "nodeB");
+  FromNode(room, JoinedElsewhere(kBob2, "dan"), "nodeB");
+  room.SetPerformer(kAnn, "bob", /*performer=*/true, "p1", CommandTarget{});
+  room.Command(kAnn, Cmd("/users"), "u");
+  ASSERT_FALSE(host.direct[kAnn].empty());
+  const proto::ClientMessage& users = host.direct[kAnn].back();
+  ASSERT_TRUE(users.has_command_result()) << users.ShortDebugString();
+  const auto& lines = users.command_result().lines();
+  const std::vector<std::string> got(lines.begin(), lines.end());
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "ann (ann) room owner [performer] [quality unknown]",
+                     "bob (bob) member [performer] [quality known on its own server]",
+                     "dan (dan) member [audience] [quality known on its own server]"}));
+}
+
 TEST(RoomMusicNodesTest, ARoomOpeningHereTakesTheKeptPerformerList) {
   ServerConfig config;
   Host host;
