@@ -2,10 +2,14 @@
 
 #include <atomic>
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <utility>
 
+#include "absl/strings/str_format.h"
 #include "server/envelope.h"
 #include "server/memory_broker.h"
+#include "server/redis/clock_offset.h"
 #include "server/redis/redis_broker.h"
 
 namespace tutti::server {
@@ -36,8 +40,8 @@ void SetRedisPresenceTtlMs(int ttl_ms) { g_presence_ttl_ms = ttl_ms; }
 
 std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock* clock,
                                         const ServerConfig& config,
-                                        std::function<void(bool up)> on_availability,
-                                        bool node_bus) {
+                                        std::function<void(bool up)> on_availability, bool node_bus,
+                                        ServerLog* log) {
   redis::RedisBrokerOptions options;
   if (node_bus) options.node_bus_ttl_ms = g_presence_ttl_ms;
   // Rooms' members across nodes expire with the same TTL as the nodes' online users.
@@ -70,9 +74,26 @@ std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock
     }
     if (on_availability) on_availability(up);
   });
-  engine->set_on_clock_offset([](int64_t offset_us) {
+  std::shared_ptr<redis::ClockOffsetAlarm> alarm;
+  if (node_bus && log != nullptr) {
+    alarm = std::make_shared<redis::ClockOffsetAlarm>(kClockOffsetWarnUs);
+  }
+  engine->set_on_clock_offset([alarm, log](int64_t offset_us) {
     g_clock_offset_us.store(offset_us, std::memory_order_relaxed);
     g_clock_offset_known.store(true, std::memory_order_relaxed);
+    if (!alarm) return;
+    const std::string ms = absl::StrFormat("%.1f", static_cast<double>(offset_us) / 1000.0);
+    switch (alarm->Observe(offset_us)) {
+      case redis::ClockOffsetAlarm::Change::kOver:
+        log->Warn("clock.offset",
+                  {{"offset_ms", ms}, {"limit_ms", std::to_string(kClockOffsetWarnUs / 1000)}});
+        break;
+      case redis::ClockOffsetAlarm::Change::kBack:
+        log->Info("clock.offset_ok", {{"offset_ms", ms}});
+        break;
+      case redis::ClockOffsetAlarm::Change::kNone:
+        break;
+    }
   });
   return engine;
 }

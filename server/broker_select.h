@@ -25,6 +25,7 @@
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/frame.h"
+#include "server/server_log.h"
 
 namespace tutti::server {
 
@@ -37,11 +38,18 @@ void SetRedisPresenceTtlMs(int ttl_ms);
 // `on_availability` (may be empty) runs on the shard's thread when a networked engine
 // loses its sequencer (false) or has it (true; also the first time after the start: a
 // client that connected before was told at its Welcome that rooms are paused).
-// `node_bus`: the engine also carries the node bus (shard 0's; Broker::node_bus()).
+// `node_bus`: the engine also carries the node bus (shard 0's; Broker::node_bus()), and
+// warns on `log` (when given) when this node's clock strays from Redis's by more than
+// kClockOffsetWarnUs (one engine says it: every shard shares the machine's clock).
 std::unique_ptr<Broker> MakeShardBroker(boost::asio::io_context& io, const Clock* clock,
                                         const ServerConfig& config,
                                         std::function<void(bool up)> on_availability = nullptr,
-                                        bool node_bus = false);
+                                        bool node_bus = false, ServerLog* log = nullptr);
+
+// Notes stamped on a node whose clock is this far from the others' play this much early
+// or late for the others' listeners, about where players start to hear onsets meant as
+// one as two. NTP keeps machines on one network within about a millisecond.
+inline constexpr int64_t kClockOffsetWarnUs = 20'000;
 
 // The shard is shutting down and its sessions are gone: a networked engine closes its
 // links so that the shard's event loop runs dry. Nothing for the in-process engine.

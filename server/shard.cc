@@ -65,7 +65,7 @@ Shard::Shard(int index, Cluster* cluster, DoorServices* door)
   broker_ = MakeShardBroker(
       io_, &cluster_->clock(), cluster_->config(),
       [this](bool up) { NoticeLocal(StreamsNoticeFrame(up), [](const Session&) { return true; }); },
-      /*node_bus=*/index_ == 0);
+      /*node_bus=*/index_ == 0, &cluster_->log());
 }
 
 Shard::~Shard() = default;

@@ -5,8 +5,12 @@
 // off by at most half the round trip. The round trip grows with load and queues, never
 // shrinks below the wire's, so each window keeps its fastest call's estimate, as NTP
 // clients keep their best samples.
-// Thread affinity: none; owned by a RedisBroker and used on its shard's thread.
-// Ownership: plain value. No transport: the engine hands it the three times.
+// ClockOffsetAlarm: whether those estimates say the node's clock has strayed from Redis's
+// by more than a limit (then the operator is told once, and once more when it is back
+// within half the limit, so an offset near the limit does not repeat the warning).
+// Thread affinity: none; a ClockOffsetWindow is owned by a RedisBroker and used on its
+// shard's thread, a ClockOffsetAlarm by the callback of shard 0's engine (broker_select.cc).
+// Ownership: plain values. No transport: the engine hands them the times.
 #ifndef TUTTI_SERVER_REDIS_CLOCK_OFFSET_H_
 #define TUTTI_SERVER_REDIS_CLOCK_OFFSET_H_
 
@@ -51,6 +55,31 @@ class ClockOffsetWindow {
   std::optional<int64_t> best_rtt_;
   int64_t best_offset_ = 0;
   bool reported_ = false;
+};
+
+class ClockOffsetAlarm {
+ public:
+  enum class Change { kNone, kOver, kBack };
+  explicit ClockOffsetAlarm(int64_t limit_us) : limit_us_(limit_us) {}
+
+  // One estimate (either sign): kOver when it passes the limit while the alarm was quiet,
+  // kBack when it is within half the limit again, else kNone.
+  Change Observe(int64_t offset_us) {
+    const int64_t size = offset_us < 0 ? -offset_us : offset_us;
+    if (!over_ && size > limit_us_) {
+      over_ = true;
+      return Change::kOver;
+    }
+    if (over_ && size <= limit_us_ / 2) {
+      over_ = false;
+      return Change::kBack;
+    }
+    return Change::kNone;
+  }
+
+ private:
+  const int64_t limit_us_;
+  bool over_ = false;
 };
 
 }  // namespace tutti::server::redis

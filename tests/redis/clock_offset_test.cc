@@ -32,5 +32,22 @@ TEST(ClockOffsetWindowTest, CallsThatCannotBeRightAreIgnored) {
   EXPECT_FALSE(w.TakeIfDue(20'000'000));
 }
 
+// The operator is told once when the clock strays past the limit (either way), not at
+// every estimate while it stays there, and once when it is back within half the limit:
+// an offset wavering around the limit does not repeat the warning.
+TEST(ClockOffsetAlarmTest, WarnsOnceOverTheLimitAndOnceWhenBackWithinHalfOfIt) {
+  using Change = ClockOffsetAlarm::Change;
+  ClockOffsetAlarm a(20'000);
+  EXPECT_EQ(a.Observe(300), Change::kNone);
+  EXPECT_EQ(a.Observe(20'000), Change::kNone) << "at the limit is within it";
+  EXPECT_EQ(a.Observe(-25'000), Change::kOver);
+  EXPECT_EQ(a.Observe(-30'000), Change::kNone);
+  EXPECT_EQ(a.Observe(19'000), Change::kNone) << "under the limit but not within half";
+  EXPECT_EQ(a.Observe(21'000), Change::kNone);
+  EXPECT_EQ(a.Observe(10'000), Change::kBack);
+  EXPECT_EQ(a.Observe(9'000), Change::kNone);
+  EXPECT_EQ(a.Observe(40'000), Change::kOver);
+}
+
 }  // namespace
 }  // namespace tutti::server::redis
