@@ -285,17 +285,22 @@ bool Relayed(const Host& host, SessionId s) {
   return false;
 }
 
+// A room where only performers (and room staff) play.
+proto::RoomSettings PerformersOnly() {
+  proto::RoomSettings settings;
+  settings.set_allow_chat(true);
+  settings.set_max_users(10);
+  settings.set_play_mode(proto::PLAY_PERFORMERS_ONLY);
+  return settings;
+}
+
 // The performer list is the room's, not one node's: the owner names a member of another
 // node by name, the change is written with its event, and another node's change, read
 // back on its RoomUpdated, decides who may play here (and whose notes are released).
 TEST(RoomMusicNodesTest, ThePerformerListIsOneAcrossNodes) {
   ServerConfig config;
   Host host;
-  proto::RoomSettings settings;
-  settings.set_allow_chat(true);
-  settings.set_max_users(10);
-  settings.set_play_mode(proto::PLAY_PERFORMERS_ONLY);
-  Room room("jam", "Jam", proto::PUBLIC, settings, "", "ann", &config, &host);
+  Room room("jam", "Jam", proto::PUBLIC, PerformersOnly(), "", "ann", &config, &host);
   room.Join(MemberJoin(kAnn, "ann"), true);
   room.Join(MemberJoin(kCay, "cay"), true);
   FromNode(room, JoinedElsewhere(kBob, "bob"), "nodeB");
@@ -362,11 +367,7 @@ TEST(RoomMusicNodesTest, ThePerformerListIsOneAcrossNodes) {
 TEST(RoomMusicNodesTest, UsersShowsAnotherNodesPerformersAndAudience) {
   ServerConfig config;
   Host host;
-  proto::RoomSettings settings;
-  settings.set_allow_chat(true);
-  settings.set_max_users(10);
-  settings.set_play_mode(proto::PLAY_PERFORMERS_ONLY);
-  Room room("jam", "Jam", proto::PUBLIC, settings, "", "ann", &config, &host);
+  Room room("jam", "Jam", proto::PUBLIC, PerformersOnly(), "", "ann", &config, &host);
   room.Join(MemberJoin(kAnn, "ann"), true);
   FromNode(room, JoinedElsewhere(kBob, "bob"), "nodeB");
   FromNode(room, JoinedElsewhere(kBob2, "dan"), "nodeB");
