@@ -107,7 +107,7 @@ struct PenaltyChange {
   bool lift = false;  // an unban or unmute: `penalty.until_unix_ms` is unused
 };
 
-// A change of a room's owner, settings or moderators (rooms across nodes,
+// A change of a room's owner, settings, moderators or tempo (rooms across nodes,
 // docs/SCALE-OUT.md "Owner, settings and moderators across nodes"), written beside the
 // stream by the script call that sequences the event announcing it, so that the change
 // and its event share one order.
@@ -125,6 +125,9 @@ struct RoomStateChange {
     // command's target), so that a kick, ban, unban, mute or unmute is sequenced only while
     // the kept roles still allow it.
     kCheckOnly,
+    // `tempo` is the room's tempo from now on (a tempo change, checked as `check` says):
+    // a room object that opens on a node later shows it, not the default.
+    kTempo,
   };
   Kind kind = Kind::kSettings;
   std::string user;                     // kOwner, kAdd/RemoveModerator; kOpen: the owner
@@ -132,6 +135,9 @@ struct RoomStateChange {
                                         // settings as set, topic)
   std::string password_hash;            // kOpen, kSettings ("" = no password)
   std::vector<std::string> moderators;  // kOpen
+  // kTempo: the serialized TempoState as the room shows it (who set it and when too). A
+  // kOpen that is written drops the kept one: a new life of the room starts at the default.
+  std::string tempo;
   // What the kept state must say of `actor` for the change to be written: when it does not
   // (another change came first), the script writes neither the change nor the event that
   // announces it, and that event's publisher is told (Publication::refused). kNone checks
@@ -156,7 +162,7 @@ struct RoomStateChange {
   int64_t base_version = -1;
 };
 
-// A room's owner, settings and moderators as kept beside its stream.
+// A room's owner, settings, moderators and tempo as kept beside its stream.
 struct KeptRoomState {
   bool found = false;  // nothing kept (or malformed): the other fields are empty
   std::string owner;
@@ -168,6 +174,7 @@ struct KeptRoomState {
   // moderator or owner change, which does not touch them, refuses none.
   int64_t settings_version = 0;
   std::vector<std::string> moderators;
+  std::string tempo;  // serialized TempoState, as in RoomStateChange ("": none, the default)
 };
 
 // What a publisher hands the broker: the event without its position.

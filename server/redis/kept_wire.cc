@@ -49,6 +49,8 @@ KeptParse ParseKeptRoomState(const HashFields& state, const std::vector<std::str
     } else if (field == "room") {
       kept.room = std::string(value);
       has_room = true;
+    } else if (field == "tempo") {
+      kept.tempo = std::string(value);
     } else if (field == "password_hash") {
       kept.password_hash = std::string(value);
     } else if (field == "version") {
@@ -59,6 +61,9 @@ KeptParse ParseKeptRoomState(const HashFields& state, const std::vector<std::str
   }
   if (!has_room) return KeptParse::kAbsent;
   if (!StringFieldsAreUtf8(kept.room, *proto::RoomInfo::descriptor())) return KeptParse::kMalformed;
+  if (!StringFieldsAreUtf8(kept.tempo, *proto::TempoState::descriptor())) {
+    return KeptParse::kMalformed;
+  }
   for (std::string_view id : mods) {
     if (!id.empty()) kept.moderators.emplace_back(id);
   }

@@ -27,8 +27,8 @@ enum class KeptParse {
 };
 
 // `tutti:{R}:state` and the members of `tutti:{R}:mods`. Taken only with a `room` field
-// that is a RoomInfo with UTF-8 strings and, if present, numeric `version` and
-// `settings_version`; on
+// that is a RoomInfo with UTF-8 strings and, if present, a `tempo` that is a TempoState
+// with UTF-8 strings and numeric `version` and `settings_version`; on
 // anything else `out` is left as no state (`found` false, every field empty).
 KeptParse ParseKeptRoomState(const HashFields& state, const std::vector<std::string_view>& mods,
                              KeptRoomState* out);

@@ -1,6 +1,6 @@
 // RedisBroker, its room-state side (docs/SCALE-OUT.md, "Owner, settings and moderators
-// across nodes" and "Room moderation across nodes"): the arguments a room's owner, settings
-// or moderator change adds to the publish script call that sequences the event announcing
+// across nodes" and "Room moderation across nodes"): the arguments a room's owner, settings,
+// moderator or tempo change adds to the publish script call that sequences the event announcing
 // it, and the reads of what the script keeps (`tutti:{<room>}:state`, a hash, and
 // `tutti:{<room>}:mods`, a set: RoomState; `:bans` and `:mutes`, sorted sets: Penalties).
 // Split from redis_broker.cc by role.
@@ -41,6 +41,9 @@ void RedisBroker::AppendStateArgs(const RoomStateChange& change, size_t event,
     case Kind::kCheckOnly:
       kind = "c";
       break;
+    case Kind::kTempo:
+      kind = "t";
+      break;
   }
   // User ids never hold a newline (they are tokens' subjects or "guest:..."), so the
   // moderators travel as one argument.
@@ -52,7 +55,8 @@ void RedisBroker::AppendStateArgs(const RoomStateChange& change, size_t event,
   }
   out->push_back(kind);
   out->push_back(change.user);
-  out->push_back(change.room);
+  // A tempo change has no RoomInfo: its TempoState takes that place.
+  out->push_back(change.kind == Kind::kTempo ? change.tempo : change.room);
   out->push_back(change.password_hash);
   out->push_back(std::move(mods));
   out->push_back(origin_);

@@ -81,6 +81,8 @@ for j = 0, states - 1 do
     end
     if write then
       redis.call('DEL', KEYS[7])
+      -- A new life of the room starts at the default tempo, not the last life's.
+      redis.call('HDEL', KEYS[6], 'tempo')
       redis.call('HSET', KEYS[6], 'owner', user, 'room', ARGV[at + 2], 'password_hash',
                  ARGV[at + 3])
       redis.call('HINCRBY', KEYS[6], 'settings_version', 1)
@@ -94,6 +96,8 @@ for j = 0, states - 1 do
     redis.call('HSET', KEYS[6], 'owner', user)
     redis.call('SREM', KEYS[7], user)
     if old and old ~= '' and old ~= user then redis.call('SADD', KEYS[7], old) end
+  elseif kind == 't' then
+    redis.call('HSET', KEYS[6], 'tempo', ARGV[at + 2])
   elseif kind == '+' then
     redis.call('SADD', KEYS[7], user)
   elseif kind == '-' then

@@ -14,7 +14,8 @@ namespace tutti::server::redis {
 //   KEYS[3] its chat list (the kept lines' wire events, oldest first), KEYS[4] and
 //   KEYS[5] its bans and mutes (sorted sets: user id, score = the end in unix ms, +inf
 //   for permanent), KEYS[6] its state hash (owner, room: a serialized RoomInfo,
-//   password_hash, version, settings_version), KEYS[7] its moderators (a set of user ids), KEYS[8]
+//   password_hash, version, settings_version, tempo: a serialized TempoState), KEYS[7] its
+//   moderators (a set of user ids), KEYS[8]
 //   its presence hash (read only); ARGV[1] the room's channel, ARGV[2] an epoch to start when the
 //   hash is new, ARGV[3] the history's entry bound (MAXLEN ~), ARGV[4] its age bound in ms (MINID
 //   ~), ARGV[5] the keys' TTL in seconds, ARGV[6] one ChatMark digit per event (0 none, 1 keep:
@@ -22,8 +23,9 @@ namespace tutti::server::redis {
 //   mute changes, then 4 x c arguments (kind: b ban, B unban, m mute, M unmute; the end or +inf;
 //   the user id; the index, from 1, of the event announcing it), then the number s of owner,
 //   settings and moderator changes and 10 x s arguments (kind: n open, s settings, o owner, + add
-//   moderator, - remove moderator, c nothing but the check; a user id (for c: the command's
-//   target); the serialized RoomInfo; the password hash; the moderators, newline-separated; the
+//   moderator, - remove moderator, c nothing but the check, t tempo; a user id (for c: the
+//   command's target); the serialized RoomInfo (for t: the TempoState); the password hash;
+//   the moderators, newline-separated; the
 //   publishing engine; the index, from 1, of the event announcing it; the acting user;
 //   the precondition on the kept roles: "" none, o the actor is the owner, m the owner or
 //   a moderator, r the owner, or a moderator while the user is neither; for s, the
@@ -40,8 +42,9 @@ namespace tutti::server::redis {
 //   order); ended bans and mutes are dropped when something changes, and the sets and
 //   the state hash expire with the room's other keys. An open writes everything (the
 //   moderators replaced) when no state is kept or when no other engine has a live member entry
-//   in the presence hash (a claimed seat is none) (the kept state is an earlier life's), and
-//   nothing otherwise; the other kinds change a kept state only (alone they would make a partial
+//   in the presence hash (a claimed seat is none) (the kept state is an earlier life's: its
+//   tempo is dropped), and nothing otherwise; the other kinds change a kept state only (alone
+//   they would make a partial
 //   one); every change written bumps `version`, an open or a settings change written
 //   `settings_version` too.
 // Returns {epoch, first offset, server time in µs, {indices of the refused events},
@@ -123,7 +126,7 @@ std::string ChatKey(std::string_view room);
 std::string PresenceKey(std::string_view room);
 std::string BansKey(std::string_view room);   // sorted set: user id -> end (ms, +inf)
 std::string MutesKey(std::string_view room);  // the same for mutes
-// hash: owner, room, password_hash, version, settings_version
+// hash: owner, room, password_hash, version, settings_version, tempo
 std::string StateKey(std::string_view room);
 std::string ModsKey(std::string_view room);  // set: the room moderators' user ids
 std::string Channel(std::string_view room);

@@ -9,10 +9,10 @@
 //   'E': field, value, expired ("1"), the reading engine's origin (a presence entry);
 //   'R': field, value pairs of a resume hash.
 // Properties: a record is either taken whole or refused with no partial result; what is
-// taken holds what its parser promises (a state with a room that parses as RoomInfo, a
-// penalty with a user and a positive end or none, a presence entry with a session that
-// its user carries and an origin only when another engine wrote it, a resume state
-// whose user serializes to what parses again).
+// taken holds what its parser promises (a state with a room that parses as RoomInfo and a
+// tempo, if any, that parses as TempoState, a penalty with a user and a positive end or
+// none, a presence entry with a session that its user carries and an origin only when
+// another engine wrote it, a resume state whose user serializes to what parses again).
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,13 +50,16 @@ void State(tutti::fuzz::FuzzInput& in) {
   FUZZ_CHECK(kept.found == (r == redis::KeptParse::kTaken));
   if (r != redis::KeptParse::kTaken) {
     FUZZ_CHECK(kept.owner.empty() && kept.room.empty() && kept.password_hash.empty());
-    FUZZ_CHECK(kept.moderators.empty() && kept.version == 0);
+    FUZZ_CHECK(kept.moderators.empty() && kept.version == 0 && kept.tempo.empty());
     return;
   }
   FUZZ_CHECK(kept.moderators.size() <= mods.size());
   for (const std::string& m : kept.moderators) FUZZ_CHECK(!m.empty());
   // The room parses it and checks the type; its strings must be UTF-8 by then.
   FUZZ_CHECK(tutti::server::StringFieldsAreUtf8(kept.room, *tutti::proto::RoomInfo::descriptor()));
+  // So does the kept tempo's (AdoptState), when there is one.
+  FUZZ_CHECK(
+      tutti::server::StringFieldsAreUtf8(kept.tempo, *tutti::proto::TempoState::descriptor()));
 }
 
 void Penalties(tutti::fuzz::FuzzInput& in) {

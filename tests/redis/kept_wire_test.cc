@@ -46,6 +46,14 @@ TEST(KeptWireTest, AKeptRoomStateIsTakenWithItsModerators) {
   EXPECT_EQ(kept.password_hash, "h");
   EXPECT_EQ(kept.version, 7);
   EXPECT_EQ(kept.moderators, (std::vector<std::string>{"cay", "dan"}));
+  EXPECT_TRUE(kept.tempo.empty());
+  // With the tempo a change set (a serialized TempoState), taken as it is.
+  proto::TempoState t;
+  t.set_bpm(100);
+  t.set_changed_by_username("Ann");
+  EXPECT_EQ(ParseKeptRoomState({{"room", room}, {"tempo", t.SerializeAsString()}}, {}, &kept),
+            KeptParse::kTaken);
+  EXPECT_EQ(kept.tempo, t.SerializeAsString());
 }
 
 TEST(KeptWireTest, ARoomStateThatDoesNotParseIsNoStateAtAll) {
@@ -70,6 +78,14 @@ TEST(KeptWireTest, ARoomStateThatDoesNotParseIsNoStateAtAll) {
                                {}, &kept),
             KeptParse::kMalformed);
   EXPECT_FALSE(kept.found);
+  // A tempo whose setter's name is not UTF-8, or that is no protobuf: the whole record.
+  proto::TempoState t;
+  t.set_changed_by_username("A\xffn");
+  for (const std::string& tempo : {t.SerializeAsString(), std::string("\xff\xff\xff")}) {
+    EXPECT_EQ(ParseKeptRoomState({{"owner", "ann"}, {"room", room}, {"tempo", tempo}}, {}, &kept),
+              KeptParse::kMalformed);
+    EXPECT_FALSE(kept.found);
+  }
   // Nothing kept: no room field (moderators alone are no state).
   EXPECT_EQ(ParseKeptRoomState({{"owner", "ann"}}, {"cay"}, &kept), KeptParse::kAbsent);
   EXPECT_FALSE(kept.found);

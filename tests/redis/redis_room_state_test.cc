@@ -2,7 +2,8 @@
 // the kept state, bans and mutes are taken only when they parse, and a state change
 // whose precondition fails (an owner's hand-on, a settings change by someone Redis no
 // longer keeps as owner or built on an older kept settings version, a moderator's ban
-// after their removal) is refused together with its event. Split from
+// after their removal, a tempo change by someone no longer kept as room staff) is refused
+// together with its event; a tempo is kept until a new life's open drops it. Split from
 // redis_broker_test.cc by role; the fixture is tests/redis/broker_fixture.h.
 #include <chrono>
 #include <set>
@@ -356,6 +357,72 @@ TEST_F(RedisBrokerTest, AModeratorsBanAfterTheOwnerRemovedThemIsRefusedWithItsEv
   EXPECT_EQ(std::set<std::string>(state.moderators.begin(), state.moderators.end()),
             (std::set<std::string>{"u-mo2", "u-mo3"}));
   EXPECT_EQ(state.version, 2);
+}
+
+// A tempo change's TempoState is kept with the room's state by the call that sequences its
+// event, only while the actor is the kept owner or a kept moderator (the check the change
+// has); a refused one is written neither itself nor with its event. An open written over
+// the kept state (a new life of the room: nobody else live) drops the old life's tempo.
+TEST_F(RedisBrokerTest, ATempoIsKeptWithItsEventWhileTheActorMayAndANewLifesOpenDropsIt) {
+  auto a = Engine();
+  Recorder ra;
+  a->Subscribe("jam", &ra);
+  WaitSubscribers("jam", 1);
+  auto open = [] {
+    PublishRequest r = Chat("open");
+    proto::RoomInfo info;
+    info.set_room_name("Jam");
+    r.state.emplace();
+    r.state->kind = RoomStateChange::Kind::kOpen;
+    r.state->user = "u-ann";
+    r.state->room = info.SerializeAsString();
+    return r;
+  };
+  auto tempo = [](const std::string& actor, double bpm) {
+    PublishRequest r = Chat(actor + " tempo");
+    proto::TempoState t;
+    t.set_bpm(bpm);
+    t.set_changed_by_user_id(actor);
+    r.state.emplace();
+    r.state->kind = RoomStateChange::Kind::kTempo;
+    r.state->tempo = t.SerializeAsString();
+    r.state->check = RoomStateChange::Check::kModerator;
+    r.state->actor = actor;
+    return r;
+  };
+  auto read = [&] {
+    KeptRoomState kept;
+    bool got = false;
+    a->RoomState("jam", [&](KeptRoomState k) {
+      kept = std::move(k);
+      got = true;
+    });
+    EXPECT_TRUE(RunLoopUntil(io_, [&] { return got; }));
+    return kept;
+  };
+  a->Publish("jam", open(), nullptr);
+  std::vector<bool> refused;
+  auto note = [&](const Publication& p) { refused.push_back(p.refused); };
+  a->Publish("jam", tempo("u-bob", 90), note);  // neither owner nor moderator
+  a->Publish("jam", tempo("u-ann", 100), note);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return refused.size() == 2 && ra.got.size() == 2; }));
+  EXPECT_EQ(refused, (std::vector<bool>{true, false}));
+  EXPECT_EQ(Parse(ra.got[1]).room_chat_message().message(), "u-ann tempo");
+  KeptRoomState kept = read();
+  ASSERT_TRUE(kept.found);
+  proto::TempoState t;
+  ASSERT_TRUE(t.ParseFromString(kept.tempo));
+  EXPECT_EQ(t.bpm(), 100);
+  EXPECT_EQ(t.changed_by_user_id(), "u-ann");
+  EXPECT_EQ(kept.version, 2);  // the open and the tempo
+
+  // Nobody is live in the room's presence: the open is a new life's, written whole.
+  a->Publish("jam", open(), nullptr);
+  ASSERT_TRUE(RunLoopUntil(io_, [&] { return ra.got.size() == 3; }));
+  kept = read();
+  ASSERT_TRUE(kept.found);
+  EXPECT_TRUE(kept.tempo.empty()) << "the old life's tempo is still kept";
+  EXPECT_EQ(kept.version, 3);
 }
 
 }  // namespace
