@@ -295,9 +295,9 @@ class Room final : public StreamSubscriber {
   void ApplyRemote(const Publication& pub);
   // Another node's MIDI: updates what that member of the roster holds.
   void ApplyRemoteMidi(const Publication& pub);
-  // room_music.cc: another node's tempo change, sequenced (its actor's kept role checked):
-  // this room's grid from now on, as if set here (its anchor is on the nodes' shared
-  // timeline, clock.h), so joiners, snapshots and RoomInfo here show it.
+  // room_music.cc: another node's tempo change, sequenced (its actor's kept role checked), or
+  // the one kept (AdoptState): this room's grid from now on, as if set here (its anchor is on
+  // the nodes' shared timeline, clock.h), so joiners, snapshots and RoomInfo here show it.
   void ApplyRemoteTempo(const proto::TempoState& t);
   // The presence read at the room's opening (other nodes' members before this object
   // existed), merged with the events delivered meanwhile; then the waiting joins run.
@@ -498,6 +498,7 @@ class Room final : public StreamSubscriber {
   // here writes kOpen; the version last taken.
   bool reading_state_ = false;
   bool state_changed_while_reading_ = false;
+  bool tempo_since_asked_ = false;  // a tempo event taken since: as new as the read's
   bool announce_read_ = false;
   std::optional<KeptRoomState> opening_state_;
   bool state_settled_ = true;

@@ -1,8 +1,9 @@
 // Room's music features (docs/PROTOCOL.md, "Music in a room"): panic (all notes off), who may play
 // (performers and audience), the shared tempo, and each member's link quality. Across nodes a
 // performer-list or tempo change applies only once the publish script sequenced it, checked
-// against the actor's kept role (docs/SCALE-OUT.md, "Owner, settings and moderators across
-// nodes"). Part of the Room class (room.h); runs on the room's home shard like every Room method.
+// against the actor's kept role, and is kept with the room's state (docs/SCALE-OUT.md, "Owner,
+// settings and moderators across nodes"). Part of the Room class (room.h); runs on the room's home
+// shard like every Room method.
 #include <algorithm>
 #include <memory>
 #include <set>
@@ -268,8 +269,10 @@ void Room::SetTempo(SessionId session, const TempoChange& change, const std::str
   tempo_changed_unix_ms_ = before_unix_ms;
   const RoomStateChange::Check check =
       IsStaff(actor) ? RoomStateChange::Check::kNone : RoomStateChange::Check::kModerator;
+  // Kept with the event, so that a room object opening on a node later starts from it.
   RoomStateChange kept;
-  kept.kind = RoomStateChange::Kind::kCheckOnly;
+  kept.kind = RoomStateChange::Kind::kTempo;
+  kept.tempo = out.tempo_state().SerializeAsString();
   kept.check = check;
   kept.actor = actor.user.user_id();
   Broadcast(
@@ -277,6 +280,7 @@ void Room::SetTempo(SessionId session, const TempoChange& change, const std::str
       WhenSequenced(session, request_id, check,
                     [this, apply, echo = EchoToSender(session, request_id)](const Publication& p) {
                       apply();
+                      tempo_since_asked_ = true;
                       RecordTempoChange();
                       host_->RoomChanged(id_);
                       echo(p);
@@ -297,6 +301,7 @@ void Room::ApplyRemoteTempo(const proto::TempoState& t) {
   tempo_by_name_ = t.changed_by_username();
   tempo_changed_us_ = t.changed_server_time();
   tempo_changed_unix_ms_ = t.changed_unix_ms();
+  tempo_since_asked_ = true;
   RecordTempoChange();
   host_->RoomChanged(id_);
 }

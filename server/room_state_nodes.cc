@@ -2,8 +2,8 @@
 // the owner's settings changes (UpdateRoomCommand: checked, applied, announced, and saved
 // first for a persistent room; across nodes applied only once the script sequenced it,
 // room_checks_nodes.cc), RoomUpdated, and, with a networked engine, the
-// room's owner, settings (name, type, settings, topic, password hash, performer list) and
-// moderators kept beside the stream so that every node's room object holds the same
+// room's owner, settings (name, type, settings, topic, password hash, performer list),
+// moderators and tempo kept beside the stream so that every node's room object holds the same
 // (docs/SCALE-OUT.md, "Owner, settings and moderators across nodes"). A change is written
 // by the script call that sequences the event announcing it (RoomStateChange); a room
 // object that opens on a node reads the kept state before its first joins run, takes it
@@ -272,6 +272,7 @@ void Room::ReadState(bool announce) {
   reading_state_ = true;
   // What the answer holds at the least: every change sequenced before it was asked.
   asked_at_ = seen_;
+  tempo_since_asked_ = false;
   b->RoomState(id_, [this, alive = std::weak_ptr<bool>(alive_)](KeptRoomState kept) {
     if (alive.expired()) return;
     StateRead(std::move(kept));
@@ -390,6 +391,13 @@ bool Room::AdoptState(const KeptRoomState& kept) {
   }
   for (const std::string& m : mods) {
     if (!mod_.IsModerator(m)) mod_.AddModerator(m).IgnoreError();
+  }
+  // The tempo as kept (ApplyRemoteTempo refuses a grid no node could have set), unless a
+  // tempo event was taken since the read was asked: that one is at least as new, and any
+  // later change is still to be delivered. Nothing kept: the room keeps what it shows.
+  proto::TempoState tempo;
+  if (!kept.tempo.empty() && !tempo_since_asked_ && tempo.ParseFromString(kept.tempo)) {
+    ApplyRemoteTempo(tempo);
   }
   // Whoever may no longer play is silenced at every listener, as an Update does.
   for (auto& [sid, m] : members_) {

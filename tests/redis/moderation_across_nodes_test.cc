@@ -345,6 +345,10 @@ TEST_F(ModerationAcrossNodesTest, AClearAndATempoByAModeratorRemovedFirstAreRefu
   EXPECT_EQ(tempo.error_message().code(), proto::PERMISSION_DENIED);
   EXPECT_EQ(tempo.error_message().error_message(),
             "the room's roles changed on another server first");
+  // Nor is its tempo kept for a room object that opens later.
+  EXPECT_TRUE(WaitRedisReply({"HEXISTS", "tutti:{jam}:state", "tempo"}, [](const redisReply* r) {
+    return r != nullptr && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
+  }));
 
   ASSERT_NO_FATAL_FAILURE(moderator_on_b_only());
   ASSERT_TRUE(mo->Send(ChatMsg("/clear", "clear")));

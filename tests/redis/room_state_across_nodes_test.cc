@@ -2,8 +2,9 @@
 // here on free loopback ports, stopped by PID), members of one room on both. A joiner on
 // one node gets the chat lines said on the other, in the stream's order, and a clear
 // made on one node ends them for joiners on both. The performer list is one too: a
-// performer named on one node plays on the other. And nodes whose monotonic clocks
-// count from different boots share one timeline.
+// performer named on one node plays on the other, and the tempo is kept for a node where the
+// room opens later. And nodes whose monotonic clocks count from different boots share one
+// timeline.
 #include <signal.h>
 
 #include <chrono>
@@ -157,6 +158,62 @@ TEST_F(RoomStateAcrossNodesTest, APerformerNamedOnOneNodePlaysOnTheOther) {
       },
       10s))
       << "bob's note, played on node B, never reached ann on node A";
+
+  EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
+  EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);
+}
+
+// The tempo is kept with the room's state: a tempo set on A before the room had an object
+// on B is what B's first joiner is shown (before, B's room showed 120, 4/4, stopped until
+// the next change). Once everybody left on both nodes, the next joiner opens a new life of
+// the room, at the default tempo, and its open drops the old life's from Redis.
+TEST_F(RoomStateAcrossNodesTest, ATempoSetBeforeTheRoomOpensOnANodeIsTheRoomsTempoThere) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes());
+  auto ann = Connect(node_a_->port(), "ann");
+  ASSERT_TRUE(ann);
+  ASSERT_TRUE(JoinRoom(*ann, "Jam"));
+  ASSERT_TRUE(ann->Send(ChatMsg("/tempo 100 3/4 start", "tempo")));
+  auto set = WaitForReply(*ann, proto::ClientMessage::kTempoState, "tempo", 10s);
+  ASSERT_TRUE(set) << "ann's tempo change was not answered";
+  const proto::TempoState& grid = set->tempo_state();
+  ASSERT_EQ(grid.bpm(), 100);
+  EXPECT_TRUE(WaitRedisReply({"HEXISTS", "tutti:{jam}:state", "tempo"}, [](const redisReply* r) {
+    return r != nullptr && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+  }));
+
+  // The room opens on B with its first joiner there.
+  auto bob = Connect(node_b_->port(), "bob");
+  ASSERT_TRUE(bob);
+  proto::RoomJoinedResponse joined;
+  ASSERT_TRUE(JoinRoom(*bob, "Jam", &joined));
+  const proto::TempoState& shown = joined.room_info().tempo();
+  EXPECT_EQ(shown.bpm(), 100) << "B's room does not show the tempo set on A";
+  EXPECT_EQ(shown.beats_per_bar(), 3u);
+  EXPECT_TRUE(shown.running());
+  EXPECT_EQ(shown.anchor_server_time(), grid.anchor_server_time());
+  EXPECT_EQ(shown.anchor_beat(), grid.anchor_beat());
+  EXPECT_EQ(shown.changed_by_user_id(), "u-ann");
+  EXPECT_EQ(shown.changed_unix_ms(), grid.changed_unix_ms());
+
+  // Everybody leaves, on both nodes; the next joiner starts a new life of the room.
+  ASSERT_TRUE(ann->Send(LeaveMsg("la")));
+  ASSERT_TRUE(bob->Send(LeaveMsg("lb")));
+  for (client::Client* c : {ann.get(), bob.get()}) {
+    ASSERT_TRUE(WaitMatching(
+        *c, [](const proto::ClientMessage& m) { return m.has_room_left(); }, 10s));
+  }
+  ASSERT_TRUE(WaitNodesSubscribed("jam", 0));
+  auto cay = Connect(node_b_->port(), "cay");
+  ASSERT_TRUE(cay);
+  ASSERT_TRUE(JoinRoom(*cay, "Jam", &joined));
+  EXPECT_EQ(joined.room_info().tempo().bpm(), 120);
+  EXPECT_FALSE(joined.room_info().tempo().running());
+  EXPECT_TRUE(WaitRedisReply({"HGET", "tutti:{jam}:state", "owner"}, [](const redisReply* r) {
+    return r != nullptr && r->type == REDIS_REPLY_STRING && std::string(r->str, r->len) == "u-cay";
+  }));
+  EXPECT_TRUE(WaitRedisReply({"HEXISTS", "tutti:{jam}:state", "tempo"}, [](const redisReply* r) {
+    return r != nullptr && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
+  })) << "the old life's tempo is still kept";
 
   EXPECT_EQ(node_a_->Stop(SIGTERM, 10000), 0);
   EXPECT_EQ(node_b_->Stop(SIGTERM, 10000), 0);

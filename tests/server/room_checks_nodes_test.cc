@@ -220,7 +220,7 @@ TEST(RoomChecksNodesTest, AClearATempoAndAPerformerWaitForTheScriptAndApplyOnceS
   EXPECT_EQ(held[0].req.state->actor, "mo");
   EXPECT_TRUE(held[1].req.message.has_tempo_state());
   EXPECT_EQ(held[1].req.message.tempo_state().bpm(), 90);
-  EXPECT_EQ(held[1].req.state->kind, RoomStateChange::Kind::kCheckOnly);
+  EXPECT_EQ(held[1].req.state->kind, RoomStateChange::Kind::kTempo);
   EXPECT_EQ(held[1].req.state->check, Check::kModerator);
   EXPECT_TRUE(held[2].req.message.has_room_updated());
   EXPECT_EQ(held[2].req.state->kind, RoomStateChange::Kind::kSettings);

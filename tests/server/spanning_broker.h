@@ -10,7 +10,8 @@
 // until the test answers it (hold_checked, or every publish: hold_all), or answer publishes
 // as Redis being unreachable does (unavailable, LoseChecked); with check_versions it refuses
 // a settings change built on another settings version than `state`'s as stale, and writes
-// the others to `state`. Also another node's events as its engine delivers them (FromNode,
+// the others, and tempo changes, to `state` (an open, with nobody in `others`, drops its
+// tempo). Also another node's events as its engine delivers them (FromNode,
 // JoinedElsewhere, RemoteNotice), and a member's join request and a snapshot's sessions
 // (MemberJoin, SnapshotSessionIds). A join's seat claim is decided by counting as the
 // seat script does, at once or when the test says (hold_seats, AnswerSeats). Test code
@@ -76,12 +77,33 @@ class SpanningBroker : public Broker {
            r.state->base_version >= 0 && state.found &&
            r.state->base_version != state.settings_version;
   }
+  // As the script writes a kept state: a settings change, a tempo change, and an open that
+  // nobody elsewhere is live for (a new life of the room, whose tempo is the default).
   void Wrote(const PublishRequest& r) {
     if (!check_versions || !r.state || !state.found) return;
-    if (r.state->kind != RoomStateChange::Kind::kSettings) return;
-    state.room = r.state->room;
-    state.password_hash = r.state->password_hash;
-    ++state.settings_version;
+    switch (r.state->kind) {
+      case RoomStateChange::Kind::kSettings:
+        state.room = r.state->room;
+        state.password_hash = r.state->password_hash;
+        ++state.settings_version;
+        break;
+      case RoomStateChange::Kind::kTempo:
+        state.tempo = r.state->tempo;
+        break;
+      case RoomStateChange::Kind::kOpen:
+        for (const PresenceEntry& p : others) {
+          if (!p.expired && !p.claiming) return;  // the kept state is the live room's
+        }
+        state.owner = r.state->user;
+        state.room = r.state->room;
+        state.password_hash = r.state->password_hash;
+        state.moderators = r.state->moderators;
+        state.tempo.clear();
+        ++state.settings_version;
+        break;
+      default:
+        return;
+    }
     ++state.version;
   }
   void Subscribe(const std::string& s, StreamSubscriber* sub) override { inner_.Subscribe(s, sub); }
