@@ -394,9 +394,11 @@ bool Room::AdoptState(const KeptRoomState& kept) {
   }
   // The tempo as kept (ApplyRemoteTempo refuses a grid no node could have set), unless a
   // tempo event was taken since the read was asked: that one is at least as new, and any
-  // later change is still to be delivered. Nothing kept: the room keeps what it shows.
+  // later change is still to be delivered. Nothing kept: the room keeps what it shows. The
+  // same as shown: nothing to take (a running recording's tempo map gets no repeat).
   proto::TempoState tempo;
-  if (!kept.tempo.empty() && !tempo_since_asked_ && tempo.ParseFromString(kept.tempo)) {
+  if (!kept.tempo.empty() && !tempo_since_asked_ && tempo.ParseFromString(kept.tempo) &&
+      tempo.SerializeAsString() != TempoView().SerializeAsString()) {
     ApplyRemoteTempo(tempo);
   }
   // Whoever may no longer play is silenced at every listener, as an Update does.
