@@ -101,6 +101,7 @@ bool ParsePresenceEntry(std::string_view field, std::string_view value, bool exp
   }
   e.session = session;
   const std::string_view origin = field.substr(0, colon);
+  if (origin.empty()) return false;  // no engine's: it would pass for the reader's own
   e.origin = origin == self ? std::string() : std::string(origin);
   const std::string_view state = value.substr(v1 + 1, v2 - v1 - 1);
   e.reconnecting = state == "1";

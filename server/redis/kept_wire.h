@@ -41,7 +41,7 @@ KeptParse ParseKeptPenalty(KeptPenalty::Kind kind, std::string_view user_id, std
 // One field and value of a room's presence hash:
 //   field "<origin>:<session>", value "<expiry>:<reconnecting 0|1>:" + serialized UserInfo.
 // `self` is the reading engine's origin (an entry it wrote has no origin); `expired`
-// is whether the read found the entry expired. Taken only with a session above 0.
+// is whether the read found the entry expired. Taken only with a writer and a session above 0.
 bool ParsePresenceEntry(std::string_view field, std::string_view value, bool expired,
                         std::string_view self, PresenceEntry* out);
 

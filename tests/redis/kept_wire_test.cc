@@ -122,9 +122,10 @@ TEST(KeptWireTest, PresenceEntriesCarryTheirSessionAndTheWritersOrigin) {
   EXPECT_EQ(e.session, 18446744073709551361u);  // the whole range of SessionId
   EXPECT_EQ(e.origin, "");                      // written by the reader itself
   EXPECT_TRUE(e.expired);
-  // A session that is no number, zero or only starts with one; a value without its two
-  // colons; a user that is not UTF-8.
-  for (const char* field : {"node-a:x", "node-a:0", "node-a:12abc", "node-a:", "4097"}) {
+  // A session that is no number, zero or only starts with one; no writer (every engine
+  // has one: it would be taken for the reader's own); a value without its two colons; a
+  // user that is not UTF-8.
+  for (const char* field : {"node-a:x", "node-a:0", "node-a:12abc", "node-a:", "4097", ":4097"}) {
     EXPECT_FALSE(ParsePresenceEntry(field, value, false, "node-b", &e)) << field;
   }
   EXPECT_FALSE(ParsePresenceEntry("node-a:4097", "1764900000000", false, "node-b", &e));
