@@ -222,6 +222,8 @@ enum class SeatClaim : uint8_t {
   kTaken,        // the entry is written, marked claiming: the seat is the joiner's
   kFull,         // the room's capacity is taken: nothing was written
   kUnreachable,  // the engine could not ask (or lost the answer with its link)
+  kBanned,       // the joiner has a live ban in the room's kept bans: nothing was written
+  kStale,        // the kept settings version is not the one the join was checked against
 };
 
 // What a resume on another node needs of a session (rooms across nodes,
@@ -345,19 +347,23 @@ class Broker {
   // Every live entry, and the expired ones this read deleted (flagged).
   virtual void Presence(const std::string& stream, PresenceDone done) = 0;
   // Rooms across nodes (docs/SCALE-OUT.md, "Joins across nodes"): a joiner's seat,
-  // checked and taken in one atomic step against every node's members. When fewer than
-  // `capacity` live entries other than `entry.session`'s are in the stream's presence,
-  // this engine's entry for the session is written marked claiming (PresenceEntry::
-  // claiming) and `done` gets kTaken; otherwise nothing is written and `done` gets kFull.
-  // The room then writes the entry as a member's (SetPresence) or deletes it
-  // (RemovePresence); an entry nobody confirms expires like any other. The in-process
-  // engine, whose rooms are the only ones counting, takes every seat at once.
+  // checked and taken in one atomic step against what every node sequenced. In order:
+  // a live ban of `entry.user_id` in the stream's kept bans answers kBanned; a kept state
+  // whose settings version is not `settings_version` (-1: none to check, a lobby)
+  // answers kStale (the join was checked against settings changed since); `capacity` or
+  // more live presence entries other than `entry.session`'s answer kFull; each writes
+  // nothing. Otherwise this engine's entry for the session is written marked claiming
+  // (PresenceEntry::claiming) and `done` gets kTaken. The room then writes the entry as
+  // a member's (SetPresence) or deletes it (RemovePresence); an entry nobody confirms
+  // expires like any other. The in-process engine takes every seat at once: its rooms'
+  // own copies, which checked the join, are the only ones.
   using SeatDone = std::function<void(SeatClaim)>;
   virtual void ClaimSeat(const std::string& stream, const PresenceEntry& entry, int capacity,
-                         SeatDone done) {
+                         int64_t settings_version, SeatDone done) {
     (void)stream;
     (void)entry;
     (void)capacity;
+    (void)settings_version;
     done(SeatClaim::kTaken);
   }
 

@@ -437,6 +437,9 @@ class Room final : public StreamSubscriber {
   // meanwhile (seats_, counted by full()).
   void ClaimSeat(const JoinRequest& req);
   void SeatAnswered(SessionId session, SeatClaim answer);
+  // Answers for a kept ban this copy lacks (the bans read), and for settings checked stale.
+  void ReadPenaltiesAfterSeat();
+  void RecheckStaleJoin(JoinRequest req);
   // A leave of a session whose seat is held (its session ended while Redis decided): the
   // join is dropped when the answer comes, a seat taken given back.
   void DropSeat(SessionId session);

@@ -119,6 +119,11 @@ struct JoinRequest {
   // there). A room whose hash changed since (another node's change, read while the join
   // waited) hands the join back to be checked again (RoomHost::RejoinExisting).
   std::optional<std::string> checked_hash;
+  // Rooms across nodes: how many times the seat claim found the kept settings changed
+  // since the join was checked (SeatClaim::kStale), each time checked again; past
+  // kMaxStaleRechecks the join is refused.
+  int stale_rechecks = 0;
+  static constexpr int kMaxStaleRechecks = 3;
 };
 
 // A moderation command's target as resolved outside the room, on shard 0: a user online

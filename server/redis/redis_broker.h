@@ -114,7 +114,7 @@ class RedisBroker final : public Broker {
   void Presence(const std::string& stream, PresenceDone done) override;
   // kSeatClaimScript on the room's primary (redis_presence.cc).
   void ClaimSeat(const std::string& stream, const PresenceEntry& entry, int capacity,
-                 SeatDone done) override;
+                 int64_t settings_version, SeatDone done) override;
   // redis_resume.cc: resume state other nodes can find (broker.h).
   bool SharesResume() const override { return options_.resume_window_ms > 0; }
   void KeepResume(SessionId session, const std::string& key, const SharedResume& state,

@@ -53,7 +53,7 @@ void RedisBroker::SetPresence(const std::string& stream, const PresenceEntry& en
 }
 
 void RedisBroker::ClaimSeat(const std::string& stream, const PresenceEntry& entry, int capacity,
-                            SeatDone done) {
+                            int64_t settings_version, SeatDone done) {
   PresenceEntry e = entry;
   e.user.set_session_id(entry.session);
   if (e.user.user_id().empty()) e.user.set_user_id(entry.user_id);
@@ -62,17 +62,30 @@ void RedisBroker::ClaimSeat(const std::string& stream, const PresenceEntry& entr
   const std::string ttl = std::to_string(options_.presence_ttl_ms);
   const std::string cap = std::to_string(capacity);
   const std::string user = e.user.SerializeAsString();
+  const std::string bans = BansKey(stream);
+  const std::string state = StateKey(stream);
+  const std::string version = settings_version < 0 ? "" : std::to_string(settings_version);
   auto shared_done = std::make_shared<SeatDone>(std::move(done));
   // Not kept in presence_ (nothing refreshes it): the room confirms the seat with
   // SetPresence, on this same link, or gives it back.
-  const bool sent = RunScript(PrimaryFor(stream), kSeatClaim, {key, field, ttl, cap, user}, 1,
-                              [shared_done](const redisReply* r) {
-                                int64_t taken = 0;
-                                if (ReplyIsError(r) || !ReplyInteger(r, &taken)) {
+  const bool sent = RunScript(PrimaryFor(stream), kSeatClaim,
+                              {key, bans, state, field, ttl, cap, user, e.user.user_id(), version},
+                              3, [shared_done](const redisReply* r) {
+                                int64_t answer = 0;
+                                if (ReplyIsError(r) || !ReplyInteger(r, &answer)) {
                                   // Lost with the link (or refused): whether it ran is unknown.
                                   return (*shared_done)(SeatClaim::kUnreachable);
                                 }
-                                (*shared_done)(taken == 1 ? SeatClaim::kTaken : SeatClaim::kFull);
+                                switch (answer) {
+                                  case 1:
+                                    return (*shared_done)(SeatClaim::kTaken);
+                                  case 2:
+                                    return (*shared_done)(SeatClaim::kBanned);
+                                  case 3:
+                                    return (*shared_done)(SeatClaim::kStale);
+                                  default:
+                                    return (*shared_done)(SeatClaim::kFull);
+                                }
                               });
   if (!sent) (*shared_done)(SeatClaim::kUnreachable);
 }

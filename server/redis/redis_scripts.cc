@@ -224,6 +224,14 @@ const std::string_view kSeatClaimScript = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[2])
+-- The kept bans and settings decide, not the joining node's copy, which may not have
+-- been delivered another node's ban or settings change yet.
+local ends = redis.call('ZSCORE', KEYS[2], ARGV[5])
+if ends and (ends == 'inf' or (tonumber(ends) or 0) > now) then return 2 end
+if ARGV[6] ~= '' and redis.call('HEXISTS', KEYS[3], 'room') == 1 then
+  local sv = tonumber(redis.call('HGET', KEYS[3], 'settings_version') or '0')
+  if sv ~= tonumber(ARGV[6]) then return 3 end
+end
 local all = redis.call('HGETALL', KEYS[1])
 local taken = 0
 local own = false

@@ -85,13 +85,19 @@ extern const std::string_view kPresenceSetScript;
 extern const std::string_view kPresenceReadScript;
 
 // A joiner's seat (Broker::ClaimSeat), decided in one atomic step for every node:
-//   KEYS[1] the presence hash; ARGV[1] the joiner's field, ARGV[2] ttl ms, ARGV[3] the
-//   room's capacity, ARGV[4] the joiner's UserInfo.
-// Counts the live entries (expiry after Redis's TIME) other than ARGV[1]: at or above the
-// capacity it returns 0 and writes nothing; else it writes ARGV[1] as a claimed seat (j),
-// unless a live entry of its own is there already (kept as it is), and returns 1. Expired
-// entries are neither counted nor deleted: the presence read that deletes one tells its
-// reader that member went.
+//   KEYS[1] the presence hash, KEYS[2] the room's bans, KEYS[3] its state hash;
+//   ARGV[1] the joiner's field, ARGV[2] ttl ms, ARGV[3] the room's capacity, ARGV[4] the
+//   joiner's UserInfo, ARGV[5] its user id, ARGV[6] the settings version its node checked
+//   the join against ("": no check).
+// Returns 2 when ARGV[5] has a ban in KEYS[2] that has not ended (by Redis's TIME; +inf
+// never ends); 3 when KEYS[3] keeps a room whose settings_version is not ARGV[6] (the
+// joining node checked the password and settings against an older copy; a state not kept
+// checks nothing, as the publish script's preconditions); then counts the live entries
+// (expiry after Redis's TIME) other than ARGV[1]: at or above the capacity it returns 0;
+// each of these writes nothing. Else it writes ARGV[1] as a claimed seat (j), unless a
+// live entry of its own is there already (kept as it is), and returns 1. Expired entries
+// are neither counted nor deleted: the presence read that deletes one tells its reader
+// that member went.
 extern const std::string_view kSeatClaimScript;
 
 // Resume state other nodes can find (docs/SCALE-OUT.md, "Resume on another node"): one

@@ -208,7 +208,7 @@ TEST_F(RedisBrokerTest, TheLastSeatGoesToOneOfTwoEnginesClaims) {
     e.session = s;
     e.user_id = user;
     e.user.set_user_id(user);
-    engine.ClaimSeat("room", e, capacity, [&answers, s](SeatClaim c) { answers[s] = c; });
+    engine.ClaimSeat("room", e, capacity, -1, [&answers, s](SeatClaim c) { answers[s] = c; });
   };
   // Capacity 2, ann in it: one seat left, claimed by both engines in the same loop turn.
   claim(*a, 12, "u-bob", 2);

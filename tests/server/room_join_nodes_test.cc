@@ -4,7 +4,9 @@
 // and holds the claim until the test answers it. A joiner is answered only once its seat
 // is decided: admitted, ROOM_FULL (a lobby walks it on), or STREAM_UNAVAILABLE; its seat
 // is held here meanwhile (this node's next joiner counts it, the room stays open); a
-// session that ends meanwhile gives its seat back; server staff claim nothing.
+// session that ends meanwhile gives its seat back; server staff claim nothing. The claim
+// is refused for a ban kept in Redis that this node's copy lacks, and a claim checked
+// against settings changed since is checked again once the room read them.
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,14 +27,20 @@ constexpr SessionId kCay = 3 << 8;
 constexpr SessionId kAdm = 4 << 8;
 constexpr SessionId kElsewhere = (5 << 8) | 1;  // another node's joiner
 
-// Records the joins a lobby sends on (the shard's walk).
+// Records the joins a lobby sends on (the shard's walk), and the joins handed back to
+// have their password checked again.
 class Host : public BrokerRoomHost<SpanningBroker> {
  public:
   bool WalkOnFromLobby(const std::string&, const JoinRequest& req) override {
     walked.push_back(req.session);
     return true;
   }
+  bool RejoinExisting(const std::string&, const JoinRequest& req) override {
+    rejoined.push_back(req);
+    return true;
+  }
   std::vector<SessionId> walked;
+  std::vector<JoinRequest> rejoined;
 };
 
 // Another node's entry in the room's presence (a member, or a seat it claimed).
@@ -62,6 +70,7 @@ struct Jam {
     host.direct.clear();
     host.fanned.clear();
     host.engine().seat_claims = 0;
+    host.engine().claimed_versions.clear();
   }
   const proto::ClientMessage* Answer(SessionId s) {
     return host.direct[s].empty() ? nullptr : &host.direct[s].back();
@@ -200,6 +209,117 @@ TEST(RoomJoinNodesTest, ABanArrivingWhileTheSeatIsDecidedRefusesTheJoin) {
   ASSERT_NE(jam.Answer(kBob), nullptr);
   EXPECT_EQ(jam.Answer(kBob)->error_message().code(), proto::BANNED);
   EXPECT_FALSE(jam.host.engine().OwnEntry("jam", kBob));
+}
+
+TEST(RoomJoinNodesTest, ABanKeptInRedisButNotDeliveredHereRefusesTheJoin) {
+  Jam jam(4);
+  // Another node's ban of bob, written in Redis; its event has not reached this node.
+  KeptPenalty ban;
+  ban.user_id = "bob";
+  jam.host.engine().kept = {ban};
+  jam.room->Join(MemberJoin(kBob, "bob"), true);
+  EXPECT_FALSE(jam.room->IsMember(kBob));
+  ASSERT_NE(jam.Answer(kBob), nullptr);
+  EXPECT_EQ(jam.Answer(kBob)->error_message().code(), proto::BANNED);
+  EXPECT_EQ(jam.Answer(kBob)->error_message().error_message(), "you are banned from this room");
+  EXPECT_EQ(jam.Joins(), 0);
+  EXPECT_FALSE(jam.host.engine().OwnEntry("jam", kBob)) << "nothing written";
+  EXPECT_FALSE(jam.room->full());
+  // The room read the kept bans: its own copy refuses bob's next join, unclaimed.
+  EXPECT_EQ(jam.host.engine().seat_claims, 1);
+  jam.room->Join(MemberJoin(kBob + 1, "bob"), true);
+  ASSERT_NE(jam.Answer(kBob + 1), nullptr);
+  EXPECT_EQ(jam.Answer(kBob + 1)->error_message().code(), proto::BANNED);
+  EXPECT_EQ(jam.host.engine().seat_claims, 1);
+  // A ban that ended refuses nothing.
+  ban.user_id = "cay";
+  ban.until_unix_ms = jam.host.UnixMs();
+  jam.host.engine().kept = {ban};
+  jam.room->Join(MemberJoin(kCay, "cay"), true);
+  EXPECT_TRUE(jam.room->IsMember(kCay));
+}
+
+// The settings another node changed, as Redis keeps them at settings version `version`:
+// guests allowed or not, and the password hash.
+KeptRoomState KeptSettings(int64_t version, bool allow_guests, const std::string& hash) {
+  proto::RoomInfo info;
+  info.set_room_name("Jam");
+  info.set_room_type(proto::PUBLIC);
+  info.mutable_settings()->set_max_users(4);
+  info.mutable_settings()->set_allow_chat(true);
+  info.mutable_settings()->set_allow_guests(allow_guests);
+  KeptRoomState k;
+  k.found = true;
+  k.owner = "ann";
+  k.room = info.SerializeAsString();
+  k.password_hash = hash;
+  k.version = version;
+  k.settings_version = version;
+  return k;
+}
+
+TEST(RoomJoinNodesTest, AJoinCheckedAgainstSettingsChangedSinceIsCheckedAgainAgainstTheKeptOnes) {
+  Jam jam(4);
+  jam.host.engine().check_versions = true;
+  // Another node's change (no guests any more), kept; its RoomUpdated not here yet.
+  jam.host.engine().state = KeptSettings(7, /*allow_guests=*/false, "");
+  const int reads = jam.host.engine().state_reads;
+  JoinRequest guest = MemberJoin(kBob, "bob");
+  guest.user.set_is_guest(true);
+  guest.user.set_is_member(false);
+  jam.room->Join(guest, true);
+  // Claimed at this copy's version, answered stale: the room read the kept state and ran
+  // the join's checks again against it.
+  ASSERT_EQ(jam.host.engine().claimed_versions.size(), 1u);
+  EXPECT_NE(jam.host.engine().claimed_versions[0], 7);
+  EXPECT_EQ(jam.host.engine().state_reads, reads + 1);
+  EXPECT_FALSE(jam.room->IsMember(kBob));
+  ASSERT_NE(jam.Answer(kBob), nullptr);
+  EXPECT_EQ(jam.Answer(kBob)->error_message().code(), proto::PERMISSION_DENIED);
+  EXPECT_FALSE(jam.host.engine().OwnEntry("jam", kBob)) << "nothing written";
+  EXPECT_FALSE(jam.room->full());
+  // A member passes the same checks again and claims at the kept version.
+  jam.room->Join(MemberJoin(kCay, "cay"), true);
+  EXPECT_TRUE(jam.room->IsMember(kCay));
+  EXPECT_EQ(jam.host.engine().claimed_versions.back(), 7);
+}
+
+TEST(RoomJoinNodesTest, AJoinCheckedAgainstAPasswordChangedSinceHasItsPasswordCheckedAgain) {
+  Jam jam(4);
+  jam.host.engine().check_versions = true;
+  jam.host.engine().state = KeptSettings(7, /*allow_guests=*/true, "hash-of-the-new-password");
+  // Checked on the shard against this copy's password (none).
+  JoinRequest bob = MemberJoin(kBob, "bob");
+  bob.password = "old";
+  bob.checked_hash = "";
+  jam.room->Join(bob, true);
+  EXPECT_FALSE(jam.room->IsMember(kBob));
+  EXPECT_EQ(jam.Answer(kBob), nullptr) << "answered by the shard's check of the password";
+  ASSERT_EQ(jam.host.rejoined.size(), 1u);
+  EXPECT_EQ(jam.host.rejoined[0].session, kBob);
+  EXPECT_EQ(jam.host.rejoined[0].password, "old");
+  EXPECT_EQ(jam.Joins(), 0);
+  EXPECT_FALSE(jam.host.engine().OwnEntry("jam", kBob)) << "nothing written";
+  EXPECT_EQ(jam.room->password_hash(), "hash-of-the-new-password");
+}
+
+TEST(RoomJoinNodesTest, SettingsThatKeepChangingRefuseTheJoinAfterAFewChecks) {
+  Jam jam(4);
+  jam.host.engine().check_versions = true;
+  jam.host.engine().state = KeptSettings(7, /*allow_guests=*/true, "");
+  jam.host.engine().hold_seats = true;
+  jam.room->Join(MemberJoin(kBob, "bob"), true);
+  // Each time the room read the kept state, another change was written before the claim.
+  for (int i = 0; i <= JoinRequest::kMaxStaleRechecks; ++i) {
+    ASSERT_EQ(jam.host.engine().held_seats.size(), 1u) << i;
+    jam.host.engine().state = KeptSettings(8 + i, /*allow_guests=*/true, "");
+    jam.host.engine().AnswerSeats();
+  }
+  EXPECT_TRUE(jam.host.engine().held_seats.empty());
+  EXPECT_FALSE(jam.room->IsMember(kBob));
+  ASSERT_NE(jam.Answer(kBob), nullptr);
+  EXPECT_EQ(jam.Answer(kBob)->error_message().code(), proto::RATE_LIMITED);
+  EXPECT_FALSE(jam.room->full());
 }
 
 TEST(RoomJoinNodesTest, TheRoomGoneBeforeTheAnswerIsNotTouched) {

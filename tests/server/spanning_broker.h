@@ -13,8 +13,10 @@
 // the others, and tempo changes, to `state` (an open, with nobody in `others`, drops its
 // tempo). Also another node's events as its engine delivers them (FromNode,
 // JoinedElsewhere, RemoteNotice), and a member's join request and a snapshot's sessions
-// (MemberJoin, SnapshotSessionIds). A join's seat claim is decided by counting as the
-// seat script does, at once or when the test says (hold_seats, AnswerSeats). Test code
+// (MemberJoin, SnapshotSessionIds). A join's seat claim is decided as the seat script
+// decides it (a ban in `kept`, a settings version other than `state`'s with
+// check_versions, then the count), at once or when the test says (hold_seats,
+// AnswerSeats). Test code
 // only; the test's thread. Header only.
 #ifndef TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 #define TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
@@ -34,7 +36,7 @@ namespace tutti::server {
 // The in-process engine, saying its streams span nodes (so rooms keep a roster).
 class SpanningBroker : public Broker {
  public:
-  SpanningBroker(const Clock* clock, HistoryLimits limits) : inner_(clock, limits) {}
+  SpanningBroker(const Clock* clock, HistoryLimits limits) : clock_(clock), inner_(clock, limits) {}
   bool SpansNodes() const override { return true; }
   void Publish(const std::string& s, PublishRequest r, PublishDone d) override {
     if (unavailable) {
@@ -143,26 +145,41 @@ class SpanningBroker : public Broker {
       d(std::move(e));
     });
   }
-  // A joiner's seat, decided as kSeatClaimScript does: against this node's entries (the
-  // inner engine's) and the live ones of `others`, the joiner's own not counted; a seat
-  // taken is written as this node's entry, marked claiming. Answered at once, or when
+  // A joiner's seat, decided as kSeatClaimScript does: kBanned for a ban in `kept` that
+  // has not ended; with check_versions, kStale when `state` is kept at another settings
+  // version than the claim's; else counted against this node's entries (the inner
+  // engine's) and the live ones of `others`, the joiner's own not counted; a seat taken
+  // is written as this node's entry, marked claiming. Answered at once, or when
   // AnswerSeats is called while `hold_seats` is set; kUnreachable while `unavailable`.
-  void ClaimSeat(const std::string& s, const PresenceEntry& e, int capacity, SeatDone d) override {
+  void ClaimSeat(const std::string& s, const PresenceEntry& e, int capacity,
+                 int64_t settings_version, SeatDone d) override {
     ++seat_claims;
+    claimed_versions.push_back(settings_version);
     if (hold_seats) {
-      held_seats.push_back({s, e, capacity, std::move(d)});
+      held_seats.push_back({s, e, capacity, settings_version, std::move(d)});
       return;
     }
-    DecideSeat({s, e, capacity, std::move(d)});
+    DecideSeat({s, e, capacity, settings_version, std::move(d)});
   }
   struct HeldSeat {
     std::string stream;
     PresenceEntry entry;
     int capacity = 0;
+    int64_t settings_version = -1;
     SeatDone done;
   };
   void DecideSeat(HeldSeat h) {
     if (unavailable) return h.done(SeatClaim::kUnreachable);
+    for (const KeptPenalty& k : kept) {
+      if (k.kind == KeptPenalty::Kind::kBan && k.user_id == h.entry.user_id &&
+          (k.until_unix_ms == 0 || k.until_unix_ms > clock_->UnixMs())) {
+        return h.done(SeatClaim::kBanned);
+      }
+    }
+    if (check_versions && h.settings_version >= 0 && state.found &&
+        h.settings_version != state.settings_version) {
+      return h.done(SeatClaim::kStale);
+    }
     int taken = 0;
     inner_.Presence(h.stream, [&](std::vector<PresenceEntry> mine) {
       for (const PresenceEntry& p : mine) taken += p.session != h.entry.session ? 1 : 0;
@@ -259,6 +276,7 @@ class SpanningBroker : public Broker {
   bool hold_seats = false;   // seat claims wait for AnswerSeats
   std::vector<HeldSeat> held_seats;
   int seat_claims = 0;
+  std::vector<int64_t> claimed_versions;  // each claim's settings version, in order
   // Settings changes are checked against, and written to, `state` (Stale, Wrote).
   bool check_versions = false;
   bool hold_chat = false;
@@ -287,6 +305,7 @@ class SpanningBroker : public Broker {
   PenaltiesDone held_penalties;
 
  private:
+  const Clock* clock_;
   InProcessBroker inner_;
 };
 
