@@ -61,14 +61,7 @@ std::vector<proto::ResumeResult> Resyncs(Host& host, SessionId s) {
 }
 
 PresenceEntry Entry(SessionId s, const std::string& user, const std::string& origin) {
-  PresenceEntry e;
-  e.session = s;
-  e.user_id = user;
-  e.user.set_user_id(user);
-  e.user.set_username(user);
-  e.user.set_session_id(s);
-  e.origin = origin;
-  return e;
+  return MemberOn(origin, s, user);
 }
 
 proto::ClientMessage LeftElsewhere(SessionId s, const std::string& user) {

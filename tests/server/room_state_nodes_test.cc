@@ -70,16 +70,7 @@ KeptRoomState Kept(int64_t version = 3, int max_users = 3) {
   return k;
 }
 
-PresenceEntry Elsewhere() {
-  PresenceEntry e;
-  e.session = kZed;
-  e.user_id = "zed";
-  e.user.set_user_id("zed");
-  e.user.set_username("zed");
-  e.user.set_session_id(kZed);
-  e.origin = "nodeA";
-  return e;
-}
+PresenceEntry Elsewhere() { return MemberOn("nodeA", kZed, "zed"); }
 
 void FromNode(Room& room, proto::ClientMessage msg) {
   StampType(&msg);

@@ -69,16 +69,7 @@ proto::TempoState ZedsTempo(double bpm, int64_t anchor_us) {
   return t;
 }
 
-PresenceEntry Elsewhere() {
-  PresenceEntry e;
-  e.session = kZed;
-  e.user_id = "zed";
-  e.user.set_user_id("zed");
-  e.user.set_username("zed");
-  e.user.set_session_id(kZed);
-  e.origin = "nodeA";
-  return e;
-}
+PresenceEntry Elsewhere() { return MemberOn("nodeA", kZed, "zed"); }
 
 const proto::RoomJoinedResponse* Joined(Host& host, SessionId s) {
   for (const auto& m : host.direct[s]) {

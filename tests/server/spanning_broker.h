@@ -12,12 +12,11 @@
 // a settings change built on another settings version than `state`'s as stale, and writes
 // the others, and tempo changes, to `state` (an open, with nobody in `others`, drops its
 // tempo). Also another node's events as its engine delivers them (FromNode,
-// JoinedElsewhere, RemoteNotice), and a member's join request and a snapshot's sessions
-// (MemberJoin, SnapshotSessionIds). A join's seat claim is decided as the seat script
-// decides it (a ban in `kept`, a settings version other than `state`'s with
-// check_versions, then the count), at once or when the test says (hold_seats,
-// AnswerSeats). Test code
-// only; the test's thread. Header only.
+// JoinedElsewhere, RemoteNotice), another node's presence entry (MemberOn), a member's
+// join request and a snapshot's sessions (MemberJoin, SnapshotSessionIds). A join's seat
+// claim is decided as the seat script decides it (a ban in `kept`, a settings version
+// other than `state`'s with check_versions, then the count), at once or when the test
+// says (hold_seats, AnswerSeats). Test code only; the test's thread. Header only.
 #ifndef TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 #define TUTTI_TESTS_SERVER_SPANNING_BROKER_H_
 
@@ -349,6 +348,18 @@ inline void FromNode(Room& room, proto::ClientMessage msg, const std::string& or
   pub.frame = MakeFrame(msg);
   pub.origin = origin;
   room.OnPublication(room.id(), pub);
+}
+
+// Another node's (`origin`) presence entry for `user` as session `s`.
+inline PresenceEntry MemberOn(const std::string& origin, SessionId s, const std::string& user) {
+  PresenceEntry e;
+  e.session = s;
+  e.user_id = user;
+  e.user.set_user_id(user);
+  e.user.set_username(user);
+  e.user.set_session_id(s);
+  e.origin = origin;
+  return e;
 }
 
 // Another node's UserJoinedRoom of `user` as session `s` in room `room`.
